@@ -1,0 +1,200 @@
+package dev.depin.client;
+
+import dev.depin.DepinException;
+import dev.depin.InvalidArgumentException;
+import dev.depin.client.internal.JobRun;
+import dev.depin.client.internal.ProviderLoad;
+import dev.depin.client.internal.Reputation;
+import dev.depin.crypto.NodeId;
+import dev.depin.job.Job;
+import dev.depin.job.JobHandle;
+import dev.depin.network.spi.ComputeNetwork;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The buyer's side: submits jobs to a {@link ComputeNetwork}, picks an offer for each,
+ * dispatches it, checks what comes back, and retries elsewhere on failure.
+ *
+ * <p>For each attempt the client fetches the network's offers and keeps those that are
+ * validly signed and unexpired, run the job's kernel, meet its {@link
+ * dev.depin.job.Requirements}, have the reputation it asks for, have not already failed
+ * this job, and whose estimated cost (measured device rate × the kernel's FLOPs ×
+ * price, plus bytes moved × price) fits the job's cap. It ranks them by estimated cost,
+ * then reputation, then node id (after a load tier: this client's attempts in flight at the provider divided
+ * by {@code maxInFlightPerProvider}), and dispatches to the first. A provider error, a
+ * timeout or a malformed response fails the attempt; the job is rescheduled on another
+ * provider until {@code maxAttempts} or the deadline.
+ *
+ * <pre>{@code
+ * try (DepinClient client = DepinClient.builder(network).maxAttempts(3).build()) {
+ *     JobResult r = client.submit(job).result();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe. Closing the client cancels the jobs still running.
+ */
+public final class DepinClient implements AutoCloseable {
+    private final ComputeNetwork network;
+    private final int maxAttempts;
+    private final Duration attemptTimeout;
+    private final Clock clock;
+    private final ScheduledThreadPoolExecutor scheduler;
+    private final Reputation reputation = new Reputation();
+    private final Set<JobRun> running = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final JobRun.Context context;
+
+    private DepinClient(Builder b) {
+        this.network = b.network;
+        this.maxAttempts = b.maxAttempts;
+        this.attemptTimeout = b.attemptTimeout;
+        this.clock = b.clock;
+        AtomicInteger n = new AtomicInteger();
+        this.scheduler = new ScheduledThreadPoolExecutor(b.threads, r -> {
+            Thread t = new Thread(r, "depin-client-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.scheduler.setRemoveOnCancelPolicy(true);
+        this.context = new JobRun.Context(network, clock, scheduler, reputation,
+                new ProviderLoad(b.maxInFlightPerProvider), maxAttempts, attemptTimeout);
+    }
+
+    /**
+     * Starts building a client for {@code network}. The client does not own the network
+     * and does not close it.
+     */
+    public static Builder builder(ComputeNetwork network) {
+        return new Builder(network);
+    }
+
+    /**
+     * Submits a job. Returns at once; the job runs in the background.
+     *
+     * @param job the job
+     * @return its handle
+     * @throws InvalidArgumentException if {@code job} is null
+     * @throws DepinException           if the client is closed
+     */
+    public JobHandle submit(Job job) {
+        InvalidArgumentException.requireNonNull(job, "job");
+        if (closed.get()) {
+            throw new DepinException("this client is closed: build a new DepinClient to submit jobs");
+        }
+        JobRun run = new JobRun(job, context);
+        running.add(run);
+        run.resultAsync().whenComplete((r, t) -> running.remove(run));
+        run.start();
+        return run;
+    }
+
+    /**
+     * The reputation this client has measured for a provider, in (0, 1); 0.5 for a
+     * provider it has never used.
+     */
+    public double reputation(NodeId provider) {
+        return reputation.score(InvalidArgumentException.requireNonNull(provider, "provider"));
+    }
+
+    /** @return {verified successes, failures, disputes} this client has seen from {@code provider} */
+    public long[] history(NodeId provider) {
+        return reputation.counts(InvalidArgumentException.requireNonNull(provider, "provider"));
+    }
+
+    /** @return the network this client submits to */
+    public ComputeNetwork network() {
+        return network;
+    }
+
+    /** Cancels running jobs and stops the client's threads. Does not close the network. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            for (JobRun run : running) {
+                run.cancelAsync();
+            }
+            scheduler.shutdown();
+            try {
+                scheduler.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Builds a {@link DepinClient}. */
+    public static final class Builder {
+        private final ComputeNetwork network;
+        private int maxAttempts = 3;
+        private Duration attemptTimeout = Duration.ofMinutes(10);
+        private Clock clock = Clock.systemUTC();
+        private int threads = 2;
+        private int maxInFlightPerProvider = 4;
+
+        private Builder(ComputeNetwork network) {
+            this.network = InvalidArgumentException.requireNonNull(network, "network");
+        }
+
+        /** Attempts per job before it fails, 1 to 100; default 3. */
+        public Builder maxAttempts(int attempts) {
+            if (attempts < 1 || attempts > 100) {
+                throw new InvalidArgumentException("max attempts is " + attempts + ": give 1 to 100");
+            }
+            this.maxAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * How long one attempt may take before it is abandoned and rescheduled (it is also
+         * cut short by the job's deadline); default 10 minutes.
+         */
+        public Builder attemptTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "attempt timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new InvalidArgumentException("attempt timeout " + timeout + " must be positive");
+            }
+            this.attemptTimeout = timeout;
+            return this;
+        }
+
+        /** The clock for deadlines and offer expiry. */
+        public Builder clock(Clock clock) {
+            this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Threads that run the client's bookkeeping (not the jobs), 1 to 64; default 2. */
+        public Builder threads(int threads) {
+            if (threads < 1 || threads > 64) {
+                throw new InvalidArgumentException("client threads is " + threads + ": give 1 to 64");
+            }
+            this.threads = threads;
+            return this;
+        }
+
+        /**
+         * Attempts in flight at one provider that make up one load tier, 1 to 10000;
+         * default 4. Offers rank by load tier before price, which spreads bursts across
+         * providers.
+         */
+        public Builder maxInFlightPerProvider(int limit) {
+            if (limit < 1 || limit > 10_000) {
+                throw new InvalidArgumentException("max in-flight per provider is " + limit + ": give 1 to 10000");
+            }
+            this.maxInFlightPerProvider = limit;
+            return this;
+        }
+
+        /** @return the client */
+        public DepinClient build() {
+            return new DepinClient(this);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.depin.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.depin.DepinException;
+import dev.depin.job.InputRef;
+import dev.depin.job.InvalidJobException;
+import dev.depin.job.JobSpec;
+import dev.depin.job.Requirements;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.kernel.PtxKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.provider.DeviceKind;
+import dev.depin.provider.Region;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Canonical JSON for {@link JobSpec}: every object is a {@link TreeMap} (keys in
+ * code-point order), sets are written sorted, floats through {@link Float#toString}
+ * and parsed back with {@link Float#parseFloat}, so the bytes are a pure function of
+ * the spec.
+ */
+public final class SpecJson {
+    /** Writer shared by canonical encoders: sorted map keys, no pretty printing. */
+    public static final ObjectMapper CANONICAL = JsonMapper.builder()
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .build();
+
+    private SpecJson() {
+    }
+
+    /** @return canonical JSON of {@code spec} */
+    public static byte[] write(JobSpec spec) {
+        Map<String, Object> root = new TreeMap<>();
+        root.put("format", JobSpec.FORMAT);
+        root.put("kernel", kernel(spec.kernel()));
+        Map<String, Object> params = new TreeMap<>();
+        params.putAll(spec.params().longs());
+        spec.params().floats().forEach((k, v) -> params.put(k, new FloatText(v)));
+        root.put("params", params);
+        List<Object> inputs = new ArrayList<>();
+        for (InputRef in : spec.inputs()) {
+            inputs.add(new TreeMap<>(Map.of("name", in.name(), "bytes", in.bytes(), "merkleRoot", in.merkleRoot())));
+        }
+        root.put("inputs", inputs);
+        Requirements r = spec.requirements();
+        Map<String, Object> req = new TreeMap<>();
+        req.put("minDeviceMemoryBytes", r.minDeviceMemoryBytes());
+        req.put("models", new TreeSet<>(r.models()));
+        req.put("regions", sortedStrings(r.regions()));
+        req.put("deviceKinds", sortedStrings(r.deviceKinds()));
+        req.put("minReputation", r.minReputation());
+        root.put("requirements", req);
+        VerificationPolicy v = spec.verification();
+        root.put("verification", new TreeMap<>(Map.of("kind", v.kind().name(), "rounds", v.rounds(),
+                "fraction", v.fraction(), "replicas", v.replicas())));
+        root.put("deadlineEpochMillis", spec.deadline().toEpochMilli());
+        root.put("maxPriceMicroUsd", spec.maxPrice().micros());
+        try {
+            return CANONICAL.writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("canonical JSON of a validated spec cannot fail", e);
+        }
+    }
+
+    private static Object kernel(Kernel k) {
+        Map<String, Object> m = new TreeMap<>();
+        m.put("id", k.id());
+        m.put("hash", k.codeHash());
+        if (k instanceof PtxKernel ptx) {
+            m.put("entry", ptx.entry());
+            m.put("ptx", ptx.ptx());
+            List<Object> ps = new ArrayList<>();
+            for (PtxKernel.Param p : ptx.params()) {
+                ps.add(new TreeMap<>(Map.of("kind", p.kind().name(), "name", p.name())));
+            }
+            m.put("params", ps);
+        }
+        return m;
+    }
+
+    private static List<String> sortedStrings(Set<?> values) {
+        TreeSet<String> s = new TreeSet<>();
+        values.forEach(v -> s.add(v.toString()));
+        return new ArrayList<>(s);
+    }
+
+    /** Reads and validates a spec. */
+    public static JobSpec read(byte[] json) {
+        if (json == null) {
+            throw new InvalidJobException("job spec JSON is null: pass the bytes of a spec");
+        }
+        try {
+            JsonNode root = CANONICAL.readTree(json);
+            if (root == null || !root.isObject()) {
+                throw new InvalidJobException("job spec JSON is not an object");
+            }
+            if (!JobSpec.FORMAT.equals(text(root, "format"))) {
+                throw new InvalidJobException("job spec format is '" + root.path("format").asText()
+                        + "', expected '" + JobSpec.FORMAT + "': upgrade the client that wrote it");
+            }
+            JsonNode k = field(root, "kernel");
+            Kernel kernel;
+            String id = text(k, "id");
+            if (id.startsWith("ptx:")) {
+                List<PtxKernel.Param> ps = new ArrayList<>();
+                for (JsonNode p : field(k, "params")) {
+                    ps.add(new PtxKernel.Param(PtxKernel.ParamKind.valueOf(text(p, "kind")), text(p, "name")));
+                }
+                kernel = new PtxKernel(text(k, "entry"), text(k, "ptx"), ps);
+            } else {
+                kernel = BuiltinKernel.byId(id);
+            }
+            if (!kernel.codeHash().equals(text(k, "hash"))) {
+                throw new InvalidJobException("kernel " + id + " has hash " + text(k, "hash")
+                        + " but its code hashes to " + kernel.codeHash() + ": the spec was altered or is stale");
+            }
+            LaunchParams.Builder params = LaunchParams.builder();
+            field(root, "params").fields().forEachRemaining(e -> {
+                if (e.getValue().isIntegralNumber()) {
+                    params.put(e.getKey(), e.getValue().longValue());
+                } else if (e.getValue().isTextual()) {
+                    params.put(e.getKey(), Float.parseFloat(e.getValue().asText()));
+                } else {
+                    throw new InvalidJobException("launch parameter '" + e.getKey()
+                            + "' must be an integer or a float written as a string");
+                }
+            });
+            List<InputRef> inputs = new ArrayList<>();
+            for (JsonNode in : field(root, "inputs")) {
+                inputs.add(new InputRef(text(in, "name"), field(in, "bytes").longValue(), text(in, "merkleRoot")));
+            }
+            JsonNode r = field(root, "requirements");
+            Set<String> models = new HashSet<>();
+            field(r, "models").forEach(n -> models.add(n.asText()));
+            Set<Region> regions = new HashSet<>();
+            field(r, "regions").forEach(n -> regions.add(Region.parse(n.asText())));
+            Set<DeviceKind> kinds = new HashSet<>();
+            field(r, "deviceKinds").forEach(n -> kinds.add(DeviceKind.valueOf(n.asText())));
+            Requirements req = new Requirements(field(r, "minDeviceMemoryBytes").longValue(), models, regions, kinds,
+                    field(r, "minReputation").doubleValue());
+            JsonNode v = field(root, "verification");
+            VerificationPolicy policy = new VerificationPolicy(VerificationPolicy.Kind.valueOf(text(v, "kind")),
+                    field(v, "rounds").intValue(), field(v, "fraction").doubleValue(), field(v, "replicas").intValue());
+            return new JobSpec(kernel, params.build(), inputs, req, policy,
+                    Instant.ofEpochMilli(field(root, "deadlineEpochMillis").longValue()),
+                    MicroUsd.ofMicros(field(root, "maxPriceMicroUsd").longValue()));
+        } catch (DepinException e) {
+            throw e instanceof InvalidJobException ije ? ije : new InvalidJobException("job spec is invalid: "
+                    + e.getMessage());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new InvalidJobException("job spec JSON is malformed: " + e.getMessage());
+        }
+    }
+
+    private static JsonNode field(JsonNode node, String name) {
+        JsonNode v = node.get(name);
+        if (v == null || v.isNull()) {
+            throw new InvalidJobException("job spec JSON lacks field '" + name + "'");
+        }
+        return v;
+    }
+
+    private static String text(JsonNode node, String name) {
+        JsonNode v = field(node, name);
+        if (!v.isTextual()) {
+            throw new InvalidJobException("job spec field '" + name + "' must be a string");
+        }
+        return v.asText();
+    }
+
+    /** A float written as its shortest round-tripping decimal, inside a JSON string. */
+    private record FloatText(float value) {
+        @com.fasterxml.jackson.annotation.JsonValue
+        String json() {
+            return Float.toString(value);
+        }
+    }
+}

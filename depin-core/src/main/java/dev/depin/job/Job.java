@@ -1,0 +1,209 @@
+package dev.depin.job;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Merkle;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.kernel.ShapeMismatchException;
+import dev.depin.money.MicroUsd;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A job ready to submit: its {@link JobSpec} and the input bytes the spec commits to.
+ *
+ * <pre>{@code
+ * Job job = Job.builder(BuiltinKernel.SGEMM)
+ *         .param("m", 64).param("k", 32).param("n", 16)
+ *         .input("a", a).input("b", b)                   // float[] or ByteBuffer
+ *         .verification(VerificationPolicy.freivalds(20))
+ *         .maxPrice(MicroUsd.ofUsd("0.01"))
+ *         .timeout(Duration.ofSeconds(30))
+ *         .build();
+ * }</pre>
+ */
+public final class Job {
+    private final JobSpec spec;
+    private final Map<String, ByteBuffer> inputs;
+
+    /**
+     * A job from a spec and its input bytes; every input is re-hashed and checked
+     * against the spec's Merkle roots.
+     *
+     * @param spec   the spec
+     * @param inputs the input bytes by name (their remaining bytes; not copied, do not modify)
+     * @throws InvalidJobException if an input is missing, has the wrong size, or does not
+     *                             hash to the root the spec commits to
+     */
+    public Job(JobSpec spec, Map<String, ByteBuffer> inputs) {
+        this(spec, inputs, true);
+    }
+
+    private Job(JobSpec spec, Map<String, ByteBuffer> inputs, boolean checkRoots) {
+        InvalidArgumentException.requireNonNull(spec, "job spec");
+        InvalidArgumentException.requireNonNull(inputs, "job inputs");
+        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
+        for (InputRef in : spec.inputs()) {
+            ByteBuffer data = inputs.get(in.name());
+            if (data == null) {
+                throw new ShapeMismatchException("the spec commits to input '" + in.name() + "' but no bytes were given");
+            }
+            if (data.remaining() != in.bytes()) {
+                throw new ShapeMismatchException("input '" + in.name() + "' has " + data.remaining()
+                        + " bytes but the spec declares " + in.bytes());
+            }
+            String root = checkRoots ? Merkle.hex(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES)) : in.merkleRoot();
+            if (!root.equals(in.merkleRoot())) {
+                throw new InvalidJobException("input '" + in.name() + "' hashes to Merkle root " + root
+                        + " but the spec commits to " + in.merkleRoot() + ": pass the bytes the spec was built from");
+            }
+            copy.put(in.name(), data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
+        }
+        if (inputs.size() != copy.size()) {
+            throw new ShapeMismatchException("inputs " + inputs.keySet() + " include names the spec does not declare "
+                    + copy.keySet());
+        }
+        this.spec = spec;
+        this.inputs = Collections.unmodifiableMap(copy);
+    }
+
+    /** @return the spec */
+    public JobSpec spec() {
+        return spec;
+    }
+
+    /** @return the inputs as fresh read-only views (position 0) */
+    public Map<String, ByteBuffer> inputs() {
+        Map<String, ByteBuffer> views = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
+        return Collections.unmodifiableMap(views);
+    }
+
+    /** @return a builder for a job running {@code kernel} */
+    public static Builder builder(Kernel kernel) {
+        return new Builder(kernel);
+    }
+
+    /** Builds a {@link Job}: computes the inputs' Merkle roots and validates the spec. */
+    public static final class Builder {
+        private final Kernel kernel;
+        private final LaunchParams.Builder params = LaunchParams.builder();
+        private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
+        private Requirements requirements = Requirements.ANY;
+        private VerificationPolicy verification = VerificationPolicy.signatureOnly();
+        private MicroUsd maxPrice = MicroUsd.ofUsd("1");
+        private Duration timeout = Duration.ofMinutes(1);
+        private Instant deadline;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(Kernel kernel) {
+            this.kernel = InvalidArgumentException.requireNonNull(kernel, "kernel");
+        }
+
+        /** Sets an integer launch parameter. */
+        public Builder param(String name, long value) {
+            params.put(name, value);
+            return this;
+        }
+
+        /** Sets a float launch parameter. */
+        public Builder param(String name, float value) {
+            params.put(name, value);
+            return this;
+        }
+
+        /** Adds an input of float32 values (copied, little-endian). */
+        public Builder input(String name, float[] values) {
+            InvalidArgumentException.requireNonNull(values, "input '" + name + "'");
+            ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, Float.BYTES))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(values);
+            inputs.put(name, b);
+            return this;
+        }
+
+        /** Adds an input of raw little-endian bytes (its remaining bytes; not copied, do not modify). */
+        public Builder input(String name, ByteBuffer bytes) {
+            inputs.put(name, InvalidArgumentException.requireNonNull(bytes, "input '" + name + "'").slice()
+                    .order(ByteOrder.LITTLE_ENDIAN));
+            return this;
+        }
+
+        /** What a provider must have. */
+        public Builder requirements(Requirements requirements) {
+            this.requirements = requirements;
+            return this;
+        }
+
+        /** How the result is checked; default {@link VerificationPolicy#signatureOnly()}. */
+        public Builder verification(VerificationPolicy policy) {
+            this.verification = policy;
+            return this;
+        }
+
+        /** The most one attempt may cost; default $1. */
+        public Builder maxPrice(MicroUsd maxPrice) {
+            this.maxPrice = maxPrice;
+            return this;
+        }
+
+        /** Deadline relative to {@link #build()} time; default one minute. */
+        public Builder timeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new InvalidArgumentException("timeout " + timeout + " must be positive");
+            }
+            this.timeout = timeout;
+            this.deadline = null;
+            return this;
+        }
+
+        /** An absolute deadline (overrides {@link #timeout}). */
+        public Builder deadline(Instant deadline) {
+            this.deadline = InvalidArgumentException.requireNonNull(deadline, "deadline");
+            return this;
+        }
+
+        /** The clock {@link #timeout} counts from. */
+        public Builder clock(Clock clock) {
+            this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * @return the job
+         * @throws InvalidJobException if the inputs do not fit the kernel
+         */
+        public Job build() {
+            LaunchParams p = params.build();
+            List<InputRef> refs = new ArrayList<>();
+            for (BufferDecl d : kernel.inputs(p)) {
+                ByteBuffer data = inputs.get(d.name());
+                if (data == null) {
+                    throw new ShapeMismatchException("kernel " + kernel.id() + " needs input '" + d.name() + "' of "
+                            + d.bytes() + " bytes: add it with input(\"" + d.name() + "\", ...)");
+                }
+                refs.add(new InputRef(d.name(), data.remaining(),
+                        Merkle.hex(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES))));
+            }
+            for (String name : inputs.keySet()) {
+                if (refs.stream().noneMatch(r -> r.name().equals(name))) {
+                    throw new ShapeMismatchException("kernel " + kernel.id() + " does not read input '" + name
+                            + "': it reads " + kernel.inputs(p).stream().map(BufferDecl::name).toList());
+                }
+            }
+            Instant due = deadline != null ? deadline : clock.instant().plus(timeout);
+            JobSpec spec = new JobSpec(kernel, p, refs, requirements, verification, due, maxPrice);
+            return new Job(spec, inputs, false);
+        }
+    }
+}

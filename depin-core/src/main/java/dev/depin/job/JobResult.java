@@ -1,0 +1,91 @@
+package dev.depin.job;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.money.MicroUsd;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A finished job: the accepted outputs and the account of how they were obtained.
+ *
+ * @param jobId        the job id
+ * @param specHash     SHA-256 hex of the spec's canonical JSON
+ * @param attempt      the attempt whose outputs were accepted
+ * @param provider     who ran it
+ * @param executorKind the executor the provider used, as it reported
+ * @param outputs      output bytes by name (read-only little-endian views)
+ * @param cost         what the attempt costs at the offer's price, capped at the spec's max price
+ * @param timings      when things happened
+ * @param history      every state change of the job, in order
+ */
+public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
+                        Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, List<JobEvent> history) {
+    /** @throws InvalidArgumentException on nulls */
+    public JobResult {
+        InvalidArgumentException.requireNonNull(jobId, "job id");
+        InvalidArgumentException.requireNonNull(specHash, "spec hash");
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(executorKind, "executor kind");
+        InvalidArgumentException.requireNonNull(outputs, "outputs");
+        InvalidArgumentException.requireNonNull(cost, "cost");
+        InvalidArgumentException.requireNonNull(timings, "timings");
+        history = List.copyOf(InvalidArgumentException.requireNonNull(history, "history"));
+        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
+        outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+        outputs = Collections.unmodifiableMap(copy);
+    }
+
+    /** @return the outputs as fresh read-only views (position 0) */
+    @Override
+    public Map<String, ByteBuffer> outputs() {
+        Map<String, ByteBuffer> views = new LinkedHashMap<>();
+        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
+        return Collections.unmodifiableMap(views);
+    }
+
+    /**
+     * One output as float32 values.
+     *
+     * @throws InvalidArgumentException if there is no such output
+     */
+    public float[] floats(String name) {
+        ByteBuffer b = outputs.get(name);
+        if (b == null) {
+            throw new InvalidArgumentException("job " + jobId + " has no output '" + name + "'; it has "
+                    + outputs.keySet());
+        }
+        float[] f = new float[b.remaining() / Float.BYTES];
+        b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+        return f;
+    }
+
+    /**
+     * When a job's phases happened.
+     *
+     * @param submittedAt when the client accepted the job
+     * @param completedAt when the result was accepted
+     * @param deviceNanos device time of the accepted attempt, as the provider reported it
+     */
+    public record Timings(Instant submittedAt, Instant completedAt, long deviceNanos) {
+        /** @throws InvalidArgumentException on nulls or negative device time */
+        public Timings {
+            InvalidArgumentException.requireNonNull(submittedAt, "submission time");
+            InvalidArgumentException.requireNonNull(completedAt, "completion time");
+            if (deviceNanos < 0) {
+                throw new InvalidArgumentException("device time must be >= 0");
+            }
+        }
+
+        /** @return time from submission to completion */
+        public Duration wall() {
+            return Duration.between(submittedAt, completedAt);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.depin.job;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.internal.Sha256;
+import dev.depin.internal.SpecJson;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.kernel.ShapeMismatchException;
+import dev.depin.money.MicroUsd;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a job asks for, and nothing about who runs it: the kernel, its launch
+ * parameters, the inputs (by size and Merkle root), the provider requirements, the
+ * verification policy, a deadline and a price cap.
+ *
+ * <p>The spec has one canonical JSON form ({@link #canonicalJson()}: UTF-8, keys sorted,
+ * no insignificant whitespace, integers as JSON integers, floats as the shortest decimal
+ * that round-trips, instants as epoch milliseconds) and its SHA-256 ({@link #hash()}) is
+ * the anchor that receipts, escrow and disputes refer to.
+ *
+ * <p>A spec is validated when built: the inputs must be exactly the buffers the kernel
+ * reads for these parameters, with the same sizes; Freivalds is for SGEMM only and a
+ * spot check needs a kernel the CPU reference can recompute.
+ *
+ * @param kernel       what to run
+ * @param params       launch parameters
+ * @param inputs       the input buffers, in the kernel's order
+ * @param requirements what the provider must have
+ * @param verification how the buyer will check the result
+ * @param deadline     when the job must be done, after which no attempt is started
+ * @param maxPrice     the most the buyer pays for one attempt
+ */
+public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs, Requirements requirements,
+                      VerificationPolicy verification, Instant deadline, MicroUsd maxPrice) {
+    /** Chunk size of the Merkle commitments over inputs and outputs: 64 KiB. */
+    public static final int MERKLE_CHUNK_BYTES = 64 * 1024;
+
+    /** Format tag written into the canonical JSON. */
+    public static final String FORMAT = "depin.job/v1";
+
+    /**
+     * @throws InvalidArgumentException on nulls
+     * @throws ShapeMismatchException   if the inputs do not match the kernel's buffers
+     * @throws InvalidJobException      if the verification policy cannot apply to the kernel
+     */
+    public JobSpec {
+        InvalidArgumentException.requireNonNull(kernel, "kernel");
+        InvalidArgumentException.requireNonNull(params, "launch parameters");
+        InvalidArgumentException.requireNonNull(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(requirements, "requirements");
+        InvalidArgumentException.requireNonNull(verification, "verification policy");
+        InvalidArgumentException.requireNonNull(deadline, "deadline");
+        InvalidArgumentException.requireNonNull(maxPrice, "maximum price");
+        deadline = deadline.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        inputs = List.copyOf(inputs);
+        List<BufferDecl> expected = kernel.inputs(params);
+        kernel.outputs(params);
+        Map<String, InputRef> byName = new HashMap<>();
+        for (InputRef in : inputs) {
+            if (byName.put(in.name(), in) != null) {
+                throw new ShapeMismatchException("input '" + in.name() + "' is given twice");
+            }
+        }
+        for (BufferDecl d : expected) {
+            InputRef in = byName.remove(d.name());
+            if (in == null) {
+                throw new ShapeMismatchException("kernel " + kernel.id() + " needs input '" + d.name() + "' of "
+                        + d.bytes() + " bytes for " + params.longs() + ": add it");
+            }
+            if (in.bytes() != d.bytes()) {
+                throw new ShapeMismatchException("input '" + d.name() + "' has " + in.bytes() + " bytes but kernel "
+                        + kernel.id() + " with " + params.longs() + " needs " + d.bytes() + " bytes");
+            }
+        }
+        if (!byName.isEmpty()) {
+            throw new ShapeMismatchException("kernel " + kernel.id() + " does not read input(s) " + byName.keySet()
+                    + ": remove them");
+        }
+        if (verification.kind() == VerificationPolicy.Kind.FREIVALDS && kernel != BuiltinKernel.SGEMM) {
+            throw new InvalidJobException("freivalds verification checks matrix products only, but this job runs "
+                    + kernel.id() + ": use spotCheck or redundant");
+        }
+        if (verification.kind() == VerificationPolicy.Kind.SPOT_CHECK && !(kernel instanceof BuiltinKernel)) {
+            throw new InvalidJobException("spotCheck recomputes chunks with the CPU reference, which cannot run "
+                    + kernel.id() + ": use redundant or signatureOnly");
+        }
+    }
+
+    /** @return the output buffers this job produces */
+    public List<BufferDecl> outputs() {
+        return kernel.outputs(params);
+    }
+
+    /** @return bytes of all inputs plus all outputs, the volume a provider charges per GB for */
+    public long bytesMoved() {
+        long total = 0;
+        for (InputRef in : inputs) {
+            total += in.bytes();
+        }
+        for (BufferDecl out : outputs()) {
+            total += out.bytes();
+        }
+        return total;
+    }
+
+    /** @return the canonical JSON encoding as UTF-8 bytes (a fresh copy) */
+    public byte[] canonicalJson() {
+        return SpecJson.write(this);
+    }
+
+    /** @return lower-case hex SHA-256 of {@link #canonicalJson()} */
+    public String hash() {
+        return Sha256.hex(canonicalJson());
+    }
+
+    /**
+     * Parses a spec from its JSON form and validates it.
+     *
+     * @throws InvalidJobException if the JSON is malformed or the spec invalid
+     */
+    public static JobSpec fromJson(byte[] json) {
+        return SpecJson.read(json);
+    }
+}

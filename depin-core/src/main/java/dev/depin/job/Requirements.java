@@ -1,0 +1,115 @@
+package dev.depin.job;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.DeviceKind;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.Region;
+import java.util.Set;
+
+/**
+ * What a provider must have for a job to run there. Empty sets mean "any".
+ *
+ * <pre>{@code
+ * Requirements r = Requirements.builder().minDeviceMemoryBytes(16L << 30)
+ *         .regions(Region.parse("DE"), Region.parse("FR")).minReputation(0.9).build();
+ * }</pre>
+ *
+ * @param minDeviceMemoryBytes least memory one device must offer, &ge; 0
+ * @param models               acceptable device models (exact names); empty = any
+ * @param regions              acceptable regions ({@link Region#admits}); empty = any
+ * @param deviceKinds          acceptable device kinds; empty = any
+ * @param minReputation        least reputation in [0, 1] the buyer's client has measured
+ */
+public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Region> regions,
+                           Set<DeviceKind> deviceKinds, double minReputation) {
+    /** Anything goes. */
+    public static final Requirements ANY = new Requirements(0, Set.of(), Set.of(), Set.of(), 0);
+
+    /** @throws InvalidArgumentException on null sets, negative memory or a reputation outside [0, 1] */
+    public Requirements {
+        if (minDeviceMemoryBytes < 0) {
+            throw new InvalidArgumentException("minimum device memory is " + minDeviceMemoryBytes
+                    + " bytes: give 0 or more");
+        }
+        models = Set.copyOf(InvalidArgumentException.requireNonNull(models, "required models"));
+        regions = Set.copyOf(InvalidArgumentException.requireNonNull(regions, "required regions"));
+        deviceKinds = Set.copyOf(InvalidArgumentException.requireNonNull(deviceKinds, "required device kinds"));
+        if (!(minReputation >= 0 && minReputation <= 1)) {
+            throw new InvalidArgumentException("minimum reputation is " + minReputation
+                    + ": give a number between 0 and 1");
+        }
+    }
+
+    /**
+     * Why {@code offer} does not meet these requirements, or {@code null} if it does.
+     * Reputation is checked by the caller, who knows it.
+     */
+    public String mismatch(ProviderOffer offer) {
+        if (!regions.isEmpty() && regions.stream().noneMatch(r -> r.admits(offer.region()))) {
+            return "region " + offer.region() + " not in " + regions;
+        }
+        for (DeviceInfo d : offer.devices()) {
+            if (d.memoryBytes() >= minDeviceMemoryBytes
+                    && (models.isEmpty() || models.contains(d.model()))
+                    && (deviceKinds.isEmpty() || deviceKinds.contains(d.kind()))) {
+                return null;
+            }
+        }
+        return "no device with >= " + minDeviceMemoryBytes + " bytes"
+                + (models.isEmpty() ? "" : " of model " + models)
+                + (deviceKinds.isEmpty() ? "" : " of kind " + deviceKinds);
+    }
+
+    /** @return a builder starting from {@link #ANY} */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link Requirements}. */
+    public static final class Builder {
+        private long minMemory;
+        private Set<String> models = Set.of();
+        private Set<Region> regions = Set.of();
+        private Set<DeviceKind> kinds = Set.of();
+        private double minReputation;
+
+        private Builder() {
+        }
+
+        /** Least device memory in bytes. */
+        public Builder minDeviceMemoryBytes(long bytes) {
+            this.minMemory = bytes;
+            return this;
+        }
+
+        /** Acceptable device models. */
+        public Builder models(String... models) {
+            this.models = Set.of(models);
+            return this;
+        }
+
+        /** Acceptable regions. */
+        public Builder regions(Region... regions) {
+            this.regions = Set.of(regions);
+            return this;
+        }
+
+        /** Acceptable device kinds. */
+        public Builder deviceKinds(DeviceKind... kinds) {
+            this.kinds = Set.of(kinds);
+            return this;
+        }
+
+        /** Least reputation in [0, 1]. */
+        public Builder minReputation(double reputation) {
+            this.minReputation = reputation;
+            return this;
+        }
+
+        /** @return the requirements */
+        public Requirements build() {
+            return new Requirements(minMemory, models, regions, kinds, minReputation);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package dev.depin.kernel;
+
+import java.util.List;
+
+/**
+ * A computation a job asks for: one of the {@link BuiltinKernel built-in kernels} with
+ * documented semantics that every executor implements identically, or a
+ * {@link PtxKernel user-supplied PTX kernel} that only CUDA executors run.
+ *
+ * <p>Every kernel has a stable {@link #id()} and a {@link #codeHash()} (SHA-256 hex of
+ * its code or, for a built-in, of its semantic definition), which a job spec records
+ * and an execution receipt repeats, so a provider cannot silently run something else.
+ *
+ * <p>All buffers hold IEEE 754 binary32 values in little-endian byte order unless a
+ * kernel documents otherwise.
+ */
+public sealed interface Kernel permits BuiltinKernel, PtxKernel {
+
+    /** @return the kernel's id, e.g. {@code "sgemm"} or {@code "ptx:my_kernel"} */
+    String id();
+
+    /** @return SHA-256 hex of the kernel's code or semantic definition */
+    String codeHash();
+
+    /**
+     * The input buffers this kernel reads for the given parameters, with their exact
+     * sizes.
+     *
+     * @throws ShapeMismatchException if the parameters are missing, out of range or
+     *                                overflow
+     */
+    List<BufferDecl> inputs(LaunchParams params);
+
+    /**
+     * The output buffers this kernel writes for the given parameters.
+     *
+     * @throws ShapeMismatchException as {@link #inputs(LaunchParams)}
+     */
+    List<BufferDecl> outputs(LaunchParams params);
+
+    /**
+     * Floating-point operations the kernel performs for these parameters, used to
+     * estimate device time and therefore price; 0 when unknown.
+     */
+    long flops(LaunchParams params);
+}

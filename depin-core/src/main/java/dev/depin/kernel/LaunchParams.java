@@ -1,0 +1,117 @@
+package dev.depin.kernel;
+
+import dev.depin.InvalidArgumentException;
+import java.util.Collections;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * A kernel's scalar launch parameters: integer dimensions (such as {@code m}, {@code k},
+ * {@code n}) and float scalars (such as {@code alpha}). Immutable and ordered by name,
+ * so its canonical form is stable.
+ *
+ * <pre>{@code
+ * LaunchParams p = LaunchParams.builder().put("m", 64).put("k", 32).put("n", 16).build();
+ * }</pre>
+ *
+ * @param longs  integer parameters by name
+ * @param floats float parameters by name; every value finite
+ */
+public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Float> floats) {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_.]{0,31}");
+
+    /** No parameters. */
+    public static final LaunchParams EMPTY = new LaunchParams(new TreeMap<>(), new TreeMap<>());
+
+    /** @throws InvalidArgumentException on a malformed name, a duplicate name or a non-finite float */
+    public LaunchParams {
+        InvalidArgumentException.requireNonNull(longs, "integer launch parameters");
+        InvalidArgumentException.requireNonNull(floats, "float launch parameters");
+        longs = Collections.unmodifiableSortedMap(new TreeMap<>(longs));
+        floats = Collections.unmodifiableSortedMap(new TreeMap<>(floats));
+        for (Map.Entry<String, Long> e : longs.entrySet()) {
+            checkName(e.getKey());
+            InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+        }
+        for (Map.Entry<String, Float> e : floats.entrySet()) {
+            checkName(e.getKey());
+            InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+            if (!Float.isFinite(e.getValue())) {
+                throw new InvalidArgumentException("launch parameter '" + e.getKey() + "' is " + e.getValue()
+                        + ": float parameters must be finite");
+            }
+            if (longs.containsKey(e.getKey())) {
+                throw new InvalidArgumentException("launch parameter '" + e.getKey()
+                        + "' is given both as an integer and as a float: give it once");
+            }
+        }
+    }
+
+    private static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new InvalidArgumentException("launch parameter name '" + name
+                    + "' must start with a letter and have at most 32 letters, digits, '_' or '.'");
+        }
+    }
+
+    /** @return a new builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The integer parameter {@code name}.
+     *
+     * @throws ShapeMismatchException if it is missing
+     */
+    public long requireLong(String name) {
+        Long v = longs.get(name);
+        if (v == null) {
+            throw new ShapeMismatchException("launch parameter '" + name + "' is missing: set it with "
+                    + "LaunchParams.builder().put(\"" + name + "\", value)");
+        }
+        return v;
+    }
+
+    /**
+     * The float parameter {@code name}.
+     *
+     * @throws ShapeMismatchException if it is missing
+     */
+    public float requireFloat(String name) {
+        Float v = floats.get(name);
+        if (v == null) {
+            throw new ShapeMismatchException("float launch parameter '" + name + "' is missing: set it with "
+                    + "LaunchParams.builder().put(\"" + name + "\", 1.0f)");
+        }
+        return v;
+    }
+
+    /** Builds {@link LaunchParams}. */
+    public static final class Builder {
+        private final TreeMap<String, Long> longs = new TreeMap<>();
+        private final TreeMap<String, Float> floats = new TreeMap<>();
+
+        private Builder() {
+        }
+
+        /** Sets an integer parameter. */
+        public Builder put(String name, long value) {
+            longs.put(name, value);
+            return this;
+        }
+
+        /** Sets a float parameter. */
+        public Builder put(String name, float value) {
+            floats.put(name, value);
+            return this;
+        }
+
+        /** @return the parameters */
+        public LaunchParams build() {
+            return new LaunchParams(longs, floats);
+        }
+    }
+}

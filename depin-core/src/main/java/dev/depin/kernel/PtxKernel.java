@@ -1,0 +1,183 @@
+package dev.depin.kernel;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.internal.Sha256;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A user-supplied CUDA kernel in PTX form. Only CUDA executors run it; the CPU executor
+ * rejects it with {@link UnsupportedKernelException}.
+ *
+ * <p>The kernel's parameters are listed in the order of the PTX entry's signature.
+ * Buffer parameters become device pointers; their sizes come from the launch
+ * parameters {@code <name>.bytes}. Scalars come from launch parameters of the same
+ * name. The launch geometry comes from the integer launch parameters {@code gridX},
+ * {@code gridY}, {@code gridZ}, {@code blockX}, {@code blockY}, {@code blockZ}; an
+ * optional {@code flops} parameter feeds the price estimate.
+ *
+ * <pre>{@code
+ * PtxKernel scale = new PtxKernel("scale", ptxText, List.of(
+ *         PtxKernel.Param.input("x"), PtxKernel.Param.output("y"), PtxKernel.Param.f32("factor")));
+ * }</pre>
+ *
+ * @param entry  the {@code .entry} name in the PTX, a C identifier
+ * @param ptx    the PTX module text (ASCII, at most 4 MiB)
+ * @param params the entry's parameters in signature order; at least one output buffer
+ */
+public record PtxKernel(String entry, String ptx, List<Param> params) implements Kernel {
+    /** Largest PTX text accepted. */
+    public static final int MAX_PTX_CHARS = 4 << 20;
+    private static final Pattern IDENT = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+    private static final List<String> GEOMETRY = List.of("gridX", "gridY", "gridZ", "blockX", "blockY", "blockZ");
+
+    /** @throws InvalidArgumentException if the entry, PTX or parameter list is malformed */
+    public PtxKernel {
+        InvalidArgumentException.requireNonNull(entry, "PTX entry name");
+        InvalidArgumentException.requireNonNull(ptx, "PTX text");
+        InvalidArgumentException.requireNonNull(params, "PTX parameter list");
+        if (!IDENT.matcher(entry).matches()) {
+            throw new InvalidArgumentException("PTX entry '" + entry + "' is not a C identifier");
+        }
+        if (ptx.isEmpty() || ptx.length() > MAX_PTX_CHARS) {
+            throw new InvalidArgumentException("PTX text has " + ptx.length() + " characters: it must be 1 to "
+                    + MAX_PTX_CHARS);
+        }
+        if (!ptx.contains(".entry " + entry)) {
+            throw new InvalidArgumentException("PTX text has no '.entry " + entry
+                    + "': pass the entry name exactly as the PTX declares it");
+        }
+        params = List.copyOf(params);
+        Set<String> names = new HashSet<>();
+        boolean hasOutput = false;
+        for (Param p : params) {
+            InvalidArgumentException.requireNonNull(p, "PTX parameter");
+            if (!names.add(p.name())) {
+                throw new InvalidArgumentException("PTX parameter '" + p.name() + "' appears twice");
+            }
+            hasOutput |= p.kind() == ParamKind.OUTPUT;
+        }
+        if (!hasOutput) {
+            throw new InvalidArgumentException("PTX kernel '" + entry
+                    + "' declares no output buffer: a job must produce something to verify");
+        }
+    }
+
+    @Override
+    public String id() {
+        return "ptx:" + entry;
+    }
+
+    @Override
+    public String codeHash() {
+        return Sha256.hex(ptx.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public List<BufferDecl> inputs(LaunchParams p) {
+        return buffers(p, ParamKind.INPUT);
+    }
+
+    @Override
+    public List<BufferDecl> outputs(LaunchParams p) {
+        return buffers(p, ParamKind.OUTPUT);
+    }
+
+    @Override
+    public long flops(LaunchParams p) {
+        Long f = p.longs().get("flops");
+        return f == null ? 0 : Math.max(0, f);
+    }
+
+    /**
+     * The launch geometry {@code {gridX, gridY, gridZ, blockX, blockY, blockZ}}.
+     *
+     * @throws ShapeMismatchException if one is missing or not in 1..2^31-1
+     */
+    public int[] geometry(LaunchParams p) {
+        int[] g = new int[GEOMETRY.size()];
+        for (int i = 0; i < g.length; i++) {
+            long v = p.requireLong(GEOMETRY.get(i));
+            if (v < 1 || v > Integer.MAX_VALUE) {
+                throw new ShapeMismatchException("launch parameter " + GEOMETRY.get(i) + " = " + v
+                        + " must be between 1 and " + Integer.MAX_VALUE);
+            }
+            g[i] = (int) v;
+        }
+        return g;
+    }
+
+    private List<BufferDecl> buffers(LaunchParams p, ParamKind kind) {
+        geometry(p);
+        List<BufferDecl> out = new ArrayList<>();
+        for (Param param : params) {
+            switch (param.kind()) {
+                case INPUT, OUTPUT -> {
+                    long bytes = p.requireLong(param.name() + ".bytes");
+                    if (param.kind() == kind) {
+                        out.add(new BufferDecl(param.name(), bytes));
+                    }
+                }
+                case I32 -> {
+                    long v = p.requireLong(param.name());
+                    if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                        throw new ShapeMismatchException("PTX scalar '" + param.name() + "' = " + v
+                                + " does not fit in a 32-bit integer");
+                    }
+                }
+                case F32 -> p.requireFloat(param.name());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** The kind of a PTX entry parameter. */
+    public enum ParamKind {
+        /** A device pointer to an input buffer the job supplies. */
+        INPUT,
+        /** A device pointer to an output buffer the kernel writes. */
+        OUTPUT,
+        /** A 32-bit signed integer scalar. */
+        I32,
+        /** A 32-bit float scalar. */
+        F32
+    }
+
+    /**
+     * One PTX entry parameter.
+     *
+     * @param kind what it is
+     * @param name its name; buffer names follow {@link BufferDecl}'s rules
+     */
+    public record Param(ParamKind kind, String name) {
+        /** @throws InvalidArgumentException if kind or name is invalid */
+        public Param {
+            InvalidArgumentException.requireNonNull(kind, "PTX parameter kind");
+            BufferDecl.checkName(name);
+        }
+
+        /** @return an input buffer parameter */
+        public static Param input(String name) {
+            return new Param(ParamKind.INPUT, name);
+        }
+
+        /** @return an output buffer parameter */
+        public static Param output(String name) {
+            return new Param(ParamKind.OUTPUT, name);
+        }
+
+        /** @return a 32-bit integer scalar parameter */
+        public static Param i32(String name) {
+            return new Param(ParamKind.I32, name);
+        }
+
+        /** @return a 32-bit float scalar parameter */
+        public static Param f32(String name) {
+            return new Param(ParamKind.F32, name);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.depin.money;
+
+import dev.depin.InvalidArgumentException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+
+/**
+ * An amount of US dollars in integer micro-units (1 USD = 1,000,000 micro-USD).
+ *
+ * <p>Money is never a {@code double}: arithmetic is exact and overflow throws. Negative
+ * amounts are allowed only where a method says so; constructors of prices and budgets
+ * reject them.
+ *
+ * @param micros the amount in millionths of a dollar
+ */
+public record MicroUsd(long micros) implements Comparable<MicroUsd> {
+    /** Zero dollars. */
+    public static final MicroUsd ZERO = new MicroUsd(0);
+
+    private static final BigDecimal MICROS_PER_USD = BigDecimal.valueOf(1_000_000L);
+
+    /**
+     * Creates an amount; it must not be negative.
+     *
+     * @throws InvalidArgumentException if {@code micros} is negative
+     */
+    public MicroUsd {
+        if (micros < 0) {
+            throw new InvalidArgumentException("amount is " + micros
+                    + " micro-USD: money amounts must be zero or positive");
+        }
+    }
+
+    /** @return an amount of {@code micros} micro-USD */
+    public static MicroUsd ofMicros(long micros) {
+        return new MicroUsd(micros);
+    }
+
+    /**
+     * Parses a decimal dollar amount such as {@code "0.25"} exactly.
+     *
+     * @throws InvalidArgumentException if the text is not a number, is negative, or has
+     *                                  more than six decimal places
+     */
+    public static MicroUsd ofUsd(String usd) {
+        if (usd == null) {
+            throw new InvalidArgumentException("dollar amount is null: pass a decimal such as \"0.25\"");
+        }
+        try {
+            BigDecimal micros = new BigDecimal(usd.trim()).multiply(MICROS_PER_USD);
+            return new MicroUsd(micros.setScale(0, RoundingMode.UNNECESSARY).longValueExact());
+        } catch (NumberFormatException e) {
+            throw new InvalidArgumentException("'" + usd + "' is not a decimal dollar amount: write it like \"0.25\"");
+        } catch (ArithmeticException e) {
+            throw new InvalidArgumentException("'" + usd
+                    + "' has more than six decimal places or is too large: money is kept in whole micro-USD");
+        }
+    }
+
+    /** @return this plus {@code other}, throwing on overflow */
+    public MicroUsd plus(MicroUsd other) {
+        return new MicroUsd(Math.addExact(micros, other.micros));
+    }
+
+    /** @return this times {@code factor}, throwing on overflow */
+    public MicroUsd times(long factor) {
+        return new MicroUsd(Math.multiplyExact(micros, factor));
+    }
+
+    /** @return the amount as an exact dollar decimal */
+    public BigDecimal toUsd() {
+        return BigDecimal.valueOf(micros).divide(MICROS_PER_USD);
+    }
+
+    @Override
+    public int compareTo(MicroUsd o) {
+        return Long.compare(micros, o.micros);
+    }
+
+    /** @return the amount as dollars with six decimals, e.g. {@code $0.012500} */
+    @Override
+    public String toString() {
+        return "$" + toUsd().setScale(6, RoundingMode.UNNECESSARY).toPlainString();
+    }
+}

@@ -1,0 +1,105 @@
+package dev.depin.network;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
+import dev.depin.provider.ProviderNode;
+import dev.depin.provider.ProviderOffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * An in-process network of {@link ProviderNode}s, each with its own identity, offer,
+ * executor and worker pool. For tests, the demo, and embedding a private pool in one
+ * JVM. The client talks to it exactly as to a remote network: asynchronously, through
+ * signed offers.
+ *
+ * <pre>{@code
+ * try (LocalNetwork net = LocalNetwork.of(List.of(nodeA, nodeB));
+ *      DepinClient client = DepinClient.builder(net).build()) {
+ *     JobResult r = client.submit(job).result();
+ * }
+ * }</pre>
+ */
+public final class LocalNetwork implements ComputeNetwork {
+    private final Map<NodeId, ProviderNode> nodes;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private LocalNetwork(List<ProviderNode> nodes) {
+        Map<NodeId, ProviderNode> map = new LinkedHashMap<>();
+        for (ProviderNode n : nodes) {
+            InvalidArgumentException.requireNonNull(n, "provider node");
+            if (map.put(n.nodeId(), n) != null) {
+                throw new InvalidArgumentException("provider " + n.nodeId().shortId()
+                        + " appears twice: give each provider its own key");
+            }
+        }
+        this.nodes = map;
+    }
+
+    /**
+     * A network of the given nodes; the network owns them and closes them.
+     *
+     * @throws InvalidArgumentException if the list is null, empty, or has a node twice
+     */
+    public static LocalNetwork of(List<ProviderNode> nodes) {
+        InvalidArgumentException.requireNonNull(nodes, "provider nodes");
+        if (nodes.isEmpty()) {
+            throw new InvalidArgumentException("a local network needs at least one provider node");
+        }
+        return new LocalNetwork(List.copyOf(nodes));
+    }
+
+    /** @return the nodes, in the order given */
+    public List<ProviderNode> nodes() {
+        return List.copyOf(nodes.values());
+    }
+
+    @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
+    public CompletableFuture<List<ProviderOffer>> offers() {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("the local network is closed"));
+        }
+        List<ProviderOffer> offers = new ArrayList<>();
+        for (ProviderNode n : nodes.values()) {
+            offers.add(n.offer());
+        }
+        return CompletableFuture.completedFuture(offers);
+    }
+
+    @Override
+    public CompletableFuture<ExecutionResponse> dispatch(ProviderOffer offer, ExecutionRequest request,
+                                                         Consumer<Progress> progress) {
+        InvalidArgumentException.requireNonNull(offer, "offer");
+        InvalidArgumentException.requireNonNull(request, "request");
+        InvalidArgumentException.requireNonNull(progress, "progress listener");
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("the local network is closed"));
+        }
+        ProviderNode node = nodes.get(offer.nodeId());
+        if (node == null) {
+            return CompletableFuture.failedFuture(new NetworkException("no provider " + offer.nodeId().shortId()
+                    + " in this local network: refresh the offers"));
+        }
+        return node.submit(request, progress);
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            nodes.values().forEach(ProviderNode::close);
+        }
+    }
+}

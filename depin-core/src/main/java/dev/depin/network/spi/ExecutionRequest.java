@@ -1,0 +1,65 @@
+package dev.depin.network.spi;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.job.JobSpec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * What a buyer sends a provider for one attempt of a job: the spec, the input bytes,
+ * and a fresh challenge nonce that the provider's receipt must repeat (so a receipt
+ * from an earlier job or attempt can never be replayed).
+ *
+ * @param jobId   the buyer's job id (32 lower-case hex characters)
+ * @param attempt attempt number, from 1
+ * @param spec    the job spec
+ * @param inputs  input bytes by name (read-only, little-endian views)
+ * @param nonce   the buyer's challenge, 32 random bytes
+ */
+public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce) {
+    /** Length of a challenge nonce in bytes. */
+    public static final int NONCE_BYTES = 32;
+    private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
+
+    /** @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field */
+    public ExecutionRequest {
+        InvalidArgumentException.requireNonNull(jobId, "job id");
+        if (!JOB_ID.matcher(jobId).matches()) {
+            throw new InvalidArgumentException("job id '" + jobId + "' must be 32 lower-case hex characters");
+        }
+        if (attempt < 1) {
+            throw new InvalidArgumentException("attempt is " + attempt + ": attempts count from 1");
+        }
+        InvalidArgumentException.requireNonNull(spec, "job spec");
+        InvalidArgumentException.requireNonNull(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(nonce, "challenge nonce");
+        if (nonce.length != NONCE_BYTES) {
+            throw new InvalidArgumentException("challenge nonce has " + nonce.length + " bytes: it must have "
+                    + NONCE_BYTES);
+        }
+        nonce = nonce.clone();
+        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> copy.put(InvalidArgumentException.requireNonNull(k, "input name"),
+                InvalidArgumentException.requireNonNull(v, "input '" + k + "'").asReadOnlyBuffer()
+                        .order(ByteOrder.LITTLE_ENDIAN)));
+        inputs = Collections.unmodifiableMap(copy);
+    }
+
+    /** @return a copy of the nonce */
+    @Override
+    public byte[] nonce() {
+        return nonce.clone();
+    }
+
+    /** @return the inputs as fresh read-only views (position 0) */
+    @Override
+    public Map<String, ByteBuffer> inputs() {
+        Map<String, ByteBuffer> views = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
+        return Collections.unmodifiableMap(views);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.depin.network.spi;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What a provider returns for one attempt: the output bytes as received by the buyer,
+ * and the provider's account of the execution. Nothing in it is trusted until the
+ * buyer has verified it.
+ *
+ * @param jobId        the job id the provider says it ran
+ * @param attempt      the attempt it says it ran
+ * @param provider     the provider's node id
+ * @param executorKind the executor it says it used
+ * @param outputs      output bytes by name (read-only, little-endian views)
+ * @param startedAt    when execution started, by the provider's clock
+ * @param endedAt      when it ended
+ * @param deviceNanos  device time the provider charges for
+ */
+public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
+                                Map<String, ByteBuffer> outputs, Instant startedAt, Instant endedAt,
+                                long deviceNanos) {
+    /** @throws InvalidArgumentException on nulls or negative numbers */
+    public ExecutionResponse {
+        InvalidArgumentException.requireNonNull(jobId, "job id");
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(executorKind, "executor kind");
+        InvalidArgumentException.requireNonNull(outputs, "outputs");
+        InvalidArgumentException.requireNonNull(startedAt, "start time");
+        InvalidArgumentException.requireNonNull(endedAt, "end time");
+        if (attempt < 1 || deviceNanos < 0) {
+            throw new InvalidArgumentException("attempt " + attempt + " and device time " + deviceNanos
+                    + " ns must be >= 1 and >= 0");
+        }
+        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
+        outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+        outputs = Collections.unmodifiableMap(copy);
+    }
+
+    /** @return the outputs as fresh read-only views (position 0) */
+    @Override
+    public Map<String, ByteBuffer> outputs() {
+        Map<String, ByteBuffer> views = new LinkedHashMap<>();
+        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
+        return Collections.unmodifiableMap(views);
+    }
+}

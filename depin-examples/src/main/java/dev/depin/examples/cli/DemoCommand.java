@@ -1,0 +1,247 @@
+package dev.depin.examples.cli;
+
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.ExecutorRegistry;
+import dev.depin.job.Job;
+import dev.depin.job.JobEvent;
+import dev.depin.job.JobFailedException;
+import dev.depin.job.JobHandle;
+import dev.depin.job.JobResult;
+import dev.depin.job.JobState;
+import dev.depin.job.Requirements;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.LocalNetwork;
+import dev.depin.provider.ProviderNode;
+import dev.depin.provider.Region;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code depin demo}: starts a local network of providers with different prices and
+ * regions, each offering the hardware it really runs on, submits a mixed batch of jobs,
+ * shows a progress bar, and ends with a summary.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run a batch of jobs on a local network of providers and summarise what happened.")
+public final class DemoCommand implements java.util.concurrent.Callable<Integer> {
+    private static final String[] REGIONS = {"DE/fra-1", "US/iad-1", "FR/par-2", "JP/tyo-1", "SG/sin-1", "BR/gru-1"};
+    private static final String[] PRICE_PER_SECOND = {"0.0009", "0.0006", "0.0012", "0.0007", "0.0010", "0.0008"};
+
+    @Option(names = "--providers", defaultValue = "4", description = "Number of providers, 1 to 16 (default ${DEFAULT-VALUE}).")
+    int providers;
+
+    @Option(names = "--jobs", defaultValue = "120", description = "Number of jobs, 1 to 100000 (default ${DEFAULT-VALUE}).")
+    int jobs;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for job sizes and inputs (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--no-progress", description = "Do not draw the progress bar.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        if (providers < 1 || providers > 16) {
+            System.err.println("--providers must be 1 to 16, got " + providers);
+            return 2;
+        }
+        if (jobs < 1 || jobs > 100_000) {
+            System.err.println("--jobs must be 1 to 100000, got " + jobs);
+            return 2;
+        }
+        PrintStream out = System.out;
+        int cores = Runtime.getRuntime().availableProcessors();
+        int threadsEach = Math.max(1, cores / providers);
+        out.printf("depin demo: %d providers, %d jobs, seed %d (%d cores, %d executor thread(s) per provider)%n",
+                providers, jobs, seed, cores, threadsEach);
+
+        List<ProviderNode> nodes = new ArrayList<>();
+        for (int i = 0; i < providers; i++) {
+            nodes.add(ProviderNode.builder(NodeKeyPair.generate(), ExecutorRegistry.createBest(threadsEach))
+                    .region(Region.parse(REGIONS[i % REGIONS.length]))
+                    .price(new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]),
+                            MicroUsd.ofUsd("0.02")))
+                    .stake(MicroUsd.ofUsd("250"))
+                    .endpoint("local:provider-" + (i + 1))
+                    .build());
+        }
+        out.println();
+        out.printf("%-3s %-12s %-9s %-4s %-9s %-44s %s%n", "#", "node", "region", "dev", "$/dev-s", "device", "GFLOP/s");
+        for (int i = 0; i < nodes.size(); i++) {
+            ProviderNode n = nodes.get(i);
+            var offer = n.offer();
+            var d = offer.devices().get(0);
+            out.printf("%-3d %-12s %-9s %-4s %-9s %-44s %.1f%n", i + 1, n.nodeId().shortId(), offer.region(),
+                    d.kind(), offer.terms().price().perDeviceSecond().toUsd().toPlainString(),
+                    abbreviate(d.model(), 44), d.fp32Gflops());
+        }
+        out.println();
+
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long t0 = System.nanoTime();
+        List<JobHandle> handles = new ArrayList<>();
+        try (LocalNetwork network = LocalNetwork.of(nodes);
+             DepinClient client = DepinClient.builder(network).maxAttempts(3).build()) {
+            for (int i = 0; i < jobs; i++) {
+                handles.add(client.submit(randomJob(rnd, i)));
+            }
+            Progress progress = new Progress(handles, noProgress ? null : System.err);
+            progress.start();
+            CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))
+                    .toArray(CompletableFuture[]::new)).join();
+            progress.stop();
+            double wall = (System.nanoTime() - t0) / 1e9;
+            summarise(out, nodes, handles, client, wall);
+        }
+        long bad = handles.stream().filter(h -> h.state() != JobState.VERIFIED).count();
+        return bad == 0 ? 0 : 1;
+    }
+
+    /** A job of a random kernel and shape; every fifth is restricted to EU regions. */
+    static Job randomJob(SplittableRandom rnd, int index) {
+        int pick = rnd.nextInt(10);
+        Job.Builder b;
+        if (pick < 4) {
+            int[] dims = {1, 7, 31, 64, 100, 128, 200, 257};
+            int m = dims[rnd.nextInt(dims.length)];
+            int k = dims[rnd.nextInt(dims.length)];
+            int n = dims[rnd.nextInt(dims.length)];
+            b = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("k", k).param("n", n)
+                    .input("a", floats(rnd, m * k)).input("b", floats(rnd, k * n));
+        } else if (pick < 7) {
+            int n = 1 + rnd.nextInt(1 << 20);
+            b = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", (float) rnd.nextDouble(-2, 2))
+                    .input("x", floats(rnd, n)).input("y", floats(rnd, n));
+        } else {
+            int n = 1 + rnd.nextInt(1 << 20);
+            b = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", n).input("x", floats(rnd, n));
+        }
+        if (index % 5 == 4) {
+            b.requirements(Requirements.builder().regions(Region.parse("DE"), Region.parse("FR")).build());
+        }
+        return b.maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMinutes(2)).build();
+    }
+
+    private static float[] floats(SplittableRandom rnd, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) rnd.nextDouble(-1, 1);
+        }
+        return f;
+    }
+
+    private static void summarise(PrintStream out, List<ProviderNode> nodes, List<JobHandle> handles,
+                                  DepinClient client, double wall) {
+        Map<NodeId, long[]> perNode = new LinkedHashMap<>();
+        Map<NodeId, Long> earned = new LinkedHashMap<>();
+        for (ProviderNode n : nodes) {
+            perNode.put(n.nodeId(), new long[3]);
+            earned.put(n.nodeId(), 0L);
+        }
+        Map<JobState, Integer> finals = new EnumMap<>(JobState.class);
+        Map<String, Integer> kernels = new LinkedHashMap<>();
+        for (JobHandle h : handles) {
+            finals.merge(h.state(), 1, Integer::sum);
+            kernels.merge(h.spec().kernel().id(), 1, Integer::sum);
+            for (JobEvent e : h.events()) {
+                if (e.provider() != null && e.state() == JobState.FAILED) {
+                    perNode.get(e.provider())[1]++;
+                }
+            }
+            JobResult r = h.resultAsync().getNow(null);
+            if (r != null) {
+                perNode.get(r.provider())[0]++;
+                perNode.get(r.provider())[2] += r.timings().deviceNanos();
+                earned.merge(r.provider(), r.cost().micros(), Long::sum);
+            }
+        }
+        out.println();
+        out.printf("%-12s %-9s %8s %8s %11s %12s %11s%n", "provider", "region", "verified", "failed", "device ms",
+                "earned", "reputation");
+        int i = 0;
+        for (Map.Entry<NodeId, long[]> e : perNode.entrySet()) {
+            long[] c = e.getValue();
+            out.printf("%-12s %-9s %8d %8d %11.1f %12s %11.2f%n", e.getKey().shortId(),
+                    nodes.get(i++).offer().region(), c[0], c[1], c[2] / 1e6,
+                    MicroUsd.ofMicros(earned.get(e.getKey())), client.reputation(e.getKey()));
+        }
+        out.println();
+        out.println("kernels:      " + kernels);
+        out.println("final states: " + finals);
+        out.printf("wall time:    %.2f s (%.1f jobs/s)%n", wall, handles.size() / wall);
+        handles.stream().filter(h -> h.state() != JobState.VERIFIED).limit(5).forEach(h -> {
+            Throwable t = h.resultAsync().handle((r, x) -> x).join();
+            String why = t instanceof JobFailedException f ? f.getMessage() : String.valueOf(t);
+            out.println("not verified: " + h.jobId() + " " + h.state() + ": " + why);
+        });
+    }
+
+    private static String abbreviate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    }
+
+    /** Draws {@code [=====     ] done/total} on the terminal every 100 ms. */
+    private static final class Progress {
+        private final List<JobHandle> handles;
+        private final PrintStream term;
+        private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "depin-demo-progress");
+            t.setDaemon(true);
+            return t;
+        });
+
+        Progress(List<JobHandle> handles, PrintStream term) {
+            this.handles = handles;
+            this.term = term;
+        }
+
+        void start() {
+            if (term != null) {
+                timer.scheduleAtFixedRate(this::draw, 0, 100, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        void stop() throws InterruptedException {
+            timer.shutdown();
+            timer.awaitTermination(1, TimeUnit.SECONDS);
+            if (term != null) {
+                draw();
+                term.println();
+            }
+        }
+
+        private void draw() {
+            int done = 0;
+            int ok = 0;
+            for (JobHandle h : handles) {
+                if (h.resultAsync().isDone()) {
+                    done++;
+                    if (!h.resultAsync().isCompletedExceptionally()) {
+                        ok++;
+                    }
+                }
+            }
+            int width = 40;
+            int filled = (int) ((long) done * width / handles.size());
+            term.print("\r[" + "=".repeat(filled) + " ".repeat(width - filled) + "] " + done + "/" + handles.size()
+                    + "  verified " + ok + "  not verified " + (done - ok) + "  ");
+            term.flush();
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.depin.examples.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code depin} command line: {@code java -jar depin-examples/target/depin.jar <command>}.
+ *
+ * <p>Subcommands: {@code demo} (a local network running a batch of jobs end to end).
+ */
+@Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
+        description = "Decentralized GPU compute with verifiable results.",
+        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
+public final class DepinCli implements Runnable {
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /**
+     * Runs the command line without exiting (for tests).
+     *
+     * @param args the arguments
+     * @return the exit status
+     */
+    public static int run(String... args) {
+        return new CommandLine(new DepinCli()).execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+}
