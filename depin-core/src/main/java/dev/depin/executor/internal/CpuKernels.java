@@ -50,6 +50,14 @@ public final class CpuKernels implements AutoCloseable {
     private static final int PARALLEL_VECTOR_MIN = 1 << 16;
     /** Column splits and vector splits are aligned to this many floats (one cache line). */
     private static final int ALIGN = 16;
+    /** Parallel work is cut into about this many chunks per thread, handed out dynamically. */
+    private static final int CHUNKS_PER_THREAD = 4;
+    /** Smallest SGEMM row chunk: each chunk packs its own copy of B, so keep chunks tall. */
+    private static final int MIN_CHUNK_ROWS = 8 * MR;
+    /** Smallest SGEMM column chunk (when m is small). */
+    private static final int MIN_CHUNK_COLS = 4 * ALIGN;
+    /** Smallest SAXPY / reduction chunk, in elements. */
+    private static final int VECTOR_CHUNK_MIN = 1 << 15;
     /** Elements per reduction block; block boundaries are fixed, independent of thread count. */
     static final int REDUCE_BLOCK = 4096;
 
@@ -134,28 +142,15 @@ public final class CpuKernels implements AutoCloseable {
             gemmTask(0, m, 0, n, k, n, a, b, c);
             return;
         }
-        int rowBlocks = (m + MR - 1) / MR;
         if (m >= 4 * MR * threads || n < 4 * ALIGN * threads) {
-            // Split rows of C in whole MR blocks, as evenly as possible.
-            int tasks = Math.min(threads, rowBlocks);
-            runParallel(tasks, q -> {
-                int i0 = Math.min(m, (int) ((long) rowBlocks * q / tasks) * MR);
-                int i1 = Math.min(m, (int) ((long) rowBlocks * (q + 1) / tasks) * MR);
-                if (i0 < i1) {
-                    gemmTask(i0, i1, 0, n, k, n, a, b, c);
-                }
-            });
+            // Chunks of whole MR-row blocks, about CHUNKS_PER_THREAD per thread, at least
+            // MIN_CHUNK_ROWS rows each, so that re-packing B per chunk stays cheap.
+            int rows = roundUp(Math.max(MIN_CHUNK_ROWS, ceilDiv(m, CHUNKS_PER_THREAD * threads)), MR);
+            runChunks(ceilDiv(m, rows), q -> gemmTask(q * rows, q * rows + Math.min(rows, m - q * rows), 0, n, k, n, a, b, c));
         } else {
-            // Few rows: split columns of C in whole cache lines instead.
-            int colBlocks = (n + ALIGN - 1) / ALIGN;
-            int tasks = Math.min(threads, colBlocks);
-            runParallel(tasks, q -> {
-                int j0 = Math.min(n, (int) ((long) colBlocks * q / tasks) * ALIGN);
-                int j1 = Math.min(n, (int) ((long) colBlocks * (q + 1) / tasks) * ALIGN);
-                if (j0 < j1) {
-                    gemmTask(0, m, j0, j1, k, n, a, b, c);
-                }
-            });
+            // Few rows: chunks of whole cache lines of columns instead.
+            int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
+            runChunks(ceilDiv(n, cols), q -> gemmTask(0, m, q * cols, q * cols + Math.min(cols, n - q * cols), k, n, a, b, c));
         }
     }
 
@@ -337,13 +332,8 @@ public final class CpuKernels implements AutoCloseable {
             saxpyRange(0, n, alpha, x, y, out);
             return;
         }
-        int chunks = (n + ALIGN - 1) / ALIGN;
-        int tasks = threads;
-        runParallel(tasks, q -> {
-            int from = Math.min(n, (int) ((long) chunks * q / tasks) * ALIGN);
-            int to = Math.min(n, (int) ((long) chunks * (q + 1) / tasks) * ALIGN);
-            saxpyRange(from, to, alpha, x, y, out);
-        });
+        int len = roundUp(Math.max(VECTOR_CHUNK_MIN, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
+        runChunks(ceilDiv(n, len), q -> saxpyRange(q * len, q * len + Math.min(len, n - q * len), alpha, x, y, out));
     }
 
     private static void saxpyRange(int from, int to, float alpha, float[] x, float[] y, float[] out) {
@@ -396,11 +386,9 @@ public final class CpuKernels implements AutoCloseable {
             return (float) total;
         }
         double[] partials = new double[blocks];
-        int tasks = Math.min(threads, blocks);
-        runParallel(tasks, q -> {
-            int b0 = (int) ((long) blocks * q / tasks);
-            int b1 = (int) ((long) blocks * (q + 1) / tasks);
-            for (int blk = b0; blk < b1; blk++) {
+        int per = Math.max(VECTOR_CHUNK_MIN / REDUCE_BLOCK, ceilDiv(blocks, CHUNKS_PER_THREAD * threads));
+        runChunks(ceilDiv(blocks, per), q -> {
+            for (int blk = q * per, end = blk + Math.min(per, blocks - blk); blk < end; blk++) {
                 int from = blk * REDUCE_BLOCK;
                 partials[blk] = blockSum(x, from, Math.min(n, from + REDUCE_BLOCK));
             }
@@ -443,6 +431,21 @@ public final class CpuKernels implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Threads, scratch, lifecycle
     // ------------------------------------------------------------------------------------------
+
+    /**
+     * Runs {@code chunk(0..chunks-1)} on up to {@link #threads} threads: the calling thread and
+     * {@code min(threads, chunks) - 1} workers each claim the next unclaimed chunk until none is
+     * left, so a thread slowed down by other load on the machine simply takes fewer chunks.
+     * Returns when every chunk is done.
+     */
+    private void runChunks(int chunks, IntConsumer chunk) {
+        AtomicInteger next = new AtomicInteger();
+        runParallel(Math.min(threads, chunks), q -> {
+            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                chunk.accept(c);
+            }
+        });
+    }
 
     /**
      * Runs {@code body(0..tasks-1)}: task 0 on the calling thread, the others on the workers,
@@ -576,6 +579,14 @@ public final class CpuKernels implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Validation
     // ------------------------------------------------------------------------------------------
+
+    private static int ceilDiv(int x, int y) {
+        return (int) (((long) x + y - 1) / y);
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return ceilDiv(x, multiple) * multiple;
+    }
 
     private static void checkPositive(String name, int value) {
         if (value < 1) {

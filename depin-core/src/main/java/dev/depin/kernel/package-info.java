@@ -1,0 +1,11 @@
+/**
+ * The kernel catalog: {@link dev.depin.kernel.BuiltinKernel}s with documented semantics
+ * (SAXPY, SGEMM, reduce-sum) and {@link dev.depin.kernel.PtxKernel} for user PTX, with shape
+ * checks through {@link dev.depin.kernel.Kernel#inputs} and {@link dev.depin.kernel.Kernel#outputs}.
+ *
+ * <pre>{@code
+ * LaunchParams p = LaunchParams.builder().put("m", 64).put("k", 32).put("n", 16).build();
+ * List<BufferDecl> in = BuiltinKernel.SGEMM.inputs(p);   // a: 8192 bytes, b: 2048 bytes
+ * }</pre>
+ */
+package dev.depin.kernel;

@@ -1,0 +1,417 @@
+package dev.depin.executor.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+class CpuKernelsTest {
+
+    /** Fixed seed: every run sees the same inputs. Printed so a failure can be replayed. */
+    private static final long SEED = 0x5EED_CAFE_2024L;
+
+    private static final int[][] GEMM_SHAPES = {
+        {1, 1, 1}, {1, 7, 1}, {7, 1, 5}, {2, 3, 4}, {17, 19, 23}, {31, 64, 33}, {64, 64, 64},
+        {65, 129, 67}, {257, 1, 3}, {1, 300, 257},
+    };
+
+    private static final int[] VECTOR_SIZES = {1, 2, 7, 1023, 65537, (1 << 20) + 3};
+
+    private static final int[] THREADS = {1, 2, 3};
+
+    private static CpuKernels[] kernels;
+
+    @BeforeAll
+    static void start() {
+        System.out.println("CpuKernelsTest seed=" + SEED);
+        kernels = new CpuKernels[THREADS.length];
+        for (int t = 0; t < THREADS.length; t++) {
+            kernels[t] = new CpuKernels(THREADS[t]);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        for (CpuKernels k : kernels) {
+            k.close();
+        }
+    }
+
+    // ---------------------------------------------------------------------------- SGEMM
+
+    @Test
+    void sgemm_smallAndPrimeShapes() {
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        for (int[] shape : GEMM_SHAPES) {
+            for (CpuKernels k : kernels) {
+                checkGemm(k, shape[0], shape[1], shape[2], rnd);
+            }
+        }
+    }
+
+    @Test
+    void sgemm_primeShapes() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 1);
+        int[][] primes = {{13, 251, 263}, {97, 3, 331}, {5, 509, 11}};
+        for (int[] shape : primes) {
+            for (CpuKernels k : kernels) {
+                checkGemm(k, shape[0], shape[1], shape[2], rnd);
+            }
+        }
+    }
+
+    @Test
+    void sgemm_largeNonMultipleOfTiles() {
+        // 1023 x 517 x 771: several K panels, several N panels, a 3-row tail, odd k.
+        checkGemm(kernels[1], 1023, 517, 771, new SplittableRandom(SEED + 2));
+    }
+
+    @Test
+    void sgemm_sameBitsForEveryThreadCount() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 3);
+        int m = 150;
+        int k = 301;
+        int n = 203;
+        float[] a = randomFloats(rnd, m * k);
+        float[] b = randomFloats(rnd, k * n);
+        float[] first = null;
+        for (CpuKernels kk : kernels) {
+            float[] c = new float[m * n];
+            kk.sgemm(m, k, n, a, b, c);
+            if (first == null) {
+                first = c;
+            } else {
+                assertArrayEquals(first, c, "threads=" + kk.threads());
+            }
+        }
+    }
+
+    @Test
+    void sgemm_overwritesC() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 4);
+        float[] a = randomFloats(rnd, 64 * 70);
+        float[] b = randomFloats(rnd, 70 * 80);
+        float[] c = new float[64 * 80 + 5];
+        java.util.Arrays.fill(c, Float.NaN);
+        kernels[1].sgemm(64, 70, 80, a, b, c);
+        assertArrayEquals(floatReference(64, 70, 80, a, b), java.util.Arrays.copyOf(c, 64 * 80));
+        for (int i = 64 * 80; i < c.length; i++) {
+            assertTrue(Float.isNaN(c[i]), "element beyond m*n was touched");
+        }
+    }
+
+    @Test
+    void sgemm_concurrentCallers() throws Exception {
+        int[][] shapes = {{65, 129, 67}, {128, 64, 200}, {1, 300, 257}, {99, 257, 31}};
+        ExecutorService callers = Executors.newFixedThreadPool(shapes.length);
+        try {
+            CpuKernels shared = kernels[1];
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < shapes.length; t++) {
+                int[] s = shapes[t];
+                long seed = SEED + 100 + t;
+                futures.add(callers.submit((Callable<Void>) () -> {
+                    SplittableRandom rnd = new SplittableRandom(seed);
+                    float[] a = randomFloats(rnd, s[0] * s[1]);
+                    float[] b = randomFloats(rnd, s[1] * s[2]);
+                    float[] expected = floatReference(s[0], s[1], s[2], a, b);
+                    float[] c = new float[s[0] * s[2]];
+                    for (int rep = 0; rep < 20; rep++) {
+                        java.util.Arrays.fill(c, -1f);
+                        shared.sgemm(s[0], s[1], s[2], a, b, c);
+                        assertArrayEquals(expected, c, "shape " + s[0] + "x" + s[1] + "x" + s[2] + " rep " + rep);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    /**
+     * Checks one product twice: bit for bit against the documented order (float, increasing p),
+     * and against a float64 reference within {@code γ_k · Σ|a_ip||b_pj|} per element.
+     */
+    private static void checkGemm(CpuKernels kernel, int m, int k, int n, SplittableRandom rnd) {
+        String where = m + "x" + k + "x" + n + " threads=" + kernel.threads();
+        float[] a = randomFloats(rnd, m * k);
+        float[] b = randomFloats(rnd, k * n);
+        float[] c = new float[m * n];
+        java.util.Arrays.fill(c, 42f);
+        kernel.sgemm(m, k, n, a, b, c);
+
+        double[] exact = new double[m * n];
+        double[] absSum = new double[m * n];
+        float[] ordered = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                float aip = a[i * k + p];
+                double aipd = aip;
+                double aipAbs = Math.abs(aipd);
+                int row = i * n;
+                int brow = p * n;
+                for (int j = 0; j < n; j++) {
+                    float bpj = b[brow + j];
+                    exact[row + j] += aipd * bpj;
+                    absSum[row + j] += aipAbs * Math.abs(bpj);
+                    ordered[row + j] = ordered[row + j] + aip * bpj;
+                }
+            }
+        }
+        double u = 0x1p-24;
+        double gamma = k * u / (1 - k * u);
+        // The float64 reference has its own rounding error, at most about k * 2^-53 * Σ|a||b|.
+        double slack = 2 * k * 0x1p-53;
+        for (int e = 0; e < m * n; e++) {
+            double err = Math.abs(c[e] - exact[e]);
+            double bound = (gamma + slack) * absSum[e];
+            if (err > bound) {
+                fail(where + ": element " + e + " = " + c[e] + ", float64 " + exact[e] + ", |err| " + err
+                        + " > bound " + bound);
+            }
+            if (Float.floatToRawIntBits(c[e]) != Float.floatToRawIntBits(ordered[e])) {
+                fail(where + ": element " + e + " = " + c[e] + " but the documented k-order float sum is "
+                        + ordered[e]);
+            }
+        }
+    }
+
+    private static float[] floatReference(int m, int k, int n, float[] a, float[] b) {
+        float[] c = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                float aip = a[i * k + p];
+                for (int j = 0; j < n; j++) {
+                    c[i * n + j] = c[i * n + j] + aip * b[p * n + j];
+                }
+            }
+        }
+        return c;
+    }
+
+    // ---------------------------------------------------------------------------- SAXPY
+
+    @Test
+    void saxpy_matchesFloat64Reference() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 5);
+        for (int n : VECTOR_SIZES) {
+            float alpha = (float) (rnd.nextDouble() * 4 - 2);
+            float[] x = randomFloats(rnd, n);
+            float[] y = randomFloats(rnd, n);
+            for (CpuKernels k : kernels) {
+                float[] out = new float[n + 3];
+                out[n] = 7f;
+                k.saxpy(n, alpha, x, y, out);
+                String where = "n=" + n + " threads=" + k.threads();
+                for (int i = 0; i < n; i++) {
+                    double ax = (double) alpha * x[i];
+                    double exact = ax + y[i];
+                    // fl(fl(ax) + y): two roundings of relative size 2^-24 each.
+                    double bound = 0x1p-23 * (Math.abs(ax) + Math.abs(y[i])) + Float.MIN_VALUE;
+                    if (Math.abs(out[i] - exact) > bound) {
+                        fail(where + ": out[" + i + "] = " + out[i] + ", float64 " + exact);
+                    }
+                    if (out[i] != alpha * x[i] + y[i]) {
+                        fail(where + ": out[" + i + "] is not fl(fl(alpha*x)+y)");
+                    }
+                }
+                assertEquals(7f, out[n], where + ": element beyond n was touched");
+            }
+        }
+    }
+
+    @Test
+    void saxpy_outMayBeY() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 6);
+        int n = (1 << 17) + 5;
+        float[] x = randomFloats(rnd, n);
+        float[] y = randomFloats(rnd, n);
+        float[] expected = new float[n];
+        for (int i = 0; i < n; i++) {
+            expected[i] = 3f * x[i] + y[i];
+        }
+        kernels[2].saxpy(n, 3f, x, y, y);
+        assertArrayEquals(expected, y);
+    }
+
+    // ---------------------------------------------------------------------------- reduceSum
+
+    @Test
+    void reduceSum_matchesFloat64Reference() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 7);
+        for (int n : VECTOR_SIZES) {
+            float[] x = randomFloats(rnd, n);
+            double exact = 0;
+            double abs = 0;
+            for (int i = 0; i < n; i++) {
+                exact += x[i];
+                abs += Math.abs(x[i]);
+            }
+            float documented = documentedOrderSum(n, x);
+            for (CpuKernels k : kernels) {
+                float s = k.reduceSum(n, x);
+                String where = "n=" + n + " threads=" + k.threads();
+                // Our double sum and the reference each err by at most ~n 2^-53 Σ|x|; then one
+                // rounding to float.
+                double bound = 2.0 * n * 0x1p-53 * abs + 0x1p-24 * Math.abs(exact) + Float.MIN_VALUE;
+                assertTrue(Math.abs(s - exact) <= bound,
+                        where + ": sum " + s + ", float64 " + exact + ", bound " + bound);
+                assertEquals(Float.floatToRawIntBits(documented), Float.floatToRawIntBits(s),
+                        where + ": not the documented summation order");
+            }
+        }
+    }
+
+    @Test
+    void reduceSum_sameBitsForEveryThreadCount() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 8);
+        int n = (1 << 20) + 3;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            // Wide dynamic range so that a different order would very likely change the bits.
+            x[i] = (float) ((rnd.nextDouble() - 0.5) * Math.scalb(1.0, rnd.nextInt(-20, 20)));
+        }
+        float one = kernels[0].reduceSum(n, x);
+        float three = kernels[2].reduceSum(n, x);
+        assertEquals(Float.floatToRawIntBits(one), Float.floatToRawIntBits(three),
+                "threads=1 gave " + one + ", threads=3 gave " + three);
+        assertEquals(Float.floatToRawIntBits(one), Float.floatToRawIntBits(kernels[1].reduceSum(n, x)));
+    }
+
+    /** The order documented on {@link CpuKernels#reduceSum}, written out independently. */
+    private static float documentedOrderSum(int n, float[] x) {
+        int block = 4096;
+        double total = 0;
+        for (int s = 0; s < n; s += block) {
+            int e = Math.min(n, s + block);
+            double[] lane = new double[8];
+            int whole = s + (e - s) / 8 * 8;
+            for (int i = s; i < whole; i++) {
+                lane[(i - s) % 8] += x[i];
+            }
+            for (int i = whole; i < e; i++) {
+                lane[0] += x[i];
+            }
+            total += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        }
+        return (float) total;
+    }
+
+    // ---------------------------------------------------------------------------- bad input
+
+    @Test
+    void constructor_badThreads() {
+        assertBad("threads", () -> new CpuKernels(0));
+        assertBad("threads", () -> new CpuKernels(-2));
+    }
+
+    @Test
+    void sgemm_badArguments() {
+        CpuKernels k = kernels[0];
+        float[] a = new float[6];
+        float[] b = new float[12];
+        float[] c = new float[8];
+        k.sgemm(2, 3, 4, a, b, c); // the valid call the variants below break
+        assertBad("m", () -> k.sgemm(0, 3, 4, a, b, c));
+        assertBad("m", () -> k.sgemm(-1, 3, 4, a, b, c));
+        assertBad("k", () -> k.sgemm(2, 0, 4, a, b, c));
+        assertBad("n", () -> k.sgemm(2, 3, -5, a, b, c));
+        assertBad("a", () -> k.sgemm(2, 3, 4, null, b, c));
+        assertBad("b", () -> k.sgemm(2, 3, 4, a, null, c));
+        assertBad("c", () -> k.sgemm(2, 3, 4, a, b, null));
+        assertBad("a.length", () -> k.sgemm(2, 3, 4, new float[5], b, c));
+        assertBad("b.length", () -> k.sgemm(2, 3, 4, a, new float[11], c));
+        assertBad("c.length", () -> k.sgemm(2, 3, 4, a, b, new float[7]));
+        assertBad("m*k", () -> k.sgemm(1 << 16, 1 << 16, 1, a, b, c));
+        assertBad("k*n", () -> k.sgemm(1, 1 << 16, 1 << 16, a, b, c));
+        assertBad("m*n", () -> k.sgemm(1 << 16, 1, 1 << 16, a, b, c));
+        float[] square = new float[4];
+        assertBad("c must not be the same array as a", () -> k.sgemm(2, 2, 2, square, new float[4], square));
+        assertBad("c must not be the same array as b", () -> k.sgemm(2, 2, 2, new float[4], square, square));
+    }
+
+    @Test
+    void saxpy_badArguments() {
+        CpuKernels k = kernels[1];
+        float[] v = new float[4];
+        assertBad("n", () -> k.saxpy(0, 1f, v, v, v));
+        assertBad("n", () -> k.saxpy(-3, 1f, v, v, v));
+        assertBad("x", () -> k.saxpy(4, 1f, null, v, v));
+        assertBad("x.length", () -> k.saxpy(4, 1f, new float[3], v, v));
+        assertBad("y.length", () -> k.saxpy(4, 1f, v, new float[3], v));
+        assertBad("out.length", () -> k.saxpy(4, 1f, v, v, new float[3]));
+        assertBad("out", () -> k.saxpy(4, 1f, v, v, null));
+    }
+
+    @Test
+    void reduceSum_badArguments() {
+        CpuKernels k = kernels[2];
+        assertBad("n", () -> k.reduceSum(0, new float[1]));
+        assertBad("x", () -> k.reduceSum(1, null));
+        assertBad("x.length", () -> k.reduceSum(5, new float[4]));
+    }
+
+    @Test
+    void close_laterCallsFail() {
+        CpuKernels k = new CpuKernels(2);
+        float[] v = new float[1 << 17];
+        k.saxpy(v.length, 1f, v, v, v);
+        k.close();
+        k.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> k.sgemm(1, 1, 1, new float[1], new float[1], new float[1]));
+        assertThrows(IllegalStateException.class, () -> k.saxpy(v.length, 1f, v, v, v));
+        assertThrows(IllegalStateException.class, () -> k.reduceSum(v.length, v));
+    }
+
+    @Test
+    void threads_workersAreNamedDaemons() {
+        try (CpuKernels k = new CpuKernels(3)) {
+            float[] v = new float[1 << 18];
+            k.saxpy(v.length, 1f, v, v, v);
+            assertEquals(3, k.threads());
+            boolean seen = false;
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().startsWith("depin-cpu-kernel-")) {
+                    seen = true;
+                    assertTrue(t.isDaemon(), t.getName() + " is not a daemon");
+                }
+            }
+            assertTrue(seen, "no depin-cpu-kernel-N worker thread found");
+        }
+    }
+
+    /** Asserts an IllegalArgumentException whose message starts with the argument's name. */
+    private static void assertBad(String argument, Executable call) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        String message = e.getMessage();
+        assertTrue(message != null && Pattern.compile("^" + Pattern.quote(argument) + "\\b").matcher(message).find(),
+                "message should start with '" + argument + "': " + message);
+    }
+
+    private static float[] randomFloats(SplittableRandom rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (rnd.nextDouble() * 2 - 1);
+        }
+        return v;
+    }
+}

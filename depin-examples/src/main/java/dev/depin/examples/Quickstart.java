@@ -1,0 +1,56 @@
+package dev.depin.examples;
+
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.job.Job;
+import dev.depin.job.JobResult;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.LocalNetwork;
+import dev.depin.provider.ProviderNode;
+import dev.depin.provider.Region;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The README's quickstart, compiled by the build so the snippet cannot rot. Run it with
+ * {@code java -cp depin-examples/target/depin.jar dev.depin.examples.Quickstart}.
+ */
+public final class Quickstart {
+    private Quickstart() {
+    }
+
+    /**
+     * Runs a 2×3 · 3×2 matrix product on a two-provider local network and prints it.
+     *
+     * @param args ignored
+     */
+    public static void main(String[] args) {
+        // tag::quickstart[]
+        ProviderNode cheap = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1))
+                .region(Region.parse("DE/fra-1"))
+                .price(new Price(MicroUsd.ofUsd("0.0005"), MicroUsd.ofUsd("0.01")))
+                .build();
+        ProviderNode dear = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1))
+                .region(Region.parse("US/iad-1"))
+                .price(new Price(MicroUsd.ofUsd("0.0020"), MicroUsd.ofUsd("0.01")))
+                .build();
+        try (LocalNetwork network = LocalNetwork.of(List.of(cheap, dear));
+             DepinClient client = DepinClient.builder(network).build()) {
+            Job job = Job.builder(BuiltinKernel.SGEMM)
+                    .param("m", 2).param("k", 3).param("n", 2)
+                    .input("a", new float[] {1, 2, 3, 4, 5, 6})
+                    .input("b", new float[] {7, 8, 9, 10, 11, 12})
+                    .maxPrice(MicroUsd.ofUsd("0.01"))
+                    .timeout(Duration.ofSeconds(30))
+                    .build();
+            JobResult result = client.submit(job).result();
+            float[] c = result.floats("c");   // {58, 64, 139, 154}
+            System.out.printf("C = %s, computed by %s for %s%n",
+                    java.util.Arrays.toString(c), result.provider().shortId(), result.cost());
+        }
+        // end::quickstart[]
+    }
+}
