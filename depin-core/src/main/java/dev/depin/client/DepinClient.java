@@ -2,7 +2,9 @@ package dev.depin.client;
 
 import dev.depin.DepinException;
 import dev.depin.InvalidArgumentException;
+import dev.depin.client.internal.AttemptVerifier;
 import dev.depin.client.internal.JobRun;
+import dev.depin.executor.internal.CpuKernels;
 import dev.depin.client.internal.ProviderLoad;
 import dev.depin.client.internal.Reputation;
 import dev.depin.crypto.NodeId;
@@ -50,6 +52,7 @@ public final class DepinClient implements AutoCloseable {
     private final Set<JobRun> running = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final JobRun.Context context;
+    private final CpuKernels reference;
 
     private DepinClient(Builder b) {
         this.network = b.network;
@@ -63,8 +66,9 @@ public final class DepinClient implements AutoCloseable {
             return t;
         });
         this.scheduler.setRemoveOnCancelPolicy(true);
+        this.reference = new CpuKernels(b.threads);
         this.context = new JobRun.Context(network, clock, scheduler, reputation,
-                new ProviderLoad(b.maxInFlightPerProvider), maxAttempts, attemptTimeout);
+                new ProviderLoad(b.maxInFlightPerProvider), new AttemptVerifier(reference), maxAttempts, attemptTimeout);
     }
 
     /**
@@ -126,6 +130,7 @@ public final class DepinClient implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            reference.close();
         }
     }
 
@@ -135,7 +140,7 @@ public final class DepinClient implements AutoCloseable {
         private int maxAttempts = 3;
         private Duration attemptTimeout = Duration.ofMinutes(10);
         private Clock clock = Clock.systemUTC();
-        private int threads = 2;
+        private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private int maxInFlightPerProvider = 4;
 
         private Builder(ComputeNetwork network) {
@@ -170,7 +175,10 @@ public final class DepinClient implements AutoCloseable {
             return this;
         }
 
-        /** Threads that run the client's bookkeeping (not the jobs), 1 to 64; default 2. */
+        /**
+         * Threads that run the client's bookkeeping and verification (recomputing spot
+         * checks, Freivalds), 1 to 64; default the number of cores, at least 2.
+         */
         public Builder threads(int threads) {
             if (threads < 1 || threads > 64) {
                 throw new InvalidArgumentException("client threads is " + threads + ": give 1 to 64");

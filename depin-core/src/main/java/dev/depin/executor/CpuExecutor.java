@@ -119,7 +119,7 @@ public final class CpuExecutor implements Executor {
                 case REDUCE_SUM -> {
                     int n = (int) params.requireLong("n");
                     float[] x = load(workspace, inputs, "x", n);
-                    ByteBuffer sum = workspace.bytes("output:sum", Float.BYTES);
+                    ByteBuffer sum = workspace.bytes("sum", Float.BYTES);
                     sum.putFloat(0, kernels.reduceSum(n, x));
                     out.put("sum", sum);
                 }
@@ -138,13 +138,13 @@ public final class CpuExecutor implements Executor {
             throw new ShapeMismatchException("input '" + name + "' must have " + (long) count * Float.BYTES
                     + " bytes, got " + (buf == null ? "none" : buf.remaining()));
         }
-        float[] a = ws.floats("input:" + name, count);
+        float[] a = ws.floats(name, count);
         buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(a);
         return a;
     }
 
     private static ByteBuffer store(JobWorkspace ws, String name, float[] values, int count) {
-        ByteBuffer buf = ws.bytes("output:" + name, count * Float.BYTES);
+        ByteBuffer buf = ws.bytes(name, count * Float.BYTES);
         buf.asFloatBuffer().put(values, 0, count);
         return buf;
     }

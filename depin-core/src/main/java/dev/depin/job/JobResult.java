@@ -1,7 +1,9 @@
 package dev.depin.job;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
+import dev.depin.crypto.VerificationReport;
 import dev.depin.money.MicroUsd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,7 +15,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A finished job: the accepted outputs and the account of how they were obtained.
+ * A finished job: the verified outputs and the account of how they were obtained, with
+ * the evidence to show anyone else: the signed receipt, the signed wipe attestation, and
+ * the verification report.
  *
  * @param jobId        the job id
  * @param specHash     SHA-256 hex of the spec's canonical JSON
@@ -23,10 +27,16 @@ import java.util.Map;
  * @param outputs      output bytes by name (read-only little-endian views)
  * @param cost         what the attempt costs at the offer's price, capped at the spec's max price
  * @param timings      when things happened
+ * @param receipt      the provider's signed execution receipt for the accepted attempt
+ * @param wipe         the provider's signed wipe attestation for it
+ * @param report       what the buyer verified, and the assurance it gives, in numbers
+ * @param disputes     attempts of this job that failed verification, with their evidence
  * @param history      every state change of the job, in order
  */
 public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
-                        Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, List<JobEvent> history) {
+                        Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
+                        Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
+                        List<JobEvent> history) {
     /** @throws InvalidArgumentException on nulls */
     public JobResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -36,6 +46,10 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(cost, "cost");
         InvalidArgumentException.requireNonNull(timings, "timings");
+        InvalidArgumentException.requireNonNull(receipt, "receipt");
+        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        InvalidArgumentException.requireNonNull(report, "verification report");
+        disputes = List.copyOf(InvalidArgumentException.requireNonNull(disputes, "disputes"));
         history = List.copyOf(InvalidArgumentException.requireNonNull(history, "history"));
         Map<String, ByteBuffer> copy = new LinkedHashMap<>();
         outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));

@@ -1,7 +1,14 @@
 package dev.depin.provider;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Assurance;
+import dev.depin.crypto.BufferDigest;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.Merkle;
+import dev.depin.crypto.WipeAttestation;
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.ExecutionFailedException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.spi.ExecutionOutput;
@@ -17,7 +24,11 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import java.nio.ByteBuffer;
 import java.time.Clock;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,8 +51,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>For each attempt it checks the request (kernel offered, input bytes match the
  * spec's Merkle roots, deadline not passed), runs the kernel in a fresh
- * {@link JobWorkspace}, and returns the outputs. It never trusts the buyer's inputs to
- * match the spec: it recomputes their roots, since its receipt will vouch for them.
+ * {@link JobWorkspace}, commits to the outputs (RFC 6962 Merkle roots), signs an
+ * {@link ExecutionReceipt} bound to the buyer's nonce, wipes every host buffer of the
+ * job (overwrite with a random non-zero pattern, then a full read-back), signs a
+ * {@link WipeAttestation} whose subject is the receipt, and returns outputs, receipt and
+ * attestation. It never trusts the buyer's inputs to match the spec: it recomputes their
+ * roots, since its receipt vouches for them.
  *
  * <pre>{@code
  * ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), executor)
@@ -53,6 +68,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProviderNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderNode.class);
+    private static final HexFormat HEX = HexFormat.of();
+    private static final SecureRandom PATTERNS = new SecureRandom();
 
     private final NodeKeyPair key;
     private final Executor executor;
@@ -62,6 +79,7 @@ public final class ProviderNode implements AutoCloseable {
     private final MicroUsd stake;
     private final Duration offerTtl;
     private final Clock clock;
+    private final FaultInjection faults;
     private final ThreadPoolExecutor workers;
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -76,6 +94,7 @@ public final class ProviderNode implements AutoCloseable {
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
+        this.faults = b.faults;
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
@@ -220,20 +239,77 @@ public final class ProviderNode implements AutoCloseable {
     private ExecutionResponse run(ExecutionRequest request) {
         JobSpec spec = request.spec();
         JobWorkspace workspace = new JobWorkspace();
-        ExecutionOutput out = executor.execute(spec.kernel(), spec.params(), request.inputs(), workspace);
+        Envelope receipt;
         Map<String, ByteBuffer> sent = new LinkedHashMap<>();
-        for (BufferDecl d : spec.outputs()) {
-            ByteBuffer produced = out.outputs().get(d.name());
-            if (produced == null || produced.remaining() != d.bytes()) {
-                throw new dev.depin.executor.spi.ExecutionFailedException("executor " + executor.kind()
-                        + " produced no output '" + d.name() + "' of " + d.bytes() + " bytes: executor bug");
+        ExecutionOutput out;
+        try {
+            out = executor.execute(spec.kernel(), spec.params(), request.inputs(), workspace);
+            ExecutionReceipt.Builder rb = ExecutionReceipt.builder()
+                    .jobId(request.jobId()).attempt(request.attempt()).specHash(spec.hash())
+                    .kernelId(spec.kernel().id()).kernelHash(spec.kernel().codeHash())
+                    .nonce(HEX.formatHex(request.nonce())).merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES)
+                    .executorKind(executor.kind()).device(receiptDevice())
+                    .startedAt(out.startedAt()).endedAt(out.endedAt()).deviceTimeNanos(out.deviceNanos())
+                    .assurance(Assurance.signature());
+            for (InputRef in : spec.inputs()) {
+                // Admission recomputed these roots from the bytes received.
+                rb.input(new BufferDigest(in.name(), in.merkleRoot(), in.bytes()));
             }
-            ByteBuffer copy = ByteBuffer.allocate((int) d.bytes());
-            copy.put(produced.duplicate()).flip();
-            sent.put(d.name(), copy);
+            List<ByteBuffer> produced = new ArrayList<>();
+            for (BufferDecl d : spec.outputs()) {
+                ByteBuffer buf = writable(workspace, d.name());
+                if (buf == null || buf.remaining() != d.bytes() || !out.outputs().containsKey(d.name())) {
+                    throw new ExecutionFailedException("executor " + executor.kind() + " produced no output '"
+                            + d.name() + "' of " + d.bytes() + " bytes: executor bug, report it");
+                }
+                faults.beforeCommit(request.jobId(), d.name(), buf.duplicate());
+                rb.output(BufferDigest.of(d.name(), buf, JobSpec.MERKLE_CHUNK_BYTES));
+                produced.add(buf);
+            }
+            receipt = rb.build().sign(key);
+            int i = 0;
+            for (BufferDecl d : spec.outputs()) {
+                // The copy handed to the transport: what the buyer receives.
+                ByteBuffer copy = ByteBuffer.allocate((int) d.bytes());
+                copy.put(produced.get(i++).duplicate()).flip();
+                faults.afterSign(request.jobId(), d.name(), copy.duplicate());
+                sent.put(d.name(), copy);
+            }
+        } catch (RuntimeException e) {
+            workspace.wipe(wipePattern());
+            throw e;
         }
+        Instant wipeStart = clock.instant();
+        List<WipeRecord> records = workspace.wipe(wipePattern());
+        WipeAttestation.Builder wb = WipeAttestation.builder().receipt(receipt).startedAt(wipeStart)
+                .endedAt(clock.instant()).device(receiptDevice());
+        records.forEach(wb::buffer);
+        Envelope wipe = wb.build().sign(key);
         return new ExecutionResponse(request.jobId(), request.attempt(), nodeId(), executor.kind(), sent,
-                out.startedAt(), out.endedAt(), out.deviceNanos());
+                out.startedAt(), out.endedAt(), out.deviceNanos(), receipt, wipe);
+    }
+
+    /** The workspace buffer an output lives in, as a writable view; the executor returns read-only views. */
+    private static ByteBuffer writable(JobWorkspace workspace, String name) {
+        for (JobWorkspace.Allocation a : workspace.allocations()) {
+            if (a.label().equals(name) && a.array() instanceof byte[] bytes) {
+                return ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            }
+        }
+        return null;
+    }
+
+    private static byte wipePattern() {
+        byte[] b = new byte[1];
+        do {
+            PATTERNS.nextBytes(b);
+        } while (b[0] == 0);
+        return b[0];
+    }
+
+    private dev.depin.crypto.DeviceInfo receiptDevice() {
+        DeviceInfo d = executor.device();
+        return new dev.depin.crypto.DeviceInfo(d.model(), d.kind() == DeviceKind.CUDA ? d.units() : null, null, null);
     }
 
     /** Stops accepting attempts, waits briefly for running ones, and closes the executor. */
@@ -268,6 +344,7 @@ public final class ProviderNode implements AutoCloseable {
         private int workers = 1;
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
+        private FaultInjection faults = new FaultInjection() { };
 
         private Builder(NodeKeyPair key, Executor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -322,6 +399,15 @@ public final class ProviderNode implements AutoCloseable {
         /** The clock for offer expiry and deadlines; default UTC system clock. */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Makes this node misbehave on purpose, for adversarial tests and demos only;
+         * see {@link FaultInjection}.
+         */
+        public Builder faultInjection(FaultInjection faults) {
+            this.faults = InvalidArgumentException.requireNonNull(faults, "fault injection");
             return this;
         }
 

@@ -164,7 +164,7 @@ class DepinClientTest {
                 .fault(nodes.get(0).nodeId(), ScriptedNetwork.Fault.TAMPER_RESPONSE)
                 .tamperResponses(resp -> new ExecutionResponse(resp.jobId(), resp.attempt(), resp.provider(),
                         resp.executorKind(), Map.of("c", ByteBuffer.allocate(4)), resp.startedAt(), resp.endedAt(),
-                        resp.deviceNanos()));
+                        resp.deviceNanos(), resp.receipt(), resp.wipe()));
         DepinClient client = client(net, 2, Duration.ofSeconds(30));
         JobResult r = client.submit(sgemm(new SplittableRandom(SEED), 4, 4, 4)).result();
         assertEquals(nodes.get(1).nodeId(), r.provider());
@@ -181,7 +181,7 @@ class DepinClientTest {
         JobHandle h = client.submit(sgemm(new SplittableRandom(SEED), 2, 2, 2));
         JobFailedException e = assertThrows(JobFailedException.class, h::result);
         assertEquals(JobState.FAILED, e.finalState());
-        assertTrue(e.getMessage().contains("all 2 attempt(s) failed"), e.getMessage());
+        assertTrue(e.getMessage().contains("all 2 round(s) failed"), e.getMessage());
         assertEquals(JobState.FAILED, h.state());
         assertEquals(1, net.dispatches(nodes.get(0).nodeId()));
         assertEquals(1, net.dispatches(nodes.get(1).nodeId()));

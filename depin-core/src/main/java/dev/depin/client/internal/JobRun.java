@@ -2,6 +2,13 @@ package dev.depin.client.internal;
 
 import dev.depin.client.NoMatchingOfferException;
 import dev.depin.crypto.NodeId;
+import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.VerificationReport;
+import dev.depin.crypto.verify.Comparison;
+import dev.depin.crypto.verify.Redundant;
+import dev.depin.job.DisputeRecord;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.kernel.BuiltinKernel;
 import dev.depin.job.Job;
 import dev.depin.job.JobEvent;
 import dev.depin.job.JobFailedException;
@@ -25,7 +32,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,8 +50,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One job's run through the lifecycle: match, dispatch, check, retry. All state changes
- * happen under this object's lock and are published as {@link JobEvent}s in order.
+ * One job's run through the lifecycle: match, dispatch, verify, retry. All state
+ * changes happen under this object's lock and are published as {@link JobEvent}s in
+ * order.
+ *
+ * <p>A job proceeds in rounds. A round dispatches one attempt, or one per replica under
+ * {@code redundant(n)}, each to a distinct provider not tried before for this job, with
+ * its own challenge nonce. When every attempt of the round has answered, failed or timed
+ * out, each answer is checked (shape, receipt, wipe attestation, policy); a failed check
+ * makes the attempt DISPUTED with a {@link DisputeRecord}, other faults make it FAILED.
+ * A round with an accepted result completes the job; otherwise the job is rescheduled
+ * until {@code maxAttempts} rounds or the deadline.
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
@@ -57,11 +75,13 @@ public final class JobRun implements JobHandle {
      * @param scheduler      where continuations run
      * @param reputation     the client's provider book
      * @param load           attempts in flight per provider
-     * @param maxAttempts    attempts before failing
+     * @param verifier       the buyer's checks on each attempt
+     * @param maxAttempts    rounds of dispatch before failing
      * @param attemptTimeout longest single attempt
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler,
-                          Reputation reputation, ProviderLoad load, int maxAttempts, Duration attemptTimeout) {
+                          Reputation reputation, ProviderLoad load, AttemptVerifier verifier, int maxAttempts,
+                          Duration attemptTimeout) {
     }
 
     private final Job job;
@@ -74,9 +94,12 @@ public final class JobRun implements JobHandle {
     private final List<JobEvent> events = new CopyOnWriteArrayList<>();
     private final List<Consumer<JobEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Set<NodeId> tried = new HashSet<>();
+    private final List<DisputeRecord> disputes = new ArrayList<>();
+    private final Set<Integer> runningSeen = new HashSet<>();
     private JobState state = JobState.SUBMITTED;
+    private int round;
     private int attempt;
-    private CompletableFuture<ExecutionResponse> inFlight;
+    private List<Replica> inFlight = List.of();
     private String lastFailure = "";
 
     /**
@@ -114,14 +137,14 @@ public final class JobRun implements JobHandle {
                 return;
             }
             if (!ctx.clock().instant().isBefore(spec.deadline())) {
-                fail(JobState.FAILED, "deadline " + spec.deadline() + " passed after " + attempt + " attempt(s)"
+                fail(JobState.FAILED, "deadline " + spec.deadline() + " passed after " + round + " round(s)"
                         + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure));
                 return;
             }
         }
         ctx.network().offers().whenCompleteAsync((offers, error) -> {
             if (error != null) {
-                attemptFailed(null, "could not fetch offers: " + rootCause(error));
+                roundFailed("could not fetch offers: " + rootCause(error));
             } else {
                 dispatch(offers);
             }
@@ -129,57 +152,231 @@ public final class JobRun implements JobHandle {
     }
 
     private void dispatch(List<ProviderOffer> offers) {
-        ExecutionRequest request;
-        ProviderOffer chosen;
-        CompletableFuture<ExecutionResponse> call;
+        List<Replica> replicas = new ArrayList<>();
+        int thisRound;
         synchronized (this) {
             if (result.isDone()) {
                 return;
             }
+            int wanted = spec.verification().kind() == VerificationPolicy.Kind.REDUNDANT
+                    ? spec.verification().replicas() : 1;
             List<String> passedOver = new ArrayList<>();
-            chosen = choose(offers, passedOver);
-            if (chosen == null) {
-                String why = "no offer fits (" + offers.size() + " considered"
+            List<ProviderOffer> chosen = choose(offers, passedOver, wanted);
+            if (chosen.size() < wanted) {
+                String why = (wanted == 1 ? "no offer fits" : "only " + chosen.size() + " of the " + wanted
+                        + " distinct providers that redundant(" + wanted + ") needs fit")
+                        + " (" + offers.size() + " considered"
                         + (passedOver.isEmpty() ? "" : ": " + String.join("; ", passedOver)) + ")";
-                if (attempt == 0) {
+                if (round == 0) {
                     fail(JobState.REJECTED, why + ". Relax the requirements, raise the max price, or add providers");
                 } else {
-                    fail(JobState.FAILED, why + " after " + attempt + " attempt(s); last failure: " + lastFailure);
+                    fail(JobState.FAILED, why + " after " + round + " round(s); last failure: " + lastFailure);
                 }
                 return;
             }
-            attempt++;
-            tried.add(chosen.nodeId());
-            emit(JobState.MATCHED, chosen.nodeId(), chosen.region() + ", est. " + estimate(chosen));
-            byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
-            RANDOM.nextBytes(nonce);
-            request = new ExecutionRequest(jobId, attempt, spec, job.inputs(), nonce);
-            emit(JobState.DISPATCHED, chosen.nodeId(), chosen.terms().endpoint());
-            final int thisAttempt = attempt;
-            final NodeId provider = chosen.nodeId();
-            ctx.load().begin(provider);
-            call = ctx.network().dispatch(chosen, request, p -> onProgress(thisAttempt, provider, p));
-            call.whenComplete((r, t) -> ctx.load().end(provider));
-            inFlight = call;
+            thisRound = ++round;
+            for (ProviderOffer offer : chosen) {
+                attempt++;
+                tried.add(offer.nodeId());
+                emit(JobState.MATCHED, offer.nodeId(), offer.region() + ", est. " + estimate(offer));
+                byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
+                RANDOM.nextBytes(nonce);
+                ExecutionRequest request = new ExecutionRequest(jobId, attempt, spec, job.inputs(), nonce);
+                emit(JobState.DISPATCHED, offer.nodeId(), offer.terms().endpoint());
+                final int a = attempt;
+                final NodeId provider = offer.nodeId();
+                ctx.load().begin(provider);
+                CompletableFuture<ExecutionResponse> call = ctx.network().dispatch(offer, request,
+                        p -> onProgress(thisRound, a, provider, p));
+                call.whenComplete((r, t) -> ctx.load().end(provider));
+                replicas.add(new Replica(offer, request, call));
+            }
+            inFlight = List.copyOf(replicas);
         }
         Duration left = Duration.between(ctx.clock().instant(), spec.deadline());
         long timeoutNanos = Math.max(1, Math.min(left.toNanos(), ctx.attemptTimeout().toNanos()));
-        final int thisAttempt = request.attempt();
-        call.orTimeout(timeoutNanos, TimeUnit.NANOSECONDS).whenCompleteAsync((response, error) -> {
-            if (error != null) {
-                Throwable cause = rootCause(error);
-                String why = cause instanceof TimeoutException
-                        ? "no answer within " + Duration.ofNanos(timeoutNanos) : cause.getMessage();
-                if (!(cause instanceof CancellationException)) {
-                    attemptFailed(thisAttempt, chosen.nodeId(), why);
-                }
-            } else {
-                accept(thisAttempt, chosen, request, response);
-            }
-        }, ctx.scheduler());
+        List<CompletableFuture<Void>> settled = new ArrayList<>();
+        for (Replica r : replicas) {
+            settled.add(r.call().orTimeout(timeoutNanos, TimeUnit.NANOSECONDS).handle((response, error) -> {
+                r.settle(response, error == null ? null : describe(rootCause(error), timeoutNanos));
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(settled.toArray(CompletableFuture[]::new))
+                .whenCompleteAsync((v, t) -> conclude(thisRound, replicas), ctx.scheduler());
     }
 
-    private ProviderOffer choose(List<ProviderOffer> offers, List<String> passedOver) {
+    private static String describe(Throwable cause, long timeoutNanos) {
+        if (cause instanceof TimeoutException) {
+            return "no answer within " + Duration.ofNanos(timeoutNanos);
+        }
+        return cause instanceof CancellationException ? null : String.valueOf(cause.getMessage());
+    }
+
+    /** One dispatch of the current round and how it ended. */
+    private static final class Replica {
+        private final ProviderOffer offer;
+        private final ExecutionRequest request;
+        private final CompletableFuture<ExecutionResponse> call;
+        private volatile ExecutionResponse response;
+        private volatile String failure;
+        private VerificationReport report;
+
+        Replica(ProviderOffer offer, ExecutionRequest request, CompletableFuture<ExecutionResponse> call) {
+            this.offer = offer;
+            this.request = request;
+            this.call = call;
+        }
+
+        CompletableFuture<ExecutionResponse> call() {
+            return call;
+        }
+
+        void settle(ExecutionResponse r, String why) {
+            this.response = r;
+            this.failure = r == null ? (why == null ? "cancelled" : why) : null;
+        }
+
+        NodeId provider() {
+            return offer.nodeId();
+        }
+
+        int attempt() {
+            return request.attempt();
+        }
+    }
+
+    /**
+     * Verifies every replica of a finished round and either completes the job or
+     * reschedules it. Runs on the client's scheduler, outside the lock while verifying.
+     */
+    private void conclude(int forRound, List<Replica> replicas) {
+        synchronized (this) {
+            if (result.isDone() || forRound != round) {
+                return;
+            }
+        }
+        List<Replica> valid = new ArrayList<>();
+        List<Object[]> outcomes = new ArrayList<>(); // {replica, JobState, detail, DisputeRecord or null}
+        for (Replica r : replicas) {
+            if (r.response == null) {
+                outcomes.add(new Object[] {r, JobState.FAILED, r.failure, null});
+                continue;
+            }
+            String problem = check(r.request, r.offer, r.response);
+            if (problem != null) {
+                outcomes.add(new Object[] {r, JobState.FAILED, problem, null});
+                continue;
+            }
+            try {
+                VerificationReport report = ctx.verifier().verifyEnvelopes(spec, specHash, r.offer, r.request,
+                        r.response);
+                VerificationReport policy = ctx.verifier().verifyResult(spec, job.inputs(), r.response.outputs(),
+                        r.response.receipt());
+                r.report = policy == null ? report : report.and(policy);
+                valid.add(r);
+            } catch (VerificationException e) {
+                outcomes.add(new Object[] {r, JobState.DISPUTED, e.reason() + ": " + e.getMessage(), dispute(r, e)});
+            }
+        }
+        Replica winner = null;
+        List<Replica> agreeing = List.of();
+        if (spec.verification().kind() == VerificationPolicy.Kind.REDUNDANT) {
+            int needed = spec.verification().replicas() / 2 + 1;
+            if (valid.size() >= needed) {
+                Map<String, ByteBuffer> byAttempt = new LinkedHashMap<>();
+                Map<String, Replica> replicaOf = new HashMap<>();
+                for (Replica r : valid) {
+                    byAttempt.put(Integer.toString(r.attempt()), r.response.outputs().values().iterator().next());
+                    replicaOf.put(Integer.toString(r.attempt()), r);
+                }
+                try {
+                    Redundant.Outcome o = Redundant.compare(byAttempt, comparisonFor(spec));
+                    winner = replicaOf.get(o.winner());
+                    winner.report = winner.report.and(o.report());
+                    agreeing = o.agreeing().stream().map(replicaOf::get).toList();
+                    for (String d : o.dissenting()) {
+                        Replica r = replicaOf.get(d);
+                        VerificationException e = new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
+                                "output differs from the majority of " + o.agreeing().size() + " of "
+                                        + byAttempt.size() + " replicas", o.evidence().get(d));
+                        outcomes.add(new Object[] {r, JobState.DISPUTED, e.reason() + ": " + e.getMessage(),
+                                dispute(r, e)});
+                    }
+                } catch (VerificationException e) {
+                    for (Replica r : valid) {
+                        outcomes.add(new Object[] {r, JobState.FAILED, e.reason() + ": " + e.getMessage(), null});
+                    }
+                }
+            } else {
+                for (Replica r : valid) {
+                    outcomes.add(new Object[] {r, JobState.FAILED, "only " + valid.size() + " of "
+                            + replicas.size() + " replicas returned a verifiable result; " + needed + " must agree",
+                            null});
+                }
+            }
+        } else if (!valid.isEmpty()) {
+            winner = valid.get(0);
+            agreeing = List.of(winner);
+        }
+        synchronized (this) {
+            if (result.isDone() || forRound != round) {
+                return;
+            }
+            inFlight = List.of();
+            for (Object[] o : outcomes) {
+                Replica r = (Replica) o[0];
+                JobState st = (JobState) o[1];
+                lastFailure = (String) o[2];
+                if (st == JobState.DISPUTED) {
+                    disputes.add((DisputeRecord) o[3]);
+                    ctx.reputation().dispute(r.provider());
+                } else {
+                    ctx.reputation().failure(r.provider());
+                }
+                emit(st, r.provider(), lastFailure);
+            }
+            if (winner == null) {
+                if (round >= ctx.maxAttempts()) {
+                    fail(JobState.FAILED, "all " + round + " round(s) failed; last: " + lastFailure);
+                    return;
+                }
+                emit(JobState.RESCHEDULED, null, "round " + (round + 1) + " of at most " + ctx.maxAttempts());
+                ctx.scheduler().execute(this::nextAttempt);
+                return;
+            }
+            long costMicros = 0;
+            for (Replica r : agreeing) {
+                ctx.reputation().success(r.provider());
+                MicroUsd charge = r.offer.terms().price().charge(r.response.deviceNanos(), spec.bytesMoved());
+                costMicros += Math.min(charge.micros(), spec.maxPrice().micros());
+            }
+            ExecutionResponse resp = winner.response;
+            emit(JobState.RETURNED, winner.provider(), resp.executorKind() + ", device "
+                    + Duration.ofNanos(resp.deviceNanos()).toMillis() + " ms");
+            emit(JobState.VERIFIED, winner.provider(), winner.report.summary());
+            result.complete(new JobResult(jobId, specHash, winner.attempt(), winner.provider(), resp.executorKind(),
+                    resp.outputs(), MicroUsd.ofMicros(costMicros),
+                    new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
+                    resp.wipe(), winner.report, disputes, events));
+        }
+    }
+
+    private DisputeRecord dispute(Replica r, VerificationException e) {
+        return new DisputeRecord(jobId, r.attempt(), r.provider(), r.offer.publicKey(), e.reason(), e.getMessage(),
+                e.evidence().orElse(null), r.response.receipt(), r.response.wipe(), spec.canonicalJson(),
+                ctx.clock().instant());
+    }
+
+    /** Bitwise for the deterministic CPU reference on every replica would be too strict across executors. */
+    private Comparison comparisonFor(JobSpec s) {
+        if (!(s.kernel() instanceof BuiltinKernel k)) {
+            return Comparison.bitwise();
+        }
+        return ctx.verifier().recomputer(k, s, job.inputs()).comparison();
+    }
+
+    private List<ProviderOffer> choose(List<ProviderOffer> offers, List<String> passedOver, int wanted) {
         Instant now = ctx.clock().instant();
         List<ProviderOffer> fit = new ArrayList<>();
         Set<NodeId> seen = new HashSet<>();
@@ -211,10 +408,10 @@ public final class JobRun implements JobHandle {
                 fit.add(o);
             }
         }
-        return fit.stream().min(Comparator.comparingInt((ProviderOffer o) -> ctx.load().tier(o.nodeId()))
+        return fit.stream().sorted(Comparator.comparingInt((ProviderOffer o) -> ctx.load().tier(o.nodeId()))
                 .thenComparingDouble(this::exactEstimate)
                 .thenComparing(o -> -ctx.reputation().score(o.nodeId()))
-                .thenComparing(ProviderOffer::nodeId)).orElse(null);
+                .thenComparing(ProviderOffer::nodeId)).limit(wanted).toList();
     }
 
     /**
@@ -236,37 +433,15 @@ public final class JobRun implements JobHandle {
         return (long) Math.min(Long.MAX_VALUE / 2.0, spec.kernel().flops(spec.params()) / gflops);
     }
 
-    private void onProgress(int forAttempt, NodeId provider, ComputeNetwork.Progress p) {
+    private void onProgress(int forRound, int forAttempt, NodeId provider, ComputeNetwork.Progress p) {
         if (p != ComputeNetwork.Progress.RUNNING) {
             return;
         }
         synchronized (this) {
-            if (!result.isDone() && forAttempt == attempt && state == JobState.DISPATCHED) {
-                emit(JobState.RUNNING, provider, "");
+            if (!result.isDone() && forRound == round && !runningSeen.contains(forAttempt)) {
+                runningSeen.add(forAttempt);
+                emit(JobState.RUNNING, provider, "attempt " + forAttempt);
             }
-        }
-    }
-
-    private void accept(int forAttempt, ProviderOffer offer, ExecutionRequest request, ExecutionResponse response) {
-        synchronized (this) {
-            if (result.isDone() || forAttempt != attempt) {
-                return;
-            }
-            String problem = check(request, offer, response);
-            if (problem != null) {
-                attemptFailed(forAttempt, offer.nodeId(), problem);
-                return;
-            }
-            emit(JobState.RETURNED, offer.nodeId(), response.executorKind() + ", device "
-                    + Duration.ofNanos(response.deviceNanos()).toMillis() + " ms");
-            emit(JobState.VERIFIED, offer.nodeId(), "outputs match the spec's names and sizes");
-            ctx.reputation().success(offer.nodeId());
-            MicroUsd charge = offer.terms().price().charge(response.deviceNanos(), spec.bytesMoved());
-            MicroUsd cost = charge.compareTo(spec.maxPrice()) > 0 ? spec.maxPrice() : charge;
-            Instant done = ctx.clock().instant();
-            result.complete(new JobResult(jobId, specHash, forAttempt, offer.nodeId(), response.executorKind(),
-                    response.outputs(), cost, new JobResult.Timings(submittedAt, done, response.deviceNanos()),
-                    events));
         }
     }
 
@@ -293,28 +468,20 @@ public final class JobRun implements JobHandle {
         return null;
     }
 
-    private void attemptFailed(NodeId provider, String why) {
+    /** An attempt-less failure (the offers could not be fetched): counts as a round. */
+    private void roundFailed(String why) {
         synchronized (this) {
-            attemptFailed(attempt, provider, why);
-        }
-    }
-
-    private void attemptFailed(int forAttempt, NodeId provider, String why) {
-        synchronized (this) {
-            if (result.isDone() || forAttempt != attempt) {
+            if (result.isDone()) {
                 return;
             }
-            inFlight = null;
             lastFailure = why;
-            if (provider != null) {
-                ctx.reputation().failure(provider);
-            }
-            if (attempt >= ctx.maxAttempts()) {
-                fail(JobState.FAILED, "all " + attempt + " attempt(s) failed; last: " + why);
+            round++;
+            if (round >= ctx.maxAttempts()) {
+                fail(JobState.FAILED, "all " + round + " round(s) failed; last: " + why);
                 return;
             }
-            emit(JobState.FAILED, provider, why);
-            emit(JobState.RESCHEDULED, null, "attempt " + (attempt + 1) + " of at most " + ctx.maxAttempts());
+            emit(JobState.FAILED, null, why);
+            emit(JobState.RESCHEDULED, null, "round " + (round + 1) + " of at most " + ctx.maxAttempts());
         }
         ctx.scheduler().execute(this::nextAttempt);
     }
@@ -391,20 +558,20 @@ public final class JobRun implements JobHandle {
 
     @Override
     public CompletableFuture<Boolean> cancelAsync() {
-        CompletableFuture<ExecutionResponse> call;
+        List<Replica> calls;
         synchronized (this) {
             if (state == JobState.CANCELLED || (result.isDone() && !result.isCancelled())) {
                 return CompletableFuture.completedFuture(false);
             }
             emit(JobState.CANCELLED, null, "cancelled by the buyer");
-            call = inFlight;
-            inFlight = null;
+            calls = inFlight;
+            inFlight = List.of();
             if (!result.isDone()) {
                 result.completeExceptionally(new CancellationException("job " + jobId + " was cancelled"));
             }
         }
-        if (call != null) {
-            call.cancel(true);
+        for (Replica r : calls) {
+            r.call().cancel(true);
         }
         return CompletableFuture.completedFuture(true);
     }

@@ -1,6 +1,8 @@
 package dev.depin.executor.spi;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.HostWipe;
+import dev.depin.crypto.WipeRecord;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -19,7 +21,8 @@ public final class JobWorkspace {
     /**
      * One host allocation.
      *
-     * @param label what it holds, e.g. {@code "input:a"} or {@code "output:c"}
+     * @param label what it holds: the kernel's buffer name ({@code "a"}, {@code "c"}) for
+     *              staging copies of inputs and for outputs, {@code "scratch:..."} otherwise
      * @param array the backing array ({@code float[]} or {@code byte[]})
      */
     public record Allocation(String label, Object array) {
@@ -65,6 +68,26 @@ public final class JobWorkspace {
     /** @return total bytes allocated */
     public long totalBytes() {
         return bytes;
+    }
+
+    /**
+     * Overwrites every allocation with {@code pattern} and reads each back in full,
+     * in allocation order, returning one record per allocation for the wipe attestation.
+     * After this the workspace holds no job data; its arrays stay allocated (filled with
+     * the pattern) until garbage-collected.
+     *
+     * @param pattern the overwrite byte
+     * @return one host wipe record per allocation
+     * @throws dev.depin.DepinException if a read-back differs from the pattern
+     */
+    public List<WipeRecord> wipe(byte pattern) {
+        List<WipeRecord> records = new ArrayList<>(allocations.size());
+        for (Allocation a : allocations) {
+            records.add(a.array() instanceof float[] f
+                    ? HostWipe.wipe(a.label(), f, pattern)
+                    : HostWipe.wipe(a.label(), (byte[]) a.array(), pattern));
+        }
+        return records;
     }
 
     private void track(String label, Object array, long size) {

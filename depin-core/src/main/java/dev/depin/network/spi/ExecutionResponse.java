@@ -1,6 +1,7 @@
 package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,8 +12,8 @@ import java.util.Map;
 
 /**
  * What a provider returns for one attempt: the output bytes as received by the buyer,
- * and the provider's account of the execution. Nothing in it is trusted until the
- * buyer has verified it.
+ * the provider's account of the execution, its signed receipt and its signed wipe
+ * attestation. Nothing in it is trusted until the buyer has verified it.
  *
  * @param jobId        the job id the provider says it ran
  * @param attempt      the attempt it says it ran
@@ -22,10 +23,12 @@ import java.util.Map;
  * @param startedAt    when execution started, by the provider's clock
  * @param endedAt      when it ended
  * @param deviceNanos  device time the provider charges for
+ * @param receipt      the provider's signed execution receipt (DSSE envelope)
+ * @param wipe         the provider's signed wipe attestation, whose subject is the receipt
  */
 public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
                                 Map<String, ByteBuffer> outputs, Instant startedAt, Instant endedAt,
-                                long deviceNanos) {
+                                long deviceNanos, Envelope receipt, Envelope wipe) {
     /** @throws InvalidArgumentException on nulls or negative numbers */
     public ExecutionResponse {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -34,6 +37,8 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(startedAt, "start time");
         InvalidArgumentException.requireNonNull(endedAt, "end time");
+        InvalidArgumentException.requireNonNull(receipt, "execution receipt");
+        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
         if (attempt < 1 || deviceNanos < 0) {
             throw new InvalidArgumentException("attempt " + attempt + " and device time " + deviceNanos
                     + " ns must be >= 1 and >= 0");

@@ -1,0 +1,69 @@
+package dev.depin.job;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.Evidence;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.crypto.VerificationException;
+import java.time.Instant;
+
+/**
+ * The record of a disputed attempt: what the provider signed and the evidence that
+ * contradicts it. Together with the job's inputs and the outputs the provider delivered,
+ * anyone can re-check it offline with {@link dev.depin.verify.OfflineVerifier#recheck}:
+ * the receipt's signature ties the provider's key to the output roots, and the evidence
+ * (the failed check, where, expected and actual values, and the seed that drove any
+ * random choice) can be recomputed.
+ *
+ * @param jobId       the job
+ * @param attempt     the disputed attempt
+ * @param provider    the provider's node id
+ * @param providerKey the key its offer named, which signed the receipt
+ * @param reason      which check failed
+ * @param message     the verifier's explanation
+ * @param evidence    the recomputable evidence, or {@code null} when the failure is in the
+ *                    envelope itself (bad signature, wrong nonce, …), which the receipt shows
+ * @param receipt     the receipt as received
+ * @param wipe        the wipe attestation as received
+ * @param specJson    the spec's canonical JSON (its SHA-256 is the receipt's spec hash)
+ * @param at          when the dispute was raised
+ */
+public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePublicKey providerKey,
+                            VerificationException.Reason reason, String message, Evidence evidence,
+                            Envelope receipt, Envelope wipe, byte[] specJson, Instant at) {
+    /** @throws InvalidArgumentException on nulls (other than evidence) */
+    public DisputeRecord {
+        InvalidArgumentException.requireNonNull(jobId, "job id");
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(providerKey, "provider key");
+        InvalidArgumentException.requireNonNull(reason, "reason");
+        InvalidArgumentException.requireNonNull(message, "message");
+        InvalidArgumentException.requireNonNull(receipt, "receipt");
+        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        specJson = InvalidArgumentException.requireNonNull(specJson, "spec JSON").clone();
+        InvalidArgumentException.requireNonNull(at, "time");
+    }
+
+    /** @return a copy of the spec's canonical JSON */
+    @Override
+    public byte[] specJson() {
+        return specJson.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DisputeRecord d && jobId.equals(d.jobId) && attempt == d.attempt
+                && provider.equals(d.provider) && reason == d.reason && receipt.equals(d.receipt);
+    }
+
+    @Override
+    public int hashCode() {
+        return jobId.hashCode() * 31 + attempt;
+    }
+
+    @Override
+    public String toString() {
+        return "DisputeRecord[" + jobId + "#" + attempt + " " + provider.shortId() + " " + reason + ": " + message + "]";
+    }
+}
