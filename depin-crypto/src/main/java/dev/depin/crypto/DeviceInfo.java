@@ -1,0 +1,29 @@
+package dev.depin.crypto;
+
+/**
+ * The device a job ran on, as the provider states it. Every field may be {@code null}
+ * (unknown, or not applicable: a CPU has no SM count).
+ *
+ * @param model       e.g. {@code "NVIDIA H100 80GB HBM3"} or a CPU model
+ * @param smCount     streaming multiprocessors, or {@code null}
+ * @param driver      driver version, or {@code null}
+ * @param cudaVersion CUDA version, or {@code null}
+ */
+public record DeviceInfo(String model, Integer smCount, String driver, String cudaVersion) {
+    /** Validates. */
+    public DeviceInfo {
+        if (smCount != null && smCount < 0) {
+            throw new IllegalArgumentException("smCount must be >= 0, got " + smCount);
+        }
+    }
+
+    /**
+     * A device with only a model name (e.g. a CPU).
+     *
+     * @param model the model
+     * @return the device info
+     */
+    public static DeviceInfo of(String model) {
+        return new DeviceInfo(model, null, null, null);
+    }
+}

@@ -1,0 +1,184 @@
+package dev.depin.crypto;
+
+import dev.depin.crypto.internal.MerkleHashing;
+import dev.depin.crypto.internal.Sha256;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An RFC 6962 Merkle tree whose leaf and interior hashes are kept (about 64 bytes per
+ * chunk, i.e. 0.1% of the data at 64 KiB chunks), so that an inclusion proof can be
+ * produced for any chunk. Immutable and thread-safe.
+ *
+ * <pre>{@code
+ * MerkleTree tree = MerkleTree.of(output, Merkle.DEFAULT_CHUNK_SIZE);
+ * InclusionProof p = tree.proof(5);
+ * p.verify(chunk5Bytes, claimedRoot);   // throws VerificationException on mismatch
+ * }</pre>
+ */
+public final class MerkleTree {
+    private final int chunkSize;
+    private final long totalBytes;
+    private final int leafCount;
+    private final byte[][] levels;
+
+    MerkleTree(byte[] leafHashes, int leafCount, int chunkSize, long totalBytes) {
+        this.chunkSize = chunkSize;
+        this.totalBytes = totalBytes;
+        this.leafCount = leafCount;
+        this.levels = leafCount == 0 ? new byte[0][] : MerkleHashing.levels(Sha256.newDigest(), leafHashes, leafCount);
+    }
+
+    /**
+     * Builds the tree of the remaining bytes of {@code data} (position unchanged, no copy;
+     * large buffers are leaf-hashed in parallel).
+     *
+     * @param data      the bytes; not {@code null}
+     * @param chunkSize bytes per leaf, at least 1
+     * @return the tree
+     */
+    public static MerkleTree of(ByteBuffer data, int chunkSize) {
+        Objects.requireNonNull(data, "data");
+        Merkle.checkChunkSize(chunkSize);
+        int len = data.remaining();
+        byte[] leaves = MerkleHashing.leafHashes(data, data.position(), len, chunkSize, true);
+        return new MerkleTree(leaves, (int) MerkleHashing.leafCount(len, chunkSize), chunkSize, len);
+    }
+
+    /**
+     * Builds the tree with {@link Merkle#DEFAULT_CHUNK_SIZE} chunks.
+     *
+     * @param data the bytes; not {@code null}
+     * @return the tree
+     */
+    public static MerkleTree of(ByteBuffer data) {
+        return of(data, Merkle.DEFAULT_CHUNK_SIZE);
+    }
+
+    /**
+     * A streaming builder that keeps every leaf hash, finished by {@link Merkle.Builder#tree()}.
+     *
+     * @param chunkSize bytes per leaf, at least 1
+     * @return a new builder
+     */
+    public static Merkle.Builder builder(int chunkSize) {
+        return new Merkle.Builder(chunkSize, true);
+    }
+
+    /**
+     * The root.
+     *
+     * @return the 32-byte root (SHA-256 of the empty string for an empty tree)
+     */
+    public byte[] root() {
+        if (leafCount == 0) {
+            return Merkle.emptyRoot();
+        }
+        byte[] top = levels[levels.length - 1];
+        return java.util.Arrays.copyOf(top, Sha256.LENGTH);
+    }
+
+    /**
+     * Hex of the root.
+     *
+     * @return 64 lower-case hex characters
+     */
+    public String rootHex() {
+        return Hex.encode(root());
+    }
+
+    /**
+     * Number of leaves (chunks).
+     *
+     * @return the leaf count
+     */
+    public int leafCount() {
+        return leafCount;
+    }
+
+    /**
+     * Bytes per chunk.
+     *
+     * @return the chunk size
+     */
+    public int chunkSize() {
+        return chunkSize;
+    }
+
+    /**
+     * Total bytes committed.
+     *
+     * @return the byte count
+     */
+    public long totalBytes() {
+        return totalBytes;
+    }
+
+    /**
+     * Byte offset of chunk {@code leafIndex} in the data.
+     *
+     * @param leafIndex 0-based leaf index
+     * @return the offset
+     */
+    public long chunkOffset(int leafIndex) {
+        Objects.checkIndex(leafIndex, leafCount);
+        return (long) leafIndex * chunkSize;
+    }
+
+    /**
+     * Length of chunk {@code leafIndex} (the last chunk may be short).
+     *
+     * @param leafIndex 0-based leaf index
+     * @return the length in bytes
+     */
+    public int chunkLength(int leafIndex) {
+        return (int) Math.min(chunkSize, totalBytes - chunkOffset(leafIndex));
+    }
+
+    /**
+     * The leaf hash of chunk {@code leafIndex}.
+     *
+     * @param leafIndex 0-based leaf index
+     * @return a copy of the 32-byte leaf hash
+     */
+    public byte[] leafHash(int leafIndex) {
+        Objects.checkIndex(leafIndex, leafCount);
+        int off = leafIndex * Sha256.LENGTH;
+        return java.util.Arrays.copyOfRange(levels[0], off, off + Sha256.LENGTH);
+    }
+
+    /**
+     * The RFC 9162 §2.1.3 audit path of chunk {@code leafIndex}: sibling hashes from the
+     * leaf up to the root.
+     *
+     * @param leafIndex 0-based leaf index, less than {@link #leafCount()}
+     * @return the proof
+     * @throws IndexOutOfBoundsException if there is no such leaf
+     */
+    public InclusionProof proof(int leafIndex) {
+        Objects.checkIndex(leafIndex, leafCount);
+        List<byte[]> path = new ArrayList<>();
+        int i = leafIndex;
+        int m = leafCount;
+        for (int d = 0; d < levels.length - 1; d++) {
+            int sibling = i ^ 1;
+            if (sibling < m) {
+                int off = sibling * Sha256.LENGTH;
+                path.add(java.util.Arrays.copyOfRange(levels[d], off, off + Sha256.LENGTH));
+            }
+            // else: an odd last node is carried up unchanged; no path element at this level
+            i >>= 1;
+            m = (m + 1) / 2;
+        }
+        return new InclusionProof(leafIndex, leafCount, path);
+    }
+
+    @Override
+    public String toString() {
+        return "MerkleTree[root=" + rootHex() + ", leaves=" + leafCount + ", chunkSize=" + chunkSize
+                + ", bytes=" + totalBytes + "]";
+    }
+}

@@ -1,0 +1,248 @@
+package dev.depin.crypto;
+
+import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a buyer knows independently of the provider, against which
+ * {@link ExecutionReceipt#verify(Envelope, ReceiptExpectations)} checks a receipt: the key
+ * named in the offer, the job id and attempt, the challenge nonce it sent, the spec and
+ * kernel hashes, its own input commitments, the agreed Merkle chunk size, and the outputs
+ * it actually received (as buffers, whose roots are recomputed during verification, or as
+ * digests the caller computed while receiving them).
+ *
+ * <pre>{@code
+ * ReceiptExpectations exp = ReceiptExpectations.builder()
+ *     .signer(offerKey).jobId("job-42").attempt(1).nonce(sentNonce)
+ *     .specHash(specHex).kernelHash(kernelHex).input(inputDigestA).input(inputDigestB)
+ *     .receivedOutput("C", receivedC)          // or .receivedOutputDigest(BufferDigest)
+ *     .build();
+ * }</pre>
+ */
+public final class ReceiptExpectations {
+    private final NodePublicKey signer;
+    private final String jobId;
+    private final int attempt;
+    private final String nonce;
+    private final String specHash;
+    private final String kernelId;
+    private final String kernelHash;
+    private final Map<String, BufferDigest> inputs;
+    private final int merkleChunkBytes;
+    private final Map<String, ByteBuffer> outputBuffers;
+    private final Map<String, BufferDigest> outputDigests;
+
+    private ReceiptExpectations(Builder b) {
+        this.signer = Objects.requireNonNull(b.signer, "signer (the key named in the provider's offer)");
+        ExecutionReceipt.requireText(b.jobId, "jobId");
+        this.jobId = b.jobId;
+        if (b.attempt < 1) {
+            throw new IllegalArgumentException("attempt must be >= 1, got " + b.attempt);
+        }
+        this.attempt = b.attempt;
+        this.nonce = ExecutionReceipt.checkNonce(b.nonce);
+        ExecutionReceipt.requireSha256Hex(b.specHash, "specHash");
+        this.specHash = b.specHash;
+        this.kernelId = b.kernelId;
+        ExecutionReceipt.requireSha256Hex(b.kernelHash, "kernelHash");
+        this.kernelHash = b.kernelHash;
+        this.inputs = Collections.unmodifiableMap(new LinkedHashMap<>(b.inputs));
+        this.merkleChunkBytes = Merkle.checkChunkSize(b.merkleChunkBytes);
+        this.outputBuffers = Collections.unmodifiableMap(new LinkedHashMap<>(b.outputBuffers));
+        this.outputDigests = Collections.unmodifiableMap(new LinkedHashMap<>(b.outputDigests));
+        for (String n : outputBuffers.keySet()) {
+            if (outputDigests.containsKey(n)) {
+                throw new IllegalArgumentException("output '" + n + "' given both as a buffer and as a digest: pass one");
+            }
+        }
+        if (outputBuffers.isEmpty() && outputDigests.isEmpty()) {
+            throw new IllegalArgumentException("no received output given: pass receivedOutput(...) or "
+                    + "receivedOutputDigest(...) for every output the job produced");
+        }
+    }
+
+    /**
+     * A new builder.
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return the key named in the provider's offer */
+    public NodePublicKey signer() {
+        return signer;
+    }
+
+    /** @return the job id */
+    public String jobId() {
+        return jobId;
+    }
+
+    /** @return the attempt dispatched */
+    public int attempt() {
+        return attempt;
+    }
+
+    /** @return the challenge nonce sent */
+    public String nonce() {
+        return nonce;
+    }
+
+    /** @return hex SHA-256 of the spec */
+    public String specHash() {
+        return specHash;
+    }
+
+    /** @return the kernel id, or {@code null} if not checked */
+    public String kernelId() {
+        return kernelId;
+    }
+
+    /** @return hex SHA-256 of the kernel code */
+    public String kernelHash() {
+        return kernelHash;
+    }
+
+    /** @return the buyer's input commitments by name */
+    public Map<String, BufferDigest> inputs() {
+        return inputs;
+    }
+
+    /** @return the agreed Merkle chunk size */
+    public int merkleChunkBytes() {
+        return merkleChunkBytes;
+    }
+
+    /**
+     * The received outputs' digests: precomputed ones as given, buffers hashed now (their
+     * remaining bytes; positions unchanged).
+     *
+     * @param chunkSize the chunk size to hash received buffers with
+     * @return digests by name
+     */
+    Map<String, BufferDigest> receivedOutputDigests(int chunkSize) {
+        Map<String, BufferDigest> m = new LinkedHashMap<>(outputDigests);
+        outputBuffers.forEach((n, b) -> m.put(n, BufferDigest.of(n, b, chunkSize)));
+        return m;
+    }
+
+    /** Builds {@link ReceiptExpectations}. */
+    public static final class Builder {
+        private NodePublicKey signer;
+        private String jobId;
+        private int attempt = 1;
+        private String nonce;
+        private String specHash;
+        private String kernelId;
+        private String kernelHash;
+        private final Map<String, BufferDigest> inputs = new LinkedHashMap<>();
+        private int merkleChunkBytes = Merkle.DEFAULT_CHUNK_SIZE;
+        private final Map<String, ByteBuffer> outputBuffers = new LinkedHashMap<>();
+        private final Map<String, BufferDigest> outputDigests = new LinkedHashMap<>();
+
+        Builder() {
+        }
+
+        /** @param v the key named in the provider's signed offer @return this */
+        public Builder signer(NodePublicKey v) {
+            signer = v;
+            return this;
+        }
+
+        /** @param v the job id @return this */
+        public Builder jobId(String v) {
+            jobId = v;
+            return this;
+        }
+
+        /** @param v the attempt dispatched (default 1) @return this */
+        public Builder attempt(int v) {
+            attempt = v;
+            return this;
+        }
+
+        /** @param v the challenge nonce sent with this attempt @return this */
+        public Builder nonce(String v) {
+            nonce = v;
+            return this;
+        }
+
+        /** @param v hex SHA-256 of the spec @return this */
+        public Builder specHash(String v) {
+            specHash = v;
+            return this;
+        }
+
+        /** @param v the kernel id to require, or null to skip @return this */
+        public Builder kernelId(String v) {
+            kernelId = v;
+            return this;
+        }
+
+        /** @param v hex SHA-256 of the kernel code @return this */
+        public Builder kernelHash(String v) {
+            kernelHash = v;
+            return this;
+        }
+
+        /** @param v one of the buyer's input commitments @return this */
+        public Builder input(BufferDigest v) {
+            Objects.requireNonNull(v, "input");
+            if (inputs.put(v.name(), v) != null) {
+                throw new IllegalArgumentException("input '" + v.name() + "' given twice");
+            }
+            return this;
+        }
+
+        /** @param v the agreed Merkle chunk size (default 64 KiB) @return this */
+        public Builder merkleChunkBytes(int v) {
+            merkleChunkBytes = v;
+            return this;
+        }
+
+        /**
+         * An output as received; its root is recomputed during verification.
+         *
+         * @param name the output's name
+         * @param data the received bytes (remaining; not modified, position unchanged)
+         * @return this
+         */
+        public Builder receivedOutput(String name, ByteBuffer data) {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(data, "data");
+            if (outputBuffers.put(name, data.duplicate()) != null) {
+                throw new IllegalArgumentException("output '" + name + "' given twice");
+            }
+            return this;
+        }
+
+        /**
+         * An output's digest, computed by the caller over the bytes it received (e.g. with a
+         * {@link Merkle.Builder} while streaming), with the agreed chunk size.
+         *
+         * @param v the digest
+         * @return this
+         */
+        public Builder receivedOutputDigest(BufferDigest v) {
+            Objects.requireNonNull(v, "digest");
+            if (outputDigests.put(v.name(), v) != null) {
+                throw new IllegalArgumentException("output '" + v.name() + "' given twice");
+            }
+            return this;
+        }
+
+        /**
+         * Validates and builds.
+         *
+         * @return the expectations
+         */
+        public ReceiptExpectations build() {
+            return new ReceiptExpectations(this);
+        }
+    }
+}

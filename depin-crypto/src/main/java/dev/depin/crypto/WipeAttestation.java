@@ -1,0 +1,361 @@
+package dev.depin.crypto;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.depin.crypto.VerificationException.Reason;
+import dev.depin.crypto.internal.Json;
+import dev.depin.crypto.internal.Statements;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A provider's signed statement that it overwrote the buffers a job used: an in-toto
+ * Statement v1 with predicateType {@value #PREDICATE_TYPE} in a DSSE envelope, whose one
+ * subject is the execution receipt: name {@code "receipt"}, digest {@code sha256} = hex
+ * SHA-256 of the receipt envelope's DSSE PAE bytes ({@link Envelope#digestHex()}; PAE
+ * rather than the envelope JSON, so the digest does not depend on JSON formatting and
+ * covers exactly what the receipt's signature covers).
+ *
+ * <p><b>What it attests</b>, per buffer: "overwrote X of Y bytes with pattern P, read
+ * back, digest H, at T, signed by K". It does <em>not</em> attest that the data is
+ * unrecoverable, nor NIST SP 800-88 Purge (800-88 does not cover in-service volatile
+ * memory). Without a hardware root of trust it is the provider's signed statement,
+ * backed by its stake; {@link #teeEvidence()} carries TEE evidence (e.g. NVIDIA
+ * confidential-computing attestation) unchanged when a provider has it — this class does
+ * not interpret it.
+ *
+ * <pre>{@code
+ * WipeAttestation w = WipeAttestation.builder().receipt(receiptEnvelope)
+ *     .buffer(HostWipe.wipe("A", a, (byte) 0)).startedAt(t0).endedAt(t1).build();
+ * Envelope env = w.sign(providerKeys);
+ * WipeAttestation.verify(env, receiptEnvelope, offerKey, WipeAttestation.buffersOf(receipt));
+ * }</pre>
+ *
+ * @param receiptDigest hex SHA-256 of the receipt envelope's PAE bytes
+ * @param buffers       one record per buffer wiped (copied; at least one)
+ * @param startedAt     start of the wipe
+ * @param endedAt       end of the wipe
+ * @param device        the device, or {@code null}
+ * @param teeEvidence   opaque TEE evidence, carried unchanged (copied; empty if none)
+ */
+public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, Instant startedAt, Instant endedAt,
+                              DeviceInfo device, byte[] teeEvidence) {
+    /** The predicate type of a wipe attestation. */
+    public static final String PREDICATE_TYPE = "https://depin.dev/wipe/v1";
+    /** The subject's name. */
+    public static final String SUBJECT_NAME = "receipt";
+
+    /** Validates and copies. */
+    public WipeAttestation {
+        ExecutionReceipt.requireSha256Hex(receiptDigest, "receiptDigest");
+        Objects.requireNonNull(buffers, "buffers");
+        if (buffers.isEmpty()) {
+            throw new IllegalArgumentException("a wipe attestation names at least one buffer");
+        }
+        buffers = List.copyOf(buffers);
+        Objects.requireNonNull(startedAt, "startedAt");
+        Objects.requireNonNull(endedAt, "endedAt");
+        if (endedAt.isBefore(startedAt)) {
+            throw new IllegalArgumentException("endedAt " + endedAt + " is before startedAt " + startedAt);
+        }
+        teeEvidence = teeEvidence == null ? new byte[0] : teeEvidence.clone();
+    }
+
+    @Override
+    public byte[] teeEvidence() {
+        return teeEvidence.clone();
+    }
+
+    /**
+     * A new builder.
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The buffers a receipt names (inputs and outputs) with their sizes: what a wipe of
+     * that job must cover.
+     *
+     * @param receipt the receipt
+     * @return label → bytes
+     */
+    public static Map<String, Long> buffersOf(ExecutionReceipt receipt) {
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (BufferDigest b : receipt.inputs()) {
+            m.put(b.name(), b.bytes());
+        }
+        for (BufferDigest b : receipt.outputs()) {
+            m.put(b.name(), b.bytes());
+        }
+        return m;
+    }
+
+    /**
+     * The canonical statement JSON that {@link #sign} signs.
+     *
+     * @return UTF-8 JSON
+     */
+    public byte[] toPayload() {
+        ObjectNode p = Json.object();
+        ArrayNode arr = p.putArray("buffers");
+        for (WipeRecord r : buffers) {
+            ObjectNode o = arr.addObject();
+            o.put("location", r.location());
+            o.put("label", r.label());
+            o.put("bytes", r.bytes());
+            o.put("bytesOverwritten", r.bytesOverwritten());
+            o.put("pattern", r.patternHex());
+            o.put("method", r.method());
+            o.put("checkDigest", r.checkDigest());
+        }
+        p.put("startedAt", startedAt.toString());
+        p.put("endedAt", endedAt.toString());
+        if (device != null) {
+            p.set("device", ExecutionReceipt.deviceJson(device));
+        }
+        if (teeEvidence.length > 0) {
+            p.put("teeEvidence", Base64.getEncoder().encodeToString(teeEvidence));
+        }
+        List<Subject> subject = List.of(new Subject(SUBJECT_NAME, Map.of("sha256", receiptDigest)));
+        return Statements.encode(subject, PREDICATE_TYPE, p);
+    }
+
+    /**
+     * Signs this attestation into a DSSE envelope.
+     *
+     * @param provider the provider's key
+     * @return the envelope
+     */
+    public Envelope sign(NodeKeyPair provider) {
+        return Envelope.sign(Dsse.IN_TOTO_PAYLOAD_TYPE, toPayload(), provider);
+    }
+
+    /**
+     * Reads an attestation <b>without verifying it</b>.
+     *
+     * @param env the envelope
+     * @return the attestation
+     * @throws VerificationException if it is not a wipe attestation statement
+     */
+    public static WipeAttestation readUnverified(Envelope env) {
+        Statements.Parsed st = Statements.parse(Objects.requireNonNull(env, "env"), PREDICATE_TYPE);
+        return fromStatement(st);
+    }
+
+    /**
+     * Verifies a wipe attestation: payloadType and signature by the expected provider key;
+     * predicateType; its subject is exactly the given receipt envelope
+     * ({@code SUBJECT_MISMATCH} otherwise); every record overwrote all of its bytes
+     * ({@code WIPE_INCOMPLETE}); every host read-back digest equals SHA-256 of
+     * {@code bytes} copies of the pattern ({@code WIPE_DIGEST_MISMATCH}); every expected
+     * buffer has at least one record with its label and size ({@code WIPE_BUFFERS_MISMATCH}).
+     * Device read-back digests are recorded but cannot be recomputed on the host; the
+     * report says so.
+     *
+     * @param wipeEnvelope    the attestation as received
+     * @param receiptEnvelope the receipt envelope it must refer to
+     * @param expectedSigner  the key named in the provider's offer
+     * @param expectedBuffers label → bytes of every buffer that must have been wiped
+     *                        (e.g. {@link #buffersOf(ExecutionReceipt)})
+     * @return what was checked
+     * @throws VerificationException on the first failed check
+     */
+    public static VerificationReport verify(Envelope wipeEnvelope, Envelope receiptEnvelope,
+                                            NodePublicKey expectedSigner, Map<String, Long> expectedBuffers) {
+        Objects.requireNonNull(wipeEnvelope, "wipeEnvelope");
+        Objects.requireNonNull(receiptEnvelope, "receiptEnvelope");
+        Objects.requireNonNull(expectedBuffers, "expectedBuffers");
+        List<VerificationReport.Check> checks = new ArrayList<>();
+        wipeEnvelope.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, expectedSigner);
+        checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + expectedSigner.nodeId().hex()));
+        Statements.Parsed st = Statements.parse(wipeEnvelope, PREDICATE_TYPE);
+        WipeAttestation w = fromStatement(st);
+        checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
+        String receiptDigest = receiptEnvelope.digestHex();
+        if (!receiptDigest.equals(w.receiptDigest)) {
+            throw new VerificationException(Reason.SUBJECT_MISMATCH, "the wipe attestation refers to receipt "
+                    + w.receiptDigest + " but this job's receipt has digest " + receiptDigest
+                    + ": it attests a wipe for another job; reject it");
+        }
+        checks.add(VerificationReport.Check.passed("subject", "receipt sha256(PAE) " + receiptDigest));
+        Map<String, String> expectedDigests = new HashMap<>();
+        int deviceRecords = 0;
+        for (WipeRecord r : w.buffers) {
+            if (r.bytesOverwritten() != r.bytes()) {
+                throw new VerificationException(Reason.WIPE_INCOMPLETE, "buffer '" + r.label() + "' (" + r.location()
+                        + "): only " + r.bytesOverwritten() + " of " + r.bytes() + " bytes overwritten: the wipe is "
+                        + "incomplete; treat the data as retained by the provider",
+                        new Evidence("wipe", r.label(), Long.toString(r.bytes()), Long.toString(r.bytesOverwritten()), ""));
+            }
+            if (WipeRecord.HOST_READBACK_SHA256.equals(r.method())) {
+                String exp = expectedDigests.computeIfAbsent(r.bytes() + "/" + r.pattern(),
+                        k -> HostWipe.expectedDigest(r.bytes(), r.pattern()));
+                if (!exp.equals(r.checkDigest())) {
+                    throw new VerificationException(Reason.WIPE_DIGEST_MISMATCH, "buffer '" + r.label()
+                            + "': read-back digest " + r.checkDigest() + " is not SHA-256 of " + r.bytes()
+                            + " bytes of 0x" + r.patternHex() + " (" + exp + "): the buffer did not hold only the "
+                            + "pattern; treat the wipe as failed",
+                            new Evidence("wipe-readback", r.label(), exp, r.checkDigest(), ""));
+                }
+            } else {
+                deviceRecords++;
+            }
+        }
+        for (Map.Entry<String, Long> e : expectedBuffers.entrySet()) {
+            boolean found = w.buffers.stream().anyMatch(r -> r.label().equals(e.getKey()) && r.bytes() == e.getValue());
+            if (!found) {
+                throw new VerificationException(Reason.WIPE_BUFFERS_MISMATCH, "no wipe record for buffer '" + e.getKey()
+                        + "' of " + e.getValue() + " bytes (records: " + describe(w.buffers)
+                        + "): the provider did not attest wiping every buffer of the job; reject the attestation");
+            }
+        }
+        checks.add(VerificationReport.Check.passed("buffers", w.buffers.size() + " record(s) fully overwritten; "
+                + "all " + expectedBuffers.size() + " expected buffer(s) covered; host read-back digests recomputed"
+                + (deviceRecords > 0 ? "; " + deviceRecords + " device read-back digest(s) recorded, not recomputable "
+                + "on the host" : "")));
+        checks.add(VerificationReport.Check.passed("scope", "attests overwrite + read-back as signed by the provider; "
+                + "not unrecoverability, not NIST SP 800-88 Purge"
+                + (w.teeEvidence.length > 0 ? "; TEE evidence carried, not checked here" : "")));
+        return new VerificationReport("wipeAttestation", checks, Assurance.signature());
+    }
+
+    private static String describe(List<WipeRecord> records) {
+        StringBuilder sb = new StringBuilder();
+        for (WipeRecord r : records) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(r.label()).append('/').append(r.location()).append('/')
+                    .append(r.bytes());
+        }
+        return sb.toString();
+    }
+
+    private static WipeAttestation fromStatement(Statements.Parsed st) {
+        if (st.subjects().size() != 1 || !SUBJECT_NAME.equals(st.subjects().get(0).name())
+                || st.subjects().get(0).digest().get("sha256") == null) {
+            throw new VerificationException(Reason.SUBJECT_MISMATCH, "a wipe attestation has exactly one subject named '"
+                    + SUBJECT_NAME + "' with a sha256 digest: reject it");
+        }
+        String digest = st.subjects().get(0).digest().get("sha256");
+        JsonNode p = st.predicate();
+        List<WipeRecord> records = new ArrayList<>();
+        for (Iterator<JsonNode> it = Statements.array(p, "buffers").elements(); it.hasNext(); ) {
+            JsonNode b = it.next();
+            if (!b.isObject()) {
+                throw Statements.malformed("a buffer record is not an object", null);
+            }
+            String patternHex = Statements.text(b, "pattern");
+            if (!Hex.isLowerHex(patternHex, 2)) {
+                throw Statements.malformed("pattern must be two lower-case hex digits, got '" + patternHex + "'", null);
+            }
+            String location = Statements.text(b, "location");
+            String label = Statements.text(b, "label");
+            long bytes = Statements.integer(b, "bytes");
+            long over = Statements.integer(b, "bytesOverwritten");
+            String method = Statements.text(b, "method");
+            String check = Statements.text(b, "checkDigest");
+            records.add(Statements.build(() -> new WipeRecord(location, label, bytes, over,
+                    Integer.parseInt(patternHex, 16), method, check)));
+        }
+        Instant started = Statements.instant(p, "startedAt");
+        Instant ended = Statements.instant(p, "endedAt");
+        JsonNode d = p.get("device");
+        DeviceInfo device = d == null || d.isNull() ? null : ExecutionReceipt.readDevice(d);
+        String tee = Statements.optText(p, "teeEvidence");
+        byte[] teeBytes;
+        try {
+            teeBytes = tee == null ? new byte[0] : Base64.getDecoder().decode(tee);
+        } catch (IllegalArgumentException e) {
+            throw Statements.malformed("teeEvidence is not base64", e);
+        }
+        return Statements.build(() -> new WipeAttestation(digest, records, started, ended, device, teeBytes));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof WipeAttestation w && w.receiptDigest.equals(receiptDigest) && w.buffers.equals(buffers)
+                && w.startedAt.equals(startedAt) && w.endedAt.equals(endedAt) && Objects.equals(w.device, device)
+                && Arrays.equals(w.teeEvidence, teeEvidence);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(receiptDigest, buffers, startedAt, endedAt, device, Arrays.hashCode(teeEvidence));
+    }
+
+    @Override
+    public String toString() {
+        return "WipeAttestation[receipt=" + receiptDigest + ", buffers=" + buffers + ", startedAt=" + startedAt
+                + ", endedAt=" + endedAt + ", device=" + device + ", teeEvidence=" + teeEvidence.length + " bytes]";
+    }
+
+    /** Builds a {@link WipeAttestation}. */
+    public static final class Builder {
+        private String receiptDigest;
+        private final List<WipeRecord> buffers = new ArrayList<>();
+        private Instant startedAt;
+        private Instant endedAt;
+        private DeviceInfo device;
+        private byte[] teeEvidence;
+
+        Builder() {
+        }
+
+        /** @param receiptEnvelope the receipt this wipe follows (its PAE digest becomes the subject) @return this */
+        public Builder receipt(Envelope receiptEnvelope) {
+            receiptDigest = Objects.requireNonNull(receiptEnvelope, "receiptEnvelope").digestHex();
+            return this;
+        }
+
+        /** @param hex hex SHA-256 of the receipt envelope's PAE bytes @return this */
+        public Builder receiptDigest(String hex) {
+            receiptDigest = hex;
+            return this;
+        }
+
+        /** @param r one buffer's record @return this */
+        public Builder buffer(WipeRecord r) {
+            buffers.add(Objects.requireNonNull(r, "record"));
+            return this;
+        }
+
+        /** @param v start time @return this */
+        public Builder startedAt(Instant v) {
+            startedAt = v;
+            return this;
+        }
+
+        /** @param v end time @return this */
+        public Builder endedAt(Instant v) {
+            endedAt = v;
+            return this;
+        }
+
+        /** @param v the device, or null @return this */
+        public Builder device(DeviceInfo v) {
+            device = v;
+            return this;
+        }
+
+        /** @param v opaque TEE evidence, carried unchanged @return this */
+        public Builder teeEvidence(byte[] v) {
+            teeEvidence = v;
+            return this;
+        }
+
+        /** @return the attestation */
+        public WipeAttestation build() {
+            return new WipeAttestation(receiptDigest, buffers, startedAt, endedAt, device, teeEvidence);
+        }
+    }
+}

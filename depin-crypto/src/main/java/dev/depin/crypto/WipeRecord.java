@@ -1,0 +1,71 @@
+package dev.depin.crypto;
+
+import java.util.Objects;
+
+/**
+ * One buffer's overwrite, as the provider states it: "overwrote {@code bytesOverwritten}
+ * of {@code bytes} bytes of buffer {@code label} in {@code location} memory with pattern
+ * {@code pattern}, read it back by {@code method}, and the check's digest was
+ * {@code checkDigest}". It does not claim the data is unrecoverable.
+ *
+ * @param location         {@value #HOST} or {@value #DEVICE}
+ * @param label            the buffer's name (e.g. the job's input/output name)
+ * @param bytes            the buffer's size
+ * @param bytesOverwritten bytes overwritten with the pattern (&le; bytes)
+ * @param pattern          the overwrite byte, 0..255
+ * @param method           {@value #HOST_READBACK_SHA256} or {@value #DEVICE_READBACK_REDUCTION}
+ * @param checkDigest      hex digest of the read-back check
+ */
+public record WipeRecord(String location, String label, long bytes, long bytesOverwritten, int pattern,
+                         String method, String checkDigest) {
+    /** Host (CPU) memory. */
+    public static final String HOST = "host";
+    /** Device (GPU) memory. */
+    public static final String DEVICE = "device";
+    /**
+     * The whole buffer was read back on the host; {@code checkDigest} is SHA-256 of the
+     * bytes read, which for a complete wipe equals SHA-256 of {@code bytes} copies of the
+     * pattern (anyone can recompute it).
+     */
+    public static final String HOST_READBACK_SHA256 = "host-readback-sha256";
+    /**
+     * The buffer was read back by a reduction kernel on the device; {@code checkDigest} is
+     * that kernel's result, defined by the executor (not recomputable on the host).
+     */
+    public static final String DEVICE_READBACK_REDUCTION = "device-readback-reduction";
+
+    /** Validates. */
+    public WipeRecord {
+        if (!HOST.equals(location) && !DEVICE.equals(location)) {
+            throw new IllegalArgumentException("location must be 'host' or 'device', got " + location);
+        }
+        Objects.requireNonNull(label, "label");
+        if (label.isEmpty()) {
+            throw new IllegalArgumentException("label must not be empty");
+        }
+        if (bytes < 0 || bytesOverwritten < 0 || bytesOverwritten > bytes) {
+            throw new IllegalArgumentException("need 0 <= bytesOverwritten <= bytes, got " + bytesOverwritten + " of "
+                    + bytes + " for '" + label + "'");
+        }
+        if (pattern < 0 || pattern > 255) {
+            throw new IllegalArgumentException("pattern is a byte value 0..255, got " + pattern);
+        }
+        Objects.requireNonNull(method, "method");
+        if (method.isEmpty()) {
+            throw new IllegalArgumentException("method must not be empty");
+        }
+        Objects.requireNonNull(checkDigest, "checkDigest");
+        if (checkDigest.isEmpty() || checkDigest.length() > 256 || !Hex.isLowerHex(checkDigest, checkDigest.length())) {
+            throw new IllegalArgumentException("checkDigest must be lower-case hex, got '" + checkDigest + "'");
+        }
+    }
+
+    /**
+     * The pattern as two hex digits.
+     *
+     * @return e.g. {@code "00"}
+     */
+    public String patternHex() {
+        return String.format("%02x", pattern);
+    }
+}

@@ -1,0 +1,197 @@
+package dev.depin.crypto.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.depin.crypto.Dsse;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.MalformedEnvelopeException;
+import dev.depin.crypto.Subject;
+import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.VerificationException.Reason;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * in-toto Statement v1 encoding and strict field access for predicates.
+ */
+public final class Statements {
+    /** The Statement v1 {@code _type}. */
+    public static final String STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+
+    private Statements() {
+    }
+
+    /** A parsed statement. */
+    public record Parsed(List<Subject> subjects, String predicateType, JsonNode predicate) {
+    }
+
+    /** Canonical statement bytes: keys sorted, compact. */
+    public static byte[] encode(List<Subject> subjects, String predicateType, ObjectNode predicate) {
+        ObjectNode st = Json.object();
+        st.put("_type", STATEMENT_TYPE);
+        ArrayNode subj = st.putArray("subject");
+        for (Subject s : subjects) {
+            ObjectNode o = subj.addObject();
+            o.put("name", s.name());
+            o.set("digest", Json.stringMap(s.digest()));
+        }
+        st.put("predicateType", predicateType);
+        st.set("predicate", predicate);
+        return Json.canonicalBytes(st);
+    }
+
+    /**
+     * Parses the envelope's payload (the exact signed bytes) as a statement and checks the
+     * payload type, {@code _type} and {@code predicateType}.
+     */
+    public static Parsed parse(Envelope env, String expectedPredicateType) {
+        if (!Dsse.IN_TOTO_PAYLOAD_TYPE.equals(env.payloadType())) {
+            throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + env.payloadType()
+                    + "' but an in-toto statement ('" + Dsse.IN_TOTO_PAYLOAD_TYPE + "') was expected: reject it");
+        }
+        JsonNode root;
+        try {
+            root = Json.parse(env.payload());
+        } catch (java.io.IOException | RuntimeException e) {
+            throw malformed("the payload is not valid JSON (" + e.getMessage() + ")", e);
+        }
+        if (!root.isObject()) {
+            throw malformed("the payload is not a JSON object", null);
+        }
+        String type = text(root, "_type");
+        if (!STATEMENT_TYPE.equals(type)) {
+            throw malformed("_type is '" + type + "', expected '" + STATEMENT_TYPE + "'", null);
+        }
+        String predicateType = text(root, "predicateType");
+        if (!predicateType.equals(expectedPredicateType)) {
+            throw new VerificationException(Reason.WRONG_PREDICATE_TYPE, "predicateType is '" + predicateType
+                    + "' but '" + expectedPredicateType + "' was expected: this statement is another kind of "
+                    + "attestation; reject it");
+        }
+        JsonNode subj = root.get("subject");
+        if (subj == null || !subj.isArray()) {
+            throw malformed("'subject' is missing or not an array", null);
+        }
+        List<Subject> subjects = new ArrayList<>();
+        for (Iterator<JsonNode> it = subj.elements(); it.hasNext(); ) {
+            JsonNode s = it.next();
+            if (!s.isObject()) {
+                throw malformed("a subject is not an object", null);
+            }
+            String name = text(s, "name");
+            JsonNode d = s.get("digest");
+            if (d == null || !d.isObject() || d.isEmpty()) {
+                throw malformed("subject '" + name + "' has no digest map", null);
+            }
+            Map<String, String> digest = new TreeMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> f = d.fields(); f.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = f.next();
+                if (!e.getValue().isTextual()) {
+                    throw malformed("digest '" + e.getKey() + "' of subject '" + name + "' is not a string", null);
+                }
+                digest.put(e.getKey(), e.getValue().asText());
+            }
+            subjects.add(new Subject(name, digest));
+        }
+        JsonNode predicate = root.get("predicate");
+        if (predicate == null || !predicate.isObject()) {
+            throw malformed("'predicate' is missing or not an object", null);
+        }
+        return new Parsed(subjects, predicateType, predicate);
+    }
+
+    /** A MALFORMED_STATEMENT exception. */
+    public static MalformedEnvelopeException malformed(String what, Throwable cause) {
+        return new MalformedEnvelopeException(Reason.MALFORMED_STATEMENT,
+                "malformed statement: " + what + ": reject it (the signer produced an invalid statement)", cause);
+    }
+
+    /** A required string field. */
+    public static String text(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isTextual()) {
+            throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not a string"), null);
+        }
+        return v.asText();
+    }
+
+    /** An optional string field ({@code null} if absent or JSON null). */
+    public static String optText(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw malformed("field '" + field + "' is not a string", null);
+        }
+        return v.asText();
+    }
+
+    /** A required integral field that fits a long. */
+    public static long integer(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an integer"), null);
+        }
+        return v.asLong();
+    }
+
+    /** A required int field. */
+    public static int int32(JsonNode node, String field) {
+        long v = integer(node, field);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw malformed("field '" + field + "' is out of int range", null);
+        }
+        return (int) v;
+    }
+
+    /** An optional int field. */
+    public static Integer optInt32(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() ? null : int32(node, field);
+    }
+
+    /** A required ISO-8601 instant. */
+    public static Instant instant(JsonNode node, String field) {
+        String s = text(node, field);
+        try {
+            return Instant.parse(s);
+        } catch (DateTimeParseException e) {
+            throw malformed("field '" + field + "' is not an ISO-8601 instant: '" + s + "'", e);
+        }
+    }
+
+    /** A required object field. */
+    public static JsonNode object(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isObject()) {
+            throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an object"), null);
+        }
+        return v;
+    }
+
+    /** A required array field. */
+    public static JsonNode array(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isArray()) {
+            throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an array"), null);
+        }
+        return v;
+    }
+
+    /** Runs a record constructor, turning its IllegalArgumentException into MALFORMED_STATEMENT. */
+    public static <T> T build(java.util.function.Supplier<T> ctor) {
+        try {
+            return ctor.get();
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw malformed(e.getMessage() == null ? e.toString() : e.getMessage(), e);
+        }
+    }
+}

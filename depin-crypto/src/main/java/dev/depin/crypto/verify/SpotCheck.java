@@ -1,0 +1,184 @@
+package dev.depin.crypto.verify;
+
+import dev.depin.crypto.Assurance;
+import dev.depin.crypto.Evidence;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.InclusionProof;
+import dev.depin.crypto.Merkle;
+import dev.depin.crypto.MerkleTree;
+import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.VerificationReport;
+import dev.depin.crypto.internal.SeededRandom;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Sampled recomputation: pick ⌈f·N⌉ distinct chunks of an output at random (from a secret
+ * seed), prove each against the provider's committed Merkle root, recompute each with a
+ * trusted reference ({@link ChunkRecomputer}) and compare.
+ *
+ * <h2>Detection probability</h2>
+ * Sampling s distinct chunks out of N, a provider that corrupted q chunks is caught with
+ * the hypergeometric probability
+ * <pre>P = 1 - C(N-q, s) / C(N, s) = 1 - ∏_{i=0}^{s-1} (N-q-i)/(N-i)</pre>
+ * (exact for sampling without replacement; for q = 1 it is s/N). The report gives P for
+ * q = 1 chunk ({@code detectionProbability}) and q = ⌈5%·N⌉ ({@code detectionProbability5pct}).
+ * It says nothing about chunks that were not sampled.
+ *
+ * <pre>{@code
+ * VerificationReport r = SpotCheck.verify(output, claimedRoot, Merkle.DEFAULT_CHUNK_SIZE, 0.05,
+ *         Freivalds.newSeed(rng), (i, off, len) -> cpuReference.recompute(off, len),
+ *         Comparison.float32(1e-5, 1e-6));
+ * }</pre>
+ */
+public final class SpotCheck {
+    /** Domain string of the sampling stream. */
+    public static final String DOMAIN = "depin/spotcheck/v1";
+
+    private SpotCheck() {
+    }
+
+    /**
+     * Spot-checks an output held in full by the verifier.
+     *
+     * @param output      the output bytes received (remaining; position unchanged)
+     * @param claimedRoot the Merkle root the provider signed
+     * @param chunkSize   the Merkle chunk size of that root
+     * @param fraction    fraction of chunks to recompute, in (0, 1]
+     * @param seed        secret seed, &ge; 16 bytes (drawn after the provider committed)
+     * @param recomputer  the trusted reference
+     * @param comparison  how a recomputed chunk is compared
+     * @return what was checked
+     * @throws VerificationException {@code OUTPUT_ROOT_MISMATCH} if the output does not match
+     *                               the root, {@code MERKLE_PROOF_INVALID} if a proof fails,
+     *                               {@code RESULT_MISMATCH} (with evidence) if a chunk differs
+     */
+    public static VerificationReport verify(ByteBuffer output, byte[] claimedRoot, int chunkSize, double fraction,
+                                            byte[] seed, ChunkRecomputer recomputer, Comparison comparison) {
+        Objects.requireNonNull(output, "output");
+        Objects.requireNonNull(claimedRoot, "claimedRoot");
+        Objects.requireNonNull(recomputer, "recomputer");
+        Objects.requireNonNull(comparison, "comparison");
+        Objects.requireNonNull(seed, "seed");
+        if (seed.length < 16) {
+            throw new IllegalArgumentException("seed must have >= 16 bytes: use Freivalds.newSeed(new SecureRandom())");
+        }
+        if (!(fraction > 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
+        }
+        MerkleTree tree = MerkleTree.of(output, chunkSize);
+        byte[] root = tree.root();
+        if (!MessageDigest.isEqual(root, claimedRoot)) {
+            throw new VerificationException(VerificationException.Reason.OUTPUT_ROOT_MISMATCH, "the output's Merkle root "
+                    + Hex.encode(root) + " is not the claimed " + Hex.encode(claimedRoot)
+                    + ": the bytes are not the ones the provider committed to; reject them",
+                    new Evidence("spot-check", "whole output", Hex.encode(claimedRoot), Hex.encode(root), Hex.encode(seed)));
+        }
+        int chunks = tree.leafCount();
+        int s = chunks == 0 ? 0 : (int) Math.min(chunks, Math.max(1, (long) Math.ceil(fraction * chunks - 1e-9)));
+        int[] sample = sample(chunks, s, seed);
+        int base = output.position();
+        for (int idx : sample) {
+            long off = tree.chunkOffset(idx);
+            int len = tree.chunkLength(idx);
+            ByteBuffer chunk = output.duplicate();
+            chunk.limit(base + (int) off + len).position(base + (int) off);
+            InclusionProof proof = tree.proof(idx);
+            proof.verify(chunk, claimedRoot);
+            ByteBuffer expected = recomputer.recompute(idx, off, len);
+            if (expected == null || expected.remaining() != len) {
+                throw new IllegalStateException("the ChunkRecomputer returned " + (expected == null ? "null"
+                        : expected.remaining() + " bytes") + " for chunk " + idx + " of " + len + " bytes: fix the recomputer");
+            }
+            Comparison.Mismatch mm = comparison.firstMismatch(expected, chunk);
+            if (mm != null) {
+                long at = off + mm.byteOffset();
+                throw new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
+                        "spot check failed: chunk " + idx + " (bytes " + off + ".." + (off + len) + ") differs from the "
+                                + "reference at byte " + at + " (expected " + mm.expected() + ", got " + mm.actual()
+                                + ", " + comparison.describe() + "): the output is wrong; reject it and keep the "
+                                + "evidence for a dispute",
+                        new Evidence("spot-check", "chunk " + idx + " byte " + at, mm.expected(), mm.actual(),
+                                Hex.encode(seed)));
+            }
+        }
+        double pOne = detectionProbability(chunks, s, Math.min(1, chunks));
+        double p5 = detectionProbability(chunks, s, (long) Math.ceil(0.05 * chunks));
+        String detail = String.format(Locale.ROOT, "%d of %d chunk(s) of %d bytes (fraction %.4f, seed %s) proven "
+                        + "against root %s and recomputed (%s): all equal; detection probability %.4f for 1 corrupted "
+                        + "chunk, %.4f for 5%% corrupted chunks (hypergeometric); chunks %s",
+                s, chunks, chunkSize, chunks == 0 ? 0.0 : (double) s / chunks, Hex.encode(seed), Hex.encode(claimedRoot),
+                comparison.describe(), pOne, p5, abbreviate(sample));
+        return new VerificationReport("spotCheck(" + fraction + ")",
+                List.of(VerificationReport.Check.passed("spot-check", detail)),
+                Assurance.sampled(chunks == 0 ? 0 : (double) s / chunks, s, pOne, p5));
+    }
+
+    /**
+     * Probability of sampling at least one of {@code corrupted} bad chunks when drawing
+     * {@code sampled} distinct chunks out of {@code chunks} (hypergeometric).
+     *
+     * @param chunks    N
+     * @param sampled   s
+     * @param corrupted q
+     * @return 1 - C(N-q, s)/C(N, s)
+     */
+    public static double detectionProbability(long chunks, long sampled, long corrupted) {
+        if (chunks < 0 || sampled < 0 || corrupted < 0 || sampled > chunks || corrupted > chunks) {
+            throw new IllegalArgumentException("need 0 <= sampled, corrupted <= chunks");
+        }
+        if (corrupted == 0 || sampled == 0) {
+            return 0;
+        }
+        if (sampled > chunks - corrupted) {
+            return 1;
+        }
+        double logMiss = 0;
+        for (long i = 0; i < sampled; i++) {
+            logMiss += Math.log((double) (chunks - corrupted - i) / (chunks - i));
+        }
+        return -Math.expm1(logMiss);
+    }
+
+    /** s distinct indices of [0, n), sorted, by a partial Fisher–Yates shuffle over the seeded stream. */
+    static int[] sample(int n, int s, byte[] seed) {
+        SeededRandom rnd = new SeededRandom(DOMAIN, seed);
+        int[] out = new int[s];
+        if (s * 4L < n) {
+            java.util.HashMap<Integer, Integer> swapped = new java.util.HashMap<>();
+            for (int i = 0; i < s; i++) {
+                int j = i + (int) rnd.nextLong(n - i);
+                int vj = swapped.getOrDefault(j, j);
+                int vi = swapped.getOrDefault(i, i);
+                swapped.put(j, vi);
+                out[i] = vj;
+            }
+        } else {
+            int[] perm = new int[n];
+            for (int i = 0; i < n; i++) {
+                perm[i] = i;
+            }
+            for (int i = 0; i < s; i++) {
+                int j = i + (int) rnd.nextLong(n - i);
+                int t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+                out[i] = perm[i];
+            }
+        }
+        Arrays.sort(out);
+        return out;
+    }
+
+    private static String abbreviate(int[] a) {
+        if (a.length <= 16) {
+            return Arrays.toString(a);
+        }
+        return Arrays.toString(Arrays.copyOf(a, 16)).replace("]", ", ... (" + a.length + " total)]");
+    }
+}
