@@ -6,7 +6,12 @@ import dev.depin.crypto.Evidence;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.VerificationException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The record of a disputed attempt: what the provider signed and the evidence that
@@ -28,10 +33,14 @@ import java.time.Instant;
  * @param wipe        the wipe attestation as received
  * @param specJson    the spec's canonical JSON (its SHA-256 is the receipt's spec hash)
  * @param at          when the dispute was raised
+ * @param outputs     the disputed output bytes as received (kept in memory for the caller
+ *                    to store; not part of {@link #toJson()}, since the receipt commits to
+ *                    them by Merkle root); empty when read back from JSON
  */
 public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePublicKey providerKey,
                             VerificationException.Reason reason, String message, Evidence evidence,
-                            Envelope receipt, Envelope wipe, byte[] specJson, Instant at) {
+                            Envelope receipt, Envelope wipe, byte[] specJson, Instant at,
+                            Map<String, ByteBuffer> outputs) {
     /** @throws InvalidArgumentException on nulls (other than evidence) */
     public DisputeRecord {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -43,12 +52,38 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
         InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
         specJson = InvalidArgumentException.requireNonNull(specJson, "spec JSON").clone();
         InvalidArgumentException.requireNonNull(at, "time");
+        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
+        InvalidArgumentException.requireNonNull(outputs, "outputs")
+                .forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+        outputs = Collections.unmodifiableMap(copy);
+    }
+
+    /** @return the disputed outputs as fresh read-only views (position 0) */
+    @Override
+    public Map<String, ByteBuffer> outputs() {
+        Map<String, ByteBuffer> views = new LinkedHashMap<>();
+        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
+        return Collections.unmodifiableMap(views);
     }
 
     /** @return a copy of the spec's canonical JSON */
     @Override
     public byte[] specJson() {
         return specJson.clone();
+    }
+
+    /** @return this record as pretty, key-sorted JSON (envelopes and spec embedded verbatim) */
+    public byte[] toJson() {
+        return dev.depin.internal.DisputeJson.write(this);
+    }
+
+    /**
+     * Reads a record written by {@link #toJson()}.
+     *
+     * @throws InvalidJobException if the JSON is malformed
+     */
+    public static DisputeRecord fromJson(byte[] json) {
+        return dev.depin.internal.DisputeJson.read(json);
     }
 
     @Override

@@ -29,6 +29,9 @@ public interface JobHandle {
     /** @return the job's spec */
     JobSpec spec();
 
+    /** @return the job as submitted: its spec and input bytes */
+    Job job();
+
     /**
      * The result. Completes normally once the outputs are verified; exceptionally with
      * {@link JobFailedException} when the job is rejected or fails, or with a

@@ -119,8 +119,13 @@ public final class AttemptVerifier {
         return report;
     }
 
-    /** A recomputer and the comparison its results need. */
-    record Recompute(ChunkRecomputer recomputer, Comparison comparison) {
+    /**
+     * A recomputer and the comparison its results need.
+     *
+     * @param recomputer recomputes one chunk on the CPU reference
+     * @param comparison how closely an honest executor agrees with it
+     */
+    public record Recompute(ChunkRecomputer recomputer, Comparison comparison) {
     }
 
     /**
@@ -128,7 +133,7 @@ public final class AttemptVerifier {
      * closely an honest executor's bytes must agree with it (any summation order, with or
      * without fused multiply-add).
      */
-    Recompute recomputer(BuiltinKernel kernel, JobSpec spec, Map<String, ByteBuffer> inputs) {
+    public Recompute recomputer(BuiltinKernel kernel, JobSpec spec, Map<String, ByteBuffer> inputs) {
         switch (kernel) {
             case SAXPY -> {
                 float alpha = spec.params().requireFloat("alpha");

@@ -365,7 +365,7 @@ public final class JobRun implements JobHandle {
     private DisputeRecord dispute(Replica r, VerificationException e) {
         return new DisputeRecord(jobId, r.attempt(), r.provider(), r.offer.publicKey(), e.reason(), e.getMessage(),
                 e.evidence().orElse(null), r.response.receipt(), r.response.wipe(), spec.canonicalJson(),
-                ctx.clock().instant());
+                ctx.clock().instant(), r.response.outputs());
     }
 
     /** Bitwise for the deterministic CPU reference on every replica would be too strict across executors. */
@@ -528,6 +528,11 @@ public final class JobRun implements JobHandle {
     @Override
     public JobSpec spec() {
         return spec;
+    }
+
+    @Override
+    public Job job() {
+        return job;
     }
 
     @Override

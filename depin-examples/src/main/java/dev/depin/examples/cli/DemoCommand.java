@@ -11,6 +11,8 @@ import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.job.Requirements;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.job.DisputeRecord;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
@@ -55,6 +57,16 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
     @Option(names = "--no-progress", description = "Do not draw the progress bar.")
     boolean noProgress;
 
+    @Option(names = "--dishonest", defaultValue = "0.05",
+            description = "Fraction of its SGEMM results the dishonest provider corrupts, 0 to 1 (default ${DEFAULT-VALUE}); "
+                    + "0 makes every provider honest.")
+    double dishonest;
+
+    @Option(names = "--out", description = "Write every job's spec, inputs, outputs, receipt and wipe attestation "
+            + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
+            + "with other tools.")
+    java.nio.file.Path out;
+
     @Override
     public Integer call() throws Exception {
         if (providers < 1 || providers > 16) {
@@ -65,6 +77,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             System.err.println("--jobs must be 1 to 100000, got " + jobs);
             return 2;
         }
+        if (!(dishonest >= 0 && dishonest <= 1)) {
+            System.err.println("--dishonest must be between 0 and 1, got " + dishonest);
+            return 2;
+        }
         PrintStream out = System.out;
         int cores = Runtime.getRuntime().availableProcessors();
         int threadsEach = Math.max(1, cores / providers);
@@ -72,24 +88,31 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 providers, jobs, seed, cores, threadsEach);
 
         List<ProviderNode> nodes = new ArrayList<>();
+        // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be.
+        int liar = dishonest > 0 ? cheapest(providers) : -1;
         for (int i = 0; i < providers; i++) {
-            nodes.add(ProviderNode.builder(NodeKeyPair.generate(), ExecutorRegistry.createBest(threadsEach))
+            ProviderNode.Builder b = ProviderNode.builder(NodeKeyPair.generate(),
+                            ExecutorRegistry.createBest(threadsEach))
                     .region(Region.parse(REGIONS[i % REGIONS.length]))
                     .price(new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]),
                             MicroUsd.ofUsd("0.02")))
                     .stake(MicroUsd.ofUsd("250"))
-                    .endpoint("local:provider-" + (i + 1))
-                    .build());
+                    .endpoint("local:provider-" + (i + 1));
+            if (i == liar) {
+                b.faultInjection(new CorruptSgemm(dishonest, seed));
+            }
+            nodes.add(b.build());
         }
         out.println();
-        out.printf("%-3s %-12s %-9s %-4s %-9s %-44s %s%n", "#", "node", "region", "dev", "$/dev-s", "device", "GFLOP/s");
+        out.printf("%-3s %-12s %-9s %-4s %-9s %-36s %8s%n", "#", "node", "region", "dev", "$/dev-s", "device", "GFLOP/s");
         for (int i = 0; i < nodes.size(); i++) {
             ProviderNode n = nodes.get(i);
             var offer = n.offer();
             var d = offer.devices().get(0);
-            out.printf("%-3d %-12s %-9s %-4s %-9s %-44s %.1f%n", i + 1, n.nodeId().shortId(), offer.region(),
+            out.printf("%-3d %-12s %-9s %-4s %-9s %-36s %8.1f%s%n", i + 1, n.nodeId().shortId(), offer.region(),
                     d.kind(), offer.terms().price().perDeviceSecond().toUsd().toPlainString(),
-                    abbreviate(d.model(), 44), d.fp32Gflops());
+                    abbreviate(d.model(), 36), d.fp32Gflops(),
+                    i == liar ? "  <- dishonest: corrupts " + Math.round(dishonest * 100) + "% of its SGEMM results" : "");
         }
         out.println();
 
@@ -108,12 +131,34 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             progress.stop();
             double wall = (System.nanoTime() - t0) / 1e9;
             summarise(out, nodes, handles, client, wall);
+            if (this.out != null) {
+                new RunWriter(this.out).write(nodes, handles);
+                out.println("wrote every job's evidence to " + this.out.toAbsolutePath()
+                        + " (see README.txt there to re-verify)");
+            }
         }
         long bad = handles.stream().filter(h -> h.state() != JobState.VERIFIED).count();
         return bad == 0 ? 0 : 1;
     }
 
-    /** A job of a random kernel and shape; every fifth is restricted to EU regions. */
+    private static int cheapest(int providers) {
+        int best = 0;
+        for (int i = 1; i < providers; i++) {
+            if (new java.math.BigDecimal(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length])
+                    .compareTo(new java.math.BigDecimal(PRICE_PER_SECOND[best % PRICE_PER_SECOND.length])) < 0) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * A job of a random kernel and shape, each with the verification that suits it: SGEMM
+     * is checked with Freivalds (20 rounds), SAXPY with a 25% spot check, reduce-sum on
+     * three providers (redundant); every fifth job is restricted to EU regions, where a
+     * reduce-sum is recomputed in full (spot check of its single chunk) since only two
+     * providers are there.
+     */
     static Job randomJob(SplittableRandom rnd, int index) {
         int pick = rnd.nextInt(10);
         Job.Builder b;
@@ -123,14 +168,17 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             int k = dims[rnd.nextInt(dims.length)];
             int n = dims[rnd.nextInt(dims.length)];
             b = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("k", k).param("n", n)
-                    .input("a", floats(rnd, m * k)).input("b", floats(rnd, k * n));
+                    .input("a", floats(rnd, m * k)).input("b", floats(rnd, k * n))
+                    .verification(VerificationPolicy.freivalds(20));
         } else if (pick < 7) {
-            int n = 1 + rnd.nextInt(1 << 20);
+            int n = 1 + rnd.nextInt(1 << 18);
             b = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", (float) rnd.nextDouble(-2, 2))
-                    .input("x", floats(rnd, n)).input("y", floats(rnd, n));
+                    .input("x", floats(rnd, n)).input("y", floats(rnd, n))
+                    .verification(VerificationPolicy.spotCheck(0.25));
         } else {
-            int n = 1 + rnd.nextInt(1 << 20);
-            b = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", n).input("x", floats(rnd, n));
+            int n = 1 + rnd.nextInt(1 << 18);
+            b = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", n).input("x", floats(rnd, n))
+                    .verification(index % 5 == 4 ? VerificationPolicy.spotCheck(1.0) : VerificationPolicy.redundant(3));
         }
         if (index % 5 == 4) {
             b.requirements(Requirements.builder().regions(Region.parse("DE"), Region.parse("FR")).build());
@@ -149,6 +197,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
     private static void summarise(PrintStream out, List<ProviderNode> nodes, List<JobHandle> handles,
                                   DepinClient client, double wall) {
         Map<NodeId, long[]> perNode = new LinkedHashMap<>();
+        Map<NodeId, Integer> disputed = new LinkedHashMap<>();
+        Map<String, Integer> assurance = new java.util.TreeMap<>();
+        List<DisputeRecord> disputes = new ArrayList<>();
         Map<NodeId, Long> earned = new LinkedHashMap<>();
         for (ProviderNode n : nodes) {
             perNode.put(n.nodeId(), new long[3]);
@@ -160,30 +211,41 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             finals.merge(h.state(), 1, Integer::sum);
             kernels.merge(h.spec().kernel().id(), 1, Integer::sum);
             for (JobEvent e : h.events()) {
-                if (e.provider() != null && e.state() == JobState.FAILED) {
+                if (e.provider() != null && e.state() == JobState.FAILED && perNode.containsKey(e.provider())) {
                     perNode.get(e.provider())[1]++;
                 }
             }
             JobResult r = h.resultAsync().getNow(null);
             if (r != null) {
+                disputes.addAll(r.disputes());
+                r.disputes().forEach(d -> disputed.merge(d.provider(), 1, Integer::sum));
+                assurance.merge(r.report().assurance().level().name(), 1, Integer::sum);
                 perNode.get(r.provider())[0]++;
                 perNode.get(r.provider())[2] += r.timings().deviceNanos();
                 earned.merge(r.provider(), r.cost().micros(), Long::sum);
             }
         }
         out.println();
-        out.printf("%-12s %-9s %8s %8s %11s %12s %11s%n", "provider", "region", "verified", "failed", "device ms",
-                "earned", "reputation");
+        out.printf("%-12s %-9s %8s %8s %8s %11s %12s %11s%n", "provider", "region", "verified", "failed", "disputed",
+                "device ms", "earned", "reputation");
         int i = 0;
         for (Map.Entry<NodeId, long[]> e : perNode.entrySet()) {
             long[] c = e.getValue();
-            out.printf("%-12s %-9s %8d %8d %11.1f %12s %11.2f%n", e.getKey().shortId(),
-                    nodes.get(i++).offer().region(), c[0], c[1], c[2] / 1e6,
+            out.printf("%-12s %-9s %8d %8d %8d %11.1f %12s %11.2f%n", e.getKey().shortId(),
+                    nodes.get(i++).offer().region(), c[0], c[1], disputed.getOrDefault(e.getKey(), 0), c[2] / 1e6,
                     MicroUsd.ofMicros(earned.get(e.getKey())), client.reputation(e.getKey()));
         }
         out.println();
         out.println("kernels:      " + kernels);
         out.println("final states: " + finals);
+        out.println("assurance:    " + assurance + " (every delivered result: receipt and wipe attestation "
+                + "verified, then its policy)");
+        out.println("disputes:     " + disputes.size() + (disputes.isEmpty() ? "" : ", each rescheduled on another provider:"));
+        for (DisputeRecord d : disputes) {
+            out.println("  job " + d.jobId() + " attempt " + d.attempt() + " by " + d.provider().shortId() + ": "
+                    + d.reason() + (d.evidence() == null ? "" : " at " + d.evidence().location()
+                    + " (expected " + d.evidence().expected() + ", got " + d.evidence().actual() + ")"));
+        }
         out.printf("wall time:    %.2f s (%.1f jobs/s)%n", wall, handles.size() / wall);
         handles.stream().filter(h -> h.state() != JobState.VERIFIED).limit(5).forEach(h -> {
             Throwable t = h.resultAsync().handle((r, x) -> x).join();
@@ -194,6 +256,30 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     private static String abbreviate(String s, int max) {
         return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    }
+
+    /**
+     * The demo's dishonest provider: after computing an SGEMM it changes one element of C
+     * by a large amount before committing, for a seeded fraction of its jobs. The receipt
+     * is then self-consistent (it signs the wrong bytes), so only the buyer's Freivalds
+     * check can catch it.
+     */
+    private static final class CorruptSgemm implements dev.depin.provider.FaultInjection {
+        private final double fraction;
+        private final SplittableRandom rnd;
+
+        CorruptSgemm(double fraction, long seed) {
+            this.fraction = fraction;
+            this.rnd = new SplittableRandom(seed ^ 0xbadL);
+        }
+
+        @Override
+        public synchronized void beforeCommit(String jobId, String output, java.nio.ByteBuffer data) {
+            if ("c".equals(output) && rnd.nextDouble() < fraction) {
+                int i = rnd.nextInt(data.remaining() / Float.BYTES) * Float.BYTES;
+                data.order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(i, data.getFloat(i) + 1.0f);
+            }
+        }
     }
 
     /** Draws {@code [=====     ] done/total} on the terminal every 100 ms. */

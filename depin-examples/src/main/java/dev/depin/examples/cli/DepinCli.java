@@ -6,11 +6,12 @@ import picocli.CommandLine.Command;
 /**
  * The {@code depin} command line: {@code java -jar depin-examples/target/depin.jar <command>}.
  *
- * <p>Subcommands: {@code demo} (a local network running a batch of jobs end to end).
+ * <p>Subcommands: {@code demo} (a local network running a batch of jobs end to end) and
+ * {@code verify} (check a receipt, wipe attestation or dispute offline).
  */
 @Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
         description = "Decentralized GPU compute with verifiable results.",
-        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class})
 public final class DepinCli implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
