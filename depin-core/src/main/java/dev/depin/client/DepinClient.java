@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>For each attempt the client fetches the network's offers and keeps those that are
  * validly signed and unexpired, run the job's kernel, meet its {@link
  * dev.depin.job.Requirements}, have the reputation it asks for, have not already failed
- * this job, and whose estimated cost (measured device rate × the kernel's FLOPs ×
+ * this job, are not banned for disputes (see {@link Builder#banAfterDisputes}), and whose
+ * estimated cost (measured device rate × the kernel's FLOPs ×
  * price, plus bytes moved × price) fits the job's cap. It ranks them by estimated cost,
  * then reputation, then node id (after a load tier: this client's attempts in flight at the provider divided
  * by {@code maxInFlightPerProvider}), and dispatches to the first. A provider error, a
@@ -68,7 +69,8 @@ public final class DepinClient implements AutoCloseable {
         this.scheduler.setRemoveOnCancelPolicy(true);
         this.reference = new CpuKernels(b.threads);
         this.context = new JobRun.Context(network, clock, scheduler, reputation,
-                new ProviderLoad(b.maxInFlightPerProvider), new AttemptVerifier(reference), maxAttempts, attemptTimeout);
+                new ProviderLoad(b.maxInFlightPerProvider), new AttemptVerifier(reference), maxAttempts, attemptTimeout,
+                b.banAfterDisputes);
     }
 
     /**
@@ -142,6 +144,7 @@ public final class DepinClient implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private int maxInFlightPerProvider = 4;
+        private int banAfterDisputes = 1;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -197,6 +200,18 @@ public final class DepinClient implements AutoCloseable {
                 throw new InvalidArgumentException("max in-flight per provider is " + limit + ": give 1 to 10000");
             }
             this.maxInFlightPerProvider = limit;
+            return this;
+        }
+
+        /**
+         * How many disputed attempts (proven wrong results or broken receipts) make this
+         * client stop using a provider, 0 to 1000; 0 never bans; default 1.
+         */
+        public Builder banAfterDisputes(int disputes) {
+            if (disputes < 0 || disputes > 1000) {
+                throw new InvalidArgumentException("ban after disputes is " + disputes + ": give 0 to 1000");
+            }
+            this.banAfterDisputes = disputes;
             return this;
         }
 

@@ -158,7 +158,7 @@ class DepinClientTest {
     }
 
     @Test
-    void submit_malformedResponseFailsTheAttempt() {
+    void submit_outputNotMatchingReceiptIsDisputed() {
         List<ProviderNode> nodes = nodes(2);
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes))
                 .fault(nodes.get(0).nodeId(), ScriptedNetwork.Fault.TAMPER_RESPONSE)
@@ -168,8 +168,10 @@ class DepinClientTest {
         DepinClient client = client(net, 2, Duration.ofSeconds(30));
         JobResult r = client.submit(sgemm(new SplittableRandom(SEED), 4, 4, 4)).result();
         assertEquals(nodes.get(1).nodeId(), r.provider());
-        JobEvent failed = r.history().stream().filter(e -> e.state() == JobState.FAILED).findFirst().orElseThrow();
-        assertEquals("output 'c' has 4 bytes, expected 64", failed.detail());
+        JobEvent disputed = r.history().stream().filter(e -> e.state() == JobState.DISPUTED).findFirst()
+                .orElseThrow();
+        assertTrue(disputed.detail().startsWith("OUTPUT_SIZE_MISMATCH"), disputed.detail());
+        assertEquals(1, r.disputes().size());
     }
 
     @Test

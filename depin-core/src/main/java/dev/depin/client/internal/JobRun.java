@@ -78,10 +78,11 @@ public final class JobRun implements JobHandle {
      * @param verifier       the buyer's checks on each attempt
      * @param maxAttempts    rounds of dispatch before failing
      * @param attemptTimeout longest single attempt
+     * @param banAfter       disputes after which this client no longer uses a provider; 0 never bans
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler,
                           Reputation reputation, ProviderLoad load, AttemptVerifier verifier, int maxAttempts,
-                          Duration attemptTimeout) {
+                          Duration attemptTimeout, int banAfter) {
     }
 
     private final Job job;
@@ -263,14 +264,20 @@ public final class JobRun implements JobHandle {
                 outcomes.add(new Object[] {r, JobState.FAILED, r.failure, null});
                 continue;
             }
-            String problem = check(r.request, r.offer, r.response);
+            String problem = checkHeader(r.request, r.offer, r.response);
             if (problem != null) {
                 outcomes.add(new Object[] {r, JobState.FAILED, problem, null});
                 continue;
             }
             try {
+                // The receipt first: it judges the bytes received against what the provider signed.
                 VerificationReport report = ctx.verifier().verifyEnvelopes(spec, specHash, r.offer, r.request,
                         r.response);
+                String shape = checkShapes(r.response);
+                if (shape != null) {
+                    throw new VerificationException(VerificationException.Reason.OUTPUT_SIZE_MISMATCH,
+                            "the provider signed outputs that do not fit the spec: " + shape);
+                }
                 VerificationReport policy = ctx.verifier().verifyResult(spec, job.inputs(), r.response.outputs(),
                         r.response.receipt());
                 r.report = policy == null ? report : report.and(policy);
@@ -394,6 +401,8 @@ public final class JobRun implements JobHandle {
             }
             String mismatch = !o.terms().runs(spec.kernel()) ? "does not run " + spec.kernel().id()
                     : tried.contains(o.nodeId()) ? "already tried for this job"
+                    : ctx.banAfter() > 0 && ctx.reputation().counts(o.nodeId())[2] >= ctx.banAfter()
+                    ? "banned after " + ctx.reputation().counts(o.nodeId())[2] + " dispute(s)"
                     : spec.requirements().mismatch(o);
             if (mismatch == null && ctx.reputation().score(o.nodeId()) < spec.requirements().minReputation()) {
                 mismatch = String.format("reputation %.2f below %.2f", ctx.reputation().score(o.nodeId()),
@@ -445,18 +454,23 @@ public final class JobRun implements JobHandle {
         }
     }
 
-    /** @return why the response cannot be accepted, or null */
-    private String check(ExecutionRequest request, ProviderOffer offer, ExecutionResponse response) {
+    /** @return why the response's unsigned header does not belong to this attempt, or null */
+    private String checkHeader(ExecutionRequest request, ProviderOffer offer, ExecutionResponse response) {
         if (!response.jobId().equals(request.jobId()) || response.attempt() != request.attempt()) {
             return "response is for " + response.jobId() + "#" + response.attempt() + ", not this attempt";
         }
         if (!response.provider().equals(offer.nodeId())) {
             return "response names provider " + response.provider().shortId() + ", not the one dispatched to";
         }
+        return null;
+    }
+
+    /** @return why the (signed) outputs do not have the spec's names and sizes, or null */
+    private String checkShapes(ExecutionResponse response) {
         Map<String, ByteBuffer> outs = response.outputs();
         List<BufferDecl> expected = spec.outputs();
         if (outs.size() != expected.size()) {
-            return "response has outputs " + outs.keySet() + ", expected " + expected.stream().map(BufferDecl::name).toList();
+            return "outputs " + outs.keySet() + ", expected " + expected.stream().map(BufferDecl::name).toList();
         }
         for (BufferDecl d : expected) {
             ByteBuffer b = outs.get(d.name());

@@ -287,14 +287,60 @@ class CpuKernelsTest {
         int n = (1 << 20) + 3;
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
-            // Wide dynamic range so that a different order would very likely change the bits.
-            x[i] = (float) ((rnd.nextDouble() - 0.5) * Math.scalb(1.0, rnd.nextInt(-20, 20)));
+            // Wide dynamic range, so that a change of order is more likely to show.
+            x[i] = (float) ((rnd.nextDouble() - 0.5) * Math.scalb(1.0, rnd.nextInt(-20, 40)));
         }
         float one = kernels[0].reduceSum(n, x);
         float three = kernels[2].reduceSum(n, x);
         assertEquals(Float.floatToRawIntBits(one), Float.floatToRawIntBits(three),
                 "threads=1 gave " + one + ", threads=3 gave " + three);
         assertEquals(Float.floatToRawIntBits(one), Float.floatToRawIntBits(kernels[1].reduceSum(n, x)));
+    }
+
+    /**
+     * Inputs built around 2^53 + 1 == 2^53 in double (ties to even): each case gives a different
+     * float result for any other plausible order, so these pin the documented one down.
+     */
+    @Test
+    void reduceSum_documentedOrder() {
+        float big = 0x1p53f;
+        int block = CpuKernels.REDUCE_BLOCK;
+
+        // Lanes combine as ((l0+l1)+(l2+l3)): (2^53 + 1) + (1 - 2^53) = 1 per block (in index
+        // order, or ((l0+l1)+l2)+l3, it would be 0).
+        float[] lanes = new float[3 * block];
+        for (int s = 0; s < lanes.length; s += block) {
+            lanes[s] = big;
+            lanes[s + 1] = 1f;
+            lanes[s + 2] = 1f;
+            lanes[s + 3] = -big;
+        }
+        assertReduceSum(3f, lanes);
+
+        // The tail of a short last block goes to lane 0, where 2^53 absorbs it (in lane 1 it
+        // would survive as -2^53 + 1).
+        float[] tail = new float[block + 9];
+        tail[block] = big;
+        tail[block + 1] = -big;
+        tail[block + 8] = 1f;
+        assertReduceSum(0f, tail);
+
+        // Block partials are added in block order, whatever thread computed them: 2^53 (block 0)
+        // absorbs the 1s of blocks 15 and 16 before -2^53 (block 31) arrives. Summing per thread
+        // first would give 1.
+        float[] blocks = new float[32 * block];
+        blocks[0] = big;
+        blocks[15 * block] = 1f;
+        blocks[16 * block] = 1f;
+        blocks[31 * block] = -big;
+        assertReduceSum(0f, blocks);
+    }
+
+    private static void assertReduceSum(float expected, float[] x) {
+        assertEquals(expected, documentedOrderSum(x.length, x), "test helper disagrees with the case");
+        for (CpuKernels k : kernels) {
+            assertEquals(expected, k.reduceSum(x.length, x), "n=" + x.length + " threads=" + k.threads());
+        }
     }
 
     /** The order documented on {@link CpuKernels#reduceSum}, written out independently. */
