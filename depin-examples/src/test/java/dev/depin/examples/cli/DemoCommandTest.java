@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the demo end to end on a small batch and checks its summary. */
 class DemoCommandTest {
@@ -32,6 +38,92 @@ class DemoCommandTest {
         String out = run(0, "demo", "--providers", "3", "--jobs", "25", "--seed", "7", "--no-progress");
         assertTrue(out.contains("final states: {VERIFIED=25}"), out);
         assertTrue(out.contains("3 providers, 25 jobs, seed 7"), out);
+    }
+
+    @Test
+    void demo_outWritesEvidenceThatVerifiesOffline(@TempDir Path dir) throws Exception {
+        String out = run(0, "demo", "--providers", "4", "--jobs", "40", "--seed", "11", "--dishonest", "1.0",
+                "--no-progress", "--out", dir.toString());
+        assertTrue(out.contains("final states: {VERIFIED=40}"), out);
+        assertTrue(out.contains("RESULT_MISMATCH"), "the always-dishonest provider must be caught: " + out);
+        List<Path> jobs;
+        try (Stream<Path> s = Files.list(dir.resolve("jobs"))) {
+            jobs = s.sorted().toList();
+        }
+        assertEquals(40, jobs.size());
+        int checked = 0;
+        for (Path job : jobs) {
+            String provider = Files.readString(job.resolve("provider.txt")).trim();
+            List<String> args = new ArrayList<>(List.of("verify", "--receipt", job.resolve("receipt.json").toString(),
+                    "--key", dir.resolve("providers/" + provider + ".pub.pem").toString(),
+                    "--wipe", job.resolve("wipe.json").toString(), "--spec", job.resolve("spec.json").toString()));
+            List<String> py = new ArrayList<>(List.of("python3", SCRIPT.toString(), job.resolve("receipt.json").toString(),
+                    dir.resolve("providers/" + provider + ".pub.pem").toString()));
+            for (String kind : List.of("inputs", "outputs")) {
+                try (Stream<Path> s = Files.list(job.resolve(kind))) {
+                    for (Path f : s.toList()) {
+                        String name = f.getFileName().toString().replace(".bin", "");
+                        args.add(kind.equals("inputs") ? "--input" : "--output");
+                        args.add(name + "=" + f);
+                        if (kind.equals("outputs")) {
+                            py.add(name + "=" + f);
+                        }
+                    }
+                }
+            }
+            assertTrue(run(0, args.toArray(String[]::new)).startsWith("VALID"));
+            if (checked++ < 5 && pythonWithCryptography()) {
+                Process p = new ProcessBuilder(py).redirectErrorStream(true).start();
+                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, p.waitFor(), text);
+                assertTrue(text.startsWith("VALID"), text);
+            }
+        }
+        // Every dispute re-checks offline: the signed output fails again.
+        List<Path> disputes;
+        try (Stream<Path> s = Files.list(dir.resolve("disputes"))) {
+            disputes = s.filter(p -> p.toString().endsWith(".json")).toList();
+        }
+        assertTrue(!disputes.isEmpty());
+        for (Path d : disputes) {
+            Path folder = Path.of(d.toString().replace(".json", ""));
+            Path job = dir.resolve("jobs").resolve(Files.readString(folder.resolve("job.txt")).trim());
+            String res = run(0, "verify", "--dispute", d.toString(), "--input", "a=" + job.resolve("inputs/a.bin"),
+                    "--input", "b=" + job.resolve("inputs/b.bin"), "--output", "c=" + folder.resolve("outputs/c.bin"));
+            assertTrue(res.startsWith("DISPUTE UPHELD"), res);
+        }
+        // A tampered output is refused with its reason.
+        Path job = jobs.get(0);
+        Path out0;
+        try (Stream<Path> s = Files.list(job.resolve("outputs"))) {
+            out0 = s.findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(out0);
+        bytes[0] ^= 1;
+        Path bad = dir.resolve("tampered.bin");
+        Files.write(bad, bytes);
+        String provider = Files.readString(job.resolve("provider.txt")).trim();
+        String res = run(1, "verify", "--receipt", job.resolve("receipt.json").toString(), "--key",
+                dir.resolve("providers/" + provider + ".pub.pem").toString(), "--output",
+                out0.getFileName().toString().replace(".bin", "") + "=" + bad);
+        assertTrue(res.startsWith("INVALID: OUTPUT_ROOT_MISMATCH"), res);
+    }
+
+    @Test
+    void verify_badUsage() {
+        run(2, "verify", "--receipt", "x.json");
+        run(2, "verify");
+    }
+
+    private static final Path SCRIPT = Path.of("scripts/verify_receipt.py").toAbsolutePath();
+
+    private static boolean pythonWithCryptography() {
+        try {
+            Process p = new ProcessBuilder("python3", "-c", "import cryptography").redirectErrorStream(true).start();
+            return p.waitFor() == 0;
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     @Test
