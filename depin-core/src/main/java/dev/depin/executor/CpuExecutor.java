@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  */
 public final class CpuExecutor implements Executor {
+    private static final java.util.concurrent.ConcurrentHashMap<Integer, Double> RATES =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final CpuKernels kernels;
     private final DeviceInfo device;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -163,10 +165,17 @@ public final class CpuExecutor implements Executor {
     }
 
     /**
-     * Best 192³ SGEMM time over about 60 ms of repetitions (the first ones also warm the
-     * JIT): enough to rank offers, cheap enough to run at every start.
+     * The sustained SGEMM rate for a thread count, measured once per JVM and shared by
+     * every CPU executor with that many threads (they run on the same cores). A 192³
+     * product is repeated until the best time has not improved for 20 runs, at most
+     * 1.5 s: the first runs execute interpreted code, so a short fixed window would
+     * measure the JIT, not the hardware, and rank identical providers apart.
      */
     private static double calibrate(CpuKernels kernels) {
+        return RATES.computeIfAbsent(kernels.threads(), t -> measure(kernels));
+    }
+
+    private static double measure(CpuKernels kernels) {
         int n = 192;
         SplittableRandom rnd = new SplittableRandom(1);
         float[] a = new float[n * n];
@@ -177,11 +186,15 @@ public final class CpuExecutor implements Executor {
             b[i] = (float) rnd.nextDouble();
         }
         long best = Long.MAX_VALUE;
-        long until = System.nanoTime() + 60_000_000L;
-        for (int i = 0; i < 3 || (System.nanoTime() < until && i < 1000); i++) {
+        long until = System.nanoTime() + 1_500_000_000L;
+        for (int sinceBest = 0; sinceBest < 20 && System.nanoTime() < until; sinceBest++) {
             long t = System.nanoTime();
             kernels.sgemm(n, n, n, a, b, c);
-            best = Math.min(best, Math.max(1, System.nanoTime() - t));
+            long took = Math.max(1, System.nanoTime() - t);
+            if (took < best * 0.98) {
+                sinceBest = 0;
+            }
+            best = Math.min(best, took);
         }
         return 2.0 * n * n * n / best;
     }

@@ -30,14 +30,21 @@ import java.util.TreeSet;
 
 /**
  * Canonical JSON for {@link JobSpec}: every object is a {@link TreeMap} (keys in
- * code-point order), sets are written sorted, floats through {@link Float#toString}
- * and parsed back with {@link Float#parseFloat}, so the bytes are a pure function of
- * the spec.
+ * code-point order), sets are written sorted, integers as JSON integers, and every
+ * non-integer number as a JSON string holding its hexadecimal floating-point literal
+ * ({@link Float#toHexString} / {@link Double#toHexString}, e.g. {@code "0x1.99999ap-4"}).
+ * Hex literals are exact and specified to the character, whereas the decimal
+ * {@code Float.toString} of JDK 17 is not always the shortest round-tripping form and
+ * changed in JDK 19: decimal output would let two JDKs hash one spec differently.
+ * Parsing is strict: wrong types, fractional or out-of-range integers, and trailing
+ * content are rejected, never coerced.
  */
 public final class SpecJson {
     /** Writer shared by canonical encoders: sorted map keys, no pretty printing. */
     public static final ObjectMapper CANONICAL = JsonMapper.builder()
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
 
     private SpecJson() {
@@ -50,7 +57,7 @@ public final class SpecJson {
         root.put("kernel", kernel(spec.kernel()));
         Map<String, Object> params = new TreeMap<>();
         params.putAll(spec.params().longs());
-        spec.params().floats().forEach((k, v) -> params.put(k, new FloatText(v)));
+        spec.params().floats().forEach((k, v) -> params.put(k, Float.toHexString(v)));
         root.put("params", params);
         List<Object> inputs = new ArrayList<>();
         for (InputRef in : spec.inputs()) {
@@ -63,11 +70,11 @@ public final class SpecJson {
         req.put("models", new TreeSet<>(r.models()));
         req.put("regions", sortedStrings(r.regions()));
         req.put("deviceKinds", sortedStrings(r.deviceKinds()));
-        req.put("minReputation", r.minReputation());
+        req.put("minReputation", Double.toHexString(r.minReputation()));
         root.put("requirements", req);
         VerificationPolicy v = spec.verification();
         root.put("verification", new TreeMap<>(Map.of("kind", v.kind().name(), "rounds", v.rounds(),
-                "fraction", v.fraction(), "replicas", v.replicas())));
+                "fraction", Double.toHexString(v.fraction()), "replicas", v.replicas())));
         root.put("deadlineEpochMillis", spec.deadline().toEpochMilli());
         root.put("maxPriceMicroUsd", spec.maxPrice().micros());
         try {
@@ -132,9 +139,9 @@ public final class SpecJson {
             LaunchParams.Builder params = LaunchParams.builder();
             field(root, "params").fields().forEachRemaining(e -> {
                 if (e.getValue().isIntegralNumber()) {
-                    params.put(e.getKey(), e.getValue().longValue());
+                    params.put(e.getKey(), longValue(e.getValue(), e.getKey()));
                 } else if (e.getValue().isTextual()) {
-                    params.put(e.getKey(), Float.parseFloat(e.getValue().asText()));
+                    params.put(e.getKey(), hexFloat(e.getValue().asText(), e.getKey()));
                 } else {
                     throw new InvalidJobException("launch parameter '" + e.getKey()
                             + "' must be an integer or a float written as a string");
@@ -142,7 +149,7 @@ public final class SpecJson {
             });
             List<InputRef> inputs = new ArrayList<>();
             for (JsonNode in : field(root, "inputs")) {
-                inputs.add(new InputRef(text(in, "name"), field(in, "bytes").longValue(), text(in, "merkleRoot")));
+                inputs.add(new InputRef(text(in, "name"), longField(in, "bytes"), text(in, "merkleRoot")));
             }
             JsonNode r = field(root, "requirements");
             Set<String> models = new HashSet<>();
@@ -151,14 +158,14 @@ public final class SpecJson {
             field(r, "regions").forEach(n -> regions.add(Region.parse(n.asText())));
             Set<DeviceKind> kinds = new HashSet<>();
             field(r, "deviceKinds").forEach(n -> kinds.add(DeviceKind.valueOf(n.asText())));
-            Requirements req = new Requirements(field(r, "minDeviceMemoryBytes").longValue(), models, regions, kinds,
-                    field(r, "minReputation").doubleValue());
+            Requirements req = new Requirements(longField(r, "minDeviceMemoryBytes"), models, regions, kinds,
+                    hexDouble(text(r, "minReputation"), "minReputation"));
             JsonNode v = field(root, "verification");
             VerificationPolicy policy = new VerificationPolicy(VerificationPolicy.Kind.valueOf(text(v, "kind")),
-                    field(v, "rounds").intValue(), field(v, "fraction").doubleValue(), field(v, "replicas").intValue());
+                    intField(v, "rounds"), hexDouble(text(v, "fraction"), "fraction"), intField(v, "replicas"));
             return new JobSpec(kernel, params.build(), inputs, req, policy,
-                    Instant.ofEpochMilli(field(root, "deadlineEpochMillis").longValue()),
-                    MicroUsd.ofMicros(field(root, "maxPriceMicroUsd").longValue()));
+                    Instant.ofEpochMilli(longField(root, "deadlineEpochMillis")),
+                    MicroUsd.ofMicros(longField(root, "maxPriceMicroUsd")));
         } catch (DepinException e) {
             throw e instanceof InvalidJobException ije ? ije : new InvalidJobException("job spec is invalid: "
                     + e.getMessage());
@@ -183,11 +190,49 @@ public final class SpecJson {
         return v.asText();
     }
 
-    /** A float written as its shortest round-tripping decimal, inside a JSON string. */
-    private record FloatText(float value) {
-        @com.fasterxml.jackson.annotation.JsonValue
-        String json() {
-            return Float.toString(value);
+    private static long longField(JsonNode node, String name) {
+        return longValue(field(node, name), name);
+    }
+
+    private static int intField(JsonNode node, String name) {
+        JsonNode v = field(node, name);
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new InvalidJobException("job spec field '" + name + "' must be a 32-bit integer, got " + v);
+        }
+        return v.intValue();
+    }
+
+    private static long longValue(JsonNode v, String name) {
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new InvalidJobException("job spec field '" + name + "' must be a 64-bit integer, got " + v);
+        }
+        return v.longValue();
+    }
+
+    private static float hexFloat(String text, String name) {
+        checkHexSyntax(text, name);
+        float f = Float.parseFloat(text);
+        if (!Float.toHexString(f).equals(text)) {
+            throw new InvalidJobException("float '" + name + "' = '" + text + "' is not the canonical hex form of a "
+                    + "float (" + Float.toHexString(f) + ")");
+        }
+        return f;
+    }
+
+    private static double hexDouble(String text, String name) {
+        checkHexSyntax(text, name);
+        double d = Double.parseDouble(text);
+        if (!Double.toHexString(d).equals(text)) {
+            throw new InvalidJobException("number '" + name + "' = '" + text + "' is not in canonical hex form ("
+                    + Double.toHexString(d) + ")");
+        }
+        return d;
+    }
+
+    private static void checkHexSyntax(String text, String name) {
+        if (!text.matches("-?0x[01]\\.[0-9a-f]+p-?[0-9]+|-?0x0\\.0p0")) {
+            throw new InvalidJobException("number '" + name + "' = '" + text
+                    + "' must be a hexadecimal floating-point literal such as 0x1.8p1");
         }
     }
 }

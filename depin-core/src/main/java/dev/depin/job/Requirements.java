@@ -32,13 +32,22 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
             throw new InvalidArgumentException("minimum device memory is " + minDeviceMemoryBytes
                     + " bytes: give 0 or more");
         }
-        models = Set.copyOf(InvalidArgumentException.requireNonNull(models, "required models"));
-        regions = Set.copyOf(InvalidArgumentException.requireNonNull(regions, "required regions"));
-        deviceKinds = Set.copyOf(InvalidArgumentException.requireNonNull(deviceKinds, "required device kinds"));
+        models = noNulls(models, "required models");
+        regions = noNulls(regions, "required regions");
+        deviceKinds = noNulls(deviceKinds, "required device kinds");
         if (!(minReputation >= 0 && minReputation <= 1)) {
             throw new InvalidArgumentException("minimum reputation is " + minReputation
                     + ": give a number between 0 and 1");
         }
+        minReputation = minReputation + 0.0; // -0.0 and 0.0 are one requirement, with one hash
+    }
+
+    private static <T> Set<T> noNulls(Set<T> values, String what) {
+        InvalidArgumentException.requireNonNull(values, what);
+        for (T v : values) {
+            InvalidArgumentException.requireNonNull(v, "an element of " + what);
+        }
+        return Set.copyOf(values);
     }
 
     /**
@@ -85,19 +94,19 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
 
         /** Acceptable device models. */
         public Builder models(String... models) {
-            this.models = Set.of(models);
+            this.models = distinct(models, "required model");
             return this;
         }
 
         /** Acceptable regions. */
         public Builder regions(Region... regions) {
-            this.regions = Set.of(regions);
+            this.regions = distinct(regions, "required region");
             return this;
         }
 
         /** Acceptable device kinds. */
         public Builder deviceKinds(DeviceKind... kinds) {
-            this.kinds = Set.of(kinds);
+            this.kinds = distinct(kinds, "required device kind");
             return this;
         }
 
@@ -105,6 +114,15 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
         public Builder minReputation(double reputation) {
             this.minReputation = reputation;
             return this;
+        }
+
+        private static <T> Set<T> distinct(T[] values, String what) {
+            InvalidArgumentException.requireNonNull(values, what + "s");
+            Set<T> set = new java.util.LinkedHashSet<>();
+            for (T v : values) {
+                set.add(InvalidArgumentException.requireNonNull(v, what));
+            }
+            return set;
         }
 
         /** @return the requirements */

@@ -48,6 +48,7 @@ public record VerificationPolicy(Kind kind, int rounds, double fraction, int rep
             case REDUNDANT -> require(replicas >= 2 && replicas <= 9 && rounds == 0 && fraction == 0,
                     "redundant needs 2 to 9 replicas (got " + replicas + "); 3 lets a majority outvote one bad provider");
         }
+        fraction = fraction + 0.0; // -0.0 becomes 0.0: one policy, one hash
     }
 
     private static void require(boolean ok, String message) {

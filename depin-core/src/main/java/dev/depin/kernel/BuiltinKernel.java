@@ -92,7 +92,7 @@ public enum BuiltinKernel implements Kernel {
     @Override
     public long flops(LaunchParams p) {
         return switch (this) {
-            case SAXPY -> 2 * dim(p, "n");
+            case SAXPY -> saturatingMul(2, dim(p, "n"));
             case SGEMM -> saturatingMul(2 * product(p, "m", "n"), dim(p, "k"));
             case REDUCE_SUM -> dim(p, "n");
         };
@@ -142,6 +142,10 @@ public enum BuiltinKernel implements Kernel {
     }
 
     private static BufferDecl floats(String name, long count) {
+        if (count > BufferDecl.MAX_BYTES / Float.BYTES) {
+            throw new ShapeMismatchException("buffer '" + name + "' of " + count + " floats does not fit in one buffer (max "
+                    + BufferDecl.MAX_BYTES + " bytes): split the job");
+        }
         return new BufferDecl(name, count * Float.BYTES);
     }
 

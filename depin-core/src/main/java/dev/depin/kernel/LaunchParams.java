@@ -99,12 +99,14 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
 
         /** Sets an integer parameter. */
         public Builder put(String name, long value) {
+            checkName(name);
             longs.put(name, value);
             return this;
         }
 
         /** Sets a float parameter. */
         public Builder put(String name, float value) {
+            checkName(name);
             floats.put(name, value);
             return this;
         }

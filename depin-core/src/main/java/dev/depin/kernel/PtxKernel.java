@@ -33,6 +33,7 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
     /** Largest PTX text accepted. */
     public static final int MAX_PTX_CHARS = 4 << 20;
     private static final Pattern IDENT = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+    private static final Pattern PARAM_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,25}");
     private static final List<String> GEOMETRY = List.of("gridX", "gridY", "gridZ", "blockX", "blockY", "blockZ");
 
     /** @throws InvalidArgumentException if the entry, PTX or parameter list is malformed */
@@ -47,15 +48,17 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
             throw new InvalidArgumentException("PTX text has " + ptx.length() + " characters: it must be 1 to "
                     + MAX_PTX_CHARS);
         }
-        if (!ptx.contains(".entry " + entry)) {
+        if (!Pattern.compile("\\.entry\\s+" + Pattern.quote(entry) + "\\s*\\(").matcher(ptx).find()) {
             throw new InvalidArgumentException("PTX text has no '.entry " + entry
                     + "': pass the entry name exactly as the PTX declares it");
+        }
+        for (Param p : params) {
+            InvalidArgumentException.requireNonNull(p, "PTX parameter");
         }
         params = List.copyOf(params);
         Set<String> names = new HashSet<>();
         boolean hasOutput = false;
         for (Param p : params) {
-            InvalidArgumentException.requireNonNull(p, "PTX parameter");
             if (!names.add(p.name())) {
                 throw new InvalidArgumentException("PTX parameter '" + p.name() + "' appears twice");
             }
@@ -154,10 +157,20 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
      * @param name its name; buffer names follow {@link BufferDecl}'s rules
      */
     public record Param(ParamKind kind, String name) {
-        /** @throws InvalidArgumentException if kind or name is invalid */
+        /**
+         * @throws InvalidArgumentException if kind or name is invalid: every name must also
+         *                                  work as a launch parameter ({@code <name>.bytes}
+         *                                  for buffers), so it starts with a letter and has
+         *                                  at most 26 letters, digits or '_'
+         */
         public Param {
             InvalidArgumentException.requireNonNull(kind, "PTX parameter kind");
-            BufferDecl.checkName(name);
+            InvalidArgumentException.requireNonNull(name, "PTX parameter name");
+            if (!PARAM_NAME.matcher(name).matches()) {
+                throw new InvalidArgumentException("PTX parameter name '" + name + "' must start with a letter and "
+                        + "have at most 26 letters, digits or '_', so that it can be set as a launch parameter"
+                        + (kind == ParamKind.INPUT || kind == ParamKind.OUTPUT ? " ('" + name + ".bytes')" : ""));
+            }
         }
 
         /** @return an input buffer parameter */

@@ -47,7 +47,13 @@ public record MicroUsd(long micros) implements Comparable<MicroUsd> {
             throw new InvalidArgumentException("dollar amount is null: pass a decimal such as \"0.25\"");
         }
         try {
-            BigDecimal micros = new BigDecimal(usd.trim()).multiply(MICROS_PER_USD);
+            BigDecimal parsed = new BigDecimal(usd.trim());
+            // Reject absurd exponents before any arithmetic: setScale on 1e99999999 would
+            // build a hundred-million-digit number first.
+            if (parsed.precision() - parsed.scale() > 19 || parsed.scale() > 1000) {
+                throw new ArithmeticException("out of range");
+            }
+            BigDecimal micros = parsed.multiply(MICROS_PER_USD);
             return new MicroUsd(micros.setScale(0, RoundingMode.UNNECESSARY).longValueExact());
         } catch (NumberFormatException e) {
             throw new InvalidArgumentException("'" + usd + "' is not a decimal dollar amount: write it like \"0.25\"");

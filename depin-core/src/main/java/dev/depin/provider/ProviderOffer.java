@@ -65,6 +65,7 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
      * @throws InvalidOfferException naming which check failed
      */
     public void verify(Instant now) {
+        InvalidArgumentException.requireNonNull(now, "time of use");
         if (!publicKey.nodeId().equals(nodeId)) {
             throw new InvalidOfferException("offer claims node " + nodeId.shortId() + " but its key hashes to "
                     + publicKey.nodeId().shortId() + ": ignore this offer");
@@ -127,7 +128,7 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
             dm.put("memoryBytes", d.memoryBytes());
             dm.put("computeCapability", d.computeCapability());
             dm.put("units", d.units());
-            dm.put("fp32Gflops", Double.toString(d.fp32Gflops()));
+            dm.put("fp32Gflops", Double.toHexString(d.fp32Gflops()));
             dm.put("uuidHash", d.uuidHash());
             devices.add(dm);
         }

@@ -48,6 +48,7 @@ public record Region(String country, String zone) {
      * requirement.
      */
     public boolean admits(Region actual) {
+        InvalidArgumentException.requireNonNull(actual, "region to admit");
         return country.equals(actual.country) && (zone.isEmpty() || zone.equals(actual.zone));
     }
 

@@ -172,9 +172,9 @@ class PtxKernelTest {
 
     @Test
     void param_badName_rejected() {
-        invalid(() -> Param.input(""), "buffer name ''");
-        invalid(() -> Param.output("a b"), "buffer name 'a b'");
-        invalid(() -> Param.f32(null), "buffer name is null");
+        invalid(() -> Param.input(""), "PTX parameter name '' must start with a letter");
+        invalid(() -> Param.output("a b"), "PTX parameter name 'a b' must start with a letter");
+        invalid(() -> Param.f32(null), "PTX parameter name is null");
         invalid(() -> new Param(null, "x"), "PTX parameter kind is null");
     }
 
