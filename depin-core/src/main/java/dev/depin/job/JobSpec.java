@@ -20,8 +20,9 @@ import java.util.Map;
  * verification policy, a deadline and a price cap.
  *
  * <p>The spec has one canonical JSON form ({@link #canonicalJson()}: UTF-8, keys sorted,
- * no insignificant whitespace, integers as JSON integers, floats as the shortest decimal
- * that round-trips, instants as epoch milliseconds) and its SHA-256 ({@link #hash()}) is
+ * no insignificant whitespace, integers as JSON integers, other numbers as strings
+ * holding their exact hexadecimal floating-point literal such as {@code "0x1.99999ap-4"},
+ * instants as epoch milliseconds) and its SHA-256 ({@link #hash()}) is
  * the anchor that receipts, escrow and disputes refer to.
  *
  * <p>A spec is validated when built: the inputs must be exactly the buffers the kernel

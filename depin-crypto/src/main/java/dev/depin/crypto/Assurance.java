@@ -1,8 +1,8 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.util.Collections;
 import java.util.Map;
-import java.util.Objects;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 
@@ -57,13 +57,13 @@ public record Assurance(Level level, Map<String, Double> numbers) {
 
     /** Validates and copies. */
     public Assurance {
-        Objects.requireNonNull(level, "level");
-        Objects.requireNonNull(numbers, "numbers");
+        InvalidArgumentException.requireNonNull(level, "level");
+        InvalidArgumentException.requireNonNull(numbers, "numbers");
         TreeMap<String, Double> copy = new TreeMap<>();
         numbers.forEach((k, v) -> {
-            Objects.requireNonNull(k, "number name");
+            InvalidArgumentException.requireNonNull(k, "number name");
             if (v == null || !Double.isFinite(v)) {
-                throw new IllegalArgumentException("assurance number '" + k + "' must be finite, got " + v);
+                throw new InvalidArgumentException("assurance number '" + k + "' must be finite, got " + v);
             }
             copy.put(k, v);
         });

@@ -1,7 +1,7 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.nio.ByteBuffer;
-import java.util.Objects;
 
 /**
  * A named buffer's commitment: its RFC 6962 Merkle root (hex) and its size.
@@ -17,16 +17,16 @@ import java.util.Objects;
 public record BufferDigest(String name, String merkleRoot, long bytes) {
     /** Validates. */
     public BufferDigest {
-        Objects.requireNonNull(name, "name");
+        InvalidArgumentException.requireNonNull(name, "name");
         if (name.isEmpty()) {
-            throw new IllegalArgumentException("a buffer name must not be empty");
+            throw new InvalidArgumentException("a buffer name must not be empty");
         }
         if (!Hex.isLowerHex(merkleRoot, 64)) {
-            throw new IllegalArgumentException("merkleRoot of '" + name + "' must be 64 lower-case hex characters, got "
+            throw new InvalidArgumentException("merkleRoot of '" + name + "' must be 64 lower-case hex characters, got "
                     + merkleRoot);
         }
         if (bytes < 0) {
-            throw new IllegalArgumentException("bytes of '" + name + "' must be >= 0, got " + bytes);
+            throw new InvalidArgumentException("bytes of '" + name + "' must be >= 0, got " + bytes);
         }
     }
 
@@ -39,7 +39,7 @@ public record BufferDigest(String name, String merkleRoot, long bytes) {
      * @return the commitment
      */
     public static BufferDigest of(String name, ByteBuffer data, int chunkSize) {
-        Objects.requireNonNull(data, "data");
+        InvalidArgumentException.requireNonNull(data, "data");
         return new BufferDigest(name, Hex.encode(Merkle.root(data, chunkSize)), data.remaining());
     }
 }

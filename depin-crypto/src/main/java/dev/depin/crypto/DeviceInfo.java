@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 /**
  * The device a job ran on, as the provider states it. Every field may be {@code null}
  * (unknown, or not applicable: a CPU has no SM count).
@@ -13,7 +14,7 @@ public record DeviceInfo(String model, Integer smCount, String driver, String cu
     /** Validates. */
     public DeviceInfo {
         if (smCount != null && smCount < 0) {
-            throw new IllegalArgumentException("smCount must be >= 0, got " + smCount);
+            throw new InvalidArgumentException("smCount must be >= 0, got " + smCount);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.nio.charset.StandardCharsets;
-import java.util.Objects;
 
 /**
  * DSSE v1.0 pre-authentication encoding, the exact bytes every depin signature covers:
@@ -33,10 +33,10 @@ public final class Dsse {
      * @return the bytes to sign or verify
      */
     public static byte[] pae(String payloadType, byte[] payload) {
-        Objects.requireNonNull(payloadType, "payloadType");
-        Objects.requireNonNull(payload, "payload");
+        InvalidArgumentException.requireNonNull(payloadType, "payloadType");
+        InvalidArgumentException.requireNonNull(payload, "payload");
         if (payloadType.isEmpty()) {
-            throw new IllegalArgumentException("payloadType must not be empty: name the payload's media type");
+            throw new InvalidArgumentException("payloadType must not be empty: name the payload's media type");
         }
         byte[] type = payloadType.getBytes(StandardCharsets.UTF_8);
         byte[] head = ("DSSEv1 " + type.length + " ").getBytes(StandardCharsets.US_ASCII);

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -58,11 +59,16 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
     public record Signature(String keyid, byte[] sig) {
         /** Validates and copies. */
         public Signature {
-            Objects.requireNonNull(keyid, "keyid");
-            Objects.requireNonNull(sig, "sig");
+            InvalidArgumentException.requireNonNull(keyid, "keyid");
+            InvalidArgumentException.requireNonNull(sig, "sig");
             sig = sig.clone();
         }
 
+        /**
+         * The signature bytes.
+         *
+         * @return a copy
+         */
         @Override
         public byte[] sig() {
             return sig.clone();
@@ -86,14 +92,14 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
 
     /** Validates and copies. */
     public Envelope {
-        Objects.requireNonNull(payloadType, "payloadType");
-        Objects.requireNonNull(payload, "payload");
-        Objects.requireNonNull(signatures, "signatures");
+        InvalidArgumentException.requireNonNull(payloadType, "payloadType");
+        InvalidArgumentException.requireNonNull(payload, "payload");
+        InvalidArgumentException.requireNonNull(signatures, "signatures");
         if (payloadType.isEmpty()) {
-            throw new IllegalArgumentException("payloadType must not be empty");
+            throw new InvalidArgumentException("payloadType must not be empty");
         }
         if (signatures.isEmpty() || signatures.size() > MAX_SIGNATURES) {
-            throw new IllegalArgumentException("an envelope carries 1.." + MAX_SIGNATURES + " signatures, got "
+            throw new InvalidArgumentException("an envelope carries 1.." + MAX_SIGNATURES + " signatures, got "
                     + signatures.size());
         }
         payload = payload.clone();
@@ -109,7 +115,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @return the envelope with one signature (keyid = signer's node id)
      */
     public static Envelope sign(String payloadType, byte[] payload, NodeKeyPair signer) {
-        Objects.requireNonNull(signer, "signer");
+        InvalidArgumentException.requireNonNull(signer, "signer");
         byte[] sig = signer.sign(payloadType, payload);
         return new Envelope(payloadType, payload, List.of(new Signature(signer.nodeId().hex(), sig)));
     }
@@ -121,12 +127,17 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @return a new envelope
      */
     public Envelope addSignature(NodeKeyPair signer) {
-        Objects.requireNonNull(signer, "signer");
+        InvalidArgumentException.requireNonNull(signer, "signer");
         List<Signature> all = new ArrayList<>(signatures);
         all.add(new Signature(signer.nodeId().hex(), signer.sign(payloadType, payload)));
         return new Envelope(payloadType, payload, all);
     }
 
+    /**
+     * The payload bytes.
+     *
+     * @return a copy
+     */
     @Override
     public byte[] payload() {
         return payload.clone();
@@ -172,7 +183,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      *                               {@code KEY_MISMATCH} if no signature names this key
      */
     public void verify(String expectedPayloadType, NodePublicKey expectedSigner) {
-        Objects.requireNonNull(expectedSigner, "expectedSigner");
+        InvalidArgumentException.requireNonNull(expectedSigner, "expectedSigner");
         checkType(expectedPayloadType);
         String id = expectedSigner.nodeId().hex();
         for (Signature s : signatures) {
@@ -208,7 +219,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      *                               {@code UNKNOWN_KEY}
      */
     public Set<NodeId> verify(String expectedPayloadType, Collection<NodePublicKey> trusted) {
-        Objects.requireNonNull(trusted, "trusted");
+        InvalidArgumentException.requireNonNull(trusted, "trusted");
         checkType(expectedPayloadType);
         Map<String, NodePublicKey> byId = trusted.stream()
                 .collect(Collectors.toMap(k -> k.nodeId().hex(), Function.identity(), (a, b) -> a));
@@ -245,7 +256,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
     }
 
     private void checkType(String expectedPayloadType) {
-        Objects.requireNonNull(expectedPayloadType, "expectedPayloadType");
+        InvalidArgumentException.requireNonNull(expectedPayloadType, "expectedPayloadType");
         if (!payloadType.equals(expectedPayloadType)) {
             throw new VerificationException(VerificationException.Reason.WRONG_PAYLOAD_TYPE,
                     "payloadType is '" + abbreviate(payloadType) + "' but '" + expectedPayloadType
@@ -307,7 +318,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @throws MalformedEnvelopeException if it is not a well-formed envelope
      */
     public static Envelope parse(String json) {
-        return parse(Objects.requireNonNull(json, "json").getBytes(StandardCharsets.UTF_8));
+        return parse(InvalidArgumentException.requireNonNull(json, "json").getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -321,7 +332,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      *                                    a field, or has no signature
      */
     public static Envelope parse(byte[] json, int maxBytes) {
-        Objects.requireNonNull(json, "json");
+        InvalidArgumentException.requireNonNull(json, "json");
         if (json.length > maxBytes) {
             throw new MalformedEnvelopeException("envelope JSON has " + json.length + " bytes, more than the limit of "
                     + maxBytes + ": reject it (or raise the limit if such payloads are expected)");

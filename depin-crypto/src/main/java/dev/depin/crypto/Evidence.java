@@ -1,6 +1,6 @@
 package dev.depin.crypto;
 
-import java.util.Objects;
+import dev.depin.InvalidArgumentException;
 
 /**
  * What a failed check found, in a form that anyone can re-check offline: the check's
@@ -19,10 +19,10 @@ import java.util.Objects;
 public record Evidence(String check, String location, String expected, String actual, String seed) {
     /** Validates that every field is present ({@code seed} may be empty). */
     public Evidence {
-        Objects.requireNonNull(check, "check");
-        Objects.requireNonNull(location, "location");
-        Objects.requireNonNull(expected, "expected");
-        Objects.requireNonNull(actual, "actual");
+        InvalidArgumentException.requireNonNull(check, "check");
+        InvalidArgumentException.requireNonNull(location, "location");
+        InvalidArgumentException.requireNonNull(expected, "expected");
+        InvalidArgumentException.requireNonNull(actual, "actual");
         seed = seed == null ? "" : seed;
     }
 }

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,7 +21,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -77,7 +77,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     public ExecutionReceipt {
         requireText(jobId, "jobId");
         if (attempt < 1) {
-            throw new IllegalArgumentException("attempt must be >= 1, got " + attempt);
+            throw new InvalidArgumentException("attempt must be >= 1, got " + attempt);
         }
         requireSha256Hex(specHash, "specHash");
         requireText(kernelId, "kernelId");
@@ -87,15 +87,15 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         outputs = distinct(outputs, "outputs");
         Merkle.checkChunkSize(merkleChunkBytes);
         requireText(executorKind, "executorKind");
-        Objects.requireNonNull(startedAt, "startedAt");
-        Objects.requireNonNull(endedAt, "endedAt");
+        InvalidArgumentException.requireNonNull(startedAt, "startedAt");
+        InvalidArgumentException.requireNonNull(endedAt, "endedAt");
         if (endedAt.isBefore(startedAt)) {
-            throw new IllegalArgumentException("endedAt " + endedAt + " is before startedAt " + startedAt);
+            throw new InvalidArgumentException("endedAt " + endedAt + " is before startedAt " + startedAt);
         }
         if (deviceTimeNanos < 0) {
-            throw new IllegalArgumentException("deviceTimeNanos must be >= 0, got " + deviceTimeNanos);
+            throw new InvalidArgumentException("deviceTimeNanos must be >= 0, got " + deviceTimeNanos);
         }
-        Objects.requireNonNull(assurance, "assurance");
+        InvalidArgumentException.requireNonNull(assurance, "assurance");
     }
 
     /**
@@ -115,7 +115,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      */
     public static String newNonce(SecureRandom random) {
         byte[] b = new byte[32];
-        Objects.requireNonNull(random, "random").nextBytes(b);
+        InvalidArgumentException.requireNonNull(random, "random").nextBytes(b);
         return Hex.encode(b);
     }
 
@@ -178,7 +178,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @throws VerificationException if it is not an execution receipt statement
      */
     public static ExecutionReceipt readUnverified(Envelope env) {
-        Objects.requireNonNull(env, "env");
+        InvalidArgumentException.requireNonNull(env, "env");
         Statements.Parsed st = Statements.parse(env, PREDICATE_TYPE);
         return fromPredicate(st.predicate());
     }
@@ -199,8 +199,8 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @throws VerificationException on the first binding that does not hold
      */
     public static VerifiedReceipt verify(Envelope env, ReceiptExpectations expectations) {
-        Objects.requireNonNull(env, "env");
-        Objects.requireNonNull(expectations, "expectations");
+        InvalidArgumentException.requireNonNull(env, "env");
+        InvalidArgumentException.requireNonNull(expectations, "expectations");
         List<VerificationReport.Check> checks = new ArrayList<>();
         NodePublicKey key = expectations.signer();
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
@@ -428,15 +428,15 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     }
 
     static void requireText(String s, String what) {
-        Objects.requireNonNull(s, what);
+        InvalidArgumentException.requireNonNull(s, what);
         if (s.isEmpty()) {
-            throw new IllegalArgumentException(what + " must not be empty");
+            throw new InvalidArgumentException(what + " must not be empty");
         }
     }
 
     static void requireSha256Hex(String s, String what) {
         if (!Hex.isLowerHex(s, 64)) {
-            throw new IllegalArgumentException(what + " must be 64 lower-case hex characters (SHA-256), got " + s);
+            throw new InvalidArgumentException(what + " must be 64 lower-case hex characters (SHA-256), got " + s);
         }
     }
 
@@ -446,12 +446,12 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      *
      * @param nonce the nonce
      * @return {@code nonce}
-     * @throws IllegalArgumentException if it is too short or not hex/base64
+     * @throws dev.depin.InvalidArgumentException if it is too short or not hex/base64
      */
     public static String checkNonce(String nonce) {
-        Objects.requireNonNull(nonce, "nonce");
+        InvalidArgumentException.requireNonNull(nonce, "nonce");
         if (nonce.length() > 512) {
-            throw new IllegalArgumentException("nonce is longer than 512 characters");
+            throw new InvalidArgumentException("nonce is longer than 512 characters");
         }
         if (nonce.length() % 2 == 0 && Hex.isLowerHex(nonce.toLowerCase(java.util.Locale.ROOT), nonce.length())) {
             if (nonce.length() / 2 >= MIN_NONCE_BYTES) {
@@ -468,17 +468,17 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
                 // fall through to the error below
             }
         }
-        throw new IllegalArgumentException("nonce must be hex or base64 of at least " + MIN_NONCE_BYTES
+        throw new InvalidArgumentException("nonce must be hex or base64 of at least " + MIN_NONCE_BYTES
                 + " random bytes: use ExecutionReceipt.newNonce(new SecureRandom())");
     }
 
     private static List<BufferDigest> distinct(List<BufferDigest> list, String what) {
-        Objects.requireNonNull(list, what);
+        InvalidArgumentException.requireNonNull(list, what);
         Set<String> names = new HashSet<>();
         for (BufferDigest b : list) {
-            Objects.requireNonNull(b, what + " element");
+            InvalidArgumentException.requireNonNull(b, what + " element");
             if (!names.add(b.name())) {
-                throw new IllegalArgumentException(what + " has two buffers named '" + b.name() + "'");
+                throw new InvalidArgumentException(what + " has two buffers named '" + b.name() + "'");
             }
         }
         return List.copyOf(list);
@@ -505,91 +505,166 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         Builder() {
         }
 
-        /** @param v the job id @return this */
+        /**
+         * Sets the job id.
+         *
+         * @param v the job id
+         * @return this
+         */
         public Builder jobId(String v) {
             jobId = v;
             return this;
         }
 
-        /** @param v the attempt, &ge; 1 (default 1) @return this */
+        /**
+         * Sets the attempt, &ge; 1 (default 1).
+         *
+         * @param v the attempt, &ge; 1 (default 1)
+         * @return this
+         */
         public Builder attempt(int v) {
             attempt = v;
             return this;
         }
 
-        /** @param v hex SHA-256 of the spec @return this */
+        /**
+         * Sets hex SHA-256 of the spec.
+         *
+         * @param v hex SHA-256 of the spec
+         * @return this
+         */
         public Builder specHash(String v) {
             specHash = v;
             return this;
         }
 
-        /** @param v the kernel id @return this */
+        /**
+         * Sets the kernel id.
+         *
+         * @param v the kernel id
+         * @return this
+         */
         public Builder kernelId(String v) {
             kernelId = v;
             return this;
         }
 
-        /** @param v hex SHA-256 of the kernel code @return this */
+        /**
+         * Sets hex SHA-256 of the kernel code.
+         *
+         * @param v hex SHA-256 of the kernel code
+         * @return this
+         */
         public Builder kernelHash(String v) {
             kernelHash = v;
             return this;
         }
 
-        /** @param v the buyer's challenge nonce @return this */
+        /**
+         * Sets the buyer's challenge nonce.
+         *
+         * @param v the buyer's challenge nonce
+         * @return this
+         */
         public Builder nonce(String v) {
             nonce = v;
             return this;
         }
 
-        /** @param v an input commitment @return this */
+        /**
+         * Sets an input commitment.
+         *
+         * @param v an input commitment
+         * @return this
+         */
         public Builder input(BufferDigest v) {
-            inputs.add(Objects.requireNonNull(v, "input"));
+            inputs.add(InvalidArgumentException.requireNonNull(v, "input"));
             return this;
         }
 
-        /** @param v an output commitment @return this */
+        /**
+         * Sets an output commitment.
+         *
+         * @param v an output commitment
+         * @return this
+         */
         public Builder output(BufferDigest v) {
-            outputs.add(Objects.requireNonNull(v, "output"));
+            outputs.add(InvalidArgumentException.requireNonNull(v, "output"));
             return this;
         }
 
-        /** @param v the Merkle chunk size (default 64 KiB) @return this */
+        /**
+         * Sets the Merkle chunk size (default 64 KiB).
+         *
+         * @param v the Merkle chunk size (default 64 KiB)
+         * @return this
+         */
         public Builder merkleChunkBytes(int v) {
             merkleChunkBytes = v;
             return this;
         }
 
-        /** @param v e.g. "cpu", "cuda" @return this */
+        /**
+         * Sets e.g. "cpu", "cuda".
+         *
+         * @param v e.g. "cpu", "cuda"
+         * @return this
+         */
         public Builder executorKind(String v) {
             executorKind = v;
             return this;
         }
 
-        /** @param v the device, or null @return this */
+        /**
+         * Sets the device, or null.
+         *
+         * @param v the device, or null
+         * @return this
+         */
         public Builder device(DeviceInfo v) {
             device = v;
             return this;
         }
 
-        /** @param v start time @return this */
+        /**
+         * Sets start time.
+         *
+         * @param v start time
+         * @return this
+         */
         public Builder startedAt(Instant v) {
             startedAt = v;
             return this;
         }
 
-        /** @param v end time @return this */
+        /**
+         * Sets end time.
+         *
+         * @param v end time
+         * @return this
+         */
         public Builder endedAt(Instant v) {
             endedAt = v;
             return this;
         }
 
-        /** @param v device time in nanoseconds @return this */
+        /**
+         * Sets device time in nanoseconds.
+         *
+         * @param v device time in nanoseconds
+         * @return this
+         */
         public Builder deviceTimeNanos(long v) {
             deviceTimeNanos = v;
             return this;
         }
 
-        /** @param v the claimed assurance (default signature) @return this */
+        /**
+         * Sets the claimed assurance (default signature).
+         *
+         * @param v the claimed assurance (default signature)
+         * @return this
+         */
         public Builder assurance(Assurance v) {
             assurance = v;
             return this;
@@ -599,7 +674,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
          * Validates and builds.
          *
          * @return the receipt
-         * @throws IllegalArgumentException or NullPointerException naming the bad field
+         * @throws dev.depin.InvalidArgumentException or NullPointerException naming the bad field
          */
         public ExecutionReceipt build() {
             return new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce, inputs, outputs,

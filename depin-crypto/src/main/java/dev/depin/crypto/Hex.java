@@ -1,6 +1,6 @@
 package dev.depin.crypto;
 
-import java.util.Objects;
+import dev.depin.InvalidArgumentException;
 
 /**
  * Lower-case hexadecimal encoding, the textual form of every digest and key id in depin.
@@ -23,7 +23,7 @@ public final class Hex {
      * @return the hex string ({@code ""} for an empty array)
      */
     public static String encode(byte[] bytes) {
-        Objects.requireNonNull(bytes, "bytes");
+        InvalidArgumentException.requireNonNull(bytes, "bytes");
         char[] out = new char[bytes.length * 2];
         for (int i = 0; i < bytes.length; i++) {
             int b = bytes[i] & 0xff;
@@ -38,12 +38,12 @@ public final class Hex {
      *
      * @param hex an even number of hex digits; not {@code null}
      * @return the decoded bytes
-     * @throws IllegalArgumentException if the length is odd or a character is not a hex digit
+     * @throws dev.depin.InvalidArgumentException if the length is odd or a character is not a hex digit
      */
     public static byte[] decode(String hex) {
-        Objects.requireNonNull(hex, "hex");
+        InvalidArgumentException.requireNonNull(hex, "hex");
         if ((hex.length() & 1) != 0) {
-            throw new IllegalArgumentException("hex string has an odd length (" + hex.length()
+            throw new InvalidArgumentException("hex string has an odd length (" + hex.length()
                     + "): pass two hex digits per byte");
         }
         byte[] out = new byte[hex.length() / 2];
@@ -51,7 +51,7 @@ public final class Hex {
             int hi = Character.digit(hex.charAt(2 * i), 16);
             int lo = Character.digit(hex.charAt(2 * i + 1), 16);
             if (hi < 0 || lo < 0) {
-                throw new IllegalArgumentException("hex string has a non-hex character near index "
+                throw new InvalidArgumentException("hex string has a non-hex character near index "
                         + (2 * i) + ": use only 0-9 and a-f");
             }
             out[i] = (byte) ((hi << 4) | lo);

@@ -1,12 +1,12 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.DepinException;
 import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * Overwrites host buffers with a byte pattern, reads every byte back, checks it, and
@@ -37,14 +37,14 @@ public final class HostWipe {
      * @param buffer  a writable heap or direct buffer
      * @param pattern the overwrite byte
      * @return the record
-     * @throws IllegalArgumentException if the buffer is read-only
+     * @throws dev.depin.InvalidArgumentException if the buffer is read-only
      * @throws DepinException           if a byte read back differs from the pattern
      */
     public static WipeRecord wipe(String label, ByteBuffer buffer, byte pattern) {
-        Objects.requireNonNull(label, "label");
-        Objects.requireNonNull(buffer, "buffer");
+        InvalidArgumentException.requireNonNull(label, "label");
+        InvalidArgumentException.requireNonNull(buffer, "buffer");
         if (buffer.isReadOnly()) {
-            throw new IllegalArgumentException("buffer '" + label + "' is read-only: wipe the writable buffer it views");
+            throw new InvalidArgumentException("buffer '" + label + "' is read-only: wipe the writable buffer it views");
         }
         int n = buffer.capacity();
         if (buffer.hasArray()) {
@@ -79,7 +79,7 @@ public final class HostWipe {
      * @return the record
      */
     public static WipeRecord wipe(String label, byte[] array, byte pattern) {
-        Objects.requireNonNull(array, "array");
+        InvalidArgumentException.requireNonNull(array, "array");
         return wipe(label, array, 0, array.length, pattern);
     }
 
@@ -94,8 +94,8 @@ public final class HostWipe {
      * @return the record ({@code bytes} = 4 × length)
      */
     public static WipeRecord wipe(String label, float[] array, byte pattern) {
-        Objects.requireNonNull(label, "label");
-        Objects.requireNonNull(array, "array");
+        InvalidArgumentException.requireNonNull(label, "label");
+        InvalidArgumentException.requireNonNull(array, "array");
         int bits = (pattern & 0xff) * 0x01010101;
         float f = Float.intBitsToFloat(bits);
         Arrays.fill(array, f);
@@ -120,7 +120,7 @@ public final class HostWipe {
     }
 
     private static WipeRecord wipe(String label, byte[] a, int off, int len, byte pattern) {
-        Objects.requireNonNull(label, "label");
+        InvalidArgumentException.requireNonNull(label, "label");
         Arrays.fill(a, off, off + len, pattern);
         MessageDigest md = Sha256.newDigest();
         for (int o = 0; o < len; o += BLOCK) {
@@ -161,7 +161,7 @@ public final class HostWipe {
      */
     public static String expectedDigest(long bytes, int pattern) {
         if (bytes < 0 || pattern < 0 || pattern > 255) {
-            throw new IllegalArgumentException("need bytes >= 0 and pattern in 0..255, got " + bytes + ", " + pattern);
+            throw new InvalidArgumentException("need bytes >= 0 and pattern in 0..255, got " + bytes + ", " + pattern);
         }
         byte[] block = new byte[(int) Math.min(BLOCK, Math.max(bytes, 1))];
         Arrays.fill(block, (byte) pattern);

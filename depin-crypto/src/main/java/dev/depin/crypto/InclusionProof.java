@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
 import dev.depin.crypto.internal.Sha256;
 
@@ -8,7 +9,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * An RFC 6962 / RFC 9162 §2.1.3 inclusion proof (audit path) of one chunk in a Merkle
@@ -27,14 +27,14 @@ public record InclusionProof(int leafIndex, int leafCount, List<byte[]> path) {
     /** Validates the indices and copies the path. */
     public InclusionProof {
         if (leafCount < 1) {
-            throw new IllegalArgumentException("leafCount must be >= 1, got " + leafCount);
+            throw new InvalidArgumentException("leafCount must be >= 1, got " + leafCount);
         }
         if (leafIndex < 0 || leafIndex >= leafCount) {
-            throw new IllegalArgumentException("leafIndex " + leafIndex + " is outside [0, " + leafCount + ")");
+            throw new InvalidArgumentException("leafIndex " + leafIndex + " is outside [0, " + leafCount + ")");
         }
-        Objects.requireNonNull(path, "path");
+        InvalidArgumentException.requireNonNull(path, "path");
         if (path.size() > 64) {
-            throw new IllegalArgumentException("an audit path has at most 64 hashes, got " + path.size());
+            throw new InvalidArgumentException("an audit path has at most 64 hashes, got " + path.size());
         }
         List<byte[]> copy = new ArrayList<>(path.size());
         for (byte[] h : path) {
@@ -66,7 +66,7 @@ public record InclusionProof(int leafIndex, int leafCount, List<byte[]> path) {
      * @throws VerificationException with {@code MERKLE_PROOF_INVALID} if it does not
      */
     public void verify(byte[] chunk, byte[] expectedRoot) {
-        verifyLeafHash(Merkle.leafHash(Objects.requireNonNull(chunk, "chunk")), expectedRoot);
+        verifyLeafHash(Merkle.leafHash(InvalidArgumentException.requireNonNull(chunk, "chunk")), expectedRoot);
     }
 
     /**
@@ -78,7 +78,7 @@ public record InclusionProof(int leafIndex, int leafCount, List<byte[]> path) {
      * @throws VerificationException with {@code MERKLE_PROOF_INVALID} on mismatch
      */
     public void verify(ByteBuffer chunk, byte[] expectedRoot) {
-        verifyLeafHash(Merkle.leafHash(Objects.requireNonNull(chunk, "chunk")), expectedRoot);
+        verifyLeafHash(Merkle.leafHash(InvalidArgumentException.requireNonNull(chunk, "chunk")), expectedRoot);
     }
 
     /**

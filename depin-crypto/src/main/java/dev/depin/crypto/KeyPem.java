@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -23,7 +24,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * Saves and loads Ed25519 node keys as PEM, the format OpenSSL and most tools read:
@@ -68,7 +68,7 @@ public final class KeyPem {
      * @return the PEM text
      */
     public static String privateKeyToPem(NodeKeyPair keys, char[] password) {
-        Objects.requireNonNull(keys, "keys");
+        InvalidArgumentException.requireNonNull(keys, "keys");
         byte[] seed = keys.seed();
         byte[] der = Arrays.copyOf(NodeKeyPair.PKCS8_PREFIX, NodeKeyPair.PKCS8_PREFIX.length + seed.length);
         System.arraycopy(seed, 0, der, NodeKeyPair.PKCS8_PREFIX.length, seed.length);
@@ -78,7 +78,7 @@ public final class KeyPem {
                 pem = new PemObject("PRIVATE KEY", der);
             } else {
                 if (password.length == 0) {
-                    throw new IllegalArgumentException("an empty password protects nothing: pass null for an "
+                    throw new InvalidArgumentException("an empty password protects nothing: pass null for an "
                             + "unencrypted key, or a real password");
                 }
                 OutputEncryptor enc = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
@@ -107,7 +107,7 @@ public final class KeyPem {
      * @return the PEM text
      */
     public static String publicKeyToPem(NodePublicKey key) {
-        Objects.requireNonNull(key, "key");
+        InvalidArgumentException.requireNonNull(key, "key");
         try {
             return writePem(new PemObject("PUBLIC KEY", key.x509()));
         } catch (IOException e) {
@@ -137,7 +137,7 @@ public final class KeyPem {
      * @throws KeyFormatException     if the text is not an Ed25519 private key
      */
     public static NodeKeyPair readPrivateKey(String pem, char[] password) {
-        Objects.requireNonNull(pem, "pem");
+        InvalidArgumentException.requireNonNull(pem, "pem");
         Object obj = readPemObject(pem);
         PrivateKeyInfo info;
         if (obj instanceof PKCS8EncryptedPrivateKeyInfo enc) {
@@ -174,7 +174,7 @@ public final class KeyPem {
                 }
             }
             return keys;
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException | InvalidArgumentException e) {
             throw new KeyFormatException("the Ed25519 private key is malformed (expected a 32-byte seed): "
                     + "the file is corrupted", e);
         } finally {
@@ -192,7 +192,7 @@ public final class KeyPem {
      * @throws KeyFormatException if it is not an Ed25519 public key
      */
     public static NodePublicKey readPublicKey(String pem) {
-        Objects.requireNonNull(pem, "pem");
+        InvalidArgumentException.requireNonNull(pem, "pem");
         Object obj = readPemObject(pem);
         if (!(obj instanceof SubjectPublicKeyInfo spki)) {
             throw new KeyFormatException("the PEM text holds " + describe(obj) + ", not a public key: pass a file "
@@ -200,7 +200,7 @@ public final class KeyPem {
         }
         try {
             return NodePublicKey.fromX509(spki.getEncoded());
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException | InvalidArgumentException e) {
             throw new KeyFormatException("the public key is not an Ed25519 key: depin node keys are Ed25519", e);
         }
     }
@@ -215,7 +215,7 @@ public final class KeyPem {
      * @throws java.io.UncheckedIOException if the file cannot be written
      */
     public static void save(Path file, NodeKeyPair keys, char[] password) {
-        Objects.requireNonNull(file, "file");
+        InvalidArgumentException.requireNonNull(file, "file");
         byte[] text = privateKeyToPem(keys, password).getBytes(StandardCharsets.US_ASCII);
         try {
             Files.deleteIfExists(file);
@@ -242,7 +242,7 @@ public final class KeyPem {
      * @throws java.io.UncheckedIOException if the file cannot be read
      */
     public static NodeKeyPair load(Path file, char[] password) {
-        Objects.requireNonNull(file, "file");
+        InvalidArgumentException.requireNonNull(file, "file");
         try {
             return readPrivateKey(Files.readString(file, StandardCharsets.US_ASCII), password);
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
 import dev.depin.crypto.internal.Sha256;
 
@@ -62,7 +63,7 @@ public final class Merkle {
      * @return the 32-byte root
      */
     public static byte[] root(ByteBuffer data, int chunkSize) {
-        Objects.requireNonNull(data, "data");
+        InvalidArgumentException.requireNonNull(data, "data");
         checkChunkSize(chunkSize);
         return MerkleHashing.root(data, chunkSize);
     }
@@ -74,7 +75,7 @@ public final class Merkle {
      * @return the 32-byte root
      */
     public static byte[] root(byte[] data) {
-        return root(ByteBuffer.wrap(Objects.requireNonNull(data, "data")), DEFAULT_CHUNK_SIZE);
+        return root(ByteBuffer.wrap(InvalidArgumentException.requireNonNull(data, "data")), DEFAULT_CHUNK_SIZE);
     }
 
     /**
@@ -85,7 +86,7 @@ public final class Merkle {
      * @return the 32-byte root
      */
     public static byte[] root(byte[] data, int chunkSize) {
-        return root(ByteBuffer.wrap(Objects.requireNonNull(data, "data")), chunkSize);
+        return root(ByteBuffer.wrap(InvalidArgumentException.requireNonNull(data, "data")), chunkSize);
     }
 
     /**
@@ -116,7 +117,7 @@ public final class Merkle {
      */
     public static long leafCount(long bytes, int chunkSize) {
         if (bytes < 0) {
-            throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
+            throw new InvalidArgumentException("bytes must be >= 0, got " + bytes);
         }
         checkChunkSize(chunkSize);
         return MerkleHashing.leafCount(bytes, chunkSize);
@@ -129,7 +130,7 @@ public final class Merkle {
      * @return the 32-byte leaf hash
      */
     public static byte[] leafHash(ByteBuffer chunk) {
-        Objects.requireNonNull(chunk, "chunk");
+        InvalidArgumentException.requireNonNull(chunk, "chunk");
         byte[] out = new byte[HASH_LENGTH];
         MerkleHashing.leafHash(Sha256.newDigest(), chunk, chunk.position(), chunk.remaining(), out, 0);
         return out;
@@ -142,7 +143,7 @@ public final class Merkle {
      * @return the 32-byte leaf hash
      */
     public static byte[] leafHash(byte[] chunk) {
-        return leafHash(ByteBuffer.wrap(Objects.requireNonNull(chunk, "chunk")));
+        return leafHash(ByteBuffer.wrap(InvalidArgumentException.requireNonNull(chunk, "chunk")));
     }
 
     /**
@@ -183,20 +184,20 @@ public final class Merkle {
      *
      * @param chunkSize the chunk size
      * @return {@code chunkSize}
-     * @throws IllegalArgumentException if {@code chunkSize < 1}
+     * @throws dev.depin.InvalidArgumentException if {@code chunkSize < 1}
      */
     public static int checkChunkSize(int chunkSize) {
         if (chunkSize < 1) {
-            throw new IllegalArgumentException("Merkle chunk size must be >= 1 byte, got " + chunkSize
+            throw new InvalidArgumentException("Merkle chunk size must be >= 1 byte, got " + chunkSize
                     + ": use Merkle.DEFAULT_CHUNK_SIZE (65536) unless you have a reason");
         }
         return chunkSize;
     }
 
     static byte[] checkHash(byte[] hash, String what) {
-        Objects.requireNonNull(hash, what);
+        InvalidArgumentException.requireNonNull(hash, what);
         if (hash.length != HASH_LENGTH) {
-            throw new IllegalArgumentException(what + " must be a 32-byte SHA-256 hash, got " + hash.length + " bytes");
+            throw new InvalidArgumentException(what + " must be a 32-byte SHA-256 hash, got " + hash.length + " bytes");
         }
         return hash;
     }
@@ -234,7 +235,7 @@ public final class Merkle {
          * @throws IllegalStateException if {@link #root()} was already called
          */
         public Builder update(ByteBuffer src) {
-            Objects.requireNonNull(src, "src");
+            InvalidArgumentException.requireNonNull(src, "src");
             ensureOpen();
             int pos = src.position();
             int len = src.remaining();
@@ -262,7 +263,7 @@ public final class Merkle {
          * @throws IllegalStateException if {@link #root()} was already called
          */
         public Builder update(byte[] b, int off, int len) {
-            Objects.requireNonNull(b, "b");
+            InvalidArgumentException.requireNonNull(b, "b");
             Objects.checkFromIndexSize(off, len, b.length);
             ensureOpen();
             int end = off + len;
@@ -285,7 +286,7 @@ public final class Merkle {
          * @return this builder
          */
         public Builder update(byte[] b) {
-            return update(b, 0, Objects.requireNonNull(b, "b").length);
+            return update(b, 0, InvalidArgumentException.requireNonNull(b, "b").length);
         }
 
         private void advance(int n) {

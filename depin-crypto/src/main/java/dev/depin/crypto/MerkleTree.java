@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
 import dev.depin.crypto.internal.Sha256;
 
@@ -41,7 +42,7 @@ public final class MerkleTree {
      * @return the tree
      */
     public static MerkleTree of(ByteBuffer data, int chunkSize) {
-        Objects.requireNonNull(data, "data");
+        InvalidArgumentException.requireNonNull(data, "data");
         Merkle.checkChunkSize(chunkSize);
         int len = data.remaining();
         byte[] leaves = MerkleHashing.leafHashes(data, data.position(), len, chunkSize, true);

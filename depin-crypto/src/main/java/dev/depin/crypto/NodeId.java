@@ -1,8 +1,8 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.Sha256;
 
-import java.util.Objects;
 
 /**
  * A node's identity: lower-case hex of SHA-256 over its raw 32-byte Ed25519 public key.
@@ -21,9 +21,9 @@ public record NodeId(String hex) implements Comparable<NodeId> {
 
     /** Validates the hex form. */
     public NodeId {
-        Objects.requireNonNull(hex, "hex");
+        InvalidArgumentException.requireNonNull(hex, "hex");
         if (!Hex.isLowerHex(hex, 64)) {
-            throw new IllegalArgumentException("a NodeId is 64 lower-case hex characters (SHA-256 of the "
+            throw new InvalidArgumentException("a NodeId is 64 lower-case hex characters (SHA-256 of the "
                     + "Ed25519 public key), got " + (hex.length() > 80 ? hex.length() + " characters" : "'" + hex + "'"));
         }
     }
@@ -35,7 +35,7 @@ public record NodeId(String hex) implements Comparable<NodeId> {
      * @return its id
      */
     public static NodeId of(NodePublicKey publicKey) {
-        return ofRawKey(Objects.requireNonNull(publicKey, "publicKey").raw());
+        return ofRawKey(InvalidArgumentException.requireNonNull(publicKey, "publicKey").raw());
     }
 
     /**
@@ -45,9 +45,9 @@ public record NodeId(String hex) implements Comparable<NodeId> {
      * @return its id
      */
     public static NodeId ofRawKey(byte[] rawPublicKey) {
-        Objects.requireNonNull(rawPublicKey, "rawPublicKey");
+        InvalidArgumentException.requireNonNull(rawPublicKey, "rawPublicKey");
         if (rawPublicKey.length != NodePublicKey.LENGTH) {
-            throw new IllegalArgumentException("an Ed25519 public key has 32 bytes, got " + rawPublicKey.length);
+            throw new InvalidArgumentException("an Ed25519 public key has 32 bytes, got " + rawPublicKey.length);
         }
         return new NodeId(Hex.encode(Sha256.hash(rawPublicKey)));
     }

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
@@ -7,7 +8,6 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * A node's Ed25519 identity (RFC 8032), signing through BouncyCastle's lightweight API.
@@ -46,7 +46,7 @@ public final class NodeKeyPair {
      * @return the key pair
      */
     public static NodeKeyPair generate(SecureRandom random) {
-        return new NodeKeyPair(new Ed25519PrivateKeyParameters(Objects.requireNonNull(random, "random")));
+        return new NodeKeyPair(new Ed25519PrivateKeyParameters(InvalidArgumentException.requireNonNull(random, "random")));
     }
 
     /**
@@ -65,9 +65,9 @@ public final class NodeKeyPair {
      * @return the key pair
      */
     public static NodeKeyPair fromSeed(byte[] seed) {
-        Objects.requireNonNull(seed, "seed");
+        InvalidArgumentException.requireNonNull(seed, "seed");
         if (seed.length != SEED_LENGTH) {
-            throw new IllegalArgumentException("an Ed25519 private key has 32 bytes, got " + seed.length);
+            throw new InvalidArgumentException("an Ed25519 private key has 32 bytes, got " + seed.length);
         }
         return new NodeKeyPair(new Ed25519PrivateKeyParameters(seed, 0));
     }
@@ -98,7 +98,7 @@ public final class NodeKeyPair {
      * @return the 64-byte signature
      */
     public byte[] sign(byte[] message) {
-        Objects.requireNonNull(message, "message");
+        InvalidArgumentException.requireNonNull(message, "message");
         byte[] sig = new byte[NodePublicKey.SIGNATURE_LENGTH];
         privateKey.sign(Ed25519.Algorithm.Ed25519, publicParams, null, message, 0, message.length, sig, 0);
         return sig;

@@ -1,11 +1,11 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 import java.security.PublicKey;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * A node's Ed25519 public key (RFC 8032), verified through BouncyCastle's lightweight API
@@ -44,20 +44,20 @@ public final class NodePublicKey {
      *
      * @param raw the 32 bytes; copied
      * @return the key
-     * @throws IllegalArgumentException if the length is wrong or the bytes are not a valid point
+     * @throws dev.depin.InvalidArgumentException if the length is wrong or the bytes are not a valid point
      */
     public static NodePublicKey of(byte[] raw) {
-        Objects.requireNonNull(raw, "raw");
+        InvalidArgumentException.requireNonNull(raw, "raw");
         if (raw.length != LENGTH) {
-            throw new IllegalArgumentException("an Ed25519 public key has 32 bytes, got " + raw.length);
+            throw new InvalidArgumentException("an Ed25519 public key has 32 bytes, got " + raw.length);
         }
         byte[] copy = raw.clone();
         Ed25519PublicKeyParameters p;
         try {
             p = new Ed25519PublicKeyParameters(copy, 0);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("these 32 bytes are not a valid Ed25519 public key: "
-                    + "check that the raw RFC 8032 encoding was sent", e);
+            throw new InvalidArgumentException("these 32 bytes are not a valid Ed25519 public key ("
+                    + e.getMessage() + "): check that the raw RFC 8032 encoding was sent");
         }
         return new NodePublicKey(copy, p);
     }
@@ -67,10 +67,10 @@ public final class NodePublicKey {
      *
      * @param key an Ed25519 key whose encoding is X.509 SubjectPublicKeyInfo
      * @return the key
-     * @throws IllegalArgumentException if it is not an Ed25519 key
+     * @throws dev.depin.InvalidArgumentException if it is not an Ed25519 key
      */
     public static NodePublicKey fromJdk(PublicKey key) {
-        Objects.requireNonNull(key, "key");
+        InvalidArgumentException.requireNonNull(key, "key");
         return fromX509(key.getEncoded());
     }
 
@@ -79,14 +79,14 @@ public final class NodePublicKey {
      *
      * @param der the DER bytes
      * @return the key
-     * @throws IllegalArgumentException if it is not an Ed25519 SubjectPublicKeyInfo
+     * @throws dev.depin.InvalidArgumentException if it is not an Ed25519 SubjectPublicKeyInfo
      */
     public static NodePublicKey fromX509(byte[] der) {
-        Objects.requireNonNull(der, "der");
+        InvalidArgumentException.requireNonNull(der, "der");
         // Ed25519 SPKI is a fixed 12-byte prefix followed by the 32-byte key (RFC 8410).
         if (der.length != X509_PREFIX.length + LENGTH
                 || !Arrays.equals(der, 0, X509_PREFIX.length, X509_PREFIX, 0, X509_PREFIX.length)) {
-            throw new IllegalArgumentException("not an Ed25519 SubjectPublicKeyInfo (RFC 8410): "
+            throw new InvalidArgumentException("not an Ed25519 SubjectPublicKeyInfo (RFC 8410): "
                     + "depin node keys are Ed25519 only");
         }
         return of(Arrays.copyOfRange(der, X509_PREFIX.length, der.length));
@@ -149,8 +149,8 @@ public final class NodePublicKey {
      * @throws BadSignatureException if the signature does not verify
      */
     public void verify(byte[] message, byte[] signature) {
-        Objects.requireNonNull(message, "message");
-        Objects.requireNonNull(signature, "signature");
+        InvalidArgumentException.requireNonNull(message, "message");
+        InvalidArgumentException.requireNonNull(signature, "signature");
         if (signature.length != SIGNATURE_LENGTH
                 || !params.verify(Ed25519.Algorithm.Ed25519, null, message, 0, message.length, signature, 0)) {
             throw new BadSignatureException("signature does not verify under key " + nodeId.shortId()

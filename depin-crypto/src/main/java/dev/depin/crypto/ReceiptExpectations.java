@@ -1,10 +1,10 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.nio.ByteBuffer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * What a buyer knows independently of the provider, against which
@@ -36,11 +36,11 @@ public final class ReceiptExpectations {
     private final Map<String, BufferDigest> outputDigests;
 
     private ReceiptExpectations(Builder b) {
-        this.signer = Objects.requireNonNull(b.signer, "signer (the key named in the provider's offer)");
+        this.signer = InvalidArgumentException.requireNonNull(b.signer, "signer (the key named in the provider's offer)");
         ExecutionReceipt.requireText(b.jobId, "jobId");
         this.jobId = b.jobId;
         if (b.attempt < 1) {
-            throw new IllegalArgumentException("attempt must be >= 1, got " + b.attempt);
+            throw new InvalidArgumentException("attempt must be >= 1, got " + b.attempt);
         }
         this.attempt = b.attempt;
         this.nonce = ExecutionReceipt.checkNonce(b.nonce);
@@ -55,11 +55,11 @@ public final class ReceiptExpectations {
         this.outputDigests = Collections.unmodifiableMap(new LinkedHashMap<>(b.outputDigests));
         for (String n : outputBuffers.keySet()) {
             if (outputDigests.containsKey(n)) {
-                throw new IllegalArgumentException("output '" + n + "' given both as a buffer and as a digest: pass one");
+                throw new InvalidArgumentException("output '" + n + "' given both as a buffer and as a digest: pass one");
             }
         }
         if (outputBuffers.isEmpty() && outputDigests.isEmpty()) {
-            throw new IllegalArgumentException("no received output given: pass receivedOutput(...) or "
+            throw new InvalidArgumentException("no received output given: pass receivedOutput(...) or "
                     + "receivedOutputDigest(...) for every output the job produced");
         }
     }
@@ -73,47 +73,83 @@ public final class ReceiptExpectations {
         return new Builder();
     }
 
-    /** @return the key named in the provider's offer */
+    /**
+     * Returns the key named in the provider's offer.
+     *
+     * @return the key named in the provider's offer
+     */
     public NodePublicKey signer() {
         return signer;
     }
 
-    /** @return the job id */
+    /**
+     * Returns the job id.
+     *
+     * @return the job id
+     */
     public String jobId() {
         return jobId;
     }
 
-    /** @return the attempt dispatched */
+    /**
+     * Returns the attempt dispatched.
+     *
+     * @return the attempt dispatched
+     */
     public int attempt() {
         return attempt;
     }
 
-    /** @return the challenge nonce sent */
+    /**
+     * Returns the challenge nonce sent.
+     *
+     * @return the challenge nonce sent
+     */
     public String nonce() {
         return nonce;
     }
 
-    /** @return hex SHA-256 of the spec */
+    /**
+     * Returns hex SHA-256 of the spec.
+     *
+     * @return hex SHA-256 of the spec
+     */
     public String specHash() {
         return specHash;
     }
 
-    /** @return the kernel id, or {@code null} if not checked */
+    /**
+     * Returns the kernel id, or {@code null} if not checked.
+     *
+     * @return the kernel id, or {@code null} if not checked
+     */
     public String kernelId() {
         return kernelId;
     }
 
-    /** @return hex SHA-256 of the kernel code */
+    /**
+     * Returns hex SHA-256 of the kernel code.
+     *
+     * @return hex SHA-256 of the kernel code
+     */
     public String kernelHash() {
         return kernelHash;
     }
 
-    /** @return the buyer's input commitments by name */
+    /**
+     * Returns the buyer's input commitments by name.
+     *
+     * @return the buyer's input commitments by name
+     */
     public Map<String, BufferDigest> inputs() {
         return inputs;
     }
 
-    /** @return the agreed Merkle chunk size */
+    /**
+     * Returns the agreed Merkle chunk size.
+     *
+     * @return the agreed Merkle chunk size
+     */
     public int merkleChunkBytes() {
         return merkleChunkBytes;
     }
@@ -148,58 +184,103 @@ public final class ReceiptExpectations {
         Builder() {
         }
 
-        /** @param v the key named in the provider's signed offer @return this */
+        /**
+         * Sets the key named in the provider's signed offer.
+         *
+         * @param v the key named in the provider's signed offer
+         * @return this
+         */
         public Builder signer(NodePublicKey v) {
             signer = v;
             return this;
         }
 
-        /** @param v the job id @return this */
+        /**
+         * Sets the job id.
+         *
+         * @param v the job id
+         * @return this
+         */
         public Builder jobId(String v) {
             jobId = v;
             return this;
         }
 
-        /** @param v the attempt dispatched (default 1) @return this */
+        /**
+         * Sets the attempt dispatched (default 1).
+         *
+         * @param v the attempt dispatched (default 1)
+         * @return this
+         */
         public Builder attempt(int v) {
             attempt = v;
             return this;
         }
 
-        /** @param v the challenge nonce sent with this attempt @return this */
+        /**
+         * Sets the challenge nonce sent with this attempt.
+         *
+         * @param v the challenge nonce sent with this attempt
+         * @return this
+         */
         public Builder nonce(String v) {
             nonce = v;
             return this;
         }
 
-        /** @param v hex SHA-256 of the spec @return this */
+        /**
+         * Sets hex SHA-256 of the spec.
+         *
+         * @param v hex SHA-256 of the spec
+         * @return this
+         */
         public Builder specHash(String v) {
             specHash = v;
             return this;
         }
 
-        /** @param v the kernel id to require, or null to skip @return this */
+        /**
+         * Sets the kernel id to require, or null to skip.
+         *
+         * @param v the kernel id to require, or null to skip
+         * @return this
+         */
         public Builder kernelId(String v) {
             kernelId = v;
             return this;
         }
 
-        /** @param v hex SHA-256 of the kernel code @return this */
+        /**
+         * Sets hex SHA-256 of the kernel code.
+         *
+         * @param v hex SHA-256 of the kernel code
+         * @return this
+         */
         public Builder kernelHash(String v) {
             kernelHash = v;
             return this;
         }
 
-        /** @param v one of the buyer's input commitments @return this */
+        /**
+         * Sets one of the buyer's input commitments.
+         *
+         * @param v one of the buyer's input commitments
+         * @return this
+         */
         public Builder input(BufferDigest v) {
-            Objects.requireNonNull(v, "input");
+            InvalidArgumentException.requireNonNull(v, "input");
             if (inputs.put(v.name(), v) != null) {
-                throw new IllegalArgumentException("input '" + v.name() + "' given twice");
+                throw new InvalidArgumentException("input '" + v.name() + "' given twice");
             }
             return this;
         }
 
-        /** @param v the agreed Merkle chunk size (default 64 KiB) @return this */
+        /**
+         * Sets the agreed Merkle chunk size (default 64 KiB).
+         *
+         * @param v the agreed Merkle chunk size (default 64 KiB)
+         * @return this
+         */
         public Builder merkleChunkBytes(int v) {
             merkleChunkBytes = v;
             return this;
@@ -213,10 +294,10 @@ public final class ReceiptExpectations {
          * @return this
          */
         public Builder receivedOutput(String name, ByteBuffer data) {
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(data, "data");
+            InvalidArgumentException.requireNonNull(name, "name");
+            InvalidArgumentException.requireNonNull(data, "data");
             if (outputBuffers.put(name, data.duplicate()) != null) {
-                throw new IllegalArgumentException("output '" + name + "' given twice");
+                throw new InvalidArgumentException("output '" + name + "' given twice");
             }
             return this;
         }
@@ -229,9 +310,9 @@ public final class ReceiptExpectations {
          * @return this
          */
         public Builder receivedOutputDigest(BufferDigest v) {
-            Objects.requireNonNull(v, "digest");
+            InvalidArgumentException.requireNonNull(v, "digest");
             if (outputDigests.put(v.name(), v) != null) {
-                throw new IllegalArgumentException("output '" + v.name() + "' given twice");
+                throw new InvalidArgumentException("output '" + v.name() + "' given twice");
             }
             return this;
         }

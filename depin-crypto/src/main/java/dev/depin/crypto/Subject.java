@@ -1,8 +1,8 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.util.Collections;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -14,10 +14,10 @@ import java.util.TreeMap;
 public record Subject(String name, Map<String, String> digest) {
     /** Validates and copies. */
     public Subject {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(digest, "digest");
+        InvalidArgumentException.requireNonNull(name, "name");
+        InvalidArgumentException.requireNonNull(digest, "digest");
         if (digest.isEmpty()) {
-            throw new IllegalArgumentException("subject '" + name + "' needs at least one digest");
+            throw new InvalidArgumentException("subject '" + name + "' needs at least one digest");
         }
         digest = Collections.unmodifiableMap(new TreeMap<>(digest));
     }

@@ -1,8 +1,8 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.DepinException;
 
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -66,7 +66,9 @@ public class VerificationException extends DepinException {
         WIPE_BUFFERS_MISMATCH
     }
 
+    /** Which check failed. */
     private final Reason reason;
+    /** What the check found (not serialized). */
     private final transient Evidence evidence;
 
     /**
@@ -99,7 +101,7 @@ public class VerificationException extends DepinException {
      * @param cause    the failure underneath; may be {@code null}
      */
     public VerificationException(Reason reason, String message, Evidence evidence, Throwable cause) {
-        super(Objects.requireNonNull(reason, "reason") + ": " + message, cause);
+        super(InvalidArgumentException.requireNonNull(reason, "reason") + ": " + message, cause);
         this.reason = reason;
         this.evidence = evidence;
     }

@@ -1,8 +1,8 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * What a verification checked, one {@link Check} per binding or test, and the
@@ -29,8 +29,8 @@ public record VerificationReport(String policy, List<Check> checks, Assurance as
     public record Check(String name, boolean passed, String detail) {
         /** Validates. */
         public Check {
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(detail, "detail");
+            InvalidArgumentException.requireNonNull(name, "name");
+            InvalidArgumentException.requireNonNull(detail, "detail");
         }
 
         /**
@@ -47,9 +47,9 @@ public record VerificationReport(String policy, List<Check> checks, Assurance as
 
     /** Validates and copies. */
     public VerificationReport {
-        Objects.requireNonNull(policy, "policy");
-        Objects.requireNonNull(assurance, "assurance");
-        checks = List.copyOf(Objects.requireNonNull(checks, "checks"));
+        InvalidArgumentException.requireNonNull(policy, "policy");
+        InvalidArgumentException.requireNonNull(assurance, "assurance");
+        checks = List.copyOf(InvalidArgumentException.requireNonNull(checks, "checks"));
     }
 
     /**
@@ -70,7 +70,7 @@ public record VerificationReport(String policy, List<Check> checks, Assurance as
      * @return the combined report
      */
     public VerificationReport and(VerificationReport other) {
-        Objects.requireNonNull(other, "other");
+        InvalidArgumentException.requireNonNull(other, "other");
         List<Check> all = new ArrayList<>(checks);
         all.addAll(other.checks);
         Assurance a = other.assurance.level().compareTo(assurance.level()) >= 0 ? other.assurance : assurance;

@@ -1,6 +1,6 @@
 package dev.depin.crypto;
 
-import java.util.Objects;
+import dev.depin.InvalidArgumentException;
 
 /**
  * A receipt whose every binding held, with its signer and the report of what was checked.
@@ -12,8 +12,8 @@ import java.util.Objects;
 public record VerifiedReceipt(ExecutionReceipt receipt, NodeId signer, VerificationReport report) {
     /** Validates. */
     public VerifiedReceipt {
-        Objects.requireNonNull(receipt, "receipt");
-        Objects.requireNonNull(signer, "signer");
-        Objects.requireNonNull(report, "report");
+        InvalidArgumentException.requireNonNull(receipt, "receipt");
+        InvalidArgumentException.requireNonNull(signer, "signer");
+        InvalidArgumentException.requireNonNull(report, "report");
     }
 }

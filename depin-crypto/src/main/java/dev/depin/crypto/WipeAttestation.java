@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -57,19 +58,24 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
     /** Validates and copies. */
     public WipeAttestation {
         ExecutionReceipt.requireSha256Hex(receiptDigest, "receiptDigest");
-        Objects.requireNonNull(buffers, "buffers");
+        InvalidArgumentException.requireNonNull(buffers, "buffers");
         if (buffers.isEmpty()) {
-            throw new IllegalArgumentException("a wipe attestation names at least one buffer");
+            throw new InvalidArgumentException("a wipe attestation names at least one buffer");
         }
         buffers = List.copyOf(buffers);
-        Objects.requireNonNull(startedAt, "startedAt");
-        Objects.requireNonNull(endedAt, "endedAt");
+        InvalidArgumentException.requireNonNull(startedAt, "startedAt");
+        InvalidArgumentException.requireNonNull(endedAt, "endedAt");
         if (endedAt.isBefore(startedAt)) {
-            throw new IllegalArgumentException("endedAt " + endedAt + " is before startedAt " + startedAt);
+            throw new InvalidArgumentException("endedAt " + endedAt + " is before startedAt " + startedAt);
         }
         teeEvidence = teeEvidence == null ? new byte[0] : teeEvidence.clone();
     }
 
+    /**
+     * The opaque TEE evidence, as the provider supplied it.
+     *
+     * @return a copy (empty if none)
+     */
     @Override
     public byte[] teeEvidence() {
         return teeEvidence.clone();
@@ -150,7 +156,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * @throws VerificationException if it is not a wipe attestation statement
      */
     public static WipeAttestation readUnverified(Envelope env) {
-        Statements.Parsed st = Statements.parse(Objects.requireNonNull(env, "env"), PREDICATE_TYPE);
+        Statements.Parsed st = Statements.parse(InvalidArgumentException.requireNonNull(env, "env"), PREDICATE_TYPE);
         return fromStatement(st);
     }
 
@@ -174,9 +180,9 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      */
     public static VerificationReport verify(Envelope wipeEnvelope, Envelope receiptEnvelope,
                                             NodePublicKey expectedSigner, Map<String, Long> expectedBuffers) {
-        Objects.requireNonNull(wipeEnvelope, "wipeEnvelope");
-        Objects.requireNonNull(receiptEnvelope, "receiptEnvelope");
-        Objects.requireNonNull(expectedBuffers, "expectedBuffers");
+        InvalidArgumentException.requireNonNull(wipeEnvelope, "wipeEnvelope");
+        InvalidArgumentException.requireNonNull(receiptEnvelope, "receiptEnvelope");
+        InvalidArgumentException.requireNonNull(expectedBuffers, "expectedBuffers");
         List<VerificationReport.Check> checks = new ArrayList<>();
         wipeEnvelope.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, expectedSigner);
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + expectedSigner.nodeId().hex()));
@@ -311,49 +317,88 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         Builder() {
         }
 
-        /** @param receiptEnvelope the receipt this wipe follows (its PAE digest becomes the subject) @return this */
+        /**
+         * Sets the receipt this wipe follows (its PAE digest becomes the subject).
+         *
+         * @param receiptEnvelope the receipt this wipe follows (its PAE digest becomes the subject)
+         * @return this
+         */
         public Builder receipt(Envelope receiptEnvelope) {
-            receiptDigest = Objects.requireNonNull(receiptEnvelope, "receiptEnvelope").digestHex();
+            receiptDigest = InvalidArgumentException.requireNonNull(receiptEnvelope, "receiptEnvelope").digestHex();
             return this;
         }
 
-        /** @param hex hex SHA-256 of the receipt envelope's PAE bytes @return this */
+        /**
+         * Sets hex SHA-256 of the receipt envelope's PAE bytes.
+         *
+         * @param hex hex SHA-256 of the receipt envelope's PAE bytes
+         * @return this
+         */
         public Builder receiptDigest(String hex) {
             receiptDigest = hex;
             return this;
         }
 
-        /** @param r one buffer's record @return this */
+        /**
+         * Sets one buffer's record.
+         *
+         * @param r one buffer's record
+         * @return this
+         */
         public Builder buffer(WipeRecord r) {
-            buffers.add(Objects.requireNonNull(r, "record"));
+            buffers.add(InvalidArgumentException.requireNonNull(r, "record"));
             return this;
         }
 
-        /** @param v start time @return this */
+        /**
+         * Sets start time.
+         *
+         * @param v start time
+         * @return this
+         */
         public Builder startedAt(Instant v) {
             startedAt = v;
             return this;
         }
 
-        /** @param v end time @return this */
+        /**
+         * Sets end time.
+         *
+         * @param v end time
+         * @return this
+         */
         public Builder endedAt(Instant v) {
             endedAt = v;
             return this;
         }
 
-        /** @param v the device, or null @return this */
+        /**
+         * Sets the device, or null.
+         *
+         * @param v the device, or null
+         * @return this
+         */
         public Builder device(DeviceInfo v) {
             device = v;
             return this;
         }
 
-        /** @param v opaque TEE evidence, carried unchanged @return this */
+        /**
+         * Sets opaque TEE evidence, carried unchanged.
+         *
+         * @param v opaque TEE evidence, carried unchanged
+         * @return this
+         */
         public Builder teeEvidence(byte[] v) {
             teeEvidence = v;
             return this;
         }
 
-        /** @return the attestation */
+        /**
+         * Returns the attestation.
+         *
+         * @return the attestation
+         */
         public WipeAttestation build() {
             return new WipeAttestation(receiptDigest, buffers, startedAt, endedAt, device, teeEvidence);
         }

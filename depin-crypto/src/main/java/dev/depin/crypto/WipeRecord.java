@@ -1,6 +1,6 @@
 package dev.depin.crypto;
 
-import java.util.Objects;
+import dev.depin.InvalidArgumentException;
 
 /**
  * One buffer's overwrite, as the provider states it: "overwrote {@code bytesOverwritten}
@@ -37,26 +37,26 @@ public record WipeRecord(String location, String label, long bytes, long bytesOv
     /** Validates. */
     public WipeRecord {
         if (!HOST.equals(location) && !DEVICE.equals(location)) {
-            throw new IllegalArgumentException("location must be 'host' or 'device', got " + location);
+            throw new InvalidArgumentException("location must be 'host' or 'device', got " + location);
         }
-        Objects.requireNonNull(label, "label");
+        InvalidArgumentException.requireNonNull(label, "label");
         if (label.isEmpty()) {
-            throw new IllegalArgumentException("label must not be empty");
+            throw new InvalidArgumentException("label must not be empty");
         }
         if (bytes < 0 || bytesOverwritten < 0 || bytesOverwritten > bytes) {
-            throw new IllegalArgumentException("need 0 <= bytesOverwritten <= bytes, got " + bytesOverwritten + " of "
+            throw new InvalidArgumentException("need 0 <= bytesOverwritten <= bytes, got " + bytesOverwritten + " of "
                     + bytes + " for '" + label + "'");
         }
         if (pattern < 0 || pattern > 255) {
-            throw new IllegalArgumentException("pattern is a byte value 0..255, got " + pattern);
+            throw new InvalidArgumentException("pattern is a byte value 0..255, got " + pattern);
         }
-        Objects.requireNonNull(method, "method");
+        InvalidArgumentException.requireNonNull(method, "method");
         if (method.isEmpty()) {
-            throw new IllegalArgumentException("method must not be empty");
+            throw new InvalidArgumentException("method must not be empty");
         }
-        Objects.requireNonNull(checkDigest, "checkDigest");
+        InvalidArgumentException.requireNonNull(checkDigest, "checkDigest");
         if (checkDigest.isEmpty() || checkDigest.length() > 256 || !Hex.isLowerHex(checkDigest, checkDigest.length())) {
-            throw new IllegalArgumentException("checkDigest must be lower-case hex, got '" + checkDigest + "'");
+            throw new InvalidArgumentException("checkDigest must be lower-case hex, got '" + checkDigest + "'");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -196,8 +197,8 @@ class MerkleTest {
 
     @Test
     void root_badChunkSize_isRejected() {
-        assertThrows(IllegalArgumentException.class, () -> Merkle.root(new byte[1], 0));
-        assertThrows(IllegalArgumentException.class, () -> Merkle.builder(-1));
+        assertThrows(InvalidArgumentException.class, () -> Merkle.root(new byte[1], 0));
+        assertThrows(InvalidArgumentException.class, () -> Merkle.builder(-1));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,9 +19,9 @@ class NodeIdTest {
 
     @Test
     void constructor_badHex_rejected() {
-        assertThrows(IllegalArgumentException.class, () -> new NodeId(ID.toUpperCase()));
-        assertThrows(IllegalArgumentException.class, () -> new NodeId(ID.substring(1)));
-        assertThrows(IllegalArgumentException.class, () -> new NodeId(ID.substring(1) + "g"));
-        assertThrows(NullPointerException.class, () -> new NodeId(null));
+        assertThrows(InvalidArgumentException.class, () -> new NodeId(ID.toUpperCase()));
+        assertThrows(InvalidArgumentException.class, () -> new NodeId(ID.substring(1)));
+        assertThrows(InvalidArgumentException.class, () -> new NodeId(ID.substring(1) + "g"));
+        assertThrows(InvalidArgumentException.class, () -> new NodeId(null));
     }
 }

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -119,8 +120,8 @@ class NodeKeyPairTest {
 
     @Test
     void of_invalidPublicKey_isRejected() {
-        assertThrows(IllegalArgumentException.class, () -> NodePublicKey.of(new byte[31]));
-        assertThrows(IllegalArgumentException.class, () -> NodePublicKey.fromX509(new byte[44]));
-        assertThrows(IllegalArgumentException.class, () -> NodeKeyPair.fromSeed(new byte[16]));
+        assertThrows(InvalidArgumentException.class, () -> NodePublicKey.of(new byte[31]));
+        assertThrows(InvalidArgumentException.class, () -> NodePublicKey.fromX509(new byte[44]));
+        assertThrows(InvalidArgumentException.class, () -> NodeKeyPair.fromSeed(new byte[16]));
     }
 }

@@ -1,5 +1,6 @@
 package dev.depin.crypto;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.VerificationException.Reason;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -66,7 +67,7 @@ class WipeAttestationTest {
         assertEquals(w3.bytes(), w3.bytesOverwritten());
         float[] nan = new float[4];
         assertEquals(HostWipe.expectedDigest(16, 0xff), HostWipe.wipe("nan", nan, (byte) 0xff).checkDigest());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(InvalidArgumentException.class,
                 () -> HostWipe.wipe("ro", ByteBuffer.allocate(4).asReadOnlyBuffer(), (byte) 0));
     }
 

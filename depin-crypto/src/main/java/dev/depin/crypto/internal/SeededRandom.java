@@ -1,5 +1,6 @@
 package dev.depin.crypto.internal;
 
+import dev.depin.InvalidArgumentException;
 import java.security.MessageDigest;
 
 /**
@@ -50,7 +51,7 @@ public final class SeededRandom {
     /** A uniform integer in {@code [0, bound)} (rejection sampling, no modulo bias). */
     public long nextLong(long bound) {
         if (bound <= 0) {
-            throw new IllegalArgumentException("bound must be > 0");
+            throw new InvalidArgumentException("bound must be > 0");
         }
         long limit = Long.MAX_VALUE - (Long.MAX_VALUE % bound);
         while (true) {

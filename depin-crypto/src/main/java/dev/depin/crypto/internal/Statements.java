@@ -1,5 +1,6 @@
 package dev.depin.crypto.internal;
 
+import dev.depin.InvalidArgumentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -190,7 +191,7 @@ public final class Statements {
     public static <T> T build(java.util.function.Supplier<T> ctor) {
         try {
             return ctor.get();
-        } catch (IllegalArgumentException | NullPointerException e) {
+        } catch (IllegalArgumentException | InvalidArgumentException | NullPointerException e) {
             throw malformed(e.getMessage() == null ? e.toString() : e.getMessage(), e);
         }
     }

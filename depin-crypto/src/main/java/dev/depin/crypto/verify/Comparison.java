@@ -1,8 +1,8 @@
 package dev.depin.crypto.verify;
 
+import dev.depin.InvalidArgumentException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Objects;
 
 /**
  * How two outputs are compared: bitwise (deterministic kernels), or as float32 values
@@ -58,9 +58,9 @@ public final class Comparison {
      */
     public static Comparison float32(double relTol, double absTol, ByteOrder order) {
         if (!(relTol >= 0) || !(absTol >= 0) || Double.isInfinite(relTol) || Double.isInfinite(absTol)) {
-            throw new IllegalArgumentException("tolerances must be finite and >= 0, got rel " + relTol + " abs " + absTol);
+            throw new InvalidArgumentException("tolerances must be finite and >= 0, got rel " + relTol + " abs " + absTol);
         }
-        return new Comparison(false, relTol, absTol, Objects.requireNonNull(order, "order"));
+        return new Comparison(false, relTol, absTol, InvalidArgumentException.requireNonNull(order, "order"));
     }
 
     /**
@@ -81,8 +81,8 @@ public final class Comparison {
      * @return the first mismatch, or {@code null} if they agree
      */
     public Mismatch firstMismatch(ByteBuffer expected, ByteBuffer actual) {
-        Objects.requireNonNull(expected, "expected");
-        Objects.requireNonNull(actual, "actual");
+        InvalidArgumentException.requireNonNull(expected, "expected");
+        InvalidArgumentException.requireNonNull(actual, "actual");
         int n = expected.remaining();
         if (n != actual.remaining()) {
             return new Mismatch(Math.min(n, actual.remaining()), n + " bytes", actual.remaining() + " bytes");
@@ -98,7 +98,7 @@ public final class Comparison {
                     String.format("0x%02x", a.get(a.position() + i) & 0xff));
         }
         if (n % 4 != 0) {
-            throw new IllegalArgumentException("float32 comparison needs a multiple of 4 bytes, got " + n);
+            throw new InvalidArgumentException("float32 comparison needs a multiple of 4 bytes, got " + n);
         }
         e.order(order);
         a.order(order);

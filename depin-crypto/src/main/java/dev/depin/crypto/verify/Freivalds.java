@@ -1,5 +1,6 @@
 package dev.depin.crypto.verify;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.Hex;
@@ -10,9 +11,9 @@ import dev.depin.crypto.internal.SeededRandom;
 
 import java.nio.FloatBuffer;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 
 /**
  * Freivalds' randomized check that {@code C = A·B} for row-major float32 matrices
@@ -20,50 +21,53 @@ import java.util.Objects;
  * O(mkn) of recomputing the product.
  *
  * <h2>Method</h2>
- * The verifier draws r random vectors with entries uniform in {0, 1} (the classic
- * choice), expanded deterministically from a secret seed (SHA-256 in counter mode, see
- * {@code SeededRandom}), and batches them as one n×r matrix X. It computes
- * {@code BX} (k×r), {@code A(BX)} (m×r) and {@code CX} (m×r) in double precision — one
- * pass over each of A, B and C for every two rounds — and requires for every row i and
- * round t: {@code |A(BX)_it - (CX)_it| <= τ_i}.
+ * The verifier draws r random vectors y<sub>1..r</sub> with m entries uniform in {0, 1}
+ * (the classic choice), expanded deterministically from a secret seed (SHA-256 in counter
+ * mode), and checks, column by column, {@code (yᵀA)·B = yᵀC}. This is Freivalds' test
+ * applied to the transposed product ({@code Bᵀ Aᵀ y = Cᵀ y}): the same test with the same
+ * bound, and on row-major data every pass is a sum of whole rows
+ * ({@code acc[j] += coefficient · row[j]}), which the JIT vectorizes, instead of dot
+ * products, which it does not. The r vectors are batched: one pass over each of A, B and
+ * C serves two rounds. Sums are accumulated in float over blocks of 64 rows and then in
+ * double; the error this adds is part of the tolerance below.
  *
  * <h2>Tolerance</h2>
  * A correct C is computed in float32, so it differs from the exact product. Write u for
  * the unit roundoff of the arithmetic that produced C (2<sup>-24</sup> for IEEE float32,
- * any summation order, with or without FMA), u<sub>d</sub> = 2<sup>-53</sup>, and
- * γ(n, u) = nu/(1 - nu).
+ * any summation order, with or without FMA) and γ(n, u) = nu/(1 - nu).
  * <ul>
  *   <li>{@link Model#RIGOROUS} (default): by the standard dot-product bound, every element
  *   of a correct C satisfies |C<sub>ij</sub> - (AB)<sub>ij</sub>| &le; γ(k, u)·(|A||B|)<sub>ij</sub>
- *   (+ k·2<sup>-149</sup> for float32 underflow), so |(Cx)<sub>i</sub> - (ABx)<sub>i</sub>| &le;
- *   γ(k, u)·(|A| s<sub>B</sub>)<sub>i</sub> with s<sub>B</sub> the row sums of |B| (x-independent, since 0 &le; x &le; 1).
- *   The double-precision evaluation adds at most (γ(n, u<sub>d</sub>) + γ(k, u<sub>d</sub>)(1+γ(n, u<sub>d</sub>)))·(|A|s<sub>B</sub>)<sub>i</sub>
- *   + γ(n, u<sub>d</sub>)·(s<sub>C</sub>)<sub>i</sub>, s<sub>C</sub> the row sums of |C|. τ<sub>i</sub> is the sum of these
- *   terms, inflated by (1 + γ(k+n+4, u<sub>d</sub>)) for the rounding of the bound itself.
+ *   (+ k·2<sup>-149</sup> for float32 underflow), so for any y in {0,1}<sup>m</sup>,
+ *   |(yᵀC)<sub>j</sub> - (yᵀAB)<sub>j</sub>| &le; γ(k, u)·w<sub>j</sub> with w = (1ᵀ|A|)·|B|,
+ *   which does not depend on y. τ<sub>j</sub> = γ(k, u)·w<sub>j</sub> plus the check's own
+ *   rounding (about 8·10<sup>-6</sup>·w<sub>j</sub> + 4·10<sup>-6</sup>·(1ᵀ|C|)<sub>j</sub>, derived
+ *   in the code), inflated for the rounding of the bound itself.
  *   <b>Guarantee:</b> a correct float32 product, whatever its summation order, always passes
  *   (barring overflow, which is rejected up front). This worst-case bound is loose: it grows
- *   like k·n·u times the magnitudes, far above typical rounding.</li>
+ *   like k·m·u times the magnitudes, far above typical rounding.</li>
  *   <li>{@link Model#PROBABILISTIC}(λ): under the model of Higham &amp; Mary (2019) —
  *   rounding errors independent, mean zero — |C<sub>ij</sub> - (AB)<sub>ij</sub>| &le;
- *   γ̃<sub>k</sub>(λ)·‖A<sub>i</sub>‖<sub>2</sub>‖B<sub>:j</sub>‖<sub>2</sub> with
+ *   γ̃<sub>k</sub>(λ)·‖A<sub>i:</sub>‖<sub>2</sub>‖B<sub>:j</sub>‖<sub>2</sub> with
  *   γ̃<sub>k</sub>(λ) = exp(λ√k·u + ku²/(1-u)) - 1, except with probability
- *   2k·exp(-λ²(1-u)²/2) per element; summing the independent errors of a row (Hoeffding)
- *   gives τ<sub>i</sub> = λ·γ̃<sub>k</sub>(λ)·‖A<sub>i</sub>‖<sub>2</sub>‖B‖<sub>F</sub>
- *   (+ the double-evaluation terms), exceeded with probability 2·exp(-λ²/2) per row and
- *   round. Typically 10–100× tighter than RIGOROUS; the probability that a correct result is
- *   rejected is reported as {@code honestRejectBound}.</li>
+ *   2k·exp(-λ²(1-u)²/2) per element; summing a column's independent errors (Hoeffding)
+ *   gives τ<sub>j</sub> = λ·γ̃<sub>k</sub>(λ)·‖A‖<sub>F</sub>‖B<sub>:j</sub>‖<sub>2</sub> (+ the check's
+ *   rounding), exceeded with probability 2·exp(-λ²/2) per column and round. Tighter than
+ *   RIGOROUS by roughly √(mk)/λ² for dense data; the probability that a correct result is
+ *   rejected under the model is reported as {@code honestRejectBound}.</li>
  * </ul>
  * Set the unit roundoff to 2<sup>-11</sup> for TF32 tensor-core products (see
  * {@link Options#withUnitRoundoff(double)}).
  *
  * <h2>Error bound</h2>
- * τ<sub>i</sub> does not depend on x. If some element C<sub>ij</sub> is off by more than
- * 2τ<sub>i</sub>, then for any values of the other entries of x the two choices of x<sub>j</sub>
- * give values of A(Bx)<sub>i</sub> - (Cx)<sub>i</sub> that differ by more than 2τ<sub>i</sub>,
- * so at least one is rejected: each round catches it with probability &ge; 1/2, and r
- * independent rounds let it pass with probability &le; 2<sup>-r</sup> (the reported
- * {@code falseAcceptBound}). Errors smaller than 2τ<sub>i</sub> may pass: the report states
- * τ, never more.
+ * τ<sub>j</sub> does not depend on y. If some element C<sub>ij</sub> is off by more than
+ * 2τ<sub>j</sub>, then for any values of the other entries of y the two choices of y<sub>i</sub>
+ * give values of (yᵀAB - yᵀC)<sub>j</sub> that differ by more than 2τ<sub>j</sub>, so at least one
+ * is rejected: each round catches it with probability &ge; 1/2, and r independent rounds
+ * let it pass with probability &le; 2<sup>-r</sup> (the reported {@code falseAcceptBound}).
+ * Errors smaller than 2τ<sub>j</sub> may pass: the report states τ, never more. On failure
+ * the failing column is recomputed exactly (O(mk)) and the evidence names the row and
+ * column of the largest deviation.
  *
  * <pre>{@code
  * byte[] seed = Freivalds.newSeed(new SecureRandom());     // draw after the provider committed
@@ -78,7 +82,14 @@ public final class Freivalds {
     /** Unit roundoff of TF32 (10-bit mantissa), 2<sup>-11</sup>. */
     public static final double TF32_UNIT_ROUNDOFF = 0x1p-11;
     private static final double UD = 0x1p-53;
+    private static final double U32 = 0x1p-24;
+    /** Rows summed in float before a double accumulation. */
+    private static final int BLOCK_ROWS = 64;
+    /** Columns per tile: four float arrays of this width stay in L1. */
+    private static final int TILE_COLUMNS = 512;
     private static final int GRAIN_ELEMENTS = 1 << 18;
+    /** Rows per parallel chunk (fixed, so results do not depend on the thread count). */
+    private static final int CHUNK_ROWS = 256;
 
     private Freivalds() {
     }
@@ -103,14 +114,14 @@ public final class Freivalds {
         /** Validates. */
         public Options {
             if (rounds < 1 || rounds > 64) {
-                throw new IllegalArgumentException("rounds must be in 1..64, got " + rounds);
+                throw new InvalidArgumentException("rounds must be in 1..64, got " + rounds);
             }
-            Objects.requireNonNull(model, "model");
+            InvalidArgumentException.requireNonNull(model, "model");
             if (!(unitRoundoff > 0 && unitRoundoff <= 0.01)) {
-                throw new IllegalArgumentException("unitRoundoff must be in (0, 0.01], got " + unitRoundoff);
+                throw new InvalidArgumentException("unitRoundoff must be in (0, 0.01], got " + unitRoundoff);
             }
             if (model == Model.PROBABILISTIC && !(lambda >= 1 && lambda <= 100)) {
-                throw new IllegalArgumentException("lambda must be in [1, 100], got " + lambda);
+                throw new InvalidArgumentException("lambda must be in [1, 100], got " + lambda);
             }
         }
 
@@ -154,7 +165,7 @@ public final class Freivalds {
      */
     public static byte[] newSeed(SecureRandom random) {
         byte[] s = new byte[32];
-        Objects.requireNonNull(random, "random").nextBytes(s);
+        InvalidArgumentException.requireNonNull(random, "random").nextBytes(s);
         return s;
     }
 
@@ -216,7 +227,7 @@ public final class Freivalds {
         int[] off = new int[3];
         FloatBuffer[] in = {a, b, c};
         for (int i = 0; i < 3; i++) {
-            FloatBuffer f = Objects.requireNonNull(in[i], "buffer");
+            FloatBuffer f = InvalidArgumentException.requireNonNull(in[i], "buffer");
             if (f.hasArray()) {
                 arr[i] = f.array();
                 off[i] = f.arrayOffset() + f.position();
@@ -243,143 +254,143 @@ public final class Freivalds {
      * @param options rounds and tolerance model
      * @param seed    secret seed, &ge; 16 bytes
      * @return what was checked
+     * @throws VerificationException {@code RESULT_MISMATCH} with evidence naming the row and column
      */
     public static VerificationReport verify(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
                                             int m, int k, int n, Options options, byte[] seed) {
-        Objects.requireNonNull(options, "options");
-        Objects.requireNonNull(seed, "seed");
+        InvalidArgumentException.requireNonNull(options, "options");
+        InvalidArgumentException.requireNonNull(seed, "seed");
         if (seed.length < 16) {
-            throw new IllegalArgumentException("seed must have >= 16 bytes, got " + seed.length
+            throw new InvalidArgumentException("seed must have >= 16 bytes, got " + seed.length
                     + ": use Freivalds.newSeed(new SecureRandom())");
         }
         if (m < 1 || k < 1 || n < 1) {
-            throw new IllegalArgumentException("dimensions must be >= 1, got m=" + m + " k=" + k + " n=" + n);
+            throw new InvalidArgumentException("dimensions must be >= 1, got m=" + m + " k=" + k + " n=" + n);
         }
         checkSize(a, aOff, (long) m * k, "A", m + "x" + k);
         checkSize(b, bOff, (long) k * n, "B", k + "x" + n);
         checkSize(c, cOff, (long) m * n, "C", m + "x" + n);
-        int r = options.rounds();
-        boolean rigorous = options.model() == Model.RIGOROUS;
+        final int r = options.rounds();
+        final boolean rigorous = options.model() == Model.RIGOROUS;
+        final int magKind = rigorous ? MAG_ABS : MAG_SQUARE;
 
-        // Random {0,1} vectors, x[t][j].
+        // Random {0,1} row-selection vectors y[t][i].
         SeededRandom rnd = new SeededRandom(DOMAIN, seed);
-        double[][] x = new double[r][n];
+        float[][] y = new float[r][m];
         for (int t = 0; t < r; t++) {
-            for (int j = 0; j < n; j += 8) {
+            for (int i = 0; i < m; i += 8) {
                 int bits = rnd.nextByte();
-                for (int q = 0; q < 8 && j + q < n; q++) {
-                    x[t][j + q] = (bits >>> q) & 1;
+                for (int q = 0; q < 8 && i + q < m; q++) {
+                    y[t][i + q] = (bits >>> q) & 1;
                 }
             }
         }
+        float[] onesM = new float[m];
+        Arrays.fill(onesM, 1f);
+        float[] onesK = new float[k];
+        Arrays.fill(onesK, 1f);
 
-        double[][] bx = new double[r][k];
-        double[][] abx = new double[r][m];
-        double[][] cx = new double[r][m];
-        double[] bMag = new double[k];   // rigorous: row sums of |B|; probabilistic: row sums of B^2
-        double[] aMag = new double[m];   // rigorous: (|A| sB)_i; probabilistic: ||A_i||^2
-        double[] cAbs = new double[m];   // row sums of |C|
+        double[][] u = new double[r][k];    // y^T A
+        double[][] v = new double[r][n];    // (y^T A) B
+        double[][] z = new double[r][n];    // y^T C
+        double[] aMag = new double[k];      // rigorous: 1^T|A| (column abs sums); probabilistic: column sums of A^2
+        double[] w = new double[n];         // rigorous: (1^T|A|)|B|; probabilistic: column sums of B^2
+        double[] cAbs = new double[n];      // 1^T|C|
+        float[] aMagF = null;
 
-        for (int t0 = 0; t0 < r; t0 += 2) {
-            final int g = t0;
-            final boolean first = t0 == 0;
-            final boolean pair = t0 + 1 < r;
-            final double[] x0 = x[g];
-            final double[] x1 = pair ? x[g + 1] : x[g];
-            Parallel.forRange(k, grainRows(n), (from, to) -> {
-                for (int p = from; p < to; p++) {
-                    rowDot(b, bOff + (long) p * n, n, x0, x1, bx[g], pair ? bx[g + 1] : null, p,
-                            first ? bMag : null, rigorous);
-                }
-            });
-            final double[] y0 = bx[g];
-            final double[] y1 = pair ? bx[g + 1] : bx[g];
-            Parallel.forRange(m, grainRows(k), (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    rowDotA(a, aOff + (long) i * k, k, y0, y1, abx[g], pair ? abx[g + 1] : null, i,
-                            first ? aMag : null, rigorous ? bMag : null);
-                }
-            });
-            Parallel.forRange(m, grainRows(n), (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    rowDot(c, cOff + (long) i * n, n, x0, x1, cx[g], pair ? cx[g + 1] : null, i,
-                            first ? cAbs : null, true);
-                }
-            });
+        for (int g = 0; g < r; g += 2) {
+            final boolean first = g == 0;
+            final boolean pair = g + 1 < r;
+            final int t0 = g;
+            columnPass(a, aOff, m, k, y[t0], pair ? y[t0 + 1] : null, u[t0], pair ? u[t0 + 1] : null,
+                    first ? onesM : null, first ? magKind : MAG_NONE, first ? aMag : null);
+            if (first) {
+                aMagF = rigorous ? toFloat(aMag) : onesK;
+            }
+            columnPass(b, bOff, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, v[t0], pair ? v[t0 + 1] : null,
+                    first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
+            columnPass(c, cOff, m, n, y[t0], pair ? y[t0 + 1] : null, z[t0], pair ? z[t0 + 1] : null,
+                    first ? onesM : null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
         }
 
-        // Tolerances.
-        double u = options.unitRoundoff();
-        double gdn = gamma(n, UD);
-        double gdk = gamma(k, UD);
-        double inflate = 1 + gamma((long) k + n + 4, UD);
-        double underflow = (double) n * k * 0x1p-149;
-        double evalCoef = gdn + gdk * (1 + gdn) + 2 * UD;
-        double cCoef = gdn * (1 + gdn) + 2 * UD;
+        // Tolerances (see the class documentation and the derivation in comments below).
+        double uC = options.unitRoundoff();
+        // eAcc: error of a float-then-double accumulated sum relative to the sum of |terms|:
+        // at most BLOCK_ROWS + 1 float additions per term, then a double sum of the block sums.
+        double eAcc = gamma(BLOCK_ROWS + 2, U32) + gamma(Math.max(m, k) / BLOCK_ROWS + 4, UD) * (1 + gamma(BLOCK_ROWS + 2, U32));
+        // u_t rounded to float: |uf - y^T A| <= eU * (1^T|A|)
+        double eU = U32 + eAcc * (1 + U32);
+        // v = uf B in float products + accumulation: relative to sum |uf||B| <= (1+eU) w
+        double eV = U32 + eAcc + U32 * eAcc;
+        double checkCoef = eU + eV * (1 + eU);
+        double magInflate = 1 + 8 * Math.max(U32, eAcc);    // computed magnitudes may be slightly low
+        double underflow = ((double) m * k + 4.0 * m + 4.0 * k + 4.0 * n) * 0x1p-149;
+        double finalInflate = 1 + 16 * UD;
         double coef;
-        double bFrob = 0;
         double honestReject = 0;
+        double aFrob = 0;
         if (rigorous) {
-            coef = gamma(k, u);
-            if (!Double.isFinite(coef) || k * u >= 0.5) {
-                throw new IllegalArgumentException("k=" + k + " is too large for unit roundoff " + u
+            coef = gamma(k, uC);
+            if (!Double.isFinite(coef) || k * uC >= 0.5) {
+                throw new InvalidArgumentException("k=" + k + " is too large for unit roundoff " + uC
                         + " (k*u >= 0.5): the rigorous bound is meaningless; use smaller blocks");
             }
         } else {
             double lambda = options.lambda();
-            double gt = Math.expm1(lambda * Math.sqrt(k) * u + k * u * u / (1 - u));
-            coef = lambda * gt;
-            for (double s : bMag) {
-                bFrob += s;
+            coef = lambda * Math.expm1(lambda * Math.sqrt(k) * uC + k * uC * uC / (1 - uC));
+            for (double s : aMag) {
+                aFrob += s;
             }
-            bFrob = Math.sqrt(bFrob);
-            double e = Math.exp(-lambda * lambda * (1 - u) * (1 - u) / 2);
-            honestReject = Math.min(1, (double) m * n * 2 * k * e + (double) m * r * 2 * Math.exp(-lambda * lambda / 2));
+            aFrob = Math.sqrt(aFrob * magInflate);
+            double e = Math.exp(-lambda * lambda * (1 - uC) * (1 - uC) / 2);
+            honestReject = Math.min(1, (double) m * n * 2 * k * e + (double) n * r * 2 * Math.exp(-lambda * lambda / 2));
         }
+        double[] tau = new double[n];
         double tauMax = 0;
         double tauMin = Double.POSITIVE_INFINITY;
-        double[] tau = new double[m];
-        for (int i = 0; i < m; i++) {
-            double mag;   // bound on (|A||B|x)_i
+        for (int j = 0; j < n; j++) {
+            double wj;      // bound on ((1^T|A|)|B|)_j
             double main;
             if (rigorous) {
-                mag = aMag[i];
-                main = coef * mag;
+                wj = w[j] * magInflate;
+                main = coef * wj;
             } else {
-                double an = Math.sqrt(aMag[i]);
-                mag = an * Math.sqrt(n) * bFrob;  // Cauchy-Schwarz bound on (|A||B|1)_i
-                main = coef * an * bFrob;
+                double bj = Math.sqrt(w[j] * magInflate);
+                main = coef * aFrob * bj;
+                wj = Math.sqrt(m) * aFrob * bj;     // Cauchy-Schwarz: (1^T|A|)|B_:j| <= sqrt(m) ||A||_F ||B_:j||
             }
-            if (!Double.isFinite(mag)) {
-                throw new IllegalArgumentException("row " + i + " of A, or B, contains NaN or infinity (or overflows "
+            if (!Double.isFinite(wj)) {
+                throw new InvalidArgumentException("A or column " + j + " of B contains NaN or infinity (or overflows "
                         + "double): the product is undefined; check the inputs before verifying");
             }
-            if (mag * (1 + gamma(k, u)) > Float.MAX_VALUE) {
-                throw new IllegalArgumentException("row " + i + " reaches float32 overflow (|A||B| row sum " + mag
+            if (wj > Float.MAX_VALUE) {
+                throw new InvalidArgumentException("column " + j + " reaches float32 overflow (|A||B| column bound " + wj
                         + "): a float32 result is not meaningful there; scale the inputs");
             }
-            double t = inflate * (main + evalCoef * mag + cCoef * (Double.isFinite(cAbs[i]) ? cAbs[i] : 0) + underflow);
-            tau[i] = t;
+            double cj = Double.isFinite(cAbs[j]) ? cAbs[j] * magInflate : 0;
+            double t = finalInflate * (main + checkCoef * wj + eAcc * cj + underflow);
+            tau[j] = t;
             tauMax = Math.max(tauMax, t);
             tauMin = Math.min(tauMin, t);
         }
 
         for (int t = 0; t < r; t++) {
-            for (int i = 0; i < m; i++) {
-                double diff = Math.abs(abx[t][i] - cx[t][i]);
-                if (!(diff <= tau[i])) {
-                    throw failure(a, aOff, b, bOff, c, cOff, m, k, n, i, t, abx[t][i], cx[t][i], tau[i], seed);
+            for (int j = 0; j < n; j++) {
+                double diff = Math.abs(v[t][j] - z[t][j]);
+                if (!(diff <= tau[j])) {
+                    throw failure(a, aOff, b, bOff, c, cOff, m, k, n, j, t, v[t][j], z[t][j], tau[j], seed);
                 }
             }
         }
 
         double bound = Math.scalb(1.0, -r);
         String model = rigorous ? "RIGOROUS" : "PROBABILISTIC(lambda=" + options.lambda() + ")";
-        String detail = String.format(Locale.ROOT, "C (%dx%d) = A (%dx%d) x B (%dx%d): %d round(s) of {0,1} vectors "
-                        + "from seed %s; |A(Bx)_i - (Cx)_i| <= tau_i for every row; tolerance model %s, unit roundoff %s; "
-                        + "tau_i in [%.3e, %.3e]; an element error > 2*tau_i passes with probability <= %s",
-                m, n, m, k, k, n, r, Hex.encode(seed), model, u == FLOAT32_UNIT_ROUNDOFF ? "2^-24" : Double.toString(u),
-                tauMin, tauMax, bound);
+        String detail = String.format(Locale.ROOT, "C (%dx%d) = A (%dx%d) x B (%dx%d): %d round(s) of random {0,1} "
+                        + "row-selection vectors y from seed %s; |((y^T A) B - y^T C)_j| <= tau_j for every column; "
+                        + "tolerance model %s, unit roundoff %s; tau_j in [%.3e, %.3e]; an element error > 2*tau_j "
+                        + "passes with probability <= %s",
+                m, n, m, k, k, n, r, Hex.encode(seed), model,
+                uC == FLOAT32_UNIT_ROUNDOFF ? "2^-24" : Double.toString(uC), tauMin, tauMax, bound);
         if (!rigorous) {
             detail += String.format(Locale.ROOT, "; probability that a correct product fails under the model <= %.3e",
                     honestReject);
@@ -397,176 +408,201 @@ public final class Freivalds {
         return nu >= 1 ? Double.POSITIVE_INFINITY : nu / (1 - nu);
     }
 
-    private static int grainRows(int rowLength) {
-        return Math.max(1, GRAIN_ELEMENTS / Math.max(1, rowLength));
+    private static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
     }
 
+    private static final int MAG_NONE = 0;
+    private static final int MAG_ABS = 1;
+    private static final int MAG_SQUARE = 2;
+
     /**
-     * Dot products of one row of M with x0 (and x1), plus the row's magnitude term
-     * (sum of |M| if {@code absSum}, else sum of M^2) into mag[row] when mag is given.
+     * One pass over a rows×cols row-major matrix M:
+     * {@code out0[j] += Σ_i coef0[i]·M[i][j]}, the same for coef1/out1 when given, and
+     * {@code mag[j] += Σ_i magCoef[i]·f(M[i][j])} with f = |·| or (·)² when {@code magKind}
+     * says so. Rows are cut into fixed chunks of {@value #CHUNK_ROWS} (processed in parallel,
+     * each into its own double partial sums, added in chunk order afterwards: the result does
+     * not depend on the thread count); inside a chunk, rows are summed in float over blocks of
+     * {@value #BLOCK_ROWS} and tiles of {@value #TILE_COLUMNS} columns, then in double.
      */
-    private static void rowDot(float[] mtx, long offset, int len, double[] x0, double[] x1, double[] out0,
-                               double[] out1, int row, double[] mag, boolean absSum) {
-        int off = (int) offset;
-        double s0 = 0;
-        double s1 = 0;
-        double t0 = 0;
-        double t1 = 0;
-        if (mag == null) {
-            int j = 0;
-            for (; j + 2 <= len; j += 2) {
-                double v0 = mtx[off + j];
-                double v1 = mtx[off + j + 1];
-                s0 += v0 * x0[j];
-                s1 += v0 * x1[j];
-                t0 += v1 * x0[j + 1];
-                t1 += v1 * x1[j + 1];
+    private static void columnPass(float[] mtx, int off, int rows, int cols, float[] coef0, float[] coef1,
+                                   double[] out0, double[] out1, float[] magCoef, int magKind, double[] mag) {
+        int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        int outs = 1 + (coef1 == null ? 0 : 1) + (magKind == MAG_NONE ? 0 : 1);
+        double[][] partial = new double[chunks][];
+        int grainChunks = Math.max(1, (int) (GRAIN_ELEMENTS / Math.max(1L, (long) CHUNK_ROWS * cols)));
+        Parallel.forRange(chunks, grainChunks, (from, to) -> {
+            int width = Math.min(TILE_COLUMNS, cols);
+            float[] seg = new float[width];
+            float[] f0 = new float[width];
+            float[] f1 = coef1 == null ? null : new float[width];
+            float[] fm = magKind == MAG_NONE ? null : new float[width];
+            for (int ch = from; ch < to; ch++) {
+                double[] p = new double[outs * cols];
+                int p1 = cols;
+                int pm = coef1 == null ? cols : 2 * cols;
+                int rEnd = Math.min(rows, (ch + 1) * CHUNK_ROWS);
+                for (int r0 = ch * CHUNK_ROWS; r0 < rEnd; r0 += BLOCK_ROWS) {
+                    int r1 = Math.min(rEnd, r0 + BLOCK_ROWS);
+                    for (int t0 = 0; t0 < cols; t0 += width) {
+                        int len = Math.min(width, cols - t0);
+                        for (int i = r0; i < r1; i++) {
+                            // Copy the row segment first: C2 vectorizes "acc[j] += c * seg[j]" (same
+                            // index in every array) but not "acc[j] += c * m[off + j]" (possible aliasing).
+                            System.arraycopy(mtx, off + i * cols + t0, seg, 0, len);
+                            float k0 = coef0[i];
+                            if (f1 == null) {
+                                if (fm == null) {
+                                    axpy1(seg, len, k0, f0);
+                                } else if (magKind == MAG_ABS) {
+                                    axpy1Abs(seg, len, k0, magCoef[i], f0, fm);
+                                } else {
+                                    axpy1Sq(seg, len, k0, magCoef[i], f0, fm);
+                                }
+                            } else {
+                                float k1 = coef1[i];
+                                if (fm == null) {
+                                    axpy2(seg, len, k0, k1, f0, f1);
+                                } else if (magKind == MAG_ABS) {
+                                    axpy2Abs(seg, len, k0, k1, magCoef[i], f0, f1, fm);
+                                } else {
+                                    axpy2Sq(seg, len, k0, k1, magCoef[i], f0, f1, fm);
+                                }
+                            }
+                        }
+                        flush(f0, p, t0, len);
+                        if (f1 != null) {
+                            flush(f1, p, p1 + t0, len);
+                        }
+                        if (fm != null) {
+                            flush(fm, p, pm + t0, len);
+                        }
+                    }
+                }
+                partial[ch] = p;
             }
-            for (; j < len; j++) {
-                double v = mtx[off + j];
-                s0 += v * x0[j];
-                s1 += v * x1[j];
+        });
+        int p1 = cols;
+        int pm = coef1 == null ? cols : 2 * cols;
+        for (double[] p : partial) {
+            for (int j = 0; j < cols; j++) {
+                out0[j] += p[j];
             }
-        } else {
-            double m0 = 0;
-            double m1 = 0;
-            int j = 0;
-            for (; j + 2 <= len; j += 2) {
-                double v0 = mtx[off + j];
-                double v1 = mtx[off + j + 1];
-                s0 += v0 * x0[j];
-                s1 += v0 * x1[j];
-                t0 += v1 * x0[j + 1];
-                t1 += v1 * x1[j + 1];
-                if (absSum) {
-                    m0 += Math.abs(v0);
-                    m1 += Math.abs(v1);
-                } else {
-                    m0 += v0 * v0;
-                    m1 += v1 * v1;
+            if (coef1 != null) {
+                for (int j = 0; j < cols; j++) {
+                    out1[j] += p[p1 + j];
                 }
             }
-            for (; j < len; j++) {
-                double v = mtx[off + j];
-                s0 += v * x0[j];
-                s1 += v * x1[j];
-                m0 += absSum ? Math.abs(v) : v * v;
+            if (magKind != MAG_NONE) {
+                for (int j = 0; j < cols; j++) {
+                    mag[j] += p[pm + j];
+                }
             }
-            mag[row] = m0 + m1;
-        }
-        out0[row] = s0 + t0;
-        if (out1 != null) {
-            out1[row] = s1 + t1;
         }
     }
 
-    /**
-     * Row i of A times y0 (and y1); magnitude: (|A_i| . sB) if sB given, else ||A_i||^2.
-     */
-    private static void rowDotA(float[] a, long offset, int len, double[] y0, double[] y1, double[] out0,
-                                double[] out1, int row, double[] mag, double[] sB) {
-        int off = (int) offset;
-        double s0 = 0;
-        double s1 = 0;
-        double t0 = 0;
-        double t1 = 0;
-        double m0 = 0;
-        double m1 = 0;
-        int j = 0;
-        if (mag == null) {
-            for (; j + 2 <= len; j += 2) {
-                double v0 = a[off + j];
-                double v1 = a[off + j + 1];
-                s0 += v0 * y0[j];
-                s1 += v0 * y1[j];
-                t0 += v1 * y0[j + 1];
-                t1 += v1 * y1[j + 1];
-            }
-        } else if (sB != null) {
-            for (; j + 2 <= len; j += 2) {
-                double v0 = a[off + j];
-                double v1 = a[off + j + 1];
-                s0 += v0 * y0[j];
-                s1 += v0 * y1[j];
-                t0 += v1 * y0[j + 1];
-                t1 += v1 * y1[j + 1];
-                m0 += Math.abs(v0) * sB[j];
-                m1 += Math.abs(v1) * sB[j + 1];
-            }
-        } else {
-            for (; j + 2 <= len; j += 2) {
-                double v0 = a[off + j];
-                double v1 = a[off + j + 1];
-                s0 += v0 * y0[j];
-                s1 += v0 * y1[j];
-                t0 += v1 * y0[j + 1];
-                t1 += v1 * y1[j + 1];
-                m0 += v0 * v0;
-                m1 += v1 * v1;
-            }
-        }
-        for (; j < len; j++) {
-            double v = a[off + j];
-            s0 += v * y0[j];
-            s1 += v * y1[j];
-            if (mag != null) {
-                m0 += sB != null ? Math.abs(v) * sB[j] : v * v;
-            }
-        }
-        out0[row] = s0 + t0;
-        if (out1 != null) {
-            out1[row] = s1 + t1;
-        }
-        if (mag != null) {
-            mag[row] = m0 + m1;
+    private static void flush(float[] f, double[] out, int at, int len) {
+        for (int j = 0; j < len; j++) {
+            out[at + j] += f[j];
+            f[j] = 0f;
         }
     }
 
-    /** Builds the evidence: the failing row, and the column of row i that deviates most from a recompute. */
+    private static void axpy1(float[] s, int len, float k0, float[] f0) {
+        for (int j = 0; j < len; j++) {
+            f0[j] += k0 * s[j];
+        }
+    }
+
+    private static void axpy2(float[] s, int len, float k0, float k1, float[] f0, float[] f1) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += k0 * x;
+            f1[j] += k1 * x;
+        }
+    }
+
+    private static void axpy1Abs(float[] s, int len, float k0, float km, float[] f0, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += k0 * x;
+            fm[j] += km * Math.abs(x);
+        }
+    }
+
+    private static void axpy2Abs(float[] s, int len, float k0, float k1, float km, float[] f0, float[] f1,
+                                 float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += k0 * x;
+            f1[j] += k1 * x;
+            fm[j] += km * Math.abs(x);
+        }
+    }
+
+    private static void axpy1Sq(float[] s, int len, float k0, float km, float[] f0, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += k0 * x;
+            fm[j] += km * (x * x);
+        }
+    }
+
+    private static void axpy2Sq(float[] s, int len, float k0, float k1, float km, float[] f0, float[] f1,
+                                float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += k0 * x;
+            f1[j] += k1 * x;
+            fm[j] += km * (x * x);
+        }
+    }
+
+    /** Builds the evidence: the failing column, and the row of that column that deviates most from a recompute. */
     private static VerificationException failure(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
-                                                 int m, int k, int n, int row, int round, double expected,
+                                                 int m, int k, int n, int col, int round, double expected,
                                                  double got, double tau, byte[] seed) {
-        double[] ref = new double[n];
-        for (int p = 0; p < k; p++) {
-            double av = a[aOff + row * k + p];
-            if (av == 0) {
-                continue;
-            }
-            int bo = bOff + p * n;
-            for (int j = 0; j < n; j++) {
-                ref[j] += av * b[bo + j];
-            }
-        }
         int worst = 0;
         double worstDiff = -1;
-        for (int j = 0; j < n; j++) {
-            double d = Math.abs(c[cOff + row * n + j] - ref[j]);
-            if (Double.isNaN(d) || d > worstDiff) {
-                worstDiff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
-                worst = j;
-                if (Double.isNaN(d)) {
-                    break;
-                }
+        double worstRef = 0;
+        for (int i = 0; i < m; i++) {
+            double ref = 0;
+            int ao = aOff + i * k;
+            for (int p = 0; p < k; p++) {
+                ref += (double) a[ao + p] * b[bOff + p * n + col];
+            }
+            double d = Math.abs(c[cOff + i * n + col] - ref);
+            if (Double.isNaN(d)) {
+                d = Double.POSITIVE_INFINITY;
+            }
+            if (d > worstDiff) {
+                worstDiff = d;
+                worst = i;
+                worstRef = ref;
             }
         }
-        float cval = c[cOff + row * n + worst];
+        float cval = c[cOff + worst * n + col];
         Evidence ev = new Evidence("freivalds",
-                String.format(Locale.ROOT, "row %d (round %d); largest deviation at column %d", row, round, worst),
-                String.format(Locale.ROOT, "A(Bx)_%d = %.9g (tolerance %.3e); C[%d][%d] recomputed = %.9g",
-                        row, expected, tau, row, worst, ref[worst]),
-                String.format(Locale.ROOT, "(Cx)_%d = %.9g; C[%d][%d] = %s", row, got, row, worst, cval),
+                String.format(Locale.ROOT, "row %d, column %d (column %d failed in round %d)", worst, col, col, round),
+                String.format(Locale.ROOT, "C[%d][%d] recomputed = %.9g; ((y^T A) B)_%d = %.9g (tolerance %.3e)",
+                        worst, col, worstRef, col, expected, tau),
+                String.format(Locale.ROOT, "C[%d][%d] = %s; (y^T C)_%d = %.9g", worst, col, cval, col, got),
                 Hex.encode(seed));
         return new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
-                String.format(Locale.ROOT, "Freivalds check failed at row %d of %d (round %d): |A(Bx) - Cx| = %.6g "
-                                + "exceeds the tolerance %.6g; C[%d][%d] = %s but recomputes to %.9g: the product "
-                                + "is wrong; reject it and keep the evidence for a dispute",
-                        row, m, round, Math.abs(expected - got), tau, row, worst, cval, ref[worst]), ev);
+                String.format(Locale.ROOT, "Freivalds check failed at column %d of %d (round %d): |(y^T A) B - y^T C| = "
+                                + "%.6g exceeds the tolerance %.6g; row %d: C[%d][%d] = %s but recomputes to %.9g: the "
+                                + "product is wrong; reject it and keep the evidence for a dispute",
+                        col, n, round, Math.abs(expected - got), tau, worst, worst, col, cval, worstRef), ev);
     }
 
     private static void checkSize(float[] arr, int off, long need, String name, String shape) {
-        Objects.requireNonNull(arr, name);
+        InvalidArgumentException.requireNonNull(arr, name);
         if (off < 0 || need > Integer.MAX_VALUE || arr.length - (long) off < need) {
-            throw new IllegalArgumentException(name + " (" + shape + ") needs " + need + " floats from offset " + off
+            throw new InvalidArgumentException(name + " (" + shape + ") needs " + need + " floats from offset " + off
                     + " but the array has " + arr.length + ": pass the matrix in row-major order with these dimensions");
         }
     }

@@ -1,5 +1,6 @@
 package dev.depin.crypto.verify;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.VerificationException;
@@ -13,7 +14,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Redundant execution: compares the outputs of the same job from n providers (ideally of
@@ -45,11 +45,11 @@ public final class Redundant {
                           Map<String, Evidence> evidence, VerificationReport report) {
         /** Copies. */
         public Outcome {
-            Objects.requireNonNull(winner, "winner");
+            InvalidArgumentException.requireNonNull(winner, "winner");
             agreeing = List.copyOf(agreeing);
             dissenting = List.copyOf(dissenting);
             evidence = Collections.unmodifiableMap(new LinkedHashMap<>(evidence));
-            Objects.requireNonNull(report, "report");
+            InvalidArgumentException.requireNonNull(report, "report");
         }
     }
 
@@ -62,16 +62,16 @@ public final class Redundant {
      * @throws VerificationException {@code NO_MAJORITY} if no strict majority agrees
      */
     public static Outcome compare(Map<String, ByteBuffer> outputsByProvider, Comparison comparison) {
-        Objects.requireNonNull(outputsByProvider, "outputsByProvider");
-        Objects.requireNonNull(comparison, "comparison");
+        InvalidArgumentException.requireNonNull(outputsByProvider, "outputsByProvider");
+        InvalidArgumentException.requireNonNull(comparison, "comparison");
         int n = outputsByProvider.size();
         if (n < 2) {
-            throw new IllegalArgumentException("redundant verification needs at least 2 outputs, got " + n);
+            throw new InvalidArgumentException("redundant verification needs at least 2 outputs, got " + n);
         }
         List<String> ids = new ArrayList<>(outputsByProvider.keySet());
         List<ByteBuffer> outs = new ArrayList<>();
         for (String id : ids) {
-            outs.add(Objects.requireNonNull(outputsByProvider.get(id), "output of " + id).duplicate());
+            outs.add(InvalidArgumentException.requireNonNull(outputsByProvider.get(id), "output of " + id).duplicate());
         }
         boolean[][] agree = new boolean[n][n];
         if (comparison.isBitwise()) {

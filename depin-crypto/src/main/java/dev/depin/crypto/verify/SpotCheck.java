@@ -1,5 +1,6 @@
 package dev.depin.crypto.verify;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.Hex;
@@ -15,7 +16,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 
 /**
  * Sampled recomputation: pick ⌈f·N⌉ distinct chunks of an output at random (from a secret
@@ -60,16 +60,16 @@ public final class SpotCheck {
      */
     public static VerificationReport verify(ByteBuffer output, byte[] claimedRoot, int chunkSize, double fraction,
                                             byte[] seed, ChunkRecomputer recomputer, Comparison comparison) {
-        Objects.requireNonNull(output, "output");
-        Objects.requireNonNull(claimedRoot, "claimedRoot");
-        Objects.requireNonNull(recomputer, "recomputer");
-        Objects.requireNonNull(comparison, "comparison");
-        Objects.requireNonNull(seed, "seed");
+        InvalidArgumentException.requireNonNull(output, "output");
+        InvalidArgumentException.requireNonNull(claimedRoot, "claimedRoot");
+        InvalidArgumentException.requireNonNull(recomputer, "recomputer");
+        InvalidArgumentException.requireNonNull(comparison, "comparison");
+        InvalidArgumentException.requireNonNull(seed, "seed");
         if (seed.length < 16) {
-            throw new IllegalArgumentException("seed must have >= 16 bytes: use Freivalds.newSeed(new SecureRandom())");
+            throw new InvalidArgumentException("seed must have >= 16 bytes: use Freivalds.newSeed(new SecureRandom())");
         }
         if (!(fraction > 0 && fraction <= 1)) {
-            throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
+            throw new InvalidArgumentException("fraction must be in (0, 1], got " + fraction);
         }
         MerkleTree tree = MerkleTree.of(output, chunkSize);
         byte[] root = tree.root();
@@ -130,7 +130,7 @@ public final class SpotCheck {
      */
     public static double detectionProbability(long chunks, long sampled, long corrupted) {
         if (chunks < 0 || sampled < 0 || corrupted < 0 || sampled > chunks || corrupted > chunks) {
-            throw new IllegalArgumentException("need 0 <= sampled, corrupted <= chunks");
+            throw new InvalidArgumentException("need 0 <= sampled, corrupted <= chunks");
         }
         if (corrupted == 0 || sampled == 0) {
             return 0;

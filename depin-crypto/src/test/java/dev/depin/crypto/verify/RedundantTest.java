@@ -1,5 +1,6 @@
 package dev.depin.crypto.verify;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.VerificationException;
 import org.junit.jupiter.api.Test;
@@ -62,7 +63,7 @@ class RedundantTest {
         m.put("d", floats(1));
         assertEquals(VerificationException.Reason.NO_MAJORITY,
                 assertThrows(VerificationException.class, () -> Redundant.compare(m, Comparison.bitwise())).reason());
-        assertThrows(IllegalArgumentException.class, () -> Redundant.compare(Map.of("x", floats(1)), Comparison.bitwise()));
+        assertThrows(InvalidArgumentException.class, () -> Redundant.compare(Map.of("x", floats(1)), Comparison.bitwise()));
     }
 
     @Test
