@@ -11,7 +11,6 @@ import dev.depin.crypto.internal.SeededRandom;
 
 import java.nio.FloatBuffer;
 import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -285,10 +284,6 @@ public final class Freivalds {
                 }
             }
         }
-        float[] onesM = new float[m];
-        Arrays.fill(onesM, 1f);
-        float[] onesK = new float[k];
-        Arrays.fill(onesK, 1f);
 
         double[][] u = new double[r][k];    // y^T A
         double[][] v = new double[r][n];    // (y^T A) B
@@ -302,15 +297,15 @@ public final class Freivalds {
             final boolean first = g == 0;
             final boolean pair = g + 1 < r;
             final int t0 = g;
-            columnPass(a, aOff, m, k, y[t0], pair ? y[t0 + 1] : null, u[t0], pair ? u[t0 + 1] : null,
-                    first ? onesM : null, first ? magKind : MAG_NONE, first ? aMag : null);
+            columnPass(a, aOff, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
+                    null, first ? magKind : MAG_NONE, first ? aMag : null);
             if (first) {
-                aMagF = rigorous ? toFloat(aMag) : onesK;
+                aMagF = rigorous ? toFloat(aMag) : null;
             }
-            columnPass(b, bOff, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, v[t0], pair ? v[t0 + 1] : null,
-                    first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
-            columnPass(c, cOff, m, n, y[t0], pair ? y[t0 + 1] : null, z[t0], pair ? z[t0 + 1] : null,
-                    first ? onesM : null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
+            columnPass(b, bOff, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
+                    pair ? v[t0 + 1] : null, first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
+            columnPass(c, cOff, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
+                    null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
         }
 
         // Tolerances (see the class documentation and the derivation in comments below).
@@ -423,62 +418,76 @@ public final class Freivalds {
     /**
      * One pass over a rows×cols row-major matrix M:
      * {@code out0[j] += Σ_i coef0[i]·M[i][j]}, the same for coef1/out1 when given, and
-     * {@code mag[j] += Σ_i magCoef[i]·f(M[i][j])} with f = |·| or (·)² when {@code magKind}
-     * says so. Rows are cut into fixed chunks of {@value #CHUNK_ROWS} (processed in parallel,
-     * each into its own double partial sums, added in chunk order afterwards: the result does
-     * not depend on the thread count); inside a chunk, rows are summed in float over blocks of
-     * {@value #BLOCK_ROWS} and tiles of {@value #TILE_COLUMNS} columns, then in double.
+     * {@code mag[j] += Σ_i magCoef[i]·f(M[i][j])} (magCoef {@code null} = all ones) with
+     * f = |·| or (·)² when {@code magKind} says so. {@code binary} says the coefficients are
+     * 0 or 1, so rows are added without multiplications. Rows are cut into fixed chunks of
+     * {@value #CHUNK_ROWS} (processed in parallel, each into its own double partial sums,
+     * added in chunk order afterwards: the result does not depend on the thread count);
+     * inside a chunk, rows are summed in float over blocks of {@value #BLOCK_ROWS} and tiles
+     * of {@value #TILE_COLUMNS} columns, then in double.
      */
     private static void columnPass(float[] mtx, int off, int rows, int cols, float[] coef0, float[] coef1,
-                                   double[] out0, double[] out1, float[] magCoef, int magKind, double[] mag) {
+                                   boolean binary, double[] out0, double[] out1, float[] magCoef, int magKind,
+                                   double[] mag) {
         int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
-        int outs = 1 + (coef1 == null ? 0 : 1) + (magKind == MAG_NONE ? 0 : 1);
+        boolean two = coef1 != null;
+        boolean hasMag = magKind != MAG_NONE;
+        int outs = 1 + (two ? 1 : 0) + (hasMag ? 1 : 0);
+        int p1 = cols;
+        int pm = two ? 2 * cols : cols;
         double[][] partial = new double[chunks][];
         int grainChunks = Math.max(1, (int) (GRAIN_ELEMENTS / Math.max(1L, (long) CHUNK_ROWS * cols)));
         Parallel.forRange(chunks, grainChunks, (from, to) -> {
             int width = Math.min(TILE_COLUMNS, cols);
             float[] seg = new float[width];
             float[] f0 = new float[width];
-            float[] f1 = coef1 == null ? null : new float[width];
-            float[] fm = magKind == MAG_NONE ? null : new float[width];
+            float[] f1 = two ? new float[width] : null;
+            float[] fm = hasMag ? new float[width] : null;
+            boolean sq = magKind == MAG_SQUARE;
             for (int ch = from; ch < to; ch++) {
                 double[] p = new double[outs * cols];
-                int p1 = cols;
-                int pm = coef1 == null ? cols : 2 * cols;
                 int rEnd = Math.min(rows, (ch + 1) * CHUNK_ROWS);
                 for (int r0 = ch * CHUNK_ROWS; r0 < rEnd; r0 += BLOCK_ROWS) {
                     int r1 = Math.min(rEnd, r0 + BLOCK_ROWS);
                     for (int t0 = 0; t0 < cols; t0 += width) {
                         int len = Math.min(width, cols - t0);
                         for (int i = r0; i < r1; i++) {
-                            // Copy the row segment first: C2 vectorizes "acc[j] += c * seg[j]" (same
-                            // index in every array) but not "acc[j] += c * m[off + j]" (possible aliasing).
-                            System.arraycopy(mtx, off + i * cols + t0, seg, 0, len);
                             float k0 = coef0[i];
-                            if (f1 == null) {
-                                if (fm == null) {
-                                    axpy1(seg, len, k0, f0);
-                                } else if (magKind == MAG_ABS) {
-                                    axpy1Abs(seg, len, k0, magCoef[i], f0, fm);
-                                } else {
-                                    axpy1Sq(seg, len, k0, magCoef[i], f0, fm);
-                                }
+                            float k1 = two ? coef1[i] : 0f;
+                            if (binary && !hasMag && k0 == 0f && k1 == 0f) {
+                                continue;   // this row contributes nothing
+                            }
+                            // Copy the row segment first: C2 vectorizes "acc[j] += seg[j]" (same index
+                            // in every array) but not "acc[j] += m[off + j]" (possible aliasing).
+                            System.arraycopy(mtx, off + i * cols + t0, seg, 0, len);
+                            if (binary) {
+                                addRow(seg, len, k0 != 0f, k1 != 0f, f0, f1, fm, sq);
                             } else {
-                                float k1 = coef1[i];
-                                if (fm == null) {
-                                    axpy2(seg, len, k0, k1, f0, f1);
-                                } else if (magKind == MAG_ABS) {
-                                    axpy2Abs(seg, len, k0, k1, magCoef[i], f0, f1, fm);
+                                float km = magCoef == null ? 1f : magCoef[i];
+                                if (two) {
+                                    if (!hasMag) {
+                                        axpy2(seg, len, k0, k1, f0, f1);
+                                    } else if (sq) {
+                                        axpy2Sq(seg, len, k0, k1, km, f0, f1, fm);
+                                    } else {
+                                        axpy2Abs(seg, len, k0, k1, km, f0, f1, fm);
+                                    }
                                 } else {
-                                    axpy2Sq(seg, len, k0, k1, magCoef[i], f0, f1, fm);
+                                    if (!hasMag) {
+                                        axpy1(seg, len, k0, f0);
+                                    } else if (sq) {
+                                        axpy1Sq(seg, len, k0, km, f0, fm);
+                                    } else {
+                                        axpy1Abs(seg, len, k0, km, f0, fm);
+                                    }
                                 }
                             }
                         }
                         flush(f0, p, t0, len);
-                        if (f1 != null) {
+                        if (two) {
                             flush(f1, p, p1 + t0, len);
                         }
-                        if (fm != null) {
+                        if (hasMag) {
                             flush(fm, p, pm + t0, len);
                         }
                     }
@@ -486,22 +495,115 @@ public final class Freivalds {
                 partial[ch] = p;
             }
         });
-        int p1 = cols;
-        int pm = coef1 == null ? cols : 2 * cols;
         for (double[] p : partial) {
             for (int j = 0; j < cols; j++) {
                 out0[j] += p[j];
             }
-            if (coef1 != null) {
+            if (two) {
                 for (int j = 0; j < cols; j++) {
                     out1[j] += p[p1 + j];
                 }
             }
-            if (magKind != MAG_NONE) {
+            if (hasMag) {
                 for (int j = 0; j < cols; j++) {
                     mag[j] += p[pm + j];
                 }
             }
+        }
+    }
+
+    /** Adds a row to the selected accumulators (coefficients 0/1) and its magnitudes to fm. */
+    private static void addRow(float[] s, int len, boolean to0, boolean to1, float[] f0, float[] f1, float[] fm,
+                               boolean sq) {
+        if (fm == null) {
+            if (to0 && to1) {
+                add2(s, len, f0, f1);
+            } else if (to0) {
+                add1(s, len, f0);
+            } else if (to1) {
+                add1(s, len, f1);
+            }
+        } else if (sq) {
+            if (to0 && to1) {
+                add2Sq(s, len, f0, f1, fm);
+            } else if (to0) {
+                add1Sq(s, len, f0, fm);
+            } else if (to1) {
+                add1Sq(s, len, f1, fm);
+            } else {
+                addSq(s, len, fm);
+            }
+        } else {
+            if (to0 && to1) {
+                add2Abs(s, len, f0, f1, fm);
+            } else if (to0) {
+                add1Abs(s, len, f0, fm);
+            } else if (to1) {
+                add1Abs(s, len, f1, fm);
+            } else {
+                addAbs(s, len, fm);
+            }
+        }
+    }
+
+    private static void add1(float[] s, int len, float[] f) {
+        for (int j = 0; j < len; j++) {
+            f[j] += s[j];
+        }
+    }
+
+    private static void add2(float[] s, int len, float[] f0, float[] f1) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += x;
+            f1[j] += x;
+        }
+    }
+
+    private static void addAbs(float[] s, int len, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            fm[j] += Math.abs(s[j]);
+        }
+    }
+
+    private static void add1Abs(float[] s, int len, float[] f, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f[j] += x;
+            fm[j] += Math.abs(x);
+        }
+    }
+
+    private static void add2Abs(float[] s, int len, float[] f0, float[] f1, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += x;
+            f1[j] += x;
+            fm[j] += Math.abs(x);
+        }
+    }
+
+    private static void addSq(float[] s, int len, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            fm[j] += x * x;
+        }
+    }
+
+    private static void add1Sq(float[] s, int len, float[] f, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f[j] += x;
+            fm[j] += x * x;
+        }
+    }
+
+    private static void add2Sq(float[] s, int len, float[] f0, float[] f1, float[] fm) {
+        for (int j = 0; j < len; j++) {
+            float x = s[j];
+            f0[j] += x;
+            f1[j] += x;
+            fm[j] += x * x;
         }
     }
 

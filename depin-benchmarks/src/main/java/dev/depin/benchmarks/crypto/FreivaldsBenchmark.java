@@ -1,0 +1,89 @@
+package dev.depin.benchmarks.crypto;
+
+import dev.depin.benchmarks.BenchmarkBase;
+import dev.depin.crypto.VerificationReport;
+import dev.depin.crypto.verify.Freivalds;
+import dev.depin.executor.internal.CpuKernels;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Cost of checking an n×n×n SGEMM result with {@link Freivalds} (r = 2 rounds, rigorous
+ * tolerance) against recomputing the product with the CPU reference kernel
+ * ({@link CpuKernels#sgemm}) on the same number of threads ({@code threads}, default 2),
+ * in the same run. Scores are ms per operation; the ratio recompute / freivalds is the
+ * saving (goal: &ge; 100× at n = 2048).
+ *
+ * <p>Run: {@code depin-benchmarks/scripts/crypto-baselines.sh}, or
+ * <pre>
+ * java -jar depin-benchmarks/target/benchmarks.jar 'crypto.FreivaldsBenchmark'
+ * </pre>
+ */
+@Warmup(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 3, time = 2, timeUnit = TimeUnit.SECONDS)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class FreivaldsBenchmark extends BenchmarkBase {
+    /** Matrix order. */
+    @Param({"1024", "2048", "4096"})
+    public int n;
+
+    /** Threads of the reference SGEMM (Freivalds uses the crypto pool: one thread per core). */
+    @Param("2")
+    public int threads;
+
+    private float[] a;
+    private float[] b;
+    private float[] c;
+    private float[] scratch;
+    private byte[] seed;
+    private CpuKernels kernels;
+
+    /** Random operands from a fixed seed, and their product. */
+    @Setup(Level.Trial)
+    public void setUp() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        a = new float[n * n];
+        b = new float[n * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+            b[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        kernels = new CpuKernels(threads);
+        c = new float[n * n];
+        kernels.sgemm(n, n, n, a, b, c);
+        scratch = new float[n * n];
+        seed = new byte[32];
+        for (int i = 0; i < seed.length; i++) {
+            seed[i] = (byte) r.nextInt();
+        }
+    }
+
+    /** Stops the kernels' threads. */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        kernels.close();
+    }
+
+    /** @return the report of a 2-round Freivalds check of C = A·B */
+    @Benchmark
+    public VerificationReport freivalds2() {
+        return Freivalds.verify(a, b, c, n, n, n, 2, seed);
+    }
+
+    /** @return C recomputed by the reference SGEMM (the baseline a verifier would otherwise pay) */
+    @Benchmark
+    @Warmup(iterations = 1, time = 1, timeUnit = TimeUnit.SECONDS)
+    @Measurement(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
+    public float[] recomputeSgemm() {
+        kernels.sgemm(n, n, n, a, b, scratch);
+        return scratch;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.depin.benchmarks.crypto;
+
+import dev.depin.benchmarks.BenchmarkBase;
+import dev.depin.crypto.Merkle;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * RFC 6962 Merkle root ({@link Merkle}, 64 KiB chunks) over 256 MiB, against one plain
+ * {@link MessageDigest} SHA-256 pass over the same bytes in the same run.
+ * <ul>
+ *   <li>{@code merkleRootParallel}: {@code Merkle.root(ByteBuffer)}, leaf hashing on every core;</li>
+ *   <li>{@code merkleRootOneThread}: the streaming {@code Merkle.Builder}, one thread;</li>
+ *   <li>{@code sha256Plain}: {@code MessageDigest.update(byte[])} + {@code digest()}, one thread.</li>
+ * </ul>
+ * Scores are milliseconds per 256 MiB; MB/s = 268.435456 / (score in s).
+ *
+ * <p>Run: {@code depin-benchmarks/scripts/crypto-baselines.sh}, or
+ * <pre>
+ * java -jar depin-benchmarks/target/benchmarks.jar 'crypto.MerkleBenchmark'
+ * </pre>
+ */
+@Warmup(iterations = 2, time = 2, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 4, time = 2, timeUnit = TimeUnit.SECONDS)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class MerkleBenchmark extends BenchmarkBase {
+    /** Bytes hashed per operation: 256 MiB. */
+    public static final int BYTES = 256 << 20;
+
+    private byte[] data;
+    private ByteBuffer buffer;
+
+    /** Fills 256 MiB from a fixed seed. */
+    @Setup(Level.Trial)
+    public void fill() {
+        data = new byte[BYTES];
+        SplittableRandom r = new SplittableRandom(SEED);
+        for (int i = 0; i < BYTES; i += 8) {
+            long v = r.nextLong();
+            for (int q = 0; q < 8; q++) {
+                data[i + q] = (byte) (v >>> (8 * q));
+            }
+        }
+        buffer = ByteBuffer.wrap(data);
+    }
+
+    /** @return the root, parallel leaf hashing */
+    @Benchmark
+    public byte[] merkleRootParallel() {
+        return Merkle.root(buffer);
+    }
+
+    /** @return the root, streaming builder on one thread */
+    @Benchmark
+    public byte[] merkleRootOneThread() {
+        return Merkle.builder().update(data, 0, data.length).root();
+    }
+
+    /** @return plain SHA-256 of the same bytes (baseline) */
+    @Benchmark
+    public byte[] sha256Plain() throws NoSuchAlgorithmException {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        md.update(data, 0, data.length);
+        return md.digest();
+    }
+}
