@@ -185,9 +185,10 @@ class DepinClientTest {
         assertEquals(JobState.FAILED, e.finalState());
         assertTrue(e.getMessage().contains("all 2 round(s) failed"), e.getMessage());
         assertEquals(JobState.FAILED, h.state());
-        assertEquals(1, net.dispatches(nodes.get(0).nodeId()));
-        assertEquals(1, net.dispatches(nodes.get(1).nodeId()));
-        assertEquals(0, net.dispatches(nodes.get(2).nodeId()));
+        String history = e.history().toString();
+        assertEquals(1, net.dispatches(nodes.get(0).nodeId()), history);
+        assertEquals(1, net.dispatches(nodes.get(1).nodeId()), history);
+        assertEquals(0, net.dispatches(nodes.get(2).nodeId()), history);
     }
 
     @Test

@@ -111,7 +111,7 @@ class TrustTest {
     private DisputeRecord caught(ScriptedNetwork net, List<ProviderNode> nodes, Job job, Reason reason) {
         JobResult r = client(net).submit(job).result();
         assertEquals(nodes.get(1).nodeId(), r.provider(), "the job must be rescued by the honest provider");
-        assertEquals(2, r.attempt());
+        assertEquals(2, r.attempt(), r.history().toString());
         assertEquals(1, r.disputes().size(), r.disputes().toString());
         DisputeRecord d = r.disputes().get(0);
         assertEquals(reason, d.reason(), d.message());

@@ -1,29 +1,43 @@
 package dev.depin.crypto;
 
-import dev.depin.InvalidArgumentException;
 import dev.depin.DepinException;
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
- * Overwrites host buffers with a byte pattern, reads every byte back, checks it, and
- * returns a {@link WipeRecord} whose digest ({@value WipeRecord#HOST_READBACK_SHA256}) is
- * SHA-256 of the bytes read back. For a complete wipe that digest is deterministic —
- * SHA-256 of {@code n} copies of the pattern, {@link #expectedDigest(long, int)} — so a
- * verifier can recompute it.
+ * Overwrites host buffers with a byte pattern, reads every byte back and compares it
+ * with the pattern, and returns a {@link WipeRecord} (method
+ * {@value WipeRecord#HOST_READBACK_COMPARE}).
  *
- * <p>What this establishes: the buffer, as this JVM sees it, holds only the pattern. It
- * does not reach copies the JVM or OS made elsewhere (a garbage collector's earlier
- * copies of heap arrays, swap, kernel buffers); it is not NIST SP 800-88 Purge.
+ * <h2>Why a compare, not a hash of the memory</h2>
+ * After a complete wipe the buffer's content is fully determined by its size and the
+ * pattern, so a SHA-256 of the read-back would be a number anyone (including a provider
+ * that never read anything back) can compute in advance: it adds no evidence, only a
+ * full hashing pass on the provider and another on every verifier. The read-back is a
+ * comparison at memory speed ({@link Arrays#mismatch}, vectorized by the JIT); any byte
+ * that differs aborts the wipe with an exception. The record's {@code checkDigest} is
+ * {@link #checkDigest(String, String, long, int, long)}: SHA-256 over a fixed transcript
+ * of what was checked and the result (zero mismatches), which binds those facts into the
+ * signed attestation and costs the verifier O(1).
+ *
+ * <p>What this establishes: the buffer, as this JVM sees it, held only the pattern when it
+ * was read back. It does not reach copies the JVM or OS made elsewhere (a garbage
+ * collector's earlier copies of heap arrays, swap, kernel buffers); it is not NIST
+ * SP 800-88 Purge, and the attestation built from it says so.
  *
  * <pre>{@code
- * WipeRecord w = HostWipe.wipe("A", hostBufferA, (byte) 0);
+ * WipeRecord w = HostWipe.wipe("a", stagingCopyOfA, (byte) 0xa5);
  * }</pre>
  */
 public final class HostWipe {
+    /** Domain tag of the check transcript. */
+    public static final String CHECK_DOMAIN = "depin/wipe-check/v1";
     private static final int BLOCK = 64 * 1024;
 
     private HostWipe() {
@@ -37,7 +51,7 @@ public final class HostWipe {
      * @param buffer  a writable heap or direct buffer
      * @param pattern the overwrite byte
      * @return the record
-     * @throws dev.depin.InvalidArgumentException if the buffer is read-only
+     * @throws InvalidArgumentException if the buffer is read-only
      * @throws DepinException           if a byte read back differs from the pattern
      */
     public static WipeRecord wipe(String label, ByteBuffer buffer, byte pattern) {
@@ -59,15 +73,17 @@ public final class HostWipe {
         for (; i < n; i++) {
             b.put(i, pattern);
         }
-        MessageDigest md = Sha256.newDigest();
-        byte[] scratch = new byte[Math.min(BLOCK, Math.max(n, 1))];
-        for (int off = 0; off < n; off += scratch.length) {
-            int len = Math.min(scratch.length, n - off);
-            b.get(off, scratch, 0, len);
-            checkPattern(label, scratch, 0, len, pattern, off);
-            md.update(scratch, 0, len);
+        for (i = 0; i + 8 <= n; i += 8) {
+            if (b.getLong(i) != word) {
+                fail(label, i, pattern);
+            }
         }
-        return record(label, n, pattern, md);
+        for (; i < n; i++) {
+            if (b.get(i) != pattern) {
+                fail(label, i, pattern);
+            }
+        }
+        return record(label, n, pattern);
     }
 
     /**
@@ -77,6 +93,7 @@ public final class HostWipe {
      * @param array   the array
      * @param pattern the overwrite byte
      * @return the record
+     * @throws DepinException if a byte read back differs from the pattern
      */
     public static WipeRecord wipe(String label, byte[] array, byte pattern) {
         InvalidArgumentException.requireNonNull(array, "array");
@@ -84,93 +101,79 @@ public final class HostWipe {
     }
 
     /**
-     * Wipes a whole float array: every float's 4 bytes are set to the pattern byte. The
-     * digest covers the floats as 4-byte groups (byte order is irrelevant, every byte is
-     * the pattern).
+     * Wipes a whole float array: every float's 4 bytes are set to the pattern byte and
+     * every float's raw bits are read back and compared (so NaN patterns are compared
+     * bit for bit, not as NaN).
      *
      * @param label   the buffer's name
      * @param array   the array
      * @param pattern the overwrite byte
      * @return the record ({@code bytes} = 4 × length)
+     * @throws DepinException if a float read back differs from the pattern
      */
     public static WipeRecord wipe(String label, float[] array, byte pattern) {
         InvalidArgumentException.requireNonNull(label, "label");
         InvalidArgumentException.requireNonNull(array, "array");
         int bits = (pattern & 0xff) * 0x01010101;
-        float f = Float.intBitsToFloat(bits);
-        Arrays.fill(array, f);
-        MessageDigest md = Sha256.newDigest();
-        ByteBuffer scratch = ByteBuffer.allocate(BLOCK);
-        for (int i = 0; i < array.length; ) {
-            scratch.clear();
-            int end = Math.min(array.length, i + BLOCK / 4);
-            for (int j = i; j < end; j++) {
-                int got = Float.floatToRawIntBits(array[j]);
-                if (got != bits) {
-                    throw new DepinException("wipe of '" + label + "' failed: float " + j + " reads back as 0x"
-                            + Integer.toHexString(got) + " instead of 0x" + Integer.toHexString(bits)
-                            + ": the memory was modified concurrently; stop and investigate");
-                }
-                scratch.putInt(got);
-            }
-            md.update(scratch.array(), 0, scratch.position());
-            i = end;
+        Arrays.fill(array, Float.intBitsToFloat(bits));
+        int bad = -1;
+        for (int i = 0; i < array.length; i++) {
+            bad = Float.floatToRawIntBits(array[i]) != bits && bad < 0 ? i : bad;
         }
-        return record(label, 4L * array.length, pattern, md);
+        if (bad >= 0) {
+            fail(label, 4L * bad, pattern);
+        }
+        return record(label, 4L * array.length, pattern);
     }
 
     private static WipeRecord wipe(String label, byte[] a, int off, int len, byte pattern) {
         InvalidArgumentException.requireNonNull(label, "label");
         Arrays.fill(a, off, off + len, pattern);
-        MessageDigest md = Sha256.newDigest();
-        for (int o = 0; o < len; o += BLOCK) {
-            int l = Math.min(BLOCK, len - o);
-            checkPattern(label, a, off + o, l, pattern, o);
-            md.update(a, off + o, l);
-        }
-        return record(label, len, pattern, md);
-    }
-
-    private static void checkPattern(String label, byte[] a, int from, int len, byte pattern, long base) {
-        int bad = -1;
-        for (int i = 0; i < len; i++) {
-            if (a[from + i] != pattern) {
-                bad = i;
-                break;
+        byte[] block = new byte[Math.min(BLOCK, Math.max(len, 1))];
+        Arrays.fill(block, pattern);
+        for (int o = 0; o < len; o += block.length) {
+            int l = Math.min(block.length, len - o);
+            int at = Arrays.mismatch(a, off + o, off + o + l, block, 0, l);
+            if (at >= 0) {
+                fail(label, (long) o + at, pattern);
             }
         }
-        if (bad >= 0) {
-            throw new DepinException("wipe of '" + label + "' failed: byte " + (base + bad) + " reads back as 0x"
-                    + String.format("%02x", a[from + bad] & 0xff) + " instead of 0x" + String.format("%02x", pattern & 0xff)
-                    + ": the memory was modified concurrently; stop and investigate");
-        }
+        return record(label, len, pattern);
     }
 
-    private static WipeRecord record(String label, long n, byte pattern, MessageDigest md) {
-        return new WipeRecord(WipeRecord.HOST, label, n, n, pattern & 0xff, WipeRecord.HOST_READBACK_SHA256,
-                Hex.encode(md.digest()));
+    private static void fail(String label, long at, byte pattern) {
+        throw new DepinException("wipe of '" + label + "' failed: byte " + at + " does not read back as 0x"
+                + String.format("%02x", pattern & 0xff) + ": the memory was modified concurrently; stop and investigate");
+    }
+
+    private static WipeRecord record(String label, long n, byte pattern) {
+        return new WipeRecord(WipeRecord.HOST, label, n, n, pattern & 0xff, WipeRecord.HOST_READBACK_COMPARE,
+                checkDigest(WipeRecord.HOST, label, n, pattern & 0xff, 0));
     }
 
     /**
-     * SHA-256 of {@code bytes} copies of {@code pattern}: the digest a complete host
-     * read-back must produce. Costs one SHA-256 pass over {@code bytes} bytes.
+     * The digest of a read-back check's transcript: SHA-256 of the UTF-8 text
+     * {@code "depin/wipe-check/v1\n" + location + "\n" + label + "\n" + bytes + "\n" +
+     * pattern (two hex digits) + "\n" + mismatches}. A verifier recomputes it from the
+     * record's own fields with {@code mismatches = 0}.
      *
-     * @param bytes   the buffer size
-     * @param pattern the pattern byte value, 0..255
-     * @return hex digest
+     * @param location   {@value WipeRecord#HOST} or {@value WipeRecord#DEVICE}
+     * @param label      the buffer's name
+     * @param bytes      bytes read back and compared
+     * @param pattern    the pattern, 0..255
+     * @param mismatches bytes that differed from the pattern
+     * @return lower-case hex digest
      */
-    public static String expectedDigest(long bytes, int pattern) {
-        if (bytes < 0 || pattern < 0 || pattern > 255) {
-            throw new InvalidArgumentException("need bytes >= 0 and pattern in 0..255, got " + bytes + ", " + pattern);
+    public static String checkDigest(String location, String label, long bytes, int pattern, long mismatches) {
+        Objects.requireNonNull(location, "location");
+        Objects.requireNonNull(label, "label");
+        if (bytes < 0 || pattern < 0 || pattern > 255 || mismatches < 0) {
+            throw new InvalidArgumentException("need bytes >= 0, pattern in 0..255 and mismatches >= 0, got " + bytes
+                    + ", " + pattern + ", " + mismatches);
         }
-        byte[] block = new byte[(int) Math.min(BLOCK, Math.max(bytes, 1))];
-        Arrays.fill(block, (byte) pattern);
         MessageDigest md = Sha256.newDigest();
-        for (long left = bytes; left > 0; ) {
-            int l = (int) Math.min(block.length, left);
-            md.update(block, 0, l);
-            left -= l;
-        }
+        md.update((CHECK_DOMAIN + "\n" + location + "\n" + label + "\n" + bytes + "\n"
+                + String.format("%02x", pattern) + "\n" + mismatches).getBytes(StandardCharsets.UTF_8));
         return Hex.encode(md.digest());
     }
 }

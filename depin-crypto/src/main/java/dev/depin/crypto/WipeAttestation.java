@@ -12,7 +12,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -164,8 +163,8 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * Verifies a wipe attestation: payloadType and signature by the expected provider key;
      * predicateType; its subject is exactly the given receipt envelope
      * ({@code SUBJECT_MISMATCH} otherwise); every record overwrote all of its bytes
-     * ({@code WIPE_INCOMPLETE}); every host read-back digest equals SHA-256 of
-     * {@code bytes} copies of the pattern ({@code WIPE_DIGEST_MISMATCH}); every expected
+     * ({@code WIPE_INCOMPLETE}); every host read-back check digest is that of a complete
+     * compare with no mismatch ({@code WIPE_DIGEST_MISMATCH}, see {@link HostWipe}); every expected
      * buffer has at least one record with its label and size ({@code WIPE_BUFFERS_MISMATCH}).
      * Device read-back digests are recorded but cannot be recomputed on the host; the
      * report says so.
@@ -196,7 +195,6 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                     + ": it attests a wipe for another job; reject it");
         }
         checks.add(VerificationReport.Check.passed("subject", "receipt sha256(PAE) " + receiptDigest));
-        Map<String, String> expectedDigests = new HashMap<>();
         int deviceRecords = 0;
         for (WipeRecord r : w.buffers) {
             if (r.bytesOverwritten() != r.bytes()) {
@@ -205,14 +203,13 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                         + "incomplete; treat the data as retained by the provider",
                         new Evidence("wipe", r.label(), Long.toString(r.bytes()), Long.toString(r.bytesOverwritten()), ""));
             }
-            if (WipeRecord.HOST_READBACK_SHA256.equals(r.method())) {
-                String exp = expectedDigests.computeIfAbsent(r.bytes() + "/" + r.pattern(),
-                        k -> HostWipe.expectedDigest(r.bytes(), r.pattern()));
+            if (WipeRecord.HOST_READBACK_COMPARE.equals(r.method())) {
+                String exp = HostWipe.checkDigest(r.location(), r.label(), r.bytes(), r.pattern(), 0);
                 if (!exp.equals(r.checkDigest())) {
                     throw new VerificationException(Reason.WIPE_DIGEST_MISMATCH, "buffer '" + r.label()
-                            + "': read-back digest " + r.checkDigest() + " is not SHA-256 of " + r.bytes()
-                            + " bytes of 0x" + r.patternHex() + " (" + exp + "): the buffer did not hold only the "
-                            + "pattern; treat the wipe as failed",
+                            + "': check digest " + r.checkDigest() + " is not that of a complete read-back of "
+                            + r.bytes() + " bytes of 0x" + r.patternHex() + " with no mismatch (" + exp
+                            + "): the check failed or the record was altered; treat the wipe as failed",
                             new Evidence("wipe-readback", r.label(), exp, r.checkDigest(), ""));
                 }
             } else {
@@ -228,7 +225,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
             }
         }
         checks.add(VerificationReport.Check.passed("buffers", w.buffers.size() + " record(s) fully overwritten; "
-                + "all " + expectedBuffers.size() + " expected buffer(s) covered; host read-back digests recomputed"
+                + "all " + expectedBuffers.size() + " expected buffer(s) covered; host read-back check digests recomputed"
                 + (deviceRecords > 0 ? "; " + deviceRecords + " device read-back digest(s) recorded, not recomputable "
                 + "on the host" : "")));
         checks.add(VerificationReport.Check.passed("scope", "attests overwrite + read-back as signed by the provider; "

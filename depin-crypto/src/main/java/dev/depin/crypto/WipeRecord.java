@@ -13,7 +13,7 @@ import dev.depin.InvalidArgumentException;
  * @param bytes            the buffer's size
  * @param bytesOverwritten bytes overwritten with the pattern (&le; bytes)
  * @param pattern          the overwrite byte, 0..255
- * @param method           {@value #HOST_READBACK_SHA256} or {@value #DEVICE_READBACK_REDUCTION}
+ * @param method           {@value #HOST_READBACK_COMPARE} or {@value #DEVICE_READBACK_REDUCTION}
  * @param checkDigest      hex digest of the read-back check
  */
 public record WipeRecord(String location, String label, long bytes, long bytesOverwritten, int pattern,
@@ -23,11 +23,11 @@ public record WipeRecord(String location, String label, long bytes, long bytesOv
     /** Device (GPU) memory. */
     public static final String DEVICE = "device";
     /**
-     * The whole buffer was read back on the host; {@code checkDigest} is SHA-256 of the
-     * bytes read, which for a complete wipe equals SHA-256 of {@code bytes} copies of the
-     * pattern (anyone can recompute it).
+     * Every byte was read back on the host and compared with the pattern, with no
+     * mismatch; {@code checkDigest} is {@link HostWipe#checkDigest} of that check's
+     * transcript, which anyone can recompute from the record.
      */
-    public static final String HOST_READBACK_SHA256 = "host-readback-sha256";
+    public static final String HOST_READBACK_COMPARE = "host-readback-compare";
     /**
      * The buffer was read back by a reduction kernel on the device; {@code checkDigest} is
      * that kernel's result, defined by the executor (not recomputable on the host).

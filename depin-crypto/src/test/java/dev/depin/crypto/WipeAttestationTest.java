@@ -49,24 +49,33 @@ class WipeAttestationTest {
         }
         byte[] expected = new byte[200_000];
         Arrays.fill(expected, (byte) 0xA5);
-        assertEquals(Hex.encode(MessageDigest.getInstance("SHA-256").digest(expected)), w1.checkDigest());
-        assertEquals(HostWipe.expectedDigest(200_000, 0xA5), w1.checkDigest());
+        // The check digest is SHA-256 of the check's transcript, recomputed here independently.
+        String transcript = "depin/wipe-check/v1\nhost\nheap\n200000\na5\n0";
+        assertEquals(Hex.encode(MessageDigest.getInstance("SHA-256").digest(
+                transcript.getBytes(java.nio.charset.StandardCharsets.UTF_8))), w1.checkDigest());
+        assertEquals(WipeRecord.HOST_READBACK_COMPARE, w1.method());
+        assertArrayEquals(expected, heap, "every byte now holds the pattern");
 
         ByteBuffer direct = ByteBuffer.allocateDirect(200_000);
         direct.put(heap.length / 2, (byte) 1).position(10).limit(20);
         WipeRecord w2 = HostWipe.wipe("direct", direct, (byte) 0xA5);
-        assertEquals(w1.checkDigest(), w2.checkDigest());
+        assertEquals(HostWipe.checkDigest("host", "direct", 200_000, 0xA5, 0), w2.checkDigest());
+        for (int i = 0; i < 200_000; i++) {
+            assertEquals((byte) 0xA5, direct.duplicate().clear().get(i));
+        }
         assertEquals(10, direct.position());
         assertEquals(20, direct.limit());
 
         float[] f = new float[50_000];
         Arrays.fill(f, 3.5f);
         WipeRecord w3 = HostWipe.wipe("floats", f, (byte) 0xA5);
-        assertEquals(w1.checkDigest(), w3.checkDigest());
+        assertEquals(HostWipe.checkDigest("host", "floats", 200_000, 0xA5, 0), w3.checkDigest());
+        assertEquals(0xA5A5A5A5, Float.floatToRawIntBits(f[49_999]));
         assertEquals(200_000, w3.bytes());
         assertEquals(w3.bytes(), w3.bytesOverwritten());
         float[] nan = new float[4];
-        assertEquals(HostWipe.expectedDigest(16, 0xff), HostWipe.wipe("nan", nan, (byte) 0xff).checkDigest());
+        assertEquals(HostWipe.checkDigest("host", "nan", 16, 0xff, 0), HostWipe.wipe("nan", nan, (byte) 0xff).checkDigest());
+        assertEquals(0xffffffff, Float.floatToRawIntBits(nan[3]), "NaN pattern bits are kept exactly");
         assertThrows(InvalidArgumentException.class,
                 () -> HostWipe.wipe("ro", ByteBuffer.allocate(4).asReadOnlyBuffer(), (byte) 0));
     }
@@ -107,12 +116,13 @@ class WipeAttestationTest {
         WipeRecord out = HostWipe.wipe("out", new byte[100], (byte) 0);
         Map<String, Long> expected = Map.of("in", 300L, "out", 100L);
 
-        WipeRecord partial = new WipeRecord("host", "out", 100, 99, 0, WipeRecord.HOST_READBACK_SHA256, out.checkDigest());
+        WipeRecord partial = new WipeRecord("host", "out", 100, 99, 0, WipeRecord.HOST_READBACK_COMPARE, out.checkDigest());
         Envelope e1 = attestation(receipt, List.of(in, partial));
         assertReason(Reason.WIPE_INCOMPLETE, () -> WipeAttestation.verify(e1, receipt, provider.publicKey(), expected));
 
-        WipeRecord badDigest = new WipeRecord("host", "out", 100, 100, 0, WipeRecord.HOST_READBACK_SHA256,
-                HostWipe.expectedDigest(100, 1));
+        // A record that admits one mismatch (or was altered) does not carry the clean check's digest.
+        WipeRecord badDigest = new WipeRecord("host", "out", 100, 100, 0, WipeRecord.HOST_READBACK_COMPARE,
+                HostWipe.checkDigest("host", "out", 100, 0, 1));
         Envelope e2 = attestation(receipt, List.of(in, badDigest));
         assertReason(Reason.WIPE_DIGEST_MISMATCH, () -> WipeAttestation.verify(e2, receipt, provider.publicKey(), expected));
 

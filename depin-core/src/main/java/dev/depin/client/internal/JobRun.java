@@ -433,13 +433,18 @@ public final class JobRun implements JobHandle {
 
     /** The same estimate without rounding, in micro-USD, so that cheap jobs still rank by price. */
     private double exactEstimate(ProviderOffer o) {
-        return (o.terms().price().perDeviceSecond().micros() * (double) estimatedNanos(o)
+        return (o.terms().price().perDeviceSecond().micros() * nanos(o)
                 + o.terms().price().perGigabyte().micros() * (double) spec.bytesMoved()) / 1e9;
     }
 
     private long estimatedNanos(ProviderOffer o) {
+        return (long) Math.ceil(Math.min(Long.MAX_VALUE / 2.0, nanos(o)));
+    }
+
+    /** Device time at the offer's fastest measured rate, unrounded: a tiny job still ranks by price. */
+    private double nanos(ProviderOffer o) {
         double gflops = o.devices().stream().mapToDouble(DeviceInfo::fp32Gflops).max().orElse(1);
-        return (long) Math.min(Long.MAX_VALUE / 2.0, spec.kernel().flops(spec.params()) / gflops);
+        return spec.kernel().flops(spec.params()) / gflops;
     }
 
     private void onProgress(int forRound, int forAttempt, NodeId provider, ComputeNetwork.Progress p) {
