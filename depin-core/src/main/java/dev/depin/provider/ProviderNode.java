@@ -307,9 +307,9 @@ public final class ProviderNode implements AutoCloseable {
         return b[0];
     }
 
-    private dev.depin.crypto.DeviceInfo receiptDevice() {
+    private dev.depin.crypto.ReceiptDevice receiptDevice() {
         DeviceInfo d = executor.device();
-        return new dev.depin.crypto.DeviceInfo(d.model(), d.kind() == DeviceKind.CUDA ? d.units() : null, null, null);
+        return new dev.depin.crypto.ReceiptDevice(d.model(), d.kind() == DeviceKind.CUDA ? d.units() : null, null, null);
     }
 
     /** Stops accepting attempts, waits briefly for running ones, and closes the executor. */

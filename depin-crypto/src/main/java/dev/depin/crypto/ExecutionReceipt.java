@@ -39,7 +39,7 @@ import java.util.Set;
  * ExecutionReceipt r = ExecutionReceipt.builder()
  *     .jobId("job-42").attempt(1).specHash(specHex).kernelId("sgemm").kernelHash(kernelHex)
  *     .nonce(buyerNonce).input(BufferDigest.of("A", a, chunk)).output(BufferDigest.of("C", c, chunk))
- *     .executorKind("cuda").device(new DeviceInfo("H100", 132, "580.65", "13.0"))
+ *     .executorKind("cuda").device(new ReceiptDevice("H100", 132, "580.65", "13.0"))
  *     .startedAt(t0).endedAt(t1).deviceTimeNanos(ns).assurance(Assurance.signature())
  *     .build();
  * Envelope env = r.sign(providerKeys);
@@ -64,7 +64,7 @@ import java.util.Set;
  */
 public record ExecutionReceipt(String jobId, int attempt, String specHash, String kernelId, String kernelHash,
                                String nonce, List<BufferDigest> inputs, List<BufferDigest> outputs,
-                               int merkleChunkBytes, String executorKind, DeviceInfo device, Instant startedAt,
+                               int merkleChunkBytes, String executorKind, ReceiptDevice device, Instant startedAt,
                                Instant endedAt, long deviceTimeNanos, Assurance assurance) {
     /** The predicate type of an execution receipt. */
     public static final String PREDICATE_TYPE = "https://depin.dev/execution/v1";
@@ -338,7 +338,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         int chunk = Statements.int32(p, "merkleChunkBytes");
         String kind = Statements.text(p, "executorKind");
         JsonNode d = p.get("device");
-        DeviceInfo device = d == null || d.isNull() ? null : readDevice(d);
+        ReceiptDevice device = d == null || d.isNull() ? null : readDevice(d);
         Instant started = Statements.instant(p, "startedAt");
         Instant ended = Statements.instant(p, "endedAt");
         long deviceNanos = Statements.integer(p, "deviceTimeNanos");
@@ -347,7 +347,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
                 inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance));
     }
 
-    static ObjectNode deviceJson(DeviceInfo d) {
+    static ObjectNode deviceJson(ReceiptDevice d) {
         ObjectNode o = Json.object();
         o.put("model", d.model());
         if (d.smCount() == null) {
@@ -360,11 +360,11 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         return o;
     }
 
-    static DeviceInfo readDevice(JsonNode d) {
+    static ReceiptDevice readDevice(JsonNode d) {
         if (!d.isObject()) {
             throw Statements.malformed("'device' is not an object", null);
         }
-        return Statements.build(() -> new DeviceInfo(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
+        return Statements.build(() -> new ReceiptDevice(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
                 Statements.optText(d, "driver"), Statements.optText(d, "cudaVersion")));
     }
 
@@ -496,7 +496,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         private final List<BufferDigest> outputs = new ArrayList<>();
         private int merkleChunkBytes = Merkle.DEFAULT_CHUNK_SIZE;
         private String executorKind;
-        private DeviceInfo device;
+        private ReceiptDevice device;
         private Instant startedAt;
         private Instant endedAt;
         private long deviceTimeNanos;
@@ -621,7 +621,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
          * @param v the device, or null
          * @return this
          */
-        public Builder device(DeviceInfo v) {
+        public Builder device(ReceiptDevice v) {
             device = v;
             return this;
         }

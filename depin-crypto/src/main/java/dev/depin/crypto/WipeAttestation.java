@@ -48,7 +48,7 @@ import java.util.Objects;
  * @param teeEvidence   opaque TEE evidence, carried unchanged (copied; empty if none)
  */
 public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, Instant startedAt, Instant endedAt,
-                              DeviceInfo device, byte[] teeEvidence) {
+                              ReceiptDevice device, byte[] teeEvidence) {
     /** The predicate type of a wipe attestation. */
     public static final String PREDICATE_TYPE = "https://depin.dev/wipe/v1";
     /** The subject's name. */
@@ -273,7 +273,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         Instant started = Statements.instant(p, "startedAt");
         Instant ended = Statements.instant(p, "endedAt");
         JsonNode d = p.get("device");
-        DeviceInfo device = d == null || d.isNull() ? null : ExecutionReceipt.readDevice(d);
+        ReceiptDevice device = d == null || d.isNull() ? null : ExecutionReceipt.readDevice(d);
         String tee = Statements.optText(p, "teeEvidence");
         byte[] teeBytes;
         try {
@@ -308,7 +308,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         private final List<WipeRecord> buffers = new ArrayList<>();
         private Instant startedAt;
         private Instant endedAt;
-        private DeviceInfo device;
+        private ReceiptDevice device;
         private byte[] teeEvidence;
 
         Builder() {
@@ -375,7 +375,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
          * @param v the device, or null
          * @return this
          */
-        public Builder device(DeviceInfo v) {
+        public Builder device(ReceiptDevice v) {
             device = v;
             return this;
         }

@@ -89,7 +89,7 @@ class ExecutionReceiptTest {
                 .kernelHash(kernelHash).nonce(nonce)
                 .input(BufferDigest.of("A", aBytes, CHUNK)).input(BufferDigest.of("B", bBytes, CHUNK))
                 .output(BufferDigest.of("C", output, CHUNK)).merkleChunkBytes(CHUNK).executorKind("cpu")
-                .device(new DeviceInfo("test-cpu", null, null, null)).startedAt(t0).endedAt(t0.plusMillis(5))
+                .device(new ReceiptDevice("test-cpu", null, null, null)).startedAt(t0).endedAt(t0.plusMillis(5))
                 .deviceTimeNanos(5_000_000).assurance(Assurance.signature());
     }
 

@@ -87,7 +87,7 @@ class WipeAttestationTest {
                 .buffer(HostWipe.wipe("in", new byte[300], (byte) 0))
                 .buffer(HostWipe.wipe("out", new byte[100], (byte) 0))
                 .buffer(new WipeRecord(WipeRecord.DEVICE, "out", 100, 100, 0, WipeRecord.DEVICE_READBACK_REDUCTION, "00"))
-                .startedAt(t0).endedAt(t0.plusMillis(1)).device(new DeviceInfo("H100", 132, "580", "13.0"))
+                .startedAt(t0).endedAt(t0.plusMillis(1)).device(new ReceiptDevice("H100", 132, "580", "13.0"))
                 .teeEvidence("opaque".getBytes(StandardCharsets.UTF_8)).build();
         Envelope env = Envelope.parse(w.sign(provider).toJsonBytes());
         ExecutionReceipt r = ExecutionReceipt.readUnverified(receipt);

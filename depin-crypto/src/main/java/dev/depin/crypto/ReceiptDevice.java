@@ -1,8 +1,10 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
+
 /**
- * The device a job ran on, as the provider states it. Every field may be {@code null}
+ * The device a job ran on, as the provider states it in a receipt or wipe attestation
+ * (named apart from {@code dev.depin.provider.DeviceInfo}, the offer's richer description). Every field may be {@code null}
  * (unknown, or not applicable: a CPU has no SM count).
  *
  * @param model       e.g. {@code "NVIDIA H100 80GB HBM3"} or a CPU model
@@ -10,9 +12,9 @@ import dev.depin.InvalidArgumentException;
  * @param driver      driver version, or {@code null}
  * @param cudaVersion CUDA version, or {@code null}
  */
-public record DeviceInfo(String model, Integer smCount, String driver, String cudaVersion) {
+public record ReceiptDevice(String model, Integer smCount, String driver, String cudaVersion) {
     /** Validates. */
-    public DeviceInfo {
+    public ReceiptDevice {
         if (smCount != null && smCount < 0) {
             throw new InvalidArgumentException("smCount must be >= 0, got " + smCount);
         }
@@ -24,7 +26,7 @@ public record DeviceInfo(String model, Integer smCount, String driver, String cu
      * @param model the model
      * @return the device info
      */
-    public static DeviceInfo of(String model) {
-        return new DeviceInfo(model, null, null, null);
+    public static ReceiptDevice of(String model) {
+        return new ReceiptDevice(model, null, null, null);
     }
 }
