@@ -105,7 +105,8 @@ public final class CpuKernels implements AutoCloseable {
      * of threads do not change the result: it is bit-identical for every thread count. The
      * classical bound for recursive dot products then applies to each element:
      * {@code |c - c64| ≤ γ_k · Σ_p |a_ip|·|b_pj|} with {@code γ_k = k·u / (1 - k·u)} and
-     * {@code u = 2^-24}, where {@code c64} is the exact (or float64) value of the dot product;
+     * {@code u = 2^-24}, where {@code c64} is the exact (or float64) value of the dot product
+     * (barring underflow to subnormals, which adds at most k·2^-149 more);
      * overflow to infinity and NaN inputs propagate as IEEE 754 prescribes.
      *
      * <p>The work is split into blocks of rows of C across threads (blocks of columns when m is
@@ -142,15 +143,21 @@ public final class CpuKernels implements AutoCloseable {
             gemmTask(0, m, 0, n, k, n, a, b, c);
             return;
         }
-        if (m >= 4 * MR * threads || n < 4 * ALIGN * threads) {
+        if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
             // Chunks of whole MR-row blocks, about CHUNKS_PER_THREAD per thread, at least
             // MIN_CHUNK_ROWS rows each, so that re-packing B per chunk stays cheap.
             int rows = roundUp(Math.max(MIN_CHUNK_ROWS, ceilDiv(m, CHUNKS_PER_THREAD * threads)), MR);
-            runChunks(ceilDiv(m, rows), q -> gemmTask(q * rows, q * rows + Math.min(rows, m - q * rows), 0, n, k, n, a, b, c));
+            runChunks(ceilDiv(m, rows), q -> {
+                int i0 = q * rows;
+                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, b, c);
+            });
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
             int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
-            runChunks(ceilDiv(n, cols), q -> gemmTask(0, m, q * cols, q * cols + Math.min(cols, n - q * cols), k, n, a, b, c));
+            runChunks(ceilDiv(n, cols), q -> {
+                int j0 = q * cols;
+                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, b, c);
+            });
         }
     }
 
@@ -333,7 +340,10 @@ public final class CpuKernels implements AutoCloseable {
             return;
         }
         int len = roundUp(Math.max(VECTOR_CHUNK_MIN, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
-        runChunks(ceilDiv(n, len), q -> saxpyRange(q * len, q * len + Math.min(len, n - q * len), alpha, x, y, out));
+        runChunks(ceilDiv(n, len), q -> {
+            int from = q * len;
+            saxpyRange(from, from + Math.min(len, n - from), alpha, x, y, out);
+        });
     }
 
     private static void saxpyRange(int from, int to, float alpha, float[] x, float[] y, float[] out) {
@@ -433,55 +443,44 @@ public final class CpuKernels implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * Runs {@code chunk(0..chunks-1)} on up to {@link #threads} threads: the calling thread and
-     * {@code min(threads, chunks) - 1} workers each claim the next unclaimed chunk until none is
-     * left, so a thread slowed down by other load on the machine simply takes fewer chunks.
-     * Returns when every chunk is done.
+     * Runs {@code chunk(0..chunks-1)} on up to {@link #threads} threads and returns when every
+     * chunk is done. The calling thread and {@code min(threads, chunks) - 1} worker tasks each
+     * claim the next unclaimed chunk until none is left, so a thread slowed down by other load
+     * simply takes fewer chunks, and a caller whose worker task is still queued behind another
+     * caller's work finishes the chunks itself instead of waiting for it (the late task then finds
+     * nothing to do). The wait ignores interrupts, since the chunks write into the caller's
+     * arrays; the interrupt status is restored afterwards.
      */
     private void runChunks(int chunks, IntConsumer chunk) {
-        AtomicInteger next = new AtomicInteger();
-        runParallel(Math.min(threads, chunks), q -> {
-            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+        int helpers = Math.min(threads, chunks) - 1;
+        if (helpers <= 0) {
+            for (int c = 0; c < chunks; c++) {
                 chunk.accept(c);
             }
-        });
-    }
-
-    /**
-     * Runs {@code body(0..tasks-1)}: task 0 on the calling thread, the others on the workers,
-     * and returns when all have finished (waiting through interrupts, since the tasks write into
-     * the caller's arrays; the interrupt status is restored afterwards).
-     */
-    private void runParallel(int tasks, IntConsumer body) {
-        if (tasks == 1) {
-            body.accept(0);
             return;
         }
-        CountDownLatch done = new CountDownLatch(tasks - 1);
+        AtomicInteger next = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(chunks);
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        for (int q = 1; q < tasks; q++) {
-            int task = q;
-            Runnable r = () -> {
+        Runnable claimLoop = () -> {
+            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                 try {
-                    body.accept(task);
+                    chunk.accept(c);
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
                 } finally {
                     done.countDown();
                 }
-            };
+            }
+        };
+        for (int h = 0; h < helpers; h++) {
             try {
-                pool.execute(r);
+                pool.execute(claimLoop);
             } catch (RejectedExecutionException e) {
-                // close() raced with this call: finish the work here rather than leave it half done.
-                r.run();
+                break; // close() raced with this call: the caller does the remaining chunks
             }
         }
-        try {
-            body.accept(0);
-        } catch (Throwable t) {
-            failure.compareAndSet(null, t);
-        }
+        claimLoop.run();
         boolean interrupted = false;
         while (true) {
             try {
