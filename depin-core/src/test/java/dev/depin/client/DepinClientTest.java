@@ -146,6 +146,18 @@ class DepinClientTest {
     }
 
     @Test
+    void submit_adapterThrowingFromDispatchLosesNoJob() {
+        List<ProviderNode> nodes = nodes(2);
+        ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes))
+                .fault(nodes.get(0).nodeId(), ScriptedNetwork.Fault.THROW);
+        DepinClient client = client(net, 2, Duration.ofSeconds(30));
+        JobResult r = client.submit(sgemm(new SplittableRandom(SEED), 3, 3, 3)).result();
+        assertEquals(nodes.get(1).nodeId(), r.provider());
+        JobEvent failed = r.history().stream().filter(e -> e.state() == JobState.FAILED).findFirst().orElseThrow();
+        assertTrue(failed.detail().contains("adapter bug"), failed.detail());
+    }
+
+    @Test
     void submit_silentProviderTimesOutAndIsRescheduled() {
         List<ProviderNode> nodes = nodes(2);
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes))

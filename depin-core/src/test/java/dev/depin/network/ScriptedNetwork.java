@@ -25,7 +25,9 @@ public final class ScriptedNetwork implements ComputeNetwork {
         /** Never answer. */
         HANG,
         /** Answer with the response passed through {@link #responseTamper}. */
-        TAMPER_RESPONSE
+        TAMPER_RESPONSE,
+        /** Throw from dispatch itself instead of failing the future (a buggy adapter). */
+        THROW
     }
 
     private final LocalNetwork inner;
@@ -85,6 +87,7 @@ public final class ScriptedNetwork implements ComputeNetwork {
                     + offer.nodeId().shortId()));
             case HANG -> new CompletableFuture<>();
             case TAMPER_RESPONSE -> inner.dispatch(offer, request, progress).thenApply(responseTamper);
+            case THROW -> throw new IllegalStateException("adapter bug while dispatching to " + offer.nodeId().shortId());
         };
     }
 

@@ -187,8 +187,13 @@ public final class JobRun implements JobHandle {
                 final int a = attempt;
                 final NodeId provider = offer.nodeId();
                 ctx.load().begin(provider);
-                CompletableFuture<ExecutionResponse> call = ctx.network().dispatch(offer, request,
-                        p -> onProgress(thisRound, a, provider, p));
+                CompletableFuture<ExecutionResponse> call;
+                try {
+                    call = ctx.network().dispatch(offer, request, p -> onProgress(thisRound, a, provider, p));
+                } catch (RuntimeException e) {
+                    // A network adapter that throws instead of failing its future still loses no job.
+                    call = CompletableFuture.failedFuture(e);
+                }
                 call.whenComplete((r, t) -> ctx.load().end(provider));
                 replicas.add(new Replica(offer, request, call));
             }
