@@ -6,11 +6,9 @@ import dev.depin.crypto.Evidence;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.VerificationException;
+import dev.depin.internal.Buffers;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -52,18 +50,13 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
         InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
         specJson = InvalidArgumentException.requireNonNull(specJson, "spec JSON").clone();
         InvalidArgumentException.requireNonNull(at, "time");
-        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
-        InvalidArgumentException.requireNonNull(outputs, "outputs")
-                .forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
-        outputs = Collections.unmodifiableMap(copy);
+        outputs = Buffers.freeze(outputs, "disputed outputs");
     }
 
     /** @return the disputed outputs as fresh read-only views (position 0) */
     @Override
     public Map<String, ByteBuffer> outputs() {
-        Map<String, ByteBuffer> views = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
-        return Collections.unmodifiableMap(views);
+        return Buffers.views(outputs);
     }
 
     /** @return a copy of the spec's canonical JSON */

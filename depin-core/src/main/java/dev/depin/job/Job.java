@@ -2,6 +2,7 @@ package dev.depin.job;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Merkle;
+import dev.depin.internal.Buffers;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
@@ -13,7 +14,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,14 +66,14 @@ public final class Job {
                 throw new InvalidJobException("input '" + in.name() + "' hashes to Merkle root " + root
                         + " but the spec commits to " + in.merkleRoot() + ": pass the bytes the spec was built from");
             }
-            copy.put(in.name(), data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
+            copy.put(in.name(), data);
         }
         if (inputs.size() != copy.size()) {
             throw new ShapeMismatchException("inputs " + inputs.keySet() + " include names the spec does not declare "
                     + copy.keySet());
         }
         this.spec = spec;
-        this.inputs = Collections.unmodifiableMap(copy);
+        this.inputs = Buffers.freeze(copy, "job inputs");
     }
 
     /** @return the spec */
@@ -83,9 +83,7 @@ public final class Job {
 
     /** @return the inputs as fresh read-only views (position 0) */
     public Map<String, ByteBuffer> inputs() {
-        Map<String, ByteBuffer> views = new LinkedHashMap<>();
-        inputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
-        return Collections.unmodifiableMap(views);
+        return Buffers.views(inputs);
     }
 
     /** @return a builder for a job running {@code kernel} */
@@ -124,10 +122,7 @@ public final class Job {
         /** Adds an input of float32 values (copied, little-endian). */
         public Builder input(String name, float[] values) {
             InvalidArgumentException.requireNonNull(values, "input '" + name + "'");
-            ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, Float.BYTES))
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(values);
-            inputs.put(name, b);
+            inputs.put(name, Buffers.littleEndian(values));
             return this;
         }
 

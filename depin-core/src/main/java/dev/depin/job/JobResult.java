@@ -4,13 +4,11 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationReport;
+import dev.depin.internal.Buffers;
 import dev.depin.money.MicroUsd;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -51,17 +49,13 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
         InvalidArgumentException.requireNonNull(report, "verification report");
         disputes = List.copyOf(InvalidArgumentException.requireNonNull(disputes, "disputes"));
         history = List.copyOf(InvalidArgumentException.requireNonNull(history, "history"));
-        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
-        outputs = Collections.unmodifiableMap(copy);
+        outputs = Buffers.freeze(outputs, "outputs");
     }
 
     /** @return the outputs as fresh read-only views (position 0) */
     @Override
     public Map<String, ByteBuffer> outputs() {
-        Map<String, ByteBuffer> views = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
-        return Collections.unmodifiableMap(views);
+        return Buffers.views(outputs);
     }
 
     /**
@@ -75,9 +69,7 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
             throw new InvalidArgumentException("job " + jobId + " has no output '" + name + "'; it has "
                     + outputs.keySet());
         }
-        float[] f = new float[b.remaining() / Float.BYTES];
-        b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
-        return f;
+        return Buffers.floats(b);
     }
 
     /**

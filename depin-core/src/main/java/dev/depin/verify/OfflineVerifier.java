@@ -13,6 +13,7 @@ import dev.depin.crypto.WipeAttestation;
 import dev.depin.crypto.verify.Comparison;
 import dev.depin.crypto.verify.Freivalds;
 import dev.depin.executor.internal.CpuKernels;
+import dev.depin.internal.Buffers;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobSpec;
 import dev.depin.kernel.BuiltinKernel;
@@ -205,8 +206,6 @@ public final class OfflineVerifier {
             throw new InvalidArgumentException("a matrix the dispute needs was not supplied: pass inputs a, b and "
                     + "output c");
         }
-        float[] f = new float[b.remaining() / Float.BYTES];
-        b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
-        return f;
+        return Buffers.floats(b);
     }
 }

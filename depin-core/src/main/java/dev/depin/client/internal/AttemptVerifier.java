@@ -13,6 +13,7 @@ import dev.depin.crypto.verify.Comparison;
 import dev.depin.crypto.verify.Freivalds;
 import dev.depin.crypto.verify.SpotCheck;
 import dev.depin.executor.internal.CpuKernels;
+import dev.depin.internal.Buffers;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.job.VerificationPolicy;
@@ -22,7 +23,6 @@ import dev.depin.provider.ProviderOffer;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Map;
@@ -199,21 +199,15 @@ public final class AttemptVerifier {
         }
     }
 
-    static float[] floats(ByteBuffer b) {
-        float[] f = new float[b.remaining() / Float.BYTES];
-        b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
-        return f;
+    private static float[] floats(ByteBuffer b) {
+        return Buffers.floats(b);
     }
 
     private static float[] slice(ByteBuffer b, int from, int count) {
-        float[] f = new float[count];
-        b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(from, f);
-        return f;
+        return Buffers.floats(b, from, count);
     }
 
     private static ByteBuffer bytes(float[] f) {
-        ByteBuffer b = ByteBuffer.allocate(f.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(f);
-        return b;
+        return Buffers.littleEndian(f);
     }
 }

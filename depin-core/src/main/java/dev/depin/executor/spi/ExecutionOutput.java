@@ -1,10 +1,9 @@
 package dev.depin.executor.spi;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.internal.Buffers;
 import java.nio.ByteBuffer;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -25,8 +24,6 @@ public record ExecutionOutput(Map<String, ByteBuffer> outputs, Instant startedAt
         if (deviceNanos < 0) {
             throw new InvalidArgumentException("device time is " + deviceNanos + " ns: it must be >= 0");
         }
-        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)));
-        outputs = Collections.unmodifiableMap(copy);
+        outputs = Buffers.freeze(outputs, "outputs");
     }
 }

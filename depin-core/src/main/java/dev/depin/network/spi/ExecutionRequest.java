@@ -1,11 +1,9 @@
 package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.internal.Buffers;
 import dev.depin.job.JobSpec;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -42,11 +40,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
                     + NONCE_BYTES);
         }
         nonce = nonce.clone();
-        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
-        inputs.forEach((k, v) -> copy.put(InvalidArgumentException.requireNonNull(k, "input name"),
-                InvalidArgumentException.requireNonNull(v, "input '" + k + "'").asReadOnlyBuffer()
-                        .order(ByteOrder.LITTLE_ENDIAN)));
-        inputs = Collections.unmodifiableMap(copy);
+        inputs = Buffers.freeze(inputs, "inputs");
     }
 
     /** @return a copy of the nonce */
@@ -58,8 +52,6 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
     /** @return the inputs as fresh read-only views (position 0) */
     @Override
     public Map<String, ByteBuffer> inputs() {
-        Map<String, ByteBuffer> views = new LinkedHashMap<>();
-        inputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
-        return Collections.unmodifiableMap(views);
+        return Buffers.views(inputs);
     }
 }

@@ -3,11 +3,9 @@ package dev.depin.network.spi;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
+import dev.depin.internal.Buffers;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -43,16 +41,12 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
             throw new InvalidArgumentException("attempt " + attempt + " and device time " + deviceNanos
                     + " ns must be >= 1 and >= 0");
         }
-        Map<String, ByteBuffer> copy = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> copy.put(k, v.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)));
-        outputs = Collections.unmodifiableMap(copy);
+        outputs = Buffers.freeze(outputs, "outputs");
     }
 
     /** @return the outputs as fresh read-only views (position 0) */
     @Override
     public Map<String, ByteBuffer> outputs() {
-        Map<String, ByteBuffer> views = new LinkedHashMap<>();
-        outputs.forEach((k, v) -> views.put(k, v.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
-        return Collections.unmodifiableMap(views);
+        return Buffers.views(outputs);
     }
 }
