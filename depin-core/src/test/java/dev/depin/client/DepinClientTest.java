@@ -246,6 +246,19 @@ class DepinClientTest {
     }
 
     @Test
+    void submit_pastDeadlineIsRejectedWithoutDispatch() {
+        List<ProviderNode> nodes = nodes(1);
+        ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes));
+        DepinClient client = client(net, 3, Duration.ofSeconds(30));
+        Job job = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", 1).input("x", new float[] {1})
+                .deadline(Instant.now().minusSeconds(1)).build();
+        JobFailedException e = assertThrows(JobFailedException.class, () -> client.submit(job).result());
+        assertEquals(JobState.REJECTED, e.finalState());
+        assertTrue(e.getMessage().contains("had already passed when the job was submitted"), e.getMessage());
+        assertEquals(0, net.dispatches(nodes.get(0).nodeId()));
+    }
+
+    @Test
     void submit_kindRequirementExcludesCpu() {
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes(2)));
         DepinClient client = client(net, 1, Duration.ofSeconds(30));

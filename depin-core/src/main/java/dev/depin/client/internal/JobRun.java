@@ -138,8 +138,13 @@ public final class JobRun implements JobHandle {
                 return;
             }
             if (!ctx.clock().instant().isBefore(spec.deadline())) {
-                fail(JobState.FAILED, "deadline " + spec.deadline() + " passed after " + round + " round(s)"
-                        + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure));
+                if (round == 0) {
+                    fail(JobState.REJECTED, "deadline " + spec.deadline() + " had already passed when the job was "
+                            + "submitted: build the job with a later deadline");
+                } else {
+                    fail(JobState.FAILED, "deadline " + spec.deadline() + " passed after " + round + " round(s)"
+                            + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure));
+                }
                 return;
             }
         }
