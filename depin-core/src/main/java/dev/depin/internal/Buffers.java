@@ -59,6 +59,11 @@ public final class Buffers {
         return f;
     }
 
+    /** @return a float32 little-endian view of the remaining bytes of {@code b} (no copy) */
+    public static java.nio.FloatBuffer floatView(ByteBuffer b) {
+        return b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    }
+
     /** @return a new little-endian heap buffer holding {@code f} */
     public static ByteBuffer littleEndian(float[] f) {
         ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(f.length, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);

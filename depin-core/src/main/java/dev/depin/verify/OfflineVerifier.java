@@ -159,9 +159,9 @@ public final class OfflineVerifier {
         String check = dispute.evidence().check();
         try {
             if ("freivalds".equals(check) && spec.kernel() == BuiltinKernel.SGEMM) {
-                Freivalds.verify(floats(inputs.get("a")), floats(inputs.get("b")), floats(outputs.get("c")),
+                Freivalds.verify(floatView(inputs.get("a")), floatView(inputs.get("b")), floatView(outputs.get("c")),
                         (int) spec.params().requireLong("m"), (int) spec.params().requireLong("k"),
-                        (int) spec.params().requireLong("n"), spec.verification().rounds(),
+                        (int) spec.params().requireLong("n"), Freivalds.Options.rigorous(spec.verification().rounds()),
                         HexFormat.of().parseHex(dispute.evidence().seed()));
             } else if (spec.kernel() instanceof BuiltinKernel k) {
                 recompute(k, spec, inputs, outputs);
@@ -201,11 +201,11 @@ public final class OfflineVerifier {
         }
     }
 
-    private static float[] floats(ByteBuffer b) {
+    private static java.nio.FloatBuffer floatView(ByteBuffer b) {
         if (b == null) {
             throw new InvalidArgumentException("a matrix the dispute needs was not supplied: pass inputs a, b and "
                     + "output c");
         }
-        return Buffers.floats(b);
+        return Buffers.floatView(b);
     }
 }

@@ -207,8 +207,10 @@ public final class Freivalds {
     }
 
     /**
-     * Checks {@code C = A·B} on float buffers (their elements from the current position).
-     * Heap buffers are read in place; other buffers are copied into arrays first.
+     * Checks {@code C = A·B} on float buffers (their elements from the current position),
+     * read in place: array-backed buffers through their arrays, views of byte buffers (for
+     * example little-endian output bytes as received) row segment by row segment, never
+     * copied whole. Positions are not changed.
      *
      * @param a       A, m×k row-major
      * @param b       B, k×n row-major
@@ -222,20 +224,61 @@ public final class Freivalds {
      */
     public static VerificationReport verify(FloatBuffer a, FloatBuffer b, FloatBuffer c, int m, int k, int n,
                                             Options options, byte[] seed) {
-        float[][] arr = new float[3][];
-        int[] off = new int[3];
-        FloatBuffer[] in = {a, b, c};
-        for (int i = 0; i < 3; i++) {
-            FloatBuffer f = InvalidArgumentException.requireNonNull(in[i], "buffer");
-            if (f.hasArray()) {
-                arr[i] = f.array();
-                off[i] = f.arrayOffset() + f.position();
-            } else {
-                arr[i] = new float[f.remaining()];
-                f.duplicate().get(arr[i]);
-            }
+        InvalidArgumentException.requireNonNull(a, "A");
+        InvalidArgumentException.requireNonNull(b, "B");
+        InvalidArgumentException.requireNonNull(c, "C");
+        if (a.hasArray() && b.hasArray() && c.hasArray()) {
+            return verify(a.array(), a.arrayOffset() + a.position(), b.array(), b.arrayOffset() + b.position(),
+                    c.array(), c.arrayOffset() + c.position(), m, k, n, options, seed);
         }
-        return verify(arr[0], off[0], arr[1], off[1], arr[2], off[2], m, k, n, options, seed);
+        checkArguments(options, seed, m, k, n);
+        checkSize(a, (long) m * k, "A", m + "x" + k);
+        checkSize(b, (long) k * n, "B", k + "x" + n);
+        checkSize(c, (long) m * n, "C", m + "x" + n);
+        FloatBuffer fa = a.slice();
+        FloatBuffer fb = b.slice();
+        FloatBuffer fc = c.slice();
+        return verifyRows((i, dst, len) -> fa.get(i, dst, 0, len), (i, dst, len) -> fb.get(i, dst, 0, len),
+                (i, dst, len) -> fc.get(i, dst, 0, len), m, k, n, options, seed,
+                (col, round, expected, got, tau) -> failure(array(fa), 0, array(fb), 0, array(fc), 0, m, k, n,
+                        col, round, expected, got, tau, seed));
+    }
+
+    /** Where {@link #columnPass} reads a matrix from: copies {@code len} floats from element {@code index}. */
+    @FunctionalInterface
+    private interface Rows {
+        void copy(int index, float[] dst, int len);
+    }
+
+    /** Builds the exception for a failed column (only on the failure path). */
+    @FunctionalInterface
+    private interface Failure {
+        VerificationException at(int col, int round, double expected, double got, double tau);
+    }
+
+    private static float[] array(FloatBuffer f) {
+        float[] a = new float[f.remaining()];
+        f.duplicate().get(a);
+        return a;
+    }
+
+    private static void checkSize(FloatBuffer f, long need, String name, String shape) {
+        if (need > Integer.MAX_VALUE || f.remaining() < need) {
+            throw new InvalidArgumentException(name + " (" + shape + ") needs " + need + " floats but the buffer has "
+                    + f.remaining() + " remaining: pass the matrix in row-major order with these dimensions");
+        }
+    }
+
+    private static void checkArguments(Options options, byte[] seed, int m, int k, int n) {
+        InvalidArgumentException.requireNonNull(options, "options");
+        InvalidArgumentException.requireNonNull(seed, "seed");
+        if (seed.length < 16) {
+            throw new InvalidArgumentException("seed must have >= 16 bytes, got " + seed.length
+                    + ": use Freivalds.newSeed(new SecureRandom())");
+        }
+        if (m < 1 || k < 1 || n < 1) {
+            throw new InvalidArgumentException("dimensions must be >= 1, got m=" + m + " k=" + k + " n=" + n);
+        }
     }
 
     /**
@@ -257,18 +300,19 @@ public final class Freivalds {
      */
     public static VerificationReport verify(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
                                             int m, int k, int n, Options options, byte[] seed) {
-        InvalidArgumentException.requireNonNull(options, "options");
-        InvalidArgumentException.requireNonNull(seed, "seed");
-        if (seed.length < 16) {
-            throw new InvalidArgumentException("seed must have >= 16 bytes, got " + seed.length
-                    + ": use Freivalds.newSeed(new SecureRandom())");
-        }
-        if (m < 1 || k < 1 || n < 1) {
-            throw new InvalidArgumentException("dimensions must be >= 1, got m=" + m + " k=" + k + " n=" + n);
-        }
+        checkArguments(options, seed, m, k, n);
         checkSize(a, aOff, (long) m * k, "A", m + "x" + k);
         checkSize(b, bOff, (long) k * n, "B", k + "x" + n);
         checkSize(c, cOff, (long) m * n, "C", m + "x" + n);
+        return verifyRows((i, dst, len) -> System.arraycopy(a, aOff + i, dst, 0, len),
+                (i, dst, len) -> System.arraycopy(b, bOff + i, dst, 0, len),
+                (i, dst, len) -> System.arraycopy(c, cOff + i, dst, 0, len), m, k, n, options, seed,
+                (col, round, expected, got, tau) -> failure(a, aOff, b, bOff, c, cOff, m, k, n, col, round, expected,
+                        got, tau, seed));
+    }
+
+    private static VerificationReport verifyRows(Rows a, Rows b, Rows c, int m, int k, int n, Options options,
+                                                 byte[] seed, Failure failure) {
         final int r = options.rounds();
         final boolean rigorous = options.model() == Model.RIGOROUS;
         final int magKind = rigorous ? MAG_ABS : MAG_SQUARE;
@@ -297,14 +341,14 @@ public final class Freivalds {
             final boolean first = g == 0;
             final boolean pair = g + 1 < r;
             final int t0 = g;
-            columnPass(a, aOff, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
+            columnPass(a, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
                     null, first ? magKind : MAG_NONE, first ? aMag : null);
             if (first) {
                 aMagF = rigorous ? toFloat(aMag) : null;
             }
-            columnPass(b, bOff, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
+            columnPass(b, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
                     pair ? v[t0 + 1] : null, first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
-            columnPass(c, cOff, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
+            columnPass(c, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
                     null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
         }
 
@@ -373,7 +417,7 @@ public final class Freivalds {
             for (int j = 0; j < n; j++) {
                 double diff = Math.abs(v[t][j] - z[t][j]);
                 if (!(diff <= tau[j])) {
-                    throw failure(a, aOff, b, bOff, c, cOff, m, k, n, j, t, v[t][j], z[t][j], tau[j], seed);
+                    throw failure.at(j, t, v[t][j], z[t][j], tau[j]);
                 }
             }
         }
@@ -426,7 +470,7 @@ public final class Freivalds {
      * inside a chunk, rows are summed in float over blocks of {@value #BLOCK_ROWS} and tiles
      * of {@value #TILE_COLUMNS} columns, then in double.
      */
-    private static void columnPass(float[] mtx, int off, int rows, int cols, float[] coef0, float[] coef1,
+    private static void columnPass(Rows mtx, int rows, int cols, float[] coef0, float[] coef1,
                                    boolean binary, double[] out0, double[] out1, float[] magCoef, int magKind,
                                    double[] mag) {
         int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -459,7 +503,7 @@ public final class Freivalds {
                             }
                             // Copy the row segment first: C2 vectorizes "acc[j] += seg[j]" (same index
                             // in every array) but not "acc[j] += m[off + j]" (possible aliasing).
-                            System.arraycopy(mtx, off + i * cols + t0, seg, 0, len);
+                            mtx.copy(i * cols + t0, seg, len);
                             if (binary) {
                                 addRow(seg, len, k0 != 0f, k1 != 0f, f0, f1, fm, sq);
                             } else {

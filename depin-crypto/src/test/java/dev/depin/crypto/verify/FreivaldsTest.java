@@ -217,6 +217,45 @@ class FreivaldsTest {
         assertTrue(e.evidence().orElseThrow().location().startsWith("row 511, column 639 "), e.evidence().toString());
     }
 
+    @Test
+    void verify_littleEndianByteBufferViews_readInPlaceSameResultAndEvidence() {
+        Random r = new Random(SEED + 7);
+        int m = 67;
+        int k = 131;
+        int n = 93;
+        float[] a = random(r, m * k, false);
+        float[] b = random(r, k * n, false);
+        float[] c = multiply(a, b, m, k, n);
+        FloatBuffer cv = heapLittleEndian(c);
+        int position = cv.position();
+        assertEquals(Freivalds.verify(a, b, c, m, k, n, 8, seed(9)), Freivalds.verify(heapLittleEndian(a),
+                heapLittleEndian(b), cv, m, k, n, Freivalds.Options.rigorous(8), seed(9)));
+        assertEquals(position, cv.position(), "the buffer's position is not moved");
+        c[40 * n + 17] += 50f;
+        VerificationException onArrays = assertThrows(VerificationException.class,
+                () -> Freivalds.verify(a, b, c, m, k, n, 30, seed(10)));
+        VerificationException onViews = assertThrows(VerificationException.class,
+                () -> Freivalds.verify(heapLittleEndian(a), heapLittleEndian(b), heapLittleEndian(c), m, k, n,
+                        Freivalds.Options.rigorous(30), seed(10)));
+        assertEquals(onArrays.evidence(), onViews.evidence());
+        assertTrue(onViews.evidence().orElseThrow().location().startsWith("row 40, column 17 "));
+        // Too few elements remaining is refused before any work.
+        FloatBuffer shortC = heapLittleEndian(new float[m * n - 1]);
+        assertThrows(dev.depin.InvalidArgumentException.class, () -> Freivalds.verify(heapLittleEndian(a),
+                heapLittleEndian(b), shortC, m, k, n, Freivalds.Options.rigorous(2), seed(11)));
+    }
+
+    /** A float view of a little-endian heap byte buffer: no backing float array, as received from a network. */
+    private static FloatBuffer heapLittleEndian(float[] f) {
+        ByteBuffer bb = ByteBuffer.allocate(f.length * 4 + 8).order(ByteOrder.LITTLE_ENDIAN);
+        bb.position(8);
+        ByteBuffer body = bb.slice().order(ByteOrder.LITTLE_ENDIAN);
+        body.asFloatBuffer().put(f);
+        FloatBuffer view = body.asFloatBuffer();
+        assertTrue(!view.hasArray());
+        return view;
+    }
+
     private static FloatBuffer direct(float[] f) {
         FloatBuffer fb = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         fb.put(f).flip();
