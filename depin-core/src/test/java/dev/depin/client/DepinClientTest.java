@@ -162,7 +162,7 @@ class DepinClientTest {
         List<ProviderNode> nodes = nodes(2);
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes))
                 .fault(nodes.get(0).nodeId(), ScriptedNetwork.Fault.HANG);
-        DepinClient client = client(net, 2, Duration.ofMillis(300));
+        DepinClient client = client(net, 2, Duration.ofSeconds(2));
         JobResult r = client.submit(sgemm(new SplittableRandom(SEED), 3, 3, 3)).result();
         assertEquals(nodes.get(1).nodeId(), r.provider());
         JobEvent failed = r.history().stream().filter(e -> e.state() == JobState.FAILED).findFirst().orElseThrow();
