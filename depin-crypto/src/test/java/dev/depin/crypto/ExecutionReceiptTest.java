@@ -4,6 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.verify.Comparison;
 import dev.depin.crypto.verify.Freivalds;
+import dev.depin.crypto.verify.FreivaldsTest;
 import dev.depin.crypto.verify.SpotCheck;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -46,7 +47,7 @@ class ExecutionReceiptTest {
         Random r = new Random(SEED);
         a = randomMatrix(r, M * K);
         b = randomMatrix(r, K * N);
-        c = multiply(a, b, M, K, N);
+        c = FreivaldsTest.multiply(a, b, M, K, N);
         aBytes = bytes(a);
         bBytes = bytes(b);
         cBytes = bytes(c);
@@ -62,19 +63,6 @@ class ExecutionReceiptTest {
             f[i] = r.nextFloat() * 2 - 1;
         }
         return f;
-    }
-
-    static float[] multiply(float[] a, float[] b, int m, int k, int n) {
-        float[] c = new float[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++) {
-                float av = a[i * k + p];
-                for (int j = 0; j < n; j++) {
-                    c[i * n + j] += av * b[p * n + j];
-                }
-            }
-        }
-        return c;
     }
 
     static ByteBuffer bytes(float[] f) {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class FreivaldsTest {
+public class FreivaldsTest {
     private static final long SEED = 0xF4E1_7A15L;
 
     static float[] random(Random r, int len, boolean positive) {
@@ -27,8 +27,11 @@ class FreivaldsTest {
         return f;
     }
 
-    /** Plain i-p-j float32 product (each C element summed in increasing p). */
-    static float[] multiply(float[] a, float[] b, int m, int k, int n) {
+    /**
+     * Plain i-p-j float32 product (each C element summed in increasing p); also used by
+     * other crypto tests as the reference product.
+     */
+    public static float[] multiply(float[] a, float[] b, int m, int k, int n) {
         float[] c = new float[m * n];
         for (int i = 0; i < m; i++) {
             for (int p = 0; p < k; p++) {
