@@ -3,8 +3,9 @@ package dev.depin.client;
 import dev.depin.DepinException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.client.internal.AttemptVerifier;
+import dev.depin.client.internal.OfferBook;
 import dev.depin.client.internal.JobRun;
-import dev.depin.executor.internal.CpuKernels;
+import dev.depin.kernel.CpuReference;
 import dev.depin.client.internal.ProviderLoad;
 import dev.depin.client.internal.Reputation;
 import dev.depin.crypto.NodeId;
@@ -44,6 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Thread-safe. Closing the client cancels the jobs still running.
  */
 public final class DepinClient implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DepinClient.class);
     private final ComputeNetwork network;
     private final int maxAttempts;
     private final Duration attemptTimeout;
@@ -53,7 +55,9 @@ public final class DepinClient implements AutoCloseable {
     private final Set<JobRun> running = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final JobRun.Context context;
-    private final CpuKernels reference;
+    private final CpuReference reference;
+    private final java.util.concurrent.Executor listeners;
+    private final java.util.concurrent.ExecutorService ownedListeners;
 
     private DepinClient(Builder b) {
         this.network = b.network;
@@ -67,10 +71,24 @@ public final class DepinClient implements AutoCloseable {
             return t;
         });
         this.scheduler.setRemoveOnCancelPolicy(true);
-        this.reference = new CpuKernels(b.threads);
-        this.context = new JobRun.Context(network, clock, scheduler, reputation,
-                new ProviderLoad(b.maxInFlightPerProvider), new AttemptVerifier(reference), maxAttempts, attemptTimeout,
-                b.banAfterDisputes);
+        this.reference = new CpuReference(b.threads);
+        if (b.listenerExecutor != null) {
+            this.ownedListeners = null;
+            this.listeners = b.listenerExecutor;
+        } else {
+            AtomicInteger ln = new AtomicInteger();
+            this.ownedListeners = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "depin-client-events-" + ln.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            this.listeners = ownedListeners;
+        }
+        this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
+                new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000), new AttemptVerifier(reference),
+                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit);
+        LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}",
+                network.name(), b.threads, maxAttempts, attemptTimeout);
     }
 
     /**
@@ -109,9 +127,15 @@ public final class DepinClient implements AutoCloseable {
         return reputation.score(InvalidArgumentException.requireNonNull(provider, "provider"));
     }
 
-    /** @return {verified successes, failures, disputes} this client has seen from {@code provider} */
-    public long[] history(NodeId provider) {
-        return reputation.counts(InvalidArgumentException.requireNonNull(provider, "provider"));
+    /**
+     * What this client has seen of a provider.
+     *
+     * @param provider a provider's node id
+     * @return its verified, failed and disputed attempts and its reputation
+     */
+    public ProviderHistory history(NodeId provider) {
+        long[] c = reputation.counts(InvalidArgumentException.requireNonNull(provider, "provider"));
+        return new ProviderHistory(c[0], c[1], c[2], reputation.score(provider));
     }
 
     /** @return the network this client submits to */
@@ -132,6 +156,14 @@ public final class DepinClient implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            if (ownedListeners != null) {
+                ownedListeners.shutdown();
+                try {
+                    ownedListeners.awaitTermination(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             reference.close();
         }
     }
@@ -145,6 +177,8 @@ public final class DepinClient implements AutoCloseable {
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private int maxInFlightPerProvider = 4;
         private int banAfterDisputes = 1;
+        private java.util.concurrent.Executor listenerExecutor;
+        private int offerLimit = 10_000;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -212,6 +246,34 @@ public final class DepinClient implements AutoCloseable {
                 throw new InvalidArgumentException("ban after disputes is " + disputes + ": give 0 to 1000");
             }
             this.banAfterDisputes = disputes;
+            return this;
+        }
+
+        /**
+         * Where job event listeners run; default a single daemon thread the client owns
+         * (and shuts down on close). Listeners of one job run one at a time, in order,
+         * never on a transport thread and never under the engine's locks.
+         *
+         * @param executor the executor; the client does not shut down one it was given
+         * @return this builder
+         */
+        public Builder listenerExecutor(java.util.concurrent.Executor executor) {
+            this.listenerExecutor = InvalidArgumentException.requireNonNull(executor, "listener executor");
+            return this;
+        }
+
+        /**
+         * How many offers to ask the network for per scheduling round, 1 to 100000;
+         * default 10000.
+         *
+         * @param limit offers per query
+         * @return this builder
+         */
+        public Builder offerLimit(int limit) {
+            if (limit < 1 || limit > 100_000) {
+                throw new InvalidArgumentException("offer limit is " + limit + ": give 1 to 100000");
+            }
+            this.offerLimit = limit;
             return this;
         }
 

@@ -1,29 +1,37 @@
 package dev.depin.executor;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.executor.internal.CpuKernels;
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.executor.spi.ExecutionContext;
 import dev.depin.executor.spi.ExecutionFailedException;
-import dev.depin.executor.spi.ExecutionOutput;
-import dev.depin.executor.spi.Executor;
-import dev.depin.executor.spi.JobWorkspace;
+import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.HostArena;
 import dev.depin.internal.Sha256;
+import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.BuiltinKernel;
+import dev.depin.kernel.CpuReference;
 import dev.depin.kernel.Kernel;
+import dev.depin.kernel.KernelReference;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.kernel.ShapeMismatchException;
+import dev.depin.kernel.ReferenceClosedException;
 import dev.depin.kernel.UnsupportedKernelException;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -33,20 +41,34 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Numerics: SGEMM accumulates each element in float32; SAXPY computes
  * {@code alpha*x + y} with two roundings (no fused multiply-add); reduce-sum accumulates
  * in float64 over fixed blocks in index order, so its result does not depend on the
- * thread count. See {@link CpuKernels} for the exact orders and error bounds.
+ * thread count. See {@link CpuReference} for the exact orders and error bounds.
  *
  * <p>User PTX kernels are rejected with {@link UnsupportedKernelException}.
  *
  * <pre>{@code
- * try (CpuExecutor cpu = new CpuExecutor(Runtime.getRuntime().availableProcessors())) {
- *     ExecutionOutput out = cpu.execute(BuiltinKernel.SGEMM, params, inputs, new JobWorkspace());
+ * try (CpuExecutor cpu = new CpuExecutor(Runtime.getRuntime().availableProcessors());
+ *      ExecutionContext ctx = cpu.open(BuiltinKernel.SGEMM, params)) {
+ *     ctx.input("a").put(a);
+ *     ctx.input("b").put(b);
+ *     ctx.run();
+ *     ByteBuffer c = ctx.output("c");
  * }
  * }</pre>
  */
-public final class CpuExecutor implements Executor {
+public final class CpuExecutor implements DeviceExecutor {
     private static final java.util.concurrent.ConcurrentHashMap<Integer, Double> RATES =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private final CpuKernels kernels;
+    private static final Set<String> KERNELS;
+
+    static {
+        Set<String> ids = new TreeSet<>();
+        for (BuiltinKernel k : BuiltinKernel.values()) {
+            ids.add(k.id());
+        }
+        KERNELS = Collections.unmodifiableSet(ids);
+    }
+
+    private final CpuReference reference;
     private final DeviceInfo device;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -61,10 +83,11 @@ public final class CpuExecutor implements Executor {
         if (threads < 1 || threads > 1024) {
             throw new InvalidArgumentException("CPU executor threads is " + threads + ": give 1 to 1024");
         }
-        this.kernels = new CpuKernels(threads);
+        this.reference = new CpuReference(threads);
         String model = cpuModel();
         this.device = new DeviceInfo(DeviceKind.CPU, model, Runtime.getRuntime().maxMemory(), "-", threads,
-                calibrate(kernels), Sha256.hex((hostName() + "|" + model).getBytes(StandardCharsets.UTF_8)));
+                calibrate(reference), Sha256.hex((hostName() + "|" + model).getBytes(StandardCharsets.UTF_8)),
+                "-", "Java " + Runtime.version());
     }
 
     @Override
@@ -78,17 +101,19 @@ public final class CpuExecutor implements Executor {
     }
 
     @Override
-    public boolean supports(Kernel kernel) {
-        return kernel instanceof BuiltinKernel;
+    public Set<String> kernels() {
+        return KERNELS;
     }
 
     @Override
-    public ExecutionOutput execute(Kernel kernel, LaunchParams params, Map<String, ByteBuffer> inputs,
-                                   JobWorkspace workspace) {
+    public boolean runsUserPtx() {
+        return false;
+    }
+
+    @Override
+    public ExecutionContext open(Kernel kernel, LaunchParams params) {
         InvalidArgumentException.requireNonNull(kernel, "kernel");
         InvalidArgumentException.requireNonNull(params, "launch parameters");
-        InvalidArgumentException.requireNonNull(inputs, "inputs");
-        InvalidArgumentException.requireNonNull(workspace, "workspace");
         if (!(kernel instanceof BuiltinKernel builtin)) {
             throw new UnsupportedKernelException("the CPU executor runs built-in kernels only, not " + kernel.id()
                     + ": send user PTX to a provider whose offer lists the 'ptx' kernel (a CUDA executor)");
@@ -96,65 +121,128 @@ public final class CpuExecutor implements Executor {
         if (closed.get()) {
             throw new ExecutionFailedException("this CPU executor is closed: create a new one");
         }
-        Instant start = Instant.now();
-        long t0 = System.nanoTime();
-        Map<String, ByteBuffer> out = new LinkedHashMap<>();
-        try {
-            switch (builtin) {
-                case SAXPY -> {
-                    int n = (int) params.requireLong("n");
-                    float[] x = load(workspace, inputs, "x", n);
-                    float[] y = load(workspace, inputs, "y", n);
-                    kernels.saxpy(n, params.requireFloat("alpha"), x, y, y);
-                    out.put("out", store(workspace, "out", y, n));
-                }
-                case SGEMM -> {
-                    int m = (int) params.requireLong("m");
-                    int k = (int) params.requireLong("k");
-                    int n = (int) params.requireLong("n");
-                    float[] a = load(workspace, inputs, "a", m * k);
-                    float[] b = load(workspace, inputs, "b", k * n);
-                    float[] c = workspace.floats("scratch:c", m * n);
-                    kernels.sgemm(m, k, n, a, b, c);
-                    out.put("c", store(workspace, "c", c, m * n));
-                }
-                case REDUCE_SUM -> {
-                    int n = (int) params.requireLong("n");
-                    float[] x = load(workspace, inputs, "x", n);
-                    ByteBuffer sum = workspace.bytes("sum", Float.BYTES);
-                    sum.putFloat(0, kernels.reduceSum(n, x));
-                    out.put("sum", sum);
-                }
+        return new CpuContext(builtin, params);
+    }
+
+    /** One job on the CPU: heap buffers in a {@link HostArena}, one launch. */
+    private final class CpuContext implements ExecutionContext {
+        private final BuiltinKernel kernel;
+        private final LaunchParams params;
+        private final HostArena arena = new HostArena();
+        private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
+        private final Map<String, ByteBuffer> outputs = new LinkedHashMap<>();
+        private final List<BufferDecl> outputDecls;
+        private final AtomicBoolean cancelled = new AtomicBoolean();
+        private volatile ExecutionTiming timing;
+        private boolean started;
+
+        CpuContext(BuiltinKernel kernel, LaunchParams params) {
+            this.kernel = kernel;
+            this.params = params;
+            List<BufferDecl> in = kernel.inputs(params);
+            this.outputDecls = kernel.outputs(params);
+            for (BufferDecl d : in) {
+                inputs.put(d.name(), arena.buffer(d.name(), d.bytes(), false));
             }
-        } catch (IllegalStateException e) {
-            throw new ExecutionFailedException("the CPU executor stopped during " + kernel.id()
-                    + " (" + e.getMessage() + "): retry on another executor", e);
         }
-        long nanos = System.nanoTime() - t0;
-        return new ExecutionOutput(out, start, Instant.now(), nanos);
-    }
 
-    private static float[] load(JobWorkspace ws, Map<String, ByteBuffer> inputs, String name, int count) {
-        ByteBuffer buf = inputs.get(name);
-        if (buf == null || buf.remaining() != (long) count * Float.BYTES) {
-            throw new ShapeMismatchException("input '" + name + "' must have " + (long) count * Float.BYTES
-                    + " bytes, got " + (buf == null ? "none" : buf.remaining()));
+        @Override
+        public ByteBuffer input(String name) {
+            ByteBuffer b = inputs.get(name);
+            if (b == null) {
+                throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
+                        + inputs.keySet());
+            }
+            return b.duplicate().clear().order(b.order());
         }
-        float[] a = ws.floats(name, count);
-        buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(a);
-        return a;
-    }
 
-    private static ByteBuffer store(JobWorkspace ws, String name, float[] values, int count) {
-        ByteBuffer buf = ws.bytes(name, count * Float.BYTES);
-        buf.asFloatBuffer().put(values, 0, count);
-        return buf;
+        @Override
+        public void run() {
+            if (started) {
+                throw new ExecutionFailedException("this execution context already ran: open a new one per job");
+            }
+            started = true;
+            checkCancelled();
+            Instant start = Instant.now();
+            long t0 = System.nanoTime();
+            for (BufferDecl d : outputDecls) {
+                outputs.put(d.name(), arena.buffer(d.name(), d.bytes(), false));
+            }
+            Map<String, ByteBuffer> in = new LinkedHashMap<>();
+            inputs.forEach((k, v) -> in.put(k, v.asReadOnlyBuffer().clear().order(v.order())));
+            Map<String, ByteBuffer> out = new LinkedHashMap<>();
+            outputs.forEach((k, v) -> out.put(k, v.duplicate().clear().order(v.order())));
+            KernelReference ref = kernel.reference().orElseThrow();
+            try {
+                ref.run(reference, params, in, out, arena);
+            } catch (ReferenceClosedException e) {
+                throw new ExecutionFailedException("the CPU executor was closed during " + kernel.id()
+                        + ": retry on another executor", e);
+            }
+            checkCancelled();
+            long nanos = System.nanoTime() - t0;
+            timing = new ExecutionTiming(start, Instant.now(), nanos);
+        }
+
+        private void checkCancelled() {
+            if (cancelled.get()) {
+                throw new ExecutionCancelledException(kernel.id() + " on the CPU was cancelled");
+            }
+        }
+
+        @Override
+        public ByteBuffer output(String name) {
+            requireRan();
+            ByteBuffer b = outputs.get(name);
+            if (b == null) {
+                throw new InvalidArgumentException("kernel " + kernel.id() + " has no output '" + name
+                        + "': it writes " + outputDecls.stream().map(BufferDecl::name).toList());
+            }
+            return b.asReadOnlyBuffer().clear().order(b.order());
+        }
+
+        @Override
+        public ExecutionTiming timing() {
+            requireRan();
+            return timing;
+        }
+
+        private void requireRan() {
+            if (timing == null) {
+                throw new ExecutionFailedException("kernel " + kernel.id() + " has not run in this context: call run()");
+            }
+        }
+
+        @Override
+        public void cancel() {
+            cancelled.set(true);
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled.get();
+        }
+
+        @Override
+        public List<Allocation> allocations() {
+            return arena.allocations();
+        }
+
+        @Override
+        public List<WipeRecord> wipe(byte pattern) {
+            return arena.wipe(pattern);
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
     }
 
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            kernels.close();
+            reference.close();
         }
     }
 
@@ -171,11 +259,11 @@ public final class CpuExecutor implements Executor {
      * 1.5 s: the first runs execute interpreted code, so a short fixed window would
      * measure the JIT, not the hardware, and rank identical providers apart.
      */
-    private static double calibrate(CpuKernels kernels) {
+    private static double calibrate(CpuReference kernels) {
         return RATES.computeIfAbsent(kernels.threads(), t -> measure(kernels));
     }
 
-    private static double measure(CpuKernels kernels) {
+    private static double measure(CpuReference kernels) {
         int n = 192;
         SplittableRandom rnd = new SplittableRandom(1);
         float[] a = new float[n * n];

@@ -1,7 +1,8 @@
 package dev.depin.executor;
 
 import dev.depin.DepinException;
-import dev.depin.executor.spi.Executor;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutorOptions;
 import dev.depin.executor.spi.ExecutorProvider;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * gets the CPU executor and one info line saying why.
  *
  * <pre>{@code
- * try (Executor best = ExecutorRegistry.createBest(Runtime.getRuntime().availableProcessors())) {
+ * try (DeviceExecutor best = ExecutorRegistry.createBest(ExecutorOptions.defaults())) {
  *     System.out.println(best.kind() + " on " + best.device().model());
  * }
  * }</pre>
@@ -28,7 +29,11 @@ public final class ExecutorRegistry {
     private ExecutorRegistry() {
     }
 
-    /** @return every registered provider, highest rank first; loads no native code */
+    /**
+     * The registered executor providers.
+     *
+     * @return every registered provider, highest rank first; loads no native code
+     */
     public static List<ExecutorProvider> providers() {
         // Constructing providers is cheap by contract; availability() is what probes.
         List<ExecutorProvider> list = new ArrayList<>();
@@ -42,14 +47,11 @@ public final class ExecutorRegistry {
      * unavailable, or fail to start, are logged once at info with their cause and
      * skipped.
      *
-     * @param hostThreads CPU threads the executor may use (all of its compute, for the
-     *                    CPU executor), 1 to 1024
+     * @param options which device and how many host threads
      * @return a started executor, which the caller closes
      */
-    public static Executor createBest(int hostThreads) {
-        if (hostThreads < 1 || hostThreads > 1024) {
-            throw new dev.depin.InvalidArgumentException("host threads is " + hostThreads + ": give 1 to 1024");
-        }
+    public static DeviceExecutor createBest(ExecutorOptions options) {
+        dev.depin.InvalidArgumentException.requireNonNull(options, "executor options");
         List<String> skipped = new ArrayList<>();
         for (ExecutorProvider p : providers()) {
             ExecutorProvider.Availability a = p.availability();
@@ -59,7 +61,9 @@ public final class ExecutorRegistry {
                 continue;
             }
             try {
-                return p.create(hostThreads);
+                DeviceExecutor e = p.create(options);
+                LOG.info("executor: {} on {} ({})", e.kind(), e.device().model(), a.cause());
+                return e;
             } catch (DepinException | LinkageError e) {
                 LOG.warn("{} executor failed to start, skipping it: {}", p.name(), e.toString());
                 skipped.add(p.name() + ": " + e);
@@ -69,6 +73,6 @@ public final class ExecutorRegistry {
         if (!skipped.isEmpty()) {
             LOG.debug("skipped executors: {}", skipped);
         }
-        return new CpuExecutor(hostThreads);
+        return new CpuExecutor(options.hostThreads());
     }
 }

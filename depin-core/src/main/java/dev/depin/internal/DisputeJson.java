@@ -7,7 +7,7 @@ import dev.depin.crypto.KeyPem;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationException;
 import dev.depin.job.DisputeRecord;
-import dev.depin.job.InvalidJobException;
+import dev.depin.InvalidJobException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.depin.DepinException;
 import dev.depin.job.InputRef;
-import dev.depin.job.InvalidJobException;
+import dev.depin.InvalidJobException;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
 import dev.depin.job.VerificationPolicy;
@@ -73,7 +73,7 @@ public final class SpecJson {
         req.put("minReputation", Double.toHexString(r.minReputation()));
         root.put("requirements", req);
         VerificationPolicy v = spec.verification();
-        root.put("verification", new TreeMap<>(Map.of("kind", v.kind().name(), "rounds", v.rounds(),
+        root.put("verification", new TreeMap<>(Map.of("kind", v.kind(), "rounds", v.rounds(),
                 "fraction", Double.toHexString(v.fraction()), "replicas", v.replicas())));
         root.put("deadlineEpochMillis", spec.deadline().toEpochMilli());
         root.put("maxPriceMicroUsd", spec.maxPrice().micros());
@@ -161,7 +161,7 @@ public final class SpecJson {
             Requirements req = new Requirements(longField(r, "minDeviceMemoryBytes"), models, regions, kinds,
                     hexDouble(text(r, "minReputation"), "minReputation"));
             JsonNode v = field(root, "verification");
-            VerificationPolicy policy = new VerificationPolicy(VerificationPolicy.Kind.valueOf(text(v, "kind")),
+            VerificationPolicy policy = VerificationPolicy.of(text(v, "kind"),
                     intField(v, "rounds"), hexDouble(text(v, "fraction"), "fraction"), intField(v, "replicas"));
             return new JobSpec(kernel, params.build(), inputs, req, policy,
                     Instant.ofEpochMilli(longField(root, "deadlineEpochMillis")),

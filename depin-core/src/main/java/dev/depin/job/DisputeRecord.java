@@ -1,12 +1,13 @@
 package dev.depin.job;
 
+import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.VerificationException;
-import dev.depin.internal.Buffers;
+import dev.depin.kernel.Buffers;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Map;

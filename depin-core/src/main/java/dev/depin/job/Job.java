@@ -1,9 +1,11 @@
 package dev.depin.job;
 
+import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Merkle;
-import dev.depin.internal.Buffers;
+import dev.depin.kernel.Buffers;
 import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.kernel.ShapeMismatchException;
@@ -107,16 +109,63 @@ public final class Job {
             this.kernel = InvalidArgumentException.requireNonNull(kernel, "kernel");
         }
 
-        /** Sets an integer launch parameter. */
+        /**
+         * Sets an integer launch parameter, or a float one where the kernel declares
+         * {@code name} as a float scalar ({@code param("alpha", 2)} sets SAXPY's alpha to
+         * 2.0f), provided the integer is exactly representable as a float.
+         *
+         * @param name  the parameter
+         * @param value its value
+         * @return this builder
+         * @throws InvalidArgumentException if the kernel's float parameter cannot hold the value exactly
+         */
         public Builder param(String name, long value) {
+            if (kernel.isFloatParam(name)) {
+                float f = (float) value;
+                if ((long) f != value) {
+                    throw new InvalidArgumentException("parameter '" + name + "' of " + kernel.id()
+                            + " is a float, and " + value + " has no exact float value: pass a float instead");
+                }
+                params.put(name, f);
+            } else {
+                params.put(name, value);
+            }
+            return this;
+        }
+
+        /**
+         * Sets a float launch parameter.
+         *
+         * @param name  the parameter
+         * @param value its value, finite
+         * @return this builder
+         * @throws InvalidArgumentException if the kernel is built in and {@code name} is one of
+         *                                  its integer parameters
+         */
+        public Builder param(String name, float value) {
+            if (kernel instanceof BuiltinKernel && !kernel.isFloatParam(name)) {
+                throw new InvalidArgumentException("parameter '" + name + "' of " + kernel.id()
+                        + " is an integer: pass a whole number, e.g. param(\"" + name + "\", 256)");
+            }
             params.put(name, value);
             return this;
         }
 
-        /** Sets a float launch parameter. */
-        public Builder param(String name, float value) {
-            params.put(name, value);
-            return this;
+        /**
+         * Sets a float launch parameter from a double, rounded to the nearest float.
+         *
+         * @param name  the parameter
+         * @param value its value, finite and within float range
+         * @return this builder
+         * @throws InvalidArgumentException if the value is not finite or overflows a float
+         */
+        public Builder param(String name, double value) {
+            float f = (float) value;
+            if (Double.isFinite(value) && Float.isInfinite(f)) {
+                throw new InvalidArgumentException("parameter '" + name + "' = " + value
+                        + " is out of float range (max " + Float.MAX_VALUE + ")");
+            }
+            return param(name, f);
         }
 
         /** Adds an input of float32 values (copied, little-endian). */
@@ -145,7 +194,7 @@ public final class Job {
             return this;
         }
 
-        /** The most one attempt may cost; default $1. */
+        /** The most the whole job may cost, every attempt and replica included; default $1. */
         public Builder maxPrice(MicroUsd maxPrice) {
             this.maxPrice = maxPrice;
             return this;

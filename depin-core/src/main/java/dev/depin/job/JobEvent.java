@@ -5,17 +5,20 @@ import dev.depin.crypto.NodeId;
 import java.time.Instant;
 
 /**
- * One state change of a job.
+ * One state change of a job or of one of its attempts. Job-level events have a null
+ * {@code attemptState}; attempt-level events carry the job's state at that moment.
  *
- * @param jobId    the job
- * @param attempt  the attempt number, 1 for the first dispatch; 0 before any dispatch
- * @param state    the new state
- * @param provider the provider of this attempt, or {@code null} before matching
- * @param at       when it happened
- * @param detail   a human-readable reason, empty when there is nothing to add
+ * @param jobId        the job
+ * @param attempt      the attempt number, from 1; 0 for job-level events before any dispatch
+ * @param state        the job's state after this event
+ * @param attemptState the attempt's new state, or {@code null} for a job-level event
+ * @param provider     the provider of this attempt, or {@code null}
+ * @param at           when it happened
+ * @param detail       a human-readable reason, empty when there is nothing to add
  */
-public record JobEvent(String jobId, int attempt, JobState state, NodeId provider, Instant at, String detail) {
-    /** @throws InvalidArgumentException on a null field (other than provider) or a negative attempt */
+public record JobEvent(String jobId, int attempt, JobState state, AttemptState attemptState, NodeId provider,
+                       Instant at, String detail) {
+    /** @throws InvalidArgumentException on a null field (other than attempt state and provider) or a negative attempt */
     public JobEvent {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(state, "job state");
@@ -26,9 +29,15 @@ public record JobEvent(String jobId, int attempt, JobState state, NodeId provide
         }
     }
 
+    /** @return whether this event is a change of an attempt rather than of the job */
+    public boolean isAttemptEvent() {
+        return attemptState != null;
+    }
+
     @Override
     public String toString() {
-        return at + " " + jobId + "#" + attempt + " " + state
+        return at + " " + jobId + "#" + attempt + " "
+                + (attemptState == null ? String.valueOf(state) : "attempt " + attemptState)
                 + (provider == null ? "" : " @" + provider.shortId()) + (detail.isEmpty() ? "" : " (" + detail + ")");
     }
 }

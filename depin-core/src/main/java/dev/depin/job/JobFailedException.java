@@ -24,6 +24,18 @@ public class JobFailedException extends DepinException {
         this.history = List.copyOf(history);
     }
 
+    /**
+     * @param message    what went wrong and what to do
+     * @param finalState {@link JobState#REJECTED} or {@link JobState#FAILED}
+     * @param history    the job's events
+     * @param cause      the failure this one reports again (e.g. from another thread)
+     */
+    public JobFailedException(String message, JobState finalState, List<JobEvent> history, Throwable cause) {
+        super(message, cause);
+        this.finalState = finalState;
+        this.history = List.copyOf(history);
+    }
+
     /** @return the state the job ended in */
     public JobState finalState() {
         return finalState;

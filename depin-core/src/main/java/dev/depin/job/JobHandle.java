@@ -47,21 +47,30 @@ public interface JobHandle {
 
     /**
      * Registers a listener for events from now on; it first receives the events that
-     * already happened, in order. Listeners run on the client's threads and must not
-     * block.
+     * already happened, in order. Listeners run on the client's listener executor (see
+     * {@code DepinClient.Builder.listenerExecutor}), one event at a time per job, never on
+     * a transport thread and never under the engine's locks; a listener that throws is
+     * logged and ignored.
+     *
+     * @param listener called with each event
      */
     void onEvent(Consumer<JobEvent> listener);
 
     /**
-     * Asks to cancel the job. Completes with {@code true} if the job was cancelled,
-     * {@code false} if it had already ended.
+     * Asks to cancel the job: its attempts are stopped where they run.
+     *
+     * @return completes with {@code true} if the job was cancelled, {@code false} if it had
+     *         already ended
      */
     CompletableFuture<Boolean> cancelAsync();
 
     /**
      * Waits for the result.
      *
-     * @throws JobFailedException    if the job failed or was rejected
+     * @return the verified result
+     * @throws JobFailedException    if the job failed or was rejected (its cause is the
+     *                               exception as raised on the engine's thread; this one
+     *                               carries the caller's stack)
      * @throws CancellationException if it was cancelled
      */
     default JobResult result() {
@@ -71,36 +80,53 @@ public interface JobHandle {
             Thread.currentThread().interrupt();
             throw new DepinException("interrupted while waiting for job " + jobId(), e);
         } catch (ExecutionException e) {
-            throw unwrap(e.getCause());
+            throw rethrown(e.getCause());
+        } catch (CancellationException e) {
+            throw rethrown(e);
         }
     }
 
     /**
-     * Waits at most {@code timeout} for the result.
+     * Waits at most {@code timeout} for the result, as {@link java.util.concurrent.Future#get(long, TimeUnit)}
+     * does: a wait that runs out is not a failure of the job, which keeps running.
      *
-     * @throws JobFailedException if the job failed, or did not finish in time (the job
-     *                            itself keeps running)
+     * @param timeout how long to wait
+     * @return the verified result
+     * @throws TimeoutException      if the job has not ended within {@code timeout}
+     * @throws JobFailedException    if the job failed or was rejected
+     * @throws CancellationException if it was cancelled
      */
-    default JobResult result(Duration timeout) {
+    default JobResult result(Duration timeout) throws TimeoutException {
+        dev.depin.InvalidArgumentException.requireNonNull(timeout, "timeout");
         try {
             return resultAsync().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DepinException("interrupted while waiting for job " + jobId(), e);
         } catch (ExecutionException e) {
-            throw unwrap(e.getCause());
+            throw rethrown(e.getCause());
+        } catch (CancellationException e) {
+            throw rethrown(e);
         } catch (TimeoutException e) {
-            throw new JobFailedException("job " + jobId() + " did not finish within " + timeout
-                    + " (state " + state() + "); it keeps running: wait longer or cancel it", state(), events());
+            TimeoutException t = new TimeoutException("job " + jobId() + " did not end within " + timeout
+                    + " (state " + state() + "); it keeps running: wait again or cancel it");
+            t.initCause(e);
+            throw t;
         }
     }
 
-    private static RuntimeException unwrap(Throwable t) {
+    /** The engine's exception again, created on the caller's thread (so its stack is the caller's), with the original as cause. */
+    private static RuntimeException rethrown(Throwable t) {
         while (t instanceof CompletionException && t.getCause() != null) {
             t = t.getCause();
         }
-        if (t instanceof RuntimeException re) {
-            return re;
+        if (t instanceof JobFailedException jf) {
+            return new JobFailedException(jf.getMessage(), jf.finalState(), jf.history(), jf);
+        }
+        if (t instanceof CancellationException ce) {
+            CancellationException again = new CancellationException(ce.getMessage());
+            again.initCause(ce);
+            return again;
         }
         return new DepinException("job failed: " + t, t);
     }

@@ -4,7 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationReport;
-import dev.depin.internal.Buffers;
+import dev.depin.kernel.Buffers;
 import dev.depin.money.MicroUsd;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -23,7 +23,8 @@ import java.util.Map;
  * @param provider     who ran it
  * @param executorKind the executor the provider used, as it reported
  * @param outputs      output bytes by name (read-only little-endian views)
- * @param cost         what the attempt costs at the offer's price, capped at the spec's max price
+ * @param cost         what the job costs: every verified replica at its offer's price (one
+ *                     attempt unless redundant), never more than the spec's max price
  * @param timings      when things happened
  * @param receipt      the provider's signed execution receipt for the accepted attempt
  * @param wipe         the provider's signed wipe attestation for it

@@ -1,5 +1,6 @@
 package dev.depin.job;
 
+import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.internal.Sha256;
 import dev.depin.internal.SpecJson;
@@ -26,8 +27,8 @@ import java.util.Map;
  * the anchor that receipts, escrow and disputes refer to.
  *
  * <p>A spec is validated when built: the inputs must be exactly the buffers the kernel
- * reads for these parameters, with the same sizes; Freivalds is for SGEMM only and a
- * spot check needs a kernel the CPU reference can recompute.
+ * reads for these parameters, with the same sizes, and the verification policy must be
+ * able to check the kernel ({@link VerificationPolicy#requireApplicable}).
  *
  * @param kernel       what to run
  * @param params       launch parameters
@@ -35,7 +36,7 @@ import java.util.Map;
  * @param requirements what the provider must have
  * @param verification how the buyer will check the result
  * @param deadline     when the job must be done, after which no attempt is started
- * @param maxPrice     the most the buyer pays for one attempt
+ * @param maxPrice     the most the buyer pays for the whole job: every attempt and replica
  */
 public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs, Requirements requirements,
                       VerificationPolicy verification, Instant deadline, MicroUsd maxPrice) {
@@ -83,14 +84,7 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
             throw new ShapeMismatchException("kernel " + kernel.id() + " does not read input(s) " + byName.keySet()
                     + ": remove them");
         }
-        if (verification.kind() == VerificationPolicy.Kind.FREIVALDS && kernel != BuiltinKernel.SGEMM) {
-            throw new InvalidJobException("freivalds verification checks matrix products only, but this job runs "
-                    + kernel.id() + ": use spotCheck or redundant");
-        }
-        if (verification.kind() == VerificationPolicy.Kind.SPOT_CHECK && !(kernel instanceof BuiltinKernel)) {
-            throw new InvalidJobException("spotCheck recomputes chunks with the CPU reference, which cannot run "
-                    + kernel.id() + ": use redundant or signatureOnly");
-        }
+        verification.requireApplicable(kernel);
     }
 
     /** @return the output buffers this job produces */

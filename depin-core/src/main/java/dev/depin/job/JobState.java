@@ -1,40 +1,38 @@
 package dev.depin.job;
 
 /**
- * Where a job (or one attempt of it) is in its life, per the design's lifecycle:
+ * Where a job is in its life, per the design's lifecycle:
  * {@code SUBMITTED → MATCHED → ESCROWED → DISPATCHED → RUNNING → RETURNED → VERIFIED →
- * SETTLED}, with the side exits {@code REJECTED}, {@code FAILED → RESCHEDULED},
- * {@code DISPUTED} and {@code CANCELLED}.
+ * SETTLED}, ending in {@code SETTLED} (or {@code VERIFIED} while no settlement backend is
+ * configured), {@code REJECTED}, {@code FAILED} or {@code CANCELLED}. A failed or disputed
+ * attempt (see {@link AttemptState}) sends the job back to {@code MATCHED} on another
+ * provider while its deadline and attempt budget allow.
  *
  * <p>{@code ESCROWED} and {@code SETTLED} are reached only when a settlement backend is
- * configured; without one a job ends at {@code VERIFIED}.
+ * configured; there is none yet, so a job ends at {@code VERIFIED}.
  */
 public enum JobState {
     /** Accepted by the client after validation; not yet matched. */
     SUBMITTED(false),
-    /** An offer that meets the requirements and the price cap was chosen. */
+    /** Offers that meet the requirements and the price cap were chosen for this round. */
     MATCHED(false),
-    /** The maximum price is held in escrow. */
+    /** The price is held in escrow (only with a settlement backend). */
     ESCROWED(false),
-    /** The request was handed to the provider. */
+    /** The round's attempts were handed to their providers. */
     DISPATCHED(false),
-    /** The provider reported that execution started. */
+    /** A provider reported that execution started. */
     RUNNING(false),
-    /** Outputs came back from the provider. */
+    /** Outputs came back and are being checked. */
     RETURNED(false),
-    /** The outputs passed the job's verification policy. Final when no settlement is configured. */
+    /** The outputs passed the job's verification policy. Final while no settlement is configured. */
     VERIFIED(true),
-    /** The provider was paid and the rest of the escrow refunded. */
+    /** The provider was paid and the rest of the escrow refunded. Final. */
     SETTLED(true),
-    /** No offer fits, or the spec is invalid. Final. */
+    /** The job could never run: no offer fits, or its deadline had passed at submission. Final. */
     REJECTED(true),
-    /** An attempt failed (provider error, timeout, bad proof); final for the job when no attempt is left. */
+    /** Every round failed, or the deadline passed. Final. */
     FAILED(true),
-    /** A failed or disputed attempt is being retried on another provider. */
-    RESCHEDULED(false),
-    /** Verification of an attempt failed; the attempt's evidence is kept for the dispute. */
-    DISPUTED(false),
-    /** The buyer cancelled the job. Final. */
+    /** The buyer cancelled the job, or closed the client. Final. */
     CANCELLED(true);
 
     private final boolean terminal;
@@ -43,11 +41,7 @@ public enum JobState {
         this.terminal = terminal;
     }
 
-    /**
-     * Whether a job in this state can change state no more. {@code FAILED} is terminal
-     * for the job only when it is the job's last event; an attempt's failure is followed
-     * by {@code RESCHEDULED}.
-     */
+    /** @return whether a job in this state changes state no more */
     public boolean isTerminal() {
         return terminal;
     }

@@ -1,6 +1,7 @@
 package dev.depin.kernel;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A computation a job asks for: one of the {@link BuiltinKernel built-in kernels} with
@@ -43,4 +44,21 @@ public sealed interface Kernel permits BuiltinKernel, PtxKernel {
      * estimate device time and therefore price; 0 when unknown.
      */
     long flops(LaunchParams params);
+
+    /**
+     * Whether the launch parameter {@code name} is a float scalar (such as SAXPY's
+     * {@code alpha}), so that a builder given an integer for it stores the float.
+     *
+     * @param name a parameter name
+     * @return true for a float parameter of this kernel
+     */
+    boolean isFloatParam(String name);
+
+    /**
+     * What this kernel knows about checking its results: its CPU reference and the
+     * recipes verification policies use. Built-in kernels have one; user PTX has none.
+     *
+     * @return the reference, or empty
+     */
+    Optional<KernelReference> reference();
 }

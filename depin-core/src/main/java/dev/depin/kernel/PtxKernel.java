@@ -91,6 +91,17 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
     }
 
     @Override
+    public boolean isFloatParam(String name) {
+        return params.stream().anyMatch(p -> p.kind() == ParamKind.F32 && p.name().equals(name));
+    }
+
+    /** @return empty: user PTX has no CPU reference; check it by redundancy or trust the signature */
+    @Override
+    public java.util.Optional<KernelReference> reference() {
+        return java.util.Optional.empty();
+    }
+
+    @Override
     public long flops(LaunchParams p) {
         Long f = p.longs().get("flops");
         return f == null ? 0 : Math.max(0, f);

@@ -1,6 +1,6 @@
 package dev.depin.kernel;
 
-import dev.depin.job.InvalidJobException;
+import dev.depin.InvalidJobException;
 
 /**
  * A kernel's launch parameters and buffers disagree: a dimension is zero or negative,

@@ -1,6 +1,6 @@
 package dev.depin.kernel;
 
-import dev.depin.job.InvalidJobException;
+import dev.depin.InvalidJobException;
 
 /** A kernel id that the catalog does not know, or a kernel hash that does not match it. */
 public class UnknownKernelException extends InvalidJobException {

@@ -1,10 +1,11 @@
 /**
- * Networks: {@link dev.depin.network.LocalNetwork} runs providers in process; the same
- * {@link dev.depin.network.spi.ComputeNetwork} SPI fronts remote networks.
+ * Networks: the {@link dev.depin.network.spi.ComputeNetwork} SPI and its errors. The
+ * in-process pool is {@link dev.depin.node.LocalNetwork}; remote networks implement the
+ * same SPI.
  *
  * <pre>{@code
- * LocalNetwork net = LocalNetwork.of(List.of(nodeA, nodeB));
- * List<ProviderOffer> offers = net.offers().join();
+ * ComputeNetwork net = LocalNetwork.of(List.of(nodeA, nodeB));
+ * List<ProviderOffer> offers = net.offers(new OfferQuery("sgemm", Requirements.ANY, 100)).join();
  * }</pre>
  */
 package dev.depin.network;

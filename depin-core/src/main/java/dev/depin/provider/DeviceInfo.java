@@ -24,9 +24,14 @@ import java.util.regex.Pattern;
  * @param units             streaming multiprocessors (GPU) or worker threads (CPU), &gt; 0
  * @param fp32Gflops        measured sustained FP32 rate in GFLOP/s, finite and &gt; 0
  * @param uuidHash          64 lower-case hex characters
+ * @param driverVersion     the device driver's version (e.g. "580.65.06" for NVIDIA), or "-"
+ *                          where there is no driver (a CPU); 1–64 printable characters
+ * @param runtimeVersion    the runtime the executor uses (e.g. "CUDA 13.0", or the Java
+ *                          version for the CPU executor); 1–64 printable characters
  */
 public record DeviceInfo(DeviceKind kind, String model, long memoryBytes, String computeCapability,
-                         int units, double fp32Gflops, String uuidHash) {
+                         int units, double fp32Gflops, String uuidHash, String driverVersion,
+                         String runtimeVersion) {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern CC = Pattern.compile("-|[0-9]{1,2}\\.[0-9]");
 
@@ -54,8 +59,18 @@ public record DeviceInfo(DeviceKind kind, String model, long memoryBytes, String
             throw new InvalidArgumentException("device fp32Gflops is " + fp32Gflops
                     + ": give the measured rate, a finite number > 0");
         }
+        printable(driverVersion, "device driver version");
+        printable(runtimeVersion, "device runtime version");
         if (!HEX64.matcher(uuidHash).matches()) {
             throw new InvalidArgumentException("device uuid hash must be 64 lower-case hex characters (a SHA-256)");
+        }
+    }
+
+    private static void printable(String value, String what) {
+        InvalidArgumentException.requireNonNull(value, what);
+        if (value.isEmpty() || value.length() > 64 || !value.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+            throw new InvalidArgumentException(what + " '" + value + "' must be 1-64 printable ASCII characters ('-' "
+                    + "when there is none)");
         }
     }
 }

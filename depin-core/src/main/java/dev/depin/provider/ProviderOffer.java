@@ -1,18 +1,13 @@
 package dev.depin.provider;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BadSignatureException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
-import dev.depin.internal.SpecJson;
+import dev.depin.provider.internal.OfferJson;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * A provider's signed offer: its {@link OfferTerms}, its public key, and an Ed25519
@@ -82,6 +77,21 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
         }
     }
 
+    /**
+     * A digest that identifies this exact signed offer: SHA-256 over the key, the
+     * canonical terms and the signature. Two offers with equal digests are the same offer,
+     * so a buyer verifies each signature once and caches the answer under this digest.
+     *
+     * @return 64 lower-case hex characters
+     */
+    public String digest() {
+        byte[] terms = canonicalTerms(this.terms);
+        byte[] key = publicKey.raw();
+        java.nio.ByteBuffer all = java.nio.ByteBuffer.allocate(key.length + terms.length + signature.length);
+        all.put(key).put(terms).put(signature);
+        return dev.depin.internal.Sha256.hex(all.array());
+    }
+
     /** @return a copy of the signature */
     @Override
     public byte[] signature() {
@@ -117,32 +127,28 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
 
     /** Canonical JSON of the terms: the bytes the signature covers. */
     static byte[] canonicalTerms(OfferTerms t) {
-        Map<String, Object> m = new TreeMap<>();
-        m.put("format", "depin.offer/v1");
-        m.put("endpoint", t.endpoint());
-        List<Object> devices = new ArrayList<>();
-        for (DeviceInfo d : t.devices()) {
-            Map<String, Object> dm = new TreeMap<>();
-            dm.put("kind", d.kind().name());
-            dm.put("model", d.model());
-            dm.put("memoryBytes", d.memoryBytes());
-            dm.put("computeCapability", d.computeCapability());
-            dm.put("units", d.units());
-            dm.put("fp32Gflops", Double.toHexString(d.fp32Gflops()));
-            dm.put("uuidHash", d.uuidHash());
-            devices.add(dm);
-        }
-        m.put("devices", devices);
-        m.put("region", t.region().toString());
-        m.put("kernels", new TreeSet<>(t.kernels()));
-        m.put("pricePerDeviceSecondMicroUsd", t.price().perDeviceSecond().micros());
-        m.put("pricePerGigabyteMicroUsd", t.price().perGigabyte().micros());
-        m.put("stakeMicroUsd", t.stake().micros());
-        m.put("validUntilEpochMillis", t.validUntil().toEpochMilli());
-        try {
-            return SpecJson.CANONICAL.writeValueAsBytes(m);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("canonical JSON of validated terms cannot fail", e);
-        }
+        return OfferJson.canonicalTerms(t);
+    }
+
+    /**
+     * The offer as it travels between nodes, directories and buyers: canonical JSON of
+     * the terms, the key, the node id and the signature.
+     *
+     * @return the JSON form (UTF-8)
+     */
+    public byte[] toJson() {
+        return OfferJson.signed(this);
+    }
+
+    /**
+     * Parses an offer strictly (at most 64 KiB; exact fields and types; canonical numbers).
+     * The signature is not checked here: call {@link #verify} before using the offer.
+     *
+     * @param json the JSON form
+     * @return the offer
+     * @throws InvalidOfferException naming what is wrong
+     */
+    public static ProviderOffer fromJson(byte[] json) {
+        return OfferJson.read(json);
     }
 }

@@ -1,10 +1,8 @@
 /**
- * Providers: devices, regions, signed offers, and {@link dev.depin.provider.ProviderNode},
- * which runs jobs on an executor.
+ * What providers offer: devices, regions, prices and signed offers. The node that runs
+ * jobs is {@link dev.depin.node.ProviderNode}.
  *
  * <pre>{@code
- * ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(4))
- *         .region(Region.parse("DE/fra-1")).build();
  * ProviderOffer offer = node.offer();          // signed, expires after its time to live
  * offer.verify(Instant.now());                 // throws InvalidOfferException if not usable
  * }</pre>

@@ -12,8 +12,8 @@ import dev.depin.crypto.VerifiedReceipt;
 import dev.depin.crypto.WipeAttestation;
 import dev.depin.crypto.verify.Comparison;
 import dev.depin.crypto.verify.Freivalds;
-import dev.depin.executor.internal.CpuKernels;
-import dev.depin.internal.Buffers;
+import dev.depin.kernel.CpuReference;
+import dev.depin.kernel.Buffers;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobSpec;
 import dev.depin.kernel.BuiltinKernel;
@@ -181,8 +181,8 @@ public final class OfflineVerifier {
     /** Recomputes the whole output on the CPU reference and compares within the kernel's tolerance. */
     private static void recompute(BuiltinKernel k, JobSpec spec, Map<String, ByteBuffer> inputs,
                                   Map<String, ByteBuffer> outputs) {
-        try (CpuKernels cpu = new CpuKernels(Runtime.getRuntime().availableProcessors())) {
-            var rc = new dev.depin.client.internal.AttemptVerifier(cpu).recomputer(k, spec, inputs);
+        try (CpuReference cpu = new CpuReference(Runtime.getRuntime().availableProcessors())) {
+            var rc = k.reference().orElseThrow().recompute(cpu, spec.params(), inputs);
             String name = spec.outputs().get(0).name();
             ByteBuffer got = outputs.get(name);
             ByteBuffer expected = ByteBuffer.allocate(got.remaining()).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,26 +1,27 @@
 package dev.depin.executor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.executor.spi.ExecutionFailedException;
-import dev.depin.executor.spi.Executor;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ExecutorOptions;
 import dev.depin.executor.spi.ExecutorProvider;
-import dev.depin.executor.spi.JobWorkspace;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.kernel.ShapeMismatchException;
 import dev.depin.provider.DeviceKind;
-import java.util.Map;
+import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 
 /** The executor contract on the CPU reference executor, plus its own edge cases. */
 class CpuExecutorTest extends ExecutorContractTest {
 
     @Override
-    protected Executor createExecutor() {
+    protected DeviceExecutor createExecutor() {
         return new CpuExecutor(2);
     }
 
@@ -32,20 +33,27 @@ class CpuExecutorTest extends ExecutorContractTest {
     }
 
     @Test
-    void execute_wrongInputSize() {
-        ShapeMismatchException e = assertThrows(ShapeMismatchException.class, () -> executor().execute(
-                BuiltinKernel.SAXPY, LaunchParams.builder().put("n", 4).put("alpha", 1f).build(),
-                Map.of("x", bytes(new float[4]), "y", bytes(new float[3])), new JobWorkspace()));
-        assertTrue(e.getMessage().contains("input 'y' must have 16 bytes, got 12"), e.getMessage());
-    }
-
-    @Test
-    void execute_afterClose() {
+    void open_afterClose() {
         CpuExecutor cpu = new CpuExecutor(1);
         cpu.close();
         cpu.close();
-        assertThrows(ExecutionFailedException.class, () -> cpu.execute(BuiltinKernel.REDUCE_SUM,
-                LaunchParams.builder().put("n", 1).build(), Map.of("x", bytes(new float[1])), new JobWorkspace()));
+        ExecutionFailedException e = assertThrows(ExecutionFailedException.class,
+                () -> cpu.open(BuiltinKernel.REDUCE_SUM, LaunchParams.builder().put("n", 1).build()));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void close_withoutWipeStillOverwritesHostBuffers() {
+        ByteBuffer original = bytes(new float[] {1.5f, -2.25f, 3.125f});
+        ExecutionContext ctx = executor().open(BuiltinKernel.REDUCE_SUM, LaunchParams.builder().put("n", 3).build());
+        ByteBuffer x = ctx.input("x");
+        x.put(original.duplicate());
+        ctx.close();
+        ctx.close();
+        for (int i = 0; i < 12; i++) {
+            assertEquals(x.get(0), x.get(i), "byte " + i + " is not the wipe pattern");
+        }
+        assertNotEquals(original.duplicate(), x.duplicate().clear(), "the input survived close()");
     }
 
     @Test
@@ -58,9 +66,13 @@ class CpuExecutorTest extends ExecutorContractTest {
     @Test
     void registry_findsCpuAndCreatesBest() {
         assertTrue(ExecutorRegistry.providers().stream().map(ExecutorProvider::name).anyMatch("cpu"::equals));
-        try (Executor best = ExecutorRegistry.createBest(1)) {
+        try (DeviceExecutor best = ExecutorRegistry.createBest(ExecutorOptions.threads(1))) {
             assertTrue(best.supports(BuiltinKernel.SGEMM));
         }
-        assertThrows(InvalidArgumentException.class, () -> ExecutorRegistry.createBest(0));
+        assertThrows(InvalidArgumentException.class, () -> ExecutorRegistry.createBest(ExecutorOptions.threads(0)));
+        assertThrows(InvalidArgumentException.class, () -> ExecutorRegistry.createBest(null));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> new dev.depin.executor.internal.CpuExecutorProvider().create(new ExecutorOptions(1, 1)));
+        assertTrue(e.getMessage().contains("index 0"), e.getMessage());
     }
 }

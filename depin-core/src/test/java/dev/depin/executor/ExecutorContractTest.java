@@ -2,12 +2,17 @@ package dev.depin.executor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.depin.executor.spi.ExecutionOutput;
-import dev.depin.executor.spi.Executor;
-import dev.depin.executor.spi.JobWorkspace;
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ExecutionFailedException;
+import dev.depin.kernel.ShapeMismatchException;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.kernel.PtxKernel;
@@ -26,10 +31,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The contract every {@link Executor} meets, run against each implementation (the CPU
+ * The contract every {@link DeviceExecutor} meets, run against each implementation (the CPU
  * executor here, the CUDA executor in depin-cuda): the built-in kernels agree with a
- * float64 reference within their documented bounds, on awkward shapes, and inputs are
- * left untouched.
+ * float64 reference within their documented bounds, on awkward shapes; inputs are
+ * left untouched; every buffer the job used is listed, wiped and read back; misuse,
+ * cancellation and close fail or behave as the SPI documents.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class ExecutorContractTest {
@@ -37,10 +43,10 @@ public abstract class ExecutorContractTest {
     protected static final long SEED = 0x5eed_2026_11_25L;
     private static final double U = Math.ulp(1.0f) / 2; // unit roundoff of float32, 2^-24
 
-    private Executor executor;
+    private DeviceExecutor executor;
 
     /** @return a fresh executor under test */
-    protected abstract Executor createExecutor();
+    protected abstract DeviceExecutor createExecutor();
 
     @BeforeAll
     void start() {
@@ -54,7 +60,7 @@ public abstract class ExecutorContractTest {
     }
 
     /** @return the executor under test */
-    protected Executor executor() {
+    protected DeviceExecutor executor() {
         return executor;
     }
 
@@ -122,33 +128,99 @@ public abstract class ExecutorContractTest {
     }
 
     @Test
-    void execute_leavesInputsUntouchedAndAllocatesFromWorkspace() {
+    void open_leavesCallerBytesUntouchedAndOwnsEveryBuffer() {
         SplittableRandom rnd = new SplittableRandom(SEED);
         float[] a = random(rnd, 6 * 5);
         float[] b = random(rnd, 5 * 4);
         ByteBuffer ab = bytes(a);
         ByteBuffer bb = bytes(b);
-        JobWorkspace ws = new JobWorkspace();
-        ExecutionOutput out = executor.execute(BuiltinKernel.SGEMM,
-                LaunchParams.builder().put("m", 6).put("k", 5).put("n", 4).build(), Map.of("a", ab, "b", bb), ws);
-        assertArrayEquals(a, floats(ab.duplicate(), a.length));
-        assertArrayEquals(b, floats(bb.duplicate(), b.length));
-        assertEquals(0, ab.position());
-        assertEquals(List.of("c"), List.copyOf(out.outputs().keySet()));
-        assertTrue(ws.totalBytes() >= 6 * 4 * Float.BYTES, "outputs must come from the workspace");
-        assertTrue(out.outputs().get("c").isReadOnly());
-        assertTrue(!out.endedAt().isBefore(out.startedAt()));
+        try (ExecutionContext ctx = executor.open(BuiltinKernel.SGEMM,
+                LaunchParams.builder().put("m", 6).put("k", 5).put("n", 4).build())) {
+            ByteBuffer inA = ctx.input("a");
+            assertEquals(a.length * Float.BYTES, inA.remaining(), "input buffer has exactly the declared size");
+            assertEquals(ByteOrder.LITTLE_ENDIAN, inA.order());
+            inA.put(ab.duplicate());
+            ctx.input("b").put(bb.duplicate());
+            ctx.run();
+            assertArrayEquals(a, floats(ab.duplicate(), a.length));
+            assertArrayEquals(b, floats(bb.duplicate(), b.length));
+            assertEquals(0, ab.position());
+            ByteBuffer c = ctx.output("c");
+            assertTrue(c.isReadOnly(), "outputs are handed out read-only");
+            assertEquals(6 * 4 * Float.BYTES, c.remaining());
+            assertTrue(!ctx.timing().endedAt().isBefore(ctx.timing().startedAt()));
+            long allocated = ctx.allocations().stream().mapToLong(ExecutionContext.Allocation::bytes).sum();
+            assertTrue(allocated >= (6 * 5 + 5 * 4 + 6 * 4) * Float.BYTES,
+                    "inputs and outputs live in the context's allocations: " + ctx.allocations());
+        }
     }
 
     @Test
-    void execute_userPtxOnlyWhereSupported() {
+    void wipe_coversEveryAllocationAndOverwritesOutputs() {
+        int n = 70_000; // more than one Merkle chunk, not a multiple of anything
+        SplittableRandom rnd = new SplittableRandom(SEED + 7);
+        try (ExecutionContext ctx = executor.open(BuiltinKernel.SAXPY,
+                LaunchParams.builder().put("n", n).put("alpha", 3f).build())) {
+            ctx.input("x").put(bytes(random(rnd, n)));
+            ctx.input("y").put(bytes(random(rnd, n)));
+            ctx.run();
+            ByteBuffer out = ctx.output("out");
+            List<ExecutionContext.Allocation> allocations = ctx.allocations();
+            List<WipeRecord> records = ctx.wipe((byte) 0xa5);
+            assertEquals(allocations.size(), records.size(), "one wipe record per allocation");
+            for (int i = 0; i < records.size(); i++) {
+                WipeRecord r = records.get(i);
+                assertEquals(allocations.get(i).label(), r.label());
+                assertEquals(allocations.get(i).bytes(), r.bytes());
+                assertEquals(r.bytes(), r.bytesOverwritten(), "every byte overwritten: " + r);
+                assertEquals(0xa5, r.pattern());
+            }
+            for (int i = 0; i < out.remaining(); i++) {
+                if (out.get(i) != (byte) 0xa5) {
+                    throw new AssertionError("output byte " + i + " survived the wipe");
+                }
+            }
+        }
+    }
+
+    @Test
+    void context_misuseFailsWithSpecificErrors() {
+        LaunchParams p = LaunchParams.builder().put("n", 4).put("alpha", 1f).build();
+        try (ExecutionContext ctx = executor.open(BuiltinKernel.SAXPY, p)) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> ctx.input("z"));
+            assertTrue(e.getMessage().contains("no input 'z'"), e.getMessage());
+            assertThrows(ExecutionFailedException.class, () -> ctx.output("out"), "no output before run()");
+            assertThrows(ExecutionFailedException.class, ctx::timing, "no timing before run()");
+            ctx.run();
+            assertThrows(ExecutionFailedException.class, ctx::run, "a context runs once");
+            InvalidArgumentException o = assertThrows(InvalidArgumentException.class, () -> ctx.output("nope"));
+            assertTrue(o.getMessage().contains("no output 'nope'"), o.getMessage());
+        }
+        assertThrows(ShapeMismatchException.class,
+                () -> executor.open(BuiltinKernel.SAXPY, LaunchParams.builder().put("n", 4).build()));
+        assertThrows(InvalidArgumentException.class, () -> executor.open(null, p));
+    }
+
+    @Test
+    void cancel_beforeRunStopsIt() {
+        try (ExecutionContext ctx = executor.open(BuiltinKernel.REDUCE_SUM, LaunchParams.builder().put("n", 3).build())) {
+            assertFalse(ctx.isCancelled());
+            ctx.cancel();
+            assertTrue(ctx.isCancelled());
+            assertThrows(ExecutionCancelledException.class, ctx::run);
+            ctx.cancel(); // idempotent
+        }
+    }
+
+    @Test
+    void open_userPtxOnlyWhereSupported() {
         PtxKernel ptx = new PtxKernel("noop", ".version 8.0\n.target sm_80\n.address_size 64\n"
                 + ".visible .entry noop(.param .u64 out) { ret; }\n", List.of(PtxKernel.Param.output("out")));
         LaunchParams p = LaunchParams.builder().put("gridX", 1).put("gridY", 1).put("gridZ", 1)
                 .put("blockX", 1).put("blockY", 1).put("blockZ", 1).put("out.bytes", 4).build();
+        assertEquals(executor.runsUserPtx(), executor.supports(ptx));
         if (!executor.supports(ptx)) {
-            UnsupportedKernelException e = assertThrows(UnsupportedKernelException.class,
-                    () -> executor.execute(ptx, p, Map.of(), new JobWorkspace()));
+            UnsupportedKernelException e = assertThrows(UnsupportedKernelException.class, () -> executor.open(ptx, p));
             assertTrue(e.getMessage().contains("ptx:noop"), e.getMessage());
         }
     }
@@ -157,15 +229,22 @@ public abstract class ExecutorContractTest {
     void device_describesRealHardware() {
         assertTrue(executor.device().fp32Gflops() > 0);
         assertTrue(executor.device().memoryBytes() > 0);
+        assertFalse(executor.device().runtimeVersion().isBlank());
+        for (BuiltinKernel k : BuiltinKernel.values()) {
+            assertEquals(executor.kernels().contains(k.id()), executor.supports(k));
+        }
         assertTrue(executor.supports(BuiltinKernel.SGEMM) && executor.supports(BuiltinKernel.SAXPY)
                 && executor.supports(BuiltinKernel.REDUCE_SUM));
     }
 
     private float[] run(BuiltinKernel k, LaunchParams p, Map<String, ByteBuffer> inputs, String output, int count) {
-        ExecutionOutput out = executor.execute(k, p, inputs, new JobWorkspace());
-        ByteBuffer buf = out.outputs().get(output);
-        assertEquals((long) count * Float.BYTES, buf.remaining(), "output size");
-        return floats(buf, count);
+        try (ExecutionContext ctx = executor.open(k, p)) {
+            inputs.forEach((name, data) -> ctx.input(name).put(data.duplicate()));
+            ctx.run();
+            ByteBuffer buf = ctx.output(output);
+            assertEquals((long) count * Float.BYTES, buf.remaining(), "output size");
+            return floats(buf, count);
+        }
     }
 
     /** @return {@code n} floats uniform in [-1, 1) */

@@ -1,5 +1,6 @@
 package dev.depin.job;
 
+import dev.depin.InvalidJobException;
 import static dev.depin.job.JobFixtures.DEADLINE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

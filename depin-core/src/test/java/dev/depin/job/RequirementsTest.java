@@ -55,11 +55,11 @@ class RequirementsTest {
     }
 
     private static DeviceInfo gpu(String model, long memory) {
-        return new DeviceInfo(DeviceKind.CUDA, model, memory, "9.0", 132, 51_000.0, hex64());
+        return new DeviceInfo(DeviceKind.CUDA, model, memory, "9.0", 132, 51_000.0, hex64(), "580.65.06", "CUDA 13.0");
     }
 
     private static DeviceInfo cpu(long memory) {
-        return new DeviceInfo(DeviceKind.CPU, "AMD EPYC 9654", memory, "-", 96, 3_000.0, hex64());
+        return new DeviceInfo(DeviceKind.CPU, "AMD EPYC 9654", memory, "-", 96, 3_000.0, hex64(), "-", "Java 17");
     }
 
     private static ProviderOffer offer(String region, DeviceInfo... devices) {

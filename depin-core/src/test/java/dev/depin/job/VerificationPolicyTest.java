@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.job.VerificationPolicy.Kind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -19,7 +18,7 @@ class VerificationPolicyTest {
     @Test
     void signatureOnly_hasNoNumbers() {
         VerificationPolicy p = VerificationPolicy.signatureOnly();
-        assertEquals(new VerificationPolicy(Kind.SIGNATURE_ONLY, 0, 0, 0), p);
+        assertEquals(VerificationPolicy.of("SIGNATURE_ONLY", 0, 0, 0), p);
         assertEquals("signatureOnly", p.toString());
     }
 
@@ -27,7 +26,7 @@ class VerificationPolicyTest {
     void freivalds_boundsAccepted() {
         assertEquals(1, VerificationPolicy.freivalds(1).rounds());
         assertEquals(64, VerificationPolicy.freivalds(64).rounds());
-        assertEquals(Kind.FREIVALDS, VerificationPolicy.freivalds(20).kind());
+        assertEquals("FREIVALDS", VerificationPolicy.freivalds(20).kind());
         assertEquals("freivalds(20)", VerificationPolicy.freivalds(20).toString());
     }
 
@@ -68,19 +67,20 @@ class VerificationPolicyTest {
 
     @Test
     void constructor_numbersForAnotherKind_rejected() {
-        invalid(() -> new VerificationPolicy(Kind.SIGNATURE_ONLY, 1, 0, 0), "signatureOnly takes no rounds");
-        invalid(() -> new VerificationPolicy(Kind.SIGNATURE_ONLY, 0, 0.5, 0), "signatureOnly takes no rounds");
-        invalid(() -> new VerificationPolicy(Kind.SIGNATURE_ONLY, 0, 0, 3), "signatureOnly takes no rounds");
-        invalid(() -> new VerificationPolicy(Kind.FREIVALDS, 20, 0.5, 0), "freivalds needs 1 to 64 rounds");
-        invalid(() -> new VerificationPolicy(Kind.FREIVALDS, 20, 0, 3), "freivalds needs 1 to 64 rounds");
-        invalid(() -> new VerificationPolicy(Kind.SPOT_CHECK, 1, 0.5, 0), "spotCheck needs a fraction");
-        invalid(() -> new VerificationPolicy(Kind.SPOT_CHECK, 0, 0.5, 2), "spotCheck needs a fraction");
-        invalid(() -> new VerificationPolicy(Kind.REDUNDANT, 1, 0, 3), "redundant needs 2 to 9 replicas");
-        invalid(() -> new VerificationPolicy(Kind.REDUNDANT, 0, 0.5, 3), "redundant needs 2 to 9 replicas");
+        invalid(() -> VerificationPolicy.of("SIGNATURE_ONLY", 1, 0, 0), "SIGNATURE_ONLY takes no rounds, fraction or replicas");
+        invalid(() -> VerificationPolicy.of("SIGNATURE_ONLY", 0, 0.5, 0), "SIGNATURE_ONLY takes no rounds, fraction or replicas");
+        invalid(() -> VerificationPolicy.of("SIGNATURE_ONLY", 0, 0, 3), "SIGNATURE_ONLY takes no rounds, fraction or replicas");
+        invalid(() -> VerificationPolicy.of("FREIVALDS", 20, 0.5, 0), "FREIVALDS takes only rounds");
+        invalid(() -> VerificationPolicy.of("FREIVALDS", 20, 0, 3), "FREIVALDS takes only rounds");
+        invalid(() -> VerificationPolicy.of("SPOT_CHECK", 1, 0.5, 0), "SPOT_CHECK takes only a fraction");
+        invalid(() -> VerificationPolicy.of("SPOT_CHECK", 0, 0.5, 2), "SPOT_CHECK takes only a fraction");
+        invalid(() -> VerificationPolicy.of("REDUNDANT", 1, 0, 3), "REDUNDANT takes only replicas");
+        invalid(() -> VerificationPolicy.of("REDUNDANT", 0, 0.5, 3), "REDUNDANT takes only replicas");
     }
 
     @Test
     void constructor_nullKind_rejected() {
-        invalid(() -> new VerificationPolicy(null, 0, 0, 0), "verification kind is null");
+        invalid(() -> VerificationPolicy.of(null, 0, 0, 0), "verification kind is null");
+        invalid(() -> VerificationPolicy.of("MAJORITY", 0, 0, 0), "verification kind 'MAJORITY' is unknown");
     }
 }

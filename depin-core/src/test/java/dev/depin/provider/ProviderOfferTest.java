@@ -57,7 +57,7 @@ class ProviderOfferTest {
     }
 
     private static DeviceInfo device(long memoryBytes) {
-        return new DeviceInfo(DeviceKind.CUDA, "NVIDIA H100 80GB HBM3", memoryBytes, "9.0", 132, 51_000.0, uuidHash);
+        return new DeviceInfo(DeviceKind.CUDA, "NVIDIA H100 80GB HBM3", memoryBytes, "9.0", 132, 51_000.0, uuidHash, "580.65.06", "CUDA 13.0");
     }
 
     private static OfferTerms terms() {
@@ -226,5 +226,83 @@ class ProviderOfferTest {
         ProviderOffer offer = ProviderOffer.sign(key, t);
         assertDoesNotThrow(() -> new ProviderOffer(offer.nodeId(), offer.publicKey(), same, offer.signature())
                 .verify(NOW));
+    }
+
+    // ------------------------------------------------------------------ JSON form
+
+    private static String json(ProviderOffer o) {
+        return new String(o.toJson(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void assertRejected(String json, String messagePart) {
+        InvalidOfferException e = assertThrowsExactly(InvalidOfferException.class,
+                () -> ProviderOffer.fromJson(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains(messagePart), "expected '" + messagePart + "' in: " + e.getMessage());
+    }
+
+    @Test
+    void toJson_fromJson_roundTripsAndStillVerifies() {
+        ProviderOffer offer = ProviderOffer.sign(key, terms());
+        ProviderOffer back = ProviderOffer.fromJson(offer.toJson());
+        assertEquals(offer, back);
+        assertEquals(offer.digest(), back.digest());
+        assertArrayEquals(offer.toJson(), back.toJson(), "the JSON form is canonical");
+        assertDoesNotThrow(() -> back.verify(NOW));
+    }
+
+    @Test
+    void fromJson_alteredTermsParseButFailVerification() {
+        ProviderOffer offer = ProviderOffer.sign(key, terms());
+        String altered = json(offer).replace("\"pricePerDeviceSecondMicroUsd\":500", "\"pricePerDeviceSecondMicroUsd\":1");
+        assertNotEquals(json(offer), altered);
+        ProviderOffer forged = ProviderOffer.fromJson(altered.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertNotEquals(offer.digest(), forged.digest(), "the digest covers the terms");
+        assertInvalid(forged, NOW, "not signed by its key");
+    }
+
+    @Test
+    void fromJson_hostileInputRejectedWithReason() {
+        String good = json(ProviderOffer.sign(key, terms()));
+        assertRejected(good.replace("{\"format\":\"depin.signed-offer/v1\"", "{\"extra\":1,\"format\":\"depin.signed-offer/v1\""),
+                "unknown field(s) [extra]");
+        assertRejected(good.replace("\"format\":\"depin.signed-offer/v1\",", ""), "missing field(s) [format]");
+        assertRejected(good.replace("depin.signed-offer/v1", "depin.signed-offer/v2"), "expected 'depin.signed-offer/v1'");
+        assertRejected(good.replace("\"units\":132", "\"units\":132.5"), "'units' must be a 32-bit integer");
+        assertRejected(good.replace("\"units\":132", "\"units\":\"132\""), "'units' must be a 32-bit integer");
+        assertRejected(good.replace("\"memoryBytes\":", "\"memoryBytes\":1,\"memoryBytes\":"), "malformed");
+        assertRejected(good + " {}", "malformed");
+        assertRejected("[]", "offer must be a JSON object");
+        assertRejected("{", "malformed");
+        String nodeId = key.nodeId().hex();
+        assertRejected(good.replace(nodeId, otherKey.nodeId().hex()), "but its key hashes to");
+        assertRejected(good.replace("\"fp32Gflops\":\"", "\"fp32Gflops\":\"1"), "fp32Gflops");
+        String big = "{\"pad\":\"" + "x".repeat(70_000) + "\"}";
+        assertRejected(big, "more than the 65536");
+        InvalidArgumentException n = assertThrowsExactly(InvalidArgumentException.class, () -> ProviderOffer.fromJson(null));
+        assertTrue(n.getMessage().contains("offer JSON is null"), n.getMessage());
+    }
+
+    @Test
+    void fromJson_randomTruncationsNeverEscapeAsOtherExceptions() {
+        byte[] good = ProviderOffer.sign(key, terms()).toJson();
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        for (int i = 0; i < 300; i++) {
+            byte[] bad = good.clone();
+            int cut = rnd.nextInt(good.length);
+            bad = i % 2 == 0 ? java.util.Arrays.copyOf(bad, cut) : bad;
+            if (i % 2 == 1) {
+                bad[cut] = (byte) rnd.nextInt(256);
+            }
+            byte[] input = bad;
+            try {
+                ProviderOffer o = ProviderOffer.fromJson(input);
+                // A byte flip can land in a string and still parse; then the signature must catch it.
+                if (!java.util.Arrays.equals(input, good)) {
+                    assertThrowsExactly(InvalidOfferException.class, () -> o.verify(NOW), "flip at " + cut);
+                }
+            } catch (InvalidOfferException | InvalidArgumentException expected) {
+                // rejected with a reason
+            }
+        }
     }
 }

@@ -4,8 +4,7 @@ import dev.depin.benchmarks.BenchmarkBase;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
-import dev.depin.executor.spi.ExecutionOutput;
-import dev.depin.executor.spi.JobWorkspace;
+import dev.depin.executor.spi.ExecutionContext;
 import dev.depin.job.Job;
 import dev.depin.job.JobResult;
 import dev.depin.job.VerificationPolicy;
@@ -13,8 +12,8 @@ import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.network.LocalNetwork;
-import dev.depin.provider.ProviderNode;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -36,8 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * run on the same executor.
  *
  * <ul>
- *   <li>{@code unverified}: the executor runs the product and the output is copied once
- *       (what any transport does). Nothing is hashed, signed, wiped or checked.</li>
+ *   <li>{@code unverified}: the inputs are staged into an execution context, the executor
+ *       runs the product and the output is copied once (what any transport does). Nothing
+ *       is hashed, signed or checked; the context is closed (which frees the buffers).</li>
  *   <li>{@code verified}: the job as depin runs it through a one-provider
  *       {@link LocalNetwork} and a {@link DepinClient}: the buyer builds the spec
  *       (Merkle roots of A and B), the provider recomputes those roots, executes, commits
@@ -98,11 +98,15 @@ public class TrustOverheadBenchmark extends BenchmarkBase {
     /** @return C, computed and copied, with no trust work */
     @Benchmark
     public ByteBuffer unverified() {
-        ExecutionOutput out = executor.execute(BuiltinKernel.SGEMM, params, inputs, new JobWorkspace());
-        ByteBuffer c = out.outputs().get("c");
-        ByteBuffer copy = ByteBuffer.allocate(c.remaining());
-        copy.put(c.duplicate()).flip();
-        return copy;
+        try (ExecutionContext ctx = executor.open(BuiltinKernel.SGEMM, params)) {
+            ctx.input("a").put(inputs.get("a").duplicate());
+            ctx.input("b").put(inputs.get("b").duplicate());
+            ctx.run();
+            ByteBuffer c = ctx.output("c");
+            ByteBuffer copy = ByteBuffer.allocate(c.remaining());
+            copy.put(c.duplicate()).flip();
+            return copy;
+        }
     }
 
     /** @return the verified result of the same job through depin */

@@ -3,7 +3,7 @@ package dev.depin.benchmarks.crypto;
 import dev.depin.benchmarks.BenchmarkBase;
 import dev.depin.crypto.VerificationReport;
 import dev.depin.crypto.verify.Freivalds;
-import dev.depin.executor.internal.CpuKernels;
+import dev.depin.kernel.CpuReference;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Cost of checking an n×n×n SGEMM result with {@link Freivalds} (r = 2 rounds, rigorous
  * tolerance) against recomputing the product with the CPU reference kernel
- * ({@link CpuKernels#sgemm}) on the same number of threads ({@code threads}, default 2),
+ * ({@link CpuReference#sgemm}) on the same number of threads ({@code threads}, default 2),
  * in the same run. Scores are ms per operation; the ratio recompute / freivalds is the
  * saving (goal: &ge; 100× at n = 2048).
  *
@@ -44,7 +44,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     private float[] c;
     private float[] scratch;
     private byte[] seed;
-    private CpuKernels kernels;
+    private CpuReference kernels;
 
     /** Random operands from a fixed seed, and their product. */
     @Setup(Level.Trial)
@@ -56,7 +56,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
             a[i] = (float) (r.nextDouble() * 2 - 1);
             b[i] = (float) (r.nextDouble() * 2 - 1);
         }
-        kernels = new CpuKernels(threads);
+        kernels = new CpuReference(threads);
         c = new float[n * n];
         kernels.sgemm(n, n, n, a, b, c);
         scratch = new float[n * n];

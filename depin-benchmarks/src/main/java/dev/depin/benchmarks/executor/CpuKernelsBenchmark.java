@@ -1,7 +1,7 @@
 package dev.depin.benchmarks.executor;
 
 import dev.depin.benchmarks.BenchmarkBase;
-import dev.depin.executor.internal.CpuKernels;
+import dev.depin.kernel.CpuReference;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -14,7 +14,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Throughput of the CPU reference kernels ({@link CpuKernels}) on {@code threads} threads, with
+ * Throughput of the CPU reference kernels ({@link CpuReference}) on {@code threads} threads, with
  * plain single-threaded Java loops as in-run baselines for SAXPY and the sum; the numpy/OpenBLAS
  * baseline is timed by {@code depin-benchmarks/scripts/kernels_vs_numpy.py} right after.
  *
@@ -46,12 +46,12 @@ public class CpuKernelsBenchmark extends BenchmarkBase {
     @Param("2")
     public int threads;
 
-    private CpuKernels kernels;
+    private CpuReference kernels;
 
     /** Starts the kernels' worker threads. */
     @Setup(Level.Trial)
     public void startKernels() {
-        kernels = new CpuKernels(threads);
+        kernels = new CpuReference(threads);
     }
 
     /** Stops the kernels' worker threads. */

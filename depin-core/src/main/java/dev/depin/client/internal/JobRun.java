@@ -1,14 +1,14 @@
 package dev.depin.client.internal;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.client.NoMatchingOfferException;
+import dev.depin.crypto.Hex;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
 import dev.depin.crypto.verify.Comparison;
-import dev.depin.crypto.verify.Redundant;
+import dev.depin.job.AttemptState;
 import dev.depin.job.DisputeRecord;
-import dev.depin.job.VerificationPolicy;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.job.Job;
 import dev.depin.job.JobEvent;
 import dev.depin.job.JobFailedException;
@@ -16,13 +16,15 @@ import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobSpec;
 import dev.depin.job.JobState;
-import dev.depin.kernel.BufferDecl;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.kernel.CpuReference;
+import dev.depin.kernel.Recompute;
 import dev.depin.money.MicroUsd;
 import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.provider.DeviceInfo;
-import dev.depin.provider.InvalidOfferException;
+import dev.depin.network.spi.OfferQuery;
 import dev.depin.provider.ProviderOffer;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
@@ -30,59 +32,61 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HexFormat;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One job's run through the lifecycle: match, dispatch, verify, retry. All state
- * changes happen under this object's lock and are published as {@link JobEvent}s in
- * order.
+ * One job's life as a sequence of stages, round after round:
+ * <b>select</b> (verified offers, filtered and ranked within the price cap) →
+ * <b>hold</b> (escrow; absent until a settlement backend exists, so {@code ESCROWED} is
+ * never reached) → <b>dispatch</b> (one attempt, or one per replica, each with its own
+ * nonce) → <b>verify</b> (receipt, shapes, wipe attestation, policy; redundancy quorum) →
+ * <b>post or void</b> (absent likewise) → VERIFIED, or the next round.
  *
- * <p>A job proceeds in rounds. A round dispatches one attempt, or one per replica under
- * {@code redundant(n)}, each to a distinct provider not tried before for this job, with
- * its own challenge nonce. When every attempt of the round has answered, failed or timed
- * out, each answer is checked (shape, receipt, wipe attestation, policy); a failed check
- * makes the attempt DISPUTED with a {@link DisputeRecord}, other faults make it FAILED.
- * A round with an accepted result completes the job; otherwise the job is rescheduled
- * until {@code maxAttempts} rounds or the deadline.
+ * <p>Rules that make every job end: every continuation runs through {@link #guard}, which
+ * turns anything thrown into a FAILED job; a watchdog ends the job at its deadline
+ * whatever the network does; a timed-out attempt is cancelled at the provider; the final
+ * state is decided by completing the result future first, so the events always agree with
+ * it (a racing cancel either wins, and the job is CANCELLED, or loses, and changes
+ * nothing). Network calls and listeners never run under this object's lock.
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final HexFormat HEX = HexFormat.of();
 
     /**
      * What a run needs from its client.
      *
      * @param network        where offers come from
      * @param clock          for deadlines and expiry
-     * @param scheduler      where continuations run
+     * @param scheduler      where continuations and timers run
+     * @param listeners      where event listeners run
      * @param reputation     the client's provider book
      * @param load           attempts in flight per provider
+     * @param offers         verified-offer cache
      * @param verifier       the buyer's checks on each attempt
+     * @param reference      the CPU reference (redundancy comparisons)
      * @param maxAttempts    rounds of dispatch before failing
      * @param attemptTimeout longest single attempt
      * @param banAfter       disputes after which this client no longer uses a provider; 0 never bans
+     * @param offerLimit     offers asked for per round
      */
-    public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler,
-                          Reputation reputation, ProviderLoad load, AttemptVerifier verifier, int maxAttempts,
-                          Duration attemptTimeout, int banAfter) {
+    public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
+                          Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
+                          CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
+                          int offerLimit) {
     }
 
     private final Job job;
@@ -91,17 +95,20 @@ public final class JobRun implements JobHandle {
     private final String jobId;
     private final Context ctx;
     private final Instant submittedAt;
+    private final Selection selection;
+    private final EventBus bus;
     private final CompletableFuture<JobResult> result = new CompletableFuture<>();
-    private final List<JobEvent> events = new CopyOnWriteArrayList<>();
-    private final List<Consumer<JobEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Set<NodeId> tried = new HashSet<>();
     private final List<DisputeRecord> disputes = new ArrayList<>();
-    private final Set<Integer> runningSeen = new HashSet<>();
     private JobState state = JobState.SUBMITTED;
+    private boolean finished;
     private int round;
-    private int attempt;
-    private List<Replica> inFlight = List.of();
+    private int attempts;
+    private List<Attempt> inFlight = List.of();
     private String lastFailure = "";
+    private ScheduledFuture<?> watchdog;
+    private final List<Dispatch> toCancel = new ArrayList<>();
+    private String cancelReason = "job ended";
 
     /**
      * @param job the job to run
@@ -114,431 +121,525 @@ public final class JobRun implements JobHandle {
         this.ctx = ctx;
         byte[] id = new byte[16];
         RANDOM.nextBytes(id);
-        this.jobId = HEX.formatHex(id);
+        this.jobId = Hex.encode(id);
         this.submittedAt = ctx.clock().instant();
+        this.selection = new Selection(spec, ctx.reputation(), ctx.load(), ctx.banAfter());
+        this.bus = new EventBus(ctx.listeners());
+        // Whoever cancels the future directly (resultAsync().cancel) cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
-                cancelAsync();
+                cancelled("cancelled through its result future");
             }
         });
     }
 
-    /** Publishes SUBMITTED and starts the first attempt. */
+    /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round. */
     public void start() {
         synchronized (this) {
-            emit(JobState.SUBMITTED, null, spec.kernel().id() + " " + spec.params().longs() + ", max "
+            record(JobState.SUBMITTED, null, null, spec.kernel().id() + " " + spec.params().longs() + ", max "
                     + spec.maxPrice() + ", " + spec.verification());
+            long untilDeadline = Duration.between(ctx.clock().instant(), spec.deadline()).toNanos();
+            if (untilDeadline > 0) {
+                watchdog = ctx.scheduler().schedule(guard(this::deadlinePassed), untilDeadline, TimeUnit.NANOSECONDS);
+            }
         }
-        ctx.scheduler().execute(this::nextAttempt);
+        afterUnlock();
+        ctx.scheduler().execute(guard(this::selectStage));
     }
 
-    private void nextAttempt() {
+    // ---------------------------------------------------------------- select
+
+    private void selectStage() {
         synchronized (this) {
-            if (result.isDone()) {
+            if (finished) {
                 return;
             }
             if (!ctx.clock().instant().isBefore(spec.deadline())) {
                 if (round == 0) {
                     fail(JobState.REJECTED, "deadline " + spec.deadline() + " had already passed when the job was "
-                            + "submitted: build the job with a later deadline");
+                            + "submitted: build the job with a later deadline", true);
                 } else {
-                    fail(JobState.FAILED, "deadline " + spec.deadline() + " passed after " + round + " round(s)"
-                            + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure));
+                    fail(JobState.FAILED, lastFailureFirst("deadline " + spec.deadline() + " passed after " + round
+                            + " round(s)"), false);
                 }
                 return;
             }
         }
-        ctx.network().offers().whenCompleteAsync((offers, error) -> {
-            if (error != null) {
-                roundFailed("could not fetch offers: " + rootCause(error));
-            } else {
-                dispatch(offers);
+        CompletableFuture<List<ProviderOffer>> offers;
+        try {
+            offers = ctx.network().offers(new OfferQuery(offerKernelId(), spec.requirements(), ctx.offerLimit()));
+            if (offers == null) {
+                throw new IllegalStateException("network " + ctx.network().name() + " returned no future of offers");
             }
-        }, ctx.scheduler());
+        } catch (RuntimeException e) {
+            offers = CompletableFuture.failedFuture(e);
+        }
+        java.util.function.BiConsumer<List<ProviderOffer>, Throwable> next = (list, error) -> guard(() -> {
+            if (error != null || list == null) {
+                roundFailed("could not fetch offers from " + ctx.network().name() + ": "
+                        + (error == null ? "the network returned null" : rootCause(error)));
+            } else {
+                plan(list);
+            }
+        }).run();
+        if (offers.isDone()) {
+            offers.whenComplete(next); // already on our scheduler: no hop for a cached answer
+        } else {
+            offers.whenCompleteAsync(next, ctx.scheduler());
+        }
     }
 
-    private void dispatch(List<ProviderOffer> offers) {
-        List<Replica> replicas = new ArrayList<>();
-        int thisRound;
+    private String offerKernelId() {
+        return spec.kernel() instanceof dev.depin.kernel.PtxKernel ? dev.depin.provider.OfferTerms.PTX
+                : spec.kernel().id();
+    }
+
+    private void plan(List<ProviderOffer> offers) {
+        List<String> passedOver = new ArrayList<>();
+        int wanted = spec.verification().attemptsPerRound();
+        List<Attempt> batch;
         synchronized (this) {
-            if (result.isDone()) {
+            if (finished) {
                 return;
             }
-            int wanted = spec.verification().kind() == VerificationPolicy.Kind.REDUNDANT
-                    ? spec.verification().replicas() : 1;
-            List<String> passedOver = new ArrayList<>();
-            List<ProviderOffer> chosen = choose(offers, passedOver, wanted);
-            if (chosen.size() < wanted) {
-                String why = (wanted == 1 ? "no offer fits" : "only " + chosen.size() + " of the " + wanted
-                        + " distinct providers that redundant(" + wanted + ") needs fit")
-                        + " (" + offers.size() + " considered"
+            List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
+            Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver);
+            if (plan.chosen().isEmpty()) {
+                String why = plan.why() != null ? plan.why()
+                        : (wanted == 1 ? "no offer fits" : "fewer than the " + wanted + " distinct providers that "
+                        + spec.verification() + " needs fit");
+                why += " (" + offers.size() + " offer(s) considered"
                         + (passedOver.isEmpty() ? "" : ": " + String.join("; ", passedOver)) + ")";
-                if (round == 0) {
-                    fail(JobState.REJECTED, why + ". Relax the requirements, raise the max price, or add providers");
+                if (this.round == 0) {
+                    fail(JobState.REJECTED, why + ". Relax the requirements, raise the max price, or add providers",
+                            true);
                 } else {
-                    fail(JobState.FAILED, why + " after " + round + " round(s); last failure: " + lastFailure);
+                    fail(JobState.FAILED, lastFailureFirst("no other provider is left to try: " + why), false);
                 }
                 return;
             }
-            thisRound = ++round;
-            for (ProviderOffer offer : chosen) {
-                attempt++;
+            this.round++;
+            record(JobState.MATCHED, null, null, "round " + this.round + " of at most " + ctx.maxAttempts() + ": "
+                    + plan.chosen().stream().map(o -> o.nodeId().shortId() + " est. " + selection.estimate(o))
+                    .toList() + (lastFailure.isEmpty() ? "" : " (after: " + lastFailure + ")"));
+            // hold: a settlement backend would place the escrow here (ESCROWED); there is none yet.
+            batch = new ArrayList<>();
+            for (ProviderOffer offer : plan.chosen()) {
+                attempts++;
                 tried.add(offer.nodeId());
-                emit(JobState.MATCHED, offer.nodeId(), offer.region() + ", est. " + estimate(offer));
                 byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
                 RANDOM.nextBytes(nonce);
-                ExecutionRequest request = new ExecutionRequest(jobId, attempt, spec, job.inputs(), nonce);
-                emit(JobState.DISPATCHED, offer.nodeId(), offer.terms().endpoint());
-                final int a = attempt;
-                final NodeId provider = offer.nodeId();
-                ctx.load().begin(provider);
-                CompletableFuture<ExecutionResponse> call;
-                try {
-                    call = ctx.network().dispatch(offer, request, p -> onProgress(thisRound, a, provider, p));
-                } catch (RuntimeException e) {
-                    // A network adapter that throws instead of failing its future still loses no job.
-                    call = CompletableFuture.failedFuture(e);
-                }
-                call.whenComplete((r, t) -> ctx.load().end(provider));
-                replicas.add(new Replica(offer, request, call));
+                batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce),
+                        this.round));
             }
-            inFlight = List.copyOf(replicas);
+            inFlight = List.copyOf(batch);
+            record(JobState.DISPATCHED, null, null, batch.size() + " attempt(s)");
+            for (Attempt a : batch) {
+                recordAttempt(a, AttemptState.DISPATCHED, a.offer.region() + " " + a.offer.terms().endpoint());
+            }
         }
-        Duration left = Duration.between(ctx.clock().instant(), spec.deadline());
-        long timeoutNanos = Math.max(1, Math.min(left.toNanos(), ctx.attemptTimeout().toNanos()));
-        List<CompletableFuture<Void>> settled = new ArrayList<>();
-        for (Replica r : replicas) {
-            settled.add(r.call().orTimeout(timeoutNanos, TimeUnit.NANOSECONDS).handle((response, error) -> {
-                r.settle(response, error == null ? null : describe(rootCause(error), timeoutNanos));
-                return null;
-            }));
-        }
-        CompletableFuture.allOf(settled.toArray(CompletableFuture[]::new))
-                .whenCompleteAsync((v, t) -> conclude(thisRound, replicas), ctx.scheduler());
+        afterUnlock();
+        dispatchStage(batch);
     }
 
-    private static String describe(Throwable cause, long timeoutNanos) {
-        if (cause instanceof TimeoutException) {
-            return "no answer within " + Duration.ofNanos(timeoutNanos);
-        }
-        return cause instanceof CancellationException ? null : String.valueOf(cause.getMessage());
-    }
+    // ---------------------------------------------------------------- dispatch
 
-    /** One dispatch of the current round and how it ended. */
-    private static final class Replica {
-        private final ProviderOffer offer;
-        private final ExecutionRequest request;
-        private final CompletableFuture<ExecutionResponse> call;
-        private volatile ExecutionResponse response;
-        private volatile String failure;
-        private VerificationReport report;
-
-        Replica(ProviderOffer offer, ExecutionRequest request, CompletableFuture<ExecutionResponse> call) {
-            this.offer = offer;
-            this.request = request;
-            this.call = call;
-        }
-
-        CompletableFuture<ExecutionResponse> call() {
-            return call;
-        }
-
-        void settle(ExecutionResponse r, String why) {
-            this.response = r;
-            this.failure = r == null ? (why == null ? "cancelled" : why) : null;
-        }
-
-        NodeId provider() {
-            return offer.nodeId();
-        }
-
-        int attempt() {
-            return request.attempt();
-        }
-    }
-
-    /**
-     * Verifies every replica of a finished round and either completes the job or
-     * reschedules it. Runs on the client's scheduler, outside the lock while verifying.
-     */
-    private void conclude(int forRound, List<Replica> replicas) {
-        synchronized (this) {
-            if (result.isDone() || forRound != round) {
-                return;
-            }
-        }
-        List<Replica> valid = new ArrayList<>();
-        List<Object[]> outcomes = new ArrayList<>(); // {replica, JobState, detail, DisputeRecord or null}
-        for (Replica r : replicas) {
-            if (r.response == null) {
-                outcomes.add(new Object[] {r, JobState.FAILED, r.failure, null});
-                continue;
-            }
-            String problem = checkHeader(r.request, r.offer, r.response);
-            if (problem != null) {
-                outcomes.add(new Object[] {r, JobState.FAILED, problem, null});
-                continue;
-            }
+    private void dispatchStage(List<Attempt> round) {
+        long timeoutNanos = Math.max(1, Math.min(Duration.between(ctx.clock().instant(), spec.deadline()).toNanos(),
+                ctx.attemptTimeout().toNanos()));
+        for (Attempt a : round) {
+            ctx.load().begin(a.provider());
+            Dispatch d;
             try {
-                // The receipt first: it judges the bytes received against what the provider signed.
-                VerificationReport report = ctx.verifier().verifyEnvelopes(spec, specHash, r.offer, r.request,
-                        r.response);
-                String shape = checkShapes(r.response);
-                if (shape != null) {
-                    throw new VerificationException(VerificationException.Reason.OUTPUT_SIZE_MISMATCH,
-                            "the provider signed outputs that do not fit the spec: " + shape);
+                d = ctx.network().dispatch(a.offer, a.request, p -> onProgress(a, p));
+                if (d == null) {
+                    throw new IllegalStateException("network " + ctx.network().name() + " returned no dispatch");
                 }
-                VerificationReport policy = ctx.verifier().verifyResult(spec, job.inputs(), r.response.outputs(),
-                        r.response.receipt());
-                r.report = policy == null ? report : report.and(policy);
-                valid.add(r);
-            } catch (VerificationException e) {
-                outcomes.add(new Object[] {r, JobState.DISPUTED, e.reason() + ": " + e.getMessage(), dispute(r, e)});
+            } catch (RuntimeException e) {
+                // A network adapter that throws instead of failing its future still loses no job.
+                d = Dispatch.failed(e);
             }
-        }
-        Replica winner = null;
-        List<Replica> agreeing = List.of();
-        if (spec.verification().kind() == VerificationPolicy.Kind.REDUNDANT) {
-            int needed = spec.verification().replicas() / 2 + 1;
-            if (valid.size() >= needed) {
-                Map<String, ByteBuffer> byAttempt = new LinkedHashMap<>();
-                Map<String, Replica> replicaOf = new HashMap<>();
-                for (Replica r : valid) {
-                    byAttempt.put(Integer.toString(r.attempt()), r.response.outputs().values().iterator().next());
-                    replicaOf.put(Integer.toString(r.attempt()), r);
-                }
-                try {
-                    Redundant.Outcome o = Redundant.compare(byAttempt, comparisonFor(spec));
-                    winner = replicaOf.get(o.winner());
-                    winner.report = winner.report.and(o.report());
-                    agreeing = o.agreeing().stream().map(replicaOf::get).toList();
-                    for (String d : o.dissenting()) {
-                        Replica r = replicaOf.get(d);
-                        VerificationException e = new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
-                                "output differs from the majority of " + o.agreeing().size() + " of "
-                                        + byAttempt.size() + " replicas", o.evidence().get(d));
-                        outcomes.add(new Object[] {r, JobState.DISPUTED, e.reason() + ": " + e.getMessage(),
-                                dispute(r, e)});
-                    }
-                } catch (VerificationException e) {
-                    for (Replica r : valid) {
-                        outcomes.add(new Object[] {r, JobState.FAILED, e.reason() + ": " + e.getMessage(), null});
-                    }
-                }
-            } else {
-                for (Replica r : valid) {
-                    outcomes.add(new Object[] {r, JobState.FAILED, "only " + valid.size() + " of "
-                            + replicas.size() + " replicas returned a verifiable result; " + needed + " must agree",
-                            null});
-                }
+            Dispatch dispatch = d;
+            // The provider counts as busy until it lets go of the attempt, not until we stop waiting.
+            dispatch.released().whenComplete((v, t) -> ctx.load().end(a.provider()));
+            boolean stop;
+            synchronized (this) {
+                a.dispatch = dispatch;
+                stop = finished || a.settled;
             }
-        } else if (!valid.isEmpty()) {
-            winner = valid.get(0);
-            agreeing = List.of(winner);
-        }
-        synchronized (this) {
-            if (result.isDone() || forRound != round) {
-                return;
-            }
-            inFlight = List.of();
-            for (Object[] o : outcomes) {
-                Replica r = (Replica) o[0];
-                JobState st = (JobState) o[1];
-                lastFailure = (String) o[2];
-                if (st == JobState.DISPUTED) {
-                    disputes.add((DisputeRecord) o[3]);
-                    ctx.reputation().dispute(r.provider());
-                } else {
-                    ctx.reputation().failure(r.provider());
-                }
-                emit(st, r.provider(), lastFailure);
-            }
-            if (winner == null) {
-                if (round >= ctx.maxAttempts()) {
-                    fail(JobState.FAILED, "all " + round + " round(s) failed; last: " + lastFailure);
-                    return;
-                }
-                emit(JobState.RESCHEDULED, null, "round " + (round + 1) + " of at most " + ctx.maxAttempts());
-                ctx.scheduler().execute(this::nextAttempt);
-                return;
-            }
-            long costMicros = 0;
-            for (Replica r : agreeing) {
-                ctx.reputation().success(r.provider());
-                MicroUsd charge = r.offer.terms().price().charge(r.response.deviceNanos(), spec.bytesMoved());
-                costMicros += Math.min(charge.micros(), spec.maxPrice().micros());
-            }
-            ExecutionResponse resp = winner.response;
-            emit(JobState.RETURNED, winner.provider(), resp.executorKind() + ", device "
-                    + Duration.ofNanos(resp.deviceNanos()).toMillis() + " ms");
-            emit(JobState.VERIFIED, winner.provider(), winner.report.summary());
-            result.complete(new JobResult(jobId, specHash, winner.attempt(), winner.provider(), resp.executorKind(),
-                    resp.outputs(), MicroUsd.ofMicros(costMicros),
-                    new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
-                    resp.wipe(), winner.report, disputes, events));
-        }
-    }
-
-    private DisputeRecord dispute(Replica r, VerificationException e) {
-        return new DisputeRecord(jobId, r.attempt(), r.provider(), r.offer.publicKey(), e.reason(), e.getMessage(),
-                e.evidence().orElse(null), r.response.receipt(), r.response.wipe(), spec.canonicalJson(),
-                ctx.clock().instant(), r.response.outputs());
-    }
-
-    /** Bitwise for the deterministic CPU reference on every replica would be too strict across executors. */
-    private Comparison comparisonFor(JobSpec s) {
-        if (!(s.kernel() instanceof BuiltinKernel k)) {
-            return Comparison.bitwise();
-        }
-        return ctx.verifier().recomputer(k, s, job.inputs()).comparison();
-    }
-
-    private List<ProviderOffer> choose(List<ProviderOffer> offers, List<String> passedOver, int wanted) {
-        Instant now = ctx.clock().instant();
-        List<ProviderOffer> fit = new ArrayList<>();
-        Set<NodeId> seen = new HashSet<>();
-        for (ProviderOffer o : offers) {
-            String who = o.nodeId().shortId();
-            if (!seen.add(o.nodeId())) {
+            if (stop) {
+                dispatch.cancel("job " + jobId + " ended before the attempt was sent");
                 continue;
             }
-            try {
-                o.verify(now);
-            } catch (InvalidOfferException e) {
-                LOG.debug("job {}: offer from {} unusable: {}", jobId, who, e.getMessage());
-                passedOver.add(who + " invalid offer");
-                continue;
-            }
-            String mismatch = !o.terms().runs(spec.kernel()) ? "does not run " + spec.kernel().id()
-                    : tried.contains(o.nodeId()) ? "already tried for this job"
-                    : ctx.banAfter() > 0 && ctx.reputation().counts(o.nodeId())[2] >= ctx.banAfter()
-                    ? "banned after " + ctx.reputation().counts(o.nodeId())[2] + " dispute(s)"
-                    : spec.requirements().mismatch(o);
-            if (mismatch == null && ctx.reputation().score(o.nodeId()) < spec.requirements().minReputation()) {
-                mismatch = String.format("reputation %.2f below %.2f", ctx.reputation().score(o.nodeId()),
-                        spec.requirements().minReputation());
-            }
-            if (mismatch == null && estimate(o).compareTo(spec.maxPrice()) > 0) {
-                mismatch = "estimated " + estimate(o) + " above max " + spec.maxPrice();
-            }
-            if (mismatch != null) {
-                passedOver.add(who + " " + mismatch);
-            } else {
-                fit.add(o);
-            }
+            ScheduledFuture<?> timer = ctx.scheduler().schedule(guard(() -> {
+                dispatch.cancel("no answer within " + Duration.ofNanos(timeoutNanos));
+                settle(a, null, "no answer within " + Duration.ofNanos(timeoutNanos));
+            }), timeoutNanos, TimeUnit.NANOSECONDS);
+            dispatch.response().whenComplete((response, error) -> {
+                timer.cancel(false);
+                guard(() -> settle(a, response, error == null ? null : describe(rootCause(error)))).run();
+            });
         }
-        return fit.stream().sorted(Comparator.comparingInt((ProviderOffer o) -> ctx.load().tier(o.nodeId()))
-                .thenComparingDouble(this::exactEstimate)
-                .thenComparing(o -> -ctx.reputation().score(o.nodeId()))
-                .thenComparing(ProviderOffer::nodeId)).limit(wanted).toList();
     }
 
-    /**
-     * Estimated charge at this offer, rounded up as the provider would charge it: the
-     * kernel's FLOPs at the fastest device's measured rate, plus data moved.
-     */
-    private MicroUsd estimate(ProviderOffer o) {
-        return o.terms().price().charge(estimatedNanos(o), spec.bytesMoved());
-    }
-
-    /** The same estimate without rounding, in micro-USD, so that cheap jobs still rank by price. */
-    private double exactEstimate(ProviderOffer o) {
-        return (o.terms().price().perDeviceSecond().micros() * nanos(o)
-                + o.terms().price().perGigabyte().micros() * (double) spec.bytesMoved()) / 1e9;
-    }
-
-    private long estimatedNanos(ProviderOffer o) {
-        return (long) Math.ceil(Math.min(Long.MAX_VALUE / 2.0, nanos(o)));
-    }
-
-    /** Device time at the offer's fastest measured rate, unrounded: a tiny job still ranks by price. */
-    private double nanos(ProviderOffer o) {
-        double gflops = o.devices().stream().mapToDouble(DeviceInfo::fp32Gflops).max().orElse(1);
-        return spec.kernel().flops(spec.params()) / gflops;
-    }
-
-    private void onProgress(int forRound, int forAttempt, NodeId provider, ComputeNetwork.Progress p) {
+    private void onProgress(Attempt a, ComputeNetwork.Progress p) {
         if (p != ComputeNetwork.Progress.RUNNING) {
             return;
         }
+        // Progress may come on a transport thread: hop to our own before touching state.
+        try {
+            ctx.scheduler().execute(guard(() -> {
+                synchronized (this) {
+                    if (finished || a.settled || a.state != AttemptState.DISPATCHED) {
+                        return;
+                    }
+                    if (state == JobState.DISPATCHED) {
+                        record(JobState.RUNNING, a.number(), a.provider(), "");
+                    }
+                    recordAttempt(a, AttemptState.RUNNING, "");
+                }
+                afterUnlock();
+            }));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The client is closing; the job is being cancelled anyway.
+        }
+    }
+
+    private static String describe(Throwable cause) {
+        return cause instanceof CancellationException ? "cancelled"
+                : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    }
+
+    private void settle(Attempt a, ExecutionResponse response, String failure) {
+        List<Attempt> round;
         synchronized (this) {
-            if (!result.isDone() && forRound == round && !runningSeen.contains(forAttempt)) {
-                runningSeen.add(forAttempt);
-                emit(JobState.RUNNING, provider, "attempt " + forAttempt);
+            if (a.settled) {
+                return;
             }
+            a.settled = true;
+            a.response = response;
+            a.failure = response == null ? (failure == null ? "no response" : failure) : null;
+            if (finished) {
+                return;
+            }
+            if (response != null) {
+                recordAttempt(a, AttemptState.RETURNED, "");
+                if (state != JobState.RETURNED) {
+                    record(JobState.RETURNED, a.number(), a.provider(), response.executorKind() + ", device "
+                            + Duration.ofNanos(response.deviceNanos()).toMillis() + " ms");
+                }
+            }
+            round = inFlight;
+            if (!round.contains(a) || !round.stream().allMatch(x -> x.settled)) {
+                round = null;
+            }
+        }
+        afterUnlock();
+        if (round != null) {
+            List<Attempt> done = round;
+            ctx.scheduler().execute(guard(() -> verifyStage(done)));
         }
     }
 
-    /** @return why the response's unsigned header does not belong to this attempt, or null */
-    private String checkHeader(ExecutionRequest request, ProviderOffer offer, ExecutionResponse response) {
-        if (!response.jobId().equals(request.jobId()) || response.attempt() != request.attempt()) {
-            return "response is for " + response.jobId() + "#" + response.attempt() + ", not this attempt";
-        }
-        if (!response.provider().equals(offer.nodeId())) {
-            return "response names provider " + response.provider().shortId() + ", not the one dispatched to";
-        }
-        return null;
-    }
+    // ---------------------------------------------------------------- verify
 
-    /** @return why the (signed) outputs do not have the spec's names and sizes, or null */
-    private String checkShapes(ExecutionResponse response) {
-        Map<String, ByteBuffer> outs = response.outputs();
-        List<BufferDecl> expected = spec.outputs();
-        if (outs.size() != expected.size()) {
-            return "outputs " + outs.keySet() + ", expected " + expected.stream().map(BufferDecl::name).toList();
-        }
-        for (BufferDecl d : expected) {
-            ByteBuffer b = outs.get(d.name());
-            if (b == null || b.remaining() != d.bytes()) {
-                return "output '" + d.name() + "' has " + (b == null ? "no" : b.remaining()) + " bytes, expected "
-                        + d.bytes();
+    private void verifyStage(List<Attempt> round) {
+        synchronized (this) {
+            if (finished || inFlight != round) {
+                return;
             }
         }
-        return null;
+        List<Attempt.Outcome> outcomes = new ArrayList<>();
+        List<Attempt.Outcome> valid = new ArrayList<>();
+        for (Attempt a : round) {
+            Attempt.Outcome o = judge(a);
+            (o.state() == AttemptState.ACCEPTED ? valid : outcomes).add(o);
+        }
+        Attempt.Outcome winner = null;
+        if (spec.verification() instanceof VerificationPolicy.Redundant r) {
+            List<Attempt.Outcome> decided = Quorum.decide(valid, round.size(), r.quorum(), comparison(),
+                    this::dispute);
+            if (!decided.isEmpty() && decided.get(0).state() == AttemptState.ACCEPTED) {
+                winner = decided.get(0);
+            }
+            outcomes.addAll(decided);
+        } else if (!valid.isEmpty()) {
+            winner = valid.get(0);
+            outcomes.addAll(valid);
+        }
+        conclude(round, outcomes, winner);
+    }
+
+    /** Checks one settled attempt; never throws. */
+    private Attempt.Outcome judge(Attempt a) {
+        if (a.response == null) {
+            return Attempt.Outcome.failed(a, a.failure);
+        }
+        ExecutionResponse r = a.response;
+        if (!jobId.equals(r.jobId()) || r.attempt() != a.number()) {
+            return Attempt.Outcome.failed(a, "response is for " + r.jobId() + "#" + r.attempt()
+                    + ", not this attempt");
+        }
+        if (!a.provider().equals(r.provider())) {
+            return Attempt.Outcome.failed(a, "response names provider " + r.provider().shortId()
+                    + ", not the one dispatched to");
+        }
+        try {
+            VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r);
+            return Attempt.Outcome.accepted(a, report);
+        } catch (VerificationException e) {
+            return Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
+        } catch (RuntimeException e) {
+            // A malformed response that the checks could not even read: the provider's fault, not a proof.
+            return Attempt.Outcome.failed(a, "malformed response: " + e);
+        }
+    }
+
+    private Comparison comparison() {
+        return spec.kernel().reference()
+                .map(ref -> {
+                    Recompute rc = ref.recompute(ctx.reference(), spec.params(), job.inputs());
+                    return rc.comparison();
+                })
+                .orElse(Comparison.bitwise());
+    }
+
+    private DisputeRecord dispute(Attempt a, VerificationException e) {
+        ExecutionResponse r = a.response;
+        return new DisputeRecord(jobId, a.number(), a.provider(), a.offer.publicKey(), e.reason(), e.getMessage(),
+                e.evidence().orElse(null), r.receipt(), r.wipe(), spec.canonicalJson(), ctx.clock().instant(),
+                r.outputBytes());
+    }
+
+    // ---------------------------------------------------------------- conclude (post or void)
+
+    private void conclude(List<Attempt> round, List<Attempt.Outcome> outcomes, Attempt.Outcome winner) {
+        boolean next = false;
+        synchronized (this) {
+            if (finished || inFlight != round) {
+                return;
+            }
+            inFlight = List.of();
+            List<Attempt.Outcome> agreeing = new ArrayList<>();
+            for (Attempt.Outcome o : outcomes) {
+                if (o.state() == AttemptState.ACCEPTED) {
+                    agreeing.add(o);
+                    continue;
+                }
+                lastFailure = "attempt " + o.attempt().number() + " at " + o.attempt().provider().shortId() + ": "
+                        + o.detail();
+                if (o.state() == AttemptState.DISPUTED) {
+                    disputes.add(o.dispute());
+                    ctx.reputation().dispute(o.attempt().provider());
+                } else {
+                    ctx.reputation().failure(o.attempt().provider());
+                }
+                recordAttempt(o.attempt(), o.state(), o.detail());
+            }
+            if (winner == null) {
+                if (round.get(0).round >= ctx.maxAttempts()) {
+                    fail(JobState.FAILED, lastFailureFirst("all " + this.round + " round(s) failed"), false);
+                } else {
+                    next = true;
+                }
+            } else {
+                // post: a settlement backend would pay the agreeing providers here (SETTLED).
+                long cost = 0;
+                for (Attempt.Outcome o : agreeing) {
+                    ExecutionResponse r = o.attempt().response;
+                    cost = Math.addExact(cost, o.attempt().offer.terms().price()
+                            .charge(r.deviceNanos(), spec.bytesMoved()).micros());
+                }
+                MicroUsd total = MicroUsd.ofMicros(Math.min(cost, spec.maxPrice().micros()));
+                succeed(winner, agreeing, total);
+            }
+        }
+        afterUnlock();
+        if (next) {
+            ctx.scheduler().execute(guard(this::selectStage));
+        }
+    }
+
+    private String lastFailureFirst(String what) {
+        return lastFailure.isEmpty() ? what : lastFailure + " (" + what + ")";
     }
 
     /** An attempt-less failure (the offers could not be fetched): counts as a round. */
     private void roundFailed(String why) {
+        boolean next;
         synchronized (this) {
-            if (result.isDone()) {
+            if (finished) {
                 return;
             }
             lastFailure = why;
             round++;
-            if (round >= ctx.maxAttempts()) {
-                fail(JobState.FAILED, "all " + round + " round(s) failed; last: " + why);
+            next = round < ctx.maxAttempts();
+            if (!next) {
+                fail(JobState.FAILED, "all " + round + " round(s) failed; last: " + why, false);
+            }
+        }
+        afterUnlock();
+        if (next) {
+            ctx.scheduler().execute(guard(this::selectStage));
+        }
+    }
+
+    private void deadlinePassed() {
+        synchronized (this) {
+            if (finished) {
                 return;
             }
-            emit(JobState.FAILED, null, why);
-            emit(JobState.RESCHEDULED, null, "round " + (round + 1) + " of at most " + ctx.maxAttempts());
+            fail(JobState.FAILED, lastFailureFirst("deadline " + spec.deadline() + " passed in state " + state
+                    + " after " + round + " round(s)"), false);
         }
-        ctx.scheduler().execute(this::nextAttempt);
+        afterUnlock();
     }
 
-    /** Ends the job with a final REJECTED or FAILED. Caller holds the lock. */
-    private void fail(JobState finalState, String why) {
-        emit(finalState, null, why);
-        Exception e = finalState == JobState.REJECTED
-                ? new JobFailedException("job " + jobId + " rejected: " + why, finalState, events)
-                : new JobFailedException("job " + jobId + " failed: " + why, finalState, events);
-        if (finalState == JobState.REJECTED) {
+    // ---------------------------------------------------------------- endings (caller holds the lock)
+
+    private void succeed(Attempt.Outcome winner, List<Attempt.Outcome> agreeing, MicroUsd cost) {
+        Attempt a = winner.attempt();
+        ExecutionResponse resp = a.response;
+        List<JobEvent> tail = new ArrayList<>();
+        for (Attempt.Outcome o : agreeing) {
+            tail.add(event(state, o.attempt().number(), AttemptState.ACCEPTED, o.attempt().provider(), o.detail()));
+        }
+        tail.add(event(JobState.VERIFIED, a.number(), null, a.provider(), winner.report().summary()));
+        List<JobEvent> history = new ArrayList<>(bus.events());
+        history.addAll(tail);
+        JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
+                cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
+                resp.wipe(), winner.report(), disputes, history);
+        if (!result.complete(r)) {
+            return; // cancelled through the future a moment ago: the cancel hook records it
+        }
+        finished = true;
+        for (Attempt.Outcome o : agreeing) {
+            ctx.reputation().success(o.attempt().provider());
+        }
+        tail.forEach(this::append);
+        stopTimers();
+    }
+
+    private void fail(JobState finalState, String why, boolean rejected) {
+        JobEvent last = event(finalState, attempts, null, null, why);
+        List<JobEvent> history = new ArrayList<>(bus.events());
+        history.add(last);
+        JobFailedException e = new JobFailedException("job " + jobId + (rejected ? " rejected: " : " failed: ") + why,
+                finalState, history);
+        if (rejected) {
             e.addSuppressed(new NoMatchingOfferException(why));
         }
-        result.completeExceptionally(e);
+        if (!result.completeExceptionally(e)) {
+            return;
+        }
+        finished = true;
+        append(last);
+        stopAttempts("job " + finalState);
+        stopTimers();
     }
 
-    private void emit(JobState next, NodeId provider, String detail) {
-        state = next;
-        JobEvent e = new JobEvent(jobId, attempt, next, provider, ctx.clock().instant(), detail);
-        events.add(e);
-        LOG.debug("{}", e);
-        for (Consumer<JobEvent> l : listeners) {
-            try {
-                l.accept(e);
-            } catch (RuntimeException ex) {
-                LOG.warn("job event listener threw {}; ignoring it", ex.toString());
+    private void cancelled(String how) {
+        synchronized (this) {
+            cancelLocked(how);
+        }
+        afterUnlock();
+    }
+
+    private boolean cancelLocked(String how) {
+        if (finished) {
+            return false;
+        }
+        finished = true;
+        record(JobState.CANCELLED, attempts, null, how);
+        stopAttempts("job cancelled");
+        stopTimers();
+        return true;
+    }
+
+    /** Marks unsettled attempts CANCELLED; their dispatches are cancelled after the lock is released. */
+    private void stopAttempts(String why) {
+        for (Attempt a : inFlight) {
+            if (!a.settled) {
+                a.settled = true;
+                recordAttempt(a, AttemptState.CANCELLED, why);
+                if (a.dispatch != null) {
+                    toCancel.add(a.dispatch);
+                }
             }
         }
+        inFlight = List.of();
+        cancelReason = why;
+    }
+
+    /**
+     * What is left to do once the lock is released: cancel dispatches at their providers (a
+     * network call) and hand queued events to the listener executor. Call without the lock.
+     */
+    private void afterUnlock() {
+        List<Dispatch> cancel;
+        String why;
+        synchronized (this) {
+            if (toCancel.isEmpty()) {
+                cancel = List.of();
+            } else {
+                cancel = new ArrayList<>(toCancel);
+                toCancel.clear();
+            }
+            why = cancelReason;
+        }
+        for (Dispatch d : cancel) {
+            d.cancel(why); // never blocks, swallows adapter failures
+        }
+        bus.flush();
+    }
+
+    private void stopTimers() {
+        if (watchdog != null) {
+            watchdog.cancel(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- events
+
+    private JobEvent event(JobState s, int attempt, AttemptState as, NodeId provider, String detail) {
+        return new JobEvent(jobId, attempt, s, as, provider, ctx.clock().instant(), detail == null ? "" : detail);
+    }
+
+    private void record(JobState next, Integer attempt, NodeId provider, String detail) {
+        append(event(next, attempt == null ? attempts : attempt, null, provider, detail));
+    }
+
+    private void recordAttempt(Attempt a, AttemptState s, String detail) {
+        a.state = s;
+        append(event(state, a.number(), s, a.provider(), detail));
+    }
+
+    private void append(JobEvent e) {
+        state = e.state();
+        bus.record(e);
+        LOG.debug("{}", e);
+    }
+
+    /** Runs {@code body}; anything it throws ends the job as FAILED instead of vanishing. */
+    private Runnable guard(Runnable body) {
+        return () -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                LOG.warn("job {}: internal error, failing the job: {}", jobId, t.toString(), t);
+                synchronized (this) {
+                    if (!finished) {
+                        fail(JobState.FAILED, "internal error in the engine: " + t
+                                + " (a bug: please report it with this message)", false);
+                    }
+                }
+                afterUnlock();
+                if (t instanceof Error e && !(t instanceof AssertionError)) {
+                    throw e;
+                }
+            }
+        };
     }
 
     private static Throwable rootCause(Throwable t) {
@@ -548,6 +649,8 @@ public final class JobRun implements JobHandle {
         }
         return t;
     }
+
+    // ---------------------------------------------------------------- JobHandle
 
     @Override
     public String jobId() {
@@ -575,43 +678,42 @@ public final class JobRun implements JobHandle {
     }
 
     @Override
-    public List<JobEvent> events() {
-        return List.copyOf(events);
+    public synchronized List<JobEvent> events() {
+        // Under the lock: the final event is appended in the same locked section that
+        // completes the result future, so a caller that saw the future complete sees it.
+        return bus.events();
     }
 
     @Override
-    public synchronized void onEvent(Consumer<JobEvent> listener) {
-        if (listener == null) {
-            throw new dev.depin.InvalidArgumentException("event listener is null");
+    public void onEvent(Consumer<JobEvent> listener) {
+        InvalidArgumentException.requireNonNull(listener, "event listener");
+        synchronized (this) {
+            bus.add(listener);
         }
-        for (JobEvent e : events) {
-            listener.accept(e);
-        }
-        listeners.add(listener);
+        afterUnlock();
     }
 
     @Override
     public CompletableFuture<Boolean> cancelAsync() {
-        List<Replica> calls;
+        boolean done;
         synchronized (this) {
-            if (state == JobState.CANCELLED || (result.isDone() && !result.isCancelled())) {
-                return CompletableFuture.completedFuture(false);
-            }
-            emit(JobState.CANCELLED, null, "cancelled by the buyer");
-            calls = inFlight;
-            inFlight = List.of();
-            if (!result.isDone()) {
-                result.completeExceptionally(new CancellationException("job " + jobId + " was cancelled"));
-            }
+            done = cancelLocked("cancelled by the buyer");
         }
-        for (Replica r : calls) {
-            r.call().cancel(true);
+        if (done) {
+            // finished is set, so nothing can complete the future any more: cancel it outside the lock.
+            result.cancel(false);
         }
-        return CompletableFuture.completedFuture(true);
+        afterUnlock();
+        return CompletableFuture.completedFuture(done);
     }
 
     @Override
     public String toString() {
         return "JobRun[" + jobId + " " + state() + "]";
+    }
+
+    /** @return the job's inputs, for checks that need the buyer's own bytes */
+    Map<String, ByteBuffer> inputs() {
+        return job.inputs();
     }
 }

@@ -1,7 +1,8 @@
 package dev.depin.executor.internal;
 
 import dev.depin.executor.CpuExecutor;
-import dev.depin.executor.spi.Executor;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutorOptions;
 import dev.depin.executor.spi.ExecutorProvider;
 
 /** Registers the CPU reference executor; always available. */
@@ -22,7 +23,12 @@ public final class CpuExecutorProvider implements ExecutorProvider {
     }
 
     @Override
-    public Executor create(int hostThreads) {
-        return new CpuExecutor(hostThreads);
+    public DeviceExecutor create(ExecutorOptions options) {
+        dev.depin.InvalidArgumentException.requireNonNull(options, "executor options");
+        if (options.deviceIndex() != 0) {
+            throw new dev.depin.InvalidArgumentException("the CPU executor has one device, index 0, not "
+                    + options.deviceIndex() + ": use index 0");
+        }
+        return new CpuExecutor(options.hostThreads());
     }
 }

@@ -4,7 +4,7 @@ package dev.depin.executor.spi;
  * Discovers one kind of executor through {@link java.util.ServiceLoader}. Discovery is
  * cheap: constructing a provider and calling {@link #name()} or {@link #rank()} loads no
  * native code. {@link #availability()} probes the hardware once (and may load native
- * libraries inside a catch); {@link #create()} starts the executor.
+ * libraries inside a catch); {@link #create} starts the executor.
  *
  * <p>Register an implementation in
  * {@code META-INF/services/dev.depin.executor.spi.ExecutorProvider}.
@@ -20,17 +20,19 @@ public interface ExecutorProvider {
     /**
      * Whether this executor can run on this machine, and if not, why. Probes once and
      * remembers the answer; never throws.
+     *
+     * @return the probe's result
      */
     Availability availability();
 
     /**
      * Starts an executor.
      *
-     * @param hostThreads CPU threads the executor may use for host-side work (all of its
-     *                    compute, for the CPU executor), &ge; 1
+     * @param options which device and how many host threads
+     * @return the started executor; the caller closes it
      * @throws ExecutionFailedException if the hardware is unavailable; the message says why
      */
-    Executor create(int hostThreads);
+    DeviceExecutor create(ExecutorOptions options);
 
     /**
      * The result of a probe.
@@ -39,12 +41,18 @@ public interface ExecutorProvider {
      * @param cause     why not, or a short description of what was found
      */
     record Availability(boolean available, String cause) {
-        /** @return an available result with a description */
+        /**
+         * @param what a short description of what was found
+         * @return an available result
+         */
         public static Availability yes(String what) {
             return new Availability(true, what);
         }
 
-        /** @return an unavailable result with its cause */
+        /**
+         * @param cause why the executor cannot run here
+         * @return an unavailable result
+         */
         public static Availability no(String cause) {
             return new Availability(false, cause);
         }

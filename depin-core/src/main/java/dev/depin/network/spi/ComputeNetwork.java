@@ -6,13 +6,33 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * Where offers come from and how a job reaches a provider. Implementations: the
- * in-process {@link dev.depin.network.LocalNetwork}, the Netty network, and adapters
- * for other networks. The buyer's client works through this interface only, so it
- * treats every provider as remote: calls are asynchronous, may time out, and may fail.
+ * Where offers come from and how an attempt reaches a provider: the in-process
+ * {@link dev.depin.node.LocalNetwork}, our own network, or an adapter for another network.
+ * The buyer's client works through this interface only, so it treats every provider as
+ * remote: calls are asynchronous, may time out, and may fail.
  *
- * <p>A network never trusts and never verifies on the buyer's behalf: the client checks
- * offers, receipts and outputs itself.
+ * <h2>Contract for implementers</h2>
+ * <ul>
+ *   <li>A network never trusts and never verifies on the buyer's behalf: the client checks
+ *       every offer's signature (once per offer, then caches it while it is valid),
+ *       receipts and outputs itself. A network may return expired, badly signed or
+ *       non-matching offers; the client drops them.</li>
+ *   <li>{@link #offers} is answered from a directory or cache by the query; it is called
+ *       per scheduling round, so it must be cheap. It fails its future (never throws) with a
+ *       {@link dev.depin.network.NetworkException} when the network cannot be reached.</li>
+ *   <li>{@link #dispatch} never blocks and never throws for a failure of the attempt: it
+ *       returns a {@link Dispatch} whose response fails. Inputs are sent as the request's
+ *       read-only views (a transport chunks them); outputs are received into an
+ *       {@link OutputAssembler} built from {@link ExecutionRequest#expectedOutputs()}, which
+ *       bounds them and computes their Merkle roots as chunks arrive.</li>
+ *   <li>{@link Dispatch#cancel} reaches the provider, which stops the work; then
+ *       {@link Dispatch#released()} completes.</li>
+ *   <li>Progress may be reported from any thread (a transport's I/O thread included): the
+ *       client hands it to its own executor and never runs user code on the caller's
+ *       thread.</li>
+ * </ul>
+ * The contract suite {@code NetworkContractTest} (in depin-core's test jar) checks a
+ * network against these rules.
  */
 public interface ComputeNetwork extends AutoCloseable {
 
@@ -20,29 +40,23 @@ public interface ComputeNetwork extends AutoCloseable {
     String name();
 
     /**
-     * The offers currently published. The list may contain expired or badly signed
-     * offers; the client verifies each one.
+     * Offers that may fit a job.
      *
+     * @param query the kernel, requirements and how many offers at most
      * @return a future of the offers; fails with a {@link dev.depin.network.NetworkException}
      *         when the network cannot be reached
      */
-    CompletableFuture<List<ProviderOffer>> offers();
+    CompletableFuture<List<ProviderOffer>> offers(OfferQuery query);
 
     /**
      * Sends one attempt of a job to the provider behind {@code offer}.
      *
-     * <p>Cancelling the returned future asks the provider to drop the attempt.
-     *
      * @param offer    the chosen offer
      * @param request  what to run
-     * @param progress called with provider-side progress ({@link Progress#RUNNING}); may be
-     *                 called from any thread
-     * @return a future of the provider's response; fails with a
-     *         {@link dev.depin.network.NetworkException} or the provider's own
-     *         {@link dev.depin.DepinException}
+     * @param progress told of provider-side progress; may be called from any thread
+     * @return the attempt in flight
      */
-    CompletableFuture<ExecutionResponse> dispatch(ProviderOffer offer, ExecutionRequest request,
-                                                  Consumer<Progress> progress);
+    Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress);
 
     /** Closes connections and stops what this network started. Idempotent. */
     @Override

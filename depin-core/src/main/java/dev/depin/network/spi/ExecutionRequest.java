@@ -1,7 +1,7 @@
 package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.internal.Buffers;
+import dev.depin.kernel.Buffers;
 import dev.depin.job.JobSpec;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -47,6 +47,25 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
     @Override
     public byte[] nonce() {
         return nonce.clone();
+    }
+
+    /**
+     * The outputs the provider must return, by name and exact size, as the spec implies:
+     * what an {@link OutputAssembler} for this attempt expects.
+     *
+     * @return output name to size in bytes, in the kernel's order
+     */
+    public Map<String, Long> expectedOutputs() {
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
+            m.put(d.name(), d.bytes());
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** @return an assembler for this attempt's outputs (64 KiB Merkle chunks) */
+    public OutputAssembler newAssembler() {
+        return OutputAssembler.of(expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES);
     }
 
     /** @return the inputs as fresh read-only views (position 0) */

@@ -3,7 +3,6 @@ package dev.depin.network.spi;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
-import dev.depin.internal.Buffers;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Map;
@@ -17,7 +16,8 @@ import java.util.Map;
  * @param attempt      the attempt it says it ran
  * @param provider     the provider's node id
  * @param executorKind the executor it says it used
- * @param outputs      output bytes by name (read-only, little-endian views)
+ * @param outputs      outputs by name as the buyer's side received them, each with the
+ *                     Merkle root computed on arrival (see {@link OutputAssembler})
  * @param startedAt    when execution started, by the provider's clock
  * @param endedAt      when it ended
  * @param deviceNanos  device time the provider charges for
@@ -25,7 +25,7 @@ import java.util.Map;
  * @param wipe         the provider's signed wipe attestation, whose subject is the receipt
  */
 public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
-                                Map<String, ByteBuffer> outputs, Instant startedAt, Instant endedAt,
+                                Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
                                 long deviceNanos, Envelope receipt, Envelope wipe) {
     /** @throws InvalidArgumentException on nulls or negative numbers */
     public ExecutionResponse {
@@ -41,12 +41,14 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
             throw new InvalidArgumentException("attempt " + attempt + " and device time " + deviceNanos
                     + " ns must be >= 1 and >= 0");
         }
-        outputs = Buffers.freeze(outputs, "outputs");
+        outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(outputs));
+        outputs.forEach((k, v) -> InvalidArgumentException.requireNonNull(v, "output '" + k + "'"));
     }
 
-    /** @return the outputs as fresh read-only views (position 0) */
-    @Override
-    public Map<String, ByteBuffer> outputs() {
-        return Buffers.views(outputs);
+    /** @return the output bytes as fresh read-only little-endian views (position 0), by name */
+    public Map<String, ByteBuffer> outputBytes() {
+        Map<String, ByteBuffer> m = new java.util.LinkedHashMap<>();
+        outputs.forEach((k, v) -> m.put(k, v.data()));
+        return java.util.Collections.unmodifiableMap(m);
     }
 }

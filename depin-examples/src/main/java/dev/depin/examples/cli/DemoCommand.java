@@ -16,8 +16,11 @@ import dev.depin.job.DisputeRecord;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.network.LocalNetwork;
-import dev.depin.provider.ProviderNode;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutorOptions;
+import dev.depin.job.AttemptState;
 import dev.depin.provider.Region;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -91,16 +94,16 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be.
         int liar = dishonest > 0 ? cheapest(providers) : -1;
         for (int i = 0; i < providers; i++) {
-            ProviderNode.Builder b = ProviderNode.builder(NodeKeyPair.generate(),
-                            ExecutorRegistry.createBest(threadsEach))
+            DeviceExecutor executor = ExecutorRegistry.createBest(ExecutorOptions.threads(threadsEach));
+            if (i == liar) {
+                executor = new DishonestExecutor(executor, dishonest, seed);
+            }
+            ProviderNode.Builder b = ProviderNode.builder(NodeKeyPair.generate(), executor)
                     .region(Region.parse(REGIONS[i % REGIONS.length]))
                     .price(new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]),
                             MicroUsd.ofUsd("0.02")))
                     .stake(MicroUsd.ofUsd("250"))
                     .endpoint("local:provider-" + (i + 1));
-            if (i == liar) {
-                b.faultInjection(new CorruptSgemm(dishonest, seed));
-            }
             nodes.add(b.build());
         }
         out.println();
@@ -211,7 +214,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             finals.merge(h.state(), 1, Integer::sum);
             kernels.merge(h.spec().kernel().id(), 1, Integer::sum);
             for (JobEvent e : h.events()) {
-                if (e.provider() != null && e.state() == JobState.FAILED && perNode.containsKey(e.provider())) {
+                if (e.provider() != null && e.attemptState() == AttemptState.FAILED && perNode.containsKey(e.provider())) {
                     perNode.get(e.provider())[1]++;
                 }
             }
@@ -256,30 +259,6 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     private static String abbreviate(String s, int max) {
         return s.length() <= max ? s : s.substring(0, max - 1) + "…";
-    }
-
-    /**
-     * The demo's dishonest provider: after computing an SGEMM it changes one element of C
-     * by a large amount before committing, for a seeded fraction of its jobs. The receipt
-     * is then self-consistent (it signs the wrong bytes), so only the buyer's Freivalds
-     * check can catch it.
-     */
-    private static final class CorruptSgemm implements dev.depin.provider.FaultInjection {
-        private final double fraction;
-        private final SplittableRandom rnd;
-
-        CorruptSgemm(double fraction, long seed) {
-            this.fraction = fraction;
-            this.rnd = new SplittableRandom(seed ^ 0xbadL);
-        }
-
-        @Override
-        public synchronized void beforeCommit(String jobId, String output, java.nio.ByteBuffer data) {
-            if ("c".equals(output) && rnd.nextDouble() < fraction) {
-                int i = rnd.nextInt(data.remaining() / Float.BYTES) * Float.BYTES;
-                data.order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(i, data.getFloat(i) + 1.0f);
-            }
-        }
     }
 
     /** Draws {@code [=====     ] done/total} on the terminal every 100 ms. */

@@ -4,7 +4,7 @@ import dev.depin.crypto.KeyPem;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
-import dev.depin.provider.ProviderNode;
+import dev.depin.node.ProviderNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
-package dev.depin.executor.internal;
+package dev.depin.kernel;
 
+import dev.depin.InvalidArgumentException;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -26,8 +27,8 @@ import java.util.function.IntConsumer;
  * is grown only when a larger problem arrives, never per call in the inner loops.
  *
  * <p>Arguments are validated at every entry point and rejected with an
- * {@link IllegalArgumentException} whose message names the offending argument. After
- * {@link #close()} every kernel throws {@link IllegalStateException}.
+ * {@link InvalidArgumentException} whose message names the offending argument. After
+ * {@link #close()} every kernel throws {@link ReferenceClosedException}.
  *
  * <h2>Performance notes</h2>
  * Java 17 has no Vector API without incubator flags, so the SGEMM micro-kernels are written in
@@ -36,7 +37,7 @@ import java.util.function.IntConsumer;
  * small enough to be unrolled. That is why B is packed into one array per row of the panel and
  * why a block of C is copied into per-row scratch arrays while it is updated.
  */
-public final class CpuKernels implements AutoCloseable {
+public final class CpuReference implements AutoCloseable {
 
     /** Rows of C updated by one micro-kernel call. */
     private static final int MR = 4;
@@ -71,11 +72,11 @@ public final class CpuKernels implements AutoCloseable {
      *
      * @param threads threads per call, {@code >= 1}; {@code threads - 1} daemon workers are
      *     started, the calling thread being the last one
-     * @throws IllegalArgumentException if {@code threads < 1}
+     * @throws InvalidArgumentException if {@code threads < 1}
      */
-    public CpuKernels(int threads) {
+    public CpuReference(int threads) {
         if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1 but was " + threads);
+            throw new InvalidArgumentException("threads must be >= 1 but was " + threads);
         }
         this.threads = threads;
         this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, new WorkerFactory());
@@ -118,9 +119,9 @@ public final class CpuKernels implements AutoCloseable {
      * @param a A, at least m·k elements
      * @param b B, at least k·n elements
      * @param c C, at least m·n elements; must not be the same array as {@code a} or {@code b}
-     * @throws IllegalArgumentException if a size is not positive, a product of sizes exceeds
+     * @throws InvalidArgumentException if a size is not positive, a product of sizes exceeds
      *     the largest Java array, an array is null or too short, or {@code c} aliases an input
-     * @throws IllegalStateException if this instance is closed
+     * @throws ReferenceClosedException if this instance is closed
      */
     public void sgemm(int m, int k, int n, float[] a, float[] b, float[] c) {
         checkPositive("m", m);
@@ -133,7 +134,7 @@ public final class CpuKernels implements AutoCloseable {
         checkArray("b", b, kn, "k*n");
         checkArray("c", c, mn, "m*n");
         if (c == a || c == b) {
-            throw new IllegalArgumentException("c must not be the same array as " + (c == a ? "a" : "b")
+            throw new InvalidArgumentException("c must not be the same array as " + (c == a ? "a" : "b")
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
@@ -326,8 +327,8 @@ public final class CpuKernels implements AutoCloseable {
      * @param x at least n elements
      * @param y at least n elements
      * @param out at least n elements; receives the result
-     * @throws IllegalArgumentException if {@code n < 1} or an array is null or too short
-     * @throws IllegalStateException if this instance is closed
+     * @throws InvalidArgumentException if {@code n < 1} or an array is null or too short
+     * @throws ReferenceClosedException if this instance is closed
      */
     public void saxpy(int n, float alpha, float[] x, float[] y, float[] out) {
         checkPositive("n", n);
@@ -379,8 +380,8 @@ public final class CpuKernels implements AutoCloseable {
      * @param n number of elements to add, {@code >= 1}
      * @param x at least n elements
      * @return the sum, rounded to float
-     * @throws IllegalArgumentException if {@code n < 1} or {@code x} is null or too short
-     * @throws IllegalStateException if this instance is closed
+     * @throws InvalidArgumentException if {@code n < 1} or {@code x} is null or too short
+     * @throws ReferenceClosedException if this instance is closed
      */
     public float reduceSum(int n, float[] x) {
         checkPositive("n", n);
@@ -501,7 +502,7 @@ public final class CpuKernels implements AutoCloseable {
             throw (Error) t;
         }
         if (t != null) {
-            throw new IllegalStateException("CPU kernel task failed", t);
+            throw new dev.depin.DepinException("CPU kernel task failed: " + t, t);
         }
     }
 
@@ -516,7 +517,7 @@ public final class CpuKernels implements AutoCloseable {
 
     /**
      * Shuts the worker threads down and releases the scratch buffers. Calls already running
-     * complete; later calls throw {@link IllegalStateException}. Idempotent.
+     * complete; later calls throw {@link ReferenceClosedException}. Idempotent.
      */
     @Override
     public void close() {
@@ -529,7 +530,7 @@ public final class CpuKernels implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("CpuKernels is closed; create a new instance");
+            throw new ReferenceClosedException("this CpuReference is closed: create a new instance");
         }
     }
 
@@ -589,14 +590,14 @@ public final class CpuKernels implements AutoCloseable {
 
     private static void checkPositive(String name, int value) {
         if (value < 1) {
-            throw new IllegalArgumentException(name + " must be >= 1 but was " + value);
+            throw new InvalidArgumentException(name + " must be >= 1 but was " + value);
         }
     }
 
     private static int checkedProduct(String name, int x, int y) {
         long p = Math.multiplyExact((long) x, (long) y);
         if (p > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(name + " = " + p + " exceeds the largest Java array ("
+            throw new InvalidArgumentException(name + " = " + p + " exceeds the largest Java array ("
                     + (Integer.MAX_VALUE - 8) + " elements); split the problem");
         }
         return (int) p;
@@ -604,10 +605,10 @@ public final class CpuKernels implements AutoCloseable {
 
     private static void checkArray(String name, float[] array, int required, String sizeName) {
         if (array == null) {
-            throw new IllegalArgumentException(name + " must not be null");
+            throw new InvalidArgumentException(name + " must not be null");
         }
         if (array.length < required) {
-            throw new IllegalArgumentException(name + ".length must be >= " + sizeName + " = " + required
+            throw new InvalidArgumentException(name + ".length must be >= " + sizeName + " = " + required
                     + " but was " + array.length);
         }
     }

@@ -1,4 +1,4 @@
-package dev.depin.internal;
+package dev.depin.kernel;
 
 import dev.depin.InvalidArgumentException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,5 @@
-package dev.depin.executor.internal;
+package dev.depin.kernel;
+
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.depin.InvalidArgumentException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -20,7 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
-class CpuKernelsTest {
+class CpuReferenceTest {
 
     /** Fixed seed: every run sees the same inputs. Printed so a failure can be replayed. */
     private static final long SEED = 0x5EED_CAFE_2024L;
@@ -34,20 +36,20 @@ class CpuKernelsTest {
 
     private static final int[] THREADS = {1, 2, 3};
 
-    private static CpuKernels[] kernels;
+    private static CpuReference[] kernels;
 
     @BeforeAll
     static void start() {
-        System.out.println("CpuKernelsTest seed=" + SEED);
-        kernels = new CpuKernels[THREADS.length];
+        System.out.println("CpuReferenceTest seed=" + SEED);
+        kernels = new CpuReference[THREADS.length];
         for (int t = 0; t < THREADS.length; t++) {
-            kernels[t] = new CpuKernels(THREADS[t]);
+            kernels[t] = new CpuReference(THREADS[t]);
         }
     }
 
     @AfterAll
     static void stop() {
-        for (CpuKernels k : kernels) {
+        for (CpuReference k : kernels) {
             k.close();
         }
     }
@@ -58,7 +60,7 @@ class CpuKernelsTest {
     void sgemm_smallAndPrimeShapes() {
         SplittableRandom rnd = new SplittableRandom(SEED);
         for (int[] shape : GEMM_SHAPES) {
-            for (CpuKernels k : kernels) {
+            for (CpuReference k : kernels) {
                 checkGemm(k, shape[0], shape[1], shape[2], rnd);
             }
         }
@@ -69,7 +71,7 @@ class CpuKernelsTest {
         SplittableRandom rnd = new SplittableRandom(SEED + 1);
         int[][] primes = {{13, 251, 263}, {97, 3, 331}, {5, 509, 11}};
         for (int[] shape : primes) {
-            for (CpuKernels k : kernels) {
+            for (CpuReference k : kernels) {
                 checkGemm(k, shape[0], shape[1], shape[2], rnd);
             }
         }
@@ -90,7 +92,7 @@ class CpuKernelsTest {
         float[] a = randomFloats(rnd, m * k);
         float[] b = randomFloats(rnd, k * n);
         float[] first = null;
-        for (CpuKernels kk : kernels) {
+        for (CpuReference kk : kernels) {
             float[] c = new float[m * n];
             kk.sgemm(m, k, n, a, b, c);
             if (first == null) {
@@ -120,7 +122,7 @@ class CpuKernelsTest {
         int[][] shapes = {{65, 129, 67}, {128, 64, 200}, {1, 300, 257}, {99, 257, 31}};
         ExecutorService callers = Executors.newFixedThreadPool(shapes.length);
         try {
-            CpuKernels shared = kernels[1];
+            CpuReference shared = kernels[1];
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < shapes.length; t++) {
                 int[] s = shapes[t];
@@ -151,7 +153,7 @@ class CpuKernelsTest {
      * Checks one product twice: bit for bit against the documented order (float, increasing p),
      * and against a float64 reference within {@code γ_k · Σ|a_ip||b_pj|} per element.
      */
-    private static void checkGemm(CpuKernels kernel, int m, int k, int n, SplittableRandom rnd) {
+    private static void checkGemm(CpuReference kernel, int m, int k, int n, SplittableRandom rnd) {
         String where = m + "x" + k + "x" + n + " threads=" + kernel.threads();
         float[] a = randomFloats(rnd, m * k);
         float[] b = randomFloats(rnd, k * n);
@@ -217,7 +219,7 @@ class CpuKernelsTest {
             float alpha = (float) (rnd.nextDouble() * 4 - 2);
             float[] x = randomFloats(rnd, n);
             float[] y = randomFloats(rnd, n);
-            for (CpuKernels k : kernels) {
+            for (CpuReference k : kernels) {
                 float[] out = new float[n + 3];
                 out[n] = 7f;
                 k.saxpy(n, alpha, x, y, out);
@@ -267,7 +269,7 @@ class CpuKernelsTest {
                 abs += Math.abs(x[i]);
             }
             float documented = documentedOrderSum(n, x);
-            for (CpuKernels k : kernels) {
+            for (CpuReference k : kernels) {
                 float s = k.reduceSum(n, x);
                 String where = "n=" + n + " threads=" + k.threads();
                 // Our double sum and the reference each err by at most ~n 2^-53 Σ|x|; then one
@@ -304,7 +306,7 @@ class CpuKernelsTest {
     @Test
     void reduceSum_documentedOrder() {
         float big = 0x1p53f;
-        int block = CpuKernels.REDUCE_BLOCK;
+        int block = CpuReference.REDUCE_BLOCK;
 
         // Lanes combine as ((l0+l1)+(l2+l3)): (2^53 + 1) + (1 - 2^53) = 1 per block (in index
         // order, or ((l0+l1)+l2)+l3, it would be 0).
@@ -338,12 +340,12 @@ class CpuKernelsTest {
 
     private static void assertReduceSum(float expected, float[] x) {
         assertEquals(expected, documentedOrderSum(x.length, x), "test helper disagrees with the case");
-        for (CpuKernels k : kernels) {
+        for (CpuReference k : kernels) {
             assertEquals(expected, k.reduceSum(x.length, x), "n=" + x.length + " threads=" + k.threads());
         }
     }
 
-    /** The order documented on {@link CpuKernels#reduceSum}, written out independently. */
+    /** The order documented on {@link CpuReference#reduceSum}, written out independently. */
     private static float documentedOrderSum(int n, float[] x) {
         int block = 4096;
         double total = 0;
@@ -366,13 +368,13 @@ class CpuKernelsTest {
 
     @Test
     void constructor_badThreads() {
-        assertBad("threads", () -> new CpuKernels(0));
-        assertBad("threads", () -> new CpuKernels(-2));
+        assertBad("threads", () -> new CpuReference(0));
+        assertBad("threads", () -> new CpuReference(-2));
     }
 
     @Test
     void sgemm_badArguments() {
-        CpuKernels k = kernels[0];
+        CpuReference k = kernels[0];
         float[] a = new float[6];
         float[] b = new float[12];
         float[] c = new float[8];
@@ -397,7 +399,7 @@ class CpuKernelsTest {
 
     @Test
     void saxpy_badArguments() {
-        CpuKernels k = kernels[1];
+        CpuReference k = kernels[1];
         float[] v = new float[4];
         assertBad("n", () -> k.saxpy(0, 1f, v, v, v));
         assertBad("n", () -> k.saxpy(-3, 1f, v, v, v));
@@ -410,7 +412,7 @@ class CpuKernelsTest {
 
     @Test
     void reduceSum_badArguments() {
-        CpuKernels k = kernels[2];
+        CpuReference k = kernels[2];
         assertBad("n", () -> k.reduceSum(0, new float[1]));
         assertBad("x", () -> k.reduceSum(1, null));
         assertBad("x.length", () -> k.reduceSum(5, new float[4]));
@@ -418,19 +420,19 @@ class CpuKernelsTest {
 
     @Test
     void close_laterCallsFail() {
-        CpuKernels k = new CpuKernels(2);
+        CpuReference k = new CpuReference(2);
         float[] v = new float[1 << 17];
         k.saxpy(v.length, 1f, v, v, v);
         k.close();
         k.close(); // idempotent
-        assertThrows(IllegalStateException.class, () -> k.sgemm(1, 1, 1, new float[1], new float[1], new float[1]));
-        assertThrows(IllegalStateException.class, () -> k.saxpy(v.length, 1f, v, v, v));
-        assertThrows(IllegalStateException.class, () -> k.reduceSum(v.length, v));
+        assertThrows(ReferenceClosedException.class, () -> k.sgemm(1, 1, 1, new float[1], new float[1], new float[1]));
+        assertThrows(ReferenceClosedException.class, () -> k.saxpy(v.length, 1f, v, v, v));
+        assertThrows(ReferenceClosedException.class, () -> k.reduceSum(v.length, v));
     }
 
     @Test
     void threads_workersAreNamedDaemons() {
-        try (CpuKernels k = new CpuKernels(3)) {
+        try (CpuReference k = new CpuReference(3)) {
             float[] v = new float[1 << 18];
             k.saxpy(v.length, 1f, v, v, v);
             assertEquals(3, k.threads());
@@ -445,9 +447,9 @@ class CpuKernelsTest {
         }
     }
 
-    /** Asserts an IllegalArgumentException whose message starts with the argument's name. */
+    /** Asserts an InvalidArgumentException whose message starts with the argument's name. */
     private static void assertBad(String argument, Executable call) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, call);
         String message = e.getMessage();
         assertTrue(message != null && Pattern.compile("^" + Pattern.quote(argument) + "\\b").matcher(message).find(),
                 "message should start with '" + argument + "': " + message);

@@ -1,6 +1,5 @@
-package dev.depin.job;
+package dev.depin;
 
-import dev.depin.DepinException;
 
 /**
  * A job cannot be run as specified: its spec is inconsistent, its inputs do not match

@@ -1,11 +1,14 @@
-package dev.depin.network;
+package dev.depin.node;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
+import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.Dispatch;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.network.spi.OutputAssembler;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.provider.ProviderNode;
 import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -67,33 +70,50 @@ public final class LocalNetwork implements ComputeNetwork {
         return "local";
     }
 
+    /**
+     * The nodes' current offers that run the query's kernel; requirements are left to the
+     * client, which checks every offer itself.
+     */
     @Override
-    public CompletableFuture<List<ProviderOffer>> offers() {
+    public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
+        InvalidArgumentException.requireNonNull(query, "offer query");
         if (closed.get()) {
             return CompletableFuture.failedFuture(new NetworkException("the local network is closed"));
         }
         List<ProviderOffer> offers = new ArrayList<>();
         for (ProviderNode n : nodes.values()) {
-            offers.add(n.offer());
+            ProviderOffer o = n.offer();
+            if (o.terms().kernels().contains(query.kernelId()) && offers.size() < query.limit()) {
+                offers.add(o);
+            }
         }
         return CompletableFuture.completedFuture(offers);
     }
 
+    /**
+     * Hands the attempt to the node in process. The node streams its outputs straight into
+     * the buyer's {@link dev.depin.network.spi.OutputAssembler} (one copy, hashed as it
+     * passes), so what the buyer verifies is what it received, as over a wire.
+     */
     @Override
-    public CompletableFuture<ExecutionResponse> dispatch(ProviderOffer offer, ExecutionRequest request,
-                                                         Consumer<Progress> progress) {
+    public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
         InvalidArgumentException.requireNonNull(offer, "offer");
         InvalidArgumentException.requireNonNull(request, "request");
         InvalidArgumentException.requireNonNull(progress, "progress listener");
         if (closed.get()) {
-            return CompletableFuture.failedFuture(new NetworkException("the local network is closed"));
+            return Dispatch.failed(new NetworkException("the local network is closed"));
         }
         ProviderNode node = nodes.get(offer.nodeId());
         if (node == null) {
-            return CompletableFuture.failedFuture(new NetworkException("no provider " + offer.nodeId().shortId()
+            return Dispatch.failed(new NetworkException("no provider " + offer.nodeId().shortId()
                     + " in this local network: refresh the offers"));
         }
-        return node.submit(request, progress);
+        OutputAssembler assembler = request.newAssembler();
+        NodeAttempt attempt = node.submit(request, progress, assembler);
+        CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r ->
+                new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
+                        r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe()));
+        return Dispatch.of(response, attempt.released(), attempt::cancel);
     }
 
     @Override

@@ -1,0 +1,115 @@
+package dev.depin.executor.spi;
+
+import dev.depin.crypto.WipeRecord;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One job on one executor: owns every allocation the job makes (heap, direct, pinned host,
+ * device) from {@link DeviceExecutor#open} to {@link #close()}.
+ *
+ * <p>Life: fill each {@link #input} buffer (in chunks as they arrive, no second copy), call
+ * {@link #run()} once, read each {@link #output} by reference, then {@link #wipe} (which
+ * overwrites and reads back every buffer, after which outputs hold only the pattern), then
+ * {@link #close()}. {@code close()} without {@code wipe} still overwrites everything before
+ * freeing it; only the records are lost.
+ *
+ * <p>Single-threaded except {@link #cancel()}, which any thread may call at any time: a
+ * running {@link #run()} stops at its next launch boundary and throws
+ * {@link ExecutionCancelledException}.
+ */
+public interface ExecutionContext extends AutoCloseable {
+
+    /**
+     * The buffer the caller writes input {@code name} into: writable, little-endian,
+     * position 0, capacity and limit exactly the size the kernel declares.
+     *
+     * @param name an input the kernel declares
+     * @return the buffer, owned by this context
+     * @throws dev.depin.InvalidArgumentException if the kernel has no such input
+     */
+    ByteBuffer input(String name);
+
+    /**
+     * Runs the kernel on the inputs. Called once.
+     *
+     * @throws ExecutionFailedException    if the device fails
+     * @throws ExecutionCancelledException if {@link #cancel()} was called
+     * @throws IllegalStateException       never: a second call throws
+     *                                     {@link ExecutionFailedException}
+     */
+    void run();
+
+    /**
+     * An output, by reference: read-only, little-endian, position 0, exactly the declared
+     * size. Valid until {@link #wipe} or {@link #close()}.
+     *
+     * @param name an output the kernel declares
+     * @return the output
+     * @throws dev.depin.InvalidArgumentException if the kernel has no such output
+     * @throws ExecutionFailedException if {@link #run()} has not completed
+     */
+    ByteBuffer output(String name);
+
+    /**
+     * The RFC 6962 Merkle root (64 KiB chunks) of an output, when the executor computed it
+     * where the output lives (on the device, before download). Empty means the caller
+     * hashes the bytes of {@link #output} itself.
+     *
+     * @param name an output the kernel declares
+     * @return the 32-byte root, or empty
+     */
+    default Optional<byte[]> outputRoot(String name) {
+        return Optional.empty();
+    }
+
+    /**
+     * @return when the kernel ran and how long the device worked
+     * @throws ExecutionFailedException if {@link #run()} has not completed
+     */
+    ExecutionTiming timing();
+
+    /** Asks a running or future {@link #run()} to stop at its next launch boundary. Thread-safe. */
+    void cancel();
+
+    /** @return whether {@link #cancel()} was called */
+    boolean isCancelled();
+
+    /** @return every allocation this context made so far, in order */
+    List<Allocation> allocations();
+
+    /**
+     * Overwrites every buffer this context allocated with {@code pattern} and verifies it
+     * (device-side reduction or host compare), returning one record per buffer. Outputs are
+     * unreadable afterwards. A second call wipes again and returns fresh records.
+     *
+     * @param pattern the overwrite byte (non-zero, so a wipe is distinguishable from fresh memory)
+     * @return one record per allocation, in allocation order
+     * @throws ExecutionFailedException if a read-back differs from the pattern
+     */
+    List<WipeRecord> wipe(byte pattern);
+
+    /** Frees every allocation, overwriting any not yet wiped. Idempotent; never throws. */
+    @Override
+    void close();
+
+    /**
+     * One allocation of a job.
+     *
+     * @param location {@link WipeRecord#HOST} or {@link WipeRecord#DEVICE}
+     * @param label    what it holds: an input or output name, or {@code scratch:...}
+     * @param bytes    its size
+     */
+    record Allocation(String location, String label, long bytes) {
+        /** @throws dev.depin.InvalidArgumentException on nulls or a negative size */
+        public Allocation {
+            dev.depin.InvalidArgumentException.requireNonNull(location, "allocation location");
+            dev.depin.InvalidArgumentException.requireNonNull(label, "allocation label");
+            if (bytes < 0) {
+                throw new dev.depin.InvalidArgumentException("allocation '" + label + "' has " + bytes
+                        + " bytes: sizes are >= 0");
+            }
+        }
+    }
+}

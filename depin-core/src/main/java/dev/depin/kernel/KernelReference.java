@@ -1,0 +1,76 @@
+package dev.depin.kernel;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a kernel knows about its own results: how the CPU reference computes it, and how a
+ * buyer can check a provider's result without trusting the provider. Every built-in
+ * kernel has one ({@link Kernel#reference()}); user PTX kernels have none, so they are
+ * checked by redundancy or accepted on signature alone.
+ *
+ * <p>Verification policies ask the kernel, never the other way round: Freivalds applies
+ * where {@link #matrixProduct} names a product, a spot check recomputes chunks with
+ * {@link #recompute}, redundancy compares replicas with {@link Recompute#comparison()}.
+ * Adding a kernel is one implementation of this interface and one registration.
+ *
+ * <p>All buffers are little-endian, position 0, exactly the sizes
+ * {@link Kernel#inputs}/{@link Kernel#outputs} declare; the caller validated them.
+ */
+public interface KernelReference {
+
+    /**
+     * Computes the kernel on the CPU reference.
+     *
+     * @param cpu     the reference kernels (threads owned by the caller)
+     * @param params  launch parameters, already validated by the kernel's shapes
+     * @param inputs  input buffers by name, read-only
+     * @param outputs output buffers by name, writable, to be filled completely
+     * @param scratch where the computation allocates its working arrays, so that the
+     *                caller can account for (and wipe) every byte the job touched
+     */
+    void run(CpuReference cpu, LaunchParams params, Map<String, ByteBuffer> inputs, Map<String, ByteBuffer> outputs,
+             Scratch scratch);
+
+    /**
+     * The matrix product this kernel computes, for Freivalds' check.
+     *
+     * @param params launch parameters
+     * @return the product's buffers and dimensions, or empty when the kernel is not a product
+     */
+    Optional<MatrixProduct> matrixProduct(LaunchParams params);
+
+    /** @return whether {@link #matrixProduct} names a product for every valid parameter set */
+    default boolean isMatrixProduct() {
+        return false;
+    }
+
+    /**
+     * How to recompute any output chunk on the CPU reference, and how closely an honest
+     * executor's bytes agree with it (any summation order, with or without fused
+     * multiply-add). Used by spot checks and to compare redundant replicas.
+     *
+     * @param cpu    the reference kernels
+     * @param params launch parameters
+     * @param inputs the buyer's own input bytes
+     * @return the recomputation and its comparison
+     */
+    Recompute recompute(CpuReference cpu, LaunchParams params, Map<String, ByteBuffer> inputs);
+
+    /** Where a reference computation allocates working memory. */
+    @FunctionalInterface
+    interface Scratch {
+        /**
+         * Allocates a zeroed float array that the owner tracks and wipes after the job.
+         *
+         * @param label what it holds, for the wipe attestation
+         * @param count number of floats
+         * @return the array
+         */
+        float[] floats(String label, int count);
+
+        /** A scratch that allocates plain, untracked arrays (for buyers recomputing locally). */
+        Scratch UNTRACKED = (label, count) -> new float[count];
+    }
+}

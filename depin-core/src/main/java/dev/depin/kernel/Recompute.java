@@ -1,0 +1,20 @@
+package dev.depin.kernel;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.verify.ChunkRecomputer;
+import dev.depin.crypto.verify.Comparison;
+
+/**
+ * How to recompute an output chunk of a kernel on the CPU reference, and how closely an
+ * honest executor's bytes must agree with the recomputation.
+ *
+ * @param recomputer recomputes one chunk
+ * @param comparison the agreement an honest executor meets (also used between replicas)
+ */
+public record Recompute(ChunkRecomputer recomputer, Comparison comparison) {
+    /** @throws InvalidArgumentException on nulls */
+    public Recompute {
+        InvalidArgumentException.requireNonNull(recomputer, "chunk recomputer");
+        InvalidArgumentException.requireNonNull(comparison, "comparison");
+    }
+}

@@ -1,0 +1,64 @@
+package dev.depin.kernel.internal;
+
+import dev.depin.crypto.verify.Comparison;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.Buffers;
+import dev.depin.kernel.CpuReference;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.kernel.Recompute;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code sum = Σ x}, accumulated in float64. */
+public final class ReduceSum extends BuiltinDefinition {
+    @Override
+    public String contract() {
+        return "sum = sum_i x[i], accumulated in float64, rounded to float32; params n>=1; input x float32[n]; "
+                + "output sum float32[1]";
+    }
+
+    @Override
+    public Set<String> floatParams() {
+        return Set.of();
+    }
+
+    @Override
+    public List<BufferDecl> inputs(LaunchParams p) {
+        return List.of(floats("x", dim(p, "n")));
+    }
+
+    @Override
+    public List<BufferDecl> outputs(LaunchParams p) {
+        dim(p, "n");
+        return List.of(floats("sum", 1));
+    }
+
+    @Override
+    public long flops(LaunchParams p) {
+        return dim(p, "n");
+    }
+
+    @Override
+    public void run(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs, Map<String, ByteBuffer> outputs,
+                    Scratch scratch) {
+        int n = (int) dim(p, "n");
+        float[] x = scratch.floats("x", n);
+        Buffers.floatView(inputs.get("x")).get(x);
+        Buffers.floatView(outputs.get("sum")).put(0, cpu.reduceSum(n, x));
+    }
+
+    @Override
+    public Recompute recompute(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs) {
+        float[] x = Buffers.floats(inputs.get("x"));
+        double absSum = 0;
+        for (float v : x) {
+            absSum += Math.abs(v);
+        }
+        // Any float32 summation order lies within γ_n·Σ|x| of the exact sum.
+        double gamma = x.length * U / (1 - Math.min(0.5, x.length * U));
+        return new Recompute((idx, off, len) -> Buffers.littleEndian(new float[] {cpu.reduceSum(x.length, x)}),
+                Comparison.float32(2 * U, gamma * absSum + Float.MIN_NORMAL));
+    }
+}

@@ -1,0 +1,71 @@
+package dev.depin.kernel.internal;
+
+import dev.depin.crypto.verify.Comparison;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.Buffers;
+import dev.depin.kernel.CpuReference;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.kernel.Recompute;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code out = alpha·x + y}. */
+public final class Saxpy extends BuiltinDefinition {
+    @Override
+    public String contract() {
+        return "out[i] = alpha*x[i] + y[i]; params n>=1, alpha finite; inputs x,y float32[n]; output out float32[n]";
+    }
+
+    @Override
+    public Set<String> floatParams() {
+        return Set.of("alpha");
+    }
+
+    @Override
+    public List<BufferDecl> inputs(LaunchParams p) {
+        long n = dim(p, "n");
+        p.requireFloat("alpha");
+        return List.of(floats("x", n), floats("y", n));
+    }
+
+    @Override
+    public List<BufferDecl> outputs(LaunchParams p) {
+        p.requireFloat("alpha");
+        return List.of(floats("out", dim(p, "n")));
+    }
+
+    @Override
+    public long flops(LaunchParams p) {
+        return saturatingMul(2, dim(p, "n"));
+    }
+
+    @Override
+    public void run(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs, Map<String, ByteBuffer> outputs,
+                    Scratch scratch) {
+        int n = (int) dim(p, "n");
+        float[] x = scratch.floats("x", n);
+        float[] y = scratch.floats("y", n);
+        Buffers.floatView(inputs.get("x")).get(x);
+        Buffers.floatView(inputs.get("y")).get(y);
+        cpu.saxpy(n, p.requireFloat("alpha"), x, y, y);
+        Buffers.floatView(outputs.get("out")).put(y);
+    }
+
+    @Override
+    public Recompute recompute(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs) {
+        float alpha = p.requireFloat("alpha");
+        ByteBuffer x = inputs.get("x");
+        ByteBuffer y = inputs.get("y");
+        // Two roundings against one: within 2u relative of each other.
+        return new Recompute((idx, off, len) -> {
+            int from = (int) (off / Float.BYTES);
+            int count = len / Float.BYTES;
+            float[] xs = Buffers.floats(x, from, count);
+            float[] ys = Buffers.floats(y, from, count);
+            cpu.saxpy(count, alpha, xs, ys, ys);
+            return Buffers.littleEndian(ys);
+        }, Comparison.float32(2 * 2 * U, Float.MIN_NORMAL));
+    }
+}

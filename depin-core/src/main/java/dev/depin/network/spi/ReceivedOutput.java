@@ -1,0 +1,46 @@
+package dev.depin.network.spi;
+
+import dev.depin.crypto.Hex;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * One output as the buyer received it, with the RFC 6962 Merkle root (64 KiB chunks) that
+ * the buyer's side computed over exactly these bytes while they arrived. Only an
+ * {@link OutputAssembler} makes one, so the root can be trusted to describe the bytes:
+ * the buyer never hashes an output twice.
+ */
+public final class ReceivedOutput {
+    private final ByteBuffer data;
+    private final byte[] root;
+
+    ReceivedOutput(ByteBuffer data, byte[] root) {
+        this.data = data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        this.root = root.clone();
+    }
+
+    /** @return the bytes, as a fresh read-only little-endian view at position 0 */
+    public ByteBuffer data() {
+        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** @return the size in bytes */
+    public long bytes() {
+        return data.remaining();
+    }
+
+    /** @return the Merkle root computed on arrival (a copy) */
+    public byte[] merkleRoot() {
+        return root.clone();
+    }
+
+    /** @return the Merkle root as lower-case hex */
+    public String merkleRootHex() {
+        return Hex.encode(root);
+    }
+
+    @Override
+    public String toString() {
+        return "ReceivedOutput[" + bytes() + " bytes, root " + merkleRootHex() + "]";
+    }
+}

@@ -1,0 +1,29 @@
+package dev.depin.node;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One attempt accepted by a {@link ProviderNode}: its result, when the node has let go of
+ * it, and how to stop it.
+ */
+public interface NodeAttempt {
+
+    /**
+     * @return completes with the signed result once the outputs were streamed to the sink;
+     *         fails with {@link dev.depin.provider.ProviderRejectedException} (refused, busy,
+     *         closing), {@link dev.depin.executor.spi.ExecutionCancelledException}
+     *         (cancelled) or the executor's failure
+     */
+    CompletableFuture<NodeResult> result();
+
+    /** @return completes when the node no longer works on the attempt, whatever the outcome */
+    CompletableFuture<Void> released();
+
+    /**
+     * Stops the attempt: a queued attempt never starts, a running one stops at its
+     * executor's next launch boundary. Idempotent; never blocks.
+     *
+     * @param reason why, for the log
+     */
+    void cancel(String reason);
+}

@@ -1,0 +1,36 @@
+package dev.depin.node;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.NodeId;
+import java.time.Instant;
+
+/**
+ * What a provider node signs for one attempt, besides the output bytes it streamed: the
+ * account of the execution, the signed receipt and the signed wipe attestation. A
+ * transport turns it (with the outputs the buyer's side assembled) into an
+ * {@link dev.depin.network.spi.ExecutionResponse}.
+ *
+ * @param jobId        the job id
+ * @param attempt      the attempt
+ * @param provider     the node's id
+ * @param executorKind the executor that ran it
+ * @param startedAt    when the kernel started
+ * @param endedAt      when it ended
+ * @param deviceNanos  device time charged for
+ * @param receipt      the signed execution receipt
+ * @param wipe         the signed wipe attestation, whose subject is the receipt
+ */
+public record NodeResult(String jobId, int attempt, NodeId provider, String executorKind, Instant startedAt,
+                         Instant endedAt, long deviceNanos, Envelope receipt, Envelope wipe) {
+    /** @throws InvalidArgumentException on nulls */
+    public NodeResult {
+        InvalidArgumentException.requireNonNull(jobId, "job id");
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(executorKind, "executor kind");
+        InvalidArgumentException.requireNonNull(startedAt, "start time");
+        InvalidArgumentException.requireNonNull(endedAt, "end time");
+        InvalidArgumentException.requireNonNull(receipt, "receipt");
+        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+    }
+}

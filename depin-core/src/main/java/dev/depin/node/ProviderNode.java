@@ -1,0 +1,577 @@
+package dev.depin.node;
+
+import dev.depin.DepinException;
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Assurance;
+import dev.depin.crypto.BufferDigest;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.ExecutionReceipt;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.Merkle;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.ReceiptDevice;
+import dev.depin.crypto.WipeAttestation;
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ExecutionFailedException;
+import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.job.InputRef;
+import dev.depin.job.JobSpec;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.spi.ComputeNetwork.Progress;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.OutputSink;
+import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.DeviceKind;
+import dev.depin.provider.OfferTerms;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.ProviderRejectedException;
+import dev.depin.provider.Region;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A provider: an identity, one executor, a bounded worker pool, and a signed offer that
+ * claims exactly the hardware the executor runs on and the kernels it declares.
+ *
+ * <p>For each attempt it checks the request (kernel offered, deadline not passed, input
+ * sizes), opens an {@link ExecutionContext}, streams the inputs into it while recomputing
+ * their Merkle roots (its receipt vouches for them, so it never trusts the buyer's), runs
+ * the kernel, commits to the outputs (RFC 6962 roots, computed on the device where the
+ * executor can), signs an {@link ExecutionReceipt} bound to the buyer's nonce, streams the
+ * outputs to the transport's {@link OutputSink}, wipes every buffer of the job (host and
+ * device: overwrite with a random non-zero pattern, then verify), and signs a
+ * {@link WipeAttestation} whose subject is the receipt.
+ *
+ * <p>Cancellation ({@link NodeAttempt#cancel}) stops a queued attempt before it starts and
+ * a running one at its executor's next launch boundary; a cancelled attempt is never
+ * counted as completed. {@link #close()} refuses new attempts, fails the queued ones,
+ * cancels the running ones, waits for them, and only then closes the executor.
+ *
+ * <pre>{@code
+ * ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), executor)
+ *         .region(Region.parse("DE/fra-1"))
+ *         .price(new Price(MicroUsd.ofUsd("0.0005"), MicroUsd.ofUsd("0.01")))
+ *         .build();
+ * ProviderOffer offer = node.offer();
+ * }</pre>
+ */
+public final class ProviderNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ProviderNode.class);
+    private static final SecureRandom PATTERNS = new SecureRandom();
+    /** Outputs are streamed to the sink in chunks of this size. */
+    private static final int SEND_CHUNK = 1 << 20;
+
+    private final NodeKeyPair key;
+    private final DeviceExecutor executor;
+    private final String endpoint;
+    private final Region region;
+    private final Price price;
+    private final MicroUsd stake;
+    private final Duration offerTtl;
+    private final Clock clock;
+    private final ThreadPoolExecutor workers;
+    private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final AtomicLong completed = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Set<String> kernels;
+    private volatile ProviderOffer offer;
+
+    private ProviderNode(Builder b) {
+        this.key = b.key;
+        this.executor = b.executor;
+        this.endpoint = b.endpoint == null ? "local:" + key.nodeId().shortId() : b.endpoint;
+        this.region = InvalidArgumentException.requireNonNull(b.region, "provider region");
+        this.price = InvalidArgumentException.requireNonNull(b.price, "provider price");
+        this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
+        this.offerTtl = b.offerTtl;
+        this.clock = b.clock;
+        Set<String> ids = new TreeSet<>();
+        for (BuiltinKernel k : BuiltinKernel.values()) {
+            if (executor.kernels().contains(k.id())) {
+                ids.add(k.id());
+            }
+        }
+        if (executor.runsUserPtx()) {
+            ids.add(OfferTerms.PTX);
+        }
+        this.kernels = Set.copyOf(ids);
+        // Validates the terms once, so a bad builder fails here rather than on first offer().
+        new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
+                clock.instant().plus(offerTtl));
+        String name = "depin-provider-" + key.nodeId().shortId() + "-";
+        AtomicInteger n = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(b.queueCapacity), r -> {
+                    Thread t = new Thread(r, name + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {}), kernels {}, region {}",
+                key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
+                kernels, region);
+    }
+
+    /**
+     * Starts building a provider.
+     *
+     * @param key      the provider's identity; it signs offers and receipts
+     * @param executor the executor it runs jobs on; the node closes it
+     * @return a builder
+     */
+    public static Builder builder(NodeKeyPair key, DeviceExecutor executor) {
+        return new Builder(key, executor);
+    }
+
+    /** @return the provider's node id */
+    public NodeId nodeId() {
+        return key.nodeId();
+    }
+
+    /** @return the executor this node runs on */
+    public DeviceExecutor executor() {
+        return executor;
+    }
+
+    /** @return attempts completed successfully by this node */
+    public long completedCount() {
+        return completed.get();
+    }
+
+    /** @return attempts this node failed or refused */
+    public long failedCount() {
+        return failed.get();
+    }
+
+    /** @return attempts stopped by a cancel before they completed */
+    public long cancelledCount() {
+        return cancelled.get();
+    }
+
+    /** @return attempts queued or running right now */
+    public int busy() {
+        return workers.getQueue().size() + running.size();
+    }
+
+    /**
+     * The node's current signed offer; re-signed with a fresh expiry once less than half
+     * of its time to live is left.
+     *
+     * @return the offer
+     */
+    public ProviderOffer offer() {
+        ProviderOffer current = offer;
+        if (current == null || clock.instant().plus(offerTtl.dividedBy(2)).isAfter(current.terms().validUntil())) {
+            synchronized (this) {
+                current = offer;
+                if (current == null
+                        || clock.instant().plus(offerTtl.dividedBy(2)).isAfter(current.terms().validUntil())) {
+                    current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
+                            kernels, price, stake, clock.instant().plus(offerTtl)));
+                    offer = current;
+                }
+            }
+        }
+        return current;
+    }
+
+    /**
+     * Accepts one attempt into the bounded queue. Admission checks and input hashing run
+     * on the worker, so a caller (a transport's I/O thread) is never held up.
+     *
+     * @param request  the attempt
+     * @param progress told when the attempt is accepted and when it starts running; called on
+     *                 the caller's thread or a worker, must not block
+     * @param sink     where the outputs are streamed, after the receipt is signed and before
+     *                 the wipe
+     * @return the attempt; its result fails with {@link ProviderRejectedException} when the
+     *         node refuses it (busy, closed, kernel not offered, bad inputs)
+     * @throws InvalidArgumentException on nulls
+     */
+    public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink) {
+        InvalidArgumentException.requireNonNull(request, "execution request");
+        InvalidArgumentException.requireNonNull(progress, "progress listener");
+        InvalidArgumentException.requireNonNull(sink, "output sink");
+        Task task = new Task(request, progress, sink);
+        if (closed.get()) {
+            task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another"));
+            return task;
+        }
+        try {
+            workers.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is "
+                    + (closed.get() ? "closed" : "busy (" + workers.getQueue().size() + " attempts queued)")
+                    + ": try another provider"));
+            return task;
+        }
+        safe(progress, Progress.ACCEPTED);
+        return task;
+    }
+
+    private static void safe(Consumer<Progress> progress, Progress p) {
+        try {
+            progress.accept(p);
+        } catch (RuntimeException e) {
+            LOG.debug("progress listener threw {}; ignoring it", e.toString());
+        }
+    }
+
+    /** One attempt on this node, from the queue to release. */
+    private final class Task implements Runnable, NodeAttempt {
+        private final ExecutionRequest request;
+        private final Consumer<Progress> progress;
+        private final OutputSink sink;
+        private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
+        private final CompletableFuture<Void> released = new CompletableFuture<>();
+        private volatile boolean cancelRequested;
+        private volatile ExecutionContext context;
+
+        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink) {
+            this.request = request;
+            this.progress = progress;
+            this.sink = sink;
+        }
+
+        void refuse(DepinException e) {
+            failed.incrementAndGet();
+            result.completeExceptionally(e);
+            released.complete(null);
+        }
+
+        @Override
+        public CompletableFuture<NodeResult> result() {
+            return result;
+        }
+
+        @Override
+        public CompletableFuture<Void> released() {
+            return released;
+        }
+
+        @Override
+        public void cancel(String reason) {
+            cancelRequested = true;
+            ExecutionContext ctx = context;
+            if (ctx != null) {
+                ctx.cancel();
+            }
+            if (workers.remove(this)) {
+                // Never started: nothing runs, so it is released now.
+                cancelled.incrementAndGet();
+                result.completeExceptionally(new ExecutionCancelledException("attempt " + request.jobId() + "#"
+                        + request.attempt() + " cancelled before it started: " + reason));
+                released.complete(null);
+            }
+        }
+
+        @Override
+        public void run() {
+            running.add(this);
+            try {
+                if (cancelRequested || closed.get()) {
+                    cancelled.incrementAndGet();
+                    result.completeExceptionally(new ExecutionCancelledException("attempt " + request.jobId() + "#"
+                            + request.attempt() + " cancelled before it started"));
+                    return;
+                }
+                NodeResult r = execute(this);
+                if (result.complete(r)) {
+                    completed.incrementAndGet();
+                }
+            } catch (ExecutionCancelledException e) {
+                cancelled.incrementAndGet();
+                result.completeExceptionally(e);
+            } catch (Throwable t) {
+                failed.incrementAndGet();
+                LOG.debug("attempt {}#{} failed on {}: {}", request.jobId(), request.attempt(), nodeId().shortId(),
+                        t.toString());
+                result.completeExceptionally(t instanceof DepinException ? t
+                        : new ExecutionFailedException("provider " + nodeId().shortId() + " failed: " + t, t));
+            } finally {
+                context = null;
+                running.remove(this);
+                released.complete(null);
+            }
+        }
+    }
+
+    private NodeResult execute(Task task) {
+        ExecutionRequest request = task.request;
+        JobSpec spec = request.spec();
+        if (!executor.supports(spec.kernel())) {
+            throw new ProviderRejectedException("provider " + nodeId().shortId() + " does not run kernel "
+                    + spec.kernel().id() + " on its " + executor.kind() + " executor: pick an offer that lists it");
+        }
+        if (!clock.instant().isBefore(spec.deadline())) {
+            throw new ProviderRejectedException("job " + request.jobId() + " is past its deadline "
+                    + spec.deadline() + ": not started");
+        }
+        Map<String, ByteBuffer> inputs = request.inputs();
+        if (inputs.size() != spec.inputs().size()) {
+            throw new ProviderRejectedException("request carries inputs " + inputs.keySet() + " but the spec declares "
+                    + spec.inputs().stream().map(InputRef::name).toList());
+        }
+        try (ExecutionContext ctx = executor.open(spec.kernel(), spec.params())) {
+            task.context = ctx;
+            if (task.cancelRequested) {
+                ctx.cancel();
+            }
+            for (InputRef in : spec.inputs()) {
+                stage(in, inputs.get(in.name()), ctx.input(in.name()));
+            }
+            safe(task.progress, Progress.RUNNING);
+            ctx.run();
+            ExecutionTiming timing = ctx.timing();
+            ReceiptDevice device = receiptDevice();
+            ExecutionReceipt.Builder rb = ExecutionReceipt.builder()
+                    .jobId(request.jobId()).attempt(request.attempt()).specHash(spec.hash())
+                    .kernelId(spec.kernel().id()).kernelHash(spec.kernel().codeHash())
+                    .nonce(Hex.encode(request.nonce())).merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES)
+                    .executorKind(executor.kind()).device(device)
+                    .startedAt(timing.startedAt()).endedAt(timing.endedAt()).deviceTimeNanos(timing.deviceNanos())
+                    .assurance(Assurance.signature());
+            for (InputRef in : spec.inputs()) {
+                // stage() recomputed these roots from the bytes received.
+                rb.input(new BufferDigest(in.name(), in.merkleRoot(), in.bytes()));
+            }
+            for (BufferDecl d : spec.outputs()) {
+                ByteBuffer out = ctx.output(d.name());
+                if (out.remaining() != d.bytes()) {
+                    throw new ExecutionFailedException("executor " + executor.kind() + " produced " + out.remaining()
+                            + " bytes for output '" + d.name() + "', not " + d.bytes() + ": executor bug, report it");
+                }
+                byte[] root = ctx.outputRoot(d.name()).orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES));
+                rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
+            }
+            Envelope receipt = rb.build().sign(key);
+            for (BufferDecl d : spec.outputs()) {
+                send(task, d.name(), ctx.output(d.name()));
+            }
+            Instant wipeStart = clock.instant();
+            List<WipeRecord> records = ctx.wipe(wipePattern());
+            WipeAttestation.Builder wb = WipeAttestation.builder().receipt(receipt).startedAt(wipeStart)
+                    .endedAt(clock.instant()).device(device);
+            records.forEach(wb::buffer);
+            Envelope wipe = wb.build().sign(key);
+            return new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(), timing.startedAt(),
+                    timing.endedAt(), timing.deviceNanos(), receipt, wipe);
+        }
+    }
+
+    /** Copies one input into the executor's buffer chunk by chunk, hashing the same bytes as they pass. */
+    private static void stage(InputRef in, ByteBuffer data, ByteBuffer into) {
+        if (data == null || data.remaining() != in.bytes()) {
+            throw new ProviderRejectedException("input '" + in.name() + "' has "
+                    + (data == null ? "no bytes" : data.remaining() + " bytes") + " but the spec declares "
+                    + in.bytes() + ": resend the job");
+        }
+        Merkle.Builder merkle = Merkle.builder(JobSpec.MERKLE_CHUNK_BYTES);
+        ByteBuffer src = data.duplicate();
+        while (src.hasRemaining()) {
+            int n = Math.min(src.remaining(), JobSpec.MERKLE_CHUNK_BYTES);
+            ByteBuffer chunk = src.slice().limit(n);
+            merkle.update(chunk.duplicate());
+            into.put(chunk);
+            src.position(src.position() + n);
+        }
+        String root = Hex.encode(merkle.root());
+        if (!root.equals(in.merkleRoot())) {
+            throw new ProviderRejectedException("input '" + in.name() + "' hashes to Merkle root " + root
+                    + " but the spec commits to " + in.merkleRoot() + ": the bytes were altered in transit");
+        }
+    }
+
+    private static void send(Task task, String name, ByteBuffer out) {
+        ByteBuffer src = out.duplicate();
+        while (src.hasRemaining()) {
+            if (task.cancelRequested) {
+                throw new ExecutionCancelledException("attempt " + task.request.jobId() + "#"
+                        + task.request.attempt() + " cancelled while sending its outputs");
+            }
+            int n = Math.min(src.remaining(), SEND_CHUNK);
+            task.sink.write(name, src.slice().limit(n));
+            src.position(src.position() + n);
+        }
+        if (out.remaining() == 0) {
+            task.sink.write(name, out);
+        }
+    }
+
+    private static byte wipePattern() {
+        byte[] b = new byte[1];
+        do {
+            PATTERNS.nextBytes(b);
+        } while (b[0] == 0);
+        return b[0];
+    }
+
+    private ReceiptDevice receiptDevice() {
+        DeviceInfo d = executor.device();
+        boolean gpu = d.kind() == DeviceKind.CUDA;
+        return new ReceiptDevice(d.model(), gpu ? d.units() : null, "-".equals(d.driverVersion()) ? null
+                : d.driverVersion(), gpu ? d.runtimeVersion() : null);
+    }
+
+    /**
+     * Refuses new attempts, fails the queued ones, cancels the running ones and waits up to
+     * 10 s for them to stop, then closes the executor. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<Runnable> queued = new ArrayList<>();
+        workers.getQueue().drainTo(queued);
+        for (Runnable r : queued) {
+            Task t = (Task) r;
+            t.refuse(new ProviderRejectedException("provider " + nodeId().shortId()
+                    + " closed before the attempt started: try another provider"));
+        }
+        for (Task t : running) {
+            t.cancel("provider closing");
+        }
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("provider {}: attempts still running 10 s after close; closing the executor anyway",
+                        nodeId().shortId());
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            workers.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        executor.close();
+    }
+
+    @Override
+    public String toString() {
+        return "ProviderNode[" + nodeId().shortId() + " " + region + " " + executor.kind() + "]";
+    }
+
+    /** Builds a {@link ProviderNode}. */
+    public static final class Builder {
+        private final NodeKeyPair key;
+        private final DeviceExecutor executor;
+        private String endpoint;
+        private Region region = new Region("US", "");
+        private Price price = new Price(MicroUsd.ofUsd("0.0001"), MicroUsd.ofUsd("0.01"));
+        private MicroUsd stake = MicroUsd.ofUsd("100");
+        private Duration offerTtl = Duration.ofMinutes(5);
+        private int workers = 1;
+        private int queueCapacity = 256;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(NodeKeyPair key, DeviceExecutor executor) {
+            this.key = InvalidArgumentException.requireNonNull(key, "provider key");
+            this.executor = InvalidArgumentException.requireNonNull(executor, "executor");
+        }
+
+        /**
+         * @param endpoint where buyers reach this node; default {@code local:<short id>}
+         * @return this builder
+         */
+        public Builder endpoint(String endpoint) {
+            this.endpoint = endpoint;
+            return this;
+        }
+
+        /**
+         * @param region where the hardware is
+         * @return this builder
+         */
+        public Builder region(Region region) {
+            this.region = region;
+            return this;
+        }
+
+        /**
+         * @param price what the node charges
+         * @return this builder
+         */
+        public Builder price(Price price) {
+            this.price = price;
+            return this;
+        }
+
+        /**
+         * @param stake what the node has at stake
+         * @return this builder
+         */
+        public Builder stake(MicroUsd stake) {
+            this.stake = stake;
+            return this;
+        }
+
+        /**
+         * @param ttl how long each signed offer is valid; 1 second to 1 day
+         * @return this builder
+         */
+        public Builder offerTtl(Duration ttl) {
+            InvalidArgumentException.requireNonNull(ttl, "offer time to live");
+            if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(Duration.ofDays(1)) > 0) {
+                throw new InvalidArgumentException("offer time to live " + ttl + " must be between 1 s and 1 day");
+            }
+            this.offerTtl = ttl;
+            return this;
+        }
+
+        /**
+         * @param workers       attempts run at once, 1 to 64
+         * @param queueCapacity attempts that may wait, 1 to 65536
+         * @return this builder
+         */
+        public Builder concurrency(int workers, int queueCapacity) {
+            if (workers < 1 || workers > 64 || queueCapacity < 1 || queueCapacity > 65536) {
+                throw new InvalidArgumentException("workers " + workers + " and queue capacity " + queueCapacity
+                        + " must be in 1..64 and 1..65536");
+            }
+            this.workers = workers;
+            this.queueCapacity = queueCapacity;
+            return this;
+        }
+
+        /**
+         * @param clock the clock for offer expiry and deadlines; default UTC system clock
+         * @return this builder
+         */
+        public Builder clock(Clock clock) {
+            this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** @return the node, with its worker pool started */
+        public ProviderNode build() {
+            return new ProviderNode(this);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Offer encodings. Not API; may change without notice. */
+package dev.depin.provider.internal;

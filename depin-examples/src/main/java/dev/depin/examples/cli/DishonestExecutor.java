@@ -1,0 +1,144 @@
+package dev.depin.examples.cli;
+
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.HostArena;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.provider.DeviceInfo;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The demo's dishonest provider, built only from the public executor SPI: it wraps a real
+ * executor and, for a seeded fraction of SGEMM jobs, hands the node a copy of C with one
+ * element changed by a large amount. The node then commits to and signs the wrong bytes,
+ * so the receipt is self-consistent and only a recomputation-based check (Freivalds) can
+ * catch it. The corrupted copy lives in the wrapper's own {@link HostArena}, so it is
+ * wiped and listed in the wipe attestation like every other buffer.
+ */
+final class DishonestExecutor implements DeviceExecutor {
+    private final DeviceExecutor honest;
+    private final double fraction;
+    private final SplittableRandom rnd;
+
+    DishonestExecutor(DeviceExecutor honest, double fraction, long seed) {
+        this.honest = honest;
+        this.fraction = fraction;
+        this.rnd = new SplittableRandom(seed ^ 0xbadL);
+    }
+
+    @Override
+    public String kind() {
+        return honest.kind();
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return honest.device();
+    }
+
+    @Override
+    public Set<String> kernels() {
+        return honest.kernels();
+    }
+
+    @Override
+    public boolean runsUserPtx() {
+        return honest.runsUserPtx();
+    }
+
+    @Override
+    public ExecutionContext open(Kernel kernel, LaunchParams params) {
+        boolean lie;
+        synchronized (rnd) {
+            lie = "sgemm".equals(kernel.id()) && rnd.nextDouble() < fraction;
+        }
+        ExecutionContext inner = honest.open(kernel, params);
+        return lie ? new Lying(inner) : inner;
+    }
+
+    @Override
+    public void close() {
+        honest.close();
+    }
+
+    /** Delegates everything, but returns a corrupted copy of C. */
+    private final class Lying implements ExecutionContext {
+        private final ExecutionContext inner;
+        private final HostArena arena = new HostArena();
+        private ByteBuffer corrupted;
+
+        Lying(ExecutionContext inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public ByteBuffer input(String name) {
+            return inner.input(name);
+        }
+
+        @Override
+        public void run() {
+            inner.run();
+            ByteBuffer c = inner.output("c");
+            corrupted = arena.buffer("c", c.remaining(), false);
+            corrupted.put(c.duplicate()).flip();
+            int i;
+            synchronized (rnd) {
+                i = rnd.nextInt(corrupted.remaining() / Float.BYTES) * Float.BYTES;
+            }
+            corrupted.order(ByteOrder.LITTLE_ENDIAN).putFloat(i, corrupted.getFloat(i) + 1.0f);
+        }
+
+        @Override
+        public ByteBuffer output(String name) {
+            return "c".equals(name) && corrupted != null ? corrupted.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                    : inner.output(name);
+        }
+
+        @Override
+        public ExecutionTiming timing() {
+            return inner.timing();
+        }
+
+        @Override
+        public void cancel() {
+            inner.cancel();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return inner.isCancelled();
+        }
+
+        @Override
+        public List<Allocation> allocations() {
+            List<Allocation> all = new ArrayList<>(inner.allocations());
+            all.addAll(arena.allocations());
+            return all;
+        }
+
+        @Override
+        public List<WipeRecord> wipe(byte pattern) {
+            List<WipeRecord> all = new ArrayList<>(inner.wipe(pattern));
+            all.addAll(arena.wipe(pattern));
+            return all;
+        }
+
+        @Override
+        public void close() {
+            try {
+                inner.close();
+            } finally {
+                arena.close();
+            }
+        }
+    }
+}
