@@ -3,8 +3,8 @@
  * records checked from envelopes, keys and data, as an auditor would.
  *
  * <pre>{@code
- * VerificationReport r = OfflineVerifier.verifyReceipt(receipt, key, Map.of("c", c), Map.of(), null, null);
- * VerificationReport upheld = OfflineVerifier.recheck(dispute, inputs, outputs);
+ * OfflineReport r = OfflineVerifier.receipt(receipt, key).output("c", Path.of("c.bin")).spec(spec).verify();
+ * OfflineReport upheld = OfflineVerifier.dispute(record).input("a", a).input("b", b).output("c", c).verify();
  * }</pre>
  */
 package dev.depin.verify;
