@@ -202,7 +202,8 @@ public final class DisputeCheck {
         }
         String seedHex = record.evidence().seed();
         String lower = seedHex.toLowerCase(Locale.ROOT);
-        if (seedHex.length() < 2 * 16 || seedHex.length() > 2 * 1024 || !Hex.isLowerHex(lower, lower.length())) {
+        if (seedHex.length() < 2 * 16 || seedHex.length() > 2 * 1024 || seedHex.length() % 2 != 0
+                || !Hex.isLowerHex(lower, lower.length())) {
             throw new DisputeNotUpheldException("dispute " + label + " cites a Freivalds check whose seed '"
                     + abbreviate(seedHex) + "' is not 16 to 1024 bytes of hex: the check cannot be reproduced, so "
                     + "the dispute does not hold");
