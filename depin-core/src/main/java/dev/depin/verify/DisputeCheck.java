@@ -35,8 +35,8 @@ import java.util.Map;
  * SHA-256 of the record's key; that key equals the provider's key when one is given
  * ({@link #providerKey}); the receipt is signed by that key, for the record's job and
  * attempt, for the record's spec (hash, kernel, input roots, output names and sizes);
- * the inputs and outputs given are the ones the receipt commits to; and the check that
- * failed (Freivalds with the recorded seed, or recomputation on the CPU reference) fails
+ * the inputs and outputs given are the ones the receipt commits to; the record's reason
+ * is {@code RESULT_MISMATCH} with evidence; and the check that failed (Freivalds with the recorded seed, or recomputation on the CPU reference) fails
  * again on those bytes. The record's own message and expected/actual values are never
  * trusted.
  *
@@ -168,6 +168,11 @@ public final class DisputeCheck {
                     + "receipt verifies against the data given: the dispute does not hold for these bytes");
         }
         String check = record.evidence().check();
+        if (record.reason() != Reason.RESULT_MISMATCH) {
+            throw new DisputeNotUpheldException("dispute " + label + " cites " + check + " evidence, but only a "
+                    + "wrong result (" + Reason.RESULT_MISMATCH + ") is re-checked from the data; a fault in the "
+                    + "receipt itself would have failed the receipt check, which passed: the dispute does not hold");
+        }
         Map<String, ByteBuffer> in = new LinkedHashMap<>();
         inputs.forEach((n, s) -> in.put(n, s.load()));
         String outName = spec.outputs().get(0).name();

@@ -38,8 +38,8 @@ import java.util.Map;
  * that the statement's subjects equal the predicate's outputs. Checked when given: the
  * nonce ({@link #nonce}), the spec ({@link #spec}: its hash, kernel id and code hash, the
  * input roots and sizes it commits to, and the output names and sizes its kernel
- * produces), the inputs' roots ({@link #input}, all or none), and the wipe attestation
- * ({@link #wipe}).
+ * produces), the inputs' roots ({@link #input}, all or none), the job id and attempt
+ * ({@link #job}), and the wipe attestation ({@link #wipe}).
  *
  * <pre>{@code
  * OfflineReport r = OfflineVerifier.receipt(receiptEnvelope, providerKey)
@@ -59,6 +59,7 @@ public final class ReceiptCheck {
     /** Set by a dispute re-check: the job and attempt the record names. */
     private String expectedJobId;
     private int expectedAttempt;
+    private String jobSource;
     private String nonceSkipReason = "no nonce given: a replay of an older receipt for the same job and outputs "
             + "is not excluded";
 
@@ -149,10 +150,29 @@ public final class ReceiptCheck {
         return this;
     }
 
-    /** A dispute re-check binds the receipt to the record's job and attempt; it has no nonce. */
-    ReceiptCheck boundTo(String jobId, int attempt, String whyNoNonce) {
+    /**
+     * The job id and attempt the buyer dispatched; the receipt must name both.
+     *
+     * @param jobId   the job id, or {@code null} not to check job id and attempt
+     * @param attempt the attempt, at least 1
+     * @return this
+     * @throws InvalidArgumentException if {@code jobId} is empty or {@code attempt} below 1
+     */
+    public ReceiptCheck job(String jobId, int attempt) {
+        if (jobId != null && (jobId.isEmpty() || attempt < 1)) {
+            throw new InvalidArgumentException("job id must not be empty and attempt must be >= 1, got '" + jobId
+                    + "' and " + attempt);
+        }
         this.expectedJobId = jobId;
         this.expectedAttempt = attempt;
+        this.jobSource = "the ones given";
+        return this;
+    }
+
+    /** A dispute re-check binds the receipt to the record's job and attempt; it has no nonce. */
+    ReceiptCheck boundTo(String jobId, int attempt, String whyNoNonce) {
+        job(jobId, attempt);
+        this.jobSource = "the dispute record's";
         this.nonceSkipReason = whyNoNonce;
         return this;
     }
@@ -182,11 +202,11 @@ public final class ReceiptCheck {
         if (expectedJobId != null) {
             ex.jobId(expectedJobId).attempt(expectedAttempt);
             checks.add(Check.passed("jobId", "the receipt's job and attempt " + expectedJobId + "#" + expectedAttempt
-                    + " equal the dispute record's"));
+                    + " equal " + jobSource));
         } else {
             ex.jobId(claimed.jobId()).attempt(claimed.attempt());
             skipped.add(new OfflineReport.NotChecked("job id and attempt", "read from the receipt ("
-                    + claimed.jobId() + "#" + claimed.attempt() + "); nothing was given to compare them with"));
+                    + claimed.jobId() + "#" + claimed.attempt() + "); none were given to compare them with"));
         }
         if (nonce != null) {
             ex.nonce(matchHexCase(nonce, claimed.nonce()));
@@ -227,7 +247,9 @@ public final class ReceiptCheck {
 
         if (wipe != null) {
             VerificationReport w = WipeAttestation.verify(wipe, receipt, key, WipeAttestation.buffersOf(claimed));
-            checks.addAll(w.checks());
+            for (Check wc : w.checks()) {
+                checks.add(new Check("wipe " + wc.name(), wc.passed(), wc.detail()));
+            }
         } else {
             skipped.add(new OfflineReport.NotChecked("wipe attestation", "none given: that the provider attests "
                     + "to overwriting the job's buffers is not checked"));

@@ -55,7 +55,8 @@ import picocli.CommandLine.Option;
                     + "of an older receipt is not excluded.",
             "  --wipe adds: the wipe attestation's signature by --key, its subject = this receipt, every buffer "
                     + "the receipt names fully overwritten and read back.",
-            "  Never checked: the job id and attempt (nothing to compare them with offline).",
+            "  --job-id (and --attempt, default 1) adds: the receipt names this job and attempt. Without it they "
+                    + "are read from the receipt unchecked.",
             "",
             "With --dispute: the record's provider id = SHA-256 of its key; with --key, that key = --key (without "
                     + "it the record's key is taken as is, reported as skipped); the receipt is signed by that key, "
@@ -100,6 +101,12 @@ public final class VerifyCommand implements Callable<Integer> {
             + "case, or base64), to exclude replay (--receipt only).")
     String nonce;
 
+    @Option(names = "--job-id", paramLabel = "ID", description = "The job id the buyer dispatched (--receipt only).")
+    String jobId;
+
+    @Option(names = "--attempt", paramLabel = "N", description = "The attempt dispatched, with --job-id (default 1).")
+    Integer attempt;
+
     @Option(names = "--wipe", paramLabel = "FILE", description = "Wipe attestation envelope (DSSE JSON) to check "
             + "against the receipt (--receipt only).")
     Path wipe;
@@ -119,9 +126,9 @@ public final class VerifyCommand implements Callable<Integer> {
         }
         try {
             if (target.dispute != null) {
-                if (spec != null || nonce != null || wipe != null) {
-                    err.println("usage: --spec, --nonce and --wipe apply to --receipt only: a dispute record carries "
-                            + "its spec and receipt");
+                if (spec != null || nonce != null || wipe != null || jobId != null || attempt != null) {
+                    err.println("usage: --spec, --nonce, --wipe, --job-id and --attempt apply to --receipt only: a "
+                            + "dispute record carries its spec, job and receipt");
                     return 2;
                 }
                 DisputeRecord d = EvidenceFiles.readDispute(target.dispute);
@@ -153,9 +160,18 @@ public final class VerifyCommand implements Callable<Integer> {
                     return 2;
                 }
             }
+            if (attempt != null && (jobId == null || attempt < 1)) {
+                err.println("usage: --attempt needs --job-id and must be at least 1");
+                return 2;
+            }
+            if (jobId != null && jobId.isEmpty()) {
+                err.println("usage: --job-id must not be empty");
+                return 2;
+            }
             NodePublicKey k = EvidenceFiles.readKey(key);
             Envelope receipt = EvidenceFiles.readEnvelope(target.receipt, "receipt");
-            ReceiptCheck check = OfflineVerifier.receipt(receipt, k).nonce(nonce);
+            ReceiptCheck check = OfflineVerifier.receipt(receipt, k).nonce(nonce)
+                    .job(jobId, attempt == null ? 1 : attempt);
             if (spec != null) {
                 check.spec(EvidenceFiles.readSpec(spec));
             }
