@@ -19,6 +19,10 @@ Checks, with Python's `cryptography` package and hashlib only:
 Not checked (depin verify does these): nonce, spec, inputs, wipe attestation.
 Prints VALID or INVALID: reason and exits 0 or 1; exits 2 on bad usage or an unreadable
 file.
+
+verify_receipt.py --batch reads a JSON array of such argument lists from standard input
+and prints a JSON array of {"exit": N, "out": TEXT}, one per list, in one process (for
+checking many receipts without starting Python for each).
 """
 import base64
 import binascii
@@ -97,6 +101,8 @@ def no_duplicates(pairs):
 
 
 def read_bounded(path, limit, what):
+    if os.path.isdir(path):
+        raise Usage("cannot read %s %s: it is a directory" % (what, path))
     try:
         size = os.path.getsize(path)
         if size > limit:
@@ -197,6 +203,8 @@ def verify(argv):
         if name not in files:
             raise Usage("no file given for output %r" % name)
     for name, (root, size) in outputs.items():
+        if os.path.isdir(files[name]):
+            raise Usage("cannot read output %r: %s is a directory" % (name, files[name]))
         try:
             actual = os.path.getsize(files[name])
             if actual != size:
@@ -226,5 +234,18 @@ def main(argv):
         return 1
 
 
+def batch():
+    import contextlib
+    import io
+    results = []
+    for argv in json.load(sys.stdin):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            code = main([str(a) for a in argv])
+        results.append({"exit": code, "out": buf.getvalue()})
+    json.dump(results, sys.stdout)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(batch() if sys.argv[1:] == ["--batch"] else main(sys.argv[1:]))
