@@ -13,6 +13,7 @@ import dev.depin.crypto.verify.Freivalds;
 import dev.depin.executor.internal.CpuKernels;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.InputRef;
+import dev.depin.job.InvalidJobException;
 import dev.depin.job.JobSpec;
 import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BufferDecl;
@@ -147,7 +148,12 @@ public final class DisputeCheck {
             skipped.add(new OfflineReport.NotChecked("provider key", "no key given: the record's own key (node "
                     + key.nodeId().hex() + ") is used; that it is the key the provider's offer names is not checked"));
         }
-        JobSpec spec = JobSpec.fromJson(record.specJson());
+        JobSpec spec;
+        try {
+            spec = JobSpec.fromJson(record.specJson());
+        } catch (InvalidJobException e) {
+            throw new InvalidJobException("the dispute record's spec is invalid: " + e.getMessage());
+        }
         requireExactly(inputs, spec.inputs().stream().map(InputRef::name).toList(), "input", spec);
         requireExactly(outputs, spec.outputs().stream().map(BufferDecl::name).toList(), "output", spec);
 
