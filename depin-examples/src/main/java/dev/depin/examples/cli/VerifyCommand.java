@@ -63,7 +63,12 @@ import picocli.CommandLine.Option;
                     + "for the record's job and attempt and for the record's spec (as with --spec above); every "
                     + "--input and --output the spec names is required and must match the receipt; then the check "
                     + "that failed (Freivalds with the recorded seed, or recomputation on the CPU reference) is "
-                    + "run again on those bytes. The record's own message and values are never trusted.",
+                    + "run again on those bytes. Only a RESULT_MISMATCH record with evidence can be upheld. The "
+                    + "record's own message and values are never trusted.",
+            "",
+            "Outputs and inputs are streamed (receipts) or mapped (disputes), never read onto the heap. Other "
+                    + "files are refused as INVALID above a bound: key 64 KiB, receipt and wipe 4 MiB, spec 8 MiB, "
+                    + "dispute record 32 MiB.",
             "",
             "Exit status: 0 VALID or DISPUTE UPHELD; 1 INVALID or NOT UPHELD (with the reason); 2 bad usage, a "
                     + "file that cannot be read, or data a check needs not given; 3 internal error (a bug)."

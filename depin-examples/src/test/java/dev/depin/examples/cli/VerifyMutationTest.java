@@ -128,6 +128,21 @@ class VerifyMutationTest {
                 + dispute.getFileName() + ", python " + (python ? "yes" : "not available: its checks are skipped"));
     }
 
+    @org.junit.jupiter.api.Test
+    void help_statesWhatEachOptionChecksAndWhatASkipMeans() {
+        Outcome h = cli(List.of("verify", "--help"));
+        assertEquals(0, h.exit, h.all());
+        String text = h.out.replaceAll("\\s+", " ");
+        for (String s : List.of("every check not made as 'skip'", "a skipped check proves nothing either way",
+                "With --receipt, always checked:", "--spec adds:", "Without it these are read from the receipt "
+                        + "unchecked", "--input (all inputs, or none) adds:", "--nonce adds:",
+                "Without it, replay of an older receipt is not excluded", "--wipe adds:",
+                "--job-id (and --attempt, default 1) adds:", "With --dispute:", "Only a RESULT_MISMATCH record",
+                "Exit status: 0 VALID or DISPUTE UPHELD; 1 INVALID or NOT UPHELD", "dispute record 32 MiB")) {
+            assertTrue(text.contains(s), "'" + s + "' not in --help:\n" + h.out);
+        }
+    }
+
     // ------------------------------------------------------------------ receipts
 
     @TestFactory
