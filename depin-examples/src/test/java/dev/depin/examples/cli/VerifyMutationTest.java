@@ -101,7 +101,9 @@ class VerifyMutationTest {
         assertEquals(0, demo.exit, demo.all());
         List<Path> disputes;
         try (Stream<Path> s = Files.list(run.resolve("disputes"))) {
-            disputes = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+            // Ordered by the job's place in the run (job ids are random, the order is the seed's).
+            disputes = s.filter(p -> p.toString().endsWith(".json")).sorted(java.util.Comparator.comparing(
+                    p -> readString(Path.of(p.toString().replace(".json", "")).resolve("job.txt")))).toList();
         }
         assertFalse(disputes.isEmpty(), "the always-dishonest provider must be caught: " + demo.all());
         dispute = disputes.get(0);
@@ -464,10 +466,27 @@ class VerifyMutationTest {
     @TestFactory
     Stream<DynamicTest> wipe() throws Exception {
         List<DynamicTest> t = new ArrayList<>();
-        R notResigned = full();
-        notResigned.wipe = wipeEdit("wipe-unsigned", s -> ((ObjectNode) wipeBuffer(s, 0)).put("bytesOverwritten", 1),
-                false);
-        t.add(receipt("wipe field changed, not re-signed", notResigned, Expect.reason(Reason.BAD_SIGNATURE)));
+        Map<String, Consumer<ObjectNode>> unsigned = new LinkedHashMap<>();
+        for (String f : List.of("bytes", "bytesOverwritten", "checkDigest", "label", "location", "method", "pattern")) {
+            unsigned.put("buffers[0]." + f, s -> {
+                ObjectNode b = (ObjectNode) wipeBuffer(s, 0);
+                if (b.get(f).isNumber()) {
+                    b.put(f, b.get(f).asLong() - 1);
+                } else {
+                    b.put(f, f.equals("checkDigest") ? "6".repeat(64) : f.equals("pattern") ? "00" : "x");
+                }
+            });
+        }
+        unsigned.put("startedAt", s -> pred(s).put("startedAt", "2020-01-01T00:00:00Z"));
+        unsigned.put("endedAt", s -> pred(s).put("endedAt", "2099-01-01T00:00:00Z"));
+        unsigned.put("device", s -> pred(s).putNull("device"));
+        unsigned.put("subject", s -> ((ObjectNode) s.get("subject").get(0).get("digest")).put("sha256", "7".repeat(64)));
+        unsigned.put("predicateType", s -> s.put("predicateType", "https://depin.dev/execution/v1"));
+        for (Map.Entry<String, Consumer<ObjectNode>> u : unsigned.entrySet()) {
+            R r = full();
+            r.wipe = wipeEdit("wipe-unsigned-" + u.getKey().replaceAll("[^A-Za-z0-9]+", "-"), u.getValue(), false);
+            t.add(receipt("wipe " + u.getKey() + " changed, not re-signed", r, Expect.reason(Reason.BAD_SIGNATURE)));
+        }
         R byForger = full();
         byForger.wipe = wipeEdit("wipe-forger", s -> { }, true);
         t.add(receipt("wipe signed by another key", byForger, Expect.reason(Reason.KEY_MISMATCH)));
@@ -487,6 +506,13 @@ class VerifyMutationTest {
                 "https://depin.dev/execution/v1"), Reason.WRONG_PREDICATE_TYPE});
         cases.put("buffers missing", new Object[] {(Consumer<ObjectNode>) s -> pred(s).remove("buffers"),
                 Reason.MALFORMED_STATEMENT});
+        // The check digest is a transcript of label, bytes and pattern, so it is what fails first.
+        cases.put("label of 'c' renamed", new Object[] {(Consumer<ObjectNode>) s -> renameBuffer(s, "c", "d"),
+                Reason.WIPE_DIGEST_MISMATCH});
+        cases.put("bytes of 'a' smaller", new Object[] {(Consumer<ObjectNode>) s -> ((ObjectNode) wipeBuffer(s, 0))
+                .put("bytes", 4).put("bytesOverwritten", 4), Reason.WIPE_DIGEST_MISMATCH});
+        cases.put("endedAt before startedAt", new Object[] {(Consumer<ObjectNode>) s -> pred(s).put("endedAt",
+                "2000-01-01T00:00:00Z"), Reason.MALFORMED_STATEMENT});
         for (Map.Entry<String, Object[]> c : cases.entrySet()) {
             @SuppressWarnings("unchecked")
             Consumer<ObjectNode> edit = (Consumer<ObjectNode>) c.getValue()[0];
@@ -524,6 +550,22 @@ class VerifyMutationTest {
                 "8".repeat(64)), Expect.reason(Reason.SPEC_HASH_MISMATCH)));
         t.add(specCase("verification rounds changed", s -> ((ObjectNode) s.get("verification")).put("rounds", 1),
                 Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("requirements.models", s -> ((ArrayNode) s.get("requirements").get("models")).add("H100"),
+                Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("requirements.regions", s -> ((ArrayNode) s.get("requirements").get("regions")).add("DE/fra-1"),
+                Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("requirements.deviceKinds", s -> ((ArrayNode) s.get("requirements").get("deviceKinds"))
+                .add("CUDA"), Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("requirements.minDeviceMemoryBytes", s -> ((ObjectNode) s.get("requirements"))
+                .put("minDeviceMemoryBytes", 1), Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("requirements.minReputation", s -> ((ObjectNode) s.get("requirements"))
+                .put("minReputation", "0x1.0p-1"), Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("verification.kind", s -> ((ObjectNode) s.get("verification")).put("kind", "SIGNATURE_ONLY")
+                .put("rounds", 0), Expect.reason(Reason.SPEC_HASH_MISMATCH)));
+        t.add(specCase("input renamed", s -> ((ObjectNode) s.get("inputs").get(0)).put("name", "x"),
+                Expect.invalid(InvalidJobException.class, "needs input 'a'")));
+        t.add(specCase("input bytes changed", s -> ((ObjectNode) s.get("inputs").get(0)).put("bytes", 4),
+                Expect.invalid(InvalidJobException.class, "input 'a' has 4 bytes")));
         t.add(specCase("param m changed", s -> ((ObjectNode) s.get("params")).put("m", 1),
                 Expect.invalid(InvalidJobException.class, "input 'a' has")));
         t.add(specCase("kernel hash altered", s -> ((ObjectNode) s.get("kernel")).put("hash", "9".repeat(64)),
@@ -683,6 +725,10 @@ class VerifyMutationTest {
                 Expect.upheld("skip provider key: no key given", "skip nonce:").without("ok   provider key")));
         t.add(disputeEdit("message changed (never trusted)", d -> d.put("message", "anything"), Expect.upheld()));
         t.add(disputeEdit("time changed", d -> d.put("at", "2001-01-01T00:00:00Z"), Expect.upheld()));
+        for (String f : List.of("location", "expected", "actual")) {
+            t.add(disputeEdit("evidence " + f + " changed (never trusted)", d -> ((ObjectNode) d.get("evidence"))
+                    .put(f, "made up"), Expect.upheld()));
+        }
         t.add(disputeEdit("evidence check 'spot-check': recomputation finds the same lie", d ->
                 ((ObjectNode) d.get("evidence")).put("check", "spot-check"), Expect.upheld("fails spot-check again")));
         // Defect 1: a dispute forged against the honest provider.
@@ -1245,6 +1291,14 @@ class VerifyMutationTest {
         }
     }
 
+    private static String readString(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static String spec(Path j) {
         try {
             return Files.readString(j.resolve("spec.json"));
@@ -1278,6 +1332,16 @@ class VerifyMutationTest {
         for (int i = 0; i < b.size(); i++) {
             if (b.get(i).get("label").asText().equals(label)) {
                 b.remove(i);
+                return;
+            }
+        }
+        fail("no wipe buffer '" + label + "'");
+    }
+
+    private static void renameBuffer(ObjectNode statement, String label, String to) {
+        for (JsonNode b : pred(statement).get("buffers")) {
+            if (b.get("label").asText().equals(label)) {
+                ((ObjectNode) b).put("label", to);
                 return;
             }
         }
