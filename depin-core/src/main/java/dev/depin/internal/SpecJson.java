@@ -36,8 +36,8 @@ import java.util.TreeSet;
  * Hex literals are exact and specified to the character, whereas the decimal
  * {@code Float.toString} of JDK 17 is not always the shortest round-tripping form and
  * changed in JDK 19: decimal output would let two JDKs hash one spec differently.
- * Parsing is strict: wrong types, fractional or out-of-range integers, and trailing
- * content are rejected, never coerced.
+ * Parsing is strict: unknown fields, wrong types, fractional or out-of-range integers,
+ * and trailing content are rejected, never coerced or ignored.
  */
 public final class SpecJson {
     /** Writer shared by canonical encoders: sorted map keys, no pretty printing. */
@@ -120,16 +120,22 @@ public final class SpecJson {
                 throw new InvalidJobException("job spec format is '" + root.path("format").asText()
                         + "', expected '" + JobSpec.FORMAT + "': upgrade the client that wrote it");
             }
-            JsonNode k = field(root, "kernel");
+            only(root, "", "format", "kernel", "params", "inputs", "requirements", "verification",
+                    "deadlineEpochMillis", "maxPriceMicroUsd");
+            JsonNode k = object(root, "kernel");
             Kernel kernel;
             String id = text(k, "id");
             if (id.startsWith("ptx:")) {
+                only(k, "kernel.", "id", "hash", "entry", "ptx", "params");
                 List<PtxKernel.Param> ps = new ArrayList<>();
-                for (JsonNode p : field(k, "params")) {
+                for (JsonNode p : array(k, "params")) {
+                    requireObject(p, "kernel.params[]");
+                    only(p, "kernel.params[].", "kind", "name");
                     ps.add(new PtxKernel.Param(PtxKernel.ParamKind.valueOf(text(p, "kind")), text(p, "name")));
                 }
                 kernel = new PtxKernel(text(k, "entry"), text(k, "ptx"), ps);
             } else {
+                only(k, "kernel.", "id", "hash");
                 kernel = BuiltinKernel.byId(id);
             }
             if (!kernel.codeHash().equals(text(k, "hash"))) {
@@ -137,7 +143,7 @@ public final class SpecJson {
                         + " but its code hashes to " + kernel.codeHash() + ": the spec was altered or is stale");
             }
             LaunchParams.Builder params = LaunchParams.builder();
-            field(root, "params").fields().forEachRemaining(e -> {
+            object(root, "params").fields().forEachRemaining(e -> {
                 if (e.getValue().isIntegralNumber()) {
                     params.put(e.getKey(), longValue(e.getValue(), e.getKey()));
                 } else if (e.getValue().isTextual()) {
@@ -148,19 +154,23 @@ public final class SpecJson {
                 }
             });
             List<InputRef> inputs = new ArrayList<>();
-            for (JsonNode in : field(root, "inputs")) {
+            for (JsonNode in : array(root, "inputs")) {
+                requireObject(in, "inputs[]");
+                only(in, "inputs[].", "name", "bytes", "merkleRoot");
                 inputs.add(new InputRef(text(in, "name"), longField(in, "bytes"), text(in, "merkleRoot")));
             }
-            JsonNode r = field(root, "requirements");
+            JsonNode r = object(root, "requirements");
+            only(r, "requirements.", "minDeviceMemoryBytes", "models", "regions", "deviceKinds", "minReputation");
             Set<String> models = new HashSet<>();
-            field(r, "models").forEach(n -> models.add(n.asText()));
+            strings(r, "models").forEach(models::add);
             Set<Region> regions = new HashSet<>();
-            field(r, "regions").forEach(n -> regions.add(Region.parse(n.asText())));
+            strings(r, "regions").forEach(t -> regions.add(Region.parse(t)));
             Set<DeviceKind> kinds = new HashSet<>();
-            field(r, "deviceKinds").forEach(n -> kinds.add(DeviceKind.valueOf(n.asText())));
+            strings(r, "deviceKinds").forEach(t -> kinds.add(DeviceKind.valueOf(t)));
             Requirements req = new Requirements(longField(r, "minDeviceMemoryBytes"), models, regions, kinds,
                     hexDouble(text(r, "minReputation"), "minReputation"));
-            JsonNode v = field(root, "verification");
+            JsonNode v = object(root, "verification");
+            only(v, "verification.", "kind", "rounds", "fraction", "replicas");
             VerificationPolicy policy = VerificationPolicy.of(text(v, "kind"),
                     intField(v, "rounds"), hexDouble(text(v, "fraction"), "fraction"), intField(v, "replicas"));
             return new JobSpec(kernel, params.build(), inputs, req, policy,
@@ -172,6 +182,50 @@ public final class SpecJson {
         } catch (IOException | IllegalArgumentException e) {
             throw new InvalidJobException("job spec JSON is malformed: " + e.getMessage());
         }
+    }
+
+    /** Strict parsing: a field the format does not define is an error, never ignored. */
+    private static void only(JsonNode node, String where, String... names) {
+        Set<String> known = Set.of(names);
+        for (java.util.Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                String shown = f.length() <= 64 ? f : f.substring(0, 64) + "...";
+                throw new InvalidJobException("job spec JSON has unknown field '" + where + shown + "' (allowed: "
+                        + new TreeSet<>(known) + "): it was not written by depin or was altered");
+            }
+        }
+    }
+
+    private static JsonNode object(JsonNode node, String name) {
+        JsonNode v = field(node, name);
+        requireObject(v, name);
+        return v;
+    }
+
+    private static void requireObject(JsonNode v, String name) {
+        if (!v.isObject()) {
+            throw new InvalidJobException("job spec field '" + name + "' must be an object");
+        }
+    }
+
+    private static JsonNode array(JsonNode node, String name) {
+        JsonNode v = field(node, name);
+        if (!v.isArray()) {
+            throw new InvalidJobException("job spec field '" + name + "' must be an array");
+        }
+        return v;
+    }
+
+    private static List<String> strings(JsonNode node, String name) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : array(node, name)) {
+            if (!e.isTextual()) {
+                throw new InvalidJobException("job spec field '" + name + "' must hold strings only");
+            }
+            out.add(e.asText());
+        }
+        return out;
     }
 
     private static JsonNode field(JsonNode node, String name) {

@@ -40,11 +40,30 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
                             VerificationException.Reason reason, String message, Evidence evidence,
                             Envelope receipt, Envelope wipe, byte[] specJson, Instant at,
                             Map<String, ByteBuffer> outputs) {
-    /** @throws InvalidArgumentException on nulls (other than evidence) */
+    /** Largest JSON form {@link #fromJson} accepts: 32 MiB (two envelopes of at most 4 MiB and a spec). */
+    public static final int MAX_JSON_BYTES = 32 << 20;
+
+    /**
+     * @throws InvalidArgumentException on nulls (other than evidence), an empty job id, an
+     *                                  attempt below 1, or a provider id that is not the
+     *                                  SHA-256 of {@code providerKey} (a dispute names the
+     *                                  provider whose key signed the receipt, nobody else)
+     */
     public DisputeRecord {
         InvalidArgumentException.requireNonNull(jobId, "job id");
+        if (jobId.isEmpty()) {
+            throw new InvalidArgumentException("a dispute's job id must not be empty");
+        }
+        if (attempt < 1) {
+            throw new InvalidArgumentException("a dispute's attempt must be >= 1, got " + attempt);
+        }
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(providerKey, "provider key");
+        if (!provider.equals(providerKey.nodeId())) {
+            throw new InvalidArgumentException("the dispute names provider " + provider.hex() + " but its provider "
+                    + "key is node " + providerKey.nodeId().hex() + "'s: a dispute names the provider whose key "
+                    + "signed the disputed receipt, and nobody else");
+        }
         InvalidArgumentException.requireNonNull(reason, "reason");
         InvalidArgumentException.requireNonNull(message, "message");
         InvalidArgumentException.requireNonNull(receipt, "receipt");
@@ -72,9 +91,13 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
     }
 
     /**
-     * Reads a record written by {@link #toJson()}.
+     * Reads a record written by {@link #toJson()}, strictly: every field present with its
+     * type, no unknown field, at most {@link #MAX_JSON_BYTES} bytes. Nothing in it is
+     * trusted yet; re-check it with {@link dev.depin.verify.OfflineVerifier#dispute}.
      *
-     * @throws InvalidJobException if the JSON is malformed
+     * @param json the record's JSON
+     * @return the record
+     * @throws InvalidJobException if the JSON is malformed, oversized or inconsistent
      */
     public static DisputeRecord fromJson(byte[] json) {
         return dev.depin.internal.DisputeJson.read(json);

@@ -1,125 +1,93 @@
 package dev.depin.verify;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.BufferDigest;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.NodePublicKey;
-import dev.depin.crypto.ReceiptExpectations;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
-import dev.depin.crypto.VerifiedReceipt;
 import dev.depin.crypto.WipeAttestation;
-import dev.depin.crypto.verify.Comparison;
-import dev.depin.crypto.verify.Freivalds;
-import dev.depin.kernel.CpuReference;
-import dev.depin.kernel.Buffers;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobSpec;
-import dev.depin.kernel.BuiltinKernel;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Checks receipts, wipe attestations and dispute records without the engine: from the
- * envelopes, the provider's public key and the data, as a third party or an auditor
- * would. Everything the verifier is not given is not checked, and the report says so.
+ * envelopes, the provider's public key and the data, as a third party, an auditor or an
+ * arbiter would. Everything the verifier is not given is not checked, and the
+ * {@link OfflineReport} says so; a check not made is never reported as passed.
  *
  * <pre>{@code
- * VerificationReport r = OfflineVerifier.verifyReceipt(receipt, providerKey,
- *         Map.of("c", outputBytes), Map.of("a", aBytes, "b", bBytes), null, null);
+ * OfflineReport r = OfflineVerifier.receipt(receipt, providerKey)
+ *         .output("c", Path.of("c.bin")).spec(spec).nonce(sentNonce).verify();
+ * OfflineReport upheld = OfflineVerifier.dispute(record).providerKey(providerKey)
+ *         .input("a", aFile).input("b", bFile).output("c", cFile).verify();
  * }</pre>
+ *
+ * <p>Files are streamed (receipts) or mapped read-only (disputes), never copied onto the
+ * heap, so an output larger than the verifier's heap verifies. Small evidence files are
+ * read with a bound by {@link EvidenceFiles}.
  */
 public final class OfflineVerifier {
     private OfflineVerifier() {
     }
 
     /**
-     * Verifies a receipt against the provider's key and the bytes at hand.
+     * Starts a check of a receipt against the key the provider's offer names.
      *
-     * <p>Checked always: payload type, signature by {@code providerKey}, statement form,
-     * predicate type, and that every output named in the receipt is in {@code outputs}
-     * with exactly the committed size and Merkle root. Checked when given: the inputs'
-     * roots, the nonce the buyer sent, the spec (its SHA-256 must be the receipt's spec
-     * hash and its kernel hash the receipt's).
+     * @param receipt     the receipt envelope
+     * @param providerKey the key the provider's offer names
+     * @return a check to give outputs (required) and inputs, nonce, spec, wipe (optional) to
+     */
+    public static ReceiptCheck receipt(Envelope receipt, NodePublicKey providerKey) {
+        return new ReceiptCheck(receipt, providerKey);
+    }
+
+    /**
+     * Starts a re-check of a dispute record.
+     *
+     * @param record the record
+     * @return a check to give the job's inputs and the disputed outputs (required) and the
+     *         accused provider's key (optional) to
+     */
+    public static DisputeCheck dispute(DisputeRecord record) {
+        return new DisputeCheck(record);
+    }
+
+    /**
+     * Verifies a receipt against the provider's key and buffers in memory; the same as
+     * {@link #receipt} with these arguments, keeping only the checks made.
      *
      * @param receipt     the receipt envelope
      * @param providerKey the key the provider's offer named
-     * @param outputs     the output bytes by name
-     * @param inputs      the input bytes by name, or an empty map to skip
-     * @param nonceHex    the nonce the buyer sent, or {@code null} to skip
-     * @param spec        the job spec, or {@code null} to skip
-     * @return what was checked
-     * @throws VerificationException with the reason of the first failed check
+     * @param outputs     every output the receipt names, by name
+     * @param inputs      every input by name, or an empty map not to check them
+     * @param nonce       the nonce the buyer sent (hex in either case, or base64), or {@code null}
+     * @param spec        the job spec, or {@code null}
+     * @return the checks made (see {@link ReceiptCheck#verify()} for those not made)
+     * @throws VerificationException    with the reason of the first failed check
+     * @throws MissingEvidenceException if an output the receipt names is not given
      */
     public static VerificationReport verifyReceipt(Envelope receipt, NodePublicKey providerKey,
                                                    Map<String, ByteBuffer> outputs, Map<String, ByteBuffer> inputs,
-                                                   String nonceHex, JobSpec spec) {
-        InvalidArgumentException.requireNonNull(receipt, "receipt envelope");
-        InvalidArgumentException.requireNonNull(providerKey, "provider key");
+                                                   String nonce, JobSpec spec) {
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(inputs, "inputs");
-        // Authenticate before reading any claim, so that nothing unsigned is trusted.
-        receipt.verify(dev.depin.crypto.Dsse.IN_TOTO_PAYLOAD_TYPE, providerKey);
-        ExecutionReceipt claimed = ExecutionReceipt.readUnverified(receipt);
-        List<String> skipped = new ArrayList<>();
-        ReceiptExpectations.Builder ex = ReceiptExpectations.builder().signer(providerKey)
-                .jobId(claimed.jobId()).attempt(claimed.attempt())
-                .merkleChunkBytes(claimed.merkleChunkBytes());
-        if (nonceHex != null) {
-            ex.nonce(nonceHex);
-        } else {
-            ex.nonce(claimed.nonce());
-            skipped.add("nonce (not supplied: replay not excluded)");
-        }
-        if (spec != null) {
-            ex.specHash(spec.hash()).kernelId(spec.kernel().id()).kernelHash(spec.kernel().codeHash());
-        } else {
-            ex.specHash(claimed.specHash()).kernelHash(claimed.kernelHash());
-            skipped.add("spec and kernel (not supplied)");
-        }
-        for (BufferDigest in : claimed.inputs()) {
-            ByteBuffer data = inputs.get(in.name());
-            if (data != null) {
-                ex.input(BufferDigest.of(in.name(), data, claimed.merkleChunkBytes()));
-            } else {
-                ex.input(in);
-                if (!inputs.isEmpty()) {
-                    throw new VerificationException(VerificationException.Reason.INPUT_ROOT_MISMATCH, "input '"
-                            + in.name() + "' named by the receipt was not supplied: pass all inputs or none");
-                }
-            }
-        }
-        if (inputs.isEmpty()) {
-            skipped.add("input roots (inputs not supplied)");
-        }
-        for (BufferDigest out : claimed.outputs()) {
-            ByteBuffer data = outputs.get(out.name());
-            if (data == null) {
-                throw new VerificationException(VerificationException.Reason.OUTPUT_SIZE_MISMATCH, "the receipt commits "
-                        + "to output '" + out.name() + "' of " + out.bytes() + " bytes, which was not supplied: pass "
-                        + "every output the receipt names");
-            }
-            ex.receivedOutput(out.name(), data);
-        }
-        VerifiedReceipt ok = ExecutionReceipt.verify(receipt, ex.build());
-        VerificationReport report = ok.report();
-        if (!skipped.isEmpty()) {
-            report = report.and(new VerificationReport("offline", List.of(
-                    new VerificationReport.Check("not checked", true, String.join("; ", skipped))),
-                    report.assurance()));
-        }
-        return report;
+        ReceiptCheck c = receipt(receipt, providerKey).nonce(nonce).spec(spec);
+        outputs.forEach(c::output);
+        inputs.forEach(c::input);
+        return c.verify().checked();
     }
 
     /**
      * Verifies a wipe attestation: signed by the provider's key, its subject this receipt,
      * every buffer the receipt names fully overwritten and read back.
      *
+     * @param wipe        the wipe attestation envelope
+     * @param receipt     the receipt envelope it attests to
+     * @param providerKey the key the provider's offer named
+     * @return what was checked
      * @throws VerificationException with the reason of the first failed check
      */
     public static VerificationReport verifyWipe(Envelope wipe, Envelope receipt, NodePublicKey providerKey) {
@@ -132,80 +100,24 @@ public final class OfflineVerifier {
     }
 
     /**
-     * Re-checks a dispute: the disputed receipt is authentic and commits to {@code outputs},
-     * and the result check that failed fails again on them (Freivalds with the recorded
-     * seed, or recomputation of the recorded element on the CPU reference).
+     * Re-checks a dispute with buffers in memory, taking the record's key as it is; the same
+     * as {@link #dispute} with these arguments, keeping only the checks made.
      *
      * @param dispute the record
-     * @param inputs  the job's input bytes
-     * @param outputs the outputs the provider delivered
-     * @return a report whose single check states what was reproduced
-     * @throws VerificationException {@code RESULT_MISMATCH}-free outcome as
-     *                               {@link dev.depin.DepinException}: if the receipt does not
-     *                               verify, or the disputed check now passes (the dispute
-     *                               does not hold)
+     * @param inputs  every input of the job, by name
+     * @param outputs the outputs the provider delivered, by name
+     * @return the checks made, the last {@code dispute upheld}
+     * @throws DisputeNotUpheldException if the disputed check passes on these bytes
+     * @throws VerificationException     if the record's key, receipt, spec and data do not bind
+     * @throws MissingEvidenceException  if an input or output is not given
      */
     public static VerificationReport recheck(DisputeRecord dispute, Map<String, ByteBuffer> inputs,
                                              Map<String, ByteBuffer> outputs) {
-        InvalidArgumentException.requireNonNull(dispute, "dispute record");
-        JobSpec spec = JobSpec.fromJson(dispute.specJson());
-        VerificationReport receiptOk = verifyReceipt(dispute.receipt(), dispute.providerKey(), outputs, inputs, null,
-                spec);
-        if (dispute.evidence() == null) {
-            throw new DisputeNotUpheldException("dispute " + dispute.jobId() + "#" + dispute.attempt() + " ("
-                    + dispute.reason() + ") carries no recomputable evidence, and the receipt verifies against the "
-                    + "data supplied: the dispute does not hold for these bytes");
-        }
-        String check = dispute.evidence().check();
-        try {
-            if ("freivalds".equals(check) && spec.kernel() == BuiltinKernel.SGEMM) {
-                Freivalds.verify(floatView(inputs.get("a")), floatView(inputs.get("b")), floatView(outputs.get("c")),
-                        (int) spec.params().requireLong("m"), (int) spec.params().requireLong("k"),
-                        (int) spec.params().requireLong("n"), Freivalds.Options.rigorous(spec.verification().rounds()),
-                        HexFormat.of().parseHex(dispute.evidence().seed()));
-            } else if (spec.kernel() instanceof BuiltinKernel k) {
-                recompute(k, spec, inputs, outputs);
-            } else {
-                throw new DisputeNotUpheldException("cannot recompute " + spec.kernel().id()
-                        + " offline: only built-in kernels can be re-checked on the CPU reference");
-            }
-        } catch (VerificationException e) {
-            return receiptOk.and(new VerificationReport("dispute", List.of(new VerificationReport.Check(
-                    "dispute upheld", true, "the signed output fails " + check + " again: " + e.getMessage())),
-                    receiptOk.assurance()));
-        }
-        throw new DisputeNotUpheldException("the disputed output of " + dispute.jobId() + "#" + dispute.attempt()
-                + " passes " + check + " when re-checked: the dispute does not hold for these bytes");
-    }
-
-    /** Recomputes the whole output on the CPU reference and compares within the kernel's tolerance. */
-    private static void recompute(BuiltinKernel k, JobSpec spec, Map<String, ByteBuffer> inputs,
-                                  Map<String, ByteBuffer> outputs) {
-        try (CpuReference cpu = new CpuReference(Runtime.getRuntime().availableProcessors())) {
-            var rc = k.reference().orElseThrow().recompute(cpu, spec.params(), inputs);
-            String name = spec.outputs().get(0).name();
-            ByteBuffer got = outputs.get(name);
-            ByteBuffer expected = ByteBuffer.allocate(got.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-            int chunk = JobSpec.MERKLE_CHUNK_BYTES;
-            for (long off = 0; off < got.remaining(); off += chunk) {
-                int len = (int) Math.min(chunk, got.remaining() - off);
-                expected.put(rc.recomputer().recompute((int) (off / chunk), off, len));
-            }
-            expected.flip();
-            Comparison.Mismatch mm = rc.comparison().firstMismatch(expected, got.duplicate());
-            if (mm != null) {
-                throw new VerificationException(VerificationException.Reason.RESULT_MISMATCH, "byte "
-                        + mm.byteOffset() + " of '" + name + "' is " + mm.actual() + ", the CPU reference gives "
-                        + mm.expected() + " (" + rc.comparison().describe() + ")");
-            }
-        }
-    }
-
-    private static java.nio.FloatBuffer floatView(ByteBuffer b) {
-        if (b == null) {
-            throw new InvalidArgumentException("a matrix the dispute needs was not supplied: pass inputs a, b and "
-                    + "output c");
-        }
-        return Buffers.floatView(b);
+        InvalidArgumentException.requireNonNull(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(outputs, "outputs");
+        DisputeCheck c = dispute(dispute);
+        inputs.forEach(c::input);
+        outputs.forEach(c::output);
+        return c.verify().checked();
     }
 }

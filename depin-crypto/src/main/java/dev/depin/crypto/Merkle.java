@@ -6,7 +6,6 @@ import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.util.Objects;
 
 /**
  * Merkle commitments over byte buffers: SHA-256 (the JDK's hardware-accelerated
@@ -203,6 +202,20 @@ public final class Merkle {
     }
 
     /**
+     * A {@link Builder} was used in a way its state does not allow: updated after
+     * {@link Builder#root()}, or asked for a tree it did not keep the leaves of. The message
+     * says which and what to use instead.
+     */
+    public static final class BuilderStateException extends dev.depin.DepinException {
+        private static final long serialVersionUID = 1L;
+
+        /** @param message what was wrong and what to do */
+        BuilderStateException(String message) {
+            super(message);
+        }
+    }
+
+    /**
      * Streaming Merkle root: leaves are hashed as the data arrives; the builder keeps
      * O(log n) 32-byte hashes (or, when made by {@link MerkleTree#builder(int)}, every
      * leaf hash), never a copy of the data. Not thread-safe.
@@ -232,7 +245,7 @@ public final class Merkle {
          *
          * @param src the next bytes; not {@code null}
          * @return this builder
-         * @throws IllegalStateException if {@link #root()} was already called
+         * @throws BuilderStateException if {@link #root()} was already called
          */
         public Builder update(ByteBuffer src) {
             InvalidArgumentException.requireNonNull(src, "src");
@@ -260,11 +273,15 @@ public final class Merkle {
          * @param off start offset
          * @param len number of bytes
          * @return this builder
-         * @throws IllegalStateException if {@link #root()} was already called
+         * @throws BuilderStateException if {@link #root()} was already called
+         * @throws InvalidArgumentException if {@code off} and {@code len} do not lie within {@code b}
          */
         public Builder update(byte[] b, int off, int len) {
             InvalidArgumentException.requireNonNull(b, "b");
-            Objects.checkFromIndexSize(off, len, b.length);
+            if (off < 0 || len < 0 || off > b.length - len) {
+                throw new InvalidArgumentException("range [" + off + ", " + off + " + " + len + ") is outside the "
+                        + b.length + "-byte array: pass an offset and length within it");
+            }
             ensureOpen();
             int end = off + len;
             while (off < end) {
@@ -312,7 +329,8 @@ public final class Merkle {
 
         private void ensureOpen() {
             if (root != null) {
-                throw new IllegalStateException("this Merkle builder is finished (root() was called): start a new one");
+                throw new BuilderStateException("this Merkle builder is finished (root() was called): start a new "
+                        + "builder for more data");
             }
         }
 
@@ -354,12 +372,12 @@ public final class Merkle {
          * Finishes the builder and returns the whole tree.
          *
          * @return the tree
-         * @throws IllegalStateException if this builder does not keep leaf hashes (made by
+         * @throws BuilderStateException if this builder does not keep leaf hashes (made by
          *                               {@link Merkle#builder(int)}; use {@link MerkleTree#builder(int)})
          */
         public MerkleTree tree() {
             if (!keepLeaves) {
-                throw new IllegalStateException("this builder keeps only O(log n) hashes: "
+                throw new BuilderStateException("this builder keeps only O(log n) hashes: "
                         + "create it with MerkleTree.builder(chunkSize) to get a tree");
             }
             root();

@@ -7,7 +7,6 @@ import dev.depin.crypto.internal.Sha256;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * An RFC 6962 Merkle tree whose leaf and interior hashes are kept (about 64 bytes per
@@ -123,9 +122,10 @@ public final class MerkleTree {
      *
      * @param leafIndex 0-based leaf index
      * @return the offset
+     * @throws InvalidArgumentException if there is no such leaf
      */
     public long chunkOffset(int leafIndex) {
-        Objects.checkIndex(leafIndex, leafCount);
+        checkLeafIndex(leafIndex);
         return (long) leafIndex * chunkSize;
     }
 
@@ -134,6 +134,7 @@ public final class MerkleTree {
      *
      * @param leafIndex 0-based leaf index
      * @return the length in bytes
+     * @throws InvalidArgumentException if there is no such leaf
      */
     public int chunkLength(int leafIndex) {
         return (int) Math.min(chunkSize, totalBytes - chunkOffset(leafIndex));
@@ -144,9 +145,10 @@ public final class MerkleTree {
      *
      * @param leafIndex 0-based leaf index
      * @return a copy of the 32-byte leaf hash
+     * @throws InvalidArgumentException if there is no such leaf
      */
     public byte[] leafHash(int leafIndex) {
-        Objects.checkIndex(leafIndex, leafCount);
+        checkLeafIndex(leafIndex);
         int off = leafIndex * Sha256.LENGTH;
         return java.util.Arrays.copyOfRange(levels[0], off, off + Sha256.LENGTH);
     }
@@ -157,10 +159,10 @@ public final class MerkleTree {
      *
      * @param leafIndex 0-based leaf index, less than {@link #leafCount()}
      * @return the proof
-     * @throws IndexOutOfBoundsException if there is no such leaf
+     * @throws InvalidArgumentException if there is no such leaf
      */
     public InclusionProof proof(int leafIndex) {
-        Objects.checkIndex(leafIndex, leafCount);
+        checkLeafIndex(leafIndex);
         List<byte[]> path = new ArrayList<>();
         int i = leafIndex;
         int m = leafCount;
@@ -175,6 +177,18 @@ public final class MerkleTree {
             m = (m + 1) / 2;
         }
         return new InclusionProof(leafIndex, leafCount, path);
+    }
+
+    private void checkLeafIndex(int leafIndex) {
+        if (leafCount == 0) {
+            throw new InvalidArgumentException("leaf index " + leafIndex + " does not exist: this tree commits to "
+                    + "0 bytes and has no chunks, so there is nothing to prove or locate");
+        }
+        if (leafIndex < 0 || leafIndex >= leafCount) {
+            throw new InvalidArgumentException("leaf index " + leafIndex + " is outside this tree's " + leafCount
+                    + " chunk(s) (" + totalBytes + " bytes in " + chunkSize + "-byte chunks): pass an index in [0, "
+                    + leafCount + ")");
+        }
     }
 
     @Override

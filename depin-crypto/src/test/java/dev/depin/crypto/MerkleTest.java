@@ -141,8 +141,8 @@ class MerkleTest {
             MerkleTree tree = t.tree();
             assertArrayEquals(expected, tree.root());
             assertEquals(Merkle.leafCount(data.length, chunk), tree.leafCount());
-            assertThrows(IllegalStateException.class, () -> b.update(new byte[1]));
-            assertThrows(IllegalStateException.class, b::tree);
+            assertThrows(Merkle.BuilderStateException.class, () -> b.update(new byte[1]));
+            assertThrows(Merkle.BuilderStateException.class, b::tree);
         }
     }
 

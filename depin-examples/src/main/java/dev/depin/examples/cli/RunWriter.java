@@ -101,16 +101,19 @@ final class RunWriter {
             provider's public key. disputes/ holds the record of every attempt that failed
             verification, with the receipt the provider signed and the evidence against it.
 
-            Re-verify a receipt with depin (checks signature, job binding, inputs and outputs):
+            Re-verify a receipt with depin (checks signature, spec binding, inputs, outputs, wipe):
               java -jar depin.jar verify --receipt jobs/0001-*/receipt.json \\
                   --key providers/$(cat jobs/0001-*/provider.txt).pub.pem \\
                   --spec jobs/0001-*/spec.json --output c=jobs/0001-*/outputs/c.bin \\
-                  --input a=jobs/0001-*/inputs/a.bin --input b=jobs/0001-*/inputs/b.bin
-            Add --wipe jobs/0001-*/wipe.json to check the wipe attestation too.
+                  --input a=jobs/0001-*/inputs/a.bin --input b=jobs/0001-*/inputs/b.bin \\
+                  --wipe jobs/0001-*/wipe.json
+            Every check made prints as "ok", every check that could not be made as "skip" with
+            what was missing (add --nonce, --job-id and --attempt from the buyer's own records).
             Re-check a dispute (the signed, disputed output fails the check again):
               D=disputes/JOBID-ATTEMPT; J=jobs/$(cat $D/job.txt)
-              java -jar depin.jar verify --dispute $D.json --input a=$J/inputs/a.bin --input b=$J/inputs/b.bin \\
-                  --output c=$D/outputs/c.bin
+              java -jar depin.jar verify --dispute $D.json --key providers/ACCUSED.pub.pem \\
+                  --input a=$J/inputs/a.bin --input b=$J/inputs/b.bin --output c=$D/outputs/c.bin
+            depin verify --help says exactly what is checked with and without each option.
 
             Independently, without depin: the signature is Ed25519 over DSSE's PAE,
               "DSSEv1" SP len(payloadType) SP payloadType SP len(payload) SP payload,
