@@ -409,7 +409,7 @@ class JobSpecTest {
         byte[] nan = edit(baseSaxpy(), root -> ((ObjectNode) root.get("params")).put("alpha", "NaN"));
         invalidJob(() -> JobSpec.fromJson(nan), "number 'alpha' = 'NaN' must be a hexadecimal floating-point literal");
         byte[] kind = edit(baseSaxpy(), root -> ((ObjectNode) root.get("verification")).put("kind", "TRUST_ME"));
-        invalidJob(() -> JobSpec.fromJson(kind), "job spec JSON is malformed");
+        invalidJob(() -> JobSpec.fromJson(kind), "job spec is invalid: verification kind 'TRUST_ME' is unknown");
         byte[] region = edit(baseSaxpy(), root -> ((ObjectNode) root.get("requirements")).putArray("regions")
                 .add("germany"));
         invalidJob(() -> JobSpec.fromJson(region), "job spec is invalid: region country 'germany'");
