@@ -4,7 +4,7 @@ package dev.depin.executor.spi;
  * Discovers one kind of executor through {@link java.util.ServiceLoader}. Discovery is
  * cheap: constructing a provider and calling {@link #name()} or {@link #rank()} loads no
  * native code. {@link #availability()} probes the hardware once (and may load native
- * libraries inside a catch); {@link #create()} starts the executor.
+ * libraries inside a catch); {@link #create(int)} starts the executor.
  *
  * <p>Register an implementation in
  * {@code META-INF/services/dev.depin.executor.spi.ExecutorProvider}.
