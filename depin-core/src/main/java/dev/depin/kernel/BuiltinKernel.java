@@ -101,6 +101,8 @@ public enum BuiltinKernel implements Kernel {
     /**
      * Looks up a built-in kernel by id.
      *
+     * @param id the kernel's id, e.g. {@code "sgemm"}
+     * @return the built-in kernel with that id
      * @throws UnknownKernelException if no built-in kernel has that id
      */
     public static BuiltinKernel byId(String id) {
