@@ -23,8 +23,21 @@ def expected = ['bcpkix-jdk18on', 'bcprov-jdk18on', 'bcutil-jdk18on', 'depin-cor
                 'jackson-annotations', 'jackson-core', 'jackson-databind', 'slf4j-api']
 assert jars == expected : "a buyer's class path should be ${expected}, was ${jars}"
 
-// depin-bom manages every module that is deployed, and nothing else.
 File root = new File(rootDir)
+
+// ...and they are the jars this build made, not older ones found elsewhere.
+def sameBytes = { File a, File b -> a.bytes == b.bytes }
+def paths = new File(basedir, 'target/classpath.txt').text.trim().split(File.pathSeparator).collect { new File(it) }
+['depin-core', 'depin-crypto'].each { m ->
+    File used = paths.find { it.name == "${m}-${depinVersion}.jar" }
+    File built = new File(root, "${m}/target/${m}-${depinVersion}.jar")
+    boolean same = used != null && sameBytes(used, built)
+    assert same : "the consumer used ${used}, not ${built}"
+}
+boolean sameCli = sameBytes(new File(basedir, 'target/depin-cli.jar'), new File(root, 'depin-cli/target/depin.jar'))
+assert sameCli : 'the fetched depin-cli.jar is not depin-cli/target/depin.jar'
+
+// depin-bom manages every module that is deployed, and nothing else.
 def parent = new XmlSlurper().parse(new File(root, 'pom.xml'))
 def published = parent.modules.module*.text().findAll { m ->
     def pom = new XmlSlurper().parse(new File(root, "${m}/pom.xml"))
