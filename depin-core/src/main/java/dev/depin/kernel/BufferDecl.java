@@ -15,7 +15,13 @@ public record BufferDecl(String name, long bytes) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
-    /** @throws InvalidArgumentException if the name is malformed or the size out of range */
+    /**
+     * Checks the name and the size.
+     *
+     * @param name  1–64 characters of letters, digits, '_', '-' or '.'
+     * @param bytes size in bytes, 0 &lt; bytes &le; {@link #MAX_BYTES}
+     * @throws InvalidArgumentException if the name is malformed or the size out of range
+     */
     public BufferDecl {
         checkName(name);
         if (bytes <= 0 || bytes > MAX_BYTES) {

@@ -27,6 +27,8 @@ public sealed interface Kernel permits BuiltinKernel, PtxKernel {
      * The input buffers this kernel reads for the given parameters, with their exact
      * sizes.
      *
+     * @param params the job's launch parameters
+     * @return the input buffers, in the kernel's order
      * @throws ShapeMismatchException if the parameters are missing, out of range or
      *                                overflow
      */
@@ -35,13 +37,18 @@ public sealed interface Kernel permits BuiltinKernel, PtxKernel {
     /**
      * The output buffers this kernel writes for the given parameters.
      *
+     * @param params the job's launch parameters
+     * @return the output buffers, in the kernel's order
      * @throws ShapeMismatchException as {@link #inputs(LaunchParams)}
      */
     List<BufferDecl> outputs(LaunchParams params);
 
     /**
      * Floating-point operations the kernel performs for these parameters, used to
-     * estimate device time and therefore price; 0 when unknown.
+     * estimate device time and therefore price.
+     *
+     * @param params the job's launch parameters
+     * @return the operation count; 0 when unknown
      */
     long flops(LaunchParams params);
 

@@ -25,7 +25,13 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
     /** No parameters. */
     public static final LaunchParams EMPTY = new LaunchParams(new TreeMap<>(), new TreeMap<>());
 
-    /** @throws InvalidArgumentException on a malformed name, a duplicate name or a non-finite float */
+    /**
+     * Copies both maps and checks every name and value.
+     *
+     * @param longs  integer parameters by name
+     * @param floats float parameters by name; every value finite
+     * @throws InvalidArgumentException on a malformed name, a duplicate name or a non-finite float
+     */
     public LaunchParams {
         InvalidArgumentException.requireNonNull(longs, "integer launch parameters");
         InvalidArgumentException.requireNonNull(floats, "float launch parameters");
@@ -64,6 +70,8 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
     /**
      * The integer parameter {@code name}.
      *
+     * @param name the parameter's name
+     * @return its value
      * @throws ShapeMismatchException if it is missing
      */
     public long requireLong(String name) {
@@ -78,6 +86,8 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
     /**
      * The float parameter {@code name}.
      *
+     * @param name the parameter's name
+     * @return its value
      * @throws ShapeMismatchException if it is missing
      */
     public float requireFloat(String name) {
@@ -97,14 +107,28 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
         private Builder() {
         }
 
-        /** Sets an integer parameter. */
+        /**
+         * Sets an integer parameter.
+         *
+         * @param name  the parameter's name: a letter, then up to 31 letters, digits, '_' or '.'
+         * @param value its value
+         * @return this builder
+         * @throws InvalidArgumentException if the name is malformed
+         */
         public Builder put(String name, long value) {
             checkName(name);
             longs.put(name, value);
             return this;
         }
 
-        /** Sets a float parameter. */
+        /**
+         * Sets a float parameter.
+         *
+         * @param name  the parameter's name: a letter, then up to 31 letters, digits, '_' or '.'
+         * @param value its value; {@link LaunchParams} rejects a non-finite one when built
+         * @return this builder
+         * @throws InvalidArgumentException if the name is malformed
+         */
         public Builder put(String name, float value) {
             checkName(name);
             floats.put(name, value);

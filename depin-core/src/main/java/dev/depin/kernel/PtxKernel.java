@@ -36,7 +36,14 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
     private static final Pattern PARAM_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,25}");
     private static final List<String> GEOMETRY = List.of("gridX", "gridY", "gridZ", "blockX", "blockY", "blockZ");
 
-    /** @throws InvalidArgumentException if the entry, PTX or parameter list is malformed */
+    /**
+     * Checks the entry name, the PTX text and the parameter list, and copies the list.
+     *
+     * @param entry  the {@code .entry} name in the PTX, a C identifier
+     * @param ptx    the PTX module text (ASCII, at most 4 MiB)
+     * @param params the entry's parameters in signature order; at least one output buffer
+     * @throws InvalidArgumentException if the entry, PTX or parameter list is malformed
+     */
     public PtxKernel {
         InvalidArgumentException.requireNonNull(entry, "PTX entry name");
         InvalidArgumentException.requireNonNull(ptx, "PTX text");
@@ -110,6 +117,8 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
     /**
      * The launch geometry {@code {gridX, gridY, gridZ, blockX, blockY, blockZ}}.
      *
+     * @param p the job's launch parameters
+     * @return the six values, in that order
      * @throws ShapeMismatchException if one is missing or not in 1..2^31-1
      */
     public int[] geometry(LaunchParams p) {
@@ -169,6 +178,10 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
      */
     public record Param(ParamKind kind, String name) {
         /**
+         * Checks the kind and the name.
+         *
+         * @param kind what it is
+         * @param name its name
          * @throws InvalidArgumentException if kind or name is invalid: every name must also
          *                                  work as a launch parameter ({@code <name>.bytes}
          *                                  for buffers), so it starts with a letter and has
@@ -184,22 +197,42 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
             }
         }
 
-        /** @return an input buffer parameter */
+        /**
+         * An input buffer parameter.
+         *
+         * @param name the buffer's name
+         * @return the parameter
+         */
         public static Param input(String name) {
             return new Param(ParamKind.INPUT, name);
         }
 
-        /** @return an output buffer parameter */
+        /**
+         * An output buffer parameter.
+         *
+         * @param name the buffer's name
+         * @return the parameter
+         */
         public static Param output(String name) {
             return new Param(ParamKind.OUTPUT, name);
         }
 
-        /** @return a 32-bit integer scalar parameter */
+        /**
+         * A 32-bit integer scalar parameter.
+         *
+         * @param name the launch parameter that gives its value
+         * @return the parameter
+         */
         public static Param i32(String name) {
             return new Param(ParamKind.I32, name);
         }
 
-        /** @return a 32-bit float scalar parameter */
+        /**
+         * A 32-bit float scalar parameter.
+         *
+         * @param name the launch parameter that gives its value
+         * @return the parameter
+         */
         public static Param f32(String name) {
             return new Param(ParamKind.F32, name);
         }

@@ -22,6 +22,7 @@ public record MicroUsd(long micros) implements Comparable<MicroUsd> {
     /**
      * Creates an amount; it must not be negative.
      *
+     * @param micros the amount in millionths of a dollar, &ge; 0
      * @throws InvalidArgumentException if {@code micros} is negative
      */
     public MicroUsd {
@@ -31,7 +32,13 @@ public record MicroUsd(long micros) implements Comparable<MicroUsd> {
         }
     }
 
-    /** @return an amount of {@code micros} micro-USD */
+    /**
+     * An amount of {@code micros} micro-USD.
+     *
+     * @param micros the amount in millionths of a dollar, &ge; 0
+     * @return the amount
+     * @throws InvalidArgumentException if {@code micros} is negative
+     */
     public static MicroUsd ofMicros(long micros) {
         return new MicroUsd(micros);
     }
@@ -39,6 +46,8 @@ public record MicroUsd(long micros) implements Comparable<MicroUsd> {
     /**
      * Parses a decimal dollar amount such as {@code "0.25"} exactly.
      *
+     * @param usd the amount in dollars, at most six decimal places
+     * @return the amount
      * @throws InvalidArgumentException if the text is not a number, is negative, or has
      *                                  more than six decimal places
      */
@@ -63,12 +72,25 @@ public record MicroUsd(long micros) implements Comparable<MicroUsd> {
         }
     }
 
-    /** @return this plus {@code other}, throwing on overflow */
+    /**
+     * The sum of two amounts.
+     *
+     * @param other the amount to add
+     * @return this plus {@code other}
+     * @throws ArithmeticException on overflow
+     */
     public MicroUsd plus(MicroUsd other) {
         return new MicroUsd(Math.addExact(micros, other.micros));
     }
 
-    /** @return this times {@code factor}, throwing on overflow */
+    /**
+     * This amount multiplied.
+     *
+     * @param factor the multiplier, &ge; 0
+     * @return this times {@code factor}
+     * @throws ArithmeticException on overflow
+     * @throws InvalidArgumentException if {@code factor} is negative and this is not zero
+     */
     public MicroUsd times(long factor) {
         return new MicroUsd(Math.multiplyExact(micros, factor));
     }

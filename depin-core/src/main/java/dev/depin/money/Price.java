@@ -10,7 +10,13 @@ import dev.depin.InvalidArgumentException;
  * @param perGigabyte     micro-USD per 10^9 bytes transferred (inputs plus outputs)
  */
 public record Price(MicroUsd perDeviceSecond, MicroUsd perGigabyte) {
-    /** @throws InvalidArgumentException if either part is null */
+    /**
+     * Checks that both parts are given.
+     *
+     * @param perDeviceSecond micro-USD per second of device time
+     * @param perGigabyte     micro-USD per 10^9 bytes transferred (inputs plus outputs)
+     * @throws InvalidArgumentException if either part is null
+     */
     public Price {
         InvalidArgumentException.requireNonNull(perDeviceSecond, "price per device-second");
         InvalidArgumentException.requireNonNull(perGigabyte, "price per gigabyte");

@@ -35,7 +35,18 @@ public record DeviceInfo(DeviceKind kind, String model, long memoryBytes, String
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern CC = Pattern.compile("-|[0-9]{1,2}\\.[0-9]");
 
-    /** @throws InvalidArgumentException if any field is out of range */
+    /**
+     * Checks every field.
+     *
+     * @param kind              CPU or CUDA
+     * @param model             device model name, 1–128 printable characters
+     * @param memoryBytes       memory available to jobs, &gt; 0
+     * @param computeCapability CUDA compute capability such as "8.9", or "-" for a CPU
+     * @param units             streaming multiprocessors (GPU) or worker threads (CPU), &gt; 0
+     * @param fp32Gflops        measured sustained FP32 rate in GFLOP/s, finite and &gt; 0
+     * @param uuidHash          64 lower-case hex characters
+     * @throws InvalidArgumentException if any field is out of range
+     */
     public DeviceInfo {
         InvalidArgumentException.requireNonNull(kind, "device kind");
         InvalidArgumentException.requireNonNull(model, "device model");

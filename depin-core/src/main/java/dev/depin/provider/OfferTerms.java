@@ -13,14 +13,17 @@ import java.util.regex.Pattern;
 /**
  * What a provider offers, before it signs it into a {@link ProviderOffer}.
  *
- * @param endpoint   where buyers reach the provider: {@code local:<name>} in process,
- *                   {@code depin://host:port} on the Netty network; at most 256 characters
+ * @param endpoint   where buyers reach the provider, a URI of at most 256 characters:
+ *                   {@code local:<name>} in process ({@code LocalNetwork}); other schemes,
+ *                   such as {@code depin://host:port}, are for networks between machines,
+ *                   which are planned
  * @param devices    the devices it really runs on, at least one
  * @param region     where they are
  * @param kernels    kernel ids it runs ({@code "saxpy"}, {@code "sgemm"}, {@code "reduce-sum"},
  *                   and {@code "ptx"} for user PTX)
  * @param price      what it charges
- * @param stake      what it has at stake, slashed on proven fraud
+ * @param stake      the stake it declares; slashing it on proven fraud needs a settlement
+ *                   backend, which is planned
  * @param validUntil when the offer expires
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
@@ -29,7 +32,18 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
     public static final String PTX = "ptx";
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
 
-    /** @throws InvalidArgumentException on a null or malformed field */
+    /**
+     * Checks every field and copies the collections.
+     *
+     * @param endpoint   where buyers reach the provider, at most 256 characters
+     * @param devices    the devices it really runs on, at least one
+     * @param region     where they are
+     * @param kernels    kernel ids it runs
+     * @param price      what it charges
+     * @param stake      the stake it declares
+     * @param validUntil when the offer expires
+     * @throws InvalidArgumentException on a null or malformed field
+     */
     public OfferTerms {
         InvalidArgumentException.requireNonNull(endpoint, "offer endpoint");
         if (!ENDPOINT.matcher(endpoint).matches()) {
@@ -51,7 +65,12 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
         validUntil = validUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
     }
 
-    /** @return whether a provider with these terms runs {@code kernel} */
+    /**
+     * Whether a provider with these terms runs a kernel.
+     *
+     * @param kernel a built-in kernel or user PTX
+     * @return whether {@link #kernels()} lists it ({@link #PTX} for any user PTX)
+     */
     public boolean runs(Kernel kernel) {
         return kernels.contains(kernel instanceof PtxKernel ? PTX : kernel.id());
     }

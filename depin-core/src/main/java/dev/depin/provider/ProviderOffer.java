@@ -27,7 +27,15 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
     /** DSSE payload type that offer signatures are bound to. */
     public static final String PAYLOAD_TYPE = "application/vnd.depin.offer+json";
 
-    /** @throws InvalidArgumentException on null fields or a signature that is not 64 bytes */
+    /**
+     * Checks the fields and copies the signature.
+     *
+     * @param nodeId    SHA-256 of {@code publicKey}
+     * @param publicKey the provider's Ed25519 key, which also signs its receipts
+     * @param terms     what is offered
+     * @param signature 64-byte Ed25519 signature
+     * @throws InvalidArgumentException on null fields or a signature that is not 64 bytes
+     */
     public ProviderOffer {
         InvalidArgumentException.requireNonNull(nodeId, "offer node id");
         InvalidArgumentException.requireNonNull(publicKey, "offer public key");
@@ -57,6 +65,7 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
      * Checks that this offer may be used at {@code now}: the node id is the key's hash,
      * the signature covers these terms, and the offer has not expired.
      *
+     * @param now the time of use
      * @throws InvalidOfferException naming which check failed
      */
     public void verify(Instant now) {

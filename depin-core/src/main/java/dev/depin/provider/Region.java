@@ -18,7 +18,14 @@ public record Region(String country, String zone) {
     private static final Pattern COUNTRY = Pattern.compile("[A-Z]{2}");
     private static final Pattern ZONE = Pattern.compile("[a-z0-9-]{0,32}");
 
-    /** @throws InvalidArgumentException if the country or zone is malformed */
+    /**
+     * Checks the country and the zone.
+     *
+     * @param country two upper-case letters, e.g. {@code DE}
+     * @param zone    lower-case letters, digits and dashes, at most 32 characters; empty
+     *                means "any zone" when used in a requirement
+     * @throws InvalidArgumentException if the country or zone is malformed
+     */
     public Region {
         InvalidArgumentException.requireNonNull(country, "region country");
         InvalidArgumentException.requireNonNull(zone, "region zone");
@@ -35,6 +42,8 @@ public record Region(String country, String zone) {
     /**
      * Parses {@code "DE"} or {@code "DE/fra-1"}.
      *
+     * @param text a country code, optionally followed by {@code /} and a zone
+     * @return the region
      * @throws InvalidArgumentException if the text is malformed
      */
     public static Region parse(String text) {
@@ -46,6 +55,9 @@ public record Region(String country, String zone) {
     /**
      * Whether a provider located in {@code actual} satisfies this region used as a
      * requirement.
+     *
+     * @param actual where the provider is
+     * @return whether the countries match and this zone is empty or equal
      */
     public boolean admits(Region actual) {
         InvalidArgumentException.requireNonNull(actual, "region to admit");

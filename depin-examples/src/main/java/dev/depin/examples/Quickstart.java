@@ -1,5 +1,8 @@
 package dev.depin.examples;
 
+// The README quotes everything between the tags below; ReadmeQuickstartTest keeps the two the
+// same, and depin-cli's consumer test compiles and runs the README's copy in a new project.
+// tag::quickstart[]
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
@@ -12,23 +15,20 @@ import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.Region;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 
-/**
- * The README's quickstart, compiled by the build so the snippet cannot rot. Run it with
- * {@code java -cp depin-examples/target/depin.jar dev.depin.examples.Quickstart}.
- */
+/** A buyer runs a matrix product on a two-provider in-process network and prints the result. */
 public final class Quickstart {
     private Quickstart() {
     }
 
     /**
-     * Runs a 2×3 · 3×2 matrix product on a two-provider local network and prints it.
+     * Computes {@code C = A·B} (2×3 · 3×2) and prints C, the provider that computed it and the cost.
      *
      * @param args ignored
      */
     public static void main(String[] args) {
-        // tag::quickstart[]
         ProviderNode cheap = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1))
                 .region(Region.parse("DE/fra-1"))
                 .price(new Price(MicroUsd.ofUsd("0.0005"), MicroUsd.ofUsd("0.01")))
@@ -49,8 +49,8 @@ public final class Quickstart {
             JobResult result = client.submit(job).result();
             float[] c = result.floats("c");   // {58, 64, 139, 154}
             System.out.printf("C = %s, computed by %s for %s%n",
-                    java.util.Arrays.toString(c), result.provider().shortId(), result.cost());
+                    Arrays.toString(c), result.provider().shortId(), result.cost());
         }
-        // end::quickstart[]
     }
 }
+// end::quickstart[]

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** The README quotes Quickstart.java; this keeps the quote and the compiled code identical. */
@@ -16,10 +15,8 @@ class ReadmeQuickstartTest {
         Path root = Path.of("").toAbsolutePath().getParent();
         String source = Files.readString(root.resolve("depin-examples/src/main/java/dev/depin/examples/Quickstart.java"));
         int start = source.indexOf('\n', source.indexOf("// tag::quickstart[]")) + 1;
-        int end = source.indexOf("        // end::quickstart[]");
-        String snippet = source.substring(start, end).lines()
-                .map(l -> l.startsWith("        ") ? l.substring(8) : l)
-                .collect(Collectors.joining("\n")).stripTrailing();
+        int end = source.indexOf("// end::quickstart[]");
+        String snippet = source.substring(start, end).stripTrailing();
         String readme = Files.readString(root.resolve("README.md"));
         assertTrue(readme.contains("```java\n" + snippet + "\n```"),
                 "README.md's quickstart block differs from Quickstart.java; copy the tagged region into README.md");

@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code depin} command line: {@code java -jar depin-examples/target/depin.jar <command>}.
+ * The {@code depin} command line: {@code java -jar depin-cli/target/depin.jar <command>}.
  *
  * <p>Subcommands: {@code demo} (a local network running a batch of jobs end to end) and
  * {@code verify} (check a receipt, wipe attestation or dispute offline).
