@@ -71,6 +71,8 @@ public final class DepinClient implements AutoCloseable {
             return t;
         });
         this.scheduler.setRemoveOnCancelPolicy(true);
+        // Timers (deadlines, attempt timeouts) of jobs cancelled by close() must not keep threads alive.
+        this.scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         this.reference = new CpuReference(b.threads);
         if (b.listenerExecutor != null) {
             this.ownedListeners = null;
@@ -115,6 +117,10 @@ public final class DepinClient implements AutoCloseable {
         JobRun run = new JobRun(job, context);
         running.add(run);
         run.resultAsync().whenComplete((r, t) -> running.remove(run));
+        if (closed.get()) {
+            // close() ran between the check above and running.add: it may not have seen this job.
+            run.cancelAsync();
+        }
         run.start();
         return run;
     }

@@ -121,7 +121,11 @@ public interface JobHandle {
             t = t.getCause();
         }
         if (t instanceof JobFailedException jf) {
-            return new JobFailedException(jf.getMessage(), jf.finalState(), jf.history(), jf);
+            JobFailedException again = new JobFailedException(jf.getMessage(), jf.finalState(), jf.history(), jf);
+            for (Throwable s : jf.getSuppressed()) {
+                again.addSuppressed(s); // e.g. NoMatchingOfferException on a rejection
+            }
+            return again;
         }
         if (t instanceof CancellationException ce) {
             CancellationException again = new CancellationException(ce.getMessage());

@@ -232,7 +232,7 @@ public final class ProviderNode implements AutoCloseable {
                     + ": try another provider"));
             return task;
         }
-        safe(progress, Progress.ACCEPTED);
+        task.accepted();
         return task;
     }
 
@@ -253,11 +253,24 @@ public final class ProviderNode implements AutoCloseable {
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
+        private boolean acceptedSent;
 
         Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink) {
             this.request = request;
             this.progress = progress;
             this.sink = sink;
+        }
+
+        /**
+         * Reports ACCEPTED once, from whichever thread gets here first: the submitter after
+         * queueing, or the worker before RUNNING (it may start the task before the submitter
+         * returns), so ACCEPTED always precedes RUNNING.
+         */
+        synchronized void accepted() {
+            if (!acceptedSent) {
+                acceptedSent = true;
+                safe(progress, Progress.ACCEPTED);
+            }
         }
 
         void refuse(DepinException e) {
@@ -347,6 +360,7 @@ public final class ProviderNode implements AutoCloseable {
             for (InputRef in : spec.inputs()) {
                 stage(in, inputs.get(in.name()), ctx.input(in.name()));
             }
+            task.accepted();
             safe(task.progress, Progress.RUNNING);
             ctx.run();
             ExecutionTiming timing = ctx.timing();

@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
+import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.VerificationReport;
+import dev.depin.executor.CorruptingExecutor;
 import dev.depin.executor.CpuExecutor;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.job.AttemptState;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.Job;
 import dev.depin.job.JobEvent;
@@ -23,11 +27,10 @@ import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.network.LocalNetwork;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
 import dev.depin.network.ScriptedNetwork;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.provider.FaultInjection;
-import dev.depin.provider.ProviderNode;
 import dev.depin.provider.Region;
 import dev.depin.verify.DisputeNotUpheldException;
 import dev.depin.verify.OfflineVerifier;
@@ -40,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,20 +71,26 @@ class TrustTest {
         }
     }
 
-    /** Two providers; provider 0 is much cheaper and carries {@code faults}. */
-    private List<ProviderNode> nodes(FaultInjection faults) {
+    /** Two honest providers; provider 0 is much cheaper. */
+    private List<ProviderNode> nodes() {
+        return nodes(null);
+    }
+
+    /** Two providers; provider 0 is much cheaper and, when {@code corrupt} is given, lies with it. */
+    private List<ProviderNode> nodes(BiConsumer<String, ByteBuffer> corrupt) {
         List<ProviderNode> nodes = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             byte[] seed = new byte[32];
             seed[0] = (byte) (i + 10);
             NodeKeyPair key = NodeKeyPair.fromSeed(seed);
             keys.add(key);
-            ProviderNode.Builder b = ProviderNode.builder(key, new CpuExecutor(1)).region(Region.parse("DE/fra-1"))
-                    .price(new Price(MicroUsd.ofMicros(i == 0 ? 1_000 : 100_000), MicroUsd.ofMicros(1_000)));
-            if (i == 0) {
-                b.faultInjection(faults);
+            DeviceExecutor executor = new CpuExecutor(1);
+            if (i == 0 && corrupt != null) {
+                executor = new CorruptingExecutor(executor, corrupt);
             }
-            nodes.add(b.build());
+            nodes.add(ProviderNode.builder(key, executor).region(Region.parse("DE/fra-1"))
+                    .price(new Price(MicroUsd.ofMicros(i == 0 ? 1_000 : 100_000), MicroUsd.ofMicros(1_000)))
+                    .build());
         }
         return nodes;
     }
@@ -116,9 +126,15 @@ class TrustTest {
         DisputeRecord d = r.disputes().get(0);
         assertEquals(reason, d.reason(), d.message());
         assertEquals(nodes.get(0).nodeId(), d.provider());
-        List<JobState> states = r.history().stream().map(JobEvent::state).toList();
-        assertTrue(states.containsAll(List.of(JobState.DISPUTED, JobState.RESCHEDULED, JobState.VERIFIED)),
-                states.toString());
+        JobEvent disputed = r.history().stream().filter(e -> e.attemptState() == AttemptState.DISPUTED).findFirst()
+                .orElseThrow(() -> new AssertionError("no disputed attempt in " + r.history()));
+        assertEquals(1, disputed.attempt());
+        assertEquals(nodes.get(0).nodeId(), disputed.provider());
+        assertTrue(disputed.detail().startsWith(reason.name() + ": "), disputed.detail());
+        // Round 2 after the dispute, then the verified result.
+        assertEquals(List.of(JobState.SUBMITTED, JobState.MATCHED, JobState.DISPATCHED, JobState.RETURNED,
+                JobState.MATCHED, JobState.DISPATCHED, JobState.RETURNED, JobState.VERIFIED),
+                DepinClientTest.states(r.history()));
         return d;
     }
 
@@ -129,8 +145,9 @@ class TrustTest {
 
     private static ExecutionResponse withReceipt(ExecutionResponse r, Envelope receipt, Envelope wipe,
                                                  Map<String, ByteBuffer> outputs) {
-        return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), outputs, r.startedAt(),
-                r.endedAt(), r.deviceNanos(), receipt, wipe);
+        ExecutionResponse bytes = ScriptedNetwork.withOutputs(r, outputs);
+        return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), bytes.outputs(),
+                r.startedAt(), r.endedAt(), r.deviceNanos(), receipt, wipe);
     }
 
     /** The receipt inside {@code env} with one field changed, re-signed by {@code signer}. */
@@ -146,13 +163,15 @@ class TrustTest {
 
     @Test
     void flippedBitInTransit_outputRootMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() {
-            @Override
-            public void afterSign(String jobId, String output, ByteBuffer data) {
-                data.put(37, (byte) (data.get(37) ^ 0x08));
-            }
+        List<ProviderNode> nodes = nodes();
+        ScriptedNetwork net = tampering(nodes, r -> {
+            ByteBuffer c = r.outputBytes().get("c");
+            ByteBuffer flipped = ByteBuffer.allocate(c.remaining());
+            flipped.put(c).flip();
+            flipped.put(37, (byte) (flipped.get(37) ^ 0x08));
+            return ScriptedNetwork.withOutputs(r, Map.of("c", flipped));
         });
-        caught(new ScriptedNetwork(LocalNetwork.of(nodes)), nodes,
+        caught(net, nodes,
                 sgemm(VerificationPolicy.signatureOnly(), 9, 8, 7), Reason.OUTPUT_ROOT_MISMATCH);
     }
 
@@ -198,14 +217,14 @@ class TrustTest {
 
     @Test
     void replayedReceiptFromEarlierJob_jobIdMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         AtomicReference<ExecutionResponse> earlier = new AtomicReference<>();
         ScriptedNetwork net = tampering(nodes, r -> {
             if (earlier.compareAndSet(null, r)) {
                 return r;
             }
             ExecutionResponse old = earlier.get();
-            return withReceipt(r, old.receipt(), old.wipe(), old.outputs());
+            return withReceipt(r, old.receipt(), old.wipe(), old.outputBytes());
         });
         DepinClient client = client(net);
         Job job = sgemm(VerificationPolicy.signatureOnly(), 5, 5, 5);
@@ -217,19 +236,19 @@ class TrustTest {
 
     @Test
     void swappedNonce_nonceMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         NodeKeyPair key0 = keys.get(0);
         ScriptedNetwork net = tampering(nodes, r -> withReceipt(r, resign(r.receipt(), key0,
-                rc -> copy(rc, "00".repeat(32), rc.specHash())), r.wipe(), r.outputs()));
+                rc -> copy(rc, "00".repeat(32), rc.specHash())), r.wipe(), r.outputBytes()));
         caught(net, nodes, sgemm(VerificationPolicy.signatureOnly(), 3, 3, 3), Reason.NONCE_MISMATCH);
     }
 
     @Test
     void signatureByAnotherKey_rejected() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         NodeKeyPair mallory = NodeKeyPair.fromSeed(new byte[32]);
         ScriptedNetwork net = tampering(nodes, r -> withReceipt(r, resign(r.receipt(), mallory, rc -> rc), r.wipe(),
-                r.outputs()));
+                r.outputBytes()));
         JobResult res = client(net).submit(sgemm(VerificationPolicy.signatureOnly(), 3, 3, 3)).result();
         Reason reason = res.disputes().get(0).reason();
         assertTrue(reason == Reason.KEY_MISMATCH || reason == Reason.UNKNOWN_KEY || reason == Reason.BAD_SIGNATURE,
@@ -240,9 +259,9 @@ class TrustTest {
 
     @Test
     void truncatedOutput_outputSizeMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         ScriptedNetwork net = tampering(nodes, r -> {
-            Map<String, ByteBuffer> outs = new LinkedHashMap<>(r.outputs());
+            Map<String, ByteBuffer> outs = new LinkedHashMap<>(r.outputBytes());
             ByteBuffer c = outs.get("c");
             outs.put("c", c.slice(0, c.remaining() - 4));
             return withReceipt(r, r.receipt(), r.wipe(), outs);
@@ -252,22 +271,22 @@ class TrustTest {
 
     @Test
     void receiptForAnotherSpec_specHashMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         NodeKeyPair key0 = keys.get(0);
         ScriptedNetwork net = tampering(nodes, r -> withReceipt(r, resign(r.receipt(), key0,
-                rc -> copy(rc, rc.nonce(), "ab".repeat(32))), r.wipe(), r.outputs()));
+                rc -> copy(rc, rc.nonce(), "ab".repeat(32))), r.wipe(), r.outputBytes()));
         caught(net, nodes, sgemm(VerificationPolicy.signatureOnly(), 3, 4, 5), Reason.SPEC_HASH_MISMATCH);
     }
 
     @Test
     void wipeAttestationForAnotherReceipt_subjectMismatch() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         AtomicReference<ExecutionResponse> earlier = new AtomicReference<>();
         ScriptedNetwork net = tampering(nodes, r -> {
             if (earlier.compareAndSet(null, r)) {
                 return r;
             }
-            return withReceipt(r, r.receipt(), earlier.get().wipe(), r.outputs());
+            return withReceipt(r, r.receipt(), earlier.get().wipe(), r.outputBytes());
         });
         DepinClient client = client(net);
         Job job = sgemm(VerificationPolicy.signatureOnly(), 5, 5, 5);
@@ -278,9 +297,9 @@ class TrustTest {
 
     @Test
     void alteredPayloadType_wrongPayloadType() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         ScriptedNetwork net = tampering(nodes, r -> withReceipt(r, new Envelope("application/json",
-                r.receipt().payload(), r.receipt().signatures()), r.wipe(), r.outputs()));
+                r.receipt().payload(), r.receipt().signatures()), r.wipe(), r.outputBytes()));
         caught(net, nodes, sgemm(VerificationPolicy.signatureOnly(), 2, 2, 2), Reason.WRONG_PAYLOAD_TYPE);
     }
 
@@ -304,12 +323,13 @@ class TrustTest {
 
     @Test
     void redundant_notEnoughProvidersIsRejected() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         DepinClient client = client(new ScriptedNetwork(LocalNetwork.of(nodes)));
         JobFailedException e = assertThrows(JobFailedException.class,
                 () -> client.submit(sgemm(VerificationPolicy.redundant(3), 2, 2, 2)).result());
         assertEquals(JobState.REJECTED, e.finalState());
-        assertTrue(e.getMessage().contains("only 2 of the 3 distinct providers"), e.getMessage());
+        assertTrue(e.getMessage().contains("fewer than the 3 distinct providers that redundant(3) needs fit "
+                + "(2 offer(s) considered)"), e.getMessage());
     }
 
     @Test
@@ -322,11 +342,14 @@ class TrustTest {
         assertEquals(nodes.get(1).nodeId(), later.provider());
         assertEquals(1, later.attempt(), "the cheap liar is not tried again");
         assertEquals(1, net.dispatches(nodes.get(0).nodeId()));
+        NodeId liar = nodes.get(0).nodeId();
+        assertEquals(new ProviderHistory(0, 0, 1, client.reputation(liar)), client.history(liar));
+        assertEquals(2, client.history(nodes.get(1).nodeId()).verified());
     }
 
     @Test
     void verifiedResult_carriesReceiptWipeAndReport() {
-        List<ProviderNode> nodes = nodes(new FaultInjection() { });
+        List<ProviderNode> nodes = nodes();
         Job job = sgemm(VerificationPolicy.freivalds(16), 31, 7, 13);
         JobResult r = client(new ScriptedNetwork(LocalNetwork.of(nodes))).submit(job).result();
         assertEquals(Assurance.Level.FREIVALDS, r.report().assurance().level());
@@ -359,14 +382,7 @@ class TrustTest {
     }
 
     /** Adds 1.0 to one float of every output before the provider commits: a signed lie. */
-    private static FaultInjection corruptOneElement() {
-        return new FaultInjection() {
-            @Override
-            public void beforeCommit(String jobId, String output, ByteBuffer data) {
-                ByteBuffer le = data.order(ByteOrder.LITTLE_ENDIAN);
-                int at = (le.remaining() / 4 / 2) * 4;
-                le.putFloat(at, le.getFloat(at) + 1.0f);
-            }
-        };
+    private static BiConsumer<String, ByteBuffer> corruptOneElement() {
+        return CorruptingExecutor.addOneToMiddleElement();
     }
 }

@@ -25,6 +25,8 @@ final class Attempt {
     String failure;
     /** Set once the attempt has answered, failed or timed out. */
     boolean settled;
+    /** Fires at the attempt's timeout; cancelled once the attempt is settled or stopped. */
+    java.util.concurrent.ScheduledFuture<?> timer;
 
     Attempt(ProviderOffer offer, ExecutionRequest request, int round) {
         this.offer = offer;

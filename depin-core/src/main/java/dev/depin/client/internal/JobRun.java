@@ -40,6 +40,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -58,13 +59,16 @@ import org.slf4j.LoggerFactory;
  * <p>Rules that make every job end: every continuation runs through {@link #guard}, which
  * turns anything thrown into a FAILED job; a watchdog ends the job at its deadline
  * whatever the network does; a timed-out attempt is cancelled at the provider; the final
- * state is decided by completing the result future first, so the events always agree with
- * it (a racing cancel either wins, and the job is CANCELLED, or loses, and changes
- * nothing). Network calls and listeners never run under this object's lock.
+ * state is decided once, under this object's lock, with its final event, and the result
+ * future completes after the lock is released (a cancel through the future takes the lock
+ * too, so it either wins, and the job is CANCELLED, or finds the job ended and changes
+ * nothing). Network calls, listeners and the future's dependents never run under this
+ * object's lock.
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String CLIENT_CLOSED = "the client was closed";
 
     /**
      * What a run needs from its client.
@@ -97,7 +101,7 @@ public final class JobRun implements JobHandle {
     private final Instant submittedAt;
     private final Selection selection;
     private final EventBus bus;
-    private final CompletableFuture<JobResult> result = new CompletableFuture<>();
+    private final ResultFuture result = new ResultFuture();
     private final Set<NodeId> tried = new HashSet<>();
     private final List<DisputeRecord> disputes = new ArrayList<>();
     private JobState state = JobState.SUBMITTED;
@@ -109,6 +113,8 @@ public final class JobRun implements JobHandle {
     private ScheduledFuture<?> watchdog;
     private final List<Dispatch> toCancel = new ArrayList<>();
     private String cancelReason = "job ended";
+    /** Completes the result future; set with the final event under the lock, run by {@link #afterUnlock()}. */
+    private Runnable completion;
 
     /**
      * @param job the job to run
@@ -125,7 +131,7 @@ public final class JobRun implements JobHandle {
         this.submittedAt = ctx.clock().instant();
         this.selection = new Selection(spec, ctx.reputation(), ctx.load(), ctx.banAfter());
         this.bus = new EventBus(ctx.listeners());
-        // Whoever cancels the future directly (resultAsync().cancel) cancels the job.
+        // Whoever completes the future with a CancellationException without cancel() still cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
                 cancelled("cancelled through its result future");
@@ -136,15 +142,36 @@ public final class JobRun implements JobHandle {
     /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round. */
     public void start() {
         synchronized (this) {
+            if (finished) {
+                return; // the client closed while submitting it, and cancelled it
+            }
             record(JobState.SUBMITTED, null, null, spec.kernel().id() + " " + spec.params().longs() + ", max "
                     + spec.maxPrice() + ", " + spec.verification());
             long untilDeadline = Duration.between(ctx.clock().instant(), spec.deadline()).toNanos();
             if (untilDeadline > 0) {
-                watchdog = ctx.scheduler().schedule(guard(this::deadlinePassed), untilDeadline, TimeUnit.NANOSECONDS);
+                try {
+                    watchdog = ctx.scheduler().schedule(guard(this::deadlinePassed), untilDeadline,
+                            TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    cancelLocked(CLIENT_CLOSED);
+                }
             }
         }
         afterUnlock();
-        ctx.scheduler().execute(guard(this::selectStage));
+        hop(this::selectStage);
+    }
+
+    /**
+     * Runs {@code stage} on the client's scheduler. The scheduler refuses work only once the
+     * client is closing; a job that races the close then ends CANCELLED instead of waiting
+     * for work that never runs.
+     */
+    private void hop(Runnable stage) {
+        try {
+            ctx.scheduler().execute(guard(stage));
+        } catch (RejectedExecutionException e) {
+            cancelled(CLIENT_CLOSED);
+        }
     }
 
     // ---------------------------------------------------------------- select
@@ -185,7 +212,7 @@ public final class JobRun implements JobHandle {
         if (offers.isDone()) {
             offers.whenComplete(next); // already on our scheduler: no hop for a cached answer
         } else {
-            offers.whenCompleteAsync(next, ctx.scheduler());
+            offers.whenComplete((list, error) -> hop(() -> next.accept(list, error)));
         }
     }
 
@@ -271,14 +298,25 @@ public final class JobRun implements JobHandle {
                 dispatch.cancel("job " + jobId + " ended before the attempt was sent");
                 continue;
             }
-            ScheduledFuture<?> timer = ctx.scheduler().schedule(guard(() -> {
-                dispatch.cancel("no answer within " + Duration.ofNanos(timeoutNanos));
-                settle(a, null, "no answer within " + Duration.ofNanos(timeoutNanos));
-            }), timeoutNanos, TimeUnit.NANOSECONDS);
-            dispatch.response().whenComplete((response, error) -> {
-                timer.cancel(false);
-                guard(() -> settle(a, response, error == null ? null : describe(rootCause(error)))).run();
-            });
+            ScheduledFuture<?> timer;
+            try {
+                timer = ctx.scheduler().schedule(guard(() -> {
+                    // Settle first: the provider's answer to the cancel must not replace the cause.
+                    settle(a, null, "no answer within " + Duration.ofNanos(timeoutNanos));
+                    dispatch.cancel("no answer within " + Duration.ofNanos(timeoutNanos));
+                }), timeoutNanos, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                cancelled(CLIENT_CLOSED); // cancels this attempt's dispatch too
+                continue;
+            }
+            synchronized (this) {
+                a.timer = timer;
+                if (a.settled) {
+                    timer.cancel(false); // stopped while the timer was being armed
+                }
+            }
+            dispatch.response().whenComplete((response, error) ->
+                    guard(() -> settle(a, response, error == null ? null : describe(rootCause(error)))).run());
         }
     }
 
@@ -317,6 +355,7 @@ public final class JobRun implements JobHandle {
                 return;
             }
             a.settled = true;
+            cancelTimer(a);
             a.response = response;
             a.failure = response == null ? (failure == null ? "no response" : failure) : null;
             if (finished) {
@@ -337,7 +376,7 @@ public final class JobRun implements JobHandle {
         afterUnlock();
         if (round != null) {
             List<Attempt> done = round;
-            ctx.scheduler().execute(guard(() -> verifyStage(done)));
+            hop(() -> verifyStage(done));
         }
     }
 
@@ -384,6 +423,11 @@ public final class JobRun implements JobHandle {
             return Attempt.Outcome.failed(a, "response names provider " + r.provider().shortId()
                     + ", not the one dispatched to");
         }
+        if (!r.outputs().keySet().equals(a.request.expectedOutputs().keySet())) {
+            // An assembler built from the request never yields other names: the transport is at fault.
+            return Attempt.Outcome.failed(a, "malformed response: it carries outputs " + quoted(r.outputs().keySet())
+                    + " but the job declares " + quoted(a.request.expectedOutputs().keySet()));
+        }
         try {
             VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r);
             return Attempt.Outcome.accepted(a, report);
@@ -393,6 +437,10 @@ public final class JobRun implements JobHandle {
             // A malformed response that the checks could not even read: the provider's fault, not a proof.
             return Attempt.Outcome.failed(a, "malformed response: " + e);
         }
+    }
+
+    private static List<String> quoted(Set<String> names) {
+        return names.stream().map(n -> "'" + n + "'").toList();
     }
 
     private Comparison comparison() {
@@ -456,7 +504,7 @@ public final class JobRun implements JobHandle {
         }
         afterUnlock();
         if (next) {
-            ctx.scheduler().execute(guard(this::selectStage));
+            hop(this::selectStage);
         }
     }
 
@@ -480,7 +528,7 @@ public final class JobRun implements JobHandle {
         }
         afterUnlock();
         if (next) {
-            ctx.scheduler().execute(guard(this::selectStage));
+            hop(this::selectStage);
         }
     }
 
@@ -510,15 +558,15 @@ public final class JobRun implements JobHandle {
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
                 cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
                 resp.wipe(), winner.report(), disputes, history);
-        if (!result.complete(r)) {
-            return; // cancelled through the future a moment ago: the cancel hook records it
-        }
+        // Decided here, under the lock (a cancel through the future takes the lock too, so it
+        // either came first or finds the job finished); the future completes after unlocking.
         finished = true;
         for (Attempt.Outcome o : agreeing) {
             ctx.reputation().success(o.attempt().provider());
         }
         tail.forEach(this::append);
         stopTimers();
+        completion = () -> result.complete(r);
     }
 
     private void fail(JobState finalState, String why, boolean rejected) {
@@ -530,13 +578,14 @@ public final class JobRun implements JobHandle {
         if (rejected) {
             e.addSuppressed(new NoMatchingOfferException(why));
         }
-        if (!result.completeExceptionally(e)) {
+        if (finished) {
             return;
         }
         finished = true;
         append(last);
         stopAttempts("job " + finalState);
         stopTimers();
+        completion = () -> result.completeExceptionally(e);
     }
 
     private void cancelled(String how) {
@@ -554,6 +603,7 @@ public final class JobRun implements JobHandle {
         record(JobState.CANCELLED, attempts, null, how);
         stopAttempts("job cancelled");
         stopTimers();
+        completion = result::cancelNow;
         return true;
     }
 
@@ -562,6 +612,7 @@ public final class JobRun implements JobHandle {
         for (Attempt a : inFlight) {
             if (!a.settled) {
                 a.settled = true;
+                cancelTimer(a);
                 recordAttempt(a, AttemptState.CANCELLED, why);
                 if (a.dispatch != null) {
                     toCancel.add(a.dispatch);
@@ -573,13 +624,22 @@ public final class JobRun implements JobHandle {
     }
 
     /**
-     * What is left to do once the lock is released: cancel dispatches at their providers (a
-     * network call) and hand queued events to the listener executor. Call without the lock.
+     * What is left to do once the lock is released: complete the result future (its
+     * dependents are user code), cancel dispatches at their providers (a network call) and
+     * hand queued events to the listener executor. A call made while the lock is held (a
+     * callback that ran synchronously inside a locked section) leaves it all to the caller
+     * that holds the lock, which calls this after releasing it.
      */
     private void afterUnlock() {
+        if (Thread.holdsLock(this)) {
+            return;
+        }
         List<Dispatch> cancel;
         String why;
+        Runnable complete;
         synchronized (this) {
+            complete = completion;
+            completion = null;
             if (toCancel.isEmpty()) {
                 cancel = List.of();
             } else {
@@ -588,10 +648,20 @@ public final class JobRun implements JobHandle {
             }
             why = cancelReason;
         }
+        if (complete != null) {
+            complete.run();
+        }
         for (Dispatch d : cancel) {
             d.cancel(why); // never blocks, swallows adapter failures
         }
         bus.flush();
+    }
+
+    /** Cancels an attempt's timeout (a timer left behind would keep the client's threads alive after close). */
+    private static void cancelTimer(Attempt a) {
+        if (a.timer != null) {
+            a.timer.cancel(false);
+        }
     }
 
     private void stopTimers() {
@@ -626,6 +696,8 @@ public final class JobRun implements JobHandle {
         return () -> {
             try {
                 body.run();
+                // Stages that end the job inside their locked section return without this.
+                afterUnlock();
             } catch (Throwable t) {
                 LOG.warn("job {}: internal error, failing the job: {}", jobId, t.toString(), t);
                 synchronized (this) {
@@ -679,8 +751,9 @@ public final class JobRun implements JobHandle {
 
     @Override
     public synchronized List<JobEvent> events() {
-        // Under the lock: the final event is appended in the same locked section that
-        // completes the result future, so a caller that saw the future complete sees it.
+        // Under the lock: the final event is appended in the locked section that decides the
+        // job, before its result future completes, so a caller that saw the future complete
+        // sees it.
         return bus.events();
     }
 
@@ -699,17 +772,35 @@ public final class JobRun implements JobHandle {
         synchronized (this) {
             done = cancelLocked("cancelled by the buyer");
         }
-        if (done) {
-            // finished is set, so nothing can complete the future any more: cancel it outside the lock.
-            result.cancel(false);
-        }
-        afterUnlock();
+        afterUnlock(); // cancels the future, outside the lock
+
         return CompletableFuture.completedFuture(done);
     }
 
     @Override
     public String toString() {
         return "JobRun[" + jobId + " " + state() + "]";
+    }
+
+    /**
+     * The result future. Cancelling it cancels the job through the job's lock, so a cancel
+     * and the job's own end never both win: either the job is CANCELLED (and the future
+     * cancelled), or it had already ended and {@code cancel} returns false.
+     */
+    private final class ResultFuture extends CompletableFuture<JobResult> {
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean won;
+            synchronized (JobRun.this) {
+                won = cancelLocked("cancelled through its result future");
+            }
+            afterUnlock();
+            return won || isCancelled();
+        }
+
+        void cancelNow() {
+            super.cancel(false);
+        }
     }
 
     /** @return the job's inputs, for checks that need the buyer's own bytes */

@@ -1,0 +1,167 @@
+package dev.depin.executor;
+
+import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.provider.DeviceInfo;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A slow executor for tests: wraps a real one, and each {@link ExecutionContext#run()}
+ * blocks until the test {@link #release releases} a run or the context is cancelled (then
+ * it throws {@link ExecutionCancelledException}, as at a launch boundary). It logs what
+ * happened, in order: {@code run}, {@code cancel}, {@code context-closed},
+ * {@code executor-closed}.
+ */
+public final class BlockingExecutor implements DeviceExecutor {
+    private final DeviceExecutor inner;
+    private final boolean honoursCancel;
+    private final Semaphore permits = new Semaphore(0);
+    private final CountDownLatch started = new CountDownLatch(1);
+    /** What happened, in order. */
+    public final List<String> log = new CopyOnWriteArrayList<>();
+
+    /** @param inner the executor that does the work once released */
+    public BlockingExecutor(DeviceExecutor inner) {
+        this(inner, true);
+    }
+
+    /**
+     * @param inner         the executor that does the work once released
+     * @param honoursCancel false for a device that cannot stop a launch: a cancelled run
+     *                      still blocks until released, then stops at the launch boundary
+     */
+    public BlockingExecutor(DeviceExecutor inner, boolean honoursCancel) {
+        this.inner = inner;
+        this.honoursCancel = honoursCancel;
+    }
+
+    /** Lets {@code runs} blocked or future runs proceed. */
+    public void release(int runs) {
+        permits.release(runs);
+    }
+
+    /**
+     * @param seconds how long to wait
+     * @return whether a run has started
+     */
+    public boolean awaitStarted(long seconds) throws InterruptedException {
+        return started.await(seconds, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public String kind() {
+        return inner.kind();
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return inner.device();
+    }
+
+    @Override
+    public Set<String> kernels() {
+        return inner.kernels();
+    }
+
+    @Override
+    public boolean runsUserPtx() {
+        return inner.runsUserPtx();
+    }
+
+    @Override
+    public ExecutionContext open(Kernel kernel, LaunchParams params) {
+        return new Context(inner.open(kernel, params));
+    }
+
+    @Override
+    public void close() {
+        log.add("executor-closed");
+        inner.close();
+    }
+
+    private final class Context implements ExecutionContext {
+        private final ExecutionContext ctx;
+        private final CountDownLatch cancelled = new CountDownLatch(1);
+
+        Context(ExecutionContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public ByteBuffer input(String name) {
+            return ctx.input(name);
+        }
+
+        @Override
+        public void run() {
+            log.add("run");
+            started.countDown();
+            try {
+                while (!permits.tryAcquire(1, TimeUnit.MILLISECONDS)) {
+                    if (honoursCancel && cancelled.await(1, TimeUnit.MILLISECONDS)) {
+                        throw new ExecutionCancelledException("blocked run cancelled");
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ExecutionCancelledException("blocked run interrupted");
+            }
+            ctx.run(); // a cancelled context stops here, at its launch boundary
+        }
+
+        @Override
+        public ByteBuffer output(String name) {
+            return ctx.output(name);
+        }
+
+        @Override
+        public Optional<byte[]> outputRoot(String name) {
+            return ctx.outputRoot(name);
+        }
+
+        @Override
+        public ExecutionTiming timing() {
+            return ctx.timing();
+        }
+
+        @Override
+        public void cancel() {
+            log.add("cancel");
+            cancelled.countDown();
+            ctx.cancel();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return ctx.isCancelled();
+        }
+
+        @Override
+        public List<Allocation> allocations() {
+            return ctx.allocations();
+        }
+
+        @Override
+        public List<WipeRecord> wipe(byte pattern) {
+            return ctx.wipe(pattern);
+        }
+
+        @Override
+        public void close() {
+            log.add("context-closed");
+            ctx.close();
+        }
+    }
+}
