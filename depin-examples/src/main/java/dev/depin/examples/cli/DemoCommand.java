@@ -125,7 +125,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         try (LocalNetwork network = LocalNetwork.of(nodes);
              DepinClient client = DepinClient.builder(network).maxAttempts(3).build()) {
             for (int i = 0; i < jobs; i++) {
-                handles.add(client.submit(randomJob(rnd, i)));
+                handles.add(client.submit(randomJob(rnd, i, providers)));
             }
             Progress progress = new Progress(handles, noProgress ? null : System.err);
             progress.start();
@@ -162,7 +162,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
      * reduce-sum is recomputed in full (spot check of its single chunk) since only two
      * providers are there.
      */
-    static Job randomJob(SplittableRandom rnd, int index) {
+    static Job randomJob(SplittableRandom rnd, int index, int providers) {
         int pick = rnd.nextInt(10);
         Job.Builder b;
         if (pick < 4) {
@@ -181,7 +181,8 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         } else {
             int n = 1 + rnd.nextInt(1 << 18);
             b = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", n).input("x", floats(rnd, n))
-                    .verification(index % 5 == 4 ? VerificationPolicy.spotCheck(1.0) : VerificationPolicy.redundant(3));
+                    .verification(index % 5 == 4 || providers < 2 ? VerificationPolicy.spotCheck(1.0)
+                            : VerificationPolicy.redundant(Math.min(3, providers)));
         }
         if (index % 5 == 4) {
             b.requirements(Requirements.builder().regions(Region.parse("DE"), Region.parse("FR")).build());
@@ -218,7 +219,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     perNode.get(e.provider())[1]++;
                 }
             }
-            JobResult r = h.resultAsync().getNow(null);
+            JobResult r = h.resultAsync().isCompletedExceptionally() ? null : h.resultAsync().getNow(null);
             if (r != null) {
                 disputes.addAll(r.disputes());
                 r.disputes().forEach(d -> disputed.merge(d.provider(), 1, Integer::sum));
