@@ -6,7 +6,7 @@ import dev.depin.executor.spi.ExecutionFailedException;
 import dev.depin.executor.spi.ExecutionOutput;
 import dev.depin.executor.spi.Executor;
 import dev.depin.executor.spi.JobWorkspace;
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;

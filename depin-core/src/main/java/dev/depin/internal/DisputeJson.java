@@ -1,6 +1,7 @@
 package dev.depin.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.depin.crypto.CanonicalJson;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.KeyPem;
@@ -36,10 +37,10 @@ public final class DisputeJson {
         }
         m.put("at", d.at().toString());
         try {
-            m.put("receipt", SpecJson.CANONICAL.readTree(d.receipt().toJsonBytes()));
-            m.put("wipe", SpecJson.CANONICAL.readTree(d.wipe().toJsonBytes()));
-            m.put("spec", SpecJson.CANONICAL.readTree(d.specJson()));
-            return SpecJson.CANONICAL.writerWithDefaultPrettyPrinter().writeValueAsBytes(m);
+            m.put("receipt", CanonicalJson.reader().readTree(d.receipt().toJsonBytes()));
+            m.put("wipe", CanonicalJson.reader().readTree(d.wipe().toJsonBytes()));
+            m.put("spec", CanonicalJson.reader().readTree(d.specJson()));
+            return CanonicalJson.writer().withDefaultPrettyPrinter().writeValueAsBytes(m);
         } catch (IOException e) {
             throw new IllegalStateException("a dispute record of validated parts always serializes", e);
         }
@@ -52,7 +53,7 @@ public final class DisputeJson {
      */
     public static DisputeRecord read(byte[] json) {
         try {
-            JsonNode n = SpecJson.CANONICAL.readTree(json);
+            JsonNode n = CanonicalJson.reader().readTree(json);
             if (n == null || !"depin.dispute/v1".equals(n.path("format").asText())) {
                 throw new InvalidJobException("not a depin dispute record (format depin.dispute/v1)");
             }
@@ -62,9 +63,9 @@ public final class DisputeJson {
             return new DisputeRecord(n.path("jobId").asText(), n.path("attempt").asInt(),
                     NodeId.parse(n.path("provider").asText()), KeyPem.readPublicKey(n.path("providerKeyPem").asText()),
                     VerificationException.Reason.valueOf(n.path("reason").asText()), n.path("message").asText(), ev,
-                    Envelope.parse(SpecJson.CANONICAL.writeValueAsBytes(n.get("receipt"))),
-                    Envelope.parse(SpecJson.CANONICAL.writeValueAsBytes(n.get("wipe"))),
-                    SpecJson.CANONICAL.writeValueAsString(n.get("spec")).getBytes(StandardCharsets.UTF_8),
+                    Envelope.parse(CanonicalJson.writer().writeValueAsBytes(n.get("receipt"))),
+                    Envelope.parse(CanonicalJson.writer().writeValueAsBytes(n.get("wipe"))),
+                    CanonicalJson.writer().writeValueAsString(n.get("spec")).getBytes(StandardCharsets.UTF_8),
                     Instant.parse(n.path("at").asText()), Map.of());
         } catch (IOException | IllegalArgumentException | NullPointerException e) {
             throw new InvalidJobException("dispute record JSON is malformed: " + e.getMessage());

@@ -1,6 +1,6 @@
 package dev.depin.kernel;
 
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 

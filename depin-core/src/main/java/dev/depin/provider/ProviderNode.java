@@ -4,6 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.BufferDigest;
 import dev.depin.crypto.Envelope;
+import dev.depin.crypto.Hex;
 import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.Merkle;
 import dev.depin.crypto.WipeAttestation;
@@ -28,7 +29,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +68,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProviderNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderNode.class);
-    private static final HexFormat HEX = HexFormat.of();
     private static final SecureRandom PATTERNS = new SecureRandom();
 
     private final NodeKeyPair key;
@@ -228,7 +227,7 @@ public final class ProviderNode implements AutoCloseable {
                         + (data == null ? "no bytes" : data.remaining() + " bytes") + " but the spec declares "
                         + in.bytes() + ": resend the job");
             }
-            String root = Merkle.hex(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES));
+            String root = Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES));
             if (!root.equals(in.merkleRoot())) {
                 throw new ProviderRejectedException("input '" + in.name() + "' hashes to Merkle root " + root
                         + " but the spec commits to " + in.merkleRoot() + ": the bytes were altered in transit");
@@ -247,7 +246,7 @@ public final class ProviderNode implements AutoCloseable {
             ExecutionReceipt.Builder rb = ExecutionReceipt.builder()
                     .jobId(request.jobId()).attempt(request.attempt()).specHash(spec.hash())
                     .kernelId(spec.kernel().id()).kernelHash(spec.kernel().codeHash())
-                    .nonce(HEX.formatHex(request.nonce())).merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES)
+                    .nonce(Hex.encode(request.nonce())).merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES)
                     .executorKind(executor.kind()).device(receiptDevice())
                     .startedAt(out.startedAt()).endedAt(out.endedAt()).deviceTimeNanos(out.deviceNanos())
                     .assurance(Assurance.signature());

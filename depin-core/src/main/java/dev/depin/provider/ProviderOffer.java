@@ -3,10 +3,11 @@ package dev.depin.provider;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BadSignatureException;
+import dev.depin.crypto.CanonicalJson;
+import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
-import dev.depin.internal.SpecJson;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +56,8 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
     public static ProviderOffer sign(NodeKeyPair key, OfferTerms terms) {
         InvalidArgumentException.requireNonNull(key, "provider key");
         InvalidArgumentException.requireNonNull(terms, "offer terms");
-        return new ProviderOffer(key.nodeId(), key.publicKey(), terms, key.sign(PAYLOAD_TYPE, canonicalTerms(terms)));
+        byte[] sig = Envelope.sign(PAYLOAD_TYPE, canonicalTerms(terms), key).signatures().get(0).sig();
+        return new ProviderOffer(key.nodeId(), key.publicKey(), terms, sig);
     }
 
     /**
@@ -140,7 +142,7 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
         m.put("stakeMicroUsd", t.stake().micros());
         m.put("validUntilEpochMillis", t.validUntil().toEpochMilli());
         try {
-            return SpecJson.CANONICAL.writeValueAsBytes(m);
+            return CanonicalJson.writer().writeValueAsBytes(m);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("canonical JSON of validated terms cannot fail", e);
         }

@@ -4,6 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BufferDigest;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
+import dev.depin.crypto.Hex;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.ReceiptExpectations;
 import dev.depin.crypto.VerificationException;
@@ -20,7 +21,6 @@ import dev.depin.kernel.BuiltinKernel;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -162,7 +162,7 @@ public final class OfflineVerifier {
                 Freivalds.verify(floatView(inputs.get("a")), floatView(inputs.get("b")), floatView(outputs.get("c")),
                         (int) spec.params().requireLong("m"), (int) spec.params().requireLong("k"),
                         (int) spec.params().requireLong("n"), Freivalds.Options.rigorous(spec.verification().rounds()),
-                        HexFormat.of().parseHex(dispute.evidence().seed()));
+                        Hex.decode(dispute.evidence().seed()));
             } else if (spec.kernel() instanceof BuiltinKernel k) {
                 recompute(k, spec, inputs, outputs);
             } else {

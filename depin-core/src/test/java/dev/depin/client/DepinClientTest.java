@@ -285,7 +285,8 @@ class DepinClientTest {
             OfferTerms s = second.terms();
             out.add(new ProviderOffer(second.nodeId(), second.publicKey(), new OfferTerms(s.endpoint(), s.devices(),
                     s.region(), s.kernels(), s.price(), s.stake(), Instant.now().minusSeconds(1)),
-                    mallory.sign(ProviderOffer.PAYLOAD_TYPE, new byte[0])));
+                    dev.depin.crypto.Envelope.sign(ProviderOffer.PAYLOAD_TYPE, new byte[0], mallory)
+                            .signatures().get(0).sig()));
             out.add(offers.get(2));
             return out;
         });

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.crypto.internal.Json;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -169,7 +168,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @return 64 lower-case hex characters
      */
     public String digestHex() {
-        return Hex.encode(Sha256.hash(pae()));
+        return Hex.encode(Sha256.digest(pae()));
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.internal.Sha256;
 
 
 /**
@@ -49,7 +48,7 @@ public record NodeId(String hex) implements Comparable<NodeId> {
         if (rawPublicKey.length != NodePublicKey.LENGTH) {
             throw new InvalidArgumentException("an Ed25519 public key has 32 bytes, got " + rawPublicKey.length);
         }
-        return new NodeId(Hex.encode(Sha256.hash(rawPublicKey)));
+        return new NodeId(Hex.encode(Sha256.digest(rawPublicKey)));
     }
 
     /**

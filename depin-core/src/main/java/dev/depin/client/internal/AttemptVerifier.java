@@ -24,7 +24,6 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.Map;
 
 /**
@@ -57,7 +56,7 @@ public final class AttemptVerifier {
                                               ExecutionRequest request, ExecutionResponse response) {
         ReceiptExpectations.Builder ex = ReceiptExpectations.builder()
                 .signer(offer.publicKey()).jobId(request.jobId()).attempt(request.attempt())
-                .nonce(HexFormat.of().formatHex(request.nonce())).specHash(specHash)
+                .nonce(Hex.encode(request.nonce())).specHash(specHash)
                 .kernelId(spec.kernel().id()).kernelHash(spec.kernel().codeHash())
                 .merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES);
         for (InputRef in : spec.inputs()) {

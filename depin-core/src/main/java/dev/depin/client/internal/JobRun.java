@@ -1,6 +1,7 @@
 package dev.depin.client.internal;
 
 import dev.depin.client.NoMatchingOfferException;
+import dev.depin.crypto.Hex;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
@@ -31,7 +32,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -65,7 +65,6 @@ import org.slf4j.LoggerFactory;
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final HexFormat HEX = HexFormat.of();
 
     /**
      * What a run needs from its client.
@@ -114,7 +113,7 @@ public final class JobRun implements JobHandle {
         this.ctx = ctx;
         byte[] id = new byte[16];
         RANDOM.nextBytes(id);
-        this.jobId = HEX.formatHex(id);
+        this.jobId = Hex.encode(id);
         this.submittedAt = ctx.clock().instant();
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {

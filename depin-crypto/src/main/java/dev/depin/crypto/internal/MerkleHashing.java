@@ -1,11 +1,16 @@
 package dev.depin.crypto.internal;
 
+import dev.depin.crypto.Parallelism;
+import dev.depin.crypto.Sha256;
+
 import java.nio.ByteBuffer;
+import java.security.DigestException;
 import java.security.MessageDigest;
 
 /**
  * The RFC 6962 hashing machinery behind {@code dev.depin.crypto.Merkle}: leaf and node
- * hashes, a sequential O(log n) subtree stack, and a parallel leaf pass.
+ * hashes, a sequential O(log n) subtree stack, and a leaf pass that runs on a caller's
+ * {@link Parallelism} for large buffers.
  *
  * <p>The RFC 6962 split rule (left subtree = largest power of two smaller than n) gives
  * the same tree as pairing nodes level by level and carrying an odd last node up
@@ -17,7 +22,7 @@ public final class MerkleHashing {
     public static final byte LEAF_PREFIX = 0x00;
     /** Interior node domain-separation prefix (RFC 6962 §2.1). */
     public static final byte NODE_PREFIX = 0x01;
-    /** Buffers at least this large are leaf-hashed in parallel. */
+    /** Buffers at least this large are leaf-hashed in parallel (when the caller lends threads). */
     public static final int PARALLEL_THRESHOLD = 4 << 20;
     /** Below this chunk size the parallel path's leaf array would be too large. */
     private static final int PARALLEL_MIN_CHUNK = 512;
@@ -33,12 +38,39 @@ public final class MerkleHashing {
     }
 
     /**
+     * Feeds {@code len} bytes of {@code buf} starting at absolute index {@code pos} into
+     * {@code md}, without copying a heap buffer and without moving {@code buf}'s position.
+     */
+    public static void update(MessageDigest md, ByteBuffer buf, int pos, int len) {
+        if (len == 0) {
+            return;
+        }
+        if (buf.hasArray()) {
+            md.update(buf.array(), buf.arrayOffset() + pos, len);
+        } else {
+            // Direct or read-only: the JDK reads it through its own small temp buffer.
+            ByteBuffer view = buf.duplicate();
+            view.limit(pos + len).position(pos);
+            md.update(view);
+        }
+    }
+
+    /** Finishes {@code md} into {@code out} at {@code off} (32 bytes). */
+    public static void digestInto(MessageDigest md, byte[] out, int off) {
+        try {
+            md.digest(out, off, Sha256.LENGTH);
+        } catch (DigestException e) {
+            throw new IllegalStateException("SHA-256 digest into a 32-byte slot failed", e);
+        }
+    }
+
+    /**
      * Leaf hash H(0x00 || bytes) of {@code len} bytes of {@code buf} at absolute {@code pos}.
      */
     public static void leafHash(MessageDigest md, ByteBuffer buf, int pos, int len, byte[] out, int off) {
         md.update(LEAF_PREFIX);
-        Sha256.update(md, buf, pos, len);
-        Sha256.digestInto(md, out, off);
+        update(md, buf, pos, len);
+        digestInto(md, out, off);
     }
 
     /** Node hash H(0x01 || left || right) where left and right are 32-byte slots. */
@@ -46,7 +78,7 @@ public final class MerkleHashing {
         md.update(NODE_PREFIX);
         md.update(l, lOff, Sha256.LENGTH);
         md.update(r, rOff, Sha256.LENGTH);
-        Sha256.digestInto(md, out, off);
+        digestInto(md, out, off);
     }
 
     /** Node hash of two 32-byte arrays, as a new array. */
@@ -64,17 +96,18 @@ public final class MerkleHashing {
     }
 
     /**
-     * Root of the remaining bytes of {@code data}, picking the parallel path for large buffers.
+     * Root of the remaining bytes of {@code data}, picking the parallel path for large
+     * buffers when {@code parallelism} lends more than one thread.
      */
-    public static byte[] root(ByteBuffer data, int chunkSize) {
+    public static byte[] root(ByteBuffer data, int chunkSize, Parallelism parallelism) {
         int pos = data.position();
         int len = data.remaining();
         if (len == 0) {
             return emptyRoot();
         }
-        if (len >= PARALLEL_THRESHOLD && chunkSize >= PARALLEL_MIN_CHUNK && parallelism() > 1) {
+        if (len >= PARALLEL_THRESHOLD && chunkSize >= PARALLEL_MIN_CHUNK && parallelism.threads() > 1) {
             int n = (int) leafCount(len, chunkSize);
-            byte[] leaves = leafHashes(data, pos, len, chunkSize, true);
+            byte[] leaves = leafHashes(data, pos, len, chunkSize, parallelism);
             return reduceInPlace(Sha256.newDigest(), leaves, n);
         }
         MessageDigest md = Sha256.newDigest();
@@ -91,18 +124,17 @@ public final class MerkleHashing {
     /**
      * All leaf hashes of {@code len} bytes at absolute {@code pos}, concatenated (32 bytes each).
      */
-    public static byte[] leafHashes(ByteBuffer data, int pos, int len, int chunkSize, boolean allowParallel) {
+    public static byte[] leafHashes(ByteBuffer data, int pos, int len, int chunkSize, Parallelism parallelism) {
         int n = (int) leafCount(len, chunkSize);
         byte[] out = new byte[n * Sha256.LENGTH];
         if (n == 0) {
             return out;
         }
-        int threads = parallelism();
-        if (allowParallel && len >= PARALLEL_THRESHOLD && threads > 1) {
+        if (len >= PARALLEL_THRESHOLD && parallelism.threads() > 1) {
             // Contiguous ranges of whole leaves; each task has its own MessageDigest and
             // writes only its own slots, so the result never depends on the thread count.
             int leavesPerTask = Math.max(1, MIN_TASK_BYTES / chunkSize);
-            Parallel.forRange(n, leavesPerTask, (from, to) ->
+            parallelism.forRange(n, leavesPerTask, (from, to) ->
                     hashLeafRange(Sha256.newDigest(), data, pos, len, chunkSize, out, from, to));
         } else {
             hashLeafRange(Sha256.newDigest(), data, pos, len, chunkSize, out, 0, n);
@@ -171,10 +203,6 @@ public final class MerkleHashing {
             m = next;
         }
         return levels;
-    }
-
-    static int parallelism() {
-        return Parallel.parallelism();
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.depin.crypto.internal;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Sha256;
+
 import java.security.MessageDigest;
 
 /**
@@ -33,7 +35,7 @@ public final class SeededRandom {
                 md.update((byte) (counter >>> (8 * i)));
             }
             counter++;
-            Sha256.digestInto(md, block, 0);
+            MerkleHashing.digestInto(md, block, 0);
             used = 0;
         }
         return block[used++] & 0xff;

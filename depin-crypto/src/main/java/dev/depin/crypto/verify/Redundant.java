@@ -5,7 +5,7 @@ import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
-import dev.depin.crypto.internal.Sha256;
+import dev.depin.crypto.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
