@@ -160,6 +160,19 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     }
 
     /**
+     * The digest that names this receipt statement: hex SHA-256 of
+     * {@link Dsse#pae(String, byte[]) PAE}({@code application/vnd.in-toto+json},
+     * {@link #toPayload()}). It equals {@link Envelope#digestHex()} of {@link #sign}'s
+     * envelope, and is what a wipe attestation's subject and a batch's Merkle leaf commit to
+     * (see {@link WipeAttestation.Builder#receiptDigest(String)}, {@link BatchSigner}).
+     *
+     * @return 64 lower-case hex characters
+     */
+    public String statementDigestHex() {
+        return Hex.encode(Sha256.digest(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, toPayload())));
+    }
+
+    /**
      * Signs this receipt into a DSSE envelope.
      *
      * @param provider the provider's key (the one named in its offer)
@@ -206,8 +219,17 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         checks.add(VerificationReport.Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
+        return verifyBindings(Statements.parse(env, PREDICATE_TYPE), expectations, checks, "signatureOnly",
+                Assurance.signature());
+    }
 
-        Statements.Parsed st = Statements.parse(env, PREDICATE_TYPE);
+    /**
+     * Every binding after the signature (shared by the single-envelope and the batch path):
+     * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects.
+     */
+    static VerifiedReceipt verifyBindings(Statements.Parsed st, ReceiptExpectations expectations,
+                                          List<VerificationReport.Check> checks, String policy, Assurance assurance) {
+        NodePublicKey key = expectations.signer();
         ExecutionReceipt r = fromPredicate(st.predicate());
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
 
@@ -270,7 +292,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
 
         checkSubjects(st.subjects(), r);
         checks.add(VerificationReport.Check.passed("subjects", "statement subjects equal the predicate's outputs"));
-        VerificationReport report = new VerificationReport("signatureOnly", checks, Assurance.signature());
+        VerificationReport report = new VerificationReport(policy, checks, assurance);
         return new VerifiedReceipt(r, key.nodeId(), report);
     }
 

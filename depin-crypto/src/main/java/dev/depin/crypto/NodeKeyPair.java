@@ -16,7 +16,7 @@ import java.util.Arrays;
  * <p><b>Typed signing only.</b> A key pair signs nothing but DSSE PAE bytes, and only
  * through typed operations: {@link Envelope#sign(String, byte[], NodeKeyPair)} and the
  * message types built on it ({@link ExecutionReceipt#sign(NodeKeyPair)},
- * {@link WipeAttestation#sign(NodeKeyPair)}). The payload type is
+ * {@link WipeAttestation#sign(NodeKeyPair)}, {@link BatchSigner}). The payload type is
  * inside the signed bytes and, for in-toto statements, the predicate type inside the
  * payload, so a receipt signature can never pass as a wipe attestation, a batch or an
  * offer. There is deliberately no public method that signs raw bytes.

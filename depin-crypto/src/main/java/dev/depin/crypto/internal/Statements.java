@@ -53,13 +53,21 @@ public final class Statements {
      * payload type, {@code _type} and {@code predicateType}.
      */
     public static Parsed parse(Envelope env, String expectedPredicateType) {
-        if (!Dsse.IN_TOTO_PAYLOAD_TYPE.equals(env.payloadType())) {
-            throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + env.payloadType()
+        return parse(env.payloadType(), env.payload(), expectedPredicateType);
+    }
+
+    /**
+     * Parses a statement's exact bytes (signed in an envelope, or committed to by a batch)
+     * and checks the payload type, {@code _type} and {@code predicateType}.
+     */
+    public static Parsed parse(String payloadType, byte[] payload, String expectedPredicateType) {
+        if (!Dsse.IN_TOTO_PAYLOAD_TYPE.equals(payloadType)) {
+            throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + payloadType
                     + "' but an in-toto statement ('" + Dsse.IN_TOTO_PAYLOAD_TYPE + "') was expected: reject it");
         }
         JsonNode root;
         try {
-            root = Json.parse(env.payload());
+            root = Json.parse(payload);
         } catch (java.io.IOException | RuntimeException e) {
             throw malformed("the payload is not valid JSON (" + e.getMessage() + ")", e);
         }
