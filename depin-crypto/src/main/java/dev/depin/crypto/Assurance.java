@@ -57,7 +57,12 @@ public record Assurance(Level level, Map<String, Double> numbers) {
         TEE
     }
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param level   the kind of assurance
+     * @param numbers named finite numbers (keys sorted; copied)
+     */
     public Assurance {
         InvalidArgumentException.requireNonNull(level, "level");
         InvalidArgumentException.requireNonNull(numbers, "numbers");

@@ -43,7 +43,15 @@ public record BatchedReceipt(Envelope batch, byte[] receipt, InclusionProof rece
     /** Largest JSON form {@link #parse(byte[])} accepts by default: 8 MiB. */
     public static final int DEFAULT_MAX_JSON_BYTES = 8 << 20;
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param batch        the signed batch envelope (predicate {@value BatchSigner#PREDICATE_TYPE})
+     * @param receipt      the receipt statement's exact bytes (copied in and out)
+     * @param receiptProof inclusion of the receipt statement's digest in the batch root
+     * @param wipe         the wipe attestation statement's exact bytes (copied in and out)
+     * @param wipeProof    inclusion of the wipe statement's digest in the batch root
+     */
     public BatchedReceipt {
         InvalidArgumentException.requireNonNull(batch, "batch");
         InvalidArgumentException.requireNonNull(receipt, "receipt");

@@ -73,7 +73,25 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     /** Fewest random bytes a nonce must carry. */
     public static final int MIN_NONCE_BYTES = 16;
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param jobId            the job's id
+     * @param attempt          the attempt number, &ge; 1
+     * @param specHash         hex SHA-256 of the job specification's canonical form
+     * @param kernelId         the kernel's id
+     * @param kernelHash       hex SHA-256 of the kernel's code
+     * @param nonce            the buyer's challenge (hex or base64 of &ge; 16 random bytes)
+     * @param inputs           input commitments (distinct names; copied)
+     * @param outputs          output commitments (distinct names; copied)
+     * @param merkleChunkBytes chunk size of every Merkle root in this receipt
+     * @param executorKind     e.g. {@code "cpu"}, {@code "cuda"}
+     * @param device           the device, or {@code null}
+     * @param startedAt        start of execution
+     * @param endedAt          end of execution (not before {@code startedAt})
+     * @param deviceTimeNanos  device time consumed, &ge; 0
+     * @param assurance        the assurance the provider claims
+     */
     public ExecutionReceipt {
         requireText(jobId, "jobId");
         if (attempt < 1) {

@@ -18,7 +18,11 @@ public record NodeId(String hex) implements Comparable<NodeId> {
     /** Number of characters of {@link #shortId()}. */
     public static final int SHORT_LENGTH = 12;
 
-    /** Validates the hex form. */
+    /**
+     * Validates the hex form.
+     *
+     * @param hex 64 lower-case hex characters
+     */
     public NodeId {
         InvalidArgumentException.requireNonNull(hex, "hex");
         if (!Hex.isLowerHex(hex, 64)) {

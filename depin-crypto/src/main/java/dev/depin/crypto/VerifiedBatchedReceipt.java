@@ -15,7 +15,14 @@ import dev.depin.InvalidArgumentException;
  */
 public record VerifiedBatchedReceipt(VerifiedReceipt receipt, VerificationReport wipeReport, String batchDigest,
                                      int batchStatements) {
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param receipt         the verified receipt, its signer and the receipt checks
+     * @param wipeReport      the wipe attestation checks
+     * @param batchDigest     hex SHA-256 of the batch envelope's PAE (the batch's identity)
+     * @param batchStatements statements the batch signature covered (two per job)
+     */
     public VerifiedBatchedReceipt {
         InvalidArgumentException.requireNonNull(receipt, "receipt");
         InvalidArgumentException.requireNonNull(wipeReport, "wipeReport");

@@ -54,7 +54,16 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
     /** The subject's name. */
     public static final String SUBJECT_NAME = "receipt";
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param receiptDigest hex SHA-256 of the receipt envelope's PAE bytes
+     * @param buffers       one record per buffer wiped (copied; at least one)
+     * @param startedAt     start of the wipe
+     * @param endedAt       end of the wipe
+     * @param device        the device, or {@code null}
+     * @param teeEvidence   opaque TEE evidence, carried unchanged (copied; empty if none)
+     */
     public WipeAttestation {
         ExecutionReceipt.requireSha256Hex(receiptDigest, "receiptDigest");
         InvalidArgumentException.requireNonNull(buffers, "buffers");

@@ -18,12 +18,20 @@ public final class Json {
     private Json() {
     }
 
-    /** A new empty object node. */
+    /**
+     * A new empty object node.
+     *
+     * @return the node
+     */
     public static ObjectNode object() {
         return CanonicalJson.object();
     }
 
-    /** A new empty array node. */
+    /**
+     * A new empty array node.
+     *
+     * @return the node
+     */
     public static ArrayNode array() {
         return CanonicalJson.array();
     }
@@ -31,6 +39,8 @@ public final class Json {
     /**
      * Parses JSON bytes into a tree.
      *
+     * @param json UTF-8 JSON
+     * @return the tree, never missing
      * @throws IOException on malformed JSON, duplicate keys, trailing data or a limit exceeded
      */
     public static JsonNode parse(byte[] json) throws IOException {
@@ -41,12 +51,22 @@ public final class Json {
         return n;
     }
 
-    /** Writes a tree with object keys sorted recursively, compact, UTF-8. */
+    /**
+     * Writes a tree with object keys sorted recursively, compact, UTF-8.
+     *
+     * @param node the tree
+     * @return the bytes
+     */
     public static byte[] canonicalBytes(JsonNode node) {
         return CanonicalJson.write(node);
     }
 
-    /** A string→string map as an object node. */
+    /**
+     * A string→string map as an object node.
+     *
+     * @param map the entries
+     * @return the node
+     */
     public static ObjectNode stringMap(Map<String, String> map) {
         ObjectNode o = object();
         map.forEach(o::put);

@@ -110,7 +110,14 @@ public final class Freivalds {
      * @param lambda       λ for {@link Model#PROBABILISTIC} (ignored otherwise), &ge; 1
      */
     public record Options(int rounds, Model model, double unitRoundoff, double lambda) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param rounds       random vectors r, 1..64 (false-accept bound 2<sup>-r</sup>)
+         * @param model        tolerance model
+         * @param unitRoundoff unit roundoff of the arithmetic that produced C
+         * @param lambda       λ for {@link Model#PROBABILISTIC} (ignored otherwise), &ge; 1
+         */
         public Options {
             if (rounds < 1 || rounds > 64) {
                 throw new InvalidArgumentException("rounds must be in 1..64, got " + rounds);
