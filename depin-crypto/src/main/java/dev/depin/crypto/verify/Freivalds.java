@@ -72,6 +72,9 @@ import java.util.Locale;
  * byte[] seed = Freivalds.newSeed(new SecureRandom());     // draw after the provider committed
  * VerificationReport r = Freivalds.verify(a, b, c, m, k, n, 2, seed);   // throws RESULT_MISMATCH
  * }</pre>
+ *
+ * <p>The check runs in the calling thread unless the caller lends threads with a
+ * {@link Parallelism} (the overloads that take one); the report is the same either way.
  */
 public final class Freivalds {
     /** Domain string of the vector stream. */
