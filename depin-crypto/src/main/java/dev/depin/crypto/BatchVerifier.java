@@ -21,8 +21,9 @@ import java.util.Map;
  *       well-formed statement ({@code MALFORMED_STATEMENT}) with predicate type
  *       {@value BatchSigner#PREDICATE_TYPE} ({@code WRONG_PREDICATE_TYPE}) committing to a
  *       root over N statements. A batch verified before for the same key is taken from a
- *       small bounded cache keyed by the batch's digest (SHA-256 of its PAE) and the key, so N
- *       jobs of one batch cost one Ed25519 verification.</li>
+ *       small bounded (LRU) cache keyed by the batch's digest (SHA-256 of its PAE), the key
+ *       and the signatures as received, so N jobs of one batch cost one Ed25519
+ *       verification, and an envelope whose signatures were altered is verified again.</li>
  *   <li>Inclusion: the receipt statement's digest is leaf {@code receiptProof.leafIndex()} of
  *       the signed root, with the signed leaf count ({@code MERKLE_PROOF_INVALID}); then the
  *       same for the wipe statement.</li>
@@ -117,7 +118,7 @@ public final class BatchVerifier {
         NodePublicKey key = expectations.signer();
         Envelope batchEnv = job.batch();
         String batchDigest = batchEnv.digestHex();
-        String cacheKey = batchDigest + '|' + key.nodeId().hex();
+        String cacheKey = cacheKey(batchEnv, batchDigest, key);
         SignedBatch batch = cached(cacheKey);
         boolean fromCache = batch != null;
         if (batch == null) {
@@ -162,6 +163,21 @@ public final class BatchVerifier {
         synchronized (cache) {
             return cache.size();
         }
+    }
+
+    /**
+     * The batch's digest, the expected key, and every signature as received: a hit means this
+     * very envelope (not merely its payload) verified under this key before, so an envelope
+     * whose signatures were altered is verified again and fails, and what the buyer keeps as
+     * evidence always verifies offline.
+     */
+    private static String cacheKey(Envelope env, String batchDigest, NodePublicKey key) {
+        StringBuilder sb = new StringBuilder(batchDigest.length() + 80 + 160 * env.signatures().size());
+        sb.append(batchDigest).append('|').append(key.nodeId().hex());
+        for (Envelope.Signature sig : env.signatures()) {
+            sb.append('|').append(sig.keyid()).append(':').append(Hex.encode(sig.sig()));
+        }
+        return sb.toString();
     }
 
     private SignedBatch cached(String cacheKey) {

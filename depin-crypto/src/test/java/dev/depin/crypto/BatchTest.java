@@ -308,6 +308,11 @@ class BatchTest {
         verifier.verify(honest.get(0), jobs.get(0).expect().build());
         assertReason(Reason.KEY_MISMATCH, () -> verifier.verify(honest.get(1),
                 jobs.get(1).expect().signer(mallory.publicKey()).build()));
+        // the cached batch's payload with its signature altered is verified again, and fails
+        Envelope garbled = new Envelope(h.payloadType(), h.payload(), List.of(new Envelope.Signature(
+                provider.nodeId().hex(), new byte[64])));
+        assertReason(Reason.BAD_SIGNATURE, () -> verifier.verify(withBatch(honest.get(1), garbled),
+                jobs.get(1).expect().build()));
         BatchVerifier uncached = new BatchVerifier(0);
         uncached.verify(honest.get(2), jobs.get(2).expect().build());
         assertEquals(0, uncached.cachedBatches());
