@@ -8,7 +8,7 @@ import dev.depin.executor.spi.ExecutionContext;
 import dev.depin.executor.spi.ExecutionFailedException;
 import dev.depin.executor.spi.ExecutionTiming;
 import dev.depin.executor.spi.HostArena;
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.CpuReference;

@@ -2,6 +2,7 @@ package dev.depin.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
+import dev.depin.crypto.CanonicalJson;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.KeyPem;
@@ -40,10 +41,10 @@ public final class DisputeJson {
         }
         m.put("at", d.at().toString());
         try {
-            m.put("receipt", SpecJson.CANONICAL.readTree(d.receipt().toJsonBytes()));
-            m.put("wipe", SpecJson.CANONICAL.readTree(d.wipe().toJsonBytes()));
-            m.put("spec", SpecJson.CANONICAL.readTree(d.specJson()));
-            return SpecJson.CANONICAL.writerWithDefaultPrettyPrinter().writeValueAsBytes(m);
+            m.put("receipt", CanonicalJson.reader().readTree(d.receipt().toJsonBytes()));
+            m.put("wipe", CanonicalJson.reader().readTree(d.wipe().toJsonBytes()));
+            m.put("spec", CanonicalJson.reader().readTree(d.specJson()));
+            return CanonicalJson.writer().withDefaultPrettyPrinter().writeValueAsBytes(m);
         } catch (IOException e) {
             throw new IllegalStateException("a dispute record of validated parts always serializes", e);
         }
@@ -69,7 +70,7 @@ public final class DisputeJson {
         }
         JsonNode n;
         try {
-            n = SpecJson.CANONICAL.readTree(json);
+            n = CanonicalJson.reader().readTree(json);
         } catch (IOException e) {
             throw malformed("it is not valid JSON (" + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()) + ")");
         }
@@ -127,7 +128,7 @@ public final class DisputeJson {
             throw malformed("field '" + name + "' must be a DSSE envelope object");
         }
         try {
-            return Envelope.parse(SpecJson.CANONICAL.writeValueAsBytes(v));
+            return Envelope.parse(CanonicalJson.writer().writeValueAsBytes(v));
         } catch (IOException e) {
             throw malformed("field '" + name + "' cannot be re-encoded (" + e.getMessage() + ")");
         } catch (DepinException e) {
@@ -141,7 +142,7 @@ public final class DisputeJson {
             throw malformed("field 'spec' must be a job spec object");
         }
         try {
-            return SpecJson.CANONICAL.writeValueAsBytes(v);
+            return CanonicalJson.writer().writeValueAsBytes(v);
         } catch (IOException e) {
             throw malformed("field 'spec' cannot be re-encoded (" + e.getMessage() + ")");
         }

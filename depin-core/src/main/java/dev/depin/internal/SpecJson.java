@@ -2,10 +2,8 @@ package dev.depin.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.depin.DepinException;
+import dev.depin.crypto.CanonicalJson;
 import dev.depin.job.InputRef;
 import dev.depin.InvalidJobException;
 import dev.depin.job.JobSpec;
@@ -40,13 +38,6 @@ import java.util.TreeSet;
  * and trailing content are rejected, never coerced or ignored.
  */
 public final class SpecJson {
-    /** Writer shared by canonical encoders: sorted map keys, no pretty printing. */
-    public static final ObjectMapper CANONICAL = JsonMapper.builder()
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
-
     private SpecJson() {
     }
 
@@ -78,7 +69,7 @@ public final class SpecJson {
         root.put("deadlineEpochMillis", spec.deadline().toEpochMilli());
         root.put("maxPriceMicroUsd", spec.maxPrice().micros());
         try {
-            return CANONICAL.writeValueAsBytes(root);
+            return CanonicalJson.writer().writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("canonical JSON of a validated spec cannot fail", e);
         }
@@ -112,7 +103,7 @@ public final class SpecJson {
             throw new InvalidJobException("job spec JSON is null: pass the bytes of a spec");
         }
         try {
-            JsonNode root = CANONICAL.readTree(json);
+            JsonNode root = CanonicalJson.reader().readTree(json);
             if (root == null || !root.isObject()) {
                 throw new InvalidJobException("job spec JSON is not an object");
             }

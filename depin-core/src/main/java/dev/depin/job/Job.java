@@ -2,6 +2,7 @@ package dev.depin.job;
 
 import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Hex;
 import dev.depin.crypto.Merkle;
 import dev.depin.kernel.Buffers;
 import dev.depin.kernel.BufferDecl;
@@ -63,7 +64,7 @@ public final class Job {
                 throw new ShapeMismatchException("input '" + in.name() + "' has " + data.remaining()
                         + " bytes but the spec declares " + in.bytes());
             }
-            String root = checkRoots ? Merkle.hex(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES)) : in.merkleRoot();
+            String root = checkRoots ? Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES)) : in.merkleRoot();
             if (!root.equals(in.merkleRoot())) {
                 throw new InvalidJobException("input '" + in.name() + "' hashes to Merkle root " + root
                         + " but the spec commits to " + in.merkleRoot() + ": pass the bytes the spec was built from");
@@ -237,7 +238,7 @@ public final class Job {
                             + d.bytes() + " bytes: add it with input(\"" + d.name() + "\", ...)");
                 }
                 refs.add(new InputRef(d.name(), data.remaining(),
-                        Merkle.hex(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES))));
+                        Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES))));
             }
             for (String name : inputs.keySet()) {
                 if (refs.stream().noneMatch(r -> r.name().equals(name))) {

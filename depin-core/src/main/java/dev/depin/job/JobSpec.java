@@ -2,7 +2,7 @@ package dev.depin.job;
 
 import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import dev.depin.internal.SpecJson;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.BuiltinKernel;

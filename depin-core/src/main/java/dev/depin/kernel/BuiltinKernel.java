@@ -7,7 +7,7 @@ import dev.depin.kernel.internal.Saxpy;
 import dev.depin.kernel.internal.Sgemm;
 import java.util.Optional;
 
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 

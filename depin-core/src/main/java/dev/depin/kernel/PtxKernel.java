@@ -1,7 +1,7 @@
 package dev.depin.kernel;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.internal.Sha256;
+import dev.depin.crypto.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;

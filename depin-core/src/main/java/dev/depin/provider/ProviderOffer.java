@@ -2,6 +2,8 @@ package dev.depin.provider;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BadSignatureException;
+import dev.depin.crypto.CanonicalJson;
+import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
@@ -58,7 +60,8 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
     public static ProviderOffer sign(NodeKeyPair key, OfferTerms terms) {
         InvalidArgumentException.requireNonNull(key, "provider key");
         InvalidArgumentException.requireNonNull(terms, "offer terms");
-        return new ProviderOffer(key.nodeId(), key.publicKey(), terms, key.sign(PAYLOAD_TYPE, canonicalTerms(terms)));
+        byte[] sig = Envelope.sign(PAYLOAD_TYPE, canonicalTerms(terms), key).signatures().get(0).sig();
+        return new ProviderOffer(key.nodeId(), key.publicKey(), terms, sig);
     }
 
     /**
@@ -98,7 +101,7 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
         byte[] key = publicKey.raw();
         java.nio.ByteBuffer all = java.nio.ByteBuffer.allocate(key.length + terms.length + signature.length);
         all.put(key).put(terms).put(signature);
-        return dev.depin.internal.Sha256.hex(all.array());
+        return dev.depin.crypto.Sha256.hex(all.array());
     }
 
     /** @return a copy of the signature */

@@ -26,7 +26,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +117,7 @@ class JobSpecTest {
     @Test
     void hash_isLowerHexSha256OfCanonicalJson() throws Exception {
         JobSpec s = baseSaxpy();
-        String expected = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.canonicalJson()));
+        String expected = dev.depin.crypto.Hex.encode(MessageDigest.getInstance("SHA-256").digest(s.canonicalJson()));
         assertEquals(expected, s.hash());
     }
 

@@ -23,7 +23,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -70,7 +69,7 @@ class JobTest {
             md.update(data, from, Math.min(chunk, data.length - from));
             leafHashes[i] = md.digest();
         }
-        return HexFormat.of().formatHex(mth(leafHashes, 0, leaves));
+        return dev.depin.crypto.Hex.encode(mth(leafHashes, 0, leaves));
     }
 
     private static byte[] mth(byte[][] leaves, int from, int to) throws Exception {

@@ -11,7 +11,6 @@ import dev.depin.kernel.PtxKernel.Param;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -64,7 +63,7 @@ class PtxKernelTest {
     }
 
     private static String sha256Hex(String text) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+        return dev.depin.crypto.Hex.encode(MessageDigest.getInstance("SHA-256")
                 .digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 

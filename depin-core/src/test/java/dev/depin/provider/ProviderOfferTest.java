@@ -144,7 +144,8 @@ class ProviderOfferTest {
     @Test
     void verify_signatureForAnotherPayloadType_rejected() {
         OfferTerms t = terms();
-        byte[] wrongDomain = key.sign("application/vnd.depin.receipt+json", ProviderOffer.canonicalTerms(t));
+        byte[] wrongDomain = dev.depin.crypto.Envelope.sign("application/vnd.depin.receipt+json", ProviderOffer.canonicalTerms(t), key)
+                .signatures().get(0).sig();
         assertInvalid(new ProviderOffer(key.nodeId(), key.publicKey(), t, wrongDomain), NOW, "not signed by its key");
     }
 

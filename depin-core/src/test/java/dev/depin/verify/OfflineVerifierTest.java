@@ -27,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -75,7 +74,7 @@ class OfflineVerifierTest {
             }
         }
         c = le(prod);
-        nonce = HexFormat.of().formatHex(bytes(rnd, 16));
+        nonce = dev.depin.crypto.Hex.encode(bytes(rnd, 16));
     }
 
     /** A receipt for the fixture job, as an honest provider signs it, changed by {@code edit}. */

@@ -38,6 +38,8 @@ public record Assurance(Level level, Map<String, Double> numbers) {
     public static final String REPLICAS = "replicas";
     /** Number of providers in the winning majority. */
     public static final String AGREEING = "agreeing";
+    /** Number of statements one batch signature covered (see {@link BatchVerifier}). */
+    public static final String BATCH_STATEMENTS = "batchStatements";
 
     /** Kinds of assurance, weakest first. */
     public enum Level {
@@ -55,7 +57,12 @@ public record Assurance(Level level, Map<String, Double> numbers) {
         TEE
     }
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param level   the kind of assurance
+     * @param numbers named finite numbers (keys sorted; copied)
+     */
     public Assurance {
         InvalidArgumentException.requireNonNull(level, "level");
         InvalidArgumentException.requireNonNull(numbers, "numbers");
@@ -86,6 +93,20 @@ public record Assurance(Level level, Map<String, Double> numbers) {
      */
     public static Assurance signature() {
         return new Assurance(Level.SIGNATURE, Map.of());
+    }
+
+    /**
+     * Signature only, where the signature was one batch signature over {@code statements}
+     * statements and this job's statements were checked by Merkle inclusion in it.
+     *
+     * @param statements statements the batch signature covered, at least 1
+     * @return {@code SIGNATURE} with {@link #BATCH_STATEMENTS}
+     */
+    public static Assurance batchSignature(int statements) {
+        if (statements < 1) {
+            throw new InvalidArgumentException("a batch covers at least 1 statement, got " + statements);
+        }
+        return new Assurance(Level.SIGNATURE, Map.of(BATCH_STATEMENTS, (double) statements));
     }
 
     /**

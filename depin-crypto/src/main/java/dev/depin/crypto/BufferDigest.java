@@ -15,7 +15,13 @@ import java.nio.ByteBuffer;
  * @param bytes      the buffer's length in bytes (&ge; 0)
  */
 public record BufferDigest(String name, String merkleRoot, long bytes) {
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param name       the buffer's name in the job (non-empty)
+     * @param merkleRoot 64 lower-case hex characters
+     * @param bytes      the buffer's length in bytes (&ge; 0)
+     */
     public BufferDigest {
         InvalidArgumentException.requireNonNull(name, "name");
         if (name.isEmpty()) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.crypto.internal.Json;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -57,7 +56,12 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @param sig   the 64-byte Ed25519 signature (copied in and out)
      */
     public record Signature(String keyid, byte[] sig) {
-        /** Validates and copies. */
+        /**
+         * Validates and copies.
+         *
+         * @param keyid the signer's key id (depin: {@link NodeId} hex); may be empty, never {@code null}
+         * @param sig   the 64-byte Ed25519 signature (copied in and out)
+         */
         public Signature {
             InvalidArgumentException.requireNonNull(keyid, "keyid");
             InvalidArgumentException.requireNonNull(sig, "sig");
@@ -90,7 +94,13 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
         }
     }
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param payloadType the payload's media type
+     * @param payload     the payload bytes (copied in and out)
+     * @param signatures  at least one signature (copied)
+     */
     public Envelope {
         InvalidArgumentException.requireNonNull(payloadType, "payloadType");
         InvalidArgumentException.requireNonNull(payload, "payload");
@@ -169,7 +179,7 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
      * @return 64 lower-case hex characters
      */
     public String digestHex() {
-        return Hex.encode(Sha256.hash(pae()));
+        return Hex.encode(Sha256.digest(pae()));
     }
 
     /**

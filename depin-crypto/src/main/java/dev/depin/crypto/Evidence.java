@@ -17,7 +17,15 @@ import dev.depin.InvalidArgumentException;
  * @param seed     hex of the seed used for random choices, or {@code ""} if none
  */
 public record Evidence(String check, String location, String expected, String actual, String seed) {
-    /** Validates that every field is present ({@code seed} may be empty). */
+    /**
+     * Validates that every field is present ({@code seed} may be empty).
+     *
+     * @param check    the check that failed, e.g. {@code "freivalds"}, {@code "spot-check"}
+     * @param location where, e.g. {@code "row 17"}, {@code "chunk 3 (bytes 196608..262144)"}
+     * @param expected the value the verifier computed (text; hex for digests)
+     * @param actual   the value the provider delivered
+     * @param seed     hex of the seed used for random choices, or {@code ""} if none
+     */
     public Evidence {
         InvalidArgumentException.requireNonNull(check, "check");
         InvalidArgumentException.requireNonNull(location, "location");

@@ -73,7 +73,25 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     /** Fewest random bytes a nonce must carry. */
     public static final int MIN_NONCE_BYTES = 16;
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param jobId            the job's id
+     * @param attempt          the attempt number, &ge; 1
+     * @param specHash         hex SHA-256 of the job specification's canonical form
+     * @param kernelId         the kernel's id
+     * @param kernelHash       hex SHA-256 of the kernel's code
+     * @param nonce            the buyer's challenge (hex or base64 of &ge; 16 random bytes)
+     * @param inputs           input commitments (distinct names; copied)
+     * @param outputs          output commitments (distinct names; copied)
+     * @param merkleChunkBytes chunk size of every Merkle root in this receipt
+     * @param executorKind     e.g. {@code "cpu"}, {@code "cuda"}
+     * @param device           the device, or {@code null}
+     * @param startedAt        start of execution
+     * @param endedAt          end of execution (not before {@code startedAt})
+     * @param deviceTimeNanos  device time consumed, &ge; 0
+     * @param assurance        the assurance the provider claims
+     */
     public ExecutionReceipt {
         requireText(jobId, "jobId");
         if (attempt < 1) {
@@ -160,6 +178,19 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     }
 
     /**
+     * The digest that names this receipt statement: hex SHA-256 of
+     * {@link Dsse#pae(String, byte[]) PAE}({@code application/vnd.in-toto+json},
+     * {@link #toPayload()}). It equals {@link Envelope#digestHex()} of {@link #sign}'s
+     * envelope, and is what a wipe attestation's subject and a batch's Merkle leaf commit to
+     * (see {@link WipeAttestation.Builder#receiptDigest(String)}, {@link BatchSigner}).
+     *
+     * @return 64 lower-case hex characters
+     */
+    public String statementDigestHex() {
+        return Hex.encode(Sha256.digest(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, toPayload())));
+    }
+
+    /**
      * Signs this receipt into a DSSE envelope.
      *
      * @param provider the provider's key (the one named in its offer)
@@ -206,8 +237,17 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         checks.add(VerificationReport.Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
+        return verifyBindings(Statements.parse(env, PREDICATE_TYPE), expectations, checks, "signatureOnly",
+                Assurance.signature());
+    }
 
-        Statements.Parsed st = Statements.parse(env, PREDICATE_TYPE);
+    /**
+     * Every binding after the signature (shared by the single-envelope and the batch path):
+     * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects.
+     */
+    static VerifiedReceipt verifyBindings(Statements.Parsed st, ReceiptExpectations expectations,
+                                          List<VerificationReport.Check> checks, String policy, Assurance assurance) {
+        NodePublicKey key = expectations.signer();
         ExecutionReceipt r = fromPredicate(st.predicate());
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
 
@@ -270,7 +310,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
 
         checkSubjects(st.subjects(), r);
         checks.add(VerificationReport.Check.passed("subjects", "statement subjects equal the predicate's outputs"));
-        VerificationReport report = new VerificationReport("signatureOnly", checks, Assurance.signature());
+        VerificationReport report = new VerificationReport(policy, checks, assurance);
         return new VerifiedReceipt(r, key.nodeId(), report);
     }
 

@@ -7,7 +7,7 @@ import dev.depin.InvalidArgumentException;
  *
  * <pre>{@code
  * String h = Hex.encode(digest);          // "9f86d081..."
- * byte[] d = Hex.decode(h);               // throws IllegalArgumentException on bad input
+ * byte[] d = Hex.decode(h);               // throws InvalidArgumentException on bad input
  * }</pre>
  */
 public final class Hex {

@@ -2,7 +2,6 @@ package dev.depin.crypto;
 
 import dev.depin.DepinException;
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,6 @@ package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -24,7 +23,13 @@ import java.util.List;
  * @param path      sibling hashes (32 bytes each) from the leaf level up; copied in and out
  */
 public record InclusionProof(int leafIndex, int leafCount, List<byte[]> path) {
-    /** Validates the indices and copies the path. */
+    /**
+     * Validates the indices and copies the path.
+     *
+     * @param leafIndex 0-based index of the chunk, less than {@code leafCount}
+     * @param leafCount number of leaves in the tree, at least 1
+     * @param path      sibling hashes (32 bytes each) from the leaf level up; copied in and out
+     */
     public InclusionProof {
         if (leafCount < 1) {
             throw new InvalidArgumentException("leafCount must be >= 1, got " + leafCount);

@@ -2,7 +2,6 @@ package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -29,9 +28,16 @@ import java.security.MessageDigest;
  * tree.proof(3).verify(chunk3, root);                // throws VerificationException
  * }</pre>
  *
- * <p>Buffers of at least 4 MiB are leaf-hashed in parallel on a shared pool of daemon
- * threads, one {@code MessageDigest} per task; the result never depends on the number
- * of threads.
+ * <p>Hashing runs in the calling thread unless the caller lends threads: buffers of at
+ * least 4 MiB given with a {@link Parallelism} of more than one thread are leaf-hashed
+ * in parallel on it, one {@code MessageDigest} per task; the result never depends on the
+ * number of threads.
+ *
+ * <pre>{@code
+ * try (Parallelism pool = Parallelism.newPool(4)) {
+ *     byte[] root = Merkle.root(bigBuffer, Merkle.DEFAULT_CHUNK_SIZE, pool);
+ * }
+ * }</pre>
  */
 public final class Merkle {
     /** Default chunk size: 64 KiB. */
@@ -62,9 +68,25 @@ public final class Merkle {
      * @return the 32-byte root
      */
     public static byte[] root(ByteBuffer data, int chunkSize) {
+        return root(data, chunkSize, Parallelism.callerThread());
+    }
+
+    /**
+     * Root of the remaining bytes of {@code data} cut into {@code chunkSize}-byte chunks,
+     * leaf-hashing a buffer of at least 4 MiB on {@code parallelism}'s threads as well as
+     * the calling one. Neither the buffer's content nor its position is changed and no copy
+     * is made; the root is the same for any parallelism.
+     *
+     * @param data        the bytes; not {@code null}
+     * @param chunkSize   bytes per leaf, at least 1
+     * @param parallelism where the leaf hashing may run; not {@code null}
+     * @return the 32-byte root
+     */
+    public static byte[] root(ByteBuffer data, int chunkSize, Parallelism parallelism) {
         InvalidArgumentException.requireNonNull(data, "data");
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         checkChunkSize(chunkSize);
-        return MerkleHashing.root(data, chunkSize);
+        return MerkleHashing.root(data, chunkSize, parallelism);
     }
 
     /**
@@ -168,16 +190,6 @@ public final class Merkle {
     }
 
     /**
-     * Lower-case hex of a hash (same as {@link Hex#encode(byte[])}).
-     *
-     * @param hash the bytes; not {@code null}
-     * @return the hex string
-     */
-    public static String hex(byte[] hash) {
-        return Hex.encode(hash);
-    }
-
-    /**
      * Validates a chunk size: any value of at least 1 byte is accepted (powers of two of
      * at least 1 KiB are the sensible choice; the default is 64 KiB).
      *
@@ -258,7 +270,7 @@ public final class Merkle {
                 if (inLeaf == 0) {
                     md.update(MerkleHashing.LEAF_PREFIX);
                 }
-                Sha256.update(md, src, pos + off, n);
+                MerkleHashing.update(md, src, pos + off, n);
                 off += n;
                 advance(n);
             }
@@ -315,7 +327,7 @@ public final class Merkle {
         }
 
         private void finishLeaf() {
-            Sha256.digestInto(md, leaf, 0);
+            MerkleHashing.digestInto(md, leaf, 0);
             stack.push(nodeMd, leaf);
             if (keepLeaves) {
                 if ((leafCount + 1) * HASH_LENGTH > leaves.length) {

@@ -2,7 +2,6 @@ package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
-import dev.depin.crypto.internal.Sha256;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -33,18 +32,33 @@ public final class MerkleTree {
     }
 
     /**
-     * Builds the tree of the remaining bytes of {@code data} (position unchanged, no copy;
-     * large buffers are leaf-hashed in parallel).
+     * Builds the tree of the remaining bytes of {@code data} in the calling thread
+     * (position unchanged, no copy).
      *
      * @param data      the bytes; not {@code null}
      * @param chunkSize bytes per leaf, at least 1
      * @return the tree
      */
     public static MerkleTree of(ByteBuffer data, int chunkSize) {
+        return of(data, chunkSize, Parallelism.callerThread());
+    }
+
+    /**
+     * Builds the tree of the remaining bytes of {@code data} (position unchanged, no copy),
+     * leaf-hashing a buffer of at least 4 MiB on {@code parallelism}'s threads as well as
+     * the calling one.
+     *
+     * @param data        the bytes; not {@code null}
+     * @param chunkSize   bytes per leaf, at least 1
+     * @param parallelism where the leaf hashing may run; not {@code null}
+     * @return the tree
+     */
+    public static MerkleTree of(ByteBuffer data, int chunkSize, Parallelism parallelism) {
         InvalidArgumentException.requireNonNull(data, "data");
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         Merkle.checkChunkSize(chunkSize);
         int len = data.remaining();
-        byte[] leaves = MerkleHashing.leafHashes(data, data.position(), len, chunkSize, true);
+        byte[] leaves = MerkleHashing.leafHashes(data, data.position(), len, chunkSize, parallelism);
         return new MerkleTree(leaves, (int) MerkleHashing.leafCount(len, chunkSize), chunkSize, len);
     }
 

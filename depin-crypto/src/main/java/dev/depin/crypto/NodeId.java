@@ -1,7 +1,6 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.internal.Sha256;
 
 
 /**
@@ -19,7 +18,11 @@ public record NodeId(String hex) implements Comparable<NodeId> {
     /** Number of characters of {@link #shortId()}. */
     public static final int SHORT_LENGTH = 12;
 
-    /** Validates the hex form. */
+    /**
+     * Validates the hex form.
+     *
+     * @param hex 64 lower-case hex characters
+     */
     public NodeId {
         InvalidArgumentException.requireNonNull(hex, "hex");
         if (!Hex.isLowerHex(hex, 64)) {
@@ -49,7 +52,7 @@ public record NodeId(String hex) implements Comparable<NodeId> {
         if (rawPublicKey.length != NodePublicKey.LENGTH) {
             throw new InvalidArgumentException("an Ed25519 public key has 32 bytes, got " + rawPublicKey.length);
         }
-        return new NodeId(Hex.encode(Sha256.hash(rawPublicKey)));
+        return new NodeId(Hex.encode(Sha256.digest(rawPublicKey)));
     }
 
     /**

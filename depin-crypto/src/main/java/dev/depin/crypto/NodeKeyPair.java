@@ -13,16 +13,18 @@ import java.util.Arrays;
  * A node's Ed25519 identity (RFC 8032), signing through BouncyCastle's lightweight API.
  * Thread-safe. {@link #toString()} shows only the public key.
  *
- * <p><b>Domain separation.</b> depin signs DSSE PAE bytes
- * ({@link #sign(String, byte[])}): the payload type is inside the signed bytes, so a
- * signature over a receipt can never pass as one over another message type. The raw
- * {@link #sign(byte[])} exists for interoperability and test vectors; sign only bytes
- * that carry their own type.
+ * <p><b>Typed signing only.</b> A key pair signs nothing but DSSE PAE bytes, and only
+ * through typed operations: {@link Envelope#sign(String, byte[], NodeKeyPair)} and the
+ * message types built on it ({@link ExecutionReceipt#sign(NodeKeyPair)},
+ * {@link WipeAttestation#sign(NodeKeyPair)}, {@link BatchSigner}). The payload type is
+ * inside the signed bytes and, for in-toto statements, the predicate type inside the
+ * payload, so a receipt signature can never pass as a wipe attestation, a batch or an
+ * offer. There is deliberately no public method that signs raw bytes.
  *
  * <pre>{@code
  * NodeKeyPair keys = NodeKeyPair.generate(new SecureRandom());
- * byte[] sig = keys.sign(Dsse.IN_TOTO_PAYLOAD_TYPE, payload);
- * keys.publicKey().verify(Dsse.IN_TOTO_PAYLOAD_TYPE, payload, sig);
+ * Envelope env = Envelope.sign("application/vnd.example+json", payload, keys);
+ * env.verify("application/vnd.example+json", keys.publicKey());   // throws if it does not hold
  * }</pre>
  */
 public final class NodeKeyPair {
@@ -91,13 +93,14 @@ public final class NodeKeyPair {
     }
 
     /**
-     * Plain RFC 8032 Ed25519 signature over {@code message}. Prefer
-     * {@link #sign(String, byte[])}, which is domain-separated.
+     * Plain RFC 8032 Ed25519 signature over {@code message}. Package-private: only the
+     * typed operations of this package sign, always over PAE bytes; tests use it for the
+     * RFC 8032 vectors.
      *
      * @param message the bytes to sign
      * @return the 64-byte signature
      */
-    public byte[] sign(byte[] message) {
+    byte[] sign(byte[] message) {
         InvalidArgumentException.requireNonNull(message, "message");
         byte[] sig = new byte[NodePublicKey.SIGNATURE_LENGTH];
         privateKey.sign(Ed25519.Algorithm.Ed25519, publicParams, null, message, 0, message.length, sig, 0);
@@ -105,13 +108,14 @@ public final class NodeKeyPair {
     }
 
     /**
-     * Signs DSSE {@link Dsse#pae(String, byte[]) PAE}(payloadType, payload).
+     * Signs DSSE {@link Dsse#pae(String, byte[]) PAE}(payloadType, payload). Package-private:
+     * reached through {@link Envelope#sign(String, byte[], NodeKeyPair)}.
      *
      * @param payloadType the payload's type (bound into the signature)
      * @param payload     the payload bytes
      * @return the 64-byte signature
      */
-    public byte[] sign(String payloadType, byte[] payload) {
+    byte[] sign(String payloadType, byte[] payload) {
         return sign(Dsse.pae(payloadType, payload));
     }
 

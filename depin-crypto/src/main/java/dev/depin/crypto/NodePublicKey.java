@@ -139,16 +139,15 @@ public final class NodePublicKey {
     }
 
     /**
-     * Verifies a plain RFC 8032 Ed25519 signature over {@code message}.
-     *
-     * <p>Prefer {@link #verify(String, byte[], byte[])}: signatures in depin cover DSSE PAE
-     * bytes, which bind the payload type (domain separation).
+     * Verifies a plain RFC 8032 Ed25519 signature over {@code message}. Package-private:
+     * signatures in depin cover DSSE PAE bytes, which bind the payload type (domain
+     * separation); use {@link #verify(String, byte[], byte[])} or {@link Envelope#verify}.
      *
      * @param message   the signed bytes
      * @param signature the 64-byte signature
      * @throws BadSignatureException if the signature does not verify
      */
-    public void verify(byte[] message, byte[] signature) {
+    void verify(byte[] message, byte[] signature) {
         InvalidArgumentException.requireNonNull(message, "message");
         InvalidArgumentException.requireNonNull(signature, "signature");
         if (signature.length != SIGNATURE_LENGTH

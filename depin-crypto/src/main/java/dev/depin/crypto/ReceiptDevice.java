@@ -13,7 +13,14 @@ import dev.depin.InvalidArgumentException;
  * @param cudaVersion CUDA version, or {@code null}
  */
 public record ReceiptDevice(String model, Integer smCount, String driver, String cudaVersion) {
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param model       e.g. {@code "NVIDIA H100 80GB HBM3"} or a CPU model
+     * @param smCount     streaming multiprocessors, or {@code null}
+     * @param driver      driver version, or {@code null}
+     * @param cudaVersion CUDA version, or {@code null}
+     */
     public ReceiptDevice {
         if (smCount != null && smCount < 0) {
             throw new InvalidArgumentException("smCount must be >= 0, got " + smCount);

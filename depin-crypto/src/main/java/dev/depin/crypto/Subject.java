@@ -12,7 +12,12 @@ import java.util.TreeMap;
  * @param digest algorithm → lower-case hex (copied, sorted)
  */
 public record Subject(String name, Map<String, String> digest) {
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param name   the artifact's name
+     * @param digest algorithm → lower-case hex (copied, sorted)
+     */
     public Subject {
         InvalidArgumentException.requireNonNull(name, "name");
         InvalidArgumentException.requireNonNull(digest, "digest");

@@ -27,7 +27,13 @@ public record VerificationReport(String policy, List<Check> checks, Assurance as
      * @param detail what exactly was compared, with numbers
      */
     public record Check(String name, boolean passed, String detail) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param name   e.g. {@code "signature"}, {@code "nonce"}, {@code "freivalds"}
+         * @param passed whether it held
+         * @param detail what exactly was compared, with numbers
+         */
         public Check {
             InvalidArgumentException.requireNonNull(name, "name");
             InvalidArgumentException.requireNonNull(detail, "detail");
@@ -45,7 +51,13 @@ public record VerificationReport(String policy, List<Check> checks, Assurance as
         }
     }
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param policy     the policy name, e.g. {@code "freivalds(2)"}
+     * @param checks     the checks, in the order performed (copied)
+     * @param assurance  the assurance reached
+     */
     public VerificationReport {
         InvalidArgumentException.requireNonNull(policy, "policy");
         InvalidArgumentException.requireNonNull(assurance, "assurance");

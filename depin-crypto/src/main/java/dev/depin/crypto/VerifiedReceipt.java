@@ -10,7 +10,13 @@ import dev.depin.InvalidArgumentException;
  * @param report  the checks performed (assurance {@code SIGNATURE})
  */
 public record VerifiedReceipt(ExecutionReceipt receipt, NodeId signer, VerificationReport report) {
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param receipt the receipt
+     * @param signer  the provider key that signed it
+     * @param report  the checks performed (assurance {@code SIGNATURE})
+     */
     public VerifiedReceipt {
         InvalidArgumentException.requireNonNull(receipt, "receipt");
         InvalidArgumentException.requireNonNull(signer, "signer");

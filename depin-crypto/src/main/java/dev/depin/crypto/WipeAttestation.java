@@ -54,7 +54,16 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
     /** The subject's name. */
     public static final String SUBJECT_NAME = "receipt";
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param receiptDigest hex SHA-256 of the receipt envelope's PAE bytes
+     * @param buffers       one record per buffer wiped (copied; at least one)
+     * @param startedAt     start of the wipe
+     * @param endedAt       end of the wipe
+     * @param device        the device, or {@code null}
+     * @param teeEvidence   opaque TEE evidence, carried unchanged (copied; empty if none)
+     */
     public WipeAttestation {
         ExecutionReceipt.requireSha256Hex(receiptDigest, "receiptDigest");
         InvalidArgumentException.requireNonNull(buffers, "buffers");
@@ -185,10 +194,20 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         List<VerificationReport.Check> checks = new ArrayList<>();
         wipeEnvelope.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, expectedSigner);
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + expectedSigner.nodeId().hex()));
-        Statements.Parsed st = Statements.parse(wipeEnvelope, PREDICATE_TYPE);
+        return verifyBindings(Statements.parse(wipeEnvelope, PREDICATE_TYPE), receiptEnvelope.digestHex(),
+                expectedBuffers, checks, "wipeAttestation", Assurance.signature());
+    }
+
+    /**
+     * Every check after the signature (shared by the single-envelope and the batch path):
+     * predicate type, subject = the receipt's digest, records complete, host read-backs,
+     * buffers covered.
+     */
+    static VerificationReport verifyBindings(Statements.Parsed st, String receiptDigest,
+                                             Map<String, Long> expectedBuffers, List<VerificationReport.Check> checks,
+                                             String policy, Assurance assurance) {
         WipeAttestation w = fromStatement(st);
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
-        String receiptDigest = receiptEnvelope.digestHex();
         if (!receiptDigest.equals(w.receiptDigest)) {
             throw new VerificationException(Reason.SUBJECT_MISMATCH, "the wipe attestation refers to receipt "
                     + w.receiptDigest + " but this job's receipt has digest " + receiptDigest
@@ -231,7 +250,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         checks.add(VerificationReport.Check.passed("scope", "attests overwrite + read-back as signed by the provider; "
                 + "not unrecoverability, not NIST SP 800-88 Purge"
                 + (w.teeEvidence.length > 0 ? "; TEE evidence carried, not checked here" : "")));
-        return new VerificationReport("wipeAttestation", checks, Assurance.signature());
+        return new VerificationReport(policy, checks, assurance);
     }
 
     private static String describe(List<WipeRecord> records) {
@@ -326,7 +345,8 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         }
 
         /**
-         * Sets hex SHA-256 of the receipt envelope's PAE bytes.
+         * Sets hex SHA-256 of the receipt envelope's PAE bytes (for a batched receipt,
+         * {@link ExecutionReceipt#statementDigestHex()}).
          *
          * @param hex hex SHA-256 of the receipt envelope's PAE bytes
          * @return this

@@ -34,7 +34,17 @@ public record WipeRecord(String location, String label, long bytes, long bytesOv
      */
     public static final String DEVICE_READBACK_REDUCTION = "device-readback-reduction";
 
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param location         {@value #HOST} or {@value #DEVICE}
+     * @param label            the buffer's name (e.g. the job's input/output name)
+     * @param bytes            the buffer's size
+     * @param bytesOverwritten bytes overwritten with the pattern (&le; bytes)
+     * @param pattern          the overwrite byte, 0..255
+     * @param method           {@value #HOST_READBACK_COMPARE} or {@value #DEVICE_READBACK_REDUCTION}
+     * @param checkDigest      hex digest of the read-back check
+     */
     public WipeRecord {
         if (!HOST.equals(location) && !DEVICE.equals(location)) {
             throw new InvalidArgumentException("location must be 'host' or 'device', got " + location);

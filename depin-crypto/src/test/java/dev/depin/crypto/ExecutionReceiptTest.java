@@ -54,7 +54,7 @@ class ExecutionReceiptTest {
     }
 
     static String sha(String s) {
-        return Hex.encode(dev.depin.crypto.internal.Sha256.hash(s.getBytes(StandardCharsets.UTF_8)));
+        return Hex.encode(Sha256.digest(s.getBytes(StandardCharsets.UTF_8)));
     }
 
     static float[] randomMatrix(Random r, int len) {

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class MerkleTest {
@@ -63,8 +64,8 @@ class MerkleTest {
     @Test
     void root_emptyInput_isSha256OfEmptyString() {
         assertEquals("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                Merkle.hex(Merkle.root(new byte[0])));
-        assertEquals(Merkle.hex(Merkle.emptyRoot()), Merkle.hex(Merkle.builder().root()));
+                Hex.encode(Merkle.root(new byte[0])));
+        assertEquals(Hex.encode(Merkle.emptyRoot()), Hex.encode(Merkle.builder().root()));
         assertEquals(0, MerkleTree.of(ByteBuffer.allocate(0)).leafCount());
     }
 
@@ -101,14 +102,30 @@ class MerkleTest {
     @Test
     void root_largeBufferParallel_equalsSequentialAndNaive() throws Exception {
         byte[] data = random(9 << 20, SEED ^ 9);
-        byte[] parallel = Merkle.root(ByteBuffer.wrap(data));
         byte[] sequential = Merkle.builder().update(data).root();
-        assertArrayEquals(naiveRoot(data, Merkle.DEFAULT_CHUNK_SIZE), parallel);
-        assertArrayEquals(sequential, parallel);
+        assertArrayEquals(naiveRoot(data, Merkle.DEFAULT_CHUNK_SIZE), sequential);
+        assertArrayEquals(sequential, Merkle.root(ByteBuffer.wrap(data)));
         ByteBuffer direct = ByteBuffer.allocateDirect(data.length).put(data).flip();
-        assertArrayEquals(parallel, Merkle.root(direct));
-        assertArrayEquals(parallel, MerkleTree.of(direct).root());
-        assertEquals(0, direct.position());
+        for (int threads : new int[] {1, 2, 3, 7}) {
+            try (Parallelism pool = Parallelism.newPool(threads)) {
+                assertArrayEquals(sequential, Merkle.root(ByteBuffer.wrap(data), Merkle.DEFAULT_CHUNK_SIZE, pool),
+                        threads + " threads");
+                assertArrayEquals(sequential, Merkle.root(direct, Merkle.DEFAULT_CHUNK_SIZE, pool));
+                assertArrayEquals(sequential, MerkleTree.of(direct, Merkle.DEFAULT_CHUNK_SIZE, pool).root());
+                assertEquals(0, direct.position());
+            }
+        }
+        java.util.concurrent.ExecutorService borrowed = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            Parallelism lent = Parallelism.using(borrowed, 3);
+            assertArrayEquals(sequential, Merkle.root(direct, Merkle.DEFAULT_CHUNK_SIZE, lent));
+            lent.close();
+            assertFalse(borrowed.isShutdown(), "closing a borrowed executor's Parallelism leaves the executor alone");
+            assertEquals(1, lent.threads(), "a closed Parallelism runs loops in the calling thread");
+            assertArrayEquals(sequential, Merkle.root(direct, Merkle.DEFAULT_CHUNK_SIZE, lent));
+        } finally {
+            borrowed.shutdownNow();
+        }
     }
 
     @Test
@@ -231,6 +248,6 @@ class MerkleTest {
             Assumptions.abort("python3 not available: " + e.getMessage());
             return;
         }
-        assertEquals(out, Merkle.hex(Merkle.root(data, chunk)));
+        assertEquals(out, Hex.encode(Merkle.root(data, chunk)));
     }
 }

@@ -1,6 +1,7 @@
 package dev.depin.benchmarks.crypto;
 
 import dev.depin.benchmarks.BenchmarkBase;
+import dev.depin.crypto.Parallelism;
 import dev.depin.crypto.VerificationReport;
 import dev.depin.crypto.verify.Freivalds;
 import dev.depin.kernel.CpuReference;
@@ -19,7 +20,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Cost of checking an n×n×n SGEMM result with {@link Freivalds} (r = 2 rounds, rigorous
  * tolerance) against recomputing the product with the CPU reference kernel
  * ({@link CpuReference#sgemm}) on the same number of threads ({@code threads}, default 2),
- * in the same run. Scores are ms per operation; the ratio recompute / freivalds is the
+ * in the same run: {@code freivalds2} runs on a {@link Parallelism#newPool(int) pool} of
+ * {@code threads} that the benchmark owns and closes, {@code freivalds2CallerThread} on the
+ * calling thread only (the default without a pool). Scores are ms per operation; the ratio recompute / freivalds is the
  * saving (goal: &ge; 100× at n = 2048).
  *
  * <p>Run: {@code depin-benchmarks/scripts/crypto-baselines.sh}, or
@@ -35,7 +38,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     @Param({"1024", "2048", "4096"})
     public int n;
 
-    /** Threads of the reference SGEMM (Freivalds uses the crypto pool: one thread per core). */
+    /** Threads of the reference SGEMM and of Freivalds' pool. */
     @Param("2")
     public int threads;
 
@@ -45,6 +48,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     private float[] scratch;
     private byte[] seed;
     private CpuReference kernels;
+    private Parallelism pool;
 
     /** Random operands from a fixed seed, and their product. */
     @Setup(Level.Trial)
@@ -57,6 +61,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
             b[i] = (float) (r.nextDouble() * 2 - 1);
         }
         kernels = new CpuReference(threads);
+        pool = Parallelism.newPool(threads);
         c = new float[n * n];
         kernels.sgemm(n, n, n, a, b, c);
         scratch = new float[n * n];
@@ -66,15 +71,22 @@ public class FreivaldsBenchmark extends BenchmarkBase {
         }
     }
 
-    /** Stops the kernels' threads. */
+    /** Stops the kernels' and the pool's threads. */
     @TearDown(Level.Trial)
     public void tearDown() {
         kernels.close();
+        pool.close();
     }
 
-    /** @return the report of a 2-round Freivalds check of C = A·B */
+    /** @return the report of a 2-round Freivalds check of C = A·B, on the pool */
     @Benchmark
     public VerificationReport freivalds2() {
+        return Freivalds.verify(a, 0, b, 0, c, 0, n, n, n, Freivalds.Options.rigorous(2), seed, pool);
+    }
+
+    /** @return the same check on the calling thread only */
+    @Benchmark
+    public VerificationReport freivalds2CallerThread() {
         return Freivalds.verify(a, b, c, n, n, n, 2, seed);
     }
 

@@ -2,6 +2,7 @@ package dev.depin.benchmarks.crypto;
 
 import dev.depin.benchmarks.BenchmarkBase;
 import dev.depin.crypto.Merkle;
+import dev.depin.crypto.Parallelism;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -12,13 +13,17 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * RFC 6962 Merkle root ({@link Merkle}, 64 KiB chunks) over 256 MiB, against one plain
  * {@link MessageDigest} SHA-256 pass over the same bytes in the same run.
  * <ul>
- *   <li>{@code merkleRootParallel}: {@code Merkle.root(ByteBuffer)}, leaf hashing on every core;</li>
+ *   <li>{@code merkleRootParallel}: {@code Merkle.root(ByteBuffer, int, Parallelism)} with a
+ *       {@link Parallelism#newPool(int) pool} of one thread per core that the benchmark owns
+ *       and closes, leaf hashing on every core;</li>
+ *   <li>{@code merkleRootCallerThread}: {@code Merkle.root(ByteBuffer)}, the default (no pool);</li>
  *   <li>{@code merkleRootOneThread}: the streaming {@code Merkle.Builder}, one thread;</li>
  *   <li>{@code sha256Plain}: {@code MessageDigest.update(byte[])} + {@code digest()}, one thread.</li>
  * </ul>
@@ -38,6 +43,7 @@ public class MerkleBenchmark extends BenchmarkBase {
 
     private byte[] data;
     private ByteBuffer buffer;
+    private Parallelism pool;
 
     /** Fills 256 MiB from a fixed seed. */
     @Setup(Level.Trial)
@@ -51,11 +57,24 @@ public class MerkleBenchmark extends BenchmarkBase {
             }
         }
         buffer = ByteBuffer.wrap(data);
+        pool = Parallelism.newPool(Runtime.getRuntime().availableProcessors());
     }
 
-    /** @return the root, parallel leaf hashing */
+    /** Stops the pool's threads. */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+    }
+
+    /** @return the root, parallel leaf hashing on a pool the benchmark owns */
     @Benchmark
     public byte[] merkleRootParallel() {
+        return Merkle.root(buffer, Merkle.DEFAULT_CHUNK_SIZE, pool);
+    }
+
+    /** @return the root, the default: every leaf hashed in the calling thread */
+    @Benchmark
+    public byte[] merkleRootCallerThread() {
         return Merkle.root(buffer);
     }
 

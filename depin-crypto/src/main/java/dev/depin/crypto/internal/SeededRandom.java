@@ -1,6 +1,8 @@
 package dev.depin.crypto.internal;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Sha256;
+
 import java.security.MessageDigest;
 
 /**
@@ -17,7 +19,12 @@ public final class SeededRandom {
     private long counter;
     private int used = Sha256.LENGTH;
 
-    /** A stream for {@code domain} (e.g. "depin/freivalds/v1") and {@code seed}. */
+    /**
+     * A stream for {@code domain} (e.g. "depin/freivalds/v1") and {@code seed}.
+     *
+     * @param domain the purpose, bound into every block
+     * @param seed   the secret seed
+     */
     public SeededRandom(String domain, byte[] seed) {
         byte[] d = domain.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         prefix = new byte[d.length + 1 + seed.length];
@@ -25,7 +32,11 @@ public final class SeededRandom {
         System.arraycopy(seed, 0, prefix, d.length + 1, seed.length);
     }
 
-    /** The next byte. */
+    /**
+     * The next byte.
+     *
+     * @return 0..255
+     */
     public int nextByte() {
         if (used == block.length) {
             md.update(prefix);
@@ -33,13 +44,17 @@ public final class SeededRandom {
                 md.update((byte) (counter >>> (8 * i)));
             }
             counter++;
-            Sha256.digestInto(md, block, 0);
+            MerkleHashing.digestInto(md, block, 0);
             used = 0;
         }
         return block[used++] & 0xff;
     }
 
-    /** The next 64 random bits. */
+    /**
+     * The next 64 random bits.
+     *
+     * @return the bits
+     */
     public long nextLong() {
         long v = 0;
         for (int i = 0; i < 8; i++) {
@@ -48,7 +63,12 @@ public final class SeededRandom {
         return v;
     }
 
-    /** A uniform integer in {@code [0, bound)} (rejection sampling, no modulo bias). */
+    /**
+     * A uniform integer in {@code [0, bound)} (rejection sampling, no modulo bias).
+     *
+     * @param bound exclusive upper bound, &ge; 1
+     * @return the integer
+     */
     public long nextLong(long bound) {
         if (bound <= 0) {
             throw new InvalidArgumentException("bound must be > 0");

@@ -29,11 +29,24 @@ public final class Statements {
     private Statements() {
     }
 
-    /** A parsed statement. */
+    /**
+     * A parsed statement.
+     *
+     * @param subjects      the subjects, in order
+     * @param predicateType the predicate type (already checked)
+     * @param predicate     the predicate object
+     */
     public record Parsed(List<Subject> subjects, String predicateType, JsonNode predicate) {
     }
 
-    /** Canonical statement bytes: keys sorted, compact. */
+    /**
+     * Canonical statement bytes: keys sorted, compact.
+     *
+     * @param subjects      the subjects
+     * @param predicateType the predicate type
+     * @param predicate     the predicate
+     * @return UTF-8 JSON
+     */
     public static byte[] encode(List<Subject> subjects, String predicateType, ObjectNode predicate) {
         ObjectNode st = Json.object();
         st.put("_type", STATEMENT_TYPE);
@@ -51,15 +64,36 @@ public final class Statements {
     /**
      * Parses the envelope's payload (the exact signed bytes) as a statement and checks the
      * payload type, {@code _type} and {@code predicateType}.
+     *
+     * @param env                   the envelope (its signature is not checked here)
+     * @param expectedPredicateType the predicate type required
+     * @return the statement
+     * @throws VerificationException {@code WRONG_PAYLOAD_TYPE}, {@code MALFORMED_STATEMENT} or
+     *                               {@code WRONG_PREDICATE_TYPE}
      */
     public static Parsed parse(Envelope env, String expectedPredicateType) {
-        if (!Dsse.IN_TOTO_PAYLOAD_TYPE.equals(env.payloadType())) {
-            throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + env.payloadType()
+        return parse(env.payloadType(), env.payload(), expectedPredicateType);
+    }
+
+    /**
+     * Parses a statement's exact bytes (signed in an envelope, or committed to by a batch)
+     * and checks the payload type, {@code _type} and {@code predicateType}.
+     *
+     * @param payloadType           the DSSE payload type
+     * @param payload               the statement bytes
+     * @param expectedPredicateType the predicate type required
+     * @return the statement
+     * @throws VerificationException {@code WRONG_PAYLOAD_TYPE}, {@code MALFORMED_STATEMENT} or
+     *                               {@code WRONG_PREDICATE_TYPE}
+     */
+    public static Parsed parse(String payloadType, byte[] payload, String expectedPredicateType) {
+        if (!Dsse.IN_TOTO_PAYLOAD_TYPE.equals(payloadType)) {
+            throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + payloadType
                     + "' but an in-toto statement ('" + Dsse.IN_TOTO_PAYLOAD_TYPE + "') was expected: reject it");
         }
         JsonNode root;
         try {
-            root = Json.parse(env.payload());
+            root = Json.parse(payload);
         } catch (java.io.IOException | RuntimeException e) {
             throw malformed("the payload is not valid JSON (" + e.getMessage() + ")", e);
         }
@@ -108,13 +142,26 @@ public final class Statements {
         return new Parsed(subjects, predicateType, predicate);
     }
 
-    /** A MALFORMED_STATEMENT exception. */
+    /**
+     * A MALFORMED_STATEMENT exception.
+     *
+     * @param what  what is wrong
+     * @param cause the failure underneath, or {@code null}
+     * @return the exception (to throw)
+     */
     public static MalformedEnvelopeException malformed(String what, Throwable cause) {
         return new MalformedEnvelopeException(Reason.MALFORMED_STATEMENT,
                 "malformed statement: " + what + ": reject it (the signer produced an invalid statement)", cause);
     }
 
-    /** A required string field. */
+    /**
+     * A required string field.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the string
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static String text(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || !v.isTextual()) {
@@ -123,7 +170,14 @@ public final class Statements {
         return v.asText();
     }
 
-    /** An optional string field ({@code null} if absent or JSON null). */
+    /**
+     * An optional string field ({@code null} if absent or JSON null).
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the string or {@code null}
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static String optText(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || v.isNull()) {
@@ -135,7 +189,14 @@ public final class Statements {
         return v.asText();
     }
 
-    /** A required integral field that fits a long. */
+    /**
+     * A required integral field that fits a long.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the value
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static long integer(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
@@ -144,7 +205,14 @@ public final class Statements {
         return v.asLong();
     }
 
-    /** A required int field. */
+    /**
+     * A required int field.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the value
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static int int32(JsonNode node, String field) {
         long v = integer(node, field);
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
@@ -153,13 +221,27 @@ public final class Statements {
         return (int) v;
     }
 
-    /** An optional int field. */
+    /**
+     * An optional int field.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the value or {@code null}
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static Integer optInt32(JsonNode node, String field) {
         JsonNode v = node.get(field);
         return v == null || v.isNull() ? null : int32(node, field);
     }
 
-    /** A required ISO-8601 instant. */
+    /**
+     * A required ISO-8601 instant.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the instant
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static Instant instant(JsonNode node, String field) {
         String s = text(node, field);
         try {
@@ -169,7 +251,14 @@ public final class Statements {
         }
     }
 
-    /** A required object field. */
+    /**
+     * A required object field.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the object
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static JsonNode object(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || !v.isObject()) {
@@ -178,7 +267,14 @@ public final class Statements {
         return v;
     }
 
-    /** A required array field. */
+    /**
+     * A required array field.
+     *
+     * @param node  the object holding the field
+     * @param field the field's name
+     * @return the array
+     * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
+     */
     public static JsonNode array(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || !v.isArray()) {
@@ -187,7 +283,13 @@ public final class Statements {
         return v;
     }
 
-    /** Runs a record constructor, turning its IllegalArgumentException into MALFORMED_STATEMENT. */
+    /**
+     * Runs a record constructor, turning its IllegalArgumentException into MALFORMED_STATEMENT.
+     *
+     * @param ctor the constructor call
+     * @param <T>  the record type
+     * @return the record
+     */
     public static <T> T build(java.util.function.Supplier<T> ctor) {
         try {
             return ctor.get();

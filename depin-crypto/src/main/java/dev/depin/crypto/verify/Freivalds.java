@@ -5,8 +5,8 @@ import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.Hex;
 import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.Parallelism;
 import dev.depin.crypto.VerificationReport;
-import dev.depin.crypto.internal.Parallel;
 import dev.depin.crypto.internal.SeededRandom;
 
 import java.nio.FloatBuffer;
@@ -72,6 +72,9 @@ import java.util.Locale;
  * byte[] seed = Freivalds.newSeed(new SecureRandom());     // draw after the provider committed
  * VerificationReport r = Freivalds.verify(a, b, c, m, k, n, 2, seed);   // throws RESULT_MISMATCH
  * }</pre>
+ *
+ * <p>The check runs in the calling thread unless the caller lends threads with a
+ * {@link Parallelism} (the overloads that take one); the report is the same either way.
  */
 public final class Freivalds {
     /** Domain string of the vector stream. */
@@ -110,7 +113,14 @@ public final class Freivalds {
      * @param lambda       λ for {@link Model#PROBABILISTIC} (ignored otherwise), &ge; 1
      */
     public record Options(int rounds, Model model, double unitRoundoff, double lambda) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param rounds       random vectors r, 1..64 (false-accept bound 2<sup>-r</sup>)
+         * @param model        tolerance model
+         * @param unitRoundoff unit roundoff of the arithmetic that produced C
+         * @param lambda       λ for {@link Model#PROBABILISTIC} (ignored otherwise), &ge; 1
+         */
         public Options {
             if (rounds < 1 || rounds > 64) {
                 throw new InvalidArgumentException("rounds must be in 1..64, got " + rounds);
@@ -224,12 +234,36 @@ public final class Freivalds {
      */
     public static VerificationReport verify(FloatBuffer a, FloatBuffer b, FloatBuffer c, int m, int k, int n,
                                             Options options, byte[] seed) {
+        return verify(a, b, c, m, k, n, options, seed, Parallelism.callerThread());
+    }
+
+    /**
+     * Checks {@code C = A·B} on float buffers like
+     * {@link #verify(FloatBuffer, FloatBuffer, FloatBuffer, int, int, int, Options, byte[])},
+     * with the row passes run on {@code parallelism}'s threads as well as the calling one
+     * (the result does not depend on the number of threads).
+     *
+     * @param a           A, m×k row-major
+     * @param b           B, k×n row-major
+     * @param c           C, m×n row-major
+     * @param m           rows of A and C
+     * @param k           columns of A, rows of B
+     * @param n           columns of B and C
+     * @param options     rounds and tolerance model
+     * @param seed        secret seed, &ge; 16 bytes
+     * @param parallelism where the row passes may run; not {@code null}
+     * @return what was checked
+     * @throws VerificationException {@code RESULT_MISMATCH} with evidence naming the row and column
+     */
+    public static VerificationReport verify(FloatBuffer a, FloatBuffer b, FloatBuffer c, int m, int k, int n,
+                                            Options options, byte[] seed, Parallelism parallelism) {
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         InvalidArgumentException.requireNonNull(a, "A");
         InvalidArgumentException.requireNonNull(b, "B");
         InvalidArgumentException.requireNonNull(c, "C");
         if (a.hasArray() && b.hasArray() && c.hasArray()) {
             return verify(a.array(), a.arrayOffset() + a.position(), b.array(), b.arrayOffset() + b.position(),
-                    c.array(), c.arrayOffset() + c.position(), m, k, n, options, seed);
+                    c.array(), c.arrayOffset() + c.position(), m, k, n, options, seed, parallelism);
         }
         checkArguments(options, seed, m, k, n);
         checkSize(a, (long) m * k, "A", m + "x" + k);
@@ -239,7 +273,7 @@ public final class Freivalds {
         FloatBuffer fb = b.slice();
         FloatBuffer fc = c.slice();
         return verifyRows((i, dst, len) -> fa.get(i, dst, 0, len), (i, dst, len) -> fb.get(i, dst, 0, len),
-                (i, dst, len) -> fc.get(i, dst, 0, len), m, k, n, options, seed,
+                (i, dst, len) -> fc.get(i, dst, 0, len), m, k, n, options, seed, parallelism,
                 (col, round, expected, got, tau) -> failure(array(fa), 0, array(fb), 0, array(fc), 0, m, k, n,
                         col, round, expected, got, tau, seed));
     }
@@ -300,19 +334,47 @@ public final class Freivalds {
      */
     public static VerificationReport verify(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
                                             int m, int k, int n, Options options, byte[] seed) {
+        return verify(a, aOff, b, bOff, c, cOff, m, k, n, options, seed, Parallelism.callerThread());
+    }
+
+    /**
+     * Checks {@code C = A·B} on arrays with offsets like
+     * {@link #verify(float[], int, float[], int, float[], int, int, int, int, Options, byte[])},
+     * with the row passes run on {@code parallelism}'s threads as well as the calling one
+     * (the result does not depend on the number of threads).
+     *
+     * @param a           array holding A (m×k row-major) from {@code aOff}
+     * @param aOff        offset of A
+     * @param b           array holding B (k×n) from {@code bOff}
+     * @param bOff        offset of B
+     * @param c           array holding C (m×n) from {@code cOff}
+     * @param cOff        offset of C
+     * @param m           rows of A and C
+     * @param k           columns of A, rows of B
+     * @param n           columns of B and C
+     * @param options     rounds and tolerance model
+     * @param seed        secret seed, &ge; 16 bytes
+     * @param parallelism where the row passes may run; not {@code null}
+     * @return what was checked
+     * @throws VerificationException {@code RESULT_MISMATCH} with evidence naming the row and column
+     */
+    public static VerificationReport verify(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+                                            int m, int k, int n, Options options, byte[] seed,
+                                            Parallelism parallelism) {
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         checkArguments(options, seed, m, k, n);
         checkSize(a, aOff, (long) m * k, "A", m + "x" + k);
         checkSize(b, bOff, (long) k * n, "B", k + "x" + n);
         checkSize(c, cOff, (long) m * n, "C", m + "x" + n);
         return verifyRows((i, dst, len) -> System.arraycopy(a, aOff + i, dst, 0, len),
                 (i, dst, len) -> System.arraycopy(b, bOff + i, dst, 0, len),
-                (i, dst, len) -> System.arraycopy(c, cOff + i, dst, 0, len), m, k, n, options, seed,
+                (i, dst, len) -> System.arraycopy(c, cOff + i, dst, 0, len), m, k, n, options, seed, parallelism,
                 (col, round, expected, got, tau) -> failure(a, aOff, b, bOff, c, cOff, m, k, n, col, round, expected,
                         got, tau, seed));
     }
 
     private static VerificationReport verifyRows(Rows a, Rows b, Rows c, int m, int k, int n, Options options,
-                                                 byte[] seed, Failure failure) {
+                                                 byte[] seed, Parallelism par, Failure failure) {
         final int r = options.rounds();
         final boolean rigorous = options.model() == Model.RIGOROUS;
         final int magKind = rigorous ? MAG_ABS : MAG_SQUARE;
@@ -341,14 +403,14 @@ public final class Freivalds {
             final boolean first = g == 0;
             final boolean pair = g + 1 < r;
             final int t0 = g;
-            columnPass(a, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
+            columnPass(par, a, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
                     null, first ? magKind : MAG_NONE, first ? aMag : null);
             if (first) {
                 aMagF = rigorous ? toFloat(aMag) : null;
             }
-            columnPass(b, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
+            columnPass(par, b, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
                     pair ? v[t0 + 1] : null, first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
-            columnPass(c, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
+            columnPass(par, c, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
                     null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
         }
 
@@ -470,7 +532,7 @@ public final class Freivalds {
      * inside a chunk, rows are summed in float over blocks of {@value #BLOCK_ROWS} and tiles
      * of {@value #TILE_COLUMNS} columns, then in double.
      */
-    private static void columnPass(Rows mtx, int rows, int cols, float[] coef0, float[] coef1,
+    private static void columnPass(Parallelism par, Rows mtx, int rows, int cols, float[] coef0, float[] coef1,
                                    boolean binary, double[] out0, double[] out1, float[] magCoef, int magKind,
                                    double[] mag) {
         int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -481,7 +543,7 @@ public final class Freivalds {
         int pm = two ? 2 * cols : cols;
         double[][] partial = new double[chunks][];
         int grainChunks = Math.max(1, (int) (GRAIN_ELEMENTS / Math.max(1L, (long) CHUNK_ROWS * cols)));
-        Parallel.forRange(chunks, grainChunks, (from, to) -> {
+        par.forRange(chunks, grainChunks, (from, to) -> {
             int width = Math.min(TILE_COLUMNS, cols);
             float[] seg = new float[width];
             float[] f0 = new float[width];

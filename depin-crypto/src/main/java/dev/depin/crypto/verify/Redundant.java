@@ -5,7 +5,7 @@ import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
-import dev.depin.crypto.internal.Sha256;
+import dev.depin.crypto.Sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -43,7 +43,15 @@ public final class Redundant {
      */
     public record Outcome(String winner, List<String> agreeing, List<String> dissenting,
                           Map<String, Evidence> evidence, VerificationReport report) {
-        /** Copies. */
+        /**
+         * Copies.
+         *
+         * @param winner     the first provider (in the map's order) of the majority
+         * @param agreeing   providers in the majority
+         * @param dissenting providers outside it
+         * @param evidence   per dissenting provider: where it first differs from the winner
+         * @param report     what was checked
+         */
         public Outcome {
             InvalidArgumentException.requireNonNull(winner, "winner");
             agreeing = List.copyOf(agreeing);

@@ -4,6 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.Parallelism;
 import dev.depin.crypto.VerificationReport;
 import org.junit.jupiter.api.Test;
 
@@ -213,11 +214,24 @@ public class FreivaldsTest {
         float[] a = random(r, m * k, false);
         float[] b = random(r, k * n, false);
         float[] c = multiply(a, b, m, k, n);
-        Freivalds.verify(a, b, c, m, k, n, 2, seed(7));
+        VerificationReport oneThread = Freivalds.verify(a, b, c, m, k, n, 2, seed(7));
+        for (int threads : new int[] {2, 3, 7}) {
+            try (Parallelism pool = Parallelism.newPool(threads)) {
+                assertEquals(oneThread, Freivalds.verify(a, 0, b, 0, c, 0, m, k, n, Freivalds.Options.rigorous(2),
+                        seed(7), pool), "the report does not depend on the thread count (" + threads + ")");
+                assertEquals(oneThread, Freivalds.verify(direct(a), direct(b), direct(c), m, k, n,
+                        Freivalds.Options.rigorous(2), seed(7), pool));
+            }
+        }
         c[511 * n + 639] = -c[511 * n + 639] + 500f;
         VerificationException e = assertThrows(VerificationException.class,
                 () -> Freivalds.verify(a, b, c, m, k, n, 30, seed(8)));
         assertTrue(e.evidence().orElseThrow().location().startsWith("row 511, column 639 "), e.evidence().toString());
+        try (Parallelism pool = Parallelism.newPool(3)) {
+            VerificationException p = assertThrows(VerificationException.class, () -> Freivalds.verify(a, 0, b, 0, c, 0,
+                    m, k, n, Freivalds.Options.rigorous(30), seed(8), pool));
+            assertEquals(e.getMessage(), p.getMessage());
+        }
     }
 
     @Test

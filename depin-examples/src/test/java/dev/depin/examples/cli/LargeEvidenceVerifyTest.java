@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -58,7 +57,7 @@ class LargeEvidenceVerifyTest {
         NodeKeyPair provider = NodeKeyPair.fromSeed(keySeed);
         byte[] nonceBytes = new byte[16];
         rnd.nextBytes(nonceBytes);
-        String nonce = HexFormat.of().formatHex(nonceBytes);
+        String nonce = dev.depin.crypto.Hex.encode(nonceBytes);
 
         // A zero matrix times anything is zero: the honest output is all zeros, i.e. a sparse file.
         Path c = dir.resolve("c.bin");

@@ -44,7 +44,6 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -340,7 +339,7 @@ class VerifyMutationTest {
                 Expect.reason(Reason.INPUT_ROOT_MISMATCH), false));
         // Defect 2: a 4-byte output c where the spec's shapes give more.
         Path four = write("c-4-bytes.bin", new byte[] {1, 2, 3, 4});
-        String fourRoot = HexFormat.of().formatHex(dev.depin.crypto.Merkle.root(new byte[] {1, 2, 3, 4}));
+        String fourRoot = dev.depin.crypto.Hex.encode(dev.depin.crypto.Merkle.root(new byte[] {1, 2, 3, 4}));
         R tiny = full();
         tiny.receipt = statementEdit("resigned-output-4-bytes", s -> {
             ((ObjectNode) pred(s).get("outputs").get(0)).put("bytes", 4).put("merkleRoot", fourRoot);
@@ -358,7 +357,7 @@ class VerifyMutationTest {
                 .and("the spec's shapes give")));
         // Defect 2: an extra output d the kernel does not produce.
         Path d = write("d.bin", new byte[] {9});
-        String dRoot = HexFormat.of().formatHex(dev.depin.crypto.Merkle.root(new byte[] {9}));
+        String dRoot = dev.depin.crypto.Hex.encode(dev.depin.crypto.Merkle.root(new byte[] {9}));
         R extra = full();
         extra.receipt = statementEdit("resigned-extra-output", s -> {
             ((ArrayNode) pred(s).get("outputs")).addObject().put("bytes", 1).put("merkleRoot", dRoot).put("name", "d");

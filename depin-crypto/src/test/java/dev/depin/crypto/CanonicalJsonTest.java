@@ -1,0 +1,84 @@
+package dev.depin.crypto;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import dev.depin.InvalidArgumentException;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CanonicalJsonTest {
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void write_mapsAndTrees_keysSortedRecursivelyCompact() {
+        Map<String, Object> inner = new LinkedHashMap<>();
+        inner.put("z", 1);
+        inner.put("a", List.of(Map.of("y", 2L, "b", "s")));
+        Map<String, Object> outer = new LinkedHashMap<>();
+        outer.put("k", inner);
+        outer.put("c", true);
+        String expected = "{\"c\":true,\"k\":{\"a\":[{\"b\":\"s\",\"y\":2}],\"z\":1}}";
+        assertEquals(expected, new String(CanonicalJson.write(outer), StandardCharsets.UTF_8));
+        assertEquals(expected, new String(CanonicalJson.write(CanonicalJson.readTree(utf8(
+                "{\"k\":{\"z\":1,\"a\":[{\"y\":2,\"b\":\"s\"}]},\"c\":true}"))), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void readTree_hostileOrMalformed_rejectedWithOurException() {
+        String deep = "[".repeat(CanonicalJson.MAX_NESTING_DEPTH + 1) + "]".repeat(CanonicalJson.MAX_NESTING_DEPTH + 1);
+        String longNumber = "1".repeat(CanonicalJson.MAX_NUMBER_LENGTH + 1);
+        for (String bad : new String[] {"", "   ", "{\"a\":1,\"a\":2}", "{\"a\":1} {}", "[NaN]", "{'a':1}",
+                "{\"a\":1,}", "[1] x", deep, longNumber}) {
+            MalformedJsonException e = assertThrows(MalformedJsonException.class, () -> CanonicalJson.readTree(utf8(bad)),
+                    bad.length() > 40 ? bad.substring(0, 40) : bad);
+            assertTrue(e.getMessage().startsWith("JSON "), e.getMessage());
+            assertTrue(e instanceof InvalidArgumentException);
+        }
+        String okDepth = "[".repeat(CanonicalJson.MAX_NESTING_DEPTH) + "]".repeat(CanonicalJson.MAX_NESTING_DEPTH);
+        CanonicalJson.readTree(utf8(okDepth));
+        assertThrows(InvalidArgumentException.class, () -> CanonicalJson.readTree(null));
+    }
+
+    @Test
+    void reader_isImmutable_loosenedCopyDoesNotLeak() throws IOException {
+        byte[] trailing = utf8("{} {}");
+        CanonicalJson.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(trailing);
+        assertThrows(IOException.class, () -> CanonicalJson.reader().readTree(trailing));
+        assertThrows(IOException.class, () -> CanonicalJson.reader().readTree(utf8("{\"a\":1,\"a\":2}")));
+        CanonicalJson.writer().withDefaultPrettyPrinter();
+        assertEquals("{\"a\":1}", CanonicalJson.writer().writeValueAsString(Map.of("a", 1)));
+    }
+
+    @Test
+    void write_unwritableValue_invalidArgument() {
+        assertThrows(InvalidArgumentException.class, () -> CanonicalJson.write(new Object()));
+        assertThrows(InvalidArgumentException.class, () -> CanonicalJson.write(null));
+    }
+
+    @Test
+    void sha256_knownVectorsAndBuffers() {
+        assertEquals("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Sha256.hex(new byte[0]));
+        assertEquals("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", Sha256.hex(utf8("abc")));
+        byte[] data = utf8("xxabcxx");
+        ByteBuffer heap = ByteBuffer.wrap(data, 2, 3);
+        ByteBuffer direct = ByteBuffer.allocateDirect(7).put(data).position(2).limit(5);
+        assertArrayEquals(Sha256.digest(utf8("abc")), Sha256.digest(heap));
+        assertArrayEquals(Sha256.digest(utf8("abc")), Sha256.digest(direct));
+        assertArrayEquals(Sha256.digest(utf8("abc")), Sha256.digest(heap.slice().asReadOnlyBuffer()));
+        assertEquals(2, heap.position());
+        assertEquals(2, direct.position());
+        assertThrows(InvalidArgumentException.class, () -> Sha256.digest((byte[]) null));
+    }
+}
