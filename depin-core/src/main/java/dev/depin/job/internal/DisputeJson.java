@@ -1,4 +1,4 @@
-package dev.depin.internal;
+package dev.depin.job.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
