@@ -2,6 +2,7 @@ package dev.depin.job;
 
 import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.Evidence;
 import dev.depin.crypto.NodeId;
@@ -28,18 +29,21 @@ import java.util.Map;
  * @param message     the verifier's explanation
  * @param evidence    the recomputable evidence, or {@code null} when the failure is in the
  *                    envelope itself (bad signature, wrong nonce, …), which the receipt shows
- * @param receipt     the receipt as received
- * @param wipe        the wipe attestation as received
+ * @param receipt     the receipt as received, or {@code null} when the attempt was signed in
+ *                    a batch
+ * @param wipe        the wipe attestation as received, or {@code null} when batched
  * @param specJson    the spec's canonical JSON (its SHA-256 is the receipt's spec hash)
  * @param at          when the dispute was raised
  * @param outputs     the disputed output bytes as received (kept in memory for the caller
  *                    to store; not part of {@link #toJson()}, since the receipt commits to
  *                    them by Merkle root); empty when read back from JSON
+ * @param batched     the attempt's receipt and wipe statements with their inclusion proofs in
+ *                    the provider's signed batch, or {@code null} when signed one by one
  */
 public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePublicKey providerKey,
                             VerificationException.Reason reason, String message, Evidence evidence,
                             Envelope receipt, Envelope wipe, byte[] specJson, Instant at,
-                            Map<String, ByteBuffer> outputs) {
+                            Map<String, ByteBuffer> outputs, BatchedReceipt batched) {
     /** Largest JSON form {@link #fromJson} accepts: 32 MiB (two envelopes of at most 4 MiB and a spec). */
     public static final int MAX_JSON_BYTES = 32 << 20;
 
@@ -66,11 +70,39 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
         }
         InvalidArgumentException.requireNonNull(reason, "reason");
         InvalidArgumentException.requireNonNull(message, "message");
-        InvalidArgumentException.requireNonNull(receipt, "receipt");
-        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        if (batched == null) {
+            InvalidArgumentException.requireNonNull(receipt, "receipt");
+            InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        } else if (receipt != null || wipe != null) {
+            throw new InvalidArgumentException("a dispute carries either a signed receipt and wipe attestation or one "
+                    + "batched receipt, not both");
+        }
         specJson = InvalidArgumentException.requireNonNull(specJson, "spec JSON").clone();
         InvalidArgumentException.requireNonNull(at, "time");
         outputs = Buffers.freeze(outputs, "disputed outputs");
+    }
+
+    /**
+     * A dispute over an attempt whose receipt and wipe attestation were signed one by one.
+     *
+     * @param jobId       the job
+     * @param attempt     the disputed attempt
+     * @param provider    the provider's node id
+     * @param providerKey the key its offer named, which signed the receipt
+     * @param reason      which check failed
+     * @param message     the verifier's explanation
+     * @param evidence    the recomputable evidence, or {@code null}
+     * @param receipt     the receipt as received
+     * @param wipe        the wipe attestation as received
+     * @param specJson    the spec's canonical JSON
+     * @param at          when the dispute was raised
+     * @param outputs     the disputed output bytes as received
+     */
+    public DisputeRecord(String jobId, int attempt, NodeId provider, NodePublicKey providerKey,
+                         VerificationException.Reason reason, String message, Evidence evidence, Envelope receipt,
+                         Envelope wipe, byte[] specJson, Instant at, Map<String, ByteBuffer> outputs) {
+        this(jobId, attempt, provider, providerKey, reason, message, evidence, receipt, wipe, specJson, at, outputs,
+                null);
     }
 
     /** @return the disputed outputs as fresh read-only views (position 0) */
@@ -106,7 +138,8 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
     @Override
     public boolean equals(Object o) {
         return o instanceof DisputeRecord d && jobId.equals(d.jobId) && attempt == d.attempt
-                && provider.equals(d.provider) && reason == d.reason && receipt.equals(d.receipt);
+                && provider.equals(d.provider) && reason == d.reason && java.util.Objects.equals(receipt, d.receipt)
+                && java.util.Objects.equals(batched, d.batched);
     }
 
     @Override

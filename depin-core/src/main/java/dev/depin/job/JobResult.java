@@ -1,6 +1,7 @@
 package dev.depin.job;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationReport;
@@ -26,17 +27,20 @@ import java.util.Map;
  * @param cost         what the job costs: every verified replica at its offer's price (one
  *                     attempt unless redundant), never more than the spec's max price
  * @param timings      when things happened
- * @param receipt      the provider's signed execution receipt for the accepted attempt
- * @param wipe         the provider's signed wipe attestation for it
+ * @param receipt      the provider's signed execution receipt for the accepted attempt, or
+ *                     {@code null} when the provider signed it in a batch (see {@code batched})
+ * @param wipe         the provider's signed wipe attestation for it, or {@code null} when batched
  * @param report       what the buyer verified, and the assurance it gives, in numbers
  * @param disputes     attempts of this job that failed verification, with their evidence
  * @param history      every state change of the job, in order
+ * @param batched      the accepted attempt's receipt and wipe statements with their inclusion
+ *                     proofs in one signed batch, or {@code null} when signed one by one
  */
 public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
                         Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
                         Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
-                        List<JobEvent> history) {
-    /** @throws InvalidArgumentException on nulls */
+                        List<JobEvent> history, BatchedReceipt batched) {
+    /** @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch */
     public JobResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(specHash, "spec hash");
@@ -45,8 +49,13 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(cost, "cost");
         InvalidArgumentException.requireNonNull(timings, "timings");
-        InvalidArgumentException.requireNonNull(receipt, "receipt");
-        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        if (batched == null) {
+            InvalidArgumentException.requireNonNull(receipt, "receipt");
+            InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        } else if (receipt != null || wipe != null) {
+            throw new InvalidArgumentException("a result carries either a signed receipt and wipe attestation or one "
+                    + "batched receipt, not both");
+        }
         InvalidArgumentException.requireNonNull(report, "verification report");
         disputes = List.copyOf(InvalidArgumentException.requireNonNull(disputes, "disputes"));
         history = List.copyOf(InvalidArgumentException.requireNonNull(history, "history"));

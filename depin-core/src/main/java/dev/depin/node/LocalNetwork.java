@@ -112,7 +112,7 @@ public final class LocalNetwork implements ComputeNetwork {
         NodeAttempt attempt = node.submit(request, progress, assembler);
         CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r ->
                 new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
-                        r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe()));
+                        r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched()));
         return Dispatch.of(response, attempt.released(), attempt::cancel);
     }
 

@@ -1,6 +1,7 @@
 package dev.depin.node;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import java.time.Instant;
@@ -18,19 +19,24 @@ import java.time.Instant;
  * @param startedAt    when the kernel started
  * @param endedAt      when it ended
  * @param deviceNanos  device time charged for
- * @param receipt      the signed execution receipt
- * @param wipe         the signed wipe attestation, whose subject is the receipt
+ * @param receipt      the signed execution receipt, or {@code null} when batched
+ * @param wipe         the signed wipe attestation, whose subject is the receipt, or {@code null}
+ *                     when batched
+ * @param batched      the receipt and wipe statements in one signed batch, or {@code null}
  */
 public record NodeResult(String jobId, int attempt, NodeId provider, String executorKind, Instant startedAt,
-                         Instant endedAt, long deviceNanos, Envelope receipt, Envelope wipe) {
-    /** @throws InvalidArgumentException on nulls */
+                         Instant endedAt, long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
+    /** @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch */
     public NodeResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(executorKind, "executor kind");
         InvalidArgumentException.requireNonNull(startedAt, "start time");
         InvalidArgumentException.requireNonNull(endedAt, "end time");
-        InvalidArgumentException.requireNonNull(receipt, "receipt");
-        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        if ((batched == null) != (receipt != null && wipe != null) || (batched != null && (receipt != null
+                || wipe != null))) {
+            throw new InvalidArgumentException("a node result carries either a signed receipt and wipe attestation "
+                    + "or one batched receipt");
+        }
     }
 }

@@ -102,6 +102,10 @@ public final class ProviderNode implements AutoCloseable {
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Set<String> kernels;
+    /** Signs the statements of many jobs at once; null when every job is signed on its own. */
+    private final dev.depin.crypto.BatchSigner batches;
+    private final java.util.concurrent.ExecutorService sealer;
+    private final AtomicBoolean sealScheduled = new AtomicBoolean();
     private volatile ProviderOffer offer;
 
     private ProviderNode(Builder b) {
@@ -126,6 +130,17 @@ public final class ProviderNode implements AutoCloseable {
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl));
+        if (b.batchJobs > 0) {
+            this.batches = new dev.depin.crypto.BatchSigner(key, b.batchJobs, clock);
+            this.sealer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "depin-provider-" + key.nodeId().shortId() + "-sealer");
+                t.setDaemon(true);
+                return t;
+            });
+        } else {
+            this.batches = null;
+            this.sealer = null;
+        }
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
@@ -236,6 +251,25 @@ public final class ProviderNode implements AutoCloseable {
         return task;
     }
 
+    /**
+     * Group commit for signatures: a seal runs on the sealer thread as soon as it is free, and
+     * seals every job that arrived meanwhile. An idle node signs a lone job at once; a busy
+     * one signs many jobs with one signature while the previous seal runs.
+     */
+    private void requestSeal() {
+        if (sealScheduled.compareAndSet(false, true)) {
+            try {
+                sealer.execute(() -> {
+                    sealScheduled.set(false);
+                    batches.seal();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                sealScheduled.set(false);
+                batches.seal(); // closing: seal on this thread rather than strand the job
+            }
+        }
+    }
+
     private static void safe(Consumer<Progress> progress, Progress p) {
         try {
             progress.accept(p);
@@ -315,9 +349,23 @@ public final class ProviderNode implements AutoCloseable {
                             + request.attempt() + " cancelled before it started"));
                     return;
                 }
-                NodeResult r = execute(this);
-                if (result.complete(r)) {
-                    completed.incrementAndGet();
+                CompletableFuture<NodeResult> r = execute(this);
+                if (r.isDone()) {
+                    if (result.complete(r.join())) {
+                        completed.incrementAndGet();
+                    }
+                } else {
+                    // Batched: the job's work is done and its buffers are wiped; its signature comes
+                    // with the batch. The worker moves on, so concurrent jobs share one signature.
+                    r.whenComplete((ok, t) -> {
+                        if (t != null) {
+                            failed.incrementAndGet();
+                            result.completeExceptionally(t instanceof java.util.concurrent.CompletionException
+                                    && t.getCause() != null ? t.getCause() : t);
+                        } else if (result.complete(ok)) {
+                            completed.incrementAndGet();
+                        }
+                    });
                 }
             } catch (ExecutionCancelledException e) {
                 cancelled.incrementAndGet();
@@ -336,7 +384,7 @@ public final class ProviderNode implements AutoCloseable {
         }
     }
 
-    private NodeResult execute(Task task) {
+    private CompletableFuture<NodeResult> execute(Task task) {
         ExecutionRequest request = task.request;
         JobSpec spec = request.spec();
         if (!executor.supports(spec.kernel())) {
@@ -385,18 +433,32 @@ public final class ProviderNode implements AutoCloseable {
                 byte[] root = ctx.outputRoot(d.name()).orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
             }
-            Envelope receipt = rb.build().sign(key);
+            ExecutionReceipt statement = rb.build();
+            // One signature per job, or none here when batching: the batch signs the statements.
+            Envelope receipt = batches == null ? statement.sign(key) : null;
             for (BufferDecl d : spec.outputs()) {
                 send(task, d.name(), ctx.output(d.name()));
             }
             Instant wipeStart = clock.instant();
             List<WipeRecord> records = ctx.wipe(wipePattern());
-            WipeAttestation.Builder wb = WipeAttestation.builder().receipt(receipt).startedAt(wipeStart)
-                    .endedAt(clock.instant()).device(device);
+            WipeAttestation.Builder wb = WipeAttestation.builder().startedAt(wipeStart).endedAt(clock.instant())
+                    .device(device);
+            if (receipt != null) {
+                wb.receipt(receipt);
+            } else {
+                wb.receiptDigest(statement.statementDigestHex());
+            }
             records.forEach(wb::buffer);
-            Envelope wipe = wb.build().sign(key);
-            return new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(), timing.startedAt(),
-                    timing.endedAt(), timing.deviceNanos(), receipt, wipe);
+            WipeAttestation wipe = wb.build();
+            if (batches == null) {
+                return CompletableFuture.completedFuture(new NodeResult(request.jobId(), request.attempt(), nodeId(),
+                        executor.kind(), timing.startedAt(), timing.endedAt(), timing.deviceNanos(), receipt,
+                        wipe.sign(key), null));
+            }
+            CompletableFuture<dev.depin.crypto.BatchedReceipt> sealed = batches.add(statement, wipe);
+            requestSeal();
+            return sealed.thenApply(b -> new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(),
+                    timing.startedAt(), timing.endedAt(), timing.deviceNanos(), null, null, b));
         }
     }
 
@@ -484,6 +546,10 @@ public final class ProviderNode implements AutoCloseable {
             workers.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        if (batches != null) {
+            batches.close(); // seals whatever is pending
+            sealer.shutdown();
+        }
         executor.close();
     }
 
@@ -504,6 +570,7 @@ public final class ProviderNode implements AutoCloseable {
         private int workers = 1;
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
+        private int batchJobs;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -580,6 +647,25 @@ public final class ProviderNode implements AutoCloseable {
          */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Signs receipts and wipe attestations in batches of up to {@code maxJobs} jobs, one
+         * Ed25519 signature per batch (DESIGN §4): each buyer gets its job's statements with
+         * inclusion proofs in the signed batch. Sealing is a group commit: an idle node signs a
+         * lone job at once, so batching adds no latency; under load concurrent jobs share a
+         * signature. Buyers verify batched receipts as they verify single ones.
+         *
+         * @param maxJobs jobs per batch, 2 to 65536; 0 (the default) signs every job on its own
+         * @return this builder
+         */
+        public Builder receiptBatching(int maxJobs) {
+            if (maxJobs != 0 && (maxJobs < 2 || maxJobs > 65_536)) {
+                throw new InvalidArgumentException("receipt batching of " + maxJobs
+                        + " jobs: give 2 to 65536, or 0 to sign every job on its own");
+            }
+            this.batchJobs = maxJobs;
             return this;
         }
 

@@ -157,7 +157,8 @@ public final class DisputeCheck {
         requireExactly(inputs, spec.inputs().stream().map(InputRef::name).toList(), "input", spec);
         requireExactly(outputs, spec.outputs().stream().map(BufferDecl::name).toList(), "output", spec);
 
-        ReceiptCheck rc = new ReceiptCheck(record.receipt(), key).spec(spec).boundTo(record.jobId(), record.attempt(),
+        ReceiptCheck rc = (record.batched() != null ? new ReceiptCheck(record.batched(), key)
+                : new ReceiptCheck(record.receipt(), key)).spec(spec).boundTo(record.jobId(), record.attempt(),
                 "a dispute record carries no challenge nonce: that the receipt answered the buyer's challenge is "
                         + "not checked (the signature still binds it to the provider)");
         inputs.forEach((n, s) -> rc.put(n, s, true));

@@ -2,6 +2,8 @@ package dev.depin.verify;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Assurance;
+import dev.depin.crypto.BatchVerifier;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.BufferDigest;
 import dev.depin.crypto.Dsse;
 import dev.depin.crypto.Envelope;
@@ -50,6 +52,7 @@ import java.util.Map;
  */
 public final class ReceiptCheck {
     private final Envelope receipt;
+    private final BatchedReceipt batched;
     private final NodePublicKey key;
     private final Map<String, Source> outputs = new LinkedHashMap<>();
     private final Map<String, Source> inputs = new LinkedHashMap<>();
@@ -65,6 +68,14 @@ public final class ReceiptCheck {
 
     ReceiptCheck(Envelope receipt, NodePublicKey key) {
         this.receipt = InvalidArgumentException.requireNonNull(receipt, "receipt envelope");
+        this.batched = null;
+        this.key = InvalidArgumentException.requireNonNull(key, "provider key");
+    }
+
+    /** A check of a receipt signed as part of a batch: the batch's signature, the inclusion, then the same bindings. */
+    ReceiptCheck(BatchedReceipt batched, NodePublicKey key) {
+        this.receipt = null;
+        this.batched = InvalidArgumentException.requireNonNull(batched, "batched receipt");
         this.key = InvalidArgumentException.requireNonNull(key, "provider key");
     }
 
@@ -191,10 +202,21 @@ public final class ReceiptCheck {
         List<Check> checks = new ArrayList<>();
         List<OfflineReport.NotChecked> skipped = new ArrayList<>();
         // Authenticate before reading any claim, so that nothing unsigned is trusted.
-        receipt.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
-        checks.add(Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
-        checks.add(Check.passed("signature", "Ed25519 over DSSE PAE by the given key, node " + key.nodeId().hex()));
-        ExecutionReceipt claimed = ExecutionReceipt.readUnverified(receipt);
+        ExecutionReceipt claimed;
+        BatchVerifier batchVerifier = batched == null ? null : new BatchVerifier(1);
+        if (batched != null) {
+            // The batch signature, then this statement's inclusion in it (binding checks follow below).
+            batchVerifier.verifyBatchSignature(batched, key);
+            checks.add(Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
+            checks.add(Check.passed("batch signature", "Ed25519 over DSSE PAE of the provider's batch by the given key, "
+                    + "node " + key.nodeId().hex()));
+            claimed = batched.readReceiptUnverified();
+        } else {
+            receipt.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
+            checks.add(Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
+            checks.add(Check.passed("signature", "Ed25519 over DSSE PAE by the given key, node " + key.nodeId().hex()));
+            claimed = ExecutionReceipt.readUnverified(receipt);
+        }
         checks.add(Check.passed("predicateType", "in-toto Statement v1, " + ExecutionReceipt.PREDICATE_TYPE));
 
         ReceiptExpectations.Builder ex = ReceiptExpectations.builder().signer(key)
@@ -229,7 +251,15 @@ public final class ReceiptCheck {
         // Every claim (job, nonce, spec, kernel, inputs = the spec's, chunk size, subjects),
         // checked before a byte is hashed: outputs stand in as the receipt's own digests.
         claimed.outputs().forEach(ex::receivedOutputDigest);
-        ExecutionReceipt.verify(receipt, ex.build());
+        VerificationReport batchedWipe = null;
+        if (batched != null) {
+            dev.depin.crypto.VerifiedBatchedReceipt v = batchVerifier.verify(batched, ex.build());
+            checks.add(Check.passed("batch inclusion", "the receipt and wipe statements are leaves of the batch's "
+                    + "signed Merkle root over " + v.batchStatements() + " statements"));
+            batchedWipe = v.wipeReport();
+        } else {
+            ExecutionReceipt.verify(receipt, ex.build());
+        }
         if (spec != null) {
             checks.add(Check.passed("specHash", "equals SHA-256 of the spec's canonical form, " + spec.hash()));
             checks.add(Check.passed("kernel", "id and code hash equal the spec's: " + spec.kernel().id() + " "
@@ -245,7 +275,11 @@ public final class ReceiptCheck {
         checkInputs(claimed, checks, skipped);
         checkOutputs(claimed, checks);
 
-        if (wipe != null) {
+        if (batchedWipe != null) {
+            for (Check wc : batchedWipe.checks()) {
+                checks.add(new Check("wipe " + wc.name(), wc.passed(), wc.detail()));
+            }
+        } else if (wipe != null) {
             VerificationReport w = WipeAttestation.verify(wipe, receipt, key, WipeAttestation.buffersOf(claimed));
             for (Check wc : w.checks()) {
                 checks.add(new Check("wipe " + wc.name(), wc.passed(), wc.detail()));

@@ -155,6 +155,30 @@ public final class BatchVerifier {
     }
 
     /**
+     * Checks only the batch envelope of a job: payload type, Ed25519 signature by {@code key}
+     * and a well-formed batch statement; the job's own statements are not looked at. For a
+     * verifier that must authenticate before it reads any claim (an offline check reads the
+     * receipt's claims to build its expectations, then calls {@link #verify}).
+     *
+     * @param job what the provider sent for one job
+     * @param key the provider's key
+     * @return the number of statements the batch signature covers
+     * @throws VerificationException if the batch envelope does not verify
+     */
+    public int verifyBatchSignature(BatchedReceipt job, NodePublicKey key) {
+        InvalidArgumentException.requireNonNull(job, "job");
+        InvalidArgumentException.requireNonNull(key, "key");
+        String digest = job.batch().digestHex();
+        String cacheKey = cacheKey(job.batch(), digest, key);
+        SignedBatch batch = cached(cacheKey);
+        if (batch == null) {
+            batch = verifyBatch(job.batch(), key);
+            remember(cacheKey, batch);
+        }
+        return batch.statements;
+    }
+
+    /**
      * Number of verified batches currently remembered.
      *
      * @return at most the cache size

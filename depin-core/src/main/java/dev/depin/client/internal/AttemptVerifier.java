@@ -38,6 +38,8 @@ import java.util.Map;
 public final class AttemptVerifier {
     private static final SecureRandom RANDOM = new SecureRandom();
     private final CpuReference reference;
+    /** Verifies each batch signature once for all of its jobs (bounded cache), shared by the client's jobs. */
+    private final dev.depin.crypto.BatchVerifier batches = new dev.depin.crypto.BatchVerifier();
 
     /** @param reference the CPU reference used to recompute spot-checked chunks */
     public AttemptVerifier(CpuReference reference) {
@@ -72,10 +74,20 @@ public final class AttemptVerifier {
                     out.getValue().bytes()));
         }
         // The receipt first: it judges the bytes received against what the provider signed.
-        VerifiedReceipt receipt = ExecutionReceipt.verify(response.receipt(), ex.build());
-        checkShapes(spec, response);
-        VerificationReport wipe = WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
-                WipeAttestation.buffersOf(receipt.receipt()));
+        VerifiedReceipt receipt;
+        VerificationReport wipe;
+        if (response.isBatched()) {
+            // One signature per batch (cached), then this job's inclusion, then the same bindings.
+            dev.depin.crypto.VerifiedBatchedReceipt v = batches.verify(response.batched(), ex.build());
+            receipt = v.receipt();
+            wipe = v.wipeReport();
+            checkShapes(spec, response);
+        } else {
+            receipt = ExecutionReceipt.verify(response.receipt(), ex.build());
+            checkShapes(spec, response);
+            wipe = WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
+                    WipeAttestation.buffersOf(receipt.receipt()));
+        }
         VerificationReport report = receipt.report().and(wipe);
         Map<String, byte[]> roots = new LinkedHashMap<>();
         for (BufferDigest d : receipt.receipt().outputs()) {

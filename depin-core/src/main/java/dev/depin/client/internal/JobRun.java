@@ -456,7 +456,7 @@ public final class JobRun implements JobHandle {
         ExecutionResponse r = a.response;
         return new DisputeRecord(jobId, a.number(), a.provider(), a.offer.publicKey(), e.reason(), e.getMessage(),
                 e.evidence().orElse(null), r.receipt(), r.wipe(), spec.canonicalJson(), ctx.clock().instant(),
-                r.outputBytes());
+                r.outputBytes(), r.batched());
     }
 
     // ---------------------------------------------------------------- conclude (post or void)
@@ -557,7 +557,7 @@ public final class JobRun implements JobHandle {
         history.addAll(tail);
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
                 cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
-                resp.wipe(), winner.report(), disputes, history);
+                resp.wipe(), winner.report(), disputes, history, resp.batched());
         // Decided here, under the lock (a cancel through the future takes the lock too, so it
         // either came first or finds the job finished); the future completes after unlocking.
         finished = true;

@@ -2,6 +2,7 @@ package dev.depin.job.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.CanonicalJson;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.Evidence;
@@ -41,8 +42,12 @@ public final class DisputeJson {
         }
         m.put("at", d.at().toString());
         try {
-            m.put("receipt", CanonicalJson.reader().readTree(d.receipt().toJsonBytes()));
-            m.put("wipe", CanonicalJson.reader().readTree(d.wipe().toJsonBytes()));
+            if (d.batched() != null) {
+                m.put("batched", CanonicalJson.reader().readTree(d.batched().toJsonBytes()));
+            } else {
+                m.put("receipt", CanonicalJson.reader().readTree(d.receipt().toJsonBytes()));
+                m.put("wipe", CanonicalJson.reader().readTree(d.wipe().toJsonBytes()));
+            }
             m.put("spec", CanonicalJson.reader().readTree(d.specJson()));
             return CanonicalJson.writer().withDefaultPrettyPrinter().writeValueAsBytes(m);
         } catch (IOException e) {
@@ -51,7 +56,7 @@ public final class DisputeJson {
     }
 
     private static final Set<String> FIELDS = Set.of("format", "jobId", "attempt", "provider", "providerKeyPem",
-            "reason", "message", "evidence", "at", "receipt", "wipe", "spec");
+            "reason", "message", "evidence", "at", "receipt", "wipe", "batched", "spec");
     private static final Set<String> EVIDENCE_FIELDS = Set.of("check", "location", "expected", "actual", "seed");
 
     /**
@@ -112,9 +117,22 @@ public final class DisputeJson {
                 throw malformed("field 'at' is '" + abbreviate(atText) + "', not an ISO-8601 instant such as "
                         + "2026-01-31T12:00:00Z");
             }
+            BatchedReceipt batched = null;
+            Envelope receipt = null;
+            Envelope wipe = null;
+            if (n.has("batched")) {
+                if (n.has("receipt") || n.has("wipe")) {
+                    throw malformed("it carries both a batched receipt and signed envelopes: a record has one or the "
+                            + "other");
+                }
+                batched = batched(n);
+            } else {
+                receipt = envelope(n, "receipt");
+                wipe = envelope(n, "wipe");
+            }
             return new DisputeRecord(text(n, "jobId", ""), a.intValue(), NodeId.parse(text(n, "provider", "")),
                     KeyPem.readPublicKey(text(n, "providerKeyPem", "")), reason, text(n, "message", ""), ev,
-                    envelope(n, "receipt"), envelope(n, "wipe"), spec(n), at, Map.of());
+                    receipt, wipe, spec(n), at, Map.of(), batched);
         } catch (InvalidJobException x) {
             throw x;
         } catch (DepinException x) {
@@ -133,6 +151,20 @@ public final class DisputeJson {
             throw malformed("field '" + name + "' cannot be re-encoded (" + e.getMessage() + ")");
         } catch (DepinException e) {
             throw malformed("field '" + name + "' is not a DSSE envelope: " + e.getMessage());
+        }
+    }
+
+    private static BatchedReceipt batched(JsonNode n) {
+        JsonNode v = n.get("batched");
+        if (v == null || !v.isObject()) {
+            throw malformed("field 'batched' must be a batched receipt object");
+        }
+        try {
+            return BatchedReceipt.parse(CanonicalJson.writer().writeValueAsBytes(v));
+        } catch (IOException e) {
+            throw malformed("field 'batched' cannot be re-encoded (" + e.getMessage() + ")");
+        } catch (DepinException e) {
+            throw malformed("field 'batched' is not a batched receipt: " + e.getMessage());
         }
     }
 

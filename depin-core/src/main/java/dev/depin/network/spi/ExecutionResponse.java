@@ -1,6 +1,7 @@
 package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import java.nio.ByteBuffer;
@@ -21,13 +22,20 @@ import java.util.Map;
  * @param startedAt    when execution started, by the provider's clock
  * @param endedAt      when it ended
  * @param deviceNanos  device time the provider charges for
- * @param receipt      the provider's signed execution receipt (DSSE envelope)
- * @param wipe         the provider's signed wipe attestation, whose subject is the receipt
+ * @param receipt      the provider's signed execution receipt (DSSE envelope), or {@code null}
+ *                     when the attempt was signed as part of a batch
+ * @param wipe         the provider's signed wipe attestation, whose subject is the receipt, or
+ *                     {@code null} when batched
+ * @param batched      the attempt's receipt and wipe statements with their inclusion proofs in
+ *                     one signed batch, or {@code null} when they were signed one by one
  */
 public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
                                 Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
-                                long deviceNanos, Envelope receipt, Envelope wipe) {
-    /** @throws InvalidArgumentException on nulls or negative numbers */
+                                long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
+    /**
+     * @throws InvalidArgumentException on nulls, negative numbers, or proofs that are neither
+     *                                  both envelopes nor one batched receipt
+     */
     public ExecutionResponse {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(provider, "provider");
@@ -35,14 +43,44 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(startedAt, "start time");
         InvalidArgumentException.requireNonNull(endedAt, "end time");
-        InvalidArgumentException.requireNonNull(receipt, "execution receipt");
-        InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        if (batched == null) {
+            InvalidArgumentException.requireNonNull(receipt, "execution receipt");
+            InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
+        } else if (receipt != null || wipe != null) {
+            throw new InvalidArgumentException("a response carries either a signed receipt and wipe attestation or "
+                    + "one batched receipt, not both");
+        }
         if (attempt < 1 || deviceNanos < 0) {
             throw new InvalidArgumentException("attempt " + attempt + " and device time " + deviceNanos
                     + " ns must be >= 1 and >= 0");
         }
         outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(outputs));
         outputs.forEach((k, v) -> InvalidArgumentException.requireNonNull(v, "output '" + k + "'"));
+    }
+
+    /**
+     * A response whose receipt and wipe attestation were signed one by one.
+     *
+     * @param jobId        the job id the provider says it ran
+     * @param attempt      the attempt it says it ran
+     * @param provider     the provider's node id
+     * @param executorKind the executor it says it used
+     * @param outputs      outputs by name as received
+     * @param startedAt    when execution started
+     * @param endedAt      when it ended
+     * @param deviceNanos  device time the provider charges for
+     * @param receipt      the signed execution receipt
+     * @param wipe         the signed wipe attestation
+     */
+    public ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
+                             Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
+                             long deviceNanos, Envelope receipt, Envelope wipe) {
+        this(jobId, attempt, provider, executorKind, outputs, startedAt, endedAt, deviceNanos, receipt, wipe, null);
+    }
+
+    /** @return whether the receipt and wipe attestation came in one signed batch */
+    public boolean isBatched() {
+        return batched != null;
     }
 
     /** @return the output bytes as fresh read-only little-endian views (position 0), by name */

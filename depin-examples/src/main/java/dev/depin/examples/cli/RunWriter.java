@@ -60,8 +60,13 @@ final class RunWriter {
                 Files.write(job.resolve("spec.json"), h.spec().canonicalJson());
                 writeAll(job.resolve("inputs"), h.job().inputs());
                 writeAll(job.resolve("outputs"), r.outputs());
-                Files.write(job.resolve("receipt.json"), r.receipt().toJsonBytes());
-                Files.write(job.resolve("wipe.json"), r.wipe().toJsonBytes());
+                if (r.batched() != null) {
+                    // Signed in a batch: one file holds the batch envelope, both statements and their proofs.
+                    Files.write(job.resolve("batched-receipt.json"), r.batched().toJsonBytes());
+                } else {
+                    Files.write(job.resolve("receipt.json"), r.receipt().toJsonBytes());
+                    Files.write(job.resolve("wipe.json"), r.wipe().toJsonBytes());
+                }
                 Files.writeString(job.resolve("provider.txt"), r.provider().hex() + "\n");
                 Files.writeString(job.resolve("report.txt"), r.report().summary() + "\n"
                         + String.join("\n", r.report().checks().stream()
