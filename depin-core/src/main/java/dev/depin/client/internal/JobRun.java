@@ -158,7 +158,9 @@ public final class JobRun implements JobHandle {
             }
         }
         afterUnlock();
-        hop(this::selectStage);
+        // The first round runs on the submitting thread: it never blocks (offers and dispatch
+        // are futures), and sparing a hop is most of a small job's scheduling latency.
+        guard(this::selectStage).run();
     }
 
     /**
