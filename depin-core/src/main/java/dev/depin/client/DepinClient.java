@@ -56,6 +56,7 @@ public final class DepinClient implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final JobRun.Context context;
     private final CpuReference reference;
+    private final dev.depin.crypto.Parallelism verifying;
     private final java.util.concurrent.Executor listeners;
     private final java.util.concurrent.ExecutorService ownedListeners;
 
@@ -74,6 +75,8 @@ public final class DepinClient implements AutoCloseable {
         // Timers (deadlines, attempt timeouts) of jobs cancelled by close() must not keep threads alive.
         this.scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         this.reference = new CpuReference(b.threads);
+        // Shares the scheduler's threads: Freivalds on a large product uses every core the client has.
+        this.verifying = dev.depin.crypto.Parallelism.using(scheduler, b.threads);
         if (b.listenerExecutor != null) {
             this.ownedListeners = null;
             this.listeners = b.listenerExecutor;
@@ -87,7 +90,8 @@ public final class DepinClient implements AutoCloseable {
             this.listeners = ownedListeners;
         }
         this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
-                new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000), new AttemptVerifier(reference),
+                new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000),
+                new AttemptVerifier(reference, verifying),
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit);
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout);

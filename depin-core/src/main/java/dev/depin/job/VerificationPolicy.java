@@ -142,11 +142,25 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
      * @param committedRoot the Merkle root the receipt commits to, per output name
      * @param cpu           the CPU reference for recomputation
      * @param seed          the seed of every random choice, drawn after the provider committed
+     * @param parallelism   threads the check may use besides the calling one (e.g. Freivalds'
+     *                      rounds over large matrices)
      */
     record ResultCheck(JobSpec spec, java.util.Map<String, ByteBuffer> inputs,
                        java.util.Map<String, ByteBuffer> outputs, java.util.Map<String, byte[]> committedRoot,
-                       dev.depin.kernel.CpuReference cpu, byte[] seed) {
-        /** @throws InvalidArgumentException on nulls */
+                       dev.depin.kernel.CpuReference cpu, byte[] seed, dev.depin.crypto.Parallelism parallelism) {
+        /**
+         * Bundles what a check needs; nothing is copied.
+         *
+         * @param spec          the job spec; not null
+         * @param inputs        the buyer's own input bytes by input name; not null
+         * @param outputs       the outputs received, bound to the receipt, by output name; not null
+         * @param committedRoot the 32-byte Merkle root the receipt commits to, per output name;
+         *                      not null
+         * @param cpu           the CPU reference for recomputation; not null
+         * @param seed          the seed of every random choice, drawn after the provider
+         *                      committed; not null
+         * @throws InvalidArgumentException on nulls
+         */
         public ResultCheck {
             InvalidArgumentException.requireNonNull(spec, "spec");
             InvalidArgumentException.requireNonNull(inputs, "inputs");
@@ -154,6 +168,7 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
             InvalidArgumentException.requireNonNull(committedRoot, "committed roots");
             InvalidArgumentException.requireNonNull(cpu, "CPU reference");
             InvalidArgumentException.requireNonNull(seed, "seed");
+            InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         }
 
         private KernelReference reference() {
@@ -199,7 +214,13 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
     record Freivalds(int rounds) implements VerificationPolicy {
         static final String KIND = "FREIVALDS";
 
-        /** @throws InvalidArgumentException unless 1 &le; rounds &le; 64 */
+        /**
+         * Creates the policy after checking the number of rounds.
+         *
+         * @param rounds random vectors, 1 to 64; a product wrong beyond tolerance passes all
+         *               of them with probability at most 2^-rounds
+         * @throws InvalidArgumentException unless 1 &le; rounds &le; 64
+         */
         public Freivalds {
             if (rounds < 1 || rounds > 64) {
                 throw new InvalidArgumentException("freivalds needs 1 to 64 rounds (got " + rounds
@@ -229,7 +250,7 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
                     dev.depin.kernel.Buffers.floatView(in.inputs().get(p.a())),
                     dev.depin.kernel.Buffers.floatView(in.inputs().get(p.b())),
                     dev.depin.kernel.Buffers.floatView(in.outputs().get(p.c())), p.m(), p.k(), p.n(),
-                    dev.depin.crypto.verify.Freivalds.Options.rigorous(rounds), in.seed()));
+                    dev.depin.crypto.verify.Freivalds.Options.rigorous(rounds), in.seed(), in.parallelism()));
         }
 
         @Override
@@ -246,7 +267,13 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
     record SpotCheck(double fraction) implements VerificationPolicy {
         static final String KIND = "SPOT_CHECK";
 
-        /** @throws InvalidArgumentException unless 0 &lt; fraction &le; 1 */
+        /**
+         * Creates the policy after checking the fraction.
+         *
+         * @param fraction the share of output chunks to recompute, in (0, 1] (NaN is refused);
+         *                 0.05 checks 5% of them
+         * @throws InvalidArgumentException unless 0 &lt; fraction &le; 1
+         */
         public SpotCheck {
             if (!(fraction > 0 && fraction <= 1)) {
                 throw new InvalidArgumentException("spotCheck needs a fraction in (0, 1] (got " + fraction
@@ -294,7 +321,13 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
     record Redundant(int replicas) implements VerificationPolicy {
         static final String KIND = "REDUNDANT";
 
-        /** @throws InvalidArgumentException unless 2 &le; replicas &le; 9 */
+        /**
+         * Creates the policy after checking the number of replicas.
+         *
+         * @param replicas how many distinct providers run the job, 2 to 9; 3 lets a majority
+         *                 outvote one bad provider
+         * @throws InvalidArgumentException unless 2 &le; replicas &le; 9
+         */
         public Redundant {
             if (replicas < 2 || replicas > 9) {
                 throw new InvalidArgumentException("redundant needs 2 to 9 replicas (got " + replicas

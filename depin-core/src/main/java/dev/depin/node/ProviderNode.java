@@ -86,6 +86,8 @@ public final class ProviderNode implements AutoCloseable {
     private static final SecureRandom PATTERNS = new SecureRandom();
     /** Outputs are streamed to the sink in chunks of this size. */
     private static final int SEND_CHUNK = 1 << 20;
+    /** Inputs at least this large are hashed on several cores after staging. */
+    private static final int PARALLEL_HASH_BYTES = 4 << 20;
 
     private final NodeKeyPair key;
     private final DeviceExecutor executor;
@@ -105,6 +107,8 @@ public final class ProviderNode implements AutoCloseable {
     /** Signs the statements of many jobs at once; null when every job is signed on its own. */
     private final dev.depin.crypto.BatchSigner batches;
     private final java.util.concurrent.ExecutorService sealer;
+    /** Hashes large inputs and outputs on several cores; owned by the node, closed with it. */
+    private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
     private volatile ProviderOffer offer;
 
@@ -141,6 +145,9 @@ public final class ProviderNode implements AutoCloseable {
             this.batches = null;
             this.sealer = null;
         }
+        int cores = Runtime.getRuntime().availableProcessors();
+        this.hashing = cores > 1 ? dev.depin.crypto.Parallelism.newPool(Math.min(cores, 64))
+                : dev.depin.crypto.Parallelism.callerThread();
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
@@ -406,7 +413,7 @@ public final class ProviderNode implements AutoCloseable {
                 ctx.cancel();
             }
             for (InputRef in : spec.inputs()) {
-                stage(in, inputs.get(in.name()), ctx.input(in.name()));
+                stage(in, inputs.get(in.name()), ctx.input(in.name()), hashing);
             }
             task.accepted();
             safe(task.progress, Progress.RUNNING);
@@ -430,7 +437,8 @@ public final class ProviderNode implements AutoCloseable {
                     throw new ExecutionFailedException("executor " + executor.kind() + " produced " + out.remaining()
                             + " bytes for output '" + d.name() + "', not " + d.bytes() + ": executor bug, report it");
                 }
-                byte[] root = ctx.outputRoot(d.name()).orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES));
+                byte[] root = ctx.outputRoot(d.name())
+                        .orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
             }
             ExecutionReceipt statement = rb.build();
@@ -462,12 +470,23 @@ public final class ProviderNode implements AutoCloseable {
         }
     }
 
-    /** Copies one input into the executor's buffer chunk by chunk, hashing the same bytes as they pass. */
-    private static void stage(InputRef in, ByteBuffer data, ByteBuffer into) {
+    /**
+     * Copies one input into the executor's buffer and hashes the bytes now in the provider's
+     * memory (what its receipt vouches for): chunk by chunk as they pass for small inputs, and
+     * for large ones after the copy on several cores, which is faster than one streaming pass.
+     */
+    private static void stage(InputRef in, ByteBuffer data, ByteBuffer into, dev.depin.crypto.Parallelism hashing) {
         if (data == null || data.remaining() != in.bytes()) {
             throw new ProviderRejectedException("input '" + in.name() + "' has "
                     + (data == null ? "no bytes" : data.remaining() + " bytes") + " but the spec declares "
                     + in.bytes() + ": resend the job");
+        }
+        if (hashing.threads() > 1 && data.remaining() >= PARALLEL_HASH_BYTES) {
+            int at = into.position();
+            into.put(data.duplicate());
+            ByteBuffer staged = into.duplicate().position(at).limit(at + (int) in.bytes());
+            checkRoot(in, Hex.encode(Merkle.root(staged, JobSpec.MERKLE_CHUNK_BYTES, hashing)));
+            return;
         }
         Merkle.Builder merkle = Merkle.builder(JobSpec.MERKLE_CHUNK_BYTES);
         ByteBuffer src = data.duplicate();
@@ -478,7 +497,10 @@ public final class ProviderNode implements AutoCloseable {
             into.put(chunk);
             src.position(src.position() + n);
         }
-        String root = Hex.encode(merkle.root());
+        checkRoot(in, Hex.encode(merkle.root()));
+    }
+
+    private static void checkRoot(InputRef in, String root) {
         if (!root.equals(in.merkleRoot())) {
             throw new ProviderRejectedException("input '" + in.name() + "' hashes to Merkle root " + root
                     + " but the spec commits to " + in.merkleRoot() + ": the bytes were altered in transit");
@@ -550,6 +572,7 @@ public final class ProviderNode implements AutoCloseable {
             batches.close(); // seals whatever is pending
             sealer.shutdown();
         }
+        hashing.close();
         executor.close();
     }
 

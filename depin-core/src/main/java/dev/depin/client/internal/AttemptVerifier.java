@@ -41,9 +41,15 @@ public final class AttemptVerifier {
     /** Verifies each batch signature once for all of its jobs (bounded cache), shared by the client's jobs. */
     private final dev.depin.crypto.BatchVerifier batches = new dev.depin.crypto.BatchVerifier();
 
-    /** @param reference the CPU reference used to recompute spot-checked chunks */
-    public AttemptVerifier(CpuReference reference) {
+    private final dev.depin.crypto.Parallelism parallelism;
+
+    /**
+     * @param reference   the CPU reference used to recompute spot-checked chunks
+     * @param parallelism threads checks may use for large results (owned by the client)
+     */
+    public AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism) {
         this.reference = reference;
+        this.parallelism = parallelism;
     }
 
     /**
@@ -95,7 +101,7 @@ public final class AttemptVerifier {
         }
         VerificationPolicy policy = spec.verification();
         return policy.check(new VerificationPolicy.ResultCheck(spec, inputs, response.outputBytes(), roots, reference,
-                Freivalds.newSeed(RANDOM))).map(report::and).orElse(report);
+                Freivalds.newSeed(RANDOM), parallelism)).map(report::and).orElse(report);
     }
 
     /** The signed outputs must be exactly the spec's names and sizes. */
