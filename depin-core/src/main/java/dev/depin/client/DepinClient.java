@@ -100,6 +100,10 @@ public final class DepinClient implements AutoCloseable {
     /**
      * Starts building a client for {@code network}. The client does not own the network
      * and does not close it.
+     *
+     * @param network where offers come from and attempts go
+     * @return a builder with the defaults
+     * @throws InvalidArgumentException if {@code network} is null
      */
     public static Builder builder(ComputeNetwork network) {
         return new Builder(network);
@@ -130,8 +134,10 @@ public final class DepinClient implements AutoCloseable {
     }
 
     /**
-     * The reputation this client has measured for a provider, in (0, 1); 0.5 for a
-     * provider it has never used.
+     * The reputation this client has measured for a provider.
+     *
+     * @param provider a provider's node id
+     * @return a score in (0, 1); 0.5 for a provider this client has never used
      */
     public double reputation(NodeId provider) {
         return reputation.score(InvalidArgumentException.requireNonNull(provider, "provider"));
@@ -194,7 +200,10 @@ public final class DepinClient implements AutoCloseable {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
         }
 
-        /** Attempts per job before it fails, 1 to 100; default 3. */
+        /**
+         * @param attempts rounds of dispatch per job before it fails, 1 to 100; default 3
+         * @return this builder
+         */
         public Builder maxAttempts(int attempts) {
             if (attempts < 1 || attempts > 100) {
                 throw new InvalidArgumentException("max attempts is " + attempts + ": give 1 to 100");
@@ -206,6 +215,9 @@ public final class DepinClient implements AutoCloseable {
         /**
          * How long one attempt may take before it is abandoned and rescheduled (it is also
          * cut short by the job's deadline); default 10 minutes.
+         *
+         * @param timeout a positive duration
+         * @return this builder
          */
         public Builder attemptTimeout(Duration timeout) {
             InvalidArgumentException.requireNonNull(timeout, "attempt timeout");
@@ -216,7 +228,10 @@ public final class DepinClient implements AutoCloseable {
             return this;
         }
 
-        /** The clock for deadlines and offer expiry. */
+        /**
+         * @param clock the clock for deadlines and offer expiry; default the UTC system clock
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
             return this;
@@ -225,6 +240,9 @@ public final class DepinClient implements AutoCloseable {
         /**
          * Threads that run the client's bookkeeping and verification (recomputing spot
          * checks, Freivalds), 1 to 64; default the number of cores, at least 2.
+         *
+         * @param threads the thread count
+         * @return this builder
          */
         public Builder threads(int threads) {
             if (threads < 1 || threads > 64) {
@@ -238,6 +256,9 @@ public final class DepinClient implements AutoCloseable {
          * Attempts in flight at one provider that make up one load tier, 1 to 10000;
          * default 4. Offers rank by load tier before price, which spreads bursts across
          * providers.
+         *
+         * @param limit attempts per load tier
+         * @return this builder
          */
         public Builder maxInFlightPerProvider(int limit) {
             if (limit < 1 || limit > 10_000) {
@@ -250,6 +271,9 @@ public final class DepinClient implements AutoCloseable {
         /**
          * How many disputed attempts (proven wrong results or broken receipts) make this
          * client stop using a provider, 0 to 1000; 0 never bans; default 1.
+         *
+         * @param disputes the dispute count that bans
+         * @return this builder
          */
         public Builder banAfterDisputes(int disputes) {
             if (disputes < 0 || disputes > 1000) {

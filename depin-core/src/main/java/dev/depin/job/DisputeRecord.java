@@ -48,6 +48,23 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
     public static final int MAX_JSON_BYTES = 32 << 20;
 
     /**
+     * @param jobId the job
+     * @param attempt the disputed attempt
+     * @param provider the provider's node id
+     * @param providerKey the key its offer named, which signed the receipt
+     * @param reason which check failed
+     * @param message the verifier's explanation
+     * @param evidence the recomputable evidence, or {@code null} when the failure is in the envelope itself
+     *        (bad signature, wrong nonce, …), which the receipt shows
+     * @param receipt the receipt as received, or {@code null} when the attempt was signed in a batch
+     * @param wipe the wipe attestation as received, or {@code null} when batched
+     * @param specJson the spec's canonical JSON (its SHA-256 is the receipt's spec hash)
+     * @param at when the dispute was raised
+     * @param outputs the disputed output bytes as received (kept in memory for the caller to store; not part
+     *        of {@link #toJson()}, since the receipt commits to them by Merkle root); empty when read back
+     *        from JSON
+     * @param batched the attempt's receipt and wipe statements with their inclusion proofs in the provider's
+     *        signed batch, or {@code null} when signed one by one
      * @throws InvalidArgumentException on nulls (other than evidence), an empty job id, an
      *                                  attempt below 1, or a provider id that is not the
      *                                  SHA-256 of {@code providerKey} (a dispute names the

@@ -40,7 +40,28 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
                         Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
                         Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
                         List<JobEvent> history, BatchedReceipt batched) {
-    /** @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch */
+    /**
+     * Validates every component.
+     *
+     * @param jobId the job id
+     * @param specHash SHA-256 hex of the spec's canonical JSON
+     * @param attempt the attempt whose outputs were accepted
+     * @param provider who ran it
+     * @param executorKind the executor the provider used, as it reported
+     * @param outputs output bytes by name (read-only little-endian views)
+     * @param cost what the job costs: every verified replica at its offer's price (one attempt unless
+     *        redundant), never more than the spec's max price
+     * @param timings when things happened
+     * @param receipt the provider's signed execution receipt for the accepted attempt, or {@code null} when
+     *        the provider signed it in a batch (see {@code batched})
+     * @param wipe the provider's signed wipe attestation for it, or {@code null} when batched
+     * @param report what the buyer verified, and the assurance it gives, in numbers
+     * @param disputes attempts of this job that failed verification, with their evidence
+     * @param history every state change of the job, in order
+     * @param batched the accepted attempt's receipt and wipe statements with their inclusion proofs in one
+     *        signed batch, or {@code null} when signed one by one
+     * @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch
+     */
     public JobResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(specHash, "spec hash");
@@ -71,6 +92,8 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
     /**
      * One output as float32 values.
      *
+     * @param name the output's name, e.g. {@code "c"}
+     * @return a copy of its values
      * @throws InvalidArgumentException if there is no such output
      */
     public float[] floats(String name) {
@@ -90,7 +113,14 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
      * @param deviceNanos device time of the accepted attempt, as the provider reported it
      */
     public record Timings(Instant submittedAt, Instant completedAt, long deviceNanos) {
-        /** @throws InvalidArgumentException on nulls or negative device time */
+        /**
+         * Validates the timings.
+         *
+         * @param submittedAt when the client accepted the job
+         * @param completedAt when the result was accepted
+         * @param deviceNanos device time of the accepted attempt, &ge; 0
+         * @throws InvalidArgumentException on nulls or negative device time
+         */
         public Timings {
             InvalidArgumentException.requireNonNull(submittedAt, "submission time");
             InvalidArgumentException.requireNonNull(completedAt, "completion time");

@@ -50,6 +50,8 @@ public final class LocalNetwork implements ComputeNetwork {
     /**
      * A network of the given nodes; the network owns them and closes them.
      *
+     * @param nodes the providers, each with its own key
+     * @return the network
      * @throws InvalidArgumentException if the list is null, empty, or has a node twice
      */
     public static LocalNetwork of(List<ProviderNode> nodes) {

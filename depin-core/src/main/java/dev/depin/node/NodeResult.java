@@ -26,7 +26,21 @@ import java.time.Instant;
  */
 public record NodeResult(String jobId, int attempt, NodeId provider, String executorKind, Instant startedAt,
                          Instant endedAt, long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
-    /** @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch */
+    /**
+     * Validates every component.
+     *
+     * @param jobId the job id
+     * @param attempt the attempt
+     * @param provider the node's id
+     * @param executorKind the executor that ran it
+     * @param startedAt when the kernel started
+     * @param endedAt when it ended
+     * @param deviceNanos device time charged for
+     * @param receipt the signed execution receipt, or {@code null} when batched
+     * @param wipe the signed wipe attestation, whose subject is the receipt, or {@code null} when batched
+     * @param batched the receipt and wipe statements in one signed batch, or {@code null}
+     * @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch
+     */
     public NodeResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(provider, "provider");

@@ -33,6 +33,21 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
                                 Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
                                 long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
     /**
+     * @param jobId the job id the provider says it ran
+     * @param attempt the attempt it says it ran
+     * @param provider the provider's node id
+     * @param executorKind the executor it says it used
+     * @param outputs outputs by name as the buyer's side received them, each with the Merkle root computed on
+     *        arrival (see {@link OutputAssembler})
+     * @param startedAt when execution started, by the provider's clock
+     * @param endedAt when it ended
+     * @param deviceNanos device time the provider charges for
+     * @param receipt the provider's signed execution receipt (DSSE envelope), or {@code null} when the
+     *        attempt was signed as part of a batch
+     * @param wipe the provider's signed wipe attestation, whose subject is the receipt, or {@code null} when
+     *        batched
+     * @param batched the attempt's receipt and wipe statements with their inclusion proofs in one signed
+     *        batch, or {@code null} when they were signed one by one
      * @throws InvalidArgumentException on nulls, negative numbers, or proofs that are neither
      *                                  both envelopes nor one batched receipt
      */
