@@ -15,7 +15,15 @@ import java.util.regex.Pattern;
 public record InputRef(String name, long bytes, String merkleRoot) {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
 
-    /** @throws InvalidArgumentException on a malformed name, size or root */
+    /**
+     * Creates a reference after checking its fields.
+     *
+     * @param name       the kernel's name for the buffer; a valid buffer name, as
+     *                   {@link BufferDecl} requires
+     * @param bytes      exact size in bytes, within the range {@link BufferDecl} allows
+     * @param merkleRoot the Merkle root of the bytes: exactly 64 lower-case hex characters
+     * @throws InvalidArgumentException on a malformed name, size or root
+     */
     public InputRef {
         new BufferDecl(name, bytes);
         InvalidArgumentException.requireNonNull(merkleRoot, "merkle root of input '" + name + "'");

@@ -89,7 +89,14 @@ public final class Job {
         return Buffers.views(inputs);
     }
 
-    /** @return a builder for a job running {@code kernel} */
+    /**
+     * Starts building a job.
+     *
+     * @param kernel the kernel to run (built in or custom); not null
+     * @return a builder for a job running {@code kernel}, with the defaults listed on
+     *         its methods
+     * @throws InvalidArgumentException if {@code kernel} is null
+     */
     public static Builder builder(Kernel kernel) {
         return new Builder(kernel);
     }
@@ -169,39 +176,83 @@ public final class Job {
             return param(name, f);
         }
 
-        /** Adds an input of float32 values (copied, little-endian). */
+        /**
+         * Adds an input of float32 values (copied, little-endian).
+         *
+         * @param name   the kernel's name for the input buffer; a name the kernel does not
+         *               read, or a missing one, makes {@link #build()} throw
+         * @param values the values, copied now; not null. Their byte size must be what the
+         *               kernel expects for the launch parameters, checked by {@link #build()}
+         * @return this builder
+         * @throws InvalidArgumentException if {@code values} is null
+         */
         public Builder input(String name, float[] values) {
             InvalidArgumentException.requireNonNull(values, "input '" + name + "'");
             inputs.put(name, Buffers.littleEndian(values));
             return this;
         }
 
-        /** Adds an input of raw little-endian bytes (its remaining bytes; not copied, do not modify). */
+        /**
+         * Adds an input of raw little-endian bytes (its remaining bytes; not copied, do not modify).
+         *
+         * @param name  the kernel's name for the input buffer; a name the kernel does not
+         *              read, or a missing one, makes {@link #build()} throw
+         * @param bytes the data, from its position to its limit; not null. The buffer itself
+         *              is left untouched (a slice is kept), but its content must not change
+         *              afterwards, since the job's Merkle roots are computed from it
+         * @return this builder
+         * @throws InvalidArgumentException if {@code bytes} is null
+         */
         public Builder input(String name, ByteBuffer bytes) {
             inputs.put(name, InvalidArgumentException.requireNonNull(bytes, "input '" + name + "'").slice()
                     .order(ByteOrder.LITTLE_ENDIAN));
             return this;
         }
 
-        /** What a provider must have. */
+        /**
+         * What a provider must have; default {@link Requirements#ANY}.
+         *
+         * @param requirements the requirements; not null ({@link #build()} throws
+         *                     {@link InvalidArgumentException} on null)
+         * @return this builder
+         */
         public Builder requirements(Requirements requirements) {
             this.requirements = requirements;
             return this;
         }
 
-        /** How the result is checked; default {@link VerificationPolicy#signatureOnly()}. */
+        /**
+         * How the result is checked; default {@link VerificationPolicy#signatureOnly()}.
+         *
+         * @param policy the policy; not null, and able to check this kernel (both checked by
+         *               {@link #build()})
+         * @return this builder
+         */
         public Builder verification(VerificationPolicy policy) {
             this.verification = policy;
             return this;
         }
 
-        /** The most the whole job may cost, every attempt and replica included; default $1. */
+        /**
+         * The most the whole job may cost, every attempt and replica included; default $1.
+         *
+         * @param maxPrice the cap; not null ({@link #build()} throws
+         *                 {@link InvalidArgumentException} on null)
+         * @return this builder
+         */
         public Builder maxPrice(MicroUsd maxPrice) {
             this.maxPrice = maxPrice;
             return this;
         }
 
-        /** Deadline relative to {@link #build()} time; default one minute. */
+        /**
+         * Deadline relative to {@link #build()} time; default one minute. Replaces any
+         * deadline set before with {@link #deadline}.
+         *
+         * @param timeout how long after {@link #build()} the job may run; positive
+         * @return this builder
+         * @throws InvalidArgumentException if {@code timeout} is null, zero or negative
+         */
         public Builder timeout(Duration timeout) {
             InvalidArgumentException.requireNonNull(timeout, "timeout");
             if (timeout.isNegative() || timeout.isZero()) {
@@ -212,13 +263,26 @@ public final class Job {
             return this;
         }
 
-        /** An absolute deadline (overrides {@link #timeout}). */
+        /**
+         * An absolute deadline (overrides {@link #timeout}).
+         *
+         * @param deadline when the job must be done; not null. The spec keeps it to the
+         *                 millisecond; a deadline already past at submission gets the job rejected
+         * @return this builder
+         * @throws InvalidArgumentException if {@code deadline} is null
+         */
         public Builder deadline(Instant deadline) {
             this.deadline = InvalidArgumentException.requireNonNull(deadline, "deadline");
             return this;
         }
 
-        /** The clock {@link #timeout} counts from. */
+        /**
+         * The clock {@link #timeout} counts from; default the system UTC clock.
+         *
+         * @param clock the clock {@link #build()} reads once when no absolute deadline is set; not null
+         * @return this builder
+         * @throws InvalidArgumentException if {@code clock} is null
+         */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
             return this;

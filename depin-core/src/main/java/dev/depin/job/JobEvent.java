@@ -18,7 +18,18 @@ import java.time.Instant;
  */
 public record JobEvent(String jobId, int attempt, JobState state, AttemptState attemptState, NodeId provider,
                        Instant at, String detail) {
-    /** @throws InvalidArgumentException on a null field (other than attempt state and provider) or a negative attempt */
+    /**
+     * Creates an event after checking its fields.
+     *
+     * @param jobId        the job's id; not null
+     * @param attempt      the attempt number, from 1; 0 for job-level events before any dispatch
+     * @param state        the job's state after this event; not null
+     * @param attemptState the attempt's new state, or {@code null} for a job-level event
+     * @param provider     the provider of this attempt, or {@code null} when there is none
+     * @param at           when it happened; not null
+     * @param detail       a human-readable reason, empty (not null) when there is nothing to add
+     * @throws InvalidArgumentException on a null field (other than attempt state and provider) or a negative attempt
+     */
     public JobEvent {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         InvalidArgumentException.requireNonNull(state, "job state");

@@ -11,6 +11,7 @@ import java.util.List;
 public class JobFailedException extends DepinException {
     private static final long serialVersionUID = 1L;
     private final transient List<JobEvent> history;
+    /** The state the job ended in: {@link JobState#REJECTED} or {@link JobState#FAILED}. */
     private final JobState finalState;
 
     /**

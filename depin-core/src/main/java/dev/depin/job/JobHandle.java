@@ -36,6 +36,8 @@ public interface JobHandle {
      * The result. Completes normally once the outputs are verified; exceptionally with
      * {@link JobFailedException} when the job is rejected or fails, or with a
      * {@link CancellationException} when it is cancelled.
+     *
+     * @return a future of the verified result (see above for how it completes)
      */
     CompletableFuture<JobResult> resultAsync();
 

@@ -47,6 +47,18 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
     public static final String FORMAT = "depin.job/v1";
 
     /**
+     * Creates a spec and validates it; the deadline is truncated to the millisecond and
+     * the input list copied.
+     *
+     * @param kernel       what to run; not null
+     * @param params       launch parameters, which the kernel must accept; not null
+     * @param inputs       the input buffers, exactly those the kernel reads for
+     *                     {@code params}, each once and with the size it expects; not null
+     * @param requirements what the provider must have; not null
+     * @param verification how the buyer will check the result; not null, and applicable to
+     *                     {@code kernel}
+     * @param deadline     when the job must be done; not null
+     * @param maxPrice     the most the buyer pays for the whole job; not null
      * @throws InvalidArgumentException on nulls
      * @throws ShapeMismatchException   if the inputs do not match the kernel's buffers
      * @throws InvalidJobException      if the verification policy cannot apply to the kernel
@@ -117,6 +129,10 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
     /**
      * Parses a spec from its JSON form and validates it.
      *
+     * @param json a spec's JSON form as UTF-8 bytes, as {@link #canonicalJson()} writes it
+     *             (unknown fields and wrong types are refused); null is reported as
+     *             {@link InvalidJobException}
+     * @return the validated spec
      * @throws InvalidJobException if the JSON is malformed or the spec invalid
      */
     public static JobSpec fromJson(byte[] json) {

@@ -26,7 +26,18 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
     /** Anything goes. */
     public static final Requirements ANY = new Requirements(0, Set.of(), Set.of(), Set.of(), 0);
 
-    /** @throws InvalidArgumentException on null sets, negative memory or a reputation outside [0, 1] */
+    /**
+     * Creates requirements after checking them; the sets are copied, and a reputation of
+     * -0.0 is stored as 0.0.
+     *
+     * @param minDeviceMemoryBytes least memory one device must offer, in bytes, &ge; 0
+     * @param models               acceptable device models (exact names), empty for any; not
+     *                             null, no null elements
+     * @param regions              acceptable regions, empty for any; not null, no null elements
+     * @param deviceKinds          acceptable device kinds, empty for any; not null, no null elements
+     * @param minReputation        least reputation, in [0, 1] (NaN is refused)
+     * @throws InvalidArgumentException on null sets, negative memory or a reputation outside [0, 1]
+     */
     public Requirements {
         if (minDeviceMemoryBytes < 0) {
             throw new InvalidArgumentException("minimum device memory is " + minDeviceMemoryBytes
@@ -53,6 +64,11 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
     /**
      * Why {@code offer} does not meet these requirements, or {@code null} if it does.
      * Reputation is checked by the caller, who knows it.
+     *
+     * @param offer the provider's offer; not null
+     * @return {@code null} if the offer's region is acceptable and one of its devices has
+     *         the memory, model and kind asked for; otherwise a one-line, human-readable
+     *         reason: the region, or else the device requirements no device meets
      */
     public String mismatch(ProviderOffer offer) {
         if (!regions.isEmpty() && regions.stream().noneMatch(r -> r.admits(offer.region()))) {
@@ -86,31 +102,62 @@ public record Requirements(long minDeviceMemoryBytes, Set<String> models, Set<Re
         private Builder() {
         }
 
-        /** Least device memory in bytes. */
+        /**
+         * Least memory one device must offer; default 0.
+         *
+         * @param bytes the memory in bytes, &ge; 0 (a negative value makes {@link #build()} throw)
+         * @return this builder
+         */
         public Builder minDeviceMemoryBytes(long bytes) {
             this.minMemory = bytes;
             return this;
         }
 
-        /** Acceptable device models. */
+        /**
+         * Acceptable device models, replacing any set before; default any.
+         *
+         * @param models exact model names as providers report them; none for any model.
+         *               Duplicates are dropped
+         * @return this builder
+         * @throws InvalidArgumentException if the array or one of its elements is null
+         */
         public Builder models(String... models) {
             this.models = distinct(models, "required model");
             return this;
         }
 
-        /** Acceptable regions. */
+        /**
+         * Acceptable regions, replacing any set before; default any.
+         *
+         * @param regions regions a provider may be in (see {@link Region#admits}); none for
+         *                any region. Duplicates are dropped
+         * @return this builder
+         * @throws InvalidArgumentException if the array or one of its elements is null
+         */
         public Builder regions(Region... regions) {
             this.regions = distinct(regions, "required region");
             return this;
         }
 
-        /** Acceptable device kinds. */
+        /**
+         * Acceptable device kinds, replacing any set before; default any.
+         *
+         * @param kinds kinds a provider's device may be; none for any kind. Duplicates are dropped
+         * @return this builder
+         * @throws InvalidArgumentException if the array or one of its elements is null
+         */
         public Builder deviceKinds(DeviceKind... kinds) {
             this.kinds = distinct(kinds, "required device kind");
             return this;
         }
 
-        /** Least reputation in [0, 1]. */
+        /**
+         * Least reputation the buyer's client must have measured for the provider; default 0.
+         *
+         * @param reputation the threshold, in [0, 1] (a value outside it, or NaN, makes
+         *                   {@link #build()} throw)
+         * @return this builder
+         */
         public Builder minReputation(double reputation) {
             this.minReputation = reputation;
             return this;

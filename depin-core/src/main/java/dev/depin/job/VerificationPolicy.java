@@ -159,6 +159,8 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
          * @param cpu           the CPU reference for recomputation; not null
          * @param seed          the seed of every random choice, drawn after the provider
          *                      committed; not null
+         * @param parallelism   threads the check may use besides the calling one; not null
+         *                      ({@link dev.depin.crypto.Parallelism#callerThread()} for none)
          * @throws InvalidArgumentException on nulls
          */
         public ResultCheck {

@@ -14,7 +14,17 @@ import dev.depin.InvalidArgumentException;
  * @param n columns of B and C
  */
 public record MatrixProduct(String a, String b, String c, int m, int k, int n) {
-    /** @throws InvalidArgumentException on a null name or a dimension below 1 */
+    /**
+     * Creates a description after checking it.
+     *
+     * @param a name of the m×k input; not null
+     * @param b name of the k×n input; not null
+     * @param c name of the m×n output; not null
+     * @param m rows of A and C, &ge; 1
+     * @param k columns of A, rows of B, &ge; 1
+     * @param n columns of B and C, &ge; 1
+     * @throws InvalidArgumentException on a null name or a dimension below 1
+     */
     public MatrixProduct {
         InvalidArgumentException.requireNonNull(a, "name of A");
         InvalidArgumentException.requireNonNull(b, "name of B");

@@ -12,7 +12,13 @@ import dev.depin.crypto.verify.Comparison;
  * @param comparison the agreement an honest executor meets (also used between replicas)
  */
 public record Recompute(ChunkRecomputer recomputer, Comparison comparison) {
-    /** @throws InvalidArgumentException on nulls */
+    /**
+     * Pairs a recomputer with its tolerance.
+     *
+     * @param recomputer recomputes one chunk on the CPU reference; not null
+     * @param comparison the agreement an honest executor meets; not null
+     * @throws InvalidArgumentException on nulls
+     */
     public Recompute {
         InvalidArgumentException.requireNonNull(recomputer, "chunk recomputer");
         InvalidArgumentException.requireNonNull(comparison, "comparison");

@@ -45,7 +45,11 @@ public record DeviceInfo(DeviceKind kind, String model, long memoryBytes, String
      * @param units             streaming multiprocessors (GPU) or worker threads (CPU), &gt; 0
      * @param fp32Gflops        measured sustained FP32 rate in GFLOP/s, finite and &gt; 0
      * @param uuidHash          64 lower-case hex characters
-     * @throws InvalidArgumentException if any field is out of range
+     * @param driverVersion     the device driver's version (e.g. "580.65.06" for NVIDIA), or "-"
+     *                          where there is no driver (a CPU); 1–64 printable characters
+     * @param runtimeVersion    the runtime the executor uses (e.g. "CUDA 13.0", or the Java
+     *                          version for the CPU executor); 1–64 printable characters
+     * @throws InvalidArgumentException if any field is null or out of range
      */
     public DeviceInfo {
         InvalidArgumentException.requireNonNull(kind, "device kind");

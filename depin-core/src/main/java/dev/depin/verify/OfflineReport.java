@@ -27,14 +27,26 @@ public record OfflineReport(VerificationReport checked, List<NotChecked> notChec
      * @param why   what was not given, and what is therefore not excluded
      */
     public record NotChecked(String check, String why) {
-        /** Validates. */
+        /**
+         * Creates the entry after checking that neither field is null.
+         *
+         * @param check the check's name, e.g. {@code "nonce"}; not null
+         * @param why   what was not given, and what is therefore not excluded; not null
+         * @throws InvalidArgumentException if either is null
+         */
         public NotChecked {
             InvalidArgumentException.requireNonNull(check, "check");
             InvalidArgumentException.requireNonNull(why, "why");
         }
     }
 
-    /** Validates and copies. */
+    /**
+     * Creates the report; the list is copied.
+     *
+     * @param checked    the checks made, all passed; not null
+     * @param notChecked the checks not made and why; not null, no null elements (may be empty)
+     * @throws InvalidArgumentException if either is null
+     */
     public OfflineReport {
         InvalidArgumentException.requireNonNull(checked, "checked");
         notChecked = List.copyOf(InvalidArgumentException.requireNonNull(notChecked, "notChecked"));

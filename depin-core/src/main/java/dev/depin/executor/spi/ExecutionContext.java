@@ -102,7 +102,14 @@ public interface ExecutionContext extends AutoCloseable {
      * @param bytes    its size
      */
     record Allocation(String location, String label, long bytes) {
-        /** @throws dev.depin.InvalidArgumentException on nulls or a negative size */
+        /**
+         * Creates an allocation record after checking its fields.
+         *
+         * @param location {@link WipeRecord#HOST} or {@link WipeRecord#DEVICE}; not null
+         * @param label    what it holds (an input or output name, or {@code scratch:...}); not null
+         * @param bytes    its size in bytes, &ge; 0
+         * @throws dev.depin.InvalidArgumentException on nulls or a negative size
+         */
         public Allocation {
             dev.depin.InvalidArgumentException.requireNonNull(location, "allocation location");
             dev.depin.InvalidArgumentException.requireNonNull(label, "allocation label");

@@ -12,7 +12,14 @@ import java.time.Instant;
  *                    it can, wall time of the compute phase on the CPU)
  */
 public record ExecutionTiming(Instant startedAt, Instant endedAt, long deviceNanos) {
-    /** @throws InvalidArgumentException on nulls, an end before the start, or negative device time */
+    /**
+     * Creates a timing after checking that it is consistent.
+     *
+     * @param startedAt   when the kernel started; not null
+     * @param endedAt     when it ended; not null and not before {@code startedAt}
+     * @param deviceNanos device time in nanoseconds, &ge; 0
+     * @throws InvalidArgumentException on nulls, an end before the start, or negative device time
+     */
     public ExecutionTiming {
         InvalidArgumentException.requireNonNull(startedAt, "start time");
         InvalidArgumentException.requireNonNull(endedAt, "end time");

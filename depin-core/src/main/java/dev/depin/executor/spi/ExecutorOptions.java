@@ -11,7 +11,13 @@ import dev.depin.InvalidArgumentException;
  *                    compute, for the CPU executor), 1 to 1024
  */
 public record ExecutorOptions(int deviceIndex, int hostThreads) {
-    /** @throws InvalidArgumentException if a number is out of range */
+    /**
+     * Creates options after checking their ranges.
+     *
+     * @param deviceIndex which device of the provider's kind, counting from 0
+     * @param hostThreads CPU threads for host-side work, 1 to 1024
+     * @throws InvalidArgumentException if a number is out of range
+     */
     public ExecutorOptions {
         if (deviceIndex < 0) {
             throw new InvalidArgumentException("device index is " + deviceIndex + ": devices count from 0");

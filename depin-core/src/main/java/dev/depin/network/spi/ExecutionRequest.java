@@ -23,7 +23,19 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
     public static final int NONCE_BYTES = 32;
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
 
-    /** @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field */
+    /**
+     * Creates a request after checking it; the nonce is copied and the inputs are kept as
+     * read-only little-endian views of the given buffers (their content is not copied, so
+     * it must not change afterwards).
+     *
+     * @param jobId   the buyer's job id: exactly 32 lower-case hex characters
+     * @param attempt attempt number, from 1
+     * @param spec    the job spec; not null
+     * @param inputs  input bytes by name (each buffer's remaining bytes); not null, no null
+     *                names or buffers
+     * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
+     */
     public ExecutionRequest {
         InvalidArgumentException.requireNonNull(jobId, "job id");
         if (!JOB_ID.matcher(jobId).matches()) {

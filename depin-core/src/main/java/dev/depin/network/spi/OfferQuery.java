@@ -13,7 +13,16 @@ import dev.depin.job.Requirements;
  * @param limit        the most offers wanted, 1 to 100,000
  */
 public record OfferQuery(String kernelId, Requirements requirements, int limit) {
-    /** @throws InvalidArgumentException on nulls or a limit out of range */
+    /**
+     * Creates a query after checking it.
+     *
+     * @param kernelId     the kernel the job runs ({@code "sgemm"}, or {@code "ptx"} for user
+     *                     PTX); not null
+     * @param requirements what the provider must have; not null ({@link Requirements#ANY}
+     *                     for anything)
+     * @param limit        the most offers wanted, 1 to 100,000
+     * @throws InvalidArgumentException on nulls or a limit out of range
+     */
     public OfferQuery {
         InvalidArgumentException.requireNonNull(kernelId, "kernel id");
         InvalidArgumentException.requireNonNull(requirements, "requirements");
