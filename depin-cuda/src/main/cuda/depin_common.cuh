@@ -1,0 +1,256 @@
+// depin: arithmetic shared by the device kernels and host code (the nvcc-built test
+// harness). Everything here is __host__ __device__ and free of CUDA runtime calls, so the
+// same SHA-256 compression, Merkle index math and tile index math run on both sides.
+#ifndef DEPIN_COMMON_CUH
+#define DEPIN_COMMON_CUH
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __CUDACC__
+#define DEPIN_HD __host__ __device__ __forceinline__
+#else
+#define DEPIN_HD inline
+#endif
+
+// ---------------------------------------------------------------------------------------
+// Tile index math (SGEMM)
+// ---------------------------------------------------------------------------------------
+
+// Block tile of C: DEPIN_BM rows x DEPIN_BN columns, DEPIN_BK deep in k per stage.
+#define DEPIN_BM 128
+#define DEPIN_BN 128
+#define DEPIN_BK 8
+// Each thread computes a DEPIN_TM x DEPIN_TN register block of C.
+#define DEPIN_TM 8
+#define DEPIN_TN 8
+#define DEPIN_SGEMM_THREADS ((DEPIN_BM / DEPIN_TM) * (DEPIN_BN / DEPIN_TN))
+
+DEPIN_HD uint32_t depin_ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
+
+// Grid of an SGEMM launch: x over column tiles, y over row tiles.
+DEPIN_HD void depin_sgemm_grid(uint32_t m, uint32_t n, uint32_t *gx, uint32_t *gy) {
+    *gx = depin_ceil_div(n, DEPIN_BN);
+    *gy = depin_ceil_div(m, DEPIN_BM);
+}
+
+// Row of C that register-block row r (0..TM-1) of thread t in block (bx, by) computes.
+// Threads are laid out (BN/TN) per row of threads; rows of a thread's block are strided by
+// BM/TM so that a warp's shared-memory reads of A are broadcast-free of bank conflicts.
+DEPIN_HD uint32_t depin_tile_row(uint32_t by, uint32_t t, uint32_t r) {
+    return by * DEPIN_BM + (t / (DEPIN_BN / DEPIN_TN)) + r * (DEPIN_BM / DEPIN_TM);
+}
+
+// Column of C that register-block column c (0..TN-1) of thread t in block (bx, by) computes.
+DEPIN_HD uint32_t depin_tile_col(uint32_t bx, uint32_t t, uint32_t c) {
+    return bx * DEPIN_BN + (t % (DEPIN_BN / DEPIN_TN)) + c * (DEPIN_BN / DEPIN_TN);
+}
+
+// ---------------------------------------------------------------------------------------
+// Merkle tree index math (RFC 6962, 64 KiB leaves)
+// ---------------------------------------------------------------------------------------
+
+#define DEPIN_CHUNK 65536u
+
+// Leaves of a buffer of `bytes` bytes: one per chunk, the last may be short; 0 for 0 bytes.
+DEPIN_HD uint64_t depin_leaf_count(uint64_t bytes, uint32_t chunk) {
+    return bytes == 0 ? 0 : (bytes + chunk - 1) / chunk;
+}
+
+// Nodes of the level above a level of `count` nodes. The tree is built level by level:
+// node i of the level above hashes nodes 2i and 2i+1, and a last node without a partner is
+// carried up unchanged. For RFC 6962's split (left subtree = largest power of two < n) this
+// yields the same root: the carried node is exactly the right subtree's lone spine.
+DEPIN_HD uint64_t depin_parent_count(uint64_t count) { return (count + 1) / 2; }
+
+// Whether node i of the level above `count` nodes is carried up (no right partner).
+DEPIN_HD int depin_is_carried(uint64_t count, uint64_t i) { return 2 * i + 1 >= count; }
+
+// Largest power of two strictly smaller than n (n >= 2): RFC 6962's split point.
+DEPIN_HD uint64_t depin_split(uint64_t n) {
+    uint64_t k = 1;
+    while ((k << 1) < n) {
+        k <<= 1;
+    }
+    return k;
+}
+
+// ---------------------------------------------------------------------------------------
+// SHA-256 (FIPS 180-4)
+// ---------------------------------------------------------------------------------------
+
+#ifdef __CUDA_ARCH__
+#define DEPIN_CONST __constant__
+#else
+#define DEPIN_CONST static const
+#endif
+
+DEPIN_CONST uint32_t DEPIN_K256[64] = {
+    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
+    0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
+    0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
+    0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
+    0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
+    0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
+    0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
+    0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u};
+
+DEPIN_HD uint32_t depin_rotr(uint32_t x, uint32_t n) { return (x >> n) | (x << (32 - n)); }
+
+DEPIN_HD void depin_sha256_init(uint32_t h[8]) {
+    h[0] = 0x6a09e667u; h[1] = 0xbb67ae85u; h[2] = 0x3c6ef372u; h[3] = 0xa54ff53au;
+    h[4] = 0x510e527fu; h[5] = 0x9b05688cu; h[6] = 0x1f83d9abu; h[7] = 0x5be0cd19u;
+}
+
+// One compression of a 64-byte block given as 16 big-endian words. w is clobbered.
+DEPIN_HD void depin_sha256_compress(uint32_t h[8], uint32_t w[16]) {
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+    for (int i = 0; i < 64; i++) {
+        uint32_t wi;
+        if (i < 16) {
+            wi = w[i];
+        } else {
+            uint32_t w15 = w[(i + 1) & 15], w2 = w[(i + 14) & 15];
+            uint32_t s0 = depin_rotr(w15, 7) ^ depin_rotr(w15, 18) ^ (w15 >> 3);
+            uint32_t s1 = depin_rotr(w2, 17) ^ depin_rotr(w2, 19) ^ (w2 >> 10);
+            wi = w[i & 15] + s0 + w[(i + 9) & 15] + s1;
+            w[i & 15] = wi;
+        }
+        uint32_t S1 = depin_rotr(e, 6) ^ depin_rotr(e, 11) ^ depin_rotr(e, 25);
+        uint32_t ch = (e & f) ^ (~e & g);
+        uint32_t t1 = hh + S1 + ch + DEPIN_K256[i] + wi;
+        uint32_t S0 = depin_rotr(a, 2) ^ depin_rotr(a, 13) ^ depin_rotr(a, 22);
+        uint32_t mj = (a & b) ^ (a & c) ^ (b & c);
+        uint32_t t2 = S0 + mj;
+        hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+// Little-endian 32-bit load of data[p..p+3]; on the device data + p must be 4-byte aligned.
+DEPIN_HD uint32_t depin_load_le32(const uint8_t *data, uint64_t p) {
+#ifdef __CUDA_ARCH__
+    return __ldg(reinterpret_cast<const unsigned int *>(data + p));
+#else
+    uint32_t v;
+    memcpy(&v, data + p, 4);
+    return v;
+#endif
+}
+
+// Pads and compresses the tail of a message: `rem` (0..63) bytes in tail[0..rem), message
+// length `total` bytes. tail must have room for 128 bytes.
+DEPIN_HD void depin_sha256_finish(uint32_t h[8], uint8_t tail[128], uint32_t rem, uint64_t total) {
+    tail[rem] = 0x80;
+    uint32_t end = rem + 1 + 8 <= 64 ? 64 : 128;
+    for (uint32_t i = rem + 1; i < end - 8; i++) {
+        tail[i] = 0;
+    }
+    uint64_t bits = total * 8;
+    for (int i = 0; i < 8; i++) {
+        tail[end - 1 - i] = (uint8_t)(bits >> (8 * i));
+    }
+    for (uint32_t blk = 0; blk < end; blk += 64) {
+        uint32_t w[16];
+        for (int t = 0; t < 16; t++) {
+            const uint8_t *q = tail + blk + 4 * t;
+            w[t] = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+        }
+        depin_sha256_compress(h, w);
+    }
+}
+
+// RFC 6962 leaf hash SHA-256(0x00 || data[0..len)). On the device `data` must be 4-byte
+// aligned (chunks start at multiples of 64 KiB in a device allocation).
+DEPIN_HD void depin_leaf_hash(const uint8_t *data, uint64_t len, uint32_t h[8]) {
+    depin_sha256_init(h);
+    uint64_t total = len + 1;            // message = 0x00 prefix, then the data
+    uint64_t full = total / 64;          // whole 64-byte message blocks
+    uint32_t carry = 0x00;               // message byte p, i.e. data[p-1] (the prefix at p = 0)
+    for (uint64_t blk = 0; blk < full; blk++) {
+        uint32_t w[16];
+        for (int t = 0; t < 16; t++) {
+            uint64_t p = blk * 64 + 4 * (uint64_t)t;  // message bytes p..p+3 = carry, data[p..p+2]
+            uint32_t d;
+            if (p + 4 <= len) {
+                d = depin_load_le32(data, p);
+            } else {  // only at the very end of the data: load bytes one by one
+                d = 0;
+                for (uint64_t q = p; q < p + 4 && q < len; q++) {
+                    d |= (uint32_t)data[q] << (8 * (q - p));
+                }
+            }
+            w[t] = (carry << 24) | ((d & 0xffu) << 16) | (((d >> 8) & 0xffu) << 8) | ((d >> 16) & 0xffu);
+            carry = d >> 24;
+        }
+        depin_sha256_compress(h, w);
+    }
+    uint8_t tail[128];
+    uint32_t rem = (uint32_t)(total - full * 64);
+    for (uint32_t i = 0; i < rem; i++) {
+        uint64_t p = full * 64 + i;  // message byte p
+        tail[i] = p == 0 ? 0x00 : data[p - 1];
+    }
+    depin_sha256_finish(h, tail, rem, total);
+}
+
+// RFC 6962 node hash SHA-256(0x01 || left || right), digests as 8 big-endian words each.
+DEPIN_HD void depin_node_hash(const uint32_t left[8], const uint32_t right[8], uint32_t h[8]) {
+    depin_sha256_init(h);
+    // Message: 65 bytes. Block 0 = 0x01, left (32 bytes), right[0..31) (31 bytes).
+    uint32_t w[16];
+    uint32_t carry = 0x01;
+    for (int t = 0; t < 16; t++) {
+        uint32_t v = t < 8 ? left[t] : right[t - 8];  // big-endian words of left || right
+        w[t] = (carry << 24) | (v >> 8);
+        carry = v & 0xffu;
+    }
+    depin_sha256_compress(h, w);
+    uint8_t tail[128];
+    tail[0] = (uint8_t)carry;  // the last byte of right
+    depin_sha256_finish(h, tail, 1, 65);
+}
+
+// Digest words to 32 bytes, big-endian (the usual SHA-256 byte order).
+DEPIN_HD void depin_digest_bytes(const uint32_t h[8], uint8_t out[32]) {
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reduction order (reduce-sum), identical to dev.depin.kernel.CpuReference.reduceSum
+// ---------------------------------------------------------------------------------------
+
+#define DEPIN_REDUCE_BLOCK 4096u
+#define DEPIN_REDUCE_LANES 8u
+
+// Partial of block `blk` of x[0..n): 8 float64 lanes, lane l adds x[s+l], x[s+l+8], ...
+// over whole groups of eight, the remainder goes to lane 0, lanes combined pairwise.
+DEPIN_HD double depin_reduce_lane(const float *x, uint64_t n, uint64_t blk, uint32_t lane) {
+    uint64_t s = blk * DEPIN_REDUCE_BLOCK;
+    uint64_t e = s + DEPIN_REDUCE_BLOCK < n ? s + DEPIN_REDUCE_BLOCK : n;
+    uint64_t whole = s + ((e - s) / DEPIN_REDUCE_LANES) * DEPIN_REDUCE_LANES;
+    double acc = 0.0;
+    for (uint64_t i = s + lane; i < whole; i += DEPIN_REDUCE_LANES) {
+        acc += (double)x[i];
+    }
+    if (lane == 0) {
+        for (uint64_t i = whole; i < e; i++) {
+            acc += (double)x[i];
+        }
+    }
+    return acc;
+}
+
+DEPIN_HD double depin_reduce_combine(const double l[8]) {
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+#endif  // DEPIN_COMMON_CUH
