@@ -78,6 +78,12 @@ public final class CudaJob implements ExecutionContext {
     private final CUstream stream = new CUstream();
     private final CUevent start = new CUevent();
     private final CUevent end = new CUevent();
+    private final CUevent mark0 = new CUevent();
+    private final CUevent mark1 = new CUevent();
+    private long wipeDeviceNanos;
+    private long wipeDeviceBytes;
+    private long rootNanos;
+    private long rootBytes;
     private final List<Buf> buffers = new ArrayList<>();
     private final Map<String, Buf> hostIn = new LinkedHashMap<>();
     private final Map<String, Buf> devIn = new LinkedHashMap<>();
@@ -146,6 +152,8 @@ public final class CudaJob implements ExecutionContext {
             streamCreated = true;
             Driver.call("cuEventCreate(start)", () -> cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT));
             Driver.call("cuEventCreate(end)", () -> cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT));
+            Driver.call("cuEventCreate(mark0)", () -> cuEventCreate(mark0, CUevent_flags.CU_EVENT_DEFAULT));
+            Driver.call("cuEventCreate(mark1)", () -> cuEventCreate(mark1, CUevent_flags.CU_EVENT_DEFAULT));
             eventsCreated = true;
             Driver.call("cuMemAlloc(16 bytes, wipe check)", () -> cuMemAlloc(check, 16));
             checkAllocated = true;
@@ -352,6 +360,52 @@ public final class CudaJob implements ExecutionContext {
         return Optional.of(cached.clone());
     }
 
+    /**
+     * The RFC 6962 root of an input as uploaded to the device, computed on the device: what a
+     * provider commits to after upload.
+     *
+     * @param name an input the kernel declares
+     * @return the 32-byte root
+     * @throws ExecutionFailedException if {@link #run()} has not uploaded the inputs yet
+     */
+    public byte[] inputRoot(String name) {
+        if (!started) {
+            throw new ExecutionFailedException("inputs are uploaded by run(): call it first");
+        }
+        Buf in = devIn.get(name);
+        if (in == null) {
+            throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
+                    + devIn.keySet());
+        }
+        return deviceRoot(in);
+    }
+
+    /**
+     * Device time and bytes of the Merkle roots computed so far (leaf and level kernels, measured
+     * with events).
+     *
+     * @return {nanoseconds, bytes hashed}
+     */
+    public long[] rootStats() {
+        return new long[] {rootNanos, rootBytes};
+    }
+
+    /**
+     * Device time and bytes of the last {@link #wipe}'s device part (fill and verify kernels of
+     * every device buffer, measured with events).
+     *
+     * @return {nanoseconds, bytes wiped}
+     */
+    public long[] deviceWipeStats() {
+        return new long[] {wipeDeviceNanos, wipeDeviceBytes};
+    }
+
+    private long elapsed(CUevent from, CUevent to) {
+        float[] ms = new float[1];
+        Driver.call("cuEventElapsedTime", () -> cuEventElapsedTime(ms, from, to));
+        return Math.max(0, Math.round(ms[0] * 1e6));
+    }
+
     private byte[] deviceRoot(Buf data) {
         long leaves = Merkle.leafCount(data.bytes, Merkle.DEFAULT_CHUNK_SIZE);
         if (leaves == 0) {
@@ -360,6 +414,7 @@ public final class CudaJob implements ExecutionContext {
         dev.enter();
         Buf a = device("scratch:merkle-" + data.label + "-leaves", leaves * 32);
         Buf b = device("scratch:merkle-" + data.label + "-levels", Math.max(1, (leaves + 1) / 2) * 32);
+        Driver.call("cuEventRecord(mark0)", () -> cuEventRecord(mark0, stream));
         launch("depin_merkle_leaves", (int) ((leaves + MERKLE_THREADS - 1) / MERKLE_THREADS), 1, MERKLE_THREADS,
                 Pointer.to(Pointer.to(data.device), Pointer.to(new long[] {data.bytes}), Pointer.to(a.device)));
         Buf in = a;
@@ -373,7 +428,10 @@ public final class CudaJob implements ExecutionContext {
             in = dst;
             out = src;
         }
+        Driver.call("cuEventRecord(mark1)", () -> cuEventRecord(mark1, stream));
         sync();
+        rootNanos += elapsed(mark0, mark1);
+        rootBytes += data.bytes;
         int[] words = new int[8];
         Buf root = in;
         Driver.call("cuMemcpyDtoH(merkle root)", () -> cuMemcpyDtoH(Pointer.to(words), root.device, 32));
@@ -419,6 +477,8 @@ public final class CudaJob implements ExecutionContext {
         dev.enter();
         int pat = pattern & 0xff;
         List<WipeRecord> records = new ArrayList<>(buffers.size());
+        wipeDeviceNanos = 0;
+        wipeDeviceBytes = 0;
         for (Buf b : buffers) {
             if (b.device != null) {
                 records.add(deviceWipe(b, pat));
@@ -433,12 +493,16 @@ public final class CudaJob implements ExecutionContext {
 
     /** Fills a device buffer with the pattern and verifies it on the device; returns the record. */
     private WipeRecord deviceWipe(Buf b, int pattern) {
+        Driver.call("cuMemsetD8Async(wipe check)", () -> cuMemsetD8Async(check, (byte) 0, 16, stream));
+        Driver.call("cuEventRecord(mark0)", () -> cuEventRecord(mark0, stream));
         launch("depin_fill", grid(b.bytes / 16 + 1), 1, THREADS, Pointer.to(Pointer.to(b.device),
                 Pointer.to(new long[] {b.bytes}), Pointer.to(new int[] {pattern})));
-        Driver.call("cuMemsetD8Async(wipe check)", () -> cuMemsetD8Async(check, (byte) 0, 16, stream));
         launch("depin_verify", grid(b.bytes / 16 + 1), 1, THREADS, Pointer.to(Pointer.to(b.device),
                 Pointer.to(new long[] {b.bytes}), Pointer.to(new int[] {pattern}), Pointer.to(check)));
+        Driver.call("cuEventRecord(mark1)", () -> cuEventRecord(mark1, stream));
         sync();
+        wipeDeviceNanos += elapsed(mark0, mark1);
+        wipeDeviceBytes += b.bytes;
         long[] result = new long[2];
         Driver.call("cuMemcpyDtoH(wipe check)", () -> cuMemcpyDtoH(Pointer.to(result), check, 16));
         return deviceRecord(b.label, b.bytes, pattern, result[0], result[1]);
@@ -513,6 +577,8 @@ public final class CudaJob implements ExecutionContext {
         if (eventsCreated) {
             quietly("cuEventDestroy(start)", () -> cuEventDestroy(start));
             quietly("cuEventDestroy(end)", () -> cuEventDestroy(end));
+            quietly("cuEventDestroy(mark0)", () -> cuEventDestroy(mark0));
+            quietly("cuEventDestroy(mark1)", () -> cuEventDestroy(mark1));
         }
         if (streamCreated) {
             quietly("cuStreamDestroy", () -> cuStreamDestroy(stream));
