@@ -35,15 +35,18 @@ DEPIN_HD void depin_sgemm_grid(uint32_t m, uint32_t n, uint32_t *gx, uint32_t *g
 }
 
 // Row of C that register-block row r (0..TM-1) of thread t in block (bx, by) computes.
-// Threads are laid out (BN/TN) per row of threads; rows of a thread's block are strided by
-// BM/TM so that a warp's shared-memory reads of A are broadcast-free of bank conflicts.
+// Threads form a 16 x 16 grid; thread (ty, tx) owns rows ty*4 + {0..3} and 64 + ty*4 + {0..3},
+// so its eight values of A at one depth are two aligned float4 loads from shared memory
+// (a warp touches two float4 addresses of A: a broadcast, no bank conflict).
 DEPIN_HD uint32_t depin_tile_row(uint32_t by, uint32_t t, uint32_t r) {
-    return by * DEPIN_BM + (t / (DEPIN_BN / DEPIN_TN)) + r * (DEPIN_BM / DEPIN_TM);
+    return by * DEPIN_BM + (t / (DEPIN_BN / DEPIN_TN)) * 4 + (r % 4) + (r / 4) * (DEPIN_BM / 2);
 }
 
-// Column of C that register-block column c (0..TN-1) of thread t in block (bx, by) computes.
+// Column of C that register-block column c (0..TN-1) of thread t in block (bx, by) computes:
+// tx*4 + {0..3} and 64 + tx*4 + {0..3}, two float4 loads of B per depth (a quarter warp reads
+// 128 contiguous bytes: conflict-free).
 DEPIN_HD uint32_t depin_tile_col(uint32_t bx, uint32_t t, uint32_t c) {
-    return bx * DEPIN_BN + (t % (DEPIN_BN / DEPIN_TN)) + c * (DEPIN_BN / DEPIN_TN);
+    return bx * DEPIN_BN + (t % (DEPIN_BN / DEPIN_TN)) * 4 + (c % 4) + (c / 4) * (DEPIN_BN / 2);
 }
 
 // ---------------------------------------------------------------------------------------

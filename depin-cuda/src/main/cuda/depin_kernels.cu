@@ -7,15 +7,17 @@
 
 // ---------------------------------------------------------------------------------------
 // SGEMM: C[m,n] = A[m,k] * B[k,n], row-major, float32, any m, k, n >= 1.
-// Block tile BM x BN, BK deep per stage, 256 threads, each an 8 x 8 register block.
-// A is stored transposed in shared memory so that each thread reads TM consecutive-by-stride
-// values of one column; loads are bounds-checked (zero fill), so any shape works.
+// Block tile BM x BN, BK deep per stage, 256 threads, each an 8 x 8 register block; two
+// shared-memory stages, the next one prefetched into registers while the current one is
+// multiplied. A is stored transposed in shared memory so that each thread reads its eight
+// values of A at one depth as two float4 loads (and eight of B likewise). Global loads are
+// bounds-checked (zero fill), so any shape works.
 // ---------------------------------------------------------------------------------------
 extern "C" __global__ void __launch_bounds__(DEPIN_SGEMM_THREADS)
 depin_sgemm(const float *__restrict__ A, const float *__restrict__ B, float *__restrict__ C,
             unsigned int m, unsigned int k, unsigned int n) {
-    __shared__ float As[2][DEPIN_BK][DEPIN_BM];
-    __shared__ float Bs[2][DEPIN_BK][DEPIN_BN];
+    __shared__ __align__(16) float As[2][DEPIN_BK][DEPIN_BM];
+    __shared__ __align__(16) float Bs[2][DEPIN_BK][DEPIN_BN];
     const unsigned int t = threadIdx.x;
     const unsigned int bx = blockIdx.x, by = blockIdx.y;
     const unsigned int row0 = by * DEPIN_BM, col0 = bx * DEPIN_BN;
@@ -70,15 +72,16 @@ depin_sgemm(const float *__restrict__ A, const float *__restrict__ B, float *__r
         }
 #pragma unroll
         for (int p = 0; p < DEPIN_BK; p++) {
+            // Rows depin_tile_row(0, t, 0..3) and (0, t, 4..7) are two runs of four: float4 loads.
             float a[DEPIN_TM], b[DEPIN_TN];
-#pragma unroll
-            for (int i = 0; i < DEPIN_TM; i++) {
-                a[i] = As[cur][p][depin_tile_row(0, t, i)];
-            }
-#pragma unroll
-            for (int j = 0; j < DEPIN_TN; j++) {
-                b[j] = Bs[cur][p][depin_tile_col(0, t, j)];
-            }
+            float4 a0 = *reinterpret_cast<const float4 *>(&As[cur][p][depin_tile_row(0, t, 0)]);
+            float4 a1 = *reinterpret_cast<const float4 *>(&As[cur][p][depin_tile_row(0, t, 4)]);
+            float4 b0 = *reinterpret_cast<const float4 *>(&Bs[cur][p][depin_tile_col(0, t, 0)]);
+            float4 b1 = *reinterpret_cast<const float4 *>(&Bs[cur][p][depin_tile_col(0, t, 4)]);
+            a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
+            a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
+            b[0] = b0.x; b[1] = b0.y; b[2] = b0.z; b[3] = b0.w;
+            b[4] = b1.x; b[5] = b1.y; b[6] = b1.z; b[7] = b1.w;
 #pragma unroll
             for (int i = 0; i < DEPIN_TM; i++) {
 #pragma unroll
