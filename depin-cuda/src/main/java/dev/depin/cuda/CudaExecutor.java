@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * sm_80, sm_86, sm_89 and sm_90, or the PTX JIT-compiled by drivers &ge; 580 on other cards)
  * are shared by every executor on that device in the JVM and released with the last one.
  * Each job gets its own stream, events for device time, pinned host buffers the caller
- * fills directly, and device buffers; {@link ExecutionContext#wipe} fills every device
+ * fills directly, and device buffers, taken from pools of freed blocks that only return to
+ * the pool once every byte the job used was overwritten; {@link ExecutionContext#wipe} fills every device
  * buffer and verifies it with a reduction on the device, and
  * {@link ExecutionContext#outputRoot} computes an output's RFC 6962 Merkle root on the
  * device. Every driver error becomes a {@link DeviceException} naming the call.
@@ -153,6 +154,16 @@ public final class CudaExecutor implements DeviceExecutor {
      */
     public long livePinnedBytes() {
         return context.livePinnedBytes().get();
+    }
+
+    /**
+     * Bytes of device memory that finished jobs left in the reuse pool (at most
+     * {@code -Ddepin.cuda.poolBytes}, by default 1/8 of the device's memory).
+     *
+     * @return pooled device bytes
+     */
+    public long pooledDeviceBytes() {
+        return context.devicePool().cachedBytes();
     }
 
     /**

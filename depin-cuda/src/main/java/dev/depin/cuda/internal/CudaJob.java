@@ -6,9 +6,7 @@ import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
@@ -182,11 +180,11 @@ public final class CudaJob implements ExecutionContext {
     }
 
     private Buf pinned(String label, long bytes) {
-        Pointer p = new Pointer();
-        Driver.call("cuMemAllocHost(" + bytes + " bytes, " + label + ")", () -> cuMemAllocHost(p, bytes));
+        Pointer p = dev.pinnedPool().take(bytes);
         ByteBuffer view = p.getByteBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
         Buf b = new Buf(WipeRecord.HOST, label, bytes, null, p, view);
         buffers.add(b);
+        wiped = false;
         dev.livePinnedBytes().addAndGet(bytes);
         zero(view);  // pinned memory is not zeroed: never show a job another's bytes
         return b;
@@ -201,10 +199,10 @@ public final class CudaJob implements ExecutionContext {
     }
 
     private Buf device(String label, long bytes) {
-        CUdeviceptr p = new CUdeviceptr();
-        Driver.call("cuMemAlloc(" + bytes + " bytes, " + label + ")", () -> cuMemAlloc(p, bytes));
+        CUdeviceptr p = dev.devicePool().take(bytes);
         Buf b = new Buf(WipeRecord.DEVICE, label, bytes, p, null, null);
         buffers.add(b);
+        wiped = false;
         dev.liveDeviceBytes().addAndGet(bytes);
         return b;
     }
@@ -538,6 +536,7 @@ public final class CudaJob implements ExecutionContext {
             return;
         }
         closed = true;
+        boolean overwritten = wiped;
         try {
             dev.enter();
             if (!wiped && streamCreated) {
@@ -552,18 +551,32 @@ public final class CudaJob implements ExecutionContext {
             }
             if (streamCreated) {
                 sync();
+                overwritten = true;
             }
         } catch (RuntimeException e) {
             LOG.warn("overwriting the buffers of a {} job on CUDA device {} failed: {}", kernel.id(), dev.index(),
                     e.getMessage());
         }
+        // Blocks go back to the pools only when every byte this job used was overwritten.
         for (Buf b : buffers) {
-            if (b.device != null) {
-                quietly("cuMemFree(" + b.label + ")", () -> cuMemFree(b.device));
-                dev.liveDeviceBytes().addAndGet(-b.bytes);
-            } else {
-                quietly("cuMemFreeHost(" + b.label + ")", () -> cuMemFreeHost(b.host));
-                dev.livePinnedBytes().addAndGet(-b.bytes);
+            try {
+                if (b.device != null) {
+                    if (overwritten) {
+                        dev.devicePool().give(b.device, b.bytes);
+                    } else {
+                        dev.devicePool().discard(b.device);
+                    }
+                    dev.liveDeviceBytes().addAndGet(-b.bytes);
+                } else {
+                    if (overwritten) {
+                        dev.pinnedPool().give(b.host, b.bytes);
+                    } else {
+                        dev.pinnedPool().discard(b.host);
+                    }
+                    dev.livePinnedBytes().addAndGet(-b.bytes);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("releasing buffer '{}' failed: {}", b.label, e.getMessage());
             }
         }
         buffers.clear();

@@ -9,6 +9,10 @@ import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
@@ -23,9 +27,11 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUuuid;
@@ -39,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * on the calling thread ({@link #enter()}).
  */
 public final class DeviceContext implements AutoCloseable {
+    /** System property: bytes of freed device blocks kept for reuse (default: 1/8 of the device's memory). */
+    public static final String POOL_PROPERTY = "depin.cuda.poolBytes";
+    /** System property: bytes of freed pinned host blocks kept for reuse (default 1 GiB). */
+    public static final String PINNED_POOL_PROPERTY = "depin.cuda.pinnedPoolBytes";
     private static final Logger LOG = LoggerFactory.getLogger(DeviceContext.class);
     private static final Map<Integer, DeviceContext> OPEN = new HashMap<>();
 
@@ -50,12 +60,26 @@ public final class DeviceContext implements AutoCloseable {
     private final String moduleSource;
     private final AtomicLong liveDeviceBytes = new AtomicLong();
     private final AtomicLong livePinnedBytes = new AtomicLong();
+    private final BlockPool<CUdeviceptr> devicePool;
+    private final BlockPool<Pointer> pinnedPool;
     private int users;
 
     private DeviceContext(int index) {
         this.index = index;
         Driver.call("cuDeviceGet(" + index + ")", () -> cuDeviceGet(device, index));
         Driver.call("cuDevicePrimaryCtxRetain(device " + index + ")", () -> cuDevicePrimaryCtxRetain(context, device));
+        long[] total = new long[1];
+        Driver.call("cuDeviceTotalMem(device " + index + ")", () -> cuDeviceTotalMem(total, device));
+        devicePool = new BlockPool<>(bytes -> {
+            CUdeviceptr p = new CUdeviceptr();
+            Driver.call("cuMemAlloc(" + bytes + " bytes)", () -> cuMemAlloc(p, bytes));
+            return p;
+        }, p -> quietly("cuMemFree", cuMemFree(p)), Long.getLong(POOL_PROPERTY, total[0] / 8));
+        pinnedPool = new BlockPool<>(bytes -> {
+            Pointer p = new Pointer();
+            Driver.call("cuMemAllocHost(" + bytes + " bytes)", () -> cuMemAllocHost(p, bytes));
+            return p;
+        }, p -> quietly("cuMemFreeHost", cuMemFreeHost(p)), Long.getLong(PINNED_POOL_PROPERTY, 1L << 30));
         try {
             enter();
             String loaded;
@@ -118,6 +142,22 @@ public final class DeviceContext implements AutoCloseable {
             throw new ExecutionFailedException("no CUDA kernel '" + entry + "' in the module");
         }
         return f;
+    }
+
+    private static void quietly(String call, int result) {
+        if (result != 0) {
+            LOG.warn("{} failed: {}", call, Driver.name(result));
+        }
+    }
+
+    /** @return device memory blocks, reused across jobs; call with this context current */
+    public BlockPool<CUdeviceptr> devicePool() {
+        return devicePool;
+    }
+
+    /** @return pinned host memory blocks, reused across jobs; call with this context current */
+    public BlockPool<Pointer> pinnedPool() {
+        return pinnedPool;
     }
 
     /** @return the device's ordinal */
@@ -229,6 +269,8 @@ public final class DeviceContext implements AutoCloseable {
         }
         try {
             enter();
+            devicePool.drain();
+            pinnedPool.drain();
             Driver.call("cuModuleUnload", () -> cuModuleUnload(module));
         } catch (RuntimeException e) {
             LOG.warn("unloading the CUDA module on device {} failed: {}", index, e.getMessage());
