@@ -94,7 +94,7 @@ public final class CudaJob implements ExecutionContext {
     private CUmodule userModule;
     private CUfunction userFunction;
     private boolean streamCreated;
-    private boolean eventsCreated;
+    private int eventsCreated;
     private boolean checkAllocated;
     private boolean started;
     private boolean wiped;
@@ -148,11 +148,10 @@ public final class CudaJob implements ExecutionContext {
             dev.enter();
             Driver.call("cuStreamCreate", () -> cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING));
             streamCreated = true;
-            Driver.call("cuEventCreate(start)", () -> cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT));
-            Driver.call("cuEventCreate(end)", () -> cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT));
-            Driver.call("cuEventCreate(mark0)", () -> cuEventCreate(mark0, CUevent_flags.CU_EVENT_DEFAULT));
-            Driver.call("cuEventCreate(mark1)", () -> cuEventCreate(mark1, CUevent_flags.CU_EVENT_DEFAULT));
-            eventsCreated = true;
+            for (CUevent e : new CUevent[] {start, end, mark0, mark1}) {
+                Driver.call("cuEventCreate", () -> cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT));
+                eventsCreated++;
+            }
             Driver.call("cuMemAlloc(16 bytes, wipe check)", () -> cuMemAlloc(check, 16));
             checkAllocated = true;
             if (binding != null) {
@@ -587,11 +586,10 @@ public final class CudaJob implements ExecutionContext {
             CUmodule m = userModule;
             quietly("cuModuleUnload(user PTX)", () -> cuModuleUnload(m));
         }
-        if (eventsCreated) {
-            quietly("cuEventDestroy(start)", () -> cuEventDestroy(start));
-            quietly("cuEventDestroy(end)", () -> cuEventDestroy(end));
-            quietly("cuEventDestroy(mark0)", () -> cuEventDestroy(mark0));
-            quietly("cuEventDestroy(mark1)", () -> cuEventDestroy(mark1));
+        CUevent[] events = {start, end, mark0, mark1};
+        for (int i = 0; i < eventsCreated; i++) {
+            CUevent e = events[i];
+            quietly("cuEventDestroy", () -> cuEventDestroy(e));
         }
         if (streamCreated) {
             quietly("cuStreamDestroy", () -> cuStreamDestroy(stream));
