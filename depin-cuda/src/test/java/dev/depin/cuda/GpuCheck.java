@@ -70,6 +70,12 @@ public final class GpuCheck {
                 json.put("driver", gpu.device().driverVersion());
                 json.put("runtime", gpu.device().runtimeVersion());
                 figures(gpu, base);
+            } catch (RuntimeException e) {
+                // Keep what was measured: the table and the JSON say where it stopped and why.
+                e.printStackTrace();
+                ok = false;
+                json.putIfAbsent("device", "CUDA executor failed: " + e);
+                row("FAILED", e.toString(), "", "");
             }
         }
         json.put("testsPassed", ok);
