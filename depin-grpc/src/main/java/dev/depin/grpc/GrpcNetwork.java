@@ -62,6 +62,9 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final List<DirectoryClient> directories = new ArrayList<>();
     private final Duration attemptTimeout;
     private final Duration closeGrace;
+    private final long offerCacheNanos;
+    /** Recent answers by query, so that a scheduling round per job does not cost a directory round trip. */
+    private final Map<OfferQuery, Cached> recent = new ConcurrentHashMap<>();
     /** Where each provider serves, as last listed, with the key its channel pins. */
     private final Map<NodeId, Route> routes = new ConcurrentHashMap<>();
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
@@ -71,10 +74,14 @@ public final class GrpcNetwork implements ComputeNetwork {
     private record Route(String address, NodePublicKey key) {
     }
 
+    private record Cached(long untilNanos, List<ProviderOffer> offers) {
+    }
+
     private GrpcNetwork(Builder b) {
         this.identity = NodeTls.identity(b.key);
         this.attemptTimeout = b.attemptTimeout;
         this.closeGrace = b.closeGrace;
+        this.offerCacheNanos = b.offerCache.toNanos();
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i)));
         }
@@ -109,14 +116,19 @@ public final class GrpcNetwork implements ComputeNetwork {
 
     /**
      * Asks every directory, merges their listings (one per provider: the offer that is valid
-     * longest), and remembers where each provider serves. Fails only when no directory
-     * answers.
+     * longest), and remembers where each provider serves; the same query within
+     * {@link Builder#offerCache} is answered from the last answer. Fails only when no
+     * directory answers.
      */
     @Override
     public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
         InvalidArgumentException.requireNonNull(query, "offer query");
         if (closed.get()) {
             return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
+        }
+        Cached hit = recent.get(query);
+        if (hit != null && System.nanoTime() - hit.untilNanos() < 0) {
+            return CompletableFuture.completedFuture(hit.offers());
         }
         DirectoryQuery.Builder q = DirectoryQuery.newBuilder().setKernelId(query.kernelId()).setLimit(query.limit())
                 .setMinDeviceMemoryBytes(query.requirements().minDeviceMemoryBytes())
@@ -134,7 +146,16 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         return CompletableFuture.allOf(answers.stream().map(f -> f.handle((a, e) -> null))
                         .toArray(CompletableFuture[]::new))
-                .thenApply(v -> merge(answers, query.limit()));
+                .thenApply(v -> {
+                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit()));
+                    if (offerCacheNanos > 0) {
+                        if (recent.size() > 1024) {
+                            recent.clear();
+                        }
+                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers));
+                    }
+                    return offers;
+                });
     }
 
     private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit) {
@@ -267,8 +288,26 @@ public final class GrpcNetwork implements ComputeNetwork {
         private final List<NodePublicKey> directoryKeys = new ArrayList<>();
         private Duration attemptTimeout = Duration.ofMinutes(10);
         private Duration closeGrace = Duration.ofSeconds(2);
+        private Duration offerCache = Duration.ofSeconds(1);
 
         private Builder() {
+        }
+
+        /**
+         * @param ttl how long a directory answer is reused for the same query (default 1 s;
+         *            zero asks the directories every time). The client checks each offer's
+         *            expiry and signature itself, and a provider that has gone is retried
+         *            elsewhere, so a slightly stale answer costs little.
+         * @return this builder
+         * @throws InvalidArgumentException if negative
+         */
+        public Builder offerCache(Duration ttl) {
+            InvalidArgumentException.requireNonNull(ttl, "offer cache time to live");
+            if (ttl.isNegative()) {
+                throw new InvalidArgumentException("offer cache time to live " + ttl + " must not be negative");
+            }
+            this.offerCache = ttl;
+            return this;
         }
 
         /**

@@ -62,7 +62,7 @@ class DirectoryTest {
         try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).listingTtl(Duration.ofMillis(400))
                 .start();
              ProviderServer p = provider(key, "DE/fra-1", dir);
-             GrpcNetwork net = GrpcNetwork.connect(dir.address())) {
+             GrpcNetwork net = GrpcNetwork.builder().directory(dir.address()).offerCache(Duration.ZERO).build()) {
             long before = dir.heartbeats(key.nodeId());
             assertTrue(before >= 1, "listed at start");
             p.renewNow();
@@ -145,7 +145,7 @@ class DirectoryTest {
              ProviderServer pa = provider(a, "DE/fra-1", d1, d2);
              ProviderServer pb = provider(b, "DE/fra-1", d2);
              GrpcNetwork net = GrpcNetwork.builder().directory(d1.address(), d1.publicKey())
-                     .directory(d2.address(), d2.publicKey()).build()) {
+                     .directory(d2.address(), d2.publicKey()).offerCache(Duration.ZERO).build()) {
             List<ProviderOffer> both = net.offers(SAXPY).get(10, TimeUnit.SECONDS);
             assertEquals(2, both.size(), "a provider listed twice is one offer: " + both);
             assertEquals(Set.of(a.nodeId().hex(), b.nodeId().hex()), ids(both));
