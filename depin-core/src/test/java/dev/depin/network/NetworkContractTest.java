@@ -68,7 +68,14 @@ public abstract class NetworkContractTest {
         }
     }
 
-    private static NodeKeyPair key(int i) {
+    /**
+     * The identity of provider {@code i} in these tests (0 to 9): a network whose transport
+     * needs a node's key (a TLS certificate made from it) finds it here.
+     *
+     * @param i the provider's number
+     * @return its key pair
+     */
+    protected static NodeKeyPair key(int i) {
         byte[] seed = new byte[32];
         seed[0] = (byte) (0x70 + i);
         return NodeKeyPair.fromSeed(seed);

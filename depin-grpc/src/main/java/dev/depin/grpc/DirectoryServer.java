@@ -1,0 +1,221 @@
+package dev.depin.grpc;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.DirectoryService;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.Malformed;
+import dev.depin.grpc.internal.PeerKeys;
+import dev.depin.grpc.internal.Wire;
+import dev.depin.network.NetworkException;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A directory of provider offers over gRPC with mutual TLS 1.3. Providers list and renew
+ * their signed offers ({@link ProviderServer.Builder#directory}); buyers query it by kernel
+ * and requirements ({@link GrpcNetwork.Builder#directory}). A listing lives for the
+ * directory's time to live after each renewal, never past its offer's own expiry; only the
+ * provider itself may renew it, and a badly signed or expired offer is refused.
+ *
+ * <pre>{@code
+ * try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 7000).start()) {
+ *     dir.awaitTermination();
+ * }
+ * }</pre>
+ */
+public final class DirectoryServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DirectoryServer.class);
+
+    private final Server server;
+    private final DirectoryService service;
+    private final NodePublicKey key;
+    private final String address;
+    private final ScheduledExecutorService purger;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private DirectoryServer(Builder b) throws IOException {
+        this.key = b.key.publicKey();
+        this.service = new DirectoryService(b.key.nodeId(), b.ttl, b.clock, b.maxListings);
+        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
+                .sslContext(NodeTls.server(NodeTls.identity(b.key)))
+                .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
+                .maxInboundMetadataSize(16 << 10)
+                .handshakeTimeout(10, TimeUnit.SECONDS)
+                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                        new PeerKeys()))
+                .build()
+                .start();
+        this.address = b.host + ":" + server.getPort();
+        this.purger = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "depin-directory-purge");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, b.ttl.toMillis() / 2);
+        purger.scheduleWithFixedDelay(service::purge, every, every, TimeUnit.MILLISECONDS);
+        LOG.info("directory {} serving offers on {} (mutual TLS 1.3), listings live {} after each renewal",
+                b.key.nodeId().shortId(), address, b.ttl);
+    }
+
+    /**
+     * Starts building a directory.
+     *
+     * @param key the directory's identity (its TLS certificate is made from it)
+     * @return a builder
+     * @throws InvalidArgumentException on a null key
+     */
+    public static Builder builder(NodeKeyPair key) {
+        return new Builder(InvalidArgumentException.requireNonNull(key, "directory key"));
+    }
+
+    /** @return where it listens, as {@code host:port} */
+    public String address() {
+        return address;
+    }
+
+    /** @return the port it listens on */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** @return the directory's key, which buyers and providers may pin */
+    public NodePublicKey publicKey() {
+        return key;
+    }
+
+    /** @return listings held now */
+    public int size() {
+        return service.size();
+    }
+
+    /**
+     * @param node a provider
+     * @return renewals accepted from it (its heartbeats), 0 if it is not listed
+     */
+    public long heartbeats(NodeId node) {
+        return service.heartbeats(node);
+    }
+
+    /**
+     * Blocks until the server has stopped.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Stops serving; listings are kept in memory only, so they are gone. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        purger.shutdownNow();
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("directory on {} stopped", address);
+    }
+
+    /** Options of a {@link DirectoryServer}. */
+    public static final class Builder {
+        private final NodeKeyPair key;
+        private String host = "127.0.0.1";
+        private int port;
+        private Duration ttl = Duration.ofSeconds(30);
+        private Clock clock = Clock.systemUTC();
+        private int maxListings = 100_000;
+
+        private Builder(NodeKeyPair key) {
+            this.key = key;
+        }
+
+        /**
+         * @param host the interface to listen on (default {@code 127.0.0.1})
+         * @param port the port, or 0 for any free one (default)
+         * @return this builder
+         * @throws InvalidArgumentException on a null host or a port out of range
+         */
+        public Builder listen(String host, int port) {
+            InvalidArgumentException.requireNonNull(host, "host");
+            if (port < 0 || port > 65535) {
+                throw new InvalidArgumentException("port " + port + " must be 0 to 65535");
+            }
+            this.host = host;
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * @param ttl how long a listing lives after each renewal (default 30 s)
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder listingTtl(Duration ttl) {
+            InvalidArgumentException.requireNonNull(ttl, "listing time to live");
+            if (ttl.isNegative() || ttl.isZero()) {
+                throw new InvalidArgumentException("listing time to live " + ttl + " must be positive");
+            }
+            this.ttl = ttl;
+            return this;
+        }
+
+        /**
+         * @param clock the clock for expiry (default UTC system clock)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder clock(Clock clock) {
+            this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * @param max the most listings held (default 100,000); more are refused with
+         *            RESOURCE_EXHAUSTED
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxListings(int max) {
+            if (max < 1) {
+                throw new InvalidArgumentException("maximum listings " + max + " must be positive");
+            }
+            this.maxListings = max;
+            return this;
+        }
+
+        /**
+         * Binds the port and starts serving.
+         *
+         * @return the running directory
+         * @throws NetworkException if the port cannot be bound
+         */
+        public DirectoryServer start() {
+            try {
+                return new DirectoryServer(this);
+            } catch (IOException e) {
+                throw new NetworkException("could not listen on " + host + ":" + port + ": " + e.getMessage()
+                        + " (is the port in use?)", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,395 @@
+package dev.depin.grpc;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.DirectoryClient;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.RemoteAttempt;
+import dev.depin.grpc.internal.Wire;
+import dev.depin.grpc.internal.wire.DirectoryAnswer;
+import dev.depin.grpc.internal.wire.DirectoryQuery;
+import dev.depin.grpc.internal.wire.Listing;
+import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.Dispatch;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.provider.DeviceKind;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.Region;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * The {@link ComputeNetwork} of our own network: offers come from one or more directories
+ * (merged, one listing per provider), attempts go to each provider's node over gRPC with
+ * mutual TLS 1.3, with the provider's key pinned to the key of its signed offer (a node
+ * holding another key is refused during the handshake, before any job data flows). One
+ * channel per provider; each attempt has a deadline (the job's, or the network's attempt
+ * timeout if sooner), and a cancel travels on the attempt's stream to the provider.
+ *
+ * <p>Moving a program from the in-process pool to the network is one line:
+ * <pre>{@code
+ * // ComputeNetwork net = LocalNetwork.of(nodes);
+ * ComputeNetwork net = GrpcNetwork.connect("127.0.0.1:7000");
+ * try (DepinClient client = DepinClient.builder(net).build()) {
+ *     JobResult r = client.submit(job).result();
+ * }
+ * }</pre>
+ */
+public final class GrpcNetwork implements ComputeNetwork {
+    private static final Logger LOG = LoggerFactory.getLogger(GrpcNetwork.class);
+
+    private final NodeTls.Identity identity;
+    private final List<DirectoryClient> directories = new ArrayList<>();
+    private final Duration attemptTimeout;
+    private final Duration closeGrace;
+    private final long offerCacheNanos;
+    /** Recent answers by query, so that a scheduling round per job does not cost a directory round trip. */
+    private final Map<OfferQuery, Cached> recent = new ConcurrentHashMap<>();
+    /** Where each provider serves, as last listed, with the key its channel pins. */
+    private final Map<NodeId, Route> routes = new ConcurrentHashMap<>();
+    private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private record Route(String address, NodePublicKey key) {
+    }
+
+    private record Cached(long untilNanos, List<ProviderOffer> offers) {
+    }
+
+    private GrpcNetwork(Builder b) {
+        this.identity = NodeTls.identity(b.key);
+        this.attemptTimeout = b.attemptTimeout;
+        this.closeGrace = b.closeGrace;
+        this.offerCacheNanos = b.offerCache.toNanos();
+        for (int i = 0; i < b.directories.size(); i++) {
+            directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i)));
+        }
+    }
+
+    /**
+     * A network that finds providers through the given directories, with a fresh buyer
+     * identity and default timeouts.
+     *
+     * @param directories each directory's {@code host:port}; at least one
+     * @return the network
+     * @throws InvalidArgumentException if none is given or an address is not host:port
+     */
+    public static GrpcNetwork connect(String... directories) {
+        InvalidArgumentException.requireNonNull(directories, "directories");
+        Builder b = builder();
+        for (String d : directories) {
+            b.directory(d);
+        }
+        return b.build();
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public String name() {
+        return "grpc";
+    }
+
+    /**
+     * Asks every directory, merges their listings (one per provider: the offer that is valid
+     * longest), and remembers where each provider serves; the same query within
+     * {@link Builder#offerCache} is answered from the last answer. Fails only when no
+     * directory answers.
+     */
+    @Override
+    public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
+        InvalidArgumentException.requireNonNull(query, "offer query");
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
+        }
+        Cached hit = recent.get(query);
+        if (hit != null && System.nanoTime() - hit.untilNanos() < 0) {
+            return CompletableFuture.completedFuture(hit.offers());
+        }
+        DirectoryQuery.Builder q = DirectoryQuery.newBuilder().setKernelId(query.kernelId()).setLimit(query.limit())
+                .setMinDeviceMemoryBytes(query.requirements().minDeviceMemoryBytes())
+                .addAllModels(query.requirements().models());
+        for (Region r : query.requirements().regions()) {
+            q.addRegions(r.toString());
+        }
+        for (DeviceKind k : query.requirements().deviceKinds()) {
+            q.addDeviceKinds(k.name());
+        }
+        DirectoryQuery dq = q.build();
+        List<CompletableFuture<DirectoryAnswer>> answers = new ArrayList<>();
+        for (DirectoryClient d : directories) {
+            answers.add(d.query(dq));
+        }
+        return CompletableFuture.allOf(answers.stream().map(f -> f.handle((a, e) -> null))
+                        .toArray(CompletableFuture[]::new))
+                .thenApply(v -> {
+                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit()));
+                    if (offerCacheNanos > 0) {
+                        if (recent.size() > 1024) {
+                            recent.clear();
+                        }
+                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers));
+                    }
+                    return offers;
+                });
+    }
+
+    private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit) {
+        Map<NodeId, ProviderOffer> best = new LinkedHashMap<>();
+        Map<NodeId, String> where = new LinkedHashMap<>();
+        Throwable lastFailure = null;
+        int answered = 0;
+        for (CompletableFuture<DirectoryAnswer> f : answers) {
+            DirectoryAnswer a;
+            try {
+                a = f.join();
+            } catch (RuntimeException e) {
+                lastFailure = Wire.unwrap(e);
+                continue;
+            }
+            answered++;
+            for (Listing l : a.getListingsList()) {
+                ProviderOffer o;
+                try {
+                    o = ProviderOffer.fromJson(l.getOfferJson().toByteArray());
+                    Wire.parseAddress(l.getAddress());
+                } catch (RuntimeException e) {
+                    LOG.debug("ignoring a malformed listing: {}", e.getMessage());
+                    continue;
+                }
+                ProviderOffer prev = best.get(o.nodeId());
+                if (prev == null || o.terms().validUntil().isAfter(prev.terms().validUntil())) {
+                    best.put(o.nodeId(), o);
+                    where.put(o.nodeId(), l.getAddress());
+                }
+            }
+        }
+        if (answered == 0 && !answers.isEmpty()) {
+            throw new NetworkException("no directory answered (" + directories.size() + " asked): "
+                    + (lastFailure == null ? "" : lastFailure.getMessage()), lastFailure);
+        }
+        List<ProviderOffer> out = new ArrayList<>();
+        for (ProviderOffer o : best.values()) {
+            if (out.size() == limit) {
+                break;
+            }
+            routes.put(o.nodeId(), new Route(where.get(o.nodeId()), o.publicKey()));
+            out.add(o);
+        }
+        return out;
+    }
+
+    /**
+     * Opens an Execute stream to the provider behind {@code offer}, at the address its
+     * directory listing gave, pinning the offer's key.
+     */
+    @Override
+    public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
+        InvalidArgumentException.requireNonNull(offer, "offer");
+        InvalidArgumentException.requireNonNull(request, "request");
+        InvalidArgumentException.requireNonNull(progress, "progress listener");
+        if (closed.get()) {
+            return Dispatch.failed(new NetworkException("this gRPC network is closed"));
+        }
+        Route listed = routes.get(offer.nodeId());
+        if (listed == null) {
+            return Dispatch.failed(new NetworkException("no directory lists provider " + offer.nodeId().shortId()
+                    + ": refresh the offers"));
+        }
+        // The pin is the key of the offer being dispatched to, whatever the listing said.
+        Route route = new Route(listed.address(), offer.publicKey());
+        try {
+            ManagedChannel channel = channels.computeIfAbsent(route, r -> NettyChannelBuilder
+                    .forTarget(r.address())
+                    .sslContext(NodeTls.client(identity, r.key()))
+                    .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
+                    .keepAliveTime(30, TimeUnit.SECONDS)
+                    .build());
+            RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress);
+            inFlight.add(attempt);
+            attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
+            long timeoutMs = attemptTimeout.toMillis();
+            long untilDeadline = request.spec().deadline().toEpochMilli() - Instant.now().toEpochMilli();
+            ProviderGrpc.newStub(channel)
+                    .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS)
+                    .execute(attempt);
+            if (closed.get()) {
+                attempt.abort("this gRPC network is closed");
+            }
+            return attempt.dispatch();
+        } catch (RuntimeException e) {
+            return Dispatch.failed(new NetworkException("could not reach provider " + offer.nodeId().shortId()
+                    + " at " + route.address() + ": " + e.getMessage(), e));
+        }
+    }
+
+    /**
+     * Cancels every attempt in flight (each provider is told, and given a short grace to let
+     * go), then closes every connection. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<RemoteAttempt> open = new ArrayList<>(inFlight);
+        for (RemoteAttempt a : open) {
+            a.dispatch().cancel("the buyer's network is closing");
+        }
+        try {
+            CompletableFuture.allOf(open.stream().map(RemoteAttempt::released).toArray(CompletableFuture[]::new))
+                    .get(closeGrace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.debug("attempts still open after {}: cutting them", closeGrace);
+        }
+        for (RemoteAttempt a : open) {
+            a.abort("this gRPC network is closed");
+        }
+        directories.forEach(DirectoryClient::close);
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        for (ManagedChannel c : channels.values()) {
+            try {
+                c.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+    }
+
+    /** Options of a {@link GrpcNetwork}. */
+    public static final class Builder {
+        private NodeKeyPair key;
+        private final List<String> directories = new ArrayList<>();
+        private final List<NodePublicKey> directoryKeys = new ArrayList<>();
+        private Duration attemptTimeout = Duration.ofMinutes(10);
+        private Duration closeGrace = Duration.ofSeconds(2);
+        private Duration offerCache = Duration.ofSeconds(1);
+
+        private Builder() {
+        }
+
+        /**
+         * @param ttl how long a directory answer is reused for the same query (default 1 s;
+         *            zero asks the directories every time). The client checks each offer's
+         *            expiry and signature itself, and a provider that has gone is retried
+         *            elsewhere, so a slightly stale answer costs little.
+         * @return this builder
+         * @throws InvalidArgumentException if negative
+         */
+        public Builder offerCache(Duration ttl) {
+            InvalidArgumentException.requireNonNull(ttl, "offer cache time to live");
+            if (ttl.isNegative()) {
+                throw new InvalidArgumentException("offer cache time to live " + ttl + " must not be negative");
+            }
+            this.offerCache = ttl;
+            return this;
+        }
+
+        /**
+         * @param key the buyer's identity, presented as its TLS client certificate (default:
+         *            a fresh key)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder identity(NodeKeyPair key) {
+            this.key = InvalidArgumentException.requireNonNull(key, "buyer key");
+            return this;
+        }
+
+        /**
+         * Adds a directory whose key is not pinned (its answers are signed offers, which the
+         * client verifies one by one).
+         *
+         * @param address the directory's {@code host:port}
+         * @return this builder
+         * @throws InvalidArgumentException if the address is not host:port
+         */
+        public Builder directory(String address) {
+            return directory(address, null);
+        }
+
+        /**
+         * Adds a directory and pins its key.
+         *
+         * @param address the directory's {@code host:port}
+         * @param key     the directory's key, or {@code null} for any
+         * @return this builder
+         * @throws InvalidArgumentException if the address is not host:port
+         */
+        public Builder directory(String address, NodePublicKey key) {
+            Wire.parseAddress(address);
+            directories.add(address);
+            directoryKeys.add(key);
+            return this;
+        }
+
+        /**
+         * @param timeout the longest an attempt may take, whatever the job's deadline
+         *                (default 10 minutes)
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder attemptTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "attempt timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new InvalidArgumentException("attempt timeout " + timeout + " must be positive");
+            }
+            this.attemptTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param grace how long {@link GrpcNetwork#close()} waits for providers to let go of
+         *              cancelled attempts before cutting the connections (default 2 s)
+         * @return this builder
+         * @throws InvalidArgumentException if negative
+         */
+        public Builder closeGrace(Duration grace) {
+            InvalidArgumentException.requireNonNull(grace, "close grace");
+            if (grace.isNegative()) {
+                throw new InvalidArgumentException("close grace " + grace + " must not be negative");
+            }
+            this.closeGrace = grace;
+            return this;
+        }
+
+        /**
+         * @return the network
+         * @throws InvalidArgumentException if no directory was given
+         */
+        public GrpcNetwork build() {
+            if (directories.isEmpty()) {
+                throw new InvalidArgumentException("a gRPC network needs at least one directory (host:port)");
+            }
+            if (key == null) {
+                key = NodeKeyPair.generate();
+            }
+            return new GrpcNetwork(this);
+        }
+    }
+}

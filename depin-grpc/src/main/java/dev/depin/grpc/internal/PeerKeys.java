@@ -1,0 +1,48 @@
+package dev.depin.grpc.internal;
+
+import dev.depin.crypto.NodePublicKey;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import java.security.cert.Certificate;
+
+/**
+ * Puts the TLS peer's node key (from its verified certificate) into the gRPC
+ * {@link Context} of every call, and refuses a call that arrives without one (which the
+ * mutual TLS set-up should make impossible) with UNAUTHENTICATED before any handler runs.
+ */
+public final class PeerKeys implements ServerInterceptor {
+    /** The calling peer's node key. */
+    public static final Context.Key<NodePublicKey> PEER = Context.key("depin-peer-key");
+
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                       ServerCallHandler<Q, A> next) {
+        SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+        NodePublicKey key = null;
+        if (session != null) {
+            try {
+                Certificate[] chain = session.getPeerCertificates();
+                if (chain.length == 1) {
+                    key = NodeTls.keyOf(chain[0]);
+                }
+            } catch (SSLPeerUnverifiedException | RuntimeException e) {
+                key = null;
+            }
+        }
+        if (key == null) {
+            call.close(Status.UNAUTHENTICATED.withDescription("no verified Ed25519 client certificate: refused"),
+                    new Metadata());
+            return new ServerCall.Listener<>() { };
+        }
+        return Contexts.interceptCall(Context.current().withValue(PEER, key), call, headers, next);
+    }
+}

@@ -1,0 +1,382 @@
+package dev.depin.grpc.internal;
+
+import com.google.protobuf.ByteString;
+import dev.depin.DepinException;
+import dev.depin.grpc.internal.wire.ExecuteRequest;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.HealthReply;
+import dev.depin.grpc.internal.wire.HealthRequest;
+import dev.depin.grpc.internal.wire.InputChunk;
+import dev.depin.grpc.internal.wire.OfferRequest;
+import dev.depin.grpc.internal.wire.OutputChunk;
+import dev.depin.grpc.internal.wire.Progress;
+import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.grpc.internal.wire.Result;
+import dev.depin.grpc.internal.wire.SignedOffer;
+import dev.depin.grpc.internal.wire.Start;
+import dev.depin.job.InputRef;
+import dev.depin.job.JobSpec;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.node.NodeAttempt;
+import dev.depin.node.NodeResult;
+import dev.depin.node.ProviderNode;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The provider side of the wire contract: one {@link ExecuteCall} per Execute stream feeds a
+ * {@link ProviderNode}. Inputs are received into buffers of exactly the sizes the spec
+ * declares, reserved against a bound on the bytes all streams hold at once; outputs are sent
+ * from the node's worker, which waits while the buyer's stream is not ready (gRPC flow
+ * control), so a slow buyer slows its own job and holds no unbounded memory.
+ */
+public final class ProviderService extends ProviderGrpc.ProviderImplBase {
+    private static final Logger LOG = LoggerFactory.getLogger(ProviderService.class);
+
+    private final ProviderNode node;
+    private final long maxInputBytes;
+    private final long stallNanos;
+    private final AtomicLong reserved = new AtomicLong();
+
+    /**
+     * @param node          the node that runs the jobs
+     * @param maxInputBytes the most input bytes all streams may hold at once
+     * @param stallMillis   how long an output stream may stay not ready before the attempt is
+     *                      stopped
+     */
+    public ProviderService(ProviderNode node, long maxInputBytes, long stallMillis) {
+        this.node = node;
+        this.maxInputBytes = maxInputBytes;
+        this.stallNanos = TimeUnit.MILLISECONDS.toNanos(stallMillis);
+    }
+
+    /** @return input bytes reserved by streams right now */
+    public long reservedInputBytes() {
+        return reserved.get();
+    }
+
+    @Override
+    public StreamObserver<ExecuteRequest> execute(StreamObserver<ExecuteResponse> responses) {
+        ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
+        ExecuteCall call = new ExecuteCall(out);
+        out.setOnCancelHandler(call::onCallCancelled);
+        out.setOnReadyHandler(call::onReady);
+        return call;
+    }
+
+    @Override
+    public void getOffer(OfferRequest request, StreamObserver<SignedOffer> responses) {
+        responses.onNext(SignedOffer.newBuilder().setOfferJson(ByteString.copyFrom(node.offer().toJson())).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void health(HealthRequest request, StreamObserver<HealthReply> responses) {
+        responses.onNext(HealthReply.newBuilder().setStatus(HealthReply.Status.SERVING)
+                .setNodeId(node.nodeId().hex()).setBusy(node.busy()).build());
+        responses.onCompleted();
+    }
+
+    /** One Execute stream: receives, submits, streams back, and ends after the node let go. */
+    private final class ExecuteCall implements StreamObserver<ExecuteRequest> {
+        private final ServerCallStreamObserver<ExecuteResponse> out;
+        private final Object sendLock = new Object();
+        private final Object readyLock = new Object();
+        // Touched only by gRPC's serialized inbound callbacks (and finish, under sendLock).
+        private ExecutionRequest header;
+        private Map<String, ByteBuffer> inputs;
+        private long missing;
+        private long reservation;
+        private volatile NodeAttempt attempt;
+        private volatile boolean ended;
+        private volatile boolean cancelled;
+        private volatile Status violation;
+
+        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out) {
+            this.out = out;
+        }
+
+        @Override
+        public void onNext(ExecuteRequest req) {
+            if (ended || violation != null) {
+                return;
+            }
+            try {
+                switch (req.getKindCase()) {
+                    case START -> start(req.getStart());
+                    case INPUT -> input(req.getInput());
+                    case CANCEL -> cancel(req.getCancel().getReason());
+                    default -> throw refuse("a message of unknown kind: malformed stream");
+                }
+            } catch (RefusedException e) {
+                violation(e.status);
+            } catch (DepinException e) {
+                violation(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
+            } catch (RuntimeException e) {
+                violation(Status.INVALID_ARGUMENT.withDescription("malformed request: " + e));
+            }
+        }
+
+        /**
+         * Refuses the stream: at once when nothing was submitted; otherwise the attempt is
+         * stopped first and the stream ends with this status once the node has let go (its
+         * buffers are in use until then).
+         */
+        private void violation(Status status) {
+            NodeAttempt a = attempt;
+            if (a == null) {
+                end(status);
+            } else {
+                violation = status;
+                a.cancel("the buyer broke the protocol: " + status.getDescription());
+            }
+        }
+
+        private void start(Start s) {
+            if (header != null) {
+                throw refuse("a second Start on one stream: malformed stream");
+            }
+            JobSpec spec = JobSpec.fromJson(s.getSpecJson().toByteArray());
+            header = new ExecutionRequest(s.getJobId(), s.getAttempt() < 1 ? 0 : s.getAttempt(), spec, Map.of(),
+                    s.getNonce().toByteArray());
+            long total = 0;
+            for (InputRef in : spec.inputs()) {
+                if (in.bytes() > Integer.MAX_VALUE - 8) {
+                    throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription("input '" + in.name()
+                            + "' declares " + in.bytes() + " bytes; one input holds at most 2 GiB"));
+                }
+                total += in.bytes();
+            }
+            if (total > maxInputBytes) {
+                throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription("job " + header.jobId()
+                        + " declares " + total + " input bytes; this node takes at most " + maxInputBytes));
+            }
+            long now = reserved.addAndGet(total);
+            if (now > maxInputBytes) {
+                reserved.addAndGet(-total);
+                throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription("node is busy receiving "
+                        + (now - total) + " input bytes of other jobs: try later or another provider"));
+            }
+            reservation = total;
+            inputs = new LinkedHashMap<>();
+            for (InputRef in : spec.inputs()) {
+                inputs.put(in.name(), ByteBuffer.allocate((int) in.bytes()));
+            }
+            missing = total;
+            if (missing == 0) {
+                submit();
+            }
+        }
+
+        private void input(InputChunk c) {
+            if (header == null) {
+                throw refuse("input before Start: malformed stream");
+            }
+            if (attempt != null) {
+                throw refuse("input '" + Wire.shorten(c.getName()) + "' after every input was complete: refused");
+            }
+            ByteBuffer b = inputs.get(c.getName());
+            if (b == null) {
+                throw refuse("input '" + Wire.shorten(c.getName()) + "' is not declared by job " + header.jobId()
+                        + " (it declares " + inputs.keySet() + ")");
+            }
+            int n = c.getData().size();
+            if (n > b.remaining()) {
+                throw refuse("input '" + c.getName() + "' grows past its declared " + b.capacity() + " bytes: refused");
+            }
+            c.getData().copyTo(b);
+            missing -= n;
+            if (missing == 0) {
+                submit();
+            }
+        }
+
+        private void submit() {
+            Map<String, ByteBuffer> ready = new LinkedHashMap<>();
+            inputs.forEach((k, v) -> ready.put(k, v.duplicate().flip()));
+            ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
+                    header.nonce());
+            NodeAttempt a = node.submit(request, this::progress, this::sendOutput);
+            attempt = a;
+            a.result().whenComplete((r, e) -> {
+                if (r != null) {
+                    try {
+                        sendResult(r);
+                    } catch (RuntimeException sendFailed) {
+                        LOG.debug("result of job {} not sent: {}", r.jobId(), sendFailed.toString());
+                    }
+                }
+                a.released().whenComplete((v, e2) -> end(violation != null ? violation
+                        : e == null ? Status.OK : Wire.statusOf(e)));
+            });
+            if (cancelled) {
+                a.cancel("the buyer's stream ended");
+            }
+        }
+
+        private void cancel(String reason) {
+            NodeAttempt a = attempt;
+            if (a != null) {
+                a.cancel("buyer: " + Wire.shorten(reason));
+            } else {
+                end(Status.CANCELLED.withDescription("cancelled by the buyer before the inputs were complete"));
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            onCallCancelled();
+        }
+
+        @Override
+        public void onCompleted() {
+            if (attempt == null && !ended) {
+                end(Status.INVALID_ARGUMENT.withDescription(header == null ? "stream ended before Start"
+                        : "stream ended with " + missing + " input bytes missing"));
+            }
+        }
+
+        /** The buyer cancelled, its deadline passed, or the connection broke. */
+        void onCallCancelled() {
+            cancelled = true;
+            synchronized (readyLock) {
+                readyLock.notifyAll();
+            }
+            NodeAttempt a = attempt;
+            if (a != null) {
+                a.cancel("the buyer's stream ended (cancelled, deadline passed or connection lost)");
+            } else {
+                end(Status.CANCELLED);
+            }
+        }
+
+        void onReady() {
+            synchronized (readyLock) {
+                readyLock.notifyAll();
+            }
+        }
+
+        private void progress(ComputeNetwork.Progress p) {
+            send(ExecuteResponse.newBuilder().setProgress(Progress.newBuilder().setStage(
+                    p == ComputeNetwork.Progress.ACCEPTED ? Progress.Stage.ACCEPTED : Progress.Stage.RUNNING)).build());
+        }
+
+        /** On the node's worker: waits for the stream to be ready before each chunk. */
+        private void sendOutput(String name, ByteBuffer chunk) {
+            ByteBuffer rest = chunk.duplicate();
+            while (rest.hasRemaining()) {
+                int n = Math.min(rest.remaining(), Wire.CHUNK_BYTES);
+                ByteBuffer part = rest.slice().limit(n);
+                rest.position(rest.position() + n);
+                awaitReady();
+                send(ExecuteResponse.newBuilder().setOutput(OutputChunk.newBuilder().setName(name)
+                        .setData(ByteString.copyFrom(part))).build());
+            }
+        }
+
+        private void awaitReady() {
+            long until = System.nanoTime() + stallNanos;
+            synchronized (readyLock) {
+                while (!out.isReady()) {
+                    if (cancelled || ended) {
+                        throw new NetworkException("the buyer's stream ended while outputs were being sent");
+                    }
+                    long left = until - System.nanoTime();
+                    if (left <= 0) {
+                        throw new NetworkException("the buyer read no output for "
+                                + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: attempt stopped");
+                    }
+                    try {
+                        readyLock.wait(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new NetworkException("interrupted while waiting for the buyer to read outputs");
+                    }
+                }
+            }
+        }
+
+        private void sendResult(NodeResult r) {
+            Result.Builder b = Result.newBuilder().setJobId(r.jobId()).setAttempt(r.attempt())
+                    .setProvider(r.provider().hex()).setExecutorKind(r.executorKind())
+                    .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
+                    .setDeviceNanos(r.deviceNanos());
+            if (r.batched() != null) {
+                b.setBatchedReceipt(ByteString.copyFrom(r.batched().toJsonBytes()));
+            } else {
+                b.setReceiptEnvelope(ByteString.copyFrom(r.receipt().toJsonBytes()))
+                        .setWipeEnvelope(ByteString.copyFrom(r.wipe().toJsonBytes()));
+            }
+            send(ExecuteResponse.newBuilder().setResult(b).build());
+        }
+
+        private void send(ExecuteResponse m) {
+            synchronized (sendLock) {
+                if (ended || cancelled) {
+                    throw new NetworkException("the buyer's stream has ended");
+                }
+                out.onNext(m);
+            }
+        }
+
+        /** Closes the stream once, frees and wipes the receive buffers. */
+        private void end(Status status) {
+            synchronized (sendLock) {
+                if (ended) {
+                    return;
+                }
+                ended = true;
+                try {
+                    if (!cancelled) {
+                        if (status.isOk()) {
+                            out.onCompleted();
+                        } else {
+                            out.onError(status.asRuntimeException());
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    LOG.debug("closing an Execute stream failed: {}", e.toString());
+                }
+                if (inputs != null) {
+                    inputs.values().forEach(b -> Arrays.fill(b.array(), (byte) 0));
+                }
+                reserved.addAndGet(-reservation);
+                reservation = 0;
+            }
+            synchronized (readyLock) {
+                readyLock.notifyAll();
+            }
+        }
+
+        private RefusedException refuse(String why) {
+            return new RefusedException(Status.INVALID_ARGUMENT.withDescription(why));
+        }
+    }
+
+    private static long nanos(Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+    }
+
+    /** A refusal with its status, thrown inside the inbound handler. */
+    private static final class RefusedException extends RuntimeException {
+        final transient Status status;
+
+        RefusedException(Status status) {
+            super(status.getDescription(), null, false, false);
+            this.status = status;
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.depin.grpc.internal;
+
+import com.google.protobuf.ByteString;
+import dev.depin.crypto.BatchedReceipt;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.NodeId;
+import dev.depin.grpc.internal.wire.Cancel;
+import dev.depin.grpc.internal.wire.ExecuteRequest;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.InputChunk;
+import dev.depin.grpc.internal.wire.OutputChunk;
+import dev.depin.grpc.internal.wire.Result;
+import dev.depin.grpc.internal.wire.Start;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.Dispatch;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
+import dev.depin.network.spi.OutputAssembler;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * The buyer's side of one Execute stream: sends Start and the inputs under flow control,
+ * assembles the outputs as they arrive (bounded by the spec, hashed on arrival), completes
+ * the response on the Result and {@code released} when the provider closes the stream.
+ */
+public final class RemoteAttempt implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+    private final String provider;
+    private final ExecutionRequest request;
+    private final Consumer<ComputeNetwork.Progress> progress;
+    private final OutputAssembler assembler;
+    private final ArrayDeque<Map.Entry<String, ByteBuffer>> pending = new ArrayDeque<>();
+    private final CompletableFuture<ExecutionResponse> response = new CompletableFuture<>();
+    private final CompletableFuture<Void> released = new CompletableFuture<>();
+    private ClientCallStreamObserver<ExecuteRequest> requests;
+    private boolean started;
+    private boolean halfClosed;
+    private boolean cancelSent;
+
+    /**
+     * @param provider the provider's node id
+     * @param request  what to run
+     * @param progress told of progress
+     */
+    public RemoteAttempt(NodeId provider, ExecutionRequest request, Consumer<ComputeNetwork.Progress> progress) {
+        this.provider = provider.shortId();
+        this.request = request;
+        this.progress = progress;
+        this.assembler = request.newAssembler();
+        request.inputs().forEach((k, v) -> pending.add(Map.entry(k, v)));
+    }
+
+    /** @return the dispatch the engine holds */
+    public Dispatch dispatch() {
+        return Dispatch.of(response, released, this::cancel);
+    }
+
+    /** @return completes when the stream has ended */
+    public CompletableFuture<Void> released() {
+        return released;
+    }
+
+    @Override
+    public synchronized void beforeStart(ClientCallStreamObserver<ExecuteRequest> stream) {
+        this.requests = stream;
+        stream.setOnReadyHandler(this::pump);
+    }
+
+    /** Sends Start, then input chunks while the stream is ready (gRPC flow control). */
+    private synchronized void pump() {
+        if (released.isDone() || cancelSent) {
+            return;
+        }
+        if (!started) {
+            started = true;
+            requests.onNext(ExecuteRequest.newBuilder().setStart(Start.newBuilder().setJobId(request.jobId())
+                    .setAttempt(request.attempt()).setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
+                    .setNonce(ByteString.copyFrom(request.nonce()))).build());
+        }
+        while (requests.isReady() && !pending.isEmpty()) {
+            Map.Entry<String, ByteBuffer> in = pending.peek();
+            ByteBuffer b = in.getValue();
+            if (!b.hasRemaining()) {
+                pending.poll();
+                continue;
+            }
+            int n = Math.min(b.remaining(), Wire.CHUNK_BYTES);
+            ByteBuffer part = b.slice().limit(n);
+            b.position(b.position() + n);
+            requests.onNext(ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(in.getKey())
+                    .setData(ByteString.copyFrom(part))).build());
+        }
+    }
+
+    /** Asks the provider to stop: a Cancel on the stream, which ends once it has let go. */
+    private synchronized void cancel(String reason) {
+        if (released.isDone() || cancelSent || halfClosed) {
+            return;
+        }
+        cancelSent = true;
+        if (requests == null || !started) {
+            if (requests != null) {
+                requests.cancel("cancelled before the attempt started: " + reason, null);
+            }
+            return;
+        }
+        try {
+            requests.onNext(ExecuteRequest.newBuilder().setCancel(Cancel.newBuilder().setReason(reason)).build());
+        } catch (RuntimeException e) {
+            requests.cancel(reason, e);
+        }
+    }
+
+    /**
+     * Cuts the stream at once (the network is closing, or the provider misbehaved).
+     *
+     * @param why the reason
+     */
+    public synchronized void abort(String why) {
+        if (requests != null && !released.isDone()) {
+            requests.cancel(why, null);
+        }
+        fail(new NetworkException(why));
+    }
+
+    @Override
+    public void onNext(ExecuteResponse m) {
+        try {
+            switch (m.getKindCase()) {
+                case PROGRESS -> {
+                    switch (m.getProgress().getStage()) {
+                        case ACCEPTED -> progress.accept(ComputeNetwork.Progress.ACCEPTED);
+                        case RUNNING -> progress.accept(ComputeNetwork.Progress.RUNNING);
+                        default -> throw new NetworkException("provider " + provider + " sent an unknown stage");
+                    }
+                }
+                case OUTPUT -> {
+                    OutputChunk c = m.getOutput();
+                    assembler.write(c.getName(), c.getData().asReadOnlyByteBuffer());
+                }
+                case RESULT -> result(m.getResult());
+                default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
+            }
+        } catch (RuntimeException e) {
+            abort("provider " + provider + " broke the protocol: " + e.getMessage());
+        }
+    }
+
+    private void result(Result r) {
+        if (response.isDone()) {
+            throw new NetworkException("a second result");
+        }
+        Envelope receipt = null;
+        Envelope wipe = null;
+        BatchedReceipt batched = null;
+        if (!r.getBatchedReceipt().isEmpty()) {
+            batched = BatchedReceipt.parse(r.getBatchedReceipt().toByteArray(), Wire.MAX_PROOF_BYTES);
+        } else {
+            receipt = Envelope.parse(r.getReceiptEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
+            wipe = Envelope.parse(r.getWipeEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
+        }
+        ExecutionResponse resp = new ExecutionResponse(r.getJobId(), r.getAttempt(), NodeId.parse(r.getProvider()),
+                r.getExecutorKind(), assembler.finish(), instant(r.getStartedAtEpochNanos()),
+                instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched);
+        synchronized (this) {
+            if (!halfClosed && !released.isDone()) {
+                halfClosed = true;
+                requests.onCompleted();
+            }
+        }
+        response.complete(resp);
+    }
+
+    private static Instant instant(long epochNanos) {
+        return Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L),
+                Math.floorMod(epochNanos, 1_000_000_000L));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        fail(Wire.fromStatus(provider, t));
+    }
+
+    @Override
+    public void onCompleted() {
+        fail(new NetworkException("provider " + provider + " ended the attempt without a result"));
+    }
+
+    private void fail(Throwable t) {
+        response.completeExceptionally(t);
+        released.complete(null);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.depin.grpc.internal;
+
+import dev.depin.DepinException;
+import dev.depin.InvalidArgumentException;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.network.NetworkException;
+import dev.depin.provider.ProviderRejectedException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/** Limits of the wire contract and the mapping between depin failures and gRPC status codes. */
+public final class Wire {
+    /** Largest message either side accepts: a chunk plus headroom, or a spec with its PTX. */
+    public static final int MAX_MESSAGE_BYTES = 4 << 20;
+    /** Inputs and outputs travel in chunks of at most this many bytes. */
+    public static final int CHUNK_BYTES = 256 << 10;
+    /** Longest DSSE envelope or batched receipt a buyer parses. */
+    public static final int MAX_PROOF_BYTES = 1 << 20;
+    /** Longest address a directory accepts. */
+    public static final int MAX_ADDRESS_CHARS = 255;
+
+    private Wire() {
+    }
+
+    /**
+     * @param t a failure, possibly wrapped
+     * @return the root failure without completion wrappers
+     */
+    public static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /**
+     * The status a provider closes an Execute stream with when its node fails the attempt.
+     *
+     * @param failure why the attempt failed
+     * @return the status, with the reason as its description
+     */
+    public static Status statusOf(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof StatusRuntimeException s) {
+            return s.getStatus();
+        }
+        String msg = t.getMessage() == null ? t.toString() : t.getMessage();
+        if (t instanceof ProviderRejectedException) {
+            return (msg.contains("busy") ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION).withDescription(msg);
+        }
+        if (t instanceof ExecutionCancelledException) {
+            return Status.CANCELLED.withDescription(msg);
+        }
+        if (t instanceof InvalidArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(msg);
+        }
+        if (t instanceof DepinException) {
+            return Status.ABORTED.withDescription(msg);
+        }
+        return Status.INTERNAL.withDescription("provider failed: " + t);
+    }
+
+    /**
+     * The depin failure a buyer sees for a status the provider (or the transport) closed a
+     * stream with.
+     *
+     * @param provider the provider's short id, for the message
+     * @param failure  the gRPC failure
+     * @return a {@link ProviderRejectedException} for refusals, an
+     *         {@link ExecutionCancelledException} for a cancel, else a {@link NetworkException}
+     */
+    public static DepinException fromStatus(String provider, Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof DepinException d) {
+            return d;
+        }
+        Status s = Status.fromThrowable(t);
+        String why = s.getDescription() == null ? s.getCode().toString() : s.getCode() + ": " + s.getDescription();
+        return switch (s.getCode()) {
+            case RESOURCE_EXHAUSTED, FAILED_PRECONDITION ->
+                    new ProviderRejectedException("provider " + provider + " refused the attempt (" + why + ")");
+            case CANCELLED -> new ExecutionCancelledException("attempt on provider " + provider + " was cancelled ("
+                    + why + ")");
+            default -> new NetworkException("provider " + provider + " failed the attempt (" + why + ")", t);
+        };
+    }
+
+    /**
+     * Parses {@code host:port} (a bracketed IPv6 host allowed).
+     *
+     * @param address the address
+     * @return an unresolved socket address
+     * @throws InvalidArgumentException if it is not host:port with a port of 1 to 65535
+     */
+    public static InetSocketAddress parseAddress(String address) {
+        InvalidArgumentException.requireNonNull(address, "address");
+        int colon = address.lastIndexOf(':');
+        if (address.length() > MAX_ADDRESS_CHARS || colon <= 0 || colon == address.length() - 1) {
+            throw new InvalidArgumentException("address '" + shorten(address) + "' must be HOST:PORT");
+        }
+        String host = address.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(address.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535 || host.isEmpty()) {
+            throw new InvalidArgumentException("address '" + shorten(address) + "' must be HOST:PORT with a port of "
+                    + "1 to 65535");
+        }
+        return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    /**
+     * @param s text from a peer
+     * @return at most 80 characters of it, for messages
+     */
+    public static String shorten(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+}
