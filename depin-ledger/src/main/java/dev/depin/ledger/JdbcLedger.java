@@ -18,6 +18,7 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -304,7 +305,7 @@ public final class JdbcLedger implements Settlement {
 
         @Override
         Object run(Store store, Clock clock) throws SQLException {
-            return store.apply(operation, clock.instant());
+            return store.apply(operation, clock.instant().truncatedTo(ChronoUnit.MILLIS));
         }
 
         @Override
