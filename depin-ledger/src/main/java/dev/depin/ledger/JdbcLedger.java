@@ -247,12 +247,28 @@ public final class JdbcLedger implements Settlement {
                     completions.add(() -> request.fail(e));
                 } catch (SQLException e) {
                     c.rollback(sp);
-                    SettlementException refusal = writeStore.explain(request, e);
-                    completions.add(() -> request.fail(refusal));
+                    // A constraint tripped: another writer (a second process on PostgreSQL) got
+                    // there first. Run it once more, now that its row is visible: an identical
+                    // retry then returns that writer's result, and a real refusal says why.
+                    Savepoint again = c.setSavepoint();
+                    try {
+                        Object result = request.run(writeStore, clock);
+                        c.releaseSavepoint(again);
+                        completions.add(() -> request.complete(result));
+                    } catch (SettlementException | InvalidArgumentException refusal) {
+                        c.rollback(again);
+                        completions.add(() -> request.fail(refusal));
+                    } catch (SQLException e2) {
+                        c.rollback(again);
+                        SettlementException refusal = writeStore.explain(e2);
+                        completions.add(() -> request.fail(refusal));
+                    }
                 }
             }
             c.commit();
-        } catch (SQLException | RuntimeException e) {
+        } catch (Throwable e) {
+            // Whatever went wrong (the database, the disk, an Error), every caller's future
+            // completes: the batch is rolled back and fails as a whole.
             try {
                 c.rollback();
             } catch (SQLException ignored) {

@@ -471,7 +471,7 @@ final class Store {
      * Turns a database refusal (a constraint another process or a race tripped) into the
      * specific refusal, after the savepoint was rolled back.
      */
-    SettlementException explain(Object request, SQLException e) {
+    SettlementException explain(SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String text = String.valueOf(e.getMessage());
         if (state.equals("23514") || text.contains("CHECK constraint failed")) {
@@ -479,8 +479,8 @@ final class Store {
                     + "): another writer took the funds first; retry when funds are available");
         }
         if (state.equals("23505") || text.contains("UNIQUE constraint failed")) {
-            return new IdempotencyConflictException("the key was applied concurrently by another writer (" + text
-                    + "): retry with the same key to get its result");
+            return new IdempotencyConflictException("the key was applied concurrently by another writer with"
+                    + " other fields (" + text + "): use a new key for a different operation");
         }
         return new LedgerFailureException("the database refused the operation: " + text
                 + " (nothing was applied; retry with the same key)", e);

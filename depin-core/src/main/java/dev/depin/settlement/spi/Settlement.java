@@ -41,6 +41,8 @@ public interface Settlement extends AutoCloseable {
      * @return its balance once the account is durable; fails with
      *         {@link dev.depin.settlement.AccountConflictException} if it exists with another
      *         kind or credit setting
+     * @throws dev.depin.InvalidArgumentException if an argument is null or the kind is one the
+     *                                            ledger opens itself
      */
     CompletableFuture<Balance> open(AccountId account, AccountKind kind, boolean allowCredit);
 
@@ -49,6 +51,7 @@ public interface Settlement extends AutoCloseable {
      *
      * @param operation the operation
      * @return its durable result, or a failure with the specific refusal
+     * @throws dev.depin.InvalidArgumentException if {@code operation} is null
      */
     CompletableFuture<Applied> apply(Operation operation);
 
