@@ -30,10 +30,11 @@ import java.util.concurrent.LinkedBlockingQueue;
  * (WAL journal, {@code synchronous=FULL}), or PostgreSQL, through the same code.
  *
  * <p>One writer thread owns the write connection. It takes every queued operation (up to
- * {@link Builder#maxBatch(int)}), applies each inside its own savepoint in one
- * transaction, commits once, and only then completes the callers' futures: this is group
- * commit, so many operations share one fsync, and a future that completed normally is
- * durable. A refused operation is rolled back to its savepoint and changes nothing.
+ * {@link Builder#maxBatch(int)}), applies them in one transaction, commits once, and only
+ * then completes the callers' futures: this is group commit, so many operations share one
+ * fsync, and a future that completed normally is durable. A refused operation changes
+ * nothing: refusals are found before an operation's first write, and an operation that fails
+ * after writing makes the writer redo the batch with a savepoint around each operation.
  *
  * <p>The invariants are enforced in the transaction, not only checked in Java: CHECK
  * constraints keep every account that is not allowed credit at {@code posted - held >= 0}
@@ -230,13 +231,44 @@ public final class JdbcLedger implements Settlement {
         }
     }
 
-    /** One transaction for the whole batch; futures complete only after the commit. */
+    /**
+     * One transaction for the whole batch; futures complete only after the commit.
+     *
+     * <p>The fast path takes no savepoints: every refusal the ledger gives is found before
+     * the operation's first write, so a refused operation has written nothing. If an
+     * operation fails after writing (a constraint, another writer, a database error), the
+     * batch is rolled back and run again on the careful path, one savepoint per operation.
+     */
     private void writeBatch(List<Object> batch) {
+        if (!writeBatch(batch, false)) {
+            writeBatch(batch, true);
+        }
+    }
+
+    /** @return false when the fast path must give way to the careful one (nothing was committed) */
+    private boolean writeBatch(List<Object> batch, boolean careful) {
         List<Runnable> completions = new ArrayList<>(batch.size());
         Connection c = writeStore.connection();
         try {
             for (Object o : batch) {
                 Request request = (Request) o;
+                if (!careful) {
+                    writeStore.startOperation();
+                    try {
+                        Object result = request.run(writeStore, clock);
+                        completions.add(() -> request.complete(result));
+                    } catch (SettlementException | InvalidArgumentException e) {
+                        if (writeStore.wroteSinceStart()) {
+                            c.rollback();
+                            return false;
+                        }
+                        completions.add(() -> request.fail(e));
+                    } catch (SQLException e) {
+                        c.rollback();
+                        return false;
+                    }
+                    continue;
+                }
                 Savepoint sp = c.setSavepoint();
                 try {
                     Object result = request.run(writeStore, clock);
@@ -279,11 +311,12 @@ public final class JdbcLedger implements Settlement {
             for (Object o : batch) {
                 fail(o, failure);
             }
-            return;
+            return true;
         }
         for (Runnable r : completions) {
             r.run();
         }
+        return true;
     }
 
     private static void fail(Object o, Throwable t) {

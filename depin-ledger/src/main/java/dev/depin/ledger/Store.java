@@ -53,6 +53,17 @@ final class Store {
         return c;
     }
 
+    /** Writes made by the current operation; see {@code JdbcLedger.writeBatch}. */
+    private boolean wrote;
+
+    void startOperation() {
+        wrote = false;
+    }
+
+    boolean wroteSinceStart() {
+        return wrote;
+    }
+
     void initialise() throws SQLException {
         try (Statement s = c.createStatement()) {
             for (String ddl : dialect.schema()) {
@@ -160,6 +171,7 @@ final class Store {
             }
             return a.balance();
         }
+        wrote = true;
         PreparedStatement p = prepare("INSERT INTO accounts(id, kind, allow_credit, posted, held) VALUES (?, ?, ?, 0, 0)");
         p.setString(1, id.value());
         p.setString(2, kind.name());
@@ -260,6 +272,7 @@ final class Store {
     }
 
     private long insertOp(Operation op, Instant now) throws SQLException {
+        wrote = true;
         PreparedStatement p = prepare(dialect.insertOp());
         p.setString(1, op.key().value());
         p.setString(2, op.fields());

@@ -3,7 +3,10 @@ package dev.depin.ledger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -69,6 +72,15 @@ class LedgerCrashTest {
                         "trial " + trial + ": an acknowledged operation was missing and applied only now");
                 assertTrue(audit.sound(), "trial " + trial + ": " + audit.violations());
                 assertEquals(CrashWriter.ACCOUNTS * CrashWriter.FUNDS, audit.minted(), "trial " + trial + ": minted total");
+                // Recovery as a restarted buyer does it: every hold left open by the kill is found
+                // and voided, and nothing stays reserved.
+                for (OpenHold h : ledger.openHolds()) {
+                    ledger.apply(new Operation.VoidHold(OperationKey.of(h.key().value() + "-recovered"), h.key())).join();
+                }
+                for (Balance b : ledger.balances()) {
+                    assertEquals(0, b.held(), "trial " + trial + ": " + b.account() + " still has funds held");
+                }
+                assertTrue(ledger.audit().sound(), "trial " + trial + " after recovery: " + ledger.audit().violations());
             }
             totalAcked += acked.size();
         }

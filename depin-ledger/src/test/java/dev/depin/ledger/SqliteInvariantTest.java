@@ -9,7 +9,7 @@ class SqliteInvariantTest extends LedgerInvariantTest {
 
     @Override
     int opsPerThread() {
-        return 2000;
+        return 10000;
     }
 
     @Override
