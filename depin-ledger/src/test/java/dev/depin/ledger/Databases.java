@@ -9,7 +9,9 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 /**
  * Fresh databases for the tests: an SQLite file in a temporary directory, or a new schema
@@ -30,12 +32,25 @@ final class Databases {
 
     static Location sqlite() {
         try {
-            Path dir = Files.createTempDirectory("depin-ledger");
+            Path dir = temporaryDirectory("depin-ledger");
             Path file = dir.resolve("ledger.db");
             return () -> JdbcLedger.builder().sqlite(file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A directory that is deleted, with everything in it, when the test JVM ends. */
+    static Path temporaryDirectory(String prefix) throws IOException {
+        Path dir = Files.createTempDirectory(prefix);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // best effort: it is a temporary directory
+            }
+        }));
+        return dir;
     }
 
     static synchronized Location postgres() {

@@ -10,7 +10,6 @@ import dev.depin.settlement.OperationKey;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +30,7 @@ class LedgerCrashTest {
         long seed = LedgerInvariantTest.SEED;
         System.out.println("LedgerCrashTest: " + TRIALS + " trials, seed " + seed);
         SplittableRandom rnd = new SplittableRandom(seed);
-        Path file = Files.createTempDirectory("depin-crash").resolve("ledger.db");
+        Path file = Databases.temporaryDirectory("depin-crash").resolve("ledger.db");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classPath = System.getProperty("java.class.path");
         long totalAcked = 0;
