@@ -1,0 +1,57 @@
+package dev.depin.ledger;
+
+import java.util.List;
+
+/** The few places where SQLite and PostgreSQL SQL differ; everything else is shared. */
+enum Dialect {
+    SQLITE("INTEGER PRIMARY KEY AUTOINCREMENT"),
+    POSTGRESQL("BIGSERIAL PRIMARY KEY");
+
+    private final String sequenceColumn;
+
+    Dialect(String sequenceColumn) {
+        this.sequenceColumn = sequenceColumn;
+    }
+
+    /** The schema, idempotent. The CHECK and UNIQUE constraints are the invariants' backstop. */
+    List<String> schema() {
+        return List.of(
+                "CREATE TABLE IF NOT EXISTS accounts ("
+                        + " id VARCHAR(128) PRIMARY KEY,"
+                        + " kind VARCHAR(16) NOT NULL,"
+                        + " allow_credit INTEGER NOT NULL CHECK (allow_credit IN (0, 1)),"
+                        + " posted BIGINT NOT NULL,"
+                        + " held BIGINT NOT NULL CHECK (held >= 0),"
+                        + " CHECK (allow_credit = 1 OR posted - held >= 0))",
+                "CREATE TABLE IF NOT EXISTS ops ("
+                        + " seq " + sequenceColumn + ","
+                        + " op_key VARCHAR(200) NOT NULL UNIQUE,"
+                        + " fields TEXT NOT NULL,"
+                        + " at_ms BIGINT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS entries ("
+                        + " op_seq BIGINT NOT NULL REFERENCES ops(seq),"
+                        + " leg INTEGER NOT NULL,"
+                        + " debit VARCHAR(128) NOT NULL REFERENCES accounts(id),"
+                        + " credit VARCHAR(128) NOT NULL REFERENCES accounts(id),"
+                        + " amount BIGINT NOT NULL CHECK (amount >= 0),"
+                        + " pending INTEGER NOT NULL CHECK (pending IN (0, 1)),"
+                        + " PRIMARY KEY (op_seq, leg),"
+                        + " CHECK (debit <> credit))",
+                "CREATE INDEX IF NOT EXISTS entries_debit ON entries(debit, op_seq)",
+                "CREATE INDEX IF NOT EXISTS entries_credit ON entries(credit, op_seq)",
+                "CREATE TABLE IF NOT EXISTS holds ("
+                        + " hold_key VARCHAR(200) PRIMARY KEY REFERENCES ops(op_key),"
+                        + " payer VARCHAR(128) NOT NULL REFERENCES accounts(id),"
+                        + " payee VARCHAR(128) NOT NULL REFERENCES accounts(id),"
+                        + " amount BIGINT NOT NULL CHECK (amount > 0),"
+                        + " expires_ms BIGINT NOT NULL,"
+                        + " state VARCHAR(8) NOT NULL CHECK (state IN ('OPEN', 'POSTED', 'VOIDED', 'EXPIRED')),"
+                        + " resolved_by VARCHAR(200) UNIQUE REFERENCES ops(op_key))",
+                "CREATE INDEX IF NOT EXISTS holds_state ON holds(state, expires_ms)");
+    }
+
+    /** Inserts an operation row and returns its sequence number in one statement's result. */
+    String insertOp() {
+        return "INSERT INTO ops(op_key, fields, at_ms) VALUES (?, ?, ?) RETURNING seq";
+    }
+}

@@ -1,0 +1,224 @@
+package dev.depin.ledger;
+
+import dev.depin.settlement.AccountConflictException;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.AccountKindException;
+import dev.depin.settlement.AmountOverflowException;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldExpiredException;
+import dev.depin.settlement.HoldNotExpiredException;
+import dev.depin.settlement.HoldResolvedException;
+import dev.depin.settlement.IdempotencyConflictException;
+import dev.depin.settlement.InsufficientFundsException;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.PostExceedsHoldException;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.UnknownAccountException;
+import dev.depin.settlement.UnknownHoldException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A plain in-memory reference of the ledger's rules, written independently of the SQL, for
+ * the property test: every operation's outcome (applied, or which refusal) and every
+ * balance must agree with it.
+ */
+final class LedgerModel {
+    private static final class Acct {
+        final AccountKind kind;
+        final boolean credit;
+        long posted;
+        long held;
+
+        Acct(AccountKind kind, boolean credit) {
+            this.kind = kind;
+            this.credit = credit;
+        }
+    }
+
+    private static final class HoldM {
+        final AccountId payer;
+        final AccountId payee;
+        final long amount;
+        final long expiresMs;
+        boolean open = true;
+
+        HoldM(AccountId payer, AccountId payee, long amount, long expiresMs) {
+            this.payer = payer;
+            this.payee = payee;
+            this.amount = amount;
+            this.expiresMs = expiresMs;
+        }
+    }
+
+    private final Map<AccountId, Acct> accounts = new TreeMap<>((a, b) -> a.value().compareTo(b.value()));
+    private final Map<OperationKey, String> keys = new HashMap<>();
+    private final Map<OperationKey, HoldM> holds = new HashMap<>();
+
+    LedgerModel() {
+        accounts.put(AccountId.ISSUER, new Acct(AccountKind.ISSUER, true));
+        accounts.put(AccountId.BURN, new Acct(AccountKind.BURN, false));
+    }
+
+    Class<? extends SettlementException> open(AccountId id, AccountKind kind, boolean credit) {
+        Acct a = accounts.get(id);
+        if (a != null) {
+            return a.kind == kind && a.credit == credit ? null : AccountConflictException.class;
+        }
+        accounts.put(id, new Acct(kind, credit));
+        return null;
+    }
+
+    List<Balance> balances() {
+        List<Balance> out = new ArrayList<>();
+        accounts.forEach((id, a) -> out.add(new Balance(id, a.kind, a.credit, a.posted, a.held)));
+        return out;
+    }
+
+    /** Applies the operation to the model; returns the refusal expected, or null when it applies. */
+    Class<? extends SettlementException> apply(Operation op, long nowMs) {
+        String earlier = keys.get(op.key());
+        if (earlier != null) {
+            return earlier.equals(op.fields()) ? null : IdempotencyConflictException.class;
+        }
+        try {
+            applyNew(op, nowMs);
+            keys.put(op.key(), op.fields());
+            return null;
+        } catch (Refusal r) {
+            return r.type;
+        }
+    }
+
+    private static final class Refusal extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final Class<? extends SettlementException> type;
+
+        Refusal(Class<? extends SettlementException> type) {
+            super(type.getSimpleName(), null, false, false);
+            this.type = type;
+        }
+    }
+
+    private Acct acct(AccountId id) {
+        Acct a = accounts.get(id);
+        if (a == null) {
+            throw new Refusal(UnknownAccountException.class);
+        }
+        return a;
+    }
+
+    private static void require(boolean ok, Class<? extends SettlementException> type) {
+        if (!ok) {
+            throw new Refusal(type);
+        }
+    }
+
+    private static void range(Acct a, long d) {
+        try {
+            long after = Math.addExact(a.posted, d);
+            Math.subtractExact(after, a.held);
+            require(after != Long.MIN_VALUE, AmountOverflowException.class);
+        } catch (ArithmeticException e) {
+            throw new Refusal(AmountOverflowException.class);
+        }
+    }
+
+    private static void available(Acct a, long amount) {
+        require(a.credit || a.posted - a.held >= amount, InsufficientFundsException.class);
+    }
+
+    private void applyNew(Operation op, long nowMs) {
+        if (op instanceof Operation.Mint) {
+            Operation.Mint m = (Operation.Mint) op;
+            Acct to = acct(m.to());
+            require(to.kind != AccountKind.ISSUER && to.kind != AccountKind.BURN, AccountKindException.class);
+            Acct issuer = accounts.get(AccountId.ISSUER);
+            long amt = m.amount().micros();
+            range(issuer, -amt);
+            range(to, amt);
+            issuer.posted -= amt;
+            to.posted += amt;
+        } else if (op instanceof Operation.Transfer) {
+            Operation.Transfer t = (Operation.Transfer) op;
+            Acct from = acct(t.from());
+            Acct to = acct(t.to());
+            require(from.kind != AccountKind.ISSUER && from.kind != AccountKind.BURN, AccountKindException.class);
+            require(to.kind != AccountKind.ISSUER, AccountKindException.class);
+            long amt = t.amount().micros();
+            available(from, amt);
+            range(from, -amt);
+            range(to, amt);
+            from.posted -= amt;
+            to.posted += amt;
+        } else if (op instanceof Operation.Hold) {
+            Operation.Hold h = (Operation.Hold) op;
+            Acct payer = acct(h.payer());
+            Acct payee = acct(h.payee());
+            require(payer.kind != AccountKind.ISSUER && payer.kind != AccountKind.BURN, AccountKindException.class);
+            require(payee.kind != AccountKind.ISSUER, AccountKindException.class);
+            long amt = h.amount().micros();
+            available(payer, amt);
+            try {
+                payer.held = Math.addExact(payer.held, amt);
+            } catch (ArithmeticException e) {
+                throw new Refusal(AmountOverflowException.class);
+            }
+            holds.put(h.key(), new HoldM(h.payer(), h.payee(), amt, h.expiresAt().toEpochMilli()));
+        } else if (op instanceof Operation.Post) {
+            Operation.Post p = (Operation.Post) op;
+            HoldM h = open(p.hold());
+            require(nowMs < h.expiresMs, HoldExpiredException.class);
+            long amt = p.amount().micros();
+            require(amt <= h.amount, PostExceedsHoldException.class);
+            Acct payer = accounts.get(h.payer);
+            Acct payee = accounts.get(h.payee);
+            range(payer, -amt);
+            range(payee, amt);
+            h.open = false;
+            payer.posted -= amt;
+            payer.held -= h.amount;
+            payee.posted += amt;
+        } else if (op instanceof Operation.VoidHold || op instanceof Operation.Expire) {
+            boolean expire = op instanceof Operation.Expire;
+            HoldM h = open(expire ? ((Operation.Expire) op).hold() : ((Operation.VoidHold) op).hold());
+            require(!expire || nowMs >= h.expiresMs, HoldNotExpiredException.class);
+            h.open = false;
+            accounts.get(h.payer).held -= h.amount;
+        } else {
+            Operation.Slash s = (Operation.Slash) op;
+            Acct stake = acct(s.stake());
+            require(stake.kind == AccountKind.STAKE, AccountKindException.class);
+            Acct ben = s.beneficiary().isPresent() ? acct(s.beneficiary().get()) : null;
+            if (ben != null) {
+                require(ben.kind != AccountKind.ISSUER, AccountKindException.class);
+            }
+            long total = s.total().micros();
+            available(stake, total);
+            Acct burn = accounts.get(AccountId.BURN);
+            if (ben != null) {
+                range(stake, -total);
+                range(ben, s.toBeneficiary().micros());
+            }
+            range(stake, -total);
+            range(burn, s.burned().micros());
+            stake.posted -= total;
+            if (ben != null) {
+                ben.posted += s.toBeneficiary().micros();
+            }
+            burn.posted += s.burned().micros();
+        }
+    }
+
+    private HoldM open(OperationKey key) {
+        HoldM h = holds.get(key);
+        require(h != null, UnknownHoldException.class);
+        require(h.open, HoldResolvedException.class);
+        return h;
+    }
+}
