@@ -26,7 +26,6 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.provider.ProviderOffer;
-import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -34,7 +33,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -803,10 +801,5 @@ public final class JobRun implements JobHandle {
         void cancelNow() {
             super.cancel(false);
         }
-    }
-
-    /** @return the job's inputs, for checks that need the buyer's own bytes */
-    Map<String, ByteBuffer> inputs() {
-        return job.inputs();
     }
 }
