@@ -5,7 +5,6 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Sha256;
 import dev.depin.job.internal.SpecJson;
 import dev.depin.kernel.BufferDecl;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.kernel.ShapeMismatchException;

@@ -2,7 +2,6 @@ package dev.depin.provider;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BadSignatureException;
-import dev.depin.crypto.CanonicalJson;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;

@@ -3,7 +3,6 @@ package dev.depin.verify;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
-import dev.depin.crypto.Hex;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;

@@ -8,7 +8,6 @@ import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.internal.Json;
 import dev.depin.crypto.internal.Statements;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
