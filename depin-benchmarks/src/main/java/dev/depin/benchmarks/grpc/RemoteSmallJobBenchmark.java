@@ -1,5 +1,7 @@
 package dev.depin.benchmarks.grpc;
 
+import dev.depin.benchmarks.client.SmallJobs;
+
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
@@ -9,9 +11,6 @@ import dev.depin.grpc.ProviderServer;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.wire.HealthRequest;
 import dev.depin.grpc.internal.wire.ProviderGrpc;
-import dev.depin.job.Job;
-import dev.depin.job.JobHandle;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.node.LocalNetwork;
@@ -19,18 +18,11 @@ import dev.depin.node.ProviderNode;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import org.HdrHistogram.Histogram;
-import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
-import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
-import org.bouncycastle.crypto.signers.Ed25519Signer;
 
-import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -66,9 +58,9 @@ public final class RemoteSmallJobBenchmark {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         System.out.printf(Locale.ROOT, "remote small-job benchmark: SAXPY n=%d, signatureOnly, %d s per phase, "
                 + "%d cores, %s%n", N, seconds, Runtime.getRuntime().availableProcessors(), Runtime.version());
-        Histogram floor = floor(seconds);
+        Histogram floor = SmallJobs.floor(seconds);
         System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s %10s%n", "", "p50 us", "p90 us", "p99 us", "count");
-        row("floor (2 sign + 2 verify, BC)", floor);
+        SmallJobs.row(44, "floor (2 sign + 2 verify, BC)", floor);
         Histogram bare;
         Histogram remote;
         Histogram local;
@@ -87,10 +79,11 @@ public final class RemoteSmallJobBenchmark {
                  DepinClient client = DepinClient.builder(net).build()) {
                 bare = bareRoundTrip(servers.get(0), keys.get(0), seconds);
                 SplittableRandom rnd = new SplittableRandom(20261128L);
-                oneInFlight(client, rnd, Math.max(10, seconds)); // gRPC and TLS paths need a long JIT warm-up
-                remote = oneInFlight(client, rnd, seconds);
-                throughput(client, rnd, 256, Math.max(5, seconds));
-                remoteRate = throughput(client, rnd, 256, seconds);
+                // gRPC and TLS paths need a long JIT warm-up
+                SmallJobs.oneInFlight(client, rnd, N, Math.max(10, seconds));
+                remote = SmallJobs.oneInFlight(client, rnd, N, seconds);
+                SmallJobs.throughput(client, rnd, N, 256, Math.max(5, seconds));
+                remoteRate = SmallJobs.throughput(client, rnd, N, 256, seconds);
             } finally {
                 servers.forEach(ProviderServer::close);
             }
@@ -100,14 +93,15 @@ public final class RemoteSmallJobBenchmark {
                 node(NodeKeyPair.generate(), 256)));
              DepinClient client = DepinClient.builder(net).build()) {
             SplittableRandom rnd = new SplittableRandom(20261128L);
-            oneInFlight(client, rnd, Math.max(10, seconds)); // gRPC and TLS paths need a long JIT warm-up
-            local = oneInFlight(client, rnd, seconds);
-            throughput(client, rnd, 256, Math.max(5, seconds));
-            localRate = throughput(client, rnd, 256, seconds);
+            // gRPC and TLS paths need a long JIT warm-up
+            SmallJobs.oneInFlight(client, rnd, N, Math.max(10, seconds));
+            local = SmallJobs.oneInFlight(client, rnd, N, seconds);
+            SmallJobs.throughput(client, rnd, N, 256, Math.max(5, seconds));
+            localRate = SmallJobs.throughput(client, rnd, N, 256, seconds);
         }
-        row("bare gRPC Health round trip, mTLS", bare);
-        row("one in flight, LocalNetwork", local);
-        row("one in flight, GrpcNetwork (mTLS)", remote);
+        SmallJobs.row(44, "bare gRPC Health round trip, mTLS", bare);
+        SmallJobs.row(44, "one in flight, LocalNetwork", local);
+        SmallJobs.row(44, "one in flight, GrpcNetwork (mTLS)", remote);
         double goal = floor.getValueAtPercentile(50) + 2.0 * bare.getValueAtPercentile(50);
         System.out.printf(Locale.ROOT, "goal p50 <= floor + 2 x bare = %.1f us: %s (%.2f x the goal)%n", goal / 1e3,
                 remote.getValueAtPercentile(50) <= goal ? "met" : "not met", remote.getValueAtPercentile(50) / goal);
@@ -145,102 +139,10 @@ public final class RemoteSmallJobBenchmark {
         }
     }
 
-    private static Job job(SplittableRandom rnd) {
-        float[] x = new float[N];
-        float[] y = new float[N];
-        for (int i = 0; i < N; i++) {
-            x[i] = (float) rnd.nextDouble(-1, 1);
-            y[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", N).param("alpha", 2).input("x", x).input("y", y)
-                .maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMinutes(1)).build();
-    }
 
-    private static Histogram oneInFlight(DepinClient client, SplittableRandom rnd, int seconds) {
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < until) {
-            Job job = job(rnd);
-            long t0 = System.nanoTime();
-            client.submit(job).result();
-            h.recordValue(System.nanoTime() - t0);
-        }
-        return h;
-    }
 
-    private static double throughput(DepinClient client, SplittableRandom rnd, int window, int seconds)
-            throws InterruptedException {
-        List<Job> jobs = new ArrayList<>();
-        for (int i = 0; i < 1024; i++) {
-            jobs.add(job(rnd));
-        }
-        Semaphore slots = new Semaphore(window);
-        List<CompletableFuture<?>> all = new ArrayList<>();
-        long t0 = System.nanoTime();
-        long until = t0 + TimeUnit.SECONDS.toNanos(seconds);
-        long done = 0;
-        int i = 0;
-        while (System.nanoTime() < until) {
-            slots.acquire();
-            JobHandle h = client.submit(jobs.get(i++ & 1023));
-            h.resultAsync().whenComplete((r, t) -> slots.release());
-            if (all.size() < window) {
-                all.add(h.resultAsync());
-            } else {
-                all.set((int) (done % window), h.resultAsync());
-            }
-            done++;
-        }
-        slots.acquire(window);
-        long elapsed = System.nanoTime() - t0;
-        for (CompletableFuture<?> f : all) {
-            f.join(); // a failed job fails the benchmark
-        }
-        return done / (elapsed / 1e9);
-    }
 
-    /** Two signs and two verifies per sample, plain BouncyCastle, receipt- and wipe-sized payloads. */
-    private static Histogram floor(int seconds) {
-        SecureRandom random = new SecureRandom();
-        Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(random);
-        Ed25519PublicKeyParameters pub = key.generatePublicKey();
-        byte[] receipt = new byte[1600];
-        byte[] wipe = new byte[1100];
-        random.nextBytes(receipt);
-        random.nextBytes(wipe);
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(1), 3);
-        for (int phase = 0; phase < 2; phase++) {
-            h.reset();
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(phase == 0 ? Math.max(2, seconds / 2) : seconds);
-            while (System.nanoTime() < until) {
-                long t0 = System.nanoTime();
-                byte[] s1 = sign(key, receipt);
-                byte[] s2 = sign(key, wipe);
-                if (!verify(pub, receipt, s1) || !verify(pub, wipe, s2)) {
-                    throw new IllegalStateException("a fresh signature did not verify");
-                }
-                h.recordValue(System.nanoTime() - t0);
-            }
-        }
-        return h;
-    }
 
-    private static byte[] sign(Ed25519PrivateKeyParameters key, byte[] m) {
-        Ed25519Signer s = new Ed25519Signer();
-        s.init(true, key);
-        s.update(m, 0, m.length);
-        return s.generateSignature();
-    }
 
-    private static boolean verify(Ed25519PublicKeyParameters pub, byte[] m, byte[] sig) {
-        Ed25519Signer v = new Ed25519Signer();
-        v.init(false, pub);
-        v.update(m, 0, m.length);
-        return v.verifySignature(sig);
-    }
 
-    private static void row(String name, Histogram h) {
-        System.out.printf(Locale.ROOT, "%-44s %10.1f %10.1f %10.1f %10d%n", name, h.getValueAtPercentile(50) / 1e3,
-                h.getValueAtPercentile(90) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getTotalCount());
-    }
 }
