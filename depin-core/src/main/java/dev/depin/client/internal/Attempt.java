@@ -25,6 +25,8 @@ final class Attempt {
     String failure;
     /** Set once the attempt has answered, failed or timed out. */
     boolean settled;
+    /** Set when the attempt's timeout fired: the failure it reports, whatever the provider answers to the cancel. */
+    String timedOut;
     /** Fires at the attempt's timeout; cancelled once the attempt is settled or stopped. */
     java.util.concurrent.ScheduledFuture<?> timer;
 

@@ -301,9 +301,16 @@ public final class JobRun implements JobHandle {
             ScheduledFuture<?> timer;
             try {
                 timer = ctx.scheduler().schedule(guard(() -> {
-                    // Settle first: the provider's answer to the cancel must not replace the cause.
-                    settle(a, null, "no answer within " + Duration.ofNanos(timeoutNanos));
-                    dispatch.cancel("no answer within " + Duration.ofNanos(timeoutNanos));
+                    String why = "no answer within " + Duration.ofNanos(timeoutNanos);
+                    synchronized (this) {
+                        if (a.settled) {
+                            return;
+                        }
+                        a.timedOut = why; // the provider's answer to the cancel must not replace the cause
+                    }
+                    // Stop the work where it runs before the job can end on this timeout.
+                    dispatch.cancel(why);
+                    settle(a, null, why);
                 }), timeoutNanos, TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
                 cancelled(CLIENT_CLOSED); // cancels this attempt's dispatch too
@@ -357,7 +364,8 @@ public final class JobRun implements JobHandle {
             a.settled = true;
             cancelTimer(a);
             a.response = response;
-            a.failure = response == null ? (failure == null ? "no response" : failure) : null;
+            a.failure = response == null ? (a.timedOut != null ? a.timedOut : failure == null ? "no response" : failure)
+                    : null;
             if (finished) {
                 return;
             }
