@@ -98,5 +98,6 @@ class EarningsCommandTest {
     void help_listsNewCommands() {
         String out = run(0, "--help");
         assertTrue(out.contains("earnings"), out);
+        assertTrue(out.contains("ledger"), out);
     }
 }
