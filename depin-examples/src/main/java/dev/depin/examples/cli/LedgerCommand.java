@@ -1,0 +1,146 @@
+package dev.depin.examples.cli;
+
+import dev.depin.DepinException;
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.StatementLine;
+import dev.depin.settlement.UnknownAccountException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code depin ledger}: prints every account's balance from a {@link JdbcLedger}, or one
+ * account's balance and statement. Exit status: 0 printed; 1 the account is not in the
+ * ledger; 2 bad usage, or a ledger that does not exist or cannot be opened; 3 an internal
+ * error (a bug).
+ */
+@Command(name = "ledger", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Show the balances of a depin ledger (posted, held, available, in USD), or with --account one "
+                    + "account's balance and its statement: every entry in order with its operation key, "
+                    + "counterparty, change and balance after.",
+            "",
+            "The ledger is an SQLite file written by depin-ledger's JdbcLedger (--file; it must exist: it is "
+                    + "never created here) or a PostgreSQL database (--jdbc-url jdbc:postgresql://host:port/db, "
+                    + "--user, and the password in the environment variable DEPIN_LEDGER_PASSWORD, never on the "
+                    + "command line). Opening a ledger creates its schema and system accounts if they are missing.",
+            "",
+            "Exit status: 0 printed; 1 the account is not in the ledger; 2 bad usage, or a ledger that does not "
+                    + "exist or cannot be opened; 3 internal error (a bug)."
+        })
+public final class LedgerCommand implements Callable<Integer> {
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    static final class Source {
+        @Option(names = "--file", paramLabel = "FILE", description = "The ledger's SQLite file, such as ledger.db.")
+        String file;
+
+        @Option(names = "--jdbc-url", paramLabel = "URL", description = "A PostgreSQL JDBC URL "
+                + "(jdbc:postgresql://host:port/database).")
+        String jdbcUrl;
+    }
+
+    @Option(names = "--user", paramLabel = "NAME", description = "Database user, with --jdbc-url.")
+    String user;
+
+    @Option(names = "--account", paramLabel = "ID", description = "Show this account's balance and statement, "
+            + "such as buyer:acme.")
+    String account;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        AccountId id = null;
+        if (account != null) {
+            try {
+                id = AccountId.of(account);
+            } catch (DepinException e) {
+                err.println("usage: --account: " + e.getMessage());
+                return 2;
+            }
+        }
+        JdbcLedger ledger;
+        try {
+            if (source.file != null) {
+                if (user != null) {
+                    err.println("usage: --user applies to --jdbc-url only");
+                    return 2;
+                }
+                Path file;
+                try {
+                    file = Path.of(source.file);
+                } catch (InvalidPathException e) {
+                    err.println("usage: --file: '" + source.file + "' is not a valid path");
+                    return 2;
+                }
+                if (!Files.isRegularFile(file)) {
+                    err.println("cannot open ledger: no ledger file at " + file
+                            + " (give the file a depin ledger wrote; this command never creates one)");
+                    return 2;
+                }
+                ledger = JdbcLedger.sqlite(file);
+            } else {
+                ledger = JdbcLedger.builder().postgres(source.jdbcUrl, user, System.getenv("DEPIN_LEDGER_PASSWORD"))
+                        .open();
+            }
+        } catch (LedgerFailureException e) {
+            err.println("cannot open ledger: " + e.getMessage());
+            return 2;
+        } catch (DepinException e) {
+            err.println("usage: " + e.getMessage());
+            return 2;
+        }
+        try (ledger) {
+            if (id == null) {
+                List<Balance> all = ledger.balances();
+                out.printf(Locale.ROOT, "%-32s %-9s %16s %16s %16s%n", "account", "kind", "posted", "held",
+                        "available");
+                for (Balance b : all) {
+                    printBalance(out, b);
+                }
+                out.println(all.size() + " account(s)");
+                return 0;
+            }
+            Balance b = ledger.balance(id);
+            List<StatementLine> lines = ledger.statement(id);
+            out.printf(Locale.ROOT, "%-32s %-9s %16s %16s %16s%n", "account", "kind", "posted", "held", "available");
+            printBalance(out, b);
+            out.println();
+            out.printf(Locale.ROOT, "%8s  %-24s  %-40s  %-32s %16s %16s%n", "seq", "at", "key", "counterparty",
+                    "change", "balance after");
+            for (StatementLine l : lines) {
+                out.printf(Locale.ROOT, "%8d  %-24s  %-40s  %-32s %16s %16s%n", l.sequence(), l.at(), l.key(),
+                        l.counterparty(), Earnings.usd(l.change()), Earnings.usd(l.balanceAfter()));
+            }
+            out.println(lines.size() + " statement line(s)");
+            return 0;
+        } catch (UnknownAccountException e) {
+            out.println("UNKNOWN ACCOUNT: " + e.getMessage());
+            return 1;
+        } catch (LedgerFailureException e) {
+            err.println("cannot read ledger: " + e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("ERROR: internal error in depin ledger (a bug; please report it): " + e);
+            return 3;
+        }
+    }
+
+    private static void printBalance(PrintStream out, Balance b) {
+        out.printf(Locale.ROOT, "%-32s %-9s %16s %16s %16s%n", b.account(), b.kind(), Earnings.usd(b.posted()),
+                Earnings.usd(b.held()), Earnings.usd(b.available()) + (b.allowCredit() ? " (credit allowed)" : ""));
+    }
+}

@@ -1,0 +1,95 @@
+package dev.depin.examples.cli;
+
+import static dev.depin.examples.cli.EarningsCommandTest.run;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code depin ledger} on a temporary SQLite ledger filled through the Settlement SPI. */
+class LedgerCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private Path filledLedger() {
+        Path file = dir.resolve("ledger.db");
+        AccountId buyer = AccountId.of("buyer:acme");
+        AccountId provider = AccountId.of("provider:gpu1");
+        try (JdbcLedger ledger = JdbcLedger.sqlite(file)) {
+            ledger.open(buyer, AccountKind.BUYER, false).join();
+            ledger.open(provider, AccountKind.PROVIDER, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("fund-acme"), buyer, MicroUsd.ofUsd("10"))).join();
+            OperationKey hold = OperationKey.of("job-1", 1, "hold");
+            ledger.apply(new Operation.Hold(hold, buyer, provider, MicroUsd.ofUsd("4"),
+                    Instant.now().plusSeconds(3600))).join();
+            ledger.apply(new Operation.Post(OperationKey.of("job-1", 1, "post"), hold, MicroUsd.ofUsd("3"))).join();
+            // A second hold left open: 2 USD held on the buyer's account.
+            ledger.apply(new Operation.Hold(OperationKey.of("job-2", 1, "hold"), buyer, provider,
+                    MicroUsd.ofUsd("2"), Instant.now().plusSeconds(3600))).join();
+        }
+        return file;
+    }
+
+    @Test
+    void ledger_balances() {
+        String out = run(0, "ledger", "--file", filledLedger().toString());
+        // Minted 10 to the buyer, 3 of a 4 hold posted to the provider, 2 more held.
+        assertTrue(out.matches("(?s).*buyer:acme\\s+BUYER\\s+\\$7\\.00\\s+\\$2\\.00\\s+\\$5\\.00\n.*"), out);
+        assertTrue(out.matches("(?s).*provider:gpu1\\s+PROVIDER\\s+\\$3\\.00\\s+\\$0\\.00\\s+\\$3\\.00\n.*"), out);
+        assertTrue(out.matches("(?s).*system:issuer\\s+ISSUER\\s+-\\$10\\.00\\s+\\$0\\.00\\s+-\\$10\\.00.*"), out);
+    }
+
+    @Test
+    void ledger_statement() {
+        String out = run(0, "ledger", "--file", filledLedger().toString(), "--account", "buyer:acme");
+        assertTrue(out.matches("(?s).*buyer:acme\\s+BUYER\\s+\\$7\\.00\\s+\\$2\\.00\\s+\\$5\\.00\n.*"), out);
+        assertTrue(out.matches("(?s).*\\s+fund-acme\\s+system:issuer\\s+\\$10\\.00\\s+\\$10\\.00\n.*"), out);
+        assertTrue(out.matches("(?s).*\\s+job-1/1/post\\s+provider:gpu1\\s+-\\$3\\.00\\s+\\$7\\.00\n.*"), out);
+        assertTrue(out.contains("2 statement line(s)"), out);
+    }
+
+    @Test
+    void ledger_unknownAccountExit1() {
+        String out = run(1, "ledger", "--file", filledLedger().toString(), "--account", "buyer:nobody");
+        assertTrue(out.contains("UNKNOWN ACCOUNT"), out);
+        assertTrue(out.contains("buyer:nobody"), out);
+    }
+
+    @Test
+    void ledger_missingFileExit2AndNotCreated() {
+        Path missing = dir.resolve("missing.db");
+        String out = run(2, "ledger", "--file", missing.toString());
+        assertTrue(out.contains("no ledger file at " + missing), out);
+        assertFalse(Files.exists(missing));
+    }
+
+    @Test
+    void ledger_badUsageExit2() {
+        assertTrue(run(2, "ledger", "--file", filledLedger().toString(), "--account", "bad account!")
+                .contains("account id 'bad account!' is malformed"));
+        assertTrue(run(2, "ledger", "--jdbc-url", "jdbc:mysql://x/y").contains("is not a PostgreSQL JDBC URL"));
+        assertTrue(run(2, "ledger").contains("Missing required argument"));
+        assertTrue(run(2, "ledger", "--file", "a.db", "--jdbc-url", "jdbc:postgresql://x/y")
+                .contains("mutually exclusive"));
+    }
+
+    @Test
+    void ledger_notALedgerFileExit2() throws Exception {
+        Path junk = dir.resolve("junk.db");
+        Files.writeString(junk, "this is not an SQLite database, it is long enough to have a header of sorts....");
+        String out = run(2, "ledger", "--file", junk.toString());
+        assertTrue(out.contains("cannot open ledger"), out);
+        assertFalse(out.contains("\tat "), out);
+    }
+}
