@@ -25,13 +25,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -58,15 +56,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class CpuExecutor implements DeviceExecutor {
     private static final java.util.concurrent.ConcurrentHashMap<Integer, Double> RATES =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private static final Set<String> KERNELS;
-
-    static {
-        Set<String> ids = new TreeSet<>();
-        for (BuiltinKernel k : BuiltinKernel.values()) {
-            ids.add(k.id());
-        }
-        KERNELS = Collections.unmodifiableSet(ids);
-    }
+    private static final Set<String> KERNELS = BuiltinKernel.ids();
 
     private final CpuReference reference;
     private final DeviceInfo device;

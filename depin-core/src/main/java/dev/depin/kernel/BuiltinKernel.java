@@ -94,6 +94,16 @@ public enum BuiltinKernel implements Kernel {
     }
 
     /**
+     * The ids of every built-in kernel: what an executor that implements them all declares
+     * in {@link dev.depin.executor.spi.DeviceExecutor#kernels()}.
+     *
+     * @return the ids, sorted, unmodifiable
+     */
+    public static java.util.SortedSet<String> ids() {
+        return IDS;
+    }
+
+    /**
      * Looks up a built-in kernel by id.
      *
      * @param id the kernel id, e.g. {@code "sgemm"}
@@ -108,5 +118,15 @@ public enum BuiltinKernel implements Kernel {
         }
         throw new UnknownKernelException("no built-in kernel is called '" + id
                 + "': use saxpy, sgemm or reduce-sum, or describe your own with PtxKernel");
+    }
+
+    private static final java.util.SortedSet<String> IDS;
+
+    static {
+        java.util.SortedSet<String> ids = new java.util.TreeSet<>();
+        for (BuiltinKernel k : values()) {
+            ids.add(k.id);
+        }
+        IDS = java.util.Collections.unmodifiableSortedSet(ids);
     }
 }

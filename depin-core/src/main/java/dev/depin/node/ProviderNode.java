@@ -121,12 +121,8 @@ public final class ProviderNode implements AutoCloseable {
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
-        Set<String> ids = new TreeSet<>();
-        for (BuiltinKernel k : BuiltinKernel.values()) {
-            if (executor.kernels().contains(k.id())) {
-                ids.add(k.id());
-            }
-        }
+        Set<String> ids = new TreeSet<>(BuiltinKernel.ids());
+        ids.retainAll(executor.kernels());
         if (executor.runsUserPtx()) {
             ids.add(OfferTerms.PTX);
         }

@@ -13,9 +13,7 @@ import dev.depin.kernel.UnsupportedKernelException;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import java.nio.ByteBuffer;
-import java.util.Collections;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -49,15 +47,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  */
 public final class CudaExecutor implements DeviceExecutor {
-    private static final Set<String> KERNELS;
-
-    static {
-        Set<String> ids = new TreeSet<>();
-        for (BuiltinKernel k : BuiltinKernel.values()) {
-            ids.add(k.id());
-        }
-        KERNELS = Collections.unmodifiableSet(ids);
-    }
+    private static final Set<String> KERNELS = BuiltinKernel.ids();
 
     private final DeviceContext context;
     private final DeviceInfo device;
