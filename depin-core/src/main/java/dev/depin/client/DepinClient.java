@@ -3,6 +3,10 @@ package dev.depin.client;
 import dev.depin.DepinException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.client.internal.AttemptVerifier;
+import dev.depin.client.internal.Escrowing;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Escrow;
+import java.util.List;
 import dev.depin.client.internal.OfferBook;
 import dev.depin.client.internal.JobRun;
 import dev.depin.kernel.CpuReference;
@@ -59,6 +63,8 @@ public final class DepinClient implements AutoCloseable {
     private final dev.depin.crypto.Parallelism verifying;
     private final java.util.concurrent.Executor listeners;
     private final java.util.concurrent.ExecutorService ownedListeners;
+    private final Escrowing escrowing;
+    private final List<Applied> recovered;
 
     private DepinClient(Builder b) {
         this.network = b.network;
@@ -89,12 +95,25 @@ public final class DepinClient implements AutoCloseable {
             });
             this.listeners = ownedListeners;
         }
+        this.escrowing = b.escrow == null ? null : new Escrowing(b.escrow, clock, scheduler);
+        List<Applied> resolved = List.of();
+        if (escrowing != null) {
+            try {
+                resolved = escrowing.recover(Duration.ofSeconds(30));
+            } catch (RuntimeException e) {
+                shutdownThreads();
+                throw e;
+            }
+        }
+        this.recovered = resolved;
         this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
                 new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000),
                 new AttemptVerifier(reference, verifying),
-                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit);
-        LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}",
-                network.name(), b.threads, maxAttempts, attemptTimeout);
+                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing);
+        LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
+                network.name(), b.threads, maxAttempts, attemptTimeout,
+                escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
+                        : ", resolved " + resolved.size() + " hold(s) left open by a previous client"));
     }
 
     /**
@@ -154,34 +173,56 @@ public final class DepinClient implements AutoCloseable {
         return new ProviderHistory(c[0], c[1], c[2], reputation.score(provider));
     }
 
+    /**
+     * The holds a previous client of the same escrow session left open, which this client
+     * voided (or expired, past their expiry) when it was built.
+     *
+     * @return what was applied; empty without an escrow or when nothing was left open
+     */
+    public List<Applied> recovered() {
+        return recovered;
+    }
+
     /** @return the network this client submits to */
     public ComputeNetwork network() {
         return network;
     }
 
-    /** Cancels running jobs and stops the client's threads. Does not close the network. */
+    /**
+     * Cancels running jobs and stops the client's threads. With an escrow, first waits (up to
+     * 30 seconds) until the money of every job has come to rest: cancelled jobs' holds voided,
+     * verified jobs' posts durable. Closes neither the network nor the ledger.
+     */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             for (JobRun run : running) {
                 run.cancelAsync();
             }
-            scheduler.shutdown();
+            if (escrowing != null && !escrowing.awaitQuiet(Duration.ofSeconds(30))) {
+                LOG.warn("closing with ledger operations still in flight after 30 s: holds left open expire, or a "
+                        + "client of session {} resolves them when built", escrowing.escrow().session());
+            }
+            shutdownThreads();
+        }
+    }
+
+    private void shutdownThreads() {
+        scheduler.shutdown();
+        try {
+            scheduler.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (ownedListeners != null) {
+            ownedListeners.shutdown();
             try {
-                scheduler.awaitTermination(5, TimeUnit.SECONDS);
+                ownedListeners.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            if (ownedListeners != null) {
-                ownedListeners.shutdown();
-                try {
-                    ownedListeners.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            reference.close();
         }
+        reference.close();
     }
 
     /** Builds a {@link DepinClient}. */
@@ -195,6 +236,7 @@ public final class DepinClient implements AutoCloseable {
         private int banAfterDisputes = 1;
         private java.util.concurrent.Executor listenerExecutor;
         private int offerLimit = 10_000;
+        private Escrow escrow;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -311,7 +353,25 @@ public final class DepinClient implements AutoCloseable {
             return this;
         }
 
-        /** @return the client */
+        /**
+         * Pays for jobs through an escrow: each attempt holds its share of the job's max price
+         * before dispatch, verified results are paid and the rest refunded (the job ends
+         * {@code SETTLED}), failures and cancels are refunded, disputed providers slashed.
+         * Without one, jobs end {@code VERIFIED} and no money moves.
+         *
+         * @param escrow the buyer's escrow; its ledger is not closed by the client
+         * @return this builder
+         */
+        public Builder escrow(Escrow escrow) {
+            this.escrow = InvalidArgumentException.requireNonNull(escrow, "escrow");
+            return this;
+        }
+
+        /**
+         * @return the client; with an escrow, after resolving the holds a previous client of the
+         *         same session left open
+         * @throws dev.depin.settlement.SettlementException if those holds cannot be resolved
+         */
         public DepinClient build() {
             return new DepinClient(this);
         }

@@ -7,6 +7,7 @@ import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationReport;
 import dev.depin.kernel.Buffers;
 import dev.depin.money.MicroUsd;
+import dev.depin.settlement.JobSettlement;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,11 +36,14 @@ import java.util.Map;
  * @param history      every state change of the job, in order
  * @param batched      the accepted attempt's receipt and wipe statements with their inclusion
  *                     proofs in one signed batch, or {@code null} when signed one by one
+ * @param settlement   the job's holds, posts, voids and slashes, or {@code null} when the client
+ *                     has no {@link dev.depin.settlement.Escrow} (the job then ends
+ *                     {@code VERIFIED}, and {@code cost} is what it would have been paid)
  */
 public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
                         Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
                         Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
-                        List<JobEvent> history, BatchedReceipt batched) {
+                        List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement) {
     /**
      * Validates every component.
      *
@@ -60,6 +64,7 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
      * @param history every state change of the job, in order
      * @param batched the accepted attempt's receipt and wipe statements with their inclusion proofs in one
      *        signed batch, or {@code null} when signed one by one
+     * @param settlement the job's ledger operations, or {@code null} without an escrow
      * @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch
      */
     public JobResult {

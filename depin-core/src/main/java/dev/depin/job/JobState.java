@@ -8,15 +8,18 @@ package dev.depin.job;
  * attempt (see {@link AttemptState}) sends the job back to {@code MATCHED} on another
  * provider while its deadline and attempt budget allow.
  *
- * <p>{@code ESCROWED} and {@code SETTLED} are reached only when a settlement backend is
- * configured; there is none yet, so a job ends at {@code VERIFIED}.
+ * <p>{@code ESCROWED} and {@code SETTLED} are reached only when the client has an
+ * {@link dev.depin.settlement.Escrow}; without one a job ends at {@code VERIFIED}. With one,
+ * {@code VERIFIED} is followed by {@code SETTLED} once the payment is durable, so
+ * {@link #isTerminal()} (true for both) says only that the job's outcome is decided: wait
+ * for the result future to know that its money has come to rest.
  */
 public enum JobState {
     /** Accepted by the client after validation; not yet matched. */
     SUBMITTED(false),
     /** Offers that meet the requirements and the price cap were chosen for this round. */
     MATCHED(false),
-    /** The price is held in escrow (only with a settlement backend). */
+    /** Each attempt's share of the max price is held in escrow (only with an escrow). */
     ESCROWED(false),
     /** The round's attempts were handed to their providers. */
     DISPATCHED(false),
@@ -24,9 +27,9 @@ public enum JobState {
     RUNNING(false),
     /** Outputs came back and are being checked. */
     RETURNED(false),
-    /** The outputs passed the job's verification policy. Final while no settlement is configured. */
+    /** The outputs passed the job's verification policy. Final without an escrow; with one, SETTLED follows. */
     VERIFIED(true),
-    /** The provider was paid and the rest of the escrow refunded. Final. */
+    /** The provider was paid what it charged and the rest of the escrow refunded, durably. Final. */
     SETTLED(true),
     /** The job could never run: no offer fits, or its deadline had passed at submission. Final. */
     REJECTED(true),

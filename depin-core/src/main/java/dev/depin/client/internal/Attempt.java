@@ -29,6 +29,24 @@ final class Attempt {
     String timedOut;
     /** Fires at the attempt's timeout; cancelled once the attempt is settled or stopped. */
     java.util.concurrent.ScheduledFuture<?> timer;
+    /** What the attempt's escrow hold reserves (null without an escrow). */
+    dev.depin.money.MicroUsd held;
+    /** What a post pays the provider (set when the post is decided). */
+    dev.depin.money.MicroUsd postAmount;
+    /** Where the attempt's hold is. */
+    Money money = Money.NONE;
+
+    /** The life of an attempt's hold: each hold is resolved (posted or voided) exactly once. */
+    enum Money {
+        /** No hold (no escrow, or it was refused). */
+        NONE,
+        /** Asked for; not yet known to be placed. */
+        PENDING,
+        /** Placed and open. */
+        HELD,
+        /** A post or void was issued. */
+        RESOLVED
+    }
 
     Attempt(ProviderOffer offer, ExecutionRequest request, int round) {
         this.offer = offer;

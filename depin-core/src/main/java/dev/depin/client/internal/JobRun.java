@@ -26,6 +26,10 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.provider.ProviderOffer;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.JobSettlement;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.Quote;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,10 +53,12 @@ import org.slf4j.LoggerFactory;
 /**
  * One job's life as a sequence of stages, round after round:
  * <b>select</b> (verified offers, filtered and ranked within the price cap) →
- * <b>hold</b> (escrow; absent until a settlement backend exists, so {@code ESCROWED} is
- * never reached) → <b>dispatch</b> (one attempt, or one per replica, each with its own
+ * <b>hold</b> (with an escrow: a quote, then one hold per attempt, its share of the max
+ * price → ESCROWED) → <b>dispatch</b> (one attempt, or one per replica, each with its own
  * nonce) → <b>verify</b> (receipt, shapes, wipe attestation, policy; redundancy quorum) →
- * <b>post or void</b> (absent likewise) → VERIFIED, or the next round.
+ * VERIFIED → <b>post, void, slash</b> (agreeing attempts paid what they charged, the others
+ * voided, disputed providers slashed → SETTLED), or voids, slashes and the next round.
+ * Without an escrow a job ends at VERIFIED.
  *
  * <p>Rules that make every job end: every continuation runs through {@link #guard}, which
  * turns anything thrown into a FAILED job; a watchdog ends the job at its deadline
@@ -60,8 +66,10 @@ import org.slf4j.LoggerFactory;
  * state is decided once, under this object's lock, with its final event, and the result
  * future completes after the lock is released (a cancel through the future takes the lock
  * too, so it either wins, and the job is CANCELLED, or finds the job ended and changes
- * nothing). Network calls, listeners and the future's dependents never run under this
- * object's lock.
+ * nothing). Network calls, ledger calls, listeners and the future's dependents never run
+ * under this object's lock. Each hold is resolved exactly once ({@link Attempt.Money}): by
+ * the round's conclusion, or by the job's end (voids after the lock is released), or, for a
+ * hold still being placed when the job ended, by the handler that sees it placed.
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
@@ -84,11 +92,12 @@ public final class JobRun implements JobHandle {
      * @param attemptTimeout longest single attempt
      * @param banAfter       disputes after which this client no longer uses a provider; 0 never bans
      * @param offerLimit     offers asked for per round
+     * @param escrowing      the buyer's money calls, or null without an escrow
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
-                          int offerLimit) {
+                          int offerLimit, Escrowing escrowing) {
     }
 
     private final Job job;
@@ -113,6 +122,34 @@ public final class JobRun implements JobHandle {
     private String cancelReason = "job ended";
     /** Completes the result future; set with the final event under the lock, run by {@link #afterUnlock()}. */
     private Runnable completion;
+    /** Why the job failed, as an exception to chain (a settlement refusal); null otherwise. */
+    private Throwable failCause;
+    /** Verified, and its money is being settled: too late to cancel. */
+    private boolean settling;
+    /** The rate the job's latest holds use, and its first (the slippage anchor). */
+    private Quote quote;
+    private Quote firstQuote;
+    /** Every ledger operation the job applied, in order of completion. */
+    private final List<Applied> applied = new ArrayList<>();
+    private final List<String> moneyNotes = new ArrayList<>();
+    private long paid;
+    private long refunded;
+    private long slashed;
+    /** Money to move once the lock is released: holds to void, attempts to pay, disputes to slash. */
+    private final List<Attempt> toVoid = new ArrayList<>();
+    private final List<Attempt> toPost = new ArrayList<>();
+    private final List<Attempt.Outcome> toSlash = new ArrayList<>();
+    /** Runs once that money has moved, with the first failed post (or null). */
+    private java.util.function.Consumer<Throwable> afterMoney;
+    /** Whether the result future completes only after that money has moved (a failed job's refunds). */
+    private boolean completionAfterMoney;
+    /**
+     * Counts the money decided under the lock as in flight from the moment it is decided, so
+     * that a client closing between the decision and the ledger call waits for it.
+     */
+    private Runnable moneyPin;
+    /** The pin of a round's holds, from the decision to place them until they are handled. */
+    private Runnable escrowPin;
 
     /**
      * @param job the job to run
@@ -249,7 +286,6 @@ public final class JobRun implements JobHandle {
             record(JobState.MATCHED, null, null, "round " + this.round + " of at most " + ctx.maxAttempts() + ": "
                     + plan.chosen().stream().map(o -> o.nodeId().shortId() + " est. " + selection.estimate(o))
                     .toList() + (lastFailure.isEmpty() ? "" : " (after: " + lastFailure + ")"));
-            // hold: a settlement backend would place the escrow here (ESCROWED); there is none yet.
             batch = new ArrayList<>();
             for (ProviderOffer offer : plan.chosen()) {
                 attempts++;
@@ -260,13 +296,121 @@ public final class JobRun implements JobHandle {
                         this.round));
             }
             inFlight = List.copyOf(batch);
-            record(JobState.DISPATCHED, null, null, batch.size() + " attempt(s)");
-            for (Attempt a : batch) {
-                recordAttempt(a, AttemptState.DISPATCHED, a.offer.region() + " " + a.offer.terms().endpoint());
+            batch = inFlight; // the stages compare rounds by identity
+            if (ctx.escrowing() != null) {
+                long each = spec.maxPrice().micros() / batch.size();
+                if (each == 0) {
+                    fail(this.round == 1 ? JobState.REJECTED : JobState.FAILED, "max price " + spec.maxPrice()
+                            + " cannot be split into " + batch.size() + " hold(s) of at least 1 micro-USD: raise the "
+                            + "max price", this.round == 1);
+                    return;
+                }
+                for (Attempt a : batch) {
+                    a.held = MicroUsd.ofMicros(each);
+                    a.money = Attempt.Money.PENDING;
+                }
+                escrowPin = ctx.escrowing().pin(); // taken under the lock: see moneyPin
+            } else {
+                dispatched(batch);
             }
         }
         afterUnlock();
-        dispatchStage(batch);
+        if (ctx.escrowing() != null) {
+            Runnable pin;
+            synchronized (this) {
+                pin = escrowPin;
+                escrowPin = null;
+            }
+            escrowStage(batch, pin);
+        } else {
+            dispatchStage(batch);
+        }
+    }
+
+    /** Records the round's dispatch (caller holds the lock). */
+    private void dispatched(List<Attempt> batch) {
+        record(JobState.DISPATCHED, null, null, batch.size() + " attempt(s)");
+        for (Attempt a : batch) {
+            recordAttempt(a, AttemptState.DISPATCHED, a.offer.region() + " " + a.offer.terms().endpoint());
+        }
+    }
+
+    // ---------------------------------------------------------------- hold (escrow)
+
+    private void escrowStage(List<Attempt> batch, Runnable unpin) {
+        Escrowing money = ctx.escrowing();
+        Quote current;
+        Quote first;
+        synchronized (this) {
+            current = quote;
+            first = firstQuote;
+        }
+        Instant expiresAt = spec.deadline().plus(money.escrow().expiryGrace());
+        MicroUsd each = batch.get(0).held;
+        money.quote(current, first).thenCompose(q -> {
+            synchronized (this) {
+                quote = q;
+                if (firstQuote == null) {
+                    firstQuote = q;
+                }
+            }
+            return money.hold(jobId, batch, each, expiresAt);
+        }).whenComplete((holds, error) -> hopOrRun(() -> {
+            try {
+                escrowed(batch, holds, error);
+            } finally {
+                unpin.run();
+            }
+        }));
+    }
+
+    private void escrowed(List<Attempt> batch, Escrowing.Holds holds, Throwable error) {
+        Throwable refusal = error != null ? Escrowing.rootCause(error) : holds.error();
+        boolean go = false;
+        synchronized (this) {
+            for (int i = 0; i < batch.size(); i++) {
+                Attempt a = batch.get(i);
+                Applied h = holds == null ? null : holds.placed().get(i);
+                if (h != null) {
+                    applied.add(h);
+                    a.money = Attempt.Money.HELD;
+                } else {
+                    a.money = Attempt.Money.NONE;
+                }
+            }
+            if (finished || inFlight != batch) {
+                // The job ended while the holds were being placed: release them.
+                voidLater(batch);
+            } else if (refusal != null) {
+                voidLater(batch);
+                inFlight = List.of(); // never dispatched: nothing to cancel
+                boolean first = this.round == 1;
+                failCause = refusal;
+                fail(first ? JobState.REJECTED : JobState.FAILED, "could not escrow "
+                        + batch.get(0).held + (batch.size() > 1 ? " for each of " + batch.size() + " attempts" : "")
+                        + " from " + ctx.escrowing().escrow().buyer() + ": " + describe(refusal), first);
+            } else {
+                record(JobState.ESCROWED, null, null, batch.get(0).held + (batch.size() > 1 ? " x " + batch.size() : "")
+                        + " held from " + ctx.escrowing().escrow().buyer() + " at " + quote.rate());
+                dispatched(batch);
+                go = true;
+            }
+        }
+        afterUnlock();
+        if (go) {
+            dispatchStage(batch);
+        }
+    }
+
+    /** Marks the batch's open holds for voiding after the lock is released (caller holds the lock). */
+    private void voidLater(List<Attempt> batch) {
+        for (Attempt a : batch) {
+            if (a.money == Attempt.Money.HELD) {
+                pinMoney();
+                a.money = Attempt.Money.RESOLVED;
+                toVoid.add(a);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -492,14 +636,21 @@ public final class JobRun implements JobHandle {
                 }
                 recordAttempt(o.attempt(), o.state(), o.detail());
             }
+            if (ctx.escrowing() != null) {
+                decideMoney(round, outcomes, winner != null);
+            }
             if (winner == null) {
                 if (round.get(0).round >= ctx.maxAttempts()) {
                     fail(JobState.FAILED, lastFailureFirst("all " + this.round + " round(s) failed"), false);
+                } else if (ctx.escrowing() != null) {
+                    // The next round starts once this one's holds are released (the buyer's funds return).
+                    afterMoney = t -> selectStage();
                 } else {
                     next = true;
                 }
+            } else if (ctx.escrowing() != null) {
+                verified(winner, agreeing);
             } else {
-                // post: a settlement backend would pay the agreeing providers here (SETTLED).
                 long cost = 0;
                 for (Attempt.Outcome o : agreeing) {
                     ExecutionResponse r = o.attempt().response;
@@ -513,6 +664,163 @@ public final class JobRun implements JobHandle {
         afterUnlock();
         if (next) {
             hop(this::selectStage);
+        }
+    }
+
+    /**
+     * Decides the round's money (caller holds the lock): agreeing attempts are paid what they
+     * charged (at most their hold) when there is a winner, every other held attempt is voided,
+     * every disputed one slashed.
+     */
+    private void decideMoney(List<Attempt> round, List<Attempt.Outcome> outcomes, boolean won) {
+        pinMoney();
+        for (Attempt.Outcome o : outcomes) {
+            Attempt a = o.attempt();
+            if (o.state() == AttemptState.DISPUTED) {
+                toSlash.add(o);
+            }
+            if (a.money != Attempt.Money.HELD) {
+                continue;
+            }
+            a.money = Attempt.Money.RESOLVED;
+            if (won && o.state() == AttemptState.ACCEPTED) {
+                long charge = a.offer.terms().price().charge(a.response.deviceNanos(), spec.bytesMoved()).micros();
+                a.postAmount = MicroUsd.ofMicros(Math.min(charge, a.held.micros()));
+                toPost.add(a);
+            } else {
+                toVoid.add(a);
+            }
+        }
+        for (Attempt a : round) {
+            if (a.money == Attempt.Money.HELD) { // an attempt with no outcome: cannot happen, but never leave a hold open
+                a.money = Attempt.Money.RESOLVED;
+                toVoid.add(a);
+            }
+        }
+    }
+
+    /**
+     * The result is verified; its money now moves (caller holds the lock). Records the
+     * accepted attempts and VERIFIED; the job can no longer be cancelled or time out, and ends
+     * SETTLED once the posts are durable.
+     */
+    private void verified(Attempt.Outcome winner, List<Attempt.Outcome> agreeing) {
+        for (Attempt.Outcome o : agreeing) {
+            append(event(state, o.attempt().number(), AttemptState.ACCEPTED, o.attempt().provider(), o.detail()));
+        }
+        append(event(JobState.VERIFIED, winner.attempt().number(), null, winner.attempt().provider(),
+                winner.report().summary()));
+        settling = true;
+        stopTimers();
+        afterMoney = failedPost -> settled(winner, agreeing, failedPost);
+    }
+
+    private void settled(Attempt.Outcome winner, List<Attempt.Outcome> agreeing, Throwable failedPost) {
+        synchronized (this) {
+            if (finished) {
+                return;
+            }
+            if (failedPost != null) {
+                failCause = failedPost;
+                fail(JobState.FAILED, "the result was verified, but paying " + winner.attempt().provider().shortId()
+                        + " failed: " + describe(failedPost) + ". Its hold stays open until it expires or a client of "
+                        + "session " + ctx.escrowing().escrow().session() + " resolves it", false);
+                return;
+            }
+            Attempt a = winner.attempt();
+            ExecutionResponse resp = a.response;
+            JobSettlement money = new JobSettlement(quote, applied, MicroUsd.ofMicros(paid),
+                    MicroUsd.ofMicros(refunded), MicroUsd.ofMicros(slashed), moneyNotes);
+            JobEvent last = event(JobState.SETTLED, a.number(), null, a.provider(), "paid " + money.paid()
+                    + " (" + money.paidMicroTokens() + " micro-" + quote.rate().token() + "), refunded "
+                    + money.refunded() + (slashed > 0 ? ", slashed " + money.slashed() : ""));
+            List<JobEvent> history = new ArrayList<>(bus.events());
+            history.add(last);
+            JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(),
+                    resp.outputBytes(), money.paid(), new JobResult.Timings(submittedAt, ctx.clock().instant(),
+                    resp.deviceNanos()), resp.receipt(), resp.wipe(), winner.report(), disputes, history,
+                    resp.batched(), money);
+            finished = true;
+            for (Attempt.Outcome o : agreeing) {
+                ctx.reputation().success(o.attempt().provider());
+            }
+            append(last);
+            completion = () -> result.complete(r);
+        }
+        afterUnlock();
+    }
+
+    /** Counts decided money as in flight until it has moved (caller holds the lock). */
+    private void pinMoney() {
+        if (moneyPin == null && ctx.escrowing() != null) {
+            moneyPin = ctx.escrowing().pin();
+        }
+    }
+
+    private synchronized void note(String what) {
+        moneyNotes.add(what);
+    }
+
+    /**
+     * Moves the money decided under the lock; completes when every call has, with the first
+     * failed post as its failure (voids and slashes that fail are noted and logged: a hold left
+     * open expires; a slash not taken is the provider's luck).
+     */
+    private CompletableFuture<Void> moveMoney(List<Attempt> posts, List<Attempt> voids, List<Attempt.Outcome> slashes) {
+        Escrowing money = ctx.escrowing();
+        List<CompletableFuture<?>> all = new ArrayList<>();
+        for (Attempt a : posts) {
+            all.add(money.post(jobId, a.number(), a.postAmount).whenComplete((ap, t) -> {
+                synchronized (this) {
+                    if (ap != null) {
+                        applied.add(ap);
+                        paid += a.postAmount.micros();
+                        refunded += a.held.micros() - a.postAmount.micros();
+                    }
+                }
+            }));
+        }
+        for (Attempt a : voids) {
+            all.add(money.voidHold(jobId, a.number()).handle((ap, t) -> {
+                if (ap != null) {
+                    synchronized (this) {
+                        applied.add(ap);
+                        refunded += a.held.micros();
+                    }
+                } else {
+                    LOG.warn("job {}: could not void the hold of attempt {}: {}", jobId, a.number(), describe(t));
+                    note("void of attempt " + a.number() + " failed (" + describe(t) + "): its hold stays open until "
+                            + "it expires");
+                }
+                return null;
+            }));
+        }
+        for (Attempt.Outcome o : slashes) {
+            all.add(money.slash(jobId, o.dispute(), o.attempt().held, this::note).handle((ap, t) -> {
+                if (ap != null && ap.isPresent()) {
+                    Operation.Slash op = (Operation.Slash) ap.get().operation();
+                    synchronized (this) {
+                        applied.add(ap.get());
+                        slashed += op.total().micros();
+                    }
+                } else if (t != null) {
+                    LOG.warn("job {}: could not slash {} for attempt {}: {}", jobId, o.attempt().provider().shortId(),
+                            o.attempt().number(), describe(t));
+                    note("slash of " + o.attempt().provider().shortId() + " for attempt " + o.attempt().number()
+                            + " failed: " + describe(t));
+                }
+                return null;
+            }));
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /** Runs {@code stage} on the scheduler, or here if the client is closing: money already moved must be recorded. */
+    private void hopOrRun(Runnable stage) {
+        try {
+            ctx.scheduler().execute(guard(stage));
+        } catch (RejectedExecutionException e) {
+            guard(stage).run();
         }
     }
 
@@ -542,7 +850,7 @@ public final class JobRun implements JobHandle {
 
     private void deadlinePassed() {
         synchronized (this) {
-            if (finished) {
+            if (finished || settling) {
                 return;
             }
             fail(JobState.FAILED, lastFailureFirst("deadline " + spec.deadline() + " passed in state " + state
@@ -565,7 +873,7 @@ public final class JobRun implements JobHandle {
         history.addAll(tail);
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
                 cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
-                resp.wipe(), winner.report(), disputes, history, resp.batched());
+                resp.wipe(), winner.report(), disputes, history, resp.batched(), null);
         // Decided here, under the lock (a cancel through the future takes the lock too, so it
         // either came first or finds the job finished); the future completes after unlocking.
         finished = true;
@@ -582,7 +890,7 @@ public final class JobRun implements JobHandle {
         List<JobEvent> history = new ArrayList<>(bus.events());
         history.add(last);
         JobFailedException e = new JobFailedException("job " + jobId + (rejected ? " rejected: " : " failed: ") + why,
-                finalState, history);
+                finalState, history, failCause);
         if (rejected) {
             e.addSuppressed(new NoMatchingOfferException(why));
         }
@@ -594,6 +902,8 @@ public final class JobRun implements JobHandle {
         stopAttempts("job " + finalState);
         stopTimers();
         completion = () -> result.completeExceptionally(e);
+        completionAfterMoney = true; // the buyer sees the refunds in its balance when the future fails
+        afterMoney = null;
     }
 
     private void cancelled(String how) {
@@ -604,7 +914,7 @@ public final class JobRun implements JobHandle {
     }
 
     private boolean cancelLocked(String how) {
-        if (finished) {
+        if (finished || settling) {
             return false;
         }
         finished = true;
@@ -618,6 +928,11 @@ public final class JobRun implements JobHandle {
     /** Marks unsettled attempts CANCELLED; their dispatches are cancelled after the lock is released. */
     private void stopAttempts(String why) {
         for (Attempt a : inFlight) {
+            if (a.money == Attempt.Money.HELD) {
+                pinMoney();
+                a.money = Attempt.Money.RESOLVED;
+                toVoid.add(a);
+            }
             if (!a.settled) {
                 a.settled = true;
                 cancelTimer(a);
@@ -645,9 +960,28 @@ public final class JobRun implements JobHandle {
         List<Dispatch> cancel;
         String why;
         Runnable complete;
+        boolean waitForMoney;
+        List<Attempt> posts = List.of();
+        List<Attempt> voids = List.of();
+        List<Attempt.Outcome> slashes = List.of();
+        java.util.function.Consumer<Throwable> then;
+        Runnable pin;
         synchronized (this) {
             complete = completion;
             completion = null;
+            waitForMoney = completionAfterMoney;
+            then = afterMoney;
+            afterMoney = null;
+            pin = moneyPin;
+            moneyPin = null;
+            if (!toPost.isEmpty() || !toVoid.isEmpty() || !toSlash.isEmpty()) {
+                posts = new ArrayList<>(toPost);
+                voids = new ArrayList<>(toVoid);
+                slashes = new ArrayList<>(toSlash);
+                toPost.clear();
+                toVoid.clear();
+                toSlash.clear();
+            }
             if (toCancel.isEmpty()) {
                 cancel = List.of();
             } else {
@@ -655,6 +989,27 @@ public final class JobRun implements JobHandle {
                 toCancel.clear();
             }
             why = cancelReason;
+        }
+        if (ctx.escrowing() != null && (then != null || !posts.isEmpty() || !voids.isEmpty() || !slashes.isEmpty())) {
+            Runnable unpin = pin != null ? pin : ctx.escrowing().pin(); // in flight until its continuation has run
+            CompletableFuture<Void> moved = moveMoney(posts, voids, slashes);
+            Runnable last = complete;
+            complete = waitForMoney ? null : complete;
+            // Ledger futures complete on the ledger's threads: continue on ours.
+            moved.whenComplete((v, t) -> hopOrRun(() -> {
+                try {
+                    if (waitForMoney && last != null) {
+                        last.run(); // refunds are durable (or noted) before a failed job's future fails
+                    }
+                    if (then != null) {
+                        then.accept(t == null ? null : Escrowing.rootCause(t));
+                    }
+                } finally {
+                    unpin.run();
+                }
+            }));
+        } else if (pin != null) {
+            pin.run(); // decided, but nothing left to move
         }
         if (complete != null) {
             complete.run();

@@ -1,0 +1,354 @@
+package dev.depin.client.internal;
+
+import dev.depin.crypto.Sha256;
+import dev.depin.job.DisputeRecord;
+import dev.depin.job.internal.DisputeJson;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.Escrow;
+import dev.depin.settlement.InsufficientFundsException;
+import dev.depin.settlement.OpenHold;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.Quote;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SlippageExceededException;
+import dev.depin.settlement.StaleQuoteException;
+import dev.depin.settlement.TokenRate;
+import dev.depin.settlement.UnknownAccountException;
+import dev.depin.settlement.spi.Settlement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client's money calls: quotes, holds, posts, voids and slashes on the buyer's
+ * {@link Escrow}, each under the idempotency key {@code session/jobId/attempt/operation}.
+ *
+ * <p>Never called under a job's lock; never blocks a ledger thread (synchronous ledger
+ * reads run on the client's executor). Every call is counted until it completes, so the
+ * client can wait for its money to come to rest when it closes.
+ */
+public final class Escrowing {
+    private static final Logger LOG = LoggerFactory.getLogger(Escrowing.class);
+
+    private final Escrow escrow;
+    private final Settlement ledger;
+    private final Clock clock;
+    private final Executor executor;
+    private final Set<AccountId> opened = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final Object quiet = new Object();
+
+    /**
+     * @param escrow   the buyer's escrow
+     * @param clock    the client's clock
+     * @param executor where synchronous ledger reads run
+     */
+    public Escrowing(Escrow escrow, Clock clock, Executor executor) {
+        this.escrow = escrow;
+        this.ledger = escrow.ledger();
+        this.clock = clock;
+        this.executor = executor;
+    }
+
+    /** @return the escrow */
+    public Escrow escrow() {
+        return escrow;
+    }
+
+    // ---------------------------------------------------------------- quotes
+
+    /**
+     * The quote a round uses: {@code current} while it is valid, else a new one from the
+     * oracle, refused if its rate is older than the buyer accepts or moved beyond the slippage
+     * bound from the job's {@code first} quote.
+     */
+    CompletableFuture<Quote> quote(Quote current, Quote first) {
+        Instant now = clock.instant();
+        if (current != null && current.validAt(now)) {
+            return CompletableFuture.completedFuture(current);
+        }
+        CompletableFuture<TokenRate> rate;
+        try {
+            rate = escrow.oracle().rate();
+            if (rate == null) {
+                throw new IllegalStateException("oracle " + escrow.oracle().name() + " returned no future");
+            }
+        } catch (RuntimeException e) {
+            rate = CompletableFuture.failedFuture(e);
+        }
+        return track(rate.handle((r, error) -> {
+            if (error != null || r == null) {
+                throw new CompletionException(new StaleQuoteException("no token rate from oracle "
+                        + escrow.oracle().name() + ": " + (error == null ? "it returned null" : rootCause(error))
+                        + "; no money moved. Fix the oracle feed and resubmit"));
+            }
+            Instant at = clock.instant();
+            Duration age = Duration.between(r.asOf(), at);
+            if (age.compareTo(escrow.maxRateAge()) > 0) {
+                throw new CompletionException(new StaleQuoteException("the rate " + r + " from oracle "
+                        + escrow.oracle().name() + " is " + age.toMillis() + " ms old at " + at + ", older than the "
+                        + escrow.maxRateAge() + " this buyer accepts; no money moved. Fix the oracle feed or raise "
+                        + "Escrow.Builder.maxRateAge"));
+            }
+            if (first != null) {
+                long bps = first.rate().basisPointsTo(r);
+                if (bps > escrow.maxSlippageBps()) {
+                    throw new CompletionException(new SlippageExceededException("the rate moved from "
+                            + first.rate() + " to " + r + ", " + bps + " basis points, beyond the buyer's bound of "
+                            + escrow.maxSlippageBps() + "; no new hold was placed. Resubmit at the new rate or raise "
+                            + "Escrow.Builder.maxSlippage"));
+                }
+            }
+            return new Quote(r, at, at.plus(escrow.quoteTtl()));
+        }));
+    }
+
+    // ---------------------------------------------------------------- holds
+
+    /**
+     * What a round's holds came to: the hold applied for each attempt (null where it was
+     * refused or failed) and the first refusal, if any.
+     *
+     * @param placed per attempt, in the round's order, the applied hold or null
+     * @param error  the first refusal or failure, or null when every hold was placed
+     */
+    record Holds(List<Applied> placed, Throwable error) {
+    }
+
+    /**
+     * Holds {@code each} for every attempt of a round, after making sure each payee account
+     * exists. Completes (never exceptionally) once every hold has been applied or refused;
+     * the caller voids those placed if any was refused.
+     */
+    CompletableFuture<Holds> hold(String jobId, List<Attempt> round, MicroUsd each, Instant expiresAt) {
+        List<CompletableFuture<Applied>> holds = new ArrayList<>();
+        for (Attempt a : round) {
+            OperationKey key = key(jobId, a.number(), "hold");
+            AccountId payee = Escrow.providerAccount(a.provider());
+            holds.add(openProvider(payee).thenCompose(v -> apply(new Operation.Hold(key, escrow.buyer(), payee, each,
+                    expiresAt))));
+        }
+        return track(CompletableFuture.allOf(holds.toArray(CompletableFuture[]::new)).handle((v, ignored) -> {
+            List<Applied> placed = new ArrayList<>();
+            Throwable error = null;
+            for (CompletableFuture<Applied> h : holds) {
+                try {
+                    placed.add(h.join());
+                } catch (RuntimeException e) {
+                    placed.add(null);
+                    error = error == null ? rootCause(e) : error;
+                }
+            }
+            return new Holds(placed, error);
+        }));
+    }
+
+    private CompletableFuture<Void> openProvider(AccountId account) {
+        if (opened.contains(account)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return track(ledger.open(account, AccountKind.PROVIDER, false)).thenAccept(b -> opened.add(account));
+    }
+
+    /** Pays {@code amount} of an attempt's hold to its provider; the rest returns to the buyer. */
+    CompletableFuture<Applied> post(String jobId, int attempt, MicroUsd amount) {
+        return apply(new Operation.Post(key(jobId, attempt, "post"), key(jobId, attempt, "hold"), amount));
+    }
+
+    /** Returns an attempt's hold to the buyer. */
+    CompletableFuture<Applied> voidHold(String jobId, int attempt) {
+        return apply(new Operation.VoidHold(key(jobId, attempt, "void"), key(jobId, attempt, "hold")));
+    }
+
+    /**
+     * Takes the policy's penalty from a disputed provider's stake, or what the stake has;
+     * the buyer gets its share, the rest is burned. Completes empty, with a note, when the
+     * provider has nothing at stake.
+     */
+    CompletableFuture<Optional<Applied>> slash(String jobId, DisputeRecord dispute, MicroUsd hold,
+                                               java.util.function.Consumer<String> notes) {
+        AccountId stake = Escrow.stakeAccount(dispute.provider());
+        return track(CompletableFuture.supplyAsync(() -> available(stake), executor).thenCompose(available -> {
+            long penalty;
+            try {
+                penalty = Math.multiplyExact(hold.micros(), (long) escrow.slashing().holdMultiple());
+            } catch (ArithmeticException e) {
+                penalty = Long.MAX_VALUE;
+            }
+            penalty = Math.min(penalty, available);
+            if (penalty <= 0) {
+                notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
+                        + ": " + (available < 0 ? "it has no stake account" : "its stake is empty"));
+                return CompletableFuture.completedFuture(Optional.<Applied>empty());
+            }
+            long toBuyer = (long) (penalty * (escrow.slashing().toBuyerPercent() / 100.0));
+            toBuyer = Math.min(penalty, Math.max(0, toBuyer));
+            long burned = penalty - toBuyer;
+            String evidence = "dispute-sha256:" + Sha256.hex(DisputeJson.write(dispute));
+            Operation.Slash op = new Operation.Slash(key(jobId, dispute.attempt(), "slash"), stake,
+                    toBuyer > 0 ? Optional.of(escrow.buyer()) : Optional.empty(), MicroUsd.ofMicros(toBuyer),
+                    MicroUsd.ofMicros(burned), evidence);
+            return apply(op).thenApply(Optional::of).exceptionally(error -> {
+                Throwable cause = rootCause(error);
+                if (cause instanceof InsufficientFundsException) {
+                    // Another job slashed the same stake first: what is left was not enough.
+                    notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
+                            + ": " + cause.getMessage());
+                    return Optional.empty();
+                }
+                throw new CompletionException(cause);
+            });
+        }));
+    }
+
+    /** A stake's available balance; -1 when the provider has no stake account. */
+    private long available(AccountId stake) {
+        try {
+            Balance b = ledger.balance(stake);
+            return b.kind() == AccountKind.STAKE ? b.available() : -1;
+        } catch (UnknownAccountException e) {
+            return -1;
+        }
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    /**
+     * Resolves the holds this session left open (a previous process died with jobs in
+     * flight): voids each, or expires it if its expiry has passed. A hold is only posted on a
+     * verified result held in memory, so a restarted client can only refund.
+     *
+     * @param timeout how long to wait for the ledger
+     * @return what was applied
+     * @throws SettlementException if the ledger refuses or fails
+     */
+    public List<Applied> recover(Duration timeout) {
+        String prefix = escrow.session() + "/";
+        List<CompletableFuture<Applied>> done = new ArrayList<>();
+        Instant now = clock.instant();
+        for (OpenHold h : ledger.openHolds()) {
+            String k = h.key().value();
+            if (!h.payer().equals(escrow.buyer()) || !k.startsWith(prefix) || !k.endsWith("/hold")) {
+                continue;
+            }
+            String base = k.substring(0, k.length() - "hold".length());
+            Operation op = now.isBefore(h.expiresAt())
+                    ? new Operation.VoidHold(OperationKey.of(base + "void"), h.key())
+                    : new Operation.Expire(OperationKey.of(base + "expire"), h.key());
+            done.add(apply(op));
+        }
+        List<Applied> out = new ArrayList<>();
+        for (CompletableFuture<Applied> f : done) {
+            try {
+                out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = rootCause(e);
+                throw cause instanceof SettlementException s ? s
+                        : new SettlementException("could not resolve an open hold of session " + escrow.session()
+                        + ": " + cause, cause);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new SettlementException("the ledger did not resolve session " + escrow.session()
+                        + "'s open holds within " + timeout + ": check the ledger and build the client again");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SettlementException("interrupted while resolving open holds", e);
+            }
+        }
+        if (!out.isEmpty()) {
+            LOG.info("escrow session {}: resolved {} hold(s) a previous client left open", escrow.session(), out.size());
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private OperationKey key(String jobId, int attempt, String operation) {
+        return OperationKey.of(escrow.session() + "/" + jobId, attempt, operation);
+    }
+
+    private CompletableFuture<Applied> apply(Operation op) {
+        CompletableFuture<Applied> f;
+        try {
+            f = ledger.apply(op);
+            if (f == null) {
+                throw new IllegalStateException("ledger returned no future for " + op.key());
+            }
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return track(f);
+    }
+
+    private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
+        Runnable unpin = pin();
+        return f.whenComplete((v, t) -> unpin.run());
+    }
+
+    /**
+     * Waits until no money call of this client is in flight, or the timeout passes.
+     *
+     * @param timeout the longest wait
+     * @return whether it came to rest
+     */
+    public boolean awaitQuiet(Duration timeout) {
+        long until = System.nanoTime() + timeout.toNanos();
+        synchronized (quiet) {
+            while (pending.get() > 0) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(quiet, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    static Throwable rootCause(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /**
+     * Counts a stretch of work as money in flight until the returned action runs: covers the
+     * gap between a ledger future completing and the job handling it.
+     *
+     * @return runs once to release the pin
+     */
+    Runnable pin() {
+        pending.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true) && pending.decrementAndGet() == 0) {
+                synchronized (quiet) {
+                    quiet.notifyAll();
+                }
+            }
+        };
+    }
+}
