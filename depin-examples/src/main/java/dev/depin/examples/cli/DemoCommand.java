@@ -39,8 +39,10 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code depin demo}: starts a local network of providers with different prices and
- * regions, each offering the hardware it really runs on, submits a mixed batch of jobs,
- * shows a progress bar, and ends with a summary.
+ * regions, each offering the hardware it really runs on, submits a mixed batch of jobs
+ * that pay through an escrow on a real ledger ({@link DemoLedger}), shows a progress bar,
+ * and ends with a summary and the ledger's balance sheet. Exit status 0 when every job
+ * settled and the sheet sums to zero.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run a batch of jobs on a local network of providers and summarise what happened.")
@@ -69,6 +71,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
             + "with other tools.")
     java.nio.file.Path out;
+
+    @Option(names = "--ledger", paramLabel = "FILE", description = "Keep the demo's ledger (SQLite) in FILE, to read "
+            + "it afterwards with 'depin ledger --file FILE'; default a temporary file.")
+    java.nio.file.Path ledgerFile;
 
     @Override
     public Integer call() throws Exception {
@@ -122,8 +128,15 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         SplittableRandom rnd = new SplittableRandom(seed);
         long t0 = System.nanoTime();
         List<JobHandle> handles = new ArrayList<>();
-        try (LocalNetwork network = LocalNetwork.of(nodes);
-             DepinClient client = DepinClient.builder(network).maxAttempts(3).build()) {
+        Map<NodeId, String> names = new LinkedHashMap<>();
+        for (ProviderNode n : nodes) {
+            names.put(n.nodeId(), n.nodeId().shortId());
+        }
+        long sheet;
+        try (DemoLedger money = DemoLedger.open(ledgerFile)) {
+            nodes.forEach(n -> money.stake(n.nodeId()));
+            try (LocalNetwork network = LocalNetwork.of(nodes);
+                 DepinClient client = DepinClient.builder(network).maxAttempts(3).escrow(money.escrow()).build()) {
             for (int i = 0; i < jobs; i++) {
                 handles.add(client.submit(randomJob(rnd, i, providers)));
             }
@@ -139,9 +152,11 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 out.println("wrote every job's evidence to " + this.out.toAbsolutePath()
                         + " (see README.txt there to re-verify)");
             }
+            }
+            sheet = money.print(out, handles, names); // after close: every job's money has come to rest
         }
-        long bad = handles.stream().filter(h -> h.state() != JobState.VERIFIED).count();
-        return bad == 0 ? 0 : 1;
+        long bad = handles.stream().filter(h -> h.state() != JobState.SETTLED).count();
+        return bad == 0 && sheet == 0 ? 0 : 1;
     }
 
     private static int cheapest(int providers) {
@@ -226,7 +241,20 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 assurance.merge(r.report().assurance().level().name(), 1, Integer::sum);
                 perNode.get(r.provider())[0]++;
                 perNode.get(r.provider())[2] += r.timings().deviceNanos();
-                earned.merge(r.provider(), r.cost().micros(), Long::sum);
+                if (r.settlement() == null) {
+                    earned.merge(r.provider(), r.cost().micros(), Long::sum);
+                } else {
+                    // Every agreeing replica is paid, not only the one whose outputs were kept.
+                    Map<dev.depin.settlement.OperationKey, NodeId> payees = new java.util.HashMap<>();
+                    for (var a : r.settlement().operations()) {
+                        if (a.operation() instanceof dev.depin.settlement.Operation.Hold hold) {
+                            nodes.stream().filter(n -> dev.depin.settlement.Escrow.providerAccount(n.nodeId())
+                                    .equals(hold.payee())).findFirst().ifPresent(n -> payees.put(hold.key(), n.nodeId()));
+                        } else if (a.operation() instanceof dev.depin.settlement.Operation.Post post) {
+                            earned.merge(payees.get(post.hold()), post.amount().micros(), Long::sum);
+                        }
+                    }
+                }
             }
         }
         out.println();
@@ -251,10 +279,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     + " (expected " + d.evidence().expected() + ", got " + d.evidence().actual() + ")"));
         }
         out.printf("wall time:    %.2f s (%.1f jobs/s)%n", wall, handles.size() / wall);
-        handles.stream().filter(h -> h.state() != JobState.VERIFIED).limit(5).forEach(h -> {
+        handles.stream().filter(h -> h.state() != JobState.SETTLED).limit(5).forEach(h -> {
             Throwable t = h.resultAsync().handle((r, x) -> x).join();
             String why = t instanceof JobFailedException f ? f.getMessage() : String.valueOf(t);
-            out.println("not verified: " + h.jobId() + " " + h.state() + ": " + why);
+            out.println("not settled: " + h.jobId() + " " + h.state() + ": " + why);
         });
     }
 

@@ -36,16 +36,34 @@ class DemoCommandTest {
     @Test
     void demo_smallBatchAllVerified() {
         String out = run(0, "demo", "--providers", "3", "--jobs", "25", "--seed", "7", "--no-progress");
-        assertTrue(out.contains("final states: {VERIFIED=25}"), out);
+        assertTrue(out.contains("final states: {SETTLED=25}"), out);
         assertTrue(out.contains("3 providers, 25 jobs, seed 7"), out);
+        assertTrue(out.matches("(?s).*\\n  sum +\\$0\\.000000\\n.*"), "the balance sheet sums to zero: " + out);
+        assertTrue(out.contains("system:issuer            issuer      -$115.000000"),
+                "minted: the buyer's $100 and three $5 stakes: " + out);
+    }
+
+    @Test
+    void demo_ledgerFileIsReadableAfterwards(@TempDir Path dir) {
+        Path ledger = dir.resolve("demo.db");
+        String out = run(0, "demo", "--providers", "2", "--jobs", "6", "--seed", "3", "--dishonest", "0",
+                "--no-progress", "--ledger", ledger.toString());
+        assertTrue(out.contains("final states: {SETTLED=6}"), out);
+        assertTrue(out.contains("ledger " + ledger.toAbsolutePath()), out);
+        String sheet = run(0, "ledger", "--file", ledger.toString(), "--account", "buyer:demo");
+        assertTrue(sheet.contains("buyer:demo"), sheet);
+        assertTrue(sheet.contains("/post") || sheet.contains("/hold"), "the buyer's statement lists its escrow: " + sheet);
     }
 
     @Test
     void demo_outWritesEvidenceThatVerifiesOffline(@TempDir Path dir) throws Exception {
         String out = run(0, "demo", "--providers", "4", "--jobs", "40", "--seed", "11", "--dishonest", "1.0",
                 "--no-progress", "--out", dir.toString());
-        assertTrue(out.contains("final states: {VERIFIED=40}"), out);
+        assertTrue(out.contains("final states: {SETTLED=40}"), out);
         assertTrue(out.contains("RESULT_MISMATCH"), "the always-dishonest provider must be caught: " + out);
+        assertTrue(out.matches("(?s).*\\n  system:burn +burn +\\$0\\.[0-9]*[1-9][0-9]* .*"),
+                "the liar's stake was slashed and part of it burned: " + out);
+        assertTrue(out.matches("(?s).*\\n  sum +\\$0\\.000000\\n.*"), "the balance sheet sums to zero: " + out);
         List<Path> jobs;
         try (Stream<Path> s = Files.list(dir.resolve("jobs"))) {
             jobs = s.sorted().toList();
