@@ -51,7 +51,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The engine paying for jobs through a real ledger (SQLite, WAL, full sync): holds before
+ * The engine paying for jobs through a real ledger (SQLite, WAL, full sync; PostgreSQL in
+ * {@link PostgresEscrowEngineTest}): holds before
  * dispatch, posts on verified results, voids on failure and cancel, slashes on disputes,
  * refusals that move no money, and a restarted client resolving what its predecessor left
  * open.
@@ -76,8 +77,13 @@ class EscrowEngineTest {
         }
     }
 
+    /** @return where this suite's ledgers live: a fresh SQLite file per test */
+    Databases.Location location() {
+        return Databases.sqlite();
+    }
+
     private JdbcLedger ledger() {
-        ledger = Databases.sqlite().builder().open();
+        ledger = location().builder().open();
         open.add(ledger);
         ledger.open(BUYER, AccountKind.BUYER, false).join();
         ledger.apply(new Operation.Mint(OperationKey.of("fund-buyer"), BUYER, FUNDS)).join();
