@@ -109,7 +109,7 @@ public final class DepinClient implements AutoCloseable {
         this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
                 new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000),
                 new AttemptVerifier(reference, verifying),
-                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing);
+                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter);
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
@@ -237,6 +237,7 @@ public final class DepinClient implements AutoCloseable {
         private java.util.concurrent.Executor listenerExecutor;
         private int offerLimit = 10_000;
         private Escrow escrow;
+        private Duration hedgeAfter;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -350,6 +351,25 @@ public final class DepinClient implements AutoCloseable {
                 throw new InvalidArgumentException("offer limit is " + limit + ": give 1 to 100000");
             }
             this.offerLimit = limit;
+            return this;
+        }
+
+        /**
+         * Hedges slow jobs: when a job's lone attempt has not answered after {@code delay}, a
+         * second provider (the next in the ranking) runs it too; the first answer that is
+         * verified wins, the other attempt is cancelled at its provider (and, with an escrow,
+         * its hold voided). Applies to jobs whose policy runs one attempt per round (not
+         * {@code redundant}). Default: no hedging.
+         *
+         * @param delay how long to wait before hedging, positive
+         * @return this builder
+         */
+        public Builder hedgeAfter(Duration delay) {
+            InvalidArgumentException.requireNonNull(delay, "hedge delay");
+            if (delay.isNegative() || delay.isZero()) {
+                throw new InvalidArgumentException("hedge delay " + delay + " must be positive");
+            }
+            this.hedgeAfter = delay;
             return this;
         }
 

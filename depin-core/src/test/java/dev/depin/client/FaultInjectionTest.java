@@ -55,8 +55,8 @@ import org.junit.jupiter.api.Test;
  * {@link LocalNetwork} of three CPU providers behind a network that injects faults at
  * random — exceptions thrown or returned, nulls, malformed, partial and altered responses,
  * slow and hung providers, adapters whose cancel throws — while the buyer cancels at random
- * moments, gives some jobs very short deadlines, and in some sub-runs closes the client or
- * the network midway.
+ * moments, gives some jobs very short deadlines, hedges slow attempts in odd sub-runs, and
+ * in some sub-runs closes the client or the network midway.
  *
  * <p>For every job: its future completes (bounded wait); its state, its last job-level
  * event and its future agree (VERIFIED ⇔ completed normally, with the exact result;
@@ -135,7 +135,7 @@ public class FaultInjectionTest {
                 subRuns() * JOBS_PER_RUN,
                 (System.nanoTime() - start) / 1e9, outcomes, new TreeMap<>(faults));
         assertEquals(0, UNDER_LOCK.get(), "result futures completed under the engine's lock");
-        for (String o : List.of(success.name(), "FAILED", "CANCELLED")) {
+        for (String o : List.of(success.name(), "FAILED", "CANCELLED", "(hedged)")) {
             assertTrue(outcomes.containsKey(o), "no job ended " + o + ": the run exercised too little " + outcomes);
         }
         assertNoThreadLeft(before);
@@ -156,6 +156,10 @@ public class FaultInjectionTest {
         // Faults injected in transit get the provider disputed: no bans, or a sub-run would soon run out of providers.
         DepinClient.Builder builder = DepinClient.builder(net).maxAttempts(3).attemptTimeout(Duration.ofMillis(150))
                 .threads(2).banAfterDisputes(0);
+        if (run % 2 == 1) {
+            // Odd sub-runs hedge: slow and silent providers get raced by a second one.
+            builder.hedgeAfter(Duration.ofMillis(20));
+        }
         Escrow escrow = escrow(run);
         if (escrow != null) {
             builder.escrow(escrow);
@@ -322,6 +326,9 @@ public class FaultInjectionTest {
                     why);
         }
         outcomes.computeIfAbsent(last.name(), k -> new AtomicInteger()).incrementAndGet();
+        if (events.stream().anyMatch(e -> e.detail().startsWith("hedge"))) {
+            outcomes.computeIfAbsent("(hedged)", k -> new AtomicInteger()).incrementAndGet();
+        }
         return result;
     }
 

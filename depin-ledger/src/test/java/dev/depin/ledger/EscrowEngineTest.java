@@ -296,6 +296,31 @@ class EscrowEngineTest {
     }
 
     @Test
+    void hedgedJob_holdsForBothPaysTheWinnerAndVoidsTheLoser() throws Exception {
+        ledger();
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        List<ProviderNode> nodes = nodes(2, i -> i == 0 ? slow : new CpuExecutor(1));
+        LocalNetwork net = LocalNetwork.of(nodes);
+        DepinClient client = DepinClient.builder(net).maxAttempts(3).attemptTimeout(Duration.ofSeconds(30))
+                .hedgeAfter(Duration.ofMillis(30)).escrow(Escrow.builder(ledger, BUYER).build()).build();
+        open.add(net);
+        open.add(client);
+        MicroUsd max = MicroUsd.ofMicros(70_000);
+        JobResult r = client.submit(saxpy(new SplittableRandom(SEED + 8), 100, max)).result();
+        assertEquals(nodes.get(1).nodeId(), r.provider(), "the hedge won");
+        Map<Class<?>, Long> kinds = new HashMap<>();
+        r.settlement().operations().forEach(a -> kinds.merge(a.operation().getClass(), 1L, Long::sum));
+        assertEquals(Map.of(Operation.Hold.class, 2L, Operation.Post.class, 1L, Operation.VoidHold.class, 1L), kinds,
+                r.settlement().toString());
+        assertEquals(2 * max.micros() - r.cost().micros(), r.settlement().refunded().micros(),
+                "the loser's whole hold and the rest of the winner's came back");
+        client.close();
+        assertEquals(FUNDS.micros() - r.cost().micros(), posted(BUYER));
+        assertEquals(0, posted(Escrow.providerAccount(nodes.get(0).nodeId())), "the slow provider lost the race");
+        assertBalanced();
+    }
+
+    @Test
     void buyerWithoutFunds_isRejectedAndNothingMoves() {
         ledger();
         AccountId poor = AccountId.of("buyer:poor");

@@ -29,6 +29,10 @@ final class Attempt {
     String timedOut;
     /** Fires at the attempt's timeout; cancelled once the attempt is settled or stopped. */
     java.util.concurrent.ScheduledFuture<?> timer;
+    /** Whether this attempt hedges a slow one of the same round. */
+    boolean hedge;
+    /** Set once the attempt's answer has been judged (accepted, failed, disputed) or it lost a race. */
+    boolean judged;
     /** What the attempt's escrow hold reserves (null without an escrow). */
     dev.depin.money.MicroUsd held;
     /** What a post pays the provider (set when the post is decided). */

@@ -58,7 +58,9 @@ import org.slf4j.LoggerFactory;
  * nonce) → <b>verify</b> (receipt, shapes, wipe attestation, policy; redundancy quorum) →
  * VERIFIED → <b>post, void, slash</b> (agreeing attempts paid what they charged, the others
  * voided, disputed providers slashed → SETTLED), or voids, slashes and the next round.
- * Without an escrow a job ends at VERIFIED.
+ * Without an escrow a job ends at VERIFIED. With {@code hedgeAfter}, a lone attempt that
+ * has not answered in time is raced by a second provider in the same round: each answer is
+ * judged as it comes, and the first verified one wins.
  *
  * <p>Rules that make every job end: every continuation runs through {@link #guard}, which
  * turns anything thrown into a FAILED job; a watchdog ends the job at its deadline
@@ -93,11 +95,14 @@ public final class JobRun implements JobHandle {
      * @param banAfter       disputes after which this client no longer uses a provider; 0 never bans
      * @param offerLimit     offers asked for per round
      * @param escrowing      the buyer's money calls, or null without an escrow
+     * @param hedgeAfter     when a lone attempt has not answered after this long, a second
+     *                       provider runs the job too and the first verified result wins; null
+     *                       never hedges
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
-                          int offerLimit, Escrowing escrowing) {
+                          int offerLimit, Escrowing escrowing, Duration hedgeAfter) {
     }
 
     private final Job job;
@@ -150,6 +155,18 @@ public final class JobRun implements JobHandle {
     private Runnable moneyPin;
     /** The pin of a round's holds, from the decision to place them until they are handled. */
     private Runnable escrowPin;
+    /** The offers the current round chose from: a hedge picks from them. */
+    private List<ProviderOffer> lastUsable = List.of();
+    /** Fires the current round's hedge; cancelled when the round ends. */
+    private ScheduledFuture<?> hedgeTimer;
+    /** Whether the current round was hedged: its attempts race, and the first verified wins. */
+    private boolean racing;
+    /** Holds asked for and not yet handled by {@link #escrowed}. */
+    private int pendingHolds;
+    /** A verified job's settlement, waiting for a hedge's hold or void still in flight (so that its record lists them). */
+    private Runnable deferredSettle;
+    /** Ledger operations issued by {@link #moveMoney} and not yet completed. */
+    private int moneyOps;
 
     /**
      * @param job the job to run
@@ -268,6 +285,8 @@ public final class JobRun implements JobHandle {
             }
             List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
             Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver);
+            lastUsable = usable;
+            racing = false;
             if (plan.chosen().isEmpty()) {
                 String why = plan.why() != null ? plan.why()
                         : (wanted == 1 ? "no offer fits" : "fewer than the " + wanted + " distinct providers that "
@@ -309,6 +328,7 @@ public final class JobRun implements JobHandle {
                     a.held = MicroUsd.ofMicros(each);
                     a.money = Attempt.Money.PENDING;
                 }
+                pendingHolds += batch.size();
                 escrowPin = ctx.escrowing().pin(); // taken under the lock: see moneyPin
             } else {
                 dispatched(batch);
@@ -367,7 +387,10 @@ public final class JobRun implements JobHandle {
     private void escrowed(List<Attempt> batch, Escrowing.Holds holds, Throwable error) {
         Throwable refusal = error != null ? Escrowing.rootCause(error) : holds.error();
         boolean go = false;
+        boolean hedge = batch.size() == 1 && batch.get(0).hedge;
+        List<Attempt> verifyNow = null;
         synchronized (this) {
+            pendingHolds -= batch.size();
             for (int i = 0; i < batch.size(); i++) {
                 Attempt a = batch.get(i);
                 Applied h = holds == null ? null : holds.placed().get(i);
@@ -378,9 +401,20 @@ public final class JobRun implements JobHandle {
                     a.money = Attempt.Money.NONE;
                 }
             }
-            if (finished || inFlight != batch) {
-                // The job ended while the holds were being placed: release them.
+            if (finished || !(hedge ? inFlight.contains(batch.get(0)) && !batch.get(0).settled : inFlight == batch)) {
+                // The job or the round ended while the holds were being placed: release them.
                 voidLater(batch);
+            } else if (hedge && refusal != null) {
+                // No hedge then: the primary attempt runs on alone.
+                Attempt h = batch.get(0);
+                h.settled = true;
+                recordAttempt(h, AttemptState.CANCELLED, "hedge not escrowed: " + describe(refusal));
+                inFlight = List.copyOf(inFlight.stream().filter(x -> x != h).toList());
+                verifyNow = racingRoundChanged();
+            } else if (hedge) {
+                recordAttempt(batch.get(0), AttemptState.DISPATCHED, "hedge, escrowed " + batch.get(0).held + " at "
+                        + quote.rate());
+                go = true;
             } else if (refusal != null) {
                 voidLater(batch);
                 inFlight = List.of(); // never dispatched: nothing to cancel
@@ -397,8 +431,12 @@ public final class JobRun implements JobHandle {
             }
         }
         afterUnlock();
+        runDeferredSettle();
         if (go) {
             dispatchStage(batch);
+        } else if (verifyNow != null) {
+            List<Attempt> round = verifyNow;
+            hop(() -> verifyStage(round));
         }
     }
 
@@ -416,6 +454,7 @@ public final class JobRun implements JobHandle {
     // ---------------------------------------------------------------- dispatch
 
     private void dispatchStage(List<Attempt> round) {
+        armHedge(round);
         long timeoutNanos = Math.max(1, Math.min(Duration.between(ctx.clock().instant(), spec.deadline()).toNanos(),
                 ctx.attemptTimeout().toNanos()));
         for (Attempt a : round) {
@@ -501,6 +540,7 @@ public final class JobRun implements JobHandle {
 
     private void settle(Attempt a, ExecutionResponse response, String failure) {
         List<Attempt> round;
+        List<Attempt> race = null;
         synchronized (this) {
             if (a.settled) {
                 return;
@@ -521,14 +561,148 @@ public final class JobRun implements JobHandle {
                 }
             }
             round = inFlight;
-            if (!round.contains(a) || !round.stream().allMatch(x -> x.settled)) {
+            if (racing && round.contains(a)) {
+                race = round;
+                round = null;
+            } else if (!round.contains(a) || !round.stream().allMatch(x -> x.settled)) {
                 round = null;
             }
         }
         afterUnlock();
-        if (round != null) {
+        if (race != null) {
+            List<Attempt> r = race;
+            hop(() -> raceStage(a, r));
+        } else if (round != null) {
             List<Attempt> done = round;
             hop(() -> verifyStage(done));
+        }
+    }
+
+    // ---------------------------------------------------------------- hedge
+
+    /** Arms the hedge of a round of one attempt, if the client hedges (outside the lock). */
+    private void armHedge(List<Attempt> round) {
+        if (ctx.hedgeAfter() == null || round.size() != 1 || round.get(0).hedge
+                || spec.verification().attemptsPerRound() != 1) {
+            return;
+        }
+        try {
+            ScheduledFuture<?> t = ctx.scheduler().schedule(guard(() -> hedge(round.get(0))),
+                    ctx.hedgeAfter().toNanos(), TimeUnit.NANOSECONDS);
+            synchronized (this) {
+                if (finished || hedgeTimer != null || !inFlight.contains(round.get(0)) || round.get(0).settled) {
+                    t.cancel(false);
+                } else {
+                    hedgeTimer = t;
+                }
+            }
+        } catch (RejectedExecutionException e) {
+            // The client is closing: no hedge.
+        }
+    }
+
+    /**
+     * The lone attempt of this round has not answered within the hedge delay: run the job on
+     * one more provider as well; the first verified answer wins and the other is cancelled.
+     */
+    private void hedge(Attempt primary) {
+        Attempt h;
+        Runnable pin = null;
+        synchronized (this) {
+            hedgeTimer = null;
+            if (finished || settling || primary.settled || !inFlight.contains(primary) || inFlight.size() != 1) {
+                return;
+            }
+            List<String> passedOver = new ArrayList<>();
+            Selection.Plan plan = selection.choose(lastUsable, tried, 1, passedOver);
+            if (plan.chosen().isEmpty()) {
+                LOG.debug("job {}: no provider left to hedge attempt {} with", jobId, primary.number());
+                return;
+            }
+            ProviderOffer offer = plan.chosen().get(0);
+            attempts++;
+            tried.add(offer.nodeId());
+            byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
+            RANDOM.nextBytes(nonce);
+            h = new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce), primary.round);
+            h.hedge = true;
+            inFlight = List.of(primary, h);
+            racing = true;
+            if (ctx.escrowing() != null) {
+                h.held = primary.held;
+                h.money = Attempt.Money.PENDING;
+                pendingHolds++;
+                pin = ctx.escrowing().pin();
+            } else {
+                recordAttempt(h, AttemptState.DISPATCHED, "hedge: attempt " + primary.number() + " at "
+                        + primary.provider().shortId() + " gave no answer within " + ctx.hedgeAfter());
+            }
+        }
+        afterUnlock();
+        if (pin != null) {
+            escrowStage(List.of(h), pin);
+        } else {
+            dispatchStage(List.of(h));
+        }
+    }
+
+    /**
+     * After a hedge was dropped (caller holds the lock): the round is a lone attempt again.
+     *
+     * @return the round to verify now, if its attempt has already answered; else null
+     */
+    private List<Attempt> racingRoundChanged() {
+        racing = false;
+        Attempt a = inFlight.get(0);
+        return a.settled && !a.judged ? inFlight : null;
+    }
+
+    /**
+     * One answer of a racing round: verified at once. The first accepted answer wins the
+     * round and the others are cancelled; a failed or disputed one is recorded, and the
+     * round ends without a winner once every attempt has been judged.
+     */
+    private void raceStage(Attempt a, List<Attempt> round) {
+        synchronized (this) {
+            if (finished || inFlight != round || a.judged) {
+                return;
+            }
+        }
+        Attempt.Outcome o = judge(a);
+        boolean conclude = false;
+        Attempt.Outcome winner = null;
+        synchronized (this) {
+            if (finished || inFlight != round || a.judged) {
+                return;
+            }
+            a.judged = true;
+            if (o.state() == AttemptState.ACCEPTED) {
+                for (Attempt x : round) {
+                    if (x != a && !x.judged) {
+                        x.judged = true;
+                        if (!x.settled) {
+                            x.settled = true;
+                            cancelTimer(x);
+                            if (x.dispatch != null) {
+                                toCancel.add(x.dispatch);
+                            }
+                        }
+                        cancelReason = "attempt " + a.number() + " won the race";
+                        recordAttempt(x, AttemptState.CANCELLED, "attempt " + a.number() + " at "
+                                + a.provider().shortId() + " answered first and was verified");
+                    }
+                }
+                winner = o;
+                conclude = true;
+            } else {
+                recordOutcome(o);
+                decideMoney(List.of(a), List.of(o), false);
+                conclude = round.stream().allMatch(x -> x.judged);
+            }
+        }
+        afterUnlock();
+        if (conclude) {
+            conclude(round, winner == null ? List.of() : List.of(winner), winner);
         }
     }
 
@@ -545,6 +719,9 @@ public final class JobRun implements JobHandle {
         for (Attempt a : round) {
             Attempt.Outcome o = judge(a);
             (o.state() == AttemptState.ACCEPTED ? valid : outcomes).add(o);
+        }
+        synchronized (this) {
+            round.forEach(a -> a.judged = true);
         }
         Attempt.Outcome winner = null;
         if (spec.verification() instanceof VerificationPolicy.Redundant r) {
@@ -620,21 +797,15 @@ public final class JobRun implements JobHandle {
                 return;
             }
             inFlight = List.of();
+            racing = false;
+            cancelHedge();
             List<Attempt.Outcome> agreeing = new ArrayList<>();
             for (Attempt.Outcome o : outcomes) {
                 if (o.state() == AttemptState.ACCEPTED) {
                     agreeing.add(o);
                     continue;
                 }
-                lastFailure = "attempt " + o.attempt().number() + " at " + o.attempt().provider().shortId() + ": "
-                        + o.detail();
-                if (o.state() == AttemptState.DISPUTED) {
-                    disputes.add(o.dispute());
-                    ctx.reputation().dispute(o.attempt().provider());
-                } else {
-                    ctx.reputation().failure(o.attempt().provider());
-                }
-                recordAttempt(o.attempt(), o.state(), o.detail());
+                recordOutcome(o);
             }
             if (ctx.escrowing() != null) {
                 decideMoney(round, outcomes, winner != null);
@@ -664,6 +835,26 @@ public final class JobRun implements JobHandle {
         afterUnlock();
         if (next) {
             hop(this::selectStage);
+        }
+    }
+
+    /** Records a failed or disputed attempt (caller holds the lock). */
+    private void recordOutcome(Attempt.Outcome o) {
+        lastFailure = "attempt " + o.attempt().number() + " at " + o.attempt().provider().shortId() + ": "
+                + o.detail();
+        if (o.state() == AttemptState.DISPUTED) {
+            disputes.add(o.dispute());
+            ctx.reputation().dispute(o.attempt().provider());
+        } else {
+            ctx.reputation().failure(o.attempt().provider());
+        }
+        recordAttempt(o.attempt(), o.state(), o.detail());
+    }
+
+    private void cancelHedge() {
+        if (hedgeTimer != null) {
+            hedgeTimer.cancel(false);
+            hedgeTimer = null;
         }
     }
 
@@ -720,6 +911,10 @@ public final class JobRun implements JobHandle {
             if (finished) {
                 return;
             }
+            if (!moneyAtRest()) {
+                deferredSettle = () -> settled(winner, agreeing, failedPost);
+                return;
+            }
             if (failedPost != null) {
                 failCause = failedPost;
                 fail(JobState.FAILED, "the result was verified, but paying " + winner.attempt().provider().shortId()
@@ -750,6 +945,39 @@ public final class JobRun implements JobHandle {
         afterUnlock();
     }
 
+    /** @return whether no hold, post, void or slash of this job is decided, asked for or in flight (caller holds the lock) */
+    private boolean moneyAtRest() {
+        return pendingHolds == 0 && moneyOps == 0 && toPost.isEmpty() && toVoid.isEmpty() && toSlash.isEmpty();
+    }
+
+    /** Settles a verified job that was waiting for its money to come to rest, if it now has (outside the lock). */
+    private void runDeferredSettle() {
+        Runnable settle;
+        Runnable unpin;
+        synchronized (this) {
+            if (deferredSettle == null || !moneyAtRest()) {
+                return;
+            }
+            settle = deferredSettle;
+            deferredSettle = null;
+            unpin = ctx.escrowing().pin();
+        }
+        hopOrRun(() -> {
+            try {
+                settle.run();
+            } finally {
+                unpin.run();
+            }
+        });
+    }
+
+    private void moneyDone() {
+        synchronized (this) {
+            moneyOps--;
+        }
+        runDeferredSettle();
+    }
+
     /** Counts decided money as in flight until it has moved (caller holds the lock). */
     private void pinMoney() {
         if (moneyPin == null && ctx.escrowing() != null) {
@@ -769,6 +997,9 @@ public final class JobRun implements JobHandle {
     private CompletableFuture<Void> moveMoney(List<Attempt> posts, List<Attempt> voids, List<Attempt.Outcome> slashes) {
         Escrowing money = ctx.escrowing();
         List<CompletableFuture<?>> all = new ArrayList<>();
+        synchronized (this) {
+            moneyOps += posts.size() + voids.size() + slashes.size();
+        }
         for (Attempt a : posts) {
             all.add(money.post(jobId, a.number(), a.postAmount).whenComplete((ap, t) -> {
                 synchronized (this) {
@@ -778,6 +1009,7 @@ public final class JobRun implements JobHandle {
                         refunded += a.held.micros() - a.postAmount.micros();
                     }
                 }
+                moneyDone();
             }));
         }
         for (Attempt a : voids) {
@@ -792,6 +1024,7 @@ public final class JobRun implements JobHandle {
                     note("void of attempt " + a.number() + " failed (" + describe(t) + "): its hold stays open until "
                             + "it expires");
                 }
+                moneyDone();
                 return null;
             }));
         }
@@ -809,6 +1042,7 @@ public final class JobRun implements JobHandle {
                     note("slash of " + o.attempt().provider().shortId() + " for attempt " + o.attempt().number()
                             + " failed: " + describe(t));
                 }
+                moneyDone();
                 return null;
             }));
         }
@@ -1031,6 +1265,7 @@ public final class JobRun implements JobHandle {
         if (watchdog != null) {
             watchdog.cancel(false);
         }
+        cancelHedge();
     }
 
     // ---------------------------------------------------------------- events
