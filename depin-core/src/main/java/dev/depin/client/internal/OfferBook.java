@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * docs/decisions.md, "Placement among 10,000 cached offers".
  */
 public final class OfferBook {
-    private static final int IDENTITY_SLOTS = 16;
-    private static final int CONTENT_SNAPSHOTS = 64;
+    /** Offer lists remembered (each with its rankings, see {@link OfferSnapshot#MAX_INDEXED}). */
+    private static final int SNAPSHOTS = 8;
     private static final Class<?> IMMUTABLE_SMALL = List.of(0).getClass();
     private static final Class<?> IMMUTABLE_N = List.of(0, 1, 2).getClass();
     private static final Class<?> IMMUTABLE_STREAM = java.util.stream.Stream.of(0, 1, 2).toList().getClass();
@@ -38,17 +38,21 @@ public final class OfferBook {
     /** The offer object last verified per node: a network that hands out the same object skips even the digest. */
     private final Map<NodeId, ProviderOffer> lastSeen = new ConcurrentHashMap<>();
     private final int capacity;
-    /** Snapshots of immutable lists, by the list's identity: a ring, checked with ==. */
-    private final AtomicReferenceArray<Slot> byIdentity = new AtomicReferenceArray<>(IDENTITY_SLOTS);
+    /**
+     * The snapshots, a ring: found by the list's identity (immutable lists only, which cannot
+     * change), or else by the identities of the offers in it, in order.
+     */
+    private final AtomicReferenceArray<Slot> snapshots = new AtomicReferenceArray<>(SNAPSHOTS);
     private final AtomicInteger nextSlot = new AtomicInteger();
-    /** Snapshots by content (the identities of the offers, in order), for lists built anew per query. */
-    private final Map<Integer, OfferSnapshot> byContent = new ConcurrentHashMap<>();
 
     private record Entry(Instant validUntil, String invalid) {
     }
 
-    /** An immutable list and its snapshot; compared by the list's identity. */
-    private record Slot(List<ProviderOffer> list, OfferSnapshot snapshot) {
+    /**
+     * A snapshot, the immutable list it was last found by (null for other lists), and the
+     * fingerprint of its offers.
+     */
+    private record Slot(List<ProviderOffer> list, int fingerprint, OfferSnapshot snapshot) {
     }
 
     /**
@@ -80,24 +84,24 @@ public final class OfferBook {
         InvalidArgumentException.requireNonNull(now, "time of use");
         InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
         boolean immutable = isImmutable(offers);
-        OfferSnapshot s = immutable ? byIdentity(offers) : null;
-        boolean remembered = s != null;
-        int content = 0;
-        if (s == null) {
-            content = fingerprint(offers);
-            s = byContent.get(content);
-            if (s != null && !s.sameOffers(offers)) {
-                s = null;
+        Slot slot = immutable ? byIdentity(offers) : null;
+        int fingerprint = 0;
+        if (slot == null) {
+            fingerprint = fingerprint(offers);
+            slot = byContent(offers, fingerprint);
+            if (slot != null && immutable) {
+                slot = remember(new Slot(offers, fingerprint, slot.snapshot()), slot);
             }
         }
-        if (s == null || now.isBefore(s.builtAt())) {
+        if (slot == null || now.isBefore(slot.snapshot().builtAt())) {
             // A new list, or the clock went back past the snapshot: look at each offer once more.
-            s = snapshot(offers, now, remembered ? fingerprint(offers) : content);
-            remembered = false;
+            if (slot != null) {
+                fingerprint = slot.fingerprint();
+            }
+            Slot fresh = new Slot(immutable ? offers : null, fingerprint, OfferSnapshot.build(offers, now, this));
+            slot = remember(fresh, slot);
         }
-        if (immutable && !remembered) {
-            rememberIdentity(offers, s);
-        }
+        OfferSnapshot s = slot.snapshot();
         return s.view(now, passedOver);
     }
 
@@ -187,35 +191,37 @@ public final class OfferBook {
         return o.nodeId().shortId() + " invalid offer: " + why;
     }
 
-    private OfferSnapshot snapshot(List<ProviderOffer> offers, Instant now, int content) {
-        OfferSnapshot s = OfferSnapshot.build(offers, now, this);
-        if (byContent.size() >= CONTENT_SNAPSHOTS) {
-            byContent.clear();
-        }
-        byContent.put(content, s);
-        return s;
-    }
-
-    private OfferSnapshot byIdentity(List<ProviderOffer> offers) {
-        for (int i = 0; i < IDENTITY_SLOTS; i++) {
-            Slot slot = byIdentity.get(i);
+    private Slot byIdentity(List<ProviderOffer> offers) {
+        for (int i = 0; i < SNAPSHOTS; i++) {
+            Slot slot = snapshots.get(i);
             if (slot != null && slot.list() == offers) {
-                return slot.snapshot();
+                return slot;
             }
         }
         return null;
     }
 
-    private void rememberIdentity(List<ProviderOffer> offers, OfferSnapshot s) {
-        Slot slot = new Slot(offers, s);
-        for (int i = 0; i < IDENTITY_SLOTS; i++) {
-            Slot old = byIdentity.get(i);
-            if (old != null && old.list() == offers) {
-                byIdentity.set(i, slot);
-                return;
+    private Slot byContent(List<ProviderOffer> offers, int fingerprint) {
+        for (int i = 0; i < SNAPSHOTS; i++) {
+            Slot slot = snapshots.get(i);
+            if (slot != null && slot.fingerprint() == fingerprint && slot.snapshot().sameOffers(offers)) {
+                return slot;
             }
         }
-        byIdentity.set(Math.floorMod(nextSlot.getAndIncrement(), IDENTITY_SLOTS), slot);
+        return null;
+    }
+
+    /** Puts {@code slot} where {@code old} was, or else in place of the oldest slot. */
+    private Slot remember(Slot slot, Slot old) {
+        if (old != null) {
+            for (int i = 0; i < SNAPSHOTS; i++) {
+                if (snapshots.compareAndSet(i, old, slot)) {
+                    return slot;
+                }
+            }
+        }
+        snapshots.set(Math.floorMod(nextSlot.getAndIncrement(), SNAPSHOTS), slot);
+        return slot;
     }
 
     /** Lists that can never change: only these are remembered by identity. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.RandomAccess;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One offer list as {@link OfferBook} saw it at {@link #builtAt()}: which offers were usable
@@ -26,7 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * usable offers, so that jobs of the same shape rank these offers once.
  */
 final class OfferSnapshot {
-    private static final int MAX_INDEXES = 256;
+    /** Rankings kept per snapshot, and offers in them all: past either, they are all dropped. */
+    static final int MAX_INDEXES = 64;
+    static final int MAX_INDEXED = 1 << 20;
     private static final byte NULL = 0;
     private static final byte EXPIRED = 1;
     private static final byte INVALID = 2;
@@ -46,6 +49,7 @@ final class OfferSnapshot {
     /** Expiry times of the live and badly signed offers, ascending. */
     private final Instant[] expiries;
     private final Map<Selection.Shape, RankIndex> indexes = new ConcurrentHashMap<>();
+    private final AtomicInteger indexed = new AtomicInteger();
     private volatile Usable current;
 
     private OfferSnapshot(ProviderOffer[] source, Instant builtAt, ProviderOffer[] live, int[] liveRank, byte[] kind,
@@ -223,8 +227,9 @@ final class OfferSnapshot {
         RankIndex r = indexes.get(shape);
         if (r == null) {
             r = RankIndex.build(this, shape);
-            if (indexes.size() >= MAX_INDEXES) {
+            if (indexes.size() >= MAX_INDEXES || indexed.addAndGet(r.size) > MAX_INDEXED) {
                 indexes.clear();
+                indexed.set(r.size);
             }
             RankIndex raced = indexes.putIfAbsent(shape, r);
             r = raced != null ? raced : r;

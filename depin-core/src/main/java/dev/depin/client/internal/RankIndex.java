@@ -6,9 +6,9 @@ import java.util.Arrays;
 
 /**
  * The offers of one {@link OfferSnapshot} that fit one job shape ({@link Selection.Shape}:
- * kernel, requirements, estimated price within the cap), sorted by exact estimated cost and
- * then node id, with what ranking needs in flat arrays. What changes from job to job (tried
- * providers, reputation, bans, load, expiry) is left to {@link Selection}, which walks this
+ * kernel and device and region requirements), sorted by exact estimated cost and then node
+ * id, with what ranking needs in flat arrays. What changes from job to job (the price cap,
+ * tried providers, reputation, bans, load, expiry) is left to {@link Selection}, which walks this
  * order from the cheapest and stops as soon as nothing further can rank higher.
  */
 final class RankIndex {
@@ -52,9 +52,6 @@ final class RankIndex {
                 est = shape.estimate(o).micros();
             } catch (RuntimeException e) {
                 return UNUSABLE; // the offer-by-offer path throws the same where it gets that far
-            }
-            if (est > shape.maxMicros()) {
-                continue;
             }
             allExact[i] = shape.exactEstimate(o);
             allMicros[i] = est;

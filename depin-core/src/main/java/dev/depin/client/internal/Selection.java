@@ -179,14 +179,15 @@ public final class Selection {
         int[] tiers = new int[wanted];
         double[] scores = new double[wanted];
         double minReputation = spec.requirements().minReputation();
+        long maxMicros = spec.maxPrice().micros();
         int found = 0;
         for (int i = 0; i < idx.size; i++) {
             if (found == wanted && tiers[wanted - 1] == 0
                     && Double.compare(idx.exact[i], idx.exact[best[wanted - 1]]) > 0) {
                 break;
             }
-            if (idx.rank[i] < epoch) {
-                continue; // expired since the snapshot was taken
+            if (idx.rank[i] < epoch || idx.micros[i] > maxMicros) {
+                continue; // expired since the snapshot was taken, or above the cap
             }
             NodeId id = idx.node[i];
             if (tried.contains(id)) {
@@ -295,36 +296,33 @@ public final class Selection {
 
     /**
      * What a job contributes to ranking that is the same for every job like it: the kernel
-     * the offer must run, the requirements, the work and data that price the estimate, and
-     * the cap. Jobs of one shape share one {@link RankIndex} per snapshot.
+     * the offer must run, the device and region requirements (not the minimum reputation),
+     * and the work and data that price the estimate. Jobs of one shape share one
+     * {@link RankIndex} per snapshot, whatever their caps and reputation thresholds.
      */
     static final class Shape {
         private final String kernelId;
         private final Requirements requirements;
         private final long flops;
         private final long bytesMoved;
-        private final long maxMicros;
         private final int hash;
 
         Shape(JobSpec spec) {
+            Requirements r = spec.requirements();
             this.kernelId = spec.kernel() instanceof PtxKernel ? OfferTerms.PTX : spec.kernel().id();
-            this.requirements = spec.requirements();
+            this.requirements = r.minReputation() == 0 ? r
+                    : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
             this.flops = spec.kernel().flops(spec.params());
             this.bytesMoved = spec.bytesMoved();
-            this.maxMicros = spec.maxPrice().micros();
             int h = kernelId.hashCode();
             h = 31 * h + requirements.hashCode();
             h = 31 * h + Long.hashCode(flops);
-            h = 31 * h + Long.hashCode(bytesMoved);
-            this.hash = 31 * h + Long.hashCode(maxMicros);
+            this.hash = 31 * h + Long.hashCode(bytesMoved);
         }
 
+        /** @return the requirements, with no minimum reputation */
         Requirements requirements() {
             return requirements;
-        }
-
-        long maxMicros() {
-            return maxMicros;
         }
 
         /** As {@link OfferTerms#runs}. */
@@ -351,7 +349,7 @@ public final class Selection {
         @Override
         public boolean equals(Object o) {
             return o instanceof Shape s && hash == s.hash && flops == s.flops && bytesMoved == s.bytesMoved
-                    && maxMicros == s.maxMicros && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
+                    && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
         }
 
         @Override
