@@ -60,7 +60,10 @@ import org.openjdk.jmh.annotations.State;
  * </ul>
  * Variants: {@code indexed} (the snapshot and its per-shape ranking, what the engine runs),
  * {@code indexedFreshList} (the same offers in a new {@code ArrayList} per round, as
- * {@code LocalNetwork} answers), and the baseline {@code linear}
+ * {@code LocalNetwork} answers), {@code indexedRefreshed} (every round a refreshed answer:
+ * the same offers as new objects, as after each {@code GrpcNetwork} offer-cache expiry, so
+ * every round builds a snapshot and ranks its shape anew: the worst case, the cost of the
+ * first round after a refresh), and the baseline {@code linear}
  * ({@link OfferBook#usableLinear} + {@link Selection#chooseLinear}: every offer looked at,
  * filtered and sorted per round, as before). Each in throughput (placements/s) and sample
  * time (p50/p99). The setup checks that indexed and linear choose alike for all 64 specs.
@@ -87,6 +90,8 @@ public class PlacementBenchmark extends BenchmarkBase {
     public int offers;
 
     private List<ProviderOffer> answer;
+    /** Refreshed answers: the same offers as new objects (as parsed from a directory again), more than the book keeps. */
+    private List<List<ProviderOffer>> refreshed;
     private OfferBook book;
     private Reputation reputation;
     private ProviderLoad load;
@@ -103,6 +108,7 @@ public class PlacementBenchmark extends BenchmarkBase {
         private int next;
         private int oldest;
         private int job;
+        private int refresh;
     }
 
     /** Signs the offers, builds the jobs, seeds reputation, and checks that both paths choose alike. */
@@ -119,6 +125,14 @@ public class PlacementBenchmark extends BenchmarkBase {
             list.add(ProviderOffer.sign(NodeKeyPair.fromSeed(seed), terms(rnd, i, until)));
         }
         answer = List.copyOf(list);
+        refreshed = new ArrayList<>();
+        for (int r = 0; r < 9; r++) {
+            List<ProviderOffer> copy = new ArrayList<>(offers);
+            for (ProviderOffer o : answer) {
+                copy.add(new ProviderOffer(o.nodeId(), o.publicKey(), o.terms(), o.signature()));
+            }
+            refreshed.add(List.copyOf(copy));
+        }
         book = new OfferBook(100_000);
         reputation = new Reputation();
         load = new ProviderLoad(4);
@@ -202,7 +216,8 @@ public class PlacementBenchmark extends BenchmarkBase {
         if (path == 2) {
             plan = selection.chooseLinear(book.usableLinear(answer, now, passedOver), tried, wanted[j], passedOver);
         } else {
-            List<ProviderOffer> from = path == 1 ? new ArrayList<>(answer) : answer;
+            List<ProviderOffer> from = path == 1 ? new ArrayList<>(answer)
+                    : path == 3 ? refreshed.get(w.refresh++ % refreshed.size()) : answer;
             plan = selection.choose(book.usable(from, now, passedOver), tried, wanted[j], passedOver);
         }
         w.tried.clear();
@@ -252,6 +267,17 @@ public class PlacementBenchmark extends BenchmarkBase {
     @OutputTimeUnit(TimeUnit.SECONDS)
     public Selection.Plan indexedFreshList(Worker w) {
         return place(w, 1);
+    }
+
+    /**
+     * @param w the thread's state
+     * @return the plan
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Selection.Plan indexedRefreshed(Worker w) {
+        return place(w, 3);
     }
 
     /**

@@ -155,8 +155,11 @@ public final class OfferBook {
      * @return why the offer is invalid, or null if it is valid
      */
     String check(ProviderOffer o, Instant now) {
-        if (lastSeen.get(o.nodeId()) == o) {
-            return null; // this very object verified before, and it is immutable
+        ProviderOffer last = lastSeen.get(o.nodeId());
+        if (last == o || last != null && last.equals(o) && last.publicKey().equals(o.publicKey())) {
+            // This very object, or one with the same key, terms and signature (a refreshed
+            // directory answer), verified before; both are immutable. Cheaper than the digest.
+            return null;
         }
         String key = o.digest();
         Entry e = verified.get(key);
