@@ -15,6 +15,7 @@ import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
+import dev.depin.provider.InvalidOfferException;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
@@ -22,7 +23,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -31,9 +34,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The snapshot and index path of {@link OfferBook#usable} and {@link Selection#choose} against
- * the offer-by-offer reference ({@link OfferBook#usableLinear}, {@link Selection#chooseLinear})
- * over many random offer books, jobs, tried sets, reputations, loads and clocks: the same usable
- * offers, the same reasons, the same plans (or the same exception).
+ * straightforward references (a verify-every-offer filter written here, and
+ * {@link Selection#chooseLinear}, the filter-and-sort planner the engine had before) over many
+ * random offer books, jobs, tried sets, reputations, loads and clocks: the same usable offers,
+ * the same reasons, the same plans (or the same exception). {@link OfferBook#usableLinear},
+ * the benchmarks' baseline, is held to the same reference.
  */
 class SelectionEquivalenceTest {
     private static final long SEED = 0x5e1ec7L;
@@ -48,12 +53,14 @@ class SelectionEquivalenceTest {
     private static final double[] GFLOPS = {1_000, 20_000, 51_000};
     private static final int POOL = 10_000;
 
+    /** Verification outcome per offer object, for the reference: "" valid, else why not. */
+    private static final Map<ProviderOffer, String> VERIFIED = new IdentityHashMap<>();
     /** Outcomes compared: plans found, empty plans, exceptions; each must occur. */
     private static final int[] OUTCOMES = new int[3];
     /** Per key: two signed offers with different terms (the same node twice in a list is allowed). */
     private static final List<ProviderOffer> OFFERS = new ArrayList<>();
     private static final List<ProviderOffer> SECOND = new ArrayList<>();
-    /** A few offers with a signature that does not cover their terms. */
+    /** A few offers whose signature does not cover their terms, or whose key is not their node's. */
     private static final List<ProviderOffer> FORGED = new ArrayList<>();
 
     @BeforeAll
@@ -70,10 +77,16 @@ class SelectionEquivalenceTest {
             if (i < 300) {
                 SECOND.add(ProviderOffer.sign(key, terms(rnd, i)));
             }
-            if (i < 100) {
-                ProviderOffer real = OFFERS.get(i);
-                FORGED.add(new ProviderOffer(key.nodeId(), key.publicKey(), terms(rnd, i), real.signature()));
-            }
+        }
+        for (int i = 0; i < 100; i++) {
+            ProviderOffer real = OFFERS.get(i);
+            // Equal to a valid offer (equals ignores the key object), but with another node's key: invalid.
+            FORGED.add(new ProviderOffer(real.nodeId(), OFFERS.get(POOL - 1 - i).publicKey(), real.terms(),
+                    real.signature()));
+            // The same offer as a new object, as a refreshed directory answer gives it: valid.
+            SECOND.add(new ProviderOffer(real.nodeId(), real.publicKey(), real.terms(), real.signature()));
+            // Terms the signature does not cover: invalid.
+            FORGED.add(new ProviderOffer(real.nodeId(), real.publicKey(), terms(rnd, i), real.signature()));
         }
     }
 
@@ -153,7 +166,7 @@ class SelectionEquivalenceTest {
      */
     private static void compare(SplittableRandom rnd, OfferBook book, List<ProviderOffer> offers, int clocks,
                                 int jobsPerClock, String what) {
-        OfferBook reference = new OfferBook(100_000);
+        OfferBook linear = new OfferBook(100_000);
         Instant now = T0.minusSeconds(30).plusMillis(rnd.nextInt(60_000));
         for (int c = 0; c < clocks; c++) {
             now = c == clocks - 1 && rnd.nextBoolean() ? now.minusSeconds(rnd.nextInt(40))
@@ -162,9 +175,12 @@ class SelectionEquivalenceTest {
             List<String> fastDropped = new ArrayList<>();
             List<String> refDropped = new ArrayList<>();
             List<ProviderOffer> fast = book.usable(offers, now, fastDropped);
-            List<ProviderOffer> ref = reference.usableLinear(offers, now, refDropped);
+            List<ProviderOffer> ref = usableReference(offers, now, refDropped);
             assertEquals(ref, fast, at);
             assertEquals(refDropped, fastDropped, at);
+            List<String> linearDropped = new ArrayList<>();
+            assertEquals(ref, linear.usableLinear(offers, now, linearDropped), at + ", usableLinear");
+            assertEquals(refDropped, linearDropped, at + ", usableLinear");
             for (int j = 0; j < jobsPerClock; j++) {
                 Reputation reputation = randomReputation(rnd, ref);
                 ProviderLoad load = new ProviderLoad(1 + rnd.nextInt(4));
@@ -189,6 +205,40 @@ class SelectionEquivalenceTest {
                 }
             }
         }
+    }
+
+    /**
+     * What a buyer may use, straight from the rules: skip nulls and repeated nodes, drop
+     * expired offers, verify the rest (each offer object verified once: offers are immutable).
+     */
+    private static List<ProviderOffer> usableReference(List<ProviderOffer> offers, Instant now,
+                                                       List<String> dropped) {
+        List<ProviderOffer> out = new ArrayList<>();
+        Set<NodeId> seen = new HashSet<>();
+        for (ProviderOffer o : offers) {
+            if (o == null) {
+                dropped.add("(null offer from the network)");
+            } else if (seen.add(o.nodeId())) {
+                if (!now.isBefore(o.terms().validUntil())) {
+                    dropped.add(o.nodeId().shortId() + " offer expired at " + o.terms().validUntil());
+                    continue;
+                }
+                String invalid = VERIFIED.computeIfAbsent(o, x -> {
+                    try {
+                        x.verify(now);
+                        return "";
+                    } catch (InvalidOfferException e) {
+                        return e.getMessage();
+                    }
+                });
+                if (invalid.isEmpty()) {
+                    out.add(o);
+                } else {
+                    dropped.add(o.nodeId().shortId() + " invalid offer: " + invalid);
+                }
+            }
+        }
+        return out;
     }
 
     /** The plan, or the class of what was thrown. */
