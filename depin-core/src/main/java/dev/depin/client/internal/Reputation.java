@@ -33,12 +33,26 @@ public final class Reputation {
 
     /** @return the score in (0, 1) */
     public double score(NodeId node) {
-        AtomicLongArray c = counts.get(node);
+        return score(counts.get(node));
+    }
+
+    /** The counters of {@code node}, or null if nothing was recorded: one lookup for a score and a ban check. */
+    AtomicLongArray find(NodeId node) {
+        return counts.get(node);
+    }
+
+    /** The score of counters from {@link #find}; 0.5 for null. */
+    static double score(AtomicLongArray c) {
         if (c == null) {
             return 0.5;
         }
         double s = c.get(SUCCESS);
         return (s + 1) / (s + c.get(FAILURE) + 10.0 * c.get(DISPUTE) + 2);
+    }
+
+    /** Disputes in counters from {@link #find}; 0 for null. */
+    static long disputes(AtomicLongArray c) {
+        return c == null ? 0 : c.get(DISPUTE);
     }
 
     /** @return {successes, failures, disputes} */

@@ -1,38 +1,59 @@
 package dev.depin.client.internal;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.job.JobSpec;
+import dev.depin.job.Requirements;
+import dev.depin.kernel.PtxKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Picks the providers of one round: filters verified offers by kernel, requirements,
  * reputation, bans and price, ranks them (load tier, then estimated cost, then measured
  * reputation, then node id), and plans the round within the job's price cap, which covers
  * every replica of the round.
+ *
+ * <p>Offers that come from {@link OfferBook#usable} carry their {@link OfferSnapshot}; for
+ * them the ranking of everything that does not change from job to job is made once per job
+ * shape ({@link RankIndex}), and a round only walks that order from the cheapest offer until
+ * nothing further can rank higher. Any other list, and every round that ends without a plan
+ * (whose reasons must list every offer), goes through {@link #chooseLinear}, which looks at
+ * every offer; both give the same plan.
  */
 public final class Selection {
     private final JobSpec spec;
     private final Reputation reputation;
     private final ProviderLoad load;
     private final int banAfter;
+    private final Shape shape;
 
     /**
      * @param spec       the job
      * @param reputation the client's provider book
      * @param load       attempts in flight per provider
      * @param banAfter   disputes after which a provider is not used; 0 never bans
+     * @throws InvalidArgumentException on a null argument or a negative {@code banAfter}
      */
     public Selection(JobSpec spec, Reputation reputation, ProviderLoad load, int banAfter) {
+        InvalidArgumentException.requireNonNull(spec, "job spec");
+        InvalidArgumentException.requireNonNull(reputation, "reputation");
+        InvalidArgumentException.requireNonNull(load, "provider load");
+        if (banAfter < 0) {
+            throw new InvalidArgumentException("ban after " + banAfter + " disputes: give 0 (never) or more");
+        }
         this.spec = spec;
         this.reputation = reputation;
         this.load = load;
         this.banAfter = banAfter;
+        this.shape = new Shape(spec);
     }
 
     /**
@@ -46,13 +67,46 @@ public final class Selection {
     }
 
     /**
+     * Plans a round.
+     *
+     * @param usable     verified, unexpired offers, best from {@link OfferBook#usable}
+     * @param tried      providers already tried for this job
+     * @param wanted     providers needed this round
+     * @param passedOver receives why each other offer was passed over whenever the plan is
+     *                   empty; when a plan is found it may be left as it was
+     * @return the plan
+     * @throws InvalidArgumentException on a null argument
+     */
+    public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        InvalidArgumentException.requireNonNull(usable, "usable offers");
+        InvalidArgumentException.requireNonNull(tried, "tried providers");
+        InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
+        if (usable instanceof OfferSnapshot.Usable u && wanted >= 1) {
+            Plan plan = chooseIndexed(u, tried, wanted);
+            if (plan != null) {
+                return plan;
+            }
+        }
+        return chooseLinear(usable, tried, wanted, passedOver);
+    }
+
+    /**
+     * Plans a round by looking at every offer: filter, then sort what fits. The
+     * straightforward version, used for lists that do not come from an {@link OfferBook} and
+     * for rounds without a plan, and kept as the reference for tests and the baseline for
+     * benchmarks.
+     *
      * @param usable     verified, unexpired offers
      * @param tried      providers already tried for this job
      * @param wanted     providers needed this round
      * @param passedOver receives why each other offer was passed over
      * @return the plan
+     * @throws InvalidArgumentException on a null argument
      */
-    public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+    public Plan chooseLinear(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        InvalidArgumentException.requireNonNull(usable, "usable offers");
+        InvalidArgumentException.requireNonNull(tried, "tried providers");
+        InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
         List<ProviderOffer> fit = new ArrayList<>();
         for (ProviderOffer o : usable) {
             String mismatch = mismatch(o, tried);
@@ -62,7 +116,7 @@ public final class Selection {
                 fit.add(o);
             }
         }
-        Comparator<ProviderOffer> byCost = Comparator.comparingDouble(this::exactEstimate)
+        Comparator<ProviderOffer> byCost = Comparator.comparingDouble(shape::exactEstimate)
                 .thenComparing(o -> -reputation.score(o.nodeId())).thenComparing(ProviderOffer::nodeId);
         List<ProviderOffer> ranked = fit.stream()
                 .sorted(Comparator.comparingInt((ProviderOffer o) -> load.tier(o.nodeId())).thenComparing(byCost))
@@ -82,6 +136,114 @@ public final class Selection {
             }
         }
         return new Plan(List.copyOf(pick), null);
+    }
+
+    /**
+     * The plan from the snapshot's ranking for this job's shape, or null when there is none
+     * (the caller then plans offer by offer, which also gives every offer's reason).
+     */
+    private Plan chooseIndexed(OfferSnapshot.Usable usable, Set<NodeId> tried, int wanted) {
+        RankIndex idx = usable.snapshot().index(shape);
+        if (idx == RankIndex.UNUSABLE) {
+            return null;
+        }
+        int[] best = new int[wanted];
+        int found = walk(idx, usable.epoch(), tried, wanted, true, best);
+        if (found < wanted) {
+            return null;
+        }
+        if (wanted > 1 && total(idx, best) > spec.maxPrice().micros()) {
+            // As in chooseLinear: the cheapest instead, or no plan if even they are over the cap.
+            walk(idx, usable.epoch(), tried, wanted, false, best);
+            if (total(idx, best) > spec.maxPrice().micros()) {
+                return null;
+            }
+        }
+        ProviderOffer[] chosen = new ProviderOffer[wanted];
+        for (int i = 0; i < wanted; i++) {
+            chosen[i] = idx.offer[best[i]];
+        }
+        return new Plan(List.of(chosen), null);
+    }
+
+    /**
+     * Finds the best {@code wanted} offers of the index that fit now, by (load tier if
+     * {@code byTier}, exact estimate, higher reputation, node id), best first, into
+     * {@code best}. The index is sorted by (exact estimate, node id), so its positions order
+     * node ids within an estimate, and once {@code wanted} offers of tier 0 are found, an
+     * offer with a higher estimate ends the walk.
+     *
+     * @return how many were found, at most {@code wanted}
+     */
+    private int walk(RankIndex idx, int epoch, Set<NodeId> tried, int wanted, boolean byTier, int[] best) {
+        int[] tiers = new int[wanted];
+        double[] scores = new double[wanted];
+        double minReputation = spec.requirements().minReputation();
+        long maxMicros = spec.maxPrice().micros();
+        int found = 0;
+        for (int i = 0; i < idx.size; i++) {
+            if (found == wanted && tiers[wanted - 1] == 0
+                    && Double.compare(idx.exact[i], idx.exact[best[wanted - 1]]) > 0) {
+                break;
+            }
+            if (idx.rank[i] < epoch || idx.micros[i] > maxMicros) {
+                continue; // expired since the snapshot was taken, or above the cap
+            }
+            NodeId id = idx.node[i];
+            if (tried.contains(id)) {
+                continue;
+            }
+            AtomicLongArray counts = reputation.find(id);
+            if (banAfter > 0 && Reputation.disputes(counts) >= banAfter) {
+                continue;
+            }
+            double score = Reputation.score(counts);
+            if (score < minReputation) {
+                continue;
+            }
+            int tier = byTier ? load.tier(id) : 0;
+            // Insert into the sorted best list if it ranks above the last of them.
+            int at = found;
+            while (at > 0 && before(idx, tier, score, i, tiers[at - 1], scores[at - 1], best[at - 1])) {
+                at--;
+            }
+            if (at >= wanted) {
+                continue;
+            }
+            int last = Math.min(found, wanted - 1);
+            System.arraycopy(best, at, best, at + 1, last - at);
+            System.arraycopy(tiers, at, tiers, at + 1, last - at);
+            System.arraycopy(scores, at, scores, at + 1, last - at);
+            best[at] = i;
+            tiers[at] = tier;
+            scores[at] = score;
+            found = Math.min(found + 1, wanted);
+        }
+        return found;
+    }
+
+    /** Whether index position {@code i} ranks before position {@code j}, as chooseLinear's comparator says. */
+    private static boolean before(RankIndex idx, int tierI, double scoreI, int i, int tierJ, double scoreJ, int j) {
+        if (tierI != tierJ) {
+            return tierI < tierJ;
+        }
+        int c = Double.compare(idx.exact[i], idx.exact[j]);
+        if (c != 0) {
+            return c < 0;
+        }
+        c = Double.compare(-scoreI, -scoreJ);
+        return c != 0 ? c < 0 : i < j;
+    }
+
+    private static long total(RankIndex idx, int[] best) {
+        long sum = 0;
+        for (int i : best) {
+            sum = sum + idx.micros[i];
+            if (sum < 0) {
+                return Long.MAX_VALUE;
+            }
+        }
+        return sum;
     }
 
     private long total(List<ProviderOffer> offers) {
@@ -129,18 +291,70 @@ public final class Selection {
      * @return the estimate
      */
     public MicroUsd estimate(ProviderOffer o) {
-        return o.terms().price().charge((long) Math.ceil(Math.min(Long.MAX_VALUE / 2.0, nanos(o))), spec.bytesMoved());
+        return shape.estimate(o);
     }
 
-    /** The same estimate without rounding, in micro-USD, so that cheap jobs still rank by price. */
-    private double exactEstimate(ProviderOffer o) {
-        return (o.terms().price().perDeviceSecond().micros() * nanos(o)
-                + o.terms().price().perGigabyte().micros() * (double) spec.bytesMoved()) / 1e9;
-    }
+    /**
+     * What a job contributes to ranking that is the same for every job like it: the kernel
+     * the offer must run, the device and region requirements (not the minimum reputation),
+     * and the work and data that price the estimate. Jobs of one shape share one
+     * {@link RankIndex} per snapshot, whatever their caps and reputation thresholds.
+     */
+    static final class Shape {
+        private final String kernelId;
+        private final Requirements requirements;
+        private final long flops;
+        private final long bytesMoved;
+        private final int hash;
 
-    /** Device time at the offer's fastest measured rate, unrounded: a tiny job still ranks by price. */
-    private double nanos(ProviderOffer o) {
-        double gflops = o.devices().stream().mapToDouble(DeviceInfo::fp32Gflops).max().orElse(1);
-        return spec.kernel().flops(spec.params()) / gflops;
+        Shape(JobSpec spec) {
+            Requirements r = spec.requirements();
+            this.kernelId = spec.kernel() instanceof PtxKernel ? OfferTerms.PTX : spec.kernel().id();
+            this.requirements = r.minReputation() == 0 ? r
+                    : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
+            this.flops = spec.kernel().flops(spec.params());
+            this.bytesMoved = spec.bytesMoved();
+            int h = kernelId.hashCode();
+            h = 31 * h + requirements.hashCode();
+            h = 31 * h + Long.hashCode(flops);
+            this.hash = 31 * h + Long.hashCode(bytesMoved);
+        }
+
+        /** @return the requirements, with no minimum reputation */
+        Requirements requirements() {
+            return requirements;
+        }
+
+        /** As {@link OfferTerms#runs}. */
+        boolean runs(ProviderOffer o) {
+            return o.terms().kernels().contains(kernelId);
+        }
+
+        MicroUsd estimate(ProviderOffer o) {
+            return o.terms().price().charge((long) Math.ceil(Math.min(Long.MAX_VALUE / 2.0, nanos(o))), bytesMoved);
+        }
+
+        /** The same estimate without rounding, in micro-USD, so that cheap jobs still rank by price. */
+        double exactEstimate(ProviderOffer o) {
+            return (o.terms().price().perDeviceSecond().micros() * nanos(o)
+                    + o.terms().price().perGigabyte().micros() * (double) bytesMoved) / 1e9;
+        }
+
+        /** Device time at the offer's fastest measured rate, unrounded: a tiny job still ranks by price. */
+        private double nanos(ProviderOffer o) {
+            double gflops = o.devices().stream().mapToDouble(DeviceInfo::fp32Gflops).max().orElse(1);
+            return flops / gflops;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Shape s && hash == s.hash && flops == s.flops && bytesMoved == s.bytesMoved
+                    && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
     }
 }
