@@ -61,8 +61,6 @@ public final class ProviderServer implements AutoCloseable {
         this.service = new ProviderService(b.node, b.maxInputBytes, b.stallTimeout.toMillis());
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
-                // Handlers never block (the node's workers do the work): no hop to another pool.
-                .directExecutor()
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(16 << 10)

@@ -92,7 +92,7 @@ public final class BulkOutputBenchmark {
                 .build(), providerKey).start()) {
             ManagedChannel channel = NettyChannelBuilder.forTarget(server.address())
                     .sslContext(NodeTls.client(NodeTls.identity(buyerKey), providerKey.publicKey()))
-                    .directExecutor().flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
+                    .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                     .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES).build();
             try {
                 for (int i = -3; i < reps; i++) {

@@ -63,8 +63,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * from the executor's buffers without a copy of ours (the executor's wipe covers them).
  * gRPC's and Netty's own buffers (framing, TLS records) are out of reach: see docs.
  *
- * <p>Every handler here returns without blocking, so the server may run them on its
- * transport threads.
+ * <p>Every handler here returns without blocking (the server could run them on its transport
+ * threads; see docs/decisions.md for why it does not).
  */
 public final class ProviderService extends ProviderGrpc.ProviderImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderService.class);
