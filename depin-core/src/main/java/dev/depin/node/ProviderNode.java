@@ -27,6 +27,7 @@ import dev.depin.money.Price;
 import dev.depin.network.spi.ComputeNetwork.Progress;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.OutputSink;
+import dev.depin.network.spi.TransportBuffers;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.OfferTerms;
@@ -234,10 +235,31 @@ public final class ProviderNode implements AutoCloseable {
      * @throws InvalidArgumentException on nulls
      */
     public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink) {
+        return submit(request, progress, sink, TransportBuffers.NONE);
+    }
+
+    /**
+     * Accepts one attempt whose transport holds buffers of its own (the bytes the inputs
+     * arrived in): they are wiped after the executor's buffers, and their records are part
+     * of the signed wipe attestation.
+     *
+     * @param request   the attempt
+     * @param progress  told when the attempt is accepted and when it starts running; called
+     *                  on the caller's thread or a worker, must not block
+     * @param sink      where the outputs are streamed, after the receipt is signed and
+     *                  before the wipe
+     * @param transport the transport's buffers of this attempt, wiped on a worker after the
+     *                  outputs were sent
+     * @return the attempt, as {@link #submit(ExecutionRequest, Consumer, OutputSink)}
+     * @throws InvalidArgumentException on nulls
+     */
+    public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
+                              TransportBuffers transport) {
         InvalidArgumentException.requireNonNull(request, "execution request");
         InvalidArgumentException.requireNonNull(progress, "progress listener");
         InvalidArgumentException.requireNonNull(sink, "output sink");
-        Task task = new Task(request, progress, sink);
+        InvalidArgumentException.requireNonNull(transport, "transport buffers");
+        Task task = new Task(request, progress, sink, transport);
         if (closed.get()) {
             task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another"));
             return task;
@@ -286,16 +308,18 @@ public final class ProviderNode implements AutoCloseable {
         private final ExecutionRequest request;
         private final Consumer<Progress> progress;
         private final OutputSink sink;
+        private final TransportBuffers transport;
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
         private boolean acceptedSent;
 
-        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink) {
+        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport) {
             this.request = request;
             this.progress = progress;
             this.sink = sink;
+            this.transport = transport;
         }
 
         /**
@@ -444,7 +468,10 @@ public final class ProviderNode implements AutoCloseable {
                 send(task, d.name(), ctx.output(d.name()));
             }
             Instant wipeStart = clock.instant();
-            List<WipeRecord> records = ctx.wipe(wipePattern());
+            byte pattern = wipePattern();
+            List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern));
+            // The transport's own copies of this job's bytes (e.g. the frames its inputs came in).
+            records.addAll(task.transport.wipe(pattern));
             WipeAttestation.Builder wb = WipeAttestation.builder().startedAt(wipeStart).endedAt(clock.instant())
                     .device(device);
             if (receipt != null) {

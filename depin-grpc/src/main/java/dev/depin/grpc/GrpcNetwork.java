@@ -226,6 +226,7 @@ public final class GrpcNetwork implements ComputeNetwork {
             ManagedChannel channel = channels.computeIfAbsent(route, r -> NettyChannelBuilder
                     .forTarget(r.address())
                     .sslContext(NodeTls.client(identity, r.key()))
+                    .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                     .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                     .keepAliveTime(30, TimeUnit.SECONDS)
                     .build());

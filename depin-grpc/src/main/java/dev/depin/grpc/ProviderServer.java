@@ -61,11 +61,12 @@ public final class ProviderServer implements AutoCloseable {
         this.service = new ProviderService(b.node, b.maxInputBytes, b.stallTimeout.toMillis());
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
+                .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(16 << 10)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
-                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.definition()),
                         new PeerKeys()))
                 .build()
                 .start();

@@ -1,7 +1,10 @@
 package dev.depin.grpc.internal;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.depin.DepinException;
+import dev.depin.crypto.HostWipe;
+import dev.depin.crypto.WipeRecord;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
 import dev.depin.grpc.internal.wire.ExecuteResponse;
 import dev.depin.grpc.internal.wire.HealthReply;
@@ -19,19 +22,28 @@ import dev.depin.job.JobSpec;
 import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.TransportBuffers;
 import dev.depin.node.NodeAttempt;
 import dev.depin.node.NodeResult;
 import dev.depin.node.ProviderNode;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +54,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * declares, reserved against a bound on the bytes all streams hold at once; outputs are sent
  * from the node's worker, which waits while the buyer's stream is not ready (gRPC flow
  * control), so a slow buyer slows its own job and holds no unbounded memory.
+ *
+ * <p>Small jobs take the short path: inputs inside Start are used where they arrived (the
+ * request's input buffers are views of the received frame), and with a compact Start no
+ * Progress is sent. Every frame is read into an array this service owns ({@link Frame}):
+ * frames are zeroed once used, and the frame or buffers that held a job's inputs until it
+ * ran are wiped with the job's pattern and listed in its wipe attestation. Outputs are sent
+ * from the executor's buffers without a copy of ours (the executor's wipe covers them).
+ * gRPC's and Netty's own buffers (framing, TLS records) are out of reach: see docs.
+ *
+ * <p>Every handler here returns without blocking (the server could run them on its transport
+ * threads; see docs/decisions.md for why it does not).
  */
 public final class ProviderService extends ProviderGrpc.ProviderImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderService.class);
@@ -68,8 +91,34 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         return reserved.get();
     }
 
-    @Override
-    public StreamObserver<ExecuteRequest> execute(StreamObserver<ExecuteResponse> responses) {
+    /**
+     * The service as served: the generated methods, with Execute reading each request into
+     * a {@link Frame} this service owns instead of protobuf's own copies.
+     *
+     * @return the service definition
+     */
+    public ServerServiceDefinition definition() {
+        ServerServiceDefinition generated = bindService();
+        MethodDescriptor<ExecuteRequest, ExecuteResponse> execute = ProviderGrpc.getExecuteMethod();
+        MethodDescriptor<Frame, ExecuteResponse> owned = execute.toBuilder(Frame.MARSHALLER,
+                execute.getResponseMarshaller()).build();
+        ServiceDescriptor old = generated.getServiceDescriptor();
+        ServiceDescriptor.Builder d = ServiceDescriptor.newBuilder(old.getName())
+                .setSchemaDescriptor(old.getSchemaDescriptor()).addMethod(owned);
+        List<ServerMethodDefinition<?, ?>> others = new ArrayList<>();
+        for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
+            if (!m.getMethodDescriptor().getFullMethodName().equals(execute.getFullMethodName())) {
+                others.add(m);
+                d.addMethod(m.getMethodDescriptor());
+            }
+        }
+        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(d.build())
+                .addMethod(owned, ServerCalls.asyncBidiStreamingCall(this::openExecute));
+        others.forEach(b::addMethod);
+        return b.build();
+    }
+
+    private StreamObserver<Frame> openExecute(StreamObserver<ExecuteResponse> responses) {
         ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
         ExecuteCall call = new ExecuteCall(out);
         out.setOnCancelHandler(call::onCallCancelled);
@@ -91,15 +140,17 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
     }
 
     /** One Execute stream: receives, submits, streams back, and ends after the node let go. */
-    private final class ExecuteCall implements StreamObserver<ExecuteRequest> {
+    private final class ExecuteCall implements StreamObserver<Frame> {
         private final ServerCallStreamObserver<ExecuteResponse> out;
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
+        private final Received received = new Received();
         // Touched only by gRPC's serialized inbound callbacks (and finish, under sendLock).
         private ExecutionRequest header;
         private Map<String, ByteBuffer> inputs;
         private long missing;
         private long reservation;
+        private boolean compact;
         private volatile NodeAttempt attempt;
         private volatile boolean ended;
         private volatile boolean cancelled;
@@ -110,13 +161,19 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         }
 
         @Override
-        public void onNext(ExecuteRequest req) {
-            if (ended || violation != null) {
-                return;
-            }
+        public void onNext(Frame frame) {
+            boolean kept = false;
             try {
+                ExecuteRequest req = frame.message();
+                if (ended || violation != null) {
+                    return;
+                }
+                if (req == null) {
+                    throw refuse("a request to " + ProviderGrpc.getExecuteMethod().getFullMethodName()
+                            + " that is not a valid protobuf message: refused");
+                }
                 switch (req.getKindCase()) {
-                    case START -> start(req.getStart());
+                    case START -> kept = start(req.getStart(), frame);
                     case INPUT -> input(req.getInput());
                     case CANCEL -> cancel(req.getCancel().getReason());
                     default -> throw refuse("a message of unknown kind: malformed stream");
@@ -127,6 +184,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 violation(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
             } catch (RuntimeException e) {
                 violation(Status.INVALID_ARGUMENT.withDescription("malformed request: " + e));
+            } finally {
+                if (!kept) {
+                    received.used(frame);
+                }
             }
         }
 
@@ -145,7 +206,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             }
         }
 
-        private void start(Start s) {
+        /** @return whether the frame is kept: its bytes are the job's inputs */
+        private boolean start(Start s, Frame frame) {
             if (header != null) {
                 throw refuse("a second Start on one stream: malformed stream");
             }
@@ -171,14 +233,49 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                         + (now - total) + " input bytes of other jobs: try later or another provider"));
             }
             reservation = total;
+            compact = s.getCompact();
+            if (s.getInputsCount() > 0) {
+                Map<String, ByteBuffer> ready = inline(spec, s.getInputsList());
+                received.keep(frame); // before submit: the node's wipe may run as soon as it is queued
+                submit(ready);
+                return true;
+            }
             inputs = new LinkedHashMap<>();
             for (InputRef in : spec.inputs()) {
                 inputs.put(in.name(), ByteBuffer.allocate((int) in.bytes()));
             }
+            received.assembling(inputs);
             missing = total;
             if (missing == 0) {
                 submit();
             }
+            return false;
+        }
+
+        /** Every declared input, whole, inside Start: views of the received frame, no copy. */
+        private Map<String, ByteBuffer> inline(JobSpec spec, List<InputChunk> chunks) {
+            Map<String, InputRef> declared = new HashMap<>();
+            spec.inputs().forEach(in -> declared.put(in.name(), in));
+            Map<String, ByteBuffer> ready = new LinkedHashMap<>();
+            for (InputChunk c : chunks) {
+                InputRef in = declared.get(c.getName());
+                if (in == null) {
+                    throw refuse("input '" + Wire.shorten(c.getName()) + "' is not declared by job " + header.jobId()
+                            + " (it declares " + declared.keySet() + ")");
+                }
+                if (c.getData().size() != in.bytes()) {
+                    throw refuse("input '" + in.name() + "' inside Start has " + c.getData().size()
+                            + " bytes but the spec declares " + in.bytes() + ": send inputs whole or in chunks");
+                }
+                if (ready.put(in.name(), c.getData().asReadOnlyByteBuffer()) != null) {
+                    throw refuse("input '" + in.name() + "' twice inside Start: malformed stream");
+                }
+            }
+            if (ready.size() != declared.size()) {
+                throw refuse("Start carries inputs " + ready.keySet() + " but job " + header.jobId() + " declares "
+                        + declared.keySet() + ": send every input inside Start, or none");
+            }
+            return ready;
         }
 
         private void input(InputChunk c) {
@@ -207,9 +304,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         private void submit() {
             Map<String, ByteBuffer> ready = new LinkedHashMap<>();
             inputs.forEach((k, v) -> ready.put(k, v.duplicate().flip()));
+            submit(ready);
+        }
+
+        private void submit(Map<String, ByteBuffer> ready) {
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
                     header.nonce());
-            NodeAttempt a = node.submit(request, this::progress, this::sendOutput);
+            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received);
             attempt = a;
             a.result().whenComplete((r, e) -> {
                 if (r != null) {
@@ -270,6 +371,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         }
 
         private void progress(ComputeNetwork.Progress p) {
+            if (compact) {
+                return; // the buyer reads its first output or the result as ACCEPTED and RUNNING
+            }
             send(ExecuteResponse.newBuilder().setProgress(Progress.newBuilder().setStage(
                     p == ComputeNetwork.Progress.ACCEPTED ? Progress.Stage.ACCEPTED : Progress.Stage.RUNNING)).build());
         }
@@ -282,8 +386,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 ByteBuffer part = rest.slice().limit(n);
                 rest.position(rest.position() + n);
                 awaitReady();
+                // No copy: gRPC serializes the message into its own buffers inside onNext, while
+                // the executor's output (wiped after the send) still holds the bytes.
                 send(ExecuteResponse.newBuilder().setOutput(OutputChunk.newBuilder().setName(name)
-                        .setData(ByteString.copyFrom(part))).build());
+                        .setData(UnsafeByteOperations.unsafeWrap(part))).build());
             }
         }
 
@@ -350,9 +456,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 } catch (RuntimeException e) {
                     LOG.debug("closing an Execute stream failed: {}", e.toString());
                 }
-                if (inputs != null) {
-                    inputs.values().forEach(b -> Arrays.fill(b.array(), (byte) 0));
-                }
+                received.release();
                 reserved.addAndGet(-reservation);
                 reservation = 0;
             }
@@ -363,6 +467,61 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
 
         private RefusedException refuse(String why) {
             return new RefusedException(Status.INVALID_ARGUMENT.withDescription(why));
+        }
+    }
+
+    /**
+     * What the stream received and still holds: the frame whose bytes are the inputs (inputs
+     * inside Start), or the buffers the chunks were copied into. Other frames are zeroed as
+     * soon as they were used, and counted. The node wipes what is held with the job's pattern
+     * and lists it in the attestation; whatever the node never wiped (refused, cancelled or
+     * failed attempts) is zeroed when the stream ends.
+     */
+    private static final class Received implements TransportBuffers {
+        private static final String FRAMES = "transport:received-frames";
+        private byte[] kept;
+        private Map<String, ByteBuffer> assembled = Map.of();
+        private long zeroedFrameBytes;
+
+        synchronized void keep(Frame frame) {
+            kept = frame.bytes();
+        }
+
+        synchronized void assembling(Map<String, ByteBuffer> buffers) {
+            assembled = buffers;
+        }
+
+        /** Zeroes a frame that was used (copied out, or refused), checking every byte. */
+        synchronized void used(Frame frame) {
+            byte[] b = frame.bytes();
+            if (b.length > 0) {
+                HostWipe.wipe(FRAMES, b, (byte) 0);
+                zeroedFrameBytes += b.length;
+            }
+        }
+
+        @Override
+        public synchronized List<WipeRecord> wipe(byte pattern) {
+            List<WipeRecord> records = new ArrayList<>();
+            if (kept != null) {
+                records.add(HostWipe.wipe("transport:received-start", kept, pattern));
+            }
+            assembled.forEach((name, b) -> records.add(HostWipe.wipe("transport:received:" + name, b, pattern)));
+            if (zeroedFrameBytes > 0) {
+                // Each of these frames was overwritten with zeros and read back when it was used.
+                records.add(new WipeRecord(WipeRecord.HOST, FRAMES, zeroedFrameBytes, zeroedFrameBytes, 0,
+                        WipeRecord.HOST_READBACK_COMPARE, HostWipe.checkDigest(WipeRecord.HOST, FRAMES,
+                        zeroedFrameBytes, 0, 0)));
+            }
+            return records;
+        }
+
+        /** The stream ended: zero whatever is held, wiped by the node or not. */
+        synchronized void release() {
+            if (kept != null) {
+                Arrays.fill(kept, (byte) 0);
+            }
+            assembled.values().forEach(b -> Arrays.fill(b.array(), (byte) 0));
         }
     }
 

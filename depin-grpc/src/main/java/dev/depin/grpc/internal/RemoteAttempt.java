@@ -1,6 +1,7 @@
 package dev.depin.grpc.internal;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
@@ -31,6 +32,12 @@ import java.util.function.Consumer;
  * The buyer's side of one Execute stream: sends Start and the inputs under flow control,
  * assembles the outputs as they arrive (bounded by the spec, hashed on arrival), completes
  * the response on the Result and {@code released} when the provider closes the stream.
+ *
+ * <p>A small job (inputs and outputs each at most {@link Wire#INLINE_BYTES} in total) sends
+ * its inputs inside Start and asks for the compact reply: one message up, its outputs and
+ * the Result down; the first of those stands for ACCEPTED and RUNNING. Inputs are sent from
+ * the request's buffers without a copy. Callbacks may run on a transport thread: nothing
+ * here blocks.
  */
 public final class RemoteAttempt implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
     private final String provider;
@@ -41,9 +48,13 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private final CompletableFuture<ExecutionResponse> response = new CompletableFuture<>();
     private final CompletableFuture<Void> released = new CompletableFuture<>();
     private ClientCallStreamObserver<ExecuteRequest> requests;
+    private final boolean inline;
+    private final boolean compact;
     private boolean started;
     private boolean halfClosed;
     private boolean cancelSent;
+    /** Compact reply: whether ACCEPTED and RUNNING were reported (touched by inbound callbacks only). */
+    private boolean running;
 
     /**
      * @param provider the provider's node id
@@ -56,6 +67,19 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         this.progress = progress;
         this.assembler = request.newAssembler();
         request.inputs().forEach((k, v) -> pending.add(Map.entry(k, v)));
+        this.inline = total(request.spec().inputs().stream().mapToLong(i -> i.bytes()).toArray()) <= Wire.INLINE_BYTES
+                && !pending.isEmpty();
+        this.compact = inline
+                && total(request.expectedOutputs().values().stream().mapToLong(Long::longValue).toArray())
+                <= Wire.INLINE_BYTES;
+    }
+
+    private static long total(long[] sizes) {
+        long t = 0;
+        for (long n : sizes) {
+            t += n;
+        }
+        return t;
     }
 
     /** @return the dispatch the engine holds */
@@ -81,9 +105,18 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         }
         if (!started) {
             started = true;
-            requests.onNext(ExecuteRequest.newBuilder().setStart(Start.newBuilder().setJobId(request.jobId())
-                    .setAttempt(request.attempt()).setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
-                    .setNonce(ByteString.copyFrom(request.nonce()))).build());
+            Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
+                    .setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
+                    .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
+            if (inline) {
+                // The request's buffers are immutable views: serialized as they are, no copy.
+                for (Map.Entry<String, ByteBuffer> in : pending) {
+                    start.addInputs(InputChunk.newBuilder().setName(in.getKey())
+                            .setData(UnsafeByteOperations.unsafeWrap(in.getValue())));
+                }
+                pending.clear();
+            }
+            requests.onNext(ExecuteRequest.newBuilder().setStart(start).build());
         }
         while (requests.isReady() && !pending.isEmpty()) {
             Map.Entry<String, ByteBuffer> in = pending.peek();
@@ -144,13 +177,26 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 }
                 case OUTPUT -> {
                     OutputChunk c = m.getOutput();
+                    ranIfCompact();
                     assembler.write(c.getName(), c.getData().asReadOnlyByteBuffer());
                 }
-                case RESULT -> result(m.getResult());
+                case RESULT -> {
+                    ranIfCompact();
+                    result(m.getResult());
+                }
                 default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
             }
         } catch (RuntimeException e) {
             abort("provider " + provider + " broke the protocol: " + e.getMessage());
+        }
+    }
+
+    /** A compact reply sends no Progress: its first output or its result means it was accepted and ran. */
+    private void ranIfCompact() {
+        if (compact && !running) {
+            running = true;
+            progress.accept(ComputeNetwork.Progress.ACCEPTED);
+            progress.accept(ComputeNetwork.Progress.RUNNING);
         }
     }
 

@@ -18,6 +18,17 @@ public final class Wire {
     public static final int MAX_MESSAGE_BYTES = 4 << 20;
     /** Inputs and outputs travel in chunks of at most this many bytes. */
     public static final int CHUNK_BYTES = 256 << 10;
+    /**
+     * A job whose inputs together are at most this many bytes sends them inside its Start
+     * message; when its outputs also fit, it asks for the compact reply (no Progress).
+     */
+    public static final int INLINE_BYTES = CHUNK_BYTES;
+    /**
+     * HTTP/2 flow-control window per stream (and connection) on both sides: what one
+     * stream may have in flight unacknowledged. 4 MiB keeps a bulk stream moving on a
+     * link with some latency while bounding what a slow reader can make a sender buffer.
+     */
+    public static final int FLOW_CONTROL_WINDOW = 4 << 20;
     /** Longest DSSE envelope or batched receipt a buyer parses. */
     public static final int MAX_PROOF_BYTES = 1 << 20;
     /** Longest address a directory accepts. */
