@@ -462,7 +462,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         /**
          * @param policy how a directory query is retried while the directory is UNAVAILABLE or
          *               does not answer within {@link #directoryTimeout} (default
-         *               {@link RetryPolicy#DIRECTORY_DEFAULT}: 4 tries, 50 ms doubling to 1 s,
+         *               {@link RetryPolicy#DIRECTORY_DEFAULT}: 5 tries, 100 ms doubling to 2 s,
          *               half jitter)
          * @return this builder
          * @throws InvalidArgumentException on null

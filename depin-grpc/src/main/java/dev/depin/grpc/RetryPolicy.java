@@ -27,11 +27,11 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(1), Duration.ofMillis(1), 0);
 
     /**
-     * The default for directory queries and renewals: 4 tries, 50 ms doubling to at most 1 s,
-     * half of each pause random (at most 1.75 s of pauses in all).
+     * The default for directory queries and renewals: 5 tries, 100 ms doubling to at most
+     * 2 s, half of each pause random (at most 1.5 s of pauses in all).
      */
-    public static final RetryPolicy DIRECTORY_DEFAULT = new RetryPolicy(4, Duration.ofMillis(50),
-            Duration.ofSeconds(1), 0.5);
+    public static final RetryPolicy DIRECTORY_DEFAULT = new RetryPolicy(5, Duration.ofMillis(100),
+            Duration.ofSeconds(2), 0.5);
 
     /**
      * Validates the policy.
