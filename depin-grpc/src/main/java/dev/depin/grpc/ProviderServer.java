@@ -267,8 +267,8 @@ public final class ProviderServer implements AutoCloseable {
         }
 
         /**
-         * @param policy how each renewal is retried while a directory is UNAVAILABLE, before
-         *               the next heartbeat (default {@link RetryPolicy#DIRECTORY_DEFAULT})
+         * @param policy how each renewal is retried while a directory is UNAVAILABLE or does
+         *               not answer in time, before the next heartbeat (default {@link RetryPolicy#DIRECTORY_DEFAULT})
          * @return this builder
          * @throws InvalidArgumentException on null
          */

@@ -21,18 +21,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * A real executor with a count and a fault: every run that finishes is counted under the
+ * A real executor with a count and a fault: every run that finishes is reported with the
  * SHA-256 of its input {@code x} (so a test with distinct inputs per job counts executions per
- * job, across all nodes that share the map); a run whose key {@code stalls} accepts the job
+ * job, across all nodes that share a map, or across processes); a run whose key {@code stalls} accepts the job
  * and never finishes until it is cancelled (a stalled provider), counted in {@link #stalled}
  * and {@link #cancelledStalls}.
  */
 final class FaultyExecutor implements DeviceExecutor {
     private final DeviceExecutor inner;
-    private final Map<String, AtomicInteger> executions;
+    private final Consumer<String> ran;
     private final Predicate<String> stalls;
     /** Runs that stalled. */
     final AtomicInteger stalled = new AtomicInteger();
@@ -45,8 +46,17 @@ final class FaultyExecutor implements DeviceExecutor {
      * @param stalls     which input keys stall
      */
     FaultyExecutor(DeviceExecutor inner, Map<String, AtomicInteger> executions, Predicate<String> stalls) {
+        this(inner, k -> executions.computeIfAbsent(k, x -> new AtomicInteger()).incrementAndGet(), stalls);
+    }
+
+    /**
+     * @param inner  does the work
+     * @param ran    told the input key of each run that finished
+     * @param stalls which input keys stall
+     */
+    FaultyExecutor(DeviceExecutor inner, Consumer<String> ran, Predicate<String> stalls) {
         this.inner = inner;
-        this.executions = executions;
+        this.ran = ran;
         this.stalls = stalls;
     }
 
@@ -126,7 +136,7 @@ final class FaultyExecutor implements DeviceExecutor {
                 throw new ExecutionCancelledException("stalled run cancelled");
             }
             ctx.run();
-            executions.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            ran.accept(key);
         }
 
         @Override

@@ -29,10 +29,9 @@ import java.util.function.Supplier;
 
 /**
  * A connection to one directory over mutual TLS: renews a provider's listing on a schedule
- * (the heartbeat), or answers a buyer's queries. A renewal is tried again while the
- * directory is UNAVAILABLE, a query while it is UNAVAILABLE or does not answer in time
- * (DEADLINE_EXCEEDED), each up to its {@link RetryPolicy}, with exponential backoff and
- * jitter; any other status is final. Before each retry on a connection that failed, gRPC's own
+ * (the heartbeat), or answers a buyer's queries. Both are idempotent, so both are tried
+ * again while the directory is UNAVAILABLE or does not answer in time (DEADLINE_EXCEEDED), up
+ * to the {@link RetryPolicy}, with exponential backoff and jitter; any other status is final. Before each retry on a connection that failed, gRPC's own
  * reconnect backoff (which grows to two minutes) is cut short ({@link Reconnect}), so a
  * directory that comes back is reached at the next try.
  */
@@ -129,7 +128,7 @@ public final class DirectoryClient implements AutoCloseable {
     }
 
     /**
-     * Renews the listing now, retrying while the directory is UNAVAILABLE.
+     * Renews the listing now, retrying while the directory is UNAVAILABLE or slow.
      *
      * @throws NetworkException if the directory cannot be reached within the retry policy,
      *                          or refuses the listing
@@ -147,8 +146,7 @@ public final class DirectoryClient implements AutoCloseable {
                 }
                 return;
             } catch (StatusRuntimeException e) {
-                boolean again = !closed && attempt < retry.maxAttempts()
-                        && e.getStatus().getCode() == Status.Code.UNAVAILABLE;
+                boolean again = !closed && attempt < retry.maxAttempts() && transientFailure(e.getStatus());
                 if (again) {
                     try {
                         Thread.sleep(retry.backoffMillis(attempt, ThreadLocalRandom.current().nextDouble()));
@@ -164,6 +162,11 @@ public final class DirectoryClient implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The directory is down or restarting, or did not answer in time: both calls are idempotent. */
+    private static boolean transientFailure(Status s) {
+        return s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED;
     }
 
     private static String tries(int attempts) {
@@ -210,9 +213,7 @@ public final class DirectoryClient implements AutoCloseable {
                     @Override
                     public void onError(Throwable t) {
                         Status s = Status.fromThrowable(t);
-                        boolean transientFailure = s.getCode() == Status.Code.UNAVAILABLE
-                                || s.getCode() == Status.Code.DEADLINE_EXCEEDED;
-                        if (transientFailure && !closed && attempt < retry.maxAttempts()) {
+                        if (transientFailure(s) && !closed && attempt < retry.maxAttempts()) {
                             long pause = retry.backoffMillis(attempt, ThreadLocalRandom.current().nextDouble());
                             CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(() ->
                                     Reconnect.thenRun(channel, () -> query(query, attempt + 1, f)));
