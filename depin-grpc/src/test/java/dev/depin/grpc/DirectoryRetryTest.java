@@ -59,6 +59,30 @@ class DirectoryRetryTest {
     }
 
     @Test
+    void query_directoryTooSlowToAnswerInTimeIsAskedAgain() throws Exception {
+        NodeKeyPair a = NodeKeyPair.generate();
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             ProviderServer pa = provider(a, dir);
+             FaultyProxy proxy = new FaultyProxy(SEED).forwardTo(dir.port())) {
+            // The handshake's first messages are each held for 0.8 s: the first query cannot be
+            // answered within its 0.5 s deadline; once connected, later queries pass at once.
+            proxy.delayFirstReads(2, 800);
+            try (GrpcNetwork once = GrpcNetwork.builder().directory(proxy.address(), dir.publicKey())
+                    .directoryTimeout(Duration.ofMillis(500)).directoryRetry(RetryPolicy.NONE).build()) {
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> once.offers(SAXPY).get(60, TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("DEADLINE_EXCEEDED"), e.getCause().getMessage());
+            }
+            try (GrpcNetwork retrying = GrpcNetwork.builder().directory(proxy.address(), dir.publicKey())
+                    .directoryTimeout(Duration.ofMillis(500))
+                    .directoryRetry(new RetryPolicy(20, Duration.ofMillis(50), Duration.ofMillis(500), 0.5)).build()) {
+                assertEquals(List.of(pa.nodeId()), retrying.offers(SAXPY).get(60, TimeUnit.SECONDS).stream()
+                        .map(ProviderOffer::nodeId).toList());
+            }
+        }
+    }
+
+    @Test
     void query_noDirectoryAnswersFailsNamingEachAndWhy() throws Exception {
         try (FaultyProxy dead1 = new FaultyProxy(SEED);
              FaultyProxy dead2 = new FaultyProxy(SEED + 1);

@@ -29,6 +29,8 @@ final class FaultyProxy implements AutoCloseable {
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     private final AtomicInteger resetNext = new AtomicInteger();
     private final Thread acceptor;
+    private volatile int delayedReads;
+    private volatile long delayMillis;
     private volatile double dropChance;
     private volatile long maxBytesBeforeDrop;
     private volatile boolean closed;
@@ -85,6 +87,19 @@ final class FaultyProxy implements AutoCloseable {
     void dropAtRandom(double chance, long maxBytes) {
         this.maxBytesBeforeDrop = maxBytes;
         this.dropChance = chance;
+    }
+
+    /**
+     * From now on the first {@code reads} reads of each new connection, in each direction,
+     * are held for {@code millis} before they are passed on (a slow handshake); later
+     * reads pass at once.
+     *
+     * @param reads  how many reads per direction are held
+     * @param millis how long each is held
+     */
+    void delayFirstReads(int reads, long millis) {
+        this.delayMillis = millis;
+        this.delayedReads = reads;
     }
 
     /** Cuts every open connection now. */
@@ -164,10 +179,16 @@ final class FaultyProxy implements AutoCloseable {
         }
 
         private void pump(Socket from, Socket to, String way) {
+            int held = delayedReads;
+            long holdFor = delayMillis;
             Thread t = new Thread(() -> {
                 byte[] buf = new byte[16 << 10];
+                int reads = 0;
                 try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                     for (int n; (n = in.read(buf)) > 0; ) {
+                        if (reads++ < held) {
+                            Thread.sleep(holdFor);
+                        }
                         long left = budget.getAndAdd(-n);
                         if (left < n) {
                             if (left > 0) {
@@ -182,6 +203,8 @@ final class FaultyProxy implements AutoCloseable {
                     }
                 } catch (IOException e) {
                     // the other pump cut the link, or a peer went away
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
                 close();
             }, "faulty-proxy-" + way);

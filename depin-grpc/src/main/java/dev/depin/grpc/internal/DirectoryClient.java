@@ -177,7 +177,7 @@ public final class DirectoryClient implements AutoCloseable {
         try {
             renew();
         } catch (RuntimeException e) {
-            if (!failing) {
+            if (!failing && !closed) { // a renewal cut short by close() is no news
                 failing = true;
                 LOG.warn("{}; retrying every heartbeat", e.getMessage());
             }
