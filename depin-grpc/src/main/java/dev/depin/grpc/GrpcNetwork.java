@@ -6,25 +6,33 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.DirectoryClient;
 import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.Reconnect;
 import dev.depin.grpc.internal.RemoteAttempt;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.grpc.internal.wire.DirectoryAnswer;
 import dev.depin.grpc.internal.wire.DirectoryQuery;
 import dev.depin.grpc.internal.wire.Listing;
 import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.DepinException;
+import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLPeerUnverifiedException;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,6 +42,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -45,6 +54,12 @@ import java.util.function.Consumer;
  * holding another key is refused during the handshake, before any job data flows). One
  * channel per provider; each attempt has a deadline (the job's, or the network's attempt
  * timeout if sooner), and a cancel travels on the attempt's stream to the provider.
+ *
+ * <p>Transient failures are retried where that is safe: a directory query while the
+ * directory is UNAVAILABLE or slow ({@link Builder#directoryRetry}); a dispatch once more on
+ * the same provider when it failed UNAVAILABLE before its first message was handed to the
+ * connection, so no job data can have reached the provider ({@link Builder#dispatchRetry}).
+ * Every later failure goes back to the engine, which reschedules the job on another provider.
  *
  * <p>Moving a program from the in-process pool to the network is one line:
  * <pre>{@code
@@ -63,6 +78,8 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final Duration attemptTimeout;
     private final Duration closeGrace;
     private final long offerCacheNanos;
+    private final int dispatchRetries;
+    private final Duration dispatchBackoff;
     /** Recent answers by query, so that a scheduling round per job does not cost a directory round trip. */
     private final Map<OfferQuery, Cached> recent = new ConcurrentHashMap<>();
     /** Where each provider serves, as last listed, with the key its channel pins. */
@@ -82,8 +99,11 @@ public final class GrpcNetwork implements ComputeNetwork {
         this.attemptTimeout = b.attemptTimeout;
         this.closeGrace = b.closeGrace;
         this.offerCacheNanos = b.offerCache.toNanos();
+        this.dispatchRetries = b.dispatchRetries;
+        this.dispatchBackoff = b.dispatchBackoff;
         for (int i = 0; i < b.directories.size(); i++) {
-            directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i)));
+            directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
+                    b.directoryRetry, b.directoryTimeout));
         }
     }
 
@@ -162,6 +182,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         Map<NodeId, ProviderOffer> best = new LinkedHashMap<>();
         Map<NodeId, String> where = new LinkedHashMap<>();
         Throwable lastFailure = null;
+        List<String> failures = new ArrayList<>();
         int answered = 0;
         for (CompletableFuture<DirectoryAnswer> f : answers) {
             DirectoryAnswer a;
@@ -169,6 +190,7 @@ public final class GrpcNetwork implements ComputeNetwork {
                 a = f.join();
             } catch (RuntimeException e) {
                 lastFailure = Wire.unwrap(e);
+                failures.add(lastFailure.getMessage());
                 continue;
             }
             answered++;
@@ -190,7 +212,11 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         if (answered == 0 && !answers.isEmpty()) {
             throw new NetworkException("no directory answered (" + directories.size() + " asked): "
-                    + (lastFailure == null ? "" : lastFailure.getMessage()), lastFailure);
+                    + String.join("; ", failures) + ". Check that a directory runs at each address and is reachable",
+                    lastFailure);
+        }
+        if (!failures.isEmpty()) {
+            LOG.debug("{} of {} directories answered; merged without: {}", answered, answers.size(), failures);
         }
         List<ProviderOffer> out = new ArrayList<>();
         for (ProviderOffer o : best.values()) {
@@ -222,30 +248,149 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         // The pin is the key of the offer being dispatched to, whatever the listing said.
         Route route = new Route(listed.address(), offer.publicKey());
-        try {
-            ManagedChannel channel = channels.computeIfAbsent(route, r -> NettyChannelBuilder
-                    .forTarget(r.address())
-                    .sslContext(NodeTls.client(identity, r.key()))
-                    .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
-                    .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
-                    .keepAliveTime(30, TimeUnit.SECONDS)
-                    .build());
-            RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress);
-            inFlight.add(attempt);
-            attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
-            long timeoutMs = attemptTimeout.toMillis();
-            long untilDeadline = request.spec().deadline().toEpochMilli() - Instant.now().toEpochMilli();
-            ProviderGrpc.newStub(channel)
-                    .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS)
-                    .execute(attempt);
-            if (closed.get()) {
-                attempt.abort("this gRPC network is closed");
+        if (dispatchRetries == 0) {
+            try {
+                return open(offer, route, request, progress).dispatch();
+            } catch (RuntimeException e) {
+                return unreachable(offer, route, e);
             }
-            return attempt.dispatch();
-        } catch (RuntimeException e) {
-            return Dispatch.failed(new NetworkException("could not reach provider " + offer.nodeId().shortId()
-                    + " at " + route.address() + ": " + e.getMessage(), e));
         }
+        return new Tries(offer, route, request, progress).first();
+    }
+
+    private static Dispatch unreachable(ProviderOffer offer, Route route, RuntimeException e) {
+        return Dispatch.failed(new NetworkException("could not reach provider " + offer.nodeId().shortId()
+                + " at " + route.address() + ": " + e.getMessage(), e));
+    }
+
+    private ManagedChannel channel(Route route) {
+        return channels.computeIfAbsent(route, r -> NettyChannelBuilder
+                .forTarget(r.address())
+                .sslContext(NodeTls.client(identity, r.key()))
+                .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
+                .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .build());
+    }
+
+    /** Opens one Execute stream to the provider. */
+    private RemoteAttempt open(ProviderOffer offer, Route route, ExecutionRequest request,
+                               Consumer<Progress> progress) {
+        ManagedChannel channel = channel(route);
+        RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress);
+        inFlight.add(attempt);
+        attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
+        long timeoutMs = attemptTimeout.toMillis();
+        long untilDeadline = request.spec().deadline().toEpochMilli() - Instant.now().toEpochMilli();
+        ProviderGrpc.newStub(channel)
+                .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS)
+                .execute(attempt);
+        if (closed.get()) {
+            attempt.abort("this gRPC network is closed");
+        }
+        return attempt;
+    }
+
+    /**
+     * One dispatch that may open its stream again on the same provider: only after a failure
+     * with UNAVAILABLE (connection refused or lost, handshake cut) that came before the Start
+     * message was handed to the connection, and not for a refused certificate.
+     */
+    private final class Tries {
+        private final ProviderOffer offer;
+        private final Route route;
+        private final ExecutionRequest request;
+        private final Consumer<Progress> progress;
+        private final CompletableFuture<ExecutionResponse> response = new CompletableFuture<>();
+        private final CompletableFuture<Void> released = new CompletableFuture<>();
+        private volatile RemoteAttempt current;
+        private volatile String cancelled;
+
+        Tries(ProviderOffer offer, Route route, ExecutionRequest request, Consumer<Progress> progress) {
+            this.offer = offer;
+            this.route = route;
+            this.request = request;
+            this.progress = progress;
+        }
+
+        Dispatch first() {
+            try {
+                launch(0);
+            } catch (RuntimeException e) {
+                return unreachable(offer, route, e);
+            }
+            return Dispatch.of(response, released, this::cancel);
+        }
+
+        private void launch(int retry) {
+            RemoteAttempt a = open(offer, route, request, progress);
+            current = a;
+            String why = cancelled;
+            if (why != null) {
+                a.dispatch().cancel(why);
+            }
+            a.dispatch().response().whenComplete((r, e) -> {
+                if (e == null) {
+                    response.complete(r);
+                    a.released().whenComplete((v, x) -> released.complete(null));
+                } else if (retry < dispatchRetries && cancelled == null && !closed.get() && retryable(a, e)) {
+                    long pause = dispatchBackoff.toMillis() / 2
+                            + ThreadLocalRandom.current().nextLong(dispatchBackoff.toMillis() / 2 + 1);
+                    LOG.debug("dispatch of job {} to provider {} failed before any job data was sent; trying it "
+                            + "again in {} ms: {}", request.jobId(), offer.nodeId().shortId(), pause, e.getMessage());
+                    a.released().whenComplete((v, x) -> CompletableFuture.delayedExecutor(pause,
+                            TimeUnit.MILLISECONDS).execute(() -> Reconnect.thenRun(channel(route), this::again)));
+                } else {
+                    response.completeExceptionally(e);
+                    a.released().whenComplete((v, x) -> released.complete(null));
+                }
+            });
+        }
+
+        private void again() {
+            try {
+                if (closed.get()) {
+                    throw new NetworkException("this gRPC network is closed");
+                }
+                String why = cancelled;
+                if (why != null) {
+                    throw new ExecutionCancelledException("the dispatch was cancelled before it was retried: " + why);
+                }
+                launch(dispatchRetries);
+            } catch (RuntimeException e) {
+                response.completeExceptionally(e instanceof DepinException ? e : new NetworkException(
+                        "could not reach provider " + offer.nodeId().shortId() + " at " + route.address() + ": "
+                                + e.getMessage(), e));
+                released.complete(null);
+            }
+        }
+
+        private void cancel(String why) {
+            cancelled = why;
+            current.dispatch().cancel(why);
+        }
+    }
+
+    /**
+     * Whether a failed attempt may be opened again on the same provider: UNAVAILABLE, before
+     * its Start was handed to the connection, and not a refused certificate (an unknown or
+     * mismatched key stays refused).
+     */
+    private static boolean retryable(RemoteAttempt a, Throwable failure) {
+        if (a.started()) {
+            return false;
+        }
+        Throwable t = Wire.unwrap(failure);
+        Status status = null;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof CertificateException || c instanceof SSLPeerUnverifiedException) {
+                return false;
+            }
+            if (status == null && c instanceof StatusRuntimeException s) {
+                status = s.getStatus();
+            }
+        }
+        return status != null && status.getCode() == Status.Code.UNAVAILABLE;
     }
 
     /**
@@ -290,6 +435,10 @@ public final class GrpcNetwork implements ComputeNetwork {
         private Duration attemptTimeout = Duration.ofMinutes(10);
         private Duration closeGrace = Duration.ofSeconds(2);
         private Duration offerCache = Duration.ofSeconds(1);
+        private RetryPolicy directoryRetry = RetryPolicy.DIRECTORY_DEFAULT;
+        private Duration directoryTimeout = DirectoryClient.DEFAULT_CALL_TIMEOUT;
+        private int dispatchRetries = 1;
+        private Duration dispatchBackoff = Duration.ofMillis(100);
 
         private Builder() {
         }
@@ -308,6 +457,59 @@ public final class GrpcNetwork implements ComputeNetwork {
                 throw new InvalidArgumentException("offer cache time to live " + ttl + " must not be negative");
             }
             this.offerCache = ttl;
+            return this;
+        }
+
+        /**
+         * @param policy how a directory query is retried while the directory is UNAVAILABLE or
+         *               does not answer within {@link #directoryTimeout} (default
+         *               {@link RetryPolicy#DIRECTORY_DEFAULT}: 5 tries, 100 ms doubling to 2 s,
+         *               half jitter)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder directoryRetry(RetryPolicy policy) {
+            this.directoryRetry = InvalidArgumentException.requireNonNull(policy, "directory retry policy");
+            return this;
+        }
+
+        /**
+         * @param timeout the deadline of one directory query call (default 5 s)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 ms to 10 minutes
+         */
+        public Builder directoryTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "directory timeout");
+            if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new InvalidArgumentException("directory timeout " + timeout + " must be 1 ms to 10 minutes");
+            }
+            this.directoryTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How often a dispatch is opened again on the same provider when it failed UNAVAILABLE
+         * before any job data was handed to the connection (connection refused or cut before
+         * the stream started). Any other failure goes back to the engine, which tries another
+         * provider.
+         *
+         * @param retries 0 (never) or 1 (default 1)
+         * @param backoff the pause before the retry, half of it random: 1 ms to 10 s (default
+         *                100 ms)
+         * @return this builder
+         * @throws InvalidArgumentException if a value is out of range
+         */
+        public Builder dispatchRetry(int retries, Duration backoff) {
+            if (retries < 0 || retries > 1) {
+                throw new InvalidArgumentException("dispatch retries is " + retries + ": give 0 or 1 (a provider that "
+                        + "stays unreachable is left to the engine, which tries another)");
+            }
+            InvalidArgumentException.requireNonNull(backoff, "dispatch backoff");
+            if (backoff.compareTo(Duration.ofMillis(1)) < 0 || backoff.compareTo(Duration.ofSeconds(10)) > 0) {
+                throw new InvalidArgumentException("dispatch backoff " + backoff + " must be 1 ms to 10 s");
+            }
+            this.dispatchRetries = retries;
+            this.dispatchBackoff = backoff;
             return this;
         }
 

@@ -52,6 +52,7 @@ public final class ProviderServer implements AutoCloseable {
     private final Server server;
     private final ProviderService service;
     private final String address;
+    private final String listedAt;
     private final List<DirectoryClient> directories = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -71,13 +72,14 @@ public final class ProviderServer implements AutoCloseable {
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();
+        this.listedAt = b.advertised != null ? b.advertised : address;
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i), node::offer,
-                    address, b.renewEvery));
+                    listedAt, b.renewEvery, b.renewRetry, DirectoryClient.DEFAULT_CALL_TIMEOUT));
         }
         LOG.info("provider node {} serving {} on {} (mutual TLS 1.3){}", node.nodeId().shortId(),
-                node.executor().kind(), address,
-                b.directories.isEmpty() ? "" : ", listed in " + b.directories);
+                node.executor().kind(), address, b.directories.isEmpty() ? ""
+                        : ", listed" + (listedAt.equals(address) ? "" : " as " + listedAt) + " in " + b.directories);
     }
 
     /**
@@ -102,6 +104,14 @@ public final class ProviderServer implements AutoCloseable {
     /** @return where the server listens, as {@code host:port} */
     public String address() {
         return address;
+    }
+
+    /**
+     * @return the address published in directories: {@link #address()} unless
+     *         {@link Builder#advertise} gave another
+     */
+    public String listedAddress() {
+        return listedAt;
     }
 
     /** @return the port it listens on */
@@ -190,6 +200,8 @@ public final class ProviderServer implements AutoCloseable {
         private final List<String> directories = new ArrayList<>();
         private final List<NodePublicKey> directoryKeys = new ArrayList<>();
         private Duration renewEvery = Duration.ofSeconds(10);
+        private RetryPolicy renewRetry = RetryPolicy.DIRECTORY_DEFAULT;
+        private String advertised;
         private long maxInputBytes = 1L << 30;
         private Duration stallTimeout = Duration.ofSeconds(60);
 
@@ -252,6 +264,31 @@ public final class ProviderServer implements AutoCloseable {
                 throw new InvalidArgumentException("renewal interval " + every + " must be positive");
             }
             this.renewEvery = every;
+            return this;
+        }
+
+        /**
+         * @param policy how each renewal is retried while a directory is UNAVAILABLE or does
+         *               not answer in time, before the next heartbeat (default {@link RetryPolicy#DIRECTORY_DEFAULT})
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder renewRetry(RetryPolicy policy) {
+            this.renewRetry = InvalidArgumentException.requireNonNull(policy, "renewal retry policy");
+            return this;
+        }
+
+        /**
+         * Publishes another address than the one listened on, for a node behind a NAT, a
+         * port forward or a proxy.
+         *
+         * @param address the {@code host:port} buyers should dial (default: the listen address)
+         * @return this builder
+         * @throws InvalidArgumentException if the address is not host:port
+         */
+        public Builder advertise(String address) {
+            Wire.parseAddress(address);
+            this.advertised = address;
             return this;
         }
 

@@ -52,13 +52,15 @@ class CrashTest {
                         StandardCharsets.UTF_8));
                 String line;
                 String address = null;
+                StringBuilder said = new StringBuilder();
                 while ((line = out.readLine()) != null) {
                     if (line.startsWith("LISTENING ")) {
                         address = line.substring("LISTENING ".length()).trim();
                         break;
                     }
+                    said.append(line).append('\n');
                 }
-                assertTrue(address != null, "the provider process never served");
+                assertTrue(address != null, "the provider process never served:\n" + said);
                 probe = NettyChannelBuilder.forTarget(address)
                         .sslContext(NodeTls.client(NodeTls.identity(NodeKeyPair.generate()), victimKey.publicKey()))
                         .build();

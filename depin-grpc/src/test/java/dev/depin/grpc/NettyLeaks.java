@@ -1,5 +1,6 @@
 package dev.depin.grpc;
 
+import io.netty.buffer.AbstractByteBuf;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -8,7 +9,10 @@ import io.netty.util.ResourceLeakDetectorFactory;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
 
+import java.lang.reflect.Field;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -17,10 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Fails a test class when Netty reports a leaked buffer (or any other tracked resource)
  * during it. Registered for every test class of this module (JUnit extension
- * auto-detection); surefire runs with {@code -Dio.netty.leakDetectionLevel=paranoid}, so every
- * buffer is tracked. Before the first Netty class loads, it installs a detector factory whose
- * detectors record what they report; after each class it collects garbage and allocates
- * again, which is when Netty reports what was collected unreleased.
+ * auto-detection, {@code META-INF/services/org.junit.jupiter.api.extension.Extension} with
+ * {@code junit-platform.properties}); surefire runs with
+ * {@code -Dio.netty.leakDetectionLevel=paranoid}, and {@link #install} sets that level too, so
+ * every buffer is tracked. {@link Session} installs a detector factory whose detectors record
+ * what they report when the test run opens, before any test class (or Netty class) loads;
+ * each class checks first that Netty's buffer detector is one of those (else the check would
+ * pass blind) and, after its tests, collects garbage and allocates again, which is when Netty
+ * reports what was collected unreleased.
  */
 public final class NettyLeaks implements BeforeAllCallback, AfterAllCallback {
     /** Leaks reported since the last check. */
@@ -59,11 +67,34 @@ public final class NettyLeaks implements BeforeAllCallback, AfterAllCallback {
         }
     }
 
+    /** Installs the recording detectors (once) and turns detection up to paranoid. */
     static synchronized void install() {
         if (!installed) {
             ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new RecordingFactory());
             installed = true;
         }
+        if (ResourceLeakDetector.getLevel() != ResourceLeakDetector.Level.PARANOID) {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+        }
+    }
+
+    /** Installs the check when the test run opens, before any test class is loaded. */
+    public static final class Session implements LauncherSessionListener {
+        @Override
+        public void launcherSessionOpened(LauncherSession session) {
+            install();
+        }
+    }
+
+    /**
+     * @return the class of the detector Netty's buffers report to (the static detector of
+     *         {@code AbstractByteBuf}, made when that class was first loaded)
+     * @throws ReflectiveOperationException if Netty no longer has that field
+     */
+    static Class<?> bufferDetectorClass() throws ReflectiveOperationException {
+        Field f = AbstractByteBuf.class.getDeclaredField("leakDetector");
+        f.setAccessible(true);
+        return f.get(null).getClass();
     }
 
     /** Collects garbage and allocates, so that Netty reports buffers collected unreleased. */
@@ -81,8 +112,13 @@ public final class NettyLeaks implements BeforeAllCallback, AfterAllCallback {
     }
 
     @Override
-    public void beforeAll(ExtensionContext context) {
+    public void beforeAll(ExtensionContext context) throws ReflectiveOperationException {
         install();
+        Class<?> detector = bufferDetectorClass();
+        assertEquals(RecordingFactory.class, detector.getEnclosingClass(), "Netty's buffer leak detector is "
+                + detector.getName() + ", made before the leak check was installed: leaks would go unrecorded. "
+                + "Is NettyLeaks$Session registered as a LauncherSessionListener?");
+        assertEquals(ResourceLeakDetector.Level.PARANOID, ResourceLeakDetector.getLevel());
     }
 
     @Override

@@ -12,14 +12,21 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedTrustManager;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.MessageDigest;
@@ -116,6 +123,41 @@ public final class NodeTls {
             throw new NetworkException("could not set up TLS for node " + self.key().nodeId().shortId() + ": "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Writes an identity's certificate and private key as PEM files (the key as PKCS#8,
+     * readable by its owner only where the file system has POSIX permissions), for tools
+     * such as {@code openssl s_client}.
+     *
+     * @param self        the identity
+     * @param certificate where to write the certificate
+     * @param privateKey  where to write the private key
+     * @throws NetworkException if a file cannot be written
+     */
+    public static void writePem(Identity self, Path certificate, Path privateKey) {
+        try {
+            Files.writeString(certificate, pem(self.certificate()), StandardCharsets.US_ASCII);
+            Files.deleteIfExists(privateKey);
+            Files.createFile(privateKey);
+            try {
+                Files.setPosixFilePermissions(privateKey, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: its defaults apply
+            }
+            Files.writeString(privateKey, pem(self.jdk().getPrivate()), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new NetworkException("could not write the PEM files of node " + self.key().nodeId().shortId()
+                    + " to " + certificate + " and " + privateKey + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String pem(Object o) throws IOException {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(o);
+        }
+        return out.toString();
     }
 
     /**

@@ -87,6 +87,14 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         return Dispatch.of(response, released, this::cancel);
     }
 
+    /**
+     * @return whether the Start message has been handed to the stream (before that, no job
+     *         data can have reached the provider, so the attempt may be opened again)
+     */
+    public synchronized boolean started() {
+        return started;
+    }
+
     /** @return completes when the stream has ended */
     public CompletableFuture<Void> released() {
         return released;
