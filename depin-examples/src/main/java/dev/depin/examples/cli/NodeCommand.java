@@ -131,11 +131,8 @@ public final class NodeCommand implements Callable<Integer> {
             err.println(e.getMessage());
             return 2;
         }
-        try {
-            server.renewNow();
-        } catch (DepinException e) {
-            // The scheduled renewals keep trying: a directory that starts later still lists this node.
-            err.println("warning: not listed yet: " + e.getMessage());
+        if (!directories.isEmpty()) {
+            listNow(server, err);
         }
         System.out.println("depin node " + node.nodeId().hex() + " serving " + String.join(",",
                 new java.util.TreeSet<>(node.offer().terms().kernels())) + " on " + server.address() + " (mutual TLS 1.3) with the " + executor.kind()
@@ -145,6 +142,25 @@ public final class NodeCommand implements Callable<Integer> {
         System.out.flush();
         return serve.serveUntilStopped(server, System.out, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
+    }
+
+    /**
+     * Lists the offer before saying so: a few tries, since a cold JVM on a loaded machine may
+     * miss the first handshake's deadline. The scheduled renewals keep trying after that, so a
+     * directory that starts later still lists this node.
+     */
+    private static void listNow(ProviderServer server, PrintStream err) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                server.renewNow();
+                return;
+            } catch (DepinException e) {
+                if (attempt == 3) {
+                    err.println("warning: not listed yet (renewals keep trying): " + e.getMessage());
+                    return;
+                }
+            }
+        }
     }
 
     static MicroUsd usd(String option, String value) throws ServeOptions.UsageException {
