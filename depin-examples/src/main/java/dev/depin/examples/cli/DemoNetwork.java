@@ -169,7 +169,7 @@ abstract class DemoNetwork implements AutoCloseable {
                 Path dirKeyFile = work.resolve("directory.key");
                 KeyPem.save(dirKeyFile, dirKey, null);
                 Child dir = spawn("directory", List.of("directory", "--port", "0", "--key", dirKeyFile.toString(),
-                        "--ttl", TTL), true);
+                        "--ttl", TTL));
                 String dirAddress = address(dir);
                 List<Child> nodes = new ArrayList<>();
                 for (int i = 0; i < providers.size(); i++) {
@@ -186,7 +186,7 @@ abstract class DemoNetwork implements AutoCloseable {
                         args.addAll(List.of("--dishonest", String.valueOf(p.dishonest()), "--dishonest-seed",
                                 String.valueOf(p.seed())));
                     }
-                    nodes.add(spawn("provider-" + (i + 1), args, false));
+                    nodes.add(spawn("provider-" + (i + 1), args));
                 }
                 for (Child c : nodes) {
                     address(c);
@@ -206,14 +206,13 @@ abstract class DemoNetwork implements AutoCloseable {
                     + "on loopback with mutual TLS 1.3, in %.1f s%n", providers.size(), (System.nanoTime() - t0) / 1e9);
         }
 
-        private Child spawn(String name, List<String> args, boolean quickStart) {
+        private Child spawn(String name, List<String> args) {
             List<String> cmd = new ArrayList<>();
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.addAll(List.of("-Xmx512m", "-XX:+UseSerialGC", "-Xss512k"));
-            if (quickStart) {
-                // The directory computes nothing: the first JIT tier is enough and starts sooner.
-                cmd.add("-XX:TieredStopAtLevel=1");
-            }
+            // Five JVMs start at once on what may be two cores: the first JIT tier only (no C2
+            // compiler threads competing for them) starts each in about half the time, and the
+            // demo's jobs are small. A GPU node's kernels do not depend on the JIT at all.
+            cmd.addAll(List.of("-Xmx512m", "-XX:+UseSerialGC", "-Xss512k", "-XX:TieredStopAtLevel=1"));
             // Settings such as -Ddepin.cuda.disabled=true travel to the nodes.
             System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("depin.")).sorted()
                     .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
