@@ -15,6 +15,7 @@ import dev.depin.job.DisputeRecord;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
+import dev.depin.network.NetworkException;
 import dev.depin.job.AttemptState;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
@@ -100,7 +101,13 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]), MicroUsd.ofUsd("0.02")),
                     MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed));
         }
-        DemoNetwork net = DemoNetwork.start(network, specs, out);
+        DemoNetwork net;
+        try {
+            net = DemoNetwork.start(network, specs, out);
+        } catch (NetworkException e) {
+            System.err.println(e.getMessage());
+            return 3;
+        }
         List<ProviderOffer> nodes = net.offers();
         out.println();
         out.printf("%-3s %-12s %-9s %-4s %-9s %-36s %8s%n", "#", "node", "region", "dev", "$/dev-s", "device", "GFLOP/s");
@@ -127,8 +134,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))
                     .toArray(CompletableFuture[]::new)).join();
             progress.stop();
-            if (!fault.getNow("").isEmpty()) {
-                out.println(fault.getNow(""));
+            String injected = fault.completeOnTimeout("", 30, TimeUnit.SECONDS).join();
+            if (!injected.isEmpty()) {
+                out.println(injected);
             }
             double wall = (System.nanoTime() - t0) / 1e9;
             summarise(out, nodes, handles, client, wall);
