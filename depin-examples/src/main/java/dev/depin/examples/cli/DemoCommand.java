@@ -35,12 +35,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code depin demo}: starts a local network of providers with different prices and
- * regions, each offering the hardware it really runs on, submits a mixed batch of jobs,
- * shows a progress bar, and ends with a summary.
+ * {@code depin demo}: starts a network of providers with different prices and regions, each
+ * offering the hardware it really runs on (by default a directory and a node per provider as
+ * child processes over gRPC with mutual TLS, one of them killed mid-run; see
+ * {@code DemoNetwork}), submits a mixed batch of jobs, shows a progress bar, and ends with a
+ * summary.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run a batch of jobs on a local network of providers and summarise what happened.")
+        description = "Run a batch of jobs on a network of providers (child processes over gRPC with mutual TLS, "
+                + "or in process with --network local) and summarise what happened.")
 public final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     private static final String[] REGIONS = {"DE/fra-1", "US/iad-1", "FR/par-2", "JP/tyo-1", "SG/sin-1", "BR/gru-1"};
     private static final String[] PRICE_PER_SECOND = {"0.0009", "0.0006", "0.0012", "0.0007", "0.0010", "0.0008"};
