@@ -133,6 +133,7 @@ abstract class DemoNetwork implements AutoCloseable {
         private static final String TTL = "4s";
         private static final String RENEW = "1s";
         private static final long START_TIMEOUT_S = 120;
+        private static final int MIN_TO_KILL = 4;
 
         private final Path work;
         private final List<Child> children = new ArrayList<>();
@@ -147,10 +148,12 @@ abstract class DemoNetwork implements AutoCloseable {
 
         Grpc(List<Provider> providers, PrintStream out) {
             this.providers = providers;
-            // The victim is the last honest provider, and only if another honest one remains.
+            // The victim is the last honest provider, and only if another honest one and three in
+            // all remain: a redundant(3) round that loses its replica on the victim still has a
+            // strict majority of two, and any job finds enough untried providers for its next round.
             int honest = (int) providers.stream().filter(p -> p.dishonest() == 0).count();
             int v = -1;
-            for (int i = 0; i < providers.size() && honest >= 2; i++) {
+            for (int i = 0; i < providers.size() && honest >= 2 && providers.size() >= MIN_TO_KILL; i++) {
                 if (providers.get(i).dishonest() == 0) {
                     v = i;
                 }
@@ -311,7 +314,8 @@ abstract class DemoNetwork implements AutoCloseable {
         @Override
         CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after) {
             if (victim < 0) {
-                return CompletableFuture.completedFuture("no provider killed: that needs two honest providers");
+                return CompletableFuture.completedFuture("no provider killed: that needs " + MIN_TO_KILL
+                        + " providers, two of them honest");
             }
             CompletableFuture<String> done = new CompletableFuture<>();
             AtomicInteger ended = new AtomicInteger();
