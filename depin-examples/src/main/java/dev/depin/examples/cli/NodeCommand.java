@@ -134,9 +134,10 @@ public final class NodeCommand implements Callable<Integer> {
         if (!directories.isEmpty()) {
             listNow(server, err);
         }
-        System.out.println("depin node " + node.nodeId().hex() + " serving " + String.join(",",
-                new java.util.TreeSet<>(node.offer().terms().kernels())) + " on " + server.address() + " (mutual TLS 1.3) with the " + executor.kind()
-                + " executor (" + model + ", " + hostThreads + " thread(s))"
+        String kernels = String.join(",", new java.util.TreeSet<>(node.offer().terms().kernels()));
+        System.out.println("depin node " + node.nodeId().hex() + " serving " + kernels + " on " + server.address()
+                + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
+                + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
                 + "; " + id.describe(keyFile));
         System.out.flush();

@@ -136,6 +136,8 @@ class NodeCommandTest {
         assertRefused("--port must be 0 to 65535", "70000", "node", "--key", plain.toString(), "--port", "70000");
         assertRefused("--threads must be 1 to 1024", "0", "node", "--key", plain.toString(), "--threads", "0");
         assertRefused("--price-per-second '-1'", "", "node", "--key", plain.toString(), "--price-per-second", "-1");
+        assertRefused("address 'nohost' must be HOST:PORT", "", "node", "--key", plain.toString(), "--port", "0",
+                "--directory", "nohost");
         Files.writeString(dir.resolve("corrupt.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         assertRefused("corrupt.key", "corrupted", "directory", "--key", dir.resolve("corrupt.key").toString());
         assertTrue(Files.exists(enc) && Files.exists(plain), "a refused key file is never replaced");
