@@ -15,7 +15,7 @@ import dev.depin.job.DisputeRecord;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.network.NetworkException;
+import dev.depin.DepinException;
 import dev.depin.job.AttemptState;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
@@ -107,7 +107,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         DemoNetwork net;
         try {
             net = DemoNetwork.start(network, specs, out);
-        } catch (NetworkException e) {
+        } catch (DepinException e) {
             System.err.println(e.getMessage());
             return 3;
         }

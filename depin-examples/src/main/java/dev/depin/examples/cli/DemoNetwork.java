@@ -287,8 +287,14 @@ abstract class DemoNetwork implements AutoCloseable {
             OfferQuery q = new OfferQuery(BuiltinKernel.SGEMM.id(), Requirements.ANY, 1000);
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_S);
             List<ProviderOffer> got = List.of();
+            String lastError = "";
             while (System.nanoTime() < until) {
-                got = network.offers(q).join().stream().filter(o -> index.containsKey(o.nodeId())).toList();
+                try {
+                    got = network.offers(q).join().stream().filter(o -> index.containsKey(o.nodeId())).toList();
+                } catch (RuntimeException e) {
+                    // A directory still warming up may miss a deadline: ask again.
+                    lastError = " (last answer: " + e.getMessage() + ")";
+                }
                 if (got.size() == providers.size()) {
                     break;
                 }
@@ -296,7 +302,7 @@ abstract class DemoNetwork implements AutoCloseable {
             }
             if (got.size() != providers.size()) {
                 throw new NetworkException("the demo's directory lists " + got.size() + " of " + providers.size()
-                        + " provider nodes after " + START_TIMEOUT_S + " s -- try --network local");
+                        + " provider nodes after " + START_TIMEOUT_S + " s" + lastError + " -- try --network local");
             }
             offers.addAll(got.stream().sorted(Comparator.comparingInt(o -> index.get(o.nodeId()))).toList());
         }
