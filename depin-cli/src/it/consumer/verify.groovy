@@ -11,9 +11,9 @@ String log = new File(basedir, 'build.log').getText('UTF-8')
 boolean quickstartPrinted = log =~ 'C = \\[58\\.0, 64\\.0, 139\\.0, 154\\.0\\], computed by [0-9a-f]{12} for \\$0\\.\\d{6}'
 assert quickstartPrinted : 'the Quickstart did not print the expected product; see target/it/consumer/build.log'
 
-// The command line, fetched as dev.depin:depin-cli, ran a small demo with every job verified.
-boolean demoVerified = log.contains('final states: {VERIFIED=4}')
-assert demoVerified : 'java -jar depin-cli.jar demo did not verify its 4 jobs; see target/it/consumer/build.log'
+// The command line, fetched as dev.depin:depin-cli, ran a small demo with every job verified and settled.
+boolean demoVerified = log.contains('final states: {SETTLED=4}')
+assert demoVerified : 'java -jar depin-cli.jar demo did not verify and settle its 4 jobs; see target/it/consumer/build.log'
 
 // A buyer gets depin-core, depin-crypto and what they use, nothing else: no Netty,
 // HdrHistogram, JCuda, picocli, JMH, JUnit or logging binding.

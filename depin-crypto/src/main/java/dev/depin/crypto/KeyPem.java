@@ -17,9 +17,15 @@ import org.bouncycastle.util.io.pem.PemWriter;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -38,7 +44,15 @@ import java.util.Arrays;
  * String pem = KeyPem.privateKeyToPem(keys, password);     // encrypted
  * NodeKeyPair back = KeyPem.readPrivateKey(pem, password); // WrongPasswordException if wrong
  * KeyPem.save(Path.of("node.key"), keys, password);        // file mode 0600 where POSIX
+ * NodeKeyPair me = KeyPem.loadOrCreate(Path.of("node.key"), password); // generated on first start
  * }</pre>
+ *
+ * <p>A password is given exactly for encrypted keys: an encrypted key read without one
+ * fails with {@link PasswordRequiredException}, an unencrypted one read with one with
+ * {@link UnencryptedKeyException}, a wrong one with {@link WrongPasswordException}, a
+ * damaged file with {@link KeyFormatException}, and a file that cannot be read or written
+ * with {@link KeyFileException}. Encrypted files are the standard PKCS#8
+ * EncryptedPrivateKeyInfo, which {@code openssl pkey -in node.key} reads.
  */
 public final class KeyPem {
     /** PBKDF2-HMAC-SHA256 iteration count for encrypted keys (OWASP 2023 guidance). */
@@ -120,21 +134,25 @@ public final class KeyPem {
      *
      * @param pem the PEM text
      * @return the key pair
-     * @throws KeyFormatException     if it is not an Ed25519 PKCS#8 key
-     * @throws WrongPasswordException if the key is encrypted
+     * @throws KeyFormatException        if it is not an Ed25519 PKCS#8 key
+     * @throws PasswordRequiredException if the key is encrypted
      */
     public static NodeKeyPair readPrivateKey(String pem) {
         return readPrivateKey(pem, null);
     }
 
     /**
-     * Reads a private key, decrypting it if it is encrypted.
+     * Reads a private key, decrypting it if it is encrypted. A password must be given
+     * exactly when the key is encrypted.
      *
      * @param pem      the PEM text
-     * @param password the password, or {@code null} for an unencrypted key
+     * @param password the password of an encrypted key, or {@code null} for an unencrypted one
      * @return the key pair
-     * @throws WrongPasswordException if the password is wrong, or missing for an encrypted key
-     * @throws KeyFormatException     if the text is not an Ed25519 private key
+     * @throws PasswordRequiredException if the key is encrypted and no password was given
+     * @throws UnencryptedKeyException  if a password was given but the key is not encrypted
+     * @throws WrongPasswordException   if the password does not decrypt the key
+     * @throws KeyFormatException       if the text is not an Ed25519 private key (corrupted,
+     *                                  another algorithm, a public key)
      */
     public static NodeKeyPair readPrivateKey(String pem, char[] password) {
         InvalidArgumentException.requireNonNull(pem, "pem");
@@ -142,7 +160,8 @@ public final class KeyPem {
         PrivateKeyInfo info;
         if (obj instanceof PKCS8EncryptedPrivateKeyInfo enc) {
             if (password == null) {
-                throw new WrongPasswordException("this private key is encrypted: pass its password", null);
+                throw new PasswordRequiredException("this private key is encrypted but no password was given: "
+                        + "give the password it was saved with");
             }
             try {
                 info = enc.decryptPrivateKeyInfo(new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(password));
@@ -151,6 +170,12 @@ public final class KeyPem {
                         + "(or the file is corrupted); try again with the password it was saved with", e);
             }
         } else if (obj instanceof PrivateKeyInfo p) {
+            if (password != null) {
+                throw new UnencryptedKeyException("this private key is not encrypted, but a password was given: "
+                        + "use it without a password, or encrypt it first (for example: openssl pkcs8 -topk8 "
+                        + "-v2 aes-256-cbc -v2prf hmacWithSHA256 -iter " + PBKDF2_ITERATIONS
+                        + " -in KEY -out KEY.enc) and use the encrypted file");
+            }
             info = p;
         } else {
             throw new KeyFormatException("the PEM text holds " + describe(obj) + ", not a private key: "
@@ -206,30 +231,25 @@ public final class KeyPem {
     }
 
     /**
-     * Writes the private key to a file (created with owner-only permissions where the file
-     * system supports POSIX permissions; an existing file is replaced).
+     * Writes the private key to a file, replacing any file there. The text is written to a
+     * temporary file in the same directory, created with owner-only permissions (0600) where
+     * the file system supports POSIX permissions, forced to disk, and then renamed over
+     * {@code file}, so a reader never sees half a key.
      *
-     * @param file     the file
+     * @param file     the file; its directory is created (0700 where POSIX) if missing
      * @param keys     the key pair
      * @param password the password, or {@code null} for an unencrypted file
-     * @throws java.io.UncheckedIOException if the file cannot be written
+     * @throws KeyFileException if the file cannot be written
      */
     public static void save(Path file, NodeKeyPair keys, char[] password) {
         InvalidArgumentException.requireNonNull(file, "file");
-        byte[] text = privateKeyToPem(keys, password).getBytes(StandardCharsets.US_ASCII);
+        Path tmp = writeTemp(file, keys, password);
         try {
-            Files.deleteIfExists(file);
-            try {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            } catch (UnsupportedOperationException e) {
-                Files.createFile(file);
-            }
-            Files.write(file, text, StandardOpenOption.TRUNCATE_EXISTING);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write the key file " + file + ": check the directory "
-                    + "exists and is writable", e);
-        } finally {
-            Arrays.fill(text, (byte) 0);
+            deleteQuietly(tmp);
+            throw new KeyFileException("cannot write the key file " + file + " (" + e + "): check that its "
+                    + "directory is writable", e);
         }
     }
 
@@ -237,17 +257,136 @@ public final class KeyPem {
      * Reads a private key file written by {@link #save(Path, NodeKeyPair, char[])} or OpenSSL.
      *
      * @param file     the file
-     * @param password the password, or {@code null} for an unencrypted file
+     * @param password the password of an encrypted file, or {@code null} for an unencrypted one
      * @return the key pair
-     * @throws java.io.UncheckedIOException if the file cannot be read
+     * @throws KeyFileException          if the file does not exist or cannot be read
+     * @throws PasswordRequiredException if the file is encrypted and no password was given
+     * @throws UnencryptedKeyException  if a password was given but the file is not encrypted
+     * @throws WrongPasswordException   if the password does not decrypt the file
+     * @throws KeyFormatException       if the file does not hold an Ed25519 private key
      */
     public static NodeKeyPair load(Path file, char[] password) {
         InvalidArgumentException.requireNonNull(file, "file");
+        String text;
         try {
-            return readPrivateKey(Files.readString(file, StandardCharsets.US_ASCII), password);
+            text = Files.readString(file, StandardCharsets.US_ASCII);
+        } catch (NoSuchFileException e) {
+            throw new KeyFileException("there is no key file " + file + ": check the path, or let "
+                    + "loadOrCreate make a new key there", e);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot read the key file " + file, e);
+            throw new KeyFileException("cannot read the key file " + file + " (" + e + "): check that it is a "
+                    + "readable file", e);
         }
+        try {
+            return readPrivateKey(text, password);
+        } catch (KeyFormatException e) {
+            throw relabel(e, file);
+        }
+    }
+
+    /**
+     * A node's identity from its key file, made on first start: if {@code file} does not
+     * exist, a new key pair is generated and saved there (owner-only permissions, encrypted
+     * when a password is given) and returned; otherwise the file is read as by
+     * {@link #load(Path, char[])}. Two processes starting at once on the same path end up
+     * with the same key: the file is created only if it still does not exist, atomically.
+     *
+     * @param file     the key file; its directory is created (0700 where POSIX) if missing
+     * @param password the password to encrypt a new key with and to decrypt an existing one,
+     *                 or {@code null} for an unencrypted file
+     * @return the key pair stored in {@code file}
+     * @throws KeyFileException          if the file cannot be read or written
+     * @throws PasswordRequiredException if the file is encrypted and no password was given
+     * @throws UnencryptedKeyException  if a password was given but the file is not encrypted
+     * @throws WrongPasswordException   if the password does not decrypt the file
+     * @throws KeyFormatException       if the file does not hold an Ed25519 private key
+     * @throws InvalidArgumentException if the password is empty
+     */
+    public static NodeKeyPair loadOrCreate(Path file, char[] password) {
+        InvalidArgumentException.requireNonNull(file, "file");
+        if (Files.exists(file)) {
+            return load(file, password);
+        }
+        NodeKeyPair keys = NodeKeyPair.generate();
+        Path tmp = writeTemp(file, keys, password);
+        try {
+            try {
+                // A hard link fails if the name exists: create-if-absent, atomically.
+                Files.createLink(file, tmp);
+            } catch (UnsupportedOperationException | FileSystemException e) {
+                if (e instanceof FileAlreadyExistsException) {
+                    throw e;
+                }
+                Files.move(tmp, file);
+            }
+            return keys;
+        } catch (FileAlreadyExistsException e) {
+            return load(file, password);
+        } catch (IOException e) {
+            throw new KeyFileException("cannot create the key file " + file + " (" + e + "): check that its "
+                    + "directory is writable", e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    private static Path writeTemp(Path file, NodeKeyPair keys, char[] password) {
+        byte[] text = privateKeyToPem(keys, password).getBytes(StandardCharsets.US_ASCII);
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            if (!Files.isDirectory(dir)) {
+                try {
+                    Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rwx------")));
+                } catch (UnsupportedOperationException e) {
+                    Files.createDirectories(dir);
+                }
+            }
+            try {
+                tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException e) {
+                tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+            }
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(text);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            return tmp;
+        } catch (IOException e) {
+            if (tmp != null) {
+                deleteQuietly(tmp);
+            }
+            throw new KeyFileException("cannot write the key file " + file + " (" + e + "): check that its "
+                    + "directory exists or can be created, and is writable", e);
+        } finally {
+            Arrays.fill(text, (byte) 0);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // A stray temporary file holds nothing a key file next to it does not.
+        }
+    }
+
+    /** The same exception type, with the file's name in front of its message. */
+    private static KeyFormatException relabel(KeyFormatException e, Path file) {
+        String m = "key file " + file + ": " + e.getMessage();
+        if (e instanceof PasswordRequiredException) {
+            return new PasswordRequiredException(m);
+        } else if (e instanceof UnencryptedKeyException) {
+            return new UnencryptedKeyException(m);
+        } else if (e instanceof WrongPasswordException) {
+            return new WrongPasswordException(m, e.getCause());
+        }
+        return new KeyFormatException(m, e.getCause());
     }
 
     private static String writePem(PemObject pem) throws IOException {
@@ -262,15 +401,15 @@ public final class KeyPem {
         try (PEMParser parser = new PEMParser(new StringReader(pem))) {
             Object obj = parser.readObject();
             if (obj == null) {
-                throw new KeyFormatException("no PEM object found: the text must contain a -----BEGIN ...----- "
-                        + "block", null);
+                throw new KeyFormatException("no PEM object found (the text is empty or corrupted): pass the "
+                        + "key file unchanged, with its -----BEGIN ...----- block", null);
             }
             return obj;
         } catch (IOException | RuntimeException e) {
             if (e instanceof KeyFormatException k) {
                 throw k;
             }
-            throw new KeyFormatException("the PEM text is malformed (" + e.getMessage() + "): pass the file "
+            throw new KeyFormatException("the PEM text is corrupted (" + e.getMessage() + "): pass the file "
                     + "unchanged, including its BEGIN/END lines", e);
         }
     }

@@ -41,7 +41,7 @@ class KeyPemTest {
         WrongPasswordException e = assertThrows(WrongPasswordException.class,
                 () -> KeyPem.readPrivateKey(pem, "wrong".toCharArray()));
         assertTrue(e.getMessage().contains("password is wrong"), e.getMessage());
-        assertThrows(WrongPasswordException.class, () -> KeyPem.readPrivateKey(pem));
+        assertThrows(PasswordRequiredException.class, () -> KeyPem.readPrivateKey(pem));
         if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(file)));

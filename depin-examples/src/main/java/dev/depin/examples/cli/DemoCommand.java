@@ -3,7 +3,6 @@ package dev.depin.examples.cli;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
-import dev.depin.executor.ExecutorRegistry;
 import dev.depin.job.Job;
 import dev.depin.job.JobEvent;
 import dev.depin.job.JobFailedException;
@@ -16,11 +15,9 @@ import dev.depin.job.DisputeRecord;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.node.LocalNetwork;
-import dev.depin.node.ProviderNode;
-import dev.depin.executor.spi.DeviceExecutor;
-import dev.depin.executor.spi.ExecutorOptions;
+import dev.depin.DepinException;
 import dev.depin.job.AttemptState;
+import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -38,14 +35,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code depin demo}: starts a local network of providers with different prices and
- * regions, each offering the hardware it really runs on, submits a mixed batch of jobs
- * that pay through an escrow on a real ledger ({@link DemoLedger}), shows a progress bar,
- * and ends with a summary and the ledger's balance sheet. Exit status 0 when every job
- * settled and the sheet sums to zero.
+ * {@code depin demo}: starts a network of providers with different prices and regions, each
+ * offering the hardware it really runs on (by default a directory and a node per provider as
+ * child processes over gRPC with mutual TLS, one of them killed mid-run; see
+ * {@code DemoNetwork}), submits a mixed batch of jobs that pay through an escrow on a real
+ * ledger ({@link DemoLedger}), shows a progress bar, and ends with a summary and the
+ * ledger's balance sheet. Exit status 0 when every job settled and the sheet sums to zero.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run a batch of jobs on a local network of providers and summarise what happened.")
+        description = "Run a batch of jobs on a network of providers (child processes over gRPC with mutual TLS, "
+                + "or in process with --network local) and summarise what happened.")
 public final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     private static final String[] REGIONS = {"DE/fra-1", "US/iad-1", "FR/par-2", "JP/tyo-1", "SG/sin-1", "BR/gru-1"};
     private static final String[] PRICE_PER_SECOND = {"0.0009", "0.0006", "0.0012", "0.0007", "0.0010", "0.0008"};
@@ -66,6 +65,12 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             description = "Fraction of its SGEMM results the dishonest provider corrupts, 0 to 1 (default ${DEFAULT-VALUE}); "
                     + "0 makes every provider honest.")
     double dishonest;
+
+    @Option(names = "--network", defaultValue = "grpc", paramLabel = "grpc|local",
+            description = "grpc (default): a directory and a node per provider as child processes, reached over "
+                    + "loopback mutual TLS, one node killed with SIGKILL a third of the way through; local: every "
+                    + "provider in this process.")
+    DemoNetwork.Kind network;
 
     @Option(names = "--out", description = "Write every job's spec, inputs, outputs, receipt and wipe attestation "
             + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
@@ -96,29 +101,28 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         out.printf("depin demo: %d providers, %d jobs, seed %d (%d cores, %d executor thread(s) per provider)%n",
                 providers, jobs, seed, cores, threadsEach);
 
-        List<ProviderNode> nodes = new ArrayList<>();
+        List<DemoNetwork.Provider> specs = new ArrayList<>();
         // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be.
         int liar = dishonest > 0 ? cheapest(providers) : -1;
         for (int i = 0; i < providers; i++) {
-            DeviceExecutor executor = ExecutorRegistry.createBest(ExecutorOptions.threads(threadsEach));
-            if (i == liar) {
-                executor = new DishonestExecutor(executor, dishonest, seed);
-            }
-            ProviderNode.Builder b = ProviderNode.builder(NodeKeyPair.generate(), executor)
-                    .region(Region.parse(REGIONS[i % REGIONS.length]))
-                    .price(new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]),
-                            MicroUsd.ofUsd("0.02")))
-                    .stake(MicroUsd.ofUsd("250"))
-                    .endpoint("local:provider-" + (i + 1));
-            nodes.add(b.build());
+            specs.add(new DemoNetwork.Provider(NodeKeyPair.generate(), Region.parse(REGIONS[i % REGIONS.length]),
+                    new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]), MicroUsd.ofUsd("0.02")),
+                    MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed));
         }
+        DemoNetwork net;
+        try {
+            net = DemoNetwork.start(network, specs, out);
+        } catch (DepinException e) {
+            System.err.println(e.getMessage());
+            return 3;
+        }
+        List<ProviderOffer> nodes = net.offers();
         out.println();
         out.printf("%-3s %-12s %-9s %-4s %-9s %-36s %8s%n", "#", "node", "region", "dev", "$/dev-s", "device", "GFLOP/s");
         for (int i = 0; i < nodes.size(); i++) {
-            ProviderNode n = nodes.get(i);
-            var offer = n.offer();
+            ProviderOffer offer = nodes.get(i);
             var d = offer.devices().get(0);
-            out.printf("%-3d %-12s %-9s %-4s %-9s %-36s %8.1f%s%n", i + 1, n.nodeId().shortId(), offer.region(),
+            out.printf("%-3d %-12s %-9s %-4s %-9s %-36s %8.1f%s%n", i + 1, offer.nodeId().shortId(), offer.region(),
                     d.kind(), offer.terms().price().perDeviceSecond().toUsd().toPlainString(),
                     abbreviate(d.model(), 36), d.fp32Gflops(),
                     i == liar ? "  <- dishonest: corrupts " + Math.round(dishonest * 100) + "% of its SGEMM results" : "");
@@ -129,29 +133,34 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         long t0 = System.nanoTime();
         List<JobHandle> handles = new ArrayList<>();
         Map<NodeId, String> names = new LinkedHashMap<>();
-        for (ProviderNode n : nodes) {
-            names.put(n.nodeId(), n.nodeId().shortId());
+        for (ProviderOffer o : nodes) {
+            names.put(o.nodeId(), o.nodeId().shortId());
         }
         long sheet;
-        try (DemoLedger money = DemoLedger.open(ledgerFile)) {
-            nodes.forEach(n -> money.stake(n.nodeId()));
-            try (LocalNetwork network = LocalNetwork.of(nodes);
-                 DepinClient client = DepinClient.builder(network).maxAttempts(3).escrow(money.escrow()).build()) {
-            for (int i = 0; i < jobs; i++) {
-                handles.add(client.submit(randomJob(rnd, i, providers)));
-            }
-            Progress progress = new Progress(handles, noProgress ? null : System.err);
-            progress.start();
-            CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))
-                    .toArray(CompletableFuture[]::new)).join();
-            progress.stop();
-            double wall = (System.nanoTime() - t0) / 1e9;
-            summarise(out, nodes, handles, client, wall);
-            if (this.out != null) {
-                new RunWriter(this.out).write(nodes, handles);
-                out.println("wrote every job's evidence to " + this.out.toAbsolutePath()
-                        + " (see README.txt there to re-verify)");
-            }
+        try (net; DemoLedger money = DemoLedger.open(ledgerFile)) {
+            nodes.forEach(o -> money.stake(o.nodeId()));
+            try (DepinClient client = DepinClient.builder(net.network()).maxAttempts(3).escrow(money.escrow())
+                    .build()) {
+                for (int i = 0; i < jobs; i++) {
+                    handles.add(client.submit(randomJob(rnd, i, net.survivors())));
+                }
+                CompletableFuture<String> fault = net.killOneHonestAfter(handles, jobs / 3);
+                Progress progress = new Progress(handles, noProgress ? null : System.err);
+                progress.start();
+                CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))
+                        .toArray(CompletableFuture[]::new)).join();
+                progress.stop();
+                String injected = fault.completeOnTimeout("", 30, TimeUnit.SECONDS).join();
+                if (!injected.isEmpty()) {
+                    out.println(injected);
+                }
+                double wall = (System.nanoTime() - t0) / 1e9;
+                summarise(out, nodes, handles, client, wall);
+                if (this.out != null) {
+                    new RunWriter(this.out).write(nodes, handles);
+                    out.println("wrote every job's evidence to " + this.out.toAbsolutePath()
+                            + " (see README.txt there to re-verify)");
+                }
             }
             sheet = money.print(out, handles, names); // after close: every job's money has come to rest
         }
@@ -213,14 +222,14 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         return f;
     }
 
-    private static void summarise(PrintStream out, List<ProviderNode> nodes, List<JobHandle> handles,
+    private static void summarise(PrintStream out, List<ProviderOffer> nodes, List<JobHandle> handles,
                                   DepinClient client, double wall) {
         Map<NodeId, long[]> perNode = new LinkedHashMap<>();
         Map<NodeId, Integer> disputed = new LinkedHashMap<>();
         Map<String, Integer> assurance = new java.util.TreeMap<>();
         List<DisputeRecord> disputes = new ArrayList<>();
         Map<NodeId, Long> earned = new LinkedHashMap<>();
-        for (ProviderNode n : nodes) {
+        for (ProviderOffer n : nodes) {
             perNode.put(n.nodeId(), new long[3]);
             earned.put(n.nodeId(), 0L);
         }
@@ -264,7 +273,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         for (Map.Entry<NodeId, long[]> e : perNode.entrySet()) {
             long[] c = e.getValue();
             out.printf("%-12s %-9s %8d %8d %8d %11.1f %12s %11.2f%n", e.getKey().shortId(),
-                    nodes.get(i++).offer().region(), c[0], c[1], disputed.getOrDefault(e.getKey(), 0), c[2] / 1e6,
+                    nodes.get(i++).region(), c[0], c[1], disputed.getOrDefault(e.getKey(), 0), c[2] / 1e6,
                     MicroUsd.ofMicros(earned.get(e.getKey())), client.reputation(e.getKey()));
         }
         out.println();

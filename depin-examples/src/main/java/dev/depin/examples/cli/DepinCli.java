@@ -6,14 +6,15 @@ import picocli.CommandLine.Command;
 /**
  * The {@code depin} command line: {@code java -jar depin-cli/target/depin.jar <command>}.
  *
- * <p>Subcommands: {@code demo} (a local network running a batch of jobs end to end),
+ * <p>Subcommands: {@code demo} (a network of providers running a batch of jobs end to end),
+ * {@code node} and {@code directory} (a provider node and a directory as their own processes),
  * {@code verify} (check a receipt, wipe attestation or dispute offline), {@code earnings}
  * (a GPU owner's net after energy and depreciation) and {@code ledger} (balances and an
  * account's statement from a ledger).
  */
 @Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
         description = "Decentralized GPU compute with verifiable results.",
-        subcommands = {DemoCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class,
+        subcommands = {DemoCommand.class, NodeCommand.class, DirectoryCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class,
             CommandLine.HelpCommand.class})
 public final class DepinCli implements Runnable {
     @CommandLine.Spec

@@ -4,7 +4,7 @@ import dev.depin.crypto.KeyPem;
 import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
-import dev.depin.node.ProviderNode;
+import dev.depin.provider.ProviderOffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -39,13 +39,13 @@ final class RunWriter {
         this.dir = dir;
     }
 
-    void write(List<ProviderNode> nodes, List<JobHandle> handles) {
+    void write(List<ProviderOffer> nodes, List<JobHandle> handles) {
         try {
             Files.createDirectories(dir.resolve("providers"));
             Files.createDirectories(dir.resolve("disputes"));
-            for (ProviderNode n : nodes) {
+            for (ProviderOffer n : nodes) {
                 Files.writeString(dir.resolve("providers/" + n.nodeId().hex() + ".pub.pem"),
-                        KeyPem.publicKeyToPem(n.offer().publicKey()));
+                        KeyPem.publicKeyToPem(n.publicKey()));
             }
             int i = 0;
             for (JobHandle h : handles) {

@@ -1,6 +1,7 @@
 package dev.depin.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -10,11 +11,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs the demo end to end on a small batch and checks its summary. */
+/** Runs the demo end to end, over the network and in process, and checks its summary. */
 class DemoCommandTest {
 
     private static String run(int expectedStatus, String... args) {
@@ -34,10 +38,13 @@ class DemoCommandTest {
     }
 
     @Test
-    void demo_smallBatchAllVerified() {
-        String out = run(0, "demo", "--providers", "3", "--jobs", "25", "--seed", "7", "--no-progress");
+    void demo_localNetwork_smallBatchAllSettledInProcess() {
+        String out = run(0, "demo", "--network", "local", "--providers", "3", "--jobs", "25", "--seed", "7",
+                "--no-progress");
         assertTrue(out.contains("final states: {SETTLED=25}"), out);
         assertTrue(out.contains("3 providers, 25 jobs, seed 7"), out);
+        assertFalse(out.contains("child processes") || out.contains("killed"), out);
+        assertEquals(List.of(), demoChildren(), "the local network starts no process");
         assertTrue(out.matches("(?s).*\\n  sum +\\$0\\.000000\\n.*"), "the balance sheet sums to zero: " + out);
         assertTrue(out.contains("system:issuer            issuer      -$115.000000"),
                 "minted: the buyer's $100 and three $5 stakes: " + out);
@@ -46,8 +53,8 @@ class DemoCommandTest {
     @Test
     void demo_ledgerFileIsReadableAfterwards(@TempDir Path dir) {
         Path ledger = dir.resolve("demo.db");
-        String out = run(0, "demo", "--providers", "2", "--jobs", "6", "--seed", "3", "--dishonest", "0",
-                "--no-progress", "--ledger", ledger.toString());
+        String out = run(0, "demo", "--network", "local", "--providers", "2", "--jobs", "6", "--seed", "3",
+                "--dishonest", "0", "--no-progress", "--ledger", ledger.toString());
         assertTrue(out.contains("final states: {SETTLED=6}"), out);
         assertTrue(out.contains("ledger " + ledger.toAbsolutePath()), out);
         String sheet = run(0, "ledger", "--file", ledger.toString(), "--account", "buyer:demo");
@@ -55,15 +62,24 @@ class DemoCommandTest {
         assertTrue(sheet.contains("/post") || sheet.contains("/hold"), "the buyer's statement lists its escrow: " + sheet);
     }
 
+    /**
+     * The default: a directory and four nodes as child JVMs over loopback mutual TLS; one
+     * honest node is killed with SIGKILL a third of the way through, the always-dishonest
+     * one is caught, every job is verified, the evidence re-verifies offline, and no child
+     * process is left.
+     */
     @Test
-    void demo_outWritesEvidenceThatVerifiesOffline(@TempDir Path dir) throws Exception {
+    void demo_grpcNetwork_killedNodeAndLiarAndEvidenceThatVerifiesOffline(@TempDir Path dir) throws Exception {
         String out = run(0, "demo", "--providers", "4", "--jobs", "40", "--seed", "11", "--dishonest", "1.0",
                 "--no-progress", "--out", dir.toString());
+        assertTrue(out.contains("started a directory and 4 provider nodes as child processes"), out);
+        assertTrue(out.contains("with SIGKILL after 13 of 40 jobs had ended"), out);
         assertTrue(out.contains("final states: {SETTLED=40}"), out);
         assertTrue(out.contains("RESULT_MISMATCH"), "the always-dishonest provider must be caught: " + out);
         assertTrue(out.matches("(?s).*\\n  system:burn +burn +\\$0\\.[0-9]*[1-9][0-9]* .*"),
                 "the liar's stake was slashed and part of it burned: " + out);
         assertTrue(out.matches("(?s).*\\n  sum +\\$0\\.000000\\n.*"), "the balance sheet sums to zero: " + out);
+        assertEquals(List.of(), demoChildren(), "every child process has ended");
         List<Path> jobs;
         try (Stream<Path> s = Files.list(dir.resolve("jobs"))) {
             jobs = s.sorted().toList();
@@ -153,5 +169,55 @@ class DemoCommandTest {
     @Test
     void demo_badJobCount() {
         run(2, "demo", "--jobs", "0");
+    }
+
+    @Test
+    void demo_badNetwork() {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            run(2, "demo", "--network", "carrier-pigeon");
+        } finally {
+            System.setErr(saved);
+        }
+        assertTrue(buf.toString(StandardCharsets.UTF_8).contains("grpc, local"), buf.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The demo's own JVM dies mid-run, by SIGTERM (its shutdown hook stops the children) or
+     * by SIGKILL (no hook runs: each child sees its standard input close and stops): either
+     * way no child process is left behind.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void demo_killedMidRun_leavesNoChildProcess(boolean sigkill, @TempDir Path dir) throws Exception {
+        try (ChildCli demo = new ChildCli(dir, "demo", java.util.Map.of(), "demo", "--providers", "1", "--jobs", "400",
+                "--dishonest", "0", "--no-progress")) {
+            String line;
+            do {
+                line = demo.nextLine();
+                assertTrue(line != null, "the demo ended before its network started: " + demo.stderr());
+            } while (!line.startsWith("started a directory"));
+            List<ProcessHandle> children = demo.process.descendants().toList();
+            assertTrue(children.size() >= 2, "a directory and a node: " + children);
+            if (sigkill) {
+                demo.process.destroyForcibly();
+            } else {
+                demo.process.destroy();
+            }
+            demo.waitFor();
+            for (ProcessHandle c : children) {
+                c.onExit().get(60, TimeUnit.SECONDS);
+                assertFalse(c.isAlive(), c + " outlived the demo");
+            }
+        }
+    }
+
+    /** This JVM's live child processes that run the depin command line. */
+    private static List<String> demoChildren() {
+        return ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
+                .map(p -> p.info().commandLine().orElse(""))
+                .filter(c -> c.contains(DepinCli.class.getName())).toList();
     }
 }

@@ -1,0 +1,62 @@
+package dev.depin.examples.cli;
+
+import dev.depin.DepinException;
+import dev.depin.grpc.DirectoryServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code depin directory}: a directory of signed provider offers as its own process, over
+ * gRPC with mutual TLS 1.3. Prints one line saying where it serves and runs until SIGTERM
+ * or Ctrl-C.
+ */
+@Command(name = "directory", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a directory of signed provider offers over gRPC with mutual TLS 1.3 until SIGTERM or "
+                + "Ctrl-C. Providers list and renew their offers in it (depin node --directory HOST:PORT); buyers "
+                + "query it.",
+            "The directory's Ed25519 key is read from --key, or generated and saved there (mode 0600) on first "
+                + "start; encrypted when a passphrase is given (--passphrase-env VAR or --ask-passphrase)."})
+public final class DirectoryCommand implements Callable<Integer> {
+    @Option(names = "--port", defaultValue = "7000", paramLabel = "PORT",
+            description = "Port to listen on, 0 for any free one (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--key", paramLabel = "FILE",
+            description = "The directory's key file (default ~/.depin/directory.key); made on first start.")
+    Path key;
+
+    @Option(names = "--ttl", defaultValue = "30s", paramLabel = "DURATION", converter = ServeOptions.DurationConverter.class,
+            description = "How long a listing lives after each renewal, e.g. 30s (default ${DEFAULT-VALUE}).")
+    Duration ttl;
+
+    @Mixin
+    ServeOptions serve = new ServeOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        serve.quietLogs();
+        Path keyFile = key != null ? key : ServeOptions.defaultKey("directory.key");
+        ServeOptions.LoadedKey id;
+        DirectoryServer server;
+        try {
+            if (port < 0 || port > 65535) {
+                throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
+            }
+            id = serve.loadKey(keyFile);
+            server = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl).start();
+        } catch (ServeOptions.UsageException | DepinException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        System.out.println("depin directory " + id.keys().nodeId().hex() + " serving offers on " + server.address()
+                + " (mutual TLS 1.3), listings live " + ServeOptions.shortDuration(ttl) + " after each renewal; "
+                + id.describe(keyFile));
+        System.out.flush();
+        return serve.serveUntilStopped(server, System.out, "depin directory " + id.keys().nodeId().shortId() + " on "
+                + server.address() + " stopped");
+    }
+}

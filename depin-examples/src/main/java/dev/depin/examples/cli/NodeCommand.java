@@ -1,0 +1,182 @@
+package dev.depin.examples.cli;
+
+import dev.depin.DepinException;
+import dev.depin.executor.ExecutorRegistry;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutorOptions;
+import dev.depin.grpc.ProviderServer;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.Region;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code depin node}: a provider node as its own process. It serves jobs over gRPC with
+ * mutual TLS 1.3 on the best executor present (CUDA where a GPU is, the CPU otherwise),
+ * lists its signed offer in each directory and renews it, prints one line saying what it
+ * serves and where, and runs until SIGTERM or Ctrl-C.
+ */
+@Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a provider node: serve jobs over gRPC with mutual TLS 1.3 on the best executor "
+                + "present, listed in the given directories, until SIGTERM or Ctrl-C.",
+            "The node's Ed25519 key is read from --key, or generated and saved there (mode 0600) on first start; "
+                + "encrypted when a passphrase is given (--passphrase-env VAR or --ask-passphrase, never as an "
+                + "argument)."})
+public final class NodeCommand implements Callable<Integer> {
+    @Option(names = "--port", defaultValue = "7001", paramLabel = "PORT",
+            description = "Port to listen on, 0 for any free one (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--key", paramLabel = "FILE",
+            description = "The node's key file (default ~/.depin/node.key); made on first start.")
+    Path key;
+
+    @Option(names = "--directory", paramLabel = "HOST:PORT",
+            description = "A directory to list the offer in and renew it; repeat for several.")
+    List<String> directories = new ArrayList<>();
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Executor host threads (default: the number of cores).")
+    Integer threads;
+
+    @Option(names = "--price-per-second", defaultValue = "0.0010", paramLabel = "USD",
+            description = "Price per device-second in USD (default ${DEFAULT-VALUE}).")
+    String pricePerSecond;
+
+    @Option(names = "--price-per-gb", defaultValue = "0.02", paramLabel = "USD",
+            description = "Price per 10^9 bytes moved in or out, in USD (default ${DEFAULT-VALUE}).")
+    String pricePerGb;
+
+    @Option(names = "--region", defaultValue = "US", paramLabel = "CC[/zone]",
+            description = "Where the hardware is, e.g. DE/fra-1 (default ${DEFAULT-VALUE}).")
+    String region;
+
+    @Option(names = "--stake", defaultValue = "100", paramLabel = "USD",
+            description = "Stake the offer declares, in USD (default ${DEFAULT-VALUE}).")
+    String stake;
+
+    @Option(names = "--renew", defaultValue = "10s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How often the offer is renewed in each directory, e.g. 10s (default ${DEFAULT-VALUE}); "
+                    + "keep it well under the directory's --ttl.")
+    Duration renew;
+
+    /** The demo's dishonest provider: corrupts this fraction of its SGEMM results before signing them. */
+    @Option(names = "--dishonest", hidden = true, defaultValue = "0")
+    double dishonest;
+
+    @Option(names = "--dishonest-seed", hidden = true, defaultValue = "0")
+    long dishonestSeed;
+
+    @Mixin
+    ServeOptions serve = new ServeOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream err = System.err;
+        serve.quietLogs();
+        Path keyFile = key != null ? key : ServeOptions.defaultKey("node.key");
+        int hostThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        Price price;
+        Region where;
+        MicroUsd staked;
+        ServeOptions.LoadedKey id;
+        try {
+            if (port < 0 || port > 65535) {
+                throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
+            }
+            if (hostThreads < 1 || hostThreads > 1024) {
+                throw new ServeOptions.UsageException("--threads must be 1 to 1024, got " + hostThreads);
+            }
+            if (!(dishonest >= 0 && dishonest <= 1)) {
+                throw new ServeOptions.UsageException("--dishonest must be 0 to 1, got " + dishonest);
+            }
+            price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
+            staked = usd("--stake", stake);
+            where = parseRegion(region);
+            id = serve.loadKey(keyFile);
+        } catch (ServeOptions.UsageException e) {
+            err.println(e.getMessage());
+            return 2;
+        }
+
+        DeviceExecutor executor = ExecutorRegistry.createBest(ExecutorOptions.threads(hostThreads));
+        String model = executor.device().model();
+        if (dishonest > 0) {
+            executor = new DishonestExecutor(executor, dishonest, dishonestSeed);
+        }
+        ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked);
+        if (port != 0) {
+            nb.endpoint(serve.host + ":" + port);
+        }
+        ProviderNode node = nb.build();
+        ProviderServer server;
+        try {
+            ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew);
+            for (String d : directories) {
+                sb.directory(d);
+            }
+            server = sb.start();
+        } catch (DepinException e) {
+            node.close();
+            err.println(e.getMessage());
+            return 2;
+        }
+        if (!directories.isEmpty()) {
+            listNow(server, err);
+        }
+        String kernels = String.join(",", new java.util.TreeSet<>(node.offer().terms().kernels()));
+        System.out.println("depin node " + node.nodeId().hex() + " serving " + kernels + " on " + server.address()
+                + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
+                + " thread(s))"
+                + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
+                + "; " + id.describe(keyFile));
+        System.out.flush();
+        return serve.serveUntilStopped(server, System.out, "depin node " + node.nodeId().shortId() + " on "
+                + server.address() + " stopped");
+    }
+
+    /**
+     * Lists the offer before saying so: a few tries, since a cold JVM on a loaded machine may
+     * miss the first handshake's deadline. The scheduled renewals keep trying after that, so a
+     * directory that starts later still lists this node.
+     */
+    private static void listNow(ProviderServer server, PrintStream err) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                server.renewNow();
+                return;
+            } catch (DepinException e) {
+                if (attempt == 3) {
+                    err.println("warning: not listed yet (renewals keep trying): " + e.getMessage());
+                    return;
+                }
+            }
+        }
+    }
+
+    static MicroUsd usd(String option, String value) throws ServeOptions.UsageException {
+        try {
+            return MicroUsd.ofUsd(value);
+        } catch (DepinException e) {
+            throw new ServeOptions.UsageException(option + " '" + value + "': " + e.getMessage());
+        }
+    }
+
+    private static Region parseRegion(String text) throws ServeOptions.UsageException {
+        try {
+            return Region.parse(text);
+        } catch (DepinException e) {
+            throw new ServeOptions.UsageException("--region '" + text + "': " + e.getMessage());
+        }
+    }
+}

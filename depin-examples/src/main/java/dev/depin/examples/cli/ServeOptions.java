@@ -1,0 +1,213 @@
+package dev.depin.examples.cli;
+
+import dev.depin.DepinException;
+import dev.depin.crypto.KeyFileException;
+import dev.depin.crypto.KeyFormatException;
+import dev.depin.crypto.KeyPem;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.PasswordRequiredException;
+import dev.depin.crypto.UnencryptedKeyException;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * What {@code depin node} and {@code depin directory} share: the interface they listen on,
+ * the key file's passphrase (from an environment variable or the console, never as an
+ * argument), and running until SIGTERM or Ctrl-C.
+ */
+final class ServeOptions {
+    /** slf4j-simple's default level; the commands lower the library's chatter to warnings. */
+    private static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Interface to listen on, and the address given to directories and buyers "
+                    + "(default ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--passphrase-env", paramLabel = "VAR",
+            description = "Read the key file's passphrase from this environment variable (a new key is saved "
+                    + "encrypted with it; an existing one must be encrypted with it).")
+    String passphraseEnv;
+
+    @Option(names = "--ask-passphrase",
+            description = "Ask for the key file's passphrase on the console (twice for a new key).")
+    boolean askPassphrase;
+
+    @Option(names = "--verbose", description = "Log at info level (default: warnings only).")
+    boolean verbose;
+
+    /** For the demo: stop when standard input closes, so that no child outlives its parent. */
+    @Option(names = "--stop-on-stdin-eof", hidden = true)
+    boolean stopOnStdinEof;
+
+    /** A bad option value: the message says which and what to give instead. */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** Warnings only from the library, unless --verbose or -D says otherwise. Call before anything logs. */
+    void quietLogs() {
+        if (!verbose && System.getProperty(LOG_LEVEL) == null) {
+            System.setProperty(LOG_LEVEL, "warn");
+        }
+    }
+
+    /** A node's identity from its key file, made on first start: see {@link KeyPem#loadOrCreate}. */
+    record LoadedKey(NodeKeyPair keys, boolean created, boolean encrypted) {
+        String describe(Path file) {
+            return "key " + file + " (" + (created ? "generated now" : "loaded") + ", "
+                    + (encrypted ? "encrypted" : "unencrypted") + ")";
+        }
+    }
+
+    LoadedKey loadKey(Path file) throws UsageException {
+        if (passphraseEnv != null && askPassphrase) {
+            throw new UsageException("give the passphrase one way: --passphrase-env or --ask-passphrase, not both");
+        }
+        boolean exists = Files.exists(file);
+        char[] passphrase = passphrase(exists);
+        try {
+            NodeKeyPair keys = KeyPem.loadOrCreate(file, passphrase);
+            return new LoadedKey(keys, !exists, passphrase != null);
+        } catch (PasswordRequiredException e) {
+            throw new UsageException(e.getMessage() + " (--passphrase-env VAR or --ask-passphrase)");
+        } catch (UnencryptedKeyException e) {
+            throw new UsageException(e.getMessage() + " (leave out --passphrase-env and --ask-passphrase to use it "
+                    + "as it is)");
+        } catch (KeyFormatException | KeyFileException e) {
+            throw new UsageException(e.getMessage());
+        } catch (DepinException e) {
+            throw new UsageException("key file " + file + ": " + e.getMessage());
+        } finally {
+            if (passphrase != null) {
+                Arrays.fill(passphrase, '\0');
+            }
+        }
+    }
+
+    private char[] passphrase(boolean existing) throws UsageException {
+        if (passphraseEnv != null) {
+            String v = System.getenv(passphraseEnv);
+            if (v == null) {
+                throw new UsageException("the environment variable " + passphraseEnv + " named by --passphrase-env "
+                        + "is not set: set it to the key file's passphrase, or leave out --passphrase-env for an "
+                        + "unencrypted key file");
+            }
+            if (v.isEmpty()) {
+                throw new UsageException("the environment variable " + passphraseEnv + " is empty: an empty "
+                        + "passphrase protects nothing; set a real one");
+            }
+            return v.toCharArray();
+        }
+        if (!askPassphrase) {
+            return null;
+        }
+        Console console = System.console();
+        if (console == null) {
+            throw new UsageException("--ask-passphrase needs a console, and there is none: use --passphrase-env VAR");
+        }
+        char[] first = console.readPassword(existing ? "passphrase of the key file: " : "passphrase for the new key file: ");
+        if (first == null || first.length == 0) {
+            throw new UsageException("no passphrase entered: an empty passphrase protects nothing");
+        }
+        if (!existing) {
+            char[] again = console.readPassword("the same passphrase again: ");
+            boolean same = again != null && Arrays.equals(first, again);
+            if (again != null) {
+                Arrays.fill(again, '\0');
+            }
+            if (!same) {
+                Arrays.fill(first, '\0');
+                throw new UsageException("the two passphrases differ: start again");
+            }
+        }
+        return first;
+    }
+
+    /**
+     * Runs until SIGTERM or Ctrl-C (or, with --stop-on-stdin-eof, until standard input
+     * closes): a shutdown hook closes {@code server}, prints {@code stopped}, and lets the
+     * JVM exit.
+     */
+    int serveUntilStopped(AutoCloseable server, PrintStream out, String stopped) throws InterruptedException {
+        Thread hook = new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                System.err.println("closing failed: " + e);
+            }
+            out.println(stopped);
+            out.flush();
+        }, "depin-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        if (stopOnStdinEof) {
+            Thread watch = new Thread(() -> {
+                try {
+                    InputStream in = System.in;
+                    while (in.read() >= 0) {
+                        // Nothing is sent: the parent only ever closes the pipe.
+                    }
+                } catch (IOException ignored) {
+                    // A broken pipe is a closed one.
+                }
+                System.exit(0);
+            }, "depin-stdin-watch");
+            watch.setDaemon(true);
+            watch.start();
+        }
+        // The hook runs on SIGTERM; this thread only waits and is cut off at exit.
+        while (true) {
+            TimeUnit.DAYS.sleep(1);
+        }
+    }
+
+    /** Converts {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or a plain number of seconds. */
+    static final class DurationConverter implements ITypeConverter<java.time.Duration> {
+        private static final Pattern FORMAT = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+
+        @Override
+        public java.time.Duration convert(String value) {
+            Matcher m = FORMAT.matcher(value.trim().toLowerCase(Locale.ROOT));
+            if (!m.matches()) {
+                throw new TypeConversionException("'" + value + "' is not a duration: give e.g. 500ms, 30s, 2m or 1h");
+            }
+            long n = Long.parseLong(m.group(1));
+            String unit = m.group(2) == null ? "s" : m.group(2);
+            java.time.Duration d = switch (unit) {
+                case "ms" -> java.time.Duration.ofMillis(n);
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "h" -> java.time.Duration.ofHours(n);
+                default -> java.time.Duration.ofSeconds(n);
+            };
+            if (d.isZero()) {
+                throw new TypeConversionException("'" + value + "' is zero: give a positive duration");
+            }
+            return d;
+        }
+    }
+
+    static String shortDuration(java.time.Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 != 0 ? ms + " ms" : ms / 1000 + " s";
+    }
+
+    static Path defaultKey(String name) {
+        return Path.of(System.getProperty("user.home"), ".depin", name);
+    }
+}
