@@ -174,7 +174,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 }
                 switch (req.getKindCase()) {
                     case START -> kept = start(req.getStart(), frame);
-                    case INPUT -> input(req.getInput());
+                    case INPUT -> kept = input(req.getInput(), frame);
                     case CANCEL -> cancel(req.getCancel().getReason());
                     default -> throw refuse("a message of unknown kind: malformed stream");
                 }
@@ -278,7 +278,14 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             return ready;
         }
 
-        private void input(InputChunk c) {
+        /**
+         * Copies one chunk into its input's buffer and zeroes the frame it came in; the last
+         * chunk submits the job, after its frame was zeroed and counted (the node's wipe may
+         * run as soon as the job is queued).
+         *
+         * @return true: the frame was used and zeroed here
+         */
+        private boolean input(InputChunk c, Frame frame) {
             if (header == null) {
                 throw refuse("input before Start: malformed stream");
             }
@@ -295,10 +302,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 throw refuse("input '" + c.getName() + "' grows past its declared " + b.capacity() + " bytes: refused");
             }
             c.getData().copyTo(b);
+            received.used(frame);
             missing -= n;
             if (missing == 0) {
                 submit();
             }
+            return true;
         }
 
         private void submit() {
@@ -491,8 +500,14 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             assembled = buffers;
         }
 
-        /** Zeroes a frame that was used (copied out, or refused), checking every byte. */
+        private Frame lastUsed;
+
+        /** Zeroes a frame that was used (copied out, or refused), checking every byte; once per frame. */
         synchronized void used(Frame frame) {
+            if (frame == lastUsed) {
+                return;
+            }
+            lastUsed = frame;
             byte[] b = frame.bytes();
             if (b.length > 0) {
                 HostWipe.wipe(FRAMES, b, (byte) 0);
