@@ -8,33 +8,36 @@ import dev.depin.settlement.Balance;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
-import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Clock;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.UnaryOperator;
 
 /**
  * A durable double-entry {@link Settlement} over JDBC: an SQLite file by default
  * (WAL journal, {@code synchronous=FULL}), or PostgreSQL, through the same code.
  *
- * <p>One writer thread owns the write connection. It takes every queued operation (up to
- * {@link Builder#maxBatch(int)}), applies them in one transaction, commits once, and only
- * then completes the callers' futures: this is group commit, so many operations share one
- * fsync, and a future that completed normally is durable. A refused operation changes
- * nothing: refusals are found before an operation's first write, and an operation that fails
- * after writing makes the writer redo the batch with a savepoint around each operation.
+ * <p>One writer thread owns the write connection and the ledger's live state in memory (every
+ * balance, every open hold, the most recent {@link Builder#recentKeys(int)} results), loaded
+ * from the database when the ledger opens. It takes every queued operation (up to
+ * {@link Builder#maxBatch(int)}), checks each in memory in order, writes the batch's rows with
+ * JDBC batch statements in one transaction, commits once, and only then completes the callers'
+ * futures: this is group commit, so many operations share one fsync (and, on PostgreSQL, a
+ * handful of round trips), and a future that completed normally is durable. An operation that
+ * memory would refuse or cannot judge is decided by the database inside the same transaction,
+ * so refusals are the database's; if memory turns out stale (another writer, an old key
+ * retried) or the commit fails, memory is rolled back and the batch is written again one
+ * operation at a time against the database. A refused operation changes nothing.
  *
  * <p>The invariants are enforced in the transaction, not only checked in Java: CHECK
  * constraints keep every account that is not allowed credit at {@code posted - held >= 0}
@@ -55,34 +58,45 @@ public final class JdbcLedger implements Settlement {
 
     private final Store writeStore;
     private final Store readStore;
-    private final Clock clock;
+    private final Writer writer;
     private final int maxBatch;
     private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
-    private final Thread writer;
+    private final Thread writerThread;
     private volatile boolean closed;
 
     private JdbcLedger(Builder b) {
-        this.clock = b.clock;
         this.maxBatch = b.maxBatch;
         Connection w = null;
         Connection r = null;
         try {
-            w = b.connect();
+            w = b.writeConnection.apply(b.connect());
             r = b.connect();
+            if (b.dialect == Dialect.SQLITE) {
+                try (Statement s = w.createStatement()) {
+                    // 32 MiB of cache holds a batch's pages without spilling them into the log
+                    // before the commit; a log of up to 8,192 pages (32 MiB) before the commit
+                    // that copies it into the file means that a page changed in many batches
+                    // is copied once, not once per batch. Neither changes what is synced when.
+                    s.execute("PRAGMA cache_size=-32768");
+                    s.execute("PRAGMA wal_autocheckpoint=8192");
+                }
+            }
             r.setTransactionIsolation(b.dialect == Dialect.SQLITE
                     ? Connection.TRANSACTION_SERIALIZABLE : Connection.TRANSACTION_REPEATABLE_READ);
             this.writeStore = new Store(w, b.dialect);
             this.writeStore.initialise();
             this.readStore = new Store(r, b.dialect);
+            this.writer = new Writer(writeStore, b.dialect, b.clock, b.recentKeys);
+            this.writer.load();
         } catch (SQLException | RuntimeException e) {
             closeQuietly(w);
             closeQuietly(r);
             throw new LedgerFailureException("cannot open the ledger at " + b.description + ": " + e.getMessage()
                     + " (check the path or URL, the credentials and that the database is reachable)", e);
         }
-        this.writer = new Thread(this::writeLoop, "depin-ledger-writer");
-        this.writer.setDaemon(true);
-        this.writer.start();
+        this.writerThread = new Thread(this::writeLoop, "depin-ledger-writer");
+        this.writerThread.setDaemon(true);
+        this.writerThread.start();
     }
 
     /**
@@ -110,13 +124,13 @@ public final class JdbcLedger implements Settlement {
             throw new InvalidArgumentException("accounts of kind " + kind
                     + " are the ledger's own (" + AccountId.ISSUER + ", " + AccountId.BURN + "): open another kind");
         }
-        return submit(new OpenRequest(account, kind, allowCredit, new CompletableFuture<>())).future;
+        return submit(new Writer.OpenRequest(account, kind, allowCredit)).future;
     }
 
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
-        return submit(new OpRequest(operation, new CompletableFuture<>())).future;
+        return submit(new Writer.OpRequest(operation)).future;
     }
 
     @Override
@@ -162,9 +176,9 @@ public final class JdbcLedger implements Settlement {
             queue.add(STOP);
         }
         boolean interrupted = false;
-        while (writer.isAlive()) {
+        while (writerThread.isAlive()) {
             try {
-                writer.join();
+                writerThread.join();
             } catch (InterruptedException e) {
                 interrupted = true;
             }
@@ -181,7 +195,19 @@ public final class JdbcLedger implements Settlement {
         }
     }
 
-    private <R extends Request> R submit(R request) {
+    /** For the tests: how the writer's memory differs from the database, between two batches. */
+    List<String> memoryDifferences() {
+        Writer.Probe probe = new Writer.Probe();
+        synchronized (this) {
+            if (closed) {
+                throw new LedgerFailureException("the ledger is closed");
+            }
+            queue.add(probe);
+        }
+        return probe.future.join();
+    }
+
+    private <R extends Writer.Request> R submit(R request) {
         synchronized (this) {
             if (!closed) {
                 queue.add(request);
@@ -225,103 +251,33 @@ public final class JdbcLedger implements Settlement {
             if (batch.remove(STOP)) {
                 stop = true;
             }
-            if (!batch.isEmpty()) {
-                writeBatch(batch);
-            }
-        }
-    }
-
-    /**
-     * One transaction for the whole batch; futures complete only after the commit.
-     *
-     * <p>The fast path takes no savepoints: every refusal the ledger gives is found before
-     * the operation's first write, so a refused operation has written nothing. If an
-     * operation fails after writing (a constraint, another writer, a database error), the
-     * batch is rolled back and run again on the careful path, one savepoint per operation.
-     */
-    private void writeBatch(List<Object> batch) {
-        if (!writeBatch(batch, false)) {
-            writeBatch(batch, true);
-        }
-    }
-
-    /** @return false when the fast path must give way to the careful one (nothing was committed) */
-    private boolean writeBatch(List<Object> batch, boolean careful) {
-        List<Runnable> completions = new ArrayList<>(batch.size());
-        Connection c = writeStore.connection();
-        try {
+            List<Writer.Request> requests = new ArrayList<>(batch.size());
+            List<Writer.Probe> probes = new ArrayList<>(0);
             for (Object o : batch) {
-                Request request = (Request) o;
-                if (!careful) {
-                    writeStore.startOperation();
-                    try {
-                        Object result = request.run(writeStore, clock);
-                        completions.add(() -> request.complete(result));
-                    } catch (SettlementException | InvalidArgumentException e) {
-                        if (writeStore.wroteSinceStart()) {
-                            c.rollback();
-                            return false;
-                        }
-                        completions.add(() -> request.fail(e));
-                    } catch (SQLException e) {
-                        c.rollback();
-                        return false;
-                    }
-                    continue;
+                if (o instanceof Writer.Probe) {
+                    probes.add((Writer.Probe) o);
+                } else {
+                    requests.add((Writer.Request) o);
                 }
-                Savepoint sp = c.setSavepoint();
+            }
+            if (!requests.isEmpty()) {
+                writer.write(requests);
+            }
+            for (Writer.Probe p : probes) {
                 try {
-                    Object result = request.run(writeStore, clock);
-                    c.releaseSavepoint(sp);
-                    completions.add(() -> request.complete(result));
-                } catch (SettlementException | InvalidArgumentException e) {
-                    c.rollback(sp);
-                    completions.add(() -> request.fail(e));
-                } catch (SQLException e) {
-                    c.rollback(sp);
-                    // A constraint tripped: another writer (a second process on PostgreSQL) got
-                    // there first. Run it once more, now that its row is visible: an identical
-                    // retry then returns that writer's result, and a real refusal says why.
-                    Savepoint again = c.setSavepoint();
-                    try {
-                        Object result = request.run(writeStore, clock);
-                        c.releaseSavepoint(again);
-                        completions.add(() -> request.complete(result));
-                    } catch (SettlementException | InvalidArgumentException refusal) {
-                        c.rollback(again);
-                        completions.add(() -> request.fail(refusal));
-                    } catch (SQLException e2) {
-                        c.rollback(again);
-                        SettlementException refusal = writeStore.explain(e2);
-                        completions.add(() -> request.fail(refusal));
-                    }
+                    p.future.complete(writer.differences());
+                } catch (SQLException | RuntimeException e) {
+                    p.future.completeExceptionally(e);
                 }
             }
-            c.commit();
-        } catch (Throwable e) {
-            // Whatever went wrong (the database, the disk, an Error), every caller's future
-            // completes: the batch is rolled back and fails as a whole.
-            try {
-                c.rollback();
-            } catch (SQLException ignored) {
-                // the connection is broken; the next batch fails the same way and says why
-            }
-            LedgerFailureException failure = new LedgerFailureException(
-                    "the ledger could not commit: " + e.getMessage() + " (nothing was applied; retry with the same key)", e);
-            for (Object o : batch) {
-                fail(o, failure);
-            }
-            return true;
         }
-        for (Runnable r : completions) {
-            r.run();
-        }
-        return true;
     }
 
     private static void fail(Object o, Throwable t) {
-        if (o instanceof Request) {
-            ((Request) o).fail(t);
+        if (o instanceof Writer.Request) {
+            ((Writer.Request) o).fail(t);
+        } else if (o instanceof Writer.Probe) {
+            ((Writer.Probe) o).future.completeExceptionally(t);
         }
     }
 
@@ -335,68 +291,6 @@ public final class JdbcLedger implements Settlement {
         }
     }
 
-    private abstract static class Request {
-        abstract Object run(Store store, Clock clock) throws SQLException;
-
-        abstract void complete(Object result);
-
-        abstract void fail(Throwable t);
-    }
-
-    private static final class OpRequest extends Request {
-        final Operation operation;
-        final CompletableFuture<Applied> future;
-
-        OpRequest(Operation operation, CompletableFuture<Applied> future) {
-            this.operation = operation;
-            this.future = future;
-        }
-
-        @Override
-        Object run(Store store, Clock clock) throws SQLException {
-            return store.apply(operation, clock.instant().truncatedTo(ChronoUnit.MILLIS));
-        }
-
-        @Override
-        void complete(Object result) {
-            future.complete((Applied) result);
-        }
-
-        @Override
-        void fail(Throwable t) {
-            future.completeExceptionally(t);
-        }
-    }
-
-    private static final class OpenRequest extends Request {
-        final AccountId account;
-        final AccountKind kind;
-        final boolean allowCredit;
-        final CompletableFuture<Balance> future;
-
-        OpenRequest(AccountId account, AccountKind kind, boolean allowCredit, CompletableFuture<Balance> future) {
-            this.account = account;
-            this.kind = kind;
-            this.allowCredit = allowCredit;
-            this.future = future;
-        }
-
-        @Override
-        Object run(Store store, Clock clock) throws SQLException {
-            return store.open(account, kind, allowCredit);
-        }
-
-        @Override
-        void complete(Object result) {
-            future.complete((Balance) result);
-        }
-
-        @Override
-        void fail(Throwable t) {
-            future.completeExceptionally(t);
-        }
-    }
-
     /** Where the ledger lives and how it batches. */
     public static final class Builder {
         private Dialect dialect;
@@ -405,7 +299,10 @@ public final class JdbcLedger implements Settlement {
         private String password;
         private String description;
         private int maxBatch = 4096;
+        private int recentKeys = 65_536;
         private Clock clock = Clock.systemUTC();
+        /** The tests wrap the writer's connection to make commits fail; otherwise the connection itself. */
+        UnaryOperator<Connection> writeConnection = UnaryOperator.identity();
 
         private Builder() {
         }
@@ -464,6 +361,25 @@ public final class JdbcLedger implements Settlement {
                 throw new InvalidArgumentException("maxBatch is " + maxBatch + ": use 1 to 65536");
             }
             this.maxBatch = maxBatch;
+            return this;
+        }
+
+        /**
+         * How many of the most recent operations the writer keeps in memory, so that an
+         * identical retry of one is answered without reading the database. An older key is
+         * still applied at most once: the database's unique key finds it, and its retry costs
+         * one batch written the careful way (each operation against the database). The
+         * writer's memory is bounded by this, the accounts and the open holds.
+         *
+         * @param recentKeys 0 to 10,000,000 (default 65,536)
+         * @return this builder
+         * @throws InvalidArgumentException if out of range
+         */
+        public Builder recentKeys(int recentKeys) {
+            if (recentKeys < 0 || recentKeys > 10_000_000) {
+                throw new InvalidArgumentException("recentKeys is " + recentKeys + ": use 0 to 10000000");
+            }
+            this.recentKeys = recentKeys;
             return this;
         }
 

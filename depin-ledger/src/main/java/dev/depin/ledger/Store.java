@@ -36,8 +36,11 @@ import java.util.Map;
 
 /**
  * The SQL of the ledger on one connection. Writes run on the writer thread inside its
- * transaction; each method validates first and writes afterwards, so a refusal normally
- * writes nothing, and the savepoint around it undoes whatever a constraint stopped.
+ * transaction. Two kinds: the database path ({@link #apply}, {@link #open}: one operation,
+ * validated against the rows, then written; a refusal normally writes nothing, and the
+ * savepoint around it undoes whatever a constraint stopped), and a batch's rows as
+ * {@link Writer} validated them in memory ({@link #insertOps} and the methods beside it: JDBC
+ * batches on SQLite, one statement with arrays per table on PostgreSQL).
  */
 final class Store {
     private final Connection c;
@@ -118,43 +121,19 @@ final class Store {
 
     // ---- accounts -------------------------------------------------------------------
 
-    private static final class Account {
-        final AccountId id;
-        final AccountKind kind;
-        final boolean credit;
-        final long posted;
-        final long held;
-
-        Account(AccountId id, AccountKind kind, boolean credit, long posted, long held) {
-            this.id = id;
-            this.kind = kind;
-            this.credit = credit;
-            this.posted = posted;
-            this.held = held;
-        }
-
-        long available() {
-            return posted - held;
-        }
-
-        Balance balance() {
-            return new Balance(id, kind, credit, posted, held);
-        }
-    }
-
-    private Account find(AccountId id) throws SQLException {
+    private Live.Account find(AccountId id) throws SQLException {
         PreparedStatement p = prepare("SELECT kind, allow_credit, posted, held FROM accounts WHERE id = ?");
         p.setString(1, id.value());
         try (ResultSet rs = p.executeQuery()) {
             if (!rs.next()) {
                 return null;
             }
-            return new Account(id, AccountKind.valueOf(rs.getString(1)), rs.getInt(2) == 1, rs.getLong(3), rs.getLong(4));
+            return new Live.Account(id, AccountKind.valueOf(rs.getString(1)), rs.getInt(2) == 1, rs.getLong(3), rs.getLong(4));
         }
     }
 
-    private Account account(AccountId id) throws SQLException {
-        Account a = find(id);
+    private Live.Account account(AccountId id) throws SQLException {
+        Live.Account a = find(id);
         if (a == null) {
             throw new UnknownAccountException("account " + id + " does not exist: open it first");
         }
@@ -162,7 +141,7 @@ final class Store {
     }
 
     Balance open(AccountId id, AccountKind kind, boolean credit) throws SQLException {
-        Account a = find(id);
+        Live.Account a = find(id);
         if (a != null) {
             if (a.kind != kind || a.credit != credit) {
                 throw new AccountConflictException("account " + id + " exists as " + a.kind
@@ -180,7 +159,7 @@ final class Store {
         return new Balance(id, kind, credit, 0, 0);
     }
 
-    private void change(Account a, long postedDelta, long heldDelta) throws SQLException {
+    private void change(Live.Account a, long postedDelta, long heldDelta) throws SQLException {
         try {
             Math.addExact(a.posted, postedDelta);
             Math.addExact(a.held, heldDelta);
@@ -197,7 +176,7 @@ final class Store {
         }
     }
 
-    private static void requireAvailable(Account a, long amount, String what) {
+    private static void requireAvailable(Live.Account a, long amount, String what) {
         if (!a.credit && a.available() < amount) {
             throw new InsufficientFundsException("account " + a.id + " has " + MicroUsd.ofMicros(Math.max(0, a.available()))
                     + " available (" + a.posted + " posted, " + a.held + " held) but " + what + " needs "
@@ -205,7 +184,7 @@ final class Store {
         }
     }
 
-    private static void requireKind(Account a, boolean ok, String why) {
+    private static void requireKind(Live.Account a, boolean ok, String why) {
         if (!ok) {
             throw new AccountKindException("account " + a.id + " is of kind " + a.kind + ": " + why);
         }
@@ -299,10 +278,10 @@ final class Store {
     }
 
     private Applied mint(Operation.Mint m, Instant now) throws SQLException {
-        Account to = account(m.to());
+        Live.Account to = account(m.to());
         requireKind(to, to.kind != AccountKind.ISSUER && to.kind != AccountKind.BURN,
                 "mint into a buyer, provider, stake or fees account");
-        Account issuer = account(AccountId.ISSUER);
+        Live.Account issuer = account(AccountId.ISSUER);
         long amount = m.amount().micros();
         checkRange(issuer, -amount, to, amount);
         long seq = insertOp(m, now);
@@ -312,8 +291,8 @@ final class Store {
     }
 
     private Applied transfer(Operation.Transfer t, Instant now) throws SQLException {
-        Account from = account(t.from());
-        Account to = account(t.to());
+        Live.Account from = account(t.from());
+        Live.Account to = account(t.to());
         requireKind(from, from.kind != AccountKind.ISSUER && from.kind != AccountKind.BURN,
                 "nothing is transferred out of the issuer (mint instead) or the burn account");
         requireKind(to, to.kind != AccountKind.ISSUER, "nothing is transferred into the issuer");
@@ -327,8 +306,8 @@ final class Store {
     }
 
     private Applied hold(Operation.Hold h, Instant now) throws SQLException {
-        Account payer = account(h.payer());
-        Account payee = account(h.payee());
+        Live.Account payer = account(h.payer());
+        Live.Account payee = account(h.payee());
         requireKind(payer, payer.kind != AccountKind.ISSUER && payer.kind != AccountKind.BURN,
                 "holds are taken from buyer, provider, stake or fees accounts");
         requireKind(payee, payee.kind != AccountKind.ISSUER, "nothing is paid into the issuer");
@@ -368,16 +347,22 @@ final class Store {
         }
     }
 
-    private HoldRow openHold(OperationKey key) throws SQLException {
+    private HoldRow holdRow(OperationKey key) throws SQLException {
         PreparedStatement p = prepare("SELECT payer, payee, amount, expires_ms, state, resolved_by FROM holds WHERE hold_key = ?");
         p.setString(1, key.value());
-        HoldRow h;
         try (ResultSet rs = p.executeQuery()) {
             if (!rs.next()) {
-                throw new UnknownHoldException("no hold has key " + key + ": name the key the hold was applied with");
+                return null;
             }
-            h = new HoldRow(key, AccountId.of(rs.getString(1)), AccountId.of(rs.getString(2)), rs.getLong(3),
+            return new HoldRow(key, AccountId.of(rs.getString(1)), AccountId.of(rs.getString(2)), rs.getLong(3),
                     rs.getLong(4), rs.getString(5), rs.getString(6));
+        }
+    }
+
+    private HoldRow openHold(OperationKey key) throws SQLException {
+        HoldRow h = holdRow(key);
+        if (h == null) {
+            throw new UnknownHoldException("no hold has key " + key + ": name the key the hold was applied with");
         }
         if (!h.state.equals("OPEN")) {
             throw new HoldResolvedException("hold " + key + " is already " + h.state + " (by " + h.resolvedBy
@@ -408,8 +393,8 @@ final class Store {
             throw new PostExceedsHoldException("post " + post.key() + " asks for " + post.amount() + " but hold " + h.key
                     + " reserved " + MicroUsd.ofMicros(h.amount) + ": post at most the hold");
         }
-        Account payer = account(h.payer);
-        Account payee = account(h.payee);
+        Live.Account payer = account(h.payer);
+        Live.Account payee = account(h.payee);
         checkRange(payer, -amount, payee, amount);
         long seq = insertOp(post, now);
         resolve(h, "POSTED", post.key());
@@ -425,7 +410,7 @@ final class Store {
             throw new HoldNotExpiredException("hold " + h.key + " expires at " + Instant.ofEpochMilli(h.expiresMs)
                     + ", after now (" + now + "): void it, or expire it later");
         }
-        Account payer = account(h.payer);
+        Live.Account payer = account(h.payer);
         long seq = insertOp(op, now);
         resolve(h, state, op.key());
         change(payer, 0, -h.amount);
@@ -433,15 +418,15 @@ final class Store {
     }
 
     private Applied slash(Operation.Slash s, Instant now) throws SQLException {
-        Account stake = account(s.stake());
+        Live.Account stake = account(s.stake());
         requireKind(stake, stake.kind == AccountKind.STAKE, "only a stake account can be slashed");
-        Account beneficiary = s.beneficiary().isPresent() ? account(s.beneficiary().get()) : null;
+        Live.Account beneficiary = s.beneficiary().isPresent() ? account(s.beneficiary().get()) : null;
         if (beneficiary != null) {
             requireKind(beneficiary, beneficiary.kind != AccountKind.ISSUER, "nothing is paid into the issuer");
         }
         long total = s.total().micros();
         requireAvailable(stake, total, "slash " + s.key());
-        Account burn = account(AccountId.BURN);
+        Live.Account burn = account(AccountId.BURN);
         long toBeneficiary = s.toBeneficiary().micros();
         long burned = s.burned().micros();
         if (beneficiary != null) {
@@ -462,9 +447,9 @@ final class Store {
         return new Applied(seq, s, legs, now);
     }
 
-    private static void checkRange(Account from, long fromDelta, Account to, long toDelta) {
+    private static void checkRange(Live.Account from, long fromDelta, Live.Account to, long toDelta) {
         for (Object[] pair : new Object[][] {{from, fromDelta}, {to, toDelta}}) {
-            Account a = (Account) pair[0];
+            Live.Account a = (Live.Account) pair[0];
             long d = (Long) pair[1];
             try {
                 long after = Math.addExact(a.posted, d);
@@ -497,6 +482,302 @@ final class Store {
         }
         return new LedgerFailureException("the database refused the operation: " + text
                 + " (nothing was applied; retry with the same key)", e);
+    }
+
+    // ---- the writer's memory: loading, refreshing, and a batch's rows ------------------
+
+    /** Loads every account, every open hold and the last {@code recentKeys} operations into {@code live}. */
+    void load(Live live, int recentKeys) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("SELECT id, kind, allow_credit, posted, held FROM accounts");
+             ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+                AccountId id = AccountId.of(rs.getString(1));
+                live.accounts.put(id.value(), new Live.Account(id, AccountKind.valueOf(rs.getString(2)),
+                        rs.getInt(3) == 1, rs.getLong(4), rs.getLong(5)));
+            }
+        }
+        try (PreparedStatement p = c.prepareStatement(
+                "SELECT hold_key, payer, payee, amount, expires_ms FROM holds WHERE state = 'OPEN'");
+             ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+                OperationKey key = OperationKey.of(rs.getString(1));
+                live.holds.put(key.value(), new Live.Hold(key, AccountId.of(rs.getString(2)),
+                        AccountId.of(rs.getString(3)), rs.getLong(4), rs.getLong(5)));
+            }
+        }
+        live.nextSeq = maxSeq() + 1;
+        if (recentKeys > 0) {
+            long from = Math.max(0, live.nextSeq - recentKeys);
+            Map<Long, List<Posting>> legs = new HashMap<>();
+            try (PreparedStatement p = c.prepareStatement("SELECT op_seq, debit, credit, amount, pending FROM entries"
+                    + " WHERE op_seq >= ? ORDER BY op_seq, leg")) {
+                p.setLong(1, from);
+                try (ResultSet rs = p.executeQuery()) {
+                    while (rs.next()) {
+                        legs.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>(2)).add(new Posting(
+                                AccountId.of(rs.getString(2)), AccountId.of(rs.getString(3)),
+                                MicroUsd.ofMicros(rs.getLong(4)), rs.getInt(5) == 1));
+                    }
+                }
+            }
+            try (PreparedStatement p = c.prepareStatement("SELECT seq, op_key, fields, at_ms FROM ops WHERE seq >= ? ORDER BY seq")) {
+                p.setLong(1, from);
+                try (ResultSet rs = p.executeQuery()) {
+                    while (rs.next()) {
+                        long seq = rs.getLong(1);
+                        String key = rs.getString(2);
+                        live.recent.put(key, new Live.Done(key, rs.getString(3), seq, rs.getLong(4),
+                                List.copyOf(legs.getOrDefault(seq, List.of()))));
+                    }
+                }
+            }
+        }
+    }
+
+    long maxSeq() throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(seq), 0) FROM ops")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** An account as the database has it now (in the writer's transaction), or null. */
+    Live.Account findAccount(AccountId id) throws SQLException {
+        return find(id);
+    }
+
+    /** A hold as the database has it now, and whether it is still open. */
+    record FoundHold(Live.Hold hold, boolean open) {
+    }
+
+    /** The hold with this key as the database has it now (in the writer's transaction), or null. */
+    FoundHold findHold(OperationKey key) throws SQLException {
+        HoldRow h = holdRow(key);
+        return h == null ? null : new FoundHold(new Live.Hold(key, h.payer, h.payee, h.amount, h.expiresMs), h.state.equals("OPEN"));
+    }
+
+    /** {@code n} sequence numbers, increasing, drawn from PostgreSQL's sequence in one round trip. */
+    long[] nextSequences(int n) throws SQLException {
+        PreparedStatement p = prepare("SELECT nextval(pg_get_serial_sequence('ops', 'seq')) FROM generate_series(1, ?)");
+        p.setInt(1, n);
+        long[] out = new long[n];
+        int i = 0;
+        try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+                out[i++] = rs.getLong(1);
+            }
+        }
+        if (i != n) {
+            throw new SQLException("asked PostgreSQL for " + n + " sequence numbers and got " + i);
+        }
+        java.util.Arrays.sort(out);
+        return out;
+    }
+
+    void insertAccounts(List<Live.Account> accounts) throws SQLException {
+        PreparedStatement p = prepare("INSERT INTO accounts(id, kind, allow_credit, posted, held) VALUES (?, ?, ?, 0, 0)");
+        for (Live.Account a : accounts) {
+            p.setString(1, a.id.value());
+            p.setString(2, a.kind.name());
+            p.setInt(3, a.credit ? 1 : 0);
+            p.addBatch();
+        }
+        p.executeBatch();
+    }
+
+    /**
+     * The operations (their sequence numbers set) and their entries. On PostgreSQL each table
+     * gets one statement with arrays ({@code unnest}), so a batch is a few round trips and a
+     * few statements whatever its size; SQLite, in process, runs a JDBC batch.
+     */
+    void insertOps(List<Live.Done> ops) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            insertOpsUnnest(ops);
+            return;
+        }
+        PreparedStatement p = prepare("INSERT INTO ops(seq, op_key, fields, at_ms) VALUES (?, ?, ?, ?)");
+        int legs = 0;
+        for (Live.Done d : ops) {
+            p.setLong(1, d.seq);
+            p.setString(2, d.key);
+            p.setString(3, d.fields);
+            p.setLong(4, d.atMs);
+            p.addBatch();
+            legs += d.postings.size();
+        }
+        p.executeBatch();
+        if (legs == 0) {
+            return;
+        }
+        PreparedStatement e = prepare("INSERT INTO entries(op_seq, leg, debit, credit, amount, pending) VALUES (?, ?, ?, ?, ?, ?)");
+        for (Live.Done d : ops) {
+            for (int leg = 0; leg < d.postings.size(); leg++) {
+                Posting posting = d.postings.get(leg);
+                e.setLong(1, d.seq);
+                e.setInt(2, leg);
+                e.setString(3, posting.debit().value());
+                e.setString(4, posting.credit().value());
+                e.setLong(5, posting.amount().micros());
+                e.setInt(6, posting.pending() ? 1 : 0);
+                e.addBatch();
+            }
+        }
+        e.executeBatch();
+    }
+
+    void insertHolds(List<Live.Hold> holds) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            int n = holds.size();
+            Object[] keys = new Object[n];
+            Object[] payers = new Object[n];
+            Object[] payees = new Object[n];
+            Object[] amounts = new Object[n];
+            Object[] expiries = new Object[n];
+            for (int i = 0; i < n; i++) {
+                Live.Hold h = holds.get(i);
+                keys[i] = h.key.value();
+                payers[i] = h.payer.value();
+                payees[i] = h.payee.value();
+                amounts[i] = h.amount;
+                expiries[i] = h.expiresMs;
+            }
+            PreparedStatement p = prepare("INSERT INTO holds(hold_key, payer, payee, amount, expires_ms, state, resolved_by)"
+                    + " SELECT k, pr, pe, a, x, 'OPEN', NULL"
+                    + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[], ?::bigint[]) AS u(k, pr, pe, a, x)");
+            arrays(p, "varchar", keys, "varchar", payers, "varchar", payees, "bigint", amounts, "bigint", expiries);
+            p.executeUpdate();
+            return;
+        }
+        PreparedStatement p = prepare("INSERT INTO holds(hold_key, payer, payee, amount, expires_ms, state, resolved_by)"
+                + " VALUES (?, ?, ?, ?, ?, 'OPEN', NULL)");
+        for (Live.Hold h : holds) {
+            p.setString(1, h.key.value());
+            p.setString(2, h.payer.value());
+            p.setString(3, h.payee.value());
+            p.setLong(4, h.amount);
+            p.setLong(5, h.expiresMs);
+            p.addBatch();
+        }
+        p.executeBatch();
+    }
+
+    /**
+     * Resolves holds: {@code {state, resolved_by, hold_key}} each. Fails if a hold was no
+     * longer open in the database (another writer resolved it).
+     */
+    void resolveHolds(List<String[]> resolutions) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            int n = resolutions.size();
+            Object[][] columns = new Object[3][n];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < 3; j++) {
+                    columns[j][i] = resolutions.get(i)[j];
+                }
+            }
+            PreparedStatement p = prepare("UPDATE holds h SET state = u.s, resolved_by = u.b"
+                    + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[]) AS u(s, b, k)"
+                    + " WHERE h.hold_key = u.k AND h.state = 'OPEN'");
+            arrays(p, "varchar", columns[0], "varchar", columns[1], "varchar", columns[2]);
+            requireOneEach(new int[] {p.executeUpdate() == n ? 1 : 0},
+                    "a hold the writer saw open was resolved by another writer");
+            return;
+        }
+        PreparedStatement p = prepare("UPDATE holds SET state = ?, resolved_by = ? WHERE hold_key = ? AND state = 'OPEN'");
+        for (String[] r : resolutions) {
+            p.setString(1, r[0]);
+            p.setString(2, r[1]);
+            p.setString(3, r[2]);
+            p.addBatch();
+        }
+        requireOneEach(p.executeBatch(), "a hold the writer saw open was resolved by another writer");
+    }
+
+    /**
+     * Sets balances, each only if the database still has the value the writer last saw:
+     * {@code {posted, held, expected posted, expected held}} per account. Fails if another
+     * writer changed one in between.
+     */
+    void setBalances(List<Live.Account> accounts, List<long[]> values) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            int n = accounts.size();
+            Object[] ids = new Object[n];
+            Object[][] columns = new Object[4][n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = accounts.get(i).id.value();
+                for (int j = 0; j < 4; j++) {
+                    columns[j][i] = values.get(i)[j];
+                }
+            }
+            PreparedStatement p = prepare("UPDATE accounts a SET posted = u.p, held = u.h"
+                    + " FROM unnest(?::varchar[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS u(id, p, h, ep, eh)"
+                    + " WHERE a.id = u.id AND a.posted = u.ep AND a.held = u.eh");
+            arrays(p, "varchar", ids, "bigint", columns[0], "bigint", columns[1], "bigint", columns[2], "bigint", columns[3]);
+            requireOneEach(new int[] {p.executeUpdate() == n ? 1 : 0},
+                    "a balance the writer saw was changed by another writer");
+            return;
+        }
+        PreparedStatement p = prepare("UPDATE accounts SET posted = ?, held = ? WHERE id = ? AND posted = ? AND held = ?");
+        for (int i = 0; i < accounts.size(); i++) {
+            long[] v = values.get(i);
+            p.setLong(1, v[0]);
+            p.setLong(2, v[1]);
+            p.setString(3, accounts.get(i).id.value());
+            p.setLong(4, v[2]);
+            p.setLong(5, v[3]);
+            p.addBatch();
+        }
+        requireOneEach(p.executeBatch(), "a balance the writer saw was changed by another writer");
+    }
+
+    private void insertOpsUnnest(List<Live.Done> ops) throws SQLException {
+        int n = ops.size();
+        Object[][] op = new Object[4][n];
+        List<Object[]> legs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Live.Done d = ops.get(i);
+            op[0][i] = d.seq;
+            op[1][i] = d.key;
+            op[2][i] = d.fields;
+            op[3][i] = d.atMs;
+            for (int leg = 0; leg < d.postings.size(); leg++) {
+                Posting posting = d.postings.get(leg);
+                legs.add(new Object[] {d.seq, leg, posting.debit().value(), posting.credit().value(),
+                    posting.amount().micros(), posting.pending() ? 1 : 0});
+            }
+        }
+        PreparedStatement p = prepare("INSERT INTO ops(seq, op_key, fields, at_ms)"
+                + " SELECT * FROM unnest(?::bigint[], ?::varchar[], ?::text[], ?::bigint[])");
+        arrays(p, "bigint", op[0], "varchar", op[1], "text", op[2], "bigint", op[3]);
+        p.executeUpdate();
+        if (legs.isEmpty()) {
+            return;
+        }
+        Object[][] entry = new Object[6][legs.size()];
+        for (int i = 0; i < legs.size(); i++) {
+            for (int j = 0; j < 6; j++) {
+                entry[j][i] = legs.get(i)[j];
+            }
+        }
+        PreparedStatement e = prepare("INSERT INTO entries(op_seq, leg, debit, credit, amount, pending)"
+                + " SELECT * FROM unnest(?::bigint[], ?::int[], ?::varchar[], ?::varchar[], ?::bigint[], ?::int[])");
+        arrays(e, "bigint", entry[0], "int4", entry[1], "varchar", entry[2], "varchar", entry[3], "bigint", entry[4],
+                "int4", entry[5]);
+        e.executeUpdate();
+    }
+
+    /** Binds {@code type, values} pairs as SQL arrays to the statement's parameters, in order. */
+    private void arrays(PreparedStatement p, Object... typesAndValues) throws SQLException {
+        for (int i = 0; i < typesAndValues.length; i += 2) {
+            p.setArray(i / 2 + 1, c.createArrayOf((String) typesAndValues[i], (Object[]) typesAndValues[i + 1]));
+        }
+    }
+
+    private static void requireOneEach(int[] counts, String otherwise) throws SQLException {
+        for (int n : counts) {
+            if (n != 1) {
+                throw new SQLException(otherwise);
+            }
+        }
     }
 
     // ---- reads ----------------------------------------------------------------------

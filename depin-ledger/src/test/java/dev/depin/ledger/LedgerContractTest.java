@@ -67,10 +67,16 @@ abstract class LedgerContractTest {
         apply(new Operation.Mint(key("mint-stake"), STAKE, usd(50)));
     }
 
+    /** Set by a test whose second writer changed the database behind this ledger's memory. */
+    boolean otherWriters;
+
     @AfterEach
     void closeLedger() {
         if (ledger != null) {
             assertTrue(ledger.audit().sound(), () -> "audit: " + ledger.audit().violations());
+            if (!otherWriters) {
+                assertEquals(List.of(), ledger.memoryDifferences(), "the writer's memory against the database");
+            }
             ledger.close();
         }
     }

@@ -61,13 +61,7 @@ abstract class LedgerInvariantTest {
         List<Operation> done = new ArrayList<>();
         List<OperationKey> holdKeys = new ArrayList<>();
         try (JdbcLedger ledger = freshDatabase().builder().clock(clock).maxBatch(1 + rnd.nextInt(64)).open()) {
-            for (int i = 0; i < 9; i++) {
-                AccountKind kind = i < 3 ? AccountKind.BUYER : i < 5 ? AccountKind.PROVIDER
-                        : i < 7 ? AccountKind.STAKE : i == 7 ? AccountKind.FEES : AccountKind.BUYER;
-                boolean credit = i == 8;
-                ledger.open(ACCOUNTS[i], kind, credit).join();
-                model.open(ACCOUNTS[i], kind, credit);
-            }
+            openAccounts(ledger, model);
             for (int i = 0; i < randomOps(); i++) {
                 if (rnd.nextInt(20) == 0) {
                     clock.advance(Duration.ofSeconds(rnd.nextInt(120)));
@@ -100,6 +94,7 @@ abstract class LedgerInvariantTest {
                 }
                 if (i % 50 == 0) {
                     assertEquals(model.balances(), ledger.balances(), where);
+                    assertEquals(List.of(), ledger.memoryDifferences(), where);
                 }
             }
             assertEquals(model.balances(), ledger.balances());
@@ -108,7 +103,18 @@ abstract class LedgerInvariantTest {
         }
     }
 
-    private static Operation randomOperation(SplittableRandom rnd, int i, Instant now, List<Operation> done,
+    /** Opens the accounts {@link #randomOperation} draws from (one with credit) in both. */
+    static void openAccounts(JdbcLedger ledger, LedgerModel model) {
+        for (int i = 0; i < 9; i++) {
+            AccountKind kind = i < 3 ? AccountKind.BUYER : i < 5 ? AccountKind.PROVIDER
+                    : i < 7 ? AccountKind.STAKE : i == 7 ? AccountKind.FEES : AccountKind.BUYER;
+            boolean credit = i == 8;
+            ledger.open(ACCOUNTS[i], kind, credit).join();
+            model.open(ACCOUNTS[i], kind, credit);
+        }
+    }
+
+    static Operation randomOperation(SplittableRandom rnd, int i, Instant now, List<Operation> done,
                                              List<OperationKey> holdKeys) {
         if (!done.isEmpty() && rnd.nextInt(10) == 0) {
             Operation earlier = done.get(rnd.nextInt(done.size()));

@@ -30,6 +30,7 @@ class PostgresLedgerTest extends LedgerContractTest {
 
     @Test
     void twoWriters_applyEachKeyOnceAndNeverOverdraw() {
+        otherWriters = true;
         try (JdbcLedger other = location.builder().clock(clock).open()) {
             // The same 200 holds through both writers at once: each applies once, and both
             // callers get the same result.

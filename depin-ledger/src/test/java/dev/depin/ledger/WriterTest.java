@@ -1,0 +1,271 @@
+package dev.depin.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.IdempotencyConflictException;
+import dev.depin.settlement.InsufficientFundsException;
+import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.UnknownHoldException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The writer's memory against its database: failed commits roll memory back, keys too old
+ * for memory are still applied once, and memory loaded again at open agrees with the
+ * database. Run once per database.
+ */
+abstract class WriterTest {
+    static final AccountId BUYER = AccountId.of("buyer:w");
+    static final AccountId PROVIDER = AccountId.of("provider:w");
+    static final Instant LATER = Instant.parse("2100-01-01T00:00:00Z");
+
+    abstract Databases.Location freshDatabase();
+
+    /** Makes the next {@code failures} commits on the writer's connection fail before they reach the database. */
+    static final class FailingCommits implements UnaryOperator<Connection> {
+        final AtomicInteger failures = new AtomicInteger();
+
+        @Override
+        public Connection apply(Connection real) {
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("commit") && failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                            throw new SQLException("injected: the disk is full");
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        }
+    }
+
+    private static JdbcLedger funded(JdbcLedger.Builder builder) {
+        JdbcLedger ledger = builder.open();
+        ledger.open(BUYER, AccountKind.BUYER, false).join();
+        ledger.open(PROVIDER, AccountKind.PROVIDER, false).join();
+        ledger.apply(new Operation.Mint(OperationKey.of("mint"), BUYER, usd(100))).join();
+        return ledger;
+    }
+
+    static MicroUsd usd(long dollars) {
+        return MicroUsd.ofMicros(dollars * 1_000_000);
+    }
+
+    private static Operation hold(String key, long dollars) {
+        return new Operation.Hold(OperationKey.of(key), BUYER, PROVIDER, usd(dollars), LATER);
+    }
+
+    private static Throwable cause(CompletableFuture<?> f) {
+        CompletionException e = assertThrows(CompletionException.class, f::join);
+        return e.getCause();
+    }
+
+    @Test
+    void commit_failingTwiceFailsTheBatchAndLeavesMemoryAsCommitted() {
+        FailingCommits commits = new FailingCommits();
+        JdbcLedger.Builder builder = freshDatabase().builder();
+        builder.writeConnection = commits;
+        try (JdbcLedger ledger = funded(builder)) {
+            long ops = ledger.audit().operations();
+            commits.failures.set(2); // the batch's commit, then the careful path's
+            Operation h = hold("h", 80);
+            Throwable t = cause(ledger.apply(h));
+            assertInstanceOf(LedgerFailureException.class, t);
+            assertTrue(t.getMessage().contains("could not commit") && t.getMessage().contains("retry with the same key"),
+                    t.getMessage());
+            assertEquals(0, ledger.balance(BUYER).held());
+            assertEquals(ops, ledger.audit().operations());
+            assertEquals(List.of("memory is not loaded"), ledger.memoryDifferences(), "memory is loaded again first");
+            // Memory forgot the hold: posting it is refused, its key is free, and the retry applies it now.
+            assertInstanceOf(UnknownHoldException.class,
+                    cause(ledger.apply(new Operation.Post(OperationKey.of("p"), OperationKey.of("h"), usd(1)))));
+            Applied retried = ledger.apply(h).join();
+            assertEquals(h, retried.operation());
+            assertEquals(80_000_000, ledger.balance(BUYER).held());
+            assertEquals(ops + 1, ledger.audit().operations());
+            assertInstanceOf(InsufficientFundsException.class, cause(ledger.apply(hold("h2", 21))));
+            ledger.apply(hold("h3", 20)).join();
+            assertEquals(List.of(), ledger.memoryDifferences());
+            assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
+        }
+    }
+
+    @Test
+    void commit_failingOnceWritesTheBatchAgainAndAppliesEachOnce() {
+        FailingCommits commits = new FailingCommits();
+        JdbcLedger.Builder builder = freshDatabase().builder();
+        builder.writeConnection = commits;
+        try (JdbcLedger ledger = funded(builder)) {
+            long ops = ledger.audit().operations();
+            commits.failures.set(1);
+            List<CompletableFuture<Applied>> futures = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                futures.add(ledger.apply(hold("h" + i, 3)));
+                futures.add(ledger.apply(new Operation.Post(OperationKey.of("p" + i), OperationKey.of("h" + i), usd(1))));
+            }
+            for (CompletableFuture<Applied> f : futures) {
+                assertNotNull(f.join());
+            }
+            assertEquals(ops + 20, ledger.audit().operations());
+            assertEquals(90_000_000, ledger.balance(BUYER).posted());
+            assertEquals(0, ledger.balance(BUYER).held());
+            assertEquals(10_000_000, ledger.balance(PROVIDER).posted());
+            assertEquals(List.of(), ledger.memoryDifferences());
+            assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
+        }
+    }
+
+    @Test
+    void apply_oldKeyNotInMemoryReturnsTheOriginal() {
+        try (JdbcLedger ledger = funded(freshDatabase().builder().recentKeys(3))) {
+            List<Applied> originals = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                originals.add(ledger.apply(hold("h" + i, 1)).join());
+                if (i % 2 == 0) {
+                    originals.add(ledger.apply(new Operation.Post(OperationKey.of("p" + i), OperationKey.of("h" + i),
+                            MicroUsd.ofMicros(500_000))).join());
+                }
+            }
+            long ops = ledger.audit().operations();
+            // Every retry at once, between new operations, so that they share batches with them.
+            List<CompletableFuture<Applied>> retries = new ArrayList<>();
+            List<CompletableFuture<Applied>> fresh = new ArrayList<>();
+            for (Applied a : originals) {
+                retries.add(ledger.apply(a.operation()));
+                fresh.add(ledger.apply(hold("new-" + retries.size(), 1)));
+            }
+            for (int i = 0; i < originals.size(); i++) {
+                assertEquals(originals.get(i), retries.get(i).join(), "retry of " + originals.get(i).operation().key());
+                assertNotNull(fresh.get(i).join());
+            }
+            assertInstanceOf(IdempotencyConflictException.class, cause(ledger.apply(hold("h0", 2))));
+            assertEquals(ops + fresh.size(), ledger.audit().operations());
+            assertEquals(List.of(), ledger.memoryDifferences());
+            assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
+        }
+    }
+
+    @Test
+    void recentKeys_outOfRangeIsRefused() {
+        JdbcLedger.Builder builder = freshDatabase().builder();
+        for (int bad : new int[] {-1, Integer.MIN_VALUE, 10_000_001}) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> builder.recentKeys(bad));
+            assertTrue(e.getMessage().contains("recentKeys is " + bad) && e.getMessage().contains("0 to 10000000"),
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Bursts of random operations (so that batches hold many), checked against the model;
+     * the ledger is closed and opened again between bursts with memory of several sizes, and
+     * every result recorded before is returned unchanged to a retry afterwards.
+     */
+    @Test
+    void reopen_loadsMemoryThatAgreesWithTheDatabase() {
+        long seed = LedgerInvariantTest.SEED;
+        System.out.println(getClass().getSimpleName() + ": reopen with seed " + seed + " (rerun with -Dledger.seed=" + seed + ")");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        LedgerModel model = new LedgerModel();
+        Databases.Location location = freshDatabase();
+        List<Operation> done = new ArrayList<>();
+        List<OperationKey> holdKeys = new ArrayList<>();
+        Map<OperationKey, Applied> results = new HashMap<>();
+        int[] memory = {65_536, 0, 1, 7, 250};
+        int n = 0;
+        for (int round = 0; round < memory.length; round++) {
+            try (JdbcLedger ledger = location.builder().clock(clock).recentKeys(memory[round])
+                    .maxBatch(1 + rnd.nextInt(300)).open()) {
+                if (round == 0) {
+                    LedgerInvariantTest.openAccounts(ledger, model);
+                }
+                assertEquals(model.balances(), ledger.balances(), "round " + round + " (seed " + seed + ")");
+                for (Map.Entry<OperationKey, Applied> e : results.entrySet()) {
+                    if (rnd.nextInt(4) == 0) {
+                        assertEquals(e.getValue(), ledger.apply(e.getValue().operation()).join(), "retry of " + e.getKey());
+                    }
+                }
+                for (int burst = 0; burst < 4; burst++) {
+                    clock.advance(Duration.ofSeconds(rnd.nextInt(200)));
+                    List<Operation> ops = new ArrayList<>();
+                    List<Class<? extends SettlementException>> expected = new ArrayList<>();
+                    List<CompletableFuture<Applied>> futures = new ArrayList<>();
+                    int size = 1 + rnd.nextInt(150);
+                    for (int k = 0; k < size; k++, n++) {
+                        Operation op;
+                        try {
+                            op = LedgerInvariantTest.randomOperation(rnd, n, clock.instant(), done, holdKeys);
+                        } catch (InvalidArgumentException e) {
+                            continue;
+                        }
+                        Class<? extends SettlementException> refusal = model.apply(op, clock.instant().toEpochMilli());
+                        if (refusal == null) {
+                            done.add(op);
+                            if (op instanceof Operation.Hold) {
+                                holdKeys.add(op.key());
+                            }
+                        }
+                        ops.add(op);
+                        expected.add(refusal);
+                        futures.add(ledger.apply(op));
+                    }
+                    for (int k = 0; k < ops.size(); k++) {
+                        String where = "round " + round + " burst " + burst + ": " + ops.get(k) + " (seed " + seed + ")";
+                        Throwable actual = null;
+                        Applied applied = null;
+                        try {
+                            applied = futures.get(k).join();
+                        } catch (CompletionException e) {
+                            actual = e.getCause();
+                        }
+                        if (expected.get(k) == null) {
+                            if (actual != null) {
+                                throw new AssertionError(where + " was refused but the model applies it", actual);
+                            }
+                            Applied earlier = results.putIfAbsent(ops.get(k).key(), applied);
+                            if (earlier != null) {
+                                assertEquals(earlier, applied, where);
+                            }
+                        } else if (actual == null || actual.getClass() != expected.get(k)) {
+                            fail(where + ": expected " + expected.get(k).getSimpleName() + " but got " + actual);
+                        }
+                    }
+                    assertEquals(model.balances(), ledger.balances(), "round " + round + " burst " + burst);
+                    assertEquals(List.of(), ledger.memoryDifferences(), "round " + round + " burst " + burst);
+                }
+                LedgerAudit audit = ledger.audit();
+                assertTrue(audit.sound(), audit.violations()::toString);
+                assertEquals(results.size() + 0L, audit.operations(), "round " + round);
+            }
+        }
+    }
+}
