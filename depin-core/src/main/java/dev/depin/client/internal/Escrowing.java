@@ -96,7 +96,7 @@ public final class Escrowing {
         return track(rate.handle((r, error) -> {
             if (error != null || r == null) {
                 throw new CompletionException(new StaleQuoteException("no token rate from oracle "
-                        + escrow.oracle().name() + ": " + (error == null ? "it returned null" : rootCause(error))
+                        + escrow.oracle().name() + ": " + (error == null ? "it returned null" : JobRun.rootCause(error))
                         + "; no money moved. Fix the oracle feed and resubmit"));
             }
             Instant at = clock.instant();
@@ -153,7 +153,7 @@ public final class Escrowing {
                     placed.add(h.join());
                 } catch (RuntimeException e) {
                     placed.add(null);
-                    error = error == null ? rootCause(e) : error;
+                    error = error == null ? JobRun.rootCause(e) : error;
                 }
             }
             return new Holds(placed, error);
@@ -206,7 +206,7 @@ public final class Escrowing {
                     toBuyer > 0 ? Optional.of(escrow.buyer()) : Optional.empty(), MicroUsd.ofMicros(toBuyer),
                     MicroUsd.ofMicros(burned), evidence);
             return apply(op).thenApply(Optional::of).exceptionally(error -> {
-                Throwable cause = rootCause(error);
+                Throwable cause = JobRun.rootCause(error);
                 if (cause instanceof InsufficientFundsException) {
                     // Another job slashed the same stake first: what is left was not enough.
                     notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
@@ -259,7 +259,7 @@ public final class Escrowing {
             try {
                 out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.ExecutionException e) {
-                Throwable cause = rootCause(e);
+                Throwable cause = JobRun.rootCause(e);
                 throw cause instanceof SettlementException s ? s
                         : new SettlementException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);
@@ -324,14 +324,6 @@ public final class Escrowing {
             }
         }
         return true;
-    }
-
-    static Throwable rootCause(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
     }
 
     /**

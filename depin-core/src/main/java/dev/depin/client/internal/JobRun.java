@@ -159,8 +159,6 @@ public final class JobRun implements JobHandle {
     private List<ProviderOffer> lastUsable = List.of();
     /** Fires the current round's hedge; cancelled when the round ends. */
     private ScheduledFuture<?> hedgeTimer;
-    /** Whether the current round was hedged: its attempts race, and the first verified wins. */
-    private boolean racing;
     /** Holds asked for and not yet handled by {@link #escrowed}. */
     private int pendingHolds;
     /** A verified job's settlement, waiting for a hedge's hold or void still in flight (so that its record lists them). */
@@ -286,7 +284,6 @@ public final class JobRun implements JobHandle {
             List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
             Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver);
             lastUsable = usable;
-            racing = false;
             if (plan.chosen().isEmpty()) {
                 String why = plan.why() != null ? plan.why()
                         : (wanted == 1 ? "no offer fits" : "fewer than the " + wanted + " distinct providers that "
@@ -385,7 +382,7 @@ public final class JobRun implements JobHandle {
     }
 
     private void escrowed(List<Attempt> batch, Escrowing.Holds holds, Throwable error) {
-        Throwable refusal = error != null ? Escrowing.rootCause(error) : holds.error();
+        Throwable refusal = error != null ? rootCause(error) : holds.error();
         boolean go = false;
         boolean hedge = batch.size() == 1 && batch.get(0).hedge;
         List<Attempt> verifyNow = null;
@@ -561,7 +558,7 @@ public final class JobRun implements JobHandle {
                 }
             }
             round = inFlight;
-            if (racing && round.contains(a)) {
+            if (racing() && round.contains(a)) {
                 race = round;
                 round = null;
             } else if (!round.contains(a) || !round.stream().allMatch(x -> x.settled)) {
@@ -627,7 +624,6 @@ public final class JobRun implements JobHandle {
             h = new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce), primary.round);
             h.hedge = true;
             inFlight = List.of(primary, h);
-            racing = true;
             if (ctx.escrowing() != null) {
                 h.held = primary.held;
                 h.money = Attempt.Money.PENDING;
@@ -646,13 +642,22 @@ public final class JobRun implements JobHandle {
         }
     }
 
+    /** @return whether the current round was hedged: its attempts race, and the first verified wins (caller holds the lock) */
+    private boolean racing() {
+        for (Attempt a : inFlight) {
+            if (a.hedge) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * After a hedge was dropped (caller holds the lock): the round is a lone attempt again.
      *
      * @return the round to verify now, if its attempt has already answered; else null
      */
     private List<Attempt> racingRoundChanged() {
-        racing = false;
         Attempt a = inFlight.get(0);
         return a.settled && !a.judged ? inFlight : null;
     }
@@ -797,7 +802,6 @@ public final class JobRun implements JobHandle {
                 return;
             }
             inFlight = List.of();
-            racing = false;
             cancelHedge();
             List<Attempt.Outcome> agreeing = new ArrayList<>();
             for (Attempt.Outcome o : outcomes) {
@@ -1236,7 +1240,7 @@ public final class JobRun implements JobHandle {
                         last.run(); // refunds are durable (or noted) before a failed job's future fails
                     }
                     if (then != null) {
-                        then.accept(t == null ? null : Escrowing.rootCause(t));
+                        then.accept(t == null ? null : rootCause(t));
                     }
                 } finally {
                     unpin.run();
@@ -1312,7 +1316,8 @@ public final class JobRun implements JobHandle {
         };
     }
 
-    private static Throwable rootCause(Throwable t) {
+    /** @return {@code t} without the CompletionException and ExecutionException wrappers futures add */
+    static Throwable rootCause(Throwable t) {
         while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
                 && t.getCause() != null) {
             t = t.getCause();

@@ -229,9 +229,11 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         Map<String, Integer> assurance = new java.util.TreeMap<>();
         List<DisputeRecord> disputes = new ArrayList<>();
         Map<NodeId, Long> earned = new LinkedHashMap<>();
+        Map<dev.depin.settlement.AccountId, NodeId> payees = new java.util.HashMap<>();
         for (ProviderOffer n : nodes) {
             perNode.put(n.nodeId(), new long[3]);
             earned.put(n.nodeId(), 0L);
+            payees.put(dev.depin.settlement.Escrow.providerAccount(n.nodeId()), n.nodeId());
         }
         Map<JobState, Integer> finals = new EnumMap<>(JobState.class);
         Map<String, Integer> kernels = new LinkedHashMap<>();
@@ -254,13 +256,12 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     earned.merge(r.provider(), r.cost().micros(), Long::sum);
                 } else {
                     // Every agreeing replica is paid, not only the one whose outputs were kept.
-                    Map<dev.depin.settlement.OperationKey, NodeId> payees = new java.util.HashMap<>();
+                    Map<dev.depin.settlement.OperationKey, NodeId> payeeOfHold = new java.util.HashMap<>();
                     for (var a : r.settlement().operations()) {
                         if (a.operation() instanceof dev.depin.settlement.Operation.Hold hold) {
-                            nodes.stream().filter(n -> dev.depin.settlement.Escrow.providerAccount(n.nodeId())
-                                    .equals(hold.payee())).findFirst().ifPresent(n -> payees.put(hold.key(), n.nodeId()));
+                            payeeOfHold.put(hold.key(), payees.get(hold.payee()));
                         } else if (a.operation() instanceof dev.depin.settlement.Operation.Post post) {
-                            earned.merge(payees.get(post.hold()), post.amount().micros(), Long::sum);
+                            earned.merge(payeeOfHold.get(post.hold()), post.amount().micros(), Long::sum);
                         }
                     }
                 }

@@ -174,7 +174,14 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 }
                 switch (req.getKindCase()) {
                     case START -> kept = start(req.getStart(), frame);
-                    case INPUT -> kept = input(req.getInput(), frame);
+                    case INPUT -> {
+                        if (input(req.getInput())) {
+                            // The node may wipe as soon as the job is queued: the frame is zeroed and counted first.
+                            received.used(frame);
+                            kept = true;
+                            submit();
+                        }
+                    }
                     case CANCEL -> cancel(req.getCancel().getReason());
                     default -> throw refuse("a message of unknown kind: malformed stream");
                 }
@@ -279,13 +286,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         }
 
         /**
-         * Copies one chunk into its input's buffer and zeroes the frame it came in; the last
-         * chunk submits the job, after its frame was zeroed and counted (the node's wipe may
-         * run as soon as the job is queued).
+         * Copies one chunk into its input's buffer.
          *
-         * @return true: the frame was used and zeroed here
+         * @return whether every input is now complete (the job is ready to submit)
          */
-        private boolean input(InputChunk c, Frame frame) {
+        private boolean input(InputChunk c) {
             if (header == null) {
                 throw refuse("input before Start: malformed stream");
             }
@@ -302,12 +307,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 throw refuse("input '" + c.getName() + "' grows past its declared " + b.capacity() + " bytes: refused");
             }
             c.getData().copyTo(b);
-            received.used(frame);
             missing -= n;
-            if (missing == 0) {
-                submit();
-            }
-            return true;
+            return missing == 0;
         }
 
         private void submit() {
@@ -500,14 +501,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             assembled = buffers;
         }
 
-        private Frame lastUsed;
-
-        /** Zeroes a frame that was used (copied out, or refused), checking every byte; once per frame. */
+        /** Zeroes a frame that was used (copied out, or refused), checking every byte. */
         synchronized void used(Frame frame) {
-            if (frame == lastUsed) {
-                return;
-            }
-            lastUsed = frame;
             byte[] b = frame.bytes();
             if (b.length > 0) {
                 HostWipe.wipe(FRAMES, b, (byte) 0);
