@@ -11,10 +11,12 @@ Checks, with Python's `cryptography` package and hashlib only:
      by the given key, from the signature whose keyid is SHA-256 of the raw public key
      (the depin node id) or, failing that, one with an empty keyid;
   3. the in-toto Statement v1: _type and predicateType https://depin.dev/execution/v1,
-     64 KiB Merkle chunks, and subjects = the predicate's outputs (names and digests);
+     4 KiB Merkle leaves (merkleChunkBytes 4096), and subjects = the predicate's outputs
+     (names and digests);
   4. that the NAME=FILE pairs name exactly the outputs the receipt commits to, and each
-     file has the predicate's size and the RFC 6962 Merkle root (leaf = SHA-256(0x00 ||
-     chunk), node = SHA-256(0x01 || l || r), left subtree = largest power of two < n),
+     file has the predicate's size and the RFC 6962 Merkle root over 4096-byte leaves
+     (leaf = SHA-256(0x00 || chunk), node = SHA-256(0x01 || l || r), left subtree =
+     largest power of two < n),
      read in chunks, so any size fits in memory.
 Not checked (depin verify does these): nonce, spec, inputs, wipe attestation.
 Prints VALID or INVALID: reason and exits 0 or 1; exits 2 on bad usage or an unreadable
@@ -35,7 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-CHUNK = 65536
+CHUNK = 4096
 MAX_ENVELOPE_BYTES = 4 << 20
 MAX_KEY_BYTES = 64 << 10
 
@@ -68,11 +70,15 @@ def leaf_hashes(path: str):
     size = 0
     with open(path, "rb") as f:
         while True:
-            chunk = f.read(CHUNK)
-            if not chunk:
+            block = f.read(256 * CHUNK)  # whole leaves, so a leaf never straddles two reads
+            if not block:
                 break
-            size += len(chunk)
-            leaves.append(hashlib.sha256(b"\x00" + chunk).digest())
+            size += len(block)
+            view = memoryview(block)
+            for off in range(0, len(block), CHUNK):
+                h = hashlib.sha256(b"\x00")
+                h.update(view[off:off + CHUNK])
+                leaves.append(h.digest())
     return leaves, size
 
 

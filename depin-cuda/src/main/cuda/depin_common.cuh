@@ -50,14 +50,21 @@ DEPIN_HD uint32_t depin_tile_col(uint32_t bx, uint32_t t, uint32_t c) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Merkle tree index math (RFC 6962, 64 KiB leaves)
+// Merkle tree index math (RFC 6962; leaves of JobSpec.MERKLE_CHUNK_BYTES = 4 KiB in jobs)
 // ---------------------------------------------------------------------------------------
 
-#define DEPIN_CHUNK 65536u
+// The device reduces aligned groups of DEPIN_MERKLE_FANOUT consecutive nodes of one level to
+// the node DEPIN_MERKLE_LOG2 levels up, one thread block per group: leaves and the first 7
+// levels in one launch, then 7 levels per launch. A group starts at a multiple of 2^7, so no
+// pair of the level-by-level construction straddles two groups, and the last group's carried
+// node is the whole tree's: the result is the level-by-level tree's node, i.e. RFC 6962's.
+#define DEPIN_MERKLE_LOG2 7u
+#define DEPIN_MERKLE_FANOUT (1u << DEPIN_MERKLE_LOG2)
 
-// Leaves of a buffer of `bytes` bytes: one per chunk, the last may be short; 0 for 0 bytes.
-DEPIN_HD uint64_t depin_leaf_count(uint64_t bytes, uint32_t chunk) {
-    return bytes == 0 ? 0 : (bytes + chunk - 1) / chunk;
+// Leaves of a buffer of `bytes` bytes: one per leaf of `leaf` bytes, the last may be short;
+// 0 for 0 bytes.
+DEPIN_HD uint64_t depin_leaf_count(uint64_t bytes, uint32_t leaf) {
+    return bytes == 0 ? 0 : (bytes + leaf - 1) / leaf;
 }
 
 // Nodes of the level above a level of `count` nodes. The tree is built level by level:
@@ -133,14 +140,34 @@ DEPIN_HD void depin_sha256_compress(uint32_t h[8], uint32_t w[16]) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
-// Little-endian 32-bit load of data[p..p+3]; on the device data + p must be 4-byte aligned.
-DEPIN_HD uint32_t depin_load_le32(const uint8_t *data, uint64_t p) {
+// The 64 bytes p[0..64) as 16 little-endian words. On the device p must be 16-byte aligned.
+DEPIN_HD void depin_load64(const uint8_t *p, uint32_t d[16]) {
 #ifdef __CUDA_ARCH__
-    return __ldg(reinterpret_cast<const unsigned int *>(data + p));
+    const uint4 *q = reinterpret_cast<const uint4 *>(p);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        uint4 v = __ldg(q + i);
+        d[4 * i] = v.x;
+        d[4 * i + 1] = v.y;
+        d[4 * i + 2] = v.z;
+        d[4 * i + 3] = v.w;
+    }
 #else
-    uint32_t v;
-    memcpy(&v, data + p, 4);
-    return v;
+    for (int i = 0; i < 16; i++) {
+        d[i] = (uint32_t)p[4 * i] | ((uint32_t)p[4 * i + 1] << 8) | ((uint32_t)p[4 * i + 2] << 16)
+               | ((uint32_t)p[4 * i + 3] << 24);
+    }
+#endif
+}
+
+// A big-endian message word whose first byte is byte 3 of `prev` and whose other three are
+// bytes 0, 1, 2 of `cur` (little-endian words of the data): the data shifted by the one-byte
+// RFC 6962 prefix. One PRMT on the device.
+DEPIN_HD uint32_t depin_shifted_word(uint32_t cur, uint32_t prev) {
+#ifdef __CUDA_ARCH__
+    return __byte_perm(cur, prev, 0x7012);
+#else
+    return (prev & 0xff000000u) | ((cur & 0xffu) << 16) | (cur & 0xff00u) | ((cur >> 16) & 0xffu);
 #endif
 }
 
@@ -166,55 +193,105 @@ DEPIN_HD void depin_sha256_finish(uint32_t h[8], uint8_t tail[128], uint32_t rem
     }
 }
 
-// RFC 6962 leaf hash SHA-256(0x00 || data[0..len)). On the device `data` must be 4-byte
-// aligned (chunks start at multiples of 64 KiB in a device allocation).
+// Little-endian word of data[i..i+4), bytes at or past `len` read as 0 (one by one).
+DEPIN_HD uint32_t depin_load_partial(const uint8_t *data, uint64_t len, uint64_t i) {
+    uint32_t d = 0;
+    for (int q = 0; q < 4; q++) {
+        if (i + q < len) {
+            d |= (uint32_t)data[i + q] << (8 * q);
+        }
+    }
+    return d;
+}
+
+// RFC 6962 leaf hash SHA-256(0x00 || data[0..len)). Message block j is the byte before
+// data[64j] (the 0x00 prefix for j = 0) and data[64j..64j+63). On the device `data` must be
+// 16-byte aligned (a leaf starts at a multiple of the leaf size, a multiple of 64, in a
+// device allocation). Everything stays in registers (no local-memory tail buffer).
 DEPIN_HD void depin_leaf_hash(const uint8_t *data, uint64_t len, uint32_t h[8]) {
     depin_sha256_init(h);
     uint64_t total = len + 1;            // message = 0x00 prefix, then the data
     uint64_t full = total / 64;          // whole 64-byte message blocks
-    uint32_t carry = 0x00;               // message byte p, i.e. data[p-1] (the prefix at p = 0)
+    uint32_t prev = 0;                   // byte 3 = the message byte before data[64j]
+    uint32_t d[16], w[16];
     for (uint64_t blk = 0; blk < full; blk++) {
-        uint32_t w[16];
-        for (int t = 0; t < 16; t++) {
-            uint64_t p = blk * 64 + 4 * (uint64_t)t;  // message bytes p..p+3 = carry, data[p..p+2]
-            uint32_t d;
-            if (p + 4 <= len) {
-                d = depin_load_le32(data, p);
-            } else {  // only at the very end of the data: load bytes one by one
-                d = 0;
-                for (uint64_t q = p; q < p + 4 && q < len; q++) {
-                    d |= (uint32_t)data[q] << (8 * (q - p));
-                }
+        if (64 * blk + 64 <= len) {
+            depin_load64(data + 64 * blk, d);
+        } else {  // the last whole block ends exactly at the data's end: 63 bytes, one by one
+            for (int t = 0; t < 16; t++) {
+                d[t] = depin_load_partial(data, len, 64 * blk + 4 * (uint64_t)t);
             }
-            w[t] = (carry << 24) | ((d & 0xffu) << 16) | (((d >> 8) & 0xffu) << 8) | ((d >> 16) & 0xffu);
-            carry = d >> 24;
         }
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int t = 0; t < 16; t++) {
+            w[t] = depin_shifted_word(d[t], t == 0 ? prev : d[t - 1]);
+        }
+        prev = d[15];
         depin_sha256_compress(h, w);
     }
-    uint8_t tail[128];
+    // The tail: rem (0..63) message bytes, then 0x80, zeros and the bit length (FIPS 180-4 5.1.1).
     uint32_t rem = (uint32_t)(total - full * 64);
-    for (uint32_t i = 0; i < rem; i++) {
-        uint64_t p = full * 64 + i;  // message byte p
-        tail[i] = p == 0 ? 0x00 : data[p - 1];
+    uint64_t base = 64 * full;
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+    for (int t = 0; t < 16; t++) {
+        d[t] = depin_load_partial(data, len, base + 4 * (uint64_t)t);
+        uint32_t v = depin_shifted_word(d[t], t == 0 ? prev : d[t - 1]);
+        int keep = (int)rem - 4 * t;  // message bytes of this word that are data (big-endian order)
+        uint32_t mask = keep >= 4 ? 0xffffffffu : keep <= 0 ? 0u : ~(0xffffffffu >> (8 * keep));
+        v &= mask;
+        if (keep >= 0 && keep < 4) {
+            v |= 0x80u << (24 - 8 * keep);
+        }
+        w[t] = v;
     }
-    depin_sha256_finish(h, tail, rem, total);
+    uint64_t bits = total * 8;
+    if (rem < 56) {
+        w[14] = (uint32_t)(bits >> 32);
+        w[15] = (uint32_t)bits;
+        depin_sha256_compress(h, w);
+    } else {
+        depin_sha256_compress(h, w);
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int t = 0; t < 14; t++) {
+            w[t] = 0;
+        }
+        w[14] = (uint32_t)(bits >> 32);
+        w[15] = (uint32_t)bits;
+        depin_sha256_compress(h, w);
+    }
 }
 
-// RFC 6962 node hash SHA-256(0x01 || left || right), digests as 8 big-endian words each.
+// RFC 6962 node hash SHA-256(0x01 || left || right), digests as 8 big-endian words.
 DEPIN_HD void depin_node_hash(const uint32_t left[8], const uint32_t right[8], uint32_t h[8]) {
     depin_sha256_init(h);
     // Message: 65 bytes. Block 0 = 0x01, left (32 bytes), right[0..31) (31 bytes).
     uint32_t w[16];
     uint32_t carry = 0x01;
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
     for (int t = 0; t < 16; t++) {
         uint32_t v = t < 8 ? left[t] : right[t - 8];  // big-endian words of left || right
         w[t] = (carry << 24) | (v >> 8);
         carry = v & 0xffu;
     }
     depin_sha256_compress(h, w);
-    uint8_t tail[128];
-    tail[0] = (uint8_t)carry;  // the last byte of right
-    depin_sha256_finish(h, tail, 1, 65);
+    // Block 1: the last byte of right, 0x80, zeros, the length 65 * 8 = 520 bits.
+    w[0] = (carry << 24) | 0x00800000u;
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+    for (int t = 1; t < 15; t++) {
+        w[t] = 0;
+    }
+    w[15] = 65 * 8;
+    depin_sha256_compress(h, w);
 }
 
 // Digest words to 32 bytes, big-endian (the usual SHA-256 byte order).
@@ -234,26 +311,64 @@ DEPIN_HD void depin_digest_bytes(const uint32_t h[8], uint8_t out[32]) {
 #define DEPIN_REDUCE_BLOCK 4096u
 #define DEPIN_REDUCE_LANES 8u
 
+// a + b in binary64, round to nearest even: the one rounding the reference makes (Java's
+// double addition); written out so that no compiler flag can change it.
+DEPIN_HD double depin_dadd(double a, double b) {
+#ifdef __CUDA_ARCH__
+    return __dadd_rn(a, b);
+#else
+    return a + b;
+#endif
+}
+
+// x[i] through the read-only cache on the device.
+DEPIN_HD float depin_load_f32(const float *x, uint64_t i) {
+#ifdef __CUDA_ARCH__
+    return __ldg(x + i);
+#else
+    return x[i];
+#endif
+}
+
 // Partial of block `blk` of x[0..n): 8 float64 lanes, lane l adds x[s+l], x[s+l+8], ...
-// over whole groups of eight, the remainder goes to lane 0, lanes combined pairwise.
+// over whole groups of eight, the remainder goes to lane 0, lanes combined pairwise. Each
+// addition is IEEE 754 binary64 round-to-nearest (__dadd_rn on the device), in index order;
+// the loads are issued 16 at a time ahead of their additions (memory parallelism only).
 DEPIN_HD double depin_reduce_lane(const float *x, uint64_t n, uint64_t blk, uint32_t lane) {
     uint64_t s = blk * DEPIN_REDUCE_BLOCK;
     uint64_t e = s + DEPIN_REDUCE_BLOCK < n ? s + DEPIN_REDUCE_BLOCK : n;
     uint64_t whole = s + ((e - s) / DEPIN_REDUCE_LANES) * DEPIN_REDUCE_LANES;
     double acc = 0.0;
-    for (uint64_t i = s + lane; i < whole; i += DEPIN_REDUCE_LANES) {
-        acc += (double)x[i];
+    uint64_t i = s + lane;
+    for (; i + 15 * DEPIN_REDUCE_LANES < whole; i += 16 * DEPIN_REDUCE_LANES) {
+        float v[16];
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int q = 0; q < 16; q++) {
+            v[q] = depin_load_f32(x, i + q * DEPIN_REDUCE_LANES);
+        }
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int q = 0; q < 16; q++) {
+            acc = depin_dadd(acc, (double)v[q]);
+        }
+    }
+    for (; i < whole; i += DEPIN_REDUCE_LANES) {
+        acc = depin_dadd(acc, (double)depin_load_f32(x, i));
     }
     if (lane == 0) {
-        for (uint64_t i = whole; i < e; i++) {
-            acc += (double)x[i];
+        for (uint64_t j = whole; j < e; j++) {
+            acc = depin_dadd(acc, (double)depin_load_f32(x, j));
         }
     }
     return acc;
 }
 
 DEPIN_HD double depin_reduce_combine(const double l[8]) {
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    return depin_dadd(depin_dadd(depin_dadd(l[0], l[1]), depin_dadd(l[2], l[3])),
+                      depin_dadd(depin_dadd(l[4], l[5]), depin_dadd(l[6], l[7])));
 }
 
 #endif  // DEPIN_COMMON_CUH

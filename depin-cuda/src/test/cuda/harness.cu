@@ -4,8 +4,11 @@
 // line, and answers each with one line:
 //   sha <file>        SHA-256 of the file (init/compress/finish), hex
 //   leaf <file>       RFC 6962 leaf hash SHA-256(0x00 || file), hex
-//   merkle <file>     RFC 6962 root over 64 KiB chunks built level by level as the device
-//                     does, then checked against the recursive split; "root <hex>"
+//   merkle <leafBytes> <file>
+//                     RFC 6962 root over leaves of leafBytes, built as the device does
+//                     (aligned groups of DEPIN_MERKLE_FANOUT nodes reduced level by level,
+//                     7 levels per pass), then checked against the recursive split;
+//                     "root <hex>"
 //   tiles <m> <n>     whether the SGEMM tile mapping writes every C element exactly once
 //   reduce <file>     reduce-sum of the little-endian floats in the file, float bits in hex
 #include "depin_common.cuh"
@@ -73,8 +76,35 @@ static Digest recursive_root(const std::vector<Digest> &leaves, uint64_t from, u
     return out;
 }
 
-static void merkle(const std::vector<uint8_t> &data) {
-    uint64_t leaves = depin_leaf_count(data.size(), DEPIN_CHUNK);
+// One group of the device's depin_group_reduce, sequentially: `count` digests reduced level
+// by level (pairs hashed, a last odd node carried up) to one.
+static Digest group_reduce(std::vector<Digest> level) {
+    for (uint64_t c = level.size(); c > 1; c = depin_parent_count(c)) {
+        std::vector<Digest> up(depin_parent_count(c));
+        for (uint64_t i = 0; i < up.size(); i++) {
+            if (depin_is_carried(c, i)) {
+                up[i] = level[2 * i];
+            } else {
+                depin_node_hash(level[2 * i].w, level[2 * i + 1].w, up[i].w);
+            }
+        }
+        level.swap(up);
+    }
+    return level[0];
+}
+
+// The device's passes: groups of FANOUT consecutive nodes, each reduced to one.
+static std::vector<Digest> fanout_pass(const std::vector<Digest> &in) {
+    std::vector<Digest> out;
+    for (uint64_t first = 0; first < in.size(); first += DEPIN_MERKLE_FANOUT) {
+        uint64_t end = first + DEPIN_MERKLE_FANOUT < in.size() ? first + DEPIN_MERKLE_FANOUT : in.size();
+        out.push_back(group_reduce(std::vector<Digest>(in.begin() + first, in.begin() + end)));
+    }
+    return out;
+}
+
+static void merkle(uint32_t leaf, const std::vector<uint8_t> &data) {
+    uint64_t leaves = depin_leaf_count(data.size(), leaf);
     if (leaves == 0) {
         uint32_t h[8];
         sha256(nullptr, 0, h);
@@ -83,24 +113,16 @@ static void merkle(const std::vector<uint8_t> &data) {
     }
     std::vector<Digest> level(leaves);
     for (uint64_t i = 0; i < leaves; i++) {
-        uint64_t off = i * DEPIN_CHUNK;
-        uint64_t len = data.size() - off < DEPIN_CHUNK ? data.size() - off : DEPIN_CHUNK;
+        uint64_t off = i * leaf;
+        uint64_t len = data.size() - off < leaf ? data.size() - off : leaf;
         depin_leaf_hash(data.data() + off, len, level[i].w);
     }
     Digest expect = recursive_root(level, 0, leaves);
-    for (uint64_t count = leaves; count > 1; count = depin_parent_count(count)) {
-        std::vector<Digest> up(depin_parent_count(count));
-        for (uint64_t i = 0; i < up.size(); i++) {
-            if (depin_is_carried(count, i)) {
-                up[i] = level[2 * i];
-            } else {
-                depin_node_hash(level[2 * i].w, level[2 * i + 1].w, up[i].w);
-            }
-        }
-        level.swap(up);
+    while (level.size() > 1) {
+        level = fanout_pass(level);
     }
     if (memcmp(expect.w, level[0].w, 32) != 0) {
-        printf("error level-by-level root %s differs from recursive root %s\n", hex(level[0].w).c_str(),
+        printf("error grouped root %s differs from recursive root %s\n", hex(level[0].w).c_str(),
                hex(expect.w).c_str());
         return;
     }
@@ -160,6 +182,12 @@ int main() {
         unsigned m, n;
         if (sscanf(line, "tiles %u %u", &m, &n) == 2) {
             tiles(m, n);
+        } else if (sscanf(line, "merkle %u %3999s", &m, arg) == 2) {
+            if (m == 0) {
+                printf("error leaf size 0\n");
+            } else {
+                merkle(m, slurp(arg));
+            }
         } else if (sscanf(line, "%15s %3999s", cmd, arg) == 2) {
             std::vector<uint8_t> d = slurp(arg);
             std::string c(cmd);
@@ -171,8 +199,6 @@ int main() {
                 uint32_t h[8];
                 depin_leaf_hash(d.data(), d.size(), h);
                 printf("leaf %s\n", hex(h).c_str());
-            } else if (c == "merkle") {
-                merkle(d);
             } else if (c == "reduce") {
                 reduce(d);
             } else {

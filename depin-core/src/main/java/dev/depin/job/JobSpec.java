@@ -39,8 +39,19 @@ import java.util.Map;
  */
 public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs, Requirements requirements,
                       VerificationPolicy verification, Instant deadline, MicroUsd maxPrice) {
-    /** Chunk size of the Merkle commitments over inputs and outputs: 64 KiB. */
-    public static final int MERKLE_CHUNK_BYTES = 64 * 1024;
+    /**
+     * Leaf size of the RFC 6962 Merkle commitments over inputs and outputs: 4 KiB (receipts
+     * carry it as {@code merkleChunkBytes}). Small leaves let a GPU hash one output with tens
+     * of thousands of threads; see {@code docs/decisions.md}, "Merkle leaves are 4 KiB".
+     */
+    public static final int MERKLE_CHUNK_BYTES = 4 * 1024;
+
+    /**
+     * The unit in which outputs are sampled, proven and recomputed (spot checks, disputes):
+     * 64 KiB, an aligned subtree of 16 {@link #MERKLE_CHUNK_BYTES} leaves, proven with
+     * {@link dev.depin.crypto.MerkleTree#chunkProof}.
+     */
+    public static final int PROOF_CHUNK_BYTES = 64 * 1024;
 
     /** Format tag written into the canonical JSON. */
     public static final String FORMAT = "depin.job/v1";

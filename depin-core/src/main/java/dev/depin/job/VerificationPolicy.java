@@ -302,7 +302,8 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
             VerificationReport report = null;
             for (var d : in.spec().outputs()) {
                 VerificationReport one = dev.depin.crypto.verify.SpotCheck.verify(in.outputs().get(d.name()),
-                        in.committedRoot().get(d.name()), JobSpec.MERKLE_CHUNK_BYTES, fraction, in.seed(),
+                        in.committedRoot().get(d.name()), JobSpec.MERKLE_CHUNK_BYTES, JobSpec.PROOF_CHUNK_BYTES,
+                        fraction, in.seed(),
                         rc.recomputer(), rc.comparison());
                 report = report == null ? one : report.and(one);
             }

@@ -232,7 +232,7 @@ public final class DisputeCheck {
                                   ByteBuffer got) {
         try (CpuReference cpu = new CpuReference(Runtime.getRuntime().availableProcessors())) {
             Recompute rc = k.reference().orElseThrow().recompute(cpu, spec.params(), in);
-            int chunk = JobSpec.MERKLE_CHUNK_BYTES;
+            int chunk = JobSpec.PROOF_CHUNK_BYTES;
             int size = got.remaining();
             for (int off = 0; off < size; off += chunk) {
                 int len = Math.min(chunk, size - off);

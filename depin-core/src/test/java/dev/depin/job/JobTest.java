@@ -35,7 +35,7 @@ class JobTest {
     /** Fixed seed for input values. Printed so a failure can be replayed. */
     private static final long SEED = 0x10B5_0000_2024L;
 
-    /** Three Merkle leaves: 64 KiB, 64 KiB and a 31,232-byte tail. */
+    /** 40 Merkle leaves: 39 of 4 KiB and a 256-byte tail (a tree whose leaf count is not a power of two). */
     private static final int MULTI_CHUNK_N = 40_000;
 
     @BeforeAll
@@ -57,7 +57,7 @@ class JobTest {
         return m;
     }
 
-    /** RFC 6962 Merkle tree hash over 64 KiB chunks, written from the RFC, not from depin-crypto. */
+    /** RFC 6962 Merkle tree hash over 4 KiB leaves, written from the RFC, not from depin-crypto. */
     private static String rfc6962Root(byte[] data) throws Exception {
         int chunk = JobSpec.MERKLE_CHUNK_BYTES;
         int leaves = Math.max(1, (data.length + chunk - 1) / chunk);

@@ -633,9 +633,9 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         }
 
         /**
-         * Sets the Merkle chunk size (default 64 KiB).
+         * Sets the Merkle chunk (leaf) size (default 4 KiB).
          *
-         * @param v the Merkle chunk size (default 64 KiB)
+         * @param v the Merkle chunk (leaf) size (default 4 KiB)
          * @return this
          */
         public Builder merkleChunkBytes(int v) {

@@ -11,11 +11,16 @@ import java.util.List;
 
 /**
  * An RFC 6962 / RFC 9162 §2.1.3 inclusion proof (audit path) of one chunk in a Merkle
- * tree of {@code leafCount} leaves.
+ * tree of {@code leafCount} leaves. The chunk is a leaf ({@link MerkleTree#proof}) or an
+ * aligned subtree of {@code 2^h} leaves ({@link MerkleTree#chunkProof}); for the latter,
+ * {@code leafIndex} and {@code leafCount} count chunks and the path starts above the subtree,
+ * whose root the verifier computes from the chunk's bytes ({@link #verifyChunk}).
  *
  * <pre>{@code
  * InclusionProof p = tree.proof(i);
- * p.verify(chunkBytes, claimedRoot);   // returns normally or throws VerificationException
+ * p.verify(leafBytes, claimedRoot);    // returns normally or throws VerificationException
+ * InclusionProof q = tree.chunkProof(j, 64 * 1024);
+ * q.verifyChunk(chunkBytes, tree.chunkSize(), claimedRoot);
  * }</pre>
  *
  * @param leafIndex 0-based index of the chunk, less than {@code leafCount}
@@ -87,9 +92,47 @@ public record InclusionProof(int leafIndex, int leafCount, List<byte[]> path) {
     }
 
     /**
-     * Checks a precomputed leaf hash against {@code expectedRoot}.
+     * Checks that {@code chunk} (remaining bytes, position unchanged) is the aligned chunk
+     * {@link #leafIndex()} of {@link #leafCount()} of the tree whose root is
+     * {@code expectedRoot}, where the tree's leaves are {@code leafBytes} long: the chunk's
+     * own RFC 6962 root over {@code leafBytes} leaves is the subtree's root, and the path
+     * leads from there to the tree's root. A chunk of at most {@code leafBytes} bytes is one
+     * leaf, so this is then {@link #verify(ByteBuffer, byte[])}.
      *
-     * @param leafHash     SHA-256(0x00 || chunk), 32 bytes
+     * @param chunk        the chunk's bytes; not {@code null}, not empty
+     * @param leafBytes    the tree's leaf size, at least 1
+     * @param expectedRoot the 32-byte root
+     * @throws VerificationException with {@code MERKLE_PROOF_INVALID} on mismatch or an empty chunk
+     */
+    public void verifyChunk(ByteBuffer chunk, int leafBytes, byte[] expectedRoot) {
+        InvalidArgumentException.requireNonNull(chunk, "chunk");
+        Merkle.checkChunkSize(leafBytes);
+        if (!chunk.hasRemaining()) {
+            throw new VerificationException(VerificationException.Reason.MERKLE_PROOF_INVALID,
+                    "chunk " + leafIndex + " of " + leafCount + " is empty: a tree has no empty chunk; request it again",
+                    new Evidence("merkle-inclusion", "chunk " + leafIndex + " of " + leafCount,
+                            Hex.encode(Merkle.checkHash(expectedRoot, "expectedRoot")), "0 bytes", ""));
+        }
+        verifyLeafHash(Merkle.root(chunk, leafBytes), expectedRoot);
+    }
+
+    /**
+     * Checks the bytes of {@code chunk} like {@link #verifyChunk(ByteBuffer, int, byte[])}.
+     *
+     * @param chunk        the chunk's bytes; not {@code null}, not empty
+     * @param leafBytes    the tree's leaf size, at least 1
+     * @param expectedRoot the 32-byte root
+     * @throws VerificationException with {@code MERKLE_PROOF_INVALID} on mismatch or an empty chunk
+     */
+    public void verifyChunk(byte[] chunk, int leafBytes, byte[] expectedRoot) {
+        verifyChunk(ByteBuffer.wrap(InvalidArgumentException.requireNonNull(chunk, "chunk")), leafBytes, expectedRoot);
+    }
+
+    /**
+     * Checks a precomputed leaf hash (or, for a chunk proof, the chunk's subtree root)
+     * against {@code expectedRoot}.
+     *
+     * @param leafHash     SHA-256(0x00 || chunk), or a chunk's subtree root, 32 bytes
      * @param expectedRoot the 32-byte root
      * @throws VerificationException with {@code MERKLE_PROOF_INVALID} on mismatch
      */

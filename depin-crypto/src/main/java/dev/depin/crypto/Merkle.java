@@ -8,7 +8,7 @@ import java.security.MessageDigest;
 
 /**
  * Merkle commitments over byte buffers: SHA-256 (the JDK's hardware-accelerated
- * {@link MessageDigest}), fixed-size chunks (default {@value #DEFAULT_CHUNK_SIZE} bytes),
+ * {@link MessageDigest}), fixed-size chunks (leaves; default {@value #DEFAULT_CHUNK_SIZE} bytes),
  * RFC 6962 §2.1 hashing:
  * <ul>
  *   <li>leaf hash = SHA-256(0x00 || chunk), one leaf per chunk (the last may be short);</li>
@@ -18,6 +18,14 @@ import java.security.MessageDigest;
  * </ul>
  * Because the leaves and nodes are domain-separated, a chunk can never be passed off
  * as an interior node (second-preimage protection).
+ *
+ * <p>4 KiB leaves are what a GPU hashes fastest (one thread per leaf needs tens of thousands
+ * of leaves to fill the card), while proofs and spot checks work on larger aligned chunks:
+ * {@code 2^h} consecutive leaves starting at a multiple of {@code 2^h} are one subtree, whose
+ * root is simply {@code Merkle.root(chunk, leafSize)}, so
+ * {@link MerkleTree#chunkProof(int, int)} proves a 64 KiB chunk with the audit path above
+ * that subtree ({@link InclusionProof#verifyChunk}). The root stays plain RFC 6962 over the
+ * leaves, which any implementation of the RFC computes given the leaf size.
  *
  * <pre>{@code
  * byte[] root = Merkle.root(output);                 // position of 'output' unchanged
@@ -40,8 +48,11 @@ import java.security.MessageDigest;
  * }</pre>
  */
 public final class Merkle {
-    /** Default chunk size: 64 KiB. */
-    public static final int DEFAULT_CHUNK_SIZE = 64 * 1024;
+    /**
+     * Default chunk (leaf) size: 4 KiB, the leaf size of every commitment in a job (see
+     * {@code docs/decisions.md}, "Merkle leaves are 4 KiB").
+     */
+    public static final int DEFAULT_CHUNK_SIZE = 4 * 1024;
     /** Length of every hash and root: 32 bytes. */
     public static final int HASH_LENGTH = Sha256.LENGTH;
 
@@ -191,7 +202,7 @@ public final class Merkle {
 
     /**
      * Validates a chunk size: any value of at least 1 byte is accepted (powers of two of
-     * at least 1 KiB are the sensible choice; the default is 64 KiB).
+     * at least 1 KiB are the sensible choice; the default is 4 KiB).
      *
      * @param chunkSize the chunk size
      * @return {@code chunkSize}
@@ -200,7 +211,7 @@ public final class Merkle {
     public static int checkChunkSize(int chunkSize) {
         if (chunkSize < 1) {
             throw new InvalidArgumentException("Merkle chunk size must be >= 1 byte, got " + chunkSize
-                    + ": use Merkle.DEFAULT_CHUNK_SIZE (65536) unless you have a reason");
+                    + ": use Merkle.DEFAULT_CHUNK_SIZE (4096) unless you have a reason");
         }
         return chunkSize;
     }

@@ -9,13 +9,16 @@ import java.util.List;
 
 /**
  * An RFC 6962 Merkle tree whose leaf and interior hashes are kept (about 64 bytes per
- * chunk, i.e. 0.1% of the data at 64 KiB chunks), so that an inclusion proof can be
- * produced for any chunk. Immutable and thread-safe.
+ * leaf, i.e. 1.6% of the data at 4 KiB leaves), so that an inclusion proof can be
+ * produced for any leaf, or for any aligned chunk of {@code 2^h} leaves (a subtree).
+ * Immutable and thread-safe.
  *
  * <pre>{@code
  * MerkleTree tree = MerkleTree.of(output, Merkle.DEFAULT_CHUNK_SIZE);
  * InclusionProof p = tree.proof(5);
- * p.verify(chunk5Bytes, claimedRoot);   // throws VerificationException on mismatch
+ * p.verify(leaf5Bytes, claimedRoot);                        // throws VerificationException on mismatch
+ * InclusionProof q = tree.chunkProof(2, 64 * 1024);         // the third 64 KiB chunk: 16 leaves
+ * q.verifyChunk(chunk2Bytes, Merkle.DEFAULT_CHUNK_SIZE, claimedRoot);
  * }</pre>
  */
 public final class MerkleTree {
@@ -177,10 +180,58 @@ public final class MerkleTree {
      */
     public InclusionProof proof(int leafIndex) {
         checkLeafIndex(leafIndex);
+        return path(0, leafIndex, leafCount);
+    }
+
+    /**
+     * Number of aligned chunks of {@code chunkBytes} bytes (the last may be short).
+     *
+     * @param chunkBytes {@link #chunkSize()} times a power of two
+     * @return {@code ceil(totalBytes / chunkBytes)}
+     * @throws InvalidArgumentException if {@code chunkBytes} is not the leaf size times a power of two
+     */
+    public int chunkCount(int chunkBytes) {
+        subtreeHeight(chunkBytes);
+        return (int) MerkleHashing.leafCount(totalBytes, chunkBytes);
+    }
+
+    /**
+     * The audit path of an aligned chunk: chunk {@code chunkIndex} of {@code chunkBytes}
+     * bytes is the subtree of leaves {@code [chunkIndex·2^h, (chunkIndex+1)·2^h)}, where
+     * {@code chunkBytes = chunkSize()·2^h}, so its root is {@code Merkle.root(chunk, chunkSize())}
+     * and the path is RFC 9162's for index {@code chunkIndex} among {@link #chunkCount}
+     * chunks. With {@code chunkBytes == chunkSize()} this is {@link #proof(int)}.
+     *
+     * @param chunkIndex 0-based chunk index, less than {@link #chunkCount(int)}
+     * @param chunkBytes {@link #chunkSize()} times a power of two
+     * @return the proof, whose {@code leafIndex} and {@code leafCount} count chunks;
+     *         check it with {@link InclusionProof#verifyChunk}
+     * @throws InvalidArgumentException if there is no such chunk or the chunk size is not aligned
+     */
+    public InclusionProof chunkProof(int chunkIndex, int chunkBytes) {
+        int height = Math.min(subtreeHeight(chunkBytes), levels.length - 1);
+        int chunks = chunkCount(chunkBytes);
+        if (chunkIndex < 0 || chunkIndex >= chunks) {
+            throw new InvalidArgumentException("chunk index " + chunkIndex + " is outside this tree's " + chunks
+                    + " chunk(s) of " + chunkBytes + " bytes (" + totalBytes + " bytes in all): pass an index in [0, "
+                    + chunks + ")");
+        }
+        return path(height, chunkIndex, chunks);
+    }
+
+    private int subtreeHeight(int chunkBytes) {
+        if (chunkBytes < chunkSize || chunkBytes % chunkSize != 0 || Integer.bitCount(chunkBytes / chunkSize) != 1) {
+            throw new InvalidArgumentException("a chunk of " + chunkBytes + " bytes is not an aligned subtree of this "
+                    + "tree's " + chunkSize + "-byte leaves: use the leaf size times a power of two");
+        }
+        return Integer.numberOfTrailingZeros(chunkBytes / chunkSize);
+    }
+
+    private InclusionProof path(int level, int index, int count) {
         List<byte[]> path = new ArrayList<>();
-        int i = leafIndex;
-        int m = leafCount;
-        for (int d = 0; d < levels.length - 1; d++) {
+        int i = index;
+        int m = count;
+        for (int d = level; d < levels.length - 1; d++) {
             int sibling = i ^ 1;
             if (sibling < m) {
                 int off = sibling * Sha256.LENGTH;
@@ -190,7 +241,7 @@ public final class MerkleTree {
             i >>= 1;
             m = (m + 1) / 2;
         }
-        return new InclusionProof(leafIndex, leafCount, path);
+        return new InclusionProof(index, count, path);
     }
 
     private void checkLeafIndex(int leafIndex) {

@@ -276,9 +276,9 @@ public final class ReceiptExpectations {
         }
 
         /**
-         * Sets the agreed Merkle chunk size (default 64 KiB).
+         * Sets the agreed Merkle chunk (leaf) size (default 4 KiB).
          *
-         * @param v the agreed Merkle chunk size (default 64 KiB)
+         * @param v the agreed Merkle chunk (leaf) size (default 4 KiB)
          * @return this
          */
         public Builder merkleChunkBytes(int v) {

@@ -5,7 +5,7 @@
  *
  * <pre>{@code
  * NodeKeyPair provider = NodeKeyPair.generate(new SecureRandom());
- * byte[] root = Merkle.root(outputBuffer);                          // RFC 6962, 64 KiB chunks
+ * byte[] root = Merkle.root(outputBuffer);                          // RFC 6962, 4 KiB leaves
  * Envelope env = Envelope.sign(Dsse.IN_TOTO_PAYLOAD_TYPE, statement, provider);   // typed signing only
  * env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, provider.publicKey());      // throws if it does not hold
  * try (Parallelism pool = Parallelism.newPool(4)) {                 // threads only where lent

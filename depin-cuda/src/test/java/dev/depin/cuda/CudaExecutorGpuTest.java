@@ -51,8 +51,9 @@ class CudaExecutorGpuTest {
     }
 
     @ParameterizedTest(name = "device merkle root, {0} floats")
-    @ValueSource(ints = {1, 2, CHUNK / 4 - 1, CHUNK / 4, CHUNK / 4 + 1, 3 * CHUNK / 4 + 5, 5 * CHUNK / 4,
-            13 * CHUNK / 4 + 999, 1 << 22, (1 << 22) + 3})
+    @ValueSource(ints = {1, 2, 15, 16, 17, CHUNK / 4 - 1, CHUNK / 4, CHUNK / 4 + 1, 3 * CHUNK / 4 + 5, 5 * CHUNK / 4,
+            13 * CHUNK / 4 + 999, 128 * CHUNK / 4 - 1, 128 * CHUNK / 4, 128 * CHUNK / 4 + 1, 1 << 22, (1 << 22) + 3,
+            (128 * 128 + 1) * CHUNK / 4 + 7})
     void outputRoot_equalsCpuMerkle(int n) {
         SplittableRandom r = new SplittableRandom(n);
         try (ExecutionContext ctx = gpu.open(BuiltinKernel.SAXPY,

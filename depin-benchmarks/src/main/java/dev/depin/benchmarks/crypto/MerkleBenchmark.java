@@ -12,12 +12,14 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * RFC 6962 Merkle root ({@link Merkle}, 64 KiB chunks) over 256 MiB, against one plain
+ * RFC 6962 Merkle root ({@link Merkle}; {@code leafBytes} 4 KiB, the jobs' leaf size, and
+ * 64 KiB, the earlier one, for the cost of the smaller leaves) over 256 MiB, against one plain
  * {@link MessageDigest} SHA-256 pass over the same bytes in the same run.
  * <ul>
  *   <li>{@code merkleRootParallel}: {@code Merkle.root(ByteBuffer, int, Parallelism)} with a
@@ -40,6 +42,10 @@ import org.openjdk.jmh.annotations.Warmup;
 public class MerkleBenchmark extends BenchmarkBase {
     /** Bytes hashed per operation: 256 MiB. */
     public static final int BYTES = 256 << 20;
+
+    /** Merkle leaf size. */
+    @Param({"4096", "65536"})
+    public int leafBytes;
 
     private byte[] data;
     private ByteBuffer buffer;
@@ -69,19 +75,19 @@ public class MerkleBenchmark extends BenchmarkBase {
     /** @return the root, parallel leaf hashing on a pool the benchmark owns */
     @Benchmark
     public byte[] merkleRootParallel() {
-        return Merkle.root(buffer, Merkle.DEFAULT_CHUNK_SIZE, pool);
+        return Merkle.root(buffer, leafBytes, pool);
     }
 
     /** @return the root, the default: every leaf hashed in the calling thread */
     @Benchmark
     public byte[] merkleRootCallerThread() {
-        return Merkle.root(buffer);
+        return Merkle.root(buffer, leafBytes);
     }
 
     /** @return the root, streaming builder on one thread */
     @Benchmark
     public byte[] merkleRootOneThread() {
-        return Merkle.builder().update(data, 0, data.length).root();
+        return Merkle.builder(leafBytes).update(data, 0, data.length).root();
     }
 
     /** @return plain SHA-256 of the same bytes (baseline) */

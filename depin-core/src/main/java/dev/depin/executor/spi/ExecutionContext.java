@@ -53,7 +53,7 @@ public interface ExecutionContext extends AutoCloseable {
     ByteBuffer output(String name);
 
     /**
-     * The RFC 6962 Merkle root (64 KiB chunks) of an output, when the executor computed it
+     * The RFC 6962 Merkle root ({@link dev.depin.job.JobSpec#MERKLE_CHUNK_BYTES}-byte leaves) of an output, when the executor computed it
      * where the output lives (on the device, before download). Empty means the caller
      * hashes the bytes of {@link #output} itself.
      *

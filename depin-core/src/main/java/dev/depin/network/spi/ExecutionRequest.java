@@ -75,7 +75,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    /** @return an assembler for this attempt's outputs (64 KiB Merkle chunks) */
+    /** @return an assembler for this attempt's outputs (4 KiB Merkle leaves) */
     public OutputAssembler newAssembler() {
         return OutputAssembler.of(expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES);
     }

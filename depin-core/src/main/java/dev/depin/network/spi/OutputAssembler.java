@@ -55,7 +55,7 @@ public final class OutputAssembler implements OutputSink {
 
     /**
      * @param expected  every output's name and exact size, in order
-     * @param chunkSize the Merkle chunk size (64 KiB for jobs)
+     * @param chunkSize the Merkle chunk (leaf) size ({@link dev.depin.job.JobSpec#MERKLE_CHUNK_BYTES} for jobs)
      * @return an assembler expecting exactly those outputs
      * @throws InvalidArgumentException on a null map, name or size out of range
      */

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * One output as the buyer received it, with the RFC 6962 Merkle root (64 KiB chunks) that
+ * One output as the buyer received it, with the RFC 6962 Merkle root (4 KiB leaves) that
  * the buyer's side computed over exactly these bytes while they arrived. Only an
  * {@link OutputAssembler} makes one, so the root can be trusted to describe the bytes:
  * the buyer never hashes an output twice.

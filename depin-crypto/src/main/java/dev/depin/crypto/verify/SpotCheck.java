@@ -20,7 +20,9 @@ import java.util.Locale;
 /**
  * Sampled recomputation: pick ⌈f·N⌉ distinct chunks of an output at random (from a secret
  * seed), prove each against the provider's committed Merkle root, recompute each with a
- * trusted reference ({@link ChunkRecomputer}) and compare.
+ * trusted reference ({@link ChunkRecomputer}) and compare. A chunk is a Merkle leaf, or an
+ * aligned subtree of {@code 2^h} leaves (jobs sample 64 KiB chunks of 4 KiB leaves), proven
+ * with {@link MerkleTree#chunkProof}.
  *
  * <h2>Detection probability</h2>
  * Sampling s distinct chunks out of N, a provider that corrupted q chunks is caught with
@@ -31,7 +33,7 @@ import java.util.Locale;
  * It says nothing about chunks that were not sampled.
  *
  * <pre>{@code
- * VerificationReport r = SpotCheck.verify(output, claimedRoot, Merkle.DEFAULT_CHUNK_SIZE, 0.05,
+ * VerificationReport r = SpotCheck.verify(output, claimedRoot, Merkle.DEFAULT_CHUNK_SIZE, 64 * 1024, 0.05,
  *         Freivalds.newSeed(rng), (i, off, len) -> cpuReference.recompute(off, len),
  *         Comparison.float32(1e-5, 1e-6));
  * }</pre>
@@ -44,11 +46,32 @@ public final class SpotCheck {
     }
 
     /**
-     * Spot-checks an output held in full by the verifier.
+     * Spot-checks an output held in full by the verifier, one Merkle leaf per chunk.
      *
      * @param output      the output bytes received (remaining; position unchanged)
      * @param claimedRoot the Merkle root the provider signed
-     * @param chunkSize   the Merkle chunk size of that root
+     * @param chunkSize   the Merkle chunk (leaf) size of that root, which is also the sampled unit
+     * @param fraction    fraction of chunks to recompute, in (0, 1]
+     * @param seed        secret seed, &ge; 16 bytes (drawn after the provider committed)
+     * @param recomputer  the trusted reference
+     * @param comparison  how a recomputed chunk is compared
+     * @return what was checked
+     * @throws VerificationException as {@link #verify(ByteBuffer, byte[], int, int, double, byte[], ChunkRecomputer,
+     *                               Comparison)}
+     */
+    public static VerificationReport verify(ByteBuffer output, byte[] claimedRoot, int chunkSize, double fraction,
+                                            byte[] seed, ChunkRecomputer recomputer, Comparison comparison) {
+        return verify(output, claimedRoot, chunkSize, chunkSize, fraction, seed, recomputer, comparison);
+    }
+
+    /**
+     * Spot-checks an output held in full by the verifier, sampling aligned chunks of
+     * {@code chunkBytes} (a subtree of {@code chunkBytes / leafBytes} leaves each).
+     *
+     * @param output      the output bytes received (remaining; position unchanged)
+     * @param claimedRoot the Merkle root the provider signed
+     * @param leafBytes   the Merkle leaf size of that root
+     * @param chunkBytes  the sampled unit: {@code leafBytes} times a power of two
      * @param fraction    fraction of chunks to recompute, in (0, 1]
      * @param seed        secret seed, &ge; 16 bytes (drawn after the provider committed)
      * @param recomputer  the trusted reference
@@ -57,9 +80,11 @@ public final class SpotCheck {
      * @throws VerificationException {@code OUTPUT_ROOT_MISMATCH} if the output does not match
      *                               the root, {@code MERKLE_PROOF_INVALID} if a proof fails,
      *                               {@code RESULT_MISMATCH} (with evidence) if a chunk differs
+     * @throws InvalidArgumentException if {@code chunkBytes} is not {@code leafBytes} times a power of two
      */
-    public static VerificationReport verify(ByteBuffer output, byte[] claimedRoot, int chunkSize, double fraction,
-                                            byte[] seed, ChunkRecomputer recomputer, Comparison comparison) {
+    public static VerificationReport verify(ByteBuffer output, byte[] claimedRoot, int leafBytes, int chunkBytes,
+                                            double fraction, byte[] seed, ChunkRecomputer recomputer,
+                                            Comparison comparison) {
         InvalidArgumentException.requireNonNull(output, "output");
         InvalidArgumentException.requireNonNull(claimedRoot, "claimedRoot");
         InvalidArgumentException.requireNonNull(recomputer, "recomputer");
@@ -71,7 +96,8 @@ public final class SpotCheck {
         if (!(fraction > 0 && fraction <= 1)) {
             throw new InvalidArgumentException("fraction must be in (0, 1], got " + fraction);
         }
-        MerkleTree tree = MerkleTree.of(output, chunkSize);
+        MerkleTree tree = MerkleTree.of(output, leafBytes);
+        int chunks = tree.chunkCount(chunkBytes);
         byte[] root = tree.root();
         if (!MessageDigest.isEqual(root, claimedRoot)) {
             throw new VerificationException(VerificationException.Reason.OUTPUT_ROOT_MISMATCH, "the output's Merkle root "
@@ -79,17 +105,17 @@ public final class SpotCheck {
                     + ": the bytes are not the ones the provider committed to; reject them",
                     new Evidence("spot-check", "whole output", Hex.encode(claimedRoot), Hex.encode(root), Hex.encode(seed)));
         }
-        int chunks = tree.leafCount();
         int s = chunks == 0 ? 0 : (int) Math.min(chunks, Math.max(1, (long) Math.ceil(fraction * chunks - 1e-9)));
         int[] sample = sample(chunks, s, seed);
         int base = output.position();
+        long total = tree.totalBytes();
         for (int idx : sample) {
-            long off = tree.chunkOffset(idx);
-            int len = tree.chunkLength(idx);
+            long off = (long) idx * chunkBytes;
+            int len = (int) Math.min(chunkBytes, total - off);
             ByteBuffer chunk = output.duplicate();
             chunk.limit(base + (int) off + len).position(base + (int) off);
-            InclusionProof proof = tree.proof(idx);
-            proof.verify(chunk, claimedRoot);
+            InclusionProof proof = tree.chunkProof(idx, chunkBytes);
+            proof.verifyChunk(chunk, leafBytes, claimedRoot);
             ByteBuffer expected = recomputer.recompute(idx, off, len);
             if (expected == null || expected.remaining() != len) {
                 throw new IllegalStateException("the ChunkRecomputer returned " + (expected == null ? "null"
@@ -109,10 +135,11 @@ public final class SpotCheck {
         }
         double pOne = detectionProbability(chunks, s, Math.min(1, chunks));
         double p5 = detectionProbability(chunks, s, (long) Math.ceil(0.05 * chunks));
-        String detail = String.format(Locale.ROOT, "%d of %d chunk(s) of %d bytes (fraction %.4f, seed %s) proven "
-                        + "against root %s and recomputed (%s): all equal; detection probability %.4f for 1 corrupted "
-                        + "chunk, %.4f for 5%% corrupted chunks (hypergeometric); chunks %s",
-                s, chunks, chunkSize, chunks == 0 ? 0.0 : (double) s / chunks, Hex.encode(seed), Hex.encode(claimedRoot),
+        String detail = String.format(Locale.ROOT, "%d of %d chunk(s) of %d bytes (%d-byte leaves; fraction %.4f, "
+                        + "seed %s) proven against root %s and recomputed (%s): all equal; detection probability %.4f "
+                        + "for 1 corrupted chunk, %.4f for 5%% corrupted chunks (hypergeometric); chunks %s",
+                s, chunks, chunkBytes, leafBytes, chunks == 0 ? 0.0 : (double) s / chunks, Hex.encode(seed),
+                Hex.encode(claimedRoot),
                 comparison.describe(), pOne, p5, abbreviate(sample));
         return new VerificationReport("spotCheck(" + fraction + ")",
                 List.of(VerificationReport.Check.passed("spot-check", detail)),

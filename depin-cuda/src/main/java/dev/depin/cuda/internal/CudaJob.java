@@ -27,6 +27,7 @@ import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.executor.spi.ExecutionContext;
 import dev.depin.executor.spi.ExecutionFailedException;
 import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.job.JobSpec;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
@@ -67,7 +68,8 @@ import org.slf4j.LoggerFactory;
 public final class CudaJob implements ExecutionContext {
     private static final Logger LOG = LoggerFactory.getLogger(CudaJob.class);
     private static final int THREADS = 256;
-    private static final int MERKLE_THREADS = 128;
+    /** Nodes one Merkle thread block reduces to one (depin_common.cuh's DEPIN_MERKLE_FANOUT). */
+    private static final int MERKLE_FANOUT = 128;
     private static final int MAX_GRID_Y = 65535;
 
     private final DeviceContext dev;
@@ -343,8 +345,8 @@ public final class CudaJob implements ExecutionContext {
     }
 
     /**
-     * The RFC 6962 root of an output over 64 KiB chunks, computed on the device from the
-     * device copy: one thread per leaf, then one launch per tree level.
+     * The RFC 6962 root of an output over {@link JobSpec#MERKLE_CHUNK_BYTES}-byte leaves,
+     * computed on the device from the device copy.
      */
     @Override
     public Optional<byte[]> outputRoot(String name) {
@@ -403,35 +405,41 @@ public final class CudaJob implements ExecutionContext {
         return Math.max(0, Math.round(ms[0] * 1e6));
     }
 
+    /**
+     * RFC 6962 root of a device buffer over {@link JobSpec#MERKLE_CHUNK_BYTES}-byte leaves:
+     * one launch hashes the leaves (a thread each) and reduces each aligned group of 128 to
+     * its subtree's root, then one launch per 7 further levels.
+     */
     private byte[] deviceRoot(Buf data) {
-        long leaves = Merkle.leafCount(data.bytes, Merkle.DEFAULT_CHUNK_SIZE);
+        int leaf = JobSpec.MERKLE_CHUNK_BYTES;
+        long leaves = Merkle.leafCount(data.bytes, leaf);
         if (leaves == 0) {
             return Merkle.emptyRoot();
         }
         dev.enter();
-        Buf a = device("scratch:merkle-" + data.label + "-leaves", leaves * 32);
-        Buf b = device("scratch:merkle-" + data.label + "-levels", Math.max(1, (leaves + 1) / 2) * 32);
+        long groups = (leaves + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
+        long above = (groups + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
+        // Two scratch levels, used in turn: groups, groups / 128, groups / 128^2 (<= groups), ...
+        CUdeviceptr[] level = {device("scratch:merkle-" + data.label + "-a", groups * 32).device,
+                device("scratch:merkle-" + data.label + "-b", above * 32).device};
         Driver.call("cuEventRecord(mark0)", () -> cuEventRecord(mark0, stream));
-        launch("depin_merkle_leaves", (int) ((leaves + MERKLE_THREADS - 1) / MERKLE_THREADS), 1, MERKLE_THREADS,
-                Pointer.to(Pointer.to(data.device), Pointer.to(new long[] {data.bytes}), Pointer.to(a.device)));
-        Buf in = a;
-        Buf out = b;
-        for (long count = leaves; count > 1; count = (count + 1) / 2) {
-            long parents = (count + 1) / 2;
-            Buf src = in;
-            Buf dst = out;
-            launch("depin_merkle_level", (int) ((parents + MERKLE_THREADS - 1) / MERKLE_THREADS), 1, MERKLE_THREADS,
-                    Pointer.to(Pointer.to(src.device), Pointer.to(new long[] {count}), Pointer.to(dst.device)));
-            in = dst;
-            out = src;
+        launch("depin_merkle_leaves", (int) groups, 1, MERKLE_FANOUT, Pointer.to(Pointer.to(data.device),
+                Pointer.to(new long[] {data.bytes}), Pointer.to(new int[] {leaf}), Pointer.to(level[0])));
+        int cur = 0;
+        for (long count = groups; count > 1; count = (count + MERKLE_FANOUT - 1) / MERKLE_FANOUT) {
+            CUdeviceptr src = level[cur];
+            CUdeviceptr dst = level[cur ^ 1];
+            launch("depin_merkle_nodes", (int) ((count + MERKLE_FANOUT - 1) / MERKLE_FANOUT), 1, MERKLE_FANOUT,
+                    Pointer.to(Pointer.to(src), Pointer.to(new long[] {count}), Pointer.to(dst)));
+            cur ^= 1;
         }
         Driver.call("cuEventRecord(mark1)", () -> cuEventRecord(mark1, stream));
         sync();
         rootNanos += elapsed(mark0, mark1);
         rootBytes += data.bytes;
         int[] words = new int[8];
-        Buf root = in;
-        Driver.call("cuMemcpyDtoH(merkle root)", () -> cuMemcpyDtoH(Pointer.to(words), root.device, 32));
+        CUdeviceptr root = level[cur];
+        Driver.call("cuMemcpyDtoH(merkle root)", () -> cuMemcpyDtoH(Pointer.to(words), root, 32));
         ByteBuffer r = ByteBuffer.allocate(32).order(ByteOrder.BIG_ENDIAN);
         for (int w : words) {
             r.putInt(w);

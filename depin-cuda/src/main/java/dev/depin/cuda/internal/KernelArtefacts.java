@@ -28,7 +28,7 @@ public final class KernelArtefacts {
     public static final String MANIFEST = "kernels.properties";
     /** Every kernel entry the executor launches. */
     public static final List<String> ENTRIES = List.of("depin_sgemm", "depin_saxpy", "depin_reduce_partials",
-            "depin_fill", "depin_verify", "depin_merkle_leaves", "depin_merkle_level");
+            "depin_fill", "depin_verify", "depin_merkle_leaves", "depin_merkle_nodes");
     /** Largest artefact read from the class path. */
     private static final int MAX_BYTES = 16 << 20;
 

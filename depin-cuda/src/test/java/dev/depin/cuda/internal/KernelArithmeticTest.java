@@ -38,6 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KernelArithmeticTest {
     private static final int CHUNK = Merkle.DEFAULT_CHUNK_SIZE;
+    private static final int FANOUT = 128;
     private static final long SEED = 0x6b65726e656cL;
 
     private Path dir;
@@ -102,9 +103,19 @@ class KernelArithmeticTest {
     }
 
     @Test
-    void leafHash_matchesMerkleForEveryAlignment() throws IOException {
-        for (int n : new int[] {0, 1, 2, 3, 4, 5, 54, 55, 56, 62, 63, 64, 65, 118, 119, 120, 127, 128, 129, 1000,
-                CHUNK - 1, CHUNK}) {
+    void leafHash_matchesMerkleForEveryLengthAroundABlock() throws IOException {
+        // Every tail length (0..63 bytes after the whole blocks), both sides of each 64-byte
+        // boundary (the last whole block read one byte at a time when it ends at the data's
+        // end), and whole leaves.
+        java.util.List<Integer> lengths = new java.util.ArrayList<>();
+        for (int n = 0; n <= 200; n++) {
+            lengths.add(n);
+        }
+        for (int n : new int[] {1000, 1023, 1024, 1025, CHUNK - 65, CHUNK - 64, CHUNK - 63, CHUNK - 1, CHUNK,
+                CHUNK + 1, 65535, 65536}) {
+            lengths.add(n);
+        }
+        for (int n : lengths) {
             byte[] d = random(SEED ^ n, n);
             assertEquals("leaf " + Hex.encode(Merkle.leafHash(d)), ask("leaf " + file("leaf.bin", d)), "length " + n);
         }
@@ -112,20 +123,71 @@ class KernelArithmeticTest {
 
     @ParameterizedTest(name = "merkle {0} bytes")
     @ValueSource(ints = {0, 1, 2, 100, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK, 3 * CHUNK + 7,
-            5 * CHUNK - 1, 7 * CHUNK + 4, 8 * CHUNK, 9 * CHUNK + 1, 13 * CHUNK + 12345, 16 * CHUNK})
+            5 * CHUNK - 1, 7 * CHUNK + 4, 8 * CHUNK, 9 * CHUNK + 1, 13 * CHUNK + 12345, 16 * CHUNK,
+            FANOUT * CHUNK - 1, FANOUT * CHUNK, FANOUT * CHUNK + 1, (FANOUT + 1) * CHUNK + 5, 2 * FANOUT * CHUNK})
     void merkleRoot_matchesMerkle(int n) throws IOException {
         byte[] d = random(SEED * 31 + n, n);
-        assertEquals("root " + Hex.encode(Merkle.root(d)), ask("merkle " + file("merkle.bin", d)));
+        assertEquals("root " + Hex.encode(Merkle.root(d)), ask("merkle " + CHUNK + " " + file("merkle.bin", d)));
+    }
+
+    @Test
+    void merkleRoot_pastTwoFanoutPasses_matchesMerkle() throws IOException {
+        // 128 * 128 + 3 leaves of 64 bytes: three passes (leaves, 129 groups, 2 groups), a
+        // carried node at each.
+        int leaf = 64;
+        int n = (FANOUT * FANOUT + 3) * leaf - 17;
+        byte[] d = random(SEED + 5, n);
+        assertEquals("root " + Hex.encode(Merkle.root(d, leaf)), ask("merkle " + leaf + " " + file("merkle.bin", d)));
     }
 
     @Test
     void merkleRoot_matchesMerkleOnRandomSizes() throws IOException {
         SplittableRandom r = new SplittableRandom(SEED);
         for (int i = 0; i < 12; i++) {
-            int n = r.nextInt(40 * CHUNK);
+            int n = r.nextInt(300 * CHUNK);
             byte[] d = random(SEED + 17 * i, n);
-            assertEquals("root " + Hex.encode(Merkle.root(d)), ask("merkle " + file("merkle.bin", d)), n + " bytes");
+            assertEquals("root " + Hex.encode(Merkle.root(d)), ask("merkle " + CHUNK + " " + file("merkle.bin", d)),
+                    n + " bytes");
         }
+    }
+
+    @Test
+    void merkleRoot_equalsTheGoldenVectors() throws IOException {
+        // depin-crypto's vectors, written by an independent Python implementation.
+        Path vectors = CudaToolkit.module().resolveSibling("depin-crypto")
+                .resolve("src/test/resources/dev/depin/crypto/merkle-vectors.txt");
+        int checked = 0;
+        byte[] stream = null;
+        for (String line : Files.readAllLines(vectors, StandardCharsets.US_ASCII)) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            String[] f = line.trim().split(" ");
+            int n = Integer.parseInt(f[0]);
+            int leaf = Integer.parseInt(f[1]);
+            if (leaf % 64 != 0) {
+                continue;  // the device takes leaves of a multiple of 64 bytes
+            }
+            if (stream == null || stream.length < n) {
+                stream = stream(Math.max(n, 3 << 20));
+            }
+            byte[] d = java.util.Arrays.copyOf(stream, n);
+            assertEquals("root " + f[2], ask("merkle " + leaf + " " + file("merkle.bin", d)), line);
+            checked++;
+        }
+        assertTrue(checked > 20, "vectors checked: " + checked);
+    }
+
+    /** The vectors' data: the first n bytes of SHA-256(le64(0)) || SHA-256(le64(1)) || ... */
+    private static byte[] stream(int n) {
+        byte[] out = new byte[n + 32];
+        ByteBuffer counter = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long j = 0; j * 32 < n; j++) {
+            counter.clear();
+            counter.putLong(j);
+            System.arraycopy(Sha256.digest(counter.array()), 0, out, (int) j * 32, 32);
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     @ParameterizedTest(name = "tiles {0}x{1}")

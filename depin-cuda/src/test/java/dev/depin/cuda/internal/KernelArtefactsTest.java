@@ -94,10 +94,14 @@ class KernelArtefactsTest {
         assumeTrue(nvcc.isPresent(), "nvcc not found (PATH, $NVCC, /usr/local/cuda/bin): PTX not regenerated");
         Path out = Files.createTempFile("depin-kernels", ".ptx");
         Path src = CudaToolkit.module().resolve("src/main/cuda");
-        // Same flags as scripts/build-kernels.sh.
-        Process p = new ProcessBuilder(nvcc.get().toString(), "-std=c++17", "-O3", "-I", src.toString(), "-ptx",
-                "-arch=compute_80", "depin_kernels.cu", "-o", out.toString())
-                .directory(src.toFile()).redirectErrorStream(true).start();
+        // The flags scripts/build-kernels.sh used, as its manifest records them.
+        String flags = KernelArtefacts.manifest().getProperty("nvcc.flags");
+        assertTrue(flags != null && flags.contains("-fmad=false") && flags.contains("-ftz=false"),
+                "the manifest records the numerics flags: " + flags);
+        List<String> cmd = new ArrayList<>(List.of(nvcc.get().toString()));
+        cmd.addAll(List.of(flags.trim().split("\\s+")));
+        cmd.addAll(List.of("-I", src.toString(), "-ptx", "-arch=compute_80", "depin_kernels.cu", "-o", out.toString()));
+        Process p = new ProcessBuilder(cmd).directory(src.toFile()).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc timed out");
         assertEquals(0, p.exitValue(), log);

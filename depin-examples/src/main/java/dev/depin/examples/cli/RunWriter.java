@@ -123,7 +123,8 @@ final class RunWriter {
             Independently, without depin: the signature is Ed25519 over DSSE's PAE,
               "DSSEv1" SP len(payloadType) SP payloadType SP len(payload) SP payload,
             and each subject's "merkle-sha256" digest is the RFC 6962 Merkle root (leaf = SHA-256(0x00 || chunk),
-            node = SHA-256(0x01 || left || right)) over 65536-byte chunks of the output file.
+            node = SHA-256(0x01 || left || right)) over 4096-byte leaves of the output file (the receipt's
+            merkleChunkBytes).
             depin-examples/scripts/verify_receipt.py does exactly that with Python's cryptography package.
             """;
 }

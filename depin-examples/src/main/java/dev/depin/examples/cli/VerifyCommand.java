@@ -42,7 +42,7 @@ import picocli.CommandLine.Option;
                     + "'skip' with what was missing: a skipped check proves nothing either way.",
             "",
             "With --receipt, always checked: payload type; the Ed25519 signature by --key; the in-toto statement "
-                    + "and predicate type; 64 KiB Merkle chunks; that the --output names are exactly the outputs "
+                    + "and predicate type; 4 KiB Merkle leaves; that the --output names are exactly the outputs "
                     + "the receipt commits to; each output's size and RFC 6962 root, recomputed from the file "
                     + "(streamed, any size); the statement's subjects = the predicate's outputs.",
             "  --spec adds: the receipt's spec hash = SHA-256 of the spec's canonical form; kernel id and code hash; "
