@@ -2,11 +2,10 @@ package dev.depin.executor;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.WipeRecord;
+import dev.depin.executor.spi.AbstractExecutionContext;
 import dev.depin.executor.spi.DeviceExecutor;
-import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.executor.spi.ExecutionContext;
 import dev.depin.executor.spi.ExecutionFailedException;
-import dev.depin.executor.spi.ExecutionTiming;
 import dev.depin.executor.spi.HostArena;
 import dev.depin.crypto.Sha256;
 import dev.depin.kernel.BufferDecl;
@@ -24,7 +23,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,102 +113,40 @@ public final class CpuExecutor implements DeviceExecutor {
     }
 
     /** One job on the CPU: heap buffers in a {@link HostArena}, one launch. */
-    private final class CpuContext implements ExecutionContext {
-        private final BuiltinKernel kernel;
-        private final LaunchParams params;
+    private final class CpuContext extends AbstractExecutionContext {
+        private final BuiltinKernel builtin;
         private final HostArena arena = new HostArena();
         private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
-        private final Map<String, ByteBuffer> outputs = new LinkedHashMap<>();
-        private final List<BufferDecl> outputDecls;
-        private final AtomicBoolean cancelled = new AtomicBoolean();
-        private volatile ExecutionTiming timing;
-        private boolean started;
 
         CpuContext(BuiltinKernel kernel, LaunchParams params) {
-            this.kernel = kernel;
-            this.params = params;
-            List<BufferDecl> in = kernel.inputs(params);
-            this.outputDecls = kernel.outputs(params);
-            for (BufferDecl d : in) {
-                inputs.put(d.name(), arena.buffer(d.name(), d.bytes(), false));
+            super("the CPU", kernel, params);
+            this.builtin = kernel;
+            for (BufferDecl d : kernel.inputs(params)) {
+                ByteBuffer b = arena.buffer(d.name(), d.bytes(), false);
+                inputs.put(d.name(), b);
+                addInput(d.name(), b);
             }
         }
 
         @Override
-        public ByteBuffer input(String name) {
-            ByteBuffer b = inputs.get(name);
-            if (b == null) {
-                throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
-                        + inputs.keySet());
-            }
-            return b.duplicate().clear().order(b.order());
-        }
-
-        @Override
-        public void run() {
-            if (started) {
-                throw new ExecutionFailedException("this execution context already ran: open a new one per job");
-            }
-            started = true;
-            checkCancelled();
-            Instant start = Instant.now();
+        protected long launch() {
             long t0 = System.nanoTime();
-            for (BufferDecl d : outputDecls) {
-                outputs.put(d.name(), arena.buffer(d.name(), d.bytes(), false));
-            }
             Map<String, ByteBuffer> in = new LinkedHashMap<>();
             inputs.forEach((k, v) -> in.put(k, v.asReadOnlyBuffer().clear().order(v.order())));
             Map<String, ByteBuffer> out = new LinkedHashMap<>();
-            outputs.forEach((k, v) -> out.put(k, v.duplicate().clear().order(v.order())));
-            KernelReference ref = kernel.reference().orElseThrow();
+            for (BufferDecl d : builtin.outputs(params())) {
+                ByteBuffer b = arena.buffer(d.name(), d.bytes(), false);
+                addOutput(d.name(), b);
+                out.put(d.name(), b.duplicate().clear().order(b.order()));
+            }
+            KernelReference ref = builtin.reference().orElseThrow();
             try {
-                ref.run(reference, params, in, out, arena);
+                ref.run(reference, params(), in, out, arena);
             } catch (ReferenceClosedException e) {
-                throw new ExecutionFailedException("the CPU executor was closed during " + kernel.id()
+                throw new ExecutionFailedException("the CPU executor was closed during " + builtin.id()
                         + ": retry on another executor", e);
             }
-            checkCancelled();
-            long nanos = System.nanoTime() - t0;
-            timing = new ExecutionTiming(start, Instant.now(), nanos);
-        }
-
-        private void checkCancelled() {
-            if (cancelled.get()) {
-                throw new ExecutionCancelledException(kernel.id() + " on the CPU was cancelled");
-            }
-        }
-
-        @Override
-        public ByteBuffer output(String name) {
-            requireRan();
-            ByteBuffer b = outputs.get(name);
-            if (b == null) {
-                throw new InvalidArgumentException("kernel " + kernel.id() + " has no output '" + name
-                        + "': it writes " + outputDecls.stream().map(BufferDecl::name).toList());
-            }
-            return b.asReadOnlyBuffer().clear().order(b.order());
-        }
-
-        @Override
-        public ExecutionTiming timing() {
-            requireRan();
-            return timing;
-        }
-
-        private void requireRan() {
-            if (timing == null) {
-                throw new ExecutionFailedException("kernel " + kernel.id() + " has not run in this context: call run()");
-            }
-        }
-
-        @Override
-        public void cancel() {
-            cancelled.set(true);
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return cancelled.get();
+            return System.nanoTime() - t0;
         }
 
         @Override

@@ -67,6 +67,12 @@ public enum BuiltinKernel implements Kernel {
         return codeHash;
     }
 
+    /** @return {@link #id()}: a built-in kernel is offered under its own id */
+    @Override
+    public String offerId() {
+        return id;
+    }
+
     @Override
     public List<BufferDecl> inputs(LaunchParams p) {
         return definition.inputs(InvalidArgumentException.requireNonNull(p, "launch parameters"));

@@ -24,6 +24,16 @@ public sealed interface Kernel permits BuiltinKernel, PtxKernel {
     String codeHash();
 
     /**
+     * The name under which a provider's offer lists this kernel: a built-in's {@link #id()};
+     * {@link PtxKernel#OFFER_ID} for every user PTX kernel (a provider that runs PTX runs
+     * any). Matching a job to offers and an executor to the kernels it offers both use this,
+     * and nothing else.
+     *
+     * @return the offer's kernel name
+     */
+    String offerId();
+
+    /**
      * The input buffers this kernel reads for the given parameters, with their exact
      * sizes.
      *

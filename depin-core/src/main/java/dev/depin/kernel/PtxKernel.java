@@ -82,6 +82,14 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
         return "ptx:" + entry;
     }
 
+    /** Every user PTX kernel is offered under this one name: {@value}. */
+    public static final String OFFER_ID = "ptx";
+
+    @Override
+    public String offerId() {
+        return OFFER_ID;
+    }
+
     @Override
     public String codeHash() {
         return Sha256.hex(ptx.getBytes(StandardCharsets.UTF_8));

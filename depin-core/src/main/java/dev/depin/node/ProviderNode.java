@@ -21,7 +21,6 @@ import dev.depin.executor.spi.ExecutionTiming;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.kernel.BufferDecl;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.network.spi.ComputeNetwork.Progress;
@@ -43,7 +42,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -122,12 +120,7 @@ public final class ProviderNode implements AutoCloseable {
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
-        Set<String> ids = new TreeSet<>(BuiltinKernel.ids());
-        ids.retainAll(executor.kernels());
-        if (executor.runsUserPtx()) {
-            ids.add(OfferTerms.PTX);
-        }
-        this.kernels = Set.copyOf(ids);
+        this.kernels = Set.copyOf(executor.offeredKernels());
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl));

@@ -28,8 +28,8 @@ import java.util.regex.Pattern;
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
                          Price price, MicroUsd stake, Instant validUntil) {
-    /** Kernel id that stands for "runs user-supplied PTX". */
-    public static final String PTX = "ptx";
+    /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
+    public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
 
     /**

@@ -2,6 +2,7 @@ package dev.depin.cuda;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.cuda.internal.CudaJob;
+import dev.depin.cuda.internal.CudaKernel;
 import dev.depin.cuda.internal.DeviceContext;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionContext;
@@ -29,10 +30,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link ExecutionContext#outputRoot} computes an output's RFC 6962 Merkle root on the
  * device. Every driver error becomes a {@link DeviceException} naming the call.
  *
- * <p>Numerics: SGEMM accumulates in float32 with fused multiply-adds in the kernel's own
- * order (within the bound {@link BuiltinKernel#SGEMM} documents); SAXPY rounds twice, as the
- * CPU reference; reduce-sum is bit-identical to the CPU reference (float64 partials per
- * 4096-element block in the same lane order, added in block order).
+ * <p>Numerics, bit for bit (docs/decisions.md, "Bit-reproducible kernels"): SGEMM computes each
+ * element as {@code acc = fma(a[i][p], b[p][j], acc)} for {@code p = 0..k-1} from {@code +0.0f};
+ * SAXPY rounds twice ({@code fl(fl(alpha*x) + y)}); reduce-sum adds float64 partials per
+ * 4096-element block in the CPU reference's lane order, then the partials in block order.
+ *
+ * <p>It offers exactly the built-in kernels it has a launch for ({@link CudaKernel}) and user PTX.
  *
  * <pre>{@code
  * if (Cuda.isAvailable()) {
@@ -47,7 +50,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  */
 public final class CudaExecutor implements DeviceExecutor {
-    private static final Set<String> KERNELS = BuiltinKernel.ids();
+    /** The built-in kernels this executor has a launch for ({@link CudaKernel}): exactly what it offers. */
+    private static final Set<String> KERNELS = CudaKernel.ids();
 
     private final DeviceContext context;
     private final DeviceInfo device;
@@ -119,6 +123,16 @@ public final class CudaExecutor implements DeviceExecutor {
 
     @Override
     public Set<String> kernels() {
+        return builtinKernels();
+    }
+
+    /**
+     * The built-in kernels a CUDA executor runs, which are exactly those it has a launch for,
+     * whether or not a device is present here: what a GPU node offers besides user PTX.
+     *
+     * @return their ids, sorted, unmodifiable
+     */
+    public static Set<String> builtinKernels() {
         return KERNELS;
     }
 
@@ -170,7 +184,8 @@ public final class CudaExecutor implements DeviceExecutor {
         InvalidArgumentException.requireNonNull(kernel, "kernel");
         InvalidArgumentException.requireNonNull(params, "launch parameters");
         if (!supports(kernel)) {
-            throw new UnsupportedKernelException("the CUDA executor does not run " + kernel.id());
+            throw new UnsupportedKernelException("the CUDA executor does not run " + kernel.id() + ": it runs "
+                    + KERNELS + " and user PTX");
         }
         if (closed.get()) {
             throw new ExecutionFailedException("this CUDA executor is closed: create a new one");

@@ -89,6 +89,38 @@ class CudaExecutorGpuTest {
         }
     }
 
+    @Test
+    void wipe_moreDeviceBuffersThanOneCounterReadBack_allVerified() {
+        // 70 outputs: more device buffers than the 64 counter slots of one read-back.
+        int outputs = 70;
+        StringBuilder sig = new StringBuilder();
+        java.util.List<PtxKernel.Param> params = new java.util.ArrayList<>();
+        LaunchParams.Builder lp = LaunchParams.builder().put("gridX", 1).put("gridY", 1).put("gridZ", 1)
+                .put("blockX", 1).put("blockY", 1).put("blockZ", 1);
+        for (int i = 0; i < outputs; i++) {
+            sig.append(i == 0 ? "" : ", ").append(".param .u64 o").append(i);
+            params.add(PtxKernel.Param.output("o" + i));
+            lp.put("o" + i + ".bytes", 4 + i);
+        }
+        PtxKernel many = new PtxKernel("many", ".version 8.0\n.target sm_80\n.address_size 64\n.visible .entry many("
+                + sig + ") { ret; }\n", params);
+        try (ExecutionContext ctx = gpu.open(many, lp.build())) {
+            ctx.run();
+            for (int i = 0; i < outputs; i++) {
+                // Zeroed before the launch; the root is the device's, and equals the host's.
+                assertArrayEquals(Merkle.root(new byte[4 + i]), ctx.outputRoot("o" + i).orElseThrow());
+            }
+            List<WipeRecord> records = ctx.wipe((byte) 0x11);
+            assertEquals(ctx.allocations().size(), records.size());
+            assertEquals(outputs, records.stream().filter(w -> w.location().equals(WipeRecord.DEVICE)).count());
+            for (WipeRecord w : records) {
+                assertEquals(w.bytes(), w.bytesOverwritten(), w.toString());
+            }
+            assertThrows(dev.depin.executor.spi.ExecutionFailedException.class, () -> ctx.outputRoot("o0"),
+                    "no roots of wiped outputs");
+        }
+    }
+
     @ParameterizedTest(name = "reduce-sum bit-identical, n={0}")
     @ValueSource(ints = {1, 7, 4097, 65537, (1 << 24) + 5})
     void reduceSum_bitIdenticalToCpu(int n) {

@@ -269,8 +269,7 @@ public final class JobRun implements JobHandle {
     }
 
     private String offerKernelId() {
-        return spec.kernel() instanceof dev.depin.kernel.PtxKernel ? dev.depin.provider.OfferTerms.PTX
-                : spec.kernel().id();
+        return spec.kernel().offerId();
     }
 
     private void plan(List<ProviderOffer> offers) {

@@ -4,7 +4,6 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
-import dev.depin.kernel.PtxKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.OfferTerms;
@@ -309,7 +308,7 @@ public final class Selection {
 
         Shape(JobSpec spec) {
             Requirements r = spec.requirements();
-            this.kernelId = spec.kernel() instanceof PtxKernel ? OfferTerms.PTX : spec.kernel().id();
+            this.kernelId = spec.kernel().offerId();
             this.requirements = r.minReputation() == 0 ? r
                     : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
             this.flops = spec.kernel().flops(spec.params());

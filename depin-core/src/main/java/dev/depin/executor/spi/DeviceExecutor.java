@@ -61,13 +61,28 @@ public interface DeviceExecutor extends AutoCloseable {
     boolean runsUserPtx();
 
     /**
-     * Whether this executor can run {@code kernel}.
+     * The kernel names a provider's offer lists for this executor: the built-in kernels among
+     * {@link #kernels()} and, where {@link #runsUserPtx()}, {@link dev.depin.kernel.PtxKernel#OFFER_ID}.
+     *
+     * @return the names, sorted, unmodifiable
+     */
+    default java.util.SortedSet<String> offeredKernels() {
+        java.util.SortedSet<String> ids = new java.util.TreeSet<>(dev.depin.kernel.BuiltinKernel.ids());
+        ids.retainAll(kernels());
+        if (runsUserPtx()) {
+            ids.add(dev.depin.kernel.PtxKernel.OFFER_ID);
+        }
+        return java.util.Collections.unmodifiableSortedSet(ids);
+    }
+
+    /**
+     * Whether this executor can run {@code kernel}: whether it offers {@link Kernel#offerId()}.
      *
      * @param kernel a kernel
      * @return true if {@link #open} accepts it
      */
     default boolean supports(Kernel kernel) {
-        return kernel instanceof dev.depin.kernel.PtxKernel ? runsUserPtx() : kernels().contains(kernel.id());
+        return offeredKernels().contains(kernel.offerId());
     }
 
     /**

@@ -5,103 +5,149 @@ import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
-import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
-import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
-import static jcuda.driver.JCudaDriver.cuModuleLoadData;
-import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Hex;
 import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.Merkle;
 import dev.depin.crypto.WipeRecord;
-import dev.depin.executor.spi.ExecutionCancelledException;
-import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.AbstractExecutionContext;
 import dev.depin.executor.spi.ExecutionFailedException;
-import dev.depin.executor.spi.ExecutionTiming;
 import dev.depin.job.JobSpec;
 import dev.depin.kernel.BufferDecl;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.kernel.PtxKernel;
-import dev.depin.kernel.ShapeMismatchException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.Set;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One job on a CUDA device. Owns a stream, two events (device time), a pinned host buffer
- * and a device buffer per input and output, and the scratch the kernels need; frees all of
- * them on {@link #close()}. Inputs are written by the caller straight into pinned memory and
- * copied to the device by {@link #run()}; outputs come back into pinned memory. The wipe
- * fills every device buffer with the pattern and verifies it with a reduction on the device
- * (method {@link WipeRecord#DEVICE_READBACK_REDUCTION}), and every pinned buffer with a host
- * compare. Output Merkle roots are computed on the device, from the device copy.
+ * One job on a CUDA device. Owns two streams (the job's copies, kernel and wipe; and its
+ * output roots), events for device time, a pinned host buffer and a device buffer per input
+ * and output, the Merkle scratch of each output and whatever scratch the kernel's launch
+ * needs; frees all of them on {@link #close()}. How a kernel is launched is not here: it is
+ * its {@link CudaKernel} constant (or {@link PtxLaunch}), which calls back
+ * {@link #launch(String, int, int, int, Object...)}, {@link #deviceInput}, {@link #deviceOutput}
+ * and {@link #scratch}.
+ *
+ * <p>{@link #run()}: inputs (written by the caller straight into pinned memory) go to the
+ * device, the kernel runs, then the outputs come back while the second stream computes each
+ * output's RFC 6962 root on the device from the device copy (the copy engine and the SMs
+ * work at once), so {@link #outputRoot} costs no time after the download. The wipe fills
+ * every device buffer with the pattern and reads it back on the device (method
+ * {@link WipeRecord#DEVICE_READBACK_REDUCTION}), all buffers in one pass with one
+ * synchronisation, while the host compares every pinned buffer; inputs are never hashed on the
+ * device (the provider committed to them as they arrived).
  */
-public final class CudaJob implements ExecutionContext {
+public final class CudaJob extends AbstractExecutionContext {
     private static final Logger LOG = LoggerFactory.getLogger(CudaJob.class);
-    private static final int THREADS = 256;
+    private static final int WIPE_THREADS = 256;
     /** Nodes one Merkle thread block reduces to one (depin_common.cuh's DEPIN_MERKLE_FANOUT). */
     private static final int MERKLE_FANOUT = 128;
-    private static final int MAX_GRID_Y = 65535;
+    /** Device buffers whose wipe counters are read back in one copy. */
+    private static final int WIPE_SLOTS = 64;
+
+    /** A prepared launch: enqueues the kernel on the job's stream when the job runs. */
+    @FunctionalInterface
+    public interface Launch extends AutoCloseable {
+        /** Enqueues the kernel (and anything it needs between launches) on the job's stream. */
+        void run();
+
+        /** Releases what the launch holds beyond the job's buffers (a user module). */
+        @Override
+        default void close() {
+        }
+    }
+
+    /** Scratch memory of a launch: a device buffer and its pinned host mirror, both wiped with the job. */
+    public final class Scratch {
+        private final Buf device;
+        private final Buf host;
+
+        private Scratch(Buf device, Buf host) {
+            this.device = device;
+            this.host = host;
+        }
+
+        /** @return the device buffer */
+        public CUdeviceptr device() {
+            return device.device;
+        }
+
+        /**
+         * Copies the device buffer into its pinned mirror and waits for it.
+         *
+         * @return the mirror, little-endian, position 0
+         */
+        public ByteBuffer toHost() {
+            Driver.call("cuMemcpyDtoHAsync(" + device.label + ")",
+                    () -> cuMemcpyDtoHAsync(host.host, device.device, device.bytes, stream));
+            sync(stream);
+            return host.view.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /** Device time of each phase of the job, from CUDA events; 0 where a phase has not run. */
+    public record Phases(long uploadNanos, long kernelNanos, long downloadNanos, long rootNanos, long rootBytes,
+                         long wipeNanos, long wipeBytes) {
+    }
 
     private final DeviceContext dev;
-    private final Kernel kernel;
-    private final LaunchParams params;
     private final CUstream stream = new CUstream();
+    private final CUstream rootStream = new CUstream();
+    private final CUevent uploadStart = new CUevent();
     private final CUevent start = new CUevent();
     private final CUevent end = new CUevent();
-    private final CUevent mark0 = new CUevent();
-    private final CUevent mark1 = new CUevent();
-    private long wipeDeviceNanos;
-    private long wipeDeviceBytes;
-    private long rootNanos;
-    private long rootBytes;
+    private final CUevent outputsReady = new CUevent();
+    private final CUevent downloaded = new CUevent();
+    private final CUevent rootStart = new CUevent();
+    private final CUevent rootEnd = new CUevent();
+    private final CUevent wipeStart = new CUevent();
+    private final CUevent wipeEnd = new CUevent();
     private final List<Buf> buffers = new ArrayList<>();
     private final Map<String, Buf> hostIn = new LinkedHashMap<>();
     private final Map<String, Buf> devIn = new LinkedHashMap<>();
     private final Map<String, Buf> hostOut = new LinkedHashMap<>();
     private final Map<String, Buf> devOut = new LinkedHashMap<>();
-    private final Map<String, byte[]> roots = new HashMap<>();
-    private final List<BufferDecl> outputDecls;
-    private final AtomicBoolean cancelled = new AtomicBoolean();
-    private final CUdeviceptr check = new CUdeviceptr();
-    private CUmodule userModule;
-    private CUfunction userFunction;
-    private boolean streamCreated;
+    private final Map<String, Buf[]> merkle = new LinkedHashMap<>();
+    private final Set<String> writtenOnHost = new HashSet<>();
+    private final Map<String, byte[]> roots = new LinkedHashMap<>();
+    private final int checkBytes;
+    private CUdeviceptr check;
+    private Pointer checkHost;
+    private ByteBuffer checkView;
+    private Launch prepared;
+    private int streamsCreated;
     private int eventsCreated;
-    private boolean checkAllocated;
-    private boolean started;
+    private boolean kernelDone;
+    private boolean rootsEnqueued;
+    private boolean rootsCollected;
     private boolean wiped;
     private boolean closed;
-    private ExecutionTiming timing;
+    private long wipeNanos;
+    private long wipeBytes;
 
     /** One allocation: pinned host memory or device memory. */
     private static final class Buf {
@@ -123,61 +169,68 @@ public final class CudaJob implements ExecutionContext {
     }
 
     /**
-     * Opens a job: checks the kernel, creates the stream and events, loads user PTX, and
-     * allocates every input and output buffer.
+     * Opens a job: finds the kernel's launch, creates the streams and events, allocates every
+     * input, output and scratch buffer and prepares the launch (user PTX is loaded here).
      *
      * @param dev    the device's context
-     * @param kernel a built-in kernel or user PTX
+     * @param kernel a kernel the CUDA executor runs ({@link CudaKernel#of})
      * @param params launch parameters
-     * @throws ShapeMismatchException if the parameters do not fit the kernel or the device
+     * @throws dev.depin.kernel.UnsupportedKernelException if the CUDA executor has no launch for the kernel
+     * @throws dev.depin.kernel.ShapeMismatchException if the parameters do not fit the kernel or the device
      * @throws dev.depin.cuda.DeviceException if the device fails or is out of memory
      */
     public CudaJob(DeviceContext dev, Kernel kernel, LaunchParams params) {
+        super("CUDA device " + dev.index(), kernel, params);
         this.dev = dev;
-        this.kernel = kernel;
-        this.params = params;
+        CudaLaunch launcher = CudaKernel.of(kernel);
         List<BufferDecl> inputs = kernel.inputs(params);
-        this.outputDecls = kernel.outputs(params);
-        PtxBinding binding = kernel instanceof PtxKernel ptx ? PtxBinding.of(ptx) : null;
-        if (kernel == BuiltinKernel.SGEMM) {
-            long m = params.requireLong("m");
-            if ((m + 127) / 128 > MAX_GRID_Y) {
-                throw new ShapeMismatchException("sgemm with m = " + m + " needs more than " + MAX_GRID_Y
-                        + " row tiles: split A into row blocks of at most " + (long) MAX_GRID_Y * 128 + " rows");
-            }
-        }
+        List<BufferDecl> outputs = kernel.outputs(params);
+        launcher.check(params);
+        this.checkBytes = 16 * WIPE_SLOTS + 32 * Math.max(1, outputs.size());
         try {
             dev.enter();
-            Driver.call("cuStreamCreate", () -> cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING));
-            streamCreated = true;
-            for (CUevent e : new CUevent[] {start, end, mark0, mark1}) {
+            for (CUstream s : new CUstream[] {stream, rootStream}) {
+                Driver.call("cuStreamCreate", () -> cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING));
+                streamsCreated++;
+            }
+            for (CUevent e : events()) {
                 Driver.call("cuEventCreate", () -> cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT));
                 eventsCreated++;
             }
-            Driver.call("cuMemAlloc(16 bytes, wipe check)", () -> cuMemAlloc(check, 16));
-            checkAllocated = true;
-            if (binding != null) {
-                PtxKernel ptx = (PtxKernel) kernel;
-                byte[] text = (ptx.ptx() + "\0").getBytes(StandardCharsets.US_ASCII);
-                CUmodule m = new CUmodule();
-                Driver.call("cuModuleLoadData(user PTX " + ptx.entry() + ")", () -> cuModuleLoadData(m, text));
-                userModule = m;
-                CUfunction f = new CUfunction();
-                Driver.call("cuModuleGetFunction(" + ptx.entry() + ")", () -> cuModuleGetFunction(f, m, ptx.entry()));
-                userFunction = f;
-            }
+            // Wipe counters and output roots: no job data, so not an allocation of the job.
+            check = dev.devicePool().take(checkBytes);
+            checkHost = dev.pinnedPool().take(checkBytes);
+            checkView = checkHost.getByteBuffer(0, checkBytes).order(ByteOrder.LITTLE_ENDIAN);
             for (BufferDecl d : inputs) {
-                hostIn.put(d.name(), pinned(d.name(), d.bytes()));
+                Buf h = pinned(d.name(), d.bytes());
+                hostIn.put(d.name(), h);
                 devIn.put(d.name(), device(d.name(), d.bytes()));
+                addInput(d.name(), h.view);
             }
-            for (BufferDecl d : outputDecls) {
+            for (BufferDecl d : outputs) {
                 devOut.put(d.name(), device(d.name(), d.bytes()));
-                hostOut.put(d.name(), pinned(d.name(), d.bytes()));
+                Buf h = pinned(d.name(), d.bytes());
+                hostOut.put(d.name(), h);
+                addOutput(d.name(), h.view);
             }
+            for (BufferDecl d : outputs) {
+                long groups = (Merkle.leafCount(d.bytes(), JobSpec.MERKLE_CHUNK_BYTES) + MERKLE_FANOUT - 1)
+                        / MERKLE_FANOUT;
+                if (groups > 1) {
+                    // Two levels used in turn: groups, groups / 128 (then groups / 128^2 <= groups, ...).
+                    merkle.put(d.name(), new Buf[] {device("scratch:merkle-" + d.name() + "-a", groups * 32),
+                            device("scratch:merkle-" + d.name() + "-b", (groups + MERKLE_FANOUT - 1) / MERKLE_FANOUT * 32)});
+                }
+            }
+            this.prepared = launcher.prepare(this, params);
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    private CUevent[] events() {
+        return new CUevent[] {uploadStart, start, end, outputsReady, downloaded, rootStart, rootEnd, wipeStart, wipeEnd};
     }
 
     private Buf pinned(String label, long bytes) {
@@ -187,7 +240,7 @@ public final class CudaJob implements ExecutionContext {
         buffers.add(b);
         wiped = false;
         dev.livePinnedBytes().addAndGet(bytes);
-        zero(view);  // pinned memory is not zeroed: never show a job another's bytes
+        zero(view);  // pinned memory is not zeroed: start every job from zeros
         return b;
     }
 
@@ -208,25 +261,121 @@ public final class CudaJob implements ExecutionContext {
         return b;
     }
 
-    @Override
-    public ByteBuffer input(String name) {
-        Buf b = hostIn.get(name);
-        if (b == null) {
-            throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
-                    + hostIn.keySet());
-        }
-        return b.view.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
+    // ---------------------------------------------------------------- for the launches
+
+    /**
+     * A scratch buffer on the device with a pinned mirror, listed and wiped with the job.
+     *
+     * @param label {@code scratch:...}
+     * @param bytes its size
+     * @return the scratch
+     */
+    Scratch scratch(String label, long bytes) {
+        return new Scratch(device(label, bytes), pinned(label, bytes));
     }
 
-    @Override
-    public void run() {
-        if (started) {
-            throw new ExecutionFailedException("this execution context already ran: open a new one per job");
+    /**
+     * @param name an input the kernel declares
+     * @return its device buffer
+     */
+    CUdeviceptr deviceInput(String name) {
+        return devIn.get(name).device;
+    }
+
+    /**
+     * @param name an output the kernel declares
+     * @return its device buffer
+     */
+    CUdeviceptr deviceOutput(String name) {
+        return devOut.get(name).device;
+    }
+
+    /** Records the end of the kernel's device time (a launch that does host work after its kernel calls it). */
+    void kernelDone() {
+        Driver.call("cuEventRecord(end)", () -> cuEventRecord(end, stream));
+        kernelDone = true;
+    }
+
+    /**
+     * Writes an output the launch computed on the host: into its pinned buffer, then to the
+     * device copy (which the root and the wipe read); it is not downloaded again.
+     *
+     * @param name  an output the kernel declares
+     * @param value exactly its bytes
+     */
+    void writeOutput(String name, ByteBuffer value) {
+        Buf h = hostOut.get(name);
+        h.view.duplicate().clear().put(value.duplicate().clear());
+        Buf d = devOut.get(name);
+        Driver.call("cuMemcpyHtoDAsync(" + name + ")", () -> cuMemcpyHtoDAsync(d.device, h.host, h.bytes, stream));
+        writtenOnHost.add(name);
+    }
+
+    /**
+     * Zeroes an output's device buffer before a kernel that may not write all of it.
+     *
+     * @param name an output the kernel declares
+     */
+    void zeroOutput(String name) {
+        Buf o = devOut.get(name);
+        Driver.call("cuMemsetD8Async(" + name + ")", () -> cuMemsetD8Async(o.device, (byte) 0, o.bytes, stream));
+    }
+
+    /**
+     * Launches a built-in entry on the job's stream.
+     *
+     * @param entry a module entry
+     * @param gx    grid x
+     * @param gy    grid y
+     * @param block threads per block (x)
+     * @param args  the kernel's arguments in order: {@link CUdeviceptr}, {@link Integer} (32-bit),
+     *              {@link Long} (64-bit), {@link Float}
+     */
+    void launch(String entry, int gx, int gy, int block, Object... args) {
+        launch(dev.function(entry), entry, new int[] {gx, gy, 1, block, 1, 1}, args);
+    }
+
+    /**
+     * Launches a function on the job's stream.
+     *
+     * @param f        the function
+     * @param name     its name, for messages
+     * @param geometry grid x, y, z and block x, y, z
+     * @param args     as {@link #launch(String, int, int, int, Object...)}
+     */
+    void launch(CUfunction f, String name, int[] geometry, Object... args) {
+        launchOn(stream, f, name, geometry, args);
+    }
+
+    private void launchOn(CUstream s, CUfunction f, String name, int[] geometry, Object... args) {
+        Pointer[] p = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a instanceof CUdeviceptr d) {
+                p[i] = Pointer.to(d);
+            } else if (a instanceof Integer v) {
+                p[i] = Pointer.to(new int[] {v});
+            } else if (a instanceof Long v) {
+                p[i] = Pointer.to(new long[] {v});
+            } else if (a instanceof Float v) {
+                p[i] = Pointer.to(new float[] {v});
+            } else {
+                throw new IllegalArgumentException("kernel argument " + i + " of " + name + " is a "
+                        + (a == null ? "null" : a.getClass().getSimpleName()) + ": pass a device pointer, int, long or float");
+            }
         }
-        started = true;
-        checkCancelled();
-        Instant startedAt = Instant.now();
+        Pointer argv = Pointer.to(p);
+        Driver.call("cuLaunchKernel(" + name + ", grid " + geometry[0] + "x" + geometry[1] + "x" + geometry[2] + ")",
+                () -> cuLaunchKernel(f, geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5],
+                        0, s, argv, null));
+    }
+
+    // ---------------------------------------------------------------- run
+
+    @Override
+    protected long launch() {
         dev.enter();
+        Driver.call("cuEventRecord(uploadStart)", () -> cuEventRecord(uploadStart, stream));
         for (Map.Entry<String, Buf> e : devIn.entrySet()) {
             Buf h = hostIn.get(e.getKey());
             Driver.call("cuMemcpyHtoDAsync(" + e.getKey() + ")",
@@ -234,169 +383,116 @@ public final class CudaJob implements ExecutionContext {
         }
         Driver.call("cuEventRecord(start)", () -> cuEventRecord(start, stream));
         checkCancelled();
-        double reduceTotal = 0;
-        if (kernel == BuiltinKernel.SGEMM) {
-            int m = (int) params.requireLong("m");
-            int k = (int) params.requireLong("k");
-            int n = (int) params.requireLong("n");
-            launch("depin_sgemm", (n + 127) / 128, (m + 127) / 128, THREADS, Pointer.to(
-                    Pointer.to(devIn.get("a").device), Pointer.to(devIn.get("b").device),
-                    Pointer.to(devOut.get("c").device), Pointer.to(new int[] {m}), Pointer.to(new int[] {k}),
-                    Pointer.to(new int[] {n})));
-        } else if (kernel == BuiltinKernel.SAXPY) {
-            long n = params.requireLong("n");
-            launch("depin_saxpy", grid(n / 4 + 1), 1, THREADS, Pointer.to(Pointer.to(devIn.get("x").device),
-                    Pointer.to(devIn.get("y").device), Pointer.to(devOut.get("out").device),
-                    Pointer.to(new float[] {params.requireFloat("alpha")}), Pointer.to(new long[] {n})));
-        } else if (kernel == BuiltinKernel.REDUCE_SUM) {
-            long n = params.requireLong("n");
-            long blocks = (n + 4095) / 4096;
-            Buf partials = device("scratch:partials", blocks * Double.BYTES);
-            Buf partialsHost = pinned("scratch:partials", blocks * Double.BYTES);
-            launch("depin_reduce_partials", (int) ((blocks * 8 + THREADS - 1) / THREADS), 1, THREADS, Pointer.to(
-                    Pointer.to(devIn.get("x").device), Pointer.to(new long[] {n}), Pointer.to(partials.device)));
-            Driver.call("cuEventRecord(end)", () -> cuEventRecord(end, stream));
-            Driver.call("cuMemcpyDtoHAsync(scratch:partials)",
-                    () -> cuMemcpyDtoHAsync(partialsHost.host, partials.device, partialsHost.bytes, stream));
-            sync();
-            // The partials are added in block order, exactly as CpuReference.reduceSum does.
-            for (long b = 0; b < blocks; b++) {
-                reduceTotal += partialsHost.view.getDouble((int) (b * Double.BYTES));
-            }
-            Buf sum = hostOut.get("sum");
-            sum.view.putFloat(0, (float) reduceTotal);
-            Driver.call("cuMemcpyHtoDAsync(sum)", () -> cuMemcpyHtoDAsync(devOut.get("sum").device, sum.host, 4, stream));
-        } else {
-            PtxKernel ptx = (PtxKernel) kernel;
-            int[] g = ptx.geometry(params);
-            List<Pointer> args = new ArrayList<>();
-            for (PtxKernel.Param p : ptx.params()) {
-                switch (p.kind()) {
-                    case INPUT -> args.add(Pointer.to(devIn.get(p.name()).device));
-                    case OUTPUT -> {
-                        Buf o = devOut.get(p.name());
-                        Driver.call("cuMemsetD8Async(" + p.name() + ")", () -> cuMemsetD8Async(o.device, (byte) 0,
-                                o.bytes, stream));
-                        args.add(Pointer.to(o.device));
-                    }
-                    case I32 -> args.add(Pointer.to(new int[] {(int) params.requireLong(p.name())}));
-                    case F32 -> args.add(Pointer.to(new float[] {params.requireFloat(p.name())}));
-                }
-            }
-            Pointer argv = Pointer.to(args.toArray(new Pointer[0]));
-            Driver.call("cuLaunchKernel(" + ptx.entry() + ")", () -> cuLaunchKernel(userFunction, g[0], g[1], g[2],
-                    g[3], g[4], g[5], 0, stream, argv, null));
+        prepared.run();
+        if (!kernelDone) {
+            kernelDone();
         }
-        if (kernel != BuiltinKernel.REDUCE_SUM) {
-            Driver.call("cuEventRecord(end)", () -> cuEventRecord(end, stream));
-        }
+        Driver.call("cuEventRecord(outputsReady)", () -> cuEventRecord(outputsReady, stream));
+        enqueueRoots();
         for (Map.Entry<String, Buf> e : devOut.entrySet()) {
             Buf h = hostOut.get(e.getKey());
-            if (kernel != BuiltinKernel.REDUCE_SUM) {
+            if (!writtenOnHost.contains(e.getKey())) {
                 Driver.call("cuMemcpyDtoHAsync(" + e.getKey() + ")",
                         () -> cuMemcpyDtoHAsync(h.host, e.getValue().device, h.bytes, stream));
             }
         }
-        sync();
-        float[] ms = new float[1];
-        Driver.call("cuEventElapsedTime", () -> cuEventElapsedTime(ms, start, end));
-        checkCancelled();
-        Instant endedAt = Instant.now();
-        timing = new ExecutionTiming(startedAt, endedAt.isBefore(startedAt) ? startedAt : endedAt,
-                Math.max(0, Math.round(ms[0] * 1e6)));
-    }
-
-    private static int grid(long work) {
-        return (int) Math.max(1, Math.min(65535, (work + THREADS - 1) / THREADS));
-    }
-
-    private void launch(String entry, int gx, int gy, int block, Pointer args) {
-        CUfunction f = dev.function(entry);
-        Driver.call("cuLaunchKernel(" + entry + ", grid " + gx + "x" + gy + ")",
-                () -> cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, stream, args, null));
-    }
-
-    private void sync() {
-        Driver.call("cuStreamSynchronize", () -> cuStreamSynchronize(stream));
-    }
-
-    private void checkCancelled() {
-        if (cancelled.get()) {
-            throw new ExecutionCancelledException(kernel.id() + " on CUDA device " + dev.index() + " was cancelled");
-        }
-    }
-
-    @Override
-    public ByteBuffer output(String name) {
-        Buf b = requireOutput(name);
-        return hostOut.get(b.label).view.asReadOnlyBuffer().clear().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private Buf requireOutput(String name) {
-        if (timing == null) {
-            throw new ExecutionFailedException("kernel " + kernel.id() + " has not run in this context: call run()");
-        }
-        Buf b = devOut.get(name);
-        if (b == null) {
-            throw new InvalidArgumentException("kernel " + kernel.id() + " has no output '" + name + "': it writes "
-                    + devOut.keySet());
-        }
-        return b;
+        Driver.call("cuEventRecord(downloaded)", () -> cuEventRecord(downloaded, stream));
+        sync(stream);
+        return elapsed(start, end);
     }
 
     /**
-     * The RFC 6962 root of an output over {@link JobSpec#MERKLE_CHUNK_BYTES}-byte leaves,
-     * computed on the device from the device copy.
+     * Enqueues every output's root on the root stream, after the outputs are final: one
+     * launch hashes the leaves (a thread each, {@link JobSpec#MERKLE_CHUNK_BYTES} bytes) and
+     * reduces each aligned group of 128 to its subtree's root, then one launch per 7 further
+     * levels; the last writes the root into the check buffer, which is copied to the host.
      */
+    private void enqueueRoots() {
+        Driver.call("cuStreamWaitEvent(roots after outputs)", () -> cuStreamWaitEvent(rootStream, outputsReady, 0));
+        Driver.call("cuEventRecord(rootStart)", () -> cuEventRecord(rootStart, rootStream));
+        int leaf = JobSpec.MERKLE_CHUNK_BYTES;
+        int slot = 0;
+        for (Map.Entry<String, Buf> e : devOut.entrySet()) {
+            Buf data = e.getValue();
+            CUdeviceptr rootSlot = check.withByteOffset(16L * WIPE_SLOTS + 32L * slot++);
+            long leaves = Merkle.leafCount(data.bytes, leaf);
+            if (leaves == 0) {
+                continue;
+            }
+            long groups = (leaves + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
+            Buf[] level = merkle.get(e.getKey());
+            rootLaunch("depin_merkle_leaves", (int) groups, data.device, data.bytes, leaf,
+                    groups == 1 ? rootSlot : level[0].device);
+            int cur = 0;
+            for (long count = groups; count > 1; count = (count + MERKLE_FANOUT - 1) / MERKLE_FANOUT) {
+                long blocks = (count + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
+                rootLaunch("depin_merkle_nodes", (int) blocks, level[cur].device, count,
+                        blocks == 1 ? rootSlot : level[cur ^ 1].device);
+                cur ^= 1;
+            }
+        }
+        long rootsAt = 16L * WIPE_SLOTS;
+        long rootsBytes = 32L * Math.max(1, devOut.size());
+        Driver.call("cuMemcpyDtoHAsync(merkle roots)", () -> cuMemcpyDtoHAsync(checkHost.withByteOffset(rootsAt),
+                check.withByteOffset(rootsAt), rootsBytes, rootStream));
+        Driver.call("cuEventRecord(rootEnd)", () -> cuEventRecord(rootEnd, rootStream));
+        rootsEnqueued = true;
+    }
+
+    private void rootLaunch(String entry, int blocks, Object... args) {
+        launchOn(rootStream, dev.function(entry), entry, new int[] {blocks, 1, 1, MERKLE_FANOUT, 1, 1}, args);
+    }
+
+    /** Waits for the roots and reads them from the check buffer's mirror, once. */
+    private void collectRoots() {
+        if (rootsCollected) {
+            return;
+        }
+        dev.enter();
+        sync(rootStream);
+        int slot = 0;
+        for (Map.Entry<String, Buf> e : devOut.entrySet()) {
+            int at = 16 * WIPE_SLOTS + 32 * slot++;
+            if (e.getValue().bytes == 0) {
+                roots.put(e.getKey(), Merkle.emptyRoot());
+                continue;
+            }
+            ByteBuffer r = ByteBuffer.allocate(32).order(ByteOrder.BIG_ENDIAN);
+            for (int w = 0; w < 8; w++) {
+                // The kernel writes 8 digest words; the check buffer's view is little-endian.
+                r.putInt(checkView.getInt(at + 4 * w));
+            }
+            roots.put(e.getKey(), r.array());
+        }
+        rootsCollected = true;
+    }
+
     @Override
     public Optional<byte[]> outputRoot(String name) {
-        Buf out = requireOutput(name);
-        byte[] cached = roots.get(name);
-        if (cached == null) {
-            cached = deviceRoot(out);
-            roots.put(name, cached);
+        requireRan();
+        if (!devOut.containsKey(name)) {
+            throw new InvalidArgumentException("kernel " + kernel().id() + " has no output '" + name + "': it writes "
+                    + devOut.keySet());
         }
-        return Optional.of(cached.clone());
+        if (wiped) {
+            throw new ExecutionFailedException("the outputs of this job were wiped: ask for roots before wipe()");
+        }
+        collectRoots();
+        return Optional.of(roots.get(name).clone());
     }
 
     /**
-     * The RFC 6962 root of an input as uploaded to the device, computed on the device: what a
-     * provider commits to after upload.
+     * Device time of each phase so far (CUDA events): upload, kernel, download, the output
+     * roots (on their own stream, beside the download) and the last wipe's device part.
      *
-     * @param name an input the kernel declares
-     * @return the 32-byte root
-     * @throws ExecutionFailedException if {@link #run()} has not uploaded the inputs yet
+     * @return the phases
      */
-    public byte[] inputRoot(String name) {
-        if (!started) {
-            throw new ExecutionFailedException("inputs are uploaded by run(): call it first");
-        }
-        Buf in = devIn.get(name);
-        if (in == null) {
-            throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
-                    + devIn.keySet());
-        }
-        return deviceRoot(in);
-    }
-
-    /**
-     * Device time and bytes of the Merkle roots computed so far (leaf and level kernels, measured
-     * with events).
-     *
-     * @return {nanoseconds, bytes hashed}
-     */
-    public long[] rootStats() {
-        return new long[] {rootNanos, rootBytes};
-    }
-
-    /**
-     * Device time and bytes of the last {@link #wipe}'s device part (fill and verify kernels of
-     * every device buffer, measured with events).
-     *
-     * @return {nanoseconds, bytes wiped}
-     */
-    public long[] deviceWipeStats() {
-        return new long[] {wipeDeviceNanos, wipeDeviceBytes};
+    public Phases phases() {
+        requireRan();
+        collectRoots();
+        long rootBytes = devOut.values().stream().mapToLong(b -> b.bytes).sum();
+        return new Phases(elapsed(uploadStart, start), elapsed(start, end), elapsed(end, downloaded),
+                elapsed(rootStart, rootEnd), rootBytes, wipeNanos, wipeBytes);
     }
 
     private long elapsed(CUevent from, CUevent to) {
@@ -405,64 +501,8 @@ public final class CudaJob implements ExecutionContext {
         return Math.max(0, Math.round(ms[0] * 1e6));
     }
 
-    /**
-     * RFC 6962 root of a device buffer over {@link JobSpec#MERKLE_CHUNK_BYTES}-byte leaves:
-     * one launch hashes the leaves (a thread each) and reduces each aligned group of 128 to
-     * its subtree's root, then one launch per 7 further levels.
-     */
-    private byte[] deviceRoot(Buf data) {
-        int leaf = JobSpec.MERKLE_CHUNK_BYTES;
-        long leaves = Merkle.leafCount(data.bytes, leaf);
-        if (leaves == 0) {
-            return Merkle.emptyRoot();
-        }
-        dev.enter();
-        long groups = (leaves + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
-        long above = (groups + MERKLE_FANOUT - 1) / MERKLE_FANOUT;
-        // Two scratch levels, used in turn: groups, groups / 128, groups / 128^2 (<= groups), ...
-        CUdeviceptr[] level = {device("scratch:merkle-" + data.label + "-a", groups * 32).device,
-                device("scratch:merkle-" + data.label + "-b", above * 32).device};
-        Driver.call("cuEventRecord(mark0)", () -> cuEventRecord(mark0, stream));
-        launch("depin_merkle_leaves", (int) groups, 1, MERKLE_FANOUT, Pointer.to(Pointer.to(data.device),
-                Pointer.to(new long[] {data.bytes}), Pointer.to(new int[] {leaf}), Pointer.to(level[0])));
-        int cur = 0;
-        for (long count = groups; count > 1; count = (count + MERKLE_FANOUT - 1) / MERKLE_FANOUT) {
-            CUdeviceptr src = level[cur];
-            CUdeviceptr dst = level[cur ^ 1];
-            launch("depin_merkle_nodes", (int) ((count + MERKLE_FANOUT - 1) / MERKLE_FANOUT), 1, MERKLE_FANOUT,
-                    Pointer.to(Pointer.to(src), Pointer.to(new long[] {count}), Pointer.to(dst)));
-            cur ^= 1;
-        }
-        Driver.call("cuEventRecord(mark1)", () -> cuEventRecord(mark1, stream));
-        sync();
-        rootNanos += elapsed(mark0, mark1);
-        rootBytes += data.bytes;
-        int[] words = new int[8];
-        CUdeviceptr root = level[cur];
-        Driver.call("cuMemcpyDtoH(merkle root)", () -> cuMemcpyDtoH(Pointer.to(words), root, 32));
-        ByteBuffer r = ByteBuffer.allocate(32).order(ByteOrder.BIG_ENDIAN);
-        for (int w : words) {
-            r.putInt(w);
-        }
-        return r.array();
-    }
-
-    @Override
-    public ExecutionTiming timing() {
-        if (timing == null) {
-            throw new ExecutionFailedException("kernel " + kernel.id() + " has not run in this context: call run()");
-        }
-        return timing;
-    }
-
-    @Override
-    public void cancel() {
-        cancelled.set(true);
-    }
-
-    @Override
-    public boolean isCancelled() {
-        return cancelled.get();
+    private void sync(CUstream s) {
+        Driver.call("cuStreamSynchronize", () -> cuStreamSynchronize(s));
     }
 
     @Override
@@ -474,43 +514,71 @@ public final class CudaJob implements ExecutionContext {
         return list;
     }
 
+    // ---------------------------------------------------------------- wipe
+
+    /**
+     * Fills every device buffer with the pattern and reads it back on the device (64 buffers
+     * per read-back of the counters), comparing every pinned buffer on the host meanwhile;
+     * returns the records in allocation order.
+     */
     @Override
     public List<WipeRecord> wipe(byte pattern) {
         if (closed) {
             throw new ExecutionFailedException("this CUDA execution context is closed: nothing left to wipe");
         }
         dev.enter();
+        if (rootsEnqueued) {
+            // The roots read the outputs: they finish before the fill starts.
+            Driver.call("cuStreamWaitEvent(wipe after roots)", () -> cuStreamWaitEvent(stream, rootEnd, 0));
+        }
         int pat = pattern & 0xff;
-        List<WipeRecord> records = new ArrayList<>(buffers.size());
-        wipeDeviceNanos = 0;
-        wipeDeviceBytes = 0;
-        for (Buf b : buffers) {
-            if (b.device != null) {
-                records.add(deviceWipe(b, pat));
-            } else {
-                records.add(HostWipe.wipe(b.label, b.view.duplicate().clear(), pattern));
+        List<Buf> onDevice = buffers.stream().filter(b -> b.device != null).toList();
+        Map<Buf, WipeRecord> records = new LinkedHashMap<>();
+        wipeNanos = 0;
+        wipeBytes = 0;
+        for (int from = 0; from < onDevice.size() || from == 0; from += WIPE_SLOTS) {
+            List<Buf> group = onDevice.subList(from, Math.min(onDevice.size(), from + WIPE_SLOTS));
+            int n = group.size();
+            Driver.call("cuMemsetD8Async(wipe counters)", () -> cuMemsetD8Async(check, (byte) 0, 16L * Math.max(1, n),
+                    stream));
+            Driver.call("cuEventRecord(wipeStart)", () -> cuEventRecord(wipeStart, stream));
+            for (int i = 0; i < n; i++) {
+                Buf b = group.get(i);
+                long words = b.bytes / 16;
+                launch("depin_fill", dev.residentGrid("depin_fill", WIPE_THREADS, words), 1, WIPE_THREADS, b.device,
+                        b.bytes, pat);
+                launch("depin_verify", dev.residentGrid("depin_verify", WIPE_THREADS, words), 1, WIPE_THREADS,
+                        b.device, b.bytes, pat, check.withByteOffset(16L * i));
+            }
+            Driver.call("cuEventRecord(wipeEnd)", () -> cuEventRecord(wipeEnd, stream));
+            Driver.call("cuMemcpyDtoHAsync(wipe counters)", () -> cuMemcpyDtoHAsync(checkHost, check,
+                    16L * Math.max(1, n), stream));
+            if (from == 0) {
+                // The host buffers are compared while the device works on the first group.
+                for (Buf b : buffers) {
+                    if (b.device == null) {
+                        records.put(b, HostWipe.wipe(b.label, b.view.duplicate().clear(), pattern));
+                    }
+                }
+            }
+            sync(stream);
+            wipeNanos += elapsed(wipeStart, wipeEnd);
+            for (int i = 0; i < n; i++) {
+                Buf b = group.get(i);
+                records.put(b, deviceRecord(b.label, b.bytes, pat, checkView.getLong(16 * i),
+                        checkView.getLong(16 * i + 8)));
+                wipeBytes += b.bytes;
+            }
+            if (onDevice.isEmpty()) {
+                break;
             }
         }
-        roots.clear();
         wiped = true;
-        return records;
-    }
-
-    /** Fills a device buffer with the pattern and verifies it on the device; returns the record. */
-    private WipeRecord deviceWipe(Buf b, int pattern) {
-        Driver.call("cuMemsetD8Async(wipe check)", () -> cuMemsetD8Async(check, (byte) 0, 16, stream));
-        Driver.call("cuEventRecord(mark0)", () -> cuEventRecord(mark0, stream));
-        launch("depin_fill", grid(b.bytes / 16 + 1), 1, THREADS, Pointer.to(Pointer.to(b.device),
-                Pointer.to(new long[] {b.bytes}), Pointer.to(new int[] {pattern})));
-        launch("depin_verify", grid(b.bytes / 16 + 1), 1, THREADS, Pointer.to(Pointer.to(b.device),
-                Pointer.to(new long[] {b.bytes}), Pointer.to(new int[] {pattern}), Pointer.to(check)));
-        Driver.call("cuEventRecord(mark1)", () -> cuEventRecord(mark1, stream));
-        sync();
-        wipeDeviceNanos += elapsed(mark0, mark1);
-        wipeDeviceBytes += b.bytes;
-        long[] result = new long[2];
-        Driver.call("cuMemcpyDtoH(wipe check)", () -> cuMemcpyDtoH(Pointer.to(result), check, 16));
-        return deviceRecord(b.label, b.bytes, pattern, result[0], result[1]);
+        List<WipeRecord> ordered = new ArrayList<>(buffers.size());
+        for (Buf b : buffers) {
+            ordered.add(records.get(b));
+        }
+        return ordered;
     }
 
     /**
@@ -536,7 +604,9 @@ public final class CudaJob implements ExecutionContext {
                 Hex.encode(d.array()));
     }
 
-    /** Overwrites anything not wiped yet, then frees every buffer, the events and the stream. Never throws. */
+    // ---------------------------------------------------------------- close
+
+    /** Overwrites anything not wiped yet, then frees every buffer, the events and the streams. Never throws. */
     @Override
     public void close() {
         if (closed) {
@@ -546,23 +616,34 @@ public final class CudaJob implements ExecutionContext {
         boolean overwritten = wiped;
         try {
             dev.enter();
-            if (!wiped && streamCreated) {
-                for (Buf b : buffers) {
-                    if (b.device != null) {
-                        launch("depin_fill", grid(b.bytes / 16 + 1), 1, THREADS, Pointer.to(Pointer.to(b.device),
-                                Pointer.to(new long[] {b.bytes}), Pointer.to(new int[] {0x5a})));
-                    } else {
-                        HostWipe.wipe(b.label, b.view.duplicate().clear(), (byte) 0x5a);
+            if (streamsCreated == 2) {
+                // Nothing may still read or write a buffer when it is overwritten or freed.
+                sync(rootStream);
+                sync(stream);
+                if (!wiped) {
+                    for (Buf b : buffers) {
+                        if (b.device != null) {
+                            launch("depin_fill", dev.residentGrid("depin_fill", WIPE_THREADS, b.bytes / 16), 1,
+                                    WIPE_THREADS, b.device, b.bytes, 0x5a);
+                        } else {
+                            HostWipe.wipe(b.label, b.view.duplicate().clear(), (byte) 0x5a);
+                        }
                     }
+                    sync(stream);
                 }
-            }
-            if (streamCreated) {
-                sync();
                 overwritten = true;
             }
         } catch (RuntimeException e) {
-            LOG.warn("overwriting the buffers of a {} job on CUDA device {} failed: {}", kernel.id(), dev.index(),
+            LOG.warn("overwriting the buffers of a {} job on CUDA device {} failed: {}", kernel().id(), dev.index(),
                     e.getMessage());
+        }
+        if (prepared != null) {
+            try {
+                prepared.close();  // after the streams are idle: a user module is unloaded here
+            } catch (RuntimeException e) {
+                LOG.warn("releasing the launch of a {} job on CUDA device {} failed: {}", kernel().id(), dev.index(),
+                        e.getMessage());
+            }
         }
         // Blocks go back to the pools only when every byte this job used was overwritten.
         for (Buf b : buffers) {
@@ -587,20 +668,34 @@ public final class CudaJob implements ExecutionContext {
             }
         }
         buffers.clear();
-        if (checkAllocated) {
-            quietly("cuMemFree(wipe check)", () -> cuMemFree(check));
+        // The check buffers hold counters and roots, no job data.
+        try {
+            if (check != null) {
+                if (overwritten) {
+                    dev.devicePool().give(check, checkBytes);
+                } else {
+                    dev.devicePool().discard(check);
+                }
+            }
+            if (checkHost != null) {
+                if (overwritten) {
+                    dev.pinnedPool().give(checkHost, checkBytes);
+                } else {
+                    dev.pinnedPool().discard(checkHost);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("releasing the check buffers failed: {}", e.getMessage());
         }
-        if (userModule != null) {
-            CUmodule m = userModule;
-            quietly("cuModuleUnload(user PTX)", () -> cuModuleUnload(m));
-        }
-        CUevent[] events = {start, end, mark0, mark1};
+        CUevent[] events = events();
         for (int i = 0; i < eventsCreated; i++) {
             CUevent e = events[i];
             quietly("cuEventDestroy", () -> cuEventDestroy(e));
         }
-        if (streamCreated) {
-            quietly("cuStreamDestroy", () -> cuStreamDestroy(stream));
+        CUstream[] streams = {stream, rootStream};
+        for (int i = 0; i < streamsCreated; i++) {
+            CUstream s = streams[i];
+            quietly("cuStreamDestroy", () -> cuStreamDestroy(s));
         }
     }
 

@@ -17,6 +17,7 @@ import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
 
 import dev.depin.crypto.Sha256;
 import dev.depin.cuda.DeviceException;
@@ -62,6 +63,8 @@ public final class DeviceContext implements AutoCloseable {
     private final AtomicLong livePinnedBytes = new AtomicLong();
     private final BlockPool<CUdeviceptr> devicePool;
     private final BlockPool<Pointer> pinnedPool;
+    private final int sms;
+    private final Map<String, Integer> resident = new java.util.concurrent.ConcurrentHashMap<>();
     private int users;
 
     private DeviceContext(int index) {
@@ -70,6 +73,7 @@ public final class DeviceContext implements AutoCloseable {
         Driver.call("cuDevicePrimaryCtxRetain(device " + index + ")", () -> cuDevicePrimaryCtxRetain(context, device));
         long[] total = new long[1];
         Driver.call("cuDeviceTotalMem(device " + index + ")", () -> cuDeviceTotalMem(total, device));
+        this.sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, "SM count");
         devicePool = new BlockPool<>(bytes -> {
             CUdeviceptr p = new CUdeviceptr();
             Driver.call("cuMemAlloc(" + bytes + " bytes)", () -> cuMemAlloc(p, bytes));
@@ -95,7 +99,7 @@ public final class DeviceContext implements AutoCloseable {
                 loaded = KernelArtefacts.PTX;
             }
             moduleSource = loaded;
-            for (String entry : KernelArtefacts.ENTRIES) {
+            for (String entry : CudaKernel.moduleEntries()) {
                 CUfunction f = new CUfunction();
                 Driver.call("cuModuleGetFunction(" + entry + ")", () -> cuModuleGetFunction(f, module, entry));
                 functions.put(entry, f);
@@ -133,7 +137,7 @@ public final class DeviceContext implements AutoCloseable {
     /**
      * A built-in kernel.
      *
-     * @param entry one of {@link KernelArtefacts#ENTRIES}
+     * @param entry one of {@link CudaKernel#moduleEntries()}
      * @return its function handle
      */
     public CUfunction function(String entry) {
@@ -142,6 +146,34 @@ public final class DeviceContext implements AutoCloseable {
             throw new ExecutionFailedException("no CUDA kernel '" + entry + "' in the module");
         }
         return f;
+    }
+
+    /**
+     * The grid of a grid-stride kernel: as many blocks as the device holds at once (SMs times
+     * the blocks of {@code block} threads one SM keeps resident, from the occupancy
+     * calculator), or fewer when there is less work. One wave, so no SM waits on a straggler
+     * wave, and few enough blocks that per-block work (an atomic pair) stays negligible.
+     *
+     * @param entry a built-in entry
+     * @param block threads per block
+     * @param items work items, one per thread per pass (0 is treated as 1)
+     * @return the number of blocks, &ge; 1
+     */
+    public int residentGrid(String entry, int block, long items) {
+        int perSm = resident.computeIfAbsent(entry + "/" + block, key -> {
+            int[] n = new int[1];
+            CUfunction f = function(entry);
+            Driver.call("cuOccupancyMaxActiveBlocksPerMultiprocessor(" + entry + ")",
+                    () -> cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, block, 0));
+            return Math.max(1, n[0]);
+        });
+        long needed = Math.max(1, (items + block - 1) / block);
+        return (int) Math.min(needed, (long) sms * perSm);
+    }
+
+    /** @return the device's multiprocessor count */
+    public int sms() {
+        return sms;
     }
 
     private static void quietly(String call, int result) {

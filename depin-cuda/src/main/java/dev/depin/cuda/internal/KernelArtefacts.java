@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Properties;
 
 /**
@@ -26,9 +25,6 @@ public final class KernelArtefacts {
     public static final String FATBIN = "depin_kernels.fatbin";
     /** The manifest written by the build script. */
     public static final String MANIFEST = "kernels.properties";
-    /** Every kernel entry the executor launches. */
-    public static final List<String> ENTRIES = List.of("depin_sgemm", "depin_saxpy", "depin_reduce_partials",
-            "depin_fill", "depin_verify", "depin_merkle_leaves", "depin_merkle_nodes");
     /** Largest artefact read from the class path. */
     private static final int MAX_BYTES = 16 << 20;
 

@@ -55,7 +55,7 @@ class KernelArtefactsTest {
         String text = new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII);
         assertTrue(text.contains(".version " + KernelArtefacts.manifest().getProperty("ptx.isa")), "PTX ISA");
         assertTrue(text.contains(".target sm_80"), "PTX targets compute_80");
-        for (String entry : KernelArtefacts.ENTRIES) {
+        for (String entry : CudaKernel.moduleEntries()) {
             assertTrue(text.contains(".entry " + entry + "("), "PTX has entry " + entry);
         }
         byte[] fatbin = KernelArtefacts.load(KernelArtefacts.FATBIN);
