@@ -1,17 +1,13 @@
 package dev.depin.executor;
 
-import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.executor.spi.ExecutionContext;
-import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.ForwardingExecutionContext;
+import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.provider.DeviceInfo;
-import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -24,8 +20,7 @@ import java.util.concurrent.TimeUnit;
  * happened, in order: {@code run}, {@code cancel}, {@code context-closed},
  * {@code executor-closed}.
  */
-public final class BlockingExecutor implements DeviceExecutor {
-    private final DeviceExecutor inner;
+public final class BlockingExecutor extends ForwardingExecutor {
     private final boolean honoursCancel;
     private final Semaphore permits = new Semaphore(0);
     private final CountDownLatch started = new CountDownLatch(1);
@@ -43,7 +38,7 @@ public final class BlockingExecutor implements DeviceExecutor {
      *                      still blocks until released, then stops at the launch boundary
      */
     public BlockingExecutor(DeviceExecutor inner, boolean honoursCancel) {
-        this.inner = inner;
+        super(inner);
         this.honoursCancel = honoursCancel;
     }
 
@@ -61,47 +56,21 @@ public final class BlockingExecutor implements DeviceExecutor {
     }
 
     @Override
-    public String kind() {
-        return inner.kind();
-    }
-
-    @Override
-    public DeviceInfo device() {
-        return inner.device();
-    }
-
-    @Override
-    public Set<String> kernels() {
-        return inner.kernels();
-    }
-
-    @Override
-    public boolean runsUserPtx() {
-        return inner.runsUserPtx();
-    }
-
-    @Override
     public ExecutionContext open(Kernel kernel, LaunchParams params) {
-        return new Context(inner.open(kernel, params));
+        return new Context(delegate().open(kernel, params));
     }
 
     @Override
     public void close() {
         log.add("executor-closed");
-        inner.close();
+        super.close();
     }
 
-    private final class Context implements ExecutionContext {
-        private final ExecutionContext ctx;
+    private final class Context extends ForwardingExecutionContext {
         private final CountDownLatch cancelled = new CountDownLatch(1);
 
         Context(ExecutionContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public ByteBuffer input(String name) {
-            return ctx.input(name);
+            super(ctx);
         }
 
         @Override
@@ -118,50 +87,20 @@ public final class BlockingExecutor implements DeviceExecutor {
                 Thread.currentThread().interrupt();
                 throw new ExecutionCancelledException("blocked run interrupted");
             }
-            ctx.run(); // a cancelled context stops here, at its launch boundary
-        }
-
-        @Override
-        public ByteBuffer output(String name) {
-            return ctx.output(name);
-        }
-
-        @Override
-        public Optional<byte[]> outputRoot(String name) {
-            return ctx.outputRoot(name);
-        }
-
-        @Override
-        public ExecutionTiming timing() {
-            return ctx.timing();
+            super.run(); // a cancelled context stops here, at its launch boundary
         }
 
         @Override
         public void cancel() {
             log.add("cancel");
             cancelled.countDown();
-            ctx.cancel();
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return ctx.isCancelled();
-        }
-
-        @Override
-        public List<Allocation> allocations() {
-            return ctx.allocations();
-        }
-
-        @Override
-        public List<WipeRecord> wipe(byte pattern) {
-            return ctx.wipe(pattern);
+            super.cancel();
         }
 
         @Override
         public void close() {
             log.add("context-closed");
-            ctx.close();
+            super.close();
         }
     }
 }

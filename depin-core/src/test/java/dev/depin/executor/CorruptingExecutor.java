@@ -3,17 +3,17 @@ package dev.depin.executor;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionContext;
-import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.ForwardingExecutionContext;
+import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.provider.DeviceInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
@@ -23,8 +23,7 @@ import java.util.function.BiConsumer;
  * is overwritten by {@link ExecutionContext#wipe} and {@link ExecutionContext#close}
  * like the real buffers.
  */
-public final class CorruptingExecutor implements DeviceExecutor {
-    private final DeviceExecutor inner;
+public final class CorruptingExecutor extends ForwardingExecutor {
     private final BiConsumer<String, ByteBuffer> corrupt;
 
     /**
@@ -32,7 +31,7 @@ public final class CorruptingExecutor implements DeviceExecutor {
      * @param corrupt called once per output with its name and a writable little-endian copy
      */
     public CorruptingExecutor(DeviceExecutor inner, BiConsumer<String, ByteBuffer> corrupt) {
-        this.inner = inner;
+        super(inner);
         this.corrupt = corrupt;
     }
 
@@ -45,57 +44,21 @@ public final class CorruptingExecutor implements DeviceExecutor {
     }
 
     @Override
-    public String kind() {
-        return inner.kind();
-    }
-
-    @Override
-    public DeviceInfo device() {
-        return inner.device();
-    }
-
-    @Override
-    public Set<String> kernels() {
-        return inner.kernels();
-    }
-
-    @Override
-    public boolean runsUserPtx() {
-        return inner.runsUserPtx();
-    }
-
-    @Override
     public ExecutionContext open(Kernel kernel, LaunchParams params) {
-        return new Context(inner.open(kernel, params));
+        return new Context(delegate().open(kernel, params));
     }
 
-    @Override
-    public void close() {
-        inner.close();
-    }
-
-    private final class Context implements ExecutionContext {
-        private final ExecutionContext ctx;
+    private final class Context extends ForwardingExecutionContext {
         private final Map<String, ByteBuffer> altered = new HashMap<>();
 
         Context(ExecutionContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public ByteBuffer input(String name) {
-            return ctx.input(name);
-        }
-
-        @Override
-        public void run() {
-            ctx.run();
+            super(ctx);
         }
 
         @Override
         public ByteBuffer output(String name) {
             ByteBuffer a = altered.computeIfAbsent(name, n -> {
-                ByteBuffer real = ctx.output(n);
+                ByteBuffer real = super.output(n);
                 ByteBuffer copy = ByteBuffer.allocate(real.remaining()).order(ByteOrder.LITTLE_ENDIAN);
                 copy.put(real.duplicate()).flip();
                 corrupt.accept(n, copy);
@@ -110,42 +73,20 @@ public final class CorruptingExecutor implements DeviceExecutor {
         }
 
         @Override
-        public ExecutionTiming timing() {
-            return ctx.timing();
-        }
-
-        @Override
-        public void cancel() {
-            ctx.cancel();
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return ctx.isCancelled();
-        }
-
-        @Override
-        public List<Allocation> allocations() {
-            return ctx.allocations();
-        }
-
-        @Override
         public List<WipeRecord> wipe(byte pattern) {
             overwrite(pattern);
-            return ctx.wipe(pattern);
+            return super.wipe(pattern);
         }
 
         @Override
         public void close() {
             overwrite((byte) 0x5a);
-            ctx.close();
+            super.close();
         }
 
         private void overwrite(byte pattern) {
             for (ByteBuffer b : altered.values()) {
-                for (int i = 0; i < b.capacity(); i++) {
-                    b.put(i, pattern);
-                }
+                Arrays.fill(b.array(), b.arrayOffset(), b.arrayOffset() + b.capacity(), pattern);
             }
         }
     }

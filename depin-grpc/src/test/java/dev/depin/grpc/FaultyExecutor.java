@@ -1,22 +1,18 @@
 package dev.depin.grpc;
 
 import dev.depin.crypto.Hex;
-import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.executor.spi.ExecutionContext;
-import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.ForwardingExecutionContext;
+import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.provider.DeviceInfo;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +27,7 @@ import java.util.function.Predicate;
  * and never finishes until it is cancelled (a stalled provider), counted in {@link #stalled}
  * and {@link #cancelledStalls}.
  */
-final class FaultyExecutor implements DeviceExecutor {
-    private final DeviceExecutor inner;
+final class FaultyExecutor extends ForwardingExecutor {
     private final Consumer<String> ran;
     private final Predicate<String> stalls;
     /** Runs that stalled. */
@@ -55,7 +50,7 @@ final class FaultyExecutor implements DeviceExecutor {
      * @param stalls which input keys stall
      */
     FaultyExecutor(DeviceExecutor inner, Consumer<String> ran, Predicate<String> stalls) {
-        this.inner = inner;
+        super(inner);
         this.ran = ran;
         this.stalls = stalls;
     }
@@ -80,51 +75,20 @@ final class FaultyExecutor implements DeviceExecutor {
     }
 
     @Override
-    public String kind() {
-        return inner.kind();
-    }
-
-    @Override
-    public DeviceInfo device() {
-        return inner.device();
-    }
-
-    @Override
-    public Set<String> kernels() {
-        return inner.kernels();
-    }
-
-    @Override
-    public boolean runsUserPtx() {
-        return inner.runsUserPtx();
-    }
-
-    @Override
     public ExecutionContext open(Kernel kernel, LaunchParams params) {
-        return new Context(inner.open(kernel, params));
+        return new Context(delegate().open(kernel, params));
     }
 
-    @Override
-    public void close() {
-        inner.close();
-    }
-
-    private final class Context implements ExecutionContext {
-        private final ExecutionContext ctx;
+    private final class Context extends ForwardingExecutionContext {
         private final CountDownLatch cancelled = new CountDownLatch(1);
 
         Context(ExecutionContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public ByteBuffer input(String name) {
-            return ctx.input(name);
+            super(ctx);
         }
 
         @Override
         public void run() {
-            String key = key(ctx.input("x"));
+            String key = key(input("x"));
             if (stalls.test(key)) {
                 stalled.incrementAndGet();
                 try {
@@ -135,49 +99,14 @@ final class FaultyExecutor implements DeviceExecutor {
                 cancelledStalls.incrementAndGet();
                 throw new ExecutionCancelledException("stalled run cancelled");
             }
-            ctx.run();
+            super.run();
             ran.accept(key);
-        }
-
-        @Override
-        public ByteBuffer output(String name) {
-            return ctx.output(name);
-        }
-
-        @Override
-        public Optional<byte[]> outputRoot(String name) {
-            return ctx.outputRoot(name);
-        }
-
-        @Override
-        public ExecutionTiming timing() {
-            return ctx.timing();
         }
 
         @Override
         public void cancel() {
             cancelled.countDown();
-            ctx.cancel();
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return ctx.isCancelled();
-        }
-
-        @Override
-        public List<Allocation> allocations() {
-            return ctx.allocations();
-        }
-
-        @Override
-        public List<WipeRecord> wipe(byte pattern) {
-            return ctx.wipe(pattern);
-        }
-
-        @Override
-        public void close() {
-            ctx.close();
+            super.cancel();
         }
     }
 
