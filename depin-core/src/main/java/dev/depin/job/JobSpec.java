@@ -3,7 +3,6 @@ package dev.depin.job;
 import dev.depin.InvalidJobException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.Sha256;
-import dev.depin.job.internal.SpecJson;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;

@@ -2,7 +2,6 @@ package dev.depin.client.internal;
 
 import dev.depin.crypto.Sha256;
 import dev.depin.job.DisputeRecord;
-import dev.depin.job.internal.DisputeJson;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
@@ -202,7 +201,7 @@ public final class Escrowing {
             long toBuyer = (long) (penalty * (escrow.slashing().toBuyerPercent() / 100.0));
             toBuyer = Math.min(penalty, Math.max(0, toBuyer));
             long burned = penalty - toBuyer;
-            String evidence = "dispute-sha256:" + Sha256.hex(DisputeJson.write(dispute));
+            String evidence = "dispute-sha256:" + Sha256.hex(dispute.toJson());
             Operation.Slash op = new Operation.Slash(key(jobId, dispute.attempt(), "slash"), stake,
                     toBuyer > 0 ? Optional.of(escrow.buyer()) : Optional.empty(), MicroUsd.ofMicros(toBuyer),
                     MicroUsd.ofMicros(burned), evidence);
