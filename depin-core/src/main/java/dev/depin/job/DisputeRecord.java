@@ -136,7 +136,7 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
 
     /** @return this record as pretty, key-sorted JSON (envelopes and spec embedded verbatim) */
     public byte[] toJson() {
-        return dev.depin.job.internal.DisputeJson.write(this);
+        return DisputeJson.write(this);
     }
 
     /**
@@ -149,7 +149,7 @@ public record DisputeRecord(String jobId, int attempt, NodeId provider, NodePubl
      * @throws InvalidJobException if the JSON is malformed, oversized or inconsistent
      */
     public static DisputeRecord fromJson(byte[] json) {
-        return dev.depin.job.internal.DisputeJson.read(json);
+        return DisputeJson.read(json);
     }
 
     @Override

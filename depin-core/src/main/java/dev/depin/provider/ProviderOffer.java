@@ -6,7 +6,6 @@ import dev.depin.crypto.Envelope;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
-import dev.depin.provider.internal.OfferJson;
 import java.time.Instant;
 import java.util.List;
 

@@ -2,13 +2,13 @@ package dev.depin.client.internal;
 
 import dev.depin.crypto.Sha256;
 import dev.depin.job.DisputeRecord;
-import dev.depin.job.internal.DisputeJson;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
+import dev.depin.settlement.HoldResolvedException;
 import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
@@ -201,7 +201,7 @@ public final class Escrowing {
             long toBuyer = (long) (penalty * (escrow.slashing().toBuyerPercent() / 100.0));
             toBuyer = Math.min(penalty, Math.max(0, toBuyer));
             long burned = penalty - toBuyer;
-            String evidence = "dispute-sha256:" + Sha256.hex(DisputeJson.write(dispute));
+            String evidence = "dispute-sha256:" + Sha256.hex(dispute.toJson());
             Operation.Slash op = new Operation.Slash(key(jobId, dispute.attempt(), "slash"), stake,
                     toBuyer > 0 ? Optional.of(escrow.buyer()) : Optional.empty(), MicroUsd.ofMicros(toBuyer),
                     MicroUsd.ofMicros(burned), evidence);
@@ -260,6 +260,9 @@ public final class Escrowing {
                 out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.ExecutionException e) {
                 Throwable cause = JobRun.rootCause(e);
+                if (cause instanceof HoldResolvedException) {
+                    continue; // resolved meanwhile (the ledger expired it itself): nothing left to do
+                }
                 throw cause instanceof SettlementException s ? s
                         : new SettlementException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);

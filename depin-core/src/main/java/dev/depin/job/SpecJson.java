@@ -1,14 +1,10 @@
-package dev.depin.job.internal;
+package dev.depin.job;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
 import dev.depin.crypto.CanonicalJson;
-import dev.depin.job.InputRef;
 import dev.depin.InvalidJobException;
-import dev.depin.job.JobSpec;
-import dev.depin.job.Requirements;
-import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
@@ -37,12 +33,12 @@ import java.util.TreeSet;
  * Parsing is strict: unknown fields, wrong types, fractional or out-of-range integers,
  * and trailing content are rejected, never coerced or ignored.
  */
-public final class SpecJson {
+final class SpecJson {
     private SpecJson() {
     }
 
     /** @return canonical JSON of {@code spec} */
-    public static byte[] write(JobSpec spec) {
+    static byte[] write(JobSpec spec) {
         Map<String, Object> root = new TreeMap<>();
         root.put("format", JobSpec.FORMAT);
         root.put("kernel", kernel(spec.kernel()));
@@ -98,7 +94,7 @@ public final class SpecJson {
     }
 
     /** Reads and validates a spec. */
-    public static JobSpec read(byte[] json) {
+    static JobSpec read(byte[] json) {
         if (json == null) {
             throw new InvalidJobException("job spec JSON is null: pass the bytes of a spec");
         }

@@ -1,4 +1,4 @@
-package dev.depin.provider.internal;
+package dev.depin.provider;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -14,12 +14,6 @@ import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
-import dev.depin.provider.DeviceInfo;
-import dev.depin.provider.DeviceKind;
-import dev.depin.provider.InvalidOfferException;
-import dev.depin.provider.OfferTerms;
-import dev.depin.provider.ProviderOffer;
-import dev.depin.provider.Region;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -37,13 +31,13 @@ import java.util.TreeSet;
  * canonical hex floats, no duplicate keys, no trailing content; every value is then
  * validated by the records themselves.
  */
-public final class OfferJson {
+final class OfferJson {
     /** Format tag of a signed offer. */
-    public static final String SIGNED_FORMAT = "depin.signed-offer/v1";
+    static final String SIGNED_FORMAT = "depin.signed-offer/v1";
     /** Format tag of the terms. */
-    public static final String TERMS_FORMAT = "depin.offer/v1";
+    static final String TERMS_FORMAT = "depin.offer/v1";
     /** The largest signed offer read, in bytes. */
-    public static final int MAX_BYTES = 64 * 1024;
+    static final int MAX_BYTES = 64 * 1024;
 
     private static final ObjectMapper MAPPER = JsonMapper.builder(new com.fasterxml.jackson.core.JsonFactoryBuilder()
                     .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16)
@@ -66,7 +60,7 @@ public final class OfferJson {
      * @param t offer terms
      * @return their canonical JSON: the bytes an offer signature covers
      */
-    public static byte[] canonicalTerms(OfferTerms t) {
+    static byte[] canonicalTerms(OfferTerms t) {
         return write(termsMap(t));
     }
 
@@ -74,7 +68,7 @@ public final class OfferJson {
      * @param offer a signed offer
      * @return its JSON form, canonical (keys sorted, no whitespace)
      */
-    public static byte[] signed(ProviderOffer offer) {
+    static byte[] signed(ProviderOffer offer) {
         Map<String, Object> m = new TreeMap<>();
         m.put("format", SIGNED_FORMAT);
         m.put("nodeId", offer.nodeId().hex());
@@ -92,7 +86,7 @@ public final class OfferJson {
      * @return the offer
      * @throws InvalidOfferException naming what is wrong
      */
-    public static ProviderOffer read(byte[] json) {
+    static ProviderOffer read(byte[] json) {
         InvalidArgumentException.requireNonNull(json, "offer JSON");
         if (json.length > MAX_BYTES) {
             throw new InvalidOfferException("offer JSON has " + json.length + " bytes, more than the " + MAX_BYTES

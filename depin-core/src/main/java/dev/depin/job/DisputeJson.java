@@ -1,4 +1,4 @@
-package dev.depin.job.internal;
+package dev.depin.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
@@ -9,7 +9,6 @@ import dev.depin.crypto.Evidence;
 import dev.depin.crypto.KeyPem;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationException;
-import dev.depin.job.DisputeRecord;
 import dev.depin.InvalidJobException;
 import java.io.IOException;
 import java.time.Instant;
@@ -21,12 +20,12 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** JSON form of a {@link DisputeRecord}: envelopes and spec embedded as they were received. */
-public final class DisputeJson {
+final class DisputeJson {
     private DisputeJson() {
     }
 
     /** @return pretty, key-sorted JSON of the record */
-    public static byte[] write(DisputeRecord d) {
+    static byte[] write(DisputeRecord d) {
         Map<String, Object> m = new TreeMap<>();
         m.put("format", "depin.dispute/v1");
         m.put("jobId", d.jobId());
@@ -65,7 +64,7 @@ public final class DisputeJson {
      *
      * @throws InvalidJobException if the JSON is malformed, oversized or inconsistent
      */
-    public static DisputeRecord read(byte[] json) {
+    static DisputeRecord read(byte[] json) {
         if (json == null) {
             throw new InvalidJobException("dispute record JSON is null: pass the bytes of a record");
         }

@@ -1,2 +1,0 @@
-/** Canonical JSON of specs and dispute records. Not API; may change without notice. */
-package dev.depin.job.internal;

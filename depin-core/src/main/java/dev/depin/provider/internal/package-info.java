@@ -1,2 +1,0 @@
-/** Offer encodings. Not API; may change without notice. */
-package dev.depin.provider.internal;
