@@ -25,6 +25,8 @@ import picocli.CommandLine.Option;
  * error (a bug).
  */
 @Command(name = "ledger", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin ledger --file demo.db", "  depin ledger --file demo.db --account buyer:demo"},
+
         description = {
             "Show the balances of a depin ledger (posted, held, available, in USD), or with --account one "
                     + "account's balance and its statement: every entry in order with its operation key, "
