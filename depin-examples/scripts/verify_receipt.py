@@ -106,9 +106,16 @@ def no_duplicates(pairs):
     return d
 
 
-def read_bounded(path, limit, what):
+def require_regular(path, what):
+    # A FIFO would block the reader forever, a device never end: refuse before opening.
     if os.path.isdir(path):
         raise Usage("cannot read %s %s: it is a directory" % (what, path))
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise Usage("cannot read %s %s: it is not a regular file (a FIFO, socket or device)" % (what, path))
+
+
+def read_bounded(path, limit, what):
+    require_regular(path, what)
     try:
         size = os.path.getsize(path)
         if size > limit:
@@ -209,8 +216,7 @@ def verify(argv):
         if name not in files:
             raise Usage("no file given for output %r" % name)
     for name, (root, size) in outputs.items():
-        if os.path.isdir(files[name]):
-            raise Usage("cannot read output %r: %s is a directory" % (name, files[name]))
+        require_regular(files[name], "output %r" % name)
         try:
             actual = os.path.getsize(files[name])
             if actual != size:

@@ -107,7 +107,8 @@ public final class Job {
         private final LaunchParams.Builder params = LaunchParams.builder();
         private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
         private Requirements requirements = Requirements.ANY;
-        private VerificationPolicy verification = VerificationPolicy.signatureOnly();
+        private VerificationPolicy verification;
+        private boolean verificationChosen;
         private MicroUsd maxPrice = MicroUsd.ofUsd("1");
         private Duration timeout = Duration.ofMinutes(1);
         private Instant deadline;
@@ -222,7 +223,9 @@ public final class Job {
         }
 
         /**
-         * How the result is checked; default {@link VerificationPolicy#signatureOnly()}.
+         * How the result is checked; default {@link VerificationPolicy#defaultFor} the kernel
+         * (Freivalds for SGEMM, a spot check for element-wise kernels, redundancy for user PTX).
+         * {@link VerificationPolicy#signatureOnly()} is an explicit opt-out.
          *
          * @param policy the policy; not null, and able to check this kernel (both checked by
          *               {@link #build()})
@@ -230,6 +233,7 @@ public final class Job {
          */
         public Builder verification(VerificationPolicy policy) {
             this.verification = policy;
+            this.verificationChosen = true;
             return this;
         }
 
@@ -311,7 +315,8 @@ public final class Job {
                 }
             }
             Instant due = deadline != null ? deadline : clock.instant().plus(timeout);
-            JobSpec spec = new JobSpec(kernel, p, refs, requirements, verification, due, maxPrice);
+            VerificationPolicy policy = verificationChosen ? verification : VerificationPolicy.defaultFor(kernel);
+            JobSpec spec = new JobSpec(kernel, p, refs, requirements, policy, due, maxPrice);
             return new Job(spec, inputs, false);
         }
     }

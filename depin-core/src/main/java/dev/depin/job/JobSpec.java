@@ -82,6 +82,15 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
         InvalidArgumentException.requireNonNull(maxPrice, "maximum price");
         deadline = deadline.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         inputs = List.copyOf(inputs);
+        java.util.SortedSet<String> known = kernel.paramNames();
+        java.util.SortedSet<String> given = new java.util.TreeSet<>(params.longs().keySet());
+        given.addAll(params.floats().keySet());
+        for (String name : given) {
+            if (!known.contains(name)) {
+                throw new ShapeMismatchException("launch parameter '" + name + "' is not one kernel " + kernel.id()
+                        + " reads (it reads " + known + "): remove it");
+            }
+        }
         List<BufferDecl> expected = kernel.inputs(params);
         kernel.outputs(params);
         Map<String, InputRef> byName = new HashMap<>();

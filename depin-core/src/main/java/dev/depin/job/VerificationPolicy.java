@@ -75,7 +75,35 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
      */
     Optional<VerificationReport> check(ResultCheck in);
 
-    /** @return a policy that checks the receipt's signature and bindings only */
+    /**
+     * The cheapest sound check the kernel has, which is what a job gets unless it asks for
+     * another: {@link #freivalds(int) freivalds(20)} for a matrix product (O(n²) per round
+     * against the product's O(n³), false accept &le; 2^-20), {@link #spotCheck(double)
+     * spotCheck(0.05)} for any other kernel with a CPU reference (at least one 64 KiB chunk per
+     * output, so a small output is recomputed whole), and {@link #redundant(int) redundant(2)}
+     * for user PTX, which has no reference: two distinct providers must agree bit for bit.
+     * {@link #signatureOnly()} is never a default; it is an explicit opt-out.
+     *
+     * @param kernel the job's kernel; not null
+     * @return the default policy for it
+     * @throws InvalidArgumentException if {@code kernel} is null
+     */
+    static VerificationPolicy defaultFor(Kernel kernel) {
+        InvalidArgumentException.requireNonNull(kernel, "kernel");
+        Optional<KernelReference> ref = kernel.reference();
+        if (ref.isEmpty()) {
+            return redundant(2);
+        }
+        return ref.get().isMatrixProduct() ? freivalds(20) : spotCheck(0.05);
+    }
+
+    /**
+     * A policy that checks the receipt's signature and bindings only: who claims what, not
+     * that the arithmetic is right. Never a default; choose it explicitly where the result is
+     * checked some other way or does not matter.
+     *
+     * @return the policy
+     */
     static VerificationPolicy signatureOnly() {
         return SignatureOnly.INSTANCE;
     }

@@ -93,6 +93,11 @@ public enum BuiltinKernel implements Kernel {
         return definition.floatParams().contains(name);
     }
 
+    @Override
+    public java.util.SortedSet<String> paramNames() {
+        return definition.paramNames();
+    }
+
     /** @return the CPU reference and verification recipe; every built-in kernel has one */
     @Override
     public Optional<KernelReference> reference() {

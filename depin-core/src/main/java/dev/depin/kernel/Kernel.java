@@ -72,6 +72,15 @@ public sealed interface Kernel permits BuiltinKernel, PtxKernel {
     boolean isFloatParam(String name);
 
     /**
+     * Every launch parameter this kernel may read. A {@link dev.depin.job.JobSpec} naming any
+     * other is refused: a parameter nothing reads would still be signed, hashed and priced,
+     * and would let two specs that run the same computation differ.
+     *
+     * @return the parameter names, sorted, unmodifiable
+     */
+    java.util.SortedSet<String> paramNames();
+
+    /**
      * What this kernel knows about checking its results: its CPU reference and the
      * recipes verification policies use. Built-in kernels have one; user PTX has none.
      *

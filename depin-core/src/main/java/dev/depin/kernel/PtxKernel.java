@@ -110,6 +110,20 @@ public record PtxKernel(String entry, String ptx, List<Param> params) implements
         return params.stream().anyMatch(p -> p.kind() == ParamKind.F32 && p.name().equals(name));
     }
 
+    /**
+     * @return the launch geometry ({@code gridX} … {@code blockZ}), {@code flops}, each
+     *         buffer's {@code <name>.bytes} and each scalar's name
+     */
+    @Override
+    public java.util.SortedSet<String> paramNames() {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>(GEOMETRY);
+        names.add("flops");
+        for (Param p : params) {
+            names.add(p.kind() == ParamKind.INPUT || p.kind() == ParamKind.OUTPUT ? p.name() + ".bytes" : p.name());
+        }
+        return java.util.Collections.unmodifiableSortedSet(names);
+    }
+
     /** @return empty: user PTX has no CPU reference; check it by redundancy or trust the signature */
     @Override
     public java.util.Optional<KernelReference> reference() {

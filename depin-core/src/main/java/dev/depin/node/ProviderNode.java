@@ -94,7 +94,8 @@ public final class ProviderNode implements AutoCloseable {
 
     private final NodeKeyPair key;
     private final DeviceExecutor executor;
-    private final String endpoint;
+    /** Where buyers reach this node, as its offers state it; a transport may set it once it listens. */
+    private volatile String endpoint;
     private final Region region;
     private final Price price;
     private final MicroUsd stake;
@@ -263,19 +264,39 @@ public final class ProviderNode implements AutoCloseable {
         return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
+    /** @return where buyers reach this node, as its offers state it (a URI such as {@code depin://host:port}) */
+    public String endpoint() {
+        return endpoint;
+    }
+
+    /**
+     * Sets where buyers reach this node, for a transport that learns its address only once it
+     * listens (a server on port 0 learns its port after binding): the next {@link #offer()} is
+     * signed with it.
+     *
+     * @param uri a URI such as {@code depin://10.0.0.5:7400}, as {@link OfferTerms} requires
+     * @throws InvalidArgumentException if it is not one
+     */
+    public void advertise(String uri) {
+        // Validates it as the terms will, so that a bad address fails here and not at the next offer().
+        new OfferTerms(uri, List.of(executor.device()), region, kernels, price, stake, clock.instant().plus(offerTtl));
+        synchronized (this) {
+            endpoint = uri;
+        }
+    }
+
     /**
      * The node's current signed offer; re-signed with a fresh expiry once less than half
-     * of its time to live is left.
+     * of its time to live is left, and at once after {@link #advertise}.
      *
      * @return the offer
      */
     public ProviderOffer offer() {
         ProviderOffer current = offer;
-        if (current == null || clock.instant().plus(offerTtl.dividedBy(2)).isAfter(current.terms().validUntil())) {
+        if (stale(current)) {
             synchronized (this) {
                 current = offer;
-                if (current == null
-                        || clock.instant().plus(offerTtl.dividedBy(2)).isAfter(current.terms().validUntil())) {
+                if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
                             kernels, price, stake, clock.instant().plus(offerTtl)));
                     offer = current;
@@ -283,6 +304,11 @@ public final class ProviderNode implements AutoCloseable {
             }
         }
         return current;
+    }
+
+    private boolean stale(ProviderOffer current) {
+        return current == null || !current.terms().endpoint().equals(endpoint)
+                || clock.instant().plus(offerTtl.dividedBy(2)).isAfter(current.terms().validUntil());
     }
 
     /**
@@ -706,7 +732,8 @@ public final class ProviderNode implements AutoCloseable {
         }
 
         /**
-         * @param endpoint where buyers reach this node; default {@code local:<short id>}
+         * @param endpoint where buyers reach this node, a URI; default {@code local:<short id>}
+         *                 ({@code ProviderServer} sets {@code depin://host:port} once it listens)
          * @return this builder
          */
         public Builder endpoint(String endpoint) {

@@ -111,11 +111,19 @@ public final class EvidenceFiles {
         return DisputeRecord.fromJson(read(file, DisputeRecord.MAX_JSON_BYTES, "dispute record"));
     }
 
-    /** Size of a regular file, or an {@link EvidenceFileException} that says why there is none. */
+    /**
+     * Size of a regular file, or an {@link EvidenceFileException} that says why there is none:
+     * a directory, or a FIFO, socket or device (whose reader would block forever or never end),
+     * is refused before it is opened.
+     */
     static long size(Path file, String what) {
         if (Files.isDirectory(file)) {
             throw new EvidenceFileException("cannot read " + what + " " + file + ": it is a directory; name the file",
                     null);
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new EvidenceFileException("cannot read " + what + " " + file + ": it is not a regular file (a FIFO, "
+                    + "socket or device); save the evidence to a file and name that", null);
         }
         try {
             return Files.size(file);

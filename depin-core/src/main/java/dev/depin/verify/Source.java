@@ -84,6 +84,7 @@ abstract class Source {
 
         @Override
         BufferDigest digest(String name, int chunkSize) {
+            size(); // refuses a directory, FIFO or device before opening it
             Merkle.Builder b = Merkle.builder(chunkSize);
             ByteBuffer buf = ByteBuffer.allocate(READ_BYTES);
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

@@ -391,6 +391,21 @@ class JobSpecTest {
     }
 
     @Test
+    void fromJson_unknownLaunchParameter_rejected() throws Exception {
+        byte[] json = edit(baseSaxpy(), root -> ((ObjectNode) root.get("params")).put("zz", 1));
+        shapeMismatch(() -> JobSpec.fromJson(json),
+                "launch parameter 'zz' is not one kernel saxpy reads (it reads [alpha, n]): remove it");
+    }
+
+    @Test
+    void build_unknownLaunchParameter_rejected() {
+        shapeMismatch(() -> JobFixtures.sgemm(rnd(), 2, 3, 4).param("alpha", 2).build(),
+                "launch parameter 'alpha' is not one kernel sgemm reads (it reads [k, m, n]): remove it");
+        shapeMismatch(() -> JobFixtures.scale(rnd(), 256, 2f).param("z.bytes", 4).build(),
+                "launch parameter 'z.bytes' is not one kernel ptx:scale reads");
+    }
+
+    @Test
     void fromJson_unknownKernelId_rejected() throws Exception {
         byte[] json = edit(baseSaxpy(), root -> ((ObjectNode) root.get("kernel")).put("id", "daxpy"));
         UnknownKernelException e = assertThrowsExactly(UnknownKernelException.class, () -> JobSpec.fromJson(json));

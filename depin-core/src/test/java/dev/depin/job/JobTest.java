@@ -124,9 +124,20 @@ class JobTest {
     void build_defaults() {
         Job job = JobFixtures.saxpy(new SplittableRandom(SEED), 8, 1f).build();
         assertSame(Requirements.ANY, job.spec().requirements());
-        assertEquals(VerificationPolicy.signatureOnly(), job.spec().verification());
+        assertEquals(VerificationPolicy.spotCheck(0.05), job.spec().verification());
         assertEquals(MicroUsd.ofUsd("1"), job.spec().maxPrice());
         assertEquals(DEADLINE, job.spec().deadline());
+    }
+
+    @Test
+    void build_defaultVerification_isTheKernelsCheapestSoundCheck() {
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        assertEquals(VerificationPolicy.freivalds(20), JobFixtures.sgemm(rnd, 3, 5, 7).build().spec().verification());
+        assertEquals(VerificationPolicy.spotCheck(0.05), JobFixtures.reduceSum(rnd, 9).build().spec().verification());
+        assertEquals(VerificationPolicy.redundant(2), JobFixtures.scale(rnd, 256, 2f).build().spec().verification());
+        // signatureOnly is an explicit opt-out, kept as asked.
+        assertSame(VerificationPolicy.signatureOnly(), JobFixtures.sgemm(rnd, 3, 5, 7)
+                .verification(VerificationPolicy.signatureOnly()).build().spec().verification());
     }
 
     @Test

@@ -248,7 +248,7 @@ public final class KeyPem {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             deleteQuietly(tmp);
-            throw new KeyFileException("cannot write the key file " + file + " (" + e + "): check that its "
+            throw new KeyFileException(KeyFileException.Reason.UNWRITABLE, "cannot write the key file " + file + " (" + e + "): check that its "
                     + "directory is writable", e);
         }
     }
@@ -267,15 +267,16 @@ public final class KeyPem {
      */
     public static NodeKeyPair load(Path file, char[] password) {
         InvalidArgumentException.requireNonNull(file, "file");
+        requireSafeKeyFile(file);
         String text;
         try {
             text = Files.readString(file, StandardCharsets.US_ASCII);
         } catch (NoSuchFileException e) {
-            throw new KeyFileException("there is no key file " + file + ": check the path, or let "
-                    + "loadOrCreate make a new key there", e);
+            throw new KeyFileException(KeyFileException.Reason.NOT_FOUND, "there is no key file " + file
+                    + ": check the path, or let loadOrCreate make a new key there", e);
         } catch (IOException e) {
-            throw new KeyFileException("cannot read the key file " + file + " (" + e + "): check that it is a "
-                    + "readable file", e);
+            throw new KeyFileException(KeyFileException.Reason.UNREADABLE, "cannot read the key file " + file + " ("
+                    + e.getMessage() + "): check that it is a readable file", e);
         }
         try {
             return readPrivateKey(text, password);
@@ -323,7 +324,7 @@ public final class KeyPem {
         } catch (FileAlreadyExistsException e) {
             return load(file, password);
         } catch (IOException e) {
-            throw new KeyFileException("cannot create the key file " + file + " (" + e + "): check that its "
+            throw new KeyFileException(KeyFileException.Reason.UNWRITABLE, "cannot create the key file " + file + " (" + e + "): check that its "
                     + "directory is writable", e);
         } finally {
             deleteQuietly(tmp);
@@ -361,7 +362,7 @@ public final class KeyPem {
             if (tmp != null) {
                 deleteQuietly(tmp);
             }
-            throw new KeyFileException("cannot write the key file " + file + " (" + e + "): check that its "
+            throw new KeyFileException(KeyFileException.Reason.UNWRITABLE, "cannot write the key file " + file + " (" + e + "): check that its "
                     + "directory exists or can be created, and is writable", e);
         } finally {
             Arrays.fill(text, (byte) 0);
@@ -373,6 +374,55 @@ public final class KeyPem {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
             // A stray temporary file holds nothing a key file next to it does not.
+        }
+    }
+
+    /**
+     * Refuses, before a byte is read, what OpenSSH refuses and what would hang or mislead: a
+     * path to nothing (a dangling link named as such), anything but a regular file (a FIFO
+     * would block the reader forever), and where the file system has POSIX permissions, a key
+     * that the group or others may read or write.
+     */
+    private static void requireSafeKeyFile(Path file) {
+        if (!Files.exists(file)) {
+            if (Files.isSymbolicLink(file)) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(file).toString();
+                } catch (IOException e) {
+                    target = "?";
+                }
+                throw new KeyFileException(KeyFileException.Reason.NOT_FOUND, "the key file " + file
+                        + " is a symbolic link to " + target + ", which does not exist: fix the link or the path", null);
+            }
+            throw new KeyFileException(KeyFileException.Reason.NOT_FOUND, "there is no key file " + file
+                    + ": check the path, or let loadOrCreate make a new key there", null);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new KeyFileException(KeyFileException.Reason.NOT_A_REGULAR_FILE, "the key file " + file
+                    + " is not a regular file (" + (Files.isDirectory(file) ? "a directory" : "a FIFO, socket or device")
+                    + "): give the path of the PEM file itself", null);
+        }
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+        try {
+            perms = Files.getPosixFilePermissions(file);
+        } catch (UnsupportedOperationException e) {
+            return; // no POSIX permissions here (e.g. Windows): the ACLs are the operator's
+        } catch (IOException e) {
+            throw new KeyFileException(KeyFileException.Reason.UNREADABLE, "cannot read the permissions of the key file "
+                    + file + " (" + e.getMessage() + ")", e);
+        }
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> open = java.util.EnumSet.noneOf(
+                java.nio.file.attribute.PosixFilePermission.class);
+        for (var p : perms) {
+            if (!p.name().startsWith("OWNER_")) {
+                open.add(p);
+            }
+        }
+        if (!open.isEmpty()) {
+            throw new KeyFileException(KeyFileException.Reason.TOO_OPEN, "the key file " + file + " has permissions "
+                    + PosixFilePermissions.toString(perms) + ": a private key must not be open to the group or others"
+                    + " (OpenSSH refuses it too); run chmod 600 " + file, null);
         }
     }
 

@@ -155,8 +155,11 @@ class KeyFileTest {
 
         KeyFileException noFile = assertThrows(KeyFileException.class, () -> KeyPem.load(dir.resolve("none.key"), null));
         assertTrue(noFile.getMessage().contains("there is no key file"), noFile.getMessage());
+        assertEquals(KeyFileException.Reason.NOT_FOUND, noFile.reason());
         KeyFileException isDir = assertThrows(KeyFileException.class, () -> KeyPem.loadOrCreate(dir, null));
-        assertTrue(isDir.getMessage().contains("cannot read the key file"), isDir.getMessage());
+        assertEquals(KeyFileException.Reason.NOT_A_REGULAR_FILE, isDir.reason());
+        assertEquals("the key file " + dir + " is not a regular file (a directory): give the path of the PEM file "
+                + "itself", isDir.getMessage());
 
         InvalidArgumentException empty = assertThrows(InvalidArgumentException.class,
                 () -> KeyPem.loadOrCreate(dir.resolve("empty.key"), new char[0]));
@@ -194,7 +197,7 @@ class KeyFileTest {
         }
         for (Map.Entry<String, String> e : corrupt.entrySet()) {
             Path f = dir.resolve("bad.key");
-            Files.writeString(f, e.getValue());
+            writeOwnerOnly(f, e.getValue());
             try {
                 NodeKeyPair got = KeyPem.load(f, null);
                 assertFalse(java.util.Arrays.equals(k.seed(), got.seed()) && !e.getValue().equals(text),
@@ -219,10 +222,63 @@ class KeyFileTest {
                 continue;
             }
             char flipped = encText.charAt(pos) == 'A' ? 'B' : 'A';
-            Files.writeString(dir.resolve("bad-enc.key"), encText.substring(0, pos) + flipped + encText.substring(pos + 1));
+            writeOwnerOnly(dir.resolve("bad-enc.key"), encText.substring(0, pos) + flipped + encText.substring(pos + 1));
             KeyFormatException ex = assertThrows(KeyFormatException.class,
                     () -> KeyPem.load(dir.resolve("bad-enc.key"), PASSPHRASE));
             assertTrue(ex.getMessage().contains("corrupted"), ex.getMessage());
+        }
+    }
+
+    @Test
+    void load_keyOpenToOthersFifoOrDanglingLink_refusedBeforeReading(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.getFileStore(dir).supportsFileAttributeView("posix"),
+                "POSIX permissions are not supported on this file system");
+        NodeKeyPair k = fixedKey(new SplittableRandom(SEED + 4));
+        Path plain = dir.resolve("plain.key");
+        Path enc = dir.resolve("enc.key");
+        KeyPem.save(plain, k, null);
+        KeyPem.save(enc, k, PASSPHRASE);
+        // As OpenSSH: any group or other bit refuses the key, encrypted or not.
+        for (String mode : List.of("rw-r--r--", "rwxrwxrwx", "rw----r--", "rw--w----")) {
+            for (Path f : List.of(plain, enc)) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(mode));
+                char[] password = f == enc ? PASSPHRASE : null;
+                KeyFileException e = assertThrows(KeyFileException.class, () -> KeyPem.load(f, password));
+                assertEquals(KeyFileException.Reason.TOO_OPEN, e.reason());
+                assertEquals("the key file " + f + " has permissions " + mode + ": a private key must not be open to "
+                        + "the group or others (OpenSSH refuses it too); run chmod 600 " + f, e.getMessage());
+                assertEquals(KeyFileException.Reason.TOO_OPEN,
+                        assertThrows(KeyFileException.class, () -> KeyPem.loadOrCreate(f, password)).reason());
+            }
+        }
+        Files.setPosixFilePermissions(plain, PosixFilePermissions.fromString("r--------"));
+        assertEquals(k.publicKey(), KeyPem.load(plain, null).publicKey(), "owner read-only is fine");
+
+        // A FIFO would block a reader forever: refused without opening it.
+        Path fifo = dir.resolve("fifo.key");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertTrue(mk.waitFor(10, TimeUnit.SECONDS) && mk.exitValue() == 0, "mkfifo");
+        KeyFileException notRegular = assertThrows(KeyFileException.class, () -> KeyPem.load(fifo, null));
+        assertEquals(KeyFileException.Reason.NOT_A_REGULAR_FILE, notRegular.reason());
+        assertEquals("the key file " + fifo + " is not a regular file (a FIFO, socket or device): give the path of "
+                + "the PEM file itself", notRegular.getMessage());
+
+        Path dangling = dir.resolve("dangling.key");
+        Files.createSymbolicLink(dangling, dir.resolve("gone.key"));
+        for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> KeyPem.load(dangling, null),
+                () -> KeyPem.loadOrCreate(dangling, null))) {
+            KeyFileException gone = assertThrows(KeyFileException.class, call);
+            assertEquals(KeyFileException.Reason.NOT_FOUND, gone.reason());
+            assertEquals("the key file " + dangling + " is a symbolic link to " + dir.resolve("gone.key")
+                    + ", which does not exist: fix the link or the path", gone.getMessage());
+        }
+        assertFalse(Files.exists(dir.resolve("gone.key")), "nothing created through a dangling link");
+    }
+
+    private static void writeOwnerOnly(Path file, String text) throws java.io.IOException {
+        Files.writeString(file, text);
+        if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         }
     }
 

@@ -95,6 +95,8 @@ public final class ProviderServer implements AutoCloseable {
                 .start();
         this.address = b.host + ":" + server.getPort();
         this.listedAt = b.advertised != null ? b.advertised : address;
+        // The offer states where buyers reach the node, which only the server knows (port 0).
+        node.advertise(Wire.endpointUri(listedAt));
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i), node::offer,
                     listedAt, b.renewEvery, b.renewRetry, DirectoryClient.DEFAULT_CALL_TIMEOUT));

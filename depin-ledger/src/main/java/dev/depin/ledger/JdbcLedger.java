@@ -1,6 +1,7 @@
 package dev.depin.ledger;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.Sha256;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
@@ -8,20 +9,27 @@ import dev.depin.settlement.Balance;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A durable double-entry {@link Settlement} over JDBC: an SQLite file by default
@@ -47,6 +55,19 @@ import java.util.function.UnaryOperator;
  * amount in the same transaction, so the sum of posted balances stays zero;
  * {@link #audit()} recomputes every balance from the entries to prove it.
  *
+ * <p><b>Holds expire in the ledger itself.</b> An expiry thread looks every
+ * {@link Builder#expirySweep(Duration)} (default 250 ms) for open holds whose expiry has passed
+ * by the ledger's clock and applies an {@link Operation.Expire} to each, under the key
+ * {@link #expiryKey(OperationKey)}, through the same writer queue as every other operation: so
+ * an expiry is durable, applies once (an identical retry by a second ledger on the same
+ * database returns the first), and races safely with a late post or void, because the writer
+ * applies them one after the other and a hold leaves {@code OPEN} once; the loser is refused
+ * ({@link dev.depin.settlement.HoldExpiredException} for a post after the expiry,
+ * {@link dev.depin.settlement.HoldResolvedException} for a void) and changes nothing. A buyer
+ * killed with its jobs escrowed does not need to come back: its holds are released within the
+ * sweep interval and a commit of their expiry. Keys that begin with {@value #RESERVED_PREFIX} are
+ * the ledger's own and refused from callers.
+ *
  * <pre>{@code
  * try (JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of("ledger.db")).open()) {
  *     ledger.open(AccountId.of("buyer:acme"), AccountKind.BUYER, false).join();
@@ -54,6 +75,12 @@ import java.util.function.UnaryOperator;
  * }</pre>
  */
 public final class JdbcLedger implements Settlement {
+    /** The prefix of the keys the ledger applies operations under itself; refused from callers. */
+    public static final String RESERVED_PREFIX = "ledger:";
+    private static final String EXPIRY_PREFIX = RESERVED_PREFIX + "expire:";
+    /** The most expired holds one sweep applies before it looks again. */
+    private static final int SWEEP_BATCH = 1024;
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
     private static final Object STOP = new Object();
 
     private final Store writeStore;
@@ -62,7 +89,11 @@ public final class JdbcLedger implements Settlement {
     private final int maxBatch;
     private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writerThread;
+    private final Clock clock;
+    private final long sweepMillis;
+    private final Thread sweeperThread;
     private volatile boolean closed;
+    private volatile String sweepFailure;
 
     private JdbcLedger(Builder b) {
         this.maxBatch = b.maxBatch;
@@ -94,9 +125,33 @@ public final class JdbcLedger implements Settlement {
             throw new LedgerFailureException("cannot open the ledger at " + b.description + ": " + e.getMessage()
                     + " (check the path or URL, the credentials and that the database is reachable)", e);
         }
+        this.clock = b.clock;
+        this.sweepMillis = b.expirySweep.toMillis();
         this.writerThread = new Thread(this::writeLoop, "depin-ledger-writer");
         this.writerThread.setDaemon(true);
         this.writerThread.start();
+        if (sweepMillis > 0) {
+            this.sweeperThread = new Thread(this::sweepLoop, "depin-ledger-expiry");
+            this.sweeperThread.setDaemon(true);
+            this.sweeperThread.start();
+        } else {
+            this.sweeperThread = null;
+        }
+    }
+
+    /**
+     * The key under which the ledger expires a hold itself: {@code ledger:expire:<hold key>}, or
+     * {@code ledger:expire:sha256:<hex of the hold key>} where that would exceed 200 characters.
+     *
+     * @param hold the hold's key
+     * @return the key of its expiry by the ledger
+     * @throws InvalidArgumentException if {@code hold} is null
+     */
+    public static OperationKey expiryKey(OperationKey hold) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        String key = EXPIRY_PREFIX + hold.value();
+        return OperationKey.of(key.length() <= 200 ? key
+                : EXPIRY_PREFIX + "sha256:" + Sha256.hex(hold.value().getBytes(StandardCharsets.US_ASCII)));
     }
 
     /**
@@ -130,7 +185,82 @@ public final class JdbcLedger implements Settlement {
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
+        if (operation.key().value().startsWith(RESERVED_PREFIX)) {
+            throw new InvalidArgumentException("operation key " + operation.key() + " begins with " + RESERVED_PREFIX
+                    + ", which is reserved for the ledger's own operations (expiries): use another key");
+        }
         return submit(new Writer.OpRequest(operation)).future;
+    }
+
+    /**
+     * Expires every open hold whose expiry has passed by the ledger's clock, as the expiry
+     * thread does every sweep interval, and waits until each expiry is durable or refused
+     * (a hold resolved meanwhile by a post or void is left as that resolved it).
+     *
+     * @return how many holds this call expired
+     * @throws LedgerFailureException if the ledger is closed, cannot be read, or cannot commit
+     */
+    public int expireDue() {
+        int expired = 0;
+        while (true) {
+            List<OperationKey> due = read(() -> readStore.expiredHolds(clock.millis(), SWEEP_BATCH));
+            List<Writer.OpRequest> requests = new ArrayList<>(due.size());
+            for (OperationKey hold : due) {
+                requests.add(submit(new Writer.OpRequest(new Operation.Expire(expiryKey(hold), hold))));
+            }
+            for (Writer.OpRequest r : requests) {
+                try {
+                    r.future.get();
+                    expired++;
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (cause instanceof LedgerFailureException failure) {
+                        throw failure;
+                    }
+                    if (!(cause instanceof SettlementException)) {
+                        throw new LedgerFailureException("could not expire hold " + r.operation.key() + ": " + cause, cause);
+                    }
+                    // Refused: a post or void resolved the hold first, or another ledger expired
+                    // it under the same key. Either way it is no longer open.
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LedgerFailureException("interrupted while expiring holds", e);
+                }
+            }
+            if (due.size() < SWEEP_BATCH) {
+                return expired;
+            }
+        }
+    }
+
+    private void sweepLoop() {
+        while (!closed) {
+            try {
+                Thread.sleep(sweepMillis);
+            } catch (InterruptedException e) {
+                if (closed) {
+                    return;
+                }
+                continue;
+            }
+            try {
+                expireDue();
+                if (sweepFailure != null) {
+                    LOG.info("ledger expiry works again after: {}", sweepFailure);
+                    sweepFailure = null;
+                }
+            } catch (LedgerFailureException e) {
+                if (closed) {
+                    return;
+                }
+                if (!e.getMessage().equals(sweepFailure)) {
+                    LOG.warn("cannot expire holds (retrying every {} ms): {}", sweepMillis, e.getMessage());
+                    sweepFailure = e.getMessage();
+                }
+            } catch (RuntimeException e) {
+                LOG.error("the ledger's expiry thread failed (a bug; retrying every {} ms)", sweepMillis, e);
+            }
+        }
     }
 
     @Override
@@ -176,6 +306,16 @@ public final class JdbcLedger implements Settlement {
             queue.add(STOP);
         }
         boolean interrupted = false;
+        if (sweeperThread != null) {
+            sweeperThread.interrupt();
+            while (sweeperThread.isAlive()) {
+                try {
+                    sweeperThread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
         while (writerThread.isAlive()) {
             try {
                 writerThread.join();
@@ -301,6 +441,7 @@ public final class JdbcLedger implements Settlement {
         private int maxBatch = 4096;
         private int recentKeys = 65_536;
         private Clock clock = Clock.systemUTC();
+        private Duration expirySweep = Duration.ofMillis(250);
         /** The tests wrap the writer's connection to make commits fail; otherwise the connection itself. */
         UnaryOperator<Connection> writeConnection = UnaryOperator.identity();
 
@@ -392,6 +533,27 @@ public final class JdbcLedger implements Settlement {
          */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * How often the ledger looks for holds whose expiry has passed and expires them itself
+         * (see {@link JdbcLedger}). {@link Duration#ZERO} turns the expiry thread off: holds then
+         * stay open past their expiry until someone applies an {@link Operation.Expire} or calls
+         * {@link JdbcLedger#expireDue()}.
+         *
+         * @param interval zero, or 1 ms to 1 hour (default 250 ms)
+         * @return this builder
+         * @throws InvalidArgumentException if null, negative, below 1 ms but not zero, or above an hour
+         */
+        public Builder expirySweep(Duration interval) {
+            InvalidArgumentException.requireNonNull(interval, "expiry sweep interval");
+            if (!interval.isZero() && (interval.isNegative() || interval.toMillis() < 1
+                    || interval.compareTo(Duration.ofHours(1)) > 0)) {
+                throw new InvalidArgumentException("expiry sweep interval " + interval
+                        + " is out of range: give zero (off) or 1 ms to 1 hour");
+            }
+            this.expirySweep = interval;
             return this;
         }
 

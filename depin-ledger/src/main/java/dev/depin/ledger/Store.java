@@ -78,6 +78,31 @@ final class Store {
         c.commit();
     }
 
+    /**
+     * Checks that the database holds a depin ledger: each table with the columns the ledger
+     * reads. Writes nothing.
+     *
+     * @return null when it does, else what is missing, in words
+     */
+    String missingSchema() {
+        String[][] tables = {
+            {"accounts", "id, kind, allow_credit, posted, held"},
+            {"ops", "seq, op_key, fields, at_ms"},
+            {"entries", "op_seq, leg, debit, credit, amount, pending"},
+            {"holds", "hold_key, payer, payee, amount, expires_ms, state, resolved_by"},
+        };
+        for (String[] t : tables) {
+            try (Statement s = c.createStatement()) {
+                s.executeQuery("SELECT " + t[1] + " FROM " + t[0] + " WHERE 1 = 0").close();
+            } catch (SQLException e) {
+                endRead();
+                return "no table " + t[0] + "(" + t[1] + ")";
+            }
+        }
+        endRead();
+        return null;
+    }
+
     private void insertSystemAccount(AccountId id, AccountKind kind, boolean credit) throws SQLException {
         PreparedStatement p = prepare("INSERT INTO accounts(id, kind, allow_credit, posted, held)"
                 + " VALUES (?, ?, ?, 0, 0) ON CONFLICT (id) DO NOTHING");
@@ -383,6 +408,12 @@ final class Store {
     }
 
     private Applied post(Operation.Post post, Instant now) throws SQLException {
+        HoldRow found = holdRow(post.hold());
+        if (found != null && found.state.equals("EXPIRED")) {
+            throw new HoldExpiredException("hold " + found.key + " expired at " + Instant.ofEpochMilli(found.expiresMs)
+                    + " and was released to " + found.payer + " (by " + found.resolvedBy
+                    + "): it can no longer be posted");
+        }
         HoldRow h = openHold(post.hold());
         if (now.toEpochMilli() >= h.expiresMs) {
             throw new HoldExpiredException("hold " + h.key + " expired at " + Instant.ofEpochMilli(h.expiresMs)
@@ -816,6 +847,20 @@ final class Store {
                 out.add(new StatementLine(rs.getLong(1), OperationKey.of(rs.getString(2)),
                         AccountId.of(in ? rs.getString(4) : rs.getString(5)), change, running,
                         Instant.ofEpochMilli(rs.getLong(3))));
+            }
+        }
+        return out;
+    }
+
+    /** Up to {@code limit} open holds whose expiry is at or before {@code nowMs}, soonest first. */
+    List<OperationKey> expiredHolds(long nowMs, int limit) throws SQLException {
+        List<OperationKey> out = new ArrayList<>();
+        PreparedStatement p = prepare("SELECT hold_key FROM holds WHERE state = 'OPEN' AND expires_ms <= ?"
+                + " ORDER BY expires_ms LIMIT " + limit);
+        p.setLong(1, nowMs);
+        try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+                out.add(OperationKey.of(rs.getString(1)));
             }
         }
         return out;

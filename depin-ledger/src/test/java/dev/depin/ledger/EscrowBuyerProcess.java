@@ -32,17 +32,22 @@ final class EscrowBuyerProcess {
         String session = args[1];
         int jobs = Integer.parseInt(args[2]);
         long maxMicros = Long.parseLong(args[3]);
+        // Optional: the jobs' timeout and the escrow's expiry grace in milliseconds (a hold
+        // expires at the job's deadline plus the grace).
+        Duration timeout = Duration.ofMillis(args.length > 5 ? Long.parseLong(args[5]) : 60_000);
+        Duration grace = Duration.ofMillis(args.length > 6 ? Long.parseLong(args[6]) : 60_000);
         JdbcLedger ledger = JdbcLedger.sqlite(file);
         ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), new BlockingExecutor(new CpuExecutor(1)))
                 .concurrency(1, jobs).build();
         DepinClient client = DepinClient.builder(LocalNetwork.of(List.of(node)))
                 .maxInFlightPerProvider(jobs)
-                .escrow(Escrow.builder(ledger, AccountId.of(args[4])).session(session).build()).build();
+                .escrow(Escrow.builder(ledger, AccountId.of(args[4])).session(session).expiryGrace(grace).build())
+                .build();
         List<JobHandle> handles = new ArrayList<>();
         for (int i = 0; i < jobs; i++) {
             handles.add(client.submit(Job.builder(BuiltinKernel.SAXPY).param("n", 4).param("alpha", 1)
                     .input("x", new float[4]).input("y", new float[4]).maxPrice(MicroUsd.ofMicros(maxMicros))
-                    .timeout(Duration.ofSeconds(60)).build()));
+                    .timeout(timeout).build()));
         }
         long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (handles.stream().anyMatch(h -> h.state().ordinal() < JobState.DISPATCHED.ordinal())

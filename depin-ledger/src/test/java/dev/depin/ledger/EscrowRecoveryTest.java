@@ -47,14 +47,30 @@ class EscrowRecoveryTest {
     private static Path crashedBuyer(String session) throws Exception {
         Path file = Databases.temporaryDirectory("depin-escrow-crash").resolve("ledger.db");
         try (JdbcLedger ledger = JdbcLedger.sqlite(file)) {
-            ledger.open(BUYER, AccountKind.BUYER, false).join();
-            ledger.apply(new Operation.Mint(OperationKey.of("fund"), BUYER, MicroUsd.ofUsd("1"))).join();
+            fund(ledger);
         }
+        killAfterHeld(file, session);
+        return file;
+    }
+
+    private static void fund(JdbcLedger ledger) {
+        ledger.open(BUYER, AccountKind.BUYER, false).join();
+        ledger.apply(new Operation.Mint(OperationKey.of("fund"), BUYER, MicroUsd.ofUsd("1"))).join();
+    }
+
+    /**
+     * Starts the child buyer on {@code file} (with the jobs' timeout and expiry grace in
+     * milliseconds, if given), waits until every job is escrowed and dispatched, and kills it
+     * with SIGKILL.
+     */
+    private static void killAfterHeld(Path file, String session, String... timing) throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process child = new ProcessBuilder(java, "-cp", classPath, "-Xmx256m",
+        List<String> command = new java.util.ArrayList<>(List.of(java, "-cp", classPath, "-Xmx256m",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", EscrowBuyerProcess.class.getName(), file.toString(),
-                session, Integer.toString(JOBS), Long.toString(MAX), BUYER.value()).redirectErrorStream(true).start();
+                session, Integer.toString(JOBS), Long.toString(MAX), BUYER.value()));
+        command.addAll(List.of(timing));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             String line;
@@ -72,7 +88,6 @@ class EscrowRecoveryTest {
             child.destroyForcibly(); // SIGKILL: no shutdown hook, no close
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         }
-        return file;
     }
 
     private static ProviderNode honestNode() {
@@ -133,7 +148,7 @@ class EscrowRecoveryTest {
         Path file = crashedBuyer("batch-x");
         // The ledger and the client both run an hour later: past every hold's expiry (deadline + 1 minute).
         Clock later = Clock.offset(Clock.systemUTC(), Duration.ofHours(1));
-        try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(later).open()) {
+        try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(later).expirySweep(Duration.ZERO).open()) {
             assertEquals(JOBS, ledger.openHolds().size());
             try (LocalNetwork net = LocalNetwork.of(List.of(honestNode()));
                  DepinClient client = DepinClient.builder(net).clock(later)
@@ -144,6 +159,52 @@ class EscrowRecoveryTest {
             }
             assertEquals(1_000_000, ledger.balance(BUYER).posted());
             assertBalanced(ledger);
+        }
+    }
+
+    /**
+     * Nobody comes back: the buyer is killed with its jobs escrowed, and a ledger that was open
+     * on the same file all along (as a settlement service is) expires every hold itself,
+     * durably and once, within a second of its expiry by the ledger's own record.
+     */
+    @Test
+    void killedBuyer_itsHoldsExpireInTheLedgerWithNobodyComingBack() throws Exception {
+        Path file = Databases.temporaryDirectory("depin-escrow-expiry").resolve("ledger.db");
+        try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).expirySweep(Duration.ofMillis(100)).open()) {
+            fund(ledger);
+            // Jobs time out 4 s after submission and their holds expire 1 ms later.
+            killAfterHeld(file, "gone", "4000", "1");
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); // a bound, not an assertion
+            while (!ledger.openHolds().isEmpty() && System.nanoTime() < waitUntil) {
+                Thread.sleep(50);
+            }
+            assertEquals(List.of(), ledger.openHolds(), "holds left open by the killed buyer");
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+                 java.sql.Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("SELECT h.hold_key, h.expires_ms, h.state, h.resolved_by,"
+                         + " o.at_ms FROM holds h JOIN ops o ON o.op_key = h.resolved_by ORDER BY h.hold_key")) {
+                int holds = 0;
+                while (rs.next()) {
+                    holds++;
+                    OperationKey hold = OperationKey.of(rs.getString(1));
+                    assertEquals("EXPIRED", rs.getString(3), hold.value());
+                    assertEquals(JdbcLedger.expiryKey(hold).value(), rs.getString(4), hold.value());
+                    long late = rs.getLong(5) - rs.getLong(2);
+                    assertTrue(late >= 0 && late <= 1000, hold + " expired " + late + " ms after its expiry");
+                }
+                assertEquals(JOBS, holds);
+            }
+            LedgerAudit audit = ledger.audit();
+            assertEquals(List.of(), audit.violations());
+            assertEquals(0, audit.openHolds());
+            assertBalanced(ledger);
+            assertEquals(1_000_000, ledger.balance(BUYER).posted());
+            // The buyer restarted much later finds nothing left to resolve.
+            try (LocalNetwork net = LocalNetwork.of(List.of(honestNode()));
+                 DepinClient client = DepinClient.builder(net)
+                         .escrow(Escrow.builder(ledger, BUYER).session("gone").build()).build()) {
+                assertEquals(List.of(), client.recovered());
+            }
         }
     }
 }

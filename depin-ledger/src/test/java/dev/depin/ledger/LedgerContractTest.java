@@ -58,7 +58,7 @@ abstract class LedgerContractTest {
     @BeforeEach
     void openLedger() {
         location = freshDatabase();
-        ledger = location.builder().clock(clock).open();
+        ledger = location.builder().clock(clock).expirySweep(Duration.ZERO).open();
         ledger.open(BUYER, AccountKind.BUYER, false).join();
         ledger.open(PROVIDER, AccountKind.PROVIDER, false).join();
         ledger.open(STAKE, AccountKind.STAKE, false).join();
@@ -165,7 +165,59 @@ abstract class LedgerContractTest {
         clock.advance(Duration.ofMinutes(10));
         apply(new Operation.Expire(key("x"), key("h")));
         assertEquals(0, ledger.balance(BUYER).held());
-        refused(HoldResolvedException.class, () -> apply(new Operation.Post(key("p"), key("h"), usd(1))));
+        refused(HoldExpiredException.class, () -> apply(new Operation.Post(key("p"), key("h"), usd(1))));
+        refused(HoldResolvedException.class, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+    }
+
+    @Test
+    void expireDue_expiresEveryHoldPastItsExpiryOnceAndNoOther() {
+        apply(new Operation.Hold(key("h1"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(5), clock.instant().plus(Duration.ofMinutes(2))));
+        apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(1), clock.instant().plus(Duration.ofMinutes(1))));
+        apply(new Operation.Post(key("p3"), key("h3"), usd(1)));
+        assertEquals(0, ledger.expireDue());
+        clock.advance(Duration.ofMinutes(1));
+        assertEquals(1, ledger.expireDue());
+        assertEquals(List.of(new OpenHold(key("h2"), BUYER, PROVIDER, usd(5), clock.instant().plus(Duration.ofMinutes(1)))),
+                ledger.openHolds());
+        assertEquals(0, ledger.expireDue(), "an expired hold is expired once");
+        // The late capture loses the race to the ledger's expiry and changes nothing.
+        refused(HoldExpiredException.class, () -> apply(new Operation.Post(key("p1"), key("h1"), usd(1))));
+        // The buyer's own expiry of the same hold is refused: it resolved once, by the ledger.
+        refused(HoldResolvedException.class, () -> apply(new Operation.Expire(key("x1"), key("h1"))));
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 99_000_000, 5_000_000), ledger.balance(BUYER));
+        clock.advance(Duration.ofMinutes(1));
+        assertEquals(1, ledger.expireDue());
+        assertEquals(List.of(), ledger.openHolds());
+        assertEquals(0, ledger.balance(BUYER).held());
+    }
+
+    @Test
+    void expiryThread_expiresAHoldWithNobodyAsking() throws InterruptedException {
+        ledger.close();
+        ledger = location.builder().clock(clock).expirySweep(Duration.ofMillis(5)).open();
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        clock.advance(Duration.ofMinutes(1));
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // a bound, not an assertion
+        while (!ledger.openHolds().isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertEquals(List.of(), ledger.openHolds());
+        assertEquals(0, ledger.balance(BUYER).held());
+        refused(HoldResolvedException.class, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+    }
+
+    @Test
+    void reservedKeys_areRefusedFromCallers() {
+        OperationKey mine = JdbcLedger.expiryKey(key("h"));
+        assertEquals("ledger:expire:" + key("h").value(), mine.value());
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> ledger.apply(new Operation.Expire(mine, key("h"))));
+        assertEquals("operation key " + mine + " begins with ledger:, which is reserved for the ledger's own "
+                + "operations (expiries): use another key", e.getMessage());
+        String longKey = "k".repeat(200);
+        assertEquals("ledger:expire:sha256:" + dev.depin.crypto.Sha256.hex(longKey.getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII)), JdbcLedger.expiryKey(OperationKey.of(longKey)).value());
     }
 
     @Test
@@ -344,7 +396,7 @@ abstract class LedgerContractTest {
         Applied t = apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(1)));
         List<Balance> balances = ledger.balances();
         ledger.close();
-        ledger = location.builder().clock(clock).open();
+        ledger = location.builder().clock(clock).expirySweep(Duration.ZERO).open();
         assertEquals(balances, ledger.balances());
         assertEquals(List.of(new OpenHold(key("h"), BUYER, PROVIDER, usd(10), later())), ledger.openHolds());
         assertEquals(t, apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(1))));
@@ -358,6 +410,6 @@ abstract class LedgerContractTest {
                 () -> ledger.apply(new Operation.Mint(key("m"), BUYER, usd(1))).join());
         assertInstanceOf(LedgerFailureException.class, e.getCause());
         assertThrows(LedgerFailureException.class, () -> ledger.balance(BUYER));
-        ledger = location.builder().clock(clock).open();
+        ledger = location.builder().clock(clock).expirySweep(Duration.ZERO).open();
     }
 }

@@ -60,7 +60,7 @@ abstract class LedgerInvariantTest {
         LedgerModel model = new LedgerModel();
         List<Operation> done = new ArrayList<>();
         List<OperationKey> holdKeys = new ArrayList<>();
-        try (JdbcLedger ledger = freshDatabase().builder().clock(clock).maxBatch(1 + rnd.nextInt(64)).open()) {
+        try (JdbcLedger ledger = freshDatabase().builder().clock(clock).expirySweep(Duration.ZERO).maxBatch(1 + rnd.nextInt(64)).open()) {
             openAccounts(ledger, model);
             for (int i = 0; i < randomOps(); i++) {
                 if (rnd.nextInt(20) == 0) {

@@ -47,6 +47,7 @@ final class LedgerModel {
         final long amount;
         final long expiresMs;
         boolean open = true;
+        boolean expired;
 
         HoldM(AccountId payer, AccountId payee, long amount, long expiresMs) {
             this.payer = payer;
@@ -172,6 +173,8 @@ final class LedgerModel {
             holds.put(h.key(), new HoldM(h.payer(), h.payee(), amt, h.expiresAt().toEpochMilli()));
         } else if (op instanceof Operation.Post) {
             Operation.Post p = (Operation.Post) op;
+            HoldM found = holds.get(p.hold());
+            require(found == null || !found.expired, HoldExpiredException.class);
             HoldM h = open(p.hold());
             require(nowMs < h.expiresMs, HoldExpiredException.class);
             long amt = p.amount().micros();
@@ -189,6 +192,7 @@ final class LedgerModel {
             HoldM h = open(expire ? ((Operation.Expire) op).hold() : ((Operation.VoidHold) op).hold());
             require(!expire || nowMs >= h.expiresMs, HoldNotExpiredException.class);
             h.open = false;
+            h.expired = expire;
             accounts.get(h.payer).held -= h.amount;
         } else {
             Operation.Slash s = (Operation.Slash) op;

@@ -11,6 +11,7 @@ import dev.depin.settlement.IdempotencyConflictException;
 import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +32,7 @@ class PostgresLedgerTest extends LedgerContractTest {
     @Test
     void twoWriters_applyEachKeyOnceAndNeverOverdraw() {
         otherWriters = true;
-        try (JdbcLedger other = location.builder().clock(clock).open()) {
+        try (JdbcLedger other = location.builder().clock(clock).expirySweep(Duration.ZERO).open()) {
             // The same 200 holds through both writers at once: each applies once, and both
             // callers get the same result.
             List<CompletableFuture<Applied>> mine = new ArrayList<>();

@@ -203,7 +203,7 @@ abstract class WriterTest {
         int[] memory = {65_536, 0, 1, 7, 250};
         int n = 0;
         for (int round = 0; round < memory.length; round++) {
-            try (JdbcLedger ledger = location.builder().clock(clock).recentKeys(memory[round])
+            try (JdbcLedger ledger = location.builder().clock(clock).expirySweep(Duration.ZERO).recentKeys(memory[round])
                     .maxBatch(1 + rnd.nextInt(300)).open()) {
                 if (round == 0) {
                     LedgerInvariantTest.openAccounts(ledger, model);

@@ -8,6 +8,7 @@ import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
+import dev.depin.settlement.HoldResolvedException;
 import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
@@ -259,6 +260,9 @@ public final class Escrowing {
                 out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.ExecutionException e) {
                 Throwable cause = JobRun.rootCause(e);
+                if (cause instanceof HoldResolvedException) {
+                    continue; // resolved meanwhile (the ledger expired it itself): nothing left to do
+                }
                 throw cause instanceof SettlementException s ? s
                         : new SettlementException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);

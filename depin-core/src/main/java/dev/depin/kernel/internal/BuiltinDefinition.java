@@ -24,6 +24,9 @@ public abstract class BuiltinDefinition implements KernelReference {
     /** @return names of the parameters that are float scalars */
     public abstract Set<String> floatParams();
 
+    /** @return every launch parameter the kernel reads, sorted, unmodifiable */
+    public abstract java.util.SortedSet<String> paramNames();
+
     /** @return the input buffers for {@code p}; validates every parameter the kernel reads */
     public abstract List<BufferDecl> inputs(LaunchParams p);
 

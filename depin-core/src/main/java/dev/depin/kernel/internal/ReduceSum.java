@@ -13,6 +13,9 @@ import java.util.Set;
 
 /** {@code sum = Σ x}, accumulated in float64. */
 public final class ReduceSum extends BuiltinDefinition {
+    private static final java.util.SortedSet<String> PARAMS =
+            java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("n")));
+
     @Override
     public String contract() {
         return "sum = sum_i x[i], accumulated in float64, rounded to float32; params n>=1; input x float32[n]; "
@@ -22,6 +25,11 @@ public final class ReduceSum extends BuiltinDefinition {
     @Override
     public Set<String> floatParams() {
         return Set.of();
+    }
+
+    @Override
+    public java.util.SortedSet<String> paramNames() {
+        return PARAMS;
     }
 
     @Override

@@ -13,6 +13,9 @@ import java.util.Set;
 
 /** {@code out = alpha·x + y}. */
 public final class Saxpy extends BuiltinDefinition {
+    private static final java.util.SortedSet<String> PARAMS =
+            java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("alpha", "n")));
+
     @Override
     public String contract() {
         return "out[i] = alpha*x[i] + y[i]; params n>=1, alpha finite; inputs x,y float32[n]; output out float32[n]";
@@ -21,6 +24,11 @@ public final class Saxpy extends BuiltinDefinition {
     @Override
     public Set<String> floatParams() {
         return Set.of("alpha");
+    }
+
+    @Override
+    public java.util.SortedSet<String> paramNames() {
+        return PARAMS;
     }
 
     @Override

@@ -16,6 +16,9 @@ import java.util.Set;
 
 /** {@code C = A·B}, row-major float32. */
 public final class Sgemm extends BuiltinDefinition {
+    private static final java.util.SortedSet<String> PARAMS =
+            java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("k", "m", "n")));
+
     @Override
     public String contract() {
         return "C[m,n] = A[m,k] * B[k,n], row-major; params m,k,n>=1; inputs a float32[m*k], b float32[k*n]; "
@@ -25,6 +28,11 @@ public final class Sgemm extends BuiltinDefinition {
     @Override
     public Set<String> floatParams() {
         return Set.of();
+    }
+
+    @Override
+    public java.util.SortedSet<String> paramNames() {
+        return PARAMS;
     }
 
     @Override

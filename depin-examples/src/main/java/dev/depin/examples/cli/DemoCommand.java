@@ -43,6 +43,8 @@ import picocli.CommandLine.Option;
  * ledger's balance sheet. Exit status 0 when every job settled and the sheet sums to zero.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
+        footer = {"", "Examples:", "  depin demo --network local --jobs 30 --seed 42 --no-progress", "  depin demo --network local --jobs 12 --ledger demo.db --no-progress"},
+
         description = "Run a batch of jobs on a network of providers (child processes over gRPC with mutual TLS, "
                 + "or in process with --network local) and summarise what happened.")
 public final class DemoCommand implements java.util.concurrent.Callable<Integer> {
@@ -72,6 +74,12 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     + "provider in this process.")
     DemoNetwork.Kind network;
 
+    @Option(names = "--directory", paramLabel = "HOST:PORT",
+            description = "Send the jobs to the providers listed in this running directory (depin directory, "
+                    + "depin node --directory) instead of starting providers; --providers and --dishonest then "
+                    + "do not apply, and no job is restricted to a region.")
+    String directory;
+
     @Option(names = "--out", description = "Write every job's spec, inputs, outputs, receipt and wipe attestation "
             + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
             + "with other tools.")
@@ -98,12 +106,18 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         PrintStream out = System.out;
         int cores = Runtime.getRuntime().availableProcessors();
         int threadsEach = Math.max(1, cores / providers);
-        out.printf("depin demo: %d providers, %d jobs, seed %d (%d cores, %d executor thread(s) per provider)%n",
-                providers, jobs, seed, cores, threadsEach);
+        if (directory == null) {
+            out.printf("depin demo: %d providers, %d jobs, seed %d (%d cores, %d executor thread(s) per provider)%n",
+                    providers, jobs, seed, cores, threadsEach);
+        } else {
+            out.printf("depin demo: %d jobs, seed %d, to the providers listed in the directory at %s%n", jobs, seed,
+                    directory);
+        }
 
         List<DemoNetwork.Provider> specs = new ArrayList<>();
         // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be.
-        int liar = dishonest > 0 ? cheapest(providers) : -1;
+        // With one provider, a caught liar's job would have nowhere else to go.
+        int liar = dishonest > 0 && providers >= 2 && directory == null ? cheapest(providers) : -1;
         for (int i = 0; i < providers; i++) {
             specs.add(new DemoNetwork.Provider(NodeKeyPair.generate(), Region.parse(REGIONS[i % REGIONS.length]),
                     new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]), MicroUsd.ofUsd("0.02")),
@@ -111,7 +125,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         }
         DemoNetwork net;
         try {
-            net = DemoNetwork.start(network, specs, out);
+            net = directory != null ? DemoNetwork.attach(directory, out) : DemoNetwork.start(network, specs, out);
+        } catch (dev.depin.InvalidArgumentException e) {
+            System.err.println("--directory: " + e.getMessage());
+            return 2;
         } catch (DepinException e) {
             System.err.println(e.getMessage());
             return 3;
@@ -142,7 +159,12 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             try (DepinClient client = DepinClient.builder(net.network()).maxAttempts(3).escrow(money.escrow())
                     .build()) {
                 for (int i = 0; i < jobs; i++) {
-                    handles.add(client.submit(randomJob(rnd, i, net.survivors())));
+                    // The first job is an SGEMM: submitted to idle providers, it goes to the cheapest,
+                    // the liar, whose first SGEMM is always corrupted, so every demo with a liar
+                    // shows it caught.
+                    // Redundancy counts only the honest survivors: the liar is banned once caught.
+                    handles.add(client.submit(randomJob(rnd, i, net.survivors() - (liar >= 0 ? 1 : 0), i == 0 && liar >= 0,
+                            directory == null)));
                 }
                 CompletableFuture<String> fault = net.killOneHonestAfter(handles, jobs / 3);
                 Progress progress = new Progress(handles, noProgress ? null : System.err);
@@ -182,12 +204,15 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
     /**
      * A job of a random kernel and shape, each with the verification that suits it: SGEMM
      * is checked with Freivalds (20 rounds), SAXPY with a 25% spot check, reduce-sum on
-     * three providers (redundant); every fifth job is restricted to EU regions, where a
+     * up to three of the honest {@code providers} (redundant); every fifth job is restricted to EU regions, where a
      * reduce-sum is recomputed in full (spot check of its single chunk) since only two
-     * providers are there.
+     * providers are there ({@code regional}). {@code sgemm} forces an SGEMM.
      */
-    static Job randomJob(SplittableRandom rnd, int index, int providers) {
+    static Job randomJob(SplittableRandom rnd, int index, int providers, boolean sgemm, boolean regional) {
         int pick = rnd.nextInt(10);
+        if (sgemm) {
+            pick = 0;
+        }
         Job.Builder b;
         if (pick < 4) {
             int[] dims = {1, 7, 31, 64, 100, 128, 200, 257};
@@ -205,10 +230,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         } else {
             int n = 1 + rnd.nextInt(1 << 18);
             b = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", n).input("x", floats(rnd, n))
-                    .verification(index % 5 == 4 || providers < 2 ? VerificationPolicy.spotCheck(1.0)
+                    .verification(regional && index % 5 == 4 || providers < 2 ? VerificationPolicy.spotCheck(1.0)
                             : VerificationPolicy.redundant(Math.min(3, providers)));
         }
-        if (index % 5 == 4) {
+        if (regional && index % 5 == 4) {
             b.requirements(Requirements.builder().regions(Region.parse("DE"), Region.parse("FR")).build());
         }
         return b.maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMinutes(2)).build();

@@ -82,6 +82,81 @@ abstract class DemoNetwork implements AutoCloseable {
         return kind == Kind.local ? new Local(providers) : new Grpc(providers, out);
     }
 
+    /**
+     * The providers already listed in a running directory ({@code depin demo --directory}): the
+     * demo starts none, kills none, and sends its jobs to what the directory lists.
+     *
+     * @param directory the directory's {@code host:port}
+     * @param out       where to say what was found
+     * @return the network
+     * @throws dev.depin.DepinException if the address is malformed or the directory lists no provider
+     */
+    static DemoNetwork attach(String directory, PrintStream out) {
+        return new Attached(directory, out);
+    }
+
+    /** Providers someone else runs, found in their directory. */
+    private static final class Attached extends DemoNetwork {
+        private static final long LOOKUP_TIMEOUT_S = 30;
+        private final GrpcNetwork network;
+        private final List<ProviderOffer> offers;
+
+        Attached(String directory, PrintStream out) {
+            GrpcNetwork net = GrpcNetwork.builder().directory(directory).build();
+            try {
+                List<ProviderOffer> found = List.of();
+                String lastError = "";
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(LOOKUP_TIMEOUT_S);
+                while (found.isEmpty() && System.nanoTime() < until) {
+                    try {
+                        found = net.offers(new OfferQuery(BuiltinKernel.SGEMM.id(), Requirements.ANY, 1000)).join();
+                    } catch (RuntimeException e) {
+                        lastError = ": " + Grpc.rootMessage(e);
+                    }
+                    if (found.isEmpty()) {
+                        Grpc.sleep(200);
+                    }
+                }
+                if (found.isEmpty()) {
+                    throw new NetworkException("the directory at " + directory + " lists no provider that runs sgemm "
+                            + "after " + LOOKUP_TIMEOUT_S + " s" + lastError + " -- start one with depin node "
+                            + "--directory " + directory);
+                }
+                this.offers = found.stream().sorted(Comparator.comparing(o -> o.nodeId().hex())).toList();
+            } catch (RuntimeException e) {
+                net.close();
+                throw e;
+            }
+            this.network = net;
+            out.printf("found %d provider node(s) in the directory at %s%n", offers.size(), directory);
+        }
+
+        @Override
+        ComputeNetwork network() {
+            return network;
+        }
+
+        @Override
+        List<ProviderOffer> offers() {
+            return offers;
+        }
+
+        @Override
+        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after) {
+            return CompletableFuture.completedFuture("");
+        }
+
+        @Override
+        int survivors() {
+            return offers.size();
+        }
+
+        @Override
+        public void close() {
+            network.close();
+        }
+    }
+
     /** Every provider in this JVM: the in-process pool. */
     private static final class Local extends DemoNetwork {
         private final List<ProviderNode> nodes = new ArrayList<>();
@@ -402,7 +477,14 @@ abstract class DemoNetwork implements AutoCloseable {
             }
         }
 
-        private static void sleep(long ms) {
+        static String rootMessage(Throwable t) {
+            while (t.getCause() != null && t.getCause() != t) {
+                t = t.getCause();
+            }
+            return String.valueOf(t.getMessage());
+        }
+
+        static void sleep(long ms) {
             try {
                 Thread.sleep(ms);
             } catch (InterruptedException e) {

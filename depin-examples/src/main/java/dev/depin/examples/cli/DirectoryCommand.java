@@ -16,6 +16,8 @@ import picocli.CommandLine.Option;
  * or Ctrl-C.
  */
 @Command(name = "directory", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin directory --port 7000 --key dir.key", "  depin directory --port 7000 --key dir.key --ttl 60s"},
+
         description = {"Run a directory of signed provider offers over gRPC with mutual TLS 1.3 until SIGTERM or "
                 + "Ctrl-C. Providers list and renew their offers in it (depin node --directory HOST:PORT); buyers "
                 + "query it.",
@@ -78,11 +80,10 @@ public final class DirectoryCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
-        System.out.println("depin directory " + id.keys().nodeId().hex() + " serving offers on " + server.address()
+        String ready = "depin directory " + id.keys().nodeId().hex() + " serving offers on " + server.address()
                 + " (mutual TLS 1.3), listings live " + ServeOptions.shortDuration(ttl) + " after each renewal; "
-                + id.describe(keyFile));
-        System.out.flush();
-        return serve.serveUntilStopped(server, System.out, "depin directory " + id.keys().nodeId().shortId() + " on "
+                + id.describe(keyFile);
+        return serve.serveUntilStopped(server, System.out, ready, "depin directory " + id.keys().nodeId().shortId() + " on "
                 + server.address() + " stopped");
     }
 }

@@ -17,8 +17,9 @@ import java.util.SplittableRandom;
 
 /**
  * The demo's dishonest provider, built only from the public executor SPI: it wraps a real
- * executor and, for a seeded fraction of SGEMM jobs, hands the node a copy of C with one
- * element changed by a large amount. The node then commits to and signs the wrong bytes,
+ * executor and, for its first SGEMM job and then a seeded fraction of the others, hands the
+ * node a copy of C with one element changed by a large amount (the first always, so that a
+ * demo shows the liar caught whatever the schedule and however few SGEMMs it is given). The node then commits to and signs the wrong bytes,
  * so the receipt is self-consistent and only a recomputation-based check (Freivalds) can
  * catch it. The corrupted copy lives in the wrapper's own {@link HostArena}, so it is
  * wiped and listed in the wipe attestation like every other buffer.
@@ -27,6 +28,8 @@ final class DishonestExecutor implements DeviceExecutor {
     private final DeviceExecutor honest;
     private final double fraction;
     private final SplittableRandom rnd;
+    /** Guarded by {@link #rnd}: whether an SGEMM has been seen yet. */
+    private boolean sawSgemm;
 
     DishonestExecutor(DeviceExecutor honest, double fraction, long seed) {
         this.honest = honest;
@@ -58,7 +61,9 @@ final class DishonestExecutor implements DeviceExecutor {
     public ExecutionContext open(Kernel kernel, LaunchParams params) {
         boolean lie;
         synchronized (rnd) {
-            lie = "sgemm".equals(kernel.id()) && rnd.nextDouble() < fraction;
+            boolean sgemm = "sgemm".equals(kernel.id());
+            lie = sgemm && (!sawSgemm || rnd.nextDouble() < fraction);
+            sawSgemm |= sgemm;
         }
         ExecutionContext inner = honest.open(kernel, params);
         return lie ? new Lying(inner) : inner;

@@ -20,6 +20,8 @@ import picocli.CommandLine.Option;
  * is named).
  */
 @Command(name = "earnings", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin earnings --gpu rtx4090 --kwh-price 0.15 --gross-per-day io.net=3-7", "  depin earnings --gpu h100-sxm --kwh-price 0.12 --price-per-hour 2.10 --utilization 60"},
+
         description = {
             "What a GPU owner keeps: gross revenue minus energy (board power x hours under load x price per kWh) "
                     + "minus depreciation (purchase price over --life-months), per day and per month (30 days), "

@@ -1,7 +1,7 @@
 package dev.depin.examples.cli;
 
 import dev.depin.DepinException;
-import dev.depin.ledger.JdbcLedger;
+import dev.depin.ledger.LedgerReader;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.LedgerFailureException;
@@ -19,21 +19,24 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code depin ledger}: prints every account's balance from a {@link JdbcLedger}, or one
- * account's balance and statement. Exit status: 0 printed; 1 the account is not in the
+ * {@code depin ledger}: prints every account's balance from a depin ledger opened read-only
+ * ({@link LedgerReader}), or one account's balance and statement. Exit status: 0 printed; 1 the account is not in the
  * ledger; 2 bad usage, or a ledger that does not exist or cannot be opened; 3 an internal
  * error (a bug).
  */
 @Command(name = "ledger", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin ledger --file demo.db", "  depin ledger --file demo.db --account buyer:demo"},
+
         description = {
             "Show the balances of a depin ledger (posted, held, available, in USD), or with --account one "
                     + "account's balance and its statement: every entry in order with its operation key, "
                     + "counterparty, change and balance after.",
             "",
-            "The ledger is an SQLite file written by depin-ledger's JdbcLedger (--file; it must exist: it is "
-                    + "never created here) or a PostgreSQL database (--jdbc-url jdbc:postgresql://host:port/db, "
-                    + "--user, and the password in the environment variable DEPIN_LEDGER_PASSWORD, never on the "
-                    + "command line). Opening a ledger creates its schema and system accounts if they are missing.",
+            "The ledger is an SQLite file written by depin-ledger's JdbcLedger (--file) or a PostgreSQL database "
+                    + "(--jdbc-url jdbc:postgresql://host:port/db, --user, and the password in the environment "
+                    + "variable DEPIN_LEDGER_PASSWORD, never on the command line). It is opened read-only: nothing is "
+                    + "created or changed, no -wal or -shm file is left behind, and a file or database that is not a "
+                    + "depin ledger (empty, not SQLite, other tables) is refused with status 2.",
             "",
             "Exit status: 0 printed; 1 the account is not in the ledger; 2 bad usage, or a ledger that does not "
                     + "exist or cannot be opened; 3 internal error (a bug)."
@@ -72,7 +75,7 @@ public final class LedgerCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        JdbcLedger ledger;
+        LedgerReader ledger;
         try {
             if (source.file != null) {
                 if (user != null) {
@@ -87,14 +90,14 @@ public final class LedgerCommand implements Callable<Integer> {
                     return 2;
                 }
                 if (!Files.isRegularFile(file)) {
-                    err.println("cannot open ledger: no ledger file at " + file
-                            + " (give the file a depin ledger wrote; this command never creates one)");
+                    err.println("cannot open ledger: no ledger file at " + file + (Files.exists(file)
+                            ? " (it is not a regular file)" : "")
+                            + ": give the file a depin ledger wrote; this command never creates one");
                     return 2;
                 }
-                ledger = JdbcLedger.sqlite(file);
+                ledger = LedgerReader.sqlite(file);
             } else {
-                ledger = JdbcLedger.builder().postgres(source.jdbcUrl, user, System.getenv("DEPIN_LEDGER_PASSWORD"))
-                        .open();
+                ledger = LedgerReader.postgres(source.jdbcUrl, user, System.getenv("DEPIN_LEDGER_PASSWORD"));
             }
         } catch (LedgerFailureException e) {
             err.println("cannot open ledger: " + e.getMessage());

@@ -26,6 +26,8 @@ import picocli.CommandLine.Option;
  * serves and where, and runs until SIGTERM or Ctrl-C.
  */
 @Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin node --port 7001 --key node.key --directory 127.0.0.1:7000", "  depin node --port 7001 --key node.key --region DE/fra-1 --threads 2"},
+
         description = {"Run a provider node: serve jobs over gRPC with mutual TLS 1.3 on the best executor "
                 + "present, listed in the given directories, until SIGTERM or Ctrl-C.",
             "The node's Ed25519 key is read from --key, or generated and saved there (mode 0600) on first start; "
@@ -171,12 +173,16 @@ public final class NodeCommand implements Callable<Integer> {
         if (dishonest > 0) {
             executor = new DishonestExecutor(executor, dishonest, dishonestSeed);
         }
-        ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
-                .jobLimits(maxOutputBytes, maxJobBytes);
-        if (port != 0) {
-            nb.endpoint(serve.host + ":" + port);
+        // The server states the endpoint (depin://host:port) in the offer once it listens.
+        ProviderNode node;
+        try {
+            node = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
+                    .jobLimits(maxOutputBytes, maxJobBytes).build();
+        } catch (DepinException e) {
+            executor.close();
+            err.println(e.getMessage());
+            return 2;
         }
-        ProviderNode node = nb.build();
         ProviderServer server;
         try {
             ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
@@ -198,13 +204,12 @@ public final class NodeCommand implements Callable<Integer> {
             listNow(server, err);
         }
         String kernels = String.join(",", new java.util.TreeSet<>(node.offer().terms().kernels()));
-        System.out.println("depin node " + node.nodeId().hex() + " serving " + kernels + " on " + server.address()
+        String ready = "depin node " + node.nodeId().hex() + " serving " + kernels + " on " + server.address()
                 + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
-                + "; " + id.describe(keyFile));
-        System.out.flush();
-        return serve.serveUntilStopped(server, System.out, "depin node " + node.nodeId().shortId() + " on "
+                + "; " + id.describe(keyFile);
+        return serve.serveUntilStopped(server, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
     }
 

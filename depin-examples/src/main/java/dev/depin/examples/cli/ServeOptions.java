@@ -141,11 +141,13 @@ final class ServeOptions {
     }
 
     /**
-     * Runs until SIGTERM or Ctrl-C (or, with --stop-on-stdin-eof, until standard input
-     * closes): a shutdown hook closes {@code server}, prints {@code stopped}, and lets the
-     * JVM exit.
+     * Prints {@code ready} and runs until SIGTERM or Ctrl-C (or, with --stop-on-stdin-eof,
+     * until standard input closes): a shutdown hook closes {@code server}, prints
+     * {@code stopped}, and lets the JVM exit. The hook is in place before {@code ready} is
+     * printed, so a SIGTERM sent as soon as the line is read still stops the server cleanly.
      */
-    int serveUntilStopped(AutoCloseable server, PrintStream out, String stopped) throws InterruptedException {
+    int serveUntilStopped(AutoCloseable server, PrintStream out, String ready, String stopped)
+            throws InterruptedException {
         Thread hook = new Thread(() -> {
             try {
                 server.close();
@@ -156,6 +158,8 @@ final class ServeOptions {
             out.flush();
         }, "depin-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        out.println(ready);
+        out.flush();
         if (stopOnStdinEof) {
             Thread watch = new Thread(() -> {
                 try {

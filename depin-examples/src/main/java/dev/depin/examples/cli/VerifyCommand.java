@@ -36,6 +36,8 @@ import picocli.CommandLine.Option;
  * cannot be read, or data missing for a check; 3 an internal error (a bug: please report it).
  */
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin verify --receipt receipt.json --key NODE.pub.pem --output c=c.bin", "  depin verify --dispute DISPUTE.json --key NODE.pub.pem --input a=a.bin"},
+
         description = {
             "Verify an execution receipt (and wipe attestation) against a provider key and data, or re-check a "
                     + "dispute record, offline. Every check made is printed as 'ok', every check not made as "

@@ -50,6 +50,21 @@ class DemoCommandTest {
                 "minted: the buyer's $100 and three $5 stakes: " + out);
     }
 
+    /**
+     * The liar's first SGEMM is always corrupted and the demo's first job is an SGEMM, which
+     * idle providers hand to the cheapest, the liar: every demo with a liar shows it caught,
+     * whatever the seed and however few jobs (at 5 %, a handful of SGEMMs used to show none).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = {42, 1, 2, 3, 4})
+    void demo_defaultLiarIsAlwaysCaught(long seed) {
+        String out = run(0, "demo", "--network", "local", "--providers", "3", "--jobs", "5", "--seed",
+                String.valueOf(seed), "--no-progress");
+        assertTrue(out.contains("final states: {SETTLED=5}"), out);
+        assertFalse(out.contains("disputes:     0"), "the liar was never caught: " + out);
+        assertTrue(out.contains("RESULT_MISMATCH"), out);
+    }
+
     @Test
     void demo_ledgerFileIsReadableAfterwards(@TempDir Path dir) {
         Path ledger = dir.resolve("demo.db");

@@ -1,6 +1,8 @@
 package dev.depin.examples.cli;
 
 import static dev.depin.examples.cli.EarningsCommandTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +14,9 @@ import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,5 +96,66 @@ class LedgerCommandTest {
         String out = run(2, "ledger", "--file", junk.toString());
         assertTrue(out.contains("cannot open ledger"), out);
         assertFalse(out.contains("\tat "), out);
+    }
+
+    @Test
+    void ledger_emptyFileExit2AndUntouched() throws Exception {
+        Path empty = dir.resolve("empty.db");
+        Files.createFile(empty);
+        String out = run(2, "ledger", "--file", empty.toString());
+        assertTrue(out.contains("cannot open ledger: " + empty + " is empty, not a depin ledger: give the file a "
+                + "depin ledger wrote"), out);
+        assertEquals(0, Files.size(empty));
+        assertNoLogFiles(empty);
+    }
+
+    @Test
+    void ledger_foreignSqliteFileExit2AndUntouched() throws Exception {
+        Path foreign = dir.resolve("foreign.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + foreign); Statement s = c.createStatement()) {
+            s.execute("PRAGMA journal_mode=WAL");
+            s.execute("CREATE TABLE accounts(name TEXT)");
+        }
+        byte[] before = Files.readAllBytes(foreign);
+        String out = run(2, "ledger", "--file", foreign.toString());
+        assertTrue(out.contains("cannot open ledger: " + foreign + " is not a depin ledger (no table "
+                + "accounts(id, kind, allow_credit, posted, held)): give the file or database a depin ledger wrote"), out);
+        assertArrayEquals(before, Files.readAllBytes(foreign));
+        assertNoLogFiles(foreign);
+    }
+
+    @Test
+    void ledger_notRegularFileExit2() {
+        String out = run(2, "ledger", "--file", dir.toString());
+        assertTrue(out.contains("no ledger file at " + dir + " (it is not a regular file)"), out);
+    }
+
+    @Test
+    void ledger_readsWithoutChangingTheFileOrLeavingLogFiles() throws Exception {
+        Path file = filledLedger();
+        assertNoLogFiles(file);
+        byte[] before = Files.readAllBytes(file);
+        run(0, "ledger", "--file", file.toString());
+        run(0, "ledger", "--file", file.toString(), "--account", "buyer:acme");
+        assertArrayEquals(before, Files.readAllBytes(file));
+        assertNoLogFiles(file);
+    }
+
+    @Test
+    void ledger_readsALedgerThatIsOpenElsewhereThroughItsLog() {
+        Path file = filledLedger();
+        try (JdbcLedger open = JdbcLedger.sqlite(file)) {
+            open.apply(new Operation.Mint(OperationKey.of("more"), AccountId.of("buyer:acme"), MicroUsd.ofUsd("1")))
+                    .join();
+            assertTrue(Files.exists(Path.of(file + "-wal")));
+            String out = run(0, "ledger", "--file", file.toString());
+            assertTrue(out.matches("(?s).*buyer:acme\\s+BUYER\\s+\\$8\\.00\\s+\\$2\\.00\\s+\\$6\\.00\n.*"), out);
+        }
+        assertNoLogFiles(file);
+    }
+
+    private static void assertNoLogFiles(Path file) {
+        assertFalse(Files.exists(Path.of(file + "-wal")), file + "-wal left behind");
+        assertFalse(Files.exists(Path.of(file + "-shm")), file + "-shm left behind");
     }
 }

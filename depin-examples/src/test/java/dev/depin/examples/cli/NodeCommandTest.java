@@ -138,8 +138,15 @@ class NodeCommandTest {
         assertRefused("--price-per-second '-1'", "", "node", "--key", plain.toString(), "--price-per-second", "-1");
         assertRefused("address 'nohost' must be HOST:PORT", "", "node", "--key", plain.toString(), "--port", "0",
                 "--directory", "nohost");
-        Files.writeString(dir.resolve("corrupt.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-        assertRefused("corrupt.key", "corrupted", "directory", "--key", dir.resolve("corrupt.key").toString());
+        Path corrupt = dir.resolve("corrupt.key");
+        Files.writeString(corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        if (Files.getFileStore(corrupt).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(corrupt, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            assertRefused("has permissions rw-r--r--", "run chmod 600 " + corrupt, "node", "--port", "0", "--key",
+                    corrupt.toString());
+            Files.setPosixFilePermissions(corrupt, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        assertRefused("corrupt.key", "corrupted", "directory", "--key", corrupt.toString());
         assertTrue(Files.exists(enc) && Files.exists(plain), "a refused key file is never replaced");
     }
 

@@ -608,6 +608,9 @@ class VerifyMutationTest {
         t.add(outputCase("output file missing", tmp.resolve("no-such-c.bin"),
                 Expect.usage(EvidenceFileException.class, "no such file")));
         t.add(outputCase("output is a directory", tmp, Expect.usage(EvidenceFileException.class, "is a directory")));
+        // A FIFO would block the reader forever: refused before it is opened (issue 16).
+        Path fifo = fifo(tmp.resolve("c.fifo"));
+        t.add(outputCase("output is a FIFO", fifo, Expect.usage(EvidenceFileException.class, "is not a regular file")));
         R missing = full();
         missing.outputs.clear();
         missing.outputs.put("x", job.resolve("outputs/c.bin"));
@@ -662,6 +665,10 @@ class VerifyMutationTest {
         R dirSpec = full();
         dirSpec.spec = tmp;
         t.add(receipt("spec is a directory", dirSpec, Expect.usage(EvidenceFileException.class, "is a directory")));
+        R fifoReceipt = full();
+        fifoReceipt.receipt = fifo(tmp.resolve("receipt.fifo"));
+        t.add(receipt("receipt is a FIFO", fifoReceipt,
+                Expect.usage(EvidenceFileException.class, "is not a regular file (a FIFO, socket or device)")));
         R noKey = full();
         noKey.key = null;
         t.add(receipt("no --key", noKey, Expect.usage(null, "--receipt needs --key")));
@@ -1408,5 +1415,16 @@ class VerifyMutationTest {
         byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
+    }
+
+    /** Makes a named pipe with mkfifo (present here and in CI), as an attacker's "file" would be. */
+    private static Path fifo(Path path) throws Exception {
+        if (!Files.exists(path)) {
+            Process p = new ProcessBuilder("mkfifo", path.toString()).start();
+            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("mkfifo " + path + " failed");
+            }
+        }
+        return path;
     }
 }

@@ -158,7 +158,7 @@ public final class DirectoryClient implements AutoCloseable {
                 }
                 if (!again) {
                     throw new NetworkException("directory " + address + " did not renew the listing"
-                            + tries(attempt) + ": " + e.getStatus(), e);
+                            + tries(attempt) + ": " + Wire.describe(e.getStatus()), e);
                 }
             }
         }

@@ -127,6 +127,28 @@ public final class Wire {
     }
 
     /**
+     * A gRPC status for a message or a log line: its code, description and the innermost
+     * cause's message, never the cause's stack trace (which {@code Status.toString()} prints).
+     *
+     * @param s the status
+     * @return e.g. {@code UNAVAILABLE: io exception (Connection refused)}
+     */
+    public static String describe(Status s) {
+        StringBuilder b = new StringBuilder(s.getCode().toString());
+        if (s.getDescription() != null) {
+            b.append(": ").append(s.getDescription());
+        }
+        Throwable c = s.getCause();
+        while (c != null && c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        if (c != null && c.getMessage() != null) {
+            b.append(" (").append(c.getMessage()).append(')');
+        }
+        return b.toString();
+    }
+
+    /**
      * Parses {@code host:port} (a bracketed IPv6 host allowed).
      *
      * @param address the address
@@ -154,6 +176,20 @@ public final class Wire {
                     + "1 to 65535");
         }
         return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    /**
+     * The URI an offer states for a node reached at {@code address}: {@code depin://host:port},
+     * an IPv6 host in brackets.
+     *
+     * @param address {@code host:port}
+     * @return the endpoint URI
+     * @throws InvalidArgumentException if the address is not host:port
+     */
+    public static String endpointUri(String address) {
+        InetSocketAddress a = parseAddress(address);
+        String host = a.getHostString();
+        return "depin://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /**
