@@ -27,6 +27,7 @@ public final class KeyFileException extends DepinException {
         UNWRITABLE
     }
 
+    /** Why the file was refused. */
     private final Reason reason;
 
     /**
