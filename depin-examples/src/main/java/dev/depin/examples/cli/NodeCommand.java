@@ -46,6 +46,11 @@ public final class NodeCommand implements Callable<Integer> {
             description = "A directory to list the offer in and renew it; repeat for several.")
     List<String> directories = new ArrayList<>();
 
+    @Option(names = "--advertise", paramLabel = "HOST:PORT",
+            description = "The address listed in directories and offers when buyers reach the node elsewhere than "
+                    + "--host:--port: behind NAT, or behind a market's port mapping (default: --host:--port).")
+    String advertise;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Executor host threads (default: the number of cores).")
     Integer threads;
@@ -190,6 +195,9 @@ public final class NodeCommand implements Callable<Integer> {
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
             if (maxInputBytesPerPeer != null) {
                 sb.maxInputBytesPerPeer(maxInputBytesPerPeer);
+            }
+            if (advertise != null) {
+                sb.advertise(advertise);
             }
             for (String d : directories) {
                 sb.directory(d);
