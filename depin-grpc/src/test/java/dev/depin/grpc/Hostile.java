@@ -104,8 +104,14 @@ final class Hostile implements AutoCloseable {
         }
     }
 
+    /** Cuts the channel and waits until its transports are gone (their buffers released). */
     @Override
     public void close() {
         channel.shutdownNow();
+        try {
+            channel.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
