@@ -101,6 +101,8 @@ public final class ProviderNode implements AutoCloseable {
     private final MicroUsd stake;
     private final Duration offerTtl;
     private final Clock clock;
+    /** The ledger whose hold certificates this node requires, or null on an open network. */
+    private final dev.depin.crypto.NodePublicKey requiredLedger;
     private final ThreadPoolExecutor workers;
     private final long maxOutputBytes;
     private final long maxJobBytes;
@@ -127,6 +129,7 @@ public final class ProviderNode implements AutoCloseable {
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
+        this.requiredLedger = b.requiredLedger;
         this.kernels = Set.copyOf(executor.offeredKernels());
         this.maxOutputBytes = b.maxOutputBytes;
         this.maxJobBytes = b.maxJobBytes;
@@ -370,6 +373,11 @@ public final class ProviderNode implements AutoCloseable {
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
         Task task = new Task(request, progress, sink, transport, buyer);
+        String unpaid = unpaid(request);
+        if (unpaid != null) {
+            task.refuse(new ProviderRejectedException(unpaid));
+            return task;
+        }
         if (closed.get()) {
             task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another"));
             return task;
@@ -384,6 +392,30 @@ public final class ProviderNode implements AutoCloseable {
         }
         task.accepted();
         return task;
+    }
+
+    /**
+     * The admission check of a private network: on a node built with
+     * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
+     * ledger for exactly its spec and this node as payee. Checked before the job takes a queue
+     * slot (one signature check), so unpaid work costs the node nothing else.
+     *
+     * @return why the request is refused, or null to admit it
+     */
+    private String unpaid(ExecutionRequest request) {
+        if (requiredLedger == null) {
+            return null;
+        }
+        if (request.holdCertificate().isEmpty()) {
+            return "provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
+                    + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId();
+        }
+        try {
+            request.holdCertificate().get().verify(requiredLedger, nodeId(), request.spec().hash(), clock.instant());
+            return null;
+        } catch (dev.depin.crypto.VerificationException e) {
+            return "provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": " + e.getMessage();
+        }
     }
 
     /**
@@ -712,6 +744,7 @@ public final class ProviderNode implements AutoCloseable {
 
     /** Builds a {@link ProviderNode}. */
     public static final class Builder {
+        private dev.depin.crypto.NodePublicKey requiredLedger;
         private final NodeKeyPair key;
         private final DeviceExecutor executor;
         private String endpoint;
@@ -841,6 +874,20 @@ public final class ProviderNode implements AutoCloseable {
             }
             this.maxOutputBytes = maxOutputBytes;
             this.maxJobBytes = maxJobBytes;
+            return this;
+        }
+
+        /**
+         * A private network: admit a job only with a {@link dev.depin.settlement.HoldCertificate}
+         * signed by {@code ledgerKey}, for exactly the job's spec, paying this node, not expired.
+         * Without it (the default, an open network) the node runs work for anyone who connects.
+         *
+         * @param ledgerKey the settlement ledger's public key
+         * @return this builder
+         * @throws InvalidArgumentException if null
+         */
+        public Builder requireHoldCertificates(dev.depin.crypto.NodePublicKey ledgerKey) {
+            this.requiredLedger = InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
             return this;
         }
 
