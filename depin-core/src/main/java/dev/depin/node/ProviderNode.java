@@ -262,6 +262,24 @@ public final class ProviderNode implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #admit(JobSpec)}, and on a node that requires hold certificates, the request's
+     * certificate: a transport calls this when a job is announced, so an unpaid job is refused
+     * before any of its input bytes are held.
+     *
+     * @param request the announced attempt (its inputs may still be missing)
+     * @throws ProviderRejectedException as {@link #admit(JobSpec)}, or when the job's money is not held
+     * @throws InvalidArgumentException on null
+     */
+    public void admit(ExecutionRequest request) {
+        InvalidArgumentException.requireNonNull(request, "execution request");
+        String unpaid = unpaid(request);
+        if (unpaid != null) {
+            throw new ProviderRejectedException(unpaid);
+        }
+        admit(request.spec());
+    }
+
     private static long saturatedAdd(long a, long b) {
         long r = a + b;
         return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;

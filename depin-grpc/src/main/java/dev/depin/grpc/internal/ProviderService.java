@@ -370,8 +370,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                         + " declares " + total + " input bytes; this node takes at most "
                         + limits.maxInputBytesPerPeer() + " per peer (" + limits.maxInputBytes() + " in all)"));
             }
-            // Kernel, deadline, output and working-memory limits: refused before a byte is held.
-            node.admit(spec);
+            // Payment (where required), kernel, deadline, output and working-memory limits:
+            // refused before a byte of input is held.
+            node.admit(header);
             synchronized (sendLock) {
                 if (ended) {
                     return false;
