@@ -181,8 +181,10 @@ public final class NodeCommand implements Callable<Integer> {
         // The server states the endpoint (depin://host:port) in the offer once it listens.
         ProviderNode node;
         try {
+            // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
+            // that verify_receipt.py and other single-envelope tools can re-check.
             node = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
-                    .jobLimits(maxOutputBytes, maxJobBytes).build();
+                    .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes).build();
         } catch (DepinException e) {
             executor.close();
             err.println(e.getMessage());
