@@ -110,8 +110,9 @@ class ProviderNodeTest {
     @Test
     void submit_busyBuyerQueuesBehindItselfNotBeforeOthers() throws Exception {
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        // Each job signed on its own: a batch would complete its jobs together, in no set order.
         try (ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(new byte[32]), slow).concurrency(1, 64)
-                .build()) {
+                .receiptBatching(0).build()) {
             List<String> done = java.util.Collections.synchronizedList(new ArrayList<>());
             List<NodeAttempt> attempts = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
@@ -131,6 +132,7 @@ class ProviderNodeTest {
             attempts.add(h);
             slow.release(100);
             for (NodeAttempt a : attempts) {
+                a.result().get(10, TimeUnit.SECONDS);
                 a.released().get(10, TimeUnit.SECONDS);
             }
             // The flooder's first job was running and its second was first in turn; the honest job
