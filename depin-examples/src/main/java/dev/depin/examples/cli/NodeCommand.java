@@ -78,6 +78,13 @@ public final class NodeCommand implements Callable<Integer> {
     Duration renew;
 
     /** The demo's dishonest provider: corrupts this fraction of its SGEMM results before signing them. */
+    @Option(names = "--ledger-key", paramLabel = "HEX",
+            description = "A private network: run only jobs that carry a hold certificate signed by this settlement "
+                    + "ledger key (64 hex characters, the raw Ed25519 public key) for exactly the job's spec and this "
+                    + "node as payee; others are refused before their inputs are received (default: an open network, "
+                    + "any job is run).")
+    String ledgerKey;
+
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
     double dishonest;
 
@@ -96,6 +103,7 @@ public final class NodeCommand implements Callable<Integer> {
         Price price;
         Region where;
         MicroUsd staked;
+        dev.depin.crypto.NodePublicKey ledger = null;
         ServeOptions.LoadedKey id;
         try {
             if (port < 0 || port > 65535) {
@@ -111,6 +119,14 @@ public final class NodeCommand implements Callable<Integer> {
             staked = usd("--stake", stake);
             where = parseRegion(region);
             id = serve.loadKey(keyFile);
+            if (ledgerKey != null) {
+                try {
+                    ledger = dev.depin.crypto.NodePublicKey.of(dev.depin.crypto.Hex.decode(ledgerKey));
+                } catch (DepinException e) {
+                    throw new ServeOptions.UsageException("--ledger-key: " + e.getMessage()
+                            + " (give the ledger's raw Ed25519 public key as 64 hex characters)");
+                }
+            }
         } catch (ServeOptions.UsageException e) {
             err.println(e.getMessage());
             return 2;
@@ -124,7 +140,11 @@ public final class NodeCommand implements Callable<Integer> {
         // The server states the endpoint (depin://host:port) in the offer once it listens.
         ProviderNode node;
         try {
-            node = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked).build();
+            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked);
+            if (ledger != null) {
+                nb.requireHoldCertificates(ledger);
+            }
+            node = nb.build();
         } catch (DepinException e) {
             executor.close();
             err.println(e.getMessage());

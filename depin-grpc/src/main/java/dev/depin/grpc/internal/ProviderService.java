@@ -219,8 +219,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 throw refuse("a second Start on one stream: malformed stream");
             }
             JobSpec spec = JobSpec.fromJson(s.getSpecJson().toByteArray());
+            java.util.Optional<dev.depin.settlement.HoldCertificate> certificate = java.util.Optional.empty();
+            if (!s.getHoldCertificate().isEmpty()) {
+                try {
+                    certificate = java.util.Optional.of(dev.depin.settlement.HoldCertificate.parse(
+                            s.getHoldCertificate().toByteArray()));
+                } catch (dev.depin.crypto.VerificationException e) {
+                    throw new RefusedException(Status.PERMISSION_DENIED.withDescription(e.getMessage()));
+                }
+            }
             header = new ExecutionRequest(s.getJobId(), s.getAttempt() < 1 ? 0 : s.getAttempt(), spec, Map.of(),
-                    s.getNonce().toByteArray());
+                    s.getNonce().toByteArray(), certificate);
+            // A private network's node refuses unpaid work here, before it reserves input bytes.
+            java.util.Optional<String> unpaid = node.admissionRefusal(header);
+            if (unpaid.isPresent()) {
+                throw new RefusedException(Status.PERMISSION_DENIED.withDescription(unpaid.get()));
+            }
             long total = 0;
             for (InputRef in : spec.inputs()) {
                 if (in.bytes() > Integer.MAX_VALUE - 8) {
@@ -319,7 +333,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
 
         private void submit(Map<String, ByteBuffer> ready) {
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
-                    header.nonce());
+                    header.nonce(), header.holdCertificate());
             NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received);
             attempt = a;
             a.result().whenComplete((r, e) -> {
