@@ -61,6 +61,8 @@ public final class AkashMarket implements CapacityMarket {
     private final Duration maxRateAge;
     private final Clock clock;
     private final ExecutorService worker;
+    /** Obtaining waits (for bids, for deployments); it runs here so that listing and releasing never wait behind it. */
+    private final ExecutorService obtaining;
     private final Map<String, Leased> machines = new LinkedHashMap<>();
 
     /** What this object knows of one deployment. */
@@ -91,6 +93,11 @@ public final class AkashMarket implements CapacityMarket {
         this.clock = b.clock;
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "depin-akash-market");
+            t.setDaemon(true);
+            return t;
+        });
+        this.obtaining = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "depin-akash-obtain");
             t.setDaemon(true);
             return t;
         });
@@ -162,7 +169,7 @@ public final class AkashMarket implements CapacityMarket {
                 throw e;
             }
             return List.copyOf(got);
-        }, worker);
+        }, obtaining);
     }
 
     /** Deployment → bids → lease, for one machine; closes the deployment when no bid comes. */
@@ -311,8 +318,10 @@ public final class AkashMarket implements CapacityMarket {
     @Override
     public void close() {
         worker.shutdownNow();
+        obtaining.shutdownNow();
         try {
             worker.awaitTermination(5, TimeUnit.SECONDS);
+            obtaining.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -86,6 +86,11 @@ public final class ProviderNode implements AutoCloseable {
     private static final SecureRandom PATTERNS = new SecureRandom();
     /** Outputs are streamed to the sink in chunks of this size. */
     private static final int SEND_CHUNK = 1 << 20;
+    /**
+     * Most jobs one signed batch holds by default ({@link Builder#receiptBatching}): a lone job
+     * is sealed at once, concurrent jobs share one signature.
+     */
+    public static final int DEFAULT_RECEIPT_BATCH = 256;
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
 
@@ -446,8 +451,14 @@ public final class ProviderNode implements AutoCloseable {
                             failed.incrementAndGet();
                             result.completeExceptionally(t instanceof java.util.concurrent.CompletionException
                                     && t.getCause() != null ? t.getCause() : t);
-                        } else if (result.complete(ok)) {
+                        } else {
+                            // Counted before the result completes: its dependents (the response to
+                            // the buyer) run inside complete(), and must see the count; undone if
+                            // the attempt was cancelled meanwhile.
                             completed.incrementAndGet();
+                            if (!result.complete(ok)) {
+                                completed.decrementAndGet();
+                            }
                         }
                     });
                 }
@@ -674,7 +685,7 @@ public final class ProviderNode implements AutoCloseable {
         private int workers = 1;
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
-        private int batchJobs;
+        private int batchJobs = DEFAULT_RECEIPT_BATCH;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -758,11 +769,19 @@ public final class ProviderNode implements AutoCloseable {
         /**
          * Signs receipts and wipe attestations in batches of up to {@code maxJobs} jobs, one
          * Ed25519 signature per batch (DESIGN §4): each buyer gets its job's statements with
-         * inclusion proofs in the signed batch. Sealing is a group commit: an idle node signs a
-         * lone job at once, so batching adds no latency; under load concurrent jobs share a
-         * signature. Buyers verify batched receipts as they verify single ones.
+         * inclusion proofs in the signed batch, and verifies the batch signature once for all
+         * its jobs in that batch. Batching adapts to load (a group commit): the node's sealer
+         * signs whatever jobs are waiting as soon as it is free, so an idle node signs a lone
+         * job at once (a batch of one job: one signature over its receipt and its wipe instead
+         * of two) and a busy one signs every job that finished while the previous signature was
+         * being made. No job ever waits for a batch to fill.
          *
-         * @param maxJobs jobs per batch, 2 to 65536; 0 (the default) signs every job on its own
+         * <p>On by default ({@value #DEFAULT_RECEIPT_BATCH}): a job's evidence is then one
+         * {@code BatchedReceipt} instead of two envelopes. Use 0 where third-party tools that
+         * read single envelopes (e.g. {@code verify_receipt.py}) must check the evidence.
+         *
+         * @param maxJobs jobs per batch, 2 to 65536 (default {@value #DEFAULT_RECEIPT_BATCH}); 0
+         *                signs every job's receipt and wipe attestation on their own
          * @return this builder
          */
         public Builder receiptBatching(int maxJobs) {

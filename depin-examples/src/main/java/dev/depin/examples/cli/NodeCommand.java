@@ -140,7 +140,10 @@ public final class NodeCommand implements Callable<Integer> {
         // The server states the endpoint (depin://host:port) in the offer once it listens.
         ProviderNode node;
         try {
-            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked);
+            // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
+            // that verify_receipt.py and other single-envelope tools can re-check.
+            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
+                    .receiptBatching(0);
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
             }
