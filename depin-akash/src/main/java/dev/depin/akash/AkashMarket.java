@@ -118,7 +118,12 @@ public final class AkashMarket implements CapacityMarket {
         return "akash";
     }
 
-    /** @param request what to deploy @return the SDL each machine of the request is deployed with */
+    /**
+     * The SDL each machine of a request is deployed with.
+     *
+     * @param request what to deploy
+     * @return the SDL
+     */
     public AkashSdl sdl(CapacityRequest request) {
         return shape.apply(AkashSdl.forNode(request)).build();
     }

@@ -31,6 +31,7 @@ import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.ProviderRejectedException;
 import dev.depin.provider.Region;
 import java.nio.ByteBuffer;
@@ -43,7 +44,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -93,6 +93,10 @@ public final class ProviderNode implements AutoCloseable {
     public static final int DEFAULT_RECEIPT_BATCH = 256;
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
+    /** Default of {@link Builder#jobLimits}: output bytes one job may declare. */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = 512L << 20;
+    /** Default of {@link Builder#jobLimits}: input plus output bytes of one job. */
+    public static final long DEFAULT_MAX_JOB_BYTES = 1L << 30;
 
     private final NodeKeyPair key;
     private final DeviceExecutor executor;
@@ -106,6 +110,8 @@ public final class ProviderNode implements AutoCloseable {
     /** The ledger whose hold certificates this node requires, or null on an open network. */
     private final dev.depin.crypto.NodePublicKey requiredLedger;
     private final ThreadPoolExecutor workers;
+    private final long maxOutputBytes;
+    private final long maxJobBytes;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -131,6 +137,8 @@ public final class ProviderNode implements AutoCloseable {
         this.clock = b.clock;
         this.requiredLedger = b.requiredLedger;
         this.kernels = Set.copyOf(executor.offeredKernels());
+        this.maxOutputBytes = b.maxOutputBytes;
+        this.maxJobBytes = b.maxJobBytes;
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl));
@@ -151,14 +159,15 @@ public final class ProviderNode implements AutoCloseable {
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(b.queueCapacity), r -> {
+                new FairQueue<>(b.queueCapacity, r -> ((Task) r).peer), r -> {
                     Thread t = new Thread(r, name + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {}), kernels {}, region {}",
+        LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
+                        + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
-                kernels, region);
+                kernels, region, maxOutputBytes, maxJobBytes);
     }
 
     /**
@@ -200,6 +209,86 @@ public final class ProviderNode implements AutoCloseable {
     /** @return attempts queued or running right now */
     public int busy() {
         return workers.getQueue().size() + running.size();
+    }
+
+    /** @return the most output bytes one job may declare on this node */
+    public long maxOutputBytes() {
+        return maxOutputBytes;
+    }
+
+    /**
+     * @return the most bytes one job may hold on this node: its inputs and outputs together,
+     *         which is what an execution context allocates for it
+     */
+    public long maxJobBytes() {
+        return maxJobBytes;
+    }
+
+    /**
+     * Checks, before anything is received or run, whether this node takes a job: open, the
+     * kernel offered, the deadline not passed, the declared outputs and the job's working
+     * memory (inputs plus outputs) within this node's limits. A transport calls this when a
+     * job is announced, so a job that would be refused costs no input bytes; {@link #submit}
+     * checks the same again on the worker.
+     *
+     * @param spec the job
+     * @throws ProviderRejectedException with what was too large, or why else the node refuses
+     * @throws InvalidArgumentException on null
+     */
+    public void admit(JobSpec spec) {
+        InvalidArgumentException.requireNonNull(spec, "job spec");
+        if (closed.get()) {
+            throw new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another");
+        }
+        if (!executor.supports(spec.kernel())) {
+            throw new ProviderRejectedException("provider " + nodeId().shortId() + " does not run kernel "
+                    + spec.kernel().id() + " on its " + executor.kind() + " executor: pick an offer that lists it");
+        }
+        if (!clock.instant().isBefore(spec.deadline())) {
+            throw new ProviderRejectedException("job is past its deadline " + spec.deadline() + ": not started");
+        }
+        long out = 0;
+        for (BufferDecl d : spec.outputs()) {
+            out = saturatedAdd(out, d.bytes());
+        }
+        if (out > maxOutputBytes) {
+            throw new JobTooLargeException("job declares " + out + " output bytes; provider " + nodeId().shortId()
+                    + " returns at most " + maxOutputBytes + " per job: split the job or pick a provider that "
+                    + "takes larger ones");
+        }
+        long in = 0;
+        for (InputRef i : spec.inputs()) {
+            in = saturatedAdd(in, i.bytes());
+        }
+        long total = saturatedAdd(in, out);
+        if (total > maxJobBytes) {
+            throw new JobTooLargeException("job needs " + total + " bytes of working memory (" + in + " input + "
+                    + out + " output); provider " + nodeId().shortId() + " gives one job at most " + maxJobBytes
+                    + ": split the job or pick a provider that takes larger ones");
+        }
+    }
+
+    /**
+     * {@link #admit(JobSpec)}, and on a node that requires hold certificates, the request's
+     * certificate: a transport calls this when a job is announced, so an unpaid job is refused
+     * before any of its input bytes are held.
+     *
+     * @param request the announced attempt (its inputs may still be missing)
+     * @throws ProviderRejectedException as {@link #admit(JobSpec)}, or when the job's money is not held
+     * @throws InvalidArgumentException on null
+     */
+    public void admit(ExecutionRequest request) {
+        InvalidArgumentException.requireNonNull(request, "execution request");
+        Optional<String> unpaid = admissionRefusal(request);
+        if (unpaid.isPresent()) {
+            throw new ProviderRejectedException(unpaid.get());
+        }
+        admit(request.spec());
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     /** @return where buyers reach this node, as its offers state it (a URI such as {@code depin://host:port}) */
@@ -283,11 +372,31 @@ public final class ProviderNode implements AutoCloseable {
      */
     public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
                               TransportBuffers transport) {
+        return submit(request, progress, sink, transport, "");
+    }
+
+    /**
+     * Accepts one attempt on behalf of a buyer the transport authenticated. The queue is
+     * shared fairly: waiting attempts are taken from each buyer in turn, so one buyer's
+     * backlog delays another's jobs by at most one of its own per turn.
+     *
+     * @param request   the attempt
+     * @param progress  as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param sink      as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param transport as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param buyer     who asks (e.g. the hex of its authenticated key); attempts of one buyer
+     *                  queue behind each other, not behind other buyers'
+     * @return the attempt, as {@link #submit(ExecutionRequest, Consumer, OutputSink)}
+     * @throws InvalidArgumentException on nulls
+     */
+    public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
+                              TransportBuffers transport, String buyer) {
+        InvalidArgumentException.requireNonNull(buyer, "buyer");
         InvalidArgumentException.requireNonNull(request, "execution request");
         InvalidArgumentException.requireNonNull(progress, "progress listener");
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
-        Task task = new Task(request, progress, sink, transport);
+        Task task = new Task(request, progress, sink, transport, buyer);
         Optional<String> unpaid = admissionRefusal(request);
         if (unpaid.isPresent()) {
             task.refuse(new ProviderRejectedException(unpaid.get()));
@@ -371,13 +480,16 @@ public final class ProviderNode implements AutoCloseable {
         private final Consumer<Progress> progress;
         private final OutputSink sink;
         private final TransportBuffers transport;
+        private final String peer;
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
         private boolean acceptedSent;
 
-        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport) {
+        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport,
+             String peer) {
+            this.peer = peer;
             this.request = request;
             this.progress = progress;
             this.sink = sink;
@@ -482,14 +594,7 @@ public final class ProviderNode implements AutoCloseable {
     private CompletableFuture<NodeResult> execute(Task task) {
         ExecutionRequest request = task.request;
         JobSpec spec = request.spec();
-        if (!executor.supports(spec.kernel())) {
-            throw new ProviderRejectedException("provider " + nodeId().shortId() + " does not run kernel "
-                    + spec.kernel().id() + " on its " + executor.kind() + " executor: pick an offer that lists it");
-        }
-        if (!clock.instant().isBefore(spec.deadline())) {
-            throw new ProviderRejectedException("job " + request.jobId() + " is past its deadline "
-                    + spec.deadline() + ": not started");
-        }
+        admit(spec);
         Map<String, ByteBuffer> inputs = request.inputs();
         if (inputs.size() != spec.inputs().size()) {
             throw new ProviderRejectedException("request carries inputs " + inputs.keySet() + " but the spec declares "
@@ -686,6 +791,8 @@ public final class ProviderNode implements AutoCloseable {
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
         private int batchJobs = DEFAULT_RECEIPT_BATCH;
+        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
+        private long maxJobBytes = DEFAULT_MAX_JOB_BYTES;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -790,6 +897,26 @@ public final class ProviderNode implements AutoCloseable {
                         + " jobs: give 2 to 65536, or 0 to sign every job on its own");
             }
             this.batchJobs = maxJobs;
+            return this;
+        }
+
+        /**
+         * Bounds what one job may make this node allocate and send, checked before any input
+         * is received ({@link #admit}). The worker pool runs at most {@code workers} jobs at
+         * once, so the node's job memory is bounded by {@code workers × maxJobBytes}.
+         *
+         * @param maxOutputBytes the most output bytes one job may declare (default 512 MiB)
+         * @param maxJobBytes    the most input plus output bytes of one job (default 1 GiB)
+         * @return this builder
+         * @throws InvalidArgumentException unless {@code 1 <= maxOutputBytes <= maxJobBytes}
+         */
+        public Builder jobLimits(long maxOutputBytes, long maxJobBytes) {
+            if (maxOutputBytes < 1 || maxJobBytes < maxOutputBytes) {
+                throw new InvalidArgumentException("job limits of " + maxOutputBytes + " output bytes and "
+                        + maxJobBytes + " bytes in all: give 1 <= output <= all");
+            }
+            this.maxOutputBytes = maxOutputBytes;
+            this.maxJobBytes = maxJobBytes;
             return this;
         }
 

@@ -2,6 +2,7 @@ package dev.depin.examples.cli;
 
 import dev.depin.DepinException;
 import dev.depin.grpc.DirectoryServer;
+import dev.depin.grpc.ListingAddressPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -35,6 +36,20 @@ public final class DirectoryCommand implements Callable<Integer> {
             description = "How long a listing lives after each renewal, e.g. 30s (default ${DEFAULT-VALUE}).")
     Duration ttl;
 
+    @Option(names = "--max-listings", defaultValue = "10000", paramLabel = "N",
+            description = "Most listings held; more are refused (default ${DEFAULT-VALUE}).")
+    int maxListings;
+
+    @Option(names = "--max-listings-per-address", defaultValue = "1000", paramLabel = "N",
+            description = "Most listings whose renewals come from one IP address (default ${DEFAULT-VALUE}).")
+    int maxListingsPerAddress;
+
+    @Option(names = "--listing-address", defaultValue = "syntax", paramLabel = "POLICY",
+            description = "Which listed addresses are accepted: 'syntax' (any well-formed host:port that is not "
+                    + "unspecified, broadcast or multicast) or 'peer' (only the IP the renewal comes from) "
+                    + "(default ${DEFAULT-VALUE}).")
+    String listingAddress;
+
     @Mixin
     ServeOptions serve = new ServeOptions();
 
@@ -48,8 +63,19 @@ public final class DirectoryCommand implements Callable<Integer> {
             if (port < 0 || port > 65535) {
                 throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
             }
+            if (maxListings < 1 || maxListingsPerAddress < 1) {
+                throw new ServeOptions.UsageException("--max-listings and --max-listings-per-address must be "
+                        + "positive, got " + maxListings + " and " + maxListingsPerAddress);
+            }
+            ListingAddressPolicy policy = switch (listingAddress) {
+                case "syntax" -> ListingAddressPolicy.SYNTAX;
+                case "peer" -> ListingAddressPolicy.PEER_ADDRESS;
+                default -> throw new ServeOptions.UsageException("--listing-address must be 'syntax' or 'peer', got '"
+                        + listingAddress + "'");
+            };
             id = serve.loadKey(keyFile);
-            server = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl).start();
+            server = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
+                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy).start();
         } catch (ServeOptions.UsageException | DepinException e) {
             System.err.println(e.getMessage());
             return 2;
