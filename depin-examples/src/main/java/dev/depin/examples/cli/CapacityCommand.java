@@ -96,30 +96,41 @@ public final class CapacityCommand implements Runnable {
                 description = "local: what one machine costs per hour (default ${DEFAULT-VALUE}).")
         String localHourly;
 
+        /** The Akash Console client, its key from AKASH_API_KEY (never a flag: flags show in ps). */
+        AkashConsole akashConsole() throws ServeOptions.UsageException {
+            String key = System.getenv("AKASH_API_KEY");
+            if (key == null || key.isBlank()) {
+                throw new ServeOptions.UsageException("set AKASH_API_KEY to your Akash Console API key "
+                        + "(Console, Settings → API Keys)");
+            }
+            return AkashConsole.connect(akashUrl, key, Duration.ofSeconds(30));
+        }
+
+        /** The io.net client, its key from IONET_API_KEY. */
+        IonetCaas ionetCaas() throws ServeOptions.UsageException {
+            String key = System.getenv("IONET_API_KEY");
+            if (key == null || key.isBlank()) {
+                throw new ServeOptions.UsageException("set IONET_API_KEY to your io.net API key");
+            }
+            return IonetCaas.connect(ionetUrl, key, Duration.ofSeconds(30));
+        }
+
         CapacityMarket open() throws ServeOptions.UsageException {
             switch (market) {
                 case "akash" -> {
-                    String key = System.getenv("AKASH_API_KEY");
-                    if (key == null || key.isBlank()) {
-                        throw new ServeOptions.UsageException("set AKASH_API_KEY to your Akash Console API key "
-                                + "(Console, Settings → API Keys)");
-                    }
+                    AkashConsole console = akashConsole();
                     if (tokenUsd == null) {
                         throw new ServeOptions.UsageException("--akt-usd is required for akash: the USD price of one "
                                 + (denom.equals("uact") ? "ACT" : "AKT"));
                     }
                     long microUsd = NodeCommand.usd("--akt-usd", tokenUsd).micros();
                     String token = denom.equals("uact") ? "ACT" : "AKT";
-                    return AkashMarket.builder(AkashConsole.connect(akashUrl, key, Duration.ofSeconds(30)),
+                    return AkashMarket.builder(console,
                             new FixedRateOracle(token, microUsd, Clock.systemUTC()))
                             .sdl(b -> b.maxPricePerBlock(denom, maxPerBlock)).build();
                 }
                 case "ionet" -> {
-                    String key = System.getenv("IONET_API_KEY");
-                    if (key == null || key.isBlank()) {
-                        throw new ServeOptions.UsageException("set IONET_API_KEY to your io.net API key");
-                    }
-                    IonetMarket.Builder b = IonetMarket.builder(IonetCaas.connect(ionetUrl, key, Duration.ofSeconds(30)),
+                    IonetMarket.Builder b = IonetMarket.builder(ionetCaas(),
                             FixedRateOracle.usdPegged());
                     ionetHardware.forEach(b::hardware);
                     for (Map.Entry<String, String> e : ionetLocations.entrySet()) {
@@ -277,21 +288,12 @@ public final class CapacityCommand implements Runnable {
             try {
                 switch (m.market) {
                     case "akash" -> {
-                        String key = System.getenv("AKASH_API_KEY");
-                        if (key == null || key.isBlank()) {
-                            throw new ServeOptions.UsageException("set AKASH_API_KEY to your Akash Console API key");
-                        }
-                        for (AkashConsole.Deployment d : AkashConsole.connect(m.akashUrl, key, Duration.ofSeconds(30))
-                                .deployments(0, 1000)) {
+                        for (AkashConsole.Deployment d : m.akashConsole().deployments(0, 1000)) {
                             System.out.println("akash:" + d.dseq() + " " + d.state() + " " + d.leases());
                         }
                     }
                     case "ionet" -> {
-                        String key = System.getenv("IONET_API_KEY");
-                        if (key == null || key.isBlank()) {
-                            throw new ServeOptions.UsageException("set IONET_API_KEY to your io.net API key");
-                        }
-                        IonetCaas caas = IonetCaas.connect(m.ionetUrl, key, Duration.ofSeconds(30));
+                        IonetCaas caas = m.ionetCaas();
                         for (String id : ids) {
                             System.out.println("ionet:" + id + " " + caas.deployment(id).status());
                         }
@@ -323,22 +325,14 @@ public final class CapacityCommand implements Runnable {
             try {
                 switch (m.market) {
                     case "akash" -> {
-                        String key = System.getenv("AKASH_API_KEY");
-                        if (key == null || key.isBlank()) {
-                            throw new ServeOptions.UsageException("set AKASH_API_KEY to your Akash Console API key");
-                        }
-                        AkashConsole c = AkashConsole.connect(m.akashUrl, key, Duration.ofSeconds(30));
+                        AkashConsole c = m.akashConsole();
                         for (String id : ids) {
                             c.closeDeployment(id);
                             System.out.println("akash:" + id + " closed");
                         }
                     }
                     case "ionet" -> {
-                        String key = System.getenv("IONET_API_KEY");
-                        if (key == null || key.isBlank()) {
-                            throw new ServeOptions.UsageException("set IONET_API_KEY to your io.net API key");
-                        }
-                        IonetCaas caas = IonetCaas.connect(m.ionetUrl, key, Duration.ofSeconds(30));
+                        IonetCaas caas = m.ionetCaas();
                         for (String id : ids) {
                             caas.delete(id);
                             System.out.println("ionet:" + id + " deleted");
