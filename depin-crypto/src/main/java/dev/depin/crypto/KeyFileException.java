@@ -27,6 +27,7 @@ public final class KeyFileException extends DepinException {
         UNWRITABLE
     }
 
+    /** What was wrong with the file. */
     private final Reason reason;
 
     /**

@@ -56,11 +56,18 @@ public final class DirectoryServer implements AutoCloseable {
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(16 << 10)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
-                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
-                        new PeerKeys()))
+                .addService(b.registry == null
+                        ? ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                                new PeerKeys())
+                        : ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                                new PeerKeys(), new dev.depin.grpc.internal.CallMeters(b.registry, "depin.directory")))
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();
+        if (b.registry != null) {
+            io.micrometer.core.instrument.Gauge.builder("depin.directory.listings", service, DirectoryService::size)
+                    .description("Listings held now (expired ones until purged)").register(b.registry);
+        }
         this.purger = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "depin-directory-purge");
             t.setDaemon(true);
@@ -144,6 +151,7 @@ public final class DirectoryServer implements AutoCloseable {
         private Duration ttl = Duration.ofSeconds(30);
         private Clock clock = Clock.systemUTC();
         private int maxListings = 100_000;
+        private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(NodeKeyPair key) {
             this.key = key;
@@ -200,6 +208,19 @@ public final class DirectoryServer implements AutoCloseable {
                 throw new InvalidArgumentException("maximum listings " + max + " must be positive");
             }
             this.maxListings = max;
+            return this;
+        }
+
+        /**
+         * Publishes the directory's meters in {@code registry}: listings held, calls by method
+         * and status (renewals accepted and refused, queries), call latency.
+         *
+         * @param registry where the meters go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
             return this;
         }
 

@@ -5,6 +5,7 @@ import dev.depin.executor.ExecutorRegistry;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutorOptions;
 import dev.depin.grpc.ProviderServer;
+import dev.depin.metrics.GpuTelemetry;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.node.ProviderNode;
@@ -72,6 +73,16 @@ public final class NodeCommand implements Callable<Integer> {
                     + "keep it well under the directory's --ttl.")
     Duration renew;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; 0 for any free "
+                    + "port): attempts, latency histograms, bytes, earnings, energy, errors, GPU telemetry.")
+    Integer metricsPort;
+
+    @Option(names = "--watts", paramLabel = "W",
+            description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
+                    + "readings (nvidia-smi) are not available.")
+    Integer watts;
+
     /** The demo's dishonest provider: corrupts this fraction of its SGEMM results before signing them. */
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
     double dishonest;
@@ -102,6 +113,12 @@ public final class NodeCommand implements Callable<Integer> {
             if (!(dishonest >= 0 && dishonest <= 1)) {
                 throw new ServeOptions.UsageException("--dishonest must be 0 to 1, got " + dishonest);
             }
+            if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+                throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
+            }
+            if (watts != null && (watts < 1 || watts > 100_000)) {
+                throw new ServeOptions.UsageException("--watts must be 1 to 100000, got " + watts);
+            }
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
             staked = usd("--stake", stake);
             where = parseRegion(region);
@@ -117,10 +134,33 @@ public final class NodeCommand implements Callable<Integer> {
             executor = new DishonestExecutor(executor, dishonest, dishonestSeed);
         }
         // The server states the endpoint (depin://host:port) in the offer once it listens.
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = null;
+        GpuTelemetry gpus = null;
+        String energy = "";
         ProviderNode node;
         try {
-            node = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked).build();
+            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
+                    .stake(staked);
+            if (metricsPort != null) {
+                registry = MetricsHttp.registry();
+                nb.meterRegistry(registry);
+                gpus = GpuTelemetry.start(registry, Duration.ofSeconds(2));
+                if (gpus.available()) {
+                    nb.power(gpus::powerWatts, true);
+                    energy = "; GPU telemetry and measured energy from nvidia-smi";
+                } else if (watts != null) {
+                    double w = watts;
+                    nb.power(() -> w, false);
+                    energy = "; energy estimated at " + watts + " W (" + gpus.unavailability() + ")";
+                } else {
+                    energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
+                }
+            }
+            node = nb.build();
         } catch (DepinException e) {
+            if (gpus != null) {
+                gpus.close();
+            }
             executor.close();
             err.println(e.getMessage());
             return 2;
@@ -134,8 +174,23 @@ public final class NodeCommand implements Callable<Integer> {
             server = sb.start();
         } catch (DepinException e) {
             node.close();
+            if (gpus != null) {
+                gpus.close();
+            }
             err.println(e.getMessage());
             return 2;
+        }
+        MetricsHttp http = null;
+        if (registry != null) {
+            try {
+                http = MetricsHttp.start(serve.host, metricsPort, java.util.Map.of("/metrics",
+                        MetricsHttp.metrics(registry)));
+            } catch (DepinException e) {
+                server.close();
+                gpus.close();
+                err.println("--metrics-port: " + e.getMessage());
+                return 2;
+            }
         }
         if (!directories.isEmpty()) {
             listNow(server, err);
@@ -145,8 +200,23 @@ public final class NodeCommand implements Callable<Integer> {
                 + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
-                + "; " + id.describe(keyFile);
-        return serve.serveUntilStopped(server, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
+                + "; " + id.describe(keyFile)
+                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics" + energy);
+        MetricsHttp web = http;
+        GpuTelemetry telemetry = gpus;
+        AutoCloseable all = () -> {
+            try {
+                if (web != null) {
+                    web.close();
+                }
+                if (telemetry != null) {
+                    telemetry.close();
+                }
+            } finally {
+                server.close();
+            }
+        };
+        return serve.serveUntilStopped(all, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
     }
 
