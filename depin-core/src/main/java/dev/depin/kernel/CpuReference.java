@@ -11,6 +11,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
+import dev.depin.kernel.internal.ScalarSgemm;
+import dev.depin.kernel.internal.SgemmBlocks;
 
 /**
  * Reference CPU implementations of the dense kernels the CPU executor offers: SGEMM, SAXPY and
@@ -30,21 +32,19 @@ import java.util.function.IntConsumer;
  * {@link InvalidArgumentException} whose message names the offending argument. After
  * {@link #close()} every kernel throws {@link ReferenceClosedException}.
  *
- * <h2>Performance notes</h2>
- * Java 17 has no Vector API without incubator flags, so the SGEMM micro-kernels are written in
- * the one shape HotSpot C2's superword pass reliably vectorizes here: every array in the inner
- * loop is indexed by the plain loop variable {@code j} (no per-array offset) and the loop body is
- * small enough to be unrolled. That is why B is packed into one array per row of the panel and
- * why a block of C is copied into per-row scratch arrays while it is updated.
+ * <h2>SGEMM implementations</h2>
+ * Every implementation computes the same bits (the definition on {@link #sgemm}); they differ
+ * in speed only. Where the JVM resolved {@code jdk.incubator.vector}
+ * ({@code --add-modules jdk.incubator.vector}), SGEMM runs on the Vector API at the widest
+ * vector the CPU offers (512-bit with AVX-512, 256-bit with AVX2), register-blocked like an
+ * optimized BLAS; otherwise it runs on plain Java micro-kernels that HotSpot auto-vectorizes,
+ * about half as fast. {@link #sgemmImplementation()} says which one an instance uses, and the
+ * system property {@code depin.cpu.vectorApi=false} forces the plain one.
  */
 public final class CpuReference implements AutoCloseable {
 
-    /** Rows of C updated by one micro-kernel call. */
-    private static final int MR = 4;
-    /** Depth (rows of B) of one packed panel: KC x NC floats = 256 KiB, sized for L2. */
-    private static final int KC = 256;
-    /** Width (columns of B and C) of one packed panel and of the C scratch rows (L1-resident). */
-    private static final int NC = 256;
+    /** Row chunks are multiples of this: both implementations' micro-tile heights (4 and 6) divide it. */
+    private static final int MR = 12;
     /** SGEMMs with fewer multiply-adds than this (m*k*n) run on the calling thread. */
     private static final long SMALL_GEMM = 1L << 16;
     /** SAXPY and reductions at least this long are split across the worker threads. */
@@ -54,17 +54,23 @@ public final class CpuReference implements AutoCloseable {
     /** Parallel work is cut into about this many chunks per thread, handed out dynamically. */
     private static final int CHUNKS_PER_THREAD = 4;
     /** Smallest SGEMM row chunk: each chunk packs its own copy of B, so keep chunks tall. */
-    private static final int MIN_CHUNK_ROWS = 8 * MR;
+    private static final int MIN_CHUNK_ROWS = 3 * MR;
     /** Smallest SGEMM column chunk (when m is small). */
     private static final int MIN_CHUNK_COLS = 4 * ALIGN;
     /** Smallest SAXPY / reduction chunk, in elements. */
     private static final int VECTOR_CHUNK_MIN = 1 << 15;
     /** Elements per reduction block; block boundaries are fixed, independent of thread count. */
     static final int REDUCE_BLOCK = 4096;
+    /** The one float32 NaN every kernel writes ({@code 0x7fffffff}, NVIDIA's canonical NaN). */
+    static final float CANONICAL_NAN = Float.intBitsToFloat(0x7fffffff);
+    /** Whether this JVM can run the Vector API implementation (module resolved, not turned off). */
+    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equalsIgnoreCase(System.getProperty("depin.cpu.vectorApi"));
 
     private final int threads;
     private final ExecutorService pool;
-    private final ConcurrentLinkedQueue<Scratch> scratchPool = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<SgemmBlocks.Workspace> scratchPool = new ConcurrentLinkedQueue<>();
+    private final SgemmBlocks blocks;
     private volatile boolean closed;
 
     /**
@@ -79,7 +85,42 @@ public final class CpuReference implements AutoCloseable {
             throw new InvalidArgumentException("threads must be >= 1 but was " + threads);
         }
         this.threads = threads;
+        this.blocks = VECTOR_API ? vectorBlocks() : new ScalarSgemm();
         this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, new WorkerFactory());
+    }
+
+    /** Same as {@link #CpuReference(int)}, with the plain-Java SGEMM forced: for tests comparing the two. */
+    static CpuReference withoutVectorApi(int threads) {
+        return new CpuReference(threads, new ScalarSgemm());
+    }
+
+    private CpuReference(int threads, SgemmBlocks blocks) {
+        if (threads < 1) {
+            throw new InvalidArgumentException("threads must be >= 1 but was " + threads);
+        }
+        this.threads = threads;
+        this.blocks = blocks;
+        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, new WorkerFactory());
+    }
+
+    /** Loads the Vector API class by name, so that nothing links it on a JVM without the module. */
+    private static SgemmBlocks vectorBlocks() {
+        try {
+            return (SgemmBlocks) Class.forName("dev.depin.kernel.internal.VectorSgemm").getDeclaredConstructor()
+                    .newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return new ScalarSgemm();
+        }
+    }
+
+    /**
+     * Says which SGEMM implementation this instance runs, e.g. {@code "vector-api 512-bit"} or
+     * {@code "scalar (C2 auto-vectorized Math.fma)"}; both compute the same bits.
+     *
+     * @return a short description for logs and benchmark tables
+     */
+    public String sgemmImplementation() {
+        return blocks.describe();
     }
 
     /**
@@ -100,15 +141,16 @@ public final class CpuReference implements AutoCloseable {
      * ({@code b[p*n + j]}), C is m×n ({@code c[i*n + j]}); the first m·n elements of {@code c}
      * are overwritten, whatever they held before. Any shape with m, k, n ≥ 1 is accepted.
      *
-     * <p><b>Numerics.</b> Every element is accumulated in {@code float}, in increasing p order,
-     * as {@code c = 0; for p in 0..k-1: c = fl(c + fl(a[i][p] * b[p][j]))} (products and sums
-     * each rounded once; no fused multiply-add, no reassociation), so the blocking and the number
-     * of threads do not change the result: it is bit-identical for every thread count. The
-     * classical bound for recursive dot products then applies to each element:
-     * {@code |c - c64| ≤ γ_k · Σ_p |a_ip|·|b_pj|} with {@code γ_k = k·u / (1 - k·u)} and
-     * {@code u = 2^-24}, where {@code c64} is the exact (or float64) value of the dot product
-     * (barring underflow to subnormals, which adds at most k·2^-149 more);
-     * overflow to infinity and NaN inputs propagate as IEEE 754 prescribes.
+     * <p><b>Numerics, bit for bit</b> (docs/decisions.md, "Bit-reproducible kernels"). Every
+     * element is {@code acc = +0.0f; for p in 0..k-1: acc = fma(a[i][p], b[p][j], acc)}: a fused
+     * multiply-add per depth, rounded once, in increasing p, exactly what the CUDA executor
+     * computes on every card; a NaN result is written as the canonical {@code 0x7fffffff}. The
+     * blocking, the vector width, the implementation ({@link #sgemmImplementation()}) and the
+     * number of threads do not change a bit. The classical bound for recursive dot products
+     * applies to each element: {@code |c - c64| ≤ γ_k · Σ_p |a_ip|·|b_pj|} with
+     * {@code γ_k = k·u / (1 - k·u)} and {@code u = 2^-24}, where {@code c64} is the exact value
+     * of the dot product (barring underflow to subnormals, which adds at most k·2^-149 more);
+     * overflow to infinity propagates as IEEE 754 prescribes.
      *
      * <p>The work is split into blocks of rows of C across threads (blocks of columns when m is
      * small); problems with {@code m·k·n < 65536} run on the calling thread.
@@ -162,152 +204,29 @@ public final class CpuReference implements AutoCloseable {
         }
     }
 
-    /** Computes rows [i0, i1) × columns [j0, j1) of C with one scratch set from the pool. */
+    /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from the pool. */
     private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c) {
-        Scratch s = acquireScratch();
+        SgemmBlocks.Workspace ws = acquireScratch();
         try {
-            s.ensure(Math.min(KC, k), Math.min(NC, j1 - j0));
-            float[][] bp = s.bRows;
-            float[][] cr = s.cRows;
-            for (int jc = j0; jc < j1; jc += NC) {
-                int nc = Math.min(NC, j1 - jc);
-                for (int pc = 0; pc < k; pc += KC) {
-                    int kc = Math.min(KC, k - pc);
-                    // Pack B[pc:pc+kc, jc:jc+nc], one array per row (see class notes).
-                    for (int p = 0; p < kc; p++) {
-                        System.arraycopy(b, (pc + p) * n + jc, bp[p], 0, nc);
-                    }
-                    for (int i = i0; i < i1; i += MR) {
-                        int mr = Math.min(MR, i1 - i);
-                        for (int r = 0; r < mr; r++) {
-                            if (pc == 0) {
-                                Arrays.fill(cr[r], 0, nc, 0f);
-                            } else {
-                                System.arraycopy(c, (i + r) * n + jc, cr[r], 0, nc);
-                            }
-                        }
-                        int aRow = i * k + pc;
-                        switch (mr) {
-                            case 4:
-                                panel4(a, aRow, aRow + k, aRow + 2 * k, aRow + 3 * k, kc, bp, cr, nc);
-                                break;
-                            case 3:
-                                // Row 3 is computed twice; the copy in cr[3] is discarded.
-                                panel4(a, aRow, aRow + k, aRow + 2 * k, aRow + 2 * k, kc, bp, cr, nc);
-                                break;
-                            case 2:
-                                panel2(a, aRow, aRow + k, kc, bp, cr[0], cr[1], nc);
-                                break;
-                            default:
-                                panel1(a, aRow, kc, bp, cr[0], nc);
-                                break;
-                        }
-                        for (int r = 0; r < mr; r++) {
-                            System.arraycopy(cr[r], 0, c, (i + r) * n + jc, nc);
-                        }
-                    }
+            blocks.gemm(i0, i1, j0, j1, k, n, a, b, c, ws);
+        } finally {
+            releaseScratch(ws);
+        }
+        canonicalNaNs(c, i0, i1, j0, j1, n);
+    }
+
+    /**
+     * Rewrites every NaN in the block to {@link #CANONICAL_NAN} (x86 propagates NaN payloads;
+     * the definition, like NVIDIA's float32 arithmetic, writes one NaN). A compare per element:
+     * nothing next to the k multiply-adds each element took.
+     */
+    private static void canonicalNaNs(float[] c, int i0, int i1, int j0, int j1, int n) {
+        for (int i = i0; i < i1; i++) {
+            for (int e = i * n + j0, end = i * n + j1; e < end; e++) {
+                if (c[e] != c[e]) {
+                    c[e] = CANONICAL_NAN;
                 }
             }
-        } finally {
-            releaseScratch(s);
-        }
-    }
-
-    /** Four rows of C against a packed panel; a0..a3 are offsets of row starts in {@code a}. */
-    private static void panel4(float[] a, int a0, int a1, int a2, int a3, int kc, float[][] bp,
-            float[][] cr, int nc) {
-        float[] c0 = cr[0];
-        float[] c1 = cr[1];
-        float[] c2 = cr[2];
-        float[] c3 = cr[3];
-        int p = 0;
-        for (; p + 1 < kc; p += 2) {
-            kernel4x2(c0, c1, c2, c3, bp[p], bp[p + 1],
-                    a[a0 + p], a[a0 + p + 1], a[a1 + p], a[a1 + p + 1],
-                    a[a2 + p], a[a2 + p + 1], a[a3 + p], a[a3 + p + 1], nc);
-        }
-        if (p < kc) {
-            kernel4x1(c0, c1, c2, c3, bp[p], a[a0 + p], a[a1 + p], a[a2 + p], a[a3 + p], nc);
-        }
-    }
-
-    private static void panel2(float[] a, int a0, int a1, int kc, float[][] bp, float[] c0, float[] c1, int nc) {
-        int p = 0;
-        for (; p + 1 < kc; p += 2) {
-            kernel2x2(c0, c1, bp[p], bp[p + 1], a[a0 + p], a[a0 + p + 1], a[a1 + p], a[a1 + p + 1], nc);
-        }
-        if (p < kc) {
-            kernel2x1(c0, c1, bp[p], a[a0 + p], a[a1 + p], nc);
-        }
-    }
-
-    private static void panel1(float[] a, int a0, int kc, float[][] bp, float[] c0, int nc) {
-        int p = 0;
-        for (; p + 1 < kc; p += 2) {
-            kernel1x2(c0, bp[p], bp[p + 1], a[a0 + p], a[a0 + p + 1], nc);
-        }
-        if (p < kc) {
-            kernel1x1(c0, bp[p], a[a0 + p], nc);
-        }
-    }
-
-    /*
-     * Micro-kernels. Each keeps the k order of the updates per element: c + a_p*b_p first, then
-     * + a_{p+1}*b_{p+1} (Java evaluates left to right and never reassociates floats). Keep the
-     * bodies this small: a larger body (e.g. 4 rows x 4 depths) is not unrolled far enough by C2
-     * to be vectorized and runs 4-5x slower.
-     */
-
-    private static void kernel4x2(float[] c0, float[] c1, float[] c2, float[] c3, float[] b0, float[] b1,
-            float a00, float a01, float a10, float a11, float a20, float a21, float a30, float a31, int nc) {
-        for (int j = 0; j < nc; j++) {
-            float x = b0[j];
-            float y = b1[j];
-            c0[j] = c0[j] + a00 * x + a01 * y;
-            c1[j] = c1[j] + a10 * x + a11 * y;
-            c2[j] = c2[j] + a20 * x + a21 * y;
-            c3[j] = c3[j] + a30 * x + a31 * y;
-        }
-    }
-
-    private static void kernel4x1(float[] c0, float[] c1, float[] c2, float[] c3, float[] b0,
-            float a0, float a1, float a2, float a3, int nc) {
-        for (int j = 0; j < nc; j++) {
-            float x = b0[j];
-            c0[j] = c0[j] + a0 * x;
-            c1[j] = c1[j] + a1 * x;
-            c2[j] = c2[j] + a2 * x;
-            c3[j] = c3[j] + a3 * x;
-        }
-    }
-
-    private static void kernel2x2(float[] c0, float[] c1, float[] b0, float[] b1,
-            float a00, float a01, float a10, float a11, int nc) {
-        for (int j = 0; j < nc; j++) {
-            float x = b0[j];
-            float y = b1[j];
-            c0[j] = c0[j] + a00 * x + a01 * y;
-            c1[j] = c1[j] + a10 * x + a11 * y;
-        }
-    }
-
-    private static void kernel2x1(float[] c0, float[] c1, float[] b0, float a0, float a1, int nc) {
-        for (int j = 0; j < nc; j++) {
-            float x = b0[j];
-            c0[j] = c0[j] + a0 * x;
-            c1[j] = c1[j] + a1 * x;
-        }
-    }
-
-    private static void kernel1x2(float[] c0, float[] b0, float[] b1, float a0, float a1, int nc) {
-        for (int j = 0; j < nc; j++) {
-            c0[j] = c0[j] + a0 * b0[j] + a1 * b1[j];
-        }
-    }
-
-    private static void kernel1x1(float[] c0, float[] b0, float a0, int nc) {
-        for (int j = 0; j < nc; j++) {
-            c0[j] = c0[j] + a0 * b0[j];
         }
     }
 
@@ -506,12 +425,12 @@ public final class CpuReference implements AutoCloseable {
         }
     }
 
-    private Scratch acquireScratch() {
-        Scratch s = scratchPool.poll();
-        return s != null ? s : new Scratch();
+    private SgemmBlocks.Workspace acquireScratch() {
+        SgemmBlocks.Workspace s = scratchPool.poll();
+        return s != null ? s : new SgemmBlocks.Workspace();
     }
 
-    private void releaseScratch(Scratch s) {
+    private void releaseScratch(SgemmBlocks.Workspace s) {
         scratchPool.offer(s);
     }
 
@@ -531,37 +450,6 @@ public final class CpuReference implements AutoCloseable {
     private void ensureOpen() {
         if (closed) {
             throw new ReferenceClosedException("this CpuReference is closed: create a new instance");
-        }
-    }
-
-    /** Per-task buffers: a packed B panel (one array per row) and MR rows of C. */
-    private static final class Scratch {
-        float[][] bRows = new float[0][];
-        final float[][] cRows = new float[MR][];
-        int width;
-
-        Scratch() {
-            Arrays.fill(cRows, new float[0]);
-        }
-
-        /** Makes room for a kc × nc panel; grows (never shrinks) when a larger one arrives. */
-        void ensure(int kc, int nc) {
-            if (nc > width) {
-                width = nc;
-                for (int r = 0; r < MR; r++) {
-                    cRows[r] = new float[nc];
-                }
-                for (int p = 0; p < bRows.length; p++) {
-                    bRows[p] = new float[nc];
-                }
-            }
-            if (kc > bRows.length) {
-                int old = bRows.length;
-                bRows = Arrays.copyOf(bRows, kc);
-                for (int p = old; p < kc; p++) {
-                    bRows[p] = new float[width];
-                }
-            }
         }
     }
 

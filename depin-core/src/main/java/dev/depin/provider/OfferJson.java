@@ -50,6 +50,9 @@ final class OfferJson {
     private static final Set<String> SIGNED_FIELDS = Set.of("format", "nodeId", "publicKey", "signature", "terms");
     private static final Set<String> TERMS_FIELDS = Set.of("format", "endpoint", "devices", "region", "kernels",
             "pricePerDeviceSecondMicroUsd", "pricePerGigabyteMicroUsd", "stakeMicroUsd", "validUntilEpochMillis");
+    private static final Set<String> SLA_FIELDS = Set.of("periodMillis", "objectives", "credits");
+    private static final Set<String> OBJECTIVE_FIELDS = Set.of("maxFlops", "withinMillis");
+    private static final Set<String> TIER_FIELDS = Set.of("belowBasisPoints", "creditPercent");
     private static final Set<String> DEVICE_FIELDS = Set.of("kind", "model", "memoryBytes", "computeCapability",
             "units", "fp32Gflops", "uuidHash", "driverVersion", "runtimeVersion");
 
@@ -112,7 +115,9 @@ final class OfferJson {
     }
 
     private static OfferTerms terms(JsonNode t) {
-        exactFields(t, TERMS_FIELDS, "offer terms");
+        // "sla" is the one optional field: terms without it sign exactly the bytes they always did.
+        Set<String> fields = t != null && t.has("sla") ? with(TERMS_FIELDS, "sla") : TERMS_FIELDS;
+        exactFields(t, fields, "offer terms");
         expect(text(t, "format"), TERMS_FORMAT, "offer terms format");
         List<DeviceInfo> devices = new ArrayList<>();
         JsonNode ds = field(t, "devices");
@@ -139,7 +144,46 @@ final class OfferJson {
                 new Price(MicroUsd.ofMicros(longField(t, "pricePerDeviceSecondMicroUsd")),
                         MicroUsd.ofMicros(longField(t, "pricePerGigabyteMicroUsd"))),
                 MicroUsd.ofMicros(longField(t, "stakeMicroUsd")),
-                Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")));
+                Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")), t.has("sla") ? sla(t.get("sla")) : null);
+    }
+
+    private static Set<String> with(Set<String> fields, String extra) {
+        Set<String> all = new TreeSet<>(fields);
+        all.add(extra);
+        return all;
+    }
+
+    private static dev.depin.sla.SlaTerms sla(JsonNode s) {
+        try {
+            return readSla(s);
+        } catch (dev.depin.InvalidArgumentException e) {
+            throw new InvalidOfferException("offer SLA is invalid: " + e.getMessage());
+        }
+    }
+
+    private static dev.depin.sla.SlaTerms readSla(JsonNode s) {
+        exactFields(s, SLA_FIELDS, "offer SLA");
+        List<dev.depin.sla.SlaTerms.Objective> objectives = new ArrayList<>();
+        for (JsonNode o : array(s, "objectives", 16)) {
+            exactFields(o, OBJECTIVE_FIELDS, "offer SLA objective");
+            objectives.add(new dev.depin.sla.SlaTerms.Objective(longField(o, "maxFlops"),
+                    java.time.Duration.ofMillis(longField(o, "withinMillis"))));
+        }
+        List<dev.depin.sla.SlaTerms.CreditTier> tiers = new ArrayList<>();
+        for (JsonNode c : array(s, "credits", 8)) {
+            exactFields(c, TIER_FIELDS, "offer SLA credit tier");
+            tiers.add(new dev.depin.sla.SlaTerms.CreditTier((int) intField(c, "belowBasisPoints"),
+                    (int) intField(c, "creditPercent")));
+        }
+        return new dev.depin.sla.SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers);
+    }
+
+    private static JsonNode array(JsonNode node, String name, int max) {
+        JsonNode a = field(node, name);
+        if (!a.isArray() || a.size() > max) {
+            throw new InvalidOfferException("offer SLA field '" + name + "' must be an array of at most " + max);
+        }
+        return a;
     }
 
     private static Map<String, Object> termsMap(OfferTerms t) {
@@ -167,6 +211,22 @@ final class OfferJson {
         m.put("pricePerGigabyteMicroUsd", t.price().perGigabyte().micros());
         m.put("stakeMicroUsd", t.stake().micros());
         m.put("validUntilEpochMillis", t.validUntil().toEpochMilli());
+        if (t.sla() != null) {
+            Map<String, Object> sla = new TreeMap<>();
+            sla.put("periodMillis", t.sla().period().toMillis());
+            List<Object> objectives = new ArrayList<>();
+            for (var o : t.sla().objectives()) {
+                objectives.add(new TreeMap<>(Map.of("maxFlops", o.maxFlops(), "withinMillis", o.within().toMillis())));
+            }
+            sla.put("objectives", objectives);
+            List<Object> tiers = new ArrayList<>();
+            for (var c : t.sla().credits()) {
+                tiers.add(new TreeMap<>(Map.of("belowBasisPoints", c.belowBasisPoints(),
+                        "creditPercent", c.creditPercent())));
+            }
+            sla.put("credits", tiers);
+            m.put("sla", sla);
+        }
         return m;
     }
 

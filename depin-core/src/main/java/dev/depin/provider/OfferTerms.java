@@ -25,9 +25,11 @@ import java.util.regex.Pattern;
  * @param stake      the stake it declares; slashing it on proven fraud needs a settlement
  *                   backend, which is planned
  * @param validUntil when the offer expires
+ * @param sla        what the provider promises and credits back when it does not keep it
+ *                   ({@link dev.depin.sla.SlaTerms}), or {@code null} for no SLA
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
-                         Price price, MicroUsd stake, Instant validUntil) {
+                         Price price, MicroUsd stake, Instant validUntil, dev.depin.sla.SlaTerms sla) {
     /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
     public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
@@ -42,6 +44,7 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @param price      what it charges
      * @param stake      the stake it declares
      * @param validUntil when the offer expires
+     * @param sla        the provider's SLA, or {@code null} for none
      * @throws InvalidArgumentException on a null or malformed field
      */
     public OfferTerms {
@@ -63,6 +66,38 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
         InvalidArgumentException.requireNonNull(stake, "offer stake");
         InvalidArgumentException.requireNonNull(validUntil, "offer expiry");
         validUntil = validUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    /**
+     * Terms without an SLA.
+     *
+     * @param endpoint   where buyers reach the provider, at most 256 characters
+     * @param devices    the devices it really runs on, at least one
+     * @param region     where they are
+     * @param kernels    kernel ids it runs
+     * @param price      what it charges
+     * @param stake      the stake it declares
+     * @param validUntil when the offer expires
+     * @throws InvalidArgumentException on a null or malformed field
+     */
+    public OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels, Price price,
+                      MicroUsd stake, Instant validUntil) {
+        this(endpoint, devices, region, kernels, price, stake, validUntil, null);
+    }
+
+    /**
+     * These terms with an SLA.
+     *
+     * @param terms the SLA, or {@code null} for none
+     * @return new terms, otherwise equal
+     */
+    public OfferTerms withSla(dev.depin.sla.SlaTerms terms) {
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms);
+    }
+
+    /** @return the SLA, if the provider offers one */
+    public java.util.Optional<dev.depin.sla.SlaTerms> slaTerms() {
+        return java.util.Optional.ofNullable(sla);
     }
 
     /**

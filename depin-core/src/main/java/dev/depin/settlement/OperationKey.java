@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  *
  * <p>An operation applies at most once per key: a retry with the same key and the same
  * fields returns the original result; the same key with different fields is refused with
- * {@link IdempotencyConflictException}. For a job's money the key is
+ * {@link SettlementException} ({@code IDEMPOTENCY_CONFLICT}). For a job's money the key is
  * {@code job id / attempt / operation} ({@link #of(String, int, String)}).
  *
  * @param value the key, 1 to 200 characters from {@code [A-Za-z0-9:._/-]}

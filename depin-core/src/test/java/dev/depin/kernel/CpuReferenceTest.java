@@ -36,15 +36,19 @@ class CpuReferenceTest {
 
     private static final int[] THREADS = {1, 2, 3};
 
+    /** 1, 2 and 3 threads with the default SGEMM (the Vector API where resolved), then the plain one. */
     private static CpuReference[] kernels;
 
     @BeforeAll
     static void start() {
         System.out.println("CpuReferenceTest seed=" + SEED);
-        kernels = new CpuReference[THREADS.length];
+        kernels = new CpuReference[2 * THREADS.length];
         for (int t = 0; t < THREADS.length; t++) {
             kernels[t] = new CpuReference(THREADS[t]);
+            kernels[THREADS.length + t] = CpuReference.withoutVectorApi(THREADS[t]);
         }
+        System.out.println("CpuReferenceTest sgemm: " + kernels[0].sgemmImplementation() + " and "
+                + kernels[THREADS.length].sgemmImplementation());
     }
 
     @AfterAll
@@ -81,6 +85,62 @@ class CpuReferenceTest {
     void sgemm_largeNonMultipleOfTiles() {
         // 1023 x 517 x 771: several K panels, several N panels, a 3-row tail, odd k.
         checkGemm(kernels[1], 1023, 517, 771, new SplittableRandom(SEED + 2));
+        // Past every block of the vector implementation (MC 96, KC 256, NC 1024) with edges in all three.
+        checkGemm(kernels[0], 101, 521, 1061, new SplittableRandom(SEED + 12));
+        checkGemm(kernels[THREADS.length + 1], 101, 521, 1061, new SplittableRandom(SEED + 12));
+    }
+
+    @Test
+    void sgemm_usesTheVectorApiWhereTheJvmResolvedIt() {
+        // The build's test JVMs run with --add-modules jdk.incubator.vector, so the fast path is
+        // the one these tests check; without the module the plain one is used.
+        boolean resolved = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        assertEquals(resolved, kernels[0].sgemmImplementation().startsWith("vector-api"),
+                kernels[0].sgemmImplementation());
+        assertTrue(kernels[THREADS.length].sgemmImplementation().startsWith("scalar"));
+    }
+
+    @Test
+    void sgemm_signedZerosInfinitiesAndNaNsFollowTheDefinition() {
+        int m = 13;
+        int k = 259;
+        int n = 37;
+        SplittableRandom rnd = new SplittableRandom(SEED + 13);
+        float[] a = randomFloats(rnd, m * k);
+        float[] b = randomFloats(rnd, k * n);
+        for (int p = 0; p < k; p++) {
+            a[p] = -1e-30f; // row 0 x column 0: every product underflows to -0.0, the chain stays -0.0
+            b[p * n] = 1e-30f;
+            a[k + p] = p == 100 ? Float.POSITIVE_INFINITY : a[k + p]; // row 1: inf (or NaN where b = 0 or -inf meets +inf)
+            a[2 * k + p] = p == 7 ? Float.intBitsToFloat(0xffc00001) : a[2 * k + p]; // row 2: a NaN with a payload
+            a[3 * k + p] = p == 3 ? 3e38f : a[3 * k + p];
+            b[p * n + 1] = p == 3 ? 3e38f : b[p * n + 1]; // row 3 x column 1 overflows to +inf
+        }
+        b[100 * n + 2] = 0f; // inf * 0 = NaN at row 1, column 2
+        float[] want = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float acc = 0.0f;
+                for (int p = 0; p < k; p++) {
+                    acc = Math.fma(a[i * k + p], b[p * n + j], acc);
+                }
+                want[i * n + j] = acc != acc ? Float.intBitsToFloat(0x7fffffff) : acc;
+            }
+        }
+        assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(want[0]), "the test's own -0.0 case");
+        assertTrue(Float.isNaN(want[n + 2]) && Float.isNaN(want[2 * n]) && want[3 * n + 1] == Float.POSITIVE_INFINITY,
+                "the test's own NaN and infinity cases");
+        for (CpuReference kk : kernels) {
+            float[] c = new float[m * n];
+            kk.sgemm(m, k, n, a, b, c);
+            for (int e = 0; e < m * n; e++) {
+                if (Float.floatToRawIntBits(want[e]) != Float.floatToRawIntBits(c[e])) {
+                    fail(kk.sgemmImplementation() + " threads=" + kk.threads() + ": element " + e + " is 0x"
+                            + Integer.toHexString(Float.floatToRawIntBits(c[e])) + ", the definition gives 0x"
+                            + Integer.toHexString(Float.floatToRawIntBits(want[e])));
+                }
+            }
+        }
     }
 
     @Test
@@ -150,7 +210,7 @@ class CpuReferenceTest {
     }
 
     /**
-     * Checks one product twice: bit for bit against the documented order (float, increasing p),
+     * Checks one product twice: bit for bit against the documented fma chain (float, increasing p),
      * and against a float64 reference within {@code γ_k · Σ|a_ip||b_pj|} per element.
      */
     private static void checkGemm(CpuReference kernel, int m, int k, int n, SplittableRandom rnd) {
@@ -175,7 +235,7 @@ class CpuReferenceTest {
                     float bpj = b[brow + j];
                     exact[row + j] += aipd * bpj;
                     absSum[row + j] += aipAbs * Math.abs(bpj);
-                    ordered[row + j] = ordered[row + j] + aip * bpj;
+                    ordered[row + j] = Math.fma(aip, bpj, ordered[row + j]);
                 }
             }
         }
@@ -191,7 +251,7 @@ class CpuReferenceTest {
                         + " > bound " + bound);
             }
             if (Float.floatToRawIntBits(c[e]) != Float.floatToRawIntBits(ordered[e])) {
-                fail(where + ": element " + e + " = " + c[e] + " but the documented k-order float sum is "
+                fail(where + ": element " + e + " = " + c[e] + " but the documented fma chain in k order is "
                         + ordered[e]);
             }
         }
@@ -203,7 +263,7 @@ class CpuReferenceTest {
             for (int p = 0; p < k; p++) {
                 float aip = a[i * k + p];
                 for (int j = 0; j < n; j++) {
-                    c[i * n + j] = c[i * n + j] + aip * b[p * n + j];
+                    c[i * n + j] = Math.fma(aip, b[p * n + j], c[i * n + j]);
                 }
             }
         }

@@ -27,7 +27,7 @@ public final class KeyFileException extends DepinException {
         UNWRITABLE
     }
 
-    /** What was wrong with the file. */
+    /** Why the file was refused. */
     private final Reason reason;
 
     /**

@@ -62,8 +62,8 @@ import org.slf4j.LoggerFactory;
  * an expiry is durable, applies once (an identical retry by a second ledger on the same
  * database returns the first), and races safely with a late post or void, because the writer
  * applies them one after the other and a hold leaves {@code OPEN} once; the loser is refused
- * ({@link dev.depin.settlement.HoldExpiredException} for a post after the expiry,
- * {@link dev.depin.settlement.HoldResolvedException} for a void) and changes nothing. A buyer
+ * ({@link dev.depin.settlement.SettlementException} ({@code HOLD_EXPIRED}) for a post after the expiry,
+ * {@link dev.depin.settlement.SettlementException} ({@code HOLD_RESOLVED}) for a void) and changes nothing. A buyer
  * killed with its jobs escrowed does not need to come back: its holds are released within the
  * sweep interval and a commit of their expiry. Keys that begin with {@value #RESERVED_PREFIX} are
  * the ledger's own and refused from callers.

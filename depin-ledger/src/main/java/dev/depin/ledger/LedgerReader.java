@@ -1,5 +1,6 @@
 package dev.depin.ledger;
 
+import dev.depin.settlement.SettlementException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.Balance;
@@ -130,7 +131,7 @@ public final class LedgerReader implements AutoCloseable {
     /**
      * @param account the account
      * @return its balance
-     * @throws dev.depin.settlement.UnknownAccountException if it was never opened
+     * @throws dev.depin.settlement.SettlementException (UNKNOWN_ACCOUNT) if it was never opened
      * @throws LedgerFailureException                       if the ledger cannot be read
      */
     public Balance balance(AccountId account) {
@@ -149,7 +150,7 @@ public final class LedgerReader implements AutoCloseable {
     /**
      * @param account the account
      * @return its posted movements, oldest first, with the running balance
-     * @throws dev.depin.settlement.UnknownAccountException if it was never opened
+     * @throws dev.depin.settlement.SettlementException (UNKNOWN_ACCOUNT) if it was never opened
      * @throws LedgerFailureException                       if the ledger cannot be read
      */
     public List<StatementLine> statement(AccountId account) {

@@ -1,28 +1,18 @@
 package dev.depin.ledger;
 
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.money.MicroUsd;
-import dev.depin.settlement.AccountConflictException;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
-import dev.depin.settlement.AccountKindException;
-import dev.depin.settlement.AmountOverflowException;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
-import dev.depin.settlement.HoldExpiredException;
-import dev.depin.settlement.HoldNotExpiredException;
-import dev.depin.settlement.HoldResolvedException;
-import dev.depin.settlement.IdempotencyConflictException;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
-import dev.depin.settlement.PostExceedsHoldException;
 import dev.depin.settlement.Posting;
 import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.StatementLine;
-import dev.depin.settlement.UnknownAccountException;
-import dev.depin.settlement.UnknownHoldException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -160,7 +150,7 @@ final class Store {
     private Live.Account account(AccountId id) throws SQLException {
         Live.Account a = find(id);
         if (a == null) {
-            throw new UnknownAccountException("account " + id + " does not exist: open it first");
+            throw new SettlementException(Reason.UNKNOWN_ACCOUNT, "account " + id + " does not exist: open it first");
         }
         return a;
     }
@@ -169,7 +159,7 @@ final class Store {
         Live.Account a = find(id);
         if (a != null) {
             if (a.kind != kind || a.credit != credit) {
-                throw new AccountConflictException("account " + id + " exists as " + a.kind
+                throw new SettlementException(Reason.ACCOUNT_CONFLICT, "account " + id + " exists as " + a.kind
                         + (a.credit ? " with credit" : " without credit") + ", not " + kind
                         + (credit ? " with credit" : " without credit") + ": use another id");
             }
@@ -189,7 +179,7 @@ final class Store {
             Math.addExact(a.posted, postedDelta);
             Math.addExact(a.held, heldDelta);
         } catch (ArithmeticException e) {
-            throw new AmountOverflowException("account " + a.id + " would leave the range of a 64-bit micro-USD count"
+            throw new SettlementException(Reason.AMOUNT_OVERFLOW, "account " + a.id + " would leave the range of a 64-bit micro-USD count"
                     + " (posted " + a.posted + ", held " + a.held + "): move smaller amounts");
         }
         PreparedStatement p = prepare("UPDATE accounts SET posted = posted + ?, held = held + ? WHERE id = ?");
@@ -197,13 +187,13 @@ final class Store {
         p.setLong(2, heldDelta);
         p.setString(3, a.id.value());
         if (p.executeUpdate() != 1) {
-            throw new UnknownAccountException("account " + a.id + " disappeared: open it again");
+            throw new SettlementException(Reason.UNKNOWN_ACCOUNT, "account " + a.id + " disappeared: open it again");
         }
     }
 
     private static void requireAvailable(Live.Account a, long amount, String what) {
         if (!a.credit && a.available() < amount) {
-            throw new InsufficientFundsException("account " + a.id + " has " + MicroUsd.ofMicros(Math.max(0, a.available()))
+            throw new SettlementException(Reason.INSUFFICIENT_FUNDS, "account " + a.id + " has " + MicroUsd.ofMicros(Math.max(0, a.available()))
                     + " available (" + a.posted + " posted, " + a.held + " held) but " + what + " needs "
                     + MicroUsd.ofMicros(amount) + ": add funds first");
         }
@@ -211,7 +201,7 @@ final class Store {
 
     private static void requireKind(Live.Account a, boolean ok, String why) {
         if (!ok) {
-            throw new AccountKindException("account " + a.id + " is of kind " + a.kind + ": " + why);
+            throw new SettlementException(Reason.ACCOUNT_KIND, "account " + a.id + " is of kind " + a.kind + ": " + why);
         }
     }
 
@@ -253,7 +243,7 @@ final class Store {
             }
             String fields = rs.getString(2);
             if (!fields.equals(op.fields())) {
-                throw new IdempotencyConflictException("key " + op.key() + " was used for [" + fields
+                throw new SettlementException(Reason.IDEMPOTENCY_CONFLICT, "key " + op.key() + " was used for [" + fields
                         + "], not [" + op.fields() + "]: use a new key for a different operation");
             }
             seq = rs.getLong(1);
@@ -387,10 +377,10 @@ final class Store {
     private HoldRow openHold(OperationKey key) throws SQLException {
         HoldRow h = holdRow(key);
         if (h == null) {
-            throw new UnknownHoldException("no hold has key " + key + ": name the key the hold was applied with");
+            throw new SettlementException(Reason.UNKNOWN_HOLD, "no hold has key " + key + ": name the key the hold was applied with");
         }
         if (!h.state.equals("OPEN")) {
-            throw new HoldResolvedException("hold " + key + " is already " + h.state + " (by " + h.resolvedBy
+            throw new SettlementException(Reason.HOLD_RESOLVED, "hold " + key + " is already " + h.state + " (by " + h.resolvedBy
                     + "): a hold resolves exactly once");
         }
         return h;
@@ -403,25 +393,25 @@ final class Store {
         p.setString(2, by.value());
         p.setString(3, h.key.value());
         if (p.executeUpdate() != 1) {
-            throw new HoldResolvedException("hold " + h.key + " was resolved concurrently: a hold resolves exactly once");
+            throw new SettlementException(Reason.HOLD_RESOLVED, "hold " + h.key + " was resolved concurrently: a hold resolves exactly once");
         }
     }
 
     private Applied post(Operation.Post post, Instant now) throws SQLException {
         HoldRow found = holdRow(post.hold());
         if (found != null && found.state.equals("EXPIRED")) {
-            throw new HoldExpiredException("hold " + found.key + " expired at " + Instant.ofEpochMilli(found.expiresMs)
+            throw new SettlementException(Reason.HOLD_EXPIRED, "hold " + found.key + " expired at " + Instant.ofEpochMilli(found.expiresMs)
                     + " and was released to " + found.payer + " (by " + found.resolvedBy
                     + "): it can no longer be posted");
         }
         HoldRow h = openHold(post.hold());
         if (now.toEpochMilli() >= h.expiresMs) {
-            throw new HoldExpiredException("hold " + h.key + " expired at " + Instant.ofEpochMilli(h.expiresMs)
+            throw new SettlementException(Reason.HOLD_EXPIRED, "hold " + h.key + " expired at " + Instant.ofEpochMilli(h.expiresMs)
                     + " (now " + now + "): it can no longer be posted; void or expire it");
         }
         long amount = post.amount().micros();
         if (amount > h.amount) {
-            throw new PostExceedsHoldException("post " + post.key() + " asks for " + post.amount() + " but hold " + h.key
+            throw new SettlementException(Reason.POST_EXCEEDS_HOLD, "post " + post.key() + " asks for " + post.amount() + " but hold " + h.key
                     + " reserved " + MicroUsd.ofMicros(h.amount) + ": post at most the hold");
         }
         Live.Account payer = account(h.payer);
@@ -438,7 +428,7 @@ final class Store {
     private Applied release(Operation op, OperationKey holdKey, String state, Instant now) throws SQLException {
         HoldRow h = openHold(holdKey);
         if (state.equals("EXPIRED") && now.toEpochMilli() < h.expiresMs) {
-            throw new HoldNotExpiredException("hold " + h.key + " expires at " + Instant.ofEpochMilli(h.expiresMs)
+            throw new SettlementException(Reason.HOLD_NOT_EXPIRED, "hold " + h.key + " expires at " + Instant.ofEpochMilli(h.expiresMs)
                     + ", after now (" + now + "): void it, or expire it later");
         }
         Live.Account payer = account(h.payer);
@@ -490,7 +480,7 @@ final class Store {
                     throw new ArithmeticException("minimum");
                 }
             } catch (ArithmeticException e) {
-                throw new AmountOverflowException("account " + a.id + " would leave the range of a 64-bit micro-USD count"
+                throw new SettlementException(Reason.AMOUNT_OVERFLOW, "account " + a.id + " would leave the range of a 64-bit micro-USD count"
                         + " (posted " + a.posted + ", change " + d + "): move smaller amounts");
             }
         }
@@ -504,11 +494,11 @@ final class Store {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String text = String.valueOf(e.getMessage());
         if (state.equals("23514") || text.contains("CHECK constraint failed")) {
-            return new InsufficientFundsException("the database refused a balance below zero (" + text
+            return new SettlementException(Reason.INSUFFICIENT_FUNDS, "the database refused a balance below zero (" + text
                     + "): another writer took the funds first; retry when funds are available");
         }
         if (state.equals("23505") || text.contains("UNIQUE constraint failed")) {
-            return new IdempotencyConflictException("the key was applied concurrently by another writer with"
+            return new SettlementException(Reason.IDEMPOTENCY_CONFLICT, "the key was applied concurrently by another writer with"
                     + " other fields (" + text + "): use a new key for a different operation");
         }
         return new LedgerFailureException("the database refused the operation: " + text

@@ -1,5 +1,7 @@
 package dev.depin.ledger;
 
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.BlockingExecutor;
@@ -22,13 +24,10 @@ import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.JobSettlement;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.SlashPolicy;
-import dev.depin.settlement.SlippageExceededException;
-import dev.depin.settlement.StaleQuoteException;
 import dev.depin.settlement.TokenRate;
 import dev.depin.settlement.spi.PriceOracle;
 import java.time.Clock;
@@ -128,6 +127,15 @@ class EscrowEngineTest {
     }
 
     /** The first exception of {@code type} in {@code e}'s cause chain ({@code result()} rethrows a copy). */
+    private static SettlementException causeOf(Throwable e, Reason reason) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SettlementException s && s.is(reason)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no " + reason + " in the causes of " + e, e);
+    }
+
     private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (type.isInstance(t)) {
@@ -332,7 +340,7 @@ class EscrowEngineTest {
         JobHandle h = client.submit(saxpy(new SplittableRandom(SEED + 4), 16, MicroUsd.ofMicros(11)));
         JobFailedException e = assertThrows(JobFailedException.class, h::result);
         assertEquals(JobState.REJECTED, e.finalState());
-        InsufficientFundsException cause = causeOf(e, InsufficientFundsException.class);
+        SettlementException cause = causeOf(e, Reason.INSUFFICIENT_FUNDS);
         assertTrue(e.getMessage().contains("could not escrow $0.000011") && e.getMessage().contains("buyer:poor"),
                 e.getMessage());
         assertTrue(cause.getMessage().length() > 0);
@@ -370,7 +378,7 @@ class EscrowEngineTest {
         JobFailedException e = assertThrows(JobFailedException.class,
                 () -> client.submit(saxpy(new SplittableRandom(SEED + 5), 8, MicroUsd.ofMicros(1000))).result());
         assertEquals(JobState.REJECTED, e.finalState());
-        StaleQuoteException cause = causeOf(e, StaleQuoteException.class);
+        SettlementException cause = causeOf(e, Reason.STALE_QUOTE);
         assertTrue(cause.getMessage().contains("older than the PT5M this buyer accepts"), cause.getMessage());
         client.close();
         assertEquals(FUNDS.micros(), posted(BUYER));
@@ -393,7 +401,7 @@ class EscrowEngineTest {
         oracle.rate.set(1_940_000);
         JobFailedException e = assertThrows(JobFailedException.class, h::result);
         assertEquals(JobState.FAILED, e.finalState());
-        SlippageExceededException cause = causeOf(e, SlippageExceededException.class);
+        SettlementException cause = causeOf(e, Reason.SLIPPAGE_EXCEEDED);
         assertTrue(cause.getMessage().contains("300 basis points") && cause.getMessage().contains("bound of 200"),
                 cause.getMessage());
         client.close();

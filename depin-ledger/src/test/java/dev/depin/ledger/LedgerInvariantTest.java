@@ -4,16 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.depin.settlement.SettlementException.Reason;
+import dev.depin.settlement.SettlementAssertions;
 import dev.depin.InvalidArgumentException;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
-import dev.depin.settlement.HoldResolvedException;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
-import dev.depin.settlement.PostExceedsHoldException;
 import dev.depin.settlement.SettlementException;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,7 +71,7 @@ abstract class LedgerInvariantTest {
                 } catch (InvalidArgumentException e) {
                     continue; // the values refuse it themselves; checked in the contract test
                 }
-                Class<? extends SettlementException> expected = model.apply(op, clock.instant().toEpochMilli());
+                Reason expected = model.apply(op, clock.instant().toEpochMilli());
                 Throwable actual = null;
                 try {
                     ledger.apply(op).join();
@@ -83,8 +82,8 @@ abstract class LedgerInvariantTest {
                 if (expected == null && actual != null) {
                     throw new AssertionError(where + " was refused but the model applies it", actual);
                 }
-                if (expected != null && (actual == null || actual.getClass() != expected)) {
-                    fail(where + ": expected " + expected.getSimpleName() + " but got " + actual);
+                if (expected != null && SettlementAssertions.reasonOf(actual) != expected) {
+                    fail(where + ": expected " + expected + " but got " + actual);
                 }
                 if (expected == null) {
                     done.add(op);
@@ -212,7 +211,7 @@ abstract class LedgerInvariantTest {
                             try {
                                 acknowledged.put(h.key().value(), ledger.apply(h).join());
                             } catch (CompletionException e) {
-                                if (!(e.getCause() instanceof InsufficientFundsException)) {
+                                if (!(e.getCause() instanceof SettlementException r && r.is(Reason.INSUFFICIENT_FUNDS))) {
                                     throw e;
                                 }
                                 continue;
@@ -235,8 +234,8 @@ abstract class LedgerInvariantTest {
                                         MicroUsd.ofMicros(amount + 1))).join();
                                 fail("second resolution of " + hold + " was applied");
                             } catch (CompletionException e) {
-                                if (!(e.getCause() instanceof HoldResolvedException)
-                                        && !(e.getCause() instanceof PostExceedsHoldException)) {
+                                if (!(e.getCause() instanceof SettlementException r && (r.is(Reason.HOLD_RESOLVED)
+                                        || r.is(Reason.POST_EXCEEDS_HOLD)))) {
                                     throw e;
                                 }
                             }

@@ -1,22 +1,12 @@
 package dev.depin.ledger;
 
-import dev.depin.settlement.AccountConflictException;
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
-import dev.depin.settlement.AccountKindException;
-import dev.depin.settlement.AmountOverflowException;
 import dev.depin.settlement.Balance;
-import dev.depin.settlement.HoldExpiredException;
-import dev.depin.settlement.HoldNotExpiredException;
-import dev.depin.settlement.HoldResolvedException;
-import dev.depin.settlement.IdempotencyConflictException;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
-import dev.depin.settlement.PostExceedsHoldException;
 import dev.depin.settlement.SettlementException;
-import dev.depin.settlement.UnknownAccountException;
-import dev.depin.settlement.UnknownHoldException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -66,10 +56,10 @@ final class LedgerModel {
         accounts.put(AccountId.BURN, new Acct(AccountKind.BURN, false));
     }
 
-    Class<? extends SettlementException> open(AccountId id, AccountKind kind, boolean credit) {
+    Reason open(AccountId id, AccountKind kind, boolean credit) {
         Acct a = accounts.get(id);
         if (a != null) {
-            return a.kind == kind && a.credit == credit ? null : AccountConflictException.class;
+            return a.kind == kind && a.credit == credit ? null : Reason.ACCOUNT_CONFLICT;
         }
         accounts.put(id, new Acct(kind, credit));
         return null;
@@ -82,10 +72,10 @@ final class LedgerModel {
     }
 
     /** Applies the operation to the model; returns the refusal expected, or null when it applies. */
-    Class<? extends SettlementException> apply(Operation op, long nowMs) {
+    Reason apply(Operation op, long nowMs) {
         String earlier = keys.get(op.key());
         if (earlier != null) {
-            return earlier.equals(op.fields()) ? null : IdempotencyConflictException.class;
+            return earlier.equals(op.fields()) ? null : Reason.IDEMPOTENCY_CONFLICT;
         }
         try {
             applyNew(op, nowMs);
@@ -98,10 +88,10 @@ final class LedgerModel {
 
     private static final class Refusal extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        final Class<? extends SettlementException> type;
+        final Reason type;
 
-        Refusal(Class<? extends SettlementException> type) {
-            super(type.getSimpleName(), null, false, false);
+        Refusal(Reason type) {
+            super(type.name(), null, false, false);
             this.type = type;
         }
     }
@@ -109,12 +99,12 @@ final class LedgerModel {
     private Acct acct(AccountId id) {
         Acct a = accounts.get(id);
         if (a == null) {
-            throw new Refusal(UnknownAccountException.class);
+            throw new Refusal(Reason.UNKNOWN_ACCOUNT);
         }
         return a;
     }
 
-    private static void require(boolean ok, Class<? extends SettlementException> type) {
+    private static void require(boolean ok, Reason type) {
         if (!ok) {
             throw new Refusal(type);
         }
@@ -124,21 +114,21 @@ final class LedgerModel {
         try {
             long after = Math.addExact(a.posted, d);
             Math.subtractExact(after, a.held);
-            require(after != Long.MIN_VALUE, AmountOverflowException.class);
+            require(after != Long.MIN_VALUE, Reason.AMOUNT_OVERFLOW);
         } catch (ArithmeticException e) {
-            throw new Refusal(AmountOverflowException.class);
+            throw new Refusal(Reason.AMOUNT_OVERFLOW);
         }
     }
 
     private static void available(Acct a, long amount) {
-        require(a.credit || a.posted - a.held >= amount, InsufficientFundsException.class);
+        require(a.credit || a.posted - a.held >= amount, Reason.INSUFFICIENT_FUNDS);
     }
 
     private void applyNew(Operation op, long nowMs) {
         if (op instanceof Operation.Mint) {
             Operation.Mint m = (Operation.Mint) op;
             Acct to = acct(m.to());
-            require(to.kind != AccountKind.ISSUER && to.kind != AccountKind.BURN, AccountKindException.class);
+            require(to.kind != AccountKind.ISSUER && to.kind != AccountKind.BURN, Reason.ACCOUNT_KIND);
             Acct issuer = accounts.get(AccountId.ISSUER);
             long amt = m.amount().micros();
             range(issuer, -amt);
@@ -149,8 +139,8 @@ final class LedgerModel {
             Operation.Transfer t = (Operation.Transfer) op;
             Acct from = acct(t.from());
             Acct to = acct(t.to());
-            require(from.kind != AccountKind.ISSUER && from.kind != AccountKind.BURN, AccountKindException.class);
-            require(to.kind != AccountKind.ISSUER, AccountKindException.class);
+            require(from.kind != AccountKind.ISSUER && from.kind != AccountKind.BURN, Reason.ACCOUNT_KIND);
+            require(to.kind != AccountKind.ISSUER, Reason.ACCOUNT_KIND);
             long amt = t.amount().micros();
             available(from, amt);
             range(from, -amt);
@@ -161,24 +151,24 @@ final class LedgerModel {
             Operation.Hold h = (Operation.Hold) op;
             Acct payer = acct(h.payer());
             Acct payee = acct(h.payee());
-            require(payer.kind != AccountKind.ISSUER && payer.kind != AccountKind.BURN, AccountKindException.class);
-            require(payee.kind != AccountKind.ISSUER, AccountKindException.class);
+            require(payer.kind != AccountKind.ISSUER && payer.kind != AccountKind.BURN, Reason.ACCOUNT_KIND);
+            require(payee.kind != AccountKind.ISSUER, Reason.ACCOUNT_KIND);
             long amt = h.amount().micros();
             available(payer, amt);
             try {
                 payer.held = Math.addExact(payer.held, amt);
             } catch (ArithmeticException e) {
-                throw new Refusal(AmountOverflowException.class);
+                throw new Refusal(Reason.AMOUNT_OVERFLOW);
             }
             holds.put(h.key(), new HoldM(h.payer(), h.payee(), amt, h.expiresAt().toEpochMilli()));
         } else if (op instanceof Operation.Post) {
             Operation.Post p = (Operation.Post) op;
             HoldM found = holds.get(p.hold());
-            require(found == null || !found.expired, HoldExpiredException.class);
+            require(found == null || !found.expired, Reason.HOLD_EXPIRED);
             HoldM h = open(p.hold());
-            require(nowMs < h.expiresMs, HoldExpiredException.class);
+            require(nowMs < h.expiresMs, Reason.HOLD_EXPIRED);
             long amt = p.amount().micros();
-            require(amt <= h.amount, PostExceedsHoldException.class);
+            require(amt <= h.amount, Reason.POST_EXCEEDS_HOLD);
             Acct payer = accounts.get(h.payer);
             Acct payee = accounts.get(h.payee);
             range(payer, -amt);
@@ -190,17 +180,17 @@ final class LedgerModel {
         } else if (op instanceof Operation.VoidHold || op instanceof Operation.Expire) {
             boolean expire = op instanceof Operation.Expire;
             HoldM h = open(expire ? ((Operation.Expire) op).hold() : ((Operation.VoidHold) op).hold());
-            require(!expire || nowMs >= h.expiresMs, HoldNotExpiredException.class);
+            require(!expire || nowMs >= h.expiresMs, Reason.HOLD_NOT_EXPIRED);
             h.open = false;
             h.expired = expire;
             accounts.get(h.payer).held -= h.amount;
         } else {
             Operation.Slash s = (Operation.Slash) op;
             Acct stake = acct(s.stake());
-            require(stake.kind == AccountKind.STAKE, AccountKindException.class);
+            require(stake.kind == AccountKind.STAKE, Reason.ACCOUNT_KIND);
             Acct ben = s.beneficiary().isPresent() ? acct(s.beneficiary().get()) : null;
             if (ben != null) {
-                require(ben.kind != AccountKind.ISSUER, AccountKindException.class);
+                require(ben.kind != AccountKind.ISSUER, Reason.ACCOUNT_KIND);
             }
             long total = s.total().micros();
             available(stake, total);
@@ -221,8 +211,8 @@ final class LedgerModel {
 
     private HoldM open(OperationKey key) {
         HoldM h = holds.get(key);
-        require(h != null, UnknownHoldException.class);
-        require(h.open, HoldResolvedException.class);
+        require(h != null, Reason.UNKNOWN_HOLD);
+        require(h.open, Reason.HOLD_RESOLVED);
         return h;
     }
 }

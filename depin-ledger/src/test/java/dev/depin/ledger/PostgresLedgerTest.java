@@ -1,14 +1,14 @@
 package dev.depin.ledger;
 
+import static dev.depin.settlement.SettlementAssertions.assertReason;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.Applied;
-import dev.depin.settlement.IdempotencyConflictException;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import java.time.Duration;
@@ -50,7 +50,7 @@ class PostgresLedgerTest extends LedgerContractTest {
             long available = ledger.balance(BUYER).available();
             List<CompletableFuture<Applied>> all = new ArrayList<>();
             for (int i = 0; i < 120; i++) {
-                JdbcLedger writer = i % 2 == 0 ? ledger : other;
+                JdbcLedger writer = i % 2 == 0 ? jdbc() : other;
                 all.add(writer.apply(new Operation.Hold(OperationKey.of("race-" + i), BUYER, PROVIDER, usd(1), later())));
             }
             int applied = 0;
@@ -59,14 +59,14 @@ class PostgresLedgerTest extends LedgerContractTest {
                     f.join();
                     applied++;
                 } catch (CompletionException e) {
-                    assertInstanceOf(InsufficientFundsException.class, e.getCause());
+                    assertReason(Reason.INSUFFICIENT_FUNDS, e.getCause());
                 }
             }
             assertEquals(available / 1_000_000, applied);
             // The same key with other fields from the second writer is refused.
             CompletionException e = assertThrows(CompletionException.class,
                     () -> other.apply(new Operation.Post(key("same-0"), key("same-1"), MicroUsd.ZERO)).join());
-            assertInstanceOf(IdempotencyConflictException.class, e.getCause());
+            assertReason(Reason.IDEMPOTENCY_CONFLICT, e.getCause());
             LedgerAudit audit = other.audit();
             assertTrue(audit.sound(), audit.violations()::toString);
             assertEquals(2 + 200 + applied, audit.operations());

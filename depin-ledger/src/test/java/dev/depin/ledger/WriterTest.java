@@ -1,5 +1,6 @@
 package dev.depin.ledger;
 
+import static dev.depin.settlement.SettlementAssertions.assertReason;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -7,18 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.depin.settlement.SettlementAssertions;
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.InvalidArgumentException;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
-import dev.depin.settlement.IdempotencyConflictException;
-import dev.depin.settlement.InsufficientFundsException;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.SettlementException;
-import dev.depin.settlement.UnknownHoldException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
@@ -106,13 +106,13 @@ abstract class WriterTest {
             assertEquals(ops, ledger.audit().operations());
             assertEquals(List.of("memory is not loaded"), ledger.memoryDifferences(), "memory is loaded again first");
             // Memory forgot the hold: posting it is refused, its key is free, and the retry applies it now.
-            assertInstanceOf(UnknownHoldException.class,
+            assertReason(Reason.UNKNOWN_HOLD,
                     cause(ledger.apply(new Operation.Post(OperationKey.of("p"), OperationKey.of("h"), usd(1)))));
             Applied retried = ledger.apply(h).join();
             assertEquals(h, retried.operation());
             assertEquals(80_000_000, ledger.balance(BUYER).held());
             assertEquals(ops + 1, ledger.audit().operations());
-            assertInstanceOf(InsufficientFundsException.class, cause(ledger.apply(hold("h2", 21))));
+            assertReason(Reason.INSUFFICIENT_FUNDS, cause(ledger.apply(hold("h2", 21))));
             ledger.apply(hold("h3", 20)).join();
             assertEquals(List.of(), ledger.memoryDifferences());
             assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
@@ -167,7 +167,7 @@ abstract class WriterTest {
                 assertEquals(originals.get(i), retries.get(i).join(), "retry of " + originals.get(i).operation().key());
                 assertNotNull(fresh.get(i).join());
             }
-            assertInstanceOf(IdempotencyConflictException.class, cause(ledger.apply(hold("h0", 2))));
+            assertReason(Reason.IDEMPOTENCY_CONFLICT, cause(ledger.apply(hold("h0", 2))));
             assertEquals(ops + fresh.size(), ledger.audit().operations());
             assertEquals(List.of(), ledger.memoryDifferences());
             assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
@@ -217,7 +217,7 @@ abstract class WriterTest {
                 for (int burst = 0; burst < 4; burst++) {
                     clock.advance(Duration.ofSeconds(rnd.nextInt(200)));
                     List<Operation> ops = new ArrayList<>();
-                    List<Class<? extends SettlementException>> expected = new ArrayList<>();
+                    List<Reason> expected = new ArrayList<>();
                     List<CompletableFuture<Applied>> futures = new ArrayList<>();
                     int size = 1 + rnd.nextInt(150);
                     for (int k = 0; k < size; k++, n++) {
@@ -227,7 +227,7 @@ abstract class WriterTest {
                         } catch (InvalidArgumentException e) {
                             continue;
                         }
-                        Class<? extends SettlementException> refusal = model.apply(op, clock.instant().toEpochMilli());
+                        Reason refusal = model.apply(op, clock.instant().toEpochMilli());
                         if (refusal == null) {
                             done.add(op);
                             if (op instanceof Operation.Hold) {
@@ -255,8 +255,8 @@ abstract class WriterTest {
                             if (earlier != null) {
                                 assertEquals(earlier, applied, where);
                             }
-                        } else if (actual == null || actual.getClass() != expected.get(k)) {
-                            fail(where + ": expected " + expected.get(k).getSimpleName() + " but got " + actual);
+                        } else if (SettlementAssertions.reasonOf(actual) != expected.get(k)) {
+                            fail(where + ": expected " + expected.get(k) + " but got " + actual);
                         }
                     }
                     assertEquals(model.balances(), ledger.balances(), "round " + round + " burst " + burst);

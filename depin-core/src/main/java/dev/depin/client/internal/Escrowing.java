@@ -1,5 +1,6 @@
 package dev.depin.client.internal;
 
+import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.crypto.Sha256;
 import dev.depin.job.DisputeRecord;
 import dev.depin.money.MicroUsd;
@@ -8,17 +9,13 @@ import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
-import dev.depin.settlement.HoldResolvedException;
-import dev.depin.settlement.InsufficientFundsException;
+import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.Quote;
 import dev.depin.settlement.SettlementException;
-import dev.depin.settlement.SlippageExceededException;
-import dev.depin.settlement.StaleQuoteException;
 import dev.depin.settlement.TokenRate;
-import dev.depin.settlement.UnknownAccountException;
 import dev.depin.settlement.spi.Settlement;
 import java.time.Clock;
 import java.time.Duration;
@@ -95,14 +92,14 @@ public final class Escrowing {
         }
         return track(rate.handle((r, error) -> {
             if (error != null || r == null) {
-                throw new CompletionException(new StaleQuoteException("no token rate from oracle "
+                throw new CompletionException(new SettlementException(Reason.STALE_QUOTE, "no token rate from oracle "
                         + escrow.oracle().name() + ": " + (error == null ? "it returned null" : JobRun.rootCause(error))
                         + "; no money moved. Fix the oracle feed and resubmit"));
             }
             Instant at = clock.instant();
             Duration age = Duration.between(r.asOf(), at);
             if (age.compareTo(escrow.maxRateAge()) > 0) {
-                throw new CompletionException(new StaleQuoteException("the rate " + r + " from oracle "
+                throw new CompletionException(new SettlementException(Reason.STALE_QUOTE, "the rate " + r + " from oracle "
                         + escrow.oracle().name() + " is " + age.toMillis() + " ms old at " + at + ", older than the "
                         + escrow.maxRateAge() + " this buyer accepts; no money moved. Fix the oracle feed or raise "
                         + "Escrow.Builder.maxRateAge"));
@@ -110,7 +107,7 @@ public final class Escrowing {
             if (first != null) {
                 long bps = first.rate().basisPointsTo(r);
                 if (bps > escrow.maxSlippageBps()) {
-                    throw new CompletionException(new SlippageExceededException("the rate moved from "
+                    throw new CompletionException(new SettlementException(Reason.SLIPPAGE_EXCEEDED, "the rate moved from "
                             + first.rate() + " to " + r + ", " + bps + " basis points, beyond the buyer's bound of "
                             + escrow.maxSlippageBps() + "; no new hold was placed. Resubmit at the new rate or raise "
                             + "Escrow.Builder.maxSlippage"));
@@ -207,7 +204,7 @@ public final class Escrowing {
                     MicroUsd.ofMicros(burned), evidence);
             return apply(op).thenApply(Optional::of).exceptionally(error -> {
                 Throwable cause = JobRun.rootCause(error);
-                if (cause instanceof InsufficientFundsException) {
+                if (cause instanceof SettlementException s && s.is(Reason.INSUFFICIENT_FUNDS)) {
                     // Another job slashed the same stake first: what is left was not enough.
                     notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
                             + ": " + cause.getMessage());
@@ -223,8 +220,11 @@ public final class Escrowing {
         try {
             Balance b = ledger.balance(stake);
             return b.kind() == AccountKind.STAKE ? b.available() : -1;
-        } catch (UnknownAccountException e) {
-            return -1;
+        } catch (SettlementException e) {
+            if (e.is(Reason.UNKNOWN_ACCOUNT)) {
+                return -1;
+            }
+            throw e;
         }
     }
 
@@ -260,18 +260,18 @@ public final class Escrowing {
                 out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.ExecutionException e) {
                 Throwable cause = JobRun.rootCause(e);
-                if (cause instanceof HoldResolvedException) {
+                if (cause instanceof SettlementException r && r.is(Reason.HOLD_RESOLVED)) {
                     continue; // resolved meanwhile (the ledger expired it itself): nothing left to do
                 }
                 throw cause instanceof SettlementException s ? s
-                        : new SettlementException("could not resolve an open hold of session " + escrow.session()
+                        : new LedgerFailureException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);
             } catch (java.util.concurrent.TimeoutException e) {
-                throw new SettlementException("the ledger did not resolve session " + escrow.session()
+                throw new LedgerFailureException("the ledger did not resolve session " + escrow.session()
                         + "'s open holds within " + timeout + ": check the ledger and build the client again");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new SettlementException("interrupted while resolving open holds", e);
+                throw new LedgerFailureException("interrupted while resolving open holds", e);
             }
         }
         if (!out.isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.depin.settlement.spi;
 
+import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.TokenRate;
 import java.util.concurrent.CompletableFuture;
 
@@ -8,9 +9,9 @@ import java.util.concurrent.CompletableFuture;
  * rate ({@link dev.depin.settlement.FixedRateOracle}, the embedded default).
  *
  * <p>The engine asks for a rate when it locks a job's {@link dev.depin.settlement.Quote},
- * refuses one older than the buyer's bound ({@link dev.depin.settlement.StaleQuoteException})
+ * refuses one older than the buyer's bound ({@link dev.depin.settlement.SettlementException} ({@code STALE_QUOTE}))
  * and one that moved beyond the buyer's slippage bound since the job's first quote
- * ({@link dev.depin.settlement.SlippageExceededException}). Implementations must not block
+ * ({@link dev.depin.settlement.SettlementException} ({@code SLIPPAGE_EXCEEDED})). Implementations must not block
  * the calling thread: return a future and complete it from their own threads.
  */
 public interface PriceOracle {

@@ -1,5 +1,6 @@
 package dev.depin.settlement.spi;
 
+import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
@@ -19,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  *       its future completes normally only after the operation is durable. An identical
  *       retry (same key and {@link Operation#fields()}) completes with the original
  *       {@link Applied}; the same key with other fields fails with
- *       {@link dev.depin.settlement.IdempotencyConflictException}.</li>
+ *       {@link dev.depin.settlement.SettlementException} ({@code IDEMPOTENCY_CONFLICT}).</li>
  *   <li>A refusal fails the future with a specific
  *       {@link dev.depin.settlement.SettlementException} subclass and changes nothing.</li>
  *   <li>The sum of the posted balances over all accounts is always zero (the issuer is
@@ -39,7 +40,7 @@ public interface Settlement extends AutoCloseable {
      *                    which the ledger opens itself
      * @param allowCredit whether it may go below zero
      * @return its balance once the account is durable; fails with
-     *         {@link dev.depin.settlement.AccountConflictException} if it exists with another
+     *         {@link dev.depin.settlement.SettlementException} ({@code ACCOUNT_CONFLICT}) if it exists with another
      *         kind or credit setting
      * @throws dev.depin.InvalidArgumentException if an argument is null or the kind is one the
      *                                            ledger opens itself
@@ -60,7 +61,7 @@ public interface Settlement extends AutoCloseable {
      *
      * @param account the account
      * @return its balance
-     * @throws dev.depin.settlement.UnknownAccountException if it was never opened
+     * @throws dev.depin.settlement.SettlementException (UNKNOWN_ACCOUNT) if it was never opened
      * @throws dev.depin.settlement.LedgerFailureException  if the ledger cannot be read
      */
     Balance balance(AccountId account);
@@ -78,7 +79,7 @@ public interface Settlement extends AutoCloseable {
      *
      * @param account the account
      * @return its statement
-     * @throws dev.depin.settlement.UnknownAccountException if it was never opened
+     * @throws dev.depin.settlement.SettlementException (UNKNOWN_ACCOUNT) if it was never opened
      * @throws dev.depin.settlement.LedgerFailureException  if the ledger cannot be read
      */
     List<StatementLine> statement(AccountId account);

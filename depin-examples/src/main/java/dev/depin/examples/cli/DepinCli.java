@@ -9,12 +9,14 @@ import picocli.CommandLine.Command;
  * <p>Subcommands: {@code demo} (a network of providers running a batch of jobs end to end),
  * {@code node} and {@code directory} (a provider node and a directory as their own processes),
  * {@code verify} (check a receipt, wipe attestation or dispute offline), {@code earnings}
- * (a GPU owner's net after energy and depreciation) and {@code ledger} (balances and an
- * account's statement from a ledger).
+ * (a GPU owner's net after energy and depreciation), {@code ledger} (balances and an
+ * account's statement from a ledger), {@code capacity} (price, lease, list and release machines
+ * running depin nodes on Akash, io.net or this host) and {@code akash sdl} (a depin node's SDL).
  */
 @Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
         description = "Decentralized GPU compute with verifiable results.",
         subcommands = {DemoCommand.class, NodeCommand.class, DirectoryCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class,
+            CapacityCommand.class, AkashCommand.class,
             CommandLine.HelpCommand.class})
 public final class DepinCli implements Runnable {
     @CommandLine.Spec

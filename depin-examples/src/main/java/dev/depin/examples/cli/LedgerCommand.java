@@ -5,8 +5,8 @@ import dev.depin.ledger.LedgerReader;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.StatementLine;
-import dev.depin.settlement.UnknownAccountException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -130,10 +130,11 @@ public final class LedgerCommand implements Callable<Integer> {
             }
             out.println(lines.size() + " statement line(s)");
             return 0;
-        } catch (UnknownAccountException e) {
-            out.println("UNKNOWN ACCOUNT: " + e.getMessage());
-            return 1;
-        } catch (LedgerFailureException e) {
+        } catch (SettlementException e) {
+            if (e.is(SettlementException.Reason.UNKNOWN_ACCOUNT)) {
+                out.println("UNKNOWN ACCOUNT: " + e.getMessage());
+                return 1;
+            }
             err.println("cannot read ledger: " + e.getMessage());
             return 2;
         } catch (RuntimeException e) {

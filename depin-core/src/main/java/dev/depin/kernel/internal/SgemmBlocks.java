@@ -1,0 +1,62 @@
+package dev.depin.kernel.internal;
+
+/**
+ * One implementation of the SGEMM block computation behind {@code CpuReference.sgemm}: rows
+ * {@code [i0, i1)} × columns {@code [j0, j1)} of {@code C = A·B} (row-major, A m×k, B k×n, C m×n),
+ * each element exactly {@code acc = +0.0f; for p in 0..k-1: acc = fma(a[i][p], b[p][j], acc)}.
+ *
+ * <p>Implementations differ only in speed, never in bits: the accumulator of an element carries
+ * over from one depth block to the next through C itself (a stored float is the accumulator's
+ * exact value), so blocking, packing, vector width and threads cannot change a result.
+ */
+public interface SgemmBlocks {
+
+    /** @return what computes the blocks, for logs and benchmark tables (e.g. "vector-api 512-bit") */
+    String describe();
+
+    /**
+     * Computes one block of C; the caller validated every argument.
+     *
+     * @param scratch working arrays owned by the calling task (never shared between threads)
+     */
+    void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, Workspace scratch);
+
+    /** Growable working arrays of one task, reused from call to call. */
+    final class Workspace {
+        private final float[][] slots = new float[4][0];
+        private final float[][][] rowSlots = new float[2][0][0];
+
+        /**
+         * Returns slot {@code slot}'s array, at least {@code size} floats, grown (never shrunk)
+         * when a larger problem arrives; its contents are whatever the last user left.
+         */
+        public float[] floats(int slot, int size) {
+            float[] f = slots[slot];
+            if (f.length < size) {
+                f = new float[size];
+                slots[slot] = f;
+            }
+            return f;
+        }
+
+        /**
+         * Returns slot {@code slot}'s rows: at least {@code count} arrays of at least
+         * {@code width} floats each, grown (never shrunk) when a larger problem arrives.
+         */
+        public float[][] rows(int slot, int count, int width) {
+            float[][] r = rowSlots[slot];
+            if (r.length < count || r[0].length < width) {
+                int w = Math.max(width, r.length == 0 ? 0 : r[0].length);
+                r = new float[Math.max(count, r.length)][w];
+                rowSlots[slot] = r;
+            }
+            return r;
+        }
+
+        /** Lets the arrays go. */
+        public void clear() {
+            java.util.Arrays.fill(slots, new float[0]);
+            java.util.Arrays.fill(rowSlots, new float[0][0]);
+        }
+    }
+}

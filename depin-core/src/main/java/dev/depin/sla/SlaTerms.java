@@ -1,0 +1,176 @@
+package dev.depin.sla;
+
+import dev.depin.InvalidArgumentException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a provider promises in its offer, and what it pays back when it does not keep it: a
+ * service-level agreement with a credit schedule, as the clouds write theirs.
+ *
+ * <p>The promise is a ratio of good attempts per {@link #period()}: an attempt dispatched to
+ * the provider is <em>good</em> when it ends with a verified result within the
+ * {@link Objective} of its job's size class (FLOPs), and <em>bad</em> when it fails, is
+ * disputed, or is verified too late. Attempts the buyer withdrew (cancelled: a hedge that lost,
+ * a job cancelled by its owner) do not count. Compliance is good / (good + bad) in basis
+ * points; the {@link CreditTier} with the lowest threshold above it gives the share of the
+ * period's charges the provider credits back from its stake ({@link SlaCredits}). A period
+ * without eligible attempts is compliant.
+ *
+ * @param period     the measurement window, 1 minute to 31 days; periods are aligned to the
+ *                   Unix epoch (an hour period runs from :00 to :00)
+ * @param objectives time-to-result bound per size class, 1 to 16, in increasing
+ *                   {@link Objective#maxFlops()}; a job above the last class is not covered
+ * @param credits    the credit schedule, 1 to 8 tiers, thresholds strictly decreasing and credit
+ *                   percentages strictly increasing
+ */
+public record SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits) {
+    /** Basis points in 100 %. */
+    public static final int FULL = 10_000;
+
+    /**
+     * Checks the terms.
+     *
+     * @param period     the measurement window, 1 minute to 31 days, whole milliseconds
+     * @param objectives time-to-result bounds by size class
+     * @param credits    the credit schedule
+     * @throws InvalidArgumentException on a null, an out-of-range value or tiers out of order
+     */
+    public SlaTerms {
+        InvalidArgumentException.requireNonNull(period, "SLA period");
+        if (period.compareTo(Duration.ofMinutes(1)) < 0 || period.compareTo(Duration.ofDays(31)) > 0
+                || period.getNano() % 1_000_000 != 0) {
+            throw new InvalidArgumentException("SLA period " + period + " must be whole milliseconds from 1 minute to "
+                    + "31 days, e.g. PT1H or P30D");
+        }
+        objectives = List.copyOf(InvalidArgumentException.requireNonNull(objectives, "SLA objectives"));
+        if (objectives.isEmpty() || objectives.size() > 16) {
+            throw new InvalidArgumentException("an SLA needs 1 to 16 objectives (size classes), got " + objectives.size());
+        }
+        for (int i = 1; i < objectives.size(); i++) {
+            if (objectives.get(i).maxFlops() <= objectives.get(i - 1).maxFlops()) {
+                throw new InvalidArgumentException("SLA objectives must be in increasing maxFlops: "
+                        + objectives.get(i - 1) + " then " + objectives.get(i));
+            }
+        }
+        credits = List.copyOf(InvalidArgumentException.requireNonNull(credits, "SLA credit schedule"));
+        if (credits.isEmpty() || credits.size() > 8) {
+            throw new InvalidArgumentException("an SLA needs 1 to 8 credit tiers, got " + credits.size());
+        }
+        for (int i = 1; i < credits.size(); i++) {
+            CreditTier a = credits.get(i - 1);
+            CreditTier b = credits.get(i);
+            if (b.belowBasisPoints() >= a.belowBasisPoints() || b.creditPercent() <= a.creditPercent()) {
+                throw new InvalidArgumentException("SLA credit tiers must go down in threshold and up in credit: "
+                        + a + " then " + b);
+            }
+        }
+    }
+
+    /**
+     * A common schedule: 99.9 % of attempts good, or 10 % back; below 99 %, 25 %; below 95 %, 100 %.
+     *
+     * @param period     the window
+     * @param objectives the size classes
+     * @return the terms
+     */
+    public static SlaTerms standard(Duration period, List<Objective> objectives) {
+        return new SlaTerms(period, objectives, List.of(new CreditTier(9_990, 10), new CreditTier(9_900, 25),
+                new CreditTier(9_500, 100)));
+    }
+
+    /**
+     * The objective of a job's size class.
+     *
+     * @param flops the job's FLOP count
+     * @return the smallest class that holds it, or {@code null} when the SLA does not cover it
+     */
+    public Objective objectiveFor(long flops) {
+        for (Objective o : objectives) {
+            if (flops <= o.maxFlops()) {
+                return o;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The credit a period's compliance earns.
+     *
+     * @param complianceBasisPoints good attempts per 10,000 eligible ones
+     * @return the percentage of the period's charges credited back, 0 when compliant
+     */
+    public int creditPercent(int complianceBasisPoints) {
+        int percent = 0;
+        for (CreditTier t : credits) {
+            if (complianceBasisPoints < t.belowBasisPoints()) {
+                percent = t.creditPercent();
+            }
+        }
+        return percent;
+    }
+
+    /**
+     * The start of the period that holds an instant.
+     *
+     * @param at an instant
+     * @return the period's start, aligned to the epoch
+     */
+    public java.time.Instant periodStart(java.time.Instant at) {
+        long p = period.toMillis();
+        return java.time.Instant.ofEpochMilli(Math.floorDiv(at.toEpochMilli(), p) * p);
+    }
+
+    /**
+     * One size class: a job of at most {@code maxFlops} FLOPs gets a verified result within
+     * {@code within} of its dispatch, as the buyer measures it.
+     *
+     * @param maxFlops the class's largest job, &ge; 1 ({@code Long.MAX_VALUE} for "any size")
+     * @param within   the bound, 1 ms to 1 day, whole milliseconds
+     */
+    public record Objective(long maxFlops, Duration within) {
+        /**
+         * Checks the class.
+         *
+         * @param maxFlops the class's largest job
+         * @param within   the bound
+         * @throws InvalidArgumentException if out of range
+         */
+        public Objective {
+            if (maxFlops < 1) {
+                throw new InvalidArgumentException("SLA class maxFlops " + maxFlops + " must be >= 1");
+            }
+            InvalidArgumentException.requireNonNull(within, "SLA time-to-result bound");
+            if (within.compareTo(Duration.ofMillis(1)) < 0 || within.compareTo(Duration.ofDays(1)) > 0
+                    || within.getNano() % 1_000_000 != 0) {
+                throw new InvalidArgumentException("SLA time-to-result bound " + within
+                        + " must be whole milliseconds from 1 ms to 1 day");
+            }
+        }
+    }
+
+    /**
+     * One tier of the credit schedule: compliance below the threshold credits a share back.
+     *
+     * @param belowBasisPoints the threshold, 1 to 10,000 (9,990 = 99.9 %)
+     * @param creditPercent    the share of the period's charges credited, 1 to 100
+     */
+    public record CreditTier(int belowBasisPoints, int creditPercent) {
+        /**
+         * Checks the tier.
+         *
+         * @param belowBasisPoints the threshold
+         * @param creditPercent    the share credited
+         * @throws InvalidArgumentException if out of range
+         */
+        public CreditTier {
+            if (belowBasisPoints < 1 || belowBasisPoints > FULL) {
+                throw new InvalidArgumentException("SLA credit threshold " + belowBasisPoints
+                        + " must be 1 to 10000 basis points (9990 = 99.9 %)");
+            }
+            if (creditPercent < 1 || creditPercent > 100) {
+                throw new InvalidArgumentException("SLA credit " + creditPercent + " % must be 1 to 100");
+            }
+        }
+    }
+}

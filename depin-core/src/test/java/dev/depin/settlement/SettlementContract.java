@@ -1,0 +1,408 @@
+package dev.depin.settlement;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.SettlementException.Reason;
+import dev.depin.settlement.spi.Settlement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@link Settlement} contract, which every implementation passes: the embedded ledger
+ * (depin-ledger's {@code JdbcLedger} on SQLite and PostgreSQL) and the remote settlement
+ * service's client. A subclass says how to open a fresh, empty settlement on a given clock and
+ * how to reopen the same one after {@link Settlement#close()}; each test then opens four
+ * accounts and mints into two. Every refusal is checked for its {@link Reason} and for leaving
+ * balances, open holds and statements exactly as they were.
+ */
+public abstract class SettlementContract {
+    protected static final AccountId BUYER = AccountId.of("buyer:acme");
+    protected static final AccountId PROVIDER = AccountId.of("provider:p1");
+    protected static final AccountId STAKE = AccountId.of("stake:p1");
+    protected static final AccountId FEES = AccountId.of("fees:net");
+
+    /** The clock of the settlement under test; tests move it by hand. */
+    protected final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+    /** The settlement under test. */
+    protected Settlement ledger;
+
+    /**
+     * A fresh settlement with no accounts but its own, deciding expiry by {@code clock} and
+     * expiring no hold unless asked (no background expiry), so tests decide when holds expire.
+     *
+     * @param clock the clock
+     * @return the settlement
+     */
+    protected abstract Settlement open(Clock clock);
+
+    /**
+     * The settlement {@link #open} returned, opened again after it was closed: the same
+     * durable state.
+     *
+     * @param clock the clock
+     * @return the settlement
+     */
+    protected abstract Settlement reopen(Clock clock);
+
+    /**
+     * Checks the implementation's own invariants after each test, before the settlement is
+     * closed (an audit, memory against the database). Nothing by default.
+     *
+     * @param settlement the settlement, open
+     */
+    protected void checkAfterTest(Settlement settlement) {
+    }
+
+    @BeforeEach
+    void openSettlement() {
+        ledger = open(clock);
+        ledger.open(BUYER, AccountKind.BUYER, false).join();
+        ledger.open(PROVIDER, AccountKind.PROVIDER, false).join();
+        ledger.open(STAKE, AccountKind.STAKE, false).join();
+        ledger.open(FEES, AccountKind.FEES, false).join();
+        apply(new Operation.Mint(key("mint-buyer"), BUYER, usd(100)));
+        apply(new Operation.Mint(key("mint-stake"), STAKE, usd(50)));
+    }
+
+    @AfterEach
+    void closeSettlement() {
+        if (ledger != null) {
+            assertEquals(0, ledger.balances().stream().mapToLong(Balance::posted).sum(), "posted balances sum to zero");
+            checkAfterTest(ledger);
+            ledger.close();
+        }
+    }
+
+    protected static OperationKey key(String k) {
+        return OperationKey.of(k);
+    }
+
+    protected static MicroUsd usd(long dollars) {
+        return MicroUsd.ofMicros(dollars * 1_000_000);
+    }
+
+    protected Applied apply(Operation op) {
+        return ledger.apply(op).join();
+    }
+
+    protected Instant later() {
+        return clock.instant().plus(Duration.ofMinutes(10));
+    }
+
+    /**
+     * Asserts the refusal's reason and that balances, open holds and statements are unchanged.
+     *
+     * @param reason the reason expected
+     * @param action what is refused
+     * @return the refusal
+     */
+    protected SettlementException refused(Reason reason, Supplier<?> action) {
+        List<Balance> before = ledger.balances();
+        List<OpenHold> holdsBefore = ledger.openHolds();
+        List<List<StatementLine>> statementsBefore = statements();
+        Throwable thrown;
+        try {
+            action.get();
+            throw new AssertionError("expected " + reason + " but the operation was applied");
+        } catch (CompletionException e) {
+            thrown = e.getCause();
+        } catch (RuntimeException e) {
+            thrown = e;
+        }
+        SettlementException t = SettlementAssertions.assertReason(reason, thrown);
+        assertEquals(before, ledger.balances(), "balances changed by a refused operation");
+        assertEquals(holdsBefore, ledger.openHolds(), "holds changed by a refused operation");
+        assertEquals(statementsBefore, statements(), "statements changed by a refused operation");
+        return t;
+    }
+
+    private List<List<StatementLine>> statements() {
+        return List.of(ledger.statement(BUYER), ledger.statement(PROVIDER), ledger.statement(STAKE),
+                ledger.statement(FEES), ledger.statement(AccountId.ISSUER), ledger.statement(AccountId.BURN));
+    }
+
+    @Test
+    public void mint_creditsTheAccountFromTheIssuer() {
+        assertEquals(100_000_000, ledger.balance(BUYER).posted());
+        assertEquals(-150_000_000, ledger.balance(AccountId.ISSUER).posted());
+        assertEquals(0, ledger.balances().stream().mapToLong(Balance::posted).sum(), "posted balances sum to zero");
+    }
+
+    @Test
+    public void hold_reservesAndPostPartialReturnsTheRest() {
+        Applied hold = apply(new Operation.Hold(key("j1/0/hold"), BUYER, PROVIDER, usd(10), later()));
+        assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(10), true)), hold.postings());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 100_000_000, 10_000_000), ledger.balance(BUYER));
+        assertEquals(1, ledger.openHolds().size());
+
+        Applied post = apply(new Operation.Post(key("j1/0/post"), key("j1/0/hold"), usd(7)));
+        assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(7), false)), post.postings());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 93_000_000, 0), ledger.balance(BUYER));
+        assertEquals(7_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(List.of(), ledger.openHolds());
+    }
+
+    @Test
+    public void post_fullHoldPaysItAll() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.Post(key("p"), key("h"), usd(10)));
+        assertEquals(90_000_000, ledger.balance(BUYER).available());
+        assertEquals(10_000_000, ledger.balance(PROVIDER).posted());
+    }
+
+    @Test
+    public void void_returnsTheWholeHold() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        Applied v = apply(new Operation.VoidHold(key("v"), key("h")));
+        assertEquals(List.of(), v.postings());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 100_000_000, 0), ledger.balance(BUYER));
+        assertEquals(0, ledger.balance(PROVIDER).posted());
+    }
+
+    @Test
+    public void expire_afterExpiryReleasesTheHold() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        refused(Reason.HOLD_NOT_EXPIRED, () -> apply(new Operation.Expire(key("x"), key("h"))));
+        clock.advance(Duration.ofMinutes(10));
+        apply(new Operation.Expire(key("x"), key("h")));
+        assertEquals(0, ledger.balance(BUYER).held());
+        refused(Reason.HOLD_EXPIRED, () -> apply(new Operation.Post(key("p"), key("h"), usd(1))));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+    }
+
+    @Test
+    public void post_afterExpiryIsRefused() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        clock.advance(Duration.ofMinutes(11));
+        refused(Reason.HOLD_EXPIRED, () -> apply(new Operation.Post(key("p"), key("h"), usd(1))));
+        apply(new Operation.VoidHold(key("v"), key("h")));
+    }
+
+    @Test
+    public void post_aboveHoldIsRefused() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        refused(Reason.POST_EXCEEDS_HOLD,
+                () -> apply(new Operation.Post(key("p"), key("h"), MicroUsd.ofMicros(10_000_001))));
+    }
+
+    @Test
+    public void post_afterVoidIsRefused() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.VoidHold(key("v"), key("h")));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.Post(key("p"), key("h"), usd(1))));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.VoidHold(key("v2"), key("h"))));
+    }
+
+    @Test
+    public void void_afterPostIsRefused() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.Post(key("p"), key("h"), usd(3)));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.Post(key("p2"), key("h"), usd(3))));
+    }
+
+    @Test
+    public void post_unknownHoldIsRefused() {
+        refused(Reason.UNKNOWN_HOLD, () -> apply(new Operation.Post(key("p"), key("nope"), usd(1))));
+    }
+
+    @Test
+    public void hold_aboveAvailableIsRefused() {
+        apply(new Operation.Hold(key("h1"), BUYER, PROVIDER, usd(60), later()));
+        refused(Reason.INSUFFICIENT_FUNDS,
+                () -> apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(41), later())));
+        refused(Reason.INSUFFICIENT_FUNDS,
+                () -> apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(41))));
+        apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(40), later()));
+        assertEquals(0, ledger.balance(BUYER).available());
+    }
+
+    @Test
+    public void apply_unknownAccountIsRefused() {
+        AccountId ghost = AccountId.of("buyer:ghost");
+        refused(Reason.UNKNOWN_ACCOUNT, () -> apply(new Operation.Mint(key("m"), ghost, usd(1))));
+        refused(Reason.UNKNOWN_ACCOUNT, () -> apply(new Operation.Hold(key("h"), ghost, PROVIDER, usd(1), later())));
+        refused(Reason.UNKNOWN_ACCOUNT, () -> apply(new Operation.Hold(key("h"), BUYER, ghost, usd(1), later())));
+        refused(Reason.UNKNOWN_ACCOUNT, () -> apply(new Operation.Transfer(key("t"), BUYER, ghost, usd(1))));
+        refused(Reason.UNKNOWN_ACCOUNT, () -> ledger.balance(ghost));
+        refused(Reason.UNKNOWN_ACCOUNT, () -> ledger.statement(ghost));
+    }
+
+    @Test
+    public void apply_identicalRetryReturnsTheOriginalResult() {
+        Operation[] ops = {
+            new Operation.Transfer(key("t"), BUYER, FEES, usd(1)),
+            new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()),
+            new Operation.Post(key("p"), key("h"), usd(4)),
+            new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(5), later()),
+            new Operation.VoidHold(key("v"), key("h2")),
+            new Operation.Slash(key("s"), STAKE, Optional.of(BUYER), usd(2), usd(3), "dispute:abc"),
+        };
+        for (Operation op : ops) {
+            Applied first = apply(op);
+            List<Balance> balances = ledger.balances();
+            Applied again = apply(op);
+            assertEquals(first, again, "retry of " + op.key());
+            assertEquals(balances, ledger.balances(), "a retry moved money: " + op.key());
+        }
+    }
+
+    @Test
+    public void apply_sameKeyOtherFieldsIsRefused() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        refused(Reason.IDEMPOTENCY_CONFLICT,
+                () -> apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(11), later())));
+        refused(Reason.IDEMPOTENCY_CONFLICT,
+                () -> apply(new Operation.Transfer(key("h"), BUYER, FEES, usd(1))));
+        apply(new Operation.Post(key("p"), key("h"), usd(2)));
+        refused(Reason.IDEMPOTENCY_CONFLICT, () -> apply(new Operation.Post(key("p"), key("h"), usd(3))));
+        refused(Reason.IDEMPOTENCY_CONFLICT, () -> apply(new Operation.Mint(key("mint-buyer"), BUYER, usd(101))));
+    }
+
+    @Test
+    public void slash_paysTheBuyerAndBurnsTheRest() {
+        Applied s = apply(new Operation.Slash(key("s"), STAKE, Optional.of(BUYER), usd(20), usd(5), "dispute:1"));
+        assertEquals(List.of(new Posting(STAKE, BUYER, usd(20), false), new Posting(STAKE, AccountId.BURN, usd(5), false)),
+                s.postings());
+        assertEquals(25_000_000, ledger.balance(STAKE).posted());
+        assertEquals(120_000_000, ledger.balance(BUYER).posted());
+        assertEquals(5_000_000, ledger.balance(AccountId.BURN).posted());
+        apply(new Operation.Slash(key("s2"), STAKE, Optional.empty(), MicroUsd.ZERO, usd(25), "dispute:2"));
+        assertEquals(0, ledger.balance(STAKE).posted());
+    }
+
+    @Test
+    public void slash_refusesNonStakeAndMoreThanTheStake() {
+        refused(Reason.ACCOUNT_KIND,
+                () -> apply(new Operation.Slash(key("s"), BUYER, Optional.of(PROVIDER), usd(1), MicroUsd.ZERO, "d")));
+        refused(Reason.INSUFFICIENT_FUNDS,
+                () -> apply(new Operation.Slash(key("s"), STAKE, Optional.of(BUYER), usd(40), usd(11), "d")));
+    }
+
+    @Test
+    public void apply_refusesMoneyIntoTheIssuerAndOutOfBurn() {
+        apply(new Operation.Slash(key("s"), STAKE, Optional.empty(), MicroUsd.ZERO, usd(1), "d"));
+        refused(Reason.ACCOUNT_KIND, () -> apply(new Operation.Transfer(key("t"), BUYER, AccountId.ISSUER, usd(1))));
+        refused(Reason.ACCOUNT_KIND, () -> apply(new Operation.Transfer(key("t"), AccountId.BURN, BUYER, usd(1))));
+        refused(Reason.ACCOUNT_KIND, () -> apply(new Operation.Transfer(key("t"), AccountId.ISSUER, BUYER, usd(1))));
+        refused(Reason.ACCOUNT_KIND, () -> apply(new Operation.Mint(key("m"), AccountId.BURN, usd(1))));
+    }
+
+    @Test
+    public void values_refuseNegativeZeroAndOverflowingAmounts() {
+        assertThrows(InvalidArgumentException.class, () -> MicroUsd.ofMicros(-1));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Hold(key("h"), BUYER, PROVIDER, MicroUsd.ZERO, later()));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Hold(key("h"), BUYER, BUYER, usd(1), later()));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Post(key("h"), key("h"), usd(1)));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Slash(key("s"), STAKE, Optional.of(BUYER),
+                MicroUsd.ofMicros(Long.MAX_VALUE), usd(1), "d"));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Slash(key("s"), STAKE, Optional.empty(),
+                usd(1), MicroUsd.ZERO, "d"));
+        assertThrows(InvalidArgumentException.class, () -> OperationKey.of("has space"));
+        assertThrows(InvalidArgumentException.class, () -> AccountId.of(""));
+        assertThrows(InvalidArgumentException.class, () -> ledger.apply(null));
+    }
+
+    @Test
+    public void apply_beyondTheRangeIsRefused() {
+        refused(Reason.AMOUNT_OVERFLOW, () -> apply(new Operation.Mint(key("big"), PROVIDER, MicroUsd.ofMicros(Long.MAX_VALUE))));
+        apply(new Operation.Mint(key("most"), PROVIDER, MicroUsd.ofMicros(Long.MAX_VALUE - 150_000_000)));
+        refused(Reason.AMOUNT_OVERFLOW, () -> apply(new Operation.Mint(key("one"), FEES, MicroUsd.ofMicros(1))));
+        assertEquals(-Long.MAX_VALUE, ledger.balance(AccountId.ISSUER).posted());
+        AccountId credit = AccountId.of("buyer:credit");
+        ledger.open(credit, AccountKind.BUYER, true).join();
+        refused(Reason.AMOUNT_OVERFLOW, () -> apply(new Operation.Transfer(key("t"), credit, PROVIDER, usd(151))));
+        apply(new Operation.Transfer(key("t2"), credit, BUYER, usd(1)));
+        assertEquals(-1_000_000, ledger.balance(credit).posted());
+    }
+
+    @Test
+    public void open_sameAccountOtherKindIsRefused() {
+        assertEquals(ledger.balance(BUYER), ledger.open(BUYER, AccountKind.BUYER, false).join());
+        refused(Reason.ACCOUNT_CONFLICT, () -> ledger.open(BUYER, AccountKind.PROVIDER, false).join());
+        refused(Reason.ACCOUNT_CONFLICT, () -> ledger.open(BUYER, AccountKind.BUYER, true).join());
+        assertThrows(InvalidArgumentException.class, () -> ledger.open(AccountId.of("x"), AccountKind.ISSUER, true));
+    }
+
+    @Test
+    public void statement_listsMovementsWithTheRunningBalance() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.Post(key("p"), key("h"), usd(6)));
+        apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(1)));
+        List<StatementLine> lines = ledger.statement(BUYER);
+        assertEquals(3, lines.size());
+        assertEquals(AccountId.ISSUER, lines.get(0).counterparty());
+        assertEquals(100_000_000, lines.get(0).balanceAfter());
+        assertEquals(-6_000_000, lines.get(1).change());
+        assertEquals(key("p"), lines.get(1).key());
+        assertEquals(93_000_000, lines.get(2).balanceAfter());
+        assertEquals(ledger.balance(BUYER).posted(), lines.get(2).balanceAfter());
+    }
+
+    @Test
+    public void reopen_keepsBalancesHoldsAndKeys() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        Applied t = apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(1)));
+        List<Balance> balances = ledger.balances();
+        ledger.close();
+        ledger = reopen(clock);
+        assertEquals(balances, ledger.balances());
+        assertEquals(List.of(new OpenHold(key("h"), BUYER, PROVIDER, usd(10), later())), ledger.openHolds());
+        assertEquals(t, apply(new Operation.Transfer(key("t"), BUYER, FEES, usd(1))));
+        apply(new Operation.Post(key("p"), key("h"), usd(10)));
+    }
+
+    @Test
+    public void close_failsLaterOperationsClearly() {
+        ledger.close();
+        CompletionException e = assertThrows(CompletionException.class,
+                () -> ledger.apply(new Operation.Mint(key("m"), BUYER, usd(1))).join());
+        assertInstanceOf(LedgerFailureException.class, e.getCause());
+        assertThrows(LedgerFailureException.class, () -> ledger.balance(BUYER));
+        ledger = reopen(clock);
+    }
+
+    /** A clock that tests move by hand, so expiry is decided without sleeping. */
+    public static final class ManualClock extends Clock {
+        private volatile Instant now;
+
+        /** @param start the first instant */
+        public ManualClock(Instant start) {
+            this.now = start;
+        }
+
+        /** @param d how far to move the clock forward */
+        public void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.depin.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.job.AttemptState;
+import dev.depin.job.JobEvent;
+import dev.depin.job.JobState;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Escrow;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.StatementLine;
+import dev.depin.sla.SlaCredits;
+import dev.depin.sla.SlaMeter;
+import dev.depin.sla.SlaStatement;
+import dev.depin.sla.SlaTerms;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * SLA credits through the real ledger: every credit the schedule implies is paid from the
+ * provider's stake exactly once, however often and from however many threads it is settled,
+ * and none that it does not; the statements sum to the ledger.
+ */
+class SlaCreditsTest {
+    private static final long SEED = 0x51A_C4ED17L;
+    private static final Instant T0 = Instant.parse("2026-12-05T00:00:00Z");
+    private static final AccountId BUYER = AccountId.of("buyer:sla-test");
+    private static final SlaTerms TERMS = SlaTerms.standard(Duration.ofHours(1),
+            List.of(new SlaTerms.Objective(Long.MAX_VALUE - 1, Duration.ofMillis(500))));
+
+    private static NodeId node(int i) {
+        byte[] seed = new byte[32];
+        seed[31] = (byte) (i + 7);
+        return NodeKeyPair.fromSeed(seed).publicKey().nodeId();
+    }
+
+    @Test
+    void thousandJobs_creditsPaidExactlyOnceAndStatementsSumToTheLedger() throws Exception {
+        System.out.println("SlaCreditsTest seed " + SEED);
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        List<NodeId> providers = List.of(node(0), node(1), node(2));
+        SlaMeter meter = new SlaMeter(TERMS);
+        for (int j = 0; j < 1_000; j++) {
+            String job = "job-" + j;
+            NodeId p = providers.get(j % 3);
+            Instant at = T0.plusMillis(rnd.nextLong(4 * 3_600_000L));
+            // provider 0 keeps its promise, 1 is slow now and then, 2 is killed for the second hour
+            boolean killed = p.equals(providers.get(2)) && at.isAfter(T0.plus(Duration.ofHours(1)))
+                    && at.isBefore(T0.plus(Duration.ofHours(2)));
+            long took = p.equals(providers.get(1)) && rnd.nextInt(100) < 5 ? 501 + rnd.nextInt(2_000)
+                    : rnd.nextLong(500);
+            AttemptState end = killed ? AttemptState.FAILED : AttemptState.ACCEPTED;
+            meter.record(job, 1_000, List.of(new JobEvent(job, 1, JobState.RUNNING, AttemptState.DISPATCHED, p, at, ""),
+                    new JobEvent(job, 1, JobState.RUNNING, end, p, at.plusMillis(killed ? 10_000 : took), "")),
+                    killed ? Map.of() : Map.of(p, MicroUsd.ofMicros(1_000 + rnd.nextInt(1_000))));
+        }
+        try (JdbcLedger ledger = Databases.sqlite().builder().open()) {
+            ledger.open(BUYER, AccountKind.BUYER, false).join();
+            for (NodeId p : providers) {
+                AccountId stake = Escrow.stakeAccount(p);
+                ledger.open(stake, AccountKind.STAKE, false).join();
+                ledger.apply(new Operation.Mint(OperationKey.of("stake-" + p.shortId()), stake,
+                        MicroUsd.ofUsd("10"))).join();
+            }
+            Instant now = T0.plus(Duration.ofHours(4));
+            List<SlaStatement> closed = meter.closedStatements(now);
+            long owed = closed.stream().mapToLong(s -> s.credit().micros()).sum();
+            long breaches = closed.stream().filter(s -> !s.compliant()).count();
+            assertEquals(12, closed.size());
+            assertTrue(breaches >= 2, "provider 2's outage and provider 1's slowness breach: " + closed);
+            assertTrue(closed.stream().filter(s -> s.provider().equals(providers.get(0))).allMatch(SlaStatement::compliant),
+                    "the provider that kept its promise owes nothing");
+
+            // Settled four times, twice at once: each credit is one ledger operation.
+            List<Applied> first = SlaCredits.payAll(ledger, BUYER, meter, now).join();
+            List<CompletableFuture<List<Applied>>> again = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                again.add(SlaCredits.payAll(ledger, BUYER, meter, now));
+            }
+            for (var f : again) {
+                List<Applied> replay = f.join();
+                assertEquals(first.stream().map(Applied::sequence).toList(), replay.stream().map(Applied::sequence)
+                        .toList(), "a replay returns the original operations");
+            }
+            // A period with no charge (down the whole hour: nothing was paid) owes a share of nothing.
+            assertEquals(closed.stream().filter(s -> s.credit().micros() > 0).count(), first.size());
+            assertEquals(owed, ledger.balance(BUYER).posted(), "the buyer got exactly what the schedule implies");
+            long fromStakes = 0;
+            for (NodeId p : providers) {
+                long owedByP = closed.stream().filter(s -> s.provider().equals(p)).mapToLong(s -> s.credit().micros())
+                        .sum();
+                long paid = 10_000_000 - ledger.balance(Escrow.stakeAccount(p)).posted();
+                assertEquals(owedByP, paid, "stake of " + p.shortId());
+                fromStakes += paid;
+                List<StatementLine> lines = ledger.statement(Escrow.stakeAccount(p)).stream()
+                        .filter(l -> l.key().value().startsWith("sla/")).toList();
+                assertEquals(closed.stream().filter(s -> s.provider().equals(p) && s.credit().micros() > 0).count(),
+                        lines.size());
+            }
+            assertEquals(owed, fromStakes, "the statements sum to the ledger");
+
+            // A period still open is not settled, and a changed statement is never paid twice.
+            SlaStatement open = meter.statement(providers.get(1), T0.plus(Duration.ofHours(3)));
+            assertEquals("the SLA period of " + providers.get(1).shortId() + " ends at " + open.periodEnd() + ", after "
+                    + T0.plus(Duration.ofMinutes(200)) + ": settle it once it has ended", assertThrowsExactly(
+                    InvalidArgumentException.class, () -> SlaCredits.pay(ledger, BUYER, open,
+                            T0.plus(Duration.ofMinutes(200)))).getMessage());
+            SlaStatement paid = closed.stream().filter(s -> s.credit().micros() > 0).findFirst().orElseThrow();
+            SlaStatement inflated = new SlaStatement(paid.provider(), paid.periodStart(), paid.periodEnd(), paid.good(),
+                    paid.late(), paid.failed() + 1, paid.uncovered(), paid.complianceBasisPoints(), paid.charges(),
+                    paid.creditPercent(), paid.credit().plus(MicroUsd.ofMicros(1)));
+            CompletableFuture<?> twice = SlaCredits.pay(ledger, BUYER, inflated, now);
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, twice::join);
+            assertTrue(e.getCause() instanceof dev.depin.settlement.SettlementException, String.valueOf(e.getCause()));
+            assertEquals(owed, ledger.balance(BUYER).posted(), "nothing moved");
+        }
+    }
+}
