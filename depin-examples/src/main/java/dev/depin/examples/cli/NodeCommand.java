@@ -78,6 +78,11 @@ public final class NodeCommand implements Callable<Integer> {
                     + "port): attempts, latency histograms, bytes, earnings, energy, errors, GPU telemetry.")
     Integer metricsPort;
 
+    @Option(names = "--dashboard-port", paramLabel = "PORT",
+            description = "Serve a dashboard at http://HOST:PORT/ (off by default; 0 for any free port): earnings "
+                    + "over time, attempts completed and failed, GPU utilisation and temperature, latency histogram.")
+    Integer dashboardPort;
+
     @Option(names = "--watts", paramLabel = "W",
             description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
                     + "readings (nvidia-smi) are not available.")
@@ -116,6 +121,13 @@ public final class NodeCommand implements Callable<Integer> {
             if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
                 throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
             }
+            if (dashboardPort != null && (dashboardPort < 0 || dashboardPort > 65535)) {
+                throw new ServeOptions.UsageException("--dashboard-port must be 0 to 65535, got " + dashboardPort);
+            }
+            if (dashboardPort != null && dashboardPort != 0 && dashboardPort.equals(metricsPort)) {
+                throw new ServeOptions.UsageException("--dashboard-port and --metrics-port must differ, both are "
+                        + dashboardPort);
+            }
             if (watts != null && (watts < 1 || watts > 100_000)) {
                 throw new ServeOptions.UsageException("--watts must be 1 to 100000, got " + watts);
             }
@@ -141,7 +153,7 @@ public final class NodeCommand implements Callable<Integer> {
         try {
             ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
                     .stake(staked);
-            if (metricsPort != null) {
+            if (metricsPort != null || dashboardPort != null) {
                 registry = MetricsHttp.registry();
                 nb.meterRegistry(registry);
                 gpus = GpuTelemetry.start(registry, Duration.ofSeconds(2));
@@ -181,16 +193,32 @@ public final class NodeCommand implements Callable<Integer> {
             return 2;
         }
         MetricsHttp http = null;
-        if (registry != null) {
-            try {
+        MetricsHttp board = null;
+        Dashboard dashboard = null;
+        try {
+            if (metricsPort != null) {
                 http = MetricsHttp.start(serve.host, metricsPort, java.util.Map.of("/metrics",
                         MetricsHttp.metrics(registry)));
-            } catch (DepinException e) {
-                server.close();
-                gpus.close();
-                err.println("--metrics-port: " + e.getMessage());
-                return 2;
             }
+            if (dashboardPort != null) {
+                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId());
+                dashboard = d;
+                board = MetricsHttp.start(serve.host, dashboardPort, java.util.Map.of(
+                        "/", new MetricsHttp.Page("text/html; charset=utf-8", Dashboard::page),
+                        "/dashboard.json", new MetricsHttp.Page("application/json", d::json)));
+            }
+        } catch (DepinException e) {
+            if (http != null) {
+                http.close();
+            }
+            if (dashboard != null) {
+                dashboard.close();
+            }
+            server.close();
+            gpus.close();
+            err.println((http == null && metricsPort != null ? "--metrics-port: " : "--dashboard-port: ")
+                    + e.getMessage());
+            return 2;
         }
         if (!directories.isEmpty()) {
             listNow(server, err);
@@ -201,13 +229,22 @@ public final class NodeCommand implements Callable<Integer> {
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
                 + "; " + id.describe(keyFile)
-                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics" + energy);
+                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics")
+                + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy;
         MetricsHttp web = http;
+        MetricsHttp page = board;
+        Dashboard charts = dashboard;
         GpuTelemetry telemetry = gpus;
         AutoCloseable all = () -> {
             try {
                 if (web != null) {
                     web.close();
+                }
+                if (page != null) {
+                    page.close();
+                }
+                if (charts != null) {
+                    charts.close();
                 }
                 if (telemetry != null) {
                     telemetry.close();
