@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 SIZES = (512, 1024, 2048)
-WARMUPS = 3
+WARMUPS = 5
 
 
 def jmh_rates(path):

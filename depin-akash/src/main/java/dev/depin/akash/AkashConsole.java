@@ -341,8 +341,8 @@ public final class AkashConsole {
         }
         int status = resp.statusCode();
         if (status < 200 || status > 299) {
-            String error = json.path("error").asText("HTTP " + status);
-            String message = json.path("message").asText("");
+            String error = clip(json.path("error").asText("HTTP " + status), 64);
+            String message = clip(json.path("message").asText(""), 300);
             String hint = switch (status) {
                 case 401 -> " -- the API key is missing, expired or invalid: create one in Console, Settings → API Keys";
                 case 404 -> " -- no such deployment in this account (closed deployments stay listed as closed)";
@@ -358,6 +358,12 @@ public final class AkashConsole {
             throw malformed(what, "no data field");
         }
         return json.get("data");
+    }
+
+    /** A peer's text, cut to {@code max} characters and stripped of control characters, for a message. */
+    private static String clip(String s, int max) {
+        String t = s.replaceAll("\\p{Cntrl}", "?");
+        return t.length() > max ? t.substring(0, max) + "…" : t;
     }
 
     private static String snippet(byte[] b) {

@@ -61,6 +61,8 @@ public final class AkashMarket implements CapacityMarket {
     private final Duration maxRateAge;
     private final Clock clock;
     private final ExecutorService worker;
+    /** Obtaining waits (for bids, for deployments); it runs here so that listing and releasing never wait behind it. */
+    private final ExecutorService obtaining;
     private final Map<String, Leased> machines = new LinkedHashMap<>();
 
     /** What this object knows of one deployment. */
@@ -94,6 +96,11 @@ public final class AkashMarket implements CapacityMarket {
             t.setDaemon(true);
             return t;
         });
+        this.obtaining = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "depin-akash-obtain");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -111,7 +118,12 @@ public final class AkashMarket implements CapacityMarket {
         return "akash";
     }
 
-    /** @param request what to deploy @return the SDL each machine of the request is deployed with */
+    /**
+     * The SDL each machine of a request is deployed with.
+     *
+     * @param request what to deploy
+     * @return the SDL
+     */
     public AkashSdl sdl(CapacityRequest request) {
         return shape.apply(AkashSdl.forNode(request)).build();
     }
@@ -162,7 +174,7 @@ public final class AkashMarket implements CapacityMarket {
                 throw e;
             }
             return List.copyOf(got);
-        }, worker);
+        }, obtaining);
     }
 
     /** Deployment → bids → lease, for one machine; closes the deployment when no bid comes. */
@@ -311,8 +323,10 @@ public final class AkashMarket implements CapacityMarket {
     @Override
     public void close() {
         worker.shutdownNow();
+        obtaining.shutdownNow();
         try {
             worker.awaitTermination(5, TimeUnit.SECONDS);
+            obtaining.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

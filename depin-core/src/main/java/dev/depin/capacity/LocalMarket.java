@@ -299,10 +299,16 @@ public final class LocalMarket implements CapacityMarket {
         }
     }
 
+    /** The last lines of the node's log, read from at most its last 4 KiB (a log can be large). */
     private static String tail(Path dir) {
-        try {
-            List<String> lines = Files.readAllLines(dir.resolve("node.log"), StandardCharsets.UTF_8);
-            String t = String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(dir.resolve("node.log").toFile(), "r")) {
+            long from = Math.max(0, f.length() - 4096);
+            byte[] b = new byte[(int) (f.length() - from)];
+            f.seek(from);
+            f.readFully(b);
+            String[] lines = new String(b, StandardCharsets.UTF_8).split("\n");
+            String t = String.join(" | ", java.util.Arrays.asList(lines).subList(Math.max(0, lines.length - 3),
+                    lines.length)).strip();
             return t.isEmpty() ? "(nothing logged)" : t.length() > 600 ? t.substring(t.length() - 600) : t;
         } catch (IOException e) {
             return "(no log)";

@@ -31,6 +31,7 @@ import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.ProviderRejectedException;
 import dev.depin.provider.Region;
 import java.nio.ByteBuffer;
@@ -42,7 +43,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -85,8 +85,17 @@ public final class ProviderNode implements AutoCloseable {
     private static final SecureRandom PATTERNS = new SecureRandom();
     /** Outputs are streamed to the sink in chunks of this size. */
     private static final int SEND_CHUNK = 1 << 20;
+    /**
+     * Most jobs one signed batch holds by default ({@link Builder#receiptBatching}): a lone job
+     * is sealed at once, concurrent jobs share one signature.
+     */
+    public static final int DEFAULT_RECEIPT_BATCH = 256;
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
+    /** Default of {@link Builder#jobLimits}: output bytes one job may declare. */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = 512L << 20;
+    /** Default of {@link Builder#jobLimits}: input plus output bytes of one job. */
+    public static final long DEFAULT_MAX_JOB_BYTES = 1L << 30;
 
     private final NodeKeyPair key;
     private final DeviceExecutor executor;
@@ -97,7 +106,11 @@ public final class ProviderNode implements AutoCloseable {
     private final MicroUsd stake;
     private final Duration offerTtl;
     private final Clock clock;
+    /** The ledger whose hold certificates this node requires, or null on an open network. */
+    private final dev.depin.crypto.NodePublicKey requiredLedger;
     private final ThreadPoolExecutor workers;
+    private final long maxOutputBytes;
+    private final long maxJobBytes;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -122,7 +135,10 @@ public final class ProviderNode implements AutoCloseable {
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
+        this.requiredLedger = b.requiredLedger;
         this.kernels = Set.copyOf(executor.offeredKernels());
+        this.maxOutputBytes = b.maxOutputBytes;
+        this.maxJobBytes = b.maxJobBytes;
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl));
@@ -143,7 +159,7 @@ public final class ProviderNode implements AutoCloseable {
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(b.queueCapacity), r -> {
+                new FairQueue<>(b.queueCapacity, r -> ((Task) r).peer), r -> {
                     Thread t = new Thread(r, name + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
@@ -151,9 +167,10 @@ public final class ProviderNode implements AutoCloseable {
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
                 b.watts, b.energySource);
-        LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {}), kernels {}, region {}",
+        LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
+                        + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
-                kernels, region);
+                kernels, region, maxOutputBytes, maxJobBytes);
     }
 
     /**
@@ -195,6 +212,86 @@ public final class ProviderNode implements AutoCloseable {
     /** @return attempts queued or running right now */
     public int busy() {
         return workers.getQueue().size() + running.size();
+    }
+
+    /** @return the most output bytes one job may declare on this node */
+    public long maxOutputBytes() {
+        return maxOutputBytes;
+    }
+
+    /**
+     * @return the most bytes one job may hold on this node: its inputs and outputs together,
+     *         which is what an execution context allocates for it
+     */
+    public long maxJobBytes() {
+        return maxJobBytes;
+    }
+
+    /**
+     * Checks, before anything is received or run, whether this node takes a job: open, the
+     * kernel offered, the deadline not passed, the declared outputs and the job's working
+     * memory (inputs plus outputs) within this node's limits. A transport calls this when a
+     * job is announced, so a job that would be refused costs no input bytes; {@link #submit}
+     * checks the same again on the worker.
+     *
+     * @param spec the job
+     * @throws ProviderRejectedException with what was too large, or why else the node refuses
+     * @throws InvalidArgumentException on null
+     */
+    public void admit(JobSpec spec) {
+        InvalidArgumentException.requireNonNull(spec, "job spec");
+        if (closed.get()) {
+            throw new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another");
+        }
+        if (!executor.supports(spec.kernel())) {
+            throw new ProviderRejectedException("provider " + nodeId().shortId() + " does not run kernel "
+                    + spec.kernel().id() + " on its " + executor.kind() + " executor: pick an offer that lists it");
+        }
+        if (!clock.instant().isBefore(spec.deadline())) {
+            throw new ProviderRejectedException("job is past its deadline " + spec.deadline() + ": not started");
+        }
+        long out = 0;
+        for (BufferDecl d : spec.outputs()) {
+            out = saturatedAdd(out, d.bytes());
+        }
+        if (out > maxOutputBytes) {
+            throw new JobTooLargeException("job declares " + out + " output bytes; provider " + nodeId().shortId()
+                    + " returns at most " + maxOutputBytes + " per job: split the job or pick a provider that "
+                    + "takes larger ones");
+        }
+        long in = 0;
+        for (InputRef i : spec.inputs()) {
+            in = saturatedAdd(in, i.bytes());
+        }
+        long total = saturatedAdd(in, out);
+        if (total > maxJobBytes) {
+            throw new JobTooLargeException("job needs " + total + " bytes of working memory (" + in + " input + "
+                    + out + " output); provider " + nodeId().shortId() + " gives one job at most " + maxJobBytes
+                    + ": split the job or pick a provider that takes larger ones");
+        }
+    }
+
+    /**
+     * {@link #admit(JobSpec)}, and on a node that requires hold certificates, the request's
+     * certificate: a transport calls this when a job is announced, so an unpaid job is refused
+     * before any of its input bytes are held.
+     *
+     * @param request the announced attempt (its inputs may still be missing)
+     * @throws ProviderRejectedException as {@link #admit(JobSpec)}, or when the job's money is not held
+     * @throws InvalidArgumentException on null
+     */
+    public void admit(ExecutionRequest request) {
+        InvalidArgumentException.requireNonNull(request, "execution request");
+        String unpaid = unpaid(request);
+        if (unpaid != null) {
+            throw new ProviderRejectedException(unpaid);
+        }
+        admit(request.spec());
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     /** @return where buyers reach this node, as its offers state it (a URI such as {@code depin://host:port}) */
@@ -278,11 +375,36 @@ public final class ProviderNode implements AutoCloseable {
      */
     public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
                               TransportBuffers transport) {
+        return submit(request, progress, sink, transport, "");
+    }
+
+    /**
+     * Accepts one attempt on behalf of a buyer the transport authenticated. The queue is
+     * shared fairly: waiting attempts are taken from each buyer in turn, so one buyer's
+     * backlog delays another's jobs by at most one of its own per turn.
+     *
+     * @param request   the attempt
+     * @param progress  as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param sink      as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param transport as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param buyer     who asks (e.g. the hex of its authenticated key); attempts of one buyer
+     *                  queue behind each other, not behind other buyers'
+     * @return the attempt, as {@link #submit(ExecutionRequest, Consumer, OutputSink)}
+     * @throws InvalidArgumentException on nulls
+     */
+    public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
+                              TransportBuffers transport, String buyer) {
+        InvalidArgumentException.requireNonNull(buyer, "buyer");
         InvalidArgumentException.requireNonNull(request, "execution request");
         InvalidArgumentException.requireNonNull(progress, "progress listener");
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
-        Task task = new Task(request, progress, sink, transport);
+        Task task = new Task(request, progress, sink, transport, buyer);
+        String unpaid = unpaid(request);
+        if (unpaid != null) {
+            task.refuse(new ProviderRejectedException(unpaid));
+            return task;
+        }
         if (closed.get()) {
             meters.error("closed");
             task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another"));
@@ -299,6 +421,30 @@ public final class ProviderNode implements AutoCloseable {
         }
         task.accepted();
         return task;
+    }
+
+    /**
+     * The admission check of a private network: on a node built with
+     * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
+     * ledger for exactly its spec and this node as payee. Checked before the job takes a queue
+     * slot (one signature check), so unpaid work costs the node nothing else.
+     *
+     * @return why the request is refused, or null to admit it
+     */
+    private String unpaid(ExecutionRequest request) {
+        if (requiredLedger == null) {
+            return null;
+        }
+        if (request.holdCertificate().isEmpty()) {
+            return "provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
+                    + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId();
+        }
+        try {
+            request.holdCertificate().get().verify(requiredLedger, nodeId(), request.spec().hash(), clock.instant());
+            return null;
+        } catch (dev.depin.crypto.VerificationException e) {
+            return "provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": " + e.getMessage();
+        }
     }
 
     /**
@@ -334,6 +480,7 @@ public final class ProviderNode implements AutoCloseable {
         private final Consumer<Progress> progress;
         private final OutputSink sink;
         private final TransportBuffers transport;
+        private final String peer;
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private final long arrived = System.nanoTime();
@@ -341,7 +488,9 @@ public final class ProviderNode implements AutoCloseable {
         private volatile ExecutionContext context;
         private boolean acceptedSent;
 
-        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport) {
+        Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport,
+             String peer) {
+            this.peer = peer;
             this.request = request;
             this.progress = progress;
             this.sink = sink;
@@ -429,9 +578,16 @@ public final class ProviderNode implements AutoCloseable {
                             ended("failed", 0);
                             result.completeExceptionally(t instanceof java.util.concurrent.CompletionException
                                     && t.getCause() != null ? t.getCause() : t);
-                        } else if (result.complete(ok)) {
+                        } else {
+                            // Counted before the result completes: its dependents (the response to
+                            // the buyer) run inside complete(), and must see the count; undone if
+                            // the attempt was cancelled meanwhile.
                             completed.incrementAndGet();
-                            ended("completed", ok.deviceNanos());
+                            if (!result.complete(ok)) {
+                                completed.decrementAndGet();
+                            } else {
+                                ended("completed", ok.deviceNanos());
+                            }
                         }
                     });
                 }
@@ -458,14 +614,7 @@ public final class ProviderNode implements AutoCloseable {
     private CompletableFuture<NodeResult> execute(Task task) {
         ExecutionRequest request = task.request;
         JobSpec spec = request.spec();
-        if (!executor.supports(spec.kernel())) {
-            throw new ProviderRejectedException("provider " + nodeId().shortId() + " does not run kernel "
-                    + spec.kernel().id() + " on its " + executor.kind() + " executor: pick an offer that lists it");
-        }
-        if (!clock.instant().isBefore(spec.deadline())) {
-            throw new ProviderRejectedException("job " + request.jobId() + " is past its deadline "
-                    + spec.deadline() + ": not started");
-        }
+        admit(spec);
         Map<String, ByteBuffer> inputs = request.inputs();
         if (inputs.size() != spec.inputs().size()) {
             throw new ProviderRejectedException("request carries inputs " + inputs.keySet() + " but the spec declares "
@@ -651,6 +800,7 @@ public final class ProviderNode implements AutoCloseable {
 
     /** Builds a {@link ProviderNode}. */
     public static final class Builder {
+        private dev.depin.crypto.NodePublicKey requiredLedger;
         private final NodeKeyPair key;
         private final DeviceExecutor executor;
         private String endpoint;
@@ -661,7 +811,9 @@ public final class ProviderNode implements AutoCloseable {
         private int workers = 1;
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
-        private int batchJobs;
+        private int batchJobs = DEFAULT_RECEIPT_BATCH;
+        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
+        private long maxJobBytes = DEFAULT_MAX_JOB_BYTES;
         private io.micrometer.core.instrument.MeterRegistry registry;
         private java.util.function.DoubleSupplier watts;
         private String energySource;
@@ -748,11 +900,19 @@ public final class ProviderNode implements AutoCloseable {
         /**
          * Signs receipts and wipe attestations in batches of up to {@code maxJobs} jobs, one
          * Ed25519 signature per batch (DESIGN §4): each buyer gets its job's statements with
-         * inclusion proofs in the signed batch. Sealing is a group commit: an idle node signs a
-         * lone job at once, so batching adds no latency; under load concurrent jobs share a
-         * signature. Buyers verify batched receipts as they verify single ones.
+         * inclusion proofs in the signed batch, and verifies the batch signature once for all
+         * its jobs in that batch. Batching adapts to load (a group commit): the node's sealer
+         * signs whatever jobs are waiting as soon as it is free, so an idle node signs a lone
+         * job at once (a batch of one job: one signature over its receipt and its wipe instead
+         * of two) and a busy one signs every job that finished while the previous signature was
+         * being made. No job ever waits for a batch to fill.
          *
-         * @param maxJobs jobs per batch, 2 to 65536; 0 (the default) signs every job on its own
+         * <p>On by default ({@value #DEFAULT_RECEIPT_BATCH}): a job's evidence is then one
+         * {@code BatchedReceipt} instead of two envelopes. Use 0 where third-party tools that
+         * read single envelopes (e.g. {@code verify_receipt.py}) must check the evidence.
+         *
+         * @param maxJobs jobs per batch, 2 to 65536 (default {@value #DEFAULT_RECEIPT_BATCH}); 0
+         *                signs every job's receipt and wipe attestation on their own
          * @return this builder
          */
         public Builder receiptBatching(int maxJobs) {
@@ -780,6 +940,26 @@ public final class ProviderNode implements AutoCloseable {
         }
 
         /**
+         * Bounds what one job may make this node allocate and send, checked before any input
+         * is received ({@link #admit}). The worker pool runs at most {@code workers} jobs at
+         * once, so the node's job memory is bounded by {@code workers × maxJobBytes}.
+         *
+         * @param maxOutputBytes the most output bytes one job may declare (default 512 MiB)
+         * @param maxJobBytes    the most input plus output bytes of one job (default 1 GiB)
+         * @return this builder
+         * @throws InvalidArgumentException unless {@code 1 <= maxOutputBytes <= maxJobBytes}
+         */
+        public Builder jobLimits(long maxOutputBytes, long maxJobBytes) {
+            if (maxOutputBytes < 1 || maxJobBytes < maxOutputBytes) {
+                throw new InvalidArgumentException("job limits of " + maxOutputBytes + " output bytes and "
+                        + maxJobBytes + " bytes in all: give 1 <= output <= all");
+            }
+            this.maxOutputBytes = maxOutputBytes;
+            this.maxJobBytes = maxJobBytes;
+            return this;
+        }
+
+        /**
          * Where the node's energy per attempt comes from: board power now (watts) times the
          * attempt's device time, published as {@code depin.node.energy} with its source.
          *
@@ -792,6 +972,20 @@ public final class ProviderNode implements AutoCloseable {
         public Builder power(java.util.function.DoubleSupplier watts, boolean measured) {
             this.watts = InvalidArgumentException.requireNonNull(watts, "power source");
             this.energySource = measured ? "measured" : "estimated";
+            return this;
+        }
+
+        /**
+         * A private network: admit a job only with a {@link dev.depin.settlement.HoldCertificate}
+         * signed by {@code ledgerKey}, for exactly the job's spec, paying this node, not expired.
+         * Without it (the default, an open network) the node runs work for anyone who connects.
+         *
+         * @param ledgerKey the settlement ledger's public key
+         * @return this builder
+         * @throws InvalidArgumentException if null
+         */
+        public Builder requireHoldCertificates(dev.depin.crypto.NodePublicKey ledgerKey) {
+            this.requiredLedger = InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
             return this;
         }
 

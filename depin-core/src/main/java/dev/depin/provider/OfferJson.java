@@ -153,7 +153,7 @@ final class OfferJson {
         return all;
     }
 
-    private static dev.depin.sla.SlaTerms sla(JsonNode s) {
+    private static SlaTerms sla(JsonNode s) {
         try {
             return readSla(s);
         } catch (dev.depin.InvalidArgumentException e) {
@@ -161,21 +161,21 @@ final class OfferJson {
         }
     }
 
-    private static dev.depin.sla.SlaTerms readSla(JsonNode s) {
+    private static SlaTerms readSla(JsonNode s) {
         exactFields(s, SLA_FIELDS, "offer SLA");
-        List<dev.depin.sla.SlaTerms.Objective> objectives = new ArrayList<>();
+        List<SlaTerms.Objective> objectives = new ArrayList<>();
         for (JsonNode o : array(s, "objectives", 16)) {
             exactFields(o, OBJECTIVE_FIELDS, "offer SLA objective");
-            objectives.add(new dev.depin.sla.SlaTerms.Objective(longField(o, "maxFlops"),
+            objectives.add(new SlaTerms.Objective(longField(o, "maxFlops"),
                     java.time.Duration.ofMillis(longField(o, "withinMillis"))));
         }
-        List<dev.depin.sla.SlaTerms.CreditTier> tiers = new ArrayList<>();
+        List<SlaTerms.CreditTier> tiers = new ArrayList<>();
         for (JsonNode c : array(s, "credits", 8)) {
             exactFields(c, TIER_FIELDS, "offer SLA credit tier");
-            tiers.add(new dev.depin.sla.SlaTerms.CreditTier((int) intField(c, "belowBasisPoints"),
+            tiers.add(new SlaTerms.CreditTier((int) intField(c, "belowBasisPoints"),
                     (int) intField(c, "creditPercent")));
         }
-        return new dev.depin.sla.SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers);
+        return new SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers);
     }
 
     private static JsonNode array(JsonNode node, String name, int max) {

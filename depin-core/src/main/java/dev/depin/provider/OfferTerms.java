@@ -26,10 +26,10 @@ import java.util.regex.Pattern;
  *                   backend, which is planned
  * @param validUntil when the offer expires
  * @param sla        what the provider promises and credits back when it does not keep it
- *                   ({@link dev.depin.sla.SlaTerms}), or {@code null} for no SLA
+ *                   ({@link SlaTerms}), or {@code null} for no SLA
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
-                         Price price, MicroUsd stake, Instant validUntil, dev.depin.sla.SlaTerms sla) {
+                         Price price, MicroUsd stake, Instant validUntil, SlaTerms sla) {
     /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
     public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
@@ -91,12 +91,12 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @param terms the SLA, or {@code null} for none
      * @return new terms, otherwise equal
      */
-    public OfferTerms withSla(dev.depin.sla.SlaTerms terms) {
+    public OfferTerms withSla(SlaTerms terms) {
         return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms);
     }
 
     /** @return the SLA, if the provider offers one */
-    public java.util.Optional<dev.depin.sla.SlaTerms> slaTerms() {
+    public java.util.Optional<SlaTerms> slaTerms() {
         return java.util.Optional.ofNullable(sla);
     }
 

@@ -94,11 +94,35 @@ public sealed interface Operation {
      * @param amount    how much is reserved, &gt; 0
      * @param expiresAt when the hold may be expired and can no longer be posted
      *                  (kept to the millisecond)
+     * @param specHash  the SHA-256 (hex) of the job spec the money is held for, if any: a ledger
+     *                  with a key answers such a hold with a {@link HoldCertificate}
      */
-    record Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt)
-            implements Operation {
+    record Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt,
+                Optional<String> specHash) implements Operation {
         /**
          * Checks the fields.
+         *
+         * @param key       the idempotency key
+         * @param payer     the account whose funds are reserved
+         * @param payee     the account a post pays
+         * @param amount    how much is reserved, &gt; 0
+         * @param expiresAt when the hold expires
+         * @param specHash  the job spec's SHA-256 (64 lower-case hex), or empty
+         * @throws InvalidArgumentException if a field is null, the accounts are the same,
+         *                                  the amount is zero or the spec hash is malformed
+         */
+        public Hold {
+            InvalidArgumentException.requireNonNull(key, "key");
+            distinct(payer, payee);
+            positive(amount, "hold amount");
+            InvalidArgumentException.requireNonNull(expiresAt, "hold expiry");
+            expiresAt = expiresAt.truncatedTo(ChronoUnit.MILLIS);
+            InvalidArgumentException.requireNonNull(specHash, "spec hash (Optional.empty() for none)");
+            specHash.ifPresent(HoldCertificate::requireSpecHash);
+        }
+
+        /**
+         * A hold for no particular job spec.
          *
          * @param key       the idempotency key
          * @param payer     the account whose funds are reserved
@@ -108,17 +132,14 @@ public sealed interface Operation {
          * @throws InvalidArgumentException if a field is null, the accounts are the same or
          *                                  the amount is zero
          */
-        public Hold {
-            InvalidArgumentException.requireNonNull(key, "key");
-            distinct(payer, payee);
-            positive(amount, "hold amount");
-            InvalidArgumentException.requireNonNull(expiresAt, "hold expiry");
-            expiresAt = expiresAt.truncatedTo(ChronoUnit.MILLIS);
+        public Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt) {
+            this(key, payer, payee, amount, expiresAt, Optional.empty());
         }
 
         @Override
         public String fields() {
-            return "hold|" + payer + "|" + payee + "|" + amount.micros() + "|" + expiresAt.toEpochMilli();
+            return "hold|" + payer + "|" + payee + "|" + amount.micros() + "|" + expiresAt.toEpochMilli()
+                    + specHash.map(h -> "|spec:" + h).orElse("");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.depin.sla;
 
+import dev.depin.provider.SlaTerms;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.Sha256;

@@ -88,9 +88,11 @@ class TrustTest {
             if (i == 0 && corrupt != null) {
                 executor = new CorruptingExecutor(executor, corrupt);
             }
+            // Single envelopes (receiptBatching(0)): these tests tamper with each envelope; the
+            // batched form's tampering is tested in ReceiptBatchingTest and BatchTest.
             nodes.add(ProviderNode.builder(key, executor).region(Region.parse("DE/fra-1"))
                     .price(new Price(MicroUsd.ofMicros(i == 0 ? 1_000 : 100_000), MicroUsd.ofMicros(1_000)))
-                    .build());
+                    .receiptBatching(0).build());
         }
         return nodes;
     }
@@ -309,7 +311,7 @@ class TrustTest {
         byte[] seed = new byte[32];
         seed[0] = 99;
         nodes.add(ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).region(Region.parse("FR"))
-                .price(new Price(MicroUsd.ofMicros(200_000), MicroUsd.ofMicros(1_000))).build());
+                .price(new Price(MicroUsd.ofMicros(200_000), MicroUsd.ofMicros(1_000))).receiptBatching(0).build());
         DepinClient client = client(new ScriptedNetwork(LocalNetwork.of(nodes)));
         JobResult r = client.submit(sgemm(VerificationPolicy.redundant(3), 8, 8, 8)).result();
         assertEquals(Assurance.Level.REDUNDANT, r.report().assurance().level());

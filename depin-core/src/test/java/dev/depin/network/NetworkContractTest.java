@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -169,8 +170,11 @@ public abstract class NetworkContractTest {
                     "the root must be that of the bytes received");
         }
         assertEquals(10.5f, r.outputBytes().get("sum").getFloat(0));
-        // The receipt is the provider's, for this attempt and nonce.
-        ExecutionReceipt receipt = ExecutionReceipt.readUnverified(r.receipt());
+        // The receipt is the provider's, for this attempt and nonce: in a signed batch, as
+        // providers send it by default (a lone job is a batch of one job's two statements).
+        assertTrue(r.isBatched(), "default providers batch receipts");
+        assertEquals(2, r.batched().receiptProof().leafCount());
+        ExecutionReceipt receipt = r.batched().readReceiptUnverified();
         assertEquals(req.jobId(), receipt.jobId());
         assertEquals(job.spec().hash(), receipt.specHash());
         d.released().get(WAIT_S, TimeUnit.SECONDS);
@@ -179,6 +183,23 @@ public abstract class NetworkContractTest {
             Thread.sleep(1);
         }
         assertEquals(List.of(ComputeNetwork.Progress.ACCEPTED, ComputeNetwork.Progress.RUNNING), progress);
+    }
+
+    @Test
+    void dispatch_singleEnvelopes_whenTheProviderSignsEveryJob() throws Exception {
+        List<ProviderNode> nodes = new ArrayList<>();
+        nodes.add(ProviderNode.builder(key(0), new CpuExecutor(1)).receiptBatching(0).build());
+        ComputeNetwork net = network(nodes);
+        ProviderOffer offer = offers(net, "reduce-sum").get(0);
+        Job job = reduce(1, 2, 3, 4.5f);
+        ExecutionRequest req = request(job, 1);
+        ExecutionResponse r = net.dispatch(offer, req, p -> { }).response().get(WAIT_S, TimeUnit.SECONDS);
+        assertFalse(r.isBatched());
+        assertEquals(10.5f, r.outputBytes().get("sum").getFloat(0));
+        ExecutionReceipt receipt = ExecutionReceipt.readUnverified(r.receipt());
+        assertEquals(req.jobId(), receipt.jobId());
+        assertEquals(job.spec().hash(), receipt.specHash());
+        assertNotNull(r.wipe());
     }
 
     @Test

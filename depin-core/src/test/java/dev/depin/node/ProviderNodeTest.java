@@ -106,4 +106,59 @@ class ProviderNodeTest {
         assertTrue(a.released().isDone());
         assertEquals(0, node.busy());
     }
+
+    @Test
+    void submit_busyBuyerQueuesBehindItselfNotBeforeOthers() throws Exception {
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        // Each job signed on its own: a batch would complete its jobs together, in no set order.
+        try (ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(new byte[32]), slow).concurrency(1, 64)
+                .receiptBatching(0).build()) {
+            List<String> done = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<NodeAttempt> attempts = new ArrayList<>();
+            for (int i = 1; i <= 10; i++) {
+                ExecutionRequest r = request(i);
+                NodeAttempt a = node.submit(r, p -> { }, r.newAssembler(), dev.depin.network.spi.TransportBuffers.NONE,
+                        "flooder");
+                a.result().thenRun(() -> done.add("flooder#" + r.attempt()));
+                attempts.add(a);
+                if (i == 1) {
+                    assertTrue(slow.awaitStarted(10), "the first attempt never started");
+                }
+            }
+            ExecutionRequest honest = request(11);
+            NodeAttempt h = node.submit(honest, p -> { }, honest.newAssembler(),
+                    dev.depin.network.spi.TransportBuffers.NONE, "honest");
+            h.result().thenRun(() -> done.add("honest"));
+            attempts.add(h);
+            slow.release(100);
+            for (NodeAttempt a : attempts) {
+                a.result().get(10, TimeUnit.SECONDS);
+                a.released().get(10, TimeUnit.SECONDS);
+            }
+            // The flooder's first job was running and its second was first in turn; the honest job
+            // is next, third of eleven, not last.
+            assertEquals(List.of("flooder#1", "flooder#2", "honest"), done.subList(0, 3), done.toString());
+            assertEquals(11, node.completedCount());
+        }
+    }
+
+    @Test
+    void admit_jobOverTheNodesLimits_refusedWithTheLimit() {
+        try (ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(new byte[32]), new CpuExecutor(1))
+                .jobLimits(4, 12).build()) {
+            node.admit(request(1).spec()); // 8 input + 4 output bytes
+            Job big = Job.builder(BuiltinKernel.SAXPY).param("n", 2).param("alpha", 1f)
+                    .input("x", new float[2]).input("y", new float[2]).build();
+            dev.depin.provider.JobTooLargeException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.depin.provider.JobTooLargeException.class, () -> node.admit(big.spec()));
+            assertEquals("job declares 8 output bytes; provider " + node.nodeId().shortId() + " returns at most 4 per "
+                    + "job: split the job or pick a provider that takes larger ones", e.getMessage());
+            ExecutionRequest r = new ExecutionRequest("0123456789abcdef0123456789abcdef", 1, big.spec(), big.inputs(),
+                    new byte[ExecutionRequest.NONCE_BYTES]);
+            NodeAttempt a = node.submit(r, p -> { }, r.newAssembler());
+            Throwable t = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> a.result().get(10, TimeUnit.SECONDS)).getCause();
+            assertEquals(dev.depin.provider.JobTooLargeException.class, t.getClass(), t.toString());
+        }
+    }
 }

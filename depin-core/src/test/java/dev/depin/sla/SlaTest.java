@@ -1,5 +1,6 @@
 package dev.depin.sla;
 
+import dev.depin.provider.SlaTerms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrowsExactly;

@@ -63,7 +63,11 @@ public class VerificationException extends DepinException {
         /** A wipe record's read-back digest is not the digest of the pattern. */
         WIPE_DIGEST_MISMATCH,
         /** The wiped buffers are not the buffers the job used. */
-        WIPE_BUFFERS_MISMATCH
+        WIPE_BUFFERS_MISMATCH,
+        /** A hold certificate pays another account than the provider checking it. */
+        PAYEE_MISMATCH,
+        /** A hold certificate's expiry has passed: the money it names is no longer held. */
+        CERTIFICATE_EXPIRED
     }
 
     /** Which check failed. */

@@ -284,6 +284,34 @@ class BatchTest {
     }
 
     @Test
+    void verify_oneTamperedMember_failsThatMemberOnly() {
+        List<Job> jobs = jobs(9);
+        List<BatchedReceipt> batched = batch(provider, jobs);
+        for (int victim : new int[] {0, 4, 8}) {
+            BatchVerifier verifier = new BatchVerifier();
+            BatchedReceipt b = batched.get(victim);
+            byte[] receipt = b.receipt();
+            receipt[receipt.length / 3] ^= 0x20;
+            BatchedReceipt tamperedReceipt = new BatchedReceipt(b.batch(), receipt, b.receiptProof(), b.wipe(),
+                    b.wipeProof());
+            byte[] wipe = b.wipe();
+            wipe[wipe.length / 2] ^= 0x01;
+            BatchedReceipt tamperedWipe = new BatchedReceipt(b.batch(), b.receipt(), b.receiptProof(), wipe,
+                    b.wipeProof());
+            assertReason(Reason.MERKLE_PROOF_INVALID,
+                    () -> verifier.verify(tamperedReceipt, jobs.get(victim).expect().build()));
+            assertReason(Reason.MERKLE_PROOF_INVALID,
+                    () -> verifier.verify(tamperedWipe, jobs.get(victim).expect().build()));
+            // Every other member of the same signed batch still verifies, with the same verifier
+            // (the batch signature is valid and cached), and so does the untampered victim.
+            for (int i = 0; i < jobs.size(); i++) {
+                assertTrue(verifier.verify(batched.get(i), jobs.get(i).expect().build()).report().allPassed(),
+                        "member " + i + " with member " + victim + " tampered");
+            }
+        }
+    }
+
+    @Test
     void verify_batchSignedByAnotherKey_rejected() {
         List<Job> jobs = jobs(3);
         BatchVerifier verifier = new BatchVerifier();

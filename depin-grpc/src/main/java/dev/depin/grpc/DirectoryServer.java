@@ -50,12 +50,19 @@ public final class DirectoryServer implements AutoCloseable {
 
     private DirectoryServer(Builder b) throws IOException {
         this.key = b.key.publicKey();
-        this.service = new DirectoryService(b.key.nodeId(), b.ttl, b.clock, b.maxListings);
+        this.service = new DirectoryService(b.key.nodeId(), b.ttl, b.clock, new DirectoryService.Limits(
+                b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy));
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(NodeTls.identity(b.key)))
-                .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
+                // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
+                .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
                 .maxInboundMetadataSize(16 << 10)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
+                .maxConcurrentCallsPerConnection(64)
+                .maxConnectionIdle(5, TimeUnit.MINUTES)
+                .maxConnectionAge(2, TimeUnit.HOURS)
+                .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
+                .maxRstFramesPerWindow(10_000, 10)
                 .addService(b.registry == null
                         ? ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
                                 new PeerKeys())
@@ -110,6 +117,11 @@ public final class DirectoryServer implements AutoCloseable {
         return service.size();
     }
 
+    /** @return bytes of the listings held now (within {@link Builder#maxTotalBytes}) */
+    public long storedBytes() {
+        return service.storedBytes();
+    }
+
     /**
      * @param node a provider
      * @return renewals accepted from it (its heartbeats), 0 if it is not listed
@@ -150,7 +162,11 @@ public final class DirectoryServer implements AutoCloseable {
         private int port;
         private Duration ttl = Duration.ofSeconds(30);
         private Clock clock = Clock.systemUTC();
-        private int maxListings = 100_000;
+        private int maxListings = 10_000;
+        private int maxListingBytes = 16 << 10;
+        private long maxTotalBytes = 64L << 20;
+        private int maxListingsPerHost = 1_000;
+        private ListingAddressPolicy addressPolicy = ListingAddressPolicy.SYNTAX;
         private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(NodeKeyPair key) {
@@ -198,7 +214,60 @@ public final class DirectoryServer implements AutoCloseable {
         }
 
         /**
-         * @param max the most listings held (default 100,000); more are refused with
+         * @param bytes the most bytes of one listing as received (default 16 KiB; a listing is
+         *              an offer and an address, about 1 KiB); larger renewals are refused with
+         *              RESOURCE_EXHAUSTED, and the server's inbound message limit is this plus 4 KiB
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 KiB to 1 MiB
+         */
+        public Builder maxListingBytes(int bytes) {
+            if (bytes < 1024 || bytes > (1 << 20)) {
+                throw new InvalidArgumentException("maximum listing bytes " + bytes + " must be 1 KiB to 1 MiB");
+            }
+            this.maxListingBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param bytes the most bytes of all listings held together (default 64 MiB)
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxTotalBytes(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidArgumentException("maximum total listing bytes " + bytes + " must be positive");
+            }
+            this.maxTotalBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param max the most listings whose renewals come from one IP address (default 1,000):
+         *            a listing is per key and keys are free, so this bounds what one machine
+         *            can list; raise it for a directory all of whose providers share one NAT
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxListingsPerHost(int max) {
+            if (max < 1) {
+                throw new InvalidArgumentException("maximum listings per address " + max + " must be positive");
+            }
+            this.maxListingsPerHost = max;
+            return this;
+        }
+
+        /**
+         * @param policy which listed addresses are accepted (default {@link ListingAddressPolicy#SYNTAX})
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder addressPolicy(ListingAddressPolicy policy) {
+            this.addressPolicy = InvalidArgumentException.requireNonNull(policy, "listing address policy");
+            return this;
+        }
+
+        /**
+         * @param max the most listings held (default 10,000); more are refused with
          *            RESOURCE_EXHAUSTED
          * @return this builder
          * @throws InvalidArgumentException unless positive

@@ -9,6 +9,7 @@ import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.Malformed;
 import dev.depin.grpc.internal.PeerKeys;
 import dev.depin.grpc.internal.ProviderService;
+import dev.depin.grpc.internal.StreamLimits;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
 import dev.depin.node.ProviderNode;
@@ -31,11 +32,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link GrpcNetwork}, pinning the key of its signed offer. It publishes its offer to each
  * directory it is given and renews it (the renewal is its heartbeat).
  *
- * <p>Each Execute stream is checked as it arrives: inputs are received into buffers of
- * exactly the declared sizes, bounded in total ({@link Builder#maxInputBytes}); a full queue
- * is answered with RESOURCE_EXHAUSTED and the reason; a malformed stream with
- * INVALID_ARGUMENT; a stream that stops, is cancelled or passes its deadline stops the
- * attempt. Outputs are sent under gRPC flow control.
+ * <p>Each Execute stream is checked as it arrives, and nothing a peer can make the node hold
+ * is unbounded or kept without a deadline: a job's kernel, deadline, outputs and working
+ * memory are checked at its Start, before any input is received ({@link ProviderNode#admit});
+ * inputs are allocated as their bytes arrive, bounded in total ({@link Builder#maxInputBytes})
+ * and per authenticated peer ({@link Builder#maxInputBytesPerPeer}); a peer's streams and
+ * jobs are bounded ({@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}); a
+ * stream that stops sending before its inputs are complete is closed
+ * ({@link Builder#receiveIdleTimeout}, {@link Builder#receiveTimeout}); outputs are sent under
+ * gRPC flow control and a reader that grants no credit for {@link Builder#stallTimeout} has
+ * its attempt stopped and the worker freed; the node's queue serves buyers in turn. Refusals
+ * are RESOURCE_EXHAUSTED (limits) or FAILED_PRECONDITION, with the reason; a malformed stream
+ * is INVALID_ARGUMENT; an idle one DEADLINE_EXCEEDED.
  *
  * <pre>{@code
  * ProviderNode node = ProviderNode.builder(key, new CpuExecutor(2)).build();
@@ -51,6 +59,9 @@ public final class ProviderServer implements AutoCloseable {
     private final ProviderNode node;
     private final Server server;
     private final ProviderService service;
+    private final StreamLimits limits;
+    /** RST_STREAM frames a connection may send per 10 s before it is closed (rapid reset, CVE-2023-44487). */
+    private static final int MAX_RST_FRAMES_PER_10S = 10_000;
     private final String address;
     private final String listedAt;
     private final List<DirectoryClient> directories = new ArrayList<>();
@@ -59,7 +70,11 @@ public final class ProviderServer implements AutoCloseable {
     private ProviderServer(Builder b) throws IOException {
         this.node = b.node;
         NodeTls.Identity identity = NodeTls.identity(b.key);
-        this.service = new ProviderService(b.node, b.maxInputBytes, b.stallTimeout.toMillis());
+        long perPeer = b.maxInputBytesPerPeer > 0 ? Math.min(b.maxInputBytesPerPeer, b.maxInputBytes)
+                : Math.max(1, b.maxInputBytes / 2);
+        this.limits = new StreamLimits(b.maxInputBytes, perPeer, b.maxStreamsPerPeer, b.maxJobsPerPeer,
+                b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis());
+        this.service = new ProviderService(b.node, limits);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
@@ -67,6 +82,13 @@ public final class ProviderServer implements AutoCloseable {
                 .maxInboundMetadataSize(16 << 10)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (gRPC's default is 2^31-1): a client
+                // queues streams past it on its side rather than failing them.
+                .maxConcurrentCallsPerConnection(b.maxStreamsPerConnection)
+                .maxConnectionIdle(b.maxConnectionIdle.toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionAge(b.maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionAgeGrace(b.maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
+                .maxRstFramesPerWindow(MAX_RST_FRAMES_PER_10S, 10)
                 .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.definition()),
                         new PeerKeys()))
                 .build()
@@ -131,9 +153,32 @@ public final class ProviderServer implements AutoCloseable {
         return node;
     }
 
-    /** @return input bytes held right now by streams that are still receiving or running */
+    /**
+     * @return input bytes held right now by streams that are receiving or whose job is queued
+     *         or running; allocated as bytes arrive, so never more than was received, and never
+     *         more than {@link Builder#maxInputBytes}
+     */
     public long reservedInputBytes() {
         return service.reservedInputBytes();
+    }
+
+    /** @return Execute streams open right now (never more than {@link Builder#maxStreamsPerPeer} per peer) */
+    public int openStreams() {
+        return service.openStreams();
+    }
+
+    /**
+     * @return the most any one authenticated peer holds right now, as {streams, jobs, input
+     *         bytes}: each within {@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}
+     *         and {@link Builder#maxInputBytesPerPeer}
+     */
+    public long[] maxHeldByOnePeer() {
+        return service.maxHeldByOnePeer();
+    }
+
+    /** @return the bounds this server's streams are held to */
+    StreamLimits limits() {
+        return limits;
     }
 
     /**
@@ -177,6 +222,7 @@ public final class ProviderServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        service.close();
         LOG.info("provider node {} on {} stopped", node.nodeId().shortId(), address);
     }
 
@@ -191,6 +237,7 @@ public final class ProviderServer implements AutoCloseable {
         directories.forEach(DirectoryClient::close);
         server.shutdownNow();
         node.close();
+        service.close();
     }
 
     /** Options of a {@link ProviderServer}. */
@@ -205,7 +252,16 @@ public final class ProviderServer implements AutoCloseable {
         private RetryPolicy renewRetry = RetryPolicy.DIRECTORY_DEFAULT;
         private String advertised;
         private long maxInputBytes = 1L << 30;
-        private Duration stallTimeout = Duration.ofSeconds(60);
+        private long maxInputBytesPerPeer;
+        private int maxStreamsPerPeer = 256;
+        private int maxJobsPerPeer = 256;
+        private Duration receiveIdleTimeout = Duration.ofSeconds(10);
+        private Duration receiveTimeout = Duration.ofMinutes(5);
+        private Duration stallTimeout = Duration.ofSeconds(2);
+        private int maxStreamsPerConnection = 128;
+        private Duration maxConnectionIdle = Duration.ofMinutes(5);
+        private Duration maxConnectionAge = Duration.ofHours(2);
+        private Duration maxConnectionAgeGrace = Duration.ofMinutes(10);
 
         private Builder(ProviderNode node, NodeKeyPair key) {
             this.node = node;
@@ -310,18 +366,124 @@ public final class ProviderServer implements AutoCloseable {
         }
 
         /**
-         * @param timeout how long a buyer may leave its output stream unread before the
-         *                attempt is stopped (default 60 s)
+         * @param bytes the most input bytes the streams of one authenticated peer may hold at
+         *              once (default half of {@link #maxInputBytes}); a job declaring more is
+         *              refused at its Start, a stream that would pass it with RESOURCE_EXHAUSTED
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxInputBytesPerPeer(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidArgumentException("maximum input bytes per peer " + bytes + " must be positive");
+            }
+            this.maxInputBytesPerPeer = bytes;
+            return this;
+        }
+
+        /**
+         * @param streams the most Execute streams one authenticated peer may have open at
+         *                once, over all its connections (default 256); more are refused with
+         *                RESOURCE_EXHAUSTED
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 65536
+         */
+        public Builder maxStreamsPerPeer(int streams) {
+            if (streams < 1 || streams > 65_536) {
+                throw new InvalidArgumentException("maximum streams per peer " + streams + " must be 1 to 65536");
+            }
+            this.maxStreamsPerPeer = streams;
+            return this;
+        }
+
+        /**
+         * @param jobs the most jobs (streams past their Start: receiving, queued or running)
+         *             one authenticated peer may have on this node at once (default 256)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 65536
+         */
+        public Builder maxJobsPerPeer(int jobs) {
+            if (jobs < 1 || jobs > 65_536) {
+                throw new InvalidArgumentException("maximum jobs per peer " + jobs + " must be 1 to 65536");
+            }
+            this.maxJobsPerPeer = jobs;
+            return this;
+        }
+
+        /**
+         * @param streams HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may
+         *                have open at once (default 128); a client queues the rest
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 65536
+         */
+        public Builder maxStreamsPerConnection(int streams) {
+            if (streams < 1 || streams > 65_536) {
+                throw new InvalidArgumentException("maximum streams per connection " + streams
+                        + " must be 1 to 65536");
+            }
+            this.maxStreamsPerConnection = streams;
+            return this;
+        }
+
+        /**
+         * @param timeout how long a stream whose inputs are incomplete may send nothing (before
+         *                its Start, or between chunks) before it is closed with
+         *                DEADLINE_EXCEEDED and what it held released (default 10 s)
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder receiveIdleTimeout(Duration timeout) {
+            this.receiveIdleTimeout = positive(timeout, "receive idle timeout");
+            return this;
+        }
+
+        /**
+         * @param timeout how long a stream may take from opening until its inputs are complete
+         *                (default 5 min): bounds a peer that trickles bytes just often enough
+         *                to never be idle
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder receiveTimeout(Duration timeout) {
+            this.receiveTimeout = positive(timeout, "receive timeout");
+            return this;
+        }
+
+        /**
+         * @param timeout how long a buyer may leave its output stream unread (no flow-control
+         *                credit at all) before the attempt is stopped and its worker freed
+         *                for the next job (default 2 s)
          * @return this builder
          * @throws InvalidArgumentException unless positive
          */
         public Builder stallTimeout(Duration timeout) {
-            InvalidArgumentException.requireNonNull(timeout, "stall timeout");
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new InvalidArgumentException("stall timeout " + timeout + " must be positive");
-            }
-            this.stallTimeout = timeout;
+            this.stallTimeout = positive(timeout, "stall timeout");
             return this;
+        }
+
+        /**
+         * gRPC's connection limits: a connection with no stream for {@code idle} is closed
+         * (default 5 min); any connection is asked to go away after {@code age} (default 2 h)
+         * and cut {@code grace} later (default 10 min), so no peer holds one forever.
+         *
+         * @param idle  the most a connection may stay without streams
+         * @param age   the most a connection lives
+         * @param grace how long its streams may finish after that
+         * @return this builder
+         * @throws InvalidArgumentException unless each is positive
+         */
+        public Builder connectionLimits(Duration idle, Duration age, Duration grace) {
+            this.maxConnectionIdle = positive(idle, "connection idle limit");
+            this.maxConnectionAge = positive(age, "connection age limit");
+            this.maxConnectionAgeGrace = positive(grace, "connection age grace");
+            return this;
+        }
+
+        private static Duration positive(Duration d, String what) {
+            InvalidArgumentException.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new InvalidArgumentException(what + " " + d + " must be positive");
+            }
+            return d;
         }
 
         /**

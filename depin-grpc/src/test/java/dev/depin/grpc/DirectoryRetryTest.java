@@ -122,7 +122,7 @@ class DirectoryRetryTest {
                 proxy.cutAll();
                 NetworkException e = assertThrows(NetworkException.class, pa::renewNow);
                 assertTrue(e.getMessage().contains("directory " + proxy.address() + " did not renew the listing "
-                        + "(4 tries): Status{code=UNAVAILABLE"), e.getMessage());
+                        + "(4 tries): UNAVAILABLE"), e.getMessage());
                 assertEquals(1, dir.heartbeats(a.nodeId()));
             }
         }

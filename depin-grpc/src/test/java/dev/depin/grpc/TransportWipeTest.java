@@ -55,7 +55,9 @@ class TransportWipeTest {
     @BeforeEach
     void start() {
         System.out.println("TransportWipeTest seed " + SEED);
-        net = new Loopback(List.of(ProviderNode.builder(key, new CpuExecutor(1)).build()), List.of(key));
+        // Single envelopes (receiptBatching(0)): this test reads the wipe attestation envelope.
+        net = new Loopback(List.of(ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0).build()),
+                List.of(key));
     }
 
     @AfterEach

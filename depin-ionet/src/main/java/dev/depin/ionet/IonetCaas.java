@@ -332,8 +332,9 @@ public final class IonetCaas {
                     + status + " and a body that is not JSON");
         }
         if (status < 200 || status > 299) {
+            String detail = detail(json.path("detail")).replaceAll("\\p{Cntrl}", "?");
             throw new MarketApiException("ionet", status, code(status), "io.net refused " + what + ": " + status + " "
-                    + detail(json.path("detail")) + hint(status));
+                    + (detail.length() > 300 ? detail.substring(0, 300) + "…" : detail) + hint(status));
         }
         return json;
     }

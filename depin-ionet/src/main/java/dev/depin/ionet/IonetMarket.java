@@ -58,6 +58,8 @@ public final class IonetMarket implements CapacityMarket {
     private final Map<String, List<Integer>> locations;
     private final Clock clock;
     private final ExecutorService worker;
+    /** Obtaining waits (for bids, for deployments); it runs here so that listing and releasing never wait behind it. */
+    private final ExecutorService obtaining;
     private final Map<String, Deployed> machines = new LinkedHashMap<>();
 
     private static final class Deployed {
@@ -83,6 +85,11 @@ public final class IonetMarket implements CapacityMarket {
         this.clock = b.clock;
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "depin-ionet-market");
+            t.setDaemon(true);
+            return t;
+        });
+        this.obtaining = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "depin-ionet-obtain");
             t.setDaemon(true);
             return t;
         });
@@ -179,7 +186,7 @@ public final class IonetMarket implements CapacityMarket {
                 throw e;
             }
             return List.copyOf(got);
-        }, worker);
+        }, obtaining);
     }
 
     private Machine deployOne(CapacityRequest request, CapacityQuote q) {
@@ -294,8 +301,10 @@ public final class IonetMarket implements CapacityMarket {
     @Override
     public void close() {
         worker.shutdownNow();
+        obtaining.shutdownNow();
         try {
             worker.awaitTermination(5, TimeUnit.SECONDS);
+            obtaining.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

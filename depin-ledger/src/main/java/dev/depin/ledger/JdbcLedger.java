@@ -1,11 +1,14 @@
 package dev.depin.ledger;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.Sha256;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldCertificate;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
@@ -23,9 +26,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -68,6 +74,12 @@ import org.slf4j.LoggerFactory;
  * sweep interval and a commit of their expiry. Keys that begin with {@value #RESERVED_PREFIX} are
  * the ledger's own and refused from callers.
  *
+ * <p><b>Hold certificates.</b> A ledger built with {@link Builder#certifyHolds(NodeKeyPair)}
+ * answers every hold that names a job spec ({@link Operation.Hold#specHash()}) with a
+ * {@link HoldCertificate} signed by its key, in {@link Applied#certificate()}, once the hold is
+ * durable; an identical retry gets the same certificate (Ed25519 signatures are deterministic).
+ * Certificates are signed on two threads of their own, never on the writer thread.
+ *
  * <pre>{@code
  * try (JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of("ledger.db")).open()) {
  *     ledger.open(AccountId.of("buyer:acme"), AccountKind.BUYER, false).join();
@@ -94,6 +106,8 @@ public final class JdbcLedger implements Settlement {
     private final Thread sweeperThread;
     private volatile boolean closed;
     private volatile String sweepFailure;
+    private final NodeKeyPair certifier;
+    private final ExecutorService signer;
 
     private JdbcLedger(Builder b) {
         this.maxBatch = b.maxBatch;
@@ -126,6 +140,12 @@ public final class JdbcLedger implements Settlement {
                     + " (check the path or URL, the credentials and that the database is reachable)", e);
         }
         this.clock = b.clock;
+        this.certifier = b.certifier;
+        this.signer = b.certifier == null ? null : Executors.newFixedThreadPool(2, task -> {
+            Thread t = new Thread(task, "depin-ledger-certifier");
+            t.setDaemon(true);
+            return t;
+        });
         this.sweepMillis = b.expirySweep.toMillis();
         this.writerThread = new Thread(this::writeLoop, "depin-ledger-writer");
         this.writerThread.setDaemon(true);
@@ -189,7 +209,16 @@ public final class JdbcLedger implements Settlement {
             throw new InvalidArgumentException("operation key " + operation.key() + " begins with " + RESERVED_PREFIX
                     + ", which is reserved for the ledger's own operations (expiries): use another key");
         }
-        return submit(new Writer.OpRequest(operation)).future;
+        CompletableFuture<Applied> applied = submit(new Writer.OpRequest(operation)).future;
+        if (certifier != null && operation instanceof Operation.Hold h && h.specHash().isPresent()) {
+            return applied.thenApplyAsync(a -> a.withCertificate(HoldCertificate.issue(h, certifier)), signer);
+        }
+        return applied;
+    }
+
+    /** @return the public key this ledger signs hold certificates with, if it was given one */
+    public Optional<NodePublicKey> certificateKey() {
+        return Optional.ofNullable(certifier).map(NodeKeyPair::publicKey);
     }
 
     /**
@@ -326,6 +355,9 @@ public final class JdbcLedger implements Settlement {
         for (Object o; (o = queue.poll()) != null; ) {
             fail(o, new LedgerFailureException("the ledger is closed: open it again to apply operations"));
         }
+        if (signer != null) {
+            signer.shutdown(); // certificates of holds already applied are still signed
+        }
         synchronized (readStore) {
             readStore.close();
         }
@@ -442,6 +474,7 @@ public final class JdbcLedger implements Settlement {
         private int recentKeys = 65_536;
         private Clock clock = Clock.systemUTC();
         private Duration expirySweep = Duration.ofMillis(250);
+        private NodeKeyPair certifier;
         /** The tests wrap the writer's connection to make commits fail; otherwise the connection itself. */
         UnaryOperator<Connection> writeConnection = UnaryOperator.identity();
 
@@ -533,6 +566,19 @@ public final class JdbcLedger implements Settlement {
          */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Answers holds that name a job spec with a {@link HoldCertificate} signed by
+         * {@code key}; providers that require certificates trust this key's public half.
+         *
+         * @param key the ledger's Ed25519 key
+         * @return this builder
+         * @throws InvalidArgumentException if null
+         */
+        public Builder certifyHolds(NodeKeyPair key) {
+            this.certifier = InvalidArgumentException.requireNonNull(key, "ledger key");
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.depin.ledger;
 
+import dev.depin.provider.SlaTerms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,7 +22,7 @@ import dev.depin.settlement.StatementLine;
 import dev.depin.sla.SlaCredits;
 import dev.depin.sla.SlaMeter;
 import dev.depin.sla.SlaStatement;
-import dev.depin.sla.SlaTerms;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -33,6 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
 @Measurement(iterations = 3, time = 2, timeUnit = TimeUnit.SECONDS)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
+@org.openjdk.jmh.annotations.Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "--add-modules", "jdk.incubator.vector"})
 public class FreivaldsBenchmark extends BenchmarkBase {
     /** Matrix order. */
     @Param({"1024", "2048", "4096"})
@@ -78,6 +79,31 @@ public class FreivaldsBenchmark extends BenchmarkBase {
         pool.close();
     }
 
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+    private long calls;
+    private long cpuStart;
+
+    /** Starts counting this iteration's calls and the benchmark thread's CPU time. */
+    @Setup(Level.Iteration)
+    public void startIteration() {
+        calls = 0;
+        cpuStart = MX.getCurrentThreadCpuTime();
+    }
+
+    /**
+     * Prints the benchmark thread's CPU time per call ({@code CPU-PER-CALL}): on this shared
+     * machine wall time mostly measures the queue. Only meaningful where all the work is on the
+     * benchmark thread: {@code freivalds2CallerThread}, and {@code recomputeSgemm} with threads = 1.
+     */
+    @TearDown(Level.Iteration)
+    public void endIteration(org.openjdk.jmh.infra.BenchmarkParams params) {
+        if (calls > 0) {
+            System.out.printf("%nCPU-PER-CALL %s n=%d threads=%d calls=%d cpu_ms=%.3f (sgemm: %s)%n",
+                    params.getBenchmark(), n, threads, calls, (MX.getCurrentThreadCpuTime() - cpuStart) / 1e6 / calls,
+                    kernels.sgemmImplementation());
+        }
+    }
+
     /** @return the report of a 2-round Freivalds check of C = A·B, on the pool */
     @Benchmark
     public VerificationReport freivalds2() {
@@ -87,6 +113,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     /** @return the same check on the calling thread only */
     @Benchmark
     public VerificationReport freivalds2CallerThread() {
+        calls++;
         return Freivalds.verify(a, b, c, n, n, n, 2, seed);
     }
 
@@ -95,6 +122,7 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     @Warmup(iterations = 1, time = 1, timeUnit = TimeUnit.SECONDS)
     @Measurement(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
     public float[] recomputeSgemm() {
+        calls++;
         kernels.sgemm(n, n, n, a, b, scratch);
         return scratch;
     }

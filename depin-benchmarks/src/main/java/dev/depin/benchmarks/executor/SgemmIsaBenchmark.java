@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * OpenBLAS's (numpy's, single-threaded, its AVX-512 and its AVX2 kernel) in the same run.
  */
 @Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "--add-modules", "jdk.incubator.vector"})
-@Warmup(iterations = 3, time = 1, timeUnit = TimeUnit.SECONDS)
+@Warmup(iterations = 5, time = 1, timeUnit = TimeUnit.SECONDS)
 @Measurement(iterations = 3, time = 1, timeUnit = TimeUnit.SECONDS)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class SgemmIsaBenchmark extends BenchmarkBase {

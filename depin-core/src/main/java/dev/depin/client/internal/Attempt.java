@@ -39,6 +39,8 @@ final class Attempt {
     dev.depin.money.MicroUsd postAmount;
     /** Where the attempt's hold is. */
     Money money = Money.NONE;
+    /** The ledger's certificate of this attempt's hold, sent with the job; null without one. */
+    dev.depin.settlement.HoldCertificate certificate;
 
     /** The life of an attempt's hold: each hold is resolved (posted or voided) exactly once. */
     enum Money {

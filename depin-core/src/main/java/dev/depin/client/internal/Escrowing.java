@@ -134,13 +134,13 @@ public final class Escrowing {
      * exists. Completes (never exceptionally) once every hold has been applied or refused;
      * the caller voids those placed if any was refused.
      */
-    CompletableFuture<Holds> hold(String jobId, List<Attempt> round, MicroUsd each, Instant expiresAt) {
+    CompletableFuture<Holds> hold(String jobId, List<Attempt> round, MicroUsd each, Instant expiresAt, String specHash) {
         List<CompletableFuture<Applied>> holds = new ArrayList<>();
         for (Attempt a : round) {
             OperationKey key = key(jobId, a.number(), "hold");
             AccountId payee = Escrow.providerAccount(a.provider());
             holds.add(openProvider(payee).thenCompose(v -> apply(new Operation.Hold(key, escrow.buyer(), payee, each,
-                    expiresAt))));
+                    expiresAt, Optional.of(specHash)))));
         }
         return track(CompletableFuture.allOf(holds.toArray(CompletableFuture[]::new)).handle((v, ignored) -> {
             List<Applied> placed = new ArrayList<>();

@@ -374,7 +374,7 @@ public final class JobRun implements JobHandle {
                     firstQuote = q;
                 }
             }
-            return money.hold(jobId, batch, each, expiresAt);
+            return money.hold(jobId, batch, each, expiresAt, specHash);
         }).whenComplete((holds, error) -> hopOrRun(() -> {
             try {
                 escrowed(batch, holds, error);
@@ -397,6 +397,7 @@ public final class JobRun implements JobHandle {
                 if (h != null) {
                     applied.add(h);
                     a.money = Attempt.Money.HELD;
+                    a.certificate = h.certificate().orElse(null);
                 } else {
                     a.money = Attempt.Money.NONE;
                 }
@@ -461,7 +462,8 @@ public final class JobRun implements JobHandle {
             ctx.load().begin(a.provider());
             Dispatch d;
             try {
-                d = ctx.network().dispatch(a.offer, a.request, p -> onProgress(a, p));
+                d = ctx.network().dispatch(a.offer, a.certificate == null ? a.request
+                        : a.request.withHoldCertificate(a.certificate), p -> onProgress(a, p));
                 if (d == null) {
                     throw new IllegalStateException("network " + ctx.network().name() + " returned no dispatch");
                 }

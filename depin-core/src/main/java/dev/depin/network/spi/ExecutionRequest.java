@@ -3,8 +3,10 @@ package dev.depin.network.spi;
 import dev.depin.InvalidArgumentException;
 import dev.depin.kernel.Buffers;
 import dev.depin.job.JobSpec;
+import dev.depin.settlement.HoldCertificate;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -17,8 +19,11 @@ import java.util.regex.Pattern;
  * @param spec    the job spec
  * @param inputs  input bytes by name (read-only, little-endian views)
  * @param nonce   the buyer's challenge, 32 random bytes
+ * @param holdCertificate the ledger's certificate that money is held for this attempt, which a
+ *                provider that requires one checks before it admits the job; empty without
  */
-public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce) {
+public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
+                               Optional<HoldCertificate> holdCertificate) {
     /** Length of a challenge nonce in bytes. */
     public static final int NONCE_BYTES = 32;
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
@@ -34,6 +39,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @param inputs  input bytes by name (each buffer's remaining bytes); not null, no null
      *                names or buffers
      * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @param holdCertificate the hold's certificate, or empty
      * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
      */
     public ExecutionRequest {
@@ -53,6 +59,31 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
         }
         nonce = nonce.clone();
         inputs = Buffers.freeze(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(holdCertificate, "hold certificate (Optional.empty() for none)");
+    }
+
+    /**
+     * A request without a hold certificate.
+     *
+     * @param jobId   the buyer's job id: exactly 32 lower-case hex characters
+     * @param attempt attempt number, from 1
+     * @param spec    the job spec; not null
+     * @param inputs  input bytes by name
+     * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
+     */
+    public ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce) {
+        this(jobId, attempt, spec, inputs, nonce, Optional.empty());
+    }
+
+    /**
+     * @param certificate the ledger's certificate that money is held for this attempt
+     * @return this request carrying it
+     * @throws InvalidArgumentException if null
+     */
+    public ExecutionRequest withHoldCertificate(HoldCertificate certificate) {
+        InvalidArgumentException.requireNonNull(certificate, "hold certificate");
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate));
     }
 
     /** @return a copy of the nonce */

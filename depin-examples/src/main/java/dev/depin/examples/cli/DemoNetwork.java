@@ -169,8 +169,10 @@ abstract class DemoNetwork implements AutoCloseable {
                 if (p.dishonest() > 0) {
                     executor = new DishonestExecutor(executor, p.dishonest(), p.seed());
                 }
+                // Single envelopes per job (receiptBatching(0)): the demo's evidence is re-checked
+                // by verify_receipt.py, which reads single receipt envelopes.
                 nodes.add(ProviderNode.builder(p.key(), executor).region(p.region()).price(p.price())
-                        .stake(p.stake()).endpoint("local:provider-" + (i + 1)).build());
+                        .stake(p.stake()).endpoint("local:provider-" + (i + 1)).receiptBatching(0).build());
             }
             network = LocalNetwork.of(nodes);
         }

@@ -11,12 +11,13 @@ import picocli.CommandLine.Command;
  * {@code verify} (check a receipt, wipe attestation or dispute offline), {@code earnings}
  * (a GPU owner's net after energy and depreciation), {@code ledger} (balances and an
  * account's statement from a ledger), {@code capacity} (price, lease, list and release machines
- * running depin nodes on Akash, io.net or this host) and {@code akash sdl} (a depin node's SDL).
+ * running depin nodes on Akash, io.net or this host), {@code akash sdl} (a depin node's SDL) and
+ * {@code health} (whether a node serves, through its health RPC).
  */
 @Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
         description = "Decentralized GPU compute with verifiable results.",
         subcommands = {DemoCommand.class, NodeCommand.class, DirectoryCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class,
-            CapacityCommand.class, AkashCommand.class,
+            CapacityCommand.class, AkashCommand.class, HealthCommand.class,
             CommandLine.HelpCommand.class})
 public final class DepinCli implements Runnable {
     @CommandLine.Spec

@@ -2,6 +2,7 @@ package dev.depin.examples.cli;
 
 import dev.depin.DepinException;
 import dev.depin.grpc.DirectoryServer;
+import dev.depin.grpc.ListingAddressPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -40,6 +41,20 @@ public final class DirectoryCommand implements Callable<Integer> {
                     + "port): listings held, calls by method and status, call latency.")
     Integer metricsPort;
 
+    @Option(names = "--max-listings", defaultValue = "10000", paramLabel = "N",
+            description = "Most listings held; more are refused (default ${DEFAULT-VALUE}).")
+    int maxListings;
+
+    @Option(names = "--max-listings-per-address", defaultValue = "1000", paramLabel = "N",
+            description = "Most listings whose renewals come from one IP address (default ${DEFAULT-VALUE}).")
+    int maxListingsPerAddress;
+
+    @Option(names = "--listing-address", defaultValue = "syntax", paramLabel = "POLICY",
+            description = "Which listed addresses are accepted: 'syntax' (any well-formed host:port that is not "
+                    + "unspecified, broadcast or multicast) or 'peer' (only the IP the renewal comes from) "
+                    + "(default ${DEFAULT-VALUE}).")
+    String listingAddress;
+
     @Mixin
     ServeOptions serve = new ServeOptions();
 
@@ -57,8 +72,19 @@ public final class DirectoryCommand implements Callable<Integer> {
             if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
                 throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
             }
+            if (maxListings < 1 || maxListingsPerAddress < 1) {
+                throw new ServeOptions.UsageException("--max-listings and --max-listings-per-address must be "
+                        + "positive, got " + maxListings + " and " + maxListingsPerAddress);
+            }
+            ListingAddressPolicy policy = switch (listingAddress) {
+                case "syntax" -> ListingAddressPolicy.SYNTAX;
+                case "peer" -> ListingAddressPolicy.PEER_ADDRESS;
+                default -> throw new ServeOptions.UsageException("--listing-address must be 'syntax' or 'peer', got '"
+                        + listingAddress + "'");
+            };
             id = serve.loadKey(keyFile);
-            DirectoryServer.Builder b = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl);
+            DirectoryServer.Builder b = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
+                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy);
             if (metricsPort != null) {
                 registry = MetricsHttp.registry();
                 b.meterRegistry(registry);

@@ -3,16 +3,16 @@ package dev.depin.examples.cli;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionContext;
-import dev.depin.executor.spi.ExecutionTiming;
+import dev.depin.executor.spi.ForwardingExecutionContext;
+import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.executor.spi.HostArena;
 import dev.depin.kernel.Kernel;
 import dev.depin.kernel.LaunchParams;
-import dev.depin.provider.DeviceInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -24,37 +24,16 @@ import java.util.SplittableRandom;
  * catch it. The corrupted copy lives in the wrapper's own {@link HostArena}, so it is
  * wiped and listed in the wipe attestation like every other buffer.
  */
-final class DishonestExecutor implements DeviceExecutor {
-    private final DeviceExecutor honest;
+final class DishonestExecutor extends ForwardingExecutor {
     private final double fraction;
     private final SplittableRandom rnd;
     /** Guarded by {@link #rnd}: whether an SGEMM has been seen yet. */
     private boolean sawSgemm;
 
     DishonestExecutor(DeviceExecutor honest, double fraction, long seed) {
-        this.honest = honest;
+        super(honest);
         this.fraction = fraction;
         this.rnd = new SplittableRandom(seed ^ 0xbadL);
-    }
-
-    @Override
-    public String kind() {
-        return honest.kind();
-    }
-
-    @Override
-    public DeviceInfo device() {
-        return honest.device();
-    }
-
-    @Override
-    public Set<String> kernels() {
-        return honest.kernels();
-    }
-
-    @Override
-    public boolean runsUserPtx() {
-        return honest.runsUserPtx();
     }
 
     @Override
@@ -65,34 +44,23 @@ final class DishonestExecutor implements DeviceExecutor {
             lie = sgemm && (!sawSgemm || rnd.nextDouble() < fraction);
             sawSgemm |= sgemm;
         }
-        ExecutionContext inner = honest.open(kernel, params);
+        ExecutionContext inner = super.open(kernel, params);
         return lie ? new Lying(inner) : inner;
     }
 
-    @Override
-    public void close() {
-        honest.close();
-    }
-
     /** Delegates everything, but returns a corrupted copy of C. */
-    private final class Lying implements ExecutionContext {
-        private final ExecutionContext inner;
+    private final class Lying extends ForwardingExecutionContext {
         private final HostArena arena = new HostArena();
         private ByteBuffer corrupted;
 
         Lying(ExecutionContext inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public ByteBuffer input(String name) {
-            return inner.input(name);
+            super(inner);
         }
 
         @Override
         public void run() {
-            inner.run();
-            ByteBuffer c = inner.output("c");
+            super.run();
+            ByteBuffer c = super.output("c");
             corrupted = arena.buffer("c", c.remaining(), false);
             corrupted.put(c.duplicate()).flip();
             int i;
@@ -105,34 +73,29 @@ final class DishonestExecutor implements DeviceExecutor {
         @Override
         public ByteBuffer output(String name) {
             return "c".equals(name) && corrupted != null ? corrupted.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN)
-                    : inner.output(name);
+                    : super.output(name);
         }
 
+        /**
+         * Empty for C: a device executor would commit to the honest bytes on the device, so
+         * the node must hash the corrupted copy it is handed, as it does for any executor
+         * that offers no root.
+         */
         @Override
-        public ExecutionTiming timing() {
-            return inner.timing();
-        }
-
-        @Override
-        public void cancel() {
-            inner.cancel();
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return inner.isCancelled();
+        public Optional<byte[]> outputRoot(String name) {
+            return "c".equals(name) ? Optional.empty() : super.outputRoot(name);
         }
 
         @Override
         public List<Allocation> allocations() {
-            List<Allocation> all = new ArrayList<>(inner.allocations());
+            List<Allocation> all = new ArrayList<>(super.allocations());
             all.addAll(arena.allocations());
             return all;
         }
 
         @Override
         public List<WipeRecord> wipe(byte pattern) {
-            List<WipeRecord> all = new ArrayList<>(inner.wipe(pattern));
+            List<WipeRecord> all = new ArrayList<>(super.wipe(pattern));
             all.addAll(arena.wipe(pattern));
             return all;
         }
@@ -140,7 +103,7 @@ final class DishonestExecutor implements DeviceExecutor {
         @Override
         public void close() {
             try {
-                inner.close();
+                super.close();
             } finally {
                 arena.close();
             }

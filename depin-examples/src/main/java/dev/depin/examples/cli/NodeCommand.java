@@ -47,6 +47,11 @@ public final class NodeCommand implements Callable<Integer> {
             description = "A directory to list the offer in and renew it; repeat for several.")
     List<String> directories = new ArrayList<>();
 
+    @Option(names = "--advertise", paramLabel = "HOST:PORT",
+            description = "The address listed in directories and offers when buyers reach the node elsewhere than "
+                    + "--host:--port: behind NAT, or behind a market's port mapping (default: --host:--port).")
+    String advertise;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Executor host threads (default: the number of cores).")
     Integer threads;
@@ -87,6 +92,54 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
                     + "readings (nvidia-smi) are not available.")
     Integer watts;
+
+    @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most output bytes one job may declare, e.g. 512m (default ${DEFAULT-VALUE}); larger jobs "
+                    + "are refused at their Start, before any input is received.")
+    long maxOutputBytes;
+
+    @Option(names = "--max-job-bytes", defaultValue = "1g", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most working memory (input plus output bytes) of one job (default ${DEFAULT-VALUE}); the "
+                    + "node's job memory is at most this times its workers.")
+    long maxJobBytes;
+
+    @Option(names = "--max-input-bytes", defaultValue = "1g", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most input bytes all streams may hold at once, allocated as they arrive "
+                    + "(default ${DEFAULT-VALUE}).")
+    long maxInputBytes;
+
+    @Option(names = "--max-input-bytes-per-peer", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most input bytes one peer's streams may hold at once (default: half of --max-input-bytes).")
+    Long maxInputBytesPerPeer;
+
+    @Option(names = "--max-streams-per-peer", defaultValue = "256", paramLabel = "N",
+            description = "Most Execute streams one peer (its TLS key) may have open at once (default ${DEFAULT-VALUE}).")
+    int maxStreamsPerPeer;
+
+    @Option(names = "--max-jobs-per-peer", defaultValue = "256", paramLabel = "N",
+            description = "Most jobs one peer may have receiving, queued or running at once (default ${DEFAULT-VALUE}).")
+    int maxJobsPerPeer;
+
+    @Option(names = "--receive-idle", defaultValue = "10s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "A stream whose inputs are incomplete and that sends nothing for this long is closed and "
+                    + "what it held released (default ${DEFAULT-VALUE}).")
+    Duration receiveIdle;
+
+    @Option(names = "--receive-timeout", defaultValue = "5m", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "A stream's inputs must be complete this long after it opened (default ${DEFAULT-VALUE}).")
+    Duration receiveTimeout;
+
+    @Option(names = "--stall-timeout", defaultValue = "2s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "A buyer that reads none of its outputs for this long has its attempt stopped and the "
+                    + "worker freed (default ${DEFAULT-VALUE}).")
+    Duration stallTimeout;
 
     /** The demo's dishonest provider: corrupts this fraction of its SGEMM results before signing them. */
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
@@ -131,6 +184,15 @@ public final class NodeCommand implements Callable<Integer> {
             if (watts != null && (watts < 1 || watts > 100_000)) {
                 throw new ServeOptions.UsageException("--watts must be 1 to 100000, got " + watts);
             }
+            if (maxOutputBytes > maxJobBytes) {
+                throw new ServeOptions.UsageException("--max-output-bytes " + maxOutputBytes
+                        + " must not be more than --max-job-bytes " + maxJobBytes);
+            }
+            if (maxStreamsPerPeer < 1 || maxStreamsPerPeer > 65_536 || maxJobsPerPeer < 1
+                    || maxJobsPerPeer > 65_536) {
+                throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
+                        + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
+            }
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
             staked = usd("--stake", stake);
             where = parseRegion(region);
@@ -152,7 +214,10 @@ public final class NodeCommand implements Callable<Integer> {
         ProviderNode node;
         try {
             ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
-                    .stake(staked);
+                    .stake(staked)
+                    // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
+                    // that verify_receipt.py and other single-envelope tools can re-check.
+                    .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
             if (metricsPort != null || dashboardPort != null) {
                 registry = MetricsHttp.registry();
                 nb.meterRegistry(registry);
@@ -179,7 +244,15 @@ public final class NodeCommand implements Callable<Integer> {
         }
         ProviderServer server;
         try {
-            ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew);
+            ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
+                    .maxInputBytes(maxInputBytes).maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
+                    .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
+            if (maxInputBytesPerPeer != null) {
+                sb.maxInputBytesPerPeer(maxInputBytesPerPeer);
+            }
+            if (advertise != null) {
+                sb.advertise(advertise);
+            }
             for (String d : directories) {
                 sb.directory(d);
             }

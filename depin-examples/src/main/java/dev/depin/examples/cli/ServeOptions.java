@@ -206,6 +206,30 @@ final class ServeOptions {
         }
     }
 
+    /** Converts a byte count: {@code 1048576}, {@code 64k}, {@code 256m} or {@code 2g} (powers of 1024). */
+    static final class SizeConverter implements ITypeConverter<Long> {
+        private static final Pattern FORMAT = Pattern.compile("(\\d{1,12})([kmg]?)(i?b)?");
+
+        @Override
+        public Long convert(String value) {
+            Matcher m = FORMAT.matcher(value.trim().toLowerCase(Locale.ROOT));
+            if (!m.matches()) {
+                throw new TypeConversionException("'" + value + "' is not a size: give e.g. 65536, 64k, 256m or 2g");
+            }
+            long n = Long.parseLong(m.group(1));
+            int shift = switch (m.group(2)) {
+                case "k" -> 10;
+                case "m" -> 20;
+                case "g" -> 30;
+                default -> 0;
+            };
+            if (n == 0 || n > (Long.MAX_VALUE >> shift)) {
+                throw new TypeConversionException("'" + value + "' must be a positive size below 2^63 bytes");
+            }
+            return n << shift;
+        }
+    }
+
     static String shortDuration(java.time.Duration d) {
         long ms = d.toMillis();
         return ms % 1000 != 0 ? ms + " ms" : ms / 1000 + " s";

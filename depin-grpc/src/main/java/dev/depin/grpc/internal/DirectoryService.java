@@ -1,5 +1,6 @@
 package dev.depin.grpc.internal;
 
+import com.google.protobuf.ByteString;
 import dev.depin.DepinException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
@@ -18,48 +19,81 @@ import dev.depin.provider.Region;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The directory: signed offers with a time to live, by node. A renewal is accepted only from
  * the provider itself (the TLS peer's key is the offer's key), only with a well-formed,
- * validly signed, unexpired offer; it is also the provider's heartbeat, counted per node.
- * Expired listings are dropped on every query and by {@link #purge()}.
+ * validly signed, unexpired offer and a well-formed address; it is also the provider's
+ * heartbeat, counted per node. Expired listings are dropped on every query and by
+ * {@link #purge()}.
+ *
+ * <p>What a stranger can make it hold is bounded: a listing is stored re-encoded from the
+ * fields the directory knows (the offer's own JSON, re-serialized, and the address), so
+ * unknown protobuf fields are dropped; a renewal larger than {@code maxListingBytes} is
+ * refused; the listings (one per key), their bytes in all, and the listings whose renewals
+ * come from one IP address are capped; and an answer never grows past what a buyer accepts
+ * in one message.
  */
 public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
+    /** Room left in an answer for the message's own framing. */
+    private static final int MAX_ANSWER_BYTES = Wire.MAX_MESSAGE_BYTES - (64 << 10);
+
     private final Map<NodeId, Entry> entries = new ConcurrentHashMap<>();
+    private final Map<InetAddress, Integer> perHost = new HashMap<>();
     private final Duration ttl;
     private final Clock clock;
-    private final int maxListings;
+    private final Limits limits;
     private final String nodeId;
+    private long storedBytes;
+
+    /**
+     * What a directory holds at most.
+     *
+     * @param maxListings        listings in all
+     * @param maxListingBytes    bytes of one renewal's listing as received
+     * @param maxTotalBytes      bytes of all stored listings together
+     * @param maxListingsPerHost listings whose renewals come from one IP address
+     * @param addressPolicy      which listed addresses are accepted
+     */
+    public record Limits(int maxListings, int maxListingBytes, long maxTotalBytes, int maxListingsPerHost,
+                         dev.depin.grpc.ListingAddressPolicy addressPolicy) {
+    }
 
     /** One provider's listing. */
-    private record Entry(ProviderOffer offer, Listing listing, Instant until, long heartbeats) {
+    private record Entry(ProviderOffer offer, Listing listing, int bytes, InetAddress host, Instant until,
+                         long heartbeats) {
     }
 
     /**
-     * @param nodeId      the directory's own node id, for health answers
-     * @param ttl         how long a listing lives without a renewal
-     * @param clock       the clock
-     * @param maxListings the most listings held
+     * @param nodeId the directory's own node id, for health answers
+     * @param ttl    how long a listing lives without a renewal
+     * @param clock  the clock
+     * @param limits what it holds at most
      */
-    public DirectoryService(NodeId nodeId, Duration ttl, Clock clock, int maxListings) {
+    public DirectoryService(NodeId nodeId, Duration ttl, Clock clock, Limits limits) {
         this.nodeId = nodeId.hex();
         this.ttl = ttl;
         this.clock = clock;
-        this.maxListings = maxListings;
+        this.limits = limits;
     }
 
     /** @return listings held now (expired ones included until purged) */
     public int size() {
         return entries.size();
+    }
+
+    /** @return bytes of the listings held now */
+    public synchronized long storedBytes() {
+        return storedBytes;
     }
 
     /**
@@ -73,21 +107,42 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     }
 
     /** Drops every expired listing. */
-    public void purge() {
+    public synchronized void purge() {
         Instant now = clock.instant();
-        entries.values().removeIf(e -> !now.isBefore(e.until()));
+        for (Entry e : entries.values()) {
+            if (!now.isBefore(e.until())) {
+                drop(e);
+            }
+        }
+    }
+
+    /** Removes one entry and what it counted; the caller holds the lock. */
+    private void drop(Entry e) {
+        if (entries.remove(e.offer().nodeId(), e)) {
+            storedBytes -= e.bytes();
+            if (e.host() != null) {
+                perHost.merge(e.host(), -1, (a, b) -> a + b == 0 ? null : a + b);
+            }
+        }
     }
 
     @Override
     public void renew(RenewRequest request, StreamObserver<RenewReply> responses) {
         NodePublicKey peer = PeerKeys.PEER.get();
+        InetAddress from = PeerKeys.REMOTE.get();
         Listing l = request.getListing();
+        int size = l.getSerializedSize();
+        if (size > limits.maxListingBytes()) {
+            responses.onError(Status.RESOURCE_EXHAUSTED.withDescription("listing of " + size + " bytes; this "
+                    + "directory takes at most " + limits.maxListingBytes() + " per listing").asRuntimeException());
+            return;
+        }
         ProviderOffer offer;
         Instant now = clock.instant();
         try {
             offer = ProviderOffer.fromJson(l.getOfferJson().toByteArray());
             offer.verify(now);
-            Wire.parseAddress(l.getAddress());
+            ListingAddresses.check(l.getAddress(), limits.addressPolicy(), from);
         } catch (DepinException e) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("listing refused: " + e.getMessage())
                     .asRuntimeException());
@@ -101,23 +156,58 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                     + " itself may list its offer").asRuntimeException());
             return;
         }
+        // Only the fields this directory knows, re-encoded: unknown fields a renewal carried are dropped.
+        Listing stored = Listing.newBuilder().setOfferJson(ByteString.copyFrom(offer.toJson()))
+                .setAddress(l.getAddress()).build();
         Instant until = now.plus(ttl);
         if (offer.terms().validUntil().isBefore(until)) {
             until = offer.terms().validUntil();
         }
-        Instant listedUntil = until;
-        if (!entries.containsKey(offer.nodeId()) && entries.size() >= maxListings) {
-            purge();
-            if (entries.size() >= maxListings) {
-                responses.onError(Status.RESOURCE_EXHAUSTED.withDescription("directory holds " + maxListings
-                        + " listings, its maximum").asRuntimeException());
-                return;
+        String refused = store(offer, stored, from, until);
+        if (refused != null) {
+            responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
+            return;
+        }
+        responses.onNext(RenewReply.newBuilder().setListedUntilEpochMillis(until.toEpochMilli()).build());
+        responses.onCompleted();
+    }
+
+    /** @return null when stored, else why not */
+    private synchronized String store(ProviderOffer offer, Listing listing, InetAddress host, Instant until) {
+        Entry old = entries.get(offer.nodeId());
+        int bytes = listing.getSerializedSize();
+        for (int pass = 0; pass < 2; pass++) {
+            long total = storedBytes - (old == null ? 0 : old.bytes()) + bytes;
+            int listings = entries.size() + (old == null ? 1 : 0);
+            boolean sameHost = old != null && java.util.Objects.equals(old.host(), host);
+            int fromHost = host == null ? 0 : perHost.getOrDefault(host, 0) + (sameHost ? 0 : 1);
+            String why = listings > limits.maxListings() ? "directory holds " + limits.maxListings()
+                    + " listings, its maximum"
+                    : total > limits.maxTotalBytes() ? "directory holds " + storedBytes + " bytes of listings; "
+                    + bytes + " more would pass its maximum of " + limits.maxTotalBytes()
+                    : fromHost > limits.maxListingsPerHost() ? "directory holds " + (fromHost - 1)
+                    + " listings renewed from " + host.getHostAddress() + ", its maximum per address"
+                    : null;
+            if (why == null) {
+                if (old != null) {
+                    drop(old);
+                }
+                Entry e = new Entry(offer, listing, bytes, host, until, old == null ? 1 : old.heartbeats() + 1);
+                entries.put(offer.nodeId(), e);
+                storedBytes += bytes;
+                if (host != null) {
+                    perHost.merge(host, 1, Integer::sum);
+                }
+                return null;
+            }
+            if (pass == 0) {
+                purge(); // expired listings may be what fills it
+                old = entries.get(offer.nodeId());
+            } else {
+                return why;
             }
         }
-        entries.compute(offer.nodeId(), (k, old) -> new Entry(offer, l, listedUntil,
-                old == null ? 1 : old.heartbeats() + 1));
-        responses.onNext(RenewReply.newBuilder().setListedUntilEpochMillis(listedUntil.toEpochMilli()).build());
-        responses.onCompleted();
+        throw new AssertionError();
     }
 
     @Override
@@ -140,17 +230,27 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
         }
         Instant now = clock.instant();
         DirectoryAnswer.Builder a = DirectoryAnswer.newBuilder();
-        AtomicLong left = new AtomicLong(q.getLimit());
+        int left = q.getLimit();
+        long answerBytes = 0;
+        boolean expired = false;
         for (Entry e : entries.values()) {
             if (!now.isBefore(e.until())) {
-                entries.remove(e.offer().nodeId(), e);
+                expired = true;
                 continue;
             }
-            if (left.get() > 0 && e.offer().terms().kernels().contains(q.getKernelId())
+            if (left > 0 && e.offer().terms().kernels().contains(q.getKernelId())
                     && req.mismatch(e.offer()) == null) {
+                long next = answerBytes + e.bytes() + 6; // tag and length of the repeated field
+                if (next > MAX_ANSWER_BYTES) {
+                    break; // a buyer takes one message of at most 4 MiB: the answer ends here
+                }
                 a.addListings(e.listing());
-                left.decrementAndGet();
+                answerBytes = next;
+                left--;
             }
+        }
+        if (expired) {
+            purge();
         }
         responses.onNext(a.build());
         responses.onCompleted();

@@ -12,6 +12,9 @@ import io.grpc.Status;
 
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.cert.Certificate;
 
 /**
@@ -22,6 +25,8 @@ import java.security.cert.Certificate;
 public final class PeerKeys implements ServerInterceptor {
     /** The calling peer's node key. */
     public static final Context.Key<NodePublicKey> PEER = Context.key("depin-peer-key");
+    /** The calling peer's IP address, as the connection shows it (null when not an IP connection). */
+    public static final Context.Key<InetAddress> REMOTE = Context.key("depin-peer-address");
 
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
@@ -43,6 +48,8 @@ public final class PeerKeys implements ServerInterceptor {
                     new Metadata());
             return new ServerCall.Listener<>() { };
         }
-        return Contexts.interceptCall(Context.current().withValue(PEER, key), call, headers, next);
+        SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        InetAddress ip = remote instanceof InetSocketAddress a ? a.getAddress() : null;
+        return Contexts.interceptCall(Context.current().withValues(PEER, key, REMOTE, ip), call, headers, next);
     }
 }

@@ -3,6 +3,7 @@ package dev.depin.grpc.internal;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.depin.DepinException;
+import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
@@ -26,6 +27,8 @@ import dev.depin.network.spi.TransportBuffers;
 import dev.depin.node.NodeAttempt;
 import dev.depin.node.NodeResult;
 import dev.depin.node.ProviderNode;
+import dev.depin.provider.JobTooLargeException;
+import dev.depin.provider.ProviderRejectedException;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -45,15 +48,21 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The provider side of the wire contract: one {@link ExecuteCall} per Execute stream feeds a
- * {@link ProviderNode}. Inputs are received into buffers of exactly the sizes the spec
- * declares, reserved against a bound on the bytes all streams hold at once; outputs are sent
+ * {@link ProviderNode}. A job is admitted at its Start (kernel, deadline, output and memory
+ * limits, the peer's stream and job counts) before any input is held; inputs are received
+ * into buffers that grow as bytes arrive (never past the declared sizes), each growth
+ * reserved against the node's and the peer's input bounds ({@link StreamLimits}); a stream
+ * that stops sending before its inputs are complete is closed by a deadline. Outputs are sent
  * from the node's worker, which waits while the buyer's stream is not ready (gRPC flow
- * control), so a slow buyer slows its own job and holds no unbounded memory.
+ * control) for at most the stall limit, so a slow buyer slows its own job, a stalled one
+ * loses it, and neither holds unbounded memory or a worker for long.
  *
  * <p>Small jobs take the short path: inputs inside Start are used where they arrived (the
  * request's input buffers are views of the received frame), and with a compact Start no
@@ -66,29 +75,62 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Every handler here returns without blocking (the server could run them on its transport
  * threads; see docs/decisions.md for why it does not).
  */
-public final class ProviderService extends ProviderGrpc.ProviderImplBase {
+public final class ProviderService extends ProviderGrpc.ProviderImplBase implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderService.class);
+    /** A stream's first allocation for an input, unless the input is smaller. */
+    private static final int FIRST_ALLOCATION = 64 << 10;
 
     private final ProviderNode node;
-    private final long maxInputBytes;
+    private final StreamLimits limits;
     private final long stallNanos;
-    private final AtomicLong reserved = new AtomicLong();
+    private final long idleNanos;
+    private final long receiveNanos;
+    private final PeerLedger ledger;
+    private final ScheduledThreadPoolExecutor deadlines;
 
     /**
-     * @param node          the node that runs the jobs
-     * @param maxInputBytes the most input bytes all streams may hold at once
-     * @param stallMillis   how long an output stream may stay not ready before the attempt is
-     *                      stopped
+     * @param node   the node that runs the jobs
+     * @param limits what streams may hold, in all and per peer, and for how long
      */
-    public ProviderService(ProviderNode node, long maxInputBytes, long stallMillis) {
+    public ProviderService(ProviderNode node, StreamLimits limits) {
         this.node = node;
-        this.maxInputBytes = maxInputBytes;
-        this.stallNanos = TimeUnit.MILLISECONDS.toNanos(stallMillis);
+        this.limits = limits;
+        this.stallNanos = TimeUnit.MILLISECONDS.toNanos(limits.stallMillis());
+        this.idleNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveIdleMillis());
+        this.receiveNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveMillis());
+        this.ledger = new PeerLedger(limits);
+        this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "depin-provider-" + node.nodeId().shortId() + "-stream-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        deadlines.setRemoveOnCancelPolicy(true);
     }
 
-    /** @return input bytes reserved by streams right now */
+    /** @return input bytes held right now by streams that are receiving or whose job is queued or running */
     public long reservedInputBytes() {
-        return reserved.get();
+        return ledger.bytes();
+    }
+
+    /** @return Execute streams open right now, over all peers */
+    public int openStreams() {
+        return ledger.streams();
+    }
+
+    /** @return the most one peer holds right now: {streams, jobs, input bytes} */
+    public long[] maxHeldByOnePeer() {
+        return ledger.maxPerPeer();
+    }
+
+    /** @return peers holding anything right now */
+    public int peersHolding() {
+        return ledger.peers();
+    }
+
+    /** Stops the deadline timer (the server has stopped its streams). */
+    @Override
+    public void close() {
+        deadlines.shutdownNow();
     }
 
     /**
@@ -120,9 +162,16 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
 
     private StreamObserver<Frame> openExecute(StreamObserver<ExecuteResponse> responses) {
         ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
-        ExecuteCall call = new ExecuteCall(out);
+        NodePublicKey peer = PeerKeys.PEER.get(); // PeerKeys refused every call without one
+        String refused = ledger.openStream(peer);
+        if (refused != null) {
+            out.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
+            return new Discard();
+        }
+        ExecuteCall call = new ExecuteCall(out, peer);
         out.setOnCancelHandler(call::onCallCancelled);
         out.setOnReadyHandler(call::onReady);
+        call.armDeadline();
         return call;
     }
 
@@ -139,29 +188,115 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         responses.onCompleted();
     }
 
+    /** A refused stream: whatever still arrives is zeroed and dropped. */
+    private static final class Discard implements StreamObserver<Frame> {
+        @Override
+        public void onNext(Frame frame) {
+            Arrays.fill(frame.bytes(), (byte) 0);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    }
+
+    /** One input being received: allocated as its bytes arrive, never past its declared size. */
+    private static final class Incoming {
+        final String name;
+        final int declared;
+        byte[] data = new byte[0];
+        int filled;
+
+        Incoming(String name, int declared) {
+            this.name = name;
+            this.declared = declared;
+        }
+    }
+
     /** One Execute stream: receives, submits, streams back, and ends after the node let go. */
     private final class ExecuteCall implements StreamObserver<Frame> {
         private final ServerCallStreamObserver<ExecuteResponse> out;
+        private final NodePublicKey peer;
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
         private final Received received = new Received();
-        // Touched only by gRPC's serialized inbound callbacks (and finish, under sendLock).
+        private final long openedNanos = System.nanoTime();
+        private volatile long lastFrameNanos = openedNanos;
+        // Touched only by gRPC's serialized inbound callbacks.
         private ExecutionRequest header;
-        private Map<String, ByteBuffer> inputs;
+        private Map<String, Incoming> inputs;
         private long missing;
-        private long reservation;
         private boolean compact;
+        // Guarded by sendLock.
+        private long reservation;
+        private boolean jobCounted;
+        private ScheduledFuture<?> deadline;
+        private boolean submitted;
         private volatile NodeAttempt attempt;
         private volatile boolean ended;
         private volatile boolean cancelled;
         private volatile Status violation;
 
-        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out) {
+        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer) {
             this.out = out;
+            this.peer = peer;
+        }
+
+        /**
+         * Until its inputs are complete, a stream must keep sending: it is closed when nothing
+         * arrives for the receive idle limit, or when its inputs are not complete within the
+         * receive limit, and whatever it held is released.
+         */
+        void armDeadline() {
+            schedule(Math.min(idleNanos, receiveNanos));
+        }
+
+        private void schedule(long delayNanos) {
+            synchronized (sendLock) {
+                if (ended || submitted) {
+                    return;
+                }
+                try {
+                    deadline = deadlines.schedule(this::checkDeadline, delayNanos, TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    deadline = null; // the service is closing: the server closes the stream
+                }
+            }
+        }
+
+        private void checkDeadline() {
+            long now = System.nanoTime();
+            long idleLeft = lastFrameNanos + idleNanos - now;
+            long totalLeft = openedNanos + receiveNanos - now;
+            if (totalLeft <= 0) {
+                expire("inputs not complete " + limits.receiveMillis() + " ms after the stream opened (" + missing
+                        + " bytes missing): this node closes streams that receive slower than its receive limit");
+            } else if (idleLeft <= 0) {
+                expire("nothing received for " + limits.receiveIdleMillis() + " ms while "
+                        + (header == null ? "waiting for Start" : missing + " input bytes are missing")
+                        + ": this node closes idle receiving streams");
+            } else {
+                schedule(Math.min(idleLeft, totalLeft));
+            }
+        }
+
+        private void expire(String why) {
+            synchronized (sendLock) {
+                if (ended || submitted) {
+                    return;
+                }
+                LOG.debug("Execute stream of peer {} closed: {}", peer.nodeId().shortId(), why);
+                end(Status.DEADLINE_EXCEEDED.withDescription(why));
+            }
         }
 
         @Override
         public void onNext(Frame frame) {
+            lastFrameNanos = System.nanoTime();
             boolean kept = false;
             try {
                 ExecuteRequest req = frame.message();
@@ -176,9 +311,6 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                     case START -> kept = start(req.getStart(), frame);
                     case INPUT -> {
                         if (input(req.getInput())) {
-                            // The node may wipe as soon as the job is queued: the frame is zeroed and counted first.
-                            received.used(frame);
-                            kept = true;
                             submit();
                         }
                     }
@@ -187,6 +319,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 }
             } catch (RefusedException e) {
                 violation(e.status);
+            } catch (JobTooLargeException e) {
+                violation(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()));
+            } catch (ProviderRejectedException e) {
+                violation(Wire.statusOf(e));
             } catch (DepinException e) {
                 violation(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
             } catch (RuntimeException e) {
@@ -229,19 +365,27 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                 }
                 total += in.bytes();
             }
-            if (total > maxInputBytes) {
+            if (total > limits.maxInputBytesPerPeer()) {
                 throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription("job " + header.jobId()
-                        + " declares " + total + " input bytes; this node takes at most " + maxInputBytes));
+                        + " declares " + total + " input bytes; this node takes at most "
+                        + limits.maxInputBytesPerPeer() + " per peer (" + limits.maxInputBytes() + " in all)"));
             }
-            long now = reserved.addAndGet(total);
-            if (now > maxInputBytes) {
-                reserved.addAndGet(-total);
-                throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription("node is busy receiving "
-                        + (now - total) + " input bytes of other jobs: try later or another provider"));
+            // Payment (where required), kernel, deadline, output and working-memory limits:
+            // refused before a byte of input is held.
+            node.admit(header);
+            synchronized (sendLock) {
+                if (ended) {
+                    return false;
+                }
+                String busy = ledger.startJob(peer);
+                if (busy != null) {
+                    throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription(busy));
+                }
+                jobCounted = true;
             }
-            reservation = total;
             compact = s.getCompact();
             if (s.getInputsCount() > 0) {
+                reserve(frame.bytes().length); // the frame is held until the job is wiped
                 Map<String, ByteBuffer> ready = inline(spec, s.getInputsList());
                 received.keep(frame); // before submit: the node's wipe may run as soon as it is queued
                 submit(ready);
@@ -249,7 +393,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             }
             inputs = new LinkedHashMap<>();
             for (InputRef in : spec.inputs()) {
-                inputs.put(in.name(), ByteBuffer.allocate((int) in.bytes()));
+                inputs.put(in.name(), new Incoming(in.name(), (int) in.bytes()));
             }
             received.assembling(inputs);
             missing = total;
@@ -286,7 +430,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
         }
 
         /**
-         * Copies one chunk into its input's buffer.
+         * Copies one chunk into its input's buffer, which grows (at most doubling, never past
+         * the declared size) as bytes arrive: a stream holds what it sent, not what it
+         * announced.
          *
          * @return whether every input is now complete (the job is ready to submit)
          */
@@ -297,30 +443,63 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             if (attempt != null) {
                 throw refuse("input '" + Wire.shorten(c.getName()) + "' after every input was complete: refused");
             }
-            ByteBuffer b = inputs.get(c.getName());
-            if (b == null) {
+            Incoming in = inputs.get(c.getName());
+            if (in == null) {
                 throw refuse("input '" + Wire.shorten(c.getName()) + "' is not declared by job " + header.jobId()
                         + " (it declares " + inputs.keySet() + ")");
             }
             int n = c.getData().size();
-            if (n > b.remaining()) {
-                throw refuse("input '" + c.getName() + "' grows past its declared " + b.capacity() + " bytes: refused");
+            if (n > in.declared - in.filled) {
+                throw refuse("input '" + in.name + "' grows past its declared " + in.declared + " bytes: refused");
             }
-            c.getData().copyTo(b);
+            int need = in.filled + n;
+            if (need > in.data.length) {
+                int grown = (int) Math.min(in.declared, Math.max(need, Math.max(FIRST_ALLOCATION,
+                        2L * in.data.length)));
+                reserve(grown - in.data.length);
+                received.grow(in, grown);
+            }
+            received.write(in, c.getData());
             missing -= n;
             return missing == 0;
         }
 
+        /** Counts {@code n} more held bytes against the node's and the peer's input limits. */
+        private void reserve(long n) {
+            synchronized (sendLock) {
+                if (ended) {
+                    throw new RefusedException(Status.CANCELLED.withDescription("the stream has ended"));
+                }
+                String why = ledger.reserve(peer, n);
+                if (why != null) {
+                    throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription(why));
+                }
+                reservation += n;
+            }
+        }
+
         private void submit() {
             Map<String, ByteBuffer> ready = new LinkedHashMap<>();
-            inputs.forEach((k, v) -> ready.put(k, v.duplicate().flip()));
+            inputs.forEach((k, v) -> ready.put(k, ByteBuffer.wrap(v.data, 0, v.filled)));
             submit(ready);
         }
 
         private void submit(Map<String, ByteBuffer> ready) {
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
                     header.nonce());
-            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received);
+            synchronized (sendLock) {
+                if (ended) {
+                    return; // closed meanwhile (deadline or cancel): its buffers are released
+                }
+                submitted = true; // the receive deadlines no longer apply
+                if (deadline != null) {
+                    deadline.cancel(false);
+                    deadline = null;
+                }
+            }
+            // Not under sendLock: the node reports progress, which sends under that lock, from
+            // its worker while holding the attempt's own monitor.
+            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received, peer.nodeId().hex());
             attempt = a;
             a.result().whenComplete((r, e) -> {
                 if (r != null) {
@@ -388,7 +567,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                     p == ComputeNetwork.Progress.ACCEPTED ? Progress.Stage.ACCEPTED : Progress.Stage.RUNNING)).build());
         }
 
-        /** On the node's worker: waits for the stream to be ready before each chunk. */
+        /**
+         * On the node's worker: sends a chunk whenever the stream has flow-control credit. A
+         * reader that grants none for the stall limit has the attempt stopped, which frees the
+         * worker at once (the node wipes and moves on to the next job).
+         */
         private void sendOutput(String name, ByteBuffer chunk) {
             ByteBuffer rest = chunk.duplicate();
             while (rest.hasRemaining()) {
@@ -448,13 +631,17 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             }
         }
 
-        /** Closes the stream once, frees and wipes the receive buffers. */
+        /** Closes the stream once, frees and wipes the receive buffers, releases what it held. */
         private void end(Status status) {
             synchronized (sendLock) {
                 if (ended) {
                     return;
                 }
                 ended = true;
+                if (deadline != null) {
+                    deadline.cancel(false);
+                    deadline = null;
+                }
                 try {
                     if (!cancelled) {
                         if (status.isOk()) {
@@ -467,8 +654,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
                     LOG.debug("closing an Execute stream failed: {}", e.toString());
                 }
                 received.release();
-                reserved.addAndGet(-reservation);
+                ledger.release(peer, reservation);
                 reservation = 0;
+                if (jobCounted) {
+                    ledger.endJob(peer);
+                    jobCounted = false;
+                }
+                ledger.closeStream(peer);
             }
             synchronized (readyLock) {
                 readyLock.notifyAll();
@@ -489,16 +681,41 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
      */
     private static final class Received implements TransportBuffers {
         private static final String FRAMES = "transport:received-frames";
+        private static final String OUTGROWN = "transport:outgrown-input-buffers";
         private byte[] kept;
-        private Map<String, ByteBuffer> assembled = Map.of();
+        private Map<String, Incoming> assembled = Map.of();
         private long zeroedFrameBytes;
+        private long zeroedOutgrownBytes;
+        private boolean released;
 
         synchronized void keep(Frame frame) {
             kept = frame.bytes();
         }
 
-        synchronized void assembling(Map<String, ByteBuffer> buffers) {
+        synchronized void assembling(Map<String, Incoming> buffers) {
             assembled = buffers;
+        }
+
+        /** Moves an input into a larger array; the old one is zeroed (checked) and counted. */
+        synchronized void grow(Incoming in, int capacity) {
+            if (released) {
+                throw new NetworkException("the stream has ended");
+            }
+            byte[] old = in.data;
+            in.data = Arrays.copyOf(old, capacity);
+            if (old.length > 0) {
+                HostWipe.wipe(OUTGROWN, old, (byte) 0);
+                zeroedOutgrownBytes += old.length;
+            }
+        }
+
+        /** Appends a chunk's bytes; the stream may have been closed meanwhile (a deadline). */
+        synchronized void write(Incoming in, ByteString data) {
+            if (released) {
+                throw new NetworkException("the stream has ended");
+            }
+            data.copyTo(in.data, in.filled);
+            in.filled += data.size();
         }
 
         /** Zeroes a frame that was used (copied out, or refused), checking every byte. */
@@ -516,22 +733,28 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase {
             if (kept != null) {
                 records.add(HostWipe.wipe("transport:received-start", kept, pattern));
             }
-            assembled.forEach((name, b) -> records.add(HostWipe.wipe("transport:received:" + name, b, pattern)));
-            if (zeroedFrameBytes > 0) {
-                // Each of these frames was overwritten with zeros and read back when it was used.
-                records.add(new WipeRecord(WipeRecord.HOST, FRAMES, zeroedFrameBytes, zeroedFrameBytes, 0,
-                        WipeRecord.HOST_READBACK_COMPARE, HostWipe.checkDigest(WipeRecord.HOST, FRAMES,
-                        zeroedFrameBytes, 0, 0)));
-            }
+            assembled.forEach((name, in) -> records.add(HostWipe.wipe("transport:received:" + name, in.data,
+                    pattern)));
+            zeroed(records, FRAMES, zeroedFrameBytes);
+            zeroed(records, OUTGROWN, zeroedOutgrownBytes);
             return records;
+        }
+
+        /** Buffers already overwritten with zeros and read back when they were let go. */
+        private static void zeroed(List<WipeRecord> records, String label, long bytes) {
+            if (bytes > 0) {
+                records.add(new WipeRecord(WipeRecord.HOST, label, bytes, bytes, 0,
+                        WipeRecord.HOST_READBACK_COMPARE, HostWipe.checkDigest(WipeRecord.HOST, label, bytes, 0, 0)));
+            }
         }
 
         /** The stream ended: zero whatever is held, wiped by the node or not. */
         synchronized void release() {
+            released = true;
             if (kept != null) {
                 Arrays.fill(kept, (byte) 0);
             }
-            assembled.values().forEach(b -> Arrays.fill(b.array(), (byte) 0));
+            assembled.values().forEach(in -> Arrays.fill(in.data, (byte) 0));
         }
     }
 

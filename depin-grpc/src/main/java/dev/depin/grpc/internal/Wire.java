@@ -34,6 +34,10 @@ public final class Wire {
     /** Longest address a directory accepts. */
     public static final int MAX_ADDRESS_CHARS = 255;
 
+    /** gRPC-java's own description of a message over the inbound limit (its length read as a signed int). */
+    private static final java.util.regex.Pattern OVERSIZE = java.util.regex.Pattern.compile(
+            "gRPC message exceeds maximum size (\\d+): (-?\\d+)");
+
     private Wire() {
     }
 
@@ -60,6 +64,9 @@ public final class Wire {
             return s.getStatus();
         }
         String msg = t.getMessage() == null ? t.toString() : t.getMessage();
+        if (t instanceof dev.depin.provider.JobTooLargeException) {
+            return Status.RESOURCE_EXHAUSTED.withDescription(msg);
+        }
         if (t instanceof ProviderRejectedException) {
             return (msg.contains("busy") ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION).withDescription(msg);
         }
@@ -90,6 +97,7 @@ public final class Wire {
             return d;
         }
         Status s = Status.fromThrowable(t);
+        s = readable(s);
         String why = s.getDescription() == null ? s.getCode().toString() : s.getCode() + ": " + s.getDescription();
         return switch (s.getCode()) {
             case RESOURCE_EXHAUSTED, FAILED_PRECONDITION ->
@@ -98,6 +106,24 @@ public final class Wire {
                     + why + ")");
             default -> new NetworkException("provider " + provider + " failed the attempt (" + why + ")", t);
         };
+    }
+
+    /**
+     * The same status with gRPC-java's oversize message made readable: it reads a message's
+     * 32-bit length prefix as a signed int, so a length of 2^31 or more prints as "exceeds
+     * maximum size 4194304: -2147483648".
+     *
+     * @param s a status
+     * @return {@code s}, or a copy whose description gives the length as the unsigned number sent
+     */
+    public static Status readable(Status s) {
+        java.util.regex.Matcher big = s.getDescription() == null ? null : OVERSIZE.matcher(s.getDescription());
+        if (big == null || !big.matches()) {
+            return s;
+        }
+        long length = Integer.toUnsignedLong(Integer.parseInt(big.group(2)));
+        return s.withDescription("a message of " + length + " bytes (its length prefix) passed the limit of "
+                + big.group(1) + " bytes per message: the stream was closed");
     }
 
     /**

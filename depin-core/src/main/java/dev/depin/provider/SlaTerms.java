@@ -1,4 +1,4 @@
-package dev.depin.sla;
+package dev.depin.provider;
 
 import dev.depin.InvalidArgumentException;
 import java.time.Duration;
@@ -14,7 +14,7 @@ import java.util.List;
  * disputed, or is verified too late. Attempts the buyer withdrew (cancelled: a hedge that lost,
  * a job cancelled by its owner) do not count. Compliance is good / (good + bad) in basis
  * points; the {@link CreditTier} with the lowest threshold above it gives the share of the
- * period's charges the provider credits back from its stake ({@link SlaCredits}). A period
+ * period's charges the provider credits back from its stake ({@code dev.depin.sla.SlaCredits}). A period
  * without eligible attempts is compliant.
  *
  * @param period     the measurement window, 1 minute to 31 days; periods are aligned to the

@@ -1,0 +1,543 @@
+package dev.depin.benchmarks.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.grpc.DirectoryServer;
+import dev.depin.grpc.GrpcNetwork;
+import dev.depin.grpc.ProviderServer;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.wire.DirectoryGrpc;
+import dev.depin.grpc.internal.wire.ExecuteRequest;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.InputChunk;
+import dev.depin.grpc.internal.wire.Listing;
+import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.grpc.internal.wire.RenewRequest;
+import dev.depin.grpc.internal.wire.Start;
+import dev.depin.job.InputRef;
+import dev.depin.job.Job;
+import dev.depin.job.JobSpec;
+import dev.depin.job.Requirements;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.kernel.LaunchParams;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.OfferTerms;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.Region;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The attacks of issue 16 at ten times the size that broke a node at b3acd16 (a benchmark,
+ * not a test): 200 strangers flooding the directory, 100 slowloris streams, 20 amplification
+ * jobs, 50 stalled readers, each while honest buyers run small verified jobs (SAXPY on 1 Ki
+ * floats, a directory query before each). The attacked process is a child JVM with a
+ * directory and a provider node (2 CPU workers) under their default bounds; its resident set
+ * is sampled from {@code /proc/<pid>/status} every 100 ms and its own accounting (input bytes
+ * reserved, streams held, the most one peer holds, listings) every 250 ms. Each phase reports
+ * honest success, honest latency p50/p99 against the quiet phase of the same run, and the
+ * attacked process's peak RSS and accounting. The attackers are written here with raw stubs
+ * and protobuf (no GrpcNetwork), each with its own self-made key.
+ *
+ * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
+ * dev.depin.benchmarks.grpc.AttackRun [seconds per phase]} (default 20).
+ */
+public final class AttackRun {
+    private static final int HONEST_THREADS = 4;
+    private static final int N = 1024;
+    private static final String CHILD_HEAP = "-Xmx768m";
+
+    private AttackRun() {
+    }
+
+    /**
+     * @param args {@code serve} in the child; else optional seconds per phase
+     * @throws Exception on a setup failure
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("serve")) {
+            serve();
+            return;
+        }
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        new Run(seconds).run();
+    }
+
+    /** The attacked process: a directory and a provider node with default bounds. */
+    private static void serve() throws Exception {
+        NodeKeyPair dirKey = NodeKeyPair.generate();
+        NodeKeyPair nodeKey = NodeKeyPair.generate();
+        try (DirectoryServer dir = DirectoryServer.builder(dirKey).start();
+             ProviderServer node = ProviderServer.builder(ProviderNode.builder(nodeKey, new CpuExecutor(2))
+                     .concurrency(2, 4096).build(), nodeKey).directory(dir.address(), dir.publicKey())
+                     .renewEvery(Duration.ofSeconds(5)).start()) {
+            node.renewNow();
+            System.out.println("READY " + dir.address() + " " + Hex.encode(dir.publicKey().raw()) + " "
+                    + node.address() + " " + Hex.encode(nodeKey.publicKey().raw()));
+            System.out.flush();
+            Thread watch = new Thread(() -> {
+                try {
+                    while (System.in.read() != -1) {
+                        // the parent closes stdin when done
+                    }
+                } catch (java.io.IOException ignored) {
+                    // parent gone
+                }
+                System.exit(0);
+            });
+            watch.setDaemon(true);
+            watch.start();
+            while (true) {
+                long[] peer = node.maxHeldByOnePeer();
+                System.out.println("STATS " + node.reservedInputBytes() + " " + node.openStreams() + " " + peer[0]
+                        + " " + peer[2] + " " + dir.size() + " " + dir.storedBytes() + " " + node.node().busy());
+                System.out.flush();
+                Thread.sleep(250);
+            }
+        }
+    }
+
+    /** The parent: honest buyers, attackers, measurements. */
+    private static final class Run {
+        final int seconds;
+        Process child;
+        String dirAddress;
+        NodePublicKey dirKey;
+        String nodeAddress;
+        NodePublicKey nodeKey;
+        final AtomicLong peakRss = new AtomicLong();
+        final long[] peakStats = new long[7];
+        final DeviceInfo device;
+
+        Run(int seconds) {
+            this.seconds = seconds;
+            try (CpuExecutor cpu = new CpuExecutor(1)) {
+                device = cpu.device();
+            }
+        }
+
+        void run() throws Exception {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            child = new ProcessBuilder(java, CHILD_HEAP, "-cp", System.getProperty("java.class.path"),
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "serve")
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String[] ready = out.readLine().split(" ");
+            dirAddress = ready[1];
+            dirKey = NodePublicKey.of(Hex.decode(ready[2]));
+            nodeAddress = ready[3];
+            nodeKey = NodePublicKey.of(Hex.decode(ready[4]));
+            Thread stats = new Thread(() -> readStats(out), "stats");
+            stats.setDaemon(true);
+            stats.start();
+            Thread rss = new Thread(this::sampleRss, "rss");
+            rss.setDaemon(true);
+            rss.start();
+            System.out.printf(Locale.ROOT, "attack run: %d s per phase, %d honest buyer threads (SAXPY n=%d, a "
+                            + "directory query before each job), attacked JVM %s with a directory and a node of 2 CPU "
+                            + "workers, default bounds; %d cores, %s%n", seconds, HONEST_THREADS, N, CHILD_HEAP,
+                    Runtime.getRuntime().availableProcessors(), Runtime.version());
+            System.out.println("phase            honest ok/all   success   p50 ms   p99 ms  p99/quiet  peak RSS MiB"
+                    + "  peak reserved  peak streams  peak peer streams/bytes  listings/bytes");
+            try (GrpcNetwork net = GrpcNetwork.builder().directory(dirAddress, dirKey).offerCache(Duration.ZERO)
+                    .build()) {
+                double quiet = phase("quiet", net, null);
+                phaseRatio("directory flood", net, this::flood, quiet);
+                phaseRatio("slowloris", net, this::slowloris, quiet);
+                phaseRatio("amplification", net, this::amplification, quiet);
+                phaseRatio("stalled readers", net, this::stalled, quiet);
+            } finally {
+                child.getOutputStream().close();
+                child.waitFor(10, TimeUnit.SECONDS);
+                child.destroyForcibly();
+            }
+        }
+
+        private void readStats(BufferedReader out) {
+            try {
+                String line;
+                while ((line = out.readLine()) != null) {
+                    if (line.startsWith("STATS ")) {
+                        String[] f = line.split(" ");
+                        synchronized (peakStats) {
+                            for (int i = 0; i < peakStats.length; i++) {
+                                peakStats[i] = Math.max(peakStats[i], Long.parseLong(f[i + 1]));
+                            }
+                        }
+                    }
+                }
+            } catch (java.io.IOException ignored) {
+                // child gone
+            }
+        }
+
+        private void sampleRss() {
+            Path status = Path.of("/proc", Long.toString(child.pid()), "status");
+            while (child.isAlive()) {
+                try {
+                    for (String l : Files.readAllLines(status)) {
+                        if (l.startsWith("VmRSS:")) {
+                            long kb = Long.parseLong(l.replaceAll("\\D", ""));
+                            peakRss.accumulateAndGet(kb << 10, Math::max);
+                        }
+                    }
+                    Thread.sleep(100);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        }
+
+        private void phaseRatio(String name, GrpcNetwork net, Attack attack, double quietP99) throws Exception {
+            double p99 = phase(name, net, attack);
+            System.out.printf(Locale.ROOT, "%56s%.2f%n", "p99 / quiet p99 = ", p99 / quietP99);
+        }
+
+        /** @return the honest p99 in ms */
+        private double phase(String name, GrpcNetwork net, Attack attack) throws Exception {
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> attackers = new ArrayList<>();
+            if (attack != null) {
+                attackers = attack.start(stop);
+                Thread.sleep(3000); // the attack is at full size before honest buyers are measured
+            }
+            peakRss.set(0);
+            synchronized (peakStats) {
+                java.util.Arrays.fill(peakStats, 0);
+            }
+            Histogram h = new Histogram(TimeUnit.MINUTES.toNanos(2), 3);
+            AtomicLong ok = new AtomicLong();
+            AtomicLong all = new AtomicLong();
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            AtomicBoolean honestStop = new AtomicBoolean();
+            List<Thread> honest = new ArrayList<>();
+            for (int t = 0; t < HONEST_THREADS; t++) {
+                SplittableRandom rnd = new SplittableRandom(1000 + t);
+                Thread th = new Thread(() -> {
+                    while (!honestStop.get()) {
+                        long t0 = System.nanoTime();
+                        all.incrementAndGet();
+                        try {
+                            honestJob(net, rnd);
+                            long d = System.nanoTime() - t0;
+                            synchronized (h) {
+                                h.recordValue(Math.min(d, h.getHighestTrackableValue()));
+                            }
+                            ok.incrementAndGet();
+                        } catch (Throwable e) {
+                            if (failures.size() < 3) {
+                                failures.add(e.toString());
+                            }
+                        }
+                    }
+                }, "honest-" + t);
+                th.start();
+                honest.add(th);
+            }
+            Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+            honestStop.set(true);
+            for (Thread th : honest) {
+                th.join(120_000);
+            }
+            long[] s;
+            synchronized (peakStats) {
+                s = peakStats.clone();
+            }
+            long rss = peakRss.get();
+            stop.set(true);
+            for (Thread th : attackers) {
+                th.join(30_000);
+            }
+            double p99 = h.getValueAtPercentile(99) / 1e6;
+            System.out.printf(Locale.ROOT, "%-16s %6d/%-6d %7.2f%% %8.2f %8.2f %10s %13d %14d %13d %12d/%-10d %8d/%d%n",
+                    name, ok.get(), all.get(), 100.0 * ok.get() / Math.max(1, all.get()),
+                    h.getValueAtPercentile(50) / 1e6, p99, "", rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5]);
+            failures.forEach(f -> System.out.println("   honest failure: " + f));
+            Thread.sleep(2000); // the node lets go of the attack before the next phase
+            return p99;
+        }
+
+        private void honestJob(GrpcNetwork net, SplittableRandom rnd) throws Exception {
+            float[] x = new float[N];
+            float[] y = new float[N];
+            for (int i = 0; i < N; i++) {
+                x[i] = (float) rnd.nextDouble(-1, 1);
+                y[i] = (float) rnd.nextDouble(-1, 1);
+            }
+            Job job = Job.builder(BuiltinKernel.SAXPY).param("n", N).param("alpha", 3f).input("x", x).input("y", y)
+                    .timeout(Duration.ofSeconds(60)).build();
+            ProviderOffer offer = null;
+            for (ProviderOffer o : net.offers(new OfferQuery("saxpy", Requirements.ANY, 1000)).get(60,
+                    TimeUnit.SECONDS)) {
+                if (o.publicKey().equals(nodeKey)) {
+                    offer = o;
+                }
+            }
+            if (offer == null) {
+                throw new IllegalStateException("the honest node is missing from the directory's answer");
+            }
+            ExecutionRequest r = new ExecutionRequest(String.format("%016x%016x", rnd.nextLong(), rnd.nextLong()), 1,
+                    job.spec(), job.inputs(), new byte[ExecutionRequest.NONCE_BYTES]);
+            ExecutionResponse resp = net.dispatch(offer, r, p -> { }).response().get(60, TimeUnit.SECONDS);
+            ByteBuffer o = resp.outputBytes().get("out").duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < N; i++) {
+                if (o.getFloat(i * 4) != 3f * x[i] + y[i]) {
+                    throw new IllegalStateException("wrong element " + i);
+                }
+            }
+        }
+
+        interface Attack {
+            List<Thread> start(AtomicBoolean stop) throws Exception;
+        }
+
+        private ManagedChannel channel(String address, NodeKeyPair key, NodePublicKey pin) {
+            return NettyChannelBuilder.forTarget(address).sslContext(NodeTls.client(NodeTls.identity(key), pin))
+                    .maxInboundMessageSize(8 << 20).build();
+        }
+
+        private List<Thread> loops(int n, AtomicBoolean stop, java.util.function.IntFunction<Runnable> body) {
+            List<Thread> ts = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Runnable r = body.apply(i);
+                Thread t = new Thread(() -> {
+                    while (!stop.get()) {
+                        try {
+                            r.run();
+                        } catch (RuntimeException e) {
+                            sleep(50);
+                        }
+                    }
+                }, "attacker-" + i);
+                t.setDaemon(true);
+                t.start();
+                ts.add(t);
+            }
+            return ts;
+        }
+
+        /** 200 strangers renewing listings with 4 KiB and 4 MiB unknown fields, 10 threads. */
+        private List<Thread> flood(AtomicBoolean stop) {
+            int strangers = 200;
+            List<NodeKeyPair> keys = new ArrayList<>();
+            List<ManagedChannel> chans = new ArrayList<>();
+            List<ProviderOffer> offers = new ArrayList<>();
+            for (int i = 0; i < strangers; i++) {
+                NodeKeyPair k = NodeKeyPair.generate();
+                keys.add(k);
+                chans.add(channel(dirAddress, k, dirKey));
+                offers.add(ProviderOffer.sign(k, new OfferTerms("depin://127.0.0.1:1", List.of(device),
+                        new Region("US", ""), Set.of("saxpy", "sgemm", "reduce-sum"), new Price(MicroUsd.ofUsd("0.000001"),
+                        MicroUsd.ofUsd("0.0001")), MicroUsd.ofUsd("100"), Instant.now().plus(Duration.ofMinutes(10)))));
+            }
+            AtomicLong turn = new AtomicLong();
+            List<Thread> ts = loops(10, stop, i -> () -> {
+                int s = (int) (turn.getAndIncrement() % strangers);
+                int junk = (s % 2 == 0) ? 4 << 10 : 4 << 20;
+                Listing l = Listing.newBuilder().setOfferJson(ByteString.copyFrom(offers.get(s).toJson()))
+                        .setAddress("127.0.0.1:" + (1000 + s)).setUnknownFields(UnknownFieldSet.newBuilder()
+                                .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(
+                                        ByteString.copyFrom(new byte[junk])).build()).build()).build();
+                try {
+                    DirectoryGrpc.newBlockingStub(chans.get(s)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .renew(RenewRequest.newBuilder().setListing(l).build());
+                } catch (io.grpc.StatusRuntimeException e) {
+                    // refused: expected for the 4 MiB ones
+                }
+            });
+            closeWhenStopped(stop, chans, ts);
+            return ts;
+        }
+
+        /** 100 streams (20 keys × 5) that Start with 512 MiB declared and send nothing; reopened when closed. */
+        private List<Thread> slowloris(AtomicBoolean stop) {
+            Job small = Job.builder(BuiltinKernel.REDUCE_SUM).param("n", 4).input("x", new float[4]).build();
+            JobSpec s = small.spec();
+            long bytes = 512L << 20;
+            JobSpec big = new JobSpec(s.kernel(), LaunchParams.builder().put("n", bytes / 4).build(),
+                    List.of(new InputRef("x", bytes, "00".repeat(32))), s.requirements(), s.verification(),
+                    Instant.now().plus(Duration.ofHours(1)), s.maxPrice());
+            ExecuteRequest start = ExecuteRequest.newBuilder().setStart(Start.newBuilder()
+                    .setJobId("00112233445566778899aabbccddeeff").setAttempt(1)
+                    .setSpecJson(ByteString.copyFrom(big.canonicalJson())).setNonce(ByteString.copyFrom(new byte[32])))
+                    .build();
+            List<ManagedChannel> chans = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                chans.add(channel(nodeAddress, NodeKeyPair.generate(), nodeKey));
+            }
+            List<Thread> ts = loops(100, stop, i -> () -> {
+                RawStream st = new RawStream(true);
+                ProviderGrpc.newStub(chans.get(i % 20)).execute(st);
+                st.requests.onNext(start);
+                st.awaitEnd(stop);
+            });
+            closeWhenStopped(stop, chans, ts);
+            return ts;
+        }
+
+        /** 20 strangers asking for SGEMM m=n=23000, k=1 (2.1 GB of output), again as soon as refused, 10/s each. */
+        private List<Thread> amplification(AtomicBoolean stop) {
+            int m = 23000;
+            Job job = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("n", m).param("k", 1)
+                    .input("a", new float[m]).input("b", new float[m]).build();
+            ExecuteRequest start = ExecuteRequest.newBuilder().setStart(Start.newBuilder()
+                    .setJobId("00112233445566778899aabbccddeeff").setAttempt(1)
+                    .setSpecJson(ByteString.copyFrom(job.spec().canonicalJson()))
+                    .setNonce(ByteString.copyFrom(new byte[32]))).build();
+            ExecuteRequest a = input("a", job.inputs().get("a"));
+            ExecuteRequest b = input("b", job.inputs().get("b"));
+            List<ManagedChannel> chans = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                chans.add(channel(nodeAddress, NodeKeyPair.generate(), nodeKey));
+            }
+            List<Thread> ts = loops(20, stop, i -> () -> {
+                RawStream st = new RawStream(true);
+                ProviderGrpc.newStub(chans.get(i)).execute(st);
+                st.requests.onNext(start);
+                st.requests.onNext(a);
+                st.requests.onNext(b);
+                st.awaitEnd(stop);
+                sleep(100);
+            });
+            closeWhenStopped(stop, chans, ts);
+            return ts;
+        }
+
+        /** 50 strangers submitting SGEMM with 9 MiB of output and never reading it; again when stopped. */
+        private List<Thread> stalled(AtomicBoolean stop) {
+            int m = 1536;
+            Job job = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("n", m).param("k", 1)
+                    .input("a", new float[m]).input("b", new float[m]).timeout(Duration.ofMinutes(30)).build();
+            ExecuteRequest start = ExecuteRequest.newBuilder().setStart(Start.newBuilder()
+                    .setJobId("00112233445566778899aabbccddeeff").setAttempt(1)
+                    .setSpecJson(ByteString.copyFrom(job.spec().canonicalJson()))
+                    .setNonce(ByteString.copyFrom(new byte[32]))).build();
+            ExecuteRequest a = input("a", job.inputs().get("a"));
+            ExecuteRequest b = input("b", job.inputs().get("b"));
+            List<ManagedChannel> chans = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                chans.add(channel(nodeAddress, NodeKeyPair.generate(), nodeKey));
+            }
+            List<Thread> ts = loops(50, stop, i -> () -> {
+                RawStream st = new RawStream(false);
+                ProviderGrpc.newStub(chans.get(i)).execute(st);
+                st.requests.onNext(start);
+                st.requests.onNext(a);
+                st.requests.onNext(b);
+                st.awaitEnd(stop);
+            });
+            closeWhenStopped(stop, chans, ts);
+            return ts;
+        }
+
+        private static ExecuteRequest input(String name, ByteBuffer data) {
+            return ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(name)
+                    .setData(ByteString.copyFrom(data.duplicate()))).build();
+        }
+
+        private static void closeWhenStopped(AtomicBoolean stop, List<ManagedChannel> chans, List<Thread> ts) {
+            Thread closer = new Thread(() -> {
+                while (!stop.get()) {
+                    sleep(50);
+                }
+                chans.forEach(ManagedChannel::shutdownNow);
+            });
+            closer.setDaemon(true);
+            closer.start();
+            ts.add(closer);
+        }
+
+        private static void sleep(long ms) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** A raw Execute stream; with {@code read} false it never asks for a message (a stalled reader). */
+    private static final class RawStream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+        final CompletableFuture<Void> ended = new CompletableFuture<>();
+        final boolean read;
+        ClientCallStreamObserver<ExecuteRequest> requests;
+
+        RawStream(boolean read) {
+            this.read = read;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
+            requests = requestStream;
+            if (!read) {
+                requestStream.disableAutoRequestWithInitial(0);
+            }
+        }
+
+        @Override
+        public void onNext(ExecuteResponse value) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            ended.complete(null);
+        }
+
+        @Override
+        public void onCompleted() {
+            ended.complete(null);
+        }
+
+        /**
+         * Waits for the node to end the stream. A stalled reader's stream ends on the node's
+         * side without a status it can read (the status waits behind the unread outputs), so
+         * it is dropped when the node's accounting let go: here, after 5 s.
+         */
+        void awaitEnd(AtomicBoolean stop) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(read ? 120 : 5);
+            while (!stop.get() && !ended.isDone() && System.nanoTime() < until) {
+                try {
+                    ended.get(50, TimeUnit.MILLISECONDS);
+                } catch (Exception e) {
+                    // keep waiting
+                }
+            }
+            requests.cancel("attacker moves on", null);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+package dev.depin.capacity;
+
+import dev.depin.capacity.spi.CapacityMarket;
+import dev.depin.client.DepinClient;
+import dev.depin.client.NoMatchingOfferException;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.job.Job;
+import dev.depin.job.JobFailedException;
+import dev.depin.job.JobHandle;
+import dev.depin.job.JobState;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.Dispatch;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.ProviderOffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The elastic network's rules in one JVM, fast: a market whose machines are real in-process
+ * {@link ProviderNode}s (each obtained machine a node with its own key, its own one-node
+ * {@link LocalNetwork}), which is also the network the elastic one wraps, as a directory would be.
+ * The process-level test is {@code ElasticFleetTest} in depin-examples.
+ */
+class ElasticNetworkTest {
+    private static final long SEED = 20261205L;
+    private static final NodeTemplate NODE = new NodeTemplate(NodeTemplate.DEFAULT_IMAGE, List.of("dir.invalid:7000"),
+            new Price(MicroUsd.ofMicros(10), MicroUsd.ofMicros(10)), MicroUsd.ZERO, 7001, Duration.ofSeconds(10));
+
+    /** Machines are in-process nodes; offers are those of the machines alive. */
+    static final class InProcessMarket implements CapacityMarket, ComputeNetwork {
+        private final MicroUsd perMachine;
+        private final Map<String, LocalNetwork> live = new LinkedHashMap<>();
+        private final Map<String, Machine> machines = new LinkedHashMap<>();
+        private int sequence;
+        int obtainCalls;
+
+        InProcessMarket(MicroUsd perMachine) {
+            this.perMachine = perMachine;
+        }
+
+        @Override
+        public String name() {
+            return "in-process";
+        }
+
+        @Override
+        public CompletableFuture<CapacityQuote> quote(CapacityRequest r) {
+            return CompletableFuture.completedFuture(new CapacityQuote(name(), r, perMachine,
+                    perMachine.times(r.machines()), null, Instant.now().plusSeconds(60), "fixed"));
+        }
+
+        @Override
+        public synchronized CompletableFuture<List<Machine>> obtain(CapacityRequest r) {
+            obtainCalls++;
+            CapacityQuote q = quote(r).join();
+            if (!q.withinBudget()) {
+                return CompletableFuture.failedFuture(new BudgetExceededException(name(), q.total(), r.budget(), "x"));
+            }
+            List<Machine> out = new ArrayList<>();
+            for (int i = 0; i < r.machines(); i++) {
+                String id = "m" + (++sequence);
+                NodeKeyPair key = NodeKeyPair.generate();
+                ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).price(r.node().price())
+                        .endpoint("local:" + id).build();
+                live.put(id, LocalNetwork.of(List.of(node)));
+                Machine m = new Machine(name(), id, MachineState.RUNNING, key.nodeId(), "local:" + id, perMachine,
+                        Instant.now().plus(r.duration()), "");
+                machines.put(id, m);
+                out.add(m);
+            }
+            return CompletableFuture.completedFuture(out);
+        }
+
+        @Override
+        public synchronized CompletableFuture<List<Machine>> machines() {
+            return CompletableFuture.completedFuture(List.copyOf(machines.values()));
+        }
+
+        private synchronized void end(String id, MachineState how) {
+            LocalNetwork n = live.remove(id);
+            if (n != null) {
+                n.close();
+                Machine m = machines.get(id);
+                machines.put(id, new Machine(m.market(), id, how, m.nodeId(), m.endpoint(), m.cost(), m.expiresAt(),
+                        how.toString()));
+            }
+        }
+
+        /** A crash: the node stops; the market reports the machine failed. */
+        void crash(String id) {
+            end(id, MachineState.FAILED);
+        }
+
+        @Override
+        public CompletableFuture<Void> release(String id) {
+            end(id, MachineState.RELEASED);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        synchronized int alive() {
+            return live.size();
+        }
+
+        @Override
+        public synchronized CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
+            List<ProviderOffer> out = new ArrayList<>();
+            for (LocalNetwork n : live.values()) {
+                out.addAll(n.offers(query).join());
+            }
+            return CompletableFuture.completedFuture(out);
+        }
+
+        @Override
+        public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
+            LocalNetwork n;
+            synchronized (this) {
+                n = live.get(offer.terms().endpoint().substring("local:".length()));
+            }
+            return n == null ? Dispatch.failed(new NetworkException("machine gone")) : n.dispatch(offer, request, progress);
+        }
+
+        @Override
+        public synchronized void close() {
+            new ArrayList<>(live.keySet()).forEach(id -> end(id, MachineState.RELEASED));
+        }
+    }
+
+    private static CapacityRequest one() {
+        return new CapacityRequest(1, GpuSpec.NONE, null, Duration.ofHours(1), MicroUsd.ofUsd("1"), NODE);
+    }
+
+    private static List<JobHandle> submit(DepinClient client, SplittableRandom rnd, int count, Duration timeout) {
+        List<JobHandle> out = new ArrayList<>();
+        for (int j = 0; j < count; j++) {
+            int n = 1 + rnd.nextInt(2048);
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = rnd.nextInt(-50, 51);
+            }
+            out.add(client.submit(Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x)
+                    .input("y", x).maxPrice(MicroUsd.ofMicros(100_000)).timeout(timeout).build()));
+        }
+        return out;
+    }
+
+    private static void await(BooleanSupplier c, String what) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > until) {
+                throw new AssertionError("not within 30 s: " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void waitingWork_growsTheFleetFromZero_andIdleShrinksIt() throws Exception {
+        System.out.println("ElasticNetworkTest seed = " + SEED);
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("10"))
+                     .maxMachines(3).slotsPerMachine(1).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofSeconds(30))
+                     .idleAfter(Duration.ofMillis(400)).tick(Duration.ofMillis(20)).build();
+             DepinClient client = DepinClient.builder(net).build()) {
+            List<JobHandle> jobs = submit(client, new SplittableRandom(SEED), 9, Duration.ofSeconds(60));
+            for (JobHandle h : jobs) {
+                h.result();
+                assertEquals(JobState.VERIFIED, h.state());
+            }
+            ElasticNetwork.Stats s = net.stats();
+            assertEquals(3, s.peak(), "9 waiting jobs at 1 slot want 9 machines; the maximum is 3: " + s);
+            assertTrue(s.obtained() <= 3, s.toString());
+            await(() -> net.stats().machines() == 0, "idle machines released");
+            assertEquals(0, market.alive());
+            assertEquals(s.obtained(), net.stats().released());
+        }
+    }
+
+    @Test
+    void budget_capsTheFleet_andTheWorkStillEnds() throws Exception {
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("2.50"))
+                     .maxMachines(5).slotsPerMachine(1).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofSeconds(30))
+                     .idleAfter(Duration.ofSeconds(30)).tick(Duration.ofMillis(20)).build();
+             DepinClient client = DepinClient.builder(net).build()) {
+            for (JobHandle h : submit(client, new SplittableRandom(SEED + 1), 10, Duration.ofSeconds(60))) {
+                h.result();
+            }
+            ElasticNetwork.Stats s = net.stats();
+            assertEquals(2, s.obtained(), "$2.50 buys two $1 leases: " + s);
+            assertEquals(MicroUsd.ofUsd("2"), s.committed());
+            assertTrue(s.budgetRefusals() >= 1, s.toString());
+            assertTrue(s.lastRefusal().startsWith("budget: "), s.lastRefusal());
+        }
+    }
+
+    @Test
+    void aCrashedMachine_isReplacedWhileBusy() throws Exception {
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("10"))
+                     .maxMachines(2).slotsPerMachine(2).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofSeconds(30))
+                     .idleAfter(Duration.ofSeconds(30)).tick(Duration.ofMillis(20)).build();
+             DepinClient client = DepinClient.builder(net).maxAttempts(4).build()) {
+            for (JobHandle h : submit(client, new SplittableRandom(SEED + 2), 6, Duration.ofSeconds(60))) {
+                h.result();
+            }
+            int before = net.stats().obtained();
+            Machine victim = net.fleet().get(0);
+            market.crash(victim.id());
+            await(() -> net.stats().failed() == 1 && net.stats().replaced() == 1, "the crashed machine is replaced");
+            assertEquals(before + 1, net.stats().obtained());
+            NodeId gone = victim.nodeId();
+            for (JobHandle h : submit(client, new SplittableRandom(SEED + 3), 6, Duration.ofSeconds(60))) {
+                assertTrue(!h.result().provider().equals(gone), "no job goes to the crashed node");
+            }
+        }
+    }
+
+    @Test
+    void nothingObtainable_answersAfterMaxWait_andTheJobIsRejected() throws Exception {
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("5"));
+             ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("1"))
+                     .maxMachines(2).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofMillis(600))
+                     .tick(Duration.ofMillis(20)).build();
+             DepinClient client = DepinClient.builder(net).build()) {
+            JobHandle h = submit(client, new SplittableRandom(SEED + 4), 1, Duration.ofSeconds(60)).get(0);
+            JobFailedException e = assertThrows(JobFailedException.class, h::result);
+            assertEquals(JobState.REJECTED, e.finalState());
+            assertInstanceOf(NoMatchingOfferException.class, e.getSuppressed()[0]);
+            assertEquals(0, market.obtainCalls, "a lease over the budget is never asked for");
+            assertTrue(net.stats().budgetRefusals() >= 1);
+        }
+    }
+
+    @Test
+    void close_failsTheQueriesWaitingForANode() throws Exception {
+        InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("5"));
+        ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("1"))
+                .growAfter(Duration.ofMillis(50)).maxWait(Duration.ofMinutes(5)).build();
+        CompletableFuture<List<ProviderOffer>> waiting = net.offers(new OfferQuery(BuiltinKernel.SAXPY.id(),
+                dev.depin.job.Requirements.ANY, 10));
+        await(() -> net.stats().waiting() == 1, "the query waits");
+        net.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(NetworkException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("closed while the job waited for a node"));
+        market.close();
+    }
+}

@@ -1,0 +1,184 @@
+package dev.depin.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.wire.DirectoryAnswer;
+import dev.depin.grpc.internal.wire.DirectoryGrpc;
+import dev.depin.grpc.internal.wire.DirectoryQuery;
+import dev.depin.grpc.internal.wire.Listing;
+import dev.depin.grpc.internal.wire.RenewRequest;
+import dev.depin.job.Requirements;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.OfferTerms;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.Region;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Directory flood by strangers with self-made keys and raw protobuf renewals: listings that
+ * carry megabytes of unknown fields, kilobytes of them, more listings than the directory
+ * holds, and addresses no buyer should dial. Honest buyers' queries keep answering with the
+ * honest provider throughout; the directory stores only known fields and stays within its
+ * listing, byte and per-address bounds.
+ */
+class DirectoryFloodAttackTest {
+    private static final int MAX_LISTINGS = 15;
+    private static final long MAX_TOTAL_BYTES = 256L << 10;
+
+    private static DeviceInfo device() {
+        try (CpuExecutor cpu = new CpuExecutor(1)) {
+            return cpu.device();
+        }
+    }
+
+    private static ProviderOffer offer(NodeKeyPair key, DeviceInfo device) {
+        return ProviderOffer.sign(key, new OfferTerms("depin://127.0.0.1:1", List.of(device), new Region("US", ""),
+                Set.of("saxpy", "sgemm", "reduce-sum"), new Price(MicroUsd.ofUsd("0.0001"), MicroUsd.ofUsd("0.01")),
+                MicroUsd.ofUsd("100"), Instant.now().plus(Duration.ofMinutes(5))));
+    }
+
+    private static RenewRequest renewal(ProviderOffer offer, String address, int junkBytes) {
+        Listing.Builder l = Listing.newBuilder().setOfferJson(ByteString.copyFrom(offer.toJson())).setAddress(address);
+        if (junkBytes > 0) {
+            l.setUnknownFields(UnknownFieldSet.newBuilder().addField(99, UnknownFieldSet.Field.newBuilder()
+                    .addLengthDelimited(ByteString.copyFrom(new byte[junkBytes])).build()).build());
+        }
+        return RenewRequest.newBuilder().setListing(l).build();
+    }
+
+    /** A stranger's channel to the directory, with its own key. */
+    private static ManagedChannel channel(DirectoryServer dir, NodeKeyPair key) {
+        return NettyChannelBuilder.forTarget(dir.address())
+                .sslContext(NodeTls.client(NodeTls.identity(key), dir.publicKey())).build();
+    }
+
+    private static Status.Code refusal(ManagedChannel ch, RenewRequest r) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> DirectoryGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).renew(r));
+        return e.getStatus().getCode();
+    }
+
+    @Test
+    void flood_unknownFieldsDroppedBoundsHeldHonestQueriesAnswered() throws Exception {
+        DeviceInfo device = device();
+        NodeKeyPair honestKey = NodeKeyPair.generate();
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).maxListings(MAX_LISTINGS)
+                .maxTotalBytes(MAX_TOTAL_BYTES).start();
+             ProviderServer honest = ProviderServer.builder(ProviderNode.builder(honestKey, new CpuExecutor(1)).build(),
+                     honestKey).directory(dir.address(), dir.publicKey()).renewEvery(Duration.ofHours(1)).start();
+             GrpcNetwork buyer = GrpcNetwork.builder().directory(dir.address(), dir.publicKey())
+                     .offerCache(Duration.ZERO).build()) {
+            honest.renewNow();
+            List<ManagedChannel> channels = new ArrayList<>();
+            int accepted = 0;
+            int refusedFull = 0;
+            try {
+                for (int i = 0; i < 45; i++) {
+                    NodeKeyPair k = NodeKeyPair.generate();
+                    ManagedChannel ch = channel(dir, k);
+                    channels.add(ch);
+                    ProviderOffer o = offer(k, device);
+                    if (i % 3 == 0) {
+                        // 4 MiB (or 64 KiB) of unknown field: refused by the transport's inbound limit.
+                        assertEquals(Status.Code.RESOURCE_EXHAUSTED, refusal(ch, renewal(o, "127.0.0.1:1",
+                                i < 9 ? 4 << 20 : 64 << 10)));
+                    } else if (i % 3 == 1) {
+                        // 16 KiB of unknown field: past the listing bound, refused with its size.
+                        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> DirectoryGrpc
+                                .newBlockingStub(ch).renew(renewal(o, "127.0.0.1:1", 16 << 10)));
+                        assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+                        assertTrue(e.getStatus().getDescription().contains("this directory takes at most 16384 per "
+                                + "listing"), e.getStatus().toString());
+                    } else {
+                        // 4 KiB of unknown field: listed, but stored without it.
+                        try {
+                            DirectoryGrpc.newBlockingStub(ch).renew(renewal(o, "127.0.0.1:1", 4 << 10));
+                            accepted++;
+                        } catch (StatusRuntimeException e) {
+                            assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+                            assertTrue(e.getStatus().getDescription().contains("listings, its maximum"),
+                                    e.getStatus().toString());
+                            refusedFull++;
+                        }
+                    }
+                    // The honest buyer's query keeps answering, with the honest provider in it.
+                    List<ProviderOffer> seen = buyer.offers(new OfferQuery("saxpy", Requirements.ANY, 1000))
+                            .get(10, TimeUnit.SECONDS);
+                    assertTrue(seen.stream().anyMatch(x -> x.nodeId().equals(honestKey.nodeId())),
+                            "the honest provider vanished from answers after " + i + " strangers");
+                    assertTrue(dir.size() <= MAX_LISTINGS && dir.storedBytes() <= MAX_TOTAL_BYTES,
+                            dir.size() + " listings, " + dir.storedBytes() + " bytes");
+                }
+                assertEquals(MAX_LISTINGS - 1, accepted, "listings up to the bound, the honest one included");
+                assertEquals(15 - accepted, refusedFull);
+                DirectoryAnswer all = DirectoryGrpc.newBlockingStub(channels.get(0)).query(DirectoryQuery.newBuilder()
+                        .setKernelId("saxpy").setLimit(1000).build());
+                assertEquals(MAX_LISTINGS, all.getListingsCount());
+                for (Listing l : all.getListingsList()) {
+                    assertTrue(l.getUnknownFields().asMap().isEmpty(), "an unknown field was stored and served");
+                    assertTrue(l.getSerializedSize() < 4 << 10, "listing of " + l.getSerializedSize() + " bytes");
+                }
+            } finally {
+                channels.forEach(ManagedChannel::shutdownNow);
+            }
+        }
+    }
+
+    @Test
+    void renew_addressesNoBuyerShouldDial_refused() throws Exception {
+        DeviceInfo device = device();
+        NodeKeyPair k = NodeKeyPair.generate();
+        ProviderOffer o = offer(k, device);
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             DirectoryServer strict = DirectoryServer.builder(NodeKeyPair.generate())
+                     .addressPolicy(ListingAddressPolicy.PEER_ADDRESS).start()) {
+            ManagedChannel ch = channel(dir, k);
+            ManagedChannel chStrict = channel(strict, k);
+            try {
+                for (String bad : List.of("0.0.0.0:7000", "[::]:7000", "224.0.0.1:7000", "255.255.255.255:7000",
+                        "evil host:7000", "a..b:7000", "-a.example:7000", "[zz]:7000", "1.2.3:7000", "h:0",
+                        "h:65536", "300.1.1.1:7000")) {
+                    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                            () -> DirectoryGrpc.newBlockingStub(ch).renew(renewal(o, bad, 0)), bad);
+                    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), bad);
+                    assertTrue(e.getStatus().getDescription().startsWith("listing refused: address '"),
+                            e.getStatus().toString());
+                }
+                for (String good : List.of("127.0.0.1:7000", "node-1.example.org:7000", "[::1]:7000")) {
+                    DirectoryGrpc.newBlockingStub(ch).renew(renewal(o, good, 0));
+                }
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                        () -> DirectoryGrpc.newBlockingStub(chStrict).renew(renewal(o, "10.1.2.3:7000", 0)));
+                assertEquals("listing refused: address '10.1.2.3:7000': this directory lists only the address a "
+                        + "renewal comes from (127.0.0.1): list that IP address", e.getStatus().getDescription());
+                DirectoryGrpc.newBlockingStub(chStrict).renew(renewal(o, "127.0.0.1:7000", 0));
+                assertEquals(1, strict.size());
+            } finally {
+                ch.shutdownNow();
+                chStrict.shutdownNow();
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.depin.grpc;
+
+import com.google.protobuf.ByteString;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.wire.ExecuteRequest;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.InputChunk;
+import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.grpc.internal.wire.Start;
+import dev.depin.job.Job;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A stranger written for attacks: its own self-made key, its own mutual-TLS channel, and raw
+ * protobuf messages on the generated stub (no GrpcNetwork, none of the buyer's manners).
+ */
+final class Hostile implements AutoCloseable {
+    final NodeKeyPair key = NodeKeyPair.generate();
+    final ManagedChannel channel;
+
+    Hostile(String address, NodePublicKey provider) {
+        channel = NettyChannelBuilder.forTarget(address)
+                .sslContext(NodeTls.client(NodeTls.identity(key), provider))
+                .maxInboundMessageSize(8 << 20).build();
+    }
+
+    static ExecuteRequest start(Job job, String jobId) {
+        return ExecuteRequest.newBuilder().setStart(Start.newBuilder().setJobId(jobId).setAttempt(1)
+                .setSpecJson(ByteString.copyFrom(job.spec().canonicalJson()))
+                .setNonce(ByteString.copyFrom(new byte[32]))).build();
+    }
+
+    static ExecuteRequest input(String name, byte[] bytes, int from, int length) {
+        return ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(name)
+                .setData(ByteString.copyFrom(bytes, from, length))).build();
+    }
+
+    static String jobId(int i) {
+        return String.format("%032x", i);
+    }
+
+    /**
+     * Opens an Execute stream. With {@code read} false the stream never asks for a message:
+     * it grants the provider no flow-control credit beyond the initial window (a stalled reader).
+     */
+    Stream open(boolean read) {
+        Stream s = new Stream(read);
+        ProviderGrpc.newStub(channel).execute(s);
+        return s;
+    }
+
+    /** One raw Execute stream and what the provider did with it. */
+    static final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+        final CompletableFuture<Status> status = new CompletableFuture<>();
+        final AtomicLong outputBytes = new AtomicLong();
+        private final boolean read;
+        ClientCallStreamObserver<ExecuteRequest> requests;
+
+        Stream(boolean read) {
+            this.read = read;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
+            requests = requestStream;
+            if (!read) {
+                requestStream.disableAutoRequestWithInitial(0);
+            }
+        }
+
+        void send(ExecuteRequest m) {
+            requests.onNext(m);
+        }
+
+        @Override
+        public void onNext(ExecuteResponse value) {
+            if (value.hasOutput()) {
+                outputBytes.addAndGet(value.getOutput().getData().size());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            status.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            status.complete(Status.OK);
+        }
+
+        Status await(long seconds) throws Exception {
+            return status.get(seconds, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Cuts the channel and waits until its transports are gone (their buffers released). */
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
