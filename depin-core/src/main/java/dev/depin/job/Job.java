@@ -113,6 +113,7 @@ public final class Job {
         private Duration timeout = Duration.ofMinutes(1);
         private Instant deadline;
         private Clock clock = Clock.systemUTC();
+        private dev.depin.crypto.Parallelism hashing = dev.depin.crypto.Parallelism.callerThread();
 
         private Builder(Kernel kernel) {
             this.kernel = InvalidArgumentException.requireNonNull(kernel, "kernel");
@@ -293,6 +294,21 @@ public final class Job {
         }
 
         /**
+         * Lends threads to {@link #build()}'s hashing: inputs of 4 MiB and more are leaf-hashed
+         * in parallel on them ({@link Merkle#root(ByteBuffer, int, dev.depin.crypto.Parallelism)};
+         * the roots never depend on the thread count). Default: the calling thread only. A
+         * buyer can lend its pool, e.g. {@code Parallelism.newPool(cores)} kept for many jobs.
+         *
+         * @param parallelism where the input hashing may run; not null; not closed by the job
+         * @return this builder
+         * @throws InvalidArgumentException if {@code parallelism} is null
+         */
+        public Builder hashing(dev.depin.crypto.Parallelism parallelism) {
+            this.hashing = InvalidArgumentException.requireNonNull(parallelism, "hashing parallelism");
+            return this;
+        }
+
+        /**
          * @return the job
          * @throws InvalidJobException if the inputs do not fit the kernel
          */
@@ -306,7 +322,7 @@ public final class Job {
                             + d.bytes() + " bytes: add it with input(\"" + d.name() + "\", ...)");
                 }
                 refs.add(new InputRef(d.name(), data.remaining(),
-                        Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES))));
+                        Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES, hashing))));
             }
             for (String name : inputs.keySet()) {
                 if (refs.stream().noneMatch(r -> r.name().equals(name))) {

@@ -42,6 +42,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -278,9 +279,9 @@ public final class ProviderNode implements AutoCloseable {
      */
     public void admit(ExecutionRequest request) {
         InvalidArgumentException.requireNonNull(request, "execution request");
-        String unpaid = unpaid(request);
-        if (unpaid != null) {
-            throw new ProviderRejectedException(unpaid);
+        Optional<String> unpaid = admissionRefusal(request);
+        if (unpaid.isPresent()) {
+            throw new ProviderRejectedException(unpaid.get());
         }
         admit(request.spec());
     }
@@ -396,9 +397,9 @@ public final class ProviderNode implements AutoCloseable {
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
         Task task = new Task(request, progress, sink, transport, buyer);
-        String unpaid = unpaid(request);
-        if (unpaid != null) {
-            task.refuse(new ProviderRejectedException(unpaid));
+        Optional<String> unpaid = admissionRefusal(request);
+        if (unpaid.isPresent()) {
+            task.refuse(new ProviderRejectedException(unpaid.get()));
             return task;
         }
         if (closed.get()) {
@@ -420,24 +421,29 @@ public final class ProviderNode implements AutoCloseable {
     /**
      * The admission check of a private network: on a node built with
      * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
-     * ledger for exactly its spec and this node as payee. Checked before the job takes a queue
-     * slot (one signature check), so unpaid work costs the node nothing else.
+     * ledger for exactly its spec and this node as payee. {@link #submit} checks it before the
+     * job takes a queue slot (one signature check), so unpaid work costs the node nothing else;
+     * a transport may check it earlier, before it receives the inputs.
      *
-     * @return why the request is refused, or null to admit it
+     * @param request the attempt (its inputs are not looked at)
+     * @return why the request is refused, or empty to admit it
+     * @throws InvalidArgumentException if {@code request} is null
      */
-    private String unpaid(ExecutionRequest request) {
+    public Optional<String> admissionRefusal(ExecutionRequest request) {
+        InvalidArgumentException.requireNonNull(request, "execution request");
         if (requiredLedger == null) {
-            return null;
+            return Optional.empty();
         }
         if (request.holdCertificate().isEmpty()) {
-            return "provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
-                    + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId();
+            return Optional.of("provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
+                    + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId());
         }
         try {
             request.holdCertificate().get().verify(requiredLedger, nodeId(), request.spec().hash(), clock.instant());
-            return null;
+            return Optional.empty();
         } catch (dev.depin.crypto.VerificationException e) {
-            return "provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": " + e.getMessage();
+            return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
+                    + e.getMessage());
         }
     }
 

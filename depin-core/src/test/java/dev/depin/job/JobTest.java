@@ -93,6 +93,27 @@ class JobTest {
     // ------------------------------------------------------------------ builder
 
     @Test
+    void build_withLentHashingThreads_sameRootsAsOneThread() {
+        SplittableRandom rnd = new SplittableRandom(0x4A0B_2026L);
+        int n = (5 << 20) / 4 + 13; // over 4 MiB per input: hashed on the lent threads
+        float[] x = new float[n];
+        float[] y = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextDouble();
+            y[i] = (float) rnd.nextDouble();
+        }
+        Job one = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
+                .deadline(DEADLINE).build();
+        try (dev.depin.crypto.Parallelism pool = dev.depin.crypto.Parallelism.newPool(3)) {
+            Job many = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
+                    .deadline(DEADLINE).hashing(pool).build();
+            assertEquals(one.spec().hash(), many.spec().hash());
+            assertEquals(one.spec().inputs(), many.spec().inputs());
+        }
+        assertThrowsExactly(InvalidArgumentException.class, () -> Job.builder(BuiltinKernel.SAXPY).hashing(null));
+    }
+
+    @Test
     void build_commitsToRfc6962RootsOfInputs() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED);
         for (int n : new int[] {1, 7, 16_384, 16_385, 32_768, MULTI_CHUNK_N}) {

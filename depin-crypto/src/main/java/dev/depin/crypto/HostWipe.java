@@ -63,23 +63,19 @@ public final class HostWipe {
         if (buffer.hasArray()) {
             return wipe(label, buffer.array(), buffer.arrayOffset(), n, pattern);
         }
+        // Direct memory: bulk copies from a pattern block and a vectorized bulk compare
+        // (ByteBuffer.mismatch), not per-element checked accessors.
         ByteBuffer b = buffer.duplicate().clear();
-        long word = (pattern & 0xffL) * 0x0101010101010101L;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            b.putLong(i, word);
+        byte[] block = patternBlock(n, pattern);
+        for (int o = 0; o < n; o += block.length) {
+            b.put(o, block, 0, Math.min(block.length, n - o));
         }
-        for (; i < n; i++) {
-            b.put(i, pattern);
-        }
-        for (i = 0; i + 8 <= n; i += 8) {
-            if (b.getLong(i) != word) {
-                fail(label, i, pattern);
-            }
-        }
-        for (; i < n; i++) {
-            if (b.get(i) != pattern) {
-                fail(label, i, pattern);
+        ByteBuffer expect = ByteBuffer.wrap(block);
+        for (int o = 0; o < n; o += block.length) {
+            int l = Math.min(block.length, n - o);
+            int at = b.slice(o, l).mismatch(expect.slice(0, l));
+            if (at >= 0) {
+                fail(label, (long) o + at, pattern);
             }
         }
         return record(label, n, pattern);
@@ -128,8 +124,7 @@ public final class HostWipe {
     private static WipeRecord wipe(String label, byte[] a, int off, int len, byte pattern) {
         InvalidArgumentException.requireNonNull(label, "label");
         Arrays.fill(a, off, off + len, pattern);
-        byte[] block = new byte[Math.min(BLOCK, Math.max(len, 1))];
-        Arrays.fill(block, pattern);
+        byte[] block = patternBlock(len, pattern);
         for (int o = 0; o < len; o += block.length) {
             int l = Math.min(block.length, len - o);
             int at = Arrays.mismatch(a, off + o, off + o + l, block, 0, l);
@@ -138,6 +133,13 @@ public final class HostWipe {
             }
         }
         return record(label, len, pattern);
+    }
+
+    /** A block of at most 64 KiB filled with the pattern, to copy from and compare with. */
+    private static byte[] patternBlock(int len, byte pattern) {
+        byte[] block = new byte[Math.min(BLOCK, Math.max(len, 1))];
+        Arrays.fill(block, pattern);
+        return block;
     }
 
     private static void fail(String label, long at, byte pattern) {

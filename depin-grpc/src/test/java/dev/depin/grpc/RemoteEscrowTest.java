@@ -96,4 +96,39 @@ class RemoteEscrowTest {
             assertTrue(ledger.openHolds().isEmpty());
         }
     }
+
+    /**
+     * A private network over gRPC: the certificate travels in Start, a paid job runs, and a job
+     * without one is refused (PERMISSION_DENIED) before its inputs are taken, without running.
+     */
+    @Test
+    void privateNetwork_runsCertifiedJobsAndRefusesOthersAtStart(@TempDir Path dir) throws Exception {
+        AccountId buyer = AccountId.of("buyer:private");
+        NodeKeyPair ledgerKey = NodeKeyPair.generate();
+        List<NodeKeyPair> keys = List.of(NodeKeyPair.generate());
+        List<ProviderNode> nodes = List.of(ProviderNode.builder(keys.get(0), new CpuExecutor(1))
+                .requireHoldCertificates(ledgerKey.publicKey()).build());
+        Job.Builder job = Job.builder(BuiltinKernel.SAXPY).param("n", 3).param("alpha", 2)
+                .input("x", new float[] {1, 2, 3}).input("y", new float[] {1, 1, 1})
+                .maxPrice(MicroUsd.ofMicros(20_000)).timeout(Duration.ofSeconds(60));
+        try (JdbcLedger ledger = JdbcLedger.builder().sqlite(dir.resolve("ledger.db")).certifyHolds(ledgerKey).open();
+             Loopback net = new Loopback(nodes, keys)) {
+            ledger.open(buyer, AccountKind.BUYER, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("1"))).join();
+            try (DepinClient paying = DepinClient.builder(net).escrow(Escrow.builder(ledger, buyer).build()).build()) {
+                JobHandle h = paying.submit(job.build());
+                h.result();
+                assertEquals(JobState.SETTLED, h.state());
+            }
+            try (DepinClient free = DepinClient.builder(net).maxAttempts(1).build()) {
+                dev.depin.job.JobFailedException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        dev.depin.job.JobFailedException.class, () -> free.submit(job.build()).result());
+                assertTrue(e.getMessage().contains("PERMISSION_DENIED") && e.getMessage().contains(
+                        "runs only jobs whose money is held: send the hold certificate of ledger "
+                                + ledgerKey.nodeId().shortId()), e.getMessage());
+            }
+            assertEquals(1, nodes.get(0).completedCount(), "only the paid job ran");
+            assertTrue(ledger.openHolds().isEmpty());
+        }
+    }
 }

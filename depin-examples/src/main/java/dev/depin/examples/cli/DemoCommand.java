@@ -123,9 +123,13 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]), MicroUsd.ofUsd("0.02")),
                     MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed));
         }
+        // The demo's providers form a private network: each admits only jobs whose money the
+        // demo's ledger holds, shown by the hold certificate signed with this key.
+        NodeKeyPair ledgerKey = NodeKeyPair.generate();
         DemoNetwork net;
         try {
-            net = directory != null ? DemoNetwork.attach(directory, out) : DemoNetwork.start(network, specs, out);
+            net = directory != null ? DemoNetwork.attach(directory, out)
+                    : DemoNetwork.start(network, specs, out, ledgerKey.publicKey());
         } catch (dev.depin.InvalidArgumentException e) {
             System.err.println("--directory: " + e.getMessage());
             return 2;
@@ -144,6 +148,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     abbreviate(d.model(), 36), d.fp32Gflops(),
                     i == liar ? "  <- dishonest: corrupts " + Math.round(dishonest * 100) + "% of its SGEMM results" : "");
         }
+        if (directory == null) {
+            out.println("private network: each node runs only jobs with a hold certificate from ledger "
+                    + ledgerKey.nodeId().shortId());
+        }
         out.println();
 
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -154,7 +162,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             names.put(o.nodeId(), o.nodeId().shortId());
         }
         long sheet;
-        try (net; DemoLedger money = DemoLedger.open(ledgerFile)) {
+        try (net; DemoLedger money = DemoLedger.open(ledgerFile, ledgerKey)) {
             nodes.forEach(o -> money.stake(o.nodeId()));
             try (DepinClient client = DepinClient.builder(net.network()).maxAttempts(3).escrow(money.escrow())
                     .build()) {

@@ -34,23 +34,24 @@ final class DemoLedger implements AutoCloseable {
     private final boolean temporary;
     private final JdbcLedger ledger;
 
-    private DemoLedger(Path file, boolean temporary) {
+    private DemoLedger(Path file, boolean temporary, dev.depin.crypto.NodeKeyPair key) {
         this.file = file;
         this.temporary = temporary;
-        this.ledger = JdbcLedger.sqlite(file);
+        this.ledger = JdbcLedger.builder().sqlite(file).certifyHolds(key).open();
     }
 
     /**
      * Opens the ledger the demo writes: {@code file}, or a temporary one deleted on close.
      *
      * @param file where the ledger lives, or null for a temporary file
+     * @param key  the key the ledger signs hold certificates with
      * @return the ledger, with the buyer funded
      * @throws IOException if the temporary directory cannot be made
      */
-    static DemoLedger open(Path file) throws IOException {
+    static DemoLedger open(Path file, dev.depin.crypto.NodeKeyPair key) throws IOException {
         boolean temporary = file == null;
         Path f = temporary ? Files.createTempDirectory("depin-demo-ledger").resolve("ledger.db") : file;
-        DemoLedger d = new DemoLedger(f, temporary);
+        DemoLedger d = new DemoLedger(f, temporary, key);
         d.ledger.open(BUYER, AccountKind.BUYER, false).join();
         d.ledger.apply(new Operation.Mint(OperationKey.of("demo/fund/" + BUYER.value()), BUYER, FUNDS)).join();
         return d;

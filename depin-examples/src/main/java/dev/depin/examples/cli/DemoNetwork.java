@@ -78,8 +78,18 @@ abstract class DemoNetwork implements AutoCloseable {
     @Override
     public abstract void close();
 
-    static DemoNetwork start(Kind kind, List<Provider> providers, PrintStream out) {
-        return kind == Kind.local ? new Local(providers) : new Grpc(providers, out);
+    /**
+     * Starts the demo's providers.
+     *
+     * @param kind      in this JVM or as {@code depin node} processes over gRPC
+     * @param providers who they are
+     * @param out       where to say what happens
+     * @param ledgerKey the settlement ledger's key: every node admits only jobs with its hold
+     *                  certificate (a private network)
+     * @return the network
+     */
+    static DemoNetwork start(Kind kind, List<Provider> providers, PrintStream out, dev.depin.crypto.NodePublicKey ledgerKey) {
+        return kind == Kind.local ? new Local(providers, ledgerKey) : new Grpc(providers, out, ledgerKey);
     }
 
     /**
@@ -162,7 +172,7 @@ abstract class DemoNetwork implements AutoCloseable {
         private final List<ProviderNode> nodes = new ArrayList<>();
         private final LocalNetwork network;
 
-        Local(List<Provider> providers) {
+        Local(List<Provider> providers, dev.depin.crypto.NodePublicKey ledgerKey) {
             for (int i = 0; i < providers.size(); i++) {
                 Provider p = providers.get(i);
                 DeviceExecutor executor = ExecutorRegistry.createBest(ExecutorOptions.threads(p.threads()));
@@ -172,7 +182,8 @@ abstract class DemoNetwork implements AutoCloseable {
                 // Single envelopes per job (receiptBatching(0)): the demo's evidence is re-checked
                 // by verify_receipt.py, which reads single receipt envelopes.
                 nodes.add(ProviderNode.builder(p.key(), executor).region(p.region()).price(p.price())
-                        .stake(p.stake()).endpoint("local:provider-" + (i + 1)).receiptBatching(0).build());
+                        .stake(p.stake()).endpoint("local:provider-" + (i + 1)).receiptBatching(0)
+                        .requireHoldCertificates(ledgerKey).build());
             }
             network = LocalNetwork.of(nodes);
         }
@@ -223,7 +234,7 @@ abstract class DemoNetwork implements AutoCloseable {
         private record Child(String name, Process process, Path log) {
         }
 
-        Grpc(List<Provider> providers, PrintStream out) {
+        Grpc(List<Provider> providers, PrintStream out, dev.depin.crypto.NodePublicKey ledgerKey) {
             this.providers = providers;
             // The victim is the last honest provider, and only if another honest one and three in
             // all remain: a redundant(3) round that loses its replica on the victim still has a
@@ -261,7 +272,8 @@ abstract class DemoNetwork implements AutoCloseable {
                             "--region", p.region().toString(),
                             "--price-per-second", p.price().perDeviceSecond().toUsd().toPlainString(),
                             "--price-per-gb", p.price().perGigabyte().toUsd().toPlainString(),
-                            "--stake", p.stake().toUsd().toPlainString()));
+                            "--stake", p.stake().toUsd().toPlainString(),
+                            "--ledger-key", dev.depin.crypto.Hex.encode(ledgerKey.raw())));
                     if (p.dishonest() > 0) {
                         args.addAll(List.of("--dishonest", String.valueOf(p.dishonest()), "--dishonest-seed",
                                 String.valueOf(p.seed())));

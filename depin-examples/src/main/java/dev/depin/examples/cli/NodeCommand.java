@@ -126,6 +126,13 @@ public final class NodeCommand implements Callable<Integer> {
     Duration stallTimeout;
 
     /** The demo's dishonest provider: corrupts this fraction of its SGEMM results before signing them. */
+    @Option(names = "--ledger-key", paramLabel = "HEX",
+            description = "A private network: run only jobs that carry a hold certificate signed by this settlement "
+                    + "ledger key (64 hex characters, the raw Ed25519 public key) for exactly the job's spec and this "
+                    + "node as payee; others are refused before their inputs are received (default: an open network, "
+                    + "any job is run).")
+    String ledgerKey;
+
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
     double dishonest;
 
@@ -144,6 +151,7 @@ public final class NodeCommand implements Callable<Integer> {
         Price price;
         Region where;
         MicroUsd staked;
+        dev.depin.crypto.NodePublicKey ledger = null;
         ServeOptions.LoadedKey id;
         try {
             if (port < 0 || port > 65535) {
@@ -168,6 +176,14 @@ public final class NodeCommand implements Callable<Integer> {
             staked = usd("--stake", stake);
             where = parseRegion(region);
             id = serve.loadKey(keyFile);
+            if (ledgerKey != null) {
+                try {
+                    ledger = dev.depin.crypto.NodePublicKey.of(dev.depin.crypto.Hex.decode(ledgerKey));
+                } catch (DepinException e) {
+                    throw new ServeOptions.UsageException("--ledger-key: " + e.getMessage()
+                            + " (give the ledger's raw Ed25519 public key as 64 hex characters)");
+                }
+            }
         } catch (ServeOptions.UsageException e) {
             err.println(e.getMessage());
             return 2;
@@ -183,8 +199,12 @@ public final class NodeCommand implements Callable<Integer> {
         try {
             // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
             // that verify_receipt.py and other single-envelope tools can re-check.
-            node = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
-                    .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes).build();
+            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
+                    .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
+            if (ledger != null) {
+                nb.requireHoldCertificates(ledger);
+            }
+            node = nb.build();
         } catch (DepinException e) {
             executor.close();
             err.println(e.getMessage());

@@ -355,8 +355,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 throw refuse("a second Start on one stream: malformed stream");
             }
             JobSpec spec = JobSpec.fromJson(s.getSpecJson().toByteArray());
+            java.util.Optional<dev.depin.settlement.HoldCertificate> certificate = java.util.Optional.empty();
+            if (!s.getHoldCertificate().isEmpty()) {
+                try {
+                    certificate = java.util.Optional.of(dev.depin.settlement.HoldCertificate.parse(
+                            s.getHoldCertificate().toByteArray()));
+                } catch (dev.depin.crypto.VerificationException e) {
+                    throw new RefusedException(Status.PERMISSION_DENIED.withDescription(e.getMessage()));
+                }
+            }
             header = new ExecutionRequest(s.getJobId(), s.getAttempt() < 1 ? 0 : s.getAttempt(), spec, Map.of(),
-                    s.getNonce().toByteArray());
+                    s.getNonce().toByteArray(), certificate);
+            // A private network's node refuses unpaid work here, before it reserves input bytes.
+            java.util.Optional<String> unpaid = node.admissionRefusal(header);
+            if (unpaid.isPresent()) {
+                throw new RefusedException(Status.PERMISSION_DENIED.withDescription(unpaid.get()));
+            }
             long total = 0;
             for (InputRef in : spec.inputs()) {
                 if (in.bytes() > Integer.MAX_VALUE - 8) {
@@ -370,9 +384,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                         + " declares " + total + " input bytes; this node takes at most "
                         + limits.maxInputBytesPerPeer() + " per peer (" + limits.maxInputBytes() + " in all)"));
             }
-            // Payment (where required), kernel, deadline, output and working-memory limits:
-            // refused before a byte of input is held.
-            node.admit(header);
+            // Kernel, deadline, output and working-memory limits (payment was checked above, with
+            // its own status): refused before a byte of input is held.
+            node.admit(header.spec());
             synchronized (sendLock) {
                 if (ended) {
                     return false;
@@ -486,7 +500,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         private void submit(Map<String, ByteBuffer> ready) {
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
-                    header.nonce());
+                    header.nonce(), header.holdCertificate());
             synchronized (sendLock) {
                 if (ended) {
                     return; // closed meanwhile (deadline or cancel): its buffers are released

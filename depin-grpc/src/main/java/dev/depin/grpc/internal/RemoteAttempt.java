@@ -116,6 +116,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
                     .setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
                     .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
+            request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
             if (inline) {
                 // The request's buffers are immutable views: serialized as they are, no copy.
                 for (Map.Entry<String, ByteBuffer> in : pending) {

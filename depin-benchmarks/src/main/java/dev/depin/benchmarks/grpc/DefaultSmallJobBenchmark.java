@@ -1,0 +1,99 @@
+package dev.depin.benchmarks.grpc;
+
+import dev.depin.benchmarks.client.SmallJobs;
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.grpc.DirectoryServer;
+import dev.depin.grpc.GrpcNetwork;
+import dev.depin.grpc.ProviderServer;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Small jobs exactly as a new user writes them (issue 15, item 8): two providers built with
+ * {@code ProviderNode.builder(key, new CpuExecutor(1)).build()} and nothing else, a
+ * {@code DepinClient.builder(net).build()}, SAXPY on 256 floats with the default verification,
+ * every result verified. In one run, each phase after its own warm-up: the signature floor (two
+ * Ed25519 signs and two verifies, plain BouncyCastle, same JVM), one job in flight and 64 in
+ * flight in process ({@link LocalNetwork}), then the same over loopback mutual TLS
+ * ({@link GrpcNetwork}, a directory and two {@link ProviderServer}s in this JVM).
+ * Goals (2 cores): ≥ 10,000 jobs/s in process at 64 in flight; one in flight p50 ≤ 1.3 × the
+ * floor; over mTLS ≥ 0.5 × the in-process rate.
+ *
+ * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
+ * dev.depin.benchmarks.grpc.DefaultSmallJobBenchmark [seconds-per-phase]}
+ */
+public final class DefaultSmallJobBenchmark {
+    private static final int N = 256;
+    private static final int WINDOW = 64;
+
+    private DefaultSmallJobBenchmark() {
+    }
+
+    /**
+     * Runs every phase and prints one table.
+     *
+     * @param args optional: seconds per measured phase (default 5)
+     * @throws Exception if a job fails
+     */
+    public static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        System.out.printf(Locale.ROOT, "default small jobs: SAXPY n=%d, 2 default providers, default client, %d s per "
+                + "phase, %d cores, %s%n", N, seconds, Runtime.getRuntime().availableProcessors(), Runtime.version());
+        Histogram floor = SmallJobs.floor(seconds);
+        System.out.printf(Locale.ROOT, "%-40s %10s %10s %10s %10s%n", "", "p50 us", "p90 us", "p99 us", "count");
+        SmallJobs.row(40, "floor (2 sign + 2 verify, BC)", floor);
+        Histogram local;
+        double localRate;
+        try (LocalNetwork net = LocalNetwork.of(List.of(node(), node()));
+             DepinClient client = DepinClient.builder(net).build()) {
+            SplittableRandom rnd = new SplittableRandom(20261205L);
+            SmallJobs.oneInFlight(client, rnd, N, Math.max(3, seconds));
+            local = SmallJobs.oneInFlight(client, rnd, N, seconds);
+            SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(3, seconds));
+            localRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
+        }
+        SmallJobs.row(40, "one in flight, in process", local);
+        Histogram remote;
+        double remoteRate;
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
+            List<ProviderServer> servers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                NodeKeyPair k = NodeKeyPair.generate();
+                ProviderServer s = ProviderServer.builder(ProviderNode.builder(k, new CpuExecutor(1)).build(), k)
+                        .directory(dir.address()).start();
+                s.renewNow();
+                servers.add(s);
+            }
+            try (GrpcNetwork net = GrpcNetwork.connect(dir.address());
+                 DepinClient client = DepinClient.builder(net).build()) {
+                SplittableRandom rnd = new SplittableRandom(20261205L);
+                // gRPC and TLS paths need a long JIT warm-up
+                SmallJobs.oneInFlight(client, rnd, N, Math.max(10, seconds));
+                remote = SmallJobs.oneInFlight(client, rnd, N, seconds);
+                SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(5, seconds));
+                remoteRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
+            } finally {
+                servers.forEach(ProviderServer::close);
+            }
+        }
+        SmallJobs.row(40, "one in flight, loopback mTLS", remote);
+        double f50 = floor.getValueAtPercentile(50);
+        System.out.printf(Locale.ROOT, "one in flight p50 / floor p50: in process %.2f (goal <= 1.3), mTLS %.2f%n",
+                local.getValueAtPercentile(50) / f50, remote.getValueAtPercentile(50) / f50);
+        System.out.printf(Locale.ROOT, "%-40s %10.0f jobs/s (goal >= 10000)%n", WINDOW + " in flight, in process",
+                localRate);
+        System.out.printf(Locale.ROOT, "%-40s %10.0f jobs/s = %.2f x in process (goal >= 0.5)%n",
+                WINDOW + " in flight, loopback mTLS", remoteRate, remoteRate / localRate);
+    }
+
+    private static ProviderNode node() {
+        return ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1)).build();
+    }
+}
