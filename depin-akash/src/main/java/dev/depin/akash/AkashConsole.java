@@ -5,15 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.InvalidArgumentException;
+import dev.depin.capacity.spi.MarketHttp;
 import dev.depin.capacity.MarketApiException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.math.BigDecimal;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,10 +42,7 @@ public final class AkashConsole {
     private static final int MAX_ANSWER_BYTES = 8 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final URI base;
-    private final String apiKey;
-    private final Duration timeout;
-    private final HttpClient http;
+    private final MarketHttp http;
 
     /** A deployment just created: its sequence number and the manifest Console made of the SDL. */
     public record CreatedDeployment(String dseq, String manifest) {
@@ -104,11 +96,8 @@ public final class AkashConsole {
         }
     }
 
-    private AkashConsole(URI base, String apiKey, Duration timeout) {
-        this.base = base;
-        this.apiKey = apiKey;
-        this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    private AkashConsole(MarketHttp http) {
+        this.http = http;
     }
 
     /**
@@ -130,21 +119,8 @@ public final class AkashConsole {
      * @throws InvalidArgumentException on a blank key, a base that is not http(s), or a non-positive timeout
      */
     public static AkashConsole connect(URI base, String apiKey, Duration timeout) {
-        InvalidArgumentException.requireNonNull(base, "Console base address");
-        InvalidArgumentException.requireNonNull(apiKey, "Console API key");
-        InvalidArgumentException.requireNonNull(timeout, "timeout");
-        if (!("https".equals(base.getScheme()) || "http".equals(base.getScheme())) || base.getHost() == null) {
-            throw new InvalidArgumentException("Console base address '" + base + "' must be an http(s) URL");
-        }
-        if (apiKey.isBlank() || apiKey.length() > 512 || !apiKey.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-            throw new InvalidArgumentException("the Console API key must be 1 to 512 printable ASCII characters: "
-                    + "copy it from Console, Settings → API Keys");
-        }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidArgumentException("timeout " + timeout + " must be positive");
-        }
-        String b = base.toString();
-        return new AkashConsole(URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b), apiKey, timeout);
+        return new AkashConsole(new MarketHttp("akash", "Akash Console", base, apiKey, 512,
+                ": copy it from Console, Settings → API Keys", timeout, MAX_ANSWER_BYTES));
     }
 
     /**
@@ -300,49 +276,12 @@ public final class AkashConsole {
 
     private JsonNode call(String method, String pathAndQuery, JsonNode body) {
         String what = method + " " + pathAndQuery;
-        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(timeout)
-                .header("x-api-key", apiKey).header("Accept", "application/json");
-        if (body != null) {
-            byte[] bytes;
-            try {
-                bytes = JSON.writeValueAsBytes(body);
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-            rb.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(bytes));
-        } else {
-            rb.method(method, HttpRequest.BodyPublishers.noBody());
-        }
-        HttpResponse<InputStream> resp;
-        byte[] answer;
-        try {
-            resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = resp.body()) {
-                answer = in.readNBytes(MAX_ANSWER_BYTES + 1);
-            }
-        } catch (IOException e) {
-            throw new MarketApiException("akash", "Akash Console did not answer " + what + ": " + e
-                    + " -- check the network and the base address " + base, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new MarketApiException("akash", "interrupted during " + what, e);
-        }
-        if (answer.length > MAX_ANSWER_BYTES) {
-            throw new MarketApiException("akash", resp.statusCode(), "oversized", "Akash Console's answer to " + what
-                    + " is over " + MAX_ANSWER_BYTES + " bytes: refused");
-        }
-        JsonNode json;
-        try {
-            json = answer.length == 0 ? JSON.createObjectNode() : JSON.readTree(answer);
-        } catch (IOException e) {
-            throw new MarketApiException("akash", resp.statusCode(), "malformed", "Akash Console answered " + what
-                    + " with status " + resp.statusCode() + " and a body that is not JSON: "
-                    + snippet(answer));
-        }
-        int status = resp.statusCode();
-        if (status < 200 || status > 299) {
-            String error = clip(json.path("error").asText("HTTP " + status), 64);
-            String message = clip(json.path("message").asText(""), 300);
+        MarketHttp.Answer answer = http.call(method, pathAndQuery, body);
+        JsonNode json = answer.json();
+        int status = answer.status();
+        if (!answer.ok()) {
+            String error = MarketHttp.clip(json.path("error").asText("HTTP " + status), 64);
+            String message = MarketHttp.clip(json.path("message").asText(""), 300);
             String hint = switch (status) {
                 case 401 -> " -- the API key is missing, expired or invalid: create one in Console, Settings → API Keys";
                 case 404 -> " -- no such deployment in this account (closed deployments stay listed as closed)";
@@ -358,17 +297,6 @@ public final class AkashConsole {
             throw malformed(what, "no data field");
         }
         return json.get("data");
-    }
-
-    /** A peer's text, cut to {@code max} characters and stripped of control characters, for a message. */
-    private static String clip(String s, int max) {
-        String t = s.replaceAll("\\p{Cntrl}", "?");
-        return t.length() > max ? t.substring(0, max) + "…" : t;
-    }
-
-    private static String snippet(byte[] b) {
-        String s = new String(b, 0, Math.min(b.length, 200), StandardCharsets.UTF_8);
-        return s.replaceAll("[\\p{Cntrl}]", "?");
     }
 
     private static Deployment deploymentOf(JsonNode d) {
@@ -461,6 +389,6 @@ public final class AkashConsole {
 
     @Override
     public String toString() {
-        return "AkashConsole[" + base + ", key ****]";
+        return "AkashConsole[" + http.base() + ", key ****]";
     }
 }

@@ -109,7 +109,9 @@ public final class DepinClient implements AutoCloseable {
         this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
                 new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000),
                 new AttemptVerifier(reference, verifying),
-                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter);
+                reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
+                b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
+                        : new dev.depin.client.internal.ClientMeters(b.registry));
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
@@ -237,6 +239,7 @@ public final class DepinClient implements AutoCloseable {
         private java.util.concurrent.Executor listenerExecutor;
         private int offerLimit = 10_000;
         private Escrow escrow;
+        private io.micrometer.core.instrument.MeterRegistry registry;
         private Duration hedgeAfter;
 
         private Builder(ComputeNetwork network) {
@@ -370,6 +373,21 @@ public final class DepinClient implements AutoCloseable {
                 throw new InvalidArgumentException("hedge delay " + delay + " must be positive");
             }
             this.hedgeAfter = delay;
+            return this;
+        }
+
+        /**
+         * Publishes the client's meters in {@code registry} (names and units in
+         * docs/metrics.md): jobs by final state and in flight, attempt latency histograms by
+         * outcome, bytes out and in, escrow operations and amounts, failed attempts by reason.
+         * Without one, nothing is recorded.
+         *
+         * @param registry where the meters go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
             return this;
         }
 

@@ -124,6 +124,7 @@ public final class ProviderNode implements AutoCloseable {
     /** Hashes large inputs and outputs on several cores; owned by the node, closed with it. */
     private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
+    private final NodeMeters meters;
     private volatile ProviderOffer offer;
 
     private ProviderNode(Builder b) {
@@ -164,6 +165,9 @@ public final class ProviderNode implements AutoCloseable {
                     t.setDaemon(true);
                     return t;
                 });
+        this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
+                new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
+                b.watts, b.energySource);
         LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
@@ -403,12 +407,14 @@ public final class ProviderNode implements AutoCloseable {
             return task;
         }
         if (closed.get()) {
+            meters.error("closed");
             task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is closed: try another"));
             return task;
         }
         try {
             workers.execute(task);
         } catch (RejectedExecutionException e) {
+            meters.error(closed.get() ? "closed" : "busy");
             task.refuse(new ProviderRejectedException("provider " + nodeId().shortId() + " is "
                     + (closed.get() ? "closed" : "busy (" + workers.getQueue().size() + " attempts queued)")
                     + ": try another provider"));
@@ -483,6 +489,7 @@ public final class ProviderNode implements AutoCloseable {
         private final String peer;
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
+        private final long arrived = System.nanoTime();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
         private boolean acceptedSent;
@@ -505,6 +512,14 @@ public final class ProviderNode implements AutoCloseable {
             if (!acceptedSent) {
                 acceptedSent = true;
                 safe(progress, Progress.ACCEPTED);
+            }
+        }
+
+        private void ended(String outcome, long deviceNanos) {
+            try {
+                meters.ended(request.spec(), outcome, System.nanoTime() - arrived, deviceNanos);
+            } catch (RuntimeException e) {
+                LOG.debug("metrics for attempt {}#{} not recorded: {}", request.jobId(), request.attempt(), e.toString());
             }
         }
 
@@ -534,6 +549,7 @@ public final class ProviderNode implements AutoCloseable {
             if (workers.remove(this)) {
                 // Never started: nothing runs, so it is released now.
                 cancelled.incrementAndGet();
+                ended("cancelled", 0);
                 result.completeExceptionally(new ExecutionCancelledException("attempt " + request.jobId() + "#"
                         + request.attempt() + " cancelled before it started: " + reason));
                 released.complete(null);
@@ -546,14 +562,17 @@ public final class ProviderNode implements AutoCloseable {
             try {
                 if (cancelRequested || closed.get()) {
                     cancelled.incrementAndGet();
+                    ended("cancelled", 0);
                     result.completeExceptionally(new ExecutionCancelledException("attempt " + request.jobId() + "#"
                             + request.attempt() + " cancelled before it started"));
                     return;
                 }
                 CompletableFuture<NodeResult> r = execute(this);
                 if (r.isDone()) {
-                    if (result.complete(r.join())) {
+                    NodeResult done = r.join();
+                    if (result.complete(done)) {
                         completed.incrementAndGet();
+                        ended("completed", done.deviceNanos());
                     }
                 } else {
                     // Batched: the job's work is done and its buffers are wiped; its signature comes
@@ -561,6 +580,8 @@ public final class ProviderNode implements AutoCloseable {
                     r.whenComplete((ok, t) -> {
                         if (t != null) {
                             failed.incrementAndGet();
+                            meters.error("failed");
+                            ended("failed", 0);
                             result.completeExceptionally(t instanceof java.util.concurrent.CompletionException
                                     && t.getCause() != null ? t.getCause() : t);
                         } else {
@@ -570,15 +591,20 @@ public final class ProviderNode implements AutoCloseable {
                             completed.incrementAndGet();
                             if (!result.complete(ok)) {
                                 completed.decrementAndGet();
+                            } else {
+                                ended("completed", ok.deviceNanos());
                             }
                         }
                     });
                 }
             } catch (ExecutionCancelledException e) {
                 cancelled.incrementAndGet();
+                ended("cancelled", 0);
                 result.completeExceptionally(e);
             } catch (Throwable t) {
                 failed.incrementAndGet();
+                meters.error(t instanceof ProviderRejectedException ? "refused" : "failed");
+                ended("failed", 0);
                 LOG.debug("attempt {}#{} failed on {}: {}", request.jobId(), request.attempt(), nodeId().shortId(),
                         t.toString());
                 result.completeExceptionally(t instanceof DepinException ? t
@@ -747,6 +773,7 @@ public final class ProviderNode implements AutoCloseable {
         workers.getQueue().drainTo(queued);
         for (Runnable r : queued) {
             Task t = (Task) r;
+            meters.error("closed");
             t.refuse(new ProviderRejectedException("provider " + nodeId().shortId()
                     + " closed before the attempt started: try another provider"));
         }
@@ -793,6 +820,9 @@ public final class ProviderNode implements AutoCloseable {
         private int batchJobs = DEFAULT_RECEIPT_BATCH;
         private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
         private long maxJobBytes = DEFAULT_MAX_JOB_BYTES;
+        private io.micrometer.core.instrument.MeterRegistry registry;
+        private java.util.function.DoubleSupplier watts;
+        private String energySource;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -901,6 +931,21 @@ public final class ProviderNode implements AutoCloseable {
         }
 
         /**
+         * Publishes the node's meters in {@code registry} (names and units in docs/metrics.md):
+         * attempts by outcome and in flight, attempt latency histograms per kernel, bytes in and
+         * out, device time, earnings at its price, errors by reason. Without one, nothing is
+         * recorded.
+         *
+         * @param registry where the meters go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
+            return this;
+        }
+
+        /**
          * Bounds what one job may make this node allocate and send, checked before any input
          * is received ({@link #admit}). The worker pool runs at most {@code workers} jobs at
          * once, so the node's job memory is bounded by {@code workers × maxJobBytes}.
@@ -917,6 +962,22 @@ public final class ProviderNode implements AutoCloseable {
             }
             this.maxOutputBytes = maxOutputBytes;
             this.maxJobBytes = maxJobBytes;
+            return this;
+        }
+
+        /**
+         * Where the node's energy per attempt comes from: board power now (watts) times the
+         * attempt's device time, published as {@code depin.node.energy} with its source.
+         *
+         * @param watts    the board power now, in watts; NaN when not known at the moment
+         * @param measured true when read from the device (e.g. GPU power readings), false
+         *                 for an estimate (a rated board power)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder power(java.util.function.DoubleSupplier watts, boolean measured) {
+            this.watts = InvalidArgumentException.requireNonNull(watts, "power source");
+            this.energySource = measured ? "measured" : "estimated";
             return this;
         }
 

@@ -63,11 +63,18 @@ public final class DirectoryServer implements AutoCloseable {
                 .maxConnectionAge(2, TimeUnit.HOURS)
                 .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
                 .maxRstFramesPerWindow(10_000, 10)
-                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
-                        new PeerKeys()))
+                .addService(b.registry == null
+                        ? ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                                new PeerKeys())
+                        : ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
+                                new PeerKeys(), new dev.depin.grpc.internal.CallMeters(b.registry, "depin.directory")))
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();
+        if (b.registry != null) {
+            io.micrometer.core.instrument.Gauge.builder("depin.directory.listings", service, DirectoryService::size)
+                    .description("Listings held now (expired ones until purged)").register(b.registry);
+        }
         this.purger = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "depin-directory-purge");
             t.setDaemon(true);
@@ -160,6 +167,7 @@ public final class DirectoryServer implements AutoCloseable {
         private long maxTotalBytes = 64L << 20;
         private int maxListingsPerHost = 1_000;
         private ListingAddressPolicy addressPolicy = ListingAddressPolicy.SYNTAX;
+        private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(NodeKeyPair key) {
             this.key = key;
@@ -269,6 +277,19 @@ public final class DirectoryServer implements AutoCloseable {
                 throw new InvalidArgumentException("maximum listings " + max + " must be positive");
             }
             this.maxListings = max;
+            return this;
+        }
+
+        /**
+         * Publishes the directory's meters in {@code registry}: listings held, calls by method
+         * and status (renewals accepted and refused, queries), call latency.
+         *
+         * @param registry where the meters go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
             return this;
         }
 

@@ -4,15 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.InvalidArgumentException;
+import dev.depin.capacity.spi.MarketHttp;
 import dev.depin.capacity.MarketApiException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -47,10 +43,7 @@ public final class IonetCaas {
     private static final int MAX_ANSWER_BYTES = 4 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final URI base;
-    private final String apiKey;
-    private final Duration timeout;
-    private final HttpClient http;
+    private final MarketHttp http;
 
     /**
      * What a deployment would cost.
@@ -143,11 +136,8 @@ public final class IonetCaas {
     public record Deployment(String id, String status) {
     }
 
-    private IonetCaas(URI base, String apiKey, Duration timeout) {
-        this.base = base;
-        this.apiKey = apiKey;
-        this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    private IonetCaas(MarketHttp http) {
+        this.http = http;
     }
 
     /**
@@ -165,20 +155,7 @@ public final class IonetCaas {
      * @return the client
      */
     public static IonetCaas connect(URI base, String apiKey, Duration timeout) {
-        InvalidArgumentException.requireNonNull(base, "io.net base address");
-        InvalidArgumentException.requireNonNull(apiKey, "io.net API key");
-        InvalidArgumentException.requireNonNull(timeout, "timeout");
-        if (!("https".equals(base.getScheme()) || "http".equals(base.getScheme())) || base.getHost() == null) {
-            throw new InvalidArgumentException("io.net base address '" + base + "' must be an http(s) URL");
-        }
-        if (apiKey.isBlank() || apiKey.length() > 1024 || !apiKey.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-            throw new InvalidArgumentException("the io.net API key must be 1 to 1024 printable ASCII characters");
-        }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidArgumentException("timeout " + timeout + " must be positive");
-        }
-        String b = base.toString();
-        return new IonetCaas(URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b), apiKey, timeout);
+        return new IonetCaas(new MarketHttp("ionet", "io.net", base, apiKey, 1024, "", timeout, MAX_ANSWER_BYTES));
     }
 
     /**
@@ -293,48 +270,12 @@ public final class IonetCaas {
 
     private JsonNode call(String method, String pathAndQuery, JsonNode body) {
         String what = method + " " + pathAndQuery;
-        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(timeout)
-                .header("x-api-key", apiKey).header("Accept", "application/json");
-        if (body != null) {
-            try {
-                rb.header("Content-Type", "application/json").method(method,
-                        HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        } else {
-            rb.method(method, HttpRequest.BodyPublishers.noBody());
-        }
-        HttpResponse<InputStream> resp;
-        byte[] answer;
-        try {
-            resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = resp.body()) {
-                answer = in.readNBytes(MAX_ANSWER_BYTES + 1);
-            }
-        } catch (IOException e) {
-            throw new MarketApiException("ionet", "io.net did not answer " + what + ": " + e
-                    + " -- check the network and the base address " + base, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new MarketApiException("ionet", "interrupted during " + what, e);
-        }
-        int status = resp.statusCode();
-        if (answer.length > MAX_ANSWER_BYTES) {
-            throw new MarketApiException("ionet", status, "oversized", "io.net's answer to " + what + " is over "
-                    + MAX_ANSWER_BYTES + " bytes: refused");
-        }
-        JsonNode json;
-        try {
-            json = answer.length == 0 ? JSON.createObjectNode() : JSON.readTree(answer);
-        } catch (IOException e) {
-            throw new MarketApiException("ionet", status, "malformed", "io.net answered " + what + " with status "
-                    + status + " and a body that is not JSON");
-        }
-        if (status < 200 || status > 299) {
-            String detail = detail(json.path("detail")).replaceAll("\\p{Cntrl}", "?");
+        MarketHttp.Answer answer = http.call(method, pathAndQuery, body);
+        JsonNode json = answer.json();
+        int status = answer.status();
+        if (!answer.ok()) {
             throw new MarketApiException("ionet", status, code(status), "io.net refused " + what + ": " + status + " "
-                    + (detail.length() > 300 ? detail.substring(0, 300) + "…" : detail) + hint(status));
+                    + MarketHttp.clip(detail(json.path("detail")), 300) + hint(status));
         }
         return json;
     }
@@ -407,6 +348,6 @@ public final class IonetCaas {
 
     @Override
     public String toString() {
-        return "IonetCaas[" + base + ", key ****]";
+        return "IonetCaas[" + http.base() + ", key ****]";
     }
 }

@@ -98,11 +98,12 @@ public final class JobRun implements JobHandle {
      * @param hedgeAfter     when a lone attempt has not answered after this long, a second
      *                       provider runs the job too and the first verified result wins; null
      *                       never hedges
+     * @param meters         the client's meters ({@link ClientMeters#NONE} records nothing)
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
-                          int offerLimit, Escrowing escrowing, Duration hedgeAfter) {
+                          int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters) {
     }
 
     private final Job job;
@@ -187,6 +188,9 @@ public final class JobRun implements JobHandle {
                 cancelled("cancelled through its result future");
             }
         });
+        ctx.meters().submitted();
+        result.whenComplete((r, t) -> ctx.meters().ended(r, t instanceof java.util.concurrent.CompletionException
+                && t.getCause() != null ? t.getCause() : t));
     }
 
     /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round. */
@@ -1291,6 +1295,7 @@ public final class JobRun implements JobHandle {
     private void append(JobEvent e) {
         state = e.state();
         bus.record(e);
+        ctx.meters().event(e, spec);
         LOG.debug("{}", e);
     }
 

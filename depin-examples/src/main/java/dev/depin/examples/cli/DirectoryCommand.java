@@ -36,6 +36,11 @@ public final class DirectoryCommand implements Callable<Integer> {
             description = "How long a listing lives after each renewal, e.g. 30s (default ${DEFAULT-VALUE}).")
     Duration ttl;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; 0 for any free "
+                    + "port): listings held, calls by method and status, call latency.")
+    Integer metricsPort;
+
     @Option(names = "--max-listings", defaultValue = "10000", paramLabel = "N",
             description = "Most listings held; more are refused (default ${DEFAULT-VALUE}).")
     int maxListings;
@@ -59,9 +64,13 @@ public final class DirectoryCommand implements Callable<Integer> {
         Path keyFile = key != null ? key : ServeOptions.defaultKey("directory.key");
         ServeOptions.LoadedKey id;
         DirectoryServer server;
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = null;
         try {
             if (port < 0 || port > 65535) {
                 throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
+            }
+            if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+                throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
             }
             if (maxListings < 1 || maxListingsPerAddress < 1) {
                 throw new ServeOptions.UsageException("--max-listings and --max-listings-per-address must be "
@@ -74,16 +83,43 @@ public final class DirectoryCommand implements Callable<Integer> {
                         + listingAddress + "'");
             };
             id = serve.loadKey(keyFile);
-            server = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
-                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy).start();
+            DirectoryServer.Builder b = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
+                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy);
+            if (metricsPort != null) {
+                registry = MetricsHttp.registry();
+                b.meterRegistry(registry);
+            }
+            server = b.start();
         } catch (ServeOptions.UsageException | DepinException e) {
             System.err.println(e.getMessage());
             return 2;
         }
+        MetricsHttp http = null;
+        if (registry != null) {
+            try {
+                http = MetricsHttp.start(serve.host, metricsPort, java.util.Map.of("/metrics",
+                        MetricsHttp.metrics(registry)));
+            } catch (DepinException e) {
+                server.close();
+                System.err.println("--metrics-port: " + e.getMessage());
+                return 2;
+            }
+        }
         String ready = "depin directory " + id.keys().nodeId().hex() + " serving offers on " + server.address()
                 + " (mutual TLS 1.3), listings live " + ServeOptions.shortDuration(ttl) + " after each renewal; "
-                + id.describe(keyFile);
-        return serve.serveUntilStopped(server, System.out, ready, "depin directory " + id.keys().nodeId().shortId() + " on "
+                + id.describe(keyFile)
+                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics");
+        MetricsHttp web = http;
+        AutoCloseable all = () -> {
+            try {
+                if (web != null) {
+                    web.close();
+                }
+            } finally {
+                server.close();
+            }
+        };
+        return serve.serveUntilStopped(all, System.out, ready, "depin directory " + id.keys().nodeId().shortId() + " on "
                 + server.address() + " stopped");
     }
 }

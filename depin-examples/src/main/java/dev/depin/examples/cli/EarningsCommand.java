@@ -104,7 +104,28 @@ public final class EarningsCommand implements Callable<Integer> {
         @Option(names = "--price-per-hour", paramLabel = "USD", description = "Price per GPU-hour; gross per day = "
                 + "price x utilization x 24 h.")
         String pricePerHour;
+
+        @Option(names = "--node", paramLabel = "URL", description = "Measured: a running node's metrics "
+                + "(depin node --metrics-port), e.g. http://127.0.0.1:9101/metrics: what it earned at its price, "
+                + "its device time (utilization) and energy, since it started.")
+        String node;
+
+        @Option(names = "--ledger", paramLabel = "FILE", description = "Measured: what a ledger (SQLite) paid the "
+                + "node named by --provider or --key, from its first payment to now.")
+        java.nio.file.Path ledger;
     }
+
+    @Option(names = "--provider", paramLabel = "ID", description = "With --ledger: the node's id (64 hex "
+            + "characters, as depin node prints it), or its account, provider:ID.")
+    String provider;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "With --ledger: the node's key file, to take its id "
+            + "from (with --passphrase-env VAR if it is encrypted).")
+    java.nio.file.Path key;
+
+    @Option(names = "--passphrase-env", paramLabel = "VAR", description = "With --key: the environment variable "
+            + "holding the key file's passphrase.")
+    String passphraseEnv;
 
     /** A labelled gross revenue per day. */
     private record Scenario(String label, BigDecimal grossPerDay) {
@@ -112,6 +133,13 @@ public final class EarningsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (revenue.node != null || revenue.ledger != null) {
+            return measured();
+        }
+        if (provider != null || key != null || passphraseEnv != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--provider, --key and --passphrase-env go "
+                    + "with --ledger");
+        }
         Earnings.Card card;
         List<Scenario> scenarios = new ArrayList<>();
         String cardLabel;
@@ -173,6 +201,106 @@ public final class EarningsCommand implements Callable<Integer> {
                         + card.hoursPerDay().stripTrailingZeros().toPlainString() + " h/day under load)"
                 : "break-even: none at 0% utilization (no hours to sell; depreciation is still due)");
         return 0;
+    }
+
+    /** {@code --node} or {@code --ledger}: the same table, from what the node actually did. */
+    private Integer measured() {
+        Gpu preset = null;
+        MeasuredEarnings m;
+        BigDecimal kwh;
+        BigDecimal util;
+        BigDecimal purchase = null;
+        try {
+            if (gpu != null) {
+                for (Gpu g : Gpu.values()) {
+                    if (g.option.equals(gpu.toLowerCase(Locale.ROOT))) {
+                        preset = g;
+                    }
+                }
+                if (preset == null) {
+                    throw new IllegalArgumentException("--gpu '" + gpu + "' is not a preset: use rtx4090, h100-sxm "
+                            + "or h100-pcie");
+                }
+            }
+            if (watts != null && (watts < 1 || watts > 100_000)) {
+                throw new IllegalArgumentException("--watts " + watts + " is out of range: use 1 to 100000");
+            }
+            if (lifeMonths < 1 || lifeMonths > 600) {
+                throw new IllegalArgumentException("--life-months " + lifeMonths + " is out of range: use 1 to 600");
+            }
+            kwh = Earnings.decimal(kwhPrice, "--kwh-price");
+            util = Earnings.decimal(utilization, "--utilization");
+            if (kwh.compareTo(BigDecimal.valueOf(100)) > 0 || util.compareTo(BigDecimal.valueOf(100)) > 0) {
+                throw new IllegalArgumentException("--kwh-price is 0 to 100 USD and --utilization 0 to 100 %");
+            }
+            if (purchasePrice != null) {
+                purchase = Earnings.decimal(purchasePrice, "--purchase-price");
+            } else if (preset != null) {
+                purchase = preset.purchase;
+            }
+            if (revenue.node != null) {
+                if (provider != null || key != null) {
+                    throw new IllegalArgumentException("--provider and --key go with --ledger; --node reads the "
+                            + "node itself");
+                }
+                m = MeasuredEarnings.fromMetrics(revenue.node);
+            } else {
+                m = MeasuredEarnings.fromLedger(revenue.ledger,
+                        MeasuredEarnings.provider(provider, key, passphraseEnv), java.time.Instant.now());
+            }
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Integer w = watts != null ? watts : preset != null ? Integer.valueOf(preset.watts) : null;
+        boolean utilGiven = spec.commandLine().getParseResult().hasMatchedOption("--utilization");
+        double joules = m.joules();
+        String energyNote;
+        if (!Double.isNaN(joules)) {
+            energyNote = String.format(Locale.ROOT, "energy %.1f J %s", joules, m.energySource());
+        } else if (w != null && !Double.isNaN(m.deviceSeconds())) {
+            joules = w * m.deviceSeconds();
+            energyNote = String.format(Locale.ROOT, "energy %.1f J estimated (%d W x device time)", joules, w);
+        } else if (w != null) {
+            joules = w * m.seconds() * util.doubleValue() / 100;
+            energyNote = "energy estimated at " + w + " W x " + util.toPlainString() + "% of the time"
+                    + (utilGiven ? "" : " (assumed: give --utilization)");
+        } else {
+            joules = 0;
+            energyNote = "energy not known (give --gpu or --watts to estimate it)";
+        }
+        String utilNote = Double.isNaN(m.deviceSeconds()) ? "utilization not measured (the ledger has no device time; "
+                + "--node measures it)"
+                : String.format(Locale.ROOT, "device time %.3f s, %.2f%% utilization", m.deviceSeconds(),
+                        100 * m.deviceSeconds() / m.seconds());
+        PrintStream out = System.out;
+        out.printf(Locale.ROOT, "%s: %d %s in %.3f s; %s; %s; earned %s%n", m.source(), m.attempts(),
+                revenue.node != null ? "attempt(s) completed" : "payment(s)", m.seconds(), utilNote, energyNote,
+                Earnings.usd(m.grossMicros()));
+        long grossDay = micros(m.perDay(BigDecimal.valueOf(m.grossMicros()).movePointLeft(6)));
+        // kWh = J / 3,600,000
+        long energyDay = micros(m.perDay(BigDecimal.valueOf(joules).multiply(kwh)
+                .divide(BigDecimal.valueOf(3_600_000), 12, java.math.RoundingMode.HALF_UP)));
+        long deprecDay = purchase == null ? 0 : micros(purchase.divide(BigDecimal.valueOf((long) lifeMonths
+                * Earnings.DAYS_PER_MONTH), 12, java.math.RoundingMode.HALF_UP));
+        if (purchase == null) {
+            out.println("depreciation not counted: give --gpu or --purchase-price");
+        } else {
+            out.println("depreciation: " + Earnings.usd(micros(purchase)) + (purchasePrice == null ? " (assumed)" : "")
+                    + " over " + lifeMonths + " months; electricity $" + kwh.toPlainString() + "/kWh");
+        }
+        String fmt = "%-18s %12s %12s %13s %12s | %12s %12s %13s %12s%n";
+        out.printf(Locale.ROOT, fmt, "", "gross/day", "energy/day", "deprec./day", "net/day",
+                "gross/month", "energy/month", "deprec./month", "net/month");
+        int days = Earnings.DAYS_PER_MONTH;
+        out.printf(Locale.ROOT, fmt, "measured", Earnings.usd(grossDay), Earnings.usd(energyDay),
+                Earnings.usd(deprecDay), Earnings.usd(grossDay - energyDay - deprecDay), Earnings.usd(grossDay * days),
+                Earnings.usd(energyDay * days), Earnings.usd(deprecDay * days),
+                Earnings.usd((grossDay - energyDay - deprecDay) * days));
+        return 0;
+    }
+
+    private static long micros(BigDecimal usd) {
+        return usd.movePointRight(6).setScale(0, java.math.RoundingMode.HALF_UP).longValueExact();
     }
 
     /** {@code [LABEL=]MIN[-MAX]}: one scenario, or two (low and high) for a range. */

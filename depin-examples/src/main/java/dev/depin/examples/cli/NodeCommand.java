@@ -5,6 +5,7 @@ import dev.depin.executor.ExecutorRegistry;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutorOptions;
 import dev.depin.grpc.ProviderServer;
+import dev.depin.metrics.GpuTelemetry;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.node.ProviderNode;
@@ -76,6 +77,21 @@ public final class NodeCommand implements Callable<Integer> {
             description = "How often the offer is renewed in each directory, e.g. 10s (default ${DEFAULT-VALUE}); "
                     + "keep it well under the directory's --ttl.")
     Duration renew;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; 0 for any free "
+                    + "port): attempts, latency histograms, bytes, earnings, energy, errors, GPU telemetry.")
+    Integer metricsPort;
+
+    @Option(names = "--dashboard-port", paramLabel = "PORT",
+            description = "Serve a dashboard at http://HOST:PORT/ (off by default; 0 for any free port): earnings "
+                    + "over time, attempts completed and failed, GPU utilisation and temperature, latency histogram.")
+    Integer dashboardPort;
+
+    @Option(names = "--watts", paramLabel = "W",
+            description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
+                    + "readings (nvidia-smi) are not available.")
+    Integer watts;
 
     @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
@@ -163,6 +179,19 @@ public final class NodeCommand implements Callable<Integer> {
             if (!(dishonest >= 0 && dishonest <= 1)) {
                 throw new ServeOptions.UsageException("--dishonest must be 0 to 1, got " + dishonest);
             }
+            if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+                throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
+            }
+            if (dashboardPort != null && (dashboardPort < 0 || dashboardPort > 65535)) {
+                throw new ServeOptions.UsageException("--dashboard-port must be 0 to 65535, got " + dashboardPort);
+            }
+            if (dashboardPort != null && dashboardPort != 0 && dashboardPort.equals(metricsPort)) {
+                throw new ServeOptions.UsageException("--dashboard-port and --metrics-port must differ, both are "
+                        + dashboardPort);
+            }
+            if (watts != null && (watts < 1 || watts > 100_000)) {
+                throw new ServeOptions.UsageException("--watts must be 1 to 100000, got " + watts);
+            }
             if (maxOutputBytes > maxJobBytes) {
                 throw new ServeOptions.UsageException("--max-output-bytes " + maxOutputBytes
                         + " must not be more than --max-job-bytes " + maxJobBytes);
@@ -195,17 +224,39 @@ public final class NodeCommand implements Callable<Integer> {
             executor = new DishonestExecutor(executor, dishonest, dishonestSeed);
         }
         // The server states the endpoint (depin://host:port) in the offer once it listens.
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = null;
+        GpuTelemetry gpus = null;
+        String energy = "";
         ProviderNode node;
         try {
-            // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
-            // that verify_receipt.py and other single-envelope tools can re-check.
-            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price).stake(staked)
+            ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
+                    .stake(staked)
+                    // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
+                    // that verify_receipt.py and other single-envelope tools can re-check.
                     .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
+            if (metricsPort != null || dashboardPort != null) {
+                registry = MetricsHttp.registry();
+                nb.meterRegistry(registry);
+                gpus = GpuTelemetry.start(registry, Duration.ofSeconds(2));
+                if (gpus.available()) {
+                    nb.power(gpus::powerWatts, true);
+                    energy = "; GPU telemetry and measured energy from nvidia-smi";
+                } else if (watts != null) {
+                    double w = watts;
+                    nb.power(() -> w, false);
+                    energy = "; energy estimated at " + watts + " W (" + gpus.unavailability() + ")";
+                } else {
+                    energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
+                }
+            }
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
             }
             node = nb.build();
         } catch (DepinException e) {
+            if (gpus != null) {
+                gpus.close();
+            }
             executor.close();
             err.println(e.getMessage());
             return 2;
@@ -227,7 +278,38 @@ public final class NodeCommand implements Callable<Integer> {
             server = sb.start();
         } catch (DepinException e) {
             node.close();
+            if (gpus != null) {
+                gpus.close();
+            }
             err.println(e.getMessage());
+            return 2;
+        }
+        MetricsHttp http = null;
+        MetricsHttp board = null;
+        Dashboard dashboard = null;
+        try {
+            if (metricsPort != null) {
+                http = MetricsHttp.start(serve.host, metricsPort, java.util.Map.of("/metrics",
+                        MetricsHttp.metrics(registry)));
+            }
+            if (dashboardPort != null) {
+                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId());
+                dashboard = d;
+                board = MetricsHttp.start(serve.host, dashboardPort, java.util.Map.of(
+                        "/", new MetricsHttp.Page("text/html; charset=utf-8", Dashboard::page),
+                        "/dashboard.json", new MetricsHttp.Page("application/json", d::json)));
+            }
+        } catch (DepinException e) {
+            if (http != null) {
+                http.close();
+            }
+            if (dashboard != null) {
+                dashboard.close();
+            }
+            server.close();
+            gpus.close();
+            err.println((http == null && metricsPort != null ? "--metrics-port: " : "--dashboard-port: ")
+                    + e.getMessage());
             return 2;
         }
         if (!directories.isEmpty()) {
@@ -238,8 +320,32 @@ public final class NodeCommand implements Callable<Integer> {
                 + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
-                + "; " + id.describe(keyFile);
-        return serve.serveUntilStopped(server, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
+                + "; " + id.describe(keyFile)
+                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics")
+                + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy;
+        MetricsHttp web = http;
+        MetricsHttp page = board;
+        Dashboard charts = dashboard;
+        GpuTelemetry telemetry = gpus;
+        AutoCloseable all = () -> {
+            try {
+                if (web != null) {
+                    web.close();
+                }
+                if (page != null) {
+                    page.close();
+                }
+                if (charts != null) {
+                    charts.close();
+                }
+                if (telemetry != null) {
+                    telemetry.close();
+                }
+            } finally {
+                server.close();
+            }
+        };
+        return serve.serveUntilStopped(all, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
     }
 

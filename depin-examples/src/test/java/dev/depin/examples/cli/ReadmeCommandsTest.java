@@ -103,11 +103,14 @@ class ReadmeCommandsTest {
             if (!fence.group(1).isEmpty()) {
                 continue; // java, xml
             }
+            // A block that starts from an account's secret (export AKASH_API_KEY=...) needs that
+            // account and its service: its commands are checked as synopses.
+            boolean needsAccount = Pattern.compile("(?m)^export \\w+=\\.\\.\\.$").matcher(body).find();
             for (String line : body.split("\n")) {
                 for (String part : line.split("&&")) {
                     String p = part.strip();
                     if (p.startsWith(JAR + " ")) {
-                        singles.add(p.substring(JAR.length() + 1));
+                        singles.add(p.substring(JAR.length() + 1) + (needsAccount ? " [needs an account]" : ""));
                     }
                 }
             }
@@ -178,6 +181,12 @@ class ReadmeCommandsTest {
             checkSynopsis(cmd, work);
             return;
         }
+        Path redirect = null;
+        Matcher to = Pattern.compile("\\s+>\\s*(\\S+)$").matcher(cmd);
+        if (to.find()) {
+            redirect = work.resolve(to.group(1));
+            cmd = cmd.substring(0, to.start());
+        }
         List<String> args = words(substitutePorts(cmd));
         String sub = args.get(0);
         if ((sub.equals("node") || sub.equals("directory")) && !args.contains("--help")) {
@@ -190,6 +199,9 @@ class ReadmeCommandsTest {
         }
         assertFalse(background, "only servers run in the background: " + cmd);
         Result r = run(work, args, 600);
+        if (redirect != null) {
+            Files.writeString(redirect, r.out(), StandardCharsets.UTF_8);
+        }
         assertEquals(expected, r.status(), "'depin " + cmd + "' exit status; stdout:\n" + r.out() + "\nstderr:\n" + r.err());
         assertNoStackTrace(cmd, r.out() + r.err());
         if (expected == 0) {
@@ -200,8 +212,24 @@ class ReadmeCommandsTest {
     /** A synopsis: each option it names is one of its command's options. */
     private void checkSynopsis(String cmd, Path work) throws Exception {
         List<String> args = words(cmd);
-        String sub = args.get(0);
-        Result help = run(work, sub.matches("[a-z]+") ? List.of(sub, "--help") : List.of("--help"), 60);
+        // The command path: the leading words before the first option (capacity quote, verify).
+        List<String> path = new ArrayList<>();
+        for (String w : args) {
+            if (!w.matches("[a-z][a-z-]*") || path.size() == 2) {
+                break;
+            }
+            path.add(w);
+        }
+        String sub = String.join(" ", path);
+        List<String> helpArgs = new ArrayList<>(path);
+        helpArgs.add("--help");
+        Result help = run(work, helpArgs, 60);
+        if (path.size() == 2 && help.status() != 0) {
+            // The second word was an argument, not a subcommand.
+            path.remove(1);
+            sub = path.get(0);
+            help = run(work, List.of(sub, "--help"), 60);
+        }
         assertEquals(0, help.status(), "'depin " + sub + " --help': " + help.err());
         Matcher m = OPTION.matcher(cmd);
         while (m.find()) {

@@ -1,0 +1,150 @@
+package dev.depin.node;
+
+import dev.depin.job.InputRef;
+import dev.depin.job.JobSpec;
+import dev.depin.kernel.BufferDecl;
+import dev.depin.money.Price;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
+
+/**
+ * A provider node's meters (names in docs/metrics.md): attempts by outcome and in flight,
+ * attempt latency as a histogram per kernel, bytes in and out, device time, what its price
+ * charged, energy, and errors by reason. Counters of outcomes read the node's own
+ * counters (no cost on the job's path); the rest is recorded once per attempt when it ends.
+ * {@link #NONE} records nothing, for a node built without a registry.
+ */
+class NodeMeters {
+    static final NodeMeters NONE = new NodeMeters();
+
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final Price price;
+    private final DoubleSupplier watts;
+    private final ConcurrentHashMap<String, Timer> latency = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
+    private final Counter bytesIn;
+    private final Counter bytesOut;
+    private final AtomicLong deviceNanos = new AtomicLong();
+    private final AtomicLong chargedMicros = new AtomicLong();
+    private final DoubleAdder joules = new DoubleAdder();
+
+    private NodeMeters() {
+        registry = null;
+        tags = null;
+        price = null;
+        watts = null;
+        bytesIn = null;
+        bytesOut = null;
+    }
+
+    /**
+     * @param registry  where the meters go
+     * @param node      the node's short id, its {@code node} tag
+     * @param price     what the node charges, for its earnings
+     * @param counts    completed, failed and cancelled attempts, read when scraped
+     * @param queued    attempts waiting for a worker
+     * @param running   attempts on a worker
+     * @param watts     the board power now, NaN if unknown; null without an energy source
+     * @param energy    {@code measured} or {@code estimated}
+     */
+    NodeMeters(MeterRegistry registry, String node, Price price, AtomicLong[] counts, Supplier<Integer> queued,
+               Supplier<Integer> running, DoubleSupplier watts, String energy) {
+        this.registry = registry;
+        this.tags = Tags.of("node", node);
+        this.price = price;
+        this.watts = watts;
+        long started = System.nanoTime();
+        Gauge.builder("depin.node.uptime", () -> (System.nanoTime() - started) / 1e9).baseUnit("seconds").tags(tags)
+                .description("Time since this node started: the window its counters cover").register(registry);
+        String[] outcomes = {"completed", "failed", "cancelled"};
+        for (int i = 0; i < outcomes.length; i++) {
+            FunctionCounter.builder("depin.node.attempts", counts[i], AtomicLong::get).tags(tags)
+                    .tag("outcome", outcomes[i]).description("Attempts that ended on this node, by outcome")
+                    .register(registry);
+        }
+        Gauge.builder("depin.node.attempts.active", queued, q -> q.get()).tags(tags).tag("state", "queued")
+                .strongReference(true).description("Attempts in this node's queue now, waiting for a worker").register(registry);
+        Gauge.builder("depin.node.attempts.active", running, r -> r.get()).tags(tags).tag("state", "running")
+                .strongReference(true).description("Attempts running on this node now").register(registry);
+        bytesIn = Counter.builder("depin.node.bytes").baseUnit("bytes").tags(tags).tag("direction", "in")
+                .description("Input bytes of the attempts this node completed").register(registry);
+        bytesOut = Counter.builder("depin.node.bytes").baseUnit("bytes").tags(tags).tag("direction", "out")
+                .description("Output bytes of the attempts this node completed").register(registry);
+        FunctionCounter.builder("depin.node.device.time", deviceNanos, n -> n.get() / 1e9).baseUnit("seconds")
+                .tags(tags).description("Device time of the attempts this node completed").register(registry);
+        FunctionCounter.builder("depin.node.earnings", chargedMicros, m -> m.get() / 1e6).baseUnit("usd").tags(tags)
+                .description("What this node's price charges for the attempts it completed (device time and bytes); "
+                        + "the buyer's ledger pays it, at most the hold, once the result is verified")
+                .register(registry);
+        if (watts != null) {
+            FunctionCounter.builder("depin.node.energy", joules, DoubleAdder::sum).baseUnit("joules").tags(tags)
+                    .tag("source", energy).description("Energy of the attempts this node completed: board power "
+                            + "over each attempt's device time (measured from GPU power readings, or estimated "
+                            + "from the board power given)")
+                    .register(registry);
+        }
+    }
+
+    /** An attempt refused before it ran: {@code busy}, {@code closed}, or {@code refused} (bad request). */
+    void error(String reason) {
+        if (registry == null) {
+            return;
+        }
+        errors.computeIfAbsent(reason, r -> Counter.builder("depin.node.errors").tags(tags).tag("reason", r)
+                .description("Attempts this node refused or failed, by reason").register(registry)).increment();
+    }
+
+    /**
+     * An attempt ended.
+     *
+     * @param spec         its job
+     * @param outcome      {@code completed}, {@code failed} or {@code cancelled}
+     * @param elapsedNanos from its arrival to its end (queue and run)
+     * @param device       device nanoseconds (completed attempts; 0 otherwise)
+     */
+    void ended(JobSpec spec, String outcome, long elapsedNanos, long device) {
+        if (registry == null) {
+            return;
+        }
+        String kernel = spec.kernel().id();
+        latency.computeIfAbsent(kernel + '/' + outcome, k -> Timer.builder("depin.node.attempt.duration").tags(tags)
+                .tag("kernel", kernel).tag("outcome", outcome)
+                .description("From an attempt's arrival at this node to its end (queue, run, sign)")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10)).register(registry))
+                .record(elapsedNanos, TimeUnit.NANOSECONDS);
+        if (!"completed".equals(outcome)) {
+            return;
+        }
+        long in = 0;
+        for (InputRef r : spec.inputs()) {
+            in += r.bytes();
+        }
+        long out = 0;
+        for (BufferDecl d : spec.outputs()) {
+            out += d.bytes();
+        }
+        bytesIn.increment(in);
+        bytesOut.increment(out);
+        deviceNanos.addAndGet(device);
+        chargedMicros.addAndGet(price.charge(device, in + out).micros());
+        if (watts != null) {
+            double w = watts.getAsDouble();
+            if (Double.isFinite(w) && w >= 0) {
+                joules.add(w * device / 1e9);
+            }
+        }
+    }
+}
