@@ -170,12 +170,14 @@ public final class AttackRun {
             rss.start();
             System.out.printf(Locale.ROOT, "attack run: %d s per phase, %d honest buyer threads (SAXPY n=%d, a "
                             + "directory query before each job), attacked JVM %s with a directory and a node of 2 CPU "
-                            + "workers, default bounds; %d cores, %s%n", seconds, HONEST_THREADS, N, CHILD_HEAP,
-                    Runtime.getRuntime().availableProcessors(), Runtime.version());
+                            + "workers, default bounds; %d cores, load average %s, %s%n", seconds, HONEST_THREADS, N, CHILD_HEAP,
+                    Runtime.getRuntime().availableProcessors(),
+                    Files.readString(Path.of("/proc/loadavg")).split(" ")[0], Runtime.version());
             System.out.println("phase            honest ok/all   success   p50 ms   p99 ms  p99/quiet  peak RSS MiB"
                     + "  peak reserved  peak streams  peak peer streams/bytes  listings/bytes");
             try (GrpcNetwork net = GrpcNetwork.builder().directory(dirAddress, dirKey).offerCache(Duration.ZERO)
                     .build()) {
+                phase("warm-up", net, null); // JIT and connections, not a baseline
                 double quiet = phase("quiet", net, null);
                 phaseRatio("directory flood", net, this::flood, quiet);
                 phaseRatio("slowloris", net, this::slowloris, quiet);
