@@ -15,12 +15,15 @@ assert quickstartPrinted : 'the Quickstart did not print the expected product; s
 boolean demoVerified = log.contains('final states: {SETTLED=4}')
 assert demoVerified : 'java -jar depin-cli.jar demo did not verify and settle its 4 jobs; see target/it/consumer/build.log'
 
-// A buyer gets depin-core, depin-crypto and what they use, nothing else: no Netty,
-// HdrHistogram, JCuda, picocli, JMH, JUnit or logging binding.
+// A buyer gets depin-core, depin-crypto and what they use, nothing else: no Netty, JCuda,
+// picocli, JMH, JUnit or logging binding. The client publishes metrics through Micrometer's
+// facade (issue 17, docs/decisions.md "Metrics through Micrometer"), which brings its own
+// small dependencies (HdrHistogram for percentile histograms, jspecify annotations).
 def jars = new File(basedir, 'target/classpath.txt').text.trim().split(File.pathSeparator)
         .collect { new File(it).name.replaceAll(/-\d[\w.\-]*\.jar$/, '') }.sort()
-def expected = ['bcpkix-jdk18on', 'bcprov-jdk18on', 'bcutil-jdk18on', 'depin-core', 'depin-crypto',
-                'jackson-annotations', 'jackson-core', 'jackson-databind', 'slf4j-api']
+def expected = ['HdrHistogram', 'bcpkix-jdk18on', 'bcprov-jdk18on', 'bcutil-jdk18on', 'depin-core', 'depin-crypto',
+                'jackson-annotations', 'jackson-core', 'jackson-databind', 'jspecify', 'micrometer-commons',
+                'micrometer-core', 'micrometer-observation', 'slf4j-api']
 assert jars == expected : "a buyer's class path should be ${expected}, was ${jars}"
 
 File root = new File(rootDir)
