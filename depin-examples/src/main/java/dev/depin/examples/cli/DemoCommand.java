@@ -115,12 +115,19 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         }
 
         List<DemoNetwork.Provider> specs = new ArrayList<>();
-        // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be.
-        // With one provider, a caught liar's job would have nowhere else to go.
+        // The dishonest provider is the cheapest one, as a too-good-to-be-true offer would be: a
+        // third of the cheapest honest price, so that it stays first in the client's ranking by
+        // estimated cost (price / measured GFLOP/s) however the calibration of the nodes varies
+        // on a loaded machine (1.5x between nodes was seen), and the demo's first job, an SGEMM,
+        // always reaches it. With one provider, a caught liar's job would have nowhere else to go.
         int liar = dishonest > 0 && providers >= 2 && directory == null ? cheapest(providers) : -1;
         for (int i = 0; i < providers; i++) {
+            java.math.BigDecimal perSecond = new java.math.BigDecimal(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]);
+            if (i == liar) {
+                perSecond = perSecond.divide(java.math.BigDecimal.valueOf(3), 6, java.math.RoundingMode.DOWN);
+            }
             specs.add(new DemoNetwork.Provider(NodeKeyPair.generate(), Region.parse(REGIONS[i % REGIONS.length]),
-                    new Price(MicroUsd.ofUsd(PRICE_PER_SECOND[i % PRICE_PER_SECOND.length]), MicroUsd.ofUsd("0.02")),
+                    new Price(MicroUsd.ofUsd(perSecond.toPlainString()), MicroUsd.ofUsd("0.02")),
                     MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed));
         }
         // The demo's providers form a private network: each admits only jobs whose money the
