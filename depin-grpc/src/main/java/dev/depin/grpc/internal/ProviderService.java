@@ -297,7 +297,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         @Override
         public void onNext(Frame frame) {
             lastFrameNanos = System.nanoTime();
-            boolean kept = false;
+            boolean frameDone = false; // kept (its bytes are the inputs) or already zeroed
             try {
                 ExecuteRequest req = frame.message();
                 if (ended || violation != null) {
@@ -308,9 +308,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                             + " that is not a valid protobuf message: refused");
                 }
                 switch (req.getKindCase()) {
-                    case START -> kept = start(req.getStart(), frame);
+                    case START -> frameDone = start(req.getStart(), frame);
                     case INPUT -> {
                         if (input(req.getInput())) {
+                            // The chunk is copied out: zero its frame before the job is queued,
+                            // so the node's wipe (which may run at once) counts it.
+                            received.used(frame);
+                            frameDone = true;
                             submit();
                         }
                     }
@@ -328,7 +332,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             } catch (RuntimeException e) {
                 violation(Status.INVALID_ARGUMENT.withDescription("malformed request: " + e));
             } finally {
-                if (!kept) {
+                if (!frameDone) {
                     received.used(frame);
                 }
             }
@@ -349,7 +353,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
         }
 
-        /** @return whether the frame is kept: its bytes are the job's inputs */
+        /** @return whether the frame is dealt with: kept (its bytes are the job's inputs) or already zeroed */
         private boolean start(Start s, Frame frame) {
             if (header != null) {
                 throw refuse("a second Start on one stream: malformed stream");
@@ -412,7 +416,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             received.assembling(inputs);
             missing = total;
             if (missing == 0) {
+                received.used(frame); // before the job is queued, as for a last chunk
                 submit();
+                return true;
             }
             return false;
         }
