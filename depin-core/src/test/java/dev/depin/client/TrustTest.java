@@ -324,6 +324,43 @@ class TrustTest {
     }
 
     @Test
+    void redundant_replicaWhosePeerWentSilentServesAgain() {
+        // Three providers for two replicas: the cheapest refuses every attempt. Round 1 pairs it
+        // with provider 1, whose verified answer finds no quorum; round 2 has one untried
+        // provider left and asks provider 1 again rather than failing the job.
+        List<ProviderNode> nodes = new ArrayList<>(nodes());
+        byte[] seed = new byte[32];
+        seed[0] = 99;
+        nodes.add(ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).region(Region.parse("FR"))
+                .price(new Price(MicroUsd.ofMicros(200_000), MicroUsd.ofMicros(1_000))).receiptBatching(0).build());
+        ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes))
+                .fault(nodes.get(0).nodeId(), ScriptedNetwork.Fault.REFUSE);
+        JobResult r = client(net).submit(sgemm(VerificationPolicy.redundant(2), 6, 5, 4)).result();
+        assertEquals(Assurance.Level.REDUNDANT, r.report().assurance().level());
+        assertEquals(List.of(1, 2, 1), List.of(net.dispatches(nodes.get(0).nodeId()),
+                net.dispatches(nodes.get(1).nodeId()), net.dispatches(nodes.get(2).nodeId())),
+                "dispatches to the refusing, the reused and the last provider");
+        assertTrue(r.disputes().isEmpty(), r.disputes().toString());
+    }
+
+    @Test
+    void redundant_replicasThatDisagreeAreNotAskedAgain() {
+        // Provider 0 lies, provider 1 is honest: no majority among two, and neither may be paired
+        // again (which one lied is unknown), so with one untried provider left the job fails.
+        List<ProviderNode> nodes = new ArrayList<>(nodes(corruptOneElement()));
+        byte[] seed = new byte[32];
+        seed[0] = 99;
+        nodes.add(ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).region(Region.parse("FR"))
+                .price(new Price(MicroUsd.ofMicros(200_000), MicroUsd.ofMicros(1_000))).receiptBatching(0).build());
+        ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes));
+        JobFailedException e = assertThrows(JobFailedException.class,
+                () -> client(net).submit(sgemm(VerificationPolicy.redundant(2), 6, 5, 4)).result());
+        assertEquals(JobState.FAILED, e.finalState());
+        assertTrue(e.getMessage().contains("no other provider is left to try"), e.getMessage());
+        assertEquals(0, net.dispatches(nodes.get(2).nodeId()));
+    }
+
+    @Test
     void redundant_notEnoughProvidersIsRejected() {
         List<ProviderNode> nodes = nodes();
         DepinClient client = client(new ScriptedNetwork(LocalNetwork.of(nodes)));

@@ -116,6 +116,12 @@ public final class JobRun implements JobHandle {
     private final EventBus bus;
     private final ResultFuture result = new ResultFuture();
     private final Set<NodeId> tried = new HashSet<>();
+    /**
+     * Tried providers whose replica verified but found no quorum because other replicas never
+     * answered: honest as far as anyone knows, so a later round may ask them again when too
+     * few untried providers are left (caller holds the lock).
+     */
+    private final Set<NodeId> unanswered = new HashSet<>();
     private final List<DisputeRecord> disputes = new ArrayList<>();
     private JobState state = JobState.SUBMITTED;
     private boolean finished;
@@ -286,6 +292,16 @@ public final class JobRun implements JobHandle {
             }
             List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
             Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver);
+            if (plan.chosen().isEmpty() && !unanswered.isEmpty()) {
+                // Too few untried providers: replicas whose peers went silent may serve again
+                // (never two in one round: the plan still picks distinct providers).
+                Set<NodeId> excluded = new HashSet<>(tried);
+                excluded.removeAll(unanswered);
+                Selection.Plan again = selection.choose(usable, excluded, wanted, new ArrayList<>());
+                if (!again.chosen().isEmpty()) {
+                    plan = again;
+                }
+            }
             lastUsable = usable;
             if (plan.chosen().isEmpty()) {
                 String why = plan.why() != null ? plan.why()
@@ -737,6 +753,13 @@ public final class JobRun implements JobHandle {
         if (spec.verification() instanceof VerificationPolicy.Redundant r) {
             List<Attempt.Outcome> decided = Quorum.decide(valid, round.size(), r.quorum(), comparison(),
                     this::dispute);
+            synchronized (this) {
+                round.forEach(a -> unanswered.remove(a.provider()));
+                if (valid.size() < r.quorum()) {
+                    // Replicas went missing; those that answered disagreed with no one.
+                    valid.forEach(o -> unanswered.add(o.attempt().provider()));
+                }
+            }
             if (!decided.isEmpty() && decided.get(0).state() == AttemptState.ACCEPTED) {
                 winner = decided.get(0);
             }
