@@ -34,6 +34,7 @@ import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.ProviderRejectedException;
 import dev.depin.provider.Region;
+import dev.depin.settlement.HoldCertificate;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -109,6 +110,7 @@ public final class ProviderNode implements AutoCloseable {
     private final Clock clock;
     /** The ledger whose hold certificates this node requires, or null on an open network. */
     private final dev.depin.crypto.NodePublicKey requiredLedger;
+    private final SpentHolds spentHolds = new SpentHolds();
     private final ThreadPoolExecutor workers;
     private final long maxOutputBytes;
     private final long maxJobBytes;
@@ -401,7 +403,7 @@ public final class ProviderNode implements AutoCloseable {
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
         Task task = new Task(request, progress, sink, transport, buyer);
-        Optional<String> unpaid = admissionRefusal(request);
+        Optional<String> unpaid = admissionRefusal(request, true);
         if (unpaid.isPresent()) {
             task.refuse(new ProviderRejectedException(unpaid.get()));
             return task;
@@ -429,7 +431,9 @@ public final class ProviderNode implements AutoCloseable {
      * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
      * ledger for exactly its spec and this node as payee. {@link #submit} checks it before the
      * job takes a queue slot (one signature check), so unpaid work costs the node nothing else;
-     * a transport may check it earlier, before it receives the inputs.
+     * a transport may check it earlier, before it receives the inputs. A certificate pays for
+     * one attempt: {@link #submit} spends it, and any later attempt that sends it again (a
+     * replay, by the buyer or anyone who saw it) is refused until it expires.
      *
      * @param request the attempt (its inputs are not looked at)
      * @return why the request is refused, or empty to admit it
@@ -437,6 +441,14 @@ public final class ProviderNode implements AutoCloseable {
      */
     public Optional<String> admissionRefusal(ExecutionRequest request) {
         InvalidArgumentException.requireNonNull(request, "execution request");
+        return admissionRefusal(request, false);
+    }
+
+    /**
+     * @param spend whether an admitted certificate is spent now (by {@link #submit}, once the
+     *              attempt is about to take a queue slot); a transport's early check only looks
+     */
+    private Optional<String> admissionRefusal(ExecutionRequest request, boolean spend) {
         if (requiredLedger == null) {
             return Optional.empty();
         }
@@ -444,13 +456,19 @@ public final class ProviderNode implements AutoCloseable {
             return Optional.of("provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
                     + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId());
         }
+        HoldCertificate c = request.holdCertificate().get();
+        Instant now = clock.instant();
         try {
-            request.holdCertificate().get().verify(requiredLedger, nodeId(), request.spec().hash(), clock.instant());
-            return Optional.empty();
+            c.verify(requiredLedger, nodeId(), request.spec().hash(), now);
         } catch (dev.depin.crypto.VerificationException e) {
             return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
                     + e.getMessage());
         }
+        String by = "job " + request.jobId() + " attempt " + request.attempt();
+        Optional<String> earlier = spend ? spentHolds.spend(c, by, now) : spentHolds.spentBy(c);
+        return earlier.map(e -> "provider " + nodeId().shortId() + " refuses " + by + ": hold certificate "
+                + c.hold() + " was already spent by " + e + "; a certificate pays for one attempt, so hold the "
+                + "money again for this one");
     }
 
     /**
