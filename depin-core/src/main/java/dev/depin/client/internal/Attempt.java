@@ -33,27 +33,6 @@ final class Attempt {
     boolean hedge;
     /** Set once the attempt's answer has been judged (accepted, failed, disputed) or it lost a race. */
     boolean judged;
-    /** What the attempt's escrow hold reserves (null without an escrow). */
-    dev.depin.money.MicroUsd held;
-    /** What a post pays the provider (set when the post is decided). */
-    dev.depin.money.MicroUsd postAmount;
-    /** Where the attempt's hold is. */
-    Money money = Money.NONE;
-    /** The ledger's certificate of this attempt's hold, sent with the job; null without one. */
-    dev.depin.settlement.HoldCertificate certificate;
-
-    /** The life of an attempt's hold: each hold is resolved (posted or voided) exactly once. */
-    enum Money {
-        /** No hold (no escrow, or it was refused). */
-        NONE,
-        /** Asked for; not yet known to be placed. */
-        PENDING,
-        /** Placed and open. */
-        HELD,
-        /** A post or void was issued. */
-        RESOLVED
-    }
-
     Attempt(ProviderOffer offer, ExecutionRequest request, int round) {
         this.offer = offer;
         this.request = request;

@@ -26,10 +26,7 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.provider.ProviderOffer;
-import dev.depin.settlement.Applied;
 import dev.depin.settlement.JobSettlement;
-import dev.depin.settlement.Operation;
-import dev.depin.settlement.Quote;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -69,9 +66,10 @@ import org.slf4j.LoggerFactory;
  * future completes after the lock is released (a cancel through the future takes the lock
  * too, so it either wins, and the job is CANCELLED, or finds the job ended and changes
  * nothing). Network calls, ledger calls, listeners and the future's dependents never run
- * under this object's lock. Each hold is resolved exactly once ({@link Attempt.Money}): by
- * the round's conclusion, or by the job's end (voids after the lock is released), or, for a
- * hold still being placed when the job ended, by the handler that sees it placed.
+ * under this object's lock. The job's money (every hold, post, void and slash, and their
+ * exactly-once rules) lives in its {@link JobMoney}, guarded by this same lock: this class
+ * calls it where money is decided (a round's holds, its conclusion, the job's end) and
+ * moves what was decided once the lock is released ({@link #afterUnlock}).
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
@@ -138,40 +136,12 @@ public final class JobRun implements JobHandle {
     private Throwable failCause;
     /** Verified, and its money is being settled: too late to cancel. */
     private boolean settling;
-    /** The rate the job's latest holds use, and its first (the slippage anchor). */
-    private Quote quote;
-    private Quote firstQuote;
-    /** Every ledger operation the job applied, in order of completion. */
-    private final List<Applied> applied = new ArrayList<>();
-    private final List<String> moneyNotes = new ArrayList<>();
-    private long paid;
-    private long refunded;
-    private long slashed;
-    /** Money to move once the lock is released: holds to void, attempts to pay, disputes to slash. */
-    private final List<Attempt> toVoid = new ArrayList<>();
-    private final List<Attempt> toPost = new ArrayList<>();
-    private final List<Attempt.Outcome> toSlash = new ArrayList<>();
-    /** Runs once that money has moved, with the first failed post (or null). */
-    private java.util.function.Consumer<Throwable> afterMoney;
-    /** Whether the result future completes only after that money has moved (a failed job's refunds). */
-    private boolean completionAfterMoney;
-    /**
-     * Counts the money decided under the lock as in flight from the moment it is decided, so
-     * that a client closing between the decision and the ledger call waits for it.
-     */
-    private Runnable moneyPin;
-    /** The pin of a round's holds, from the decision to place them until they are handled. */
-    private Runnable escrowPin;
+    /** The job's money (its holds, posts, voids and slashes), or null without an escrow; guarded by this lock. */
+    private final JobMoney money;
     /** The offers the current round chose from: a hedge picks from them. */
     private List<ProviderOffer> lastUsable = List.of();
     /** Fires the current round's hedge; cancelled when the round ends. */
     private ScheduledFuture<?> hedgeTimer;
-    /** Holds asked for and not yet handled by {@link #escrowed}. */
-    private int pendingHolds;
-    /** A verified job's settlement, waiting for a hedge's hold or void still in flight (so that its record lists them). */
-    private Runnable deferredSettle;
-    /** Ledger operations issued by {@link #moveMoney} and not yet completed. */
-    private int moneyOps;
 
     /**
      * @param job the job to run
@@ -188,6 +158,8 @@ public final class JobRun implements JobHandle {
         this.submittedAt = ctx.clock().instant();
         this.selection = new Selection(spec, ctx.reputation(), ctx.load(), ctx.banAfter());
         this.bus = new EventBus(ctx.listeners());
+        this.money = ctx.escrowing() == null ? null
+                : new JobMoney(this, jobId, spec, specHash, ctx.escrowing(), this::hopOrRun);
         // Whoever completes the future with a CancellationException without cancel() still cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
@@ -286,6 +258,7 @@ public final class JobRun implements JobHandle {
         List<String> passedOver = new ArrayList<>();
         int wanted = spec.verification().attemptsPerRound();
         List<Attempt> batch;
+        Runnable escrowPin = null;
         synchronized (this) {
             if (finished) {
                 return;
@@ -332,32 +305,20 @@ public final class JobRun implements JobHandle {
             }
             inFlight = List.copyOf(batch);
             batch = inFlight; // the stages compare rounds by identity
-            if (ctx.escrowing() != null) {
-                long each = spec.maxPrice().micros() / batch.size();
-                if (each == 0) {
-                    fail(this.round == 1 ? JobState.REJECTED : JobState.FAILED, "max price " + spec.maxPrice()
-                            + " cannot be split into " + batch.size() + " hold(s) of at least 1 micro-USD: raise the "
-                            + "max price", this.round == 1);
+            if (money != null) {
+                escrowPin = money.reserve(batch); // taken under the lock: in flight from the decision
+                if (escrowPin == null) {
+                    fail(this.round == 1 ? JobState.REJECTED : JobState.FAILED, money.unsplittable(batch.size()),
+                            this.round == 1);
                     return;
                 }
-                for (Attempt a : batch) {
-                    a.held = MicroUsd.ofMicros(each);
-                    a.money = Attempt.Money.PENDING;
-                }
-                pendingHolds += batch.size();
-                escrowPin = ctx.escrowing().pin(); // taken under the lock: see moneyPin
             } else {
                 dispatched(batch);
             }
         }
         afterUnlock();
-        if (ctx.escrowing() != null) {
-            Runnable pin;
-            synchronized (this) {
-                pin = escrowPin;
-                escrowPin = null;
-            }
-            escrowStage(batch, pin);
+        if (escrowPin != null) {
+            escrowStage(batch, escrowPin);
         } else {
             dispatchStage(batch);
         }
@@ -374,30 +335,7 @@ public final class JobRun implements JobHandle {
     // ---------------------------------------------------------------- hold (escrow)
 
     private void escrowStage(List<Attempt> batch, Runnable unpin) {
-        Escrowing money = ctx.escrowing();
-        Quote current;
-        Quote first;
-        synchronized (this) {
-            current = quote;
-            first = firstQuote;
-        }
-        Instant expiresAt = spec.deadline().plus(money.escrow().expiryGrace());
-        MicroUsd each = batch.get(0).held;
-        money.quote(current, first).thenCompose(q -> {
-            synchronized (this) {
-                quote = q;
-                if (firstQuote == null) {
-                    firstQuote = q;
-                }
-            }
-            return money.hold(jobId, batch, each, expiresAt, specHash);
-        }).whenComplete((holds, error) -> hopOrRun(() -> {
-            try {
-                escrowed(batch, holds, error);
-            } finally {
-                unpin.run();
-            }
-        }));
+        money.hold(batch, unpin, (holds, error) -> escrowed(batch, holds, error));
     }
 
     private void escrowed(List<Attempt> batch, Escrowing.Holds holds, Throwable error) {
@@ -406,21 +344,10 @@ public final class JobRun implements JobHandle {
         boolean hedge = batch.size() == 1 && batch.get(0).hedge;
         List<Attempt> verifyNow = null;
         synchronized (this) {
-            pendingHolds -= batch.size();
-            for (int i = 0; i < batch.size(); i++) {
-                Attempt a = batch.get(i);
-                Applied h = holds == null ? null : holds.placed().get(i);
-                if (h != null) {
-                    applied.add(h);
-                    a.money = Attempt.Money.HELD;
-                    a.certificate = h.certificate().orElse(null);
-                } else {
-                    a.money = Attempt.Money.NONE;
-                }
-            }
+            money.placed(batch, holds);
             if (finished || !(hedge ? inFlight.contains(batch.get(0)) && !batch.get(0).settled : inFlight == batch)) {
                 // The job or the round ended while the holds were being placed: release them.
-                voidLater(batch);
+                money.release(batch);
             } else if (hedge && refusal != null) {
                 // No hedge then: the primary attempt runs on alone.
                 Attempt h = batch.get(0);
@@ -429,42 +356,31 @@ public final class JobRun implements JobHandle {
                 inFlight = List.copyOf(inFlight.stream().filter(x -> x != h).toList());
                 verifyNow = racingRoundChanged();
             } else if (hedge) {
-                recordAttempt(batch.get(0), AttemptState.DISPATCHED, "hedge, escrowed " + batch.get(0).held + " at "
-                        + quote.rate());
+                recordAttempt(batch.get(0), AttemptState.DISPATCHED, "hedge, escrowed " + money.held(batch.get(0)) + " at "
+                        + money.quote().rate());
                 go = true;
             } else if (refusal != null) {
-                voidLater(batch);
+                money.release(batch);
                 inFlight = List.of(); // never dispatched: nothing to cancel
                 boolean first = this.round == 1;
                 failCause = refusal;
                 fail(first ? JobState.REJECTED : JobState.FAILED, "could not escrow "
-                        + batch.get(0).held + (batch.size() > 1 ? " for each of " + batch.size() + " attempts" : "")
-                        + " from " + ctx.escrowing().escrow().buyer() + ": " + describe(refusal), first);
+                        + money.held(batch.get(0)) + (batch.size() > 1 ? " for each of " + batch.size() + " attempts" : "")
+                        + " from " + money.buyer() + ": " + describe(refusal), first);
             } else {
-                record(JobState.ESCROWED, null, null, batch.get(0).held + (batch.size() > 1 ? " x " + batch.size() : "")
-                        + " held from " + ctx.escrowing().escrow().buyer() + " at " + quote.rate());
+                record(JobState.ESCROWED, null, null, money.held(batch.get(0)) + (batch.size() > 1 ? " x " + batch.size() : "")
+                        + " held from " + money.buyer() + " at " + money.quote().rate());
                 dispatched(batch);
                 go = true;
             }
         }
         afterUnlock();
-        runDeferredSettle();
+        money.settleIfAtRest();
         if (go) {
             dispatchStage(batch);
         } else if (verifyNow != null) {
             List<Attempt> round = verifyNow;
             hop(() -> verifyStage(round));
-        }
-    }
-
-    /** Marks the batch's open holds for voiding after the lock is released (caller holds the lock). */
-    private void voidLater(List<Attempt> batch) {
-        for (Attempt a : batch) {
-            if (a.money == Attempt.Money.HELD) {
-                pinMoney();
-                a.money = Attempt.Money.RESOLVED;
-                toVoid.add(a);
-            }
         }
     }
 
@@ -478,8 +394,8 @@ public final class JobRun implements JobHandle {
             ctx.load().begin(a.provider());
             Dispatch d;
             try {
-                d = ctx.network().dispatch(a.offer, a.certificate == null ? a.request
-                        : a.request.withHoldCertificate(a.certificate), p -> onProgress(a, p));
+                d = ctx.network().dispatch(a.offer, money == null ? a.request : money.request(a),
+                        p -> onProgress(a, p));
                 if (d == null) {
                     throw new IllegalStateException("network " + ctx.network().name() + " returned no dispatch");
                 }
@@ -551,7 +467,7 @@ public final class JobRun implements JobHandle {
         }
     }
 
-    private static String describe(Throwable cause) {
+    static String describe(Throwable cause) {
         return cause instanceof CancellationException ? "cancelled"
                 : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
     }
@@ -647,11 +563,8 @@ public final class JobRun implements JobHandle {
             h = new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce), primary.round);
             h.hedge = true;
             inFlight = List.of(primary, h);
-            if (ctx.escrowing() != null) {
-                h.held = primary.held;
-                h.money = Attempt.Money.PENDING;
-                pendingHolds++;
-                pin = ctx.escrowing().pin();
+            if (money != null) {
+                pin = money.reserveHedge(h, primary);
             } else {
                 recordAttempt(h, AttemptState.DISPATCHED, "hedge: attempt " + primary.number() + " at "
                         + primary.provider().shortId() + " gave no answer within " + ctx.hedgeAfter());
@@ -724,7 +637,9 @@ public final class JobRun implements JobHandle {
                 conclude = true;
             } else {
                 recordOutcome(o);
-                decideMoney(List.of(a), List.of(o), false);
+                if (money != null) {
+                    money.decide(List.of(a), List.of(o), false);
+                }
                 conclude = round.stream().allMatch(x -> x.judged);
             }
         }
@@ -841,29 +756,22 @@ public final class JobRun implements JobHandle {
                 }
                 recordOutcome(o);
             }
-            if (ctx.escrowing() != null) {
-                decideMoney(round, outcomes, winner != null);
+            if (money != null) {
+                money.decide(round, outcomes, winner != null);
             }
             if (winner == null) {
                 if (round.get(0).round >= ctx.maxAttempts()) {
                     fail(JobState.FAILED, lastFailureFirst("all " + this.round + " round(s) failed"), false);
-                } else if (ctx.escrowing() != null) {
+                } else if (money != null) {
                     // The next round starts once this one's holds are released (the buyer's funds return).
-                    afterMoney = t -> selectStage();
+                    money.then(t -> selectStage());
                 } else {
                     next = true;
                 }
-            } else if (ctx.escrowing() != null) {
+            } else if (money != null) {
                 verified(winner, agreeing);
             } else {
-                long cost = 0;
-                for (Attempt.Outcome o : agreeing) {
-                    ExecutionResponse r = o.attempt().response;
-                    cost = Math.addExact(cost, o.attempt().offer.terms().price()
-                            .charge(r.deviceNanos(), spec.bytesMoved()).micros());
-                }
-                MicroUsd total = MicroUsd.ofMicros(Math.min(cost, spec.maxPrice().micros()));
-                succeed(winner, agreeing, total);
+                succeed(winner, agreeing, JobMoney.unescrowedCost(agreeing, spec));
             }
         }
         afterUnlock();
@@ -893,38 +801,6 @@ public final class JobRun implements JobHandle {
     }
 
     /**
-     * Decides the round's money (caller holds the lock): agreeing attempts are paid what they
-     * charged (at most their hold) when there is a winner, every other held attempt is voided,
-     * every disputed one slashed.
-     */
-    private void decideMoney(List<Attempt> round, List<Attempt.Outcome> outcomes, boolean won) {
-        pinMoney();
-        for (Attempt.Outcome o : outcomes) {
-            Attempt a = o.attempt();
-            if (o.state() == AttemptState.DISPUTED) {
-                toSlash.add(o);
-            }
-            if (a.money != Attempt.Money.HELD) {
-                continue;
-            }
-            a.money = Attempt.Money.RESOLVED;
-            if (won && o.state() == AttemptState.ACCEPTED) {
-                long charge = a.offer.terms().price().charge(a.response.deviceNanos(), spec.bytesMoved()).micros();
-                a.postAmount = MicroUsd.ofMicros(Math.min(charge, a.held.micros()));
-                toPost.add(a);
-            } else {
-                toVoid.add(a);
-            }
-        }
-        for (Attempt a : round) {
-            if (a.money == Attempt.Money.HELD) { // an attempt with no outcome: cannot happen, but never leave a hold open
-                a.money = Attempt.Money.RESOLVED;
-                toVoid.add(a);
-            }
-        }
-    }
-
-    /**
      * The result is verified; its money now moves (caller holds the lock). Records the
      * accepted attempts and VERIFIED; the job can no longer be cancelled or time out, and ends
      * SETTLED once the posts are durable.
@@ -937,7 +813,7 @@ public final class JobRun implements JobHandle {
                 winner.report().summary()));
         settling = true;
         stopTimers();
-        afterMoney = failedPost -> settled(winner, agreeing, failedPost);
+        money.then(failedPost -> settled(winner, agreeing, failedPost));
     }
 
     private void settled(Attempt.Outcome winner, List<Attempt.Outcome> agreeing, Throwable failedPost) {
@@ -945,30 +821,29 @@ public final class JobRun implements JobHandle {
             if (finished) {
                 return;
             }
-            if (!moneyAtRest()) {
-                deferredSettle = () -> settled(winner, agreeing, failedPost);
+            if (money.deferSettle(() -> settled(winner, agreeing, failedPost))) {
                 return;
             }
             if (failedPost != null) {
                 failCause = failedPost;
                 fail(JobState.FAILED, "the result was verified, but paying " + winner.attempt().provider().shortId()
                         + " failed: " + describe(failedPost) + ". Its hold stays open until it expires or a client of "
-                        + "session " + ctx.escrowing().escrow().session() + " resolves it", false);
+                        + "session " + money.session() + " resolves it", false);
                 return;
             }
             Attempt a = winner.attempt();
             ExecutionResponse resp = a.response;
-            JobSettlement money = new JobSettlement(quote, applied, MicroUsd.ofMicros(paid),
-                    MicroUsd.ofMicros(refunded), MicroUsd.ofMicros(slashed), moneyNotes);
-            JobEvent last = event(JobState.SETTLED, a.number(), null, a.provider(), "paid " + money.paid()
-                    + " (" + money.paidMicroTokens() + " micro-" + quote.rate().token() + "), refunded "
-                    + money.refunded() + (slashed > 0 ? ", slashed " + money.slashed() : ""));
+            JobSettlement settlement = money.settlement();
+            JobEvent last = event(JobState.SETTLED, a.number(), null, a.provider(), "paid " + settlement.paid()
+                    + " (" + settlement.paidMicroTokens() + " micro-" + settlement.quote().rate().token()
+                    + "), refunded " + settlement.refunded() + (settlement.slashed().micros() > 0 ? ", slashed "
+                    + settlement.slashed() : ""));
             List<JobEvent> history = new ArrayList<>(bus.events());
             history.add(last);
             JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(),
-                    resp.outputBytes(), money.paid(), new JobResult.Timings(submittedAt, ctx.clock().instant(),
+                    resp.outputBytes(), settlement.paid(), new JobResult.Timings(submittedAt, ctx.clock().instant(),
                     resp.deviceNanos()), resp.receipt(), resp.wipe(), winner.report(), disputes, history,
-                    resp.batched(), money);
+                    resp.batched(), settlement);
             finished = true;
             for (Attempt.Outcome o : agreeing) {
                 ctx.reputation().success(o.attempt().provider());
@@ -977,110 +852,6 @@ public final class JobRun implements JobHandle {
             completion = () -> result.complete(r);
         }
         afterUnlock();
-    }
-
-    /** @return whether no hold, post, void or slash of this job is decided, asked for or in flight (caller holds the lock) */
-    private boolean moneyAtRest() {
-        return pendingHolds == 0 && moneyOps == 0 && toPost.isEmpty() && toVoid.isEmpty() && toSlash.isEmpty();
-    }
-
-    /** Settles a verified job that was waiting for its money to come to rest, if it now has (outside the lock). */
-    private void runDeferredSettle() {
-        Runnable settle;
-        Runnable unpin;
-        synchronized (this) {
-            if (deferredSettle == null || !moneyAtRest()) {
-                return;
-            }
-            settle = deferredSettle;
-            deferredSettle = null;
-            unpin = ctx.escrowing().pin();
-        }
-        hopOrRun(() -> {
-            try {
-                settle.run();
-            } finally {
-                unpin.run();
-            }
-        });
-    }
-
-    private void moneyDone() {
-        synchronized (this) {
-            moneyOps--;
-        }
-        runDeferredSettle();
-    }
-
-    /** Counts decided money as in flight until it has moved (caller holds the lock). */
-    private void pinMoney() {
-        if (moneyPin == null && ctx.escrowing() != null) {
-            moneyPin = ctx.escrowing().pin();
-        }
-    }
-
-    private synchronized void note(String what) {
-        moneyNotes.add(what);
-    }
-
-    /**
-     * Moves the money decided under the lock; completes when every call has, with the first
-     * failed post as its failure (voids and slashes that fail are noted and logged: a hold left
-     * open expires; a slash not taken is the provider's luck).
-     */
-    private CompletableFuture<Void> moveMoney(List<Attempt> posts, List<Attempt> voids, List<Attempt.Outcome> slashes) {
-        Escrowing money = ctx.escrowing();
-        List<CompletableFuture<?>> all = new ArrayList<>();
-        synchronized (this) {
-            moneyOps += posts.size() + voids.size() + slashes.size();
-        }
-        for (Attempt a : posts) {
-            all.add(money.post(jobId, a.number(), a.postAmount).whenComplete((ap, t) -> {
-                synchronized (this) {
-                    if (ap != null) {
-                        applied.add(ap);
-                        paid += a.postAmount.micros();
-                        refunded += a.held.micros() - a.postAmount.micros();
-                    }
-                }
-                moneyDone();
-            }));
-        }
-        for (Attempt a : voids) {
-            all.add(money.voidHold(jobId, a.number()).handle((ap, t) -> {
-                if (ap != null) {
-                    synchronized (this) {
-                        applied.add(ap);
-                        refunded += a.held.micros();
-                    }
-                } else {
-                    LOG.warn("job {}: could not void the hold of attempt {}: {}", jobId, a.number(), describe(t));
-                    note("void of attempt " + a.number() + " failed (" + describe(t) + "): its hold stays open until "
-                            + "it expires");
-                }
-                moneyDone();
-                return null;
-            }));
-        }
-        for (Attempt.Outcome o : slashes) {
-            all.add(money.slash(jobId, o.dispute(), o.attempt().held, this::note).handle((ap, t) -> {
-                if (ap != null && ap.isPresent()) {
-                    Operation.Slash op = (Operation.Slash) ap.get().operation();
-                    synchronized (this) {
-                        applied.add(ap.get());
-                        slashed += op.total().micros();
-                    }
-                } else if (t != null) {
-                    LOG.warn("job {}: could not slash {} for attempt {}: {}", jobId, o.attempt().provider().shortId(),
-                            o.attempt().number(), describe(t));
-                    note("slash of " + o.attempt().provider().shortId() + " for attempt " + o.attempt().number()
-                            + " failed: " + describe(t));
-                }
-                moneyDone();
-                return null;
-            }));
-        }
-        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
     }
 
     /** Runs {@code stage} on the scheduler, or here if the client is closing: money already moved must be recorded. */
@@ -1170,8 +941,9 @@ public final class JobRun implements JobHandle {
         stopAttempts("job " + finalState);
         stopTimers();
         completion = () -> result.completeExceptionally(e);
-        completionAfterMoney = true; // the buyer sees the refunds in its balance when the future fails
-        afterMoney = null;
+        if (money != null) {
+            money.ended(); // the buyer sees the refunds in its balance when the future fails
+        }
     }
 
     private void cancelled(String how) {
@@ -1195,12 +967,10 @@ public final class JobRun implements JobHandle {
 
     /** Marks unsettled attempts CANCELLED; their dispatches are cancelled after the lock is released. */
     private void stopAttempts(String why) {
+        if (money != null) {
+            money.release(inFlight);
+        }
         for (Attempt a : inFlight) {
-            if (a.money == Attempt.Money.HELD) {
-                pinMoney();
-                a.money = Attempt.Money.RESOLVED;
-                toVoid.add(a);
-            }
             if (!a.settled) {
                 a.settled = true;
                 cancelTimer(a);
@@ -1228,28 +998,11 @@ public final class JobRun implements JobHandle {
         List<Dispatch> cancel;
         String why;
         Runnable complete;
-        boolean waitForMoney;
-        List<Attempt> posts = List.of();
-        List<Attempt> voids = List.of();
-        List<Attempt.Outcome> slashes = List.of();
-        java.util.function.Consumer<Throwable> then;
-        Runnable pin;
+        JobMoney.Moves moves;
         synchronized (this) {
             complete = completion;
             completion = null;
-            waitForMoney = completionAfterMoney;
-            then = afterMoney;
-            afterMoney = null;
-            pin = moneyPin;
-            moneyPin = null;
-            if (!toPost.isEmpty() || !toVoid.isEmpty() || !toSlash.isEmpty()) {
-                posts = new ArrayList<>(toPost);
-                voids = new ArrayList<>(toVoid);
-                slashes = new ArrayList<>(toSlash);
-                toPost.clear();
-                toVoid.clear();
-                toSlash.clear();
-            }
+            moves = money == null ? null : money.drain();
             if (toCancel.isEmpty()) {
                 cancel = List.of();
             } else {
@@ -1258,26 +1011,8 @@ public final class JobRun implements JobHandle {
             }
             why = cancelReason;
         }
-        if (ctx.escrowing() != null && (then != null || !posts.isEmpty() || !voids.isEmpty() || !slashes.isEmpty())) {
-            Runnable unpin = pin != null ? pin : ctx.escrowing().pin(); // in flight until its continuation has run
-            CompletableFuture<Void> moved = moveMoney(posts, voids, slashes);
-            Runnable last = complete;
-            complete = waitForMoney ? null : complete;
-            // Ledger futures complete on the ledger's threads: continue on ours.
-            moved.whenComplete((v, t) -> hopOrRun(() -> {
-                try {
-                    if (waitForMoney && last != null) {
-                        last.run(); // refunds are durable (or noted) before a failed job's future fails
-                    }
-                    if (then != null) {
-                        then.accept(t == null ? null : rootCause(t));
-                    }
-                } finally {
-                    unpin.run();
-                }
-            }));
-        } else if (pin != null) {
-            pin.run(); // decided, but nothing left to move
+        if (moves != null) {
+            complete = moves.start(complete); // null when the future completes once the money has moved
         }
         if (complete != null) {
             complete.run();
