@@ -365,7 +365,8 @@ public final class ProviderNode implements AutoCloseable {
                 current = offer;
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
-                            kernels, price, stake, clock.instant().plus(offerTtl)));
+                            kernels, price, stake, clock.instant().plus(offerTtl), null,
+                            inputCache == null ? 0 : inputCache.limits().maxBytes()));
                     offer = current;
                 }
             }

@@ -121,4 +121,31 @@ class NodeInputCacheTest {
             assertTrue(cache.holds(BUYER, job.spec().inputs().get(1)));
         }
     }
+
+    @Test
+    void theOfferStatesTheCacheSignedAndOffersWithoutItSignTheSameBytesAsBefore() {
+        NodeKeyPair key = NodeKeyPair.fromSeed(new byte[32]);
+        try (ProviderNode plain = ProviderNode.builder(key, new CpuExecutor(1)).build();
+             ProviderNode caching = ProviderNode.builder(key, new CpuExecutor(1))
+                     .inputCache(InputCache.Limits.of(3L << 30, 100)).build()) {
+            String without = new String(plain.offer().toJson(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(!without.contains("inputCacheBytes"), without);
+            assertEquals(0, dev.depin.provider.ProviderOffer.fromJson(plain.offer().toJson()).terms().inputCacheBytes());
+            dev.depin.provider.ProviderOffer offer = caching.offer();
+            dev.depin.provider.ProviderOffer back = dev.depin.provider.ProviderOffer.fromJson(offer.toJson());
+            back.verify(java.time.Instant.now());
+            assertEquals(3L << 30, back.terms().inputCacheBytes());
+            String json = new String(offer.toJson(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(json.contains("\"inputCacheBytes\":3221225472"), json);
+            // Signed: a larger claim does not verify; zero has no second encoding.
+            dev.depin.provider.ProviderOffer inflated = dev.depin.provider.ProviderOffer.fromJson(
+                    json.replace("\"inputCacheBytes\":3221225472", "\"inputCacheBytes\":6442450944")
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertThrows(dev.depin.provider.InvalidOfferException.class, () -> inflated.verify(java.time.Instant.now()));
+            assertEquals("offer field 'inputCacheBytes' is 0: omit it for none, else give a positive byte count",
+                    assertThrows(dev.depin.provider.InvalidOfferException.class, () -> dev.depin.provider.ProviderOffer
+                            .fromJson(json.replace("\"inputCacheBytes\":3221225472", "\"inputCacheBytes\":0")
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8))).getMessage());
+        }
+    }
 }
