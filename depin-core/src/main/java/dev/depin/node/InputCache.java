@@ -337,6 +337,26 @@ public final class InputCache implements AutoCloseable {
      * @throws InvalidArgumentException  on null, or if {@code data} does not have the declared size
      */
     public Optional<Lease> insert(String peer, InputRef in, ByteBuffer data) {
+        return insert(peer, in, data, true);
+    }
+
+    /**
+     * Copies bytes whose root this node computed itself (a job's output, committed in its
+     * receipt) into a new entry for this peer, without hashing them again: the copy is of the
+     * very buffer the root was computed over, so a later job may take it as an input by that
+     * root. Otherwise as {@link #insert(String, InputRef, ByteBuffer)}.
+     *
+     * @param peer the buyer the output belongs to
+     * @param out  the output as a reference: its name, size and the root the node computed
+     * @param data the output's bytes (remaining bytes; not changed)
+     * @return a lease on the new entry, or empty when it is not cached
+     * @throws InvalidArgumentException on null, or if {@code data} does not have the size
+     */
+    public Optional<Lease> insertComputed(String peer, InputRef out, ByteBuffer data) {
+        return insert(peer, out, data, false);
+    }
+
+    private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify) {
         InvalidArgumentException.requireNonNull(peer, "peer");
         InvalidArgumentException.requireNonNull(in, "input");
         InvalidArgumentException.requireNonNull(data, "data");
@@ -404,7 +424,8 @@ public final class InputCache implements AutoCloseable {
             drop(entry);
             throw e;
         }
-        String root = Hex.encode(Merkle.root(ByteBuffer.wrap(copy), JobSpec.MERKLE_CHUNK_BYTES, hashing));
+        String root = verify ? Hex.encode(Merkle.root(ByteBuffer.wrap(copy), JobSpec.MERKLE_CHUNK_BYTES, hashing))
+                : in.merkleRoot();
         if (!root.equals(in.merkleRoot())) {
             java.util.Arrays.fill(copy, (byte) 0);
             drop(entry);

@@ -572,6 +572,8 @@ public final class ProviderNode implements AutoCloseable {
         private final InputCaching caching;
         /** Inputs the cache holds for the peer after staging (written by the worker before the result). */
         private final Set<String> kept = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        /** Outputs the cache holds for the peer (written by the worker before the result). */
+        private final Set<String> keptOutputs = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private final long arrived = System.nanoTime();
@@ -612,6 +614,11 @@ public final class ProviderNode implements AutoCloseable {
         @Override
         public Set<String> inputsKept() {
             return Set.copyOf(kept);
+        }
+
+        @Override
+        public Set<String> outputsKept() {
+            return Set.copyOf(keptOutputs);
         }
 
         void refuse(DepinException e) {
@@ -765,6 +772,14 @@ public final class ProviderNode implements AutoCloseable {
                 byte[] root = ctx.outputRoot(d.name())
                         .orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
+                if (task.caching.keepOutputs() && inputCache != null) {
+                    // Kept by the root the receipt commits to, for a following job of this buyer (a chain).
+                    inputCache.insertComputed(task.peer, new InputRef(d.name(), d.bytes(), Hex.encode(root)), out)
+                            .ifPresent(l -> {
+                                l.close();
+                                task.keptOutputs.add(d.name());
+                            });
+                }
             }
             ExecutionReceipt statement = rb.build();
             // One signature per job, or none here when batching: the batch signs the statements.
