@@ -192,6 +192,9 @@ public final class ProviderNode implements AutoCloseable {
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
                 b.watts, b.energySource);
+        if (b.registry != null && inputCache != null) {
+            NodeMeters.cache(b.registry, key.nodeId().shortId(), inputCache);
+        }
         LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
