@@ -150,13 +150,23 @@ public final class ReceiptCheck {
         return this;
     }
 
+    /** @return whether this checks a receipt signed in a batch (its wipe attestation inside) */
+    public boolean batched() {
+        return batched != null;
+    }
+
     /**
      * The wipe attestation to check against this receipt.
      *
      * @param wipe the envelope, or {@code null} not to check one
      * @return this
+     * @throws InvalidArgumentException for a batched receipt, which carries its own
      */
     public ReceiptCheck wipe(Envelope wipe) {
+        if (wipe != null && batched != null) {
+            throw new InvalidArgumentException("a batched receipt carries its own wipe attestation, which is always "
+                    + "checked: give no separate wipe envelope");
+        }
         this.wipe = wipe;
         return this;
     }

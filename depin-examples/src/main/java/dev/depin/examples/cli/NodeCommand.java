@@ -105,13 +105,13 @@ public final class NodeCommand implements Callable<Integer> {
                     + "node's job memory is at most this times its workers.")
     long maxJobBytes;
 
-    @Option(names = "--input-cache-bytes", paramLabel = "SIZE",
-            converter = ServeOptions.SizeConverter.class,
+    @Option(names = "--input-cache-bytes", defaultValue = "0", paramLabel = "SIZE",
+            converter = ServeOptions.SizeOrOffConverter.class,
             description = "Memory for inputs kept by Merkle root between jobs, for buyers that ask for it "
                     + "(GrpcNetwork.Builder.keepInputsOnProviders), e.g. 4g; their next jobs send only the roots. "
                     + "Each buyer may take a quarter; least recently used entries are evicted, wiped and listed in "
-                    + "their owner's next wipe attestation. Default: off (no inputs kept between jobs).")
-    Long inputCacheBytes;
+                    + "their owner's next wipe attestation. Default ${DEFAULT-VALUE}: off.")
+    long inputCacheBytes;
 
     @Option(names = "--input-cache-entries", defaultValue = "1024", paramLabel = "N",
             description = "Most inputs the input cache holds (default ${DEFAULT-VALUE}; a buyer may take a quarter).")
@@ -218,11 +218,11 @@ public final class NodeCommand implements Callable<Integer> {
                 throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
                         + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
             }
-            if (inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
-                throw new ServeOptions.UsageException("--input-cache-entries must be 1 to 1000000, got "
-                        + inputCacheEntries);
+            if (inputCacheBytes < 0 || inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
+                throw new ServeOptions.UsageException("--input-cache-bytes must be >= 0 and --input-cache-entries 1 "
+                        + "to 1000000, got " + inputCacheBytes + " and " + inputCacheEntries);
             }
-            if (inputCacheBytes != null) {
+            if (inputCacheBytes > 0) {
                 try {
                     cacheLimits = dev.depin.node.InputCache.Limits.of(inputCacheBytes, inputCacheEntries)
                             .withIdleTtl(parseTtl(inputCacheTtl));
