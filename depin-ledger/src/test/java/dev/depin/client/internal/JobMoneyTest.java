@@ -174,7 +174,7 @@ class JobMoneyTest {
     void aWonRound_paysTheWinnerWhatItChargedVoidsTheRest_underTheRecoveryKeys_andResolvesEachHoldOnce()
             throws Exception {
         Job job = job(MAX);
-        String jobId = "job-won";
+        String jobId = "0000000000000000000000000000000a";
         JobMoney money = new JobMoney(lock, jobId, job.spec(), job.spec().hash(), escrowing, hops::execute);
         List<Attempt> round = round(jobId, job, 2);
         hold(money, round);
@@ -250,7 +250,7 @@ class JobMoneyTest {
     @Test
     void aFailedJob_completesOnlyOnceItsRefundsAreDurable() throws Exception {
         Job job = job(MAX);
-        String jobId = "job-failed";
+        String jobId = "0000000000000000000000000000000b";
         JobMoney money = new JobMoney(lock, jobId, job.spec(), job.spec().hash(), escrowing, hops::execute);
         List<Attempt> round = round(jobId, job, 1);
         hold(money, round);
@@ -280,8 +280,8 @@ class JobMoneyTest {
     @Test
     void aMaxPriceThatCannotBeSplit_reservesNothing() {
         Job job = job(MicroUsd.ofMicros(1));
-        JobMoney money = new JobMoney(lock, "job-tiny", job.spec(), job.spec().hash(), escrowing, hops::execute);
-        List<Attempt> round = round("job-tiny", job, 2);
+        JobMoney money = new JobMoney(lock, "0000000000000000000000000000000c", job.spec(), job.spec().hash(), escrowing, hops::execute);
+        List<Attempt> round = round("0000000000000000000000000000000c", job, 2);
         synchronized (lock) {
             assertNull(money.reserve(round));
             assertFalse(money.deferSettle(() -> { }), "nothing asked for: the money is at rest");
