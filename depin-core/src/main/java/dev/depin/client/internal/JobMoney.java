@@ -120,7 +120,7 @@ final class JobMoney {
     private Runnable moneyPin;
     /** Holds asked for and not yet handled by {@link #placed}. */
     private int pendingHolds;
-    /** A verified job's settlement, waiting for a hedge's hold or void still in flight (so that its record lists them). */
+    /** A verified job's settlement, waiting for a hold or void still in flight (so that its record lists them). */
     private Runnable deferredSettle;
     /** Ledger operations issued by {@link #move} and not yet completed. */
     private int moneyOps;
@@ -310,14 +310,18 @@ final class JobMoney {
         }
         for (Attempt a : round) {
             Hold h = holds.get(a);
-            if (h != null && h.state == Hold.State.HELD) { // an attempt with no outcome: cannot happen, but never leave a hold open
+            // An attempt with no outcome: cannot happen, but never leave a hold open.
+            if (h != null && h.state == Hold.State.HELD) {
                 h.state = Hold.State.RESOLVED;
                 toVoid.add(h);
             }
         }
     }
 
-    /** Runs {@code then} once the money decided so far has moved, with the first failed post or null (caller holds the lock). */
+    /**
+     * Runs {@code then} once the money decided so far has moved, with the first failed post or
+     * null (caller holds the lock).
+     */
     void then(Consumer<Throwable> then) {
         afterMoney = then;
     }
@@ -354,7 +358,7 @@ final class JobMoney {
         return true;
     }
 
-    /** @return whether no hold, post, void or slash of this job is decided, asked for or in flight (caller holds the lock) */
+    /** @return whether no hold, post, void or slash of this job is decided, asked for or in flight (lock held) */
     private boolean atRest() {
         return pendingHolds == 0 && moneyOps == 0 && toPost.isEmpty() && toVoid.isEmpty() && toSlash.isEmpty();
     }

@@ -356,8 +356,8 @@ public final class JobRun implements JobHandle {
                 inFlight = List.copyOf(inFlight.stream().filter(x -> x != h).toList());
                 verifyNow = racingRoundChanged();
             } else if (hedge) {
-                recordAttempt(batch.get(0), AttemptState.DISPATCHED, "hedge, escrowed " + money.held(batch.get(0)) + " at "
-                        + money.quote().rate());
+                recordAttempt(batch.get(0), AttemptState.DISPATCHED, "hedge, escrowed " + money.held(batch.get(0))
+                        + " at " + money.quote().rate());
                 go = true;
             } else if (refusal != null) {
                 money.release(batch);
@@ -365,11 +365,13 @@ public final class JobRun implements JobHandle {
                 boolean first = this.round == 1;
                 failCause = refusal;
                 fail(first ? JobState.REJECTED : JobState.FAILED, "could not escrow "
-                        + money.held(batch.get(0)) + (batch.size() > 1 ? " for each of " + batch.size() + " attempts" : "")
-                        + " from " + money.buyer() + ": " + describe(refusal), first);
+                        + money.held(batch.get(0))
+                        + (batch.size() > 1 ? " for each of " + batch.size() + " attempts" : "") + " from "
+                        + money.buyer() + ": " + describe(refusal), first);
             } else {
-                record(JobState.ESCROWED, null, null, money.held(batch.get(0)) + (batch.size() > 1 ? " x " + batch.size() : "")
-                        + " held from " + money.buyer() + " at " + money.quote().rate());
+                record(JobState.ESCROWED, null, null, money.held(batch.get(0))
+                        + (batch.size() > 1 ? " x " + batch.size() : "") + " held from " + money.buyer() + " at "
+                        + money.quote().rate());
                 dispatched(batch);
                 go = true;
             }

@@ -280,8 +280,9 @@ class JobMoneyTest {
     @Test
     void aMaxPriceThatCannotBeSplit_reservesNothing() {
         Job job = job(MicroUsd.ofMicros(1));
-        JobMoney money = new JobMoney(lock, "0000000000000000000000000000000c", job.spec(), job.spec().hash(), escrowing, hops::execute);
-        List<Attempt> round = round("0000000000000000000000000000000c", job, 2);
+        String jobId = "0000000000000000000000000000000c";
+        JobMoney money = new JobMoney(lock, jobId, job.spec(), job.spec().hash(), escrowing, hops::execute);
+        List<Attempt> round = round(jobId, job, 2);
         synchronized (lock) {
             assertNull(money.reserve(round));
             assertFalse(money.deferSettle(() -> { }), "nothing asked for: the money is at rest");
