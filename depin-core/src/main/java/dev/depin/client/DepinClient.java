@@ -193,7 +193,8 @@ public final class DepinClient implements AutoCloseable {
     /**
      * Cancels running jobs and stops the client's threads. With an escrow, first waits (up to
      * 30 seconds) until the money of every job has come to rest: cancelled jobs' holds voided,
-     * verified jobs' posts durable. Closes neither the network nor the ledger.
+     * verified jobs' posts durable; a call while another thread is closing the client waits the
+     * same way. Closes neither the network nor the ledger.
      */
     @Override
     public void close() {
@@ -206,6 +207,9 @@ public final class DepinClient implements AutoCloseable {
                         + "client of session {} resolves them when built", escrowing.escrow().session());
             }
             shutdownThreads();
+        } else if (escrowing != null) {
+            // Closed by another thread, which may still be waiting for the money: so does this caller.
+            escrowing.awaitQuiet(Duration.ofSeconds(30));
         }
     }
 
