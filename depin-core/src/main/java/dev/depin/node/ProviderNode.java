@@ -105,6 +105,8 @@ public final class ProviderNode implements AutoCloseable {
     private final Region region;
     private final Price price;
     private final MicroUsd stake;
+    /** What the node promises in its offers, or null for no SLA. */
+    private final dev.depin.provider.SlaTerms sla;
     private final Duration offerTtl;
     private final Clock clock;
     /** The ledger whose hold certificates this node requires, or null on an open network. */
@@ -134,6 +136,7 @@ public final class ProviderNode implements AutoCloseable {
         this.region = InvalidArgumentException.requireNonNull(b.region, "provider region");
         this.price = InvalidArgumentException.requireNonNull(b.price, "provider price");
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
+        this.sla = b.sla;
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
         this.requiredLedger = b.requiredLedger;
@@ -142,7 +145,7 @@ public final class ProviderNode implements AutoCloseable {
         this.maxJobBytes = b.maxJobBytes;
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
-                clock.instant().plus(offerTtl));
+                clock.instant().plus(offerTtl), sla);
         if (b.batchJobs > 0) {
             this.batches = new dev.depin.crypto.BatchSigner(key, b.batchJobs, clock);
             this.sealer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -310,7 +313,8 @@ public final class ProviderNode implements AutoCloseable {
      */
     public void advertise(String uri) {
         // Validates it as the terms will, so that a bad address fails here and not at the next offer().
-        new OfferTerms(uri, List.of(executor.device()), region, kernels, price, stake, clock.instant().plus(offerTtl));
+        new OfferTerms(uri, List.of(executor.device()), region, kernels, price, stake, clock.instant().plus(offerTtl),
+                sla);
         synchronized (this) {
             endpoint = uri;
         }
@@ -329,7 +333,7 @@ public final class ProviderNode implements AutoCloseable {
                 current = offer;
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
-                            kernels, price, stake, clock.instant().plus(offerTtl)));
+                            kernels, price, stake, clock.instant().plus(offerTtl), sla));
                     offer = current;
                 }
             }
@@ -813,6 +817,7 @@ public final class ProviderNode implements AutoCloseable {
         private Region region = new Region("US", "");
         private Price price = new Price(MicroUsd.ofUsd("0.0001"), MicroUsd.ofUsd("0.01"));
         private MicroUsd stake = MicroUsd.ofUsd("100");
+        private dev.depin.provider.SlaTerms sla;
         private Duration offerTtl = Duration.ofMinutes(5);
         private int workers = 1;
         private int queueCapacity = 256;
@@ -863,6 +868,20 @@ public final class ProviderNode implements AutoCloseable {
          */
         public Builder stake(MicroUsd stake) {
             this.stake = stake;
+            return this;
+        }
+
+        /**
+         * What the node promises in every offer it signs: time to a verified result per job
+         * size class and the credits it pays back from its stake when it does not keep that
+         * ({@link dev.depin.provider.SlaTerms}). Buyers measure it and claim the credits
+         * ({@code dev.depin.sla}). Default none.
+         *
+         * @param terms the SLA, or null for none
+         * @return this builder
+         */
+        public Builder sla(dev.depin.provider.SlaTerms terms) {
+            this.sla = terms;
             return this;
         }
 

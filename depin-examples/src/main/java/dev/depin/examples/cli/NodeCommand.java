@@ -156,6 +156,9 @@ public final class NodeCommand implements Callable<Integer> {
     long dishonestSeed;
 
     @Mixin
+    SlaOptions slaOptions = new SlaOptions();
+
+    @Mixin
     ServeOptions serve = new ServeOptions();
 
     @Override
@@ -168,6 +171,7 @@ public final class NodeCommand implements Callable<Integer> {
         Region where;
         MicroUsd staked;
         dev.depin.crypto.NodePublicKey ledger = null;
+        dev.depin.provider.SlaTerms sla;
         ServeOptions.LoadedKey id;
         try {
             if (port < 0 || port > 65535) {
@@ -204,6 +208,7 @@ public final class NodeCommand implements Callable<Integer> {
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
             staked = usd("--stake", stake);
             where = parseRegion(region);
+            sla = slaOptions.terms();
             id = serve.loadKey(keyFile);
             if (ledgerKey != null) {
                 try {
@@ -230,7 +235,7 @@ public final class NodeCommand implements Callable<Integer> {
         ProviderNode node;
         try {
             ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
-                    .stake(staked)
+                    .stake(staked).sla(sla)
                     // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
                     // that verify_receipt.py and other single-envelope tools can re-check.
                     .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
@@ -320,7 +325,7 @@ public final class NodeCommand implements Callable<Integer> {
                 + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
-                + "; " + id.describe(keyFile)
+                + "; " + id.describe(keyFile) + (sla == null ? "; no SLA" : "; " + SlaOptions.describe(sla))
                 + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics")
                 + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy;
         MetricsHttp web = http;
