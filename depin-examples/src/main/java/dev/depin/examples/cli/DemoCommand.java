@@ -97,13 +97,18 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     + "do not apply, and no job is restricted to a region.")
     String directory;
 
+    @Option(names = "--no-sla", description = "The providers sign no SLA (by default each signs one measured over "
+            + "10-second periods, and the demo waits for a period that owes a credit to end, then pays it).")
+    boolean noSla;
+
     @Option(names = "--out", description = "Write every job's spec, inputs, outputs, receipt and wipe attestation "
             + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
-            + "with other tools.")
+            + "with other tools, and the buyer's SLA journal DIR/sla.jsonl (read it with depin sla --journal).")
     java.nio.file.Path out;
 
     @Option(names = "--ledger", paramLabel = "FILE", description = "Keep the demo's ledger (SQLite) in FILE, to read "
-            + "it afterwards with 'depin ledger --file FILE'; default a temporary file.")
+            + "it afterwards with 'depin ledger --file FILE' (and settle SLA credits with 'depin sla --settle --ledger "
+            + "FILE'); default a temporary file.")
     java.nio.file.Path ledgerFile;
 
     @Override
@@ -145,7 +150,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             }
             specs.add(new DemoNetwork.Provider(NodeKeyPair.generate(), Region.parse(REGIONS[i % REGIONS.length]),
                     new Price(MicroUsd.ofUsd(perSecond.toPlainString()), MicroUsd.ofUsd("0.02")),
-                    MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed, SLA));
+                    MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed, noSla ? null : SLA));
         }
         // The demo's providers form a private network: each admits only jobs whose money the
         // demo's ledger holds, shown by the hold certificate signed with this key.
@@ -175,7 +180,8 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         if (directory == null) {
             out.println("private network: each node runs only jobs with a hold certificate from ledger "
                     + ledgerKey.nodeId().shortId());
-            out.println("every node signs in its offer: " + SlaOptions.describe(SLA));
+            out.println(noSla ? "no node signs an SLA (--no-sla)" : "every node signs in its offer: "
+                    + SlaOptions.describe(SLA));
         }
         out.println();
 
@@ -229,6 +235,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         return bad == 0 && sheet == 0 && slaPaid ? 0 : 1;
     }
 
+    /** The longest the demo waits for an owing period to end before paying it (its own periods are 10 s). */
+    private static final Duration MAX_SLA_WAIT = Duration.ofSeconds(15);
+
     private static SlaJournal openJournal(java.nio.file.Path dir) throws java.io.IOException {
         java.nio.file.Files.createDirectories(dir);
         return SlaJournal.open(dir.resolve("sla.jsonl"), DemoLedger.BUYER);
@@ -236,11 +245,11 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     /**
      * Prints each provider's SLA statements and pays what they owe through the demo's ledger:
-     * waits for the last period that owes a credit to end (credits are paid for ended periods
-     * only), then one transfer per provider and period from its stake to the buyer, under the
+     * waits (up to {@link #MAX_SLA_WAIT}) for the last period that owes a credit to end (credits
+     * are paid for ended periods only; providers found in a directory may measure by the hour), then one transfer per provider and period from its stake to the buyer, under the
      * key {@code sla/<provider>/<period>/<buyer>}.
      *
-     * @return whether every credit owed was paid
+     * @return whether every credit due was paid
      */
     private static boolean settleSla(PrintStream out, SlaBook book, DemoLedger money, SlaJournal journal)
             throws InterruptedException {
@@ -259,7 +268,10 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             }
         }
         long wait = lastOwing == null ? 0 : Duration.between(Instant.now(), lastOwing).toMillis();
-        if (wait > 0) {
+        if (wait > MAX_SLA_WAIT.toMillis()) {
+            out.printf("SLA: a period that owes a credit ends at %s, in %.0f s: not waiting; settle it then with "
+                    + "depin sla --settle%n", lastOwing, wait / 1e3);
+        } else if (wait > 0) {
             out.printf("SLA: waiting %.1f s for the last period that owes a credit to end (credits are paid for "
                     + "ended periods only)%n", wait / 1e3);
             Thread.sleep(wait + 1);
@@ -293,8 +305,8 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 }
                 owed += s.credit().micros();
                 if (s.periodEnd().isAfter(now)) {
-                    details.add("    " + s + ": not paid, its period has not ended");
-                    allPaid = false;
+                    details.add("    " + s + ": not yet due, its period ends at " + s.periodEnd() + " (depin sla "
+                            + "--journal FILE --settle --ledger FILE pays it then)");
                     continue;
                 }
                 try {

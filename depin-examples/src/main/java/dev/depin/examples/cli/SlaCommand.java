@@ -42,7 +42,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "sla", mixinStandardHelpOptions = true, sortOptions = false,
         footer = {"", "Examples:", "  depin sla --journal run/sla.jsonl",
-            "  depin sla --journal run/sla.jsonl --settle --ledger demo.db"},
+            "  depin sla --journal run/sla.jsonl --settle --ledger ledger.db"},
         description = {
             "Print providers' SLA statements from a buyer's SLA journal: per period, the attempts that were "
                     + "verified in time (good), verified late, or failed (errors, disputes, no answer), the "
@@ -224,11 +224,12 @@ public final class SlaCommand implements Callable<Integer> {
                 }
             }
             for (NodeId p : chosen.keySet()) {
+                // What this buyer's posts paid the provider (an escrow's post moves held funds to it).
                 AccountId account = Escrow.providerAccount(p);
                 long sum = 0;
                 try {
                     for (StatementLine l : reader.statement(account)) {
-                        if (l.change() > 0 && l.key().value().endsWith("/post")) {
+                        if (l.change() > 0 && l.counterparty().equals(buyer) && l.key().value().endsWith("/post")) {
                             sum += l.change();
                         }
                     }
