@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
         footer = {"", "Examples:", "  depin node --port 7001 --key node.key --directory 127.0.0.1:7000", "  depin node --port 7001 --key node.key --region DE/fra-1 --threads 2",
-            "  depin node --port 7001 --key node.key --sla-within 1000000000=2s --sla-within 30s --sla-period 1h"},
+            "  depin node --port 7001 --key node.key --sla-within 30s --sla-period 1h"},
 
         description = {"Run a provider node: serve jobs over gRPC with mutual TLS 1.3 on the best executor "
                 + "present, listed in the given directories, until SIGTERM or Ctrl-C.",

@@ -31,7 +31,7 @@ final class SlaOptions {
     Duration period;
 
     @Option(names = "--sla-credits", defaultValue = STANDARD_CREDITS, paramLabel = "BELOW:CREDIT,...",
-            description = "The credit schedule: below BELOW % of a period's attempts good, CREDIT % of that period's "
+            description = "The credit schedule: below BELOW %% of a period's attempts good, CREDIT %% of that period's "
                     + "charges back, thresholds going down and credits up (default ${DEFAULT-VALUE}).")
     String credits;
 

@@ -40,7 +40,7 @@ class NodeCommandTest {
     private static final Pattern NODE_LINE = Pattern.compile(
             "^depin node ([0-9a-f]{64}) serving reduce-sum,saxpy,sgemm on (127\\.0\\.0\\.1:\\d+) \\(mutual TLS 1\\.3\\) "
                     + "with the (\\w+) executor \\((.+), 1 thread\\(s\\)\\), listed in (\\S+); key .*node\\.key "
-                    + "\\(generated now, encrypted\\)$");
+                    + "\\(generated now, encrypted\\); no SLA$");
     private static final String PASS = "correct horse battery staple";
 
     @Test
