@@ -5,9 +5,9 @@ import dev.depin.capacity.CapacityException;
 import dev.depin.capacity.CapacityQuote;
 import dev.depin.capacity.CapacityRequest;
 import dev.depin.capacity.Machine;
-import dev.depin.capacity.MachineState;
 import dev.depin.capacity.MarketApiException;
 import dev.depin.capacity.spi.CapacityMarket;
+import dev.depin.capacity.spi.LeaseBook;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.TokenRate;
 import dev.depin.settlement.spi.PriceOracle;
@@ -17,15 +17,9 @@ import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 /**
@@ -60,27 +54,7 @@ public final class AkashMarket implements CapacityMarket {
     private final Duration bidPoll;
     private final Duration maxRateAge;
     private final Clock clock;
-    private final ExecutorService worker;
-    /** Obtaining waits (for bids, for deployments); it runs here so that listing and releasing never wait behind it. */
-    private final ExecutorService obtaining;
-    private final Map<String, Leased> machines = new LinkedHashMap<>();
-
-    /** What this object knows of one deployment. */
-    private static final class Leased {
-        final String dseq;
-        final MicroUsd cost;
-        final Instant expiresAt;
-        MachineState state = MachineState.STARTING;
-        String detail;
-        boolean releasing;
-
-        Leased(String dseq, MicroUsd cost, Instant expiresAt, String detail) {
-            this.dseq = dseq;
-            this.cost = cost;
-            this.expiresAt = expiresAt;
-            this.detail = detail;
-        }
-    }
+    private final LeaseBook leases;
 
     private AkashMarket(Builder b) {
         this.console = b.console;
@@ -91,16 +65,7 @@ public final class AkashMarket implements CapacityMarket {
         this.bidPoll = b.bidPoll;
         this.maxRateAge = b.maxRateAge;
         this.clock = b.clock;
-        this.worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "depin-akash-market");
-            t.setDaemon(true);
-            return t;
-        });
-        this.obtaining = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "depin-akash-obtain");
-            t.setDaemon(true);
-            return t;
-        });
+        this.leases = new LeaseBook("akash", "closed", b.clock, this::look, console::closeDeployment);
     }
 
     /**
@@ -160,21 +125,7 @@ public final class AkashMarket implements CapacityMarket {
 
     @Override
     public CompletableFuture<List<Machine>> obtain(CapacityRequest request) {
-        return quote(request).thenApplyAsync(q -> {
-            q.requireWithinBudget();
-            List<Machine> got = new ArrayList<>();
-            try {
-                for (int i = 0; i < request.machines(); i++) {
-                    got.add(deployOne(request, q));
-                }
-            } catch (RuntimeException e) {
-                for (Machine m : got) {
-                    closeQuietly(m.id());
-                }
-                throw e;
-            }
-            return List.copyOf(got);
-        }, obtaining);
+        return leases.obtain(quote(request), q -> deployOne(request, q));
     }
 
     /** Deployment → bids → lease, for one machine; closes the deployment when no bid comes. */
@@ -188,17 +139,13 @@ public final class AkashMarket implements CapacityMarket {
             AkashConsole.Bid bid = awaitBid(dseq, sdl);
             String manifest = created.manifest() != null ? created.manifest() : sdl.manifestJson();
             console.createLease(manifest, List.of(bid));
-            MicroUsd cost = MicroUsd.ofUsd(deposit.toPlainString());
-            Instant expires = clock.instant().plus(request.duration());
-            Leased l = new Leased(dseq, cost, expires, "leased from " + bid.provider() + " at " + bid.amount()
-                    .toPlainString() + " " + bid.denom() + "/block, manifest version " + sdl.manifestVersionHex());
-            synchronized (this) {
-                machines.put(dseq, l);
-            }
+            Machine m = leases.add(dseq, MicroUsd.ofUsd(deposit.toPlainString()), clock.instant().plus(request.duration()),
+                    "leased from " + bid.provider() + " at " + bid.amount().toPlainString() + " " + bid.denom()
+                    + "/block, manifest version " + sdl.manifestVersionHex());
             LOG.info("akash: deployment {} leased from {} at {} {}/block", dseq, bid.provider(), bid.amount(), bid.denom());
-            return snapshot(l);
+            return m;
         } catch (RuntimeException e) {
-            closeQuietly(dseq);
+            leases.endQuietly(dseq);
             throw e;
         }
     }
@@ -228,108 +175,41 @@ public final class AkashMarket implements CapacityMarket {
         }
     }
 
-    private void closeQuietly(String dseq) {
-        try {
-            console.closeDeployment(dseq);
-        } catch (RuntimeException e) {
-            LOG.warn("akash: closing deployment {} failed: {} -- close it in Console", dseq, e.getMessage());
-        }
-    }
-
     @Override
     public CompletableFuture<List<Machine>> machines() {
-        return CompletableFuture.supplyAsync(() -> {
-            List<Leased> all;
-            synchronized (this) {
-                all = new ArrayList<>(machines.values());
-            }
-            List<Machine> out = new ArrayList<>();
-            for (Leased l : all) {
-                if (!l.state.ended()) {
-                    refresh(l);
-                }
-                out.add(snapshot(l));
-            }
-            return out;
-        }, worker);
+        return leases.machines();
     }
 
-    private void refresh(Leased l) {
+    /** What Console says of a deployment, for {@link LeaseBook#machines}. */
+    private LeaseBook.Seen look(String dseq) {
         AkashConsole.Deployment d;
         try {
-            d = console.deployment(l.dseq);
+            d = console.deployment(dseq);
         } catch (MarketApiException e) {
             if (e.status() == 404) {
-                synchronized (this) {
-                    l.state = l.releasing ? MachineState.RELEASED : MachineState.FAILED;
-                    l.detail = "Console no longer knows deployment " + l.dseq;
-                }
-                return;
+                return LeaseBook.Seen.failed("Console no longer knows deployment " + dseq);
             }
             throw e;
         }
-        synchronized (this) {
-            boolean leaseActive = d.leases().stream().anyMatch(x -> x.state().equals("active"));
-            if (!d.active()) {
-                l.state = l.releasing || !clock.instant().isBefore(l.expiresAt) ? MachineState.RELEASED
-                        : MachineState.FAILED;
-                l.detail = "deployment " + d.state();
-            } else if (leaseActive) {
-                l.state = MachineState.RUNNING;
-            } else if (!d.leases().isEmpty()) {
-                l.state = MachineState.FAILED;
-                l.detail = "lease " + d.leases().get(0).state();
-            }
+        if (!d.active()) {
+            return LeaseBook.Seen.ended("deployment " + d.state());
+        } else if (d.leases().stream().anyMatch(x -> x.state().equals("active"))) {
+            return LeaseBook.Seen.running(null);
+        } else if (!d.leases().isEmpty()) {
+            return LeaseBook.Seen.failed("lease " + d.leases().get(0).state());
         }
-    }
-
-    private synchronized Machine snapshot(Leased l) {
-        return new Machine(name(), l.dseq, l.state, null, null, l.cost, l.expiresAt, l.detail);
+        return LeaseBook.Seen.same(null);
     }
 
     @Override
     public CompletableFuture<Void> release(String machineId) {
-        InvalidArgumentException.requireNonNull(machineId, "machine id");
-        return CompletableFuture.runAsync(() -> {
-            Leased l;
-            synchronized (this) {
-                l = machines.get(machineId);
-                if (l == null) {
-                    throw new CapacityException("akash: no deployment " + machineId + " was obtained here");
-                }
-                if (l.state.ended()) {
-                    return;
-                }
-                l.releasing = true;
-            }
-            try {
-                console.closeDeployment(machineId);
-            } catch (MarketApiException e) {
-                if (e.status() != 404) {
-                    synchronized (this) {
-                        l.releasing = false;
-                    }
-                    throw e;
-                }
-            }
-            synchronized (this) {
-                l.state = MachineState.RELEASED;
-                l.detail = "closed";
-            }
-        }, worker);
+        return leases.release(machineId);
     }
 
-    /** Stops this object's thread; deployments stay as they are (close them with {@link #release}). */
+    /** Stops this object's threads; deployments stay as they are (close them with {@link #release}). */
     @Override
     public void close() {
-        worker.shutdownNow();
-        obtaining.shutdownNow();
-        try {
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-            obtaining.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        leases.close();
     }
 
     /** Options of an {@link AkashMarket}. */

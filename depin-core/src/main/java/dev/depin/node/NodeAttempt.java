@@ -26,4 +26,14 @@ public interface NodeAttempt {
      * @param reason why, for the log
      */
     void cancel(String reason);
+
+    /**
+     * @return names of this attempt's inputs that the node holds in its {@link InputCache} for
+     *         the buyer once they were staged (sent before and taken from the cache, or kept now
+     *         with the buyer's consent): its next job may send only their roots. Empty until
+     *         the inputs are staged, and on a node without a cache.
+     */
+    default java.util.Set<String> inputsKept() {
+        return java.util.Set.of();
+    }
 }

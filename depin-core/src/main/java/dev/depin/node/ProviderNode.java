@@ -34,6 +34,7 @@ import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.ProviderRejectedException;
 import dev.depin.provider.Region;
+import dev.depin.settlement.HoldCertificate;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -111,6 +112,7 @@ public final class ProviderNode implements AutoCloseable {
     private final Clock clock;
     /** The ledger whose hold certificates this node requires, or null on an open network. */
     private final dev.depin.crypto.NodePublicKey requiredLedger;
+    private final SpentHolds spentHolds = new SpentHolds();
     private final ThreadPoolExecutor workers;
     private final long maxOutputBytes;
     private final long maxJobBytes;
@@ -127,6 +129,9 @@ public final class ProviderNode implements AutoCloseable {
     private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
     private final NodeMeters meters;
+    /** Inputs kept by root for their senders' next jobs; null when the node keeps none. */
+    private final InputCache inputCache;
+    private final java.util.concurrent.ScheduledExecutorService cacheSweeper;
     private volatile ProviderOffer offer;
 
     private ProviderNode(Builder b) {
@@ -168,6 +173,25 @@ public final class ProviderNode implements AutoCloseable {
                     t.setDaemon(true);
                     return t;
                 });
+        if (b.cacheLimits != null) {
+            this.inputCache = new InputCache(b.cacheLimits, clock, hashing);
+            this.cacheSweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "depin-provider-" + key.nodeId().shortId() + "-cache-expiry");
+                t.setDaemon(true);
+                return t;
+            });
+            long every = Math.max(1000, Math.min(30_000, b.cacheLimits.idleTtl().toMillis() / 4));
+            cacheSweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    inputCache.expireIdle();
+                } catch (RuntimeException e) {
+                    LOG.warn("input cache expiry failed: {}", e.toString());
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
+        } else {
+            this.inputCache = null;
+            this.cacheSweeper = null;
+        }
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
                 b.watts, b.energySource);
@@ -175,6 +199,18 @@ public final class ProviderNode implements AutoCloseable {
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
                 kernels, region, maxOutputBytes, maxJobBytes);
+        if (inputCache != null) {
+            LOG.info("provider node {} keeps inputs by root for their senders: {}", key.nodeId().shortId(),
+                    inputCache.limits());
+        }
+    }
+
+    /**
+     * @return the node's input cache, or empty when it keeps no inputs between jobs
+     *         ({@link Builder#inputCache})
+     */
+    public Optional<InputCache> inputCache() {
+        return Optional.ofNullable(inputCache);
     }
 
     /**
@@ -333,7 +369,8 @@ public final class ProviderNode implements AutoCloseable {
                 current = offer;
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
-                            kernels, price, stake, clock.instant().plus(offerTtl), sla));
+                            kernels, price, stake, clock.instant().plus(offerTtl), sla,
+                            inputCache == null ? 0 : inputCache.limits().maxBytes()));
                     offer = current;
                 }
             }
@@ -399,13 +436,42 @@ public final class ProviderNode implements AutoCloseable {
      */
     public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
                               TransportBuffers transport, String buyer) {
+        return submit(request, progress, sink, transport, buyer, InputCaching.NONE);
+    }
+
+    /**
+     * Accepts one attempt whose inputs may come from, or go to, the node's {@link InputCache}.
+     * The request's inputs and {@code caching.cached()} together must name every declared
+     * input once; cached ones are staged from the cache (their roots were checked when they
+     * were inserted), and with {@code caching.keep()} the others are copied into the cache
+     * for this buyer and checked there (a copy whose root does not match is wiped and the
+     * attempt refused). The node closes the leases in every case.
+     *
+     * @param request   the attempt; its inputs are those the buyer sent
+     * @param progress  as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param sink      as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param transport as {@link #submit(ExecutionRequest, Consumer, OutputSink, TransportBuffers)}
+     * @param buyer     who asks: the key cache entries belong to
+     * @param caching   what comes from the cache and whether the buyer lets the node keep inputs
+     * @return the attempt, as {@link #submit(ExecutionRequest, Consumer, OutputSink)}
+     * @throws InvalidArgumentException on nulls
+     */
+    public NodeAttempt submit(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink,
+                              TransportBuffers transport, String buyer, InputCaching caching) {
+        if (caching == null || buyer == null || request == null || progress == null || sink == null
+                || transport == null) {
+            if (caching != null) {
+                caching.release();
+            }
+            InvalidArgumentException.requireNonNull(caching, "input caching");
+        }
         InvalidArgumentException.requireNonNull(buyer, "buyer");
         InvalidArgumentException.requireNonNull(request, "execution request");
         InvalidArgumentException.requireNonNull(progress, "progress listener");
         InvalidArgumentException.requireNonNull(sink, "output sink");
         InvalidArgumentException.requireNonNull(transport, "transport buffers");
-        Task task = new Task(request, progress, sink, transport, buyer);
-        Optional<String> unpaid = admissionRefusal(request);
+        Task task = new Task(request, progress, sink, transport, buyer, caching);
+        Optional<String> unpaid = admissionRefusal(request, true);
         if (unpaid.isPresent()) {
             task.refuse(new ProviderRejectedException(unpaid.get()));
             return task;
@@ -433,7 +499,9 @@ public final class ProviderNode implements AutoCloseable {
      * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
      * ledger for exactly its spec and this node as payee. {@link #submit} checks it before the
      * job takes a queue slot (one signature check), so unpaid work costs the node nothing else;
-     * a transport may check it earlier, before it receives the inputs.
+     * a transport may check it earlier, before it receives the inputs. A certificate pays for
+     * one attempt: {@link #submit} spends it, and any later attempt that sends it again (a
+     * replay, by the buyer or anyone who saw it) is refused until it expires.
      *
      * @param request the attempt (its inputs are not looked at)
      * @return why the request is refused, or empty to admit it
@@ -441,6 +509,14 @@ public final class ProviderNode implements AutoCloseable {
      */
     public Optional<String> admissionRefusal(ExecutionRequest request) {
         InvalidArgumentException.requireNonNull(request, "execution request");
+        return admissionRefusal(request, false);
+    }
+
+    /**
+     * @param spend whether an admitted certificate is spent now (by {@link #submit}, once the
+     *              attempt is about to take a queue slot); a transport's early check only looks
+     */
+    private Optional<String> admissionRefusal(ExecutionRequest request, boolean spend) {
         if (requiredLedger == null) {
             return Optional.empty();
         }
@@ -448,13 +524,19 @@ public final class ProviderNode implements AutoCloseable {
             return Optional.of("provider " + nodeId().shortId() + " runs only jobs whose money is held: send the hold certificate "
                     + "of ledger " + requiredLedger.nodeId().shortId() + " with job " + request.jobId());
         }
+        HoldCertificate c = request.holdCertificate().get();
+        Instant now = clock.instant();
         try {
-            request.holdCertificate().get().verify(requiredLedger, nodeId(), request.spec().hash(), clock.instant());
-            return Optional.empty();
+            c.verify(requiredLedger, nodeId(), request.spec().hash(), now);
         } catch (dev.depin.crypto.VerificationException e) {
             return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
                     + e.getMessage());
         }
+        String by = "job " + request.jobId() + " attempt " + request.attempt();
+        Optional<String> earlier = spend ? spentHolds.spend(c, by, now) : spentHolds.spentBy(c);
+        return earlier.map(e -> "provider " + nodeId().shortId() + " refuses " + by + ": hold certificate "
+                + c.hold() + " was already spent by " + e + "; a certificate pays for one attempt, so hold the "
+                + "money again for this one");
     }
 
     /**
@@ -491,6 +573,9 @@ public final class ProviderNode implements AutoCloseable {
         private final OutputSink sink;
         private final TransportBuffers transport;
         private final String peer;
+        private final InputCaching caching;
+        /** Inputs the cache holds for the peer after staging (written by the worker before the result). */
+        private final Set<String> kept = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private final long arrived = System.nanoTime();
@@ -499,8 +584,9 @@ public final class ProviderNode implements AutoCloseable {
         private boolean acceptedSent;
 
         Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport,
-             String peer) {
+             String peer, InputCaching caching) {
             this.peer = peer;
+            this.caching = caching;
             this.request = request;
             this.progress = progress;
             this.sink = sink;
@@ -527,7 +613,13 @@ public final class ProviderNode implements AutoCloseable {
             }
         }
 
+        @Override
+        public Set<String> inputsKept() {
+            return Set.copyOf(kept);
+        }
+
         void refuse(DepinException e) {
+            caching.release();
             failed.incrementAndGet();
             result.completeExceptionally(e);
             released.complete(null);
@@ -552,6 +644,7 @@ public final class ProviderNode implements AutoCloseable {
             }
             if (workers.remove(this)) {
                 // Never started: nothing runs, so it is released now.
+                caching.release();
                 cancelled.incrementAndGet();
                 ended("cancelled", 0);
                 result.completeExceptionally(new ExecutionCancelledException("attempt " + request.jobId() + "#"
@@ -614,6 +707,7 @@ public final class ProviderNode implements AutoCloseable {
                 result.completeExceptionally(t instanceof DepinException ? t
                         : new ExecutionFailedException("provider " + nodeId().shortId() + " failed: " + t, t));
             } finally {
+                caching.release();
                 context = null;
                 running.remove(this);
                 released.complete(null);
@@ -626,8 +720,19 @@ public final class ProviderNode implements AutoCloseable {
         JobSpec spec = request.spec();
         admit(spec);
         Map<String, ByteBuffer> inputs = request.inputs();
-        if (inputs.size() != spec.inputs().size()) {
-            throw new ProviderRejectedException("request carries inputs " + inputs.keySet() + " but the spec declares "
+        Map<String, InputCache.Lease> cached = task.caching.cached();
+        int covered = 0;
+        for (InputRef in : spec.inputs()) {
+            InputCache.Lease lease = cached.get(in.name());
+            if (lease != null && (inputCache == null || lease.cache() != inputCache || !lease.matches(task.peer, in))) {
+                throw new ProviderRejectedException("input '" + in.name() + "' was taken from a cache entry that is "
+                        + "not this node's entry of that root for this buyer: transport bug, report it");
+            }
+            covered += (inputs.containsKey(in.name()) ? 1 : 0) + (lease != null ? 1 : 0);
+        }
+        if (covered != spec.inputs().size() || inputs.size() + cached.size() != spec.inputs().size()) {
+            throw new ProviderRejectedException("request carries inputs " + inputs.keySet()
+                    + (cached.isEmpty() ? "" : " and cached inputs " + cached.keySet()) + " but the spec declares "
                     + spec.inputs().stream().map(InputRef::name).toList());
         }
         try (ExecutionContext ctx = executor.open(spec.kernel(), spec.params())) {
@@ -636,8 +741,9 @@ public final class ProviderNode implements AutoCloseable {
                 ctx.cancel();
             }
             for (InputRef in : spec.inputs()) {
-                stage(in, inputs.get(in.name()), ctx.input(in.name()), hashing);
+                stageInput(task, in, inputs.get(in.name()), cached.get(in.name()), ctx.input(in.name()));
             }
+            task.caching.release(); // staged: the executor has its own copies
             task.accepted();
             safe(task.progress, Progress.RUNNING);
             ctx.run();
@@ -675,6 +781,10 @@ public final class ProviderNode implements AutoCloseable {
             List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern));
             // The transport's own copies of this job's bytes (e.g. the frames its inputs came in).
             records.addAll(task.transport.wipe(pattern));
+            if (inputCache != null) {
+                // This buyer's cache entries evicted or expired since its last attempt.
+                records.addAll(inputCache.takeWipeRecords(task.peer));
+            }
             WipeAttestation.Builder wb = WipeAttestation.builder().startedAt(wipeStart).endedAt(clock.instant())
                     .device(device);
             if (receipt != null) {
@@ -694,6 +804,31 @@ public final class ProviderNode implements AutoCloseable {
             return sealed.thenApply(b -> new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(),
                     timing.startedAt(), timing.endedAt(), timing.deviceNanos(), null, null, b));
         }
+    }
+
+    /**
+     * Stages one input: from its cache entry (checked against its root when it was inserted,
+     * not hashed again), or from the bytes received, which with the buyer's consent are first
+     * copied into a new cache entry and checked there (each byte hashed once), else staged and
+     * hashed as they pass.
+     */
+    private void stageInput(Task task, InputRef in, ByteBuffer data, InputCache.Lease lease, ByteBuffer into) {
+        if (lease != null) {
+            into.put(lease.view());
+            task.kept.add(in.name());
+            return;
+        }
+        if (task.caching.keep() && inputCache != null && data != null && data.remaining() == in.bytes()) {
+            Optional<InputCache.Lease> entry = inputCache.insert(task.peer, in, data);
+            if (entry.isPresent()) {
+                try (InputCache.Lease l = entry.get()) {
+                    into.put(l.view());
+                }
+                task.kept.add(in.name());
+                return;
+            }
+        }
+        stage(in, data, into, hashing);
     }
 
     /**
@@ -799,6 +934,10 @@ public final class ProviderNode implements AutoCloseable {
             batches.close(); // seals whatever is pending
             sealer.shutdown();
         }
+        if (inputCache != null) {
+            cacheSweeper.shutdownNow();
+            inputCache.close();
+        }
         hashing.close();
         executor.close();
     }
@@ -828,6 +967,7 @@ public final class ProviderNode implements AutoCloseable {
         private io.micrometer.core.instrument.MeterRegistry registry;
         private java.util.function.DoubleSupplier watts;
         private String energySource;
+        private InputCache.Limits cacheLimits;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -1011,6 +1151,22 @@ public final class ProviderNode implements AutoCloseable {
          */
         public Builder requireHoldCertificates(dev.depin.crypto.NodePublicKey ledgerKey) {
             this.requiredLedger = InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
+            return this;
+        }
+
+        /**
+         * Keeps the inputs buyers send, by Merkle root, within {@code limits}, for the same
+         * buyer's later jobs, which then send only the roots (over gRPC; see
+         * {@link InputCache} for who may use an entry, eviction and wipes). A buyer's inputs
+         * are kept only when it asks for it ({@link InputCaching#keep()}). Off by default: a
+         * node keeps nothing past a job unless its operator gives it memory for that.
+         *
+         * @param limits what the cache may hold
+         * @return this builder
+         * @throws InvalidArgumentException if null
+         */
+        public Builder inputCache(InputCache.Limits limits) {
+            this.cacheLimits = InvalidArgumentException.requireNonNull(limits, "input cache limits");
             return this;
         }
 

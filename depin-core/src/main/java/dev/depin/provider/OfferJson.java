@@ -115,8 +115,9 @@ final class OfferJson {
     }
 
     private static OfferTerms terms(JsonNode t) {
-        // "sla" is the one optional field: terms without it sign exactly the bytes they always did.
+        // "sla" and "inputCacheBytes" are optional: terms without them sign exactly the bytes they always did.
         Set<String> fields = t != null && t.has("sla") ? with(TERMS_FIELDS, "sla") : TERMS_FIELDS;
+        fields = t != null && t.has("inputCacheBytes") ? with(fields, "inputCacheBytes") : fields;
         exactFields(t, fields, "offer terms");
         expect(text(t, "format"), TERMS_FORMAT, "offer terms format");
         List<DeviceInfo> devices = new ArrayList<>();
@@ -144,7 +145,21 @@ final class OfferJson {
                 new Price(MicroUsd.ofMicros(longField(t, "pricePerDeviceSecondMicroUsd")),
                         MicroUsd.ofMicros(longField(t, "pricePerGigabyteMicroUsd"))),
                 MicroUsd.ofMicros(longField(t, "stakeMicroUsd")),
-                Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")), t.has("sla") ? sla(t.get("sla")) : null);
+                Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")), t.has("sla") ? sla(t.get("sla")) : null,
+                inputCacheBytes(t));
+    }
+
+    /** Absent means none; present, it must be positive, so that the same terms have one encoding. */
+    private static long inputCacheBytes(JsonNode t) {
+        if (!t.has("inputCacheBytes")) {
+            return 0;
+        }
+        long v = longField(t, "inputCacheBytes");
+        if (v < 1) {
+            throw new InvalidOfferException("offer field 'inputCacheBytes' is " + v + ": omit it for none, else give "
+                    + "a positive byte count");
+        }
+        return v;
     }
 
     private static Set<String> with(Set<String> fields, String extra) {
@@ -211,6 +226,9 @@ final class OfferJson {
         m.put("pricePerGigabyteMicroUsd", t.price().perGigabyte().micros());
         m.put("stakeMicroUsd", t.stake().micros());
         m.put("validUntilEpochMillis", t.validUntil().toEpochMilli());
+        if (t.inputCacheBytes() > 0) {
+            m.put("inputCacheBytes", t.inputCacheBytes());
+        }
         if (t.sla() != null) {
             Map<String, Object> sla = new TreeMap<>();
             sla.put("periodMillis", t.sla().period().toMillis());

@@ -27,9 +27,12 @@ import java.util.regex.Pattern;
  * @param validUntil when the offer expires
  * @param sla        what the provider promises and credits back when it does not keep it
  *                   ({@link SlaTerms}), or {@code null} for no SLA
+ * @param inputCacheBytes how many bytes of a buyer's inputs the provider will hold by Merkle root
+ *                   between jobs (all buyers together; {@code dev.depin.node.InputCache}), 0 for
+ *                   none. Terms with 0 sign exactly the bytes they did before this field existed.
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
-                         Price price, MicroUsd stake, Instant validUntil, SlaTerms sla) {
+                         Price price, MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes) {
     /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
     public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
@@ -45,9 +48,13 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @param stake      the stake it declares
      * @param validUntil when the offer expires
      * @param sla        the provider's SLA, or {@code null} for none
+     * @param inputCacheBytes bytes of inputs the provider holds between jobs, &ge; 0 (0: none)
      * @throws InvalidArgumentException on a null or malformed field
      */
     public OfferTerms {
+        if (inputCacheBytes < 0) {
+            throw new InvalidArgumentException("offer input cache of " + inputCacheBytes + " bytes: give >= 0");
+        }
         InvalidArgumentException.requireNonNull(endpoint, "offer endpoint");
         if (!ENDPOINT.matcher(endpoint).matches()) {
             throw new InvalidArgumentException("offer endpoint '" + endpoint
@@ -82,7 +89,36 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      */
     public OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels, Price price,
                       MicroUsd stake, Instant validUntil) {
-        this(endpoint, devices, region, kernels, price, stake, validUntil, null);
+        this(endpoint, devices, region, kernels, price, stake, validUntil, null, 0);
+    }
+
+    /**
+     * Terms without an input cache.
+     *
+     * @param endpoint   where buyers reach the provider, at most 256 characters
+     * @param devices    the devices it really runs on, at least one
+     * @param region     where they are
+     * @param kernels    kernel ids it runs
+     * @param price      what it charges
+     * @param stake      the stake it declares
+     * @param validUntil when the offer expires
+     * @param sla        the provider's SLA, or {@code null} for none
+     * @throws InvalidArgumentException on a null or malformed field
+     */
+    public OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels, Price price,
+                      MicroUsd stake, Instant validUntil, SlaTerms sla) {
+        this(endpoint, devices, region, kernels, price, stake, validUntil, sla, 0);
+    }
+
+    /**
+     * These terms stating an input cache.
+     *
+     * @param bytes bytes of inputs the provider holds between jobs, 0 for none
+     * @return new terms, otherwise equal
+     * @throws InvalidArgumentException if negative
+     */
+    public OfferTerms withInputCache(long bytes) {
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, bytes);
     }
 
     /**
@@ -92,7 +128,7 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @return new terms, otherwise equal
      */
     public OfferTerms withSla(SlaTerms terms) {
-        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms);
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms, inputCacheBytes);
     }
 
     /** @return the SLA, if the provider offers one */

@@ -138,7 +138,7 @@ public final class BatchVerifier {
         List<VerificationReport.Check> receiptChecks = new ArrayList<>();
         receiptChecks.add(signature);
         receiptChecks.add(inclusion("receipt", job.receiptProof(), receiptDigest, batch));
-        VerifiedReceipt verified = ExecutionReceipt.verifyBindings(
+        VerifiedReceipt verified = ReceiptBindings.verify(
                 Statements.parse(Dsse.IN_TOTO_PAYLOAD_TYPE, receipt, ExecutionReceipt.PREDICATE_TYPE), expectations,
                 receiptChecks, policy, assurance);
 

@@ -1,23 +1,12 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.depin.crypto.VerificationException.Reason;
-import dev.depin.crypto.internal.Json;
 import dev.depin.crypto.internal.Statements;
-
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,6 +22,9 @@ import java.util.Set;
  * included: producing it would cost a second full pass over the data, which the trust
  * overhead budget (&le; 3% of an SGEMM job) cannot afford, and the Merkle root commits to
  * the same bytes while also allowing inclusion proofs for sampled chunks.
+ *
+ * <p>The statement's JSON is written and read by {@code ReceiptJson} beside this class, and the
+ * bindings {@link #verify} checks after the signature are {@code ReceiptBindings}'s.
  *
  * <pre>{@code
  * ExecutionReceipt r = ExecutionReceipt.builder()
@@ -155,25 +147,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @return UTF-8 JSON
      */
     public byte[] toPayload() {
-        ObjectNode p = Json.object();
-        p.put("jobId", jobId);
-        p.put("attempt", attempt);
-        p.put("specHash", specHash);
-        p.put("kernelId", kernelId);
-        p.put("kernelHash", kernelHash);
-        p.put("nonce", nonce);
-        p.set("inputs", buffers(inputs));
-        p.set("outputs", buffers(outputs));
-        p.put("merkleChunkBytes", merkleChunkBytes);
-        p.put("executorKind", executorKind);
-        if (device != null) {
-            p.set("device", deviceJson(device));
-        }
-        p.put("startedAt", startedAt.toString());
-        p.put("endedAt", endedAt.toString());
-        p.put("deviceTimeNanos", deviceTimeNanos);
-        p.set("assurance", assuranceJson(assurance));
-        return Statements.encode(subjects(), PREDICATE_TYPE, p);
+        return ReceiptJson.payload(this);
     }
 
     /**
@@ -209,8 +183,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      */
     public static ExecutionReceipt readUnverified(Envelope env) {
         InvalidArgumentException.requireNonNull(env, "env");
-        Statements.Parsed st = Statements.parse(env, PREDICATE_TYPE);
-        return fromPredicate(st.predicate());
+        return ReceiptJson.fromPredicate(Statements.parse(env, PREDICATE_TYPE).predicate());
     }
 
     /**
@@ -236,234 +209,8 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         checks.add(VerificationReport.Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
-        return verifyBindings(Statements.parse(env, PREDICATE_TYPE), expectations, checks, "signatureOnly",
+        return ReceiptBindings.verify(Statements.parse(env, PREDICATE_TYPE), expectations, checks, "signatureOnly",
                 Assurance.signature());
-    }
-
-    /**
-     * Every binding after the signature (shared by the single-envelope and the batch path):
-     * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects.
-     */
-    static VerifiedReceipt verifyBindings(Statements.Parsed st, ReceiptExpectations expectations,
-                                          List<VerificationReport.Check> checks, String policy, Assurance assurance) {
-        NodePublicKey key = expectations.signer();
-        ExecutionReceipt r = fromPredicate(st.predicate());
-        checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
-
-        expect(r.jobId.equals(expectations.jobId()), Reason.JOB_ID_MISMATCH,
-                "receipt is for job '" + r.jobId + "' but this is job '" + expectations.jobId()
-                        + "': a receipt from another job was replayed; reject it and reschedule");
-        checks.add(VerificationReport.Check.passed("jobId", r.jobId));
-        expect(r.attempt == expectations.attempt(), Reason.ATTEMPT_MISMATCH,
-                "receipt is for attempt " + r.attempt + " but attempt " + expectations.attempt()
-                        + " was dispatched: reject it");
-        checks.add(VerificationReport.Check.passed("attempt", Integer.toString(r.attempt)));
-        expect(MessageDigest.isEqual(r.nonce.getBytes(StandardCharsets.UTF_8),
-                        expectations.nonce().getBytes(StandardCharsets.UTF_8)), Reason.NONCE_MISMATCH,
-                "receipt does not echo the challenge nonce sent for this attempt: it was replayed or made for "
-                        + "another request; reject it");
-        checks.add(VerificationReport.Check.passed("nonce", "equals the buyer's challenge"));
-        expect(r.specHash.equals(expectations.specHash()), Reason.SPEC_HASH_MISMATCH,
-                "receipt names spec " + r.specHash + " but the job's spec hashes to " + expectations.specHash()
-                        + ": the provider ran another specification; reject it");
-        checks.add(VerificationReport.Check.passed("specHash", r.specHash));
-        expect(r.kernelHash.equals(expectations.kernelHash()), Reason.KERNEL_HASH_MISMATCH,
-                "receipt names kernel code " + r.kernelHash + " but the job's kernel hashes to "
-                        + expectations.kernelHash() + ": the provider ran other code; reject it");
-        if (expectations.kernelId() != null) {
-            expect(r.kernelId.equals(expectations.kernelId()), Reason.KERNEL_HASH_MISMATCH,
-                    "receipt names kernel '" + r.kernelId + "' but '" + expectations.kernelId() + "' was requested");
-        }
-        checks.add(VerificationReport.Check.passed("kernelHash", r.kernelId + " " + r.kernelHash));
-
-        checkInputs(r, expectations.inputs());
-        checks.add(VerificationReport.Check.passed("inputs", r.inputs.size() + " input root(s) equal the buyer's own"));
-
-        expect(r.merkleChunkBytes == expectations.merkleChunkBytes(), Reason.CHUNK_SIZE_MISMATCH,
-                "receipt commits with " + r.merkleChunkBytes + "-byte Merkle chunks but "
-                        + expectations.merkleChunkBytes() + " were agreed: reject it");
-
-        Map<String, BufferDigest> received = expectations.receivedOutputDigests(r.merkleChunkBytes);
-        Map<String, BufferDigest> claimed = byName(r.outputs);
-        if (!claimed.keySet().equals(received.keySet())) {
-            throw new VerificationException(Reason.OUTPUT_ROOT_MISMATCH, "receipt commits to outputs "
-                    + claimed.keySet() + " but outputs " + received.keySet() + " were received: reject it");
-        }
-        for (BufferDigest got : received.values()) {
-            BufferDigest c = claimed.get(got.name());
-            if (c.bytes() != got.bytes()) {
-                throw new VerificationException(Reason.OUTPUT_SIZE_MISMATCH, "output '" + got.name() + "': receipt says "
-                        + c.bytes() + " bytes but " + got.bytes() + " bytes were received (truncated or padded "
-                        + "in transit, or a false receipt): reject it and fetch the output again",
-                        new Evidence("output-size", got.name(), Long.toString(c.bytes()), Long.toString(got.bytes()), ""));
-            }
-            if (!c.merkleRoot().equals(got.merkleRoot())) {
-                throw new VerificationException(Reason.OUTPUT_ROOT_MISMATCH, "output '" + got.name()
-                        + "': the received bytes have Merkle root " + got.merkleRoot() + " but the receipt commits to "
-                        + c.merkleRoot() + ": the data was altered after signing or the receipt is false; reject it",
-                        new Evidence("output-root", got.name(), c.merkleRoot(), got.merkleRoot(), ""));
-            }
-        }
-        checks.add(VerificationReport.Check.passed("outputs", received.size()
-                + " output(s): size and RFC 6962 root (" + r.merkleChunkBytes + "-byte chunks) equal the bytes received"));
-
-        checkSubjects(st.subjects(), r);
-        checks.add(VerificationReport.Check.passed("subjects", "statement subjects equal the predicate's outputs"));
-        VerificationReport report = new VerificationReport(policy, checks, assurance);
-        return new VerifiedReceipt(r, key.nodeId(), report);
-    }
-
-    private static void checkInputs(ExecutionReceipt r, Map<String, BufferDigest> expected) {
-        Map<String, BufferDigest> claimed = byName(r.inputs);
-        if (!claimed.keySet().equals(expected.keySet())) {
-            throw new VerificationException(Reason.INPUT_ROOT_MISMATCH, "receipt names inputs " + claimed.keySet()
-                    + " but the job has inputs " + expected.keySet() + ": reject it");
-        }
-        for (BufferDigest e : expected.values()) {
-            BufferDigest c = claimed.get(e.name());
-            if (!c.merkleRoot().equals(e.merkleRoot()) || c.bytes() != e.bytes()) {
-                throw new VerificationException(Reason.INPUT_ROOT_MISMATCH, "input '" + e.name() + "': receipt says root "
-                        + c.merkleRoot() + " / " + c.bytes() + " bytes but the buyer sent " + e.merkleRoot() + " / "
-                        + e.bytes() + " bytes: the provider computed on other data; reject it",
-                        new Evidence("input-root", e.name(), e.merkleRoot(), c.merkleRoot(), ""));
-            }
-        }
-    }
-
-    private static void checkSubjects(List<Subject> subjects, ExecutionReceipt r) {
-        Map<String, BufferDigest> outs = byName(r.outputs);
-        Set<String> seen = new HashSet<>();
-        for (Subject s : subjects) {
-            BufferDigest o = outs.get(s.name());
-            if (o == null || !seen.add(s.name())) {
-                throw new VerificationException(Reason.SUBJECT_MISMATCH, "statement subject '" + s.name()
-                        + "' is not exactly one of the predicate's outputs " + outs.keySet() + ": reject it");
-            }
-            if (!o.merkleRoot().equals(s.digest().get(SUBJECT_DIGEST))) {
-                throw new VerificationException(Reason.SUBJECT_MISMATCH, "statement subject '" + s.name() + "' has "
-                        + SUBJECT_DIGEST + " " + s.digest().get(SUBJECT_DIGEST) + " but the predicate says "
-                        + o.merkleRoot() + ": reject it");
-            }
-        }
-        if (seen.size() != outs.size()) {
-            throw new VerificationException(Reason.SUBJECT_MISMATCH, "statement has subjects " + seen
-                    + " but the predicate has outputs " + outs.keySet() + ": reject it");
-        }
-    }
-
-    static Map<String, BufferDigest> byName(List<BufferDigest> list) {
-        Map<String, BufferDigest> m = new LinkedHashMap<>();
-        for (BufferDigest b : list) {
-            m.put(b.name(), b);
-        }
-        return m;
-    }
-
-    private static void expect(boolean ok, Reason reason, String message) {
-        if (!ok) {
-            throw new VerificationException(reason, message);
-        }
-    }
-
-    static ExecutionReceipt fromPredicate(JsonNode p) {
-        String jobId = Statements.text(p, "jobId");
-        int attempt = Statements.int32(p, "attempt");
-        String specHash = Statements.text(p, "specHash");
-        String kernelId = Statements.text(p, "kernelId");
-        String kernelHash = Statements.text(p, "kernelHash");
-        String nonce = Statements.text(p, "nonce");
-        List<BufferDigest> inputs = readBuffers(Statements.array(p, "inputs"));
-        List<BufferDigest> outputs = readBuffers(Statements.array(p, "outputs"));
-        int chunk = Statements.int32(p, "merkleChunkBytes");
-        String kind = Statements.text(p, "executorKind");
-        JsonNode d = p.get("device");
-        ReceiptDevice device = d == null || d.isNull() ? null : readDevice(d);
-        Instant started = Statements.instant(p, "startedAt");
-        Instant ended = Statements.instant(p, "endedAt");
-        long deviceNanos = Statements.integer(p, "deviceTimeNanos");
-        Assurance assurance = readAssurance(Statements.object(p, "assurance"));
-        return Statements.build(() -> new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce,
-                inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance));
-    }
-
-    static ObjectNode deviceJson(ReceiptDevice d) {
-        ObjectNode o = Json.object();
-        o.put("model", d.model());
-        if (d.smCount() == null) {
-            o.putNull("smCount");
-        } else {
-            o.put("smCount", d.smCount());
-        }
-        o.put("driver", d.driver());
-        o.put("cudaVersion", d.cudaVersion());
-        return o;
-    }
-
-    static ReceiptDevice readDevice(JsonNode d) {
-        if (!d.isObject()) {
-            throw Statements.malformed("'device' is not an object", null);
-        }
-        return Statements.build(() -> new ReceiptDevice(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
-                Statements.optText(d, "driver"), Statements.optText(d, "cudaVersion")));
-    }
-
-    static ObjectNode assuranceJson(Assurance a) {
-        ObjectNode o = Json.object();
-        o.put("level", a.level().name());
-        ObjectNode n = o.putObject("numbers");
-        a.numbers().forEach(n::put);
-        return o;
-    }
-
-    static Assurance readAssurance(JsonNode a) {
-        String level = Statements.text(a, "level");
-        Assurance.Level l;
-        try {
-            l = Assurance.Level.valueOf(level);
-        } catch (IllegalArgumentException e) {
-            throw Statements.malformed("unknown assurance level '" + level + "'", e);
-        }
-        Map<String, Double> numbers = new HashMap<>();
-        JsonNode n = a.get("numbers");
-        if (n != null && !n.isNull()) {
-            if (!n.isObject()) {
-                throw Statements.malformed("assurance 'numbers' is not an object", null);
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isNumber()) {
-                    throw Statements.malformed("assurance number '" + e.getKey() + "' is not a number", null);
-                }
-                numbers.put(e.getKey(), e.getValue().asDouble());
-            }
-        }
-        return Statements.build(() -> new Assurance(l, numbers));
-    }
-
-    private static ArrayNode buffers(List<BufferDigest> list) {
-        ArrayNode a = Json.array();
-        for (BufferDigest b : list) {
-            ObjectNode o = a.addObject();
-            o.put("name", b.name());
-            o.put("merkleRoot", b.merkleRoot());
-            o.put("bytes", b.bytes());
-        }
-        return a;
-    }
-
-    private static List<BufferDigest> readBuffers(JsonNode arr) {
-        List<BufferDigest> out = new ArrayList<>();
-        for (Iterator<JsonNode> it = arr.elements(); it.hasNext(); ) {
-            JsonNode b = it.next();
-            if (!b.isObject()) {
-                throw Statements.malformed("a buffer entry is not an object", null);
-            }
-            String name = Statements.text(b, "name");
-            String root = Statements.text(b, "merkleRoot");
-            long bytes = Statements.integer(b, "bytes");
-            out.add(Statements.build(() -> new BufferDigest(name, root, bytes)));
-        }
-        return out;
     }
 
     static void requireText(String s, String what) {

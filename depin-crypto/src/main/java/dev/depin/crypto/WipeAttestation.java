@@ -137,7 +137,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         p.put("startedAt", startedAt.toString());
         p.put("endedAt", endedAt.toString());
         if (device != null) {
-            p.set("device", ExecutionReceipt.deviceJson(device));
+            p.set("device", ReceiptJson.deviceJson(device));
         }
         if (teeEvidence.length > 0) {
             p.put("teeEvidence", Base64.getEncoder().encodeToString(teeEvidence));
@@ -292,7 +292,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         Instant started = Statements.instant(p, "startedAt");
         Instant ended = Statements.instant(p, "endedAt");
         JsonNode d = p.get("device");
-        ReceiptDevice device = d == null || d.isNull() ? null : ExecutionReceipt.readDevice(d);
+        ReceiptDevice device = d == null || d.isNull() ? null : ReceiptJson.readDevice(d);
         String tee = Statements.optText(p, "teeEvidence");
         byte[] teeBytes;
         try {

@@ -87,6 +87,8 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** What providers hold of this buyer's inputs, or null when the buyer lets them keep nothing. */
+    private final dev.depin.grpc.internal.HeldInputs held;
 
     private record Route(String address, NodePublicKey key) {
     }
@@ -101,6 +103,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         this.offerCacheNanos = b.offerCache.toNanos();
         this.dispatchRetries = b.dispatchRetries;
         this.dispatchBackoff = b.dispatchBackoff;
+        this.held = b.keepInputs ? new dev.depin.grpc.internal.HeldInputs() : null;
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
                     b.directoryRetry, b.directoryTimeout));
@@ -277,7 +280,7 @@ public final class GrpcNetwork implements ComputeNetwork {
     private RemoteAttempt open(ProviderOffer offer, Route route, ExecutionRequest request,
                                Consumer<Progress> progress) {
         ManagedChannel channel = channel(route);
-        RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress);
+        RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress, held);
         inFlight.add(attempt);
         attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
         long timeoutMs = attemptTimeout.toMillis();
@@ -439,8 +442,29 @@ public final class GrpcNetwork implements ComputeNetwork {
         private Duration directoryTimeout = DirectoryClient.DEFAULT_CALL_TIMEOUT;
         private int dispatchRetries = 1;
         private Duration dispatchBackoff = Duration.ofMillis(100);
+        private boolean keepInputs;
 
         private Builder() {
+        }
+
+        /**
+         * Lets providers keep this buyer's inputs by Merkle root (on nodes with an input cache,
+         * {@code depin node --input-cache-bytes}), so that a later job on the same inputs, sent to
+         * a provider that said it holds them, sends only their roots. A provider that no longer
+         * holds one (evicted, expired, restarted) asks for its bytes on the same stream; the job
+         * goes on, and only that miss costs a round trip. Each attempt's cost (bytes sent against
+         * bytes declared, what came from the cache) is in its {@code RETURNED} event and in
+         * {@link ExecutionResponse#inputTransfer()}. Entries belong to this buyer's key
+         * ({@link #identity}): no other buyer can use them, and a provider wipes each when it
+         * evicts it and lists it in this buyer's next wipe attestation from that provider.
+         * Off by default: the inputs then leave each provider with its job.
+         *
+         * @param keep whether providers may keep this buyer's inputs
+         * @return this builder
+         */
+        public Builder keepInputsOnProviders(boolean keep) {
+            this.keepInputs = keep;
+            return this;
         }
 
         /**

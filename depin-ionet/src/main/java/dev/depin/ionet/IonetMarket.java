@@ -5,9 +5,9 @@ import dev.depin.capacity.CapacityException;
 import dev.depin.capacity.CapacityQuote;
 import dev.depin.capacity.CapacityRequest;
 import dev.depin.capacity.Machine;
-import dev.depin.capacity.MachineState;
 import dev.depin.capacity.MarketApiException;
 import dev.depin.capacity.spi.CapacityMarket;
+import dev.depin.capacity.spi.LeaseBook;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.Region;
 import dev.depin.settlement.TokenRate;
@@ -16,18 +16,13 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Capacity on io.net through its CaaS API: each machine is one container deployment of the depin
@@ -50,32 +45,14 @@ import java.util.concurrent.TimeUnit;
 public final class IonetMarket implements CapacityMarket {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IonetMarket.class);
     private static final BigDecimal MICRO = BigDecimal.valueOf(1_000_000);
-    private static final Set<String> ENDED = Set.of("completed", "destroyed", "terminated", "failed", "expired");
+    private static final Set<String> ENDED = Set.of("destroyed", "terminated", "failed", "expired");
 
     private final IonetCaas caas;
     private final PriceOracle usdc;
     private final Map<String, Integer> hardware;
     private final Map<String, List<Integer>> locations;
     private final Clock clock;
-    private final ExecutorService worker;
-    /** Obtaining waits (for bids, for deployments); it runs here so that listing and releasing never wait behind it. */
-    private final ExecutorService obtaining;
-    private final Map<String, Deployed> machines = new LinkedHashMap<>();
-
-    private static final class Deployed {
-        final String id;
-        final MicroUsd cost;
-        final Instant expiresAt;
-        MachineState state = MachineState.STARTING;
-        String detail = "deploying";
-        boolean releasing;
-
-        Deployed(String id, MicroUsd cost, Instant expiresAt) {
-            this.id = id;
-            this.cost = cost;
-            this.expiresAt = expiresAt;
-        }
-    }
+    private final LeaseBook leases;
 
     private IonetMarket(Builder b) {
         this.caas = b.caas;
@@ -83,16 +60,7 @@ public final class IonetMarket implements CapacityMarket {
         this.hardware = Map.copyOf(b.hardware);
         this.locations = Map.copyOf(b.locations);
         this.clock = b.clock;
-        this.worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "depin-ionet-market");
-            t.setDaemon(true);
-            return t;
-        });
-        this.obtaining = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "depin-ionet-obtain");
-            t.setDaemon(true);
-            return t;
-        });
+        this.leases = new LeaseBook("ionet", "deleted", b.clock, this::look, caas::delete);
     }
 
     /**
@@ -144,7 +112,7 @@ public final class IonetMarket implements CapacityMarket {
     @Override
     public CompletableFuture<CapacityQuote> quote(CapacityRequest request) {
         InvalidArgumentException.requireNonNull(request, "capacity request");
-        return usdc.rate().thenApplyAsync(rate -> price(request, rate), worker);
+        return usdc.rate().thenApplyAsync(rate -> price(request, rate), leases.worker());
     }
 
     private CapacityQuote price(CapacityRequest request, TokenRate rate) {
@@ -172,21 +140,7 @@ public final class IonetMarket implements CapacityMarket {
 
     @Override
     public CompletableFuture<List<Machine>> obtain(CapacityRequest request) {
-        return quote(request).thenApplyAsync(q -> {
-            q.requireWithinBudget();
-            List<Machine> got = new ArrayList<>();
-            try {
-                for (int i = 0; i < request.machines(); i++) {
-                    got.add(deployOne(request, q));
-                }
-            } catch (RuntimeException e) {
-                for (Machine m : got) {
-                    deleteQuietly(m.id());
-                }
-                throw e;
-            }
-            return List.copyOf(got);
-        }, obtaining);
+        return leases.obtain(quote(request), q -> deployOne(request, q));
     }
 
     private Machine deployOne(CapacityRequest request, CapacityQuote q) {
@@ -195,63 +149,35 @@ public final class IonetMarket implements CapacityMarket {
                 locationIds(request), 1, request.node().image(), List.of("depin"), nodeArgs(request),
                 request.node().port(), Map.of());
         String id = caas.deploy(spec);
-        Deployed d = new Deployed(id, q.perMachine(), clock.instant().plus(Duration.ofHours(hours(request))));
-        synchronized (this) {
-            machines.put(id, d);
-        }
+        Machine m = leases.add(id, q.perMachine(), clock.instant().plus(Duration.ofHours(hours(request))), "deploying");
         LOG.info("ionet: deployment {} ({}) for {}", id, name, q.perMachine());
-        return snapshot(d);
-    }
-
-    private void deleteQuietly(String id) {
-        try {
-            caas.delete(id);
-        } catch (RuntimeException e) {
-            LOG.warn("ionet: deleting deployment {} failed: {} -- delete it in IO Cloud", id, e.getMessage());
-        }
+        return m;
     }
 
     @Override
     public CompletableFuture<List<Machine>> machines() {
-        return CompletableFuture.supplyAsync(() -> {
-            List<Deployed> all;
-            synchronized (this) {
-                all = new ArrayList<>(machines.values());
-            }
-            List<Machine> out = new ArrayList<>();
-            for (Deployed d : all) {
-                if (!d.state.ended()) {
-                    refresh(d);
-                }
-                out.add(snapshot(d));
-            }
-            return out;
-        }, worker);
+        return leases.machines();
     }
 
-    private void refresh(Deployed d) {
+    /** What CaaS says of a deployment, for {@link LeaseBook#machines}. */
+    private LeaseBook.Seen look(String id) {
         String status;
         try {
-            status = caas.deployment(d.id).status().toLowerCase(java.util.Locale.ROOT);
+            status = caas.deployment(id).status().toLowerCase(java.util.Locale.ROOT);
         } catch (MarketApiException e) {
             if (e.status() != 404) {
                 throw e;
             }
             status = "destroyed";
         }
-        synchronized (this) {
-            d.detail = status;
-            if (ENDED.contains(status)) {
-                d.state = d.releasing || !clock.instant().isBefore(d.expiresAt) || status.equals("completed")
-                        ? MachineState.RELEASED : MachineState.FAILED;
-            } else if (status.equals("running")) {
-                d.state = MachineState.RUNNING;
-            }
+        if (status.equals("completed")) {
+            return LeaseBook.Seen.released(status);
+        } else if (ENDED.contains(status)) {
+            return LeaseBook.Seen.ended(status);
+        } else if (status.equals("running")) {
+            return LeaseBook.Seen.running(status);
         }
-    }
-
-    private synchronized Machine snapshot(Deployed d) {
-        return new Machine(name(), d.id, d.state, null, null, d.cost, d.expiresAt, d.detail);
+        return LeaseBook.Seen.same(status);
     }
 
     /**
@@ -262,52 +188,18 @@ public final class IonetMarket implements CapacityMarket {
      * @return completes when extended
      */
     public CompletableFuture<Void> extend(String machineId, int hours) {
-        return CompletableFuture.runAsync(() -> caas.extend(machineId, hours), worker);
+        return CompletableFuture.runAsync(() -> caas.extend(machineId, hours), leases.worker());
     }
 
     @Override
     public CompletableFuture<Void> release(String machineId) {
-        InvalidArgumentException.requireNonNull(machineId, "machine id");
-        return CompletableFuture.runAsync(() -> {
-            Deployed d;
-            synchronized (this) {
-                d = machines.get(machineId);
-                if (d == null) {
-                    throw new CapacityException("ionet: no deployment " + machineId + " was obtained here");
-                }
-                if (d.state.ended()) {
-                    return;
-                }
-                d.releasing = true;
-            }
-            try {
-                caas.delete(machineId);
-            } catch (MarketApiException e) {
-                if (e.status() != 404) {
-                    synchronized (this) {
-                        d.releasing = false;
-                    }
-                    throw e;
-                }
-            }
-            synchronized (this) {
-                d.state = MachineState.RELEASED;
-                d.detail = "deleted";
-            }
-        }, worker);
+        return leases.release(machineId);
     }
 
-    /** Stops this object's thread; deployments stay as they are. */
+    /** Stops this object's threads; deployments stay as they are. */
     @Override
     public void close() {
-        worker.shutdownNow();
-        obtaining.shutdownNow();
-        try {
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-            obtaining.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        leases.close();
     }
 
     /** Options of an {@link IonetMarket}. */

@@ -15,6 +15,8 @@ import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.provider.ProviderRejectedException;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
@@ -25,6 +27,8 @@ import dev.depin.settlement.OperationKey;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -90,6 +94,38 @@ class HoldCertificateAdmissionTest {
             }
             assertEquals(1, node.completedCount(), "the unpaid job never ran");
             assertEquals(List.of(), ledger.openHolds());
+        }
+    }
+
+    @Test
+    void privateNode_runsOneAttemptPerCertificate_andRefusesAReplay() throws Exception {
+        try (JdbcLedger ledger = ledger();
+             ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1))
+                     .requireHoldCertificates(LEDGER_KEY.publicKey()).build();
+             LocalNetwork net = LocalNetwork.of(List.of(node))) {
+            AccountId payee = Escrow.providerAccount(node.nodeId());
+            ledger.open(payee, AccountKind.PROVIDER, false).join();
+            Job job = job();
+            HoldCertificate c = ledger.apply(new Operation.Hold(OperationKey.of("replay/1/hold"), BUYER, payee,
+                    MicroUsd.ofMicros(10), java.time.Instant.now().plusSeconds(60), Optional.of(job.spec().hash())))
+                    .join().certificate().orElseThrow();
+            ExecutionRequest paid = new ExecutionRequest("0123456789abcdef0123456789abcdef", 1, job.spec(),
+                    job.inputs(), new byte[32], Optional.of(c));
+            assertEquals(Optional.empty(), node.admissionRefusal(paid), "a transport's early check spends nothing");
+            net.dispatch(node.offer(), paid, p -> { }).response().get(30, TimeUnit.SECONDS);
+            assertEquals(1, node.completedCount());
+            // The very same request again, and the certificate under another job id: both refused.
+            String spent = "hold certificate replay/1/hold was already spent by job 0123456789abcdef0123456789abcdef "
+                    + "attempt 1; a certificate pays for one attempt";
+            assertTrue(node.admissionRefusal(paid).orElseThrow().contains(spent), node.admissionRefusal(paid).toString());
+            for (ExecutionRequest replay : List.of(paid, new ExecutionRequest("fedcba9876543210fedcba9876543210", 1,
+                    job.spec(), job.inputs(), new byte[32], Optional.of(c)))) {
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> net.dispatch(node.offer(), replay, p -> { }).response().get(30, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof ProviderRejectedException, e.toString());
+                assertTrue(e.getCause().getMessage().contains(spent), e.getCause().getMessage());
+            }
+            assertEquals(1, node.completedCount(), "a replayed certificate never ran the job again");
         }
     }
 

@@ -579,7 +579,9 @@ public final class JobRun implements JobHandle {
                 return;
             }
             if (response != null) {
-                recordAttempt(a, AttemptState.RETURNED, "");
+                // What reaching the provider cost, when the network counted it (bytes sent, inputs by root).
+                recordAttempt(a, AttemptState.RETURNED, response.inputTransfer() == null ? ""
+                        : response.inputTransfer().summary());
                 if (state != JobState.RETURNED) {
                     record(JobState.RETURNED, a.number(), a.provider(), response.executorKind() + ", device "
                             + Duration.ofNanos(response.deviceNanos()).toMillis() + " ms");

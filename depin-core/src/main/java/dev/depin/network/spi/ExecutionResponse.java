@@ -28,10 +28,13 @@ import java.util.Map;
  *                     {@code null} when batched
  * @param batched      the attempt's receipt and wipe statements with their inclusion proofs in
  *                     one signed batch, or {@code null} when they were signed one by one
+ * @param inputTransfer what sending the inputs cost and which the provider held by root, as
+ *                     the transport counted it, or {@code null} when the network does not report it
  */
 public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
                                 Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
-                                long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
+                                long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched,
+                                InputTransfer inputTransfer) {
     /**
      * @param jobId the job id the provider says it ran
      * @param attempt the attempt it says it ran
@@ -48,6 +51,7 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
      *        batched
      * @param batched the attempt's receipt and wipe statements with their inclusion proofs in one signed
      *        batch, or {@code null} when they were signed one by one
+     * @param inputTransfer what sending the inputs cost, or {@code null} when not reported
      * @throws InvalidArgumentException on nulls, negative numbers, or proofs that are neither
      *                                  both envelopes nor one batched receipt
      */
@@ -71,6 +75,28 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         }
         outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(outputs));
         outputs.forEach((k, v) -> InvalidArgumentException.requireNonNull(v, "output '" + k + "'"));
+    }
+
+    /**
+     * A response without an input transfer report.
+     *
+     * @param jobId        the job id the provider says it ran
+     * @param attempt      the attempt it says it ran
+     * @param provider     the provider's node id
+     * @param executorKind the executor it says it used
+     * @param outputs      outputs by name as received
+     * @param startedAt    when execution started
+     * @param endedAt      when it ended
+     * @param deviceNanos  device time the provider charges for
+     * @param receipt      the signed execution receipt, or {@code null} when batched
+     * @param wipe         the signed wipe attestation, or {@code null} when batched
+     * @param batched      the batched receipt, or {@code null}
+     */
+    public ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
+                             Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
+                             long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched) {
+        this(jobId, attempt, provider, executorKind, outputs, startedAt, endedAt, deviceNanos, receipt, wipe, batched,
+                null);
     }
 
     /**

@@ -106,6 +106,22 @@ public final class NodeCommand implements Callable<Integer> {
                     + "node's job memory is at most this times its workers.")
     long maxJobBytes;
 
+    @Option(names = "--input-cache-bytes", defaultValue = "0", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Memory for inputs kept by Merkle root between jobs, for buyers that ask for it "
+                    + "(GrpcNetwork.Builder.keepInputsOnProviders), e.g. 4g; their next jobs send only the roots. "
+                    + "Each buyer may take a quarter; least recently used entries are evicted, wiped and listed in "
+                    + "their owner's next wipe attestation. Default ${DEFAULT-VALUE}: off.")
+    long inputCacheBytes;
+
+    @Option(names = "--input-cache-entries", defaultValue = "1024", paramLabel = "N",
+            description = "Most inputs the input cache holds (default ${DEFAULT-VALUE}; a buyer may take a quarter).")
+    int inputCacheEntries;
+
+    @Option(names = "--input-cache-ttl", defaultValue = "10m", paramLabel = "DURATION",
+            description = "How long a cached input is kept unused, e.g. 10m, 1h (default ${DEFAULT-VALUE}).")
+    String inputCacheTtl;
+
     @Option(names = "--max-input-bytes", defaultValue = "1g", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
             description = "Most input bytes all streams may hold at once, allocated as they arrive "
@@ -170,6 +186,7 @@ public final class NodeCommand implements Callable<Integer> {
         int hostThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Price price;
         Region where;
+        dev.depin.node.InputCache.Limits cacheLimits = null;
         MicroUsd staked;
         dev.depin.crypto.NodePublicKey ledger = null;
         dev.depin.provider.SlaTerms sla;
@@ -206,6 +223,18 @@ public final class NodeCommand implements Callable<Integer> {
                 throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
                         + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
             }
+            if (inputCacheBytes < 0 || inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
+                throw new ServeOptions.UsageException("--input-cache-bytes must be >= 0 and --input-cache-entries 1 "
+                        + "to 1000000, got " + inputCacheBytes + " and " + inputCacheEntries);
+            }
+            if (inputCacheBytes > 0) {
+                try {
+                    cacheLimits = dev.depin.node.InputCache.Limits.of(inputCacheBytes, inputCacheEntries)
+                            .withIdleTtl(parseTtl(inputCacheTtl));
+                } catch (DepinException e) {
+                    throw new ServeOptions.UsageException("--input-cache-*: " + e.getMessage());
+                }
+            }
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
             staked = usd("--stake", stake);
             where = parseRegion(region);
@@ -240,6 +269,9 @@ public final class NodeCommand implements Callable<Integer> {
                     // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
                     // that verify_receipt.py and other single-envelope tools can re-check.
                     .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
+            if (cacheLimits != null) {
+                nb.inputCache(cacheLimits);
+            }
             if (metricsPort != null || dashboardPort != null) {
                 registry = MetricsHttp.registry();
                 nb.meterRegistry(registry);
@@ -380,6 +412,22 @@ public final class NodeCommand implements Callable<Integer> {
         } catch (DepinException e) {
             throw new ServeOptions.UsageException(option + " '" + value + "': " + e.getMessage());
         }
+    }
+
+    /** A duration as {@code 90s}, {@code 10m}, {@code 2h} or {@code 1d}. */
+    private static Duration parseTtl(String text) throws ServeOptions.UsageException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,7})([smhd])").matcher(text);
+        if (!m.matches()) {
+            throw new ServeOptions.UsageException("--input-cache-ttl '" + text + "': give a number and a unit s, m, h "
+                    + "or d, e.g. 10m");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
     }
 
     private static Region parseRegion(String text) throws ServeOptions.UsageException {

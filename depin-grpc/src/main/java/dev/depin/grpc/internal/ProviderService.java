@@ -24,6 +24,9 @@ import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.TransportBuffers;
+import dev.depin.grpc.internal.wire.Need;
+import dev.depin.node.InputCache;
+import dev.depin.node.InputCaching;
 import dev.depin.node.NodeAttempt;
 import dev.depin.node.NodeResult;
 import dev.depin.node.ProviderNode;
@@ -231,7 +234,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private Map<String, Incoming> inputs;
         private long missing;
         private boolean compact;
+        private boolean keepInputs;
+        private java.util.Set<String> byRoot = java.util.Set.of();
+        private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
+        /** Cache entries taken for inputs sent by root; the node's once submitted, else released by end(). */
+        private Map<String, InputCache.Lease> leases = Map.of();
         private long reservation;
         private boolean jobCounted;
         private ScheduledFuture<?> deadline;
@@ -402,25 +410,80 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 jobCounted = true;
             }
             compact = s.getCompact();
+            keepInputs = s.getKeepInputs();
+            byRoot = byRoot(spec, s.getByRootList());
+            List<String> need = new ArrayList<>();
+            if (!byRoot.isEmpty()) {
+                // Only this peer's own entries: a root it never sent is a miss, and its bytes are asked for.
+                java.util.Optional<InputCache> cache = node.inputCache();
+                Map<String, InputCache.Lease> held = new HashMap<>();
+                for (InputRef in : spec.inputs()) {
+                    if (byRoot.contains(in.name())) {
+                        java.util.Optional<InputCache.Lease> l = cache.isPresent()
+                                ? cache.get().acquire(peer.nodeId().hex(), in) : java.util.Optional.empty();
+                        if (l.isPresent()) {
+                            held.put(in.name(), l.get());
+                        } else {
+                            need.add(in.name());
+                        }
+                    }
+                }
+                synchronized (sendLock) {
+                    if (ended) {
+                        held.values().forEach(InputCache.Lease::close);
+                        return false;
+                    }
+                    leases = held; // released by end() unless handed to the node
+                }
+            }
+            boolean kept = false;
             if (s.getInputsCount() > 0) {
                 reserve(frame.bytes().length); // the frame is held until the job is wiped
-                Map<String, ByteBuffer> ready = inline(spec, s.getInputsList());
+                insideStart = inline(spec, s.getInputsList());
                 received.keep(frame); // before submit: the node's wipe may run as soon as it is queued
-                submit(ready);
-                return true;
+                kept = true;
             }
             inputs = new LinkedHashMap<>();
+            long awaited = 0;
             for (InputRef in : spec.inputs()) {
-                inputs.put(in.name(), new Incoming(in.name(), (int) in.bytes()));
+                boolean expected = byRoot.contains(in.name()) ? need.contains(in.name())
+                        : !insideStart.containsKey(in.name());
+                if (expected) {
+                    inputs.put(in.name(), new Incoming(in.name(), (int) in.bytes()));
+                    awaited += in.bytes();
+                }
             }
             received.assembling(inputs);
-            missing = total;
+            missing = awaited;
             if (missing == 0) {
-                received.used(frame); // before the job is queued, as for a last chunk
+                if (!kept) {
+                    received.used(frame); // before the job is queued, as for a last chunk
+                }
                 submit();
                 return true;
             }
-            return false;
+            if (!need.isEmpty()) {
+                // One message, only on a miss: the common case (every root held) costs no round trip.
+                send(ExecuteResponse.newBuilder().setNeed(Need.newBuilder().addAllNames(need)).build());
+            }
+            return kept;
+        }
+
+        /** The inputs Start sends by root: declared, each once. */
+        private java.util.Set<String> byRoot(JobSpec spec, List<String> names) {
+            java.util.Set<String> declared = new java.util.HashSet<>();
+            spec.inputs().forEach(in -> declared.add(in.name()));
+            java.util.Set<String> set = new java.util.LinkedHashSet<>();
+            for (String n : names) {
+                if (!declared.contains(n)) {
+                    throw refuse("input '" + Wire.shorten(n) + "' sent by root is not declared by job "
+                            + header.jobId() + " (it declares " + declared + ")");
+                }
+                if (!set.add(n)) {
+                    throw refuse("input '" + n + "' sent by root twice: malformed stream");
+                }
+            }
+            return set;
         }
 
         /** Every declared input, whole, inside Start: views of the received frame, no copy. */
@@ -430,6 +493,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             Map<String, ByteBuffer> ready = new LinkedHashMap<>();
             for (InputChunk c : chunks) {
                 InputRef in = declared.get(c.getName());
+                if (in != null && byRoot.contains(in.name())) {
+                    throw refuse("input '" + in.name() + "' is sent by root and inside Start: malformed stream");
+                }
                 if (in == null) {
                     throw refuse("input '" + Wire.shorten(c.getName()) + "' is not declared by job " + header.jobId()
                             + " (it declares " + declared.keySet() + ")");
@@ -442,9 +508,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     throw refuse("input '" + in.name() + "' twice inside Start: malformed stream");
                 }
             }
-            if (ready.size() != declared.size()) {
+            if (ready.size() + byRoot.size() != declared.size()) {
                 throw refuse("Start carries inputs " + ready.keySet() + " but job " + header.jobId() + " declares "
-                        + declared.keySet() + ": send every input inside Start, or none");
+                        + declared.keySet() + (byRoot.isEmpty() ? ": send every input inside Start, or none"
+                        : " and sends " + byRoot + " by root: send every other input inside Start, or none"));
             }
             return ready;
         }
@@ -464,6 +531,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 throw refuse("input '" + Wire.shorten(c.getName()) + "' after every input was complete: refused");
             }
             Incoming in = inputs.get(c.getName());
+            if (in == null && byRoot.contains(c.getName())) {
+                throw refuse("input '" + c.getName() + "' was sent by root and this node holds it: no bytes of it "
+                        + "may follow");
+            }
+            if (in == null && insideStart.containsKey(c.getName())) {
+                throw refuse("input '" + c.getName() + "' came inside Start: no chunk of it may follow");
+            }
             if (in == null) {
                 throw refuse("input '" + Wire.shorten(c.getName()) + "' is not declared by job " + header.jobId()
                         + " (it declares " + inputs.keySet() + ")");
@@ -499,12 +573,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         private void submit() {
-            Map<String, ByteBuffer> ready = new LinkedHashMap<>();
+            Map<String, ByteBuffer> ready = new LinkedHashMap<>(insideStart);
             inputs.forEach((k, v) -> ready.put(k, ByteBuffer.wrap(v.data, 0, v.filled)));
-            submit(ready);
-        }
-
-        private void submit(Map<String, ByteBuffer> ready) {
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
                     header.nonce(), header.holdCertificate());
             synchronized (sendLock) {
@@ -518,8 +588,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
             }
             // Not under sendLock: the node reports progress, which sends under that lock, from
-            // its worker while holding the attempt's own monitor.
-            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received, peer.nodeId().hex());
+            // its worker while holding the attempt's own monitor. The node owns the leases now.
+            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received, peer.nodeId().hex(),
+                    new InputCaching(keepInputs, leases));
             attempt = a;
             a.result().whenComplete((r, e) -> {
                 if (r != null) {
@@ -629,6 +700,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         private void sendResult(NodeResult r) {
+            NodeAttempt a = attempt;
             Result.Builder b = Result.newBuilder().setJobId(r.jobId()).setAttempt(r.attempt())
                     .setProvider(r.provider().hex()).setExecutorKind(r.executorKind())
                     .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
@@ -638,6 +710,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             } else {
                 b.setReceiptEnvelope(ByteString.copyFrom(r.receipt().toJsonBytes()))
                         .setWipeEnvelope(ByteString.copyFrom(r.wipe().toJsonBytes()));
+            }
+            if (a != null) {
+                header.spec().inputs().stream().map(InputRef::name).filter(a.inputsKept()::contains)
+                        .forEach(b::addKeptInputs);
             }
             send(ExecuteResponse.newBuilder().setResult(b).build());
         }
@@ -674,6 +750,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     LOG.debug("closing an Execute stream failed: {}", e.toString());
                 }
                 received.release();
+                if (!submitted) {
+                    leases.values().forEach(InputCache.Lease::close);
+                }
                 ledger.release(peer, reservation);
                 reservation = 0;
                 if (jobCounted) {

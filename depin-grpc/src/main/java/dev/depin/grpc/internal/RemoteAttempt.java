@@ -23,7 +23,11 @@ import io.grpc.stub.ClientResponseObserver;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import dev.depin.job.InputRef;
+import dev.depin.network.spi.InputTransfer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -40,6 +44,7 @@ import java.util.function.Consumer;
  * here blocks.
  */
 public final class RemoteAttempt implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+    private final NodeId providerId;
     private final String provider;
     private final ExecutionRequest request;
     private final Consumer<ComputeNetwork.Progress> progress;
@@ -55,21 +60,57 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private boolean cancelSent;
     /** Compact reply: whether ACCEPTED and RUNNING were reported (touched by inbound callbacks only). */
     private boolean running;
+    /** Whether the buyer lets the provider keep the inputs it sends. */
+    private final boolean keep;
+    /** What each provider holds of this buyer's inputs, or null without input caching. */
+    private final HeldInputs held;
+    /** Inputs sent by root only, in declaration order. */
+    private final List<String> byRoot = new ArrayList<>();
+    /** Inputs sent by root that the provider asked for (guarded by this). */
+    private final List<String> resent = new ArrayList<>();
+    /** Input bytes put into messages (guarded by this). */
+    private long sentBytes;
 
     /**
+     * An attempt that sends every input and lets the provider keep none.
+     *
      * @param provider the provider's node id
      * @param request  what to run
      * @param progress told of progress
      */
     public RemoteAttempt(NodeId provider, ExecutionRequest request, Consumer<ComputeNetwork.Progress> progress) {
+        this(provider, request, progress, null);
+    }
+
+    /**
+     * @param provider the provider's node id
+     * @param request  what to run
+     * @param progress told of progress
+     * @param held     with input caching: what the providers hold of this buyer's inputs (inputs
+     *                 held are sent by root only, and the provider may keep the others); null
+     *                 sends every input and lets the provider keep none
+     */
+    public RemoteAttempt(NodeId provider, ExecutionRequest request, Consumer<ComputeNetwork.Progress> progress,
+                         HeldInputs held) {
+        this.providerId = provider;
         this.provider = provider.shortId();
         this.request = request;
         this.progress = progress;
         this.assembler = request.newAssembler();
-        request.inputs().forEach((k, v) -> pending.add(Map.entry(k, v)));
-        this.inline = total(request.spec().inputs().stream().mapToLong(i -> i.bytes()).toArray()) <= Wire.INLINE_BYTES
-                && !pending.isEmpty();
-        this.compact = inline
+        this.keep = held != null;
+        this.held = held;
+        Map<String, ByteBuffer> bytes = request.inputs();
+        long rest = 0;
+        for (InputRef in : request.spec().inputs()) {
+            if (held != null && held.holds(provider, in)) {
+                byRoot.add(in.name());
+            } else {
+                pending.add(Map.entry(in.name(), bytes.get(in.name())));
+                rest += in.bytes();
+            }
+        }
+        this.inline = rest <= Wire.INLINE_BYTES && !pending.isEmpty();
+        this.compact = (inline || (pending.isEmpty() && !byRoot.isEmpty()))
                 && total(request.expectedOutputs().values().stream().mapToLong(Long::longValue).toArray())
                 <= Wire.INLINE_BYTES;
     }
@@ -117,11 +158,13 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     .setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
                     .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
             request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
+            start.setKeepInputs(keep).addAllByRoot(byRoot);
             if (inline) {
                 // The request's buffers are immutable views: serialized as they are, no copy.
                 for (Map.Entry<String, ByteBuffer> in : pending) {
                     start.addInputs(InputChunk.newBuilder().setName(in.getKey())
                             .setData(UnsafeByteOperations.unsafeWrap(in.getValue())));
+                    sentBytes += in.getValue().remaining();
                 }
                 pending.clear();
             }
@@ -137,6 +180,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             int n = Math.min(b.remaining(), Wire.CHUNK_BYTES);
             ByteBuffer part = b.slice().limit(n);
             b.position(b.position() + n);
+            sentBytes += n;
             requests.onNext(ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(in.getKey())
                     .setData(ByteString.copyFrom(part))).build());
         }
@@ -193,11 +237,33 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     ranIfCompact();
                     result(m.getResult());
                 }
+                case NEED -> need(m.getNeed().getNamesList());
                 default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
             }
         } catch (RuntimeException e) {
             abort("provider " + provider + " broke the protocol: " + e.getMessage());
         }
+    }
+
+    /**
+     * The provider does not hold some inputs sent by root (evicted, expired, restarted): they
+     * are streamed now, on this stream, as without the cache. Not a failure.
+     */
+    private synchronized void need(List<String> names) {
+        if (!resent.isEmpty() || names.isEmpty()) {
+            throw new NetworkException("a second or empty Need");
+        }
+        Map<String, ByteBuffer> bytes = request.inputs();
+        for (String name : names) {
+            if (!byRoot.contains(name) || resent.contains(name)) {
+                throw new NetworkException("Need for input '" + Wire.shorten(name) + "', which was not sent by root");
+            }
+            resent.add(name);
+            pending.add(Map.entry(name, bytes.get(name)));
+            request.spec().inputs().stream().filter(i -> i.name().equals(name)).findFirst()
+                    .ifPresent(in -> held.forget(providerId, in));
+        }
+        pump();
     }
 
     /** A compact reply sends no Progress: its first output or its result means it was accepted and ran. */
@@ -222,9 +288,25 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             receipt = Envelope.parse(r.getReceiptEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
             wipe = Envelope.parse(r.getWipeEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
         }
+        List<String> kept = new ArrayList<>();
+        for (InputRef in : request.spec().inputs()) {
+            if (r.getKeptInputsList().contains(in.name())) {
+                kept.add(in.name());
+                if (held != null) {
+                    held.remember(providerId, in);
+                }
+            }
+        }
+        InputTransfer transfer;
+        synchronized (this) {
+            List<String> fromCache = new ArrayList<>(byRoot);
+            fromCache.removeAll(resent);
+            transfer = new InputTransfer(request.spec().inputs().stream().mapToLong(InputRef::bytes).sum(), sentBytes,
+                    fromCache, resent, kept);
+        }
         ExecutionResponse resp = new ExecutionResponse(r.getJobId(), r.getAttempt(), NodeId.parse(r.getProvider()),
                 r.getExecutorKind(), assembler.finish(), instant(r.getStartedAtEpochNanos()),
-                instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched);
+                instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched, transfer);
         synchronized (this) {
             if (!halfClosed && !released.isDone()) {
                 halfClosed = true;

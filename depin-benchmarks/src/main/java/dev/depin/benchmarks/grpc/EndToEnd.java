@@ -1,0 +1,397 @@
+package dev.depin.benchmarks.grpc;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.ExecutionReceipt;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.executor.ExecutorRegistry;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutorOptions;
+import dev.depin.executor.spi.ExecutorProvider;
+import dev.depin.grpc.DirectoryServer;
+import dev.depin.grpc.GrpcNetwork;
+import dev.depin.grpc.ProviderServer;
+import dev.depin.job.AttemptState;
+import dev.depin.job.Job;
+import dev.depin.job.JobEvent;
+import dev.depin.job.JobHandle;
+import dev.depin.job.JobResult;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.node.ProviderNode;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A verified job's whole path, as a buyer pays for it: a {@link DirectoryServer}, a
+ * {@link ProviderServer} on the CUDA or CPU executor and a buyer {@link DepinClient} on
+ * {@link GrpcNetwork}, in one JVM over loopback mutual TLS, and how much of the wall time the
+ * device computes.
+ *
+ * <p>After a warm-up of small jobs ({@code --warmup-seconds}, 20 by default), three parts,
+ * each after a warm-up of its own shape that is not counted:
+ * <ol>
+ *   <li>SGEMM m = k = n for each size, one job at a time, Freivalds(20), cold inputs: the time
+ *   {@code Job.build} takes (hashing the inputs; not in the wall time), the wall time from
+ *   submit to the verified result, the kernel's device time as the receipt states it, their
+ *   ratio, and the phases on one clock (one JVM): until dispatch (offers, plan), dispatch to
+ *   the kernel's start (inputs over the wire, queue, staging), the kernel, the kernel's end to
+ *   the result's return (output root, wipe, receipt, outputs over the wire), return to verified
+ *   (the buyer's checks). Each phase is the median over the repetitions;</li>
+ *   <li>a SAXPY batch with many jobs in flight: jobs/s, MiB/s of inputs and outputs, and the
+ *   device's share of the wall time;</li>
+ *   <li>an SGEMM batch with several jobs in flight, the same columns.</li>
+ * </ol>
+ * Each part also prints the process's CPU use (CPU seconds per wall second: how many cores
+ * were busy). Nothing here is a pass/fail check: the goals of issue 15 are printed beside the
+ * figures.
+ *
+ * <p>Run (here: CPU executor; {@code gpu-check.sh} runs it with {@code --executor cuda}):
+ * {@code java -Xmx8g --add-modules jdk.incubator.vector -cp depin-benchmarks/target/benchmarks.jar
+ * dev.depin.benchmarks.grpc.EndToEnd --executor cpu --sizes 256,512,1024 --json end-to-end.json}
+ */
+public final class EndToEnd {
+    private static final long SEED = 20261205L;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private EndToEnd() {
+    }
+
+    /** What to run, from the command line. */
+    private record Options(String executor, int[] sizes, int reps, int saxpyJobs, int saxpyN, int saxpyInFlight,
+                           int sgemmBatchJobs, int sgemmBatchSize, int sgemmInFlight, int warmupSeconds, Path json) {
+        static Options parse(String[] args) {
+            Map<String, String> a = new LinkedHashMap<>();
+            for (int i = 0; i < args.length; i++) {
+                if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                    throw new IllegalArgumentException("expected --option value pairs, got '" + args[i] + "'; options: "
+                            + "--executor cpu|cuda|best --sizes 1024,4096 --reps 3 --saxpy-jobs 64 --saxpy-n 1048576 "
+                            + "--saxpy-in-flight 32 --sgemm-batch-jobs 16 --sgemm-batch-size 4096 --sgemm-in-flight 16 "
+                            + "--warmup-seconds 20 --json FILE");
+                }
+                a.put(args[i].substring(2), args[++i]);
+            }
+            String executor = a.getOrDefault("executor", "best");
+            boolean gpu = !executor.equals("cpu");
+            int[] sizes = Arrays.stream(a.getOrDefault("sizes", gpu ? "1024,4096,8192" : "256,512,1024").split(","))
+                    .mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+            Options o = new Options(executor, sizes, Integer.parseInt(a.getOrDefault("reps", "3")),
+                    Integer.parseInt(a.getOrDefault("saxpy-jobs", "64")),
+                    Integer.parseInt(a.getOrDefault("saxpy-n", Integer.toString(1 << 20))),
+                    Integer.parseInt(a.getOrDefault("saxpy-in-flight", "32")),
+                    Integer.parseInt(a.getOrDefault("sgemm-batch-jobs", "16")),
+                    Integer.parseInt(a.getOrDefault("sgemm-batch-size", gpu ? "4096" : "512")),
+                    Integer.parseInt(a.getOrDefault("sgemm-in-flight", gpu ? "16" : "4")),
+                    Integer.parseInt(a.getOrDefault("warmup-seconds", "20")),
+                    a.containsKey("json") ? Path.of(a.get("json")) : null);
+            a.keySet().removeAll(List.of("executor", "sizes", "reps", "saxpy-jobs", "saxpy-n", "saxpy-in-flight",
+                    "sgemm-batch-jobs", "sgemm-batch-size", "sgemm-in-flight", "warmup-seconds", "json"));
+            if (!a.isEmpty()) {
+                throw new IllegalArgumentException("unknown option(s) " + a.keySet());
+            }
+            if (o.reps < 1 || o.warmupSeconds < 0 || o.saxpyJobs < 0 || o.sgemmBatchJobs < 0 || o.saxpyInFlight < 1 || o.sgemmInFlight < 1
+                    || o.saxpyN < 1 || o.sgemmBatchSize < 1 || Arrays.stream(sizes).anyMatch(s -> s < 1)) {
+                throw new IllegalArgumentException("sizes, counts and in-flight limits must be positive");
+            }
+            return o;
+        }
+    }
+
+    /**
+     * Runs the three parts and prints their tables; writes them as JSON with {@code --json}.
+     *
+     * @param args {@code --option value} pairs (see the class comment)
+     * @throws Exception if a job fails: every job here must verify
+     */
+    public static void main(String[] args) throws Exception {
+        Options o = Options.parse(args);
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (DeviceExecutor executor = executor(o.executor)) {
+            String device = executor.kind() + " on " + executor.device().model();
+            int cores = Runtime.getRuntime().availableProcessors();
+            System.out.printf(Locale.ROOT, "end to end over loopback mTLS: %s, %d cores, %s, seed %d%n", device, cores,
+                    Runtime.version(), SEED);
+            out.put("device", device);
+            out.put("cores", cores);
+            out.put("java", Runtime.version().toString());
+            out.put("startedAt", Instant.now().toString());
+            NodeKeyPair nodeKey = NodeKeyPair.generate();
+            long heap = Runtime.getRuntime().maxMemory();
+            ProviderNode node = ProviderNode.builder(nodeKey, executor)
+                    .price(new Price(MicroUsd.ofUsd("0.01"), MicroUsd.ofUsd("0.0001")))
+                    .concurrency(1, 1024).jobLimits(Math.max(1L << 29, heap / 4), Math.max(1L << 30, heap / 2))
+                    .build();
+            try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
+                 ProviderServer server = ProviderServer.builder(node, nodeKey).directory(dir.address())
+                         .maxInputBytes(Math.max(1L << 30, heap / 3)).start()) {
+                server.renewNow();
+                try (GrpcNetwork net = GrpcNetwork.connect(dir.address());
+                     DepinClient client = DepinClient.builder(net).attemptTimeout(Duration.ofMinutes(10)).build()) {
+                    SplittableRandom rnd = new SplittableRandom(SEED);
+                    out.put("warmupJobs", warmUp(client, rnd, o));
+                    out.put("oneAtATime", oneAtATime(client, rnd, o));
+                    if (o.saxpyJobs > 0) {
+                        out.put("saxpyBatch", batch(client, rnd, "SAXPY n=" + o.saxpyN, o.saxpyJobs, o.saxpyInFlight,
+                                () -> saxpy(rnd, o.saxpyN)));
+                    }
+                    if (o.sgemmBatchJobs > 0) {
+                        int n = o.sgemmBatchSize;
+                        out.put("sgemmBatch", batch(client, rnd, "SGEMM n=" + n, o.sgemmBatchJobs, o.sgemmInFlight,
+                                () -> sgemm(rnd, n)));
+                    }
+                }
+            } finally {
+                node.close();
+            }
+        }
+        if (o.json != null) {
+            JSON.writeValue(o.json.toFile(), out);
+            System.out.println("JSON: " + o.json);
+        }
+    }
+
+    private static DeviceExecutor executor(String kind) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        switch (kind) {
+            case "cpu":
+                return new CpuExecutor(threads);
+            case "best":
+                return ExecutorRegistry.createBest(ExecutorOptions.threads(threads));
+            default:
+                for (ExecutorProvider p : ExecutorRegistry.providers()) {
+                    if (p.name().equals(kind)) {
+                        ExecutorProvider.Availability a = p.availability();
+                        if (!a.available()) {
+                            throw new IllegalStateException(kind + " executor unavailable: " + a.cause());
+                        }
+                        return p.create(ExecutorOptions.threads(threads));
+                    }
+                }
+                throw new IllegalArgumentException("no executor named '" + kind + "' on the class path: cpu, cuda, best");
+        }
+    }
+
+    /**
+     * Runs small SGEMM and SAXPY jobs, a few in flight, for the warm-up time: the TLS, gRPC,
+     * hashing and kernel paths are interpreted or C1-compiled for their first seconds (a
+     * profile of a run without it showed JSSE's GHASH in its plain-Java form and the Vector
+     * API's fallback), and the figures are meant for the steady state.
+     */
+    private static int warmUp(DepinClient client, SplittableRandom rnd, Options o) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.warmupSeconds);
+        int n = Math.min(512, Arrays.stream(o.sizes).min().orElse(512));
+        int jobs = 0;
+        do {
+            drive(client, 4, 2, () -> sgemm(rnd, n));
+            drive(client, 4, 4, () -> saxpy(rnd, 1 << 16));
+            jobs += 8;
+        } while (System.nanoTime() < until);
+        System.out.printf(Locale.ROOT, "warm-up: %d small jobs in %d s (not counted)%n", jobs, o.warmupSeconds);
+        return jobs;
+    }
+
+    // ------------------------------------------------------------------ one job at a time
+
+    private static List<Map<String, Object>> oneAtATime(DepinClient client, SplittableRandom rnd, Options o)
+            throws Exception {
+        System.out.printf(Locale.ROOT, "%nSGEMM m=k=n, one job at a time, Freivalds(20), cold inputs (medians of %d "
+                + "after a warm-up); phases in ms on one clock%n", o.reps);
+        System.out.printf(Locale.ROOT, "%6s %8s %9s %9s %8s | %8s %9s %9s %9s %8s | %6s%n", "n", "build", "wall",
+                "kernel", "k/wall", "to disp", "to kernel", "kernel*", "to return", "verify", "cores");
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int n : o.sizes) {
+            run(client, sgemm(rnd, n).build()); // warm-up: JIT, connection, first allocation of this size
+            double[][] cols = new double[10][o.reps];
+            for (int i = 0; i < o.reps; i++) {
+                long b0 = System.nanoTime();
+                Job job = sgemm(rnd, n).build();
+                double build = (System.nanoTime() - b0) / 1e6;
+                Cpu cpu = Cpu.start();
+                JobResult r = run(client, job);
+                double cores = cpu.cores();
+                Phases p = Phases.of(r);
+                double[] v = {build, p.wall, p.kernel, p.kernel / p.wall, p.toDispatch, p.toKernel, p.kernelSpan,
+                    p.toReturn, p.verify, cores};
+                for (int c = 0; c < v.length; c++) {
+                    cols[c][i] = v[c];
+                }
+            }
+            double[] m = Arrays.stream(cols).mapToDouble(EndToEnd::median).toArray();
+            System.out.printf(Locale.ROOT, "%6d %8.1f %9.1f %9.2f %7.2f%% | %8.1f %9.1f %9.1f %9.1f %8.1f | %6.2f%n",
+                    n, m[0], m[1], m[2], 100 * m[3], m[4], m[5], m[6], m[7], m[8], m[9]);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("n", n);
+            row.put("buildMs", m[0]);
+            row.put("wallMs", m[1]);
+            row.put("kernelMs", m[2]);
+            row.put("kernelOverWall", m[3]);
+            row.put("toDispatchMs", m[4]);
+            row.put("dispatchToKernelMs", m[5]);
+            row.put("kernelSpanMs", m[6]);
+            row.put("kernelToReturnMs", m[7]);
+            row.put("verifyMs", m[8]);
+            row.put("coresBusy", m[9]);
+            row.put("wallMsEach", cols[1]);
+            rows.add(row);
+        }
+        System.out.println("build: Job.build (hashes the inputs), not in wall. kernel: the receipt's device time. "
+                + "kernel*: the receipt's start to end (executor's own span). goal (issue 15, GPU host): "
+                + "wall <= 10x kernel at n=8192 cold; on a CPU host: kernel >= 60 % of wall at n=1024");
+        return rows;
+    }
+
+    /** The phases of one verified job, from its events and its receipt, on this JVM's clock. */
+    private record Phases(double wall, double kernel, double toDispatch, double toKernel, double kernelSpan,
+                          double toReturn, double verify) {
+        static Phases of(JobResult r) {
+            Instant submitted = r.timings().submittedAt();
+            Instant done = r.timings().completedAt();
+            Instant dispatched = null;
+            Instant returned = null;
+            for (JobEvent e : r.history()) {
+                if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.DISPATCHED && dispatched == null) {
+                    dispatched = e.at();
+                }
+                if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.RETURNED && returned == null) {
+                    returned = e.at();
+                }
+            }
+            ExecutionReceipt receipt = r.batched() != null ? r.batched().readReceiptUnverified()
+                    : ExecutionReceipt.readUnverified(r.receipt());
+            if (dispatched == null || returned == null) {
+                throw new IllegalStateException("job " + r.jobId() + " has no DISPATCHED/RETURNED event: " + r.history());
+            }
+            return new Phases(ms(submitted, done), r.timings().deviceNanos() / 1e6, ms(submitted, dispatched),
+                    ms(dispatched, receipt.startedAt()), ms(receipt.startedAt(), receipt.endedAt()),
+                    ms(receipt.endedAt(), returned), ms(returned, done));
+        }
+
+        private static double ms(Instant a, Instant b) {
+            return Duration.between(a, b).toNanos() / 1e6;
+        }
+    }
+
+    // ------------------------------------------------------------------ batches
+
+    private static Map<String, Object> batch(DepinClient client, SplittableRandom rnd, String name, int jobs,
+                                             int inFlight, java.util.function.Supplier<Job.Builder> next)
+            throws Exception {
+        // Warm-up: a few jobs of the same shape, not counted.
+        drive(client, Math.min(jobs, inFlight), inFlight, next);
+        Cpu cpu = Cpu.start();
+        long t0 = System.nanoTime();
+        long[] totals = drive(client, jobs, inFlight, next);
+        double wall = (System.nanoTime() - t0) / 1e9;
+        double cores = cpu.cores();
+        double mib = (totals[0] + totals[1]) / wall / (1 << 20);
+        double share = totals[2] / 1e9 / wall;
+        System.out.printf(Locale.ROOT, "%n%s, %d jobs, %d in flight: %.2f jobs/s, %.1f MiB/s (inputs + outputs), "
+                        + "device busy %.2f%% of the wall time, %.2f cores busy%n", name, jobs, inFlight, jobs / wall,
+                mib, 100 * share, cores);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("what", name);
+        m.put("jobs", jobs);
+        m.put("inFlight", inFlight);
+        m.put("wallSeconds", wall);
+        m.put("jobsPerSecond", jobs / wall);
+        m.put("mibPerSecond", mib);
+        m.put("deviceShareOfWall", share);
+        m.put("coresBusy", cores);
+        return m;
+    }
+
+    /** @return input bytes, output bytes and device nanoseconds of {@code jobs} verified jobs */
+    private static long[] drive(DepinClient client, int jobs, int inFlight,
+                                java.util.function.Supplier<Job.Builder> next) throws Exception {
+        long[] totals = new long[3];
+        Deque<JobHandle> running = new ArrayDeque<>();
+        int submitted = 0;
+        while (submitted < jobs || !running.isEmpty()) {
+            while (submitted < jobs && running.size() < inFlight) {
+                running.add(client.submit(next.get().build()));
+                submitted++;
+            }
+            JobHandle h = running.poll();
+            JobResult r = h.result(Duration.ofMinutes(10));
+            h.spec().inputs().forEach(in -> totals[0] += in.bytes());
+            r.outputs().values().forEach(b -> totals[1] += b.remaining());
+            totals[2] += r.timings().deviceNanos();
+        }
+        return totals;
+    }
+
+    // ------------------------------------------------------------------ jobs
+
+    private static JobResult run(DepinClient client, Job job) throws java.util.concurrent.TimeoutException {
+        return client.submit(job).result(Duration.ofMinutes(10));
+    }
+
+    private static Job.Builder sgemm(SplittableRandom rnd, int n) {
+        return Job.builder(BuiltinKernel.SGEMM).param("m", n).param("k", n).param("n", n)
+                .input("a", floats(rnd, n * n)).input("b", floats(rnd, n * n))
+                .verification(VerificationPolicy.freivalds(20)).maxPrice(MicroUsd.ofUsd("10"))
+                .timeout(Duration.ofMinutes(10));
+    }
+
+    private static Job.Builder saxpy(SplittableRandom rnd, int n) {
+        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2.5f)
+                .input("x", floats(rnd, n)).input("y", floats(rnd, n))
+                .maxPrice(MicroUsd.ofUsd("10")).timeout(Duration.ofMinutes(10));
+    }
+
+    private static float[] floats(SplittableRandom rnd, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) rnd.nextDouble(-1, 1);
+        }
+        return f;
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /** The process's CPU time over a span of wall time. */
+    private record Cpu(long cpuAtStart, long wallAtStart) {
+        static Cpu start() {
+            return new Cpu(processCpuNanos(), System.nanoTime());
+        }
+
+        double cores() {
+            long wall = System.nanoTime() - wallAtStart;
+            long cpu = processCpuNanos() - cpuAtStart;
+            return cpuAtStart < 0 || wall <= 0 ? Double.NaN : (double) cpu / wall;
+        }
+
+        private static long processCpuNanos() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                return os.getProcessCpuTime();
+            }
+            return -1;
+        }
+    }
+
+    static {
+        // Quiet the per-job INFO logs of the servers and the client: the tables are the output.
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
+    }
+}

@@ -1,0 +1,37 @@
+package dev.depin.node;
+
+import dev.depin.InvalidArgumentException;
+import java.util.Map;
+
+/**
+ * How one attempt uses the node's {@link InputCache}: whether the buyer lets the node keep
+ * the inputs it sends, and which inputs come from the cache instead of the transport (the
+ * buyer sent only their roots). The node takes ownership of the leases: it closes them once
+ * the inputs are staged, or when the attempt ends without running.
+ *
+ * @param keep   the buyer agrees that the node keeps copies of the inputs it sends, by root,
+ *               for the buyer's later jobs (wiped on eviction and attested then)
+ * @param cached inputs by name taken from the cache for this attempt (none of their bytes
+ *               came with it)
+ */
+public record InputCaching(boolean keep, Map<String, InputCache.Lease> cached) {
+    /** No cache: every input comes with the attempt and nothing is kept. */
+    public static final InputCaching NONE = new InputCaching(false, Map.of());
+
+    /**
+     * Validates.
+     *
+     * @param keep   whether the node may keep the inputs sent
+     * @param cached inputs taken from the cache, by name
+     * @throws InvalidArgumentException on null
+     */
+    public InputCaching {
+        InvalidArgumentException.requireNonNull(cached, "cached inputs");
+        cached = Map.copyOf(cached);
+    }
+
+    /** Closes every lease (idempotent). */
+    void release() {
+        cached.values().forEach(InputCache.Lease::close);
+    }
+}

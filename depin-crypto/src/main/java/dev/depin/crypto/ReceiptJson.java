@@ -1,0 +1,161 @@
+package dev.depin.crypto;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.depin.crypto.internal.Json;
+import dev.depin.crypto.internal.Statements;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON form of an {@link ExecutionReceipt}'s in-toto statement: what {@link
+ * ExecutionReceipt#toPayload} writes and {@link ExecutionReceipt#readUnverified} reads. The bytes are
+ * signed, so they never change for a predicate type ({@code StatementWireTest} pins them).
+ */
+final class ReceiptJson {
+    private ReceiptJson() {
+    }
+
+    /**
+     * The statement a receipt signs: subjects = its outputs, predicate = every field, keys sorted.
+     *
+     * @param r the receipt
+     * @return UTF-8 canonical JSON
+     */
+    static byte[] payload(ExecutionReceipt r) {
+        ObjectNode p = Json.object();
+        p.put("jobId", r.jobId());
+        p.put("attempt", r.attempt());
+        p.put("specHash", r.specHash());
+        p.put("kernelId", r.kernelId());
+        p.put("kernelHash", r.kernelHash());
+        p.put("nonce", r.nonce());
+        p.set("inputs", buffers(r.inputs()));
+        p.set("outputs", buffers(r.outputs()));
+        p.put("merkleChunkBytes", r.merkleChunkBytes());
+        p.put("executorKind", r.executorKind());
+        if (r.device() != null) {
+            p.set("device", deviceJson(r.device()));
+        }
+        p.put("startedAt", r.startedAt().toString());
+        p.put("endedAt", r.endedAt().toString());
+        p.put("deviceTimeNanos", r.deviceTimeNanos());
+        p.set("assurance", assuranceJson(r.assurance()));
+        return Statements.encode(r.subjects(), ExecutionReceipt.PREDICATE_TYPE, p);
+    }
+
+    /**
+     * Reads a receipt's predicate; the statement around it was parsed by {@link Statements#parse}.
+     *
+     * @param p the predicate
+     * @return the receipt, validated
+     * @throws VerificationException ({@code MALFORMED_STATEMENT}) on a missing, mistyped or invalid field
+     */
+    static ExecutionReceipt fromPredicate(JsonNode p) {
+        String jobId = Statements.text(p, "jobId");
+        int attempt = Statements.int32(p, "attempt");
+        String specHash = Statements.text(p, "specHash");
+        String kernelId = Statements.text(p, "kernelId");
+        String kernelHash = Statements.text(p, "kernelHash");
+        String nonce = Statements.text(p, "nonce");
+        List<BufferDigest> inputs = readBuffers(Statements.array(p, "inputs"));
+        List<BufferDigest> outputs = readBuffers(Statements.array(p, "outputs"));
+        int chunk = Statements.int32(p, "merkleChunkBytes");
+        String kind = Statements.text(p, "executorKind");
+        JsonNode d = p.get("device");
+        ReceiptDevice device = d == null || d.isNull() ? null : readDevice(d);
+        Instant started = Statements.instant(p, "startedAt");
+        Instant ended = Statements.instant(p, "endedAt");
+        long deviceNanos = Statements.integer(p, "deviceTimeNanos");
+        Assurance assurance = readAssurance(Statements.object(p, "assurance"));
+        return Statements.build(() -> new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce,
+                inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance));
+    }
+
+    /** The device object, shared with the wipe attestation's predicate. */
+    static ObjectNode deviceJson(ReceiptDevice d) {
+        ObjectNode o = Json.object();
+        o.put("model", d.model());
+        if (d.smCount() == null) {
+            o.putNull("smCount");
+        } else {
+            o.put("smCount", d.smCount());
+        }
+        o.put("driver", d.driver());
+        o.put("cudaVersion", d.cudaVersion());
+        return o;
+    }
+
+    /** Reads a device object, shared with the wipe attestation's predicate. */
+    static ReceiptDevice readDevice(JsonNode d) {
+        if (!d.isObject()) {
+            throw Statements.malformed("'device' is not an object", null);
+        }
+        return Statements.build(() -> new ReceiptDevice(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
+                Statements.optText(d, "driver"), Statements.optText(d, "cudaVersion")));
+    }
+
+    private static ObjectNode assuranceJson(Assurance a) {
+        ObjectNode o = Json.object();
+        o.put("level", a.level().name());
+        ObjectNode n = o.putObject("numbers");
+        a.numbers().forEach(n::put);
+        return o;
+    }
+
+    private static Assurance readAssurance(JsonNode a) {
+        String level = Statements.text(a, "level");
+        Assurance.Level l;
+        try {
+            l = Assurance.Level.valueOf(level);
+        } catch (IllegalArgumentException e) {
+            throw Statements.malformed("unknown assurance level '" + level + "'", e);
+        }
+        Map<String, Double> numbers = new HashMap<>();
+        JsonNode n = a.get("numbers");
+        if (n != null && !n.isNull()) {
+            if (!n.isObject()) {
+                throw Statements.malformed("assurance 'numbers' is not an object", null);
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isNumber()) {
+                    throw Statements.malformed("assurance number '" + e.getKey() + "' is not a number", null);
+                }
+                numbers.put(e.getKey(), e.getValue().asDouble());
+            }
+        }
+        return Statements.build(() -> new Assurance(l, numbers));
+    }
+
+    private static ArrayNode buffers(List<BufferDigest> list) {
+        ArrayNode a = Json.array();
+        for (BufferDigest b : list) {
+            ObjectNode o = a.addObject();
+            o.put("name", b.name());
+            o.put("merkleRoot", b.merkleRoot());
+            o.put("bytes", b.bytes());
+        }
+        return a;
+    }
+
+    private static List<BufferDigest> readBuffers(JsonNode arr) {
+        List<BufferDigest> out = new ArrayList<>();
+        for (Iterator<JsonNode> it = arr.elements(); it.hasNext(); ) {
+            JsonNode b = it.next();
+            if (!b.isObject()) {
+                throw Statements.malformed("a buffer entry is not an object", null);
+            }
+            String name = Statements.text(b, "name");
+            String root = Statements.text(b, "merkleRoot");
+            long bytes = Statements.integer(b, "bytes");
+            out.add(Statements.build(() -> new BufferDigest(name, root, bytes)));
+        }
+        return out;
+    }
+}

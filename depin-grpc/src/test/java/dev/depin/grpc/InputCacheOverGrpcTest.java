@@ -1,0 +1,198 @@
+package dev.depin.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.job.AttemptState;
+import dev.depin.job.Job;
+import dev.depin.job.JobEvent;
+import dev.depin.job.JobHandle;
+import dev.depin.job.JobResult;
+import dev.depin.job.JobState;
+import dev.depin.job.Requirements;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.money.MicroUsd;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
+import dev.depin.network.spi.InputTransfer;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.node.InputCache;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.Escrow;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inputs that stay on the node, over loopback mutual TLS: a buyer that lets providers keep its
+ * inputs sends only their roots for its next job on them, the node asks for what it no longer
+ * holds (restarted: cache lost) and the job still succeeds on the same stream, paid once.
+ */
+class InputCacheOverGrpcTest {
+    private static final long SEED = 0x15C4C7EL;
+    private final SplittableRandom random = new SplittableRandom(SEED);
+
+    InputCacheOverGrpcTest() {
+        System.out.println("InputCacheOverGrpcTest seed 0x" + Long.toHexString(SEED));
+    }
+
+    private float[] floats(int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) random.nextDouble(-1, 1);
+        }
+        return f;
+    }
+
+    private static Job saxpy(float[] x, float[] y) {
+        return Job.builder(BuiltinKernel.SAXPY).param("n", x.length).param("alpha", 2).input("x", x).input("y", y)
+                .maxPrice(MicroUsd.ofMicros(50_000)).timeout(Duration.ofSeconds(60)).build();
+    }
+
+    private static ProviderNode node(NodeKeyPair key) {
+        return ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0)
+                .inputCache(InputCache.Limits.of(64L << 20, 64)).build();
+    }
+
+    private static ProviderServer serve(ProviderNode node, NodeKeyPair key, DirectoryServer directory) {
+        ProviderServer s = ProviderServer.builder(node, key).listen("127.0.0.1", 0)
+                .directory(directory.address(), directory.publicKey()).renewEvery(Duration.ofSeconds(5)).start();
+        s.renewNow();
+        return s;
+    }
+
+    private static GrpcNetwork buyer(DirectoryServer directory, NodeKeyPair buyerKey) {
+        return GrpcNetwork.builder().directory(directory.address(), directory.publicKey()).identity(buyerKey)
+                .offerCache(Duration.ZERO).keepInputsOnProviders(true).build();
+    }
+
+    private ExecutionResponse dispatch(GrpcNetwork net, Job job, int attempt) throws Exception {
+        ProviderOffer offer = net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS)
+                .get(0);
+        byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
+        random.nextBytes(nonce);
+        ExecutionRequest r = new ExecutionRequest("0123456789abcdef0123456789abcdef", attempt, job.spec(),
+                job.inputs(), nonce);
+        ExecutionResponse resp = net.dispatch(offer, r, p -> { }).response().get(30, TimeUnit.SECONDS);
+        ByteBuffer x = job.inputs().get("x");
+        ByteBuffer y = job.inputs().get("y");
+        ByteBuffer out = resp.outputBytes().get("out");
+        int n = x.remaining() / 4;
+        for (int i = 0; i < n; i += Math.max(1, n / 97)) {
+            assertEquals(2f * x.getFloat(4 * i) + y.getFloat(4 * i), out.getFloat(4 * i), "element " + i);
+        }
+        return resp;
+    }
+
+    @Test
+    void aSecondJobOnTheSameInputsSendsOnlyTheirRoots() throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        ProviderNode node = node(key);
+        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
+                .start();
+             ProviderServer server = serve(node, key, directory);
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate())) {
+            for (int n : new int[] {1000, 100_003}) { // inputs inside Start, then in chunks
+                long each = 4L * n;
+                float[] x = floats(n);
+                Job first = saxpy(x, floats(n));
+                assertEquals(new InputTransfer(2 * each, 2 * each, List.of(), List.of(), List.of("x", "y")),
+                        dispatch(net, first, 1).inputTransfer());
+                // Same x, new y: x by root only.
+                Job second = saxpy(x, floats(n));
+                assertEquals(new InputTransfer(2 * each, each, List.of("x"), List.of(), List.of("x", "y")),
+                        dispatch(net, second, 2).inputTransfer());
+                // Both held: no input byte on the wire.
+                ExecutionResponse warm = dispatch(net, second, 3);
+                assertEquals(new InputTransfer(2 * each, 0, List.of("x", "y"), List.of(), List.of("x", "y")),
+                        warm.inputTransfer());
+            }
+            // Per size class: x (second job), then x and y (third).
+            assertEquals(6, node.inputCache().orElseThrow().hits());
+        }
+    }
+
+    /**
+     * The node restarts between two jobs on the same inputs (its cache is gone): the buyer sends
+     * roots, the node answers Need, the bytes go on the same stream, and the job succeeds in its
+     * one attempt (maxAttempts 1), paid exactly once.
+     */
+    @Test
+    void aRestartedNodeAsksForTheBytesAndTheJobSucceedsPaidOnce(@TempDir Path dir) throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        AccountId buyer = AccountId.of("buyer:cache");
+        int n = 70_001;
+        float[] x = floats(n);
+        float[] y = floats(n);
+        try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
+             DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
+                     .start();
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate())) {
+            ledger.open(buyer, AccountKind.BUYER, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("1"))).join();
+            long paid = 0;
+            try (DepinClient client = DepinClient.builder(net).maxAttempts(1)
+                    .escrow(Escrow.builder(ledger, buyer).build()).build()) {
+                ProviderServer first = serve(node(key), key, directory);
+                JobHandle h1 = client.submit(saxpy(x, y));
+                JobResult r1 = h1.result();
+                assertEquals(JobState.SETTLED, h1.state());
+                assertEquals("inputs: " + 8L * n + " of " + 8L * n + " bytes sent; kept by the provider: [x, y]",
+                        returned(h1).detail());
+                paid += r1.cost().micros();
+                first.close(); // the node goes, and its cache with it (wiped)
+
+                ProviderServer second = serve(node(key), key, directory);
+                try {
+                    net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS); // new address
+                    JobHandle h2 = client.submit(saxpy(x, y));
+                    JobResult r2 = h2.result();
+                    assertEquals(JobState.SETTLED, h2.state());
+                    assertEquals(1, r2.attempt(), "the miss cost an attempt");
+                    assertEquals("inputs: " + 8L * n + " of " + 8L * n + " bytes sent; resent after a cache miss: "
+                            + "[x, y]; kept by the provider: [x, y]", returned(h2).detail());
+                    assertArrayEquals(r1.floats("out"), r2.floats("out"));
+                    paid += r2.cost().micros();
+
+                    JobHandle h3 = client.submit(saxpy(x, y)); // held again: roots only
+                    h3.result();
+                    assertEquals("inputs: 0 of " + 8L * n + " bytes sent; from the provider's cache: [x, y]; kept by "
+                            + "the provider: [x, y]", returned(h3).detail());
+                    paid += h3.result().cost().micros();
+                } finally {
+                    second.close();
+                }
+            }
+            assertEquals(1_000_000 - paid, ledger.balance(buyer).posted());
+            assertEquals(paid, ledger.balance(Escrow.providerAccount(key.nodeId())).posted());
+            long sum = 0;
+            for (Balance b : ledger.balances()) {
+                sum += b.posted();
+                assertEquals(0, b.held(), b.toString());
+            }
+            assertEquals(0, sum);
+            assertTrue(ledger.openHolds().isEmpty());
+        }
+    }
+
+    private static JobEvent returned(JobHandle h) {
+        return h.events().stream().filter(e -> e.attemptState() == AttemptState.RETURNED).findFirst()
+                .orElseThrow(() -> new AssertionError("no RETURNED attempt in " + h.events()));
+    }
+}
