@@ -194,7 +194,7 @@ public final class ProviderNode implements AutoCloseable {
         }
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
-                b.watts, b.energySource);
+                b.watts, b.energySource, sla, b.clock);
         LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,

@@ -22,9 +22,27 @@ import java.util.Optional;
  * for real"). Thread-safe.
  */
 public final class SlaBook implements SlaRecorder {
+    private final io.micrometer.core.instrument.MeterRegistry registry;
     private final Map<NodeId, Contract> contracts = new HashMap<>();
     private final java.util.Set<String> jobs = new java.util.HashSet<>();
     private long unmetered;
+
+    /** A book that publishes no meters. */
+    public SlaBook() {
+        this.registry = null;
+    }
+
+    /**
+     * A book that publishes each provider's SLA measurements in {@code registry} (names in
+     * docs/metrics.md: {@code depin_sla_attempts_total}, {@code depin_sla_breached_periods},
+     * {@code depin_sla_credits_owed_usd_total}, tagged with the provider's short id).
+     *
+     * @param registry where the meters go
+     * @throws InvalidArgumentException on null
+     */
+    public SlaBook(io.micrometer.core.instrument.MeterRegistry registry) {
+        this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
+    }
 
     /** The terms of one provider and their meter. */
     private record Contract(ProviderOffer offer, SlaTerms terms, SlaMeter meter) {
@@ -37,8 +55,16 @@ public final class SlaBook implements SlaRecorder {
      * @throws InvalidArgumentException on a null or a job recorded before
      */
     @Override
-    public synchronized void record(SlaRecord record) {
+    public void record(SlaRecord record) {
+        List<NodeId> added = recordLocked(record);
+        if (registry != null) {
+            added.forEach(this::publish); // outside the lock: a scrape reads the book under it
+        }
+    }
+
+    private synchronized List<NodeId> recordLocked(SlaRecord record) {
         InvalidArgumentException.requireNonNull(record, "SLA record");
+        List<NodeId> added = new ArrayList<>();
         if (jobs.contains(record.jobId())) {
             throw new InvalidArgumentException("job " + record.jobId() + " was recorded already: each job counts once");
         }
@@ -54,6 +80,7 @@ public final class SlaBook implements SlaRecorder {
                 if (c == null) {
                     c = new Contract(a.offer(), terms.get(), new SlaMeter(terms.get()));
                     contracts.put(e.getKey(), c);
+                    added.add(e.getKey());
                 }
                 if (c.terms().equals(terms.get())) {
                     metered.add(a);
@@ -65,6 +92,39 @@ public final class SlaBook implements SlaRecorder {
                 c.meter().record(record, metered);
             }
         }
+        return added;
+    }
+
+    private void publish(NodeId p) {
+        io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of("provider", p.shortId());
+        String[] outcomes = {"good", "late", "failed"};
+        for (String o : outcomes) {
+            io.micrometer.core.instrument.FunctionCounter.builder("depin.sla.attempts", this, b -> b.total(p, o))
+                    .tags(tags).tag("outcome", o).description("Attempts this buyer measured against the SLA the "
+                            + "provider signed: good (verified within its size class's bound), late, failed")
+                    .register(registry);
+        }
+        io.micrometer.core.instrument.Gauge.builder("depin.sla.breached.periods", this, b -> b.total(p, "breached"))
+                .tags(tags).description("Periods in which the provider owes a credit (ended or not)").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("depin.sla.credits.owed", this,
+                        b -> b.total(p, "credit") / 1e6).baseUnit("usd").tags(tags)
+                .description("Credits the provider's signed schedule owes this buyer, over every period recorded "
+                        + "(SlaCredits pays those of ended periods)").register(registry);
+    }
+
+    /** A provider's sum over its periods: attempts by outcome, breached periods, or credit (micro-USD). */
+    private synchronized double total(NodeId p, String what) {
+        double sum = 0;
+        for (SlaStatement s : statements(p)) {
+            sum += switch (what) {
+                case "good" -> s.good();
+                case "late" -> s.late();
+                case "failed" -> s.failed();
+                case "breached" -> s.compliant() ? 0 : 1;
+                default -> s.credit().micros();
+            };
+        }
+        return sum;
     }
 
     /**

@@ -101,6 +101,25 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
      *                                  a line does not check, another process holds it, or I/O fails
      */
     public static SlaJournal open(Path file, AccountId buyer) {
+        return open(file, buyer, new SlaBook());
+    }
+
+    /**
+     * Opens a journal as {@link #open(Path, AccountId)} does, publishing its measurements in a
+     * registry ({@link SlaBook#SlaBook(io.micrometer.core.instrument.MeterRegistry)}).
+     *
+     * @param file     the journal's file
+     * @param buyer    the buyer's account
+     * @param registry where the book's meters go
+     * @return the journal
+     * @throws InvalidArgumentException on nulls
+     * @throws SlaJournalException      as {@link #open(Path, AccountId)}
+     */
+    public static SlaJournal open(Path file, AccountId buyer, io.micrometer.core.instrument.MeterRegistry registry) {
+        return open(file, buyer, new SlaBook(InvalidArgumentException.requireNonNull(registry, "meter registry")));
+    }
+
+    private static SlaJournal open(Path file, AccountId buyer, SlaBook book) {
         InvalidArgumentException.requireNonNull(file, "journal file");
         InvalidArgumentException.requireNonNull(buyer, "buyer account");
         boolean exists = Files.exists(file);
@@ -125,7 +144,6 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
                 throw new SlaJournalException("the SLA journal " + file + " is open for writing elsewhere (another "
                         + "client or process): give each client its own journal", null);
             }
-            SlaBook book = new SlaBook();
             Set<String> digests = new HashSet<>();
             if (ch.size() == 0) {
                 ObjectNode h = CanonicalJson.object();

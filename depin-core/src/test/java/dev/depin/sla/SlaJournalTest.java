@@ -89,7 +89,8 @@ class SlaJournalTest {
         }
         List<JobHandle> handles = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(SEED);
-        try (LocalNetwork net = LocalNetwork.of(nodes); SlaJournal journal = SlaJournal.open(file, BUYER);
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (LocalNetwork net = LocalNetwork.of(nodes); SlaJournal journal = SlaJournal.open(file, BUYER, registry);
              DepinClient client = DepinClient.builder(net).maxAttempts(3).banAfterDisputes(1).sla(journal).build()) {
             for (int i = 0; i < 6; i++) {
                 JobHandle h = client.submit(saxpy(rnd, 1 + rnd.nextInt(4096)));
@@ -110,6 +111,20 @@ class SlaJournalTest {
                     .sum(), "without an escrow, each job's cost is the honest provider's charge");
             assertEquals(List.of(), live.statements(nodes.get(2).nodeId()), "no SLA signed, none metered");
             assertEquals(nodes.get(1).offer().terms().sla(), live.offer(nodes.get(1).nodeId()).orElseThrow().terms().sla());
+
+            // The same figures as meters, per provider (docs/metrics.md).
+            String liar = nodes.get(0).nodeId().shortId();
+            String honest = nodes.get(1).nodeId().shortId();
+            assertEquals(1.0, registry.get("depin.sla.attempts").tag("provider", liar).tag("outcome", "failed")
+                    .functionCounter().count());
+            assertEquals(6.0, registry.get("depin.sla.attempts").tag("provider", honest).tag("outcome", "good")
+                    .functionCounter().count());
+            assertEquals((double) live.statements(nodes.get(0).nodeId()).stream().filter(x -> !x.compliant()).count(),
+                    registry.get("depin.sla.breached.periods").tag("provider", liar).gauge().value());
+            assertEquals(0.0, registry.get("depin.sla.credits.owed").tag("provider", liar).functionCounter().count(),
+                    "the liar was never paid: 100 % of nothing");
+            assertTrue(registry.find("depin.sla.attempts").tag("provider", nodes.get(2).nodeId().shortId())
+                    .functionCounters().isEmpty(), "no SLA signed, no meters");
 
             SlaJournal.Contents read = SlaJournal.read(file);
             assertEquals(BUYER, read.buyer());

@@ -331,7 +331,7 @@ public final class NodeCommand implements Callable<Integer> {
                         MetricsHttp.metrics(registry)));
             }
             if (dashboardPort != null) {
-                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId());
+                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId(), sla);
                 dashboard = d;
                 board = MetricsHttp.start(serve.host, dashboardPort, java.util.Map.of(
                         "/", new MetricsHttp.Page("text/html; charset=utf-8", Dashboard::page),
