@@ -18,6 +18,13 @@ Checks, with Python's `cryptography` package and hashlib only:
      (leaf = SHA-256(0x00 || chunk), node = SHA-256(0x01 || l || r), left subtree =
      largest power of two < n),
      read in chunks, so any size fits in memory.
+RECEIPT.json may also be a batched receipt (what nodes send by default: JSON with "format":
+"depin.batched-receipt/v1", at most 8 MiB): then the batch envelope is checked as in 1-2, its
+statement (predicateType https://depin.dev/batch/v1, one subject "statements" whose
+merkle-sha256 digest is the root, the leaf rule, the statement count), and the receipt
+statement's inclusion: its leaf is SHA-256(0x00 || SHA-256(PAE(application/vnd.in-toto+json,
+statement))), and its audit path (RFC 9162 section 2.1.3.2, for the signed statement count)
+must lead to the signed root; then 3-4 on that statement.
 Not checked (depin verify does these): nonce, spec, inputs, wipe attestation.
 Prints VALID or INVALID: reason and exits 0 or 1; exits 2 on bad usage or an unreadable
 file.
@@ -39,6 +46,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 CHUNK = 4096
 MAX_ENVELOPE_BYTES = 4 << 20
+MAX_BATCHED_BYTES = 8 << 20
+IN_TOTO = "application/vnd.in-toto+json"
+BATCHED_FORMAT = "depin.batched-receipt/v1"
+BATCH_PREDICATE = "https://depin.dev/batch/v1"
+BATCH_LEAF_RULE = "rfc6962-leaf(sha256(DSSEv1-PAE(%s, statement)))" % IN_TOTO
+HEX = set("0123456789abcdef")
 MAX_KEY_BYTES = 64 << 10
 
 
@@ -144,11 +157,16 @@ def verify(argv):
         if name in files:
             raise Usage("output %r given twice" % name)
         files[name] = path
+    raw_receipt = read_bounded(argv[0], MAX_BATCHED_BYTES, "receipt")
     try:
         # Like Jackson: UTF-8 (with or without a BOM), UTF-16 or UTF-32, detected from the bytes.
-        env = json.loads(read_bounded(argv[0], MAX_ENVELOPE_BYTES, "receipt"), object_pairs_hook=no_duplicates)
+        env = json.loads(raw_receipt, object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, ValueError) as e:
         raise Invalid("the receipt is not JSON: %s" % e)
+    batched = isinstance(env, dict) and env.get("format") == BATCHED_FORMAT
+    if not batched and len(raw_receipt) > MAX_ENVELOPE_BYTES:
+        raise Invalid("receipt %s has %d bytes, more than the %d a genuine envelope can have"
+                      % (argv[0], len(raw_receipt), MAX_ENVELOPE_BYTES))
     key_pem = read_bounded(argv[1], MAX_KEY_BYTES, "public key")
     try:
         key = serialization.load_pem_public_key(key_pem)
@@ -159,36 +177,11 @@ def verify(argv):
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     node_id = hashlib.sha256(raw).hexdigest()
 
-    ptype = field(env, "payloadType", str, "the envelope")
-    payload = b64(field(env, "payload", str, "the envelope"), "the payload")
-    sigs = field(env, "signatures", list, "the envelope")
-    if not sigs or len(sigs) > 32:
-        raise Invalid("the envelope has %d signatures, not 1 to 32" % len(sigs))
-    if ptype != "application/vnd.in-toto+json":
-        raise Invalid("payloadType is %r, not application/vnd.in-toto+json" % ptype)
-    verified = False
-    for s in sigs:
-        keyid = s.get("keyid", "") if isinstance(s, dict) else None
-        if keyid is None or not isinstance(keyid, str):
-            raise Invalid("a signature entry is malformed")
-        if keyid not in (node_id, ""):
-            continue
-        try:
-            key.verify(b64(s.get("sig"), "a signature"), pae(ptype.encode(), payload))
-            verified = True
-            break
-        except InvalidSignature:
-            if keyid == node_id:
-                raise Invalid("the Ed25519 signature over the PAE does not verify under this key")
-    if not verified:
-        raise Invalid("no signature by this key (node id %s)" % node_id)
-
-    try:
-        st = json.loads(payload, object_pairs_hook=no_duplicates)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise Invalid("the payload is not JSON: %s" % e)
-    if not isinstance(st, dict) or st.get("_type") != "https://in-toto.io/Statement/v1":
-        raise Invalid("_type is not https://in-toto.io/Statement/v1")
+    if batched:
+        payload = batched_receipt_statement(env, key, node_id)
+    else:
+        payload = signed_payload(env, key, node_id, "the envelope")
+    st = statement(payload, "the payload")
     if st.get("predicateType") != "https://depin.dev/execution/v1":
         raise Invalid("predicateType is %r" % st.get("predicateType"))
     pred = field(st, "predicate", dict, "the statement")
@@ -227,8 +220,104 @@ def verify(argv):
         got = merkle_root(leaves).hex()
         if read != size or got != root:
             raise Invalid("output %r has Merkle root %s, the receipt commits to %s" % (name, got, root))
-    return "VALID: job %s attempt %s, spec %s, signed by %s, %d output(s) match" % (
-        pred.get("jobId"), pred.get("attempt"), pred.get("specHash"), node_id, len(outputs))
+    return "VALID: job %s attempt %s, spec %s, signed by %s%s, %d output(s) match" % (
+        pred.get("jobId"), pred.get("attempt"), pred.get("specHash"), node_id,
+        " (in a batch)" if batched else "", len(outputs))
+
+
+def signed_payload(env, key, node_id, what):
+    """The payload of a DSSE envelope signed by key (in-toto payload type), or Invalid."""
+    ptype = field(env, "payloadType", str, what)
+    payload = b64(field(env, "payload", str, what), "the payload")
+    sigs = field(env, "signatures", list, what)
+    if not sigs or len(sigs) > 32:
+        raise Invalid("%s has %d signatures, not 1 to 32" % (what, len(sigs)))
+    if ptype != IN_TOTO:
+        raise Invalid("payloadType is %r, not %s" % (ptype, IN_TOTO))
+    for s in sigs:
+        keyid = s.get("keyid", "") if isinstance(s, dict) else None
+        if keyid is None or not isinstance(keyid, str):
+            raise Invalid("a signature entry is malformed")
+        if keyid not in (node_id, ""):
+            continue
+        try:
+            key.verify(b64(s.get("sig"), "a signature"), pae(ptype.encode(), payload))
+            return payload
+        except InvalidSignature:
+            if keyid == node_id:
+                raise Invalid("the Ed25519 signature over the PAE of %s does not verify under this key" % what)
+    raise Invalid("no signature by this key (node id %s) on %s" % (node_id, what))
+
+
+def statement(payload, what):
+    try:
+        st = json.loads(payload, object_pairs_hook=no_duplicates)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise Invalid("%s is not JSON: %s" % (what, e))
+    if not isinstance(st, dict) or st.get("_type") != "https://in-toto.io/Statement/v1":
+        raise Invalid("_type is not https://in-toto.io/Statement/v1")
+    return st
+
+
+def hex32(text, what):
+    if not isinstance(text, str) or len(text) != 64 or not set(text) <= HEX:
+        raise Invalid("%s is not 64 lower-case hex characters" % what)
+    return bytes.fromhex(text)
+
+
+def batched_receipt_statement(obj, key, node_id):
+    """The receipt statement of a batched receipt, once the batch signature and its inclusion hold."""
+    batch = statement(signed_payload(field(obj, "batch", dict, "the batched receipt"), key, node_id,
+                                     "the batch envelope"), "the batch statement")
+    if batch.get("predicateType") != BATCH_PREDICATE:
+        raise Invalid("the batch's predicateType is %r, not %s" % (batch.get("predicateType"), BATCH_PREDICATE))
+    subjects = field(batch, "subject", list, "the batch statement")
+    if len(subjects) != 1 or field(subjects[0], "name", str, "the batch subject") != "statements":
+        raise Invalid("a batch statement has exactly one subject named 'statements'")
+    root = hex32(field(subjects[0], "digest", dict, "the batch subject").get("merkle-sha256"),
+                 "the batch subject's merkle-sha256 digest")
+    pred = field(batch, "predicate", dict, "the batch statement")
+    count = field(pred, "statements", int, "the batch predicate")
+    if count < 1:
+        raise Invalid("a batch commits to at least 1 statement, not %d" % count)
+    if field(pred, "leaf", str, "the batch predicate") != BATCH_LEAF_RULE:
+        raise Invalid("the batch's leaf rule is %r, not %r" % (pred["leaf"], BATCH_LEAF_RULE))
+    receipt = b64(field(obj, "receipt", str, "the batched receipt"), "the receipt statement")
+    proof = field(obj, "receiptProof", dict, "the batched receipt")
+    index = field(proof, "leafIndex", int, "the receipt's proof")
+    size = field(proof, "leafCount", int, "the receipt's proof")
+    path = field(proof, "path", list, "the receipt's proof")
+    if size != count:
+        raise Invalid("the receipt's inclusion proof is for %d leaves but the signed batch commits to %d "
+                      "statements: it belongs to another batch" % (size, count))
+    if not 0 <= index < size or len(path) > 64:
+        raise Invalid("the receipt's inclusion proof names leaf %d of %d with %d path hashes" % (index, size, len(path)))
+    digest = hashlib.sha256(pae(IN_TOTO.encode(), receipt)).digest()
+    got = inclusion_root(index, size, hashlib.sha256(b"\x00" + digest).digest(),
+                         [hex32(h, "a path hash") for h in path])
+    if got != root:
+        raise Invalid("the receipt statement (sha256 %s) is not leaf %d of the %d statements under the signed root %s"
+                      % (digest.hex(), index, count, root.hex()))
+    return receipt
+
+
+def inclusion_root(index, size, leaf, path):
+    """RFC 9162 section 2.1.3.2: the root an audit path leads to, or None if it does not fit the tree."""
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn != 0 and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
 
 
 def main(argv):

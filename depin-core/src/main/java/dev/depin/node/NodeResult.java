@@ -12,6 +12,10 @@ import java.time.Instant;
  * transport turns it (with the outputs the buyer's side assembled) into an
  * {@link dev.depin.network.spi.ExecutionResponse}.
  *
+ * <p>Kept apart from {@code ExecutionResponse} on purpose: this is the node's side, which never holds
+ * the outputs whole (they were streamed); that is the buyer's, outputs hashed on arrival, in the
+ * network SPI, which cannot name this package without a package circle (node uses network.spi).
+ *
  * @param jobId        the job id
  * @param attempt      the attempt
  * @param provider     the node's id

@@ -76,8 +76,8 @@ public final class DisputeCheck {
      * @return this
      */
     public DisputeCheck input(String name, Path file) {
-        return put(inputs, "input", name, Source.of("input '" + name + "'",
-                InvalidArgumentException.requireNonNull(file, "file of input '" + name + "'")));
+        Source.add(inputs, "input", name, file);
+        return this;
     }
 
     /**
@@ -88,8 +88,8 @@ public final class DisputeCheck {
      * @return this
      */
     public DisputeCheck input(String name, ByteBuffer data) {
-        return put(inputs, "input", name, Source.of("input '" + name + "'",
-                InvalidArgumentException.requireNonNull(data, "data of input '" + name + "'")));
+        Source.add(inputs, "input", name, data);
+        return this;
     }
 
     /**
@@ -100,8 +100,8 @@ public final class DisputeCheck {
      * @return this
      */
     public DisputeCheck output(String name, Path file) {
-        return put(outputs, "output", name, Source.of("output '" + name + "'",
-                InvalidArgumentException.requireNonNull(file, "file of output '" + name + "'")));
+        Source.add(outputs, "output", name, file);
+        return this;
     }
 
     /**
@@ -112,8 +112,8 @@ public final class DisputeCheck {
      * @return this
      */
     public DisputeCheck output(String name, ByteBuffer data) {
-        return put(outputs, "output", name, Source.of("output '" + name + "'",
-                InvalidArgumentException.requireNonNull(data, "data of output '" + name + "'")));
+        Source.add(outputs, "output", name, data);
+        return this;
     }
 
     /**
@@ -270,13 +270,5 @@ public final class DisputeCheck {
 
     private static String abbreviate(String s) {
         return s.length() <= 80 ? s : s.substring(0, 80) + "... (" + s.length() + " characters)";
-    }
-
-    private DisputeCheck put(Map<String, Source> m, String kind, String name, Source s) {
-        InvalidArgumentException.requireNonNull(name, kind + " name");
-        if (m.putIfAbsent(name, s) != null) {
-            throw new InvalidArgumentException(kind + " '" + name + "' given twice: give each once");
-        }
-        return this;
     }
 }

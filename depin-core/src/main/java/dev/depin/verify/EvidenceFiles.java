@@ -1,6 +1,7 @@
 package dev.depin.verify;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.KeyPem;
 import dev.depin.crypto.NodePublicKey;
@@ -87,6 +88,52 @@ public final class EvidenceFiles {
      */
     public static Envelope readEnvelope(Path file, String what) {
         return Envelope.parse(read(file, MAX_ENVELOPE_BYTES, what));
+    }
+
+    /**
+     * Reads a receipt in either form a node sends, and starts its check: a single envelope
+     * (DSSE JSON, at most {@link #MAX_ENVELOPE_BYTES}) or a batched receipt (JSON with
+     * {@code "format": "depin.batched-receipt/v1"}, at most
+     * {@link BatchedReceipt#DEFAULT_MAX_JSON_BYTES}), told apart by that field.
+     *
+     * @param file        the JSON file
+     * @param providerKey the key the provider's offer names
+     * @return the check, as {@link OfflineVerifier#receipt(Envelope, NodePublicKey)} or
+     *         {@link OfflineVerifier#receipt(BatchedReceipt, NodePublicKey)} starts it
+     * @throws EvidenceFileException                      if the file cannot be read or is not a regular file
+     * @throws OversizedEvidenceException                 if it is larger than its form allows
+     * @throws dev.depin.crypto.MalformedEnvelopeException if it is neither form
+     */
+    public static ReceiptCheck readReceipt(Path file, NodePublicKey providerKey) {
+        byte[] json = read(file, BatchedReceipt.DEFAULT_MAX_JSON_BYTES, "receipt");
+        if (batchedForm(json)) {
+            return OfflineVerifier.receipt(BatchedReceipt.parse(json), providerKey);
+        }
+        if (json.length > MAX_ENVELOPE_BYTES) {
+            throw oversized(file, "receipt", json.length + " bytes", MAX_ENVELOPE_BYTES);
+        }
+        return OfflineVerifier.receipt(Envelope.parse(json), providerKey);
+    }
+
+    /** Whether the JSON is an object whose top-level {@code format} names the batched form; false if not JSON. */
+    private static boolean batchedForm(byte[] json) {
+        try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory().createParser(json)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return false;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+                if ("format".equals(name)) {
+                    return value == com.fasterxml.jackson.core.JsonToken.VALUE_STRING
+                            && BatchedReceipt.FORMAT.equals(p.getText());
+                }
+                p.skipChildren();
+            }
+            return false;
+        } catch (IOException e) {
+            return false; // not JSON: the envelope parser says what is wrong
+        }
     }
 
     /**

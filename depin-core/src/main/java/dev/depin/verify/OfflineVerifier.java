@@ -1,6 +1,7 @@
 package dev.depin.verify;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BatchedReceipt;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.NodePublicKey;
@@ -42,6 +43,21 @@ public final class OfflineVerifier {
      */
     public static ReceiptCheck receipt(Envelope receipt, NodePublicKey providerKey) {
         return new ReceiptCheck(receipt, providerKey);
+    }
+
+    /**
+     * Starts a check of a receipt signed in a batch (what a node sends by default): the
+     * batch envelope's signature by the key, the receipt and wipe statements' inclusion in
+     * the batch's signed Merkle root, then every check {@link #receipt(Envelope, NodePublicKey)}
+     * makes. The wipe attestation travels inside, so it is always checked.
+     *
+     * @param batched     the batched receipt ({@code JobResult.batched()}, or
+     *                    {@link BatchedReceipt#parse} of its JSON form)
+     * @param providerKey the key the provider's offer names
+     * @return a check to give outputs (required) and inputs, nonce, spec (optional) to
+     */
+    public static ReceiptCheck receipt(BatchedReceipt batched, NodePublicKey providerKey) {
+        return new ReceiptCheck(batched, providerKey);
     }
 
     /**

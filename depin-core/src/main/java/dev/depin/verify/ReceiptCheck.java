@@ -87,8 +87,8 @@ public final class ReceiptCheck {
      * @return this
      */
     public ReceiptCheck output(String name, Path file) {
-        return put(outputs, "output", name, Source.of("output '" + name + "'",
-                InvalidArgumentException.requireNonNull(file, "file of output '" + name + "'")));
+        Source.add(outputs, "output", name, file);
+        return this;
     }
 
     /**
@@ -99,8 +99,8 @@ public final class ReceiptCheck {
      * @return this
      */
     public ReceiptCheck output(String name, ByteBuffer data) {
-        return put(outputs, "output", name, Source.of("output '" + name + "'",
-                InvalidArgumentException.requireNonNull(data, "data of output '" + name + "'")));
+        Source.add(outputs, "output", name, data);
+        return this;
     }
 
     /**
@@ -111,8 +111,8 @@ public final class ReceiptCheck {
      * @return this
      */
     public ReceiptCheck input(String name, Path file) {
-        return put(inputs, "input", name, Source.of("input '" + name + "'",
-                InvalidArgumentException.requireNonNull(file, "file of input '" + name + "'")));
+        Source.add(inputs, "input", name, file);
+        return this;
     }
 
     /**
@@ -123,8 +123,8 @@ public final class ReceiptCheck {
      * @return this
      */
     public ReceiptCheck input(String name, ByteBuffer data) {
-        return put(inputs, "input", name, Source.of("input '" + name + "'",
-                InvalidArgumentException.requireNonNull(data, "data of input '" + name + "'")));
+        Source.add(inputs, "input", name, data);
+        return this;
     }
 
     /**
@@ -150,13 +150,23 @@ public final class ReceiptCheck {
         return this;
     }
 
+    /** @return whether this checks a receipt signed in a batch (its wipe attestation inside) */
+    public boolean batched() {
+        return batched != null;
+    }
+
     /**
      * The wipe attestation to check against this receipt.
      *
      * @param wipe the envelope, or {@code null} not to check one
      * @return this
+     * @throws InvalidArgumentException for a batched receipt, which carries its own
      */
     public ReceiptCheck wipe(Envelope wipe) {
+        if (wipe != null && batched != null) {
+            throw new InvalidArgumentException("a batched receipt carries its own wipe attestation, which is always "
+                    + "checked: give no separate wipe envelope");
+        }
         this.wipe = wipe;
         return this;
     }
@@ -427,14 +437,6 @@ public final class ReceiptCheck {
 
     /** Adds an input or output a dispute re-check was given. */
     void put(String name, Source s, boolean input) {
-        put(input ? inputs : outputs, input ? "input" : "output", name, s);
-    }
-
-    private ReceiptCheck put(Map<String, Source> m, String kind, String name, Source s) {
-        InvalidArgumentException.requireNonNull(name, kind + " name");
-        if (m.putIfAbsent(name, s) != null) {
-            throw new InvalidArgumentException(kind + " '" + name + "' given twice: give each once");
-        }
-        return this;
+        Source.put(input ? inputs : outputs, input ? "input" : "output", name, s);
     }
 }

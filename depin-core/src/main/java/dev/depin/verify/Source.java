@@ -1,5 +1,6 @@
 package dev.depin.verify;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.BufferDigest;
 import dev.depin.crypto.Hex;
 import dev.depin.crypto.Merkle;
@@ -10,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 
 /**
  * Bytes to verify: a buffer in memory, or a file that is streamed through a Merkle
@@ -32,6 +34,27 @@ abstract class Source {
 
     static Source of(String what, Path file) {
         return new FileSource(what, file);
+    }
+
+    /*
+     * The inputs and outputs a check was given, by name, each name once: ReceiptCheck and
+     * DisputeCheck take their evidence through these ("kind" is "input" or "output", for messages).
+     */
+    static void add(Map<String, Source> given, String kind, String name, Path file) {
+        put(given, kind, name, of(kind + " '" + name + "'",
+                InvalidArgumentException.requireNonNull(file, "file of " + kind + " '" + name + "'")));
+    }
+
+    static void add(Map<String, Source> given, String kind, String name, ByteBuffer data) {
+        put(given, kind, name, of(kind + " '" + name + "'",
+                InvalidArgumentException.requireNonNull(data, "data of " + kind + " '" + name + "'")));
+    }
+
+    static void put(Map<String, Source> given, String kind, String name, Source s) {
+        InvalidArgumentException.requireNonNull(name, kind + " name");
+        if (given.putIfAbsent(name, s) != null) {
+            throw new InvalidArgumentException(kind + " '" + name + "' given twice: give each once");
+        }
     }
 
     /** @return the size in bytes, without reading the content */

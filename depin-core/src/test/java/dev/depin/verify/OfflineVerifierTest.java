@@ -282,6 +282,22 @@ class OfflineVerifierTest {
     }
 
     @Test
+    void evidence_eachNameOnce_andNoNulls_inBothChecks() {
+        ReceiptCheck rc = OfflineVerifier.receipt(honestReceipt(c), honest.publicKey()).output("c", c);
+        assertEquals("output 'c' given twice: give each once", assertThrows(InvalidArgumentException.class,
+                () -> rc.output("c", Path.of("c.bin"))).getMessage());
+        assertEquals("file of input 'a' is null: pass a value", assertThrows(InvalidArgumentException.class,
+                () -> rc.input("a", (Path) null)).getMessage());
+        assertEquals("input name is null: pass a value", assertThrows(InvalidArgumentException.class,
+                () -> rc.input(null, c)).getMessage());
+        DisputeCheck dc = OfflineVerifier.dispute(genuineRecord()).input("a", job.inputs().get("a"));
+        assertEquals("input 'a' given twice: give each once", assertThrows(InvalidArgumentException.class,
+                () -> dc.input("a", Path.of("a.bin"))).getMessage());
+        assertEquals("data of output 'c' is null: pass a value", assertThrows(InvalidArgumentException.class,
+                () -> dc.output("c", (ByteBuffer) null)).getMessage());
+    }
+
+    @Test
     void dispute_genuine_upheld_andWithTheAccusedKey() {
         DisputeRecord d = dispute(other, other, seed(), "freivalds", job.spec());
         OfflineReport r = withData(d).verify();

@@ -270,7 +270,12 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         return List.copyOf(list);
     }
 
-    /** Builds an {@link ExecutionReceipt}; {@link #build()} validates. */
+    /**
+     * Builds an {@link ExecutionReceipt}; {@link #build()} validates. It and {@link
+     * WipeAttestation.Builder} share only the shape of their setters: every check is in the
+     * record's constructor, so a common base would add a self-typed parameter to the public API
+     * and hold no logic.
+     */
     public static final class Builder {
         private String jobId;
         private int attempt = 1;

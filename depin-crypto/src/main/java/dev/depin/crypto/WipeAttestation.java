@@ -1,18 +1,12 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.crypto.VerificationException.Reason;
-import dev.depin.crypto.internal.Json;
 import dev.depin.crypto.internal.Statements;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,6 +40,8 @@ import java.util.Objects;
  * @param endedAt       end of the wipe
  * @param device        the device, or {@code null}
  * @param teeEvidence   opaque TEE evidence, carried unchanged (copied; empty if none)
+ *
+ * <p>The statement's JSON is written and read by {@code WipeJson} beside this class.
  */
 public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, Instant startedAt, Instant endedAt,
                               ReceiptDevice device, byte[] teeEvidence) {
@@ -122,28 +118,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * @return UTF-8 JSON
      */
     public byte[] toPayload() {
-        ObjectNode p = Json.object();
-        ArrayNode arr = p.putArray("buffers");
-        for (WipeRecord r : buffers) {
-            ObjectNode o = arr.addObject();
-            o.put("location", r.location());
-            o.put("label", r.label());
-            o.put("bytes", r.bytes());
-            o.put("bytesOverwritten", r.bytesOverwritten());
-            o.put("pattern", r.patternHex());
-            o.put("method", r.method());
-            o.put("checkDigest", r.checkDigest());
-        }
-        p.put("startedAt", startedAt.toString());
-        p.put("endedAt", endedAt.toString());
-        if (device != null) {
-            p.set("device", ReceiptJson.deviceJson(device));
-        }
-        if (teeEvidence.length > 0) {
-            p.put("teeEvidence", Base64.getEncoder().encodeToString(teeEvidence));
-        }
-        List<Subject> subject = List.of(new Subject(SUBJECT_NAME, Map.of("sha256", receiptDigest)));
-        return Statements.encode(subject, PREDICATE_TYPE, p);
+        return WipeJson.payload(this);
     }
 
     /**
@@ -165,7 +140,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      */
     public static WipeAttestation readUnverified(Envelope env) {
         Statements.Parsed st = Statements.parse(InvalidArgumentException.requireNonNull(env, "env"), PREDICATE_TYPE);
-        return fromStatement(st);
+        return WipeJson.fromStatement(st);
     }
 
     /**
@@ -206,7 +181,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
     static VerificationReport verifyBindings(Statements.Parsed st, String receiptDigest,
                                              Map<String, Long> expectedBuffers, List<VerificationReport.Check> checks,
                                              String policy, Assurance assurance) {
-        WipeAttestation w = fromStatement(st);
+        WipeAttestation w = WipeJson.fromStatement(st);
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
         if (!receiptDigest.equals(w.receiptDigest)) {
             throw new VerificationException(Reason.SUBJECT_MISMATCH, "the wipe attestation refers to receipt "
@@ -262,46 +237,6 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         return sb.toString();
     }
 
-    private static WipeAttestation fromStatement(Statements.Parsed st) {
-        if (st.subjects().size() != 1 || !SUBJECT_NAME.equals(st.subjects().get(0).name())
-                || st.subjects().get(0).digest().get("sha256") == null) {
-            throw new VerificationException(Reason.SUBJECT_MISMATCH, "a wipe attestation has exactly one subject named '"
-                    + SUBJECT_NAME + "' with a sha256 digest: reject it");
-        }
-        String digest = st.subjects().get(0).digest().get("sha256");
-        JsonNode p = st.predicate();
-        List<WipeRecord> records = new ArrayList<>();
-        for (Iterator<JsonNode> it = Statements.array(p, "buffers").elements(); it.hasNext(); ) {
-            JsonNode b = it.next();
-            if (!b.isObject()) {
-                throw Statements.malformed("a buffer record is not an object", null);
-            }
-            String patternHex = Statements.text(b, "pattern");
-            if (!Hex.isLowerHex(patternHex, 2)) {
-                throw Statements.malformed("pattern must be two lower-case hex digits, got '" + patternHex + "'", null);
-            }
-            String location = Statements.text(b, "location");
-            String label = Statements.text(b, "label");
-            long bytes = Statements.integer(b, "bytes");
-            long over = Statements.integer(b, "bytesOverwritten");
-            String method = Statements.text(b, "method");
-            String check = Statements.text(b, "checkDigest");
-            records.add(Statements.build(() -> new WipeRecord(location, label, bytes, over,
-                    Integer.parseInt(patternHex, 16), method, check)));
-        }
-        Instant started = Statements.instant(p, "startedAt");
-        Instant ended = Statements.instant(p, "endedAt");
-        JsonNode d = p.get("device");
-        ReceiptDevice device = d == null || d.isNull() ? null : ReceiptJson.readDevice(d);
-        String tee = Statements.optText(p, "teeEvidence");
-        byte[] teeBytes;
-        try {
-            teeBytes = tee == null ? new byte[0] : Base64.getDecoder().decode(tee);
-        } catch (IllegalArgumentException e) {
-            throw Statements.malformed("teeEvidence is not base64", e);
-        }
-        return Statements.build(() -> new WipeAttestation(digest, records, started, ended, device, teeBytes));
-    }
 
     @Override
     public boolean equals(Object o) {
@@ -321,7 +256,11 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                 + ", endedAt=" + endedAt + ", device=" + device + ", teeEvidence=" + teeEvidence.length + " bytes]";
     }
 
-    /** Builds a {@link WipeAttestation}. */
+    /**
+     * Builds a {@link WipeAttestation}. It and {@link ExecutionReceipt.Builder} share only the
+     * shape of their setters: every check is in the record's constructor, so a common base would
+     * add a self-typed parameter to the public API and hold no logic.
+     */
     public static final class Builder {
         private String receiptDigest;
         private final List<WipeRecord> buffers = new ArrayList<>();

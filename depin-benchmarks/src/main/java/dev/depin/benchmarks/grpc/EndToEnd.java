@@ -47,7 +47,10 @@ import java.util.concurrent.TimeUnit;
  * <p>After a warm-up of small jobs ({@code --warmup-seconds}, 20 by default), three parts,
  * each after a warm-up of its own shape that is not counted:
  * <ol>
- *   <li>SGEMM m = k = n for each size, one job at a time, Freivalds(20), cold inputs: the time
+ *   <li>SGEMM m = k = n for each size, one job at a time, Freivalds(20), cold inputs, each
+ *   repetition followed by a job on inputs the node already holds (a second buyer network with
+ *   {@code keepInputsOnProviders}, sending them by root; same columns plus the input bytes
+ *   sent, so the baseline is from the same moment of the run): the time
  *   {@code Job.build} takes (hashing the inputs; not in the wall time), the wall time from
  *   submit to the verified result, the kernel's device time as the receipt states it, their
  *   ratio, and the phases on one clock (one JVM): until dispatch (offers, plan), dispatch to
@@ -136,16 +139,22 @@ public final class EndToEnd {
             ProviderNode node = ProviderNode.builder(nodeKey, executor)
                     .price(new Price(MicroUsd.ofUsd("0.01"), MicroUsd.ofUsd("0.0001")))
                     .concurrency(1, 1024).jobLimits(Math.max(1L << 29, heap / 4), Math.max(1L << 30, heap / 2))
+                    // Only buyers that ask for it have inputs kept (the cold client does not).
+                    .inputCache(dev.depin.node.InputCache.Limits.of(Math.max(1L << 28, heap / 4), 64))
                     .build();
             try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
                  ProviderServer server = ProviderServer.builder(node, nodeKey).directory(dir.address())
                          .maxInputBytes(Math.max(1L << 30, heap / 3)).start()) {
                 server.renewNow();
                 try (GrpcNetwork net = GrpcNetwork.connect(dir.address());
-                     DepinClient client = DepinClient.builder(net).attemptTimeout(Duration.ofMinutes(10)).build()) {
+                     DepinClient client = DepinClient.builder(net).attemptTimeout(Duration.ofMinutes(10)).build();
+                     GrpcNetwork keeping = GrpcNetwork.builder().directory(dir.address()).keepInputsOnProviders(true)
+                             .build();
+                     DepinClient cached = DepinClient.builder(keeping).attemptTimeout(Duration.ofMinutes(10))
+                             .build()) {
                     SplittableRandom rnd = new SplittableRandom(SEED);
                     out.put("warmupJobs", warmUp(client, rnd, o));
-                    out.put("oneAtATime", oneAtATime(client, rnd, o));
+                    out.put("oneAtATime", oneAtATime(client, cached, rnd, o));
                     if (o.saxpyJobs > 0) {
                         out.put("saxpyBatch", batch(client, rnd, "SAXPY n=" + o.saxpyN, o.saxpyJobs, o.saxpyInFlight,
                                 () -> saxpy(rnd, o.saxpyN)));
@@ -208,68 +217,95 @@ public final class EndToEnd {
 
     // ------------------------------------------------------------------ one job at a time
 
-    private static List<Map<String, Object>> oneAtATime(DepinClient client, SplittableRandom rnd, Options o)
-            throws Exception {
-        System.out.printf(Locale.ROOT, "%nSGEMM m=k=n, one job at a time, Freivalds(20), cold inputs (medians of %d "
-                + "after a warm-up); phases in ms on one clock%n", o.reps);
-        System.out.printf(Locale.ROOT, "%6s %8s %9s %9s %8s | %8s %9s %9s %9s %8s | %6s%n", "n", "build", "wall",
-                "kernel", "k/wall", "to disp", "to kernel", "kernel*", "to return", "verify", "cores");
+    private static List<Map<String, Object>> oneAtATime(DepinClient coldClient, DepinClient cachedClient,
+                                                        SplittableRandom rnd, Options o) throws Exception {
+        System.out.printf(Locale.ROOT, "%nSGEMM m=k=n, one job at a time, Freivalds(20): cold inputs, then the same "
+                + "inputs held on the node (sent by root), interleaved (medians of %d after a warm-up); phases in ms on "
+                + "one clock%n", o.reps);
+        System.out.printf(Locale.ROOT, "%6s %6s %8s %9s %9s %8s | %8s %9s %9s %9s %8s | %6s %9s%n", "n", "inputs",
+                "build", "wall", "kernel", "k/wall", "to disp", "to kernel", "kernel*", "to return", "verify", "cores",
+                "sent MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int n : o.sizes) {
-            run(client, sgemm(rnd, n).build()); // warm-up: JIT, connection, first allocation of this size
-            double[][] cols = new double[10][o.reps];
+            run(coldClient, sgemm(rnd, n).build()); // warm-up: JIT, connection, first allocation of this size
+            float[] a = floats(rnd, n * n);
+            float[] b = floats(rnd, n * n);
+            run(cachedClient, sgemm(a, b, n).build()); // places a and b on the node (not counted)
+            double[][][] both = new double[2][11][o.reps];
             for (int i = 0; i < o.reps; i++) {
-                long b0 = System.nanoTime();
-                Job job = sgemm(rnd, n).build();
-                double build = (System.nanoTime() - b0) / 1e6;
-                Cpu cpu = Cpu.start();
-                JobResult r = run(client, job);
-                double cores = cpu.cores();
-                Phases p = Phases.of(r);
-                double[] v = {build, p.wall, p.kernel, p.kernel / p.wall, p.toDispatch, p.toKernel, p.kernelSpan,
-                    p.toReturn, p.verify, cores};
-                for (int c = 0; c < v.length; c++) {
-                    cols[c][i] = v[c];
+                for (int kind = 0; kind < 2; kind++) { // cold, then cached: the same moment of the run
+                    measure(kind == 0 ? coldClient : cachedClient, kind == 0 ? sgemm(rnd, n) : sgemm(a, b, n),
+                            both[kind], i);
                 }
             }
-            double[] m = Arrays.stream(cols).mapToDouble(EndToEnd::median).toArray();
-            System.out.printf(Locale.ROOT, "%6d %8.1f %9.1f %9.2f %7.2f%% | %8.1f %9.1f %9.1f %9.1f %8.1f | %6.2f%n",
-                    n, m[0], m[1], m[2], 100 * m[3], m[4], m[5], m[6], m[7], m[8], m[9]);
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("n", n);
-            row.put("buildMs", m[0]);
-            row.put("wallMs", m[1]);
-            row.put("kernelMs", m[2]);
-            row.put("kernelOverWall", m[3]);
-            row.put("toDispatchMs", m[4]);
-            row.put("dispatchToKernelMs", m[5]);
-            row.put("kernelSpanMs", m[6]);
-            row.put("kernelToReturnMs", m[7]);
-            row.put("verifyMs", m[8]);
-            row.put("coresBusy", m[9]);
-            row.put("wallMsEach", cols[1]);
-            rows.add(row);
+            for (int kind = 0; kind < 2; kind++) {
+                rows.add(row(n, kind == 0 ? "cold" : "cached", both[kind]));
+            }
         }
         System.out.println("build: Job.build (hashes the inputs), not in wall. kernel: the receipt's device time. "
-                + "kernel*: the receipt's start to end (executor's own span). goal (issue 15, GPU host): "
-                + "wall <= 10x kernel at n=8192 cold; on a CPU host: kernel >= 60 % of wall at n=1024");
+                + "kernel*: the receipt's start to end (executor's own span). sent: input bytes on the wire. goal "
+                + "(issue 15, GPU host): wall <= 10x kernel at n=8192 cold, <= 2x with inputs on the node; on a CPU "
+                + "host: kernel >= 60 % of wall at n=1024");
         return rows;
+    }
+
+    private static Map<String, Object> row(int n, String inputs, double[][] cols) {
+        double[] m = Arrays.stream(cols).mapToDouble(EndToEnd::median).toArray();
+        System.out.printf(Locale.ROOT, "%6d %6s %8.1f %9.1f %9.2f %7.2f%% | %8.1f %9.1f %9.1f %9.1f %8.1f | %6.2f "
+                        + "%9.2f%n", n, inputs, m[0], m[1], m[2], 100 * m[3], m[4], m[5], m[6], m[7], m[8], m[9],
+                m[10] / (1 << 20));
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("n", n);
+        row.put("inputs", inputs);
+        row.put("buildMs", m[0]);
+        row.put("wallMs", m[1]);
+        row.put("kernelMs", m[2]);
+        row.put("kernelOverWall", m[3]);
+        row.put("toDispatchMs", m[4]);
+        row.put("dispatchToKernelMs", m[5]);
+        row.put("kernelSpanMs", m[6]);
+        row.put("kernelToReturnMs", m[7]);
+        row.put("verifyMs", m[8]);
+        row.put("coresBusy", m[9]);
+        row.put("inputBytesSent", m[10]);
+        row.put("wallMsEach", cols[1]);
+        return row;
+    }
+
+    /** One verified job: its columns into {@code cols[c][i]}. */
+    private static void measure(DepinClient client, Job.Builder next, double[][] cols, int i) throws Exception {
+        long b0 = System.nanoTime();
+        Job job = next.build();
+        double build = (System.nanoTime() - b0) / 1e6;
+        Cpu cpu = Cpu.start();
+        JobResult r = run(client, job);
+        double cores = cpu.cores();
+        Phases p = Phases.of(r);
+        double[] v = {build, p.wall, p.kernel, p.kernel / p.wall, p.toDispatch, p.toKernel, p.kernelSpan,
+            p.toReturn, p.verify, cores, p.sentBytes};
+        for (int c = 0; c < v.length; c++) {
+            cols[c][i] = v[c];
+        }
     }
 
     /** The phases of one verified job, from its events and its receipt, on this JVM's clock. */
     private record Phases(double wall, double kernel, double toDispatch, double toKernel, double kernelSpan,
-                          double toReturn, double verify) {
+                          double toReturn, double verify, double sentBytes) {
         static Phases of(JobResult r) {
             Instant submitted = r.timings().submittedAt();
             Instant done = r.timings().completedAt();
             Instant dispatched = null;
             Instant returned = null;
+            double sent = Double.NaN;
             for (JobEvent e : r.history()) {
                 if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.DISPATCHED && dispatched == null) {
                     dispatched = e.at();
                 }
                 if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.RETURNED && returned == null) {
                     returned = e.at();
+                    // "inputs: <sent> of <declared> bytes sent; ..." (GrpcNetwork's InputTransfer summary)
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("^inputs: (\\d+) of").matcher(e.detail());
+                    sent = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
                 }
             }
             ExecutionReceipt receipt = r.batched() != null ? r.batched().readReceiptUnverified()
@@ -279,7 +315,7 @@ public final class EndToEnd {
             }
             return new Phases(ms(submitted, done), r.timings().deviceNanos() / 1e6, ms(submitted, dispatched),
                     ms(dispatched, receipt.startedAt()), ms(receipt.startedAt(), receipt.endedAt()),
-                    ms(receipt.endedAt(), returned), ms(returned, done));
+                    ms(receipt.endedAt(), returned), ms(returned, done), sent);
         }
 
         private static double ms(Instant a, Instant b) {
@@ -345,6 +381,12 @@ public final class EndToEnd {
     private static Job.Builder sgemm(SplittableRandom rnd, int n) {
         return Job.builder(BuiltinKernel.SGEMM).param("m", n).param("k", n).param("n", n)
                 .input("a", floats(rnd, n * n)).input("b", floats(rnd, n * n))
+                .verification(VerificationPolicy.freivalds(20)).maxPrice(MicroUsd.ofUsd("10"))
+                .timeout(Duration.ofMinutes(10));
+    }
+
+    private static Job.Builder sgemm(float[] a, float[] b, int n) {
+        return Job.builder(BuiltinKernel.SGEMM).param("m", n).param("k", n).param("n", n).input("a", a).input("b", b)
                 .verification(VerificationPolicy.freivalds(20)).maxPrice(MicroUsd.ofUsd("10"))
                 .timeout(Duration.ofMinutes(10));
     }

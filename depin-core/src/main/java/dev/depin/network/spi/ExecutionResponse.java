@@ -13,6 +13,10 @@ import java.util.Map;
  * the provider's account of the execution, its signed receipt and its signed wipe
  * attestation. Nothing in it is trusted until the buyer has verified it.
  *
+ * <p>Kept apart from the node's {@code dev.depin.node.NodeResult} on purpose: that is what a node
+ * signs and never holds the outputs whole; this is what the buyer received, outputs hashed on
+ * arrival, and this SPI package cannot name the node package without a package circle.
+ *
  * @param jobId        the job id the provider says it ran
  * @param attempt      the attempt it says it ran
  * @param provider     the provider's node id

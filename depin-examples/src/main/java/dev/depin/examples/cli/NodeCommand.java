@@ -107,7 +107,7 @@ public final class NodeCommand implements Callable<Integer> {
     long maxJobBytes;
 
     @Option(names = "--input-cache-bytes", defaultValue = "0", paramLabel = "SIZE",
-            converter = ServeOptions.SizeConverter.class,
+            converter = ServeOptions.SizeOrOffConverter.class,
             description = "Memory for inputs kept by Merkle root between jobs, for buyers that ask for it "
                     + "(GrpcNetwork.Builder.keepInputsOnProviders), e.g. 4g; their next jobs send only the roots. "
                     + "Each buyer may take a quarter; least recently used entries are evicted, wiped and listed in "

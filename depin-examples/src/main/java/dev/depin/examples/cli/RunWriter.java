@@ -126,5 +126,7 @@ final class RunWriter {
             node = SHA-256(0x01 || left || right)) over 4096-byte leaves of the output file (the receipt's
             merkleChunkBytes).
             depin-examples/scripts/verify_receipt.py does exactly that with Python's cryptography package.
+            A job signed in a batch has jobs/NNNN-JOBID/batched-receipt.json instead of receipt.json and
+            wipe.json: give it to --receipt (both tools), without --wipe (its wipe attestation is inside).
             """;
 }

@@ -213,6 +213,10 @@ final class ServeOptions {
 
         @Override
         public Long convert(String value) {
+            return size(value, false);
+        }
+
+        static long size(String value, boolean zeroAllowed) {
             Matcher m = FORMAT.matcher(value.trim().toLowerCase(Locale.ROOT));
             if (!m.matches()) {
                 throw new TypeConversionException("'" + value + "' is not a size: give e.g. 65536, 64k, 256m or 2g");
@@ -224,10 +228,19 @@ final class ServeOptions {
                 case "g" -> 30;
                 default -> 0;
             };
-            if (n == 0 || n > (Long.MAX_VALUE >> shift)) {
-                throw new TypeConversionException("'" + value + "' must be a positive size below 2^63 bytes");
+            if ((n == 0 && !zeroAllowed) || n > (Long.MAX_VALUE >> shift)) {
+                throw new TypeConversionException("'" + value + "' must be a " + (zeroAllowed ? "" : "positive ")
+                        + "size below 2^63 bytes");
             }
             return n << shift;
+        }
+    }
+
+    /** A size where 0 means off (e.g. a cache). */
+    static final class SizeOrOffConverter implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return SizeConverter.size(value, true);
         }
     }
 

@@ -57,6 +57,9 @@ import picocli.CommandLine.Option;
                     + "of an older receipt is not excluded.",
             "  --wipe adds: the wipe attestation's signature by --key, its subject = this receipt, every buffer "
                     + "the receipt names fully overwritten and read back.",
+            "  A batched receipt (what nodes send by default) is checked the same way after the batch envelope's "
+                    + "signature by --key and the inclusion of the receipt and wipe statements in its signed RFC "
+                    + "6962 root; its wipe attestation is inside, always checked, so --wipe is refused with it.",
             "  --job-id (and --attempt, default 1) adds: the receipt names this job and attempt. Without it they "
                     + "are read from the receipt unchecked.",
             "",
@@ -81,7 +84,9 @@ public final class VerifyCommand implements Callable<Integer> {
     Target target;
 
     static final class Target {
-        @Option(names = "--receipt", paramLabel = "FILE", description = "Receipt envelope (DSSE JSON) to verify.")
+        @Option(names = "--receipt", paramLabel = "FILE", description = "Receipt to verify: a DSSE envelope "
+                + "(receipt.json) or a batched receipt (batched-receipt.json: the batch envelope, this job's receipt "
+                + "and wipe statements and their inclusion proofs), told apart by its 'format' field.")
         Path receipt;
 
         @Option(names = "--dispute", paramLabel = "FILE", description = "Dispute record (JSON) to re-check.")
@@ -176,13 +181,17 @@ public final class VerifyCommand implements Callable<Integer> {
                 return 2;
             }
             NodePublicKey k = EvidenceFiles.readKey(key);
-            Envelope receipt = EvidenceFiles.readEnvelope(target.receipt, "receipt");
-            ReceiptCheck check = OfflineVerifier.receipt(receipt, k).nonce(nonce)
+            ReceiptCheck check = EvidenceFiles.readReceipt(target.receipt, k).nonce(nonce)
                     .job(jobId, attempt == null ? 1 : attempt);
             if (spec != null) {
                 check.spec(EvidenceFiles.readSpec(spec));
             }
             if (wipe != null) {
+                if (check.batched()) {
+                    err.println("usage: --wipe: a batched receipt carries its own wipe attestation, which is always "
+                            + "checked: drop --wipe");
+                    return 2;
+                }
                 check.wipe(EvidenceFiles.readEnvelope(wipe, "wipe attestation"));
             }
             outs.forEach(check::output);

@@ -26,13 +26,10 @@ import dev.depin.verify.DisputeNotUpheldException;
 import dev.depin.verify.EvidenceFileException;
 import dev.depin.verify.EvidenceFiles;
 import dev.depin.verify.MissingEvidenceException;
-import dev.depin.verify.OfflineReport;
 import dev.depin.verify.OfflineVerifier;
 import dev.depin.verify.OversizedEvidenceException;
 import dev.depin.verify.ReceiptCheck;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -95,9 +92,9 @@ class VerifyMutationTest {
     static void demoRun() throws Exception {
         System.out.println("VerifyMutationTest seed " + SEED);
         run = tmp.resolve("run");
-        Outcome demo = cli(List.of("demo", "--providers", "4", "--jobs", "12", "--seed", Long.toString(SEED),
+        CliRun demo = cli(List.of("demo", "--providers", "4", "--jobs", "12", "--seed", Long.toString(SEED),
                 "--dishonest", "1.0", "--no-progress", "--out", run.toString()));
-        assertEquals(0, demo.exit, demo.all());
+        assertEquals(0, demo.exit(), demo.all());
         List<Path> disputes;
         try (Stream<Path> s = Files.list(run.resolve("disputes"))) {
             // Ordered by the job's place in the run (job ids are random, the order is the seed's).
@@ -131,16 +128,16 @@ class VerifyMutationTest {
 
     @org.junit.jupiter.api.Test
     void help_statesWhatEachOptionChecksAndWhatASkipMeans() {
-        Outcome h = cli(List.of("verify", "--help"));
-        assertEquals(0, h.exit, h.all());
-        String text = h.out.replaceAll("\\s+", " ");
+        CliRun h = cli(List.of("verify", "--help"));
+        assertEquals(0, h.exit(), h.all());
+        String text = h.out().replaceAll("\\s+", " ");
         for (String s : List.of("every check not made as 'skip'", "a skipped check proves nothing either way",
                 "With --receipt, always checked:", "--spec adds:", "Without it these are read from the receipt "
                         + "unchecked", "--input (all inputs, or none) adds:", "--nonce adds:",
                 "Without it, replay of an older receipt is not excluded", "--wipe adds:",
                 "--job-id (and --attempt, default 1) adds:", "With --dispute:", "Only a RESULT_MISMATCH record",
                 "Exit status: 0 VALID or DISPUTE UPHELD; 1 INVALID or NOT UPHELD", "dispute record 32 MiB")) {
-            assertTrue(text.contains(s), "'" + s + "' not in --help:\n" + h.out);
+            assertTrue(text.contains(s), "'" + s + "' not in --help:\n" + h.out());
         }
     }
 
@@ -868,7 +865,7 @@ class VerifyMutationTest {
         Map<String, Path> outputs = new LinkedHashMap<>();
         List<String> extra = new ArrayList<>();
         boolean py;
-        Outcome pyOutcome;
+        CliRun pyOutcome;
 
         R copy() {
             R r = new R();
@@ -1068,12 +1065,12 @@ class VerifyMutationTest {
         return DynamicTest.dynamicTest(name, () -> {
             check(name, r.args(), r.key == null ? null : r::library, e);
             if (second) {
-                Outcome py = r.pyOutcome;
+                CliRun py = r.pyOutcome;
                 assertNotNull(py, name + ": python was not run");
                 assertFalse(py.all().contains("Traceback"), name + ": python: " + py.all());
-                assertEquals(e.exit, py.exit, name + ": python disagrees: " + py.all());
+                assertEquals(e.exit, py.exit(), name + ": python disagrees: " + py.all());
                 if (e.exit == 1) {
-                    assertTrue(py.out.startsWith("INVALID: "), name + ": python: " + py.all());
+                    assertTrue(py.out().startsWith("INVALID: "), name + ": python: " + py.all());
                 }
             }
         });
@@ -1089,9 +1086,9 @@ class VerifyMutationTest {
 
     /** Runs the command line and the library on one variant and holds both to {@code e}. */
     private static void check(String name, List<String> args, Library library, Expect e) {
-        Outcome o = cli(args);
+        CliRun o = cli(args);
         String all = o.all();
-        assertEquals(e.exit, o.exit, name + ": exit status\n" + args + "\n" + all);
+        assertEquals(e.exit, o.exit(), name + ": exit status\n" + args + "\n" + all);
         assertFalse(all.contains("\tat ") || all.contains("Exception in thread") || all.contains("internal error")
                 || all.contains("Caused by"), name + ": a stack trace or internal error reached the user:\n" + all);
         for (String f : e.cli) {
@@ -1101,9 +1098,9 @@ class VerifyMutationTest {
             assertFalse(all.contains(f), name + ": '" + f + "' must not be in:\n" + all);
         }
         if (e.exit == 0) {
-            assertTrue(o.out.startsWith("VALID") || o.out.startsWith("DISPUTE UPHELD"), name + ": " + all);
+            assertTrue(o.out().startsWith("VALID") || o.out().startsWith("DISPUTE UPHELD"), name + ": " + all);
         } else if (e.exit == 1) {
-            assertTrue(o.out.startsWith("INVALID: ") || o.out.startsWith("NOT UPHELD: "), name + ": " + all);
+            assertTrue(o.out().startsWith("INVALID: ") || o.out().startsWith("NOT UPHELD: "), name + ": " + all);
         }
         if (library == null || e.libType == null && e.exit != 0) {
             return; // a command-line usage error: the library is never reached
@@ -1210,46 +1207,16 @@ class VerifyMutationTest {
 
     // ------------------------------------------------------------------ running
 
-    private record Outcome(int exit, String out, String err) {
-        String all() {
-            return out + err;
-        }
-    }
-
-    private static synchronized Outcome cli(List<String> args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int status;
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            status = DepinCli.run(args.toArray(String[]::new));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new Outcome(status, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    private static CliRun cli(List<String> args) {
+        return CliRun.of(args);
     }
 
     /** Runs the pending Python checks in one process (starting Python costs more than a check). */
     private static Stream<DynamicTest> withPython(List<DynamicTest> tests) throws Exception {
         if (!PENDING.isEmpty()) {
-            List<List<String>> argv = PENDING.stream().map(R::python).toList();
-            Process p = new ProcessBuilder("python3", SCRIPT.toString(), "--batch").start();
-            try (var in = p.getOutputStream()) {
-                in.write(JSON.writeValueAsBytes(argv));
-            }
-            byte[] out = p.getInputStream().readAllBytes();
-            byte[] err = p.getErrorStream().readAllBytes();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "python hung");
-            assertEquals(0, p.exitValue(), new String(err, StandardCharsets.UTF_8));
-            JsonNode results = readTree(out);
-            assertEquals(PENDING.size(), results.size());
+            List<CliRun> results = CliRun.verifyScript(PENDING.stream().map(R::python).toList());
             for (int i = 0; i < PENDING.size(); i++) {
-                PENDING.get(i).pyOutcome = new Outcome(results.get(i).get("exit").asInt(),
-                        results.get(i).get("out").asText(), "");
+                PENDING.get(i).pyOutcome = results.get(i);
             }
             PENDING.clear();
         }

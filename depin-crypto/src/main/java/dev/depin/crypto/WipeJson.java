@@ -1,0 +1,106 @@
+package dev.depin.crypto;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.depin.crypto.VerificationException.Reason;
+import dev.depin.crypto.internal.Json;
+import dev.depin.crypto.internal.Statements;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON form of a {@link WipeAttestation}'s in-toto statement: what {@link
+ * WipeAttestation#toPayload} writes and {@link WipeAttestation#readUnverified} reads. The bytes are
+ * signed, so they never change for a predicate type ({@code StatementWireTest} pins them).
+ */
+final class WipeJson {
+    private WipeJson() {
+    }
+
+    /**
+     * The statement an attestation signs: one subject, the receipt's digest; the records, times,
+     * device and TEE evidence in the predicate, keys sorted.
+     *
+     * @param w the attestation
+     * @return UTF-8 canonical JSON
+     */
+    static byte[] payload(WipeAttestation w) {
+        ObjectNode p = Json.object();
+        ArrayNode arr = p.putArray("buffers");
+        for (WipeRecord r : w.buffers()) {
+            ObjectNode o = arr.addObject();
+            o.put("location", r.location());
+            o.put("label", r.label());
+            o.put("bytes", r.bytes());
+            o.put("bytesOverwritten", r.bytesOverwritten());
+            o.put("pattern", r.patternHex());
+            o.put("method", r.method());
+            o.put("checkDigest", r.checkDigest());
+        }
+        p.put("startedAt", w.startedAt().toString());
+        p.put("endedAt", w.endedAt().toString());
+        if (w.device() != null) {
+            p.set("device", ReceiptJson.deviceJson(w.device()));
+        }
+        byte[] tee = w.teeEvidence();
+        if (tee.length > 0) {
+            p.put("teeEvidence", Base64.getEncoder().encodeToString(tee));
+        }
+        List<Subject> subject = List.of(new Subject(WipeAttestation.SUBJECT_NAME, Map.of("sha256", w.receiptDigest())));
+        return Statements.encode(subject, WipeAttestation.PREDICATE_TYPE, p);
+    }
+
+    /**
+     * Reads an attestation from its statement, parsed by {@link Statements#parse}.
+     *
+     * @param st the statement
+     * @return the attestation, validated
+     * @throws VerificationException ({@code SUBJECT_MISMATCH}, {@code MALFORMED_STATEMENT}) on a
+     *                               subject other than one receipt digest, or a bad field
+     */
+    static WipeAttestation fromStatement(Statements.Parsed st) {
+        if (st.subjects().size() != 1 || !WipeAttestation.SUBJECT_NAME.equals(st.subjects().get(0).name())
+                || st.subjects().get(0).digest().get("sha256") == null) {
+            throw new VerificationException(Reason.SUBJECT_MISMATCH, "a wipe attestation has exactly one subject named '"
+                    + WipeAttestation.SUBJECT_NAME + "' with a sha256 digest: reject it");
+        }
+        String digest = st.subjects().get(0).digest().get("sha256");
+        JsonNode p = st.predicate();
+        List<WipeRecord> records = new ArrayList<>();
+        for (Iterator<JsonNode> it = Statements.array(p, "buffers").elements(); it.hasNext(); ) {
+            JsonNode b = it.next();
+            if (!b.isObject()) {
+                throw Statements.malformed("a buffer record is not an object", null);
+            }
+            String patternHex = Statements.text(b, "pattern");
+            if (!Hex.isLowerHex(patternHex, 2)) {
+                throw Statements.malformed("pattern must be two lower-case hex digits, got '" + patternHex + "'", null);
+            }
+            String location = Statements.text(b, "location");
+            String label = Statements.text(b, "label");
+            long bytes = Statements.integer(b, "bytes");
+            long over = Statements.integer(b, "bytesOverwritten");
+            String method = Statements.text(b, "method");
+            String check = Statements.text(b, "checkDigest");
+            records.add(Statements.build(() -> new WipeRecord(location, label, bytes, over,
+                    Integer.parseInt(patternHex, 16), method, check)));
+        }
+        Instant started = Statements.instant(p, "startedAt");
+        Instant ended = Statements.instant(p, "endedAt");
+        JsonNode d = p.get("device");
+        ReceiptDevice device = d == null || d.isNull() ? null : ReceiptJson.readDevice(d);
+        String tee = Statements.optText(p, "teeEvidence");
+        byte[] teeBytes;
+        try {
+            teeBytes = tee == null ? new byte[0] : Base64.getDecoder().decode(tee);
+        } catch (IllegalArgumentException e) {
+            throw Statements.malformed("teeEvidence is not base64", e);
+        }
+        return Statements.build(() -> new WipeAttestation(digest, records, started, ended, device, teeBytes));
+    }
+}
