@@ -58,6 +58,11 @@ final class Dashboard implements AutoCloseable {
                 sum += c.count();
             }
         }
+        for (io.micrometer.core.instrument.Counter c : registry.find(name).counters()) {
+            if (tag == null || value.equals(c.getId().getTag(tag))) {
+                sum += c.count();
+            }
+        }
         return sum;
     }
 
