@@ -673,9 +673,13 @@ public final class ProviderNode implements AutoCloseable {
                 CompletableFuture<NodeResult> r = execute(this);
                 if (r.isDone()) {
                     NodeResult done = r.join();
+                    // Counted before the result completes, as below: the response to the buyer
+                    // runs inside complete() and must see the count.
+                    completed.incrementAndGet();
                     if (result.complete(done)) {
-                        completed.incrementAndGet();
                         ended("completed", done.deviceNanos());
+                    } else {
+                        completed.decrementAndGet();
                     }
                 } else {
                     // Batched: the job's work is done and its buffers are wiped; its signature comes
