@@ -330,13 +330,35 @@ public final class InputCache implements AutoCloseable {
      * @param peer who sent the bytes
      * @param in   the input as the job's spec declares it (its root is what is checked)
      * @param data the bytes received (their remaining bytes; not changed)
-     * @return a lease on the new entry, or empty when it is not cached (larger than a peer's
-     *         share, the same entry being filled by another job, or no room beside entries in
-     *         use); the caller then uses {@code data} as it would without a cache
+     * @return a lease on the new entry (or on the entry of that root and size already held for
+     *         the peer: its bytes are the same, so {@code data} is not copied), or empty when it
+     *         is not cached (larger than a peer's share, the same entry being filled by another
+     *         job, or no room beside entries in use); the caller then uses {@code data} as it
+     *         would without a cache
      * @throws ProviderRejectedException if the bytes do not hash to the input's root (nothing is kept)
      * @throws InvalidArgumentException  on null, or if {@code data} does not have the declared size
      */
     public Optional<Lease> insert(String peer, InputRef in, ByteBuffer data) {
+        return insert(peer, in, data, true);
+    }
+
+    /**
+     * Copies bytes whose root this node computed itself (a job's output, committed in its
+     * receipt) into a new entry for this peer, without hashing them again: the copy is of the
+     * very buffer the root was computed over, so a later job may take it as an input by that
+     * root. Otherwise as {@link #insert(String, InputRef, ByteBuffer)}.
+     *
+     * @param peer the buyer the output belongs to
+     * @param out  the output as a reference: its name, size and the root the node computed
+     * @param data the output's bytes (remaining bytes; not changed)
+     * @return a lease on the new entry, or empty when it is not cached
+     * @throws InvalidArgumentException on null, or if {@code data} does not have the size
+     */
+    public Optional<Lease> insertComputed(String peer, InputRef out, ByteBuffer data) {
+        return insert(peer, out, data, false);
+    }
+
+    private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify) {
         InvalidArgumentException.requireNonNull(peer, "peer");
         InvalidArgumentException.requireNonNull(in, "input");
         InvalidArgumentException.requireNonNull(data, "data");
@@ -354,8 +376,14 @@ public final class InputCache implements AutoCloseable {
         synchronized (this) {
             expireIdle(victims);
             Entry existing = entries.get(key);
-            if (closed || existing != null) {
-                // Held already (a concurrent job of the same peer) or being filled: not twice.
+            if (!closed && existing != null && existing.data != null) {
+                // Held already (the buyer sent bytes it need not have): the entry's bytes, checked
+                // when it was inserted, are the bytes of this root and size; used, not copied twice.
+                existing.leases++;
+                existing.lastUsedMillis = clock.millis();
+                entry = existing;
+            } else if (closed || existing != null) {
+                // Being filled by a concurrent job of the same peer: not twice.
                 entry = null;
             } else {
                 long[] mine = perPeer.computeIfAbsent(peer, p -> new long[2]);
@@ -396,6 +424,11 @@ public final class InputCache implements AutoCloseable {
         if (entry == null) {
             return Optional.empty();
         }
+        synchronized (this) {
+            if (entry.data != null) {
+                return Optional.of(new Lease(entry)); // the entry that was already held
+            }
+        }
         byte[] copy;
         try {
             copy = new byte[(int) n];
@@ -404,7 +437,8 @@ public final class InputCache implements AutoCloseable {
             drop(entry);
             throw e;
         }
-        String root = Hex.encode(Merkle.root(ByteBuffer.wrap(copy), JobSpec.MERKLE_CHUNK_BYTES, hashing));
+        String root = verify ? Hex.encode(Merkle.root(ByteBuffer.wrap(copy), JobSpec.MERKLE_CHUNK_BYTES, hashing))
+                : in.merkleRoot();
         if (!root.equals(in.merkleRoot())) {
             java.util.Arrays.fill(copy, (byte) 0);
             drop(entry);

@@ -13,21 +13,36 @@ import java.util.Map;
  *               for the buyer's later jobs (wiped on eviction and attested then)
  * @param cached inputs by name taken from the cache for this attempt (none of their bytes
  *               came with it)
+ * @param keepOutputs the buyer agrees that the node also keeps this attempt's outputs, by the
+ *               roots its receipt commits to, so that a following job (a chain) may take them
+ *               as inputs by root instead of sending them back
  */
-public record InputCaching(boolean keep, Map<String, InputCache.Lease> cached) {
+public record InputCaching(boolean keep, Map<String, InputCache.Lease> cached, boolean keepOutputs) {
     /** No cache: every input comes with the attempt and nothing is kept. */
-    public static final InputCaching NONE = new InputCaching(false, Map.of());
+    public static final InputCaching NONE = new InputCaching(false, Map.of(), false);
 
     /**
      * Validates.
      *
      * @param keep   whether the node may keep the inputs sent
      * @param cached inputs taken from the cache, by name
+     * @param keepOutputs whether the node may keep the outputs too
      * @throws InvalidArgumentException on null
      */
     public InputCaching {
         InvalidArgumentException.requireNonNull(cached, "cached inputs");
         cached = Map.copyOf(cached);
+    }
+
+    /**
+     * Inputs only: outputs are not kept.
+     *
+     * @param keep   whether the node may keep the inputs sent
+     * @param cached inputs taken from the cache, by name
+     * @throws InvalidArgumentException on null
+     */
+    public InputCaching(boolean keep, Map<String, InputCache.Lease> cached) {
+        this(keep, cached, false);
     }
 
     /** Closes every lease (idempotent). */

@@ -36,4 +36,13 @@ public interface NodeAttempt {
     default java.util.Set<String> inputsKept() {
         return java.util.Set.of();
     }
+
+    /**
+     * @return names of this attempt's outputs that the node keeps in its {@link InputCache} for
+     *         the buyer, by the roots its receipt commits to ({@link InputCaching#keepOutputs()}):
+     *         a following job may take them as inputs by root. Empty until the outputs are committed.
+     */
+    default java.util.Set<String> outputsKept() {
+        return java.util.Set.of();
+    }
 }

@@ -206,4 +206,28 @@ class NodeMeters {
             return period[0] != start || period[2] == 0 ? 1.0 : (double) period[1] / period[2];
         }
     }
+
+    /**
+     * The input cache's meters: bytes and entries held, lookups by result, evictions (evicted
+     * or expired), read from the cache when scraped.
+     *
+     * @param registry where the meters go
+     * @param node     the node's short id
+     * @param cache    the cache
+     */
+    static void cache(MeterRegistry registry, String node, InputCache cache) {
+        Tags tags = Tags.of("node", node);
+        Gauge.builder("depin.node.input.cache.bytes", cache, InputCache::bytes).baseUnit("bytes").tags(tags)
+                .description("bytes of inputs (and kept outputs) held by root for their buyers").register(registry);
+        Gauge.builder("depin.node.input.cache.entries", cache, InputCache::entries).tags(tags)
+                .description("entries held").register(registry);
+        FunctionCounter.builder("depin.node.input.cache.lookups", cache, InputCache::hits)
+                .tags(tags.and("result", "hit")).description("inputs sent by root that the node held")
+                .register(registry);
+        FunctionCounter.builder("depin.node.input.cache.lookups", cache, InputCache::misses)
+                .tags(tags.and("result", "miss")).description("inputs sent by root that the node asked for")
+                .register(registry);
+        FunctionCounter.builder("depin.node.input.cache.evictions", cache, InputCache::evictions).tags(tags)
+                .description("entries evicted or expired, each wiped and attested to its owner").register(registry);
+    }
 }

@@ -195,6 +195,9 @@ public final class ProviderNode implements AutoCloseable {
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
                 b.watts, b.energySource, sla, b.clock);
+        if (b.registry != null && inputCache != null) {
+            NodeMeters.cache(b.registry, key.nodeId().shortId(), inputCache);
+        }
         LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
@@ -576,6 +579,8 @@ public final class ProviderNode implements AutoCloseable {
         private final InputCaching caching;
         /** Inputs the cache holds for the peer after staging (written by the worker before the result). */
         private final Set<String> kept = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        /** Outputs the cache holds for the peer (written by the worker before the result). */
+        private final Set<String> keptOutputs = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private final long arrived = System.nanoTime();
@@ -616,6 +621,11 @@ public final class ProviderNode implements AutoCloseable {
         @Override
         public Set<String> inputsKept() {
             return Set.copyOf(kept);
+        }
+
+        @Override
+        public Set<String> outputsKept() {
+            return Set.copyOf(keptOutputs);
         }
 
         void refuse(DepinException e) {
@@ -667,9 +677,13 @@ public final class ProviderNode implements AutoCloseable {
                 CompletableFuture<NodeResult> r = execute(this);
                 if (r.isDone()) {
                     NodeResult done = r.join();
+                    // Counted before the result completes, as below: the response to the buyer
+                    // runs inside complete() and must see the count.
+                    completed.incrementAndGet();
                     if (result.complete(done)) {
-                        completed.incrementAndGet();
                         ended("completed", done.deviceNanos());
+                    } else {
+                        completed.decrementAndGet();
                     }
                 } else {
                     // Batched: the job's work is done and its buffers are wiped; its signature comes
@@ -769,6 +783,14 @@ public final class ProviderNode implements AutoCloseable {
                 byte[] root = ctx.outputRoot(d.name())
                         .orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
+                if (task.caching.keepOutputs() && inputCache != null) {
+                    // Kept by the root the receipt commits to, for a following job of this buyer (a chain).
+                    inputCache.insertComputed(task.peer, new InputRef(d.name(), d.bytes(), Hex.encode(root)), out)
+                            .ifPresent(l -> {
+                                l.close();
+                                task.keptOutputs.add(d.name());
+                            });
+                }
             }
             ExecutionReceipt statement = rb.build();
             // One signature per job, or none here when batching: the batch signs the statements.

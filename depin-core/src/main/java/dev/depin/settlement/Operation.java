@@ -17,6 +17,34 @@ import java.util.Optional;
  */
 public sealed interface Operation {
 
+    /** Largest JSON form {@link #fromJson} reads: 4 KiB (the longest operation is about 700 bytes). */
+    int MAX_JSON_BYTES = 4096;
+
+    /**
+     * The operation as one compact JSON object with sorted keys: {@code op} names the member
+     * ({@code mint}, {@code transfer}, {@code hold}, {@code post}, {@code void}, {@code expire},
+     * {@code slash}), {@code key} is the idempotency key, and the member's fields follow
+     * (amounts in integer micro-USD, {@code expiresAt} in epoch milliseconds). What a
+     * settlement service receives.
+     *
+     * @return UTF-8 JSON
+     */
+    default byte[] toJson() {
+        return OperationJson.write(this);
+    }
+
+    /**
+     * Reads the form {@link #toJson()} writes, strictly: at most {@link #MAX_JSON_BYTES}, one JSON
+     * object, no unknown, missing or mistyped field, then the member's own checks.
+     *
+     * @param json UTF-8 JSON
+     * @return the operation
+     * @throws InvalidArgumentException if the bytes are not such an object, saying what is wrong
+     */
+    static Operation fromJson(byte[] json) {
+        return OperationJson.read(json);
+    }
+
     /** @return the idempotency key */
     OperationKey key();
 

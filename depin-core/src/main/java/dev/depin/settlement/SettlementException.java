@@ -49,6 +49,12 @@ public sealed class SettlementException extends DepinException permits LedgerFai
         /** A post, void or expiry named a hold key that the ledger has no hold for. */
         UNKNOWN_HOLD,
         /**
+         * A settlement service refused the request because the caller's key may not act for the
+         * account or hold it names (or only an operator may make it); nothing changed. Ask the
+         * service's operator for the grant, or use the key that has it.
+         */
+        NOT_PERMITTED,
+        /**
          * The ledger could not apply the operation for a reason outside it; always a
          * {@link LedgerFailureException}. Retrying with the same key is safe.
          */

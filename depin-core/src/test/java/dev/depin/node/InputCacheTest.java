@@ -108,6 +108,18 @@ class InputCacheTest {
     }
 
     @Test
+    void bytesSentAgainForAnEntryHeldUseThatEntry() {
+        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), new ManualClock());
+        Input x = input("x", 5000);
+        put(c, A, x);
+        InputCache.Lease again = c.insert(A, x.ref(), ByteBuffer.wrap(x.bytes().clone())).orElseThrow();
+        assertEquals(ByteBuffer.wrap(x.bytes()), again.view());
+        again.close();
+        assertEquals(1, c.entries());
+        assertEquals(5000, c.bytes());
+    }
+
+    @Test
     void entryCountBoundsTheCacheToo() {
         InputCache c = cache(new InputCache.Limits(1 << 20, 2, 1 << 20, 2, Duration.ofMinutes(1)), new ManualClock());
         Input x = input("x", 10);

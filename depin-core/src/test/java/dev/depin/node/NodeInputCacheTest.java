@@ -70,9 +70,11 @@ class NodeInputCacheTest {
     @Test
     void aKeptInputIsServedFromTheCacheAndItsEvictionIsAttestedToItsOwner() throws Exception {
         int n = 3000; // 12,000-byte inputs: three 4 KiB leaves each
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         try (ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(new byte[32]), new CpuExecutor(1))
                 .receiptBatching(0).inputCache(new InputCache.Limits(24_000, 8, 24_000, 8, Duration.ofMinutes(5)))
-                .build()) {
+                .meterRegistry(registry).build()) {
             InputCache cache = node.inputCache().orElseThrow();
             float[] x = floats(n);
             Job first = saxpy(x, floats(n));
@@ -100,6 +102,10 @@ class NodeInputCacheTest {
             assertEquals(List.of(), wipe(reference.result()).buffers().stream()
                     .filter(b -> b.label().startsWith("cache:")).toList());
             assertEquals(Set.of(), reference.kept(), "kept without the buyer's consent");
+            assertEquals(24_000, registry.get("depin.node.input.cache.bytes").gauge().value());
+            assertEquals(1, registry.get("depin.node.input.cache.lookups").tag("result", "hit").functionCounter()
+                    .count());
+            assertEquals(1, registry.get("depin.node.input.cache.evictions").functionCounter().count());
         }
     }
 

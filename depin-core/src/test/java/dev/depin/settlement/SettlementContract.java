@@ -339,6 +339,24 @@ public abstract class SettlementContract {
     }
 
     @Test
+    public void hold_showsPayerPayeeSpecStateAndWhatResolvedIt() {
+        String spec = "ab".repeat(32);
+        apply(new Operation.Hold(key("h1"), BUYER, PROVIDER, usd(10), later(), Optional.of(spec)));
+        apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(5), later()));
+        assertEquals(Optional.of(new HoldRecord(key("h1"), BUYER, PROVIDER, usd(10), later(), Optional.of(spec),
+                HoldRecord.State.OPEN, Optional.empty())), ledger.hold(key("h1")));
+        apply(new Operation.Post(key("p1"), key("h1"), usd(4)));
+        apply(new Operation.VoidHold(key("v2"), key("h2")));
+        assertEquals(Optional.of(new HoldRecord(key("h1"), BUYER, PROVIDER, usd(10), later(), Optional.of(spec),
+                HoldRecord.State.POSTED, Optional.of(key("p1")))), ledger.hold(key("h1")));
+        assertEquals(Optional.of(new HoldRecord(key("h2"), BUYER, PROVIDER, usd(5), later(), Optional.empty(),
+                HoldRecord.State.VOIDED, Optional.of(key("v2")))), ledger.hold(key("h2")));
+        assertEquals(Optional.empty(), ledger.hold(key("p1")), "a post is not a hold");
+        assertEquals(Optional.empty(), ledger.hold(key("nope")));
+        assertThrows(InvalidArgumentException.class, () -> ledger.hold(null));
+    }
+
+    @Test
     public void statement_listsMovementsWithTheRunningBalance() {
         apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
         apply(new Operation.Post(key("p"), key("h"), usd(6)));

@@ -89,6 +89,7 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** What providers hold of this buyer's inputs, or null when the buyer lets them keep nothing. */
     private final dev.depin.grpc.internal.HeldInputs held;
+    private final boolean keepOutputs;
 
     private record Route(String address, NodePublicKey key) {
     }
@@ -103,7 +104,8 @@ public final class GrpcNetwork implements ComputeNetwork {
         this.offerCacheNanos = b.offerCache.toNanos();
         this.dispatchRetries = b.dispatchRetries;
         this.dispatchBackoff = b.dispatchBackoff;
-        this.held = b.keepInputs ? new dev.depin.grpc.internal.HeldInputs() : null;
+        this.held = b.keepInputs || b.keepOutputs ? new dev.depin.grpc.internal.HeldInputs() : null;
+        this.keepOutputs = b.keepOutputs;
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
                     b.directoryRetry, b.directoryTimeout));
@@ -280,7 +282,7 @@ public final class GrpcNetwork implements ComputeNetwork {
     private RemoteAttempt open(ProviderOffer offer, Route route, ExecutionRequest request,
                                Consumer<Progress> progress) {
         ManagedChannel channel = channel(route);
-        RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress, held);
+        RemoteAttempt attempt = new RemoteAttempt(offer.nodeId(), request, progress, held, keepOutputs);
         inFlight.add(attempt);
         attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
         long timeoutMs = attemptTimeout.toMillis();
@@ -443,8 +445,28 @@ public final class GrpcNetwork implements ComputeNetwork {
         private int dispatchRetries = 1;
         private Duration dispatchBackoff = Duration.ofMillis(100);
         private boolean keepInputs;
+        private boolean keepOutputs;
 
         private Builder() {
+        }
+
+        /**
+         * Lets providers keep this buyer's job outputs too, by the roots their receipts commit to,
+         * so that a following job whose input is an earlier job's output (a chain), sent to the
+         * same provider, sends only its root: intermediates go down once and never back up. The
+         * outputs still come back to the buyer, which verifies them as before. Implies
+         * {@link #keepInputsOnProviders(boolean) keepInputsOnProviders(true)}; kept outputs share
+         * the buyer's part of each provider's cache (evicted, expired and attested the same way).
+         *
+         * @param keep whether providers may keep this buyer's outputs
+         * @return this builder
+         */
+        public Builder keepOutputsOnProviders(boolean keep) {
+            this.keepOutputs = keep;
+            if (keep) {
+                this.keepInputs = true;
+            }
+            return this;
         }
 
         /**

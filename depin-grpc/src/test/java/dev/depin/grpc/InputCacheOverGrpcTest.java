@@ -191,6 +191,48 @@ class InputCacheOverGrpcTest {
         }
     }
 
+    /**
+     * A chain: each job's input x is the previous job's output. With outputs kept on the node,
+     * every intermediate goes down once (as an output) and never back up (the next job sends its
+     * root only), and the chain's result equals the same chain computed here.
+     */
+    @Test
+    void aChainOfJobsNeverSendsAnIntermediateBackUp() throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        ProviderNode node = node(key);
+        int n = 50_000;
+        long each = 4L * n;
+        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
+                .start();
+             ProviderServer server = serve(node, key, directory);
+             GrpcNetwork net = GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
+                     .offerCache(Duration.ZERO).keepOutputsOnProviders(true).build()) {
+            float[] x = floats(n);
+            float[] y = floats(n);
+            float[] expected = x.clone();
+            for (int step = 1; step <= 4; step++) {
+                ExecutionResponse r = dispatch(net, saxpy(x, y), step);
+                InputTransfer t = r.inputTransfer();
+                if (step == 1) {
+                    assertEquals(new InputTransfer(2 * each, 2 * each, List.of(), List.of(), List.of("x", "y"),
+                            List.of("out")), t);
+                } else {
+                    assertEquals(new InputTransfer(2 * each, 0, List.of("x", "y"), List.of(), List.of("x", "y"),
+                            List.of("out")), t, "step " + step);
+                }
+                ByteBuffer out = r.outputBytes().get("out").order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                x = new float[n];
+                out.asFloatBuffer().get(x);
+                for (int i = 0; i < n; i++) {
+                    expected[i] = 2f * expected[i] + y[i];
+                }
+            }
+            assertArrayEquals(expected, x);
+            // Inputs x0 and y, and the outputs of steps 1 to 4 (each step's x was the previous output).
+            assertEquals(6 * each, node.inputCache().orElseThrow().bytes());
+        }
+    }
+
     private static JobEvent returned(JobHandle h) {
         return h.events().stream().filter(e -> e.attemptState() == AttemptState.RETURNED).findFirst()
                 .orElseThrow(() -> new AssertionError("no RETURNED attempt in " + h.events()));

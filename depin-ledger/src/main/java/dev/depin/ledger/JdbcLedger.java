@@ -314,6 +314,12 @@ public final class JdbcLedger implements Settlement {
         return read(readStore::openHolds);
     }
 
+    @Override
+    public java.util.Optional<dev.depin.settlement.HoldRecord> hold(OperationKey key) {
+        InvalidArgumentException.requireNonNull(key, "hold key");
+        return java.util.Optional.ofNullable(read(() -> readStore.hold(key)));
+    }
+
     /**
      * Recomputes every balance and reservation from the entries and holds, and checks the
      * ledger's invariants.

@@ -192,7 +192,9 @@ public final class Escrowing {
             penalty = Math.min(penalty, available);
             if (penalty <= 0) {
                 notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
-                        + ": " + (available < 0 ? "it has no stake account" : "its stake is empty"));
+                        + ": " + (available == NOT_PERMITTED ? "the settlement service does not let this buyer's key "
+                        + "slash (only its operator does; the dispute record is the evidence to give it)"
+                        : available < 0 ? "it has no stake account" : "its stake is empty"));
                 return CompletableFuture.completedFuture(Optional.<Applied>empty());
             }
             long toBuyer = (long) (penalty * (escrow.slashing().toBuyerPercent() / 100.0));
@@ -204,6 +206,11 @@ public final class Escrowing {
                     MicroUsd.ofMicros(burned), evidence);
             return apply(op).thenApply(Optional::of).exceptionally(error -> {
                 Throwable cause = JobRun.rootCause(error);
+                if (cause instanceof SettlementException s && s.is(Reason.NOT_PERMITTED)) {
+                    notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
+                            + ": " + cause.getMessage());
+                    return Optional.empty();
+                }
                 if (cause instanceof SettlementException s && s.is(Reason.INSUFFICIENT_FUNDS)) {
                     // Another job slashed the same stake first: what is left was not enough.
                     notes.accept("no slash of " + dispute.provider().shortId() + " for attempt " + dispute.attempt()
@@ -215,7 +222,13 @@ public final class Escrowing {
         }));
     }
 
-    /** A stake's available balance; -1 when the provider has no stake account. */
+    /** {@link #available} when a settlement service does not let this buyer read or slash the stake. */
+    private static final long NOT_PERMITTED = -2;
+
+    /**
+     * A stake's available balance; -1 when the provider has no stake account, {@link #NOT_PERMITTED}
+     * when the settlement (a service) does not let this buyer's key read it.
+     */
     private long available(AccountId stake) {
         try {
             Balance b = ledger.balance(stake);
@@ -223,6 +236,9 @@ public final class Escrowing {
         } catch (SettlementException e) {
             if (e.is(Reason.UNKNOWN_ACCOUNT)) {
                 return -1;
+            }
+            if (e.is(Reason.NOT_PERMITTED)) {
+                return NOT_PERMITTED;
             }
             throw e;
         }

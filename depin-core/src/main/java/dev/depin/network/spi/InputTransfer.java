@@ -18,9 +18,11 @@ import java.util.List;
  *                      on the same stream — counted in {@code sentBytes}, not as a failure
  * @param kept          inputs the provider says it holds for this buyer after the attempt, by
  *                      root: the buyer's next job on them may send only their roots
+ * @param keptOutputs   outputs the provider says it holds for this buyer, by the roots its
+ *                      receipt commits to: a following job may take them as inputs by root
  */
 public record InputTransfer(long declaredBytes, long sentBytes, List<String> fromCache, List<String> resent,
-                            List<String> kept) {
+                            List<String> kept, List<String> keptOutputs) {
     /**
      * Validates.
      *
@@ -29,6 +31,7 @@ public record InputTransfer(long declaredBytes, long sentBytes, List<String> fro
      * @param fromCache     inputs served from the provider's cache
      * @param resent        inputs sent by root, then with their bytes
      * @param kept          inputs the provider holds after the attempt
+     * @param keptOutputs   outputs the provider holds after the attempt
      * @throws InvalidArgumentException on null or a negative count
      */
     public InputTransfer {
@@ -39,6 +42,22 @@ public record InputTransfer(long declaredBytes, long sentBytes, List<String> fro
         fromCache = List.copyOf(InvalidArgumentException.requireNonNull(fromCache, "inputs from cache"));
         resent = List.copyOf(InvalidArgumentException.requireNonNull(resent, "inputs resent"));
         kept = List.copyOf(InvalidArgumentException.requireNonNull(kept, "inputs kept"));
+        keptOutputs = List.copyOf(InvalidArgumentException.requireNonNull(keptOutputs, "outputs kept"));
+    }
+
+    /**
+     * A transfer that kept no outputs.
+     *
+     * @param declaredBytes input bytes the job declares, &ge; 0
+     * @param sentBytes     input bytes sent, &ge; 0
+     * @param fromCache     inputs served from the provider's cache
+     * @param resent        inputs sent by root, then with their bytes
+     * @param kept          inputs the provider holds after the attempt
+     * @throws InvalidArgumentException on null or a negative count
+     */
+    public InputTransfer(long declaredBytes, long sentBytes, List<String> fromCache, List<String> resent,
+                         List<String> kept) {
+        this(declaredBytes, sentBytes, fromCache, resent, kept, List.of());
     }
 
     /**
@@ -48,7 +67,7 @@ public record InputTransfer(long declaredBytes, long sentBytes, List<String> fro
      * @return the transfer
      */
     public static InputTransfer allSent(long declaredBytes) {
-        return new InputTransfer(declaredBytes, declaredBytes, List.of(), List.of(), List.of());
+        return new InputTransfer(declaredBytes, declaredBytes, List.of(), List.of(), List.of(), List.of());
     }
 
     /** @return e.g. {@code "inputs: 4096 of 8392704 bytes sent; from the provider's cache: [a]; kept: [a, b]"} */
@@ -56,6 +75,7 @@ public record InputTransfer(long declaredBytes, long sentBytes, List<String> fro
         return "inputs: " + sentBytes + " of " + declaredBytes + " bytes sent"
                 + (fromCache.isEmpty() ? "" : "; from the provider's cache: " + fromCache)
                 + (resent.isEmpty() ? "" : "; resent after a cache miss: " + resent)
-                + (kept.isEmpty() ? "" : "; kept by the provider: " + kept);
+                + (kept.isEmpty() ? "" : "; kept by the provider: " + kept)
+                + (keptOutputs.isEmpty() ? "" : "; outputs kept by the provider: " + keptOutputs);
     }
 }

@@ -5,10 +5,13 @@ import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldRecord;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.StatementLine;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -91,6 +94,17 @@ public interface Settlement extends AutoCloseable {
      * @throws dev.depin.settlement.LedgerFailureException if the ledger cannot be read
      */
     List<OpenHold> openHolds();
+
+    /**
+     * A hold by its key, open or resolved: its payer, payee, amount, expiry, spec hash and
+     * state. A settlement service decides with it who may post, void or claim a hold.
+     *
+     * @param key the hold's key
+     * @return the hold, or empty if no hold has that key
+     * @throws dev.depin.InvalidArgumentException          if {@code key} is null
+     * @throws dev.depin.settlement.LedgerFailureException if the ledger cannot be read
+     */
+    Optional<HoldRecord> hold(OperationKey key);
 
     /**
      * Stops taking operations, finishes those already queued, and releases the ledger's

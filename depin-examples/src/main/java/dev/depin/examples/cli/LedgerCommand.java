@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
  * error (a bug).
  */
 @Command(name = "ledger", mixinStandardHelpOptions = true, sortOptions = false,
+        subcommands = {LedgerServeCommand.class, LedgerFundCommand.class},
         footer = {"", "Examples:", "  depin ledger --file demo.db", "  depin ledger --file demo.db --account buyer:demo"},
 
         description = {
@@ -38,12 +39,18 @@ import picocli.CommandLine.Option;
                     + "created or changed, no -wal or -shm file is left behind, and a file or database that is not a "
                     + "depin ledger (empty, not SQLite, other tables) is refused with status 2.",
             "",
+            "With --service HOST:PORT it asks a settlement service (depin ledger serve) instead, as the client "
+                    + "--key names: the service shows each key only the accounts it may read.",
+            "",
+            "Subcommands: 'depin ledger serve' runs a settlement service; 'depin ledger fund' opens and funds an "
+                    + "account on one.",
+            "",
             "Exit status: 0 printed; 1 the account is not in the ledger; 2 bad usage, or a ledger that does not "
                     + "exist or cannot be opened; 3 internal error (a bug)."
         })
 public final class LedgerCommand implements Callable<Integer> {
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true)
     Source source;
 
     static final class Source {
@@ -53,7 +60,14 @@ public final class LedgerCommand implements Callable<Integer> {
         @Option(names = "--jdbc-url", paramLabel = "URL", description = "A PostgreSQL JDBC URL "
                 + "(jdbc:postgresql://host:port/database).")
         String jdbcUrl;
+
+        @Option(names = "--service", paramLabel = "HOST:PORT", description = "A settlement service "
+                + "(depin ledger serve), asked as the client --key names.")
+        String service;
     }
+
+    @picocli.CommandLine.Mixin
+    LedgerClientOptions client = new LedgerClientOptions();
 
     @Option(names = "--user", paramLabel = "NAME", description = "Database user, with --jdbc-url.")
     String user;
@@ -74,6 +88,17 @@ public final class LedgerCommand implements Callable<Integer> {
                 err.println("usage: --account: " + e.getMessage());
                 return 2;
             }
+        }
+        if (source == null) {
+            err.println("usage: give the ledger: --file FILE, --jdbc-url URL or --service HOST:PORT (see depin ledger --help)");
+            return 2;
+        }
+        if (source.service != null) {
+            return remote(id, out, err);
+        }
+        if (client.key != null || client.ledgerKey != null) {
+            err.println("usage: --key and --ledger-key apply to --service only");
+            return 2;
         }
         LedgerReader ledger;
         try {
@@ -141,6 +166,65 @@ public final class LedgerCommand implements Callable<Integer> {
             err.println("ERROR: internal error in depin ledger (a bug; please report it): " + e);
             return 3;
         }
+    }
+
+    /** The same listing, through a settlement service: the accounts this client's key may read. */
+    private int remote(AccountId id, PrintStream out, PrintStream err) {
+        if (user != null) {
+            err.println("usage: --user applies to --jdbc-url only");
+            return 2;
+        }
+        dev.depin.grpc.RemoteSettlement ledger;
+        try {
+            ledger = client.connect(source.service);
+        } catch (ServeOptions.UsageException e) {
+            err.println("usage: " + e.getMessage());
+            return 2;
+        }
+        try (ledger) {
+            if (id == null) {
+                List<Balance> all = ledger.balances();
+                out.printf(Locale.ROOT, "%-32s %-9s %16s %16s %16s%n", "account", "kind", "posted", "held", "available");
+                for (Balance b : all) {
+                    printBalance(out, b);
+                }
+                out.println(all.size() + " account(s)");
+                return 0;
+            }
+            Balance b = ledger.balance(id);
+            List<StatementLine> lines = ledger.statement(id);
+            printAccount(out, b, lines);
+            return 0;
+        } catch (LedgerFailureException e) {
+            err.println("cannot reach the ledger: " + e.getMessage());
+            return 2;
+        } catch (SettlementException e) {
+            if (e.is(SettlementException.Reason.UNKNOWN_ACCOUNT)) {
+                out.println("UNKNOWN ACCOUNT: " + e.getMessage());
+                return 1;
+            }
+            err.println("refused: " + e.getMessage());
+            return 2;
+        } catch (DepinException e) {
+            err.println("usage: " + e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("ERROR: internal error in depin ledger (a bug; please report it): " + e);
+            return 3;
+        }
+    }
+
+    private static void printAccount(PrintStream out, Balance b, List<StatementLine> lines) {
+        out.printf(Locale.ROOT, "%-32s %-9s %16s %16s %16s%n", "account", "kind", "posted", "held", "available");
+        printBalance(out, b);
+        out.println();
+        out.printf(Locale.ROOT, "%8s  %-24s  %-40s  %-32s %16s %16s%n", "seq", "at", "key", "counterparty",
+                "change", "balance after");
+        for (StatementLine l : lines) {
+            out.printf(Locale.ROOT, "%8d  %-24s  %-40s  %-32s %16s %16s%n", l.sequence(), l.at(), l.key(),
+                    l.counterparty(), Earnings.usd(l.change()), Earnings.usd(l.balanceAfter()));
+        }
+        out.println(lines.size() + " statement line(s)");
     }
 
     private static void printBalance(PrintStream out, Balance b) {

@@ -223,16 +223,18 @@ public final class NodeCommand implements Callable<Integer> {
                 throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
                         + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
             }
-            if (inputCacheBytes < 0 || inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
-                throw new ServeOptions.UsageException("--input-cache-bytes must be >= 0 and --input-cache-entries 1 "
-                        + "to 1000000, got " + inputCacheBytes + " and " + inputCacheEntries);
+            if (inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
+                throw new ServeOptions.UsageException("--input-cache-entries must be 1 to 1000000, got "
+                        + inputCacheEntries);
             }
+            Duration cacheTtl = parseTtl(inputCacheTtl); // checked even while the cache is off
             if (inputCacheBytes > 0) {
                 try {
                     cacheLimits = dev.depin.node.InputCache.Limits.of(inputCacheBytes, inputCacheEntries)
-                            .withIdleTtl(parseTtl(inputCacheTtl));
+                            .withIdleTtl(cacheTtl);
                 } catch (DepinException e) {
-                    throw new ServeOptions.UsageException("--input-cache-*: " + e.getMessage());
+                    throw new ServeOptions.UsageException("--input-cache-ttl " + inputCacheTtl + ": "
+                            + e.getMessage());
                 }
             }
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));

@@ -84,7 +84,7 @@ class LedgerCommandTest {
         assertTrue(run(2, "ledger", "--file", filledLedger().toString(), "--account", "bad account!")
                 .contains("account id 'bad account!' is malformed"));
         assertTrue(run(2, "ledger", "--jdbc-url", "jdbc:mysql://x/y").contains("is not a PostgreSQL JDBC URL"));
-        assertTrue(run(2, "ledger").contains("Missing required argument"));
+        assertTrue(run(2, "ledger").contains("give the ledger: --file FILE, --jdbc-url URL or --service HOST:PORT"));
         assertTrue(run(2, "ledger", "--file", "a.db", "--jdbc-url", "jdbc:postgresql://x/y")
                 .contains("mutually exclusive"));
     }

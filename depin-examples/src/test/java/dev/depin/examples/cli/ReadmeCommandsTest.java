@@ -43,7 +43,7 @@ class ReadmeCommandsTest {
     private static final Pattern PLACEHOLDER = Pattern.compile("(?<![-\\w])[A-Z][A-Z_]{2,}(?![\\w])|[\\[<…]");
     private static final Pattern STACK_TRACE = Pattern.compile("(?m)^\\s+at [\\w$.]+\\(|Exception in thread|"
             + "^\\S+(Exception|Error): ");
-    private static final Pattern SERVER_LINE = Pattern.compile("^depin (node|directory) [0-9a-f]{64} .*");
+    private static final Pattern SERVER_LINE = Pattern.compile("^depin (node|directory|ledger) [0-9a-f]{64} .*");
     private static final Pattern PORT = Pattern.compile("(--(?:metrics-|dashboard-)?port[ =]|127\\.0\\.0\\.1:)(\\d{4,5})\\b");
     private static final Pattern EXPECTED_STATUS = Pattern.compile("\\s+#\\s*exit (\\d+)\\s*$");
     private static final Pattern OPTION = Pattern.compile("(?<![\\w-])(--[a-z][a-z0-9-]*)");
@@ -189,7 +189,9 @@ class ReadmeCommandsTest {
         }
         List<String> args = words(substitutePorts(cmd));
         String sub = args.get(0);
-        if ((sub.equals("node") || sub.equals("directory")) && !args.contains("--help")) {
+        boolean server = sub.equals("node") || sub.equals("directory")
+                || (sub.equals("ledger") && args.size() > 1 && args.get(1).equals("serve"));
+        if (server && !args.contains("--help")) {
             startServer(cmd, args, work);
             if (!background) {
                 // A server shown on its own: it starts, says so, and stops on SIGTERM.

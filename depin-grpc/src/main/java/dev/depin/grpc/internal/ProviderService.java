@@ -235,6 +235,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private long missing;
         private boolean compact;
         private boolean keepInputs;
+        private boolean keepOutputs;
         private java.util.Set<String> byRoot = java.util.Set.of();
         private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
@@ -411,6 +412,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
             compact = s.getCompact();
             keepInputs = s.getKeepInputs();
+            keepOutputs = s.getKeepOutputs();
             byRoot = byRoot(spec, s.getByRootList());
             List<String> need = new ArrayList<>();
             if (!byRoot.isEmpty()) {
@@ -590,7 +592,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             // Not under sendLock: the node reports progress, which sends under that lock, from
             // its worker while holding the attempt's own monitor. The node owns the leases now.
             NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received, peer.nodeId().hex(),
-                    new InputCaching(keepInputs, leases));
+                    new InputCaching(keepInputs, leases, keepOutputs));
             attempt = a;
             a.result().whenComplete((r, e) -> {
                 if (r != null) {
@@ -714,6 +716,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             if (a != null) {
                 header.spec().inputs().stream().map(InputRef::name).filter(a.inputsKept()::contains)
                         .forEach(b::addKeptInputs);
+                header.spec().outputs().stream().map(dev.depin.kernel.BufferDecl::name)
+                        .filter(a.outputsKept()::contains).forEach(b::addKeptOutputs);
             }
             send(ExecuteResponse.newBuilder().setResult(b).build());
         }

@@ -62,6 +62,8 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private boolean running;
     /** Whether the buyer lets the provider keep the inputs it sends. */
     private final boolean keep;
+    /** Whether the buyer lets the provider keep the outputs too. */
+    private final boolean keepOutputs;
     /** What each provider holds of this buyer's inputs, or null without input caching. */
     private final HeldInputs held;
     /** Inputs sent by root only, in declaration order. */
@@ -92,6 +94,20 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
      */
     public RemoteAttempt(NodeId provider, ExecutionRequest request, Consumer<ComputeNetwork.Progress> progress,
                          HeldInputs held) {
+        this(provider, request, progress, held, false);
+    }
+
+    /**
+     * @param provider    the provider's node id
+     * @param request     what to run
+     * @param progress    told of progress
+     * @param held        as {@link #RemoteAttempt(NodeId, ExecutionRequest, Consumer, HeldInputs)}
+     * @param keepOutputs with {@code held}: the provider may also keep the outputs, by root, for a
+     *                    following job that takes them as inputs
+     */
+    public RemoteAttempt(NodeId provider, ExecutionRequest request, Consumer<ComputeNetwork.Progress> progress,
+                         HeldInputs held, boolean keepOutputs) {
+        this.keepOutputs = held != null && keepOutputs;
         this.providerId = provider;
         this.provider = provider.shortId();
         this.request = request;
@@ -158,7 +174,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     .setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
                     .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
             request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
-            start.setKeepInputs(keep).addAllByRoot(byRoot);
+            start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs);
             if (inline) {
                 // The request's buffers are immutable views: serialized as they are, no copy.
                 for (Map.Entry<String, ByteBuffer> in : pending) {
@@ -297,15 +313,27 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 }
             }
         }
+        java.util.Map<String, dev.depin.network.spi.ReceivedOutput> outputs = assembler.finish();
+        List<String> keptOutputs = new ArrayList<>();
+        for (dev.depin.kernel.BufferDecl d : request.spec().outputs()) {
+            dev.depin.network.spi.ReceivedOutput o = outputs.get(d.name());
+            if (r.getKeptOutputsList().contains(d.name()) && o != null) {
+                keptOutputs.add(d.name());
+                if (held != null) {
+                    // By the root the buyer computed on arrival: a following job's input with these bytes goes by root.
+                    held.remember(providerId, new InputRef(d.name(), o.bytes(), o.merkleRootHex()));
+                }
+            }
+        }
         InputTransfer transfer;
         synchronized (this) {
             List<String> fromCache = new ArrayList<>(byRoot);
             fromCache.removeAll(resent);
             transfer = new InputTransfer(request.spec().inputs().stream().mapToLong(InputRef::bytes).sum(), sentBytes,
-                    fromCache, resent, kept);
+                    fromCache, resent, kept, keptOutputs);
         }
         ExecutionResponse resp = new ExecutionResponse(r.getJobId(), r.getAttempt(), NodeId.parse(r.getProvider()),
-                r.getExecutorKind(), assembler.finish(), instant(r.getStartedAtEpochNanos()),
+                r.getExecutorKind(), outputs, instant(r.getStartedAtEpochNanos()),
                 instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched, transfer);
         synchronized (this) {
             if (!halfClosed && !released.isDone()) {

@@ -1,0 +1,171 @@
+package dev.depin.settlement;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.depin.DepinException;
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.CanonicalJson;
+import dev.depin.money.MicroUsd;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The JSON form of an {@link Operation}, as a settlement service receives it: one object whose
+ * {@code op} names the member, with exactly that member's fields (amounts and times as integer
+ * micro-USD and epoch milliseconds). Read strictly: at most {@link Operation#MAX_JSON_BYTES},
+ * no unknown or missing field, no field of the wrong type, then the member's own checks.
+ */
+final class OperationJson {
+    private static final Map<String, Set<String>> FIELDS = Map.of(
+            "mint", Set.of("op", "key", "to", "amount"),
+            "transfer", Set.of("op", "key", "from", "to", "amount"),
+            "hold", Set.of("op", "key", "payer", "payee", "amount", "expiresAt", "specHash"),
+            "post", Set.of("op", "key", "hold", "amount"),
+            "void", Set.of("op", "key", "hold"),
+            "expire", Set.of("op", "key", "hold"),
+            "slash", Set.of("op", "key", "stake", "beneficiary", "toBeneficiary", "burned", "evidence"));
+    private static final Set<String> OPTIONAL = Set.of("specHash", "beneficiary");
+
+    private OperationJson() {
+    }
+
+    static byte[] write(Operation op) {
+        Map<String, Object> m = new TreeMap<>();
+        m.put("key", op.key().value());
+        if (op instanceof Operation.Mint o) {
+            m.put("op", "mint");
+            m.put("to", o.to().value());
+            m.put("amount", o.amount().micros());
+        } else if (op instanceof Operation.Transfer o) {
+            m.put("op", "transfer");
+            m.put("from", o.from().value());
+            m.put("to", o.to().value());
+            m.put("amount", o.amount().micros());
+        } else if (op instanceof Operation.Hold o) {
+            m.put("op", "hold");
+            m.put("payer", o.payer().value());
+            m.put("payee", o.payee().value());
+            m.put("amount", o.amount().micros());
+            m.put("expiresAt", o.expiresAt().toEpochMilli());
+            o.specHash().ifPresent(h -> m.put("specHash", h));
+        } else if (op instanceof Operation.Post o) {
+            m.put("op", "post");
+            m.put("hold", o.hold().value());
+            m.put("amount", o.amount().micros());
+        } else if (op instanceof Operation.VoidHold o) {
+            m.put("op", "void");
+            m.put("hold", o.hold().value());
+        } else if (op instanceof Operation.Expire o) {
+            m.put("op", "expire");
+            m.put("hold", o.hold().value());
+        } else if (op instanceof Operation.Slash o) {
+            m.put("op", "slash");
+            m.put("stake", o.stake().value());
+            o.beneficiary().ifPresent(b -> m.put("beneficiary", b.value()));
+            m.put("toBeneficiary", o.toBeneficiary().micros());
+            m.put("burned", o.burned().micros());
+            m.put("evidence", o.evidence());
+        } else {
+            throw new IllegalStateException("a new Operation member needs its JSON form: " + op);
+        }
+        return CanonicalJson.write(m);
+    }
+
+    static Operation read(byte[] json) {
+        InvalidArgumentException.requireNonNull(json, "operation JSON");
+        if (json.length > Operation.MAX_JSON_BYTES) {
+            throw bad("has " + json.length + " bytes, more than the " + Operation.MAX_JSON_BYTES + " any operation needs");
+        }
+        JsonNode n;
+        try {
+            n = CanonicalJson.readTree(json);
+        } catch (DepinException e) {
+            throw bad("is not one strict JSON document (" + e.getMessage() + ")");
+        }
+        if (!n.isObject()) {
+            throw bad("is a JSON " + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + ", not an object");
+        }
+        JsonNode opNode = n.get("op");
+        if (opNode == null || !opNode.isTextual()) {
+            throw bad("has no text field 'op': name one of " + new java.util.TreeSet<>(FIELDS.keySet()));
+        }
+        String type = opNode.textValue();
+        Set<String> allowed = FIELDS.get(type);
+        if (allowed == null) {
+            throw bad("names op '" + shorten(type) + "': use one of " + new java.util.TreeSet<>(FIELDS.keySet()));
+        }
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!allowed.contains(f)) {
+                throw bad("of a " + type + " has an unknown field '" + shorten(f) + "': its fields are "
+                        + new java.util.TreeSet<>(allowed));
+            }
+        }
+        for (String f : allowed) {
+            if (!OPTIONAL.contains(f) && !n.has(f)) {
+                throw bad("of a " + type + " lacks the field '" + f + "'");
+            }
+        }
+        try {
+            OperationKey key = OperationKey.of(text(n, "key"));
+            return switch (type) {
+                case "mint" -> new Operation.Mint(key, account(n, "to"), micros(n, "amount"));
+                case "transfer" -> new Operation.Transfer(key, account(n, "from"), account(n, "to"), micros(n, "amount"));
+                case "hold" -> new Operation.Hold(key, account(n, "payer"), account(n, "payee"), micros(n, "amount"),
+                        Instant.ofEpochMilli(integer(n, "expiresAt", Long.MIN_VALUE)),
+                        n.has("specHash") ? Optional.of(text(n, "specHash")) : Optional.empty());
+                case "post" -> new Operation.Post(key, OperationKey.of(text(n, "hold")), micros(n, "amount"));
+                case "void" -> new Operation.VoidHold(key, OperationKey.of(text(n, "hold")));
+                case "expire" -> new Operation.Expire(key, OperationKey.of(text(n, "hold")));
+                case "slash" -> new Operation.Slash(key, account(n, "stake"),
+                        n.has("beneficiary") ? Optional.of(account(n, "beneficiary")) : Optional.empty(),
+                        micros(n, "toBeneficiary"), micros(n, "burned"), text(n, "evidence"));
+                default -> throw new IllegalStateException("unreachable: " + type);
+            };
+        } catch (InvalidArgumentException e) {
+            if (e.getMessage().startsWith("operation JSON ")) {
+                throw e;
+            }
+            throw bad("of a " + type + " is refused: " + e.getMessage());
+        }
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (!v.isTextual()) {
+            throw bad("field '" + field + "' is not a string");
+        }
+        return v.textValue();
+    }
+
+    private static AccountId account(JsonNode n, String field) {
+        return AccountId.of(text(n, field));
+    }
+
+    private static long integer(JsonNode n, String field, long min) {
+        JsonNode v = n.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw bad("field '" + field + "' is not an integer within a signed 64-bit range");
+        }
+        long x = v.longValue();
+        if (x < min) {
+            throw bad("field '" + field + "' is " + x + ", below " + min);
+        }
+        return x;
+    }
+
+    private static MicroUsd micros(JsonNode n, String field) {
+        return MicroUsd.ofMicros(integer(n, field, 0));
+    }
+
+    private static String shorten(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+
+    private static InvalidArgumentException bad(String what) {
+        return new InvalidArgumentException("operation JSON " + what);
+    }
+}

@@ -1,0 +1,79 @@
+package dev.depin.settlement;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.money.MicroUsd;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class OperationJsonTest {
+    private static final AccountId A = AccountId.of("buyer:acme");
+    private static final AccountId B = AccountId.of("provider:p1");
+    private static final Instant T = Instant.parse("2026-01-01T00:00:00.123Z");
+
+    @Test
+    void toJson_roundTripsEveryMember() {
+        List<Operation> ops = List.of(
+                new Operation.Mint(OperationKey.of("m"), A, MicroUsd.ofMicros(5)),
+                new Operation.Transfer(OperationKey.of("t"), A, B, MicroUsd.ofMicros(Long.MAX_VALUE)),
+                new Operation.Hold(OperationKey.of("h"), A, B, MicroUsd.ofMicros(7), T),
+                new Operation.Hold(OperationKey.of("h2"), A, B, MicroUsd.ofMicros(7), T, Optional.of("0f".repeat(32))),
+                new Operation.Post(OperationKey.of("p"), OperationKey.of("h"), MicroUsd.ZERO),
+                new Operation.VoidHold(OperationKey.of("v"), OperationKey.of("h")),
+                new Operation.Expire(OperationKey.of("x"), OperationKey.of("h")),
+                new Operation.Slash(OperationKey.of("s"), AccountId.of("stake:p1"), Optional.of(A), MicroUsd.ofMicros(1),
+                        MicroUsd.ZERO, "sha256:ab"),
+                new Operation.Slash(OperationKey.of("s2"), AccountId.of("stake:p1"), Optional.empty(), MicroUsd.ZERO,
+                        MicroUsd.ofMicros(3), "d"));
+        for (Operation op : ops) {
+            byte[] json = op.toJson();
+            assertEquals(op, Operation.fromJson(json), new String(json, StandardCharsets.UTF_8));
+            assertArrayEquals(json, Operation.fromJson(json).toJson());
+        }
+        assertEquals("{\"amount\":7,\"expiresAt\":1767225600123,\"key\":\"h\",\"op\":\"hold\",\"payee\":\"provider:p1\","
+                + "\"payer\":\"buyer:acme\"}", new String(ops.get(2).toJson(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void fromJson_refusesEachMalformationSayingWhat() {
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\"", "operation JSON is not one strict JSON document");
+        refused("[1]", "operation JSON is a JSON array, not an object");
+        refused("{\"key\":\"m\"}", "operation JSON has no text field 'op'");
+        refused("{\"op\":\"steal\",\"key\":\"m\"}", "operation JSON names op 'steal'");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":1,\"x\":1}",
+                "operation JSON of a mint has an unknown field 'x'");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\"}", "operation JSON of a mint lacks the field 'amount'");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":-1}",
+                "operation JSON field 'amount' is -1, below 0");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":1.5}",
+                "operation JSON field 'amount' is not an integer");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":99999999999999999999}",
+                "operation JSON field 'amount' is not an integer");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":1,\"amount\":1}", "operation JSON field 'to' is not a string");
+        refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":0}",
+                "operation JSON of a mint is refused: mint amount is zero");
+        refused("{\"op\":\"mint\",\"key\":\"has space\",\"to\":\"buyer:acme\",\"amount\":1}",
+                "operation JSON of a mint is refused: operation key 'has space' is malformed");
+        refused("{\"op\":\"mint\",\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":1}",
+                "operation JSON is not one strict JSON document");
+        refused("{\"op\":\"hold\",\"key\":\"h\",\"payer\":\"a\",\"payee\":\"a\",\"amount\":1,\"expiresAt\":1}",
+                "operation JSON of a hold is refused: debit and credit are both a");
+        refused("{\"op\":\"mint\",\"key\":\"" + "m".repeat(5000) + "\",\"to\":\"a\",\"amount\":1}",
+                "operation JSON has 5042 bytes, more than the 4096");
+        assertThrows(InvalidArgumentException.class, () -> Operation.fromJson(null));
+    }
+
+    private static void refused(String json, String prefix) {
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> Operation.fromJson(json.getBytes(StandardCharsets.UTF_8)));
+        if (!e.getMessage().startsWith(prefix)) {
+            throw new AssertionError("expected a message starting '" + prefix + "', got '" + e.getMessage() + "'");
+        }
+    }
+}

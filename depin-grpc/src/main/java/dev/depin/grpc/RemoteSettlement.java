@@ -1,0 +1,387 @@
+package dev.depin.grpc;
+
+import com.google.protobuf.ByteString;
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.LedgerWire;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.Reconnect;
+import dev.depin.grpc.internal.Wire;
+import dev.depin.grpc.internal.wire.AccountRequest;
+import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.ApplyRequest;
+import dev.depin.grpc.internal.wire.BalancePage;
+import dev.depin.grpc.internal.wire.HoldPage;
+import dev.depin.grpc.internal.wire.HoldReply;
+import dev.depin.grpc.internal.wire.HoldRequest;
+import dev.depin.grpc.internal.wire.LedgerGrpc;
+import dev.depin.grpc.internal.wire.ListRequest;
+import dev.depin.grpc.internal.wire.OpenAccount;
+import dev.depin.grpc.internal.wire.StatementPage;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldRecord;
+import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.OpenHold;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.StatementLine;
+import dev.depin.settlement.spi.Settlement;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * A {@link Settlement} on a settlement service ({@link LedgerServer}, {@code depin ledger serve})
+ * over gRPC with mutual TLS 1.3, the service's key pinned. It passes the same contract suite as
+ * the embedded ledger: a buyer gives it to an {@code Escrow} as it would a {@code JdbcLedger}.
+ *
+ * <p>Every call is retried while the service is unreachable, restarting, too busy or slow
+ * (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED), with backoff, up to the
+ * {@link RetryPolicy}; an operation is retried with its own key, so a retry after a lost
+ * answer or a reconnect returns the original result and never applies twice. Then the call
+ * fails with {@link LedgerFailureException} (retrying later with the same key stays safe). A
+ * refusal comes back as the same {@link dev.depin.settlement.SettlementException} the ledger
+ * threw, by its reason; what the service does not let this key do is
+ * {@code NOT_PERMITTED}. A hold's certificate is checked against the pinned key before it is
+ * returned.
+ *
+ * <pre>{@code
+ * try (RemoteSettlement ledger = RemoteSettlement.builder(buyerKey, "ledger.example:7100", ledgerKey).connect()) {
+ *     DepinClient client = DepinClient.builder().network(net)
+ *             .escrow(Escrow.builder(ledger, AccountId.of("buyer:acme")).build()).build();
+ * }
+ * }</pre>
+ */
+public final class RemoteSettlement implements Settlement {
+    /** The default: 8 tries, 50 ms doubling to 2 s, half of each pause random (about 6 s in all). */
+    public static final RetryPolicy DEFAULT_RETRY = new RetryPolicy(8, Duration.ofMillis(50), Duration.ofSeconds(2), 0.5);
+
+    private final String address;
+    private final NodePublicKey ledgerKey;
+    private final ManagedChannel channel;
+    private final LedgerGrpc.LedgerStub async;
+    private final RetryPolicy retry;
+    private final long callTimeoutMs;
+    private final ScheduledExecutorService timer;
+    private volatile boolean closed;
+
+    private RemoteSettlement(Builder b) {
+        this.address = b.address;
+        this.ledgerKey = b.ledgerKey;
+        this.retry = b.retry;
+        this.callTimeoutMs = b.callTimeout.toMillis();
+        this.channel = NettyChannelBuilder.forTarget(b.address)
+                .sslContext(NodeTls.client(NodeTls.identity(b.self), b.ledgerKey))
+                .maxInboundMessageSize(4 << 20)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .build();
+        this.async = LedgerGrpc.newStub(channel);
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "depin-remote-settlement-retry");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Starts building a client.
+     *
+     * @param self      this client's key: its TLS certificate, by which the service knows what
+     *                  it may do
+     * @param address   the service's {@code host:port}
+     * @param ledgerKey the service's key (the ledger's certificate key), pinned
+     * @return a builder
+     * @throws InvalidArgumentException on null or a malformed address
+     */
+    public static Builder builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
+        InvalidArgumentException.requireNonNull(self, "client key");
+        Wire.parseAddress(address);
+        InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
+        return new Builder(self, address, ledgerKey);
+    }
+
+    /** @return the service's {@code host:port} */
+    public String address() {
+        return address;
+    }
+
+    /** @return the service's pinned key */
+    public NodePublicKey ledgerKey() {
+        return ledgerKey;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>On a service, only an operator's key opens accounts, except a provider's earnings
+     * account ({@code provider:<node id>}, kind {@code PROVIDER}, no credit), which any key may
+     * open as a place to pay; the balance returned then shows posted and held as 0 unless this
+     * key may read the account.
+     */
+    @Override
+    public CompletableFuture<Balance> open(AccountId account, AccountKind kind, boolean allowCredit) {
+        InvalidArgumentException.requireNonNull(account, "account");
+        InvalidArgumentException.requireNonNull(kind, "kind");
+        if (kind == AccountKind.ISSUER || kind == AccountKind.BURN) {
+            throw new InvalidArgumentException("account kind " + kind + " is the ledger's own: open BUYER, PROVIDER, "
+                    + "STAKE or FEES accounts");
+        }
+        OpenAccount req = OpenAccount.newBuilder().setAccount(account.value()).setKind(kind.name())
+                .setAllowCredit(allowCredit).build();
+        return unary((stub, obs) -> stub.open(req, obs), LedgerWire::balance);
+    }
+
+    @Override
+    public CompletableFuture<Applied> apply(Operation operation) {
+        InvalidArgumentException.requireNonNull(operation, "operation");
+        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(operation.toJson())).build();
+        return unary((stub, obs) -> stub.apply(req, obs), (AppliedReply m) -> checked(operation, LedgerWire.applied(m)));
+    }
+
+    /** The answer is for the operation sent, and a certificate is the pinned ledger's. */
+    private Applied checked(Operation sent, Applied got) {
+        if (!got.operation().key().equals(sent.key()) || !got.operation().fields().equals(sent.fields())) {
+            throw new LedgerFailureException("settlement service " + address + " answered operation "
+                    + sent.key() + " with the result of " + got.operation().key() + " [" + got.operation().fields()
+                    + "]: it is not a sound depin ledger; stop using it");
+        }
+        got.certificate().ifPresent(c -> {
+            if (!c.ledger().equals(ledgerKey.nodeId()) || !c.hold().equals(sent.key())) {
+                throw new LedgerFailureException("settlement service " + address + " returned a hold certificate for "
+                        + c.hold() + " from ledger " + c.ledger().shortId() + ": not this hold's from the pinned ledger");
+            }
+            try {
+                c.envelope().verify(dev.depin.settlement.HoldCertificate.PAYLOAD_TYPE, ledgerKey);
+            } catch (dev.depin.DepinException e) {
+                throw new LedgerFailureException("settlement service " + address + " returned a hold certificate "
+                        + "that the pinned ledger key did not sign (" + e.getMessage() + ")", e);
+            }
+        });
+        return got;
+    }
+
+    @Override
+    public Balance balance(AccountId account) {
+        InvalidArgumentException.requireNonNull(account, "account");
+        AccountRequest req = AccountRequest.newBuilder().setAccount(account.value()).build();
+        return join(unary((stub, obs) -> stub.getBalance(req, obs), LedgerWire::balance));
+    }
+
+    @Override
+    public List<Balance> balances() {
+        return join(this.<BalancePage, Balance>listing((stub, obs) -> stub.listBalances(ListRequest.getDefaultInstance(), obs),
+                (page, out) -> page.getBalancesList().forEach(b -> out.accept(LedgerWire.balance(b)))));
+    }
+
+    @Override
+    public List<StatementLine> statement(AccountId account) {
+        InvalidArgumentException.requireNonNull(account, "account");
+        AccountRequest req = AccountRequest.newBuilder().setAccount(account.value()).build();
+        return join(this.<StatementPage, StatementLine>listing((stub, obs) -> stub.getStatement(req, obs),
+                (page, out) -> page.getLinesList().forEach(l -> out.accept(LedgerWire.line(l)))));
+    }
+
+    @Override
+    public List<OpenHold> openHolds() {
+        return join(this.<HoldPage, OpenHold>listing((stub, obs) -> stub.listOpenHolds(ListRequest.getDefaultInstance(), obs),
+                (page, out) -> page.getHoldsList().forEach(h -> out.accept(LedgerWire.openHold(h)))));
+    }
+
+    @Override
+    public Optional<HoldRecord> hold(OperationKey key) {
+        InvalidArgumentException.requireNonNull(key, "hold key");
+        HoldRequest req = HoldRequest.newBuilder().setKey(key.value()).build();
+        return join(unary((stub, obs) -> stub.getHold(req, obs),
+                (HoldReply r) -> r.getFound() ? Optional.of(LedgerWire.holdRecord(r.getHold())) : Optional.<HoldRecord>empty()));
+    }
+
+    /** Closes the connection; later calls fail with {@link LedgerFailureException}. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        timer.shutdownNow();
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RemoteSettlement[" + address + ", ledger " + ledgerKey.nodeId().shortId() + "]";
+    }
+
+    // ---- calls with retries ---------------------------------------------------------
+
+    private interface Call<M> {
+        void start(LedgerGrpc.LedgerStub stub, StreamObserver<M> observer);
+    }
+
+    private <M, T> CompletableFuture<T> unary(Call<M> call, Function<M, T> decode) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        attempt(call, 1, f, (List<M> answers) -> {
+            if (answers.size() != 1) {
+                throw new LedgerFailureException("settlement service " + address + " sent " + answers.size()
+                        + " answers to one request");
+            }
+            return decode.apply(answers.get(0));
+        });
+        return f;
+    }
+
+    private <M, T> CompletableFuture<List<T>> listing(Call<M> call, java.util.function.BiConsumer<M, Consumer<T>> each) {
+        CompletableFuture<List<T>> f = new CompletableFuture<>();
+        attempt(call, 1, f, (List<M> pages) -> {
+            List<T> out = new ArrayList<>();
+            for (M page : pages) {
+                each.accept(page, out::add);
+            }
+            return out;
+        });
+        return f;
+    }
+
+    private <M, T> void attempt(Call<M> call, int attempt, CompletableFuture<T> f, Function<List<M>, T> decode) {
+        if (closed) {
+            f.completeExceptionally(new LedgerFailureException("the settlement client for " + address
+                    + " is closed: build a new one"));
+            return;
+        }
+        List<M> answers = new ArrayList<>(1);
+        StreamObserver<M> observer = new StreamObserver<>() {
+            @Override
+            public void onNext(M value) {
+                answers.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                Status s = Status.fromThrowable(t);
+                if (!closed && attempt < retry.maxAttempts() && transientFailure(s)) {
+                    long pause = retry.backoffMillis(attempt, ThreadLocalRandom.current().nextDouble());
+                    try {
+                        timer.schedule(() -> Reconnect.thenRun(channel, () -> attempt(call, attempt + 1, f, decode)),
+                                pause, TimeUnit.MILLISECONDS);
+                        return;
+                    } catch (java.util.concurrent.RejectedExecutionException closing) {
+                        // closed meanwhile: fail below
+                    }
+                }
+                RuntimeException e = t instanceof StatusRuntimeException sre ? LedgerWire.fromStatus(sre, address)
+                        : new LedgerFailureException("settlement service " + address + " failed: " + t, t);
+                if (e instanceof LedgerFailureException && attempt > 1) {
+                    e = new LedgerFailureException(e.getMessage() + " (" + attempt + " tries)", e.getCause());
+                }
+                f.completeExceptionally(e);
+            }
+
+            @Override
+            public void onCompleted() {
+                try {
+                    f.complete(decode.apply(answers));
+                } catch (LedgerFailureException e) {
+                    f.completeExceptionally(e);
+                } catch (RuntimeException e) {
+                    f.completeExceptionally(new LedgerFailureException("settlement service " + address
+                            + " sent an answer that does not parse (" + e.getMessage() + "): it is not a sound depin "
+                            + "ledger service", e));
+                }
+            }
+        };
+        try {
+            call.start(async.withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS), observer);
+        } catch (RuntimeException e) {
+            f.completeExceptionally(new LedgerFailureException("cannot call settlement service " + address + ": "
+                    + e.getMessage(), e));
+        }
+    }
+
+    private static boolean transientFailure(Status s) {
+        return switch (s.getCode()) {
+            case UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED -> true;
+            default -> false;
+        };
+    }
+
+    /** A read's result, or its failure thrown as is (not wrapped). */
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    /** Options of a {@link RemoteSettlement}. */
+    public static final class Builder {
+        private final NodeKeyPair self;
+        private final String address;
+        private final NodePublicKey ledgerKey;
+        private RetryPolicy retry = DEFAULT_RETRY;
+        private Duration callTimeout = Duration.ofSeconds(10);
+
+        private Builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
+            this.self = self;
+            this.address = address;
+            this.ledgerKey = ledgerKey;
+        }
+
+        /**
+         * @param retry how a call is retried while the service is unavailable, busy or slow
+         *              (default {@link #DEFAULT_RETRY})
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder retry(RetryPolicy retry) {
+            this.retry = InvalidArgumentException.requireNonNull(retry, "retry policy");
+            return this;
+        }
+
+        /**
+         * @param timeout the deadline of one try (default 10 s)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 ms to 10 minutes
+         */
+        public Builder callTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "call timeout");
+            if (timeout.toMillis() < 1 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new InvalidArgumentException("call timeout " + timeout + " must be 1 ms to 10 minutes");
+            }
+            this.callTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Makes the client; it connects on its first call, and reconnects by itself.
+         *
+         * @return the client
+         */
+        public RemoteSettlement connect() {
+            return new RemoteSettlement(this);
+        }
+    }
+}

@@ -1,0 +1,368 @@
+package dev.depin.grpc.internal;
+
+import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.LedgerAccess;
+import dev.depin.grpc.internal.wire.AccountBalance;
+import dev.depin.grpc.internal.wire.AccountRequest;
+import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.ApplyRequest;
+import dev.depin.grpc.internal.wire.BalancePage;
+import dev.depin.grpc.internal.wire.HealthReply;
+import dev.depin.grpc.internal.wire.HealthRequest;
+import dev.depin.grpc.internal.wire.HoldPage;
+import dev.depin.grpc.internal.wire.HoldReply;
+import dev.depin.grpc.internal.wire.HoldRequest;
+import dev.depin.grpc.internal.wire.LedgerGrpc;
+import dev.depin.grpc.internal.wire.ListRequest;
+import dev.depin.grpc.internal.wire.OpenAccount;
+import dev.depin.grpc.internal.wire.StatementPage;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldRecord;
+import dev.depin.settlement.OpenHold;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SettlementException.Reason;
+import dev.depin.settlement.StatementLine;
+import dev.depin.settlement.spi.Settlement;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The settlement service: every request checked (malformed → INVALID_ARGUMENT), authorised by
+ * the caller's TLS key against {@link LedgerAccess} (→ PERMISSION_DENIED), bounded (calls in
+ * flight per key → RESOURCE_EXHAUSTED; an operation the ledger does not answer in time →
+ * UNAVAILABLE, safe to retry with its key), and only then handed to the {@link Settlement}.
+ * Nothing refused changes anything. Answers are sent from {@code responses}, never from the
+ * ledger's writer thread.
+ */
+public final class LedgerService extends LedgerGrpc.LedgerImplBase {
+    private final Settlement ledger;
+    private final LedgerAccess access;
+    private final NodeId id;
+    private final Executor responses;
+    private final int maxInFlightPerKey;
+    private final long callTimeoutMs;
+    private final ConcurrentHashMap<NodePublicKey, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    private final AtomicInteger total = new AtomicInteger();
+
+    /**
+     * @param ledger            what the service fronts
+     * @param access            who may do what
+     * @param id                the service's identity (its key's node id)
+     * @param responses         where answers are sent from
+     * @param maxInFlightPerKey calls one key may have unanswered at once
+     * @param callTimeoutMs     how long an operation may wait for the ledger
+     */
+    public LedgerService(Settlement ledger, LedgerAccess access, NodeId id, Executor responses, int maxInFlightPerKey,
+                         long callTimeoutMs) {
+        this.ledger = ledger;
+        this.access = access;
+        this.id = id;
+        this.responses = responses;
+        this.maxInFlightPerKey = maxInFlightPerKey;
+        this.callTimeoutMs = callTimeoutMs;
+    }
+
+    /** @return calls being answered now, over all keys */
+    public int inFlight() {
+        return total.get();
+    }
+
+    // ---- writes ---------------------------------------------------------------------
+
+    @Override
+    public void open(OpenAccount request, StreamObserver<AccountBalance> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        AccountId account;
+        AccountKind kind;
+        try {
+            account = AccountId.of(request.getAccount());
+            kind = LedgerWire.kind(request.getKind());
+        } catch (InvalidArgumentException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        boolean reads = access.reads(peer, account);
+        if (!access.isOperator(peer) && !(payable(account, kind) && !request.getAllowCredit())) {
+            out.onError(denied(peer, "open account " + account + ": only an operator key opens accounts other than "
+                    + "providers' (provider:<node id>, kind PROVIDER, no credit)"));
+            return;
+        }
+        // Anyone may open a provider's account (empty, no credit: a place a buyer can pay), as the
+        // engine does before its first hold for a provider; the balance is shown only to those who
+        // may read it.
+        async(peer, out, () -> ledger.open(account, kind, request.getAllowCredit()),
+                b -> reads ? LedgerWire.balance(b) : LedgerWire.balance(new Balance(b.account(), b.kind(), b.allowCredit(),
+                        0, 0)), false);
+    }
+
+    @Override
+    public void apply(ApplyRequest request, StreamObserver<AppliedReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        Operation op;
+        try {
+            op = Operation.fromJson(request.getOperationJson().toByteArray());
+        } catch (InvalidArgumentException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        boolean operator = access.isOperator(peer);
+        async(peer, out, () -> {
+            if (!operator) {
+                authorize(peer, op);
+            }
+            return ledger.apply(op);
+        }, LedgerWire::applied, !operator);
+    }
+
+    /** What a key that is not an operator's may apply: its own holds and their ends. */
+    private void authorize(NodePublicKey peer, Operation op) {
+        if (op instanceof Operation.Hold h) {
+            if (!access.actsFor(peer, h.payer())) {
+                throw notPermitted(peer, "hold from account " + h.payer() + ", which it does not act for");
+            }
+            return;
+        }
+        OperationKey holdKey;
+        if (op instanceof Operation.Post p) {
+            holdKey = p.hold();
+        } else if (op instanceof Operation.VoidHold v) {
+            holdKey = v.hold();
+        } else if (op instanceof Operation.Expire x) {
+            holdKey = x.hold();
+        } else {
+            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes");
+        }
+        // A hold that does not exist yet is refused here, not by the ledger: else a post sent
+        // while its hold is in flight could resolve someone else's hold once it lands.
+        HoldRecord hold = ledger.hold(holdKey).orElseThrow(() -> new SettlementException(Reason.UNKNOWN_HOLD,
+                "no hold has key " + holdKey + ": hold first, then post, void or expire it by that key"));
+        boolean payer = access.actsFor(peer, hold.payer());
+        if (op instanceof Operation.Expire ? !(payer || access.reads(peer, hold.payee())) : !payer) {
+            throw notPermitted(peer, kindOf(op) + " hold " + holdKey + ", which is not from an account it acts for");
+        }
+    }
+
+    /** A provider's earnings account, named by its node id: what a buyer's hold pays. */
+    private static boolean payable(AccountId account, AccountKind kind) {
+        return kind == AccountKind.PROVIDER && PROVIDER_ACCOUNT.matcher(account.value()).matches();
+    }
+
+    private static final java.util.regex.Pattern PROVIDER_ACCOUNT = java.util.regex.Pattern.compile("provider:[0-9a-f]{64}");
+
+    private static String kindOf(Operation op) {
+        String fields = op.fields();
+        return fields.substring(0, fields.indexOf('|'));
+    }
+
+    // ---- reads ----------------------------------------------------------------------
+
+    @Override
+    public void getBalance(AccountRequest request, StreamObserver<AccountBalance> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        sync(peer, out, () -> {
+            AccountId account = readable(peer, request.getAccount());
+            out.onNext(LedgerWire.balance(ledger.balance(account)));
+        });
+    }
+
+    @Override
+    public void listBalances(ListRequest request, StreamObserver<BalancePage> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        sync(peer, out, () -> {
+            List<Balance> all;
+            if (access.isOperator(peer)) {
+                all = ledger.balances();
+            } else {
+                java.util.TreeSet<AccountId> mine = new java.util.TreeSet<>(java.util.Comparator.comparing(AccountId::value));
+                mine.addAll(access.grantsOf(peer));
+                mine.addAll(LedgerAccess.ownProviderAccounts(peer));
+                all = new ArrayList<>();
+                for (AccountId a : mine) {
+                    try {
+                        all.add(ledger.balance(a));
+                    } catch (SettlementException e) {
+                        if (!e.is(Reason.UNKNOWN_ACCOUNT)) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+            pages(all, out, items -> BalancePage.newBuilder().addAllBalances(items.stream().map(LedgerWire::balance)
+                    .toList()).build());
+        });
+    }
+
+    @Override
+    public void getStatement(AccountRequest request, StreamObserver<StatementPage> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        sync(peer, out, () -> {
+            AccountId account = readable(peer, request.getAccount());
+            List<StatementLine> lines = ledger.statement(account);
+            pages(lines, out, items -> StatementPage.newBuilder().addAllLines(items.stream().map(LedgerWire::line)
+                    .toList()).build());
+        });
+    }
+
+    @Override
+    public void listOpenHolds(ListRequest request, StreamObserver<HoldPage> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        sync(peer, out, () -> {
+            List<OpenHold> holds = ledger.openHolds();
+            if (!access.isOperator(peer)) {
+                holds = holds.stream().filter(h -> access.reads(peer, h.payer()) || access.reads(peer, h.payee())).toList();
+            }
+            pages(holds, out, items -> HoldPage.newBuilder().addAllHolds(items.stream().map(LedgerWire::hold)
+                    .toList()).build());
+        });
+    }
+
+    @Override
+    public void getHold(HoldRequest request, StreamObserver<HoldReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        sync(peer, out, () -> {
+            OperationKey key = OperationKey.of(request.getKey());
+            HoldReply.Builder reply = HoldReply.newBuilder();
+            ledger.hold(key).ifPresent(h -> {
+                if (!access.reads(peer, h.payer()) && !access.reads(peer, h.payee())) {
+                    throw notPermitted(peer, "read hold " + key + ", which neither pays nor is paid by an account "
+                            + "it may read");
+                }
+                reply.setFound(true).setHold(LedgerWire.hold(h));
+            });
+            out.onNext(reply.build());
+        });
+    }
+
+    @Override
+    public void health(HealthRequest request, StreamObserver<HealthReply> out) {
+        out.onNext(HealthReply.newBuilder().setStatus(HealthReply.Status.SERVING).setNodeId(id.hex())
+                .setBusy(total.get()).build());
+        out.onCompleted();
+    }
+
+    private AccountId readable(NodePublicKey peer, String name) {
+        AccountId account = AccountId.of(name);
+        if (!access.reads(peer, account)) {
+            throw notPermitted(peer, "read account " + account + ", which it does not act for");
+        }
+        return account;
+    }
+
+    private static <T, M> void pages(List<T> items, StreamObserver<M> out, Function<List<T>, M> page) {
+        for (int i = 0; i < items.size(); i += LedgerWire.PAGE) {
+            out.onNext(page.apply(items.subList(i, Math.min(items.size(), i + LedgerWire.PAGE))));
+        }
+    }
+
+    // ---- plumbing -------------------------------------------------------------------
+
+    private boolean admit(NodePublicKey peer, StreamObserver<?> out) {
+        AtomicInteger n = inFlight.computeIfAbsent(peer, k -> new AtomicInteger());
+        if (n.incrementAndGet() > maxInFlightPerKey) {
+            n.decrementAndGet();
+            out.onError(Status.RESOURCE_EXHAUSTED.withDescription("key " + peer.nodeId().shortId() + " has "
+                    + maxInFlightPerKey + " calls in flight, the most this service allows per key: wait for answers "
+                    + "before sending more").asRuntimeException());
+            return false;
+        }
+        total.incrementAndGet();
+        return true;
+    }
+
+    private void release(NodePublicKey peer) {
+        total.decrementAndGet();
+        inFlight.computeIfPresent(peer, (k, n) -> n.decrementAndGet() == 0 ? null : n);
+    }
+
+    private interface Body {
+        void run();
+    }
+
+    /** A read, answered on this thread. */
+    private <M> void sync(NodePublicKey peer, StreamObserver<M> out, Body body) {
+        if (!admit(peer, out)) {
+            return;
+        }
+        try {
+            body.run();
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            out.onError(LedgerWire.toStatus(e));
+        } finally {
+            release(peer);
+        }
+    }
+
+    /** An operation: checked and queued on this thread, answered from {@code responses}. */
+    private <T, M> void async(NodePublicKey peer, StreamObserver<M> out,
+                              java.util.function.Supplier<CompletableFuture<T>> start, Function<T, M> reply,
+                              boolean sanitise) {
+        if (!admit(peer, out)) {
+            return;
+        }
+        CompletableFuture<T> f;
+        try {
+            f = start.get();
+        } catch (RuntimeException e) {
+            release(peer);
+            out.onError(status(e, sanitise));
+            return;
+        }
+        f.orTimeout(callTimeoutMs, TimeUnit.MILLISECONDS).whenCompleteAsync((value, failure) -> {
+            release(peer);
+            if (failure != null) {
+                out.onError(status(failure, sanitise));
+                return;
+            }
+            try {
+                out.onNext(reply.apply(value));
+                out.onCompleted();
+            } catch (StatusRuntimeException cancelled) {
+                // the caller went away; the operation is applied and its key answers a retry
+            }
+        }, responses);
+    }
+
+    /**
+     * The status for a failure; a key conflict is not described to callers that are not
+     * operators, since its message shows the fields of the operation that holds the key, which
+     * may be another client's.
+     */
+    private static StatusRuntimeException status(Throwable failure, boolean sanitise) {
+        Throwable t = Wire.unwrap(failure);
+        if (sanitise && t instanceof SettlementException s && s.is(Reason.IDEMPOTENCY_CONFLICT)) {
+            return LedgerWire.refusal(Reason.IDEMPOTENCY_CONFLICT, "this key was already used for another operation: "
+                    + "use a new key for a different operation");
+        }
+        return LedgerWire.toStatus(t);
+    }
+
+    private static SettlementException notPermitted(NodePublicKey peer, String what) {
+        return new SettlementException(Reason.NOT_PERMITTED, "key " + peer.nodeId().shortId() + " may not " + what
+                + ": ask the service's operator to grant this key the account (depin ledger serve --client "
+                + dev.depin.crypto.Hex.encode(peer.raw()) + "=ACCOUNT), or use the key that has it");
+    }
+
+    private static StatusRuntimeException denied(NodePublicKey peer, String what) {
+        return LedgerWire.toStatus(new SettlementException(Reason.NOT_PERMITTED, "key " + peer.nodeId().shortId()
+                + " may not " + what + " (depin ledger serve --operator " + dev.depin.crypto.Hex.encode(peer.raw())
+                + " makes it one)"));
+    }
+}

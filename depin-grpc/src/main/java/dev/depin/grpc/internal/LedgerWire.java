@@ -1,0 +1,260 @@
+package dev.depin.grpc.internal;
+
+import com.google.protobuf.ByteString;
+import dev.depin.InvalidArgumentException;
+import dev.depin.grpc.internal.wire.AccountBalance;
+import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.HoldEntry;
+import dev.depin.grpc.internal.wire.Leg;
+import dev.depin.grpc.internal.wire.StatementEntry;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldCertificate;
+import dev.depin.settlement.HoldRecord;
+import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.OpenHold;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.Posting;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.StatementLine;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The settlement service's messages and statuses, both ways: values to protobuf and back, and a
+ * {@link SettlementException}'s reason carried in the trailer {@value #REASON_HEADER} so that the
+ * client rebuilds the same refusal.
+ */
+public final class LedgerWire {
+    /** The trailer that carries a refusal's {@link SettlementException.Reason} name. */
+    public static final String REASON_HEADER = "depin-settlement-reason";
+    /** Its key. */
+    public static final Metadata.Key<String> REASON = Metadata.Key.of(REASON_HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    /** Items per page of a listing (balances, statement lines, holds): far below 4 MiB. */
+    public static final int PAGE = 1_000;
+
+    private LedgerWire() {
+    }
+
+    /**
+     * The status a failure of the ledger (or of a check before it) is answered with.
+     *
+     * @param failure the failure, possibly wrapped
+     * @return the status exception, with the reason trailer for a settlement refusal
+     */
+    public static StatusRuntimeException toStatus(Throwable failure) {
+        Throwable t = Wire.unwrap(failure);
+        if (t instanceof StatusRuntimeException s) {
+            return s;
+        }
+        if (t instanceof SettlementException s) {
+            Status code = switch (s.reason()) {
+                case LEDGER_FAILURE -> Status.UNAVAILABLE;
+                case UNKNOWN_ACCOUNT, UNKNOWN_HOLD -> Status.NOT_FOUND;
+                case NOT_PERMITTED -> Status.PERMISSION_DENIED;
+                default -> Status.FAILED_PRECONDITION;
+            };
+            Metadata trailers = new Metadata();
+            trailers.put(REASON, s.reason().name());
+            return code.withDescription(s.getMessage()).asRuntimeException(trailers);
+        }
+        if (t instanceof java.util.concurrent.TimeoutException) {
+            return Status.UNAVAILABLE.withDescription("the ledger did not answer in time; the operation may still "
+                    + "apply: retry it with the same key").asRuntimeException();
+        }
+        if (t instanceof InvalidArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(t.getMessage()).asRuntimeException();
+        }
+        return Status.INTERNAL.withDescription("the settlement service failed (a bug): " + t).asRuntimeException();
+    }
+
+    /**
+     * @param reason the reason
+     * @param message what was wrong and what to do
+     * @return a refusal as a status with the reason trailer
+     */
+    public static StatusRuntimeException refusal(SettlementException.Reason reason, String message) {
+        return toStatus(new SettlementException(reason, message));
+    }
+
+    /**
+     * The exception a client sees for a final status (after any retries).
+     *
+     * @param e       the status exception
+     * @param address the service's address, for the message
+     * @return a {@link SettlementException} with the trailer's reason, a
+     *         {@link LedgerFailureException} for an unavailable or failed service, or an
+     *         {@link InvalidArgumentException} for a request the service found malformed
+     */
+    public static RuntimeException fromStatus(StatusRuntimeException e, String address) {
+        Status s = Wire.readable(e.getStatus());
+        Metadata trailers = e.getTrailers();
+        String reason = trailers == null ? null : trailers.get(REASON);
+        String description = s.getDescription() == null ? s.getCode().toString() : s.getDescription();
+        if (reason != null) {
+            SettlementException.Reason r;
+            try {
+                r = SettlementException.Reason.valueOf(reason);
+            } catch (IllegalArgumentException unknown) {
+                r = null;
+            }
+            if (r == SettlementException.Reason.LEDGER_FAILURE) {
+                return new LedgerFailureException("settlement service " + address + ": " + description, e);
+            }
+            if (r != null) {
+                return new SettlementException(r, description, e);
+            }
+        }
+        return switch (s.getCode()) {
+            case INVALID_ARGUMENT -> new InvalidArgumentException("settlement service " + address + " refused the request as "
+                    + "malformed: " + description);
+            case PERMISSION_DENIED, UNAUTHENTICATED -> new SettlementException(SettlementException.Reason.NOT_PERMITTED,
+                    "settlement service " + address + ": " + description, e);
+            default -> new LedgerFailureException("settlement service " + address + " failed the request ("
+                    + Wire.describe(s) + "); nothing was judged: retrying with the same key is safe", e);
+        };
+    }
+
+    // ---- values ---------------------------------------------------------------------
+
+    static AccountBalance balance(Balance b) {
+        return AccountBalance.newBuilder().setAccount(b.account().value()).setKind(b.kind().name())
+                .setAllowCredit(b.allowCredit()).setPosted(b.posted()).setHeld(b.held()).build();
+    }
+
+    /**
+     * @param m a balance as received
+     * @return the balance
+     * @throws InvalidArgumentException if a field is malformed
+     */
+    public static Balance balance(AccountBalance m) {
+        return new Balance(AccountId.of(m.getAccount()), kind(m.getKind()), m.getAllowCredit(), m.getPosted(), m.getHeld());
+    }
+
+    /**
+     * @param name an account kind's name
+     * @return the kind
+     * @throws InvalidArgumentException if it names none
+     */
+    public static AccountKind kind(String name) {
+        try {
+            return AccountKind.valueOf(name);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException("account kind '" + (name.length() > 40 ? name.substring(0, 40) + "..." : name)
+                    + "' is none of " + java.util.Arrays.toString(AccountKind.values()));
+        }
+    }
+
+    static AppliedReply applied(Applied a) {
+        AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence())
+                .setOperationJson(ByteString.copyFrom(a.operation().toJson())).setAtEpochMillis(a.at().toEpochMilli());
+        for (Posting p : a.postings()) {
+            b.addPostings(Leg.newBuilder().setDebit(p.debit().value()).setCredit(p.credit().value())
+                    .setAmount(p.amount().micros()).setPending(p.pending()));
+        }
+        a.certificate().ifPresent(c -> b.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
+        return b.build();
+    }
+
+    /**
+     * @param m an applied operation as received
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed (a certificate that does not
+     *                                  parse included)
+     */
+    public static Applied applied(AppliedReply m) {
+        Operation op = Operation.fromJson(m.getOperationJson().toByteArray());
+        List<Posting> legs = new ArrayList<>(m.getPostingsCount());
+        for (Leg l : m.getPostingsList()) {
+            if (l.getAmount() < 0) {
+                throw new InvalidArgumentException("a leg's amount " + Long.toUnsignedString(l.getAmount())
+                        + " is beyond the range of micro-USD");
+            }
+            legs.add(new Posting(AccountId.of(l.getDebit()), AccountId.of(l.getCredit()), MicroUsd.ofMicros(l.getAmount()),
+                    l.getPending()));
+        }
+        Optional<HoldCertificate> cert;
+        try {
+            cert = m.getHoldCertificate().isEmpty() ? Optional.empty()
+                    : Optional.of(HoldCertificate.parse(m.getHoldCertificate().toByteArray()));
+        } catch (dev.depin.crypto.VerificationException e) {
+            throw new InvalidArgumentException("the hold certificate is malformed: " + e.getMessage());
+        }
+        return new Applied(m.getSequence(), op, legs, Instant.ofEpochMilli(m.getAtEpochMillis()), cert);
+    }
+
+    static StatementEntry line(StatementLine l) {
+        return StatementEntry.newBuilder().setSequence(l.sequence()).setKey(l.key().value())
+                .setCounterparty(l.counterparty().value()).setChange(l.change()).setBalanceAfter(l.balanceAfter())
+                .setAtEpochMillis(l.at().toEpochMilli()).build();
+    }
+
+    /**
+     * @param m a statement line as received
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed
+     */
+    public static StatementLine line(StatementEntry m) {
+        return new StatementLine(m.getSequence(), OperationKey.of(m.getKey()), AccountId.of(m.getCounterparty()),
+                m.getChange(), m.getBalanceAfter(), Instant.ofEpochMilli(m.getAtEpochMillis()));
+    }
+
+    static HoldEntry hold(OpenHold h) {
+        return HoldEntry.newBuilder().setKey(h.key().value()).setPayer(h.payer().value()).setPayee(h.payee().value())
+                .setAmount(h.amount().micros()).setExpiresEpochMillis(h.expiresAt().toEpochMilli())
+                .setState(HoldRecord.State.OPEN.name()).build();
+    }
+
+    static HoldEntry hold(HoldRecord h) {
+        HoldEntry.Builder b = HoldEntry.newBuilder().setKey(h.key().value()).setPayer(h.payer().value())
+                .setPayee(h.payee().value()).setAmount(h.amount().micros())
+                .setExpiresEpochMillis(h.expiresAt().toEpochMilli()).setState(h.state().name());
+        h.specHash().ifPresent(b::setSpecHash);
+        h.resolvedBy().ifPresent(k -> b.setResolvedBy(k.value()));
+        return b.build();
+    }
+
+    /**
+     * @param m an open hold as received
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed or the hold is not open
+     */
+    public static OpenHold openHold(HoldEntry m) {
+        HoldRecord r = holdRecord(m);
+        if (!r.isOpen()) {
+            throw new InvalidArgumentException("hold " + r.key() + " listed as open is " + r.state());
+        }
+        return new OpenHold(r.key(), r.payer(), r.payee(), r.amount(), r.expiresAt());
+    }
+
+    /**
+     * @param m a hold as received
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed
+     */
+    public static HoldRecord holdRecord(HoldEntry m) {
+        if (m.getAmount() < 0) {
+            throw new InvalidArgumentException("hold amount " + Long.toUnsignedString(m.getAmount()) + " is out of range");
+        }
+        HoldRecord.State state;
+        try {
+            state = HoldRecord.State.valueOf(m.getState());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException("hold state '" + m.getState() + "' is unknown");
+        }
+        return new HoldRecord(OperationKey.of(m.getKey()), AccountId.of(m.getPayer()), AccountId.of(m.getPayee()),
+                MicroUsd.ofMicros(m.getAmount()), Instant.ofEpochMilli(m.getExpiresEpochMillis()),
+                m.getSpecHash().isEmpty() ? Optional.empty() : Optional.of(m.getSpecHash()), state,
+                m.getResolvedBy().isEmpty() ? Optional.empty() : Optional.of(OperationKey.of(m.getResolvedBy())));
+    }
+}
