@@ -111,7 +111,7 @@ public final class DepinClient implements AutoCloseable {
                 new AttemptVerifier(reference, verifying),
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
                 b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
-                        : new dev.depin.client.internal.ClientMeters(b.registry));
+                        : new dev.depin.client.internal.ClientMeters(b.registry), b.sla);
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
@@ -244,6 +244,7 @@ public final class DepinClient implements AutoCloseable {
         private int offerLimit = 10_000;
         private Escrow escrow;
         private io.micrometer.core.instrument.MeterRegistry registry;
+        private dev.depin.sla.SlaRecorder sla;
         private Duration hedgeAfter;
 
         private Builder(ComputeNetwork network) {
@@ -392,6 +393,25 @@ public final class DepinClient implements AutoCloseable {
          */
         public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
             this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
+            return this;
+        }
+
+        /**
+         * Measures every job against the SLA its providers signed: as each job ends (verified,
+         * failed or cancelled), and before its result future completes, the client hands
+         * {@code recorder} the job's {@link dev.depin.sla.SlaRecord} (each attempt's signed offer,
+         * dispatch and end on this client's clock, what each provider was paid). A
+         * {@link dev.depin.sla.SlaJournal} forces it to disk first, so a job whose result the
+         * buyer saw is in the journal; a {@link dev.depin.sla.SlaBook} keeps it in memory. A
+         * recorder that throws is logged and does not change the job's outcome. Without one, no
+         * SLA is measured.
+         *
+         * @param recorder where finished jobs go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder sla(dev.depin.sla.SlaRecorder recorder) {
+            this.sla = InvalidArgumentException.requireNonNull(recorder, "SLA recorder");
             return this;
         }
 

@@ -39,6 +39,12 @@ class NodeMeters {
     private final AtomicLong deviceNanos = new AtomicLong();
     private final AtomicLong chargedMicros = new AtomicLong();
     private final DoubleAdder joules = new DoubleAdder();
+    /** The node's own SLA, or null: its attempts are counted against it as the node sees them. */
+    private final dev.depin.provider.SlaTerms sla;
+    private final java.time.Clock clock;
+    private final Counter[] slaOutcomes;
+    /** The current SLA period's start (epoch millis) and its good and counted attempts; guarded by itself. */
+    private final long[] period = new long[3];
 
     private NodeMeters() {
         registry = null;
@@ -47,6 +53,9 @@ class NodeMeters {
         watts = null;
         bytesIn = null;
         bytesOut = null;
+        sla = null;
+        clock = null;
+        slaOutcomes = null;
     }
 
     /**
@@ -58,10 +67,15 @@ class NodeMeters {
      * @param running   attempts on a worker
      * @param watts     the board power now, NaN if unknown; null without an energy source
      * @param energy    {@code measured} or {@code estimated}
+     * @param sla       the SLA the node signs, or null
+     * @param clock     the node's clock (SLA periods)
      */
     NodeMeters(MeterRegistry registry, String node, Price price, AtomicLong[] counts, Supplier<Integer> queued,
-               Supplier<Integer> running, DoubleSupplier watts, String energy) {
+               Supplier<Integer> running, DoubleSupplier watts, String energy, dev.depin.provider.SlaTerms sla,
+               java.time.Clock clock) {
         this.registry = registry;
+        this.sla = sla;
+        this.clock = clock;
         this.tags = Tags.of("node", node);
         this.price = price;
         this.watts = watts;
@@ -88,6 +102,22 @@ class NodeMeters {
                 .description("What this node's price charges for the attempts it completed (device time and bytes); "
                         + "the buyer's ledger pays it, at most the hold, once the result is verified")
                 .register(registry);
+        if (sla != null) {
+            String[] slaNames = {"good", "late", "failed"};
+            slaOutcomes = new Counter[slaNames.length];
+            for (int i = 0; i < slaNames.length; i++) {
+                slaOutcomes[i] = Counter.builder("depin.node.sla.attempts").tags(tags).tag("outcome", slaNames[i])
+                        .description("Attempts against the SLA this node signs, as the node measures them (arrival "
+                                + "to end; the buyer's clock adds the network): good within the size class's bound, "
+                                + "late, failed; cancelled and uncovered attempts are not counted")
+                        .register(registry);
+            }
+            Gauge.builder("depin.node.sla.compliance", this, NodeMeters::compliance).baseUnit("ratio").tags(tags)
+                    .description("Good attempts per counted attempt in the current SLA period, as the node measures "
+                            + "them; 1 when none counted yet").register(registry);
+        } else {
+            slaOutcomes = null;
+        }
         if (watts != null) {
             FunctionCounter.builder("depin.node.energy", joules, DoubleAdder::sum).baseUnit("joules").tags(tags)
                     .tag("source", energy).description("Energy of the attempts this node completed: board power "
@@ -125,6 +155,9 @@ class NodeMeters {
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofMinutes(10)).register(registry))
                 .record(elapsedNanos, TimeUnit.NANOSECONDS);
+        if (sla != null && !"cancelled".equals(outcome)) {
+            countSla(spec, outcome, elapsedNanos);
+        }
         if (!"completed".equals(outcome)) {
             return;
         }
@@ -145,6 +178,32 @@ class NodeMeters {
             if (Double.isFinite(w) && w >= 0) {
                 joules.add(w * device / 1e9);
             }
+        }
+    }
+
+    private void countSla(JobSpec spec, String outcome, long elapsedNanos) {
+        dev.depin.provider.SlaTerms.Objective o = sla.objectiveFor(spec.kernel().flops(spec.params()));
+        if (o == null) {
+            return;
+        }
+        boolean good = "completed".equals(outcome) && elapsedNanos <= o.within().toNanos();
+        slaOutcomes[good ? 0 : "completed".equals(outcome) ? 1 : 2].increment();
+        long start = sla.periodStart(clock.instant()).toEpochMilli();
+        synchronized (period) {
+            if (period[0] != start) {
+                period[0] = start;
+                period[1] = 0;
+                period[2] = 0;
+            }
+            period[1] += good ? 1 : 0;
+            period[2]++;
+        }
+    }
+
+    private double compliance() {
+        long start = sla.periodStart(clock.instant()).toEpochMilli();
+        synchronized (period) {
+            return period[0] != start || period[2] == 0 ? 1.0 : (double) period[1] / period[2];
         }
     }
 

@@ -106,6 +106,8 @@ public final class ProviderNode implements AutoCloseable {
     private final Region region;
     private final Price price;
     private final MicroUsd stake;
+    /** What the node promises in its offers, or null for no SLA. */
+    private final dev.depin.provider.SlaTerms sla;
     private final Duration offerTtl;
     private final Clock clock;
     /** The ledger whose hold certificates this node requires, or null on an open network. */
@@ -139,6 +141,7 @@ public final class ProviderNode implements AutoCloseable {
         this.region = InvalidArgumentException.requireNonNull(b.region, "provider region");
         this.price = InvalidArgumentException.requireNonNull(b.price, "provider price");
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
+        this.sla = b.sla;
         this.offerTtl = b.offerTtl;
         this.clock = b.clock;
         this.requiredLedger = b.requiredLedger;
@@ -147,7 +150,7 @@ public final class ProviderNode implements AutoCloseable {
         this.maxJobBytes = b.maxJobBytes;
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
-                clock.instant().plus(offerTtl));
+                clock.instant().plus(offerTtl), sla);
         if (b.batchJobs > 0) {
             this.batches = new dev.depin.crypto.BatchSigner(key, b.batchJobs, clock);
             this.sealer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -191,7 +194,7 @@ public final class ProviderNode implements AutoCloseable {
         }
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
-                b.watts, b.energySource);
+                b.watts, b.energySource, sla, b.clock);
         if (b.registry != null && inputCache != null) {
             NodeMeters.cache(b.registry, key.nodeId().shortId(), inputCache);
         }
@@ -349,7 +352,8 @@ public final class ProviderNode implements AutoCloseable {
      */
     public void advertise(String uri) {
         // Validates it as the terms will, so that a bad address fails here and not at the next offer().
-        new OfferTerms(uri, List.of(executor.device()), region, kernels, price, stake, clock.instant().plus(offerTtl));
+        new OfferTerms(uri, List.of(executor.device()), region, kernels, price, stake, clock.instant().plus(offerTtl),
+                sla);
         synchronized (this) {
             endpoint = uri;
         }
@@ -368,7 +372,7 @@ public final class ProviderNode implements AutoCloseable {
                 current = offer;
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
-                            kernels, price, stake, clock.instant().plus(offerTtl), null,
+                            kernels, price, stake, clock.instant().plus(offerTtl), sla,
                             inputCache == null ? 0 : inputCache.limits().maxBytes()));
                     offer = current;
                 }
@@ -673,9 +677,13 @@ public final class ProviderNode implements AutoCloseable {
                 CompletableFuture<NodeResult> r = execute(this);
                 if (r.isDone()) {
                     NodeResult done = r.join();
+                    // Counted before the result completes, as below: the response to the buyer
+                    // runs inside complete() and must see the count.
+                    completed.incrementAndGet();
                     if (result.complete(done)) {
-                        completed.incrementAndGet();
                         ended("completed", done.deviceNanos());
+                    } else {
+                        completed.decrementAndGet();
                     }
                 } else {
                     // Batched: the job's work is done and its buffers are wiped; its signature comes
@@ -970,6 +978,7 @@ public final class ProviderNode implements AutoCloseable {
         private Region region = new Region("US", "");
         private Price price = new Price(MicroUsd.ofUsd("0.0001"), MicroUsd.ofUsd("0.01"));
         private MicroUsd stake = MicroUsd.ofUsd("100");
+        private dev.depin.provider.SlaTerms sla;
         private Duration offerTtl = Duration.ofMinutes(5);
         private int workers = 1;
         private int queueCapacity = 256;
@@ -1021,6 +1030,20 @@ public final class ProviderNode implements AutoCloseable {
          */
         public Builder stake(MicroUsd stake) {
             this.stake = stake;
+            return this;
+        }
+
+        /**
+         * What the node promises in every offer it signs: time to a verified result per job
+         * size class and the credits it pays back from its stake when it does not keep that
+         * ({@link dev.depin.provider.SlaTerms}). Buyers measure it and claim the credits
+         * ({@code dev.depin.sla}). Default none.
+         *
+         * @param terms the SLA, or null for none
+         * @return this builder
+         */
+        public Builder sla(dev.depin.provider.SlaTerms terms) {
+            this.sla = terms;
             return this;
         }
 

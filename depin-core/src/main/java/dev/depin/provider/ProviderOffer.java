@@ -71,6 +71,21 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
      */
     public void verify(Instant now) {
         InvalidArgumentException.requireNonNull(now, "time of use");
+        verifySignature();
+        if (!now.isBefore(terms.validUntil())) {
+            throw new InvalidOfferException("offer from " + nodeId.shortId() + " expired at " + terms.validUntil()
+                    + ": ask the network for a fresh offer");
+        }
+    }
+
+    /**
+     * Checks that the provider signed this offer, whenever it was valid: the node id is the
+     * key's hash and the signature covers these terms. What a past offer promised (an SLA a buyer
+     * holds a provider to) is checked this way; an offer used now needs {@link #verify}.
+     *
+     * @throws InvalidOfferException naming which check failed
+     */
+    public void verifySignature() {
         if (!publicKey.nodeId().equals(nodeId)) {
             throw new InvalidOfferException("offer claims node " + nodeId.shortId() + " but its key hashes to "
                     + publicKey.nodeId().shortId() + ": ignore this offer");
@@ -80,10 +95,6 @@ public record ProviderOffer(NodeId nodeId, NodePublicKey publicKey, OfferTerms t
         } catch (BadSignatureException e) {
             throw new InvalidOfferException("offer from " + nodeId.shortId()
                     + " is not signed by its key (terms altered or forged): ignore this offer");
-        }
-        if (!now.isBefore(terms.validUntil())) {
-            throw new InvalidOfferException("offer from " + nodeId.shortId() + " expired at " + terms.validUntil()
-                    + ": ask the network for a fresh offer");
         }
     }
 

@@ -17,7 +17,7 @@ import java.util.List;
  * period's charges the provider credits back from its stake ({@code dev.depin.sla.SlaCredits}). A period
  * without eligible attempts is compliant.
  *
- * @param period     the measurement window, 1 minute to 31 days; periods are aligned to the
+ * @param period     the measurement window, 10 seconds to 31 days; periods are aligned to the
  *                   Unix epoch (an hour period runs from :00 to :00)
  * @param objectives time-to-result bound per size class, 1 to 16, in increasing
  *                   {@link Objective#maxFlops()}; a job above the last class is not covered
@@ -25,22 +25,29 @@ import java.util.List;
  *                   percentages strictly increasing
  */
 public record SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits) {
+    /**
+     * The shortest period: a demo or a test can watch one close. Samples that small are the
+     * provider's own risk (one failure in ten attempts is a 90 % period); offers usually say an
+     * hour or a month.
+     */
+    public static final Duration MIN_PERIOD = Duration.ofSeconds(10);
+
     /** Basis points in 100 %. */
     public static final int FULL = 10_000;
 
     /**
      * Checks the terms.
      *
-     * @param period     the measurement window, 1 minute to 31 days, whole milliseconds
+     * @param period     the measurement window, 10 seconds to 31 days, whole milliseconds
      * @param objectives time-to-result bounds by size class
      * @param credits    the credit schedule
      * @throws InvalidArgumentException on a null, an out-of-range value or tiers out of order
      */
     public SlaTerms {
         InvalidArgumentException.requireNonNull(period, "SLA period");
-        if (period.compareTo(Duration.ofMinutes(1)) < 0 || period.compareTo(Duration.ofDays(31)) > 0
+        if (period.compareTo(MIN_PERIOD) < 0 || period.compareTo(Duration.ofDays(31)) > 0
                 || period.getNano() % 1_000_000 != 0) {
-            throw new InvalidArgumentException("SLA period " + period + " must be whole milliseconds from 1 minute to "
+            throw new InvalidArgumentException("SLA period " + period + " must be whole milliseconds from 10 seconds to "
                     + "31 days, e.g. PT1H or P30D");
         }
         objectives = List.copyOf(InvalidArgumentException.requireNonNull(objectives, "SLA objectives"));

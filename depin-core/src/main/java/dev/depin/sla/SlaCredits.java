@@ -65,8 +65,31 @@ public final class SlaCredits {
     public static CompletableFuture<List<Applied>> payAll(Settlement ledger, AccountId buyer, SlaMeter meter,
                                                           Instant now) {
         InvalidArgumentException.requireNonNull(meter, "SLA meter");
+        return payAll(ledger, buyer, meter.closedStatements(InvalidArgumentException.requireNonNull(now, "now")), now);
+    }
+
+    /**
+     * Pays statements' credits one after the other (e.g. {@link SlaBook#closedStatements}).
+     *
+     * @param ledger     the settlement; not null
+     * @param buyer      the buyer's account; not null
+     * @param statements statements of periods that have ended by {@code now}
+     * @param now        the current time
+     * @return the transfers made or found already made, in statement order
+     * @throws InvalidArgumentException on nulls or a statement whose period is still open
+     */
+    public static CompletableFuture<List<Applied>> payAll(Settlement ledger, AccountId buyer,
+                                                          List<SlaStatement> statements, Instant now) {
+        InvalidArgumentException.requireNonNull(statements, "SLA statements");
+        InvalidArgumentException.requireNonNull(now, "now");
+        for (SlaStatement s : statements) {
+            if (s.periodEnd().isAfter(now)) {
+                throw new InvalidArgumentException("the SLA period of " + s.provider().shortId() + " ends at "
+                        + s.periodEnd() + ", after " + now + ": settle it once it has ended");
+            }
+        }
         CompletableFuture<List<Applied>> chain = CompletableFuture.completedFuture(new ArrayList<>());
-        for (SlaStatement s : meter.closedStatements(InvalidArgumentException.requireNonNull(now, "now"))) {
+        for (SlaStatement s : List.copyOf(statements)) {
             chain = chain.thenCompose(done -> pay(ledger, buyer, s, now).thenApply(a -> {
                 a.ifPresent(done::add);
                 return done;

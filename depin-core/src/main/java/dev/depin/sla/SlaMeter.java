@@ -107,26 +107,63 @@ public final class SlaMeter {
                 end.putIfAbsent(e.attempt(), e);
             }
         }
+        List<Observed> observed = new ArrayList<>();
+        for (Map.Entry<Integer, Instant> d : dispatched.entrySet()) {
+            JobEvent last = end.get(d.getKey());
+            observed.add(new Observed(provider.get(d.getKey()), d.getValue(), last == null ? null : last.attemptState(),
+                    last == null ? null : last.at()));
+        }
+        tally(jobId, flops, observed, charges);
+    }
+
+    /**
+     * Records one provider's attempts of one job ({@link SlaBook} keeps a meter per provider).
+     *
+     * @param record   the job
+     * @param attempts the attempts of {@code record} this meter counts
+     */
+    void record(SlaRecord record, List<SlaRecord.Attempt> attempts) {
+        List<Observed> observed = new ArrayList<>();
+        Map<NodeId, MicroUsd> charges = new HashMap<>();
+        for (SlaRecord.Attempt a : attempts) {
+            observed.add(new Observed(a.provider(), a.dispatched(), a.end(), a.endedAt()));
+            MicroUsd c = record.charges().get(a.provider());
+            if (c != null) {
+                charges.put(a.provider(), c);
+            }
+        }
+        tally(record.jobId(), record.flops(), observed, charges);
+    }
+
+    /** @return whether a job was recorded */
+    synchronized boolean recorded(String jobId) {
+        return recorded.contains(jobId);
+    }
+
+    /** One attempt as the meter sees it: end and endedAt null when it never ended. */
+    private record Observed(NodeId provider, Instant dispatched, AttemptState end, Instant endedAt) {
+    }
+
+    private void tally(String jobId, long flops, List<Observed> observed, Map<NodeId, MicroUsd> charges) {
         SlaTerms.Objective objective = terms.objectiveFor(flops);
         synchronized (this) {
             if (!recorded.add(jobId)) {
                 throw new InvalidArgumentException("job " + jobId + " was recorded already: each job counts once");
             }
             Map<NodeId, Instant> chargedIn = new HashMap<>();
-            for (Map.Entry<Integer, Instant> d : dispatched.entrySet()) {
-                NodeId p = provider.get(d.getKey());
-                Instant period = terms.periodStart(d.getValue());
-                JobEvent last = end.get(d.getKey());
-                if (last != null && last.attemptState() == AttemptState.CANCELLED) {
+            for (Observed o : observed) {
+                NodeId p = o.provider();
+                Instant period = terms.periodStart(o.dispatched());
+                if (o.end() == AttemptState.CANCELLED) {
                     continue; // withdrawn by the buyer: a hedge that lost, a job cancelled by its owner
                 }
                 Tally t = tallies.computeIfAbsent(p, k -> new TreeMap<>()).computeIfAbsent(period, k -> new Tally());
                 chargedIn.putIfAbsent(p, period);
                 if (objective == null) {
                     t.uncovered++;
-                } else if (last == null || last.attemptState() != AttemptState.ACCEPTED) {
+                } else if (o.end() != AttemptState.ACCEPTED) {
                     t.failed++;
-                } else if (Duration.between(d.getValue(), last.at()).compareTo(objective.within()) <= 0) {
+                } else if (Duration.between(o.dispatched(), o.endedAt()).compareTo(objective.within()) <= 0) {
                     t.good++;
                 } else {
                     t.late++;
@@ -140,6 +177,21 @@ public final class SlaMeter {
                 }
             }
         }
+    }
+
+    /**
+     * Every period in which a provider has counted attempts, in time order.
+     *
+     * @param provider the provider
+     * @return its statements, one per period with recorded attempts
+     * @throws InvalidArgumentException on a null
+     */
+    public synchronized List<SlaStatement> statements(NodeId provider) {
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        List<SlaStatement> out = new ArrayList<>();
+        tallies.getOrDefault(provider, new TreeMap<>()).forEach((start, t) ->
+                out.add(t.statement(provider, start, start.plus(terms.period()), terms)));
+        return out;
     }
 
     /**

@@ -58,8 +58,8 @@ class SlaTest {
     @Test
     void terms_invalid_refusedWithWhatToDo() {
         var o = List.of(new SlaTerms.Objective(10, Duration.ofSeconds(1)));
-        assertEquals("SLA period PT30S must be whole milliseconds from 1 minute to 31 days, e.g. PT1H or P30D",
-                assertThrowsExactly(InvalidArgumentException.class, () -> SlaTerms.standard(Duration.ofSeconds(30), o))
+        assertEquals("SLA period PT9.999S must be whole milliseconds from 10 seconds to 31 days, e.g. PT1H or P30D",
+                assertThrowsExactly(InvalidArgumentException.class, () -> SlaTerms.standard(Duration.ofMillis(9_999), o))
                         .getMessage());
         assertTrue(assertThrowsExactly(InvalidArgumentException.class, () -> new SlaTerms(Duration.ofHours(1), o,
                 List.of(new SlaTerms.CreditTier(9_000, 50), new SlaTerms.CreditTier(9_500, 100)))).getMessage()

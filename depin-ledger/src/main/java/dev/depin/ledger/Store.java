@@ -207,6 +207,9 @@ final class Store {
 
     // ---- operations -----------------------------------------------------------------
 
+    // Written twice on purpose (issue 19): Writer.inMemory checks a group-commit batch in memory and
+    // defers here for every refusal, so this path stays the judge. A new operation needs both;
+    // LedgerInvariantTest runs random sequences through both against LedgerModel.
     Applied apply(Operation op, Instant now) throws SQLException {
         Applied earlier = existing(op);
         if (earlier != null) {

@@ -359,6 +359,9 @@ final class Writer {
         return a.balance();
     }
 
+    // Written twice on purpose (issue 19): Store.apply is the database path and the judge; this is
+    // the group commit's in-memory check, which may accept but never refuse what Store would. A new
+    // operation needs both; LedgerInvariantTest runs random sequences through both against LedgerModel.
     private Object inMemory(Operation op, Instant now, Batch b) {
         String key = op.key().value();
         Live.Done done = b.keys.get(key);

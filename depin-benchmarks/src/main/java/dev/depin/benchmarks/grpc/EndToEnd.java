@@ -59,7 +59,10 @@ import java.util.concurrent.TimeUnit;
  *   (the buyer's checks). Each phase is the median over the repetitions;</li>
  *   <li>a SAXPY batch with many jobs in flight: jobs/s, MiB/s of inputs and outputs, and the
  *   device's share of the wall time;</li>
- *   <li>an SGEMM batch with several jobs in flight, the same columns.</li>
+ *   <li>an SGEMM batch with several jobs in flight, the same columns;</li>
+ *   <li>a chain of SGEMM jobs ({@code --chain-steps}, {@code --chain-size}), each step's A the
+ *   previous step's output: cold, then with outputs kept on the node (nothing sent after the
+ *   first step), with the device's share of the chain's wall time.</li>
  * </ol>
  * Each part also prints the process's CPU use (CPU seconds per wall second: how many cores
  * were busy). Nothing here is a pass/fail check: the goals of issue 15 are printed beside the
@@ -78,7 +81,8 @@ public final class EndToEnd {
 
     /** What to run, from the command line. */
     private record Options(String executor, int[] sizes, int reps, int saxpyJobs, int saxpyN, int saxpyInFlight,
-                           int sgemmBatchJobs, int sgemmBatchSize, int sgemmInFlight, int warmupSeconds, Path json) {
+                           int sgemmBatchJobs, int sgemmBatchSize, int sgemmInFlight, int warmupSeconds, Path json,
+                           int chainSteps, int chainSize) {
         static Options parse(String[] args) {
             Map<String, String> a = new LinkedHashMap<>();
             for (int i = 0; i < args.length; i++) {
@@ -86,7 +90,7 @@ public final class EndToEnd {
                     throw new IllegalArgumentException("expected --option value pairs, got '" + args[i] + "'; options: "
                             + "--executor cpu|cuda|best --sizes 1024,4096 --reps 3 --saxpy-jobs 64 --saxpy-n 1048576 "
                             + "--saxpy-in-flight 32 --sgemm-batch-jobs 16 --sgemm-batch-size 4096 --sgemm-in-flight 16 "
-                            + "--warmup-seconds 20 --json FILE");
+                            + "--warmup-seconds 20 --chain-steps 10 --chain-size 4096 --json FILE");
                 }
                 a.put(args[i].substring(2), args[++i]);
             }
@@ -102,13 +106,16 @@ public final class EndToEnd {
                     Integer.parseInt(a.getOrDefault("sgemm-batch-size", gpu ? "4096" : "512")),
                     Integer.parseInt(a.getOrDefault("sgemm-in-flight", gpu ? "16" : "4")),
                     Integer.parseInt(a.getOrDefault("warmup-seconds", "20")),
-                    a.containsKey("json") ? Path.of(a.get("json")) : null);
+                    a.containsKey("json") ? Path.of(a.get("json")) : null,
+                    Integer.parseInt(a.getOrDefault("chain-steps", "10")),
+                    Integer.parseInt(a.getOrDefault("chain-size", gpu ? "4096" : "512")));
             a.keySet().removeAll(List.of("executor", "sizes", "reps", "saxpy-jobs", "saxpy-n", "saxpy-in-flight",
-                    "sgemm-batch-jobs", "sgemm-batch-size", "sgemm-in-flight", "warmup-seconds", "json"));
+                    "sgemm-batch-jobs", "sgemm-batch-size", "sgemm-in-flight", "warmup-seconds", "json", "chain-steps",
+                    "chain-size"));
             if (!a.isEmpty()) {
                 throw new IllegalArgumentException("unknown option(s) " + a.keySet());
             }
-            if (o.reps < 1 || o.warmupSeconds < 0 || o.saxpyJobs < 0 || o.sgemmBatchJobs < 0 || o.saxpyInFlight < 1 || o.sgemmInFlight < 1
+            if (o.chainSteps < 0 || o.chainSize < 1 || o.reps < 1 || o.warmupSeconds < 0 || o.saxpyJobs < 0 || o.sgemmBatchJobs < 0 || o.saxpyInFlight < 1 || o.sgemmInFlight < 1
                     || o.saxpyN < 1 || o.sgemmBatchSize < 1 || Arrays.stream(sizes).anyMatch(s -> s < 1)) {
                 throw new IllegalArgumentException("sizes, counts and in-flight limits must be positive");
             }
@@ -117,7 +124,7 @@ public final class EndToEnd {
     }
 
     /**
-     * Runs the three parts and prints their tables; writes them as JSON with {@code --json}.
+     * Runs the four parts and prints their tables; writes them as JSON with {@code --json}.
      *
      * @param args {@code --option value} pairs (see the class comment)
      * @throws Exception if a job fails: every job here must verify
@@ -148,7 +155,7 @@ public final class EndToEnd {
                 server.renewNow();
                 try (GrpcNetwork net = GrpcNetwork.connect(dir.address());
                      DepinClient client = DepinClient.builder(net).attemptTimeout(Duration.ofMinutes(10)).build();
-                     GrpcNetwork keeping = GrpcNetwork.builder().directory(dir.address()).keepInputsOnProviders(true)
+                     GrpcNetwork keeping = GrpcNetwork.builder().directory(dir.address()).keepOutputsOnProviders(true)
                              .build();
                      DepinClient cached = DepinClient.builder(keeping).attemptTimeout(Duration.ofMinutes(10))
                              .build()) {
@@ -163,6 +170,9 @@ public final class EndToEnd {
                         int n = o.sgemmBatchSize;
                         out.put("sgemmBatch", batch(client, rnd, "SGEMM n=" + n, o.sgemmBatchJobs, o.sgemmInFlight,
                                 () -> sgemm(rnd, n)));
+                    }
+                    if (o.chainSteps > 0) {
+                        out.put("chain", chains(client, cached, rnd, o.chainSteps, o.chainSize));
                     }
                 }
             } finally {
@@ -321,6 +331,60 @@ public final class EndToEnd {
         private static double ms(Instant a, Instant b) {
             return Duration.between(a, b).toNanos() / 1e6;
         }
+    }
+
+    // ------------------------------------------------------------------ chains
+
+    /**
+     * A chain of SGEMM jobs, each multiplying the previous job's output by the same matrix B
+     * (scaled by 1/sqrt(n), so the values stay near 1): once with every input sent (cold, the
+     * baseline), then with outputs kept on the node, where each step sends nothing (A is the
+     * previous output, B was kept by the first step). The device's share of the chain's wall
+     * time is the goal's figure (issue 15: >= 50 % for 10 steps of n = 4096 on a GPU).
+     */
+    private static List<Map<String, Object>> chains(DepinClient cold, DepinClient kept, SplittableRandom rnd,
+                                                    int steps, int n) throws Exception {
+        float[] a0 = floats(rnd, n * n);
+        float[] b = floats(rnd, n * n);
+        float scale = (float) (1 / Math.sqrt(n));
+        for (int i = 0; i < b.length; i++) {
+            b[i] *= scale;
+        }
+        run(kept, sgemm(floats(rnd, n * n), b, n).build()); // B on the node, and the shape warmed up (not counted)
+        System.out.printf(Locale.ROOT, "%nchain of %d SGEMM n=%d, each step's A the previous output, Freivalds(20)%n",
+                steps, n);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int kind = 0; kind < 2; kind++) {
+            DepinClient client = kind == 0 ? cold : kept;
+            float[] a = a0;
+            double sent = 0;
+            long device = 0;
+            Cpu cpu = Cpu.start();
+            long t0 = System.nanoTime();
+            for (int step = 0; step < steps; step++) {
+                JobResult r = run(client, sgemm(a, b, n).build());
+                device += r.timings().deviceNanos();
+                sent += Phases.of(r).sentBytes;
+                a = r.floats("c");
+            }
+            double wall = (System.nanoTime() - t0) / 1e9;
+            double cores = cpu.cores();
+            String what = kind == 0 ? "cold" : "kept on the node";
+            System.out.printf(Locale.ROOT, "  %-17s wall %8.1f ms, %7.1f ms per step, device busy %5.1f%% of the wall, "
+                            + "input MiB sent %7.2f, %.2f cores busy%n", what, wall * 1e3, wall * 1e3 / steps,
+                    100 * device / 1e9 / wall, sent / (1 << 20), cores);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("inputs", what);
+            m.put("steps", steps);
+            m.put("n", n);
+            m.put("wallSeconds", wall);
+            m.put("deviceShareOfWall", device / 1e9 / wall);
+            m.put("inputBytesSent", sent);
+            m.put("coresBusy", cores);
+            rows.add(m);
+        }
+        System.out.println("goal (issue 15, GPU host): a chain of 10 SGEMM n=4096 keeps the GPU busy >= 50 % of its wall");
+        return rows;
     }
 
     // ------------------------------------------------------------------ batches

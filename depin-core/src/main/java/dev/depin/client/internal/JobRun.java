@@ -32,8 +32,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -97,11 +99,13 @@ public final class JobRun implements JobHandle {
      *                       provider runs the job too and the first verified result wins; null
      *                       never hedges
      * @param meters         the client's meters ({@link ClientMeters#NONE} records nothing)
+     * @param sla            where each finished job's SLA record goes, or null
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
-                          int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters) {
+                          int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters,
+                          dev.depin.sla.SlaRecorder sla) {
     }
 
     private final Job job;
@@ -121,6 +125,8 @@ public final class JobRun implements JobHandle {
      */
     private final Set<NodeId> unanswered = new HashSet<>();
     private final List<DisputeRecord> disputes = new ArrayList<>();
+    /** The offer each attempt number was dispatched under (for the SLA record; caller holds the lock). */
+    private final Map<Integer, ProviderOffer> offerOf = new HashMap<>();
     private JobState state = JobState.SUBMITTED;
     private boolean finished;
     private int round;
@@ -302,6 +308,7 @@ public final class JobRun implements JobHandle {
                 RANDOM.nextBytes(nonce);
                 batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce),
                         this.round));
+                offerOf.put(attempts, offer);
             }
             inFlight = List.copyOf(batch);
             batch = inFlight; // the stages compare rounds by identity
@@ -563,6 +570,7 @@ public final class JobRun implements JobHandle {
             byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
             RANDOM.nextBytes(nonce);
             h = new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce), primary.round);
+            offerOf.put(attempts, offer);
             h.hedge = true;
             inFlight = List.of(primary, h);
             if (money != null) {
@@ -851,7 +859,10 @@ public final class JobRun implements JobHandle {
                 ctx.reputation().success(o.attempt().provider());
             }
             append(last);
-            completion = () -> result.complete(r);
+            completion = () -> {
+                recordSla(r);
+                result.complete(r);
+            };
         }
         afterUnlock();
     }
@@ -923,7 +934,10 @@ public final class JobRun implements JobHandle {
         }
         tail.forEach(this::append);
         stopTimers();
-        completion = () -> result.complete(r);
+        completion = () -> {
+                recordSla(r);
+                result.complete(r);
+            };
     }
 
     private void fail(JobState finalState, String why, boolean rejected) {
@@ -942,7 +956,10 @@ public final class JobRun implements JobHandle {
         append(last);
         stopAttempts("job " + finalState);
         stopTimers();
-        completion = () -> result.completeExceptionally(e);
+        completion = () -> {
+            recordSla(null);
+            result.completeExceptionally(e);
+        };
         if (money != null) {
             money.ended(); // the buyer sees the refunds in its balance when the future fails
         }
@@ -963,7 +980,10 @@ public final class JobRun implements JobHandle {
         record(JobState.CANCELLED, attempts, null, how);
         stopAttempts("job cancelled");
         stopTimers();
-        completion = result::cancelNow;
+        completion = () -> {
+            recordSla(null);
+            result.cancelNow();
+        };
         return true;
     }
 
@@ -1037,6 +1057,26 @@ public final class JobRun implements JobHandle {
             watchdog.cancel(false);
         }
         cancelHedge();
+    }
+
+    /**
+     * Hands the finished job to the client's SLA recorder (outside the lock, before the result
+     * future completes); a recorder that fails is logged and changes nothing.
+     */
+    private void recordSla(JobResult r) {
+        if (ctx.sla() == null) {
+            return;
+        }
+        try {
+            Map<Integer, ProviderOffer> offers;
+            synchronized (this) {
+                offers = new HashMap<>(offerOf);
+            }
+            ctx.sla().record(dev.depin.sla.SlaRecord.of(jobId, spec.kernel().flops(spec.params()), bus.events(), r,
+                    offers));
+        } catch (RuntimeException e) {
+            LOG.warn("job {}: the SLA recorder failed, the job is not metered: {}", jobId, e.toString());
+        }
     }
 
     // ---------------------------------------------------------------- events

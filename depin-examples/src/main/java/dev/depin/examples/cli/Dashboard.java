@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  * {@code depin node --dashboard-port}: one page a provider can leave open, with charts drawn
  * from the node's own meters (no outside scripts or fonts: the page is served whole by the
  * node and works offline): earnings over time, attempts completed and failed, GPU
- * utilisation and temperature (or why there are none), and the attempt latency histogram.
+ * utilisation and temperature (or why there are none), the attempt latency histogram, and the
+ * compliance of the current SLA period against the node's signed credit tiers.
  * A sampler keeps the last hour of readings (one every {@value #EVERY_S} s); the page asks
  * for them as JSON every few seconds.
  */
@@ -25,12 +26,15 @@ final class Dashboard implements AutoCloseable {
     static final int EVERY_S = 2;
     private static final int KEEP = 3600 / EVERY_S;
 
-    private record Point(long at, double earned, double completed, double failed, double util, double temp) {
+    private record Point(long at, double earned, double completed, double failed, double util, double temp,
+                         double sla) {
     }
 
     private final MeterRegistry registry;
     private final GpuTelemetry gpus;
     private final String node;
+    /** The SLA the node signs, or null. */
+    private final dev.depin.provider.SlaTerms sla;
     private final ArrayDeque<Point> points = new ArrayDeque<>();
     private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "depin-dashboard");
@@ -38,10 +42,11 @@ final class Dashboard implements AutoCloseable {
         return t;
     });
 
-    Dashboard(MeterRegistry registry, GpuTelemetry gpus, String node) {
+    Dashboard(MeterRegistry registry, GpuTelemetry gpus, String node, dev.depin.provider.SlaTerms sla) {
         this.registry = registry;
         this.gpus = gpus;
         this.node = node;
+        this.sla = sla;
         sample();
         sampler.scheduleAtFixedRate(this::sample, EVERY_S, EVERY_S, TimeUnit.SECONDS);
     }
@@ -53,7 +58,17 @@ final class Dashboard implements AutoCloseable {
                 sum += c.count();
             }
         }
+        for (io.micrometer.core.instrument.Counter c : registry.find(name).counters()) {
+            if (tag == null || value.equals(c.getId().getTag(tag))) {
+                sum += c.count();
+            }
+        }
         return sum;
+    }
+
+    private double gauge(String name) {
+        var g = registry.find(name).gauge();
+        return g == null ? Double.NaN : g.value();
     }
 
     private void sample() {
@@ -70,7 +85,7 @@ final class Dashboard implements AutoCloseable {
             }
             Point p = new Point(System.currentTimeMillis(), counter("depin.node.earnings", null, null),
                     counter("depin.node.attempts", "outcome", "completed"),
-                    counter("depin.node.attempts", "outcome", "failed"), util, temp);
+                    counter("depin.node.attempts", "outcome", "failed"), util, temp, gauge("depin.node.sla.compliance"));
             synchronized (points) {
                 points.addLast(p);
                 while (points.size() > KEEP) {
@@ -96,8 +111,9 @@ final class Dashboard implements AutoCloseable {
         synchronized (points) {
             boolean first = true;
             for (Point p : points) {
-                b.append(first ? "" : ",").append(String.format(Locale.ROOT, "[%d,%s,%s,%s,%s,%s]", p.at(),
-                        num(p.earned()), num(p.completed()), num(p.failed()), num(p.util()), num(p.temp())));
+                b.append(first ? "" : ",").append(String.format(Locale.ROOT, "[%d,%s,%s,%s,%s,%s,%s]", p.at(),
+                        num(p.earned()), num(p.completed()), num(p.failed()), num(p.util()), num(p.temp()),
+                        num(p.sla())));
                 first = false;
             }
         }
@@ -118,7 +134,21 @@ final class Dashboard implements AutoCloseable {
                     .append(']');
             first = false;
         }
-        b.append("]}}");
+        b.append("]},\"sla\":");
+        if (sla == null) {
+            b.append("null");
+        } else {
+            b.append("{\"terms\":\"").append(escape(SlaOptions.describe(sla))).append("\",\"tiers\":[");
+            for (int i = 0; i < sla.credits().size(); i++) {
+                var t = sla.credits().get(i);
+                b.append(i == 0 ? "" : ",").append('[').append(t.belowBasisPoints() / 100.0).append(',')
+                        .append(t.creditPercent()).append(']');
+            }
+            b.append("],\"counts\":[").append(num(counter("depin.node.sla.attempts", "outcome", "good"))).append(',')
+                    .append(num(counter("depin.node.sla.attempts", "outcome", "late"))).append(',')
+                    .append(num(counter("depin.node.sla.attempts", "outcome", "failed"))).append("]}");
+        }
+        b.append('}');
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -173,6 +203,8 @@ final class Dashboard implements AutoCloseable {
             <svg id="c-gpu" viewBox="0 0 600 220" preserveAspectRatio="none"></svg><div class="note" id="gpuwhy"></div></div>
             <div class="card"><h2>Attempt latency (completed attempts per bucket, seconds)</h2>
             <svg id="c-lat" viewBox="0 0 600 220" preserveAspectRatio="none"></svg><div class="note" id="latn"></div></div>
+            <div class="card"><h2>SLA compliance this period (% good, as the node measures it)</h2><div class="kpi" id="slak"></div>
+            <svg id="c-sla" viewBox="0 0 600 220" preserveAspectRatio="none"></svg><div class="note" id="slan"></div></div>
             </div>
             <script>
             const NS="http://www.w3.org/2000/svg";
@@ -211,6 +243,16 @@ final class Dashboard implements AutoCloseable {
                 s.appendChild(el("rect",{x:40+i*w+2,y:190-h,width:Math.max(1,w-4),height:h,fill:"#17becf"}));
                 if(shown.length<=12||i%Math.ceil(shown.length/12)===0)label(s,40+i*w+2,205,dur(x[0]));});
               document.getElementById("latn").textContent=d.latency.count+" completed attempt(s)";
+              s=document.getElementById("c-sla"); frame(s);
+              if(d.sla){const c=p.map(q=>q[6]==null?null:100*q[6]); const lo=Math.min(90,...c.filter(v=>v!=null));
+                for(const [below,pct] of d.sla.tiers){if(below<lo)continue;const y=190-(below-lo)/(100-lo)*180;
+                  s.appendChild(el("line",{x1:40,x2:590,y1:y,y2:y,stroke:"#bbb","stroke-dasharray":"6 4"}));
+                  label(s,44,y-3,"below "+below+"%: "+pct+"% back");}
+                line(s,xs,c,"#8c564b",lo,100); label(s,2,20,"100"); label(s,2,190,String(Math.round(lo)));
+                const k=d.sla.counts; document.getElementById("slak").textContent=(c.length&&c[c.length-1]!=null?c[c.length-1].toFixed(2):"100")+" %";
+                document.getElementById("slan").textContent=d.sla.terms+". Since start: "+k[0]+" good, "+k[1]+" late, "+k[2]
+                  +" failed. The buyer's clock adds the network; its measurement decides credits.";}
+              else{label(s,60,105,"no SLA in this node's offer");document.getElementById("slan").textContent="start the node with --sla-within to offer one";}
             }
             async function tick(){try{const r=await fetch("dashboard.json",{cache:"no-store"});draw(await r.json());}
               catch(e){document.getElementById("sub").textContent="cannot reach the node: "+e;}}

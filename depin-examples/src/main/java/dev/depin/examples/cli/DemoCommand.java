@@ -19,6 +19,14 @@ import dev.depin.DepinException;
 import dev.depin.job.AttemptState;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import dev.depin.provider.SlaTerms;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Operation;
+import dev.depin.sla.SlaBook;
+import dev.depin.sla.SlaCredits;
+import dev.depin.sla.SlaJournal;
+import dev.depin.sla.SlaStatement;
+import java.time.Instant;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +58,15 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     private static final String[] REGIONS = {"DE/fra-1", "US/iad-1", "FR/par-2", "JP/tyo-1", "SG/sin-1", "BR/gru-1"};
     private static final String[] PRICE_PER_SECOND = {"0.0009", "0.0006", "0.0012", "0.0007", "0.0010", "0.0008"};
+    /**
+     * What every demo provider signs: a verified result within a minute of dispatch (the demo's
+     * jobs take well under a second, queueing included), measured over 10-second periods so that
+     * the run sees its periods close and settles them, with the clouds' credit schedule. The
+     * node killed mid-run fails the attempts it was running: its period falls below 95 % and it
+     * credits that period's charges back from its stake.
+     */
+    static final SlaTerms SLA = SlaTerms.standard(Duration.ofSeconds(10),
+            List.of(new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofMinutes(1))));
 
     @Option(names = "--providers", defaultValue = "4", description = "Number of providers, 1 to 16 (default ${DEFAULT-VALUE}).")
     int providers;
@@ -80,13 +97,18 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     + "do not apply, and no job is restricted to a region.")
     String directory;
 
+    @Option(names = "--no-sla", description = "The providers sign no SLA (by default each signs one measured over "
+            + "10-second periods, and the demo waits for a period that owes a credit to end, then pays it).")
+    boolean noSla;
+
     @Option(names = "--out", description = "Write every job's spec, inputs, outputs, receipt and wipe attestation "
             + "(DSSE JSON), each provider's public key (PEM) and every dispute record here, for re-verification "
-            + "with other tools.")
+            + "with other tools, and the buyer's SLA journal DIR/sla.jsonl (read it with depin sla --journal).")
     java.nio.file.Path out;
 
     @Option(names = "--ledger", paramLabel = "FILE", description = "Keep the demo's ledger (SQLite) in FILE, to read "
-            + "it afterwards with 'depin ledger --file FILE'; default a temporary file.")
+            + "it afterwards with 'depin ledger --file FILE' (and settle SLA credits with 'depin sla --settle --ledger "
+            + "FILE'); default a temporary file.")
     java.nio.file.Path ledgerFile;
 
     @Override
@@ -128,7 +150,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             }
             specs.add(new DemoNetwork.Provider(NodeKeyPair.generate(), Region.parse(REGIONS[i % REGIONS.length]),
                     new Price(MicroUsd.ofUsd(perSecond.toPlainString()), MicroUsd.ofUsd("0.02")),
-                    MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed));
+                    MicroUsd.ofUsd("250"), threadsEach, i == liar ? dishonest : 0, seed, noSla ? null : SLA));
         }
         // The demo's providers form a private network: each admits only jobs whose money the
         // demo's ledger holds, shown by the hold certificate signed with this key.
@@ -158,6 +180,8 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         if (directory == null) {
             out.println("private network: each node runs only jobs with a hold certificate from ledger "
                     + ledgerKey.nodeId().shortId());
+            out.println(noSla ? "no node signs an SLA (--no-sla)" : "every node signs in its offer: "
+                    + SlaOptions.describe(SLA));
         }
         out.println();
 
@@ -169,10 +193,15 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             names.put(o.nodeId(), o.nodeId().shortId());
         }
         long sheet;
-        try (net; DemoLedger money = DemoLedger.open(ledgerFile, ledgerKey)) {
+        boolean slaPaid;
+        try (net; DemoLedger money = DemoLedger.open(ledgerFile, ledgerKey);
+             SlaJournal journal = this.out == null ? null : openJournal(this.out)) {
             nodes.forEach(o -> money.stake(o.nodeId()));
+            // The buyer meters every job against the SLA its provider signed; with --out, the
+            // record of each job is on disk (DIR/sla.jsonl) before its result is delivered.
+            SlaBook book = journal == null ? new SlaBook() : journal.book();
             try (DepinClient client = DepinClient.builder(net.network()).maxAttempts(3).escrow(money.escrow())
-                    .build()) {
+                    .sla(journal == null ? book : journal).build()) {
                 for (int i = 0; i < jobs; i++) {
                     // The first job is an SGEMM: submitted to idle providers, it goes to the cheapest,
                     // the liar, whose first SGEMM is always corrupted, so every demo with a liar
@@ -199,10 +228,109 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                             + " (see README.txt there to re-verify)");
                 }
             }
+            slaPaid = settleSla(out, book, money, journal);
             sheet = money.print(out, handles, names); // after close: every job's money has come to rest
         }
         long bad = handles.stream().filter(h -> h.state() != JobState.SETTLED).count();
-        return bad == 0 && sheet == 0 ? 0 : 1;
+        return bad == 0 && sheet == 0 && slaPaid ? 0 : 1;
+    }
+
+    /** The longest the demo waits for an owing period to end before paying it (its own periods are 10 s). */
+    private static final Duration MAX_SLA_WAIT = Duration.ofSeconds(15);
+
+    private static SlaJournal openJournal(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
+        return SlaJournal.open(dir.resolve("sla.jsonl"), DemoLedger.BUYER);
+    }
+
+    /**
+     * Prints each provider's SLA statements and pays what they owe through the demo's ledger:
+     * waits (up to {@link #MAX_SLA_WAIT}) for the last period that owes a credit to end (credits
+     * are paid for ended periods only; providers found in a directory may measure by the hour), then one transfer per provider and period from its stake to the buyer, under the
+     * key {@code sla/<provider>/<period>/<buyer>}.
+     *
+     * @return whether every credit due was paid
+     */
+    private static boolean settleSla(PrintStream out, SlaBook book, DemoLedger money, SlaJournal journal)
+            throws InterruptedException {
+        List<NodeId> providers = book.providers();
+        out.println();
+        if (providers.isEmpty()) {
+            out.println("SLA: no provider signed one");
+            return true;
+        }
+        Instant lastOwing = null;
+        for (NodeId p : providers) {
+            for (SlaStatement s : book.statements(p)) {
+                if (s.credit().micros() > 0 && (lastOwing == null || s.periodEnd().isAfter(lastOwing))) {
+                    lastOwing = s.periodEnd();
+                }
+            }
+        }
+        long wait = lastOwing == null ? 0 : Duration.between(Instant.now(), lastOwing).toMillis();
+        if (wait > MAX_SLA_WAIT.toMillis()) {
+            out.printf("SLA: a period that owes a credit ends at %s, in %.0f s: not waiting; settle it then with "
+                    + "depin sla --settle%n", lastOwing, wait / 1e3);
+        } else if (wait > 0) {
+            out.printf("SLA: waiting %.1f s for the last period that owes a credit to end (credits are paid for "
+                    + "ended periods only)%n", wait / 1e3);
+            Thread.sleep(wait + 1);
+        }
+        Instant now = Instant.now();
+        out.println("SLA statements (the buyer's measurement of what each provider signed; per period: attempts "
+                + "good, late, failed):");
+        out.printf("  %-12s %7s %6s %6s %6s %8s %12s %12s %12s%n", "provider", "periods", "good", "late", "failed",
+                "breached", "charges", "credit owed", "credit paid");
+        boolean allPaid = true;
+        List<String> details = new ArrayList<>();
+        for (NodeId p : providers) {
+            long good = 0;
+            long late = 0;
+            long failed = 0;
+            long charges = 0;
+            long owed = 0;
+            long paid = 0;
+            int breached = 0;
+            List<SlaStatement> statements = book.statements(p);
+            for (SlaStatement s : statements) {
+                good += s.good();
+                late += s.late();
+                failed += s.failed();
+                charges += s.charges().micros();
+                if (!s.compliant()) {
+                    breached++;
+                }
+                if (s.credit().micros() == 0) {
+                    continue;
+                }
+                owed += s.credit().micros();
+                if (s.periodEnd().isAfter(now)) {
+                    details.add("    " + s + ": not yet due, its period ends at " + s.periodEnd() + " (depin sla "
+                            + "--journal FILE --settle --ledger FILE pays it then)");
+                    continue;
+                }
+                try {
+                    java.util.Optional<Applied> a = SlaCredits.pay(money.ledger(), DemoLedger.BUYER, s, now).join();
+                    long moved = a.map(x -> ((Operation.Transfer) x.operation()).amount().micros()).orElse(0L);
+                    paid += moved;
+                    details.add("    " + s + ": paid " + MicroUsd.ofMicros(moved) + " from stake:"
+                            + p.shortId() + " to " + DemoLedger.BUYER + " as " + s.creditKey(DemoLedger.BUYER));
+                } catch (java.util.concurrent.CompletionException e) {
+                    details.add("    " + s + ": NOT PAID: " + (e.getCause() == null ? e : e.getCause()).getMessage());
+                    allPaid = false;
+                }
+            }
+            out.printf("  %-12s %7d %6d %6d %6d %8d %12s %12s %12s%n", p.shortId(), statements.size(), good, late,
+                    failed, breached, MicroUsd.ofMicros(charges), MicroUsd.ofMicros(owed), MicroUsd.ofMicros(paid));
+        }
+        if (!details.isEmpty()) {
+            out.println("  credits (each paid exactly once, under its key, from the provider's stake):");
+            details.forEach(out::println);
+        }
+        if (journal != null) {
+            out.println("  the buyer's SLA journal: " + journal.file().toAbsolutePath() + " (depin sla --journal FILE)");
+        }
+        return allPaid;
     }
 
     private static int cheapest(int providers) {

@@ -56,7 +56,7 @@ abstract class DemoNetwork implements AutoCloseable {
 
     /** One provider the demo wants: its identity, terms and executor. */
     record Provider(NodeKeyPair key, Region region, Price price, MicroUsd stake, int threads, double dishonest,
-                    long seed) {
+                    long seed, dev.depin.provider.SlaTerms sla) {
     }
 
     /** @return the network the buyer's client uses */
@@ -182,7 +182,7 @@ abstract class DemoNetwork implements AutoCloseable {
                 // Single envelopes per job (receiptBatching(0)): the demo's evidence is re-checked
                 // by verify_receipt.py, which reads single receipt envelopes.
                 nodes.add(ProviderNode.builder(p.key(), executor).region(p.region()).price(p.price())
-                        .stake(p.stake()).endpoint("local:provider-" + (i + 1)).receiptBatching(0)
+                        .stake(p.stake()).sla(p.sla()).endpoint("local:provider-" + (i + 1)).receiptBatching(0)
                         .requireHoldCertificates(ledgerKey).build());
             }
             network = LocalNetwork.of(nodes);
@@ -274,6 +274,9 @@ abstract class DemoNetwork implements AutoCloseable {
                             "--price-per-gb", p.price().perGigabyte().toUsd().toPlainString(),
                             "--stake", p.stake().toUsd().toPlainString(),
                             "--ledger-key", dev.depin.crypto.Hex.encode(ledgerKey.raw())));
+                    if (p.sla() != null) {
+                        args.addAll(SlaOptions.args(p.sla()));
+                    }
                     if (p.dishonest() > 0) {
                         args.addAll(List.of("--dishonest", String.valueOf(p.dishonest()), "--dishonest-seed",
                                 String.valueOf(p.seed())));

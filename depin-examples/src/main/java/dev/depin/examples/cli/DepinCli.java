@@ -10,13 +10,14 @@ import picocli.CommandLine.Command;
  * {@code node} and {@code directory} (a provider node and a directory as their own processes),
  * {@code verify} (check a receipt, wipe attestation or dispute offline), {@code earnings}
  * (a GPU owner's net after energy and depreciation), {@code ledger} (balances and an
- * account's statement from a ledger), {@code capacity} (price, lease, list and release machines
+ * account's statement from a ledger), {@code sla} (providers' SLA statements from a buyer's journal, and
+ * their credits paid), {@code capacity} (price, lease, list and release machines
  * running depin nodes on Akash, io.net or this host), {@code akash sdl} (a depin node's SDL) and
  * {@code health} (whether a node serves, through its health RPC).
  */
 @Command(name = "depin", mixinStandardHelpOptions = true, version = "depin 0.1.0",
         description = "Decentralized GPU compute with verifiable results.",
-        subcommands = {DemoCommand.class, NodeCommand.class, DirectoryCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class,
+        subcommands = {DemoCommand.class, NodeCommand.class, DirectoryCommand.class, VerifyCommand.class, EarningsCommand.class, LedgerCommand.class, SlaCommand.class,
             CapacityCommand.class, AkashCommand.class, HealthCommand.class,
             CommandLine.HelpCommand.class})
 public final class DepinCli implements Runnable {

@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
  * serves and where, and runs until SIGTERM or Ctrl-C.
  */
 @Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
-        footer = {"", "Examples:", "  depin node --port 7001 --key node.key --directory 127.0.0.1:7000", "  depin node --port 7001 --key node.key --region DE/fra-1 --threads 2"},
+        footer = {"", "Examples:", "  depin node --port 7001 --key node.key --directory 127.0.0.1:7000", "  depin node --port 7001 --key node.key --region DE/fra-1 --threads 2",
+            "  depin node --port 7001 --key node.key --sla-within 30s --sla-period 1h"},
 
         description = {"Run a provider node: serve jobs over gRPC with mutual TLS 1.3 on the best executor "
                 + "present, listed in the given directories, until SIGTERM or Ctrl-C.",
@@ -172,6 +173,9 @@ public final class NodeCommand implements Callable<Integer> {
     long dishonestSeed;
 
     @Mixin
+    SlaOptions slaOptions = new SlaOptions();
+
+    @Mixin
     ServeOptions serve = new ServeOptions();
 
     @Override
@@ -185,6 +189,7 @@ public final class NodeCommand implements Callable<Integer> {
         dev.depin.node.InputCache.Limits cacheLimits = null;
         MicroUsd staked;
         dev.depin.crypto.NodePublicKey ledger = null;
+        dev.depin.provider.SlaTerms sla;
         ServeOptions.LoadedKey id;
         try {
             if (port < 0 || port > 65535) {
@@ -218,21 +223,24 @@ public final class NodeCommand implements Callable<Integer> {
                 throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
                         + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
             }
-            if (inputCacheBytes < 0 || inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
-                throw new ServeOptions.UsageException("--input-cache-bytes must be >= 0 and --input-cache-entries 1 "
-                        + "to 1000000, got " + inputCacheBytes + " and " + inputCacheEntries);
+            if (inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
+                throw new ServeOptions.UsageException("--input-cache-entries must be 1 to 1000000, got "
+                        + inputCacheEntries);
             }
+            Duration cacheTtl = parseTtl(inputCacheTtl); // checked even while the cache is off
             if (inputCacheBytes > 0) {
                 try {
                     cacheLimits = dev.depin.node.InputCache.Limits.of(inputCacheBytes, inputCacheEntries)
-                            .withIdleTtl(parseTtl(inputCacheTtl));
+                            .withIdleTtl(cacheTtl);
                 } catch (DepinException e) {
-                    throw new ServeOptions.UsageException("--input-cache-*: " + e.getMessage());
+                    throw new ServeOptions.UsageException("--input-cache-ttl " + inputCacheTtl + ": "
+                            + e.getMessage());
                 }
             }
             price = new Price(usd("--price-per-second", pricePerSecond), usd("--price-per-gb", pricePerGb));
             staked = usd("--stake", stake);
             where = parseRegion(region);
+            sla = slaOptions.terms();
             id = serve.loadKey(keyFile);
             if (ledgerKey != null) {
                 try {
@@ -259,7 +267,7 @@ public final class NodeCommand implements Callable<Integer> {
         ProviderNode node;
         try {
             ProviderNode.Builder nb = ProviderNode.builder(id.keys(), executor).region(where).price(price)
-                    .stake(staked)
+                    .stake(staked).sla(sla)
                     // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
                     // that verify_receipt.py and other single-envelope tools can re-check.
                     .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
@@ -325,7 +333,7 @@ public final class NodeCommand implements Callable<Integer> {
                         MetricsHttp.metrics(registry)));
             }
             if (dashboardPort != null) {
-                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId());
+                Dashboard d = new Dashboard(registry, gpus, node.nodeId().shortId(), sla);
                 dashboard = d;
                 board = MetricsHttp.start(serve.host, dashboardPort, java.util.Map.of(
                         "/", new MetricsHttp.Page("text/html; charset=utf-8", Dashboard::page),
@@ -352,7 +360,7 @@ public final class NodeCommand implements Callable<Integer> {
                 + " (mutual TLS 1.3) with the " + executor.kind() + " executor (" + model + ", " + hostThreads
                 + " thread(s))"
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
-                + "; " + id.describe(keyFile)
+                + "; " + id.describe(keyFile) + (sla == null ? "; no SLA" : "; " + SlaOptions.describe(sla))
                 + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics")
                 + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy;
         MetricsHttp web = http;

@@ -183,13 +183,13 @@ final class ServeOptions {
 
     /** Converts {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or a plain number of seconds. */
     static final class DurationConverter implements ITypeConverter<java.time.Duration> {
-        private static final Pattern FORMAT = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+        private static final Pattern FORMAT = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
 
         @Override
         public java.time.Duration convert(String value) {
             Matcher m = FORMAT.matcher(value.trim().toLowerCase(Locale.ROOT));
             if (!m.matches()) {
-                throw new TypeConversionException("'" + value + "' is not a duration: give e.g. 500ms, 30s, 2m or 1h");
+                throw new TypeConversionException("'" + value + "' is not a duration: give e.g. 500ms, 30s, 2m, 1h or 30d");
             }
             long n = Long.parseLong(m.group(1));
             String unit = m.group(2) == null ? "s" : m.group(2);
@@ -197,6 +197,7 @@ final class ServeOptions {
                 case "ms" -> java.time.Duration.ofMillis(n);
                 case "m" -> java.time.Duration.ofMinutes(n);
                 case "h" -> java.time.Duration.ofHours(n);
+                case "d" -> java.time.Duration.ofDays(n);
                 default -> java.time.Duration.ofSeconds(n);
             };
             if (d.isZero()) {

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code depin node --dashboard-port}: the page a real browser draws. A node (its own JVM)
  * runs a few jobs, Debian's headless Chromium loads the dashboard and saves a screenshot, and
  * the screenshot must show each chart's ink: the earnings line, the completed-attempts line
- * and the latency bars, each in its own colour, in quantity (pixels, not an HTTP 200).
+ * the latency bars and the SLA compliance line, each in its own colour, in quantity (pixels, not an HTTP 200).
  */
 class DashboardScreenshotTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -48,7 +48,7 @@ class DashboardScreenshotTest {
             assertTrue(da.find());
             try (ChildCli node = new ChildCli(dir, "node", Map.of(), "node", "--port", "0", "--key",
                     dir.resolve("node.key").toString(), "--directory", da.group(1), "--threads", "1",
-                    "--dashboard-port", "0", "--watts", "300", "--stop-on-stdin-eof")) {
+                    "--dashboard-port", "0", "--watts", "300", "--sla-within", "30s", "--stop-on-stdin-eof")) {
                 String line = node.nextLine();
                 Matcher dm = DASHBOARD.matcher(line);
                 assertTrue(dm.find(), line + node.stderr());
@@ -75,10 +75,15 @@ class DashboardScreenshotTest {
                         URI.create(url + "dashboard.json")).build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, json.statusCode());
                 assertTrue(json.body().contains("\"latency\":{\"count\":12"), json.body());
+                Matcher counts = Pattern.compile("\"counts\":\\[([0-9.]+),([0-9.]+),([0-9.]+)\\]").matcher(json.body());
+                assertTrue(counts.find(), json.body());
+                assertEquals(12.0, Double.parseDouble(counts.group(1)) + Double.parseDouble(counts.group(2)),
+                        "every completed attempt counted against the node's SLA (good or late): " + json.body());
+                assertEquals(0.0, Double.parseDouble(counts.group(3)), json.body());
 
                 Path png = dir.resolve("dashboard.png");
                 List<String> cmd = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox",
-                        "--disable-gpu", "--hide-scrollbars", "--window-size=1280,800", "--virtual-time-budget=10000",
+                        "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1100", "--virtual-time-budget=10000",
                         "--screenshot=" + png, url));
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -89,11 +94,13 @@ class DashboardScreenshotTest {
                 int earnings = count(img, 0x1f77b4);
                 int completed = count(img, 0x2ca02c);
                 int latency = count(img, 0x17becf);
-                System.out.printf("dashboard pixels: earnings %d, completed %d, latency %d%n", earnings, completed,
-                        latency);
+                int sla = count(img, 0x8c564b);
+                System.out.printf("dashboard pixels: earnings %d, completed %d, latency %d, SLA %d%n", earnings,
+                        completed, latency, sla);
                 assertTrue(earnings > 300, "the earnings chart has a line: " + earnings + " pixels");
                 assertTrue(completed > 300, "the attempts chart has a line: " + completed + " pixels");
                 assertTrue(latency > 300, "the latency chart has bars: " + latency + " pixels");
+                assertTrue(sla > 300, "the SLA chart has a line: " + sla + " pixels");
                 Path keep = Path.of("target", "dashboard.png");
                 Files.createDirectories(keep.getParent());
                 Files.copy(png, keep, java.nio.file.StandardCopyOption.REPLACE_EXISTING);

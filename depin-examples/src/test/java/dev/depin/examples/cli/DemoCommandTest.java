@@ -59,7 +59,7 @@ class DemoCommandTest {
     @org.junit.jupiter.params.provider.ValueSource(longs = {42, 1, 2, 3, 4})
     void demo_defaultLiarIsAlwaysCaught(long seed) {
         String out = run(0, "demo", "--network", "local", "--providers", "3", "--jobs", "5", "--seed",
-                String.valueOf(seed), "--no-progress");
+                String.valueOf(seed), "--no-progress", "--no-sla");
         assertTrue(out.contains("final states: {SETTLED=5}"), out);
         assertFalse(out.contains("disputes:     0"), "the liar was never caught: " + out);
         assertTrue(out.contains("RESULT_MISMATCH"), out);
@@ -85,8 +85,9 @@ class DemoCommandTest {
      */
     @Test
     void demo_grpcNetwork_killedNodeAndLiarAndEvidenceThatVerifiesOffline(@TempDir Path dir) throws Exception {
+        Path ledger = dir.resolve("demo.db");
         String out = run(0, "demo", "--providers", "4", "--jobs", "40", "--seed", "11", "--dishonest", "1.0",
-                "--no-progress", "--out", dir.toString());
+                "--no-progress", "--out", dir.toString(), "--ledger", ledger.toString());
         assertTrue(out.contains("started a directory and 4 provider nodes as child processes"), out);
         assertTrue(out.contains("with SIGKILL after 13 of 40 jobs had ended"), out);
         assertTrue(out.contains("final states: {SETTLED=40}"), out);
@@ -95,6 +96,7 @@ class DemoCommandTest {
                 "the liar's stake was slashed and part of it burned: " + out);
         assertTrue(out.matches("(?s).*\\n  sum +\\$0\\.000000\\n.*"), "the balance sheet sums to zero: " + out);
         assertEquals(List.of(), demoChildren(), "every child process has ended");
+        slaMatchesTheLedger(out, dir.resolve("sla.jsonl"), ledger);
         List<Path> jobs;
         try (Stream<Path> s = Files.list(dir.resolve("jobs"))) {
             jobs = s.sorted().toList();
@@ -156,6 +158,60 @@ class DemoCommandTest {
                 dir.resolve("providers/" + provider + ".pub.pem").toString(), "--output",
                 out0.getFileName().toString().replace(".bin", "") + "=" + bad);
         assertTrue(res.startsWith("INVALID: OUTPUT_ROOT_MISMATCH"), res);
+    }
+
+    private static final java.util.regex.Pattern SLA_ROW = java.util.regex.Pattern.compile(
+            "(?m)^  ([0-9a-f]{12}) +(\\d+) +(\\d+) +(\\d+) +(\\d+) +(\\d+) +\\$(\\S+) +\\$(\\S+) +\\$(\\S+)$");
+
+    /**
+     * The demo's SLA section against its ledger: the node killed mid-run failed attempts in a
+     * period it then breached; each provider's credit paid, as printed, is what the ledger moved
+     * to the buyer under that provider's SLA keys, and is what its statements owed; settling the
+     * journal again afterwards pays nothing and changes no balance.
+     */
+    private static void slaMatchesTheLedger(String out, Path journal, Path ledger) {
+        java.util.regex.Matcher killed = java.util.regex.Pattern.compile("killed provider \\d+ \\(([0-9a-f]{12})\\)")
+                .matcher(out);
+        assertTrue(killed.find(), out);
+        String victim = killed.group(1);
+        java.util.Map<String, Long> credited = new java.util.HashMap<>();
+        int credits = 0;
+        java.util.List<dev.depin.settlement.Balance> before;
+        try (dev.depin.ledger.LedgerReader r = dev.depin.ledger.LedgerReader.sqlite(ledger)) {
+            for (dev.depin.settlement.StatementLine l : r.statement(dev.depin.settlement.AccountId.of("buyer:demo"))) {
+                if (l.key().value().startsWith("sla/")) {
+                    credited.merge(l.key().value().substring(4, 16), l.change(), Long::sum);
+                    credits++;
+                }
+            }
+            before = r.balances();
+        }
+        java.util.regex.Matcher row = SLA_ROW.matcher(out);
+        int rows = 0;
+        long paidTotal = 0;
+        while (row.find()) {
+            rows++;
+            String provider = row.group(1);
+            long owed = dev.depin.money.MicroUsd.ofUsd(row.group(8)).micros();
+            long paid = dev.depin.money.MicroUsd.ofUsd(row.group(9)).micros();
+            assertEquals(owed, paid, "every credit owed was paid: " + row.group());
+            assertEquals(credited.getOrDefault(provider, 0L), paid, "printed vs ledger for " + provider);
+            paidTotal += paid;
+            if (provider.equals(victim)) {
+                assertTrue(Long.parseLong(row.group(5)) >= 1, "the killed node failed attempts: " + row.group());
+                assertTrue(Long.parseLong(row.group(6)) >= 1, "and breached its SLA in that period: " + row.group());
+            }
+        }
+        assertEquals(4, rows, "a statement row per provider: " + out);
+        assertEquals(credited.values().stream().mapToLong(Long::longValue).sum(), paidTotal);
+        // Settling the buyer's journal again pays nothing twice.
+        String again = run(0, "sla", "--journal", journal.toString(), "--settle", "--ledger", ledger.toString());
+        assertTrue(again.contains("settled: $0.000000 paid now"), again);
+        assertEquals(credits, again.lines().filter(l -> l.startsWith("already paid: ")).count(),
+                "each credit the demo paid (one per provider and period) is found paid: " + again);
+        try (dev.depin.ledger.LedgerReader r = dev.depin.ledger.LedgerReader.sqlite(ledger)) {
+            assertEquals(before, r.balances(), "no balance changed");
+        }
     }
 
     @Test

@@ -40,7 +40,7 @@ class NodeCommandTest {
     private static final Pattern NODE_LINE = Pattern.compile(
             "^depin node ([0-9a-f]{64}) serving reduce-sum,saxpy,sgemm on (127\\.0\\.0\\.1:\\d+) \\(mutual TLS 1\\.3\\) "
                     + "with the (\\w+) executor \\((.+), 1 thread\\(s\\)\\), listed in (\\S+); key .*node\\.key "
-                    + "\\(generated now, encrypted\\)$");
+                    + "\\(generated now, encrypted\\); no SLA$");
     private static final String PASS = "correct horse battery staple";
 
     @Test
@@ -138,6 +138,12 @@ class NodeCommandTest {
         assertRefused("--price-per-second '-1'", "", "node", "--key", plain.toString(), "--price-per-second", "-1");
         assertRefused("address 'nohost' must be HOST:PORT", "", "node", "--key", plain.toString(), "--port", "0",
                 "--directory", "nohost");
+        assertRefused("--input-cache-ttl '10x'", "a unit s, m, h or d", "node", "--key", plain.toString(),
+                "--input-cache-ttl", "10x");
+        assertRefused("--input-cache-ttl 0s: input cache idle time to live PT0S", "between 1 s and 7 days", "node",
+                "--key", plain.toString(), "--input-cache-bytes", "64m", "--input-cache-ttl", "0s");
+        assertRefused("--input-cache-entries must be 1 to 1000000", "got 0", "node", "--key", plain.toString(),
+                "--input-cache-entries", "0");
         Path corrupt = dir.resolve("corrupt.key");
         Files.writeString(corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         if (Files.getFileStore(corrupt).supportsFileAttributeView("posix")) {

@@ -1,0 +1,306 @@
+package dev.depin.examples.cli;
+
+import dev.depin.crypto.NodeId;
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.ledger.LedgerReader;
+import dev.depin.money.MicroUsd;
+import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.SlaTerms;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Escrow;
+import dev.depin.settlement.LedgerFailureException;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.StatementLine;
+import dev.depin.sla.SlaBook;
+import dev.depin.sla.SlaCredits;
+import dev.depin.sla.SlaJournal;
+import dev.depin.sla.SlaJournalException;
+import dev.depin.sla.SlaStatement;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code depin sla}: a provider's SLA statements from a buyer's SLA journal (what its client
+ * recorded of every job, with the offers the providers signed), and with {@code --settle} the
+ * credits they owe, paid through the ledger exactly once.
+ */
+@Command(name = "sla", mixinStandardHelpOptions = true, sortOptions = false,
+        footer = {"", "Examples:", "  depin sla --journal run/sla.jsonl",
+            "  depin sla --journal run/sla.jsonl --settle --ledger ledger.db"},
+        description = {
+            "Print providers' SLA statements from a buyer's SLA journal: per period, the attempts that were "
+                    + "verified in time (good), verified late, or failed (errors, disputes, no answer), the "
+                    + "compliance, the period's charges and the credit the provider's signed schedule owes. "
+                    + "depin demo --out DIR writes DIR/sla.jsonl; a DepinClient writes one with "
+                    + ".sla(SlaJournal.open(file, buyer)).",
+            "",
+            "The journal is checked whole before anything is printed or paid: its header names the buyer, each "
+                    + "provider's terms are checked against the provider's signature, and any line that does not "
+                    + "check refuses the file. A line cut off by a crash is ignored.",
+            "",
+            "With --settle, every ended period that owes a credit is paid from the provider's stake account to "
+                    + "the buyer in the ledger --ledger, under the key sla/<provider>/<period start>/<buyer>: "
+                    + "running it again pays nothing twice. Charges the journal claims beyond what the ledger shows "
+                    + "the buyer paid the provider refuse the settlement.",
+            "",
+            "Exit status: 0 printed (and settled); 1 a credit could not be paid (a stake without the funds, an "
+                    + "account missing, a different credit already paid under its key); 2 bad usage, or a journal "
+                    + "or ledger that is missing, not a regular file, or not what it should be; 3 internal error "
+                    + "(a bug)."
+        })
+public final class SlaCommand implements Callable<Integer> {
+    @Option(names = "--journal", required = true, paramLabel = "FILE",
+            description = "The buyer's SLA journal, e.g. DIR/sla.jsonl from depin demo --out DIR.")
+    String journal;
+
+    @Option(names = "--provider", paramLabel = "ID",
+            description = "Only this provider: its node id (64 hex characters) or a unique prefix of at least 8 "
+                    + "(default: every provider in the journal).")
+    String provider;
+
+    @Option(names = "--period", paramLabel = "TIME",
+            description = "Only the period that holds TIME, an ISO-8601 time with its offset such as "
+                    + "2026-12-05T10:00Z (default: every period with attempts).")
+    String period;
+
+    @Option(names = "--settle", description = "Pay the credits of ended periods through --ledger.")
+    boolean settle;
+
+    @Option(names = "--ledger", paramLabel = "FILE",
+            description = "The depin ledger (SQLite file) that holds the buyer's and providers' accounts, with "
+                    + "--settle; never created.")
+    String ledger;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        try {
+            return run(out, err);
+        } catch (Usage e) {
+            err.println(e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("ERROR: internal error in depin sla (a bug; please report it): " + e);
+            return 3;
+        }
+    }
+
+    /** Bad usage or bad input: exit status 2 with the message. */
+    private static final class Usage extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Usage(String message) {
+            super(message);
+        }
+    }
+
+    private int run(PrintStream out, PrintStream err) throws Usage {
+        if (settle != (ledger != null)) {
+            throw new Usage("usage: --settle and --ledger FILE go together: --settle pays through the ledger "
+                    + "--ledger names");
+        }
+        Instant at = null;
+        if (period != null) {
+            try {
+                at = OffsetDateTime.parse(period).toInstant();
+            } catch (DateTimeParseException e) {
+                throw new Usage("usage: --period '" + period + "' is not an ISO-8601 time with an offset: give e.g. "
+                        + "2026-12-05T10:00Z or 2026-12-05T11:00+01:00");
+            }
+        }
+        Path journalFile = path("--journal", journal);
+        Path ledgerFile = ledger == null ? null : path("--ledger", ledger);
+        SlaJournal.Contents contents;
+        try {
+            contents = SlaJournal.read(journalFile);
+        } catch (SlaJournalException e) {
+            throw new Usage("cannot use the journal: " + e.getMessage());
+        }
+        SlaBook book = contents.book();
+        List<NodeId> providers = select(book, journalFile);
+        AccountId buyer = contents.buyer();
+        out.println("SLA journal " + journalFile + ": buyer " + buyer + ", " + book.jobs() + " job(s), "
+                + book.providers().size() + " provider(s) with SLA terms"
+                + (contents.tornTail() ? "; its last line was cut off (a crash while writing it) and is ignored" : "")
+                + (book.unmetered() > 0 ? "; " + book.unmetered() + " attempt(s) under changed terms not metered" : ""));
+        Instant now = Instant.now();
+        Map<NodeId, List<SlaStatement>> chosen = new java.util.LinkedHashMap<>();
+        for (NodeId p : providers) {
+            List<SlaStatement> list;
+            if (at != null) {
+                list = List.of(book.statement(p, at).orElseThrow());
+            } else {
+                list = book.statements(p);
+            }
+            chosen.put(p, list);
+            print(out, book, p, list, now);
+        }
+        if (!settle) {
+            return 0;
+        }
+        return settle(out, err, ledgerFile, buyer, book, chosen, now);
+    }
+
+    private static Path path(String option, String value) throws Usage {
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new Usage("usage: " + option + ": '" + value + "' is not a valid path");
+        }
+    }
+
+    private List<NodeId> select(SlaBook book, Path file) throws Usage {
+        List<NodeId> all = book.providers();
+        if (provider == null) {
+            return all;
+        }
+        String want = provider.trim().toLowerCase(Locale.ROOT);
+        if (!want.matches("[0-9a-f]{8,64}")) {
+            throw new Usage("usage: --provider '" + provider + "' is not a node id: give its 64 hex characters or a "
+                    + "unique prefix of at least 8 (depin sla --journal " + file + " lists them)");
+        }
+        List<NodeId> match = all.stream().filter(p -> p.hex().startsWith(want)).toList();
+        if (match.size() == 1) {
+            return match;
+        }
+        String known = all.isEmpty() ? "none" : String.join(", ", all.stream().map(NodeId::shortId).toList());
+        throw new Usage(match.isEmpty()
+                ? "no provider " + provider + " with SLA terms in the journal " + file + " (it holds: " + known
+                        + "): check the id, or the journal"
+                : "--provider " + provider + " matches " + match.size() + " providers (" + String.join(", ",
+                        match.stream().map(NodeId::shortId).toList()) + "): give more of its id");
+    }
+
+    private static void print(PrintStream out, SlaBook book, NodeId p, List<SlaStatement> list, Instant now) {
+        ProviderOffer offer = book.offer(p).orElseThrow();
+        SlaTerms terms = offer.terms().sla();
+        out.println();
+        out.println("provider " + p.hex());
+        out.println("  signed terms (offer " + offer.digest().substring(0, 16) + "): " + SlaOptions.describe(terms));
+        out.printf(Locale.ROOT, "  %-44s %6s %6s %6s %11s %12s %7s %12s%n", "period", "good", "late", "failed",
+                "compliance", "charges", "credit", "owed");
+        for (SlaStatement s : list) {
+            out.printf(Locale.ROOT, "  %-44s %6d %6d %6d %11s %12s %6d%% %12s%s%n", s.periodStart() + ".." + s.periodEnd(),
+                    s.good(), s.late(), s.failed(), SlaOptions.percent(s.complianceBasisPoints()), s.charges(),
+                    s.creditPercent(), s.credit(), s.periodEnd().isAfter(now) ? "  (period not ended)" : "");
+        }
+        if (list.isEmpty()) {
+            out.println("  (no attempts recorded)");
+        }
+    }
+
+    private static int settle(PrintStream out, PrintStream err, Path file, AccountId buyer, SlaBook book,
+                              Map<NodeId, List<SlaStatement>> chosen, Instant now) throws Usage {
+        if (!Files.isRegularFile(file)) {
+            throw new Usage("cannot open ledger: no ledger file at " + file + (Files.exists(file)
+                    ? " (it is not a regular file)" : "") + ": give the file a depin ledger wrote; this command "
+                    + "never creates one");
+        }
+        // Read first, read-only: refuses what is not a depin ledger before anything is written, and
+        // gives what the buyer has paid each provider and which credits it already received.
+        Map<AccountId, Long> paidTo = new HashMap<>();
+        Map<String, StatementLine> received = new HashMap<>();
+        try (LedgerReader reader = LedgerReader.sqlite(file)) {
+            for (StatementLine l : reader.statement(buyer)) {
+                if (l.key().value().startsWith("sla/")) {
+                    received.put(l.key().value(), l);
+                }
+            }
+            for (NodeId p : chosen.keySet()) {
+                // What this buyer's posts paid the provider (an escrow's post moves held funds to it).
+                AccountId account = Escrow.providerAccount(p);
+                long sum = 0;
+                try {
+                    for (StatementLine l : reader.statement(account)) {
+                        if (l.change() > 0 && l.counterparty().equals(buyer) && l.key().value().endsWith("/post")) {
+                            sum += l.change();
+                        }
+                    }
+                } catch (SettlementException e) {
+                    if (!e.is(SettlementException.Reason.UNKNOWN_ACCOUNT)) {
+                        throw e;
+                    }
+                }
+                paidTo.put(account, sum);
+            }
+        } catch (LedgerFailureException e) {
+            throw new Usage("cannot open ledger: " + e.getMessage());
+        } catch (SettlementException e) {
+            if (e.is(SettlementException.Reason.UNKNOWN_ACCOUNT)) {
+                throw new Usage("the ledger " + file + " has no account " + buyer + ", the journal's buyer: give the "
+                        + "ledger this buyer pays through");
+            }
+            throw new Usage("cannot read ledger: " + e.getMessage());
+        }
+        // A journal cannot claim more charges than the ledger shows were paid: then it is not this
+        // ledger's buyer's journal, or it was altered. Nothing is paid.
+        for (NodeId p : chosen.keySet()) {
+            long claimed = book.statements(p).stream().mapToLong(s -> s.charges().micros()).sum();
+            long paid = paidTo.get(Escrow.providerAccount(p));
+            if (claimed > paid) {
+                throw new Usage("the journal claims " + MicroUsd.ofMicros(claimed) + " of charges by " + p.shortId()
+                        + ", but the ledger " + file + " shows " + MicroUsd.ofMicros(paid) + " paid to it: this is not "
+                        + "the journal of this ledger's buyer, or it was altered; nothing was paid");
+            }
+        }
+        out.println();
+        int failed = 0;
+        long paidNow = 0;
+        try (JdbcLedger money = JdbcLedger.builder().sqlite(file).open()) {
+            for (Map.Entry<NodeId, List<SlaStatement>> e : chosen.entrySet()) {
+                for (SlaStatement s : e.getValue()) {
+                    if (s.credit().micros() == 0) {
+                        continue;
+                    }
+                    String what = "credit of " + e.getKey().shortId() + " for " + s.periodStart();
+                    if (s.periodEnd().isAfter(now)) {
+                        out.println("not yet: " + what + " (" + s.credit() + "): its period ends at " + s.periodEnd()
+                                + "; settle again after that");
+                        continue;
+                    }
+                    String key = s.creditKey(buyer).value();
+                    StatementLine before = received.get(key);
+                    try {
+                        Optional<Applied> a = SlaCredits.pay(money, buyer, s, now).join();
+                        long amount = a.map(x -> ((Operation.Transfer) x.operation()).amount().micros()).orElse(0L);
+                        if (before != null) {
+                            out.println("already paid: " + what + ": " + MicroUsd.ofMicros(amount) + " (ledger sequence "
+                                    + before.sequence() + ", " + before.at() + ", key " + key + "); nothing paid again");
+                        } else {
+                            paidNow += amount;
+                            out.println("paid: " + what + ": " + MicroUsd.ofMicros(amount) + " from "
+                                    + Escrow.stakeAccount(e.getKey()) + " to " + buyer + " (ledger sequence "
+                                    + a.map(Applied::sequence).orElse(0L) + ", key " + key + ")");
+                        }
+                    } catch (CompletionException x) {
+                        Throwable c = x.getCause() == null ? x : x.getCause();
+                        failed++;
+                        err.println("NOT PAID: " + what + " (" + s.credit() + "): " + c.getMessage());
+                    }
+                }
+            }
+        } catch (LedgerFailureException e) {
+            throw new Usage("cannot open ledger: " + e.getMessage());
+        }
+        out.println("settled: " + MicroUsd.ofMicros(paidNow) + " paid now" + (failed == 0 ? "" : "; " + failed
+                + " credit(s) not paid"));
+        return failed == 0 ? 0 : 1;
+    }
+}
