@@ -180,10 +180,7 @@ public final class DirectoryServer implements AutoCloseable {
          * @throws InvalidArgumentException on a null host or a port out of range
          */
         public Builder listen(String host, int port) {
-            InvalidArgumentException.requireNonNull(host, "host");
-            if (port < 0 || port > 65535) {
-                throw new InvalidArgumentException("port " + port + " must be 0 to 65535");
-            }
+            ListenAddress.check(host, port);
             this.host = host;
             this.port = port;
             return this;
