@@ -279,6 +279,13 @@ public final class Escrowing {
                 if (cause instanceof SettlementException r && r.is(Reason.HOLD_RESOLVED)) {
                     continue; // resolved meanwhile (the ledger expired it itself): nothing left to do
                 }
+                if (cause instanceof SettlementException r && r.is(Reason.HOLD_CLAIMED)) {
+                    // The provider claimed it with its receipt (the job ran): the ledger posts the
+                    // claim after its dispute window unless this buyer disputes it there.
+                    LOG.info("escrow session {}: a hold left open is claimed by its provider: {}", escrow.session(),
+                            cause.getMessage());
+                    continue;
+                }
                 throw cause instanceof SettlementException s ? s
                         : new LedgerFailureException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);

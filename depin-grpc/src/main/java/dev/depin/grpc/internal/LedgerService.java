@@ -147,7 +147,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         } else if (op instanceof Operation.Expire x) {
             holdKey = x.hold();
         } else {
-            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes");
+            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes"
+                    + " (and applies claims and disputes directly; payees and payers file them by Claim and Dispute)");
         }
         // A hold that does not exist yet is refused here, not by the ledger: else a post sent
         // while its hold is in flight could resolve someone else's hold once it lands.
