@@ -45,6 +45,16 @@ public sealed class SettlementException extends DepinException permits LedgerFai
         HOLD_NOT_CLAIMED,
         /** A dispute came at or after the end of the claim's dispute window: the claim stands. */
         DISPUTE_WINDOW_CLOSED,
+        /**
+         * A settlement service refused a claim: the receipt is not signed by the caller's key,
+         * or is for another job, attempt or spec than the hold.
+         */
+        CLAIM_REJECTED,
+        /**
+         * A settlement service re-checked a dispute with the offline verifier and it does not
+         * convict the provider (or the record does not bind to the claim): the claim stands.
+         */
+        DISPUTE_REJECTED,
         /** The operation's key was already used by an operation with other fields. */
         IDEMPOTENCY_CONFLICT,
         /** The account's available balance (posted less held) is below the amount, without credit. */
