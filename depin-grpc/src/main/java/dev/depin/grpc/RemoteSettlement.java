@@ -70,7 +70,7 @@ import java.util.function.Function;
  * }
  * }</pre>
  */
-public final class RemoteSettlement implements Settlement {
+public final class RemoteSettlement implements Settlement, dev.depin.settlement.spi.ClaimDisputes {
     /** The default: 8 tries, 50 ms doubling to 2 s, half of each pause random (about 6 s in all). */
     public static final RetryPolicy DEFAULT_RETRY = new RetryPolicy(8, Duration.ofMillis(50), Duration.ofSeconds(2), 0.5);
 
@@ -339,6 +339,20 @@ public final class RemoteSettlement implements Settlement {
             r.getAppliedList().forEach(a -> out.add(LedgerWire.applied(a)));
             return out;
         });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map, Duration)}
+     * with this client's call timeout, at least 2 minutes, for each try.
+     */
+    @Override
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs) {
+        return dispute(hold, record, inputs, outputs, Duration.ofMillis(Math.min(Duration.ofMinutes(10).toMillis(),
+                Math.max(callTimeoutMs, Duration.ofMinutes(2).toMillis()))));
     }
 
     /** Closes the connection; later calls fail with {@link LedgerFailureException}. Idempotent. */

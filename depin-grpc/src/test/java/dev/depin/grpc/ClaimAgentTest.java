@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.Hex;
 import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CorruptingExecutor;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.job.Job;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
+import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.ledger.JdbcLedger;
 import dev.depin.money.MicroUsd;
@@ -52,13 +54,17 @@ class ClaimAgentTest {
     private static final Price PRICE = new Price(MicroUsd.ofMicros(1_000_000), MicroUsd.ofMicros(1_000));
 
     private static Job job(SplittableRandom rnd) {
+        return job(rnd, VerificationPolicy.spotCheck(0.1));
+    }
+
+    private static Job job(SplittableRandom rnd, VerificationPolicy policy) {
         int n = 1 + rnd.nextInt(5000);
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
             x[i] = rnd.nextInt(-50, 51);
         }
         return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 3).input("x", x).input("y", x)
-                .maxPrice(MicroUsd.ofMicros(500_000)).timeout(Duration.ofSeconds(60)).build();
+                .verification(policy).maxPrice(MicroUsd.ofMicros(500_000)).timeout(Duration.ofSeconds(60)).build();
     }
 
     private static JdbcLedger ledger(Path dir) {
@@ -166,6 +172,125 @@ class ClaimAgentTest {
             assertEquals(10_000_000 - paid, jdbc.balance(BUYER).posted());
             assertEquals(List.of(), jdbc.openHolds());
             assertTrue(jdbc.audit().sound(), () -> jdbc.audit().violations().toString());
+        }
+    }
+
+    @Test
+    void liarThatClaimsBeforeTheVoid_isDisputedByTheEngine_voidedSlashedAndNeverPaid(@TempDir Path dir) throws Exception {
+        NodeKeyPair liarKey = NodeKeyPair.generate();
+        AccountId liar = Escrow.providerAccount(liarKey.nodeId());
+        AccountId liarStake = Escrow.stakeAccount(liarKey.nodeId());
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        try (JdbcLedger jdbc = ledger(dir);
+             LedgerServer server = serve(jdbc, 0);
+             RemoteSettlement liarSide = client(liarKey, server.address(), RemoteSettlement.DEFAULT_RETRY);
+             RemoteSettlement nodeSide = client(NODE_KEY, server.address(), RemoteSettlement.DEFAULT_RETRY);
+             ClaimAgent greedy = ClaimAgent.builder(liarSide).delay(Duration.ZERO).build();
+             ClaimAgent honestAgent = ClaimAgent.builder(nodeSide).delay(Duration.ofSeconds(1)).build();
+             ProviderNode liarNode = ProviderNode.builder(liarKey, new CorruptingExecutor(new CpuExecutor(1),
+                     CorruptingExecutor.addOneToMiddleElement())).price(new Price(MicroUsd.ofMicros(1_000),
+                     MicroUsd.ofMicros(1))).requireHoldCertificates(LEDGER_KEY.publicKey()).onPaidAttempt(greedy).build();
+             ProviderNode node = ProviderNode.builder(NODE_KEY, new CpuExecutor(1)).price(PRICE)
+                     .requireHoldCertificates(LEDGER_KEY.publicKey()).onPaidAttempt(honestAgent).build();
+             LocalNetwork net = LocalNetwork.of(List.of(liarNode, node))) {
+            jdbc.open(liar, AccountKind.PROVIDER, false).join();
+            jdbc.open(liarStake, AccountKind.STAKE, false).join();
+            jdbc.apply(new Operation.Mint(OperationKey.of("stake"), liarStake, MicroUsd.ofUsd("100"))).join();
+            JobResult r;
+            try (RemoteSettlement remote = client(BUYER_KEY, server.address(), RemoteSettlement.DEFAULT_RETRY);
+                 DepinClient client = DepinClient.builder(net).maxAttempts(3).banAfterDisputes(0)
+                         .escrow(Escrow.builder(new VoidsAfterClaims(remote), BUYER).build()).build()) {
+                r = client.submit(job(rnd, VerificationPolicy.spotCheck(1.0))).result();
+            }
+            assertEquals(NODE_KEY.nodeId(), r.provider(), "the honest node's result");
+            assertEquals(1, r.disputes().size(), "the liar answered first and was caught");
+            assertEquals(1, greedy.claimed(), "the liar claimed its hold before the buyer's void");
+            assertTrue(r.settlement().notes().stream().anyMatch(n -> n.contains("disputed the claim with the settlement "
+                    + "service")), r.settlement().notes().toString());
+            OperationKey liarHold = OperationKey.of(BUYER.value() + "/" + r.jobId(), r.disputes().get(0).attempt(), "hold");
+            HoldRecord held = jdbc.hold(liarHold).orElseThrow();
+            assertEquals(HoldRecord.State.VOIDED, held.state());
+            assertTrue(held.claim().orElseThrow().disputedBy().isPresent());
+            assertEquals(0, jdbc.balance(liar).posted(), "the liar is never paid");
+            assertTrue(jdbc.balance(liarStake).posted() < 100_000_000, "the service slashed the liar's stake");
+            assertEquals(r.settlement().slashed().micros(), 100_000_000 - jdbc.balance(liarStake).posted());
+            assertEquals(List.of(), jdbc.openHolds());
+            assertTrue(jdbc.audit().sound(), () -> jdbc.audit().violations().toString());
+        }
+    }
+
+    /**
+     * The buyer's settlement, whose voids wait until the hold was claimed: so the liar's claim
+     * always comes before the buyer's void, as a provider racing to claim would want.
+     */
+    private static final class VoidsAfterClaims implements dev.depin.settlement.spi.Settlement,
+            dev.depin.settlement.spi.ClaimDisputes {
+        private final RemoteSettlement inner;
+
+        VoidsAfterClaims(RemoteSettlement inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<dev.depin.settlement.Applied> apply(Operation op) {
+            if (!(op instanceof Operation.VoidHold v)) {
+                return inner.apply(op);
+            }
+            return java.util.concurrent.CompletableFuture.runAsync(() -> {
+                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // a bound
+                while (System.nanoTime() < until && inner.hold(v.hold()).map(h -> h.state() == HoldRecord.State.OPEN)
+                        .orElse(true)) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }).thenCompose(x -> inner.apply(op));
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<List<dev.depin.settlement.Applied>> dispute(OperationKey hold,
+                dev.depin.job.DisputeRecord record, java.util.Map<String, java.nio.ByteBuffer> inputs,
+                java.util.Map<String, java.nio.ByteBuffer> outputs) {
+            return inner.dispute(hold, record, inputs, outputs);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<dev.depin.settlement.Balance> open(AccountId account, AccountKind kind,
+                                                                                         boolean allowCredit) {
+            return inner.open(account, kind, allowCredit);
+        }
+
+        @Override
+        public dev.depin.settlement.Balance balance(AccountId account) {
+            return inner.balance(account);
+        }
+
+        @Override
+        public List<dev.depin.settlement.Balance> balances() {
+            return inner.balances();
+        }
+
+        @Override
+        public List<dev.depin.settlement.StatementLine> statement(AccountId account) {
+            return inner.statement(account);
+        }
+
+        @Override
+        public List<dev.depin.settlement.OpenHold> openHolds() {
+            return inner.openHolds();
+        }
+
+        @Override
+        public Optional<HoldRecord> hold(OperationKey key) {
+            return inner.hold(key);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
         }
     }
 

@@ -303,6 +303,27 @@ public final class Escrowing {
         return out;
     }
 
+    /**
+     * Files an attempt's dispute record against the provider's claim on its hold, where the
+     * ledger re-checks disputes (a settlement service): the engine's answer to a void refused
+     * with {@code HOLD_CLAIMED}.
+     *
+     * @return the operations applied, or empty when this ledger takes no disputes
+     */
+    Optional<CompletableFuture<List<Applied>>> disputeClaim(String jobId, int attempt, DisputeRecord record,
+                                                            java.util.Map<String, java.nio.ByteBuffer> inputs) {
+        if (!(ledger instanceof dev.depin.settlement.spi.ClaimDisputes disputes)) {
+            return Optional.empty();
+        }
+        CompletableFuture<List<Applied>> f;
+        try {
+            f = disputes.dispute(key(jobId, attempt, "hold"), record, inputs, record.outputs());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return Optional.of(track(f));
+    }
+
     // ---------------------------------------------------------------- plumbing
 
     private OperationKey key(String jobId, int attempt, String operation) {
