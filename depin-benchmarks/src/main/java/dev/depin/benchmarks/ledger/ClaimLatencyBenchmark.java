@@ -21,7 +21,6 @@ import dev.depin.settlement.Escrow;
 import dev.depin.settlement.HoldCertificate;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -30,14 +29,12 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -164,11 +161,10 @@ public final class ClaimLatencyBenchmark {
                         + expiryLag.getTotalCount() + " and " + filedToPosted.getTotalCount());
             }
         } finally {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (IOException ignored) {
-                // a temporary directory
+            for (String f : List.of("ledger.db-wal", "ledger.db-shm", "ledger.db")) {
+                Files.deleteIfExists(dir.resolve(f)); // the ledger's files: the only ones in its directory
             }
+            Files.deleteIfExists(dir);
         }
         System.out.printf(Locale.ROOT, "load average at the end %.2f%n",
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
