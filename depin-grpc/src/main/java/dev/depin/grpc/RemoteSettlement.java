@@ -87,7 +87,7 @@ import java.util.function.Function;
  * }
  * }</pre>
  */
-public final class RemoteSettlement implements Settlement {
+public final class RemoteSettlement implements Settlement, dev.depin.settlement.spi.ClaimDisputes {
     /** The default: 8 tries, 50 ms doubling to 2 s, half of each pause random (about 6 s in all). */
     public static final RetryPolicy DEFAULT_RETRY = new RetryPolicy(8, Duration.ofMillis(50), Duration.ofSeconds(2), 0.5);
     /** Calls carrying operations at once; more operations wait for one to be answered. */
@@ -263,6 +263,147 @@ public final class RemoteSettlement implements Settlement {
         HoldRequest req = HoldRequest.newBuilder().setKey(key.value()).build();
         return join(unary((stub, obs) -> stub.getHold(req, obs),
                 (HoldReply r) -> r.getFound() ? Optional.of(LedgerWire.holdRecord(r.getHold())) : Optional.<HoldRecord>empty()));
+    }
+
+    // ---- claims and disputes (issue 16) ---------------------------------------------
+
+    /** Bytes of a dispute's data per message: well under the service's 64 KiB request limit. */
+    private static final int DISPUTE_CHUNK = 32 << 10;
+
+    /**
+     * Claims a hold this client's key is the payee of ({@code provider:<this key's node id>}),
+     * with the receipt the node signed for the job: the service checks the signature and that
+     * the receipt is for the hold's job, attempt and spec, then the ledger posts the claim when
+     * its dispute window ends unless the payer disputes it. The claim's key is the service's
+     * ({@code claim:sha256:<receipt digest>}): one receipt claims one hold, and a retry returns
+     * the first result.
+     *
+     * @param hold    the hold's key
+     * @param amount  how much to claim, 1 micro-USD to the hold's amount
+     * @param receipt the receipt envelope the node signed
+     * @return the claim as applied; fails with {@link dev.depin.settlement.SettlementException}
+     *         ({@code CLAIM_REJECTED}, {@code NOT_PERMITTED}, {@code HOLD_CLAIMED}, …) on a refusal
+     * @throws InvalidArgumentException on null
+     */
+    public CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                            dev.depin.crypto.Envelope receipt) {
+        InvalidArgumentException.requireNonNull(receipt, "receipt envelope");
+        return claim(hold, amount, dev.depin.grpc.internal.wire.ClaimRequest.newBuilder()
+                .setReceiptEnvelope(ByteString.copyFrom(receipt.toJsonBytes())));
+    }
+
+    /**
+     * Claims a hold with a receipt the node signed in a batch; otherwise as
+     * {@link #claim(OperationKey, dev.depin.money.MicroUsd, dev.depin.crypto.Envelope)}.
+     *
+     * @param hold    the hold's key
+     * @param amount  how much to claim
+     * @param receipt the batched receipt
+     * @return the claim as applied
+     * @throws InvalidArgumentException on null
+     */
+    public CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                            dev.depin.crypto.BatchedReceipt receipt) {
+        InvalidArgumentException.requireNonNull(receipt, "batched receipt");
+        return claim(hold, amount, dev.depin.grpc.internal.wire.ClaimRequest.newBuilder()
+                .setBatchedReceipt(ByteString.copyFrom(receipt.toJsonBytes())));
+    }
+
+    private CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                             dev.depin.grpc.internal.wire.ClaimRequest.Builder req) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        InvalidArgumentException.requireNonNull(amount, "claim amount");
+        dev.depin.grpc.internal.wire.ClaimRequest request = req.setHold(hold.value()).setAmount(amount.micros()).build();
+        return unary((stub, obs) -> stub.claim(request, obs), (AppliedReply m) -> {
+            Applied got = LedgerWire.applied(m);
+            if (!(got.operation() instanceof Operation.Claim c) || !c.hold().equals(hold) || !c.amount().equals(amount)) {
+                throw new LedgerFailureException("settlement service " + address + " answered a claim of " + hold
+                        + " with [" + got.operation().fields() + "]: it is not a sound depin ledger; stop using it");
+            }
+            return got;
+        });
+    }
+
+    /**
+     * Disputes a claim on a hold this client's key pays from, with the dispute record of the
+     * claimed receipt and the job's inputs and the outputs the provider delivered: the service
+     * re-checks it with the offline verifier. Upheld, the hold is disputed and voided and the
+     * provider's stake slashed where it has one (the answer lists those operations); rejected,
+     * the call fails with {@link dev.depin.settlement.SettlementException}
+     * ({@code DISPUTE_REJECTED}) and the claim stands. The data is sent in 32 KiB messages;
+     * the service bounds the total ({@link LedgerServer.Builder#disputeLimits}). Dispute early
+     * in the window: the dispute is applied only once the re-check upheld it.
+     *
+     * @param hold    the claimed hold
+     * @param record  the dispute record of the claimed receipt
+     * @param inputs  every input of the job, by name
+     * @param outputs the outputs the provider delivered, by name
+     * @param timeout how long one try (upload and re-check) may take, 1 s to 10 minutes
+     * @return the operations applied: the dispute, the void, and the slash if there was one
+     * @throws InvalidArgumentException on null or a timeout out of range
+     */
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs, Duration timeout) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        InvalidArgumentException.requireNonNull(record, "dispute record");
+        InvalidArgumentException.requireNonNull(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(outputs, "outputs");
+        InvalidArgumentException.requireNonNull(timeout, "timeout");
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new InvalidArgumentException("dispute timeout " + timeout + " must be 1 s to 10 minutes");
+        }
+        byte[] json = record.toJson();
+        dev.depin.grpc.internal.wire.DisputeStart.Builder start = dev.depin.grpc.internal.wire.DisputeStart.newBuilder()
+                .setHold(hold.value()).setRecordBytes(json.length);
+        List<java.nio.ByteBuffer> parts = new ArrayList<>();
+        parts.add(java.nio.ByteBuffer.wrap(json));
+        inputs.forEach((name, b) -> {
+            start.addInputs(dev.depin.grpc.internal.wire.DisputePart.newBuilder().setName(name).setBytes(b.remaining()));
+            parts.add(b.duplicate());
+        });
+        outputs.forEach((name, b) -> {
+            start.addOutputs(dev.depin.grpc.internal.wire.DisputePart.newBuilder().setName(name).setBytes(b.remaining()));
+            parts.add(b.duplicate());
+        });
+        dev.depin.grpc.internal.wire.DisputeChunk first = dev.depin.grpc.internal.wire.DisputeChunk.newBuilder()
+                .setStart(start).build();
+        return unary((stub, obs) -> {
+            StreamObserver<dev.depin.grpc.internal.wire.DisputeChunk> up =
+                    stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).dispute(obs);
+            up.onNext(first);
+            for (java.nio.ByteBuffer part : parts) {
+                java.nio.ByteBuffer b = part.duplicate();
+                while (b.hasRemaining()) {
+                    java.nio.ByteBuffer slice = b.slice();
+                    int n = Math.min(DISPUTE_CHUNK, slice.remaining());
+                    slice.limit(n);
+                    b.position(b.position() + n);
+                    up.onNext(dev.depin.grpc.internal.wire.DisputeChunk.newBuilder()
+                            .setData(dev.depin.grpc.internal.wire.DisputeData.newBuilder().setData(ByteString.copyFrom(slice)))
+                            .build());
+                }
+            }
+            up.onCompleted();
+        }, (dev.depin.grpc.internal.wire.DisputeReply r) -> {
+            List<Applied> out = new ArrayList<>();
+            r.getAppliedList().forEach(a -> out.add(LedgerWire.applied(a)));
+            return out;
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map, Duration)}
+     * with this client's call timeout, at least 2 minutes, for each try.
+     */
+    @Override
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs) {
+        return dispute(hold, record, inputs, outputs, Duration.ofMillis(Math.min(Duration.ofMinutes(10).toMillis(),
+                Math.max(callTimeoutMs, Duration.ofMinutes(2).toMillis()))));
     }
 
     /**

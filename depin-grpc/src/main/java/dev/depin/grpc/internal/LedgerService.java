@@ -76,6 +76,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private final long callTimeoutMs;
     private final ConcurrentHashMap<NodePublicKey, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
+    private LedgerClaims claims;
     /** The most operations one ApplyBatch may carry. */
     public static final int MAX_BATCH = 1_024;
     /** How many holds' payer and payee the service remembers for authorising their ends. */
@@ -107,6 +108,25 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         this.responses = responses;
         this.maxInFlightPerKey = maxInFlightPerKey;
         this.callTimeoutMs = callTimeoutMs;
+    }
+
+    /**
+     * Takes claims and disputes (issue 16); without this call the service refuses them as unimplemented.
+     *
+     * @param slashing        what an upheld dispute takes from the payee's stake
+     * @param rechecks        where disputes are re-checked (off the call threads)
+     * @param timer           for the upload deadline
+     * @param maxDisputeBytes the most a dispute may upload
+     * @param maxDisputes     disputes uploaded or re-checked at once
+     * @param uploadDeadlineMs how long a dispute's upload may take
+     * @return this service
+     */
+    public LedgerService claims(dev.depin.settlement.SlashPolicy slashing, java.util.concurrent.ExecutorService rechecks,
+                                java.util.concurrent.ScheduledExecutorService timer, long maxDisputeBytes, int maxDisputes,
+                                long uploadDeadlineMs) {
+        this.claims = new LedgerClaims(ledger, access, slashing, rechecks, timer, maxDisputeBytes, maxDisputes,
+                uploadDeadlineMs, callTimeoutMs);
+        return this;
     }
 
     /** @return calls being answered now, over all keys */
@@ -279,8 +299,33 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                 .setMessage(message == null ? "" : message).build();
     }
 
+    @Override
+    public void claim(dev.depin.grpc.internal.wire.ClaimRequest request, StreamObserver<AppliedReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        if (claims == null) {
+            super.claim(request, out);
+            return;
+        }
+        async(peer, out, () -> claims.claim(peer, request), LedgerWire::applied, !access.isOperator(peer));
+    }
+
+    @Override
+    public StreamObserver<dev.depin.grpc.internal.wire.DisputeChunk> dispute(
+            StreamObserver<dev.depin.grpc.internal.wire.DisputeReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        if (claims == null) {
+            return super.dispute(out);
+        }
+        return claims.dispute(peer, access.isOperator(peer), out);
+    }
+
     /** What a key that is not an operator's may apply: its own holds and their ends. */
     private void authorize(NodePublicKey peer, Operation op) {
+        if (LedgerClaims.reserved(op.key())) {
+            throw new SettlementException(Reason.NOT_PERMITTED, "key " + peer.nodeId().shortId() + " may not apply "
+                    + "operation " + op.key() + ": keys beginning " + LedgerClaims.PREFIX + " are the service's own "
+                    + "(claims and disputes are filed by the Claim and Dispute calls)");
+        }
         if (op instanceof Operation.Hold h) {
             if (!access.actsFor(peer, h.payer())) {
                 throw notPermitted(peer, "hold from account " + h.payer() + ", which it does not act for");
@@ -295,7 +340,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         } else if (op instanceof Operation.Expire x) {
             holdKey = x.hold();
         } else {
-            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes");
+            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes"
+                    + " (and applies claims and disputes directly; payees and payers file them by Claim and Dispute)");
         }
         // A hold that does not exist yet is refused here, not by the ledger: else a post sent
         // while its hold is in flight could resolve someone else's hold once it lands.
