@@ -31,9 +31,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * may do what {@link LedgerAccess} grants them; clients use {@link RemoteSettlement}.
  *
  * <p>Limits: requests of at most 64 KiB (an operation is at most
- * {@value dev.depin.settlement.Operation#MAX_JSON_BYTES} bytes of JSON), 128 concurrent calls
- * per connection, {@link Builder#maxInFlightPerKey} unanswered calls per client key over all
- * its connections, an operation answered within {@link Builder#callTimeout} or UNAVAILABLE
+ * {@value dev.depin.settlement.Operation#MAX_JSON_BYTES} bytes of JSON; a batch of operations,
+ * which {@link RemoteSettlement} sends when it has several to apply at once, at most
+ * {@value #MAX_BATCH_OPERATIONS} of them), 128 concurrent calls per connection,
+ * {@link Builder#maxInFlightPerKey} unanswered calls per client key over all its connections
+ * (each operation of a batch counts as one), an operation answered within
+ * {@link Builder#callTimeout} or UNAVAILABLE
  * (safe to retry with its key), a TLS handshake within 10 s, idle connections closed after 5
  * minutes, keepalive pings no more often than every 20 s, and every connection recycled after 2
  * hours. Claims and disputes (issue 16): a hold's payee claims it with its signed receipt, its
@@ -51,6 +54,8 @@ public final class LedgerServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LedgerServer.class);
     /** Largest request accepted: an operation's JSON and its framing, with room to spare. */
     public static final int MAX_REQUEST_BYTES = 64 << 10;
+    /** The most operations one batch may carry. */
+    public static final int MAX_BATCH_OPERATIONS = LedgerService.MAX_BATCH;
 
     private final Server server;
     private final LedgerService service;
