@@ -269,12 +269,9 @@ class ClaimAgentTest {
      * The buyer's settlement, whose voids wait until the hold was claimed: so the liar's claim
      * always comes before the buyer's void, as a provider racing to claim would want.
      */
-    private static final class VoidsAfterClaims implements dev.depin.settlement.spi.Settlement,
-            dev.depin.settlement.spi.ClaimDisputes {
-        private final RemoteSettlement inner;
-
+    private static final class VoidsAfterClaims extends ForwardingSettlement {
         VoidsAfterClaims(RemoteSettlement inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
@@ -294,49 +291,6 @@ class ClaimAgentTest {
                     }
                 }
             }).thenCompose(x -> inner.apply(op));
-        }
-
-        @Override
-        public java.util.concurrent.CompletableFuture<List<dev.depin.settlement.Applied>> dispute(OperationKey hold,
-                dev.depin.job.DisputeRecord record, java.util.Map<String, java.nio.ByteBuffer> inputs,
-                java.util.Map<String, java.nio.ByteBuffer> outputs) {
-            return inner.dispute(hold, record, inputs, outputs);
-        }
-
-        @Override
-        public java.util.concurrent.CompletableFuture<dev.depin.settlement.Balance> open(AccountId account, AccountKind kind,
-                                                                                         boolean allowCredit) {
-            return inner.open(account, kind, allowCredit);
-        }
-
-        @Override
-        public dev.depin.settlement.Balance balance(AccountId account) {
-            return inner.balance(account);
-        }
-
-        @Override
-        public List<dev.depin.settlement.Balance> balances() {
-            return inner.balances();
-        }
-
-        @Override
-        public List<dev.depin.settlement.StatementLine> statement(AccountId account) {
-            return inner.statement(account);
-        }
-
-        @Override
-        public List<dev.depin.settlement.OpenHold> openHolds() {
-            return inner.openHolds();
-        }
-
-        @Override
-        public Optional<HoldRecord> hold(OperationKey key) {
-            return inner.hold(key);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 
