@@ -400,11 +400,15 @@ public final class DepinClient implements AutoCloseable {
          * Measures every job against the SLA its providers signed: as each job ends (verified,
          * failed or cancelled), and before its result future completes, the client hands
          * {@code recorder} the job's {@link dev.depin.sla.SlaRecord} (each attempt's signed offer,
-         * dispatch and end on this client's clock, what each provider was paid). A
-         * {@link dev.depin.sla.SlaJournal} forces it to disk first, so a job whose result the
-         * buyer saw is in the journal; a {@link dev.depin.sla.SlaBook} keeps it in memory. A
-         * recorder that throws is logged and does not change the job's outcome. Without one, no
-         * SLA is measured.
+         * dispatch and end on this client's clock, what each provider was paid), through
+         * {@link dev.depin.sla.SlaRecorder#recordAsync}. A {@link dev.depin.sla.SlaJournal} puts it
+         * on the disk first (one group commit for the jobs that end together), so a job whose
+         * result the buyer saw is in the journal; a {@link dev.depin.sla.SlaBook} keeps it in
+         * memory. A job the recorder cannot keep fails instead of delivering its result
+         * silently: a verified one with a {@link dev.depin.sla.SlaNotRecordedException} that
+         * carries the result, a failed one with its own failure and the recorder's suppressed; a
+         * cancelled one is cancelled at once and a failure to record it logged. Without a
+         * recorder, no SLA is measured.
          *
          * @param recorder where finished jobs go
          * @return this builder

@@ -132,6 +132,8 @@ public final class ProviderNode implements AutoCloseable {
     /** Inputs kept by root for their senders' next jobs; null when the node keeps none. */
     private final InputCache inputCache;
     private final java.util.concurrent.ScheduledExecutorService cacheSweeper;
+    /** Told of each completed attempt that came with a hold certificate; null when nobody listens. */
+    private final java.util.function.Consumer<PaidAttempt> onPaid;
     private volatile ProviderOffer offer;
 
     private ProviderNode(Builder b) {
@@ -140,6 +142,7 @@ public final class ProviderNode implements AutoCloseable {
         this.endpoint = b.endpoint == null ? "local:" + key.nodeId().shortId() : b.endpoint;
         this.region = InvalidArgumentException.requireNonNull(b.region, "provider region");
         this.price = InvalidArgumentException.requireNonNull(b.price, "provider price");
+        this.onPaid = b.onPaid;
         this.stake = InvalidArgumentException.requireNonNull(b.stake, "provider stake");
         this.sla = b.sla;
         this.offerTtl = b.offerTtl;
@@ -610,6 +613,20 @@ public final class ProviderNode implements AutoCloseable {
             }
         }
 
+        /** Tells the listener of a completed attempt that a hold pays for (a claimer), on this thread. */
+        private void paid(NodeResult done) {
+            if (onPaid == null || request.holdCertificate().isEmpty()) {
+                return;
+            }
+            try {
+                onPaid.accept(new PaidAttempt(request.holdCertificate().get(), done,
+                        price.charge(done.deviceNanos(), request.spec().bytesMoved())));
+            } catch (RuntimeException e) {
+                LOG.warn("the paid-attempt listener failed for attempt {}#{}: {}", request.jobId(), request.attempt(),
+                        e.toString());
+            }
+        }
+
         private void ended(String outcome, long deviceNanos) {
             try {
                 meters.ended(request.spec(), outcome, System.nanoTime() - arrived, deviceNanos);
@@ -682,6 +699,7 @@ public final class ProviderNode implements AutoCloseable {
                     completed.incrementAndGet();
                     if (result.complete(done)) {
                         ended("completed", done.deviceNanos());
+                        paid(done);
                     } else {
                         completed.decrementAndGet();
                     }
@@ -704,6 +722,7 @@ public final class ProviderNode implements AutoCloseable {
                                 completed.decrementAndGet();
                             } else {
                                 ended("completed", ok.deviceNanos());
+                                paid(ok);
                             }
                         }
                     });
@@ -989,6 +1008,7 @@ public final class ProviderNode implements AutoCloseable {
         private java.util.function.DoubleSupplier watts;
         private String energySource;
         private InputCache.Limits cacheLimits;
+        private java.util.function.Consumer<PaidAttempt> onPaid;
 
         private Builder(NodeKeyPair key, DeviceExecutor executor) {
             this.key = InvalidArgumentException.requireNonNull(key, "provider key");
@@ -1185,6 +1205,22 @@ public final class ProviderNode implements AutoCloseable {
          */
         public Builder inputCache(InputCache.Limits limits) {
             this.cacheLimits = InvalidArgumentException.requireNonNull(limits, "input cache limits");
+            return this;
+        }
+
+        /**
+         * Tells {@code listener} of every attempt this node completed that came with a hold
+         * certificate (a private network's paid work), with its receipt and what the node charges
+         * for it: what a claimer needs to claim the hold if the buyer never posts (see
+         * depin-grpc's {@code ClaimAgent}). Called on the node's threads after the result was
+         * handed over, so it must only queue; a listener that throws is logged and ignored.
+         *
+         * @param listener who is told
+         * @return this builder
+         * @throws InvalidArgumentException if null
+         */
+        public Builder onPaidAttempt(java.util.function.Consumer<PaidAttempt> listener) {
+            this.onPaid = InvalidArgumentException.requireNonNull(listener, "paid-attempt listener");
             return this;
         }
 

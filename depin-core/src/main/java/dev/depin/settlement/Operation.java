@@ -23,7 +23,7 @@ public sealed interface Operation {
     /**
      * The operation as one compact JSON object with sorted keys: {@code op} names the member
      * ({@code mint}, {@code transfer}, {@code hold}, {@code post}, {@code void}, {@code expire},
-     * {@code slash}), {@code key} is the idempotency key, and the member's fields follow
+     * {@code slash}, {@code claim}, {@code dispute}), {@code key} is the idempotency key, and the member's fields follow
      * (amounts in integer micro-USD, {@code expiresAt} in epoch milliseconds). What a
      * settlement service receives.
      *
@@ -281,7 +281,6 @@ public sealed interface Operation {
             InvalidArgumentException.requireNonNull(beneficiary, "beneficiary (Optional.empty() for none)");
             InvalidArgumentException.requireNonNull(toBeneficiary, "amount to the beneficiary");
             InvalidArgumentException.requireNonNull(burned, "amount burned");
-            InvalidArgumentException.requireNonNull(evidence, "evidence");
             if (beneficiary.isEmpty() && toBeneficiary.micros() != 0) {
                 throw new InvalidArgumentException("slash gives " + toBeneficiary
                         + " to a beneficiary but names none: name the buyer's account or burn it all");
@@ -298,10 +297,7 @@ public sealed interface Operation {
                 throw new InvalidArgumentException("slash total " + toBeneficiary + " + " + burned
                         + " overflows: slash at most " + MicroUsd.ofMicros(Long.MAX_VALUE));
             }
-            if (evidence.isEmpty() || evidence.length() > 200 || !evidence.chars().allMatch(c -> c > 32 && c < 127)) {
-                throw new InvalidArgumentException("slash evidence '" + evidence
-                        + "' must be 1 to 200 printable ASCII characters without spaces, such as a dispute hash");
-            }
+            requireEvidence(evidence, "slash", "a dispute hash");
         }
 
         /** @return {@code toBeneficiary + burned} */
@@ -313,6 +309,83 @@ public sealed interface Operation {
         public String fields() {
             return "slash|" + stake + "|" + beneficiary.map(AccountId::value).orElse("-") + "|"
                     + toBeneficiary.micros() + "|" + burned.micros() + "|" + evidence;
+        }
+    }
+
+    /**
+     * The payee claims an open hold before its expiry, with its evidence (such as the digest
+     * of its signed execution receipt): the hold becomes CLAIMED and can no longer be voided or
+     * expired; the ledger posts {@code amount} itself when the ledger's dispute window has
+     * passed since the claim, unless a {@link Dispute} came first. A settlement service lets
+     * only the payee's key claim, after checking the receipt.
+     *
+     * @param key      the idempotency key
+     * @param hold     the key of the hold
+     * @param amount   how much the payee claims, 1 micro-USD to the hold's amount
+     * @param evidence what the claim rests on, such as the receipt's SHA-256 (1 to 200 printable
+     *                 ASCII characters without spaces); part of the fields
+     */
+    record Claim(OperationKey key, OperationKey hold, MicroUsd amount, String evidence) implements Operation {
+        /**
+         * Checks the fields.
+         *
+         * @param key      the idempotency key
+         * @param hold     the key of the hold
+         * @param amount   how much is claimed, &gt; 0
+         * @param evidence what the claim rests on
+         * @throws InvalidArgumentException if a field is null, the key is the hold's, the amount
+         *                                  is zero or the evidence is malformed
+         */
+        public Claim {
+            resolving(key, hold);
+            positive(amount, "claim amount");
+            requireEvidence(evidence, "claim", "a receipt's SHA-256");
+        }
+
+        @Override
+        public String fields() {
+            return "claim|" + hold + "|" + amount.micros() + "|" + evidence;
+        }
+    }
+
+    /**
+     * The payer disputes a claimed hold within the dispute window, with its evidence (such as
+     * the SHA-256 of its dispute record): the hold becomes DISPUTED, the ledger no longer posts
+     * it by itself, and whoever re-checked the dispute resolves it with a {@link Post} (the
+     * claim stands) or a {@link VoidHold} (the dispute is upheld). A settlement service applies
+     * it only after its own re-check upheld the dispute.
+     *
+     * @param key      the idempotency key
+     * @param hold     the key of the claimed hold
+     * @param evidence what the dispute rests on (1 to 200 printable ASCII characters without
+     *                 spaces); part of the fields
+     */
+    record Dispute(OperationKey key, OperationKey hold, String evidence) implements Operation {
+        /**
+         * Checks the fields.
+         *
+         * @param key      the idempotency key
+         * @param hold     the key of the hold
+         * @param evidence what the dispute rests on
+         * @throws InvalidArgumentException if a field is null, the key is the hold's or the
+         *                                  evidence is malformed
+         */
+        public Dispute {
+            resolving(key, hold);
+            requireEvidence(evidence, "dispute", "a dispute record's SHA-256");
+        }
+
+        @Override
+        public String fields() {
+            return "dispute|" + hold + "|" + evidence;
+        }
+    }
+
+    private static void requireEvidence(String evidence, String what, String example) {
+        InvalidArgumentException.requireNonNull(evidence, what + " evidence");
+        if (evidence.isEmpty() || evidence.length() > 200 || !evidence.chars().allMatch(c -> c > 32 && c < 127)) {
+            throw new InvalidArgumentException(what + " evidence '" + evidence
+                    + "' must be 1 to 200 printable ASCII characters without spaces, such as " + example);
         }
     }
 

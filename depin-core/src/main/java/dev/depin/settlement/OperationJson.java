@@ -26,7 +26,9 @@ final class OperationJson {
             "post", Set.of("op", "key", "hold", "amount"),
             "void", Set.of("op", "key", "hold"),
             "expire", Set.of("op", "key", "hold"),
-            "slash", Set.of("op", "key", "stake", "beneficiary", "toBeneficiary", "burned", "evidence"));
+            "slash", Set.of("op", "key", "stake", "beneficiary", "toBeneficiary", "burned", "evidence"),
+            "claim", Set.of("op", "key", "hold", "amount", "evidence"),
+            "dispute", Set.of("op", "key", "hold", "evidence"));
     private static final Set<String> OPTIONAL = Set.of("specHash", "beneficiary");
 
     private OperationJson() {
@@ -67,6 +69,15 @@ final class OperationJson {
             o.beneficiary().ifPresent(b -> m.put("beneficiary", b.value()));
             m.put("toBeneficiary", o.toBeneficiary().micros());
             m.put("burned", o.burned().micros());
+            m.put("evidence", o.evidence());
+        } else if (op instanceof Operation.Claim o) {
+            m.put("op", "claim");
+            m.put("hold", o.hold().value());
+            m.put("amount", o.amount().micros());
+            m.put("evidence", o.evidence());
+        } else if (op instanceof Operation.Dispute o) {
+            m.put("op", "dispute");
+            m.put("hold", o.hold().value());
             m.put("evidence", o.evidence());
         } else {
             throw new IllegalStateException("a new Operation member needs its JSON form: " + op);
@@ -123,6 +134,9 @@ final class OperationJson {
                 case "slash" -> new Operation.Slash(key, account(n, "stake"),
                         n.has("beneficiary") ? Optional.of(account(n, "beneficiary")) : Optional.empty(),
                         micros(n, "toBeneficiary"), micros(n, "burned"), text(n, "evidence"));
+                case "claim" -> new Operation.Claim(key, OperationKey.of(text(n, "hold")), micros(n, "amount"),
+                        text(n, "evidence"));
+                case "dispute" -> new Operation.Dispute(key, OperationKey.of(text(n, "hold")), text(n, "evidence"));
                 default -> throw new IllegalStateException("unreachable: " + type);
             };
         } catch (InvalidArgumentException e) {

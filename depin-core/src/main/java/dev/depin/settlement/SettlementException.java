@@ -34,6 +34,27 @@ public sealed class SettlementException extends DepinException permits LedgerFai
         HOLD_NOT_EXPIRED,
         /** The hold was already posted, voided or expired under another key: a hold resolves once. */
         HOLD_RESOLVED,
+        /**
+         * The hold is claimed by its payee (or the claim is disputed): it can no longer be voided
+         * or expired, nor posted for less than the claim, nor claimed again. The payer disputes
+         * the claim instead; a disputed hold is resolved by a post or a void of whoever
+         * re-checked the dispute.
+         */
+        HOLD_CLAIMED,
+        /** A dispute named a hold that no payee has claimed: void the hold instead. */
+        HOLD_NOT_CLAIMED,
+        /** A dispute came at or after the end of the claim's dispute window: the claim stands. */
+        DISPUTE_WINDOW_CLOSED,
+        /**
+         * A settlement service refused a claim: the receipt is not signed by the caller's key,
+         * or is for another job, attempt or spec than the hold.
+         */
+        CLAIM_REJECTED,
+        /**
+         * A settlement service re-checked a dispute with the offline verifier and it does not
+         * convict the provider (or the record does not bind to the claim): the claim stands.
+         */
+        DISPUTE_REJECTED,
         /** The operation's key was already used by an operation with other fields. */
         IDEMPOTENCY_CONFLICT,
         /** The account's available balance (posted less held) is below the amount, without credit. */

@@ -27,6 +27,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,6 +36,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The buyer's SLA evidence on disk: every finished job's {@link SlaRecord}, appended as one line
@@ -48,6 +53,16 @@ import java.util.TreeMap;
  *  "charges":{"NODEID":"MICROS"},"flops":N,"job":"ID","type":"job"}       one per finished job
  * </pre>
  *
+ * <p><b>Group commit.</b> One writer thread per journal appends the lines of every job handed in
+ * since its last write and forces them with one {@code force}; each job's
+ * {@link #recordAsync} future completes only once its line is on the disk, so many jobs ending
+ * together share one disk flush instead of queuing for one each. The queue is bounded
+ * ({@value #QUEUE} jobs): a caller finding it full waits for the writer (backpressure), never
+ * drops a record. A write or force that fails fails every job waiting for it, and every job
+ * after, with a {@link SlaJournalException} naming the job; the lines of that write are cut off
+ * again where the file allows, and the journal records nothing more until it is reopened.
+ * {@link #close} writes what is queued before it returns.
+ *
  * <p>Offers are kept whole, with their signatures, and checked again when the journal is read: the
  * terms a provider is held to are the ones it signed, not what the file claims. The buyer's own
  * timings and charges are its claims (docs/decisions.md, "SLA credits"). A crash in the middle
@@ -60,23 +75,52 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
     public static final String FORMAT = "depin-sla-journal/1";
     /** The longest line read: an offer is at most 64 KiB, a job of 1,024 attempts well under 1 MiB. */
     static final int MAX_LINE = 1 << 20;
+    /** Jobs waiting for the writer at most; a caller finding the queue full waits. */
+    static final int QUEUE = 4096;
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SlaJournal.class);
 
     private final Path file;
     private final AccountId buyer;
     private final FileChannel channel;
     private final FileLock lock;
     private final SlaBook book;
+    private final int capacity;
+    private final Thread writer;
+
+    private final ReentrantLock queueLock = new ReentrantLock();
+    private final Condition notEmpty = queueLock.newCondition();
+    private final Condition notFull = queueLock.newCondition();
+    /** Jobs handed in and not yet taken by the writer (queueLock). */
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** Ids of jobs handed in whose line is not yet on the disk (queueLock): a job counts once. */
+    private final Set<String> pendingJobs = new HashSet<>();
+    /** Set by {@link #close} (queueLock): nothing more is taken; the writer drains the queue and ends. */
+    private boolean closing;
+    /** The write that failed (queueLock): nothing more is taken. */
+    private SlaJournalException failure;
+
+    /** Offers whose line is in the file (writer thread only). */
     private final Set<String> offersWritten;
-    private boolean closed;
+    /** The file's length up to the last line forced to the disk (writer thread only). */
+    private long durable;
+
+    /** A job handed in: its record, its line (made on the caller's thread), and who waits for it. */
+    private record Pending(SlaRecord record, byte[] line, CompletableFuture<Void> done) {
+    }
 
     private SlaJournal(Path file, AccountId buyer, FileChannel channel, FileLock lock, SlaBook book,
-                       Set<String> offersWritten) {
+                       Set<String> offersWritten, long durable, int capacity) {
         this.file = file;
         this.buyer = buyer;
         this.channel = channel;
         this.lock = lock;
         this.book = book;
         this.offersWritten = offersWritten;
+        this.durable = durable;
+        this.capacity = capacity;
+        this.writer = new Thread(this::writeLoop, "depin-sla-journal-" + file.getFileName());
+        this.writer.setDaemon(true);
     }
 
     /**
@@ -101,7 +145,7 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
      *                                  a line does not check, another process holds it, or I/O fails
      */
     public static SlaJournal open(Path file, AccountId buyer) {
-        return open(file, buyer, new SlaBook());
+        return open(file, buyer, new SlaBook(), QUEUE);
     }
 
     /**
@@ -116,10 +160,26 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
      * @throws SlaJournalException      as {@link #open(Path, AccountId)}
      */
     public static SlaJournal open(Path file, AccountId buyer, io.micrometer.core.instrument.MeterRegistry registry) {
-        return open(file, buyer, new SlaBook(InvalidArgumentException.requireNonNull(registry, "meter registry")));
+        return open(file, buyer, new SlaBook(InvalidArgumentException.requireNonNull(registry, "meter registry")),
+                QUEUE);
     }
 
-    private static SlaJournal open(Path file, AccountId buyer, SlaBook book) {
+    /**
+     * Opens a journal whose queue holds at most {@code capacity} jobs (tests of the backpressure).
+     *
+     * @param file     the journal's file
+     * @param buyer    the buyer's account
+     * @param capacity jobs waiting for the writer at most, &ge; 1
+     * @return the journal
+     */
+    static SlaJournal open(Path file, AccountId buyer, int capacity) {
+        if (capacity < 1) {
+            throw new InvalidArgumentException("SLA journal queue capacity must be >= 1, got " + capacity);
+        }
+        return open(file, buyer, new SlaBook(), capacity);
+    }
+
+    private static SlaJournal open(Path file, AccountId buyer, SlaBook book, int capacity) {
         InvalidArgumentException.requireNonNull(file, "journal file");
         InvalidArgumentException.requireNonNull(buyer, "buyer account");
         boolean exists = Files.exists(file);
@@ -165,8 +225,11 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
                     ch.force(true);
                 }
             }
-            ch.position(ch.size());
-            return new SlaJournal(file, buyer, ch, lock, book, digests);
+            long end = ch.size();
+            ch.position(end);
+            SlaJournal j = new SlaJournal(file, buyer, ch, lock, book, digests, end, capacity);
+            j.writer.start();
+            return j;
         } catch (IOException e) {
             closeQuietly(ch);
             throw new SlaJournalException("cannot use the SLA journal " + file + ": " + e.getMessage(), e);
@@ -216,40 +279,242 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
     }
 
     /**
-     * Appends a finished job and forces it to the disk, then records it in {@link #book()}.
+     * Appends a finished job and waits until its line is on the disk ({@link #recordAsync}), then
+     * returns; {@link #book()} holds it by then.
      *
      * @param record the job
-     * @throws InvalidArgumentException if it was recorded before
-     * @throws SlaJournalException      if the journal is closed or the write fails (the job is then not recorded)
+     * @throws InvalidArgumentException if it was recorded (or handed in) before
+     * @throws SlaJournalException      if the journal is closed, a write failed (the job is then not
+     *                                  recorded), or the thread was interrupted while waiting
      */
     @Override
-    public synchronized void record(SlaRecord record) {
+    public void record(SlaRecord record) {
+        try {
+            recordAsync(record).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Hands a finished job to the writer thread. Its line is made here; the writer appends it with
+     * the lines of every other job handed in meanwhile, forces them to the disk together, records
+     * them in {@link #book()}, and then completes each job's future, in the order they were handed
+     * in. If {@value #QUEUE} jobs are already waiting, this waits for room (backpressure).
+     *
+     * @param record the job
+     * @return completes once the job's line is on the disk; fails with {@link InvalidArgumentException}
+     *     if the job was recorded or handed in before, and with {@link SlaJournalException} if the
+     *     journal is closed, the write failed (or an earlier one did), or this thread was
+     *     interrupted while waiting for room
+     * @throws InvalidArgumentException on null
+     */
+    @Override
+    public CompletableFuture<Void> recordAsync(SlaRecord record) {
         InvalidArgumentException.requireNonNull(record, "SLA record");
-        if (closed) {
-            throw new SlaJournalException("the SLA journal " + file + " is closed: job " + record.jobId()
-                    + " was not recorded", null);
+        byte[] jobLine;
+        try {
+            jobLine = line(jobNode(record));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
         }
-        if (book.contains(record.jobId())) {
-            throw new InvalidArgumentException("job " + record.jobId() + " was recorded already: each job counts once");
+        Pending p = new Pending(record, jobLine, new CompletableFuture<>());
+        queueLock.lock();
+        try {
+            while (true) {
+                if (closing) {
+                    return CompletableFuture.failedFuture(new SlaJournalException("the SLA journal " + file
+                            + " is closed: job " + record.jobId() + " was not recorded", null));
+                }
+                if (failure != null) {
+                    return CompletableFuture.failedFuture(notRecorded(record, failure));
+                }
+                if (queue.size() < capacity) {
+                    break;
+                }
+                try {
+                    notFull.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return CompletableFuture.failedFuture(new SlaJournalException("interrupted while waiting for "
+                            + "room in the SLA journal " + file + "'s queue: job " + record.jobId()
+                            + " was not recorded", e));
+                }
+            }
+            if (book.contains(record.jobId()) || !pendingJobs.add(record.jobId())) {
+                return CompletableFuture.failedFuture(new InvalidArgumentException("job " + record.jobId()
+                        + " was recorded already: each job counts once"));
+            }
+            queue.add(p);
+            notEmpty.signal();
+        } finally {
+            queueLock.unlock();
         }
+        return p.done();
+    }
+
+    /**
+     * Stops taking jobs, waits until the writer has written every job handed in before (their
+     * futures complete), then releases the lock and closes the file. Jobs handed in after this
+     * fail. Called from a thread that a journal's future completed on, it does not wait.
+     */
+    @Override
+    public void close() {
+        queueLock.lock();
+        try {
+            closing = true;
+            notEmpty.signalAll();
+            notFull.signalAll();
+        } finally {
+            queueLock.unlock();
+        }
+        if (Thread.currentThread() == writer) {
+            return; // the writer closes the file once it has drained the queue
+        }
+        boolean interrupted = false;
+        while (writer.isAlive()) {
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- the writer thread
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        try {
+            while (true) {
+                queueLock.lock();
+                try {
+                    while (queue.isEmpty() && !closing) {
+                        notEmpty.awaitUninterruptibly();
+                    }
+                    if (queue.isEmpty()) {
+                        return; // closing, and everything handed in is written (or failed)
+                    }
+                    batch.addAll(queue);
+                    queue.clear();
+                    notFull.signalAll();
+                } finally {
+                    queueLock.unlock();
+                }
+                write(batch);
+                batch.clear();
+            }
+        } catch (Throwable t) {
+            // Not an I/O failure (those are handled in write): still, no job may wait forever.
+            fail(batch, t);
+            throw t;
+        } finally {
+            try {
+                lock.release();
+            } catch (IOException ignored) {
+                // closing the channel releases it too
+            }
+            closeQuietly(channel);
+        }
+    }
+
+    /** Appends a batch's lines (and the offers they name for the first time), forces them, then completes them. */
+    private void write(List<Pending> batch) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Set<String> newOffers = new HashSet<>();
+        try {
+            for (Pending p : batch) {
+                for (SlaRecord.Attempt a : p.record().attempts()) {
+                    String digest = a.offer().digest();
+                    if (!offersWritten.contains(digest) && newOffers.add(digest)) {
+                        ObjectNode o = CanonicalJson.object();
+                        o.put("type", "offer");
+                        o.set("offer", CanonicalJson.readTree(a.offer().toJson()));
+                        bytes.writeBytes(line(o));
+                    }
+                }
+                bytes.writeBytes(p.line());
+            }
+            ByteBuffer b = ByteBuffer.wrap(bytes.toByteArray());
+            while (b.hasRemaining()) {
+                channel.write(b);
+            }
+            channel.force(false);
+            durable = channel.position();
+        } catch (IOException | RuntimeException e) {
+            fail(batch, e);
+            return;
+        }
+        offersWritten.addAll(newOffers);
+        List<String> ids = new ArrayList<>(batch.size());
+        for (Pending p : batch) {
+            book.record(p.record()); // cannot refuse: a job id is taken once, under the queue's lock
+            ids.add(p.record().jobId());
+        }
+        queueLock.lock();
+        try {
+            ids.forEach(pendingJobs::remove);
+        } finally {
+            queueLock.unlock();
+        }
+        for (Pending p : batch) {
+            p.done().complete(null);
+        }
+    }
+
+    /**
+     * A write failed: cuts the file back to its last forced line (where it can: otherwise the
+     * next open cuts off a torn line, and complete lines of the failed write stay, measured but
+     * reported as not recorded), and fails the batch, everything queued, and everything after.
+     */
+    private void fail(List<Pending> batch, Throwable cause) {
+        SlaJournalException f = new SlaJournalException("could not write to the SLA journal " + file + ": "
+                + cause + " -- it records nothing more; free disk space or fix the file system, then reopen it", cause);
+        try {
+            channel.truncate(durable);
+            channel.force(false);
+        } catch (IOException | RuntimeException e) {
+            f.addSuppressed(e);
+        }
+        List<Pending> failed = new ArrayList<>(batch);
+        queueLock.lock();
+        try {
+            if (failure == null) {
+                failure = f;
+            }
+            failed.addAll(queue);
+            queue.clear();
+            pendingJobs.clear();
+            notFull.signalAll();
+        } finally {
+            queueLock.unlock();
+        }
+        LOG.warn("{}; {} job(s) waiting for it were not recorded", f.getMessage(), failed.size());
+        for (Pending p : failed) {
+            p.done().completeExceptionally(notRecorded(p.record(), f));
+        }
+    }
+
+    private SlaJournalException notRecorded(SlaRecord record, SlaJournalException why) {
+        return new SlaJournalException("job " + record.jobId() + " was not recorded: " + why.getMessage(), why);
+    }
+
+    private static ObjectNode jobNode(SlaRecord record) {
         ObjectNode job = CanonicalJson.object();
         job.put("type", "job");
         job.put("job", record.jobId());
         job.put("flops", record.flops());
         ArrayNode attempts = job.putArray("attempts");
         for (SlaRecord.Attempt a : record.attempts()) {
-            String digest = a.offer().digest();
-            if (!offersWritten.contains(digest) && newOffers.add(digest)) {
-                ObjectNode o = CanonicalJson.object();
-                o.put("type", "offer");
-                o.set("offer", CanonicalJson.readTree(a.offer().toJson()));
-                bytes.writeBytes(line(o));
-            }
             ObjectNode n = attempts.addObject();
             n.put("n", a.number());
-            n.put("offer", digest);
+            n.put("offer", a.offer().digest());
             n.put("dispatched", a.dispatched().toString());
             if (a.end() != null) {
                 n.put("end", a.end().name());
@@ -258,33 +523,7 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
         }
         ObjectNode charges = job.putObject("charges");
         new TreeMap<>(record.charges()).forEach((p, c) -> charges.put(p.hex(), String.valueOf(c.micros())));
-        bytes.writeBytes(line(job));
-        try {
-            ByteBuffer b = ByteBuffer.wrap(bytes.toByteArray());
-            while (b.hasRemaining()) {
-                channel.write(b);
-            }
-            channel.force(false);
-        } catch (IOException e) {
-            throw new SlaJournalException("could not write job " + record.jobId() + " to the SLA journal " + file
-                    + ": " + e.getMessage() + " -- the job is not recorded; free disk space and reopen the journal", e);
-        }
-        offersWritten.addAll(newOffers);
-        book.record(record);
-    }
-
-    /** Releases the lock and closes the file; records after this fail. */
-    @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            try {
-                lock.release();
-            } catch (IOException ignored) {
-                // closing the channel releases it too
-            }
-            closeQuietly(channel);
-        }
+        return job;
     }
 
     private static byte[] line(JsonNode node) {

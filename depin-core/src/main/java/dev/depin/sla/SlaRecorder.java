@@ -1,5 +1,7 @@
 package dev.depin.sla;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * Where a buyer's client hands each finished job for SLA measurement
  * ({@code DepinClient.Builder.sla}): an in-memory {@link SlaBook}, or a {@link SlaJournal} that
@@ -7,13 +9,33 @@ package dev.depin.sla;
  */
 public interface SlaRecorder {
     /**
-     * Records one finished job. Called once per job, on the client's thread, after the job's
-     * final state is decided and before its result future completes; an exception is logged
-     * and does not change the job's outcome.
+     * Records one finished job and returns once it is recorded. An exception means it is not.
      *
      * @param record the job
      * @throws dev.depin.InvalidArgumentException if the job was recorded before
      * @throws dev.depin.DepinException           if it cannot be recorded (e.g. the journal's disk failed)
      */
     void record(SlaRecord record);
+
+    /**
+     * Records one finished job, possibly later: what the client calls, once per job, after the
+     * job's final state is decided. The job's result future completes only once the returned
+     * future has: normally; and if it fails, the job's future fails with an
+     * {@link SlaNotRecordedException} that still carries the result (a failed job's own failure
+     * carries it as a suppressed exception). The default records on the caller's thread through
+     * {@link #record}.
+     *
+     * @param record the job
+     * @return completes once the job is recorded, or fails with why it was not
+     * @throws dev.depin.InvalidArgumentException on null
+     */
+    default CompletableFuture<Void> recordAsync(SlaRecord record) {
+        dev.depin.InvalidArgumentException.requireNonNull(record, "SLA record");
+        try {
+            record(record);
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
 }

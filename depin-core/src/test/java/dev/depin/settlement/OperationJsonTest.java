@@ -30,7 +30,9 @@ class OperationJsonTest {
                 new Operation.Slash(OperationKey.of("s"), AccountId.of("stake:p1"), Optional.of(A), MicroUsd.ofMicros(1),
                         MicroUsd.ZERO, "sha256:ab"),
                 new Operation.Slash(OperationKey.of("s2"), AccountId.of("stake:p1"), Optional.empty(), MicroUsd.ZERO,
-                        MicroUsd.ofMicros(3), "d"));
+                        MicroUsd.ofMicros(3), "d"),
+                new Operation.Claim(OperationKey.of("c"), OperationKey.of("h"), MicroUsd.ofMicros(7), "sha256:cd"),
+                new Operation.Dispute(OperationKey.of("d"), OperationKey.of("h"), "sha256:ef"));
         for (Operation op : ops) {
             byte[] json = op.toJson();
             assertEquals(op, Operation.fromJson(json), new String(json, StandardCharsets.UTF_8));
@@ -56,6 +58,11 @@ class OperationJsonTest {
         refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":99999999999999999999}",
                 "operation JSON field 'amount' is not an integer");
         refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":1,\"amount\":1}", "operation JSON field 'to' is not a string");
+        refused("{\"op\":\"claim\",\"key\":\"c\",\"hold\":\"h\",\"amount\":0,\"evidence\":\"r\"}",
+                "operation JSON of a claim is refused: claim amount is zero");
+        refused("{\"op\":\"dispute\",\"key\":\"d\",\"hold\":\"h\",\"evidence\":\"a b\"}",
+                "operation JSON of a dispute is refused: dispute evidence 'a b' must be 1 to 200 printable ASCII");
+        refused("{\"op\":\"dispute\",\"key\":\"d\",\"hold\":\"h\"}", "operation JSON of a dispute lacks the field 'evidence'");
         refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\",\"amount\":0}",
                 "operation JSON of a mint is refused: mint amount is zero");
         refused("{\"op\":\"mint\",\"key\":\"has space\",\"to\":\"buyer:acme\",\"amount\":1}",

@@ -35,14 +35,18 @@ public abstract class SettlementContract {
     protected static final AccountId STAKE = AccountId.of("stake:p1");
     protected static final AccountId FEES = AccountId.of("fees:net");
 
+    /** The dispute window every settlement under the contract is opened with. */
+    public static final Duration DISPUTE_WINDOW = Duration.ofMinutes(5);
+
     /** The clock of the settlement under test; tests move it by hand. */
     protected final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     /** The settlement under test. */
     protected Settlement ledger;
 
     /**
-     * A fresh settlement with no accounts but its own, deciding expiry by {@code clock} and
-     * expiring no hold unless asked (no background expiry), so tests decide when holds expire.
+     * A fresh settlement with no accounts but its own, deciding expiry by {@code clock},
+     * expiring no hold and posting no claim unless asked (no background expiry), so tests decide
+     * when holds expire, with a dispute window of {@link #DISPUTE_WINDOW}.
      *
      * @param clock the clock
      * @return the settlement
@@ -57,6 +61,15 @@ public abstract class SettlementContract {
      * @return the settlement
      */
     protected abstract Settlement reopen(Clock clock);
+
+    /**
+     * Has the settlement post every claim whose dispute window has ended by its clock, as its
+     * background sweep would (for {@code JdbcLedger}, {@code postDueClaims()}, on the ledger
+     * behind a service where the settlement is a client).
+     *
+     * @return how many claims it posted
+     */
+    protected abstract int postDueClaims();
 
     /**
      * Checks the implementation's own invariants after each test, before the settlement is
@@ -392,6 +405,155 @@ public abstract class SettlementContract {
         assertInstanceOf(LedgerFailureException.class, e.getCause());
         assertThrows(LedgerFailureException.class, () -> ledger.balance(BUYER));
         ledger = reopen(clock);
+    }
+
+    // ---- claims after a dispute window (issue 16) -----------------------------------
+
+    private HoldRecord.ClaimRecord claimRecord(String claimKey, long dollars, String evidence, Instant filed,
+                                               Optional<OperationKey> disputedBy) {
+        return new HoldRecord.ClaimRecord(key(claimKey), usd(dollars), evidence, filed, filed.plus(DISPUTE_WINDOW),
+                disputedBy);
+    }
+
+    @Test
+    public void claim_isPostedByTheSettlementWhenTheWindowEnds() {
+        String spec = "cd".repeat(32);
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later(), Optional.of(spec)));
+        Instant filed = clock.instant();
+        Applied claim = apply(new Operation.Claim(key("c"), key("h"), usd(7), "receipt-sha256"));
+        assertEquals(List.of(), claim.postings(), "a claim moves no money by itself");
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 100_000_000, 10_000_000), ledger.balance(BUYER));
+        assertEquals(Optional.of(new HoldRecord(key("h"), BUYER, PROVIDER, usd(10), later(), Optional.of(spec),
+                HoldRecord.State.CLAIMED, Optional.empty(), Optional.of(claimRecord("c", 7, "receipt-sha256", filed,
+                Optional.empty())))), ledger.hold(key("h")));
+        assertEquals(1, ledger.openHolds().size(), "a claimed hold still reserves the money");
+        clock.advance(DISPUTE_WINDOW.minusMillis(1));
+        assertEquals(0, postDueClaims(), "not before the window ends");
+        clock.advance(Duration.ofMillis(1));
+        assertEquals(1, postDueClaims());
+        assertEquals(0, postDueClaims(), "a claim is posted once");
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 93_000_000, 0), ledger.balance(BUYER));
+        assertEquals(7_000_000, ledger.balance(PROVIDER).posted());
+        HoldRecord posted = ledger.hold(key("h")).orElseThrow();
+        assertEquals(HoldRecord.State.POSTED, posted.state());
+        assertEquals(Optional.of(claimRecord("c", 7, "receipt-sha256", filed, Optional.empty())), posted.claim());
+        assertEquals(List.of(), ledger.openHolds());
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+    }
+
+    @Test
+    public void claim_keepsTheHoldPastItsExpiryAndCannotBeVoidedOrUndercut() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        apply(new Operation.Claim(key("c"), key("h"), usd(6), "r"));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Post(key("p"), key("h"), MicroUsd.ofMicros(5_999_999))));
+        clock.advance(Duration.ofMinutes(2));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Expire(key("x"), key("h"))));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+        assertEquals(HoldRecord.State.CLAIMED, ledger.hold(key("h")).orElseThrow().state());
+        clock.advance(DISPUTE_WINDOW);
+        assertEquals(1, postDueClaims(), "posted after the hold's own expiry");
+        assertEquals(6_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 94_000_000, 0), ledger.balance(BUYER));
+    }
+
+    @Test
+    public void claim_refusesUnknownResolvedExpiredOversizeAndSecondClaims() {
+        refused(Reason.UNKNOWN_HOLD, () -> apply(new Operation.Claim(key("c0"), key("nope"), usd(1), "r")));
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        refused(Reason.POST_EXCEEDS_HOLD,
+                () -> apply(new Operation.Claim(key("c1"), key("h"), MicroUsd.ofMicros(10_000_001), "r")));
+        Applied c = apply(new Operation.Claim(key("c"), key("h"), usd(10), "r"));
+        assertEquals(c, apply(new Operation.Claim(key("c"), key("h"), usd(10), "r")), "an identical retry");
+        refused(Reason.IDEMPOTENCY_CONFLICT, () -> apply(new Operation.Claim(key("c"), key("h"), usd(9), "r")));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Claim(key("c2"), key("h"), usd(1), "r")));
+
+        apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(5), later()));
+        apply(new Operation.Post(key("p2"), key("h2"), usd(5)));
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.Claim(key("c3"), key("h2"), usd(1), "r")));
+
+        apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(5), later()));
+        clock.advance(Duration.ofMinutes(10));
+        refused(Reason.HOLD_EXPIRED, () -> apply(new Operation.Claim(key("c4"), key("h3"), usd(1), "r")));
+        apply(new Operation.Expire(key("x3"), key("h3")));
+        refused(Reason.HOLD_EXPIRED, () -> apply(new Operation.Claim(key("c4"), key("h3"), usd(1), "r")));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Claim(key("c5"), key("h"), MicroUsd.ZERO, "r"));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Claim(key("c5"), key("h"), usd(1), "two words"));
+        assertThrows(InvalidArgumentException.class, () -> new Operation.Claim(key("h"), key("h"), usd(1), "r"));
+        assertEquals(1, postDueClaims(), "the one claim that was filed");
+    }
+
+    @Test
+    public void dispute_stopsTheSettlementsPostAndAVoidUpholdsIt() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        Instant filed = clock.instant();
+        apply(new Operation.Claim(key("c"), key("h"), usd(10), "r"));
+        clock.advance(DISPUTE_WINDOW.minusMillis(1));
+        Applied d = apply(new Operation.Dispute(key("d"), key("h"), "dispute-sha256"));
+        assertEquals(List.of(), d.postings());
+        assertEquals(d, apply(new Operation.Dispute(key("d"), key("h"), "dispute-sha256")), "an identical retry");
+        assertEquals(Optional.of(claimRecord("c", 10, "r", filed, Optional.of(key("d")))),
+                ledger.hold(key("h")).orElseThrow().claim());
+        assertEquals(HoldRecord.State.DISPUTED, ledger.hold(key("h")).orElseThrow().state());
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Dispute(key("d2"), key("h"), "again")));
+        clock.advance(Duration.ofMinutes(20));
+        assertEquals(0, postDueClaims(), "a disputed claim is not posted by the settlement");
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Expire(key("x"), key("h"))));
+        apply(new Operation.VoidHold(key("v"), key("h")));
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 100_000_000, 0), ledger.balance(BUYER));
+        assertEquals(0, ledger.balance(PROVIDER).posted());
+        assertEquals(HoldRecord.State.VOIDED, ledger.hold(key("h")).orElseThrow().state());
+    }
+
+    @Test
+    public void dispute_rejectedByAPostAfterTheExpiryPaysTheClaim() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        apply(new Operation.Claim(key("c"), key("h"), usd(8), "r"));
+        apply(new Operation.Dispute(key("d"), key("h"), "e"));
+        clock.advance(Duration.ofMinutes(30));
+        refused(Reason.POST_EXCEEDS_HOLD, () -> apply(new Operation.Post(key("p"), key("h"), usd(11))));
+        apply(new Operation.Post(key("p"), key("h"), usd(8)));
+        assertEquals(8_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(0, ledger.balance(BUYER).held());
+    }
+
+    @Test
+    public void dispute_refusesUnclaimedResolvedAndLateDisputes() {
+        refused(Reason.UNKNOWN_HOLD, () -> apply(new Operation.Dispute(key("d0"), key("nope"), "e")));
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        refused(Reason.HOLD_NOT_CLAIMED, () -> apply(new Operation.Dispute(key("d"), key("h"), "e")));
+        apply(new Operation.Claim(key("c"), key("h"), usd(10), "r"));
+        clock.advance(DISPUTE_WINDOW);
+        refused(Reason.DISPUTE_WINDOW_CLOSED, () -> apply(new Operation.Dispute(key("d"), key("h"), "e")));
+        assertEquals(1, postDueClaims());
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.Dispute(key("d"), key("h"), "e")));
+    }
+
+    @Test
+    public void post_ofAClaimedHoldForAtLeastTheClaimResolvesItOnce() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.Claim(key("c"), key("h"), usd(7), "r"));
+        apply(new Operation.Post(key("p"), key("h"), usd(7)));
+        clock.advance(DISPUTE_WINDOW);
+        assertEquals(0, postDueClaims(), "the payer's post resolved it; the claim is not posted again");
+        assertEquals(7_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(HoldRecord.State.POSTED, ledger.hold(key("h")).orElseThrow().state());
+        assertEquals(Optional.of(key("p")), ledger.hold(key("h")).orElseThrow().resolvedBy());
+    }
+
+    @Test
+    public void reopen_keepsClaimsAndPostsThemOnce() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        apply(new Operation.Claim(key("c"), key("h"), usd(4), "r"));
+        HoldRecord claimed = ledger.hold(key("h")).orElseThrow();
+        ledger.close();
+        clock.advance(Duration.ofHours(1));
+        ledger = reopen(clock);
+        assertEquals(claimed, ledger.hold(key("h")).orElseThrow());
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Expire(key("x"), key("h"))));
+        assertEquals(1, postDueClaims());
+        assertEquals(0, postDueClaims());
+        assertEquals(4_000_000, ledger.balance(PROVIDER).posted());
     }
 
     /** A clock that tests move by hand, so expiry is decided without sleeping. */

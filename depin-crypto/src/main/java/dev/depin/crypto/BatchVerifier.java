@@ -166,6 +166,29 @@ public final class BatchVerifier {
      * @throws VerificationException if the batch envelope does not verify
      */
     public int verifyBatchSignature(BatchedReceipt job, NodePublicKey key) {
+        return signedBatch(job, key).statements;
+    }
+
+    /**
+     * Authenticates one job's receipt statement without checking what it says against any data:
+     * the batch envelope's signature by {@code key} and the receipt statement's inclusion in the
+     * batch's signed root. What a settlement service checks before it takes a receipt as a
+     * provider's claim to be paid (its job, attempt and spec hash are then the provider's signed
+     * word; the outputs were the buyer's to check).
+     *
+     * @param job what the provider sent for one job
+     * @param key the provider's key
+     * @return the receipt, signed by {@code key}
+     * @throws VerificationException if the batch envelope does not verify or the receipt is not
+     *                               in the batch
+     */
+    public ExecutionReceipt authenticateReceipt(BatchedReceipt job, NodePublicKey key) {
+        SignedBatch batch = signedBatch(job, key);
+        inclusion("receipt", job.receiptProof(), BatchedReceipt.statementDigest(job.receipt()), batch);
+        return job.readReceiptUnverified();
+    }
+
+    private SignedBatch signedBatch(BatchedReceipt job, NodePublicKey key) {
         InvalidArgumentException.requireNonNull(job, "job");
         InvalidArgumentException.requireNonNull(key, "key");
         String digest = job.batch().digestHex();
@@ -175,7 +198,7 @@ public final class BatchVerifier {
             batch = verifyBatch(job.batch(), key);
             remember(cacheKey, batch);
         }
-        return batch.statements;
+        return batch;
     }
 
     /**

@@ -31,12 +31,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * may do what {@link LedgerAccess} grants them; clients use {@link RemoteSettlement}.
  *
  * <p>Limits: requests of at most 64 KiB (an operation is at most
- * {@value dev.depin.settlement.Operation#MAX_JSON_BYTES} bytes of JSON), 128 concurrent calls
- * per connection, {@link Builder#maxInFlightPerKey} unanswered calls per client key over all
- * its connections, an operation answered within {@link Builder#callTimeout} or UNAVAILABLE
+ * {@value dev.depin.settlement.Operation#MAX_JSON_BYTES} bytes of JSON; a batch of operations,
+ * which {@link RemoteSettlement} sends when it has several to apply at once, at most
+ * {@value #MAX_BATCH_OPERATIONS} of them), 128 concurrent calls per connection,
+ * {@link Builder#maxInFlightPerKey} unanswered calls per client key over all its connections
+ * (each operation of a batch counts as one), an operation answered within
+ * {@link Builder#callTimeout} or UNAVAILABLE
  * (safe to retry with its key), a TLS handshake within 10 s, idle connections closed after 5
  * minutes, keepalive pings no more often than every 20 s, and every connection recycled after 2
- * hours.
+ * hours. Claims and disputes (issue 16): a hold's payee claims it with its signed receipt, its
+ * payer disputes the claim with the dispute record and the job's data, which the service
+ * re-checks with the offline verifier ({@link Builder#disputeLimits} bounds the uploads).
  *
  * <pre>{@code
  * try (JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of("ledger.db")).certifyHolds(ledgerKey).open();
@@ -49,6 +54,8 @@ public final class LedgerServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LedgerServer.class);
     /** Largest request accepted: an operation's JSON and its framing, with room to spare. */
     public static final int MAX_REQUEST_BYTES = 64 << 10;
+    /** The most operations one batch may carry. */
+    public static final int MAX_BATCH_OPERATIONS = LedgerService.MAX_BATCH;
 
     private final Server server;
     private final LedgerService service;
@@ -56,6 +63,8 @@ public final class LedgerServer implements AutoCloseable {
     private final String address;
     private final ExecutorService executor;
     private final ExecutorService responses;
+    private final ExecutorService rechecks;
+    private final java.util.concurrent.ScheduledExecutorService timer;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LedgerServer(Builder b) throws IOException {
@@ -63,8 +72,11 @@ public final class LedgerServer implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         this.executor = Executors.newFixedThreadPool(b.threads, r -> daemon(r, "depin-ledger-call-" + n.incrementAndGet()));
         this.responses = Executors.newFixedThreadPool(b.threads, r -> daemon(r, "depin-ledger-answer-" + n.incrementAndGet()));
+        this.rechecks = Executors.newFixedThreadPool(b.maxDisputes, r -> daemon(r, "depin-ledger-recheck-" + n.incrementAndGet()));
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "depin-ledger-dispute-deadline"));
         this.service = new LedgerService(b.ledger, b.access, b.key.nodeId(), responses, b.maxInFlightPerKey,
-                b.callTimeout.toMillis());
+                b.callTimeout.toMillis()).claims(b.slashing, rechecks, timer, b.maxDisputeBytes, b.maxDisputes,
+                b.disputeUploadDeadline.toMillis());
         try {
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                     .sslContext(NodeTls.server(NodeTls.identity(b.key)))
@@ -88,6 +100,8 @@ public final class LedgerServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             executor.shutdownNow();
             responses.shutdownNow();
+            rechecks.shutdownNow();
+            timer.shutdownNow();
             throw e;
         }
         this.address = b.host + ":" + server.getPort();
@@ -166,6 +180,8 @@ public final class LedgerServer implements AutoCloseable {
         }
         executor.shutdownNow();
         responses.shutdown();
+        rechecks.shutdownNow();
+        timer.shutdownNow();
         LOG.info("settlement service on {} stopped", address);
     }
 
@@ -179,6 +195,10 @@ public final class LedgerServer implements AutoCloseable {
         private int maxInFlightPerKey = 4_096;
         private Duration callTimeout = Duration.ofSeconds(30);
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private dev.depin.settlement.SlashPolicy slashing = dev.depin.settlement.SlashPolicy.DEFAULT;
+        private long maxDisputeBytes = 64L << 20;
+        private int maxDisputes = 2;
+        private Duration disputeUploadDeadline = Duration.ofMinutes(2);
 
         private Builder(Settlement ledger, NodeKeyPair key, LedgerAccess access) {
             this.ledger = ledger;
@@ -240,6 +260,49 @@ public final class LedgerServer implements AutoCloseable {
                 throw new InvalidArgumentException("threads " + threads + " must be 1 to 256");
             }
             this.threads = threads;
+            return this;
+        }
+
+        /**
+         * @param slashing what a dispute the service upholds takes from the payee's stake
+         *                 ({@code stake:<node id>}, where it exists) and gives the payer (default
+         *                 {@link dev.depin.settlement.SlashPolicy#DEFAULT})
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder slashing(dev.depin.settlement.SlashPolicy slashing) {
+            this.slashing = InvalidArgumentException.requireNonNull(slashing, "slash policy");
+            return this;
+        }
+
+        /**
+         * How much a dispute may upload and how many are taken at once: a dispute declares its
+         * parts' sizes first and is refused (RESOURCE_EXHAUSTED) before anything is read if they
+         * exceed {@code maxBytes}; bytes are kept only as they arrive; at most {@code maxAtOnce}
+         * disputes are uploaded or re-checked together (so at most {@code maxBytes * maxAtOnce}
+         * bytes are held); an upload not finished within {@code deadline} is dropped
+         * (DEADLINE_EXCEEDED).
+         *
+         * @param maxBytes  the record, inputs and outputs together, 1 KiB to 1 GiB (default 64 MiB)
+         * @param maxAtOnce 1 to 64 (default 2)
+         * @param deadline  1 s to 1 hour (default 2 minutes)
+         * @return this builder
+         * @throws InvalidArgumentException if out of range
+         */
+        public Builder disputeLimits(long maxBytes, int maxAtOnce, Duration deadline) {
+            InvalidArgumentException.requireNonNull(deadline, "dispute upload deadline");
+            if (maxBytes < 1024 || maxBytes > (1L << 30)) {
+                throw new InvalidArgumentException("dispute size limit " + maxBytes + " must be 1 KiB to 1 GiB");
+            }
+            if (maxAtOnce < 1 || maxAtOnce > 64) {
+                throw new InvalidArgumentException("disputes at once " + maxAtOnce + " must be 1 to 64");
+            }
+            if (deadline.compareTo(Duration.ofSeconds(1)) < 0 || deadline.compareTo(Duration.ofHours(1)) > 0) {
+                throw new InvalidArgumentException("dispute upload deadline " + deadline + " must be 1 s to 1 hour");
+            }
+            this.maxDisputeBytes = maxBytes;
+            this.maxDisputes = maxAtOnce;
+            this.disputeUploadDeadline = deadline;
             return this;
         }
 

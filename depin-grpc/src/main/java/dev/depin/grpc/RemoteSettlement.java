@@ -10,7 +10,10 @@ import dev.depin.grpc.internal.Reconnect;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.grpc.internal.wire.AccountRequest;
 import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.ApplyBatchReply;
+import dev.depin.grpc.internal.wire.ApplyBatchRequest;
 import dev.depin.grpc.internal.wire.ApplyRequest;
+import dev.depin.grpc.internal.wire.ApplyResult;
 import dev.depin.grpc.internal.wire.BalancePage;
 import dev.depin.grpc.internal.wire.HoldPage;
 import dev.depin.grpc.internal.wire.HoldReply;
@@ -18,6 +21,7 @@ import dev.depin.grpc.internal.wire.HoldRequest;
 import dev.depin.grpc.internal.wire.LedgerGrpc;
 import dev.depin.grpc.internal.wire.ListRequest;
 import dev.depin.grpc.internal.wire.OpenAccount;
+import dev.depin.grpc.internal.wire.Refusal;
 import dev.depin.grpc.internal.wire.StatementPage;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
@@ -31,16 +35,20 @@ import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -63,6 +71,15 @@ import java.util.function.Function;
  * {@code NOT_PERMITTED}. A hold's certificate is checked against the pinned key before it is
  * returned.
  *
+ * <p><b>Batching.</b> Operations applied while others are on their way are sent together: at
+ * most {@value #BATCHES_IN_FLIGHT} calls carry operations at once, and operations applied
+ * meanwhile wait (in order) for the next call, which takes up to
+ * {@link Builder#maxOperationsPerCall} of them (default {@value #DEFAULT_OPERATIONS_PER_CALL}) and
+ * at most {@value #BATCH_BYTES} bytes of operations. A lone operation goes at once, in a call of
+ * its own; under load many share one call, as the ledger's group commit shares one commit. Each
+ * operation is answered, refused and retried on its own, exactly as if it had been sent alone
+ * (a service without batches is sent one operation per call).
+ *
  * <pre>{@code
  * try (RemoteSettlement ledger = RemoteSettlement.builder(buyerKey, "ledger.example:7100", ledgerKey).connect()) {
  *     DepinClient client = DepinClient.builder().network(net)
@@ -70,9 +87,15 @@ import java.util.function.Function;
  * }
  * }</pre>
  */
-public final class RemoteSettlement implements Settlement {
+public final class RemoteSettlement implements Settlement, dev.depin.settlement.spi.ClaimDisputes {
     /** The default: 8 tries, 50 ms doubling to 2 s, half of each pause random (about 6 s in all). */
     public static final RetryPolicy DEFAULT_RETRY = new RetryPolicy(8, Duration.ofMillis(50), Duration.ofSeconds(2), 0.5);
+    /** Calls carrying operations at once; more operations wait for one to be answered. */
+    public static final int BATCHES_IN_FLIGHT = 8;
+    /** The default most operations in one call: 8 calls of 512 fill the service's default 4,096 per key. */
+    public static final int DEFAULT_OPERATIONS_PER_CALL = 512;
+    /** The most bytes of operations' JSON in one call: room for framing below the service's 64 KiB. */
+    public static final int BATCH_BYTES = 60 << 10;
 
     private final String address;
     private final NodePublicKey ledgerKey;
@@ -81,13 +104,23 @@ public final class RemoteSettlement implements Settlement {
     private final RetryPolicy retry;
     private final long callTimeoutMs;
     private final ScheduledExecutorService timer;
-    private volatile boolean closed;
+    private final int perCall;
+    private final Object lock = new Object();
+    /** Operations waiting for a call; guarded by {@link #lock}, as are the two below. */
+    private final ArrayDeque<Pending> queued = new ArrayDeque<>();
+    private int batchesInFlight;
+    private boolean closed;
+    /** Operations waiting out a retry's pause: failed by {@link #close()} if it comes first. */
+    private final Set<Pending> pausing = ConcurrentHashMap.newKeySet();
+    /** Set when the service has no ApplyBatch (an older one): then one Apply per operation. */
+    private volatile boolean unbatched;
 
     private RemoteSettlement(Builder b) {
         this.address = b.address;
         this.ledgerKey = b.ledgerKey;
         this.retry = b.retry;
         this.callTimeoutMs = b.callTimeout.toMillis();
+        this.perCall = b.perCall;
         this.channel = NettyChannelBuilder.forTarget(b.address)
                 .sslContext(NodeTls.client(NodeTls.identity(b.self), b.ledgerKey))
                 .maxInboundMessageSize(4 << 20)
@@ -153,8 +186,26 @@ public final class RemoteSettlement implements Settlement {
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
-        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(operation.toJson())).build();
-        return unary((stub, obs) -> stub.apply(req, obs), (AppliedReply m) -> checked(operation, LedgerWire.applied(m)));
+        Pending p = new Pending(operation, operation.toJson());
+        if (perCall == 1 || unbatched) {
+            alone(p);
+        } else {
+            enqueue(p);
+        }
+        return p.future;
+    }
+
+    /** One operation in one Apply call, with that call's own retries. */
+    private void alone(Pending p) {
+        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(p.json)).build();
+        unary((stub, obs) -> stub.apply(req, obs), (AppliedReply m) -> checked(p.operation, LedgerWire.applied(m)))
+                .whenComplete((a, t) -> {
+                    if (t == null) {
+                        p.future.complete(a);
+                    } else {
+                        p.future.completeExceptionally(t);
+                    }
+                });
     }
 
     /** The answer is for the operation sent, and a certificate is the pinned ledger's. */
@@ -214,11 +265,166 @@ public final class RemoteSettlement implements Settlement {
                 (HoldReply r) -> r.getFound() ? Optional.of(LedgerWire.holdRecord(r.getHold())) : Optional.<HoldRecord>empty()));
     }
 
-    /** Closes the connection; later calls fail with {@link LedgerFailureException}. Idempotent. */
+    // ---- claims and disputes (issue 16) ---------------------------------------------
+
+    /** Bytes of a dispute's data per message: well under the service's 64 KiB request limit. */
+    private static final int DISPUTE_CHUNK = 32 << 10;
+
+    /**
+     * Claims a hold this client's key is the payee of ({@code provider:<this key's node id>}),
+     * with the receipt the node signed for the job: the service checks the signature and that
+     * the receipt is for the hold's job, attempt and spec, then the ledger posts the claim when
+     * its dispute window ends unless the payer disputes it. The claim's key is the service's
+     * ({@code claim:sha256:<receipt digest>}): one receipt claims one hold, and a retry returns
+     * the first result.
+     *
+     * @param hold    the hold's key
+     * @param amount  how much to claim, 1 micro-USD to the hold's amount
+     * @param receipt the receipt envelope the node signed
+     * @return the claim as applied; fails with {@link dev.depin.settlement.SettlementException}
+     *         ({@code CLAIM_REJECTED}, {@code NOT_PERMITTED}, {@code HOLD_CLAIMED}, …) on a refusal
+     * @throws InvalidArgumentException on null
+     */
+    public CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                            dev.depin.crypto.Envelope receipt) {
+        InvalidArgumentException.requireNonNull(receipt, "receipt envelope");
+        return claim(hold, amount, dev.depin.grpc.internal.wire.ClaimRequest.newBuilder()
+                .setReceiptEnvelope(ByteString.copyFrom(receipt.toJsonBytes())));
+    }
+
+    /**
+     * Claims a hold with a receipt the node signed in a batch; otherwise as
+     * {@link #claim(OperationKey, dev.depin.money.MicroUsd, dev.depin.crypto.Envelope)}.
+     *
+     * @param hold    the hold's key
+     * @param amount  how much to claim
+     * @param receipt the batched receipt
+     * @return the claim as applied
+     * @throws InvalidArgumentException on null
+     */
+    public CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                            dev.depin.crypto.BatchedReceipt receipt) {
+        InvalidArgumentException.requireNonNull(receipt, "batched receipt");
+        return claim(hold, amount, dev.depin.grpc.internal.wire.ClaimRequest.newBuilder()
+                .setBatchedReceipt(ByteString.copyFrom(receipt.toJsonBytes())));
+    }
+
+    private CompletableFuture<Applied> claim(OperationKey hold, dev.depin.money.MicroUsd amount,
+                                             dev.depin.grpc.internal.wire.ClaimRequest.Builder req) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        InvalidArgumentException.requireNonNull(amount, "claim amount");
+        dev.depin.grpc.internal.wire.ClaimRequest request = req.setHold(hold.value()).setAmount(amount.micros()).build();
+        return unary((stub, obs) -> stub.claim(request, obs), (AppliedReply m) -> {
+            Applied got = LedgerWire.applied(m);
+            if (!(got.operation() instanceof Operation.Claim c) || !c.hold().equals(hold) || !c.amount().equals(amount)) {
+                throw new LedgerFailureException("settlement service " + address + " answered a claim of " + hold
+                        + " with [" + got.operation().fields() + "]: it is not a sound depin ledger; stop using it");
+            }
+            return got;
+        });
+    }
+
+    /**
+     * Disputes a claim on a hold this client's key pays from, with the dispute record of the
+     * claimed receipt and the job's inputs and the outputs the provider delivered: the service
+     * re-checks it with the offline verifier. Upheld, the hold is disputed and voided and the
+     * provider's stake slashed where it has one (the answer lists those operations); rejected,
+     * the call fails with {@link dev.depin.settlement.SettlementException}
+     * ({@code DISPUTE_REJECTED}) and the claim stands. The data is sent in 32 KiB messages;
+     * the service bounds the total ({@link LedgerServer.Builder#disputeLimits}). Dispute early
+     * in the window: the dispute is applied only once the re-check upheld it.
+     *
+     * @param hold    the claimed hold
+     * @param record  the dispute record of the claimed receipt
+     * @param inputs  every input of the job, by name
+     * @param outputs the outputs the provider delivered, by name
+     * @param timeout how long one try (upload and re-check) may take, 1 s to 10 minutes
+     * @return the operations applied: the dispute, the void, and the slash if there was one
+     * @throws InvalidArgumentException on null or a timeout out of range
+     */
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs, Duration timeout) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        InvalidArgumentException.requireNonNull(record, "dispute record");
+        InvalidArgumentException.requireNonNull(inputs, "inputs");
+        InvalidArgumentException.requireNonNull(outputs, "outputs");
+        InvalidArgumentException.requireNonNull(timeout, "timeout");
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new InvalidArgumentException("dispute timeout " + timeout + " must be 1 s to 10 minutes");
+        }
+        byte[] json = record.toJson();
+        dev.depin.grpc.internal.wire.DisputeStart.Builder start = dev.depin.grpc.internal.wire.DisputeStart.newBuilder()
+                .setHold(hold.value()).setRecordBytes(json.length);
+        List<java.nio.ByteBuffer> parts = new ArrayList<>();
+        parts.add(java.nio.ByteBuffer.wrap(json));
+        inputs.forEach((name, b) -> {
+            start.addInputs(dev.depin.grpc.internal.wire.DisputePart.newBuilder().setName(name).setBytes(b.remaining()));
+            parts.add(b.duplicate());
+        });
+        outputs.forEach((name, b) -> {
+            start.addOutputs(dev.depin.grpc.internal.wire.DisputePart.newBuilder().setName(name).setBytes(b.remaining()));
+            parts.add(b.duplicate());
+        });
+        dev.depin.grpc.internal.wire.DisputeChunk first = dev.depin.grpc.internal.wire.DisputeChunk.newBuilder()
+                .setStart(start).build();
+        return unary((stub, obs) -> {
+            StreamObserver<dev.depin.grpc.internal.wire.DisputeChunk> up =
+                    stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).dispute(obs);
+            up.onNext(first);
+            for (java.nio.ByteBuffer part : parts) {
+                java.nio.ByteBuffer b = part.duplicate();
+                while (b.hasRemaining()) {
+                    java.nio.ByteBuffer slice = b.slice();
+                    int n = Math.min(DISPUTE_CHUNK, slice.remaining());
+                    slice.limit(n);
+                    b.position(b.position() + n);
+                    up.onNext(dev.depin.grpc.internal.wire.DisputeChunk.newBuilder()
+                            .setData(dev.depin.grpc.internal.wire.DisputeData.newBuilder().setData(ByteString.copyFrom(slice)))
+                            .build());
+                }
+            }
+            up.onCompleted();
+        }, (dev.depin.grpc.internal.wire.DisputeReply r) -> {
+            List<Applied> out = new ArrayList<>();
+            r.getAppliedList().forEach(a -> out.add(LedgerWire.applied(a)));
+            return out;
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map, Duration)}
+     * with this client's call timeout, at least 2 minutes, for each try.
+     */
+    @Override
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs) {
+        return dispute(hold, record, inputs, outputs, Duration.ofMillis(Math.min(Duration.ofMinutes(10).toMillis(),
+                Math.max(callTimeoutMs, Duration.ofMinutes(2).toMillis()))));
+    }
+
+    /**
+     * Closes the connection; later calls, and operations not yet answered, fail with
+     * {@link LedgerFailureException} (an operation may still have applied: a new client's retry
+     * with its key returns its result). Idempotent.
+     */
     @Override
     public void close() {
-        closed = true;
+        List<Pending> dropped;
+        synchronized (lock) {
+            closed = true;
+            dropped = new ArrayList<>(queued);
+            queued.clear();
+        }
         timer.shutdownNow();
+        dropped.addAll(pausing);
+        for (Pending p : dropped) {
+            pausing.remove(p);
+            p.future.completeExceptionally(closedFailure());
+        }
         channel.shutdownNow();
         try {
             channel.awaitTermination(5, TimeUnit.SECONDS);
@@ -230,6 +436,189 @@ public final class RemoteSettlement implements Settlement {
     @Override
     public String toString() {
         return "RemoteSettlement[" + address + ", ledger " + ledgerKey.nodeId().shortId() + "]";
+    }
+
+    private LedgerFailureException closedFailure() {
+        return new LedgerFailureException("the settlement client for " + address + " is closed: build a new one");
+    }
+
+    // ---- batches --------------------------------------------------------------------
+
+    /** An operation on its way: its JSON, its caller's future, and its tries so far. */
+    private static final class Pending {
+        final Operation operation;
+        final byte[] json;
+        final CompletableFuture<Applied> future = new CompletableFuture<>();
+        int attempt = 1;
+
+        Pending(Operation operation, byte[] json) {
+            this.operation = operation;
+            this.json = json;
+        }
+    }
+
+    private void enqueue(Pending p) {
+        synchronized (lock) {
+            if (!closed) {
+                queued.add(p);
+                p = null;
+            }
+        }
+        if (p != null) {
+            p.future.completeExceptionally(closedFailure());
+            return;
+        }
+        pump();
+    }
+
+    /** Sends what waits, while fewer than {@link #BATCHES_IN_FLIGHT} calls are out. */
+    private void pump() {
+        while (true) {
+            List<Pending> batch = new ArrayList<>();
+            synchronized (lock) {
+                if (closed || queued.isEmpty() || batchesInFlight >= BATCHES_IN_FLIGHT) {
+                    return;
+                }
+                int bytes = 0;
+                for (Pending p; batch.size() < perCall && (p = queued.peek()) != null; ) {
+                    bytes += p.json.length + 4; // and the field's tag and length
+                    if (!batch.isEmpty() && bytes > BATCH_BYTES) {
+                        break;
+                    }
+                    batch.add(queued.poll());
+                }
+                batchesInFlight++;
+            }
+            send(batch);
+        }
+    }
+
+    private void send(List<Pending> batch) {
+        if (unbatched) {
+            batchDone();
+            batch.forEach(this::alone);
+            return;
+        }
+        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder();
+        for (Pending p : batch) {
+            req.addOperationJson(ByteString.copyFrom(p.json));
+        }
+        ApplyBatchRequest request = req.build();
+        StreamObserver<ApplyBatchReply> observer = new StreamObserver<>() {
+            private ApplyBatchReply reply;
+            private int replies;
+
+            @Override
+            public void onNext(ApplyBatchReply value) {
+                reply = value;
+                replies++;
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                batchDone();
+                Status s = Status.fromThrowable(t);
+                if (s.getCode() == Status.Code.UNIMPLEMENTED && !isClosed()) {
+                    unbatched = true; // a service without ApplyBatch: each operation alone from now on
+                    batch.forEach(RemoteSettlement.this::alone);
+                    return;
+                }
+                for (Pending p : batch) {
+                    failed(p, t);
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                batchDone();
+                if (replies != 1 || reply.getResultsCount() != batch.size()) {
+                    LedgerFailureException e = new LedgerFailureException("settlement service " + address + " answered "
+                            + batch.size() + " operations with " + (replies != 1 ? replies + " messages"
+                            : reply.getResultsCount() + " results") + ": it is not a sound depin ledger service");
+                    batch.forEach(p -> p.future.completeExceptionally(e));
+                    return;
+                }
+                for (int i = 0; i < batch.size(); i++) {
+                    settle(batch.get(i), reply.getResults(i));
+                }
+            }
+        };
+        try {
+            async.withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS).applyBatch(request, observer);
+        } catch (RuntimeException e) {
+            batchDone();
+            LedgerFailureException f = new LedgerFailureException("cannot call settlement service " + address + ": "
+                    + e.getMessage(), e);
+            batch.forEach(p -> p.future.completeExceptionally(f));
+        }
+    }
+
+    /** A call came back: another may go. */
+    private void batchDone() {
+        synchronized (lock) {
+            batchesInFlight--;
+        }
+        pump();
+    }
+
+    private void settle(Pending p, ApplyResult result) {
+        if (result.hasRefused()) {
+            failed(p, refusal(result.getRefused()));
+            return;
+        }
+        try {
+            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied())));
+        } catch (LedgerFailureException e) {
+            p.future.completeExceptionally(e);
+        } catch (RuntimeException e) {
+            p.future.completeExceptionally(new LedgerFailureException("settlement service " + address
+                    + " sent an answer that does not parse (" + e.getMessage() + "): it is not a sound depin ledger "
+                    + "service", e));
+        }
+    }
+
+    /** A refusal in a batch as the status the same operation sent alone would have failed with. */
+    private StatusRuntimeException refusal(Refusal r) {
+        Status code = Status.fromCodeValue(r.getCode());
+        if (code.isOk()) {
+            code = Status.INTERNAL.withDescription("settlement service " + address + " refused an operation with "
+                    + "status OK: it is not a sound depin ledger service");
+            return code.asRuntimeException();
+        }
+        Metadata trailers = new Metadata();
+        if (!r.getReason().isEmpty()) {
+            trailers.put(LedgerWire.REASON, r.getReason());
+        }
+        return code.withDescription(r.getMessage().isEmpty() ? null : r.getMessage()).asRuntimeException(trailers);
+    }
+
+    /** A try of {@code p} failed: retried after a pause when that may help and tries are left, else its caller is told. */
+    private void failed(Pending p, Throwable t) {
+        Status s = Status.fromThrowable(t);
+        if (!isClosed() && p.attempt < retry.maxAttempts() && transientFailure(s)) {
+            long pause = retry.backoffMillis(p.attempt, ThreadLocalRandom.current().nextDouble());
+            p.attempt++;
+            pausing.add(p);
+            try {
+                timer.schedule(() -> Reconnect.thenRun(channel, () -> {
+                    if (pausing.remove(p)) {
+                        enqueue(p);
+                    }
+                }), pause, TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                if (!pausing.remove(p)) {
+                    return; // close() failed it
+                }
+                p.attempt--;
+            }
+        }
+        RuntimeException e = t instanceof StatusRuntimeException sre ? LedgerWire.fromStatus(sre, address)
+                : new LedgerFailureException("settlement service " + address + " failed: " + t, t);
+        if (e instanceof LedgerFailureException && p.attempt > 1) {
+            e = new LedgerFailureException(e.getMessage() + " (" + p.attempt + " tries)", e.getCause());
+        }
+        p.future.completeExceptionally(e);
     }
 
     // ---- calls with retries ---------------------------------------------------------
@@ -263,9 +652,8 @@ public final class RemoteSettlement implements Settlement {
     }
 
     private <M, T> void attempt(Call<M> call, int attempt, CompletableFuture<T> f, Function<List<M>, T> decode) {
-        if (closed) {
-            f.completeExceptionally(new LedgerFailureException("the settlement client for " + address
-                    + " is closed: build a new one"));
+        if (isClosed()) {
+            f.completeExceptionally(closedFailure());
             return;
         }
         List<M> answers = new ArrayList<>(1);
@@ -278,7 +666,7 @@ public final class RemoteSettlement implements Settlement {
             @Override
             public void onError(Throwable t) {
                 Status s = Status.fromThrowable(t);
-                if (!closed && attempt < retry.maxAttempts() && transientFailure(s)) {
+                if (!isClosed() && attempt < retry.maxAttempts() && transientFailure(s)) {
                     long pause = retry.backoffMillis(attempt, ThreadLocalRandom.current().nextDouble());
                     try {
                         timer.schedule(() -> Reconnect.thenRun(channel, () -> attempt(call, attempt + 1, f, decode)),
@@ -317,6 +705,12 @@ public final class RemoteSettlement implements Settlement {
         }
     }
 
+    private boolean isClosed() {
+        synchronized (lock) {
+            return closed;
+        }
+    }
+
     private static boolean transientFailure(Status s) {
         return switch (s.getCode()) {
             case UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED -> true;
@@ -343,6 +737,7 @@ public final class RemoteSettlement implements Settlement {
         private final NodePublicKey ledgerKey;
         private RetryPolicy retry = DEFAULT_RETRY;
         private Duration callTimeout = Duration.ofSeconds(10);
+        private int perCall = DEFAULT_OPERATIONS_PER_CALL;
 
         private Builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
             this.self = self;
@@ -372,6 +767,25 @@ public final class RemoteSettlement implements Settlement {
                 throw new InvalidArgumentException("call timeout " + timeout + " must be 1 ms to 10 minutes");
             }
             this.callTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param max the most operations sent in one call (default
+         *            {@value RemoteSettlement#DEFAULT_OPERATIONS_PER_CALL}); 1 sends each operation
+         *            in a call of its own. Keep {@value RemoteSettlement#BATCHES_IN_FLIGHT} times
+         *            this within the service's calls in flight per key
+         *            ({@link LedgerServer.Builder#maxInFlightPerKey}, default 4,096), or the
+         *            excess is refused as busy and retried after a pause.
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to {@value LedgerServer#MAX_BATCH_OPERATIONS}
+         */
+        public Builder maxOperationsPerCall(int max) {
+            if (max < 1 || max > LedgerServer.MAX_BATCH_OPERATIONS) {
+                throw new InvalidArgumentException("operations per call " + max + " must be 1 to "
+                        + LedgerServer.MAX_BATCH_OPERATIONS);
+            }
+            this.perCall = max;
             return this;
         }
 

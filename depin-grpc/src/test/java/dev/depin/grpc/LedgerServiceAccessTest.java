@@ -251,7 +251,7 @@ class LedgerServiceAccessTest {
         return ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(json, StandardCharsets.UTF_8)).build();
     }
 
-    private static void assertStatus(Status.Code code, String prefix, Runnable call) {
+    static void assertStatus(Status.Code code, String prefix, Runnable call) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::run);
         assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
         String d = String.valueOf(e.getStatus().getDescription());

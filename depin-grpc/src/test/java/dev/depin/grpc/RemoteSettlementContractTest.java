@@ -47,10 +47,16 @@ class RemoteSettlementContractTest extends SettlementContract {
     @Override
     protected Settlement reopen(Clock clock) {
         stop();
-        jdbc = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).certifyHolds(LEDGER_KEY).open();
+        jdbc = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).disputeWindow(DISPUTE_WINDOW)
+                .certifyHolds(LEDGER_KEY).open();
         server = LedgerServer.builder(jdbc, LEDGER_KEY, LedgerAccess.builder().operator(OPERATOR.publicKey()).build())
                 .listen("127.0.0.1", 0).start();
         return RemoteSettlement.builder(OPERATOR, server.address(), LEDGER_KEY.publicKey()).connect();
+    }
+
+    @Override
+    protected int postDueClaims() {
+        return jdbc.postDueClaims();
     }
 
     @Override

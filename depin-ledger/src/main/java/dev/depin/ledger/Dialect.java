@@ -47,7 +47,21 @@ enum Dialect {
                         + " expires_ms BIGINT NOT NULL,"
                         + " state VARCHAR(8) NOT NULL CHECK (state IN ('OPEN', 'POSTED', 'VOIDED', 'EXPIRED')),"
                         + " resolved_by VARCHAR(200) UNIQUE REFERENCES ops(op_key))",
-                "CREATE INDEX IF NOT EXISTS holds_state ON holds(state, expires_ms)");
+                "CREATE INDEX IF NOT EXISTS holds_state ON holds(state, expires_ms)",
+                // Added by issue 16 (claims): a new table, so a ledger file or database written
+                // before it gains the table when a ledger opens it, and nothing else changes. A
+                // claimed hold stays OPEN in holds (it still reserves money) until it resolves.
+                "CREATE TABLE IF NOT EXISTS claims ("
+                        + " hold_key VARCHAR(200) PRIMARY KEY REFERENCES holds(hold_key),"
+                        + " claim_key VARCHAR(200) NOT NULL UNIQUE REFERENCES ops(op_key),"
+                        + " amount BIGINT NOT NULL CHECK (amount > 0),"
+                        + " evidence VARCHAR(200) NOT NULL,"
+                        + " filed_ms BIGINT NOT NULL,"
+                        + " window_end_ms BIGINT NOT NULL CHECK (window_end_ms >= filed_ms),"
+                        + " state VARCHAR(8) NOT NULL CHECK (state IN ('CLAIMED', 'DISPUTED')),"
+                        + " disputed_by VARCHAR(200) UNIQUE REFERENCES ops(op_key),"
+                        + " CHECK ((state = 'DISPUTED') = (disputed_by IS NOT NULL)))",
+                "CREATE INDEX IF NOT EXISTS claims_due ON claims(state, window_end_ms)");
     }
 
     /** Inserts an operation row and returns its sequence number in one statement's result. */

@@ -74,6 +74,15 @@ import org.slf4j.LoggerFactory;
  * sweep interval and a commit of their expiry. Keys that begin with {@value #RESERVED_PREFIX} are
  * the ledger's own and refused from callers.
  *
+ * <p><b>Claims after a dispute window.</b> A hold's payee may {@link Operation.Claim claim} it
+ * before its expiry; the claimed hold then no longer expires and can no longer be voided (nor
+ * posted for less than the claim): the same thread posts the claim under
+ * {@link #claimPostKey(OperationKey)} once {@link Builder#disputeWindow(Duration)} has passed
+ * since it was filed, even after the hold's own expiry, unless the payer
+ * {@link Operation.Dispute disputed} it first; a disputed hold waits for a post or a void. The
+ * claim and its window end are rows in the database, so a ledger restarted after the window
+ * posts the claim at its first sweep, once.
+ *
  * <p><b>Hold certificates.</b> A ledger built with {@link Builder#certifyHolds(NodeKeyPair)}
  * answers every hold that names a job spec ({@link Operation.Hold#specHash()}) with a
  * {@link HoldCertificate} signed by its key, in {@link Applied#certificate()}, once the hold is
@@ -90,6 +99,9 @@ public final class JdbcLedger implements Settlement {
     /** The prefix of the keys the ledger applies operations under itself; refused from callers. */
     public static final String RESERVED_PREFIX = "ledger:";
     private static final String EXPIRY_PREFIX = RESERVED_PREFIX + "expire:";
+    private static final String CLAIM_PREFIX = RESERVED_PREFIX + "claim:";
+    /** The dispute window a ledger gives unless its builder says otherwise: 10 minutes. */
+    public static final Duration DEFAULT_DISPUTE_WINDOW = Duration.ofMinutes(10);
     /** The most expired holds one sweep applies before it looks again. */
     private static final int SWEEP_BATCH = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
@@ -128,9 +140,9 @@ public final class JdbcLedger implements Settlement {
             }
             r.setTransactionIsolation(b.dialect == Dialect.SQLITE
                     ? Connection.TRANSACTION_SERIALIZABLE : Connection.TRANSACTION_REPEATABLE_READ);
-            this.writeStore = new Store(w, b.dialect);
+            this.writeStore = new Store(w, b.dialect, b.disputeWindow.toMillis());
             this.writeStore.initialise();
-            this.readStore = new Store(r, b.dialect);
+            this.readStore = new Store(r, b.dialect, b.disputeWindow.toMillis());
             this.writer = new Writer(writeStore, b.dialect, b.clock, b.recentKeys);
             this.writer.load();
         } catch (SQLException | RuntimeException e) {
@@ -175,6 +187,22 @@ public final class JdbcLedger implements Settlement {
     }
 
     /**
+     * The key under which the ledger posts a claimed hold itself when its dispute window ends:
+     * {@code ledger:claim:<hold key>}, or {@code ledger:claim:sha256:<hex of the hold key>} where
+     * that would exceed 200 characters.
+     *
+     * @param hold the hold's key
+     * @return the key of the ledger's post of its claim
+     * @throws InvalidArgumentException if {@code hold} is null
+     */
+    public static OperationKey claimPostKey(OperationKey hold) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        String key = CLAIM_PREFIX + hold.value();
+        return OperationKey.of(key.length() <= 200 ? key
+                : CLAIM_PREFIX + "sha256:" + Sha256.hex(hold.value().getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /**
      * A ledger in an SQLite file with the defaults (group commit of up to 4,096
      * operations, the system clock).
      *
@@ -207,7 +235,7 @@ public final class JdbcLedger implements Settlement {
         InvalidArgumentException.requireNonNull(operation, "operation");
         if (operation.key().value().startsWith(RESERVED_PREFIX)) {
             throw new InvalidArgumentException("operation key " + operation.key() + " begins with " + RESERVED_PREFIX
-                    + ", which is reserved for the ledger's own operations (expiries): use another key");
+                    + ", which is reserved for the ledger's own operations (expiries, posts of claims): use another key");
         }
         CompletableFuture<Applied> applied = submit(new Writer.OpRequest(operation)).future;
         if (certifier != null && operation instanceof Operation.Hold h && h.specHash().isPresent()) {
@@ -222,7 +250,7 @@ public final class JdbcLedger implements Settlement {
     }
 
     /**
-     * Expires every open hold whose expiry has passed by the ledger's clock, as the expiry
+     * Expires every open, unclaimed hold whose expiry has passed by the ledger's clock, as the expiry
      * thread does every sweep interval, and waits until each expiry is durable or refused
      * (a hold resolved meanwhile by a post or void is left as that resolved it).
      *
@@ -238,27 +266,65 @@ public final class JdbcLedger implements Settlement {
                 requests.add(submit(new Writer.OpRequest(new Operation.Expire(expiryKey(hold), hold))));
             }
             for (Writer.OpRequest r : requests) {
-                try {
-                    r.future.get();
+                // Refused means a post or void resolved the hold first, or another ledger expired
+                // it under the same key: either way it is no longer open.
+                if (awaitSwept(r)) {
                     expired++;
-                } catch (ExecutionException e) {
-                    Throwable cause = e.getCause();
-                    if (cause instanceof LedgerFailureException failure) {
-                        throw failure;
-                    }
-                    if (!(cause instanceof SettlementException)) {
-                        throw new LedgerFailureException("could not expire hold " + r.operation.key() + ": " + cause, cause);
-                    }
-                    // Refused: a post or void resolved the hold first, or another ledger expired
-                    // it under the same key. Either way it is no longer open.
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new LedgerFailureException("interrupted while expiring holds", e);
                 }
             }
             if (due.size() < SWEEP_BATCH) {
                 return expired;
             }
+        }
+    }
+
+    /**
+     * Posts every undisputed claim whose dispute window has ended by the ledger's clock, for the
+     * amount claimed, under {@link #claimPostKey(OperationKey)}, as the expiry thread does every
+     * sweep interval, and waits until each post is durable or refused (a claim disputed, or a
+     * hold posted by its payer meanwhile, is left as that left it).
+     *
+     * @return how many claims this call posted
+     * @throws LedgerFailureException if the ledger is closed, cannot be read, or cannot commit
+     */
+    public int postDueClaims() {
+        int posted = 0;
+        while (true) {
+            List<Object[]> due = read(() -> readStore.dueClaims(clock.millis(), SWEEP_BATCH));
+            List<Writer.OpRequest> requests = new ArrayList<>(due.size());
+            for (Object[] claim : due) {
+                OperationKey hold = (OperationKey) claim[0];
+                requests.add(submit(new Writer.OpRequest(new Operation.Post(claimPostKey(hold), hold,
+                        dev.depin.money.MicroUsd.ofMicros((Long) claim[1])))));
+            }
+            for (Writer.OpRequest r : requests) {
+                if (awaitSwept(r)) {
+                    posted++;
+                }
+            }
+            if (due.size() < SWEEP_BATCH) {
+                return posted;
+            }
+        }
+    }
+
+    /** @return true if applied, false if refused (resolved otherwise meanwhile); throws if the ledger failed */
+    private static boolean awaitSwept(Writer.OpRequest r) {
+        try {
+            r.future.get();
+            return true;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof LedgerFailureException failure) {
+                throw failure;
+            }
+            if (!(cause instanceof SettlementException)) {
+                throw new LedgerFailureException("could not apply " + r.operation.key() + ": " + cause, cause);
+            }
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LedgerFailureException("interrupted while applying " + r.operation.key(), e);
         }
     }
 
@@ -274,6 +340,7 @@ public final class JdbcLedger implements Settlement {
             }
             try {
                 expireDue();
+                postDueClaims();
                 if (sweepFailure != null) {
                     LOG.info("ledger expiry works again after: {}", sweepFailure);
                     sweepFailure = null;
@@ -480,6 +547,7 @@ public final class JdbcLedger implements Settlement {
         private int recentKeys = 65_536;
         private Clock clock = Clock.systemUTC();
         private Duration expirySweep = Duration.ofMillis(250);
+        private Duration disputeWindow = DEFAULT_DISPUTE_WINDOW;
         private NodeKeyPair certifier;
         /** The tests wrap the writer's connection to make commits fail; otherwise the connection itself. */
         UnaryOperator<Connection> writeConnection = UnaryOperator.identity();
@@ -606,6 +674,26 @@ public final class JdbcLedger implements Settlement {
                         + " is out of range: give zero (off) or 1 ms to 1 hour");
             }
             this.expirySweep = interval;
+            return this;
+        }
+
+        /**
+         * How long after a payee's {@link Operation.Claim} its payer may dispute it; when it has
+         * passed, the ledger posts the claim itself (on the expiry thread, or
+         * {@link JdbcLedger#postDueClaims()}). A claimed hold is posted even after its own
+         * expiry, so the window does not need to fit in the hold's life. Every ledger on one
+         * database should use the same window: it is fixed into each claim when it is filed.
+         *
+         * @param window 1 second to 30 days (default 10 minutes)
+         * @return this builder
+         * @throws InvalidArgumentException if null or out of range
+         */
+        public Builder disputeWindow(Duration window) {
+            InvalidArgumentException.requireNonNull(window, "dispute window");
+            if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(Duration.ofDays(30)) > 0) {
+                throw new InvalidArgumentException("dispute window " + window + " is out of range: give 1 second to 30 days");
+            }
+            this.disputeWindow = window;
             return this;
         }
 

@@ -36,10 +36,22 @@ final class Store {
     private final Connection c;
     private final Dialect dialect;
     private final Map<String, PreparedStatement> statements = new HashMap<>();
+    /** How long after a claim the ledger posts it unless disputed. */
+    private final long disputeWindowMs;
+    /**
+     * Whether the database has the claims table: always once a ledger opened it; a file written
+     * before claims existed, read by {@link LedgerReader}, may not (it then has no claims).
+     */
+    private boolean claimsTable = true;
 
     Store(Connection c, Dialect dialect) {
+        this(c, dialect, JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis());
+    }
+
+    Store(Connection c, Dialect dialect, long disputeWindowMs) {
         this.c = c;
         this.dialect = dialect;
+        this.disputeWindowMs = disputeWindowMs;
     }
 
     Connection connection() {
@@ -88,6 +100,13 @@ final class Store {
                 endRead();
                 return "no table " + t[0] + "(" + t[1] + ")";
             }
+        }
+        try (Statement s = c.createStatement()) {
+            s.executeQuery("SELECT hold_key, claim_key, amount, evidence, filed_ms, window_end_ms, state, disputed_by"
+                    + " FROM claims WHERE 1 = 0").close();
+            claimsTable = true;
+        } catch (SQLException e) {
+            claimsTable = false; // written before claims existed: it has none
         }
         endRead();
         return null;
@@ -229,6 +248,10 @@ final class Store {
         } else if (op instanceof Operation.Expire) {
             Operation.Expire x = (Operation.Expire) op;
             return release(x, x.hold(), "EXPIRED", now);
+        } else if (op instanceof Operation.Claim) {
+            return claim((Operation.Claim) op, now);
+        } else if (op instanceof Operation.Dispute) {
+            return dispute((Operation.Dispute) op, now);
         } else {
             return slash((Operation.Slash) op, now);
         }
@@ -408,11 +431,19 @@ final class Store {
                     + "): it can no longer be posted");
         }
         HoldRow h = openHold(post.hold());
-        if (now.toEpochMilli() >= h.expiresMs) {
+        ClaimRow claim = claimRow(h.key);
+        long amount = post.amount().micros();
+        if (claim == null && now.toEpochMilli() >= h.expiresMs) {
             throw new SettlementException(Reason.HOLD_EXPIRED, "hold " + h.key + " expired at " + Instant.ofEpochMilli(h.expiresMs)
                     + " (now " + now + "): it can no longer be posted; void or expire it");
         }
-        long amount = post.amount().micros();
+        // A claimed hold is posted after its expiry too (its dispute window may end later), but
+        // not for less than the claim: paying less is what a dispute is for.
+        if (claim != null && claim.state.equals("CLAIMED") && amount < claim.amount) {
+            throw new SettlementException(Reason.HOLD_CLAIMED, "hold " + h.key + " is claimed by " + claim.key + " for "
+                    + MicroUsd.ofMicros(claim.amount) + " and post " + post.key() + " pays only " + post.amount()
+                    + ": post at least the claim, or dispute it before " + Instant.ofEpochMilli(claim.windowEndMs));
+        }
         if (amount > h.amount) {
             throw new SettlementException(Reason.POST_EXCEEDS_HOLD, "post " + post.key() + " asks for " + post.amount() + " but hold " + h.key
                     + " reserved " + MicroUsd.ofMicros(h.amount) + ": post at most the hold");
@@ -430,6 +461,15 @@ final class Store {
 
     private Applied release(Operation op, OperationKey holdKey, String state, Instant now) throws SQLException {
         HoldRow h = openHold(holdKey);
+        ClaimRow claim = claimRow(h.key);
+        if (claim != null && (claim.state.equals("CLAIMED") || state.equals("EXPIRED"))) {
+            throw new SettlementException(Reason.HOLD_CLAIMED, claim.state.equals("CLAIMED")
+                    ? "hold " + h.key + " is claimed by its payee (" + claim.key + ", " + MicroUsd.ofMicros(claim.amount)
+                            + "): it can no longer be voided or expired; file a dispute before "
+                            + Instant.ofEpochMilli(claim.windowEndMs)
+                    : "hold " + h.key + " is disputed (" + claim.disputedBy + "): it does not expire; whoever re-checks"
+                            + " the dispute posts or voids it");
+        }
         if (state.equals("EXPIRED") && now.toEpochMilli() < h.expiresMs) {
             throw new SettlementException(Reason.HOLD_NOT_EXPIRED, "hold " + h.key + " expires at " + Instant.ofEpochMilli(h.expiresMs)
                     + ", after now (" + now + "): void it, or expire it later");
@@ -439,6 +479,112 @@ final class Store {
         resolve(h, state, op.key());
         change(payer, 0, -h.amount);
         return new Applied(seq, op, List.of(), now);
+    }
+
+    private static final class ClaimRow {
+        final OperationKey key;
+        final long amount;
+        final String evidence;
+        final long filedMs;
+        final long windowEndMs;
+        final String state;
+        final String disputedBy;
+
+        ClaimRow(OperationKey key, long amount, String evidence, long filedMs, long windowEndMs, String state,
+                 String disputedBy) {
+            this.key = key;
+            this.amount = amount;
+            this.evidence = evidence;
+            this.filedMs = filedMs;
+            this.windowEndMs = windowEndMs;
+            this.state = state;
+            this.disputedBy = disputedBy;
+        }
+
+        dev.depin.settlement.HoldRecord.ClaimRecord record() {
+            return new dev.depin.settlement.HoldRecord.ClaimRecord(key, MicroUsd.ofMicros(amount), evidence,
+                    Instant.ofEpochMilli(filedMs), Instant.ofEpochMilli(windowEndMs),
+                    disputedBy == null ? java.util.Optional.empty() : java.util.Optional.of(OperationKey.of(disputedBy)));
+        }
+    }
+
+    /** The claim on a hold, or null (always null on a database without the claims table). */
+    private ClaimRow claimRow(OperationKey hold) throws SQLException {
+        if (!claimsTable) {
+            return null;
+        }
+        PreparedStatement p = prepare("SELECT claim_key, amount, evidence, filed_ms, window_end_ms, state, disputed_by"
+                + " FROM claims WHERE hold_key = ?");
+        p.setString(1, hold.value());
+        try (ResultSet rs = p.executeQuery()) {
+            if (!rs.next()) {
+                return null;
+            }
+            return new ClaimRow(OperationKey.of(rs.getString(1)), rs.getLong(2), rs.getString(3), rs.getLong(4),
+                    rs.getLong(5), rs.getString(6), rs.getString(7));
+        }
+    }
+
+    private Applied claim(Operation.Claim claim, Instant now) throws SQLException {
+        HoldRow found = holdRow(claim.hold());
+        if (found != null && found.state.equals("EXPIRED")) {
+            throw new SettlementException(Reason.HOLD_EXPIRED, "hold " + found.key + " expired at "
+                    + Instant.ofEpochMilli(found.expiresMs) + " and was released to " + found.payer
+                    + ": it can no longer be claimed");
+        }
+        HoldRow h = openHold(claim.hold());
+        ClaimRow earlier = claimRow(h.key);
+        if (earlier != null) {
+            throw new SettlementException(Reason.HOLD_CLAIMED, "hold " + h.key + " is already claimed by " + earlier.key
+                    + " for " + MicroUsd.ofMicros(earlier.amount) + ": a hold is claimed once");
+        }
+        if (now.toEpochMilli() >= h.expiresMs) {
+            throw new SettlementException(Reason.HOLD_EXPIRED, "hold " + h.key + " expired at " + Instant.ofEpochMilli(h.expiresMs)
+                    + " (now " + now + "): claim a hold before its expiry");
+        }
+        long amount = claim.amount().micros();
+        if (amount > h.amount) {
+            throw new SettlementException(Reason.POST_EXCEEDS_HOLD, "claim " + claim.key() + " asks for " + claim.amount()
+                    + " but hold " + h.key + " reserved " + MicroUsd.ofMicros(h.amount) + ": claim at most the hold");
+        }
+        long windowEnd = now.toEpochMilli() + disputeWindowMs;
+        long seq = insertOp(claim, now);
+        PreparedStatement p = prepare("INSERT INTO claims(hold_key, claim_key, amount, evidence, filed_ms, window_end_ms,"
+                + " state, disputed_by) VALUES (?, ?, ?, ?, ?, ?, 'CLAIMED', NULL)");
+        p.setString(1, h.key.value());
+        p.setString(2, claim.key().value());
+        p.setLong(3, amount);
+        p.setString(4, claim.evidence());
+        p.setLong(5, now.toEpochMilli());
+        p.setLong(6, windowEnd);
+        p.executeUpdate();
+        return new Applied(seq, claim, List.of(), now);
+    }
+
+    private Applied dispute(Operation.Dispute dispute, Instant now) throws SQLException {
+        HoldRow h = openHold(dispute.hold());
+        ClaimRow claim = claimRow(h.key);
+        if (claim == null) {
+            throw new SettlementException(Reason.HOLD_NOT_CLAIMED, "hold " + h.key + " is not claimed: its payer voids it"
+                    + " instead of disputing it");
+        }
+        if (!claim.state.equals("CLAIMED")) {
+            throw new SettlementException(Reason.HOLD_CLAIMED, "hold " + h.key + "'s claim is already disputed by "
+                    + claim.disputedBy + ": a claim is disputed once");
+        }
+        if (now.toEpochMilli() >= claim.windowEndMs) {
+            throw new SettlementException(Reason.DISPUTE_WINDOW_CLOSED, "claim " + claim.key + " on hold " + h.key
+                    + " could be disputed until " + Instant.ofEpochMilli(claim.windowEndMs) + " (now " + now
+                    + "): the claim stands and the ledger posts it");
+        }
+        long seq = insertOp(dispute, now);
+        PreparedStatement p = prepare("UPDATE claims SET state = 'DISPUTED', disputed_by = ? WHERE hold_key = ? AND state = 'CLAIMED'");
+        p.setString(1, dispute.key().value());
+        p.setString(2, h.key.value());
+        if (p.executeUpdate() != 1) {
+            throw new SQLException("claim on hold " + h.key + " was disputed concurrently");
+        }
+        return new Applied(seq, dispute, List.of(), now);
     }
 
     private Applied slash(Operation.Slash s, Instant now) throws SQLException {
@@ -521,7 +667,8 @@ final class Store {
             }
         }
         try (PreparedStatement p = c.prepareStatement(
-                "SELECT hold_key, payer, payee, amount, expires_ms FROM holds WHERE state = 'OPEN'");
+                "SELECT hold_key, payer, payee, amount, expires_ms FROM holds h WHERE state = 'OPEN'"
+                        + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)");
              ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
                 OperationKey key = OperationKey.of(rs.getString(1));
@@ -570,14 +717,15 @@ final class Store {
         return find(id);
     }
 
-    /** A hold as the database has it now, and whether it is still open. */
+    /** A hold as the database has it now, and whether it is still open and unclaimed (memory keeps only those). */
     record FoundHold(Live.Hold hold, boolean open) {
     }
 
     /** The hold with this key as the database has it now (in the writer's transaction), or null. */
     FoundHold findHold(OperationKey key) throws SQLException {
         HoldRow h = holdRow(key);
-        return h == null ? null : new FoundHold(new Live.Hold(key, h.payer, h.payee, h.amount, h.expiresMs), h.state.equals("OPEN"));
+        return h == null ? null : new FoundHold(new Live.Hold(key, h.payer, h.payee, h.amount, h.expiresMs),
+                h.state.equals("OPEN") && claimRow(key) == null);
     }
 
     /** {@code n} sequence numbers, increasing, drawn from PostgreSQL's sequence in one round trip. */
@@ -700,13 +848,17 @@ final class Store {
             }
             PreparedStatement p = prepare("UPDATE holds h SET state = u.s, resolved_by = u.b"
                     + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[]) AS u(s, b, k)"
-                    + " WHERE h.hold_key = u.k AND h.state = 'OPEN'");
+                    + " WHERE h.hold_key = u.k AND h.state = 'OPEN'"
+                    + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)");
             arrays(p, "varchar", columns[0], "varchar", columns[1], "varchar", columns[2]);
             requireOneEach(new int[] {p.executeUpdate() == n ? 1 : 0},
                     "a hold the writer saw open was resolved by another writer");
             return;
         }
-        PreparedStatement p = prepare("UPDATE holds SET state = ?, resolved_by = ? WHERE hold_key = ? AND state = 'OPEN'");
+        // Memory resolves only holds it knows unclaimed; a claim another writer filed meanwhile
+        // makes the update change no row, and the batch is written again the careful way.
+        PreparedStatement p = prepare("UPDATE holds SET state = ?, resolved_by = ? WHERE hold_key = ? AND state = 'OPEN'"
+                + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = holds.hold_key)");
         for (String[] r : resolutions) {
             p.setString(1, r[0]);
             p.setString(2, r[1]);
@@ -845,15 +997,37 @@ final class Store {
         return out;
     }
 
-    /** Up to {@code limit} open holds whose expiry is at or before {@code nowMs}, soonest first. */
+    /** Up to {@code limit} open, unclaimed holds whose expiry is at or before {@code nowMs}, soonest first. */
     List<OperationKey> expiredHolds(long nowMs, int limit) throws SQLException {
         List<OperationKey> out = new ArrayList<>();
-        PreparedStatement p = prepare("SELECT hold_key FROM holds WHERE state = 'OPEN' AND expires_ms <= ?"
+        PreparedStatement p = prepare("SELECT hold_key FROM holds h WHERE state = 'OPEN' AND expires_ms <= ?"
+                + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)"
                 + " ORDER BY expires_ms LIMIT " + limit);
         p.setLong(1, nowMs);
         try (ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
                 out.add(OperationKey.of(rs.getString(1)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Up to {@code limit} undisputed claims on unresolved holds whose dispute window ended at or
+     * before {@code nowMs}, soonest first: {hold key, amount claimed} each.
+     */
+    List<Object[]> dueClaims(long nowMs, int limit) throws SQLException {
+        List<Object[]> out = new ArrayList<>();
+        if (!claimsTable) {
+            return out;
+        }
+        PreparedStatement p = prepare("SELECT c.hold_key, c.amount FROM claims c JOIN holds h ON h.hold_key = c.hold_key"
+                + " WHERE c.state = 'CLAIMED' AND c.window_end_ms <= ? AND h.state = 'OPEN'"
+                + " ORDER BY c.window_end_ms LIMIT " + limit);
+        p.setLong(1, nowMs);
+        try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Object[] {OperationKey.of(rs.getString(1)), rs.getLong(2)});
             }
         }
         return out;
@@ -871,11 +1045,22 @@ final class Store {
             String fields = rs.getString(7);
             int spec = fields.lastIndexOf("|spec:");
             String resolvedBy = rs.getString(6);
-            return new dev.depin.settlement.HoldRecord(key, AccountId.of(rs.getString(1)), AccountId.of(rs.getString(2)),
-                    MicroUsd.ofMicros(rs.getLong(3)), Instant.ofEpochMilli(rs.getLong(4)),
+            String state = rs.getString(5);
+            AccountId payer = AccountId.of(rs.getString(1));
+            AccountId payee = AccountId.of(rs.getString(2));
+            long amount = rs.getLong(3);
+            long expires = rs.getLong(4);
+            rs.close();
+            ClaimRow claim = claimRow(key);
+            if (claim != null && state.equals("OPEN")) {
+                state = claim.state;
+            }
+            return new dev.depin.settlement.HoldRecord(key, payer, payee,
+                    MicroUsd.ofMicros(amount), Instant.ofEpochMilli(expires),
                     spec < 0 ? java.util.Optional.empty() : java.util.Optional.of(fields.substring(spec + 6)),
-                    dev.depin.settlement.HoldRecord.State.valueOf(rs.getString(5)),
-                    resolvedBy == null ? java.util.Optional.empty() : java.util.Optional.of(OperationKey.of(resolvedBy)));
+                    dev.depin.settlement.HoldRecord.State.valueOf(state),
+                    resolvedBy == null ? java.util.Optional.empty() : java.util.Optional.of(OperationKey.of(resolvedBy)),
+                    claim == null ? java.util.Optional.empty() : java.util.Optional.of(claim.record()));
         }
     }
 
@@ -941,6 +1126,28 @@ final class Store {
             }
             if (minted != -issuer) {
                 violations.add("minted " + minted + " but the issuer's balance is " + issuer);
+            }
+            if (claimsTable) {
+                // A claimed hold never expires, and an undisputed claim is never voided nor
+                // posted for less than it claimed.
+                try (ResultSet rs = s.executeQuery("SELECT c.hold_key, c.claim_key, c.state, h.state, h.resolved_by,"
+                        + " c.amount, h.amount FROM claims c JOIN holds h ON h.hold_key = c.hold_key"
+                        + " WHERE h.state = 'EXPIRED' OR (h.state = 'VOIDED' AND c.state = 'CLAIMED') OR c.amount > h.amount")) {
+                    while (rs.next()) {
+                        violations.add("hold " + rs.getString(1) + " claimed by " + rs.getString(2) + " (" + rs.getString(3)
+                                + ", " + rs.getLong(6) + " of " + rs.getLong(7) + ") is " + rs.getString(4) + " by "
+                                + rs.getString(5));
+                    }
+                }
+                try (ResultSet rs = s.executeQuery("SELECT c.hold_key, c.claim_key, c.amount, e.amount"
+                        + " FROM claims c JOIN holds h ON h.hold_key = c.hold_key JOIN ops o ON o.op_key = h.resolved_by"
+                        + " LEFT JOIN entries e ON e.op_seq = o.seq AND e.pending = 0"
+                        + " WHERE c.state = 'CLAIMED' AND h.state = 'POSTED' AND COALESCE(e.amount, 0) < c.amount")) {
+                    while (rs.next()) {
+                        violations.add("hold " + rs.getString(1) + " claimed by " + rs.getString(2) + " for " + rs.getLong(3)
+                                + " was posted for " + rs.getLong(4));
+                    }
+                }
             }
             long ops;
             try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM ops")) {

@@ -39,7 +39,12 @@ abstract class LedgerContractTest extends SettlementContract {
 
     @Override
     protected Settlement reopen(Clock clock) {
-        return location.builder().clock(clock).expirySweep(Duration.ZERO).open();
+        return location.builder().clock(clock).expirySweep(Duration.ZERO).disputeWindow(DISPUTE_WINDOW).open();
+    }
+
+    @Override
+    protected int postDueClaims() {
+        return jdbc().postDueClaims();
     }
 
     @Override
@@ -100,7 +105,7 @@ abstract class LedgerContractTest extends SettlementContract {
         InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                 () -> ledger.apply(new Operation.Expire(mine, key("h"))));
         assertEquals("operation key " + mine + " begins with ledger:, which is reserved for the ledger's own "
-                + "operations (expiries): use another key", e.getMessage());
+                + "operations (expiries, posts of claims): use another key", e.getMessage());
         String longKey = "k".repeat(200);
         assertEquals("ledger:expire:sha256:" + dev.depin.crypto.Sha256.hex(longKey.getBytes(
                 java.nio.charset.StandardCharsets.US_ASCII)), JdbcLedger.expiryKey(OperationKey.of(longKey)).value());

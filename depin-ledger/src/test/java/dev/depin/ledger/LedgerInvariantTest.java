@@ -56,14 +56,23 @@ abstract class LedgerInvariantTest {
                 + " (rerun with -Dledger.seed=" + SEED + ")");
         SplittableRandom rnd = new SplittableRandom(SEED);
         TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
-        LedgerModel model = new LedgerModel();
+        Duration window = Duration.ofSeconds(90);
+        LedgerModel model = new LedgerModel(window.toMillis());
         List<Operation> done = new ArrayList<>();
         List<OperationKey> holdKeys = new ArrayList<>();
-        try (JdbcLedger ledger = freshDatabase().builder().clock(clock).expirySweep(Duration.ZERO).maxBatch(1 + rnd.nextInt(64)).open()) {
+        Map<String, Integer> exercised = new java.util.TreeMap<>();
+        try (JdbcLedger ledger = freshDatabase().builder().clock(clock).expirySweep(Duration.ZERO).disputeWindow(window)
+                .maxBatch(1 + rnd.nextInt(64)).open()) {
             openAccounts(ledger, model);
             for (int i = 0; i < randomOps(); i++) {
                 if (rnd.nextInt(20) == 0) {
                     clock.advance(Duration.ofSeconds(rnd.nextInt(120)));
+                }
+                if (rnd.nextInt(25) == 0) {
+                    int posted = ledger.postDueClaims();
+                    assertEquals(model.postDueClaims(clock.millis()), posted,
+                            "claims posted by the ledger at operation " + i + " (seed " + SEED + ")");
+                    exercised.merge("claims posted by the ledger", posted, Integer::sum);
                 }
                 Operation op;
                 try {
@@ -85,6 +94,9 @@ abstract class LedgerInvariantTest {
                 if (expected != null && SettlementAssertions.reasonOf(actual) != expected) {
                     fail(where + ": expected " + expected + " but got " + actual);
                 }
+                if (expected == null && !done.contains(op)) {
+                    exercised.merge(op.getClass().getSimpleName(), 1, Integer::sum);
+                }
                 if (expected == null) {
                     done.add(op);
                     if (op instanceof Operation.Hold) {
@@ -97,6 +109,10 @@ abstract class LedgerInvariantTest {
                 }
             }
             assertEquals(model.balances(), ledger.balances());
+            System.out.println(getClass().getSimpleName() + ": applied " + exercised);
+            for (String kind : List.of("Claim", "Dispute", "claims posted by the ledger")) {
+                assertTrue(exercised.getOrDefault(kind, 0) > 0, kind + " never happened (seed " + SEED + "): " + exercised);
+            }
             LedgerAudit audit = ledger.audit();
             assertTrue(audit.sound(), audit.violations()::toString);
         }
@@ -126,7 +142,7 @@ abstract class LedgerInvariantTest {
         OperationKey key = OperationKey.of("op-" + i);
         OperationKey hold = holdKeys.isEmpty() || rnd.nextInt(15) == 0
                 ? OperationKey.of("op-" + rnd.nextInt(i + 1)) : holdKeys.get(rnd.nextInt(holdKeys.size()));
-        switch (rnd.nextInt(8)) {
+        switch (rnd.nextInt(11)) {
             case 0:
                 return new Operation.Mint(key, account(rnd), amount(rnd));
             case 1:
@@ -142,6 +158,12 @@ abstract class LedgerInvariantTest {
                 return new Operation.VoidHold(key, hold);
             case 6:
                 return new Operation.Expire(key, hold);
+            case 8:
+            case 9:
+                return new Operation.Claim(key, hold, rnd.nextInt(4) == 0 ? amount(rnd)
+                        : MicroUsd.ofMicros(1 + rnd.nextLong(5_000_000)), "receipt-" + i);
+            case 10:
+                return new Operation.Dispute(key, hold, "dispute-" + i);
             default:
                 MicroUsd burned = amount(rnd);
                 return rnd.nextBoolean()

@@ -38,6 +38,10 @@ final class LedgerModel {
         final long expiresMs;
         boolean open = true;
         boolean expired;
+        /** Claimed amount, 0 while unclaimed. */
+        long claimed;
+        boolean disputed;
+        long windowEndMs;
 
         HoldM(AccountId payer, AccountId payee, long amount, long expiresMs) {
             this.payer = payer;
@@ -49,9 +53,15 @@ final class LedgerModel {
 
     private final Map<AccountId, Acct> accounts = new TreeMap<>((a, b) -> a.value().compareTo(b.value()));
     private final Map<OperationKey, String> keys = new HashMap<>();
-    private final Map<OperationKey, HoldM> holds = new HashMap<>();
+    private final Map<OperationKey, HoldM> holds = new java.util.LinkedHashMap<>();
+    private final long windowMs;
 
     LedgerModel() {
+        this(JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis());
+    }
+
+    LedgerModel(long disputeWindowMs) {
+        this.windowMs = disputeWindowMs;
         accounts.put(AccountId.ISSUER, new Acct(AccountKind.ISSUER, true));
         accounts.put(AccountId.BURN, new Acct(AccountKind.BURN, false));
     }
@@ -166,8 +176,9 @@ final class LedgerModel {
             HoldM found = holds.get(p.hold());
             require(found == null || !found.expired, Reason.HOLD_EXPIRED);
             HoldM h = open(p.hold());
-            require(nowMs < h.expiresMs, Reason.HOLD_EXPIRED);
             long amt = p.amount().micros();
+            require(h.claimed > 0 || nowMs < h.expiresMs, Reason.HOLD_EXPIRED);
+            require(h.claimed == 0 || h.disputed || amt >= h.claimed, Reason.HOLD_CLAIMED);
             require(amt <= h.amount, Reason.POST_EXCEEDS_HOLD);
             Acct payer = accounts.get(h.payer);
             Acct payee = accounts.get(h.payee);
@@ -180,10 +191,26 @@ final class LedgerModel {
         } else if (op instanceof Operation.VoidHold || op instanceof Operation.Expire) {
             boolean expire = op instanceof Operation.Expire;
             HoldM h = open(expire ? ((Operation.Expire) op).hold() : ((Operation.VoidHold) op).hold());
+            require(h.claimed == 0 || (h.disputed && !expire), Reason.HOLD_CLAIMED);
             require(!expire || nowMs >= h.expiresMs, Reason.HOLD_NOT_EXPIRED);
             h.open = false;
             h.expired = expire;
             accounts.get(h.payer).held -= h.amount;
+        } else if (op instanceof Operation.Claim c) {
+            HoldM found = holds.get(c.hold());
+            require(found == null || !found.expired, Reason.HOLD_EXPIRED);
+            HoldM h = open(c.hold());
+            require(h.claimed == 0, Reason.HOLD_CLAIMED);
+            require(nowMs < h.expiresMs, Reason.HOLD_EXPIRED);
+            require(c.amount().micros() <= h.amount, Reason.POST_EXCEEDS_HOLD);
+            h.claimed = c.amount().micros();
+            h.windowEndMs = nowMs + windowMs;
+        } else if (op instanceof Operation.Dispute d) {
+            HoldM h = open(d.hold());
+            require(h.claimed > 0, Reason.HOLD_NOT_CLAIMED);
+            require(!h.disputed, Reason.HOLD_CLAIMED);
+            require(nowMs < h.windowEndMs, Reason.DISPUTE_WINDOW_CLOSED);
+            h.disputed = true;
         } else {
             Operation.Slash s = (Operation.Slash) op;
             Acct stake = acct(s.stake());
@@ -207,6 +234,26 @@ final class LedgerModel {
             }
             burn.posted += s.burned().micros();
         }
+    }
+
+    /**
+     * What the ledger's sweep does: posts every undisputed claim on an open hold whose window
+     * has ended, for the amount claimed (a post the rules refuse stays unposted).
+     *
+     * @return how many it posted
+     */
+    int postDueClaims(long nowMs) {
+        int posted = 0;
+        for (Map.Entry<OperationKey, HoldM> e : holds.entrySet()) {
+            HoldM h = e.getValue();
+            if (h.open && h.claimed > 0 && !h.disputed && h.windowEndMs <= nowMs) {
+                OperationKey key = JdbcLedger.claimPostKey(e.getKey());
+                if (apply(new Operation.Post(key, e.getKey(), dev.depin.money.MicroUsd.ofMicros(h.claimed)), nowMs) == null) {
+                    posted++;
+                }
+            }
+        }
+        return posted;
     }
 
     private HoldM open(OperationKey key) {

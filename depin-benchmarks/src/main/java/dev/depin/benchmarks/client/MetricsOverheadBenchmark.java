@@ -28,8 +28,8 @@ import java.util.concurrent.TimeUnit;
  * jobs per second, with no registry and with every node and the client publishing to a
  * Prometheus registry that is scraped once a second, as a Prometheus server would; and, third,
  * the same with both nodes signing an SLA and the client metering every job into an
- * {@link SlaJournal} (one line appended and forced to disk per job, the book's meters in the same
- * registry). The set-ups alternate (A B C A B C ...) in one JVM, each phase after its own
+ * {@link SlaJournal} (one line per job, forced to disk by the journal's writer thread in group
+ * commits before the job's result completes; the book's meters in the same registry). The set-ups alternate (A B C A B C ...) in one JVM, each phase after its own
  * warm-up, so that drift of a shared machine falls on all; the table gives each phase and the
  * medians.
  *

@@ -279,6 +279,13 @@ public final class Escrowing {
                 if (cause instanceof SettlementException r && r.is(Reason.HOLD_RESOLVED)) {
                     continue; // resolved meanwhile (the ledger expired it itself): nothing left to do
                 }
+                if (cause instanceof SettlementException r && r.is(Reason.HOLD_CLAIMED)) {
+                    // The provider claimed it with its receipt (the job ran): the ledger posts the
+                    // claim after its dispute window unless this buyer disputes it there.
+                    LOG.info("escrow session {}: a hold left open is claimed by its provider: {}", escrow.session(),
+                            cause.getMessage());
+                    continue;
+                }
                 throw cause instanceof SettlementException s ? s
                         : new LedgerFailureException("could not resolve an open hold of session " + escrow.session()
                         + ": " + cause, cause);
@@ -294,6 +301,27 @@ public final class Escrowing {
             LOG.info("escrow session {}: resolved {} hold(s) a previous client left open", escrow.session(), out.size());
         }
         return out;
+    }
+
+    /**
+     * Files an attempt's dispute record against the provider's claim on its hold, where the
+     * ledger re-checks disputes (a settlement service): the engine's answer to a void refused
+     * with {@code HOLD_CLAIMED}.
+     *
+     * @return the operations applied, or empty when this ledger takes no disputes
+     */
+    Optional<CompletableFuture<List<Applied>>> disputeClaim(String jobId, int attempt, DisputeRecord record,
+                                                            java.util.Map<String, java.nio.ByteBuffer> inputs) {
+        if (!(ledger instanceof dev.depin.settlement.spi.ClaimDisputes disputes)) {
+            return Optional.empty();
+        }
+        CompletableFuture<List<Applied>> f;
+        try {
+            f = disputes.dispute(key(jobId, attempt, "hold"), record, inputs, record.outputs());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return Optional.of(track(f));
     }
 
     // ---------------------------------------------------------------- plumbing

@@ -1,6 +1,7 @@
 package dev.depin.client.internal;
 
 import dev.depin.job.AttemptState;
+import dev.depin.job.DisputeRecord;
 import dev.depin.job.JobSpec;
 import dev.depin.money.MicroUsd;
 import dev.depin.network.spi.ExecutionRequest;
@@ -11,11 +12,14 @@ import dev.depin.settlement.HoldCertificate;
 import dev.depin.settlement.JobSettlement;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.Quote;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SettlementException.Reason;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -496,18 +500,44 @@ final class JobMoney {
                 moved();
             }));
         }
+        Map<Attempt, DisputeRecord> disputed = new IdentityHashMap<>();
+        for (Slash s : slashes) {
+            disputed.put(s.outcome().attempt(), s.outcome().dispute());
+        }
         for (Hold h : voids) {
-            all.add(escrowing.voidHold(jobId, h.attempt.number()).handle((ap, t) -> {
-                if (ap != null) {
+            DisputeRecord record = disputed.get(h.attempt);
+            all.add(escrowing.voidHold(jobId, h.attempt.number()).thenApply(List::of).exceptionallyCompose(t -> {
+                // A provider that claimed its hold before this void (a settlement service's claim)
+                // is answered with the attempt's dispute record, which the service re-checks.
+                Throwable cause = JobRun.rootCause(t);
+                if (record != null && cause instanceof SettlementException s && s.is(Reason.HOLD_CLAIMED)) {
+                    Optional<CompletableFuture<List<Applied>>> d = escrowing.disputeClaim(jobId, h.attempt.number(),
+                            record, h.attempt.request.inputs());
+                    if (d.isPresent()) {
+                        note("attempt " + h.attempt.number() + "'s provider claimed its hold before the void: disputed "
+                                + "the claim with the settlement service");
+                        return d.get();
+                    }
+                }
+                return CompletableFuture.failedFuture(t);
+            }).handle((aps, t) -> {
+                if (aps != null) {
                     synchronized (lock) {
-                        applied.add(ap);
+                        applied.addAll(aps);
                         refunded += h.held.micros();
+                        for (Applied a : aps) {
+                            if (a.operation() instanceof Operation.Slash sl) {
+                                slashed += sl.total().micros();
+                            }
+                        }
                     }
                 } else {
                     LOG.warn("job {}: could not void the hold of attempt {}: {}", jobId, h.attempt.number(),
                             JobRun.describe(t));
-                    note("void of attempt " + h.attempt.number() + " failed (" + JobRun.describe(t) + "): its hold "
-                            + "stays open until it expires");
+                    boolean claimed = JobRun.rootCause(t) instanceof SettlementException s && s.is(Reason.HOLD_CLAIMED);
+                    note("void of attempt " + h.attempt.number() + " failed (" + JobRun.describe(t) + "): " + (claimed
+                            ? "its provider claimed the hold, which the ledger pays after its dispute window unless "
+                            + "disputed" : "its hold stays open until it expires"));
                 }
                 moved();
                 return null;

@@ -117,6 +117,8 @@ public final class JobRun implements JobHandle {
     private final Selection selection;
     private final EventBus bus;
     private final ResultFuture result = new ResultFuture();
+    /** What {@link #recordSla} returns without a recorder. */
+    private static final CompletableFuture<Void> RECORDED = CompletableFuture.completedFuture(null);
     private final Set<NodeId> tried = new HashSet<>();
     /**
      * Tried providers whose replica verified but found no quorum because other replicas never
@@ -859,10 +861,7 @@ public final class JobRun implements JobHandle {
                 ctx.reputation().success(o.attempt().provider());
             }
             append(last);
-            completion = () -> {
-                recordSla(r);
-                result.complete(r);
-            };
+            completion = () -> deliver(r, null);
         }
         afterUnlock();
     }
@@ -934,10 +933,7 @@ public final class JobRun implements JobHandle {
         }
         tail.forEach(this::append);
         stopTimers();
-        completion = () -> {
-                recordSla(r);
-                result.complete(r);
-            };
+        completion = () -> deliver(r, null);
     }
 
     private void fail(JobState finalState, String why, boolean rejected) {
@@ -956,10 +952,7 @@ public final class JobRun implements JobHandle {
         append(last);
         stopAttempts("job " + finalState);
         stopTimers();
-        completion = () -> {
-            recordSla(null);
-            result.completeExceptionally(e);
-        };
+        completion = () -> deliver(null, e);
         if (money != null) {
             money.ended(); // the buyer sees the refunds in its balance when the future fails
         }
@@ -981,7 +974,13 @@ public final class JobRun implements JobHandle {
         stopAttempts("job cancelled");
         stopTimers();
         completion = () -> {
-            recordSla(null);
+            // A cancel shows at once (a cancelled future must read as cancelled when cancel()
+            // returns); the record follows, and a failure to keep it is only logged.
+            recordSla(null).whenComplete((v, x) -> {
+                if (x != null) {
+                    LOG.warn("job {} (cancelled): its SLA record was not kept: {}", jobId, x.toString());
+                }
+            });
             result.cancelNow();
         };
         return true;
@@ -1060,22 +1059,65 @@ public final class JobRun implements JobHandle {
     }
 
     /**
-     * Hands the finished job to the client's SLA recorder (outside the lock, before the result
-     * future completes); a recorder that fails is logged and changes nothing.
+     * Completes the result future once the client's SLA recorder has the job (a journal: once its
+     * line is on the disk, which may be later, on the journal's writer thread; the future is then
+     * completed from the scheduler, so that a caller's continuations never hold up the writer). A
+     * job the recorder could not keep fails: a verified one with an {@link
+     * dev.depin.sla.SlaNotRecordedException} carrying its result, a failed one with its own
+     * failure, the recorder's added as suppressed.
+     *
+     * @param r       the verified result, or null
+     * @param failure the job's failure, or null
      */
-    private void recordSla(JobResult r) {
-        if (ctx.sla() == null) {
+    private void deliver(JobResult r, JobFailedException failure) {
+        CompletableFuture<Void> recorded = recordSla(r);
+        if (recorded.isDone()) {
+            completeResult(r, failure, recorded);
             return;
+        }
+        recorded.whenComplete((v, x) -> {
+            try {
+                ctx.scheduler().execute(() -> completeResult(r, failure, recorded));
+            } catch (RejectedExecutionException e) {
+                completeResult(r, failure, recorded); // the client is closing: complete here
+            }
+        });
+    }
+
+    private void completeResult(JobResult r, JobFailedException failure, CompletableFuture<Void> recorded) {
+        Throwable notKept = null;
+        try {
+            recorded.join();
+        } catch (CompletionException | CancellationException e) {
+            notKept = e.getCause() == null ? e : e.getCause();
+            LOG.warn("job {}: the SLA recorder could not keep it: {}", jobId, notKept.toString());
+        }
+        if (failure != null) {
+            if (notKept != null) {
+                failure.addSuppressed(notKept);
+            }
+            result.completeExceptionally(failure);
+        } else if (notKept == null) {
+            result.complete(r);
+        } else {
+            result.completeExceptionally(new dev.depin.sla.SlaNotRecordedException(jobId, r, notKept));
+        }
+    }
+
+    /** Hands the finished job to the client's SLA recorder (outside the lock); never throws. */
+    private CompletableFuture<Void> recordSla(JobResult r) {
+        if (ctx.sla() == null) {
+            return RECORDED;
         }
         try {
             Map<Integer, ProviderOffer> offers;
             synchronized (this) {
                 offers = new HashMap<>(offerOf);
             }
-            ctx.sla().record(dev.depin.sla.SlaRecord.of(jobId, spec.kernel().flops(spec.params()), bus.events(), r,
-                    offers));
+            return ctx.sla().recordAsync(dev.depin.sla.SlaRecord.of(jobId, spec.kernel().flops(spec.params()),
+                    bus.events(), r, offers));
         } catch (RuntimeException e) {
-            LOG.warn("job {}: the SLA recorder failed, the job is not metered: {}", jobId, e.toString());
+            return CompletableFuture.failedFuture(e);
         }
     }
 

@@ -93,6 +93,12 @@ public final class LedgerServeCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE}).")
     Duration callTimeout;
 
+    @Option(names = "--dispute-window", defaultValue = "10m", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long a buyer may dispute a provider's claim before the ledger posts it "
+                    + "(1s to 30d, default ${DEFAULT-VALUE}).")
+    Duration disputeWindow;
+
     @Mixin
     ServeOptions serve = new ServeOptions();
 
@@ -127,6 +133,11 @@ public final class LedgerServeCommand implements Callable<Integer> {
             id = serve.loadKey(keyFile);
             access = rules.operator(id.keys().publicKey()).build();
             JdbcLedger.Builder b = JdbcLedger.builder().certifyHolds(id.keys());
+            try {
+                b.disputeWindow(disputeWindow);
+            } catch (DepinException e) {
+                throw new ServeOptions.UsageException("--dispute-window: " + e.getMessage());
+            }
             if (source != null && source.jdbcUrl != null) {
                 b.postgres(source.jdbcUrl, user, System.getenv("DEPIN_LEDGER_PASSWORD"));
                 where = source.jdbcUrl + " (PostgreSQL)";

@@ -167,6 +167,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "any job is run).")
     String ledgerKey;
 
+    @Option(names = "--ledger-service", paramLabel = "HOST:PORT",
+            description = "With --ledger-key: the settlement service (depin ledger serve) where this node claims, with "
+                    + "its receipt, each paid job whose buyer has not posted the hold 30 s after the result; the ledger "
+                    + "pays the claim after its dispute window unless the buyer disputes it (default: no claims).")
+    String ledgerService;
+
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
     double dishonest;
 
@@ -251,9 +257,24 @@ public final class NodeCommand implements Callable<Integer> {
                             + " (give the ledger's raw Ed25519 public key as 64 hex characters)");
                 }
             }
+            if (ledgerService != null && ledger == null) {
+                throw new ServeOptions.UsageException("--ledger-service needs --ledger-key: a node claims only holds "
+                        + "certified by the ledger it trusts");
+            }
         } catch (ServeOptions.UsageException e) {
             err.println(e.getMessage());
             return 2;
+        }
+        dev.depin.grpc.RemoteSettlement claimsLedger = null;
+        dev.depin.grpc.ClaimAgent claimer = null;
+        if (ledgerService != null) {
+            try {
+                claimsLedger = dev.depin.grpc.RemoteSettlement.builder(id.keys(), ledgerService, ledger).connect();
+                claimer = dev.depin.grpc.ClaimAgent.builder(claimsLedger).build();
+            } catch (DepinException e) {
+                err.println("--ledger-service: " + e.getMessage());
+                return 2;
+            }
         }
 
         DeviceExecutor executor = ExecutorRegistry.createBest(ExecutorOptions.threads(hostThreads));
@@ -293,8 +314,12 @@ public final class NodeCommand implements Callable<Integer> {
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
             }
+            if (claimer != null) {
+                nb.onPaidAttempt(claimer);
+            }
             node = nb.build();
         } catch (DepinException e) {
+            closeClaims(claimer, claimsLedger);
             if (gpus != null) {
                 gpus.close();
             }
@@ -319,6 +344,7 @@ public final class NodeCommand implements Callable<Integer> {
             server = sb.start();
         } catch (DepinException e) {
             node.close();
+            closeClaims(claimer, claimsLedger);
             if (gpus != null) {
                 gpus.close();
             }
@@ -348,6 +374,7 @@ public final class NodeCommand implements Callable<Integer> {
                 dashboard.close();
             }
             server.close();
+            closeClaims(claimer, claimsLedger);
             gpus.close();
             err.println((http == null && metricsPort != null ? "--metrics-port: " : "--dashboard-port: ")
                     + e.getMessage());
@@ -363,11 +390,14 @@ public final class NodeCommand implements Callable<Integer> {
                 + (directories.isEmpty() ? ", listed in no directory" : ", listed in " + String.join(" ", directories))
                 + "; " + id.describe(keyFile) + (sla == null ? "; no SLA" : "; " + SlaOptions.describe(sla))
                 + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics")
-                + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy;
+                + (board == null ? "" : "; dashboard on http://" + serve.host + ":" + board.port() + "/") + energy
+                + (claimer == null ? "" : "; claims unpaid holds on " + ledgerService);
         MetricsHttp web = http;
         MetricsHttp page = board;
         Dashboard charts = dashboard;
         GpuTelemetry telemetry = gpus;
+        dev.depin.grpc.ClaimAgent claims = claimer;
+        dev.depin.grpc.RemoteSettlement claimsClient = claimsLedger;
         AutoCloseable all = () -> {
             try {
                 if (web != null) {
@@ -384,10 +414,20 @@ public final class NodeCommand implements Callable<Integer> {
                 }
             } finally {
                 server.close();
+                closeClaims(claims, claimsClient);
             }
         };
         return serve.serveUntilStopped(all, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
+    }
+
+    private static void closeClaims(dev.depin.grpc.ClaimAgent claimer, dev.depin.grpc.RemoteSettlement ledger) {
+        if (claimer != null) {
+            claimer.close();
+        }
+        if (ledger != null) {
+            ledger.close();
+        }
     }
 
     /**

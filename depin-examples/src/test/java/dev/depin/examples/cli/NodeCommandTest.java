@@ -144,6 +144,10 @@ class NodeCommandTest {
                 "--key", plain.toString(), "--input-cache-bytes", "64m", "--input-cache-ttl", "0s");
         assertRefused("--input-cache-entries must be 1 to 1000000", "got 0", "node", "--key", plain.toString(),
                 "--input-cache-entries", "0");
+        assertRefused("--ledger-service needs --ledger-key", "certified by the ledger it trusts", "node", "--key",
+                plain.toString(), "--ledger-service", "127.0.0.1:7100");
+        assertRefused("--ledger-service: ", "nohost", "node", "--key", plain.toString(), "--ledger-key", dev.depin.crypto.Hex.encode(NodeKeyPair.generate().publicKey().raw()),
+                "--ledger-service", "nohost");
         Path corrupt = dir.resolve("corrupt.key");
         Files.writeString(corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         if (Files.getFileStore(corrupt).supportsFileAttributeView("posix")) {

@@ -7,7 +7,10 @@ import dev.depin.grpc.LedgerAccess;
 import dev.depin.grpc.internal.wire.AccountBalance;
 import dev.depin.grpc.internal.wire.AccountRequest;
 import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.ApplyBatchReply;
+import dev.depin.grpc.internal.wire.ApplyBatchRequest;
 import dev.depin.grpc.internal.wire.ApplyRequest;
+import dev.depin.grpc.internal.wire.ApplyResult;
 import dev.depin.grpc.internal.wire.BalancePage;
 import dev.depin.grpc.internal.wire.HealthReply;
 import dev.depin.grpc.internal.wire.HealthRequest;
@@ -17,6 +20,7 @@ import dev.depin.grpc.internal.wire.HoldRequest;
 import dev.depin.grpc.internal.wire.LedgerGrpc;
 import dev.depin.grpc.internal.wire.ListRequest;
 import dev.depin.grpc.internal.wire.OpenAccount;
+import dev.depin.grpc.internal.wire.Refusal;
 import dev.depin.grpc.internal.wire.StatementPage;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
@@ -30,17 +34,21 @@ import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 
 /**
@@ -50,6 +58,14 @@ import java.util.function.Function;
  * UNAVAILABLE, safe to retry with its key), and only then handed to the {@link Settlement}.
  * Nothing refused changes anything. Answers are sent from {@code responses}, never from the
  * ledger's writer thread.
+ *
+ * <p>An {@code ApplyBatch} is many {@code Apply}s in one message: each operation is checked,
+ * authorised, counted in flight and refused on its own, and the ledger gets them one after the
+ * other, so its group commit takes them together; the answer goes once every operation is
+ * answered or the call timeout passed. A post, void or expiry is authorised by its hold's payer
+ * and payee, which never change once the hold exists: the service remembers them for the
+ * {@value #REMEMBERED_HOLDS} holds it saw last (applied through it, or read), so that it reads
+ * the database only for a hold it has not seen.
  */
 public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private final Settlement ledger;
@@ -60,6 +76,21 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private final long callTimeoutMs;
     private final ConcurrentHashMap<NodePublicKey, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
+    private LedgerClaims claims;
+    /** The most operations one ApplyBatch may carry. */
+    public static final int MAX_BATCH = 1_024;
+    /** How many holds' payer and payee the service remembers for authorising their ends. */
+    static final int REMEMBERED_HOLDS = 65_536;
+    private final Map<OperationKey, Parties> parties = new LinkedHashMap<>(1 << 10, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<OperationKey, Parties> eldest) {
+            return size() > REMEMBERED_HOLDS;
+        }
+    };
+
+    /** Who a hold is from and to: all that authorising its post, void or expiry needs; fixed once it exists. */
+    private record Parties(AccountId payer, AccountId payee) {
+    }
 
     /**
      * @param ledger            what the service fronts
@@ -77,6 +108,25 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         this.responses = responses;
         this.maxInFlightPerKey = maxInFlightPerKey;
         this.callTimeoutMs = callTimeoutMs;
+    }
+
+    /**
+     * Takes claims and disputes (issue 16); without this call the service refuses them as unimplemented.
+     *
+     * @param slashing        what an upheld dispute takes from the payee's stake
+     * @param rechecks        where disputes are re-checked (off the call threads)
+     * @param timer           for the upload deadline
+     * @param maxDisputeBytes the most a dispute may upload
+     * @param maxDisputes     disputes uploaded or re-checked at once
+     * @param uploadDeadlineMs how long a dispute's upload may take
+     * @return this service
+     */
+    public LedgerService claims(dev.depin.settlement.SlashPolicy slashing, java.util.concurrent.ExecutorService rechecks,
+                                java.util.concurrent.ScheduledExecutorService timer, long maxDisputeBytes, int maxDisputes,
+                                long uploadDeadlineMs) {
+        this.claims = new LedgerClaims(ledger, access, slashing, rechecks, timer, maxDisputeBytes, maxDisputes,
+                uploadDeadlineMs, callTimeoutMs);
+        return this;
     }
 
     /** @return calls being answered now, over all keys */
@@ -123,16 +173,159 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             return;
         }
         boolean operator = access.isOperator(peer);
-        async(peer, out, () -> {
-            if (!operator) {
-                authorize(peer, op);
+        async(peer, out, () -> start(peer, operator, op), LedgerWire::applied, !operator);
+    }
+
+    /** Authorises an operation (unless the caller is an operator) and hands it to the ledger. */
+    private CompletableFuture<Applied> start(NodePublicKey peer, boolean operator, Operation op) {
+        if (!operator) {
+            authorize(peer, op);
+        }
+        CompletableFuture<Applied> f = ledger.apply(op);
+        if (op instanceof Operation.Hold) {
+            f.thenAccept(a -> {
+                if (a.operation() instanceof Operation.Hold h) {
+                    remember(h.key(), new Parties(h.payer(), h.payee()));
+                }
+            });
+        }
+        return f;
+    }
+
+    @Override
+    public void applyBatch(ApplyBatchRequest request, StreamObserver<ApplyBatchReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        int n = request.getOperationJsonCount();
+        if (n == 0 || n > MAX_BATCH) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("a batch of " + n + " operations: send 1 to " + MAX_BATCH
+                    + " in one ApplyBatch").asRuntimeException());
+            return;
+        }
+        boolean operator = access.isOperator(peer);
+        Batch batch = new Batch(peer, n, !operator, out);
+        int admitted = admit(peer, n);
+        for (int i = 0; i < n; i++) {
+            if (i >= admitted) {
+                batch.refuse(i, busy(peer), false);
+                continue;
             }
-            return ledger.apply(op);
-        }, LedgerWire::applied, !operator);
+            Operation op;
+            try {
+                op = Operation.fromJson(request.getOperationJson(i).toByteArray());
+            } catch (InvalidArgumentException e) {
+                batch.refuse(i, Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException(), true);
+                continue;
+            }
+            CompletableFuture<Applied> f;
+            try {
+                f = start(peer, operator, op);
+            } catch (RuntimeException e) {
+                batch.refuse(i, status(e, !operator), true);
+                continue;
+            }
+            int slot = i;
+            f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure, true));
+        }
+        batch.done.orTimeout(callTimeoutMs, TimeUnit.MILLISECONDS).whenCompleteAsync((v, late) -> batch.answer(), responses);
+    }
+
+    /**
+     * One ApplyBatch in progress: each operation's outcome (an {@link Applied}, a failure, or a
+     * refusal before the ledger), settled once; the call answered once, when all are settled
+     * or the call timeout passed (those not settled then are answered UNAVAILABLE).
+     */
+    private final class Batch {
+        private final NodePublicKey peer;
+        private final AtomicReferenceArray<Object> outcomes;
+        private final AtomicInteger left;
+        private final boolean sanitise;
+        private final StreamObserver<ApplyBatchReply> out;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Batch(NodePublicKey peer, int n, boolean sanitise, StreamObserver<ApplyBatchReply> out) {
+            this.peer = peer;
+            this.outcomes = new AtomicReferenceArray<>(n);
+            this.left = new AtomicInteger(n);
+            this.sanitise = sanitise;
+            this.out = out;
+        }
+
+        void refuse(int i, StatusRuntimeException refusal, boolean admitted) {
+            settle(i, refusal, admitted);
+        }
+
+        /** Records operation {@code i}'s outcome unless it was already answered; lets go of its slot in flight. */
+        void settle(int i, Object outcome, boolean admitted) {
+            if (!outcomes.compareAndSet(i, null, outcome)) {
+                return;
+            }
+            if (admitted) {
+                release(peer);
+            }
+            if (left.decrementAndGet() == 0) {
+                done.complete(null);
+            }
+        }
+
+        /** Sends one result per operation; runs on {@code responses}. */
+        void answer() {
+            ApplyBatchReply.Builder reply = ApplyBatchReply.newBuilder();
+            for (int i = 0; i < outcomes.length(); i++) {
+                // Not answered in time: answered UNAVAILABLE now (and its slot let go); the
+                // operation may still apply, and a retry with its key returns its result.
+                settle(i, new java.util.concurrent.TimeoutException(), true);
+                Object o = outcomes.get(i);
+                if (o instanceof Applied a) {
+                    reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a)));
+                } else {
+                    reply.addResults(ApplyResult.newBuilder().setRefused(refusal(o instanceof StatusRuntimeException s ? s
+                            : status((Throwable) o, sanitise))));
+                }
+            }
+            try {
+                out.onNext(reply.build());
+                out.onCompleted();
+            } catch (StatusRuntimeException cancelled) {
+                // the caller went away; what applied is applied, and each key answers a retry
+            }
+        }
+    }
+
+    private static Refusal refusal(StatusRuntimeException s) {
+        Metadata trailers = s.getTrailers();
+        String reason = trailers == null ? null : trailers.get(LedgerWire.REASON);
+        String message = s.getStatus().getDescription();
+        return Refusal.newBuilder().setCode(s.getStatus().getCode().value()).setReason(reason == null ? "" : reason)
+                .setMessage(message == null ? "" : message).build();
+    }
+
+    @Override
+    public void claim(dev.depin.grpc.internal.wire.ClaimRequest request, StreamObserver<AppliedReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        if (claims == null) {
+            super.claim(request, out);
+            return;
+        }
+        async(peer, out, () -> claims.claim(peer, request), LedgerWire::applied, !access.isOperator(peer));
+    }
+
+    @Override
+    public StreamObserver<dev.depin.grpc.internal.wire.DisputeChunk> dispute(
+            StreamObserver<dev.depin.grpc.internal.wire.DisputeReply> out) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        if (claims == null) {
+            return super.dispute(out);
+        }
+        return claims.dispute(peer, access.isOperator(peer), out);
     }
 
     /** What a key that is not an operator's may apply: its own holds and their ends. */
     private void authorize(NodePublicKey peer, Operation op) {
+        if (LedgerClaims.reserved(op.key())) {
+            throw new SettlementException(Reason.NOT_PERMITTED, "key " + peer.nodeId().shortId() + " may not apply "
+                    + "operation " + op.key() + ": keys beginning " + LedgerClaims.PREFIX + " are the service's own "
+                    + "(claims and disputes are filed by the Claim and Dispute calls)");
+        }
         if (op instanceof Operation.Hold h) {
             if (!access.actsFor(peer, h.payer())) {
                 throw notPermitted(peer, "hold from account " + h.payer() + ", which it does not act for");
@@ -147,15 +340,37 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         } else if (op instanceof Operation.Expire x) {
             holdKey = x.hold();
         } else {
-            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes");
+            throw notPermitted(peer, "apply a " + kindOf(op) + ": only an operator key mints, transfers and slashes"
+                    + " (and applies claims and disputes directly; payees and payers file them by Claim and Dispute)");
         }
         // A hold that does not exist yet is refused here, not by the ledger: else a post sent
         // while its hold is in flight could resolve someone else's hold once it lands.
-        HoldRecord hold = ledger.hold(holdKey).orElseThrow(() -> new SettlementException(Reason.UNKNOWN_HOLD,
-                "no hold has key " + holdKey + ": hold first, then post, void or expire it by that key"));
+        Parties hold = parties(holdKey);
         boolean payer = access.actsFor(peer, hold.payer());
         if (op instanceof Operation.Expire ? !(payer || access.reads(peer, hold.payee())) : !payer) {
             throw notPermitted(peer, kindOf(op) + " hold " + holdKey + ", which is not from an account it acts for");
+        }
+    }
+
+    /** A hold's payer and payee: remembered, or read from the ledger (and then remembered). */
+    private Parties parties(OperationKey holdKey) {
+        Parties p;
+        synchronized (parties) {
+            p = parties.get(holdKey);
+        }
+        if (p != null) {
+            return p;
+        }
+        HoldRecord hold = ledger.hold(holdKey).orElseThrow(() -> new SettlementException(Reason.UNKNOWN_HOLD,
+                "no hold has key " + holdKey + ": hold first, then post, void or expire it by that key"));
+        p = new Parties(hold.payer(), hold.payee());
+        remember(holdKey, p);
+        return p;
+    }
+
+    private void remember(OperationKey holdKey, Parties p) {
+        synchronized (parties) {
+            parties.put(holdKey, p);
         }
     }
 
@@ -274,16 +489,34 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     // ---- plumbing -------------------------------------------------------------------
 
     private boolean admit(NodePublicKey peer, StreamObserver<?> out) {
-        AtomicInteger n = inFlight.computeIfAbsent(peer, k -> new AtomicInteger());
-        if (n.incrementAndGet() > maxInFlightPerKey) {
-            n.decrementAndGet();
-            out.onError(Status.RESOURCE_EXHAUSTED.withDescription("key " + peer.nodeId().shortId() + " has "
-                    + maxInFlightPerKey + " calls in flight, the most this service allows per key: wait for answers "
-                    + "before sending more").asRuntimeException());
+        if (admit(peer, 1) == 0) {
+            out.onError(busy(peer));
             return false;
         }
-        total.incrementAndGet();
         return true;
+    }
+
+    /** Takes up to {@code wanted} of the key's slots in flight, as many as are free; returns how many. */
+    private int admit(NodePublicKey peer, int wanted) {
+        int[] got = new int[1];
+        inFlight.compute(peer, (k, n) -> {
+            int free = maxInFlightPerKey - (n == null ? 0 : n.get());
+            got[0] = Math.max(0, Math.min(wanted, free));
+            if (got[0] == 0) {
+                return n;
+            }
+            AtomicInteger count = n == null ? new AtomicInteger() : n;
+            count.addAndGet(got[0]);
+            return count;
+        });
+        total.addAndGet(got[0]);
+        return got[0];
+    }
+
+    private StatusRuntimeException busy(NodePublicKey peer) {
+        return Status.RESOURCE_EXHAUSTED.withDescription("key " + peer.nodeId().shortId() + " has "
+                + maxInFlightPerKey + " calls in flight, the most this service allows per key: wait for answers "
+                + "before sending more").asRuntimeException();
     }
 
     private void release(NodePublicKey peer) {

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.depin.InvalidArgumentException;
 import dev.depin.grpc.internal.wire.AccountBalance;
 import dev.depin.grpc.internal.wire.AppliedReply;
+import dev.depin.grpc.internal.wire.HoldClaim;
 import dev.depin.grpc.internal.wire.HoldEntry;
 import dev.depin.grpc.internal.wire.Leg;
 import dev.depin.grpc.internal.wire.StatementEntry;
@@ -221,6 +222,13 @@ public final class LedgerWire {
                 .setExpiresEpochMillis(h.expiresAt().toEpochMilli()).setState(h.state().name());
         h.specHash().ifPresent(b::setSpecHash);
         h.resolvedBy().ifPresent(k -> b.setResolvedBy(k.value()));
+        h.claim().ifPresent(c -> {
+            HoldClaim.Builder cb = HoldClaim.newBuilder().setKey(c.key().value()).setAmount(c.amount().micros())
+                    .setEvidence(c.evidence()).setFiledEpochMillis(c.filedAt().toEpochMilli())
+                    .setWindowEndEpochMillis(c.windowEnds().toEpochMilli());
+            c.disputedBy().ifPresent(k -> cb.setDisputedBy(k.value()));
+            b.setClaim(cb);
+        });
         return b.build();
     }
 
@@ -255,6 +263,16 @@ public final class LedgerWire {
         return new HoldRecord(OperationKey.of(m.getKey()), AccountId.of(m.getPayer()), AccountId.of(m.getPayee()),
                 MicroUsd.ofMicros(m.getAmount()), Instant.ofEpochMilli(m.getExpiresEpochMillis()),
                 m.getSpecHash().isEmpty() ? Optional.empty() : Optional.of(m.getSpecHash()), state,
-                m.getResolvedBy().isEmpty() ? Optional.empty() : Optional.of(OperationKey.of(m.getResolvedBy())));
+                m.getResolvedBy().isEmpty() ? Optional.empty() : Optional.of(OperationKey.of(m.getResolvedBy())),
+                m.hasClaim() ? Optional.of(claim(m.getClaim())) : Optional.empty());
+    }
+
+    private static HoldRecord.ClaimRecord claim(HoldClaim c) {
+        if (c.getAmount() <= 0) {
+            throw new InvalidArgumentException("claim amount " + Long.toUnsignedString(c.getAmount()) + " is out of range");
+        }
+        return new HoldRecord.ClaimRecord(OperationKey.of(c.getKey()), MicroUsd.ofMicros(c.getAmount()), c.getEvidence(),
+                Instant.ofEpochMilli(c.getFiledEpochMillis()), Instant.ofEpochMilli(c.getWindowEndEpochMillis()),
+                c.getDisputedBy().isEmpty() ? Optional.empty() : Optional.of(OperationKey.of(c.getDisputedBy())));
     }
 }

@@ -1,0 +1,435 @@
+package dev.depin.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.depin.client.DepinClient;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.CorruptingExecutor;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.wire.ClaimRequest;
+import dev.depin.grpc.internal.wire.DisputeChunk;
+import dev.depin.grpc.internal.wire.DisputeData;
+import dev.depin.grpc.internal.wire.DisputePart;
+import dev.depin.grpc.internal.wire.DisputeReply;
+import dev.depin.grpc.internal.wire.DisputeStart;
+import dev.depin.grpc.internal.wire.LedgerGrpc;
+import dev.depin.job.DisputeRecord;
+import dev.depin.job.Job;
+import dev.depin.job.JobResult;
+import dev.depin.job.VerificationPolicy;
+import dev.depin.kernel.BuiltinKernel;
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
+import dev.depin.node.LocalNetwork;
+import dev.depin.node.ProviderNode;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.Escrow;
+import dev.depin.settlement.HoldRecord;
+import dev.depin.settlement.OpenHold;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementAssertions;
+import dev.depin.settlement.SettlementContract;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SettlementException.Reason;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Claims and disputes on the settlement service, by honest and hostile clients: a provider's
+ * real receipts and a real dispute record come from one job run once for the class, in which
+ * one provider lies (its result is caught and disputed) and the other answers honestly. Each
+ * refusal is checked for its exact reason or status and for leaving the ledger unchanged.
+ */
+class LedgerServiceClaimsTest {
+    private static final long SEED = 20261205L;
+    private static final NodeKeyPair LEDGER_KEY = NodeKeyPair.generate();
+    private static final NodeKeyPair BUYER_KEY = NodeKeyPair.generate();
+    private static final NodeKeyPair LIAR_KEY = NodeKeyPair.generate();
+    private static final NodeKeyPair HONEST_KEY = NodeKeyPair.generate();
+    private static final AccountId BUYER = AccountId.of("buyer:acme");
+    private static final AccountId LIAR = Escrow.providerAccount(LIAR_KEY.nodeId());
+    private static final AccountId HONEST = Escrow.providerAccount(HONEST_KEY.nodeId());
+    private static final AccountId LIAR_STAKE = Escrow.stakeAccount(LIAR_KEY.nodeId());
+    private static final Duration WINDOW = Duration.ofMinutes(5);
+
+    private static Job job;
+    private static JobResult honest;
+    private static DisputeRecord lie;
+
+    private final SettlementContract.ManualClock clock = new SettlementContract.ManualClock(Instant.now());
+    private JdbcLedger jdbc;
+    private LedgerServer server;
+    private RemoteSettlement buyer;
+    private RemoteSettlement liar;
+    private RemoteSettlement provider;
+
+    /** Runs the job whose receipts and dispute record the tests use. */
+    @BeforeAll
+    static void runTheJob() {
+        System.out.println("LedgerServiceClaimsTest seed = " + SEED);
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        int n = 3000;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = rnd.nextInt(-50, 51);
+        }
+        job = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", x)
+                .verification(VerificationPolicy.spotCheck(1.0)).timeout(Duration.ofSeconds(120)).build();
+        List<ProviderNode> nodes = List.of(
+                ProviderNode.builder(LIAR_KEY, new CorruptingExecutor(new CpuExecutor(1),
+                        CorruptingExecutor.addOneToMiddleElement())).price(new Price(MicroUsd.ofMicros(1_000),
+                        MicroUsd.ofMicros(1_000))).build(),
+                ProviderNode.builder(HONEST_KEY, new CpuExecutor(1)).price(new Price(MicroUsd.ofMicros(10_000),
+                        MicroUsd.ofMicros(1_000))).build());
+        try (LocalNetwork net = LocalNetwork.of(nodes);
+             DepinClient client = DepinClient.builder(net).maxAttempts(3).banAfterDisputes(0).build()) {
+            honest = client.submit(job).result();
+        } finally {
+            nodes.forEach(ProviderNode::close);
+        }
+        assertEquals(HONEST_KEY.nodeId(), honest.provider());
+        assertEquals(1, honest.disputes().size(), "the liar answered first and was caught");
+        lie = honest.disputes().get(0);
+        assertEquals(LIAR_KEY.nodeId(), lie.provider());
+    }
+
+    @BeforeEach
+    void start(@TempDir Path dir) {
+        jdbc = JdbcLedger.builder().sqlite(dir.resolve("ledger.db")).clock(clock).expirySweep(Duration.ZERO)
+                .disputeWindow(WINDOW).open();
+        server = LedgerServer.builder(jdbc, LEDGER_KEY, LedgerAccess.builder().grant(BUYER_KEY.publicKey(), BUYER).build())
+                .disputeLimits(1 << 20, 2, Duration.ofSeconds(3)).start();
+        buyer = client(BUYER_KEY);
+        liar = client(LIAR_KEY);
+        provider = client(HONEST_KEY);
+        jdbc.open(BUYER, AccountKind.BUYER, false).join();
+        jdbc.open(LIAR, AccountKind.PROVIDER, false).join();
+        jdbc.open(HONEST, AccountKind.PROVIDER, false).join();
+        jdbc.open(LIAR_STAKE, AccountKind.STAKE, false).join();
+        jdbc.apply(new Operation.Mint(key("fund"), BUYER, usd(100))).join();
+        jdbc.apply(new Operation.Mint(key("stake"), LIAR_STAKE, usd(20))).join();
+        // the holds the buyer made for the two attempts, keyed as every escrow keys them
+        jdbc.apply(new Operation.Hold(liarHold(), BUYER, LIAR, usd(1), expiry(), Optional.of(honest.specHash()))).join();
+        jdbc.apply(new Operation.Hold(honestHold(), BUYER, HONEST, usd(1), expiry(), Optional.of(honest.specHash())))
+                .join();
+    }
+
+    private RemoteSettlement client(NodeKeyPair key) {
+        return RemoteSettlement.builder(key, server.address(), LEDGER_KEY.publicKey()).callTimeout(Duration.ofSeconds(60))
+                .connect();
+    }
+
+    @AfterEach
+    void stop() {
+        for (RemoteSettlement c : List.of(buyer, liar, provider)) {
+            c.close();
+        }
+        server.close();
+        assertTrue(jdbc.audit().sound(), () -> "audit: " + jdbc.audit().violations());
+        assertEquals(0, jdbc.balances().stream().mapToLong(Balance::posted).sum());
+        jdbc.close();
+    }
+
+    private static OperationKey key(String k) {
+        return OperationKey.of(k);
+    }
+
+    private static MicroUsd usd(long dollars) {
+        return MicroUsd.ofMicros(dollars * 1_000_000);
+    }
+
+    private Instant expiry() {
+        return clock.instant().plus(Duration.ofMinutes(2));
+    }
+
+    private static OperationKey liarHold() {
+        return OperationKey.of(BUYER.value() + "/" + lie.jobId(), lie.attempt(), "hold");
+    }
+
+    private static OperationKey honestHold() {
+        return OperationKey.of(BUYER.value() + "/" + honest.jobId(), honest.attempt(), "hold");
+    }
+
+    private static CompletableFuture<Applied> claimWithOwnReceipt(RemoteSettlement client, OperationKey hold, MicroUsd amount,
+                                                                  JobResult r) {
+        return r.batched() != null ? client.claim(hold, amount, r.batched()) : client.claim(hold, amount, r.receipt());
+    }
+
+    private static CompletableFuture<Applied> claimWithLiarsReceipt(RemoteSettlement client, OperationKey hold, MicroUsd amount) {
+        return lie.batched() != null ? client.claim(hold, amount, lie.batched()) : client.claim(hold, amount, lie.receipt());
+    }
+
+    private static Map<String, ByteBuffer> inputs() {
+        return job.inputs();
+    }
+
+    @Test
+    void claim_byThePayeeWithItsReceipt_isPostedWhenTheWindowEndsAndCannotBeVoided() {
+        Applied claim = claimWithOwnReceipt(provider, honestHold(), MicroUsd.ofMicros(700_000), honest).join();
+        String digest = honest.batched() != null ? honest.batched().receiptDigestHex() : honest.receipt().digestHex();
+        assertEquals(new Operation.Claim(key("claim:sha256:" + digest), honestHold(), MicroUsd.ofMicros(700_000),
+                "sha256:" + digest), claim.operation());
+        assertEquals(claim, claimWithOwnReceipt(provider, honestHold(), MicroUsd.ofMicros(700_000), honest).join(),
+                "a retry returns the first result");
+        assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(honestHold()).orElseThrow().state());
+        // the buyer can no longer take the money back; the service keeps the claim's keys to itself
+        refused(Reason.HOLD_CLAIMED, "hold " + honestHold() + " is claimed by its payee",
+                () -> buyer.apply(new Operation.VoidHold(key(BUYER.value() + "/v"), honestHold())).join());
+        refused(Reason.NOT_PERMITTED, "key ", () -> buyer.apply(new Operation.VoidHold(
+                key("claim:sha256:" + digest + "/void"), honestHold())).join());
+        // the same receipt cannot claim a second hold of the same job and attempt (another session's)
+        OperationKey second = OperationKey.of("buyer:acme-2/" + honest.jobId(), honest.attempt(), "hold");
+        jdbc.apply(new Operation.Hold(second, BUYER, HONEST, usd(1), expiry(), Optional.of(honest.specHash()))).join();
+        refused(Reason.IDEMPOTENCY_CONFLICT, "this key was already used for another operation",
+                () -> claimWithOwnReceipt(provider, second, usd(1), honest).join());
+        clock.advance(WINDOW);
+        assertEquals(1, jdbc.postDueClaims());
+        assertEquals(700_000, jdbc.balance(HONEST).posted());
+        assertEquals(HoldRecord.State.POSTED, jdbc.hold(honestHold()).orElseThrow().state());
+        jdbc.apply(new Operation.Expire(key("cleanup"), second)).join();
+        jdbc.apply(new Operation.VoidHold(key("cleanup-liar"), liarHold())).join();
+    }
+
+    @Test
+    void claim_byHostileClients_isRefusedAndChangesNothing() {
+        // someone else's hold: the liar's key claims the honest provider's hold
+        refused(Reason.NOT_PERMITTED, "key " + LIAR_KEY.nodeId().shortId() + " may not claim hold " + honestHold(),
+                () -> claimWithOwnReceipt(liar, honestHold(), usd(1), honest).join());
+        // the buyer's key claims a hold that pays a provider
+        refused(Reason.NOT_PERMITTED, "key " + BUYER_KEY.nodeId().shortId() + " may not claim",
+                () -> claimWithOwnReceipt(buyer, honestHold(), usd(1), honest).join());
+        // a receipt the claimer did not sign (the liar's, sent by the honest key for its own hold)
+        refused(Reason.CLAIM_REJECTED, "the receipt for hold " + honestHold() + " is not signed by key",
+                () -> claimWithLiarsReceipt(provider, honestHold(), usd(1)).join());
+        // the claimer's own receipt for another job: the liar's receipt on a hold of another attempt
+        OperationKey other = key(BUYER.value() + "/other-job/1/hold");
+        jdbc.apply(new Operation.Hold(other, BUYER, LIAR, usd(1), expiry(), Optional.of(honest.specHash()))).join();
+        refused(Reason.CLAIM_REJECTED, "the receipt is for job " + lie.jobId() + " attempt " + lie.attempt(),
+                () -> claimWithLiarsReceipt(liar, other, usd(1)).join());
+        // a receipt for another spec: a hold of the same job and attempt made for another spec
+        OperationKey otherSpec = OperationKey.of("buyer:acme-2/" + lie.jobId(), lie.attempt(), "hold");
+        jdbc.apply(new Operation.Hold(otherSpec, BUYER, LIAR, usd(1), expiry(), Optional.of("ab".repeat(32)))).join();
+        refused(Reason.CLAIM_REJECTED, "the receipt is for spec " + honest.specHash(),
+                () -> claimWithLiarsReceipt(liar, otherSpec, usd(1)).join());
+        // more than the hold, an unknown hold, a claim of a voided hold
+        refused(Reason.POST_EXCEEDS_HOLD, "claim ", () -> claimWithOwnReceipt(provider, honestHold(), usd(2), honest).join());
+        OperationKey nobody = OperationKey.of("buyer:acme/" + honest.jobId(), honest.attempt() + 7, "hold");
+        refused(Reason.UNKNOWN_HOLD, "no hold has key " + nobody,
+                () -> claimWithOwnReceipt(provider, nobody, usd(1), honest).join());
+        jdbc.apply(new Operation.VoidHold(key("void-liar-hold"), liarHold())).join();
+        refused(Reason.HOLD_RESOLVED, "hold " + liarHold() + " is already VOIDED",
+                () -> claimWithLiarsReceipt(liar, liarHold(), usd(1)).join());
+        // a receipt that is not one, and no receipt
+        ManagedChannel raw = raw(HONEST_KEY);
+        try {
+            LedgerGrpc.LedgerBlockingStub stub = LedgerGrpc.newBlockingStub(raw).withDeadlineAfter(60, TimeUnit.SECONDS);
+            assertStatus(Status.Code.INVALID_ARGUMENT, "the claim's receipt does not parse", () -> stub.claim(
+                    ClaimRequest.newBuilder().setHold(honestHold().value()).setAmount(1)
+                            .setReceiptEnvelope(ByteString.copyFromUtf8("{\"payloadType\":1}")).build()));
+            assertStatus(Status.Code.INVALID_ARGUMENT, "a claim carries the receipt", () -> stub.claim(
+                    ClaimRequest.newBuilder().setHold(honestHold().value()).setAmount(1).build()));
+            assertStatus(Status.Code.INVALID_ARGUMENT, "claim amount 0 is out of range", () -> stub.claim(
+                    ClaimRequest.newBuilder().setHold(honestHold().value()).build()));
+        } finally {
+            raw.shutdownNow();
+        }
+        assertEquals(HoldRecord.State.OPEN, jdbc.hold(honestHold()).orElseThrow().state());
+        for (OpenHold h : jdbc.openHolds()) {
+            jdbc.apply(new Operation.VoidHold(key(h.key().value() + "/cleanup"), h.key())).join();
+        }
+    }
+
+    @Test
+    void dispute_ofALie_isUpheld_voidsTheHoldAndSlashesTheStake() {
+        claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
+        List<Applied> applied = buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join();
+        assertEquals(3, applied.size(), applied.toString());
+        assertInstanceOf(Operation.Dispute.class, applied.get(0).operation());
+        assertInstanceOf(Operation.VoidHold.class, applied.get(1).operation());
+        Operation.Slash slash = assertInstanceOf(Operation.Slash.class, applied.get(2).operation());
+        assertEquals(usd(10), slash.total(), "ten times the hold (SlashPolicy.DEFAULT)");
+        assertEquals(HoldRecord.State.VOIDED, jdbc.hold(liarHold()).orElseThrow().state());
+        assertEquals(0, jdbc.balance(LIAR).posted(), "the liar is never paid");
+        assertEquals(usd(10).micros(), jdbc.balance(LIAR_STAKE).posted());
+        assertEquals(usd(105).micros(), jdbc.balance(BUYER).posted(), "the buyer got its hold back and half the slash");
+        clock.advance(WINDOW);
+        assertEquals(0, jdbc.postDueClaims());
+        // a second dispute finds the hold resolved
+        refused(Reason.HOLD_RESOLVED, "hold " + liarHold() + " is VOIDED",
+                () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
+    }
+
+    @Test
+    void dispute_ofAnHonestResult_isRejectedAndTheClaimStands() {
+        claimWithOwnReceipt(provider, honestHold(), usd(1), honest).join();
+        // the liar's evidence pinned on the honest provider's receipt
+        DisputeRecord framed = new DisputeRecord(honest.jobId(), honest.attempt(), HONEST_KEY.nodeId(),
+                HONEST_KEY.publicKey(), lie.reason(), "framed", lie.evidence(), honest.batched() != null ? null
+                : honest.receipt(), honest.batched() != null ? null : honest.wipe(), lie.specJson(), Instant.now(),
+                honest.outputs(), honest.batched());
+        refused(Reason.DISPUTE_REJECTED, "dispute rejected, the claim stands: ",
+                () -> buyer.dispute(honestHold(), framed, inputs(), honest.outputs(), Duration.ofSeconds(60)).join());
+        // the lie's record does not dispute this claim's receipt
+        refused(Reason.DISPUTE_REJECTED, "dispute rejected, the claim stands: the record disputes provider " + LIAR,
+                () -> buyer.dispute(honestHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        // someone else's key
+        refused(Reason.NOT_PERMITTED, "key " + LIAR_KEY.nodeId().shortId() + " may not dispute hold " + honestHold(),
+                () -> liar.dispute(honestHold(), framed, inputs(), honest.outputs(), Duration.ofSeconds(60)).join());
+        // an unclaimed hold is voided, not disputed
+        refused(Reason.HOLD_NOT_CLAIMED, "hold " + liarHold() + " is OPEN",
+                () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(honestHold()).orElseThrow().state());
+        clock.advance(WINDOW);
+        assertEquals(1, jdbc.postDueClaims());
+        assertEquals(usd(1).micros(), jdbc.balance(HONEST).posted());
+        assertEquals(usd(20).micros(), jdbc.balance(LIAR_STAKE).posted());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), liarHold())).join();
+    }
+
+    @Test
+    void disputeUploads_oversizeMalformedOrSlow_areRefusedAndHoldNothing() throws Exception {
+        claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
+        ManagedChannel raw = raw(BUYER_KEY);
+        try {
+            LedgerGrpc.LedgerStub stub = LedgerGrpc.newStub(raw).withDeadlineAfter(60, TimeUnit.SECONDS);
+            // declared beyond the service's 1 MiB limit: refused before anything is read
+            assertStatus(Status.Code.RESOURCE_EXHAUSTED, "a dispute of 2097152 bytes is more than the 1048576",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(1 << 20)
+                            .addInputs(DisputePart.newBuilder().setName("x").setBytes(1 << 20)).build(), new byte[0], true));
+            assertStatus(Status.Code.RESOURCE_EXHAUSTED, "dispute part 'record' declares 18446744073709551615 bytes",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(-1).build(),
+                            new byte[0], true));
+            // data first, more than declared, less than declared, twice the same name
+            assertStatus(Status.Code.INVALID_ARGUMENT, "a dispute begins with a DisputeStart", () -> {
+                throw awaitError(stub, List.of(DisputeChunk.newBuilder().setData(DisputeData.newBuilder()
+                        .setData(ByteString.copyFrom(new byte[10]))).build()), true);
+            });
+            assertStatus(Status.Code.INVALID_ARGUMENT, "a dispute sent more bytes than its start declared",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(4).build(),
+                            new byte[5], true));
+            assertStatus(Status.Code.INVALID_ARGUMENT, "the dispute ended in part 'record' after 3 of its 4 bytes",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(4).build(),
+                            new byte[3], true));
+            assertStatus(Status.Code.INVALID_ARGUMENT, "a dispute names input 'x' twice",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(4)
+                            .addInputs(DisputePart.newBuilder().setName("x").setBytes(1))
+                            .addInputs(DisputePart.newBuilder().setName("x").setBytes(1)).build(), new byte[0], true));
+            // a record that is not one
+            assertStatus(Status.Code.INVALID_ARGUMENT, "",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(4).build(),
+                            "{}{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII), true));
+            // a slow uploader: the start, then nothing; dropped at the 3 s upload deadline
+            assertStatus(Status.Code.DEADLINE_EXCEEDED, "the dispute's upload did not finish within 3000 ms",
+                    upload(stub, DisputeStart.newBuilder().setHold(liarHold().value()).setRecordBytes(100).build(),
+                            new byte[10], false));
+        } finally {
+            raw.shutdownNow();
+            raw.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(liarHold()).orElseThrow().state(), "nothing was disputed");
+        // after all that, an honest dispute still goes through: nothing was left holding a slot
+        assertEquals(3, buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join().size());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
+    }
+
+    private ManagedChannel raw(NodeKeyPair key) {
+        return NettyChannelBuilder.forTarget(server.address())
+                .sslContext(NodeTls.client(NodeTls.identity(key), LEDGER_KEY.publicKey())).build();
+    }
+
+    private static Runnable upload(LedgerGrpc.LedgerStub stub, DisputeStart start, byte[] data, boolean complete) {
+        List<DisputeChunk> chunks = new java.util.ArrayList<>();
+        chunks.add(DisputeChunk.newBuilder().setStart(start).build());
+        if (data.length > 0) {
+            chunks.add(DisputeChunk.newBuilder().setData(DisputeData.newBuilder().setData(ByteString.copyFrom(data))).build());
+        }
+        return () -> {
+            throw awaitError(stub, chunks, complete);
+        };
+    }
+
+    /** Sends the chunks (and half-closes if {@code complete}), and returns the error the service answers with. */
+    private static StatusRuntimeException awaitError(LedgerGrpc.LedgerStub stub, List<DisputeChunk> chunks, boolean complete) {
+        CompletableFuture<StatusRuntimeException> error = new CompletableFuture<>();
+        StreamObserver<DisputeChunk> up = stub.dispute(new StreamObserver<DisputeReply>() {
+            @Override
+            public void onNext(DisputeReply value) {
+                error.completeExceptionally(new AssertionError("the service accepted the dispute: " + value));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                error.complete(Status.fromThrowable(t).asRuntimeException());
+            }
+
+            @Override
+            public void onCompleted() {
+                error.completeExceptionally(new AssertionError("the service completed the dispute"));
+            }
+        });
+        chunks.forEach(up::onNext);
+        if (complete) {
+            up.onCompleted();
+        }
+        StatusRuntimeException e = error.join();
+        up.onError(new RuntimeException("done")); // cancels a call the service ended already
+        return e;
+    }
+
+    private static void assertStatus(Status.Code code, String prefix, Runnable call) {
+        LedgerServiceAccessTest.assertStatus(code, prefix, call);
+    }
+
+    /** The refusal's reason and message, and that nothing in the ledger changed. */
+    private SettlementException refused(Reason reason, String prefix, Supplier<?> action) {
+        List<Balance> balances = jdbc.balances();
+        List<OpenHold> holds = jdbc.openHolds();
+        List<HoldRecord> records = List.of(jdbc.hold(liarHold()).orElseThrow(), jdbc.hold(honestHold()).orElseThrow());
+        Throwable thrown;
+        try {
+            action.get();
+            throw new AssertionError("expected " + reason + " but it was done");
+        } catch (CompletionException e) {
+            thrown = e.getCause();
+        } catch (RuntimeException e) {
+            thrown = e;
+        }
+        SettlementException s = SettlementAssertions.assertReason(reason, thrown);
+        assertTrue(s.getMessage().startsWith(prefix), "expected '" + prefix + "...', got '" + s.getMessage() + "'");
+        assertEquals(balances, jdbc.balances(), "a refusal changed a balance");
+        assertEquals(holds, jdbc.openHolds(), "a refusal changed the open holds");
+        assertEquals(records, List.of(jdbc.hold(liarHold()).orElseThrow(), jdbc.hold(honestHold()).orElseThrow()),
+                "a refusal changed a hold");
+        return s;
+    }
+}
