@@ -9,6 +9,7 @@ import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.SettlementException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,9 +44,11 @@ import org.slf4j.LoggerFactory;
  * the hold's expiry; every try sends the same receipt, and the service derives the claim's key
  * from it, so a claim applies once however often it is sent. At most {@link Builder#maxPending}
  * attempts wait at once; beyond that new ones are dropped and counted ({@link #dropped()}), so a
- * flood of paid work cannot grow the claimer's memory without bound. Nothing is kept on disk: a
- * node restarted before its claims were filed forgets them (the receipts are in its logs only
- * if it keeps them).
+ * flood of paid work cannot grow the claimer's memory without bound. Without a
+ * {@link Builder#journal journal} nothing is kept on disk and a node restarted before its claims
+ * were filed forgets them; with one, each attempt is written (and synced) before
+ * {@link #accept} returns and marked done once its hold is settled either way, and a claimer
+ * built on the same journal after a crash takes up what was pending.
  */
 public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClaimAgent.class);
@@ -63,6 +66,32 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
     private final AtomicLong failedTries = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong givenUp = new AtomicLong();
+    /** Appends to the journal, or null without one. */
+    private final java.nio.channels.FileChannel journal;
+    private final java.nio.file.Path journalPath;
+
+    /** What the claimer needs of a paid attempt: the hold, until when it can be claimed, how much, and the receipt. */
+    private record Pending(dev.depin.settlement.OperationKey hold, long expiresMs, MicroUsd amount,
+                           dev.depin.crypto.Envelope receipt, dev.depin.crypto.BatchedReceipt batched) {
+        static Pending of(PaidAttempt a) {
+            return new Pending(a.certificate().hold(), a.certificate().expiresAt().toEpochMilli(), a.claimable(),
+                    a.result().receipt(), a.result().batched());
+        }
+
+        String line() {
+            byte[] json = batched != null ? batched.toJsonBytes() : receipt.toJsonBytes();
+            return "claim\t" + hold.value() + "\t" + expiresMs + "\t" + amount.micros() + "\t" + (batched != null ? "B" : "E")
+                    + "\t" + java.util.Base64.getEncoder().encodeToString(json) + "\n";
+        }
+
+        static Pending parse(String[] f) {
+            byte[] json = java.util.Base64.getDecoder().decode(f[5]);
+            return new Pending(dev.depin.settlement.OperationKey.of(f[1]), Long.parseLong(f[2]),
+                    MicroUsd.ofMicros(Long.parseLong(f[3])),
+                    f[4].equals("E") ? dev.depin.crypto.Envelope.parse(json, 1 << 20) : null,
+                    f[4].equals("B") ? dev.depin.crypto.BatchedReceipt.parse(json, 1 << 20) : null);
+        }
+    }
 
     private ClaimAgent(Builder b) {
         this.ledger = b.ledger;
@@ -78,6 +107,79 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
         });
         t.setRemoveOnCancelPolicy(true);
         this.timer = t;
+        this.journalPath = b.journal;
+        if (b.journal == null) {
+            this.journal = null;
+            return;
+        }
+        List<Pending> open = replay(b.journal);
+        try {
+            // Rewritten with what is still pending (the rest is done), then appended to.
+            java.nio.file.Path tmp = b.journal.resolveSibling(b.journal.getFileName() + ".tmp");
+            StringBuilder text = new StringBuilder();
+            open.forEach(p -> text.append(p.line()));
+            java.nio.file.Files.writeString(tmp, text, java.nio.charset.StandardCharsets.US_ASCII);
+            java.nio.file.Files.move(tmp, b.journal, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            this.journal = java.nio.channels.FileChannel.open(b.journal, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.APPEND);
+            journal.force(true);
+        } catch (java.io.IOException e) {
+            timer.shutdownNow();
+            throw new InvalidArgumentException("cannot write the claim journal " + b.journal + ": " + e.getMessage()
+                    + " (check the path and its permissions)");
+        }
+        for (Pending p : open) {
+            pending.incrementAndGet();
+            schedule(p, 0);
+        }
+        if (!open.isEmpty()) {
+            LOG.info("claimer: {} paid attempt(s) from the journal {} to look at again", open.size(), b.journal);
+        }
+    }
+
+    /** The journal's attempts not marked done; a torn last line (a crash mid-write) is skipped. */
+    private static List<Pending> replay(java.nio.file.Path file) {
+        java.util.LinkedHashMap<String, Pending> open = new java.util.LinkedHashMap<>();
+        if (!java.nio.file.Files.exists(file)) {
+            return List.of();
+        }
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.US_ASCII);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw new InvalidArgumentException("cannot read the claim journal " + file + ": " + e.getMessage());
+        }
+        for (String line : lines) {
+            String[] f = line.split("\t");
+            try {
+                if (f.length == 6 && f[0].equals("claim")) {
+                    open.put(f[1], Pending.parse(f));
+                } else if (f.length == 2 && f[0].equals("done")) {
+                    open.remove(f[1]);
+                } else {
+                    LOG.warn("claimer: skipping a malformed line of the journal {}", file);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("claimer: skipping a line of the journal {} that does not parse: {}", file, e.toString());
+            }
+        }
+        return List.copyOf(open.values());
+    }
+
+    private synchronized void append(String line) {
+        if (journal == null) {
+            return;
+        }
+        try {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(line.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            while (b.hasRemaining()) {
+                journal.write(b);
+            }
+            journal.force(false);
+        } catch (java.io.IOException e) {
+            LOG.warn("claimer: cannot write the journal {}: {}", journalPath, e.toString());
+        }
     }
 
     /**
@@ -111,12 +213,14 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
                     attempt.certificate().hold());
             return;
         }
+        Pending p = Pending.of(attempt);
+        append(p.line());
         long now = clock.millis();
-        long at = Math.min(now + delayMs, attempt.certificate().expiresAt().toEpochMilli() - leadMs);
-        schedule(attempt, Math.max(0, at - now));
+        long at = Math.min(now + delayMs, p.expiresMs() - leadMs);
+        schedule(p, Math.max(0, at - now));
     }
 
-    private void schedule(PaidAttempt attempt, long inMs) {
+    private void schedule(Pending attempt, long inMs) {
         try {
             timer.schedule(() -> look(attempt), inMs, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closed) {
@@ -125,54 +229,54 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
     }
 
     /** Looks at the hold; claims it if still open; decides whether to try again. */
-    private void look(PaidAttempt attempt) {
-        var cert = attempt.certificate();
+    private void look(Pending attempt) {
+        var holdKey = attempt.hold();
         try {
-            Optional<HoldRecord> hold = ledger.hold(cert.hold());
+            Optional<HoldRecord> hold = ledger.hold(holdKey);
             if (hold.isEmpty()) {
-                done(false, "hold {} is not on this ledger: nothing to claim", cert.hold());
+                done(attempt, false, "hold {} is not on this ledger: nothing to claim");
                 return;
             }
             if (hold.get().state() != HoldRecord.State.OPEN) {
                 resolvedWithout.incrementAndGet();
-                done(false, null, null);
+                done(attempt, false, null);
                 return;
             }
-            MicroUsd amount = attempt.claimable();
-            Applied a = (attempt.result().batched() != null
-                    ? ledger.claim(cert.hold(), amount, attempt.result().batched())
-                    : ledger.claim(cert.hold(), amount, attempt.result().receipt())).join();
+            MicroUsd amount = attempt.amount();
+            Applied a = (attempt.batched() != null ? ledger.claim(holdKey, amount, attempt.batched())
+                    : ledger.claim(holdKey, amount, attempt.receipt())).join();
             claimed.incrementAndGet();
-            LOG.info("claimed hold {} for {} ({}); the ledger posts it when the dispute window ends", cert.hold(),
+            LOG.info("claimed hold {} for {} ({}); the ledger posts it when the dispute window ends", holdKey,
                     amount, a.operation().key());
-            done(false, null, null);
+            done(attempt, false, null);
         } catch (CompletionException | SettlementException e) {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof LedgerFailureException) {
                 failedTries.incrementAndGet();
-                if (clock.millis() + retryMs < cert.expiresAt().toEpochMilli()) {
+                if (clock.millis() + retryMs < attempt.expiresMs()) {
                     LOG.debug("claimer: settlement service unavailable for hold {} ({}); trying again in {} ms",
-                            cert.hold(), cause.getMessage(), retryMs);
+                            holdKey, cause.getMessage(), retryMs);
                     schedule(attempt, retryMs); // still pending
                     return;
                 }
-                done(true, "claimer: gave up on hold {}: the settlement service was unavailable until its expiry",
-                        cert.hold());
+                done(attempt, true, "claimer: gave up on hold {}: the settlement service was unavailable until its expiry");
                 return;
             }
             if (cause instanceof SettlementException s && (s.is(SettlementException.Reason.HOLD_RESOLVED)
                     || s.is(SettlementException.Reason.HOLD_CLAIMED))) {
-                resolvedWithout.incrementAndGet(); // the buyer posted (or voided) meanwhile
-                done(false, null, null);
+                resolvedWithout.incrementAndGet(); // the buyer posted (or voided) meanwhile, or our earlier claim stands
+                done(attempt, false, null);
                 return;
             }
-            done(true, "claimer: claim of hold {} refused: " + cause.getMessage(), cert.hold());
+            done(attempt, true, "claimer: claim of hold {} refused: " + cause.getMessage());
         } catch (RuntimeException e) {
-            done(true, "claimer: claim of hold {} failed: " + e, cert.hold());
+            done(attempt, true, "claimer: claim of hold {} failed: " + e);
         }
     }
 
-    private void done(boolean gaveUp, String warning, Object hold) {
+    private void done(Pending attempt, boolean gaveUp, String warning) {
+        append("done\t" + attempt.hold().value() + "\n");
+        Object hold = attempt.hold();
         pending.decrementAndGet();
         if (gaveUp) {
             givenUp.incrementAndGet();
@@ -212,10 +316,22 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
         return givenUp.get();
     }
 
-    /** Stops looking; claims not yet filed are forgotten. The settlement client stays open (its owner's). */
+    /**
+     * Stops looking; claims not yet filed are forgotten unless a journal keeps them for the next
+     * claimer. The settlement client stays open (its owner's).
+     */
     @Override
     public void close() {
         timer.shutdownNow();
+        synchronized (this) {
+            if (journal != null) {
+                try {
+                    journal.close();
+                } catch (java.io.IOException ignored) {
+                    // everything written was synced already
+                }
+            }
+        }
     }
 
     @Override
@@ -231,6 +347,7 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
         private Duration retryEvery = Duration.ofSeconds(2);
         private int maxPending = 100_000;
         private Clock clock = Clock.systemUTC();
+        private java.nio.file.Path journal;
 
         private Builder(RemoteSettlement ledger) {
             this.ledger = ledger;
@@ -290,6 +407,23 @@ public final class ClaimAgent implements Consumer<PaidAttempt>, AutoCloseable {
          */
         public Builder clock(Clock clock) {
             this.clock = InvalidArgumentException.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Keeps the paid attempts not yet settled in {@code file} (created if missing), synced
+         * before {@link ClaimAgent#accept} returns, so that a claimer built on the same file
+         * after the node was killed claims them (each hold is looked at again at once). The
+         * file holds each attempt's receipt and is rewritten without the settled ones when the
+         * claimer starts.
+         *
+         * @param file the journal
+         * @return this builder
+         * @throws InvalidArgumentException if null; {@link #build()} throws it if the file cannot
+         *                                  be read or written
+         */
+        public Builder journal(java.nio.file.Path file) {
+            this.journal = InvalidArgumentException.requireNonNull(file, "claim journal");
             return this;
         }
 

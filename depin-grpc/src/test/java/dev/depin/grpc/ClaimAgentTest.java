@@ -145,6 +145,52 @@ class ClaimAgentTest {
     }
 
     @Test
+    void claimerStoppedBeforeItClaimed_isTakenUpFromItsJournal_andClaimsOnce(@TempDir Path dir) throws Exception {
+        Job job = job(new SplittableRandom(SEED + 3));
+        String jobId = Hex.encode(new byte[] {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6});
+        OperationKey holdKey = OperationKey.of(BUYER.value() + "/" + jobId, 1, "hold");
+        Path journal = dir.resolve("claims.journal");
+        try (JdbcLedger jdbc = ledger(dir);
+             LedgerServer server = serve(jdbc, 0);
+             RemoteSettlement nodeSide = client(NODE_KEY, server.address(), RemoteSettlement.DEFAULT_RETRY)) {
+            // the first claimer would look only in an hour: it is stopped (as by a kill) long before
+            ClaimAgent first = ClaimAgent.builder(nodeSide).delay(Duration.ofHours(1)).lead(Duration.ZERO)
+                    .journal(journal).build();
+            try (ProviderNode node = ProviderNode.builder(NODE_KEY, new CpuExecutor(1)).price(PRICE)
+                         .requireHoldCertificates(LEDGER_KEY.publicKey()).onPaidAttempt(first).build();
+                 LocalNetwork net = LocalNetwork.of(List.of(node));
+                 RemoteSettlement buyer = client(BUYER_KEY, server.address(), RemoteSettlement.DEFAULT_RETRY)) {
+                HoldCertificate c = buyer.apply(new Operation.Hold(holdKey, BUYER, PROVIDER, MicroUsd.ofMicros(400_000),
+                        Instant.now().plus(Duration.ofHours(2)), Optional.of(job.spec().hash()))).join()
+                        .certificate().orElseThrow();
+                net.dispatch(node.offer(), new ExecutionRequest(jobId, 1, job.spec(), job.inputs(), new byte[32],
+                        Optional.of(c)), p -> { }).response().get(60, TimeUnit.SECONDS);
+                waitUntil(() -> first.pending() == 1, "the node told the claimer");
+            }
+            first.close();
+            assertEquals(0, first.claimed());
+            assertEquals(HoldRecord.State.OPEN, jdbc.hold(holdKey).orElseThrow().state());
+            // a torn line at the end, as a kill in the middle of a write leaves
+            java.nio.file.Files.writeString(journal, "claim\tbuyer:acme/x", java.nio.file.StandardOpenOption.APPEND);
+            try (ClaimAgent second = ClaimAgent.builder(nodeSide).journal(journal).build()) {
+                waitUntil(() -> second.pending() == 0, "the restarted claimer looked at the journal's hold");
+                assertEquals(1, second.claimed());
+            }
+            waitUntil(() -> jdbc.hold(holdKey).orElseThrow().state() == HoldRecord.State.POSTED,
+                    "the ledger posted the claim after the window");
+            long owed = jdbc.hold(holdKey).orElseThrow().claim().orElseThrow().amount().micros();
+            assertEquals(owed, jdbc.balance(PROVIDER).posted());
+            // a third claimer finds nothing pending: the journal was settled
+            try (ClaimAgent third = ClaimAgent.builder(nodeSide).journal(journal).build()) {
+                assertEquals(0, third.pending());
+            }
+            assertEquals("", java.nio.file.Files.readString(journal).replaceAll("done\t[^\n]*\n", ""),
+                    "only settled entries after the rewrite");
+            assertTrue(jdbc.audit().sound(), () -> jdbc.audit().violations().toString());
+        }
+    }
+
+    @Test
     void honestBuyer_postsItself_andEachHoldResolvesOnce(@TempDir Path dir) throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 1);
         try (JdbcLedger jdbc = ledger(dir);

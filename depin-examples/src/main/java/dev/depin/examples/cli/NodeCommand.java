@@ -173,6 +173,11 @@ public final class NodeCommand implements Callable<Integer> {
                     + "pays the claim after its dispute window unless the buyer disputes it (default: no claims).")
     String ledgerService;
 
+    @Option(names = "--claims-journal", paramLabel = "FILE",
+            description = "With --ledger-service: where paid jobs not yet settled are kept, so a node restarted "
+                    + "(or killed) before it claimed still claims them (default: claims.journal beside the key file).")
+    Path claimsJournal;
+
     @Option(names = "--dishonest", hidden = true, defaultValue = "0")
     double dishonest;
 
@@ -270,8 +275,13 @@ public final class NodeCommand implements Callable<Integer> {
         if (ledgerService != null) {
             try {
                 claimsLedger = dev.depin.grpc.RemoteSettlement.builder(id.keys(), ledgerService, ledger).connect();
-                claimer = dev.depin.grpc.ClaimAgent.builder(claimsLedger).build();
+                Path journalFile = claimsJournal != null ? claimsJournal
+                        : keyFile.toAbsolutePath().resolveSibling("claims.journal");
+                claimer = dev.depin.grpc.ClaimAgent.builder(claimsLedger).journal(journalFile).build();
             } catch (DepinException e) {
+                if (claimsLedger != null) {
+                    claimsLedger.close();
+                }
                 err.println("--ledger-service: " + e.getMessage());
                 return 2;
             }
