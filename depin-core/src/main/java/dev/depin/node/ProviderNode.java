@@ -29,9 +29,10 @@ import dev.depin.network.spi.OutputSink;
 import dev.depin.network.spi.TransportBuffers;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
+import dev.depin.provider.JobLimits;
+import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
-import dev.depin.provider.JobTooLargeException;
 import dev.depin.provider.ProviderRejectedException;
 import dev.depin.provider.Region;
 import dev.depin.settlement.HoldCertificate;
@@ -114,8 +115,7 @@ public final class ProviderNode implements AutoCloseable {
     private final dev.depin.crypto.NodePublicKey requiredLedger;
     private final SpentHolds spentHolds = new SpentHolds();
     private final ThreadPoolExecutor workers;
-    private final long maxOutputBytes;
-    private final long maxJobBytes;
+    private final JobLimits limits;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -149,8 +149,7 @@ public final class ProviderNode implements AutoCloseable {
         this.clock = b.clock;
         this.requiredLedger = b.requiredLedger;
         this.kernels = Set.copyOf(executor.offeredKernels());
-        this.maxOutputBytes = b.maxOutputBytes;
-        this.maxJobBytes = b.maxJobBytes;
+        this.limits = b.limits;
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl), sla);
@@ -204,7 +203,7 @@ public final class ProviderNode implements AutoCloseable {
         LOG.info("provider node {} started: {} executor on {} ({} worker(s), queue {} shared fairly between buyers), "
                         + "kernels {}, region {}, jobs of at most {} output bytes and {} bytes in all",
                 key.nodeId().shortId(), executor.kind(), executor.device().model(), b.workers, b.queueCapacity,
-                kernels, region, maxOutputBytes, maxJobBytes);
+                kernels, region, limits.maxOutputBytes(), limits.maxJobBytes());
         if (inputCache != null) {
             LOG.info("provider node {} keeps inputs by root for their senders: {}", key.nodeId().shortId(),
                     inputCache.limits());
@@ -262,7 +261,7 @@ public final class ProviderNode implements AutoCloseable {
 
     /** @return the most output bytes one job may declare on this node */
     public long maxOutputBytes() {
-        return maxOutputBytes;
+        return limits.maxOutputBytes();
     }
 
     /**
@@ -270,7 +269,7 @@ public final class ProviderNode implements AutoCloseable {
      *         which is what an execution context allocates for it
      */
     public long maxJobBytes() {
-        return maxJobBytes;
+        return limits.maxJobBytes();
     }
 
     /**
@@ -300,9 +299,9 @@ public final class ProviderNode implements AutoCloseable {
         for (BufferDecl d : spec.outputs()) {
             out = saturatedAdd(out, d.bytes());
         }
-        if (out > maxOutputBytes) {
+        if (out > limits.maxOutputBytes()) {
             throw new JobTooLargeException("job declares " + out + " output bytes; provider " + nodeId().shortId()
-                    + " returns at most " + maxOutputBytes + " per job: split the job or pick a provider that "
+                    + " returns at most " + limits.maxOutputBytes() + " per job: split the job or pick a provider that "
                     + "takes larger ones");
         }
         long in = 0;
@@ -310,9 +309,10 @@ public final class ProviderNode implements AutoCloseable {
             in = saturatedAdd(in, i.bytes());
         }
         long total = saturatedAdd(in, out);
-        if (total > maxJobBytes) {
+        if (total > limits.maxJobBytes()) {
             throw new JobTooLargeException("job needs " + total + " bytes of working memory (" + in + " input + "
-                    + out + " output); provider " + nodeId().shortId() + " gives one job at most " + maxJobBytes
+                    + out + " output); provider " + nodeId().shortId() + " gives one job at most "
+                    + limits.maxJobBytes()
                     + ": split the job or pick a provider that takes larger ones");
         }
     }
@@ -376,7 +376,7 @@ public final class ProviderNode implements AutoCloseable {
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
                             kernels, price, stake, clock.instant().plus(offerTtl), sla,
-                            inputCache == null ? 0 : inputCache.limits().maxBytes()));
+                            inputCache == null ? 0 : inputCache.limits().maxBytes(), limits));
                     offer = current;
                 }
             }
@@ -1003,8 +1003,7 @@ public final class ProviderNode implements AutoCloseable {
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
         private int batchJobs = DEFAULT_RECEIPT_BATCH;
-        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
-        private long maxJobBytes = DEFAULT_MAX_JOB_BYTES;
+        private JobLimits limits = new JobLimits(DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_JOB_BYTES);
         private io.micrometer.core.instrument.MeterRegistry registry;
         private java.util.function.DoubleSupplier watts;
         private String energySource;
@@ -1148,8 +1147,10 @@ public final class ProviderNode implements AutoCloseable {
 
         /**
          * Bounds what one job may make this node allocate and send, checked before any input
-         * is received ({@link #admit}). The worker pool runs at most {@code workers} jobs at
-         * once, so the node's job memory is bounded by {@code workers × maxJobBytes}.
+         * is received ({@link #admit}), and stated in the node's signed offers
+         * ({@link OfferTerms#limits()}), so that buyers do not send it larger ones. The worker
+         * pool runs at most {@code workers} jobs at once, so the node's job memory is bounded by
+         * {@code workers × maxJobBytes}.
          *
          * @param maxOutputBytes the most output bytes one job may declare (default 512 MiB)
          * @param maxJobBytes    the most input plus output bytes of one job (default 1 GiB)
@@ -1157,12 +1158,7 @@ public final class ProviderNode implements AutoCloseable {
          * @throws InvalidArgumentException unless {@code 1 <= maxOutputBytes <= maxJobBytes}
          */
         public Builder jobLimits(long maxOutputBytes, long maxJobBytes) {
-            if (maxOutputBytes < 1 || maxJobBytes < maxOutputBytes) {
-                throw new InvalidArgumentException("job limits of " + maxOutputBytes + " output bytes and "
-                        + maxJobBytes + " bytes in all: give 1 <= output <= all");
-            }
-            this.maxOutputBytes = maxOutputBytes;
-            this.maxJobBytes = maxJobBytes;
+            this.limits = new JobLimits(maxOutputBytes, maxJobBytes);
             return this;
         }
 

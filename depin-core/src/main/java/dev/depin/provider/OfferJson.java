@@ -50,6 +50,7 @@ final class OfferJson {
     private static final Set<String> SIGNED_FIELDS = Set.of("format", "nodeId", "publicKey", "signature", "terms");
     private static final Set<String> TERMS_FIELDS = Set.of("format", "endpoint", "devices", "region", "kernels",
             "pricePerDeviceSecondMicroUsd", "pricePerGigabyteMicroUsd", "stakeMicroUsd", "validUntilEpochMillis");
+    private static final Set<String> LIMIT_FIELDS = Set.of("maxOutputBytes", "maxJobBytes");
     private static final Set<String> SLA_FIELDS = Set.of("periodMillis", "objectives", "credits");
     private static final Set<String> OBJECTIVE_FIELDS = Set.of("maxFlops", "withinMillis");
     private static final Set<String> TIER_FIELDS = Set.of("belowBasisPoints", "creditPercent");
@@ -115,9 +116,11 @@ final class OfferJson {
     }
 
     private static OfferTerms terms(JsonNode t) {
-        // "sla" and "inputCacheBytes" are optional: terms without them sign exactly the bytes they always did.
+        // "sla", "inputCacheBytes" and "limits" are optional: terms without them sign exactly the bytes they
+        // always did.
         Set<String> fields = t != null && t.has("sla") ? with(TERMS_FIELDS, "sla") : TERMS_FIELDS;
         fields = t != null && t.has("inputCacheBytes") ? with(fields, "inputCacheBytes") : fields;
+        fields = t != null && t.has("limits") ? with(fields, "limits") : fields;
         exactFields(t, fields, "offer terms");
         expect(text(t, "format"), TERMS_FORMAT, "offer terms format");
         List<DeviceInfo> devices = new ArrayList<>();
@@ -146,7 +149,16 @@ final class OfferJson {
                         MicroUsd.ofMicros(longField(t, "pricePerGigabyteMicroUsd"))),
                 MicroUsd.ofMicros(longField(t, "stakeMicroUsd")),
                 Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")), t.has("sla") ? sla(t.get("sla")) : null,
-                inputCacheBytes(t));
+                inputCacheBytes(t), t.has("limits") ? limits(t.get("limits")) : null);
+    }
+
+    private static JobLimits limits(JsonNode l) {
+        exactFields(l, LIMIT_FIELDS, "offer limits");
+        try {
+            return new JobLimits(longField(l, "maxOutputBytes"), longField(l, "maxJobBytes"));
+        } catch (dev.depin.InvalidArgumentException e) {
+            throw new InvalidOfferException("offer limits are invalid: " + e.getMessage());
+        }
     }
 
     /** Absent means none; present, it must be positive, so that the same terms have one encoding. */
@@ -228,6 +240,10 @@ final class OfferJson {
         m.put("validUntilEpochMillis", t.validUntil().toEpochMilli());
         if (t.inputCacheBytes() > 0) {
             m.put("inputCacheBytes", t.inputCacheBytes());
+        }
+        if (t.limits() != null) {
+            m.put("limits", new TreeMap<>(Map.of("maxOutputBytes", t.limits().maxOutputBytes(),
+                    "maxJobBytes", t.limits().maxJobBytes())));
         }
         if (t.sla() != null) {
             Map<String, Object> sla = new TreeMap<>();

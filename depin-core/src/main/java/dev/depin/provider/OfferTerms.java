@@ -30,9 +30,14 @@ import java.util.regex.Pattern;
  * @param inputCacheBytes how many bytes of a buyer's inputs the provider will hold by Merkle root
  *                   between jobs (all buyers together; {@code dev.depin.node.InputCache}), 0 for
  *                   none. Terms with 0 sign exactly the bytes they did before this field existed.
+ * @param limits     the largest job the provider takes ({@link JobLimits}), or {@code null} when
+ *                   the offer does not say (a buyer then learns it only from a refusal). Terms
+ *                   without limits sign exactly the bytes they did before this field existed;
+ *                   {@code ProviderNode} always states its own.
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
-                         Price price, MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes) {
+                         Price price, MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes,
+                         JobLimits limits) {
     /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
     public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
@@ -49,6 +54,7 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @param validUntil when the offer expires
      * @param sla        the provider's SLA, or {@code null} for none
      * @param inputCacheBytes bytes of inputs the provider holds between jobs, &ge; 0 (0: none)
+     * @param limits     the largest job the provider takes, or {@code null} when unstated
      * @throws InvalidArgumentException on a null or malformed field
      */
     public OfferTerms {
@@ -73,6 +79,25 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
         InvalidArgumentException.requireNonNull(stake, "offer stake");
         InvalidArgumentException.requireNonNull(validUntil, "offer expiry");
         validUntil = validUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    /**
+     * Terms that do not state the largest job the provider takes.
+     *
+     * @param endpoint   where buyers reach the provider, at most 256 characters
+     * @param devices    the devices it really runs on, at least one
+     * @param region     where they are
+     * @param kernels    kernel ids it runs
+     * @param price      what it charges
+     * @param stake      the stake it declares
+     * @param validUntil when the offer expires
+     * @param sla        the provider's SLA, or {@code null} for none
+     * @param inputCacheBytes bytes of inputs the provider holds between jobs, &ge; 0 (0: none)
+     * @throws InvalidArgumentException on a null or malformed field
+     */
+    public OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels, Price price,
+                      MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes) {
+        this(endpoint, devices, region, kernels, price, stake, validUntil, sla, inputCacheBytes, null);
     }
 
     /**
@@ -118,7 +143,7 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @throws InvalidArgumentException if negative
      */
     public OfferTerms withInputCache(long bytes) {
-        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, bytes);
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, bytes, limits);
     }
 
     /**
@@ -128,7 +153,23 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @return new terms, otherwise equal
      */
     public OfferTerms withSla(SlaTerms terms) {
-        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms, inputCacheBytes);
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms, inputCacheBytes, limits);
+    }
+
+    /**
+     * These terms stating the largest job the provider takes.
+     *
+     * @param jobLimits the limits, or {@code null} to state none
+     * @return new terms, otherwise equal
+     */
+    public OfferTerms withLimits(JobLimits jobLimits) {
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, inputCacheBytes,
+                jobLimits);
+    }
+
+    /** @return the largest job the provider takes, if the offer states it */
+    public java.util.Optional<JobLimits> jobLimits() {
+        return java.util.Optional.ofNullable(limits);
     }
 
     /** @return the SLA, if the provider offers one */

@@ -176,6 +176,19 @@ public final class SlaBook implements SlaRecorder {
     }
 
     /**
+     * What each job charged a provider in the period holding an instant (the jobs that make up
+     * that period's {@link SlaStatement#charges()}).
+     *
+     * @param provider the provider
+     * @param at       any instant in the period
+     * @return job id to charge; empty if the provider has no SLA terms recorded or the period no charges
+     */
+    public synchronized Map<String, dev.depin.money.MicroUsd> charges(NodeId provider, Instant at) {
+        Contract c = contracts.get(InvalidArgumentException.requireNonNull(provider, "provider"));
+        return c == null ? Map.of() : c.meter().charges(provider, InvalidArgumentException.requireNonNull(at, "at"));
+    }
+
+    /**
      * Every period of a provider with counted attempts.
      *
      * @param provider the provider

@@ -174,6 +174,7 @@ public final class SlaMeter {
                 if (period != null) {
                     Tally t = tallies.get(c.getKey()).get(period);
                     t.charges = t.charges.plus(c.getValue());
+                    t.jobCharges.merge(jobId, c.getValue(), MicroUsd::plus);
                 }
             }
         }
@@ -207,6 +208,23 @@ public final class SlaMeter {
         Instant start = terms.periodStart(InvalidArgumentException.requireNonNull(periodStart, "period"));
         Tally t = tallies.getOrDefault(provider, new TreeMap<>()).getOrDefault(start, new Tally());
         return t.statement(provider, start, start.plus(terms.period()), terms);
+    }
+
+    /**
+     * What each job charged a provider in one period, the jobs whose charges make up that
+     * period's {@link SlaStatement#charges()}: how {@code depin sla} checks a journal's charges
+     * against the ledger's posts period by period.
+     *
+     * @param provider    the provider
+     * @param periodStart any instant in the period
+     * @return job id to charge; empty when the period has none
+     * @throws InvalidArgumentException on nulls
+     */
+    public synchronized Map<String, MicroUsd> charges(NodeId provider, Instant periodStart) {
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        Instant start = terms.periodStart(InvalidArgumentException.requireNonNull(periodStart, "period"));
+        Tally t = tallies.getOrDefault(provider, new TreeMap<>()).get(start);
+        return t == null ? Map.of() : Map.copyOf(t.jobCharges);
     }
 
     /**
@@ -268,6 +286,8 @@ public final class SlaMeter {
         long failed;
         long uncovered;
         MicroUsd charges = MicroUsd.ZERO;
+        /** The charges by job: what lets a ledger confirm a period's charges job by job. */
+        final Map<String, MicroUsd> jobCharges = new HashMap<>();
 
         SlaStatement statement(NodeId provider, Instant start, Instant end, SlaTerms terms) {
             long counted = good + late + failed;

@@ -2,10 +2,13 @@ package dev.depin.client.internal;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
+import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
+import dev.depin.kernel.BufferDecl;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.DeviceInfo;
+import dev.depin.provider.JobLimits;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
@@ -260,6 +263,10 @@ public final class Selection {
         if (!o.terms().runs(spec.kernel())) {
             return "does not run " + spec.kernel().id();
         }
+        String tooLarge = shape.tooLarge(o);
+        if (tooLarge != null) {
+            return tooLarge;
+        }
         if (tried.contains(o.nodeId())) {
             return "already tried for this job";
         }
@@ -304,6 +311,8 @@ public final class Selection {
         private final Requirements requirements;
         private final long flops;
         private final long bytesMoved;
+        private final long outputBytes;
+        private final long jobBytes;
         private final int hash;
 
         Shape(JobSpec spec) {
@@ -313,10 +322,38 @@ public final class Selection {
                     : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
             this.flops = spec.kernel().flops(spec.params());
             this.bytesMoved = spec.bytesMoved();
+            long out = 0;
+            for (BufferDecl d : spec.outputs()) {
+                out = saturatedAdd(out, d.bytes());
+            }
+            long all = out;
+            for (InputRef i : spec.inputs()) {
+                all = saturatedAdd(all, i.bytes());
+            }
+            this.outputBytes = out;
+            this.jobBytes = all;
             int h = kernelId.hashCode();
             h = 31 * h + requirements.hashCode();
             h = 31 * h + Long.hashCode(flops);
+            h = 31 * h + Long.hashCode(outputBytes);
+            h = 31 * h + Long.hashCode(jobBytes);
             this.hash = 31 * h + Long.hashCode(bytesMoved);
+        }
+
+        private static long saturatedAdd(long a, long b) {
+            long r = a + b;
+            return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
+        }
+
+        /**
+         * Why the offer's stated job limits refuse a job of this shape.
+         *
+         * @param o an offer
+         * @return the reason, or {@code null} when the offer states no limits or the job fits
+         */
+        String tooLarge(ProviderOffer o) {
+            JobLimits l = o.terms().limits();
+            return l == null ? null : l.refusal(outputBytes, jobBytes);
         }
 
         /** @return the requirements, with no minimum reputation */
@@ -348,7 +385,7 @@ public final class Selection {
         @Override
         public boolean equals(Object o) {
             return o instanceof Shape s && hash == s.hash && flops == s.flops && bytesMoved == s.bytesMoved
-                    && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
+                    && outputBytes == s.outputBytes && jobBytes == s.jobBytes && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
         }
 
         @Override

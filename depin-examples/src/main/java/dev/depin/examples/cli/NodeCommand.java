@@ -97,7 +97,8 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
             description = "Most output bytes one job may declare, e.g. 512m (default ${DEFAULT-VALUE}); larger jobs "
-                    + "are refused at their Start, before any input is received.")
+                    + "are refused at their Start, before any input is received; the node's signed offer states it, so "
+                    + "buyers do not send larger ones.")
     long maxOutputBytes;
 
     @Option(names = "--max-job-bytes", defaultValue = "1g", paramLabel = "SIZE",

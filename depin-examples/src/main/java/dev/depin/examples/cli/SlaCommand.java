@@ -56,8 +56,9 @@ import picocli.CommandLine.Option;
             "",
             "With --settle, every ended period that owes a credit is paid from the provider's stake account to "
                     + "the buyer in the ledger --ledger, under the key sla/<provider>/<period start>/<buyer>: "
-                    + "running it again pays nothing twice. Charges the journal claims beyond what the ledger shows "
-                    + "the buyer paid the provider refuse the settlement.",
+                    + "running it again pays nothing twice. Charges the journal claims in any period beyond what the "
+                    + "ledger shows the buyer paid the provider for that period's jobs (job by job, from the ledger's post keys) "
+                    + "refuse the whole settlement.",
             "",
             "Exit status: 0 printed (and settled); 1 a credit could not be paid (a stake without the funds, an "
                     + "account missing, a different credit already paid under its key); 2 bad usage, or a journal "
@@ -215,7 +216,8 @@ public final class SlaCommand implements Callable<Integer> {
         }
         // Read first, read-only: refuses what is not a depin ledger before anything is written, and
         // gives what the buyer has paid each provider and which credits it already received.
-        Map<AccountId, Long> paidTo = new HashMap<>();
+        // Job id to what this buyer's posts paid the provider for it, per provider.
+        Map<NodeId, Map<String, Long>> paidFor = new HashMap<>();
         Map<String, StatementLine> received = new HashMap<>();
         try (LedgerReader reader = LedgerReader.sqlite(file)) {
             for (StatementLine l : reader.statement(buyer)) {
@@ -225,12 +227,14 @@ public final class SlaCommand implements Callable<Integer> {
             }
             for (NodeId p : chosen.keySet()) {
                 // What this buyer's posts paid the provider (an escrow's post moves held funds to it).
-                AccountId account = Escrow.providerAccount(p);
-                long sum = 0;
+                // A post's key is <session>/<job id>/<attempt>/post (the escrow's), which names the job.
+                Map<String, Long> byJob = new HashMap<>();
                 try {
-                    for (StatementLine l : reader.statement(account)) {
-                        if (l.change() > 0 && l.counterparty().equals(buyer) && l.key().value().endsWith("/post")) {
-                            sum += l.change();
+                    for (StatementLine l : reader.statement(Escrow.providerAccount(p))) {
+                        String[] key = l.key().value().split("/");
+                        if (l.change() > 0 && l.counterparty().equals(buyer) && key.length >= 3
+                                && key[key.length - 1].equals("post")) {
+                            byJob.merge(key[key.length - 3], l.change(), Long::sum);
                         }
                     }
                 } catch (SettlementException e) {
@@ -238,7 +242,7 @@ public final class SlaCommand implements Callable<Integer> {
                         throw e;
                     }
                 }
-                paidTo.put(account, sum);
+                paidFor.put(p, byJob);
             }
         } catch (LedgerFailureException e) {
             throw new Usage("cannot open ledger: " + e.getMessage());
@@ -249,15 +253,23 @@ public final class SlaCommand implements Callable<Integer> {
             }
             throw new Usage("cannot read ledger: " + e.getMessage());
         }
-        // A journal cannot claim more charges than the ledger shows were paid: then it is not this
+        // A journal cannot claim more charges than the ledger shows were paid, in any period (a
+        // credit is a percentage of its period's charges): each job's claimed charge counts only as
+        // far as the ledger's posts for that job paid the provider. Otherwise it is not this
         // ledger's buyer's journal, or it was altered. Nothing is paid.
         for (NodeId p : chosen.keySet()) {
-            long claimed = book.statements(p).stream().mapToLong(s -> s.charges().micros()).sum();
-            long paid = paidTo.get(Escrow.providerAccount(p));
-            if (claimed > paid) {
-                throw new Usage("the journal claims " + MicroUsd.ofMicros(claimed) + " of charges by " + p.shortId()
-                        + ", but the ledger " + file + " shows " + MicroUsd.ofMicros(paid) + " paid to it: this is not "
-                        + "the journal of this ledger's buyer, or it was altered; nothing was paid");
+            Map<String, Long> paid = paidFor.get(p);
+            for (SlaStatement st : book.statements(p)) {
+                long confirmed = 0;
+                for (Map.Entry<String, MicroUsd> c : book.charges(p, st.periodStart()).entrySet()) {
+                    confirmed += Math.min(c.getValue().micros(), paid.getOrDefault(c.getKey(), 0L));
+                }
+                if (st.charges().micros() > confirmed) {
+                    throw new Usage("the journal claims " + st.charges() + " of charges by " + p.shortId()
+                            + " in the period " + st.periodStart() + ".." + st.periodEnd() + ", but the ledger " + file
+                            + " shows " + MicroUsd.ofMicros(confirmed) + " paid to it for that period's jobs: this is "
+                            + "not the journal of this ledger's buyer, or it was altered; nothing was paid");
+                }
             }
         }
         out.println();

@@ -73,6 +73,11 @@ class SlaCommandTest {
      * each verified one paid through a hold and a post; provider b ran 10, all good.
      */
     private static Setup setup(Path dir) {
+        return setup(dir, 60);
+    }
+
+    /** As {@link #setup(Path)}, attempt i dispatched at 10:00:05Z + i * step seconds. */
+    private static Setup setup(Path dir, int step) {
         Path journalFile = dir.resolve("sla.jsonl");
         Path ledgerFile = dir.resolve("ledger.db");
         ProviderOffer a = offer(0);
@@ -94,7 +99,7 @@ class SlaCommandTest {
             for (int i = 0; i < 50; i++) {
                 ProviderOffer o = i < 40 ? a : b;
                 int draw = i < 40 ? rnd.nextInt(10) : 0; // a: 0-6 good, 7-8 late, 9 failed
-                Instant at = T0.plusSeconds(60L * i + 5);
+                Instant at = T0.plusSeconds((long) step * i + 5);
                 AttemptState end = draw == 9 ? AttemptState.FAILED : AttemptState.ACCEPTED;
                 Instant ended = at.plusMillis(draw >= 7 && draw <= 8 ? 2_001 + rnd.nextInt(5_000) : 1 + rnd.nextInt(2_000));
                 long price = 100 + rnd.nextInt(900);
@@ -213,8 +218,10 @@ class SlaCommandTest {
         Path inflated = dir.resolve("inflated.jsonl");
         Files.write(inflated, lines);
         String refused = run(2, "sla", "--journal", inflated.toString(), "--settle", "--ledger", l);
-        assertTrue(refused.contains("but the ledger " + l + " shows " + MicroUsd.ofMicros(s.charges) + " paid to it: "
-                + "this is not the journal of this ledger's buyer, or it was altered; nothing was paid"), refused);
+        assertTrue(refused.contains("of charges by " + s.a.nodeId().shortId() + " in the period "
+                + "2026-12-05T10:00:00Z..2026-12-05T11:00:00Z, but the ledger " + l + " shows "
+                + MicroUsd.ofMicros(s.charges) + " paid to it for that period's jobs: this is not the journal of this "
+                + "ledger's buyer, or it was altered; nothing was paid"), refused);
         // Another buyer's journal against this ledger: no account.
         Path other = dir.resolve("other.jsonl");
         try (SlaJournal o = SlaJournal.open(other, AccountId.of("buyer:other"))) {
@@ -224,5 +231,70 @@ class SlaCommandTest {
         assertTrue(run(2, "sla", "--journal", other.toString(), "--settle", "--ledger", l).contains("the ledger " + l
                 + " has no account buyer:other, the journal's buyer: give the ledger this buyer pays through"));
         assertEquals(before, balances(s.ledger), "no input above moved money");
+    }
+
+    /**
+     * Provider a's 40 attempts spread over two hours (10:00 and 11:00). A journal that moves a
+     * charge from a job of the first period onto a job of the second keeps its total within what
+     * the ledger paid, but claims more than was paid in the second period, whose credit it would
+     * swell: refused whole, naming that period, and nothing paid; the journal as written settles.
+     */
+    @Test
+    void settle_chargesInflatedInOnePeriod_totalUnchanged_refusedNamingThePeriod(@TempDir Path dir) throws Exception {
+        Setup s = setup(dir, 120);
+        List<String> lines = new ArrayList<>(Files.readAllLines(s.journal));
+        java.util.regex.Pattern charged = java.util.regex.Pattern.compile("\"charges\":\\{\"" + s.a.nodeId().hex()
+                + "\":\"(\\d+)\"\\}.*\"dispatched\":\"2026-12-05T1([01]):|\"dispatched\":\"2026-12-05T1([01]):.*"
+                + "\"charges\":\\{\"" + s.a.nodeId().hex() + "\":\"(\\d+)\"\\}");
+        int first = -1;
+        int second = -1;
+        for (int k = 0; k < lines.size(); k++) {
+            java.util.regex.Matcher m = charged.matcher(lines.get(k));
+            if (m.find()) {
+                String hour = m.group(2) != null ? m.group(2) : m.group(3);
+                if (hour.equals("0") && first < 0) {
+                    first = k;
+                } else if (hour.equals("1") && second < 0) {
+                    second = k;
+                }
+            }
+        }
+        assertTrue(first > 0 && second > 0, "a charged job of a in each period: " + first + ", " + second);
+        long moved = chargeOf(lines.get(first), s.a);
+        long secondCharge = chargeOf(lines.get(second), s.a);
+        lines.set(first, withCharge(lines.get(first), s.a, 0));
+        lines.set(second, withCharge(lines.get(second), s.a, secondCharge + moved));
+        Path forged = dir.resolve("moved.jsonl");
+        Files.write(forged, lines);
+        long secondPeriod = sum(SlaJournal.read(s.journal).book(), s.a, "2026-12-05T11:00:00Z");
+        assertEquals(s.charges, sum(SlaJournal.read(forged).book(), s.a, "2026-12-05T10:00:00Z")
+                + sum(SlaJournal.read(forged).book(), s.a, "2026-12-05T11:00:00Z"), "the total is unchanged");
+
+        List<Balance> before = balances(s.ledger);
+        String refused = run(2, "sla", "--journal", forged.toString(), "--settle", "--ledger", s.ledger.toString());
+        assertTrue(refused.contains("the journal claims " + MicroUsd.ofMicros(secondPeriod + moved) + " of charges by "
+                + s.a.nodeId().shortId() + " in the period 2026-12-05T11:00:00Z..2026-12-05T12:00:00Z, but the ledger "
+                + s.ledger + " shows " + MicroUsd.ofMicros(secondPeriod) + " paid to it for that period's jobs: this is "
+                + "not the journal of this ledger's buyer, or it was altered; nothing was paid"), refused);
+        assertEquals(before, balances(s.ledger), "refused whole: not even the first period's credit was paid");
+
+        String settled = run(0, "sla", "--journal", s.journal.toString(), "--settle", "--ledger", s.ledger.toString());
+        assertTrue(settled.contains("settled: "), settled);
+    }
+
+    private static long sum(dev.depin.sla.SlaBook book, ProviderOffer p, String period) {
+        return book.statement(p.nodeId(), Instant.parse(period)).orElseThrow().charges().micros();
+    }
+
+    private static long chargeOf(String line, ProviderOffer p) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + p.nodeId().hex() + "\":\"(\\d+)\"")
+                .matcher(line);
+        assertTrue(m.find(), line);
+        return Long.parseLong(m.group(1));
+    }
+
+    private static String withCharge(String line, ProviderOffer p, long micros) {
+        return line.replaceFirst("\"" + p.nodeId().hex() + "\":\"\\d+\"", "\"" + p.nodeId().hex() + "\":\""
+                + micros + "\"");
     }
 }
