@@ -144,6 +144,9 @@ class NodeCommandTest {
                 "--key", plain.toString(), "--input-cache-bytes", "64m", "--input-cache-ttl", "0s");
         assertRefused("--input-cache-entries must be 1 to 1000000", "got 0", "node", "--key", plain.toString(),
                 "--input-cache-entries", "0");
+        assertRefused("--dispute-window: dispute window PT744H is out of range", "1 second to 30 days", "ledger", "serve",
+                "--key", plain.toString(), "--file", dir.resolve("never.db").toString(), "--dispute-window", "31d");
+        assertTrue(!Files.exists(dir.resolve("never.db")), "a refused service creates no ledger");
         assertRefused("--ledger-service needs --ledger-key", "certified by the ledger it trusts", "node", "--key",
                 plain.toString(), "--ledger-service", "127.0.0.1:7100");
         assertRefused("--ledger-service: ", "nohost", "node", "--key", plain.toString(), "--ledger-key", dev.depin.crypto.Hex.encode(NodeKeyPair.generate().publicKey().raw()),
