@@ -47,7 +47,9 @@ public class ClientMeters {
      */
     public ClientMeters(MeterRegistry registry) {
         this.registry = registry;
-        Gauge.builder("depin.client.jobs.active", active, AtomicLong::get)
+        // Strong: Micrometer holds a gauge's object weakly, and a closed client's counter would
+        // read NaN once collected; a scrape after close must still say 0.
+        Gauge.builder("depin.client.jobs.active", active, AtomicLong::get).strongReference(true)
                 .description("Jobs submitted and not yet ended").register(registry);
     }
 
