@@ -347,13 +347,20 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                                                     java.util.Map<String, java.nio.ByteBuffer> outputs, Duration timeout) {
         InvalidArgumentException.requireNonNull(hold, "hold key");
         InvalidArgumentException.requireNonNull(record, "dispute record");
+        return dispute(hold, record.toJson(), inputs, outputs, timeout);
+    }
+
+    private CompletableFuture<List<Applied>> dispute(OperationKey hold, byte[] json,
+                                                     java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                     java.util.Map<String, java.nio.ByteBuffer> outputs, Duration timeout) {
+        InvalidArgumentException.requireNonNull(hold, "hold key");
+        InvalidArgumentException.requireNonNull(json, "dispute record");
         InvalidArgumentException.requireNonNull(inputs, "inputs");
         InvalidArgumentException.requireNonNull(outputs, "outputs");
         InvalidArgumentException.requireNonNull(timeout, "timeout");
         if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
             throw new InvalidArgumentException("dispute timeout " + timeout + " must be 1 s to 10 minutes");
         }
-        byte[] json = record.toJson();
         dev.depin.grpc.internal.wire.DisputeStart.Builder start = dev.depin.grpc.internal.wire.DisputeStart.newBuilder()
                 .setHold(hold.value()).setRecordBytes(json.length);
         List<java.nio.ByteBuffer> parts = new ArrayList<>();
@@ -393,13 +400,31 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     }
 
     /**
+     * {@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map, Duration)}
+     * with this client's call timeout, at least 2 minutes, for each try.
+     *
+     * @param hold    the claimed hold
+     * @param record  the dispute record of the claimed receipt
+     * @param inputs  every input of the job, by name
+     * @param outputs the outputs the provider delivered, by name
+     * @return the operations applied: the dispute, the void, and the slash if there was one
+     * @throws InvalidArgumentException on null
+     */
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+                                                    java.util.Map<String, java.nio.ByteBuffer> inputs,
+                                                    java.util.Map<String, java.nio.ByteBuffer> outputs) {
+        InvalidArgumentException.requireNonNull(record, "dispute record");
+        return dispute(hold, record.toJson(), inputs, outputs);
+    }
+
+    /**
      * {@inheritDoc}
      *
-     * <p>{@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map, Duration)}
-     * with this client's call timeout, at least 2 minutes, for each try.
+     * <p>Sent as {@link #dispute(OperationKey, dev.depin.job.DisputeRecord, java.util.Map, java.util.Map)}
+     * sends it; the service parses and re-checks the record.
      */
     @Override
-    public CompletableFuture<List<Applied>> dispute(OperationKey hold, dev.depin.job.DisputeRecord record,
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, byte[] record,
                                                     java.util.Map<String, java.nio.ByteBuffer> inputs,
                                                     java.util.Map<String, java.nio.ByteBuffer> outputs) {
         return dispute(hold, record, inputs, outputs, Duration.ofMillis(Math.min(Duration.ofMinutes(10).toMillis(),

@@ -1,6 +1,5 @@
 package dev.depin.grpc;
 
-import dev.depin.job.DisputeRecord;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
@@ -32,7 +31,7 @@ class ForwardingSettlement implements Settlement, ClaimDisputes {
     }
 
     @Override
-    public CompletableFuture<List<Applied>> dispute(OperationKey hold, DisputeRecord record, Map<String, ByteBuffer> inputs,
+    public CompletableFuture<List<Applied>> dispute(OperationKey hold, byte[] record, Map<String, ByteBuffer> inputs,
                                                     Map<String, ByteBuffer> outputs) {
         return inner.dispute(hold, record, inputs, outputs);
     }

@@ -317,7 +317,7 @@ public final class Escrowing {
         }
         CompletableFuture<List<Applied>> f;
         try {
-            f = disputes.dispute(key(jobId, attempt, "hold"), record, inputs, record.outputs());
+            f = disputes.dispute(key(jobId, attempt, "hold"), record.toJson(), inputs, record.outputs());
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }

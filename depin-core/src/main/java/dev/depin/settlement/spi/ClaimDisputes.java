@@ -1,6 +1,5 @@
 package dev.depin.settlement.spi;
 
-import dev.depin.job.DisputeRecord;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.OperationKey;
 import java.nio.ByteBuffer;
@@ -20,13 +19,15 @@ public interface ClaimDisputes {
      * Disputes a claimed hold.
      *
      * @param hold    the claimed hold
-     * @param record  the dispute record of the claimed receipt
+     * @param record  the JSON form of the claimed receipt's dispute record
+     *                ({@code dev.depin.job.DisputeRecord#toJson()}: bytes, so that this SPI does not
+     *                depend on the job API, which depends on settlement)
      * @param inputs  the job's inputs, by name
      * @param outputs the outputs the provider delivered, by name
      * @return the operations applied (the dispute, the void, perhaps a slash); fails with
      *         {@link dev.depin.settlement.SettlementException} ({@code DISPUTE_REJECTED} when the
      *         re-check does not uphold it, or the refusal)
      */
-    CompletableFuture<List<Applied>> dispute(OperationKey hold, DisputeRecord record, Map<String, ByteBuffer> inputs,
+    CompletableFuture<List<Applied>> dispute(OperationKey hold, byte[] record, Map<String, ByteBuffer> inputs,
                                              Map<String, ByteBuffer> outputs);
 }
