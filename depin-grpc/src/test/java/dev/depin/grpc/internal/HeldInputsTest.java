@@ -69,11 +69,14 @@ class HeldInputsTest {
         for (int i = 0; i < 6000; i++) {
             inputs.add(input(rnd, i));
         }
-        int providers = HeldInputs.PROVIDERS + 40;
+        NodeId[] nodes = new NodeId[HeldInputs.PROVIDERS + 40];
+        for (int i = 0; i < nodes.length; i++) {
+            nodes[i] = node(i);
+        }
         for (int step = 0; step < 60_000; step++) {
             // A few hot providers take most inputs (so per-provider eviction happens), the rest
             // spread over more providers than are remembered (so providers are evicted).
-            NodeId p = node(rnd.nextInt(4) > 0 ? rnd.nextInt(3) : rnd.nextInt(providers));
+            NodeId p = nodes[rnd.nextInt(4) > 0 ? rnd.nextInt(3) : rnd.nextInt(nodes.length)];
             InputRef in = inputs.get(rnd.nextInt(inputs.size()));
             String key = in.merkleRoot() + ":" + in.bytes();
             if (rnd.nextInt(10) == 0) {
