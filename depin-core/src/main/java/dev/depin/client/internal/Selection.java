@@ -15,14 +15,20 @@ import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Picks the providers of one round: filters verified offers by kernel, requirements,
- * reputation, bans and price, ranks them (load tier, then estimated cost, then measured
- * reputation, then node id), and plans the round within the job's price cap, which covers
- * every replica of the round.
+ * reputation, bans and price, ranks them (load tier, then the job's input bytes the provider
+ * already holds, most first, then estimated cost, then measured reputation, then node id), and
+ * plans the round within the job's price cap, which covers every replica of the round.
+ *
+ * <p>Held bytes come from the network ({@code ComputeNetwork.inputBytesHeld}) and are zero for
+ * every offer unless the buyer keeps inputs on providers; then the order is the plain one. A
+ * holder never beats a less loaded provider, and a redundant round over the cap falls back to
+ * the cheapest, as without it.
  *
  * <p>Offers that come from {@link OfferBook#usable} carry their {@link OfferSnapshot}; for
  * them the ranking of everything that does not change from job to job is made once per job
@@ -94,16 +100,75 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument
      */
     public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        return choose(usable, tried, wanted, passedOver, Map.of());
+    }
+
+    /**
+     * Plans a round, preferring within a load tier the providers that hold the most of the
+     * job's input bytes.
+     *
+     * @param usable     verified, unexpired offers, best from {@link OfferBook#usable}
+     * @param tried      providers already tried for this job
+     * @param wanted     providers needed this round
+     * @param passedOver receives why each other offer was passed over whenever the plan is
+     *                   empty; when a plan is found it may be left as it was
+     * @param held       the job's input bytes each provider holds (absent: none)
+     * @return the plan
+     * @throws InvalidArgumentException on a null argument
+     */
+    public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver,
+                       Map<NodeId, Long> held) {
         InvalidArgumentException.requireNonNull(usable, "usable offers");
         InvalidArgumentException.requireNonNull(tried, "tried providers");
         InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
+        InvalidArgumentException.requireNonNull(held, "held input bytes");
         if (usable instanceof OfferSnapshot.Usable u && wanted >= 1) {
             Plan plan = chooseIndexed(u, tried, wanted);
+            if (plan != null && !held.isEmpty()) {
+                plan = preferHolders(plan, usable, tried, wanted, held);
+            }
             if (plan != null) {
                 return plan;
             }
         }
-        return chooseLinear(usable, tried, wanted, passedOver);
+        return chooseLinear(usable, tried, wanted, passedOver, held);
+    }
+
+    /**
+     * A one-provider plan re-ranked with the holders that fit: the best of the plan's offer and
+     * the holders by (load tier, held bytes, the plain order), which is the linear ranking's
+     * first (a holder only moves up; the best non-holder is the plan's offer or ranks below
+     * it). Null for a redundant round: there a pick over the cap falls back to the cheapest
+     * offers without regard to tier or holdings, and which of the two the index gave is not
+     * known here, so the caller plans offer by offer (rounds with several replicas and kept
+     * inputs are rare; the linear plan is the reference).
+     */
+    private Plan preferHolders(Plan plain, List<ProviderOffer> usable, Set<NodeId> tried, int wanted,
+                               Map<NodeId, Long> held) {
+        if (wanted != 1) {
+            return null;
+        }
+        ProviderOffer best = plain.chosen().get(0);
+        Comparator<ProviderOffer> ranking = ranking(held);
+        for (ProviderOffer o : usable) {
+            if (held.containsKey(o.nodeId()) && ranking.compare(o, best) < 0 && mismatch(o, tried) == null) {
+                best = o;
+            }
+        }
+        return best == plain.chosen().get(0) ? plain : new Plan(List.of(best), null);
+    }
+
+    private Comparator<ProviderOffer> byCost() {
+        return Comparator.comparingDouble(shape::exactEstimate)
+                .thenComparing(o -> -reputation.score(o.nodeId())).thenComparing(ProviderOffer::nodeId);
+    }
+
+    private Comparator<ProviderOffer> ranking(Map<NodeId, Long> held) {
+        Comparator<ProviderOffer> tier = Comparator.comparingInt((ProviderOffer o) -> load.tier(o.nodeId()));
+        if (!held.isEmpty()) {
+            tier = tier.thenComparing(o -> -held.getOrDefault(o.nodeId(), 0L));
+        }
+        return tier.thenComparing(byCost());
     }
 
     /**
@@ -120,6 +185,24 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument
      */
     public Plan chooseLinear(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        return chooseLinear(usable, tried, wanted, passedOver, Map.of());
+    }
+
+    /**
+     * As {@link #chooseLinear(List, Set, int, List)}, ranking within a load tier by the job's
+     * input bytes each provider holds, most first.
+     *
+     * @param usable     verified, unexpired offers
+     * @param tried      providers already tried for this job
+     * @param wanted     providers needed this round
+     * @param passedOver receives why each other offer was passed over
+     * @param held       the job's input bytes each provider holds (absent: none)
+     * @return the plan
+     * @throws InvalidArgumentException on a null argument
+     */
+    public Plan chooseLinear(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver,
+                             Map<NodeId, Long> held) {
+        InvalidArgumentException.requireNonNull(held, "held input bytes");
         InvalidArgumentException.requireNonNull(usable, "usable offers");
         InvalidArgumentException.requireNonNull(tried, "tried providers");
         InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
@@ -132,11 +215,8 @@ public final class Selection {
                 fit.add(o);
             }
         }
-        Comparator<ProviderOffer> byCost = Comparator.comparingDouble(shape::exactEstimate)
-                .thenComparing(o -> -reputation.score(o.nodeId())).thenComparing(ProviderOffer::nodeId);
-        List<ProviderOffer> ranked = fit.stream()
-                .sorted(Comparator.comparingInt((ProviderOffer o) -> load.tier(o.nodeId())).thenComparing(byCost))
-                .toList();
+        Comparator<ProviderOffer> byCost = byCost();
+        List<ProviderOffer> ranked = fit.stream().sorted(ranking(held)).toList();
         if (ranked.size() < wanted) {
             return new Plan(List.of(), null);
         }
