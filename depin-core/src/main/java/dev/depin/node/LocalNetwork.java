@@ -111,10 +111,27 @@ public final class LocalNetwork implements ComputeNetwork {
                     + " in this local network: refresh the offers"));
         }
         OutputAssembler assembler = request.newAssembler();
-        NodeAttempt attempt = node.submit(request, progress, assembler);
-        CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r ->
-                new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
-                        r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched()));
+        // The buyer's side of the in-process "wire": the node's first output chunk, or its
+        // result when it streams none, is the first byte the buyer receives.
+        java.util.concurrent.atomic.AtomicBoolean firstByte = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable firstByteSeen = () -> {
+            if (firstByte.compareAndSet(false, true)) {
+                try {
+                    progress.accept(Progress.FIRST_BYTE);
+                } catch (RuntimeException e) {
+                    // A listener that throws must not break the output stream.
+                }
+            }
+        };
+        NodeAttempt attempt = node.submit(request, progress, (name, chunk) -> {
+            firstByteSeen.run();
+            assembler.write(name, chunk);
+        });
+        CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r -> {
+            firstByteSeen.run();
+            return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
+                    r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched());
+        });
         return Dispatch.of(response, attempt.released(), attempt::cancel);
     }
 

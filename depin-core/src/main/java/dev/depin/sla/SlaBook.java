@@ -97,11 +97,12 @@ public final class SlaBook implements SlaRecorder {
 
     private void publish(NodeId p) {
         io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of("provider", p.shortId());
-        String[] outcomes = {"good", "late", "failed"};
+        String[] outcomes = {"good", "late", "late_first_byte", "failed"};
         for (String o : outcomes) {
             io.micrometer.core.instrument.FunctionCounter.builder("depin.sla.attempts", this, b -> b.total(p, o))
                     .tags(tags).tag("outcome", o).description("Attempts this buyer measured against the SLA the "
-                            + "provider signed: good (verified within its size class's bound), late, failed")
+                            + "provider signed: good (verified within its size class's bound), late, late_first_byte (in time, "
+                            + "but its first byte after the SLA's first-byte bound), failed")
                     .register(registry);
         }
         io.micrometer.core.instrument.Gauge.builder("depin.sla.breached.periods", this, b -> b.total(p, "breached"))
@@ -119,6 +120,7 @@ public final class SlaBook implements SlaRecorder {
             sum += switch (what) {
                 case "good" -> s.good();
                 case "late" -> s.late();
+                case "late_first_byte" -> s.lateFirstByte();
                 case "failed" -> s.failed();
                 case "breached" -> s.compliant() ? 0 : 1;
                 default -> s.credit().micros();

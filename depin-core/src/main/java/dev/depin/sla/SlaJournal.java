@@ -49,9 +49,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * <pre>
  * {"buyer":"buyer:demo","format":"depin-sla-journal/1"}                   header: whose journal
  * {"offer":{...signed offer...},"type":"offer"}                            once per offer, before its first use
- * {"attempts":[{"dispatched":"...","end":"ACCEPTED","ended":"...","n":1,"offer":"DIGEST"}],
+ * {"attempts":[{"dispatched":"...","end":"ACCEPTED","ended":"...","firstByte":"...","n":1,"offer":"DIGEST"}],
  *  "charges":{"NODEID":"MICROS"},"flops":N,"job":"ID","type":"job"}       one per finished job
  * </pre>
+ *
+ * <p>An attempt's {@code firstByte} (when its first result byte arrived) is there only when the
+ * transport reported one; journals written before first bytes were timed have none anywhere and
+ * read as they always did (their attempts' first bytes are taken as their ends).
  *
  * <p><b>Group commit.</b> One writer thread per journal appends the lines of every job handed in
  * since its last write and forces them with one {@code force}; each job's
@@ -520,6 +524,9 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
                 n.put("end", a.end().name());
                 n.put("ended", a.endedAt().toString());
             }
+            if (a.firstByteAt() != null) {
+                n.put("firstByte", a.firstByteAt().toString());
+            }
         }
         ObjectNode charges = job.putObject("charges");
         new TreeMap<>(record.charges()).forEach((p, c) -> charges.put(p.hex(), String.valueOf(c.micros())));
@@ -671,7 +678,15 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
                     throw bad(lineNo, "has an attempt that is not an object", null);
                 }
                 boolean ended = a.has("end");
-                fields(a, ended ? Set.of("n", "offer", "dispatched", "end", "ended") : Set.of("n", "offer", "dispatched"));
+                boolean firstByte = a.has("firstByte");
+                Set<String> expected = new HashSet<>(Set.of("n", "offer", "dispatched"));
+                if (ended) {
+                    expected.addAll(Set.of("end", "ended"));
+                }
+                if (firstByte) {
+                    expected.add("firstByte");
+                }
+                fields(a, expected);
                 JsonNode num = a.get("n");
                 if (!num.isInt()) {
                     throw bad(lineNo, "has an attempt number that is not a whole number", null);
@@ -689,7 +704,7 @@ public final class SlaJournal implements SlaRecorder, AutoCloseable {
                     }
                 }
                 attempts.add(new SlaRecord.Attempt(num.intValue(), offer, instant(a, "dispatched"), end,
-                        ended ? instant(a, "ended") : null));
+                        ended ? instant(a, "ended") : null, firstByte ? instant(a, "firstByte") : null));
             }
             JsonNode c = n.get("charges");
             if (!c.isObject()) {

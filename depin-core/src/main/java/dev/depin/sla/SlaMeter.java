@@ -111,7 +111,7 @@ public final class SlaMeter {
         for (Map.Entry<Integer, Instant> d : dispatched.entrySet()) {
             JobEvent last = end.get(d.getKey());
             observed.add(new Observed(provider.get(d.getKey()), d.getValue(), last == null ? null : last.attemptState(),
-                    last == null ? null : last.at()));
+                    last == null ? null : last.at(), null));
         }
         tally(jobId, flops, observed, charges);
     }
@@ -126,7 +126,7 @@ public final class SlaMeter {
         List<Observed> observed = new ArrayList<>();
         Map<NodeId, MicroUsd> charges = new HashMap<>();
         for (SlaRecord.Attempt a : attempts) {
-            observed.add(new Observed(a.provider(), a.dispatched(), a.end(), a.endedAt()));
+            observed.add(new Observed(a.provider(), a.dispatched(), a.end(), a.endedAt(), a.firstByteAt()));
             MicroUsd c = record.charges().get(a.provider());
             if (c != null) {
                 charges.put(a.provider(), c);
@@ -140,8 +140,17 @@ public final class SlaMeter {
         return recorded.contains(jobId);
     }
 
-    /** One attempt as the meter sees it: end and endedAt null when it never ended. */
-    private record Observed(NodeId provider, Instant dispatched, AttemptState end, Instant endedAt) {
+    /**
+     * One attempt as the meter sees it: end and endedAt null when it never ended; firstByteAt
+     * null when no first byte was reported (then its end stands for it).
+     */
+    private record Observed(NodeId provider, Instant dispatched, AttemptState end, Instant endedAt,
+                            Instant firstByteAt) {
+        /** @return whether a verified attempt's first byte came within the bound, if there is one */
+        boolean firstByteWithin(Duration bound) {
+            return bound == null || Duration.between(dispatched, firstByteAt != null ? firstByteAt : endedAt)
+                    .compareTo(bound) <= 0;
+        }
     }
 
     private void tally(String jobId, long flops, List<Observed> observed, Map<NodeId, MicroUsd> charges) {
@@ -163,10 +172,12 @@ public final class SlaMeter {
                     t.uncovered++;
                 } else if (o.end() != AttemptState.ACCEPTED) {
                     t.failed++;
-                } else if (Duration.between(o.dispatched(), o.endedAt()).compareTo(objective.within()) <= 0) {
-                    t.good++;
-                } else {
+                } else if (Duration.between(o.dispatched(), o.endedAt()).compareTo(objective.within()) > 0) {
                     t.late++;
+                } else if (!o.firstByteWithin(terms.firstByteWithin())) {
+                    t.lateFirstByte++;
+                } else {
+                    t.good++;
                 }
             }
             for (Map.Entry<NodeId, MicroUsd> c : charges.entrySet()) {
@@ -283,6 +294,8 @@ public final class SlaMeter {
     private static final class Tally {
         long good;
         long late;
+        /** Verified within its class's bound, but its first byte came after the first-byte bound. */
+        long lateFirstByte;
         long failed;
         long uncovered;
         MicroUsd charges = MicroUsd.ZERO;
@@ -290,13 +303,14 @@ public final class SlaMeter {
         final Map<String, MicroUsd> jobCharges = new HashMap<>();
 
         SlaStatement statement(NodeId provider, Instant start, Instant end, SlaTerms terms) {
-            long counted = good + late + failed;
+            long counted = good + late + lateFirstByte + failed;
             int bp = counted == 0 ? SlaTerms.FULL : (int) (good * SlaTerms.FULL / counted);
             int percent = terms.creditPercent(bp);
             MicroUsd credit = MicroUsd.ofMicros(java.math.BigInteger.valueOf(charges.micros())
                     .multiply(java.math.BigInteger.valueOf(percent)).divide(java.math.BigInteger.valueOf(100))
                     .longValueExact());
-            return new SlaStatement(provider, start, end, good, late, failed, uncovered, bp, charges, percent, credit);
+            return new SlaStatement(provider, start, end, good, late, lateFirstByte, failed, uncovered, bp, charges,
+                    percent, credit);
         }
     }
 }

@@ -82,8 +82,29 @@ public record SlaRecord(String jobId, long flops, List<Attempt> attempts, Map<No
      */
     public static SlaRecord of(String jobId, long flops, List<JobEvent> history, JobResult result,
                                Map<Integer, ProviderOffer> offers) {
+        return of(jobId, flops, history, result, offers, Map.of());
+    }
+
+    /**
+     * A finished job's record from its history and the times its attempts' first result bytes
+     * arrived.
+     *
+     * @param jobId      the job
+     * @param flops      its FLOP count
+     * @param history    its events, in order (attempt events of other jobs are ignored)
+     * @param result     its verified result, or null when it failed or was cancelled
+     * @param offers     the offer each attempt number was dispatched under
+     * @param firstBytes when the first byte of each attempt's result arrived (the transport's
+     *                   {@code FIRST_BYTE}); attempts absent had none reported. A time outside
+     *                   the attempt's dispatch and end (a clock stepped meanwhile) is held to them
+     * @return the record; attempts whose offer is unknown are left out
+     * @throws InvalidArgumentException on nulls
+     */
+    public static SlaRecord of(String jobId, long flops, List<JobEvent> history, JobResult result,
+                               Map<Integer, ProviderOffer> offers, Map<Integer, Instant> firstBytes) {
         InvalidArgumentException.requireNonNull(history, "job history");
         InvalidArgumentException.requireNonNull(offers, "offers");
+        InvalidArgumentException.requireNonNull(firstBytes, "first-byte times");
         Map<Integer, Instant> dispatched = new LinkedHashMap<>();
         Map<Integer, JobEvent> end = new HashMap<>();
         for (JobEvent e : history) {
@@ -104,8 +125,15 @@ public record SlaRecord(String jobId, long flops, List<Attempt> attempts, Map<No
                 continue;
             }
             JobEvent last = end.get(d.getKey());
+            Instant first = firstBytes.get(d.getKey());
+            if (first != null && first.isBefore(d.getValue())) {
+                first = d.getValue();
+            }
+            if (first != null && last != null && first.isAfter(last.at())) {
+                first = last.at();
+            }
             attempts.add(new Attempt(d.getKey(), offer, d.getValue(), last == null ? null : last.attemptState(),
-                    last == null ? null : last.at()));
+                    last == null ? null : last.at(), first));
             ran.add(offer.nodeId());
         }
         Map<NodeId, MicroUsd> charges = new HashMap<>(result == null ? Map.of() : SlaMeter.charges(result));
@@ -131,8 +159,11 @@ public record SlaRecord(String jobId, long flops, List<Attempt> attempts, Map<No
      * @param end        how it ended (a terminal {@link AttemptState}), or null when it never ended
      *                   before the job did (counted as failed)
      * @param endedAt    when it ended on the buyer's clock; null exactly when {@code end} is
+     * @param firstByteAt when the first byte of its result reached the buyer, or null when none
+     *                   was reported (for a verified attempt the meter then takes its end)
      */
-    public record Attempt(int number, ProviderOffer offer, Instant dispatched, AttemptState end, Instant endedAt) {
+    public record Attempt(int number, ProviderOffer offer, Instant dispatched, AttemptState end, Instant endedAt,
+                          Instant firstByteAt) {
         /**
          * Checks the attempt.
          *
@@ -141,6 +172,7 @@ public record SlaRecord(String jobId, long flops, List<Attempt> attempts, Map<No
          * @param dispatched not null
          * @param end        terminal or null
          * @param endedAt    not before {@code dispatched}; null exactly when {@code end} is
+         * @param firstByteAt null, or from {@code dispatched} to {@code endedAt} (when it ended)
          * @throws InvalidArgumentException on nulls or inconsistent values
          */
         public Attempt {
@@ -160,6 +192,26 @@ public record SlaRecord(String jobId, long flops, List<Attempt> attempts, Map<No
                 throw new InvalidArgumentException("attempt " + number + " ended at " + endedAt
                         + ", before it was dispatched at " + dispatched);
             }
+            if (firstByteAt != null && (firstByteAt.isBefore(dispatched)
+                    || endedAt != null && firstByteAt.isAfter(endedAt))) {
+                throw new InvalidArgumentException("attempt " + number + " has its first byte at " + firstByteAt
+                        + ", outside its dispatch at " + dispatched + (endedAt == null ? "" : " and end at " + endedAt));
+            }
+        }
+
+        /**
+         * An attempt without a reported first byte (a network that does not report it, or a
+         * record from before first bytes were timed).
+         *
+         * @param number     &ge; 1
+         * @param offer      not null
+         * @param dispatched not null
+         * @param end        terminal or null
+         * @param endedAt    not before {@code dispatched}; null exactly when {@code end} is
+         * @throws InvalidArgumentException on nulls or inconsistent values
+         */
+        public Attempt(int number, ProviderOffer offer, Instant dispatched, AttemptState end, Instant endedAt) {
+            this(number, offer, dispatched, end, endedAt, null);
         }
 
         /** @return the provider */

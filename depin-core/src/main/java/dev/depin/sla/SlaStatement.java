@@ -17,6 +17,8 @@ import java.time.Instant;
  * @param periodEnd             the instant after its last
  * @param good                  attempts verified within their class's bound
  * @param late                  attempts verified, but after the bound
+ * @param lateFirstByte         attempts verified within their class's bound whose first byte
+ *                              came after the SLA's first-byte bound (0 without one)
  * @param failed                attempts that failed, were disputed or never answered
  * @param uncovered             attempts of jobs larger than every size class (not counted)
  * @param complianceBasisPoints good per 10,000 counted attempts; 10,000 when none counted
@@ -25,7 +27,7 @@ import java.time.Instant;
  * @param credit                {@code charges × creditPercent / 100}, rounded down to the micro-USD
  */
 public record SlaStatement(NodeId provider, Instant periodStart, Instant periodEnd, long good, long late,
-                           long failed, long uncovered, int complianceBasisPoints, MicroUsd charges,
+                           long lateFirstByte, long failed, long uncovered, int complianceBasisPoints, MicroUsd charges,
                            int creditPercent, MicroUsd credit) {
     /**
      * Checks the fields.
@@ -35,6 +37,7 @@ public record SlaStatement(NodeId provider, Instant periodStart, Instant periodE
      * @param periodEnd             the instant after its last
      * @param good                  good attempts
      * @param late                  late attempts
+     * @param lateFirstByte         attempts whose first byte was late
      * @param failed                failed attempts
      * @param uncovered             attempts outside every class
      * @param complianceBasisPoints compliance
@@ -49,7 +52,7 @@ public record SlaStatement(NodeId provider, Instant periodStart, Instant periodE
         InvalidArgumentException.requireNonNull(periodEnd, "period end");
         InvalidArgumentException.requireNonNull(charges, "charges");
         InvalidArgumentException.requireNonNull(credit, "credit");
-        if (!periodEnd.isAfter(periodStart) || good < 0 || late < 0 || failed < 0 || uncovered < 0
+        if (!periodEnd.isAfter(periodStart) || good < 0 || late < 0 || lateFirstByte < 0 || failed < 0 || uncovered < 0
                 || complianceBasisPoints < 0 || complianceBasisPoints > SlaTerms.FULL || creditPercent < 0
                 || creditPercent > 100 || credit.compareTo(charges) > 0) {
             throw new InvalidArgumentException("inconsistent SLA statement for " + provider.shortId() + " from "
@@ -57,9 +60,32 @@ public record SlaStatement(NodeId provider, Instant periodStart, Instant periodE
         }
     }
 
-    /** @return the attempts the SLA counts: good + late + failed */
+    /**
+     * A statement of an SLA without a first-byte bound.
+     *
+     * @param provider              the provider
+     * @param periodStart           the period's first instant
+     * @param periodEnd             the instant after its last
+     * @param good                  good attempts
+     * @param late                  late attempts
+     * @param failed                failed attempts
+     * @param uncovered             attempts outside every class
+     * @param complianceBasisPoints compliance
+     * @param charges               the period's charges
+     * @param creditPercent         the credit share
+     * @param credit                the credit
+     * @throws InvalidArgumentException on nulls or inconsistent numbers
+     */
+    public SlaStatement(NodeId provider, Instant periodStart, Instant periodEnd, long good, long late, long failed,
+                        long uncovered, int complianceBasisPoints, MicroUsd charges, int creditPercent,
+                        MicroUsd credit) {
+        this(provider, periodStart, periodEnd, good, late, 0, failed, uncovered, complianceBasisPoints, charges,
+                creditPercent, credit);
+    }
+
+    /** @return the attempts the SLA counts: good + late + lateFirstByte + failed */
     public long counted() {
-        return good + late + failed;
+        return good + late + lateFirstByte + failed;
     }
 
     /** @return whether the period met the promise (no credit owed) */
@@ -88,9 +114,9 @@ public record SlaStatement(NodeId provider, Instant periodStart, Instant periodE
     /** @return one line: provider, period, counts, compliance, charges and credit */
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "%s %s..%s good %d late %d failed %d (uncovered %d) "
+        return String.format(java.util.Locale.ROOT, "%s %s..%s good %d late %d%s failed %d (uncovered %d) "
                         + "compliance %d.%02d %% charges %s credit %d %% = %s", provider.shortId(), periodStart,
-                periodEnd, good, late, failed, uncovered, complianceBasisPoints / 100, complianceBasisPoints % 100,
+                periodEnd, good, late, lateFirstByte == 0 ? "" : " late first byte " + lateFirstByte, failed, uncovered, complianceBasisPoints / 100, complianceBasisPoints % 100,
                 charges, creditPercent, credit);
     }
 }

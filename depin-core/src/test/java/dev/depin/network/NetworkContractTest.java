@@ -158,6 +158,9 @@ public abstract class NetworkContractTest {
         ExecutionRequest req = request(job, 1);
         List<ComputeNetwork.Progress> progress = new CopyOnWriteArrayList<>();
         Dispatch d = net.dispatch(offer, req, progress::add);
+        // FIRST_BYTE is reported before the response completes: a listener on it sees it already.
+        CompletableFuture<Boolean> firstByteBefore = d.response().thenApply(x ->
+                progress.contains(ComputeNetwork.Progress.FIRST_BYTE));
         ExecutionResponse r = d.response().get(WAIT_S, TimeUnit.SECONDS);
         assertEquals(req.jobId(), r.jobId());
         assertEquals(1, r.attempt());
@@ -179,10 +182,12 @@ public abstract class NetworkContractTest {
         assertEquals(job.spec().hash(), receipt.specHash());
         d.released().get(WAIT_S, TimeUnit.SECONDS);
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-        while (progress.size() < 2 && System.nanoTime() < until) {
+        while (progress.size() < 3 && System.nanoTime() < until) {
             Thread.sleep(1);
         }
-        assertEquals(List.of(ComputeNetwork.Progress.ACCEPTED, ComputeNetwork.Progress.RUNNING), progress);
+        assertEquals(List.of(ComputeNetwork.Progress.ACCEPTED, ComputeNetwork.Progress.RUNNING,
+                ComputeNetwork.Progress.FIRST_BYTE), progress);
+        assertTrue(firstByteBefore.get(WAIT_S, TimeUnit.SECONDS), "FIRST_BYTE before the response completes");
     }
 
     @Test

@@ -131,4 +131,68 @@ class SlaCreditsTest {
             assertEquals(owed, ledger.balance(BUYER).posted(), "nothing moved");
         }
     }
+
+    /**
+     * Time to first byte is credited like every other objective: through the same statement,
+     * under the same key, once. Provider A's results all come in time, but 2 of its 100 first
+     * bytes of the first hour come late (98 %: 25 % back), and 1 of 1,000 in the second hour
+     * (99.9 %, exactly the promise: nothing back); provider B's all come in time.
+     */
+    @Test
+    void lateFirstBytes_creditedOnceThroughTheLedger_andTheBoundaryOwesNothing() throws Exception {
+        SlaTerms terms = TERMS.withFirstByteWithin(Duration.ofMillis(100));
+        dev.depin.provider.ProviderOffer a = offer(0, terms);
+        dev.depin.provider.ProviderOffer b = offer(1, terms);
+        dev.depin.sla.SlaBook book = new dev.depin.sla.SlaBook();
+        int job = 0;
+        for (int hour = 0; hour < 2; hour++) {
+            int jobs = hour == 0 ? 100 : 1_000;
+            int lateFirst = hour == 0 ? 2 : 1;
+            for (int i = 0; i < jobs; i++) {
+                for (dev.depin.provider.ProviderOffer o : List.of(a, b)) {
+                    Instant at = T0.plus(Duration.ofHours(hour)).plusMillis(i * 3_000L);
+                    long first = o == a && i < lateFirst ? 101 : 100;
+                    book.record(new dev.depin.sla.SlaRecord("job-" + job++, 1_000, List.of(
+                            new dev.depin.sla.SlaRecord.Attempt(1, o, at, AttemptState.ACCEPTED, at.plusMillis(400),
+                                    at.plusMillis(first))), Map.of(o.nodeId(), MicroUsd.ofMicros(1_000))));
+                }
+            }
+        }
+        Instant now = T0.plus(Duration.ofHours(2));
+        List<SlaStatement> closed = book.closedStatements(now);
+        SlaStatement a0 = book.statement(a.nodeId(), T0).orElseThrow();
+        assertEquals(List.of(98L, 0L, 2L, 0L), List.of(a0.good(), a0.late(), a0.lateFirstByte(), a0.failed()));
+        assertEquals(9_800, a0.complianceBasisPoints());
+        assertEquals(MicroUsd.ofMicros(25_000), a0.credit());
+        SlaStatement a1 = book.statement(a.nodeId(), T0.plus(Duration.ofHours(1))).orElseThrow();
+        assertEquals(9_990, a1.complianceBasisPoints());
+        assertEquals(MicroUsd.ZERO, a1.credit(), "exactly the promised 99.9 % owes nothing");
+        try (JdbcLedger ledger = Databases.sqlite().builder().open()) {
+            ledger.open(BUYER, AccountKind.BUYER, false).join();
+            for (dev.depin.provider.ProviderOffer o : List.of(a, b)) {
+                AccountId stake = Escrow.stakeAccount(o.nodeId());
+                ledger.open(stake, AccountKind.STAKE, false).join();
+                ledger.apply(new Operation.Mint(OperationKey.of("stake-" + o.nodeId().shortId()), stake,
+                        MicroUsd.ofUsd("10"))).join();
+            }
+            List<Applied> first = SlaCredits.payAll(ledger, BUYER, closed, now).join();
+            List<Applied> again = SlaCredits.payAll(ledger, BUYER, book.closedStatements(now), now).join();
+            assertEquals(1, first.size(), "one credit: provider A's first hour");
+            assertEquals(first.stream().map(Applied::sequence).toList(), again.stream().map(Applied::sequence).toList());
+            assertEquals(25_000, ledger.balance(BUYER).posted());
+            assertEquals(10_000_000 - 25_000, ledger.balance(Escrow.stakeAccount(a.nodeId())).posted());
+            assertEquals(10_000_000, ledger.balance(Escrow.stakeAccount(b.nodeId())).posted());
+        }
+    }
+
+    private static dev.depin.provider.ProviderOffer offer(int i, SlaTerms terms) {
+        byte[] seed = new byte[32];
+        seed[31] = (byte) (i + 7);
+        return dev.depin.provider.ProviderOffer.sign(NodeKeyPair.fromSeed(seed), new dev.depin.provider.OfferTerms(
+                "depin://127.0.0.1:7001", List.of(new dev.depin.provider.DeviceInfo(dev.depin.provider.DeviceKind.CPU,
+                "test cpu", 1L << 30, "-", 2, 10.0, "ab".repeat(32), "-", "-")),
+                dev.depin.provider.Region.parse("DE/fra-1"), java.util.Set.of("sgemm"),
+                new dev.depin.money.Price(MicroUsd.ofUsd("0.0005"), MicroUsd.ofUsd("0.01")), MicroUsd.ofUsd("100"),
+                T0.plus(Duration.ofDays(1)), terms));
+    }
 }

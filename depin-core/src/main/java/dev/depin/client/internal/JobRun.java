@@ -129,6 +129,11 @@ public final class JobRun implements JobHandle {
     private final List<DisputeRecord> disputes = new ArrayList<>();
     /** The offer each attempt number was dispatched under (for the SLA record; caller holds the lock). */
     private final Map<Integer, ProviderOffer> offerOf = new HashMap<>();
+    /**
+     * When the first byte of each attempt's result reached the buyer, on the client's clock
+     * read as the transport reported it (for an SLA's time to first byte; any thread).
+     */
+    private final Map<Integer, Instant> firstByteOf = new java.util.concurrent.ConcurrentHashMap<>();
     private JobState state = JobState.SUBMITTED;
     private boolean finished;
     private int round;
@@ -481,6 +486,11 @@ public final class JobRun implements JobHandle {
     }
 
     private void onProgress(Attempt a, ComputeNetwork.Progress p) {
+        if (p == ComputeNetwork.Progress.FIRST_BYTE) {
+            // Timed here, on the transport's thread, as it arrives; no state but this map is touched.
+            firstByteOf.putIfAbsent(a.number(), ctx.clock().instant());
+            return;
+        }
         if (p != ComputeNetwork.Progress.RUNNING) {
             return;
         }
@@ -1141,7 +1151,7 @@ public final class JobRun implements JobHandle {
                 offers = new HashMap<>(offerOf);
             }
             return ctx.sla().recordAsync(dev.depin.sla.SlaRecord.of(jobId, spec.kernel().flops(spec.params()),
-                    bus.events(), r, offers));
+                    bus.events(), r, offers, Map.copyOf(firstByteOf)));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -88,6 +88,16 @@ public interface ComputeNetwork extends AutoCloseable {
         /** The provider accepted the attempt and queued it. */
         ACCEPTED,
         /** Execution started on the device. */
-        RUNNING
+        RUNNING,
+        /**
+         * The first byte of the provider's result (an output chunk, or the result message when
+         * there are no chunks) reached the buyer: reported by the buyer's transport where it
+         * sees it, at most once per attempt and before {@link Dispatch#response()} completes,
+         * and never for an attempt that fails. The buyer's clock at this report is the
+         * attempt's time to first byte for an SLA that promises one
+         * ({@link dev.depin.provider.SlaTerms#firstByteWithin()}); a network that never reports
+         * it has its attempts' first byte taken as their end.
+         */
+        FIRST_BYTE
     }
 }

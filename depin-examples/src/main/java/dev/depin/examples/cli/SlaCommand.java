@@ -195,12 +195,16 @@ public final class SlaCommand implements Callable<Integer> {
         out.println();
         out.println("provider " + p.hex());
         out.println("  signed terms (offer " + offer.digest().substring(0, 16) + "): " + SlaOptions.describe(terms));
-        out.printf(Locale.ROOT, "  %-44s %6s %6s %6s %11s %12s %7s %12s%n", "period", "good", "late", "failed",
-                "compliance", "charges", "credit", "owed");
+        // A first-byte column only where the terms promise a first byte: other statements print as they did.
+        boolean firstByte = terms.firstByteWithin() != null;
+        out.printf(Locale.ROOT, "  %-44s %6s %6s" + (firstByte ? " %10s" : "%s") + " %6s %11s %12s %7s %12s%n",
+                "period", "good", "late", firstByte ? "late-1st-B" : "", "failed", "compliance", "charges", "credit",
+                "owed");
         for (SlaStatement s : list) {
-            out.printf(Locale.ROOT, "  %-44s %6d %6d %6d %11s %12s %6d%% %12s%s%n", s.periodStart() + ".." + s.periodEnd(),
-                    s.good(), s.late(), s.failed(), SlaOptions.percent(s.complianceBasisPoints()), s.charges(),
-                    s.creditPercent(), s.credit(), s.periodEnd().isAfter(now) ? "  (period not ended)" : "");
+            out.printf(Locale.ROOT, "  %-44s %6d %6d" + (firstByte ? " %10d" : "%.0s") + " %6d %11s %12s %6d%% %12s%s%n",
+                    s.periodStart() + ".." + s.periodEnd(), s.good(), s.late(), s.lateFirstByte(), s.failed(),
+                    SlaOptions.percent(s.complianceBasisPoints()), s.charges(), s.creditPercent(), s.credit(),
+                    s.periodEnd().isAfter(now) ? "  (period not ended)" : "");
         }
         if (list.isEmpty()) {
             out.println("  (no attempts recorded)");

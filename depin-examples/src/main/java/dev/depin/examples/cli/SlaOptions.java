@@ -30,6 +30,12 @@ final class SlaOptions {
                     + "${DEFAULT-VALUE}).")
     Duration period;
 
+    @Option(names = "--sla-first-byte", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "Also promise the first byte of every result within DURATION of dispatch, as the buyer's "
+                    + "transport sees it arrive (1ms to 1d; default: no first-byte promise). Needs --sla-within.")
+    Duration firstByte;
+
     @Option(names = "--sla-credits", defaultValue = STANDARD_CREDITS, paramLabel = "BELOW:CREDIT,...",
             description = "The credit schedule: below BELOW %% of a period's attempts good, CREDIT %% of that period's "
                     + "charges back, thresholds going down and credits up (default ${DEFAULT-VALUE}).")
@@ -41,6 +47,9 @@ final class SlaOptions {
      */
     SlaTerms terms() throws ServeOptions.UsageException {
         if (within.isEmpty()) {
+            if (firstByte != null) {
+                throw new ServeOptions.UsageException("--sla-first-byte needs an SLA: give --sla-within too");
+            }
             return null;
         }
         List<SlaTerms.Objective> objectives = new ArrayList<>();
@@ -88,7 +97,7 @@ final class SlaOptions {
             }
         }
         try {
-            return new SlaTerms(period, objectives, tiers);
+            return new SlaTerms(period, objectives, tiers, firstByte);
         } catch (DepinException e) {
             throw new ServeOptions.UsageException("--sla-within/--sla-period/--sla-credits: " + e.getMessage());
         }
@@ -106,6 +115,9 @@ final class SlaOptions {
             SlaTerms.Objective o = t.objectives().get(i);
             b.append(i == 0 ? "" : ", ").append(duration(o.within()))
                     .append(o.maxFlops() == Long.MAX_VALUE ? " (any size)" : " (up to " + o.maxFlops() + " FLOPs)");
+        }
+        if (t.firstByteWithin() != null) {
+            b.append(", first byte within ").append(duration(t.firstByteWithin()));
         }
         for (SlaTerms.CreditTier c : t.credits()) {
             b.append("; below ").append(percent(c.belowBasisPoints())).append(" good, ").append(c.creditPercent())
@@ -141,6 +153,10 @@ final class SlaOptions {
         for (SlaTerms.Objective o : t.objectives()) {
             out.add("--sla-within");
             out.add((o.maxFlops() == Long.MAX_VALUE ? "" : o.maxFlops() + "=") + duration(o.within()));
+        }
+        if (t.firstByteWithin() != null) {
+            out.add("--sla-first-byte");
+            out.add(duration(t.firstByteWithin()));
         }
         out.add("--sla-credits");
         out.add(String.join(",", t.credits().stream().map(c -> BigDecimal.valueOf(c.belowBasisPoints(), 2)

@@ -151,6 +151,10 @@ class NodeCommandTest {
                 plain.toString(), "--ledger-service", "127.0.0.1:7100");
         assertRefused("--ledger-service: ", "nohost", "node", "--key", plain.toString(), "--ledger-key", dev.depin.crypto.Hex.encode(NodeKeyPair.generate().publicKey().raw()),
                 "--ledger-service", "nohost");
+        assertRefused("--sla-first-byte needs an SLA", "give --sla-within too", "node", "--key", plain.toString(),
+                "--port", "0", "--sla-first-byte", "2s");
+        assertRefused("SLA time-to-first-byte bound PT48H", "from 1 ms to 1 day", "node", "--key", plain.toString(),
+                "--port", "0", "--sla-within", "30s", "--sla-first-byte", "2d");
         Path corrupt = dir.resolve("corrupt.key");
         Files.writeString(corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         if (Files.getFileStore(corrupt).supportsFileAttributeView("posix")) {

@@ -297,4 +297,38 @@ class SlaCommandTest {
         return line.replaceFirst("\"" + p.nodeId().hex() + "\":\"\\d+\"", "\"" + p.nodeId().hex() + "\":\""
                 + micros + "\"");
     }
+
+    /**
+     * A provider that signed a first-byte bound: its statement has a column for late first
+     * bytes, and its terms line names the bound; late first bytes lower compliance like late
+     * results.
+     */
+    @Test
+    void statement_firstByteTerms_showLateFirstBytesApart(@TempDir Path dir) {
+        SlaTerms terms = TERMS.withFirstByteWithin(Duration.ofMillis(250));
+        byte[] seed = new byte[32];
+        seed[0] = 9;
+        seed[1] = 0x5c;
+        ProviderOffer o;
+        try (ProviderNode n = ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).sla(terms).build()) {
+            o = n.offer();
+        }
+        Path file = dir.resolve("sla.jsonl");
+        try (SlaJournal journal = SlaJournal.open(file, BUYER)) {
+            for (int i = 0; i < 10; i++) {
+                Instant at = T0.plusSeconds(60L * i + 5);
+                journal.record(new SlaRecord(String.format("fb-%02d", i), 1_000_000, List.of(new SlaRecord.Attempt(1, o,
+                        at, AttemptState.ACCEPTED, at.plusMillis(1_000), at.plusMillis(i < 3 ? 251 : 250))),
+                        Map.of(o.nodeId(), MicroUsd.ofMicros(1_000))));
+            }
+        }
+        String shown = run(0, "sla", "--journal", file.toString(), "--provider", o.nodeId().hex());
+        assertTrue(shown.contains(", first byte within 250ms; below 99.9 % good"), shown);
+        assertTrue(shown.contains(String.format(java.util.Locale.ROOT, "  %-44s %6s %6s %10s %6s %11s %12s %7s %12s%n",
+                "period", "good", "late", "late-1st-B", "failed", "compliance", "charges", "credit", "owed")), shown);
+        String row = String.format(java.util.Locale.ROOT, "  %-44s %6d %6d %10d %6d %11s %12s %6d%% %12s%n",
+                "2026-12-05T10:00:00Z..2026-12-05T11:00:00Z", 7, 0, 3, 0, "70 %", MicroUsd.ofMicros(10_000), 100,
+                MicroUsd.ofMicros(10_000));
+        assertTrue(shown.contains(row), row + " in " + shown);
+    }
 }

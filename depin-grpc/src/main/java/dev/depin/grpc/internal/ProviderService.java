@@ -653,8 +653,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         private void progress(ComputeNetwork.Progress p) {
-            if (compact) {
-                return; // the buyer reads its first output or the result as ACCEPTED and RUNNING
+            if (compact || p == ComputeNetwork.Progress.FIRST_BYTE) {
+                // Compact: the buyer reads its first output or the result as ACCEPTED and RUNNING.
+                // FIRST_BYTE is the buyer's transport's to report, never the node's.
+                return;
             }
             send(ExecuteResponse.newBuilder().setProgress(Progress.newBuilder().setStage(
                     p == ComputeNetwork.Progress.ACCEPTED ? Progress.Stage.ACCEPTED : Progress.Stage.RUNNING)).build());

@@ -60,6 +60,8 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private boolean cancelSent;
     /** Compact reply: whether ACCEPTED and RUNNING were reported (touched by inbound callbacks only). */
     private boolean running;
+    /** Whether the first output chunk or the result arrived (the first byte reported; the stream's thread only). */
+    private boolean firstByteSeen;
     /** Whether the buyer lets the provider keep the inputs it sends. */
     private final boolean keep;
     /** Whether the buyer lets the provider keep the outputs too. */
@@ -247,10 +249,12 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 case OUTPUT -> {
                     OutputChunk c = m.getOutput();
                     ranIfCompact();
+                    firstByte();
                     assembler.write(c.getName(), c.getData().asReadOnlyByteBuffer());
                 }
                 case RESULT -> {
                     ranIfCompact();
+                    firstByte();
                     result(m.getResult());
                 }
                 case NEED -> need(m.getNeed().getNamesList());
@@ -280,6 +284,18 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     .ifPresent(in -> held.forget(providerId, in));
         }
         pump();
+    }
+
+    /**
+     * The first message of the result (an output chunk, or the result itself) arrived: the
+     * attempt's first byte, as the buyer's SLA times it. Reported once, on the stream's thread,
+     * before the result completes the response.
+     */
+    private void firstByte() {
+        if (!firstByteSeen) {
+            firstByteSeen = true;
+            progress.accept(ComputeNetwork.Progress.FIRST_BYTE);
+        }
     }
 
     /** A compact reply sends no Progress: its first output or its result means it was accepted and ran. */
