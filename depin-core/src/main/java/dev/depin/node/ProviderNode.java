@@ -533,7 +533,7 @@ public final class ProviderNode implements AutoCloseable {
         HoldCertificate c = request.holdCertificate().get();
         Instant now = clock.instant();
         try {
-            c.verify(requiredLedger, nodeId(), request.spec().hash(), now);
+            c.verify(requiredLedger, nodeId(), request.spec().hash(), price, now);
         } catch (dev.depin.crypto.VerificationException e) {
             return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
                     + e.getMessage());
@@ -619,8 +619,17 @@ public final class ProviderNode implements AutoCloseable {
                 return;
             }
             try {
-                onPaid.accept(new PaidAttempt(request.holdCertificate().get(), done,
-                        price.charge(done.deviceNanos(), request.spec().bytesMoved())));
+                // What the buyer's engine posts and the settlement service allows a claim: the charge
+                // at this node's price, bounded by the hold and by the price its certificate names.
+                HoldCertificate c = request.holdCertificate().get();
+                long bytes = request.spec().bytesMoved();
+                MicroUsd charge = dev.depin.settlement.Escrow.payable(price, done.deviceNanos(), bytes, c.amount());
+                if (c.price().isPresent()) {
+                    MicroUsd bound = dev.depin.settlement.Escrow.payable(c.price().get(), done.deviceNanos(), bytes,
+                            c.amount());
+                    charge = bound.micros() < charge.micros() ? bound : charge;
+                }
+                onPaid.accept(new PaidAttempt(c, done, charge));
             } catch (RuntimeException e) {
                 LOG.warn("the paid-attempt listener failed for attempt {}#{}: {}", request.jobId(), request.attempt(),
                         e.toString());

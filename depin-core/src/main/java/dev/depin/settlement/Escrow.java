@@ -1,6 +1,7 @@
 package dev.depin.settlement;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.money.MicroUsd;
 import dev.depin.settlement.spi.PriceOracle;
 import dev.depin.settlement.spi.Settlement;
 import java.time.Duration;
@@ -113,6 +114,32 @@ public final class Escrow {
      */
     public static AccountId providerAccount(dev.depin.crypto.NodeId node) {
         return AccountId.of("provider:" + InvalidArgumentException.requireNonNull(node, "node").hex());
+    }
+
+    /**
+     * What an attempt's hold pays its provider: the charge of its measured device time and the
+     * bytes it moved at its offer's price, never more than the hold. The engine posts this; a
+     * settlement service refuses a claim above it where the hold names the price
+     * ({@link Operation.Hold#price()}); a provider's claimer claims it. A charge too large for a
+     * {@code long} (a hostile device time) is bounded by the hold like any other.
+     *
+     * @param price       the price the attempt was placed at
+     * @param deviceNanos the device time its receipt states, &ge; 0
+     * @param bytesMoved  the bytes of its inputs plus its outputs, &ge; 0
+     * @param held        the hold
+     * @return {@code min(price.charge(deviceNanos, bytesMoved), held)}
+     * @throws InvalidArgumentException if an argument is null or negative
+     */
+    public static MicroUsd payable(dev.depin.money.Price price, long deviceNanos, long bytesMoved, MicroUsd held) {
+        InvalidArgumentException.requireNonNull(price, "price");
+        InvalidArgumentException.requireNonNull(held, "hold amount");
+        long charge;
+        try {
+            charge = price.charge(deviceNanos, bytesMoved).micros();
+        } catch (ArithmeticException overflow) {
+            charge = Long.MAX_VALUE;
+        }
+        return MicroUsd.ofMicros(Math.min(charge, held.micros()));
     }
 
     /**

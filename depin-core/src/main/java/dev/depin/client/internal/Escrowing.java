@@ -139,8 +139,11 @@ public final class Escrowing {
         for (Attempt a : round) {
             OperationKey key = key(jobId, a.number(), "hold");
             AccountId payee = Escrow.providerAccount(a.provider());
+            // The hold names the price the attempt was placed at: a settlement service bounds the
+            // provider's claim by it, and a node refuses a certificate that names another price.
+            Optional<dev.depin.money.Price> price = Optional.ofNullable(a.offer).map(o -> o.terms().price());
             holds.add(openProvider(payee).thenCompose(v -> apply(new Operation.Hold(key, escrow.buyer(), payee, each,
-                    expiresAt, Optional.of(specHash)))));
+                    expiresAt, Optional.of(specHash), price))));
         }
         return track(CompletableFuture.allOf(holds.toArray(CompletableFuture[]::new)).handle((v, ignored) -> {
             List<Applied> placed = new ArrayList<>();

@@ -305,8 +305,8 @@ final class JobMoney {
             }
             h.state = Hold.State.RESOLVED;
             if (won && o.state() == AttemptState.ACCEPTED) {
-                long charge = a.offer.terms().price().charge(a.response.deviceNanos(), spec.bytesMoved()).micros();
-                h.postAmount = MicroUsd.ofMicros(Math.min(charge, h.held.micros()));
+                h.postAmount = dev.depin.settlement.Escrow.payable(a.offer.terms().price(), a.response.deviceNanos(),
+                        spec.bytesMoved(), h.held);
                 toPost.add(h);
             } else {
                 toVoid.add(h);
