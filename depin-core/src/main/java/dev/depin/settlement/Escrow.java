@@ -35,8 +35,10 @@ public final class Escrow {
     private final SlashPolicy slashing;
     private final Duration expiryGrace;
     private final String session;
+    private final java.nio.file.Path disputeJournal;
 
     private Escrow(Builder b) {
+        this.disputeJournal = b.disputeJournal;
         this.ledger = b.ledger;
         this.buyer = b.buyer;
         this.oracle = b.oracle;
@@ -106,6 +108,11 @@ public final class Escrow {
         return session;
     }
 
+    /** @return where disputes are kept until answered ({@link Builder#disputeJournal}), if anywhere */
+    public java.util.Optional<java.nio.file.Path> disputeJournal() {
+        return java.util.Optional.ofNullable(disputeJournal);
+    }
+
     /**
      * The ledger account a provider is paid into.
      *
@@ -168,6 +175,7 @@ public final class Escrow {
         private SlashPolicy slashing = SlashPolicy.DEFAULT;
         private Duration expiryGrace = Duration.ofMinutes(1);
         private String session;
+        private java.nio.file.Path disputeJournal;
 
         private Builder(Settlement ledger, AccountId buyer) {
             this.ledger = InvalidArgumentException.requireNonNull(ledger, "ledger");
@@ -248,6 +256,27 @@ public final class Escrow {
                         + "' is malformed: use 1 to 64 characters from A-Z a-z 0-9 : . _ -");
             }
             this.session = session;
+            return this;
+        }
+
+        /**
+         * Where the engine keeps a dispute until the settlement service answered it: before it
+         * acts on a disputed attempt (the void that a provider's claim may refuse), the engine
+         * writes the dispute record, the job's inputs and the delivered outputs to a file here
+         * (synced, then renamed into place), and deletes the file once the service answered (the
+         * void, the dispute's result, or a refusal). A client built with the same directory and
+         * session after a crash files each dispute left there before it resolves the session's
+         * other holds, while the claim's dispute window is open, so a buyer killed between a
+         * liar's result and its dispute still disputes. Only a settlement that re-checks disputes
+         * ({@link dev.depin.settlement.spi.ClaimDisputes}, a settlement service) uses it. Default
+         * none: a dispute then lives only in the client's memory.
+         *
+         * @param directory a directory of this client's own (created if absent)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder disputeJournal(java.nio.file.Path directory) {
+            this.disputeJournal = InvalidArgumentException.requireNonNull(directory, "dispute journal directory");
             return this;
         }
 
