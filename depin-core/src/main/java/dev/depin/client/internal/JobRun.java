@@ -164,7 +164,7 @@ public final class JobRun implements JobHandle {
         RANDOM.nextBytes(id);
         this.jobId = Hex.encode(id);
         this.submittedAt = ctx.clock().instant();
-        this.selection = new Selection(spec, ctx.reputation(), ctx.load(), ctx.banAfter());
+        this.selection = new Selection(spec, job.slaRequirement(), ctx.reputation(), ctx.load(), ctx.banAfter());
         this.bus = new EventBus(ctx.listeners());
         this.money = ctx.escrowing() == null ? null
                 : new JobMoney(this, jobId, spec, specHash, ctx.escrowing(), this::hopOrRun);

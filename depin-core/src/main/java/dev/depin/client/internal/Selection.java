@@ -5,6 +5,7 @@ import dev.depin.crypto.NodeId;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
+import dev.depin.job.SlaRequirement;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.DeviceInfo;
@@ -51,6 +52,19 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument or a negative {@code banAfter}
      */
     public Selection(JobSpec spec, Reputation reputation, ProviderLoad load, int banAfter) {
+        this(spec, null, reputation, load, banAfter);
+    }
+
+    /**
+     * @param spec       the job
+     * @param sla        the least SLA an offer must sign ({@link dev.depin.job.Job#slaRequirement()}),
+     *                   or null for any offer
+     * @param reputation the client's provider book
+     * @param load       attempts in flight per provider
+     * @param banAfter   disputes after which a provider is not used; 0 never bans
+     * @throws InvalidArgumentException on a null argument other than {@code sla} or a negative {@code banAfter}
+     */
+    public Selection(JobSpec spec, SlaRequirement sla, Reputation reputation, ProviderLoad load, int banAfter) {
         InvalidArgumentException.requireNonNull(spec, "job spec");
         InvalidArgumentException.requireNonNull(reputation, "reputation");
         InvalidArgumentException.requireNonNull(load, "provider load");
@@ -61,7 +75,7 @@ public final class Selection {
         this.reputation = reputation;
         this.load = load;
         this.banAfter = banAfter;
-        this.shape = new Shape(spec);
+        this.shape = new Shape(spec, sla);
     }
 
     /**
@@ -358,6 +372,10 @@ public final class Selection {
         if (req != null) {
             return req;
         }
+        String sla = shape.slaMismatch(o);
+        if (sla != null) {
+            return sla;
+        }
         double score = reputation.score(o.nodeId());
         if (score < spec.requirements().minReputation()) {
             return String.format("reputation %.2f below %.2f", score, spec.requirements().minReputation());
@@ -383,23 +401,25 @@ public final class Selection {
     /**
      * What a job contributes to ranking that is the same for every job like it: the kernel
      * the offer must run, the device and region requirements (not the minimum reputation),
-     * and the work and data that price the estimate. Jobs of one shape share one
+     * the SLA the job requires, and the work and data that price the estimate. Jobs of one shape share one
      * {@link RankIndex} per snapshot, whatever their caps and reputation thresholds.
      */
     static final class Shape {
         private final String kernelId;
         private final Requirements requirements;
+        private final SlaRequirement sla;
         private final long flops;
         private final long bytesMoved;
         private final long outputBytes;
         private final long jobBytes;
         private final int hash;
 
-        Shape(JobSpec spec) {
+        Shape(JobSpec spec, SlaRequirement sla) {
             Requirements r = spec.requirements();
             this.kernelId = spec.kernel().offerId();
             this.requirements = r.minReputation() == 0 ? r
                     : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
+            this.sla = sla;
             this.flops = spec.kernel().flops(spec.params());
             this.bytesMoved = spec.bytesMoved();
             long out = 0;
@@ -414,6 +434,7 @@ public final class Selection {
             this.jobBytes = all;
             int h = kernelId.hashCode();
             h = 31 * h + requirements.hashCode();
+            h = 31 * h + java.util.Objects.hashCode(sla);
             h = 31 * h + Long.hashCode(flops);
             h = 31 * h + Long.hashCode(outputBytes);
             h = 31 * h + Long.hashCode(jobBytes);
@@ -434,6 +455,16 @@ public final class Selection {
         String tooLarge(ProviderOffer o) {
             JobLimits l = o.terms().limits();
             return l == null ? null : l.refusal(outputBytes, jobBytes);
+        }
+
+        /**
+         * Why the offer's signed SLA does not meet the job's required one.
+         *
+         * @param o an offer
+         * @return the reason, or {@code null} when the job requires no SLA or the offer's meets it
+         */
+        String slaMismatch(ProviderOffer o) {
+            return sla == null ? null : sla.mismatch(o, flops);
         }
 
         /** @return the requirements, with no minimum reputation */
@@ -465,7 +496,8 @@ public final class Selection {
         @Override
         public boolean equals(Object o) {
             return o instanceof Shape s && hash == s.hash && flops == s.flops && bytesMoved == s.bytesMoved
-                    && outputBytes == s.outputBytes && jobBytes == s.jobBytes && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
+                    && outputBytes == s.outputBytes && jobBytes == s.jobBytes && kernelId.equals(s.kernelId) && requirements.equals(s.requirements)
+                    && java.util.Objects.equals(sla, s.sla);
         }
 
         @Override

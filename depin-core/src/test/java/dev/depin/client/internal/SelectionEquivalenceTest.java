@@ -10,6 +10,7 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.job.Job;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
+import dev.depin.job.SlaRequirement;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
@@ -17,8 +18,10 @@ import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.InvalidOfferException;
 import dev.depin.provider.OfferTerms;
+import dev.depin.provider.SlaTerms;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -112,8 +115,25 @@ class SelectionEquivalenceTest {
         // Expiry on a coarse grid, so that many offers expire at the same instant.
         Instant until = T0.plusSeconds(10L * (rnd.nextInt(12) - 2));
         return new OfferTerms("local:p-" + i, devices, REGIONS[rnd.nextInt(REGIONS.length)], kernels, price,
-                MicroUsd.ZERO, until);
+                MicroUsd.ZERO, until, SLAS[rnd.nextInt(SLAS.length)]);
     }
+
+    /** Offers' SLAs: none (twice as likely), and terms that differ in one dimension each. */
+    private static final SlaTerms[] SLAS = {null, null,
+        SlaTerms.standard(Duration.ofHours(1), List.of(new SlaTerms.Objective(10, Duration.ofSeconds(1)),
+                new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(30)))),
+        SlaTerms.standard(Duration.ofHours(1), List.of(new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(1))))
+                .withFirstByteWithin(Duration.ofMillis(200)),
+        SlaTerms.standard(Duration.ofDays(30), List.of(new SlaTerms.Objective(20, Duration.ofSeconds(1)))),
+        new SlaTerms(Duration.ofHours(1), List.of(new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(1))),
+                List.of(new SlaTerms.CreditTier(9_900, 10)))};
+
+    /** Jobs' required SLAs: none (most jobs), and requirements each offer SLA above meets or misses. */
+    private static final SlaRequirement[] REQUIRED = {null, null, null, null, SlaRequirement.ANY,
+        SlaRequirement.builder().minAvailabilityBasisPoints(9_990).build(),
+        SlaRequirement.builder().maxTimeToResult(Duration.ofSeconds(1)).build(),
+        SlaRequirement.builder().maxTimeToFirstByte(Duration.ofMillis(200)).build(),
+        SlaRequirement.builder().maxPeriod(Duration.ofHours(1)).minCredits(new SlaTerms.CreditTier(9_500, 100)).build()};
 
     /** An offer whose estimate overflows a long for every job: both paths must throw alike. */
     private static OfferTerms overflowing(SplittableRandom rnd, int i) {
@@ -247,7 +267,8 @@ class SelectionEquivalenceTest {
                 for (int l = rnd.nextInt(3 * ref.size() + 1); l > 0; l--) {
                     load.begin(ref.get(rnd.nextInt(ref.size())).nodeId());
                 }
-                Selection selection = new Selection(randomSpec(rnd), reputation, load, rnd.nextInt(3));
+                Selection selection = new Selection(randomSpec(rnd), REQUIRED[rnd.nextInt(REQUIRED.length)], reputation,
+                        load, rnd.nextInt(3));
                 Set<NodeId> tried = new HashSet<>();
                 for (int t = rnd.nextInt(5); t > 0 && !ref.isEmpty(); t--) {
                     tried.add(ref.get(rnd.nextInt(Math.min(ref.size(), 20))).nodeId());
