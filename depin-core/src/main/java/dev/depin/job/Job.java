@@ -37,6 +37,8 @@ import java.util.Map;
 public final class Job {
     private final JobSpec spec;
     private final Map<String, ByteBuffer> inputs;
+    /** The least SLA an offer must sign to be used, or null: the buyer's, never sent (see {@link SlaRequirement}). */
+    private final SlaRequirement sla;
 
     /**
      * A job from a spec and its input bytes; every input is re-hashed and checked
@@ -77,6 +79,29 @@ public final class Job {
         }
         this.spec = spec;
         this.inputs = Buffers.freeze(copy, "job inputs");
+        this.sla = null;
+    }
+
+    private Job(Job job, SlaRequirement sla) {
+        this.spec = job.spec;
+        this.inputs = job.inputs;
+        this.sla = sla;
+    }
+
+    /**
+     * This job, placed only with providers whose signed SLA meets {@code requirement}. The spec
+     * (what the node hashes and signs) is the same: the requirement is the buyer's filter.
+     *
+     * @param requirement the least SLA accepted, or null for none
+     * @return a job with the same spec and inputs
+     */
+    public Job withSla(SlaRequirement requirement) {
+        return new Job(this, requirement);
+    }
+
+    /** @return the least SLA an offer must sign for this job to be placed there, or null when any offer will do */
+    public SlaRequirement slaRequirement() {
+        return sla;
     }
 
     /** @return the spec */
@@ -107,6 +132,7 @@ public final class Job {
         private final LaunchParams.Builder params = LaunchParams.builder();
         private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
         private Requirements requirements = Requirements.ANY;
+        private SlaRequirement sla;
         private VerificationPolicy verification;
         private boolean verificationChosen;
         private MicroUsd maxPrice = MicroUsd.ofUsd("1");
@@ -224,6 +250,18 @@ public final class Job {
         }
 
         /**
+         * Places the job only with providers whose signed SLA meets {@code requirement}
+         * ({@link Job#withSla}); default none. Not part of the spec.
+         *
+         * @param requirement the least SLA accepted, or null for none
+         * @return this builder
+         */
+        public Builder requireSla(SlaRequirement requirement) {
+            this.sla = requirement;
+            return this;
+        }
+
+        /**
          * How the result is checked; default {@link VerificationPolicy#defaultFor} the kernel
          * (Freivalds for SGEMM, a spot check for element-wise kernels, redundancy for user PTX).
          * {@link VerificationPolicy#signatureOnly()} is an explicit opt-out.
@@ -333,7 +371,8 @@ public final class Job {
             Instant due = deadline != null ? deadline : clock.instant().plus(timeout);
             VerificationPolicy policy = verificationChosen ? verification : VerificationPolicy.defaultFor(kernel);
             JobSpec spec = new JobSpec(kernel, p, refs, requirements, policy, due, maxPrice);
-            return new Job(spec, inputs, false);
+            Job job = new Job(spec, inputs, false);
+            return sla == null ? job : job.withSla(sla);
         }
     }
 }

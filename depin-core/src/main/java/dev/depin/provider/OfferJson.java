@@ -189,7 +189,9 @@ final class OfferJson {
     }
 
     private static SlaTerms readSla(JsonNode s) {
-        exactFields(s, SLA_FIELDS, "offer SLA");
+        // "firstByteWithinMillis" is optional: an SLA without it signs the bytes it always did.
+        exactFields(s, s.has("firstByteWithinMillis") ? with(SLA_FIELDS, "firstByteWithinMillis") : SLA_FIELDS,
+                "offer SLA");
         List<SlaTerms.Objective> objectives = new ArrayList<>();
         for (JsonNode o : array(s, "objectives", 16)) {
             exactFields(o, OBJECTIVE_FIELDS, "offer SLA objective");
@@ -202,7 +204,8 @@ final class OfferJson {
             tiers.add(new SlaTerms.CreditTier((int) intField(c, "belowBasisPoints"),
                     (int) intField(c, "creditPercent")));
         }
-        return new SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers);
+        return new SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers,
+                s.has("firstByteWithinMillis") ? java.time.Duration.ofMillis(longField(s, "firstByteWithinMillis")) : null);
     }
 
     private static JsonNode array(JsonNode node, String name, int max) {
@@ -259,6 +262,9 @@ final class OfferJson {
                         "creditPercent", c.creditPercent())));
             }
             sla.put("credits", tiers);
+            if (t.sla().firstByteWithin() != null) {
+                sla.put("firstByteWithinMillis", t.sla().firstByteWithin().toMillis());
+            }
             m.put("sla", sla);
         }
         return m;

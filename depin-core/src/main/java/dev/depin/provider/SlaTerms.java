@@ -23,8 +23,13 @@ import java.util.List;
  *                   {@link Objective#maxFlops()}; a job above the last class is not covered
  * @param credits    the credit schedule, 1 to 8 tiers, thresholds strictly decreasing and credit
  *                   percentages strictly increasing
+ * @param firstByteWithin the time-to-first-byte bound, 1 ms to 1 day, or {@code null} when the
+ *                   offer promises none: an attempt whose first answer (a result, or a refusal
+ *                   with a reason) reaches the buyer later than this after dispatch is bad, whatever
+ *                   its size class. An offer without it signs the bytes it always did
  */
-public record SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits) {
+public record SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits,
+                       Duration firstByteWithin) {
     /**
      * The shortest period: a demo or a test can watch one close. Samples that small are the
      * provider's own risk (one failure in ten attempts is a 90 % period); offers usually say an
@@ -41,6 +46,7 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
      * @param period     the measurement window, 10 seconds to 31 days, whole milliseconds
      * @param objectives time-to-result bounds by size class
      * @param credits    the credit schedule
+     * @param firstByteWithin the time-to-first-byte bound, or null for none
      * @throws InvalidArgumentException on a null, an out-of-range value or tiers out of order
      */
     public SlaTerms {
@@ -72,6 +78,34 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
                         + a + " then " + b);
             }
         }
+        if (firstByteWithin != null && (firstByteWithin.compareTo(Duration.ofMillis(1)) < 0
+                || firstByteWithin.compareTo(Duration.ofDays(1)) > 0 || firstByteWithin.getNano() % 1_000_000 != 0)) {
+            throw new InvalidArgumentException("SLA time-to-first-byte bound " + firstByteWithin
+                    + " must be whole milliseconds from 1 ms to 1 day");
+        }
+    }
+
+    /**
+     * Terms without a time-to-first-byte bound.
+     *
+     * @param period     the measurement window
+     * @param objectives time-to-result bounds by size class
+     * @param credits    the credit schedule
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits) {
+        this(period, objectives, credits, null);
+    }
+
+    /**
+     * These terms with a time-to-first-byte bound.
+     *
+     * @param bound the bound, 1 ms to 1 day, or null for none
+     * @return the new terms
+     * @throws InvalidArgumentException if the bound is out of range
+     */
+    public SlaTerms withFirstByteWithin(Duration bound) {
+        return new SlaTerms(period, objectives, credits, bound);
     }
 
     /**

@@ -15,6 +15,7 @@ import dev.depin.grpc.internal.wire.Listing;
 import dev.depin.grpc.internal.wire.ProviderGrpc;
 import dev.depin.DepinException;
 import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.job.InputRef;
 import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
@@ -232,6 +233,17 @@ public final class GrpcNetwork implements ComputeNetwork {
             out.add(o);
         }
         return out;
+    }
+
+    /**
+     * The job's input bytes each provider said it keeps for this buyer (Result.kept_inputs of
+     * earlier jobs), when inputs or outputs are kept on providers; nothing otherwise. The
+     * engine then prefers such a provider within a load tier, so a chain's next job goes where
+     * its input already is.
+     */
+    @Override
+    public Map<NodeId, Long> inputBytesHeld(List<InputRef> inputs) {
+        return held == null || inputs == null ? Map.of() : held.bytesHeld(inputs);
     }
 
     /**

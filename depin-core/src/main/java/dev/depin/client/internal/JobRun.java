@@ -164,7 +164,7 @@ public final class JobRun implements JobHandle {
         RANDOM.nextBytes(id);
         this.jobId = Hex.encode(id);
         this.submittedAt = ctx.clock().instant();
-        this.selection = new Selection(spec, ctx.reputation(), ctx.load(), ctx.banAfter());
+        this.selection = new Selection(spec, job.slaRequirement(), ctx.reputation(), ctx.load(), ctx.banAfter());
         this.bus = new EventBus(ctx.listeners());
         this.money = ctx.escrowing() == null ? null
                 : new JobMoney(this, jobId, spec, specHash, ctx.escrowing(), this::hopOrRun);
@@ -262,7 +262,31 @@ public final class JobRun implements JobHandle {
         return spec.kernel().offerId();
     }
 
+    /**
+     * The job's input bytes each provider holds, as the network believes (a hint for ranking;
+     * a network that fails to say is treated as knowing nothing).
+     */
+    private Map<NodeId, Long> inputBytesHeld() {
+        if (spec.inputs().isEmpty()) {
+            return Map.of();
+        }
+        try {
+            Map<NodeId, Long> held = ctx.network().inputBytesHeld(spec.inputs());
+            return held == null ? Map.of() : held;
+        } catch (RuntimeException e) {
+            LOG.debug("job {}: network {} could not say which providers hold its inputs: {}", jobId,
+                    ctx.network().name(), e.toString());
+            return Map.of();
+        }
+    }
+
+    private static String held(Map<NodeId, Long> held, ProviderOffer o) {
+        Long bytes = held.get(o.nodeId());
+        return bytes == null ? "" : ", holds " + bytes + " input bytes";
+    }
+
     private void plan(List<ProviderOffer> offers) {
+        Map<NodeId, Long> held = inputBytesHeld();
         List<String> passedOver = new ArrayList<>();
         int wanted = spec.verification().attemptsPerRound();
         List<Attempt> batch;
@@ -272,13 +296,13 @@ public final class JobRun implements JobHandle {
                 return;
             }
             List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
-            Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver);
+            Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver, held);
             if (plan.chosen().isEmpty() && !unanswered.isEmpty()) {
                 // Too few untried providers: replicas whose peers went silent may serve again
                 // (never two in one round: the plan still picks distinct providers).
                 Set<NodeId> excluded = new HashSet<>(tried);
                 excluded.removeAll(unanswered);
-                Selection.Plan again = selection.choose(usable, excluded, wanted, new ArrayList<>());
+                Selection.Plan again = selection.choose(usable, excluded, wanted, new ArrayList<>(), held);
                 if (!again.chosen().isEmpty()) {
                     plan = again;
                 }
@@ -300,7 +324,8 @@ public final class JobRun implements JobHandle {
             }
             this.round++;
             record(JobState.MATCHED, null, null, "round " + this.round + " of at most " + ctx.maxAttempts() + ": "
-                    + plan.chosen().stream().map(o -> o.nodeId().shortId() + " est. " + selection.estimate(o))
+                    + plan.chosen().stream().map(o -> o.nodeId().shortId() + " est. " + selection.estimate(o)
+                            + held(held, o))
                     .toList() + (lastFailure.isEmpty() ? "" : " (after: " + lastFailure + ")"));
             batch = new ArrayList<>();
             for (ProviderOffer offer : plan.chosen()) {
@@ -553,6 +578,7 @@ public final class JobRun implements JobHandle {
      * one more provider as well; the first verified answer wins and the other is cancelled.
      */
     private void hedge(Attempt primary) {
+        Map<NodeId, Long> held = inputBytesHeld();
         Attempt h;
         Runnable pin = null;
         synchronized (this) {
@@ -561,7 +587,7 @@ public final class JobRun implements JobHandle {
                 return;
             }
             List<String> passedOver = new ArrayList<>();
-            Selection.Plan plan = selection.choose(lastUsable, tried, 1, passedOver);
+            Selection.Plan plan = selection.choose(lastUsable, tried, 1, passedOver, held);
             if (plan.chosen().isEmpty()) {
                 LOG.debug("job {}: no provider left to hedge attempt {} with", jobId, primary.number());
                 return;

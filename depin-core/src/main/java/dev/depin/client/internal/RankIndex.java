@@ -6,7 +6,8 @@ import java.util.Arrays;
 
 /**
  * The offers of one {@link OfferSnapshot} that fit one job shape ({@link Selection.Shape}:
- * kernel, device and region requirements, and the job's size within the offer's stated limits),
+ * kernel, device and region requirements, the SLA the job requires, and the job's size within
+ * the offer's stated limits),
  * sorted by exact estimated cost and then node id, with what ranking needs in flat arrays. What
  * changes from job to job (the price cap, tried providers, reputation, bans, load, expiry) is left
  * to {@link Selection}, which walks this order from the cheapest and stops as soon as nothing
@@ -45,7 +46,8 @@ final class RankIndex {
         long[] allMicros = new long[live.length];
         for (int i = 0; i < live.length; i++) {
             ProviderOffer o = live[i];
-            if (!shape.runs(o) || shape.tooLarge(o) != null || shape.requirements().mismatch(o) != null) {
+            if (!shape.runs(o) || shape.tooLarge(o) != null || shape.requirements().mismatch(o) != null
+                    || shape.slaMismatch(o) != null) {
                 continue;
             }
             long est;

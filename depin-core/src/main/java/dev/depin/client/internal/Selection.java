@@ -5,6 +5,7 @@ import dev.depin.crypto.NodeId;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
+import dev.depin.job.SlaRequirement;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.money.MicroUsd;
 import dev.depin.provider.DeviceInfo;
@@ -14,14 +15,20 @@ import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Picks the providers of one round: filters verified offers by kernel, requirements,
- * reputation, bans and price, ranks them (load tier, then estimated cost, then measured
- * reputation, then node id), and plans the round within the job's price cap, which covers
- * every replica of the round.
+ * reputation, bans and price, ranks them (load tier, then the job's input bytes the provider
+ * already holds, most first, then estimated cost, then measured reputation, then node id), and
+ * plans the round within the job's price cap, which covers every replica of the round.
+ *
+ * <p>Held bytes come from the network ({@code ComputeNetwork.inputBytesHeld}) and are zero for
+ * every offer unless the buyer keeps inputs on providers; then the order is the plain one. A
+ * holder never beats a less loaded provider, and a redundant round over the cap falls back to
+ * the cheapest, as without it.
  *
  * <p>Offers that come from {@link OfferBook#usable} carry their {@link OfferSnapshot}; for
  * them the ranking of everything that does not change from job to job is made once per job
@@ -45,6 +52,19 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument or a negative {@code banAfter}
      */
     public Selection(JobSpec spec, Reputation reputation, ProviderLoad load, int banAfter) {
+        this(spec, null, reputation, load, banAfter);
+    }
+
+    /**
+     * @param spec       the job
+     * @param sla        the least SLA an offer must sign ({@link dev.depin.job.Job#slaRequirement()}),
+     *                   or null for any offer
+     * @param reputation the client's provider book
+     * @param load       attempts in flight per provider
+     * @param banAfter   disputes after which a provider is not used; 0 never bans
+     * @throws InvalidArgumentException on a null argument other than {@code sla} or a negative {@code banAfter}
+     */
+    public Selection(JobSpec spec, SlaRequirement sla, Reputation reputation, ProviderLoad load, int banAfter) {
         InvalidArgumentException.requireNonNull(spec, "job spec");
         InvalidArgumentException.requireNonNull(reputation, "reputation");
         InvalidArgumentException.requireNonNull(load, "provider load");
@@ -55,7 +75,7 @@ public final class Selection {
         this.reputation = reputation;
         this.load = load;
         this.banAfter = banAfter;
-        this.shape = new Shape(spec);
+        this.shape = new Shape(spec, sla);
     }
 
     /**
@@ -80,16 +100,75 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument
      */
     public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        return choose(usable, tried, wanted, passedOver, Map.of());
+    }
+
+    /**
+     * Plans a round, preferring within a load tier the providers that hold the most of the
+     * job's input bytes.
+     *
+     * @param usable     verified, unexpired offers, best from {@link OfferBook#usable}
+     * @param tried      providers already tried for this job
+     * @param wanted     providers needed this round
+     * @param passedOver receives why each other offer was passed over whenever the plan is
+     *                   empty; when a plan is found it may be left as it was
+     * @param held       the job's input bytes each provider holds (absent: none)
+     * @return the plan
+     * @throws InvalidArgumentException on a null argument
+     */
+    public Plan choose(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver,
+                       Map<NodeId, Long> held) {
         InvalidArgumentException.requireNonNull(usable, "usable offers");
         InvalidArgumentException.requireNonNull(tried, "tried providers");
         InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
+        InvalidArgumentException.requireNonNull(held, "held input bytes");
         if (usable instanceof OfferSnapshot.Usable u && wanted >= 1) {
             Plan plan = chooseIndexed(u, tried, wanted);
+            if (plan != null && !held.isEmpty()) {
+                plan = preferHolders(plan, usable, tried, wanted, held);
+            }
             if (plan != null) {
                 return plan;
             }
         }
-        return chooseLinear(usable, tried, wanted, passedOver);
+        return chooseLinear(usable, tried, wanted, passedOver, held);
+    }
+
+    /**
+     * A one-provider plan re-ranked with the holders that fit: the best of the plan's offer and
+     * the holders by (load tier, held bytes, the plain order), which is the linear ranking's
+     * first (a holder only moves up; the best non-holder is the plan's offer or ranks below
+     * it). Null for a redundant round: there a pick over the cap falls back to the cheapest
+     * offers without regard to tier or holdings, and which of the two the index gave is not
+     * known here, so the caller plans offer by offer (rounds with several replicas and kept
+     * inputs are rare; the linear plan is the reference).
+     */
+    private Plan preferHolders(Plan plain, List<ProviderOffer> usable, Set<NodeId> tried, int wanted,
+                               Map<NodeId, Long> held) {
+        if (wanted != 1) {
+            return null;
+        }
+        ProviderOffer best = plain.chosen().get(0);
+        Comparator<ProviderOffer> ranking = ranking(held);
+        for (ProviderOffer o : usable) {
+            if (held.containsKey(o.nodeId()) && ranking.compare(o, best) < 0 && mismatch(o, tried) == null) {
+                best = o;
+            }
+        }
+        return best == plain.chosen().get(0) ? plain : new Plan(List.of(best), null);
+    }
+
+    private Comparator<ProviderOffer> byCost() {
+        return Comparator.comparingDouble(shape::exactEstimate)
+                .thenComparing(o -> -reputation.score(o.nodeId())).thenComparing(ProviderOffer::nodeId);
+    }
+
+    private Comparator<ProviderOffer> ranking(Map<NodeId, Long> held) {
+        Comparator<ProviderOffer> tier = Comparator.comparingInt((ProviderOffer o) -> load.tier(o.nodeId()));
+        if (!held.isEmpty()) {
+            tier = tier.thenComparing(o -> -held.getOrDefault(o.nodeId(), 0L));
+        }
+        return tier.thenComparing(byCost());
     }
 
     /**
@@ -106,6 +185,24 @@ public final class Selection {
      * @throws InvalidArgumentException on a null argument
      */
     public Plan chooseLinear(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver) {
+        return chooseLinear(usable, tried, wanted, passedOver, Map.of());
+    }
+
+    /**
+     * As {@link #chooseLinear(List, Set, int, List)}, ranking within a load tier by the job's
+     * input bytes each provider holds, most first.
+     *
+     * @param usable     verified, unexpired offers
+     * @param tried      providers already tried for this job
+     * @param wanted     providers needed this round
+     * @param passedOver receives why each other offer was passed over
+     * @param held       the job's input bytes each provider holds (absent: none)
+     * @return the plan
+     * @throws InvalidArgumentException on a null argument
+     */
+    public Plan chooseLinear(List<ProviderOffer> usable, Set<NodeId> tried, int wanted, List<String> passedOver,
+                             Map<NodeId, Long> held) {
+        InvalidArgumentException.requireNonNull(held, "held input bytes");
         InvalidArgumentException.requireNonNull(usable, "usable offers");
         InvalidArgumentException.requireNonNull(tried, "tried providers");
         InvalidArgumentException.requireNonNull(passedOver, "passed-over list");
@@ -118,11 +215,8 @@ public final class Selection {
                 fit.add(o);
             }
         }
-        Comparator<ProviderOffer> byCost = Comparator.comparingDouble(shape::exactEstimate)
-                .thenComparing(o -> -reputation.score(o.nodeId())).thenComparing(ProviderOffer::nodeId);
-        List<ProviderOffer> ranked = fit.stream()
-                .sorted(Comparator.comparingInt((ProviderOffer o) -> load.tier(o.nodeId())).thenComparing(byCost))
-                .toList();
+        Comparator<ProviderOffer> byCost = byCost();
+        List<ProviderOffer> ranked = fit.stream().sorted(ranking(held)).toList();
         if (ranked.size() < wanted) {
             return new Plan(List.of(), null);
         }
@@ -278,6 +372,10 @@ public final class Selection {
         if (req != null) {
             return req;
         }
+        String sla = shape.slaMismatch(o);
+        if (sla != null) {
+            return sla;
+        }
         double score = reputation.score(o.nodeId());
         if (score < spec.requirements().minReputation()) {
             return String.format("reputation %.2f below %.2f", score, spec.requirements().minReputation());
@@ -303,23 +401,25 @@ public final class Selection {
     /**
      * What a job contributes to ranking that is the same for every job like it: the kernel
      * the offer must run, the device and region requirements (not the minimum reputation),
-     * and the work and data that price the estimate. Jobs of one shape share one
+     * the SLA the job requires, and the work and data that price the estimate. Jobs of one shape share one
      * {@link RankIndex} per snapshot, whatever their caps and reputation thresholds.
      */
     static final class Shape {
         private final String kernelId;
         private final Requirements requirements;
+        private final SlaRequirement sla;
         private final long flops;
         private final long bytesMoved;
         private final long outputBytes;
         private final long jobBytes;
         private final int hash;
 
-        Shape(JobSpec spec) {
+        Shape(JobSpec spec, SlaRequirement sla) {
             Requirements r = spec.requirements();
             this.kernelId = spec.kernel().offerId();
             this.requirements = r.minReputation() == 0 ? r
                     : new Requirements(r.minDeviceMemoryBytes(), r.models(), r.regions(), r.deviceKinds(), 0);
+            this.sla = sla;
             this.flops = spec.kernel().flops(spec.params());
             this.bytesMoved = spec.bytesMoved();
             long out = 0;
@@ -334,6 +434,7 @@ public final class Selection {
             this.jobBytes = all;
             int h = kernelId.hashCode();
             h = 31 * h + requirements.hashCode();
+            h = 31 * h + java.util.Objects.hashCode(sla);
             h = 31 * h + Long.hashCode(flops);
             h = 31 * h + Long.hashCode(outputBytes);
             h = 31 * h + Long.hashCode(jobBytes);
@@ -354,6 +455,16 @@ public final class Selection {
         String tooLarge(ProviderOffer o) {
             JobLimits l = o.terms().limits();
             return l == null ? null : l.refusal(outputBytes, jobBytes);
+        }
+
+        /**
+         * Why the offer's signed SLA does not meet the job's required one.
+         *
+         * @param o an offer
+         * @return the reason, or {@code null} when the job requires no SLA or the offer's meets it
+         */
+        String slaMismatch(ProviderOffer o) {
+            return sla == null ? null : sla.mismatch(o, flops);
         }
 
         /** @return the requirements, with no minimum reputation */
@@ -385,7 +496,8 @@ public final class Selection {
         @Override
         public boolean equals(Object o) {
             return o instanceof Shape s && hash == s.hash && flops == s.flops && bytesMoved == s.bytesMoved
-                    && outputBytes == s.outputBytes && jobBytes == s.jobBytes && kernelId.equals(s.kernelId) && requirements.equals(s.requirements);
+                    && outputBytes == s.outputBytes && jobBytes == s.jobBytes && kernelId.equals(s.kernelId) && requirements.equals(s.requirements)
+                    && java.util.Objects.equals(sla, s.sla);
         }
 
         @Override

@@ -1,7 +1,10 @@
 package dev.depin.network.spi;
 
+import dev.depin.crypto.NodeId;
+import dev.depin.job.InputRef;
 import dev.depin.provider.ProviderOffer;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -57,6 +60,24 @@ public interface ComputeNetwork extends AutoCloseable {
      * @return the attempt in flight
      */
     Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress);
+
+    /**
+     * Which providers this network believes already hold some of a job's inputs for this
+     * buyer (kept from earlier jobs), and how many of the job's input bytes each holds. The
+     * client prefers such a provider over others in the same load tier when it plans a round
+     * (docs/decisions.md, "Placement prefers the provider that holds the inputs"). Only a hint:
+     * a provider that no longer holds an input asks for its bytes again, and nothing about the
+     * job's price or verification depends on it. Called once per scheduling round, so it must
+     * be cheap and must not block; it must not throw.
+     *
+     * <p>The default holds nothing (networks without an input cache).
+     *
+     * @param inputs the job's inputs
+     * @return input bytes held per provider, only providers holding at least one input; never null
+     */
+    default Map<NodeId, Long> inputBytesHeld(List<InputRef> inputs) {
+        return Map.of();
+    }
 
     /** Closes connections and stops what this network started. Idempotent. */
     @Override

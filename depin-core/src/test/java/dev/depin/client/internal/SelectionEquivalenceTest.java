@@ -10,6 +10,7 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.job.Job;
 import dev.depin.job.JobSpec;
 import dev.depin.job.Requirements;
+import dev.depin.job.SlaRequirement;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
@@ -17,8 +18,10 @@ import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.InvalidOfferException;
 import dev.depin.provider.OfferTerms;
+import dev.depin.provider.SlaTerms;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -57,6 +60,8 @@ class SelectionEquivalenceTest {
     private static final Map<ProviderOffer, String> VERIFIED = new IdentityHashMap<>();
     /** Outcomes compared: plans found, empty plans, exceptions; each must occur. */
     private static final int[] OUTCOMES = new int[3];
+    /** Jobs compared with held input bytes, and of them those whose plan locality changed. */
+    private static final int[] HELD_COMPARED = new int[2];
     /** Per key: two signed offers with different terms (the same node twice in a list is allowed). */
     private static final List<ProviderOffer> OFFERS = new ArrayList<>();
     private static final List<ProviderOffer> SECOND = new ArrayList<>();
@@ -110,8 +115,25 @@ class SelectionEquivalenceTest {
         // Expiry on a coarse grid, so that many offers expire at the same instant.
         Instant until = T0.plusSeconds(10L * (rnd.nextInt(12) - 2));
         return new OfferTerms("local:p-" + i, devices, REGIONS[rnd.nextInt(REGIONS.length)], kernels, price,
-                MicroUsd.ZERO, until);
+                MicroUsd.ZERO, until, SLAS[rnd.nextInt(SLAS.length)]);
     }
+
+    /** Offers' SLAs: none (twice as likely), and terms that differ in one dimension each. */
+    private static final SlaTerms[] SLAS = {null, null,
+        SlaTerms.standard(Duration.ofHours(1), List.of(new SlaTerms.Objective(10, Duration.ofSeconds(1)),
+                new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(30)))),
+        SlaTerms.standard(Duration.ofHours(1), List.of(new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(1))))
+                .withFirstByteWithin(Duration.ofMillis(200)),
+        SlaTerms.standard(Duration.ofDays(30), List.of(new SlaTerms.Objective(20, Duration.ofSeconds(1)))),
+        new SlaTerms(Duration.ofHours(1), List.of(new SlaTerms.Objective(Long.MAX_VALUE, Duration.ofSeconds(1))),
+                List.of(new SlaTerms.CreditTier(9_900, 10)))};
+
+    /** Jobs' required SLAs: none (most jobs), and requirements each offer SLA above meets or misses. */
+    private static final SlaRequirement[] REQUIRED = {null, null, null, null, SlaRequirement.ANY,
+        SlaRequirement.builder().minAvailabilityBasisPoints(9_990).build(),
+        SlaRequirement.builder().maxTimeToResult(Duration.ofSeconds(1)).build(),
+        SlaRequirement.builder().maxTimeToFirstByte(Duration.ofMillis(200)).build(),
+        SlaRequirement.builder().maxPeriod(Duration.ofHours(1)).minCredits(new SlaTerms.CreditTier(9_500, 100)).build()};
 
     /** An offer whose estimate overflows a long for every job: both paths must throw alike. */
     private static OfferTerms overflowing(SplittableRandom rnd, int i) {
@@ -131,8 +153,10 @@ class SelectionEquivalenceTest {
             OfferBook book = trial % 3 == 0 ? new OfferBook(1 + rnd.nextInt(50)) : shared;
             compare(rnd, book, randomBook(rnd, size), 4, 6, "trial " + trial + " size " + size);
         }
-        System.out.println("plans, empty plans, exceptions compared: " + java.util.Arrays.toString(OUTCOMES));
+        System.out.println("plans, empty plans, exceptions compared: " + java.util.Arrays.toString(OUTCOMES)
+                + "; with held inputs, and changed by them: " + java.util.Arrays.toString(HELD_COMPARED));
         assertTrue(OUTCOMES[0] > 1000 && OUTCOMES[1] > 100 && OUTCOMES[2] > 0, java.util.Arrays.toString(OUTCOMES));
+        assertTrue(HELD_COMPARED[0] > 500 && HELD_COMPARED[1] > 50, java.util.Arrays.toString(HELD_COMPARED));
     }
 
     @Test
@@ -144,6 +168,62 @@ class SelectionEquivalenceTest {
         compare(rnd, book, List.copyOf(all), 6, 12, "10,000 immutable");
         compare(rnd, book, new ArrayList<>(all), 3, 12, "10,000 mutable");
         compare(rnd, book, randomBook(rnd, POOL), 3, 12, "10,000 random");
+    }
+
+    /**
+     * What locality means, on a hand-made book of four SAXPY offers (prices 100, 200, 500 and
+     * 10^9 µUSD/s on the same device): a holder ranks before cheaper providers of its load
+     * tier, the holder of more bytes first, a less loaded provider before any holder, and an
+     * offer the job cannot use is never chosen for what it holds; the indexed and linear paths
+     * agree on each.
+     */
+    @Test
+    void locality_holderBeforeCheaper_lessLoadedBeforeHolder() {
+        NodeKeyPair[] keys = new NodeKeyPair[4];
+        List<ProviderOffer> offers = new ArrayList<>();
+        long[] perSecond = {100, 200, 500, 1_000_000_000};
+        for (int i = 0; i < 4; i++) {
+            byte[] seed = new byte[NodeKeyPair.SEED_LENGTH];
+            seed[0] = (byte) (40 + i);
+            keys[i] = NodeKeyPair.fromSeed(seed);
+            DeviceInfo cpu = new DeviceInfo(DeviceKind.CPU, MODELS[2], 8L << 30, "-", 4, 1_000, "ab".repeat(32), "1",
+                    "1");
+            offers.add(ProviderOffer.sign(keys[i], new OfferTerms("local:l-" + i, List.of(cpu), REGIONS[0],
+                    Set.of("saxpy"), new Price(MicroUsd.ofMicros(perSecond[i]), MicroUsd.ZERO), MicroUsd.ZERO,
+                    T0.plusSeconds(600))));
+        }
+        NodeId cheapest = keys[0].nodeId();
+        NodeId second = keys[1].nodeId();
+        NodeId third = keys[2].nodeId();
+        NodeId overCap = keys[3].nodeId();
+        // SAXPY n = 1000 on 1 TFLOP/s: 2 ns of device time, 1 µUSD rounded up at the first three prices and
+        // 2 µUSD at the last, over the max price of 1 µUSD.
+        JobSpec spec = Job.builder(BuiltinKernel.SAXPY).param("n", 1000).param("alpha", 2f)
+                .input("x", new float[1000]).input("y", new float[1000]).maxPrice(MicroUsd.ofMicros(1)).build().spec();
+        OfferBook book = new OfferBook(100);
+        List<ProviderOffer> usable = book.usable(offers, T0, new ArrayList<>());
+        ProviderLoad load = new ProviderLoad(1);
+        Selection sel = new Selection(spec, new Reputation(), load, 0);
+        java.util.function.Function<Map<NodeId, Long>, NodeId> pick = held -> {
+            Selection.Plan indexed = sel.choose(usable, Set.of(), 1, new ArrayList<>(), held);
+            Selection.Plan linear = sel.chooseLinear(offers, Set.of(), 1, new ArrayList<>(), held);
+            assertEquals(linear, indexed, "indexed and linear, held " + held);
+            return indexed.chosen().get(0).nodeId();
+        };
+        assertEquals(cheapest, pick.apply(Map.of()));
+        assertEquals(third, pick.apply(Map.of(third, 4000L)), "a holder before two cheaper providers");
+        assertEquals(second, pick.apply(Map.of(third, 4000L, second, 8000L)), "the holder of more bytes");
+        assertEquals(second, pick.apply(Map.of(third, 4000L, second, 4000L)), "equal holdings: the cheaper");
+        assertEquals(cheapest, pick.apply(Map.of(overCap, 8000L)), "an offer over the price cap holds nothing");
+        assertEquals(third, pick.apply(Map.of(third, 1L, overCap, 8000L)));
+        load.begin(third); // third is now in load tier 1
+        assertEquals(cheapest, pick.apply(Map.of(third, 8000L)), "a less loaded provider before a loaded holder");
+        assertEquals(second, pick.apply(Map.of(third, 8000L, second, 1L)));
+        assertEquals(cheapest, sel.choose(usable, Set.of(second), 1, new ArrayList<>(), Map.of(second, 8000L))
+                .chosen().get(0).nodeId(), "a holder already tried for this job is not chosen again");
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> sel.choose(usable, Set.of(), 1, new ArrayList<>(), null));
+        assertEquals("held input bytes is null: pass a value", e.getMessage());
     }
 
     @Test
@@ -187,7 +267,8 @@ class SelectionEquivalenceTest {
                 for (int l = rnd.nextInt(3 * ref.size() + 1); l > 0; l--) {
                     load.begin(ref.get(rnd.nextInt(ref.size())).nodeId());
                 }
-                Selection selection = new Selection(randomSpec(rnd), reputation, load, rnd.nextInt(3));
+                Selection selection = new Selection(randomSpec(rnd), REQUIRED[rnd.nextInt(REQUIRED.length)], reputation,
+                        load, rnd.nextInt(3));
                 Set<NodeId> tried = new HashSet<>();
                 for (int t = rnd.nextInt(5); t > 0 && !ref.isEmpty(); t--) {
                     tried.add(ref.get(rnd.nextInt(Math.min(ref.size(), 20))).nodeId());
@@ -196,8 +277,16 @@ class SelectionEquivalenceTest {
                 List<String> fastOver = new ArrayList<>(fastDropped);
                 List<String> refOver = new ArrayList<>(refDropped);
                 String job = at + " job " + j + " wanted " + wanted;
-                Object expected = outcome(() -> selection.chooseLinear(ref, tried, wanted, refOver));
-                Object actual = outcome(() -> selection.choose(fast, tried, wanted, fastOver));
+                Map<NodeId, Long> held = randomHeld(rnd, ref);
+                Object expected = outcome(() -> selection.chooseLinear(ref, tried, wanted, refOver, held));
+                Object actual = outcome(() -> selection.choose(fast, tried, wanted, fastOver, held));
+                if (!held.isEmpty()) {
+                    HELD_COMPARED[0]++;
+                    if (expected instanceof Selection.Plan p && !p.chosen().isEmpty()
+                            && !p.equals(selection.chooseLinear(ref, tried, wanted, new ArrayList<>()))) {
+                        HELD_COMPARED[1]++; // locality changed the plan: the case this comparison is for
+                    }
+                }
                 assertEquals(expected, actual, job);
                 OUTCOMES[expected instanceof Selection.Plan p ? (p.chosen().isEmpty() ? 1 : 0) : 2]++;
                 if (expected instanceof Selection.Plan p && p.chosen().isEmpty()) {
@@ -205,6 +294,23 @@ class SelectionEquivalenceTest {
                 }
             }
         }
+    }
+
+    /**
+     * Input bytes held, as a network reports them: most jobs none; otherwise a few providers of
+     * the book (and one that is not in it), with few distinct amounts so that ties occur.
+     */
+    private static Map<NodeId, Long> randomHeld(SplittableRandom rnd, List<ProviderOffer> ref) {
+        if (ref.isEmpty() || rnd.nextInt(3) == 0) {
+            return Map.of();
+        }
+        Map<NodeId, Long> held = new java.util.HashMap<>();
+        long[] amounts = {1, 4096, 4096, 1L << 30};
+        for (int h = 1 + rnd.nextInt(6); h > 0; h--) {
+            held.put(ref.get(rnd.nextInt(ref.size())).nodeId(), amounts[rnd.nextInt(amounts.length)]);
+        }
+        held.put(OFFERS.get(rnd.nextInt(POOL)).nodeId(), 8192L);
+        return held;
     }
 
     /**
