@@ -24,6 +24,8 @@ import dev.depin.kernel.BufferDecl;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.network.spi.ComputeNetwork.Progress;
+import dev.depin.network.spi.DrainingSink;
+import dev.depin.network.spi.OutputDrain;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.OutputSink;
 import dev.depin.network.spi.TransportBuffers;
@@ -68,7 +70,10 @@ import org.slf4j.LoggerFactory;
  * executor can), signs an {@link ExecutionReceipt} bound to the buyer's nonce, streams the
  * outputs to the transport's {@link OutputSink}, wipes every buffer of the job (host and
  * device: overwrite with a random non-zero pattern, then verify), and signs a
- * {@link WipeAttestation} whose subject is the receipt.
+ * {@link WipeAttestation} whose subject is the receipt. A {@link DrainingSink} takes all the
+ * outputs at once and may keep the rest in copies of its own that drain as the buyer reads:
+ * the worker then wipes the executor's buffers and takes its next job, and the attestation is
+ * signed when the drain is over, with the copies' wipe records in it.
  *
  * <p>Cancellation ({@link NodeAttempt#cancel}) stops a queued attempt before it starts and
  * a running one at its executor's next launch boundary; a cancelled attempt is never
@@ -117,6 +122,8 @@ public final class ProviderNode implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     private final JobLimits limits;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Attempts whose worker moved on while the transport still sends their outputs. */
+    private final Set<Task> draining = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
@@ -533,7 +540,7 @@ public final class ProviderNode implements AutoCloseable {
         HoldCertificate c = request.holdCertificate().get();
         Instant now = clock.instant();
         try {
-            c.verify(requiredLedger, nodeId(), request.spec().hash(), now);
+            c.verify(requiredLedger, nodeId(), request.spec().hash(), price, now);
         } catch (dev.depin.crypto.VerificationException e) {
             return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
                     + e.getMessage());
@@ -589,6 +596,8 @@ public final class ProviderNode implements AutoCloseable {
         private final long arrived = System.nanoTime();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
+        /** The transport sending the rest of the outputs after the worker moved on, or null. */
+        private volatile OutputDrain drain;
         private boolean acceptedSent;
 
         Task(ExecutionRequest request, Consumer<Progress> progress, OutputSink sink, TransportBuffers transport,
@@ -619,8 +628,17 @@ public final class ProviderNode implements AutoCloseable {
                 return;
             }
             try {
-                onPaid.accept(new PaidAttempt(request.holdCertificate().get(), done,
-                        price.charge(done.deviceNanos(), request.spec().bytesMoved())));
+                // What the buyer's engine posts and the settlement service allows a claim: the charge
+                // at this node's price, bounded by the hold and by the price its certificate names.
+                HoldCertificate c = request.holdCertificate().get();
+                long bytes = request.spec().bytesMoved();
+                MicroUsd charge = dev.depin.settlement.Escrow.payable(price, done.deviceNanos(), bytes, c.amount());
+                if (c.price().isPresent()) {
+                    MicroUsd bound = dev.depin.settlement.Escrow.payable(c.price().get(), done.deviceNanos(), bytes,
+                            c.amount());
+                    charge = bound.micros() < charge.micros() ? bound : charge;
+                }
+                onPaid.accept(new PaidAttempt(c, done, charge));
             } catch (RuntimeException e) {
                 LOG.warn("the paid-attempt listener failed for attempt {}#{}: {}", request.jobId(), request.attempt(),
                         e.toString());
@@ -669,6 +687,10 @@ public final class ProviderNode implements AutoCloseable {
             if (ctx != null) {
                 ctx.cancel();
             }
+            OutputDrain d = drain;
+            if (d != null) {
+                d.cancel(reason);
+            }
             if (workers.remove(this)) {
                 // Never started: nothing runs, so it is released now.
                 caching.release();
@@ -704,15 +726,22 @@ public final class ProviderNode implements AutoCloseable {
                         completed.decrementAndGet();
                     }
                 } else {
-                    // Batched: the job's work is done and its buffers are wiped; its signature comes
-                    // with the batch. The worker moves on, so concurrent jobs share one signature.
+                    // Batched, or outputs still draining: the job's work is done and the executor's
+                    // buffers are wiped; its signature comes with the batch or after the drain. The
+                    // worker moves on, so concurrent jobs share one signature.
                     r.whenComplete((ok, t) -> {
                         if (t != null) {
-                            failed.incrementAndGet();
-                            meters.error("failed");
-                            ended("failed", 0);
-                            result.completeExceptionally(t instanceof java.util.concurrent.CompletionException
-                                    && t.getCause() != null ? t.getCause() : t);
+                            Throwable cause = t instanceof java.util.concurrent.CompletionException
+                                    && t.getCause() != null ? t.getCause() : t;
+                            if (cause instanceof ExecutionCancelledException) {
+                                cancelled.incrementAndGet();
+                                ended("cancelled", 0);
+                            } else {
+                                failed.incrementAndGet();
+                                meters.error("failed");
+                                ended("failed", 0);
+                            }
+                            result.completeExceptionally(cause);
                         } else {
                             // Counted before the result completes: its dependents (the response to
                             // the buyer) run inside complete(), and must see the count; undone if
@@ -814,9 +843,7 @@ public final class ProviderNode implements AutoCloseable {
             ExecutionReceipt statement = rb.build();
             // One signature per job, or none here when batching: the batch signs the statements.
             Envelope receipt = batches == null ? statement.sign(key) : null;
-            for (BufferDecl d : spec.outputs()) {
-                send(task, d.name(), ctx.output(d.name()));
-            }
+            OutputDrain drain = sendOutputs(task, ctx, spec);
             Instant wipeStart = clock.instant();
             byte pattern = wipePattern();
             List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern));
@@ -826,25 +853,77 @@ public final class ProviderNode implements AutoCloseable {
                 // This buyer's cache entries evicted or expired since its last attempt.
                 records.addAll(inputCache.takeWipeRecords(task.peer));
             }
-            WipeAttestation.Builder wb = WipeAttestation.builder().startedAt(wipeStart).endedAt(clock.instant())
-                    .device(device);
-            if (receipt != null) {
-                wb.receipt(receipt);
-            } else {
-                wb.receiptDigest(statement.statementDigestHex());
+            if (drain == null) {
+                return attest(task, statement, receipt, timing, device, wipeStart, records);
             }
-            records.forEach(wb::buffer);
-            WipeAttestation wipe = wb.build();
-            if (batches == null) {
-                return CompletableFuture.completedFuture(new NodeResult(request.jobId(), request.attempt(), nodeId(),
-                        executor.kind(), timing.startedAt(), timing.endedAt(), timing.deviceNanos(), receipt,
-                        wipe.sign(key), null));
-            }
-            CompletableFuture<dev.depin.crypto.BatchedReceipt> sealed = batches.add(statement, wipe);
-            requestSeal();
-            return sealed.thenApply(b -> new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(),
-                    timing.startedAt(), timing.endedAt(), timing.deviceNanos(), null, null, b));
+            // The worker moves on; the rest of the outputs drain from the transport's copies,
+            // and the attestation is signed once those copies are wiped too, so it covers them.
+            draining.add(task);
+            return drain.drained().whenComplete((v, t) -> draining.remove(task)).thenCompose(v -> {
+                records.addAll(drain.wipe(pattern));
+                return attest(task, statement, receipt, timing, device, wipeStart, records);
+            });
         }
+    }
+
+    /**
+     * Hands the outputs to the transport: all at once to a {@link DrainingSink}, which may keep
+     * sending after this returns (the returned drain), else chunk by chunk on this worker.
+     *
+     * @return the drain still sending, or null when every byte was handed over here
+     */
+    private static OutputDrain sendOutputs(Task task, ExecutionContext ctx, JobSpec spec) {
+        if (!(task.sink instanceof DrainingSink ds)) {
+            for (BufferDecl d : spec.outputs()) {
+                send(task, d.name(), ctx.output(d.name()));
+            }
+            return null;
+        }
+        cancelled(task);
+        Map<String, ByteBuffer> outputs = new java.util.LinkedHashMap<>();
+        for (BufferDecl d : spec.outputs()) {
+            outputs.put(d.name(), ctx.output(d.name()));
+        }
+        OutputDrain drain = ds.sendAll(outputs).orElse(null);
+        if (drain != null) {
+            task.drain = drain;
+            if (task.cancelRequested) {
+                drain.cancel("attempt " + task.request.jobId() + "#" + task.request.attempt() + " cancelled");
+            }
+        }
+        return drain;
+    }
+
+    private static void cancelled(Task task) {
+        if (task.cancelRequested) {
+            throw new ExecutionCancelledException("attempt " + task.request.jobId() + "#"
+                    + task.request.attempt() + " cancelled while sending its outputs");
+        }
+    }
+
+    /** Signs the wipe attestation over {@code records} (or adds it to the next batch). */
+    private CompletableFuture<NodeResult> attest(Task task, ExecutionReceipt statement, Envelope receipt,
+                                                 ExecutionTiming timing, ReceiptDevice device, Instant wipeStart,
+                                                 List<WipeRecord> records) {
+        ExecutionRequest request = task.request;
+        WipeAttestation.Builder wb = WipeAttestation.builder().startedAt(wipeStart).endedAt(clock.instant())
+                .device(device);
+        if (receipt != null) {
+            wb.receipt(receipt);
+        } else {
+            wb.receiptDigest(statement.statementDigestHex());
+        }
+        records.forEach(wb::buffer);
+        WipeAttestation wipe = wb.build();
+        if (batches == null) {
+            return CompletableFuture.completedFuture(new NodeResult(request.jobId(), request.attempt(), nodeId(),
+                    executor.kind(), timing.startedAt(), timing.endedAt(), timing.deviceNanos(), receipt,
+                    wipe.sign(key), null));
+        }
+        CompletableFuture<dev.depin.crypto.BatchedReceipt> sealed = batches.add(statement, wipe);
+        requestSeal();
+        return sealed.thenApply(b -> new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(),
+                timing.startedAt(), timing.endedAt(), timing.deviceNanos(), null, null, b));
     }
 
     /**
@@ -912,10 +991,7 @@ public final class ProviderNode implements AutoCloseable {
     private static void send(Task task, String name, ByteBuffer out) {
         ByteBuffer src = out.duplicate();
         while (src.hasRemaining()) {
-            if (task.cancelRequested) {
-                throw new ExecutionCancelledException("attempt " + task.request.jobId() + "#"
-                        + task.request.attempt() + " cancelled while sending its outputs");
-            }
+            cancelled(task);
             int n = Math.min(src.remaining(), SEND_CHUNK);
             task.sink.write(name, src.slice().limit(n));
             src.position(src.position() + n);
@@ -958,6 +1034,9 @@ public final class ProviderNode implements AutoCloseable {
                     + " closed before the attempt started: try another provider"));
         }
         for (Task t : running) {
+            t.cancel("provider closing");
+        }
+        for (Task t : draining) {
             t.cancel("provider closing");
         }
         workers.shutdown();

@@ -1,6 +1,7 @@
 package dev.depin.settlement;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.money.MicroUsd;
 import dev.depin.settlement.spi.PriceOracle;
 import dev.depin.settlement.spi.Settlement;
 import java.time.Duration;
@@ -34,8 +35,10 @@ public final class Escrow {
     private final SlashPolicy slashing;
     private final Duration expiryGrace;
     private final String session;
+    private final java.nio.file.Path disputeJournal;
 
     private Escrow(Builder b) {
+        this.disputeJournal = b.disputeJournal;
         this.ledger = b.ledger;
         this.buyer = b.buyer;
         this.oracle = b.oracle;
@@ -105,6 +108,11 @@ public final class Escrow {
         return session;
     }
 
+    /** @return where disputes are kept until answered ({@link Builder#disputeJournal}), if anywhere */
+    public java.util.Optional<java.nio.file.Path> disputeJournal() {
+        return java.util.Optional.ofNullable(disputeJournal);
+    }
+
     /**
      * The ledger account a provider is paid into.
      *
@@ -113,6 +121,32 @@ public final class Escrow {
      */
     public static AccountId providerAccount(dev.depin.crypto.NodeId node) {
         return AccountId.of("provider:" + InvalidArgumentException.requireNonNull(node, "node").hex());
+    }
+
+    /**
+     * What an attempt's hold pays its provider: the charge of its measured device time and the
+     * bytes it moved at its offer's price, never more than the hold. The engine posts this; a
+     * settlement service refuses a claim above it where the hold names the price
+     * ({@link Operation.Hold#price()}); a provider's claimer claims it. A charge too large for a
+     * {@code long} (a hostile device time) is bounded by the hold like any other.
+     *
+     * @param price       the price the attempt was placed at
+     * @param deviceNanos the device time its receipt states, &ge; 0
+     * @param bytesMoved  the bytes of its inputs plus its outputs, &ge; 0
+     * @param held        the hold
+     * @return {@code min(price.charge(deviceNanos, bytesMoved), held)}
+     * @throws InvalidArgumentException if an argument is null or negative
+     */
+    public static MicroUsd payable(dev.depin.money.Price price, long deviceNanos, long bytesMoved, MicroUsd held) {
+        InvalidArgumentException.requireNonNull(price, "price");
+        InvalidArgumentException.requireNonNull(held, "hold amount");
+        long charge;
+        try {
+            charge = price.charge(deviceNanos, bytesMoved).micros();
+        } catch (ArithmeticException overflow) {
+            charge = Long.MAX_VALUE;
+        }
+        return MicroUsd.ofMicros(Math.min(charge, held.micros()));
     }
 
     /**
@@ -141,6 +175,7 @@ public final class Escrow {
         private SlashPolicy slashing = SlashPolicy.DEFAULT;
         private Duration expiryGrace = Duration.ofMinutes(1);
         private String session;
+        private java.nio.file.Path disputeJournal;
 
         private Builder(Settlement ledger, AccountId buyer) {
             this.ledger = InvalidArgumentException.requireNonNull(ledger, "ledger");
@@ -221,6 +256,27 @@ public final class Escrow {
                         + "' is malformed: use 1 to 64 characters from A-Z a-z 0-9 : . _ -");
             }
             this.session = session;
+            return this;
+        }
+
+        /**
+         * Where the engine keeps a dispute until the settlement service answered it: before it
+         * acts on a disputed attempt (the void that a provider's claim may refuse), the engine
+         * writes the dispute record, the job's inputs and the delivered outputs to a file here
+         * (synced, then renamed into place), and deletes the file once the service answered (the
+         * void, the dispute's result, or a refusal). A client built with the same directory and
+         * session after a crash files each dispute left there before it resolves the session's
+         * other holds, while the claim's dispute window is open, so a buyer killed between a
+         * liar's result and its dispute still disputes. Only a settlement that re-checks disputes
+         * ({@link dev.depin.settlement.spi.ClaimDisputes}, a settlement service) uses it. Default
+         * none: a dispute then lives only in the client's memory.
+         *
+         * @param directory a directory of this client's own (created if absent)
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder disputeJournal(java.nio.file.Path directory) {
+            this.disputeJournal = InvalidArgumentException.requireNonNull(directory, "dispute journal directory");
             return this;
         }
 

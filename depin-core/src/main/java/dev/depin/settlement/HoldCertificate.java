@@ -8,6 +8,7 @@ import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -28,8 +29,12 @@ import java.util.regex.Pattern;
  * amount  &lt;micro-USD, decimal&gt;
  * spec    &lt;the job spec's SHA-256, 64 lower-case hex&gt;
  * expires &lt;the hold's expiry, epoch milliseconds&gt;
+ * price   &lt;micro-USD per device-second&gt;/&lt;micro-USD per 10^9 bytes moved&gt;   (only if the hold names one)
  * </pre>
- * with exactly one space between name and value. It travels as a DSSE envelope (JSON) signed by
+ * with exactly one space between name and value. The last line is there exactly when the hold
+ * names the price of the offer the buyer placed the job with ({@link Operation.Hold#price()}):
+ * the provider checks it is its own price, and a settlement service bounds the provider's claim
+ * by it. It travels as a DSSE envelope (JSON) signed by
  * the ledger's Ed25519 key over the PAE of that payload type and payload, so it cannot pass as
  * any other depin signature. Parsing re-encodes the fields and requires the same bytes, so
  * each certificate has exactly one encoding.
@@ -41,10 +46,11 @@ import java.util.regex.Pattern;
  * @param amount    how much is held
  * @param specHash  the SHA-256 (hex) of the job spec the money is held for
  * @param expiresAt when the hold expires
+ * @param price     the price the hold names, if any
  * @param envelope  the signed envelope
  */
 public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee, MicroUsd amount,
-                              String specHash, Instant expiresAt, Envelope envelope) {
+                              String specHash, Instant expiresAt, java.util.Optional<Price> price, Envelope envelope) {
     /** The DSSE payload type of a hold certificate. */
     public static final String PAYLOAD_TYPE = "application/vnd.depin.hold-certificate.v1";
     /** The largest encoded certificate accepted. */
@@ -63,6 +69,7 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
      * @param amount    the amount, &gt; 0
      * @param specHash  64 lower-case hex characters
      * @param expiresAt the expiry, whole milliseconds
+     * @param price     the price, or empty
      * @param envelope  the envelope
      * @throws InvalidArgumentException if a field is null or malformed
      */
@@ -74,6 +81,7 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         InvalidArgumentException.requireNonNull(amount, "amount");
         requireSpecHash(specHash);
         InvalidArgumentException.requireNonNull(expiresAt, "expiry");
+        InvalidArgumentException.requireNonNull(price, "price (Optional.empty() for none)");
         InvalidArgumentException.requireNonNull(envelope, "envelope");
     }
 
@@ -91,9 +99,10 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         String spec = hold.specHash().orElseThrow(() -> new InvalidArgumentException("hold " + hold.key()
                 + " names no job spec: a certificate binds one spec, give the hold its spec hash"));
         NodeId id = ledgerKey.nodeId();
-        byte[] payload = encode(id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt());
+        byte[] payload = encode(id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
+                hold.price());
         return new HoldCertificate(id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
-                Envelope.sign(PAYLOAD_TYPE, payload, ledgerKey));
+                hold.price(), Envelope.sign(PAYLOAD_TYPE, payload, ledgerKey));
     }
 
     /**
@@ -121,8 +130,11 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         byte[] payload = env.payload();
         String text = new String(payload, StandardCharsets.US_ASCII);
         String[] lines = text.split("\n", -1);
-        if (lines.length != NAMES.length + 2 || !lines[0].equals(FIRST) || !lines[lines.length - 1].isEmpty()) {
-            throw malformed("it is not " + (NAMES.length + 1) + " lines starting '" + FIRST + "'");
+        boolean priced = lines.length == NAMES.length + 3;
+        if ((lines.length != NAMES.length + 2 && !priced) || !lines[0].equals(FIRST)
+                || !lines[lines.length - 1].isEmpty()) {
+            throw malformed("it is not " + (NAMES.length + 1) + " lines (or " + (NAMES.length + 2)
+                    + " with a price) starting '" + FIRST + "'");
         }
         String[] v = new String[NAMES.length];
         for (int i = 0; i < NAMES.length; i++) {
@@ -132,14 +144,29 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
             }
             v[i] = lines[i + 1].substring(prefix.length());
         }
+        java.util.Optional<Price> price = java.util.Optional.empty();
         HoldCertificate c;
         try {
+            if (priced) {
+                String line = lines[NAMES.length + 1];
+                if (!line.startsWith("price ")) {
+                    throw malformed("line " + (NAMES.length + 2) + " is not 'price <per device-second>/<per GB>'");
+                }
+                String[] p = line.substring("price ".length()).split("/", -1);
+                if (p.length != 2) {
+                    throw malformed("line " + (NAMES.length + 2) + " is not 'price <per device-second>/<per GB>'");
+                }
+                price = java.util.Optional.of(new Price(MicroUsd.ofMicros(Long.parseLong(p[0])),
+                        MicroUsd.ofMicros(Long.parseLong(p[1]))));
+            }
             c = new HoldCertificate(NodeId.parse(v[0]), OperationKey.of(v[1]), AccountId.of(v[2]), AccountId.of(v[3]),
-                    MicroUsd.ofMicros(Long.parseLong(v[4])), v[5], Instant.ofEpochMilli(Long.parseLong(v[6])), env);
+                    MicroUsd.ofMicros(Long.parseLong(v[4])), v[5], Instant.ofEpochMilli(Long.parseLong(v[6])), price,
+                    env);
         } catch (InvalidArgumentException | NumberFormatException | java.time.DateTimeException e) {
             throw malformed(e.getMessage());
         }
-        if (!Arrays.equals(payload, encode(c.ledger, c.hold, c.buyer, c.payee, c.amount, c.specHash, c.expiresAt))) {
+        if (!Arrays.equals(payload, encode(c.ledger, c.hold, c.buyer, c.payee, c.amount, c.specHash, c.expiresAt,
+                c.price))) {
             throw malformed("its fields are not in their one canonical form");
         }
         return c;
@@ -157,14 +184,17 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
      * @param ledgerKey the ledger's public key the provider trusts
      * @param provider  the provider's node id (the payee must be {@code provider:<node id>})
      * @param specHash  the SHA-256 (hex) of the spec the provider is asked to run
+     * @param offered   the provider's own price: a certificate that names a price must name this
      * @param now       the provider's clock
      * @throws InvalidArgumentException if an argument is null
      * @throws VerificationException    {@code KEY_MISMATCH} or {@code BAD_SIGNATURE} (not signed
      *                                  by that ledger), {@code PAYEE_MISMATCH} (pays someone
      *                                  else), {@code SPEC_HASH_MISMATCH} (held for another job),
+     *                                  {@code PRICE_MISMATCH} (held at another price),
      *                                  {@code CERTIFICATE_EXPIRED} (at or past its expiry)
      */
-    public void verify(NodePublicKey ledgerKey, NodeId provider, String specHash, Instant now) {
+    public void verify(NodePublicKey ledgerKey, NodeId provider, String specHash, Price offered, Instant now) {
+        InvalidArgumentException.requireNonNull(offered, "the provider's price");
         InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(specHash, "spec hash");
@@ -184,10 +214,19 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
                     + " holds money for spec " + this.specHash + ", not for the spec sent (" + specHash
                     + "): reject the job");
         }
+        if (price.isPresent() && !price.get().equals(offered)) {
+            throw new VerificationException(Reason.PRICE_MISMATCH, "hold certificate " + hold + " holds money at "
+                    + "price " + describe(price.get()) + ", not at this provider's price " + describe(offered)
+                    + ": the buyer's claim bound would not pay it; reject the job");
+        }
         if (!now.isBefore(expiresAt)) {
             throw new VerificationException(Reason.CERTIFICATE_EXPIRED, "hold certificate " + hold + " expired at "
                     + expiresAt + " (now " + now + "): the money is no longer held; reject the job");
         }
+    }
+
+    private static String describe(Price p) {
+        return p.perDeviceSecond().micros() + "/" + p.perGigabyte().micros() + " micro-USD per device-second/GB";
     }
 
     static String requireSpecHash(String specHash) {
@@ -199,10 +238,11 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
     }
 
     private static byte[] encode(NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee, MicroUsd amount,
-                                 String spec, Instant expires) {
+                                 String spec, Instant expires, java.util.Optional<Price> price) {
         String text = FIRST + "\nledger " + ledger.hex() + "\nhold " + hold.value() + "\nbuyer " + buyer.value()
                 + "\npayee " + payee.value() + "\namount " + amount.micros() + "\nspec " + spec + "\nexpires "
-                + expires.toEpochMilli() + "\n";
+                + expires.toEpochMilli() + "\n" + price.map(p -> "price " + p.perDeviceSecond().micros() + "/"
+                + p.perGigabyte().micros() + "\n").orElse("");
         return text.getBytes(StandardCharsets.US_ASCII);
     }
 

@@ -18,10 +18,11 @@ import java.util.Optional;
  * @param state      open, claimed, disputed, or how it resolved
  * @param resolvedBy the key of the post, void or expiry that resolved it; empty while unresolved
  * @param claim      the payee's claim on it, if one was filed (kept after the hold resolved)
+ * @param price      the offer's price the hold was placed at ({@link Operation.Hold#price()}), if it names one
  */
 public record HoldRecord(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt,
                          Optional<String> specHash, State state, Optional<OperationKey> resolvedBy,
-                         Optional<ClaimRecord> claim) {
+                         Optional<ClaimRecord> claim, Optional<dev.depin.money.Price> price) {
 
     /**
      * Where a hold is in its life: open (perhaps claimed, then perhaps disputed), then exactly
@@ -101,10 +102,12 @@ public record HoldRecord(OperationKey key, AccountId payer, AccountId payee, Mic
      * @param resolvedBy the resolving key, empty exactly while the hold is unresolved
      * @param claim      the claim, present whenever the state is CLAIMED or DISPUTED (disputed
      *                   exactly when DISPUTED, while unresolved), absent while OPEN
+     * @param price      the price the hold names, or empty
      * @throws InvalidArgumentException if a field is null, the spec hash is malformed, or
      *                                  {@code resolvedBy} or {@code claim} does not match the state
      */
     public HoldRecord {
+        InvalidArgumentException.requireNonNull(price, "price (Optional.empty() for none)");
         InvalidArgumentException.requireNonNull(key, "key");
         InvalidArgumentException.requireNonNull(payer, "payer");
         InvalidArgumentException.requireNonNull(payee, "payee");
@@ -129,6 +132,26 @@ public record HoldRecord(OperationKey key, AccountId payer, AccountId payee, Mic
         if (!consistent) {
             throw new InvalidArgumentException("hold " + key + " is " + state + " but its claim is " + claim);
         }
+    }
+
+    /**
+     * A hold that names no price.
+     *
+     * @param key        the hold's key
+     * @param payer      the payer
+     * @param payee      the payee
+     * @param amount     the amount
+     * @param expiresAt  the expiry
+     * @param specHash   the spec hash, or empty
+     * @param state      the state
+     * @param resolvedBy the resolving key, empty exactly while the hold is unresolved
+     * @param claim      the claim, as the canonical constructor
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public HoldRecord(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt,
+                      Optional<String> specHash, State state, Optional<OperationKey> resolvedBy,
+                      Optional<ClaimRecord> claim) {
+        this(key, payer, payee, amount, expiresAt, specHash, state, resolvedBy, claim, Optional.empty());
     }
 
     /**

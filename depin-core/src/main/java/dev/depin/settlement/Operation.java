@@ -124,9 +124,13 @@ public sealed interface Operation {
      *                  (kept to the millisecond)
      * @param specHash  the SHA-256 (hex) of the job spec the money is held for, if any: a ledger
      *                  with a key answers such a hold with a {@link HoldCertificate}
+     * @param price     the price of the offer the buyer placed the job with, if any: a settlement
+     *                  service then bounds a claim of the hold by what the claim's receipt comes
+     *                  to at this price ({@link Escrow#payable}), and the certificate names it so
+     *                  that the provider can refuse a price it did not offer; only with a spec hash
      */
     record Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt,
-                Optional<String> specHash) implements Operation {
+                Optional<String> specHash, Optional<dev.depin.money.Price> price) implements Operation {
         /**
          * Checks the fields.
          *
@@ -136,8 +140,10 @@ public sealed interface Operation {
          * @param amount    how much is reserved, &gt; 0
          * @param expiresAt when the hold expires
          * @param specHash  the job spec's SHA-256 (64 lower-case hex), or empty
+         * @param price     the offer's price the job was placed at, or empty
          * @throws InvalidArgumentException if a field is null, the accounts are the same,
-         *                                  the amount is zero or the spec hash is malformed
+         *                                  the amount is zero, the spec hash is malformed or a
+         *                                  price is given without a spec hash
          */
         public Hold {
             InvalidArgumentException.requireNonNull(key, "key");
@@ -147,6 +153,27 @@ public sealed interface Operation {
             expiresAt = expiresAt.truncatedTo(ChronoUnit.MILLIS);
             InvalidArgumentException.requireNonNull(specHash, "spec hash (Optional.empty() for none)");
             specHash.ifPresent(HoldCertificate::requireSpecHash);
+            InvalidArgumentException.requireNonNull(price, "price (Optional.empty() for none)");
+            if (price.isPresent() && specHash.isEmpty()) {
+                throw new InvalidArgumentException("hold " + key + " names a price but no job spec: a price bounds "
+                        + "the claim of one job, give the hold its spec hash too");
+            }
+        }
+
+        /**
+         * A hold for a job spec, without the offer's price (a claim is bounded by the hold only).
+         *
+         * @param key       the idempotency key
+         * @param payer     the account whose funds are reserved
+         * @param payee     the account a post pays
+         * @param amount    how much is reserved, &gt; 0
+         * @param expiresAt when the hold expires
+         * @param specHash  the job spec's SHA-256, or empty
+         * @throws InvalidArgumentException as the canonical constructor
+         */
+        public Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt,
+                    Optional<String> specHash) {
+            this(key, payer, payee, amount, expiresAt, specHash, Optional.empty());
         }
 
         /**
@@ -161,13 +188,14 @@ public sealed interface Operation {
          *                                  the amount is zero
          */
         public Hold(OperationKey key, AccountId payer, AccountId payee, MicroUsd amount, Instant expiresAt) {
-            this(key, payer, payee, amount, expiresAt, Optional.empty());
+            this(key, payer, payee, amount, expiresAt, Optional.empty(), Optional.empty());
         }
 
         @Override
         public String fields() {
             return "hold|" + payer + "|" + payee + "|" + amount.micros() + "|" + expiresAt.toEpochMilli()
-                    + specHash.map(h -> "|spec:" + h).orElse("");
+                    + specHash.map(h -> "|spec:" + h).orElse("")
+                    + price.map(p -> "|price:" + p.perDeviceSecond().micros() + "/" + p.perGigabyte().micros()).orElse("");
         }
     }
 

@@ -22,14 +22,15 @@ final class OperationJson {
     private static final Map<String, Set<String>> FIELDS = Map.of(
             "mint", Set.of("op", "key", "to", "amount"),
             "transfer", Set.of("op", "key", "from", "to", "amount"),
-            "hold", Set.of("op", "key", "payer", "payee", "amount", "expiresAt", "specHash"),
+            "hold", Set.of("op", "key", "payer", "payee", "amount", "expiresAt", "specHash", "pricePerDeviceSecond",
+                    "pricePerGigabyte"),
             "post", Set.of("op", "key", "hold", "amount"),
             "void", Set.of("op", "key", "hold"),
             "expire", Set.of("op", "key", "hold"),
             "slash", Set.of("op", "key", "stake", "beneficiary", "toBeneficiary", "burned", "evidence"),
             "claim", Set.of("op", "key", "hold", "amount", "evidence"),
             "dispute", Set.of("op", "key", "hold", "evidence"));
-    private static final Set<String> OPTIONAL = Set.of("specHash", "beneficiary");
+    private static final Set<String> OPTIONAL = Set.of("specHash", "beneficiary", "pricePerDeviceSecond", "pricePerGigabyte");
 
     private OperationJson() {
     }
@@ -53,6 +54,10 @@ final class OperationJson {
             m.put("amount", o.amount().micros());
             m.put("expiresAt", o.expiresAt().toEpochMilli());
             o.specHash().ifPresent(h -> m.put("specHash", h));
+            o.price().ifPresent(p -> {
+                m.put("pricePerDeviceSecond", p.perDeviceSecond().micros());
+                m.put("pricePerGigabyte", p.perGigabyte().micros());
+            });
         } else if (op instanceof Operation.Post o) {
             m.put("op", "post");
             m.put("hold", o.hold().value());
@@ -127,7 +132,7 @@ final class OperationJson {
                 case "transfer" -> new Operation.Transfer(key, account(n, "from"), account(n, "to"), micros(n, "amount"));
                 case "hold" -> new Operation.Hold(key, account(n, "payer"), account(n, "payee"), micros(n, "amount"),
                         Instant.ofEpochMilli(integer(n, "expiresAt", Long.MIN_VALUE)),
-                        n.has("specHash") ? Optional.of(text(n, "specHash")) : Optional.empty());
+                        n.has("specHash") ? Optional.of(text(n, "specHash")) : Optional.empty(), price(n));
                 case "post" -> new Operation.Post(key, OperationKey.of(text(n, "hold")), micros(n, "amount"));
                 case "void" -> new Operation.VoidHold(key, OperationKey.of(text(n, "hold")));
                 case "expire" -> new Operation.Expire(key, OperationKey.of(text(n, "hold")));
@@ -145,6 +150,16 @@ final class OperationJson {
             }
             throw bad("of a " + type + " is refused: " + e.getMessage());
         }
+    }
+
+    /** A hold's price: both of its fields or neither. */
+    private static Optional<dev.depin.money.Price> price(JsonNode n) {
+        boolean second = n.has("pricePerDeviceSecond");
+        if (second != n.has("pricePerGigabyte")) {
+            throw bad("of a hold has only one of 'pricePerDeviceSecond' and 'pricePerGigabyte': give both or neither");
+        }
+        return second ? Optional.of(new dev.depin.money.Price(micros(n, "pricePerDeviceSecond"),
+                micros(n, "pricePerGigabyte"))) : Optional.empty();
     }
 
     private static String text(JsonNode n, String field) {

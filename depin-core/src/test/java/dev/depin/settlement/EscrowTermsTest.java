@@ -127,4 +127,18 @@ class EscrowTermsTest {
         assertEquals("provider:" + k.nodeId().hex(), Escrow.providerAccount(k.nodeId()).value());
         assertEquals("stake:" + k.nodeId().hex(), Escrow.stakeAccount(k.nodeId()).value());
     }
+
+    @Test
+    void payable_isTheChargeAtThePriceBoundedByTheHold_evenWhenTheChargeOverflows() {
+        dev.depin.money.Price p = new dev.depin.money.Price(MicroUsd.ofMicros(1_000_000), MicroUsd.ofMicros(3));
+        MicroUsd hold = MicroUsd.ofMicros(5_000_000);
+        // 1.5 s at 1 USD/s is 1,500,000; 1 byte at 3 per 10^9 bytes rounds up to 1
+        assertEquals(MicroUsd.ofMicros(1_500_001), Escrow.payable(p, 1_500_000_000L, 1, hold));
+        assertEquals(MicroUsd.ofMicros(1_500_000), Escrow.payable(p, 1_500_000_000L, 0, hold));
+        assertEquals(hold, Escrow.payable(p, 60_000_000_000L, 0, hold), "at most the hold");
+        assertEquals(hold, Escrow.payable(p, Long.MAX_VALUE, Long.MAX_VALUE, hold), "a hostile device time");
+        assertEquals(MicroUsd.ZERO, Escrow.payable(p, 0, 0, hold));
+        assertThrows(InvalidArgumentException.class, () -> Escrow.payable(p, -1, 0, hold));
+        assertThrows(InvalidArgumentException.class, () -> Escrow.payable(null, 1, 0, hold));
+    }
 }

@@ -23,6 +23,8 @@ class HoldCertificateTest {
     private static final NodeKeyPair OTHER_NODE = NodeKeyPair.fromSeed(filled(2));
     private static final String SPEC = "ab".repeat(32);
     private static final Instant EXPIRES = Instant.parse("2026-12-05T08:00:00.123Z");
+    private static final dev.depin.money.Price PRICE = new dev.depin.money.Price(MicroUsd.ofMicros(250),
+            MicroUsd.ofMicros(10_000));
 
     private static byte[] filled(int b) {
         byte[] s = new byte[32];
@@ -52,28 +54,28 @@ class HoldCertificateTest {
         assertEquals(c, back);
         assertArrayEquals(c.toBytes(), back.toBytes());
         assertArrayEquals(c.toBytes(), HoldCertificate.issue(hold(SPEC), LEDGER).toBytes(), "deterministic");
-        back.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, EXPIRES.minusMillis(1));
+        back.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES.minusMillis(1));
     }
 
     @Test
     void verify_refusesEachMismatchWithItsReason() {
         HoldCertificate c = HoldCertificate.issue(hold(SPEC), LEDGER);
         VerificationException e = assertThrows(VerificationException.class,
-                () -> c.verify(OTHER_LEDGER.publicKey(), NODE.nodeId(), SPEC, EXPIRES.minusSeconds(1)));
+                () -> c.verify(OTHER_LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES.minusSeconds(1)));
         assertEquals(Reason.KEY_MISMATCH, e.reason());
         assertEquals("KEY_MISMATCH: hold certificate s/job1/1/hold names ledger " + LEDGER.nodeId().shortId() + ", not the trusted ledger "
                 + OTHER_LEDGER.nodeId().shortId() + ": reject the job", e.getMessage());
         e = assertThrows(VerificationException.class,
-                () -> c.verify(LEDGER.publicKey(), OTHER_NODE.nodeId(), SPEC, EXPIRES.minusSeconds(1)));
+                () -> c.verify(LEDGER.publicKey(), OTHER_NODE.nodeId(), SPEC, PRICE, EXPIRES.minusSeconds(1)));
         assertEquals(Reason.PAYEE_MISMATCH, e.reason());
         assertEquals("PAYEE_MISMATCH: hold certificate s/job1/1/hold pays provider:" + NODE.nodeId().hex() + ", not this provider (provider:"
                 + OTHER_NODE.nodeId().hex() + "): reject the job", e.getMessage());
         e = assertThrows(VerificationException.class,
-                () -> c.verify(LEDGER.publicKey(), NODE.nodeId(), "cd".repeat(32), EXPIRES.minusSeconds(1)));
+                () -> c.verify(LEDGER.publicKey(), NODE.nodeId(), "cd".repeat(32), PRICE, EXPIRES.minusSeconds(1)));
         assertEquals(Reason.SPEC_HASH_MISMATCH, e.reason());
         assertEquals("SPEC_HASH_MISMATCH: hold certificate s/job1/1/hold holds money for spec " + SPEC + ", not for the spec sent ("
                 + "cd".repeat(32) + "): reject the job", e.getMessage());
-        e = assertThrows(VerificationException.class, () -> c.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, EXPIRES));
+        e = assertThrows(VerificationException.class, () -> c.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES));
         assertEquals(Reason.CERTIFICATE_EXPIRED, e.reason());
         assertEquals("CERTIFICATE_EXPIRED: hold certificate s/job1/1/hold expired at " + EXPIRES + " (now " + EXPIRES
                 + "): the money is no longer held; reject the job", e.getMessage());
@@ -86,7 +88,7 @@ class HoldCertificateTest {
         Envelope forged = Envelope.sign(HoldCertificate.PAYLOAD_TYPE, real.envelope().payload(), OTHER_LEDGER);
         HoldCertificate f = HoldCertificate.parse(forged.toJsonBytes());
         VerificationException e = assertThrows(VerificationException.class,
-                () -> f.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, EXPIRES.minusSeconds(1)));
+                () -> f.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES.minusSeconds(1)));
         assertEquals(Reason.KEY_MISMATCH, e.reason());
     }
 
@@ -102,7 +104,7 @@ class HoldCertificateTest {
         HoldCertificate t = HoldCertificate.parse(tampered.getBytes(StandardCharsets.UTF_8));
         assertEquals(MicroUsd.ofMicros(99_999), t.amount());
         VerificationException e = assertThrows(VerificationException.class,
-                () -> t.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, EXPIRES.minusSeconds(1)));
+                () -> t.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES.minusSeconds(1)));
         assertEquals(Reason.BAD_SIGNATURE, e.reason());
     }
 
@@ -134,5 +136,45 @@ class HoldCertificateTest {
                 OperationKey.of("h"), AccountId.of("buyer:a"), AccountId.of("provider:b"), MicroUsd.ofMicros(1), EXPIRES),
                 LEDGER));
         assertThrows(InvalidArgumentException.class, () -> hold("AB".repeat(32)));
+    }
+
+    private static Operation.Hold priced(dev.depin.money.Price price) {
+        return new Operation.Hold(OperationKey.of("s/job1/1/hold"), AccountId.of("buyer:acme"),
+                Escrow.providerAccount(NODE.nodeId()), MicroUsd.ofMicros(12_345), EXPIRES, Optional.of(SPEC),
+                Optional.of(price));
+    }
+
+    @Test
+    void issue_namesTheHoldsPriceOnANinthLineAndTheProviderChecksIt() {
+        HoldCertificate c = HoldCertificate.issue(priced(PRICE), LEDGER);
+        String p = new String(c.envelope().payload(), StandardCharsets.US_ASCII);
+        assertEquals(new String(HoldCertificate.issue(hold(SPEC), LEDGER).envelope().payload(),
+                StandardCharsets.US_ASCII) + "price 250/10000\n", p);
+        HoldCertificate back = HoldCertificate.parse(c.toBytes());
+        assertEquals(c, back);
+        assertEquals(Optional.of(PRICE), back.price());
+        back.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, PRICE, EXPIRES.minusMillis(1));
+        dev.depin.money.Price other = new dev.depin.money.Price(MicroUsd.ofMicros(249), MicroUsd.ofMicros(10_000));
+        VerificationException e = assertThrows(VerificationException.class,
+                () -> back.verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, other, EXPIRES.minusMillis(1)));
+        assertEquals(Reason.PRICE_MISMATCH, e.reason());
+        assertEquals("PRICE_MISMATCH: hold certificate s/job1/1/hold holds money at price 250/10000 micro-USD per "
+                + "device-second/GB, not at this provider's price 249/10000 micro-USD per device-second/GB: the buyer's "
+                + "claim bound would not pay it; reject the job", e.getMessage());
+        // A certificate without a price is one whose claim only the hold bounds: any provider price passes.
+        HoldCertificate.issue(hold(SPEC), LEDGER).verify(LEDGER.publicKey(), NODE.nodeId(), SPEC, other,
+                EXPIRES.minusMillis(1));
+        for (String b : new String[] {p.replace("price 250/10000", "price 250"), p.replace("price 250", "price 0250"),
+            p.replace("price 250", "price -250"), p.replace("price 250/10000", "price 250/10000/1"),
+            p.replace("price 250", "cost 250"), p.replace("price 250", "price x"), p + "price 1/1\n"}) {
+            byte[] env = Envelope.sign(HoldCertificate.PAYLOAD_TYPE, b.getBytes(StandardCharsets.US_ASCII), LEDGER)
+                    .toJsonBytes();
+            assertEquals(Reason.MALFORMED_STATEMENT,
+                    assertThrows(VerificationException.class, () -> HoldCertificate.parse(env), b).reason(), b);
+        }
+        assertEquals("hold h names a price but no job spec: a price bounds the claim of one job, give the hold its "
+                + "spec hash too", assertThrows(InvalidArgumentException.class, () -> new Operation.Hold(
+                OperationKey.of("h"), AccountId.of("buyer:a"), AccountId.of("provider:b"), MicroUsd.ofMicros(1), EXPIRES,
+                Optional.empty(), Optional.of(PRICE))).getMessage());
     }
 }

@@ -24,6 +24,8 @@ class OperationJsonTest {
                 new Operation.Transfer(OperationKey.of("t"), A, B, MicroUsd.ofMicros(Long.MAX_VALUE)),
                 new Operation.Hold(OperationKey.of("h"), A, B, MicroUsd.ofMicros(7), T),
                 new Operation.Hold(OperationKey.of("h2"), A, B, MicroUsd.ofMicros(7), T, Optional.of("0f".repeat(32))),
+                new Operation.Hold(OperationKey.of("h3"), A, B, MicroUsd.ofMicros(7), T, Optional.of("0f".repeat(32)),
+                        Optional.of(new dev.depin.money.Price(MicroUsd.ofMicros(250), MicroUsd.ZERO))),
                 new Operation.Post(OperationKey.of("p"), OperationKey.of("h"), MicroUsd.ZERO),
                 new Operation.VoidHold(OperationKey.of("v"), OperationKey.of("h")),
                 new Operation.Expire(OperationKey.of("x"), OperationKey.of("h")),
@@ -71,6 +73,15 @@ class OperationJsonTest {
                 "operation JSON is not one strict JSON document");
         refused("{\"op\":\"hold\",\"key\":\"h\",\"payer\":\"a\",\"payee\":\"a\",\"amount\":1,\"expiresAt\":1}",
                 "operation JSON of a hold is refused: debit and credit are both a");
+        refused("{\"op\":\"hold\",\"key\":\"h\",\"payer\":\"a\",\"payee\":\"b\",\"amount\":1,\"expiresAt\":1,"
+                + "\"specHash\":\"" + "0f".repeat(32) + "\",\"pricePerDeviceSecond\":5}",
+                "operation JSON of a hold has only one of 'pricePerDeviceSecond' and 'pricePerGigabyte': give both or neither");
+        refused("{\"op\":\"hold\",\"key\":\"h\",\"payer\":\"a\",\"payee\":\"b\",\"amount\":1,\"expiresAt\":1,"
+                + "\"pricePerDeviceSecond\":5,\"pricePerGigabyte\":0}",
+                "operation JSON of a hold is refused: hold h names a price but no job spec");
+        refused("{\"op\":\"hold\",\"key\":\"h\",\"payer\":\"a\",\"payee\":\"b\",\"amount\":1,\"expiresAt\":1,"
+                + "\"specHash\":\"" + "0f".repeat(32) + "\",\"pricePerDeviceSecond\":-5,\"pricePerGigabyte\":0}",
+                "operation JSON field 'pricePerDeviceSecond' is -5, below 0");
         refused("{\"op\":\"mint\",\"key\":\"" + "m".repeat(5000) + "\",\"to\":\"a\",\"amount\":1}",
                 "operation JSON has 5042 bytes, more than the 4096");
         assertThrows(InvalidArgumentException.class, () -> Operation.fromJson(null));

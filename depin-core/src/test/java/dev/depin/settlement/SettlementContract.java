@@ -366,6 +366,19 @@ public abstract class SettlementContract {
                 HoldRecord.State.VOIDED, Optional.of(key("v2")))), ledger.hold(key("h2")));
         assertEquals(Optional.empty(), ledger.hold(key("p1")), "a post is not a hold");
         assertEquals(Optional.empty(), ledger.hold(key("nope")));
+        // a hold that names the offer's price keeps it (a settlement service bounds claims by it)
+        dev.depin.money.Price price = new dev.depin.money.Price(MicroUsd.ofMicros(1_234), MicroUsd.ofMicros(0));
+        Operation.Hold priced = new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(1), later(), Optional.of(spec),
+                Optional.of(price));
+        Applied a = apply(priced);
+        assertEquals(priced, a.operation());
+        assertEquals(Optional.of(new HoldRecord(key("h3"), BUYER, PROVIDER, usd(1), later(), Optional.of(spec),
+                HoldRecord.State.OPEN, Optional.empty(), Optional.empty(), Optional.of(price))), ledger.hold(key("h3")));
+        assertEquals(a, apply(priced), "an identical retry");
+        refused(Reason.IDEMPOTENCY_CONFLICT, () -> ledger.apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(1),
+                later(), Optional.of(spec), Optional.of(new dev.depin.money.Price(MicroUsd.ofMicros(1_235),
+                MicroUsd.ofMicros(0))))).join());
+        apply(new Operation.VoidHold(key("v3"), key("h3")));
         assertThrows(InvalidArgumentException.class, () -> ledger.hold(null));
     }
 

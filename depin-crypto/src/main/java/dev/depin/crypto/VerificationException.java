@@ -67,7 +67,9 @@ public class VerificationException extends DepinException {
         /** A hold certificate pays another account than the provider checking it. */
         PAYEE_MISMATCH,
         /** A hold certificate's expiry has passed: the money it names is no longer held. */
-        CERTIFICATE_EXPIRED
+        CERTIFICATE_EXPIRED,
+        /** A hold certificate names another price than the provider checking it offers. */
+        PRICE_MISMATCH
     }
 
     /** Which check failed. */

@@ -50,7 +50,7 @@ public final class DirectoryServer implements AutoCloseable {
 
     private DirectoryServer(Builder b) throws IOException {
         this.key = b.key.publicKey();
-        this.service = new DirectoryService(b.key.nodeId(), b.ttl, b.clock, new DirectoryService.Limits(
+        this.service = new DirectoryService(b.key, b.ttl, b.clock, new DirectoryService.Limits(
                 b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy));
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(NodeTls.identity(b.key)))

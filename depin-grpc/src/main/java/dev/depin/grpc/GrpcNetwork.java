@@ -76,6 +76,7 @@ public final class GrpcNetwork implements ComputeNetwork {
 
     private final NodeTls.Identity identity;
     private final List<DirectoryClient> directories = new ArrayList<>();
+    private final List<NodePublicKey> directoryKeys;
     private final Duration attemptTimeout;
     private final Duration closeGrace;
     private final long offerCacheNanos;
@@ -111,6 +112,7 @@ public final class GrpcNetwork implements ComputeNetwork {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
                     b.directoryRetry, b.directoryTimeout));
         }
+        this.directoryKeys = new ArrayList<>(b.directoryKeys); // null where a directory is not pinned
     }
 
     /**
@@ -233,6 +235,70 @@ public final class GrpcNetwork implements ComputeNetwork {
             out.add(o);
         }
         return out;
+    }
+
+    /**
+     * When a provider's listing was live over a window, as each directory with a pinned key
+     * signed it (its renewals as heartbeats: evidence for an SLA that both sides can check
+     * against the directory's key; docs/decisions.md, "Presence: the directory's renewals as
+     * signed heartbeats"). Directories added without a key are not asked: their statements
+     * could not be checked.
+     *
+     * @param provider the provider
+     * @param from     the window's start
+     * @param to       the window's end; the directory clips it to its own clock
+     * @return one verified statement per directory that answered, in the order the directories
+     *         were added; fails with a {@link NetworkException} when none with a pinned key
+     *         answered or a statement does not verify (naming the directory)
+     * @throws InvalidArgumentException on a null argument, or if no directory has a pinned key
+     */
+    public CompletableFuture<List<dev.depin.sla.PresenceStatement>> presence(NodeId provider, Instant from,
+                                                                             Instant to) {
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(from, "window start");
+        InvalidArgumentException.requireNonNull(to, "window end");
+        dev.depin.grpc.internal.wire.PresenceRequest request = dev.depin.grpc.internal.wire.PresenceRequest
+                .newBuilder().setProviderNodeId(provider.hex()).setFromEpochMillis(from.toEpochMilli())
+                .setToEpochMillis(to.toEpochMilli()).build();
+        List<CompletableFuture<dev.depin.sla.PresenceStatement>> asked = new ArrayList<>();
+        for (int i = 0; i < directories.size(); i++) {
+            NodePublicKey key = directoryKeys.get(i);
+            if (key == null) {
+                continue;
+            }
+            DirectoryClient d = directories.get(i);
+            asked.add(d.presence(request).thenApply(bytes -> {
+                try {
+                    dev.depin.sla.PresenceStatement st = dev.depin.sla.PresenceStatement.parse(bytes);
+                    st.verify(key, provider);
+                    return st;
+                } catch (DepinException e) {
+                    throw new NetworkException("directory " + d.address() + " sent a presence statement that does "
+                            + "not verify: " + e.getMessage(), e);
+                }
+            }));
+        }
+        if (asked.isEmpty()) {
+            throw new InvalidArgumentException("no directory of this network has a pinned key, so no presence "
+                    + "statement could be checked: add directories with directory(address, key)");
+        }
+        return CompletableFuture.allOf(asked.stream().map(f -> f.handle((a, e) -> null))
+                .toArray(CompletableFuture[]::new)).thenApply(v -> {
+                    List<dev.depin.sla.PresenceStatement> out = new ArrayList<>();
+                    List<String> failures = new ArrayList<>();
+                    for (CompletableFuture<dev.depin.sla.PresenceStatement> f : asked) {
+                        try {
+                            out.add(f.join());
+                        } catch (RuntimeException e) {
+                            failures.add(Wire.unwrap(e).getMessage());
+                        }
+                    }
+                    if (out.isEmpty() || failures.stream().anyMatch(m -> m.contains("does not verify"))) {
+                        throw new NetworkException("no verified presence statement for " + provider.shortId() + ": "
+                                + String.join("; ", failures));
+                    }
+                    return List.copyOf(out);
+                });
     }
 
     /**

@@ -73,7 +73,8 @@ public final class ProviderServer implements AutoCloseable {
         long perPeer = b.maxInputBytesPerPeer > 0 ? Math.min(b.maxInputBytesPerPeer, b.maxInputBytes)
                 : Math.max(1, b.maxInputBytes / 2);
         this.limits = new StreamLimits(b.maxInputBytes, perPeer, b.maxStreamsPerPeer, b.maxJobsPerPeer,
-                b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis());
+                b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
+                b.maxDrainBytes, Math.min(b.maxDrainBytesPerPeer, b.maxDrainBytes));
         this.service = new ProviderService(b.node, limits);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
@@ -162,6 +163,24 @@ public final class ProviderServer implements AutoCloseable {
         return service.reservedInputBytes();
     }
 
+    /**
+     * @return output bytes of finished jobs held right now for readers that have not read them
+     *         (never more than {@link Builder#maxUnreadOutputBytes}'s total)
+     */
+    public long unreadOutputBytes() {
+        return service.drainingOutputBytes();
+    }
+
+    /** @return authenticated peers holding anything here right now (a stream, a job, bytes) */
+    public int peersHolding() {
+        return service.peersHolding();
+    }
+
+    /** @return finished jobs whose outputs are still being sent without a worker right now */
+    public int outputDrains() {
+        return service.drains();
+    }
+
     /** @return Execute streams open right now (never more than {@link Builder#maxStreamsPerPeer} per peer) */
     public int openStreams() {
         return service.openStreams();
@@ -169,8 +188,9 @@ public final class ProviderServer implements AutoCloseable {
 
     /**
      * @return the most any one authenticated peer holds right now, as {streams, jobs, input
-     *         bytes}: each within {@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}
-     *         and {@link Builder#maxInputBytesPerPeer}
+     *         bytes, unread output bytes}: each within {@link Builder#maxStreamsPerPeer},
+     *         {@link Builder#maxJobsPerPeer}, {@link Builder#maxInputBytesPerPeer} and the
+     *         per-peer bound of {@link Builder#maxUnreadOutputBytes}
      */
     public long[] maxHeldByOnePeer() {
         return service.maxHeldByOnePeer();
@@ -258,6 +278,8 @@ public final class ProviderServer implements AutoCloseable {
         private Duration receiveIdleTimeout = Duration.ofSeconds(10);
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
+        private long maxDrainBytes = 256L << 20;
+        private long maxDrainBytesPerPeer = 64L << 20;
         private int maxStreamsPerConnection = 128;
         private Duration maxConnectionIdle = Duration.ofMinutes(5);
         private Duration maxConnectionAge = Duration.ofHours(2);
@@ -454,6 +476,32 @@ public final class ProviderServer implements AutoCloseable {
          */
         public Builder stallTimeout(Duration timeout) {
             this.stallTimeout = positive(timeout, "stall timeout");
+            return this;
+        }
+
+        /**
+         * Bounds the outputs a node holds for readers that have not taken them. When a job's
+         * outputs do not all fit the buyer's stream at once, the rest is copied out of the
+         * executor, the worker takes its next job, and the copy is sent as the buyer reads
+         * (stopped after {@link #stallTimeout} without progress). A peer that holds
+         * {@code perPeer} such bytes has its next jobs refused at Start (RESOURCE_EXHAUSTED)
+         * until it reads them; a job whose rest would pass the peer's or the node's bound is
+         * stopped when it is handed over (FAILED_PRECONDITION or RESOURCE_EXHAUSTED); a rest
+         * larger than {@code perPeer} on its own is sent from the worker as the reader grants
+         * credit, as before.
+         *
+         * @param total   output bytes all peers' drains may hold at once (default 256 MiB)
+         * @param perPeer output bytes one peer's drains may hold (default 64 MiB; at most {@code total})
+         * @return this builder
+         * @throws InvalidArgumentException unless {@code 1 <= perPeer <= total}
+         */
+        public Builder maxUnreadOutputBytes(long total, long perPeer) {
+            if (total < 1 || perPeer < 1 || perPeer > total) {
+                throw new InvalidArgumentException("unread output byte limits " + total + " in all and " + perPeer
+                        + " per peer: give positive values, per peer at most the whole");
+            }
+            this.maxDrainBytes = total;
+            this.maxDrainBytesPerPeer = perPeer;
             return this;
         }
 

@@ -25,12 +25,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * protobuf messages on the generated stub (no GrpcNetwork, none of the buyer's manners).
  */
 final class Hostile implements AutoCloseable {
-    final NodeKeyPair key = NodeKeyPair.generate();
+    final NodeKeyPair key;
     final ManagedChannel channel;
 
     Hostile(String address, NodePublicKey provider) {
+        this(address, provider, NodeKeyPair.generate());
+    }
+
+    /** A stranger with a key of its own choosing: another connection of the same peer. */
+    Hostile(String address, NodePublicKey provider, NodeKeyPair key) {
+        this.key = key;
         channel = NettyChannelBuilder.forTarget(address)
                 .sslContext(NodeTls.client(NodeTls.identity(key), provider))
+                // A fixed 1 MiB window (gRPC's initial one, without BDP growth): what a reader
+                // that never reads lets the provider send is the same in every run.
+                .flowControlWindow(1 << 20)
                 .maxInboundMessageSize(8 << 20).build();
     }
 
@@ -63,6 +72,9 @@ final class Hostile implements AutoCloseable {
     static final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
         final CompletableFuture<Status> status = new CompletableFuture<>();
         final AtomicLong outputBytes = new AtomicLong();
+        /** Every output byte read, by output, in order. */
+        final java.util.Map<String, java.io.ByteArrayOutputStream> outputs = new java.util.concurrent.ConcurrentHashMap<>();
+        volatile dev.depin.grpc.internal.wire.Result result;
         private final boolean read;
         ClientCallStreamObserver<ExecuteRequest> requests;
 
@@ -86,6 +98,11 @@ final class Hostile implements AutoCloseable {
         public void onNext(ExecuteResponse value) {
             if (value.hasOutput()) {
                 outputBytes.addAndGet(value.getOutput().getData().size());
+                outputs.computeIfAbsent(value.getOutput().getName(), k -> new java.io.ByteArrayOutputStream())
+                        .writeBytes(value.getOutput().getData().toByteArray());
+            }
+            if (value.hasResult()) {
+                result = value.getResult();
             }
         }
 

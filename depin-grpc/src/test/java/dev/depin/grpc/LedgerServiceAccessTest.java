@@ -120,7 +120,7 @@ class LedgerServiceAccessTest {
         Applied hold = buyer.apply(new Operation.Hold(key("buyer:acme/j1/0/hold"), BUYER, PROVIDER, usd(10), later(),
                 Optional.of(SPEC))).join();
         assertTrue(hold.certificate().isPresent(), "a hold for a spec comes with the ledger's certificate");
-        hold.certificate().get().verify(LEDGER_KEY.publicKey(), PROVIDER_KEY.nodeId(), SPEC, Instant.now());
+        hold.certificate().get().verify(LEDGER_KEY.publicKey(), PROVIDER_KEY.nodeId(), SPEC, new dev.depin.money.Price(dev.depin.money.MicroUsd.ofMicros(1), dev.depin.money.MicroUsd.ofMicros(1)), Instant.now());
         assertEquals(List.of(new OpenHold(key("buyer:acme/j1/0/hold"), BUYER, PROVIDER, usd(10),
                 hold.operation() instanceof Operation.Hold h ? h.expiresAt() : null)), buyer.openHolds());
         assertEquals(buyer.openHolds(), provider.openHolds(), "the payee sees the hold that pays it");

@@ -151,7 +151,7 @@ class LedgerServiceBatchTest {
         assertEquals(1 + refusedAlone.size(), first.getResultsCount());
         Applied applied = LedgerWire.applied(first.getResults(0).getApplied());
         assertEquals(h1.key(), applied.operation().key());
-        applied.certificate().orElseThrow().verify(LEDGER_KEY.publicKey(), PROVIDER_KEY.nodeId(), SPEC, Instant.now());
+        applied.certificate().orElseThrow().verify(LEDGER_KEY.publicKey(), PROVIDER_KEY.nodeId(), SPEC, new dev.depin.money.Price(dev.depin.money.MicroUsd.ofMicros(1), dev.depin.money.MicroUsd.ofMicros(1)), Instant.now());
         // Each refusal in the batch is exactly what Apply says to the same request alone.
         for (int i = 0; i < refusedAlone.size(); i++) {
             ApplyResult r = first.getResults(1 + i);

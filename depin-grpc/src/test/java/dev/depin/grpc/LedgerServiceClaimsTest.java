@@ -269,6 +269,48 @@ class LedgerServiceClaimsTest {
     }
 
     @Test
+    void claim_ofAHoldThatNamesItsPrice_isBoundedByWhatTheReceiptComesToAtThatPrice() {
+        Price price = new Price(MicroUsd.ofMicros(10_000), MicroUsd.ofMicros(1_000)); // the honest node's offer
+        OperationKey priced = OperationKey.of("buyer:acme-p/" + honest.jobId(), honest.attempt(), "hold");
+        jdbc.apply(new Operation.Hold(priced, BUYER, HONEST, usd(1), expiry(), Optional.of(honest.specHash()),
+                Optional.of(price))).join();
+        assertEquals(Optional.of(price), provider.hold(priced).orElseThrow().price(), "the hold's price travels");
+        dev.depin.crypto.ExecutionReceipt r = honest.batched() != null ? honest.batched().readReceiptUnverified()
+                : dev.depin.crypto.ExecutionReceipt.readUnverified(honest.receipt());
+        long bytes = 0;
+        for (dev.depin.crypto.BufferDigest b : r.inputs()) {
+            bytes += b.bytes();
+        }
+        for (dev.depin.crypto.BufferDigest b : r.outputs()) {
+            bytes += b.bytes();
+        }
+        assertEquals(job.spec().bytesMoved(), bytes, "the receipt's buffers are the spec's");
+        // the charge, computed here apart from the code under test: each part rounded up
+        long bound = Math.floorDiv(10_000L * r.deviceTimeNanos() + 999_999_999L, 1_000_000_000L)
+                + Math.floorDiv(1_000L * bytes + 999_999_999L, 1_000_000_000L);
+        System.out.println("priced claim: device " + r.deviceTimeNanos() + " ns, " + bytes + " bytes, bound " + bound);
+        SettlementException e = refused(Reason.CLAIM_REJECTED, "a claim of ", () -> claimWithOwnReceipt(provider,
+                priced, MicroUsd.ofMicros(bound + 1), honest).join());
+        assertEquals("a claim of " + MicroUsd.ofMicros(bound + 1) + " on hold " + priced + " is more than its receipt "
+                + "pays: " + r.deviceTimeNanos() + " ns of device time and " + bytes + " bytes moved at the price the "
+                + "hold names (10000 micro-USD per device-second, 1000 per GB) come to " + MicroUsd.ofMicros(bound)
+                + " (at most the hold's " + usd(1) + "): claim at most that", e.getMessage());
+        // the whole hold, which the service allowed before holds named their price
+        refused(Reason.CLAIM_REJECTED, "a claim of " + usd(1) + " on hold " + priced + " is more than its receipt pays",
+                () -> claimWithOwnReceipt(provider, priced, usd(1), honest).join());
+        assertEquals(HoldRecord.State.OPEN, jdbc.hold(priced).orElseThrow().state(), "refused claims changed nothing");
+        claimWithOwnReceipt(provider, priced, MicroUsd.ofMicros(bound), honest).join();
+        assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(priced).orElseThrow().state());
+        // the buyer posting later than the claim posts what its engine computes, which the claim no longer exceeds
+        jdbc.apply(new Operation.Post(key("buyer-post"), priced, Escrow.payable(price, r.deviceTimeNanos(), bytes,
+                usd(1)))).join();
+        assertEquals(HoldRecord.State.POSTED, jdbc.hold(priced).orElseThrow().state());
+        assertEquals(bound, jdbc.balance(HONEST).posted(), "paid its charge, once");
+        jdbc.apply(new Operation.VoidHold(key("cleanup-honest"), honestHold())).join();
+        jdbc.apply(new Operation.VoidHold(key("cleanup-liar"), liarHold())).join();
+    }
+
+    @Test
     void dispute_ofALie_isUpheld_voidsTheHoldAndSlashesTheStake() {
         claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
         List<Applied> applied = buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join();

@@ -1043,6 +1043,15 @@ final class Store {
                 return null;
             }
             String fields = rs.getString(7);
+            // The hold's fields end "|spec:<hex>" and then, if it names one, "|price:<per s>/<per GB>".
+            int at = fields.lastIndexOf("|price:");
+            java.util.Optional<dev.depin.money.Price> price = java.util.Optional.empty();
+            if (at >= 0) {
+                String[] p2 = fields.substring(at + 7).split("/", -1);
+                price = java.util.Optional.of(new dev.depin.money.Price(MicroUsd.ofMicros(Long.parseLong(p2[0])),
+                        MicroUsd.ofMicros(Long.parseLong(p2[1]))));
+                fields = fields.substring(0, at);
+            }
             int spec = fields.lastIndexOf("|spec:");
             String resolvedBy = rs.getString(6);
             String state = rs.getString(5);
@@ -1060,7 +1069,7 @@ final class Store {
                     spec < 0 ? java.util.Optional.empty() : java.util.Optional.of(fields.substring(spec + 6)),
                     dev.depin.settlement.HoldRecord.State.valueOf(state),
                     resolvedBy == null ? java.util.Optional.empty() : java.util.Optional.of(OperationKey.of(resolvedBy)),
-                    claim == null ? java.util.Optional.empty() : java.util.Optional.of(claim.record()));
+                    claim == null ? java.util.Optional.empty() : java.util.Optional.of(claim.record()), price);
         }
     }
 

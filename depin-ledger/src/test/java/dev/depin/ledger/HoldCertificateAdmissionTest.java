@@ -13,6 +13,7 @@ import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
+import dev.depin.money.Price;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
 import dev.depin.network.spi.ExecutionRequest;
@@ -65,7 +66,8 @@ class HoldCertificateAdmissionTest {
                     java.time.Instant.now().plusSeconds(60), Optional.of(spec));
             Applied first = ledger.apply(hold).join();
             HoldCertificate c = first.certificate().orElseThrow();
-            c.verify(LEDGER_KEY.publicKey(), node.nodeId(), spec, java.time.Instant.now());
+            c.verify(LEDGER_KEY.publicKey(), node.nodeId(), spec, new Price(MicroUsd.ofMicros(1), MicroUsd.ofMicros(1)),
+                    java.time.Instant.now());
             assertEquals(first, ledger.apply(hold).join(), "an identical retry gets the same certificate");
             assertEquals(Optional.of(LEDGER_KEY.publicKey()), ledger.certificateKey());
             // A hold that names no spec gets no certificate.
@@ -143,5 +145,37 @@ class HoldCertificateAdmissionTest {
             assertEquals(0, node.completedCount());
         }
         // The refused attempt's hold was voided: nothing stays held.
+    }
+
+    @Test
+    void privateNode_refusesACertificateThatNamesAnotherPrice() throws Exception {
+        Price offered = new Price(MicroUsd.ofMicros(300), MicroUsd.ofMicros(20));
+        try (JdbcLedger ledger = ledger();
+             ProviderNode node = ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1)).price(offered)
+                     .requireHoldCertificates(LEDGER_KEY.publicKey()).build();
+             LocalNetwork net = LocalNetwork.of(List.of(node))) {
+            AccountId payee = Escrow.providerAccount(node.nodeId());
+            ledger.open(payee, AccountKind.PROVIDER, false).join();
+            Job job = job();
+            // A buyer that holds at a price below the offer's would bound the provider's claim by it.
+            HoldCertificate cheap = ledger.apply(new Operation.Hold(OperationKey.of("cheap/1/hold"), BUYER, payee,
+                    MicroUsd.ofMicros(10), java.time.Instant.now().plusSeconds(60), Optional.of(job.spec().hash()),
+                    Optional.of(new Price(MicroUsd.ofMicros(299), MicroUsd.ofMicros(20))))).join().certificate().orElseThrow();
+            ExecutionRequest request = new ExecutionRequest("0123456789abcdef0123456789abcdef", 1, job.spec(),
+                    job.inputs(), new byte[32], Optional.of(cheap));
+            assertEquals(Optional.of("provider " + node.nodeId().shortId() + " refuses job "
+                    + "0123456789abcdef0123456789abcdef: PRICE_MISMATCH: hold certificate cheap/1/hold holds money at "
+                    + "price 299/20 micro-USD per device-second/GB, not at this provider's price 300/20 micro-USD per "
+                    + "device-second/GB: the buyer's claim bound would not pay it; reject the job"),
+                    node.admissionRefusal(request));
+            // The engine holds at the offer's own price, which the node admits.
+            try (DepinClient paying = DepinClient.builder(net)
+                    .escrow(Escrow.builder(ledger, BUYER).session("priced").build()).build()) {
+                JobResult r = paying.submit(job).result();
+                assertEquals(JobState.SETTLED, r.history().get(r.history().size() - 1).state());
+            }
+            assertEquals(1, node.completedCount(), "only the job held at the offer's price ran");
+            ledger.apply(new Operation.VoidHold(OperationKey.of("cheap/1/void"), OperationKey.of("cheap/1/hold"))).join();
+        }
     }
 }

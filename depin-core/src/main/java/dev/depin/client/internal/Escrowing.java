@@ -48,6 +48,8 @@ public final class Escrowing {
     private final Settlement ledger;
     private final Clock clock;
     private final Executor executor;
+    /** Where disputes wait for the service's answer, when the escrow names a place and the ledger re-checks disputes. */
+    private final DisputeJournal journal;
     private final Set<AccountId> opened = ConcurrentHashMap.newKeySet();
     private final AtomicInteger pending = new AtomicInteger();
     private final Object quiet = new Object();
@@ -62,6 +64,8 @@ public final class Escrowing {
         this.ledger = escrow.ledger();
         this.clock = clock;
         this.executor = executor;
+        this.journal = ledger instanceof dev.depin.settlement.spi.ClaimDisputes
+                ? escrow.disputeJournal().map(DisputeJournal::new).orElse(null) : null;
     }
 
     /** @return the escrow */
@@ -139,8 +143,11 @@ public final class Escrowing {
         for (Attempt a : round) {
             OperationKey key = key(jobId, a.number(), "hold");
             AccountId payee = Escrow.providerAccount(a.provider());
+            // The hold names the price the attempt was placed at: a settlement service bounds the
+            // provider's claim by it, and a node refuses a certificate that names another price.
+            Optional<dev.depin.money.Price> price = Optional.ofNullable(a.offer).map(o -> o.terms().price());
             holds.add(openProvider(payee).thenCompose(v -> apply(new Operation.Hold(key, escrow.buyer(), payee, each,
-                    expiresAt, Optional.of(specHash)))));
+                    expiresAt, Optional.of(specHash), price))));
         }
         return track(CompletableFuture.allOf(holds.toArray(CompletableFuture[]::new)).handle((v, ignored) -> {
             List<Applied> placed = new ArrayList<>();
@@ -248,14 +255,17 @@ public final class Escrowing {
 
     /**
      * Resolves the holds this session left open (a previous process died with jobs in
-     * flight): voids each, or expires it if its expiry has passed. A hold is only posted on a
-     * verified result held in memory, so a restarted client can only refund.
+     * flight): first files the disputes it kept ({@link dev.depin.settlement.Escrow.Builder#disputeJournal}),
+     * then voids each other open hold, or expires it if its expiry has passed. A hold is only
+     * posted on a verified result held in memory, so a restarted client can only refund or dispute.
      *
      * @param timeout how long to wait for the ledger
      * @return what was applied
      * @throws SettlementException if the ledger refuses or fails
      */
     public List<Applied> recover(Duration timeout) {
+        List<Applied> out = new ArrayList<>();
+        fileKeptDisputes(timeout, out);
         String prefix = escrow.session() + "/";
         List<CompletableFuture<Applied>> done = new ArrayList<>();
         Instant now = clock.instant();
@@ -270,7 +280,6 @@ public final class Escrowing {
                     : new Operation.Expire(OperationKey.of(base + "expire"), h.key());
             done.add(apply(op));
         }
-        List<Applied> out = new ArrayList<>();
         for (CompletableFuture<Applied> f : done) {
             try {
                 out.add(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
@@ -322,6 +331,109 @@ public final class Escrowing {
             f = CompletableFuture.failedFuture(e);
         }
         return Optional.of(track(f));
+    }
+
+    /**
+     * Keeps an attempt's dispute on the disk before the engine acts on it (the void that a
+     * provider's claim may refuse), where the escrow has a dispute journal and the ledger re-checks
+     * disputes; runs on the client's executor. Completes with whether it was kept; a failure to
+     * write is logged and the engine goes on with the dispute in memory only.
+     */
+    CompletableFuture<Boolean> keepDispute(String jobId, int attempt, DisputeRecord record,
+                                           java.util.Map<String, java.nio.ByteBuffer> inputs) {
+        if (journal == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        OperationKey hold = key(jobId, attempt, "hold");
+        return track(CompletableFuture.supplyAsync(() -> {
+            try {
+                journal.write(new DisputeJournal.Entry(hold, record.toJson(), inputs, record.outputs()));
+                return true;
+            } catch (RuntimeException e) {
+                LOG.warn("job {}: the dispute of attempt {} is kept in memory only: {}", jobId, attempt, e.getMessage());
+                return false;
+            }
+        }, executor));
+    }
+
+    /** Deletes an attempt's kept dispute once the service answered it (or the void went through). */
+    void forgetDispute(String jobId, int attempt) {
+        if (journal != null) {
+            journal.delete(key(jobId, attempt, "hold"));
+        }
+    }
+
+    /**
+     * Files the disputes a previous client of this session kept but never had answered, while
+     * each claim's dispute window is open: a hold still open is voided (and disputed if that is
+     * refused because its provider claimed it meanwhile), a claimed or service-disputed one is
+     * disputed, a resolved one needs nothing. Each is deleted once the service answered.
+     */
+    private void fileKeptDisputes(Duration timeout, List<Applied> out) {
+        if (journal == null) {
+            return;
+        }
+        String prefix = escrow.session() + "/";
+        dev.depin.settlement.spi.ClaimDisputes disputes = (dev.depin.settlement.spi.ClaimDisputes) ledger;
+        for (DisputeJournal.Entry e : journal.readAll()) {
+            String k = e.hold().value();
+            if (!k.startsWith(prefix) || !k.endsWith("/hold")) {
+                continue; // another session's, which its own client files
+            }
+            Optional<dev.depin.settlement.HoldRecord> hold = ledger.hold(e.hold());
+            dev.depin.settlement.HoldRecord.State state = hold.map(dev.depin.settlement.HoldRecord::state).orElse(null);
+            String base = k.substring(0, k.length() - "hold".length());
+            try {
+                if (state == dev.depin.settlement.HoldRecord.State.OPEN) {
+                    try {
+                        out.add(await(apply(new Operation.VoidHold(OperationKey.of(base + "void"), e.hold())), timeout));
+                        journal.delete(e.hold());
+                        continue;
+                    } catch (SettlementException s) {
+                        if (!s.is(Reason.HOLD_CLAIMED)) {
+                            throw s;
+                        }
+                        state = dev.depin.settlement.HoldRecord.State.CLAIMED; // claimed meanwhile
+                    }
+                }
+                if (state == dev.depin.settlement.HoldRecord.State.CLAIMED
+                        || state == dev.depin.settlement.HoldRecord.State.DISPUTED) {
+                    List<Applied> applied = await(track(disputes.dispute(e.hold(), e.record(), e.inputs(), e.outputs())),
+                            timeout);
+                    out.addAll(applied);
+                    LOG.info("escrow session {}: filed the dispute of hold {} a previous client kept; {} operation(s) "
+                            + "applied", escrow.session(), e.hold(), applied.size());
+                } else {
+                    LOG.info("escrow session {}: the kept dispute of hold {} needs nothing: the hold is {}",
+                            escrow.session(), e.hold(), state == null ? "unknown to the ledger" : state);
+                }
+                journal.delete(e.hold());
+            } catch (LedgerFailureException f) {
+                throw new LedgerFailureException("could not file the kept dispute of hold " + e.hold() + " (it stays in "
+                        + "the journal): " + f.getMessage() + "; check the settlement service and build the client again",
+                        f);
+            } catch (SettlementException refused) {
+                // The service answered (DISPUTE_REJECTED, DISPUTE_WINDOW_CLOSED, HOLD_RESOLVED, ...): nothing
+                // more this buyer can do with the record.
+                LOG.warn("escrow session {}: the kept dispute of hold {} was answered with a refusal: {}",
+                        escrow.session(), e.hold(), refused.getMessage());
+                journal.delete(e.hold());
+            }
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> f, Duration timeout) {
+        try {
+            return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.ExecutionException x) {
+            Throwable cause = JobRun.rootCause(x);
+            throw cause instanceof SettlementException s ? s : new LedgerFailureException(cause.toString(), cause);
+        } catch (java.util.concurrent.TimeoutException x) {
+            throw new LedgerFailureException("the ledger did not answer within " + timeout);
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            throw new LedgerFailureException("interrupted", x);
+        }
     }
 
     // ---------------------------------------------------------------- plumbing

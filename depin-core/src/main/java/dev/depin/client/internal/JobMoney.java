@@ -305,8 +305,8 @@ final class JobMoney {
             }
             h.state = Hold.State.RESOLVED;
             if (won && o.state() == AttemptState.ACCEPTED) {
-                long charge = a.offer.terms().price().charge(a.response.deviceNanos(), spec.bytesMoved()).micros();
-                h.postAmount = MicroUsd.ofMicros(Math.min(charge, h.held.micros()));
+                h.postAmount = dev.depin.settlement.Escrow.payable(a.offer.terms().price(), a.response.deviceNanos(),
+                        spec.bytesMoved(), h.held);
                 toPost.add(h);
             } else {
                 toVoid.add(h);
@@ -506,7 +506,12 @@ final class JobMoney {
         }
         for (Hold h : voids) {
             DisputeRecord record = disputed.get(h.attempt);
-            all.add(escrowing.voidHold(jobId, h.attempt.number()).thenApply(List::of).exceptionallyCompose(t -> {
+            // A disputed attempt's dispute goes to the disk first (where the escrow keeps a journal):
+            // a buyer killed before the service answered files it again when it is built anew.
+            CompletableFuture<Boolean> kept = record == null ? CompletableFuture.completedFuture(false)
+                    : escrowing.keepDispute(jobId, h.attempt.number(), record, h.attempt.request.inputs());
+            all.add(kept.thenCompose(k -> escrowing.voidHold(jobId, h.attempt.number())).thenApply(List::of)
+                    .exceptionallyCompose(t -> {
                 // A provider that claimed its hold before this void (a settlement service's claim)
                 // is answered with the attempt's dispute record, which the service re-checks.
                 Throwable cause = JobRun.rootCause(t);
@@ -521,6 +526,9 @@ final class JobMoney {
                 }
                 return CompletableFuture.failedFuture(t);
             }).handle((aps, t) -> {
+                if (record != null && answered(aps, t)) {
+                    escrowing.forgetDispute(jobId, h.attempt.number());
+                }
                 if (aps != null) {
                     synchronized (lock) {
                         applied.addAll(aps);
@@ -563,6 +571,19 @@ final class JobMoney {
             }));
         }
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Whether the settlement answered a void or dispute for good: it applied them, or refused
+     * with a reason (a rejected dispute, a closed window, a resolved hold); not when it failed or
+     * did not answer, after which a restarted client files the kept dispute again.
+     */
+    private static boolean answered(List<Applied> aps, Throwable t) {
+        if (aps != null) {
+            return true;
+        }
+        Throwable cause = JobRun.rootCause(t);
+        return cause instanceof SettlementException && !(cause instanceof dev.depin.settlement.LedgerFailureException);
     }
 
     private void moved() {

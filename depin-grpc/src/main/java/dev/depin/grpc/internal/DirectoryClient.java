@@ -16,6 +16,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import dev.depin.grpc.internal.wire.PresenceReply;
+import dev.depin.grpc.internal.wire.PresenceRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,6 +233,43 @@ public final class DirectoryClient implements AutoCloseable {
                         }
                     }
                 });
+    }
+
+    /**
+     * Asks for a presence statement (one call, no retry: the caller decides).
+     *
+     * @param request the provider and window
+     * @return the statement's bytes as the directory sent them (unverified), or a future failed
+     *         with a {@link NetworkException}
+     */
+    public CompletableFuture<byte[]> presence(PresenceRequest request) {
+        CompletableFuture<byte[]> f = new CompletableFuture<>();
+        if (closed) {
+            f.completeExceptionally(new NetworkException("the client of directory " + address + " is closed"));
+            return f;
+        }
+        DirectoryGrpc.newStub(channel).withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS).presence(request,
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(PresenceReply value) {
+                        f.complete(value.getStatement().toByteArray());
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        f.completeExceptionally(new NetworkException("directory " + address + " gave no presence "
+                                + "statement: " + Status.fromThrowable(t), t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        if (!f.isDone()) {
+                            f.completeExceptionally(new NetworkException("directory " + address
+                                    + " closed the presence call without an answer"));
+                        }
+                    }
+                });
+        return f;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.depin.grpc.internal;
 import com.google.protobuf.ByteString;
 import dev.depin.DepinException;
 import dev.depin.crypto.NodeId;
+import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.wire.DirectoryAnswer;
 import dev.depin.grpc.internal.wire.DirectoryGrpc;
@@ -10,12 +11,15 @@ import dev.depin.grpc.internal.wire.DirectoryQuery;
 import dev.depin.grpc.internal.wire.HealthReply;
 import dev.depin.grpc.internal.wire.HealthRequest;
 import dev.depin.grpc.internal.wire.Listing;
+import dev.depin.grpc.internal.wire.PresenceReply;
+import dev.depin.grpc.internal.wire.PresenceRequest;
 import dev.depin.grpc.internal.wire.RenewReply;
 import dev.depin.grpc.internal.wire.RenewRequest;
 import dev.depin.job.Requirements;
 import dev.depin.provider.DeviceKind;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import dev.depin.sla.PresenceStatement;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
@@ -46,6 +50,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     /** Room left in an answer for the message's own framing. */
     private static final int MAX_ANSWER_BYTES = Wire.MAX_MESSAGE_BYTES - (64 << 10);
+    /** Live intervals remembered per provider. */
+    static final int PRESENCE_INTERVALS = 1024;
 
     private final Map<NodeId, Entry> entries = new ConcurrentHashMap<>();
     private final Map<InetAddress, Integer> perHost = new HashMap<>();
@@ -53,6 +59,8 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     private final Clock clock;
     private final Limits limits;
     private final String nodeId;
+    private final NodeKeyPair key;
+    private final PresenceLog presence;
     private long storedBytes;
 
     /**
@@ -74,13 +82,18 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     }
 
     /**
-     * @param nodeId the directory's own node id, for health answers
+     * @param key    the directory's key: its node id for health answers, its signature on
+     *               presence statements
      * @param ttl    how long a listing lives without a renewal
      * @param clock  the clock
      * @param limits what it holds at most
      */
-    public DirectoryService(NodeId nodeId, Duration ttl, Clock clock, Limits limits) {
-        this.nodeId = nodeId.hex();
+    public DirectoryService(NodeKeyPair key, Duration ttl, Clock clock, Limits limits) {
+        this.key = key;
+        this.nodeId = key.nodeId().hex();
+        // As many providers' presence as listings; 1,024 intervals each (a provider that lapses
+        // once an hour keeps six weeks of record).
+        this.presence = new PresenceLog(clock.instant(), limits.maxListings(), PRESENCE_INTERVALS);
         this.ttl = ttl;
         this.clock = clock;
         this.limits = limits;
@@ -194,6 +207,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                 }
                 Entry e = new Entry(offer, listing, bytes, host, until, old == null ? 1 : old.heartbeats() + 1);
                 entries.put(offer.nodeId(), e);
+                presence.renewed(offer.nodeId(), clock.instant(), until);
                 storedBytes += bytes;
                 if (host != null) {
                     perHost.merge(host, 1, Integer::sum);
@@ -253,6 +267,30 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
             purge();
         }
         responses.onNext(a.build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void presence(PresenceRequest request, StreamObserver<PresenceReply> responses) {
+        PresenceStatement statement;
+        try {
+            NodeId provider = NodeId.parse(request.getProviderNodeId());
+            Instant now = Instant.ofEpochMilli(clock.millis());
+            Instant from = Instant.ofEpochMilli(request.getFromEpochMillis());
+            Instant to = Instant.ofEpochMilli(Math.min(request.getToEpochMillis(), now.toEpochMilli()));
+            if (!to.isAfter(from)) {
+                throw new IllegalArgumentException("window [" + request.getFromEpochMillis() + ", "
+                        + request.getToEpochMillis() + ") ms is empty or ends before it starts (the directory's now "
+                        + "is " + now.toEpochMilli() + ")");
+            }
+            PresenceLog.Window w = presence.window(provider, from, to);
+            statement = PresenceStatement.issue(key, provider, from, to, w.history(), now, w.live());
+        } catch (DepinException | IllegalArgumentException | java.time.DateTimeException e) {
+            responses.onError(Status.INVALID_ARGUMENT.withDescription("malformed presence request: "
+                    + e.getMessage()).asRuntimeException());
+            return;
+        }
+        responses.onNext(PresenceReply.newBuilder().setStatement(ByteString.copyFrom(statement.toBytes())).build());
         responses.onCompleted();
     }
 

@@ -175,7 +175,38 @@ final class LedgerClaims {
                     + " attempt " + receipt.attempt() + " but hold " + holdKey + " is not that attempt's (its key does not "
                     + "end " + job + "): a receipt claims only the hold of its own job");
         }
+        if (hold.price().isPresent()) {
+            // What the buyer agreed to: the receipt's device time and bytes at the price the hold
+            // names, the very amount the buyer's engine posts (Escrow.payable), never the whole hold.
+            long bytes = bytesMoved(receipt);
+            MicroUsd bound = Escrow.payable(hold.price().get(), receipt.deviceTimeNanos(), bytes, hold.amount());
+            if (amount.micros() > bound.micros()) {
+                dev.depin.money.Price p = hold.price().get();
+                throw new SettlementException(Reason.CLAIM_REJECTED, "a claim of " + amount + " on hold " + holdKey
+                        + " is more than its receipt pays: " + receipt.deviceTimeNanos() + " ns of device time and "
+                        + bytes + " bytes moved at the price the hold names (" + p.perDeviceSecond().micros()
+                        + " micro-USD per device-second, " + p.perGigabyte().micros() + " per GB) come to " + bound
+                        + " (at most the hold's " + hold.amount() + "): claim at most that");
+            }
+        }
         return ledger.apply(new Operation.Claim(OperationKey.of(claimKey(digest)), holdKey, amount, "sha256:" + digest));
+    }
+
+    /** The bytes a receipt says the job moved, its inputs plus its outputs (JobSpec.bytesMoved); saturates. */
+    private static long bytesMoved(ExecutionReceipt receipt) {
+        long total = 0;
+        for (dev.depin.crypto.BufferDigest b : receipt.inputs()) {
+            total = saturatingAdd(total, b.bytes());
+        }
+        for (dev.depin.crypto.BufferDigest b : receipt.outputs()) {
+            total = saturatingAdd(total, b.bytes());
+        }
+        return total;
+    }
+
+    private static long saturatingAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     // ---- disputes -------------------------------------------------------------------

@@ -221,6 +221,8 @@ public final class LedgerWire {
                 .setPayee(h.payee().value()).setAmount(h.amount().micros())
                 .setExpiresEpochMillis(h.expiresAt().toEpochMilli()).setState(h.state().name());
         h.specHash().ifPresent(b::setSpecHash);
+        h.price().ifPresent(p -> b.setPrice(dev.depin.grpc.internal.wire.HoldPrice.newBuilder()
+                .setPerDeviceSecond(p.perDeviceSecond().micros()).setPerGigabyte(p.perGigabyte().micros())));
         h.resolvedBy().ifPresent(k -> b.setResolvedBy(k.value()));
         h.claim().ifPresent(c -> {
             HoldClaim.Builder cb = HoldClaim.newBuilder().setKey(c.key().value()).setAmount(c.amount().micros())
@@ -264,7 +266,16 @@ public final class LedgerWire {
                 MicroUsd.ofMicros(m.getAmount()), Instant.ofEpochMilli(m.getExpiresEpochMillis()),
                 m.getSpecHash().isEmpty() ? Optional.empty() : Optional.of(m.getSpecHash()), state,
                 m.getResolvedBy().isEmpty() ? Optional.empty() : Optional.of(OperationKey.of(m.getResolvedBy())),
-                m.hasClaim() ? Optional.of(claim(m.getClaim())) : Optional.empty());
+                m.hasClaim() ? Optional.of(claim(m.getClaim())) : Optional.empty(),
+                m.hasPrice() ? Optional.of(price(m.getPrice())) : Optional.empty());
+    }
+
+    private static dev.depin.money.Price price(dev.depin.grpc.internal.wire.HoldPrice p) {
+        if (p.getPerDeviceSecond() < 0 || p.getPerGigabyte() < 0) {
+            throw new InvalidArgumentException("hold price " + Long.toUnsignedString(p.getPerDeviceSecond()) + "/"
+                    + Long.toUnsignedString(p.getPerGigabyte()) + " is out of range");
+        }
+        return new dev.depin.money.Price(MicroUsd.ofMicros(p.getPerDeviceSecond()), MicroUsd.ofMicros(p.getPerGigabyte()));
     }
 
     private static HoldRecord.ClaimRecord claim(HoldClaim c) {

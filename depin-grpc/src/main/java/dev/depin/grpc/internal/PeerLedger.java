@@ -6,8 +6,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What each authenticated peer holds on a provider right now (streams, jobs, input bytes)
- * and the input bytes all peers hold together, checked against {@link StreamLimits}. A
+ * What each authenticated peer holds on a provider right now (streams, jobs, input bytes,
+ * output bytes it has not read) and the bytes all peers hold together, checked against {@link StreamLimits}. A
  * peer's entry exists only while it holds something, so a stream of fresh keys leaves
  * nothing behind. One lock: every change is a few additions, far cheaper than the 256 KiB
  * chunk copy it accounts for.
@@ -16,12 +16,15 @@ final class PeerLedger {
     private final StreamLimits limits;
     private final Map<NodePublicKey, Held> peers = new HashMap<>();
     private long bytes;
+    private long drainBytes;
     private int streams;
 
     private static final class Held {
         int streams;
         int jobs;
         long bytes;
+        /** Output bytes of its finished jobs that the peer has not read yet (held in drains). */
+        long drain;
     }
 
     PeerLedger(StreamLimits limits) {
@@ -48,9 +51,22 @@ final class PeerLedger {
         forgetIfIdle(peer, h);
     }
 
-    /** @return null when the job is admitted (and counted), else why not */
-    synchronized String startJob(NodePublicKey peer) {
+    /**
+     * Counts a job of the peer. A peer that has not read outputs of earlier jobs may start only
+     * jobs whose declared outputs fit beside them in its budget; a peer that holds none may
+     * start any (outputs larger than the budget are then sent from the worker).
+     *
+     * @param jobId       the job, for the message
+     * @param outputBytes the job's declared output bytes
+     * @return null when the job is admitted (and counted), else why not
+     */
+    synchronized String startJob(NodePublicKey peer, String jobId, long outputBytes) {
         Held h = peers.get(peer);
+        if (h.drain > 0 && outputBytes > limits.maxDrainBytesPerPeer() - h.drain) {
+            return "peer " + peer.nodeId().shortId() + " has " + h.drain + " output bytes here that it has not read; "
+                    + "job " + jobId + " declares " + outputBytes + " more, past this node's limit of "
+                    + limits.maxDrainBytesPerPeer() + " per peer: read the outputs of its earlier jobs before sending more";
+        }
         if (h.jobs >= limits.maxJobsPerPeer()) {
             return "peer " + peer.nodeId().shortId() + " has " + h.jobs + " jobs receiving, queued or running "
                     + "here, this node's limit per peer: wait for some to finish";
@@ -84,6 +100,41 @@ final class PeerLedger {
         bytes -= n;
     }
 
+    /**
+     * Reserves {@code n} output bytes that a finished job of the peer holds until the peer
+     * reads them.
+     *
+     * @return null when reserved, else why not
+     */
+    synchronized String reserveDrain(NodePublicKey peer, long n) {
+        Held h = peers.get(peer);
+        if (h.drain + n > limits.maxDrainBytesPerPeer()) {
+            return "peer " + peer.nodeId().shortId() + " has " + h.drain + " output bytes here that it has not read; "
+                    + n + " more would pass this node's limit of " + limits.maxDrainBytesPerPeer()
+                    + " per peer: attempt stopped, read the outputs of earlier jobs first";
+        }
+        if (drainBytes + n > limits.maxDrainBytes()) {
+            return "node is busy holding " + drainBytes + " output bytes that their readers have not read; " + n
+                    + " more would pass its limit of " + limits.maxDrainBytes()
+                    + ": attempt stopped, try later or another provider";
+        }
+        h.drain += n;
+        drainBytes += n;
+        return null;
+    }
+
+    synchronized void releaseDrain(NodePublicKey peer, long n) {
+        Held h = peers.get(peer);
+        h.drain -= n;
+        drainBytes -= n;
+        forgetIfIdle(peer, h); // a drain may outlive its peer's streams
+    }
+
+    /** @return output bytes held for readers that have not read them, over all peers */
+    synchronized long drainBytes() {
+        return drainBytes;
+    }
+
     synchronized long bytes() {
         return bytes;
     }
@@ -96,19 +147,20 @@ final class PeerLedger {
         return peers.size();
     }
 
-    /** @return the most any one peer holds now: {streams, jobs, bytes} */
+    /** @return the most any one peer holds now: {streams, jobs, input bytes, unread output bytes} */
     synchronized long[] maxPerPeer() {
-        long[] m = new long[3];
+        long[] m = new long[4];
         for (Held h : peers.values()) {
             m[0] = Math.max(m[0], h.streams);
             m[1] = Math.max(m[1], h.jobs);
             m[2] = Math.max(m[2], h.bytes);
+            m[3] = Math.max(m[3], h.drain);
         }
         return m;
     }
 
     private void forgetIfIdle(NodePublicKey peer, Held h) {
-        if (h.streams == 0 && h.jobs == 0 && h.bytes == 0) {
+        if (h.streams == 0 && h.jobs == 0 && h.bytes == 0 && h.drain == 0) {
             peers.remove(peer);
         }
     }

@@ -22,6 +22,9 @@ import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.network.NetworkException;
 import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.DrainingSink;
+import dev.depin.network.spi.OutputDrain;
+import dev.depin.executor.spi.ExecutionCancelledException;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.TransportBuffers;
 import dev.depin.grpc.internal.wire.Need;
@@ -51,6 +54,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -90,6 +94,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final long receiveNanos;
     private final PeerLedger ledger;
     private final ScheduledThreadPoolExecutor deadlines;
+    private final CancelledDrains cancelledDrains = new CancelledDrains();
+    private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * @param node   the node that runs the jobs
@@ -115,12 +121,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         return ledger.bytes();
     }
 
+    /** @return output bytes of finished jobs held right now for readers that have not read them */
+    public long drainingOutputBytes() {
+        return ledger.drainBytes();
+    }
+
+    /** @return output drains in progress right now: finished jobs whose worker moved on before the reader took everything */
+    public int drains() {
+        return drains.get();
+    }
+
     /** @return Execute streams open right now, over all peers */
     public int openStreams() {
         return ledger.streams();
     }
 
-    /** @return the most one peer holds right now: {streams, jobs, input bytes} */
+    /** @return the most one peer holds right now: {streams, jobs, input bytes, unread output bytes} */
     public long[] maxHeldByOnePeer() {
         return ledger.maxPerPeer();
     }
@@ -221,12 +237,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     }
 
     /** One Execute stream: receives, submits, streams back, and ends after the node let go. */
-    private final class ExecuteCall implements StreamObserver<Frame> {
+    private final class ExecuteCall implements StreamObserver<Frame>, DrainingSink {
         private final ServerCallStreamObserver<ExecuteResponse> out;
         private final NodePublicKey peer;
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
-        private final Received received = new Received();
+        private final Received received;
         private final long openedNanos = System.nanoTime();
         private volatile long lastFrameNanos = openedNanos;
         // Touched only by gRPC's serialized inbound callbacks.
@@ -250,9 +266,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private volatile boolean cancelled;
         private volatile Status violation;
 
+        /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
+        private Drain drain;
+
         ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer) {
             this.out = out;
             this.peer = peer;
+            this.received = new Received(() -> cancelledDrains.take(peer));
         }
 
         /**
@@ -404,7 +424,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 if (ended) {
                     return false;
                 }
-                String busy = ledger.startJob(peer);
+                long outputBytes = 0;
+                for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
+                    outputBytes += d.bytes(); // each within maxOutputBytes: node.admit checked
+                }
+                String busy = ledger.startJob(peer, header.jobId(), outputBytes);
                 if (busy != null) {
                     throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription(busy));
                 }
@@ -591,16 +615,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
             // Not under sendLock: the node reports progress, which sends under that lock, from
             // its worker while holding the attempt's own monitor. The node owns the leases now.
-            NodeAttempt a = node.submit(request, this::progress, this::sendOutput, received, peer.nodeId().hex(),
+            NodeAttempt a = node.submit(request, this::progress, this, received, peer.nodeId().hex(),
                     new InputCaching(keepInputs, leases, keepOutputs));
             attempt = a;
             a.result().whenComplete((r, e) -> {
+                boolean delivered = false;
                 if (r != null) {
                     try {
                         sendResult(r);
+                        delivered = true;
                     } catch (RuntimeException sendFailed) {
                         LOG.debug("result of job {} not sent: {}", r.jobId(), sendFailed.toString());
                     }
+                }
+                if (!delivered) {
+                    // The cancelled drains its attestation listed are owed to the peer's next one.
+                    cancelledDrains.add(peer, received.untake());
                 }
                 a.released().whenComplete((v, e2) -> end(violation != null ? violation
                         : e == null ? Status.OK : Wire.statusOf(e)));
@@ -638,6 +668,14 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             synchronized (readyLock) {
                 readyLock.notifyAll();
             }
+            Drain d;
+            synchronized (sendLock) {
+                d = drain;
+            }
+            if (d != null) {
+                d.fail(new NetworkException("the buyer's stream ended (cancelled, deadline passed or connection lost) "
+                        + "while outputs were being sent"));
+            }
             NodeAttempt a = attempt;
             if (a != null) {
                 a.cancel("the buyer's stream ended (cancelled, deadline passed or connection lost)");
@@ -649,6 +687,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         void onReady() {
             synchronized (readyLock) {
                 readyLock.notifyAll();
+            }
+            Drain d;
+            synchronized (sendLock) {
+                d = drain;
+            }
+            if (d != null) {
+                d.pump();
             }
         }
 
@@ -663,11 +708,90 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         /**
-         * On the node's worker: sends a chunk whenever the stream has flow-control credit. A
-         * reader that grants none for the stall limit has the attempt stopped, which frees the
-         * worker at once (the node wipes and moves on to the next job).
+         * On the node's worker: sends the outputs from the executor's buffers while the stream
+         * has flow-control credit; when it has none, copies the rest into a {@link Drain} (within
+         * the node's and the peer's budgets for unread outputs) and returns it, so the worker
+         * moves on. A rest larger than a peer may hold at all is sent from this worker as the
+         * reader grants credit, as {@link #write} does.
          */
-        private void sendOutput(String name, ByteBuffer chunk) {
+        @Override
+        public java.util.Optional<OutputDrain> sendAll(Map<String, ByteBuffer> outputs) {
+            List<String> names = new ArrayList<>(outputs.keySet());
+            List<ByteBuffer> rests = new ArrayList<>();
+            outputs.values().forEach(b -> rests.add(b.duplicate()));
+            boolean waitHere = false;
+            for (int i = 0; i < names.size(); i++) {
+                ByteBuffer rest = rests.get(i);
+                while (rest.hasRemaining()) {
+                    if (!out.isReady()) {
+                        if (!waitHere) {
+                            Drain d = detach(names.subList(i, names.size()), rests.subList(i, rests.size()));
+                            if (d != null) {
+                                return java.util.Optional.of(d);
+                            }
+                            waitHere = true;
+                        }
+                        awaitReady();
+                    }
+                    int n = Math.min(rest.remaining(), Wire.CHUNK_BYTES);
+                    ByteBuffer part = rest.slice().limit(n);
+                    rest.position(rest.position() + n);
+                    // No copy: gRPC serializes the message into its own buffers inside onNext, while
+                    // the executor's output (wiped after this returns) still holds the bytes.
+                    send(ExecuteResponse.newBuilder().setOutput(OutputChunk.newBuilder().setName(names.get(i))
+                            .setData(UnsafeByteOperations.unsafeWrap(part))).build());
+                }
+            }
+            return java.util.Optional.empty();
+        }
+
+        /**
+         * Copies the unsent rest of the outputs into a drain, reserved against the budgets.
+         *
+         * @return the drain, already sending; null when the rest is more than one peer may hold
+         *         (the caller then sends it itself)
+         * @throws ProviderRejectedException when the peer or the node already holds too much
+         */
+        private Drain detach(List<String> names, List<ByteBuffer> rests) {
+            long total = 0;
+            for (ByteBuffer b : rests) {
+                total += b.remaining();
+            }
+            if (total > limits.maxDrainBytesPerPeer()) {
+                return null;
+            }
+            Drain d;
+            synchronized (sendLock) {
+                if (ended || cancelled) {
+                    throw new NetworkException("the buyer's stream has ended");
+                }
+                String why = ledger.reserveDrain(peer, total);
+                if (why != null) {
+                    throw new ProviderRejectedException(why);
+                }
+                List<String> held = new ArrayList<>();
+                List<byte[]> copies = new ArrayList<>();
+                for (int i = 0; i < names.size(); i++) {
+                    ByteBuffer b = rests.get(i);
+                    if (b.hasRemaining()) {
+                        byte[] copy = new byte[b.remaining()];
+                        b.duplicate().get(copy);
+                        held.add(names.get(i));
+                        copies.add(copy);
+                    }
+                }
+                d = new Drain(held, copies, total);
+                drain = d;
+                drains.incrementAndGet();
+            }
+            d.armStall(stallNanos);
+            d.pump();
+            return d;
+        }
+
+        /** The plain sink (a node that does not hand over all outputs at once): sends from this thread. */
+        @Override
+        public void write(String name, ByteBuffer chunk) {
             ByteBuffer rest = chunk.duplicate();
             while (rest.hasRemaining()) {
                 int n = Math.min(rest.remaining(), Wire.CHUNK_BYTES);
@@ -684,7 +808,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private void awaitReady() {
             long until = System.nanoTime() + stallNanos;
             synchronized (readyLock) {
-                while (!out.isReady()) {
+                while (!out.isReady() || cancelled || ended) {
                     if (cancelled || ended) {
                         throw new NetworkException("the buyer's stream ended while outputs were being sent");
                     }
@@ -756,6 +880,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     LOG.debug("closing an Execute stream failed: {}", e.toString());
                 }
                 received.release();
+                if (drain != null) {
+                    drain.fail(new NetworkException("the stream ended while outputs were being sent"));
+                }
                 if (!submitted) {
                     leases.values().forEach(InputCache.Lease::close);
                 }
@@ -775,6 +902,174 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private RefusedException refuse(String why) {
             return new RefusedException(Status.INVALID_ARGUMENT.withDescription(why));
         }
+
+        /**
+         * The rest of a finished job's outputs, copied out of the executor before its wipe and
+         * sent whenever the stream is ready (gRPC's onReady), without a worker. A reader that
+         * takes nothing for the stall limit has the drain stopped. Its copies are wiped with the
+         * job's pattern once the last byte was handed to gRPC (the node then signs the
+         * attestation that lists them), or zeroed at once when it stops; those zeroed bytes are
+         * listed in the peer's next attestation ({@link CancelledDrains}).
+         */
+        private final class Drain implements OutputDrain {
+            private static final String LABEL = "transport:drain:";
+            private final CompletableFuture<Void> drained = new CompletableFuture<>();
+            private final List<String> names;
+            private final List<byte[]> copies;
+            // Guarded by sendLock.
+            private long reserved;
+            private int index;
+            private int at;
+            private boolean over;
+            private long progressNanos = System.nanoTime();
+            private ScheduledFuture<?> stall;
+
+            Drain(List<String> names, List<byte[]> copies, long reserved) {
+                this.names = names;
+                this.copies = copies;
+                this.reserved = reserved;
+            }
+
+            void armStall(long delayNanos) {
+                synchronized (sendLock) {
+                    if (over) {
+                        return;
+                    }
+                    try {
+                        stall = deadlines.schedule(this::checkStall, delayNanos, TimeUnit.NANOSECONDS);
+                    } catch (RejectedExecutionException e) {
+                        stall = null; // the service is closing: the server cancels the stream
+                    }
+                }
+            }
+
+            private void checkStall() {
+                long left;
+                synchronized (sendLock) {
+                    if (over) {
+                        return;
+                    }
+                    left = progressNanos + stallNanos - System.nanoTime();
+                }
+                if (left <= 0) {
+                    fail(new NetworkException("the buyer read no output for " + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                            + " ms: attempt stopped"));
+                } else {
+                    armStall(left);
+                }
+            }
+
+            /** Sends while the stream is ready; completes the drain after its last byte. */
+            void pump() {
+                boolean finished = false;
+                RuntimeException broken = null;
+                synchronized (sendLock) {
+                    if (over) {
+                        return;
+                    }
+                    if (!ended && !cancelled) {
+                        try {
+                            while (index < copies.size() && out.isReady()) {
+                                byte[] b = copies.get(index);
+                                int n = Math.min(b.length - at, Wire.CHUNK_BYTES);
+                                // gRPC serializes the message inside onNext: the copy may be wiped after.
+                                out.onNext(ExecuteResponse.newBuilder().setOutput(OutputChunk.newBuilder()
+                                        .setName(names.get(index)).setData(UnsafeByteOperations.unsafeWrap(b, at, n)))
+                                        .build());
+                                at += n;
+                                progressNanos = System.nanoTime();
+                                if (at == b.length) {
+                                    index++;
+                                    at = 0;
+                                }
+                            }
+                        } catch (RuntimeException e) {
+                            broken = e;
+                        }
+                        if (broken == null && index < copies.size()) {
+                            return; // onReady calls again
+                        }
+                        if (broken == null) {
+                            over = true;
+                            stopTimer();
+                            finished = true;
+                        }
+                    }
+                }
+                if (finished) {
+                    drained.complete(null); // the node wipes the copies and signs, on this thread
+                } else {
+                    fail(new NetworkException("the buyer's stream ended while outputs were being sent"
+                            + (broken == null ? "" : ": " + broken)));
+                }
+            }
+
+            @Override
+            public CompletableFuture<Void> drained() {
+                return drained;
+            }
+
+            @Override
+            public List<WipeRecord> wipe(byte pattern) {
+                List<WipeRecord> records = new ArrayList<>();
+                synchronized (sendLock) {
+                    for (int i = 0; i < copies.size(); i++) {
+                        records.add(HostWipe.wipe(LABEL + names.get(i), copies.get(i), pattern));
+                    }
+                    releaseBudget();
+                }
+                return records;
+            }
+
+            @Override
+            public void cancel(String reason) {
+                fail(new ExecutionCancelledException("outputs not sent: " + reason));
+            }
+
+            /** Stops the drain unless it is over: zeroes its copies (checked) and releases the budget. */
+            void fail(RuntimeException why) {
+                synchronized (sendLock) {
+                    if (over && reserved == 0) {
+                        return; // wiped or zeroed already
+                    }
+                    boolean wasOver = over;
+                    over = true;
+                    stopTimer();
+                    if (wasOver) {
+                        // Sent, but the node never wiped it (it failed meanwhile): zero it now.
+                        zero();
+                        return;
+                    }
+                    zero();
+                }
+                drained.completeExceptionally(why);
+            }
+
+            private void zero() {
+                long bytes = 0;
+                for (byte[] b : copies) {
+                    HostWipe.wipe(CancelledDrains.LABEL, b, (byte) 0);
+                    bytes += b.length;
+                }
+                cancelledDrains.add(peer, bytes);
+                releaseBudget();
+            }
+
+            private void releaseBudget() {
+                if (reserved > 0) {
+                    ledger.releaseDrain(peer, reserved);
+                    reserved = 0;
+                    drains.decrementAndGet();
+                }
+            }
+
+            private void stopTimer() {
+                if (stall != null) {
+                    stall.cancel(false);
+                    stall = null;
+                }
+            }
+        }
     }
 
     /**
@@ -792,6 +1087,21 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private long zeroedFrameBytes;
         private long zeroedOutgrownBytes;
         private boolean released;
+        /** Takes the bytes of the peer's cancelled drains owed to its next attestation. */
+        private final java.util.function.LongSupplier owed;
+        /** What this attempt's attestation took of them: owed again if it is never delivered. */
+        private long owedTaken;
+
+        Received(java.util.function.LongSupplier owed) {
+            this.owed = owed;
+        }
+
+        /** @return the owed bytes this attempt's attestation listed, now owed again (it was not delivered) */
+        synchronized long untake() {
+            long n = owedTaken;
+            owedTaken = 0;
+            return n;
+        }
 
         synchronized void keep(Frame frame) {
             kept = frame.bytes();
@@ -842,6 +1152,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     pattern)));
             zeroed(records, FRAMES, zeroedFrameBytes);
             zeroed(records, OUTGROWN, zeroedOutgrownBytes);
+            long bytes = owed.getAsLong();
+            owedTaken += bytes;
+            zeroed(records, CancelledDrains.LABEL, bytes);
             return records;
         }
 
@@ -860,6 +1173,39 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 Arrays.fill(kept, (byte) 0);
             }
             assembled.values().forEach(in -> Arrays.fill(in.data, (byte) 0));
+        }
+    }
+
+    /**
+     * Output bytes of drains that stopped (their reader stalled or went away) per peer, zeroed
+     * and read back when they stopped, owed to that peer's next wipe attestation as one record
+     * ({@value #LABEL}, pattern 00), as the input cache owes its evictions. At most
+     * {@value #MAX_PEERS} peers are remembered: a peer that never comes back is forgotten first.
+     */
+    private static final class CancelledDrains {
+        static final String LABEL = "transport:cancelled-drains";
+        private static final int MAX_PEERS = 4096;
+        private final Map<NodePublicKey, Long> owed = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<NodePublicKey, Long> eldest) {
+                return size() > MAX_PEERS;
+            }
+        };
+
+        synchronized void add(NodePublicKey peer, long bytes) {
+            if (bytes > 0) {
+                owed.merge(peer, bytes, Long::sum);
+            }
+        }
+
+        /** @return the bytes owed to the peer's next attestation, now no longer owed */
+        synchronized long take(NodePublicKey peer) {
+            Long bytes = owed.remove(peer);
+            return bytes == null ? 0 : bytes;
+        }
+
+        synchronized int peers() {
+            return owed.size();
         }
     }
 

@@ -16,9 +16,13 @@ import dev.depin.InvalidArgumentException;
  * @param receiveMillis        how long a stream may take from opening until its inputs are complete
  * @param stallMillis          how long a reader may leave its output stream not ready (no
  *                             flow-control credit) before the attempt is stopped and the worker freed
+ * @param maxDrainBytes        output bytes all streams may hold, copied from finished jobs, while
+ *                             their readers have not taken them (the worker has moved on)
+ * @param maxDrainBytesPerPeer such output bytes one peer's streams may hold
  */
 public record StreamLimits(long maxInputBytes, long maxInputBytesPerPeer, int maxStreamsPerPeer, int maxJobsPerPeer,
-                           long receiveIdleMillis, long receiveMillis, long stallMillis) {
+                           long receiveIdleMillis, long receiveMillis, long stallMillis, long maxDrainBytes,
+                           long maxDrainBytesPerPeer) {
     /**
      * @throws InvalidArgumentException unless every bound is positive and a peer's share is at
      *                                  most the whole
@@ -27,6 +31,10 @@ public record StreamLimits(long maxInputBytes, long maxInputBytesPerPeer, int ma
         if (maxInputBytes < 1 || maxInputBytesPerPeer < 1 || maxInputBytesPerPeer > maxInputBytes) {
             throw new InvalidArgumentException("input byte limits " + maxInputBytes + " in all and "
                     + maxInputBytesPerPeer + " per peer: give positive values, per peer at most the whole");
+        }
+        if (maxDrainBytes < 1 || maxDrainBytesPerPeer < 1 || maxDrainBytesPerPeer > maxDrainBytes) {
+            throw new InvalidArgumentException("unread output byte limits " + maxDrainBytes + " in all and "
+                    + maxDrainBytesPerPeer + " per peer: give positive values, per peer at most the whole");
         }
         if (maxStreamsPerPeer < 1 || maxJobsPerPeer < 1) {
             throw new InvalidArgumentException("per-peer limits of " + maxStreamsPerPeer + " streams and "

@@ -28,6 +28,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -189,7 +190,9 @@ class JobMoneyTest {
             HoldCertificate c = money.request(a).holdCertificate().orElseThrow();
             assertEquals(SESSION + "/" + jobId + "/" + a.number() + "/hold", c.hold().value());
             assertEquals(each, c.amount());
-            c.verify(LEDGER_KEY.publicKey(), a.provider(), job.spec().hash(), Clock.systemUTC().instant());
+            assertEquals(Optional.of(a.offer.terms().price()), c.price(), "the hold names the offer's price");
+            c.verify(LEDGER_KEY.publicKey(), a.provider(), job.spec().hash(), a.offer.terms().price(),
+                    Clock.systemUTC().instant());
         }
 
         // Attempt 1 runs at a node that admits only certified jobs; attempt 2 never answers.
