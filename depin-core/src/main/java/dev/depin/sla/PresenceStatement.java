@@ -67,6 +67,10 @@ public record PresenceStatement(NodeId directory, NodeId provider, Instant from,
      */
     public record Interval(Instant start, Instant end) {
         /**
+         * Checks the bounds.
+         *
+         * @param start when it began
+         * @param end   when it ended
          * @throws InvalidArgumentException if a bound is null, not whole milliseconds, or
          *                                  {@code end} is not after {@code start}
          */
@@ -90,6 +94,14 @@ public record PresenceStatement(NodeId directory, NodeId provider, Instant from,
     /**
      * Checks the fields.
      *
+     * @param directory the id of the key that signed it
+     * @param provider  whose listing it describes
+     * @param from      the window's start
+     * @param to        the window's end, not after {@code issued}
+     * @param history   from when the record is complete
+     * @param issued    when it was signed
+     * @param live      the intervals the listing was live, clipped to the window
+     * @param envelope  the signed envelope
      * @throws InvalidArgumentException if a field is null, a time is not whole milliseconds, the
      *                                  window is empty or ends after {@code issued}, {@code
      *                                  history} is after {@code to}, or the intervals are not
