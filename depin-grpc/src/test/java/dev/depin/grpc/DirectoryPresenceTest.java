@@ -17,17 +17,15 @@ import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.OfferTerms;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import dev.depin.settlement.SettlementContract;
 import dev.depin.sla.PresenceStatement;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Set;
@@ -41,34 +39,6 @@ import org.junit.jupiter.api.Test;
  * refused with the reason.
  */
 class DirectoryPresenceTest {
-    /** A clock the test moves by hand. */
-    private static final class Manual extends Clock {
-        private volatile Instant now;
-
-        Manual(Instant start) {
-            this.now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     private static ProviderOffer offer(NodeKeyPair key) {
         DeviceInfo device;
         try (CpuExecutor cpu = new CpuExecutor(1)) {
@@ -87,7 +57,7 @@ class DirectoryPresenceTest {
     @Test
     void renewalsBecomeASignedRecordOfWhenTheProviderWasListed() throws Exception {
         Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        Manual clock = new Manual(t0);
+        SettlementContract.ManualClock clock = new SettlementContract.ManualClock(t0);
         NodeKeyPair provider = NodeKeyPair.generate();
         ProviderOffer offer = offer(provider);
         RenewRequest renew = RenewRequest.newBuilder().setListing(Listing.newBuilder()
