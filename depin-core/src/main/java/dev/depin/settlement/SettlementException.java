@@ -43,7 +43,11 @@ public sealed class SettlementException extends DepinException permits LedgerFai
         HOLD_CLAIMED,
         /** A dispute named a hold that no payee has claimed: void the hold instead. */
         HOLD_NOT_CLAIMED,
-        /** A dispute came at or after the end of the claim's dispute window: the claim stands. */
+        /**
+         * A dispute came at or after the end of the claim's dispute window, or a void (or a post
+         * for less than the claim) of a disputed hold at or after its re-check deadline: the
+         * claim stands, and the ledger posts it.
+         */
         DISPUTE_WINDOW_CLOSED,
         /**
          * A settlement service refused a claim: the receipt is not signed by the caller's key,
@@ -52,7 +56,8 @@ public sealed class SettlementException extends DepinException permits LedgerFai
         CLAIM_REJECTED,
         /**
          * A settlement service re-checked a dispute with the offline verifier and it does not
-         * convict the provider (or the record does not bind to the claim): the claim stands.
+         * convict the provider: the claim stands (the record does not bind to the claim), or is
+         * posted at once (the claim was frozen by the dispute, and the re-check rejected it).
          */
         DISPUTE_REJECTED,
         /** The operation's key was already used by an operation with other fields. */

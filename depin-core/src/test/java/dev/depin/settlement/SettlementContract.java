@@ -37,6 +37,12 @@ public abstract class SettlementContract {
 
     /** The dispute window every settlement under the contract is opened with. */
     public static final Duration DISPUTE_WINDOW = Duration.ofMinutes(5);
+    /**
+     * How long after a disputed claim's window end its re-check may decide it (a void, or a post
+     * for less than the claim) in every settlement under the contract; at the deadline the claim
+     * stands and the settlement posts it.
+     */
+    public static final Duration RECHECK_WINDOW = Duration.ofMinutes(3);
 
     /** The clock of the settlement under test; tests move it by hand. */
     protected final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -46,7 +52,8 @@ public abstract class SettlementContract {
     /**
      * A fresh settlement with no accounts but its own, deciding expiry by {@code clock},
      * expiring no hold and posting no claim unless asked (no background expiry), so tests decide
-     * when holds expire, with a dispute window of {@link #DISPUTE_WINDOW}.
+     * when holds expire, with a dispute window of {@link #DISPUTE_WINDOW} and a re-check window
+     * of {@link #RECHECK_WINDOW}.
      *
      * @param clock the clock
      * @return the settlement
@@ -63,7 +70,8 @@ public abstract class SettlementContract {
     protected abstract Settlement reopen(Clock clock);
 
     /**
-     * Has the settlement post every claim whose dispute window has ended by its clock, as its
+     * Has the settlement post every claim whose dispute window has ended by its clock (a
+     * disputed one: whose re-check deadline has), as its
      * background sweep would (for {@code JdbcLedger}, {@code postDueClaims()}, on the ledger
      * behind a service where the settlement is a client).
      *
@@ -509,8 +517,8 @@ public abstract class SettlementContract {
                 ledger.hold(key("h")).orElseThrow().claim());
         assertEquals(HoldRecord.State.DISPUTED, ledger.hold(key("h")).orElseThrow().state());
         refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Dispute(key("d2"), key("h"), "again")));
-        clock.advance(Duration.ofMinutes(20));
-        assertEquals(0, postDueClaims(), "a disputed claim is not posted by the settlement");
+        clock.advance(RECHECK_WINDOW); // 1 ms before the re-check deadline
+        assertEquals(0, postDueClaims(), "a disputed claim is not posted before its re-check deadline");
         refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Expire(key("x"), key("h"))));
         apply(new Operation.VoidHold(key("v"), key("h")));
         assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 100_000_000, 0), ledger.balance(BUYER));
@@ -523,11 +531,69 @@ public abstract class SettlementContract {
         apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
         apply(new Operation.Claim(key("c"), key("h"), usd(8), "r"));
         apply(new Operation.Dispute(key("d"), key("h"), "e"));
-        clock.advance(Duration.ofMinutes(30));
+        clock.advance(DISPUTE_WINDOW.plus(RECHECK_WINDOW).minusMillis(1)); // past the expiry, before the deadline
         refused(Reason.POST_EXCEEDS_HOLD, () -> apply(new Operation.Post(key("p"), key("h"), usd(11))));
         apply(new Operation.Post(key("p"), key("h"), usd(8)));
         assertEquals(8_000_000, ledger.balance(PROVIDER).posted());
         assertEquals(0, ledger.balance(BUYER).held());
+    }
+
+    @Test
+    public void dispute_whoseRecheckNeverDecidesIsPostedAtItsDeadlineOnce() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))));
+        Instant filed = clock.instant();
+        apply(new Operation.Claim(key("c"), key("h"), usd(6), "r"));
+        clock.advance(DISPUTE_WINDOW.minusMillis(1));
+        apply(new Operation.Dispute(key("d"), key("h"), "e"));
+        clock.advance(RECHECK_WINDOW); // the re-check deadline is window end + RECHECK_WINDOW: 1 ms away
+        assertEquals(0, postDueClaims(), "not before the re-check deadline");
+        clock.advance(Duration.ofMillis(1));
+        refused(Reason.DISPUTE_WINDOW_CLOSED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+        refused(Reason.DISPUTE_WINDOW_CLOSED, () -> apply(new Operation.Post(key("p"), key("h"), MicroUsd.ofMicros(5_999_999))));
+        refused(Reason.HOLD_CLAIMED, () -> apply(new Operation.Expire(key("x"), key("h"))));
+        assertEquals(1, postDueClaims(), "posted at the re-check deadline");
+        assertEquals(0, postDueClaims(), "posted once");
+        assertEquals(6_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 94_000_000, 0), ledger.balance(BUYER));
+        HoldRecord posted = ledger.hold(key("h")).orElseThrow();
+        assertEquals(HoldRecord.State.POSTED, posted.state());
+        assertEquals(Optional.of(claimRecord("c", 6, "r", filed, Optional.of(key("d")))), posted.claim());
+        refused(Reason.HOLD_RESOLVED, () -> apply(new Operation.VoidHold(key("v"), key("h"))));
+        assertEquals(List.of(), ledger.openHolds());
+    }
+
+    @Test
+    public void dispute_decidedAcrossTheWindowEndByAVoidOrAPost() {
+        for (String h : List.of("upheld", "rejected")) {
+            apply(new Operation.Hold(key(h), BUYER, PROVIDER, usd(10), later()));
+            apply(new Operation.Claim(key(h + "-c"), key(h), usd(4), "r-" + h));
+        }
+        clock.advance(DISPUTE_WINDOW.minusMillis(1));
+        apply(new Operation.Dispute(key("upheld-d"), key("upheld"), "e"));
+        apply(new Operation.Dispute(key("rejected-d"), key("rejected"), "e"));
+        clock.advance(RECHECK_WINDOW); // after the window, 1 ms before the re-check deadline
+        apply(new Operation.VoidHold(key("upheld-v"), key("upheld")));
+        apply(new Operation.Post(key("rejected-p"), key("rejected"), usd(4)));
+        clock.advance(Duration.ofDays(1));
+        assertEquals(0, postDueClaims(), "both were decided by their re-checks");
+        assertEquals(HoldRecord.State.VOIDED, ledger.hold(key("upheld")).orElseThrow().state());
+        assertEquals(Optional.of(key("rejected-p")), ledger.hold(key("rejected")).orElseThrow().resolvedBy());
+        assertEquals(4_000_000, ledger.balance(PROVIDER).posted());
+        assertEquals(new Balance(BUYER, AccountKind.BUYER, false, 96_000_000, 0), ledger.balance(BUYER));
+    }
+
+    @Test
+    public void reopen_afterTheRecheckDeadlinePostsTheDisputedClaimOnce() {
+        apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
+        apply(new Operation.Claim(key("c"), key("h"), usd(3), "r"));
+        apply(new Operation.Dispute(key("d"), key("h"), "e"));
+        ledger.close();
+        clock.advance(DISPUTE_WINDOW.plus(RECHECK_WINDOW));
+        ledger = reopen(clock);
+        assertEquals(HoldRecord.State.DISPUTED, ledger.hold(key("h")).orElseThrow().state());
+        assertEquals(1, postDueClaims());
+        assertEquals(0, postDueClaims());
+        assertEquals(3_000_000, ledger.balance(PROVIDER).posted());
     }
 
     @Test

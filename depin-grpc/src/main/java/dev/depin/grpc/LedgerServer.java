@@ -41,7 +41,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * minutes, keepalive pings no more often than every 20 s, and every connection recycled after 2
  * hours. Claims and disputes (issue 16): a hold's payee claims it with its signed receipt, its
  * payer disputes the claim with the dispute record and the job's data, which the service
- * re-checks with the offline verifier ({@link Builder#disputeLimits} bounds the uploads).
+ * re-checks with the offline verifier ({@link Builder#disputeLimits} bounds the uploads). A
+ * dispute whose upload completed before the claim's window end freezes the claim; its re-check
+ * then decides it even after the window (upheld: voided and slashed; not upheld: posted at
+ * once), or the ledger posts it at its re-check deadline ({@code JdbcLedger.Builder.recheckWindow}).
  *
  * <pre>{@code
  * try (JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of("ledger.db")).certifyHolds(ledgerKey).open();

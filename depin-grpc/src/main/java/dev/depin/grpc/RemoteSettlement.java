@@ -327,12 +327,15 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     /**
      * Disputes a claim on a hold this client's key pays from, with the dispute record of the
      * claimed receipt and the job's inputs and the outputs the provider delivered: the service
-     * re-checks it with the offline verifier. Upheld, the hold is disputed and voided and the
-     * provider's stake slashed where it has one (the answer lists those operations); rejected,
-     * the call fails with {@link dev.depin.settlement.SettlementException}
-     * ({@code DISPUTE_REJECTED}) and the claim stands. The data is sent in 32 KiB messages;
-     * the service bounds the total ({@link LedgerServer.Builder#disputeLimits}). Dispute early
-     * in the window: the dispute is applied only once the re-check upheld it.
+     * re-checks it with the offline verifier. A record that binds to the claim freezes it as
+     * soon as the upload completes (refused {@code DISPUTE_WINDOW_CLOSED} at or after the
+     * window's end), and the re-check decides it even after the window: upheld, the hold is
+     * disputed and voided and the provider's stake slashed where it has one (the answer lists
+     * those operations); not upheld, the claim is posted at once and the call fails with
+     * {@link dev.depin.settlement.SettlementException} ({@code DISPUTE_REJECTED}), as it does,
+     * with the claim standing, for a record that accuses another provider or receipt. A retry
+     * of the same upload after the service restarted mid-re-check resumes it. The data is sent
+     * in 32 KiB messages; the service bounds the total ({@link LedgerServer.Builder#disputeLimits}).
      *
      * @param hold    the claimed hold
      * @param record  the dispute record of the claimed receipt

@@ -80,6 +80,7 @@ class LedgerServiceClaimsTest {
     private static final AccountId HONEST = Escrow.providerAccount(HONEST_KEY.nodeId());
     private static final AccountId LIAR_STAKE = Escrow.stakeAccount(LIAR_KEY.nodeId());
     private static final Duration WINDOW = Duration.ofMinutes(5);
+    private static final Duration RECHECK = Duration.ofMinutes(3);
 
     private static Job job;
     private static JobResult honest;
@@ -87,6 +88,7 @@ class LedgerServiceClaimsTest {
 
     private final SettlementContract.ManualClock clock = new SettlementContract.ManualClock(Instant.now());
     private JdbcLedger jdbc;
+    private GatedSettlement gated;
     private LedgerServer server;
     private RemoteSettlement buyer;
     private RemoteSettlement liar;
@@ -96,37 +98,52 @@ class LedgerServiceClaimsTest {
     @BeforeAll
     static void runTheJob() {
         System.out.println("LedgerServiceClaimsTest seed = " + SEED);
-        SplittableRandom rnd = new SplittableRandom(SEED);
-        int n = 3000;
+        job = saxpy(SEED, 3000);
+        honest = runWithALiar(job, LIAR_KEY, HONEST_KEY);
+        lie = honest.disputes().get(0);
+    }
+
+    /** SAXPY over {@code n} seeded integers, every element spot-checked. */
+    static Job saxpy(long seed, int n) {
+        SplittableRandom rnd = new SplittableRandom(seed);
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
             x[i] = rnd.nextInt(-50, 51);
         }
-        job = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", x)
+        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", x)
                 .verification(VerificationPolicy.spotCheck(1.0)).timeout(Duration.ofSeconds(120)).build();
+    }
+
+    /**
+     * Runs the job on a liar (cheaper, so tried first; caught by the spot check) and an honest
+     * provider: the honest result, whose one dispute is the liar's record.
+     */
+    static JobResult runWithALiar(Job job, NodeKeyPair liarKey, NodeKeyPair honestKey) {
         List<ProviderNode> nodes = List.of(
-                ProviderNode.builder(LIAR_KEY, new CorruptingExecutor(new CpuExecutor(1),
+                ProviderNode.builder(liarKey, new CorruptingExecutor(new CpuExecutor(1),
                         CorruptingExecutor.addOneToMiddleElement())).price(new Price(MicroUsd.ofMicros(1_000),
                         MicroUsd.ofMicros(1_000))).build(),
-                ProviderNode.builder(HONEST_KEY, new CpuExecutor(1)).price(new Price(MicroUsd.ofMicros(10_000),
+                ProviderNode.builder(honestKey, new CpuExecutor(1)).price(new Price(MicroUsd.ofMicros(10_000),
                         MicroUsd.ofMicros(1_000))).build());
+        JobResult result;
         try (LocalNetwork net = LocalNetwork.of(nodes);
              DepinClient client = DepinClient.builder(net).maxAttempts(3).banAfterDisputes(0).build()) {
-            honest = client.submit(job).result();
+            result = client.submit(job).result();
         } finally {
             nodes.forEach(ProviderNode::close);
         }
-        assertEquals(HONEST_KEY.nodeId(), honest.provider());
-        assertEquals(1, honest.disputes().size(), "the liar answered first and was caught");
-        lie = honest.disputes().get(0);
-        assertEquals(LIAR_KEY.nodeId(), lie.provider());
+        assertEquals(honestKey.nodeId(), result.provider());
+        assertEquals(1, result.disputes().size(), "the liar answered first and was caught");
+        assertEquals(liarKey.nodeId(), result.disputes().get(0).provider());
+        return result;
     }
 
     @BeforeEach
     void start(@TempDir Path dir) {
         jdbc = JdbcLedger.builder().sqlite(dir.resolve("ledger.db")).clock(clock).expirySweep(Duration.ZERO)
-                .disputeWindow(WINDOW).open();
-        server = LedgerServer.builder(jdbc, LEDGER_KEY, LedgerAccess.builder().grant(BUYER_KEY.publicKey(), BUYER).build())
+                .disputeWindow(WINDOW).recheckWindow(RECHECK).open();
+        gated = new GatedSettlement(jdbc);
+        server = LedgerServer.builder(gated, LEDGER_KEY, LedgerAccess.builder().grant(BUYER_KEY.publicKey(), BUYER).build())
                 .disputeLimits(1 << 20, 2, Duration.ofSeconds(3)).start();
         buyer = client(BUYER_KEY);
         liar = client(LIAR_KEY);
@@ -323,25 +340,37 @@ class LedgerServiceClaimsTest {
         assertEquals(0, jdbc.balance(LIAR).posted(), "the liar is never paid");
         assertEquals(usd(10).micros(), jdbc.balance(LIAR_STAKE).posted());
         assertEquals(usd(105).micros(), jdbc.balance(BUYER).posted(), "the buyer got its hold back and half the slash");
-        clock.advance(WINDOW);
+        clock.advance(WINDOW.plus(RECHECK));
         assertEquals(0, jdbc.postDueClaims());
-        // a second dispute finds the hold resolved
-        refused(Reason.HOLD_RESOLVED, "hold " + liarHold() + " is VOIDED",
-                () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        // the same dispute again (a retry whose answer was lost) gets the same answer and moves nothing
+        List<Balance> balances = jdbc.balances();
+        assertEquals(applied, buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        assertEquals(balances, jdbc.balances());
         jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
     }
 
-    @Test
-    void dispute_ofAnHonestResult_isRejectedAndTheClaimStands() {
-        claimWithOwnReceipt(provider, honestHold(), usd(1), honest).join();
-        // the liar's evidence pinned on the honest provider's receipt
-        DisputeRecord framed = new DisputeRecord(honest.jobId(), honest.attempt(), HONEST_KEY.nodeId(),
-                HONEST_KEY.publicKey(), lie.reason(), "framed", lie.evidence(), honest.batched() != null ? null
+    private static DisputeRecord framed() {
+        return framed(honest, HONEST_KEY);
+    }
+
+    /** The liar's evidence (the result's one dispute) pinned on the honest provider's receipt: binds to its claim, is not upheld. */
+    static DisputeRecord framed(JobResult honest, NodeKeyPair honestKey) {
+        DisputeRecord lie = honest.disputes().get(0);
+        return new DisputeRecord(honest.jobId(), honest.attempt(), honestKey.nodeId(),
+                honestKey.publicKey(), lie.reason(), "framed", lie.evidence(), honest.batched() != null ? null
                 : honest.receipt(), honest.batched() != null ? null : honest.wipe(), lie.specJson(), Instant.now(),
                 honest.outputs(), honest.batched());
-        refused(Reason.DISPUTE_REJECTED, "dispute rejected, the claim stands: ",
-                () -> buyer.dispute(honestHold(), framed, inputs(), honest.outputs(), Duration.ofSeconds(60)).join());
-        // the lie's record does not dispute this claim's receipt
+    }
+
+    static String digest(JobResult r) {
+        return r.batched() != null ? r.batched().receiptDigestHex() : r.receipt().digestHex();
+    }
+
+    @Test
+    void dispute_ofAnHonestResult_isRejectedAndTheClaimIsPostedAtOnce() {
+        claimWithOwnReceipt(provider, honestHold(), usd(1), honest).join();
+        DisputeRecord framed = framed();
+        // the lie's record does not dispute this claim's receipt: refused before anything is frozen
         refused(Reason.DISPUTE_REJECTED, "dispute rejected, the claim stands: the record disputes provider " + LIAR,
                 () -> buyer.dispute(honestHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
         // someone else's key
@@ -351,11 +380,137 @@ class LedgerServiceClaimsTest {
         refused(Reason.HOLD_NOT_CLAIMED, "hold " + liarHold() + " is OPEN",
                 () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
         assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(honestHold()).orElseThrow().state());
-        clock.advance(WINDOW);
-        assertEquals(1, jdbc.postDueClaims());
+        // the framed record freezes the claim, the re-check does not uphold it: posted at once
+        SettlementException e = reasonOf(Reason.DISPUTE_REJECTED,
+                () -> buyer.dispute(honestHold(), framed, inputs(), honest.outputs(), Duration.ofSeconds(60)).join());
+        assertTrue(e.getMessage().startsWith("dispute rejected, the claim is posted: "), e.getMessage());
+        HoldRecord posted = jdbc.hold(honestHold()).orElseThrow();
+        assertEquals(HoldRecord.State.POSTED, posted.state());
+        assertEquals(Optional.of(key("claim:sha256:" + digest(honest) + "/post")), posted.resolvedBy());
+        assertEquals(usd(1).micros(), jdbc.balance(HONEST).posted(), "paid before the window ends");
+        clock.advance(WINDOW.plus(RECHECK));
+        assertEquals(0, jdbc.postDueClaims(), "paid once");
         assertEquals(usd(1).micros(), jdbc.balance(HONEST).posted());
         assertEquals(usd(20).micros(), jdbc.balance(LIAR_STAKE).posted());
         jdbc.apply(new Operation.VoidHold(key("cleanup"), liarHold())).join();
+    }
+
+    // ---- a dispute frozen before the window's end, decided after it (issue 16 item 2, part 3) --
+
+    /** Waits (at most 60 s) until the hold is in the state: the service applies off the caller's thread. */
+    private void awaitState(OperationKey hold, HoldRecord.State state) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (jdbc.hold(hold).orElseThrow().state() != state) {
+            assertTrue(System.nanoTime() < until, () -> "hold " + hold + " is " + jdbc.hold(hold).orElseThrow().state()
+                    + ", not " + state);
+            Thread.sleep(5);
+        }
+    }
+
+    private SettlementException reasonOf(Reason reason, Supplier<?> action) {
+        try {
+            action.get();
+        } catch (CompletionException e) {
+            return SettlementAssertions.assertReason(reason, e.getCause());
+        } catch (RuntimeException e) {
+            return SettlementAssertions.assertReason(reason, e);
+        }
+        throw new AssertionError("expected " + reason + " but it was done");
+    }
+
+    @Test
+    void dispute_uploaded1msBeforeTheWindowEnds_isUpheldByARecheckThatEndsAfterIt() throws Exception {
+        claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
+        Instant windowEnd = jdbc.hold(liarHold()).orElseThrow().claim().orElseThrow().windowEnds();
+        clock.advance(WINDOW.minusMillis(1));
+        gated.shut();
+        CompletableFuture<List<Applied>> dispute = buyer.dispute(liarHold(), lie, inputs(), lie.outputs(),
+                Duration.ofSeconds(60));
+        awaitState(liarHold(), HoldRecord.State.DISPUTED);
+        clock.advance(Duration.ofMillis(2));
+        assertEquals(0, jdbc.postDueClaims(), "a frozen claim is not posted when its window ends");
+        gated.open();
+        List<Applied> applied = dispute.join();
+        assertEquals(3, applied.size(), applied.toString());
+        assertTrue(applied.get(0).at().isBefore(windowEnd), "frozen before the window's end: " + applied.get(0).at());
+        Operation.VoidHold voided = assertInstanceOf(Operation.VoidHold.class, applied.get(1).operation());
+        assertTrue(applied.get(1).at().isAfter(windowEnd), "decided after the window's end: " + applied.get(1).at());
+        assertEquals(liarHold(), voided.hold());
+        assertEquals(HoldRecord.State.VOIDED, jdbc.hold(liarHold()).orElseThrow().state());
+        assertEquals(0, jdbc.balance(LIAR).posted(), "the liar is never paid");
+        assertEquals(usd(10).micros(), jdbc.balance(LIAR_STAKE).posted(), "slashed ten times the hold");
+        assertEquals(usd(105).micros(), jdbc.balance(BUYER).posted());
+        clock.advance(RECHECK.plus(WINDOW));
+        assertEquals(0, jdbc.postDueClaims());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
+    }
+
+    @Test
+    void dispute_uploaded1msBeforeTheWindowEnds_isRejectedByARecheckThatEndsAfterIt_andPostedAtOnce() throws Exception {
+        claimWithOwnReceipt(provider, honestHold(), MicroUsd.ofMicros(600_000), honest).join();
+        clock.advance(WINDOW.minusMillis(1));
+        gated.shut();
+        CompletableFuture<List<Applied>> dispute = buyer.dispute(honestHold(), framed(), inputs(), honest.outputs(),
+                Duration.ofSeconds(60));
+        awaitState(honestHold(), HoldRecord.State.DISPUTED);
+        clock.advance(Duration.ofMillis(2));
+        assertEquals(0, jdbc.postDueClaims(), "a frozen claim is not posted when its window ends");
+        gated.open();
+        SettlementException e = reasonOf(Reason.DISPUTE_REJECTED, dispute::join);
+        assertTrue(e.getMessage().startsWith("dispute rejected, the claim is posted: "), e.getMessage());
+        HoldRecord posted = jdbc.hold(honestHold()).orElseThrow();
+        assertEquals(HoldRecord.State.POSTED, posted.state());
+        assertEquals(Optional.of(key("claim:sha256:" + digest(honest) + "/post")), posted.resolvedBy());
+        assertEquals(600_000, jdbc.balance(HONEST).posted(), "the claim, at once");
+        assertEquals(usd(100).micros() - 600_000, jdbc.balance(BUYER).posted());
+        clock.advance(RECHECK.plus(WINDOW));
+        assertEquals(0, jdbc.postDueClaims(), "paid once");
+        assertEquals(usd(20).micros(), jdbc.balance(LIAR_STAKE).posted());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), liarHold())).join();
+    }
+
+    @Test
+    void dispute_uploadedAtOrAfterTheWindowEnd_isRefusedWindowClosed() {
+        Applied claim = claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
+        clock.advance(WINDOW);
+        String prefix = "claim " + claim.operation().key() + " on hold " + liarHold() + " could be disputed until "
+                + jdbc.hold(liarHold()).orElseThrow().claim().orElseThrow().windowEnds();
+        refused(Reason.DISPUTE_WINDOW_CLOSED, prefix,
+                () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        clock.advance(Duration.ofMillis(1));
+        refused(Reason.DISPUTE_WINDOW_CLOSED, prefix,
+                () -> buyer.dispute(liarHold(), lie, inputs(), lie.outputs(), Duration.ofSeconds(60)).join());
+        assertEquals(HoldRecord.State.CLAIMED, jdbc.hold(liarHold()).orElseThrow().state());
+        assertEquals(1, jdbc.postDueClaims());
+        assertEquals(usd(1).micros(), jdbc.balance(LIAR).posted(), "the claim stands: too late to dispute it");
+        assertEquals(usd(20).micros(), jdbc.balance(LIAR_STAKE).posted());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
+    }
+
+    @Test
+    void dispute_whoseRecheckNeverDecides_isPostedByTheLedgerAtTheDeadlineOnce() throws Exception {
+        claimWithLiarsReceipt(liar, liarHold(), usd(1)).join();
+        clock.advance(WINDOW.minusMillis(1));
+        gated.shut();
+        CompletableFuture<List<Applied>> dispute = buyer.dispute(liarHold(), lie, inputs(), lie.outputs(),
+                Duration.ofSeconds(60));
+        awaitState(liarHold(), HoldRecord.State.DISPUTED);
+        clock.advance(RECHECK); // the window's end + RECHECK, less 1 ms
+        assertEquals(0, jdbc.postDueClaims(), "not before the re-check deadline");
+        clock.advance(Duration.ofMillis(1));
+        // the re-check upholds the dispute only now, at the deadline: its void is refused
+        gated.open();
+        SettlementException late = reasonOf(Reason.DISPUTE_WINDOW_CLOSED, dispute::join);
+        assertTrue(late.getMessage().startsWith("void claim:sha256:"), late.getMessage());
+        assertEquals(HoldRecord.State.DISPUTED, jdbc.hold(liarHold()).orElseThrow().state());
+        assertEquals(1, jdbc.postDueClaims(), "the ledger posts the claim at the deadline");
+        assertEquals(0, jdbc.postDueClaims(), "once");
+        HoldRecord posted = jdbc.hold(liarHold()).orElseThrow();
+        assertEquals(Optional.of(JdbcLedger.claimPostKey(liarHold())), posted.resolvedBy());
+        assertEquals(usd(1).micros(), jdbc.balance(LIAR).posted(), "paid the claim once");
+        assertEquals(usd(20).micros(), jdbc.balance(LIAR_STAKE).posted(), "nothing slashed");
+        assertEquals(usd(99).micros(), jdbc.balance(BUYER).posted());
+        jdbc.apply(new Operation.VoidHold(key("cleanup"), honestHold())).join();
     }
 
     @Test

@@ -138,7 +138,7 @@ class LedgerServiceCrashTest {
         }
     }
 
-    private static byte[] seed(SplittableRandom rnd) {
+    static byte[] seed(SplittableRandom rnd) {
         byte[] b = new byte[32];
         for (int i = 0; i < b.length; i++) {
             b[i] = (byte) rnd.nextInt(256);
@@ -146,13 +146,16 @@ class LedgerServiceCrashTest {
         return b;
     }
 
-    private static Process start(Path file, int port, NodeKeyPair ledgerKey, NodeKeyPair operator) throws Exception {
+    /** Starts {@link LedgerServiceProcess} on the file and port, with its optional last argument. */
+    static Process start(Path file, int port, NodeKeyPair ledgerKey, NodeKeyPair operator, String... extra)
+            throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process p = new ProcessBuilder(java, "-cp", classPath, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+        List<String> command = new ArrayList<>(List.of(java, "-cp", classPath, "-Xmx256m", "-XX:TieredStopAtLevel=1",
                 LedgerServiceProcess.class.getName(), file.toString(), String.valueOf(port),
-                Hex.encode(ledgerKey.seed()), Hex.encode(operator.publicKey().raw()))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                Hex.encode(ledgerKey.seed()), Hex.encode(operator.publicKey().raw())));
+        command.addAll(List.of(extra));
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
         assertTrue(line != null && line.startsWith("SERVING "), "the service started: " + line);

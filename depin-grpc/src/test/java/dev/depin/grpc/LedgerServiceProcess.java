@@ -16,14 +16,20 @@ final class LedgerServiceProcess {
     }
 
     /**
-     * @param args the SQLite file, the port, the ledger key's seed in hex, and the operator's
-     *             public key in hex
+     * @param args the SQLite file, the port, the ledger key's seed in hex, the operator's
+     *             public key in hex, and optionally {@code hold-decisions}: the service's voids
+     *             and posts deciding disputes are held back forever ({@link GatedSettlement}), so
+     *             a dispute's re-check freezes its claim and never decides it
      * @throws InterruptedException never in practice: the process is killed
      */
     public static void main(String[] args) throws InterruptedException {
         NodeKeyPair key = NodeKeyPair.fromSeed(Hex.decode(args[2]));
         JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of(args[0])).certifyHolds(key).open();
-        LedgerServer server = LedgerServer.builder(ledger, key, LedgerAccess.builder()
+        GatedSettlement gated = new GatedSettlement(ledger);
+        if (args.length > 4 && args[4].equals("hold-decisions")) {
+            gated.shut();
+        }
+        LedgerServer server = LedgerServer.builder(gated, key, LedgerAccess.builder()
                 .operator(NodePublicKey.of(Hex.decode(args[3]))).build()).listen("127.0.0.1", Integer.parseInt(args[1]))
                 .start();
         System.out.println("SERVING " + server.address());

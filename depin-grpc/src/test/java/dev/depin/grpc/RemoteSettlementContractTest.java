@@ -48,6 +48,7 @@ class RemoteSettlementContractTest extends SettlementContract {
     protected Settlement reopen(Clock clock) {
         stop();
         jdbc = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).disputeWindow(DISPUTE_WINDOW)
+                .recheckWindow(RECHECK_WINDOW)
                 .certifyHolds(LEDGER_KEY).open();
         server = LedgerServer.builder(jdbc, LEDGER_KEY, LedgerAccess.builder().operator(OPERATOR.publicKey()).build())
                 .listen("127.0.0.1", 0).start();

@@ -79,8 +79,12 @@ import org.slf4j.LoggerFactory;
  * posted for less than the claim): the same thread posts the claim under
  * {@link #claimPostKey(OperationKey)} once {@link Builder#disputeWindow(Duration)} has passed
  * since it was filed, even after the hold's own expiry, unless the payer
- * {@link Operation.Dispute disputed} it first; a disputed hold waits for a post or a void. The
- * claim and its window end are rows in the database, so a ledger restarted after the window
+ * {@link Operation.Dispute disputed} it first. A disputed hold is frozen for its re-check: it
+ * waits for a post or a void until {@link Builder#recheckWindow(Duration)} past its window's
+ * end, its re-check deadline; from then on it is refused a void or a post for less than the
+ * claim ({@code DISPUTE_WINDOW_CLOSED}) and the same thread posts the claim under the same key,
+ * so a dispute whose re-check never decided cannot hold the money forever. The claim and its
+ * window end are rows in the database, so a ledger restarted after the window or the deadline
  * posts the claim at its first sweep, once.
  *
  * <p><b>Hold certificates.</b> A ledger built with {@link Builder#certifyHolds(NodeKeyPair)}
@@ -102,6 +106,8 @@ public final class JdbcLedger implements Settlement {
     private static final String CLAIM_PREFIX = RESERVED_PREFIX + "claim:";
     /** The dispute window a ledger gives unless its builder says otherwise: 10 minutes. */
     public static final Duration DEFAULT_DISPUTE_WINDOW = Duration.ofMinutes(10);
+    /** How long after a disputed claim's window end its re-check may decide it unless the builder says otherwise: 10 minutes. */
+    public static final Duration DEFAULT_RECHECK_WINDOW = Duration.ofMinutes(10);
     /** The most expired holds one sweep applies before it looks again. */
     private static final int SWEEP_BATCH = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
@@ -140,9 +146,9 @@ public final class JdbcLedger implements Settlement {
             }
             r.setTransactionIsolation(b.dialect == Dialect.SQLITE
                     ? Connection.TRANSACTION_SERIALIZABLE : Connection.TRANSACTION_REPEATABLE_READ);
-            this.writeStore = new Store(w, b.dialect, b.disputeWindow.toMillis());
+            this.writeStore = new Store(w, b.dialect, b.disputeWindow.toMillis(), b.recheckWindow.toMillis());
             this.writeStore.initialise();
-            this.readStore = new Store(r, b.dialect, b.disputeWindow.toMillis());
+            this.readStore = new Store(r, b.dialect, b.disputeWindow.toMillis(), b.recheckWindow.toMillis());
             this.writer = new Writer(writeStore, b.dialect, b.clock, b.recentKeys);
             this.writer.load();
         } catch (SQLException | RuntimeException e) {
@@ -279,10 +285,11 @@ public final class JdbcLedger implements Settlement {
     }
 
     /**
-     * Posts every undisputed claim whose dispute window has ended by the ledger's clock, for the
+     * Posts every undisputed claim whose dispute window has ended by the ledger's clock, and
+     * every disputed one whose re-check deadline has (see {@link Builder#recheckWindow}), for the
      * amount claimed, under {@link #claimPostKey(OperationKey)}, as the expiry thread does every
      * sweep interval, and waits until each post is durable or refused (a claim disputed, or a
-     * hold posted by its payer meanwhile, is left as that left it).
+     * hold posted or voided meanwhile, is left as that left it).
      *
      * @return how many claims this call posted
      * @throws LedgerFailureException if the ledger is closed, cannot be read, or cannot commit
@@ -548,6 +555,7 @@ public final class JdbcLedger implements Settlement {
         private Clock clock = Clock.systemUTC();
         private Duration expirySweep = Duration.ofMillis(250);
         private Duration disputeWindow = DEFAULT_DISPUTE_WINDOW;
+        private Duration recheckWindow = DEFAULT_RECHECK_WINDOW;
         private NodeKeyPair certifier;
         /** The tests wrap the writer's connection to make commits fail; otherwise the connection itself. */
         UnaryOperator<Connection> writeConnection = UnaryOperator.identity();
@@ -694,6 +702,28 @@ public final class JdbcLedger implements Settlement {
                 throw new InvalidArgumentException("dispute window " + window + " is out of range: give 1 second to 30 days");
             }
             this.disputeWindow = window;
+            return this;
+        }
+
+        /**
+         * How long after a disputed claim's window end the dispute's re-check may still decide
+         * it (a void, or a post for less than the claim): at window end + this, the re-check
+         * deadline, the claim stands as if undisputed and the ledger posts it itself (on the
+         * expiry thread, or {@link JdbcLedger#postDueClaims()}), so a disputed hold whose
+         * re-check never ended (the re-checking service killed, the buyer gone) is not held
+         * forever. Every ledger on one database should use the same value: unlike the window,
+         * it is not fixed into the claim.
+         *
+         * @param window 1 second to 30 days (default 10 minutes)
+         * @return this builder
+         * @throws InvalidArgumentException if null or out of range
+         */
+        public Builder recheckWindow(Duration window) {
+            InvalidArgumentException.requireNonNull(window, "re-check window");
+            if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(Duration.ofDays(30)) > 0) {
+                throw new InvalidArgumentException("re-check window " + window + " is out of range: give 1 second to 30 days");
+            }
+            this.recheckWindow = window;
             return this;
         }
 

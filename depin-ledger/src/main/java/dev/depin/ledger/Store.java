@@ -39,19 +39,25 @@ final class Store {
     /** How long after a claim the ledger posts it unless disputed. */
     private final long disputeWindowMs;
     /**
+     * How long after a disputed claim's window end its re-check may decide it: from then on the
+     * claim stands as if undisputed (no void, no post for less) and the ledger posts it.
+     */
+    private final long recheckWindowMs;
+    /**
      * Whether the database has the claims table: always once a ledger opened it; a file written
      * before claims existed, read by {@link LedgerReader}, may not (it then has no claims).
      */
     private boolean claimsTable = true;
 
     Store(Connection c, Dialect dialect) {
-        this(c, dialect, JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis());
+        this(c, dialect, JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis(), JdbcLedger.DEFAULT_RECHECK_WINDOW.toMillis());
     }
 
-    Store(Connection c, Dialect dialect, long disputeWindowMs) {
+    Store(Connection c, Dialect dialect, long disputeWindowMs, long recheckWindowMs) {
         this.c = c;
         this.dialect = dialect;
         this.disputeWindowMs = disputeWindowMs;
+        this.recheckWindowMs = recheckWindowMs;
     }
 
     Connection connection() {
@@ -444,6 +450,9 @@ final class Store {
                     + MicroUsd.ofMicros(claim.amount) + " and post " + post.key() + " pays only " + post.amount()
                     + ": post at least the claim, or dispute it before " + Instant.ofEpochMilli(claim.windowEndMs));
         }
+        if (claim != null && amount < claim.amount && recheckOver(claim, now)) {
+            throw recheckOverRefusal(h.key, claim, now, "post " + post.key() + " of " + post.amount());
+        }
         if (amount > h.amount) {
             throw new SettlementException(Reason.POST_EXCEEDS_HOLD, "post " + post.key() + " asks for " + post.amount() + " but hold " + h.key
                     + " reserved " + MicroUsd.ofMicros(h.amount) + ": post at most the hold");
@@ -470,6 +479,9 @@ final class Store {
                     : "hold " + h.key + " is disputed (" + claim.disputedBy + "): it does not expire; whoever re-checks"
                             + " the dispute posts or voids it");
         }
+        if (claim != null && recheckOver(claim, now)) {
+            throw recheckOverRefusal(h.key, claim, now, "void " + op.key());
+        }
         if (state.equals("EXPIRED") && now.toEpochMilli() < h.expiresMs) {
             throw new SettlementException(Reason.HOLD_NOT_EXPIRED, "hold " + h.key + " expires at " + Instant.ofEpochMilli(h.expiresMs)
                     + ", after now (" + now + "): void it, or expire it later");
@@ -479,6 +491,23 @@ final class Store {
         resolve(h, state, op.key());
         change(payer, 0, -h.amount);
         return new Applied(seq, op, List.of(), now);
+    }
+
+    /** Whether a disputed claim's re-check deadline (window end + the re-check window) has come. */
+    private boolean recheckOver(ClaimRow claim, Instant now) {
+        return claim.state.equals("DISPUTED") && now.toEpochMilli() >= recheckEndMs(claim.windowEndMs);
+    }
+
+    private long recheckEndMs(long windowEndMs) {
+        long end = windowEndMs + recheckWindowMs;
+        return end < windowEndMs ? Long.MAX_VALUE : end;
+    }
+
+    private SettlementException recheckOverRefusal(OperationKey hold, ClaimRow claim, Instant now, String what) {
+        return new SettlementException(Reason.DISPUTE_WINDOW_CLOSED, what + " of hold " + hold + " is refused: its"
+                + " claim " + claim.key + " was disputed (" + claim.disputedBy + ") but the re-check did not decide by "
+                + Instant.ofEpochMilli(recheckEndMs(claim.windowEndMs)) + " (now " + now + "), so the claim of "
+                + MicroUsd.ofMicros(claim.amount) + " stands and the ledger posts it");
     }
 
     private static final class ClaimRow {
@@ -1013,8 +1042,9 @@ final class Store {
     }
 
     /**
-     * Up to {@code limit} undisputed claims on unresolved holds whose dispute window ended at or
-     * before {@code nowMs}, soonest first: {hold key, amount claimed} each.
+     * Up to {@code limit} claims on unresolved holds that the ledger posts at {@code nowMs}, soonest
+     * first: undisputed ones whose dispute window ended at or before it, disputed ones whose
+     * re-check deadline (window end + the re-check window) did; {hold key, amount claimed} each.
      */
     List<Object[]> dueClaims(long nowMs, int limit) throws SQLException {
         List<Object[]> out = new ArrayList<>();
@@ -1022,9 +1052,11 @@ final class Store {
             return out;
         }
         PreparedStatement p = prepare("SELECT c.hold_key, c.amount FROM claims c JOIN holds h ON h.hold_key = c.hold_key"
-                + " WHERE c.state = 'CLAIMED' AND c.window_end_ms <= ? AND h.state = 'OPEN'"
-                + " ORDER BY c.window_end_ms LIMIT " + limit);
+                + " WHERE ((c.state = 'CLAIMED' AND c.window_end_ms <= ?) OR (c.state = 'DISPUTED' AND c.window_end_ms <= ?))"
+                + " AND h.state = 'OPEN' ORDER BY c.window_end_ms LIMIT " + limit);
         p.setLong(1, nowMs);
+        p.setLong(2, nowMs - recheckWindowMs); // both are far from the long's ends: a clock's millis, at most 30 days'
+
         try (ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
                 out.add(new Object[] {OperationKey.of(rs.getString(1)), rs.getLong(2)});

@@ -39,7 +39,8 @@ abstract class LedgerContractTest extends SettlementContract {
 
     @Override
     protected Settlement reopen(Clock clock) {
-        return location.builder().clock(clock).expirySweep(Duration.ZERO).disputeWindow(DISPUTE_WINDOW).open();
+        return location.builder().clock(clock).expirySweep(Duration.ZERO).disputeWindow(DISPUTE_WINDOW)
+                .recheckWindow(RECHECK_WINDOW).open();
     }
 
     @Override

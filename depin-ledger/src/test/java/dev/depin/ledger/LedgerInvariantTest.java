@@ -57,12 +57,13 @@ abstract class LedgerInvariantTest {
         SplittableRandom rnd = new SplittableRandom(SEED);
         TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
         Duration window = Duration.ofSeconds(90);
-        LedgerModel model = new LedgerModel(window.toMillis());
+        Duration recheck = Duration.ofSeconds(45);
+        LedgerModel model = new LedgerModel(window.toMillis(), recheck.toMillis());
         List<Operation> done = new ArrayList<>();
         List<OperationKey> holdKeys = new ArrayList<>();
         Map<String, Integer> exercised = new java.util.TreeMap<>();
         try (JdbcLedger ledger = freshDatabase().builder().clock(clock).expirySweep(Duration.ZERO).disputeWindow(window)
-                .maxBatch(1 + rnd.nextInt(64)).open()) {
+                .recheckWindow(recheck).maxBatch(1 + rnd.nextInt(64)).open()) {
             openAccounts(ledger, model);
             for (int i = 0; i < randomOps(); i++) {
                 if (rnd.nextInt(20) == 0) {
@@ -73,6 +74,7 @@ abstract class LedgerInvariantTest {
                     assertEquals(model.postDueClaims(clock.millis()), posted,
                             "claims posted by the ledger at operation " + i + " (seed " + SEED + ")");
                     exercised.merge("claims posted by the ledger", posted, Integer::sum);
+                    exercised.put("disputed claims posted at their re-check deadline", model.disputedPosted);
                 }
                 Operation op;
                 try {
@@ -110,7 +112,8 @@ abstract class LedgerInvariantTest {
             }
             assertEquals(model.balances(), ledger.balances());
             System.out.println(getClass().getSimpleName() + ": applied " + exercised);
-            for (String kind : List.of("Claim", "Dispute", "claims posted by the ledger")) {
+            for (String kind : List.of("Claim", "Dispute", "claims posted by the ledger",
+                    "disputed claims posted at their re-check deadline")) {
                 assertTrue(exercised.getOrDefault(kind, 0) > 0, kind + " never happened (seed " + SEED + "): " + exercised);
             }
             LedgerAudit audit = ledger.audit();

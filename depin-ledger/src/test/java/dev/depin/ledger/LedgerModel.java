@@ -55,13 +55,17 @@ final class LedgerModel {
     private final Map<OperationKey, String> keys = new HashMap<>();
     private final Map<OperationKey, HoldM> holds = new java.util.LinkedHashMap<>();
     private final long windowMs;
+    private final long recheckMs;
+    /** How many of the claims {@link #postDueClaims} posted were disputed ones past their re-check deadline. */
+    int disputedPosted;
 
     LedgerModel() {
-        this(JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis());
+        this(JdbcLedger.DEFAULT_DISPUTE_WINDOW.toMillis(), JdbcLedger.DEFAULT_RECHECK_WINDOW.toMillis());
     }
 
-    LedgerModel(long disputeWindowMs) {
+    LedgerModel(long disputeWindowMs, long recheckWindowMs) {
         this.windowMs = disputeWindowMs;
+        this.recheckMs = recheckWindowMs;
         accounts.put(AccountId.ISSUER, new Acct(AccountKind.ISSUER, true));
         accounts.put(AccountId.BURN, new Acct(AccountKind.BURN, false));
     }
@@ -179,6 +183,8 @@ final class LedgerModel {
             long amt = p.amount().micros();
             require(h.claimed > 0 || nowMs < h.expiresMs, Reason.HOLD_EXPIRED);
             require(h.claimed == 0 || h.disputed || amt >= h.claimed, Reason.HOLD_CLAIMED);
+            // A disputed claim whose re-check deadline came stands: no post for less.
+            require(!h.disputed || amt >= h.claimed || nowMs < h.windowEndMs + recheckMs, Reason.DISPUTE_WINDOW_CLOSED);
             require(amt <= h.amount, Reason.POST_EXCEEDS_HOLD);
             Acct payer = accounts.get(h.payer);
             Acct payee = accounts.get(h.payee);
@@ -192,6 +198,7 @@ final class LedgerModel {
             boolean expire = op instanceof Operation.Expire;
             HoldM h = open(expire ? ((Operation.Expire) op).hold() : ((Operation.VoidHold) op).hold());
             require(h.claimed == 0 || (h.disputed && !expire), Reason.HOLD_CLAIMED);
+            require(!h.disputed || nowMs < h.windowEndMs + recheckMs, Reason.DISPUTE_WINDOW_CLOSED);
             require(!expire || nowMs >= h.expiresMs, Reason.HOLD_NOT_EXPIRED);
             h.open = false;
             h.expired = expire;
@@ -238,7 +245,8 @@ final class LedgerModel {
 
     /**
      * What the ledger's sweep does: posts every undisputed claim on an open hold whose window
-     * has ended, for the amount claimed (a post the rules refuse stays unposted).
+     * has ended, and every disputed one whose re-check deadline (window end + re-check window)
+     * has come, for the amount claimed (a post the rules refuse stays unposted).
      *
      * @return how many it posted
      */
@@ -246,10 +254,11 @@ final class LedgerModel {
         int posted = 0;
         for (Map.Entry<OperationKey, HoldM> e : holds.entrySet()) {
             HoldM h = e.getValue();
-            if (h.open && h.claimed > 0 && !h.disputed && h.windowEndMs <= nowMs) {
+            if (h.open && h.claimed > 0 && h.windowEndMs + (h.disputed ? recheckMs : 0) <= nowMs) {
                 OperationKey key = JdbcLedger.claimPostKey(e.getKey());
                 if (apply(new Operation.Post(key, e.getKey(), dev.depin.money.MicroUsd.ofMicros(h.claimed)), nowMs) == null) {
                     posted++;
+                    disputedPosted += h.disputed ? 1 : 0;
                 }
             }
         }

@@ -51,7 +51,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The settlement service's claims and disputes (issue 16): a payee claims a hold with its
  * signed receipt, a payer disputes a claim with its dispute record and the job's data, which
- * the service re-checks with {@link OfflineVerifier#recheck} before it voids anything.
+ * the service re-checks with {@link OfflineVerifier#recheck} before it voids anything. A dispute
+ * whose upload completed before the claim's window end freezes the claim (the ledger applies
+ * the {@code Dispute} then, judging the window by its clock); the re-check decides it even
+ * after the window: upheld, voided and slashed; not upheld, posted at once (key
+ * {@code /post}); never decided, posted by the ledger at its re-check deadline.
  *
  * <p>Keys are the service's, derived from the receipt: the claim is
  * {@code claim:sha256:<receipt statement digest>}, its dispute, void and slash that key with
@@ -291,8 +295,12 @@ final class LedgerClaims {
                 throw new SettlementException(Reason.NOT_PERMITTED, "key " + peer.nodeId().shortId() + " may not dispute "
                         + "hold " + holdKey + ", which is not from an account it acts for");
             }
-            boolean resumed = hold.state() == HoldRecord.State.DISPUTED && hold.claim().flatMap(
-                    HoldRecord.ClaimRecord::disputedBy).map(LedgerClaims::reserved).orElse(false);
+            // The service's own dispute, frozen by a re-check that did not answer (killed, or the
+            // ledger slow), or decided by one whose answer was lost: the same upload again re-runs
+            // the re-check, whose operations are then identical retries (or refused, resolved).
+            boolean resumed = hold.claim().flatMap(HoldRecord.ClaimRecord::disputedBy).map(LedgerClaims::reserved)
+                    .orElse(false) && (hold.state() == HoldRecord.State.DISPUTED
+                    || hold.resolvedBy().map(LedgerClaims::reserved).orElse(false));
             if (hold.state() != HoldRecord.State.CLAIMED && !resumed) {
                 throw new SettlementException(hold.state() == HoldRecord.State.OPEN ? Reason.HOLD_NOT_CLAIMED
                         : hold.state() == HoldRecord.State.DISPUTED ? Reason.HOLD_CLAIMED : Reason.HOLD_RESOLVED,
@@ -462,8 +470,11 @@ final class LedgerClaims {
     }
 
     /**
-     * Re-checks a complete dispute against the claim it disputes: upheld, applies the dispute,
-     * the void and the slash (where the payee has a stake); rejected, throws DISPUTE_REJECTED.
+     * Re-checks a complete dispute against the claim it disputes. A record that does not parse,
+     * accuses another provider or disputes another receipt is refused with nothing applied (the
+     * claim stands, DISPUTE_REJECTED); otherwise the claim is frozen by the {@code Dispute} first,
+     * then the offline verifier decides: upheld, the void and the slash (where the payee has a
+     * stake); not upheld, the claim is posted at once and DISPUTE_REJECTED thrown.
      */
     private List<Applied> recheck(HoldRecord hold, byte[] recordJson, Map<String, ByteBuffer> inputs,
                                   Map<String, ByteBuffer> outputs) {
@@ -481,19 +492,32 @@ final class LedgerClaims {
             throw rejected("the record disputes receipt " + disputed + " but the claim on hold " + hold.key()
                     + " rests on receipt " + claim.evidence() + ": dispute the receipt that was claimed");
         }
-        try {
-            OfflineVerifier.recheck(record, inputs, outputs);
-        } catch (DisputeNotUpheldException e) {
-            throw rejected("the offline verifier does not uphold the dispute: " + e.getMessage());
-        } catch (MissingEvidenceException e) {
-            throw new InvalidArgumentException("the dispute lacks evidence: " + e.getMessage());
-        } catch (VerificationException e) {
-            throw rejected("the record does not bind to what the provider signed: " + e.getMessage());
-        }
+        // The upload is complete and the record disputes this very claim: freeze the claim now.
+        // The ledger's clock judges the window (DISPUTE_WINDOW_CLOSED at or after its end, nothing
+        // applied); from here the re-check decides even after the window, until the ledger's
+        // re-check deadline, when the ledger posts the claim itself. A retry of this dispute (the
+        // service restarted mid-re-check) gets this Dispute back as an identical retry.
         String base = claim.key().value();
         List<Applied> applied = new ArrayList<>(3);
         applied.add(await(ledger.apply(new Operation.Dispute(OperationKey.of(base + "/dispute"), hold.key(),
                 "sha256:" + Sha256.hex(recordJson)))));
+        String notUpheld = null;
+        try {
+            OfflineVerifier.recheck(record, inputs, outputs);
+        } catch (DisputeNotUpheldException e) {
+            notUpheld = "the offline verifier does not uphold the dispute: " + e.getMessage();
+        } catch (MissingEvidenceException e) {
+            notUpheld = "the dispute lacks evidence: " + e.getMessage();
+        } catch (VerificationException e) {
+            notUpheld = "the record does not bind to what the provider signed: " + e.getMessage();
+        } catch (InvalidArgumentException e) {
+            notUpheld = "the dispute's data does not fit its record: " + e.getMessage();
+        }
+        if (notUpheld != null) {
+            // Rejected: the frozen claim is posted at once, for what was claimed.
+            await(ledger.apply(new Operation.Post(OperationKey.of(base + "/post"), hold.key(), claim.amount())));
+            throw new SettlementException(Reason.DISPUTE_REJECTED, "dispute rejected, the claim is posted: " + notUpheld);
+        }
         applied.add(await(ledger.apply(new Operation.VoidHold(OperationKey.of(base + "/void"), hold.key()))));
         slash(hold, record.provider(), base, Sha256.hex(recordJson)).ifPresent(applied::add);
         return applied;
