@@ -122,12 +122,32 @@ class DisputeKillTest {
             OperationKey liarHold;
             try {
                 LedgerGrpc.LedgerStub stub = LedgerGrpc.newStub(raw);
-                stalled = stub.dispute(ignore());
-                stalled.onNext(DisputeChunk.newBuilder().setStart(DisputeStart.newBuilder().setHold(blocker.value())
-                        .setRecordBytes(100)).build());
-                // A probe on a connection of its own (the service bounds the streams of one connection).
-                waitUntil(() -> slotTaken(service.address(), buyerKey, blocker),
-                        "the stalled upload to take the service's dispute slot");
+                // A probe on a connection of its own (the service bounds the streams of one
+                // connection). Under load the probe can reach the service before the stalled
+                // upload's start and take the slot, which refuses the stalled upload: then the
+                // stalled upload is sent again, and the probe looks again.
+                java.util.concurrent.atomic.AtomicReference<CompletableFuture<Status>> refused =
+                        new java.util.concurrent.atomic.AtomicReference<>();
+                java.util.concurrent.atomic.AtomicReference<StreamObserver<DisputeChunk>> stall =
+                        new java.util.concurrent.atomic.AtomicReference<>();
+                Runnable sendStall = () -> {
+                    CompletableFuture<Status> ended = new CompletableFuture<>();
+                    refused.set(ended);
+                    StreamObserver<DisputeChunk> up = stub.dispute(ending(ended));
+                    up.onNext(DisputeChunk.newBuilder().setStart(DisputeStart.newBuilder().setHold(blocker.value())
+                            .setRecordBytes(100)).build());
+                    stall.set(up);
+                };
+                sendStall.run();
+                waitUntil(() -> {
+                    if (refused.get().isDone()) {
+                        System.out.println("stalled upload ended: " + refused.get().join() + "; sending it again");
+                        sendStall.run();
+                        return false;
+                    }
+                    return slotTaken(service.address(), buyerKey, blocker);
+                }, "the stalled upload to take the service's dispute slot");
+                stalled = stall.get();
 
                 String[] args = {dir.address(), Hex.encode(buyerSeed), service.address(),
                     Hex.encode(LEDGER_KEY.publicKey().raw()), BUYER.value(), journal.toString(), String.valueOf(SEED)};
@@ -243,7 +263,8 @@ class DisputeKillTest {
         }
     }
 
-    private static StreamObserver<DisputeReply> ignore() {
+    /** An answer that completes {@code ended} with the call's status when the service ends the call. */
+    private static StreamObserver<DisputeReply> ending(CompletableFuture<Status> ended) {
         return new StreamObserver<>() {
             @Override
             public void onNext(DisputeReply value) {
@@ -251,10 +272,12 @@ class DisputeKillTest {
 
             @Override
             public void onError(Throwable t) {
+                ended.complete(Status.fromThrowable(t));
             }
 
             @Override
             public void onCompleted() {
+                ended.complete(Status.OK);
             }
         };
     }
