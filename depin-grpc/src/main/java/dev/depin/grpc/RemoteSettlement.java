@@ -112,6 +112,9 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     private boolean closed;
     /** Operations waiting out a retry's pause: failed by {@link #close()} if it comes first. */
     private final Set<Pending> pausing = ConcurrentHashMap.newKeySet();
+    /** Batch roots of v2 hold certificates already checked: one signature check per batch. */
+    private final dev.depin.settlement.VerifiedRoots verifiedRoots =
+            new dev.depin.settlement.VerifiedRoots(dev.depin.settlement.VerifiedRoots.DEFAULT_CAPACITY);
     /** Set when the service has no ApplyBatch (an older one): then one Apply per operation. */
     private volatile boolean unbatched;
 
@@ -221,7 +224,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                         + c.hold() + " from ledger " + c.ledger().shortId() + ": not this hold's from the pinned ledger");
             }
             try {
-                c.envelope().verify(dev.depin.settlement.HoldCertificate.PAYLOAD_TYPE, ledgerKey);
+                c.verifyIssuer(ledgerKey, verifiedRoots);
             } catch (dev.depin.DepinException e) {
                 throw new LedgerFailureException("settlement service " + address + " returned a hold certificate "
                         + "that the pinned ledger key did not sign (" + e.getMessage() + ")", e);
