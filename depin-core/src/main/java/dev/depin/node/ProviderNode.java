@@ -119,6 +119,9 @@ public final class ProviderNode implements AutoCloseable {
     /** The ledger whose hold certificates this node requires, or null on an open network. */
     private final dev.depin.crypto.NodePublicKey requiredLedger;
     private final SpentHolds spentHolds = new SpentHolds();
+    /** Batch roots of v2 hold certificates already checked: one signature check per batch. */
+    private final dev.depin.settlement.VerifiedRoots verifiedRoots =
+            new dev.depin.settlement.VerifiedRoots(dev.depin.settlement.VerifiedRoots.DEFAULT_CAPACITY);
     private final ThreadPoolExecutor workers;
     private final JobLimits limits;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -511,7 +514,8 @@ public final class ProviderNode implements AutoCloseable {
      * The admission check of a private network: on a node built with
      * {@link Builder#requireHoldCertificates}, a job runs only with a valid certificate from that
      * ledger for exactly its spec and this node as payee. {@link #submit} checks it before the
-     * job takes a queue slot (one signature check), so unpaid work costs the node nothing else;
+     * job takes a queue slot (one signature check; for a v2 certificate an audit path, and its
+     * batch root's signature once per batch), so unpaid work costs the node nothing else;
      * a transport may check it earlier, before it receives the inputs. A certificate pays for
      * one attempt: {@link #submit} spends it, and any later attempt that sends it again (a
      * replay, by the buyer or anyone who saw it) is refused until it expires.
@@ -540,7 +544,7 @@ public final class ProviderNode implements AutoCloseable {
         HoldCertificate c = request.holdCertificate().get();
         Instant now = clock.instant();
         try {
-            c.verify(requiredLedger, nodeId(), request.spec().hash(), price, now);
+            c.verify(requiredLedger, nodeId(), request.spec().hash(), price, now, verifiedRoots);
         } catch (dev.depin.crypto.VerificationException e) {
             return Optional.of("provider " + nodeId().shortId() + " refuses job " + request.jobId() + ": "
                     + e.getMessage());

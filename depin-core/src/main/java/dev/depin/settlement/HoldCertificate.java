@@ -1,25 +1,35 @@
 package dev.depin.settlement;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.BadSignatureException;
+import dev.depin.crypto.Dsse;
 import dev.depin.crypto.Envelope;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.InclusionProof;
+import dev.depin.crypto.MerkleTree;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.crypto.Sha256;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * A ledger's signed word that money is held for one job on one provider: the answer to a
  * hold, which the buyer sends with the job and the provider checks before it runs anything.
  *
- * <p>The payload is eight ASCII lines, each {@code name value}, in this order and nothing else
- * ({@link #PAYLOAD_TYPE}, one {@code \n} after each line):
+ * <p><b>Version 1</b> ({@link #issue}): the payload is eight ASCII lines, each {@code name value},
+ * in this order and nothing else ({@link #PAYLOAD_TYPE}, one {@code \n} after each line):
  * <pre>
  * depin-hold-certificate v1
  * ledger  &lt;the ledger key's node id, 64 hex&gt;
@@ -36,8 +46,33 @@ import java.util.regex.Pattern;
  * the provider checks it is its own price, and a settlement service bounds the provider's claim
  * by it. It travels as a DSSE envelope (JSON) signed by
  * the ledger's Ed25519 key over the PAE of that payload type and payload, so it cannot pass as
- * any other depin signature. Parsing re-encodes the fields and requires the same bytes, so
- * each certificate has exactly one encoding.
+ * any other depin signature.
+ *
+ * <p><b>Version 2</b> ({@link #issueBatch}): one signature for a batch of up to
+ * {@value #MAX_BATCH} holds. Each hold's <em>leaf</em> is the same lines with the first one
+ * {@code depin-hold-certificate v2}; its leaf value is SHA-256 of DSSE PAE({@link #LEAF_PAYLOAD_TYPE},
+ * leaf), hashed into an RFC 6962 tree as a leaf ({@code SHA-256(0x00 || value)}). The ledger signs
+ * the batch statement
+ * <pre>
+ * depin-hold-certificate-batch v2
+ * ledger &lt;node id&gt;
+ * size   &lt;holds in the batch, 1..1024&gt;
+ * root   &lt;the tree's root, 64 hex&gt;
+ * </pre>
+ * under {@link #BATCH_PAYLOAD_TYPE} (so a v1 signature never reads as a batch root, nor a root as
+ * a v1 certificate), and each certificate is its leaf followed by
+ * <pre>
+ * leaf      &lt;its index in the batch&gt;
+ * size      &lt;the batch size&gt;
+ * path      &lt;64 hex&gt; &lt;64 hex&gt; ...   (RFC 9162 audit path, leaf to root; "path" alone for a batch of one)
+ * root      &lt;the root, 64 hex&gt;
+ * signature &lt;the ledger's Ed25519 signature over the batch statement's PAE, 128 hex&gt;
+ * </pre>
+ * in plain ASCII (not JSON). A provider checks the path and the signature; with a
+ * {@link VerifiedRoots} it checks each root's signature once for the whole batch.
+ *
+ * <p>Parsing re-encodes the fields and requires the same bytes, so each certificate of either
+ * version has exactly one encoding.
  *
  * @param ledger    the id of the key that signed it
  * @param hold      the hold's key
@@ -47,17 +82,30 @@ import java.util.regex.Pattern;
  * @param specHash  the SHA-256 (hex) of the job spec the money is held for
  * @param expiresAt when the hold expires
  * @param price     the price the hold names, if any
- * @param envelope  the signed envelope
+ * @param envelope  the signed envelope: the certificate itself (v1) or its batch's statement (v2)
+ * @param batch     v2: where the hold's leaf sits in the batch; empty for v1
  */
 public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee, MicroUsd amount,
-                              String specHash, Instant expiresAt, java.util.Optional<Price> price, Envelope envelope) {
-    /** The DSSE payload type of a hold certificate. */
+                              String specHash, Instant expiresAt, Optional<Price> price, Envelope envelope,
+                              Optional<InclusionProof> batch) {
+    /** The DSSE payload type of a hold certificate of version 1. */
     public static final String PAYLOAD_TYPE = "application/vnd.depin.hold-certificate.v1";
+    /** The type a v2 certificate's leaf is hashed under (PAE), never signed on its own. */
+    public static final String LEAF_PAYLOAD_TYPE = "application/vnd.depin.hold-certificate.v2";
+    /** The DSSE payload type of the batch statement whose root v2 certificates lead to. */
+    public static final String BATCH_PAYLOAD_TYPE = "application/vnd.depin.hold-certificate-batch.v2";
+    /** The most holds one batch (one signature) certifies. */
+    public static final int MAX_BATCH = 1024;
+    /** The longest audit path a batch of at most {@link #MAX_BATCH} holds has. */
+    public static final int MAX_PATH = 10;
     /** The largest encoded certificate accepted. */
     public static final int MAX_BYTES = 4096;
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final String[] NAMES = {"ledger", "hold", "buyer", "payee", "amount", "spec", "expires"};
     private static final String FIRST = "depin-hold-certificate v1";
+    private static final String FIRST_V2 = "depin-hold-certificate v2";
+    private static final String BATCH_FIRST = "depin-hold-certificate-batch v2";
+    private static final byte[] V2_PREFIX = (FIRST_V2 + "\n").getBytes(StandardCharsets.US_ASCII);
 
     /**
      * Checks the fields.
@@ -70,8 +118,11 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
      * @param specHash  64 lower-case hex characters
      * @param expiresAt the expiry, whole milliseconds
      * @param price     the price, or empty
-     * @param envelope  the envelope
-     * @throws InvalidArgumentException if a field is null or malformed
+     * @param envelope  the envelope: of type {@link #PAYLOAD_TYPE} for v1, the batch statement
+     *                  ({@link #BATCH_PAYLOAD_TYPE}) of this ledger and batch size for v2
+     * @param batch     the leaf's place in its batch (v2), or empty (v1)
+     * @throws InvalidArgumentException if a field is null or malformed, or the envelope does not
+     *                                  fit the version
      */
     public HoldCertificate {
         InvalidArgumentException.requireNonNull(ledger, "ledger key id");
@@ -83,10 +134,25 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         InvalidArgumentException.requireNonNull(expiresAt, "expiry");
         InvalidArgumentException.requireNonNull(price, "price (Optional.empty() for none)");
         InvalidArgumentException.requireNonNull(envelope, "envelope");
+        InvalidArgumentException.requireNonNull(batch, "batch (Optional.empty() for a v1 certificate)");
+        if (batch.isPresent()) {
+            InclusionProof p = batch.get();
+            if (p.leafCount() > MAX_BATCH || p.path().size() > MAX_PATH) {
+                throw new InvalidArgumentException("a batch of " + p.leafCount() + " holds with a path of "
+                        + p.path().size() + " hashes: a batch certifies 1 to " + MAX_BATCH + " holds, with at most "
+                        + MAX_PATH + " hashes in a path");
+            }
+            if (!BATCH_PAYLOAD_TYPE.equals(envelope.payloadType()) || rootOf(envelope, ledger, p.leafCount()) == null) {
+                throw new InvalidArgumentException("a v2 hold certificate's envelope must be its ledger's batch "
+                        + "statement (" + BATCH_PAYLOAD_TYPE + ") for " + ledger.shortId() + " and " + p.leafCount()
+                        + " holds");
+            }
+        }
     }
 
     /**
-     * Signs a certificate for a hold (what a ledger does when it applies a hold for a job).
+     * Signs a version-1 certificate for a hold: one signature for this hold alone (what older
+     * ledgers did; {@link #issueBatch} signs one root for many).
      *
      * @param hold      the applied hold; its {@link Operation.Hold#specHash()} must be present
      * @param ledgerKey the ledger's key
@@ -96,18 +162,64 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
     public static HoldCertificate issue(Operation.Hold hold, NodeKeyPair ledgerKey) {
         InvalidArgumentException.requireNonNull(hold, "hold");
         InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
-        String spec = hold.specHash().orElseThrow(() -> new InvalidArgumentException("hold " + hold.key()
-                + " names no job spec: a certificate binds one spec, give the hold its spec hash"));
+        String spec = specOf(hold);
         NodeId id = ledgerKey.nodeId();
-        byte[] payload = encode(id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
-                hold.price());
+        byte[] payload = encode(FIRST, id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec,
+                hold.expiresAt(), hold.price());
         return new HoldCertificate(id, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
-                hold.price(), Envelope.sign(PAYLOAD_TYPE, payload, ledgerKey));
+                hold.price(), Envelope.sign(PAYLOAD_TYPE, payload, ledgerKey), Optional.empty());
     }
 
     /**
-     * Reads a certificate from its encoding (the envelope's JSON). Does not check the
-     * signature: {@link #verify} does.
+     * Certifies a batch of holds with one signature (version 2): the RFC 6962 root of their leaves,
+     * signed in a batch statement; each certificate carries its leaf's audit path.
+     *
+     * @param holds     the applied holds, 1 to {@value #MAX_BATCH}, each naming a job spec
+     * @param ledgerKey the ledger's key
+     * @return one certificate per hold, in order
+     * @throws InvalidArgumentException if an argument is null, the batch is empty or larger than
+     *                                  {@value #MAX_BATCH}, or a hold names no spec
+     */
+    public static List<HoldCertificate> issueBatch(List<Operation.Hold> holds, NodeKeyPair ledgerKey) {
+        InvalidArgumentException.requireNonNull(holds, "holds");
+        InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
+        int n = holds.size();
+        if (n == 0 || n > MAX_BATCH) {
+            throw new InvalidArgumentException("a batch of " + n + " holds: certify 1 to " + MAX_BATCH
+                    + " holds under one root (split a larger batch)");
+        }
+        NodeId id = ledgerKey.nodeId();
+        byte[] leaves = new byte[n * Sha256.LENGTH];
+        for (int i = 0; i < n; i++) {
+            Operation.Hold h = InvalidArgumentException.requireNonNull(holds.get(i), "hold");
+            byte[] leaf = encode(FIRST_V2, id, h.key(), h.payer(), h.payee(), h.amount(), specOf(h), h.expiresAt(),
+                    h.price());
+            System.arraycopy(leafValue(leaf), 0, leaves, i * Sha256.LENGTH, Sha256.LENGTH);
+        }
+        MerkleTree tree = MerkleTree.of(ByteBuffer.wrap(leaves), Sha256.LENGTH);
+        Envelope signed = Envelope.sign(BATCH_PAYLOAD_TYPE, batchStatement(id, n, tree.rootHex()), ledgerKey);
+        List<HoldCertificate> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Operation.Hold h = holds.get(i);
+            out.add(new HoldCertificate(id, h.key(), h.payer(), h.payee(), h.amount(), h.specHash().get(),
+                    h.expiresAt(), h.price(), signed, Optional.of(tree.proof(i))));
+        }
+        return out;
+    }
+
+    private static String specOf(Operation.Hold hold) {
+        return hold.specHash().orElseThrow(() -> new InvalidArgumentException("hold " + hold.key()
+                + " names no job spec: a certificate binds one spec, give the hold its spec hash"));
+    }
+
+    /** @return the certificate's version: 1 (signed alone) or 2 (a leaf of a signed batch) */
+    public int version() {
+        return batch.isPresent() ? 2 : 1;
+    }
+
+    /**
+     * Reads a certificate from its encoding (the envelope's JSON for v1, the ASCII lines for v2).
+     * Does not check the signature: {@link #verify} does.
      *
      * @param bytes the encoding, at most {@link #MAX_BYTES}
      * @return the certificate
@@ -122,20 +234,113 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
             throw new VerificationException(Reason.MALFORMED_ENVELOPE, "hold certificate of " + bytes.length
                     + " bytes is over the " + MAX_BYTES + "-byte limit: reject it");
         }
+        if (bytes.length >= V2_PREFIX.length && Arrays.equals(bytes, 0, V2_PREFIX.length, V2_PREFIX, 0,
+                V2_PREFIX.length)) {
+            return parseV2(bytes);
+        }
         Envelope env = Envelope.parse(bytes, MAX_BYTES);
         if (!PAYLOAD_TYPE.equals(env.payloadType())) {
             throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payload type '" + env.payloadType()
                     + "' is not a hold certificate's (" + PAYLOAD_TYPE + "): reject it");
         }
         byte[] payload = env.payload();
-        String text = new String(payload, StandardCharsets.US_ASCII);
-        String[] lines = text.split("\n", -1);
+        String[] lines = new String(payload, StandardCharsets.US_ASCII).split("\n", -1);
         boolean priced = lines.length == NAMES.length + 3;
         if ((lines.length != NAMES.length + 2 && !priced) || !lines[0].equals(FIRST)
                 || !lines[lines.length - 1].isEmpty()) {
             throw malformed("it is not " + (NAMES.length + 1) + " lines (or " + (NAMES.length + 2)
                     + " with a price) starting '" + FIRST + "'");
         }
+        HoldCertificate c = fields(lines, priced, env, Optional.empty());
+        if (!Arrays.equals(payload, c.leafOrPayload())) {
+            throw malformed("its fields are not in their one canonical form");
+        }
+        return c;
+    }
+
+    private static HoldCertificate parseV2(byte[] bytes) {
+        String[] lines = new String(bytes, StandardCharsets.US_ASCII).split("\n", -1);
+        int trailer = 5;
+        boolean priced = lines.length == NAMES.length + 3 + trailer;
+        if ((lines.length != NAMES.length + 2 + trailer && !priced) || !lines[lines.length - 1].isEmpty()) {
+            throw malformed("a v2 certificate is " + (NAMES.length + 1 + trailer) + " lines (or "
+                    + (NAMES.length + 2 + trailer) + " with a price) starting '" + FIRST_V2 + "'");
+        }
+        int t = lines.length - 1 - trailer;
+        String index = value(lines, t, "leaf");
+        String size = value(lines, t + 1, "size");
+        String path = lines[t + 2];
+        String root = value(lines, t + 3, "root");
+        String signature = value(lines, t + 4, "signature");
+        int n;
+        int i;
+        try {
+            n = Integer.parseInt(size);
+            i = Integer.parseInt(index);
+        } catch (NumberFormatException e) {
+            throw malformed("the leaf index '" + abbreviate(index) + "' or batch size '" + abbreviate(size)
+                    + "' is not a decimal number");
+        }
+        if (n < 1 || n > MAX_BATCH) {
+            throw malformed("a batch of " + n + " holds is outside 1.." + MAX_BATCH);
+        }
+        if (i < 0 || i >= n) {
+            throw malformed("leaf index " + i + " is not within the batch of " + n + " holds");
+        }
+        if (!path.equals("path") && !path.startsWith("path ")) {
+            throw malformed("line " + (t + 3) + " is not 'path <64 hex> ...'");
+        }
+        String[] hashes = path.equals("path") ? new String[0] : path.substring("path ".length()).split(" ", -1);
+        if (hashes.length > MAX_PATH) {
+            throw malformed("an audit path of " + hashes.length + " hashes is longer than the " + MAX_PATH
+                    + " a batch of at most " + MAX_BATCH + " holds has");
+        }
+        List<byte[]> proofPath = new ArrayList<>(hashes.length);
+        for (String h : hashes) {
+            if (!HEX64.matcher(h).matches()) {
+                throw malformed("audit path hash '" + abbreviate(h) + "' is not 64 lower-case hex characters");
+            }
+            proofPath.add(Hex.decode(h));
+        }
+        if (!HEX64.matcher(root).matches()) {
+            throw malformed("the root '" + abbreviate(root) + "' is not 64 lower-case hex characters");
+        }
+        if (!Hex.isLowerHex(signature, 128)) {
+            throw malformed("the signature is not 128 lower-case hex characters");
+        }
+        NodeId ledger;
+        try {
+            ledger = NodeId.parse(value(lines, 1, "ledger"));
+        } catch (InvalidArgumentException e) {
+            throw malformed(e.getMessage());
+        }
+        Envelope env = new Envelope(BATCH_PAYLOAD_TYPE, batchStatement(ledger, n, root),
+                List.of(new Envelope.Signature(ledger.hex(), Hex.decode(signature))));
+        String[] leaf = Arrays.copyOf(lines, t + 1);
+        leaf[t] = "";
+        if (!leaf[0].equals(FIRST_V2)) {
+            throw malformed("line 1 is not '" + FIRST_V2 + "'");
+        }
+        HoldCertificate c = fields(leaf, priced, env, Optional.of(new InclusionProof(i, n, proofPath)));
+        if (!Arrays.equals(bytes, c.toBytes())) {
+            throw malformed("its fields are not in their one canonical form");
+        }
+        return c;
+    }
+
+    private static String value(String[] lines, int i, String name) {
+        if (!lines[i].startsWith(name + " ")) {
+            throw malformed("line " + (i + 1) + " is not '" + name + " <value>'");
+        }
+        return lines[i].substring(name.length() + 1);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+
+    /** The hold's fields from {@code lines} (its payload or leaf, then an empty line). */
+    private static HoldCertificate fields(String[] lines, boolean priced, Envelope env, Optional<InclusionProof> batch) {
         String[] v = new String[NAMES.length];
         for (int i = 0; i < NAMES.length; i++) {
             String prefix = NAMES[i] + " ";
@@ -144,8 +349,7 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
             }
             v[i] = lines[i + 1].substring(prefix.length());
         }
-        java.util.Optional<Price> price = java.util.Optional.empty();
-        HoldCertificate c;
+        Optional<Price> price = Optional.empty();
         try {
             if (priced) {
                 String line = lines[NAMES.length + 1];
@@ -156,30 +360,38 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
                 if (p.length != 2) {
                     throw malformed("line " + (NAMES.length + 2) + " is not 'price <per device-second>/<per GB>'");
                 }
-                price = java.util.Optional.of(new Price(MicroUsd.ofMicros(Long.parseLong(p[0])),
+                price = Optional.of(new Price(MicroUsd.ofMicros(Long.parseLong(p[0])),
                         MicroUsd.ofMicros(Long.parseLong(p[1]))));
             }
-            c = new HoldCertificate(NodeId.parse(v[0]), OperationKey.of(v[1]), AccountId.of(v[2]), AccountId.of(v[3]),
-                    MicroUsd.ofMicros(Long.parseLong(v[4])), v[5], Instant.ofEpochMilli(Long.parseLong(v[6])), price,
-                    env);
+            return new HoldCertificate(NodeId.parse(v[0]), OperationKey.of(v[1]), AccountId.of(v[2]),
+                    AccountId.of(v[3]), MicroUsd.ofMicros(Long.parseLong(v[4])), v[5],
+                    Instant.ofEpochMilli(Long.parseLong(v[6])), price, env, batch);
         } catch (InvalidArgumentException | NumberFormatException | java.time.DateTimeException e) {
             throw malformed(e.getMessage());
         }
-        if (!Arrays.equals(payload, encode(c.ledger, c.hold, c.buyer, c.payee, c.amount, c.specHash, c.expiresAt,
-                c.price))) {
-            throw malformed("its fields are not in their one canonical form");
-        }
-        return c;
     }
 
-    /** @return the encoding: the signed envelope's JSON */
+    /** @return the encoding: the signed envelope's JSON (v1), or the leaf and its proof (v2) */
     public byte[] toBytes() {
-        return envelope.toJsonBytes();
+        if (batch.isEmpty()) {
+            return envelope.toJsonBytes();
+        }
+        InclusionProof p = batch.get();
+        StringBuilder sb = new StringBuilder(new String(leafOrPayload(), StandardCharsets.US_ASCII));
+        sb.append("leaf ").append(p.leafIndex()).append("\nsize ").append(p.leafCount()).append("\npath");
+        for (byte[] h : p.path()) {
+            sb.append(' ').append(Hex.encode(h));
+        }
+        sb.append("\nroot ").append(rootOf(envelope, ledger, p.leafCount())).append("\nsignature ")
+                .append(Hex.encode(envelope.signatures().get(0).sig())).append('\n');
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     /**
      * What a provider checks before it admits a job: the certificate is signed by the ledger it
-     * trusts, pays it, is for exactly this spec, and has not expired.
+     * trusts, pays it, is for exactly this spec, and has not expired. A v2 certificate's root
+     * signature is checked every time: {@link #verify(NodePublicKey, NodeId, String, Price, Instant,
+     * VerifiedRoots)} checks it once per batch.
      *
      * @param ledgerKey the ledger's public key the provider trusts
      * @param provider  the provider's node id (the payee must be {@code provider:<node id>})
@@ -187,23 +399,41 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
      * @param offered   the provider's own price: a certificate that names a price must name this
      * @param now       the provider's clock
      * @throws InvalidArgumentException if an argument is null
-     * @throws VerificationException    {@code KEY_MISMATCH} or {@code BAD_SIGNATURE} (not signed
-     *                                  by that ledger), {@code PAYEE_MISMATCH} (pays someone
-     *                                  else), {@code SPEC_HASH_MISMATCH} (held for another job),
-     *                                  {@code PRICE_MISMATCH} (held at another price),
-     *                                  {@code CERTIFICATE_EXPIRED} (at or past its expiry)
+     * @throws VerificationException    as {@link #verify(NodePublicKey, NodeId, String, Price, Instant,
+     *                                  VerifiedRoots)}
      */
     public void verify(NodePublicKey ledgerKey, NodeId provider, String specHash, Price offered, Instant now) {
+        verify(ledgerKey, provider, specHash, offered, now, null);
+    }
+
+    /**
+     * What a provider checks before it admits a job: the certificate is signed by the ledger it
+     * trusts (v1: its signature; v2: its audit path to a batch root, and the root's signature
+     * unless {@code roots} holds it already), pays it, is for exactly this spec, and has not
+     * expired.
+     *
+     * @param ledgerKey the ledger's public key the provider trusts
+     * @param provider  the provider's node id (the payee must be {@code provider:<node id>})
+     * @param specHash  the SHA-256 (hex) of the spec the provider is asked to run
+     * @param offered   the provider's own price: a certificate that names a price must name this
+     * @param now       the provider's clock
+     * @param roots     batch roots already verified (and where a newly verified one is kept), or
+     *                  {@code null} to check every root's signature
+     * @throws InvalidArgumentException if an argument other than {@code roots} is null
+     * @throws VerificationException    {@code KEY_MISMATCH} or {@code BAD_SIGNATURE} (not signed
+     *                                  by that ledger), {@code MERKLE_PROOF_INVALID} (a v2 leaf
+     *                                  that does not lead to its root), {@code PAYEE_MISMATCH}
+     *                                  (pays someone else), {@code SPEC_HASH_MISMATCH} (held for
+     *                                  another job), {@code PRICE_MISMATCH} (held at another
+     *                                  price), {@code CERTIFICATE_EXPIRED} (at or past its expiry)
+     */
+    public void verify(NodePublicKey ledgerKey, NodeId provider, String specHash, Price offered, Instant now,
+                       VerifiedRoots roots) {
         InvalidArgumentException.requireNonNull(offered, "the provider's price");
-        InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(specHash, "spec hash");
         InvalidArgumentException.requireNonNull(now, "now");
-        if (!ledgerKey.nodeId().equals(ledger)) {
-            throw new VerificationException(Reason.KEY_MISMATCH, "hold certificate " + hold + " names ledger "
-                    + ledger.shortId() + ", not the trusted ledger " + ledgerKey.nodeId().shortId() + ": reject the job");
-        }
-        envelope.verify(PAYLOAD_TYPE, ledgerKey);
+        verifyIssuer(ledgerKey, roots);
         AccountId expected = AccountId.of("provider:" + provider.hex());
         if (!payee.equals(expected)) {
             throw new VerificationException(Reason.PAYEE_MISMATCH, "hold certificate " + hold + " pays " + payee
@@ -225,6 +455,53 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         }
     }
 
+    /**
+     * Checks only that {@code ledgerKey} issued this certificate (what a buyer checks of the
+     * certificate its ledger answered): v1, its signature; v2, its audit path to the batch root
+     * and the root's signature, once per root when {@code roots} is given.
+     *
+     * @param ledgerKey the ledger's public key
+     * @param roots     batch roots already verified (and where a newly verified one is kept), or
+     *                  {@code null} to check every root's signature
+     * @throws InvalidArgumentException if {@code ledgerKey} is null
+     * @throws VerificationException    {@code KEY_MISMATCH}, {@code BAD_SIGNATURE} or
+     *                                  {@code MERKLE_PROOF_INVALID}
+     */
+    public void verifyIssuer(NodePublicKey ledgerKey, VerifiedRoots roots) {
+        InvalidArgumentException.requireNonNull(ledgerKey, "ledger key");
+        if (!ledgerKey.nodeId().equals(ledger)) {
+            throw new VerificationException(Reason.KEY_MISMATCH, "hold certificate " + hold + " names ledger "
+                    + ledger.shortId() + ", not the trusted ledger " + ledgerKey.nodeId().shortId() + ": reject the job");
+        }
+        if (batch.isEmpty()) {
+            envelope.verify(PAYLOAD_TYPE, ledgerKey);
+            return;
+        }
+        InclusionProof p = batch.get();
+        byte[] root = Hex.decode(rootOf(envelope, ledger, p.leafCount()));
+        try {
+            p.verify(leafValue(leafOrPayload()), root);
+        } catch (VerificationException e) {
+            throw new VerificationException(Reason.MERKLE_PROOF_INVALID, "hold certificate " + hold + " is not leaf "
+                    + p.leafIndex() + " of the " + p.leafCount() + "-hold batch whose root it names: its fields, "
+                    + "leaf index, size, audit path or root were altered; reject the job");
+        }
+        String key = Hex.encode(ledgerKey.raw()) + ":" + envelope.digestHex();
+        if (roots != null && roots.contains(key)) {
+            return;
+        }
+        try {
+            envelope.verify(BATCH_PAYLOAD_TYPE, ledgerKey);
+        } catch (BadSignatureException e) {
+            throw new VerificationException(Reason.BAD_SIGNATURE, "hold certificate " + hold + ": the ledger's "
+                    + "signature on its batch root (" + p.leafCount() + " holds) does not verify under "
+                    + ledger.shortId() + ": the root, the size or the signature was altered; reject the job");
+        }
+        if (roots != null) {
+            roots.add(key);
+        }
+    }
+
     private static String describe(Price p) {
         return p.perDeviceSecond().micros() + "/" + p.perGigabyte().micros() + " micro-USD per device-second/GB";
     }
@@ -237,9 +514,36 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         return specHash;
     }
 
-    private static byte[] encode(NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee, MicroUsd amount,
-                                 String spec, Instant expires, java.util.Optional<Price> price) {
-        String text = FIRST + "\nledger " + ledger.hex() + "\nhold " + hold.value() + "\nbuyer " + buyer.value()
+    /** v1: the signed payload; v2: the leaf. */
+    private byte[] leafOrPayload() {
+        return encode(batch.isEmpty() ? FIRST : FIRST_V2, ledger, hold, buyer, payee, amount, specHash, expiresAt,
+                price);
+    }
+
+    /** A leaf's value in the tree: SHA-256 of PAE(leaf type, leaf). */
+    private static byte[] leafValue(byte[] leaf) {
+        return Sha256.digest(Dsse.pae(LEAF_PAYLOAD_TYPE, leaf));
+    }
+
+    private static byte[] batchStatement(NodeId ledger, int size, String rootHex) {
+        return (BATCH_FIRST + "\nledger " + ledger.hex() + "\nsize " + size + "\nroot " + rootHex + "\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** @return the root (hex) a batch statement names, or null if it is not this ledger's statement for that size */
+    private static String rootOf(Envelope statement, NodeId ledger, int size) {
+        String text = new String(statement.payload(), StandardCharsets.US_ASCII);
+        String head = BATCH_FIRST + "\nledger " + ledger.hex() + "\nsize " + size + "\nroot ";
+        if (!text.startsWith(head) || text.length() != head.length() + 65 || !text.endsWith("\n")) {
+            return null;
+        }
+        String root = text.substring(head.length(), head.length() + 64);
+        return HEX64.matcher(root).matches() ? root : null;
+    }
+
+    private static byte[] encode(String first, NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee,
+                                 MicroUsd amount, String spec, Instant expires, Optional<Price> price) {
+        String text = first + "\nledger " + ledger.hex() + "\nhold " + hold.value() + "\nbuyer " + buyer.value()
                 + "\npayee " + payee.value() + "\namount " + amount.micros() + "\nspec " + spec + "\nexpires "
                 + expires.toEpochMilli() + "\n" + price.map(p -> "price " + p.perDeviceSecond().micros() + "/"
                 + p.perGigabyte().micros() + "\n").orElse("");

@@ -112,6 +112,9 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     private boolean closed;
     /** Operations waiting out a retry's pause: failed by {@link #close()} if it comes first. */
     private final Set<Pending> pausing = ConcurrentHashMap.newKeySet();
+    /** Batch roots of v2 hold certificates already checked: one signature check per batch. */
+    private final dev.depin.settlement.VerifiedRoots verifiedRoots =
+            new dev.depin.settlement.VerifiedRoots(dev.depin.settlement.VerifiedRoots.DEFAULT_CAPACITY);
     /** Set when the service has no ApplyBatch (an older one): then one Apply per operation. */
     private volatile boolean unbatched;
 
@@ -197,8 +200,10 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
 
     /** One operation in one Apply call, with that call's own retries. */
     private void alone(Pending p) {
-        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(p.json)).build();
-        unary((stub, obs) -> stub.apply(req, obs), (AppliedReply m) -> checked(p.operation, LedgerWire.applied(m)))
+        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(p.json)).setOmitEcho(true)
+                .build();
+        unary((stub, obs) -> stub.apply(req, obs),
+                (AppliedReply m) -> checked(p.operation, LedgerWire.applied(m, p.operation)))
                 .whenComplete((a, t) -> {
                     if (t == null) {
                         p.future.complete(a);
@@ -208,7 +213,10 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                 });
     }
 
-    /** The answer is for the operation sent, and a certificate is the pinned ledger's. */
+    /**
+     * The answer is for the operation sent (its echo, where an older service still sends one, is
+     * compared; requests ask for none), and a certificate is the pinned ledger's.
+     */
     private Applied checked(Operation sent, Applied got) {
         if (!got.operation().key().equals(sent.key()) || !got.operation().fields().equals(sent.fields())) {
             throw new LedgerFailureException("settlement service " + address + " answered operation "
@@ -221,7 +229,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                         + c.hold() + " from ledger " + c.ledger().shortId() + ": not this hold's from the pinned ledger");
             }
             try {
-                c.envelope().verify(dev.depin.settlement.HoldCertificate.PAYLOAD_TYPE, ledgerKey);
+                c.verifyIssuer(ledgerKey, verifiedRoots);
             } catch (dev.depin.DepinException e) {
                 throw new LedgerFailureException("settlement service " + address + " returned a hold certificate "
                         + "that the pinned ledger key did not sign (" + e.getMessage() + ")", e);
@@ -527,7 +535,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             batch.forEach(this::alone);
             return;
         }
-        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder();
+        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder().setOmitEcho(true);
         for (Pending p : batch) {
             req.addOperationJson(ByteString.copyFrom(p.json));
         }
@@ -595,7 +603,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             return;
         }
         try {
-            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied())));
+            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation)));
         } catch (LedgerFailureException e) {
             p.future.completeExceptionally(e);
         } catch (RuntimeException e) {

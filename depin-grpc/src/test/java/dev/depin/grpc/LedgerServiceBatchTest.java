@@ -194,6 +194,47 @@ class LedgerServiceBatchTest {
     }
 
     @Test
+    void omitEcho_leavesOutOnlyTheOperation_andBatchedHoldsShareSignedRoots() {
+        LedgerGrpc.LedgerBlockingStub stub = raw(serve(4_096).address());
+        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder().setOmitEcho(true);
+        List<Operation.Hold> holds = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            holds.add(hold("buyer:acme/echo/" + i, BUYER, 100 + i));
+            req.addOperationJson(json(holds.get(i)));
+        }
+        ApplyBatchReply quiet = stub.applyBatch(req.build());
+        dev.depin.settlement.VerifiedRoots roots = new dev.depin.settlement.VerifiedRoots(64);
+        java.util.Set<String> batches = new java.util.HashSet<>();
+        for (int i = 0; i < holds.size(); i++) {
+            dev.depin.grpc.internal.wire.AppliedReply m = quiet.getResults(i).getApplied();
+            assertTrue(m.getOperationJson().isEmpty(), "no echo asked for, none sent");
+            assertTrue(m.getPostingsCount() > 0, "the legs still come");
+            Applied a = LedgerWire.applied(m, holds.get(i));
+            assertEquals(holds.get(i), a.operation(), "the client keeps the operation it sent");
+            dev.depin.settlement.HoldCertificate c = a.certificate().orElseThrow();
+            assertEquals(2, c.version());
+            assertEquals(holds.get(i).key(), c.hold());
+            c.verify(LEDGER_KEY.publicKey(), PROVIDER_KEY.nodeId(), SPEC, new dev.depin.money.Price(MicroUsd.ofMicros(1),
+                    MicroUsd.ofMicros(1)), Instant.now(), roots);
+            batches.add(c.envelope().digestHex());
+        }
+        assertEquals(batches.size(), roots.size(), "each batch root checked once");
+        // Without omit_echo (what an older client sends), the same retry is echoed in full.
+        ApplyBatchReply echoed = stub.applyBatch(ApplyBatchRequest.newBuilder().addOperationJson(json(holds.get(0))).build());
+        assertEquals(holds.get(0), LedgerWire.applied(echoed.getResults(0).getApplied()).operation());
+        assertEquals(quiet.getResults(0).getApplied().getSequence(), echoed.getResults(0).getApplied().getSequence());
+        // Apply alone: the same.
+        Operation.Post post = new Operation.Post(OperationKey.of("buyer:acme/echo/0/post"), holds.get(0).key(),
+                MicroUsd.ofMicros(50));
+        dev.depin.grpc.internal.wire.AppliedReply alone = stub.apply(ApplyRequest.newBuilder().setOperationJson(json(post))
+                .setOmitEcho(true).build());
+        assertTrue(alone.getOperationJson().isEmpty());
+        assertTrue(alone.getPostingsCount() > 0);
+        assertEquals(post, LedgerWire.applied(stub.apply(ApplyRequest.newBuilder().setOperationJson(json(post)).build()))
+                .operation());
+    }
+
+    @Test
     void applyBatch_outsideItsLimits_isRefusedWhole() {
         LedgerGrpc.LedgerBlockingStub stub = raw(serve(4_096).address());
         List<Balance> before = jdbc.balances();

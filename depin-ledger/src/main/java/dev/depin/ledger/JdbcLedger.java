@@ -30,8 +30,6 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -90,8 +88,11 @@ import org.slf4j.LoggerFactory;
  * <p><b>Hold certificates.</b> A ledger built with {@link Builder#certifyHolds(NodeKeyPair)}
  * answers every hold that names a job spec ({@link Operation.Hold#specHash()}) with a
  * {@link HoldCertificate} signed by its key, in {@link Applied#certificate()}, once the hold is
- * durable; an identical retry gets the same certificate (Ed25519 signatures are deterministic).
- * Certificates are signed on two threads of their own, never on the writer thread.
+ * durable. Certificates are signed on a thread of their own, never on the writer thread, in
+ * batches ({@link HoldCertificate#issueBatch}, version 2): each time that thread is free it
+ * signs one RFC 6962 root for every hold that became durable meanwhile (up to
+ * {@value HoldCertificate#MAX_BATCH}), so a busy ledger signs once per batch, not once per hold.
+ * An identical retry gets a certificate for the same hold (from another batch).
  *
  * <pre>{@code
  * try (JdbcLedger ledger = JdbcLedger.builder().sqlite(Path.of("ledger.db")).open()) {
@@ -125,7 +126,7 @@ public final class JdbcLedger implements Settlement {
     private volatile boolean closed;
     private volatile String sweepFailure;
     private final NodeKeyPair certifier;
-    private final ExecutorService signer;
+    private final HoldCertifier signer;
 
     private JdbcLedger(Builder b) {
         this.maxBatch = b.maxBatch;
@@ -159,11 +160,7 @@ public final class JdbcLedger implements Settlement {
         }
         this.clock = b.clock;
         this.certifier = b.certifier;
-        this.signer = b.certifier == null ? null : Executors.newFixedThreadPool(2, task -> {
-            Thread t = new Thread(task, "depin-ledger-certifier");
-            t.setDaemon(true);
-            return t;
-        });
+        this.signer = b.certifier == null ? null : new HoldCertifier(b.certifier);
         this.sweepMillis = b.expirySweep.toMillis();
         this.writerThread = new Thread(this::writeLoop, "depin-ledger-writer");
         this.writerThread.setDaemon(true);
@@ -245,7 +242,7 @@ public final class JdbcLedger implements Settlement {
         }
         CompletableFuture<Applied> applied = submit(new Writer.OpRequest(operation)).future;
         if (certifier != null && operation instanceof Operation.Hold h && h.specHash().isPresent()) {
-            return applied.thenApplyAsync(a -> a.withCertificate(HoldCertificate.issue(h, certifier)), signer);
+            return applied.thenCompose(a -> signer.certify(h).thenApply(a::withCertificate));
         }
         return applied;
     }
@@ -436,7 +433,7 @@ public final class JdbcLedger implements Settlement {
             fail(o, new LedgerFailureException("the ledger is closed: open it again to apply operations"));
         }
         if (signer != null) {
-            signer.shutdown(); // certificates of holds already applied are still signed
+            signer.stop(); // certificates of holds already applied are still signed
         }
         synchronized (readStore) {
             readStore.close();

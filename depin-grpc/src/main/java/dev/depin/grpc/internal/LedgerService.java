@@ -59,6 +59,10 @@ import java.util.function.Function;
  * Nothing refused changes anything. Answers are sent from {@code responses}, never from the
  * ledger's writer thread.
  *
+ * <p>A request with {@code omit_echo} is answered without the operation's JSON (the caller
+ * keeps what it sent): on the service's busiest path that is one JSON encoding and about 300
+ * bytes per operation less.
+ *
  * <p>An {@code ApplyBatch} is many {@code Apply}s in one message: each operation is checked,
  * authorised, counted in flight and refused on its own, and the ledger gets them one after the
  * other, so its group commit takes them together; the answer goes once every operation is
@@ -173,7 +177,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             return;
         }
         boolean operator = access.isOperator(peer);
-        async(peer, out, () -> start(peer, operator, op), LedgerWire::applied, !operator);
+        boolean echo = !request.getOmitEcho();
+        async(peer, out, () -> start(peer, operator, op), a -> LedgerWire.applied(a, echo), !operator);
     }
 
     /** Authorises an operation (unless the caller is an operator) and hands it to the ledger. */
@@ -202,7 +207,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             return;
         }
         boolean operator = access.isOperator(peer);
-        Batch batch = new Batch(peer, n, !operator, out);
+        Batch batch = new Batch(peer, n, !operator, !request.getOmitEcho(), out);
         int admitted = admit(peer, n);
         for (int i = 0; i < n; i++) {
             if (i >= admitted) {
@@ -239,14 +244,16 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         private final AtomicReferenceArray<Object> outcomes;
         private final AtomicInteger left;
         private final boolean sanitise;
+        private final boolean echo;
         private final StreamObserver<ApplyBatchReply> out;
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
-        Batch(NodePublicKey peer, int n, boolean sanitise, StreamObserver<ApplyBatchReply> out) {
+        Batch(NodePublicKey peer, int n, boolean sanitise, boolean echo, StreamObserver<ApplyBatchReply> out) {
             this.peer = peer;
             this.outcomes = new AtomicReferenceArray<>(n);
             this.left = new AtomicInteger(n);
             this.sanitise = sanitise;
+            this.echo = echo;
             this.out = out;
         }
 
@@ -276,7 +283,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                 settle(i, new java.util.concurrent.TimeoutException(), true);
                 Object o = outcomes.get(i);
                 if (o instanceof Applied a) {
-                    reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a)));
+                    reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a, echo)));
                 } else {
                     reply.addResults(ApplyResult.newBuilder().setRefused(refusal(o instanceof StatusRuntimeException s ? s
                             : status((Throwable) o, sanitise))));

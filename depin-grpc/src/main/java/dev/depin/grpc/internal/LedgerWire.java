@@ -157,8 +157,15 @@ public final class LedgerWire {
     }
 
     static AppliedReply applied(Applied a) {
-        AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence())
-                .setOperationJson(ByteString.copyFrom(a.operation().toJson())).setAtEpochMillis(a.at().toEpochMilli());
+        return applied(a, true);
+    }
+
+    /** @param echo whether the reply carries the operation's JSON (a request with omit_echo does not want it) */
+    static AppliedReply applied(Applied a, boolean echo) {
+        AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence()).setAtEpochMillis(a.at().toEpochMilli());
+        if (echo) {
+            b.setOperationJson(ByteString.copyFrom(a.operation().toJson()));
+        }
         for (Posting p : a.postings()) {
             b.addPostings(Leg.newBuilder().setDebit(p.debit().value()).setCredit(p.credit().value())
                     .setAmount(p.amount().micros()).setPending(p.pending()));
@@ -174,7 +181,20 @@ public final class LedgerWire {
      *                                  parse included)
      */
     public static Applied applied(AppliedReply m) {
-        Operation op = Operation.fromJson(m.getOperationJson().toByteArray());
+        return applied(m, null);
+    }
+
+    /**
+     * @param m    an applied operation as received
+     * @param sent the operation the request carried, taken when the reply omits its echo; null
+     *             to require the echo
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed (a certificate that does not
+     *                                  parse included), or the echo is missing where it is required
+     */
+    public static Applied applied(AppliedReply m, Operation sent) {
+        Operation op = m.getOperationJson().isEmpty() && sent != null ? sent
+                : Operation.fromJson(m.getOperationJson().toByteArray());
         List<Posting> legs = new ArrayList<>(m.getPostingsCount());
         for (Leg l : m.getPostingsList()) {
             if (l.getAmount() < 0) {
