@@ -341,6 +341,45 @@ public final class GrpcNetwork implements ComputeNetwork {
         return new Tries(offer, route, request, progress).first();
     }
 
+    /**
+     * Reads chunks of an output that a provider keeps for this buyer
+     * ({@link Builder#keepOutputsOnProviders}), each checked against {@code root} with its
+     * RFC 6962 inclusion proof before it is returned: pass the root that the job's verified
+     * receipt commits to ({@code JobResult.receipt()} outputs), never one the provider told
+     * you. Chunk {@code i} is bytes {@code [i·chunkBytes, min((i+1)·chunkBytes, bytes))}. One
+     * call asks for at most 64 chunks and 2 MiB, and waits at most 30 s; a provider serves a
+     * peer at most 4 calls at once. Only this buyer's key ({@link Builder#identity}) can read
+     * what its jobs kept.
+     *
+     * @param provider   the provider that ran the job
+     * @param root       the output's root (64 hex) as the verified receipt commits to it
+     * @param bytes      the output's size
+     * @param chunkBytes 4 KiB (the receipts' Merkle leaf) times a power of two, at most 1 MiB
+     * @param chunks     chunk indices, strictly increasing
+     * @return the chunks in the order asked (read-only); or failed with
+     *         {@link dev.depin.network.OutputGoneException} when the provider no longer holds
+     *         the output (evicted, expired, restarted) or never held it for this buyer,
+     *         {@link dev.depin.crypto.VerificationException} when a chunk or its proof does not
+     *         lead to {@code root} (nothing is returned), or a {@link NetworkException}
+     * @throws InvalidArgumentException on null, or a request outside the bounds
+     */
+    public CompletableFuture<List<java.nio.ByteBuffer>> fetch(NodeId provider, String root, long bytes,
+                                                              int chunkBytes, List<Integer> chunks) {
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(chunks, "chunk indices");
+        List<Integer> asked = List.copyOf(chunks);
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
+        }
+        Route route = routes.get(provider);
+        if (route == null) {
+            return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
+                    + provider.shortId() + ": refresh the offers"));
+        }
+        return dev.depin.grpc.internal.OutputFetch.fetch(channel(route), provider.shortId(), root, bytes, chunkBytes,
+                asked);
+    }
+
     private static Dispatch unreachable(ProviderOffer offer, Route route, RuntimeException e) {
         return Dispatch.failed(new NetworkException("could not reach provider " + offer.nodeId().shortId()
                 + " at " + route.address() + ": " + e.getMessage(), e));
