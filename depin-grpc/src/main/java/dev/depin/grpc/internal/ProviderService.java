@@ -215,6 +215,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
      * A root the node does not hold for this peer (another peer's, evicted, expired, or from
      * before a restart) gets NOT_FOUND with the same words whatever the reason, so a peer
      * learns nothing of what others hold.
+     *
+     * @param request   the root, size, chunk size and chunk indices asked for
+     * @param responses where the reply goes
      */
     @Override
     public void fetch(dev.depin.grpc.internal.wire.FetchRequest request,
