@@ -90,8 +90,9 @@ public final class NodeCommand implements Callable<Integer> {
     Integer dashboardPort;
 
     @Option(names = "--watts", paramLabel = "W",
-            description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
-                    + "readings (nvidia-smi) are not available.")
+            description = "Board power in watts, to estimate energy per attempt (watts x device time, signed in "
+                    + "each receipt as 'estimated') where the GPU's own power readings (nvidia-smi, read with "
+                    + "--metrics-port or --dashboard-port) are not available.")
     Integer watts;
 
     @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
@@ -320,6 +321,11 @@ public final class NodeCommand implements Callable<Integer> {
                 } else {
                     energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
                 }
+            } else if (watts != null) {
+                // Without metrics the receipts still state the energy (GPU readings come with --metrics-port).
+                double w = watts;
+                nb.power(() -> w, false);
+                energy = "; energy estimated at " + watts + " W";
             }
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
