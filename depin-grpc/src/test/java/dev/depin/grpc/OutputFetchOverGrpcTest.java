@@ -270,4 +270,56 @@ class OutputFetchOverGrpcTest {
             assertEquals(0, sum);
         }
     }
+
+    /**
+     * Verification without the bytes: the sampled chunks of a kept output are fetched with their
+     * proofs and recomputed. An honest node passes; a node whose executor changed one element
+     * (and signed a receipt over it) is caught in the chunk that holds it.
+     */
+    @Test
+    void spotCheckKept_fetchesOnlySampledChunks_andCatchesALieInOne() throws Exception {
+        byte[] seed = new byte[32];
+        random.nextBytes(seed);
+        int n = 100_003; // 400,012 bytes: 7 chunks of 64 KiB, the last of 6,796
+        for (boolean liar : new boolean[] {false, true}) {
+            NodeKeyPair key = NodeKeyPair.generate();
+            dev.depin.executor.spi.DeviceExecutor executor = liar
+                    ? new dev.depin.executor.CorruptingExecutor(new CpuExecutor(1),
+                    dev.depin.executor.CorruptingExecutor.addOneToMiddleElement())
+                    : new CpuExecutor(1);
+            ProviderNode node = ProviderNode.builder(key, executor).receiptBatching(0)
+                    .inputCache(InputCache.Limits.of(64L << 20, 64)).build();
+            try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
+                    .start();
+                 ProviderServer server = serve(node, key, directory);
+                 GrpcNetwork net = buyer(directory, NodeKeyPair.generate());
+                 DepinClient client = DepinClient.builder(net).maxAttempts(1).build();
+                 dev.depin.kernel.CpuReference cpu = new dev.depin.kernel.CpuReference(1)) {
+                Job job = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2)
+                        .input("x", saxpy(n).inputs().get("x")).input("y", saxpy(n).inputs().get("y"))
+                        .maxPrice(MicroUsd.ofMicros(50_000)).timeout(Duration.ofSeconds(60))
+                        // The buyer checks the kept copy itself, below.
+                        .verification(dev.depin.job.VerificationPolicy.signatureOnly()).build();
+                BufferDigest d = out(client.submit(job).result());
+                if (!liar) {
+                    dev.depin.crypto.VerificationReport report = net.spotCheckKept(key.nodeId(), job.spec(),
+                            job.inputs(), d, 0.3, seed, cpu);
+                    String detail = report.checks().get(0).detail();
+                    assertTrue(detail.startsWith("3 of 7 chunk(s) of 65536 bytes (4096-byte leaves; fraction 0.4286"),
+                            detail);
+                    assertTrue(detail.contains("(read from the provider with their proofs; the rest not fetched)"),
+                            detail);
+                } else {
+                    dev.depin.crypto.VerificationException e = assertThrows(
+                            dev.depin.crypto.VerificationException.class,
+                            () -> net.spotCheckKept(key.nodeId(), job.spec(), job.inputs(), d, 1.0, seed, cpu));
+                    assertEquals(dev.depin.crypto.VerificationException.Reason.RESULT_MISMATCH, e.reason());
+                    // The middle float, element 50,001, is byte 200,004: chunk 3.
+                    assertTrue(e.getMessage().startsWith("RESULT_MISMATCH: spot check failed: chunk 3 (bytes "
+                            + "196608..262144) differs from the reference at byte 200004 (expected "), e.getMessage());
+                    assertEquals("chunk 3 byte 200004", e.evidence().orElseThrow().location());
+                }
+            }
+        }
+    }
 }
