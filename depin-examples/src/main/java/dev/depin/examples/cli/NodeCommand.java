@@ -124,11 +124,11 @@ public final class NodeCommand implements Callable<Integer> {
             description = "How long a cached input is kept unused, e.g. 10m, 1h (default ${DEFAULT-VALUE}).")
     String inputCacheTtl;
 
-    @Option(names = "--max-input-bytes", defaultValue = "1g", paramLabel = "SIZE",
+    @Option(names = "--max-input-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
             description = "Most input bytes all streams may hold at once, allocated as they arrive "
-                    + "(default ${DEFAULT-VALUE}).")
-    long maxInputBytes;
+                    + "(default 1g, or a quarter of the JVM's maximum heap if less: see java -Xmx).")
+    Long maxInputBytes;
 
     @Option(names = "--max-input-bytes-per-peer", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
@@ -346,8 +346,11 @@ public final class NodeCommand implements Callable<Integer> {
         ProviderServer server;
         try {
             ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
-                    .maxInputBytes(maxInputBytes).maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
+                    .maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
+            if (maxInputBytes != null) {
+                sb.maxInputBytes(maxInputBytes);
+            }
             if (maxInputBytesPerPeer != null) {
                 sb.maxInputBytesPerPeer(maxInputBytesPerPeer);
             }
