@@ -36,11 +36,15 @@ import java.util.List;
  *                                   that promises none does not meet it; {@code null} for any
  * @param minCredits                 credit tiers the offer's schedule must pay at least, at
  *                                   every compliance level; empty for any
+ * @param listedIn                   directories the buyer trusts to measure availability over
+ *                                   time: the offer's SLA must count its listing in one of them
+ *                                   ({@link SlaTerms#listedVia()}); empty for any, including none
  */
 public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod, Duration maxTimeToResult,
-                             Duration maxTimeToFirstByte, List<SlaTerms.CreditTier> minCredits) {
+                             Duration maxTimeToFirstByte, List<SlaTerms.CreditTier> minCredits,
+                             java.util.Set<dev.depin.crypto.NodePublicKey> listedIn) {
     /** Any SLA that covers the job. */
-    public static final SlaRequirement ANY = new SlaRequirement(0, null, null, null, List.of());
+    public static final SlaRequirement ANY = new SlaRequirement(0, null, null, null, List.of(), java.util.Set.of());
 
     /**
      * Checks the requirement.
@@ -51,6 +55,7 @@ public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod,
      * @param maxTimeToFirstByte         positive, or null
      * @param minCredits                 not null, no nulls, ordered as {@link SlaTerms}' schedule
      *                                   (thresholds down, credits up), at most 8
+     * @param listedIn                   not null, no nulls, at most 16 directory keys
      * @throws InvalidArgumentException on a value out of range or tiers out of order
      */
     public SlaRequirement {
@@ -64,6 +69,10 @@ public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod,
         minCredits = List.copyOf(InvalidArgumentException.requireNonNull(minCredits, "required SLA credits"));
         if (minCredits.size() > 8) {
             throw new InvalidArgumentException("required SLA credits: at most 8 tiers, got " + minCredits.size());
+        }
+        listedIn = java.util.Set.copyOf(InvalidArgumentException.requireNonNull(listedIn, "required SLA directories"));
+        if (listedIn.size() > 16) {
+            throw new InvalidArgumentException("required SLA directories: at most 16 keys, got " + listedIn.size());
         }
         for (int i = 1; i < minCredits.size(); i++) {
             SlaTerms.CreditTier a = minCredits.get(i - 1);
@@ -119,6 +128,11 @@ public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod,
         if (maxPeriod != null && sla.period().compareTo(maxPeriod) > 0) {
             return "SLA period " + sla.period() + ", longer than the required " + maxPeriod;
         }
+        if (!listedIn.isEmpty() && (sla.listedVia() == null || !listedIn.contains(sla.listedVia()))) {
+            return sla.listedVia() == null ? "SLA does not count availability over time, and the job requires it "
+                    + "counted in a directory it trusts" : "SLA counts its listing in directory "
+                    + sla.listedVia().nodeId().shortId() + ", not one the job trusts";
+        }
         for (SlaTerms.CreditTier t : minCredits) {
             // The offer's credit only grows as compliance falls: its least over this tier's
             // range is just below the tier's threshold.
@@ -147,6 +161,7 @@ public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod,
         private Duration maxTimeToResult;
         private Duration maxTimeToFirstByte;
         private List<SlaTerms.CreditTier> minCredits = List.of();
+        private java.util.Set<dev.depin.crypto.NodePublicKey> listedIn = java.util.Set.of();
 
         private Builder() {
         }
@@ -199,11 +214,29 @@ public record SlaRequirement(int minAvailabilityBasisPoints, Duration maxPeriod,
         }
 
         /**
+         * @param directories the keys of the directories whose presence statements the buyer
+         *                    accepts as the measure of availability over time; the offer's SLA
+         *                    must name one of them; default any (none required)
+         * @return this builder
+         * @throws InvalidArgumentException if the array is null
+         */
+        public Builder listedIn(dev.depin.crypto.NodePublicKey... directories) {
+            InvalidArgumentException.requireNonNull(directories, "required SLA directories");
+            java.util.Set<dev.depin.crypto.NodePublicKey> set = new java.util.HashSet<>();
+            for (dev.depin.crypto.NodePublicKey d : directories) {
+                set.add(InvalidArgumentException.requireNonNull(d, "required SLA directory"));
+            }
+            this.listedIn = set;
+            return this;
+        }
+
+        /**
          * @return the requirement
          * @throws InvalidArgumentException if it does not check
          */
         public SlaRequirement build() {
-            return new SlaRequirement(minAvailability, maxPeriod, maxTimeToResult, maxTimeToFirstByte, minCredits);
+            return new SlaRequirement(minAvailability, maxPeriod, maxTimeToResult, maxTimeToFirstByte, minCredits,
+                    listedIn);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.depin.node;
 
+import dev.depin.crypto.ReceiptEnergy;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.kernel.BufferDecl;
@@ -15,7 +16,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
-import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -31,7 +31,8 @@ class NodeMeters {
     private final MeterRegistry registry;
     private final Tags tags;
     private final Price price;
-    private final DoubleSupplier watts;
+    /** {@code measured}, {@code estimated}, or null without an energy source. */
+    private final String energySource;
     private final ConcurrentHashMap<String, Timer> latency = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
     private final Counter bytesIn;
@@ -50,7 +51,7 @@ class NodeMeters {
         registry = null;
         tags = null;
         price = null;
-        watts = null;
+        energySource = null;
         bytesIn = null;
         bytesOut = null;
         sla = null;
@@ -65,20 +66,19 @@ class NodeMeters {
      * @param counts    completed, failed and cancelled attempts, read when scraped
      * @param queued    attempts waiting for a worker
      * @param running   attempts on a worker
-     * @param watts     the board power now, NaN if unknown; null without an energy source
-     * @param energy    {@code measured} or {@code estimated}
+     * @param energy    {@code measured} or {@code estimated}; null without an energy source
      * @param sla       the SLA the node signs, or null
      * @param clock     the node's clock (SLA periods)
      */
     NodeMeters(MeterRegistry registry, String node, Price price, AtomicLong[] counts, Supplier<Integer> queued,
-               Supplier<Integer> running, DoubleSupplier watts, String energy, dev.depin.provider.SlaTerms sla,
+               Supplier<Integer> running, String energy, dev.depin.provider.SlaTerms sla,
                java.time.Clock clock) {
         this.registry = registry;
         this.sla = sla;
         this.clock = clock;
         this.tags = Tags.of("node", node);
         this.price = price;
-        this.watts = watts;
+        this.energySource = energy;
         long started = System.nanoTime();
         Gauge.builder("depin.node.uptime", () -> (System.nanoTime() - started) / 1e9).baseUnit("seconds").tags(tags)
                 .description("Time since this node started: the window its counters cover").register(registry);
@@ -118,11 +118,12 @@ class NodeMeters {
         } else {
             slaOutcomes = null;
         }
-        if (watts != null) {
+        if (energy != null) {
             FunctionCounter.builder("depin.node.energy", joules, DoubleAdder::sum).baseUnit("joules").tags(tags)
-                    .tag("source", energy).description("Energy of the attempts this node completed: board power "
-                            + "over each attempt's device time (measured from GPU power readings, or estimated "
-                            + "from the board power given)")
+                    .tag("source", energy).description("Energy of the attempts this node completed, the sum of "
+                            + "what their receipts state: measured from power readings over each execution, "
+                            + "shared between executions running together, or estimated as the board power "
+                            + "given times the device time")
                     .register(registry);
         }
     }
@@ -143,8 +144,9 @@ class NodeMeters {
      * @param outcome      {@code completed}, {@code failed} or {@code cancelled}
      * @param elapsedNanos from its arrival to its end (queue and run)
      * @param device       device nanoseconds (completed attempts; 0 otherwise)
+     * @param energy       the energy its receipt states, or null
      */
-    void ended(JobSpec spec, String outcome, long elapsedNanos, long device) {
+    void ended(JobSpec spec, String outcome, long elapsedNanos, long device, ReceiptEnergy energy) {
         if (registry == null) {
             return;
         }
@@ -173,11 +175,8 @@ class NodeMeters {
         bytesOut.increment(out);
         deviceNanos.addAndGet(device);
         chargedMicros.addAndGet(price.charge(device, in + out).micros());
-        if (watts != null) {
-            double w = watts.getAsDouble();
-            if (Double.isFinite(w) && w >= 0) {
-                joules.add(w * device / 1e9);
-            }
+        if (energySource != null && energy != null) {
+            joules.add(energy.joules()); // the receipt's own number (millijoules)
         }
     }
 

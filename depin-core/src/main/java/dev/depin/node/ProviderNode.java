@@ -11,6 +11,7 @@ import dev.depin.crypto.Merkle;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.ReceiptDevice;
+import dev.depin.crypto.ReceiptEnergy;
 import dev.depin.crypto.WipeAttestation;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
@@ -139,6 +140,8 @@ public final class ProviderNode implements AutoCloseable {
     private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
     private final NodeMeters meters;
+    /** Each attempt's energy, for its receipt and the meters alike; null without a power source. */
+    private final EnergyMeter energyMeter;
     /** Inputs kept by root for their senders' next jobs; null when the node keeps none. */
     private final InputCache inputCache;
     private final java.util.concurrent.ScheduledExecutorService cacheSweeper;
@@ -204,9 +207,10 @@ public final class ProviderNode implements AutoCloseable {
             this.inputCache = null;
             this.cacheSweeper = null;
         }
+        this.energyMeter = b.watts == null ? null : new EnergyMeter(b.watts, "measured".equals(b.energySource), b.clock);
         this.meters = b.registry == null ? NodeMeters.NONE : new NodeMeters(b.registry, key.nodeId().shortId(), price,
                 new AtomicLong[] {completed, failed, cancelled}, () -> workers.getQueue().size(), running::size,
-                b.watts, b.energySource, sla, b.clock);
+                b.watts != null ? b.energySource : null, sla, b.clock);
         if (b.registry != null && inputCache != null) {
             NodeMeters.cache(b.registry, key.nodeId().shortId(), inputCache);
         }
@@ -600,6 +604,8 @@ public final class ProviderNode implements AutoCloseable {
         private final long arrived = System.nanoTime();
         private volatile boolean cancelRequested;
         private volatile ExecutionContext context;
+        /** The energy signed in this attempt's receipt, or null (written by the worker before the result). */
+        private volatile ReceiptEnergy energy;
         /** The transport sending the rest of the outputs after the worker moved on, or null. */
         private volatile OutputDrain drain;
         private boolean acceptedSent;
@@ -651,7 +657,7 @@ public final class ProviderNode implements AutoCloseable {
 
         private void ended(String outcome, long deviceNanos) {
             try {
-                meters.ended(request.spec(), outcome, System.nanoTime() - arrived, deviceNanos);
+                meters.ended(request.spec(), outcome, System.nanoTime() - arrived, deviceNanos, energy);
             } catch (RuntimeException e) {
                 LOG.debug("metrics for attempt {}#{} not recorded: {}", request.jobId(), request.attempt(), e.toString());
             }
@@ -812,8 +818,22 @@ public final class ProviderNode implements AutoCloseable {
             task.caching.release(); // staged: the executor has its own copies
             task.accepted();
             safe(task.progress, Progress.RUNNING);
-            ctx.run();
-            ExecutionTiming timing = ctx.timing();
+            // The energy is measured around the kernel: begun just before, ended (always) just after.
+            EnergyMeter.Span span = energyMeter == null ? null : energyMeter.begin();
+            ExecutionTiming timing;
+            boolean metered = energyMeter == null;
+            try {
+                ctx.run();
+                timing = ctx.timing();
+                if (!metered) {
+                    metered = true;
+                    task.energy = plausible(energyMeter.end(span, timing.deviceNanos()), timing);
+                }
+            } finally {
+                if (!metered) {
+                    energyMeter.end(span, 0);
+                }
+            }
             ReceiptDevice device = receiptDevice();
             ExecutionReceipt.Builder rb = ExecutionReceipt.builder()
                     .jobId(request.jobId()).attempt(request.attempt()).specHash(spec.hash())
@@ -821,7 +841,7 @@ public final class ProviderNode implements AutoCloseable {
                     .nonce(Hex.encode(request.nonce())).merkleChunkBytes(JobSpec.MERKLE_CHUNK_BYTES)
                     .executorKind(executor.kind()).device(device)
                     .startedAt(timing.startedAt()).endedAt(timing.endedAt()).deviceTimeNanos(timing.deviceNanos())
-                    .assurance(Assurance.signature());
+                    .assurance(Assurance.signature()).energy(task.energy);
             for (InputRef in : spec.inputs()) {
                 // stage() recomputed these roots from the bytes received.
                 rb.input(new BufferDigest(in.name(), in.merkleRoot(), in.bytes()));
@@ -868,6 +888,17 @@ public final class ProviderNode implements AutoCloseable {
                 return attest(task, statement, receipt, timing, device, wipeStart, records);
             });
         }
+    }
+
+    /** The energy to sign, or null when the receipt could not carry it (a power source gone wrong). */
+    private ReceiptEnergy plausible(ReceiptEnergy e, ExecutionTiming timing) {
+        String why = e == null ? null : e.implausibility(timing.deviceNanos(), timing.startedAt(), timing.endedAt());
+        if (why != null) {
+            LOG.warn("node {} states no energy for this attempt: {} (is its power source right?)",
+                    key.nodeId().shortId(), why);
+            return null;
+        }
+        return e;
     }
 
     /**
@@ -1246,10 +1277,17 @@ public final class ProviderNode implements AutoCloseable {
         }
 
         /**
-         * Where the node's energy per attempt comes from: board power now (watts) times the
-         * attempt's device time, published as {@code depin.node.energy} with its source.
+         * Where the node's energy per attempt comes from. Each attempt's energy is signed in its
+         * receipt ({@link ExecutionReceipt#energy()}) and the same number is added to
+         * {@code depin.node.energy} with its source. <b>Measured</b>: the readings integrated
+         * over the attempt's execution on this node's {@link #clock(Clock) clock} (a reading is
+         * taken as each execution starts and ends and held until the next), shared equally
+         * between the executions running at each moment. <b>Estimated</b>: the reading times the
+         * attempt's device time. An attempt whose energy is not known (a NaN reading during it)
+         * states none.
          *
-         * @param watts    the board power now, in watts; NaN when not known at the moment
+         * @param watts    the power of the device the executor runs on now, in watts; NaN when
+         *                 not known at the moment
          * @param measured true when read from the device (e.g. GPU power readings), false
          *                 for an estimate (a rated board power)
          * @return this builder

@@ -189,9 +189,9 @@ final class OfferJson {
     }
 
     private static SlaTerms readSla(JsonNode s) {
-        // "firstByteWithinMillis" is optional: an SLA without it signs the bytes it always did.
-        exactFields(s, s.has("firstByteWithinMillis") ? with(SLA_FIELDS, "firstByteWithinMillis") : SLA_FIELDS,
-                "offer SLA");
+        // "firstByteWithinMillis" and "listedVia" are optional: an SLA without them signs the bytes it always did.
+        Set<String> fields = s.has("firstByteWithinMillis") ? with(SLA_FIELDS, "firstByteWithinMillis") : SLA_FIELDS;
+        exactFields(s, s.has("listedVia") ? with(fields, "listedVia") : fields, "offer SLA");
         List<SlaTerms.Objective> objectives = new ArrayList<>();
         for (JsonNode o : array(s, "objectives", 16)) {
             exactFields(o, OBJECTIVE_FIELDS, "offer SLA objective");
@@ -205,7 +205,17 @@ final class OfferJson {
                     (int) intField(c, "creditPercent")));
         }
         return new SlaTerms(java.time.Duration.ofMillis(longField(s, "periodMillis")), objectives, tiers,
-                s.has("firstByteWithinMillis") ? java.time.Duration.ofMillis(longField(s, "firstByteWithinMillis")) : null);
+                s.has("firstByteWithinMillis") ? java.time.Duration.ofMillis(longField(s, "firstByteWithinMillis")) : null,
+                s.has("listedVia") ? directoryKey(text(s, "listedVia")) : null);
+    }
+
+    private static dev.depin.crypto.NodePublicKey directoryKey(String hex) {
+        // One encoding: 64 lower-case hex characters, as written.
+        if (!dev.depin.crypto.Hex.isLowerHex(hex, 64)) {
+            throw new dev.depin.InvalidArgumentException("SLA listedVia must be the directory's Ed25519 public key as 64 "
+                    + "lower-case hex characters, got " + (hex.length() > 80 ? hex.length() + " characters" : "'" + hex + "'"));
+        }
+        return dev.depin.crypto.NodePublicKey.of(dev.depin.crypto.Hex.decode(hex));
     }
 
     private static JsonNode array(JsonNode node, String name, int max) {
@@ -264,6 +274,9 @@ final class OfferJson {
             sla.put("credits", tiers);
             if (t.sla().firstByteWithin() != null) {
                 sla.put("firstByteWithinMillis", t.sla().firstByteWithin().toMillis());
+            }
+            if (t.sla().listedVia() != null) {
+                sla.put("listedVia", dev.depin.crypto.Hex.encode(t.sla().listedVia().raw()));
             }
             m.put("sla", sla);
         }

@@ -27,9 +27,17 @@ import java.util.List;
  *                   offer promises none: an attempt whose first answer (a result, or a refusal
  *                   with a reason) reaches the buyer later than this after dispatch is bad, whatever
  *                   its size class. An offer without it signs the bytes it always did
+ * @param listedVia  the key of the directory whose signed presence statements measure
+ *                   availability over time, or {@code null} when the offer promises none (the
+ *                   key, not its id, so that a buyer checks the statements from the offer alone): a period's compliance
+ *                   is then the lower of its good-attempt ratio and the share of the period the
+ *                   provider's listing was live in that directory, as the directory signed it
+ *                   ({@code dev.depin.sla.PresenceStatement}; docs/decisions.md, "Availability
+ *                   over time: the directory the offer names"). An offer without it signs the
+ *                   bytes it always did
  */
 public record SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits,
-                       Duration firstByteWithin) {
+                       Duration firstByteWithin, dev.depin.crypto.NodePublicKey listedVia) {
     /**
      * The shortest period: a demo or a test can watch one close. Samples that small are the
      * provider's own risk (one failure in ten attempts is a 90 % period); offers usually say an
@@ -47,6 +55,7 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
      * @param objectives time-to-result bounds by size class
      * @param credits    the credit schedule
      * @param firstByteWithin the time-to-first-byte bound, or null for none
+     * @param listedVia  the key of the directory whose presence statements count, or null for none
      * @throws InvalidArgumentException on a null, an out-of-range value or tiers out of order
      */
     public SlaTerms {
@@ -86,6 +95,19 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
     }
 
     /**
+     * Terms without a presence objective.
+     *
+     * @param period     the measurement window
+     * @param objectives time-to-result bounds by size class
+     * @param credits    the credit schedule
+     * @param firstByteWithin the time-to-first-byte bound, or null for none
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits, Duration firstByteWithin) {
+        this(period, objectives, credits, firstByteWithin, null);
+    }
+
+    /**
      * Terms without a time-to-first-byte bound.
      *
      * @param period     the measurement window
@@ -94,7 +116,7 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
      * @throws InvalidArgumentException as the canonical constructor
      */
     public SlaTerms(Duration period, List<Objective> objectives, List<CreditTier> credits) {
-        this(period, objectives, credits, null);
+        this(period, objectives, credits, null, null);
     }
 
     /**
@@ -105,7 +127,17 @@ public record SlaTerms(Duration period, List<Objective> objectives, List<CreditT
      * @throws InvalidArgumentException if the bound is out of range
      */
     public SlaTerms withFirstByteWithin(Duration bound) {
-        return new SlaTerms(period, objectives, credits, bound);
+        return new SlaTerms(period, objectives, credits, bound, listedVia);
+    }
+
+    /**
+     * These terms with availability over time measured by a directory's presence statements.
+     *
+     * @param directory the key of the directory whose statements count, or null for none
+     * @return the new terms
+     */
+    public SlaTerms withListedVia(dev.depin.crypto.NodePublicKey directory) {
+        return new SlaTerms(period, objectives, credits, firstByteWithin, directory);
     }
 
     /**

@@ -191,6 +191,36 @@ public final class SlaBook implements SlaRecorder {
     }
 
     /**
+     * A statement of a provider whose terms measure availability by its listing in a directory
+     * ({@link SlaTerms#listedVia()}), completed with that directory's signed statement for the
+     * period, under the terms the provider was measured under (so no caller can apply another
+     * schedule). Pay credits only from completed statements: {@link SlaCredits} refuses pending ones.
+     *
+     * @param statement a statement of this book, {@link SlaStatement#LISTED_PENDING}
+     * @param presence  the named directory's statement for exactly the statement's period
+     * @return the statement with its listed share and its credit recomputed
+     * @throws InvalidArgumentException on nulls, a provider without terms in this book, or as
+     *                                  {@code SlaStatement}'s rules say (another window, terms
+     *                                  naming no directory, a statement completed already)
+     * @throws dev.depin.crypto.VerificationException if the presence statement is not signed by
+     *                                  the directory the terms name ({@code KEY_MISMATCH},
+     *                                  {@code BAD_SIGNATURE}) or is about another provider
+     */
+    public SlaStatement withPresence(SlaStatement statement, PresenceStatement presence) {
+        InvalidArgumentException.requireNonNull(statement, "SLA statement");
+        SlaTerms terms;
+        synchronized (this) {
+            Contract c = contracts.get(statement.provider());
+            if (c == null) {
+                throw new InvalidArgumentException("no SLA terms of provider " + statement.provider().shortId()
+                        + " were recorded in this book: complete statements of the book they came from");
+            }
+            terms = c.terms();
+        }
+        return statement.withPresence(terms, presence);
+    }
+
+    /**
      * Every period of a provider with counted attempts.
      *
      * @param provider the provider

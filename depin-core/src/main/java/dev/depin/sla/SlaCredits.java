@@ -32,7 +32,8 @@ public final class SlaCredits {
      * @param now       the current time; the period must have ended by then
      * @return the transfer, or empty when the period was compliant (nothing owed); the future
      *         fails with the ledger's exception (e.g. a stake without the funds)
-     * @throws InvalidArgumentException on nulls or a period still open
+     * @throws InvalidArgumentException on nulls, a period still open, or a statement still
+     *                                  waiting for its directory's presence statement
      */
     public static CompletableFuture<Optional<Applied>> pay(Settlement ledger, AccountId buyer, SlaStatement statement,
                                                            Instant now) {
@@ -44,6 +45,7 @@ public final class SlaCredits {
             throw new InvalidArgumentException("the SLA period of " + statement.provider().shortId() + " ends at "
                     + statement.periodEnd() + ", after " + now + ": settle it once it has ended");
         }
+        requireComplete(statement);
         if (statement.credit().micros() == 0) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
@@ -76,7 +78,9 @@ public final class SlaCredits {
      * @param statements statements of periods that have ended by {@code now}
      * @param now        the current time
      * @return the transfers made or found already made, in statement order
-     * @throws InvalidArgumentException on nulls or a statement whose period is still open
+     * @throws InvalidArgumentException on nulls, a statement whose period is still open, or one
+     *                                  still waiting for its directory's presence statement (none
+     *                                  is paid then)
      */
     public static CompletableFuture<List<Applied>> payAll(Settlement ledger, AccountId buyer,
                                                           List<SlaStatement> statements, Instant now) {
@@ -87,6 +91,7 @@ public final class SlaCredits {
                 throw new InvalidArgumentException("the SLA period of " + s.provider().shortId() + " ends at "
                         + s.periodEnd() + ", after " + now + ": settle it once it has ended");
             }
+            requireComplete(s);
         }
         CompletableFuture<List<Applied>> chain = CompletableFuture.completedFuture(new ArrayList<>());
         for (SlaStatement s : List.copyOf(statements)) {
@@ -96,5 +101,14 @@ public final class SlaCredits {
             }));
         }
         return chain;
+    }
+
+    /** Paying a pending statement would fix its credit under the idempotency key before the listed share could raise it. */
+    private static void requireComplete(SlaStatement s) {
+        if (s.listedBasisPoints() == SlaStatement.LISTED_PENDING) {
+            throw new InvalidArgumentException("the SLA of " + s.provider().shortId() + " from " + s.periodStart()
+                    + " also measures its listing in a directory: complete the statement with that directory's "
+                    + "presence statement (SlaBook.withPresence) before paying");
+        }
     }
 }

@@ -306,11 +306,11 @@ public final class SlaMeter {
             long counted = good + late + lateFirstByte + failed;
             int bp = counted == 0 ? SlaTerms.FULL : (int) (good * SlaTerms.FULL / counted);
             int percent = terms.creditPercent(bp);
-            MicroUsd credit = MicroUsd.ofMicros(java.math.BigInteger.valueOf(charges.micros())
-                    .multiply(java.math.BigInteger.valueOf(percent)).divide(java.math.BigInteger.valueOf(100))
-                    .longValueExact());
+            // A presence objective leaves the statement pending: its credit may only grow once the
+            // directory's statement is applied, and SlaCredits refuses to pay it before.
             return new SlaStatement(provider, start, end, good, late, lateFirstByte, failed, uncovered, bp, charges,
-                    percent, credit);
+                    percent, SlaStatement.credit(charges, percent),
+                    terms.listedVia() == null ? SlaStatement.LISTED_NOT_PROMISED : SlaStatement.LISTED_PENDING);
         }
     }
 }

@@ -281,6 +281,9 @@ public final class ReceiptCheck {
                     + describe(spec.outputs())));
         }
         checks.add(Check.passed("chunk size", JobSpec.MERKLE_CHUNK_BYTES + "-byte Merkle chunks"));
+        if (claimed.energy() != null) {
+            checks.add(Check.passed("energy", claimed.energy().asChecked()));
+        }
 
         checkInputs(claimed, checks, skipped);
         checkOutputs(claimed, checks);

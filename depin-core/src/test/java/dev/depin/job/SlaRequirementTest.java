@@ -123,6 +123,54 @@ class SlaRequirementTest {
     }
 
     @Test
+    void listedIn_requiresAnSlaCountedInATrustedDirectory() {
+        byte[] seed = new byte[32];
+        seed[7] = 0x1d;
+        dev.depin.crypto.NodePublicKey trusted = NodeKeyPair.fromSeed(seed).publicKey();
+        seed[8] = 1;
+        dev.depin.crypto.NodePublicKey other = NodeKeyPair.fromSeed(seed).publicKey();
+        SlaRequirement r = req().listedIn(trusted).build();
+        assertEquals("SLA does not count availability over time, and the job requires it counted in a directory it "
+                + "trusts", r.mismatch(offer(TERMS), 1));
+        assertEquals("SLA counts its listing in directory " + other.nodeId().shortId() + ", not one the job trusts",
+                r.mismatch(offer(TERMS.withListedVia(other)), 1));
+        assertNull(r.mismatch(offer(TERMS.withListedVia(trusted)), 1));
+        assertNull(req().build().mismatch(offer(TERMS.withListedVia(other)), 1), "no directory required: any");
+        assertEquals("required SLA directories is null: pass a value", assertThrowsExactly(
+                InvalidArgumentException.class, () -> req().listedIn((dev.depin.crypto.NodePublicKey[]) null))
+                .getMessage());
+        assertEquals("required SLA directory is null: pass a value", assertThrowsExactly(
+                InvalidArgumentException.class, () -> req().listedIn(trusted, null)).getMessage());
+    }
+
+    @Test
+    void listedVia_isSigned_andAbsentLeavesTheBytesAsBefore() {
+        byte[] dirSeed = new byte[32];
+        dirSeed[5] = (byte) 0xd1;
+        dev.depin.crypto.NodePublicKey dir = NodeKeyPair.fromSeed(dirSeed).publicKey();
+        String dirHex = dev.depin.crypto.Hex.encode(dir.raw());
+        assertFalse(new String(offer(TERMS).toJson(), StandardCharsets.UTF_8).contains("listedVia"));
+        ProviderOffer with = offer(TERMS.withListedVia(dir));
+        String json = new String(with.toJson(), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"listedVia\":\"" + dirHex + "\""), json);
+        ProviderOffer back = ProviderOffer.fromJson(with.toJson());
+        back.verify(T0);
+        assertEquals(dir, back.terms().sla().listedVia());
+        assertEquals(TERMS.withListedVia(dir), back.terms().sla());
+        dirSeed[6] = 1;
+        String other = dev.depin.crypto.Hex.encode(NodeKeyPair.fromSeed(dirSeed).publicKey().raw());
+        ProviderOffer moved = ProviderOffer.fromJson(json.replace(dirHex, other).getBytes(StandardCharsets.UTF_8));
+        assertThrowsExactly(InvalidOfferException.class, () -> moved.verify(T0), "another directory breaks the signature");
+        assertEquals("offer SLA is invalid: SLA listedVia must be the directory's Ed25519 public key as 64 "
+                + "lower-case hex characters, got 'AB'", assertThrowsExactly(InvalidOfferException.class,
+                () -> ProviderOffer.fromJson(json.replace(dirHex, "AB").getBytes(StandardCharsets.UTF_8))).getMessage());
+        assertEquals("offer SLA is invalid: these 32 bytes are not a valid Ed25519 public key (invalid public key): "
+                + "check that the raw RFC 8032 encoding was sent", assertThrowsExactly(InvalidOfferException.class,
+                () -> ProviderOffer.fromJson(json.replace(dirHex, "ab".repeat(32)).getBytes(StandardCharsets.UTF_8)))
+                .getMessage());
+    }
+
+    @Test
     void badRequirements_refusedWithTheReason() {
         assertEquals("required SLA availability 10001 must be 0 to 10000 basis points (9990 = 99.9 %)",
                 assertThrowsExactly(InvalidArgumentException.class,

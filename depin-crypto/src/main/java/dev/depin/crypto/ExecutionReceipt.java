@@ -52,11 +52,14 @@ import java.util.Set;
  * @param endedAt          end of execution (not before {@code startedAt})
  * @param deviceTimeNanos  device time consumed, &ge; 0
  * @param assurance        the assurance the provider claims
+ * @param energy           the energy the provider states the execution used, or {@code null} when it
+ *                         states none (the predicate then has no {@code energy} field, byte for byte
+ *                         as before the field existed)
  */
 public record ExecutionReceipt(String jobId, int attempt, String specHash, String kernelId, String kernelHash,
                                String nonce, List<BufferDigest> inputs, List<BufferDigest> outputs,
                                int merkleChunkBytes, String executorKind, ReceiptDevice device, Instant startedAt,
-                               Instant endedAt, long deviceTimeNanos, Assurance assurance) {
+                               Instant endedAt, long deviceTimeNanos, Assurance assurance, ReceiptEnergy energy) {
     /** The predicate type of an execution receipt. */
     public static final String PREDICATE_TYPE = "https://depin.dev/execution/v1";
     /** The subject digest algorithm name: hex RFC 6962 Merkle root over SHA-256. */
@@ -82,6 +85,8 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @param endedAt          end of execution (not before {@code startedAt})
      * @param deviceTimeNanos  device time consumed, &ge; 0
      * @param assurance        the assurance the provider claims
+     * @param energy           the energy the provider states, or {@code null}; at most what
+     *                         {@link ReceiptEnergy#MAX_WATTS} could draw over the execution
      */
     public ExecutionReceipt {
         requireText(jobId, "jobId");
@@ -105,6 +110,39 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
             throw new InvalidArgumentException("deviceTimeNanos must be >= 0, got " + deviceTimeNanos);
         }
         InvalidArgumentException.requireNonNull(assurance, "assurance");
+        if (energy != null) {
+            String why = energy.implausibility(deviceTimeNanos, startedAt, endedAt);
+            if (why != null) {
+                throw new InvalidArgumentException(why);
+            }
+        }
+    }
+
+    /**
+     * A receipt that states no energy.
+     *
+     * @param jobId            the job's id
+     * @param attempt          the attempt number, &ge; 1
+     * @param specHash         hex SHA-256 of the job specification's canonical form
+     * @param kernelId         the kernel's id
+     * @param kernelHash       hex SHA-256 of the kernel's code
+     * @param nonce            the buyer's challenge (hex or base64 of &ge; 16 random bytes)
+     * @param inputs           input commitments (distinct names; copied)
+     * @param outputs          output commitments (distinct names; copied)
+     * @param merkleChunkBytes chunk size of every Merkle root in this receipt
+     * @param executorKind     e.g. {@code "cpu"}, {@code "cuda"}
+     * @param device           the device, or {@code null}
+     * @param startedAt        start of execution
+     * @param endedAt          end of execution (not before {@code startedAt})
+     * @param deviceTimeNanos  device time consumed, &ge; 0
+     * @param assurance        the assurance the provider claims
+     */
+    public ExecutionReceipt(String jobId, int attempt, String specHash, String kernelId, String kernelHash,
+                            String nonce, List<BufferDigest> inputs, List<BufferDigest> outputs,
+                            int merkleChunkBytes, String executorKind, ReceiptDevice device, Instant startedAt,
+                            Instant endedAt, long deviceTimeNanos, Assurance assurance) {
+        this(jobId, attempt, specHash, kernelId, kernelHash, nonce, inputs, outputs, merkleChunkBytes, executorKind,
+                device, startedAt, endedAt, deviceTimeNanos, assurance, null);
     }
 
     /**
@@ -292,6 +330,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         private Instant endedAt;
         private long deviceTimeNanos;
         private Assurance assurance = Assurance.signature();
+        private ReceiptEnergy energy;
 
         Builder() {
         }
@@ -462,6 +501,18 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         }
 
         /**
+         * Sets the energy the provider states the execution used (default none: the receipt
+         * then has no {@code energy} field).
+         *
+         * @param v the energy, or null for none
+         * @return this
+         */
+        public Builder energy(ReceiptEnergy v) {
+            energy = v;
+            return this;
+        }
+
+        /**
          * Validates and builds.
          *
          * @return the receipt
@@ -469,7 +520,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
          */
         public ExecutionReceipt build() {
             return new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce, inputs, outputs,
-                    merkleChunkBytes, executorKind, device, startedAt, endedAt, deviceTimeNanos, assurance);
+                    merkleChunkBytes, executorKind, device, startedAt, endedAt, deviceTimeNanos, assurance, energy);
         }
     }
 }

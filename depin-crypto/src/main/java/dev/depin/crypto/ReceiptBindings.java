@@ -21,7 +21,8 @@ final class ReceiptBindings {
 
     /**
      * Every binding after the signature (shared by the single-envelope and the batch path):
-     * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects.
+     * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects, and
+     * the stated energy's bounds when there is one.
      *
      * @param st           the statement, its signature already checked
      * @param expectations what the buyer knows independently
@@ -96,6 +97,11 @@ final class ReceiptBindings {
 
         checkSubjects(st.subjects(), r);
         checks.add(VerificationReport.Check.passed("subjects", "statement subjects equal the predicate's outputs"));
+        if (r.energy() != null) {
+            // Well-formed and within what a device could draw (checked when it was read); the number
+            // itself is the provider's signed claim: nothing here can measure it.
+            checks.add(VerificationReport.Check.passed("energy", r.energy().asChecked()));
+        }
         VerificationReport report = new VerificationReport(policy, checks, assurance);
         return new VerifiedReceipt(r, key.nodeId(), report);
     }

@@ -46,6 +46,11 @@ final class ReceiptJson {
         p.put("endedAt", r.endedAt().toString());
         p.put("deviceTimeNanos", r.deviceTimeNanos());
         p.set("assurance", assuranceJson(r.assurance()));
+        if (r.energy() != null) {
+            ObjectNode e = p.putObject("energy");
+            e.put("millijoules", r.energy().millijoules());
+            e.put("source", r.energy().source().wire());
+        }
         return Statements.encode(r.subjects(), ExecutionReceipt.PREDICATE_TYPE, p);
     }
 
@@ -73,8 +78,31 @@ final class ReceiptJson {
         Instant ended = Statements.instant(p, "endedAt");
         long deviceNanos = Statements.integer(p, "deviceTimeNanos");
         Assurance assurance = readAssurance(Statements.object(p, "assurance"));
+        JsonNode e = p.get("energy");
+        ReceiptEnergy energy = e == null ? null : readEnergy(e);
         return Statements.build(() -> new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce,
-                inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance));
+                inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance, energy));
+    }
+
+    /**
+     * Reads the optional energy object strictly: exactly {@code millijoules} (an integer) and
+     * {@code source} (one of the two words), nothing else; absent means none, JSON null is refused
+     * (one encoding of "none").
+     */
+    private static ReceiptEnergy readEnergy(JsonNode e) {
+        if (!e.isObject()) {
+            throw Statements.malformed("'energy' is not an object", null);
+        }
+        for (Iterator<String> it = e.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!f.equals("millijoules") && !f.equals("source")) {
+                throw Statements.malformed("'energy' has an unknown field '" + (f.length() <= 40 ? f
+                        : f.substring(0, 40) + "…").replaceAll("\\p{Cntrl}", "?") + "'", null);
+            }
+        }
+        long mj = Statements.integer(e, "millijoules");
+        String source = Statements.text(e, "source");
+        return Statements.build(() -> new ReceiptEnergy(mj, ReceiptEnergy.Source.of(source)));
     }
 
     /** The device object, shared with the wipe attestation's predicate. */

@@ -70,6 +70,22 @@ class StatementWireTest {
     }
 
     @Test
+    void aReceiptSignedBeforeEnergyExisted_stillVerifiesAndStatesNoEnergy() {
+        // The pinned bytes, not the builder: what a node of an earlier build signed.
+        Envelope env = Envelope.parse(Envelope.sign(Dsse.IN_TOTO_PAYLOAD_TYPE,
+                RECEIPT_PAYLOAD.getBytes(StandardCharsets.UTF_8), KEY).toJson());
+        assertEquals(RECEIPT_SIG, Base64.getEncoder().encodeToString(env.signatures().get(0).sig()));
+        VerifiedReceipt v = ExecutionReceipt.verify(env, ReceiptExpectations.builder().signer(KEY.publicKey())
+                .jobId("job-wire").attempt(2).nonce(sha("nonce")).specHash(sha("spec")).kernelId("sgemm")
+                .kernelHash(sha("kernel")).input(new BufferDigest("A", sha("a"), 4096))
+                .input(new BufferDigest("B", sha("b"), 8192)).merkleChunkBytes(4096)
+                .receivedOutputDigest(new BufferDigest("C", sha("c"), 12288)).build());
+        assertEquals(null, v.receipt().energy());
+        assertEquals(receipt(), v.receipt());
+        assertEquals(RECEIPT_DIGEST, v.receipt().statementDigestHex());
+    }
+
+    @Test
     void aWipeAttestationIsTheSameBytesOnTheWire() {
         WipeAttestation w = WipeAttestation.builder().receiptDigest(receipt().statementDigestHex())
                 .buffer(new WipeRecord(WipeRecord.DEVICE, "C", 12288, 12288, 0, WipeRecord.DEVICE_READBACK_REDUCTION,

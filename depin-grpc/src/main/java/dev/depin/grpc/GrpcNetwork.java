@@ -341,6 +341,110 @@ public final class GrpcNetwork implements ComputeNetwork {
         return new Tries(offer, route, request, progress).first();
     }
 
+    /**
+     * Reads chunks of an output that a provider keeps for this buyer
+     * ({@link Builder#keepOutputsOnProviders}), each checked against {@code root} with its
+     * RFC 6962 inclusion proof before it is returned: pass the root that the job's verified
+     * receipt commits to ({@code JobResult.receipt()} outputs), never one the provider told
+     * you. Chunk {@code i} is bytes {@code [i·chunkBytes, min((i+1)·chunkBytes, bytes))}. One
+     * call asks for at most 64 chunks and 2 MiB, and waits at most 30 s; a provider serves a
+     * peer at most 4 calls at once. Only this buyer's key ({@link Builder#identity}) can read
+     * what its jobs kept.
+     *
+     * @param provider   the provider that ran the job
+     * @param root       the output's root (64 hex) as the verified receipt commits to it
+     * @param bytes      the output's size
+     * @param chunkBytes 4 KiB (the receipts' Merkle leaf) times a power of two, at most 1 MiB
+     * @param chunks     chunk indices, strictly increasing
+     * @return the chunks in the order asked (read-only); or failed with
+     *         {@link dev.depin.network.OutputGoneException} when the provider no longer holds
+     *         the output (evicted, expired, restarted) or never held it for this buyer,
+     *         {@link dev.depin.crypto.VerificationException} when a chunk or its proof does not
+     *         lead to {@code root} (nothing is returned), or a {@link NetworkException}
+     * @throws InvalidArgumentException on null, or a request outside the bounds
+     */
+    public CompletableFuture<List<java.nio.ByteBuffer>> fetch(NodeId provider, String root, long bytes,
+                                                              int chunkBytes, List<Integer> chunks) {
+        InvalidArgumentException.requireNonNull(provider, "provider");
+        InvalidArgumentException.requireNonNull(chunks, "chunk indices");
+        List<Integer> asked = List.copyOf(chunks);
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
+        }
+        Route route = routes.get(provider);
+        if (route == null) {
+            return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
+                    + provider.shortId() + ": refresh the offers"));
+        }
+        return dev.depin.grpc.internal.OutputFetch.fetch(channel(route), provider.shortId(), root, bytes, chunkBytes,
+                asked);
+    }
+
+    /**
+     * Verification without the bytes: spot-checks an output a provider keeps for this buyer by
+     * fetching only the sampled chunks (64 KiB each, with their inclusion proofs against
+     * {@code output}'s root) and recomputing each with the CPU reference, as
+     * {@code VerificationPolicy.spotCheck} does over a returned output. The sample comes from
+     * {@code seed}, which must be drawn after the provider committed (after its receipt
+     * arrived), so the provider could not know which chunks would be read. Blocks until done.
+     *
+     * @param provider the provider that ran the job and keeps its output
+     * @param spec     the job's spec (its kernel must have a CPU reference)
+     * @param inputs   the job's input bytes, which the buyer has
+     * @param output   the output's digest as the job's verified receipt commits to it
+     * @param fraction fraction of chunks to recompute, in (0, 1]
+     * @param seed     a secret of at least 16 bytes, drawn after the receipt arrived
+     * @param cpu      the CPU reference to recompute on
+     * @return what was checked, with the detection probability
+     * @throws dev.depin.crypto.VerificationException {@code RESULT_MISMATCH} (with evidence) when a
+     *         sampled chunk differs from the reference, {@code MERKLE_PROOF_INVALID} when one does
+     *         not prove against the root
+     * @throws dev.depin.network.OutputGoneException when the provider no longer holds the output
+     * @throws InvalidArgumentException on a bad argument, or a kernel without a CPU reference
+     */
+    public dev.depin.crypto.VerificationReport spotCheckKept(NodeId provider, dev.depin.job.JobSpec spec,
+                                                             Map<String, java.nio.ByteBuffer> inputs,
+                                                             dev.depin.crypto.BufferDigest output, double fraction,
+                                                             byte[] seed, dev.depin.kernel.CpuReference cpu) {
+        InvalidArgumentException.requireNonNull(spec, "spec");
+        InvalidArgumentException.requireNonNull(output, "output");
+        dev.depin.kernel.KernelReference ref = spec.kernel().reference().orElseThrow(() ->
+                new InvalidArgumentException("kernel " + spec.kernel().id() + " has no CPU reference to recompute "
+                        + "chunks with: compare replicas' roots instead"));
+        dev.depin.kernel.Recompute rc = ref.recompute(cpu, spec.params(), inputs);
+        return dev.depin.crypto.verify.SpotCheck.verifyFetched(dev.depin.crypto.Hex.decode(output.merkleRoot()),
+                output.bytes(), dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES, dev.depin.job.JobSpec.PROOF_CHUNK_BYTES,
+                fraction, seed, (indices, chunkBytes) -> fetchAll(provider, output, chunkBytes, indices),
+                rc.recomputer(), rc.comparison());
+    }
+
+    /** Chunks of a kept output in calls within the per-call bounds, all at once; waits for them. */
+    private List<java.nio.ByteBuffer> fetchAll(NodeId provider, dev.depin.crypto.BufferDigest output, int chunkBytes,
+                                               int[] indices) {
+        int perCall = Math.min(dev.depin.grpc.internal.OutputFetch.MAX_CHUNKS,
+                dev.depin.grpc.internal.OutputFetch.MAX_BYTES / chunkBytes);
+        List<java.util.concurrent.CompletableFuture<List<java.nio.ByteBuffer>>> calls = new ArrayList<>();
+        for (int from = 0; from < indices.length; from += perCall) {
+            List<Integer> part = new ArrayList<>();
+            for (int k = from; k < Math.min(indices.length, from + perCall); k++) {
+                part.add(indices[k]);
+            }
+            calls.add(fetch(provider, output.merkleRoot(), output.bytes(), chunkBytes, part));
+        }
+        List<java.nio.ByteBuffer> all = new ArrayList<>(indices.length);
+        for (java.util.concurrent.CompletableFuture<List<java.nio.ByteBuffer>> c : calls) {
+            try {
+                all.addAll(c.join());
+            } catch (java.util.concurrent.CompletionException e) {
+                calls.forEach(f -> f.cancel(false));
+                throw e.getCause() instanceof DepinException d ? d
+                        : new NetworkException("fetch from provider " + provider.shortId() + " failed: " + e.getCause(),
+                        e.getCause());
+            }
+        }
+        return all;
+    }
+
     private static Dispatch unreachable(ProviderOffer offer, Route route, RuntimeException e) {
         return Dispatch.failed(new NetworkException("could not reach provider " + offer.nodeId().shortId()
                 + " at " + route.address() + ": " + e.getMessage(), e));

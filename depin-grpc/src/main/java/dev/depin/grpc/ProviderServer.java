@@ -271,15 +271,18 @@ public final class ProviderServer implements AutoCloseable {
         private Duration renewEvery = Duration.ofSeconds(10);
         private RetryPolicy renewRetry = RetryPolicy.DIRECTORY_DEFAULT;
         private String advertised;
-        private long maxInputBytes = 1L << 30;
+        // Byte budgets a peer can make the node hold default to a share of the heap they are held
+        // in (a node started with -Xmx512m must not promise strangers 1 GiB of it): inputs a
+        // quarter, unread outputs an eighth, each capped at the figure a large heap gets.
+        private long maxInputBytes = heapShare(1L << 30, 4);
         private long maxInputBytesPerPeer;
         private int maxStreamsPerPeer = 256;
         private int maxJobsPerPeer = 256;
         private Duration receiveIdleTimeout = Duration.ofSeconds(10);
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
-        private long maxDrainBytes = 256L << 20;
-        private long maxDrainBytesPerPeer = 64L << 20;
+        private long maxDrainBytes = heapShare(256L << 20, 8);
+        private long maxDrainBytesPerPeer = Math.min(64L << 20, Math.max(1, maxDrainBytes / 4));
         private int maxStreamsPerConnection = 128;
         private Duration maxConnectionIdle = Duration.ofMinutes(5);
         private Duration maxConnectionAge = Duration.ofHours(2);
@@ -288,6 +291,11 @@ public final class ProviderServer implements AutoCloseable {
         private Builder(ProviderNode node, NodeKeyPair key) {
             this.node = node;
             this.key = key;
+        }
+
+        /** @return {@code cap}, or the JVM's maximum heap divided by {@code divisor} if that is less */
+        static long heapShare(long cap, int divisor) {
+            return Math.max(1, Math.min(cap, Runtime.getRuntime().maxMemory() / divisor));
         }
 
         /**
@@ -371,7 +379,7 @@ public final class ProviderServer implements AutoCloseable {
 
         /**
          * @param bytes the most input bytes the streams of all buyers may hold at once
-         *              (default 1 GiB); a job that does not fit is refused with
+         *              (default 1 GiB, or a quarter of the JVM's maximum heap if less); a job that does not fit is refused with
          *              RESOURCE_EXHAUSTED
          * @return this builder
          * @throws InvalidArgumentException unless positive
@@ -490,8 +498,10 @@ public final class ProviderServer implements AutoCloseable {
          * larger than {@code perPeer} on its own is sent from the worker as the reader grants
          * credit, as before.
          *
-         * @param total   output bytes all peers' drains may hold at once (default 256 MiB)
-         * @param perPeer output bytes one peer's drains may hold (default 64 MiB; at most {@code total})
+         * @param total   output bytes all peers' drains may hold at once (default 256 MiB, or an
+         *                eighth of the JVM's maximum heap if less)
+         * @param perPeer output bytes one peer's drains may hold (default 64 MiB, or a quarter of
+         *                the total if less; at most {@code total})
          * @return this builder
          * @throws InvalidArgumentException unless {@code 1 <= perPeer <= total}
          */

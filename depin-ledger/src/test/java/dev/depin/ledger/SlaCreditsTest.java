@@ -185,6 +185,102 @@ class SlaCreditsTest {
         }
     }
 
+    @Test
+    void listedVia_creditFromTheNamedDirectorysStatement_paidOnce_andPendingStatementsRefused() throws Exception {
+        NodeKeyPair directory = NodeKeyPair.fromSeed(new byte[] {(byte) 0xd1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31});
+        NodeKeyPair stranger = NodeKeyPair.fromSeed(new byte[] {(byte) 0xd2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31});
+        dev.depin.provider.ProviderOffer a = offer(0, TERMS.withListedVia(directory.publicKey()));
+        dev.depin.provider.ProviderOffer b = offer(1, TERMS);
+        dev.depin.sla.SlaBook book = new dev.depin.sla.SlaBook();
+        for (int i = 0; i < 200; i++) { // every attempt good: only the listing can owe a credit
+            for (dev.depin.provider.ProviderOffer o : List.of(a, b)) {
+                Instant at = T0.plusMillis(i * 10_000L);
+                book.record(new dev.depin.sla.SlaRecord("job-" + o.nodeId().shortId() + "-" + i, 1_000, List.of(
+                        new dev.depin.sla.SlaRecord.Attempt(1, o, at, AttemptState.ACCEPTED, at.plusMillis(100))),
+                        Map.of(o.nodeId(), MicroUsd.ofMicros(1_000))));
+            }
+        }
+        Instant end = T0.plus(Duration.ofHours(1));
+        Instant now = end.plusSeconds(5);
+        SlaStatement pending = book.statement(a.nodeId(), T0).orElseThrow();
+        SlaStatement plain = book.statement(b.nodeId(), T0).orElseThrow();
+        assertEquals(SlaStatement.LISTED_PENDING, pending.listedBasisPoints());
+        assertEquals(SlaStatement.LISTED_NOT_PROMISED, plain.listedBasisPoints());
+        assertTrue(pending.toString().endsWith(" listed: pending the directory's statement"), pending.toString());
+        // Live 57 of 60 minutes (a 3-minute gap between renewals): exactly 95 %, the 25 % tier.
+        List<dev.depin.sla.PresenceStatement.Interval> live = List.of(
+                new dev.depin.sla.PresenceStatement.Interval(T0, T0.plus(Duration.ofMinutes(30))),
+                new dev.depin.sla.PresenceStatement.Interval(T0.plus(Duration.ofMinutes(33)), end));
+        dev.depin.sla.PresenceStatement presence = dev.depin.sla.PresenceStatement.issue(directory, a.nodeId(), T0,
+                end, T0, now, live);
+        try (JdbcLedger ledger = Databases.sqlite().builder().open()) {
+            ledger.open(BUYER, AccountKind.BUYER, false).join();
+            AccountId stake = Escrow.stakeAccount(a.nodeId());
+            ledger.open(stake, AccountKind.STAKE, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("stake-listed"), stake, MicroUsd.ofUsd("10"))).join();
+            String refusal = "the SLA of " + a.nodeId().shortId() + " from " + T0 + " also measures its listing in a "
+                    + "directory: complete the statement with that directory's presence statement "
+                    + "(SlaBook.withPresence) before paying";
+            assertEquals(refusal, assertThrowsExactly(InvalidArgumentException.class,
+                    () -> SlaCredits.payAll(ledger, BUYER, book.closedStatements(now), now)).getMessage());
+            assertEquals(refusal, assertThrowsExactly(InvalidArgumentException.class,
+                    () -> SlaCredits.pay(ledger, BUYER, pending, now)).getMessage());
+            assertEquals(0, ledger.balance(BUYER).posted(), "a refused settlement moves no money");
+
+            assertEquals("KEY_MISMATCH: presence statement names directory " + stranger.nodeId().shortId() + ", not the trusted "
+                    + "directory " + directory.nodeId().shortId() + ": reject it", assertThrowsExactly(
+                    dev.depin.crypto.VerificationException.class, () -> book.withPresence(pending,
+                            dev.depin.sla.PresenceStatement.issue(stranger, a.nodeId(), T0, end, T0, now, live)))
+                    .getMessage());
+            assertThrowsExactly(dev.depin.crypto.VerificationException.class, () -> book.withPresence(pending,
+                    dev.depin.sla.PresenceStatement.issue(directory, b.nodeId(), T0, end, T0, now, List.of())),
+                    "a statement about another provider");
+            assertEquals("the presence statement covers " + T0 + ".." + end.minusSeconds(1) + ", not the SLA period "
+                    + T0 + ".." + end + ": ask the directory for exactly the period, once it has ended",
+                    assertThrowsExactly(InvalidArgumentException.class, () -> book.withPresence(pending,
+                            dev.depin.sla.PresenceStatement.issue(directory, a.nodeId(), T0, end.minusSeconds(1), T0,
+                                    now, List.of()))).getMessage());
+            assertEquals("the SLA statement of " + b.nodeId().shortId() + " from " + T0 + " is under terms that name "
+                    + "no directory: it has no listed share to add", assertThrowsExactly(InvalidArgumentException.class,
+                    () -> book.withPresence(plain, dev.depin.sla.PresenceStatement.issue(directory, b.nodeId(), T0,
+                            end, T0, now, List.of()))).getMessage());
+
+            SlaStatement done = book.withPresence(pending, presence);
+            assertEquals(List.of(9_500, 9_500, 25), List.of(done.listedBasisPoints(), done.complianceBasisPoints(),
+                    done.creditPercent()));
+            assertEquals(10_000, done.attemptsBasisPoints());
+            assertEquals(MicroUsd.ofMicros(50_000), done.credit(), "25 % of 200 jobs at 1,000 micro-USD");
+            assertTrue(done.toString().endsWith(" listed 95.00 %"), done.toString());
+            assertEquals("the SLA statement of " + a.nodeId().shortId() + " from " + T0 + " already has its listed "
+                    + "share: apply a directory's statement once", assertThrowsExactly(InvalidArgumentException.class,
+                    () -> book.withPresence(done, presence)).getMessage());
+
+            List<Applied> first = SlaCredits.payAll(ledger, BUYER, List.of(done, plain), now).join();
+            List<Applied> again = SlaCredits.payAll(ledger, BUYER, List.of(
+                    book.withPresence(book.statement(a.nodeId(), T0).orElseThrow(), presence),
+                    plain), now).join();
+            assertEquals(1, first.size(), "the listed provider's hour; the other kept its promise");
+            assertEquals(first.stream().map(Applied::sequence).toList(), again.stream().map(Applied::sequence).toList());
+            assertEquals(50_000, ledger.balance(BUYER).posted());
+            assertEquals(10_000_000 - 50_000, ledger.balance(stake).posted());
+        }
+        // A directory that knew none of the period (its record starts at the period's end) says
+        // nothing: the attempts alone decide, never a breach made of missing records.
+        SlaStatement unknown = book.withPresence(pending, dev.depin.sla.PresenceStatement.issue(directory, a.nodeId(),
+                T0, end, end, now, List.of()));
+        assertEquals(List.of(SlaStatement.LISTED_UNKNOWN, 10_000, 0), List.of(unknown.listedBasisPoints(),
+                unknown.complianceBasisPoints(), unknown.creditPercent()));
+        assertTrue(unknown.toString().endsWith(" listed: unknown to the directory"), unknown.toString());
+        // A record that starts half-way counts only the known half: live 27 of its 30 minutes = 90 %.
+        SlaStatement half = book.withPresence(pending, dev.depin.sla.PresenceStatement.issue(directory, a.nodeId(),
+                T0, end, T0.plus(Duration.ofMinutes(30)), now, List.of(new dev.depin.sla.PresenceStatement.Interval(
+                        T0.plus(Duration.ofMinutes(33)), end))));
+        assertEquals(List.of(9_000, 9_000, 100), List.of(half.listedBasisPoints(), half.complianceBasisPoints(),
+                half.creditPercent()));
+    }
+
     private static dev.depin.provider.ProviderOffer offer(int i, SlaTerms terms) {
         byte[] seed = new byte[32];
         seed[31] = (byte) (i + 7);

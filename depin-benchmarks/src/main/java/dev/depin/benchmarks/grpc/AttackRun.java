@@ -74,12 +74,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * and protobuf (no GrpcNetwork), each with its own self-made key.
  *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
- * dev.depin.benchmarks.grpc.AttackRun [seconds per phase]} (default 20).
+ * dev.depin.benchmarks.grpc.AttackRun [seconds per phase]} (default 20). System properties:
+ * {@code depin.attack.jvm} the attacked JVM's options, space-separated (default
+ * {@code -Xmx768m}); {@code depin.attack.phases} the attack phases to run, comma-separated among
+ * {@code flood,slowloris,amplification,stalled} (default all; warm-up and quiet always run).
+ * With {@code -XX:NativeMemoryTracking=summary} among the JVM options, each phase also prints
+ * what the attacked JVM committed by category (heap, direct buffers, threads...), from
+ * {@code jcmd VM.native_memory}, so a resident set above the heap is explained, not guessed.
  */
 public final class AttackRun {
     private static final int HONEST_THREADS = 4;
     private static final int N = 1024;
-    private static final String CHILD_HEAP = "-Xmx768m";
+    private static final List<String> CHILD_JVM = List.of(System.getProperty("depin.attack.jvm", "-Xmx768m").trim()
+            .split("\\s+"));
+    private static final List<String> PHASES = List.of(System.getProperty("depin.attack.phases",
+            "flood,slowloris,amplification,stalled").split(","));
 
     private AttackRun() {
     }
@@ -152,9 +161,11 @@ public final class AttackRun {
 
         void run() throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            child = new ProcessBuilder(java, CHILD_HEAP, "-cp", System.getProperty("java.class.path"),
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "serve")
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            List<String> cmd = new ArrayList<>(List.of(java));
+            cmd.addAll(CHILD_JVM);
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "serve"));
+            child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));
             String[] ready = out.readLine().split(" ");
@@ -170,7 +181,8 @@ public final class AttackRun {
             rss.start();
             System.out.printf(Locale.ROOT, "attack run: %d s per phase, %d honest buyer threads (SAXPY n=%d, a "
                             + "directory query before each job), attacked JVM %s with a directory and a node of 2 CPU "
-                            + "workers, default bounds; %d cores, load average %s, %s%n", seconds, HONEST_THREADS, N, CHILD_HEAP,
+                            + "workers, default bounds; %d cores, load average %s, %s%n", seconds, HONEST_THREADS, N,
+                    String.join(" ", CHILD_JVM),
                     Runtime.getRuntime().availableProcessors(),
                     Files.readString(Path.of("/proc/loadavg")).split(" ")[0], Runtime.version());
             System.out.println("phase            honest ok/all   success   p50 ms   p99 ms  p99/quiet  peak RSS MiB"
@@ -179,10 +191,18 @@ public final class AttackRun {
                     .build()) {
                 phase("warm-up", net, null); // JIT and connections, not a baseline
                 double quiet = phase("quiet", net, null);
-                phaseRatio("directory flood", net, this::flood, quiet);
-                phaseRatio("slowloris", net, this::slowloris, quiet);
-                phaseRatio("amplification", net, this::amplification, quiet);
-                phaseRatio("stalled readers", net, this::stalled, quiet);
+                if (PHASES.contains("flood")) {
+                    phaseRatio("directory flood", net, this::flood, quiet);
+                }
+                if (PHASES.contains("slowloris")) {
+                    phaseRatio("slowloris", net, this::slowloris, quiet);
+                }
+                if (PHASES.contains("amplification")) {
+                    phaseRatio("amplification", net, this::amplification, quiet);
+                }
+                if (PHASES.contains("stalled")) {
+                    phaseRatio("stalled readers", net, this::stalled, quiet);
+                }
             } finally {
                 child.getOutputStream().close();
                 child.waitFor(10, TimeUnit.SECONDS);
@@ -290,8 +310,34 @@ public final class AttackRun {
                     name, ok.get(), all.get(), 100.0 * ok.get() / Math.max(1, all.get()),
                     h.getValueAtPercentile(50) / 1e6, p99, "", rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5]);
             failures.forEach(f -> System.out.println("   honest failure: " + f));
+            nativeMemory();
             Thread.sleep(2000); // the node lets go of the attack before the next phase
             return p99;
+        }
+
+        /**
+         * Prints the attacked JVM's committed memory by category (MiB), when it tracks it: what
+         * makes its resident set larger than its heap.
+         */
+        private void nativeMemory() throws Exception {
+            if (CHILD_JVM.stream().noneMatch(o -> o.startsWith("-XX:NativeMemoryTracking="))) {
+                return;
+            }
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(child.pid()), "VM.native_memory", "summary", "scale=MB").redirectErrorStream(true)
+                    .start();
+            String text = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            jcmd.waitFor(30, TimeUnit.SECONDS);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                    "(?m)^[-\\s]*(Total|[A-Z][A-Za-z ]+?) \\(reserved=\\d+MB, committed=(\\d+)MB\\)").matcher(text);
+            StringBuilder b = new StringBuilder("   attacked JVM committed MiB:");
+            while (m.find()) {
+                if (!m.group(2).equals("0")) {
+                    b.append(' ').append(m.group(1).trim().toLowerCase(Locale.ROOT).replace(' ', '-')).append('=')
+                            .append(m.group(2));
+                }
+            }
+            System.out.println(b);
         }
 
         private void honestJob(GrpcNetwork net, SplittableRandom rnd) throws Exception {

@@ -44,6 +44,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * mvn -B -q -o -pl depin-benchmarks -am -DskipTests package
  * java -jar depin-benchmarks/target/benchmarks.jar 'ledger.HoldCertificateBenchmark' -f 1 -wi 2 -i 3
  * </pre>
+ * On a machine shared with other work, wall-clock scores say more about the neighbours than about
+ * the code; {@link #main} runs the same four calls and reports the calling thread's <em>CPU</em>
+ * time per hold (and wall time beside it):
+ * <pre>
+ * java -cp depin-benchmarks/target/benchmarks.jar dev.depin.benchmarks.ledger.HoldCertificateBenchmark [holds-per-size]
+ * </pre>
  */
 @Warmup(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
 @Measurement(iterations = 3, time = 1, timeUnit = TimeUnit.SECONDS)
@@ -97,6 +103,43 @@ public class HoldCertificateBenchmark extends BenchmarkBase {
     private void check(byte[] certificate, VerifiedRoots cache) {
         HoldCertificate c = HoldCertificate.parse(certificate);
         c.verify(ledger.publicKey(), node.nodeId(), c.specHash(), PRICE, NOW, cache);
+    }
+
+    /**
+     * The four calls for 1, 16, 256 and 1,024 holds per batch, each run over at least
+     * {@code args[0]} holds (default 8,192) after as many for warm-up; prints CPU and wall µs per hold.
+     *
+     * @param args optional: holds measured per call and size
+     */
+    public static void main(String[] args) {
+        int total = args.length > 0 ? Integer.parseInt(args[0]) : 8_192;
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        System.out.printf(java.util.Locale.ROOT, "load average %.2f, %d holds per measurement, %s%n",
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), total,
+                Runtime.version());
+        System.out.printf(java.util.Locale.ROOT, "%-16s %6s %12s %12s%n", "call", "holds", "cpu us/hold", "wall us/hold");
+        String[] names = {"v1SignAndVerify", "v2SignAndVerify", "v1Verify", "v2Verify"};
+        for (int size : new int[] {1, 16, 256, 1024}) {
+            HoldCertificateBenchmark b = new HoldCertificateBenchmark();
+            b.holds = size;
+            b.setUp();
+            java.util.List<java.util.function.IntSupplier> calls = java.util.List.of(b::v1SignAndVerify,
+                    b::v2SignAndVerify, b::v1Verify, b::v2Verify);
+            int n = (Math.max(total, size) + size - 1) / size * size;
+            for (int k = 0; k < calls.size(); k++) {
+                b.next = 0;
+                for (int i = 0; i < n; i++) {
+                    calls.get(k).getAsInt();
+                }
+                long cpu = threads.getCurrentThreadCpuTime();
+                long wall = System.nanoTime();
+                for (int i = 0; i < n; i++) {
+                    calls.get(k).getAsInt();
+                }
+                System.out.printf(java.util.Locale.ROOT, "%-16s %6d %12.1f %12.1f%n", names[k], size,
+                        (threads.getCurrentThreadCpuTime() - cpu) / 1e3 / n, (System.nanoTime() - wall) / 1e3 / n);
+            }
+        }
     }
 
     /** @return one hold: sign its v1 certificate, parse and verify it */

@@ -134,4 +134,18 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         outputs.forEach((k, v) -> m.put(k, v.data()));
         return java.util.Collections.unmodifiableMap(m);
     }
+
+    /**
+     * The energy the provider's receipt states for this attempt (joules and whether measured or
+     * estimated): the provider's signed claim, not a measurement the buyer can check
+     * (docs/decisions.md, "Energy in the receipt").
+     *
+     * @return the energy, or empty when the receipt states none
+     * @throws dev.depin.crypto.VerificationException if the receipt is not a well-formed statement
+     */
+    public java.util.Optional<dev.depin.crypto.ReceiptEnergy> energy() {
+        dev.depin.crypto.ExecutionReceipt r = receipt != null ? dev.depin.crypto.ExecutionReceipt.readUnverified(receipt)
+                : batched.readReceiptUnverified();
+        return java.util.Optional.ofNullable(r.energy());
+    }
 }

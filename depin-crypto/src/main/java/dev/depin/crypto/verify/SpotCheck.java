@@ -86,16 +86,7 @@ public final class SpotCheck {
                                             double fraction, byte[] seed, ChunkRecomputer recomputer,
                                             Comparison comparison) {
         InvalidArgumentException.requireNonNull(output, "output");
-        InvalidArgumentException.requireNonNull(claimedRoot, "claimedRoot");
-        InvalidArgumentException.requireNonNull(recomputer, "recomputer");
-        InvalidArgumentException.requireNonNull(comparison, "comparison");
-        InvalidArgumentException.requireNonNull(seed, "seed");
-        if (seed.length < 16) {
-            throw new InvalidArgumentException("seed must have >= 16 bytes: use Freivalds.newSeed(new SecureRandom())");
-        }
-        if (!(fraction > 0 && fraction <= 1)) {
-            throw new InvalidArgumentException("fraction must be in (0, 1], got " + fraction);
-        }
+        checkArguments(claimedRoot, recomputer, comparison, seed, fraction);
         MerkleTree tree = MerkleTree.of(output, leafBytes);
         int chunks = tree.chunkCount(chunkBytes);
         byte[] root = tree.root();
@@ -105,7 +96,7 @@ public final class SpotCheck {
                     + ": the bytes are not the ones the provider committed to; reject them",
                     new Evidence("spot-check", "whole output", Hex.encode(claimedRoot), Hex.encode(root), Hex.encode(seed)));
         }
-        int s = chunks == 0 ? 0 : (int) Math.min(chunks, Math.max(1, (long) Math.ceil(fraction * chunks - 1e-9)));
+        int s = sampleSize(chunks, fraction);
         int[] sample = sample(chunks, s, seed);
         int base = output.position();
         long total = tree.totalBytes();
@@ -116,31 +107,139 @@ public final class SpotCheck {
             chunk.limit(base + (int) off + len).position(base + (int) off);
             InclusionProof proof = tree.chunkProof(idx, chunkBytes);
             proof.verifyChunk(chunk, leafBytes, claimedRoot);
-            ByteBuffer expected = recomputer.recompute(idx, off, len);
-            if (expected == null || expected.remaining() != len) {
-                throw new IllegalStateException("the ChunkRecomputer returned " + (expected == null ? "null"
-                        : expected.remaining() + " bytes") + " for chunk " + idx + " of " + len + " bytes: fix the recomputer");
-            }
-            Comparison.Mismatch mm = comparison.firstMismatch(expected, chunk);
-            if (mm != null) {
-                long at = off + mm.byteOffset();
-                throw new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
-                        "spot check failed: chunk " + idx + " (bytes " + off + ".." + (off + len) + ") differs from the "
-                                + "reference at byte " + at + " (expected " + mm.expected() + ", got " + mm.actual()
-                                + ", " + comparison.describe() + "): the output is wrong; reject it and keep the "
-                                + "evidence for a dispute",
-                        new Evidence("spot-check", "chunk " + idx + " byte " + at, mm.expected(), mm.actual(),
-                                Hex.encode(seed)));
-            }
+            compare(idx, off, len, chunk, seed, recomputer, comparison);
         }
+        return report(chunks, s, sample, chunkBytes, leafBytes, fraction, seed, claimedRoot, comparison, "");
+    }
+
+    /**
+     * Where a spot check of an output the verifier does not hold reads its sampled chunks
+     * (e.g. from the provider that keeps it), each proven against the claimed root.
+     */
+    @FunctionalInterface
+    public interface ChunkSource {
+        /**
+         * Reads sampled chunks, each checked with its inclusion proof against the claimed
+         * root before it is returned (the source throws {@link VerificationException} when
+         * one does not lead there).
+         *
+         * @param indices    chunk indices, strictly increasing
+         * @param chunkBytes the chunk size
+         * @return each chunk's bytes (the last chunk of the output may be short), in the order asked
+         */
+        List<ByteBuffer> read(int[] indices, int chunkBytes);
+    }
+
+    /**
+     * Spot-checks an output the verifier does not hold: samples chunks exactly as
+     * {@link #verify(ByteBuffer, byte[], int, int, double, byte[], ChunkRecomputer, Comparison)}
+     * does (same seed, same chunks), reads only those from {@code source} with their proofs,
+     * and recomputes and compares each. The bytes not sampled never travel.
+     *
+     * @param claimedRoot the Merkle root the provider signed (from its verified receipt)
+     * @param totalBytes  the output's size, at least 1
+     * @param leafBytes   the Merkle leaf size of that root
+     * @param chunkBytes  the sampled unit: {@code leafBytes} times a power of two
+     * @param fraction    fraction of chunks to recompute, in (0, 1]
+     * @param seed        secret seed, &ge; 16 bytes (drawn after the provider committed)
+     * @param source      where the sampled chunks come from, proven
+     * @param recomputer  the trusted reference
+     * @param comparison  how a recomputed chunk is compared
+     * @return what was checked
+     * @throws VerificationException {@code RESULT_MISMATCH} (with evidence) if a chunk differs,
+     *                               or what the source throws for a chunk that does not prove
+     * @throws InvalidArgumentException on a bad argument
+     */
+    public static VerificationReport verifyFetched(byte[] claimedRoot, long totalBytes, int leafBytes, int chunkBytes,
+                                                   double fraction, byte[] seed, ChunkSource source,
+                                                   ChunkRecomputer recomputer, Comparison comparison) {
+        InvalidArgumentException.requireNonNull(source, "source");
+        checkArguments(claimedRoot, recomputer, comparison, seed, fraction);
+        if (totalBytes < 1) {
+            throw new InvalidArgumentException("an output of " + totalBytes + " bytes has no chunks to check");
+        }
+        Merkle.checkChunkSize(leafBytes);
+        if (chunkBytes < leafBytes || chunkBytes % leafBytes != 0 || Integer.bitCount(chunkBytes / leafBytes) != 1) {
+            throw new InvalidArgumentException("a chunk of " + chunkBytes + " bytes is not the " + leafBytes
+                    + "-byte leaf times a power of two");
+        }
+        long count = (totalBytes + chunkBytes - 1) / chunkBytes;
+        if (count > Integer.MAX_VALUE) {
+            throw new InvalidArgumentException("an output of " + totalBytes + " bytes has too many chunks");
+        }
+        int chunks = (int) count;
+        int s = sampleSize(chunks, fraction);
+        int[] sample = sample(chunks, s, seed);
+        List<ByteBuffer> read = source.read(sample.clone(), chunkBytes);
+        if (read == null || read.size() != s) {
+            throw new IllegalStateException("the ChunkSource returned " + (read == null ? "null" : read.size()
+                    + " chunks") + " for " + s + " asked: fix the source");
+        }
+        for (int k = 0; k < s; k++) {
+            int idx = sample[k];
+            long off = (long) idx * chunkBytes;
+            int len = (int) Math.min(chunkBytes, totalBytes - off);
+            ByteBuffer chunk = read.get(k);
+            if (chunk.remaining() != len) {
+                throw new IllegalStateException("the ChunkSource returned " + chunk.remaining() + " bytes for chunk "
+                        + idx + " of " + len + " bytes: fix the source");
+            }
+            compare(idx, off, len, chunk, seed, recomputer, comparison);
+        }
+        return report(chunks, s, sample, chunkBytes, leafBytes, fraction, seed, claimedRoot, comparison,
+                " (read from the provider with their proofs; the rest not fetched)");
+    }
+
+    private static int sampleSize(int chunks, double fraction) {
+        return chunks == 0 ? 0 : (int) Math.min(chunks, Math.max(1, (long) Math.ceil(fraction * chunks - 1e-9)));
+    }
+
+    private static void checkArguments(byte[] claimedRoot, ChunkRecomputer recomputer, Comparison comparison,
+                                       byte[] seed, double fraction) {
+        InvalidArgumentException.requireNonNull(claimedRoot, "claimedRoot");
+        InvalidArgumentException.requireNonNull(recomputer, "recomputer");
+        InvalidArgumentException.requireNonNull(comparison, "comparison");
+        InvalidArgumentException.requireNonNull(seed, "seed");
+        if (seed.length < 16) {
+            throw new InvalidArgumentException("seed must have >= 16 bytes: use Freivalds.newSeed(new SecureRandom())");
+        }
+        if (!(fraction > 0 && fraction <= 1)) {
+            throw new InvalidArgumentException("fraction must be in (0, 1], got " + fraction);
+        }
+    }
+
+    /** Recomputes one proven chunk and compares it; throws RESULT_MISMATCH with evidence. */
+    private static void compare(int idx, long off, int len, ByteBuffer chunk, byte[] seed, ChunkRecomputer recomputer,
+                                Comparison comparison) {
+        ByteBuffer expected = recomputer.recompute(idx, off, len);
+        if (expected == null || expected.remaining() != len) {
+            throw new IllegalStateException("the ChunkRecomputer returned " + (expected == null ? "null"
+                    : expected.remaining() + " bytes") + " for chunk " + idx + " of " + len + " bytes: fix the recomputer");
+        }
+        Comparison.Mismatch mm = comparison.firstMismatch(expected, chunk);
+        if (mm != null) {
+            long at = off + mm.byteOffset();
+            throw new VerificationException(VerificationException.Reason.RESULT_MISMATCH,
+                    "spot check failed: chunk " + idx + " (bytes " + off + ".." + (off + len) + ") differs from the "
+                            + "reference at byte " + at + " (expected " + mm.expected() + ", got " + mm.actual()
+                            + ", " + comparison.describe() + "): the output is wrong; reject it and keep the "
+                            + "evidence for a dispute",
+                    new Evidence("spot-check", "chunk " + idx + " byte " + at, mm.expected(), mm.actual(),
+                            Hex.encode(seed)));
+        }
+    }
+
+    private static VerificationReport report(int chunks, int s, int[] sample, int chunkBytes, int leafBytes,
+                                             double fraction, byte[] seed, byte[] claimedRoot, Comparison comparison,
+                                             String how) {
         double pOne = detectionProbability(chunks, s, Math.min(1, chunks));
         double p5 = detectionProbability(chunks, s, (long) Math.ceil(0.05 * chunks));
         String detail = String.format(Locale.ROOT, "%d of %d chunk(s) of %d bytes (%d-byte leaves; fraction %.4f, "
-                        + "seed %s) proven against root %s and recomputed (%s): all equal; detection probability %.4f "
+                        + "seed %s) proven against root %s and recomputed (%s)%s: all equal; detection probability %.4f "
                         + "for 1 corrupted chunk, %.4f for 5%% corrupted chunks (hypergeometric); chunks %s",
                 s, chunks, chunkBytes, leafBytes, chunks == 0 ? 0.0 : (double) s / chunks, Hex.encode(seed),
                 Hex.encode(claimedRoot),
-                comparison.describe(), pOne, p5, abbreviate(sample));
+                comparison.describe(), how, pOne, p5, abbreviate(sample));
         return new VerificationReport("spotCheck(" + fraction + ")",
                 List.of(VerificationReport.Check.passed("spot-check", detail)),
                 Assurance.sampled(chunks == 0 ? 0 : (double) s / chunks, s, pOne, p5));

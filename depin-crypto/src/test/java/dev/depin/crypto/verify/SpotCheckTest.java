@@ -137,4 +137,41 @@ class SpotCheckTest {
         assertEquals(0.0, SpotCheck.detectionProbability(10, 3, 0));
         assertEquals(1.0, SpotCheck.detectionProbability(10, 6, 5));
     }
+
+    /** A source over bytes held here that records which chunks were read (their proofs checked by the caller's source). */
+    private static SpotCheck.ChunkSource source(ByteBuffer data, java.util.List<Integer> asked) {
+        return (indices, chunkBytes) -> {
+            java.util.List<ByteBuffer> out = new java.util.ArrayList<>();
+            for (int idx : indices) {
+                asked.add(idx);
+                int off = idx * chunkBytes;
+                out.add(data.duplicate().position(off).limit(Math.min(data.capacity(), off + chunkBytes)).slice());
+            }
+            return out;
+        };
+    }
+
+    @Test
+    void verifyFetched_readsOnlyTheChunksVerifyWouldSample_andCatchesALie() {
+        byte[] root = Merkle.root(output, CHUNK);
+        java.util.List<Integer> asked = new java.util.ArrayList<>();
+        VerificationReport rep = SpotCheck.verifyFetched(root, output.capacity(), CHUNK, 2 * CHUNK, 0.2, seed(5),
+                source(output, asked), (i, off, len) -> compute(input, off, len), Comparison.bitwise());
+        VerificationReport held = SpotCheck.verify(output, root, CHUNK, 2 * CHUNK, 0.2, seed(5),
+                (i, off, len) -> compute(input, off, len), Comparison.bitwise());
+        // 50 chunks of 2 KiB (the last 64 bytes short): the same 10 as over the held output.
+        assertEquals(10, asked.size());
+        assertTrue(held.checks().get(0).detail().endsWith("chunks " + asked), held.checks().get(0).detail());
+        assertTrue(rep.allPassed());
+        assertEquals(held.assurance(), rep.assurance());
+
+        ByteBuffer bad = ByteBuffer.allocate(output.capacity()).put(output.duplicate()).flip()
+                .order(ByteOrder.LITTLE_ENDIAN);
+        bad.putFloat(49 * 2 * CHUNK + 4, 7f); // in the short last chunk
+        VerificationException e = assertThrows(VerificationException.class, () -> SpotCheck.verifyFetched(root,
+                bad.capacity(), CHUNK, 2 * CHUNK, 1.0, seed(6), source(bad, new java.util.ArrayList<>()),
+                (i, off, len) -> compute(input, off, len), Comparison.float32(1e-6, 0)));
+        assertEquals(VerificationException.Reason.RESULT_MISMATCH, e.reason());
+        assertEquals("chunk 49 byte " + (49 * 2 * CHUNK + 4), e.evidence().orElseThrow().location());
+    }
 }

@@ -107,7 +107,7 @@ public final class DirectoryCommand implements Callable<Integer> {
         }
         String ready = "depin directory " + id.keys().nodeId().hex() + " serving offers on " + server.address()
                 + " (mutual TLS 1.3), listings live " + ServeOptions.shortDuration(ttl) + " after each renewal; "
-                + id.describe(keyFile)
+                + id.describe(keyFile) + "; public key " + dev.depin.crypto.Hex.encode(id.keys().publicKey().raw())
                 + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics");
         MetricsHttp web = http;
         AutoCloseable all = () -> {

@@ -113,14 +113,29 @@ public final class EarningsCommand implements Callable<Integer> {
         @Option(names = "--ledger", paramLabel = "FILE", description = "Measured: what a ledger (SQLite) paid the "
                 + "node named by --provider or --key, from its first payment to now.")
         java.nio.file.Path ledger;
+
+        @Option(names = "--receipts", paramLabel = "DIR", description = "Measured: the node's own signed receipts "
+                + "(every receipt.json and batched-receipt.json under DIR, e.g. a buyer's depin demo --out folder), "
+                + "each verified under --key: gross at --price-per-second and --price-per-gb, device time and the "
+                + "energy each receipt states, from the first execution's start to the last one's end. A receipt "
+                + "that names the node but does not verify is refused (status 2); other nodes' are skipped.")
+        java.nio.file.Path receipts;
     }
+
+    @Option(names = "--price-per-second", paramLabel = "USD", defaultValue = "0.0010", description = "With "
+            + "--receipts: the node's price per device-second, as given to depin node (default: ${DEFAULT-VALUE}).")
+    String pricePerSecond;
+
+    @Option(names = "--price-per-gb", paramLabel = "USD", defaultValue = "0.02", description = "With --receipts: "
+            + "the node's price per 10^9 bytes in or out, as given to depin node (default: ${DEFAULT-VALUE}).")
+    String pricePerGb;
 
     @Option(names = "--provider", paramLabel = "ID", description = "With --ledger: the node's id (64 hex "
             + "characters, as depin node prints it), or its account, provider:ID.")
     String provider;
 
-    @Option(names = "--key", paramLabel = "FILE", description = "With --ledger: the node's key file, to take its id "
-            + "from (with --passphrase-env VAR if it is encrypted).")
+    @Option(names = "--key", paramLabel = "FILE", description = "With --ledger or --receipts: the node's key file "
+            + "(with --passphrase-env VAR if it is encrypted), or with --receipts its public key (PEM).")
     java.nio.file.Path key;
 
     @Option(names = "--passphrase-env", paramLabel = "VAR", description = "With --key: the environment variable "
@@ -133,8 +148,11 @@ public final class EarningsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (revenue.node != null || revenue.ledger != null) {
+        if (revenue.node != null || revenue.ledger != null || revenue.receipts != null) {
             return measured();
+        }
+        if (receiptPriceGiven()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), RECEIPT_PRICE_ONLY);
         }
         if (provider != null || key != null || passphraseEnv != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--provider, --key and --passphrase-env go "
@@ -238,12 +256,30 @@ public final class EarningsCommand implements Callable<Integer> {
             } else if (preset != null) {
                 purchase = preset.purchase;
             }
+            if (revenue.receipts == null && receiptPriceGiven()) {
+                throw new IllegalArgumentException(RECEIPT_PRICE_ONLY);
+            }
             if (revenue.node != null) {
                 if (provider != null || key != null) {
                     throw new IllegalArgumentException("--provider and --key go with --ledger; --node reads the "
                             + "node itself");
                 }
                 m = MeasuredEarnings.fromMetrics(revenue.node);
+            } else if (revenue.receipts != null) {
+                if (provider != null || key == null) {
+                    throw new IllegalArgumentException("--receipts needs the node's key to check their signatures: "
+                            + "--key FILE (its key file or public key PEM); an id (--provider) cannot verify them");
+                }
+                dev.depin.money.Price price;
+                try {
+                    price = new dev.depin.money.Price(dev.depin.money.MicroUsd.ofUsd(pricePerSecond),
+                            dev.depin.money.MicroUsd.ofUsd(pricePerGb));
+                } catch (dev.depin.DepinException e) {
+                    throw new IllegalArgumentException("--price-per-second '" + pricePerSecond + "' and "
+                            + "--price-per-gb '" + pricePerGb + "': " + e.getMessage());
+                }
+                m = MeasuredEarnings.fromReceipts(revenue.receipts, MeasuredEarnings.publicKey(key, passphraseEnv),
+                        price);
             } else {
                 m = MeasuredEarnings.fromLedger(revenue.ledger,
                         MeasuredEarnings.provider(provider, key, passphraseEnv), java.time.Instant.now());
@@ -274,7 +310,8 @@ public final class EarningsCommand implements Callable<Integer> {
                         100 * m.deviceSeconds() / m.seconds());
         PrintStream out = System.out;
         out.printf(Locale.ROOT, "%s: %d %s in %.3f s; %s; %s; earned %s%n", m.source(), m.attempts(),
-                revenue.node != null ? "attempt(s) completed" : "payment(s)", m.seconds(), utilNote, energyNote,
+                revenue.node != null ? "attempt(s) completed" : revenue.receipts != null ? "receipt(s)" : "payment(s)",
+                m.seconds(), utilNote, energyNote,
                 Earnings.usd(m.grossMicros()));
         long grossDay = micros(m.perDay(BigDecimal.valueOf(m.grossMicros()).movePointLeft(6)));
         // kWh = J / 3,600,000
@@ -297,6 +334,14 @@ public final class EarningsCommand implements Callable<Integer> {
                 Earnings.usd(energyDay * days), Earnings.usd(deprecDay * days),
                 Earnings.usd((grossDay - energyDay - deprecDay) * days));
         return 0;
+    }
+
+    private static final String RECEIPT_PRICE_ONLY = "--price-per-second and --price-per-gb go with --receipts "
+            + "(the calculator takes --price-per-hour; --node and --ledger know what the node earned)";
+
+    private boolean receiptPriceGiven() {
+        CommandLine.ParseResult p = spec.commandLine().getParseResult();
+        return p.hasMatchedOption("--price-per-second") || p.hasMatchedOption("--price-per-gb");
     }
 
     private static long micros(BigDecimal usd) {

@@ -23,17 +23,17 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What a node actually did, for {@code depin earnings --node} and {@code --ledger}: the window
- * observed, what it earned in it, its device time and energy. {@link #fromMetrics} reads a
- * running node's Prometheus endpoint; {@link #fromLedger} reads what a ledger paid a
- * provider's account.
+ * What a node actually did, for {@code depin earnings --node}, {@code --ledger} and
+ * {@code --receipts}: the window observed, what it earned in it, its device time and energy.
+ * {@link #fromMetrics} reads a running node's Prometheus endpoint; {@link #fromLedger} reads what
+ * a ledger paid a provider's account; {@link #fromReceipts} adds up the node's own signed receipts.
  *
  * @param source      what was read, for the header line
  * @param seconds     the window observed, in seconds (positive)
  * @param grossMicros what the node earned in it, in micro-USD
  * @param deviceSeconds device time in the window, or NaN when the source does not say
  * @param joules      energy in the window, or NaN when the source does not say
- * @param energySource {@code measured}, {@code estimated}, or empty
+ * @param energySource {@code measured}, {@code estimated}, a count of each, or empty
  * @param attempts    attempts completed, or -1 when the source does not say
  */
 record MeasuredEarnings(String source, double seconds, long grossMicros, double deviceSeconds, double joules,
@@ -191,6 +191,11 @@ record MeasuredEarnings(String source, double seconds, long grossMicros, double 
         if (key == null) {
             throw new IllegalArgumentException("--ledger needs the node: --provider ID or --key FILE");
         }
+        return Escrow.providerAccount(loadKey(key, passphraseEnv).nodeId());
+    }
+
+    /** The node's key file, unencrypted or with the passphrase in {@code passphraseEnv}. */
+    private static dev.depin.crypto.NodeKeyPair loadKey(Path key, String passphraseEnv) {
         char[] pass = null;
         if (passphraseEnv != null) {
             String v = System.getenv(passphraseEnv);
@@ -200,7 +205,7 @@ record MeasuredEarnings(String source, double seconds, long grossMicros, double 
             pass = v.toCharArray();
         }
         try {
-            return Escrow.providerAccount(KeyPem.load(key, pass).nodeId());
+            return KeyPem.load(key, pass);
         } catch (DepinException e) {
             throw new IllegalArgumentException("--key " + key + ": " + e.getMessage());
         } finally {
@@ -208,6 +213,165 @@ record MeasuredEarnings(String source, double seconds, long grossMicros, double 
                 java.util.Arrays.fill(pass, '\0');
             }
         }
+    }
+
+    /** The receipt files {@code depin demo --out} and buyers write, and how deep and how many to look for. */
+    private static final java.util.Set<String> RECEIPT_FILES = java.util.Set.of("receipt.json", "batched-receipt.json");
+    private static final int MAX_DEPTH = 8;
+    private static final int MAX_RECEIPTS = 1_000_000;
+
+    /**
+     * What a node's own receipts under {@code dir} say it did: each {@code receipt.json} and
+     * {@code batched-receipt.json} whose signature names the node is verified under its key
+     * (the signature, or the batch's and the inclusion, and the statement strictly), then
+     * counted once per job attempt: gross at {@code price} (device time and bytes, as the node
+     * charges), device time, and the energy each states. The window runs from the first
+     * execution's start to the last one's end. Receipts signed by other nodes are skipped and
+     * counted.
+     *
+     * @param dir   the directory (searched {@value #MAX_DEPTH} levels deep)
+     * @param key   the node's public key
+     * @param price the node's price
+     * @return the totals
+     * @throws IllegalArgumentException with a message for the user when the directory cannot be
+     *                                  read, holds none of the node's receipts, or holds one
+     *                                  that names the node but does not verify under its key
+     */
+    static MeasuredEarnings fromReceipts(Path dir, dev.depin.crypto.NodePublicKey key, dev.depin.money.Price price) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--receipts: " + dir + " is not a directory: give the folder a buyer's "
+                    + "run was written to (e.g. depin demo --out DIR)");
+        }
+        List<Path> files;
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir, MAX_DEPTH)) {
+            files = walk.filter(f -> RECEIPT_FILES.contains(f.getFileName().toString()) && Files.isRegularFile(f))
+                    .sorted().limit(MAX_RECEIPTS + 1L).toList();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException("--receipts: cannot read " + dir + ": " + e.getMessage());
+        }
+        if (files.size() > MAX_RECEIPTS) {
+            throw new IllegalArgumentException("--receipts: more than " + MAX_RECEIPTS + " receipts under " + dir
+                    + ": give a smaller folder");
+        }
+        String id = key.nodeId().hex();
+        java.util.Map<String, dev.depin.crypto.ExecutionReceipt> mine = new java.util.TreeMap<>();
+        int others = 0;
+        for (Path f : files) {
+            dev.depin.crypto.ExecutionReceipt r;
+            try {
+                r = verifiedIfMine(f, key, id);
+            } catch (DepinException e) {
+                throw new IllegalArgumentException("--receipts: " + f + " does not verify under the node's key: "
+                        + e.getMessage() + " (remove it, or give the key of the node that signed it)");
+            }
+            if (r == null) {
+                others++;
+            } else {
+                mine.putIfAbsent(r.jobId() + "#" + r.attempt(), r);
+            }
+        }
+        if (mine.isEmpty()) {
+            throw new IllegalArgumentException("--receipts: none of the " + files.size() + " receipt file(s) under "
+                    + dir + " is signed by node " + id + " (receipt.json and batched-receipt.json are read)");
+        }
+        long gross = 0;
+        long deviceNanos = 0;
+        long millijoules = 0;
+        int[] sources = new int[3]; // measured, estimated, none
+        Instant first = null;
+        Instant last = null;
+        for (dev.depin.crypto.ExecutionReceipt r : mine.values()) {
+            long bytes = 0;
+            for (dev.depin.crypto.BufferDigest b : r.inputs()) {
+                bytes += b.bytes();
+            }
+            for (dev.depin.crypto.BufferDigest b : r.outputs()) {
+                bytes += b.bytes();
+            }
+            gross = Math.addExact(gross, price.charge(r.deviceTimeNanos(), bytes).micros());
+            deviceNanos = Math.addExact(deviceNanos, r.deviceTimeNanos());
+            if (r.energy() == null) {
+                sources[2]++;
+            } else {
+                millijoules = Math.addExact(millijoules, r.energy().millijoules());
+                sources[r.energy().source() == dev.depin.crypto.ReceiptEnergy.Source.MEASURED ? 0 : 1]++;
+            }
+            first = first == null || r.startedAt().isBefore(first) ? r.startedAt() : first;
+            last = last == null || r.endedAt().isAfter(last) ? r.endedAt() : last;
+        }
+        double seconds = Math.max(1e-3, Duration.between(first, last).toNanos() / 1e9);
+        String energySource = sources[0] + sources[1] == 0 ? "" : sources[1] == 0 && sources[2] == 0 ? "measured"
+                : sources[0] + " measured, " + sources[1] + " estimated" + (sources[2] == 0 ? ""
+                : ", " + sources[2] + " stating none");
+        return new MeasuredEarnings("receipts " + dir + " (" + mine.size() + " of node " + key.nodeId().shortId()
+                + (others == 0 ? "" : ", " + others + " of other nodes skipped") + ")", seconds, gross,
+                deviceNanos / 1e9, sources[0] + sources[1] == 0 ? Double.NaN : millijoules / 1e3, energySource,
+                mine.size());
+    }
+
+    /**
+     * The receipt in {@code f}, verified under {@code key}: the signature (or the batch's and the
+     * statement's inclusion in it) and the statement, strictly; the bindings only a buyer can
+     * check (its nonce, inputs and outputs) are taken from the receipt. Null when every signature
+     * names another node.
+     */
+    private static dev.depin.crypto.ExecutionReceipt verifiedIfMine(Path f, dev.depin.crypto.NodePublicKey key,
+                                                                    String id) {
+        byte[] json = dev.depin.verify.EvidenceFiles.read(f, dev.depin.crypto.BatchedReceipt.DEFAULT_MAX_JSON_BYTES,
+                "receipt");
+        if (f.getFileName().toString().equals("batched-receipt.json")) {
+            dev.depin.crypto.BatchedReceipt b = dev.depin.crypto.BatchedReceipt.parse(json);
+            if (!mine(b.batch(), id)) {
+                return null;
+            }
+            dev.depin.crypto.BatchVerifier v = new dev.depin.crypto.BatchVerifier(1);
+            v.verifyBatchSignature(b, key);
+            return v.verify(b, claimed(b.readReceiptUnverified(), key)).receipt().receipt();
+        }
+        dev.depin.crypto.Envelope env = dev.depin.crypto.Envelope.parse(json);
+        if (!mine(env, id)) {
+            return null;
+        }
+        env.verify(dev.depin.crypto.Dsse.IN_TOTO_PAYLOAD_TYPE, key);
+        return dev.depin.crypto.ExecutionReceipt.verify(env,
+                claimed(dev.depin.crypto.ExecutionReceipt.readUnverified(env), key)).receipt();
+    }
+
+    /** Whether a signature on the envelope names the node (or names no one, so that it must be checked). */
+    private static boolean mine(dev.depin.crypto.Envelope env, String id) {
+        return env.signatures().stream().anyMatch(s -> s.keyid().equals(id) || s.keyid().isEmpty());
+    }
+
+    /** Expectations that are the receipt's own claims: what is left to check is the signature and the statement. */
+    private static dev.depin.crypto.ReceiptExpectations claimed(dev.depin.crypto.ExecutionReceipt r,
+                                                               dev.depin.crypto.NodePublicKey key) {
+        dev.depin.crypto.ReceiptExpectations.Builder ex = dev.depin.crypto.ReceiptExpectations.builder().signer(key)
+                .jobId(r.jobId()).attempt(r.attempt()).nonce(r.nonce()).specHash(r.specHash()).kernelId(r.kernelId())
+                .kernelHash(r.kernelHash()).merkleChunkBytes(r.merkleChunkBytes());
+        r.inputs().forEach(ex::input);
+        r.outputs().forEach(ex::receivedOutputDigest);
+        return ex.build();
+    }
+
+    /**
+     * The node's public key for {@code --receipts}: from a public key PEM, or from the node's key
+     * file (unencrypted or with the passphrase in {@code passphraseEnv}).
+     */
+    static dev.depin.crypto.NodePublicKey publicKey(Path key, String passphraseEnv) {
+        byte[] pem;
+        try {
+            pem = dev.depin.verify.EvidenceFiles.read(key, dev.depin.verify.EvidenceFiles.MAX_KEY_BYTES, "key");
+        } catch (DepinException e) {
+            throw new IllegalArgumentException("--key " + key + ": " + e.getMessage());
+        }
+        if (new String(pem, java.nio.charset.StandardCharsets.US_ASCII).contains("-----BEGIN PUBLIC KEY-----")) {
+            try {
+                return dev.depin.crypto.KeyPem.readPublicKey(new String(pem, java.nio.charset.StandardCharsets.US_ASCII));
+            } catch (DepinException e) {
+                throw new IllegalArgumentException("--key " + key + ": " + e.getMessage());
+            }
+        }
+        return loadKey(key, passphraseEnv).publicKey();
     }
 
     /** @return {@code x} per day, from the window: x × 86,400 / seconds */

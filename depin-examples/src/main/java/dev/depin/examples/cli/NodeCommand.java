@@ -90,8 +90,9 @@ public final class NodeCommand implements Callable<Integer> {
     Integer dashboardPort;
 
     @Option(names = "--watts", paramLabel = "W",
-            description = "Board power in watts, to estimate energy per attempt where the GPU's own power "
-                    + "readings (nvidia-smi) are not available.")
+            description = "Board power in watts, to estimate energy per attempt (watts x device time, signed in "
+                    + "each receipt as 'estimated') where the GPU's own power readings (nvidia-smi, read with "
+                    + "--metrics-port or --dashboard-port) are not available.")
     Integer watts;
 
     @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
@@ -123,11 +124,11 @@ public final class NodeCommand implements Callable<Integer> {
             description = "How long a cached input is kept unused, e.g. 10m, 1h (default ${DEFAULT-VALUE}).")
     String inputCacheTtl;
 
-    @Option(names = "--max-input-bytes", defaultValue = "1g", paramLabel = "SIZE",
+    @Option(names = "--max-input-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
             description = "Most input bytes all streams may hold at once, allocated as they arrive "
-                    + "(default ${DEFAULT-VALUE}).")
-    long maxInputBytes;
+                    + "(default 1g, or a quarter of the JVM's maximum heap if less: see java -Xmx).")
+    Long maxInputBytes;
 
     @Option(names = "--max-input-bytes-per-peer", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
@@ -320,6 +321,11 @@ public final class NodeCommand implements Callable<Integer> {
                 } else {
                     energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
                 }
+            } else if (watts != null) {
+                // Without metrics the receipts still state the energy (GPU readings come with --metrics-port).
+                double w = watts;
+                nb.power(() -> w, false);
+                energy = "; energy estimated at " + watts + " W";
             }
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
@@ -340,8 +346,11 @@ public final class NodeCommand implements Callable<Integer> {
         ProviderServer server;
         try {
             ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
-                    .maxInputBytes(maxInputBytes).maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
+                    .maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
+            if (maxInputBytes != null) {
+                sb.maxInputBytes(maxInputBytes);
+            }
             if (maxInputBytesPerPeer != null) {
                 sb.maxInputBytesPerPeer(maxInputBytesPerPeer);
             }

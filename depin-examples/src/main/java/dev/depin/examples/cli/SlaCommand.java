@@ -1,6 +1,8 @@
 package dev.depin.examples.cli;
 
+import dev.depin.DepinException;
 import dev.depin.crypto.NodeId;
+import dev.depin.grpc.GrpcNetwork;
 import dev.depin.ledger.JdbcLedger;
 import dev.depin.ledger.LedgerReader;
 import dev.depin.money.MicroUsd;
@@ -13,6 +15,7 @@ import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.SettlementException;
 import dev.depin.settlement.StatementLine;
+import dev.depin.sla.PresenceStatement;
 import dev.depin.sla.SlaBook;
 import dev.depin.sla.SlaCredits;
 import dev.depin.sla.SlaJournal;
@@ -25,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -79,6 +83,12 @@ public final class SlaCommand implements Callable<Integer> {
             description = "Only the period that holds TIME, an ISO-8601 time with its offset such as "
                     + "2026-12-05T10:00Z (default: every period with attempts).")
     String period;
+
+    @Option(names = "--directory", paramLabel = "HOST:PORT",
+            description = "The directory a provider's SLA names (depin node --sla-listed-via): its signed statement of "
+                    + "when the provider was listed completes each ended period's compliance (checked against the key "
+                    + "the provider's signed offer names). Without it such periods stay pending and are not settled.")
+    String directory;
 
     @Option(names = "--settle", description = "Pay the credits of ended periods through --ledger.")
     boolean settle;
@@ -142,7 +152,15 @@ public final class SlaCommand implements Callable<Integer> {
                 + (contents.tornTail() ? "; its last line was cut off (a crash while writing it) and is ignored" : "")
                 + (book.unmetered() > 0 ? "; " + book.unmetered() + " attempt(s) under changed terms not metered" : ""));
         Instant now = Instant.now();
+        if (directory != null) {
+            try {
+                GrpcNetwork.builder().directory(directory); // checks the address, connects to nothing
+            } catch (DepinException e) {
+                throw new Usage("usage: --directory '" + directory + "': " + e.getMessage());
+            }
+        }
         Map<NodeId, List<SlaStatement>> chosen = new java.util.LinkedHashMap<>();
+        Map<NodeId, String> pendingWhy = new HashMap<>();
         for (NodeId p : providers) {
             List<SlaStatement> list;
             if (at != null) {
@@ -150,8 +168,9 @@ public final class SlaCommand implements Callable<Integer> {
             } else {
                 list = book.statements(p);
             }
+            list = withPresence(book, p, list, now, pendingWhy);
             chosen.put(p, list);
-            print(out, book, p, list, now);
+            print(out, book, p, list, now, pendingWhy.get(p));
         }
         if (!settle) {
             return 0;
@@ -189,7 +208,49 @@ public final class SlaCommand implements Callable<Integer> {
                         match.stream().map(NodeId::shortId).toList()) + "): give more of its id");
     }
 
-    private static void print(PrintStream out, SlaBook book, NodeId p, List<SlaStatement> list, Instant now) {
+    /**
+     * Completes the ended periods of a provider whose terms count its listing
+     * ({@link SlaTerms#listedVia()}) with the directory's signed statement for each period,
+     * asked of {@code --directory} with the key the signed offer names pinned (a directory with
+     * another key fails the handshake). A period that cannot be completed stays pending, and why
+     * is kept for the printout.
+     */
+    private List<SlaStatement> withPresence(SlaBook book, NodeId p, List<SlaStatement> list, Instant now,
+                                            Map<NodeId, String> pendingWhy) {
+        SlaTerms terms = book.offer(p).orElseThrow().terms().sla();
+        if (terms.listedVia() == null || list.stream().noneMatch(s -> !s.periodEnd().isAfter(now))) {
+            return list;
+        }
+        String dir = terms.listedVia().nodeId().shortId();
+        if (directory == null) {
+            pendingWhy.put(p, "its SLA also counts its listing in directory " + dir + " (key "
+                    + dev.depin.crypto.Hex.encode(terms.listedVia().raw()) + "): give --directory HOST:PORT of that "
+                    + "directory to complete and settle its periods");
+            return list;
+        }
+        List<SlaStatement> done = new ArrayList<>();
+        try (GrpcNetwork net = GrpcNetwork.builder().directory(directory, terms.listedVia()).build()) {
+            for (SlaStatement s : list) {
+                if (s.periodEnd().isAfter(now)) {
+                    done.add(s);
+                    continue;
+                }
+                try {
+                    PresenceStatement presence = net.presence(p, s.periodStart(), s.periodEnd()).join().get(0);
+                    done.add(book.withPresence(s, presence));
+                } catch (CompletionException | DepinException e) {
+                    Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    pendingWhy.putIfAbsent(p, "directory " + dir + " at " + directory + " gave no usable presence "
+                            + "statement for " + s.periodStart() + ": " + c.getMessage());
+                    done.add(s);
+                }
+            }
+        }
+        return done;
+    }
+
+    private static void print(PrintStream out, SlaBook book, NodeId p, List<SlaStatement> list, Instant now,
+                              String pendingWhy) {
         ProviderOffer offer = book.offer(p).orElseThrow();
         SlaTerms terms = offer.terms().sla();
         out.println();
@@ -197,18 +258,33 @@ public final class SlaCommand implements Callable<Integer> {
         out.println("  signed terms (offer " + offer.digest().substring(0, 16) + "): " + SlaOptions.describe(terms));
         // A first-byte column only where the terms promise a first byte: other statements print as they did.
         boolean firstByte = terms.firstByteWithin() != null;
-        out.printf(Locale.ROOT, "  %-44s %6s %6s" + (firstByte ? " %10s" : "%s") + " %6s %11s %12s %7s %12s%n",
-                "period", "good", "late", firstByte ? "late-1st-B" : "", "failed", "compliance", "charges", "credit",
-                "owed");
+        // A listed column only where the terms count the listing, likewise.
+        boolean listed = terms.listedVia() != null;
+        out.printf(Locale.ROOT, "  %-44s %6s %6s" + (firstByte ? " %10s" : "%s") + " %6s" + (listed ? " %8s" : "%s")
+                        + " %11s %12s %7s %12s%n", "period", "good", "late", firstByte ? "late-1st-B" : "", "failed",
+                listed ? "listed" : "", "compliance", "charges", "credit", "owed");
         for (SlaStatement s : list) {
-            out.printf(Locale.ROOT, "  %-44s %6d %6d" + (firstByte ? " %10d" : "%.0s") + " %6d %11s %12s %6d%% %12s%s%n",
-                    s.periodStart() + ".." + s.periodEnd(), s.good(), s.late(), s.lateFirstByte(), s.failed(),
-                    SlaOptions.percent(s.complianceBasisPoints()), s.charges(), s.creditPercent(), s.credit(),
-                    s.periodEnd().isAfter(now) ? "  (period not ended)" : "");
+            out.printf(Locale.ROOT, "  %-44s %6d %6d" + (firstByte ? " %10d" : "%.0s") + " %6d" + (listed ? " %8s" : "%.0s")
+                            + " %11s %12s %6d%% %12s%s%n", s.periodStart() + ".." + s.periodEnd(), s.good(), s.late(),
+                    s.lateFirstByte(), s.failed(), listedText(s), SlaOptions.percent(s.complianceBasisPoints()),
+                    s.charges(), s.creditPercent(), s.credit(), s.periodEnd().isAfter(now) ? "  (period not ended)"
+                            : s.listedBasisPoints() == SlaStatement.LISTED_PENDING ? "  (pending: attempts only so far)"
+                            : "");
         }
         if (list.isEmpty()) {
             out.println("  (no attempts recorded)");
         }
+        if (pendingWhy != null) {
+            out.println("  pending: " + pendingWhy);
+        }
+    }
+
+    private static String listedText(SlaStatement s) {
+        return switch (s.listedBasisPoints()) {
+            case SlaStatement.LISTED_PENDING -> "pending";
+            case SlaStatement.LISTED_UNKNOWN, SlaStatement.LISTED_NOT_PROMISED -> "unknown";
+            default -> SlaOptions.percent(s.listedBasisPoints());
+        };
     }
 
     private static int settle(PrintStream out, PrintStream err, Path file, AccountId buyer, SlaBook book,
@@ -282,10 +358,16 @@ public final class SlaCommand implements Callable<Integer> {
         try (JdbcLedger money = JdbcLedger.builder().sqlite(file).open()) {
             for (Map.Entry<NodeId, List<SlaStatement>> e : chosen.entrySet()) {
                 for (SlaStatement s : e.getValue()) {
+                    String what = "credit of " + e.getKey().shortId() + " for " + s.periodStart();
+                    if (s.listedBasisPoints() == SlaStatement.LISTED_PENDING && !s.periodEnd().isAfter(now)) {
+                        // Paying the attempts' credit now would fix it under its key before the listing could raise it.
+                        out.println("not yet: " + what + ": its SLA also counts the provider's listing, and the "
+                                + "directory's statement is missing (see 'pending' above); settle again with it");
+                        continue;
+                    }
                     if (s.credit().micros() == 0) {
                         continue;
                     }
-                    String what = "credit of " + e.getKey().shortId() + " for " + s.periodStart();
                     if (s.periodEnd().isAfter(now)) {
                         out.println("not yet: " + what + " (" + s.credit() + "): its period ends at " + s.periodEnd()
                                 + "; settle again after that");

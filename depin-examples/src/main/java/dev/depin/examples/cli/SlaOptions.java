@@ -36,6 +36,13 @@ final class SlaOptions {
                     + "transport sees it arrive (1ms to 1d; default: no first-byte promise). Needs --sla-within.")
     Duration firstByte;
 
+    @Option(names = "--sla-listed-via", paramLabel = "KEY",
+            description = "Also promise availability over time: the share of each period this node's listing was "
+                    + "live in the directory with this Ed25519 public key (64 hex characters, printed by depin "
+                    + "directory), as that directory signs it, counts as compliance when it is lower than the share "
+                    + "of good attempts (default: attempts only). Needs --sla-within.")
+    String listedVia;
+
     @Option(names = "--sla-credits", defaultValue = STANDARD_CREDITS, paramLabel = "BELOW:CREDIT,...",
             description = "The credit schedule: below BELOW %% of a period's attempts good, CREDIT %% of that period's "
                     + "charges back, thresholds going down and credits up (default ${DEFAULT-VALUE}).")
@@ -47,8 +54,9 @@ final class SlaOptions {
      */
     SlaTerms terms() throws ServeOptions.UsageException {
         if (within.isEmpty()) {
-            if (firstByte != null) {
-                throw new ServeOptions.UsageException("--sla-first-byte needs an SLA: give --sla-within too");
+            if (firstByte != null || listedVia != null) {
+                throw new ServeOptions.UsageException((firstByte != null ? "--sla-first-byte" : "--sla-listed-via")
+                        + " needs an SLA: give --sla-within too");
             }
             return null;
         }
@@ -96,8 +104,18 @@ final class SlaOptions {
                 throw new ServeOptions.UsageException("--sla-credits '" + credits + "': " + e.getMessage());
             }
         }
+        dev.depin.crypto.NodePublicKey directory = null;
+        if (listedVia != null) {
+            try {
+                directory = dev.depin.crypto.NodePublicKey.of(dev.depin.crypto.Hex.decode(listedVia.trim()));
+            } catch (DepinException | IllegalArgumentException e) {
+                throw new ServeOptions.UsageException("--sla-listed-via '" + (listedVia.length() > 80
+                        ? listedVia.substring(0, 80) + "..." : listedVia) + "' is not a directory's Ed25519 public key "
+                        + "as 64 hex characters (depin directory prints it: 'public key HEX'): " + e.getMessage());
+            }
+        }
         try {
-            return new SlaTerms(period, objectives, tiers, firstByte);
+            return new SlaTerms(period, objectives, tiers, firstByte, directory);
         } catch (DepinException e) {
             throw new ServeOptions.UsageException("--sla-within/--sla-period/--sla-credits: " + e.getMessage());
         }
@@ -118,6 +136,9 @@ final class SlaOptions {
         }
         if (t.firstByteWithin() != null) {
             b.append(", first byte within ").append(duration(t.firstByteWithin()));
+        }
+        if (t.listedVia() != null) {
+            b.append(", listed in directory ").append(t.listedVia().nodeId().shortId());
         }
         for (SlaTerms.CreditTier c : t.credits()) {
             b.append("; below ").append(percent(c.belowBasisPoints())).append(" good, ").append(c.creditPercent())
@@ -157,6 +178,10 @@ final class SlaOptions {
         if (t.firstByteWithin() != null) {
             out.add("--sla-first-byte");
             out.add(duration(t.firstByteWithin()));
+        }
+        if (t.listedVia() != null) {
+            out.add("--sla-listed-via");
+            out.add(dev.depin.crypto.Hex.encode(t.listedVia().raw()));
         }
         out.add("--sla-credits");
         out.add(String.join(",", t.credits().stream().map(c -> BigDecimal.valueOf(c.belowBasisPoints(), 2)

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MeasuredEarningsTest {
 
-    private static String[] run(int status, String... args) {
+    /** Runs the CLI in this JVM; asserts the status; returns stdout and stderr (printed too). */
+    static String[] run(int status, String... args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream();

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NodeCommandTest {
     private static final Pattern DIRECTORY_LINE = Pattern.compile(
             "^depin directory ([0-9a-f]{64}) serving offers on (127\\.0\\.0\\.1:\\d+) \\(mutual TLS 1\\.3\\), listings "
-                    + "live 20 s after each renewal; key .*directory\\.key \\(generated now, unencrypted\\)$");
+                    + "live 20 s after each renewal; key .*directory\\.key \\(generated now, unencrypted\\); public key [0-9a-f]{64}$");
     private static final Pattern NODE_LINE = Pattern.compile(
             "^depin node ([0-9a-f]{64}) serving reduce-sum,saxpy,sgemm on (127\\.0\\.0\\.1:\\d+) \\(mutual TLS 1\\.3\\) "
                     + "with the (\\w+) executor \\((.+), 1 thread\\(s\\)\\), listed in (\\S+); key .*node\\.key "
@@ -155,6 +155,11 @@ class NodeCommandTest {
                 "--port", "0", "--sla-first-byte", "2s");
         assertRefused("SLA time-to-first-byte bound PT48H", "from 1 ms to 1 day", "node", "--key", plain.toString(),
                 "--port", "0", "--sla-within", "30s", "--sla-first-byte", "2d");
+        assertRefused("--sla-listed-via needs an SLA", "give --sla-within too", "node", "--key", plain.toString(),
+                "--port", "0", "--sla-listed-via", "ab".repeat(32));
+        assertRefused("--sla-listed-via 'abc' is not a directory's Ed25519 public key as 64 hex characters",
+                "depin directory prints it", "node", "--key", plain.toString(), "--port", "0", "--sla-within", "30s",
+                "--sla-listed-via", "abc");
         Path corrupt = dir.resolve("corrupt.key");
         Files.writeString(corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         if (Files.getFileStore(corrupt).supportsFileAttributeView("posix")) {

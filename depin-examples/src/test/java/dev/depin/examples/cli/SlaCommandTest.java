@@ -331,4 +331,106 @@ class SlaCommandTest {
                 MicroUsd.ofMicros(10_000));
         assertTrue(shown.contains(row), row + " in " + shown);
     }
+
+    /**
+     * A provider whose SLA counts its listing in a directory: every attempt good, but its
+     * listing lapsed for 5 of the hour's 60 minutes (renewals on a directory clock the test
+     * moves, over real mutual TLS). Without the directory the period is pending and nothing is
+     * paid; with it, the directory's signed statement makes compliance 91.66 % and the whole
+     * period's charges come back, once.
+     */
+    @Test
+    void listedVia_directoryStatementCompletesThePeriod_thenSettlesOnce(@TempDir Path dir) throws Exception {
+        Instant t0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(2));
+        dev.depin.settlement.SettlementContract.ManualClock clock = new dev.depin.settlement.SettlementContract.ManualClock(t0);
+        byte[] seed = new byte[32];
+        seed[0] = 11;
+        seed[1] = 0x5c;
+        NodeKeyPair dirKey = NodeKeyPair.fromSeed(seed);
+        seed[0] = 12;
+        NodeKeyPair nodeKey = NodeKeyPair.fromSeed(seed);
+        Path journalFile = dir.resolve("sla.jsonl");
+        Path ledgerFile = dir.resolve("ledger.db");
+        try (dev.depin.grpc.DirectoryServer directory = dev.depin.grpc.DirectoryServer.builder(dirKey)
+                .listen("127.0.0.1", 0).listingTtl(Duration.ofMinutes(10)).clock(clock).start();
+             ProviderNode node = ProviderNode.builder(nodeKey, new CpuExecutor(1))
+                     .sla(TERMS.withListedVia(directory.publicKey())).build()) {
+            ProviderOffer o = node.offer();
+            try (dev.depin.grpc.ProviderServer server = dev.depin.grpc.ProviderServer.builder(node, nodeKey)
+                    .listen("127.0.0.1", 0).directory(directory.address(), directory.publicKey())
+                    .renewEvery(Duration.ofHours(1)).start()) {
+                // Listed at t0 (until +10m), renewed at +9m (until +19m); lapsed until +24m, then renewed every 9 minutes.
+                // The start's own renewal may land at any of these minutes (it runs apart): each renews anyway.
+                server.renewNow();
+                int at = 0;
+                for (int minute : new int[] {9, 24, 33, 42, 51}) {
+                    clock.advance(Duration.ofMinutes(minute - at));
+                    at = minute;
+                    server.renewNow();
+                }
+                clock.advance(Duration.ofMinutes(61 - at));
+            }
+            try (JdbcLedger ledger = JdbcLedger.sqlite(ledgerFile); SlaJournal journal = SlaJournal.open(journalFile, BUYER)) {
+                ledger.open(BUYER, AccountKind.BUYER, false).join();
+                ledger.apply(new Operation.Mint(OperationKey.of("fund"), BUYER, MicroUsd.ofUsd("10"))).join();
+                ledger.open(Escrow.stakeAccount(o.nodeId()), AccountKind.STAKE, false).join();
+                ledger.open(Escrow.providerAccount(o.nodeId()), AccountKind.PROVIDER, false).join();
+                ledger.apply(new Operation.Mint(OperationKey.of("stake"), Escrow.stakeAccount(o.nodeId()),
+                        MicroUsd.ofUsd("5"))).join();
+                for (int i = 0; i < 20; i++) {
+                    String job = String.format("listed-%02d", i);
+                    OperationKey hold = OperationKey.of("s/" + job, 1, "hold");
+                    ledger.apply(new Operation.Hold(hold, BUYER, Escrow.providerAccount(o.nodeId()),
+                            MicroUsd.ofMicros(2_000), Instant.now().plusSeconds(600))).join();
+                    ledger.apply(new Operation.Post(OperationKey.of("s/" + job, 1, "post"), hold,
+                            MicroUsd.ofMicros(1_000))).join();
+                    Instant at = t0.plusSeconds(150L * i + 5);
+                    journal.record(new SlaRecord(job, 1_000_000, List.of(new SlaRecord.Attempt(1, o, at,
+                            AttemptState.ACCEPTED, at.plusMillis(500))), Map.of(o.nodeId(), MicroUsd.ofMicros(1_000))));
+                }
+            }
+            String period = t0 + ".." + t0.plus(Duration.ofHours(1));
+            String j = journalFile.toString();
+            String pending = run(0, "sla", "--journal", j);
+            assertTrue(pending.contains(", listed in directory " + dirKey.nodeId().shortId() + "; below 99.9 % good"),
+                    pending);
+            assertTrue(pending.contains(String.format(java.util.Locale.ROOT, "  %-44s %6d %6d %6d %8s %11s %12s %6d%% %12s"
+                    + "  (pending: attempts only so far)%n", period, 20, 0, 0, "pending", "100 %",
+                    MicroUsd.ofMicros(20_000), 0, MicroUsd.ZERO)), pending);
+            assertTrue(pending.contains("  pending: its SLA also counts its listing in directory "
+                    + dirKey.nodeId().shortId() + " (key " + dev.depin.crypto.Hex.encode(dirKey.publicKey().raw())
+                    + "): give --directory HOST:PORT of that directory to complete and settle its periods"), pending);
+            List<Balance> before = balances(ledgerFile);
+            String notYet = run(0, "sla", "--journal", j, "--settle", "--ledger", ledgerFile.toString());
+            assertTrue(notYet.contains("not yet: credit of " + o.nodeId().shortId() + " for " + t0 + ": its SLA also "
+                    + "counts the provider's listing, and the directory's statement is missing"), notYet);
+            assertEquals(before, balances(ledgerFile), "a pending period pays nothing");
+
+            String complete = run(0, "sla", "--journal", j, "--directory", directory.address());
+            assertTrue(complete.contains(String.format(java.util.Locale.ROOT, "  %-44s %6d %6d %6d %8s %11s %12s %6d%% "
+                    + "%12s%n", period, 20, 0, 0, "91.66 %", "91.66 %", MicroUsd.ofMicros(20_000), 100,
+                    MicroUsd.ofMicros(20_000))), complete);
+            String paid = run(0, "sla", "--journal", j, "--directory", directory.address(), "--settle", "--ledger",
+                    ledgerFile.toString());
+            assertTrue(paid.contains("paid: credit of " + o.nodeId().shortId() + " for " + t0 + ": "
+                    + MicroUsd.ofMicros(20_000)), paid);
+            String again = run(0, "sla", "--journal", j, "--directory", directory.address(), "--settle", "--ledger",
+                    ledgerFile.toString());
+            assertTrue(again.contains("already paid: credit of " + o.nodeId().shortId()), again);
+            try (LedgerReader r = LedgerReader.sqlite(ledgerFile)) {
+                assertEquals(5_000_000 - 20_000, r.balance(Escrow.stakeAccount(o.nodeId())).posted());
+            }
+            // A directory that is not the one the offer names fails the pinned handshake: still pending.
+            try (dev.depin.grpc.DirectoryServer other = dev.depin.grpc.DirectoryServer.builder(nodeKey)
+                    .listen("127.0.0.1", 0).start()) {
+                String wrong = run(0, "sla", "--journal", j, "--directory", other.address());
+                assertTrue(wrong.contains("  pending: directory " + dirKey.nodeId().shortId() + " at " + other.address()
+                        + " gave no usable presence statement for " + t0 + ": "), wrong);
+                assertTrue(wrong.contains("(peer key is not the key pinned by its offer: refused)"), wrong);
+                assertTrue(!wrong.contains("\tat "), "no stack trace: " + wrong);
+            }
+            assertTrue(run(2, "sla", "--journal", j, "--directory", "nohost").contains("usage: --directory 'nohost': "),
+                    "a bad address is a usage error");
+        }
+    }
 }

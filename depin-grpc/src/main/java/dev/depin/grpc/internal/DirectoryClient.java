@@ -258,7 +258,7 @@ public final class DirectoryClient implements AutoCloseable {
                     @Override
                     public void onError(Throwable t) {
                         f.completeExceptionally(new NetworkException("directory " + address + " gave no presence "
-                                + "statement: " + Status.fromThrowable(t), t));
+                                + "statement: " + Wire.describe(Status.fromThrowable(t)), t));
                     }
 
                     @Override

@@ -96,6 +96,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final ScheduledThreadPoolExecutor deadlines;
     private final CancelledDrains cancelledDrains = new CancelledDrains();
     private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
+    /** Fetch calls in progress per peer. */
+    private final Map<NodePublicKey, Integer> fetching =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param node   the node that runs the jobs
@@ -205,6 +208,59 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         responses.onNext(HealthReply.newBuilder().setStatus(HealthReply.Status.SERVING)
                 .setNodeId(node.nodeId().hex()).setBusy(node.busy()).build());
         responses.onCompleted();
+    }
+
+    /**
+     * Chunks of an entry the node keeps for this peer, with their proofs ({@link OutputFetch}).
+     * A root the node does not hold for this peer (another peer's, evicted, expired, or from
+     * before a restart) gets NOT_FOUND with the same words whatever the reason, so a peer
+     * learns nothing of what others hold.
+     *
+     * @param request   the root, size, chunk size and chunk indices asked for
+     * @param responses where the reply goes
+     */
+    @Override
+    public void fetch(dev.depin.grpc.internal.wire.FetchRequest request,
+                      StreamObserver<dev.depin.grpc.internal.wire.FetchReply> responses) {
+        NodePublicKey peer = PeerKeys.PEER.get();
+        String bad = OutputFetch.malformed(request.getRoot(), request.getBytes(), request.getChunkBytes(),
+                request.getChunksList());
+        if (bad != null) {
+            responses.onError(Status.INVALID_ARGUMENT.withDescription("fetch: " + bad)
+                    .asRuntimeException());
+            return;
+        }
+        if (fetching.merge(peer, 1, Integer::sum) > OutputFetch.MAX_CALLS_PER_PEER) {
+            fetchEnded(peer);
+            responses.onError(Status.RESOURCE_EXHAUSTED.withDescription("this peer has "
+                    + OutputFetch.MAX_CALLS_PER_PEER + " Fetch calls in progress already: wait for one")
+                    .asRuntimeException());
+            return;
+        }
+        try {
+            java.util.Optional<InputCache.Lease> lease = node.inputCache().flatMap(c -> c.acquire(peer.nodeId().hex(),
+                    new InputRef("fetched", request.getBytes(), request.getRoot())));
+            if (lease.isEmpty()) {
+                responses.onError(Status.NOT_FOUND.withDescription("this node holds no output of root "
+                        + request.getRoot() + " and " + request.getBytes() + " bytes for you").asRuntimeException());
+                return;
+            }
+            dev.depin.grpc.internal.wire.FetchReply reply;
+            try (InputCache.Lease l = lease.get()) {
+                reply = OutputFetch.serve(l.view(), l.tree(), request);
+            }
+            responses.onNext(reply);
+            responses.onCompleted();
+        } catch (RuntimeException e) {
+            LOG.warn("Fetch of {} for peer {} failed: {}", request.getRoot(), peer.nodeId().shortId(), e.toString());
+            responses.onError(Status.INTERNAL.withDescription("fetch failed on the node").asRuntimeException());
+        } finally {
+            fetchEnded(peer);
+        }
+    }
+
+    private void fetchEnded(NodePublicKey peer) {
+        fetching.computeIfPresent(peer, (p, n) -> n <= 1 ? null : n - 1);
     }
 
     /** A refused stream: whatever still arrives is zeroed and dropped. */
