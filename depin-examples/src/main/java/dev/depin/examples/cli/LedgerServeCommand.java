@@ -99,6 +99,12 @@ public final class LedgerServeCommand implements Callable<Integer> {
                     + "(1s to 30d, default ${DEFAULT-VALUE}).")
     Duration disputeWindow;
 
+    @Option(names = "--recheck-window", defaultValue = "10m", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long after a disputed claim's window its re-check may still decide it; then the "
+                    + "ledger posts the claim (1s to 30d, default ${DEFAULT-VALUE}).")
+    Duration recheckWindow;
+
     @Mixin
     ServeOptions serve = new ServeOptions();
 
@@ -137,6 +143,11 @@ public final class LedgerServeCommand implements Callable<Integer> {
                 b.disputeWindow(disputeWindow);
             } catch (DepinException e) {
                 throw new ServeOptions.UsageException("--dispute-window: " + e.getMessage());
+            }
+            try {
+                b.recheckWindow(recheckWindow);
+            } catch (DepinException e) {
+                throw new ServeOptions.UsageException("--recheck-window: " + e.getMessage());
             }
             if (source != null && source.jdbcUrl != null) {
                 b.postgres(source.jdbcUrl, user, System.getenv("DEPIN_LEDGER_PASSWORD"));

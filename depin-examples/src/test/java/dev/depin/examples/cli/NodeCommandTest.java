@@ -146,6 +146,9 @@ class NodeCommandTest {
                 "--input-cache-entries", "0");
         assertRefused("--dispute-window: dispute window PT744H is out of range", "1 second to 30 days", "ledger", "serve",
                 "--key", plain.toString(), "--file", dir.resolve("never.db").toString(), "--dispute-window", "31d");
+        assertRefused("--recheck-window: re-check window PT0.5S is out of range", "1 second to 30 days", "ledger",
+                "serve", "--key", plain.toString(), "--file", dir.resolve("never.db").toString(), "--recheck-window",
+                "500ms");
         assertTrue(!Files.exists(dir.resolve("never.db")), "a refused service creates no ledger");
         assertRefused("--ledger-service needs --ledger-key", "certified by the ledger it trusts", "node", "--key",
                 plain.toString(), "--ledger-service", "127.0.0.1:7100");
