@@ -25,7 +25,10 @@ merkle-sha256 digest is the root, the leaf rule, the statement count), and the r
 statement's inclusion: its leaf is SHA-256(0x00 || SHA-256(PAE(application/vnd.in-toto+json,
 statement))), and its audit path (RFC 9162 section 2.1.3.2, for the signed statement count)
 must lead to the signed root; then 3-4 on that statement.
-Not checked (depin verify does these): nonce, spec, inputs, wipe attestation.
+An optional "energy" ({"millijoules": integer 0 to 1 MWh, "source": "measured" or "estimated"},
+nothing else) is checked and printed after VALID: it is the provider's signed claim.
+Not checked (depin verify does these): nonce, spec, inputs, wipe attestation, the energy's bound
+by 100 kW over the execution.
 Prints VALID or INVALID: reason and exits 0 or 1; exits 2 on bad usage or an unreadable
 file.
 
@@ -53,6 +56,7 @@ BATCH_PREDICATE = "https://depin.dev/batch/v1"
 BATCH_LEAF_RULE = "rfc6962-leaf(sha256(DSSEv1-PAE(%s, statement)))" % IN_TOTO
 HEX = set("0123456789abcdef")
 MAX_KEY_BYTES = 64 << 10
+MAX_MILLIJOULES = 3600000000000
 
 
 class Invalid(Exception):
@@ -220,9 +224,28 @@ def verify(argv):
         got = merkle_root(leaves).hex()
         if read != size or got != root:
             raise Invalid("output %r has Merkle root %s, the receipt commits to %s" % (name, got, root))
-    return "VALID: job %s attempt %s, spec %s, signed by %s%s, %d output(s) match" % (
+    return "VALID: job %s attempt %s, spec %s, signed by %s%s, %d output(s) match%s" % (
         pred.get("jobId"), pred.get("attempt"), pred.get("specHash"), node_id,
-        " (in a batch)" if batched else "", len(outputs))
+        " (in a batch)" if batched else "", len(outputs), energy_note(pred))
+
+
+def energy_note(pred):
+    """The receipt's optional energy, checked as depin reads it (bar the bound by power over time)."""
+    if "energy" not in pred:
+        return ""
+    e = pred["energy"]
+    if not isinstance(e, dict):
+        raise Invalid("'energy' is not an object")
+    for k in e:
+        if k not in ("millijoules", "source"):
+            raise Invalid("'energy' has an unknown field %r" % k)
+    mj = field(e, "millijoules", int, "the energy")
+    source = field(e, "source", str, "the energy")
+    if mj < 0 or mj > MAX_MILLIJOULES:
+        raise Invalid("energy %d mJ is out of range: it must be 0 to %d mJ (1 MWh)" % (mj, MAX_MILLIJOULES))
+    if source not in ("measured", "estimated"):
+        raise Invalid("energy source %r is neither 'measured' nor 'estimated'" % source)
+    return ", energy %d.%03d J %s (the provider's signed claim)" % (mj // 1000, mj % 1000, source)
 
 
 def signed_payload(env, key, node_id, what):

@@ -103,13 +103,14 @@ class NodeMeters {
                         + "the buyer's ledger pays it, at most the hold, once the result is verified")
                 .register(registry);
         if (sla != null) {
-            String[] slaNames = {"good", "late", "failed"};
+            String[] slaNames = {"good", "late", "late_first_byte", "failed"};
             slaOutcomes = new Counter[slaNames.length];
             for (int i = 0; i < slaNames.length; i++) {
                 slaOutcomes[i] = Counter.builder("depin.node.sla.attempts").tags(tags).tag("outcome", slaNames[i])
                         .description("Attempts against the SLA this node signs, as the node measures them (arrival "
                                 + "to end; the buyer's clock adds the network): good within the size class's bound, "
-                                + "late, failed; cancelled and uncovered attempts are not counted")
+                                + "late, late_first_byte (in time, but the answer, the node's first byte, after the "
+                                + "SLA's first-byte bound), failed; cancelled and uncovered attempts are not counted")
                         .register(registry);
             }
             Gauge.builder("depin.node.sla.compliance", this, NodeMeters::compliance).baseUnit("ratio").tags(tags)
@@ -185,8 +186,14 @@ class NodeMeters {
         if (o == null) {
             return;
         }
-        boolean good = "completed".equals(outcome) && elapsedNanos <= o.within().toNanos();
-        slaOutcomes[good ? 0 : "completed".equals(outcome) ? 1 : 2].increment();
+        boolean completed = "completed".equals(outcome);
+        boolean inTime = completed && elapsedNanos <= o.within().toNanos();
+        // The node's first byte to the buyer is its answer, sent at the attempt's end: as the
+        // buyer's SlaMeter counts it, lateness of the whole result comes first.
+        boolean lateFirstByte = inTime && sla.firstByteWithin() != null
+                && elapsedNanos > sla.firstByteWithin().toNanos();
+        boolean good = inTime && !lateFirstByte;
+        slaOutcomes[good ? 0 : lateFirstByte ? 2 : completed ? 1 : 3].increment();
         long start = sla.periodStart(clock.instant()).toEpochMilli();
         synchronized (period) {
             if (period[0] != start) {

@@ -1,5 +1,7 @@
 package dev.depin.grpc;
 
+import static dev.depin.grpc.CacheFixtures.bytes;
+import static dev.depin.grpc.CacheFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,14 +21,12 @@ import dev.depin.grpc.internal.wire.Start;
 import dev.depin.job.InputRef;
 import dev.depin.job.Job;
 import dev.depin.job.JobSpec;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.node.InputCache;
 import dev.depin.node.ProviderNode;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -69,20 +69,7 @@ class InputCacheHostileTest {
     }
 
     private Job saxpy(int n) {
-        float[] x = new float[n];
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) random.nextDouble(-1, 1);
-            y[i] = (float) random.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
-                .timeout(Duration.ofSeconds(60)).build();
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] a = new byte[b.remaining()];
-        b.duplicate().get(a);
-        return a;
+        return CacheFixtures.saxpy(floats(random, n), floats(random, n), 50_000);
     }
 
     /** One raw Execute stream under a chosen key: what it received, and how it ended. */

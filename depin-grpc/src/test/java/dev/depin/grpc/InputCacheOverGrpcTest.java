@@ -1,20 +1,23 @@
 package dev.depin.grpc;
 
+import static dev.depin.grpc.CacheFixtures.buyer;
+import static dev.depin.grpc.CacheFixtures.event;
+import static dev.depin.grpc.CacheFixtures.floats;
+import static dev.depin.grpc.CacheFixtures.node;
+import static dev.depin.grpc.CacheFixtures.saxpy;
+import static dev.depin.grpc.CacheFixtures.serve;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
-import dev.depin.executor.CpuExecutor;
 import dev.depin.job.AttemptState;
 import dev.depin.job.Job;
-import dev.depin.job.JobEvent;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.job.Requirements;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.ledger.JdbcLedger;
 import dev.depin.money.MicroUsd;
 import dev.depin.network.spi.ExecutionRequest;
@@ -52,36 +55,6 @@ class InputCacheOverGrpcTest {
         System.out.println("InputCacheOverGrpcTest seed 0x" + Long.toHexString(SEED));
     }
 
-    private float[] floats(int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) {
-            f[i] = (float) random.nextDouble(-1, 1);
-        }
-        return f;
-    }
-
-    private static Job saxpy(float[] x, float[] y) {
-        return Job.builder(BuiltinKernel.SAXPY).param("n", x.length).param("alpha", 2).input("x", x).input("y", y)
-                .maxPrice(MicroUsd.ofMicros(50_000)).timeout(Duration.ofSeconds(60)).build();
-    }
-
-    private static ProviderNode node(NodeKeyPair key) {
-        return ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0)
-                .inputCache(InputCache.Limits.of(64L << 20, 64)).build();
-    }
-
-    private static ProviderServer serve(ProviderNode node, NodeKeyPair key, DirectoryServer directory) {
-        ProviderServer s = ProviderServer.builder(node, key).listen("127.0.0.1", 0)
-                .directory(directory.address(), directory.publicKey()).renewEvery(Duration.ofSeconds(5)).start();
-        s.renewNow();
-        return s;
-    }
-
-    private static GrpcNetwork buyer(DirectoryServer directory, NodeKeyPair buyerKey) {
-        return GrpcNetwork.builder().directory(directory.address(), directory.publicKey()).identity(buyerKey)
-                .offerCache(Duration.ZERO).keepInputsOnProviders(true).build();
-    }
-
     private ExecutionResponse dispatch(GrpcNetwork net, Job job, int attempt) throws Exception {
         ProviderOffer offer = net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS)
                 .get(0);
@@ -103,19 +76,19 @@ class InputCacheOverGrpcTest {
     @Test
     void aSecondJobOnTheSameInputsSendsOnlyTheirRoots() throws Exception {
         NodeKeyPair key = NodeKeyPair.generate();
-        ProviderNode node = node(key);
+        ProviderNode node = node(key, InputCache.Limits.of(64L << 20, 64));
         try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                 .start();
              ProviderServer server = serve(node, key, directory);
-             GrpcNetwork net = buyer(directory, NodeKeyPair.generate())) {
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), true, false)) {
             for (int n : new int[] {1000, 100_003}) { // inputs inside Start, then in chunks
                 long each = 4L * n;
-                float[] x = floats(n);
-                Job first = saxpy(x, floats(n));
+                float[] x = floats(random, n);
+                Job first = saxpy(x, floats(random, n), 50_000);
                 assertEquals(new InputTransfer(2 * each, 2 * each, List.of(), List.of(), List.of("x", "y")),
                         dispatch(net, first, 1).inputTransfer());
                 // Same x, new y: x by root only.
-                Job second = saxpy(x, floats(n));
+                Job second = saxpy(x, floats(random, n), 50_000);
                 assertEquals(new InputTransfer(2 * each, each, List.of("x"), List.of(), List.of("x", "y")),
                         dispatch(net, second, 2).inputTransfer());
                 // Both held: no input byte on the wire.
@@ -138,42 +111,42 @@ class InputCacheOverGrpcTest {
         NodeKeyPair key = NodeKeyPair.generate();
         AccountId buyer = AccountId.of("buyer:cache");
         int n = 70_001;
-        float[] x = floats(n);
-        float[] y = floats(n);
+        float[] x = floats(random, n);
+        float[] y = floats(random, n);
         try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
              DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                      .start();
-             GrpcNetwork net = buyer(directory, NodeKeyPair.generate())) {
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), true, false)) {
             ledger.open(buyer, AccountKind.BUYER, false).join();
             ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("1"))).join();
             long paid = 0;
             try (DepinClient client = DepinClient.builder(net).maxAttempts(1)
                     .escrow(Escrow.builder(ledger, buyer).build()).build()) {
-                ProviderServer first = serve(node(key), key, directory);
-                JobHandle h1 = client.submit(saxpy(x, y));
+                ProviderServer first = serve(node(key, InputCache.Limits.of(64L << 20, 64)), key, directory);
+                JobHandle h1 = client.submit(saxpy(x, y, 50_000));
                 JobResult r1 = h1.result();
                 assertEquals(JobState.SETTLED, h1.state());
                 assertEquals("inputs: " + 8L * n + " of " + 8L * n + " bytes sent; kept by the provider: [x, y]",
-                        returned(h1).detail());
+                        event(h1, null, AttemptState.RETURNED).detail());
                 paid += r1.cost().micros();
                 first.close(); // the node goes, and its cache with it (wiped)
 
-                ProviderServer second = serve(node(key), key, directory);
+                ProviderServer second = serve(node(key, InputCache.Limits.of(64L << 20, 64)), key, directory);
                 try {
                     net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS); // new address
-                    JobHandle h2 = client.submit(saxpy(x, y));
+                    JobHandle h2 = client.submit(saxpy(x, y, 50_000));
                     JobResult r2 = h2.result();
                     assertEquals(JobState.SETTLED, h2.state());
                     assertEquals(1, r2.attempt(), "the miss cost an attempt");
                     assertEquals("inputs: " + 8L * n + " of " + 8L * n + " bytes sent; resent after a cache miss: "
-                            + "[x, y]; kept by the provider: [x, y]", returned(h2).detail());
+                            + "[x, y]; kept by the provider: [x, y]", event(h2, null, AttemptState.RETURNED).detail());
                     assertArrayEquals(r1.floats("out"), r2.floats("out"));
                     paid += r2.cost().micros();
 
-                    JobHandle h3 = client.submit(saxpy(x, y)); // held again: roots only
+                    JobHandle h3 = client.submit(saxpy(x, y, 50_000)); // held again: roots only
                     h3.result();
                     assertEquals("inputs: 0 of " + 8L * n + " bytes sent; from the provider's cache: [x, y]; kept by "
-                            + "the provider: [x, y]", returned(h3).detail());
+                            + "the provider: [x, y]", event(h3, null, AttemptState.RETURNED).detail());
                     paid += h3.result().cost().micros();
                 } finally {
                     second.close();
@@ -199,7 +172,7 @@ class InputCacheOverGrpcTest {
     @Test
     void aChainOfJobsNeverSendsAnIntermediateBackUp() throws Exception {
         NodeKeyPair key = NodeKeyPair.generate();
-        ProviderNode node = node(key);
+        ProviderNode node = node(key, InputCache.Limits.of(64L << 20, 64));
         int n = 50_000;
         long each = 4L * n;
         try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
@@ -207,11 +180,11 @@ class InputCacheOverGrpcTest {
              ProviderServer server = serve(node, key, directory);
              GrpcNetwork net = GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
                      .offerCache(Duration.ZERO).keepOutputsOnProviders(true).build()) {
-            float[] x = floats(n);
-            float[] y = floats(n);
+            float[] x = floats(random, n);
+            float[] y = floats(random, n);
             float[] expected = x.clone();
             for (int step = 1; step <= 4; step++) {
-                ExecutionResponse r = dispatch(net, saxpy(x, y), step);
+                ExecutionResponse r = dispatch(net, saxpy(x, y, 50_000), step);
                 InputTransfer t = r.inputTransfer();
                 if (step == 1) {
                     assertEquals(new InputTransfer(2 * each, 2 * each, List.of(), List.of(), List.of("x", "y"),
@@ -233,8 +206,4 @@ class InputCacheOverGrpcTest {
         }
     }
 
-    private static JobEvent returned(JobHandle h) {
-        return h.events().stream().filter(e -> e.attemptState() == AttemptState.RETURNED).findFirst()
-                .orElseThrow(() -> new AssertionError("no RETURNED attempt in " + h.events()));
-    }
 }

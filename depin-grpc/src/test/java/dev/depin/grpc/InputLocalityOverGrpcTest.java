@@ -1,5 +1,9 @@
 package dev.depin.grpc;
 
+import static dev.depin.grpc.CacheFixtures.buyer;
+import static dev.depin.grpc.CacheFixtures.event;
+import static dev.depin.grpc.CacheFixtures.floats;
+import static dev.depin.grpc.CacheFixtures.saxpy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,17 +11,13 @@ import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.job.AttemptState;
-import dev.depin.job.Job;
-import dev.depin.job.JobEvent;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.node.InputCache;
 import dev.depin.node.ProviderNode;
-import java.time.Duration;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -35,38 +35,10 @@ class InputLocalityOverGrpcTest {
         System.out.println("InputLocalityOverGrpcTest seed 0x" + Long.toHexString(SEED));
     }
 
-    private float[] floats(int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) {
-            f[i] = (float) random.nextDouble(-1, 1);
-        }
-        return f;
-    }
-
-    private static Job saxpy(float[] x, float[] y) {
-        return Job.builder(BuiltinKernel.SAXPY).param("n", x.length).param("alpha", 2).input("x", x).input("y", y)
-                .maxPrice(MicroUsd.ofMicros(500_000)).timeout(Duration.ofSeconds(60)).build();
-    }
-
     private static ProviderServer serve(NodeKeyPair key, long microsPerSecond, DirectoryServer directory) {
-        ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1))
+        return CacheFixtures.serve(ProviderNode.builder(key, new CpuExecutor(1))
                 .price(new Price(MicroUsd.ofMicros(microsPerSecond), MicroUsd.ofMicros(10)))
-                .inputCache(InputCache.Limits.of(64L << 20, 64)).build();
-        ProviderServer s = ProviderServer.builder(node, key).listen("127.0.0.1", 0)
-                .directory(directory.address(), directory.publicKey()).renewEvery(Duration.ofSeconds(5)).start();
-        s.renewNow();
-        return s;
-    }
-
-    private static GrpcNetwork buyer(DirectoryServer directory, boolean keep) {
-        return GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
-                .identity(NodeKeyPair.generate()).offerCache(Duration.ZERO).keepInputsOnProviders(keep).build();
-    }
-
-    private static JobEvent event(JobHandle h, JobState state, AttemptState attempt) {
-        return h.events().stream()
-                .filter(e -> (state == null || e.state() == state) && (attempt == null || e.attemptState() == attempt))
-                .findFirst().orElseThrow(() -> new AssertionError("no " + state + "/" + attempt + " in " + h.events()));
+                .inputCache(InputCache.Limits.of(64L << 20, 64)).build(), key, directory);
     }
 
     @Test
@@ -75,19 +47,19 @@ class InputLocalityOverGrpcTest {
         NodeKeyPair cheap = NodeKeyPair.generate();
         int n = 65_537;
         long inputBytes = 8L * n;
-        float[] x = floats(n);
-        float[] y = floats(n);
+        float[] x = floats(random, n);
+        float[] y = floats(random, n);
         try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                 .start();
              ProviderServer first = serve(dear, 5_000, directory);
-             GrpcNetwork keeping = buyer(directory, true);
+             GrpcNetwork keeping = buyer(directory, NodeKeyPair.generate(), true, false);
              DepinClient client = DepinClient.builder(keeping).build()) {
-            JobResult r1 = client.submit(saxpy(x, y)).result();
+            JobResult r1 = client.submit(saxpy(x, y, 500_000)).result();
             assertEquals(dear.nodeId(), r1.provider(), "the only provider listed");
 
             try (ProviderServer second = serve(cheap, 100, directory)) {
                 // Same inputs: the provider that holds them, though ten times dearer, and roots only.
-                JobHandle h2 = client.submit(saxpy(x, y));
+                JobHandle h2 = client.submit(saxpy(x, y, 500_000));
                 JobResult r2 = h2.result();
                 assertEquals(dear.nodeId(), r2.provider(), "the job went past the provider holding its inputs");
                 String matched = event(h2, JobState.MATCHED, null).detail();
@@ -97,21 +69,21 @@ class InputLocalityOverGrpcTest {
                         + "the provider: [x, y]", event(h2, null, AttemptState.RETURNED).detail());
 
                 // Half of them held (same x, new y): still the holder, which gets only y.
-                JobHandle h3 = client.submit(saxpy(x, floats(n)));
+                JobHandle h3 = client.submit(saxpy(x, floats(random, n), 500_000));
                 assertEquals(dear.nodeId(), h3.result().provider());
                 assertTrue(event(h3, JobState.MATCHED, null).detail().contains(", holds " + 4L * n + " input bytes"),
                         event(h3, JobState.MATCHED, null).detail());
 
                 // Inputs nobody holds: the cheaper provider, as placement always chose.
-                JobHandle h4 = client.submit(saxpy(floats(n), floats(n)));
+                JobHandle h4 = client.submit(saxpy(floats(random, n), floats(random, n), 500_000));
                 assertEquals(cheap.nodeId(), h4.result().provider());
                 assertTrue(!event(h4, JobState.MATCHED, null).detail().contains("holds"),
                         event(h4, JobState.MATCHED, null).detail());
 
                 // A buyer that keeps nothing ranks by price alone, on the very same inputs.
-                try (GrpcNetwork plain = buyer(directory, false);
+                try (GrpcNetwork plain = buyer(directory, NodeKeyPair.generate(), false, false);
                      DepinClient other = DepinClient.builder(plain).build()) {
-                    assertEquals(cheap.nodeId(), other.submit(saxpy(x, y)).result().provider());
+                    assertEquals(cheap.nodeId(), other.submit(saxpy(x, y, 500_000)).result().provider());
                 }
             }
         }

@@ -1,5 +1,10 @@
 package dev.depin.grpc;
 
+import static dev.depin.grpc.CacheFixtures.buyer;
+import static dev.depin.grpc.CacheFixtures.bytes;
+import static dev.depin.grpc.CacheFixtures.floats;
+import static dev.depin.grpc.CacheFixtures.node;
+import static dev.depin.grpc.CacheFixtures.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,30 +62,7 @@ class OutputFetchOverGrpcTest {
     }
 
     private Job saxpy(int n) {
-        float[] x = new float[n];
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) random.nextDouble(-1, 1);
-            y[i] = (float) random.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
-                .maxPrice(MicroUsd.ofMicros(50_000)).timeout(Duration.ofSeconds(60)).build();
-    }
-
-    static ProviderNode node(NodeKeyPair key, InputCache.Limits limits) {
-        return ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0).inputCache(limits).build();
-    }
-
-    static ProviderServer serve(ProviderNode node, NodeKeyPair key, DirectoryServer directory) {
-        ProviderServer s = ProviderServer.builder(node, key).listen("127.0.0.1", 0)
-                .directory(directory.address(), directory.publicKey()).renewEvery(Duration.ofSeconds(5)).start();
-        s.renewNow();
-        return s;
-    }
-
-    static GrpcNetwork buyer(DirectoryServer directory, NodeKeyPair buyerKey) {
-        return GrpcNetwork.builder().directory(directory.address(), directory.publicKey()).identity(buyerKey)
-                .offerCache(Duration.ZERO).keepOutputsOnProviders(true).build();
+        return CacheFixtures.saxpy(floats(random, n), floats(random, n), 50_000);
     }
 
     /** The output's digest as the receipt the client verified commits to it. */
@@ -108,12 +90,6 @@ class OutputFetchOverGrpcTest {
         return all;
     }
 
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] a = new byte[b.remaining()];
-        b.duplicate().get(a);
-        return a;
-    }
-
     private static Throwable cause(Throwable t) {
         return t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException
                 ? t.getCause() : t;
@@ -126,7 +102,7 @@ class OutputFetchOverGrpcTest {
         try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                 .start();
              ProviderServer server = serve(node, key, directory);
-             GrpcNetwork net = buyer(directory, NodeKeyPair.generate());
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), false, true);
              DepinClient client = DepinClient.builder(net).maxAttempts(1).build()) {
             // 4 bytes (one short chunk), 4,000 (one leaf, short), 4,096 (exactly one leaf),
             // 400,012 (not a multiple of any chunk size), 1,048,580 (4 bytes past 1 MiB: two 1 MiB chunks).
@@ -157,8 +133,8 @@ class OutputFetchOverGrpcTest {
         try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                 .start();
              ProviderServer server = serve(node, key, directory);
-             GrpcNetwork net = buyer(directory, NodeKeyPair.generate());
-             GrpcNetwork stranger = buyer(directory, NodeKeyPair.generate());
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), false, true);
+             GrpcNetwork stranger = buyer(directory, NodeKeyPair.generate(), false, true);
              DepinClient client = DepinClient.builder(net).maxAttempts(1).build()) {
             BufferDigest d = out(client.submit(saxpy(5_003)).result());
             stranger.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS);
@@ -201,7 +177,7 @@ class OutputFetchOverGrpcTest {
         try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
              DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                      .start();
-             GrpcNetwork net = buyer(directory, NodeKeyPair.generate())) {
+             GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), false, true)) {
             ledger.open(buyer, AccountKind.BUYER, false).join();
             ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("1"))).join();
             try (DepinClient client = DepinClient.builder(net).maxAttempts(1)
@@ -292,7 +268,7 @@ class OutputFetchOverGrpcTest {
             try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
                     .start();
                  ProviderServer server = serve(node, key, directory);
-                 GrpcNetwork net = buyer(directory, NodeKeyPair.generate());
+                 GrpcNetwork net = buyer(directory, NodeKeyPair.generate(), false, true);
                  DepinClient client = DepinClient.builder(net).maxAttempts(1).build();
                  dev.depin.kernel.CpuReference cpu = new dev.depin.kernel.CpuReference(1)) {
                 Job job = Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2)

@@ -146,7 +146,8 @@ final class Dashboard implements AutoCloseable {
             }
             b.append("],\"counts\":[").append(num(counter("depin.node.sla.attempts", "outcome", "good"))).append(',')
                     .append(num(counter("depin.node.sla.attempts", "outcome", "late"))).append(',')
-                    .append(num(counter("depin.node.sla.attempts", "outcome", "failed"))).append("]}");
+                    .append(num(counter("depin.node.sla.attempts", "outcome", "failed"))).append(',')
+                    .append(num(counter("depin.node.sla.attempts", "outcome", "late_first_byte"))).append("]}");
         }
         b.append('}');
         return b.toString().getBytes(StandardCharsets.UTF_8);
@@ -251,7 +252,7 @@ final class Dashboard implements AutoCloseable {
                 line(s,xs,c,"#8c564b",lo,100); label(s,2,20,"100"); label(s,2,190,String(Math.round(lo)));
                 const k=d.sla.counts; document.getElementById("slak").textContent=(c.length&&c[c.length-1]!=null?c[c.length-1].toFixed(2):"100")+" %";
                 document.getElementById("slan").textContent=d.sla.terms+". Since start: "+k[0]+" good, "+k[1]+" late, "+k[2]
-                  +" failed. The buyer's clock adds the network; its measurement decides credits.";}
+                  +" failed"+(k[3]>0?", "+k[3]+" with a late first byte":"")+". The buyer's clock adds the network; its measurement decides credits.";}
               else{label(s,60,105,"no SLA in this node's offer");document.getElementById("slan").textContent="start the node with --sla-within to offer one";}
             }
             async function tick(){try{const r=await fetch("dashboard.json",{cache:"no-store"});draw(await r.json());}

@@ -75,11 +75,14 @@ class DashboardScreenshotTest {
                         URI.create(url + "dashboard.json")).build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, json.statusCode());
                 assertTrue(json.body().contains("\"latency\":{\"count\":12"), json.body());
-                Matcher counts = Pattern.compile("\"counts\":\\[([0-9.]+),([0-9.]+),([0-9.]+)\\]").matcher(json.body());
+                // good, late, failed, late first byte (none: this node promises no first byte)
+                Matcher counts = Pattern.compile("\"counts\":\\[([0-9.]+),([0-9.]+),([0-9.]+),([0-9.]+)\\]")
+                        .matcher(json.body());
                 assertTrue(counts.find(), json.body());
                 assertEquals(12.0, Double.parseDouble(counts.group(1)) + Double.parseDouble(counts.group(2)),
                         "every completed attempt counted against the node's SLA (good or late): " + json.body());
                 assertEquals(0.0, Double.parseDouble(counts.group(3)), json.body());
+                assertEquals(0.0, Double.parseDouble(counts.group(4)), json.body());
 
                 Path png = dir.resolve("dashboard.png");
                 List<String> cmd = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox",

@@ -89,7 +89,7 @@ class ReceiptEarningsTest {
     }
 
     @Test
-    void receipts_ofTheNode_becomeThePerDayTable_andVerifyPrintsTheirEnergy(@TempDir Path dir) throws IOException {
+    void receipts_ofTheNode_becomeThePerDayTable_andVerifyPrintsTheirEnergy(@TempDir Path dir) throws Exception {
         Path keyFile = dir.resolve("node.key");
         KeyPem.save(keyFile, node, null);
         Path runDir = dir.resolve("run");
@@ -141,6 +141,21 @@ class ReceiptEarningsTest {
                 "--key", pub.toString(), "--output", "out=" + runDir.resolve("jobs/0001-job-0/out.bin"))[0];
         assertTrue(verified.contains("\n  ok   energy: 412.345 J measured, signed by the provider (its claim; at most "
                 + "100000 W over the execution)\n"), verified);
+        // The independent Python verifier reads and prints it too, and refuses a malformed one.
+        ExecutionReceipt guessed = receipt(9, out0, 0, 1, new ReceiptEnergy(1, ReceiptEnergy.Source.ESTIMATED));
+        Path odd = dir.resolve("odd-receipt.json");
+        Files.write(odd, Envelope.sign(dev.depin.crypto.Dsse.IN_TOTO_PAYLOAD_TYPE, new String(guessed.toPayload(),
+                StandardCharsets.UTF_8).replace("\"source\":\"estimated\"", "\"source\":\"guessed\"")
+                .getBytes(StandardCharsets.UTF_8), node).toJsonBytes());
+        java.util.List<CliRun> py = CliRun.verifyScript(java.util.List.of(
+                java.util.List.of(runDir.resolve("jobs/0001-job-0/receipt.json").toString(), pub.toString(),
+                        "out=" + runDir.resolve("jobs/0001-job-0/out.bin")),
+                java.util.List.of(odd.toString(), pub.toString(), "out=" + runDir.resolve("jobs/0001-job-0/out.bin"))));
+        assertEquals(0, py.get(0).exit(), py.get(0).all());
+        assertTrue(py.get(0).out().strip().endsWith(", 1 output(s) match, energy 412.345 J measured (the provider's "
+                + "signed claim)"), py.get(0).all());
+        assertEquals(1, py.get(1).exit(), py.get(1).all());
+        assertEquals("INVALID: energy source 'guessed' is neither 'measured' nor 'estimated'", py.get(1).out().strip());
         // The public key reads the same receipts.
         String same = run(0, "earnings", "--receipts", runDir.toString(), "--key", pub.toString(),
                 "--price-per-second", "0.002", "--price-per-gb", "0.05", "--kwh-price", "0.15")[0];
