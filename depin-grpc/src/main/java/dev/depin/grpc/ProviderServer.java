@@ -89,7 +89,7 @@ public final class ProviderServer implements AutoCloseable {
                 .maxConnectionIdle(b.maxConnectionIdle.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAge(b.maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAgeGrace(b.maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
-                .maxRstFramesPerWindow(MAX_RST_FRAMES_PER_10S, 10)
+                .maxRstFramesPerWindow(b.maxRstFramesPer10s, 10)
                 .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.definition()),
                         new PeerKeys()))
                 .build()
@@ -287,10 +287,17 @@ public final class ProviderServer implements AutoCloseable {
         private Duration maxConnectionIdle = Duration.ofMinutes(5);
         private Duration maxConnectionAge = Duration.ofHours(2);
         private Duration maxConnectionAgeGrace = Duration.ofMinutes(10);
+        private int maxRstFramesPer10s = MAX_RST_FRAMES_PER_10S;
 
         private Builder(ProviderNode node, NodeKeyPair key) {
             this.node = node;
             this.key = key;
+        }
+
+        /** Tests: a lower rapid-reset threshold, to show honest streams send no RST_STREAM. */
+        Builder maxRstFramesPer10s(int frames) {
+            this.maxRstFramesPer10s = frames;
+            return this;
         }
 
         /** @return {@code cap}, or the JVM's maximum heap divided by {@code divisor} if that is less */

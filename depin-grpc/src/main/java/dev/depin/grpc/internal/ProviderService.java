@@ -293,6 +293,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     }
 
     /** One Execute stream: receives, submits, streams back, and ends after the node let go. */
+    /** How long a finished stream waits for the buyer's half-close before it is closed anyway. */
+    private static final long HALF_CLOSE_GRACE_MS = 2_000;
+
     private final class ExecuteCall implements StreamObserver<Frame>, DrainingSink {
         private final ServerCallStreamObserver<ExecuteResponse> out;
         private final NodePublicKey peer;
@@ -320,6 +323,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private volatile NodeAttempt attempt;
         private volatile boolean ended;
         private volatile boolean cancelled;
+        /** Guarded by sendLock: the buyer half-closed its side (it sends no more). */
+        private boolean buyerHalfClosed;
+        /** Guarded by sendLock: a successful stream's close, held until the buyer half-closes. */
+        private java.util.concurrent.ScheduledFuture<?> closeLater;
         private volatile Status violation;
 
         /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
@@ -712,6 +719,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         @Override
         public void onCompleted() {
+            synchronized (sendLock) {
+                buyerHalfClosed = true;
+                if (closeLater != null && closeLater.cancel(false)) {
+                    closeLater = null;
+                    closeOk();
+                }
+            }
             if (attempt == null && !ended) {
                 end(Status.INVALID_ARGUMENT.withDescription(header == null ? "stream ended before Start"
                         : "stream ended with " + missing + " input bytes missing"));
@@ -913,6 +927,18 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
         }
 
+        /** Ends a successful stream with its trailers; under sendLock. */
+        private void closeOk() {
+            if (cancelled) {
+                return;
+            }
+            try {
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                LOG.debug("closing an Execute stream failed: {}", e.toString());
+            }
+        }
+
         /** Closes the stream once, frees and wipes the receive buffers, releases what it held. */
         private void end(Status status) {
             synchronized (sendLock) {
@@ -926,7 +952,25 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
                 try {
                     if (!cancelled) {
-                        if (status.isOk()) {
+                        if (status.isOk() && !buyerHalfClosed) {
+                            // The buyer half-closes once it has the result; closing first makes its
+                            // gRPC cancel its open half with RST_STREAM, one per job, and at about
+                            // 1,000 jobs/s the rapid-reset guard (maxRstFramesPerWindow) would send
+                            // honest buyers GOAWAY. Hold the close for that half-close, briefly.
+                            // Everything the stream held is released below as before.
+                            try {
+                                closeLater = deadlines.schedule(() -> {
+                                    synchronized (sendLock) {
+                                        if (closeLater != null) {
+                                            closeLater = null;
+                                            closeOk();
+                                        }
+                                    }
+                                }, HALF_CLOSE_GRACE_MS, TimeUnit.MILLISECONDS);
+                            } catch (RejectedExecutionException e) {
+                                closeOk(); // the service is closing
+                            }
+                        } else if (status.isOk()) {
                             out.onCompleted();
                         } else {
                             out.onError(status.asRuntimeException());
