@@ -265,35 +265,6 @@ class ClaimAgentTest {
         }
     }
 
-    /**
-     * The buyer's settlement, whose voids wait until the hold was claimed: so the liar's claim
-     * always comes before the buyer's void, as a provider racing to claim would want.
-     */
-    private static final class VoidsAfterClaims extends ForwardingSettlement {
-        VoidsAfterClaims(RemoteSettlement inner) {
-            super(inner);
-        }
-
-        @Override
-        public java.util.concurrent.CompletableFuture<dev.depin.settlement.Applied> apply(Operation op) {
-            if (!(op instanceof Operation.VoidHold v)) {
-                return inner.apply(op);
-            }
-            return java.util.concurrent.CompletableFuture.runAsync(() -> {
-                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // a bound
-                while (System.nanoTime() < until && inner.hold(v.hold()).map(h -> h.state() == HoldRecord.State.OPEN)
-                        .orElse(true)) {
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            }).thenCompose(x -> inner.apply(op));
-        }
-    }
-
     private static void waitUntil(BooleanSupplier done, String what) throws InterruptedException {
         long until = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // a bound, not an assertion
         while (!done.getAsBoolean() && System.nanoTime() < until) {

@@ -6,13 +6,9 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.job.JobFailedException;
 import dev.depin.settlement.AccountId;
-import dev.depin.settlement.Applied;
 import dev.depin.settlement.Escrow;
-import dev.depin.settlement.HoldRecord;
-import dev.depin.settlement.Operation;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * A buyer in a JVM of its own, for the kill test of a buyer between a liar's result and its
@@ -47,31 +43,5 @@ final class DisputingBuyerProcess {
         }
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
-    }
-
-    /** The buyer's settlement, whose voids wait (at most 30 s) until the hold was claimed. */
-    static final class VoidsAfterClaims extends ForwardingSettlement {
-        VoidsAfterClaims(RemoteSettlement inner) {
-            super(inner);
-        }
-
-        @Override
-        public CompletableFuture<Applied> apply(Operation op) {
-            if (!(op instanceof Operation.VoidHold v)) {
-                return inner.apply(op);
-            }
-            return CompletableFuture.runAsync(() -> {
-                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // a bound
-                while (System.nanoTime() < until && inner.hold(v.hold()).map(h -> h.state() == HoldRecord.State.OPEN)
-                        .orElse(true)) {
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            }).thenCompose(x -> inner.apply(op));
-        }
     }
 }

@@ -10,7 +10,6 @@ import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
-import dev.depin.settlement.Balance;
 import dev.depin.settlement.HoldRecord;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
@@ -115,13 +114,7 @@ class LedgerServiceCrashTest {
             service.waitFor(30, TimeUnit.SECONDS);
         }
         try (JdbcLedger jdbc = JdbcLedger.sqlite(file)) {
-            assertTrue(jdbc.audit().sound(), () -> "audit: " + jdbc.audit().violations());
-            long sum = 0;
-            for (Balance b : jdbc.balances()) {
-                sum += b.posted();
-                assertEquals(0, b.held(), b.toString());
-            }
-            assertEquals(0, sum, "the books sum to zero");
+            LedgerBooks.assertClosed(jdbc);
             assertEquals(posted, jdbc.balance(provider).posted(), "each post paid once");
             assertEquals(1_000_000_000 - posted, jdbc.balance(buyer).posted());
             for (OperationKey p : expectedPosts) {

@@ -13,7 +13,6 @@ import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
-import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
 import dev.depin.settlement.HoldRecord;
 import dev.depin.settlement.Operation;
@@ -130,13 +129,7 @@ class RecheckKillTest {
             service.waitFor(30, TimeUnit.SECONDS);
         }
         try (JdbcLedger jdbc = JdbcLedger.sqlite(file)) {
-            assertTrue(jdbc.audit().sound(), () -> "audit: " + jdbc.audit().violations());
-            long sum = 0;
-            for (Balance b : jdbc.balances()) {
-                sum += b.posted();
-                assertEquals(0, b.held(), b.toString());
-            }
-            assertEquals(0, sum, "the books sum to zero");
+            LedgerBooks.assertClosed(jdbc);
             String liarBase = jdbc.hold(liarHold).orElseThrow().claim().orElseThrow().key().value();
             String honestBase = jdbc.hold(honestHold).orElseThrow().claim().orElseThrow().key().value();
             HoldRecord l = jdbc.hold(liarHold).orElseThrow();
