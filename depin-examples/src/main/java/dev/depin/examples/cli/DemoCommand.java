@@ -202,7 +202,19 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             SlaBook book = journal == null ? new SlaBook() : journal.book();
             try (DepinClient client = DepinClient.builder(net.network()).maxAttempts(3).escrow(money.escrow())
                     .sla(journal == null ? book : journal).build()) {
+                // A third of the jobs run first; then one honest node is killed (SIGKILL) and the
+                // rest are submitted while the directory still lists it, so the crash is always
+                // seen: the buyer's next attempts on it fail and go to the others. Killing it
+                // during the run instead could fall between its jobs and show nothing.
+                int wave = Math.max(1, jobs / 3);
+                CompletableFuture<String> fault = null;
                 for (int i = 0; i < jobs; i++) {
+                    if (i == wave) {
+                        CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))
+                                .toArray(CompletableFuture[]::new)).join();
+                        fault = net.killOneHonestAfter(handles, wave, jobs);
+                        fault.completeOnTimeout("", 30, TimeUnit.SECONDS).join();
+                    }
                     // The first job is an SGEMM: submitted to idle providers, it goes to the cheapest,
                     // the liar, whose first SGEMM is always corrupted, so every demo with a liar
                     // shows it caught.
@@ -210,7 +222,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                     handles.add(client.submit(randomJob(rnd, i, net.survivors() - (liar >= 0 ? 1 : 0), i == 0 && liar >= 0,
                             directory == null)));
                 }
-                CompletableFuture<String> fault = net.killOneHonestAfter(handles, jobs / 3);
+                if (fault == null) {
+                    fault = net.killOneHonestAfter(handles, wave, jobs);
+                }
                 Progress progress = new Progress(handles, noProgress ? null : System.err);
                 progress.start();
                 CompletableFuture.allOf(handles.stream().map(h -> h.resultAsync().exceptionally(t -> null))

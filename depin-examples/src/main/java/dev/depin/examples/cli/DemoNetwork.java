@@ -66,11 +66,12 @@ abstract class DemoNetwork implements AutoCloseable {
     abstract List<ProviderOffer> offers();
 
     /**
-     * Kills one honest provider, as a crash would, once {@code after} of the jobs have ended.
+     * Kills one honest provider, as a crash would, once {@code after} of the jobs in {@code handles}
+     * have ended; {@code total} is how many jobs the run submits in all (for the message).
      *
      * @return what was done, once done; empty if this network does not inject faults
      */
-    abstract CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after);
+    abstract CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after, int total);
 
     /** @return how many providers will still be serving at the end of the run */
     abstract int survivors();
@@ -152,7 +153,7 @@ abstract class DemoNetwork implements AutoCloseable {
         }
 
         @Override
-        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after) {
+        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after, int total) {
             return CompletableFuture.completedFuture("");
         }
 
@@ -199,7 +200,7 @@ abstract class DemoNetwork implements AutoCloseable {
         }
 
         @Override
-        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after) {
+        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after, int total) {
             return CompletableFuture.completedFuture("");
         }
 
@@ -222,8 +223,6 @@ abstract class DemoNetwork implements AutoCloseable {
         private static final String RENEW = "1s";
         private static final long START_TIMEOUT_S = 120;
         private static final int MIN_TO_KILL = 4;
-        /** How long the kill waits, once due, for the victim to hold an attempt before it goes anyway. */
-        private static final long KILL_WAIT_MS = 5_000;
 
         private final Path work;
         private final List<Child> children = new ArrayList<>();
@@ -412,51 +411,19 @@ abstract class DemoNetwork implements AutoCloseable {
         }
 
         @Override
-        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after) {
+        CompletableFuture<String> killOneHonestAfter(List<JobHandle> handles, int after, int total) {
             if (victim < 0) {
                 return CompletableFuture.completedFuture("no provider killed: that needs " + MIN_TO_KILL
                         + " providers, two of them honest");
             }
-            // Killed once `after` jobs have ended, at a moment when the victim holds an attempt
-            // (dispatched, not yet ended), so a crash is always seen mid-job: its attempt fails and
-            // is rescheduled. Killing "between" its jobs would show nothing but a node that stops
-            // being chosen. If it holds none for KILL_WAIT_MS after that, it is killed anyway.
             CompletableFuture<String> done = new CompletableFuture<>();
             AtomicInteger ended = new AtomicInteger();
-            java.util.Set<String> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
-            dev.depin.crypto.NodeId victimId = providers.get(victim).key().nodeId();
-            int threshold = Math.max(1, Math.min(after, handles.size()));
-            Runnable fire = () -> {
-                if (fired.compareAndSet(false, true)) {
-                    // Off the engine's and listeners' threads: killing waits for the process to go.
-                    CompletableFuture.runAsync(() -> done.complete(kill(threshold, handles.size())));
-                }
-            };
             for (JobHandle h : handles) {
-                h.onEvent(e -> {
-                    if (e.attemptState() == null || !victimId.equals(e.provider())) {
-                        return;
-                    }
-                    String key = e.jobId() + "/" + e.attempt();
-                    if (e.attemptState().isTerminal()) {
-                        inFlight.remove(key);
-                    } else {
-                        inFlight.add(key);
-                        if (armed.get()) {
-                            fire.run();
-                        }
-                    }
-                });
                 h.resultAsync().whenComplete((r, t) -> {
-                    if (ended.incrementAndGet() == threshold) {
-                        armed.set(true);
-                        if (!inFlight.isEmpty()) {
-                            fire.run();
-                        } else {
-                            CompletableFuture.delayedExecutor(KILL_WAIT_MS, TimeUnit.MILLISECONDS).execute(fire);
-                        }
+                    int n = ended.incrementAndGet();
+                    if (n == Math.max(1, Math.min(after, handles.size()))) {
+                        // Off the engine's thread: killing waits for the process to go.
+                        CompletableFuture.runAsync(() -> done.complete(kill(n, total)));
                     }
                 });
             }
