@@ -6,11 +6,16 @@ import dev.depin.client.NoMatchingOfferException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
+import dev.depin.executor.spi.DeviceExecutor;
+import dev.depin.executor.spi.ExecutionContext;
+import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.job.Job;
 import dev.depin.job.JobFailedException;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobState;
 import dev.depin.kernel.BuiltinKernel;
+import dev.depin.kernel.Kernel;
+import dev.depin.kernel.LaunchParams;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.network.NetworkException;
@@ -58,6 +63,8 @@ class ElasticNetworkTest {
         private final Map<String, Machine> machines = new LinkedHashMap<>();
         private int sequence;
         int obtainCalls;
+        /** While closed, the machines' jobs wait at the start of execution; null: they never wait. */
+        volatile java.util.concurrent.CountDownLatch gate;
 
         InProcessMarket(MicroUsd perMachine) {
             this.perMachine = perMachine;
@@ -85,7 +92,7 @@ class ElasticNetworkTest {
             for (int i = 0; i < r.machines(); i++) {
                 String id = "m" + (++sequence);
                 NodeKeyPair key = NodeKeyPair.generate();
-                ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).price(r.node().price())
+                ProviderNode node = ProviderNode.builder(key, gated(new CpuExecutor(1))).price(r.node().price())
                         .endpoint("local:" + id).build();
                 live.put(id, LocalNetwork.of(List.of(node)));
                 Machine m = new Machine(name(), id, MachineState.RUNNING, key.nodeId(), "local:" + id, perMachine,
@@ -120,6 +127,28 @@ class ElasticNetworkTest {
         public CompletableFuture<Void> release(String id) {
             end(id, MachineState.RELEASED);
             return CompletableFuture.completedFuture(null);
+        }
+
+        /** The executor, with every execution waiting for the gate when there is one. */
+        private DeviceExecutor gated(DeviceExecutor cpu) {
+            java.util.concurrent.CountDownLatch g = gate;
+            if (g == null) {
+                return cpu;
+            }
+            return new ForwardingExecutor(cpu) {
+                @Override
+                public ExecutionContext open(Kernel kernel, LaunchParams params) {
+                    try {
+                        if (!g.await(60, TimeUnit.SECONDS)) {
+                            throw new IllegalStateException("the test never opened the gate");
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
+                    return super.open(kernel, params);
+                }
+            };
         }
 
         synchronized int alive() {
@@ -207,7 +236,15 @@ class ElasticNetworkTest {
                      .maxMachines(5).slotsPerMachine(1).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofSeconds(30))
                      .idleAfter(Duration.ofSeconds(30)).tick(Duration.ofMillis(20)).build();
              DepinClient client = DepinClient.builder(net).build()) {
-            for (JobHandle h : submit(client, new SplittableRandom(SEED + 1), 10, Duration.ofSeconds(60))) {
+            // The machines' jobs wait until the fleet is at its budget: the first machine cannot run
+            // all ten millisecond jobs before the network decides to grow (a flake under load).
+            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+            market.gate = gate;
+            List<JobHandle> jobs = submit(client, new SplittableRandom(SEED + 1), 10, Duration.ofSeconds(60));
+            await(() -> net.stats().obtained() == 2 && net.stats().budgetRefusals() >= 1,
+                    "two machines obtained and a third refused by the budget");
+            gate.countDown();
+            for (JobHandle h : jobs) {
                 h.result();
             }
             ElasticNetwork.Stats s = net.stats();

@@ -13,6 +13,7 @@ import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.provider.Region;
+import dev.depin.settlement.SettlementContract;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -59,8 +60,11 @@ class DirectoryTest {
     @Test
     void listing_expiresUnlessRenewedAndRenewalsAreHeartbeats() throws Exception {
         NodeKeyPair key = NodeKeyPair.generate();
+        // The directory's own clock decides expiry, moved by hand: no sleep, so a loaded machine
+        // cannot let the listing lapse between a renewal and the query that expects it.
+        SettlementContract.ManualClock clock = new SettlementContract.ManualClock(java.time.Instant.now());
         try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).listingTtl(Duration.ofMillis(400))
-                .start();
+                .clock(clock).start();
              ProviderServer p = provider(key, "DE/fra-1", dir);
              GrpcNetwork net = GrpcNetwork.builder().directory(dir.address()).offerCache(Duration.ZERO).build()) {
             long before = dir.heartbeats(key.nodeId());
@@ -68,7 +72,10 @@ class DirectoryTest {
             p.renewNow();
             assertEquals(before + 1, dir.heartbeats(key.nodeId()), "each renewal is one heartbeat");
             assertEquals(Set.of(key.nodeId().hex()), ids(net.offers(SAXPY).get(10, TimeUnit.SECONDS)));
-            Thread.sleep(600);
+            clock.advance(Duration.ofMillis(399));
+            assertEquals(Set.of(key.nodeId().hex()), ids(net.offers(SAXPY).get(10, TimeUnit.SECONDS)),
+                    "listed until its TTL is over");
+            clock.advance(Duration.ofMillis(201));
             assertEquals(Set.of(), ids(net.offers(SAXPY).get(10, TimeUnit.SECONDS)), "an expired listing is dropped");
             p.renewNow();
             assertEquals(Set.of(key.nodeId().hex()), ids(net.offers(SAXPY).get(10, TimeUnit.SECONDS)));
