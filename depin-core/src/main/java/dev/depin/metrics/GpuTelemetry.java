@@ -28,8 +28,12 @@ import java.util.concurrent.atomic.DoubleAdder;
  * through nvidia-smi".
  */
 public final class GpuTelemetry implements AutoCloseable {
-    /** The fields asked for, in this order; {@link #parse} reads them. */
-    public static final String QUERY = "index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw";
+    /** The fields asked for, in this order; {@link #parse} reads them (rows without the uuid too). */
+    public static final String QUERY = "index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,"
+            + "uuid";
+    private static final java.util.regex.Pattern GPU_UUID = java.util.regex.Pattern.compile(
+            "GPU-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})",
+            java.util.regex.Pattern.CASE_INSENSITIVE);
     private static final long MIB = 1L << 20;
     private static final int MAX_OUTPUT = 64 << 10;
     private static final long QUERY_TIMEOUT_MS = 5_000;
@@ -45,9 +49,39 @@ public final class GpuTelemetry implements AutoCloseable {
      * @param memoryTotal    bytes of device memory
      * @param temperature    degrees Celsius
      * @param power          watts drawn by the board
+     * @param uuid           the GPU's UUID as nvidia-smi writes it ({@code GPU-xxxxxxxx-...}), or
+     *                       empty where the row does not have it
      */
     public record Sample(int index, String name, double utilization, double memoryUsed, double memoryTotal,
-                         double temperature, double power) {
+                         double temperature, double power, String uuid) {
+        /**
+         * A row without the UUID (nvidia-smi output recorded before it was asked for).
+         *
+         * @param index       the GPU's index
+         * @param name        its product name
+         * @param utilization percent of the last sample period a kernel ran
+         * @param memoryUsed  bytes of device memory in use
+         * @param memoryTotal bytes of device memory
+         * @param temperature degrees Celsius
+         * @param power       watts drawn by the board
+         */
+        public Sample(int index, String name, double utilization, double memoryUsed, double memoryTotal,
+                      double temperature, double power) {
+            this(index, name, utilization, memoryUsed, memoryTotal, temperature, power, "");
+        }
+
+        /**
+         * @return the SHA-256 (hex) of the UUID's 16 bytes, which is how an executor names its
+         *         device ({@code DeviceInfo.uuidHash}), or null where the row has no GPU UUID
+         */
+        public String uuidHash() {
+            java.util.regex.Matcher m = GPU_UUID.matcher(uuid);
+            if (!m.matches()) {
+                return null;
+            }
+            String hex = m.group(1) + m.group(2) + m.group(3) + m.group(4) + m.group(5);
+            return dev.depin.crypto.Sha256.hex(dev.depin.crypto.Hex.decode(hex));
+        }
     }
 
     private final List<String> command;
@@ -152,6 +186,26 @@ public final class GpuTelemetry implements AutoCloseable {
         return w;
     }
 
+    /**
+     * The board power of one GPU, matched by its UUID rather than its index (nvidia-smi lists
+     * GPUs in PCI order, CUDA by default fastest first, and {@code CUDA_VISIBLE_DEVICES}
+     * renumbers them), so a node that drives one GPU of several states that GPU's energy, not
+     * the whole machine's.
+     *
+     * @param uuidHash the device's {@code DeviceInfo.uuidHash}
+     * @return its power now, in watts; NaN when no listed GPU has that UUID or it reports none
+     * @throws InvalidArgumentException if {@code uuidHash} is null
+     */
+    public double powerWatts(String uuidHash) {
+        InvalidArgumentException.requireNonNull(uuidHash, "device uuid hash");
+        for (Sample g : latest.get()) {
+            if (uuidHash.equals(g.uuidHash())) {
+                return g.power();
+            }
+        }
+        return Double.NaN;
+    }
+
     /** @return joules drawn by every GPU since start: power × time between samples */
     public double energyJoules() {
         return energyJoules.sum();
@@ -239,8 +293,9 @@ public final class GpuTelemetry implements AutoCloseable {
      *
      * @param csv the program's output
      * @return one sample per GPU, in the order listed
-     * @throws InvalidArgumentException on a line that does not have the seven fields, or a
-     *                                  field that is neither a number nor a bracketed
+     * @throws InvalidArgumentException on a line that does not have the seven fields (rows
+     *                                  recorded before the uuid was asked for) or the eight,
+     *                                  or a field that is neither a number nor a bracketed
      *                                  "not available"
      */
     public static List<Sample> parse(String csv) {
@@ -251,16 +306,17 @@ public final class GpuTelemetry implements AutoCloseable {
                 continue;
             }
             String[] f = line.split(",", -1);
-            if (f.length != 7) {
+            if (f.length != 7 && f.length != 8) {
                 throw new InvalidArgumentException("nvidia-smi line '" + shorten(line) + "' has " + f.length
-                        + " fields, not the 7 of " + QUERY);
+                        + " fields, not the 8 of " + QUERY + " (or 7 without the uuid)");
             }
             double index = number(f[0], line);
             if (Double.isNaN(index) || index < 0 || index != Math.rint(index) || index > 4096) {
                 throw new InvalidArgumentException("nvidia-smi line '" + shorten(line) + "' has no GPU index");
             }
             out.add(new Sample((int) index, f[1].strip(), number(f[2], line), number(f[3], line) * MIB,
-                    number(f[4], line) * MIB, number(f[5], line), number(f[6], line)));
+                    number(f[4], line) * MIB, number(f[5], line), number(f[6], line),
+                    f.length == 8 ? shorten(f[7].strip()) : ""));
         }
         return out;
     }

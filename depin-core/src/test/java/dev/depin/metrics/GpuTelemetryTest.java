@@ -48,8 +48,8 @@ class GpuTelemetryTest {
     void parse_refusesWhatIsNotNvidiaSmiOutput() {
         InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                 () -> GpuTelemetry.parse("0, NVIDIA H100 80GB HBM3, 0, 1, 81559, 31"));
-        assertEquals("nvidia-smi line '0, NVIDIA H100 80GB HBM3, 0, 1, 81559, 31' has 6 fields, not the 7 of "
-                + GpuTelemetry.QUERY, e.getMessage());
+        assertEquals("nvidia-smi line '0, NVIDIA H100 80GB HBM3, 0, 1, 81559, 31' has 6 fields, not the 8 of "
+                + GpuTelemetry.QUERY + " (or 7 without the uuid)", e.getMessage());
         e = assertThrows(InvalidArgumentException.class,
                 () -> GpuTelemetry.parse("0, H100, 0, 1, 81559, hot, 69.72"));
         assertEquals("nvidia-smi line '0, H100, 0, 1, 81559, hot, 69.72': 'hot' is not a reading", e.getMessage());
@@ -58,6 +58,35 @@ class GpuTelemetryTest {
         assertThrows(InvalidArgumentException.class, () -> GpuTelemetry.parse("x, H100, 0, 1, 81559, 31, 69.72"));
         assertThrows(InvalidArgumentException.class, () -> GpuTelemetry.parse("1.5, H100, 0, 1, 81559, 31, 69.72"));
         assertThrows(InvalidArgumentException.class, () -> GpuTelemetry.parse(null));
+    }
+
+    /** Rows with the uuid (an example written here, not recorded): each GPU's power found by its UUID. */
+    @Test
+    void powerOfOneGpu_matchedByUuid(@TempDir Path dir) throws Exception {
+        String uuid0 = "GPU-3f2a1c0e-8b7d-4e6f-9a01-23456789abcd";
+        String uuid1 = "GPU-0d1e2f30-4152-6374-8596-a7b8c9dae0f1";
+        List<GpuTelemetry.Sample> rows = GpuTelemetry.parse("0, NVIDIA H100 80GB HBM3, 97, 40817, 81559, 58, 612.38, "
+                + uuid0 + "\n1, NVIDIA H100 80GB HBM3, 100, 77824, 81559, 63, 688.10, " + uuid1 + "\n");
+        assertEquals(uuid1, rows.get(1).uuid());
+        // The executor names its device by SHA-256 of cuDeviceGetUuid's 16 bytes: the same bytes as the hex here.
+        String hash1 = dev.depin.crypto.Sha256.hex(dev.depin.crypto.Hex.decode("0d1e2f304152637485 96a7b8c9dae0f1"
+                .replace(" ", "")));
+        assertEquals(hash1, rows.get(1).uuidHash());
+        assertNull(GpuTelemetry.parse(recorded("h100-idle.csv")).get(0).uuidHash(), "a recorded row has no uuid");
+        assertNull(new GpuTelemetry.Sample(0, "x", 0, 0, 0, 0, 1, "MIG-0d1e2f30").uuidHash());
+
+        Path csv = dir.resolve("rows.csv");
+        Files.writeString(csv, "0, NVIDIA H100 80GB HBM3, 97, 40817, 81559, 58, 612.38, " + uuid0 + "\n"
+                + "1, NVIDIA H100 80GB HBM3, 100, 77824, 81559, 63, 688.10, " + uuid1 + "\n");
+        Path smi = script(dir, "cat '" + csv + "'\n");
+        try (GpuTelemetry t = GpuTelemetry.start(new SimpleMeterRegistry(), Duration.ofSeconds(1),
+                List.of(smi.toString()))) {
+            assertEquals(688.10, t.powerWatts(hash1), 0);
+            assertEquals(612.38, t.powerWatts(rows.get(0).uuidHash()), 0);
+            assertEquals(612.38 + 688.10, t.powerWatts(), 1e-9, "the machine's total is still there");
+            assertTrue(Double.isNaN(t.powerWatts("00".repeat(32))), "a GPU nvidia-smi does not list");
+            assertThrows(InvalidArgumentException.class, () -> t.powerWatts(null));
+        }
     }
 
     @Test

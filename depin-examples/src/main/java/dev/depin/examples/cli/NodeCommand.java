@@ -9,6 +9,7 @@ import dev.depin.metrics.GpuTelemetry;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
 import dev.depin.node.ProviderNode;
+import dev.depin.provider.DeviceKind;
 import dev.depin.provider.Region;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -91,8 +92,8 @@ public final class NodeCommand implements Callable<Integer> {
 
     @Option(names = "--watts", paramLabel = "W",
             description = "Board power in watts, to estimate energy per attempt (watts x device time, signed in "
-                    + "each receipt as 'estimated') where the GPU's own power readings (nvidia-smi, read with "
-                    + "--metrics-port or --dashboard-port) are not available.")
+                    + "each receipt as 'estimated') where the GPU's own power readings (nvidia-smi, read for a CUDA executor's own GPU, found by UUID) "
+                    + "are not available.")
     Integer watts;
 
     @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
@@ -310,22 +311,28 @@ public final class NodeCommand implements Callable<Integer> {
             if (metricsPort != null || dashboardPort != null) {
                 registry = MetricsHttp.registry();
                 nb.meterRegistry(registry);
-                gpus = GpuTelemetry.start(registry, Duration.ofSeconds(2));
-                if (gpus.available()) {
-                    nb.power(gpus::powerWatts, true);
-                    energy = "; GPU telemetry and measured energy from nvidia-smi";
-                } else if (watts != null) {
-                    double w = watts;
-                    nb.power(() -> w, false);
-                    energy = "; energy estimated at " + watts + " W (" + gpus.unavailability() + ")";
-                } else {
-                    energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
-                }
+            }
+            // GPU power is read for the receipts' energy whether or not metrics are served
+            // (a CPU executor draws no GPU power: no nvidia-smi process for it).
+            if (executor.device().kind() == DeviceKind.CUDA || registry != null) {
+                gpus = GpuTelemetry.start(registry != null ? registry
+                        : new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Duration.ofSeconds(2));
+            }
+            String uuidHash = executor.device().uuidHash();
+            if (gpus != null && gpus.available() && executor.device().kind() == DeviceKind.CUDA) {
+                // This executor's GPU only, found by UUID: a node on one GPU of several states that GPU's
+                // energy, not the machine's. One listed GPU is this one whatever its UUID field says.
+                GpuTelemetry g = gpus;
+                boolean one = g.latest().size() == 1;
+                nb.power(() -> one ? g.powerWatts() : g.powerWatts(uuidHash), true);
+                energy = "; GPU telemetry and measured energy from nvidia-smi" + (one ? "" : " (this node's GPU)");
             } else if (watts != null) {
-                // Without metrics the receipts still state the energy (GPU readings come with --metrics-port).
                 double w = watts;
                 nb.power(() -> w, false);
-                energy = "; energy estimated at " + watts + " W";
+                energy = "; energy estimated at " + watts + " W"
+                        + (gpus != null && !gpus.available() ? " (" + gpus.unavailability() + ")" : "");
+            } else if (gpus != null && !gpus.available()) {
+                energy = "; no energy figures: " + gpus.unavailability() + " (give --watts to estimate)";
             }
             if (ledger != null) {
                 nb.requireHoldCertificates(ledger);
