@@ -185,6 +185,44 @@ public final class DepinClient implements AutoCloseable {
         return recovered;
     }
 
+    /**
+     * Fetches the bytes of an output a job left on its provider ({@code Job.Builder.leaveOutputsOnNode}),
+     * in 1 MiB chunks, each checked with its inclusion proof against the root the job's verified
+     * receipt signed before any is used. Blocks until done. The bytes then cross the network:
+     * fetch only what you need; a following job takes the output by reference instead
+     * ({@code Job.Builder.inputFrom}).
+     *
+     * @param result the job's result; not null
+     * @param output the output's name
+     * @return the output's bytes, read-only, little-endian
+     * @throws InvalidArgumentException if the job did not leave that output on its provider
+     * @throws dev.depin.network.OutputGoneException if the provider no longer holds it (its time
+     *         to live ended, evicted, restarted): run the job that produced it again
+     * @throws dev.depin.crypto.VerificationException if a chunk does not lead to the signed root
+     * @throws dev.depin.network.NetworkException if the read fails otherwise
+     */
+    public java.nio.ByteBuffer fetchHeld(dev.depin.job.JobResult result, String output) {
+        InvalidArgumentException.requireNonNull(result, "job result");
+        dev.depin.job.HeldOutput h = result.heldOutputs().get(output);
+        if (h == null) {
+            throw new InvalidArgumentException("job " + result.jobId() + " left no output '" + output + "' on its "
+                    + "provider (held: " + result.heldOutputs().keySet() + "): its returned outputs are in "
+                    + "result.outputs()");
+        }
+        if (h.bytes() > Integer.MAX_VALUE - 8) {
+            throw new InvalidArgumentException(h.describe() + " is too large for one buffer: read it in parts");
+        }
+        int chunk = dev.depin.network.spi.HeldChunk.MAX_CHUNK_BYTES;
+        int count = (int) ((h.bytes() + chunk - 1) / chunk);
+        int[] all = java.util.stream.IntStream.range(0, count).toArray();
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) h.bytes());
+        for (java.nio.ByteBuffer b : dev.depin.client.internal.HeldSpotCheck.read(network, h.provider(),
+                h.merkleRoot(), h.bytes(), chunk, all, "output '" + output + "' of job " + result.jobId())) {
+            out.put(b);
+        }
+        return out.flip().asReadOnlyBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
     /** @return the network this client submits to */
     public ComputeNetwork network() {
         return network;

@@ -39,6 +39,10 @@ public final class Job {
     private final Map<String, ByteBuffer> inputs;
     /** The least SLA an offer must sign to be used, or null: the buyer's, never sent (see {@link SlaRequirement}). */
     private final SlaRequirement sla;
+    /** Inputs taken by reference from an earlier job's output left on a provider (no bytes here). */
+    private final Map<String, HeldOutput> held;
+    /** How long the outputs stay on the provider instead of coming back, or null to return them. */
+    private final Duration leaveFor;
 
     /**
      * A job from a spec and its input bytes; every input is re-hashed and checked
@@ -50,14 +54,18 @@ public final class Job {
      *                             hash to the root the spec commits to
      */
     public Job(JobSpec spec, Map<String, ByteBuffer> inputs) {
-        this(spec, inputs, true);
+        this(spec, inputs, true, Map.of(), null);
     }
 
-    private Job(JobSpec spec, Map<String, ByteBuffer> inputs, boolean checkRoots) {
+    private Job(JobSpec spec, Map<String, ByteBuffer> inputs, boolean checkRoots, Map<String, HeldOutput> held,
+                Duration leaveFor) {
         InvalidArgumentException.requireNonNull(spec, "job spec");
         InvalidArgumentException.requireNonNull(inputs, "job inputs");
         Map<String, ByteBuffer> copy = new LinkedHashMap<>();
         for (InputRef in : spec.inputs()) {
+            if (held.containsKey(in.name())) {
+                continue;
+            }
             ByteBuffer data = inputs.get(in.name());
             if (data == null) {
                 throw new ShapeMismatchException("the spec commits to input '" + in.name() + "' but no bytes were given");
@@ -80,12 +88,40 @@ public final class Job {
         this.spec = spec;
         this.inputs = Buffers.freeze(copy, "job inputs");
         this.sla = null;
+        this.held = Map.copyOf(held);
+        this.leaveFor = leaveFor;
     }
 
     private Job(Job job, SlaRequirement sla) {
         this.spec = job.spec;
         this.inputs = job.inputs;
         this.sla = sla;
+        this.held = job.held;
+        this.leaveFor = job.leaveFor;
+    }
+
+    /**
+     * @return inputs taken by reference from outputs an earlier job left on a provider
+     *         ({@link Builder#inputFrom}), by input name; their bytes are not in {@link #inputs()}
+     */
+    public Map<String, HeldOutput> heldInputs() {
+        return held;
+    }
+
+    /**
+     * @return how long the provider keeps this job's outputs instead of returning them
+     *         ({@link Builder#leaveOutputsOnNode}), or empty when they come back
+     */
+    public java.util.Optional<Duration> leaveOutputsFor() {
+        return java.util.Optional.ofNullable(leaveFor);
+    }
+
+    /**
+     * @return the provider every attempt must go to: the one holding the held inputs, or empty
+     *         when the job has none
+     */
+    public java.util.Optional<dev.depin.crypto.NodeId> pinnedProvider() {
+        return held.values().stream().map(HeldOutput::provider).findFirst();
     }
 
     /**
@@ -109,7 +145,7 @@ public final class Job {
         return spec;
     }
 
-    /** @return the inputs as fresh read-only views (position 0) */
+    /** @return the input bytes the buyer sends, as fresh read-only views (position 0); not the held inputs */
     public Map<String, ByteBuffer> inputs() {
         return Buffers.views(inputs);
     }
@@ -140,6 +176,8 @@ public final class Job {
         private Instant deadline;
         private Clock clock = Clock.systemUTC();
         private dev.depin.crypto.Parallelism hashing = dev.depin.crypto.Parallelism.callerThread();
+        private final Map<String, HeldOutput> held = new LinkedHashMap<>();
+        private Duration leaveFor;
 
         private Builder(Kernel kernel) {
             this.kernel = InvalidArgumentException.requireNonNull(kernel, "kernel");
@@ -216,6 +254,7 @@ public final class Job {
          */
         public Builder input(String name, float[] values) {
             InvalidArgumentException.requireNonNull(values, "input '" + name + "'");
+            held.remove(name);
             inputs.put(name, Buffers.littleEndian(values));
             return this;
         }
@@ -232,8 +271,59 @@ public final class Job {
          * @throws InvalidArgumentException if {@code bytes} is null
          */
         public Builder input(String name, ByteBuffer bytes) {
+            held.remove(name);
             inputs.put(name, InvalidArgumentException.requireNonNull(bytes, "input '" + name + "'").slice()
                     .order(ByteOrder.LITTLE_ENDIAN));
+            return this;
+        }
+
+        /**
+         * Takes an input by reference from an output that an earlier job left on its provider
+         * ({@link #leaveOutputsOnNode}): the spec commits to that output's root and size as its
+         * receipt signed them, no bytes travel, and every attempt of this job goes to the
+         * provider holding it. If that provider no longer holds it (time to live over, evicted,
+         * restarted, gone), the job fails with a message naming the root and the provider, and
+         * no money moves: run the producing job again.
+         *
+         * @param name       the kernel's name for the input buffer
+         * @param previous   the earlier job's result; not null
+         * @param outputName the name of the output it left on its provider
+         * @return this builder
+         * @throws InvalidArgumentException if {@code previous} is null or did not leave an output
+         *                                  of that name on its provider
+         */
+        public Builder inputFrom(String name, JobResult previous, String outputName) {
+            InvalidArgumentException.requireNonNull(name, "input name");
+            InvalidArgumentException.requireNonNull(previous, "previous job's result");
+            HeldOutput h = previous.heldOutputs().get(outputName);
+            if (h == null) {
+                throw new InvalidArgumentException("job " + previous.jobId() + " left no output '" + outputName
+                        + "' on its provider (held: " + previous.heldOutputs().keySet() + "): build that job with "
+                        + "leaveOutputsOnNode(ttl), or pass the bytes with input(\"" + name + "\", ...)");
+            }
+            inputs.remove(name);
+            held.put(name, h);
+            return this;
+        }
+
+        /**
+         * Leaves every output on the provider that runs the job, by the root its receipt commits
+         * to, for {@code ttl}; none of their bytes come back. The result says where each is held
+         * ({@link JobResult#heldOutputs()}); a following job takes it with {@link #inputFrom}, and
+         * its chunks can be fetched with their proofs. Only providers that keep data (an offer
+         * with input cache bytes) are chosen; one whose cache has no room, or holds data for
+         * less than {@code ttl}, refuses the attempt. Verification then cannot read all the bytes:
+         * a spot check fetches only its sampled chunks with their proofs, signature-only is
+         * allowed, Freivalds and redundancy are refused by {@link #build()}.
+         *
+         * @param ttl how long the provider keeps them: 1 ms to 7 days
+         * @return this builder
+         * @throws InvalidArgumentException if {@code ttl} is null or out of range
+         */
+        public Builder leaveOutputsOnNode(Duration ttl) {
+            InvalidArgumentException.requireNonNull(ttl, "time to live of the outputs left on the node");
+            new dev.depin.network.spi.Delivery(java.util.Set.of(), ttl); // checks the range
+            this.leaveFor = ttl;
             return this;
         }
 
@@ -354,6 +444,11 @@ public final class Job {
             LaunchParams p = params.build();
             List<InputRef> refs = new ArrayList<>();
             for (BufferDecl d : kernel.inputs(p)) {
+                HeldOutput h = held.get(d.name());
+                if (h != null) {
+                    refs.add(new InputRef(d.name(), h.bytes(), h.merkleRoot()));
+                    continue;
+                }
                 ByteBuffer data = inputs.get(d.name());
                 if (data == null) {
                     throw new ShapeMismatchException("kernel " + kernel.id() + " needs input '" + d.name() + "' of "
@@ -362,17 +457,56 @@ public final class Job {
                 refs.add(new InputRef(d.name(), data.remaining(),
                         Hex.encode(Merkle.root(data, JobSpec.MERKLE_CHUNK_BYTES, hashing))));
             }
-            for (String name : inputs.keySet()) {
+            java.util.Set<String> names = new java.util.LinkedHashSet<>(inputs.keySet());
+            names.addAll(held.keySet());
+            for (String name : names) {
                 if (refs.stream().noneMatch(r -> r.name().equals(name))) {
                     throw new ShapeMismatchException("kernel " + kernel.id() + " does not read input '" + name
                             + "': it reads " + kernel.inputs(p).stream().map(BufferDecl::name).toList());
                 }
             }
             Instant due = deadline != null ? deadline : clock.instant().plus(timeout);
-            VerificationPolicy policy = verificationChosen ? verification : VerificationPolicy.defaultFor(kernel);
+            boolean bytesAway = leaveFor != null || !held.isEmpty();
+            VerificationPolicy policy = verificationChosen ? verification
+                    : bytesAway ? VerificationPolicy.defaultWithoutBytes(kernel) : VerificationPolicy.defaultFor(kernel);
+            if (bytesAway) {
+                checkHeld(p, policy);
+            }
             JobSpec spec = new JobSpec(kernel, p, refs, requirements, policy, due, maxPrice);
-            Job job = new Job(spec, inputs, false);
+            Job job = new Job(spec, inputs, false, held, leaveFor);
             return sla == null ? job : job.withSla(sla);
+        }
+
+        /** A job whose bytes stay on a provider: one provider, and a policy that needs no more than sampled bytes. */
+        private void checkHeld(LaunchParams p, VerificationPolicy policy) {
+            java.util.Set<dev.depin.crypto.NodeId> holders = new java.util.LinkedHashSet<>();
+            for (Map.Entry<String, HeldOutput> e : held.entrySet()) {
+                holders.add(e.getValue().provider());
+                long declared = kernel.inputs(p).stream().filter(d -> d.name().equals(e.getKey()))
+                        .mapToLong(BufferDecl::bytes).findFirst().orElse(-1);
+                if (declared >= 0 && declared != e.getValue().bytes()) {
+                    throw new ShapeMismatchException("input '" + e.getKey() + "' is " + e.getValue().describe()
+                            + ", but kernel " + kernel.id() + " reads " + declared + " bytes there: check the launch "
+                            + "parameters");
+                }
+            }
+            if (holders.size() > 1) {
+                throw new InvalidJobException("inputs " + held.keySet() + " are held on " + holders.size()
+                        + " different providers " + holders.stream().map(dev.depin.crypto.NodeId::shortId).toList()
+                        + ": a job runs on one provider, so take every held input from the same one (or pass bytes)");
+            }
+            String where = leaveFor != null && !held.isEmpty() ? "its outputs stay on the provider and inputs "
+                    + held.keySet() + " are held there" : leaveFor != null ? "its outputs stay on the provider"
+                    : "inputs " + held.keySet() + " are held on the provider";
+            if (policy instanceof VerificationPolicy.Freivalds) {
+                throw new InvalidJobException("verification " + policy + " needs every byte of the inputs and outputs, "
+                        + "but " + where + ": use VerificationPolicy.spotCheck(fraction), which fetches only the "
+                        + "sampled chunks with their proofs, or return the outputs");
+            }
+            if (policy instanceof VerificationPolicy.Redundant) {
+                throw new InvalidJobException("verification " + policy + " needs several providers, but " + where
+                        + ": use VerificationPolicy.spotCheck(fraction), or return the outputs");
+            }
         }
     }
 }

@@ -39,11 +39,16 @@ import java.util.Map;
  * @param settlement   the job's holds, posts, voids and slashes, or {@code null} when the client
  *                     has no {@link dev.depin.settlement.Escrow} (the job then ends
  *                     {@code VERIFIED}, and {@code cost} is what it would have been paid)
+ * @param heldOutputs  outputs left on the provider instead of returned
+ *                     ({@link Job.Builder#leaveOutputsOnNode}), by name: their roots and sizes as
+ *                     the verified receipt signed them, and where they are held; their bytes are
+ *                     not in {@code outputs}
  */
 public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
                         Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
                         Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
-                        List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement) {
+                        List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement,
+                        Map<String, HeldOutput> heldOutputs) {
     /**
      * Validates every component.
      *
@@ -65,7 +70,9 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
      * @param batched the accepted attempt's receipt and wipe statements with their inclusion proofs in one
      *        signed batch, or {@code null} when signed one by one
      * @param settlement the job's ledger operations, or {@code null} without an escrow
-     * @throws InvalidArgumentException on nulls, or proofs that are neither two envelopes nor one batch
+     * @param heldOutputs outputs left on the provider, by name (none of them in {@code outputs})
+     * @throws InvalidArgumentException on nulls, proofs that are neither two envelopes nor one batch, or
+     *         an output both returned and held
      */
     public JobResult {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -86,12 +93,60 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
         disputes = List.copyOf(InvalidArgumentException.requireNonNull(disputes, "disputes"));
         history = List.copyOf(InvalidArgumentException.requireNonNull(history, "history"));
         outputs = Buffers.freeze(outputs, "outputs");
+        heldOutputs = Map.copyOf(InvalidArgumentException.requireNonNull(heldOutputs, "held outputs"));
+        for (String name : heldOutputs.keySet()) {
+            if (outputs.containsKey(name)) {
+                throw new InvalidArgumentException("output '" + name + "' is both returned and held on the provider");
+            }
+        }
     }
 
-    /** @return the outputs as fresh read-only views (position 0) */
+    /**
+     * A result whose outputs all came back.
+     *
+     * @param jobId the job id
+     * @param specHash SHA-256 hex of the spec's canonical JSON
+     * @param attempt the attempt whose outputs were accepted
+     * @param provider who ran it
+     * @param executorKind the executor the provider used, as it reported
+     * @param outputs output bytes by name
+     * @param cost what the job costs
+     * @param timings when things happened
+     * @param receipt the signed receipt, or {@code null} when batched
+     * @param wipe the signed wipe attestation, or {@code null} when batched
+     * @param report what the buyer verified
+     * @param disputes attempts of this job that failed verification
+     * @param history every state change of the job, in order
+     * @param batched the batched receipt, or {@code null}
+     * @param settlement the job's ledger operations, or {@code null} without an escrow
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
+                     Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
+                     Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
+                     List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement) {
+        this(jobId, specHash, attempt, provider, executorKind, outputs, cost, timings, receipt, wipe, report, disputes,
+                history, batched, settlement, Map.of());
+    }
+
+    /**
+     * @return the outputs as fresh read-only views (position 0)
+     * @throws OutputLeftOnNodeException if the job left its outputs on the provider: no bytes came
+     *         back, so none are returned (see {@link #heldOutputs()})
+     */
     @Override
     public Map<String, ByteBuffer> outputs() {
+        if (!heldOutputs.isEmpty()) {
+            throw leftOnNode(heldOutputs.keySet().iterator().next());
+        }
         return Buffers.views(outputs);
+    }
+
+    private OutputLeftOnNodeException leftOnNode(String name) {
+        HeldOutput h = heldOutputs.get(name);
+        return new OutputLeftOnNodeException("job " + jobId + " left " + h.describe() + " instead of returning its "
+                + "bytes: fetch its chunks with client.fetchHeld(result, \"" + name + "\", chunks), or pass it to the "
+                + "next job with Job.builder(...).inputFrom(name, result, \"" + name + "\")");
     }
 
     /**
@@ -100,8 +155,12 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
      * @param name the output's name, e.g. {@code "c"}
      * @return a copy of its values
      * @throws InvalidArgumentException if there is no such output
+     * @throws OutputLeftOnNodeException if the job left that output on the provider
      */
     public float[] floats(String name) {
+        if (heldOutputs.containsKey(name)) {
+            throw leftOnNode(name);
+        }
         ByteBuffer b = outputs.get(name);
         if (b == null) {
             throw new InvalidArgumentException("job " + jobId + " has no output '" + name + "'; it has "

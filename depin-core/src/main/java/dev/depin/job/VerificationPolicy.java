@@ -98,6 +98,26 @@ public sealed interface VerificationPolicy permits VerificationPolicy.SignatureO
     }
 
     /**
+     * The default for a job whose bytes stay on a provider (outputs left there, or inputs held
+     * there), where the buyer cannot read every byte: a spot check of 5 % of the chunks, fetched
+     * with their inclusion proofs, for a kernel with a CPU reference.
+     *
+     * @param kernel the kernel; not null
+     * @return {@code spotCheck(0.05)}
+     * @throws dev.depin.InvalidJobException for a kernel without a CPU reference, which can then
+     *         only be accepted on its signature: choose {@link #signatureOnly()} explicitly
+     */
+    static VerificationPolicy defaultWithoutBytes(Kernel kernel) {
+        InvalidArgumentException.requireNonNull(kernel, "kernel");
+        if (kernel.reference().isEmpty()) {
+            throw new dev.depin.InvalidJobException("kernel " + kernel.id() + " has no CPU reference, and this job's "
+                    + "bytes stay on a provider, so it cannot be recomputed or compared across providers: choose "
+                    + "verification(VerificationPolicy.signatureOnly()) explicitly, or return the outputs");
+        }
+        return spotCheck(0.05);
+    }
+
+    /**
      * A policy that checks the receipt's signature and bindings only: who claims what, not
      * that the arithmetic is right. Never a default; choose it explicitly where the result is
      * checked some other way or does not matter.

@@ -58,6 +58,23 @@ public interface KernelReference {
      */
     Recompute recompute(CpuReference cpu, LaunchParams params, Map<String, ByteBuffer> inputs);
 
+    /**
+     * Which bytes of each input {@link #recompute}'s recomputer reads to recompute the bytes
+     * {@code [offset, offset + length)} of {@code output}: what a verifier must fetch of an input
+     * it does not hold (one held on the provider) to spot-check that range. The recomputer must
+     * read nothing else, and must compute its tolerance only from what it reads there.
+     *
+     * @param params launch parameters, already validated
+     * @param output the output's name
+     * @param offset the first byte, a multiple of 4
+     * @param length the bytes, a multiple of 4
+     * @return per input read, its byte range {@code {from, to}}; inputs absent are not read;
+     *         empty when the kernel cannot say (then every input is read whole)
+     */
+    default Optional<Map<String, long[]>> inputsRead(LaunchParams params, String output, long offset, int length) {
+        return Optional.empty();
+    }
+
     /** Where a reference computation allocates working memory. */
     @FunctionalInterface
     interface Scratch {

@@ -48,7 +48,9 @@ import org.slf4j.LoggerFactory;
  * stranger filling the cache) displaces other peers' entries only while the cache is full
  * and only up to its share: the others keep at least {@code maxBytes - maxBytesPerPeer}.
  * Entries in use by a job (leased) are never evicted. An entry not used for the idle time
- * to live expires.
+ * to live expires. An output a buyer left on the node ({@link #insertHeld}) is held for the
+ * time it asked (at most the idle time to live): never evicted for room before, and expired
+ * exactly then; when only held or leased entries remain, a new entry finds no room.
  *
  * <h2>Wipes</h2>
  * Every evicted or expired entry is overwritten with zeros and read back ({@link HostWipe},
@@ -185,6 +187,11 @@ public final class InputCache implements AutoCloseable {
         boolean gone;
         /** Removed for its age rather than for room (the label says which). */
         boolean aged;
+        /**
+         * An output a buyer left on the node: kept until then (epoch millis), never evicted for
+         * room before, and expired then rather than after the idle time; 0 for none.
+         */
+        long holdUntilMillis;
 
         Entry(Key key, long now) {
             this.key = key;
@@ -384,10 +391,40 @@ public final class InputCache implements AutoCloseable {
      * @throws InvalidArgumentException on null, or if {@code data} does not have the size
      */
     public Optional<Lease> insertComputed(String peer, InputRef out, ByteBuffer data) {
-        return insert(peer, out, data, false);
+        return insert(peer, out, data, false, 0);
+    }
+
+    /**
+     * As {@link #insertComputed(String, InputRef, ByteBuffer)}, for an output the buyer left on
+     * the node: the entry is held for {@code holdFor} from now, not evicted for room before that
+     * (so room for it comes only from unused entries that are not held), and expires then.
+     *
+     * @param peer    the buyer the output belongs to
+     * @param out     the output as a reference
+     * @param data    the output's bytes
+     * @param holdFor how long it is held: at least 1 ms and at most {@link Limits#idleTtl()}
+     * @return a lease on the entry, or empty when there is no room for it
+     * @throws InvalidArgumentException on null, a size mismatch, or a hold out of range
+     */
+    public Optional<Lease> insertHeld(String peer, InputRef out, ByteBuffer data, Duration holdFor) {
+        InvalidArgumentException.requireNonNull(holdFor, "hold time");
+        if (holdFor.toMillis() < 1 || holdFor.compareTo(limits.idleTtl()) > 0) {
+            throw new InvalidArgumentException("this node holds outputs for 1 ms to " + limits.idleTtl() + ", not "
+                    + holdFor);
+        }
+        return insert(peer, out, data, false, holdFor.toMillis());
+    }
+
+    /** Whether an entry is held for its buyer now (never evicted for room). */
+    private static boolean held(Entry e, long now) {
+        return e.holdUntilMillis > now;
     }
 
     private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify) {
+        return insert(peer, in, data, verify, 0);
+    }
+
+    private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify, long holdMillis) {
         InvalidArgumentException.requireNonNull(peer, "peer");
         InvalidArgumentException.requireNonNull(in, "input");
         InvalidArgumentException.requireNonNull(data, "data");
@@ -410,16 +447,20 @@ public final class InputCache implements AutoCloseable {
                 // when it was inserted, are the bytes of this root and size; used, not copied twice.
                 existing.leases++;
                 existing.lastUsedMillis = clock.millis();
+                if (holdMillis > 0) {
+                    existing.holdUntilMillis = Math.max(existing.holdUntilMillis, clock.millis() + holdMillis);
+                }
                 entry = existing;
             } else if (closed || existing != null) {
                 // Being filled by a concurrent job of the same peer: not twice.
                 entry = null;
             } else {
                 long[] mine = perPeer.computeIfAbsent(peer, p -> new long[2]);
+                long now = clock.millis();
                 for (Iterator<Entry> it = entries.values().iterator(); it.hasNext()
                         && (mine[0] + n > limits.maxBytesPerPeer() || mine[1] + 1 > limits.maxEntriesPerPeer()); ) {
                     Entry e = it.next();
-                    if (e.key.peer().equals(peer) && e.leases == 0 && e.data != null) {
+                    if (e.key.peer().equals(peer) && e.leases == 0 && e.data != null && !held(e, now)) {
                         it.remove();
                         victims.add(removed(e));
                     }
@@ -427,7 +468,7 @@ public final class InputCache implements AutoCloseable {
                 for (Iterator<Entry> it = entries.values().iterator(); it.hasNext()
                         && (bytes + n > limits.maxBytes() || entries.size() + 1 > limits.maxEntries()); ) {
                     Entry e = it.next();
-                    if (e.leases == 0 && e.data != null) {
+                    if (e.leases == 0 && e.data != null && !held(e, now)) {
                         it.remove();
                         victims.add(removed(e));
                     }
@@ -439,7 +480,8 @@ public final class InputCache implements AutoCloseable {
                         perPeer.remove(peer);
                     }
                 } else {
-                    entry = new Entry(key, clock.millis());
+                    entry = new Entry(key, now);
+                    entry.holdUntilMillis = holdMillis > 0 ? now + holdMillis : 0;
                     entry.leases = 1;
                     entries.put(key, entry);
                     mine[0] += n;
@@ -530,10 +572,12 @@ public final class InputCache implements AutoCloseable {
 
     /** Under the lock: removes expired entries into {@code victims}, each marked as expired. */
     private void expireIdle(List<Entry> victims) {
-        long cutoff = clock.millis() - limits.idleTtl().toMillis();
+        long now = clock.millis();
+        long cutoff = now - limits.idleTtl().toMillis();
         for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
             Entry e = it.next();
-            if (e.leases == 0 && e.data != null && e.lastUsedMillis <= cutoff) {
+            boolean over = e.holdUntilMillis > 0 ? e.holdUntilMillis <= now : e.lastUsedMillis <= cutoff;
+            if (e.leases == 0 && e.data != null && over) {
                 it.remove();
                 removed(e);
                 e.aged = true;

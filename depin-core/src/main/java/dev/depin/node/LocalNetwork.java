@@ -34,6 +34,13 @@ import java.util.function.Consumer;
 public final class LocalNetwork implements ComputeNetwork {
     private final Map<NodeId, ProviderNode> nodes;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Output bytes delivered to the buyer (returned or fetched). */
+    private final java.util.concurrent.atomic.AtomicLong outputBytes = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * The one buyer of an in-process network: the key its nodes keep data under (outputs left
+     * on a node, {@link dev.depin.network.spi.Delivery}).
+     */
+    private static final String BUYER = "local-buyer";
 
     private LocalNetwork(List<ProviderNode> nodes) {
         Map<NodeId, ProviderNode> map = new LinkedHashMap<>();
@@ -110,6 +117,20 @@ public final class LocalNetwork implements ComputeNetwork {
             return Dispatch.failed(new NetworkException("no provider " + offer.nodeId().shortId()
                     + " in this local network: refresh the offers"));
         }
+        // Inputs an earlier job of this buyer left on the node: taken from its cache by root, or
+        // the attempt fails naming the root (the buyer has no bytes to send instead).
+        Map<String, InputCache.Lease> leases = new LinkedHashMap<>();
+        for (dev.depin.job.InputRef in : request.spec().inputs()) {
+            if (!request.delivery().heldInputs().contains(in.name())) {
+                continue;
+            }
+            java.util.Optional<InputCache.Lease> lease = node.inputCache().flatMap(c -> c.acquire(BUYER, in));
+            if (lease.isEmpty()) {
+                leases.values().forEach(InputCache.Lease::close);
+                return Dispatch.failed(gone(node.nodeId(), in));
+            }
+            leases.put(in.name(), lease.get());
+        }
         OutputAssembler assembler = request.newAssembler();
         // The buyer's side of the in-process "wire": the node's first output chunk, or its
         // result when it streams none, is the first byte the buyer receives.
@@ -125,14 +146,73 @@ public final class LocalNetwork implements ComputeNetwork {
         };
         NodeAttempt attempt = node.submit(request, progress, (name, chunk) -> {
             firstByteSeen.run();
+            outputBytes.addAndGet(chunk.remaining());
             assembler.write(name, chunk);
-        });
+        }, dev.depin.network.spi.TransportBuffers.NONE, BUYER, new InputCaching(false, leases, false));
         CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r -> {
             firstByteSeen.run();
+            long declared = request.spec().inputs().stream().mapToLong(dev.depin.job.InputRef::bytes).sum();
+            long sent = request.inputs().values().stream().mapToLong(java.nio.ByteBuffer::remaining).sum();
+            List<String> kept = attempt.outputsKept().stream().sorted().toList();
+            dev.depin.network.spi.InputTransfer transfer = new dev.depin.network.spi.InputTransfer(declared, sent,
+                    List.copyOf(leases.keySet()), List.of(), List.of(), kept);
             return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
-                    r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched());
+                    r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched(), transfer);
         });
         return Dispatch.of(response, attempt.released(), attempt::cancel);
+    }
+
+    /**
+     * Chunks of an output one of the nodes holds for this network's buyer (an output a job left
+     * there), each with its audit path, read from the node's cache; the client checks them.
+     */
+    @Override
+    public CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(NodeId provider, String root,
+                                                                               long bytes, int chunkBytes,
+                                                                               int[] chunks) {
+        dev.depin.network.spi.HeldChunk.checkRequest(root, bytes, chunkBytes, chunks);
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("the local network is closed"));
+        }
+        ProviderNode node = nodes.get(provider);
+        if (node == null) {
+            return CompletableFuture.failedFuture(new NetworkException("no provider " + provider.shortId()
+                    + " in this local network"));
+        }
+        dev.depin.job.InputRef ref = new dev.depin.job.InputRef("held", bytes, root);
+        java.util.Optional<InputCache.Lease> lease = node.inputCache().flatMap(c -> c.acquire(BUYER, ref));
+        if (lease.isEmpty()) {
+            return CompletableFuture.failedFuture(dev.depin.network.OutputGoneException.output(provider.shortId(), root,
+                    bytes));
+        }
+        try (InputCache.Lease l = lease.get()) {
+            java.nio.ByteBuffer data = l.view();
+            dev.depin.crypto.MerkleTree tree = l.tree();
+            List<dev.depin.network.spi.HeldChunk> out = new ArrayList<>(chunks.length);
+            for (int c : chunks) {
+                long from = (long) c * chunkBytes;
+                int len = (int) Math.min(chunkBytes, bytes - from);
+                java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(len);
+                copy.put(data.duplicate().position((int) from).limit((int) from + len)).flip();
+                out.add(new dev.depin.network.spi.HeldChunk(c, copy.asReadOnlyBuffer(),
+                        tree.chunkProof(c, chunkBytes).path()));
+                outputBytes.addAndGet(len);
+            }
+            return CompletableFuture.completedFuture(out);
+        }
+    }
+
+    /**
+     * @return bytes of outputs that reached the buyer through this network so far: every
+     *         returned output's bytes and every fetched chunk of a held one
+     */
+    public long outputBytesReturned() {
+        return outputBytes.get();
+    }
+
+    private static dev.depin.network.OutputGoneException gone(NodeId provider, dev.depin.job.InputRef in) {
+        return dev.depin.network.OutputGoneException.heldInput(provider.shortId(), in.name(), in.merkleRoot(),
+                in.bytes());
     }
 
     @Override

@@ -807,6 +807,19 @@ public final class ProviderNode implements AutoCloseable {
                     + (cached.isEmpty() ? "" : " and cached inputs " + cached.keySet()) + " but the spec declares "
                     + spec.inputs().stream().map(InputRef::name).toList());
         }
+        java.time.Duration leave = request.delivery().leaveOutputsFor();
+        if (leave != null) {
+            if (inputCache == null) {
+                throw new ProviderRejectedException("provider " + nodeId().shortId() + " keeps no data between jobs "
+                        + "(no input cache), so it cannot hold this job's outputs: choose a provider whose offer "
+                        + "states inputCacheBytes, or return the outputs");
+            }
+            if (leave.compareTo(inputCache.limits().idleTtl()) > 0) {
+                throw new ProviderRejectedException("provider " + nodeId().shortId() + " holds outputs for at most "
+                        + inputCache.limits().idleTtl() + ", not " + leave + ": ask leaveOutputsOnNode(ttl) with "
+                        + "ttl <= " + inputCache.limits().idleTtl() + ", or choose another provider");
+            }
+        }
         try (ExecutionContext ctx = executor.open(spec.kernel(), spec.params())) {
             task.context = ctx;
             if (task.cancelRequested) {
@@ -855,7 +868,16 @@ public final class ProviderNode implements AutoCloseable {
                 byte[] root = ctx.outputRoot(d.name())
                         .orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
-                if (task.caching.keepOutputs() && inputCache != null) {
+                if (leave != null) {
+                    // Left here instead of sent: held by the root the receipt commits to, for its time to live.
+                    InputRef ref = new InputRef(d.name(), d.bytes(), Hex.encode(root));
+                    InputCache.Lease l = inputCache.insertHeld(task.peer, ref, out, leave).orElseThrow(() ->
+                            new ProviderRejectedException("provider " + nodeId().shortId() + " has no room to hold "
+                                    + "output '" + d.name() + "' (" + d.bytes() + " bytes) for " + leave + ": its "
+                                    + "cache is full of data held or in use; return the outputs or try later"));
+                    l.close();
+                    task.keptOutputs.add(d.name());
+                } else if (task.caching.keepOutputs() && inputCache != null) {
                     // Kept by the root the receipt commits to, for a following job of this buyer (a chain).
                     inputCache.insertComputed(task.peer, new InputRef(d.name(), d.bytes(), Hex.encode(root)), out)
                             .ifPresent(l -> {
@@ -867,7 +889,7 @@ public final class ProviderNode implements AutoCloseable {
             ExecutionReceipt statement = rb.build();
             // One signature per job, or none here when batching: the batch signs the statements.
             Envelope receipt = batches == null ? statement.sign(key) : null;
-            OutputDrain drain = sendOutputs(task, ctx, spec);
+            OutputDrain drain = leave != null ? null : sendOutputs(task, ctx, spec);
             Instant wipeStart = clock.instant();
             byte pattern = wipePattern();
             List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern));

@@ -73,9 +73,23 @@ final class ReceiptBindings {
 
         Map<String, BufferDigest> received = expectations.receivedOutputDigests(r.merkleChunkBytes());
         Map<String, BufferDigest> claimed = byName(r.outputs());
-        if (!claimed.keySet().equals(received.keySet())) {
+        Map<String, Long> held = expectations.heldOutputs();
+        java.util.Set<String> expectedNames = new java.util.LinkedHashSet<>(received.keySet());
+        expectedNames.addAll(held.keySet());
+        if (!claimed.keySet().equals(expectedNames)) {
             throw new VerificationException(Reason.OUTPUT_ROOT_MISMATCH, "receipt commits to outputs "
-                    + claimed.keySet() + " but outputs " + received.keySet() + " were received: reject it");
+                    + claimed.keySet() + " but outputs " + received.keySet() + " were received"
+                    + (held.isEmpty() ? "" : " and " + held.keySet() + " left on the provider") + ": reject it");
+        }
+        for (Map.Entry<String, Long> h : held.entrySet()) {
+            BufferDigest c = claimed.get(h.getKey());
+            if (c.bytes() != h.getValue()) {
+                throw new VerificationException(Reason.OUTPUT_SIZE_MISMATCH, "output '" + h.getKey() + "' left on the "
+                        + "provider: receipt says " + c.bytes() + " bytes but the job implies " + h.getValue()
+                        + ": a false receipt; reject it",
+                        new Evidence("output-size", h.getKey(), Long.toString(h.getValue()), Long.toString(c.bytes()),
+                                ""));
+            }
         }
         for (BufferDigest got : received.values()) {
             BufferDigest c = claimed.get(got.name());
@@ -92,8 +106,15 @@ final class ReceiptBindings {
                         new Evidence("output-root", got.name(), c.merkleRoot(), got.merkleRoot(), ""));
             }
         }
-        checks.add(VerificationReport.Check.passed("outputs", received.size()
-                + " output(s): size and RFC 6962 root (" + r.merkleChunkBytes() + "-byte chunks) equal the bytes received"));
+        if (!received.isEmpty()) {
+            checks.add(VerificationReport.Check.passed("outputs", received.size()
+                    + " output(s): size and RFC 6962 root (" + r.merkleChunkBytes() + "-byte chunks) equal the bytes "
+                    + "received"));
+        }
+        if (!held.isEmpty()) {
+            checks.add(VerificationReport.Check.passed("outputs-held", held.size() + " output(s) " + held.keySet()
+                    + " left on the provider: size as the job implies; root as signed, none of its bytes received"));
+        }
 
         checkSubjects(st.subjects(), r);
         checks.add(VerificationReport.Check.passed("subjects", "statement subjects equal the predicate's outputs"));

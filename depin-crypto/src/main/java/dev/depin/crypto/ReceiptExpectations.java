@@ -34,6 +34,8 @@ public final class ReceiptExpectations {
     private final int merkleChunkBytes;
     private final Map<String, ByteBuffer> outputBuffers;
     private final Map<String, BufferDigest> outputDigests;
+    /** Outputs left on the provider (none of their bytes received): name to the size the job implies. */
+    private final Map<String, Long> heldOutputs;
 
     private ReceiptExpectations(Builder b) {
         this.signer = InvalidArgumentException.requireNonNull(b.signer, "signer (the key named in the provider's offer)");
@@ -53,14 +55,22 @@ public final class ReceiptExpectations {
         this.merkleChunkBytes = Merkle.checkChunkSize(b.merkleChunkBytes);
         this.outputBuffers = Collections.unmodifiableMap(new LinkedHashMap<>(b.outputBuffers));
         this.outputDigests = Collections.unmodifiableMap(new LinkedHashMap<>(b.outputDigests));
+        this.heldOutputs = Collections.unmodifiableMap(new LinkedHashMap<>(b.heldOutputs));
+        for (String n : heldOutputs.keySet()) {
+            if (outputDigests.containsKey(n) || outputBuffers.containsKey(n)) {
+                throw new InvalidArgumentException("output '" + n + "' given both as received and as left on the "
+                        + "provider: pass one");
+            }
+        }
         for (String n : outputBuffers.keySet()) {
             if (outputDigests.containsKey(n)) {
                 throw new InvalidArgumentException("output '" + n + "' given both as a buffer and as a digest: pass one");
             }
         }
-        if (outputBuffers.isEmpty() && outputDigests.isEmpty()) {
+        if (outputBuffers.isEmpty() && outputDigests.isEmpty() && heldOutputs.isEmpty()) {
             throw new InvalidArgumentException("no received output given: pass receivedOutput(...) or "
-                    + "receivedOutputDigest(...) for every output the job produced");
+                    + "receivedOutputDigest(...) for every output the job produced (heldOutput(...) for one left on "
+                    + "the provider)");
         }
     }
 
@@ -167,8 +177,14 @@ public final class ReceiptExpectations {
         return m;
     }
 
+    /** @return outputs left on the provider, by name, with the size the job implies */
+    Map<String, Long> heldOutputs() {
+        return heldOutputs;
+    }
+
     /** Builds {@link ReceiptExpectations}. */
     public static final class Builder {
+        private final Map<String, Long> heldOutputs = new LinkedHashMap<>();
         private NodePublicKey signer;
         private String jobId;
         private int attempt = 1;
@@ -313,6 +329,27 @@ public final class ReceiptExpectations {
             InvalidArgumentException.requireNonNull(v, "digest");
             if (outputDigests.put(v.name(), v) != null) {
                 throw new InvalidArgumentException("output '" + v.name() + "' given twice");
+            }
+            return this;
+        }
+
+        /**
+         * An output the job left on the provider: none of its bytes were received, so the
+         * receipt's root for it is taken as signed (a spot check then reads sampled chunks
+         * against it); its size must be {@code bytes}.
+         *
+         * @param name  the output's name
+         * @param bytes the size the job implies, &ge; 1
+         * @return this
+         * @throws InvalidArgumentException on null, a size below 1, or a name given twice
+         */
+        public Builder heldOutput(String name, long bytes) {
+            InvalidArgumentException.requireNonNull(name, "name");
+            if (bytes < 1) {
+                throw new InvalidArgumentException("output '" + name + "' of " + bytes + " bytes: sizes are >= 1");
+            }
+            if (heldOutputs.put(name, bytes) != null) {
+                throw new InvalidArgumentException("output '" + name + "' given twice");
             }
             return this;
         }

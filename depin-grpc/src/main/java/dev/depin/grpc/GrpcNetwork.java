@@ -381,6 +381,29 @@ public final class GrpcNetwork implements ComputeNetwork {
     }
 
     /**
+     * Chunks of an output a provider keeps for this buyer, with their audit paths, unchecked: the
+     * buyer's engine checks each against the root its verified receipt signed
+     * ({@link ComputeNetwork#fetchHeld}). Calls within {@code Provider.Fetch}'s bounds (64 chunks,
+     * 2 MiB, 30 s).
+     */
+    @Override
+    public CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(NodeId provider, String root, long bytes,
+                                                                              int chunkBytes, int[] chunks) {
+        dev.depin.network.spi.HeldChunk.checkRequest(root, bytes, chunkBytes, chunks);
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
+        }
+        Route route = routes.get(provider);
+        if (route == null) {
+            return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
+                    + provider.shortId() + ": refresh the offers"));
+        }
+        List<Integer> asked = java.util.Arrays.stream(chunks).boxed().toList();
+        return dev.depin.grpc.internal.OutputFetch.fetchUnchecked(channel(route), provider.shortId(), root, bytes,
+                chunkBytes, asked);
+    }
+
+    /**
      * Verification without the bytes: spot-checks an output a provider keeps for this buyer by
      * fetching only the sampled chunks (64 KiB each, with their inclusion proofs against
      * {@code output}'s root) and recomputing each with the CPU reference, as

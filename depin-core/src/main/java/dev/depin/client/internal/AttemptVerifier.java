@@ -66,6 +66,27 @@ public final class AttemptVerifier {
      */
     public VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
                                      ProviderOffer offer, ExecutionRequest request, ExecutionResponse response) {
+        return verify(spec, specHash, inputs, offer, request, response, null);
+    }
+
+    /**
+     * Checks one attempt completely, reading through {@code network} what stays on the provider
+     * (outputs left there, inputs held there) that a spot check samples.
+     *
+     * @param spec     the job spec
+     * @param specHash its hash, computed once per job
+     * @param inputs   the buyer's own input bytes (not the held ones)
+     * @param offer    the offer the attempt went to
+     * @param request  what was sent
+     * @param response what came back
+     * @param network  where held chunks are read, or null when nothing stays on the provider
+     * @return what was checked
+     * @throws VerificationException with the first failed check
+     */
+    public VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
+                                     ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
+                                     dev.depin.network.spi.ComputeNetwork network) {
+        boolean leaves = request.delivery().leavesOutputs();
         ReceiptExpectations.Builder ex = ReceiptExpectations.builder()
                 .signer(offer.publicKey()).jobId(request.jobId()).attempt(request.attempt())
                 .nonce(Hex.encode(request.nonce())).specHash(specHash)
@@ -79,6 +100,11 @@ public final class AttemptVerifier {
             ex.receivedOutputDigest(new BufferDigest(out.getKey(), out.getValue().merkleRootHex(),
                     out.getValue().bytes()));
         }
+        if (leaves) {
+            for (BufferDecl d : spec.outputs()) {
+                ex.heldOutput(d.name(), d.bytes());
+            }
+        }
         // The receipt first: it judges the bytes received against what the provider signed.
         VerifiedReceipt receipt;
         VerificationReport wipe;
@@ -87,10 +113,14 @@ public final class AttemptVerifier {
             dev.depin.crypto.VerifiedBatchedReceipt v = batches.verify(response.batched(), ex.build());
             receipt = v.receipt();
             wipe = v.wipeReport();
-            checkShapes(spec, response);
+            if (!leaves) {
+                checkShapes(spec, response);
+            }
         } else {
             receipt = ExecutionReceipt.verify(response.receipt(), ex.build());
-            checkShapes(spec, response);
+            if (!leaves) {
+                checkShapes(spec, response);
+            }
             wipe = WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
                     WipeAttestation.buffersOf(receipt.receipt()));
         }
@@ -100,6 +130,12 @@ public final class AttemptVerifier {
             roots.put(d.name(), Hex.decode(d.merkleRoot()));
         }
         VerificationPolicy policy = spec.verification();
+        if ((leaves || !request.delivery().heldInputs().isEmpty()) && policy instanceof VerificationPolicy.SpotCheck sc) {
+            HeldSpotCheck held = new HeldSpotCheck(reference, network, request.delivery().heldInputs(),
+                    offer.nodeId());
+            return report.and(held.check(spec, inputs, receipt.receipt().outputs(), leaves ? null
+                    : response.outputBytes(), sc.fraction(), Freivalds.newSeed(RANDOM)));
+        }
         return policy.check(new VerificationPolicy.ResultCheck(spec, inputs, response.outputBytes(), roots, reference,
                 Freivalds.newSeed(RANDOM), parallelism)).map(report::and).orElse(report);
     }

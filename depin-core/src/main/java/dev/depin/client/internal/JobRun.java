@@ -151,6 +151,8 @@ public final class JobRun implements JobHandle {
     private boolean settling;
     /** The job's money (its holds, posts, voids and slashes), or null without an escrow; guarded by this lock. */
     private final JobMoney money;
+    /** Held inputs and where the outputs go, the same for every attempt. */
+    private final dev.depin.network.spi.Delivery delivery;
     /** The offers the current round chose from: a hedge picks from them. */
     private List<ProviderOffer> lastUsable = List.of();
     /** Fires the current round's hedge; cancelled when the round ends. */
@@ -165,6 +167,7 @@ public final class JobRun implements JobHandle {
         this.spec = job.spec();
         this.specHash = spec.hash();
         this.ctx = ctx;
+        this.delivery = new dev.depin.network.spi.Delivery(job.heldInputs().keySet(), job.leaveOutputsFor().orElse(null));
         byte[] id = new byte[16];
         RANDOM.nextBytes(id);
         this.jobId = Hex.encode(id);
@@ -285,6 +288,66 @@ public final class JobRun implements JobHandle {
         }
     }
 
+    /**
+     * Offers this job may go to: only the provider holding its held inputs, and for a job that
+     * leaves its outputs only providers that keep data (an offer with input cache bytes).
+     */
+    private List<ProviderOffer> placeable(List<ProviderOffer> usable, List<String> passedOver) {
+        java.util.Optional<NodeId> pinned = job.pinnedProvider();
+        if (pinned.isEmpty() && !delivery.leavesOutputs()) {
+            return usable;
+        }
+        List<ProviderOffer> out = new ArrayList<>();
+        for (ProviderOffer o : usable) {
+            if (pinned.isPresent() && !pinned.get().equals(o.nodeId())) {
+                passedOver.add(o.nodeId().shortId() + ": does not hold inputs " + job.heldInputs().keySet());
+            } else if (delivery.leavesOutputs() && o.terms().inputCacheBytes() < spec.outputs().stream()
+                    .mapToLong(dev.depin.kernel.BufferDecl::bytes).sum()) {
+                passedOver.add(o.nodeId().shortId() + ": holds " + o.terms().inputCacheBytes() + " bytes for buyers, "
+                        + "too few to keep this job's outputs");
+            } else {
+                out.add(o);
+            }
+        }
+        if (pinned.isPresent() && out.isEmpty()) {
+            dev.depin.job.HeldOutput h = job.heldInputs().values().iterator().next();
+            passedOver.add("provider " + h.provider().shortId() + ", which holds " + h.describe() + ", is not offered "
+                    + "(gone, or not listed any more): run the job that produced it again");
+        }
+        return out;
+    }
+
+    /**
+     * The RETURNED detail: what reaching the provider cost, and for a job that leaves its
+     * outputs, that no output byte came back.
+     */
+    private String returned(ExecutionResponse response) {
+        String transfer = response.inputTransfer() == null ? "" : response.inputTransfer().summary();
+        if (!delivery.leavesOutputs()) {
+            return transfer;
+        }
+        long bytes = response.outputs().values().stream().mapToLong(dev.depin.network.spi.ReceivedOutput::bytes).sum();
+        String outs = "outputs received: " + bytes + " bytes; left on the provider: "
+                + spec.outputs().stream().map(dev.depin.kernel.BufferDecl::name).toList();
+        return transfer.isEmpty() ? outs : outs + "; " + transfer;
+    }
+
+    /** Where the winner's outputs stay, by the roots its verified receipt signed; none when they came back. */
+    private Map<String, dev.depin.job.HeldOutput> heldOutputs(Attempt a) {
+        if (!delivery.leavesOutputs()) {
+            return Map.of();
+        }
+        ExecutionResponse r = a.response;
+        dev.depin.crypto.ExecutionReceipt receipt = r.receipt() != null
+                ? dev.depin.crypto.ExecutionReceipt.readUnverified(r.receipt()) : r.batched().readReceiptUnverified();
+        Instant until = receipt.endedAt().plus(delivery.leaveOutputsFor());
+        Map<String, dev.depin.job.HeldOutput> held = new java.util.LinkedHashMap<>();
+        for (dev.depin.crypto.BufferDigest d : receipt.outputs()) {
+            held.put(d.name(), new dev.depin.job.HeldOutput(d.name(), d.merkleRoot(), d.bytes(), a.provider(), until));
+        }
+        return held;
+    }
+
     private static String held(Map<NodeId, Long> held, ProviderOffer o) {
         Long bytes = held.get(o.nodeId());
         return bytes == null ? "" : ", holds " + bytes + " input bytes";
@@ -300,7 +363,8 @@ public final class JobRun implements JobHandle {
             if (finished) {
                 return;
             }
-            List<ProviderOffer> usable = ctx.offers().usable(offers, ctx.clock().instant(), passedOver);
+            List<ProviderOffer> usable = placeable(ctx.offers().usable(offers, ctx.clock().instant(), passedOver),
+                    passedOver);
             Selection.Plan plan = selection.choose(usable, tried, wanted, passedOver, held);
             if (plan.chosen().isEmpty() && !unanswered.isEmpty()) {
                 // Too few untried providers: replicas whose peers went silent may serve again
@@ -338,8 +402,8 @@ public final class JobRun implements JobHandle {
                 tried.add(offer.nodeId());
                 byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
                 RANDOM.nextBytes(nonce);
-                batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce),
-                        this.round));
+                batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce)
+                        .withDelivery(delivery), this.round));
                 offerOf.put(attempts, offer);
             }
             inFlight = List.copyOf(batch);
@@ -535,8 +599,7 @@ public final class JobRun implements JobHandle {
             }
             if (response != null) {
                 // What reaching the provider cost, when the network counted it (bytes sent, inputs by root).
-                recordAttempt(a, AttemptState.RETURNED, response.inputTransfer() == null ? ""
-                        : response.inputTransfer().summary());
+                recordAttempt(a, AttemptState.RETURNED, returned(response));
                 if (state != JobState.RETURNED) {
                     record(JobState.RETURNED, a.number(), a.provider(), response.executorKind() + ", device "
                             + Duration.ofNanos(response.deviceNanos()).toMillis() + " ms");
@@ -750,13 +813,16 @@ public final class JobRun implements JobHandle {
             return Attempt.Outcome.failed(a, "response names provider " + r.provider().shortId()
                     + ", not the one dispatched to");
         }
-        if (!r.outputs().keySet().equals(a.request.expectedOutputs().keySet())) {
+        Set<String> expected = delivery.leavesOutputs() ? Set.of() : a.request.expectedOutputs().keySet();
+        if (!r.outputs().keySet().equals(expected)) {
             // An assembler built from the request never yields other names: the transport is at fault.
             return Attempt.Outcome.failed(a, "malformed response: it carries outputs " + quoted(r.outputs().keySet())
-                    + " but the job declares " + quoted(a.request.expectedOutputs().keySet()));
+                    + " but the job " + (delivery.leavesOutputs() ? "left every output on the provider"
+                    : "declares " + quoted(expected)));
         }
         try {
-            VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r);
+            VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r,
+                    ctx.network());
             return Attempt.Outcome.accepted(a, report);
         } catch (VerificationException e) {
             return Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
@@ -891,7 +957,7 @@ public final class JobRun implements JobHandle {
             JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(),
                     resp.outputBytes(), settlement.paid(), new JobResult.Timings(submittedAt, ctx.clock().instant(),
                     resp.deviceNanos()), resp.receipt(), resp.wipe(), winner.report(), disputes, history,
-                    resp.batched(), settlement);
+                    resp.batched(), settlement, heldOutputs(a));
             finished = true;
             for (Attempt.Outcome o : agreeing) {
                 ctx.reputation().success(o.attempt().provider());
@@ -960,7 +1026,7 @@ public final class JobRun implements JobHandle {
         history.addAll(tail);
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
                 cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
-                resp.wipe(), winner.report(), disputes, history, resp.batched(), null);
+                resp.wipe(), winner.report(), disputes, history, resp.batched(), null, heldOutputs(a));
         // Decided here, under the lock (a cancel through the future takes the lock too, so it
         // either came first or finds the job finished); the future completes after unlocking.
         finished = true;

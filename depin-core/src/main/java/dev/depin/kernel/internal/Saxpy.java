@@ -61,6 +61,13 @@ public final class Saxpy extends BuiltinDefinition {
         Buffers.floatView(outputs.get("out")).put(y);
     }
 
+    /** Element-wise: the same range of x and y. */
+    @Override
+    public java.util.Optional<Map<String, long[]>> inputsRead(LaunchParams p, String output, long offset, int length) {
+        return java.util.Optional.of(Map.of("x", new long[] {offset, offset + length},
+                "y", new long[] {offset, offset + length}));
+    }
+
     @Override
     public Recompute recompute(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs) {
         float alpha = p.requireFloat("alpha");

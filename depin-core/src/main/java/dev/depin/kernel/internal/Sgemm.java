@@ -78,6 +78,17 @@ public final class Sgemm extends BuiltinDefinition {
         Buffers.floatView(outputs.get("c")).put(c);
     }
 
+    /** Rows of C need the same rows of A and all of B; the tolerance reads only those rows of A. */
+    @Override
+    public Optional<Map<String, long[]>> inputsRead(LaunchParams p, String output, long offset, int length) {
+        long k = dim(p, "k");
+        long n = dim(p, "n");
+        long r0 = offset / Float.BYTES / n;
+        long r1 = ((offset + length) / Float.BYTES - 1) / n;
+        return Optional.of(Map.of("a", new long[] {r0 * k * Float.BYTES, (r1 + 1) * k * Float.BYTES},
+                "b", new long[] {0, k * n * Float.BYTES}));
+    }
+
     @Override
     public Recompute recompute(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs) {
         int k = (int) dim(p, "k");

@@ -79,6 +79,35 @@ public interface ComputeNetwork extends AutoCloseable {
         return Map.of();
     }
 
+    /**
+     * Reads chunks of data a provider holds for this buyer: an output a job left there
+     * ({@link Delivery#leaveOutputsFor()}). The client uses it to spot-check such an output
+     * without its bytes and to fetch it later; it checks every chunk's audit path against the
+     * root the verified receipt signed, so a network passes on what the provider sent, unchecked.
+     * Chunk {@code i} is bytes {@code [i·chunkBytes, min((i+1)·chunkBytes, bytes))}. Must not
+     * block; fails its future, never throws, for a failure of the read.
+     *
+     * <p>The default reads nothing: a network whose providers hold no data for the buyer.
+     *
+     * @param provider   the provider holding the data
+     * @param root       its root (64 hex) as the receipt commits to it
+     * @param bytes      its size
+     * @param chunkBytes the chunk size (4 KiB times a power of two, at most 1 MiB)
+     * @param chunks     chunk indices, strictly increasing, within {@link HeldChunk#checkRequest}'s bounds
+     * @return the chunks in the order asked; or failed with
+     *         {@link dev.depin.network.OutputGoneException} when the provider no longer holds it
+     *         (its time to live ended, evicted, restarted) or never did for this buyer, or another
+     *         {@link dev.depin.network.NetworkException}
+     * @throws dev.depin.InvalidArgumentException on a request outside the bounds
+     */
+    default CompletableFuture<List<HeldChunk>> fetchHeld(NodeId provider, String root, long bytes, int chunkBytes,
+                                                         int[] chunks) {
+        HeldChunk.checkRequest(root, bytes, chunkBytes, chunks);
+        return CompletableFuture.failedFuture(new dev.depin.network.NetworkException("network " + name()
+                + " cannot read data its providers hold: leave outputs on a node only on a network that supports it "
+                + "(LocalNetwork, GrpcNetwork)"));
+    }
+
     /** Closes connections and stops what this network started. Idempotent. */
     @Override
     void close();

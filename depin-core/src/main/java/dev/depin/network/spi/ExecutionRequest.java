@@ -21,9 +21,11 @@ import java.util.regex.Pattern;
  * @param nonce   the buyer's challenge, 32 random bytes
  * @param holdCertificate the ledger's certificate that money is held for this attempt, which a
  *                provider that requires one checks before it admits the job; empty without
+ * @param delivery inputs the provider holds from an earlier job (no bytes here) and whether the
+ *                outputs stay on the provider ({@link Delivery#RETURN}: all bytes travel)
  */
 public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
-                               Optional<HoldCertificate> holdCertificate) {
+                               Optional<HoldCertificate> holdCertificate, Delivery delivery) {
     /** Length of a challenge nonce in bytes. */
     public static final int NONCE_BYTES = 32;
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
@@ -40,7 +42,9 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      *                names or buffers
      * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
      * @param holdCertificate the hold's certificate, or empty
-     * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
+     * @param delivery held inputs and where the outputs go; not null
+     * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field, or a
+     *         held input the spec does not declare or that also came with bytes
      */
     public ExecutionRequest {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -60,6 +64,39 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
         nonce = nonce.clone();
         inputs = Buffers.freeze(inputs, "inputs");
         InvalidArgumentException.requireNonNull(holdCertificate, "hold certificate (Optional.empty() for none)");
+        InvalidArgumentException.requireNonNull(delivery, "delivery (Delivery.RETURN for the default)");
+        for (String held : delivery.heldInputs()) {
+            if (inputs.containsKey(held) || spec.inputs().stream().noneMatch(i -> i.name().equals(held))) {
+                throw new InvalidArgumentException("input '" + held + "' is named held on the provider but "
+                        + (inputs.containsKey(held) ? "its bytes came with the request too" : "the spec declares no "
+                        + "such input") + ": name each held input once, with no bytes");
+            }
+        }
+    }
+
+    /**
+     * A request whose inputs all come with it and whose outputs come back.
+     *
+     * @param jobId   the buyer's job id: exactly 32 lower-case hex characters
+     * @param attempt attempt number, from 1
+     * @param spec    the job spec; not null
+     * @param inputs  input bytes by name
+     * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @param holdCertificate the hold's certificate, or empty
+     * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
+     */
+    public ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
+                            Optional<HoldCertificate> holdCertificate) {
+        this(jobId, attempt, spec, inputs, nonce, holdCertificate, Delivery.RETURN);
+    }
+
+    /**
+     * @param delivery held inputs and where the outputs go
+     * @return this request with that delivery
+     * @throws InvalidArgumentException if null or inconsistent with the inputs
+     */
+    public ExecutionRequest withDelivery(Delivery delivery) {
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery);
     }
 
     /**
@@ -73,7 +110,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field
      */
     public ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce) {
-        this(jobId, attempt, spec, inputs, nonce, Optional.empty());
+        this(jobId, attempt, spec, inputs, nonce, Optional.empty(), Delivery.RETURN);
     }
 
     /**
@@ -83,7 +120,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      */
     public ExecutionRequest withHoldCertificate(HoldCertificate certificate) {
         InvalidArgumentException.requireNonNull(certificate, "hold certificate");
-        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate));
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate), delivery);
     }
 
     /** @return a copy of the nonce */
@@ -106,9 +143,12 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    /** @return an assembler for this attempt's outputs (4 KiB Merkle leaves) */
+    /**
+     * @return an assembler for this attempt's outputs (4 KiB Merkle leaves); one that expects
+     *         none when the outputs stay on the provider
+     */
     public OutputAssembler newAssembler() {
-        return OutputAssembler.of(expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES);
+        return OutputAssembler.of(delivery.leavesOutputs() ? Map.of() : expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES);
     }
 
     /** @return the inputs as fresh read-only views (position 0) */

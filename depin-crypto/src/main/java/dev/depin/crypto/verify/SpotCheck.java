@@ -190,6 +190,33 @@ public final class SpotCheck {
                 " (read from the provider with their proofs; the rest not fetched)");
     }
 
+    /**
+     * The chunks a spot check of {@code totalBytes} in {@code chunkBytes} chunks samples with this
+     * seed: exactly those {@link #verify} and {@link #verifyFetched} recompute, so a verifier can
+     * fetch what recomputing them needs (e.g. the rows of an input held elsewhere) beforehand.
+     *
+     * @param totalBytes the output's size, &ge; 1
+     * @param chunkBytes the sampled unit, &ge; 1
+     * @param fraction   fraction of chunks, in (0, 1]
+     * @param seed       the secret seed, &ge; 16 bytes
+     * @return the sampled chunk indices, sorted
+     * @throws InvalidArgumentException on a size, fraction or seed out of range
+     */
+    public static int[] sampledChunks(long totalBytes, int chunkBytes, double fraction, byte[] seed) {
+        InvalidArgumentException.requireNonNull(seed, "seed");
+        if (seed.length < 16 || !(fraction > 0 && fraction <= 1) || totalBytes < 1 || chunkBytes < 1) {
+            throw new InvalidArgumentException("sampling needs >= 1 byte, a chunk of >= 1 byte, a fraction in (0, 1] and "
+                    + "a seed of >= 16 bytes; got " + totalBytes + ", " + chunkBytes + ", " + fraction + ", "
+                    + seed.length);
+        }
+        long count = (totalBytes + chunkBytes - 1) / chunkBytes;
+        if (count > Integer.MAX_VALUE) {
+            throw new InvalidArgumentException("an output of " + totalBytes + " bytes has too many chunks");
+        }
+        int chunks = (int) count;
+        return sample(chunks, sampleSize(chunks, fraction), seed);
+    }
+
     private static int sampleSize(int chunks, double fraction) {
         return chunks == 0 ? 0 : (int) Math.min(chunks, Math.max(1, (long) Math.ceil(fraction * chunks - 1e-9)));
     }

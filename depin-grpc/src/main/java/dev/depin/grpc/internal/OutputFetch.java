@@ -137,14 +137,60 @@ public final class OutputFetch {
      */
     public static CompletableFuture<List<ByteBuffer>> fetch(Channel channel, String provider, String root,
                                                             long bytes, int chunkBytes, List<Integer> chunks) {
+        FetchRequest request = request(root, bytes, chunkBytes, chunks);
+        return call(channel, provider, request).thenApply(reply -> verify(provider, request, reply));
+    }
+
+    /**
+     * As {@link #fetch}, but returns the chunks with their audit paths unchecked, for a caller that
+     * checks them itself (the buyer's engine, through {@code ComputeNetwork.fetchHeld}); only the
+     * reply's shape (one chunk per index asked, in order) is checked here.
+     *
+     * @param channel    a channel to the provider
+     * @param provider   the provider's short id, for messages
+     * @param root       the output's root, hex
+     * @param bytes      the output's size
+     * @param chunkBytes the chunk size
+     * @param chunks     chunk indices within the bounds
+     * @return the chunks with their paths; or failed as {@link #fetch}
+     * @throws InvalidArgumentException on a request outside the bounds
+     */
+    public static CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchUnchecked(
+            Channel channel, String provider, String root, long bytes, int chunkBytes, List<Integer> chunks) {
+        FetchRequest request = request(root, bytes, chunkBytes, chunks);
+        return call(channel, provider, request).thenApply(reply -> {
+            int got = reply == null ? 0 : reply.getChunksCount();
+            if (got != chunks.size()) {
+                throw refused(provider, root, "sent " + got + " chunk(s) for " + chunks.size() + " asked", null);
+            }
+            List<dev.depin.network.spi.HeldChunk> out = new ArrayList<>(got);
+            for (FetchedChunk c : reply.getChunksList()) {
+                if (c.getPathCount() > 64 || c.getIndex() < 0) {
+                    throw refused(provider, root, "sent chunk " + Integer.toUnsignedString(c.getIndex()) + " with a "
+                            + "path of " + c.getPathCount() + " hashes", null);
+                }
+                out.add(new dev.depin.network.spi.HeldChunk(c.getIndex(), c.getData().asReadOnlyByteBuffer(),
+                        c.getPathList().stream().map(ByteString::toByteArray).toList()));
+            }
+            return out;
+        });
+    }
+
+    private static FetchRequest request(String root, long bytes, int chunkBytes, List<Integer> chunks) {
         String bad = malformed(root, bytes, chunkBytes, chunks);
         if (bad != null) {
             throw new InvalidArgumentException("cannot fetch chunks " + chunks + " of output " + root + " ("
                     + bytes + " bytes): " + bad);
         }
-        FetchRequest request = FetchRequest.newBuilder().setRoot(root).setBytes(bytes).setChunkBytes(chunkBytes)
+        return FetchRequest.newBuilder().setRoot(root).setBytes(bytes).setChunkBytes(chunkBytes)
                 .addAllChunks(chunks).build();
-        CompletableFuture<List<ByteBuffer>> out = new CompletableFuture<>();
+    }
+
+    /** One Fetch call: its reply, or the error it ended with (NOT_FOUND as {@link OutputGoneException}). */
+    private static CompletableFuture<FetchReply> call(Channel channel, String provider, FetchRequest request) {
+        String root = request.getRoot();
+        long bytes = request.getBytes();
+        CompletableFuture<FetchReply> out = new CompletableFuture<>();
         ProviderGrpc.newStub(channel).withDeadlineAfter(DEADLINE_MILLIS, TimeUnit.MILLISECONDS)
                 .fetch(request, new StreamObserver<>() {
                     private FetchReply reply;
@@ -168,11 +214,7 @@ public final class OutputFetch {
 
                     @Override
                     public void onCompleted() {
-                        try {
-                            out.complete(verify(provider, request, reply));
-                        } catch (RuntimeException e) {
-                            out.completeExceptionally(e);
-                        }
+                        out.complete(reply);
                     }
                 });
         return out;

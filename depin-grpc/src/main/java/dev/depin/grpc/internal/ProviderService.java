@@ -460,8 +460,16 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     throw new RefusedException(Status.PERMISSION_DENIED.withDescription(e.getMessage()));
                 }
             }
+            java.time.Duration leave = null;
+            if (s.getLeaveOutputsMillis() != 0) {
+                leave = java.time.Duration.ofMillis(s.getLeaveOutputsMillis());
+                if (s.getLeaveOutputsMillis() < 0 || leave.compareTo(dev.depin.network.spi.Delivery.MAX_LEAVE) > 0) {
+                    throw new RefusedException(Status.INVALID_ARGUMENT.withDescription("leave_outputs_millis "
+                            + s.getLeaveOutputsMillis() + " is outside 1 ms to " + dev.depin.network.spi.Delivery.MAX_LEAVE));
+                }
+            }
             header = new ExecutionRequest(s.getJobId(), s.getAttempt() < 1 ? 0 : s.getAttempt(), spec, Map.of(),
-                    s.getNonce().toByteArray(), certificate);
+                    s.getNonce().toByteArray(), certificate, new dev.depin.network.spi.Delivery(java.util.Set.of(), leave));
             // A private network's node refuses unpaid work here, before it reserves input bytes.
             java.util.Optional<String> unpaid = node.admissionRefusal(header);
             if (unpaid.isPresent()) {
@@ -489,7 +497,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
                 long outputBytes = 0;
                 for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
-                    outputBytes += d.bytes(); // each within maxOutputBytes: node.admit checked
+                    // Each within maxOutputBytes (node.admit checked); none sent when they stay here.
+                    outputBytes += leave == null ? d.bytes() : 0;
                 }
                 String busy = ledger.startJob(peer, header.jobId(), outputBytes);
                 if (busy != null) {
@@ -665,7 +674,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             Map<String, ByteBuffer> ready = new LinkedHashMap<>(insideStart);
             inputs.forEach((k, v) -> ready.put(k, ByteBuffer.wrap(v.data, 0, v.filled)));
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
-                    header.nonce(), header.holdCertificate());
+                    header.nonce(), header.holdCertificate(), header.delivery());
             synchronized (sendLock) {
                 if (ended) {
                     return; // closed meanwhile (deadline or cancel): its buffers are released

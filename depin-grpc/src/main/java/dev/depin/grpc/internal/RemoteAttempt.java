@@ -120,7 +120,9 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         Map<String, ByteBuffer> bytes = request.inputs();
         long rest = 0;
         for (InputRef in : request.spec().inputs()) {
-            if (held != null && held.holds(provider, in)) {
+            if (request.delivery().heldInputs().contains(in.name())) {
+                byRoot.add(in.name()); // an earlier job's output left there: no bytes to send instead
+            } else if (held != null && held.holds(provider, in)) {
                 byRoot.add(in.name());
             } else {
                 pending.add(Map.entry(in.name(), bytes.get(in.name())));
@@ -177,6 +179,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
             request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
             start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs);
+            request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
             if (inline) {
                 // The request's buffers are immutable views: serialized as they are, no copy.
                 for (Map.Entry<String, ByteBuffer> in : pending) {
@@ -278,6 +281,16 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             if (!byRoot.contains(name) || resent.contains(name)) {
                 throw new NetworkException("Need for input '" + Wire.shorten(name) + "', which was not sent by root");
             }
+            if (request.delivery().heldInputs().contains(name)) {
+                // An earlier job's output the node no longer holds: the buyer has no bytes to send.
+                InputRef in = request.spec().inputs().stream().filter(i -> i.name().equals(name)).findFirst()
+                        .orElseThrow();
+                if (requests != null && !released.isDone()) {
+                    requests.cancel("input " + name + " is gone", null);
+                }
+                fail(dev.depin.network.OutputGoneException.heldInput(provider, name, in.merkleRoot(), in.bytes()));
+                return;
+            }
             resent.add(name);
             pending.add(Map.entry(name, bytes.get(name)));
             request.spec().inputs().stream().filter(i -> i.name().equals(name)).findFirst()
@@ -333,7 +346,13 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         List<String> keptOutputs = new ArrayList<>();
         for (dev.depin.kernel.BufferDecl d : request.spec().outputs()) {
             dev.depin.network.spi.ReceivedOutput o = outputs.get(d.name());
-            if (r.getKeptOutputsList().contains(d.name()) && o != null) {
+            if (request.delivery().leavesOutputs()) {
+                if (!r.getKeptOutputsList().contains(d.name())) {
+                    throw new NetworkException("provider " + provider + " did not keep output '" + d.name()
+                            + "', which this job leaves on it");
+                }
+                keptOutputs.add(d.name());
+            } else if (r.getKeptOutputsList().contains(d.name()) && o != null) {
                 keptOutputs.add(d.name());
                 if (held != null) {
                     // By the root the buyer computed on arrival: a following job's input with these bytes goes by root.

@@ -1,0 +1,235 @@
+package dev.depin.client.internal;
+
+import dev.depin.DepinException;
+import dev.depin.crypto.BufferDigest;
+import dev.depin.crypto.Evidence;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.InclusionProof;
+import dev.depin.crypto.Merkle;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.VerificationException;
+import dev.depin.crypto.VerificationReport;
+import dev.depin.crypto.verify.SpotCheck;
+import dev.depin.job.InputRef;
+import dev.depin.job.JobSpec;
+import dev.depin.kernel.CpuReference;
+import dev.depin.kernel.KernelReference;
+import dev.depin.kernel.Recompute;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.ComputeNetwork;
+import dev.depin.network.spi.HeldChunk;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * A spot check of a job whose bytes stay on the provider: outputs left there are read only in
+ * their sampled 64 KiB chunks, and of inputs held there only the ranges the kernel says the
+ * sampled chunks need ({@link KernelReference#inputsRead}), each chunk with its audit path to
+ * the root the receipt (outputs) or the spec (inputs) commits to, checked here before use.
+ * The sample is drawn from a seed made after the receipt arrived, as for a returned output.
+ */
+public final class HeldSpotCheck {
+    private final CpuReference cpu;
+    private final ComputeNetwork network;
+    private final Set<String> heldInputs;
+    private final NodeId provider;
+    private long inputBytesRead;
+    private int inputChunksRead;
+    private long outputBytesRead;
+
+    HeldSpotCheck(CpuReference cpu, ComputeNetwork network, Set<String> heldInputs, NodeId provider) {
+        this.cpu = cpu;
+        this.network = network;
+        this.heldInputs = heldInputs;
+        this.provider = provider;
+    }
+
+    /**
+     * @param spec     the job's spec (its kernel has a reference: the builder made sure)
+     * @param own      the inputs the buyer has
+     * @param outputs  the outputs as the verified receipt commits to them
+     * @param returned the outputs' bytes when they came back, or null when they stay on the provider
+     * @param fraction the share of chunks to recompute
+     * @param seed     drawn after the receipt arrived
+     * @return what was checked, with what was read from the provider
+     */
+    VerificationReport check(JobSpec spec, Map<String, ByteBuffer> own, List<BufferDigest> outputs,
+                             Map<String, ByteBuffer> returned, double fraction, byte[] seed) {
+        if (network == null) {
+            throw new IllegalStateException("a held spot check needs the network: engine bug, report it");
+        }
+        KernelReference ref = spec.kernel().reference().orElseThrow(() -> new IllegalStateException(
+                "spot check of kernel " + spec.kernel().id() + " without a reference: Job.build should have refused"));
+        int chunk = JobSpec.PROOF_CHUNK_BYTES;
+        VerificationReport report = null;
+        for (BufferDigest out : outputs) {
+            int[] sample = SpotCheck.sampledChunks(out.bytes(), chunk, fraction, seed);
+            Map<String, ByteBuffer> inputs = new LinkedHashMap<>(own);
+            for (InputRef in : spec.inputs()) {
+                if (heldInputs.contains(in.name())) {
+                    inputs.put(in.name(), partial(ref, spec, in, out, sample, chunk));
+                }
+            }
+            Recompute rc = ref.recompute(cpu, spec.params(), inputs);
+            byte[] root = Hex.decode(out.merkleRoot());
+            VerificationReport one = returned != null
+                    ? SpotCheck.verify(returned.get(out.name()), root, JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
+                    rc.recomputer(), rc.comparison())
+                    : SpotCheck.verifyFetched(root, out.bytes(), JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
+                    (indices, chunkBytes) -> {
+                        List<ByteBuffer> got = read(out.merkleRoot(), out.bytes(), chunkBytes, indices, "output '"
+                                + out.name() + "'");
+                        got.forEach(b -> outputBytesRead += b.remaining());
+                        return got;
+                    }, rc.recomputer(), rc.comparison());
+            report = report == null ? one : report.and(one);
+        }
+        List<VerificationReport.Check> checks = new ArrayList<>();
+        if (returned == null) {
+            checks.add(VerificationReport.Check.passed("held-outputs", "outputs left on provider " + provider.shortId()
+                    + ": only the sampled chunks read (" + outputBytesRead + " bytes), each proven against the "
+                    + "receipt's root"));
+        }
+        if (!heldInputs.isEmpty()) {
+            checks.add(VerificationReport.Check.passed("held-inputs", "inputs " + new TreeSet<>(heldInputs)
+                    + " held on provider " + provider.shortId() + ": " + inputChunksRead + " chunk(s) of " + chunk
+                    + " bytes (" + inputBytesRead + " bytes) read for the sampled chunks, each proven against the "
+                    + "spec's root"));
+        }
+        List<VerificationReport.Check> all = new ArrayList<>(report.checks());
+        all.addAll(checks);
+        return new VerificationReport(report.policy(), all, report.assurance());
+    }
+
+    /** The held input as a buffer of its size holding only the ranges the sample needs (zeros elsewhere). */
+    private ByteBuffer partial(KernelReference ref, JobSpec spec, InputRef in, BufferDigest out, int[] sample,
+                               int chunk) {
+        if (in.bytes() > Integer.MAX_VALUE - 8) {
+            throw new NetworkException("input '" + in.name() + "' of " + in.bytes() + " bytes is too large to spot-check "
+                    + "from its provider: return the outputs, or verify by signature");
+        }
+        TreeSet<Integer> needed = new TreeSet<>();
+        for (int s : sample) {
+            long off = (long) s * chunk;
+            int len = (int) Math.min(chunk, out.bytes() - off);
+            Optional<Map<String, long[]>> reads = ref.inputsRead(spec.params(), out.name(), off, len);
+            long[] range = reads.isEmpty() ? new long[] {0, in.bytes()} : reads.get().get(in.name());
+            if (range == null || range[1] <= range[0]) {
+                continue;
+            }
+            for (long c = range[0] / chunk; c <= (Math.min(range[1], in.bytes()) - 1) / chunk; c++) {
+                needed.add((int) c);
+            }
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) in.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        if (!needed.isEmpty()) {
+            int[] idx = needed.stream().mapToInt(Integer::intValue).toArray();
+            List<ByteBuffer> got = read(in.merkleRoot(), in.bytes(), chunk, idx, "input '" + in.name() + "'");
+            for (int k = 0; k < idx.length; k++) {
+                ByteBuffer b = got.get(k);
+                inputBytesRead += b.remaining();
+                buf.put((int) ((long) idx[k] * chunk), b, b.position(), b.remaining());
+            }
+            inputChunksRead += idx.length;
+        }
+        return buf.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private List<ByteBuffer> read(String root, long bytes, int chunkBytes, int[] indices, String what) {
+        return read(network, provider, root, bytes, chunkBytes, indices, what);
+    }
+
+    /**
+     * Reads chunks of data a provider holds, in reads within the SPI's bounds, all at once, and
+     * checks each against {@code root} before returning any. Blocks until done.
+     *
+     * @param network    where to read
+     * @param provider   the provider holding it
+     * @param root       the root the receipt or spec commits to (hex)
+     * @param bytes      the data's size
+     * @param chunkBytes the chunk size
+     * @param indices    chunk indices, strictly increasing
+     * @param what       what it is, for messages
+     * @return the chunks, read-only, in the order asked
+     * @throws VerificationException {@code MERKLE_PROOF_INVALID} when a chunk does not lead to the root
+     * @throws dev.depin.network.OutputGoneException when the provider no longer holds it
+     * @throws NetworkException when the read fails otherwise
+     */
+    public static List<ByteBuffer> read(ComputeNetwork network, NodeId provider, String root, long bytes,
+                                        int chunkBytes, int[] indices, String what) {
+        int perRead = Math.max(1, Math.min(HeldChunk.MAX_CHUNKS, HeldChunk.MAX_BYTES / chunkBytes));
+        List<int[]> parts = new ArrayList<>();
+        List<CompletableFuture<List<HeldChunk>>> reads = new ArrayList<>();
+        for (int from = 0; from < indices.length; from += perRead) {
+            int[] part = java.util.Arrays.copyOfRange(indices, from, Math.min(indices.length, from + perRead));
+            parts.add(part);
+            CompletableFuture<List<HeldChunk>> f;
+            try {
+                f = network.fetchHeld(provider, root, bytes, chunkBytes, part);
+            } catch (RuntimeException e) {
+                f = CompletableFuture.failedFuture(e);
+            }
+            reads.add(f == null ? CompletableFuture.failedFuture(new NetworkException("network " + network.name()
+                    + " returned no future for a read of held chunks")) : f);
+        }
+        byte[] expected = Hex.decode(root);
+        int count = (int) ((bytes + chunkBytes - 1) / chunkBytes);
+        List<ByteBuffer> all = new ArrayList<>(indices.length);
+        for (int p = 0; p < reads.size(); p++) {
+            List<HeldChunk> got;
+            try {
+                got = reads.get(p).join();
+            } catch (CompletionException e) {
+                reads.forEach(f -> f.cancel(false));
+                Throwable c = e.getCause() == null ? e : e.getCause();
+                throw c instanceof DepinException d ? d : new NetworkException("reading " + what + " from provider "
+                        + provider.shortId() + " failed: " + c, c);
+            }
+            int[] part = parts.get(p);
+            if (got == null || got.size() != part.length) {
+                throw refused(provider, root, what, "sent " + (got == null ? 0 : got.size()) + " chunk(s) for " + part.length
+                        + " asked", null);
+            }
+            for (int k = 0; k < part.length; k++) {
+                HeldChunk c = got.get(k);
+                int length = (int) Math.min(chunkBytes, bytes - (long) part[k] * chunkBytes);
+                ByteBuffer data = c.data();
+                if (c.index() != part[k] || data.remaining() != length) {
+                    throw refused(provider, root, what, "sent chunk " + c.index() + " of " + data.remaining() + " bytes where chunk "
+                            + part[k] + " of " + length + " bytes was asked", null);
+                }
+                for (byte[] h : c.path()) {
+                    if (h.length != Merkle.HASH_LENGTH) {
+                        throw refused(provider, root, what, "sent a path hash of " + h.length + " bytes", null);
+                    }
+                }
+                try {
+                    new InclusionProof(part[k], count, c.path()).verifyChunk(data.duplicate(), JobSpec.MERKLE_CHUNK_BYTES,
+                            expected);
+                } catch (VerificationException e) {
+                    throw refused(provider, root, what, "sent chunk " + part[k] + " of " + count + " that does not lead to the "
+                            + "committed root", e);
+                }
+                all.add(data);
+            }
+        }
+        return all;
+    }
+
+    private static VerificationException refused(NodeId provider, String root, String what, String why,
+                                                  VerificationException cause) {
+        return new VerificationException(VerificationException.Reason.MERKLE_PROOF_INVALID, "provider "
+                + provider.shortId() + " " + why + " of " + what + " (root " + root + "): it does not hold the bytes "
+                + "it committed to; reject its result", cause == null ? new Evidence("merkle-inclusion", what, root, why,
+                "") : cause.evidence().orElse(null), cause);
+    }
+}
