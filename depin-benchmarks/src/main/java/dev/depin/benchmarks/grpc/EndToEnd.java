@@ -56,13 +56,18 @@ import java.util.concurrent.TimeUnit;
  *   ratio, and the phases on one clock (one JVM): until dispatch (offers, plan), dispatch to
  *   the kernel's start (inputs over the wire, queue, staging), the kernel, the kernel's end to
  *   the result's return (output root, wipe, receipt, outputs over the wire), return to verified
- *   (the buyer's checks). Each phase is the median over the repetitions;</li>
+ *   (the buyer's checks). Each phase is the median over the repetitions. A third row,
+ *   {@code left}, has the inputs already on the node and leaves the output there
+ *   ({@code Job.Builder.leaveOutputsOnNode}): no output byte comes back, and the spot check
+ *   reads only its sampled chunks with their proofs;</li>
  *   <li>a SAXPY batch with many jobs in flight: jobs/s, MiB/s of inputs and outputs, and the
  *   device's share of the wall time;</li>
  *   <li>an SGEMM batch with several jobs in flight, the same columns;</li>
  *   <li>a chain of SGEMM jobs ({@code --chain-steps}, {@code --chain-size}), each step's A the
  *   previous step's output: cold, then with outputs kept on the node (nothing sent after the
- *   first step), with the device's share of the chain's wall time.</li>
+ *   first step, every output still back), then left on the node (each step's A by reference,
+ *   {@code Job.Builder.inputFrom}; no output back; spot-checked), with the device's share of
+ *   the chain's wall time and the bytes each way.</li>
  * </ol>
  * Each part also prints the process's CPU use (CPU seconds per wall second: how many cores
  * were busy). Nothing here is a pass/fail check: the goals of issue 15 are printed beside the
@@ -147,7 +152,9 @@ public final class EndToEnd {
                     .price(new Price(MicroUsd.ofUsd("0.01"), MicroUsd.ofUsd("0.0001")))
                     .concurrency(1, 1024).jobLimits(Math.max(1L << 29, heap / 4), Math.max(1L << 30, heap / 2))
                     // Only buyers that ask for it have inputs kept (the cold client does not).
-                    .inputCache(dev.depin.node.InputCache.Limits.of(Math.max(1L << 28, heap / 4), 64))
+                    // One buyer here: its share is the whole cache, room for the outputs a chain leaves.
+                    .inputCache(new dev.depin.node.InputCache.Limits(Math.max(1L << 28, heap / 4), 256,
+                            Math.max(1L << 28, heap / 4), 256, dev.depin.node.InputCache.Limits.DEFAULT_IDLE_TTL))
                     .build();
             try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
                  ProviderServer server = ProviderServer.builder(node, nodeKey).directory(dir.address())
@@ -229,31 +236,34 @@ public final class EndToEnd {
 
     private static List<Map<String, Object>> oneAtATime(DepinClient coldClient, DepinClient cachedClient,
                                                         SplittableRandom rnd, Options o) throws Exception {
-        System.out.printf(Locale.ROOT, "%nSGEMM m=k=n, one job at a time, Freivalds(20): cold inputs, then the same "
-                + "inputs held on the node (sent by root), interleaved (medians of %d after a warm-up); phases in ms on "
-                + "one clock%n", o.reps);
-        System.out.printf(Locale.ROOT, "%6s %6s %8s %9s %9s %8s | %8s %9s %9s %9s %8s | %6s %9s%n", "n", "inputs",
+        System.out.printf(Locale.ROOT, "%nSGEMM m=k=n, one job at a time: cold inputs and the same inputs held on the "
+                + "node (sent by root), Freivalds(20); then inputs held and the output left on the node (nothing "
+                + "back), spotCheck(0.05) of the sampled chunks with their proofs; interleaved (medians of %d after a "
+                + "warm-up); phases in ms on one clock%n", o.reps);
+        System.out.printf(Locale.ROOT, "%6s %6s %8s %9s %9s %8s | %8s %9s %9s %9s %8s | %6s %9s %9s%n", "n", "inputs",
                 "build", "wall", "kernel", "k/wall", "to disp", "to kernel", "kernel*", "to return", "verify", "cores",
-                "sent MiB");
+                "sent MiB", "back MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int n : o.sizes) {
             run(coldClient, sgemm(rnd, n).build()); // warm-up: JIT, connection, first allocation of this size
             float[] a = floats(rnd, n * n);
             float[] b = floats(rnd, n * n);
             run(cachedClient, sgemm(a, b, n).build()); // places a and b on the node (not counted)
-            double[][][] both = new double[2][11][o.reps];
+            run(cachedClient, left(sgemm(a, b, n)).build()); // the held path warmed up (not counted)
+            double[][][] all = new double[3][12][o.reps];
             for (int i = 0; i < o.reps; i++) {
-                for (int kind = 0; kind < 2; kind++) { // cold, then cached: the same moment of the run
-                    measure(kind == 0 ? coldClient : cachedClient, kind == 0 ? sgemm(rnd, n) : sgemm(a, b, n),
-                            both[kind], i);
+                for (int kind = 0; kind < 3; kind++) { // cold, cached, left: the same moment of the run
+                    measure(kind == 0 ? coldClient : cachedClient, kind == 0 ? sgemm(rnd, n)
+                            : kind == 1 ? sgemm(a, b, n) : left(sgemm(a, b, n)), all[kind], i);
                 }
             }
-            for (int kind = 0; kind < 2; kind++) {
-                rows.add(row(n, kind == 0 ? "cold" : "cached", both[kind]));
+            for (int kind = 0; kind < 3; kind++) {
+                rows.add(row(n, kind == 0 ? "cold" : kind == 1 ? "cached" : "left", all[kind]));
             }
         }
         System.out.println("build: Job.build (hashes the inputs), not in wall. kernel: the receipt's device time. "
-                + "kernel*: the receipt's start to end (executor's own span). sent: input bytes on the wire. goal "
+                + "kernel*: the receipt's start to end (executor's own span). sent: input bytes on the wire; back: "
+                + "output bytes received (left: none; its spot check reads sampled chunks). goal "
                 + "(issue 15, GPU host): wall <= 10x kernel at n=8192 cold, <= 2x with inputs on the node; on a CPU "
                 + "host: kernel >= 60 % of wall at n=1024");
         return rows;
@@ -262,8 +272,8 @@ public final class EndToEnd {
     private static Map<String, Object> row(int n, String inputs, double[][] cols) {
         double[] m = Arrays.stream(cols).mapToDouble(EndToEnd::median).toArray();
         System.out.printf(Locale.ROOT, "%6d %6s %8.1f %9.1f %9.2f %7.2f%% | %8.1f %9.1f %9.1f %9.1f %8.1f | %6.2f "
-                        + "%9.2f%n", n, inputs, m[0], m[1], m[2], 100 * m[3], m[4], m[5], m[6], m[7], m[8], m[9],
-                m[10] / (1 << 20));
+                        + "%9.2f %9.2f%n", n, inputs, m[0], m[1], m[2], 100 * m[3], m[4], m[5], m[6], m[7], m[8], m[9],
+                m[10] / (1 << 20), m[11] / (1 << 20));
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("n", n);
         row.put("inputs", inputs);
@@ -278,6 +288,7 @@ public final class EndToEnd {
         row.put("verifyMs", m[8]);
         row.put("coresBusy", m[9]);
         row.put("inputBytesSent", m[10]);
+        row.put("outputBytesReceived", m[11]);
         row.put("wallMsEach", cols[1]);
         return row;
     }
@@ -292,7 +303,7 @@ public final class EndToEnd {
         double cores = cpu.cores();
         Phases p = Phases.of(r);
         double[] v = {build, p.wall, p.kernel, p.kernel / p.wall, p.toDispatch, p.toKernel, p.kernelSpan,
-            p.toReturn, p.verify, cores, p.sentBytes};
+            p.toReturn, p.verify, cores, p.sentBytes, p.receivedBytes};
         for (int c = 0; c < v.length; c++) {
             cols[c][i] = v[c];
         }
@@ -300,22 +311,27 @@ public final class EndToEnd {
 
     /** The phases of one verified job, from its events and its receipt, on this JVM's clock. */
     private record Phases(double wall, double kernel, double toDispatch, double toKernel, double kernelSpan,
-                          double toReturn, double verify, double sentBytes) {
+                          double toReturn, double verify, double sentBytes, double receivedBytes) {
         static Phases of(JobResult r) {
             Instant submitted = r.timings().submittedAt();
             Instant done = r.timings().completedAt();
             Instant dispatched = null;
             Instant returned = null;
             double sent = Double.NaN;
+            double received = Double.NaN;
             for (JobEvent e : r.history()) {
                 if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.DISPATCHED && dispatched == null) {
                     dispatched = e.at();
                 }
                 if (e.attempt() == r.attempt() && e.attemptState() == AttemptState.RETURNED && returned == null) {
                     returned = e.at();
-                    // "inputs: <sent> of <declared> bytes sent; ..." (GrpcNetwork's InputTransfer summary)
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("^inputs: (\\d+) of").matcher(e.detail());
+                    // "[outputs received: <n> bytes; left on the provider: [c]; ]inputs: <sent> of <declared> bytes
+                    // sent; ..." (the engine's RETURNED detail with GrpcNetwork's InputTransfer summary)
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("inputs: (\\d+) of").matcher(e.detail());
                     sent = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+                    m = java.util.regex.Pattern.compile("^outputs received: (\\d+) bytes").matcher(e.detail());
+                    received = m.find() ? Double.parseDouble(m.group(1))
+                            : r.outputs().values().stream().mapToLong(java.nio.ByteBuffer::remaining).sum();
                 }
             }
             ExecutionReceipt receipt = r.batched() != null ? r.batched().readReceiptUnverified()
@@ -325,7 +341,7 @@ public final class EndToEnd {
             }
             return new Phases(ms(submitted, done), r.timings().deviceNanos() / 1e6, ms(submitted, dispatched),
                     ms(dispatched, receipt.startedAt()), ms(receipt.startedAt(), receipt.endedAt()),
-                    ms(receipt.endedAt(), returned), ms(returned, done), sent);
+                    ms(receipt.endedAt(), returned), ms(returned, done), sent, received);
         }
 
         private static double ms(Instant a, Instant b) {
@@ -351,28 +367,47 @@ public final class EndToEnd {
             b[i] *= scale;
         }
         run(kept, sgemm(floats(rnd, n * n), b, n).build()); // B on the node, and the shape warmed up (not counted)
-        System.out.printf(Locale.ROOT, "%nchain of %d SGEMM n=%d, each step's A the previous output, Freivalds(20)%n",
-                steps, n);
+        run(kept, left(sgemm(floats(rnd, n * n), b, n)).build()); // the held path warmed up (not counted)
+        System.out.printf(Locale.ROOT, "%nchain of %d SGEMM n=%d, each step's A the previous output: cold and kept "
+                + "(every output back, Freivalds(20)), then left on the node (A by reference, nothing back, "
+                + "spotCheck(0.05) of sampled chunks with their proofs)%n", steps, n);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (int kind = 0; kind < 2; kind++) {
+        for (int kind = 0; kind < 3; kind++) {
             DepinClient client = kind == 0 ? cold : kept;
             float[] a = a0;
+            JobResult previous = null;
             double sent = 0;
+            double back = 0;
             long device = 0;
             Cpu cpu = Cpu.start();
             long t0 = System.nanoTime();
             for (int step = 0; step < steps; step++) {
-                JobResult r = run(client, sgemm(a, b, n).build());
+                Job job;
+                if (kind < 2) {
+                    job = sgemm(a, b, n).build();
+                } else if (previous == null) {
+                    job = left(sgemm(a0, b, n)).build();
+                } else {
+                    job = left(Job.builder(BuiltinKernel.SGEMM).param("m", n).param("k", n).param("n", n)
+                            .inputFrom("a", previous, "c").input("b", b).maxPrice(MicroUsd.ofUsd("10"))
+                            .timeout(Duration.ofMinutes(10))).build();
+                }
+                JobResult r = run(client, job);
                 device += r.timings().deviceNanos();
-                sent += Phases.of(r).sentBytes;
-                a = r.floats("c");
+                Phases p = Phases.of(r);
+                sent += p.sentBytes;
+                back += p.receivedBytes;
+                if (kind < 2) {
+                    a = r.floats("c");
+                }
+                previous = r;
             }
             double wall = (System.nanoTime() - t0) / 1e9;
             double cores = cpu.cores();
-            String what = kind == 0 ? "cold" : "kept on the node";
+            String what = kind == 0 ? "cold" : kind == 1 ? "kept on the node" : "left on the node";
             System.out.printf(Locale.ROOT, "  %-17s wall %8.1f ms, %7.1f ms per step, device busy %5.1f%% of the wall, "
-                            + "input MiB sent %7.2f, %.2f cores busy%n", what, wall * 1e3, wall * 1e3 / steps,
-                    100 * device / 1e9 / wall, sent / (1 << 20), cores);
+                            + "input MiB sent %7.2f, output MiB back %7.2f, %.2f cores busy%n", what, wall * 1e3,
+                    wall * 1e3 / steps, 100 * device / 1e9 / wall, sent / (1 << 20), back / (1 << 20), cores);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("inputs", what);
             m.put("steps", steps);
@@ -380,6 +415,7 @@ public final class EndToEnd {
             m.put("wallSeconds", wall);
             m.put("deviceShareOfWall", device / 1e9 / wall);
             m.put("inputBytesSent", sent);
+            m.put("outputBytesReceived", back);
             m.put("coresBusy", cores);
             rows.add(m);
         }
@@ -453,6 +489,14 @@ public final class EndToEnd {
         return Job.builder(BuiltinKernel.SGEMM).param("m", n).param("k", n).param("n", n).input("a", a).input("b", b)
                 .verification(VerificationPolicy.freivalds(20)).maxPrice(MicroUsd.ofUsd("10"))
                 .timeout(Duration.ofMinutes(10));
+    }
+
+    /** How long a benchmark job's output stays on the node: long enough for the next step. */
+    private static final Duration LEAVE_TTL = Duration.ofSeconds(60);
+
+    /** The job with its output left on the node and checked by a spot check of sampled chunks. */
+    private static Job.Builder left(Job.Builder job) {
+        return job.leaveOutputsOnNode(LEAVE_TTL).verification(VerificationPolicy.spotCheck(0.05));
     }
 
     private static Job.Builder saxpy(SplittableRandom rnd, int n) {
