@@ -145,7 +145,7 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
     private OutputLeftOnNodeException leftOnNode(String name) {
         HeldOutput h = heldOutputs.get(name);
         return new OutputLeftOnNodeException("job " + jobId + " left " + h.describe() + " instead of returning its "
-                + "bytes: fetch its chunks with client.fetchHeld(result, \"" + name + "\", chunks), or pass it to the "
+                + "bytes: fetch them with client.fetchHeld(result, \"" + name + "\") (each chunk proven), or pass it to the "
                 + "next job with Job.builder(...).inputFrom(name, result, \"" + name + "\")");
     }
 

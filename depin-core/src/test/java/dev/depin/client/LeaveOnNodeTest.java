@@ -160,14 +160,43 @@ class LeaveOnNodeTest {
             JobResult last = previous;
             OutputLeftOnNodeException e = assertThrows(OutputLeftOnNodeException.class, last::outputs);
             assertEquals("job " + last.jobId() + " left " + last.heldOutputs().get("c").describe() + " instead of "
-                    + "returning its bytes: fetch its chunks with client.fetchHeld(result, \"c\", chunks), or pass it "
-                    + "to the next job with Job.builder(...).inputFrom(name, result, \"c\")", e.getMessage());
+                    + "returning its bytes: fetch them with client.fetchHeld(result, \"c\") (each chunk proven), or "
+                    + "pass it to the next job with Job.builder(...).inputFrom(name, result, \"c\")", e.getMessage());
             assertThrows(OutputLeftOnNodeException.class, () -> last.floats("c"));
             // The end of the chain, fetched once with its proofs, is the CPU reference's product.
             ByteBuffer c = client.fetchHeld(last, "c");
             assertEquals(spotChecked + M * K * 4L, net.outputBytesReturned());
             float[] got = new float[M * K];
             c.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(got);
+            for (int i = 0; i < got.length; i++) {
+                assertEquals(expected[i], got[i], 1e-3f * Math.max(1, Math.abs(expected[i])), "element " + i);
+            }
+        }
+    }
+
+    /** The chain's last step takes A by reference and returns its output: spot-checked with the held rows of A. */
+    @Test
+    void lastStep_returningItsOutput_isSpotCheckedWithTheHeldInputsRows() {
+        NodeKeyPair key = NodeKeyPair.generate();
+        try (LocalNetwork net = LocalNetwork.of(List.of(node(key, new CpuExecutor(1), Clock.systemUTC())));
+             DepinClient client = DepinClient.builder(net).build();
+             CpuReference cpu = new CpuReference(1)) {
+            float[] a = floats(M * K);
+            float[] b0 = floats(K * K);
+            float[] b1 = floats(K * K);
+            JobResult first = client.submit(step(b0).input("a", a).build()).result();
+            JobResult last = client.submit(Job.builder(BuiltinKernel.SGEMM).param("m", M).param("k", K).param("n", K)
+                    .inputFrom("a", first, "c").input("b", b1).build()).result();
+            assertTrue(last.heldOutputs().isEmpty());
+            // The default when not every byte is at the buyer: Freivalds would need all of A.
+            assertEquals("spotCheck(0.05)", last.history().get(0).detail().replaceAll(".*, ", ""));
+            String in = last.report().checks().stream().filter(c -> c.name().equals("held-inputs")).findFirst()
+                    .orElseThrow(() -> new AssertionError(last.report().summary())).detail();
+            // One sampled 64 KiB chunk of C is 170 rows of A at most: two 64 KiB chunks of A, with their proofs.
+            assertTrue(in.matches("inputs \\[a\\] held on provider " + key.nodeId().shortId() + ": [12] chunk\\(s\\) "
+                    + "of 65536 bytes \\(\\d+ bytes\\) read for the sampled chunks, each proven against the spec's root"), in);
+            float[] expected = product(cpu, product(cpu, a, b0), b1);
+            float[] got = last.floats("c");
             for (int i = 0; i < got.length; i++) {
                 assertEquals(expected[i], got[i], 1e-3f * Math.max(1, Math.abs(expected[i])), "element " + i);
             }
