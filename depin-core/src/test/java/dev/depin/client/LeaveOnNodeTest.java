@@ -203,6 +203,28 @@ class LeaveOnNodeTest {
         }
     }
 
+    /** The holder is gone from the network (dead, not listed): rejected before any money or attempt. */
+    @Test
+    void inputFrom_aProviderNoLongerOffered_isRejectedNamingTheOutput() {
+        NodeKeyPair key = NodeKeyPair.generate();
+        JobResult first;
+        try (LocalNetwork gone = LocalNetwork.of(List.of(node(key, new CpuExecutor(1), Clock.systemUTC())));
+             DepinClient client = DepinClient.builder(gone).build()) {
+            first = client.submit(step(floats(K * K)).input("a", floats(M * K)).build()).result();
+        }
+        NodeKeyPair other = NodeKeyPair.generate();
+        try (LocalNetwork net = LocalNetwork.of(List.of(node(other, new CpuExecutor(1), Clock.systemUTC())));
+             DepinClient client = DepinClient.builder(net).build()) {
+            JobHandle h = client.submit(step(floats(K * K)).inputFrom("a", first, "c").build());
+            JobFailedException e = assertThrows(JobFailedException.class, h::result);
+            assertEquals(JobState.REJECTED, e.finalState());
+            assertTrue(e.getMessage().contains(other.nodeId().shortId() + ": does not hold inputs [a]; provider "
+                    + key.nodeId().shortId() + ", which holds " + first.heldOutputs().get("c").describe() + ", is not "
+                    + "offered (gone, or not listed any more): run the job that produced it again"), e.getMessage());
+            assertEquals(0, h.events().stream().filter(ev -> ev.attemptState() == AttemptState.DISPATCHED).count());
+        }
+    }
+
     @Test
     void inputFrom_afterItsTimeToLive_failsNamingRootAndNode() {
         NodeKeyPair key = NodeKeyPair.generate();
