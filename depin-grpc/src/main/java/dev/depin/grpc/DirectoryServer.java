@@ -11,6 +11,7 @@ import dev.depin.grpc.internal.PeerKeys;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
 import io.grpc.Server;
+import dev.depin.grpc.internal.RefusedMessageLog;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
@@ -52,10 +53,15 @@ public final class DirectoryServer implements AutoCloseable {
         this.key = b.key.publicKey();
         this.service = new DirectoryService(b.key, b.ttl, b.clock, new DirectoryService.Limits(
                 b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy));
+        RefusedMessageLog.install();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(NodeTls.identity(b.key)))
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
                 .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
+                // What a peer may send before the directory reads it: two of the largest messages it
+                // takes, not gRPC's 1 MiB, so a renewal refused for its size costs the directory at
+                // most this much decryption, however large the peer said it was.
+                .flowControlWindow(inboundWindow(b.maxListingBytes))
                 .maxInboundMetadataSize(16 << 10)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
                 .maxConcurrentCallsPerConnection(64)
@@ -95,6 +101,15 @@ public final class DirectoryServer implements AutoCloseable {
      */
     public static Builder builder(NodeKeyPair key) {
         return new Builder(InvalidArgumentException.requireNonNull(key, "directory key"));
+    }
+
+    /**
+     * @param maxListingBytes the largest listing taken
+     * @return the HTTP/2 flow-control window (per stream and per connection) for that inbound
+     *         limit: room for two of the largest messages, at least 64 KiB
+     */
+    static int inboundWindow(int maxListingBytes) {
+        return Math.max(64 << 10, 2 * (maxListingBytes + (4 << 10)));
     }
 
     /** @return where it listens, as {@code host:port} */

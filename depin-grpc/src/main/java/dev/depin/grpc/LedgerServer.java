@@ -81,6 +81,7 @@ public final class LedgerServer implements AutoCloseable {
                 b.callTimeout.toMillis()).claims(b.slashing, rechecks, timer, b.maxDisputeBytes, b.maxDisputes,
                 b.disputeUploadDeadline.toMillis());
         try {
+            dev.depin.grpc.internal.RefusedMessageLog.install();
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                     .sslContext(NodeTls.server(NodeTls.identity(b.key)))
                     .executor(executor)

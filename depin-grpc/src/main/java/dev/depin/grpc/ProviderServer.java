@@ -14,6 +14,7 @@ import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
 import dev.depin.node.ProviderNode;
 import io.grpc.Server;
+import dev.depin.grpc.internal.RefusedMessageLog;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
@@ -76,6 +77,7 @@ public final class ProviderServer implements AutoCloseable {
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
                 b.maxDrainBytes, Math.min(b.maxDrainBytesPerPeer, b.maxDrainBytes));
         this.service = new ProviderService(b.node, limits);
+        RefusedMessageLog.install();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)

@@ -147,6 +147,93 @@ class DirectoryFloodAttackTest {
     }
 
     @Test
+    void oversizedRenewals_refusedWithoutALogRecordEachAndTheLargestTakenStillListed() throws Exception {
+        DeviceInfo device = device();
+        List<java.util.logging.LogRecord> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                logged.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger grpcLog = java.util.logging.Logger.getLogger("io.grpc.netty");
+        grpcLog.addHandler(capture);
+        NodeKeyPair k = NodeKeyPair.generate();
+        ProviderOffer o = offer(k, device);
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
+            ManagedChannel ch = channel(dir, k);
+            try {
+                long before = dev.depin.grpc.internal.RefusedMessageLog.dropped();
+                for (int i = 0; i < 5; i++) {
+                    RenewRequest r = renewal(o, "127.0.0.1:1", 4 << 20);
+                    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                            () -> DirectoryGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).renew(r));
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+                    assertEquals("gRPC message exceeds maximum size 20480: " + (r.getSerializedSize()),
+                            e.getStatus().getDescription());
+                }
+                assertTrue(dev.depin.grpc.internal.RefusedMessageLog.dropped() >= before + 5);
+                assertEquals(List.of(), logged.stream().filter(r -> r.getThrown() != null).map(
+                        java.util.logging.LogRecord::getMessage).toList(), "gRPC logged the refused messages");
+                // The largest renewal the directory takes (16 KiB, 12 KiB of it unknown field)
+                // passes its inbound window in one piece: listed, stored without the field.
+                RenewRequest largest = renewal(o, "127.0.0.1:1", 12 << 10);
+                assertTrue(largest.getListing().getSerializedSize() <= 16 << 10);
+                DirectoryGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).renew(largest);
+                assertEquals(1, dir.size());
+                assertTrue(dir.storedBytes() < 4 << 10, dir.storedBytes() + " bytes stored");
+            } finally {
+                ch.shutdownNow();
+                grpcLog.removeHandler(capture);
+            }
+        }
+    }
+
+    @Test
+    void renew_anotherNodesOfferWithABadSignature_refusedForThePeerBeforeTheSignature() throws Exception {
+        DeviceInfo device = device();
+        NodeKeyPair victim = NodeKeyPair.generate();
+        NodeKeyPair stranger = NodeKeyPair.generate();
+        byte[] json = offer(victim, device).toJson();
+        String text = new String(json, java.nio.charset.StandardCharsets.UTF_8);
+        // The victim's offer with a price the victim never signed: its signature no longer holds.
+        String forged = text.replace("\"stakeMicroUsd\":100000000", "\"stakeMicroUsd\":100000001");
+        assertTrue(!forged.equals(text), text);
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
+            ManagedChannel strangerCh = channel(dir, stranger);
+            ManagedChannel victimCh = channel(dir, victim);
+            try {
+                RenewRequest r = RenewRequest.newBuilder().setListing(Listing.newBuilder().setOfferJson(
+                        ByteString.copyFromUtf8(forged)).setAddress("127.0.0.1:1")).build();
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                        () -> DirectoryGrpc.newBlockingStub(strangerCh).renew(r));
+                assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+                assertEquals("only provider " + victim.nodeId().shortId() + " itself may list its offer",
+                        e.getStatus().getDescription());
+                // From the victim itself the same bytes reach the signature check and fail it.
+                StatusRuntimeException v = assertThrows(StatusRuntimeException.class,
+                        () -> DirectoryGrpc.newBlockingStub(victimCh).renew(r));
+                assertEquals(Status.Code.INVALID_ARGUMENT, v.getStatus().getCode(), v.getStatus().toString());
+                assertTrue(v.getStatus().getDescription().startsWith("listing refused: "), v.getStatus().toString());
+                // and its own offer is listed.
+                DirectoryGrpc.newBlockingStub(victimCh).renew(renewal(offer(victim, device), "127.0.0.1:1", 0));
+                assertEquals(1, dir.size());
+            } finally {
+                strangerCh.shutdownNow();
+                victimCh.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void renew_addressesNoBuyerShouldDial_refused() throws Exception {
         DeviceInfo device = device();
         NodeKeyPair k = NodeKeyPair.generate();

@@ -184,6 +184,48 @@ class SlowlorisAttackTest {
         awaitEmpty();
     }
 
+    @Test
+    void peerRepeatingStartsNeverTaken_refusedAtOpeningWhileOthersSucceed() throws Exception {
+        // 512 MiB declared per Start, as the benchmark's slowloris: refused at once, and counted.
+        Job huge = declaring(512 << 20);
+        try (Hostile h = new Hostile(server.address(), providerKey.publicKey());
+             Hostile other = new Hostile(server.address(), providerKey.publicKey());
+             HonestLoad honest = new HonestLoad(net, offer, 1, SEED + 11, 1000)) {
+            String refusal = "job " + Hostile.jobId(0) + " declares " + (512L << 20) + " input bytes; this node takes "
+                    + "at most " + PER_PEER + " per peer (" + MAX_INPUT + " in all)";
+            for (int i = 0; i < 32; i++) {
+                Hostile.Stream s = h.open(true);
+                s.send(Hostile.start(huge, Hostile.jobId(0)));
+                Status st = s.await(10);
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
+                assertEquals(refusal, st.getDescription(), "Start " + i);
+            }
+            // The 33rd stream is refused when it opens, before its Start is read.
+            Hostile.Stream s = h.open(true);
+            s.send(Hostile.start(huge, Hostile.jobId(0)));
+            Status st = s.await(10);
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
+            String prefix = "peer " + h.key.nodeId().shortId() + " sent 32 Start messages this node refused in the "
+                    + "last 10 s (jobs it never takes, or malformed): its Execute streams are refused for ";
+            assertTrue(st.getDescription().startsWith(prefix) && st.getDescription().endsWith(
+                    " ms more; fix the job before sending it again"), st.getDescription());
+            // Even a job it would take: the peer waits out the window.
+            Hostile.Stream small = h.open(true);
+            small.send(Hostile.start(declaring(4096), Hostile.jobId(1)));
+            assertTrue(small.await(10).getDescription().startsWith(prefix));
+            // Another peer's first such Start gets the ordinary refusal; honest jobs keep succeeding.
+            Hostile.Stream o = other.open(true);
+            o.send(Hostile.start(huge, Hostile.jobId(0)));
+            assertEquals(refusal, o.await(10).getDescription());
+            int before = honest.ok.get();
+            honest.awaitOk(before + 5);
+            honest.close();
+            assertEquals(List.of(), honest.failures, "honest jobs failed");
+            assertTrue(honest.ok.get() >= before + 5, "honest jobs stopped completing: " + honest.ok.get());
+        }
+        awaitEmpty();
+    }
+
     private void awaitEmpty() throws InterruptedException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while ((server.reservedInputBytes() != 0 || server.openStreams() != 0 || server.node().busy() != 0)

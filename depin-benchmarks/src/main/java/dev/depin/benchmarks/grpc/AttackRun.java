@@ -81,6 +81,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * With {@code -XX:NativeMemoryTracking=summary} among the JVM options, each phase also prints
  * what the attacked JVM committed by category (heap, direct buffers, threads...), from
  * {@code jcmd VM.native_memory}, so a resident set above the heap is explained, not guessed.
+ *
+ * <p>Where the attackers run: {@code depin.attack.attackers} is {@code both} (default),
+ * {@code inproc} or {@code apart}. {@code inproc} runs them as threads of this measuring process,
+ * on the same cores as the honest buyers and the attacked JVM (the method of the first runs);
+ * {@code apart} runs them in a third JVM started with {@code setsid} (a new session, so a new
+ * scheduler autogroup) that writes {@code 19} to {@code /proc/self/autogroup} ({@code
+ * depin.attack.nice} sets another value): with autogroup
+ * scheduling a plain {@code nice} only ranks threads within their own session's group, whereas
+ * the group's own nice value ranks the whole attacker process against the others (writing it
+ * without {@code setsid} would lower the measuring process's own group). On a 2-core VM this
+ * approximates attackers on other machines: they run on CPU nobody else wants (on a machine
+ * that others keep busy they hardly run at all: read the hostile column), while everything the
+ * attacked JVM spends on their traffic (handshakes, decryption, parsing, refusals) still counts.
+ * With {@code both}, each attack phase runs twice, in-process first, so the two methods' figures
+ * come from the same run beside one quiet phase. Each phase also reports the CPU seconds the
+ * attacked JVM and the attacker process used during the measured window (from
+ * {@code /proc/<pid>/stat}), the hostile requests sent in it, and the attacked JVM's CPU per
+ * hostile request once its quiet-phase CPU per honest job is taken off.
  */
 public final class AttackRun {
     private static final int HONEST_THREADS = 4;
@@ -89,6 +107,11 @@ public final class AttackRun {
             .split("\\s+"));
     private static final List<String> PHASES = List.of(System.getProperty("depin.attack.phases",
             "flood,slowloris,amplification,stalled").split(","));
+    private static final String ATTACKERS = System.getProperty("depin.attack.attackers", "both");
+    /** The attacker process's autogroup nice value (19: it runs only on CPU nobody else wants). */
+    private static final String NICE = System.getProperty("depin.attack.nice", "19");
+    /** Hostile requests this process's attackers made and saw answered (renewals, streams to their end). */
+    private static final AtomicLong HOSTILE = new AtomicLong();
 
     private AttackRun() {
     }
@@ -100,6 +123,10 @@ public final class AttackRun {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("serve")) {
             serve();
+            return;
+        }
+        if (args.length > 0 && args[0].equals("attack")) {
+            attack(args);
             return;
         }
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
@@ -140,6 +167,109 @@ public final class AttackRun {
         }
     }
 
+    /**
+     * The attacker process: lowers its own autogroup to nice 19 (it was started in a session of
+     * its own), runs one attack against the addresses given, reports its hostile requests every
+     * 250 ms, and stops when its stdin closes.
+     */
+    private static void attack(String[] args) throws Exception {
+        String group;
+        try {
+            Files.writeString(Path.of("/proc/self/autogroup"), args[6]);
+            group = Files.readString(Path.of("/proc/self/autogroup")).trim();
+        } catch (java.io.IOException e) {
+            group = "unchanged (" + e.getMessage() + ")";
+        }
+        Run r = new Run(0);
+        r.dirAddress = args[2];
+        r.dirKey = NodePublicKey.of(Hex.decode(args[3]));
+        r.nodeAddress = args[4];
+        r.nodeKey = NodePublicKey.of(Hex.decode(args[5]));
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> ts = r.attackOf(args[1]).start(stop);
+        System.out.println("ATTACKING pid " + ProcessHandle.current().pid() + " autogroup " + group);
+        System.out.flush();
+        Thread counts = new Thread(() -> {
+            while (!stop.get()) {
+                System.out.println("COUNT " + HOSTILE.get());
+                System.out.flush();
+                Run.sleep(250);
+            }
+        });
+        counts.setDaemon(true);
+        counts.start();
+        while (System.in.read() != -1) {
+            // the parent closes stdin when the phase ends
+        }
+        stop.set(true);
+        for (Thread t : ts) {
+            t.join(30_000);
+        }
+        System.exit(0);
+    }
+
+    /** CPU seconds a process has used, from {@code /proc/<pid>/stat} (user + system). */
+    private static double cpuSeconds(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // fields 14 and 15, USER_HZ 100
+        } catch (java.io.IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** An attacker process of its own, in its own session and autogroup at nice 19. */
+    private static final class Apart implements AutoCloseable {
+        final Process process;
+        final AtomicLong count = new AtomicLong();
+        final String group;
+
+        Apart(String kind, Run r) throws Exception {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            process = new ProcessBuilder("setsid", java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "attack", kind,
+                    r.dirAddress, Hex.encode(r.dirKey.raw()), r.nodeAddress, Hex.encode(r.nodeKey.raw()), NICE)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("ATTACKING")) {
+                // JVM notices
+            }
+            if (line == null) {
+                throw new IllegalStateException("the attacker process ended before it attacked");
+            }
+            if (!line.startsWith("ATTACKING pid " + process.pid() + " ")) {
+                throw new IllegalStateException("setsid forked (" + line + " vs pid " + process.pid()
+                        + "): its CPU could not be read");
+            }
+            group = line.substring(line.indexOf("autogroup ") + 10);
+            Thread reader = new Thread(() -> {
+                try {
+                    String l;
+                    while ((l = out.readLine()) != null) {
+                        if (l.startsWith("COUNT ")) {
+                            count.set(Long.parseLong(l.substring(6)));
+                        }
+                    }
+                } catch (java.io.IOException ignored) {
+                    // gone
+                }
+            });
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        @Override
+        public void close() throws Exception {
+            process.getOutputStream().close();
+            if (!process.waitFor(40, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+
     /** The parent: honest buyers, attackers, measurements. */
     private static final class Run {
         final int seconds;
@@ -151,6 +281,9 @@ public final class AttackRun {
         final AtomicLong peakRss = new AtomicLong();
         final long[] peakStats = new long[7];
         final DeviceInfo device;
+        /** The attacked JVM's CPU seconds per honest job in the quiet phase. */
+        double quietCpuPerJob = Double.NaN;
+        String lastGroup = "";
 
         Run(int seconds) {
             this.seconds = seconds;
@@ -168,7 +301,14 @@ public final class AttackRun {
             child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));
-            String[] ready = out.readLine().split(" ");
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("READY ")) {
+                // JVM notices (a flight recording's start, for one)
+            }
+            if (line == null) {
+                throw new IllegalStateException("the attacked JVM ended before it was ready");
+            }
+            String[] ready = line.split(" ");
             dirAddress = ready[1];
             dirKey = NodePublicKey.of(Hex.decode(ready[2]));
             nodeAddress = ready[3];
@@ -181,27 +321,32 @@ public final class AttackRun {
             rss.start();
             System.out.printf(Locale.ROOT, "attack run: %d s per phase, %d honest buyer threads (SAXPY n=%d, a "
                             + "directory query before each job), attacked JVM %s with a directory and a node of 2 CPU "
-                            + "workers, default bounds; %d cores, load average %s, %s%n", seconds, HONEST_THREADS, N,
-                    String.join(" ", CHILD_JVM),
+                            + "workers, default bounds; attackers %s; %d cores, load average %s, %s%n", seconds,
+                    HONEST_THREADS, N, String.join(" ", CHILD_JVM), ATTACKERS,
                     Runtime.getRuntime().availableProcessors(),
                     Files.readString(Path.of("/proc/loadavg")).split(" ")[0], Runtime.version());
-            System.out.println("phase            honest ok/all   success   p50 ms   p99 ms  p99/quiet  peak RSS MiB"
-                    + "  peak reserved  peak streams  peak peer streams/bytes  listings/bytes");
+            System.out.println("phase                     honest ok/all   success   p50 ms   p99 ms  peak RSS MiB"
+                    + "  peak reserved  peak streams  peak peer streams/bytes  listings/bytes  load  attacked CPU s"
+                    + "  attacker CPU s  hostile  attacked CPU us/hostile");
             try (GrpcNetwork net = GrpcNetwork.builder().directory(dirAddress, dirKey).offerCache(Duration.ZERO)
                     .build()) {
-                phase("warm-up", net, null); // JIT and connections, not a baseline
-                double quiet = phase("quiet", net, null);
-                if (PHASES.contains("flood")) {
-                    phaseRatio("directory flood", net, this::flood, quiet);
+                phase("warm-up", net, null, null); // JIT and connections, not a baseline
+                double quiet = phase("quiet", net, null, null);
+                for (String[] a : List.of(new String[] {"flood", "directory flood"},
+                        new String[] {"slowloris", "slowloris"}, new String[] {"amplification", "amplification"},
+                        new String[] {"stalled", "stalled readers"})) {
+                    if (!PHASES.contains(a[0])) {
+                        continue;
+                    }
+                    if (!ATTACKERS.equals("apart")) {
+                        phaseRatio(a[1] + " (in-proc)", net, attackOf(a[0]), null, quiet);
+                    }
+                    if (!ATTACKERS.equals("inproc")) {
+                        phaseRatio(a[1] + " (apart)", net, null, a[0], quiet);
+                    }
                 }
-                if (PHASES.contains("slowloris")) {
-                    phaseRatio("slowloris", net, this::slowloris, quiet);
-                }
-                if (PHASES.contains("amplification")) {
-                    phaseRatio("amplification", net, this::amplification, quiet);
-                }
-                if (PHASES.contains("stalled")) {
-                    phaseRatio("stalled readers", net, this::stalled, quiet);
+                if (!ATTACKERS.equals("inproc")) {
+                    System.out.println("attacker processes: setsid, " + lastGroup);
                 }
             } finally {
                 child.getOutputStream().close();
@@ -245,19 +390,63 @@ public final class AttackRun {
             }
         }
 
-        private void phaseRatio(String name, GrpcNetwork net, Attack attack, double quietP99) throws Exception {
-            double p99 = phase(name, net, attack);
+        Attack attackOf(String kind) {
+            return switch (kind) {
+                case "flood" -> this::flood;
+                case "slowloris" -> this::slowloris;
+                case "amplification" -> this::amplification;
+                case "stalled" -> this::stalled;
+                default -> throw new IllegalArgumentException("no attack " + kind);
+            };
+        }
+
+        private void phaseRatio(String name, GrpcNetwork net, Attack attack, String apart, double quietP99)
+                throws Exception {
+            double p99 = phase(name, net, attack, apart);
             System.out.printf(Locale.ROOT, "%56s%.2f%n", "p99 / quiet p99 = ", p99 / quietP99);
         }
 
-        /** @return the honest p99 in ms */
-        private double phase(String name, GrpcNetwork net, Attack attack) throws Exception {
+        /**
+         * @param attack attackers run in this process, or null
+         * @param apart  the attack to run in a process of its own, or null
+         * @return the honest p99 in ms
+         */
+        private double phase(String name, GrpcNetwork net, Attack attack, String apart) throws Exception {
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> attackers = new ArrayList<>();
+            Apart other = null;
             if (attack != null) {
                 attackers = attack.start(stop);
-                Thread.sleep(3000); // the attack is at full size before honest buyers are measured
+            } else if (apart != null) {
+                other = new Apart(apart, this);
+                lastGroup = other.group;
             }
+            if (attack != null || apart != null) {
+                // The attack is at full size before honest buyers are measured: every stranger has
+                // sent (its connection's handshake is behind it), then 3 s more.
+                long size = switch (name.substring(0, name.indexOf(" ("))) {
+                    case "directory flood" -> 200;
+                    case "slowloris" -> 100;
+                    case "amplification" -> 20;
+                    default -> 50;
+                };
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                Apart o = other;
+                java.util.function.LongSupplier sent = () -> o != null ? o.count.get() : HOSTILE.get();
+                long at = sent.getAsLong();
+                while (sent.getAsLong() - at < size && System.nanoTime() < until) {
+                    Thread.sleep(50);
+                }
+                if (sent.getAsLong() - at < size) {
+                    System.out.println("   the attack did not reach its size in 60 s: " + (sent.getAsLong() - at)
+                            + " hostile requests of " + size);
+                }
+                Thread.sleep(3000);
+            }
+            long pidAttacker = other != null ? other.process.pid() : ProcessHandle.current().pid();
+            double cpu0 = cpuSeconds(child.pid());
+            double att0 = cpuSeconds(pidAttacker);
+            long hostile0 = other != null ? other.count.get() : HOSTILE.get();
             peakRss.set(0);
             synchronized (peakStats) {
                 java.util.Arrays.fill(peakStats, 0);
@@ -292,6 +481,10 @@ public final class AttackRun {
                 honest.add(th);
             }
             Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+            double cpu = cpuSeconds(child.pid()) - cpu0;
+            double att = cpuSeconds(pidAttacker) - att0;
+            long hostile = (other != null ? other.count.get() : HOSTILE.get()) - hostile0;
+            String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
             honestStop.set(true);
             for (Thread th : honest) {
                 th.join(120_000);
@@ -305,10 +498,23 @@ public final class AttackRun {
             for (Thread th : attackers) {
                 th.join(30_000);
             }
+            if (other != null) {
+                other.close();
+            }
+            if (attack == null && apart == null && name.equals("quiet")) {
+                quietCpuPerJob = cpu / Math.max(1, ok.get());
+            }
+            String attacker = attack == null && apart == null ? "" : String.format(Locale.ROOT, "%.2f%s", att,
+                    attack != null ? "*" : "");
+            // Too few hostile requests and the honest jobs' own share decides the quotient: not printed.
+            String perHostile = hostile < 100 ? "" : String.format(Locale.ROOT, "%.0f",
+                    (cpu - quietCpuPerJob * ok.get()) / hostile * 1e6);
             double p99 = h.getValueAtPercentile(99) / 1e6;
-            System.out.printf(Locale.ROOT, "%-16s %6d/%-6d %7.2f%% %8.2f %8.2f %10s %13d %14d %13d %12d/%-10d %8d/%d%n",
+            System.out.printf(Locale.ROOT, "%-25s %6d/%-6d %7.2f%% %8.2f %8.2f %13d %14d %13d %12d/%-10d %8d/%-6d %5s "
+                            + "%14.2f %15s %8s %24s%n",
                     name, ok.get(), all.get(), 100.0 * ok.get() / Math.max(1, all.get()),
-                    h.getValueAtPercentile(50) / 1e6, p99, "", rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5]);
+                    h.getValueAtPercentile(50) / 1e6, p99, rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5], load, cpu,
+                    attacker, hostile == 0 ? "" : Long.toString(hostile), perHostile);
             failures.forEach(f -> System.out.println("   honest failure: " + f));
             nativeMemory();
             Thread.sleep(2000); // the node lets go of the attack before the next phase
@@ -387,7 +593,9 @@ public final class AttackRun {
                     while (!stop.get()) {
                         try {
                             r.run();
+                            HOSTILE.incrementAndGet(); // counted when answered (or given up)
                         } catch (RuntimeException e) {
+                            HOSTILE.incrementAndGet();
                             sleep(50);
                         }
                     }
@@ -530,7 +738,7 @@ public final class AttackRun {
             ts.add(closer);
         }
 
-        private static void sleep(long ms) {
+        static void sleep(long ms) {
             try {
                 Thread.sleep(ms);
             } catch (InterruptedException e) {

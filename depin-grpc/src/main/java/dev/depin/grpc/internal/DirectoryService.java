@@ -152,21 +152,23 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
         }
         ProviderOffer offer;
         Instant now = clock.instant();
+        // Cheapest first: the size (above), then the parse, whether the peer is the offer's own
+        // key and the address (comparisons), and only then the signature.
         try {
             offer = ProviderOffer.fromJson(l.getOfferJson().toByteArray());
-            offer.verify(now);
+            if (peer == null || !peer.equals(offer.publicKey())) {
+                responses.onError(Status.PERMISSION_DENIED.withDescription("only provider " + offer.nodeId().shortId()
+                        + " itself may list its offer").asRuntimeException());
+                return;
+            }
             ListingAddresses.check(l.getAddress(), limits.addressPolicy(), from);
+            offer.verify(now);
         } catch (DepinException e) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("listing refused: " + e.getMessage())
                     .asRuntimeException());
             return;
         } catch (RuntimeException e) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("malformed listing: " + e).asRuntimeException());
-            return;
-        }
-        if (peer == null || !peer.equals(offer.publicKey())) {
-            responses.onError(Status.PERMISSION_DENIED.withDescription("only provider " + offer.nodeId().shortId()
-                    + " itself may list its offer").asRuntimeException());
             return;
         }
         // Only the fields this directory knows, re-encoded: unknown fields a renewal carried are dropped.

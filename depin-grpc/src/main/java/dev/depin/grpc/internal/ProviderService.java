@@ -95,6 +95,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final PeerLedger ledger;
     private final ScheduledThreadPoolExecutor deadlines;
     private final CancelledDrains cancelledDrains = new CancelledDrains();
+    private final RefusedStarts refusedStarts = new RefusedStarts();
     private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
     /** Fetch calls in progress per peer. */
     private final Map<NodePublicKey, Integer> fetching =
@@ -185,7 +186,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private StreamObserver<Frame> openExecute(StreamObserver<ExecuteResponse> responses) {
         ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
         NodePublicKey peer = PeerKeys.PEER.get(); // PeerKeys refused every call without one
-        String refused = ledger.openStream(peer);
+        // A peer that keeps sending jobs this node never takes is refused here, before its Start
+        // is read and parsed.
+        String refused = refusedStarts.check(peer, System.nanoTime());
+        if (refused == null) {
+            refused = ledger.openStream(peer);
+        }
         if (refused != null) {
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
             return new Discard();
@@ -450,6 +456,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             if (header != null) {
                 throw refuse("a second Start on one stream: malformed stream");
             }
+            JobSpec spec;
+            try {
+                spec = checkStart(s);
+            } catch (RuntimeException e) {
+                refusedStarts.refused(peer, System.nanoTime()); // refused whenever sent: counted
+                throw e;
+            }
+            return accept(s, frame, spec);
+        }
+
+        /**
+         * Parses the Start and checks what makes this node refuse the job whenever it is sent:
+         * the spec, the hold certificate where one is required, the declared input bytes, and
+         * the node's kernel, deadline, output and memory limits. Sets {@link #header}.
+         */
+        private JobSpec checkStart(Start s) {
             JobSpec spec = JobSpec.fromJson(s.getSpecJson().toByteArray());
             java.util.Optional<dev.depin.settlement.HoldCertificate> certificate = java.util.Optional.empty();
             if (!s.getHoldCertificate().isEmpty()) {
@@ -491,6 +513,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             // Kernel, deadline, output and working-memory limits (payment was checked above, with
             // its own status): refused before a byte of input is held.
             node.admit(header.spec());
+            return spec;
+        }
+
+        /** Counts the job for the peer (refused when its share is in use) and sets up its inputs. */
+        private boolean accept(Start s, Frame frame, JobSpec spec) {
             synchronized (sendLock) {
                 if (ended) {
                     return false;
@@ -498,7 +525,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 long outputBytes = 0;
                 for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
                     // Each within maxOutputBytes (node.admit checked); none sent when they stay here.
-                    outputBytes += leave == null ? d.bytes() : 0;
+                    outputBytes += s.getLeaveOutputsMillis() == 0 ? d.bytes() : 0;
                 }
                 String busy = ledger.startJob(peer, header.jobId(), outputBytes);
                 if (busy != null) {
