@@ -1,7 +1,6 @@
 package dev.depin.crypto;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
@@ -127,8 +126,12 @@ public final class CanonicalJson {
         InvalidArgumentException.requireNonNull(value, "value");
         try {
             JsonNode tree = value instanceof JsonNode n ? n : MAPPER.valueToTree(value);
-            return WRITER.writeValueAsBytes(sorted(tree));
-        } catch (JsonProcessingException | IllegalArgumentException e) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(512);
+            try (com.fasterxml.jackson.core.JsonGenerator g = WRITER.createGenerator(out)) {
+                writeSorted(g, tree);
+            }
+            return out.toByteArray();
+        } catch (IOException | IllegalArgumentException e) {
             throw new InvalidArgumentException("cannot write " + value.getClass().getName() + " as JSON ("
                     + firstLine(e.getMessage()) + "): pass maps, lists, strings, numbers or a JsonNode tree");
         }
@@ -152,25 +155,39 @@ public final class CanonicalJson {
         return JsonNodeFactory.instance.arrayNode();
     }
 
-    private static JsonNode sorted(JsonNode node) {
+    /**
+     * Writes {@code node} with every object's keys in code-point order, straight to the
+     * generator (a signer's statements were sorted into a copied tree first, then written).
+     * Leaves are written as the tree serializer writes them.
+     */
+    private static void writeSorted(com.fasterxml.jackson.core.JsonGenerator g, JsonNode node) throws IOException {
         if (node.isObject()) {
-            List<String> names = new ArrayList<>();
+            List<String> names = new ArrayList<>(node.size());
             node.fieldNames().forEachRemaining(names::add);
             Collections.sort(names);
-            ObjectNode out = object();
+            g.writeStartObject();
             for (String name : names) {
-                out.set(name, sorted(node.get(name)));
+                g.writeFieldName(name);
+                writeSorted(g, node.get(name));
             }
-            return out;
-        }
-        if (node.isArray()) {
-            ArrayNode out = array();
+            g.writeEndObject();
+        } else if (node.isArray()) {
+            g.writeStartArray();
             for (Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
-                out.add(sorted(it.next()));
+                writeSorted(g, it.next());
             }
-            return out;
+            g.writeEndArray();
+        } else if (node.isTextual()) {
+            g.writeString(node.textValue());
+        } else if (node.isInt() || node.isLong()) {
+            g.writeNumber(node.longValue());
+        } else if (node.isBoolean()) {
+            g.writeBoolean(node.booleanValue());
+        } else if (node.isNull()) {
+            g.writeNull();
+        } else {
+            g.writeTree(node);
         }
-        return node;
     }
 
     private static String firstLine(String s) {

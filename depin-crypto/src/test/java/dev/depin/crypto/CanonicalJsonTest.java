@@ -17,6 +17,86 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CanonicalJsonTest {
+    @Test
+    void write_tree_sameBytesAsASortedCopyWrittenByTheWriter() throws IOException {
+        long seed = 20261206L;
+        System.out.println("CanonicalJsonTest.write_tree seed " + seed);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < 2000; i++) {
+            com.fasterxml.jackson.databind.JsonNode tree = randomNode(rnd, 0);
+            byte[] expected = CanonicalJson.writer().writeValueAsBytes(sortedCopy(tree));
+            assertArrayEquals(expected, CanonicalJson.write(tree), new String(expected, StandardCharsets.UTF_8));
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode randomNode(java.util.SplittableRandom rnd, int depth) {
+        com.fasterxml.jackson.databind.node.JsonNodeFactory f =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        int kind = depth >= 4 ? 2 + rnd.nextInt(9) : rnd.nextInt(11);
+        switch (kind) {
+            case 0: {
+                com.fasterxml.jackson.databind.node.ObjectNode o = CanonicalJson.object();
+                int n = rnd.nextInt(6);
+                for (int k = 0; k < n; k++) {
+                    o.set(randomText(rnd), randomNode(rnd, depth + 1));
+                }
+                return o;
+            }
+            case 1: {
+                com.fasterxml.jackson.databind.node.ArrayNode a = CanonicalJson.array();
+                int n = rnd.nextInt(5);
+                for (int k = 0; k < n; k++) {
+                    a.add(randomNode(rnd, depth + 1));
+                }
+                return a;
+            }
+            case 2: return f.textNode(randomText(rnd));
+            case 3: return f.numberNode(rnd.nextInt());
+            case 4: return f.numberNode(rnd.nextLong());
+            case 5: return f.booleanNode(rnd.nextBoolean());
+            case 6: return f.nullNode();
+            case 7: return f.numberNode(rnd.nextDouble(-1e9, 1e9));
+            case 8: return f.numberNode(new java.math.BigInteger(80, new java.util.Random(rnd.nextLong())));
+            case 9: return f.numberNode(new java.math.BigDecimal(rnd.nextDouble()));
+            default: return f.numberNode((short) rnd.nextInt(-32768, 32768));
+        }
+    }
+
+    private static String randomText(java.util.SplittableRandom rnd) {
+        String alphabet = "abcAB_z\"\\/\u00e9\u20ac\uD83D\uDE00\n\t\u0001 ";
+        StringBuilder sb = new StringBuilder();
+        int n = rnd.nextInt(8);
+        for (int k = 0; k < n; k++) {
+            int at = rnd.nextInt(alphabet.length());
+            char c = alphabet.charAt(at);
+            if (Character.isHighSurrogate(c)) {
+                sb.append(c).append(alphabet.charAt(at + 1));
+            } else if (!Character.isLowSurrogate(c)) {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode sortedCopy(com.fasterxml.jackson.databind.JsonNode node) {
+        if (node.isObject()) {
+            List<String> names = new java.util.ArrayList<>();
+            node.fieldNames().forEachRemaining(names::add);
+            java.util.Collections.sort(names);
+            com.fasterxml.jackson.databind.node.ObjectNode out = CanonicalJson.object();
+            for (String name : names) {
+                out.set(name, sortedCopy(node.get(name)));
+            }
+            return out;
+        }
+        if (node.isArray()) {
+            com.fasterxml.jackson.databind.node.ArrayNode out = CanonicalJson.array();
+            node.elements().forEachRemaining(e -> out.add(sortedCopy(e)));
+            return out;
+        }
+        return node;
+    }
+
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
