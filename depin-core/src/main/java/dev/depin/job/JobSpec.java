@@ -55,6 +55,14 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
     /** Format tag written into the canonical JSON. */
     public static final String FORMAT = "depin.job/v1";
 
+    /*
+     * The buyer hashes a spec when it submits the job and the provider again for its receipt
+     * (in one JVM, the same object): encoded and hashed once, remembered by identity (every
+     * component is immutable).
+     */
+    private static final dev.depin.crypto.internal.IdentityMemo<JobSpec, String> HASH =
+            new dev.depin.crypto.internal.IdentityMemo<>(256, s -> Sha256.hex(s.canonicalJson()));
+
     /**
      * Creates a spec and validates it; the deadline is truncated to the millisecond and
      * the input list copied.
@@ -141,7 +149,7 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
 
     /** @return lower-case hex SHA-256 of {@link #canonicalJson()} */
     public String hash() {
-        return Sha256.hex(canonicalJson());
+        return HASH.get(this);
     }
 
     /**

@@ -562,10 +562,16 @@ public final class ProviderNode implements AutoCloseable {
 
     /**
      * Group commit for signatures: a seal runs on the sealer thread as soon as it is free, and
-     * seals every job that arrived meanwhile. An idle node signs a lone job at once; a busy
-     * one signs many jobs with one signature while the previous seal runs.
+     * seals every job that arrived meanwhile. A busy node signs many jobs with one signature
+     * while the previous seal runs. A lone job (no attempt queued behind it, no seal pending)
+     * is sealed at once on its worker: the hand-off to the sealer would only add a thread
+     * wake-up to its latency, and there is nothing to batch it with.
      */
     private void requestSeal() {
+        if (!sealScheduled.get() && workers.getQueue().isEmpty()) {
+            batches.seal();
+            return;
+        }
         if (sealScheduled.compareAndSet(false, true)) {
             try {
                 sealer.execute(() -> {

@@ -72,7 +72,9 @@ public final class BatchSigner implements AutoCloseable {
     private List<Job> pending = new ArrayList<>();
     private boolean closed;
 
-    private record Job(byte[] receipt, byte[] wipe, CompletableFuture<BatchedReceipt> future) {
+    /** One job's statements and their digests (the batch's two leaves), computed by {@link #add}'s caller. */
+    private record Job(byte[] receipt, byte[] receiptDigest, byte[] wipe, byte[] wipeDigest,
+                       CompletableFuture<BatchedReceipt> future) {
     }
 
     /**
@@ -128,13 +130,15 @@ public final class BatchSigner implements AutoCloseable {
         InvalidArgumentException.requireNonNull(receipt, "receipt");
         InvalidArgumentException.requireNonNull(wipe, "wipe");
         byte[] r = receipt.toPayload();
-        String digest = Hex.encode(BatchedReceipt.statementDigest(r));
+        // Encoded and hashed once per receipt (remembered by identity): the wipe's subject was taken from it.
+        String digest = receipt.statementDigestHex();
         if (!digest.equals(wipe.receiptDigest())) {
             throw new InvalidArgumentException("the wipe attestation names receipt " + wipe.receiptDigest()
                     + " but this receipt statement's digest is " + digest
                     + ": build the wipe with receiptDigest(receipt.statementDigestHex())");
         }
-        Job job = new Job(r, wipe.toPayload(), new CompletableFuture<>());
+        byte[] w = wipe.toPayload();
+        Job job = new Job(r, Hex.decode(digest), w, BatchedReceipt.statementDigest(w), new CompletableFuture<>());
         List<Job> full = null;
         synchronized (lock) {
             if (closed) {
@@ -198,9 +202,8 @@ public final class BatchSigner implements AutoCloseable {
             int n = jobs.size();
             byte[] leaves = new byte[2 * n * Sha256.LENGTH];
             for (int i = 0; i < n; i++) {
-                System.arraycopy(BatchedReceipt.statementDigest(jobs.get(i).receipt), 0, leaves,
-                        2 * i * Sha256.LENGTH, Sha256.LENGTH);
-                System.arraycopy(BatchedReceipt.statementDigest(jobs.get(i).wipe), 0, leaves,
+                System.arraycopy(jobs.get(i).receiptDigest, 0, leaves, 2 * i * Sha256.LENGTH, Sha256.LENGTH);
+                System.arraycopy(jobs.get(i).wipeDigest, 0, leaves,
                         (2 * i + 1) * Sha256.LENGTH, Sha256.LENGTH);
             }
             MerkleTree tree = MerkleTree.of(ByteBuffer.wrap(leaves), Sha256.LENGTH);

@@ -67,6 +67,17 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
     /** Fewest random bytes a nonce must carry. */
     public static final int MIN_NONCE_BYTES = 16;
 
+    /*
+     * A provider asks for a receipt's statement three times per job (its digest for the wipe
+     * attestation, its bytes and digest for the batch): encoded and hashed once, remembered by
+     * identity (a record of immutable components).
+     */
+    private static final dev.depin.crypto.internal.IdentityMemo<ExecutionReceipt, byte[]> PAYLOAD =
+            new dev.depin.crypto.internal.IdentityMemo<>(256, ReceiptJson::payload);
+    private static final dev.depin.crypto.internal.IdentityMemo<ExecutionReceipt, String> DIGEST =
+            new dev.depin.crypto.internal.IdentityMemo<>(256,
+                    r -> Hex.encode(Sha256.digest(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, PAYLOAD.get(r)))));
+
     /**
      * Validates and copies.
      *
@@ -185,7 +196,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @return UTF-8 JSON
      */
     public byte[] toPayload() {
-        return ReceiptJson.payload(this);
+        return PAYLOAD.get(this).clone();
     }
 
     /**
@@ -198,7 +209,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * @return 64 lower-case hex characters
      */
     public String statementDigestHex() {
-        return Hex.encode(Sha256.digest(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, toPayload())));
+        return DIGEST.get(this);
     }
 
     /**

@@ -174,7 +174,7 @@ public final class HostWipe {
         }
         MessageDigest md = Sha256.newDigest();
         md.update((CHECK_DOMAIN + "\n" + location + "\n" + label + "\n" + bytes + "\n"
-                + String.format("%02x", pattern) + "\n" + mismatches).getBytes(StandardCharsets.UTF_8));
+                + Hex.encode(new byte[] {(byte) pattern}) + "\n" + mismatches).getBytes(StandardCharsets.UTF_8));
         return Hex.encode(md.digest());
     }
 }

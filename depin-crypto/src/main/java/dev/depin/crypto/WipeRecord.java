@@ -76,6 +76,6 @@ public record WipeRecord(String location, String label, long bytes, long bytesOv
      * @return e.g. {@code "00"}
      */
     public String patternHex() {
-        return String.format("%02x", pattern);
+        return Hex.encode(new byte[] {(byte) pattern});
     }
 }

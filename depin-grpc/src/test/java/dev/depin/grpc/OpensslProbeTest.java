@@ -3,6 +3,10 @@ package dev.depin.grpc;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.TlsBinding;
+import io.netty.handler.ssl.SslProvider;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1OctetString;
 import dev.depin.grpc.internal.wire.HealthRequest;
 import dev.depin.grpc.internal.wire.ProviderGrpc;
 import io.grpc.ManagedChannel;
@@ -46,8 +50,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Probes a provider node with {@code openssl s_client}, a TLS stack other than ours: with
  * a node certificate the handshake completes (TLS 1.3, ALPN h2), and each of these is
  * refused during the handshake with a TLS alert: no client certificate, TLS 1.2 only, a
- * client certificate whose key is not the key that signed it (not a node identity), and a
- * client key that is not Ed25519. The other way round, with {@code openssl s_server} as a
+ * client certificate whose key is not the key that signed it, a P-256 certificate without
+ * a node identity binding, and a plain Ed25519 certificate of depin before the binding. The other way round, with {@code openssl s_server} as a
  * provider holding another key than its offer's, the buyer refuses the handshake. openssl
  * must be installed (it is here and in CI); the
  * test does not skip without it.
@@ -60,6 +64,8 @@ class OpensslProbeTest {
      */
     private static final byte[] NOT_HTTP2 = "not http/2\r\n\r\n".repeat(4).getBytes(StandardCharsets.US_ASCII);
 
+    /** The node's TLS implementation decides which alert a refused certificate gets. */
+    private static final boolean OPENSSL = NodeTls.provider() == SslProvider.OPENSSL;
     @TempDir
     Path dir;
     private final NodeKeyPair providerKey = NodeKeyPair.generate();
@@ -126,7 +132,11 @@ class OpensslProbeTest {
     @Test
     void sClient_withoutClientCertificateIsRefusedWithAnAlert() throws Exception {
         Probe p = sClient();
-        assertRefused(p, "bad certificate", 42);
+        if (OPENSSL) {
+            assertRefused(p, "certificate required", 116); // BoringSSL's TLS 1.3 alert for a missing certificate
+        } else {
+            assertRefused(p, "bad certificate", 42);
+        }
     }
 
     @Test
@@ -137,31 +147,59 @@ class OpensslProbeTest {
 
     @Test
     void sClient_certificateWhoseKeyIsNotItsSignersIsRefused() throws Exception {
-        // The certificate names key A but is signed by key B: not a node identity.
-        NodeKeyPair a = NodeKeyPair.generate();
-        NodeKeyPair b = NodeKeyPair.generate();
-        KeyPair ja = a.toJdk();
-        X500Name name = new X500Name("CN=depin-node-" + a.nodeId().shortId());
+        // The certificate names P-256 key A (with A's valid node binding) but key B signed it.
+        NodeKeyPair node = NodeKeyPair.generate();
+        KeyPair a = NodeTls.transportKey();
+        KeyPair b = NodeTls.transportKey();
         Instant now = Instant.now();
-        X509Certificate forged = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
-                name, BigInteger.TWO, Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))),
-                name, ja.getPublic()).build(new JcaContentSignerBuilder("Ed25519").build(b.toJdk().getPrivate())));
+        X509Certificate honest = NodeTls.certificate("x", a, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)),
+                TlsBinding.sign(node, a.getPublic(), now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)))
+                        .toDer());
+        X500Name name = new X500Name("CN=depin-node-" + node.nodeId().shortId());
+        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, BigInteger.TWO,
+                honest.getNotBefore(), honest.getNotAfter(), name, a.getPublic());
+        builder.addExtension(new ASN1ObjectIdentifier(TlsBinding.OID), false,
+                ASN1OctetString.getInstance(honest.getExtensionValue(TlsBinding.OID)).getOctets());
+        X509Certificate forged = new JcaX509CertificateConverter().getCertificate(
+                builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(b.getPrivate())));
         Path cert = dir.resolve("forged.crt");
         Path key = dir.resolve("forged.key");
-        NodeTls.writePem(new NodeTls.Identity(a, ja, forged), cert, key);
+        NodeTls.writePem(new NodeTls.Identity(node, a, forged), cert, key);
         Probe p = sClient("-cert", cert.toString(), "-key", key.toString());
-        assertRefused(p, "certificate unknown", 46);
+        assertCertificateRefused(p);
     }
 
     @Test
-    void sClient_clientKeyThatIsNotEd25519IsRefused() throws Exception {
+    void sClient_p256CertificateWithoutNodeBindingIsRefused() throws Exception {
         Path cert = dir.resolve("p256.crt");
         Path key = dir.resolve("p256.key");
         Probe made = run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                 "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-subj", "/CN=not-a-node", "-days", "1"));
         assertEquals(0, made.exit(), made.output());
         Probe p = sClient("-cert", cert.toString(), "-key", key.toString());
-        assertRefused(p, "certificate unknown", 46);
+        assertCertificateRefused(p);
+    }
+
+    @Test
+    void sClient_plainEd25519NodeCertificateOfAnOlderPeerIsRefused() throws Exception {
+        // The certificate format before TLS keys were bound to node identities.
+        NodeKeyPair old = NodeKeyPair.generate();
+        KeyPair jdk = old.toJdk();
+        X500Name name = new X500Name("CN=depin-node-" + old.nodeId().shortId());
+        Instant now = Instant.now();
+        X509Certificate plain = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
+                name, BigInteger.TWO, Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))),
+                name, jdk.getPublic()).build(new JcaContentSignerBuilder("Ed25519").build(jdk.getPrivate())));
+        Path cert = dir.resolve("ed25519.crt");
+        Path key = dir.resolve("ed25519.key");
+        NodeTls.writePem(new NodeTls.Identity(old, jdk, plain), cert, key);
+        Probe p = sClient("-cert", cert.toString(), "-key", key.toString());
+        if (OPENSSL) {
+            // BoringSSL asks for no Ed25519 signature, so openssl has no certificate it may send.
+            assertRefused(p, "certificate required", 116);
+        } else {
+            assertCertificateRefused(p);
+        }
     }
 
     @Test
@@ -195,8 +233,9 @@ class OpensslProbeTest {
             }
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "openssl did not finish");
             System.out.println(String.join(" ", cmd) + "\n" + seen);
-            assertTrue(seen.toString().contains("alert certificate unknown"), seen.toString());
-            assertTrue(seen.toString().contains("SSL alert number 46"), seen.toString());
+            String alert = OPENSSL ? "alert bad certificate" : "alert certificate unknown";
+            assertTrue(seen.toString().contains(alert), seen.toString());
+            assertTrue(seen.toString().contains("SSL alert number " + (OPENSSL ? 42 : 46)), seen.toString());
         } finally {
             if (buyer != null) {
                 buyer.shutdownNow();
@@ -217,6 +256,15 @@ class OpensslProbeTest {
      * print CONNECTION ESTABLISHED first; the alert then ends the connection before any
      * application data.)
      */
+    /** A certificate refused by the node's trust manager: bad_certificate under OpenSSL, certificate_unknown under JSSE. */
+    private static void assertCertificateRefused(Probe p) {
+        if (OPENSSL) {
+            assertRefused(p, "bad certificate", 42);
+        } else {
+            assertRefused(p, "certificate unknown", 46);
+        }
+    }
+
     private static void assertRefused(Probe p, String alert, int number) {
         assertTrue(p.output().contains("alert " + alert), p.output());
         assertTrue(p.output().contains("SSL alert number " + number), p.output());

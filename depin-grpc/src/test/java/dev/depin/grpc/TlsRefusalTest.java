@@ -143,7 +143,7 @@ class TlsRefusalTest {
         NodeTls.Identity me = NodeTls.identity(buyerKey);
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setKeyEntry("buyer", me.jdk().getPrivate(), new char[0], new Certificate[] {me.certificate()});
+        ks.setKeyEntry("buyer", me.tls().getPrivate(), new char[0], new Certificate[] {me.certificate()});
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLS");

@@ -13,6 +13,8 @@ import java.util.Set;
 
 /** {@code out = alpha·x + y}. */
 public final class Saxpy extends BuiltinDefinition {
+    /** Two roundings against one: within 2u relative of each other (one instance: it has no state). */
+    private static final Comparison AGREE = Comparison.float32(2 * 2 * U, Float.MIN_NORMAL);
     private static final java.util.SortedSet<String> PARAMS =
             java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("alpha", "n")));
 
@@ -81,6 +83,6 @@ public final class Saxpy extends BuiltinDefinition {
             float[] ys = Buffers.floats(y, from, count);
             cpu.saxpy(count, alpha, xs, ys, ys);
             return Buffers.littleEndian(ys);
-        }, Comparison.float32(2 * 2 * U, Float.MIN_NORMAL));
+        }, AGREE);
     }
 }

@@ -20,12 +20,15 @@ public final class Comparison {
     private final double relTol;
     private final double absTol;
     private final ByteOrder order;
+    /** {@link #describe()}, written once: every spot check's report quotes it. */
+    private final String description;
 
     private Comparison(boolean bitwise, double relTol, double absTol, ByteOrder order) {
         this.bitwise = bitwise;
         this.relTol = relTol;
         this.absTol = absTol;
         this.order = order;
+        this.description = bitwise ? "bitwise" : "float32(" + order + ") rel " + relTol + " abs " + absTol;
     }
 
     /**
@@ -127,7 +130,7 @@ public final class Comparison {
      * @return the text
      */
     public String describe() {
-        return bitwise ? "bitwise" : "float32(" + order + ") rel " + relTol + " abs " + absTol;
+        return description;
     }
 
     @Override

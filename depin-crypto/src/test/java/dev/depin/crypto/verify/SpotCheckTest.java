@@ -52,6 +52,22 @@ class SpotCheckTest {
     }
 
     @Test
+    void fixed4_matchesFormatter() {
+        long seed = 20261206L;
+        System.out.println("SpotCheckTest.fixed4 seed " + seed);
+        Random rnd = new Random(seed);
+        double[] awkward = {0.0, 1.0, 0.5, 0.00005, 0.00015, 0.99995, 0.12345, 0.123449999, 1e-9, 0.1 + 0.2,
+            2.0 / 3, 1.0 / 3, 0.99999999, 12.00005};
+        for (double x : awkward) {
+            assertEquals(String.format(java.util.Locale.ROOT, "%.4f", x), SpotCheck.fixed4(x), Double.toString(x));
+        }
+        for (int i = 0; i < 100_000; i++) {
+            double x = i % 2 == 0 ? rnd.nextDouble() : Math.round(rnd.nextDouble() * 1e5) / 1e5 + 5e-5 * (i % 3);
+            assertEquals(String.format(java.util.Locale.ROOT, "%.4f", x), SpotCheck.fixed4(x), Double.toString(x));
+        }
+    }
+
+    @Test
     void verify_correctOutput_passesWithHypergeometricNumbers() {
         byte[] root = Merkle.root(output, CHUNK);
         VerificationReport rep = SpotCheck.verify(output, root, CHUNK, 0.1, seed(1),
