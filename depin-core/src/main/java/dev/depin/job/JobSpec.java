@@ -60,8 +60,8 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
      * (in one JVM, the same object): encoded and hashed once, remembered by identity (every
      * component is immutable).
      */
-    private static final dev.depin.crypto.internal.IdentityMemo<JobSpec, String> HASH =
-            new dev.depin.crypto.internal.IdentityMemo<>(256, s -> Sha256.hex(s.canonicalJson()));
+    private static final dev.depin.crypto.IdentityMemo<JobSpec, String> HASH =
+            new dev.depin.crypto.IdentityMemo<>(256, s -> Sha256.hex(s.canonicalJson()));
 
     /**
      * Creates a spec and validates it; the deadline is truncated to the millisecond and

@@ -72,10 +72,10 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      * attestation, its bytes and digest for the batch): encoded and hashed once, remembered by
      * identity (a record of immutable components).
      */
-    private static final dev.depin.crypto.internal.IdentityMemo<ExecutionReceipt, byte[]> PAYLOAD =
-            new dev.depin.crypto.internal.IdentityMemo<>(256, ReceiptJson::payload);
-    private static final dev.depin.crypto.internal.IdentityMemo<ExecutionReceipt, String> DIGEST =
-            new dev.depin.crypto.internal.IdentityMemo<>(256,
+    private static final dev.depin.crypto.IdentityMemo<ExecutionReceipt, byte[]> PAYLOAD =
+            new dev.depin.crypto.IdentityMemo<>(256, ReceiptJson::payload);
+    private static final dev.depin.crypto.IdentityMemo<ExecutionReceipt, String> DIGEST =
+            new dev.depin.crypto.IdentityMemo<>(256,
                     r -> Hex.encode(Sha256.digest(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, PAYLOAD.get(r)))));
 
     /**

@@ -1,4 +1,4 @@
-package dev.depin.crypto.internal;
+package dev.depin.crypto;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

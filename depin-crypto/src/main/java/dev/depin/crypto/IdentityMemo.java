@@ -1,4 +1,4 @@
-package dev.depin.crypto.internal;
+package dev.depin.crypto;
 
 import java.lang.ref.WeakReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -12,6 +12,9 @@ import java.util.function.Function;
  * again, so the table changes cost, never results; it holds its keys weakly, and never more
  * than its slot count of values. Only for keys that are deeply immutable (records whose
  * components are immutable) and functions that depend on nothing else. Thread-safe.
+ *
+ * <p>Public (not in {@code internal}) because depin-core's {@code JobSpec} remembers its hash
+ * with it and no module may reach into another's internal packages ({@code ModuleBoundaryTest}).
  *
  * @param <K> the immutable key type
  * @param <V> the derived value type (immutable, or copied by the caller)
