@@ -35,6 +35,9 @@ import java.util.Map;
  * }</pre>
  */
 public final class Job {
+    /** The longest a buyer may ask a node to keep outputs left on it (a node may hold less). */
+    public static final Duration MAX_LEAVE_OUTPUTS = Duration.ofDays(7);
+
     private final JobSpec spec;
     private final Map<String, ByteBuffer> inputs;
     /** The least SLA an offer must sign to be used, or null: the buyer's, never sent (see {@link SlaRequirement}). */
@@ -43,6 +46,21 @@ public final class Job {
     private final Map<String, HeldOutput> held;
     /** How long the outputs stay on the provider instead of coming back, or null to return them. */
     private final Duration leaveFor;
+
+    /**
+     * Checks how long outputs may be left on a node (here, not in the network SPI, so that the job
+     * API does not depend on the transport's types).
+     *
+     * @param ttl a duration of 1 ms to {@link #MAX_LEAVE_OUTPUTS}
+     * @throws InvalidArgumentException if it is null or outside that range
+     */
+    public static void checkLeaveOutputsFor(Duration ttl) {
+        InvalidArgumentException.requireNonNull(ttl, "time to live of the outputs left on the node");
+        if (ttl.toMillis() < 1 || ttl.compareTo(MAX_LEAVE_OUTPUTS) > 0) {
+            throw new InvalidArgumentException("outputs can be left on a node for 1 ms to " + MAX_LEAVE_OUTPUTS
+                    + ", not " + ttl);
+        }
+    }
 
     /**
      * A job from a spec and its input bytes; every input is re-hashed and checked
@@ -322,7 +340,7 @@ public final class Job {
          */
         public Builder leaveOutputsOnNode(Duration ttl) {
             InvalidArgumentException.requireNonNull(ttl, "time to live of the outputs left on the node");
-            new dev.depin.network.spi.Delivery(java.util.Set.of(), ttl); // checks the range
+            checkLeaveOutputsFor(ttl);
             this.leaveFor = ttl;
             return this;
         }

@@ -20,7 +20,7 @@ public record Delivery(Set<String> heldInputs, Duration leaveOutputsFor) {
     /** The default: every input comes with the request and every output comes back. */
     public static final Delivery RETURN = new Delivery(Set.of(), null);
     /** The longest time to live a buyer may ask for (a node may hold less: its cache's time to live). */
-    public static final Duration MAX_LEAVE = Duration.ofDays(7);
+    public static final Duration MAX_LEAVE = dev.depin.job.Job.MAX_LEAVE_OUTPUTS;
 
     /**
      * Validates.
@@ -31,9 +31,8 @@ public record Delivery(Set<String> heldInputs, Duration leaveOutputsFor) {
      */
     public Delivery {
         heldInputs = Set.copyOf(InvalidArgumentException.requireNonNull(heldInputs, "held inputs"));
-        if (leaveOutputsFor != null && (leaveOutputsFor.toMillis() < 1 || leaveOutputsFor.compareTo(MAX_LEAVE) > 0)) {
-            throw new InvalidArgumentException("outputs can be left on a node for 1 ms to " + MAX_LEAVE + ", not "
-                    + leaveOutputsFor);
+        if (leaveOutputsFor != null) {
+            dev.depin.job.Job.checkLeaveOutputsFor(leaveOutputsFor);
         }
     }
 
