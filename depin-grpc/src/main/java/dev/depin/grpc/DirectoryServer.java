@@ -254,15 +254,19 @@ public final class DirectoryServer implements AutoCloseable {
         }
 
         /**
-         * @param max the most listings whose renewals come from one IP address (default 1,000):
-         *            a listing is per key and keys are free, so this bounds what one machine
-         *            can list; raise it for a directory all of whose providers share one NAT
+         * @param max the most listings whose renewals come from one address, an IPv4 address or
+         *            an IPv6 /64 prefix, loopback included (default 1,000): a listing is per key
+         *            and keys are free, so this bounds what one machine can list; raise it for a
+         *            directory all of whose providers share one NAT. Checked before the offer's
+         *            signature, so renewals of new keys from a full address cost a parse; a
+         *            refused renewal gets RESOURCE_EXHAUSTED
          * @return this builder
          * @throws InvalidArgumentException unless positive
          */
         public Builder maxListingsPerHost(int max) {
             if (max < 1) {
-                throw new InvalidArgumentException("maximum listings per address " + max + " must be positive");
+                throw new InvalidArgumentException("maximum listings per address " + max + " must be positive; raise it "
+                        + "for providers behind one NAT, lower it to bound one machine's listings");
             }
             this.maxListingsPerHost = max;
             return this;

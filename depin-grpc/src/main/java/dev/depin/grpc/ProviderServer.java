@@ -4,6 +4,7 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.AddressLimits;
 import dev.depin.grpc.internal.DirectoryClient;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.Malformed;
@@ -38,7 +39,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * memory are checked at its Start, before any input is received ({@link ProviderNode#admit});
  * inputs are allocated as their bytes arrive, bounded in total ({@link Builder#maxInputBytes})
  * and per authenticated peer ({@link Builder#maxInputBytesPerPeer}); a peer's streams and
- * jobs are bounded ({@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}); a
+ * jobs are bounded ({@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}); since a
+ * stranger makes keys for free, what one remote address (an IPv4 address, an IPv6 /64) holds
+ * over all its keys is bounded too ({@link Builder#maxStreamsPerAddress},
+ * {@link Builder#maxInputBytesPerAddress}, {@link Builder#maxRefusedStartsPerAddress}); a
  * stream that stops sending before its inputs are complete is closed
  * ({@link Builder#receiveIdleTimeout}, {@link Builder#receiveTimeout}); outputs are sent under
  * gRPC flow control and a reader that grants no credit for {@link Builder#stallTimeout} has
@@ -61,6 +65,7 @@ public final class ProviderServer implements AutoCloseable {
     private final Server server;
     private final ProviderService service;
     private final StreamLimits limits;
+    private final AddressLimits addressLimits;
     /** RST_STREAM frames a connection may send per 10 s before it is closed (rapid reset, CVE-2023-44487). */
     private static final int MAX_RST_FRAMES_PER_10S = 10_000;
     private final String address;
@@ -76,7 +81,10 @@ public final class ProviderServer implements AutoCloseable {
         this.limits = new StreamLimits(b.maxInputBytes, perPeer, b.maxStreamsPerPeer, b.maxJobsPerPeer,
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
                 b.maxDrainBytes, Math.min(b.maxDrainBytesPerPeer, b.maxDrainBytes));
-        this.service = new ProviderService(b.node, limits);
+        long perAddress = b.maxInputBytesPerAddress > 0 ? Math.min(b.maxInputBytesPerAddress, b.maxInputBytes)
+                : Math.max(perPeer, b.maxInputBytes / 4 * 3);
+        this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
+        this.service = new ProviderService(b.node, limits, addressLimits);
         RefusedMessageLog.install();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
                 .sslContext(NodeTls.server(identity))
@@ -198,9 +206,23 @@ public final class ProviderServer implements AutoCloseable {
         return service.maxHeldByOnePeer();
     }
 
+    /**
+     * @return the most any one remote address (an IPv4 address, an IPv6 /64) holds right now over
+     *         all the keys that connect from it, as {streams, input bytes}: within
+     *         {@link Builder#maxStreamsPerAddress} and {@link Builder#maxInputBytesPerAddress}
+     */
+    public long[] maxHeldByOneAddress() {
+        return service.maxHeldByOneAddress();
+    }
+
     /** @return the bounds this server's streams are held to */
     StreamLimits limits() {
         return limits;
+    }
+
+    /** @return the bounds the streams of one remote address are held to */
+    AddressLimits addressLimits() {
+        return addressLimits;
     }
 
     /**
@@ -280,6 +302,12 @@ public final class ProviderServer implements AutoCloseable {
         private long maxInputBytesPerPeer;
         private int maxStreamsPerPeer = 256;
         private int maxJobsPerPeer = 256;
+        // Per remote address, over all its keys: four peers' worth of streams and refused Starts,
+        // three quarters of the node's input bytes (docs/decisions.md: a NAT'd group of buyers
+        // shares one address; one address never takes the whole node).
+        private int maxStreamsPerAddress = 1024;
+        private long maxInputBytesPerAddress;
+        private int maxRefusedStartsPerAddress = 128;
         private Duration receiveIdleTimeout = Duration.ofSeconds(10);
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
@@ -442,6 +470,62 @@ public final class ProviderServer implements AutoCloseable {
                 throw new InvalidArgumentException("maximum jobs per peer " + jobs + " must be 1 to 65536");
             }
             this.maxJobsPerPeer = jobs;
+            return this;
+        }
+
+        /**
+         * Bounds the Execute streams of one remote address, over all the keys that connect from
+         * it: an IPv4 address, or an IPv6 address's /64 prefix (loopback included). Keys are
+         * free, addresses are not; buyers behind one NAT share this bound.
+         *
+         * @param streams the most Execute streams open at once from one address (default 1,024,
+         *                four peers' {@link #maxStreamsPerPeer} default); more are refused with
+         *                RESOURCE_EXHAUSTED when they open
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 1048576
+         */
+        public Builder maxStreamsPerAddress(int streams) {
+            if (streams < 1 || streams > 1 << 20) {
+                throw new InvalidArgumentException("maximum streams per address " + streams + " must be 1 to 1048576; "
+                        + "raise it for many buyers behind one NAT, lower it to bound one machine's share");
+            }
+            this.maxStreamsPerAddress = streams;
+            return this;
+        }
+
+        /**
+         * @param bytes the most input bytes the streams of all keys from one remote address may
+         *              hold at once (default three quarters of {@link #maxInputBytes}, and at
+         *              least {@link #maxInputBytesPerPeer}; at most {@link #maxInputBytes}); a
+         *              stream that would pass it is refused with RESOURCE_EXHAUSTED
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxInputBytesPerAddress(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidArgumentException("maximum input bytes per address " + bytes + " must be positive");
+            }
+            this.maxInputBytesPerAddress = bytes;
+            return this;
+        }
+
+        /**
+         * A peer whose Start messages the node refuses (jobs it never takes, or malformed) 32
+         * times within 10 s has its Execute streams refused when they open until the 10 s end;
+         * since a stranger can send each Start with a fresh key, the same holds for all keys of
+         * one remote address past this many refusals.
+         *
+         * @param starts refused Starts one address may send per 10 s, over all its keys, before
+         *               its streams are refused at opening (default 128, four peers' worth)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 1048576
+         */
+        public Builder maxRefusedStartsPerAddress(int starts) {
+            if (starts < 1 || starts > 1 << 20) {
+                throw new InvalidArgumentException("maximum refused Starts per address " + starts
+                        + " must be 1 to 1048576");
+            }
+            this.maxRefusedStartsPerAddress = starts;
             return this;
         }
 

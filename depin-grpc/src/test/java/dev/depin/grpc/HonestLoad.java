@@ -61,6 +61,19 @@ final class HonestLoad implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for {@code more} honest jobs to succeed from now, stops the loops, and asserts that
+     * none failed and that they did succeed (the attack did not stop them).
+     */
+    void finishAfter(int more) throws InterruptedException {
+        int before = ok.get();
+        awaitOk(before + more);
+        close();
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), failures, "honest jobs failed during the attack");
+        org.junit.jupiter.api.Assertions.assertTrue(ok.get() >= before + more,
+                "honest jobs stopped completing: " + ok.get() + " (" + before + " before)");
+    }
+
     @Override
     public void close() throws InterruptedException {
         stop.set(true);

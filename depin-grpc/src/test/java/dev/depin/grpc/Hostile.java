@@ -34,13 +34,59 @@ final class Hostile implements AutoCloseable {
 
     /** A stranger with a key of its own choosing: another connection of the same peer. */
     Hostile(String address, NodePublicKey provider, NodeKeyPair key) {
+        this(address, provider, key, null);
+    }
+
+    /**
+     * A stranger connecting from {@code localHost} (null: wherever the system picks, 127.0.0.1
+     * on loopback). Every 127.x.y.z address is loopback on Linux, so a stranger "from
+     * 127.0.0.2" is another address to the node than the honest buyers' 127.0.0.1.
+     */
+    Hostile(String address, NodePublicKey provider, NodeKeyPair key, String localHost) {
         this.key = key;
-        channel = NettyChannelBuilder.forTarget(address)
+        channel = from(NettyChannelBuilder.forTarget(address), localHost)
                 .sslContext(NodeTls.client(NodeTls.identity(key), provider))
                 // A fixed 1 MiB window (gRPC's initial one, without BDP growth): what a reader
                 // that never reads lets the provider send is the same in every run.
                 .flowControlWindow(1 << 20)
                 .maxInboundMessageSize(8 << 20).build();
+    }
+
+    /** Binds the builder's connections to {@code localHost} (null: as the system picks). */
+    static NettyChannelBuilder from(NettyChannelBuilder b, String localHost) {
+        if (localHost == null) {
+            return b;
+        }
+        return b.localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+            @Override
+            public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote,
+                                                              io.grpc.Attributes attrs) {
+                return new java.net.InetSocketAddress(localHost, 0);
+            }
+        });
+    }
+
+    /** A reduce-sum job whose one input declares {@code bytes} bytes (a stranger need not send them all). */
+    static Job declaring(int bytes) {
+        return Job.builder(dev.depin.kernel.BuiltinKernel.REDUCE_SUM).param("n", bytes / 4)
+                .input("x", new float[bytes / 4]).build();
+    }
+
+    /**
+     * Waits (at most 10 s) until the server holds no input bytes, streams or attempts, and
+     * asserts that it got there: everything the strangers made it hold was released.
+     */
+    static void awaitReleased(ProviderServer server) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((server.reservedInputBytes() != 0 || server.openStreams() != 0 || server.node().busy() != 0)
+                && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(0, server.reservedInputBytes(), "input bytes still held");
+        org.junit.jupiter.api.Assertions.assertEquals(0, server.openStreams(), "streams still open");
+        org.junit.jupiter.api.Assertions.assertEquals(0, server.node().busy(), "attempts left on the node");
+        org.junit.jupiter.api.Assertions.assertEquals(0, server.maxHeldByOneAddress()[0],
+                "streams still counted for an address");
     }
 
     static ExecuteRequest start(Job job, String jobId) {

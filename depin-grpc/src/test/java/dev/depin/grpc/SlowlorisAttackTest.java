@@ -4,7 +4,6 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.job.Job;
 import dev.depin.job.Requirements;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
@@ -59,14 +58,10 @@ class SlowlorisAttackTest {
         directory.close();
     }
 
-    /** A reduce-sum job whose one input declares {@code bytes} bytes (the bytes are never sent in full). */
-    private static Job declaring(int bytes) {
-        return Job.builder(BuiltinKernel.REDUCE_SUM).param("n", bytes / 4).input("x", new float[bytes / 4]).build();
-    }
 
     @Test
     void idleStarts_holdNothingAreClosedAndHonestJobsSucceed() throws Exception {
-        Job big = declaring((int) PER_PEER); // 4 MiB declared per stream
+        Job big = Hostile.declaring((int) PER_PEER); // 4 MiB declared per stream
         byte[] some = new byte[64 << 10];
         List<Hostile> strangers = new ArrayList<>();
         List<Hostile.Stream> silent = new ArrayList<>();
@@ -123,7 +118,7 @@ class SlowlorisAttackTest {
         } finally {
             strangers.forEach(Hostile::close);
         }
-        awaitEmpty();
+        Hostile.awaitReleased(server);
     }
 
     @Test
@@ -133,7 +128,7 @@ class SlowlorisAttackTest {
             List<Hostile.Stream> held = new ArrayList<>();
             for (int i = 0; i < STREAMS_PER_PEER; i++) {
                 held.add(h.open(true));
-                held.get(i).send(Hostile.start(declaring(1 << 20), Hostile.jobId(i)));
+                held.get(i).send(Hostile.start(Hostile.declaring(1 << 20), Hostile.jobId(i)));
             }
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (server.maxHeldByOnePeer()[0] < STREAMS_PER_PEER && System.nanoTime() < until) {
@@ -151,13 +146,13 @@ class SlowlorisAttackTest {
                 assertEquals(Status.Code.DEADLINE_EXCEEDED, s.await(10).getCode());
             }
         }
-        awaitEmpty();
+        Hostile.awaitReleased(server);
     }
 
     @Test
     void peerSendingPastItsByteShare_refusedWithTheReason() throws Exception {
         try (Hostile h = new Hostile(server.address(), providerKey.publicKey())) {
-            Job big = declaring((int) PER_PEER);
+            Job big = Hostile.declaring((int) PER_PEER);
             byte[] chunk = new byte[256 << 10];
             Hostile.Stream a = h.open(true);
             a.send(Hostile.start(big, Hostile.jobId(1)));
@@ -171,7 +166,7 @@ class SlowlorisAttackTest {
             assertTrue(server.reservedInputBytes() >= 15L * chunk.length, "held " + server.reservedInputBytes()
                     + "; stream a: " + a.status);
             Hostile.Stream b = h.open(true);
-            b.send(Hostile.start(declaring(1 << 20), Hostile.jobId(2)));
+            b.send(Hostile.start(Hostile.declaring(1 << 20), Hostile.jobId(2)));
             for (int i = 0; i < 4 && !b.status.isDone(); i++) {
                 b.send(Hostile.input("x", chunk, 0, chunk.length));
             }
@@ -181,13 +176,13 @@ class SlowlorisAttackTest {
             assertTrue(server.reservedInputBytes() <= PER_PEER);
             assertEquals(Status.Code.DEADLINE_EXCEEDED, a.await(10).getCode());
         }
-        awaitEmpty();
+        Hostile.awaitReleased(server);
     }
 
     @Test
     void peerRepeatingStartsNeverTaken_refusedAtOpeningWhileOthersSucceed() throws Exception {
         // 512 MiB declared per Start, as the benchmark's slowloris: refused at once, and counted.
-        Job huge = declaring(512 << 20);
+        Job huge = Hostile.declaring(512 << 20);
         try (Hostile h = new Hostile(server.address(), providerKey.publicKey());
              Hostile other = new Hostile(server.address(), providerKey.publicKey());
              HonestLoad honest = new HonestLoad(net, offer, 1, SEED + 11, 1000)) {
@@ -211,29 +206,14 @@ class SlowlorisAttackTest {
                     " ms more; fix the job before sending it again"), st.getDescription());
             // Even a job it would take: the peer waits out the window.
             Hostile.Stream small = h.open(true);
-            small.send(Hostile.start(declaring(4096), Hostile.jobId(1)));
+            small.send(Hostile.start(Hostile.declaring(4096), Hostile.jobId(1)));
             assertTrue(small.await(10).getDescription().startsWith(prefix));
             // Another peer's first such Start gets the ordinary refusal; honest jobs keep succeeding.
             Hostile.Stream o = other.open(true);
             o.send(Hostile.start(huge, Hostile.jobId(0)));
             assertEquals(refusal, o.await(10).getDescription());
-            int before = honest.ok.get();
-            honest.awaitOk(before + 5);
-            honest.close();
-            assertEquals(List.of(), honest.failures, "honest jobs failed");
-            assertTrue(honest.ok.get() >= before + 5, "honest jobs stopped completing: " + honest.ok.get());
+            honest.finishAfter(5);
         }
-        awaitEmpty();
-    }
-
-    private void awaitEmpty() throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while ((server.reservedInputBytes() != 0 || server.openStreams() != 0 || server.node().busy() != 0)
-                && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
-        assertEquals(0, server.reservedInputBytes(), "input bytes still held");
-        assertEquals(0, server.openStreams(), "streams still open");
-        assertEquals(0, server.node().busy(), "attempts left on the node");
+        Hostile.awaitReleased(server);
     }
 }

@@ -44,8 +44,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * fields the directory knows (the offer's own JSON, re-serialized, and the address), so
  * unknown protobuf fields are dropped; a renewal larger than {@code maxListingBytes} is
  * refused; the listings (one per key), their bytes in all, and the listings whose renewals
- * come from one IP address are capped; and an answer never grows past what a buyer accepts
- * in one message.
+ * come from one address ({@link AddressGroup}: an IPv4 address, an IPv6 /64) are capped, the
+ * last checked before the offer's signature so that a flood of fresh keys from one address costs
+ * a parse, not a verification, once its share is full; and an answer never grows past what a
+ * buyer accepts in one message.
  */
 public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     /** Room left in an answer for the message's own framing. */
@@ -54,7 +56,8 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     static final int PRESENCE_INTERVALS = 1024;
 
     private final Map<NodeId, Entry> entries = new ConcurrentHashMap<>();
-    private final Map<InetAddress, Integer> perHost = new HashMap<>();
+    /** Listings by the {@link AddressGroup} their renewals came from. */
+    private final Map<String, Integer> perHost = new HashMap<>();
     private final Duration ttl;
     private final Clock clock;
     private final Limits limits;
@@ -69,7 +72,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
      * @param maxListings        listings in all
      * @param maxListingBytes    bytes of one renewal's listing as received
      * @param maxTotalBytes      bytes of all stored listings together
-     * @param maxListingsPerHost listings whose renewals come from one IP address
+     * @param maxListingsPerHost listings whose renewals come from one address (an IPv4 address, an IPv6 /64)
      * @param addressPolicy      which listed addresses are accepted
      */
     public record Limits(int maxListings, int maxListingBytes, long maxTotalBytes, int maxListingsPerHost,
@@ -77,7 +80,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     }
 
     /** One provider's listing. */
-    private record Entry(ProviderOffer offer, Listing listing, int bytes, InetAddress host, Instant until,
+    private record Entry(ProviderOffer offer, Listing listing, int bytes, String host, Instant until,
                          long heartbeats) {
     }
 
@@ -143,6 +146,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     public void renew(RenewRequest request, StreamObserver<RenewReply> responses) {
         NodePublicKey peer = PeerKeys.PEER.get();
         InetAddress from = PeerKeys.REMOTE.get();
+        String group = AddressGroup.of(from);
         Listing l = request.getListing();
         int size = l.getSerializedSize();
         if (size > limits.maxListingBytes()) {
@@ -162,6 +166,11 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                 return;
             }
             ListingAddresses.check(l.getAddress(), limits.addressPolicy(), from);
+            String full = addressFull(offer.nodeId(), group);
+            if (full != null) {
+                responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(full).asRuntimeException());
+                return;
+            }
             offer.verify(now);
         } catch (DepinException e) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("listing refused: " + e.getMessage())
@@ -178,7 +187,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
         if (offer.terms().validUntil().isBefore(until)) {
             until = offer.terms().validUntil();
         }
-        String refused = store(offer, stored, from, until);
+        String refused = store(offer, stored, group, until);
         if (refused != null) {
             responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
             return;
@@ -187,8 +196,32 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
         responses.onCompleted();
     }
 
+    /**
+     * The per-address cap, checked before the signature: a node already listed from the address
+     * may renew; another is refused while the address holds its maximum of unexpired listings.
+     *
+     * @return null when the listing may be stored as far as its address goes, else why not
+     */
+    private synchronized String addressFull(NodeId node, String host) {
+        if (host == null || perHost.getOrDefault(host, 0) < limits.maxListingsPerHost()) {
+            return null;
+        }
+        Entry old = entries.get(node);
+        if (old != null && host.equals(old.host())) {
+            return null;
+        }
+        purge(); // expired listings may be what fills it
+        int held = perHost.getOrDefault(host, 0);
+        return held < limits.maxListingsPerHost() ? null : fullMessage(held, host);
+    }
+
+    private static String fullMessage(int held, String host) {
+        return "directory holds " + held + " listings renewed from " + host + ", its maximum per address: "
+                + "renew an existing listing, or list from another address";
+    }
+
     /** @return null when stored, else why not */
-    private synchronized String store(ProviderOffer offer, Listing listing, InetAddress host, Instant until) {
+    private synchronized String store(ProviderOffer offer, Listing listing, String host, Instant until) {
         Entry old = entries.get(offer.nodeId());
         int bytes = listing.getSerializedSize();
         for (int pass = 0; pass < 2; pass++) {
@@ -200,8 +233,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                     + " listings, its maximum"
                     : total > limits.maxTotalBytes() ? "directory holds " + storedBytes + " bytes of listings; "
                     + bytes + " more would pass its maximum of " + limits.maxTotalBytes()
-                    : fromHost > limits.maxListingsPerHost() ? "directory holds " + (fromHost - 1)
-                    + " listings renewed from " + host.getHostAddress() + ", its maximum per address"
+                    : fromHost > limits.maxListingsPerHost() ? fullMessage(fromHost - 1, host)
                     : null;
             if (why == null) {
                 if (old != null) {

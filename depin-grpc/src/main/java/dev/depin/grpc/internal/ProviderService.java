@@ -95,7 +95,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final PeerLedger ledger;
     private final ScheduledThreadPoolExecutor deadlines;
     private final CancelledDrains cancelledDrains = new CancelledDrains();
-    private final RefusedStarts refusedStarts = new RefusedStarts();
+    private final RefusedStarts refusedStarts;
     private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
     /** Fetch calls in progress per peer. */
     private final Map<NodePublicKey, Integer> fetching =
@@ -103,15 +103,17 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
     /**
      * @param node   the node that runs the jobs
-     * @param limits what streams may hold, in all and per peer, and for how long
+     * @param limits         what streams may hold, in all and per peer, and for how long
+     * @param addressLimits  what the streams of one remote address may hold, over all its keys
      */
-    public ProviderService(ProviderNode node, StreamLimits limits) {
+    public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits) {
         this.node = node;
         this.limits = limits;
         this.stallNanos = TimeUnit.MILLISECONDS.toNanos(limits.stallMillis());
         this.idleNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveIdleMillis());
         this.receiveNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveMillis());
-        this.ledger = new PeerLedger(limits);
+        this.ledger = new PeerLedger(limits, addressLimits);
+        this.refusedStarts = new RefusedStarts(addressLimits.maxRefusedStarts());
         this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "depin-provider-" + node.nodeId().shortId() + "-stream-deadlines");
             t.setDaemon(true);
@@ -143,6 +145,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     /** @return the most one peer holds right now: {streams, jobs, input bytes, unread output bytes} */
     public long[] maxHeldByOnePeer() {
         return ledger.maxPerPeer();
+    }
+
+    /** @return the most one remote address holds right now over all its keys: {streams, input bytes} */
+    public long[] maxHeldByOneAddress() {
+        return ledger.maxPerAddress();
     }
 
     /** @return peers holding anything right now */
@@ -186,17 +193,18 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private StreamObserver<Frame> openExecute(StreamObserver<ExecuteResponse> responses) {
         ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
         NodePublicKey peer = PeerKeys.PEER.get(); // PeerKeys refused every call without one
-        // A peer that keeps sending jobs this node never takes is refused here, before its Start
-        // is read and parsed.
-        String refused = refusedStarts.check(peer, System.nanoTime());
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        // A peer (or an address) that keeps sending jobs this node never takes is refused here,
+        // before its Start is read and parsed.
+        String refused = refusedStarts.check(peer, address, System.nanoTime());
         if (refused == null) {
-            refused = ledger.openStream(peer);
+            refused = ledger.openStream(peer, address);
         }
         if (refused != null) {
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
             return new Discard();
         }
-        ExecuteCall call = new ExecuteCall(out, peer);
+        ExecuteCall call = new ExecuteCall(out, peer, address);
         out.setOnCancelHandler(call::onCallCancelled);
         out.setOnReadyHandler(call::onReady);
         call.armDeadline();
@@ -305,6 +313,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final class ExecuteCall implements StreamObserver<Frame>, DrainingSink {
         private final ServerCallStreamObserver<ExecuteResponse> out;
         private final NodePublicKey peer;
+        /** The peer's {@link AddressGroup}, or null (not an IP connection). */
+        private final String address;
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
         private final Received received;
@@ -338,9 +348,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
         private Drain drain;
 
-        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer) {
+        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address) {
             this.out = out;
             this.peer = peer;
+            this.address = address;
             this.received = new Received(() -> cancelledDrains.take(peer));
         }
 
@@ -460,7 +471,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             try {
                 spec = checkStart(s);
             } catch (RuntimeException e) {
-                refusedStarts.refused(peer, System.nanoTime()); // refused whenever sent: counted
+                refusedStarts.refused(peer, address, System.nanoTime()); // refused whenever sent: counted
                 throw e;
             }
             return accept(s, frame, spec);
@@ -689,7 +700,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 if (ended) {
                     throw new RefusedException(Status.CANCELLED.withDescription("the stream has ended"));
                 }
-                String why = ledger.reserve(peer, n);
+                String why = ledger.reserve(peer, address, n);
                 if (why != null) {
                     throw new RefusedException(Status.RESOURCE_EXHAUSTED.withDescription(why));
                 }
@@ -1022,13 +1033,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 if (!submitted) {
                     leases.values().forEach(InputCache.Lease::close);
                 }
-                ledger.release(peer, reservation);
+                ledger.release(peer, address, reservation);
                 reservation = 0;
                 if (jobCounted) {
                     ledger.endJob(peer);
                     jobCounted = false;
                 }
-                ledger.closeStream(peer);
+                ledger.closeStream(peer, address);
             }
             synchronized (readyLock) {
                 readyLock.notifyAll();

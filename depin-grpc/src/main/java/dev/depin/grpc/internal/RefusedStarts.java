@@ -14,8 +14,14 @@ import java.util.Map;
  * message is read, until the window ends. Transient refusals (the peer's stream, job or byte
  * share in use, the node busy) are not counted: an honest buyer meets those under load.
  *
- * <p>At most {@link #MAX_PEERS} peers are remembered, least recently refused forgotten first, so
- * fresh keys leave at most that much behind (a fresh key costs its sender a TLS handshake).
+ * <p>Keys are free, so the refusals are also counted per remote address ({@link AddressGroup}),
+ * over all its keys: an address that sends {@link AddressLimits#maxRefusedStarts()} of them in
+ * one window has the Execute streams of every key it connects with refused at opening until
+ * the window ends.
+ *
+ * <p>At most {@link #MAX_PEERS} peers and as many addresses are remembered, least recently
+ * refused forgotten first, so fresh keys leave at most that much behind (a fresh key costs its
+ * sender a TLS handshake).
  */
 final class RefusedStarts {
     /** Refused Starts one peer may send per window before its streams are refused at opening. */
@@ -25,40 +31,79 @@ final class RefusedStarts {
     /** Peers remembered at most. */
     static final int MAX_PEERS = 4096;
 
-    private final Map<NodePublicKey, long[]> peers = new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<NodePublicKey, long[]> eldest) {
-            return size() > MAX_PEERS;
-        }
-    };
+    private final Map<NodePublicKey, long[]> peers = windows();
+    private final Map<String, long[]> addresses = windows();
+    private final int maxPerAddress;
 
-    /** Counts a refused Start of the peer. */
-    synchronized void refused(NodePublicKey peer, long nowNanos) {
-        long[] w = peers.get(peer); // {window start, refusals in it}
+    /** @param maxPerAddress refused Starts one address may send per window over all its keys */
+    RefusedStarts(int maxPerAddress) {
+        this.maxPerAddress = maxPerAddress;
+    }
+
+    private static <K> Map<K, long[]> windows() {
+        return new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, long[]> eldest) {
+                return size() > MAX_PEERS;
+            }
+        };
+    }
+
+    /**
+     * Counts a refused Start of the peer and of its address.
+     *
+     * @param address the peer's {@link AddressGroup}, or null (not counted per address)
+     */
+    synchronized void refused(NodePublicKey peer, String address, long nowNanos) {
+        count(peers, peer, nowNanos);
+        if (address != null) {
+            count(addresses, address, nowNanos);
+        }
+    }
+
+    private static <K> void count(Map<K, long[]> windows, K key, long nowNanos) {
+        long[] w = windows.get(key); // {window start, refusals in it}
         if (w == null || nowNanos - w[0] >= WINDOW_NANOS) {
-            peers.put(peer, new long[] {nowNanos, 1});
+            windows.put(key, new long[] {nowNanos, 1});
         } else {
             w[1]++;
         }
     }
 
     /**
+     * @param address the peer's {@link AddressGroup}, or null
      * @return null when the peer may open a stream, else why not (the refused Starts in the
-     *         current window and when it ends)
+     *         current window, of the peer or of its address, and when it ends)
      */
-    synchronized String check(NodePublicKey peer, long nowNanos) {
-        long[] w = peers.get(peer);
-        if (w == null || w[1] < MAX_REFUSED) {
-            return null;
+    synchronized String check(NodePublicKey peer, String address, long nowNanos) {
+        long left = left(peers, peer, MAX_REFUSED, nowNanos);
+        if (left > 0) {
+            return "peer " + peer.nodeId().shortId() + " sent " + peers.get(peer)[1] + " Start messages this node "
+                    + "refused in the last " + WINDOW_NANOS / 1_000_000_000L + " s (jobs it never takes, or malformed): "
+                    + "its Execute streams are refused for " + (left + 999_999) / 1_000_000 + " ms more; fix the job "
+                    + "before sending it again";
+        }
+        left = address == null ? 0 : left(addresses, address, maxPerAddress, nowNanos);
+        if (left > 0) {
+            return "address " + address + " sent " + addresses.get(address)[1] + " Start messages this node refused "
+                    + "in the last " + WINDOW_NANOS / 1_000_000_000L + " s over all its keys (jobs it never takes, or "
+                    + "malformed): Execute streams from it are refused for " + (left + 999_999) / 1_000_000
+                    + " ms more; fix the job before sending it again";
+        }
+        return null;
+    }
+
+    /** @return nanoseconds the key stays refused (0 or less: not refused; an ended window is forgotten) */
+    private static <K> long left(Map<K, long[]> windows, K key, int max, long nowNanos) {
+        long[] w = windows.get(key);
+        if (w == null || w[1] < max) {
+            return 0;
         }
         long left = w[0] + WINDOW_NANOS - nowNanos;
         if (left <= 0) {
-            peers.remove(peer);
-            return null;
+            windows.remove(key);
         }
-        return "peer " + peer.nodeId().shortId() + " sent " + w[1] + " Start messages this node refused in the last "
-                + WINDOW_NANOS / 1_000_000_000L + " s (jobs it never takes, or malformed): its Execute streams are "
-                + "refused for " + (left + 999_999) / 1_000_000 + " ms more; fix the job before sending it again";
+        return left;
     }
 
     /** @return peers remembered now */
