@@ -99,6 +99,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * attacked JVM and the attacker process used during the measured window (from
  * {@code /proc/<pid>/stat}), the hostile requests sent in it, and the attacked JVM's CPU per
  * hostile request once its quiet-phase CPU per honest job is taken off.
+ *
+ * <p>A paced attacker: {@code depin.attack.rate} gives the hostile requests per second, either one
+ * figure for every attack ({@code 300}) or per attack ({@code flood=200,slowloris=500}); the
+ * attackers' threads then share one schedule of that many starts per second (a request starts
+ * at its slot, or as soon as a thread is free after it), so the attack has the same size
+ * whatever CPU the attacker gets, and each phase prints the rate it reached. With a rate given,
+ * the attacker process runs at normal priority (autogroup nice 0) unless
+ * {@code depin.attack.nice} says otherwise: a nice-19 attacker on a machine the honest buyers
+ * keep busy hardly runs, so it measures nothing. 0 or no rate: as fast as the threads go (the
+ * earlier method). {@code depin.attack.from} is the local address the attackers connect from
+ * (default {@code 127.0.0.2}: loopback, but another address than the honest buyers'
+ * {@code 127.0.0.1}, so per-address limits see them apart; {@code any} lets the system pick).
+ * {@code depin.attack.serve.cp} runs the attacked JVM from another class path (a benchmarks jar
+ * built from another commit), for an A/B of the defender with the same attackers and buyers.
  */
 public final class AttackRun {
     private static final int HONEST_THREADS = 4;
@@ -108,8 +122,18 @@ public final class AttackRun {
     private static final List<String> PHASES = List.of(System.getProperty("depin.attack.phases",
             "flood,slowloris,amplification,stalled").split(","));
     private static final String ATTACKERS = System.getProperty("depin.attack.attackers", "both");
-    /** The attacker process's autogroup nice value (19: it runs only on CPU nobody else wants). */
-    private static final String NICE = System.getProperty("depin.attack.nice", "19");
+    /** Hostile requests per second, for every attack or as {@code kind=rate,...}; empty: unpaced. */
+    private static final String RATE = System.getProperty("depin.attack.rate", "").trim();
+    /**
+     * The attacker process's autogroup nice value: 19 (it runs only on CPU nobody else wants)
+     * when unpaced, 0 (normal priority) when paced.
+     */
+    private static final String NICE = System.getProperty("depin.attack.nice", RATE.isEmpty() ? "19" : "0");
+    /** The local address attackers connect from ({@code any}: the system's choice). */
+    private static final String FROM = System.getProperty("depin.attack.from", "127.0.0.2");
+    /** The attacked JVM's class path (default this one's). */
+    private static final String SERVE_CP = System.getProperty("depin.attack.serve.cp",
+            System.getProperty("java.class.path"));
     /** Hostile requests this process's attackers made and saw answered (renewals, streams to their end). */
     private static final AtomicLong HOSTILE = new AtomicLong();
 
@@ -208,6 +232,66 @@ public final class AttackRun {
         System.exit(0);
     }
 
+    /**
+     * @param kind an attack ({@code flood}, {@code slowloris}, {@code amplification}, {@code stalled})
+     * @return its hostile requests per second from {@code depin.attack.rate}, 0 when unpaced
+     */
+    static double rateOf(String kind) {
+        if (RATE.isEmpty()) {
+            return 0;
+        }
+        if (!RATE.contains("=")) {
+            return Double.parseDouble(RATE);
+        }
+        for (String part : RATE.split(",")) {
+            String[] kv = part.trim().split("=");
+            if (kv.length == 2 && kv[0].trim().equals(kind)) {
+                return Double.parseDouble(kv[1].trim());
+            }
+        }
+        return 0;
+    }
+
+    /** @return the attack kind of a phase's name ("directory flood (apart)" is {@code flood}) */
+    private static String kindOf(String phase) {
+        String base = phase.contains(" (") ? phase.substring(0, phase.indexOf(" (")) : phase;
+        return switch (base) {
+            case "directory flood" -> "flood";
+            case "stalled readers" -> "stalled";
+            default -> base;
+        };
+    }
+
+    /**
+     * A schedule of {@code rate} starts per second shared by an attack's threads: each takes the
+     * next slot and waits for it. Slots more than a second in the past are dropped (the threads
+     * were all busy), so a backlog never turns into a burst above the rate.
+     */
+    static final class Pacer {
+        private final long intervalNanos;
+        private final AtomicLong next;
+
+        Pacer(double rate) {
+            this.intervalNanos = Math.max(1, (long) (1e9 / rate));
+            this.next = new AtomicLong(System.nanoTime());
+        }
+
+        /** @return false when {@code stop} was set while waiting */
+        boolean await(AtomicBoolean stop) {
+            long now = System.nanoTime();
+            next.accumulateAndGet(now - 1_000_000_000L, Math::max);
+            long slot = next.getAndAdd(intervalNanos);
+            long wait;
+            while ((wait = slot - System.nanoTime()) > 0) {
+                if (stop.get()) {
+                    return false;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(wait, 50_000_000L));
+            }
+            return !stop.get();
+        }
+    }
+
     /** CPU seconds a process has used, from {@code /proc/<pid>/stat} (user + system). */
     private static double cpuSeconds(long pid) {
         try {
@@ -227,8 +311,11 @@ public final class AttackRun {
 
         Apart(String kind, Run r) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            process = new ProcessBuilder("setsid", java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "attack", kind,
+            // 2 GiB: a paced flood keeps up to 200 renewals of 4 MiB in Netty's direct buffers (a
+            // nice-19 attacker never sent enough for 512 MiB to matter).
+            process = new ProcessBuilder("setsid", java, "-Xmx2g", "-cp", System.getProperty("java.class.path"),
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Ddepin.attack.rate=" + RATE,
+                    "-Ddepin.attack.from=" + FROM, AttackRun.class.getName(), "attack", kind,
                     r.dirAddress, Hex.encode(r.dirKey.raw()), r.nodeAddress, Hex.encode(r.nodeKey.raw()), NICE)
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -281,6 +368,8 @@ public final class AttackRun {
         final AtomicLong peakRss = new AtomicLong();
         final long[] peakStats = new long[7];
         final DeviceInfo device;
+        /** The schedule the attackers of this process keep, or null (unpaced). */
+        Pacer pacer;
         /** The attacked JVM's CPU seconds per honest job in the quiet phase. */
         double quietCpuPerJob = Double.NaN;
         String lastGroup = "";
@@ -296,7 +385,7 @@ public final class AttackRun {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> cmd = new ArrayList<>(List.of(java));
             cmd.addAll(CHILD_JVM);
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+            cmd.addAll(List.of("-cp", SERVE_CP,
                     "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", AttackRun.class.getName(), "serve"));
             child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
@@ -321,8 +410,10 @@ public final class AttackRun {
             rss.start();
             System.out.printf(Locale.ROOT, "attack run: %d s per phase, %d honest buyer threads (SAXPY n=%d, a "
                             + "directory query before each job), attacked JVM %s with a directory and a node of 2 CPU "
-                            + "workers, default bounds; attackers %s; %d cores, load average %s, %s%n", seconds,
-                    HONEST_THREADS, N, String.join(" ", CHILD_JVM), ATTACKERS,
+                            + "workers, default bounds%s; attackers %s%s from %s; %d cores, load average %s, %s%n", seconds,
+                    HONEST_THREADS, N, String.join(" ", CHILD_JVM),
+                    SERVE_CP.equals(System.getProperty("java.class.path")) ? "" : " (class path " + SERVE_CP + ")",
+                    ATTACKERS, RATE.isEmpty() ? ", unpaced" : ", paced at " + RATE + " requests/s, nice " + NICE, FROM,
                     Runtime.getRuntime().availableProcessors(),
                     Files.readString(Path.of("/proc/loadavg")).split(" ")[0], Runtime.version());
             System.out.println("phase                     honest ok/all   success   p50 ms   p99 ms  peak RSS MiB"
@@ -391,6 +482,8 @@ public final class AttackRun {
         }
 
         Attack attackOf(String kind) {
+            double rate = rateOf(kind);
+            pacer = rate > 0 ? new Pacer(rate) : null;
             return switch (kind) {
                 case "flood" -> this::flood;
                 case "slowloris" -> this::slowloris;
@@ -516,6 +609,11 @@ public final class AttackRun {
                     h.getValueAtPercentile(50) / 1e6, p99, rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5], load, cpu,
                     attacker, hostile == 0 ? "" : Long.toString(hostile), perHostile);
             failures.forEach(f -> System.out.println("   honest failure: " + f));
+            String kind = attack != null || apart != null ? kindOf(name) : null;
+            if (kind != null && rateOf(kind) > 0) {
+                System.out.printf(Locale.ROOT, "   paced at %.0f hostile requests/s: %.0f/s answered in the window%n",
+                        rateOf(kind), hostile / (double) seconds);
+            }
             nativeMemory();
             Thread.sleep(2000); // the node lets go of the attack before the next phase
             return p99;
@@ -581,16 +679,29 @@ public final class AttackRun {
         }
 
         private ManagedChannel channel(String address, NodeKeyPair key, NodePublicKey pin) {
-            return NettyChannelBuilder.forTarget(address).sslContext(NodeTls.client(NodeTls.identity(key), pin))
-                    .maxInboundMessageSize(8 << 20).build();
+            NettyChannelBuilder b = NettyChannelBuilder.forTarget(address);
+            if (!FROM.equals("any")) {
+                b.localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+                    @Override
+                    public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote,
+                                                                      io.grpc.Attributes attrs) {
+                        return new java.net.InetSocketAddress(FROM, 0);
+                    }
+                });
+            }
+            return b.sslContext(NodeTls.client(NodeTls.identity(key), pin)).maxInboundMessageSize(8 << 20).build();
         }
 
         private List<Thread> loops(int n, AtomicBoolean stop, java.util.function.IntFunction<Runnable> body) {
             List<Thread> ts = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Runnable r = body.apply(i);
+                Pacer p = pacer;
                 Thread t = new Thread(() -> {
                     while (!stop.get()) {
+                        if (p != null && !p.await(stop)) {
+                            break;
+                        }
                         try {
                             r.run();
                             HOSTILE.incrementAndGet(); // counted when answered (or given up)
