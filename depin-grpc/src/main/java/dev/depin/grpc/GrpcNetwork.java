@@ -368,16 +368,8 @@ public final class GrpcNetwork implements ComputeNetwork {
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(chunks, "chunk indices");
         List<Integer> asked = List.copyOf(chunks);
-        if (closed.get()) {
-            return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
-        }
-        Route route = routes.get(provider);
-        if (route == null) {
-            return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
-                    + provider.shortId() + ": refresh the offers"));
-        }
-        return dev.depin.grpc.internal.OutputFetch.fetch(channel(route), provider.shortId(), root, bytes, chunkBytes,
-                asked);
+        return onRoute(provider, channel -> dev.depin.grpc.internal.OutputFetch.fetch(channel, provider.shortId(), root,
+                bytes, chunkBytes, asked));
     }
 
     /**
@@ -390,6 +382,17 @@ public final class GrpcNetwork implements ComputeNetwork {
     public CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(NodeId provider, String root, long bytes,
                                                                               int chunkBytes, int[] chunks) {
         dev.depin.network.spi.HeldChunk.checkRequest(root, bytes, chunkBytes, chunks);
+        List<Integer> asked = java.util.Arrays.stream(chunks).boxed().toList();
+        return onRoute(provider, channel -> dev.depin.grpc.internal.OutputFetch.fetchUnchecked(channel,
+                provider.shortId(), root, bytes, chunkBytes, asked));
+    }
+
+    /**
+     * Calls {@code call} on the channel to a listed provider, or fails when this network is
+     * closed or no directory lists the provider (one lookup for every read of held data).
+     */
+    private <T> CompletableFuture<T> onRoute(NodeId provider,
+                                             java.util.function.Function<ManagedChannel, CompletableFuture<T>> call) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
         }
@@ -398,9 +401,7 @@ public final class GrpcNetwork implements ComputeNetwork {
             return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
                     + provider.shortId() + ": refresh the offers"));
         }
-        List<Integer> asked = java.util.Arrays.stream(chunks).boxed().toList();
-        return dev.depin.grpc.internal.OutputFetch.fetchUnchecked(channel(route), provider.shortId(), root, bytes,
-                chunkBytes, asked);
+        return call.apply(channel(route));
     }
 
     /**
