@@ -43,12 +43,15 @@ import java.util.Map;
  *                     ({@link Job.Builder#leaveOutputsOnNode}), by name: their roots and sizes as
  *                     the verified receipt signed them, and where they are held; their bytes are
  *                     not in {@code outputs}
+ * @param data         what the accepted attempt's data did: inputs the provider already held, bytes
+ *                     sent and not sent, what it keeps, and the data part of the price
+ *                     ({@link DataMovement}); {@code null} when built without it
  */
 public record JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
                         Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
                         Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
                         List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement,
-                        Map<String, HeldOutput> heldOutputs) {
+                        Map<String, HeldOutput> heldOutputs, DataMovement data) {
     /**
      * Validates every component.
      *
@@ -71,6 +74,7 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
      *        signed batch, or {@code null} when signed one by one
      * @param settlement the job's ledger operations, or {@code null} without an escrow
      * @param heldOutputs outputs left on the provider, by name (none of them in {@code outputs})
+     * @param data what the accepted attempt's data did, or {@code null}
      * @throws InvalidArgumentException on nulls, proofs that are neither two envelopes nor one batch, or
      *         an output both returned and held
      */
@@ -102,6 +106,36 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
     }
 
     /**
+     * A result without an account of its data movement.
+     *
+     * @param jobId the job id
+     * @param specHash SHA-256 hex of the spec's canonical JSON
+     * @param attempt the attempt whose outputs were accepted
+     * @param provider who ran it
+     * @param executorKind the executor the provider used, as it reported
+     * @param outputs output bytes by name
+     * @param cost what the job costs
+     * @param timings when things happened
+     * @param receipt the signed receipt, or {@code null} when batched
+     * @param wipe the signed wipe attestation, or {@code null} when batched
+     * @param report what the buyer verified
+     * @param disputes attempts of this job that failed verification
+     * @param history every state change of the job, in order
+     * @param batched the batched receipt, or {@code null}
+     * @param settlement the job's ledger operations, or {@code null} without an escrow
+     * @param heldOutputs outputs left on the provider, by name
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public JobResult(String jobId, String specHash, int attempt, NodeId provider, String executorKind,
+                     Map<String, ByteBuffer> outputs, MicroUsd cost, Timings timings, Envelope receipt,
+                     Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
+                     List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement,
+                     Map<String, HeldOutput> heldOutputs) {
+        this(jobId, specHash, attempt, provider, executorKind, outputs, cost, timings, receipt, wipe, report, disputes,
+                history, batched, settlement, heldOutputs, null);
+    }
+
+    /**
      * A result whose outputs all came back.
      *
      * @param jobId the job id
@@ -126,7 +160,19 @@ public record JobResult(String jobId, String specHash, int attempt, NodeId provi
                      Envelope wipe, VerificationReport report, List<DisputeRecord> disputes,
                      List<JobEvent> history, BatchedReceipt batched, JobSettlement settlement) {
         this(jobId, specHash, attempt, provider, executorKind, outputs, cost, timings, receipt, wipe, report, disputes,
-                history, batched, settlement, Map.of());
+                history, batched, settlement, Map.of(), null);
+    }
+
+    /**
+     * What the accepted attempt's data did: which inputs the provider already held (by root,
+     * from its cache or left there by an earlier job), the input bytes sent and not sent, what
+     * it keeps for a following job, and the data part of the price. Where outputs stay is
+     * {@link #heldOutputs()}.
+     *
+     * @return the account, or empty for a result built without it
+     */
+    public java.util.Optional<DataMovement> dataMovement() {
+        return java.util.Optional.ofNullable(data);
     }
 
     /**

@@ -390,12 +390,26 @@ public final class ProviderNode implements AutoCloseable {
                 if (stale(current)) {
                     current = ProviderOffer.sign(key, new OfferTerms(endpoint, List.of(executor.device()), region,
                             kernels, price, stake, clock.instant().plus(offerTtl), sla,
-                            inputCache == null ? 0 : inputCache.limits().maxBytes(), limits));
+                            inputCache == null ? 0 : inputCache.limits().maxBytes(), limits, holdTerms()));
                     offer = current;
                 }
             }
         }
         return current;
+    }
+
+    /**
+     * What the input cache holds, as the offer states it: its idle time to live is the longest
+     * hold it accepts (see the leave-outputs check in {@code execute}), its per-peer share what one
+     * buyer may keep. None without a cache.
+     */
+    private dev.depin.provider.HoldTerms holdTerms() {
+        if (inputCache == null) {
+            return null;
+        }
+        InputCache.Limits l = inputCache.limits();
+        return new dev.depin.provider.HoldTerms(l.idleTtl(), l.maxEntries(), l.maxBytesPerPeer(),
+                l.maxEntriesPerPeer());
     }
 
     private boolean stale(ProviderOffer current) {

@@ -51,6 +51,8 @@ final class OfferJson {
     private static final Set<String> TERMS_FIELDS = Set.of("format", "endpoint", "devices", "region", "kernels",
             "pricePerDeviceSecondMicroUsd", "pricePerGigabyteMicroUsd", "stakeMicroUsd", "validUntilEpochMillis");
     private static final Set<String> LIMIT_FIELDS = Set.of("maxOutputBytes", "maxJobBytes");
+    private static final Set<String> HOLD_FIELDS = Set.of("maxHoldMillis", "maxEntries", "maxBytesPerBuyer",
+            "maxEntriesPerBuyer");
     private static final Set<String> SLA_FIELDS = Set.of("periodMillis", "objectives", "credits");
     private static final Set<String> OBJECTIVE_FIELDS = Set.of("maxFlops", "withinMillis");
     private static final Set<String> TIER_FIELDS = Set.of("belowBasisPoints", "creditPercent");
@@ -116,11 +118,12 @@ final class OfferJson {
     }
 
     private static OfferTerms terms(JsonNode t) {
-        // "sla", "inputCacheBytes" and "limits" are optional: terms without them sign exactly the bytes they
-        // always did.
+        // "sla", "inputCacheBytes", "limits" and "hold" are optional: terms without them sign exactly the bytes
+        // they always did.
         Set<String> fields = t != null && t.has("sla") ? with(TERMS_FIELDS, "sla") : TERMS_FIELDS;
         fields = t != null && t.has("inputCacheBytes") ? with(fields, "inputCacheBytes") : fields;
         fields = t != null && t.has("limits") ? with(fields, "limits") : fields;
+        fields = t != null && t.has("hold") ? with(fields, "hold") : fields;
         exactFields(t, fields, "offer terms");
         expect(text(t, "format"), TERMS_FORMAT, "offer terms format");
         List<DeviceInfo> devices = new ArrayList<>();
@@ -149,7 +152,19 @@ final class OfferJson {
                         MicroUsd.ofMicros(longField(t, "pricePerGigabyteMicroUsd"))),
                 MicroUsd.ofMicros(longField(t, "stakeMicroUsd")),
                 Instant.ofEpochMilli(longField(t, "validUntilEpochMillis")), t.has("sla") ? sla(t.get("sla")) : null,
-                inputCacheBytes(t), t.has("limits") ? limits(t.get("limits")) : null);
+                inputCacheBytes(t), t.has("limits") ? limits(t.get("limits")) : null,
+                t.has("hold") ? hold(t.get("hold")) : null);
+    }
+
+    private static HoldTerms hold(JsonNode h) {
+        exactFields(h, HOLD_FIELDS, "offer hold terms");
+        try {
+            return new HoldTerms(java.time.Duration.ofMillis(longField(h, "maxHoldMillis")),
+                    (int) intField(h, "maxEntries"), longField(h, "maxBytesPerBuyer"),
+                    (int) intField(h, "maxEntriesPerBuyer"));
+        } catch (dev.depin.InvalidArgumentException e) {
+            throw new InvalidOfferException("offer hold terms are invalid: " + e.getMessage());
+        }
     }
 
     private static JobLimits limits(JsonNode l) {
@@ -257,6 +272,11 @@ final class OfferJson {
         if (t.limits() != null) {
             m.put("limits", new TreeMap<>(Map.of("maxOutputBytes", t.limits().maxOutputBytes(),
                     "maxJobBytes", t.limits().maxJobBytes())));
+        }
+        if (t.hold() != null) {
+            m.put("hold", new TreeMap<>(Map.of("maxHoldMillis", t.hold().maxHold().toMillis(),
+                    "maxEntries", t.hold().maxEntries(), "maxBytesPerBuyer", t.hold().maxBytesPerBuyer(),
+                    "maxEntriesPerBuyer", t.hold().maxEntriesPerBuyer())));
         }
         if (t.sla() != null) {
             Map<String, Object> sla = new TreeMap<>();

@@ -34,10 +34,15 @@ import java.util.regex.Pattern;
  *                   the offer does not say (a buyer then learns it only from a refusal). Terms
  *                   without limits sign exactly the bytes they did before this field existed;
  *                   {@code ProviderNode} always states its own.
+ * @param hold       how long and how much the provider holds between jobs ({@link HoldTerms}), or
+ *                   {@code null} when the offer does not say (a buyer then learns it only from a
+ *                   refusal); only with {@code inputCacheBytes > 0}. Terms without it sign exactly
+ *                   the bytes they did before this field existed; {@code ProviderNode} with an
+ *                   input cache always states its own.
  */
 public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels,
                          Price price, MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes,
-                         JobLimits limits) {
+                         JobLimits limits, HoldTerms hold) {
     /** Kernel id that stands for "runs user-supplied PTX" ({@link dev.depin.kernel.PtxKernel#OFFER_ID}). */
     public static final String PTX = dev.depin.kernel.PtxKernel.OFFER_ID;
     private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:[\\x21-\\x7e]{1,240}");
@@ -55,11 +60,18 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @param sla        the provider's SLA, or {@code null} for none
      * @param inputCacheBytes bytes of inputs the provider holds between jobs, &ge; 0 (0: none)
      * @param limits     the largest job the provider takes, or {@code null} when unstated
-     * @throws InvalidArgumentException on a null or malformed field
+     * @param hold       how long and how much the provider holds, or {@code null} when unstated
+     * @throws InvalidArgumentException on a null or malformed field, or hold terms that do not
+     *                                  fit the input cache
      */
     public OfferTerms {
         if (inputCacheBytes < 0) {
             throw new InvalidArgumentException("offer input cache of " + inputCacheBytes + " bytes: give >= 0");
+        }
+        if (hold != null && hold.maxBytesPerBuyer() > inputCacheBytes) {
+            throw new InvalidArgumentException("offer holds " + hold.maxBytesPerBuyer() + " bytes per buyer but "
+                    + "states an input cache of " + inputCacheBytes + " bytes: state inputCacheBytes >= the bytes per "
+                    + "buyer, or no hold terms");
         }
         InvalidArgumentException.requireNonNull(endpoint, "offer endpoint");
         if (!ENDPOINT.matcher(endpoint).matches()) {
@@ -79,6 +91,26 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
         InvalidArgumentException.requireNonNull(stake, "offer stake");
         InvalidArgumentException.requireNonNull(validUntil, "offer expiry");
         validUntil = validUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    /**
+     * Terms that do not state how long and how much the provider holds.
+     *
+     * @param endpoint   where buyers reach the provider, at most 256 characters
+     * @param devices    the devices it really runs on, at least one
+     * @param region     where they are
+     * @param kernels    kernel ids it runs
+     * @param price      what it charges
+     * @param stake      the stake it declares
+     * @param validUntil when the offer expires
+     * @param sla        the provider's SLA, or {@code null} for none
+     * @param inputCacheBytes bytes of inputs the provider holds between jobs, &ge; 0 (0: none)
+     * @param limits     the largest job the provider takes, or {@code null} when unstated
+     * @throws InvalidArgumentException on a null or malformed field
+     */
+    public OfferTerms(String endpoint, List<DeviceInfo> devices, Region region, Set<String> kernels, Price price,
+                      MicroUsd stake, Instant validUntil, SlaTerms sla, long inputCacheBytes, JobLimits limits) {
+        this(endpoint, devices, region, kernels, price, stake, validUntil, sla, inputCacheBytes, limits, null);
     }
 
     /**
@@ -140,10 +172,27 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      *
      * @param bytes bytes of inputs the provider holds between jobs, 0 for none
      * @return new terms, otherwise equal
-     * @throws InvalidArgumentException if negative
+     * @throws InvalidArgumentException if negative, or below the hold terms' bytes per buyer
      */
     public OfferTerms withInputCache(long bytes) {
-        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, bytes, limits);
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, bytes, limits, hold);
+    }
+
+    /**
+     * These terms stating how long and how much the provider holds.
+     *
+     * @param holdTerms the hold terms, or {@code null} to state none
+     * @return new terms, otherwise equal
+     * @throws InvalidArgumentException if the terms hold more bytes per buyer than {@link #inputCacheBytes()}
+     */
+    public OfferTerms withHold(HoldTerms holdTerms) {
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, inputCacheBytes,
+                limits, holdTerms);
+    }
+
+    /** @return how long and how much the provider holds between jobs, if the offer states it */
+    public java.util.Optional<HoldTerms> holdTerms() {
+        return java.util.Optional.ofNullable(hold);
     }
 
     /**
@@ -153,7 +202,8 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      * @return new terms, otherwise equal
      */
     public OfferTerms withSla(SlaTerms terms) {
-        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms, inputCacheBytes, limits);
+        return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, terms, inputCacheBytes, limits,
+                hold);
     }
 
     /**
@@ -164,7 +214,7 @@ public record OfferTerms(String endpoint, List<DeviceInfo> devices, Region regio
      */
     public OfferTerms withLimits(JobLimits jobLimits) {
         return new OfferTerms(endpoint, devices, region, kernels, price, stake, validUntil, sla, inputCacheBytes,
-                jobLimits);
+                jobLimits, hold);
     }
 
     /** @return the largest job the provider takes, if the offer states it */

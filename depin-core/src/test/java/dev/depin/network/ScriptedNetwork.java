@@ -130,6 +130,13 @@ public final class ScriptedNetwork implements ComputeNetwork {
                 r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched());
     }
 
+    /** Reads held data from the real network: a job that leaves its outputs can be spot-checked. */
+    @Override
+    public CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(NodeId provider, String root, long bytes,
+                                                                              int chunkBytes, int[] chunks) {
+        return inner.fetchHeld(provider, root, bytes, chunkBytes, chunks);
+    }
+
     @Override
     public void close() {
         inner.close();

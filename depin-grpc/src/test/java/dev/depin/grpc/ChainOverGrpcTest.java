@@ -3,10 +3,12 @@ package dev.depin.grpc;
 import static dev.depin.grpc.CacheFixtures.floats;
 import static dev.depin.grpc.CacheFixtures.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.client.DepinClient;
+import dev.depin.client.NoHoldingOfferException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.BlockingExecutor;
 import dev.depin.executor.CorruptingExecutor;
@@ -169,13 +171,19 @@ class ChainOverGrpcTest {
         withChain(dir, new CpuExecutor(1), (node, key, directory, net, client, ledger) -> {
             JobResult first = client.submit(step().input("a", floats(random, M * K)).build()).result();
             List<Balance> before = ledger.balances();
-            // The node holds outputs for at most its cache's 10 minutes: a step asking 20 is refused.
+            // The node's signed offer holds data for at most its cache's 10 minutes (through the directory): a
+            // step asking 20 is rejected by the buyer's planner before anything is sent.
             JobHandle h = client.submit(step().inputFrom("a", first, "c").leaveOutputsOnNode(Duration.ofMinutes(20))
                     .build());
             JobFailedException e = assertThrows(JobFailedException.class, h::result);
-            assertTrue(e.getMessage().contains("provider " + key.nodeId().shortId() + " holds outputs for at most "
-                    + "PT10M, not PT20M: ask leaveOutputsOnNode(ttl) with ttl <= PT10M, or choose another provider"),
-                    e.getMessage());
+            assertEquals(JobState.REJECTED, e.finalState());
+            NoHoldingOfferException why = assertInstanceOf(NoHoldingOfferException.class, e.getSuppressed()[0]);
+            assertTrue(why.getMessage().contains("the provider holding its inputs, " + key.nodeId().shortId()
+                    + ", holds up to PT10M, "), why.getMessage());
+            assertTrue(why.getMessage().endsWith(": ask leaveOutputsOnNode(ttl) with ttl <= PT10M, return the outputs, "
+                    + "or add a provider whose offer holds data longer (its held inputs pin it to that provider)"),
+                    why.getMessage());
+            assertEquals(Duration.ofMinutes(10), why.bestOffer().orElseThrow().maxHold());
             assertEquals(moneyOf(before), moneyOf(ledger.balances()));
             // The held output is untouched by the refused step: the chain goes on from it.
             JobResult next = client.submit(step().inputFrom("a", first, "c").build()).result();

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.job.AttemptState;
+import dev.depin.job.DataMovement;
 import dev.depin.job.Job;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
@@ -143,10 +144,19 @@ class InputCacheOverGrpcTest {
                     assertArrayEquals(r1.floats("out"), r2.floats("out"));
                     paid += r2.cost().micros();
 
+                    assertEquals(List.of("x", "y"), r2.dataMovement().orElseThrow().resent());
+                    assertEquals(0, r2.dataMovement().orElseThrow().inputBytesNotSent());
+
                     JobHandle h3 = client.submit(saxpy(x, y, 50_000)); // held again: roots only
                     h3.result();
                     assertEquals("inputs: 0 of " + 8L * n + " bytes sent; from the provider's cache: [x, y]; kept by "
                             + "the provider: [x, y]", event(h3, null, AttemptState.RETURNED).detail());
+                    // The same account, as values on the result.
+                    DataMovement warm = h3.result().dataMovement().orElseThrow();
+                    assertEquals(8L * n, warm.inputBytesNotSent());
+                    assertEquals(List.of("x", "y"), warm.fromCache());
+                    assertEquals(List.of("x", "y"), warm.keptInputs());
+                    assertTrue(warm.dataCharge().compareTo(h3.result().cost()) <= 0, warm.summary());
                     paid += h3.result().cost().micros();
                 } finally {
                     second.close();

@@ -153,6 +153,10 @@ public final class JobRun implements JobHandle {
     private final JobMoney money;
     /** Held inputs and where the outputs go, the same for every attempt. */
     private final dev.depin.network.spi.Delivery delivery;
+    /** Which offers can hold the outputs of a job that leaves them. */
+    private final HoldPlacement holdPlacement;
+    /** Why the last round had no offer that can hold the outputs, or null (caller holds the lock). */
+    private dev.depin.client.NoHoldingOfferException holdRefused;
     /** The offers the current round chose from: a hedge picks from them. */
     private List<ProviderOffer> lastUsable = List.of();
     /** Fires the current round's hedge; cancelled when the round ends. */
@@ -168,6 +172,7 @@ public final class JobRun implements JobHandle {
         this.specHash = spec.hash();
         this.ctx = ctx;
         this.delivery = new dev.depin.network.spi.Delivery(job.heldInputs().keySet(), job.leaveOutputsFor().orElse(null));
+        this.holdPlacement = new HoldPlacement(job);
         byte[] id = new byte[16];
         RANDOM.nextBytes(id);
         this.jobId = Hex.encode(id);
@@ -290,26 +295,31 @@ public final class JobRun implements JobHandle {
 
     /**
      * Offers this job may go to: only the provider holding its held inputs, and for a job that
-     * leaves its outputs only providers that keep data (an offer with input cache bytes).
+     * leaves its outputs only providers whose offers can hold them ({@link HoldPlacement}). When
+     * the hold terms leave none, {@link #holdRefused} says why (else it is cleared).
      */
     private List<ProviderOffer> placeable(List<ProviderOffer> usable, List<String> passedOver) {
+        holdRefused = null;
         java.util.Optional<NodeId> pinned = job.pinnedProvider();
-        if (pinned.isEmpty() && !delivery.leavesOutputs()) {
+        if (pinned.isEmpty() && !holdPlacement.applies()) {
             return usable;
         }
         List<ProviderOffer> out = new ArrayList<>();
+        List<ProviderOffer> refused = new ArrayList<>();
         for (ProviderOffer o : usable) {
+            String cannotHold;
             if (pinned.isPresent() && !pinned.get().equals(o.nodeId())) {
                 passedOver.add(o.nodeId().shortId() + ": does not hold inputs " + job.heldInputs().keySet());
-            } else if (delivery.leavesOutputs() && o.terms().inputCacheBytes() < spec.outputs().stream()
-                    .mapToLong(dev.depin.kernel.BufferDecl::bytes).sum()) {
-                passedOver.add(o.nodeId().shortId() + ": holds " + o.terms().inputCacheBytes() + " bytes for buyers, "
-                        + "too few to keep this job's outputs");
+            } else if ((cannotHold = holdPlacement.refusal(o)) != null) {
+                passedOver.add(o.nodeId().shortId() + " " + cannotHold);
+                refused.add(o);
             } else {
                 out.add(o);
             }
         }
-        if (pinned.isPresent() && out.isEmpty()) {
+        if (out.isEmpty() && !refused.isEmpty()) {
+            holdRefused = holdPlacement.rejection(refused, pinned.isPresent());
+        } else if (pinned.isPresent() && out.isEmpty()) {
             dev.depin.job.HeldOutput h = job.heldInputs().values().iterator().next();
             passedOver.add("provider " + h.provider().shortId() + ", which holds " + h.describe() + ", is not offered "
                     + "(gone, or not listed any more): run the job that produced it again");
@@ -346,6 +356,20 @@ public final class JobRun implements JobHandle {
             held.put(d.name(), new dev.depin.job.HeldOutput(d.name(), d.merkleRoot(), d.bytes(), a.provider(), until));
         }
         return held;
+    }
+
+    /**
+     * What the accepted attempt's data did, from its transport's count (every declared byte sent
+     * when the network does not count) and its offer's price per gigabyte.
+     */
+    private dev.depin.job.DataMovement dataMovement(Attempt a) {
+        long declared = spec.inputs().stream().mapToLong(dev.depin.job.InputRef::bytes).sum();
+        dev.depin.network.spi.InputTransfer t = a.response.inputTransfer();
+        if (t == null) {
+            t = dev.depin.network.spi.InputTransfer.allSent(declared);
+        }
+        return new dev.depin.job.DataMovement(declared, Math.min(declared, t.sentBytes()), t.fromCache(), t.resent(),
+                job.heldInputs(), t.kept(), a.offer.terms().price().charge(0, spec.bytesMoved()));
     }
 
     private static String held(Map<NodeId, Long> held, ProviderOffer o) {
@@ -957,7 +981,7 @@ public final class JobRun implements JobHandle {
             JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(),
                     resp.outputBytes(), settlement.paid(), new JobResult.Timings(submittedAt, ctx.clock().instant(),
                     resp.deviceNanos()), resp.receipt(), resp.wipe(), winner.report(), disputes, history,
-                    resp.batched(), settlement, heldOutputs(a));
+                    resp.batched(), settlement, heldOutputs(a), dataMovement(a));
             finished = true;
             for (Attempt.Outcome o : agreeing) {
                 ctx.reputation().success(o.attempt().provider());
@@ -1026,7 +1050,7 @@ public final class JobRun implements JobHandle {
         history.addAll(tail);
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
                 cost, new JobResult.Timings(submittedAt, ctx.clock().instant(), resp.deviceNanos()), resp.receipt(),
-                resp.wipe(), winner.report(), disputes, history, resp.batched(), null, heldOutputs(a));
+                resp.wipe(), winner.report(), disputes, history, resp.batched(), null, heldOutputs(a), dataMovement(a));
         // Decided here, under the lock (a cancel through the future takes the lock too, so it
         // either came first or finds the job finished); the future completes after unlocking.
         finished = true;
@@ -1045,7 +1069,7 @@ public final class JobRun implements JobHandle {
         JobFailedException e = new JobFailedException("job " + jobId + (rejected ? " rejected: " : " failed: ") + why,
                 finalState, history, failCause);
         if (rejected) {
-            e.addSuppressed(new NoMatchingOfferException(why));
+            e.addSuppressed(holdRefused != null ? holdRefused : new NoMatchingOfferException(why));
         }
         if (finished) {
             return;
