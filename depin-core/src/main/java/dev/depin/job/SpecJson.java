@@ -1,6 +1,6 @@
 package dev.depin.job;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
 import dev.depin.crypto.CanonicalJson;
@@ -19,12 +19,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Canonical JSON for {@link JobSpec}: every object is a {@link TreeMap} (keys in
- * code-point order), sets are written sorted, integers as JSON integers, and every
+ * Canonical JSON for {@link JobSpec}: every object has its keys in
+ * code-point order, sets are written sorted, integers as JSON integers, and every
  * non-integer number as a JSON string holding its hexadecimal floating-point literal
  * ({@link Float#toHexString} / {@link Double#toHexString}, e.g. {@code "0x1.99999ap-4"}).
  * Hex literals are exact and specified to the character, whereas the decimal
@@ -37,54 +36,106 @@ final class SpecJson {
     private SpecJson() {
     }
 
-    /** @return canonical JSON of {@code spec} */
+    /**
+     * Canonical JSON of {@code spec}, written straight to a generator with every object's keys
+     * in code-point order (the fields below are listed in that order), no intermediate maps:
+     * the same bytes as writing sorted maps of the same values ({@code SpecJsonTest} checks
+     * them against that form), at a fraction of the cost on the submitting thread.
+     *
+     * @return canonical JSON of {@code spec}
+     */
     static byte[] write(JobSpec spec) {
-        Map<String, Object> root = new TreeMap<>();
-        root.put("format", JobSpec.FORMAT);
-        root.put("kernel", kernel(spec.kernel()));
-        Map<String, Object> params = new TreeMap<>();
-        params.putAll(spec.params().longs());
-        spec.params().floats().forEach((k, v) -> params.put(k, Float.toHexString(v)));
-        root.put("params", params);
-        List<Object> inputs = new ArrayList<>();
-        for (InputRef in : spec.inputs()) {
-            inputs.add(new TreeMap<>(Map.of("name", in.name(), "bytes", in.bytes(), "merkleRoot", in.merkleRoot())));
-        }
-        root.put("inputs", inputs);
-        Requirements r = spec.requirements();
-        Map<String, Object> req = new TreeMap<>();
-        req.put("minDeviceMemoryBytes", r.minDeviceMemoryBytes());
-        req.put("models", new TreeSet<>(r.models()));
-        req.put("regions", sortedStrings(r.regions()));
-        req.put("deviceKinds", sortedStrings(r.deviceKinds()));
-        req.put("minReputation", Double.toHexString(r.minReputation()));
-        root.put("requirements", req);
-        VerificationPolicy v = spec.verification();
-        root.put("verification", new TreeMap<>(Map.of("kind", v.kind(), "rounds", v.rounds(),
-                "fraction", Double.toHexString(v.fraction()), "replicas", v.replicas())));
-        root.put("deadlineEpochMillis", spec.deadline().toEpochMilli());
-        root.put("maxPriceMicroUsd", spec.maxPrice().micros());
-        try {
-            return CanonicalJson.writer().writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(512);
+        try (JsonGenerator g = CanonicalJson.writer().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeNumberField("deadlineEpochMillis", spec.deadline().toEpochMilli());
+            g.writeStringField("format", JobSpec.FORMAT);
+            g.writeArrayFieldStart("inputs");
+            for (InputRef in : spec.inputs()) {
+                g.writeStartObject();
+                g.writeNumberField("bytes", in.bytes());
+                g.writeStringField("merkleRoot", in.merkleRoot());
+                g.writeStringField("name", in.name());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeFieldName("kernel");
+            kernel(g, spec.kernel());
+            g.writeNumberField("maxPriceMicroUsd", spec.maxPrice().micros());
+            g.writeObjectFieldStart("params");
+            params(g, spec.params());
+            g.writeEndObject();
+            Requirements r = spec.requirements();
+            g.writeObjectFieldStart("requirements");
+            g.writeFieldName("deviceKinds");
+            strings(g, sortedStrings(r.deviceKinds()));
+            g.writeNumberField("minDeviceMemoryBytes", r.minDeviceMemoryBytes());
+            g.writeStringField("minReputation", Double.toHexString(r.minReputation()));
+            g.writeFieldName("models");
+            strings(g, new TreeSet<>(r.models()));
+            g.writeFieldName("regions");
+            strings(g, sortedStrings(r.regions()));
+            g.writeEndObject();
+            VerificationPolicy v = spec.verification();
+            g.writeObjectFieldStart("verification");
+            g.writeStringField("fraction", Double.toHexString(v.fraction()));
+            g.writeStringField("kind", v.kind());
+            g.writeNumberField("replicas", v.replicas());
+            g.writeNumberField("rounds", v.rounds());
+            g.writeEndObject();
+            g.writeEndObject();
+        } catch (IOException e) {
             throw new IllegalStateException("canonical JSON of a validated spec cannot fail", e);
+        }
+        return out.toByteArray();
+    }
+
+    /** Integer parameters as JSON integers, float ones as hex literals, all keys in order. */
+    private static void params(JsonGenerator g, LaunchParams p) throws IOException {
+        java.util.Iterator<Map.Entry<String, Long>> li = p.longs().entrySet().iterator();
+        java.util.Iterator<Map.Entry<String, Float>> fi = p.floats().entrySet().iterator();
+        Map.Entry<String, Long> l = li.hasNext() ? li.next() : null;
+        Map.Entry<String, Float> f = fi.hasNext() ? fi.next() : null;
+        // Two sorted maps with distinct keys (LaunchParams refuses a name in both), merged.
+        while (l != null || f != null) {
+            if (f == null || (l != null && l.getKey().compareTo(f.getKey()) < 0)) {
+                g.writeNumberField(l.getKey(), l.getValue());
+                l = li.hasNext() ? li.next() : null;
+            } else {
+                g.writeStringField(f.getKey(), Float.toHexString(f.getValue()));
+                f = fi.hasNext() ? fi.next() : null;
+            }
         }
     }
 
-    private static Object kernel(Kernel k) {
-        Map<String, Object> m = new TreeMap<>();
-        m.put("id", k.id());
-        m.put("hash", k.codeHash());
+    private static void kernel(JsonGenerator g, Kernel k) throws IOException {
+        g.writeStartObject();
         if (k instanceof PtxKernel ptx) {
-            m.put("entry", ptx.entry());
-            m.put("ptx", ptx.ptx());
-            List<Object> ps = new ArrayList<>();
+            g.writeStringField("entry", ptx.entry());
+            g.writeStringField("hash", k.codeHash());
+            g.writeStringField("id", k.id());
+            g.writeArrayFieldStart("params");
             for (PtxKernel.Param p : ptx.params()) {
-                ps.add(new TreeMap<>(Map.of("kind", p.kind().name(), "name", p.name())));
+                g.writeStartObject();
+                g.writeStringField("kind", p.kind().name());
+                g.writeStringField("name", p.name());
+                g.writeEndObject();
             }
-            m.put("params", ps);
+            g.writeEndArray();
+            g.writeStringField("ptx", ptx.ptx());
+        } else {
+            g.writeStringField("hash", k.codeHash());
+            g.writeStringField("id", k.id());
         }
-        return m;
+        g.writeEndObject();
+    }
+
+    private static void strings(JsonGenerator g, Iterable<String> values) throws IOException {
+        g.writeStartArray();
+        for (String v : values) {
+            g.writeString(v);
+        }
+        g.writeEndArray();
     }
 
     private static List<String> sortedStrings(Set<?> values) {

@@ -99,6 +99,12 @@ public final class ProviderNode implements AutoCloseable {
      * is sealed at once, concurrent jobs share one signature.
      */
     public static final int DEFAULT_RECEIPT_BATCH = 256;
+    /**
+     * Longest a finished job's statements wait, while attempts are queued behind it, for those
+     * attempts to share its batch signature (2 ms); a job with nothing queued behind it is
+     * sealed at once.
+     */
+    public static final long SEAL_LINGER_NANOS = 2_000_000L;
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
     /** Default of {@link Builder#jobLimits}: output bytes one job may declare. */
@@ -135,7 +141,7 @@ public final class ProviderNode implements AutoCloseable {
     private final Set<String> kernels;
     /** Signs the statements of many jobs at once; null when every job is signed on its own. */
     private final dev.depin.crypto.BatchSigner batches;
-    private final java.util.concurrent.ExecutorService sealer;
+    private final java.util.concurrent.ScheduledExecutorService sealer;
     /** Hashes large inputs and outputs on several cores; owned by the node, closed with it. */
     private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
@@ -168,7 +174,7 @@ public final class ProviderNode implements AutoCloseable {
                 clock.instant().plus(offerTtl), sla);
         if (b.batchJobs > 0) {
             this.batches = new dev.depin.crypto.BatchSigner(key, b.batchJobs, clock);
-            this.sealer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            this.sealer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "depin-provider-" + key.nodeId().shortId() + "-sealer");
                 t.setDaemon(true);
                 return t;
@@ -575,23 +581,27 @@ public final class ProviderNode implements AutoCloseable {
     }
 
     /**
-     * Group commit for signatures: a seal runs on the sealer thread as soon as it is free, and
-     * seals every job that arrived meanwhile. A busy node signs many jobs with one signature
-     * while the previous seal runs. A lone job (no attempt queued behind it, no seal pending)
-     * is sealed at once on its worker: the hand-off to the sealer would only add a thread
-     * wake-up to its latency, and there is nothing to batch it with.
+     * Group commit for signatures. A job with nothing queued behind it is sealed at once on its
+     * worker, with whatever else is pending: a lone job waits for nothing (the hand-off to the
+     * sealer would only add a thread wake-up to its latency). A job with attempts queued behind
+     * it waits for them to share its signature: the next worker to find the queue empty seals
+     * them all, and the sealer seals whatever is pending {@link #SEAL_LINGER_NANOS} after the
+     * first such job at the latest, so a job never waits longer than that for its signature,
+     * whatever runs behind it. Under load each batch then holds the jobs of a linger (one
+     * signature by the node, one verification by each buyer) instead of the one or two that
+     * finished while the previous signature was being made.
      */
     private void requestSeal() {
-        if (!sealScheduled.get() && workers.getQueue().isEmpty()) {
+        if (workers.getQueue().isEmpty()) {
             batches.seal();
             return;
         }
         if (sealScheduled.compareAndSet(false, true)) {
             try {
-                sealer.execute(() -> {
+                sealer.schedule(() -> {
                     sealScheduled.set(false);
                     batches.seal();
-                });
+                }, SEAL_LINGER_NANOS, TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 sealScheduled.set(false);
                 batches.seal(); // closing: seal on this thread rather than strand the job
@@ -1263,11 +1273,11 @@ public final class ProviderNode implements AutoCloseable {
          * Signs receipts and wipe attestations in batches of up to {@code maxJobs} jobs, one
          * Ed25519 signature per batch (DESIGN §4): each buyer gets its job's statements with
          * inclusion proofs in the signed batch, and verifies the batch signature once for all
-         * its jobs in that batch. Batching adapts to load (a group commit): the node's sealer
-         * signs whatever jobs are waiting as soon as it is free, so an idle node signs a lone
-         * job at once (a batch of one job: one signature over its receipt and its wipe instead
-         * of two) and a busy one signs every job that finished while the previous signature was
-         * being made. No job ever waits for a batch to fill.
+         * its jobs in that batch. Batching adapts to load (a group commit): a job with no attempt
+         * queued behind it is signed at once (alone, a batch of one job: one signature over its
+         * receipt and its wipe instead of two), and a job with attempts queued behind it is
+         * signed with them when the queue empties, or {@link #SEAL_LINGER_NANOS} after it
+         * finished at the latest. No job ever waits for a batch to fill.
          *
          * <p>On by default ({@value #DEFAULT_RECEIPT_BATCH}): a job's evidence is then one
          * {@code BatchedReceipt} instead of two envelopes. Use 0 where third-party tools that

@@ -1,10 +1,9 @@
 package dev.depin.crypto;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.depin.crypto.internal.Json;
 import dev.depin.crypto.internal.Statements;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,30 +27,74 @@ final class ReceiptJson {
      * @return UTF-8 canonical JSON
      */
     static byte[] payload(ExecutionReceipt r) {
-        ObjectNode p = Json.object();
-        p.put("jobId", r.jobId());
-        p.put("attempt", r.attempt());
-        p.put("specHash", r.specHash());
-        p.put("kernelId", r.kernelId());
-        p.put("kernelHash", r.kernelHash());
-        p.put("nonce", r.nonce());
-        p.set("inputs", buffers(r.inputs()));
-        p.set("outputs", buffers(r.outputs()));
-        p.put("merkleChunkBytes", r.merkleChunkBytes());
-        p.put("executorKind", r.executorKind());
-        if (r.device() != null) {
-            p.set("device", deviceJson(r.device()));
+        // Keys in code-point order, as the canonical form requires (ReceiptJsonTest checks the
+        // bytes against the sorted tree of the same fields).
+        return Statements.encode(r.subjects(), ExecutionReceipt.PREDICATE_TYPE, g -> {
+            g.writeFieldName("assurance");
+            writeAssurance(g, r.assurance());
+            g.writeNumberField("attempt", r.attempt());
+            if (r.device() != null) {
+                g.writeFieldName("device");
+                writeDevice(g, r.device());
+            }
+            g.writeNumberField("deviceTimeNanos", r.deviceTimeNanos());
+            g.writeStringField("endedAt", r.endedAt().toString());
+            if (r.energy() != null) {
+                g.writeObjectFieldStart("energy");
+                g.writeNumberField("millijoules", r.energy().millijoules());
+                g.writeStringField("source", r.energy().source().wire());
+                g.writeEndObject();
+            }
+            g.writeStringField("executorKind", r.executorKind());
+            g.writeFieldName("inputs");
+            writeBuffers(g, r.inputs());
+            g.writeStringField("jobId", r.jobId());
+            g.writeStringField("kernelHash", r.kernelHash());
+            g.writeStringField("kernelId", r.kernelId());
+            g.writeNumberField("merkleChunkBytes", r.merkleChunkBytes());
+            g.writeStringField("nonce", r.nonce());
+            g.writeFieldName("outputs");
+            writeBuffers(g, r.outputs());
+            g.writeStringField("specHash", r.specHash());
+            g.writeStringField("startedAt", r.startedAt().toString());
+        });
+    }
+
+    /** The device object, keys sorted, shared with the wipe attestation's predicate. */
+    static void writeDevice(JsonGenerator g, ReceiptDevice d) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("cudaVersion", d.cudaVersion());
+        g.writeStringField("driver", d.driver());
+        g.writeStringField("model", d.model());
+        if (d.smCount() == null) {
+            g.writeNullField("smCount");
+        } else {
+            g.writeNumberField("smCount", d.smCount());
         }
-        p.put("startedAt", r.startedAt().toString());
-        p.put("endedAt", r.endedAt().toString());
-        p.put("deviceTimeNanos", r.deviceTimeNanos());
-        p.set("assurance", assuranceJson(r.assurance()));
-        if (r.energy() != null) {
-            ObjectNode e = p.putObject("energy");
-            e.put("millijoules", r.energy().millijoules());
-            e.put("source", r.energy().source().wire());
+        g.writeEndObject();
+    }
+
+    private static void writeAssurance(JsonGenerator g, Assurance a) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("level", a.level().name());
+        g.writeObjectFieldStart("numbers");
+        for (Map.Entry<String, Double> e : a.numbers().entrySet()) { // sorted by Assurance
+            g.writeNumberField(e.getKey(), e.getValue().doubleValue());
         }
-        return Statements.encode(r.subjects(), ExecutionReceipt.PREDICATE_TYPE, p);
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    private static void writeBuffers(JsonGenerator g, List<BufferDigest> list) throws IOException {
+        g.writeStartArray();
+        for (BufferDigest b : list) {
+            g.writeStartObject();
+            g.writeNumberField("bytes", b.bytes());
+            g.writeStringField("merkleRoot", b.merkleRoot());
+            g.writeStringField("name", b.name());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     /**
@@ -105,20 +148,6 @@ final class ReceiptJson {
         return Statements.build(() -> new ReceiptEnergy(mj, ReceiptEnergy.Source.of(source)));
     }
 
-    /** The device object, shared with the wipe attestation's predicate. */
-    static ObjectNode deviceJson(ReceiptDevice d) {
-        ObjectNode o = Json.object();
-        o.put("model", d.model());
-        if (d.smCount() == null) {
-            o.putNull("smCount");
-        } else {
-            o.put("smCount", d.smCount());
-        }
-        o.put("driver", d.driver());
-        o.put("cudaVersion", d.cudaVersion());
-        return o;
-    }
-
     /** Reads a device object, shared with the wipe attestation's predicate. */
     static ReceiptDevice readDevice(JsonNode d) {
         if (!d.isObject()) {
@@ -126,14 +155,6 @@ final class ReceiptJson {
         }
         return Statements.build(() -> new ReceiptDevice(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
                 Statements.optText(d, "driver"), Statements.optText(d, "cudaVersion")));
-    }
-
-    private static ObjectNode assuranceJson(Assurance a) {
-        ObjectNode o = Json.object();
-        o.put("level", a.level().name());
-        ObjectNode n = o.putObject("numbers");
-        a.numbers().forEach(n::put);
-        return o;
     }
 
     private static Assurance readAssurance(JsonNode a) {
@@ -159,17 +180,6 @@ final class ReceiptJson {
             }
         }
         return Statements.build(() -> new Assurance(l, numbers));
-    }
-
-    private static ArrayNode buffers(List<BufferDigest> list) {
-        ArrayNode a = Json.array();
-        for (BufferDigest b : list) {
-            ObjectNode o = a.addObject();
-            o.put("name", b.name());
-            o.put("merkleRoot", b.merkleRoot());
-            o.put("bytes", b.bytes());
-        }
-        return a;
     }
 
     private static List<BufferDigest> readBuffers(JsonNode arr) {

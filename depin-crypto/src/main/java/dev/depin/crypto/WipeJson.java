@@ -1,10 +1,7 @@
 package dev.depin.crypto;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.crypto.VerificationException.Reason;
-import dev.depin.crypto.internal.Json;
 import dev.depin.crypto.internal.Statements;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,29 +27,33 @@ final class WipeJson {
      * @return UTF-8 canonical JSON
      */
     static byte[] payload(WipeAttestation w) {
-        ObjectNode p = Json.object();
-        ArrayNode arr = p.putArray("buffers");
-        for (WipeRecord r : w.buffers()) {
-            ObjectNode o = arr.addObject();
-            o.put("location", r.location());
-            o.put("label", r.label());
-            o.put("bytes", r.bytes());
-            o.put("bytesOverwritten", r.bytesOverwritten());
-            o.put("pattern", r.patternHex());
-            o.put("method", r.method());
-            o.put("checkDigest", r.checkDigest());
-        }
-        p.put("startedAt", w.startedAt().toString());
-        p.put("endedAt", w.endedAt().toString());
-        if (w.device() != null) {
-            p.set("device", ReceiptJson.deviceJson(w.device()));
-        }
-        byte[] tee = w.teeEvidence();
-        if (tee.length > 0) {
-            p.put("teeEvidence", Base64.getEncoder().encodeToString(tee));
-        }
         List<Subject> subject = List.of(new Subject(WipeAttestation.SUBJECT_NAME, Map.of("sha256", w.receiptDigest())));
-        return Statements.encode(subject, WipeAttestation.PREDICATE_TYPE, p);
+        // Keys in code-point order, as the canonical form requires (checked against the tree form).
+        return Statements.encode(subject, WipeAttestation.PREDICATE_TYPE, g -> {
+            g.writeArrayFieldStart("buffers");
+            for (WipeRecord r : w.buffers()) {
+                g.writeStartObject();
+                g.writeNumberField("bytes", r.bytes());
+                g.writeNumberField("bytesOverwritten", r.bytesOverwritten());
+                g.writeStringField("checkDigest", r.checkDigest());
+                g.writeStringField("label", r.label());
+                g.writeStringField("location", r.location());
+                g.writeStringField("method", r.method());
+                g.writeStringField("pattern", r.patternHex());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            if (w.device() != null) {
+                g.writeFieldName("device");
+                ReceiptJson.writeDevice(g, w.device());
+            }
+            g.writeStringField("endedAt", w.endedAt().toString());
+            g.writeStringField("startedAt", w.startedAt().toString());
+            byte[] tee = w.teeEvidence();
+            if (tee.length > 0) {
+                g.writeStringField("teeEvidence", Base64.getEncoder().encodeToString(tee));
+            }
+        });
     }
 
     /**

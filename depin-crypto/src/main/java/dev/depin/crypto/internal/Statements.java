@@ -1,9 +1,11 @@
 package dev.depin.crypto.internal;
 
 import dev.depin.InvalidArgumentException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.depin.crypto.CanonicalJson;
 import dev.depin.crypto.Dsse;
 import dev.depin.crypto.Envelope;
 import dev.depin.crypto.MalformedEnvelopeException;
@@ -11,6 +13,7 @@ import dev.depin.crypto.Subject;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationException.Reason;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -59,6 +62,59 @@ public final class Statements {
         st.put("predicateType", predicateType);
         st.set("predicate", predicate);
         return Json.canonicalBytes(st);
+    }
+
+    /**
+     * Writes the fields of a statement's predicate object, keys in code-point order.
+     */
+    @FunctionalInterface
+    public interface PredicateWriter {
+        /**
+         * Writes the predicate's fields (the object's braces are written around them).
+         *
+         * @param g the generator, positioned inside the predicate object
+         * @throws IOException if the generator fails
+         */
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /**
+     * Canonical statement bytes written straight to a generator, no tree: the same bytes as
+     * {@link #encode(List, String, ObjectNode)} for a predicate whose writer puts its keys in
+     * code-point order (the statement's own keys are in that order here; subjects' digests are
+     * sorted maps). For statements made once per job.
+     *
+     * @param subjects      the subjects
+     * @param predicateType the predicate type
+     * @param predicate     writes the predicate's fields, keys sorted
+     * @return UTF-8 JSON
+     */
+    public static byte[] encode(List<Subject> subjects, String predicateType, PredicateWriter predicate) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
+        try (JsonGenerator g = CanonicalJson.writer().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("_type", STATEMENT_TYPE);
+            g.writeObjectFieldStart("predicate");
+            predicate.write(g);
+            g.writeEndObject();
+            g.writeStringField("predicateType", predicateType);
+            g.writeArrayFieldStart("subject");
+            for (Subject s : subjects) {
+                g.writeStartObject();
+                g.writeObjectFieldStart("digest");
+                for (Map.Entry<String, String> e : s.digest().entrySet()) { // sorted by Subject
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
+                g.writeStringField("name", s.name());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("writing a statement to memory cannot fail", e);
+        }
+        return out.toByteArray();
     }
 
     /**
