@@ -13,11 +13,11 @@ import dev.depin.crypto.WipeRecord;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.provider.ProviderRejectedException;
+import dev.depin.settlement.SettlementContract.ManualClock;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -35,28 +35,8 @@ class InputCacheTest {
         System.out.println("InputCacheTest seed 0x" + Long.toHexString(SEED));
     }
 
-    /** A clock tests move by hand. */
-    static final class ManualClock extends Clock {
-        private Instant now = Instant.parse("2026-12-05T12:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
+    private static ManualClock clock() {
+        return new ManualClock(Instant.parse("2026-12-05T12:00:00Z"));
     }
 
     private record Input(InputRef ref, byte[] bytes) {
@@ -88,7 +68,7 @@ class InputCacheTest {
 
     @Test
     void leastRecentlyUsedEntryIsEvictedWipedAndRecordedForItsOwner() {
-        InputCache c = cache(new InputCache.Limits(3000, 10, 3000, 10, Duration.ofMinutes(1)), new ManualClock());
+        InputCache c = cache(new InputCache.Limits(3000, 10, 3000, 10, Duration.ofMinutes(1)), clock());
         Input x = input("x", 1000);
         Input y = input("y", 1000);
         Input z = input("z", 1000);
@@ -109,7 +89,7 @@ class InputCacheTest {
 
     @Test
     void bytesSentAgainForAnEntryHeldUseThatEntry() {
-        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), new ManualClock());
+        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), clock());
         Input x = input("x", 5000);
         put(c, A, x);
         InputCache.Lease again = c.insert(A, x.ref(), ByteBuffer.wrap(x.bytes().clone())).orElseThrow();
@@ -121,7 +101,7 @@ class InputCacheTest {
 
     @Test
     void entryCountBoundsTheCacheToo() {
-        InputCache c = cache(new InputCache.Limits(1 << 20, 2, 1 << 20, 2, Duration.ofMinutes(1)), new ManualClock());
+        InputCache c = cache(new InputCache.Limits(1 << 20, 2, 1 << 20, 2, Duration.ofMinutes(1)), clock());
         Input x = input("x", 10);
         Input y = input("y", 20);
         Input z = input("z", 30);
@@ -135,7 +115,7 @@ class InputCacheTest {
 
     @Test
     void entriesInUseAreNeverEvicted() {
-        InputCache c = cache(new InputCache.Limits(2000, 10, 2000, 10, Duration.ofMinutes(1)), new ManualClock());
+        InputCache c = cache(new InputCache.Limits(2000, 10, 2000, 10, Duration.ofMinutes(1)), clock());
         Input x = input("x", 1000);
         Input y = input("y", 1000);
         put(c, A, x);
@@ -154,7 +134,7 @@ class InputCacheTest {
 
     @Test
     void anIdleEntryExpiresAndIsRecordedAsExpired() {
-        ManualClock clock = new ManualClock();
+        ManualClock clock = clock();
         InputCache c = cache(new InputCache.Limits(1 << 20, 10, 1 << 20, 10, Duration.ofSeconds(60)), clock);
         Input x = input("x", 4096 + 7);
         Input y = input("y", 100);
@@ -175,7 +155,7 @@ class InputCacheTest {
 
     @Test
     void aStrangerFillingTheCacheDisplacesAtMostItsShare() {
-        InputCache c = cache(new InputCache.Limits(4000, 100, 2000, 50, Duration.ofMinutes(1)), new ManualClock());
+        InputCache c = cache(new InputCache.Limits(4000, 100, 2000, 50, Duration.ofMinutes(1)), clock());
         Input x = input("x", 1000);
         Input y = input("y", 1000);
         put(c, A, x);
@@ -202,7 +182,7 @@ class InputCacheTest {
 
     @Test
     void entriesBelongToTheirSenderAndToTheirExactSize() {
-        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), new ManualClock());
+        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), clock());
         Input x = input("x", 5000);
         put(c, A, x);
         assertEquals(Optional.empty(), c.acquire(B, x.ref()), "a peer that never sent the bytes used them");
@@ -214,7 +194,7 @@ class InputCacheTest {
 
     @Test
     void bytesThatDoNotHashToTheRootAreRefusedAndNotKept() {
-        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), new ManualClock());
+        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), clock());
         Input x = input("x", 9000);
         byte[] forged = x.bytes().clone();
         forged[8999] ^= 1;
@@ -235,7 +215,7 @@ class InputCacheTest {
 
     @Test
     void closeWipesIdleEntriesAndLeasedOnesWhenLetGo() {
-        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), new ManualClock());
+        InputCache c = cache(InputCache.Limits.of(1 << 20, 16), clock());
         Input x = input("x", 3000);
         Input y = input("y", 3000);
         put(c, A, x);

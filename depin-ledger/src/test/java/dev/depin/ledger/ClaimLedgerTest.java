@@ -9,6 +9,7 @@ import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.HoldRecord;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementContract.ManualClock;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -44,7 +45,7 @@ class ClaimLedgerTest {
 
     @Test
     void sweepThread_postsAClaimPastItsHoldsExpiryWithNobodyAsking() throws InterruptedException {
-        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         Databases.Location location = Databases.sqlite();
         try (JdbcLedger ledger = location.builder().clock(clock).expirySweep(Duration.ofMillis(5))
                 .disputeWindow(Duration.ofMinutes(3)).open()) {
@@ -70,7 +71,7 @@ class ClaimLedgerTest {
 
     @Test
     void restartAfterTheWindow_postsTheClaimOnce() {
-        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         Databases.Location location = Databases.sqlite();
         try (JdbcLedger ledger = location.builder().clock(clock).expirySweep(Duration.ZERO).open()) {
             fund(ledger);
@@ -95,7 +96,7 @@ class ClaimLedgerTest {
     void fileWrittenBeforeClaims_isReadAndGainsTheClaimsTableWhenOpened() throws Exception {
         Path dir = Databases.temporaryDirectory("depin-ledger-old");
         Path file = dir.resolve("ledger.db");
-        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).open()) {
             fund(ledger);
             ledger.apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), clock.instant().plus(Duration.ofMinutes(1))))

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.depin.settlement.SettlementContract.ManualClock;
 import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.settlement.SettlementAssertions;
 import dev.depin.InvalidArgumentException;
@@ -55,7 +56,7 @@ abstract class LedgerInvariantTest {
         System.out.println(getClass().getSimpleName() + ": random operations with seed " + SEED
                 + " (rerun with -Dledger.seed=" + SEED + ")");
         SplittableRandom rnd = new SplittableRandom(SEED);
-        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         Duration window = Duration.ofSeconds(90);
         Duration recheck = Duration.ofSeconds(45);
         LedgerModel model = new LedgerModel(window.toMillis(), recheck.toMillis());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.depin.settlement.SettlementAssertions;
+import dev.depin.settlement.SettlementContract.ManualClock;
 import dev.depin.settlement.SettlementException.Reason;
 import dev.depin.InvalidArgumentException;
 import dev.depin.money.MicroUsd;
@@ -194,7 +195,7 @@ abstract class WriterTest {
         long seed = LedgerInvariantTest.SEED;
         System.out.println(getClass().getSimpleName() + ": reopen with seed " + seed + " (rerun with -Dledger.seed=" + seed + ")");
         SplittableRandom rnd = new SplittableRandom(seed);
-        TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         LedgerModel model = new LedgerModel();
         Databases.Location location = freshDatabase();
         List<Operation> done = new ArrayList<>();
