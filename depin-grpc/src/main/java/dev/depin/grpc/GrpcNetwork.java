@@ -5,6 +5,7 @@ import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.DirectoryClient;
+import dev.depin.grpc.internal.LruTable;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.Reconnect;
 import dev.depin.grpc.internal.RemoteAttempt;
@@ -73,6 +74,8 @@ import java.util.function.Consumer;
  */
 public final class GrpcNetwork implements ComputeNetwork {
     private static final Logger LOG = LoggerFactory.getLogger(GrpcNetwork.class);
+    /** The most providers remembered by default ({@link Builder#maxProviders}): the largest offer query. */
+    public static final int DEFAULT_MAX_PROVIDERS = 100_000;
 
     private final NodeTls.Identity identity;
     private final List<DirectoryClient> directories = new ArrayList<>();
@@ -84,8 +87,13 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final Duration dispatchBackoff;
     /** Recent answers by query, so that a scheduling round per job does not cost a directory round trip. */
     private final Map<OfferQuery, Cached> recent = new ConcurrentHashMap<>();
-    /** Where each provider serves, as last listed, with the key its channel pins. */
-    private final Map<NodeId, Route> routes = new ConcurrentHashMap<>();
+    /**
+     * Where each provider serves, as last listed, with the key its channel pins: at most
+     * {@link Builder#maxProviders} of them, the least recently used forgotten (and its channel
+     * closed) past that, so that directories listing ever fresh keys cannot grow it for as long as
+     * the buyer runs.
+     */
+    private final LruTable<NodeId, Route> routes;
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -96,7 +104,8 @@ public final class GrpcNetwork implements ComputeNetwork {
     private record Route(String address, NodePublicKey key) {
     }
 
-    private record Cached(long untilNanos, List<ProviderOffer> offers) {
+    /** An answer with the routes of its offers, put back on a hit so that each offer can be dispatched. */
+    private record Cached(long untilNanos, List<ProviderOffer> offers, List<Route> routes) {
     }
 
     private GrpcNetwork(Builder b) {
@@ -108,6 +117,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         this.dispatchBackoff = b.dispatchBackoff;
         this.held = b.keepInputs || b.keepOutputs ? new dev.depin.grpc.internal.HeldInputs() : null;
         this.keepOutputs = b.keepOutputs;
+        this.routes = new LruTable<>(b.maxProviders, (node, route) -> forget(route));
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
                     b.directoryRetry, b.directoryTimeout));
@@ -156,6 +166,9 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         Cached hit = recent.get(query);
         if (hit != null && System.nanoTime() - hit.untilNanos() < 0) {
+            for (int i = 0; i < hit.offers().size(); i++) {
+                routes.put(hit.offers().get(i).nodeId(), hit.routes().get(i));
+            }
             return CompletableFuture.completedFuture(hit.offers());
         }
         DirectoryQuery.Builder q = DirectoryQuery.newBuilder().setKernelId(query.kernelId()).setLimit(query.limit())
@@ -175,24 +188,30 @@ public final class GrpcNetwork implements ComputeNetwork {
         return CompletableFuture.allOf(answers.stream().map(f -> f.handle((a, e) -> null))
                         .toArray(CompletableFuture[]::new))
                 .thenApply(v -> {
-                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit()));
+                    List<Route> listed = new ArrayList<>();
+                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit(), listed));
                     if (offerCacheNanos > 0) {
                         if (recent.size() > 1024) {
                             recent.clear();
                         }
-                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers));
+                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers, List.copyOf(listed)));
                     }
                     return offers;
                 });
     }
 
-    private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit) {
+    private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit,
+                                      List<Route> listed) {
         Map<NodeId, ProviderOffer> best = new LinkedHashMap<>();
         Map<NodeId, String> where = new LinkedHashMap<>();
         Throwable lastFailure = null;
         List<String> failures = new ArrayList<>();
         int answered = 0;
-        for (CompletableFuture<DirectoryAnswer> f : answers) {
+        Set<NodeId> fromPinned = new java.util.HashSet<>();
+        Instant now = Instant.now();
+        for (int d = 0; d < answers.size(); d++) {
+            CompletableFuture<DirectoryAnswer> f = answers.get(d);
+            boolean pinned = directoryKeys.get(d) != null;
             DirectoryAnswer a;
             try {
                 a = f.join();
@@ -211,10 +230,25 @@ public final class GrpcNetwork implements ComputeNetwork {
                     LOG.debug("ignoring a malformed listing: {}", e.getMessage());
                     continue;
                 }
+                // The offer is signed, its address is not: a live offer from a directory whose key is
+                // pinned is believed over any from one that is not (which could pair the provider's
+                // newest offer with a host that fails the key pin, or with nowhere); among equals,
+                // the offer valid longest.
                 ProviderOffer prev = best.get(o.nodeId());
-                if (prev == null || o.terms().validUntil().isAfter(prev.terms().validUntil())) {
+                boolean prevPinned = fromPinned.contains(o.nodeId());
+                boolean newer = prev == null || o.terms().validUntil().isAfter(prev.terms().validUntil());
+                boolean better = prev == null
+                        || (pinned && !prevPinned && o.terms().validUntil().isAfter(now))
+                        || (pinned == prevPinned && newer)
+                        || (!pinned && prevPinned && !prev.terms().validUntil().isAfter(now) && newer);
+                if (better) {
                     best.put(o.nodeId(), o);
                     where.put(o.nodeId(), l.getAddress());
+                    if (pinned) {
+                        fromPinned.add(o.nodeId());
+                    } else {
+                        fromPinned.remove(o.nodeId());
+                    }
                 }
             }
         }
@@ -231,7 +265,9 @@ public final class GrpcNetwork implements ComputeNetwork {
             if (out.size() == limit) {
                 break;
             }
-            routes.put(o.nodeId(), new Route(where.get(o.nodeId()), o.publicKey()));
+            Route route = new Route(where.get(o.nodeId()), o.publicKey());
+            routes.put(o.nodeId(), route);
+            listed.add(route);
             out.add(o);
         }
         return out;
@@ -474,6 +510,17 @@ public final class GrpcNetwork implements ComputeNetwork {
                 + " at " + route.address() + ": " + e.getMessage(), e));
     }
 
+    /**
+     * Closes the channel of a route the table let go of (evicted, or the provider listed a new
+     * address): calls on it finish, new ones go to a fresh channel if the provider is listed again.
+     */
+    private void forget(Route route) {
+        ManagedChannel c = channels.remove(route);
+        if (c != null) {
+            c.shutdown();
+        }
+    }
+
     private ManagedChannel channel(Route route) {
         return channels.computeIfAbsent(route, r -> NettyChannelBuilder
                 .forTarget(r.address())
@@ -652,8 +699,28 @@ public final class GrpcNetwork implements ComputeNetwork {
         private Duration dispatchBackoff = Duration.ofMillis(100);
         private boolean keepInputs;
         private boolean keepOutputs;
+        private int maxProviders = DEFAULT_MAX_PROVIDERS;
 
         private Builder() {
+        }
+
+        /**
+         * @param max the most providers whose address (and channel) this network remembers at
+         *            once, 1 to 1,000,000 (default {@value GrpcNetwork#DEFAULT_MAX_PROVIDERS}, the
+         *            largest offer query). Past it the least recently listed or used is forgotten
+         *            and its channel closed; a job sent to it later fails with "refresh the
+         *            offers" and is placed again. A bound, because every directory answer may
+         *            name providers this buyer never saw, a hostile directory fresh ones each
+         *            time.
+         * @return this builder
+         * @throws InvalidArgumentException if out of range
+         */
+        public Builder maxProviders(int max) {
+            if (max < 1 || max > 1_000_000) {
+                throw new InvalidArgumentException("remembering " + max + " providers: give 1 to 1000000");
+            }
+            this.maxProviders = max;
+            return this;
         }
 
         /**
