@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * A ledger's signed word that money is held for one job on one provider: the answer to a
@@ -100,7 +99,6 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
     public static final int MAX_PATH = 10;
     /** The largest encoded certificate accepted. */
     public static final int MAX_BYTES = 4096;
-    private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final String[] NAMES = {"ledger", "hold", "buyer", "payee", "amount", "spec", "expires"};
     private static final String FIRST = "depin-hold-certificate v1";
     private static final String FIRST_V2 = "depin-hold-certificate v2";
@@ -297,12 +295,12 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         }
         List<byte[]> proofPath = new ArrayList<>(hashes.length);
         for (String h : hashes) {
-            if (!HEX64.matcher(h).matches()) {
+            if (!Hex.isLowerHex(h, 64)) {
                 throw malformed("audit path hash '" + abbreviate(h) + "' is not 64 lower-case hex characters");
             }
             proofPath.add(Hex.decode(h));
         }
-        if (!HEX64.matcher(root).matches()) {
+        if (!Hex.isLowerHex(root, 64)) {
             throw malformed("the root '" + abbreviate(root) + "' is not 64 lower-case hex characters");
         }
         if (!Hex.isLowerHex(signature, 128)) {
@@ -508,7 +506,7 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
 
     static String requireSpecHash(String specHash) {
         InvalidArgumentException.requireNonNull(specHash, "spec hash");
-        if (!HEX64.matcher(specHash).matches()) {
+        if (!Hex.isLowerHex(specHash, 64)) {
             throw new InvalidArgumentException("spec hash '" + specHash + "' must be 64 lower-case hex characters");
         }
         return specHash;
@@ -538,7 +536,7 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
             return null;
         }
         String root = text.substring(head.length(), head.length() + 64);
-        return HEX64.matcher(root).matches() ? root : null;
+        return Hex.isLowerHex(root, 64) ? root : null;
     }
 
     private static byte[] encode(String first, NodeId ledger, OperationKey hold, AccountId buyer, AccountId payee,

@@ -1,7 +1,6 @@
 package dev.depin.settlement;
 
 import dev.depin.InvalidArgumentException;
-import java.util.regex.Pattern;
 
 /**
  * The idempotency key of one ledger operation.
@@ -14,7 +13,8 @@ import java.util.regex.Pattern;
  * @param value the key, 1 to 200 characters from {@code [A-Za-z0-9:._/-]}
  */
 public record OperationKey(String value) {
-    private static final Pattern FORM = Pattern.compile("[A-Za-z0-9:._/-]{1,200}");
+    /** The longest key. */
+    private static final int MAX_LENGTH = 200;
 
     /**
      * Checks the key.
@@ -24,7 +24,7 @@ public record OperationKey(String value) {
      */
     public OperationKey {
         InvalidArgumentException.requireNonNull(value, "operation key");
-        if (!FORM.matcher(value).matches()) {
+        if (!AccountId.wellFormed(value, MAX_LENGTH, true)) {
             throw new InvalidArgumentException("operation key '" + value
                     + "' is malformed: use 1 to 200 characters from A-Z a-z 0-9 : . _ / -");
         }
