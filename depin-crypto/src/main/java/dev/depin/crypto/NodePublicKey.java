@@ -28,11 +28,14 @@ public final class NodePublicKey {
     private final byte[] raw;
     private final Ed25519PublicKeyParameters params;
     private final NodeId nodeId;
+    /** Computed once: a settlement service looks a caller's key up in maps on every operation. */
+    private final int hash;
 
     private NodePublicKey(byte[] raw, Ed25519PublicKeyParameters params) {
         this.raw = raw;
         this.params = params;
         this.nodeId = NodeId.ofRawKey(raw);
+        this.hash = Arrays.hashCode(raw);
     }
 
     static NodePublicKey of(Ed25519PublicKeyParameters params) {
@@ -172,12 +175,12 @@ public final class NodePublicKey {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof NodePublicKey k && Arrays.equals(raw, k.raw);
+        return o == this || o instanceof NodePublicKey k && k.hash == hash && Arrays.equals(raw, k.raw);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(raw);
+        return hash;
     }
 
     @Override

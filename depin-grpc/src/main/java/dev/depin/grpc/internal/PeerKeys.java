@@ -27,22 +27,14 @@ public final class PeerKeys implements ServerInterceptor {
     public static final Context.Key<NodePublicKey> PEER = Context.key("depin-peer-key");
     /** The calling peer's IP address, as the connection shows it (null when not an IP connection). */
     public static final Context.Key<InetAddress> REMOTE = Context.key("depin-peer-address");
+    /** The session value under which {@link #keyOf(SSLSession)} keeps the peer's node key. */
+    private static final String SESSION_VALUE = "dev.depin.peer-node-key";
 
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
                                                        ServerCallHandler<Q, A> next) {
         SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
-        NodePublicKey key = null;
-        if (session != null) {
-            try {
-                Certificate[] chain = session.getPeerCertificates();
-                if (chain.length == 1) {
-                    key = NodeTls.keyOf(chain[0]);
-                }
-            } catch (SSLPeerUnverifiedException | RuntimeException e) {
-                key = null;
-            }
-        }
+        NodePublicKey key = session == null ? null : keyOf(session);
         if (key == null) {
             call.close(Status.UNAUTHENTICATED.withDescription("no verified Ed25519 client certificate: refused"),
                     new Metadata());
@@ -51,5 +43,35 @@ public final class PeerKeys implements ServerInterceptor {
         SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
         InetAddress ip = remote instanceof InetSocketAddress a ? a.getAddress() : null;
         return Contexts.interceptCall(Context.current().withValues(PEER, key, REMOTE, ip), call, headers, next);
+    }
+
+    /**
+     * The node key of the session's verified peer certificate, read from the certificate once per
+     * TLS session and then kept in the session: reading it parses the identity binding and
+     * decodes an Ed25519 point, which per call was a measured share of a settlement service's CPU
+     * (every call of a connection shares its session, and the session's peer never changes).
+     *
+     * @return the key, or null when the session has no single verified certificate with a binding
+     */
+    private static NodePublicKey keyOf(SSLSession session) {
+        NodePublicKey key;
+        try {
+            if (session.getValue(SESSION_VALUE) instanceof NodePublicKey kept) {
+                return kept;
+            }
+            Certificate[] chain = session.getPeerCertificates();
+            if (chain.length != 1) {
+                return null;
+            }
+            key = NodeTls.keyOf(chain[0]);
+        } catch (SSLPeerUnverifiedException | RuntimeException e) {
+            return null;
+        }
+        try {
+            session.putValue(SESSION_VALUE, key);
+        } catch (RuntimeException e) {
+            // a session that keeps no values: the key is read again on the next call
+        }
+        return key;
     }
 }
