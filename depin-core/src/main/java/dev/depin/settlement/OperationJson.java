@@ -1,16 +1,17 @@
 package dev.depin.settlement;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.depin.DepinException;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.CanonicalJson;
 import dev.depin.money.MicroUsd;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * The JSON form of an {@link Operation}, as a settlement service receives it: one object whose
@@ -35,59 +36,80 @@ final class OperationJson {
     private OperationJson() {
     }
 
+    /**
+     * The canonical JSON of {@code op}, written straight to a generator with each member's keys in
+     * code-point order (the fields below are listed in that order), no intermediate map or tree:
+     * the same bytes as writing a sorted map of the same values ({@code OperationJsonTest} checks
+     * them against that form), at a fraction of the cost on a settlement client's busiest path.
+     */
     static byte[] write(Operation op) {
-        Map<String, Object> m = new TreeMap<>();
-        m.put("key", op.key().value());
-        if (op instanceof Operation.Mint o) {
-            m.put("op", "mint");
-            m.put("to", o.to().value());
-            m.put("amount", o.amount().micros());
-        } else if (op instanceof Operation.Transfer o) {
-            m.put("op", "transfer");
-            m.put("from", o.from().value());
-            m.put("to", o.to().value());
-            m.put("amount", o.amount().micros());
-        } else if (op instanceof Operation.Hold o) {
-            m.put("op", "hold");
-            m.put("payer", o.payer().value());
-            m.put("payee", o.payee().value());
-            m.put("amount", o.amount().micros());
-            m.put("expiresAt", o.expiresAt().toEpochMilli());
-            o.specHash().ifPresent(h -> m.put("specHash", h));
-            o.price().ifPresent(p -> {
-                m.put("pricePerDeviceSecond", p.perDeviceSecond().micros());
-                m.put("pricePerGigabyte", p.perGigabyte().micros());
-            });
-        } else if (op instanceof Operation.Post o) {
-            m.put("op", "post");
-            m.put("hold", o.hold().value());
-            m.put("amount", o.amount().micros());
-        } else if (op instanceof Operation.VoidHold o) {
-            m.put("op", "void");
-            m.put("hold", o.hold().value());
-        } else if (op instanceof Operation.Expire o) {
-            m.put("op", "expire");
-            m.put("hold", o.hold().value());
-        } else if (op instanceof Operation.Slash o) {
-            m.put("op", "slash");
-            m.put("stake", o.stake().value());
-            o.beneficiary().ifPresent(b -> m.put("beneficiary", b.value()));
-            m.put("toBeneficiary", o.toBeneficiary().micros());
-            m.put("burned", o.burned().micros());
-            m.put("evidence", o.evidence());
-        } else if (op instanceof Operation.Claim o) {
-            m.put("op", "claim");
-            m.put("hold", o.hold().value());
-            m.put("amount", o.amount().micros());
-            m.put("evidence", o.evidence());
-        } else if (op instanceof Operation.Dispute o) {
-            m.put("op", "dispute");
-            m.put("hold", o.hold().value());
-            m.put("evidence", o.evidence());
-        } else {
-            throw new IllegalStateException("a new Operation member needs its JSON form: " + op);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+        try (JsonGenerator g = CanonicalJson.writer().createGenerator(out)) {
+            g.writeStartObject();
+            if (op instanceof Operation.Mint o) {
+                g.writeNumberField("amount", o.amount().micros());
+                common(g, op, "mint");
+                g.writeStringField("to", o.to().value());
+            } else if (op instanceof Operation.Transfer o) {
+                g.writeNumberField("amount", o.amount().micros());
+                g.writeStringField("from", o.from().value());
+                common(g, op, "transfer");
+                g.writeStringField("to", o.to().value());
+            } else if (op instanceof Operation.Hold o) {
+                g.writeNumberField("amount", o.amount().micros());
+                g.writeNumberField("expiresAt", o.expiresAt().toEpochMilli());
+                common(g, op, "hold");
+                g.writeStringField("payee", o.payee().value());
+                g.writeStringField("payer", o.payer().value());
+                if (o.price().isPresent()) {
+                    g.writeNumberField("pricePerDeviceSecond", o.price().get().perDeviceSecond().micros());
+                    g.writeNumberField("pricePerGigabyte", o.price().get().perGigabyte().micros());
+                }
+                if (o.specHash().isPresent()) {
+                    g.writeStringField("specHash", o.specHash().get());
+                }
+            } else if (op instanceof Operation.Post o) {
+                g.writeNumberField("amount", o.amount().micros());
+                g.writeStringField("hold", o.hold().value());
+                common(g, op, "post");
+            } else if (op instanceof Operation.VoidHold o) {
+                g.writeStringField("hold", o.hold().value());
+                common(g, op, "void");
+            } else if (op instanceof Operation.Expire o) {
+                g.writeStringField("hold", o.hold().value());
+                common(g, op, "expire");
+            } else if (op instanceof Operation.Slash o) {
+                if (o.beneficiary().isPresent()) {
+                    g.writeStringField("beneficiary", o.beneficiary().get().value());
+                }
+                g.writeNumberField("burned", o.burned().micros());
+                g.writeStringField("evidence", o.evidence());
+                common(g, op, "slash");
+                g.writeStringField("stake", o.stake().value());
+                g.writeNumberField("toBeneficiary", o.toBeneficiary().micros());
+            } else if (op instanceof Operation.Claim o) {
+                g.writeNumberField("amount", o.amount().micros());
+                g.writeStringField("evidence", o.evidence());
+                g.writeStringField("hold", o.hold().value());
+                common(g, op, "claim");
+            } else if (op instanceof Operation.Dispute o) {
+                g.writeStringField("evidence", o.evidence());
+                g.writeStringField("hold", o.hold().value());
+                common(g, op, "dispute");
+            } else {
+                throw new IllegalStateException("a new Operation member needs its JSON form: " + op);
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("canonical JSON of a validated operation cannot fail", e);
         }
-        return CanonicalJson.write(m);
+        return out.toByteArray();
+    }
+
+    /** The two fields every member has, which sort together: {@code key}, then {@code op}. */
+    private static void common(JsonGenerator g, Operation op, String type) throws IOException {
+        g.writeStringField("key", op.key().value());
+        g.writeStringField("op", type);
     }
 
     static Operation read(byte[] json) {

@@ -44,6 +44,87 @@ class OperationJsonTest {
                 + "\"payer\":\"buyer:acme\"}", new String(ops.get(2).toJson(), StandardCharsets.UTF_8));
     }
 
+    /**
+     * The generator writes the bytes the sorted-map form wrote before it: the strict reader gives
+     * back the same operation (every field there with its value, nothing else), and the bytes are
+     * what the canonical writer makes of their own tree (keys in code-point order, compact, the
+     * same number and string forms). Every member, with and without its optional fields, random
+     * ids, amounts and evidence (quotes and backslashes included), fixed seed.
+     */
+    @Test
+    void toJson_sameBytesAsTheSortedMapForm() {
+        long seed = 20261206L;
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < 2_000; i++) {
+            Operation op = randomOperation(r, i);
+            byte[] json = op.toJson();
+            String where = "seed " + seed + ", operation " + i + ": " + new String(json, StandardCharsets.UTF_8);
+            assertEquals(op, Operation.fromJson(json), where);
+            assertEquals(new String(dev.depin.crypto.CanonicalJson.write(dev.depin.crypto.CanonicalJson.readTree(json)),
+                    StandardCharsets.UTF_8), new String(json, StandardCharsets.UTF_8), where);
+        }
+    }
+
+    private static Operation randomOperation(java.util.Random r, int i) {
+        OperationKey key = OperationKey.of(id(r, "k/") + i);
+        OperationKey hold = OperationKey.of(id(r, "h/"));
+        AccountId a = AccountId.of(id(r, "buyer:"));
+        AccountId b = AccountId.of(id(r, "provider:"));
+        MicroUsd amount = MicroUsd.ofMicros(1 + (r.nextBoolean() ? r.nextInt(1_000) : r.nextLong() & (Long.MAX_VALUE - 1)));
+        String evidence = evidence(r);
+        return switch (i % 9) {
+            case 0 -> new Operation.Mint(key, a, amount);
+            case 1 -> new Operation.Transfer(key, a, b, amount);
+            case 2 -> hold(r, key, a, b, amount);
+            case 3 -> new Operation.Post(key, hold, MicroUsd.ofMicros(r.nextInt(5)));
+            case 4 -> new Operation.VoidHold(key, hold);
+            case 5 -> new Operation.Expire(key, hold);
+            case 6 -> {
+                boolean beneficiary = r.nextBoolean();
+                yield new Operation.Slash(key, AccountId.of(id(r, "stake:")), beneficiary ? Optional.of(a) : Optional.empty(),
+                        MicroUsd.ofMicros(beneficiary ? r.nextInt(50) : 0), MicroUsd.ofMicros(1 + r.nextInt(50)), evidence);
+            }
+            case 7 -> new Operation.Claim(key, hold, amount, evidence);
+            default -> new Operation.Dispute(key, hold, evidence);
+        };
+    }
+
+    /** A hold with or without a spec hash, and with a price only where it has one. */
+    private static Operation hold(java.util.Random r, OperationKey key, AccountId a, AccountId b, MicroUsd amount) {
+        Optional<String> spec = r.nextBoolean() ? Optional.of(dev.depin.crypto.Hex.encode(bytes(r, 32))) : Optional.empty();
+        Optional<dev.depin.money.Price> price = spec.isPresent() && r.nextBoolean()
+                ? Optional.of(new dev.depin.money.Price(MicroUsd.ofMicros(r.nextInt(900)), MicroUsd.ofMicros(r.nextInt(900))))
+                : Optional.empty();
+        return new Operation.Hold(key, a, b, amount, Instant.ofEpochMilli(r.nextLong() & 0xffff_ffff_ffffL), spec, price);
+    }
+
+    private static final String ID_CHARS = "ABCXYZabcxyz0189:._-";
+
+    private static String id(java.util.Random r, String prefix) {
+        StringBuilder sb = new StringBuilder(prefix);
+        int n = 1 + r.nextInt(40);
+        for (int i = 0; i < n; i++) {
+            sb.append(ID_CHARS.charAt(r.nextInt(ID_CHARS.length())));
+        }
+        return sb.toString();
+    }
+
+    /** 1 to 60 printable ASCII characters without spaces, quotes and backslashes included. */
+    private static String evidence(java.util.Random r) {
+        StringBuilder sb = new StringBuilder();
+        int n = 1 + r.nextInt(60);
+        for (int i = 0; i < n; i++) {
+            sb.append((char) (33 + r.nextInt(94)));
+        }
+        return sb.toString();
+    }
+
+    private static byte[] bytes(java.util.Random r, int n) {
+        byte[] b = new byte[n];
+        r.nextBytes(b);
+        return b;
+    }
+
     @Test
     void fromJson_refusesEachMalformationSayingWhat() {
         refused("{\"op\":\"mint\",\"key\":\"m\",\"to\":\"buyer:acme\"", "operation JSON is not one strict JSON document");
