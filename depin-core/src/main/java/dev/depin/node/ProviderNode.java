@@ -107,10 +107,16 @@ public final class ProviderNode implements AutoCloseable {
     public static final long SEAL_LINGER_NANOS = 2_000_000L;
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
-    /** Default of {@link Builder#jobLimits}: output bytes one job may declare. */
-    public static final long DEFAULT_MAX_OUTPUT_BYTES = 512L << 20;
-    /** Default of {@link Builder#jobLimits}: input plus output bytes of one job. */
-    public static final long DEFAULT_MAX_JOB_BYTES = 1L << 30;
+    /**
+     * Default of {@link Builder#jobLimits} on a heap of 8 GiB or more: output bytes one job may
+     * declare (on a smaller heap, a sixteenth of it; {@link JobLimits#forHeap}).
+     */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = JobLimits.HEAP_DEFAULT_CAP / 2;
+    /**
+     * Default of {@link Builder#jobLimits} on a heap of 8 GiB or more: input plus output bytes of
+     * one job (on a smaller heap, an eighth of it; {@link JobLimits#forHeap}).
+     */
+    public static final long DEFAULT_MAX_JOB_BYTES = JobLimits.HEAP_DEFAULT_CAP;
 
     private final NodeKeyPair key;
     private final DeviceExecutor executor;
@@ -1169,7 +1175,7 @@ public final class ProviderNode implements AutoCloseable {
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
         private int batchJobs = DEFAULT_RECEIPT_BATCH;
-        private JobLimits limits = new JobLimits(DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_JOB_BYTES);
+        private JobLimits limits = JobLimits.forHeap(Runtime.getRuntime().maxMemory());
         private io.micrometer.core.instrument.MeterRegistry registry;
         private java.util.function.DoubleSupplier watts;
         private String energySource;
@@ -1318,8 +1324,16 @@ public final class ProviderNode implements AutoCloseable {
          * pool runs at most {@code workers} jobs at once, so the node's job memory is bounded by
          * {@code workers × maxJobBytes}.
          *
-         * @param maxOutputBytes the most output bytes one job may declare (default 512 MiB)
-         * @param maxJobBytes    the most input plus output bytes of one job (default 1 GiB)
+         * <p>The default follows the JVM's heap ({@link JobLimits#forHeap}): an eighth of
+         * {@link Runtime#maxMemory()} per job, at most 1 GiB, half of it output; so a node started
+         * with {@code -Xmx512m} offers jobs of about 64 MiB, one with {@code -Xmx8g} or more 1 GiB jobs. A
+         * node served over a transport with its own input budgets must not offer more than they
+         * admit for one job (depin-grpc's {@code ProviderServer} refuses to start otherwise).
+         *
+         * @param maxOutputBytes the most output bytes one job may declare (default: a sixteenth of
+         *                       the maximum heap, at most 512 MiB)
+         * @param maxJobBytes    the most input plus output bytes of one job (default: an eighth
+         *                       of the maximum heap, at most 1 GiB)
          * @return this builder
          * @throws InvalidArgumentException unless {@code 1 <= maxOutputBytes <= maxJobBytes}
          */

@@ -68,6 +68,15 @@ public final class ProviderServer implements AutoCloseable {
     private final AddressLimits addressLimits;
     /** RST_STREAM frames a connection may send per 10 s before it is closed (rapid reset, CVE-2023-44487). */
     private static final int MAX_RST_FRAMES_PER_10S = 10_000;
+    /**
+     * The fewest input bytes one peer's and one address's budgets may admit for a job: one Start
+     * message (4 MiB), which may carry the job's inputs whole and is held until the job is wiped.
+     */
+    public static final long MIN_INPUT_BYTES_PER_JOB = Wire.MAX_MESSAGE_BYTES;
+    /** Most input bytes all streams hold by default, from a heap of 8 GiB up (a quarter of a smaller one). */
+    private static final long DEFAULT_INPUT_BYTES_CAP = 2L << 30;
+    /** Most unread output bytes one peer's drains hold by default (a quarter of the total if less). */
+    private static final long DEFAULT_UNREAD_OUTPUT_BYTES_PER_PEER = 64L << 20;
     private final String address;
     private final String listedAt;
     private final List<DirectoryClient> directories = new ArrayList<>();
@@ -75,14 +84,15 @@ public final class ProviderServer implements AutoCloseable {
 
     private ProviderServer(Builder b) throws IOException {
         this.node = b.node;
+        long perPeer = perPeer(b.maxInputBytes, b.maxInputBytesPerPeer);
+        long perAddress = perAddress(b.maxInputBytes, perPeer, b.maxInputBytesPerAddress);
+        checkJobsFit(b.node, b.maxInputBytes, perPeer, perAddress);
         NodeTls.Identity identity = NodeTls.identity(b.key);
-        long perPeer = b.maxInputBytesPerPeer > 0 ? Math.min(b.maxInputBytesPerPeer, b.maxInputBytes)
-                : Math.max(1, b.maxInputBytes / 2);
+        long drainPerPeer = b.maxDrainBytesPerPeer > 0 ? Math.min(b.maxDrainBytesPerPeer, b.maxDrainBytes)
+                : Math.min(DEFAULT_UNREAD_OUTPUT_BYTES_PER_PEER, Math.max(1, b.maxDrainBytes / 4));
         this.limits = new StreamLimits(b.maxInputBytes, perPeer, b.maxStreamsPerPeer, b.maxJobsPerPeer,
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
-                b.maxDrainBytes, Math.min(b.maxDrainBytesPerPeer, b.maxDrainBytes));
-        long perAddress = b.maxInputBytesPerAddress > 0 ? Math.min(b.maxInputBytesPerAddress, b.maxInputBytes)
-                : Math.max(perPeer, b.maxInputBytes / 4 * 3);
+                b.maxDrainBytes, drainPerPeer);
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
         this.service = new ProviderService(b.node, limits, addressLimits);
         RefusedMessageLog.install();
@@ -115,6 +125,63 @@ public final class ProviderServer implements AutoCloseable {
         LOG.info("provider node {} serving {} on {} (mutual TLS 1.3){}", node.nodeId().shortId(),
                 node.executor().kind(), address, b.directories.isEmpty() ? ""
                         : ", listed" + (listedAt.equals(address) ? "" : " as " + listedAt) + " in " + b.directories);
+    }
+
+    /** @return one peer's input bytes: as given (at most the whole), else half of the whole */
+    private static long perPeer(long maxInputBytes, long given) {
+        return given > 0 ? Math.min(given, maxInputBytes) : Math.max(1, maxInputBytes / 2);
+    }
+
+    /** @return one address's input bytes: as given (at most the whole), else ¾ of it and at least a peer's */
+    private static long perAddress(long maxInputBytes, long perPeer, long given) {
+        return given > 0 ? Math.min(given, maxInputBytes) : Math.max(perPeer, maxInputBytes / 4 * 3);
+    }
+
+    /**
+     * The most bytes one job may declare, inputs and outputs together, on a node served with
+     * these input budgets, for a peer that holds nothing else there: its inputs must fit one
+     * peer's and one address's input bytes, and the smallest output is one byte, so a node whose
+     * {@link ProviderNode.Builder#jobLimits} job bytes are at most this never offers a job the
+     * server refuses for its size alone. A command line that sets the budgets uses it to size the
+     * node's jobs before it builds the node ({@code depin node} without {@code --max-job-bytes}).
+     *
+     * @param maxInputBytes           {@link Builder#maxInputBytes}, or 0 for its default
+     * @param maxInputBytesPerPeer    {@link Builder#maxInputBytesPerPeer}, or 0 for its default
+     * @param maxInputBytesPerAddress {@link Builder#maxInputBytesPerAddress}, or 0 for its default
+     * @return the input bytes one job is admitted with
+     * @throws InvalidArgumentException if a value is negative
+     */
+    public static long inputBytesPerJob(long maxInputBytes, long maxInputBytesPerPeer, long maxInputBytesPerAddress) {
+        if (maxInputBytes < 0 || maxInputBytesPerPeer < 0 || maxInputBytesPerAddress < 0) {
+            throw new InvalidArgumentException("input budgets " + maxInputBytes + " in all, " + maxInputBytesPerPeer
+                    + " per peer and " + maxInputBytesPerAddress + " per address: give positive values, or 0 for a "
+                    + "default");
+        }
+        long all = maxInputBytes > 0 ? maxInputBytes : Builder.heapShare(DEFAULT_INPUT_BYTES_CAP, 4);
+        long perPeer = perPeer(all, maxInputBytesPerPeer);
+        return Math.min(perPeer, perAddress(all, perPeer, maxInputBytesPerAddress));
+    }
+
+    /**
+     * Refuses a node whose signed offer would promise more than this server admits: a job the
+     * offer allows (inputs up to its job bytes) must fit one peer's and one address's input
+     * budget, which must also hold one Start message (it may carry the job's inputs whole).
+     */
+    private static void checkJobsFit(ProviderNode node, long all, long perPeer, long perAddress) {
+        long admitted = Math.min(perPeer, perAddress);
+        String budgets = "maxInputBytesPerPeer " + perPeer + ", maxInputBytesPerAddress " + perAddress
+                + ", maxInputBytes " + all;
+        if (admitted < MIN_INPUT_BYTES_PER_JOB) {
+            throw new InvalidArgumentException("this server would admit at most " + admitted + " input bytes per job ("
+                    + budgets + "), less than one Start message of " + MIN_INPUT_BYTES_PER_JOB + " bytes, which may "
+                    + "carry a job's inputs: give input budgets of at least 4 MiB per peer and per address");
+        }
+        if (node.maxJobBytes() > admitted) {
+            throw new InvalidArgumentException("provider " + node.nodeId().shortId() + " offers jobs of up to "
+                    + node.maxJobBytes() + " input + output bytes, but this server admits at most " + admitted
+                    + " input bytes per job (" + budgets + "), so buyers would plan jobs it refuses: build the node "
+                    + "with jobLimits of at most " + admitted + " job bytes, or raise the input budgets");
+        }
     }
 
     /**
@@ -297,8 +364,10 @@ public final class ProviderServer implements AutoCloseable {
         private String advertised;
         // Byte budgets a peer can make the node hold default to a share of the heap they are held
         // in (a node started with -Xmx512m must not promise strangers 1 GiB of it): inputs a
-        // quarter, unread outputs an eighth, each capped at the figure a large heap gets.
-        private long maxInputBytes = heapShare(1L << 30, 4);
+        // quarter, unread outputs an eighth, each capped at the figure a large heap gets. One
+        // peer's half of the inputs is the eighth of the heap a node's default job takes
+        // (JobLimits.forHeap), so default offers fit default servers.
+        private long maxInputBytes = heapShare(DEFAULT_INPUT_BYTES_CAP, 4);
         private long maxInputBytesPerPeer;
         private int maxStreamsPerPeer = 256;
         private int maxJobsPerPeer = 256;
@@ -312,7 +381,8 @@ public final class ProviderServer implements AutoCloseable {
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
         private long maxDrainBytes = heapShare(256L << 20, 8);
-        private long maxDrainBytesPerPeer = Math.min(64L << 20, Math.max(1, maxDrainBytes / 4));
+        /** 0: {@link #DEFAULT_UNREAD_OUTPUT_BYTES_PER_PEER}, or a quarter of the total if less. */
+        private long maxDrainBytesPerPeer;
         private int maxStreamsPerConnection = 128;
         private Duration maxConnectionIdle = Duration.ofMinutes(5);
         private Duration maxConnectionAge = Duration.ofHours(2);
@@ -416,7 +486,7 @@ public final class ProviderServer implements AutoCloseable {
 
         /**
          * @param bytes the most input bytes the streams of all buyers may hold at once
-         *              (default 1 GiB, or a quarter of the JVM's maximum heap if less); a job that does not fit is refused with
+         *              (default 2 GiB, or a quarter of the JVM's maximum heap if less); a job that does not fit is refused with
          *              RESOURCE_EXHAUSTED
          * @return this builder
          * @throws InvalidArgumentException unless positive
@@ -609,6 +679,39 @@ public final class ProviderServer implements AutoCloseable {
         }
 
         /**
+         * {@link #maxUnreadOutputBytes(long, long)} with one peer's share left at its default
+         * (64 MiB, or a quarter of {@code total} if less) unless {@link #maxUnreadOutputBytesPerPeer}
+         * gives it.
+         *
+         * @param total output bytes all peers' drains may hold at once
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxUnreadOutputBytes(long total) {
+            if (total < 1) {
+                throw new InvalidArgumentException("unread output byte limit " + total + " in all must be positive");
+            }
+            this.maxDrainBytes = total;
+            return this;
+        }
+
+        /**
+         * One peer's share of {@link #maxUnreadOutputBytes(long, long)}, the total left as it is.
+         *
+         * @param perPeer output bytes one peer's drains may hold (at most the total: a larger
+         *                value gives one peer the whole)
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxUnreadOutputBytesPerPeer(long perPeer) {
+            if (perPeer < 1) {
+                throw new InvalidArgumentException("unread output byte limit " + perPeer + " per peer must be positive");
+            }
+            this.maxDrainBytesPerPeer = perPeer;
+            return this;
+        }
+
+        /**
          * gRPC's connection limits: a connection with no stream for {@code idle} is closed
          * (default 5 min); any connection is asked to go away after {@code age} (default 2 h)
          * and cut {@code grace} later (default 10 min), so no peer holds one forever.
@@ -639,6 +742,10 @@ public final class ProviderServer implements AutoCloseable {
          *
          * @return the running server
          * @throws NetworkException if the port cannot be bound
+         * @throws InvalidArgumentException if the node offers jobs larger than these input budgets
+         *                                  admit from one peer ({@link #inputBytesPerJob}), or the
+         *                                  budgets hold less than one Start message (4 MiB); the
+         *                                  node is then not started nor closed
          */
         public ProviderServer start() {
             try {

@@ -61,8 +61,9 @@ class BadPeerTest {
     @BeforeEach
     void start() {
         directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
-        server = ProviderServer.builder(ProviderNode.builder(providerKey, slow).build(), providerKey)
-                .maxInputBytes(2 << 20).directory(directory.address()).start();
+        // The smallest input budgets a server takes (4 MiB per peer), and jobs that fit them.
+        server = ProviderServer.builder(ProviderNode.builder(providerKey, slow).jobLimits(1 << 20, 4 << 20).build(),
+                        providerKey).maxInputBytes(8 << 20).directory(directory.address()).start();
         server.renewNow();
         channel = NettyChannelBuilder.forTarget(server.address())
                 .sslContext(NodeTls.client(NodeTls.identity(NodeKeyPair.generate()), providerKey.publicKey()))
@@ -226,7 +227,8 @@ class BadPeerTest {
 
     @Test
     void execute_declaredInputsAboveTheNodesBound() throws Exception {
-        assertStatus(Status.Code.RESOURCE_EXHAUSTED, send(false, start(reduce(1 << 20), JOB_ID)), "at most");
+        assertStatus(Status.Code.RESOURCE_EXHAUSTED, send(false, start(reduce(1 << 21), JOB_ID)),
+                "this node takes at most 4194304 per peer");
     }
 
     @Test

@@ -50,6 +50,11 @@ class PerAddressAttackTest {
     private static final int STREAMS_PER_PEER = 8;
     private static final int STREAMS_PER_ADDRESS = 32;
     private static final long PER_PEER = 4L << 20;
+    /**
+     * The largest inputs the node's offer allows (reduce-sum: its job bytes, one peer's input
+     * budget, less the 4-byte sum); a job declaring more is refused at Start for its size.
+     */
+    private static final int DECLARED = (int) PER_PEER - 4;
     private static final long PER_ADDRESS = 6L << 20;
     private static final int REFUSED_STARTS_PER_ADDRESS = 8;
     private final NodeKeyPair providerKey = NodeKeyPair.generate();
@@ -63,7 +68,8 @@ class PerAddressAttackTest {
     void start() throws Exception {
         System.out.println("PerAddressAttackTest seed " + SEED);
         directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
-        server = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).build(), providerKey)
+        server = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).jobLimits(1 << 20, PER_PEER)
+                        .build(), providerKey)
                 .maxInputBytes(16L << 20).maxInputBytesPerPeer(PER_PEER).maxStreamsPerPeer(STREAMS_PER_PEER)
                 .maxStreamsPerAddress(STREAMS_PER_ADDRESS).maxInputBytesPerAddress(PER_ADDRESS)
                 .maxRefusedStartsPerAddress(REFUSED_STARTS_PER_ADDRESS)
@@ -128,7 +134,7 @@ class PerAddressAttackTest {
         byte[] chunk = new byte[256 << 10];
         Hostile a = stranger();
         Hostile.Stream sa = a.open(true);
-        sa.send(Hostile.start(Hostile.declaring((int) PER_PEER), Hostile.jobId(1)));
+        sa.send(Hostile.start(Hostile.declaring(DECLARED), Hostile.jobId(1)));
         for (int i = 0; i < 15; i++) {
             sa.send(Hostile.input("x", chunk, 0, chunk.length)); // 3.75 MiB: within its own 4 MiB
         }
@@ -140,7 +146,7 @@ class PerAddressAttackTest {
                 + "; stream a: " + sa.status);
         // Another key from the same address: within its own share, past the address's 6 MiB.
         Hostile.Stream sb = stranger().open(true);
-        sb.send(Hostile.start(Hostile.declaring((int) PER_PEER), Hostile.jobId(2)));
+        sb.send(Hostile.start(Hostile.declaring(DECLARED), Hostile.jobId(2)));
         for (int i = 0; i < 16 && !sb.status.isDone(); i++) {
             sb.send(Hostile.input("x", chunk, 0, chunk.length));
         }

@@ -31,6 +31,11 @@ class SlowlorisAttackTest {
     private static final long SEED = 0x5EED510L;
     private static final long MAX_INPUT = 16L << 20;
     private static final long PER_PEER = 4L << 20;
+    /**
+     * The largest inputs the node's offer allows (reduce-sum: its job bytes, one peer's input
+     * budget, less the 4-byte sum); a job declaring more is refused at Start for its size.
+     */
+    private static final int DECLARED = (int) PER_PEER - 4;
     private static final int STREAMS_PER_PEER = 8;
     private final NodeKeyPair providerKey = NodeKeyPair.generate();
     private DirectoryServer directory;
@@ -42,7 +47,8 @@ class SlowlorisAttackTest {
     void start() throws Exception {
         System.out.println("SlowlorisAttackTest seed " + SEED);
         directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
-        server = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).build(), providerKey)
+        server = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).jobLimits(1 << 20, PER_PEER)
+                        .build(), providerKey)
                 .maxInputBytes(MAX_INPUT).maxInputBytesPerPeer(PER_PEER).maxStreamsPerPeer(STREAMS_PER_PEER)
                 .receiveIdleTimeout(Duration.ofSeconds(2)).receiveTimeout(Duration.ofSeconds(30))
                 .directory(directory.address()).start();
@@ -61,7 +67,7 @@ class SlowlorisAttackTest {
 
     @Test
     void idleStarts_holdNothingAreClosedAndHonestJobsSucceed() throws Exception {
-        Job big = Hostile.declaring((int) PER_PEER); // 4 MiB declared per stream
+        Job big = Hostile.declaring(DECLARED); // 4 MiB declared per stream, less the sum
         byte[] some = new byte[64 << 10];
         List<Hostile> strangers = new ArrayList<>();
         List<Hostile.Stream> silent = new ArrayList<>();
@@ -83,7 +89,7 @@ class SlowlorisAttackTest {
                 }
             }
             // 36 streams declare 144 MiB (9 × the node's bound); the node holds only what arrived: 6 × 64 KiB.
-            long declared = 36L * PER_PEER;
+            long declared = 36L * DECLARED;
             long most = 0;
             long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(700);
             while (System.nanoTime() < until) {
@@ -100,13 +106,13 @@ class SlowlorisAttackTest {
             for (Hostile.Stream s : silent) {
                 Status st = s.await(10);
                 assertEquals(Status.Code.DEADLINE_EXCEEDED, st.getCode(), st.toString());
-                assertTrue(st.getDescription().contains("nothing received for 2000 ms while " + PER_PEER + " input bytes"),
+                assertTrue(st.getDescription().contains("nothing received for 2000 ms while " + DECLARED + " input bytes"),
                         st.toString());
             }
             for (Hostile.Stream s : trickled) {
                 Status st = s.await(10);
                 assertEquals(Status.Code.DEADLINE_EXCEEDED, st.getCode(), st.toString());
-                assertTrue(st.getDescription().contains((PER_PEER - some.length) + " input bytes are missing"),
+                assertTrue(st.getDescription().contains((DECLARED - some.length) + " input bytes are missing"),
                         st.toString());
             }
             honest.awaitOk(before + 5);
@@ -152,7 +158,7 @@ class SlowlorisAttackTest {
     @Test
     void peerSendingPastItsByteShare_refusedWithTheReason() throws Exception {
         try (Hostile h = new Hostile(server.address(), providerKey.publicKey())) {
-            Job big = Hostile.declaring((int) PER_PEER);
+            Job big = Hostile.declaring(DECLARED);
             byte[] chunk = new byte[256 << 10];
             Hostile.Stream a = h.open(true);
             a.send(Hostile.start(big, Hostile.jobId(1)));

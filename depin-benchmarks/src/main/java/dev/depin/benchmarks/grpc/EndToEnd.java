@@ -148,9 +148,11 @@ public final class EndToEnd {
             out.put("startedAt", Instant.now().toString());
             NodeKeyPair nodeKey = NodeKeyPair.generate();
             long heap = Runtime.getRuntime().maxMemory();
+            // One buyer: its jobs may take the server's whole input budget, and the offer says so.
+            long inputs = Math.max(1L << 30, heap / 3);
             ProviderNode node = ProviderNode.builder(nodeKey, executor)
                     .price(new Price(MicroUsd.ofUsd("0.01"), MicroUsd.ofUsd("0.0001")))
-                    .concurrency(1, 1024).jobLimits(Math.max(1L << 29, heap / 4), Math.max(1L << 30, heap / 2))
+                    .concurrency(1, 1024).jobLimits(Math.max(1L << 29, heap / 4), inputs)
                     // Only buyers that ask for it have inputs kept (the cold client does not).
                     // One buyer here: its share is the whole cache, room for the outputs a chain leaves.
                     .inputCache(new dev.depin.node.InputCache.Limits(Math.max(1L << 28, heap / 4), 256,
@@ -158,7 +160,7 @@ public final class EndToEnd {
                     .build();
             try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
                  ProviderServer server = ProviderServer.builder(node, nodeKey).directory(dir.address())
-                         .maxInputBytes(Math.max(1L << 30, heap / 3)).start()) {
+                         .maxInputBytes(inputs).maxInputBytesPerPeer(inputs).maxInputBytesPerAddress(inputs).start()) {
                 server.renewNow();
                 try (GrpcNetwork net = GrpcNetwork.connect(dir.address());
                      DepinClient client = DepinClient.builder(net).attemptTimeout(Duration.ofMinutes(10)).build();

@@ -96,18 +96,20 @@ public final class NodeCommand implements Callable<Integer> {
                     + "are not available.")
     Integer watts;
 
-    @Option(names = "--max-output-bytes", defaultValue = "512m", paramLabel = "SIZE",
+    @Option(names = "--max-output-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
-            description = "Most output bytes one job may declare, e.g. 512m (default ${DEFAULT-VALUE}); larger jobs "
-                    + "are refused at their Start, before any input is received; the node's signed offer states it, so "
-                    + "buyers do not send larger ones.")
-    long maxOutputBytes;
+            description = "Most output bytes one job may declare, e.g. 256m (default: half of --max-job-bytes); larger "
+                    + "jobs are refused at their Start, before any input is received; the node's signed offer states it, "
+                    + "so buyers do not send larger ones.")
+    Long maxOutputBytes;
 
-    @Option(names = "--max-job-bytes", defaultValue = "1g", paramLabel = "SIZE",
+    @Option(names = "--max-job-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
-            description = "Most working memory (input plus output bytes) of one job (default ${DEFAULT-VALUE}); the "
-                    + "node's job memory is at most this times its workers.")
-    long maxJobBytes;
+            description = "Most working memory (input plus output bytes) of one job, stated in the signed offer "
+                    + "(default: an eighth of the JVM's maximum heap, at most 1g, and at most what the input budgets "
+                    + "below admit for one job); it may not pass those budgets, so buyers never plan a job the node "
+                    + "refuses for its size.")
+    Long maxJobBytes;
 
     @Option(names = "--input-cache-bytes", defaultValue = "0", paramLabel = "SIZE",
             converter = ServeOptions.SizeOrOffConverter.class,
@@ -128,13 +130,66 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--max-input-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
             description = "Most input bytes all streams may hold at once, allocated as they arrive "
-                    + "(default 1g, or a quarter of the JVM's maximum heap if less: see java -Xmx).")
+                    + "(default 2g, or a quarter of the JVM's maximum heap if less: see java -Xmx).")
     Long maxInputBytes;
 
     @Option(names = "--max-input-bytes-per-peer", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
-            description = "Most input bytes one peer's streams may hold at once (default: half of --max-input-bytes).")
+            description = "Most input bytes one peer's streams may hold at once (default: half of --max-input-bytes; "
+                    + "at least 4m).")
     Long maxInputBytesPerPeer;
+
+    @Option(names = "--max-input-bytes-per-address", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most input bytes the streams of all keys from one remote address (IPv4, or an IPv6 /64) may "
+                    + "hold at once (default: three quarters of --max-input-bytes, at least the per-peer share; "
+                    + "at least 4m).")
+    Long maxInputBytesPerAddress;
+
+    @Option(names = "--max-streams-per-address", defaultValue = "1024", paramLabel = "N",
+            description = "Most Execute streams open at once from one remote address over all its keys (default "
+                    + "${DEFAULT-VALUE}); buyers behind one NAT share it.")
+    int maxStreamsPerAddress;
+
+    @Option(names = "--max-refused-starts-per-address", defaultValue = "128", paramLabel = "N",
+            description = "Start messages the node refused (jobs it never takes, or malformed) one remote address may "
+                    + "send per 10 s over all its keys before its streams are refused at opening (default "
+                    + "${DEFAULT-VALUE}).")
+    int maxRefusedStartsPerAddress;
+
+    @Option(names = "--max-unread-output-bytes", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Most output bytes of finished jobs the node holds for buyers that have not read them, "
+                    + "over all peers (default 256m, or an eighth of the JVM's maximum heap if less).")
+    Long maxUnreadOutputBytes;
+
+    @Option(names = "--max-unread-output-bytes-per-peer", paramLabel = "SIZE",
+            converter = ServeOptions.SizeConverter.class,
+            description = "Such output bytes one peer may leave unread before its next jobs are refused at Start "
+                    + "(default 64m, or a quarter of --max-unread-output-bytes if less).")
+    Long maxUnreadOutputBytesPerPeer;
+
+    @Option(names = "--max-streams-per-connection", defaultValue = "128", paramLabel = "N",
+            description = "HTTP/2 streams one connection may have open at once (MAX_CONCURRENT_STREAMS; default "
+                    + "${DEFAULT-VALUE}); a client queues the rest.")
+    int maxStreamsPerConnection;
+
+    @Option(names = "--connection-idle", defaultValue = "5m", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "A connection with no stream for this long is closed (default ${DEFAULT-VALUE}).")
+    Duration connectionIdle;
+
+    @Option(names = "--connection-age", defaultValue = "2h", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "Any connection is asked to go away (HTTP/2 GOAWAY) after this long, so that no peer holds "
+                    + "one forever (default ${DEFAULT-VALUE}).")
+    Duration connectionAge;
+
+    @Option(names = "--connection-grace", defaultValue = "10m", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long the streams of a connection asked to go away may finish before it is cut "
+                    + "(default ${DEFAULT-VALUE}).")
+    Duration connectionGrace;
 
     @Option(names = "--max-streams-per-peer", defaultValue = "256", paramLabel = "N",
             description = "Most Execute streams one peer (its TLS key) may have open at once (default ${DEFAULT-VALUE}).")
@@ -205,6 +260,7 @@ public final class NodeCommand implements Callable<Integer> {
         dev.depin.crypto.NodePublicKey ledger = null;
         dev.depin.provider.SlaTerms sla;
         ServeOptions.LoadedKey id;
+        dev.depin.provider.JobLimits jobs;
         try {
             if (port < 0 || port > 65535) {
                 throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
@@ -228,15 +284,13 @@ public final class NodeCommand implements Callable<Integer> {
             if (watts != null && (watts < 1 || watts > 100_000)) {
                 throw new ServeOptions.UsageException("--watts must be 1 to 100000, got " + watts);
             }
-            if (maxOutputBytes > maxJobBytes) {
-                throw new ServeOptions.UsageException("--max-output-bytes " + maxOutputBytes
-                        + " must not be more than --max-job-bytes " + maxJobBytes);
-            }
             if (maxStreamsPerPeer < 1 || maxStreamsPerPeer > 65_536 || maxJobsPerPeer < 1
                     || maxJobsPerPeer > 65_536) {
                 throw new ServeOptions.UsageException("--max-streams-per-peer and --max-jobs-per-peer must be 1 to "
                         + "65536, got " + maxStreamsPerPeer + " and " + maxJobsPerPeer);
             }
+            checkServerLimits();
+            jobs = jobLimits();
             if (inputCacheEntries < 1 || inputCacheEntries > 1_000_000) {
                 throw new ServeOptions.UsageException("--input-cache-entries must be 1 to 1000000, got "
                         + inputCacheEntries);
@@ -304,7 +358,7 @@ public final class NodeCommand implements Callable<Integer> {
                     .stake(staked).sla(sla)
                     // Single envelopes per job (receiptBatching(0)): buyers of the CLI's nodes keep evidence
                     // that verify_receipt.py and other single-envelope tools can re-check.
-                    .receiptBatching(0).jobLimits(maxOutputBytes, maxJobBytes);
+                    .receiptBatching(0).jobLimits(jobs.maxOutputBytes(), jobs.maxJobBytes());
             if (cacheLimits != null) {
                 nb.inputCache(cacheLimits);
             }
@@ -354,12 +408,24 @@ public final class NodeCommand implements Callable<Integer> {
         try {
             ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
                     .maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
+                    .maxStreamsPerAddress(maxStreamsPerAddress).maxRefusedStartsPerAddress(maxRefusedStartsPerAddress)
+                    .maxStreamsPerConnection(maxStreamsPerConnection)
+                    .connectionLimits(connectionIdle, connectionAge, connectionGrace)
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
             if (maxInputBytes != null) {
                 sb.maxInputBytes(maxInputBytes);
             }
             if (maxInputBytesPerPeer != null) {
                 sb.maxInputBytesPerPeer(maxInputBytesPerPeer);
+            }
+            if (maxInputBytesPerAddress != null) {
+                sb.maxInputBytesPerAddress(maxInputBytesPerAddress);
+            }
+            if (maxUnreadOutputBytes != null) {
+                sb.maxUnreadOutputBytes(maxUnreadOutputBytes);
+            }
+            if (maxUnreadOutputBytesPerPeer != null) {
+                sb.maxUnreadOutputBytesPerPeer(maxUnreadOutputBytesPerPeer);
             }
             if (advertise != null) {
                 sb.advertise(advertise);
@@ -445,6 +511,65 @@ public final class NodeCommand implements Callable<Integer> {
         };
         return serve.serveUntilStopped(all, System.out, ready, "depin node " + node.nodeId().shortId() + " on "
                 + server.address() + " stopped");
+    }
+
+    /** The server's limits that take counts, and pairs that must agree, checked with the flags' names. */
+    private void checkServerLimits() throws ServeOptions.UsageException {
+        if (maxStreamsPerAddress < 1 || maxStreamsPerAddress > 1 << 20) {
+            throw new ServeOptions.UsageException("--max-streams-per-address must be 1 to 1048576, got "
+                    + maxStreamsPerAddress + " (raise it for many buyers behind one NAT)");
+        }
+        if (maxRefusedStartsPerAddress < 1 || maxRefusedStartsPerAddress > 1 << 20) {
+            throw new ServeOptions.UsageException("--max-refused-starts-per-address must be 1 to 1048576, got "
+                    + maxRefusedStartsPerAddress);
+        }
+        if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
+            throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "
+                    + maxStreamsPerConnection);
+        }
+        if (maxUnreadOutputBytes != null && maxUnreadOutputBytesPerPeer != null
+                && maxUnreadOutputBytesPerPeer > maxUnreadOutputBytes) {
+            throw new ServeOptions.UsageException("--max-unread-output-bytes-per-peer " + maxUnreadOutputBytesPerPeer
+                    + " must not be more than --max-unread-output-bytes " + maxUnreadOutputBytes);
+        }
+    }
+
+    /**
+     * The job limits the node's offer states: as given, or sized to the heap and to what the
+     * input budgets admit for one job, so that the server never refuses for its size a job the
+     * offer allows (ProviderServer would refuse to start otherwise; this says which flag).
+     */
+    private dev.depin.provider.JobLimits jobLimits() throws ServeOptions.UsageException {
+        long perJob = ProviderServer.inputBytesPerJob(maxInputBytes == null ? 0 : maxInputBytes,
+                maxInputBytesPerPeer == null ? 0 : maxInputBytesPerPeer,
+                maxInputBytesPerAddress == null ? 0 : maxInputBytesPerAddress);
+        if (perJob < ProviderServer.MIN_INPUT_BYTES_PER_JOB) {
+            throw new ServeOptions.UsageException("--max-input-bytes, --max-input-bytes-per-peer and "
+                    + "--max-input-bytes-per-address admit at most " + perJob + " input bytes per job, less than one "
+                    + "Start message (" + ProviderServer.MIN_INPUT_BYTES_PER_JOB + " bytes): give at least 4m per peer "
+                    + "and per address (--max-input-bytes at least 8m)");
+        }
+        long job;
+        if (maxJobBytes != null) {
+            if (maxJobBytes > perJob) {
+                throw new ServeOptions.UsageException("--max-job-bytes " + maxJobBytes + " is more than the "
+                        + perJob + " input bytes this node admits for one job (--max-input-bytes-per-peer, by default "
+                        + "half of --max-input-bytes, and --max-input-bytes-per-address): buyers would plan jobs it "
+                        + "refuses; lower --max-job-bytes or raise those budgets");
+            }
+            job = maxJobBytes;
+        } else {
+            job = Math.min(dev.depin.provider.JobLimits.forHeap(Runtime.getRuntime().maxMemory()).maxJobBytes(),
+                    perJob);
+        }
+        long out = maxOutputBytes != null ? maxOutputBytes : dev.depin.provider.JobLimits.ofJobBytes(job)
+                .maxOutputBytes();
+        if (out > job) {
+            throw new ServeOptions.UsageException("--max-output-bytes " + out + " must not be more than "
+                    + (maxJobBytes != null ? "--max-job-bytes " + job : "the job bytes " + job + " this node takes "
+                    + "by default (an eighth of the heap, within the input budgets): give --max-job-bytes too"));
+        }
+        return new dev.depin.provider.JobLimits(out, job);
     }
 
     private static void closeClaims(dev.depin.grpc.ClaimAgent claimer, dev.depin.grpc.RemoteSettlement ledger) {
