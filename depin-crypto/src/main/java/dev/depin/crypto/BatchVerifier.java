@@ -138,16 +138,15 @@ public final class BatchVerifier {
         List<VerificationReport.Check> receiptChecks = new ArrayList<>();
         receiptChecks.add(signature);
         receiptChecks.add(inclusion("receipt", job.receiptProof(), receiptDigest, batch));
-        VerifiedReceipt verified = ReceiptBindings.verify(
-                Statements.parse(Dsse.IN_TOTO_PAYLOAD_TYPE, receipt, ExecutionReceipt.PREDICATE_TYPE), expectations,
-                receiptChecks, policy, assurance);
+        VerifiedReceipt verified = ReceiptBindings.verify(StatementReader.receipt(Dsse.IN_TOTO_PAYLOAD_TYPE, receipt),
+                expectations, receiptChecks, policy, assurance);
 
         byte[] wipe = job.wipe();
         List<VerificationReport.Check> wipeChecks = new ArrayList<>();
         wipeChecks.add(signature);
         wipeChecks.add(inclusion("wipe", job.wipeProof(), BatchedReceipt.statementDigest(wipe), batch));
         VerificationReport wipeReport = WipeAttestation.verifyBindings(
-                Statements.parse(Dsse.IN_TOTO_PAYLOAD_TYPE, wipe, WipeAttestation.PREDICATE_TYPE),
+                StatementReader.wipe(Dsse.IN_TOTO_PAYLOAD_TYPE, wipe),
                 Hex.encode(receiptDigest),
                 expectedBuffers != null ? expectedBuffers : WipeAttestation.buffersOf(verified.receipt()),
                 wipeChecks, "wipeAttestation(" + policy + ")", assurance);

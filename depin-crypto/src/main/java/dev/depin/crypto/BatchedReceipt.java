@@ -100,8 +100,7 @@ public record BatchedReceipt(Envelope batch, byte[] receipt, InclusionProof rece
      * @throws VerificationException if the bytes are not an execution receipt statement
      */
     public ExecutionReceipt readReceiptUnverified() {
-        return ReceiptJson.fromPredicate(dev.depin.crypto.internal.Statements.parse(Dsse.IN_TOTO_PAYLOAD_TYPE,
-                receipt, ExecutionReceipt.PREDICATE_TYPE).predicate());
+        return StatementReader.receipt(Dsse.IN_TOTO_PAYLOAD_TYPE, receipt).receipt();
     }
 
     static byte[] statementDigest(byte[] statement) {

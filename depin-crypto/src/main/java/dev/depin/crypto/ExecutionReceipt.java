@@ -1,7 +1,6 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.internal.Statements;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -232,7 +231,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
      */
     public static ExecutionReceipt readUnverified(Envelope env) {
         InvalidArgumentException.requireNonNull(env, "env");
-        return ReceiptJson.fromPredicate(Statements.parse(env, PREDICATE_TYPE).predicate());
+        return StatementReader.receipt(env.payloadType(), env.payload()).receipt();
     }
 
     /**
@@ -258,7 +257,8 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         checks.add(VerificationReport.Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
-        return ReceiptBindings.verify(Statements.parse(env, PREDICATE_TYPE), expectations, checks, "signatureOnly",
+        return ReceiptBindings.verify(StatementReader.receipt(env.payloadType(), env.payload()), expectations, checks,
+                "signatureOnly",
                 Assurance.signature());
     }
 

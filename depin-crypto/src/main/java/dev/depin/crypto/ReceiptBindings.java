@@ -1,7 +1,6 @@
 package dev.depin.crypto;
 
 import dev.depin.crypto.VerificationException.Reason;
-import dev.depin.crypto.internal.Statements;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HashSet;
@@ -24,7 +23,7 @@ final class ReceiptBindings {
      * predicate type, job, attempt, nonce, spec, kernel, inputs, chunk size, outputs, subjects, and
      * the stated energy's bounds when there is one.
      *
-     * @param st           the statement, its signature already checked
+     * @param st           the statement's subjects and receipt, its signature already checked
      * @param expectations what the buyer knows independently
      * @param checks       the checks passed so far; the bindings' are added
      * @param policy       the report's policy name
@@ -32,10 +31,10 @@ final class ReceiptBindings {
      * @return the receipt, its signer and the report
      * @throws VerificationException on the first binding that does not hold
      */
-    static VerifiedReceipt verify(Statements.Parsed st, ReceiptExpectations expectations,
+    static VerifiedReceipt verify(StatementReader.Receipt st, ReceiptExpectations expectations,
                                   List<VerificationReport.Check> checks, String policy, Assurance assurance) {
         NodePublicKey key = expectations.signer();
-        ExecutionReceipt r = ReceiptJson.fromPredicate(st.predicate());
+        ExecutionReceipt r = st.receipt();
         checks.add(VerificationReport.Check.passed("predicateType", ExecutionReceipt.PREDICATE_TYPE));
 
         expect(r.jobId().equals(expectations.jobId()), Reason.JOB_ID_MISMATCH,

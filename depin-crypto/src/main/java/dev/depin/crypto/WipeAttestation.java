@@ -2,7 +2,6 @@ package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.VerificationException.Reason;
-import dev.depin.crypto.internal.Statements;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -139,8 +138,8 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * @throws VerificationException if it is not a wipe attestation statement
      */
     public static WipeAttestation readUnverified(Envelope env) {
-        Statements.Parsed st = Statements.parse(InvalidArgumentException.requireNonNull(env, "env"), PREDICATE_TYPE);
-        return WipeJson.fromStatement(st);
+        InvalidArgumentException.requireNonNull(env, "env");
+        return StatementReader.wipe(env.payloadType(), env.payload());
     }
 
     /**
@@ -169,7 +168,8 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         List<VerificationReport.Check> checks = new ArrayList<>();
         wipeEnvelope.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, expectedSigner);
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + expectedSigner.nodeId().hex()));
-        return verifyBindings(Statements.parse(wipeEnvelope, PREDICATE_TYPE), receiptEnvelope.digestHex(),
+        return verifyBindings(StatementReader.wipe(wipeEnvelope.payloadType(), wipeEnvelope.payload()),
+                receiptEnvelope.digestHex(),
                 expectedBuffers, checks, "wipeAttestation", Assurance.signature());
     }
 
@@ -178,10 +178,9 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * predicate type, subject = the receipt's digest, records complete, host read-backs,
      * buffers covered.
      */
-    static VerificationReport verifyBindings(Statements.Parsed st, String receiptDigest,
+    static VerificationReport verifyBindings(WipeAttestation w, String receiptDigest,
                                              Map<String, Long> expectedBuffers, List<VerificationReport.Check> checks,
                                              String policy, Assurance assurance) {
-        WipeAttestation w = WipeJson.fromStatement(st);
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
         if (!receiptDigest.equals(w.receiptDigest)) {
             throw new VerificationException(Reason.SUBJECT_MISMATCH, "the wipe attestation refers to receipt "
