@@ -55,9 +55,20 @@ public final class BatchVerifier {
 
     private final int cacheSize;
     private final Map<String, SignedBatch> cache;
+    /**
+     * Batches being verified now, by cache key: a job of a batch that another thread is
+     * verifying waits for that verification instead of repeating it (the jobs of one batch
+     * complete together and reach the client's threads together). Guarded by {@link #cache}.
+     */
+    private final Map<String, java.util.concurrent.CompletableFuture<SignedBatch>> verifying = new java.util.HashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong signatureChecks = new java.util.concurrent.atomic.AtomicLong();
 
     /** What a verified batch envelope commits to. */
-    private record SignedBatch(byte[] root, int statements, String batchId) {
+    private record SignedBatch(byte[] root, String rootHex, int statements, String batchId) {
+    }
+
+    /** A verified batch, and whether this thread checked its signature (or took another's check). */
+    private record Got(SignedBatch batch, boolean verifiedHere) {
     }
 
     /** A verifier that remembers the last {@value #DEFAULT_CACHE_SIZE} verified batches. */
@@ -122,8 +133,9 @@ public final class BatchVerifier {
         SignedBatch batch = cached(cacheKey);
         boolean fromCache = batch != null;
         if (batch == null) {
-            batch = verifyBatch(batchEnv, key);
-            remember(cacheKey, batch);
+            Got got = verifyOnce(cacheKey, batchEnv, key);
+            batch = got.batch;
+            fromCache = !got.verifiedHere;
         }
         VerificationReport.Check signature = VerificationReport.Check.passed("batchSignature",
                 "Ed25519 over DSSE PAE of batch " + batch.batchId + " (sha256 " + batchDigest + ") by "
@@ -194,10 +206,63 @@ public final class BatchVerifier {
         String cacheKey = cacheKey(job.batch(), digest, key);
         SignedBatch batch = cached(cacheKey);
         if (batch == null) {
-            batch = verifyBatch(job.batch(), key);
-            remember(cacheKey, batch);
+            batch = verifyOnce(cacheKey, job.batch(), key).batch;
         }
         return batch;
+    }
+
+    /**
+     * Verifies a batch envelope that was not in the cache, once for all the threads that ask at
+     * the same time: the first verifies and remembers it, the others wait for its answer. A
+     * batch that fails is verified again by each waiting thread, so each throws its own
+     * exception (a forged batch costs what it cost before).
+     */
+    private Got verifyOnce(String cacheKey, Envelope env, NodePublicKey key) {
+        if (cacheSize == 0) {
+            return new Got(verifyBatch(env, key), true);
+        }
+        java.util.concurrent.CompletableFuture<SignedBatch> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<SignedBatch> theirs;
+        synchronized (cache) {
+            SignedBatch done = cache.get(cacheKey);
+            if (done != null) {
+                return new Got(done, false);
+            }
+            theirs = verifying.putIfAbsent(cacheKey, mine);
+        }
+        if (theirs != null) {
+            try {
+                return new Got(theirs.join(), false);
+            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                return new Got(verifyBatch(env, key), true);
+            }
+        }
+        try {
+            SignedBatch batch = verifyBatch(env, key);
+            synchronized (cache) {
+                cache.put(cacheKey, batch);
+                verifying.remove(cacheKey);
+            }
+            mine.complete(batch);
+            return new Got(batch, true);
+        } catch (RuntimeException | Error e) {
+            synchronized (cache) {
+                verifying.remove(cacheKey);
+            }
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    /**
+     * How many batch envelopes this verifier has checked (signature and statement); a batch
+     * taken from the cache, or from another thread that was checking it at the same time, is
+     * not counted again.
+     *
+     * @return batch envelope checks so far
+     */
+    public long signatureChecks() {
+        return signatureChecks.get();
     }
 
     /**
@@ -235,16 +300,8 @@ public final class BatchVerifier {
         }
     }
 
-    private void remember(String cacheKey, SignedBatch batch) {
-        if (cacheSize == 0) {
-            return;
-        }
-        synchronized (cache) {
-            cache.put(cacheKey, batch);
-        }
-    }
-
-    private static SignedBatch verifyBatch(Envelope env, NodePublicKey key) {
+    private SignedBatch verifyBatch(Envelope env, NodePublicKey key) {
+        signatureChecks.incrementAndGet();
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         Statements.Parsed st = Statements.parse(env, BatchSigner.PREDICATE_TYPE);
         if (st.subjects().size() != 1 || !BatchSigner.SUBJECT_NAME.equals(st.subjects().get(0).name())) {
@@ -267,7 +324,7 @@ public final class BatchVerifier {
         }
         String batchId = Statements.text(p, "batchId");
         Statements.instant(p, "sealedAt");
-        return new SignedBatch(Hex.decode(root), statements, batchId);
+        return new SignedBatch(Hex.decode(root), root, statements, batchId);
     }
 
     private static VerificationReport.Check inclusion(String what, InclusionProof proof, byte[] statementDigest,
@@ -289,7 +346,7 @@ public final class BatchVerifier {
         }
         return VerificationReport.Check.passed(what + "Inclusion", what + " statement sha256 "
                 + Hex.encode(statementDigest) + " is leaf " + proof.leafIndex() + " of " + batch.statements
-                + " under the signed RFC 6962 root " + Hex.encode(batch.root));
+                + " under the signed RFC 6962 root " + batch.rootHex);
     }
 
     @Override

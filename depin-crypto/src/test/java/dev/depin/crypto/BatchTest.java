@@ -228,6 +228,51 @@ class BatchTest {
     }
 
     @Test
+    void verify_jobsOfOneBatchOnManyThreadsAtOnce_batchCheckedOnce() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            List<Job> jobs = jobs(16);
+            List<BatchedReceipt> batched = batch(provider, jobs);
+            BatchVerifier verifier = new BatchVerifier();
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<VerifiedBatchedReceipt>> results = new ArrayList<>();
+            try {
+                for (int i = 0; i < 16; i++) {
+                    int job = i;
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        return verifier.verify(batched.get(job), jobs.get(job).expect().build());
+                    }));
+                }
+                start.countDown();
+                int verifiedHere = 0;
+                for (int i = 0; i < 16; i++) {
+                    VerifiedBatchedReceipt v = results.get(i).get(60, TimeUnit.SECONDS);
+                    assertEquals(jobs.get(i).receipt, v.receipt().receipt());
+                    assertTrue(v.report().allPassed());
+                    verifiedHere += v.receipt().report().checks().get(0).detail().contains("taken from the cache")
+                            ? 0 : 1;
+                }
+                assertEquals(1, verifier.signatureChecks(), "one check for the batch, whichever thread made it");
+                assertEquals(1, verifiedHere, "one report says it checked the signature, the others that they "
+                        + "took that check");
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        // A forged batch is still refused on every thread that asks, each with its own exception.
+        List<Job> jobs = jobs(4);
+        List<BatchedReceipt> forged = batch(mallory, jobs);
+        BatchVerifier verifier = new BatchVerifier();
+        for (int i = 0; i < 4; i++) {
+            int job = i;
+            assertReason(Reason.KEY_MISMATCH, () -> verifier.verify(forged.get(job), jobs.get(job).expect().build()));
+        }
+        assertEquals(4, verifier.signatureChecks());
+        assertEquals(0, verifier.cachedBatches());
+    }
+
+    @Test
     void verify_receiptReplayedIntoAnotherJob_jobIdOrNonceMismatch() {
         List<Job> jobs = jobs(3);
         List<BatchedReceipt> batched = batch(provider, jobs);
