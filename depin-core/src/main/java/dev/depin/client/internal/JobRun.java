@@ -948,7 +948,7 @@ public final class JobRun implements JobHandle {
             append(event(state, o.attempt().number(), AttemptState.ACCEPTED, o.attempt().provider(), o.detail()));
         }
         append(event(JobState.VERIFIED, winner.attempt().number(), null, winner.attempt().provider(),
-                winner.report().summary()));
+                winner.detail())); // an accepted outcome's detail is its report's summary
         settling = true;
         stopTimers();
         money.then(failedPost -> settled(winner, agreeing, failedPost));
@@ -1045,7 +1045,7 @@ public final class JobRun implements JobHandle {
         for (Attempt.Outcome o : agreeing) {
             tail.add(event(state, o.attempt().number(), AttemptState.ACCEPTED, o.attempt().provider(), o.detail()));
         }
-        tail.add(event(JobState.VERIFIED, a.number(), null, a.provider(), winner.report().summary()));
+        tail.add(event(JobState.VERIFIED, a.number(), null, a.provider(), winner.detail())); // = report summary
         List<JobEvent> history = new ArrayList<>(bus.events());
         history.addAll(tail);
         JobResult r = new JobResult(jobId, specHash, a.number(), a.provider(), resp.executorKind(), resp.outputBytes(),
