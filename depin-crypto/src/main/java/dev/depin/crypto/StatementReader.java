@@ -18,7 +18,9 @@ import java.util.TreeMap;
  * trailing tokens, nesting depth and number and string lengths are refused exactly as there),
  * into the records, with no tree: a small job's buyer reads two statements per job, and
  * building them as {@code JsonNode} trees was the largest part of its verification after
- * Ed25519.
+ * Ed25519. Duplicate keys are found here by the fields each object may have (a bit per known
+ * field, a map for digests and numbers), not by the parser's per-object hash set (a sixth of
+ * this pass): a repeated key, or any field a statement does not have, goes to the reference.
  *
  * <p>The tree path ({@link Statements#parse} with {@link ReceiptJson#fromPredicate} and
  * {@link WipeJson#fromStatement}) stays the reference that defines every refusal: this reader
@@ -130,13 +132,15 @@ final class StatementReader {
 
     /**
      * The statement around the predicate: {@code _type}, {@code predicateType}, {@code subject}
-     * and {@code predicate}, other fields skipped (as the reference ignores them), nothing after
-     * the object.
+     * and {@code predicate}, nothing after the object. A field a statement does not have (the
+     * reference ignores most of them) goes to the reference, which also finds its duplicates.
      *
      * @return the predicate, or null where the reference path must decide
      */
     private static <T> T fast(byte[] payload, String predicateType, Predicate<T> predicate, List<Subject> subjects) {
         try (JsonParser p = CanonicalJson.reader().createParser(payload)) {
+            // Every object read here is read whole, field by field, and refuses repeats itself.
+            p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
@@ -144,23 +148,32 @@ final class StatementReader {
             String pt = null;
             boolean sawSubjects = false;
             T value = null;
+            int seen = 0;
             String f;
             while ((f = p.nextFieldName()) != null) {
                 JsonToken t = p.nextToken();
                 switch (f) {
-                    case "_type" -> type = text(p, t);
-                    case "predicateType" -> pt = text(p, t);
+                    case "_type" -> {
+                        seen = once(seen, 1);
+                        type = text(p, t);
+                    }
+                    case "predicateType" -> {
+                        seen = once(seen, 2);
+                        pt = text(p, t);
+                    }
                     case "subject" -> {
+                        seen = once(seen, 4);
                         readSubjects(p, t, subjects);
                         sawSubjects = true;
                     }
                     case "predicate" -> {
+                        seen = once(seen, 8);
                         if (t != JsonToken.START_OBJECT) {
                             return null;
                         }
                         value = predicate.read(p);
                     }
-                    default -> p.skipChildren();
+                    default -> throw REFERENCE;
                 }
             }
             if (p.nextToken() != null || !Statements.STATEMENT_TYPE.equals(type) || !predicateType.equals(pt)
@@ -186,19 +199,21 @@ final class StatementReader {
             String f;
             while ((f = p.nextFieldName()) != null) {
                 JsonToken v = p.nextToken();
-                if (f.equals("name")) {
+                if (f.equals("name") && name == null) {
                     name = text(p, v);
-                } else if (f.equals("digest")) {
+                } else if (f.equals("digest") && digest == null) {
                     if (v != JsonToken.START_OBJECT) {
                         throw REFERENCE;
                     }
                     digest = new TreeMap<>();
                     String k;
                     while ((k = p.nextFieldName()) != null) {
-                        digest.put(k, text(p, p.nextToken()));
+                        if (digest.put(k, text(p, p.nextToken())) != null) {
+                            throw REFERENCE;
+                        }
                     }
                 } else {
-                    p.skipChildren();
+                    throw REFERENCE;
                 }
             }
             if (name == null || digest == null || digest.isEmpty()) {
@@ -228,30 +243,77 @@ final class StatementReader {
         Instant ended = null;
         Assurance assurance = null;
         ReceiptEnergy energy = null;
+        int seen = 0;
         String f;
         while ((f = p.nextFieldName()) != null) {
             JsonToken t = p.nextToken();
             switch (f) {
-                case "jobId" -> jobId = text(p, t);
-                case "attempt" -> attempt = int32(p, t);
-                case "specHash" -> specHash = text(p, t);
-                case "kernelId" -> kernelId = text(p, t);
-                case "kernelHash" -> kernelHash = text(p, t);
-                case "nonce" -> nonce = text(p, t);
-                case "inputs" -> inputs = buffers(p, t);
-                case "outputs" -> outputs = buffers(p, t);
-                case "merkleChunkBytes" -> chunk = int32(p, t);
-                case "executorKind" -> kind = text(p, t);
-                case "device" -> device = t == JsonToken.VALUE_NULL ? null : device(p, t);
-                case "startedAt" -> started = instant(p, t);
-                case "endedAt" -> ended = instant(p, t);
+                case "jobId" -> {
+                    seen = once(seen, 1);
+                    jobId = text(p, t);
+                }
+                case "attempt" -> {
+                    seen = once(seen, 2);
+                    attempt = int32(p, t);
+                }
+                case "specHash" -> {
+                    seen = once(seen, 4);
+                    specHash = text(p, t);
+                }
+                case "kernelId" -> {
+                    seen = once(seen, 8);
+                    kernelId = text(p, t);
+                }
+                case "kernelHash" -> {
+                    seen = once(seen, 16);
+                    kernelHash = text(p, t);
+                }
+                case "nonce" -> {
+                    seen = once(seen, 32);
+                    nonce = text(p, t);
+                }
+                case "inputs" -> {
+                    seen = once(seen, 64);
+                    inputs = buffers(p, t);
+                }
+                case "outputs" -> {
+                    seen = once(seen, 128);
+                    outputs = buffers(p, t);
+                }
+                case "merkleChunkBytes" -> {
+                    seen = once(seen, 256);
+                    chunk = int32(p, t);
+                }
+                case "executorKind" -> {
+                    seen = once(seen, 512);
+                    kind = text(p, t);
+                }
+                case "device" -> {
+                    seen = once(seen, 1024);
+                    device = t == JsonToken.VALUE_NULL ? null : device(p, t);
+                }
+                case "startedAt" -> {
+                    seen = once(seen, 2048);
+                    started = instant(p, t);
+                }
+                case "endedAt" -> {
+                    seen = once(seen, 4096);
+                    ended = instant(p, t);
+                }
                 case "deviceTimeNanos" -> {
+                    seen = once(seen, 8192);
                     deviceNanos = integer(p, t);
                     sawDeviceNanos = true;
                 }
-                case "assurance" -> assurance = assurance(p, t);
-                case "energy" -> energy = energy(p, t);
-                default -> p.skipChildren();
+                case "assurance" -> {
+                    seen = once(seen, 16384);
+                    assurance = assurance(p, t);
+                }
+                case "energy" -> {
+                    seen = once(seen, 32768);
+                    energy = energy(p, t);
+                }
+                default -> throw REFERENCE;
             }
         }
         if (jobId == null || specHash == null || kernelId == null || kernelHash == null || nonce == null
@@ -276,17 +338,25 @@ final class StatementReader {
             String root = null;
             long bytes = 0;
             boolean sawBytes = false;
+            int seen = 0;
             String f;
             while ((f = p.nextFieldName()) != null) {
                 JsonToken v = p.nextToken();
                 switch (f) {
-                    case "name" -> name = text(p, v);
-                    case "merkleRoot" -> root = text(p, v);
+                    case "name" -> {
+                        seen = once(seen, 1);
+                        name = text(p, v);
+                    }
+                    case "merkleRoot" -> {
+                        seen = once(seen, 2);
+                        root = text(p, v);
+                    }
                     case "bytes" -> {
+                        seen = once(seen, 4);
                         bytes = integer(p, v);
                         sawBytes = true;
                     }
-                    default -> p.skipChildren();
+                    default -> throw REFERENCE;
                 }
             }
             if (name == null || root == null || !sawBytes) {
@@ -305,16 +375,29 @@ final class StatementReader {
         Integer sm = null;
         String driver = null;
         String cuda = null;
+        int seen = 0;
         String f;
         while ((f = p.nextFieldName()) != null) {
             JsonToken v = p.nextToken();
             boolean isNull = v == JsonToken.VALUE_NULL;
             switch (f) {
-                case "model" -> model = isNull ? null : text(p, v);
-                case "smCount" -> sm = isNull ? null : (int) int32(p, v);
-                case "driver" -> driver = isNull ? null : text(p, v);
-                case "cudaVersion" -> cuda = isNull ? null : text(p, v);
-                default -> p.skipChildren();
+                case "model" -> {
+                    seen = once(seen, 1);
+                    model = isNull ? null : text(p, v);
+                }
+                case "smCount" -> {
+                    seen = once(seen, 2);
+                    sm = isNull ? null : (int) int32(p, v);
+                }
+                case "driver" -> {
+                    seen = once(seen, 4);
+                    driver = isNull ? null : text(p, v);
+                }
+                case "cudaVersion" -> {
+                    seen = once(seen, 8);
+                    cuda = isNull ? null : text(p, v);
+                }
+                default -> throw REFERENCE;
             }
         }
         return new ReceiptDevice(model, sm, driver, cuda);
@@ -326,12 +409,15 @@ final class StatementReader {
         }
         String level = null;
         Map<String, Double> numbers = new HashMap<>();
+        int seen = 0;
         String f;
         while ((f = p.nextFieldName()) != null) {
             JsonToken v = p.nextToken();
             if (f.equals("level")) {
+                seen = once(seen, 1);
                 level = text(p, v);
             } else if (f.equals("numbers")) {
+                seen = once(seen, 2);
                 if (v == JsonToken.VALUE_NULL) {
                     continue;
                 }
@@ -344,10 +430,12 @@ final class StatementReader {
                     if (n != JsonToken.VALUE_NUMBER_INT && n != JsonToken.VALUE_NUMBER_FLOAT) {
                         throw REFERENCE;
                     }
-                    numbers.put(k, p.getDoubleValue());
+                    if (numbers.put(k, p.getDoubleValue()) != null) {
+                        throw REFERENCE;
+                    }
                 }
             } else {
-                p.skipChildren();
+                throw REFERENCE;
             }
         }
         if (level == null) {
@@ -364,13 +452,16 @@ final class StatementReader {
         long mj = 0;
         boolean sawMj = false;
         String source = null;
+        int seen = 0;
         String f;
         while ((f = p.nextFieldName()) != null) {
             JsonToken v = p.nextToken();
             if (f.equals("millijoules")) {
+                seen = once(seen, 1);
                 mj = integer(p, v);
                 sawMj = true;
             } else if (f.equals("source")) {
+                seen = once(seen, 2);
                 source = text(p, v);
             } else {
                 throw REFERENCE;
@@ -395,17 +486,32 @@ final class StatementReader {
         Instant ended = null;
         ReceiptDevice device = null;
         byte[] tee = new byte[0];
+        int seen = 0;
         String f;
         while ((f = p.nextFieldName()) != null) {
             JsonToken t = p.nextToken();
             switch (f) {
-                case "buffers" -> records = wipeRecords(p, t);
-                case "startedAt" -> started = instant(p, t);
-                case "endedAt" -> ended = instant(p, t);
-                case "device" -> device = t == JsonToken.VALUE_NULL ? null : device(p, t);
-                case "teeEvidence" -> tee = t == JsonToken.VALUE_NULL ? new byte[0]
-                        : Base64.getDecoder().decode(text(p, t));
-                default -> p.skipChildren();
+                case "buffers" -> {
+                    seen = once(seen, 1);
+                    records = wipeRecords(p, t);
+                }
+                case "startedAt" -> {
+                    seen = once(seen, 2);
+                    started = instant(p, t);
+                }
+                case "endedAt" -> {
+                    seen = once(seen, 4);
+                    ended = instant(p, t);
+                }
+                case "device" -> {
+                    seen = once(seen, 8);
+                    device = t == JsonToken.VALUE_NULL ? null : device(p, t);
+                }
+                case "teeEvidence" -> {
+                    seen = once(seen, 16);
+                    tee = t == JsonToken.VALUE_NULL ? new byte[0] : Base64.getDecoder().decode(text(p, t));
+                }
+                default -> throw REFERENCE;
             }
         }
         if (records == null || started == null || ended == null) {
@@ -430,18 +536,40 @@ final class StatementReader {
             String check = null;
             long bytes = Long.MIN_VALUE;
             long over = Long.MIN_VALUE;
+            int seen = 0;
             String f;
             while ((f = p.nextFieldName()) != null) {
                 JsonToken v = p.nextToken();
                 switch (f) {
-                    case "pattern" -> pattern = text(p, v);
-                    case "location" -> location = text(p, v);
-                    case "label" -> label = text(p, v);
-                    case "bytes" -> bytes = integer(p, v);
-                    case "bytesOverwritten" -> over = integer(p, v);
-                    case "method" -> method = text(p, v);
-                    case "checkDigest" -> check = text(p, v);
-                    default -> p.skipChildren();
+                    case "pattern" -> {
+                        seen = once(seen, 1);
+                        pattern = text(p, v);
+                    }
+                    case "location" -> {
+                        seen = once(seen, 2);
+                        location = text(p, v);
+                    }
+                    case "label" -> {
+                        seen = once(seen, 4);
+                        label = text(p, v);
+                    }
+                    case "bytes" -> {
+                        seen = once(seen, 8);
+                        bytes = integer(p, v);
+                    }
+                    case "bytesOverwritten" -> {
+                        seen = once(seen, 16);
+                        over = integer(p, v);
+                    }
+                    case "method" -> {
+                        seen = once(seen, 32);
+                        method = text(p, v);
+                    }
+                    case "checkDigest" -> {
+                        seen = once(seen, 64);
+                        check = text(p, v);
+                    }
+                    default -> throw REFERENCE;
                 }
             }
             // Long.MIN_VALUE is a valid JSON integer but never a valid size: the reference then decides.
@@ -455,6 +583,22 @@ final class StatementReader {
     }
 
     // ---------------------------------------------------------------- values
+
+    /**
+     * Marks a known field of the object being read as seen.
+     *
+     * @param seen the fields seen so far, a bit each
+     * @param bit  this field's bit
+     * @return {@code seen} with this field's bit
+     * @throws RuntimeException {@link #REFERENCE} when the field came before: a duplicate key,
+     *                          which the reference path refuses with the parser's message
+     */
+    private static int once(int seen, int bit) {
+        if ((seen & bit) != 0) {
+            throw REFERENCE;
+        }
+        return seen | bit;
+    }
 
     private static String text(JsonParser p, JsonToken t) throws IOException {
         if (t != JsonToken.VALUE_STRING) {

@@ -229,9 +229,15 @@ class StatementReaderTest {
                 ObjectNode o = objects.get(rnd.nextInt(objects.size()));
                 List<String> names = new ArrayList<>();
                 o.fieldNames().forEachRemaining(names::add);
-                int what = rnd.nextInt(5);
+                int what = rnd.nextInt(6);
+                String duplicate = null;
                 if (what == 0 || names.isEmpty()) {
                     o.set("unknown" + rnd.nextInt(3), ODD_VALUES[rnd.nextInt(ODD_VALUES.length)]);
+                } else if (what == 5) {
+                    // the same key twice in this object, the second with a copy of its value or another
+                    duplicate = names.get(rnd.nextInt(names.size()));
+                    o.set("zzduplicatezz", rnd.nextBoolean() ? o.get(duplicate).deepCopy()
+                            : ODD_VALUES[rnd.nextInt(ODD_VALUES.length)]);
                 } else {
                     String name = names.get(rnd.nextInt(names.size()));
                     if (what == 1) {
@@ -244,6 +250,9 @@ class StatementReaderTest {
                     reorder(root, rnd); // any order is accepted by both
                 }
                 String out = root.toString();
+                if (duplicate != null) {
+                    out = out.replace("\"zzduplicatezz\"", "\"" + duplicate + "\"");
+                }
                 if (rnd.nextInt(8) == 0) {
                     out = out.replaceFirst("\\{", "{\"_type\":\"dup\",");
                 }
