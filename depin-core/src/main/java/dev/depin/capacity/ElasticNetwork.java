@@ -25,6 +25,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * A {@link ComputeNetwork} that grows and shrinks its own fleet: it passes offers and attempts
@@ -40,6 +41,14 @@ import java.util.function.Consumer;
  *       job waits) until a slot frees, a new node lists itself, or {@link Builder#maxWait}
  *       passes (then the offers are answered as they are, and the client queues on a busy
  *       node or rejects the job if there is none).</li>
+ *   <li><b>Waiting for machines that start.</b> A query for which no live node is offered
+ *       (none listed, or only nodes whose machines ended or whose last attempt could not reach
+ *       them) is held past {@code maxWait} while a machine the fleet leased or is obtaining is
+ *       still starting within its {@link Builder#startTimeout}, or a replacement is about to be
+ *       obtained, and is answered in the tick after a node lists itself; it is never held longer
+ *       than {@code maxWait + startTimeout}. When no live node is offered, no machine of the
+ *       fleet may serve, and none can be obtained (the budget is spent or the fleet is at
+ *       {@code maxMachines}), it is answered at once, empty: nothing would come of waiting.</li>
  *   <li><b>Growing.</b> When a query has waited longer than {@link Builder#growAfter}, the
  *       fleet asks the market for enough machines to give every waiting query a slot, counting
  *       machines still starting, up to {@link Builder#maxMachines}.</li>
@@ -52,7 +61,13 @@ import java.util.function.Consumer;
  *   <li><b>Failover.</b> A machine that ends without being released (its process or provider
  *       died) is forgotten at once, its node's offers are no longer passed on (the directory
  *       may list it until its listing expires), and it is replaced if the fleet was busy within
- *       {@link Builder#idleAfter}; the client reschedules the attempts it had.</li>
+ *       {@link Builder#idleAfter}; the client reschedules the attempts it had. An attempt that
+ *       cannot reach its node (a {@link NetworkException}) makes the fleet look at the market at
+ *       once, and until the market says the machine ended, or the node answers again, or
+ *       5 s pass, that node's slots do not count as free: a job that retries elsewhere waits for
+ *       a node that can take it instead of being answered with the one it just lost. A machine
+ *       that has not listed its node within {@link Builder#startTimeout} of being asked for is
+ *       released and counted as failed, and replaced on the same terms.</li>
  * </ul>
  *
  * <pre>{@code
@@ -71,6 +86,12 @@ public final class ElasticNetwork implements ComputeNetwork {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ElasticNetwork.class);
     /** A released query that leads to no attempt stops counting against free slots after this. */
     private static final long PROMISE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * How long a node that an attempt could not reach has its slots not counted as free, unless
+     * the market says first that its machine ended (long enough for a market to see a dead
+     * process; short enough that a network hiccup does not hold work for long).
+     */
+    private static final long SUSPECT_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final long MARKET_CALL_SECONDS = 30;
 
     private final ComputeNetwork delegate;
@@ -83,6 +104,8 @@ public final class ElasticNetwork implements ComputeNetwork {
     private final long growAfterNanos;
     private final long maxWaitNanos;
     private final long idleAfterNanos;
+    private final long startTimeoutNanos;
+    private final LongSupplier nanos;
     private final ScheduledThreadPoolExecutor timer;
     private final AtomicBoolean tickQueued = new AtomicBoolean();
 
@@ -93,7 +116,13 @@ public final class ElasticNetwork implements ComputeNetwork {
     private final Deque<Waiter> waiters = new ArrayDeque<>();
     private final Deque<Long> promised = new ArrayDeque<>();
     private final Set<OfferQuery> asking = new HashSet<>();
+    /** Nodes an attempt could not reach, and when: their slots are not free for a while. */
+    private final Map<NodeId, Long> suspect = new HashMap<>();
+    /** The start deadline of each obtain in flight (one entry per market call). */
+    private final List<Long> obtainDeadlines = new ArrayList<>();
     private MicroUsd committed = MicroUsd.ZERO;
+    /** What one machine was last quoted at; null before the first quote. */
+    private MicroUsd lastPrice;
     private int obtaining;
     private int replacements;
     private long lastWorkNanos;
@@ -111,11 +140,16 @@ public final class ElasticNetwork implements ComputeNetwork {
     private static final class Member {
         Machine machine;
         long lastBusyNanos;
+        /** When the machine must have listed its node (its obtain's start plus the start timeout). */
+        final long startDeadline;
         boolean releasing;
+        /** It missed its start deadline: counted failed once, released (again, if a release fails). */
+        boolean expired;
 
-        Member(Machine machine, long now) {
+        Member(Machine machine, long now, long startDeadline) {
             this.machine = machine;
             this.lastBusyNanos = now;
+            this.startDeadline = startDeadline;
         }
     }
 
@@ -154,7 +188,9 @@ public final class ElasticNetwork implements ComputeNetwork {
         this.growAfterNanos = b.growAfter.toNanos();
         this.maxWaitNanos = b.maxWait.toNanos();
         this.idleAfterNanos = b.idleAfter.toNanos();
-        this.lastWorkNanos = System.nanoTime() - idleAfterNanos;
+        this.startTimeoutNanos = b.startTimeout.toNanos();
+        this.nanos = b.nanos;
+        this.lastWorkNanos = nanos.getAsLong() - idleAfterNanos;
         this.timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "depin-elastic-" + b.market.name());
             t.setDaemon(true);
@@ -191,12 +227,20 @@ public final class ElasticNetwork implements ComputeNetwork {
         int starting = obtaining;
         for (Member m : fleet.values()) {
             live++;
-            if (m.machine.state() == MachineState.STARTING) {
+            if (m.machine.state() == MachineState.STARTING && !m.releasing) {
                 starting++;
             }
         }
         return new Stats(live, starting, peak, obtained, released, failed, replaced, budgetRefusals, committed, budget,
                 waiters.size(), lastRefusal);
+    }
+
+    /**
+     * Runs one fleet check on the fleet's own thread, after any queued, and waits for it (tests:
+     * with a long tick period, the fleet then changes only when the test says).
+     */
+    void checkNow() throws Exception {
+        timer.submit(this::tickSafely).get(MARKET_CALL_SECONDS * 2, TimeUnit.SECONDS);
     }
 
     /** @return the machines of the fleet now, as last reported by the market */
@@ -213,7 +257,7 @@ public final class ElasticNetwork implements ComputeNetwork {
                 return CompletableFuture.failedFuture(new NetworkException(name() + " is closed"));
             }
         }
-        long since = System.nanoTime();
+        long since = nanos.getAsLong();
         ask(query).whenComplete((list, error) -> {
             if (error != null) {
                 answer.completeExceptionally(error);
@@ -234,16 +278,34 @@ public final class ElasticNetwork implements ComputeNetwork {
         }
     }
 
-    /** Answers the waiter if a slot is free or it has waited long enough; holds it otherwise. */
+    /**
+     * Answers the waiter if a slot is free, if it has waited long enough, or if nothing could
+     * come of waiting; holds it otherwise (see the class comment for the rule).
+     */
     private void decide(Waiter w, List<ProviderOffer> offers, boolean queued) {
         List<ProviderOffer> usable;
         boolean answer;
         synchronized (this) {
             usable = offers.stream().filter(o -> !gone.contains(o.nodeId())).toList();
-            long now = System.nanoTime();
-            answer = closed || now - w.since() >= maxWaitNanos || freeSlots(usable, now) > 0;
+            long now = nanos.getAsLong();
+            long waited = now - w.since();
+            boolean live = usable.stream().anyMatch(o -> !suspected(o.nodeId(), now));
+            boolean free = !closed && freeSlots(usable, now) > 0;
+            if (closed || free) {
+                answer = true;
+            } else if (!live) {
+                // No node offered can take the job: wait for machines of the fleet still starting
+                // (bounded by their start deadline and by maxWait + startTimeout), answer at once
+                // when nothing may come.
+                answer = waited >= maxWaitNanos ? !startingInTime(now) || waited >= maxWaitNanos + startTimeoutNanos
+                        : !fleetMayServe(now) && !obtainable();
+            } else {
+                answer = waited >= maxWaitNanos;
+            }
             if (answer) {
-                promised.addLast(now);
+                if (live) {
+                    promised.addLast(now); // an answer with no live node leads to no attempt
+                }
                 if (queued) {
                     waiters.remove(w);
                 }
@@ -266,11 +328,63 @@ public final class ElasticNetwork implements ComputeNetwork {
         int free = 0;
         Set<NodeId> seen = new HashSet<>();
         for (ProviderOffer o : offers) {
-            if (seen.add(o.nodeId())) {
+            if (seen.add(o.nodeId()) && !suspected(o.nodeId(), now)) {
                 free += Math.max(0, slots - inFlight.getOrDefault(o.nodeId(), 0));
             }
         }
         return free - promised.size();
+    }
+
+    /** Whether an attempt lately could not reach the node; caller holds the lock. */
+    private boolean suspected(NodeId node, long now) {
+        Long since = suspect.get(node);
+        if (since == null) {
+            return false;
+        }
+        if (now - since >= SUSPECT_NANOS) {
+            suspect.remove(node);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Whether a machine the fleet leased or is obtaining is still starting within its deadline,
+     * or a replacement is about to be obtained; caller holds the lock.
+     */
+    private boolean startingInTime(long now) {
+        for (Member m : fleet.values()) {
+            if (!m.releasing && m.machine.state() == MachineState.STARTING && now - m.startDeadline < 0) {
+                return true;
+            }
+        }
+        for (long deadline : obtainDeadlines) {
+            if (now - deadline < 0) {
+                return true;
+            }
+        }
+        return replacements > 0 && obtainable();
+    }
+
+    /** Whether any machine of the fleet may still serve (or is being obtained); caller holds the lock. */
+    private boolean fleetMayServe(long now) {
+        if (startingInTime(now)) {
+            return true;
+        }
+        for (Member m : fleet.values()) {
+            if (!m.releasing && m.machine.state() == MachineState.RUNNING) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the fleet could obtain one more machine, as far as it knows; caller holds the lock. */
+    private boolean obtainable() {
+        if (closed || fleet.size() + obtaining >= maxMachines) {
+            return false;
+        }
+        return lastPrice == null || budget.micros() - committed.micros() >= lastPrice.micros();
     }
 
     @Override
@@ -291,6 +405,27 @@ public final class ElasticNetwork implements ComputeNetwork {
         } catch (RuntimeException e) {
             d = Dispatch.failed(e);
         }
+        AtomicBoolean cancelled = new AtomicBoolean();
+        d.response().whenComplete((r, t) -> {
+            // A node that cannot be reached is likely gone: do not offer its slots to the job's
+            // retry, and ask the market now. A reply (or the provider's own refusal) clears it.
+            boolean unreachable = t != null && !cancelled.get() && rootCause(t) instanceof NetworkException;
+            synchronized (this) {
+                if (unreachable) {
+                    suspect.put(node, nanos.getAsLong());
+                } else if (t == null || !(rootCause(t) instanceof NetworkException)) {
+                    suspect.remove(node);
+                }
+            }
+            if (unreachable) {
+                wake();
+            }
+        });
+        Dispatch inner = d;
+        d = Dispatch.of(inner.response(), inner.released(), reason -> {
+            cancelled.set(true);
+            inner.cancel(reason);
+        });
         d.released().whenComplete((v, t) -> {
             synchronized (this) {
                 inFlight.computeIfPresent(node, (k, n) -> n <= 1 ? null : n - 1);
@@ -303,7 +438,7 @@ public final class ElasticNetwork implements ComputeNetwork {
 
     /** Marks the node's machine (if it is ours) and the fleet as busy now; caller holds the lock. */
     private void touch(NodeId node) {
-        long now = System.nanoTime();
+        long now = nanos.getAsLong();
         lastWorkNanos = now;
         for (Member m : fleet.values()) {
             if (node.equals(m.machine.nodeId())) {
@@ -337,6 +472,8 @@ public final class ElasticNetwork implements ComputeNetwork {
             if (closed) {
                 return;
             }
+            long now = nanos.getAsLong();
+            suspect.values().removeIf(since -> now - since >= SUSPECT_NANOS);
         }
         refresh();
         requery();
@@ -344,9 +481,13 @@ public final class ElasticNetwork implements ComputeNetwork {
         shrink();
     }
 
-    /** Takes the market's view of the fleet: nodes that listed, machines that ended. */
+    /**
+     * Takes the market's view of the fleet: nodes that listed, machines that ended; releases
+     * machines that missed their start deadline.
+     */
     private void refresh() {
         List<Machine> now;
+        List<String> late = new ArrayList<>();
         synchronized (this) {
             if (fleet.isEmpty()) {
                 return;
@@ -358,7 +499,7 @@ public final class ElasticNetwork implements ComputeNetwork {
             throw new CapacityException(market.name() + ": cannot list machines: " + e, e);
         }
         synchronized (this) {
-            long t = System.nanoTime();
+            long t = nanos.getAsLong();
             for (Machine m : now) {
                 Member member = fleet.get(m.id());
                 if (member == null) {
@@ -377,7 +518,10 @@ public final class ElasticNetwork implements ComputeNetwork {
                         gone.add(m.nodeId());
                         inFlight.remove(m.nodeId());
                     }
-                    if (!member.releasing) {
+                    if (m.nodeId() != null) {
+                        suspect.remove(m.nodeId());
+                    }
+                    if (!member.releasing && !member.expired) {
                         failed++;
                         boolean busy = t - lastWorkNanos < idleAfterNanos || !waiters.isEmpty();
                         if (busy) {
@@ -387,6 +531,50 @@ public final class ElasticNetwork implements ComputeNetwork {
                     }
                 }
             }
+            for (Member member : fleet.values()) {
+                Machine m = member.machine;
+                if (member.releasing || m.state() != MachineState.STARTING && !member.expired) {
+                    continue;
+                }
+                if (!member.expired) {
+                    if (t - member.startDeadline < 0) {
+                        continue;
+                    }
+                    // It did not start in time: a failure like a crash, released so that it
+                    // costs no more and does not count against maxMachines.
+                    member.expired = true;
+                    failed++;
+                    boolean busy = t - lastWorkNanos < idleAfterNanos || !waiters.isEmpty();
+                    if (busy) {
+                        replacements++;
+                    }
+                    if (m.nodeId() != null) {
+                        gone.add(m.nodeId());
+                    }
+                    LOG.warn("{}: {} did not start within {} ms; releasing it{}", name(), m,
+                            TimeUnit.NANOSECONDS.toMillis(startTimeoutNanos), busy ? " and replacing it" : "");
+                }
+                member.releasing = true;
+                late.add(m.id());
+            }
+        }
+        for (String id : late) {
+            market.release(id).whenComplete((v, error) -> {
+                synchronized (this) {
+                    Member member = fleet.get(id);
+                    if (member == null) {
+                        return;
+                    }
+                    if (error != null) {
+                        LOG.warn("{}: releasing {} failed (retrying at the next tick): {}", name(), id,
+                                rootMessage(error));
+                        member.releasing = false;
+                        return;
+                    }
+                    fleet.remove(id);
+                }
+                wake();
+            });
         }
     }
 
@@ -409,7 +597,7 @@ public final class ElasticNetwork implements ComputeNetwork {
                 for (Waiter w : e.getValue()) {
                     if (error != null) {
                         synchronized (this) {
-                            if (System.nanoTime() - w.since() < maxWaitNanos) {
+                            if (nanos.getAsLong() - w.since() < maxWaitNanos) {
                                 continue; // the directory may be busy: ask again at the next tick
                             }
                             waiters.remove(w);
@@ -427,14 +615,17 @@ public final class ElasticNetwork implements ComputeNetwork {
     private void grow() {
         int want;
         synchronized (this) {
-            long now = System.nanoTime();
+            long now = nanos.getAsLong();
             if (now < growBlockedUntil) {
                 return;
             }
             int live = fleet.size() + obtaining;
             int starting = obtaining;
+            int leaving = 0;
             for (Member m : fleet.values()) {
-                if (m.machine.state() == MachineState.STARTING) {
+                if (m.releasing) {
+                    leaving++;
+                } else if (m.machine.state() == MachineState.STARTING) {
                     starting++;
                 }
             }
@@ -443,7 +634,7 @@ public final class ElasticNetwork implements ComputeNetwork {
             want = Math.max(Math.max(forWork, replacements), minMachines - live);
             want = Math.min(want, maxMachines - live);
             if (want <= 0) {
-                if (replacements > 0 && live >= maxMachines) {
+                if (replacements > 0 && live - leaving >= maxMachines) {
                     replacements = 0; // the fleet is full again: nothing to replace
                 }
                 return;
@@ -461,10 +652,12 @@ public final class ElasticNetwork implements ComputeNetwork {
         int repl;
         MicroUsd each = quote.perMachine();
         MicroUsd reserve;
+        long deadline;
         synchronized (this) {
             if (closed) {
                 return;
             }
+            lastPrice = each;
             long left = budget.micros() - committed.micros();
             k = each.micros() == 0 ? want : (int) Math.min(want, left / each.micros());
             if (k < want) {
@@ -478,12 +671,14 @@ public final class ElasticNetwork implements ComputeNetwork {
             }
             if (k <= 0) {
                 replacements = 0; // nothing more can be bought: stop trying for these
-                growBlockedUntil = System.nanoTime() + growAfterNanos;
+                growBlockedUntil = nanos.getAsLong() + growAfterNanos;
                 return;
             }
             reserve = each.times(k);
             committed = committed.plus(reserve);
             obtaining += k;
+            deadline = nanos.getAsLong() + startTimeoutNanos;
+            obtainDeadlines.add(deadline);
             repl = Math.min(k, replacements);
             replacements -= repl;
         }
@@ -500,11 +695,12 @@ public final class ElasticNetwork implements ComputeNetwork {
             List<String> orphans = new ArrayList<>();
             synchronized (this) {
                 obtaining -= count;
+                obtainDeadlines.remove(Long.valueOf(deadline));
                 if (error != null) {
                     committed = MicroUsd.ofMicros(committed.micros() - reserve.micros());
                     replacements += forReplacement;
                     lastRefusal = market.name() + " did not provide " + count + " machine(s): " + rootMessage(error);
-                    growBlockedUntil = System.nanoTime() + growAfterNanos;
+                    growBlockedUntil = nanos.getAsLong() + growAfterNanos;
                     LOG.warn("{}: {}", name(), lastRefusal);
                     return;
                 }
@@ -514,12 +710,12 @@ public final class ElasticNetwork implements ComputeNetwork {
                 }
                 // Commit what the market says it charged, if it differs from the quote.
                 committed = MicroUsd.ofMicros(committed.micros() - reserve.micros() + actual.micros());
-                long now = System.nanoTime();
+                long now = nanos.getAsLong();
                 for (Machine m : machines) {
                     if (closed) {
                         orphans.add(m.id());
                     } else {
-                        fleet.put(m.id(), new Member(m, now));
+                        fleet.put(m.id(), new Member(m, now, deadline));
                     }
                 }
                 obtained += machines.size();
@@ -539,7 +735,7 @@ public final class ElasticNetwork implements ComputeNetwork {
             if (budgetBound) {
                 budgetRefusals++;
             }
-            growBlockedUntil = System.nanoTime() + growAfterNanos;
+            growBlockedUntil = nanos.getAsLong() + growAfterNanos;
         }
         LOG.warn("{}: {}", name(), why);
     }
@@ -551,7 +747,7 @@ public final class ElasticNetwork implements ComputeNetwork {
             if (!waiters.isEmpty()) {
                 return;
             }
-            long now = System.nanoTime();
+            long now = nanos.getAsLong();
             int live = fleet.size() + obtaining;
             for (Member m : fleet.values()) {
                 if (live <= minMachines) {
@@ -594,12 +790,17 @@ public final class ElasticNetwork implements ComputeNetwork {
         return (a + b - 1) / b;
     }
 
-    private static String rootMessage(Throwable t) {
+    private static Throwable rootCause(Throwable t) {
         Throwable c = t;
         while ((c instanceof java.util.concurrent.CompletionException
                 || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
             c = c.getCause();
         }
+        return c;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = rootCause(t);
         return c.getMessage() != null ? c.getMessage() : c.toString();
     }
 
@@ -656,6 +857,8 @@ public final class ElasticNetwork implements ComputeNetwork {
         private Duration maxWait = Duration.ofMinutes(3);
         private Duration idleAfter = Duration.ofMinutes(5);
         private Duration tick = Duration.ofMillis(250);
+        private Duration startTimeout = Duration.ofMinutes(10);
+        private LongSupplier nanos = System::nanoTime;
 
         private Builder(ComputeNetwork delegate, CapacityMarket market, CapacityRequest perMachine) {
             this.delegate = InvalidArgumentException.requireNonNull(delegate, "network over the directory");
@@ -742,6 +945,27 @@ public final class ElasticNetwork implements ComputeNetwork {
          */
         public Builder tick(Duration period) {
             this.tick = positive(period, "tick");
+            return this;
+        }
+
+        /**
+         * How long a machine may take, from the fleet asking the market for it to its node being
+         * listed. A machine that takes longer is released and counts as failed (replaced while the
+         * fleet is busy); a query that no live node can take is held past {@code maxWait} while a
+         * machine is starting within this bound, and never longer than {@code maxWait} plus it.
+         *
+         * @param bound the start deadline (default 10 min: a market's bids, image pull and node
+         *              start; the local market fails its own nodes after 2 min)
+         * @return this builder
+         */
+        public Builder startTimeout(Duration bound) {
+            this.startTimeout = positive(bound, "start timeout");
+            return this;
+        }
+
+        /** The clock of every bound (tests: a clock that moves only when told). */
+        Builder nanoClock(LongSupplier clock) {
+            this.nanos = InvalidArgumentException.requireNonNull(clock, "clock");
             return this;
         }
 

@@ -12,6 +12,7 @@ import dev.depin.executor.spi.ForwardingExecutor;
 import dev.depin.job.Job;
 import dev.depin.job.JobFailedException;
 import dev.depin.job.JobHandle;
+import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.Kernel;
@@ -26,6 +27,7 @@ import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
+import dev.depin.settlement.SettlementContract.ManualClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -56,13 +58,20 @@ class ElasticNetworkTest {
     private static final NodeTemplate NODE = new NodeTemplate(NodeTemplate.DEFAULT_IMAGE, List.of("dir.invalid:7000"),
             new Price(MicroUsd.ofMicros(10), MicroUsd.ofMicros(10)), MicroUsd.ZERO, 7001, Duration.ofSeconds(10));
 
-    /** Machines are in-process nodes; offers are those of the machines alive. */
+    /**
+     * Machines are in-process nodes; offers are those of the machines alive, and of crashed ones
+     * whose listing the test keeps (as a directory does until the listing's TTL).
+     */
     static final class InProcessMarket implements CapacityMarket, ComputeNetwork {
         private final MicroUsd perMachine;
         private final Map<String, LocalNetwork> live = new LinkedHashMap<>();
         private final Map<String, Machine> machines = new LinkedHashMap<>();
+        private final Map<String, List<ProviderOffer>> lastOffers = new LinkedHashMap<>();
+        private final Map<String, List<ProviderOffer>> stale = new LinkedHashMap<>();
         private int sequence;
         int obtainCalls;
+        /** How many more machines serve as soon as they are obtained; the rest start when {@link #start} says. */
+        int startAtOnce = Integer.MAX_VALUE;
         /** While closed, the machines' jobs wait at the start of execution; null: they never wait. */
         volatile java.util.concurrent.CountDownLatch gate;
 
@@ -91,16 +100,31 @@ class ElasticNetworkTest {
             List<Machine> out = new ArrayList<>();
             for (int i = 0; i < r.machines(); i++) {
                 String id = "m" + (++sequence);
-                NodeKeyPair key = NodeKeyPair.generate();
-                ProviderNode node = ProviderNode.builder(key, gated(new CpuExecutor(1))).price(r.node().price())
-                        .endpoint("local:" + id).build();
-                live.put(id, LocalNetwork.of(List.of(node)));
-                Machine m = new Machine(name(), id, MachineState.RUNNING, key.nodeId(), "local:" + id, perMachine,
-                        Instant.now().plus(r.duration()), "");
-                machines.put(id, m);
-                out.add(m);
+                machines.put(id, new Machine(name(), id, MachineState.STARTING, null, null, perMachine,
+                        Instant.now().plus(r.duration()), "starting"));
+                if (startAtOnce > 0) {
+                    startAtOnce--;
+                    start(id);
+                }
+                out.add(machines.get(id));
             }
             return CompletableFuture.completedFuture(out);
+        }
+
+        /** The machine's node starts and lists itself. */
+        synchronized Machine start(String id) {
+            Machine m = machines.get(id);
+            if (m.state() != MachineState.STARTING) {
+                throw new IllegalStateException(id + " is not starting: " + m);
+            }
+            NodeKeyPair key = NodeKeyPair.generate();
+            ProviderNode node = ProviderNode.builder(key, gated(new CpuExecutor(1))).price(NODE.price())
+                    .endpoint("local:" + id).build();
+            live.put(id, LocalNetwork.of(List.of(node)));
+            Machine running = new Machine(name(), id, MachineState.RUNNING, key.nodeId(), "local:" + id, m.cost(),
+                    m.expiresAt(), "");
+            machines.put(id, running);
+            return running;
         }
 
         @Override
@@ -112,15 +136,33 @@ class ElasticNetworkTest {
             LocalNetwork n = live.remove(id);
             if (n != null) {
                 n.close();
-                Machine m = machines.get(id);
+            }
+            Machine m = machines.get(id);
+            if (m != null && !m.state().ended()) {
                 machines.put(id, new Machine(m.market(), id, how, m.nodeId(), m.endpoint(), m.cost(), m.expiresAt(),
                         how.toString()));
             }
         }
 
-        /** A crash: the node stops; the market reports the machine failed. */
+        /** A crash (or a failed start): the node stops; the market reports the machine failed. */
         void crash(String id) {
             end(id, MachineState.FAILED);
+        }
+
+        /**
+         * A crash that the market has not noticed yet (it still reports the machine running) and
+         * whose node the directory still lists, as it does until the listing expires.
+         */
+        synchronized void crashUnnoticed(String id) {
+            stale.put(id, lastOffers.getOrDefault(id, List.of()));
+            live.remove(id).close();
+        }
+
+        /** The market notices the crash: the machine is failed. */
+        synchronized void notice(String id) {
+            Machine m = machines.get(id);
+            machines.put(id, new Machine(m.market(), id, MachineState.FAILED, m.nodeId(), m.endpoint(), m.cost(),
+                    m.expiresAt(), "the node exited"));
         }
 
         @Override
@@ -158,9 +200,12 @@ class ElasticNetworkTest {
         @Override
         public synchronized CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
             List<ProviderOffer> out = new ArrayList<>();
-            for (LocalNetwork n : live.values()) {
-                out.addAll(n.offers(query).join());
+            for (Map.Entry<String, LocalNetwork> e : live.entrySet()) {
+                List<ProviderOffer> offers = e.getValue().offers(query).join();
+                lastOffers.put(e.getKey(), offers);
+                out.addAll(offers);
             }
+            stale.values().forEach(out::addAll);
             return CompletableFuture.completedFuture(out);
         }
 
@@ -277,8 +322,140 @@ class ElasticNetworkTest {
         }
     }
 
+    private static final OfferQuery SAXPY = new OfferQuery(BuiltinKernel.SAXPY.id(), dev.depin.job.Requirements.ANY, 10);
+
+    /**
+     * A fleet on a clock that moves only when the test says, its periodic check an hour apart
+     * (it still checks on its own wake-ups, on the same clock): a bound passes only when the test
+     * moves the clock, never by timing.
+     */
+    private static ElasticNetwork.Builder stepped(InProcessMarket market, ManualClock clock) {
+        return ElasticNetwork.builder(market, market, one())
+                .nanoClock(() -> Duration.between(Instant.EPOCH, clock.instant()).toNanos()).tick(Duration.ofHours(1))
+                .growAfter(Duration.ofMillis(50)).idleAfter(Duration.ofMinutes(10));
+    }
+
+    /** A query that waits at t = 0 and, at t = 0.1 s (past growAfter), a machine obtained for it that starts. */
+    private static CompletableFuture<List<ProviderOffer>> waitingForAStart(InProcessMarket market, ElasticNetwork net,
+                                                                          ManualClock clock) throws Exception {
+        market.startAtOnce = 0;
+        CompletableFuture<List<ProviderOffer>> waiting = net.offers(SAXPY);
+        assertTrue(!waiting.isDone(), "nothing is listed, and a machine can be obtained: it waits");
+        clock.advance(Duration.ofMillis(100));
+        net.checkNow();
+        assertEquals(1, net.stats().obtained());
+        assertEquals(1, net.stats().starting());
+        assertTrue(!waiting.isDone());
+        return waiting;
+    }
+
     @Test
-    void nothingObtainable_answersAfterMaxWait_andTheJobIsRejected() throws Exception {
+    void aRetry_whoseOnlyNodeDied_waitsForTheMachinesStillStarting() throws Exception {
+        // The CI case of 2026-12-06: the only serving node dies while the fleet's two other
+        // machines still start. The job's retry must wait for them, not be answered with the node
+        // it just lost (which the directory still lists) nor, after maxWait, with nothing.
+        ManualClock clock = new ManualClock(Instant.EPOCH);
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = stepped(market, clock).budget(MicroUsd.ofUsd("10")).minMachines(3).maxMachines(3)
+                     .maxWait(Duration.ofMillis(200)).startTimeout(Duration.ofSeconds(60)).build();
+             DepinClient client = DepinClient.builder(net).maxAttempts(4).build()) {
+            market.startAtOnce = 1;
+            net.checkNow();
+            assertEquals(3, net.stats().obtained());
+            assertEquals(2, net.stats().starting(), "m1 serves, m2 and m3 start");
+            assertEquals(1, market.offers(SAXPY).join().size(), "m1 is listed");
+            net.checkNow();
+
+            // m1 dies; neither the market nor the fleet has noticed, the directory still lists it.
+            market.crashUnnoticed("m1");
+            JobHandle h = submit(client, new SplittableRandom(SEED + 5), 1, Duration.ofSeconds(60)).get(0);
+            await(() -> net.stats().waiting() == 1 || h.resultAsync().isDone(), "the job's retry asks for offers");
+            assertEquals(1, net.stats().waiting(), "the retry (m1 could not be reached) waits for a node, "
+                    + "the job does not end: " + (h.resultAsync().isDone() ? h.state() : ""));
+            net.checkNow();
+            assertEquals(1, net.stats().waiting(), "m1 is listed and the market says it runs: " + net.stats());
+
+            clock.advance(Duration.ofSeconds(1)); // past maxWait: machines are still starting, so it waits on
+            net.checkNow();
+            assertEquals(1, net.stats().waiting(), net.stats().toString());
+            market.notice("m1");
+            net.checkNow();
+            assertEquals(1, net.stats().failed(), net.stats().toString());
+            assertEquals(1, net.stats().waiting(), net.stats().toString());
+            assertTrue(!h.resultAsync().isDone(), "the job still waits");
+
+            Machine m2 = market.start("m2");
+            net.checkNow();
+            JobResult r = h.result();
+            assertEquals(JobState.VERIFIED, h.state());
+            assertEquals(m2.nodeId(), r.provider(), "the retry ran on the machine that started");
+            assertEquals(0, net.stats().waiting());
+        }
+    }
+
+    @Test
+    void aMachineThatMissesItsStartDeadline_isReplaced_andWaitingIsBounded() throws Exception {
+        ManualClock clock = new ManualClock(Instant.EPOCH);
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = stepped(market, clock).budget(MicroUsd.ofUsd("2")).maxMachines(1)
+                     .maxWait(Duration.ofSeconds(5)).startTimeout(Duration.ofSeconds(10)).build()) {
+            CompletableFuture<List<ProviderOffer>> first = waitingForAStart(market, net, clock); // m1, t = 0.1 s
+
+            clock.advance(Duration.ofMillis(5900)); // t = 6 s: past maxWait, m1 still within its start deadline
+            net.checkNow();
+            assertTrue(!first.isDone(), "held past maxWait while m1 starts");
+
+            clock.advance(Duration.ofSeconds(5)); // t = 11 s: m1 missed its deadline (10.1 s)
+            net.checkNow();
+            ElasticNetwork.Stats s = net.stats();
+            assertEquals(1, s.failed(), s.toString());
+            assertEquals(1, s.replaced(), s.toString());
+            assertEquals(2, s.obtained(), "m2 replaces m1: " + s);
+            assertEquals(MachineState.RELEASED, market.machines().join().get(0).state(), "m1 is released");
+            assertTrue(!first.isDone(), "held for the replacement");
+
+            clock.advance(Duration.ofMillis(500)); // t = 11.5 s: a second query arrives
+            CompletableFuture<List<ProviderOffer>> second = net.offers(SAXPY);
+            assertTrue(!second.isDone(), "m2 starts: the second query waits for it");
+
+            clock.advance(Duration.ofSeconds(4)); // t = 15.5 s: the first query waited maxWait + startTimeout
+            net.checkNow();
+            assertEquals(List.of(), first.get(10, TimeUnit.SECONDS), "never held longer than maxWait + startTimeout");
+            assertTrue(!second.isDone(), "the second one is within its bound");
+
+            Machine m2 = market.start("m2");
+            net.checkNow();
+            List<ProviderOffer> offers = second.get(10, TimeUnit.SECONDS);
+            assertEquals(1, offers.size());
+            assertEquals(m2.nodeId(), offers.get(0).nodeId(), "answered with the replacement's offer");
+        }
+    }
+
+    @Test
+    void aMachineThatFailsToStart_answersTheWaiter_whenNoReplacementFits() throws Exception {
+        ManualClock clock = new ManualClock(Instant.EPOCH);
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = stepped(market, clock).budget(MicroUsd.ofUsd("1")).maxMachines(2)
+                     .maxWait(Duration.ofMinutes(3)).startTimeout(Duration.ofMinutes(10)).build()) {
+            CompletableFuture<List<ProviderOffer>> waiting = waitingForAStart(market, net, clock); // m1: the whole budget
+
+            market.crash("m1"); // it fails before its node lists
+            net.checkNow();
+            assertEquals(List.of(), waiting.get(10, TimeUnit.SECONDS),
+                    "nothing starts and nothing can be bought: answered, long before maxWait");
+            assertEquals(1, net.stats().failed());
+            assertEquals(1, market.obtainCalls, "no lease over the budget is asked for");
+
+            // Nothing starting, the budget spent: a new query is answered at once.
+            CompletableFuture<List<ProviderOffer>> next = net.offers(SAXPY);
+            assertTrue(next.isDone(), "answered within offers(), with no fleet check");
+            assertEquals(List.of(), next.get());
+            assertEquals(0, net.stats().waiting());
+        }
+    }
+
+    @Test
+    void nothingObtainable_isAnsweredOnceTheMarketPricesIt_andTheJobIsRejected() throws Exception {
         try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("5"));
              ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("1"))
                      .maxMachines(2).growAfter(Duration.ofMillis(50)).maxWait(Duration.ofMillis(600))
@@ -298,8 +475,7 @@ class ElasticNetworkTest {
         InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("5"));
         ElasticNetwork net = ElasticNetwork.builder(market, market, one()).budget(MicroUsd.ofUsd("1"))
                 .growAfter(Duration.ofMillis(50)).maxWait(Duration.ofMinutes(5)).build();
-        CompletableFuture<List<ProviderOffer>> waiting = net.offers(new OfferQuery(BuiltinKernel.SAXPY.id(),
-                dev.depin.job.Requirements.ANY, 10));
+        CompletableFuture<List<ProviderOffer>> waiting = net.offers(SAXPY);
         await(() -> net.stats().waiting() == 1, "the query waits");
         net.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));

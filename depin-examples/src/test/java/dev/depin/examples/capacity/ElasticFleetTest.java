@@ -121,15 +121,13 @@ class ElasticFleetTest {
                 System.out.printf("after burst 1 (%.1f s): %s%n", (System.nanoTime() - t0) / 1e9, afterBurst);
                 assertEquals(3, afterBurst.peak(), "12 waiting jobs at 2 slots a machine want 6; the maximum is 3");
                 assertEquals(3, afterBurst.obtained());
-                // The kill below must leave serving nodes behind. On a slow host burst 1 can end
-                // on the first machine while the other two still start; killing that one then
-                // leaves the jobs no live offer (CI, 2026-12-06), so wait until all three serve.
-                awaitTrue(() -> elastic.stats().starting() == 0, "all three machines serve");
+                // No wait for all three to serve: on a slow host burst 1 can end on the first
+                // machine while the other two still start (CI, 2026-12-06), and the kill below then
+                // takes the only serving node. The jobs' retries wait for the machines starting.
 
                 // Burst 2: a node is killed with SIGKILL as the first job ends; it is replaced.
                 results.addAll(settle(submit(client, rnd, 16), () -> kill(market, elastic)));
                 awaitTrue(() -> elastic.stats().replaced() == 1, "the killed machine is replaced");
-                awaitTrue(() -> elastic.stats().starting() == 0, "the replacement serves");
                 ElasticNetwork.Stats afterKill = elastic.stats();
                 System.out.printf("after burst 2 (%.1f s): %s%n", (System.nanoTime() - t0) / 1e9, afterKill);
                 assertEquals(1, afterKill.failed());
@@ -226,7 +224,7 @@ class ElasticFleetTest {
         Machine victim = elastic.fleet().stream().filter(m -> m.state() == MachineState.RUNNING).findFirst()
                 .orElseThrow(() -> new AssertionError("no running machine to kill: " + elastic.fleet()));
         ProcessHandle p = market.process(victim.id()).orElseThrow();
-        System.out.println("killing " + victim + " (pid " + p.pid() + ") with SIGKILL");
+        System.out.println("killing " + victim + " (pid " + p.pid() + ") with SIGKILL; the fleet: " + elastic.stats());
         p.destroyForcibly();
         p.onExit().join();
     }
