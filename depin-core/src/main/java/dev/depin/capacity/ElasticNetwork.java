@@ -379,9 +379,18 @@ public final class ElasticNetwork implements ComputeNetwork {
         return false;
     }
 
-    /** Whether the fleet could obtain one more machine, as far as it knows; caller holds the lock. */
+    /**
+     * Whether the fleet could obtain one more machine, as far as it knows (machines being
+     * released count as gone); caller holds the lock.
+     */
     private boolean obtainable() {
-        if (closed || fleet.size() + obtaining >= maxMachines) {
+        int held = obtaining;
+        for (Member m : fleet.values()) {
+            if (!m.releasing) {
+                held++;
+            }
+        }
+        if (closed || held >= maxMachines) {
             return false;
         }
         return lastPrice == null || budget.micros() - committed.micros() >= lastPrice.micros();

@@ -1,5 +1,6 @@
 package dev.depin.capacity;
 
+import dev.depin.InvalidArgumentException;
 import dev.depin.capacity.spi.CapacityMarket;
 import dev.depin.client.DepinClient;
 import dev.depin.client.NoMatchingOfferException;
@@ -451,6 +452,17 @@ class ElasticNetworkTest {
             assertTrue(next.isDone(), "answered within offers(), with no fleet check");
             assertEquals(List.of(), next.get());
             assertEquals(0, net.stats().waiting());
+        }
+    }
+
+    @Test
+    void startTimeout_mustBePositive() {
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"))) {
+            ElasticNetwork.Builder b = ElasticNetwork.builder(market, market, one());
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> b.startTimeout(Duration.ZERO));
+            assertEquals("start timeout PT0S must be positive", e.getMessage());
+            assertThrows(InvalidArgumentException.class, () -> b.startTimeout(null));
         }
     }
 
