@@ -300,25 +300,6 @@ public final class Statements {
      */
     public static Instant instant(JsonNode node, String field) {
         String s = text(node, field);
-        Instant i = instantOrNull(s);
-        if (i != null) {
-            return i;
-        }
-        try {
-            return Instant.parse(s); // throws again, for the cause
-        } catch (DateTimeParseException e) {
-            throw malformed("field '" + field + "' is not an ISO-8601 instant: '" + s + "'", e);
-        }
-    }
-
-    /**
-     * An ISO-8601 instant as {@link #instant(JsonNode, String)} reads it, for readers that
-     * leave the refusal (and its message) to that method.
-     *
-     * @param s the text
-     * @return the instant, or null where {@link #instant(JsonNode, String)} refuses it
-     */
-    public static Instant instantOrNull(String s) {
         Instant fast = utcInstant(s);
         if (fast != null) {
             return fast;
@@ -326,7 +307,7 @@ public final class Statements {
         try {
             return Instant.parse(s);
         } catch (DateTimeParseException e) {
-            return null;
+            throw malformed("field '" + field + "' is not an ISO-8601 instant: '" + s + "'", e);
         }
     }
 
