@@ -4,21 +4,17 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.DirectoryService;
 import dev.depin.grpc.internal.NodeTls;
-import dev.depin.grpc.internal.Malformed;
-import dev.depin.grpc.internal.PeerKeys;
+import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
 import io.grpc.Server;
-import dev.depin.grpc.internal.RefusedMessageLog;
-import io.grpc.ServerInterceptors;
-import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -53,27 +49,21 @@ public final class DirectoryServer implements AutoCloseable {
         this.key = b.key.publicKey();
         this.service = new DirectoryService(b.key, b.ttl, b.clock, new DirectoryService.Limits(
                 b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy));
-        RefusedMessageLog.install();
-        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
-                .sslContext(NodeTls.server(NodeTls.identity(b.key)))
+        this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key))
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
                 .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
                 // What a peer may send before the directory reads it: two of the largest messages it
                 // takes, not gRPC's 1 MiB, so a renewal refused for its size costs the directory at
                 // most this much decryption, however large the peer said it was.
                 .flowControlWindow(inboundWindow(b.maxListingBytes))
-                .maxInboundMetadataSize(16 << 10)
-                .handshakeTimeout(10, TimeUnit.SECONDS)
                 .maxConcurrentCallsPerConnection(64)
                 .maxConnectionIdle(5, TimeUnit.MINUTES)
                 .maxConnectionAge(2, TimeUnit.HOURS)
                 .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
-                .maxRstFramesPerWindow(10_000, 10)
                 .addService(b.registry == null
-                        ? ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
-                                new PeerKeys())
-                        : ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
-                                new PeerKeys(), new dev.depin.grpc.internal.CallMeters(b.registry, "depin.directory")))
+                        ? ServerTransport.authenticated(service.bindService())
+                        : ServerTransport.authenticated(service.bindService(),
+                                new CallMeters(b.registry, "depin.directory")))
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();

@@ -4,19 +4,15 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.LedgerService;
-import dev.depin.grpc.internal.Malformed;
 import dev.depin.grpc.internal.NodeTls;
-import dev.depin.grpc.internal.PeerKeys;
+import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.network.NetworkException;
 import dev.depin.settlement.spi.Settlement;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
-import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -81,13 +77,9 @@ public final class LedgerServer implements AutoCloseable {
                 b.callTimeout.toMillis()).claims(b.slashing, rechecks, timer, b.maxDisputeBytes, b.maxDisputes,
                 b.disputeUploadDeadline.toMillis());
         try {
-            dev.depin.grpc.internal.RefusedMessageLog.install();
-            this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
-                    .sslContext(NodeTls.server(NodeTls.identity(b.key)))
+            this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key))
                     .executor(executor)
                     .maxInboundMessageSize(MAX_REQUEST_BYTES)
-                    .maxInboundMetadataSize(16 << 10)
-                    .handshakeTimeout(10, TimeUnit.SECONDS)
                     .maxConcurrentCallsPerConnection(128)
                     .keepAliveTime(1, TimeUnit.MINUTES)
                     .keepAliveTimeout(20, TimeUnit.SECONDS)
@@ -96,9 +88,7 @@ public final class LedgerServer implements AutoCloseable {
                     .maxConnectionIdle(5, TimeUnit.MINUTES)
                     .maxConnectionAge(2, TimeUnit.HOURS)
                     .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
-                    .maxRstFramesPerWindow(10_000, 10)
-                    .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.bindService()),
-                            new PeerKeys()))
+                    .addService(ServerTransport.authenticated(service.bindService()))
                     .build()
                     .start();
         } catch (IOException | RuntimeException e) {

@@ -7,22 +7,17 @@ import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.AddressLimits;
 import dev.depin.grpc.internal.DirectoryClient;
 import dev.depin.grpc.internal.NodeTls;
-import dev.depin.grpc.internal.Malformed;
-import dev.depin.grpc.internal.PeerKeys;
+import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.grpc.internal.ProviderService;
 import dev.depin.grpc.internal.StreamLimits;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
 import dev.depin.node.ProviderNode;
 import io.grpc.Server;
-import dev.depin.grpc.internal.RefusedMessageLog;
-import io.grpc.ServerInterceptors;
-import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,13 +90,9 @@ public final class ProviderServer implements AutoCloseable {
                 b.maxDrainBytes, drainPerPeer);
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
         this.service = new ProviderService(b.node, limits, addressLimits);
-        RefusedMessageLog.install();
-        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
-                .sslContext(NodeTls.server(identity))
+        this.server = ServerTransport.mutualTls(b.host, b.port, identity)
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
-                .maxInboundMetadataSize(16 << 10)
-                .handshakeTimeout(10, TimeUnit.SECONDS)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (gRPC's default is 2^31-1): a client
                 // queues streams past it on its side rather than failing them.
@@ -109,9 +100,8 @@ public final class ProviderServer implements AutoCloseable {
                 .maxConnectionIdle(b.maxConnectionIdle.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAge(b.maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAgeGrace(b.maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
-                .maxRstFramesPerWindow(b.maxRstFramesPer10s, 10)
-                .addService(ServerInterceptors.intercept(Malformed.refuseWithInvalidArgument(service.definition()),
-                        new PeerKeys()))
+                .maxRstFramesPerWindow(b.maxRstFramesPer10s, ServerTransport.RST_WINDOW_SECONDS)
+                .addService(ServerTransport.authenticated(service.definition()))
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();
