@@ -267,21 +267,7 @@ class BadPeerTest {
 
     @Test
     void execute_bytesThatAreNoProtobufMessage() throws Exception {
-        MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
-            @Override
-            public InputStream stream(byte[] value) {
-                return new ByteArrayInputStream(value);
-            }
-
-            @Override
-            public byte[] parse(InputStream stream) {
-                try {
-                    return stream.readAllBytes();
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        MethodDescriptor.Marshaller<byte[]> raw = Hostile.RAW_BYTES;
         MethodDescriptor<byte[], byte[]> execute = MethodDescriptor.<byte[], byte[]>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(ProviderGrpc.getExecuteMethod().getFullMethodName())

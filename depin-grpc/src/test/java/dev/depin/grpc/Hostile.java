@@ -11,11 +11,15 @@ import dev.depin.grpc.internal.wire.ProviderGrpc;
 import dev.depin.grpc.internal.wire.Start;
 import dev.depin.job.Job;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +29,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * protobuf messages on the generated stub (no GrpcNetwork, none of the buyer's manners).
  */
 final class Hostile implements AutoCloseable {
+    /** Messages as bytes, unparsed: what a client that is not ours sends and reads. */
+    static final MethodDescriptor.Marshaller<byte[]> RAW_BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    };
+
     final NodeKeyPair key;
     final ManagedChannel channel;
 

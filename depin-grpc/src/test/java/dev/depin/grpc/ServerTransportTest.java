@@ -18,9 +18,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -42,25 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
  * 16 KiB is refused while the same call with small headers reaches the server.
  */
 class ServerTransportTest {
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
     /** A method no depin server has: a call to it that gets through is answered UNIMPLEMENTED. */
     private static final MethodDescriptor<byte[], byte[]> NO_SUCH_METHOD = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("depin.probe.Nothing/Call")
-            .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+            .setRequestMarshaller(Hostile.RAW_BYTES).setResponseMarshaller(Hostile.RAW_BYTES).build();
 
     @TempDir
     static Path dir;
