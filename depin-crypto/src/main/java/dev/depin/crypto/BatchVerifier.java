@@ -6,9 +6,14 @@ import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.internal.Statements;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Buyer side of receipt batching: verifies one job's {@link BatchedReceipt} against what the
@@ -60,8 +65,8 @@ public final class BatchVerifier {
      * verifying waits for that verification instead of repeating it (the jobs of one batch
      * complete together and reach the client's threads together). Guarded by {@link #cache}.
      */
-    private final Map<String, java.util.concurrent.CompletableFuture<SignedBatch>> verifying = new java.util.HashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong signatureChecks = new java.util.concurrent.atomic.AtomicLong();
+    private final Map<String, CompletableFuture<SignedBatch>> verifying = new HashMap<>();
+    private final AtomicLong signatureChecks = new AtomicLong();
 
     /** What a verified batch envelope commits to. */
     private record SignedBatch(byte[] root, String rootHex, int statements, String batchId) {
@@ -221,8 +226,8 @@ public final class BatchVerifier {
         if (cacheSize == 0) {
             return new Got(verifyBatch(env, key), true);
         }
-        java.util.concurrent.CompletableFuture<SignedBatch> mine = new java.util.concurrent.CompletableFuture<>();
-        java.util.concurrent.CompletableFuture<SignedBatch> theirs;
+        CompletableFuture<SignedBatch> mine = new CompletableFuture<>();
+        CompletableFuture<SignedBatch> theirs;
         synchronized (cache) {
             SignedBatch done = cache.get(cacheKey);
             if (done != null) {
@@ -233,7 +238,7 @@ public final class BatchVerifier {
         if (theirs != null) {
             try {
                 return new Got(theirs.join(), false);
-            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            } catch (CompletionException | CancellationException e) {
                 return new Got(verifyBatch(env, key), true);
             }
         }
