@@ -889,6 +889,49 @@ class DepinClientTest {
         assertEquals(List.of(), left, "client threads still alive after close()");
     }
 
+    /**
+     * With the attempt timeout (default 10 min) longer than the job's deadline, the attempt's
+     * timeout is the deadline and the job keeps one timer: every time, the job ends with the
+     * attempt timed out first and the deadline after it, the provider is charged a failure and
+     * the attempt is cancelled where it runs (with two timers for one instant, which message won
+     * was a race).
+     */
+    @Test
+    void submit_deadlineBeforeAttemptTimeoutEndsWithTheAttemptTimedOut() throws Exception {
+        byte[] seed = new byte[32];
+        seed[0] = 46;
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(seed), slow).build();
+        ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(List.of(node)));
+        DepinClient client = DepinClient.builder(net).maxAttempts(3).build();
+        open.add(net);
+        open.add(client);
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        for (int i = 1; i <= 3; i++) {
+            Job job = Job.builder(BuiltinKernel.SGEMM).param("m", 2).param("k", 2).param("n", 2)
+                    .input("a", random(rnd, 4)).input("b", random(rnd, 4))
+                    .maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMillis(200)).build();
+            JobHandle h = client.submit(job);
+            JobFailedException e = assertThrows(JobFailedException.class, () -> h.result(Duration.ofSeconds(30)));
+            assertEquals(JobState.FAILED, e.finalState());
+            String expected = "job " + h.jobId() + " failed: attempt 1 at " + node.nodeId().shortId()
+                    + ": no answer within PT0\\.\\d+S \\(deadline " + java.util.regex.Pattern.quote(
+                    job.spec().deadline().toString()) + " passed in state (DISPATCHED|RUNNING) after 1 round\\(s\\)\\)";
+            assertTrue(e.getMessage().matches(expected), e.getMessage());
+            JobEvent failed = attempt(e.history(), AttemptState.FAILED);
+            assertTrue(failed.detail().startsWith("no answer within PT0."), failed.detail());
+            assertEquals(List.of(), e.history().stream().filter(ev -> ev.attemptState() == AttemptState.CANCELLED)
+                    .toList());
+            assertEquals(i, client.history(node.nodeId()).failed());
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (node.cancelledCount() < i && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertEquals(i, node.cancelledCount(), "the timed-out attempt was not cancelled at the provider");
+        }
+        assertEquals(0, node.completedCount());
+    }
+
     @Test
     void submit_providerStillWorkingOnTimedOutAttemptCountsAsLoaded() throws Exception {
         byte[] cheap = new byte[32];

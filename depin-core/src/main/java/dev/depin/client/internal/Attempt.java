@@ -29,6 +29,11 @@ final class Attempt {
     String timedOut;
     /** Fires at the attempt's timeout; cancelled once the attempt is settled or stopped. */
     java.util.concurrent.ScheduledFuture<?> timer;
+    /**
+     * The attempt's timeout in nanoseconds when it is the job's deadline: then it has no
+     * {@link #timer}, and the job's deadline watchdog times it out; 0 when it has its own timer.
+     */
+    long timeoutAtDeadline;
     /** Whether this attempt hedges a slow one of the same round. */
     boolean hedge;
     /** Set once the attempt's answer has been judged (accepted, failed, disputed) or it lost a race. */

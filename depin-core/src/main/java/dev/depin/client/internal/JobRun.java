@@ -517,8 +517,16 @@ public final class JobRun implements JobHandle {
 
     private void dispatchStage(List<Attempt> round) {
         armHedge(round);
-        long timeoutNanos = Math.max(1, Math.min(Duration.between(ctx.clock().instant(), spec.deadline()).toNanos(),
-                ctx.attemptTimeout().toNanos()));
+        long untilDeadline = Duration.between(ctx.clock().instant(), spec.deadline()).toNanos();
+        long timeoutNanos = Math.max(1, Math.min(untilDeadline, ctx.attemptTimeout().toNanos()));
+        // One timer per job where it can be: when the attempt's timeout is the job's deadline
+        // (the default attempt timeout, 10 min, outlasts most deadlines), the watchdog armed for
+        // that instant times the attempt out too (deadlinePassed), instead of a second timer
+        // for the same moment that would race it for the job's last message.
+        boolean atDeadline;
+        synchronized (this) {
+            atDeadline = watchdog != null && ctx.attemptTimeout().toNanos() >= untilDeadline;
+        }
         for (Attempt a : round) {
             ctx.load().begin(a.provider());
             Dispatch d;
@@ -539,9 +547,17 @@ public final class JobRun implements JobHandle {
             synchronized (this) {
                 a.dispatch = dispatch;
                 stop = finished || a.settled;
+                if (atDeadline) {
+                    a.timeoutAtDeadline = timeoutNanos;
+                }
             }
             if (stop) {
                 dispatch.cancel("job " + jobId + " ended before the attempt was sent");
+                continue;
+            }
+            if (atDeadline) {
+                dispatch.response().whenComplete((response, error) ->
+                        guard(() -> settle(a, response, error == null ? null : describe(rootCause(error)))).run());
                 continue;
             }
             ScheduledFuture<?> timer;
@@ -1025,15 +1041,39 @@ public final class JobRun implements JobHandle {
         }
     }
 
+    /**
+     * The job's deadline passed before it was verified: it FAILS. An attempt still out whose
+     * timeout was this deadline (it has no timer of its own, see {@link #dispatchStage}) timed
+     * out with it, exactly as its own timer would have said: it is recorded FAILED with "no
+     * answer within ...", counted against its provider and cancelled there with that reason, and
+     * the job's message starts with it ("attempt 1 at ab12cd34ef56: no answer within PT0.5S
+     * (deadline ... passed in state DISPATCHED after 1 round(s))"). Any other attempt still out
+     * is CANCELLED with the job.
+     */
     private void deadlinePassed() {
+        List<Attempt> timedOut = new ArrayList<>();
         synchronized (this) {
             if (finished || settling) {
                 return;
             }
-            fail(JobState.FAILED, lastFailureFirst("deadline " + spec.deadline() + " passed in state " + state
-                    + " after " + round + " round(s)"), false);
+            String passed = "deadline " + spec.deadline() + " passed in state " + state + " after " + round
+                    + " round(s)";
+            for (Attempt a : inFlight) {
+                if (!a.settled && a.timeoutAtDeadline > 0 && a.dispatch != null) {
+                    a.settled = true;
+                    a.judged = true;
+                    a.timedOut = "no answer within " + Duration.ofNanos(a.timeoutAtDeadline);
+                    a.failure = a.timedOut;
+                    recordOutcome(Attempt.Outcome.failed(a, a.timedOut));
+                    timedOut.add(a);
+                }
+            }
+            fail(JobState.FAILED, lastFailureFirst(passed), false);
         }
         afterUnlock();
+        for (Attempt a : timedOut) {
+            a.dispatch.cancel(a.timedOut); // never blocks, swallows adapter failures
+        }
     }
 
     // ---------------------------------------------------------------- endings (caller holds the lock)
