@@ -142,11 +142,13 @@ public final class BatchVerifier {
             batch = got.batch;
             fromCache = !got.verifiedHere;
         }
+        SignedBatch signed = batch;
+        boolean cached = fromCache;
         VerificationReport.Check signature = VerificationReport.Check.passed("batchSignature",
-                "Ed25519 over DSSE PAE of batch " + batch.batchId + " (sha256 " + batchDigest + ") by "
+                () -> "Ed25519 over DSSE PAE of batch " + signed.batchId + " (sha256 " + batchDigest + ") by "
                         + key.nodeId().hex() + ", predicateType " + BatchSigner.PREDICATE_TYPE + ", committing to "
-                        + batch.statements + " statement(s)"
-                        + (fromCache ? "; verified earlier, taken from the cache by batch digest and key" : ""));
+                        + signed.statements + " statement(s)"
+                        + (cached ? "; verified earlier, taken from the cache by batch digest and key" : ""));
         Assurance assurance = Assurance.batchSignature(batch.statements);
         String policy = POLICY;
 
@@ -349,8 +351,10 @@ public final class BatchVerifier {
                     + " statements signed in batch " + batch.batchId + ": the statement or its proof was altered or "
                     + "belongs elsewhere; reject it", e.evidence().orElse(null));
         }
-        return VerificationReport.Check.passed(what + "Inclusion", what + " statement sha256 "
-                + Hex.encode(statementDigest) + " is leaf " + proof.leafIndex() + " of " + batch.statements
+        // Built when read; the digest is this verifier's own array, never written after this.
+        int leaf = proof.leafIndex();
+        return VerificationReport.Check.passed(what + "Inclusion", () -> what + " statement sha256 "
+                + Hex.encode(statementDigest) + " is leaf " + leaf + " of " + batch.statements
                 + " under the signed RFC 6962 root " + batch.rootHex);
     }
 

@@ -256,7 +256,7 @@ public record ExecutionReceipt(String jobId, int attempt, String specHash, Strin
         NodePublicKey key = expectations.signer();
         env.verify(Dsse.IN_TOTO_PAYLOAD_TYPE, key);
         checks.add(VerificationReport.Check.passed("payloadType", Dsse.IN_TOTO_PAYLOAD_TYPE));
-        checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
+        checks.add(VerificationReport.Check.passed("signature", () -> "Ed25519 over DSSE PAE by " + key.nodeId().hex()));
         return ReceiptBindings.verify(StatementReader.receipt(env.payloadType(), env.payload()), expectations, checks,
                 "signatureOnly",
                 Assurance.signature());

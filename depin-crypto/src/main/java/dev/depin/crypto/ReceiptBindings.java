@@ -61,10 +61,11 @@ final class ReceiptBindings {
             expect(r.kernelId().equals(expectations.kernelId()), Reason.KERNEL_HASH_MISMATCH,
                     "receipt names kernel '" + r.kernelId() + "' but '" + expectations.kernelId() + "' was requested");
         }
-        checks.add(VerificationReport.Check.passed("kernelHash", r.kernelId() + " " + r.kernelHash()));
+        checks.add(VerificationReport.Check.passed("kernelHash", () -> r.kernelId() + " " + r.kernelHash()));
 
         checkInputs(r, expectations.inputs());
-        checks.add(VerificationReport.Check.passed("inputs", r.inputs().size() + " input root(s) equal the buyer's own"));
+        int inputs = r.inputs().size();
+        checks.add(VerificationReport.Check.passed("inputs", () -> inputs + " input root(s) equal the buyer's own"));
 
         expect(r.merkleChunkBytes() == expectations.merkleChunkBytes(), Reason.CHUNK_SIZE_MISMATCH,
                 "receipt commits with " + r.merkleChunkBytes() + "-byte Merkle chunks but "
@@ -106,7 +107,8 @@ final class ReceiptBindings {
             }
         }
         if (!received.isEmpty()) {
-            checks.add(VerificationReport.Check.passed("outputs", received.size()
+            int outputs = received.size();
+            checks.add(VerificationReport.Check.passed("outputs", () -> outputs
                     + " output(s): size and RFC 6962 root (" + r.merkleChunkBytes() + "-byte chunks) equal the bytes "
                     + "received"));
         }

@@ -48,6 +48,10 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
     public static final String PREDICATE_TYPE = "https://depin.dev/wipe/v1";
     /** The subject's name. */
     public static final String SUBJECT_NAME = "receipt";
+    /** The "scope" check's line: what a verified attestation says, and what it does not. */
+    private static final String SCOPE = "attests overwrite + read-back as signed by the provider; "
+            + "not unrecoverability, not NIST SP 800-88 Purge";
+    private static final String TEE_CARRIED = "; TEE evidence carried, not checked here";
 
     /**
      * Validates and copies.
@@ -187,7 +191,7 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                     + w.receiptDigest + " but this job's receipt has digest " + receiptDigest
                     + ": it attests a wipe for another job; reject it");
         }
-        checks.add(VerificationReport.Check.passed("subject", "receipt sha256(PAE) " + receiptDigest));
+        checks.add(VerificationReport.Check.passed("subject", () -> "receipt sha256(PAE) " + receiptDigest));
         int deviceRecords = 0;
         for (WipeRecord r : w.buffers) {
             if (r.bytesOverwritten() != r.bytes()) {
@@ -217,13 +221,14 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                         + "): the provider did not attest wiping every buffer of the job; reject the attestation");
             }
         }
-        checks.add(VerificationReport.Check.passed("buffers", w.buffers.size() + " record(s) fully overwritten; "
-                + "all " + expectedBuffers.size() + " expected buffer(s) covered; host read-back check digests recomputed"
-                + (deviceRecords > 0 ? "; " + deviceRecords + " device read-back digest(s) recorded, not recomputable "
+        int records = w.buffers.size();
+        int expected = expectedBuffers.size();
+        int onDevice = deviceRecords;
+        checks.add(VerificationReport.Check.passed("buffers", () -> records + " record(s) fully overwritten; "
+                + "all " + expected + " expected buffer(s) covered; host read-back check digests recomputed"
+                + (onDevice > 0 ? "; " + onDevice + " device read-back digest(s) recorded, not recomputable "
                 + "on the host" : "")));
-        checks.add(VerificationReport.Check.passed("scope", "attests overwrite + read-back as signed by the provider; "
-                + "not unrecoverability, not NIST SP 800-88 Purge"
-                + (w.teeEvidence.length > 0 ? "; TEE evidence carried, not checked here" : "")));
+        checks.add(VerificationReport.Check.passed("scope", w.teeEvidence.length > 0 ? SCOPE + TEE_CARRIED : SCOPE));
         return new VerificationReport(policy, checks, assurance);
     }
 

@@ -260,13 +260,17 @@ public final class SpotCheck {
                                              String how) {
         double pOne = detectionProbability(chunks, s, Math.min(1, chunks));
         double p5 = detectionProbability(chunks, s, (long) Math.ceil(0.05 * chunks));
-        // Built without Formatter: a small job's verification spent a tenth of its time formatting this line.
-        String detail = s + " of " + chunks + " chunk(s) of " + chunkBytes + " bytes (" + leafBytes
-                + "-byte leaves; fraction " + fixed4(chunks == 0 ? 0.0 : (double) s / chunks) + ", seed "
-                + Hex.encode(seed) + ") proven against root " + Hex.encode(claimedRoot) + " and recomputed ("
-                + comparison.describe() + ")" + how + ": all equal; detection probability " + fixed4(pOne)
-                + " for 1 corrupted chunk, " + fixed4(p5) + " for 5% corrupted chunks (hypergeometric); chunks "
-                + abbreviate(sample);
+        // Built without Formatter, and only when read: a small job's verification spent a tenth of
+        // its time formatting this line, which a buyer that reads the summary never sees. The
+        // caller's arrays are copied: the line must say what was checked, whatever they hold later.
+        byte[] seedCopy = seed.clone();
+        byte[] rootCopy = claimedRoot.clone();
+        java.util.function.Supplier<String> detail = () -> s + " of " + chunks + " chunk(s) of " + chunkBytes
+                + " bytes (" + leafBytes + "-byte leaves; fraction " + fixed4(chunks == 0 ? 0.0 : (double) s / chunks)
+                + ", seed " + Hex.encode(seedCopy) + ") proven against root " + Hex.encode(rootCopy)
+                + " and recomputed (" + comparison.describe() + ")" + how + ": all equal; detection probability "
+                + fixed4(pOne) + " for 1 corrupted chunk, " + fixed4(p5) + " for 5% corrupted chunks "
+                + "(hypergeometric); chunks " + abbreviate(sample);
         return new VerificationReport("spotCheck(" + fraction + ")",
                 List.of(VerificationReport.Check.passed("spot-check", detail)),
                 Assurance.sampled(chunks == 0 ? 0 : (double) s / chunks, s, pOne, p5));
