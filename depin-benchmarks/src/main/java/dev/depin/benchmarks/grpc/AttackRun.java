@@ -113,6 +113,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code 127.0.0.1}, so per-address limits see them apart; {@code any} lets the system pick).
  * {@code depin.attack.serve.cp} runs the attacked JVM from another class path (a benchmarks jar
  * built from another commit), for an A/B of the defender with the same attackers and buyers.
+ * {@code depin.attack.floodThreads} sets the flood's threads (default 10; each waits for its
+ * renewal's answer, so a paced flood of 200/s needs about 100).
  */
 public final class AttackRun {
     private static final int HONEST_THREADS = 4;
@@ -136,6 +138,14 @@ public final class AttackRun {
             System.getProperty("java.class.path"));
     /** Hostile requests this process's attackers made and saw answered (renewals, streams to their end). */
     private static final AtomicLong HOSTILE = new AtomicLong();
+    /**
+     * Threads that flood the directory, each waiting for its renewal's answer (a 4 MiB renewal is
+     * answered once the directory has refused it): ten made 16-32 renewals/s of the 200/s asked.
+     * Renewals sent without waiting (tried: up to 200 or 1,000 unanswered) exhausted the
+     * attacker's own 2 GiB of direct memory, gRPC framing each 4 MiB renewal into Netty's buffers
+     * faster than the refusals freed them, so more threads it is.
+     */
+    private static final int FLOOD_THREADS = Integer.getInteger("depin.attack.floodThreads", 10);
 
     private AttackRun() {
     }
@@ -718,7 +728,7 @@ public final class AttackRun {
             return ts;
         }
 
-        /** 200 strangers renewing listings with 4 KiB and 4 MiB unknown fields, 10 threads. */
+        /** 200 strangers renewing listings with 4 KiB and 4 MiB unknown fields, {@link #FLOOD_THREADS} threads. */
         private List<Thread> flood(AtomicBoolean stop) {
             int strangers = 200;
             List<NodeKeyPair> keys = new ArrayList<>();
@@ -733,7 +743,7 @@ public final class AttackRun {
                         MicroUsd.ofUsd("0.0001")), MicroUsd.ofUsd("100"), Instant.now().plus(Duration.ofMinutes(10)))));
             }
             AtomicLong turn = new AtomicLong();
-            List<Thread> ts = loops(10, stop, i -> () -> {
+            List<Thread> ts = loops(FLOOD_THREADS, stop, i -> () -> {
                 int s = (int) (turn.getAndIncrement() % strangers);
                 int junk = (s % 2 == 0) ? 4 << 10 : 4 << 20;
                 Listing l = Listing.newBuilder().setOfferJson(ByteString.copyFrom(offers.get(s).toJson()))
