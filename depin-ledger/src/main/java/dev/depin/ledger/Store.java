@@ -1003,12 +1003,23 @@ final class Store {
         return out;
     }
 
+    /** An account's posted legs; read through entries_debit_posted and entries_credit_posted (see LedgerSchemaTest). */
+    static final String STATEMENT_SQL = "SELECT e.op_seq, o.op_key, o.at_ms, e.debit, e.credit, e.amount"
+            + " FROM entries e JOIN ops o ON o.seq = e.op_seq"
+            // pending = 0 inside each term too: SQLite uses a partial index for a term of an OR
+            // only where that term itself implies the index's condition.
+            + " WHERE e.pending = 0 AND ((e.debit = ? AND e.pending = 0) OR (e.credit = ? AND e.pending = 0))"
+            + " ORDER BY e.op_seq, e.leg";
+
+    /** Open, unclaimed holds due by a time; read through holds_open (see LedgerSchemaTest). */
+    static final String EXPIRED_HOLDS_SQL = "SELECT hold_key FROM holds h WHERE state = 'OPEN' AND expires_ms <= ?"
+            + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)"
+            + " ORDER BY expires_ms LIMIT ";
+
     List<StatementLine> statement(AccountId id) throws SQLException {
         account(id);
         List<StatementLine> out = new ArrayList<>();
-        PreparedStatement p = prepare("SELECT e.op_seq, o.op_key, o.at_ms, e.debit, e.credit, e.amount"
-                + " FROM entries e JOIN ops o ON o.seq = e.op_seq"
-                + " WHERE e.pending = 0 AND (e.debit = ? OR e.credit = ?) ORDER BY e.op_seq, e.leg");
+        PreparedStatement p = prepare(STATEMENT_SQL);
         p.setString(1, id.value());
         p.setString(2, id.value());
         long running = 0;
@@ -1029,9 +1040,7 @@ final class Store {
     /** Up to {@code limit} open, unclaimed holds whose expiry is at or before {@code nowMs}, soonest first. */
     List<OperationKey> expiredHolds(long nowMs, int limit) throws SQLException {
         List<OperationKey> out = new ArrayList<>();
-        PreparedStatement p = prepare("SELECT hold_key FROM holds h WHERE state = 'OPEN' AND expires_ms <= ?"
-                + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)"
-                + " ORDER BY expires_ms LIMIT " + limit);
+        PreparedStatement p = prepare(EXPIRED_HOLDS_SQL + limit);
         p.setLong(1, nowMs);
         try (ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
