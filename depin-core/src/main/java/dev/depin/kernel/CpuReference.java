@@ -1,6 +1,7 @@
 package dev.depin.kernel;
 
 import dev.depin.InvalidArgumentException;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -47,6 +48,10 @@ public final class CpuReference implements AutoCloseable {
     private static final int MR = 12;
     /** SGEMMs with fewer multiply-adds than this (m*k*n) run on the calling thread. */
     private static final long SMALL_GEMM = 1L << 16;
+    /** Rows of B in one panel of {@link #sgemm(int, int, int, float[], FloatBuffer, int, int, float[])}. */
+    private static final int PANEL_DEPTH = 256;
+    /** Floats in one such panel at most (1 MiB): fewer rows of B when the columns asked are many. */
+    private static final int PANEL_FLOATS = 1 << 18;
     /** SAXPY and reductions at least this long are split across the worker threads. */
     private static final int PARALLEL_VECTOR_MIN = 1 << 16;
     /** Column splits and vector splits are aligned to this many floats (one cache line). */
@@ -180,10 +185,84 @@ public final class CpuReference implements AutoCloseable {
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
+        gemmAll(m, k, n, a, b, c, false);
+    }
 
+    /**
+     * Computes columns {@code [j0, j1)} of {@code C = A·B} with B read in place from a buffer:
+     * what {@link #sgemm(int, int, int, float[], float[], float[])} computes there, bit for bit
+     * (the same fma chain in increasing p from {@code +0.0f}, the same canonical NaN), without a
+     * copy of B. B is read in panels of at most 256 of its rows (at most 1 MiB of floats each),
+     * each only in the columns asked, and every element's accumulator is carried from one panel
+     * to the next through {@code c} (a stored float is the accumulator's exact value). For a
+     * verifier recomputing a few sampled rows of a product, or a window of one row: the reads of
+     * B and the work are those of the rows and columns asked, not of the whole product.
+     *
+     * @param m  rows of A and of the result, {@code >= 1}
+     * @param k  columns of A and rows of B, {@code >= 1}
+     * @param n  columns of B, {@code >= 1}
+     * @param a  A, row-major m×k, at least m·k elements
+     * @param b  B, row-major k×n: the k·n floats from its position (position unchanged)
+     * @param j0 the first column of C computed, {@code 0 <= j0 < j1}
+     * @param j1 one past the last column computed, {@code <= n}
+     * @param c  receives the m×(j1-j0) block, row-major with rows of {@code j1 - j0} floats, at
+     *           least that many elements; must not be {@code a}
+     * @throws InvalidArgumentException if a size or column is out of range, a product of sizes
+     *     exceeds the largest Java array, an array or the buffer is null or too short, or
+     *     {@code c} is {@code a}
+     * @throws ReferenceClosedException if this instance is closed
+     */
+    public void sgemm(int m, int k, int n, float[] a, FloatBuffer b, int j0, int j1, float[] c) {
+        checkPositive("m", m);
+        checkPositive("k", k);
+        checkPositive("n", n);
+        if (j0 < 0 || j1 <= j0 || j1 > n) {
+            throw new InvalidArgumentException("columns [" + j0 + ", " + j1 + ") are not a non-empty range of the n = "
+                    + n + " columns of B");
+        }
+        int w = j1 - j0;
+        int mk = checkedProduct("m*k", m, k);
+        int kn = checkedProduct("k*n", k, n);
+        int mw = checkedProduct("m*(j1-j0)", m, w);
+        checkArray("a", a, mk, "m*k");
+        checkArray("c", c, mw, "m*(j1-j0)");
+        if (b == null) {
+            throw new InvalidArgumentException("b must not be null");
+        }
+        if (b.remaining() < kn) {
+            throw new InvalidArgumentException("b must have >= k*n = " + kn + " floats remaining but has "
+                    + b.remaining());
+        }
+        if (c == a) {
+            throw new InvalidArgumentException("c must not be the same array as a: C is overwritten while A is "
+                    + "still being read");
+        }
+        ensureOpen();
+        int depth = Math.max(1, Math.min(PANEL_DEPTH, PANEL_FLOATS / w));
+        float[] panel = new float[Math.min(depth, k) * w];
+        float[] aPanel = new float[m * Math.min(depth, k)];
+        int base = b.position();
+        for (int pc = 0; pc < k; pc += depth) {
+            int kc = Math.min(depth, k - pc);
+            if (w == n) {
+                b.get(base + pc * n, panel, 0, kc * n);
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    b.get(base + (pc + p) * n + j0, panel, p * w, w);
+                }
+            }
+            for (int i = 0; i < m; i++) {
+                System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
+            }
+            gemmAll(m, kc, w, aPanel, panel, c, pc > 0);
+        }
+    }
+
+    /** All of C (m×n) on up to {@link #threads} threads; the arguments are validated. */
+    private void gemmAll(int m, int k, int n, float[] a, float[] b, float[] c, boolean accumulate) {
         long work = (long) m * k * n;
         if (threads == 1 || work < SMALL_GEMM) {
-            gemmTask(0, m, 0, n, k, n, a, b, c);
+            gemmTask(0, m, 0, n, k, n, a, b, c, accumulate);
             return;
         }
         if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
@@ -192,23 +271,24 @@ public final class CpuReference implements AutoCloseable {
             int rows = roundUp(Math.max(MIN_CHUNK_ROWS, ceilDiv(m, CHUNKS_PER_THREAD * threads)), MR);
             runChunks(ceilDiv(m, rows), q -> {
                 int i0 = q * rows;
-                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, b, c);
+                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, b, c, accumulate);
             });
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
             int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
             runChunks(ceilDiv(n, cols), q -> {
                 int j0 = q * cols;
-                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, b, c);
+                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, b, c, accumulate);
             });
         }
     }
 
     /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from the pool. */
-    private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c) {
+    private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c,
+                          boolean accumulate) {
         SgemmBlocks.Workspace ws = acquireScratch();
         try {
-            blocks.gemm(i0, i1, j0, j1, k, n, a, b, c, ws);
+            blocks.gemm(i0, i1, j0, j1, k, n, a, b, c, accumulate, ws);
         } finally {
             releaseScratch(ws);
         }

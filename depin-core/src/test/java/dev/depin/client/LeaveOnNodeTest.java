@@ -311,13 +311,96 @@ class LeaveOnNodeTest {
         }
     }
 
-    /** The in-process network, with every held chunk it reads changed in its first byte. */
+    /**
+     * The buyer's spot check of an output left on the node, exact: a sampled chunk the executor
+     * changed fails the bitwise comparison naming its chunk, byte and both bytes; a chunk served
+     * with a wrong audit path, and the chunk of another output the node holds (with that output's
+     * valid proof), each fail their proof against the receipt's root.
+     */
+    @Test
+    void spotCheck_ofALeftOutput_catchesACorruptChunkAWrongProofAndAnotherRootsChunk() {
+        float[] a = floats(M * K);
+        float[] b = floats(K * K);
+        byte[] honest;
+        float[] c;
+        try (CpuReference cpu = new CpuReference(1)) {
+            c = product(cpu, a, b);
+            honest = dev.depin.kernel.Buffers.littleEndian(c).array();
+        }
+        String root = dev.depin.crypto.Hex.encode(dev.depin.crypto.Merkle.root(ByteBuffer.wrap(honest),
+                dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES));
+        // The middle element plus one, as CorruptingExecutor writes it: its first differing byte.
+        int element = M * K / 2;
+        byte[] lied = dev.depin.kernel.Buffers.littleEndian(new float[] {c[element] + 1.0f}).array();
+        int at = 0;
+        while (lied[at] == honest[4 * element + at]) {
+            at++;
+        }
+        NodeKeyPair liarKey = NodeKeyPair.generate();
+        DeviceExecutor liar = new CorruptingExecutor(new CpuExecutor(1), CorruptingExecutor.addOneToMiddleElement());
+        try (LocalNetwork net = LocalNetwork.of(List.of(node(liarKey, liar, Clock.systemUTC())));
+             DepinClient client = DepinClient.builder(net).maxAttempts(1).build()) {
+            JobHandle h = client.submit(step(b).input("a", a).verification(VerificationPolicy.spotCheck(1.0)).build());
+            assertThrows(JobFailedException.class, h::result);
+            String s = String.format("0x%02x", honest[4 * element + at] & 0xff);
+            String l = String.format("0x%02x", lied[at] & 0xff);
+            assertEquals("RESULT_MISMATCH: spot check failed: chunk 0 (bytes 0..65536) differs from the reference at "
+                    + "byte " + (4 * element + at) + " (expected " + s + ", got " + l + ", bitwise): the output is wrong; "
+                    + "reject it and keep the evidence for a dispute", disputed(h).detail());
+        }
+        NodeKeyPair key = NodeKeyPair.generate();
+        String wrongProof = "MERKLE_PROOF_INVALID: provider " + key.nodeId().shortId() + " sent chunk 0 of 2 that "
+                + "does not lead to the committed root of output 'c' (root " + root + "): it does not hold the bytes "
+                + "it committed to; reject its result";
+        for (Tamper how : new Tamper[] {Tamper.PATH, Tamper.OTHER_ROOT}) {
+            try (LocalNetwork local = LocalNetwork.of(List.of(node(key, new CpuExecutor(1), Clock.systemUTC())));
+                 ComputeNetworkTampering net = new ComputeNetworkTampering(local, Tamper.NONE);
+                 DepinClient client = DepinClient.builder(net).maxAttempts(1).build()) {
+                // Another output of the same buyer on the node, honestly checked: its root is the other root.
+                JobResult other = client.submit(step(floats(K * K)).input("a", a)
+                        .verification(VerificationPolicy.spotCheck(1.0)).build()).result();
+                net.otherRoot = other.heldOutputs().get("c").merkleRoot();
+                net.how = how;
+                JobHandle h = client.submit(step(b).input("a", a).verification(VerificationPolicy.spotCheck(1.0))
+                        .build());
+                assertThrows(JobFailedException.class, h::result);
+                assertEquals(wrongProof, disputed(h).detail(), how.toString());
+                assertTrue(net.tampered > 0, how.toString());
+            }
+        }
+    }
+
+    private static JobEvent disputed(JobHandle h) {
+        return h.events().stream().filter(ev -> ev.attemptState() == AttemptState.DISPUTED).findFirst()
+                .orElseThrow(() -> new AssertionError(h.events().toString()));
+    }
+
+    /** What {@link ComputeNetworkTampering} does to the held chunks a buyer reads. */
+    private enum Tamper {
+        /** Nothing. */
+        NONE,
+        /** Each chunk's first byte changed, its path left. */
+        BYTES,
+        /** Each chunk's bytes left, the first hash of its path changed. */
+        PATH,
+        /** The same chunks of another root the node holds, with their own valid paths. */
+        OTHER_ROOT
+    }
+
+    /** The in-process network, with the held chunks it reads tampered with ({@link Tamper}). */
     private static final class ComputeNetworkTampering implements dev.depin.network.spi.ComputeNetwork {
         private final LocalNetwork inner;
+        private volatile Tamper how;
+        private volatile String otherRoot;
         private volatile int tampered;
 
         ComputeNetworkTampering(LocalNetwork inner) {
+            this(inner, Tamper.BYTES);
+        }
+
+        ComputeNetworkTampering(LocalNetwork inner, Tamper how) {
             this.inner = inner;
+            this.how = how;
         }
 
         @Override
@@ -341,11 +424,26 @@ class LeaveOnNodeTest {
         @Override
         public java.util.concurrent.CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(
                 dev.depin.crypto.NodeId provider, String root, long bytes, int chunkBytes, int[] chunks) {
-            return inner.fetchHeld(provider, root, bytes, chunkBytes, chunks).thenApply(list -> list.stream()
+            Tamper t = how;
+            String from = t == Tamper.OTHER_ROOT && !root.equals(otherRoot) ? otherRoot : root;
+            return inner.fetchHeld(provider, from, bytes, chunkBytes, chunks).thenApply(list -> list.stream()
                     .map(c -> {
+                        if (t == Tamper.NONE) {
+                            return c;
+                        }
+                        tampered++;
+                        if (t == Tamper.OTHER_ROOT) {
+                            return c;
+                        }
+                        if (t == Tamper.PATH) {
+                            List<byte[]> path = new java.util.ArrayList<>(c.path());
+                            byte[] first = path.get(0).clone();
+                            first[0] ^= 1;
+                            path.set(0, first);
+                            return new dev.depin.network.spi.HeldChunk(c.index(), c.data(), path);
+                        }
                         ByteBuffer d = ByteBuffer.allocate(c.data().remaining()).put(c.data()).flip();
                         d.put(0, (byte) (d.get(0) ^ 1));
-                        tampered++;
                         return new dev.depin.network.spi.HeldChunk(c.index(), d, c.path());
                     }).toList());
         }

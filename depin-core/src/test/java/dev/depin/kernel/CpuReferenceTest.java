@@ -426,6 +426,93 @@ class CpuReferenceTest {
 
     // ---------------------------------------------------------------------------- bad input
 
+    /**
+     * B read in place from a buffer, in panels and column windows, gives exactly the bits of the
+     * array SGEMM: shapes across the 256-row panels (k = 600), panels shortened by a wide window
+     * (w = 1500: 174 rows of B each), windows of one column and of a row's tail, every thread count
+     * and both implementations, and the special values of the definition.
+     */
+    @Test
+    void sgemmFromBuffer_sameBitsAsSgemm() {
+        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {17, 600, 33}, {5, 300, 1500}, {64, 257, 130}};
+        SplittableRandom rnd = new SplittableRandom(SEED + 14);
+        for (int[] s : shapes) {
+            int m = s[0];
+            int k = s[1];
+            int n = s[2];
+            float[] a = randomFloats(rnd, m * k);
+            float[] b = randomFloats(rnd, k * n);
+            if (k > 10 && n > 3) {
+                a[3] = Float.POSITIVE_INFINITY; // row 0: inf, and NaN where it meets a zero
+                b[3 * n + 2] = 0f;
+                b[5 * n + 1] = Float.intBitsToFloat(0xffc00001); // a NaN with a payload in column 1
+                for (int p = 0; p < k; p++) {
+                    a[(m - 1) * k + p] = -1e-30f; // the last row underflows to -0.0 in column 0
+                    b[p * n] = 1e-30f;
+                }
+            }
+            float[] want = new float[m * n];
+            kernels[0].sgemm(m, k, n, a, b, want);
+            // B behind a position and in big-endian bytes: the method reads floats, not bytes.
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * (k * n + 3));
+            bytes.asFloatBuffer().put(3, b);
+            java.nio.FloatBuffer bb = bytes.asFloatBuffer().position(3).asReadOnlyBuffer();
+            int[][] windows = {{0, n}, {n - 1, n}, {n / 3, n}, {0, (n + 1) / 2}};
+            for (CpuReference kk : kernels) {
+                for (int[] w : windows) {
+                    int width = w[1] - w[0];
+                    float[] c = new float[m * width];
+                    java.util.Arrays.fill(c, 42f); // overwritten, whatever it held
+                    kk.sgemm(m, k, n, a, bb, w[0], w[1], c);
+                    assertEquals(3, bb.position());
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < width; j++) {
+                            int got = Float.floatToRawIntBits(c[i * width + j]);
+                            int expected = Float.floatToRawIntBits(want[i * n + w[0] + j]);
+                            if (got != expected) {
+                                fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x" + n
+                                        + " columns [" + w[0] + ", " + w[1] + "): element (" + i + ", " + (w[0] + j)
+                                        + ") is 0x" + Integer.toHexString(got) + ", sgemm gives 0x"
+                                        + Integer.toHexString(expected));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void sgemmFromBuffer_badArguments() {
+        CpuReference k = kernels[1];
+        float[] a = new float[6];
+        java.nio.FloatBuffer b = java.nio.FloatBuffer.allocate(12);
+        float[] c = new float[8];
+        k.sgemm(2, 3, 4, a, b, 0, 4, c); // the valid call the variants below break
+        assertBad("m", () -> k.sgemm(0, 3, 4, a, b, 0, 4, c));
+        assertBad("k", () -> k.sgemm(2, 0, 4, a, b, 0, 4, c));
+        assertBad("n", () -> k.sgemm(2, 3, 0, a, b, 0, 4, c));
+        assertEquals("columns [2, 2) are not a non-empty range of the n = 4 columns of B", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 3, 4, a, b, 2, 2, c)).getMessage());
+        assertEquals("columns [-1, 4) are not a non-empty range of the n = 4 columns of B", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 3, 4, a, b, -1, 4, c)).getMessage());
+        assertEquals("columns [0, 5) are not a non-empty range of the n = 4 columns of B", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 3, 4, a, b, 0, 5, c)).getMessage());
+        assertBad("a", () -> k.sgemm(2, 3, 4, null, b, 0, 4, c));
+        assertBad("a.length", () -> k.sgemm(2, 3, 4, new float[5], b, 0, 4, c));
+        assertBad("c.length", () -> k.sgemm(2, 3, 4, a, b, 0, 4, new float[7]));
+        k.sgemm(2, 3, 4, a, b, 1, 4, new float[6]); // a window needs only its columns
+        assertEquals("b must not be null", assertThrows(InvalidArgumentException.class,
+                () -> k.sgemm(2, 3, 4, a, null, 0, 4, c)).getMessage());
+        assertEquals("b must have >= k*n = 12 floats remaining but has 11", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 3, 4, a, b.duplicate().position(1), 0, 4, c))
+                .getMessage());
+        float[] square = new float[4];
+        assertEquals("c must not be the same array as a: C is overwritten while A is still being read", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 2, 2, square, java.nio.FloatBuffer.allocate(4), 0, 2,
+                        square)).getMessage());
+    }
+
     @Test
     void constructor_badThreads() {
         assertBad("threads", () -> new CpuReference(0));
@@ -486,6 +573,8 @@ class CpuReferenceTest {
         k.close();
         k.close(); // idempotent
         assertThrows(ReferenceClosedException.class, () -> k.sgemm(1, 1, 1, new float[1], new float[1], new float[1]));
+        assertThrows(ReferenceClosedException.class, () -> k.sgemm(1, 1, 1, new float[1], java.nio.FloatBuffer.allocate(1),
+                0, 1, new float[1]));
         assertThrows(ReferenceClosedException.class, () -> k.saxpy(v.length, 1f, v, v, v));
         assertThrows(ReferenceClosedException.class, () -> k.reduceSum(v.length, v));
     }

@@ -27,7 +27,8 @@ public final class ScalarSgemm implements SgemmBlocks {
 
     
     @Override
-    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, Workspace ws) {
+    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, boolean accumulate,
+            Workspace ws) {
         {
             float[][] bp = ws.rows(0, Math.min(KC, k), Math.min(NC, j1 - j0));
             float[][] cr = ws.rows(1, MR, Math.min(NC, j1 - j0));
@@ -42,7 +43,7 @@ public final class ScalarSgemm implements SgemmBlocks {
                     for (int i = i0; i < i1; i += MR) {
                         int mr = Math.min(MR, i1 - i);
                         for (int r = 0; r < mr; r++) {
-                            if (pc == 0) {
+                            if (pc == 0 && !accumulate) {
                                 Arrays.fill(cr[r], 0, nc, 0f);
                             } else {
                                 System.arraycopy(c, (i + r) * n + jc, cr[r], 0, nc);

@@ -17,9 +17,13 @@ public interface SgemmBlocks {
     /**
      * Computes one block of C; the caller validated every argument.
      *
-     * @param scratch working arrays owned by the calling task (never shared between threads)
+     * @param accumulate whether each element's accumulator starts from the value C holds (a
+     *                   chain continued over a further block of depths, for B read in depth
+     *                   panels) instead of {@code +0.0f}
+     * @param scratch    working arrays owned by the calling task (never shared between threads)
      */
-    void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, Workspace scratch);
+    void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, boolean accumulate,
+              Workspace scratch);
 
     /** Growable working arrays of one task, reused from call to call. */
     final class Workspace {

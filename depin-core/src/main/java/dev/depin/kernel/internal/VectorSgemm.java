@@ -49,7 +49,7 @@ public final class VectorSgemm implements SgemmBlocks {
 
     @Override
     public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c,
-            Workspace ws) {
+            boolean accumulate, Workspace ws) {
         int ncMax = Math.min(NC, j1 - j0);
         int mcMax = Math.min(MC, i1 - i0);
         float[] bp = ws.floats(SLOT_B, Math.min(KC, k) * roundUp(ncMax, NR));
@@ -59,7 +59,7 @@ public final class VectorSgemm implements SgemmBlocks {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                boolean first = pc == 0;
+                boolean first = pc == 0 && !accumulate;
                 packB(b, n, pc, kc, jc, nc, bp);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);

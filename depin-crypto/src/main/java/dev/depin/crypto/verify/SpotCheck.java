@@ -99,6 +99,7 @@ public final class SpotCheck {
         int[] sample = sample(chunks, s, seed);
         int base = output.position();
         long total = tree.totalBytes();
+        recomputer.prepare(sample.clone(), chunkBytes, total);
         for (int idx : sample) {
             long off = (long) idx * chunkBytes;
             int len = (int) Math.min(chunkBytes, total - off);
@@ -170,6 +171,7 @@ public final class SpotCheck {
         int s = sampleSize(chunks, fraction);
         int[] sample = sample(chunks, s, seed);
         List<ByteBuffer> read = source.read(sample.clone(), chunkBytes);
+        recomputer.prepare(sample.clone(), chunkBytes, totalBytes);
         if (read == null || read.size() != s) {
             throw new IllegalStateException("the ChunkSource returned " + (read == null ? "null" : read.size()
                     + " chunks") + " for " + s + " asked: fix the source");
