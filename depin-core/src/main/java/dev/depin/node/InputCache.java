@@ -180,7 +180,7 @@ public final class InputCache implements AutoCloseable {
     private static final class Entry {
         final Key key;
         byte[] data; // null while loading
-        /** The entry's RFC 6962 tree, built on the first fetch of its chunks; null until then. */
+        /** The entry's RFC 6962 tree: the node's own for an output it holds, else built on the first fetch; or null. */
         dev.depin.crypto.MerkleTree tree;
         int leases;
         long lastUsedMillis;
@@ -391,7 +391,7 @@ public final class InputCache implements AutoCloseable {
      * @throws InvalidArgumentException on null, or if {@code data} does not have the size
      */
     public Optional<Lease> insertComputed(String peer, InputRef out, ByteBuffer data) {
-        return insert(peer, out, data, false, 0);
+        return insert(peer, out, data, false, 0, null);
     }
 
     /**
@@ -407,12 +407,38 @@ public final class InputCache implements AutoCloseable {
      * @throws InvalidArgumentException on null, a size mismatch, or a hold out of range
      */
     public Optional<Lease> insertHeld(String peer, InputRef out, ByteBuffer data, Duration holdFor) {
+        return insertHeld(peer, out, data, holdFor, null);
+    }
+
+    /**
+     * As {@link #insertHeld(String, InputRef, ByteBuffer, Duration)}, with the Merkle tree the
+     * node built over {@code data} when it committed to the output: kept with the entry, so the
+     * first read of its chunks with their proofs ({@link Lease#tree()}) does not hash every byte
+     * a second time.
+     *
+     * @param peer    the buyer the output belongs to
+     * @param out     the output as a reference
+     * @param data    the output's bytes
+     * @param holdFor how long it is held: at least 1 ms and at most {@link Limits#idleTtl()}
+     * @param tree    the tree of exactly {@code data} over {@link JobSpec#MERKLE_CHUNK_BYTES}
+     *                leaves, or null to build it on the first read
+     * @return a lease on the entry, or empty when there is no room for it
+     * @throws InvalidArgumentException on null, a size mismatch, a hold out of range, or a tree
+     *                                  whose root, size or leaf size is not the output's
+     */
+    public Optional<Lease> insertHeld(String peer, InputRef out, ByteBuffer data, Duration holdFor,
+                                      dev.depin.crypto.MerkleTree tree) {
         InvalidArgumentException.requireNonNull(holdFor, "hold time");
         if (holdFor.toMillis() < 1 || holdFor.compareTo(limits.idleTtl()) > 0) {
             throw new InvalidArgumentException("this node holds outputs for 1 ms to " + limits.idleTtl() + ", not "
                     + holdFor);
         }
-        return insert(peer, out, data, false, holdFor.toMillis());
+        if (tree != null && (out == null || tree.totalBytes() != out.bytes()
+                || tree.chunkSize() != JobSpec.MERKLE_CHUNK_BYTES || !Hex.encode(tree.root()).equals(out.merkleRoot()))) {
+            throw new InvalidArgumentException("the tree given for output '" + (out == null ? null : out.name())
+                    + "' is not the tree of its root and size: build it over the output's bytes");
+        }
+        return insert(peer, out, data, false, holdFor.toMillis(), tree);
     }
 
     /** Whether an entry is held for its buyer now (never evicted for room). */
@@ -421,10 +447,11 @@ public final class InputCache implements AutoCloseable {
     }
 
     private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify) {
-        return insert(peer, in, data, verify, 0);
+        return insert(peer, in, data, verify, 0, null);
     }
 
-    private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify, long holdMillis) {
+    private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify, long holdMillis,
+                                   dev.depin.crypto.MerkleTree tree) {
         InvalidArgumentException.requireNonNull(peer, "peer");
         InvalidArgumentException.requireNonNull(in, "input");
         InvalidArgumentException.requireNonNull(data, "data");
@@ -447,6 +474,9 @@ public final class InputCache implements AutoCloseable {
                 // when it was inserted, are the bytes of this root and size; used, not copied twice.
                 existing.leases++;
                 existing.lastUsedMillis = clock.millis();
+                if (existing.tree == null) {
+                    existing.tree = tree;
+                }
                 if (holdMillis > 0) {
                     existing.holdUntilMillis = Math.max(existing.holdUntilMillis, clock.millis() + holdMillis);
                 }
@@ -522,6 +552,7 @@ public final class InputCache implements AutoCloseable {
                 return Optional.empty();
             }
             entry.data = copy;
+            entry.tree = tree;
             entry.lastUsedMillis = clock.millis();
             return Optional.of(new Lease(entry));
         }

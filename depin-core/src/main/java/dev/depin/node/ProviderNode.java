@@ -8,6 +8,7 @@ import dev.depin.crypto.Envelope;
 import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.Hex;
 import dev.depin.crypto.Merkle;
+import dev.depin.crypto.MerkleTree;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.ReceiptDevice;
@@ -901,13 +902,18 @@ public final class ProviderNode implements AutoCloseable {
                     throw new ExecutionFailedException("executor " + executor.kind() + " produced " + out.remaining()
                             + " bytes for output '" + d.name() + "', not " + d.bytes() + ": executor bug, report it");
                 }
-                byte[] root = ctx.outputRoot(d.name())
-                        .orElseGet(() -> Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
+                Optional<byte[]> computed = ctx.outputRoot(d.name());
+                // An output left here is read later in chunks with their proofs: its tree, built
+                // once on the pool, gives the root and those proofs, so no byte is hashed twice.
+                MerkleTree tree = computed.isEmpty() && leave != null
+                        ? MerkleTree.of(out, JobSpec.MERKLE_CHUNK_BYTES, hashing) : null;
+                byte[] root = computed.orElseGet(() -> tree != null ? tree.root()
+                        : Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));
                 if (leave != null) {
                     // Left here instead of sent: held by the root the receipt commits to, for its time to live.
                     InputRef ref = new InputRef(d.name(), d.bytes(), Hex.encode(root));
-                    InputCache.Lease l = inputCache.insertHeld(task.peer, ref, out, leave).orElseThrow(() ->
+                    InputCache.Lease l = inputCache.insertHeld(task.peer, ref, out, leave, tree).orElseThrow(() ->
                             new ProviderRejectedException("provider " + nodeId().shortId() + " has no room to hold "
                                     + "output '" + d.name() + "' (" + d.bytes() + " bytes) for " + leave + ": its "
                                     + "cache is full of data held or in use; return the outputs or try later"));

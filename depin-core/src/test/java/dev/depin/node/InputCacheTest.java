@@ -66,6 +66,39 @@ class InputCacheTest {
                 HostWipe.checkDigest(WipeRecord.HOST, label, bytes, 0, 0));
     }
 
+    /**
+     * An output the node holds keeps the tree the node built when it committed to it: the first
+     * read of its chunks with their proofs hashes nothing again; a tree of other bytes is refused.
+     */
+    @Test
+    void insertHeld_withTheNodesTree_keepsIt_andRefusesAnotherTree() {
+        InputCache c = cache(new InputCache.Limits(1 << 20, 10, 1 << 20, 10, Duration.ofMinutes(1)), clock());
+        Input out = input("c", 3 * JobSpec.MERKLE_CHUNK_BYTES + 100);
+        dev.depin.crypto.MerkleTree tree = dev.depin.crypto.MerkleTree.of(ByteBuffer.wrap(out.bytes()),
+                JobSpec.MERKLE_CHUNK_BYTES);
+        Input other = input("c", out.bytes().length);
+        dev.depin.crypto.MerkleTree otherTree = dev.depin.crypto.MerkleTree.of(ByteBuffer.wrap(other.bytes()),
+                JobSpec.MERKLE_CHUNK_BYTES);
+        dev.depin.InvalidArgumentException e = assertThrows(dev.depin.InvalidArgumentException.class,
+                () -> c.insertHeld("p", out.ref(), ByteBuffer.wrap(out.bytes()), Duration.ofSeconds(5), otherTree));
+        assertEquals("the tree given for output 'c' is not the tree of its root and size: build it over the output's "
+                + "bytes", e.getMessage());
+        dev.depin.crypto.MerkleTree leafTree = dev.depin.crypto.MerkleTree.of(ByteBuffer.wrap(out.bytes()), 1024);
+        assertThrows(dev.depin.InvalidArgumentException.class,
+                () -> c.insertHeld("p", out.ref(), ByteBuffer.wrap(out.bytes()), Duration.ofSeconds(5), leafTree));
+        try (InputCache.Lease l = c.insertHeld("p", out.ref(), ByteBuffer.wrap(out.bytes()), Duration.ofSeconds(5),
+                tree).orElseThrow()) {
+            assertTrue(l.tree() == tree, "the node's own tree, not a second hash of the bytes");
+            assertEquals(out.ref().merkleRoot(), Hex.encode(l.tree().root()));
+        }
+        // Without a tree, the first read builds it from the held bytes: the same root.
+        try (InputCache.Lease l = c.insertHeld("p", other.ref(), ByteBuffer.wrap(other.bytes()), Duration.ofSeconds(5))
+                .orElseThrow()) {
+            assertEquals(other.ref().merkleRoot(), Hex.encode(l.tree().root()));
+        }
+        c.close();
+    }
+
     @Test
     void leastRecentlyUsedEntryIsEvictedWipedAndRecordedForItsOwner() {
         InputCache c = cache(new InputCache.Limits(3000, 10, 3000, 10, Duration.ofMinutes(1)), clock());
