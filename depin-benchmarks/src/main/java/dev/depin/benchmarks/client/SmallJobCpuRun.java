@@ -28,7 +28,9 @@ import org.HdrHistogram.Histogram;
  * {@code DefaultSmallJobBenchmark} window of the same minutes: it measured the JVM's warm-up as
  * much as the code, which is why the 32–52 % it showed for 55b894d did not appear there
  * (docs/benchmarks.md). The compilation time and the collections during the phase are printed,
- * so a run that still compiles shows it.
+ * so a run that still compiles shows it. The bytes the Java threads allocated per job are printed
+ * too: they hardly depend on the machine's load, so under load they compare A with B where CPU
+ * time does not.
  *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
  * dev.depin.benchmarks.client.SmallJobCpuRun one|window [seconds] [warm-up seconds]}
@@ -65,9 +67,12 @@ public final class SmallJobCpuRun {
             }
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             ThreadMXBean tm = ManagementFactory.getThreadMXBean();
+            var allocated = (com.sun.management.ThreadMXBean) tm;
             Map<Long, Long> before = new HashMap<>();
+            Map<Long, Long> bytesBefore = new HashMap<>();
             for (long id : tm.getAllThreadIds()) {
                 before.put(id, tm.getThreadCpuTime(id));
+                bytesBefore.put(id, allocated.getThreadAllocatedBytes(id));
             }
             var jit = ManagementFactory.getCompilationMXBean();
             long jit0 = jit.getTotalCompilationTime();
@@ -89,11 +94,16 @@ public final class SmallJobCpuRun {
             long c1 = os.getProcessCpuTime();
             long t1 = System.nanoTime();
             long sum = 0;
+            long bytes = 0;
             for (long id : tm.getAllThreadIds()) {
                 ThreadInfo ti = tm.getThreadInfo(id);
                 long now = tm.getThreadCpuTime(id);
                 if (ti == null || now < 0) {
                     continue;
+                }
+                long b = allocated.getThreadAllocatedBytes(id);
+                if (b > 0) {
+                    bytes += b - bytesBefore.getOrDefault(id, 0L);
                 }
                 long d = now - before.getOrDefault(id, 0L);
                 sum += d;
@@ -104,6 +114,8 @@ public final class SmallJobCpuRun {
             System.out.printf(Locale.ROOT, "  Java threads %.1f us/job, process %.1f us/job, %.2f cores busy; during "
                     + "the phase: compilation %d ms, %d collections%n", sum / 1e3 / jobs, (c1 - c0) / 1e3 / jobs,
                     (c1 - c0) / (double) (t1 - t0), jit.getTotalCompilationTime() - jit0, collections() - gc0);
+            // Bytes allocated depend little on the machine's load: under load they compare where CPU does not.
+            System.out.printf(Locale.ROOT, "  Java threads allocated %.0f bytes/job%n", bytes / jobs);
         }
     }
 
