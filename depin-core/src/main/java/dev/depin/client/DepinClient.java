@@ -111,7 +111,8 @@ public final class DepinClient implements AutoCloseable {
                 new AttemptVerifier(reference, verifying),
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
                 b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
-                        : new dev.depin.client.internal.ClientMeters(b.registry), b.sla);
+                        : new dev.depin.client.internal.ClientMeters(b.registry), b.sla,
+                new dev.depin.client.internal.HeldRoom());
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""

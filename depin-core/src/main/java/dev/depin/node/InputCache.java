@@ -441,6 +441,64 @@ public final class InputCache implements AutoCloseable {
         return insert(peer, out, data, false, holdFor.toMillis(), tree);
     }
 
+    /**
+     * Whether outputs of these sizes could be held for {@code peer} after its job runs, judged
+     * before the job runs (so a node does not compute what it then has no room to keep): room
+     * is what neither the peer's nor anyone's held outputs take, since every other entry can be
+     * evicted or is in use only for a while. The final word is still {@link #insertHeld}'s, when
+     * the bytes exist (another job may take the room meanwhile); an output equal to one already
+     * held takes no room there, which this check, not knowing the bytes yet, cannot see.
+     *
+     * @param peer  the buyer
+     * @param sizes the bytes of each output it would leave
+     * @return why they would not fit (what is held, until when, what to do), or {@code null}
+     * @throws InvalidArgumentException on null
+     */
+    public String holdRefusal(String peer, long[] sizes) {
+        InvalidArgumentException.requireNonNull(peer, "peer");
+        InvalidArgumentException.requireNonNull(sizes, "output sizes");
+        long asked = 0;
+        for (long s : sizes) {
+            if (s > limits.maxBytesPerPeer()) {
+                return "an output of " + s + " bytes is more than the " + limits.maxBytesPerPeer()
+                        + " bytes it holds per buyer";
+            }
+            asked += s;
+        }
+        long heldMine = 0;
+        int heldMineEntries = 0;
+        long heldAll = 0;
+        int heldAllEntries = 0;
+        long firstFree = Long.MAX_VALUE;
+        synchronized (this) {
+            long now = clock.millis();
+            for (Entry e : entries.values()) {
+                if (held(e, now)) {
+                    heldAll += e.key.bytes();
+                    heldAllEntries++;
+                    if (e.key.peer().equals(peer)) {
+                        heldMine += e.key.bytes();
+                        heldMineEntries++;
+                        firstFree = Math.min(firstFree, e.holdUntilMillis);
+                    }
+                }
+            }
+        }
+        String mine = heldMineEntries == 0 ? "" : "; this buyer's " + heldMineEntries + " held output(s) of "
+                + heldMine + " bytes are kept until they expire, the first at "
+                + java.time.Instant.ofEpochMilli(firstFree);
+        if (heldMine + asked > limits.maxBytesPerPeer() || heldMineEntries + sizes.length > limits.maxEntriesPerPeer()) {
+            return "holds " + limits.maxBytesPerPeer() + " bytes in " + limits.maxEntriesPerPeer() + " entries per "
+                    + "buyer, and this job would leave " + sizes.length + " more of " + asked + " bytes" + mine;
+        }
+        if (heldAll + asked > limits.maxBytes() || heldAllEntries + sizes.length > limits.maxEntries()) {
+            return "holds " + limits.maxBytes() + " bytes in " + limits.maxEntries() + " entries in all, "
+                    + heldAll + " bytes in " + heldAllEntries + " of them held for buyers now, too many to leave "
+                    + sizes.length + " more of " + asked + " bytes";
+        }
+        return null;
+    }
+
     /** Whether an entry is held for its buyer now (never evicted for room). */
     private static boolean held(Entry e, long now) {
         return e.holdUntilMillis > now;

@@ -863,6 +863,14 @@ public final class ProviderNode implements AutoCloseable {
                         + inputCache.limits().idleTtl() + ", not " + leave + ": ask leaveOutputsOnNode(ttl) with "
                         + "ttl <= " + inputCache.limits().idleTtl() + ", or choose another provider");
             }
+            // Before the kernel runs: a job whose outputs cannot be kept is not computed for nothing.
+            String noRoom = inputCache.holdRefusal(task.peer,
+                    spec.outputs().stream().mapToLong(BufferDecl::bytes).toArray());
+            if (noRoom != null) {
+                throw new ProviderRejectedException("provider " + nodeId().shortId() + " cannot hold this job's "
+                        + "outputs for " + leave + ": it " + noRoom + "; return the outputs, leave fewer, or try "
+                        + "again once held outputs have expired");
+            }
         }
         try (ExecutionContext ctx = executor.open(spec.kernel(), spec.params())) {
             task.context = ctx;

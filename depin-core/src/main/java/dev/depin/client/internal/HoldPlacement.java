@@ -16,12 +16,15 @@ import java.util.List;
  * small for the job is passed over, so the job is never sent where the node would refuse it at
  * admission. An offer with a cache that states no hold terms (a node from before they existed)
  * stays a candidate: a buyer learns its terms only from a refusal, as before. The check counts the
- * job alone, not what the buyer already holds there, so a node may still refuse for room.
+ * job beside what this client already holds there ({@link HeldRoom}); another client of the same
+ * buyer is not seen, so a node may still refuse for room (before running the job).
  */
 final class HoldPlacement {
     private final Duration hold;
     private final int entries;
     private final long bytes;
+    /** The first expiry of held outputs that kept an offer from this job in the last check, or null. */
+    private java.time.Instant heldUntil;
 
     /**
      * @param job the job; nothing to check unless it leaves its outputs
@@ -47,12 +50,13 @@ final class HoldPlacement {
     }
 
     /**
-     * Why an offer cannot hold the job's outputs.
+     * Why an offer cannot hold the job's outputs beside what this buyer already holds there.
      *
-     * @param o an offer
+     * @param o    an offer
+     * @param held what this client holds on the offer's provider now ({@link HeldRoom})
      * @return the reason, or {@code null} when it can (or the job returns its outputs)
      */
-    String refusal(ProviderOffer o) {
+    String refusal(ProviderOffer o, HeldRoom.Held held) {
         if (hold == null) {
             return null;
         }
@@ -64,7 +68,22 @@ final class HoldPlacement {
             return "holds " + cache + " bytes for buyers, too few to keep this job's " + bytes + " output bytes";
         }
         HoldTerms h = o.terms().hold();
-        return h == null ? null : h.refusal(hold, entries, bytes);
+        if (h == null) {
+            return null;
+        }
+        String alone = h.refusal(hold, entries, bytes);
+        if (alone != null || held.entries() == 0) {
+            return alone;
+        }
+        long together = bytes + held.bytes() < 0 ? Long.MAX_VALUE : bytes + held.bytes();
+        if (entries + (long) held.entries() > h.maxEntriesPerBuyer() || together > h.maxBytesPerBuyer()) {
+            heldUntil = heldUntil == null || held.firstExpiry().isBefore(heldUntil) ? held.firstExpiry() : heldUntil;
+            return "holds " + h.maxBytesPerBuyer() + " bytes in " + h.maxEntriesPerBuyer() + " entries per buyer, and "
+                    + "this buyer's " + held.entries() + " output(s) of " + held.bytes() + " bytes held there leave no "
+                    + "room for this job's " + entries + " of " + bytes + " bytes until the first expires at "
+                    + held.firstExpiry();
+        }
+        return null;
     }
 
     /**
@@ -92,6 +111,9 @@ final class HoldPlacement {
         if (h != null && hold.compareTo(h.maxHold()) > 0) {
             todo = "ask leaveOutputsOnNode(ttl) with ttl <= " + h.maxHold() + ", return the outputs, or add a "
                     + "provider whose offer holds data longer";
+        } else if (heldUntil != null) {
+            todo = "wait until " + heldUntil + ", when the first of this buyer's held outputs expires, leave fewer "
+                    + "or smaller outputs, return them, or add a provider whose offer holds more";
         } else {
             todo = "leave fewer or smaller outputs, return them, or add a provider whose offer holds more";
         }

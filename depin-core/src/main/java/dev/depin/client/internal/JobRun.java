@@ -100,12 +100,13 @@ public final class JobRun implements JobHandle {
      *                       never hedges
      * @param meters         the client's meters ({@link ClientMeters#NONE} records nothing)
      * @param sla            where each finished job's SLA record goes, or null
+     * @param heldRoom       what the client has left on each provider, for placing jobs that leave outputs
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
                           int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters,
-                          dev.depin.sla.SlaRecorder sla) {
+                          dev.depin.sla.SlaRecorder sla, HeldRoom heldRoom) {
     }
 
     private final Job job;
@@ -310,7 +311,8 @@ public final class JobRun implements JobHandle {
             String cannotHold;
             if (pinned.isPresent() && !pinned.get().equals(o.nodeId())) {
                 passedOver.add(o.nodeId().shortId() + ": does not hold inputs " + job.heldInputs().keySet());
-            } else if ((cannotHold = holdPlacement.refusal(o)) != null) {
+            } else if ((cannotHold = holdPlacement.refusal(o, holdPlacement.applies()
+                    ? ctx.heldRoom().held(o.nodeId(), ctx.clock().instant()) : HeldRoom.Held.NONE)) != null) {
                 passedOver.add(o.nodeId().shortId() + " " + cannotHold);
                 refused.add(o);
             } else {
@@ -640,6 +642,12 @@ public final class JobRun implements JobHandle {
             if (response != null) {
                 // What reaching the provider cost, when the network counted it (bytes sent, inputs by root).
                 recordAttempt(a, AttemptState.RETURNED, returned(response));
+                if (delivery.leavesOutputs()) {
+                    // The node holds them now, accepted or not: they take this buyer's room there.
+                    ctx.heldRoom().left(a.provider(), spec.outputs().stream()
+                            .mapToLong(dev.depin.kernel.BufferDecl::bytes).toArray(),
+                            ctx.clock().instant().plus(delivery.leaveOutputsFor()));
+                }
                 if (state != JobState.RETURNED) {
                     record(JobState.RETURNED, a.number(), a.provider(), response.executorKind() + ", device "
                             + Duration.ofNanos(response.deviceNanos()).toMillis() + " ms");
