@@ -281,7 +281,11 @@ final class Store {
             seq = rs.getLong(1);
             at = rs.getLong(3);
         }
-        return new Applied(seq, op, postings(seq), Instant.ofEpochMilli(at));
+        // A hold's one leg is pending and written to no entry (see insertOps); its fields, equal
+        // to the stored ones, name it. Files written before kept it as an entry: the same leg.
+        List<Posting> legs = op instanceof Operation.Hold h
+                ? List.of(new Posting(h.payer(), h.payee(), h.amount(), true)) : postings(seq);
+        return new Applied(seq, op, legs, Instant.ofEpochMilli(at));
     }
 
     private List<Posting> postings(long seq) throws SQLException {
@@ -370,7 +374,8 @@ final class Store {
         p.setLong(5, h.expiresAt().toEpochMilli());
         p.executeUpdate();
         change(payer, 0, amount);
-        return new Applied(seq, h, List.of(entry(seq, 0, payer.id, payee.id, amount, true)), now);
+        // The pending leg is the hold row itself: no entry (see insertOps).
+        return new Applied(seq, h, List.of(new Posting(payer.id, payee.id, h.amount(), true)), now);
     }
 
     private static final class HoldRow {
@@ -720,14 +725,21 @@ final class Store {
                     }
                 }
             }
-            try (PreparedStatement p = c.prepareStatement("SELECT seq, op_key, fields, at_ms FROM ops WHERE seq >= ? ORDER BY seq")) {
+            try (PreparedStatement p = c.prepareStatement("SELECT o.seq, o.op_key, o.fields, o.at_ms, h.payer, h.payee, h.amount"
+                    + " FROM ops o LEFT JOIN holds h ON h.hold_key = o.op_key WHERE o.seq >= ? ORDER BY o.seq")) {
                 p.setLong(1, from);
                 try (ResultSet rs = p.executeQuery()) {
                     while (rs.next()) {
                         long seq = rs.getLong(1);
                         String key = rs.getString(2);
-                        live.recent.put(key, new Live.Done(key, rs.getString(3), seq, rs.getLong(4),
-                                List.copyOf(legs.getOrDefault(seq, List.of()))));
+                        List<Posting> ofOp = legs.getOrDefault(seq, List.of());
+                        String payer = rs.getString(5);
+                        if (payer != null && ofOp.isEmpty()) {
+                            // a hold: its pending leg is its row in holds, not an entry (see insertOps)
+                            ofOp = List.of(new Posting(AccountId.of(payer), AccountId.of(rs.getString(6)),
+                                    MicroUsd.ofMicros(rs.getLong(7)), true));
+                        }
+                        live.recent.put(key, new Live.Done(key, rs.getString(3), seq, rs.getLong(4), List.copyOf(ofOp)));
                     }
                 }
             }
@@ -804,7 +816,7 @@ final class Store {
             p.setString(3, d.fields);
             p.setLong(4, d.atMs);
             p.addBatch();
-            legs += d.postings.size();
+            legs += posted(d);
         }
         p.executeBatch();
         if (legs == 0) {
@@ -814,6 +826,9 @@ final class Store {
         for (Live.Done d : ops) {
             for (int leg = 0; leg < d.postings.size(); leg++) {
                 Posting posting = d.postings.get(leg);
+                if (posting.pending()) {
+                    continue;
+                }
                 e.setLong(1, d.seq);
                 e.setInt(2, leg);
                 e.setString(3, posting.debit().value());
@@ -824,6 +839,20 @@ final class Store {
             }
         }
         e.executeBatch();
+    }
+
+    /**
+     * How many of an operation's legs become entries: all but a pending one. Only a hold has a
+     * pending leg, and its row in holds (payer, payee, amount) is that leg, so an entry would say
+     * it twice; statements and the audit read posted legs only. Ledgers written before this
+     * (up to 256db36) have such entries; readers take the leg from the entry or the hold alike.
+     */
+    private static int posted(Live.Done d) {
+        int n = 0;
+        for (Posting p : d.postings) {
+            n += p.pending() ? 0 : 1;
+        }
+        return n;
     }
 
     void insertHolds(List<Live.Hold> holds) throws SQLException {
@@ -946,6 +975,9 @@ final class Store {
             op[3][i] = d.atMs;
             for (int leg = 0; leg < d.postings.size(); leg++) {
                 Posting posting = d.postings.get(leg);
+                if (posting.pending()) {
+                    continue; // see posted(Live.Done)
+                }
                 legs.add(new Object[] {d.seq, leg, posting.debit().value(), posting.credit().value(),
                     posting.amount().micros(), posting.pending() ? 1 : 0});
             }

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Applied;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.Posting;
 import dev.depin.settlement.SettlementContract.ManualClock;
 import dev.depin.settlement.StatementLine;
 import java.nio.file.Path;
@@ -26,8 +28,9 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
- * The ledger's indexes: a file of the previous schema (full indexes on entries by account and on
- * holds by state) is read as it is and migrated when a ledger opens it, and the queries that
+ * The ledger's schema: a file of the previous one (full indexes on entries by account and on
+ * holds by state, and an entry for each hold's pending leg) is read as it is and migrated when a
+ * ledger opens it, a hold writes no entry now, and the queries that
  * need an index by account or by expiry get one (a partial index that SQLite would not use
  * would turn a statement into a scan of every entry, silently).
  */
@@ -49,6 +52,8 @@ class LedgerSchemaTest {
     void fileWithThePreviousIndexes_isReadAsItIsAndMigratedWhenOpened() throws Exception {
         Path file = Databases.temporaryDirectory("depin-ledger-schema").resolve("ledger.db");
         ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+        Instant h2Expiry = clock.instant().plus(Duration.ofMinutes(1));
+        Instant h3Expiry = clock.instant().plus(Duration.ofMinutes(10));
         List<StatementLine> buyerBefore;
         List<StatementLine> providerBefore;
         try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).open()) {
@@ -70,6 +75,11 @@ class LedgerSchemaTest {
             s.execute("CREATE INDEX entries_debit ON entries(debit, op_seq)");
             s.execute("CREATE INDEX entries_credit ON entries(credit, op_seq)");
             s.execute("CREATE INDEX holds_state ON holds(state, expires_ms)");
+            assertEquals(0, count(s, "SELECT COUNT(*) FROM entries WHERE pending = 1"), "a hold writes no entry now");
+            // ...and the previous writer wrote each hold's pending leg as an entry
+            s.execute("INSERT INTO entries(op_seq, leg, debit, credit, amount, pending)"
+                    + " SELECT o.seq, 0, h.payer, h.payee, h.amount, 1 FROM holds h JOIN ops o ON o.op_key = h.hold_key");
+            assertEquals(2, count(s, "SELECT COUNT(*) FROM entries WHERE pending = 1"));
         }
         assertEquals(OLD, ledgerIndexes(file));
         try (LedgerReader reader = LedgerReader.sqlite(file)) {
@@ -81,6 +91,9 @@ class LedgerSchemaTest {
 
         try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).open()) {
             assertEquals(NEW, ledgerIndexes(file));
+            assertEquals(List.of(), ledger.memoryDifferences(), "memory loaded the old pending entries as the same legs");
+            Applied retried = ledger.apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(20), h2Expiry)).join();
+            assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(20), true)), retried.postings());
             assertEquals(buyerBefore, ledger.statement(BUYER));
             assertEquals(providerBefore, ledger.statement(PROVIDER));
             clock.advance(Duration.ofMinutes(2));
@@ -89,9 +102,26 @@ class LedgerSchemaTest {
             assertEquals(93_000_000, ledger.balance(BUYER).posted());
             assertTrue(ledger.openHolds().isEmpty());
             assertTrue(ledger.audit().sound(), () -> ledger.audit().violations().toString());
+            ledger.apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(5), h3Expiry)).join();
         }
         try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).open()) {
             assertEquals(NEW, ledgerIndexes(file), "opening a migrated file again changes nothing");
+            assertEquals(List.of(), ledger.memoryDifferences(), "memory loaded h3's leg from its hold row");
+            Applied h3 = ledger.apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(5), h3Expiry)).join();
+            assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(5), true)), h3.postings());
+        }
+        // Retries that memory does not remember: the database path finds each key and gives the same
+        // leg, from the previous writer's entry (h2) or from the hold itself (h3).
+        try (JdbcLedger ledger = JdbcLedger.builder().sqlite(file).clock(clock).expirySweep(Duration.ZERO).recentKeys(0)
+                .open()) {
+            Applied h3 = ledger.apply(new Operation.Hold(key("h3"), BUYER, PROVIDER, usd(5), h3Expiry)).join();
+            assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(5), true)), h3.postings());
+            Applied h2 = ledger.apply(new Operation.Hold(key("h2"), BUYER, PROVIDER, usd(20), h2Expiry)).join();
+            assertEquals(List.of(new Posting(BUYER, PROVIDER, usd(20), true)), h2.postings());
+            assertTrue(ledger.audit().sound(), () -> ledger.audit().violations().toString());
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals(2, count(s, "SELECT COUNT(*) FROM entries WHERE pending = 1"), "h3 wrote no entry");
         }
     }
 
@@ -108,6 +138,13 @@ class LedgerSchemaTest {
             assertFalse(statement.contains("SCAN e"), statement);
             String expired = plan(c, Store.EXPIRED_HOLDS_SQL + 1024);
             assertTrue(expired.contains("SEARCH h USING INDEX holds_open (expires_ms<?)"), expired);
+        }
+    }
+
+    private static long count(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
