@@ -40,7 +40,9 @@ import org.HdrHistogram.ConcurrentHistogram;
  * by a {@link RemoteSettlement} with a buyer's key over loopback mutual TLS) with the client's
  * default batching; the same with one operation per call (how the client sent before it
  * batched); embedded again (so a change of the machine's load during the run shows). Each phase
- * keeps a window of jobs in flight over 64 buyers, warms up for a third of its time, and reports
+ * keeps a window of jobs in flight over 64 buyers, warms up (for a third of its time unless told
+ * otherwise: each service phase starts a fresh JVM, whose JIT compiles for tens of seconds on two
+ * loaded cores, so a longer warm-up measures the code rather than the compiler), and reports
  * jobs per second, each job's latency (hold sent to post acknowledged: p50, p99), and the CPU
  * time per durable operation of the process that holds the ledger (the benchmark's own JVM when
  * embedded, the service's JVM otherwise) and, for the service, of the client's JVM: the
@@ -48,12 +50,13 @@ import org.HdrHistogram.ConcurrentHistogram;
  * clients run elsewhere, which one machine with both on it cannot show.
  *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
- * dev.depin.benchmarks.ledger.SettlementServiceBenchmark [seconds-per-phase] [window]}
- * (defaults 10 and 512).
+ * dev.depin.benchmarks.ledger.SettlementServiceBenchmark [seconds-per-phase] [window] [warm-up-seconds]}
+ * (defaults 10, 512 and a third of the phase).
  */
 public final class SettlementServiceBenchmark {
     private static final int BUYERS = 64;
     private static final String SPEC = "5e".repeat(32);
+    private static long warmupMillis;
 
     private SettlementServiceBenchmark() {
     }
@@ -62,7 +65,7 @@ public final class SettlementServiceBenchmark {
      * Runs the four phases and prints one table; with {@code serve} as the first argument, is
      * the service's JVM instead (see {@link #serve}).
      *
-     * @param args optional: seconds per phase, jobs in flight
+     * @param args optional: seconds per phase, jobs in flight, seconds of warm-up per phase
      * @throws Exception if an operation fails
      */
     public static void main(String[] args) throws Exception {
@@ -72,8 +75,9 @@ public final class SettlementServiceBenchmark {
         }
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int window = args.length > 1 ? Integer.parseInt(args[1]) : 512;
-        System.out.printf(Locale.ROOT, "processors %d, load average %.2f, %d s per phase, %d jobs in flight, %s%n",
-                Runtime.getRuntime().availableProcessors(), load(), seconds, window, Runtime.version());
+        warmupMillis = args.length > 2 ? Integer.parseInt(args[2]) * 1_000L : seconds * 1_000L / 3;
+        System.out.printf(Locale.ROOT, "processors %d, load average %.2f, %d s per phase after %d s of warm-up, %d jobs in flight, %s%n",
+                Runtime.getRuntime().availableProcessors(), load(), seconds, warmupMillis / 1_000, window, Runtime.version());
         System.out.printf(Locale.ROOT, "%-38s %9s %9s %9s %9s %13s %13s%n", "phase", "jobs/s", "ops/s", "p50 ms",
                 "p99 ms", "ledger us/op", "client us/op");
         Path dir = Files.createTempDirectory("depin-service-bench");
@@ -188,7 +192,7 @@ public final class SettlementServiceBenchmark {
 
     private static void measure(String name, Settlement s, AccountId[] buyers, AccountId provider, int seconds, int window,
                                 ProcessHandle service) throws InterruptedException {
-        drive(s, buyers, provider, window, seconds * 1_000L / 3, "w", null);
+        drive(s, buyers, provider, window, warmupMillis, "w", null);
         ConcurrentHistogram latency = new ConcurrentHistogram(3);
         long own0 = ownCpuNanos();
         long svc0 = service == null ? 0 : cpuNanos(service);
