@@ -27,8 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A stranger written for attacks: its own self-made key, its own mutual-TLS channel, and raw
  * protobuf messages on the generated stub (no GrpcNetwork, none of the buyer's manners).
+ * Public, in this module's test jar, for the attacks on {@code depin node} itself
+ * (depin-examples' NodeLimitsAttackTest).
  */
-final class Hostile implements AutoCloseable {
+public final class Hostile implements AutoCloseable {
     /** Messages as bytes, unparsed: what a client that is not ours sends and reads. */
     static final MethodDescriptor.Marshaller<byte[]> RAW_BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
@@ -46,15 +48,17 @@ final class Hostile implements AutoCloseable {
         }
     };
 
-    final NodeKeyPair key;
-    final ManagedChannel channel;
+    /** The stranger's self-made key. */
+    public final NodeKeyPair key;
+    /** Its own mutual-TLS channel. */
+    public final ManagedChannel channel;
 
-    Hostile(String address, NodePublicKey provider) {
+    public Hostile(String address, NodePublicKey provider) {
         this(address, provider, NodeKeyPair.generate());
     }
 
     /** A stranger with a key of its own choosing: another connection of the same peer. */
-    Hostile(String address, NodePublicKey provider, NodeKeyPair key) {
+    public Hostile(String address, NodePublicKey provider, NodeKeyPair key) {
         this(address, provider, key, null);
     }
 
@@ -63,7 +67,7 @@ final class Hostile implements AutoCloseable {
      * on loopback). Every 127.x.y.z address is loopback on Linux, so a stranger "from
      * 127.0.0.2" is another address to the node than the honest buyers' 127.0.0.1.
      */
-    Hostile(String address, NodePublicKey provider, NodeKeyPair key, String localHost) {
+    public Hostile(String address, NodePublicKey provider, NodeKeyPair key, String localHost) {
         this.key = key;
         channel = from(NettyChannelBuilder.forTarget(address), localHost)
                 .sslContext(NodeTls.client(NodeTls.identity(key), provider))
@@ -74,7 +78,7 @@ final class Hostile implements AutoCloseable {
     }
 
     /** Binds the builder's connections to {@code localHost} (null: as the system picks). */
-    static NettyChannelBuilder from(NettyChannelBuilder b, String localHost) {
+    public static NettyChannelBuilder from(NettyChannelBuilder b, String localHost) {
         if (localHost == null) {
             return b;
         }
@@ -88,7 +92,7 @@ final class Hostile implements AutoCloseable {
     }
 
     /** A reduce-sum job whose one input declares {@code bytes} bytes (a stranger need not send them all). */
-    static Job declaring(int bytes) {
+    public static Job declaring(int bytes) {
         return Job.builder(dev.depin.kernel.BuiltinKernel.REDUCE_SUM).param("n", bytes / 4)
                 .input("x", new float[bytes / 4]).build();
     }
@@ -97,7 +101,7 @@ final class Hostile implements AutoCloseable {
      * Waits (at most 10 s) until the server holds no input bytes, streams or attempts, and
      * asserts that it got there: everything the strangers made it hold was released.
      */
-    static void awaitReleased(ProviderServer server) throws InterruptedException {
+    public static void awaitReleased(ProviderServer server) throws InterruptedException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while ((server.reservedInputBytes() != 0 || server.openStreams() != 0 || server.node().busy() != 0)
                 && System.nanoTime() < until) {
@@ -110,18 +114,29 @@ final class Hostile implements AutoCloseable {
                 "streams still counted for an address");
     }
 
-    static ExecuteRequest start(Job job, String jobId) {
+    public static ExecuteRequest start(Job job, String jobId) {
         return ExecuteRequest.newBuilder().setStart(Start.newBuilder().setJobId(jobId).setAttempt(1)
                 .setSpecJson(ByteString.copyFrom(job.spec().canonicalJson()))
                 .setNonce(ByteString.copyFrom(new byte[32]))).build();
     }
 
-    static ExecuteRequest input(String name, byte[] bytes, int from, int length) {
+    /**
+     * A Start whose inputs all follow "by root" although the node holds none of them: a node
+     * that admits the stream answers at once with a Need for every input and then waits for
+     * their bytes, so the Need is the stranger's sign that the node counted the stream.
+     */
+    public static ExecuteRequest startByRoot(Job job, String jobId) {
+        Start.Builder s = start(job, jobId).getStart().toBuilder();
+        job.spec().inputs().forEach(in -> s.addByRoot(in.name()));
+        return ExecuteRequest.newBuilder().setStart(s).build();
+    }
+
+    public static ExecuteRequest input(String name, byte[] bytes, int from, int length) {
         return ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(name)
                 .setData(ByteString.copyFrom(bytes, from, length))).build();
     }
 
-    static String jobId(int i) {
+    public static String jobId(int i) {
         return String.format("%032x", i);
     }
 
@@ -129,21 +144,23 @@ final class Hostile implements AutoCloseable {
      * Opens an Execute stream. With {@code read} false the stream never asks for a message:
      * it grants the provider no flow-control credit beyond the initial window (a stalled reader).
      */
-    Stream open(boolean read) {
+    public Stream open(boolean read) {
         Stream s = new Stream(read);
         ProviderGrpc.newStub(channel).execute(s);
         return s;
     }
 
     /** One raw Execute stream and what the provider did with it. */
-    static final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
-        final CompletableFuture<Status> status = new CompletableFuture<>();
-        final AtomicLong outputBytes = new AtomicLong();
+    public static final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+        public final CompletableFuture<Status> status = new CompletableFuture<>();
+        public final AtomicLong outputBytes = new AtomicLong();
         /** Every output byte read, by output, in order. */
-        final java.util.Map<String, java.io.ByteArrayOutputStream> outputs = new java.util.concurrent.ConcurrentHashMap<>();
-        volatile dev.depin.grpc.internal.wire.Result result;
+        public final java.util.Map<String, java.io.ByteArrayOutputStream> outputs = new java.util.concurrent.ConcurrentHashMap<>();
+        public volatile dev.depin.grpc.internal.wire.Result result;
+        /** The names of the first Need the provider sent (the inputs it asks for). */
+        public final CompletableFuture<java.util.List<String>> need = new CompletableFuture<>();
         private final boolean read;
-        ClientCallStreamObserver<ExecuteRequest> requests;
+        public ClientCallStreamObserver<ExecuteRequest> requests;
 
         Stream(boolean read) {
             this.read = read;
@@ -157,7 +174,7 @@ final class Hostile implements AutoCloseable {
             }
         }
 
-        void send(ExecuteRequest m) {
+        public void send(ExecuteRequest m) {
             requests.onNext(m);
         }
 
@@ -167,6 +184,9 @@ final class Hostile implements AutoCloseable {
                 outputBytes.addAndGet(value.getOutput().getData().size());
                 outputs.computeIfAbsent(value.getOutput().getName(), k -> new java.io.ByteArrayOutputStream())
                         .writeBytes(value.getOutput().getData().toByteArray());
+            }
+            if (value.hasNeed()) {
+                need.complete(java.util.List.copyOf(value.getNeed().getNamesList()));
             }
             if (value.hasResult()) {
                 result = value.getResult();
@@ -183,7 +203,21 @@ final class Hostile implements AutoCloseable {
             status.complete(Status.OK);
         }
 
-        Status await(long seconds) throws Exception {
+        /**
+         * @return how the stream ended, waiting at most {@code seconds}: {@code CODE: description}
+         *         (for callers outside this module that do not handle gRPC's types)
+         */
+        public String awaitEnd(long seconds) throws Exception {
+            Status s = await(seconds);
+            return s.getCode() + ": " + s.getDescription();
+        }
+
+        /** Cancels the stream (RST_STREAM CANCEL). */
+        public void cancel() {
+            requests.cancel("the stranger goes", null);
+        }
+
+        public Status await(long seconds) throws Exception {
             return status.get(seconds, TimeUnit.SECONDS);
         }
     }
