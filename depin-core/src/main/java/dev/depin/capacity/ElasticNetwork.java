@@ -60,7 +60,8 @@ import java.util.function.LongSupplier;
  *       {@link Builder#minMachines}.</li>
  *   <li><b>Failover.</b> A machine that ends without being released (its process or provider
  *       died) is forgotten at once, its node's offers are no longer passed on (the directory
- *       may list it until its listing expires), and it is replaced if the fleet was busy within
+ *       may list it until its listing expires; the node is remembered until 10 min after its
+ *       offer was last seen, past any offer's lifetime), and it is replaced if the fleet was busy within
  *       {@link Builder#idleAfter}; the client reschedules the attempts it had. An attempt that
  *       cannot reach its node (a {@link NetworkException}) makes the fleet look at the market at
  *       once, and until the market says the machine ended, or the node answers again, or
@@ -93,6 +94,16 @@ public final class ElasticNetwork implements ComputeNetwork {
      */
     private static final long SUSPECT_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final long MARKET_CALL_SECONDS = 30;
+    /**
+     * How long a node whose machine ended is remembered after its offer was last seen (or since
+     * it ended): its listing outlives it in the directory, and in a buyer's offer cache, by at
+     * most its offer's lifetime (a {@code ProviderNode}'s offers are valid 5 min from their last
+     * renewal, and {@code depin node} has no flag to change that), so twice that is past the
+     * last moment one of its offers can come through. Each sighting restarts it: a listing that
+     * lasts longer keeps the node remembered. Forgetting one too early costs at most one attempt
+     * that cannot reach it (its slots are then not counted for {@link #SUSPECT_NANOS}).
+     */
+    static final long GONE_NANOS = TimeUnit.MINUTES.toNanos(10);
 
     private final ComputeNetwork delegate;
     private final CapacityMarket market;
@@ -112,7 +123,12 @@ public final class ElasticNetwork implements ComputeNetwork {
     // Everything below is guarded by `this`.
     private final Map<String, Member> fleet = new LinkedHashMap<>();
     private final Map<NodeId, Integer> inFlight = new HashMap<>();
-    private final Set<NodeId> gone = new HashSet<>();
+    /**
+     * Nodes whose machines ended (or are being released), and when each was last marked or its
+     * offer last seen: their offers are not passed on and attempts on them are refused, until
+     * {@link #GONE_NANOS} after that, when none can come through any more (forgotten in the tick).
+     */
+    private final Map<NodeId, Long> gone = new HashMap<>();
     private final Deque<Waiter> waiters = new ArrayDeque<>();
     private final Deque<Long> promised = new ArrayDeque<>();
     private final Set<OfferQuery> asking = new HashSet<>();
@@ -222,6 +238,11 @@ public final class ElasticNetwork implements ComputeNetwork {
     }
 
     /** @return the fleet's figures now */
+    /** @return how many ended nodes the fleet remembers now (tests: the set is bounded) */
+    synchronized int goneRemembered() {
+        return gone.size();
+    }
+
     public synchronized Stats stats() {
         int live = 0;
         int starting = obtaining;
@@ -286,8 +307,16 @@ public final class ElasticNetwork implements ComputeNetwork {
         List<ProviderOffer> usable;
         boolean answer;
         synchronized (this) {
-            usable = offers.stream().filter(o -> !gone.contains(o.nodeId())).toList();
             long now = nanos.getAsLong();
+            List<ProviderOffer> kept = new ArrayList<>(offers.size());
+            for (ProviderOffer o : offers) {
+                if (gone.containsKey(o.nodeId())) {
+                    gone.put(o.nodeId(), now); // still listed: remembered for as long again
+                } else {
+                    kept.add(o);
+                }
+            }
+            usable = kept;
             long waited = now - w.since();
             boolean live = usable.stream().anyMatch(o -> !suspected(o.nodeId(), now));
             boolean free = !closed && freeSlots(usable, now) > 0;
@@ -400,7 +429,8 @@ public final class ElasticNetwork implements ComputeNetwork {
     public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
         NodeId node = offer.nodeId();
         synchronized (this) {
-            if (gone.contains(node)) {
+            if (gone.containsKey(node)) {
+                gone.put(node, nanos.getAsLong());
                 return Dispatch.failed(new NetworkException("node " + node.shortId() + " of " + name()
                         + " has ended: its machine is gone"));
             }
@@ -483,6 +513,7 @@ public final class ElasticNetwork implements ComputeNetwork {
             }
             long now = nanos.getAsLong();
             suspect.values().removeIf(since -> now - since >= SUSPECT_NANOS);
+            gone.values().removeIf(seen -> now - seen >= GONE_NANOS);
         }
         refresh();
         requery();
@@ -524,7 +555,7 @@ public final class ElasticNetwork implements ComputeNetwork {
                 if (m.state().ended()) {
                     fleet.remove(m.id());
                     if (m.nodeId() != null) {
-                        gone.add(m.nodeId());
+                        gone.put(m.nodeId(), t);
                         inFlight.remove(m.nodeId());
                     }
                     if (m.nodeId() != null) {
@@ -558,7 +589,7 @@ public final class ElasticNetwork implements ComputeNetwork {
                         replacements++;
                     }
                     if (m.nodeId() != null) {
-                        gone.add(m.nodeId());
+                        gone.put(m.nodeId(), t);
                     }
                     LOG.warn("{}: {} did not start within {} ms; releasing it{}", name(), m,
                             TimeUnit.NANOSECONDS.toMillis(startTimeoutNanos), busy ? " and replacing it" : "");
@@ -769,7 +800,7 @@ public final class ElasticNetwork implements ComputeNetwork {
                 if (inFlight.getOrDefault(node, 0) == 0 && now - m.lastBusyNanos >= idleAfterNanos) {
                     m.releasing = true;
                     toRelease.add(m.machine.id());
-                    gone.add(node);
+                    gone.put(node, now);
                     live--;
                     released++;
                 }

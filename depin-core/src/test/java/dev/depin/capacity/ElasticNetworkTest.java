@@ -159,6 +159,11 @@ class ElasticNetworkTest {
             live.remove(id).close();
         }
 
+        /** The directory's listing of a crashed machine's node expires: its offers are served no more. */
+        synchronized void listingExpires(String id) {
+            stale.remove(id);
+        }
+
         /** The market notices the crash: the machine is failed. */
         synchronized void notice(String id) {
             Machine m = machines.get(id);
@@ -391,6 +396,46 @@ class ElasticNetworkTest {
             assertEquals(JobState.VERIFIED, h.state());
             assertEquals(m2.nodeId(), r.provider(), "the retry ran on the machine that started");
             assertEquals(0, net.stats().waiting());
+        }
+    }
+
+    @Test
+    void anEndedNode_isRememberedWhileItsOfferIsListed_andForgottenAfter() throws Exception {
+        ManualClock clock = new ManualClock(Instant.EPOCH);
+        try (InProcessMarket market = new InProcessMarket(MicroUsd.ofUsd("1"));
+             ElasticNetwork net = stepped(market, clock).budget(MicroUsd.ofUsd("10")).minMachines(1).maxMachines(1)
+                     .idleAfter(Duration.ofHours(1)).build()) {
+            net.checkNow();
+            assertEquals(1, market.offers(SAXPY).join().size(), "m1 is listed");
+            NodeId m1 = market.machines().join().get(0).nodeId();
+            // m1 dies, the market notices; the directory still lists it (until its listing expires).
+            market.crashUnnoticed("m1");
+            market.notice("m1");
+            net.checkNow();
+            assertEquals(1, net.stats().failed(), net.stats().toString());
+            assertEquals(1, net.goneRemembered());
+            net.checkNow(); // m2 replaces it (minMachines) and serves
+            NodeId m2 = market.machines().join().get(1).nodeId();
+
+            long step = ElasticNetwork.GONE_NANOS - TimeUnit.SECONDS.toNanos(1);
+            for (int i = 0; i < 3; i++) {
+                // Seen listed just within the bound each time: remembered, never passed on.
+                clock.advance(Duration.ofNanos(step));
+                net.checkNow();
+                assertEquals(1, net.goneRemembered(), "still listed at " + clock.instant());
+                assertEquals(List.of(m2), net.offers(SAXPY).get(10, TimeUnit.SECONDS).stream()
+                        .map(ProviderOffer::nodeId).toList(), "m1's listed offer is not passed on");
+            }
+            market.listingExpires("m1");
+            clock.advance(Duration.ofNanos(step));
+            net.checkNow();
+            assertEquals(1, net.goneRemembered(), "within the bound of its last sighting");
+            clock.advance(Duration.ofSeconds(1));
+            net.checkNow();
+            assertEquals(0, net.goneRemembered(), "no offer of m1 can come through any more: forgotten");
+            assertEquals(List.of(m2), net.offers(SAXPY).get(10, TimeUnit.SECONDS).stream()
+                    .map(ProviderOffer::nodeId).toList());
+            assertTrue(!m1.equals(m2));
         }
     }
 
