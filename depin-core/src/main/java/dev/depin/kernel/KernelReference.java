@@ -48,8 +48,10 @@ public interface KernelReference {
 
     /**
      * How to recompute any output chunk on the CPU reference, and how closely an honest
-     * executor's bytes agree with it (any summation order, with or without fused
-     * multiply-add). Used by spot checks and to compare redundant replicas.
+     * executor's bytes agree with it: bit for bit for every built-in kernel, whose result is
+     * defined bit for bit (docs/decisions.md, "Bit-reproducible kernels"); a kernel whose bits
+     * may differ between devices gives a tolerance. Used by spot checks and to compare
+     * redundant replicas.
      *
      * @param cpu    the reference kernels
      * @param params launch parameters

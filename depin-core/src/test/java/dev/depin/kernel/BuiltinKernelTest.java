@@ -299,4 +299,47 @@ class BuiltinKernelTest {
         assertEquals("4545b46edd69d98898021c2a1bfbf2ba3605229304e77a2daae982fb0c219d6f",
                 BuiltinKernel.REDUCE_SUM.codeHash());
     }
+
+    /**
+     * Every built-in's result is defined bit for bit, so its spot check and its replica
+     * comparison are bitwise: the reference's own result agrees with a recomputed chunk, and a
+     * result one unit in the last place off (which the old float32 tolerances accepted) does not.
+     */
+    @Test
+    void reference_everyBuiltinComparesBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(0xB17B17L);
+        System.out.println("BuiltinKernelTest.reference_everyBuiltinComparesBitForBit seed 0xb17b17");
+        java.util.Map<BuiltinKernel, LaunchParams> params = java.util.Map.of(
+                BuiltinKernel.SGEMM, LaunchParams.builder().put("m", 5).put("k", 300).put("n", 7).build(),
+                BuiltinKernel.SAXPY, LaunchParams.builder().put("n", 1000).put("alpha", 1.7f).build(),
+                BuiltinKernel.REDUCE_SUM, LaunchParams.builder().put("n", 5000).build());
+        assertEquals(java.util.EnumSet.allOf(BuiltinKernel.class), params.keySet());
+        try (CpuReference cpu = new CpuReference(1)) {
+            for (BuiltinKernel k : BuiltinKernel.values()) {
+                LaunchParams p = params.get(k);
+                KernelReference ref = k.reference().orElseThrow();
+                java.util.Map<String, java.nio.ByteBuffer> in = new java.util.HashMap<>();
+                for (BufferDecl d : k.inputs(p)) {
+                    float[] f = new float[(int) (d.bytes() / 4)];
+                    for (int i = 0; i < f.length; i++) {
+                        f[i] = (float) rnd.nextDouble(-1, 1);
+                    }
+                    in.put(d.name(), Buffers.littleEndian(f).asReadOnlyBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+                }
+                BufferDecl outDecl = k.outputs(p).get(0);
+                java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) outDecl.bytes())
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                ref.run(cpu, p, in, java.util.Map.of(outDecl.name(), out), KernelReference.Scratch.UNTRACKED);
+                Recompute rc = ref.recompute(cpu, p, in);
+                assertTrue(rc.comparison().isBitwise(), k + ": " + rc.comparison().describe());
+                int len = (int) Math.min(outDecl.bytes(), 65536);
+                java.nio.ByteBuffer chunk = rc.recomputer().recompute(0, 0, len);
+                assertEquals(null, rc.comparison().firstMismatch(chunk, out.duplicate().limit(len)), k.toString());
+                java.nio.ByteBuffer offByOneUlp = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .put(out.duplicate().limit(len)).flip();
+                offByOneUlp.putInt(0, offByOneUlp.getInt(0) + 1);
+                assertTrue(rc.comparison().firstMismatch(chunk, offByOneUlp) != null, k + ": one ulp off accepted");
+            }
+        }
+    }
 }

@@ -15,9 +15,6 @@ import java.util.Set;
  * are checked. One subclass per kernel; {@link dev.depin.kernel.BuiltinKernel} registers it.
  */
 public abstract class BuiltinDefinition implements KernelReference {
-    /** Unit roundoff of float32. */
-    protected static final double U = 0x1p-24;
-
     /** @return the versioned contract text that the kernel's code hash covers */
     public abstract String contract();
 

@@ -13,8 +13,11 @@ import java.util.Set;
 
 /** {@code out = alpha·x + y}. */
 public final class Saxpy extends BuiltinDefinition {
-    /** Two roundings against one: within 2u relative of each other (one instance: it has no state). */
-    private static final Comparison AGREE = Comparison.float32(2 * 2 * U, Float.MIN_NORMAL);
+    /**
+     * Bit for bit: every executor computes {@code fl(fl(alpha·x) + y)} (docs/decisions.md,
+     * "Bit-reproducible kernels"); one instance, it has no state.
+     */
+    private static final Comparison AGREE = Comparison.bitwise();
     private static final java.util.SortedSet<String> PARAMS =
             java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("alpha", "n")));
 
@@ -75,7 +78,6 @@ public final class Saxpy extends BuiltinDefinition {
         float alpha = p.requireFloat("alpha");
         ByteBuffer x = inputs.get("x");
         ByteBuffer y = inputs.get("y");
-        // Two roundings against one: within 2u relative of each other.
         return new Recompute((idx, off, len) -> {
             int from = (int) (off / Float.BYTES);
             int count = len / Float.BYTES;
