@@ -9,6 +9,7 @@ import dev.depin.crypto.Merkle;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.VerificationException;
 import dev.depin.crypto.VerificationReport;
+import dev.depin.crypto.verify.ChunkRecomputer;
 import dev.depin.crypto.verify.SpotCheck;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
@@ -38,6 +39,8 @@ import java.util.concurrent.CompletionException;
  * The sample is drawn from a seed made after the receipt arrived, as for a returned output.
  */
 public final class HeldSpotCheck {
+    /** Bytes of sampled chunks recomputed ahead of their arrival at most (the rest when compared). */
+    private static final long PRECOMPUTE_BYTES = 64L << 20;
     private final CpuReference cpu;
     private final ComputeNetwork network;
     private final Set<String> heldInputs;
@@ -81,16 +84,43 @@ public final class HeldSpotCheck {
             }
             Recompute rc = ref.recompute(cpu, spec.params(), inputs);
             byte[] root = Hex.decode(out.merkleRoot());
-            VerificationReport one = returned != null
-                    ? SpotCheck.verify(returned.get(out.name()), root, JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
-                    rc.recomputer(), rc.comparison())
-                    : SpotCheck.verifyFetched(root, out.bytes(), JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
-                    (indices, chunkBytes) -> {
-                        List<ByteBuffer> got = read(out.merkleRoot(), out.bytes(), chunkBytes, indices, "output '"
-                                + out.name() + "'");
-                        got.forEach(b -> outputBytesRead += b.remaining());
-                        return got;
-                    }, rc.recomputer(), rc.comparison());
+            VerificationReport one;
+            if (returned != null) {
+                one = SpotCheck.verify(returned.get(out.name()), root, JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
+                        rc.recomputer(), rc.comparison());
+            } else {
+                // The sampled chunks are asked for first: the provider serves them while their rows
+                // are recomputed here, and each is still proven before it is compared.
+                Reads reads = begin(network, provider, out.merkleRoot(), out.bytes(), chunk, sample.clone());
+                Map<Integer, ByteBuffer> expected;
+                try {
+                    expected = precompute(rc.recomputer(), sample, chunk, out.bytes());
+                } catch (RuntimeException | Error e) {
+                    reads.cancel();
+                    throw e;
+                }
+                one = SpotCheck.verifyFetched(root, out.bytes(), JobSpec.MERKLE_CHUNK_BYTES, chunk, fraction, seed,
+                        (indices, chunkBytes) -> {
+                            if (chunkBytes != chunk || !java.util.Arrays.equals(indices, sample)) {
+                                throw new IllegalStateException("the spot check sampled other chunks than "
+                                        + "SpotCheck.sampledChunks: engine bug, report it");
+                            }
+                            List<ByteBuffer> got = reads.finish("output '" + out.name() + "'");
+                            got.forEach(b -> outputBytesRead += b.remaining());
+                            return got;
+                        }, new ChunkRecomputer() {
+                            @Override
+                            public ByteBuffer recompute(int chunkIndex, long byteOffset, int byteLength) {
+                                ByteBuffer e = expected.remove(chunkIndex);
+                                return e != null ? e : rc.recomputer().recompute(chunkIndex, byteOffset, byteLength);
+                            }
+
+                            @Override
+                            public void prepare(int[] chunkIndices, int chunkBytes, long totalBytes) {
+                                rc.recomputer().prepare(chunkIndices, chunkBytes, totalBytes);
+                            }
+                        }, rc.comparison());
+            }
             report = report == null ? one : report.and(one);
         }
         List<VerificationReport.Check> checks = new ArrayList<>();
@@ -108,6 +138,26 @@ public final class HeldSpotCheck {
         List<VerificationReport.Check> all = new ArrayList<>(report.checks());
         all.addAll(checks);
         return new VerificationReport(report.policy(), all, report.assurance());
+    }
+
+    /**
+     * The sampled chunks recomputed ahead of the comparison, while their reads are under way: up
+     * to {@link #PRECOMPUTE_BYTES} of them (the rest are recomputed when compared).
+     */
+    private static Map<Integer, ByteBuffer> precompute(ChunkRecomputer r, int[] sample, int chunk, long total) {
+        r.prepare(sample.clone(), chunk, total);
+        Map<Integer, ByteBuffer> expected = new java.util.HashMap<>();
+        long kept = 0;
+        for (int idx : sample) {
+            long off = (long) idx * chunk;
+            int len = (int) Math.min(chunk, total - off);
+            if (kept + len > PRECOMPUTE_BYTES) {
+                break;
+            }
+            expected.put(idx, r.recompute(idx, off, len));
+            kept += len;
+        }
+        return expected;
     }
 
     /** The held input as a buffer of its size holding only the ranges the sample needs (zeros elsewhere). */
@@ -166,6 +216,25 @@ public final class HeldSpotCheck {
      */
     public static List<ByteBuffer> read(ComputeNetwork network, NodeId provider, String root, long bytes,
                                         int chunkBytes, int[] indices, String what) {
+        return begin(network, provider, root, bytes, chunkBytes, indices).finish(what);
+    }
+
+    /** Reads under way: the network's futures, one per read within the SPI's bounds. */
+    private record Reads(ComputeNetwork network, NodeId provider, String root, long bytes, int chunkBytes,
+                         List<int[]> parts, List<CompletableFuture<List<HeldChunk>>> reads) {
+        void cancel() {
+            reads.forEach(f -> f.cancel(false));
+        }
+
+        /** Waits for every read and checks each chunk against the root before returning any. */
+        List<ByteBuffer> finish(String what) {
+            return HeldSpotCheck.finish(this, what);
+        }
+    }
+
+    /** Asks for the chunks, in reads within the SPI's bounds, all at once; returns without waiting. */
+    private static Reads begin(ComputeNetwork network, NodeId provider, String root, long bytes, int chunkBytes,
+                               int[] indices) {
         int perRead = Math.max(1, Math.min(HeldChunk.MAX_CHUNKS, HeldChunk.MAX_BYTES / chunkBytes));
         List<int[]> parts = new ArrayList<>();
         List<CompletableFuture<List<HeldChunk>>> reads = new ArrayList<>();
@@ -181,9 +250,19 @@ public final class HeldSpotCheck {
             reads.add(f == null ? CompletableFuture.failedFuture(new NetworkException("network " + network.name()
                     + " returned no future for a read of held chunks")) : f);
         }
+        return new Reads(network, provider, root, bytes, chunkBytes, parts, reads);
+    }
+
+    private static List<ByteBuffer> finish(Reads r, String what) {
+        NodeId provider = r.provider();
+        String root = r.root();
+        long bytes = r.bytes();
+        int chunkBytes = r.chunkBytes();
+        List<int[]> parts = r.parts();
+        List<CompletableFuture<List<HeldChunk>>> reads = r.reads();
         byte[] expected = Hex.decode(root);
         int count = (int) ((bytes + chunkBytes - 1) / chunkBytes);
-        List<ByteBuffer> all = new ArrayList<>(indices.length);
+        List<ByteBuffer> all = new ArrayList<>();
         for (int p = 0; p < reads.size(); p++) {
             List<HeldChunk> got;
             try {
