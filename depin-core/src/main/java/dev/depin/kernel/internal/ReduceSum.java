@@ -64,8 +64,12 @@ public final class ReduceSum extends BuiltinDefinition {
      */
     @Override
     public Recompute recompute(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs) {
-        float[] x = Buffers.floats(inputs.get("x"));
-        return new Recompute((idx, off, len) -> Buffers.littleEndian(new float[] {cpu.reduceSum(x.length, x)}),
-                Comparison.bitwise());
+        ByteBuffer x = inputs.get("x");
+        // x is copied only when the sum is recomputed: a caller after the comparison alone
+        // (redundant replicas) reads nothing.
+        return new Recompute((idx, off, len) -> {
+            float[] xs = Buffers.floats(x);
+            return Buffers.littleEndian(new float[] {cpu.reduceSum(xs.length, xs)});
+        }, Comparison.bitwise());
     }
 }
