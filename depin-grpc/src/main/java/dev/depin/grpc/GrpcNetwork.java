@@ -94,6 +94,15 @@ public final class GrpcNetwork implements ComputeNetwork {
      * the buyer runs.
      */
     private final LruTable<NodeId, Route> routes;
+    /**
+     * The other addresses directories listed for each provider, tried in order when dialing the
+     * route's address fails before a Start was sent (at most {@link #MAX_OTHER_ADDRESSES}; bounded
+     * like the routes). No channel belongs to them: one opened to try an address is closed when it
+     * fails, or becomes the route's when it works.
+     */
+    private final LruTable<NodeId, List<String>> otherAddresses;
+    /** The most other listed addresses remembered per provider. */
+    private static final int MAX_OTHER_ADDRESSES = 3;
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -105,7 +114,7 @@ public final class GrpcNetwork implements ComputeNetwork {
     }
 
     /** An answer with the routes of its offers, put back on a hit so that each offer can be dispatched. */
-    private record Cached(long untilNanos, List<ProviderOffer> offers, List<Route> routes) {
+    private record Cached(long untilNanos, List<ProviderOffer> offers, List<Route> routes, List<List<String>> others) {
     }
 
     private GrpcNetwork(Builder b) {
@@ -118,6 +127,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         this.held = b.keepInputs || b.keepOutputs ? new dev.depin.grpc.internal.HeldInputs() : null;
         this.keepOutputs = b.keepOutputs;
         this.routes = new LruTable<>(b.maxProviders, (node, route) -> forget(route));
+        this.otherAddresses = new LruTable<>(b.maxProviders, (node, addresses) -> { });
         for (int i = 0; i < b.directories.size(); i++) {
             directories.add(new DirectoryClient(identity, b.directories.get(i), b.directoryKeys.get(i),
                     b.directoryRetry, b.directoryTimeout));
@@ -168,6 +178,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         if (hit != null && System.nanoTime() - hit.untilNanos() < 0) {
             for (int i = 0; i < hit.offers().size(); i++) {
                 routes.put(hit.offers().get(i).nodeId(), hit.routes().get(i));
+                otherAddresses.put(hit.offers().get(i).nodeId(), hit.others().get(i));
             }
             return CompletableFuture.completedFuture(hit.offers());
         }
@@ -189,21 +200,26 @@ public final class GrpcNetwork implements ComputeNetwork {
                         .toArray(CompletableFuture[]::new))
                 .thenApply(v -> {
                     List<Route> listed = new ArrayList<>();
-                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit(), listed));
+                    List<List<String>> others = new ArrayList<>();
+                    List<ProviderOffer> offers = List.copyOf(merge(answers, query.limit(), listed, others));
                     if (offerCacheNanos > 0) {
                         if (recent.size() > 1024) {
                             recent.clear();
                         }
-                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers, List.copyOf(listed)));
+                        recent.put(query, new Cached(System.nanoTime() + offerCacheNanos, offers, List.copyOf(listed),
+                                List.copyOf(others)));
                     }
                     return offers;
                 });
     }
 
     private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit,
-                                      List<Route> listed) {
+                                      List<Route> listed, List<List<String>> others) {
         Map<NodeId, ProviderOffer> best = new LinkedHashMap<>();
         Map<NodeId, String> where = new LinkedHashMap<>();
+        // Every address listed for a provider, pinned directories' first, each once.
+        Map<NodeId, java.util.LinkedHashSet<String>> pinnedAt = new java.util.HashMap<>();
+        Map<NodeId, java.util.LinkedHashSet<String>> unpinnedAt = new java.util.HashMap<>();
         Throwable lastFailure = null;
         List<String> failures = new ArrayList<>();
         int answered = 0;
@@ -230,6 +246,8 @@ public final class GrpcNetwork implements ComputeNetwork {
                     LOG.debug("ignoring a malformed listing: {}", e.getMessage());
                     continue;
                 }
+                (pinned ? pinnedAt : unpinnedAt).computeIfAbsent(o.nodeId(), k -> new java.util.LinkedHashSet<>())
+                        .add(l.getAddress());
                 // The offer is signed, its address is not: a live offer from a directory whose key is
                 // pinned is believed over any from one that is not (which could pair the provider's
                 // newest offer with a host that fails the key pin, or with nowhere); among equals,
@@ -268,6 +286,13 @@ public final class GrpcNetwork implements ComputeNetwork {
             Route route = new Route(where.get(o.nodeId()), o.publicKey());
             routes.put(o.nodeId(), route);
             listed.add(route);
+            java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>(
+                    pinnedAt.getOrDefault(o.nodeId(), new java.util.LinkedHashSet<>()));
+            all.addAll(unpinnedAt.getOrDefault(o.nodeId(), new java.util.LinkedHashSet<>()));
+            all.remove(route.address());
+            List<String> rest = all.stream().limit(MAX_OTHER_ADDRESSES).toList();
+            otherAddresses.put(o.nodeId(), rest);
+            others.add(rest);
             out.add(o);
         }
         return out;
@@ -350,7 +375,10 @@ public final class GrpcNetwork implements ComputeNetwork {
 
     /**
      * Opens an Execute stream to the provider behind {@code offer}, at the address its
-     * directory listing gave, pinning the offer's key.
+     * directory listing gave, pinning the offer's key. When the provider cannot be reached there
+     * before the job's Start is sent (no connection, or another key answers), the other addresses
+     * directories listed for it are tried in turn (at most three), and the one that works
+     * becomes its address.
      */
     @Override
     public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
@@ -367,6 +395,12 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         // The pin is the key of the offer being dispatched to, whatever the listing said.
         Route route = new Route(listed.address(), offer.publicKey());
+        List<String> listedToo = otherAddresses.get(offer.nodeId());
+        List<String> others = listedToo == null ? List.of()
+                : listedToo.stream().filter(x -> !x.equals(listed.address())).toList();
+        if (!others.isEmpty()) {
+            return new Tries(offer, route, others, request, progress).first();
+        }
         if (dispatchRetries == 0) {
             try {
                 return open(offer, route, request, progress).dispatch();
@@ -374,7 +408,7 @@ public final class GrpcNetwork implements ComputeNetwork {
                 return unreachable(offer, route, e);
             }
         }
-        return new Tries(offer, route, request, progress).first();
+        return new Tries(offer, route, List.of(), request, progress).first();
     }
 
     /**
@@ -552,11 +586,17 @@ public final class GrpcNetwork implements ComputeNetwork {
     /**
      * One dispatch that may open its stream again on the same provider: only after a failure
      * with UNAVAILABLE (connection refused or lost, handshake cut) that came before the Start
-     * message was handed to the connection, and not for a refused certificate.
+     * message was handed to the connection, and not for a refused certificate. Before that, a
+     * dispatch that could not reach the provider at its address (a refused certificate included:
+     * another host is there) tries the other addresses directories listed for it, in turn and at
+     * once; nothing ran at the failed one. The first that works becomes the provider's route.
      */
     private final class Tries {
         private final ProviderOffer offer;
-        private final Route route;
+        private volatile Route route;
+        private final java.util.Deque<String> untried;
+        /** The route this dispatch began with. */
+        private final Route begun;
         private final ExecutionRequest request;
         private final Consumer<Progress> progress;
         private final CompletableFuture<ExecutionResponse> response = new CompletableFuture<>();
@@ -564,9 +604,12 @@ public final class GrpcNetwork implements ComputeNetwork {
         private volatile RemoteAttempt current;
         private volatile String cancelled;
 
-        Tries(ProviderOffer offer, Route route, ExecutionRequest request, Consumer<Progress> progress) {
+        Tries(ProviderOffer offer, Route route, List<String> others, ExecutionRequest request,
+              Consumer<Progress> progress) {
             this.offer = offer;
             this.route = route;
+            this.begun = route;
+            this.untried = new java.util.ArrayDeque<>(others);
             this.request = request;
             this.progress = progress;
         }
@@ -581,7 +624,8 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
 
         private void launch(int retry) {
-            RemoteAttempt a = open(offer, route, request, progress);
+            Route at = route;
+            RemoteAttempt a = open(offer, at, request, progress);
             current = a;
             String why = cancelled;
             if (why != null) {
@@ -589,15 +633,26 @@ public final class GrpcNetwork implements ComputeNetwork {
             }
             a.dispatch().response().whenComplete((r, e) -> {
                 if (e == null) {
+                    adopt(at);
                     response.complete(r);
                     a.released().whenComplete((v, x) -> released.complete(null));
+                } else if (!untried.isEmpty() && cancelled == null && !closed.get() && unreached(a, e)) {
+                    Route next = new Route(untried.poll(), at.key());
+                    LOG.debug("dispatch of job {}: provider {} not reached at {} ({}); trying its address {}",
+                            request.jobId(), offer.nodeId().shortId(), at.address(), e.getMessage(), next.address());
+                    a.released().whenComplete((v, x) -> {
+                        dropUnlisted(at);
+                        route = next;
+                        again(retry);
+                    });
                 } else if (retry < dispatchRetries && cancelled == null && !closed.get() && retryable(a, e)) {
                     long pause = dispatchBackoff.toMillis() / 2
                             + ThreadLocalRandom.current().nextLong(dispatchBackoff.toMillis() / 2 + 1);
                     LOG.debug("dispatch of job {} to provider {} failed before any job data was sent; trying it "
                             + "again in {} ms: {}", request.jobId(), offer.nodeId().shortId(), pause, e.getMessage());
                     a.released().whenComplete((v, x) -> CompletableFuture.delayedExecutor(pause,
-                            TimeUnit.MILLISECONDS).execute(() -> Reconnect.thenRun(channel(route), this::again)));
+                            TimeUnit.MILLISECONDS).execute(() -> Reconnect.thenRun(channel(at),
+                            () -> again(dispatchRetries))));
                 } else {
                     response.completeExceptionally(e);
                     a.released().whenComplete((v, x) -> released.complete(null));
@@ -605,7 +660,27 @@ public final class GrpcNetwork implements ComputeNetwork {
             });
         }
 
-        private void again() {
+        /**
+         * The address that answered becomes the provider's route (closing the channel of the one
+         * it replaces), unless the provider was listed anew meanwhile.
+         */
+        private void adopt(Route at) {
+            Route listed = routes.get(offer.nodeId());
+            if (listed != null && !listed.address().equals(at.address())
+                    && listed.address().equals(begun.address())) {
+                routes.put(offer.nodeId(), at);
+            }
+        }
+
+        /** Closes the channel opened to try an address that failed, unless it is the provider's route. */
+        private void dropUnlisted(Route at) {
+            Route listed = routes.get(offer.nodeId());
+            if (listed == null || !listed.address().equals(at.address())) {
+                forget(at);
+            }
+        }
+
+        private void again(int retry) {
             try {
                 if (closed.get()) {
                     throw new NetworkException("this gRPC network is closed");
@@ -614,7 +689,7 @@ public final class GrpcNetwork implements ComputeNetwork {
                 if (why != null) {
                     throw new ExecutionCancelledException("the dispatch was cancelled before it was retried: " + why);
                 }
-                launch(dispatchRetries);
+                launch(retry);
             } catch (RuntimeException e) {
                 response.completeExceptionally(e instanceof DepinException ? e : new NetworkException(
                         "could not reach provider " + offer.nodeId().shortId() + " at " + route.address() + ": "
@@ -627,6 +702,23 @@ public final class GrpcNetwork implements ComputeNetwork {
             cancelled = why;
             current.dispatch().cancel(why);
         }
+    }
+
+    /**
+     * Whether a failed attempt never reached the provider at its address: UNAVAILABLE before its
+     * Start was handed to the connection, a refused certificate included (there, another host
+     * answered). Nothing ran; the same attempt may go to another address of the provider.
+     */
+    private static boolean unreached(RemoteAttempt a, Throwable failure) {
+        if (a.started()) {
+            return false;
+        }
+        for (Throwable c = Wire.unwrap(failure); c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof StatusRuntimeException s) {
+                return s.getStatus().getCode() == Status.Code.UNAVAILABLE;
+            }
+        }
+        return false;
     }
 
     /**

@@ -31,6 +31,8 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What a buyer remembers of where providers serve, against directories that would make it
@@ -135,6 +137,60 @@ class ProviderRoutesTest {
                 assertEquals(List.of(key.nodeId()), ids(offers));
                 assertInstanceOf(OutputGoneException.class, fetchFails(net, key.nodeId()),
                         "the read went to the provider at the pinned directory's address");
+            } finally {
+                steering.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * Only unpinned directories. The first asked pairs the provider's genuine signed offer with
+     * its own address, where another key answers (the pin fails there) or nothing listens; the
+     * second lists the provider where it serves. A job's first attempt tries the first address,
+     * is refused by the pin before anything is sent, and runs at the second; that address is then
+     * the provider's route.
+     */
+    @ParameterizedTest(name = "wrong address: {0}")
+    @ValueSource(strings = {"another key", "nothing listening"})
+    void onlyUnpinnedDirectories_aWrongFirstAddress_theJobRunsAtTheOtherListedOne(String wrong) throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        try (DirectoryServer honest = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             ProviderServer p = provider(key, honest)) {
+            ProviderOffer offer;
+            try (GrpcNetwork look = GrpcNetwork.builder().directory(honest.address(), honest.publicKey()).build()) {
+                offer = look.offers(SAXPY).get(10, TimeUnit.SECONDS).get(0);
+            }
+            java.util.concurrent.atomic.AtomicReference<String> at = new java.util.concurrent.atomic.AtomicReference<>();
+            Server steering = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                    .sslContext(NodeTls.server(NodeTls.identity(NodeKeyPair.generate())))
+                    .addService(new DirectoryGrpc.DirectoryImplBase() {
+                        @Override
+                        public void query(DirectoryQuery request, StreamObserver<DirectoryAnswer> answer) {
+                            answer.onNext(DirectoryAnswer.newBuilder().addListings(Listing.newBuilder()
+                                    .setOfferJson(ByteString.copyFrom(offer.toJson())).setAddress(at.get())).build());
+                            answer.onCompleted();
+                        }
+                    }).build().start();
+            at.set(wrong.equals("another key") ? "127.0.0.1:" + steering.getPort() : "127.0.0.1:1");
+            try (GrpcNetwork net = GrpcNetwork.builder().directory("127.0.0.1:" + steering.getPort())
+                    .directory(honest.address()).offerCache(Duration.ZERO).dispatchRetry(0, Duration.ofMillis(1))
+                    .build();
+                 dev.depin.client.DepinClient client = dev.depin.client.DepinClient.builder(net).maxAttempts(1)
+                         .build()) {
+                assertEquals(List.of(key.nodeId()), ids(net.offers(SAXPY).get(10, TimeUnit.SECONDS)));
+                assertInstanceOf(NetworkException.class, fetchFails(net, key.nodeId()),
+                        "the first directory's address is the route: a read (which does not fail over) fails");
+                for (int i = 0; i < 2; i++) {
+                    dev.depin.job.JobResult r = client.submit(dev.depin.job.Job.builder(
+                            dev.depin.kernel.BuiltinKernel.SAXPY).param("n", 3).param("alpha", 2)
+                            .input("x", new float[] {1, 2, 3}).input("y", new float[] {1, 1, 1})
+                            .timeout(Duration.ofSeconds(30)).build()).result(Duration.ofSeconds(60));
+                    assertEquals(key.nodeId(), r.provider());
+                    assertEquals(1, r.attempt(), "one attempt, at the second address");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {3, 5, 7}, r.floats("out"));
+                }
+                assertInstanceOf(OutputGoneException.class, fetchFails(net, key.nodeId()),
+                        "the address that worked is now the provider's route");
             } finally {
                 steering.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
