@@ -237,12 +237,12 @@ public final class ElasticNetwork implements ComputeNetwork {
         return "elastic(" + delegate.name() + ", " + market.name() + ")";
     }
 
-    /** @return the fleet's figures now */
     /** @return how many ended nodes the fleet remembers now (tests: the set is bounded) */
     synchronized int goneRemembered() {
         return gone.size();
     }
 
+    /** @return the fleet's figures now */
     public synchronized Stats stats() {
         int live = 0;
         int starting = obtaining;
