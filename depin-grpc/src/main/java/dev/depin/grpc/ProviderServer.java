@@ -5,6 +5,7 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.AddressLimits;
+import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.DirectoryClient;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.ServerTransport;
@@ -101,7 +102,9 @@ public final class ProviderServer implements AutoCloseable {
                 .maxConnectionAge(b.maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAgeGrace(b.maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
                 .maxRstFramesPerWindow(b.maxRstFramesPer10s, ServerTransport.RST_WINDOW_SECONDS)
-                .addService(ServerTransport.authenticated(service.definition()))
+                .addService(b.registry == null ? ServerTransport.authenticated(service.definition())
+                        : ServerTransport.authenticated(service.definition(),
+                                new CallMeters(b.registry, "depin.node")))
                 .build()
                 .start();
         this.address = b.host + ":" + server.getPort();
@@ -378,6 +381,7 @@ public final class ProviderServer implements AutoCloseable {
         private Duration maxConnectionAge = Duration.ofHours(2);
         private Duration maxConnectionAgeGrace = Duration.ofMinutes(10);
         private int maxRstFramesPer10s = MAX_RST_FRAMES_PER_10S;
+        private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(ProviderNode node, NodeKeyPair key) {
             this.node = node;
@@ -586,6 +590,20 @@ public final class ProviderServer implements AutoCloseable {
                         + " must be 1 to 1048576");
             }
             this.maxRefusedStartsPerAddress = starts;
+            return this;
+        }
+
+        /**
+         * @param registry where the server counts its calls by method and the status each peer was
+         *                 told ({@code depin.node.calls}: a stream refused for a limit is
+         *                 {@code resource_exhausted}) and times them ({@code depin.node.call.duration});
+         *                 a stream the HTTP/2 layer refuses (past {@link #maxStreamsPerConnection})
+         *                 never becomes a call and is not counted. Default none.
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
             return this;
         }
 

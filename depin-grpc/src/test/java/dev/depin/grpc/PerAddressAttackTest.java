@@ -63,6 +63,8 @@ class PerAddressAttackTest {
     private GrpcNetwork net;
     private ProviderOffer offer;
     private final List<Hostile> strangers = new ArrayList<>();
+    private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
     @BeforeEach
     void start() throws Exception {
@@ -76,7 +78,7 @@ class PerAddressAttackTest {
                 // Long enough that the held streams are still open when the test looks: they are
                 // cancelled by the test itself, not by a deadline.
                 .receiveIdleTimeout(Duration.ofSeconds(60)).receiveTimeout(Duration.ofMinutes(2))
-                .directory(directory.address()).start();
+                .meterRegistry(meters).directory(directory.address()).start();
         server.renewNow();
         net = GrpcNetwork.connect(directory.address());
         offer = net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(10, TimeUnit.SECONDS).get(0);
@@ -123,6 +125,9 @@ class PerAddressAttackTest {
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
             assertEquals("address " + STRANGERS + " has " + STREAMS_PER_ADDRESS + " Execute streams open over all its "
                     + "keys, this node's limit per address: finish or cancel some first", st.getDescription());
+            // The operator sees it: one Execute call told RESOURCE_EXHAUSTED (the held ones are still open).
+            assertEquals(1.0, meters.get("depin.node.calls").tag("method", "Execute")
+                    .tag("status", "resource_exhausted").counter().count());
             honest.finishAfter(5);
             assertTrue(held.stream().noneMatch(s -> s.status.isDone()), "a held stream ended early");
             held.forEach(s -> s.requests.cancel("the stranger goes", null));

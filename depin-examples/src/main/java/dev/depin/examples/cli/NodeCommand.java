@@ -412,6 +412,9 @@ public final class NodeCommand implements Callable<Integer> {
                     .maxStreamsPerConnection(maxStreamsPerConnection)
                     .connectionLimits(connectionIdle, connectionAge, connectionGrace)
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
+            if (registry != null) {
+                sb.meterRegistry(registry); // depin.node.calls: refusals by status, on /metrics
+            }
             if (maxInputBytes != null) {
                 sb.maxInputBytes(maxInputBytes);
             }
