@@ -46,13 +46,14 @@ public final class HeldRoom {
     /**
      * @param provider where the outputs stay
      * @param sizes    each output's declared bytes
+     * @param now      the client's clock
      * @param until    when the client stops counting them
      */
-    synchronized void left(NodeId provider, long[] sizes, Instant until) {
+    synchronized void left(NodeId provider, long[] sizes, Instant now, Instant until) {
         if (byProvider.size() >= PRUNE_ALL_AFTER) {
-            long now = until.toEpochMilli() - 1;
+            long at = now.toEpochMilli();
             byProvider.values().removeIf(list -> {
-                list.removeIf(o -> o.untilMillis() <= now);
+                list.removeIf(o -> o.untilMillis() <= at);
                 return list.isEmpty();
             });
         }

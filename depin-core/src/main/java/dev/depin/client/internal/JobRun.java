@@ -644,9 +644,10 @@ public final class JobRun implements JobHandle {
                 recordAttempt(a, AttemptState.RETURNED, returned(response));
                 if (delivery.leavesOutputs()) {
                     // The node holds them now, accepted or not: they take this buyer's room there.
+                    Instant now = ctx.clock().instant();
                     ctx.heldRoom().left(a.provider(), spec.outputs().stream()
                             .mapToLong(dev.depin.kernel.BufferDecl::bytes).toArray(),
-                            ctx.clock().instant().plus(delivery.leaveOutputsFor()));
+                            now, now.plus(delivery.leaveOutputsFor()));
                 }
                 if (state != JobState.RETURNED) {
                     record(JobState.RETURNED, a.number(), a.provider(), response.executorKind() + ", device "
