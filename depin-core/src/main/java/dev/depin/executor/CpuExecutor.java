@@ -160,6 +160,11 @@ public final class CpuExecutor implements DeviceExecutor {
         }
 
         @Override
+        public List<WipeRecord> wipe(byte pattern, dev.depin.crypto.Parallelism parallelism) {
+            return arena.wipe(pattern, parallelism);
+        }
+
+        @Override
         public void close() {
             arena.close();
         }

@@ -949,7 +949,8 @@ public final class ProviderNode implements AutoCloseable {
             OutputDrain drain = leave != null ? null : sendOutputs(task, ctx, spec);
             Instant wipeStart = clock.instant();
             byte pattern = wipePattern();
-            List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern));
+            // On the hashing pool too: the kernel is done, and the buyer waits for this attestation.
+            List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern, hashing));
             // The transport's own copies of this job's bytes (e.g. the frames its inputs came in).
             records.addAll(task.transport.wipe(pattern));
             if (inputCache != null) {

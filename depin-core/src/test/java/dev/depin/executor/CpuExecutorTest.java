@@ -57,6 +57,45 @@ class CpuExecutorTest extends ExecutorContractTest {
     }
 
     @Test
+    void wipeOnAPool_overwritesEveryByteAndRecordsWhatOneThreadRecords() {
+        // m = k = n = 600: A, B and C (and their float copies) are 1.44 MB each, so each is cut
+        // into ranges on the pool. Seed printed for a rerun.
+        long seed = 20261207L;
+        System.out.println("seed " + seed);
+        java.util.Random r = new java.util.Random(seed);
+        LaunchParams p = LaunchParams.builder().put("m", 600).put("k", 600).put("n", 600).build();
+        java.util.List<java.util.List<dev.depin.crypto.WipeRecord>> records = new java.util.ArrayList<>();
+        try (dev.depin.crypto.Parallelism pool = dev.depin.crypto.Parallelism.newPool(3)) {
+            for (boolean parallel : new boolean[] {true, false}) {
+                try (ExecutionContext ctx = executor().open(BuiltinKernel.SGEMM, p)) {
+                    float[] values = new float[600 * 600];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = r.nextFloat();
+                    }
+                    ctx.input("a").put(bytes(values));
+                    ctx.input("b").put(bytes(values));
+                    ctx.run();
+                    java.util.List<dev.depin.crypto.WipeRecord> w = parallel ? ctx.wipe((byte) 0x3c, pool)
+                            : ctx.wipe((byte) 0x3c);
+                    records.add(w);
+                    assertEquals(ctx.allocations().size(), w.size());
+                    for (String in : new String[] {"a", "b"}) {
+                        ByteBuffer b = ctx.input(in).duplicate().clear();
+                        for (int i = 0; i < b.capacity(); i++) {
+                            if (b.get(i) != 0x3c) {
+                                throw new AssertionError("input " + in + " byte " + i + " is " + b.get(i));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(records.get(1), records.get(0), "the pool's wipe records what one thread's does");
+        assertEquals(java.util.List.of("a", "b", "c", "a", "b", "scratch:c"),
+                records.get(0).stream().map(dev.depin.crypto.WipeRecord::label).toList());
+    }
+
+    @Test
     void device_isCpu() {
         assertEquals(DeviceKind.CPU, executor().device().kind());
         assertEquals("cpu", executor().kind());

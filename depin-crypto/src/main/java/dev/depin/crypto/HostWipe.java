@@ -38,6 +38,8 @@ public final class HostWipe {
     /** Domain tag of the check transcript. */
     public static final String CHECK_DOMAIN = "depin/wipe-check/v1";
     private static final int BLOCK = 64 * 1024;
+    /** Bytes of one range of a parallel wipe. */
+    private static final int PIECE = 1 << 20;
 
     private HostWipe() {
     }
@@ -54,30 +56,54 @@ public final class HostWipe {
      * @throws DepinException           if a byte read back differs from the pattern
      */
     public static WipeRecord wipe(String label, ByteBuffer buffer, byte pattern) {
+        return wipe(label, buffer, pattern, Parallelism.callerThread());
+    }
+
+    /**
+     * As {@link #wipe(String, ByteBuffer, byte)}, with the buffer cut into ranges of
+     * {@value #PIECE} bytes that {@code parallelism}'s threads fill and compare at once (the
+     * calling thread works too). Every byte is still written and read back; the record is the
+     * same.
+     *
+     * @param label       the buffer's name
+     * @param buffer      a writable heap or direct buffer
+     * @param pattern     the overwrite byte
+     * @param parallelism where the ranges may run besides the calling thread
+     * @return the record
+     * @throws InvalidArgumentException if the buffer is read-only, or an argument is null
+     * @throws DepinException           if a byte read back differs from the pattern
+     */
+    public static WipeRecord wipe(String label, ByteBuffer buffer, byte pattern, Parallelism parallelism) {
         InvalidArgumentException.requireNonNull(label, "label");
         InvalidArgumentException.requireNonNull(buffer, "buffer");
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         if (buffer.isReadOnly()) {
             throw new InvalidArgumentException("buffer '" + label + "' is read-only: wipe the writable buffer it views");
         }
         int n = buffer.capacity();
         if (buffer.hasArray()) {
-            return wipe(label, buffer.array(), buffer.arrayOffset(), n, pattern);
+            byte[] a = buffer.array();
+            int off = buffer.arrayOffset();
+            byte[] block = patternBlock(n, pattern);
+            inPieces(n, parallelism, (from, to) -> wipeArray(label, a, off, from, to, block, pattern));
+            return record(label, n, pattern);
         }
         // Direct memory: bulk copies from a pattern block and a vectorized bulk compare
-        // (ByteBuffer.mismatch), not per-element checked accessors.
-        ByteBuffer b = buffer.duplicate().clear();
+        // (ByteBuffer.mismatch), not per-element checked accessors; each block is read back
+        // right after it is written.
         byte[] block = patternBlock(n, pattern);
-        for (int o = 0; o < n; o += block.length) {
-            b.put(o, block, 0, Math.min(block.length, n - o));
-        }
-        ByteBuffer expect = ByteBuffer.wrap(block);
-        for (int o = 0; o < n; o += block.length) {
-            int l = Math.min(block.length, n - o);
-            int at = b.slice(o, l).mismatch(expect.slice(0, l));
-            if (at >= 0) {
-                fail(label, (long) o + at, pattern);
+        inPieces(n, parallelism, (from, to) -> {
+            ByteBuffer b = buffer.duplicate().clear();
+            ByteBuffer expect = ByteBuffer.wrap(block);
+            for (int o = from; o < to; o += block.length) {
+                int l = Math.min(block.length, to - o);
+                b.put(o, block, 0, l);
+                int at = b.slice(o, l).mismatch(expect.slice(0, l));
+                if (at >= 0) {
+                    fail(label, (long) o + at, pattern);
+                }
             }
-        }
+        });
         return record(label, n, pattern);
     }
 
@@ -91,8 +117,11 @@ public final class HostWipe {
      * @throws DepinException if a byte read back differs from the pattern
      */
     public static WipeRecord wipe(String label, byte[] array, byte pattern) {
+        InvalidArgumentException.requireNonNull(label, "label");
         InvalidArgumentException.requireNonNull(array, "array");
-        return wipe(label, array, 0, array.length, pattern);
+        byte[] block = patternBlock(array.length, pattern);
+        wipeArray(label, array, 0, 0, array.length, block, pattern);
+        return record(label, array.length, pattern);
     }
 
     /**
@@ -107,32 +136,81 @@ public final class HostWipe {
      * @throws DepinException if a float read back differs from the pattern
      */
     public static WipeRecord wipe(String label, float[] array, byte pattern) {
+        return wipe(label, array, pattern, Parallelism.callerThread());
+    }
+
+    /**
+     * As {@link #wipe(String, float[], byte)}, with the array cut into ranges of
+     * {@value #PIECE} bytes that {@code parallelism}'s threads fill and compare at once.
+     *
+     * @param label       the buffer's name
+     * @param array       the array
+     * @param pattern     the overwrite byte
+     * @param parallelism where the ranges may run besides the calling thread
+     * @return the record ({@code bytes} = 4 × length)
+     * @throws InvalidArgumentException if an argument is null
+     * @throws DepinException           if a float read back differs from the pattern
+     */
+    public static WipeRecord wipe(String label, float[] array, byte pattern, Parallelism parallelism) {
         InvalidArgumentException.requireNonNull(label, "label");
         InvalidArgumentException.requireNonNull(array, "array");
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         int bits = (pattern & 0xff) * 0x01010101;
-        Arrays.fill(array, Float.intBitsToFloat(bits));
-        int bad = -1;
-        for (int i = 0; i < array.length; i++) {
-            bad = Float.floatToRawIntBits(array[i]) != bits && bad < 0 ? i : bad;
+        float value = Float.intBitsToFloat(bits);
+        // Arrays.mismatch compares floats as Float.floatToIntBits does: exact for every pattern
+        // but 0xff, whose float is a NaN that any other NaN would pass as; that one is compared
+        // bit by bit.
+        float[] block = Float.isNaN(value) ? null : new float[Math.min(BLOCK / Float.BYTES, Math.max(array.length, 1))];
+        if (block != null) {
+            Arrays.fill(block, value);
         }
-        if (bad >= 0) {
-            fail(label, 4L * bad, pattern);
-        }
+        inPieces(array.length, parallelism, (from, to) -> {
+            for (int o = from; o < to; o += BLOCK / Float.BYTES) {
+                int e = Math.min(to, o + BLOCK / Float.BYTES);
+                Arrays.fill(array, o, e, value);
+                int bad = -1;
+                if (block != null) {
+                    int at = Arrays.mismatch(array, o, e, block, 0, e - o);
+                    bad = at < 0 ? -1 : o + at;
+                } else {
+                    for (int i = o; i < e; i++) {
+                        bad = Float.floatToRawIntBits(array[i]) != bits && bad < 0 ? i : bad;
+                    }
+                }
+                if (bad >= 0) {
+                    fail(label, 4L * bad, pattern);
+                }
+            }
+        }, Float.BYTES);
         return record(label, 4L * array.length, pattern);
     }
 
-    private static WipeRecord wipe(String label, byte[] a, int off, int len, byte pattern) {
-        InvalidArgumentException.requireNonNull(label, "label");
-        Arrays.fill(a, off, off + len, pattern);
-        byte[] block = patternBlock(len, pattern);
-        for (int o = 0; o < len; o += block.length) {
-            int l = Math.min(block.length, len - o);
+    /** Fills and compares {@code a[off + from, off + to)} block by block, each read back while still in cache. */
+    private static void wipeArray(String label, byte[] a, int off, int from, int to, byte[] block, byte pattern) {
+        for (int o = from; o < to; o += block.length) {
+            int l = Math.min(block.length, to - o);
+            Arrays.fill(a, off + o, off + o + l, pattern);
             int at = Arrays.mismatch(a, off + o, off + o + l, block, 0, l);
             if (at >= 0) {
                 fail(label, (long) o + at, pattern);
             }
         }
-        return record(label, len, pattern);
+    }
+
+    private static void inPieces(int n, Parallelism parallelism, Parallelism.Range body) {
+        inPieces(n, parallelism, body, 1);
+    }
+
+    /** Runs {@code body} over {@code [0, n)} elements of {@code size} bytes, in pieces of {@value #PIECE} bytes. */
+    private static void inPieces(int n, Parallelism parallelism, Parallelism.Range body, int size) {
+        int per = PIECE / size;
+        int pieces = (int) (((long) n + per - 1) / per);
+        if (pieces <= 1 || parallelism.threads() == 1) {
+            body.run(0, n);
+            return;
+        }
+        parallelism.forRange(pieces, 1, (p0, p1) -> body.run((int) Math.min(n, (long) p0 * per),
+                (int) Math.min(n, (long) p1 * per)));
     }
 
     /** A block of at most 64 KiB filled with the pattern, to copy from and compare with. */

@@ -90,6 +90,21 @@ public interface ExecutionContext extends AutoCloseable {
      */
     List<WipeRecord> wipe(byte pattern);
 
+    /**
+     * As {@link #wipe(byte)}, where the host side of the wipe may also run on
+     * {@code parallelism}'s threads (a node lends its hashing pool: the kernel is done and the
+     * pool idle). The same buffers are overwritten and verified and the same records returned;
+     * by default this is {@link #wipe(byte)} on the calling thread.
+     *
+     * @param pattern     the overwrite byte (non-zero)
+     * @param parallelism threads the host wipe may use besides the calling one
+     * @return one record per allocation, in allocation order
+     * @throws ExecutionFailedException if a read-back differs from the pattern
+     */
+    default List<WipeRecord> wipe(byte pattern, dev.depin.crypto.Parallelism parallelism) {
+        return wipe(pattern);
+    }
+
     /** Frees every allocation, overwriting any not yet wiped. Idempotent; never throws. */
     @Override
     void close();

@@ -2,6 +2,7 @@ package dev.depin.executor.spi;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.HostWipe;
+import dev.depin.crypto.Parallelism;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.kernel.KernelReference;
 import java.nio.ByteBuffer;
@@ -99,14 +100,31 @@ public final class HostArena implements KernelReference.Scratch, AutoCloseable {
      * @return one host wipe record per allocation
      * @throws ExecutionFailedException if a read-back differs from the pattern
      */
-    public synchronized List<WipeRecord> wipe(byte pattern) {
+    public List<WipeRecord> wipe(byte pattern) {
+        return wipe(pattern, Parallelism.callerThread());
+    }
+
+    /**
+     * As {@link #wipe(byte)}, each allocation over 1 MiB cut into ranges that
+     * {@code parallelism}'s threads fill and compare at once ({@link HostWipe#wipe(String,
+     * ByteBuffer, byte, Parallelism)}): the same bytes written and read back, the same records.
+     *
+     * @param pattern     the overwrite byte
+     * @param parallelism where the ranges may run besides the calling thread
+     * @return one host wipe record per allocation
+     * @throws InvalidArgumentException if {@code parallelism} is null
+     * @throws ExecutionFailedException if a read-back differs from the pattern
+     */
+    public synchronized List<WipeRecord> wipe(byte pattern, Parallelism parallelism) {
+        InvalidArgumentException.requireNonNull(parallelism, "parallelism");
         List<WipeRecord> records = new ArrayList<>(entries.size());
         try {
             for (Entry e : entries) {
                 if (e.memory() instanceof float[] f) {
-                    records.add(HostWipe.wipe(e.label(), f, pattern));
+                    records.add(HostWipe.wipe(e.label(), f, pattern, parallelism));
                 } else {
-                    records.add(HostWipe.wipe(e.label(), ((ByteBuffer) e.memory()).duplicate().clear(), pattern));
+                    records.add(HostWipe.wipe(e.label(), ((ByteBuffer) e.memory()).duplicate().clear(), pattern,
+                            parallelism));
                 }
             }
         } catch (RuntimeException e) {
