@@ -121,6 +121,48 @@ class TransportWipeTest {
     }
 
     @Test
+    void wipe_ofBuffersOverOneMiB_onTheNodesPool_arrivesVerifiesAndATamperedRecordIsRejected() throws Exception {
+        // 1.2 MB per buffer: the executor's host wipe cuts each into ranges on the node's
+        // hashing pool (HostArena.wipe(pattern, parallelism)); the attestation must still list
+        // every buffer, whole, with the check digest of a complete read-back.
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        int n = 300_007 + rnd.nextInt(1_000);
+        Job job = saxpy(rnd, n);
+        ProviderOffer offer = offer();
+        byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
+        rnd.nextBytes(nonce);
+        ExecutionResponse r = net.dispatch(offer, new ExecutionRequest("0123456789abcdef0123456789abcdef", 1,
+                job.spec(), job.inputs(), nonce), p -> { }).response().get(30, TimeUnit.SECONDS);
+        WipeAttestation.verify(r.wipe(), r.receipt(), offer.publicKey(),
+                WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(r.receipt())));
+        WipeAttestation sent = WipeAttestation.readUnverified(r.wipe());
+        int pattern = record(sent.buffers(), "x").pattern();
+        for (String name : List.of("x", "y", "out")) {
+            List<WipeRecord> all = sent.buffers().stream().filter(w -> w.label().equals(name)).toList();
+            assertTrue(!all.isEmpty(), "no record of '" + name + "' in " + sent.buffers());
+            for (WipeRecord w : all) {
+                assertEquals(4L * n, w.bytes(), w.toString());
+                assertEquals(w.bytes(), w.bytesOverwritten(), w.toString());
+                assertEquals(pattern, w.pattern(), w.toString());
+                assertEquals(dev.depin.crypto.HostWipe.checkDigest(WipeRecord.HOST, name, 4L * n, pattern, 0),
+                        w.checkDigest(), "the digest of a whole read-back with no mismatch: " + w);
+            }
+        }
+        // The node's own key signs a copy whose 'out' record claims one byte fewer read back.
+        WipeAttestation.Builder tampered = WipeAttestation.builder().receipt(r.receipt())
+                .startedAt(sent.startedAt()).endedAt(sent.endedAt());
+        for (WipeRecord w : sent.buffers()) {
+            tampered.buffer(!w.label().equals("out") ? w : new WipeRecord(w.location(), w.label(), w.bytes(),
+                    w.bytesOverwritten() - 1, w.pattern(), w.method(), w.checkDigest()));
+        }
+        dev.depin.crypto.VerificationException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.depin.crypto.VerificationException.class, () -> WipeAttestation.verify(tampered.build().sign(key),
+                        r.receipt(), offer.publicKey(),
+                        WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(r.receipt()))));
+        assertEquals(dev.depin.crypto.VerificationException.Reason.WIPE_INCOMPLETE, e.reason(), e.getMessage());
+    }
+
+    @Test
     void wipe_coversTheBuffersOfInputsSentInChunks() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 1);
         for (int n : new int[] {Wire.INLINE_BYTES / 8 + 1, 100_003 + rnd.nextInt(50_000)}) {
