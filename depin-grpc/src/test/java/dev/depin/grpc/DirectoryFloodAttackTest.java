@@ -197,6 +197,73 @@ class DirectoryFloodAttackTest {
         }
     }
 
+    /**
+     * A renewal past the inbound limit is refused from its 5-byte length prefix with trailers and
+     * no reset, so gRPC's client keeps that stream open with the rest of its message queued
+     * behind the directory's 64 KiB window (this kept {@code AttackRun}'s flood at 35 of the
+     * 200 renewals/s asked, and its 100 threads' direct memory growing past 2 GiB). A stranger
+     * holding such half-open streams, up to its connection's 64, stalls only that connection:
+     * honest queries keep answering and an honest renewal is listed. A stranger that resets each
+     * refused stream (as the flood now does) is refused at once every time, with the same
+     * status, far past 64 on one connection.
+     */
+    @Test
+    void oversizedRenewals_halfOpenStreamsStallOnlyTheStrangerAndAResettingOneIsRefusedEveryTime()
+            throws Exception {
+        DeviceInfo device = device();
+        NodeKeyPair honestKey = NodeKeyPair.generate();
+        NodeKeyPair holder = NodeKeyPair.generate();
+        NodeKeyPair resetter = NodeKeyPair.generate();
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
+            ManagedChannel honest = channel(dir, honestKey);
+            ManagedChannel holding = channel(dir, holder);
+            ManagedChannel resetting = NettyChannelBuilder.forTarget(dir.address())
+                    .sslContext(NodeTls.client(NodeTls.identity(resetter), dir.publicKey())).disableRetry().build();
+            try {
+                RenewRequest big = renewal(offer(holder, device), "127.0.0.1:1", 4 << 20);
+                String refused = "gRPC message exceeds maximum size 20480: " + big.getSerializedSize();
+                for (int i = 0; i < 64; i++) {
+                    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> DirectoryGrpc
+                            .newBlockingStub(holding).withDeadlineAfter(10, TimeUnit.SECONDS).renew(big));
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), i + ": " + e.getStatus());
+                    assertEquals(refused, e.getStatus().getDescription());
+                }
+                DirectoryGrpc.newBlockingStub(honest).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .renew(renewal(offer(honestKey, device), "127.0.0.1:7000", 0));
+                assertEquals(1, DirectoryGrpc.newBlockingStub(honest).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .query(DirectoryQuery.newBuilder().setKernelId("saxpy").setLimit(1000).build())
+                        .getListingsCount());
+                RenewRequest big2 = renewal(offer(resetter, device), "127.0.0.1:1", 4 << 20);
+                for (int i = 0; i < 100; i++) {
+                    io.grpc.ClientCall<RenewRequest, dev.depin.grpc.internal.wire.RenewReply> call = resetting.newCall(
+                            DirectoryGrpc.getRenewMethod(), io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10,
+                                    TimeUnit.SECONDS));
+                    java.util.concurrent.CompletableFuture<Status> closed = new java.util.concurrent.CompletableFuture<>();
+                    call.start(new io.grpc.ClientCall.Listener<>() {
+                        @Override
+                        public void onClose(Status status, io.grpc.Metadata trailers) {
+                            closed.complete(status);
+                        }
+                    }, new io.grpc.Metadata());
+                    call.request(1);
+                    call.sendMessage(big2);
+                    call.halfClose();
+                    Status st = closed.get(20, TimeUnit.SECONDS);
+                    call.cancel("reset after the refusal", null);
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), i + ": " + st);
+                    assertEquals(refused, st.getDescription());
+                }
+                DirectoryGrpc.newBlockingStub(honest).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .renew(renewal(offer(honestKey, device), "127.0.0.1:7000", 0));
+                assertEquals(1, dir.size());
+            } finally {
+                honest.shutdownNow();
+                holding.shutdownNow();
+                resetting.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void renew_anotherNodesOfferWithABadSignature_refusedForThePeerBeforeTheSignature() throws Exception {
         DeviceInfo device = device();

@@ -114,7 +114,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code depin.attack.serve.cp} runs the attacked JVM from another class path (a benchmarks jar
  * built from another commit), for an A/B of the defender with the same attackers and buyers.
  * {@code depin.attack.floodThreads} sets the flood's threads (default 10; each waits for its
- * renewal's answer; 100 reached 35 of 200 renewals/s, bounded by the attacker's own direct memory).
+ * renewal's answer, then resets the stream: see {@link Run#renewAndReset}). An apart attacker runs
+ * with a direct memory limit of 5 MiB per flood thread (at least 256 MiB), and each phase prints the
+ * most it held.
  */
 public final class AttackRun {
     private static final int HONEST_THREADS = 4;
@@ -140,14 +142,16 @@ public final class AttackRun {
     private static final AtomicLong HOSTILE = new AtomicLong();
     /**
      * Threads that flood the directory, each waiting for its renewal's answer (a 4 MiB renewal is
-     * answered once the directory has refused it): ten made 16-32 renewals/s of the 200/s asked.
-     * Renewals sent without waiting (tried: up to 200 or 1,000 unanswered) exhausted the
-     * attacker's own 2 GiB of direct memory, and so did 100 waiting threads in a quiet run
-     * (2026-12-07 00:57: 35 renewals/s answered of 200): the attacker's gRPC client holds far more
-     * than its 100 × 4 MiB in flight, which is not understood yet. The flood's size is therefore
-     * bounded by the attacker process, not by the directory: read the rate it reached.
+     * answered once the directory has refused it from its length prefix) and then resetting the
+     * stream, so each holds at most one renewal's bytes: 10 threads × 4 MiB.
      */
     private static final int FLOOD_THREADS = Integer.getInteger("depin.attack.floodThreads", 10);
+    /**
+     * The apart attacker's direct memory limit: far above what its threads hold (the flood's
+     * 10 × 4 MiB), so an attacker that holds more than it sends fails loudly, as the 2 GiB one
+     * of 2026-12-07 00:57 did before {@link Run#renewAndReset}.
+     */
+    private static final String ATTACKER_DIRECT = Math.max(256, FLOOD_THREADS * 5 + 64) + "m";
 
     private AttackRun() {
     }
@@ -227,7 +231,7 @@ public final class AttackRun {
         System.out.flush();
         Thread counts = new Thread(() -> {
             while (!stop.get()) {
-                System.out.println("COUNT " + HOSTILE.get());
+                System.out.println("COUNT " + HOSTILE.get() + " " + directBytes());
                 System.out.flush();
                 Run.sleep(250);
             }
@@ -304,6 +308,17 @@ public final class AttackRun {
         }
     }
 
+    /** @return direct buffer bytes this JVM holds now (Netty's pooled chunks among them) */
+    static long directBytes() {
+        for (java.lang.management.BufferPoolMXBean b : java.lang.management.ManagementFactory
+                .getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if (b.getName().equals("direct")) {
+                return b.getMemoryUsed();
+            }
+        }
+        return -1;
+    }
+
     /** CPU seconds a process has used, from {@code /proc/<pid>/stat} (user + system). */
     private static double cpuSeconds(long pid) {
         try {
@@ -319,13 +334,16 @@ public final class AttackRun {
     private static final class Apart implements AutoCloseable {
         final Process process;
         final AtomicLong count = new AtomicLong();
+        /** The most direct memory (bytes) the attacker process held, from its reports every 250 ms. */
+        final AtomicLong peakDirect = new AtomicLong();
         final String group;
 
         Apart(String kind, Run r) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // 2 GiB: a paced flood keeps up to 200 renewals of 4 MiB in Netty's direct buffers (a
-            // nice-19 attacker never sent enough for 512 MiB to matter).
-            process = new ProcessBuilder("setsid", java, "-Xmx2g", "-cp", System.getProperty("java.class.path"),
+            // Its direct memory is limited (ATTACKER_DIRECT), its peak reported: the flood holds
+            // one 4 MiB renewal per thread at most.
+            process = new ProcessBuilder("setsid", java, "-Xmx1g", "-XX:MaxDirectMemorySize=" + ATTACKER_DIRECT,
+                    "-cp", System.getProperty("java.class.path"),
                     "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Ddepin.attack.rate=" + RATE,
                     "-Ddepin.attack.from=" + FROM, AttackRun.class.getName(), "attack", kind,
                     r.dirAddress, Hex.encode(r.dirKey.raw()), r.nodeAddress, Hex.encode(r.nodeKey.raw()), NICE)
@@ -349,7 +367,9 @@ public final class AttackRun {
                     String l;
                     while ((l = out.readLine()) != null) {
                         if (l.startsWith("COUNT ")) {
-                            count.set(Long.parseLong(l.substring(6)));
+                            String[] f = l.split(" ");
+                            count.set(Long.parseLong(f[1]));
+                            peakDirect.accumulateAndGet(Long.parseLong(f[2]), Math::max);
                         }
                     }
                 } catch (java.io.IOException ignored) {
@@ -549,6 +569,7 @@ public final class AttackRun {
                 Thread.sleep(3000);
             }
             long pidAttacker = other != null ? other.process.pid() : ProcessHandle.current().pid();
+            Instant from = Instant.now();
             double cpu0 = cpuSeconds(child.pid());
             double att0 = cpuSeconds(pidAttacker);
             long hostile0 = other != null ? other.count.get() : HOSTILE.get();
@@ -626,6 +647,11 @@ public final class AttackRun {
                 System.out.printf(Locale.ROOT, "   paced at %.0f hostile requests/s: %.0f/s answered in the window%n",
                         rateOf(kind), hostile / (double) seconds);
             }
+            if (other != null) {
+                System.out.printf(Locale.ROOT, "   attacker process: peak direct memory %d MiB of %s%n",
+                        other.peakDirect.get() >> 20, ATTACKER_DIRECT);
+            }
+            System.out.println("   measured window (UTC) " + from + " to " + from.plusSeconds(seconds));
             nativeMemory();
             Thread.sleep(2000); // the node lets go of the attack before the next phase
             return p99;
@@ -701,7 +727,10 @@ public final class AttackRun {
                     }
                 });
             }
-            return b.sslContext(NodeTls.client(NodeTls.identity(key), pin)).maxInboundMessageSize(8 << 20).build();
+            // No retries: gRPC's retry layer keeps each sent message for a possible retry and
+            // ignores a cancel once the call has closed, which renewAndReset depends on.
+            return b.sslContext(NodeTls.client(NodeTls.identity(key), pin)).maxInboundMessageSize(8 << 20)
+                    .disableRetry().build();
         }
 
         private List<Thread> loops(int n, AtomicBoolean stop, java.util.function.IntFunction<Runnable> body) {
@@ -744,23 +773,61 @@ public final class AttackRun {
                         new Region("US", ""), Set.of("saxpy", "sgemm", "reduce-sum"), new Price(MicroUsd.ofUsd("0.000001"),
                         MicroUsd.ofUsd("0.0001")), MicroUsd.ofUsd("100"), Instant.now().plus(Duration.ofMinutes(10)))));
             }
+            // Built once: the junk is one shared immutable ByteString per size, so the attacker's
+            // heap holds 4 MiB of it, not 4 MiB per renewal.
+            ByteString small = ByteString.copyFrom(new byte[4 << 10]);
+            ByteString large = ByteString.copyFrom(new byte[4 << 20]);
+            List<RenewRequest> renewals = new ArrayList<>();
+            for (int s = 0; s < strangers; s++) {
+                renewals.add(RenewRequest.newBuilder().setListing(Listing.newBuilder()
+                        .setOfferJson(ByteString.copyFrom(offers.get(s).toJson())).setAddress("127.0.0.1:" + (1000 + s))
+                        .setUnknownFields(UnknownFieldSet.newBuilder().addField(99, UnknownFieldSet.Field.newBuilder()
+                                .addLengthDelimited(s % 2 == 0 ? small : large).build()).build())).build());
+            }
             AtomicLong turn = new AtomicLong();
             List<Thread> ts = loops(FLOOD_THREADS, stop, i -> () -> {
                 int s = (int) (turn.getAndIncrement() % strangers);
-                int junk = (s % 2 == 0) ? 4 << 10 : 4 << 20;
-                Listing l = Listing.newBuilder().setOfferJson(ByteString.copyFrom(offers.get(s).toJson()))
-                        .setAddress("127.0.0.1:" + (1000 + s)).setUnknownFields(UnknownFieldSet.newBuilder()
-                                .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(
-                                        ByteString.copyFrom(new byte[junk])).build()).build()).build();
-                try {
-                    DirectoryGrpc.newBlockingStub(chans.get(s)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                            .renew(RenewRequest.newBuilder().setListing(l).build());
-                } catch (io.grpc.StatusRuntimeException e) {
-                    // refused: expected for the 4 MiB ones
-                }
+                renewAndReset(chans.get(s), renewals.get(s)); // the 4 MiB ones are refused: expected
             });
             closeWhenStopped(stop, chans, ts);
             return ts;
+        }
+
+        /**
+         * Sends one renewal, waits for its answer, then resets the stream (RST_STREAM CANCEL).
+         * The reset is what keeps the flood's memory bounded and its rate up. A directory refuses
+         * a 4 MiB renewal from its length prefix with trailers (RESOURCE_EXHAUSTED) but no reset,
+         * and gRPC's client, which still has the rest of the message queued behind the
+         * directory's flow-control window, then keeps that stream open: its call has ended, but
+         * the HTTP/2 stream holds ≈ 4 MiB of pooled direct buffers and one of the connection's 64
+         * concurrent streams for as long as the connection lives. With a blocking stub every
+         * refused renewal did that (measured: 40 MiB of direct memory per 10 renewals on one
+         * connection, none given back; from the 65th on, every renewal waited for its 10 s
+         * deadline), which is why 100 threads exhausted 2 GiB and the flood reached 16-35 of the
+         * 200 renewals/s asked. A hostile client would not keep those streams; nor does this one.
+         *
+         * @return the status the directory answered
+         */
+        static io.grpc.Status renewAndReset(ManagedChannel chan, RenewRequest renewal) {
+            io.grpc.ClientCall<RenewRequest, dev.depin.grpc.internal.wire.RenewReply> call = chan.newCall(
+                    DirectoryGrpc.getRenewMethod(), io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+            CompletableFuture<io.grpc.Status> closed = new CompletableFuture<>();
+            call.start(new io.grpc.ClientCall.Listener<>() {
+                @Override
+                public void onClose(io.grpc.Status status, io.grpc.Metadata trailers) {
+                    closed.complete(status);
+                }
+            }, new io.grpc.Metadata());
+            call.request(1);
+            call.sendMessage(renewal);
+            call.halfClose();
+            try {
+                return closed.get(15, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                return io.grpc.Status.UNKNOWN.withCause(e);
+            } finally {
+                call.cancel("the attacker moves on", null);
+            }
         }
 
         /** 100 streams (20 keys × 5) that Start with 512 MiB declared and send nothing; reopened when closed. */
