@@ -185,7 +185,38 @@ public final class CpuReference implements AutoCloseable {
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
-        gemmAll(m, k, n, a, b, c, false);
+        gemmAll(m, k, n, a, null, b, null, c, false);
+    }
+
+    /**
+     * Computes {@code C = A·B} as {@link #sgemm(int, int, int, float[], float[], float[])} does,
+     * bit for bit, with A and B read in place from buffers: no float copy of either, for an
+     * executor whose inputs already lie in (little-endian) byte buffers. Each task copies the
+     * blocks it packs straight from the buffers into its packed panels, so the only copies of
+     * A's and B's values are those panels, as with arrays.
+     *
+     * @param m rows of A and C, {@code >= 1}
+     * @param k columns of A and rows of B, {@code >= 1}
+     * @param n columns of B and C, {@code >= 1}
+     * @param a A, row-major: the m·k floats from its position (position unchanged)
+     * @param b B, row-major: the k·n floats from its position (position unchanged)
+     * @param c C, at least m·n elements
+     * @throws InvalidArgumentException if a size is not positive, a product of sizes exceeds
+     *     the largest Java array, or a buffer or the array is null or too short
+     * @throws ReferenceClosedException if this instance is closed
+     */
+    public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, float[] c) {
+        checkPositive("m", m);
+        checkPositive("k", k);
+        checkPositive("n", n);
+        int mk = checkedProduct("m*k", m, k);
+        int kn = checkedProduct("k*n", k, n);
+        int mn = checkedProduct("m*n", m, n);
+        checkBuffer("a", a, mk, "m*k");
+        checkBuffer("b", b, kn, "k*n");
+        checkArray("c", c, mn, "m*n");
+        ensureOpen();
+        gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, false);
     }
 
     /**
@@ -226,13 +257,7 @@ public final class CpuReference implements AutoCloseable {
         int mw = checkedProduct("m*(j1-j0)", m, w);
         checkArray("a", a, mk, "m*k");
         checkArray("c", c, mw, "m*(j1-j0)");
-        if (b == null) {
-            throw new InvalidArgumentException("b must not be null");
-        }
-        if (b.remaining() < kn) {
-            throw new InvalidArgumentException("b must have >= k*n = " + kn + " floats remaining but has "
-                    + b.remaining());
-        }
+        checkBuffer("b", b, kn, "k*n");
         if (c == a) {
             throw new InvalidArgumentException("c must not be the same array as a: C is overwritten while A is "
                     + "still being read");
@@ -254,15 +279,19 @@ public final class CpuReference implements AutoCloseable {
             for (int i = 0; i < m; i++) {
                 System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
             }
-            gemmAll(m, kc, w, aPanel, panel, c, pc > 0);
+            gemmAll(m, kc, w, aPanel, null, panel, null, c, pc > 0);
         }
     }
 
-    /** All of C (m×n) on up to {@link #threads} threads; the arguments are validated. */
-    private void gemmAll(int m, int k, int n, float[] a, float[] b, float[] c, boolean accumulate) {
+    /**
+     * All of C (m×n) on up to {@link #threads} threads; the arguments are validated. A and B
+     * are arrays or, where the array is null, buffers indexed from 0 ({@link SgemmBlocks#gemm}).
+     */
+    private void gemmAll(int m, int k, int n, float[] a, FloatBuffer aIn, float[] b, FloatBuffer bIn, float[] c,
+                         boolean accumulate) {
         long work = (long) m * k * n;
         if (threads == 1 || work < SMALL_GEMM) {
-            gemmTask(0, m, 0, n, k, n, a, b, c, accumulate);
+            gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, accumulate);
             return;
         }
         if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
@@ -271,24 +300,26 @@ public final class CpuReference implements AutoCloseable {
             int rows = roundUp(Math.max(MIN_CHUNK_ROWS, ceilDiv(m, CHUNKS_PER_THREAD * threads)), MR);
             runChunks(ceilDiv(m, rows), q -> {
                 int i0 = q * rows;
-                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, b, c, accumulate);
+                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, accumulate);
             });
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
             int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
             runChunks(ceilDiv(n, cols), q -> {
                 int j0 = q * cols;
-                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, b, c, accumulate);
+                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, accumulate);
             });
         }
     }
 
     /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from the pool. */
-    private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c,
-                          boolean accumulate) {
+    private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
+                          FloatBuffer bIn, float[] c, boolean accumulate) {
         SgemmBlocks.Workspace ws = acquireScratch();
         try {
-            blocks.gemm(i0, i1, j0, j1, k, n, a, b, c, accumulate, ws);
+            // A task's own views: the buffers' absolute reads, on no state another task shares.
+            blocks.gemm(i0, i1, j0, j1, k, n, a, aIn == null ? null : aIn.duplicate(), b,
+                    bIn == null ? null : bIn.duplicate(), c, accumulate, ws);
         } finally {
             releaseScratch(ws);
         }
@@ -569,6 +600,16 @@ public final class CpuReference implements AutoCloseable {
                     + (Integer.MAX_VALUE - 8) + " elements); split the problem");
         }
         return (int) p;
+    }
+
+    private static void checkBuffer(String name, FloatBuffer buffer, int required, String sizeName) {
+        if (buffer == null) {
+            throw new InvalidArgumentException(name + " must not be null");
+        }
+        if (buffer.remaining() < required) {
+            throw new InvalidArgumentException(name + " must have >= " + sizeName + " = " + required
+                    + " floats remaining but has " + buffer.remaining());
+        }
     }
 
     private static void checkArray(String name, float[] array, int required, String sizeName) {

@@ -482,6 +482,98 @@ class CpuReferenceTest {
         }
     }
 
+    /**
+     * A and B read in place from byte buffers (what the CPU executor's SGEMM does with the bytes
+     * it staged) give exactly the bits of the array SGEMM: shapes with edges in every block of
+     * both implementations (MC 96/128, KC 256, NC 1024 and 256), the column-split path (one row),
+     * every thread count, operands behind a position in heap, read-only and direct buffers, and
+     * the special values of the definition (inf, NaN with a payload, a sum underflowing to -0.0).
+     */
+    @Test
+    void sgemmInPlace_sameBitsAsSgemm() {
+        int[][] shapes = {{1, 1, 1}, {7, 1, 5}, {17, 19, 23}, {13, 251, 263}, {1, 300, 257}, {130, 600, 33},
+            {101, 521, 1061}};
+        long seed = SEED + 15;
+        System.out.println("sgemmInPlace_sameBitsAsSgemm seed=" + seed);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int[] s : shapes) {
+            int m = s[0];
+            int k = s[1];
+            int n = s[2];
+            float[] a = randomFloats(rnd, m * k);
+            float[] b = randomFloats(rnd, k * n);
+            if (k > 10 && n > 3) {
+                a[3] = Float.POSITIVE_INFINITY; // row 0: inf, and NaN where it meets a zero
+                b[3 * n + 2] = 0f;
+                b[5 * n + 1] = Float.intBitsToFloat(0xffc00001); // a NaN with a payload in column 1
+                for (int p = 0; p < k; p++) {
+                    a[(m - 1) * k + p] = -1e-30f; // the last row underflows to -0.0 in column 0
+                    b[p * n] = 1e-30f;
+                }
+            }
+            float[] want = new float[m * n];
+            kernels[0].sgemm(m, k, n, a, b, want);
+            java.nio.FloatBuffer[][] places = {
+                {inBytes(a, 0, false), inBytes(b, 0, false)},
+                {inBytes(a, 5, false).asReadOnlyBuffer(), inBytes(b, 3, true).asReadOnlyBuffer()},
+                {java.nio.FloatBuffer.wrap(a), inBytes(b, 1, true)},
+            };
+            for (CpuReference kk : kernels) {
+                for (java.nio.FloatBuffer[] ab : places) {
+                    int aAt = ab[0].position();
+                    int bAt = ab[1].position();
+                    float[] c = new float[m * n];
+                    java.util.Arrays.fill(c, 42f); // overwritten, whatever it held
+                    kk.sgemm(m, k, n, ab[0], ab[1], c);
+                    assertEquals(aAt, ab[0].position());
+                    assertEquals(bAt, ab[1].position());
+                    for (int e = 0; e < m * n; e++) {
+                        int got = Float.floatToRawIntBits(c[e]);
+                        int expected = Float.floatToRawIntBits(want[e]);
+                        if (got != expected) {
+                            fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x" + n
+                                    + " from " + ab[0] + " and " + ab[1] + ": element (" + e / n + ", " + e % n
+                                    + ") is 0x" + Integer.toHexString(got) + ", sgemm gives 0x"
+                                    + Integer.toHexString(expected));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void sgemmInPlace_badArguments() {
+        CpuReference k = kernels[1];
+        java.nio.FloatBuffer a = inBytes(new float[6], 0, false);
+        java.nio.FloatBuffer b = inBytes(new float[12], 0, false);
+        float[] c = new float[8];
+        k.sgemm(2, 3, 4, a, b, c); // the valid call the variants below break
+        assertBad("m", () -> k.sgemm(0, 3, 4, a, b, c));
+        assertBad("k", () -> k.sgemm(2, 0, 4, a, b, c));
+        assertBad("n", () -> k.sgemm(2, 3, 0, a, b, c));
+        assertEquals("a must not be null", assertThrows(InvalidArgumentException.class,
+                () -> k.sgemm(2, 3, 4, (java.nio.FloatBuffer) null, b, c)).getMessage());
+        assertEquals("b must not be null", assertThrows(InvalidArgumentException.class,
+                () -> k.sgemm(2, 3, 4, a, (java.nio.FloatBuffer) null, c)).getMessage());
+        assertEquals("a must have >= m*k = 6 floats remaining but has 5", assertThrows(InvalidArgumentException.class,
+                () -> k.sgemm(2, 3, 4, a.duplicate().position(1), b, c)).getMessage());
+        assertEquals("b must have >= k*n = 12 floats remaining but has 11", assertThrows(
+                InvalidArgumentException.class, () -> k.sgemm(2, 3, 4, a, b.duplicate().limit(11), c)).getMessage());
+        assertBad("c", () -> k.sgemm(2, 3, 4, a, b, null));
+        assertBad("c.length", () -> k.sgemm(2, 3, 4, a, b, new float[7]));
+    }
+
+    /** {@code f} as little-endian floats in a heap or direct byte buffer, behind {@code skip} other floats. */
+    private static java.nio.FloatBuffer inBytes(float[] f, int skip, boolean direct) {
+        int bytes = 4 * (skip + f.length);
+        java.nio.ByteBuffer bb = (direct ? java.nio.ByteBuffer.allocateDirect(bytes) : java.nio.ByteBuffer.allocate(bytes))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.FloatBuffer fb = bb.asFloatBuffer();
+        fb.put(skip, f);
+        return fb.position(skip);
+    }
+
     @Test
     void sgemmFromBuffer_badArguments() {
         CpuReference k = kernels[1];

@@ -1,5 +1,6 @@
 package dev.depin.kernel.internal;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -27,8 +28,8 @@ public final class ScalarSgemm implements SgemmBlocks {
 
     
     @Override
-    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, boolean accumulate,
-            Workspace ws) {
+    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
+            FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {
         {
             float[][] bp = ws.rows(0, Math.min(KC, k), Math.min(NC, j1 - j0));
             float[][] cr = ws.rows(1, MR, Math.min(NC, j1 - j0));
@@ -38,7 +39,11 @@ public final class ScalarSgemm implements SgemmBlocks {
                     int kc = Math.min(KC, k - pc);
                     // Pack B[pc:pc+kc, jc:jc+nc], one array per row (see class notes).
                     for (int p = 0; p < kc; p++) {
-                        System.arraycopy(b, (pc + p) * n + jc, bp[p], 0, nc);
+                        if (b != null) {
+                            System.arraycopy(b, (pc + p) * n + jc, bp[p], 0, nc);
+                        } else {
+                            bIn.get((pc + p) * n + jc, bp[p], 0, nc);
+                        }
                     }
                     for (int i = i0; i < i1; i += MR) {
                         int mr = Math.min(MR, i1 - i);
@@ -49,20 +54,31 @@ public final class ScalarSgemm implements SgemmBlocks {
                                 System.arraycopy(c, (i + r) * n + jc, cr[r], 0, nc);
                             }
                         }
+                        float[] as = a;
+                        int lda = k;
                         int aRow = i * k + pc;
+                        if (a == null) {
+                            // These rows of A's block, copied from the buffer (rows of kc floats).
+                            as = ws.floats(0, MR * kc);
+                            lda = kc;
+                            aRow = 0;
+                            for (int r = 0; r < mr; r++) {
+                                aIn.get((i + r) * k + pc, as, r * kc, kc);
+                            }
+                        }
                         switch (mr) {
                             case 4:
-                                panel4(a, aRow, aRow + k, aRow + 2 * k, aRow + 3 * k, kc, bp, cr, nc);
+                                panel4(as, aRow, aRow + lda, aRow + 2 * lda, aRow + 3 * lda, kc, bp, cr, nc);
                                 break;
                             case 3:
                                 // Row 3 is computed twice; the copy in cr[3] is discarded.
-                                panel4(a, aRow, aRow + k, aRow + 2 * k, aRow + 2 * k, kc, bp, cr, nc);
+                                panel4(as, aRow, aRow + lda, aRow + 2 * lda, aRow + 2 * lda, kc, bp, cr, nc);
                                 break;
                             case 2:
-                                panel2(a, aRow, aRow + k, kc, bp, cr[0], cr[1], nc);
+                                panel2(as, aRow, aRow + lda, kc, bp, cr[0], cr[1], nc);
                                 break;
                             default:
-                                panel1(a, aRow, kc, bp, cr[0], nc);
+                                panel1(as, aRow, kc, bp, cr[0], nc);
                                 break;
                         }
                         for (int r = 0; r < mr; r++) {

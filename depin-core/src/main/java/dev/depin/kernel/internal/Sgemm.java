@@ -72,12 +72,10 @@ public final class Sgemm extends BuiltinDefinition {
         int m = (int) dim(p, "m");
         int k = (int) dim(p, "k");
         int n = (int) dim(p, "n");
-        float[] a = scratch.floats("a", m * k);
-        float[] b = scratch.floats("b", k * n);
+        // A and B are read where they lie (no float copies to make and wipe); C is computed in
+        // a scratch array (recorded and wiped with the buffers) and then put into its buffer.
         float[] c = scratch.floats("scratch:c", m * n);
-        Buffers.floatView(inputs.get("a")).get(a);
-        Buffers.floatView(inputs.get("b")).get(b);
-        cpu.sgemm(m, k, n, a, b, c);
+        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), c);
         Buffers.floatView(outputs.get("c")).put(c);
     }
 

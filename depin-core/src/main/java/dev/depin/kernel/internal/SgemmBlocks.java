@@ -17,17 +17,27 @@ public interface SgemmBlocks {
     /**
      * Computes one block of C; the caller validated every argument.
      *
+     * <p>A and B are each read from an array or, when the array is {@code null}, in place from
+     * a buffer (element {@code e} at absolute index {@code e}, position ignored and unchanged;
+     * the caller's own buffer, not shared with another thread): a block of a buffer is copied
+     * in bulk into this task's working arrays, then packed as from an array, so the bits do not
+     * depend on where the operands live.
+     *
+     * @param a          A (m×k), or null to read {@code aIn}
+     * @param aIn        A when {@code a} is null
+     * @param b          B (k×n), or null to read {@code bIn}
+     * @param bIn        B when {@code b} is null
      * @param accumulate whether each element's accumulator starts from the value C holds (a
      *                   chain continued over a further block of depths, for B read in depth
      *                   panels) instead of {@code +0.0f}
      * @param scratch    working arrays owned by the calling task (never shared between threads)
      */
-    void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c, boolean accumulate,
-              Workspace scratch);
+    void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, java.nio.FloatBuffer aIn, float[] b,
+              java.nio.FloatBuffer bIn, float[] c, boolean accumulate, Workspace scratch);
 
     /** Growable working arrays of one task, reused from call to call. */
     final class Workspace {
-        private final float[][] slots = new float[4][0];
+        private final float[][] slots = new float[6][0];
         private final float[][][] rowSlots = new float[2][0][0];
 
         /**

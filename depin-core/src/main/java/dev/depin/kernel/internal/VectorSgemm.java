@@ -1,5 +1,6 @@
 package dev.depin.kernel.internal;
 
+import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -41,6 +42,10 @@ public final class VectorSgemm implements SgemmBlocks {
     private static final int SLOT_A = 0;
     private static final int SLOT_B = 1;
     private static final int SLOT_TILE = 2;
+    /** A's block (MC × KC) copied from a buffer before it is packed. */
+    private static final int SLOT_A_ROWS = 3;
+    /** B's block (KC × NC) copied from a buffer before it is packed. */
+    private static final int SLOT_B_ROWS = 4;
 
     @Override
     public String describe() {
@@ -48,8 +53,8 @@ public final class VectorSgemm implements SgemmBlocks {
     }
 
     @Override
-    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, float[] b, float[] c,
-            boolean accumulate, Workspace ws) {
+    public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
+            FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {
         int ncMax = Math.min(NC, j1 - j0);
         int mcMax = Math.min(MC, i1 - i0);
         float[] bp = ws.floats(SLOT_B, Math.min(KC, k) * roundUp(ncMax, NR));
@@ -60,10 +65,27 @@ public final class VectorSgemm implements SgemmBlocks {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0 && !accumulate;
-                packB(b, n, pc, kc, jc, nc, bp);
+                if (b != null) {
+                    packB(b, n, pc, kc, jc, nc, bp);
+                } else {
+                    // B's block, row by row in bulk from the buffer, then packed as from an array.
+                    float[] rows = ws.floats(SLOT_B_ROWS, kc * nc);
+                    for (int p = 0; p < kc; p++) {
+                        bIn.get((pc + p) * n + jc, rows, p * nc, nc);
+                    }
+                    packB(rows, nc, 0, kc, 0, nc, bp);
+                }
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(a, k, ic, mc, pc, kc, ap);
+                    if (a != null) {
+                        packA(a, k, ic, mc, pc, kc, ap);
+                    } else {
+                        float[] rows = ws.floats(SLOT_A_ROWS, mc * kc);
+                        for (int r = 0; r < mc; r++) {
+                            aIn.get((ic + r) * k + pc, rows, r * kc, kc);
+                        }
+                        packA(rows, kc, 0, mc, 0, kc, ap);
+                    }
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         int bOff = (jr / NR) * kc * NR;
