@@ -1,6 +1,6 @@
 package dev.depin.crypto;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.depin.crypto.internal.StrictJson;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.internal.Statements;
@@ -320,7 +320,7 @@ public final class BatchVerifier {
             throw Statements.malformed("the batch subject has no " + ExecutionReceipt.SUBJECT_DIGEST
                     + " digest of 64 lower-case hex characters", null);
         }
-        JsonNode p = st.predicate();
+        StrictJson.Obj p = st.predicate();
         int statements = Statements.int32(p, "statements");
         if (statements < 1) {
             throw Statements.malformed("a batch commits to at least 1 statement, not " + statements, null);

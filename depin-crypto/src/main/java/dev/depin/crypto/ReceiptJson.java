@@ -1,13 +1,12 @@
 package dev.depin.crypto;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.depin.crypto.internal.StrictJson;
 import dev.depin.crypto.internal.Statements;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -104,7 +103,7 @@ final class ReceiptJson {
      * @return the receipt, validated
      * @throws VerificationException ({@code MALFORMED_STATEMENT}) on a missing, mistyped or invalid field
      */
-    static ExecutionReceipt fromPredicate(JsonNode p) {
+    static ExecutionReceipt fromPredicate(StrictJson.Obj p) {
         String jobId = Statements.text(p, "jobId");
         int attempt = Statements.int32(p, "attempt");
         String specHash = Statements.text(p, "specHash");
@@ -115,13 +114,13 @@ final class ReceiptJson {
         List<BufferDigest> outputs = readBuffers(Statements.array(p, "outputs"));
         int chunk = Statements.int32(p, "merkleChunkBytes");
         String kind = Statements.text(p, "executorKind");
-        JsonNode d = p.get("device");
-        ReceiptDevice device = d == null || d.isNull() ? null : readDevice(d);
+        Object d = p.get("device");
+        ReceiptDevice device = d == null || d == StrictJson.NULL ? null : readDevice(d);
         Instant started = Statements.instant(p, "startedAt");
         Instant ended = Statements.instant(p, "endedAt");
         long deviceNanos = Statements.integer(p, "deviceTimeNanos");
         Assurance assurance = readAssurance(Statements.object(p, "assurance"));
-        JsonNode e = p.get("energy");
+        Object e = p.get("energy");
         ReceiptEnergy energy = e == null ? null : readEnergy(e);
         return Statements.build(() -> new ExecutionReceipt(jobId, attempt, specHash, kernelId, kernelHash, nonce,
                 inputs, outputs, chunk, kind, device, started, ended, deviceNanos, assurance, energy));
@@ -132,12 +131,12 @@ final class ReceiptJson {
      * {@code source} (one of the two words), nothing else; absent means none, JSON null is refused
      * (one encoding of "none").
      */
-    private static ReceiptEnergy readEnergy(JsonNode e) {
-        if (!e.isObject()) {
+    private static ReceiptEnergy readEnergy(Object value) {
+        if (!(value instanceof StrictJson.Obj e)) {
             throw Statements.malformed("'energy' is not an object", null);
         }
-        for (Iterator<String> it = e.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
+        for (int i = 0; i < e.size(); i++) {
+            String f = e.name(i);
             if (!f.equals("millijoules") && !f.equals("source")) {
                 throw Statements.malformed("'energy' has an unknown field '" + (f.length() <= 40 ? f
                         : f.substring(0, 40) + "…").replaceAll("\\p{Cntrl}", "?") + "'", null);
@@ -149,15 +148,15 @@ final class ReceiptJson {
     }
 
     /** Reads a device object, shared with the wipe attestation's predicate. */
-    static ReceiptDevice readDevice(JsonNode d) {
-        if (!d.isObject()) {
+    static ReceiptDevice readDevice(Object value) {
+        if (!(value instanceof StrictJson.Obj d)) {
             throw Statements.malformed("'device' is not an object", null);
         }
         return Statements.build(() -> new ReceiptDevice(Statements.optText(d, "model"), Statements.optInt32(d, "smCount"),
                 Statements.optText(d, "driver"), Statements.optText(d, "cudaVersion")));
     }
 
-    private static Assurance readAssurance(JsonNode a) {
+    private static Assurance readAssurance(StrictJson.Obj a) {
         String level = Statements.text(a, "level");
         Assurance.Level l;
         try {
@@ -166,27 +165,25 @@ final class ReceiptJson {
             throw Statements.malformed("unknown assurance level '" + level + "'", e);
         }
         Map<String, Double> numbers = new HashMap<>();
-        JsonNode n = a.get("numbers");
-        if (n != null && !n.isNull()) {
-            if (!n.isObject()) {
+        Object value = a.get("numbers");
+        if (value != null && value != StrictJson.NULL) {
+            if (!(value instanceof StrictJson.Obj n)) {
                 throw Statements.malformed("assurance 'numbers' is not an object", null);
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isNumber()) {
-                    throw Statements.malformed("assurance number '" + e.getKey() + "' is not a number", null);
+            for (int i = 0; i < n.size(); i++) {
+                if (!(n.value(i) instanceof Number x)) {
+                    throw Statements.malformed("assurance number '" + n.name(i) + "' is not a number", null);
                 }
-                numbers.put(e.getKey(), e.getValue().asDouble());
+                numbers.put(n.name(i), x.doubleValue());
             }
         }
         return Statements.build(() -> new Assurance(l, numbers));
     }
 
-    private static List<BufferDigest> readBuffers(JsonNode arr) {
-        List<BufferDigest> out = new ArrayList<>();
-        for (Iterator<JsonNode> it = arr.elements(); it.hasNext(); ) {
-            JsonNode b = it.next();
-            if (!b.isObject()) {
+    private static List<BufferDigest> readBuffers(List<Object> arr) {
+        List<BufferDigest> out = new ArrayList<>(arr.size());
+        for (Object item : arr) {
+            if (!(item instanceof StrictJson.Obj b)) {
                 throw Statements.malformed("a buffer entry is not an object", null);
             }
             String name = Statements.text(b, "name");

@@ -1,12 +1,11 @@
 package dev.depin.crypto;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.depin.crypto.internal.StrictJson;
 import dev.depin.crypto.VerificationException.Reason;
 import dev.depin.crypto.internal.Statements;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -71,11 +70,10 @@ final class WipeJson {
                     + WipeAttestation.SUBJECT_NAME + "' with a sha256 digest: reject it");
         }
         String digest = st.subjects().get(0).digest().get("sha256");
-        JsonNode p = st.predicate();
+        StrictJson.Obj p = st.predicate();
         List<WipeRecord> records = new ArrayList<>();
-        for (Iterator<JsonNode> it = Statements.array(p, "buffers").elements(); it.hasNext(); ) {
-            JsonNode b = it.next();
-            if (!b.isObject()) {
+        for (Object item : Statements.array(p, "buffers")) {
+            if (!(item instanceof StrictJson.Obj b)) {
                 throw Statements.malformed("a buffer record is not an object", null);
             }
             String patternHex = Statements.text(b, "pattern");
@@ -93,8 +91,8 @@ final class WipeJson {
         }
         Instant started = Statements.instant(p, "startedAt");
         Instant ended = Statements.instant(p, "endedAt");
-        JsonNode d = p.get("device");
-        ReceiptDevice device = d == null || d.isNull() ? null : ReceiptJson.readDevice(d);
+        Object d = p.get("device");
+        ReceiptDevice device = d == null || d == StrictJson.NULL ? null : ReceiptJson.readDevice(d);
         String tee = Statements.optText(p, "teeEvidence");
         byte[] teeBytes;
         try {

@@ -36,50 +36,74 @@ class StatementStreamingTest {
     void receiptAndWipe_manyGenerated_sameBytesAsSortedTree() {
         SplittableRandom rnd = new SplittableRandom(SEED);
         for (int i = 0; i < 3_000; i++) {
-            Instant t0 = Instant.ofEpochSecond(rnd.nextLong(0, 4_102_444_800L), rnd.nextInt(1_000_000_000)
-                    / (rnd.nextBoolean() ? 1 : 1_000_000) * (rnd.nextBoolean() ? 1 : 1_000));
-            ExecutionReceipt.Builder b = ExecutionReceipt.builder().jobId(odd(rnd) + i).attempt(1 + rnd.nextInt(1000))
-                    .specHash(hex(rnd)).kernelId(odd(rnd)).kernelHash(hex(rnd)).nonce(hex(rnd))
-                    .merkleChunkBytes(1 << rnd.nextInt(31)).executorKind(odd(rnd)).startedAt(t0)
-                    .endedAt(t0.plusNanos(rnd.nextLong(0, 1L << 40))).deviceTimeNanos(rnd.nextLong(0, Long.MAX_VALUE));
-            for (int k = rnd.nextInt(4); k > 0; k--) {
-                b.input(new BufferDigest("in" + k + odd(rnd), hex(rnd), rnd.nextLong(0, Long.MAX_VALUE)));
-            }
-            for (int k = rnd.nextInt(4); k > 0; k--) {
-                b.output(new BufferDigest("out" + k + odd(rnd), hex(rnd), rnd.nextLong(0, Long.MAX_VALUE)));
-            }
-            ReceiptDevice device = rnd.nextInt(3) == 0 ? null : new ReceiptDevice(nullable(rnd),
-                    rnd.nextBoolean() ? null : rnd.nextInt(0, 10_000), nullable(rnd), nullable(rnd));
-            b.device(device);
-            b.assurance(switch (rnd.nextInt(5)) {
-                case 0 -> Assurance.none();
-                case 1 -> Assurance.signature();
-                case 2 -> Assurance.freivalds(1 + rnd.nextInt(64), rnd.nextDouble() * 1e-3, Math.pow(2, -rnd.nextInt(64)));
-                case 3 -> Assurance.sampled(rnd.nextDouble(), rnd.nextInt(1 << 20), rnd.nextDouble(), rnd.nextDouble());
-                default -> Assurance.redundant(2 + rnd.nextInt(4), 1 + rnd.nextInt(2));
-            });
-            if (rnd.nextBoolean()) {
-                b.energy(new ReceiptEnergy(rnd.nextLong(0, 3_600_000_000_001L),
-                        rnd.nextBoolean() ? ReceiptEnergy.Source.MEASURED : ReceiptEnergy.Source.ESTIMATED));
-            }
-            ExecutionReceipt r = b.build();
+            ExecutionReceipt r = receipt(rnd, i);
             assertArrayEquals(tree(r), r.toPayload(), () -> "receipt " + r);
-
-            WipeAttestation.Builder w = WipeAttestation.builder().receiptDigest(hex(rnd)).startedAt(t0)
-                    .endedAt(t0.plusMillis(rnd.nextInt(1_000_000))).device(device);
-            for (int k = 1 + rnd.nextInt(4); k > 0; k--) {
-                long bytes = rnd.nextLong(0, Long.MAX_VALUE);
-                w.buffer(new WipeRecord(rnd.nextBoolean() ? WipeRecord.HOST : WipeRecord.DEVICE, "b" + k + odd(rnd),
-                        bytes, rnd.nextLong(0, bytes + 1), rnd.nextInt(256), odd(rnd), hex(rnd)));
-            }
-            if (rnd.nextBoolean()) {
-                byte[] tee = new byte[1 + rnd.nextInt(100)];
-                rnd.nextBytes(tee);
-                w.teeEvidence(tee);
-            }
-            WipeAttestation wipe = w.build();
+            WipeAttestation wipe = wipe(rnd, r);
             assertArrayEquals(tree(wipe), wipe.toPayload(), () -> "wipe " + wipe);
         }
+    }
+
+    /**
+     * A generated receipt: every optional field present or not, odd strings, extreme numbers
+     * (also {@code StrictJsonDifferentialTest}'s valid statements).
+     *
+     * @param rnd the seeded source
+     * @param i   a number made part of the job id
+     * @return the receipt
+     */
+    static ExecutionReceipt receipt(SplittableRandom rnd, int i) {
+        Instant t0 = Instant.ofEpochSecond(rnd.nextLong(0, 4_102_444_800L), rnd.nextInt(1_000_000_000)
+                / (rnd.nextBoolean() ? 1 : 1_000_000) * (rnd.nextBoolean() ? 1 : 1_000));
+        ExecutionReceipt.Builder b = ExecutionReceipt.builder().jobId(odd(rnd) + i).attempt(1 + rnd.nextInt(1000))
+                .specHash(hex(rnd)).kernelId(odd(rnd)).kernelHash(hex(rnd)).nonce(hex(rnd))
+                .merkleChunkBytes(1 << rnd.nextInt(31)).executorKind(odd(rnd)).startedAt(t0)
+                .endedAt(t0.plusNanos(rnd.nextLong(0, 1L << 40))).deviceTimeNanos(rnd.nextLong(0, Long.MAX_VALUE));
+        for (int k = rnd.nextInt(4); k > 0; k--) {
+            b.input(new BufferDigest("in" + k + odd(rnd), hex(rnd), rnd.nextLong(0, Long.MAX_VALUE)));
+        }
+        for (int k = rnd.nextInt(4); k > 0; k--) {
+            b.output(new BufferDigest("out" + k + odd(rnd), hex(rnd), rnd.nextLong(0, Long.MAX_VALUE)));
+        }
+        ReceiptDevice device = rnd.nextInt(3) == 0 ? null : new ReceiptDevice(nullable(rnd),
+                rnd.nextBoolean() ? null : rnd.nextInt(0, 10_000), nullable(rnd), nullable(rnd));
+        b.device(device);
+        b.assurance(switch (rnd.nextInt(5)) {
+            case 0 -> Assurance.none();
+            case 1 -> Assurance.signature();
+            case 2 -> Assurance.freivalds(1 + rnd.nextInt(64), rnd.nextDouble() * 1e-3, Math.pow(2, -rnd.nextInt(64)));
+            case 3 -> Assurance.sampled(rnd.nextDouble(), rnd.nextInt(1 << 20), rnd.nextDouble(), rnd.nextDouble());
+            default -> Assurance.redundant(2 + rnd.nextInt(4), 1 + rnd.nextInt(2));
+        });
+        if (rnd.nextBoolean()) {
+            b.energy(new ReceiptEnergy(rnd.nextLong(0, 3_600_000_000_001L),
+                    rnd.nextBoolean() ? ReceiptEnergy.Source.MEASURED : ReceiptEnergy.Source.ESTIMATED));
+        }
+        return b.build();
+    }
+
+    /**
+     * A generated wipe attestation with the receipt's device and start time.
+     *
+     * @param rnd the seeded source
+     * @param r   the receipt
+     * @return the attestation
+     */
+    static WipeAttestation wipe(SplittableRandom rnd, ExecutionReceipt r) {
+        Instant t0 = r.startedAt();
+        ReceiptDevice device = r.device();
+        WipeAttestation.Builder w = WipeAttestation.builder().receiptDigest(hex(rnd)).startedAt(t0)
+                .endedAt(t0.plusMillis(rnd.nextInt(1_000_000))).device(device);
+        for (int k = 1 + rnd.nextInt(4); k > 0; k--) {
+            long bytes = rnd.nextLong(0, Long.MAX_VALUE);
+            w.buffer(new WipeRecord(rnd.nextBoolean() ? WipeRecord.HOST : WipeRecord.DEVICE, "b" + k + odd(rnd),
+                    bytes, rnd.nextLong(0, bytes + 1), rnd.nextInt(256), odd(rnd), hex(rnd)));
+        }
+        if (rnd.nextBoolean()) {
+            byte[] tee = new byte[1 + rnd.nextInt(100)];
+            rnd.nextBytes(tee);
+            w.teeEvidence(tee);
+        }
+        return w.build();
     }
 
     private static String odd(SplittableRandom rnd) {

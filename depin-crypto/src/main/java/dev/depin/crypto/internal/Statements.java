@@ -2,7 +2,6 @@ package dev.depin.crypto.internal;
 
 import dev.depin.InvalidArgumentException;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.depin.crypto.CanonicalJson;
@@ -17,7 +16,6 @@ import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -39,7 +37,7 @@ public final class Statements {
      * @param predicateType the predicate type (already checked)
      * @param predicate     the predicate object
      */
-    public record Parsed(List<Subject> subjects, String predicateType, JsonNode predicate) {
+    public record Parsed(List<Subject> subjects, String predicateType, StrictJson.Obj predicate) {
     }
 
     /**
@@ -147,13 +145,13 @@ public final class Statements {
             throw new VerificationException(Reason.WRONG_PAYLOAD_TYPE, "payloadType is '" + payloadType
                     + "' but an in-toto statement ('" + Dsse.IN_TOTO_PAYLOAD_TYPE + "') was expected: reject it");
         }
-        JsonNode root;
+        Object parsed;
         try {
-            root = Json.parse(payload);
-        } catch (java.io.IOException | RuntimeException e) {
+            parsed = StrictJson.read(payload);
+        } catch (IOException | RuntimeException e) {
             throw malformed("the payload is not valid JSON (" + e.getMessage() + ")", e);
         }
-        if (!root.isObject()) {
+        if (!(parsed instanceof StrictJson.Obj root)) {
             throw malformed("the payload is not a JSON object", null);
         }
         String type = text(root, "_type");
@@ -166,33 +164,28 @@ public final class Statements {
                     + "' but '" + expectedPredicateType + "' was expected: this statement is another kind of "
                     + "attestation; reject it");
         }
-        JsonNode subj = root.get("subject");
-        if (subj == null || !subj.isArray()) {
+        if (!(root.get("subject") instanceof StrictJson.Arr subj)) {
             throw malformed("'subject' is missing or not an array", null);
         }
-        List<Subject> subjects = new ArrayList<>();
-        for (Iterator<JsonNode> it = subj.elements(); it.hasNext(); ) {
-            JsonNode s = it.next();
-            if (!s.isObject()) {
+        List<Subject> subjects = new ArrayList<>(subj.items().size());
+        for (Object item : subj.items()) {
+            if (!(item instanceof StrictJson.Obj s)) {
                 throw malformed("a subject is not an object", null);
             }
             String name = text(s, "name");
-            JsonNode d = s.get("digest");
-            if (d == null || !d.isObject() || d.isEmpty()) {
+            if (!(s.get("digest") instanceof StrictJson.Obj d) || d.size() == 0) {
                 throw malformed("subject '" + name + "' has no digest map", null);
             }
             Map<String, String> digest = new TreeMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> f = d.fields(); f.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = f.next();
-                if (!e.getValue().isTextual()) {
-                    throw malformed("digest '" + e.getKey() + "' of subject '" + name + "' is not a string", null);
+            for (int i = 0; i < d.size(); i++) {
+                if (!(d.value(i) instanceof String v)) {
+                    throw malformed("digest '" + d.name(i) + "' of subject '" + name + "' is not a string", null);
                 }
-                digest.put(e.getKey(), e.getValue().asText());
+                digest.put(d.name(i), v);
             }
             subjects.add(new Subject(name, digest));
         }
-        JsonNode predicate = root.get("predicate");
-        if (predicate == null || !predicate.isObject()) {
+        if (!(root.get("predicate") instanceof StrictJson.Obj predicate)) {
             throw malformed("'predicate' is missing or not an object", null);
         }
         return new Parsed(subjects, predicateType, predicate);
@@ -218,12 +211,12 @@ public final class Statements {
      * @return the string
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static String text(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isTextual()) {
+    public static String text(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        if (!(v instanceof String s)) {
             throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not a string"), null);
         }
-        return v.asText();
+        return s;
     }
 
     /**
@@ -234,15 +227,15 @@ public final class Statements {
      * @return the string or {@code null}
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static String optText(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || v.isNull()) {
+    public static String optText(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        if (v == null || v == StrictJson.NULL) {
             return null;
         }
-        if (!v.isTextual()) {
+        if (!(v instanceof String s)) {
             throw malformed("field '" + field + "' is not a string", null);
         }
-        return v.asText();
+        return s;
     }
 
     /**
@@ -253,12 +246,12 @@ public final class Statements {
      * @return the value
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static long integer(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
+    public static long integer(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        if (!(v instanceof Long l)) {
             throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an integer"), null);
         }
-        return v.asLong();
+        return l;
     }
 
     /**
@@ -269,7 +262,7 @@ public final class Statements {
      * @return the value
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static int int32(JsonNode node, String field) {
+    public static int int32(StrictJson.Obj node, String field) {
         long v = integer(node, field);
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
             throw malformed("field '" + field + "' is out of int range", null);
@@ -285,9 +278,9 @@ public final class Statements {
      * @return the value or {@code null}
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static Integer optInt32(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        return v == null || v.isNull() ? null : int32(node, field);
+    public static Integer optInt32(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        return v == null || v == StrictJson.NULL ? null : int32(node, field);
     }
 
     /**
@@ -298,7 +291,7 @@ public final class Statements {
      * @return the instant
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static Instant instant(JsonNode node, String field) {
+    public static Instant instant(StrictJson.Obj node, String field) {
         String s = text(node, field);
         Instant fast = utcInstant(s);
         if (fast != null) {
@@ -378,12 +371,12 @@ public final class Statements {
      * @return the object
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static JsonNode object(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isObject()) {
+    public static StrictJson.Obj object(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        if (!(v instanceof StrictJson.Obj o)) {
             throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an object"), null);
         }
-        return v;
+        return o;
     }
 
     /**
@@ -391,15 +384,15 @@ public final class Statements {
      *
      * @param node  the object holding the field
      * @param field the field's name
-     * @return the array
+     * @return the array's elements
      * @throws MalformedEnvelopeException {@code MALFORMED_STATEMENT} if missing or mistyped
      */
-    public static JsonNode array(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isArray()) {
+    public static List<Object> array(StrictJson.Obj node, String field) {
+        Object v = node.get(field);
+        if (!(v instanceof StrictJson.Arr a)) {
             throw malformed("field '" + field + "' is " + (v == null ? "missing" : "not an array"), null);
         }
-        return v;
+        return a.items();
     }
 
     /**
