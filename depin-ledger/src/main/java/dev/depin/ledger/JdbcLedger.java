@@ -91,7 +91,9 @@ import org.slf4j.LoggerFactory;
  * durable. Certificates are signed on a thread of their own, never on the writer thread, in
  * batches ({@link HoldCertificate#issueBatch}, version 2): each time that thread is free it
  * signs one RFC 6962 root for every hold that became durable meanwhile (up to
- * {@value HoldCertificate#MAX_BATCH}), so a busy ledger signs once per batch, not once per hold.
+ * {@value HoldCertificate#MAX_BATCH}), so a busy ledger signs once per batch, not once per hold;
+ * the holds of one group commit reach it together, so they share a root (one signature, and one
+ * verification for a client that checks them).
  * An identical retry gets a certificate for the same hold (from another batch).
  *
  * <pre>{@code
@@ -510,7 +512,17 @@ public final class JdbcLedger implements Settlement {
                 }
             }
             if (!requests.isEmpty()) {
-                writer.write(requests);
+                // the group's holds go to the certifier together: one signature for the group
+                if (signer != null) {
+                    signer.gather();
+                }
+                try {
+                    writer.write(requests);
+                } finally {
+                    if (signer != null) {
+                        signer.release();
+                    }
+                }
             }
             for (Writer.Probe p : probes) {
                 try {
