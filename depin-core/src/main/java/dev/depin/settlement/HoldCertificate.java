@@ -484,19 +484,19 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
                     + p.leafIndex() + " of the " + p.leafCount() + "-hold batch whose root it names: its fields, "
                     + "leaf index, size, audit path or root were altered; reject the job");
         }
-        String key = Hex.encode(ledgerKey.raw()) + ":" + envelope.digestHex();
-        if (roots != null && roots.contains(key)) {
-            return;
-        }
-        try {
-            envelope.verify(BATCH_PAYLOAD_TYPE, ledgerKey);
-        } catch (BadSignatureException e) {
-            throw new VerificationException(Reason.BAD_SIGNATURE, "hold certificate " + hold + ": the ledger's "
-                    + "signature on its batch root (" + p.leafCount() + " holds) does not verify under "
-                    + ledger.shortId() + ": the root, the size or the signature was altered; reject the job");
-        }
-        if (roots != null) {
-            roots.add(key);
+        Runnable check = () -> {
+            try {
+                envelope.verify(BATCH_PAYLOAD_TYPE, ledgerKey);
+            } catch (BadSignatureException e) {
+                throw new VerificationException(Reason.BAD_SIGNATURE, "hold certificate " + hold + ": the ledger's "
+                        + "signature on its batch root (" + p.leafCount() + " holds) does not verify under "
+                        + ledger.shortId() + ": the root, the size or the signature was altered; reject the job");
+            }
+        };
+        if (roots == null) {
+            check.run();
+        } else {
+            roots.verifyOnce(Hex.encode(ledgerKey.raw()) + ":" + envelope.digestHex(), check);
         }
     }
 

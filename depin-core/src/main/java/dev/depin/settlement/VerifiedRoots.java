@@ -1,8 +1,11 @@
 package dev.depin.settlement;
 
 import dev.depin.InvalidArgumentException;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The batch roots of version-2 {@link HoldCertificate}s whose ledger signature a node has already
@@ -10,7 +13,11 @@ import java.util.Map;
  * the {@code capacity} roots used last (least recently used goes first); a root it forgot is
  * simply checked again. An entry is the ledger's key and the digest of the whole signed batch
  * statement (ledger, size and root), so a root is taken as signed only for exactly the statement
- * whose signature verified, under exactly that key. Thread-safe.
+ * whose signature verified, under exactly that key. Thread-safe: when several threads check
+ * certificates of the same batch at once (a client reading the answers of several calls whose
+ * holds one group commit certified), one checks the root's signature and the others wait for its
+ * answer; a root that fails is checked again by each of them, so that each refuses with its own
+ * certificate's message.
  *
  * <pre>{@code
  * VerifiedRoots roots = new VerifiedRoots(VerifiedRoots.DEFAULT_CAPACITY);
@@ -25,6 +32,9 @@ public final class VerifiedRoots {
 
     private final int capacity;
     private final Map<String, Boolean> roots;
+    /** Statements whose signature a thread is checking now: true once it verified, false if it did not. */
+    private final Map<String, CompletableFuture<Boolean>> checking = new HashMap<>();
+    private final AtomicLong signatureChecks = new AtomicLong();
 
     /**
      * A cache of at most {@code capacity} roots.
@@ -56,12 +66,55 @@ public final class VerifiedRoots {
         return roots.size();
     }
 
-    synchronized boolean contains(String key) {
-        return roots.get(key) != null;
+    /** @return how many root signatures were checked through this cache (each one a miss) */
+    public long signatureChecks() {
+        return signatureChecks.get();
     }
 
-    synchronized void add(String key) {
-        roots.put(key, Boolean.TRUE);
+    /**
+     * Returns at once if the statement {@code key} is kept; else runs {@code check} (which throws
+     * if the signature does not verify) and keeps the key if it passed. A thread that asks while
+     * another checks the same key waits for that answer instead of checking too.
+     */
+    void verifyOnce(String key, Runnable check) {
+        CompletableFuture<Boolean> mine = null;
+        CompletableFuture<Boolean> theirs;
+        synchronized (this) {
+            if (roots.get(key) != null) {
+                return;
+            }
+            theirs = checking.get(key);
+            if (theirs == null) {
+                mine = new CompletableFuture<>();
+                checking.put(key, mine);
+            }
+        }
+        if (mine == null) {
+            if (theirs.join()) {
+                return;
+            }
+            // it did not verify there: check here too, so that this certificate is refused with its own message
+            signatureChecks.incrementAndGet();
+            check.run();
+            synchronized (this) {
+                roots.put(key, Boolean.TRUE);
+            }
+            return;
+        }
+        boolean verified = false;
+        try {
+            signatureChecks.incrementAndGet();
+            check.run();
+            verified = true;
+        } finally {
+            synchronized (this) {
+                if (verified) {
+                    roots.put(key, Boolean.TRUE);
+                }
+                checking.remove(key);
+            }
+            mine.complete(verified);
+        }
     }
 
     @Override

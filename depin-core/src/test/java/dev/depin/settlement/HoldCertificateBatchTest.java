@@ -78,6 +78,69 @@ class HoldCertificateBatchTest {
         return assertThrows(VerificationException.class, () -> verify(c, roots));
     }
 
+    /** Verifies {@code certs} on {@code threads} threads started together; returns each one's refusal, or null. */
+    private static List<VerificationException> together(List<HoldCertificate> certs, VerifiedRoots roots, int threads)
+            throws Exception {
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<VerificationException>> out = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                HoldCertificate c = certs.get(t % certs.size());
+                out.add(pool.submit(() -> {
+                    start.await();
+                    try {
+                        verify(c, roots);
+                        return null;
+                    } catch (VerificationException e) {
+                        return e;
+                    }
+                }));
+            }
+            List<VerificationException> refusals = new ArrayList<>();
+            for (java.util.concurrent.Future<VerificationException> f : out) {
+                refusals.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            return refusals;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void verify_certificatesOfOneBatchOnManyThreadsAtOnce_checkTheRootOnce() throws Exception {
+        Random r = random("verify_certificatesOfOneBatchOnManyThreadsAtOnce_checkTheRootOnce");
+        for (int round = 0; round < 20; round++) {
+            List<HoldCertificate> certs = HoldCertificate.issueBatch(holds(r, "t" + round, 16), LEDGER);
+            VerifiedRoots roots = new VerifiedRoots(VerifiedRoots.DEFAULT_CAPACITY);
+            List<VerificationException> refusals = together(certs, roots, 8);
+            for (VerificationException e : refusals) {
+                assertEquals(null, e, "round " + round);
+            }
+            assertEquals(1, roots.signatureChecks(), "round " + round + ": one root signature check for 8 threads");
+            assertEquals(1, roots.size());
+        }
+        // A forged signature: every thread refuses its own certificate, and nothing is kept.
+        List<HoldCertificate> forged = new ArrayList<>();
+        for (HoldCertificate c : HoldCertificate.issueBatch(holds(r, "forged", 4), LEDGER)) {
+            String t = text(c);
+            String sig = t.substring(t.indexOf("\nsignature ") + 11, t.length() - 1);
+            forged.add(parse(t.replace("signature " + sig, "signature " + (sig.charAt(0) == 'f' ? "e" : "f")
+                    + sig.substring(1))));
+        }
+        VerifiedRoots roots = new VerifiedRoots(VerifiedRoots.DEFAULT_CAPACITY);
+        List<VerificationException> refusals = together(forged, roots, 8);
+        for (int t = 0; t < 8; t++) {
+            VerificationException e = refusals.get(t);
+            assertTrue(e != null, "thread " + t + " accepted a forged root");
+            assertEquals(Reason.BAD_SIGNATURE, e.reason());
+            assertTrue(e.getMessage().startsWith("BAD_SIGNATURE: hold certificate " + forged.get(t % 4).hold() + ": "),
+                    e.getMessage());
+        }
+        assertEquals(0, roots.size(), "a root that failed is not kept");
+        assertTrue(roots.signatureChecks() >= 1);
+    }
+
     @Test
     void issueBatch_everyLeafOfEverySizeVerifiesWithOneRootCheckPerBatch() {
         Random r = random("issueBatch_everyLeafOfEverySizeVerifiesWithOneRootCheckPerBatch");
