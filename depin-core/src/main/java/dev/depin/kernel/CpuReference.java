@@ -25,9 +25,13 @@ import dev.depin.kernel.internal.SgemmBlocks;
  * is created and everything runs on the caller. Small problems always run on the caller.
  *
  * <p>Instances are thread-safe: several threads may call any kernel at the same time. Scratch
- * buffers (packed panels of B and C) are handed out from a small pool owned by the instance, so
- * concurrent calls never share them; a buffer is allocated the first time the pool runs dry and
- * is grown only when a larger problem arrives, never per call in the inner loops.
+ * buffers (packed panels of A and B, tiles of C) are handed out from a small pool owned by the
+ * instance, so concurrent calls never share them; a buffer is allocated the first time the pool
+ * runs dry and is grown only when a larger problem arrives, never per call in the inner loops.
+ * An executor's job instead passes its own {@link KernelReference.Scratch} ({@link #sgemm(int,
+ * int, int, FloatBuffer, FloatBuffer, float[], KernelReference.Scratch)}): that call's tasks share
+ * a pool of their own, at most {@link #threads()} workspaces whose arrays the job's scratch
+ * allocates, tracks and wipes, so no packed copy of the job's matrices outlives its wipe.
  *
  * <p>Arguments are validated at every entry point and rejected with an
  * {@link InvalidArgumentException} whose message names the offending argument. After
@@ -185,7 +189,7 @@ public final class CpuReference implements AutoCloseable {
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
-        gemmAll(m, k, n, a, null, b, null, c, false);
+        gemmAll(m, k, n, a, null, b, null, c, false, null);
     }
 
     /**
@@ -206,6 +210,34 @@ public final class CpuReference implements AutoCloseable {
      * @throws ReferenceClosedException if this instance is closed
      */
     public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, float[] c) {
+        sgemm(m, k, n, a, b, c, KernelReference.Scratch.UNTRACKED);
+    }
+
+    /**
+     * As {@link #sgemm(int, int, int, FloatBuffer, FloatBuffer, float[])}, bit for bit, with every
+     * working array of the call allocated through {@code scratch}: for an executor whose job
+     * records and wipes all the memory that held its data. The call's tasks share a pool of their
+     * own (at most {@link #threads()} workspaces, reused from task to task), never the instance's
+     * shared pool nor another call's, so wiping one job's scratch cannot touch a workspace another
+     * call is using. Each workspace's arrays are labelled {@code scratch:sgemm-wN-S} (packed
+     * blocks, tiles and copied rows) or {@code scratch:sgemm-wN-rowsS} (rows of the plain-Java
+     * implementation, one allocation per slot), all allocated on the calling thread before the
+     * tasks start, in a fixed order and sized for the largest task, so a job's records are the same
+     * from run to run. {@link KernelReference.Scratch#UNTRACKED} uses the shared pool instead.
+     *
+     * @param m       rows of A and C, {@code >= 1}
+     * @param k       columns of A and rows of B, {@code >= 1}
+     * @param n       columns of B and C, {@code >= 1}
+     * @param a       A, row-major: the m·k floats from its position (position unchanged)
+     * @param b       B, row-major: the k·n floats from its position (position unchanged)
+     * @param c       C, at least m·n elements
+     * @param scratch where the call's working arrays are allocated; thread-safe
+     * @throws InvalidArgumentException if a size is not positive, a product of sizes exceeds
+     *     the largest Java array, or a buffer, the array or the scratch is null or too short
+     * @throws ReferenceClosedException if this instance is closed
+     */
+    public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, float[] c, KernelReference.Scratch scratch) {
+        InvalidArgumentException.requireNonNull(scratch, "scratch");
         checkPositive("m", m);
         checkPositive("k", k);
         checkPositive("n", n);
@@ -216,7 +248,8 @@ public final class CpuReference implements AutoCloseable {
         checkBuffer("b", b, kn, "k*n");
         checkArray("c", c, mn, "m*n");
         ensureOpen();
-        gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, false);
+        gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, false,
+                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
     }
 
     /**
@@ -279,49 +312,63 @@ public final class CpuReference implements AutoCloseable {
             for (int i = 0; i < m; i++) {
                 System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
             }
-            gemmAll(m, kc, w, aPanel, null, panel, null, c, pc > 0);
+            gemmAll(m, kc, w, aPanel, null, panel, null, c, pc > 0, null);
         }
     }
 
     /**
      * All of C (m×n) on up to {@link #threads} threads; the arguments are validated. A and B
      * are arrays or, where the array is null, buffers indexed from 0 ({@link SgemmBlocks#gemm}).
+     * The tasks take their workspaces from {@code own}, or from the shared pool when it is null.
      */
     private void gemmAll(int m, int k, int n, float[] a, FloatBuffer aIn, float[] b, FloatBuffer bIn, float[] c,
-                         boolean accumulate) {
+                         boolean accumulate, CallPool own) {
         long work = (long) m * k * n;
         if (threads == 1 || work < SMALL_GEMM) {
-            gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, accumulate);
+            if (own != null) {
+                own.reserve(1, m, n, k, aIn != null, bIn != null);
+            }
+            gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, accumulate, own);
             return;
         }
         if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
             // Chunks of whole MR-row blocks, about CHUNKS_PER_THREAD per thread, at least
             // MIN_CHUNK_ROWS rows each, so that re-packing B per chunk stays cheap.
             int rows = roundUp(Math.max(MIN_CHUNK_ROWS, ceilDiv(m, CHUNKS_PER_THREAD * threads)), MR);
+            if (own != null) {
+                own.reserve(Math.min(threads, ceilDiv(m, rows)), Math.min(rows, m), n, k, aIn != null, bIn != null);
+            }
             runChunks(ceilDiv(m, rows), q -> {
                 int i0 = q * rows;
-                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, accumulate);
+                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, accumulate, own);
             });
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
             int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
+            if (own != null) {
+                own.reserve(Math.min(threads, ceilDiv(n, cols)), m, Math.min(cols, n), k, aIn != null, bIn != null);
+            }
             runChunks(ceilDiv(n, cols), q -> {
                 int j0 = q * cols;
-                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, accumulate);
+                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, accumulate, own);
             });
         }
     }
 
-    /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from the pool. */
+    /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from {@code own} or the shared pool. */
     private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
-                          FloatBuffer bIn, float[] c, boolean accumulate) {
-        SgemmBlocks.Workspace ws = acquireScratch();
+                          FloatBuffer bIn, float[] c, boolean accumulate, CallPool own) {
+        SgemmBlocks.Workspace ws = own != null ? own.acquire() : acquireScratch();
         try {
             // A task's own views: the buffers' absolute reads, on no state another task shares.
             blocks.gemm(i0, i1, j0, j1, k, n, a, aIn == null ? null : aIn.duplicate(), b,
                     bIn == null ? null : bIn.duplicate(), c, accumulate, ws);
         } finally {
-            releaseScratch(ws);
+            if (own != null) {
+                own.release(ws);
+            } else {
+                releaseScratch(ws);
+            }
         }
         canonicalNaNs(c, i0, i1, j0, j1, n);
     }
@@ -543,6 +590,51 @@ public final class CpuReference implements AutoCloseable {
 
     private void releaseScratch(SgemmBlocks.Workspace s) {
         scratchPool.offer(s);
+    }
+
+    /** @return workspaces now in the shared pool (for tests: a tracked call leaves it untouched) */
+    int sharedWorkspaces() {
+        return scratchPool.size();
+    }
+
+    /**
+     * The workspaces of one tracked call: one per thread that claims its chunks (at most
+     * {@link #threads}), made and sized for the call's largest task on the calling thread before
+     * the tasks start (so the job's records come in a fixed order with fixed sizes), their arrays
+     * allocated through the call's scratch, reused by the call's later tasks, and dropped with the
+     * call (the scratch's owner wipes the arrays).
+     */
+    private final class CallPool {
+        private final KernelReference.Scratch scratch;
+        private final ConcurrentLinkedQueue<SgemmBlocks.Workspace> free = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger made = new AtomicInteger();
+
+        CallPool(KernelReference.Scratch scratch) {
+            this.scratch = scratch;
+        }
+
+        /** Makes {@code count} workspaces, each sized for a task of {@code rows} × {@code cols} over {@code k}. */
+        void reserve(int count, int rows, int cols, int k, boolean aBuffer, boolean bBuffer) {
+            for (int w = 0; w < count; w++) {
+                SgemmBlocks.Workspace s = make();
+                blocks.reserve(s, rows, cols, k, aBuffer, bBuffer);
+                free.offer(s);
+            }
+        }
+
+        /** A workspace from the call's pool; a new one only if a task outnumbered the reserve. */
+        SgemmBlocks.Workspace acquire() {
+            SgemmBlocks.Workspace s = free.poll();
+            return s != null ? s : make();
+        }
+
+        private SgemmBlocks.Workspace make() {
+            return new SgemmBlocks.Workspace(scratch, "scratch:sgemm-w" + made.getAndIncrement());
+        }
+
+        void release(SgemmBlocks.Workspace s) {
+            free.offer(s);
+        }
     }
 
     /**

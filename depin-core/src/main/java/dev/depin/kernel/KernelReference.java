@@ -77,7 +77,12 @@ public interface KernelReference {
         return Optional.empty();
     }
 
-    /** Where a reference computation allocates working memory. */
+    /**
+     * Where a reference computation allocates working memory. The CPU SGEMM also allocates its
+     * packed panels here ({@code scratch:sgemm-...}, {@link CpuReference#sgemm(int, int, int,
+     * java.nio.FloatBuffer, java.nio.FloatBuffer, float[], Scratch)}); an implementation must be
+     * thread-safe (a kernel may allocate from its worker threads).
+     */
     @FunctionalInterface
     interface Scratch {
         /**
@@ -88,6 +93,25 @@ public interface KernelReference {
          * @return the array
          */
         float[] floats(String label, int count);
+
+        /**
+         * Allocates {@code count} zeroed float arrays of {@code width} floats each, tracked and
+         * wiped after the job like {@link #floats}: for a kernel whose inner loops need one array
+         * per row. The default allocates each row with {@link #floats} (one record per row); an
+         * owner may track the rows as one allocation (one record), as {@code HostArena} does.
+         *
+         * @param label what they hold, for the wipe attestation
+         * @param count number of arrays
+         * @param width floats per array
+         * @return the arrays
+         */
+        default float[][] rows(String label, int count, int width) {
+            float[][] r = new float[count][];
+            for (int i = 0; i < count; i++) {
+                r[i] = floats(label, width);
+            }
+            return r;
+        }
 
         /** A scratch that allocates plain, untracked arrays (for buyers recomputing locally). */
         Scratch UNTRACKED = (label, count) -> new float[count];

@@ -91,9 +91,15 @@ class CpuExecutorTest extends ExecutorContractTest {
             }
         }
         assertEquals(records.get(1), records.get(0), "the pool's wipe records what one thread's does");
-        // A and B are read in place (no float copies); C is computed in one scratch array.
-        assertEquals(java.util.List.of("a", "b", "c", "scratch:c"),
-                records.get(0).stream().map(dev.depin.crypto.WipeRecord::label).toList());
+        // A and B are read in place (no float copies); C is computed in one scratch array; the
+        // kernel's packed blocks and tiles are two workspaces (one per thread) of the job's scratch.
+        java.util.List<String> labels = records.get(0).stream().map(dev.depin.crypto.WipeRecord::label).toList();
+        assertEquals(java.util.List.of("a", "b", "c", "scratch:c"), labels.subList(0, 4));
+        java.util.List<String> w0 = labels.stream().filter(l -> l.startsWith("scratch:sgemm-w0-")).toList();
+        java.util.List<String> w1 = labels.stream().filter(l -> l.startsWith("scratch:sgemm-w1-")).toList();
+        assertEquals(w0.stream().map(l -> l.replace("-w0-", "-w1-")).toList(), w1, labels.toString());
+        assertEquals(4 + w0.size() + w1.size(), labels.size(), labels.toString());
+        assertTrue(w0.size() >= 3, labels.toString()); // packed A, packed B, a tile or rows of C at least
     }
 
     @Test

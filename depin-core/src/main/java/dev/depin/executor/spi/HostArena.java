@@ -74,6 +74,32 @@ public final class HostArena implements KernelReference.Scratch, AutoCloseable {
         return a;
     }
 
+    /**
+     * Allocates {@code count} zeroed float arrays of {@code width} floats, tracked as one
+     * allocation: wiped row by row and recorded once, {@code count × width × 4} bytes (for CPU
+     * kernels whose inner loops need one array per row).
+     *
+     * @param label what they will hold
+     * @param count number of arrays, &ge; 0
+     * @param width floats per array, &ge; 0
+     * @return the arrays, owned by this arena
+     */
+    @Override
+    public synchronized float[][] rows(String label, int count, int width) {
+        check(label, count, Integer.MAX_VALUE);
+        check(label, width, Integer.MAX_VALUE);
+        float[][] r;
+        try {
+            r = new float[count][width];
+        } catch (OutOfMemoryError e) {
+            throw new ExecutionFailedException("cannot allocate " + count + " rows of " + width + " floats for '"
+                    + label + "': give the JVM more memory or run a smaller job", e);
+        }
+        entries.add(new Entry(label, r, (long) count * width * Float.BYTES));
+        wiped = false;
+        return r;
+    }
+
     /** @return every allocation so far, in order, as {@link WipeRecord#HOST} allocations */
     public synchronized List<ExecutionContext.Allocation> allocations() {
         List<ExecutionContext.Allocation> list = new ArrayList<>(entries.size());
@@ -122,6 +148,8 @@ public final class HostArena implements KernelReference.Scratch, AutoCloseable {
             for (Entry e : entries) {
                 if (e.memory() instanceof float[] f) {
                     records.add(HostWipe.wipe(e.label(), f, pattern, parallelism));
+                } else if (e.memory() instanceof float[][] rows) {
+                    records.add(wipeRows(e.label(), rows, e.bytes(), pattern));
                 } else {
                     records.add(HostWipe.wipe(e.label(), ((ByteBuffer) e.memory()).duplicate().clear(), pattern,
                             parallelism));
@@ -132,6 +160,20 @@ public final class HostArena implements KernelReference.Scratch, AutoCloseable {
         }
         wiped = true;
         return records;
+    }
+
+    /**
+     * Wipes each row as {@link HostWipe#wipe(String, float[], byte)} does (which throws on a
+     * mismatch) and states the rows as one buffer: the record {@code HostWipe} gives an array of
+     * all their bytes, which a verifier checks the same way.
+     */
+    private static WipeRecord wipeRows(String label, float[][] rows, long bytes, byte pattern) {
+        for (float[] row : rows) {
+            HostWipe.wipe(label, row, pattern);
+        }
+        int p = pattern & 0xff;
+        return new WipeRecord(WipeRecord.HOST, label, bytes, bytes, p, WipeRecord.HOST_READBACK_COMPARE,
+                HostWipe.checkDigest(WipeRecord.HOST, label, bytes, p, 0));
     }
 
     /** Overwrites whatever was not wiped yet and drops every reference. Idempotent. */

@@ -26,7 +26,15 @@ public final class ScalarSgemm implements SgemmBlocks {
         return "scalar (C2 auto-vectorized Math.fma)";
     }
 
-    
+    @Override
+    public void reserve(Workspace ws, int rows, int cols, int k, boolean aBuffer, boolean bBuffer) {
+        ws.rows(0, Math.min(KC, k), Math.min(NC, cols));
+        ws.rows(1, MR, Math.min(NC, cols));
+        if (aBuffer) {
+            ws.floats(0, MR * Math.min(KC, k));
+        }
+    }
+
     @Override
     public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
             FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {

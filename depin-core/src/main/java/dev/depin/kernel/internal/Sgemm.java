@@ -74,8 +74,10 @@ public final class Sgemm extends BuiltinDefinition {
         int n = (int) dim(p, "n");
         // A and B are read where they lie (no float copies to make and wipe); C is computed in
         // a scratch array (recorded and wiped with the buffers) and then put into its buffer.
+        // The kernel's packed blocks of A and B and its tiles of C are allocated through the same
+        // scratch, so they are recorded and wiped with the job too.
         float[] c = scratch.floats("scratch:c", m * n);
-        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), c);
+        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), c, scratch);
         Buffers.floatView(outputs.get("c")).put(c);
     }
 

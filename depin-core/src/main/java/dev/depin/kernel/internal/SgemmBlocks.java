@@ -35,10 +35,49 @@ public interface SgemmBlocks {
     void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, java.nio.FloatBuffer aIn, float[] b,
               java.nio.FloatBuffer bIn, float[] c, boolean accumulate, Workspace scratch);
 
-    /** Growable working arrays of one task, reused from call to call. */
+    /**
+     * Allocates in {@code ws}, in the order {@link #gemm} would, every array a task of at most
+     * {@code rows} × {@code cols} of C over depth {@code k} uses, so that the task allocates
+     * nothing more (a tracked call's arrays are then made on the calling thread, in a fixed order).
+     *
+     * @param ws      the workspace
+     * @param rows    rows of C of the call's largest task
+     * @param cols    columns of C of the call's largest task
+     * @param k       the depth
+     * @param aBuffer whether A is read from a buffer (its blocks copied into working arrays)
+     * @param bBuffer whether B is read from a buffer
+     */
+    void reserve(Workspace ws, int rows, int cols, int k, boolean aBuffer, boolean bBuffer);
+
+    /**
+     * Growable working arrays of one task at a time, reused from task to task. An untracked
+     * workspace (the instance's shared pool: buyers' recomputations) allocates with {@code new}
+     * and lives as long as the pool; a tracked one belongs to one call and allocates every array
+     * through that call's {@link dev.depin.kernel.KernelReference.Scratch}, so that the job's
+     * owner records and wipes each array that held the job's blocks.
+     */
     final class Workspace {
+        private final dev.depin.kernel.KernelReference.Scratch scratch;
+        private final String label;
         private final float[][] slots = new float[6][0];
         private final float[][][] rowSlots = new float[2][0][0];
+
+        /** An untracked workspace, for the shared pool. */
+        public Workspace() {
+            this(null, null);
+        }
+
+        /**
+         * A workspace whose arrays are allocated through {@code scratch}, labelled
+         * {@code label + "-" + slot} and {@code label + "-rows" + slot}.
+         *
+         * @param scratch where the arrays are allocated (tracked and wiped by its owner), or null
+         * @param label   the prefix of their labels, e.g. {@code "scratch:sgemm-w0"}
+         */
+        public Workspace(dev.depin.kernel.KernelReference.Scratch scratch, String label) {
+            this.scratch = scratch;
+            this.label = label;
+        }
 
         /**
          * Returns slot {@code slot}'s array, at least {@code size} floats, grown (never shrunk)
@@ -47,7 +86,7 @@ public interface SgemmBlocks {
         public float[] floats(int slot, int size) {
             float[] f = slots[slot];
             if (f.length < size) {
-                f = new float[size];
+                f = scratch == null ? new float[size] : scratch.floats(label + "-" + slot, size);
                 slots[slot] = f;
             }
             return f;
@@ -61,7 +100,8 @@ public interface SgemmBlocks {
             float[][] r = rowSlots[slot];
             if (r.length < count || r[0].length < width) {
                 int w = Math.max(width, r.length == 0 ? 0 : r[0].length);
-                r = new float[Math.max(count, r.length)][w];
+                int c = Math.max(count, r.length);
+                r = scratch == null ? new float[c][w] : scratch.rows(label + "-rows" + slot, c, w);
                 rowSlots[slot] = r;
             }
             return r;

@@ -53,6 +53,22 @@ public final class VectorSgemm implements SgemmBlocks {
     }
 
     @Override
+    public void reserve(Workspace ws, int rows, int cols, int k, boolean aBuffer, boolean bBuffer) {
+        int ncMax = Math.min(NC, cols);
+        int mcMax = Math.min(MC, rows);
+        int kc = Math.min(KC, k);
+        ws.floats(SLOT_B, kc * roundUp(ncMax, NR));
+        ws.floats(SLOT_A, kc * roundUp(mcMax, MR));
+        ws.floats(SLOT_TILE, MR * NR);
+        if (bBuffer) {
+            ws.floats(SLOT_B_ROWS, kc * ncMax);
+        }
+        if (aBuffer) {
+            ws.floats(SLOT_A_ROWS, mcMax * kc);
+        }
+    }
+
+    @Override
     public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
             FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {
         int ncMax = Math.min(NC, j1 - j0);
