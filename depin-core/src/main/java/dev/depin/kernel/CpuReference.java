@@ -175,15 +175,10 @@ public final class CpuReference implements AutoCloseable {
      * @throws ReferenceClosedException if this instance is closed
      */
     public void sgemm(int m, int k, int n, float[] a, float[] b, float[] c) {
-        checkPositive("m", m);
-        checkPositive("k", k);
-        checkPositive("n", n);
-        int mk = checkedProduct("m*k", m, k);
-        int kn = checkedProduct("k*n", k, n);
-        int mn = checkedProduct("m*n", m, n);
-        checkArray("a", a, mk, "m*k");
-        checkArray("b", b, kn, "k*n");
-        checkArray("c", c, mn, "m*n");
+        Shape s = Shape.of(m, k, n);
+        checkArray("a", a, s.mk, "m*k");
+        checkArray("b", b, s.kn, "k*n");
+        checkArray("c", c, s.mn, "m*n");
         if (c == a || c == b) {
             throw new InvalidArgumentException("c must not be the same array as " + (c == a ? "a" : "b")
                     + ": C is overwritten while A and B are still being read");
@@ -238,15 +233,10 @@ public final class CpuReference implements AutoCloseable {
      */
     public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, float[] c, KernelReference.Scratch scratch) {
         InvalidArgumentException.requireNonNull(scratch, "scratch");
-        checkPositive("m", m);
-        checkPositive("k", k);
-        checkPositive("n", n);
-        int mk = checkedProduct("m*k", m, k);
-        int kn = checkedProduct("k*n", k, n);
-        int mn = checkedProduct("m*n", m, n);
-        checkBuffer("a", a, mk, "m*k");
-        checkBuffer("b", b, kn, "k*n");
-        checkArray("c", c, mn, "m*n");
+        Shape s = Shape.of(m, k, n);
+        checkBuffer("a", a, s.mk, "m*k");
+        checkBuffer("b", b, s.kn, "k*n");
+        checkArray("c", c, s.mn, "m*n");
         ensureOpen();
         gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, false,
                 scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
@@ -305,14 +295,22 @@ public final class CpuReference implements AutoCloseable {
             if (w == n) {
                 b.get(base + pc * n, panel, 0, kc * n);
             } else {
-                for (int p = 0; p < kc; p++) {
-                    b.get(base + (pc + p) * n + j0, panel, p * w, w);
-                }
+                SgemmBlocks.copyRows(b, n, pc, base + j0, kc, w, panel, w);
             }
             for (int i = 0; i < m; i++) {
                 System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
             }
             gemmAll(m, kc, w, aPanel, null, panel, null, c, pc > 0, null);
+        }
+    }
+
+    /** The element counts of a whole SGEMM's operands, after checking m, k and n. */
+    private record Shape(int mk, int kn, int mn) {
+        static Shape of(int m, int k, int n) {
+            checkPositive("m", m);
+            checkPositive("k", k);
+            checkPositive("n", n);
+            return new Shape(checkedProduct("m*k", m, k), checkedProduct("k*n", k, n), checkedProduct("m*n", m, n));
         }
     }
 

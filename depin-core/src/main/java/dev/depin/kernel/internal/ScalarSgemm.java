@@ -70,9 +70,7 @@ public final class ScalarSgemm implements SgemmBlocks {
                             as = ws.floats(0, MR * kc);
                             lda = kc;
                             aRow = 0;
-                            for (int r = 0; r < mr; r++) {
-                                aIn.get((i + r) * k + pc, as, r * kc, kc);
-                            }
+                            SgemmBlocks.copyRows(aIn, k, i, pc, mr, kc, as, kc);
                         }
                         switch (mr) {
                             case 4:

@@ -15,6 +15,19 @@ public interface SgemmBlocks {
     String describe();
 
     /**
+     * Copies {@code rows} rows of {@code cols} floats from a row-major matrix in a buffer (row
+     * stride {@code ld}, from row {@code row0}, column {@code col0}; absolute indices) into
+     * {@code dst} at row stride {@code dstLd}: how a block of an operand read in place reaches a
+     * task's working array, one bulk copy per row.
+     */
+    static void copyRows(java.nio.FloatBuffer src, int ld, int row0, int col0, int rows, int cols, float[] dst,
+                         int dstLd) {
+        for (int r = 0; r < rows; r++) {
+            src.get((row0 + r) * ld + col0, dst, r * dstLd, cols);
+        }
+    }
+
+    /**
      * Computes one block of C; the caller validated every argument.
      *
      * <p>A and B are each read from an array or, when the array is {@code null}, in place from

@@ -86,9 +86,7 @@ public final class VectorSgemm implements SgemmBlocks {
                 } else {
                     // B's block, row by row in bulk from the buffer, then packed as from an array.
                     float[] rows = ws.floats(SLOT_B_ROWS, kc * nc);
-                    for (int p = 0; p < kc; p++) {
-                        bIn.get((pc + p) * n + jc, rows, p * nc, nc);
-                    }
+                    SgemmBlocks.copyRows(bIn, n, pc, jc, kc, nc, rows, nc);
                     packB(rows, nc, 0, kc, 0, nc, bp);
                 }
                 for (int ic = i0; ic < i1; ic += MC) {
@@ -97,9 +95,7 @@ public final class VectorSgemm implements SgemmBlocks {
                         packA(a, k, ic, mc, pc, kc, ap);
                     } else {
                         float[] rows = ws.floats(SLOT_A_ROWS, mc * kc);
-                        for (int r = 0; r < mc; r++) {
-                            aIn.get((ic + r) * k + pc, rows, r * kc, kc);
-                        }
+                        SgemmBlocks.copyRows(aIn, k, ic, pc, mc, kc, rows, kc);
                         packA(rows, kc, 0, mc, 0, kc, ap);
                     }
                     for (int jr = 0; jr < nc; jr += NR) {
