@@ -59,7 +59,9 @@ import java.util.concurrent.TimeUnit;
  *   (the buyer's checks). Each phase is the median over the repetitions. A third row,
  *   {@code left}, has the inputs already on the node and leaves the output there
  *   ({@code Job.Builder.leaveOutputsOnNode}): no output byte comes back, and the spot check
- *   reads only its sampled chunks with their proofs;</li>
+ *   reads only its sampled chunks with their proofs. Before each size's measured jobs, rounds of
+ *   the three shapes run uncounted until the JIT has settled ({@code --settle-seconds}, at most
+ *   15 by default; 0 for none), and the JIT's share of the measured wall is printed;</li>
  *   <li>a SAXPY batch with many jobs in flight: jobs/s, MiB/s of inputs and outputs, and the
  *   device's share of the wall time;</li>
  *   <li>an SGEMM batch with several jobs in flight, the same columns;</li>
@@ -87,7 +89,7 @@ public final class EndToEnd {
     /** What to run, from the command line. */
     private record Options(String executor, int[] sizes, int reps, int saxpyJobs, int saxpyN, int saxpyInFlight,
                            int sgemmBatchJobs, int sgemmBatchSize, int sgemmInFlight, int warmupSeconds, Path json,
-                           int chainSteps, int chainSize) {
+                           int chainSteps, int chainSize, int settleSeconds) {
         static Options parse(String[] args) {
             Map<String, String> a = new LinkedHashMap<>();
             for (int i = 0; i < args.length; i++) {
@@ -95,7 +97,7 @@ public final class EndToEnd {
                     throw new IllegalArgumentException("expected --option value pairs, got '" + args[i] + "'; options: "
                             + "--executor cpu|cuda|best --sizes 1024,4096 --reps 3 --saxpy-jobs 64 --saxpy-n 1048576 "
                             + "--saxpy-in-flight 32 --sgemm-batch-jobs 16 --sgemm-batch-size 4096 --sgemm-in-flight 16 "
-                            + "--warmup-seconds 20 --chain-steps 10 --chain-size 4096 --json FILE");
+                            + "--warmup-seconds 20 --settle-seconds 15 --chain-steps 10 --chain-size 4096 --json FILE");
                 }
                 a.put(args[i].substring(2), args[++i]);
             }
@@ -113,14 +115,15 @@ public final class EndToEnd {
                     Integer.parseInt(a.getOrDefault("warmup-seconds", "20")),
                     a.containsKey("json") ? Path.of(a.get("json")) : null,
                     Integer.parseInt(a.getOrDefault("chain-steps", "10")),
-                    Integer.parseInt(a.getOrDefault("chain-size", gpu ? "4096" : "512")));
+                    Integer.parseInt(a.getOrDefault("chain-size", gpu ? "4096" : "512")),
+                    Integer.parseInt(a.getOrDefault("settle-seconds", "15")));
             a.keySet().removeAll(List.of("executor", "sizes", "reps", "saxpy-jobs", "saxpy-n", "saxpy-in-flight",
                     "sgemm-batch-jobs", "sgemm-batch-size", "sgemm-in-flight", "warmup-seconds", "json", "chain-steps",
-                    "chain-size"));
+                    "chain-size", "settle-seconds"));
             if (!a.isEmpty()) {
                 throw new IllegalArgumentException("unknown option(s) " + a.keySet());
             }
-            if (o.chainSteps < 0 || o.chainSize < 1 || o.reps < 1 || o.warmupSeconds < 0 || o.saxpyJobs < 0 || o.sgemmBatchJobs < 0 || o.saxpyInFlight < 1 || o.sgemmInFlight < 1
+            if (o.chainSteps < 0 || o.chainSize < 1 || o.reps < 1 || o.warmupSeconds < 0 || o.settleSeconds < 0 || o.saxpyJobs < 0 || o.sgemmBatchJobs < 0 || o.saxpyInFlight < 1 || o.sgemmInFlight < 1
                     || o.saxpyN < 1 || o.sgemmBatchSize < 1 || Arrays.stream(sizes).anyMatch(s -> s < 1)) {
                 throw new IllegalArgumentException("sizes, counts and in-flight limits must be positive");
             }
@@ -252,6 +255,8 @@ public final class EndToEnd {
             float[] b = floats(rnd, n * n);
             run(cachedClient, sgemm(a, b, n).build()); // places a and b on the node (not counted)
             run(cachedClient, left(sgemm(a, b, n)).build()); // the held path warmed up (not counted)
+            Settled settled = settle(coldClient, cachedClient, rnd, n, a, b, o.settleSeconds);
+            Jit jit = Jit.start();
             double[][][] all = new double[3][12][o.reps];
             for (int i = 0; i < o.reps; i++) {
                 for (int kind = 0; kind < 3; kind++) { // cold, cached, left: the same moment of the run
@@ -259,16 +264,85 @@ public final class EndToEnd {
                             : kind == 1 ? sgemm(a, b, n) : left(sgemm(a, b, n)), all[kind], i);
                 }
             }
+            double jitShare = jit.share();
             for (int kind = 0; kind < 3; kind++) {
-                rows.add(row(n, kind == 0 ? "cold" : kind == 1 ? "cached" : "left", all[kind]));
+                Map<String, Object> row = row(n, kind == 0 ? "cold" : kind == 1 ? "cached" : "left", all[kind]);
+                row.put("settleRounds", settled.rounds());
+                row.put("jitShareWhileSettling", settled.lastJitShare());
+                row.put("jitShareWhileMeasured", jitShare);
+                rows.add(row);
             }
+            System.out.printf(Locale.ROOT, "       n=%d: %s, JIT compiling %.1f %% of the measured wall%n", n,
+                    settled.rounds() == 0 ? "no settling rounds (--settle-seconds 0)"
+                            : String.format(Locale.ROOT, "%d settling round(s) of the three jobs before these (not "
+                            + "counted; JIT compiling %.1f %% of the last one's wall)", settled.rounds(),
+                            100 * settled.lastJitShare()), 100 * jitShare);
         }
+        System.out.println("settling: rounds of one cold, one cached and one left job, not counted, until the JIT "
+                + "compiled for less than " + (int) (100 * SETTLED_JIT_SHARE) + " % of a round's wall (or --settle-seconds "
+                + "passed): the figures are a warm node's, not a JVM's still compiling beside the jobs. "
+                + "JIT: compilation time (all compiler threads) over wall time.");
         System.out.println("build: Job.build (hashes the inputs), not in wall. kernel: the receipt's device time. "
                 + "kernel*: the receipt's start to end (executor's own span). sent: input bytes on the wire; back: "
                 + "output bytes received (left: none; its spot check reads sampled chunks). goal "
                 + "(issue 15, GPU host): wall <= 10x kernel at n=8192 cold, <= 2x with inputs on the node; on a CPU "
                 + "host: kernel >= 60 % of wall at n=1024");
         return rows;
+    }
+
+    /** Below this share of a round's wall spent compiling, the JIT counts as settled. */
+    private static final double SETTLED_JIT_SHARE = 0.05;
+
+    /** How many settling rounds ran, and the JIT's share of the last one's wall (NaN where not measured). */
+    private record Settled(int rounds, double lastJitShare) {
+    }
+
+    /**
+     * Runs the three measured shapes (cold, cached, left) round after round, not counted, until
+     * the JIT compiled for less than {@link #SETTLED_JIT_SHARE} of a round's wall time, at least
+     * two rounds, or until {@code seconds} have passed (at least one round; none for 0). The warm-up of
+     * small jobs does not compile the paths of large ones (the held output's tree and fetch,
+     * the spot check, n-sized copies): measured without this, the jobs at n = 1024 shared two
+     * cores with 40-140 C2 compilations a second, which slowed the kernel and every other phase.
+     */
+    private static Settled settle(DepinClient cold, DepinClient cached, SplittableRandom rnd, int n, float[] a,
+                                  float[] b, int seconds) throws Exception {
+        if (seconds == 0) {
+            return new Settled(0, Double.NaN);
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        int rounds = 0;
+        double share = Double.NaN;
+        do {
+            Jit jit = Jit.start();
+            run(cold, sgemm(rnd, n).build());
+            run(cached, sgemm(a, b, n).build());
+            run(cached, left(sgemm(a, b, n)).build());
+            rounds++;
+            share = jit.share();
+            if (rounds >= 2 && share < SETTLED_JIT_SHARE) {
+                break;
+            }
+        } while (System.nanoTime() < until);
+        return new Settled(rounds, share);
+    }
+
+    /** The JIT's compilation time over a span of wall time (NaN where the JVM does not measure it). */
+    private record Jit(long compileMsAtStart, long wallAtStart) {
+        static Jit start() {
+            java.lang.management.CompilationMXBean c = ManagementFactory.getCompilationMXBean();
+            long ms = c != null && c.isCompilationTimeMonitoringSupported() ? c.getTotalCompilationTime() : -1;
+            return new Jit(ms, System.nanoTime());
+        }
+
+        double share() {
+            if (compileMsAtStart < 0) {
+                return Double.NaN;
+            }
+            long wallMs = (System.nanoTime() - wallAtStart) / 1_000_000;
+            long ms = ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - compileMsAtStart;
+            return wallMs <= 0 ? Double.NaN : (double) ms / wallMs;
+        }
     }
 
     private static Map<String, Object> row(int n, String inputs, double[][] cols) {
