@@ -101,9 +101,9 @@ public final class ProviderNode implements AutoCloseable {
      */
     public static final int DEFAULT_RECEIPT_BATCH = 256;
     /**
-     * Longest a finished job's statements wait, while attempts are queued behind it, for those
-     * attempts to share its batch signature (2 ms); a job with nothing queued behind it is
-     * sealed at once.
+     * Longest a finished job's statements wait, while attempts are queued behind it or its
+     * buyer is behind ({@link ExecutionRequest#BEHIND}), for later jobs to share its batch
+     * signature (2 ms); any other job is sealed at once.
      */
     public static final long SEAL_LINGER_NANOS = 2_000_000L;
     /** Inputs at least this large are hashed on several cores after staging. */
@@ -158,6 +158,8 @@ public final class ProviderNode implements AutoCloseable {
     /** Hashes large inputs and outputs on several cores; owned by the node, closed with it. */
     private final dev.depin.crypto.Parallelism hashing;
     private final AtomicBoolean sealScheduled = new AtomicBoolean();
+    /** {@link #SEAL_LINGER_NANOS}, or a test's own. */
+    private final long sealLingerNanos;
     private final NodeMeters meters;
     /** Each attempt's energy, for its receipt and the meters alike; null without a power source. */
     private final EnergyMeter energyMeter;
@@ -186,6 +188,7 @@ public final class ProviderNode implements AutoCloseable {
         // Validates the terms once, so a bad builder fails here rather than on first offer().
         new OfferTerms(endpoint, List.of(executor.device()), region, kernels, price, stake,
                 clock.instant().plus(offerTtl), sla);
+        this.sealLingerNanos = b.sealLingerNanos;
         if (b.batchJobs > 0) {
             this.batches = new dev.depin.crypto.BatchSigner(key, b.batchJobs, clock);
             this.sealer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -286,6 +289,11 @@ public final class ProviderNode implements AutoCloseable {
     /** @return attempts stopped by a cancel before they completed */
     public long cancelledCount() {
         return cancelled.get();
+    }
+
+    /** @return finished jobs whose statements wait for their batch signature (tests) */
+    int pendingSeals() {
+        return batches == null ? 0 : batches.pending();
     }
 
     /** @return attempts queued or running right now */
@@ -595,18 +603,24 @@ public final class ProviderNode implements AutoCloseable {
     }
 
     /**
-     * Group commit for signatures. A job with nothing queued behind it is sealed at once on its
-     * worker, with whatever else is pending: a lone job waits for nothing (the hand-off to the
-     * sealer would only add a thread wake-up to its latency). A job with attempts queued behind
-     * it waits for them to share its signature: the next worker to find the queue empty seals
-     * them all, and the sealer seals whatever is pending {@link #SEAL_LINGER_NANOS} after the
-     * first such job at the latest, so a job never waits longer than that for its signature,
-     * whatever runs behind it. Under load each batch then holds the jobs of a linger (one
-     * signature by the node, one verification by each buyer) instead of the one or two that
-     * finished while the previous signature was being made.
+     * Group commit for signatures. A job with nothing queued behind it, whose buyer is not
+     * behind, is sealed at once on its worker, with whatever else is pending: a lone job waits
+     * for nothing (the hand-off to the sealer would only add a thread wake-up to its latency).
+     * A job with attempts queued behind it waits for them to share its signature: the next
+     * worker to find the queue empty seals them all. So does a job whose buyer said it had
+     * {@link ExecutionRequest#BEHIND} or more results waiting for its verifier: that buyer is
+     * the slower side, the node's queue is empty between its jobs, and the signature it will
+     * check once for several jobs costs it less than the wait; the first job of a buyer that
+     * has caught up seals them. The sealer seals whatever is pending {@link #SEAL_LINGER_NANOS}
+     * after the first such job at the latest, so a job never waits longer than that for its
+     * signature, whatever runs behind it. Under load each batch then holds the jobs of a linger
+     * (one signature by the node, one verification by each buyer) instead of the one or two
+     * that finished while the previous signature was being made.
+     *
+     * @param resultsQueued what the finished job's buyer said was waiting for its verifier
      */
-    private void requestSeal() {
-        if (workers.getQueue().isEmpty()) {
+    private void requestSeal(int resultsQueued) {
+        if (sealsAtOnce(workers.getQueue().isEmpty(), resultsQueued)) {
             batches.seal();
             return;
         }
@@ -615,12 +629,21 @@ public final class ProviderNode implements AutoCloseable {
                 sealer.schedule(() -> {
                     sealScheduled.set(false);
                     batches.seal();
-                }, SEAL_LINGER_NANOS, TimeUnit.NANOSECONDS);
+                }, sealLingerNanos, TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 sealScheduled.set(false);
                 batches.seal(); // closing: seal on this thread rather than strand the job
             }
         }
+    }
+
+    /**
+     * @param queueEmpty    whether no attempt waits for a worker
+     * @param resultsQueued the finished job's buyer's results waiting for its verifier
+     * @return whether the finished job is sealed now, with whatever is pending
+     */
+    static boolean sealsAtOnce(boolean queueEmpty, int resultsQueued) {
+        return queueEmpty && resultsQueued < ExecutionRequest.BEHIND;
     }
 
     private static void safe(Consumer<Progress> progress, Progress p) {
@@ -1036,7 +1059,7 @@ public final class ProviderNode implements AutoCloseable {
                     wipe.sign(key), null));
         }
         CompletableFuture<dev.depin.crypto.BatchedReceipt> sealed = batches.add(statement, wipe);
-        requestSeal();
+        requestSeal(request.resultsQueued());
         return sealed.thenApply(b -> new NodeResult(request.jobId(), request.attempt(), nodeId(), executor.kind(),
                 timing.startedAt(), timing.endedAt(), timing.deviceNanos(), null, null, b));
     }
@@ -1197,6 +1220,7 @@ public final class ProviderNode implements AutoCloseable {
         private int queueCapacity = 256;
         private Clock clock = Clock.systemUTC();
         private int batchJobs = DEFAULT_RECEIPT_BATCH;
+        private long sealLingerNanos = SEAL_LINGER_NANOS;
         private JobLimits limits = JobLimits.forHeap(Runtime.getRuntime().maxMemory());
         private io.micrometer.core.instrument.MeterRegistry registry;
         private java.util.function.DoubleSupplier watts;
@@ -1321,6 +1345,15 @@ public final class ProviderNode implements AutoCloseable {
                         + " jobs: give 2 to 65536, or 0 to sign every job on its own");
             }
             this.batchJobs = maxJobs;
+            return this;
+        }
+
+        /**
+         * The longest a finished job waits for company in its batch (tests: a linger longer than
+         * any test, so which jobs share a batch depends on the order of events, not on time).
+         */
+        Builder sealLinger(Duration linger) {
+            this.sealLingerNanos = linger.toNanos();
             return this;
         }
 

@@ -1,6 +1,7 @@
 package dev.depin.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,10 +13,13 @@ import dev.depin.job.Job;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.kernel.BuiltinKernel;
+import dev.depin.network.spi.Delivery;
+import dev.depin.network.spi.ExecutionRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -103,5 +107,77 @@ class AdaptiveBatchingTest {
             assertEquals(2 * handles.size(), statements);
             System.out.println("AdaptiveBatchingTest: 200 concurrent jobs in " + batches.size() + " batch(es)");
         }
+    }
+
+    /** A request for a fresh SAXPY job from a buyer with {@code resultsQueued} results queued. */
+    private static ExecutionRequest request(SplittableRandom rnd, int resultsQueued) {
+        Job job = saxpy(rnd, 1 + rnd.nextInt(300));
+        byte[] id = new byte[16];
+        byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
+        for (int i = 0; i < id.length; i++) {
+            id[i] = (byte) rnd.nextInt();
+        }
+        for (int i = 0; i < nonce.length; i++) {
+            nonce[i] = (byte) rnd.nextInt();
+        }
+        return new ExecutionRequest(dev.depin.crypto.Hex.encode(id), 1, job.spec(), job.inputs(), nonce,
+                Optional.empty(), Delivery.RETURN, resultsQueued);
+    }
+
+    /** A node whose seal linger outlasts any test: a job is sealed early only because of what runs. */
+    private static ProviderNode lingeringNode(int i) {
+        byte[] seed = new byte[32];
+        seed[0] = (byte) (i + 110);
+        return ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).sealLinger(Duration.ofHours(1))
+                .build();
+    }
+
+    @Test
+    void buyerBehind_jobWaitsForCompany_andTheNextJobOfACaughtUpBuyerSealsBoth() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        try (ProviderNode node = lingeringNode(0)) {
+            ExecutionRequest behind = request(rnd, ExecutionRequest.BEHIND);
+            NodeAttempt a = node.submit(behind, p -> { }, behind.newAssembler());
+            // Nothing is queued behind it, but its buyer is behind: it waits for the next job.
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (node.pendingSeals() != 1) {
+                assertTrue(System.nanoTime() < until, "the job of a buyer that is behind was not held for a batch");
+                Thread.sleep(1);
+            }
+            assertFalse(a.result().isDone(), "held for company, with an hour's linger");
+            ExecutionRequest caughtUp = request(rnd, ExecutionRequest.BEHIND - 1);
+            NodeAttempt b = node.submit(caughtUp, p -> { }, caughtUp.newAssembler());
+            NodeResult ra = a.result().get(30, TimeUnit.SECONDS);
+            NodeResult rb = b.result().get(30, TimeUnit.SECONDS);
+            assertEquals(ra.batched().batch().digestHex(), rb.batched().batch().digestHex(), "one signature for both");
+            assertEquals(4, ra.batched().receiptProof().leafCount());
+            assertEquals(List.of(0, 1, 2, 3), List.of(ra.batched().receiptProof().leafIndex(),
+                    ra.batched().wipeProof().leafIndex(), rb.batched().receiptProof().leafIndex(),
+                    rb.batched().wipeProof().leafIndex()));
+            assertEquals(0, node.pendingSeals());
+        }
+    }
+
+    @Test
+    void buyerNotBehind_jobSealedAloneAtOnce() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 3);
+        try (ProviderNode node = lingeringNode(1)) {
+            for (int queued = 0; queued < ExecutionRequest.BEHIND; queued++) {
+                ExecutionRequest r = request(rnd, queued);
+                // Completes although the linger is an hour: it was sealed as soon as it was done.
+                NodeResult res = node.submit(r, p -> { }, r.newAssembler()).result().get(30, TimeUnit.SECONDS);
+                assertEquals(2, res.batched().receiptProof().leafCount(), "results queued " + queued);
+            }
+        }
+    }
+
+    @Test
+    void sealsAtOnce_onlyWithAnEmptyQueueAndABuyerNotBehind() {
+        assertTrue(ProviderNode.sealsAtOnce(true, 0));
+        assertTrue(ProviderNode.sealsAtOnce(true, ExecutionRequest.BEHIND - 1));
+        assertFalse(ProviderNode.sealsAtOnce(true, ExecutionRequest.BEHIND));
+        assertFalse(ProviderNode.sealsAtOnce(true, Integer.MAX_VALUE));
+        assertFalse(ProviderNode.sealsAtOnce(false, 0));
+        assertFalse(ProviderNode.sealsAtOnce(false, ExecutionRequest.BEHIND));
     }
 }

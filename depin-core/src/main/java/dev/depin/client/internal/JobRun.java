@@ -223,9 +223,15 @@ public final class JobRun implements JobHandle {
      * for work that never runs.
      */
     private void hop(Runnable stage) {
+        hop(stage, () -> { });
+    }
+
+    /** {@link #hop(Runnable)}, running {@code refused} first if the scheduler refuses the stage. */
+    private void hop(Runnable stage, Runnable refused) {
         try {
             ctx.scheduler().execute(guard(stage));
         } catch (RejectedExecutionException e) {
+            refused.run();
             cancelled(CLIENT_CLOSED);
         }
     }
@@ -428,8 +434,10 @@ public final class JobRun implements JobHandle {
                 tried.add(offer.nodeId());
                 byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
                 RANDOM.nextBytes(nonce);
-                batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce)
-                        .withDelivery(delivery), this.round));
+                // How far behind this buyer's verifier is goes with the request: a provider holds
+                // the signature of a behind buyer's job for a batch, and signs at once otherwise.
+                batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce,
+                        java.util.Optional.empty(), delivery, ctx.load().resultsQueued()), this.round));
                 offerOf.put(attempts, offer);
             }
             inFlight = List.copyOf(batch);
@@ -600,23 +608,21 @@ public final class JobRun implements JobHandle {
         if (p != ComputeNetwork.Progress.RUNNING) {
             return;
         }
-        // Progress may come on a transport thread: hop to our own before touching state.
-        try {
-            ctx.scheduler().execute(guard(() -> {
-                synchronized (this) {
-                    if (finished || a.settled || a.state != AttemptState.DISPATCHED) {
-                        return;
-                    }
-                    if (state == JobState.DISPATCHED) {
-                        record(JobState.RUNNING, a.number(), a.provider(), "");
-                    }
-                    recordAttempt(a, AttemptState.RUNNING, "");
+        // Recorded on the thread that reports it (a transport's, or an in-process node's worker),
+        // as settle records RETURNED: only the job's lock is taken, listeners run on their own
+        // executor. A hop to the client's scheduler cost every job a task and a thread wake-up
+        // for one event, while its node was running it.
+        guard(() -> {
+            synchronized (this) {
+                if (finished || a.settled || a.state != AttemptState.DISPATCHED) {
+                    return;
                 }
-                afterUnlock();
-            }));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // The client is closing; the job is being cancelled anyway.
-        }
+                if (state == JobState.DISPATCHED) {
+                    record(JobState.RUNNING, a.number(), a.provider(), "");
+                }
+                recordAttempt(a, AttemptState.RUNNING, "");
+            }
+        }).run();
     }
 
     static String describe(Throwable cause) {
@@ -668,7 +674,12 @@ public final class JobRun implements JobHandle {
             hop(() -> raceStage(a, r));
         } else if (round != null) {
             List<Attempt> done = round;
-            hop(() -> verifyStage(done));
+            // Counted while it waits for a thread: the next requests tell providers the buyer is behind.
+            ctx.load().resultQueued();
+            hop(() -> {
+                ctx.load().resultTaken();
+                verifyStage(done);
+            }, ctx.load()::resultTaken);
         }
     }
 

@@ -5,13 +5,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Attempts this client has in flight at each provider. The scheduler ranks providers by
- * load tier before price, so a burst of jobs spreads over the providers instead of
- * queueing behind the single cheapest one.
+ * Attempts this client has in flight at each provider, and the results it has received and
+ * not yet begun to verify. The scheduler ranks providers by load tier before price, so a burst
+ * of jobs spreads over the providers instead of queueing behind the single cheapest one; the
+ * queued results go with each request ({@code ExecutionRequest.resultsQueued}), so a provider
+ * batches the signatures of a buyer that is behind and signs at once for one that is not.
  */
 public final class ProviderLoad {
     private final ConcurrentHashMap<NodeId, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final int limit;
+    private final AtomicInteger resultsQueued = new AtomicInteger();
 
     /** @param limit attempts in flight per provider before it counts as saturated */
     public ProviderLoad(int limit) {
@@ -45,5 +48,20 @@ public final class ProviderLoad {
     public int inFlight(NodeId node) {
         AtomicInteger c = inFlight.get(node);
         return c == null ? 0 : c.get();
+    }
+
+    /** Counts one more received result waiting for the client's verifier. */
+    public void resultQueued() {
+        resultsQueued.incrementAndGet();
+    }
+
+    /** Counts one queued result as taken by the verifier (or dropped because the client closed). */
+    public void resultTaken() {
+        resultsQueued.decrementAndGet();
+    }
+
+    /** @return received results waiting for the client's verifier now */
+    public int resultsQueued() {
+        return Math.max(0, resultsQueued.get());
     }
 }

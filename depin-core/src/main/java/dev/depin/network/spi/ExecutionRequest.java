@@ -23,11 +23,23 @@ import java.util.regex.Pattern;
  *                provider that requires one checks before it admits the job; empty without
  * @param delivery inputs the provider holds from an earlier job (no bytes here) and whether the
  *                outputs stay on the provider ({@link Delivery#RETURN}: all bytes travel)
+ * @param resultsQueued results of this buyer waiting for its verifier when the request was made:
+ *                a hint, not a promise. A buyer that is behind ({@value #BEHIND} or more) loses
+ *                nothing if the provider holds this job's signature briefly to share it with the
+ *                buyer's next jobs (one batch signature for the provider to make and the buyer
+ *                to check, instead of one each); 0, the default and what a network that does not
+ *                carry the hint delivers, asks for the signature as soon as the job is done
  */
 public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
-                               Optional<HoldCertificate> holdCertificate, Delivery delivery) {
+                               Optional<HoldCertificate> holdCertificate, Delivery delivery, int resultsQueued) {
     /** Length of a challenge nonce in bytes. */
     public static final int NONCE_BYTES = 32;
+    /**
+     * {@link #resultsQueued()} from which the buyer counts as behind its providers: a provider
+     * may then hold the job's finished statements for a batch (at most its seal linger, 2 ms by
+     * default) instead of signing them at once.
+     */
+    public static final int BEHIND = 2;
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
 
     /**
@@ -43,8 +55,10 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
      * @param holdCertificate the hold's certificate, or empty
      * @param delivery held inputs and where the outputs go; not null
+     * @param resultsQueued results of this buyer waiting for its verifier, 0 or more
      * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field, or a
-     *         held input the spec does not declare or that also came with bytes
+     *         held input the spec does not declare or that also came with bytes, or a negative
+     *         count of queued results
      */
     public ExecutionRequest {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -72,6 +86,28 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
                         + "such input") + ": name each held input once, with no bytes");
             }
         }
+        if (resultsQueued < 0) {
+            throw new InvalidArgumentException("results queued is " + resultsQueued + ": give 0 when none are "
+                    + "waiting for the buyer's verifier");
+        }
+    }
+
+    /**
+     * A request whose buyer is not behind ({@code resultsQueued} 0): the provider signs its
+     * result as soon as it is done.
+     *
+     * @param jobId   the buyer's job id: exactly 32 lower-case hex characters
+     * @param attempt attempt number, from 1
+     * @param spec    the job spec; not null
+     * @param inputs  input bytes by name
+     * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @param holdCertificate the hold's certificate, or empty
+     * @param delivery held inputs and where the outputs go; not null
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
+                            Optional<HoldCertificate> holdCertificate, Delivery delivery) {
+        this(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, 0);
     }
 
     /**
@@ -96,7 +132,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @throws InvalidArgumentException if null or inconsistent with the inputs
      */
     public ExecutionRequest withDelivery(Delivery delivery) {
-        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery);
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, resultsQueued);
     }
 
     /**
@@ -120,7 +156,8 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      */
     public ExecutionRequest withHoldCertificate(HoldCertificate certificate) {
         InvalidArgumentException.requireNonNull(certificate, "hold certificate");
-        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate), delivery);
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate), delivery,
+                resultsQueued);
     }
 
     /** @return a copy of the nonce */
