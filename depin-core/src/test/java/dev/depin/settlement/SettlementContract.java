@@ -186,6 +186,25 @@ public abstract class SettlementContract {
     }
 
     @Test
+    public void applyAll_answersEachOperationAsApplyWould() {
+        Applied earlier = apply(new Operation.Hold(key("e"), BUYER, PROVIDER, usd(10), later()));
+        Operation.Hold a1 = new Operation.Hold(key("a1"), BUYER, PROVIDER, usd(10), later());
+        List<java.util.concurrent.CompletableFuture<Applied>> out = ledger.applyAll(List.of(a1,
+                new Operation.Hold(key("a2"), BUYER, PROVIDER, usd(1_000), later()),
+                new Operation.Hold(key("e"), BUYER, PROVIDER, usd(10), later()),
+                new Operation.Post(key("nohold/post"), key("nohold"), usd(1))));
+        assertEquals(4, out.size());
+        assertEquals(a1, out.get(0).join().operation());
+        SettlementAssertions.assertReason(Reason.INSUFFICIENT_FUNDS,
+                assertThrows(CompletionException.class, out.get(1)::join).getCause());
+        assertEquals(earlier, out.get(2).join(), "an identical retry in a group gets the original");
+        SettlementAssertions.assertReason(Reason.UNKNOWN_HOLD,
+                assertThrows(CompletionException.class, out.get(3)::join).getCause());
+        assertEquals(80_000_000, ledger.balance(BUYER).available());
+        assertEquals(List.of(), ledger.applyAll(List.of()));
+    }
+
+    @Test
     public void void_returnsTheWholeHold() {
         apply(new Operation.Hold(key("h"), BUYER, PROVIDER, usd(10), later()));
         Applied v = apply(new Operation.VoidHold(key("v"), key("h")));

@@ -235,6 +235,35 @@ class LedgerServiceBatchTest {
     }
 
     @Test
+    void applyBatch_handsEachChunkToOneGroupCommit_soItsHoldsShareOneRoot() {
+        LedgerGrpc.LedgerBlockingStub stub = raw(serve(4_096).address());
+        // 150 holds: chunks of 64, 64 and 22. Handed one by one, an idle writer would commit the
+        // first hold or few alone while the call thread parsed the rest.
+        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder().setOmitEcho(true);
+        List<Operation.Hold> holds = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            holds.add(hold("buyer:acme/chunk/" + i, BUYER, 100 + i));
+            req.addOperationJson(json(holds.get(i)));
+        }
+        ApplyBatchReply reply = stub.applyBatch(req.build());
+        dev.depin.settlement.VerifiedRoots roots = new dev.depin.settlement.VerifiedRoots(64);
+        String[] root = new String[holds.size()];
+        for (int i = 0; i < holds.size(); i++) {
+            dev.depin.settlement.HoldCertificate c = LedgerWire.applied(reply.getResults(i).getApplied(), holds.get(i))
+                    .certificate().orElseThrow();
+            c.verifyIssuer(LEDGER_KEY.publicKey(), roots);
+            int chunk = i / LedgerService.CHUNK;
+            int chunkSize = Math.min(LedgerService.CHUNK, holds.size() - chunk * LedgerService.CHUNK);
+            assertTrue(c.batch().orElseThrow().leafCount() >= chunkSize, "hold " + i + " in a root of "
+                    + c.batch().orElseThrow().leafCount() + ", smaller than its chunk of " + chunkSize);
+            root[i] = c.envelope().digestHex();
+            if (i % LedgerService.CHUNK != 0) {
+                assertEquals(root[i - 1], root[i], "hold " + i + " under another root than the hold before it in its chunk");
+            }
+        }
+    }
+
+    @Test
     void applyBatch_outsideItsLimits_isRefusedWhole() {
         LedgerGrpc.LedgerBlockingStub stub = raw(serve(4_096).address());
         List<Balance> before = jdbc.balances();

@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * <p>One writer thread owns the write connection and the ledger's live state in memory (every
  * balance, every open hold, the most recent {@link Builder#recentKeys(int)} results), loaded
  * from the database when the ledger opens. It takes every queued operation (up to
- * {@link Builder#maxBatch(int)}), checks each in memory in order, writes the batch's rows with
+ * {@link Builder#maxBatch(int)}; the operations of one {@link #applyAll} call count as one unit,
+ * never split between batches), checks each in memory in order, writes the batch's rows with
  * JDBC batch statements in one transaction, commits once, and only then completes the callers'
  * futures: this is group commit, so many operations share one fsync (and, on PostgreSQL, a
  * handful of round trips), and a future that completed normally is durable. An operation that
@@ -238,15 +239,71 @@ public final class JdbcLedger implements Settlement {
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
+        refuseReserved(operation);
+        Writer.OpRequest request = new Writer.OpRequest(operation);
+        CompletableFuture<Applied> out = certified(request);
+        submit(request);
+        return out;
+    }
+
+    /**
+     * Applies the operations as one unit of the writer's queue: the writer takes them into one
+     * group commit (with whatever else is queued), never a part of them in one commit and the
+     * rest in the next, so their holds also share one certified root. Each is applied, refused
+     * and answered as {@link #apply} would; what {@code apply} throws (a null operation, a key
+     * with {@value #RESERVED_PREFIX}) fails that operation's future.
+     *
+     * @param operations the operations, at most a few thousand (they join one group commit)
+     * @return one future per operation, in the same order
+     * @throws InvalidArgumentException if {@code operations} is null
+     */
+    @Override
+    public List<CompletableFuture<Applied>> applyAll(List<Operation> operations) {
+        InvalidArgumentException.requireNonNull(operations, "operations");
+        List<CompletableFuture<Applied>> out = new ArrayList<>(operations.size());
+        List<Writer.OpRequest> group = new ArrayList<>(operations.size());
+        for (Operation op : operations) {
+            try {
+                InvalidArgumentException.requireNonNull(op, "operation");
+                refuseReserved(op);
+            } catch (InvalidArgumentException e) {
+                out.add(CompletableFuture.failedFuture(e));
+                continue;
+            }
+            Writer.OpRequest r = new Writer.OpRequest(op);
+            group.add(r);
+            out.add(certified(r));
+        }
+        if (!group.isEmpty()) {
+            submit(new Group(group));
+        }
+        return out;
+    }
+
+    private static void refuseReserved(Operation operation) {
         if (operation.key().value().startsWith(RESERVED_PREFIX)) {
             throw new InvalidArgumentException("operation key " + operation.key() + " begins with " + RESERVED_PREFIX
                     + ", which is reserved for the ledger's own operations (expiries, posts of claims): use another key");
         }
-        CompletableFuture<Applied> applied = submit(new Writer.OpRequest(operation)).future;
-        if (certifier != null && operation instanceof Operation.Hold h && h.specHash().isPresent()) {
-            return applied.thenCompose(a -> signer.certify(h).thenApply(a::withCertificate));
+    }
+
+    /**
+     * The request's future, followed by its hold certificate where the ledger certifies this
+     * hold. Called before the request is queued, so that the certificate is asked for on the
+     * writer's thread as the request completes, inside its group commit's {@link
+     * HoldCertifier#gather()}: asked for after the writer completed it (a caller preempted
+     * between queueing and asking, as a loaded machine does), the hold would be queued to the
+     * certifier alone and signed under a root of its own.
+     */
+    private CompletableFuture<Applied> certified(Writer.OpRequest request) {
+        if (certifier != null && request.operation instanceof Operation.Hold h && h.specHash().isPresent()) {
+            return request.future.thenCompose(a -> signer.certify(h).thenApply(a::withCertificate));
         }
-        return applied;
+        return request.future;
+    }
+
+    /** Operations queued for the writer as one unit ({@link #applyAll}). */
+    private record Group(List<Writer.OpRequest> requests) {
     }
 
     /** @return the public key this ledger signs hold certificates with, if it was given one */
@@ -458,7 +515,8 @@ public final class JdbcLedger implements Settlement {
         return probe.future.join();
     }
 
-    private <R extends Writer.Request> R submit(R request) {
+    /** Queues a request, a {@link Group} of them or a probe; a closed ledger fails it at once. */
+    private <R> R submit(R request) {
         synchronized (this) {
             if (!closed) {
                 queue.add(request);
@@ -498,7 +556,15 @@ public final class JdbcLedger implements Settlement {
             } catch (InterruptedException e) {
                 continue; // only close() ends the writer
             }
-            queue.drainTo(batch, maxBatch - 1);
+            // up to maxBatch operations, a group counted as its size (a group is never split)
+            for (int n = size(batch.get(0)); n < maxBatch; ) {
+                Object o = queue.poll();
+                if (o == null) {
+                    break;
+                }
+                batch.add(o);
+                n += size(o);
+            }
             if (batch.remove(STOP)) {
                 stop = true;
             }
@@ -507,6 +573,8 @@ public final class JdbcLedger implements Settlement {
             for (Object o : batch) {
                 if (o instanceof Writer.Probe) {
                     probes.add((Writer.Probe) o);
+                } else if (o instanceof Group g) {
+                    requests.addAll(g.requests());
                 } else {
                     requests.add((Writer.Request) o);
                 }
@@ -534,9 +602,17 @@ public final class JdbcLedger implements Settlement {
         }
     }
 
+    private static int size(Object queued) {
+        return queued instanceof Group g ? g.requests().size() : 1;
+    }
+
     private static void fail(Object o, Throwable t) {
         if (o instanceof Writer.Request) {
             ((Writer.Request) o).fail(t);
+        } else if (o instanceof Group g) {
+            for (Writer.Request r : g.requests()) {
+                r.fail(t);
+            }
         } else if (o instanceof Writer.Probe) {
             ((Writer.Probe) o).future.completeExceptionally(t);
         }

@@ -52,11 +52,16 @@ abstract class WriterTest {
     /** Makes the next {@code failures} commits on the writer's connection fail before they reach the database. */
     static final class FailingCommits implements UnaryOperator<Connection> {
         final AtomicInteger failures = new AtomicInteger();
+        /** Commits asked of the connection, failed ones included. */
+        final AtomicInteger commits = new AtomicInteger();
 
         @Override
         public Connection apply(Connection real) {
             return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
                     (proxy, method, args) -> {
+                        if (method.getName().equals("commit")) {
+                            commits.incrementAndGet();
+                        }
                         if (method.getName().equals("commit") && failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                             throw new SQLException("injected: the disk is full");
                         }
@@ -88,6 +93,47 @@ abstract class WriterTest {
     private static Throwable cause(CompletableFuture<?> f) {
         CompletionException e = assertThrows(CompletionException.class, f::join);
         return e.getCause();
+    }
+
+    @Test
+    void applyAll_groupLargerThanMaxBatch_isOneCommit_andEachOperationIsAnsweredAsAlone() {
+        FailingCommits commits = new FailingCommits();
+        JdbcLedger.Builder builder = freshDatabase().builder().maxBatch(4);
+        builder.writeConnection = commits;
+        try (JdbcLedger ledger = funded(builder)) {
+            Applied earlier = ledger.apply(hold("earlier", 1)).join();
+            long ops = ledger.audit().operations();
+            List<Operation> group = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                group.add(hold("g" + i, 1));
+            }
+            group.add(new Operation.Post(OperationKey.of("g3/post"), OperationKey.of("g3"), usd(1))); // its hold is in the group
+            group.add(hold("broke", 100)); // 79 of 100 left free: refused by the database path, in the same commit
+            group.add(hold("earlier", 1)); // an identical retry
+            Operation reserved = new Operation.Transfer(OperationKey.of(JdbcLedger.RESERVED_PREFIX + "x"), BUYER, PROVIDER, usd(1));
+            group.add(reserved);
+            group.add(null);
+            group.add(new Operation.Post(OperationKey.of("nohold/post"), OperationKey.of("nohold"), usd(1)));
+            int before = commits.commits.get();
+            List<CompletableFuture<Applied>> out = ledger.applyAll(group);
+            assertEquals(group.size(), out.size());
+            for (int i = 0; i < 21; i++) {
+                assertEquals(group.get(i), out.get(i).join().operation());
+            }
+            assertEquals(before + 1, commits.commits.get(), "a group of 26 under maxBatch 4 is still one commit");
+            assertReason(Reason.INSUFFICIENT_FUNDS, cause(out.get(21)));
+            assertEquals(earlier, out.get(22).join());
+            InvalidArgumentException alone = assertThrows(InvalidArgumentException.class, () -> ledger.apply(reserved));
+            assertEquals(alone.getMessage(), assertInstanceOf(InvalidArgumentException.class, cause(out.get(23))).getMessage());
+            assertInstanceOf(InvalidArgumentException.class, cause(out.get(24)));
+            assertReason(Reason.UNKNOWN_HOLD, cause(out.get(25)));
+            assertEquals(ops + 21, ledger.audit().operations());
+            assertEquals(19_000_000 + 1_000_000, ledger.balance(BUYER).held(), "19 holds of the group and the earlier one open");
+            assertThrows(InvalidArgumentException.class, () -> ledger.applyAll(null));
+            assertEquals(List.of(), ledger.applyAll(List.of()));
+            assertEquals(List.of(), ledger.memoryDifferences());
+            assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
+        }
     }
 
     @Test

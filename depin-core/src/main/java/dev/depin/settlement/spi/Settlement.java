@@ -60,6 +60,30 @@ public interface Settlement extends AutoCloseable {
     CompletableFuture<Applied> apply(Operation operation);
 
     /**
+     * Applies several operations, each exactly as {@link #apply} would apply it alone, in the
+     * order given; an implementation that commits in groups may take them together (one group
+     * commit rather than whatever part of them happened to be queued when its writer woke).
+     * What {@code apply} would throw for one operation fails that operation's future instead,
+     * and the others still apply. The default applies them one by one.
+     *
+     * @param operations the operations; none null
+     * @return one future per operation, in the same order
+     * @throws dev.depin.InvalidArgumentException if {@code operations} is null
+     */
+    default List<CompletableFuture<Applied>> applyAll(List<Operation> operations) {
+        dev.depin.InvalidArgumentException.requireNonNull(operations, "operations");
+        List<CompletableFuture<Applied>> out = new java.util.ArrayList<>(operations.size());
+        for (Operation op : operations) {
+            try {
+                out.add(apply(op));
+            } catch (RuntimeException e) {
+                out.add(CompletableFuture.failedFuture(e));
+            }
+        }
+        return out;
+    }
+
+    /**
      * An account's balance as of the last durable operation.
      *
      * @param account the account

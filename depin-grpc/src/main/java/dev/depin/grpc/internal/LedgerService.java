@@ -64,8 +64,8 @@ import java.util.function.Function;
  * bytes per operation less.
  *
  * <p>An {@code ApplyBatch} is many {@code Apply}s in one message: each operation is checked,
- * authorised, counted in flight and refused on its own, and the ledger gets them one after the
- * other, so its group commit takes them together; the answer goes once every operation is
+ * authorised, counted in flight and refused on its own, and the ledger gets them in chunks of
+ * {@value #CHUNK}, each taken into one group commit as a whole; the answer goes once every operation is
  * answered or the call timeout passed. A post, void or expiry is authorised by its hold's payer
  * and payee, which never change once the hold exists: the service remembers them for the
  * {@value #REMEMBERED_HOLDS} holds it saw last (applied through it, or read), so that it reads
@@ -81,6 +81,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private final ConcurrentHashMap<NodePublicKey, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
     private LedgerClaims claims;
+    /** How many of a call's operations are handed to the ledger as one unit. */
+    public static final int CHUNK = 64;
     /** The most operations one ApplyBatch may carry. */
     public static final int MAX_BATCH = 1_024;
     /** How many holds' payer and payee the service remembers for authorising their ends. */
@@ -188,13 +190,16 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         }
         CompletableFuture<Applied> f = ledger.apply(op);
         if (op instanceof Operation.Hold) {
-            f.thenAccept(a -> {
-                if (a.operation() instanceof Operation.Hold h) {
-                    remember(h.key(), new Parties(h.payer(), h.payee()));
-                }
-            });
+            f.thenAccept(this::remember);
         }
         return f;
+    }
+
+    /** Remembers an applied hold's payer and payee (durable now) for authorising its end. */
+    private void remember(Applied a) {
+        if (a.operation() instanceof Operation.Hold h) {
+            remember(h.key(), new Parties(h.payer(), h.payee()));
+        }
     }
 
     @Override
@@ -209,6 +214,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         boolean operator = access.isOperator(peer);
         Batch batch = new Batch(peer, n, !operator, !request.getOmitEcho(), out);
         int admitted = admit(peer, n);
+        List<Operation> chunk = new ArrayList<>(Math.min(n, CHUNK));
+        int[] slots = new int[Math.min(n, CHUNK)];
         for (int i = 0; i < n; i++) {
             if (i >= admitted) {
                 batch.refuse(i, busy(peer), false);
@@ -221,17 +228,55 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                 batch.refuse(i, Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException(), true);
                 continue;
             }
-            CompletableFuture<Applied> f;
             try {
-                f = start(peer, operator, op);
+                if (!operator) {
+                    authorize(peer, op);
+                }
             } catch (RuntimeException e) {
                 batch.refuse(i, status(e, !operator), true);
                 continue;
             }
-            int slot = i;
-            f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure, true));
+            chunk.add(op);
+            slots[chunk.size() - 1] = i;
+            if (chunk.size() == CHUNK) {
+                hand(chunk, slots, batch);
+            }
+        }
+        if (!chunk.isEmpty()) {
+            hand(chunk, slots, batch);
         }
         batch.done.orTimeout(callTimeoutMs, TimeUnit.MILLISECONDS).whenCompleteAsync((v, late) -> batch.answer(), responses);
+    }
+
+    /**
+     * Hands a chunk of a call's checked operations to the ledger as one unit ({@link
+     * Settlement#applyAll}), so that a group commit takes them together: handed one by one, an
+     * idle writer would start a commit with the first few while the rest were still being
+     * parsed, and under load a call's operations would spread over several small commits (and
+     * their holds over as many certified roots). Chunks rather than the whole call keep the
+     * parsing of the next chunk beside the writer's commit of this one. Empties {@code chunk}.
+     */
+    private void hand(List<Operation> chunk, int[] slots, Batch batch) {
+        List<CompletableFuture<Applied>> futures;
+        try {
+            futures = ledger.applyAll(List.copyOf(chunk));
+        } catch (RuntimeException e) {
+            for (int j = 0; j < chunk.size(); j++) {
+                batch.refuse(slots[j], status(e, batch.sanitise), true);
+            }
+            chunk.clear();
+            return;
+        }
+        for (int j = 0; j < futures.size(); j++) {
+            Operation op = chunk.get(j);
+            CompletableFuture<Applied> f = futures.get(j);
+            if (op instanceof Operation.Hold) {
+                f.thenAccept(this::remember);
+            }
+            int slot = slots[j];
+            f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure, true));
+        }
+        chunk.clear();
     }
 
     /**
