@@ -31,7 +31,9 @@ import dev.depin.kernel.internal.SgemmBlocks;
  * An executor's job instead passes its own {@link KernelReference.Scratch} ({@link #sgemm(int,
  * int, int, FloatBuffer, FloatBuffer, float[], KernelReference.Scratch)}): that call's tasks share
  * a pool of their own, at most {@link #threads()} workspaces whose arrays the job's scratch
- * allocates, tracks and wipes, so no packed copy of the job's matrices outlives its wipe.
+ * allocates, tracks and wipes, so no packed copy of the job's matrices outlives its wipe; with
+ * {@link #sgemm(int, int, int, FloatBuffer, FloatBuffer, java.nio.ByteBuffer, KernelReference.Scratch)}
+ * C is computed in place in the job's output buffer, with no array of C to allocate, copy and wipe.
  *
  * <p>Arguments are validated at every entry point and rejected with an
  * {@link InvalidArgumentException} whose message names the offending argument. After
@@ -184,7 +186,7 @@ public final class CpuReference implements AutoCloseable {
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
-        gemmAll(m, k, n, a, null, b, null, c, false, null);
+        gemmAll(m, k, n, a, null, b, null, c, null, false, null);
     }
 
     /**
@@ -238,7 +240,51 @@ public final class CpuReference implements AutoCloseable {
         checkBuffer("b", b, s.kn, "k*n");
         checkArray("c", c, s.mn, "m*n");
         ensureOpen();
-        gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, false,
+        gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, null, false,
+                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
+    }
+
+    /**
+     * As {@link #sgemm(int, int, int, FloatBuffer, FloatBuffer, float[], KernelReference.Scratch)},
+     * bit for bit, with C computed in place in a buffer of little-endian float32 bytes: for an
+     * executor whose job's output buffer is to receive C, so that no array of C is allocated,
+     * copied into the buffer and wiped beside it. The buffer is written as the array would be
+     * (each element's accumulator is stored there between depth blocks, then rewritten with the
+     * final value); whatever it held before is overwritten. The call's working arrays are
+     * allocated through {@code scratch} as in the array overload, with the same labels and sizes.
+     *
+     * @param m       rows of A and C, {@code >= 1}
+     * @param k       columns of A and rows of B, {@code >= 1}
+     * @param n       columns of B and C, {@code >= 1}
+     * @param a       A, row-major: the m·k floats from its position (position unchanged)
+     * @param b       B, row-major: the k·n floats from its position (position unchanged)
+     * @param c       C, row-major little-endian float32: the m·n·4 bytes from its position are
+     *                overwritten (position and byte order unchanged); writable, not a view of
+     *                A's or B's bytes
+     * @param scratch where the call's working arrays are allocated; thread-safe
+     * @throws InvalidArgumentException if a size is not positive, a product of sizes exceeds
+     *     the largest Java array, a buffer or the scratch is null or too short, or {@code c} is
+     *     read-only
+     * @throws ReferenceClosedException if this instance is closed
+     */
+    public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, java.nio.ByteBuffer c,
+                      KernelReference.Scratch scratch) {
+        InvalidArgumentException.requireNonNull(scratch, "scratch");
+        Shape s = Shape.of(m, k, n);
+        checkBuffer("a", a, s.mk, "m*k");
+        checkBuffer("b", b, s.kn, "k*n");
+        if (c == null) {
+            throw new InvalidArgumentException("c must not be null");
+        }
+        if (c.remaining() < (long) s.mn * Float.BYTES) {
+            throw new InvalidArgumentException("c must have >= 4*m*n = " + (long) s.mn * Float.BYTES
+                    + " bytes remaining but has " + c.remaining());
+        }
+        if (c.isReadOnly()) {
+            throw new InvalidArgumentException("c is read-only: pass a writable buffer to receive C");
+        }
+        ensureOpen();
+        gemmAll(m, k, n, null, a.slice(), null, b.slice(), null, c.slice(), false,
                 scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
     }
 
@@ -300,7 +346,7 @@ public final class CpuReference implements AutoCloseable {
             for (int i = 0; i < m; i++) {
                 System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
             }
-            gemmAll(m, kc, w, aPanel, null, panel, null, c, pc > 0, null);
+            gemmAll(m, kc, w, aPanel, null, panel, null, c, null, pc > 0, null);
         }
     }
 
@@ -320,13 +366,13 @@ public final class CpuReference implements AutoCloseable {
      * The tasks take their workspaces from {@code own}, or from the shared pool when it is null.
      */
     private void gemmAll(int m, int k, int n, float[] a, FloatBuffer aIn, float[] b, FloatBuffer bIn, float[] c,
-                         boolean accumulate, CallPool own) {
+                         java.nio.ByteBuffer cOut, boolean accumulate, CallPool own) {
         long work = (long) m * k * n;
         if (threads == 1 || work < SMALL_GEMM) {
             if (own != null) {
                 own.reserve(1, m, n, k, aIn != null, bIn != null);
             }
-            gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, accumulate, own);
+            gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
             return;
         }
         if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
@@ -338,7 +384,7 @@ public final class CpuReference implements AutoCloseable {
             }
             runChunks(ceilDiv(m, rows), q -> {
                 int i0 = q * rows;
-                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, accumulate, own);
+                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
             });
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
@@ -348,19 +394,20 @@ public final class CpuReference implements AutoCloseable {
             }
             runChunks(ceilDiv(n, cols), q -> {
                 int j0 = q * cols;
-                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, accumulate, own);
+                gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
             });
         }
     }
 
     /** Computes rows [i0, i1) × columns [j0, j1) of C with one workspace from {@code own} or the shared pool. */
     private void gemmTask(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
-                          FloatBuffer bIn, float[] c, boolean accumulate, CallPool own) {
+                          FloatBuffer bIn, float[] c, java.nio.ByteBuffer cOut, boolean accumulate, CallPool own) {
         SgemmBlocks.Workspace ws = own != null ? own.acquire() : acquireScratch();
+        // A task's own views: the buffers' absolute reads and writes, on no state another task shares.
+        java.nio.ByteBuffer cView = cOut == null ? null : cOut.duplicate();
         try {
-            // A task's own views: the buffers' absolute reads, on no state another task shares.
             blocks.gemm(i0, i1, j0, j1, k, n, a, aIn == null ? null : aIn.duplicate(), b,
-                    bIn == null ? null : bIn.duplicate(), c, accumulate, ws);
+                    bIn == null ? null : bIn.duplicate(), c, cView, accumulate, ws);
         } finally {
             if (own != null) {
                 own.release(ws);
@@ -368,7 +415,11 @@ public final class CpuReference implements AutoCloseable {
                 releaseScratch(ws);
             }
         }
-        canonicalNaNs(c, i0, i1, j0, j1, n);
+        if (c != null) {
+            canonicalNaNs(c, i0, i1, j0, j1, n);
+        } else {
+            canonicalNaNs(cView.order(java.nio.ByteOrder.LITTLE_ENDIAN), i0, i1, j0, j1, n);
+        }
     }
 
     /**
@@ -381,6 +432,18 @@ public final class CpuReference implements AutoCloseable {
             for (int e = i * n + j0, end = i * n + j1; e < end; e++) {
                 if (c[e] != c[e]) {
                     c[e] = CANONICAL_NAN;
+                }
+            }
+        }
+    }
+
+    /** {@link #canonicalNaNs(float[], int, int, int, int, int)} for C in a little-endian buffer (absolute bytes). */
+    private static void canonicalNaNs(java.nio.ByteBuffer c, int i0, int i1, int j0, int j1, int n) {
+        for (int i = i0; i < i1; i++) {
+            for (int e = i * n + j0, end = i * n + j1; e < end; e++) {
+                float v = c.getFloat(e * Float.BYTES);
+                if (v != v) {
+                    c.putFloat(e * Float.BYTES, CANONICAL_NAN);
                 }
             }
         }

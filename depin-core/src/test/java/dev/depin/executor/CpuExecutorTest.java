@@ -15,6 +15,7 @@ import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.provider.DeviceKind;
 import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** The executor contract on the CPU reference executor, plus its own edge cases. */
@@ -91,15 +92,65 @@ class CpuExecutorTest extends ExecutorContractTest {
             }
         }
         assertEquals(records.get(1), records.get(0), "the pool's wipe records what one thread's does");
-        // A and B are read in place (no float copies); C is computed in one scratch array; the
-        // kernel's packed blocks and tiles are two workspaces (one per thread) of the job's scratch.
+        // A and B are read in place (no float copies); C is computed in its output buffer (no
+        // scratch array of C); the kernel's packed blocks and tiles are two workspaces (one per
+        // thread) of the job's scratch.
         java.util.List<String> labels = records.get(0).stream().map(dev.depin.crypto.WipeRecord::label).toList();
-        assertEquals(java.util.List.of("a", "b", "c", "scratch:c"), labels.subList(0, 4));
+        assertEquals(java.util.List.of("a", "b", "c"), labels.subList(0, 3));
         java.util.List<String> w0 = labels.stream().filter(l -> l.startsWith("scratch:sgemm-w0-")).toList();
         java.util.List<String> w1 = labels.stream().filter(l -> l.startsWith("scratch:sgemm-w1-")).toList();
         assertEquals(w0.stream().map(l -> l.replace("-w0-", "-w1-")).toList(), w1, labels.toString());
-        assertEquals(4 + w0.size() + w1.size(), labels.size(), labels.toString());
+        assertEquals(3 + w0.size() + w1.size(), labels.size(), labels.toString());
         assertTrue(w0.size() >= 3, labels.toString()); // packed A, packed B, a tile or rows of C at least
+    }
+
+    /**
+     * A job's SGEMM computes C in its output buffer: the bits of the reference's array path for
+     * awkward shapes (NaN payloads and inf × 0 included), and the attestation lists the job's
+     * buffers and the kernel's workspaces, no array of C.
+     */
+    @Test
+    void sgemmJob_bitsOfTheReference_cInItsOutputBuffer() {
+        long seed = SEED + 41;
+        System.out.println("sgemmJob_bitsOfTheReference_cInItsOutputBuffer seed=0x" + Long.toHexString(seed));
+        SplittableRandom rnd = new SplittableRandom(seed);
+        try (dev.depin.kernel.CpuReference ref = new dev.depin.kernel.CpuReference(1)) {
+            for (int[] s : new int[][] {{1, 1, 1}, {7, 1, 5}, {13, 251, 263}, {130, 600, 33}, {101, 521, 1061},
+                {145, 300, 129}}) {
+                int m = s[0];
+                int k = s[1];
+                int n = s[2];
+                float[] a = random(rnd, m * k);
+                float[] b = random(rnd, k * n);
+                if (m >= 2 && k >= 4) {
+                    a[3] = Float.intBitsToFloat(0xffc0_0042);
+                    a[k + 1] = Float.NEGATIVE_INFINITY;
+                    b[n + 2] = 0f;
+                }
+                float[] want = new float[m * n];
+                ref.sgemm(m, k, n, a, b, want);
+                String what = m + "x" + k + "x" + n;
+                try (ExecutionContext ctx = executor().open(BuiltinKernel.SGEMM,
+                        LaunchParams.builder().put("m", m).put("k", k).put("n", n).build())) {
+                    ctx.input("a").put(bytes(a));
+                    ctx.input("b").put(bytes(b));
+                    ctx.run();
+                    ByteBuffer c = ctx.output("c").duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    assertEquals(want.length * Float.BYTES, c.remaining(), what);
+                    for (int e = 0; e < want.length; e++) {
+                        assertEquals(Float.floatToRawIntBits(want[e]), c.getInt(e * Float.BYTES),
+                                what + ": element " + e);
+                    }
+                    java.util.List<String> labels = ctx.allocations().stream().map(ExecutionContext.Allocation::label)
+                            .toList();
+                    assertEquals(java.util.List.of("a", "b", "c"), labels.subList(0, 3), what);
+                    assertTrue(labels.subList(3, labels.size()).stream().allMatch(l -> l.startsWith("scratch:sgemm-w")),
+                            what + ": " + labels);
+                    assertEquals(labels, ctx.wipe((byte) 0x5a).stream().map(dev.depin.crypto.WipeRecord::label)
+                            .toList(), what);
+                }
+            }
+        }
     }
 
     @Test

@@ -258,13 +258,15 @@ class CpuReferenceScratchTest {
         }
     }
 
-    private static FloatBuffer inBytes(float[] f) {
+    /** Also used by {@link CpuReferenceOutputBufferTest}. */
+    static FloatBuffer inBytes(float[] f) {
         ByteBuffer bb = ByteBuffer.allocate(f.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         bb.asFloatBuffer().put(f);
         return bb.asFloatBuffer();
     }
 
-    private static float[] randomFloats(SplittableRandom rnd, int n) {
+    /** Also used by {@link CpuReferenceOutputBufferTest}. */
+    static float[] randomFloats(SplittableRandom rnd, int n) {
         float[] f = new float[n];
         for (int i = 0; i < n; i++) {
             f[i] = (float) (rnd.nextDouble() * 2 - 1);

@@ -1,5 +1,7 @@
 package dev.depin.kernel.internal;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -37,8 +39,10 @@ public final class ScalarSgemm implements SgemmBlocks {
 
     @Override
     public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
-            FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {
+            FloatBuffer bIn, float[] c, ByteBuffer cOut, boolean accumulate, Workspace ws) {
         {
+            // C in a buffer: its rows reach and leave the per-row scratch arrays in bulk.
+            FloatBuffer cf = c == null ? cOut.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer() : null;
             float[][] bp = ws.rows(0, Math.min(KC, k), Math.min(NC, j1 - j0));
             float[][] cr = ws.rows(1, MR, Math.min(NC, j1 - j0));
             for (int jc = j0; jc < j1; jc += NC) {
@@ -58,8 +62,10 @@ public final class ScalarSgemm implements SgemmBlocks {
                         for (int r = 0; r < mr; r++) {
                             if (pc == 0 && !accumulate) {
                                 Arrays.fill(cr[r], 0, nc, 0f);
-                            } else {
+                            } else if (c != null) {
                                 System.arraycopy(c, (i + r) * n + jc, cr[r], 0, nc);
+                            } else {
+                                cf.get((i + r) * n + jc, cr[r], 0, nc);
                             }
                         }
                         float[] as = a;
@@ -88,7 +94,11 @@ public final class ScalarSgemm implements SgemmBlocks {
                                 break;
                         }
                         for (int r = 0; r < mr; r++) {
-                            System.arraycopy(cr[r], 0, c, (i + r) * n + jc, nc);
+                            if (c != null) {
+                                System.arraycopy(cr[r], 0, c, (i + r) * n + jc, nc);
+                            } else {
+                                cf.put((i + r) * n + jc, cr[r], 0, nc);
+                            }
                         }
                     }
                 }

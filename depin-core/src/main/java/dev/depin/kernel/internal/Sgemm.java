@@ -72,13 +72,11 @@ public final class Sgemm extends BuiltinDefinition {
         int m = (int) dim(p, "m");
         int k = (int) dim(p, "k");
         int n = (int) dim(p, "n");
-        // A and B are read where they lie (no float copies to make and wipe); C is computed in
-        // a scratch array (recorded and wiped with the buffers) and then put into its buffer.
-        // The kernel's packed blocks of A and B and its tiles of C are allocated through the same
-        // scratch, so they are recorded and wiped with the job too.
-        float[] c = scratch.floats("scratch:c", m * n);
-        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), c, scratch);
-        Buffers.floatView(outputs.get("c")).put(c);
+        // A and B are read where they lie and C is computed in its output buffer (no float
+        // copies to make, copy out and wipe). The kernel's packed blocks of A and B and its
+        // tiles of C are allocated through the scratch, so they are recorded and wiped with the job.
+        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), outputs.get("c"),
+                scratch);
     }
 
     /** Rows of C need the same rows of A and B (of a chunk within one row, only its columns of B). */

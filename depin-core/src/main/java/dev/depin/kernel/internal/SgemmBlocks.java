@@ -36,17 +36,24 @@ public interface SgemmBlocks {
      * in bulk into this task's working arrays, then packed as from an array, so the bits do not
      * depend on where the operands live.
      *
+     * <p>C is likewise an array or, when the array is {@code null}, a buffer of little-endian
+     * float32 bytes (element {@code e} at absolute byte {@code 4e}, whatever the view's byte
+     * order; the task's own view, not shared with another thread): an executor's output buffer, written in place, with the same values at
+     * the same points of the computation as the array would hold.
+     *
      * @param a          A (m×k), or null to read {@code aIn}
      * @param aIn        A when {@code a} is null
      * @param b          B (k×n), or null to read {@code bIn}
      * @param bIn        B when {@code b} is null
+     * @param c          C (m×n), or null to write {@code cOut}
+     * @param cOut       C when {@code c} is null
      * @param accumulate whether each element's accumulator starts from the value C holds (a
      *                   chain continued over a further block of depths, for B read in depth
      *                   panels) instead of {@code +0.0f}
      * @param scratch    working arrays owned by the calling task (never shared between threads)
      */
     void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, java.nio.FloatBuffer aIn, float[] b,
-              java.nio.FloatBuffer bIn, float[] c, boolean accumulate, Workspace scratch);
+              java.nio.FloatBuffer bIn, float[] c, java.nio.ByteBuffer cOut, boolean accumulate, Workspace scratch);
 
     /**
      * Allocates in {@code ws}, in the order {@link #gemm} would, every array a task of at most

@@ -1,5 +1,7 @@
 package dev.depin.kernel.internal;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -70,7 +72,11 @@ public final class VectorSgemm implements SgemmBlocks {
 
     @Override
     public void gemm(int i0, int i1, int j0, int j1, int k, int n, float[] a, FloatBuffer aIn, float[] b,
-            FloatBuffer bIn, float[] c, boolean accumulate, Workspace ws) {
+            FloatBuffer bIn, float[] c, ByteBuffer cOut, boolean accumulate, Workspace ws) {
+        // C in a buffer: each tile is loaded from it into the task's tile array (little-endian
+        // vector reads), computed there by the same micro-kernel, and stored back; the edge
+        // tiles' rows move through this float view in bulk.
+        FloatBuffer cf = c == null ? cOut.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer() : null;
         int ncMax = Math.min(NC, j1 - j0);
         int mcMax = Math.min(MC, i1 - i0);
         float[] bp = ws.floats(SLOT_B, Math.min(KC, k) * roundUp(ncMax, NR));
@@ -106,9 +112,13 @@ public final class VectorSgemm implements SgemmBlocks {
                             int aOff = (ir / MR) * kc * MR;
                             int cOff = (ic + ir) * n + jc + jr;
                             if (mr == MR && nr == NR) {
-                                kernel(kc, ap, aOff, bp, bOff, c, cOff, n, first);
+                                if (c != null) {
+                                    kernel(kc, ap, aOff, bp, bOff, c, cOff, n, first);
+                                } else {
+                                    inBuffer(kc, ap, aOff, bp, bOff, cOut, cOff, n, first, tile);
+                                }
                             } else {
-                                edge(kc, ap, aOff, bp, bOff, c, cOff, n, first, mr, nr, tile);
+                                edge(kc, ap, aOff, bp, bOff, c, cf, cOff, n, first, mr, nr, tile);
                             }
                         }
                     }
@@ -117,18 +127,46 @@ public final class VectorSgemm implements SgemmBlocks {
         }
     }
 
-    /** A partial tile: through a full-size scratch tile, of which only mr × nr is kept. */
-    private static void edge(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int n,
-            boolean first, int mr, int nr, float[] tile) {
+    /**
+     * A full tile of C in a buffer: loaded from it into the tile array (unless this is the first
+     * depth block), computed there by the micro-kernel (which then only ever sees arrays, as C2
+     * compiles it best), and stored back, each row as two little-endian vectors.
+     */
+    private static void inBuffer(int kc, float[] ap, int aOff, float[] bp, int bOff, ByteBuffer cb, int cOff, int n,
+            boolean first, float[] tile) {
+        if (!first) {
+            for (int r = 0, o = cOff * Float.BYTES; r < MR; r++, o += n * Float.BYTES) {
+                FloatVector.fromByteBuffer(S, cb, o, ByteOrder.LITTLE_ENDIAN).intoArray(tile, r * NR);
+                FloatVector.fromByteBuffer(S, cb, o + V * Float.BYTES, ByteOrder.LITTLE_ENDIAN).intoArray(tile, r * NR + V);
+            }
+        }
+        kernel(kc, ap, aOff, bp, bOff, tile, 0, NR, first);
+        for (int r = 0, o = cOff * Float.BYTES; r < MR; r++, o += n * Float.BYTES) {
+            FloatVector.fromArray(S, tile, r * NR).intoByteBuffer(cb, o, ByteOrder.LITTLE_ENDIAN);
+            FloatVector.fromArray(S, tile, r * NR + V).intoByteBuffer(cb, o + V * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /** A partial tile: through a full-size scratch tile, of which only mr × nr is kept (C in c, or else in cf). */
+    private static void edge(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, FloatBuffer cf, int cOff,
+            int n, boolean first, int mr, int nr, float[] tile) {
         java.util.Arrays.fill(tile, 0, MR * NR, 0f);
         if (!first) {
             for (int r = 0; r < mr; r++) {
-                System.arraycopy(c, cOff + r * n, tile, r * NR, nr);
+                if (c != null) {
+                    System.arraycopy(c, cOff + r * n, tile, r * NR, nr);
+                } else {
+                    cf.get(cOff + r * n, tile, r * NR, nr);
+                }
             }
         }
         kernel(kc, ap, aOff, bp, bOff, tile, 0, NR, false);
         for (int r = 0; r < mr; r++) {
-            System.arraycopy(tile, r * NR, c, cOff + r * n, nr);
+            if (c != null) {
+                System.arraycopy(tile, r * NR, c, cOff + r * n, nr);
+            } else {
+                cf.put(cOff + r * n, tile, r * NR, nr);
+            }
         }
     }
 
