@@ -29,6 +29,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * directory's time to live after each renewal, never past its offer's own expiry; only the
  * provider itself may renew it, and a badly signed or expired offer is refused.
  *
+ * <p>Keys are free, so what one machine can list and what it can put in a buyer's answer are
+ * bounded per address ({@link Builder#maxListingsPerHost}, {@link Builder#maxAnswerListingsPerHost}),
+ * and an answer lists the providers that have kept their listing alive longest first
+ * ({@link Builder#maxAnswerListings}): a flood of fresh keys neither crowds out established
+ * providers nor makes every buyer read and check it.
+ *
  * <pre>{@code
  * try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 7000).start()) {
  *     dir.awaitTermination();
@@ -48,7 +54,8 @@ public final class DirectoryServer implements AutoCloseable {
     private DirectoryServer(Builder b) throws IOException {
         this.key = b.key.publicKey();
         this.service = new DirectoryService(b.key, b.ttl, b.clock, new DirectoryService.Limits(
-                b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy));
+                b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy,
+                b.maxAnswerListings, b.maxAnswerListingsPerHost));
         this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key))
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
                 .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
@@ -170,7 +177,9 @@ public final class DirectoryServer implements AutoCloseable {
         private int maxListings = 10_000;
         private int maxListingBytes = 16 << 10;
         private long maxTotalBytes = 64L << 20;
-        private int maxListingsPerHost = 1_000;
+        private int maxListingsPerHost = 16;
+        private int maxAnswerListings = 256;
+        private int maxAnswerListingsPerHost = 8;
         private ListingAddressPolicy addressPolicy = ListingAddressPolicy.SYNTAX;
         private io.micrometer.core.instrument.MeterRegistry registry;
 
@@ -245,9 +254,9 @@ public final class DirectoryServer implements AutoCloseable {
 
         /**
          * @param max the most listings whose renewals come from one address, an IPv4 address or
-         *            an IPv6 /64 prefix, loopback included (default 1,000): a listing is per key
+         *            an IPv6 /64 prefix, loopback included (default 16): a listing is per key
          *            and keys are free, so this bounds what one machine can list; raise it for a
-         *            directory all of whose providers share one NAT. Checked before the offer's
+         *            directory many of whose providers share one NAT. Checked before the offer's
          *            signature, so renewals of new keys from a full address cost a parse; a
          *            refused renewal gets RESOURCE_EXHAUSTED
          * @return this builder
@@ -259,6 +268,41 @@ public final class DirectoryServer implements AutoCloseable {
                         + "for providers behind one NAT, lower it to bound one machine's listings");
             }
             this.maxListingsPerHost = max;
+            return this;
+        }
+
+        /**
+         * @param max the most listings in one answer, whatever the query's limit (default 256):
+         *            an answer lists the matching providers oldest first (by when each was first
+         *            listed and renewed without a lapse since), so past this many the newest are
+         *            left out; a buyer that needs others narrows its query (region, device kind,
+         *            model, memory)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 100,000
+         */
+        public Builder maxAnswerListings(int max) {
+            if (max < 1 || max > 100_000) {
+                throw new InvalidArgumentException("maximum listings per answer " + max + " must be 1 to 100000");
+            }
+            this.maxAnswerListings = max;
+            return this;
+        }
+
+        /**
+         * @param max the most listings renewed from one address (an IPv4 address, an IPv6 /64) in
+         *            one answer (default 8), the oldest of them: one machine's keys cannot fill a
+         *            buyer's answer, however many it lists; raise it for a directory whose
+         *            providers share one NAT
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder maxAnswerListingsPerHost(int max) {
+            if (max < 1) {
+                throw new InvalidArgumentException("maximum listings per address in one answer " + max + " must be "
+                        + "positive; raise it for providers behind one NAT, lower it to bound what one machine puts in "
+                        + "an answer");
+            }
+            this.maxAnswerListingsPerHost = max;
             return this;
         }
 

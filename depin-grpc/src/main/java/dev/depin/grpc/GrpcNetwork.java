@@ -438,8 +438,8 @@ public final class GrpcNetwork implements ComputeNetwork {
         InvalidArgumentException.requireNonNull(provider, "provider");
         InvalidArgumentException.requireNonNull(chunks, "chunk indices");
         List<Integer> asked = List.copyOf(chunks);
-        return onRoute(provider, channel -> dev.depin.grpc.internal.OutputFetch.fetch(channel, provider.shortId(), root,
-                bytes, chunkBytes, asked));
+        return onRoute(provider, (channel, ms) -> dev.depin.grpc.internal.OutputFetch.fetch(channel, provider.shortId(),
+                root, bytes, chunkBytes, asked, ms));
     }
 
     /**
@@ -453,16 +453,19 @@ public final class GrpcNetwork implements ComputeNetwork {
                                                                               int chunkBytes, int[] chunks) {
         dev.depin.network.spi.HeldChunk.checkRequest(root, bytes, chunkBytes, chunks);
         List<Integer> asked = java.util.Arrays.stream(chunks).boxed().toList();
-        return onRoute(provider, channel -> dev.depin.grpc.internal.OutputFetch.fetchUnchecked(channel,
-                provider.shortId(), root, bytes, chunkBytes, asked));
+        return onRoute(provider, (channel, ms) -> dev.depin.grpc.internal.OutputFetch.fetchUnchecked(channel,
+                provider.shortId(), root, bytes, chunkBytes, asked, ms));
     }
 
     /**
-     * Calls {@code call} on the channel to a listed provider, or fails when this network is
-     * closed or no directory lists the provider (one lookup for every read of held data).
+     * Calls {@code call} (given the milliseconds it may take) on the channel to a listed
+     * provider, or fails when this network is closed or no directory lists the provider (one
+     * lookup for every read of held data). A provider listed at other addresses too is tried at
+     * each in turn while one cannot be reached, within one fetch deadline
+     * ({@link dev.depin.grpc.internal.AddressFailover}); the address that answers becomes its route.
      */
     private <T> CompletableFuture<T> onRoute(NodeId provider,
-                                             java.util.function.Function<ManagedChannel, CompletableFuture<T>> call) {
+                                             java.util.function.BiFunction<ManagedChannel, Long, CompletableFuture<T>> call) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new NetworkException("this gRPC network is closed"));
         }
@@ -471,7 +474,27 @@ public final class GrpcNetwork implements ComputeNetwork {
             return CompletableFuture.failedFuture(new NetworkException("no directory lists provider "
                     + provider.shortId() + ": refresh the offers"));
         }
-        return call.apply(channel(route));
+        List<String> listedToo = otherAddresses.get(provider);
+        if (listedToo == null || listedToo.isEmpty()) {
+            return call.apply(channel(route), dev.depin.grpc.internal.OutputFetch.DEADLINE_MILLIS);
+        }
+        List<String> all = new ArrayList<>();
+        all.add(route.address());
+        listedToo.stream().filter(a -> !a.equals(route.address())).forEach(all::add);
+        return dev.depin.grpc.internal.AddressFailover.inTurn(all, dev.depin.grpc.internal.OutputFetch.DEADLINE_MILLIS,
+                System::nanoTime, (address, ms) -> call.apply(channel(new Route(address, route.key())), ms), address -> {
+                    if (!address.equals(route.address()) && route.equals(routes.get(provider))) {
+                        routes.put(provider, new Route(address, route.key())); // closes the dead address's channel
+                    }
+                }).whenComplete((r, e) -> {
+                    // Channels opened to try addresses that are not the provider's route now are let go.
+                    Route now = routes.get(provider);
+                    for (String a : all) {
+                        if (now == null || !now.address().equals(a)) {
+                            forget(new Route(a, route.key()));
+                        }
+                    }
+                });
     }
 
     /**

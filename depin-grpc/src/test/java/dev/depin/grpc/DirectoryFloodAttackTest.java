@@ -84,8 +84,9 @@ class DirectoryFloodAttackTest {
     void flood_unknownFieldsDroppedBoundsHeldHonestQueriesAnswered() throws Exception {
         DeviceInfo device = device();
         NodeKeyPair honestKey = NodeKeyPair.generate();
+        // Every listing answered (all come from 127.0.0.1), so that each is checked for its unknown field.
         try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).maxListings(MAX_LISTINGS)
-                .maxTotalBytes(MAX_TOTAL_BYTES).start();
+                .maxTotalBytes(MAX_TOTAL_BYTES).maxAnswerListingsPerHost(MAX_LISTINGS).start();
              ProviderServer honest = ProviderServer.builder(ProviderNode.builder(honestKey, new CpuExecutor(1)).build(),
                      honestKey).directory(dir.address(), dir.publicKey()).renewEvery(Duration.ofHours(1)).start();
              GrpcNetwork buyer = GrpcNetwork.builder().directory(dir.address(), dir.publicKey())

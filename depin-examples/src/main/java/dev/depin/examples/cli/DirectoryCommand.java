@@ -45,9 +45,20 @@ public final class DirectoryCommand implements Callable<Integer> {
             description = "Most listings held; more are refused (default ${DEFAULT-VALUE}).")
     int maxListings;
 
-    @Option(names = "--max-listings-per-address", defaultValue = "1000", paramLabel = "N",
-            description = "Most listings whose renewals come from one IP address (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-listings-per-address", defaultValue = "16", paramLabel = "N",
+            description = "Most listings whose renewals come from one IP address (an IPv6 /64); raise it for "
+                    + "providers behind one NAT (default ${DEFAULT-VALUE}).")
     int maxListingsPerAddress;
+
+    @Option(names = "--max-answer-listings", defaultValue = "256", paramLabel = "N",
+            description = "Most listings in one answer, the providers listed longest without a lapse first "
+                    + "(default ${DEFAULT-VALUE}).")
+    int maxAnswerListings;
+
+    @Option(names = "--max-answer-listings-per-address", defaultValue = "8", paramLabel = "N",
+            description = "Most listings renewed from one IP address (an IPv6 /64) in one answer "
+                    + "(default ${DEFAULT-VALUE}).")
+    int maxAnswerListingsPerAddress;
 
     @Option(names = "--listing-address", defaultValue = "syntax", paramLabel = "POLICY",
             description = "Which listed addresses are accepted: 'syntax' (any well-formed host:port that is not "
@@ -76,6 +87,11 @@ public final class DirectoryCommand implements Callable<Integer> {
                 throw new ServeOptions.UsageException("--max-listings and --max-listings-per-address must be "
                         + "positive, got " + maxListings + " and " + maxListingsPerAddress);
             }
+            if (maxAnswerListings < 1 || maxAnswerListings > 100_000 || maxAnswerListingsPerAddress < 1) {
+                throw new ServeOptions.UsageException("--max-answer-listings must be 1 to 100000 and "
+                        + "--max-answer-listings-per-address positive, got " + maxAnswerListings + " and "
+                        + maxAnswerListingsPerAddress);
+            }
             ListingAddressPolicy policy = switch (listingAddress) {
                 case "syntax" -> ListingAddressPolicy.SYNTAX;
                 case "peer" -> ListingAddressPolicy.PEER_ADDRESS;
@@ -84,7 +100,8 @@ public final class DirectoryCommand implements Callable<Integer> {
             };
             id = serve.loadKey(keyFile);
             DirectoryServer.Builder b = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
-                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy);
+                    .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy)
+                    .maxAnswerListings(maxAnswerListings).maxAnswerListingsPerHost(maxAnswerListingsPerAddress);
             if (metricsPort != null) {
                 registry = MetricsHttp.registry();
                 b.meterRegistry(registry);

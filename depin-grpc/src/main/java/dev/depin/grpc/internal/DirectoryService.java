@@ -48,6 +48,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * last checked before the offer's signature so that a flood of fresh keys from one address costs
  * a parse, not a verification, once its share is full; and an answer never grows past what a
  * buyer accepts in one message.
+ *
+ * <p>What a stranger can make a buyer read is bounded too. An answer lists the matching
+ * listings <em>oldest first</em>: by when each was first listed and renewed without a lapse
+ * since (a listing that expired and comes back starts again at the end), so keys made a moment
+ * ago never come before providers that have kept their listing alive; it holds at most
+ * {@link Limits#maxAnswerListings()} listings, whatever the query's limit, and at most
+ * {@link Limits#maxAnswerListingsPerHost()} renewed from one address, so one machine's keys
+ * cannot fill it. A listing skipped for its address costs the query one map look-up.
  */
 public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     /** Room left in an answer for the message's own framing. */
@@ -56,6 +64,11 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     static final int PRESENCE_INTERVALS = 1024;
 
     private final Map<NodeId, Entry> entries = new ConcurrentHashMap<>();
+    /** The same entries by {@link Entry#age}: what a query walks, oldest first. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, Entry> byAge =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** The next {@link Entry#age} given to a listing that is new or lapsed; under the lock. */
+    private long nextAge;
     /** Listings by the {@link AddressGroup} their renewals came from. */
     private final Map<String, Integer> perHost = new HashMap<>();
     private final Duration ttl;
@@ -74,14 +87,21 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
      * @param maxTotalBytes      bytes of all stored listings together
      * @param maxListingsPerHost listings whose renewals come from one address (an IPv4 address, an IPv6 /64)
      * @param addressPolicy      which listed addresses are accepted
+     * @param maxAnswerListings  listings in one answer, whatever the query's limit
+     * @param maxAnswerListingsPerHost listings renewed from one address in one answer
      */
     public record Limits(int maxListings, int maxListingBytes, long maxTotalBytes, int maxListingsPerHost,
-                         dev.depin.grpc.ListingAddressPolicy addressPolicy) {
+                         dev.depin.grpc.ListingAddressPolicy addressPolicy, int maxAnswerListings,
+                         int maxAnswerListingsPerHost) {
     }
 
-    /** One provider's listing. */
+    /**
+     * One provider's listing.
+     *
+     * @param age its rank by age: lower was listed earlier, kept since without a lapse
+     */
     private record Entry(ProviderOffer offer, Listing listing, int bytes, String host, Instant until,
-                         long heartbeats) {
+                         long heartbeats, long age) {
     }
 
     /**
@@ -135,6 +155,7 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
     /** Removes one entry and what it counted; the caller holds the lock. */
     private void drop(Entry e) {
         if (entries.remove(e.offer().nodeId(), e)) {
+            byAge.remove(e.age(), e);
             storedBytes -= e.bytes();
             if (e.host() != null) {
                 perHost.merge(e.host(), -1, (a, b) -> a + b == 0 ? null : a + b);
@@ -236,12 +257,16 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                     : fromHost > limits.maxListingsPerHost() ? fullMessage(fromHost - 1, host)
                     : null;
             if (why == null) {
+                Instant now = clock.instant();
+                // A renewal before the listing lapsed keeps its age; a new or lapsed one goes last.
+                long age = old != null && now.isBefore(old.until()) ? old.age() : nextAge++;
                 if (old != null) {
                     drop(old);
                 }
-                Entry e = new Entry(offer, listing, bytes, host, until, old == null ? 1 : old.heartbeats() + 1);
+                Entry e = new Entry(offer, listing, bytes, host, until, old == null ? 1 : old.heartbeats() + 1, age);
                 entries.put(offer.nodeId(), e);
-                presence.renewed(offer.nodeId(), clock.instant(), until);
+                byAge.put(age, e);
+                presence.renewed(offer.nodeId(), now, until);
                 storedBytes += bytes;
                 if (host != null) {
                     perHost.merge(host, 1, Integer::sum);
@@ -278,16 +303,23 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
         }
         Instant now = clock.instant();
         DirectoryAnswer.Builder a = DirectoryAnswer.newBuilder();
-        int left = q.getLimit();
+        int left = Math.min(q.getLimit(), limits.maxAnswerListings());
         long answerBytes = 0;
         boolean expired = false;
-        for (Entry e : entries.values()) {
+        // Listings in this answer by the address they were renewed from (null: in process, not counted).
+        Map<String, Integer> fromHost = new HashMap<>();
+        for (Entry e : byAge.values()) { // oldest first
+            if (left == 0) {
+                break;
+            }
             if (!now.isBefore(e.until())) {
                 expired = true;
                 continue;
             }
-            if (left > 0 && e.offer().terms().kernels().contains(q.getKernelId())
-                    && req.mismatch(e.offer()) == null) {
+            if (e.host() != null && fromHost.getOrDefault(e.host(), 0) >= limits.maxAnswerListingsPerHost()) {
+                continue; // this address's share of the answer is full: cheapest check first
+            }
+            if (e.offer().terms().kernels().contains(q.getKernelId()) && req.mismatch(e.offer()) == null) {
                 long next = answerBytes + e.bytes() + 6; // tag and length of the repeated field
                 if (next > MAX_ANSWER_BYTES) {
                     break; // a buyer takes one message of at most 4 MiB: the answer ends here
@@ -295,6 +327,9 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                 a.addListings(e.listing());
                 answerBytes = next;
                 left--;
+                if (e.host() != null) {
+                    fromHost.merge(e.host(), 1, Integer::sum);
+                }
             }
         }
         if (expired) {

@@ -137,8 +137,27 @@ public final class OutputFetch {
      */
     public static CompletableFuture<List<ByteBuffer>> fetch(Channel channel, String provider, String root,
                                                             long bytes, int chunkBytes, List<Integer> chunks) {
+        return fetch(channel, provider, root, bytes, chunkBytes, chunks, DEADLINE_MILLIS);
+    }
+
+    /**
+     * As {@link #fetch(Channel, String, String, long, int, List)}, waiting at most
+     * {@code deadlineMillis} (what is left of a deadline that other addresses' tries shared).
+     *
+     * @param channel        a channel to the provider
+     * @param provider       the provider's short id, for messages
+     * @param root           the output's root, hex
+     * @param bytes          the output's size
+     * @param chunkBytes     the chunk size
+     * @param chunks         chunk indices within the bounds
+     * @param deadlineMillis how long the call may take, 1 to {@link #DEADLINE_MILLIS}
+     * @return as the other overload
+     */
+    public static CompletableFuture<List<ByteBuffer>> fetch(Channel channel, String provider, String root,
+                                                            long bytes, int chunkBytes, List<Integer> chunks,
+                                                            long deadlineMillis) {
         FetchRequest request = request(root, bytes, chunkBytes, chunks);
-        return call(channel, provider, request).thenApply(reply -> verify(provider, request, reply));
+        return call(channel, provider, request, deadlineMillis).thenApply(reply -> verify(provider, request, reply));
     }
 
     /**
@@ -157,8 +176,27 @@ public final class OutputFetch {
      */
     public static CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchUnchecked(
             Channel channel, String provider, String root, long bytes, int chunkBytes, List<Integer> chunks) {
+        return fetchUnchecked(channel, provider, root, bytes, chunkBytes, chunks, DEADLINE_MILLIS);
+    }
+
+    /**
+     * As {@link #fetchUnchecked(Channel, String, String, long, int, List)}, waiting at most
+     * {@code deadlineMillis}.
+     *
+     * @param channel        a channel to the provider
+     * @param provider       the provider's short id, for messages
+     * @param root           the output's root, hex
+     * @param bytes          the output's size
+     * @param chunkBytes     the chunk size
+     * @param chunks         chunk indices within the bounds
+     * @param deadlineMillis how long the call may take, 1 to {@link #DEADLINE_MILLIS}
+     * @return as the other overload
+     */
+    public static CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchUnchecked(
+            Channel channel, String provider, String root, long bytes, int chunkBytes, List<Integer> chunks,
+            long deadlineMillis) {
         FetchRequest request = request(root, bytes, chunkBytes, chunks);
-        return call(channel, provider, request).thenApply(reply -> {
+        return call(channel, provider, request, deadlineMillis).thenApply(reply -> {
             int got = reply == null ? 0 : reply.getChunksCount();
             if (got != chunks.size()) {
                 throw refused(provider, root, "sent " + got + " chunk(s) for " + chunks.size() + " asked", null);
@@ -187,11 +225,13 @@ public final class OutputFetch {
     }
 
     /** One Fetch call: its reply, or the error it ended with (NOT_FOUND as {@link OutputGoneException}). */
-    private static CompletableFuture<FetchReply> call(Channel channel, String provider, FetchRequest request) {
+    private static CompletableFuture<FetchReply> call(Channel channel, String provider, FetchRequest request,
+                                                      long deadlineMillis) {
         String root = request.getRoot();
         long bytes = request.getBytes();
         CompletableFuture<FetchReply> out = new CompletableFuture<>();
-        ProviderGrpc.newStub(channel).withDeadlineAfter(DEADLINE_MILLIS, TimeUnit.MILLISECONDS)
+        ProviderGrpc.newStub(channel).withDeadlineAfter(Math.max(1, Math.min(DEADLINE_MILLIS, deadlineMillis)),
+                        TimeUnit.MILLISECONDS)
                 .fetch(request, new StreamObserver<>() {
                     private FetchReply reply;
 
