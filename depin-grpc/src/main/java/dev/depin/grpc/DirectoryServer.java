@@ -46,6 +46,7 @@ public final class DirectoryServer implements AutoCloseable {
 
     private final Server server;
     private final DirectoryService service;
+    private final dev.depin.grpc.internal.TransportRefusals transportRefusals;
     private final NodePublicKey key;
     private final String address;
     private final ScheduledExecutorService purger;
@@ -56,7 +57,8 @@ public final class DirectoryServer implements AutoCloseable {
         this.service = new DirectoryService(b.key, b.ttl, b.clock, new DirectoryService.Limits(
                 b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy,
                 b.maxAnswerListings, b.maxAnswerListingsPerHost));
-        this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key))
+        this.transportRefusals = new dev.depin.grpc.internal.TransportRefusals(b.registry, "depin.directory");
+        this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
                 .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
                 // What a peer may send before the directory reads it: two of the largest messages it
@@ -127,6 +129,16 @@ public final class DirectoryServer implements AutoCloseable {
     /** @return listings held now */
     public int size() {
         return service.size();
+    }
+
+    /**
+     * @return streams, connections and messages the transport refused before the directory's
+     *         code ran, since start (a renewal past the inbound message limit, streams past 64 per
+     *         connection, HTTP/2 resets and GOAWAYs with an error); by kind in the meter registry
+     *         as {@code depin.directory.transport.refusals}
+     */
+    public long transportRefusals() {
+        return transportRefusals.total();
     }
 
     /** @return bytes of the listings held now (within {@link Builder#maxTotalBytes}) */
@@ -332,7 +344,10 @@ public final class DirectoryServer implements AutoCloseable {
 
         /**
          * Publishes the directory's meters in {@code registry}: listings held, calls by method
-         * and status (renewals accepted and refused, queries), call latency.
+         * and status (renewals accepted and refused, queries), call latency, and what the
+         * transport refused before any call existed ({@code depin.directory.transport.refusals}
+         * by {@code kind} and {@code error}: renewals past the inbound size limit, streams past
+         * 64 per connection, HTTP/2 resets and GOAWAYs with an error).
          *
          * @param registry where the meters go
          * @return this builder

@@ -62,6 +62,7 @@ public final class ProviderServer implements AutoCloseable {
     private final ProviderService service;
     private final StreamLimits limits;
     private final AddressLimits addressLimits;
+    private final dev.depin.grpc.internal.TransportRefusals transportRefusals;
     /** RST_STREAM frames a connection may send per 10 s before it is closed (rapid reset, CVE-2023-44487). */
     private static final int MAX_RST_FRAMES_PER_10S = 10_000;
     /**
@@ -91,7 +92,8 @@ public final class ProviderServer implements AutoCloseable {
                 b.maxDrainBytes, drainPerPeer);
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
         this.service = new ProviderService(b.node, limits, addressLimits);
-        this.server = ServerTransport.mutualTls(b.host, b.port, identity)
+        this.transportRefusals = new dev.depin.grpc.internal.TransportRefusals(b.registry, "depin.node");
+        this.server = ServerTransport.mutualTls(b.host, b.port, identity, transportRefusals)
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -273,6 +275,17 @@ public final class ProviderServer implements AutoCloseable {
      */
     public long[] maxHeldByOneAddress() {
         return service.maxHeldByOneAddress();
+    }
+
+    /**
+     * @return streams and connections the transport refused before the node's code ran, since
+     *         start: streams past {@link Builder#maxStreamsPerConnection} (RST_STREAM
+     *         REFUSED_STREAM), other HTTP/2 resets and GOAWAYs with an error (too many rapid
+     *         resets...), messages past the inbound size limit; by kind in the meter registry as
+     *         {@code depin.node.transport.refusals}
+     */
+    public long transportRefusals() {
+        return transportRefusals.total();
     }
 
     /** @return the bounds this server's streams are held to */
@@ -597,8 +610,11 @@ public final class ProviderServer implements AutoCloseable {
          * @param registry where the server counts its calls by method and the status each peer was
          *                 told ({@code depin.node.calls}: a stream refused for a limit is
          *                 {@code resource_exhausted}) and times them ({@code depin.node.call.duration});
-         *                 a stream the HTTP/2 layer refuses (past {@link #maxStreamsPerConnection})
-         *                 never becomes a call and is not counted. Default none.
+         *                 what the transport refuses before any call exists (a stream past
+         *                 {@link #maxStreamsPerConnection}, other HTTP/2 resets and GOAWAYs with an
+         *                 error, a message past the inbound limit) is counted as
+         *                 {@code depin.node.transport.refusals} by {@code kind} and {@code error}.
+         *                 Default none.
          * @return this builder
          * @throws InvalidArgumentException on null
          */

@@ -42,9 +42,31 @@ public final class ServerTransport {
      */
     public static NettyServerBuilder mutualTls(String host, int port, NodeTls.Identity identity) {
         RefusedMessageLog.install();
-        return NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-                .sslContext(NodeTls.server(identity))
-                .maxInboundMetadataSize(MAX_METADATA_BYTES)
+        return limits(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .sslContext(NodeTls.server(identity)));
+    }
+
+    /**
+     * As {@link #mutualTls(String, int, NodeTls.Identity)}, with what the transport refuses before
+     * the server's code runs counted in {@code refusals} (streams past MAX_CONCURRENT_STREAMS,
+     * other HTTP/2 resets and GOAWAYs with an error, messages past the inbound limit).
+     *
+     * @param host      the interface to listen on
+     * @param port      the port, 0 for any free one
+     * @param identity  the server's TLS identity
+     * @param refusals  where the transport's refusals are counted
+     * @return the builder, for the server's own settings
+     */
+    public static NettyServerBuilder mutualTls(String host, int port, NodeTls.Identity identity,
+                                               TransportRefusals refusals) {
+        RefusedMessageLog.install();
+        return limits(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .protocolNegotiator(refusals.negotiator(NodeTls.server(identity)))
+                .addStreamTracerFactory(refusals.streamTracer()));
+    }
+
+    private static NettyServerBuilder limits(NettyServerBuilder b) {
+        return b.maxInboundMetadataSize(MAX_METADATA_BYTES)
                 .handshakeTimeout(HANDSHAKE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .maxRstFramesPerWindow(MAX_RST_FRAMES, RST_WINDOW_SECONDS);
     }
