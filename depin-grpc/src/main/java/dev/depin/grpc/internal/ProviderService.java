@@ -950,11 +950,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     .setProvider(r.provider().hex()).setExecutorKind(r.executorKind())
                     .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
                     .setDeviceNanos(r.deviceNanos());
+            // Each JSON array is fresh and never written again: wrapped, not copied.
             if (r.batched() != null) {
-                b.setBatchedReceipt(ByteString.copyFrom(r.batched().toJsonBytes()));
+                b.setBatchedReceipt(UnsafeByteOperations.unsafeWrap(r.batched().toJsonBytes()));
             } else {
-                b.setReceiptEnvelope(ByteString.copyFrom(r.receipt().toJsonBytes()))
-                        .setWipeEnvelope(ByteString.copyFrom(r.wipe().toJsonBytes()));
+                b.setReceiptEnvelope(UnsafeByteOperations.unsafeWrap(r.receipt().toJsonBytes()))
+                        .setWipeEnvelope(UnsafeByteOperations.unsafeWrap(r.wipe().toJsonBytes()));
             }
             if (a != null) {
                 header.spec().inputs().stream().map(InputRef::name).filter(a.inputsKept()::contains)

@@ -39,7 +39,10 @@ import java.util.function.Consumer;
  *
  * <p>A small job (inputs and outputs each at most {@link Wire#INLINE_BYTES} in total) sends
  * its inputs inside Start and asks for the compact reply: one message up, its outputs and
- * the Result down; the first of those stands for ACCEPTED and RUNNING. Inputs are sent from
+ * the Result down; the first of those stands for ACCEPTED and RUNNING. With no input sent by
+ * root as well, the buyer half-closes with Start, so the node closes the stream as soon as it
+ * has let go (no half-close round trip after the Result), and a cancel resets the stream
+ * instead of sending Cancel. Inputs are sent from
  * the request's buffers without a copy. Callbacks may run on a transport thread: nothing
  * here blocks.
  */
@@ -57,6 +60,14 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private final boolean compact;
     private boolean started;
     private boolean halfClosed;
+    /**
+     * Whether the buyer half-closed with its Start (every input inside it, none by root: the
+     * node can ask for nothing more): the node then closes the stream as soon as it has let go,
+     * and a cancel before the result cuts the stream instead of sending Cancel.
+     */
+    private final boolean closeWithStart;
+    /** Whether the Result arrived (a cancel then changes nothing); guarded by this. */
+    private boolean resultIn;
     private boolean cancelSent;
     /** Compact reply: whether ACCEPTED and RUNNING were reported (touched by inbound callbacks only). */
     private boolean running;
@@ -130,6 +141,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             }
         }
         this.inline = rest <= Wire.INLINE_BYTES && !pending.isEmpty();
+        this.closeWithStart = inline && byRoot.isEmpty();
         this.compact = (inline || (pending.isEmpty() && !byRoot.isEmpty()))
                 && total(request.expectedOutputs().values().stream().mapToLong(Long::longValue).toArray())
                 <= Wire.INLINE_BYTES;
@@ -175,7 +187,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         if (!started) {
             started = true;
             Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
-                    .setSpecJson(ByteString.copyFrom(request.spec().canonicalJson()))
+                    .setSpecJson(UnsafeByteOperations.unsafeWrap(request.spec().canonicalJson())) // a fresh array
                     .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
             request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
             start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs);
@@ -190,6 +202,12 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 pending.clear();
             }
             requests.onNext(ExecuteRequest.newBuilder().setStart(start).build());
+            if (closeWithStart) {
+                // Nothing can follow (no Need without inputs by root): half-close now, so the
+                // node closes the stream as soon as it has let go, not a round trip after its Result.
+                halfClosed = true;
+                requests.onCompleted();
+            }
         }
         while (requests.isReady() && !pending.isEmpty()) {
             Map.Entry<String, ByteBuffer> in = pending.peek();
@@ -209,10 +227,17 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
 
     /** Asks the provider to stop: a Cancel on the stream, which ends once it has let go. */
     private synchronized void cancel(String reason) {
-        if (released.isDone() || cancelSent || halfClosed) {
+        if (released.isDone() || cancelSent || resultIn) {
             return;
         }
         cancelSent = true;
+        if (halfClosed) {
+            // Half-closed with Start: no Cancel message can follow; cutting the stream (RST_STREAM)
+            // makes the node stop the attempt. A cancel is rare, so the node's rapid-reset guard
+            // does not see it at the rate of jobs.
+            requests.cancel("cancelled: " + reason, null);
+            return;
+        }
         if (requests == null || !started) {
             if (requests != null) {
                 requests.cancel("cancelled before the attempt started: " + reason, null);
@@ -371,6 +396,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 r.getExecutorKind(), outputs, instant(r.getStartedAtEpochNanos()),
                 instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched, transfer);
         synchronized (this) {
+            resultIn = true;
             if (!halfClosed && !released.isDone()) {
                 halfClosed = true;
                 requests.onCompleted();
