@@ -24,7 +24,8 @@ import org.HdrHistogram.Histogram;
  * flight in process ({@link LocalNetwork}), then the same over loopback mutual TLS
  * ({@link GrpcNetwork}, a directory and two {@link ProviderServer}s in this JVM).
  * Goals (2 cores): ≥ 10,000 jobs/s in process at 64 in flight; one in flight p50 ≤ 1.3 × the
- * floor; over mTLS ≥ 0.5 × the in-process rate.
+ * floor; over mTLS ≥ 0.5 × the in-process rate. The last line gives the process's CPU time
+ * per job in each 64-in-flight phase (every thread: client, nodes, transport, JIT and GC).
  *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
  * dev.depin.benchmarks.grpc.DefaultSmallJobBenchmark [seconds-per-phase]}
@@ -51,17 +52,22 @@ public final class DefaultSmallJobBenchmark {
         SmallJobs.row(40, "floor (2 sign + 2 verify, BC)", floor);
         Histogram local;
         double localRate;
+        double localCpu;
         try (LocalNetwork net = LocalNetwork.of(List.of(node(), node()));
              DepinClient client = DepinClient.builder(net).build()) {
             SplittableRandom rnd = new SplittableRandom(20261205L);
             SmallJobs.oneInFlight(client, rnd, N, Math.max(3, seconds));
             local = SmallJobs.oneInFlight(client, rnd, N, seconds);
             SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(3, seconds));
+            long cpu = cpuNanos();
+            long wall = System.nanoTime();
             localRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
+            localCpu = (cpuNanos() - cpu) / 1e3 / (localRate * (System.nanoTime() - wall) / 1e9);
         }
         SmallJobs.row(40, "one in flight, in process", local);
         Histogram remote;
         double remoteRate;
+        double remoteCpu;
         try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
             List<ProviderServer> servers = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
@@ -78,7 +84,10 @@ public final class DefaultSmallJobBenchmark {
                 SmallJobs.oneInFlight(client, rnd, N, Math.max(10, seconds));
                 remote = SmallJobs.oneInFlight(client, rnd, N, seconds);
                 SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(5, seconds));
+                long cpu = cpuNanos();
+                long wall = System.nanoTime();
                 remoteRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
+                remoteCpu = (cpuNanos() - cpu) / 1e3 / (remoteRate * (System.nanoTime() - wall) / 1e9);
             } finally {
                 servers.forEach(ProviderServer::close);
             }
@@ -91,6 +100,15 @@ public final class DefaultSmallJobBenchmark {
                 localRate);
         System.out.printf(Locale.ROOT, "%-40s %10.0f jobs/s = %.2f x in process (goal >= 0.5)%n",
                 WINDOW + " in flight, loopback mTLS", remoteRate, remoteRate / localRate);
+        // The process's CPU time over each phase per job: steadier than a rate on a shared machine.
+        System.out.printf(Locale.ROOT, "%-40s %10.0f us in process, %.0f us over mTLS (%.2f x)%n",
+                "CPU per job, " + WINDOW + " in flight", localCpu, remoteCpu, remoteCpu / localCpu);
+    }
+
+    /** @return this process's CPU time so far, all threads, in nanoseconds */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static ProviderNode node() {
