@@ -501,8 +501,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                             + s.getLeaveOutputsMillis() + " is outside 1 ms to " + dev.depin.network.spi.Delivery.MAX_LEAVE));
                 }
             }
+            // A uint32 above Integer.MAX_VALUE reads negative: still "very far behind" (a hint only).
+            int resultsQueued = s.getResultsQueued() < 0 ? Integer.MAX_VALUE : s.getResultsQueued();
             header = new ExecutionRequest(s.getJobId(), s.getAttempt() < 1 ? 0 : s.getAttempt(), spec, Map.of(),
-                    s.getNonce().toByteArray(), certificate, new dev.depin.network.spi.Delivery(java.util.Set.of(), leave));
+                    s.getNonce().toByteArray(), certificate, new dev.depin.network.spi.Delivery(java.util.Set.of(), leave),
+                    resultsQueued);
             // A private network's node refuses unpaid work here, before it reserves input bytes.
             java.util.Optional<String> unpaid = node.admissionRefusal(header);
             if (unpaid.isPresent()) {
@@ -712,7 +715,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             Map<String, ByteBuffer> ready = new LinkedHashMap<>(insideStart);
             inputs.forEach((k, v) -> ready.put(k, ByteBuffer.wrap(v.data, 0, v.filled)));
             ExecutionRequest request = new ExecutionRequest(header.jobId(), header.attempt(), header.spec(), ready,
-                    header.nonce(), header.holdCertificate(), header.delivery());
+                    header.nonce(), header.holdCertificate(), header.delivery(), header.resultsQueued());
             synchronized (sendLock) {
                 if (ended) {
                     return; // closed meanwhile (deadline or cancel): its buffers are released

@@ -188,7 +188,8 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             started = true;
             Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
                     .setSpecJson(UnsafeByteOperations.unsafeWrap(request.spec().canonicalJson())) // a fresh array
-                    .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact);
+                    .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact)
+                    .setResultsQueued(request.resultsQueued());
             request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
             start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs);
             request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
