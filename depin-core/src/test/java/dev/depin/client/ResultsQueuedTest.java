@@ -5,21 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
-import dev.depin.job.Job;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OfferQuery;
+import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.sla.SlaRecord;
 import dev.depin.sla.SlaRecorder;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -92,18 +90,6 @@ class ResultsQueuedTest {
         }
     }
 
-    private static Job saxpy(SplittableRandom rnd) {
-        int n = 1 + rnd.nextInt(300);
-        float[] x = new float[n];
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextDouble(-1, 1);
-            y[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 3).input("x", x).input("y", y)
-                .timeout(Duration.ofSeconds(60)).build();
-    }
-
     @Test
     void submit_requestsCarryTheResultsWaitingForTheClientsVerifier() throws Exception {
         System.out.println("ResultsQueuedTest seed = " + SEED);
@@ -132,16 +118,16 @@ class ResultsQueuedTest {
         try (HeldNetwork net = new HeldNetwork(LocalNetwork.of(List.of(node)));
              DepinClient client = DepinClient.builder(net).threads(1).sla(holdsFirst).build()) {
             List<JobHandle> jobs = new ArrayList<>();
-            jobs.add(client.submit(saxpy(rnd)));
+            jobs.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(300), 3)));
             net.deliver(0);
             // The client's one thread verified job 0 and is now held in its SLA record.
             assertTrue(inRecorder.await(30, TimeUnit.SECONDS), "job 0 never reached its SLA record");
-            jobs.add(client.submit(saxpy(rnd)));
-            jobs.add(client.submit(saxpy(rnd)));
+            jobs.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(300), 3)));
+            jobs.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(300), 3)));
             net.deliver(1);
             net.deliver(2);
             // Results 1 and 2 wait for the held thread.
-            jobs.add(client.submit(saxpy(rnd)));
+            jobs.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(300), 3)));
             assertEquals(List.of(0, 0, 0, 2), List.of(net.queuedAt(0), net.queuedAt(1), net.queuedAt(2),
                     net.queuedAt(3)));
             release.countDown();
@@ -151,7 +137,7 @@ class ResultsQueuedTest {
                 assertTrue(r.report().allPassed(), r.report().summary());
             }
             // Every queued result was taken: a buyer that caught up asks for signatures at once.
-            jobs.add(client.submit(saxpy(rnd)));
+            jobs.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(300), 3)));
             assertEquals(0, net.queuedAt(4));
             net.deliver(4);
             assertTrue(jobs.get(4).resultAsync().get(30, TimeUnit.SECONDS).report().allPassed());

@@ -9,17 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.depin.client.DepinClient;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
-import dev.depin.job.Job;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
-import dev.depin.kernel.BuiltinKernel;
-import dev.depin.network.spi.Delivery;
 import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.SmallRequests;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -42,17 +39,6 @@ class AdaptiveBatchingTest {
         return ProviderNode.builder(NodeKeyPair.fromSeed(seed), new CpuExecutor(1)).build();
     }
 
-    private static Job saxpy(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextDouble(-1, 1);
-            y[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
-                .timeout(Duration.ofSeconds(60)).build();
-    }
-
     @Test
     void defaultNode_batchesReceipts_andALoneJobIsSealedAloneAtOnce() {
         System.out.println("AdaptiveBatchingTest seed = " + SEED);
@@ -61,7 +47,7 @@ class AdaptiveBatchingTest {
              DepinClient client = DepinClient.builder(net).build()) {
             Set<String> batches = new HashSet<>();
             for (int i = 0; i < 6; i++) {
-                JobResult r = client.submit(saxpy(rnd, 256)).result();
+                JobResult r = client.submit(SmallRequests.saxpy(rnd, 256, 2)).result();
                 assertNotNull(r.batched(), "default builder settings batch receipts");
                 assertNull(r.receipt());
                 assertNull(r.wipe());
@@ -86,7 +72,7 @@ class AdaptiveBatchingTest {
              DepinClient client = DepinClient.builder(net).build()) {
             List<JobHandle> handles = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
-                handles.add(client.submit(saxpy(rnd, 1 + rnd.nextInt(512))));
+                handles.add(client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(512), 2)));
             }
             CompletableFuture.allOf(handles.stream().map(JobHandle::resultAsync).toArray(CompletableFuture[]::new))
                     .get(120, TimeUnit.SECONDS);
@@ -109,21 +95,6 @@ class AdaptiveBatchingTest {
         }
     }
 
-    /** A request for a fresh SAXPY job from a buyer with {@code resultsQueued} results queued. */
-    private static ExecutionRequest request(SplittableRandom rnd, int resultsQueued) {
-        Job job = saxpy(rnd, 1 + rnd.nextInt(300));
-        byte[] id = new byte[16];
-        byte[] nonce = new byte[ExecutionRequest.NONCE_BYTES];
-        for (int i = 0; i < id.length; i++) {
-            id[i] = (byte) rnd.nextInt();
-        }
-        for (int i = 0; i < nonce.length; i++) {
-            nonce[i] = (byte) rnd.nextInt();
-        }
-        return new ExecutionRequest(dev.depin.crypto.Hex.encode(id), 1, job.spec(), job.inputs(), nonce,
-                Optional.empty(), Delivery.RETURN, resultsQueued);
-    }
-
     /** A node whose seal linger outlasts any test: a job is sealed early only because of what runs. */
     private static ProviderNode lingeringNode(int i) {
         byte[] seed = new byte[32];
@@ -136,7 +107,7 @@ class AdaptiveBatchingTest {
     void buyerBehind_jobWaitsForCompany_andTheNextJobOfACaughtUpBuyerSealsBoth() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 2);
         try (ProviderNode node = lingeringNode(0)) {
-            ExecutionRequest behind = request(rnd, ExecutionRequest.BEHIND);
+            ExecutionRequest behind = SmallRequests.request(rnd, ExecutionRequest.BEHIND);
             NodeAttempt a = node.submit(behind, p -> { }, behind.newAssembler());
             // Nothing is queued behind it, but its buyer is behind: it waits for the next job.
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -145,7 +116,7 @@ class AdaptiveBatchingTest {
                 Thread.sleep(1);
             }
             assertFalse(a.result().isDone(), "held for company, with an hour's linger");
-            ExecutionRequest caughtUp = request(rnd, ExecutionRequest.BEHIND - 1);
+            ExecutionRequest caughtUp = SmallRequests.request(rnd, ExecutionRequest.BEHIND - 1);
             NodeAttempt b = node.submit(caughtUp, p -> { }, caughtUp.newAssembler());
             NodeResult ra = a.result().get(30, TimeUnit.SECONDS);
             NodeResult rb = b.result().get(30, TimeUnit.SECONDS);
@@ -163,7 +134,7 @@ class AdaptiveBatchingTest {
         SplittableRandom rnd = new SplittableRandom(SEED + 3);
         try (ProviderNode node = lingeringNode(1)) {
             for (int queued = 0; queued < ExecutionRequest.BEHIND; queued++) {
-                ExecutionRequest r = request(rnd, queued);
+                ExecutionRequest r = SmallRequests.request(rnd, queued);
                 // Completes although the linger is an hour: it was sealed as soon as it was done.
                 NodeResult res = node.submit(r, p -> { }, r.newAssembler()).result().get(30, TimeUnit.SECONDS);
                 assertEquals(2, res.batched().receiptProof().leafCount(), "results queued " + queued);

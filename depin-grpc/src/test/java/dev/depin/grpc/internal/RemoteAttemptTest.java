@@ -10,11 +10,9 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
 import dev.depin.job.InputRef;
 import dev.depin.job.Job;
-import dev.depin.kernel.BuiltinKernel;
-import dev.depin.money.MicroUsd;
 import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.SmallRequests;
 import io.grpc.stub.ClientCallStreamObserver;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -83,17 +81,6 @@ class RemoteAttemptTest {
         }
     }
 
-    private static Job saxpy(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextDouble(-1, 1);
-            y[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return Job.builder(BuiltinKernel.SAXPY).param("n", n).param("alpha", 2).input("x", x).input("y", y)
-                .maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMinutes(1)).build();
-    }
-
     private static ExecutionRequest request(Job job) {
         return new ExecutionRequest("00112233445566778899aabbccddeeff", 1, job.spec(), job.inputs(),
                 new byte[ExecutionRequest.NONCE_BYTES]);
@@ -110,8 +97,8 @@ class RemoteAttemptTest {
     void inlineJob_halfClosesWithStart_andCancelResetsTheStream() {
         System.out.println("RemoteAttemptTest seed " + SEED);
         NodeId provider = NodeKeyPair.generate().nodeId();
-        RemoteAttempt attempt = new RemoteAttempt(provider, request(saxpy(new SplittableRandom(SEED), 257)),
-                p -> { });
+        Job job = SmallRequests.saxpy(new SplittableRandom(SEED), 257, 2);
+        RemoteAttempt attempt = new RemoteAttempt(provider, request(job), p -> { });
         Recorder r = open(attempt);
         assertEquals(1, r.sent.size(), "one message: " + r.sent);
         assertEquals(2, r.sent.get(0).getStart().getInputsCount(), "both inputs inside Start");
@@ -127,7 +114,7 @@ class RemoteAttemptTest {
     @Test
     void inputByRoot_keepsTheRequestSideOpen_andCancelIsAMessage() {
         NodeId provider = NodeKeyPair.generate().nodeId();
-        Job job = saxpy(new SplittableRandom(SEED + 1), 1000);
+        Job job = SmallRequests.saxpy(new SplittableRandom(SEED + 1), 1000, 2);
         InputRef x = job.spec().inputs().get(0);
         HeldInputs held = new HeldInputs();
         held.remember(provider, x);
@@ -146,8 +133,8 @@ class RemoteAttemptTest {
     void chunkedInputs_keepTheRequestSideOpen() {
         // 2 × 40,000 floats = 320,000 bytes: above the 256 KiB that fit inside Start.
         NodeId provider = NodeKeyPair.generate().nodeId();
-        RemoteAttempt attempt = new RemoteAttempt(provider, request(saxpy(new SplittableRandom(SEED + 2), 40_000)),
-                p -> { });
+        Job job = SmallRequests.saxpy(new SplittableRandom(SEED + 2), 40_000, 2);
+        RemoteAttempt attempt = new RemoteAttempt(provider, request(job), p -> { });
         Recorder r = open(attempt);
         assertEquals(0, r.sent.get(0).getStart().getInputsCount());
         assertTrue(r.sent.size() > 1, "chunks follow Start");
