@@ -440,17 +440,9 @@ class CpuReferenceTest {
             int m = s[0];
             int k = s[1];
             int n = s[2];
-            float[] a = randomFloats(rnd, m * k);
-            float[] b = randomFloats(rnd, k * n);
-            if (k > 10 && n > 3) {
-                a[3] = Float.POSITIVE_INFINITY; // row 0: inf, and NaN where it meets a zero
-                b[3 * n + 2] = 0f;
-                b[5 * n + 1] = Float.intBitsToFloat(0xffc00001); // a NaN with a payload in column 1
-                for (int p = 0; p < k; p++) {
-                    a[(m - 1) * k + p] = -1e-30f; // the last row underflows to -0.0 in column 0
-                    b[p * n] = 1e-30f;
-                }
-            }
+            float[][] operands = edgeOperands(rnd, m, k, n);
+            float[] a = operands[0];
+            float[] b = operands[1];
             float[] want = new float[m * n];
             kernels[0].sgemm(m, k, n, a, b, want);
             // B behind a position and in big-endian bytes: the method reads floats, not bytes.
@@ -500,17 +492,9 @@ class CpuReferenceTest {
             int m = s[0];
             int k = s[1];
             int n = s[2];
-            float[] a = randomFloats(rnd, m * k);
-            float[] b = randomFloats(rnd, k * n);
-            if (k > 10 && n > 3) {
-                a[3] = Float.POSITIVE_INFINITY; // row 0: inf, and NaN where it meets a zero
-                b[3 * n + 2] = 0f;
-                b[5 * n + 1] = Float.intBitsToFloat(0xffc00001); // a NaN with a payload in column 1
-                for (int p = 0; p < k; p++) {
-                    a[(m - 1) * k + p] = -1e-30f; // the last row underflows to -0.0 in column 0
-                    b[p * n] = 1e-30f;
-                }
-            }
+            float[][] operands = edgeOperands(rnd, m, k, n);
+            float[] a = operands[0];
+            float[] b = operands[1];
             float[] want = new float[m * n];
             kernels[0].sgemm(m, k, n, a, b, want);
             java.nio.FloatBuffer[][] places = {
@@ -702,5 +686,25 @@ class CpuReferenceTest {
             v[i] = (float) (rnd.nextDouble() * 2 - 1);
         }
         return v;
+    }
+
+    /**
+     * Random A (m×k) and B (k×n), drawn A first, with edge values where the shape has room
+     * (k > 10, n > 3): an infinity in row 0 that meets a zero (NaN), a NaN with a payload in
+     * column 1, and a last row of A that underflows to -0.0 in column 0.
+     */
+    private static float[][] edgeOperands(SplittableRandom rnd, int m, int k, int n) {
+        float[] a = randomFloats(rnd, m * k);
+        float[] b = randomFloats(rnd, k * n);
+        if (k > 10 && n > 3) {
+            a[3] = Float.POSITIVE_INFINITY; // row 0: inf, and NaN where it meets a zero
+            b[3 * n + 2] = 0f;
+            b[5 * n + 1] = Float.intBitsToFloat(0xffc00001); // a NaN with a payload in column 1
+            for (int p = 0; p < k; p++) {
+                a[(m - 1) * k + p] = -1e-30f; // the last row underflows to -0.0 in column 0
+                b[p * n] = 1e-30f;
+            }
+        }
+        return new float[][] {a, b};
     }
 }
