@@ -61,20 +61,26 @@ final class Live {
         }
     }
 
-    /** An open hold (immutable: resolving it removes it). */
+    /**
+     * An open hold (immutable but for {@code seq}: resolving it removes it). {@code seq} is its
+     * operation's sequence number, its row's key in hold_rows: 0 for a hold of the batch being
+     * written until that batch's operations are numbered.
+     */
     static final class Hold {
         final OperationKey key;
         final AccountId payer;
         final AccountId payee;
         final long amount;
         final long expiresMs;
+        long seq;
 
-        Hold(OperationKey key, AccountId payer, AccountId payee, long amount, long expiresMs) {
+        Hold(OperationKey key, AccountId payer, AccountId payee, long amount, long expiresMs, long seq) {
             this.key = key;
             this.payer = payer;
             this.payee = payee;
             this.amount = amount;
             this.expiresMs = expiresMs;
+            this.seq = seq;
         }
     }
 

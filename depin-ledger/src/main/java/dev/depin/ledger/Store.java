@@ -76,6 +76,9 @@ final class Store {
     }
 
     void initialise() throws SQLException {
+        if (tableExists("holds")) {
+            migrateHolds();
+        }
         try (Statement s = c.createStatement()) {
             for (String ddl : dialect.schema()) {
                 s.execute(ddl);
@@ -84,6 +87,44 @@ final class Store {
         insertSystemAccount(AccountId.ISSUER, AccountKind.ISSUER, true);
         insertSystemAccount(AccountId.BURN, AccountKind.BURN, false);
         c.commit();
+    }
+
+    private boolean tableExists(String name) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement(dialect.tableExists())) {
+            p.setString(1, name);
+            try (ResultSet rs = p.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
+     * Moves a ledger written before hold_rows (a table "holds" with text keys) to hold_rows and
+     * the view, inside the opening transaction: all of it commits, or none of it (a failure
+     * leaves the file as it was, and the next open tries again).
+     */
+    private void migrateHolds() throws SQLException {
+        long before;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM holds")) {
+            rs.next();
+            before = rs.getLong(1);
+        }
+        try (Statement s = c.createStatement()) {
+            for (String ddl : dialect.migrateHolds(tableExists("claims"))) {
+                s.execute(ddl);
+            }
+        }
+        long after;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM hold_rows")) {
+            rs.next();
+            after = rs.getLong(1);
+        }
+        if (after != before) {
+            c.rollback();
+            throw new LedgerFailureException("this ledger's " + before + " holds could not all be moved to the current"
+                    + " schema (" + after + " were: a hold without its operation row); nothing was changed. Open it with"
+                    + " the depin version that wrote it and run its audit, or restore it from a backup");
+        }
     }
 
     /**
@@ -365,9 +406,9 @@ final class Store {
         long amount = h.amount().micros();
         requireAvailable(payer, amount, "hold " + h.key());
         long seq = insertOp(h, now);
-        PreparedStatement p = prepare("INSERT INTO holds(hold_key, payer, payee, amount, expires_ms, state, resolved_by)"
+        PreparedStatement p = prepare("INSERT INTO hold_rows(seq, payer, payee, amount, expires_ms, state, resolved_seq)"
                 + " VALUES (?, ?, ?, ?, ?, 'OPEN', NULL)");
-        p.setString(1, h.key().value());
+        p.setLong(1, seq);
         p.setString(2, payer.id.value());
         p.setString(3, payee.id.value());
         p.setLong(4, amount);
@@ -379,6 +420,8 @@ final class Store {
     }
 
     private static final class HoldRow {
+        /** The hold operation's sequence number: its row's key in hold_rows. */
+        final long seq;
         final OperationKey key;
         final AccountId payer;
         final AccountId payee;
@@ -387,8 +430,9 @@ final class Store {
         final String state;
         final String resolvedBy;
 
-        HoldRow(OperationKey key, AccountId payer, AccountId payee, long amount, long expiresMs, String state,
+        HoldRow(long seq, OperationKey key, AccountId payer, AccountId payee, long amount, long expiresMs, String state,
                 String resolvedBy) {
+            this.seq = seq;
             this.key = key;
             this.payer = payer;
             this.payee = payee;
@@ -400,14 +444,15 @@ final class Store {
     }
 
     private HoldRow holdRow(OperationKey key) throws SQLException {
-        PreparedStatement p = prepare("SELECT payer, payee, amount, expires_ms, state, resolved_by FROM holds WHERE hold_key = ?");
+        PreparedStatement p = prepare("SELECT payer, payee, amount, expires_ms, state, resolved_by, seq FROM holds"
+                + " WHERE hold_key = ?");
         p.setString(1, key.value());
         try (ResultSet rs = p.executeQuery()) {
             if (!rs.next()) {
                 return null;
             }
-            return new HoldRow(key, AccountId.of(rs.getString(1)), AccountId.of(rs.getString(2)), rs.getLong(3),
-                    rs.getLong(4), rs.getString(5), rs.getString(6));
+            return new HoldRow(rs.getLong(7), key, AccountId.of(rs.getString(1)), AccountId.of(rs.getString(2)),
+                    rs.getLong(3), rs.getLong(4), rs.getString(5), rs.getString(6));
         }
     }
 
@@ -424,11 +469,11 @@ final class Store {
     }
 
     /** Moves a hold out of OPEN; the condition makes a second resolution impossible even across processes. */
-    private void resolve(HoldRow h, String state, OperationKey by) throws SQLException {
-        PreparedStatement p = prepare("UPDATE holds SET state = ?, resolved_by = ? WHERE hold_key = ? AND state = 'OPEN'");
+    private void resolve(HoldRow h, String state, long bySeq) throws SQLException {
+        PreparedStatement p = prepare("UPDATE hold_rows SET state = ?, resolved_seq = ? WHERE seq = ? AND state = 'OPEN'");
         p.setString(1, state);
-        p.setString(2, by.value());
-        p.setString(3, h.key.value());
+        p.setLong(2, bySeq);
+        p.setLong(3, h.seq);
         if (p.executeUpdate() != 1) {
             throw new SettlementException(Reason.HOLD_RESOLVED, "hold " + h.key + " was resolved concurrently: a hold resolves exactly once");
         }
@@ -466,7 +511,7 @@ final class Store {
         Live.Account payee = account(h.payee);
         checkRange(payer, -amount, payee, amount);
         long seq = insertOp(post, now);
-        resolve(h, "POSTED", post.key());
+        resolve(h, "POSTED", seq);
         change(payer, -amount, -h.amount);
         change(payee, amount, 0);
         List<Posting> legs = amount == 0 ? List.of() : List.of(entry(seq, 0, payer.id, payee.id, amount, false));
@@ -493,7 +538,7 @@ final class Store {
         }
         Live.Account payer = account(h.payer);
         long seq = insertOp(op, now);
-        resolve(h, state, op.key());
+        resolve(h, state, seq);
         change(payer, 0, -h.amount);
         return new Applied(seq, op, List.of(), now);
     }
@@ -701,13 +746,13 @@ final class Store {
             }
         }
         try (PreparedStatement p = c.prepareStatement(
-                "SELECT hold_key, payer, payee, amount, expires_ms FROM holds h WHERE state = 'OPEN'"
+                "SELECT hold_key, payer, payee, amount, expires_ms, seq FROM holds h WHERE state = 'OPEN'"
                         + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)");
              ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
                 OperationKey key = OperationKey.of(rs.getString(1));
                 live.holds.put(key.value(), new Live.Hold(key, AccountId.of(rs.getString(2)),
-                        AccountId.of(rs.getString(3)), rs.getLong(4), rs.getLong(5)));
+                        AccountId.of(rs.getString(3)), rs.getLong(4), rs.getLong(5), rs.getLong(6)));
             }
         }
         live.nextSeq = maxSeq() + 1;
@@ -726,7 +771,7 @@ final class Store {
                 }
             }
             try (PreparedStatement p = c.prepareStatement("SELECT o.seq, o.op_key, o.fields, o.at_ms, h.payer, h.payee, h.amount"
-                    + " FROM ops o LEFT JOIN holds h ON h.hold_key = o.op_key WHERE o.seq >= ? ORDER BY o.seq")) {
+                    + " FROM ops o LEFT JOIN hold_rows h ON h.seq = o.seq WHERE o.seq >= ? ORDER BY o.seq")) {
                 p.setLong(1, from);
                 try (ResultSet rs = p.executeQuery()) {
                     while (rs.next()) {
@@ -765,7 +810,7 @@ final class Store {
     /** The hold with this key as the database has it now (in the writer's transaction), or null. */
     FoundHold findHold(OperationKey key) throws SQLException {
         HoldRow h = holdRow(key);
-        return h == null ? null : new FoundHold(new Live.Hold(key, h.payer, h.payee, h.amount, h.expiresMs),
+        return h == null ? null : new FoundHold(new Live.Hold(key, h.payer, h.payee, h.amount, h.expiresMs, h.seq),
                 h.state.equals("OPEN") && claimRow(key) == null);
     }
 
@@ -858,30 +903,30 @@ final class Store {
     void insertHolds(List<Live.Hold> holds) throws SQLException {
         if (dialect == Dialect.POSTGRESQL) {
             int n = holds.size();
-            Object[] keys = new Object[n];
+            Object[] seqs = new Object[n];
             Object[] payers = new Object[n];
             Object[] payees = new Object[n];
             Object[] amounts = new Object[n];
             Object[] expiries = new Object[n];
             for (int i = 0; i < n; i++) {
                 Live.Hold h = holds.get(i);
-                keys[i] = h.key.value();
+                seqs[i] = h.seq;
                 payers[i] = h.payer.value();
                 payees[i] = h.payee.value();
                 amounts[i] = h.amount;
                 expiries[i] = h.expiresMs;
             }
-            PreparedStatement p = prepare("INSERT INTO holds(hold_key, payer, payee, amount, expires_ms, state, resolved_by)"
+            PreparedStatement p = prepare("INSERT INTO hold_rows(seq, payer, payee, amount, expires_ms, state, resolved_seq)"
                     + " SELECT k, pr, pe, a, x, 'OPEN', NULL"
-                    + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[], ?::bigint[]) AS u(k, pr, pe, a, x)");
-            arrays(p, "varchar", keys, "varchar", payers, "varchar", payees, "bigint", amounts, "bigint", expiries);
+                    + " FROM unnest(?::bigint[], ?::varchar[], ?::varchar[], ?::bigint[], ?::bigint[]) AS u(k, pr, pe, a, x)");
+            arrays(p, "bigint", seqs, "varchar", payers, "varchar", payees, "bigint", amounts, "bigint", expiries);
             p.executeUpdate();
             return;
         }
-        PreparedStatement p = prepare("INSERT INTO holds(hold_key, payer, payee, amount, expires_ms, state, resolved_by)"
+        PreparedStatement p = prepare("INSERT INTO hold_rows(seq, payer, payee, amount, expires_ms, state, resolved_seq)"
                 + " VALUES (?, ?, ?, ?, ?, 'OPEN', NULL)");
         for (Live.Hold h : holds) {
-            p.setString(1, h.key.value());
+            p.setLong(1, h.seq);
             p.setString(2, h.payer.value());
             p.setString(3, h.payee.value());
             p.setLong(4, h.amount);
@@ -891,36 +936,43 @@ final class Store {
         p.executeBatch();
     }
 
+    /** A hold the writer resolves in a batch: the new state and the resolving operation (its sequence number set by then). */
+    record Resolution(String state, Live.Done by, Live.Hold hold) {
+    }
+
     /**
-     * Resolves holds: {@code {state, resolved_by, hold_key}} each. Fails if a hold was no
-     * longer open in the database (another writer resolved it).
+     * Resolves holds by their sequence numbers. Fails if a hold was no longer open in the
+     * database, or is claimed (another writer resolved or claimed it).
      */
-    void resolveHolds(List<String[]> resolutions) throws SQLException {
+    void resolveHolds(List<Resolution> resolutions) throws SQLException {
         if (dialect == Dialect.POSTGRESQL) {
             int n = resolutions.size();
-            Object[][] columns = new Object[3][n];
+            Object[][] columns = new Object[4][n];
             for (int i = 0; i < n; i++) {
-                for (int j = 0; j < 3; j++) {
-                    columns[j][i] = resolutions.get(i)[j];
-                }
+                Resolution r = resolutions.get(i);
+                columns[0][i] = r.state();
+                columns[1][i] = r.by().seq;
+                columns[2][i] = r.hold().seq;
+                columns[3][i] = r.hold().key.value();
             }
-            PreparedStatement p = prepare("UPDATE holds h SET state = u.s, resolved_by = u.b"
-                    + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[]) AS u(s, b, k)"
-                    + " WHERE h.hold_key = u.k AND h.state = 'OPEN'"
-                    + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = h.hold_key)");
-            arrays(p, "varchar", columns[0], "varchar", columns[1], "varchar", columns[2]);
+            PreparedStatement p = prepare("UPDATE hold_rows h SET state = u.s, resolved_seq = u.b"
+                    + " FROM unnest(?::varchar[], ?::bigint[], ?::bigint[], ?::varchar[]) AS u(s, b, k, hk)"
+                    + " WHERE h.seq = u.k AND h.state = 'OPEN'"
+                    + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = u.hk)");
+            arrays(p, "varchar", columns[0], "bigint", columns[1], "bigint", columns[2], "varchar", columns[3]);
             requireOneEach(new int[] {p.executeUpdate() == n ? 1 : 0},
                     "a hold the writer saw open was resolved by another writer");
             return;
         }
         // Memory resolves only holds it knows unclaimed; a claim another writer filed meanwhile
         // makes the update change no row, and the batch is written again the careful way.
-        PreparedStatement p = prepare("UPDATE holds SET state = ?, resolved_by = ? WHERE hold_key = ? AND state = 'OPEN'"
-                + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = holds.hold_key)");
-        for (String[] r : resolutions) {
-            p.setString(1, r[0]);
-            p.setString(2, r[1]);
-            p.setString(3, r[2]);
+        PreparedStatement p = prepare("UPDATE hold_rows SET state = ?, resolved_seq = ? WHERE seq = ? AND state = 'OPEN'"
+                + " AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.hold_key = ?)");
+        for (Resolution r : resolutions) {
+            p.setString(1, r.state());
+            p.setLong(2, r.by().seq);
+            p.setLong(3, r.hold().seq);
+            p.setString(4, r.hold().key.value());
             p.addBatch();
         }
         requireOneEach(p.executeBatch(), "a hold the writer saw open was resolved by another writer");

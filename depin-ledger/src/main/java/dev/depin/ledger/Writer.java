@@ -59,7 +59,7 @@ import java.util.concurrent.CompletableFuture;
 final class Writer {
     /** Memory cannot decide this operation: the database path must. */
     private static final Object UNDECIDED = new Object();
-    private static final Live.Hold NO_HOLD = new Live.Hold(null, null, null, 0, 0);
+    private static final Live.Hold NO_HOLD = new Live.Hold(null, null, null, 0, 0, 0);
 
     private final Store store;
     private final Connection c;
@@ -135,7 +135,9 @@ final class Writer {
         final List<Live.Account> newAccounts = new ArrayList<>();
         final List<Live.Done> ops = new ArrayList<>();
         final List<Live.Hold> newHolds = new ArrayList<>();
-        final List<String[]> resolutions = new ArrayList<>();
+        /** Each new hold's operation, beside it in newHolds: the hold's row takes that operation's sequence number. */
+        final List<Live.Done> newHoldOps = new ArrayList<>();
+        final List<Store.Resolution> resolutions = new ArrayList<>();
     }
 
     /** @return the outcomes, or null if the batch must run on the careful path (memory is as before) */
@@ -221,8 +223,12 @@ final class Writer {
             b.ops.clear();
         }
         if (!b.newHolds.isEmpty()) {
+            for (int i = 0; i < b.newHolds.size(); i++) {
+                b.newHolds.get(i).seq = b.newHoldOps.get(i).seq;
+            }
             store.insertHolds(b.newHolds);
             b.newHolds.clear();
+            b.newHoldOps.clear();
         }
         if (!b.resolutions.isEmpty()) {
             store.resolveHolds(b.resolutions);
@@ -463,10 +469,12 @@ final class Writer {
             return UNDECIDED;
         }
         set(b, payer, payer.posted, payer.held + amount);
-        Live.Hold hold = new Live.Hold(h.key(), payer.id, payee.id, amount, h.expiresAt().toEpochMilli());
+        Live.Hold hold = new Live.Hold(h.key(), payer.id, payee.id, amount, h.expiresAt().toEpochMilli(), 0);
         setHold(b, h.key().value(), hold);
+        Live.Done d = stage(b, h, now, List.of(new Posting(payer.id, payee.id, h.amount(), true)));
         b.newHolds.add(hold);
-        return stage(b, h, now, List.of(new Posting(payer.id, payee.id, h.amount(), true)));
+        b.newHoldOps.add(d);
+        return d;
     }
 
     private Object post(Operation.Post p, Instant now, Batch b) {
@@ -484,8 +492,9 @@ final class Writer {
         set(b, payer, payer.posted - amount, payer.held - h.amount);
         set(b, payee, payee.posted + amount, payee.held);
         setHold(b, h.key.value(), null);
-        b.resolutions.add(new String[] {"POSTED", p.key().value(), h.key.value()});
-        return stage(b, p, now, amount == 0 ? List.of() : List.of(new Posting(payer.id, payee.id, p.amount(), false)));
+        Live.Done d = stage(b, p, now, amount == 0 ? List.of() : List.of(new Posting(payer.id, payee.id, p.amount(), false)));
+        b.resolutions.add(new Store.Resolution("POSTED", d, h));
+        return d;
     }
 
     private Object release(Operation op, OperationKey holdKey, String state, Instant now, Batch b) {
@@ -499,8 +508,9 @@ final class Writer {
         }
         set(b, payer, payer.posted, payer.held - h.amount);
         setHold(b, h.key.value(), null);
-        b.resolutions.add(new String[] {state, op.key().value(), h.key.value()});
-        return stage(b, op, now, List.of());
+        Live.Done d = stage(b, op, now, List.of());
+        b.resolutions.add(new Store.Resolution(state, d, h));
+        return d;
     }
 
     private Object slash(Operation.Slash s, Instant now, Batch b) {

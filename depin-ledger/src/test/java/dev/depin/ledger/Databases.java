@@ -53,7 +53,13 @@ final class Databases {
         return dir;
     }
 
-    static synchronized Location postgres() {
+    static Location postgres() {
+        String url = postgresUrl();
+        return () -> JdbcLedger.builder().postgres(url, null, null);
+    }
+
+    /** The JDBC URL of a new, empty schema in the embedded PostgreSQL server. */
+    static synchronized String postgresUrl() {
         try {
             if (postgres == null) {
                 postgres = EmbeddedPostgres.builder().start();
@@ -71,8 +77,7 @@ final class Databases {
             try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement()) {
                 s.execute("CREATE SCHEMA " + schema);
             }
-            String url = base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-            return () -> JdbcLedger.builder().postgres(url, null, null);
+            return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start embedded PostgreSQL", e);
         } catch (SQLException e) {
