@@ -464,7 +464,7 @@ public final class ElasticNetwork implements ComputeNetwork {
         d = Dispatch.of(inner.response(), inner.released(), reason -> {
             cancelled.set(true);
             inner.cancel(reason);
-        });
+        }).runnableHere(inner::runHere);
         d.released().whenComplete((v, t) -> {
             synchronized (this) {
                 inFlight.computeIfPresent(node, (k, n) -> n <= 1 ? null : n - 1);

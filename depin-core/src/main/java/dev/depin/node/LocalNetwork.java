@@ -159,7 +159,9 @@ public final class LocalNetwork implements ComputeNetwork {
             return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
                     r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched(), transfer);
         });
-        return Dispatch.of(response, attempt.released(), attempt::cancel);
+        // A buyer's thread that waits for the result may run the attempt itself (no hand-off to
+        // the node's worker and back), within the node's limit on attempts at once.
+        return Dispatch.of(response, attempt.released(), attempt::cancel).runnableHere(attempt::runHere);
     }
 
     /**

@@ -28,6 +28,18 @@ public interface NodeAttempt {
     void cancel(String reason);
 
     /**
+     * Runs the attempt on the calling thread, if the node has not started it and has a free
+     * worker slot: for a thread that would otherwise wait for its result (in process), one
+     * hand-off to a worker and back the fewer. The result completes on this thread as it would
+     * on a worker's.
+     *
+     * @return whether the attempt ran here; false leaves it to the node's workers
+     */
+    default boolean runHere() {
+        return false;
+    }
+
+    /**
      * @return names of this attempt's inputs that the node holds in its {@link InputCache} for
      *         the buyer once they were staged (sent before and taken from the cache, or kept now
      *         with the buyer's consent): its next job may send only their roots. Empty until

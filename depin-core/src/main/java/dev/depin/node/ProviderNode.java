@@ -143,6 +143,12 @@ public final class ProviderNode implements AutoCloseable {
     private final dev.depin.settlement.VerifiedRoots verifiedRoots =
             new dev.depin.settlement.VerifiedRoots(dev.depin.settlement.VerifiedRoots.DEFAULT_CAPACITY);
     private final ThreadPoolExecutor workers;
+    /**
+     * One permit per worker, held while an attempt runs, by a worker or by the thread that
+     * waits for it ({@link Task#runHere()}): the node runs at most {@code workers} attempts at
+     * once, whichever threads run them.
+     */
+    private final java.util.concurrent.Semaphore slots;
     private final JobLimits limits;
     private final Set<Task> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Attempts whose worker moved on while the transport still sends their outputs. */
@@ -205,6 +211,7 @@ public final class ProviderNode implements AutoCloseable {
                 : dev.depin.crypto.Parallelism.callerThread();
         String name = "depin-provider-" + key.nodeId().shortId() + "-";
         AtomicInteger n = new AtomicInteger();
+        this.slots = new java.util.concurrent.Semaphore(b.workers);
         this.workers = new ThreadPoolExecutor(b.workers, b.workers, 0, TimeUnit.MILLISECONDS,
                 new FairQueue<>(b.queueCapacity, r -> ((Task) r).peer), r -> {
                     Thread t = new Thread(r, name + n.incrementAndGet());
@@ -781,6 +788,36 @@ public final class ProviderNode implements AutoCloseable {
 
         @Override
         public void run() {
+            slots.acquireUninterruptibly(); // free unless a waiting thread runs an attempt here
+            try {
+                runNow();
+            } finally {
+                slots.release();
+            }
+        }
+
+        /**
+         * Runs the attempt on the calling thread if no worker has taken it yet and the node has
+         * a free slot (the thread that would otherwise wait for it: no hand-off to a worker and
+         * back). The worker woken for it then finds nothing to do.
+         */
+        @Override
+        public boolean runHere() {
+            if (closed.get() || Thread.currentThread().isInterrupted() || !slots.tryAcquire()) {
+                return false;
+            }
+            try {
+                if (!workers.remove(this)) {
+                    return false; // a worker has it, or it was cancelled
+                }
+                runNow();
+                return true;
+            } finally {
+                slots.release();
+            }
+        }
+
+        private void runNow() {
             running.add(this);
             try {
                 if (cancelRequested || closed.get()) {
@@ -1188,6 +1225,7 @@ public final class ProviderNode implements AutoCloseable {
             workers.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        awaitRunHere();
         if (batches != null) {
             batches.close(); // seals whatever is pending
             sealer.shutdown();
@@ -1198,6 +1236,21 @@ public final class ProviderNode implements AutoCloseable {
         }
         hashing.close();
         executor.close();
+    }
+
+    /** Waits up to 10 s for attempts that waiting threads run here ({@link Task#runHere()}) to stop. */
+    private void awaitRunHere() {
+        int all = workers.getMaximumPoolSize();
+        try {
+            if (slots.tryAcquire(all, 10, TimeUnit.SECONDS)) {
+                slots.release(all);
+            } else {
+                LOG.warn("provider {}: an attempt run by its waiting thread is still running 10 s after close; "
+                        + "closing the executor anyway", nodeId().shortId());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

@@ -236,6 +236,18 @@ public final class JobRun implements JobHandle {
         }
     }
 
+    /**
+     * Runs {@code stage} on the thread blocked in this job's {@code result()} when there is one
+     * (it would otherwise wait for a scheduler thread to run the stage and then be woken by that
+     * thread: two wake-ups where this is one, or none when the stage is handed over on the waiting
+     * thread itself), else on the client's scheduler as {@link #hop(Runnable, Runnable)}.
+     */
+    private void handOver(Runnable stage, Runnable refused) {
+        if (!result.offer(stage, refused)) {
+            hop(stage, refused);
+        }
+    }
+
     // ---------------------------------------------------------------- select
 
     private void selectStage() {
@@ -676,7 +688,7 @@ public final class JobRun implements JobHandle {
             List<Attempt> done = round;
             // Counted while it waits for a thread: the next requests tell providers the buyer is behind.
             ctx.load().resultQueued();
-            hop(() -> {
+            handOver(() -> {
                 ctx.load().resultTaken();
                 verifyStage(done);
             }, ctx.load()::resultTaken);
@@ -1427,6 +1439,109 @@ public final class JobRun implements JobHandle {
      * cancelled), or it had already ended and {@code cancel} returns false.
      */
     private final class ResultFuture extends CompletableFuture<JobResult> {
+        /**
+         * The thread blocked in {@link #get()}, {@link #get(long, TimeUnit)} or {@link #join()}
+         * while it may run the job's stages (one at a time; a second waiter waits as before).
+         */
+        private final java.util.concurrent.atomic.AtomicReference<Thread> helper =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        /** A stage handed to the helper and not yet taken by it. */
+        private final java.util.concurrent.atomic.AtomicReference<Handed> handed =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        ResultFuture() {
+            // The helper parks until a stage is handed to it or the job ends.
+            whenComplete((r, t) -> {
+                Thread w = helper.get();
+                if (w != null && w != Thread.currentThread()) {
+                    java.util.concurrent.locks.LockSupport.unpark(w);
+                }
+            });
+        }
+
+        /**
+         * Hands {@code stage} to the thread waiting in this future, if one is and nothing else
+         * waits for it.
+         *
+         * @return whether the waiting thread now owns the stage; if not, the caller must run it
+         */
+        boolean offer(Runnable stage, Runnable refused) {
+            Thread w = helper.get();
+            if (w == null) {
+                return false;
+            }
+            Handed h = new Handed(stage, refused);
+            if (!handed.compareAndSet(null, h)) {
+                return false;
+            }
+            if (w != Thread.currentThread()) {
+                java.util.concurrent.locks.LockSupport.unpark(w);
+            }
+            // A helper that left after our read above hands what it finds on to the scheduler;
+            // if it left before taking this one, exactly one of us takes it back.
+            return helper.get() == w || !handed.compareAndSet(h, null);
+        }
+
+        /**
+         * Waits for the job's end, running meanwhile the stages handed to this thread and a lone
+         * attempt that its network lets this thread run ({@link Dispatch#runHere()}, in process)
+         * before its provider's worker has started it. A timed wait does not help: a stage or an
+         * attempt may take longer than the caller is willing to wait.
+         *
+         * @throws InterruptedException if interrupted before the job ended; a stage already
+         *                              taken runs to its end first, the ones not taken go to
+         *                              the scheduler
+         */
+        private void help() throws InterruptedException {
+            Thread me = Thread.currentThread();
+            if (isDone() || !helper.compareAndSet(null, me)) {
+                return;
+            }
+            Dispatch offered = null;
+            try {
+                while (!isDone()) {
+                    if (Thread.interrupted()) {
+                        throw new InterruptedException();
+                    }
+                    Handed h = handed.getAndSet(null);
+                    if (h != null) {
+                        guard(h.stage()).run();
+                        continue;
+                    }
+                    Dispatch lone = loneDispatch();
+                    if (lone != null && lone != offered) {
+                        offered = lone; // asked once: a worker has it, or it ran here
+                        if (lone.runHere()) {
+                            continue;
+                        }
+                    }
+                    java.util.concurrent.locks.LockSupport.park(this);
+                }
+            } finally {
+                helper.set(null);
+                Handed h = handed.getAndSet(null);
+                if (h != null) {
+                    hop(h.stage(), h.refused());
+                }
+            }
+        }
+
+        @Override
+        public JobResult get() throws InterruptedException, java.util.concurrent.ExecutionException {
+            help();
+            return super.get();
+        }
+
+        @Override
+        public JobResult join() {
+            try {
+                help();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // join ignores interrupts: wait as it does
+            }
+            return super.join();
+        }
+
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
             boolean won;
@@ -1440,5 +1555,20 @@ public final class JobRun implements JobHandle {
         void cancelNow() {
             super.cancel(false);
         }
+    }
+
+    /**
+     * @return the dispatch of the current round's only attempt while it is in flight, or null
+     *         (a round of several attempts runs on their providers side by side)
+     */
+    private synchronized Dispatch loneDispatch() {
+        if (finished || inFlight.size() != 1 || inFlight.get(0).settled) {
+            return null;
+        }
+        return inFlight.get(0).dispatch;
+    }
+
+    /** A stage handed to the waiting thread, and what to run if the scheduler then refuses it. */
+    private record Handed(Runnable stage, Runnable refused) {
     }
 }

@@ -18,12 +18,14 @@ public final class Dispatch {
     private final CompletableFuture<ExecutionResponse> response;
     private final CompletableFuture<Void> released;
     private final Consumer<String> canceller;
+    private final java.util.function.BooleanSupplier runner;
 
     private Dispatch(CompletableFuture<ExecutionResponse> response, CompletableFuture<Void> released,
-                     Consumer<String> canceller) {
+                     Consumer<String> canceller, java.util.function.BooleanSupplier runner) {
         this.response = response;
         this.released = released;
         this.canceller = canceller;
+        this.runner = runner;
     }
 
     /**
@@ -37,7 +39,21 @@ public final class Dispatch {
                               Consumer<String> canceller) {
         return new Dispatch(InvalidArgumentException.requireNonNull(response, "response future"),
                 InvalidArgumentException.requireNonNull(released, "released future"),
-                InvalidArgumentException.requireNonNull(canceller, "canceller"));
+                InvalidArgumentException.requireNonNull(canceller, "canceller"), () -> false);
+    }
+
+    /**
+     * This dispatch, for a network that can run the attempt on the buyer's thread (in process):
+     * {@link #runHere()} then calls {@code runner}.
+     *
+     * @param runner runs the attempt on the calling thread if the provider has not started it
+     *               and has room, and says whether it did; must not throw
+     * @return the dispatch
+     * @throws InvalidArgumentException if {@code runner} is null
+     */
+    public Dispatch runnableHere(java.util.function.BooleanSupplier runner) {
+        return new Dispatch(response, released, canceller,
+                InvalidArgumentException.requireNonNull(runner, "runner"));
     }
 
     /**
@@ -47,7 +63,7 @@ public final class Dispatch {
     public static Dispatch failed(Throwable error) {
         InvalidArgumentException.requireNonNull(error, "error");
         return new Dispatch(CompletableFuture.failedFuture(error), CompletableFuture.completedFuture(null),
-                reason -> { });
+                reason -> { }, () -> false);
     }
 
     /** @return the provider's answer */
@@ -58,6 +74,22 @@ public final class Dispatch {
     /** @return completes when the provider no longer works on the attempt */
     public CompletableFuture<Void> released() {
         return released;
+    }
+
+    /**
+     * Runs the attempt on the calling thread, when the network offers that (in process) and
+     * the provider has not started it: the buyer's engine calls this from a thread that would
+     * otherwise only wait for the response. Never throws.
+     *
+     * @return whether the attempt ran here (its response then completes, or has completed,
+     *         on this thread); false when it runs, or will run, where the provider runs it
+     */
+    public boolean runHere() {
+        try {
+            return runner.getAsBoolean();
+        } catch (RuntimeException e) {
+            return false; // the attempt stays where the network put it
+        }
     }
 
     /**
