@@ -141,14 +141,20 @@ class WaitingThreadTest {
             TimeoutException e = assertThrows(TimeoutException.class, () -> h.result(Duration.ofMillis(20)));
             assertTrue(e.getMessage().contains("keeps running"), e.getMessage());
             assertTrue(net.ranHereOn.isEmpty(), "a timed wait ran the attempt");
-            net.deliver(0);
-            JobResult r = h.resultAsync().get(30, TimeUnit.SECONDS);
-            assertTrue(r.report().allPassed(), r.report().summary());
-            // Delivered on this thread, which no longer waits: verified on the client's scheduler.
-            assertEquals(1, verifiers.threads.size());
-            assertTrue(verifiers.threads.get(0).getName().startsWith("depin-client"),
-                    verifiers.threads.get(0).getName());
+            verifiedOnTheScheduler(net, h, verifiers);
         }
+    }
+
+    /**
+     * Delivers the job's only answer on this thread, which no longer waits for it: the job is
+     * verified on the client's scheduler, and verified well.
+     */
+    private static void verifiedOnTheScheduler(HereNetwork net, JobHandle h, Verifiers verifiers) throws Exception {
+        net.deliver(0);
+        JobResult r = h.resultAsync().get(30, TimeUnit.SECONDS);
+        assertTrue(r.report().allPassed(), r.report().summary());
+        assertEquals(1, verifiers.threads.size());
+        assertTrue(verifiers.threads.get(0).getName().startsWith("depin-client"), verifiers.threads.get(0).getName());
     }
 
     @Test
@@ -164,11 +170,7 @@ class WaitingThreadTest {
             assertTrue(e.getMessage().startsWith("interrupted while waiting for job " + h.jobId()), e.getMessage());
             assertTrue(Thread.interrupted(), "result() keeps the interrupt");
             assertTrue(net.ranHereOn.isEmpty(), "an interrupted waiter ran the attempt");
-            net.deliver(0);
-            JobResult r = h.resultAsync().get(30, TimeUnit.SECONDS);
-            assertTrue(r.report().allPassed(), r.report().summary());
-            assertTrue(verifiers.threads.get(0).getName().startsWith("depin-client"),
-                    verifiers.threads.get(0).getName());
+            verifiedOnTheScheduler(net, h, verifiers);
         }
     }
 
