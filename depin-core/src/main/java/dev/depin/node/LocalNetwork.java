@@ -149,15 +149,30 @@ public final class LocalNetwork implements ComputeNetwork {
             outputBytes.addAndGet(chunk.remaining());
             assembler.write(name, chunk);
         }, dev.depin.network.spi.TransportBuffers.NONE, BUYER, new InputCaching(false, leases, false));
-        CompletableFuture<ExecutionResponse> response = attempt.result().thenApply(r -> {
-            firstByteSeen.run();
+        java.util.function.Supplier<dev.depin.network.spi.InputTransfer> transfer = () -> {
             long declared = request.spec().inputs().stream().mapToLong(dev.depin.job.InputRef::bytes).sum();
             long sent = request.inputs().values().stream().mapToLong(java.nio.ByteBuffer::remaining).sum();
             List<String> kept = attempt.outputsKept().stream().sorted().toList();
-            dev.depin.network.spi.InputTransfer transfer = new dev.depin.network.spi.InputTransfer(declared, sent,
-                    List.copyOf(leases.keySet()), List.of(), List.of(), kept);
-            return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), assembler.finish(),
-                    r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched(), transfer);
+            return new dev.depin.network.spi.InputTransfer(declared, sent, List.copyOf(leases.keySet()), List.of(),
+                    List.of(), kept);
+        };
+        // A large job's receipt comes before its wipe: the buyer checks the outputs while the node
+        // wipes, and takes the attestation from the result when it comes.
+        CompletableFuture<ExecutionResponse> response = attempt.receiptBeforeWipe().thenCompose(early -> {
+            if (early == null) {
+                return attempt.result().thenApply(r -> {
+                    firstByteSeen.run();
+                    return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(),
+                            assembler.finish(), r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(),
+                            r.batched(), transfer.get());
+                });
+            }
+            firstByteSeen.run();
+            dev.depin.crypto.ExecutionReceipt stated = dev.depin.crypto.ExecutionReceipt.readUnverified(early);
+            return CompletableFuture.completedFuture(new ExecutionResponse(request.jobId(), request.attempt(),
+                    node.nodeId(), stated.executorKind(), assembler.finish(), stated.startedAt(), stated.endedAt(),
+                    stated.deviceTimeNanos(), early, null, null, transfer.get(),
+                    attempt.result().thenApply(NodeResult::wipe)));
         });
         // A buyer's thread that waits for the result may run the attempt itself (no hand-off to
         // the node's worker and back), within the node's limit on attempts at once.

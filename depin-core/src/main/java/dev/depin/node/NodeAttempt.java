@@ -16,6 +16,22 @@ public interface NodeAttempt {
      */
     CompletableFuture<NodeResult> result();
 
+    /**
+     * The receipt released before the wipe: for a job of at least
+     * {@link ProviderNode#RECEIPT_FIRST_BYTES} whose outputs were all handed over (or left on the
+     * node), the node signs the receipt alone as soon as the outputs are committed and completes
+     * this with it; the wipe attestation (whose subject is that receipt) follows in
+     * {@link #result()}, which then carries both. A transport may send the receipt at once, so
+     * that the buyer's checks overlap the wipe; the buyer pays only once both are checked.
+     *
+     * @return completes with the receipt signed before the wipe, or with {@code null} when this
+     *         attempt's receipt comes only with its result (small jobs, batched signatures,
+     *         outputs still draining, failure or cancellation)
+     */
+    default CompletableFuture<dev.depin.crypto.Envelope> receiptBeforeWipe() {
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** @return completes when the node no longer works on the attempt, whatever the outcome */
     CompletableFuture<Void> released();
 

@@ -109,6 +109,12 @@ public final class ProviderNode implements AutoCloseable {
     /** Inputs at least this large are hashed on several cores after staging. */
     private static final int PARALLEL_HASH_BYTES = 4 << 20;
     /**
+     * Buffer bytes (inputs and outputs) from which a job's receipt is released before its wipe
+     * ({@link NodeAttempt#receiptBeforeWipe()}): below it the wipe takes microseconds and one
+     * signature over both statements (or a batch) is cheaper than a second one. 1 MiB.
+     */
+    public static final long RECEIPT_FIRST_BYTES = 1L << 20;
+    /**
      * Default of {@link Builder#jobLimits} on a heap of 8 GiB or more: output bytes one job may
      * declare (on a smaller heap, a sixteenth of it; {@link JobLimits#forHeap}).
      */
@@ -674,6 +680,8 @@ public final class ProviderNode implements AutoCloseable {
         /** Outputs the cache holds for the peer (written by the worker before the result). */
         private final Set<String> keptOutputs = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final CompletableFuture<NodeResult> result = new CompletableFuture<>();
+        /** The receipt signed before the wipe, or null once the result came without one (see {@link #receiptBeforeWipe}). */
+        private final CompletableFuture<Envelope> receiptFirst = new CompletableFuture<>();
         private final CompletableFuture<Void> released = new CompletableFuture<>();
         private final long arrived = System.nanoTime();
         private volatile boolean cancelRequested;
@@ -692,6 +700,8 @@ public final class ProviderNode implements AutoCloseable {
             this.progress = progress;
             this.sink = sink;
             this.transport = transport;
+            // Whatever ends the attempt, a receipt not released early is not coming.
+            result.whenComplete((r, t) -> receiptFirst.complete(null));
         }
 
         /**
@@ -762,6 +772,11 @@ public final class ProviderNode implements AutoCloseable {
         @Override
         public CompletableFuture<Void> released() {
             return released;
+        }
+
+        @Override
+        public CompletableFuture<Envelope> receiptBeforeWipe() {
+            return receiptFirst;
         }
 
         @Override
@@ -1004,9 +1019,18 @@ public final class ProviderNode implements AutoCloseable {
                 }
             }
             ExecutionReceipt statement = rb.build();
-            // One signature per job, or none here when batching: the batch signs the statements.
-            Envelope receipt = batches == null ? statement.sign(key) : null;
             OutputDrain drain = leave != null ? null : sendOutputs(task, ctx, spec);
+            // A large job whose outputs are all handed over (or left here) releases its receipt
+            // now, signed alone, and its wipe attestation after the wipe: the buyer's checks of the
+            // outputs overlap the wipe. Payment still needs both (docs/decisions.md, "The receipt
+            // before the wipe"). Else one signature per job, or none here when batching: the batch
+            // signs both statements.
+            boolean receiptFirst = drain == null && bufferBytes(spec) >= RECEIPT_FIRST_BYTES;
+            Envelope receipt = batches == null || receiptFirst ? statement.sign(key) : null;
+            if (receiptFirst) {
+                cancelled(task);
+                task.receiptFirst.complete(receipt);
+            }
             Instant wipeStart = clock.instant();
             byte pattern = wipePattern();
             // On the hashing pool too: the kernel is done, and the buyer waits for this attestation.
@@ -1028,6 +1052,18 @@ public final class ProviderNode implements AutoCloseable {
                 return attest(task, statement, receipt, timing, device, wipeStart, records);
             });
         }
+    }
+
+    /** @return the bytes of a job's declared inputs and outputs (what its wipe covers, at least) */
+    private static long bufferBytes(JobSpec spec) {
+        long n = 0;
+        for (InputRef in : spec.inputs()) {
+            n += in.bytes();
+        }
+        for (BufferDecl d : spec.outputs()) {
+            n += d.bytes();
+        }
+        return n;
     }
 
     /** The energy to sign, or null when the receipt could not carry it (a power source gone wrong). */
@@ -1090,7 +1126,7 @@ public final class ProviderNode implements AutoCloseable {
         }
         records.forEach(wb::buffer);
         WipeAttestation wipe = wb.build();
-        if (batches == null) {
+        if (receipt != null) {
             return CompletableFuture.completedFuture(new NodeResult(request.jobId(), request.attempt(), nodeId(),
                     executor.kind(), timing.startedAt(), timing.endedAt(), timing.deviceNanos(), receipt,
                     wipe.sign(key), null));

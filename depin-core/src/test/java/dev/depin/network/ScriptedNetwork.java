@@ -127,7 +127,8 @@ public final class ScriptedNetwork implements ComputeNetwork {
         OutputAssembler asm = OutputAssembler.of(sizes, dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES);
         outputs.forEach((k, v) -> asm.write(k, v.duplicate()));
         return new ExecutionResponse(r.jobId(), r.attempt(), r.provider(), r.executorKind(), asm.finish(),
-                r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched());
+                r.startedAt(), r.endedAt(), r.deviceNanos(), r.receipt(), r.wipe(), r.batched(), null,
+                r.wipeToFollow());
     }
 
     /** Reads held data from the real network: a job that leaves its outputs can be spot-checked. */

@@ -157,6 +157,11 @@ public final class Hostile implements AutoCloseable {
         /** Every output byte read, by output, in order. */
         public final java.util.Map<String, java.io.ByteArrayOutputStream> outputs = new java.util.concurrent.ConcurrentHashMap<>();
         public volatile dev.depin.grpc.internal.wire.Result result;
+        /** The wipe attestations that followed a Result (Result.wipe_follows), in order. */
+        public final java.util.List<dev.depin.grpc.internal.wire.WipeFollowing> wipes =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** The kind of each message the provider sent, in order ("output", "result", ...). */
+        public final java.util.List<String> kinds = new java.util.concurrent.CopyOnWriteArrayList<>();
         /** The names of the first Need the provider sent (the inputs it asks for). */
         public final CompletableFuture<java.util.List<String>> need = new CompletableFuture<>();
         private final boolean read;
@@ -180,6 +185,10 @@ public final class Hostile implements AutoCloseable {
 
         @Override
         public void onNext(ExecuteResponse value) {
+            kinds.add(value.getKindCase().name().toLowerCase(java.util.Locale.ROOT));
+            if (value.hasWipe()) {
+                wipes.add(value.getWipe());
+            }
             if (value.hasOutput()) {
                 outputBytes.addAndGet(value.getOutput().getData().size());
                 outputs.computeIfAbsent(value.getOutput().getName(), k -> new java.io.ByteArrayOutputStream())

@@ -71,7 +71,10 @@ public final class AttemptVerifier {
 
     /**
      * Checks one attempt completely, reading through {@code network} what stays on the provider
-     * (outputs left there, inputs held there) that a spot check samples.
+     * (outputs left there, inputs held there) that a spot check samples. A response whose wipe
+     * attestation is still to follow ({@link ExecutionResponse#wipeFollows()}) is checked
+     * without it, while the provider wipes: the caller checks the attestation with
+     * {@link #verifyWipe} once it came, and the attempt counts only then.
      *
      * @param spec     the job spec
      * @param specHash its hash, computed once per job
@@ -121,10 +124,11 @@ public final class AttemptVerifier {
             if (!leaves) {
                 checkShapes(spec, response);
             }
-            wipe = WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
-                    WipeAttestation.buffersOf(receipt.receipt()));
+            // An attestation still to follow is the caller's to check, with verifyWipe, once it came.
+            wipe = response.wipeFollows() ? null : WipeAttestation.verify(response.wipe(), response.receipt(),
+                    offer.publicKey(), WipeAttestation.buffersOf(receipt.receipt()));
         }
-        VerificationReport report = receipt.report().and(wipe);
+        VerificationReport report = wipe == null ? receipt.report() : receipt.report().and(wipe);
         Map<String, byte[]> roots = new LinkedHashMap<>();
         for (BufferDigest d : receipt.receipt().outputs()) {
             roots.put(d.name(), Hex.decode(d.merkleRoot()));
@@ -138,6 +142,21 @@ public final class AttemptVerifier {
         }
         return policy.check(new VerificationPolicy.ResultCheck(spec, inputs, response.outputBytes(), roots, reference,
                 Freivalds.newSeed(RANDOM), parallelism)).map(report::and).orElse(report);
+    }
+
+    /**
+     * Checks the wipe attestation that followed an attempt's receipt (which {@link #verify}
+     * checked): signed by the offer's key, its subject that receipt, every buffer of the job
+     * overwritten and read back.
+     *
+     * @param offer    the offer the attempt went to
+     * @param response the response with the attestation that followed ({@link ExecutionResponse#withWipe})
+     * @return what was checked
+     * @throws VerificationException with the first failed check
+     */
+    public VerificationReport verifyWipe(ProviderOffer offer, ExecutionResponse response) {
+        return WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
+                WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(response.receipt())));
     }
 
     /** The signed outputs must be exactly the spec's names and sizes. */

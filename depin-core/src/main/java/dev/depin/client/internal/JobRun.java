@@ -893,14 +893,62 @@ public final class JobRun implements JobHandle {
                     : "declares " + quoted(expected)));
         }
         try {
-            VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r,
-                    ctx.network());
+            VerificationReport report;
+            try {
+                // With the attestation to follow, the outputs are checked while the provider wipes.
+                report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r, ctx.network());
+            } catch (VerificationException e) {
+                // A dispute records both envelopes: it waits for the attestation too.
+                String missing = r.wipeFollows() ? awaitWipe(a) : null;
+                return missing != null ? Attempt.Outcome.failed(a, e.getMessage() + "; and " + missing)
+                        : Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
+            }
+            if (r.wipeFollows()) {
+                // No attempt counts (nor is paid) on its receipt alone.
+                String missing = awaitWipe(a);
+                if (missing != null) {
+                    return Attempt.Outcome.failed(a, missing);
+                }
+                report = report.and(ctx.verifier().verifyWipe(a.offer, a.response));
+            }
             return Attempt.Outcome.accepted(a, report);
         } catch (VerificationException e) {
             return Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
         } catch (RuntimeException e) {
             // A malformed response that the checks could not even read: the provider's fault, not a proof.
             return Attempt.Outcome.failed(a, "malformed response: " + e);
+        }
+    }
+
+    /**
+     * Waits, on this verifying thread, for the wipe attestation that follows an attempt's
+     * receipt (bounded by the job's deadline; a gRPC stream ends sooner, at its own deadline),
+     * and puts the response carrying it in the attempt.
+     *
+     * @return null once the attestation came, else why the attempt cannot count
+     */
+    private String awaitWipe(Attempt a) {
+        ExecutionResponse r = a.response;
+        String who = "provider " + a.provider().shortId() + " signed its receipt but ";
+        long waitNanos = Math.max(0, Duration.between(ctx.clock().instant(), spec.deadline()).toNanos());
+        try {
+            dev.depin.crypto.Envelope wipe = r.wipeToFollow().get(waitNanos, TimeUnit.NANOSECONDS);
+            if (wipe == null) {
+                return who + "sent no wipe attestation after it: the attempt does not count";
+            }
+            ExecutionResponse both = r.withWipe(wipe);
+            synchronized (this) {
+                a.response = both;
+            }
+            return null;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return who + "sent no wipe attestation by the job's deadline: the attempt does not count";
+        } catch (java.util.concurrent.ExecutionException | CancellationException e) {
+            return who + "its wipe attestation did not come (" + describe(rootCause(e)) + "): the attempt does "
+                    + "not count";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return who + "the wait for its wipe attestation was interrupted: the attempt does not count";
         }
     }
 

@@ -34,11 +34,16 @@ import java.util.Map;
  *                     one signed batch, or {@code null} when they were signed one by one
  * @param inputTransfer what sending the inputs cost and which the provider held by root, as
  *                     the transport counted it, or {@code null} when the network does not report it
+ * @param wipeToFollow with a receipt and no wipe attestation: completes with the attestation
+ *                     the provider signs after its wipe (a large job's receipt released before
+ *                     the wipe), or fails when none came; {@code null} when the attestation is
+ *                     here or batched. The buyer checks it before the attempt counts.
  */
 public record ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
                                 Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
                                 long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched,
-                                InputTransfer inputTransfer) {
+                                InputTransfer inputTransfer,
+                                java.util.concurrent.CompletableFuture<Envelope> wipeToFollow) {
     /**
      * @param jobId the job id the provider says it ran
      * @param attempt the attempt it says it ran
@@ -56,8 +61,11 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
      * @param batched the attempt's receipt and wipe statements with their inclusion proofs in one signed
      *        batch, or {@code null} when they were signed one by one
      * @param inputTransfer what sending the inputs cost, or {@code null} when not reported
+     * @param wipeToFollow the wipe attestation still to come, or {@code null} (then {@code wipe}
+     *        or {@code batched} is here)
      * @throws InvalidArgumentException on nulls, negative numbers, or proofs that are neither
-     *                                  both envelopes nor one batched receipt
+     *                                  both envelopes, a receipt with its wipe attestation to
+     *                                  follow, nor one batched receipt
      */
     public ExecutionResponse {
         InvalidArgumentException.requireNonNull(jobId, "job id");
@@ -68,8 +76,11 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         InvalidArgumentException.requireNonNull(endedAt, "end time");
         if (batched == null) {
             InvalidArgumentException.requireNonNull(receipt, "execution receipt");
-            InvalidArgumentException.requireNonNull(wipe, "wipe attestation");
-        } else if (receipt != null || wipe != null) {
+            if ((wipe == null) == (wipeToFollow == null)) {
+                throw new InvalidArgumentException("a response with a signed receipt carries its wipe attestation or "
+                        + "the attestation to follow, exactly one of them");
+            }
+        } else if (receipt != null || wipe != null || wipeToFollow != null) {
             throw new InvalidArgumentException("a response carries either a signed receipt and wipe attestation or "
                     + "one batched receipt, not both");
         }
@@ -79,6 +90,54 @@ public record ExecutionResponse(String jobId, int attempt, NodeId provider, Stri
         }
         outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(outputs));
         outputs.forEach((k, v) -> InvalidArgumentException.requireNonNull(v, "output '" + k + "'"));
+    }
+
+    /**
+     * A response whose wipe attestation (or batch) is here.
+     *
+     * @param jobId        the job id the provider says it ran
+     * @param attempt      the attempt it says it ran
+     * @param provider     the provider's node id
+     * @param executorKind the executor it says it used
+     * @param outputs      outputs by name as received
+     * @param startedAt    when execution started
+     * @param endedAt      when it ended
+     * @param deviceNanos  device time the provider charges for
+     * @param receipt      the signed execution receipt, or {@code null} when batched
+     * @param wipe         the signed wipe attestation, or {@code null} when batched
+     * @param batched      the batched receipt, or {@code null}
+     * @param inputTransfer what sending the inputs cost, or {@code null} when not reported
+     */
+    public ExecutionResponse(String jobId, int attempt, NodeId provider, String executorKind,
+                             Map<String, ReceivedOutput> outputs, Instant startedAt, Instant endedAt,
+                             long deviceNanos, Envelope receipt, Envelope wipe, BatchedReceipt batched,
+                             InputTransfer inputTransfer) {
+        this(jobId, attempt, provider, executorKind, outputs, startedAt, endedAt, deviceNanos, receipt, wipe, batched,
+                inputTransfer, null);
+    }
+
+    /**
+     * @return whether the wipe attestation follows the receipt ({@link #wipeToFollow()}), so that
+     *         the buyer's checks of the outputs overlap the provider's wipe
+     */
+    public boolean wipeFollows() {
+        return wipeToFollow != null;
+    }
+
+    /**
+     * This response with the wipe attestation that followed its receipt.
+     *
+     * @param attestation the attestation as received
+     * @return the response carrying both envelopes
+     * @throws InvalidArgumentException when no attestation was to follow, or on null
+     */
+    public ExecutionResponse withWipe(Envelope attestation) {
+        InvalidArgumentException.requireNonNull(attestation, "wipe attestation");
+        if (wipeToFollow == null) {
+            throw new InvalidArgumentException("this response's wipe attestation did not follow its receipt");
+        }
+        return new ExecutionResponse(jobId, attempt, provider, executorKind, outputs, startedAt, endedAt, deviceNanos,
+                receipt, attestation, null, inputTransfer, null);
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.depin.grpc.internal;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.depin.DepinException;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.WipeRecord;
@@ -18,6 +20,7 @@ import dev.depin.grpc.internal.wire.ProviderGrpc;
 import dev.depin.grpc.internal.wire.Result;
 import dev.depin.grpc.internal.wire.SignedOffer;
 import dev.depin.grpc.internal.wire.Start;
+import dev.depin.grpc.internal.wire.WipeFollowing;
 import dev.depin.job.InputRef;
 import dev.depin.job.JobSpec;
 import dev.depin.network.NetworkException;
@@ -327,6 +330,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private boolean compact;
         private boolean keepInputs;
         private boolean keepOutputs;
+        /** The buyer takes a large job's receipt before its wipe attestation (Start.wipe_may_follow). */
+        private boolean wipeMayFollow;
         private java.util.Set<String> byRoot = java.util.Set.of();
         private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
@@ -550,6 +555,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             compact = s.getCompact();
             keepInputs = s.getKeepInputs();
             keepOutputs = s.getKeepOutputs();
+            wipeMayFollow = s.getWipeMayFollow();
             byRoot = byRoot(spec, s.getByRootList());
             List<String> need = new ArrayList<>();
             if (!byRoot.isEmpty()) {
@@ -731,11 +737,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             NodeAttempt a = node.submit(request, this::progress, this, received, peer.nodeId().hex(),
                     new InputCaching(keepInputs, leases, keepOutputs));
             attempt = a;
-            a.result().whenComplete((r, e) -> {
+            // A large job's receipt, released before the wipe, goes out at once to a buyer that
+            // takes it so; the attestation follows with the result. Whether it went is known before
+            // the result is sent: the node completes the receipt before (or as) the result.
+            CompletableFuture<Boolean> receiptSent = wipeMayFollow
+                    ? a.receiptBeforeWipe().thenApply(receipt -> receipt != null && sendReceiptFirst(a, receipt))
+                    : CompletableFuture.completedFuture(false);
+            a.result().whenComplete((r, e) -> receiptSent.whenComplete((sent, x) -> {
                 boolean delivered = false;
                 if (r != null) {
                     try {
-                        sendResult(r);
+                        if (Boolean.TRUE.equals(sent)) {
+                            send(ExecuteResponse.newBuilder().setWipe(WipeFollowing.newBuilder().setWipeEnvelope(
+                                    UnsafeByteOperations.unsafeWrap(r.wipe().toJsonBytes()))).build());
+                        } else {
+                            sendResult(a, r);
+                        }
                         delivered = true;
                     } catch (RuntimeException sendFailed) {
                         LOG.debug("result of job {} not sent: {}", r.jobId(), sendFailed.toString());
@@ -747,7 +764,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
                 a.released().whenComplete((v, e2) -> end(violation != null ? violation
                         : e == null ? Status.OK : Wire.statusOf(e)));
-            });
+            }));
             if (cancelled) {
                 a.cancel("the buyer's stream ended");
             }
@@ -947,8 +964,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
         }
 
-        private void sendResult(NodeResult r) {
-            NodeAttempt a = attempt;
+        private void sendResult(NodeAttempt a, NodeResult r) {
             Result.Builder b = Result.newBuilder().setJobId(r.jobId()).setAttempt(r.attempt())
                     .setProvider(r.provider().hex()).setExecutorKind(r.executorKind())
                     .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
@@ -960,13 +976,39 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 b.setReceiptEnvelope(UnsafeByteOperations.unsafeWrap(r.receipt().toJsonBytes()))
                         .setWipeEnvelope(UnsafeByteOperations.unsafeWrap(r.wipe().toJsonBytes()));
             }
-            if (a != null) {
-                header.spec().inputs().stream().map(InputRef::name).filter(a.inputsKept()::contains)
-                        .forEach(b::addKeptInputs);
-                header.spec().outputs().stream().map(dev.depin.kernel.BufferDecl::name)
-                        .filter(a.outputsKept()::contains).forEach(b::addKeptOutputs);
+            send(ExecuteResponse.newBuilder().setResult(kept(a, b)).build());
+        }
+
+        /**
+         * Sends a large job's receipt, signed before the wipe, as a Result that says its wipe
+         * attestation follows (on the node's worker, before the wipe).
+         *
+         * @return whether it was sent (else the stream has ended, and the result is not sent either)
+         */
+        private boolean sendReceiptFirst(NodeAttempt a, Envelope receipt) {
+            try {
+                ExecutionReceipt stated = ExecutionReceipt.readUnverified(receipt);
+                Result.Builder b = Result.newBuilder().setJobId(stated.jobId()).setAttempt(stated.attempt())
+                        .setProvider(node.nodeId().hex()).setExecutorKind(stated.executorKind())
+                        .setStartedAtEpochNanos(nanos(stated.startedAt()))
+                        .setEndedAtEpochNanos(nanos(stated.endedAt())).setDeviceNanos(stated.deviceTimeNanos())
+                        .setReceiptEnvelope(UnsafeByteOperations.unsafeWrap(receipt.toJsonBytes()))
+                        .setWipeFollows(true);
+                send(ExecuteResponse.newBuilder().setResult(kept(a, b)).build());
+                return true;
+            } catch (RuntimeException e) {
+                LOG.debug("receipt of job {} not sent before its wipe: {}", header.jobId(), e.toString());
+                return false;
             }
-            send(ExecuteResponse.newBuilder().setResult(b).build());
+        }
+
+        /** Adds the inputs and outputs the node now holds for the buyer. */
+        private Result.Builder kept(NodeAttempt a, Result.Builder b) {
+            header.spec().inputs().stream().map(InputRef::name).filter(a.inputsKept()::contains)
+                    .forEach(b::addKeptInputs);
+            header.spec().outputs().stream().map(dev.depin.kernel.BufferDecl::name)
+                    .filter(a.outputsKept()::contains).forEach(b::addKeptOutputs);
+            return b;
         }
 
         private void send(ExecuteResponse m) {

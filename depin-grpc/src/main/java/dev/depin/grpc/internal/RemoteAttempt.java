@@ -68,6 +68,8 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
     private final boolean closeWithStart;
     /** Whether the Result arrived (a cancel then changes nothing); guarded by this. */
     private boolean resultIn;
+    /** The wipe attestation its Result announced (Result.wipe_follows), or null; guarded by this. */
+    private CompletableFuture<Envelope> wipeToFollow;
     private boolean cancelSent;
     /** Compact reply: whether ACCEPTED and RUNNING were reported (touched by inbound callbacks only). */
     private boolean running;
@@ -185,30 +187,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             return;
         }
         if (!started) {
-            started = true;
-            Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
-                    .setSpecJson(UnsafeByteOperations.unsafeWrap(request.spec().canonicalJson())) // a fresh array
-                    .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact)
-                    .setResultsQueued(request.resultsQueued());
-            request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
-            start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs);
-            request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
-            if (inline) {
-                // The request's buffers are immutable views: serialized as they are, no copy.
-                for (Map.Entry<String, ByteBuffer> in : pending) {
-                    start.addInputs(InputChunk.newBuilder().setName(in.getKey())
-                            .setData(UnsafeByteOperations.unsafeWrap(in.getValue())));
-                    sentBytes += in.getValue().remaining();
-                }
-                pending.clear();
-            }
-            requests.onNext(ExecuteRequest.newBuilder().setStart(start).build());
-            if (closeWithStart) {
-                // Nothing can follow (no Need without inputs by root): half-close now, so the
-                // node closes the stream as soon as it has let go, not a round trip after its Result.
-                halfClosed = true;
-                requests.onCompleted();
-            }
+            sendStart();
         }
         while (requests.isReady() && !pending.isEmpty()) {
             Map.Entry<String, ByteBuffer> in = pending.peek();
@@ -223,6 +202,34 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
             sentBytes += n;
             requests.onNext(ExecuteRequest.newBuilder().setInput(InputChunk.newBuilder().setName(in.getKey())
                     .setData(ByteString.copyFrom(part))).build());
+        }
+    }
+
+    /** Sends Start (with the inputs inside it, and the half-close when nothing can follow); under this. */
+    private void sendStart() {
+        started = true;
+        Start.Builder start = Start.newBuilder().setJobId(request.jobId()).setAttempt(request.attempt())
+                .setSpecJson(UnsafeByteOperations.unsafeWrap(request.spec().canonicalJson())) // a fresh array
+                .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact)
+                .setResultsQueued(request.resultsQueued());
+        request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
+        start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs).setWipeMayFollow(true);
+        request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
+        if (inline) {
+            // The request's buffers are immutable views: serialized as they are, no copy.
+            for (Map.Entry<String, ByteBuffer> in : pending) {
+                start.addInputs(InputChunk.newBuilder().setName(in.getKey())
+                        .setData(UnsafeByteOperations.unsafeWrap(in.getValue())));
+                sentBytes += in.getValue().remaining();
+            }
+            pending.clear();
+        }
+        requests.onNext(ExecuteRequest.newBuilder().setStart(start).build());
+        if (closeWithStart) {
+            // Nothing can follow (no Need without inputs by root): half-close now, so the
+            // node closes the stream as soon as it has let go, not a round trip after its Result.
+            halfClosed = true;
+            requests.onCompleted();
         }
     }
 
@@ -287,6 +294,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     result(m.getResult());
                 }
                 case NEED -> need(m.getNeed().getNamesList());
+                case WIPE -> wipeFollowing(m.getWipe().getWipeEnvelope());
                 default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
             }
         } catch (RuntimeException e) {
@@ -353,7 +361,14 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         Envelope receipt = null;
         Envelope wipe = null;
         BatchedReceipt batched = null;
-        if (!r.getBatchedReceipt().isEmpty()) {
+        CompletableFuture<Envelope> toFollow = null;
+        if (r.getWipeFollows()) {
+            if (!r.getBatchedReceipt().isEmpty() || !r.getWipeEnvelope().isEmpty()) {
+                throw new NetworkException("a result whose wipe attestation follows carries a batch or an attestation");
+            }
+            receipt = Envelope.parse(r.getReceiptEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
+            toFollow = new CompletableFuture<>();
+        } else if (!r.getBatchedReceipt().isEmpty()) {
             batched = BatchedReceipt.parse(r.getBatchedReceipt().toByteArray(), Wire.MAX_PROOF_BYTES);
         } else {
             receipt = Envelope.parse(r.getReceiptEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
@@ -395,15 +410,28 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         }
         ExecutionResponse resp = new ExecutionResponse(r.getJobId(), r.getAttempt(), NodeId.parse(r.getProvider()),
                 r.getExecutorKind(), outputs, instant(r.getStartedAtEpochNanos()),
-                instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched, transfer);
+                instant(r.getEndedAtEpochNanos()), r.getDeviceNanos(), receipt, wipe, batched, transfer, toFollow);
         synchronized (this) {
             resultIn = true;
+            wipeToFollow = toFollow;
             if (!halfClosed && !released.isDone()) {
                 halfClosed = true;
                 requests.onCompleted();
             }
         }
         response.complete(resp);
+    }
+
+    /** The wipe attestation that follows a Result with wipe_follows: exactly one, after that Result. */
+    private void wipeFollowing(com.google.protobuf.ByteString envelope) {
+        CompletableFuture<Envelope> toFollow;
+        synchronized (this) {
+            toFollow = wipeToFollow;
+        }
+        if (toFollow == null || toFollow.isDone()) {
+            throw new NetworkException("a wipe attestation that no result announced");
+        }
+        toFollow.complete(Envelope.parse(envelope.toByteArray(), Wire.MAX_PROOF_BYTES));
     }
 
     private static Instant instant(long epochNanos) {
@@ -423,6 +451,15 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
 
     private void fail(Throwable t) {
         response.completeExceptionally(t);
+        CompletableFuture<Envelope> toFollow;
+        synchronized (this) {
+            toFollow = wipeToFollow;
+        }
+        if (toFollow != null) {
+            // Ended (closed, reset, deadline, broken protocol) before the attestation came: no attempt counts on its receipt alone.
+            toFollow.completeExceptionally(new NetworkException("provider " + provider + " ended the stream without "
+                    + "the wipe attestation its result announced: " + t.getMessage()));
+        }
         released.complete(null);
     }
 }

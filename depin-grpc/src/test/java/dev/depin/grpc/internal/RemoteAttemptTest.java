@@ -10,7 +10,13 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
 import dev.depin.job.InputRef;
 import dev.depin.job.Job;
+import dev.depin.crypto.Envelope;
+import dev.depin.crypto.ExecutionReceipt;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.Result;
+import dev.depin.grpc.internal.wire.WipeFollowing;
 import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.SmallRequests;
 import io.grpc.stub.ClientCallStreamObserver;
 import java.util.ArrayList;
@@ -140,5 +146,88 @@ class RemoteAttemptTest {
         assertTrue(r.sent.size() > 1, "chunks follow Start");
         assertTrue(r.sent.stream().skip(1).allMatch(ExecuteRequest::hasInput));
         assertFalse(r.halfClosed);
+    }
+
+    /** A signed receipt and wipe attestation for the attempt {@link #request} makes of {@code job}. */
+    private static Envelope[] signed(Job job, NodeKeyPair key) {
+        ExecutionReceipt.Builder rb = ExecutionReceipt.builder().jobId("00112233445566778899aabbccddeeff").attempt(1)
+                .specHash(job.spec().hash()).kernelId(job.spec().kernel().id())
+                .kernelHash(job.spec().kernel().codeHash()).nonce(dev.depin.crypto.Hex.encode(new byte[32]))
+                .merkleChunkBytes(dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES).executorKind("cpu")
+                .startedAt(java.time.Instant.EPOCH).endedAt(java.time.Instant.EPOCH).deviceTimeNanos(1)
+                .assurance(dev.depin.crypto.Assurance.signature());
+        job.spec().inputs().forEach(in -> rb.input(new dev.depin.crypto.BufferDigest(in.name(), in.merkleRoot(),
+                in.bytes())));
+        Envelope receipt = rb.build().sign(key);
+        Envelope wipe = dev.depin.crypto.WipeAttestation.builder().receipt(receipt).startedAt(java.time.Instant.EPOCH)
+                .endedAt(java.time.Instant.EPOCH).buffer(new dev.depin.crypto.WipeRecord(dev.depin.crypto.WipeRecord.HOST, "x", 4, 4, 0,
+                        dev.depin.crypto.WipeRecord.HOST_READBACK_COMPARE,
+                        dev.depin.crypto.HostWipe.checkDigest(dev.depin.crypto.WipeRecord.HOST, "x", 4, 0, 0)))
+                .build().sign(key);
+        return new Envelope[] {receipt, wipe};
+    }
+
+    private static ExecuteResponse result(NodeKeyPair key, Envelope receipt, Envelope wipe) {
+        Result.Builder b = Result.newBuilder().setJobId("00112233445566778899aabbccddeeff").setAttempt(1)
+                .setProvider(key.nodeId().hex()).setExecutorKind("cpu")
+                .setReceiptEnvelope(com.google.protobuf.ByteString.copyFrom(receipt.toJsonBytes()));
+        if (wipe == null) {
+            b.setWipeFollows(true);
+        } else {
+            b.setWipeEnvelope(com.google.protobuf.ByteString.copyFrom(wipe.toJsonBytes()));
+        }
+        return ExecuteResponse.newBuilder().setResult(b).build();
+    }
+
+    /** SAXPY's whole output (the bytes do not matter here: no check runs). */
+    private static ExecuteResponse output(Job job) {
+        int bytes = (int) job.spec().outputs().get(0).bytes();
+        return ExecuteResponse.newBuilder().setOutput(dev.depin.grpc.internal.wire.OutputChunk.newBuilder()
+                .setName(job.spec().outputs().get(0).name()).setData(com.google.protobuf.ByteString.copyFrom(
+                        new byte[bytes]))).build();
+    }
+
+    private static ExecuteResponse wipe(Envelope wipe) {
+        return ExecuteResponse.newBuilder().setWipe(WipeFollowing.newBuilder().setWipeEnvelope(
+                com.google.protobuf.ByteString.copyFrom(wipe.toJsonBytes()))).build();
+    }
+
+    @Test
+    void receiptFirst_thenItsAttestation_orTheStreamsEndFailsIt() throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        Job job = SmallRequests.saxpy(new SplittableRandom(SEED + 3), 1000, 2);
+        Envelope[] env = signed(job, key);
+        // Announced, then sent: the response completes at the receipt, the attestation after it.
+        RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder r = open(a);
+        assertTrue(r.sent.get(0).getStart().getWipeMayFollow(), "a buyer that takes the receipt first says so");
+        a.onNext(output(job));
+        a.onNext(result(key, env[0], null));
+        ExecutionResponse resp = a.dispatch().response().join();
+        assertTrue(resp.wipeFollows());
+        assertNull(resp.wipe());
+        assertFalse(resp.wipeToFollow().isDone());
+        a.onNext(wipe(env[1]));
+        assertEquals(new String(env[1].toJsonBytes()), new String(resp.wipeToFollow().join().toJsonBytes()));
+        a.onCompleted();
+        // Announced, never sent: the stream's end fails the attestation to follow.
+        RemoteAttempt b = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        open(b);
+        b.onNext(output(job));
+        b.onNext(result(key, env[0], null));
+        ExecutionResponse cut = b.dispatch().response().join();
+        b.onError(io.grpc.Status.DEADLINE_EXCEEDED.withDescription("deadline").asRuntimeException());
+        java.util.concurrent.ExecutionException gone = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.ExecutionException.class, () -> cut.wipeToFollow().get());
+        assertTrue(gone.getCause().getMessage().contains("ended the stream without the wipe attestation its result "
+                + "announced"), gone.getCause().getMessage());
+        // Not announced (an older node's one Result with both): no attestation may follow it.
+        RemoteAttempt c = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder rc = open(c);
+        c.onNext(output(job));
+        c.onNext(result(key, env[0], env[1]));
+        assertFalse(c.dispatch().response().join().wipeFollows());
+        c.onNext(wipe(env[1]));
+        assertTrue(rc.cancelled.contains("a wipe attestation that no result announced"), rc.cancelled);
     }
 }
