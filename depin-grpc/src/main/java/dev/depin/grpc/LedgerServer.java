@@ -3,12 +3,17 @@ package dev.depin.grpc;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.CallLimits;
+import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.LedgerService;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.ServerTransport;
+import dev.depin.grpc.internal.TransportRefusals;
 import dev.depin.network.NetworkException;
 import dev.depin.settlement.spi.Settlement;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,13 +34,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Limits: requests of at most 64 KiB (an operation is at most
  * {@value dev.depin.settlement.Operation#MAX_JSON_BYTES} bytes of JSON; a batch of operations,
  * which {@link RemoteSettlement} sends when it has several to apply at once, at most
- * {@value #MAX_BATCH_OPERATIONS} of them), 128 concurrent calls per connection,
- * {@link Builder#maxInFlightPerKey} unanswered calls per client key over all its connections
- * (each operation of a batch counts as one), an operation answered within
- * {@link Builder#callTimeout} or UNAVAILABLE
- * (safe to retry with its key), a TLS handshake within 10 s, idle connections closed after 5
- * minutes, keepalive pings no more often than every 20 s, and every connection recycled after 2
- * hours. Claims and disputes (issue 16): a hold's payee claims it with its signed receipt, its
+ * {@value #MAX_BATCH_OPERATIONS} of them), {@value #FLOW_CONTROL_WINDOW} bytes a peer may send
+ * before the service reads them (per stream and per connection, without gRPC's growth of the
+ * window), {@link Builder#maxStreamsPerConnection} concurrent calls per connection (HTTP/2
+ * MAX_CONCURRENT_STREAMS; past it a stream is reset REFUSED_STREAM), calls open at once per
+ * client key and per remote address over all their connections ({@link Builder#maxCalls}: a call counts until its answer is read, so a request sent
+ * slowly or an answer left unread holds only its sender's share; past them RESOURCE_EXHAUSTED), a
+ * request sent whole within {@link Builder#receiveTimeout} of the call's start or
+ * DEADLINE_EXCEEDED, {@link Builder#maxInFlightPerKey} unanswered operations per client key over
+ * all its connections (each operation of a batch counts as one), an operation answered within
+ * {@link Builder#callTimeout} or UNAVAILABLE (safe to retry with its key), a TLS handshake within
+ * 10 s, idle connections closed after 5 minutes, keepalive pings no more often than every 20 s,
+ * and every connection recycled after 2 hours. With {@link Builder#meterRegistry} each refusal is
+ * counted: calls by method and status ({@code depin.ledger.calls}), and what the transport refused
+ * before any call existed ({@code depin.ledger.transport.refusals}: handshakes, streams past
+ * MAX_CONCURRENT_STREAMS, requests past 64 KiB). Claims and disputes (issue 16): a hold's payee claims it with its signed receipt, its
  * payer disputes the claim with the dispute record and the job's data, which the service
  * re-checks with the offline verifier ({@link Builder#disputeLimits} bounds the uploads). A
  * dispute whose upload completed before the claim's window end freezes the claim; its re-check
@@ -55,9 +68,17 @@ public final class LedgerServer implements AutoCloseable {
     public static final int MAX_REQUEST_BYTES = 64 << 10;
     /** The most operations one batch may carry. */
     public static final int MAX_BATCH_OPERATIONS = LedgerService.MAX_BATCH;
+    /**
+     * The HTTP/2 flow-control window, per stream and per connection: what a peer may send before
+     * the service reads it. gRPC's default starts at 1 MiB and grows with the measured bandwidth
+     * (to 8 MiB); fixed here, so that what a peer can make the service buffer does not grow.
+     */
+    public static final int FLOW_CONTROL_WINDOW = 1 << 20;
 
     private final Server server;
     private final LedgerService service;
+    private final CallLimits callLimits;
+    private final TransportRefusals transportRefusals;
     private final NodePublicKey key;
     private final String address;
     private final ExecutorService executor;
@@ -76,11 +97,16 @@ public final class LedgerServer implements AutoCloseable {
         this.service = new LedgerService(b.ledger, b.access, b.key.nodeId(), responses, b.maxInFlightPerKey,
                 b.callTimeout.toMillis()).claims(b.slashing, rechecks, timer, b.maxDisputeBytes, b.maxDisputes,
                 b.disputeUploadDeadline.toMillis());
+        this.callLimits = new CallLimits(b.maxCallsPerKey, b.maxCallsPerAddress, b.receiveTimeout.toMillis(), timer);
+        this.transportRefusals = new TransportRefusals(b.registry, "depin.ledger");
+        ServerServiceDefinition limited = ServerInterceptors.intercept(service.bindService(), callLimits);
         try {
-            this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key))
+            this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
                     .executor(executor)
                     .maxInboundMessageSize(MAX_REQUEST_BYTES)
-                    .maxConcurrentCallsPerConnection(128)
+                    .flowControlWindow(FLOW_CONTROL_WINDOW)
+                    // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: a gRPC client queues streams past it.
+                    .maxConcurrentCallsPerConnection(b.maxStreamsPerConnection)
                     .keepAliveTime(1, TimeUnit.MINUTES)
                     .keepAliveTimeout(20, TimeUnit.SECONDS)
                     .permitKeepAliveTime(20, TimeUnit.SECONDS)
@@ -88,7 +114,8 @@ public final class LedgerServer implements AutoCloseable {
                     .maxConnectionIdle(5, TimeUnit.MINUTES)
                     .maxConnectionAge(2, TimeUnit.HOURS)
                     .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
-                    .addService(ServerTransport.authenticated(service.bindService()))
+                    .addService(b.registry == null ? ServerTransport.authenticated(limited)
+                            : ServerTransport.authenticated(limited, new CallMeters(b.registry, "depin.ledger")))
                     .build()
                     .start();
         } catch (IOException | RuntimeException e) {
@@ -99,6 +126,14 @@ public final class LedgerServer implements AutoCloseable {
             throw e;
         }
         this.address = b.host + ":" + server.getPort();
+        if (b.registry != null) {
+            io.micrometer.core.instrument.Gauge.builder("depin.ledger.operations.in_flight", service,
+                    LedgerService::inFlight).description("Operations taken and not yet answered, over all keys")
+                    .register(b.registry);
+            io.micrometer.core.instrument.Gauge.builder("depin.ledger.calls.open", callLimits, CallLimits::open)
+                    .description("Calls open now, over all peers: being served, waiting for their request, or "
+                            + "with an answer not yet read").register(b.registry);
+        }
         LOG.info("settlement service {} on {} (mutual TLS 1.3), {}", b.key.nodeId().shortId(), address, b.access);
     }
 
@@ -139,9 +174,28 @@ public final class LedgerServer implements AutoCloseable {
         return key;
     }
 
-    /** @return calls being answered now */
+    /** @return operations being answered now (each of a batch counts) */
     public int inFlight() {
         return service.inFlight();
+    }
+
+    /**
+     * @return calls open now, over all peers: being served, waiting for their request, or with
+     *         an answer not yet read (each within {@link Builder#maxCalls} per key and address)
+     */
+    public int openCalls() {
+        return callLimits.open();
+    }
+
+    /**
+     * @return connections, streams and requests the transport refused before the service's code
+     *         ran, since start (handshakes that did not finish, streams past
+     *         {@link Builder#maxStreamsPerConnection}, requests past {@value #MAX_REQUEST_BYTES}
+     *         bytes, HTTP/2 resets and GOAWAYs with an error); by kind in the meter registry as
+     *         {@code depin.ledger.transport.refusals}
+     */
+    public long transportRefusals() {
+        return transportRefusals.total();
     }
 
     /**
@@ -193,6 +247,11 @@ public final class LedgerServer implements AutoCloseable {
         private long maxDisputeBytes = 64L << 20;
         private int maxDisputes = 2;
         private Duration disputeUploadDeadline = Duration.ofMinutes(2);
+        private int maxStreamsPerConnection = 128;
+        private int maxCallsPerKey = 256;
+        private int maxCallsPerAddress = 1024;
+        private Duration receiveTimeout = Duration.ofSeconds(10);
+        private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(Settlement ledger, NodeKeyPair key, LedgerAccess access) {
             this.ledger = ledger;
@@ -297,6 +356,80 @@ public final class LedgerServer implements AutoCloseable {
             this.maxDisputeBytes = maxBytes;
             this.maxDisputes = maxAtOnce;
             this.disputeUploadDeadline = deadline;
+            return this;
+        }
+
+        /**
+         * @param streams calls one connection may have open at once, advertised as HTTP/2
+         *                SETTINGS_MAX_CONCURRENT_STREAMS (default 128): a gRPC client queues more
+         *                on its side, a raw stream past it is reset REFUSED_STREAM
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 to 65,536
+         */
+        public Builder maxStreamsPerConnection(int streams) {
+            if (streams < 1 || streams > 65_536) {
+                throw new InvalidArgumentException("streams per connection " + streams + " must be 1 to 65536");
+            }
+            this.maxStreamsPerConnection = streams;
+            return this;
+        }
+
+        /**
+         * Calls one client may have open at once, over all its connections: counted from the
+         * call's start until its answer is read, so requests sent slowly and answers left unread
+         * hold only their sender's share. Past either bound a call is refused RESOURCE_EXHAUSTED
+         * before the service sees it. Keys are free, addresses are not: the per-address bound
+         * (an IPv4 address, an IPv6 /64, loopback included) is what one machine can hold however
+         * many keys it makes; raise it for many clients behind one NAT.
+         *
+         * @param perKey     calls per client key (default 256; {@link RemoteSettlement} keeps at most
+         *                   {@value RemoteSettlement#BATCHES_IN_FLIGHT} operation calls open, and
+         *                   a few reads and claims beside them)
+         * @param perAddress calls per remote address over all its keys (default 1,024)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 &le; perKey &le; perAddress &le; 1,000,000
+         */
+        public Builder maxCalls(int perKey, int perAddress) {
+            if (perKey < 1 || perAddress < perKey || perAddress > 1_000_000) {
+                throw new InvalidArgumentException("calls open per key " + perKey + " and per address " + perAddress
+                        + ": give 1 <= per key <= per address <= 1000000");
+            }
+            this.maxCallsPerKey = perKey;
+            this.maxCallsPerAddress = perAddress;
+            return this;
+        }
+
+        /**
+         * @param timeout how long a call may take to send its request whole, from its start
+         *                (default 10 s); a call still waiting for it then is ended
+         *                DEADLINE_EXCEEDED and the service never sees it (a dispute's upload has
+         *                its own deadline, {@link #disputeLimits})
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 ms to 10 minutes
+         */
+        public Builder receiveTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "receive timeout");
+            if (timeout.toMillis() < 1 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new InvalidArgumentException("receive timeout " + timeout + " must be 1 ms to 10 minutes");
+            }
+            this.receiveTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Publishes the service's meters in {@code registry}: calls by method and the status the
+         * caller was told ({@code depin.ledger.calls}; a refusal for a limit is
+         * resource_exhausted, for access permission_denied, a request too slow
+         * deadline_exceeded), call latency ({@code depin.ledger.call.duration}), operations in
+         * flight and calls open now, and what the transport refused before any call existed
+         * ({@code depin.ledger.transport.refusals} by {@code kind} and {@code error}).
+         *
+         * @param registry where the meters go
+         * @return this builder
+         * @throws InvalidArgumentException on null
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.registry = InvalidArgumentException.requireNonNull(registry, "meter registry");
             return this;
         }
 

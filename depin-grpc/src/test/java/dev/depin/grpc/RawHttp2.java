@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * A stranger that speaks HTTP/2 frame by frame over the node's mutual TLS with a self-made key:
  * no gRPC client library between it and the node, so nothing on its side queues streams past the
  * server's SETTINGS_MAX_CONCURRENT_STREAMS, and it decides itself whether to acknowledge the
- * server's SETTINGS. It opens Execute streams with HEADERS frames, sends gRPC-framed messages
+ * server's SETTINGS. It opens Execute streams (or any method's) with HEADERS frames, sends gRPC-framed messages
  * in DATA frames, and records how each stream ended: {@code RST_STREAM <code>} or
  * {@code grpc-status <code>: <message>}. Public, in this module's test jar, for the attacks on
  * {@code depin node} itself (depin-examples' NodeLimitsAttackTest).
@@ -51,6 +51,7 @@ public final class RawHttp2 implements AutoCloseable {
     private final DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
     private final Channel channel;
     private final boolean ackSettings;
+    private final Http2Settings settings;
     private final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
     private final Map<Integer, CompletableFuture<String>> ends = new ConcurrentHashMap<>();
     private final Map<Integer, ByteArrayOutputStream> received = new ConcurrentHashMap<>();
@@ -70,7 +71,18 @@ public final class RawHttp2 implements AutoCloseable {
      */
     public RawHttp2(String address, NodePublicKey provider, NodeKeyPair key, String localHost, boolean ackSettings)
             throws Exception {
+        this(address, provider, key, localHost, ackSettings, new Http2Settings());
+    }
+
+    /**
+     * As {@link #RawHttp2(String, NodePublicKey, NodeKeyPair, String, boolean)}, sending
+     * {@code settings} as its SETTINGS: e.g. SETTINGS_INITIAL_WINDOW_SIZE 0, a reader that lets
+     * the server send nothing on any stream (a stalled reader, for any answer however small).
+     */
+    public RawHttp2(String address, NodePublicKey provider, NodeKeyPair key, String localHost, boolean ackSettings,
+                    Http2Settings settings) throws Exception {
         this.ackSettings = ackSettings;
+        this.settings = settings;
         int colon = address.lastIndexOf(':');
         String host = address.substring(0, colon);
         int port = Integer.parseInt(address.substring(colon + 1));
@@ -100,6 +112,16 @@ public final class RawHttp2 implements AutoCloseable {
      * @return its stream id
      */
     public int openExecute() throws Exception {
+        return open(ProviderGrpc.getExecuteMethod().getFullMethodName());
+    }
+
+    /**
+     * Opens a stream of any method: one HEADERS frame, without END_STREAM.
+     *
+     * @param fullMethodName e.g. {@code depin.v1.Ledger/Apply}
+     * @return its stream id
+     */
+    public int open(String fullMethodName) throws Exception {
         int id;
         synchronized (this) {
             id = nextStream;
@@ -108,7 +130,7 @@ public final class RawHttp2 implements AutoCloseable {
         ends.put(id, new CompletableFuture<>());
         received.put(id, new ByteArrayOutputStream());
         Http2Headers h = new DefaultHttp2Headers().method("POST").scheme("https").authority("depin")
-                .path("/" + ProviderGrpc.getExecuteMethod().getFullMethodName())
+                .path("/" + fullMethodName)
                 .add("content-type", "application/grpc").add("te", "trailers");
         onLoop(() -> {
             writer.writeHeaders(ctx, id, h, 0, false, ctx.newPromise());
@@ -124,7 +146,27 @@ public final class RawHttp2 implements AutoCloseable {
      * @param message the message's protobuf bytes
      */
     public void send(int stream, byte[] message) throws Exception {
+        send(stream, message, false);
+    }
+
+    /**
+     * Sends one gRPC message in a DATA frame, with END_STREAM if {@code last} (the client's
+     * half-close: a unary call's request is then whole).
+     */
+    public void send(int stream, byte[] message, boolean last) throws Exception {
         ByteBuf data = Unpooled.buffer(5 + message.length).writeByte(0).writeInt(message.length).writeBytes(message);
+        onLoop(() -> {
+            writer.writeData(ctx, stream, data, 0, last, ctx.newPromise());
+            ctx.flush();
+        });
+    }
+
+    /**
+     * Sends the start of one gRPC message: its length prefix as for the whole {@code message},
+     * then only its first {@code bytes} bytes (a request that is never completed).
+     */
+    public void sendPart(int stream, byte[] message, int bytes) throws Exception {
+        ByteBuf data = Unpooled.buffer(5 + bytes).writeByte(0).writeInt(message.length).writeBytes(message, 0, bytes);
         onLoop(() -> {
             writer.writeData(ctx, stream, data, 0, false, ctx.newPromise());
             ctx.flush();
@@ -318,7 +360,7 @@ public final class RawHttp2 implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext c, Object evt) throws Exception {
             if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent e && e.isSuccess()) {
                 c.write(Http2CodecUtil.connectionPrefaceBuf());
-                writer.writeSettings(c, new Http2Settings(), c.newPromise());
+                writer.writeSettings(c, settings, c.newPromise());
                 c.flush();
             }
             super.userEventTriggered(c, evt);

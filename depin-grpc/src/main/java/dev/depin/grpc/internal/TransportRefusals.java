@@ -27,10 +27,16 @@ import org.slf4j.LoggerFactory;
  * MAX_CONCURRENT_STREAMS (Netty answers RST_STREAM REFUSED_STREAM), any other stream the HTTP/2
  * layer resets with an error, a connection it ends with an error (GOAWAY ENHANCE_YOUR_CALM after
  * too many rapid resets, PROTOCOL_ERROR...), and a message past the inbound size limit
- * (gRPC ends the stream RESOURCE_EXHAUSTED from its length prefix). Published as
+ * (gRPC ends the stream RESOURCE_EXHAUSTED from its length prefix), and a connection that
+ * never finished its handshakes (TLS, then the client's HTTP/2 preface): no client certificate,
+ * a certificate the node refuses, a certificate whose key the client does not hold, TLS 1.2,
+ * plaintext, the handshake timeout, or the client leaving or refusing the server. Published as
  * {@code <prefix>.transport.refusals} with tags {@code kind} ({@code stream_reset},
- * {@code goaway}, {@code message_too_large}) and {@code error} (the HTTP/2 error code, or
- * {@code resource_exhausted}), beside {@code <prefix>.calls}.
+ * {@code goaway}, {@code message_too_large}, {@code handshake}) and {@code error} (the HTTP/2
+ * error code, {@code resource_exhausted}, or the handshake's reason: {@code no_certificate},
+ * {@code bad_certificate}, {@code bad_signature}, {@code protocol_version}, {@code not_tls},
+ * {@code timeout}, {@code closed}, {@code refused_by_client}, {@code other}), beside
+ * {@code <prefix>.calls}.
  *
  * <p>The HTTP/2 frames are counted as the server writes them: a handler between TLS and gRPC's
  * HTTP/2 handler reads the 9-byte header of each outbound frame (and the error code of
@@ -68,11 +74,13 @@ public final class TransportRefusals {
         counter("stream_reset", "refused_stream");
         counter("goaway", "enhance_your_calm");
         counter("message_too_large", "resource_exhausted");
+        counter("handshake", "timeout");
+        counter("handshake", "no_certificate");
     }
 
     /**
-     * @param kind  {@code stream_reset}, {@code goaway} or {@code message_too_large}
-     * @param error the HTTP/2 error code in lower case, or {@code resource_exhausted}
+     * @param kind  {@code stream_reset}, {@code goaway}, {@code message_too_large} or {@code handshake}
+     * @param error the HTTP/2 error code in lower case, {@code resource_exhausted}, or a handshake's reason
      * @return refusals of that kind counted so far
      */
     public long count(String kind, String error) {
@@ -97,7 +105,8 @@ public final class TransportRefusals {
                         .tag("kind", kind).tag("error", error)
                         .description("Streams and connections the transport refused before the server's code ran: "
                                 + "streams reset (REFUSED_STREAM past MAX_CONCURRENT_STREAMS...), connections ended "
-                                + "with an error (GOAWAY), messages past the inbound limit")
+                                + "with an error (GOAWAY), messages past the inbound limit, connections that never "
+                                + "finished their TLS and HTTP/2 handshakes")
                         .register(registry);
             }
             return a;
@@ -163,15 +172,48 @@ public final class TransportRefusals {
     }
 
     /**
-     * Sits first in the pipeline, where every outbound write passes (encrypted), until gRPC's
-     * HTTP/2 handler is in the pipeline; then puts the frame counter right after TLS, where the
-     * writes are still plain HTTP/2, and leaves.
+     * Sits first in the pipeline, where every inbound event and outbound write passes (encrypted).
+     * gRPC's negotiation puts the TLS handler in place as the connection becomes active; as soon
+     * as it is there, before TLS reads a byte, this puts the handshake watcher right behind it,
+     * where TLS tells its outcome. Once gRPC's HTTP/2 handler is in the pipeline it puts the frame
+     * counter right after TLS, where the writes are still plain HTTP/2, and leaves.
      */
     private final class Installer extends ChannelDuplexHandler {
         private final ChannelHandler grpc;
+        private final Handshake handshake = new Handshake();
+        private boolean watching;
 
         Installer(ChannelHandler grpc) {
             this.grpc = grpc;
+        }
+
+        private void watch(ChannelHandlerContext ctx) {
+            if (watching) {
+                return;
+            }
+            String tls = tlsName(ctx);
+            if (tls != null) {
+                watching = true;
+                ctx.pipeline().addAfter(tls, null, handshake);
+            }
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            super.channelActive(ctx);
+            watch(ctx);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            super.userEventTriggered(ctx, evt);
+            watch(ctx);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            watch(ctx);
+            super.channelRead(ctx, msg);
         }
 
         @Override
@@ -180,14 +222,9 @@ public final class TransportRefusals {
                 ctx.write(msg, promise);
                 return;
             }
-            String tls = null;
-            for (Map.Entry<String, ChannelHandler> h : ctx.pipeline()) {
-                if (TLS.isInstance(h.getValue())) {
-                    tls = h.getKey();
-                }
-            }
+            String tls = tlsName(ctx);
             if (tls != null) {
-                ctx.pipeline().addAfter(tls, null, new Frames());
+                ctx.pipeline().addAfter(tls, null, new Frames(handshake));
             } else {
                 LOG.debug("no TLS handler in the pipeline; HTTP/2 refusals are not counted on this connection");
             }
@@ -196,8 +233,142 @@ public final class TransportRefusals {
         }
     }
 
+    private static String tlsName(ChannelHandlerContext ctx) {
+        String tls = null;
+        for (Map.Entry<String, ChannelHandler> h : ctx.pipeline()) {
+            if (TLS.isInstance(h.getValue())) {
+                tls = h.getKey();
+            }
+        }
+        return tls;
+    }
+
+    /**
+     * Why a TLS handshake failed, as the {@code error} tag writes it. The causes differ between
+     * the JDK's TLS and BoringSSL (their exception types and messages), so both are read.
+     *
+     * @param cause       the handshake's failure
+     * @param serverClose whether the server had closed the connection (its handshake timeout)
+     */
+    static String tlsRefusal(Throwable cause, boolean serverClose) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+                return "timeout";
+            }
+            if (t instanceof io.netty.handler.ssl.NotSslRecordException) {
+                return "not_tls";
+            }
+            if (t instanceof java.security.cert.CertificateException) {
+                return "bad_certificate"; // the node's trust manager refused the client's certificate
+            }
+            if (t instanceof java.nio.channels.ClosedChannelException) {
+                return serverClose ? "timeout" : "closed";
+            }
+            text.append(' ').append(t.getMessage());
+        }
+        String m = text.toString().toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("_alert_") || m.contains("received fatal alert")) {
+            // The client ended the handshake: it refused this server (a buyer that pinned another key).
+            return "refused_by_client";
+        }
+        if (m.contains("empty client certificate") || m.contains("peer_did_not_return_a_certificate")
+                || m.contains("certificate_required") || m.contains("null cert chain")) {
+            return "no_certificate";
+        }
+        if (m.contains("protocol_version") || m.contains("unsupported_protocol") || m.contains("no appropriate protocol")
+                || m.contains("is not enabled or supported") || m.contains("not accepted by server preferences")) {
+            return "protocol_version";
+        }
+        if (m.contains("certificate_verify_failed") || m.contains("certificate_unknown") || m.contains("bad_certificate")
+                || m.contains("cert_rejected")) {
+            return "bad_certificate";
+        }
+        if (m.contains("signature") || m.contains("decrypt_error")) {
+            return "bad_signature"; // a certificate whose private key the client does not hold
+        }
+        if (m.contains("closed")) {
+            return serverClose ? "timeout" : "closed";
+        }
+        LOG.debug("TLS handshake failed for a reason not told apart; counted as other", cause);
+        return "other";
+    }
+
+    /**
+     * Watches one connection until both its handshakes are done: TLS, then HTTP/2 (the client's
+     * connection preface and its first frame, which gRPC waits for before the connection is
+     * ready). A connection that ends before that is counted as {@code handshake}: a TLS failure
+     * by its reason ({@link #tlsRefusal}), a connection the server closed mid-handshake (its
+     * handshake timeout, or the server stopping) as {@code timeout}, one the client left as
+     * {@code closed} (a half-open flood shows as timeouts, a connect-and-go scan as closed). A
+     * connection that an HTTP/2 protocol error ended is the GOAWAY {@link Frames} counts, not
+     * counted again. Leaves the pipeline once the handshakes are done, so an established
+     * connection's reads do not pass through it.
+     */
+    private final class Handshake extends ChannelDuplexHandler {
+        /** The HTTP/2 client preface (24 bytes) and a frame header (9): the client has begun HTTP/2. */
+        private static final int PREFACE_AND_FRAME = 24 + 9;
+        private boolean tls;
+        private boolean done;
+        private boolean serverClose;
+        private long plain;
+        /** Set by {@link Frames} (on the same event loop) when the server ended the connection with an error. */
+        boolean goAway;
+
+        private void refused(String error) {
+            if (!done) {
+                done = true;
+                add("handshake", error);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent e && !done) {
+                if (e.isSuccess()) {
+                    tls = true;
+                } else {
+                    refused(tlsRefusal(e.cause(), serverClose));
+                }
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            boolean begun = false;
+            if (tls && !done && msg instanceof ByteBuf b) {
+                plain += b.readableBytes();
+                begun = plain >= PREFACE_AND_FRAME;
+            }
+            super.channelRead(ctx, msg);
+            if (begun) {
+                done = true;
+                ctx.pipeline().remove(this);
+            }
+        }
+
+        @Override
+        public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+            serverClose = true;
+            super.close(ctx, promise);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            // TLS's own failure was told before this (the TLS handler tells it as the connection
+            // goes); what is left is a connection gone after TLS, before the client spoke HTTP/2.
+            if (tls && !done && !goAway) {
+                refused(serverClose ? "timeout" : "closed");
+            }
+            done = true;
+            super.channelInactive(ctx);
+        }
+    }
+
     /** Reads the outbound HTTP/2 frame headers and the error code of RST_STREAM and GOAWAY. */
     private final class Frames extends ChannelOutboundHandlerAdapter {
+        private final Handshake handshake;
         private final byte[] head = new byte[9];
         private int headFill;
         private int type;
@@ -205,6 +376,10 @@ public final class TransportRefusals {
         private int read;
         private long code;
         private boolean off;
+
+        Frames(Handshake handshake) {
+            this.handshake = handshake;
+        }
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
@@ -259,6 +434,9 @@ public final class TransportRefusals {
         private void done() {
             if ((type == RST_STREAM && read >= 4) || (type == GOAWAY && read >= 8)) {
                 frame(type, code);
+                if (type == GOAWAY && code != 0x0) {
+                    handshake.goAway = true; // a protocol error ended the connection, counted as such
+                }
             }
             headFill = 0;
         }

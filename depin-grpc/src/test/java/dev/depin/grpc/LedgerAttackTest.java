@@ -1,0 +1,377 @@
+package dev.depin.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.wire.ApplyBatchRequest;
+import dev.depin.grpc.internal.wire.ApplyRequest;
+import dev.depin.grpc.internal.wire.LedgerGrpc;
+import dev.depin.ledger.JdbcLedger;
+import dev.depin.money.MicroUsd;
+import dev.depin.settlement.AccountId;
+import dev.depin.settlement.AccountKind;
+import dev.depin.settlement.Balance;
+import dev.depin.settlement.Operation;
+import dev.depin.settlement.OperationKey;
+import dev.depin.settlement.SettlementException;
+import dev.depin.settlement.SettlementException.Reason;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.handler.codec.http2.Http2Settings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile clients against the settlement service ({@link LedgerServer}), each written for its
+ * attack (raw HTTP/2 frames, raw protobuf on the generated stub, or a stranger's own
+ * {@link RemoteSettlement} with a self-made key the service grants nothing): a stranger
+ * hammering holds from someone else's account, batches past the service's bounds, requests never
+ * sent whole (slowloris), answers never read (stalled readers), streams past
+ * MAX_CONCURRENT_STREAMS. Each attack's refusals are checked for their exact status and message
+ * and counted where an operator looks ({@code depin.ledger.calls},
+ * {@code depin.ledger.transport.refusals}); an honest buyer holds and posts all the while and
+ * must keep succeeding, no money moves for the attacker, and the books balance after (audit
+ * sound, nothing held, posted balances sum to zero).
+ */
+class LedgerAttackTest {
+    private static final NodeKeyPair LEDGER_KEY = NodeKeyPair.generate();
+    private static final NodeKeyPair OPERATOR = NodeKeyPair.generate();
+    private static final NodeKeyPair BUYER_KEY = NodeKeyPair.generate();
+    private static final NodeKeyPair PROVIDER_KEY = NodeKeyPair.generate();
+    private static final AccountId BUYER = AccountId.of("buyer:acme");
+    private static final AccountId PROVIDER = AccountId.of("provider:" + PROVIDER_KEY.nodeId().hex());
+    private static final String APPLY = LedgerGrpc.getApplyMethod().getFullMethodName();
+    private static final String HEALTH = LedgerGrpc.getHealthMethod().getFullMethodName();
+
+    @TempDir
+    Path dir;
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final List<AutoCloseable> closing = new ArrayList<>();
+    private JdbcLedger jdbc;
+    private LedgerServer server;
+    private Honest honest;
+
+    /** Starts the service with the test's limits, funds the buyer and starts the honest buyer. */
+    private void start(UnaryOperator<LedgerServer.Builder> limits) {
+        jdbc = JdbcLedger.builder().sqlite(dir.resolve("ledger.db")).certifyHolds(LEDGER_KEY).open();
+        LedgerAccess access = LedgerAccess.builder().operator(OPERATOR.publicKey())
+                .grant(Hex.encode(BUYER_KEY.publicKey().raw()) + "=" + BUYER).build();
+        server = limits.apply(LedgerServer.builder(jdbc, LEDGER_KEY, access).meterRegistry(meters)).start();
+        RemoteSettlement operator = client(OPERATOR);
+        operator.open(BUYER, AccountKind.BUYER, false).join();
+        operator.open(PROVIDER, AccountKind.PROVIDER, false).join();
+        operator.apply(new Operation.Mint(OperationKey.of("fund-acme"), BUYER, MicroUsd.ofMicros(1_000_000_000))).join();
+        honest = new Honest(client(BUYER_KEY));
+    }
+
+    private RemoteSettlement client(NodeKeyPair key) {
+        RemoteSettlement c = RemoteSettlement.builder(key, server.address(), LEDGER_KEY.publicKey())
+                .callTimeout(Duration.ofSeconds(60)).connect();
+        closing.add(c);
+        return c;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (honest != null) {
+            honest.close();
+        }
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        if (jdbc != null) {
+            LedgerBooks.assertClosed(jdbc);
+            assertEquals(1_000_000_000L - honest.posted.get(), jdbc.balance(BUYER).posted(),
+                    "the buyer paid for exactly its own holds");
+            assertEquals(honest.posted.get(), jdbc.balance(PROVIDER).posted());
+            jdbc.close();
+        }
+    }
+
+    /**
+     * The honest buyer: holds 1 µUSD for the provider and posts it, again and again, from its own
+     * thread; every failure is kept with its message.
+     */
+    private static final class Honest implements AutoCloseable {
+        final AtomicInteger ok = new AtomicInteger();
+        final AtomicInteger posted = new AtomicInteger();
+        final List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final Thread thread;
+
+        Honest(RemoteSettlement buyer) {
+            thread = new Thread(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    OperationKey hold = OperationKey.of("buyer:acme/honest-" + i + "/hold");
+                    try {
+                        buyer.apply(new Operation.Hold(hold, BUYER, PROVIDER, MicroUsd.ofMicros(1),
+                                Instant.now().plus(Duration.ofMinutes(10)), Optional.empty())).join();
+                        buyer.apply(new Operation.Post(OperationKey.of("buyer:acme/honest-" + i + "/post"), hold,
+                                MicroUsd.ofMicros(1))).join();
+                        posted.incrementAndGet();
+                        ok.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        failures.add(e.toString());
+                    }
+                }
+            }, "honest-buyer");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** Waits (at most 60 s) until {@code more} further hold-and-post rounds succeeded: it made progress. */
+        void progresses(int more) throws InterruptedException {
+            int target = ok.get() + more;
+            await(() -> ok.get() >= target, "the honest buyer made no progress: " + failures);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+            assertFalse(thread.isAlive(), "the honest buyer did not stop");
+            assertEquals(List.of(), failures, "honest operations failed during the attack");
+            assertTrue(ok.get() > 0);
+        }
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!condition.getAsBoolean() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertTrue(condition.getAsBoolean(), what);
+    }
+
+    private double calls(String method, String status) {
+        var c = meters.find("depin.ledger.calls").tag("method", method).tag("status", status).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private double refusals(String kind, String error) {
+        var c = meters.find("depin.ledger.transport.refusals").tag("kind", kind).tag("error", error).functionCounter();
+        return c == null ? 0 : c.count();
+    }
+
+    private static byte[] apply(Operation op) {
+        return ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(op.toJson())).build().toByteArray();
+    }
+
+    private static Operation.Hold theft(int i) {
+        return new Operation.Hold(OperationKey.of("stranger/" + i), BUYER, AccountId.of("provider:" + "ab".repeat(32)),
+                MicroUsd.ofMicros(1_000_000), Instant.now().plus(Duration.ofMinutes(10)), Optional.empty());
+    }
+
+    @Test
+    void stranger_hammeringHoldsFromAnotherAccount_everyOneRefusedAndNoMoneyMoves() throws Exception {
+        start(b -> b);
+        NodeKeyPair strangerKey = NodeKeyPair.generate();
+        RemoteSettlement stranger = client(strangerKey);
+        honest.progresses(3);
+        int start = honest.ok.get();
+        List<CompletableFuture<?>> tries = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            tries.add(stranger.apply(theft(i)));
+        }
+        String expected = "key " + strangerKey.nodeId().shortId() + " may not hold from account buyer:acme, which it "
+                + "does not act for";
+        for (CompletableFuture<?> f : tries) {
+            CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class, f::join);
+            SettlementException s = assertInstanceOf(SettlementException.class, e.getCause(), e.toString());
+            assertTrue(s.is(Reason.NOT_PERMITTED), s.toString());
+            assertTrue(s.getMessage().startsWith(expected), s.getMessage());
+        }
+        honest.progresses(3);
+        assertTrue(honest.ok.get() > start);
+        assertEquals(List.of(), jdbc.openHolds().stream().filter(h -> !h.payer().equals(BUYER)
+                || !h.payee().equals(PROVIDER)).toList(), "a stranger's hold is open");
+        for (int i = 0; i < 2_000; i += 97) {
+            assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/" + i)));
+        }
+    }
+
+    @Test
+    void batchesPastTheBounds_refusedWholeAndNothingApplied() throws Exception {
+        start(b -> b);
+        // The buyer's own key: even an authorised client's batch past the bounds is refused whole.
+        ManagedChannel ch = NettyChannelBuilder.forTarget(server.address())
+                .sslContext(NodeTls.client(NodeTls.identity(BUYER_KEY), LEDGER_KEY.publicKey())).build();
+        try {
+            LedgerGrpc.LedgerBlockingStub stub = LedgerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+            long before = jdbc.balance(BUYER).posted() + jdbc.balance(BUYER).held();
+            ApplyBatchRequest.Builder many = ApplyBatchRequest.newBuilder();
+            for (int i = 0; i <= LedgerServer.MAX_BATCH_OPERATIONS; i++) {
+                many.addOperationJson(ByteString.copyFromUtf8("{}"));
+            }
+            LedgerServiceAccessTest.assertStatus(Status.Code.INVALID_ARGUMENT, "a batch of 1025 operations: send 1 to "
+                    + "1024 in one ApplyBatch", () -> stub.applyBatch(many.build()));
+            LedgerServiceAccessTest.assertStatus(Status.Code.INVALID_ARGUMENT, "a batch of 0 operations",
+                    () -> stub.applyBatch(ApplyBatchRequest.getDefaultInstance()));
+            // Holds the buyer may make, but 400 of them with their JSON padded: 80 KB in one message.
+            ApplyBatchRequest.Builder big = ApplyBatchRequest.newBuilder();
+            for (int i = 0; i < 400; i++) {
+                Operation.Hold h = new Operation.Hold(OperationKey.of("buyer:acme/big-" + i + "/" + "x".repeat(100)), BUYER,
+                        PROVIDER, MicroUsd.ofMicros(1), Instant.now().plus(Duration.ofMinutes(10)), Optional.empty());
+                big.addOperationJson(ByteString.copyFrom(h.toJson()));
+            }
+            assertTrue(big.build().getSerializedSize() > LedgerServer.MAX_REQUEST_BYTES);
+            for (int i = 0; i < 3; i++) {
+                LedgerServiceAccessTest.assertStatus(Status.Code.RESOURCE_EXHAUSTED,
+                        "gRPC message exceeds maximum size 65536", () -> stub.applyBatch(big.build()));
+            }
+            assertEquals(3, refusals("message_too_large", "resource_exhausted"));
+            assertEquals(2, calls("ApplyBatch", "invalid_argument"));
+            honest.progresses(3);
+            honest.close();
+            assertEquals(before - honest.posted.get(), jdbc.balance(BUYER).posted() + jdbc.balance(BUYER).held());
+            assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("buyer:acme/big-0/" + "x".repeat(100))));
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    @Test
+    void slowloris_requestsNeverSentWhole_holdOnlyTheirSendersShare() throws Exception {
+        // A long receive timeout: the streams stay held while the honest buyer is watched.
+        start(b -> b.maxCalls(8, 12).receiveTimeout(Duration.ofMinutes(10)));
+        NodeKeyPair first = NodeKeyPair.generate();
+        NodeKeyPair second = NodeKeyPair.generate();
+        try (RawHttp2 a = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), first, "127.0.0.3", true);
+             RawHttp2 b = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), second, "127.0.0.3", true)) {
+            List<Integer> held = new ArrayList<>();
+            byte[] request = apply(theft(0));
+            for (int i = 0; i < 8; i++) {
+                int s = a.open(APPLY);
+                // Half a request, or none: the length prefix promises more than ever comes.
+                if (i % 2 == 0) {
+                    a.sendPart(s, request, request.length / 2);
+                }
+                held.add(s);
+            }
+            await(() -> server.openCalls() == 8, "open calls " + server.openCalls());
+            assertEquals("grpc-status 8: key " + first.nodeId().shortId() + " has 8 calls open, the most this service "
+                    + "allows per key: wait for answers (and read them) before opening more", a.awaitEnd(a.open(APPLY), 30));
+            for (int i = 0; i < 4; i++) {
+                held.add(b.open(APPLY));
+            }
+            await(() -> server.openCalls() == 12, "open calls " + server.openCalls());
+            assertEquals("grpc-status 8: address 127.0.0.3 has 12 calls open over all its keys, the most this service "
+                    + "allows per address: wait for answers (and read them) before opening more",
+                    b.awaitEnd(b.open(APPLY), 30));
+            honest.progresses(5);
+            for (int i = 0; i < 8; i++) {
+                assertFalse(a.ended(held.get(i)), "a held stream ended");
+            }
+            assertEquals(2, calls("Apply", "resource_exhausted"));
+        }
+        await(() -> server.openCalls() == 0, "open calls after the strangers left: " + server.openCalls());
+        honest.progresses(2);
+        assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/0")));
+    }
+
+    @Test
+    void slowloris_requestNotWholeWithinTheReceiveTimeout_endedDeadlineExceeded() throws Exception {
+        start(b -> b.receiveTimeout(Duration.ofMillis(300)));
+        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), NodeKeyPair.generate(), null,
+                true)) {
+            byte[] request = apply(theft(0));
+            int none = raw.open(APPLY);
+            int half = raw.open(APPLY);
+            raw.sendPart(half, request, request.length / 2);
+            int unended = raw.open(APPLY); // the whole message, but never the half-close
+            raw.send(unended, request);
+            String late = "grpc-status 4: the request did not arrive whole within 300 ms of the call's start: send it "
+                    + "at once";
+            for (int s : List.of(none, half, unended)) {
+                assertEquals(late, raw.awaitEnd(s, 60));
+            }
+            // A request sent whole is answered as ever (refused: the stranger acts for no account).
+            int whole = raw.open(APPLY);
+            raw.send(whole, request, true);
+            assertTrue(raw.awaitEnd(whole, 60).startsWith("grpc-status 7: key "), raw.awaitEnd(whole, 0));
+        }
+        assertEquals(3, calls("Apply", "deadline_exceeded"));
+        await(() -> server.openCalls() == 0, "open calls " + server.openCalls());
+        honest.progresses(2);
+        assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/0")));
+    }
+
+    @Test
+    void stalledReaders_answersNeverRead_holdOnlyTheirSendersShare() throws Exception {
+        start(b -> b.maxCalls(6, 1024));
+        NodeKeyPair reader = NodeKeyPair.generate();
+        // SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE ever: no answer's bytes reach it,
+        // so each answered call stays open on the service, its answer and trailers queued.
+        Http2Settings shut = new Http2Settings().initialWindowSize(0);
+        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), reader, null, true, shut)) {
+            List<Integer> held = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                int s = raw.open(HEALTH);
+                raw.send(s, new byte[0], true);
+                held.add(s);
+            }
+            await(() -> calls("Health", "ok") == 6, "health calls answered: " + calls("Health", "ok"));
+            assertEquals(6, server.openCalls(), "answered calls whose answers are unread still count");
+            // A refusal is trailers only, which flow control lets through.
+            int more = raw.open(HEALTH);
+            raw.send(more, new byte[0], true);
+            assertEquals("grpc-status 8: key " + reader.nodeId().shortId() + " has 6 calls open, the most this service "
+                    + "allows per key: wait for answers (and read them) before opening more", raw.awaitEnd(more, 30));
+            honest.progresses(3);
+            for (int s : held) {
+                assertFalse(raw.ended(s), "a stalled stream ended");
+            }
+        }
+        await(() -> server.openCalls() == 0, "open calls after the reader left: " + server.openCalls());
+    }
+
+    @Test
+    void manyStreams_pastMaxConcurrentStreams_resetAndCounted() throws Exception {
+        start(b -> b.maxStreamsPerConnection(4).maxCalls(16, 64).receiveTimeout(Duration.ofMinutes(10)));
+        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), NodeKeyPair.generate(), null, true)) {
+            assertEquals(4L, raw.serverMaxConcurrentStreams());
+            List<Integer> held = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                held.add(raw.open(APPLY));
+            }
+            await(() -> server.openCalls() == 4, "open calls " + server.openCalls());
+            for (int i = 0; i < 3; i++) {
+                assertEquals("RST_STREAM REFUSED_STREAM", raw.awaitEnd(raw.open(APPLY), 30));
+            }
+            assertEquals(3, refusals("stream_reset", "refused_stream"));
+            assertEquals(3, server.transportRefusals());
+            honest.progresses(3);
+            for (int s : held) {
+                assertFalse(raw.ended(s), "a held stream ended");
+            }
+        }
+        await(() -> server.openCalls() == 0, "open calls " + server.openCalls());
+    }
+}
