@@ -105,6 +105,34 @@ public final class LedgerServeCommand implements Callable<Integer> {
                     + "ledger posts the claim (1s to 30d, default ${DEFAULT-VALUE}).")
     Duration recheckWindow;
 
+    @Option(names = "--max-calls-per-peer", defaultValue = "256", paramLabel = "N",
+            description = "Most calls one client key may have open at once over all its connections, counted until "
+                    + "its answer is read: a request sent slowly or an answer left unread holds only its sender's "
+                    + "share (default ${DEFAULT-VALUE}); more are refused RESOURCE_EXHAUSTED.")
+    int maxCallsPerPeer;
+
+    @Option(names = "--max-calls-per-address", defaultValue = "1024", paramLabel = "N",
+            description = "Most calls open at once from one remote address over all its keys (default "
+                    + "${DEFAULT-VALUE}); clients behind one NAT share it.")
+    int maxCallsPerAddress;
+
+    @Option(names = "--max-streams-per-connection", defaultValue = "128", paramLabel = "N",
+            description = "HTTP/2 streams one connection may have open at once (MAX_CONCURRENT_STREAMS; default "
+                    + "${DEFAULT-VALUE}); a client queues the rest.")
+    int maxStreamsPerConnection;
+
+    @Option(names = "--receive-timeout", defaultValue = "10s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long a call may take to send its request whole before it is ended DEADLINE_EXCEEDED "
+                    + "(default ${DEFAULT-VALUE}; a dispute's upload has its own deadline).")
+    Duration receiveTimeout;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; 0 for any free "
+                    + "port): calls by method and status, call latency, operations in flight, calls open, and what "
+                    + "the transport refused (handshakes, streams past the limit, requests past 64 KiB).")
+    Integer metricsPort;
+
     @Mixin
     ServeOptions serve = new ServeOptions();
 
@@ -117,10 +145,15 @@ public final class LedgerServeCommand implements Callable<Integer> {
         String where;
         JdbcLedger ledger = null;
         LedgerServer server;
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = null;
         try {
             if (port < 0 || port > 65535) {
                 throw new ServeOptions.UsageException("--port must be 0 to 65535, got " + port);
             }
+            if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+                throw new ServeOptions.UsageException("--metrics-port must be 0 to 65535, got " + metricsPort);
+            }
+            checkLimits();
             LedgerAccess.Builder rules = LedgerAccess.builder();
             for (String hex : operators) {
                 rules.operator(publicKey(hex, "--operator"));
@@ -165,8 +198,15 @@ public final class LedgerServeCommand implements Callable<Integer> {
                 where = file + " (SQLite)";
             }
             ledger = b.open();
-            server = LedgerServer.builder(ledger, id.keys(), access).listen(serve.host, port)
-                    .maxInFlightPerKey(maxInFlight).callTimeout(callTimeout).start();
+            LedgerServer.Builder sb = LedgerServer.builder(ledger, id.keys(), access).listen(serve.host, port)
+                    .maxInFlightPerKey(maxInFlight).callTimeout(callTimeout)
+                    .maxCalls(maxCallsPerPeer, maxCallsPerAddress).maxStreamsPerConnection(maxStreamsPerConnection)
+                    .receiveTimeout(receiveTimeout);
+            if (metricsPort != null) {
+                registry = MetricsHttp.registry();
+                sb.meterRegistry(registry);
+            }
+            server = sb.start();
         } catch (ServeOptions.UsageException | DepinException e) {
             if (ledger != null) {
                 ledger.close();
@@ -174,20 +214,56 @@ public final class LedgerServeCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
+        MetricsHttp http = null;
+        if (registry != null) {
+            try {
+                http = MetricsHttp.start(serve.host, metricsPort, java.util.Map.of("/metrics",
+                        MetricsHttp.metrics(registry)));
+            } catch (DepinException e) {
+                server.close();
+                ledger.close();
+                System.err.println("--metrics-port: " + e.getMessage());
+                return 2;
+            }
+        }
         NodeKeyPair keys = id.keys();
         String ready = "depin ledger " + keys.nodeId().hex() + " serving settlement on " + server.address()
                 + " (mutual TLS 1.3), ledger " + where + "; ledger key " + Hex.encode(keys.publicKey().raw())
-                + " (nodes: --ledger-key); " + access + "; " + id.describe(keyFile);
+                + " (nodes: --ledger-key); " + access + "; " + id.describe(keyFile)
+                + (http == null ? "" : "; metrics on http://" + serve.host + ":" + http.port() + "/metrics");
         JdbcLedger owned = ledger;
+        MetricsHttp web = http;
         AutoCloseable all = () -> {
             try {
-                server.close();
+                if (web != null) {
+                    web.close();
+                }
             } finally {
-                owned.close();
+                try {
+                    server.close();
+                } finally {
+                    owned.close();
+                }
             }
         };
         return serve.serveUntilStopped(all, System.out, ready, "depin ledger " + keys.nodeId().shortId() + " on "
                 + server.address() + " stopped");
+    }
+
+    /** The per-peer limits, checked before the ledger is opened (a bad flag makes no file). */
+    private void checkLimits() throws ServeOptions.UsageException {
+        if (maxCallsPerPeer < 1 || maxCallsPerAddress < maxCallsPerPeer || maxCallsPerAddress > 1_000_000) {
+            throw new ServeOptions.UsageException("--max-calls-per-peer " + maxCallsPerPeer + " and "
+                    + "--max-calls-per-address " + maxCallsPerAddress + ": give 1 <= per peer <= per address <= 1000000");
+        }
+        if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
+            throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "
+                    + maxStreamsPerConnection);
+        }
+        if (receiveTimeout.toMillis() < 1 || receiveTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new ServeOptions.UsageException("--receive-timeout must be 1ms to 10m, got "
+                    + ServeOptions.shortDuration(receiveTimeout));
+        }
     }
 
     static NodePublicKey publicKey(String hex, String option) throws ServeOptions.UsageException {

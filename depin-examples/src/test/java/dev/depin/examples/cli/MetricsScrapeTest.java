@@ -4,20 +4,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.depin.client.DepinClient;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.GrpcNetwork;
+import dev.depin.grpc.RemoteSettlement;
 import dev.depin.job.Job;
 import dev.depin.job.JobResult;
 import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BuiltinKernel;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -27,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code depin directory --metrics-port} and {@code depin node --metrics-port}, each in its own
  * JVM, and a buyer client with a Prometheus registry: after a known batch of jobs, each
  * /metrics is scraped over HTTP and read with a strict Prometheus text-format parser, and the
- * numbers must be exactly what the batch implies.
+ * numbers must be exactly what the batch implies. {@code depin ledger serve --metrics-port} the
+ * same, after a known call and a plaintext connection refused at its handshake.
  */
 class MetricsScrapeTest {
     private static final Pattern ADDRESS = Pattern.compile(" on (127\\.0\\.0\\.1:\\d+) ");
@@ -113,6 +123,50 @@ class MetricsScrapeTest {
                 assertEquals(outBytes, b.value("depin_client_bytes_total", "direction", "in"));
                 assertEquals(0, b.value("depin_client_jobs_active"));
             }
+        }
+    }
+
+    @Test
+    void ledgerServe_exposesCallsOpenCallsAndTransportRefusals(@TempDir Path dir) throws Exception {
+        try (ChildCli ledger = new ChildCli(dir, "ledger", Map.of(), "ledger", "serve", "--port", "0", "--key",
+                dir.resolve("ledger.key").toString(), "--file", dir.resolve("ledger.db").toString(), "--metrics-port",
+                "0", "--max-calls-per-peer", "4", "--stop-on-stdin-eof")) {
+            String line = ledger.nextLine();
+            Matcher a = ADDRESS.matcher(line);
+            Matcher m = METRICS.matcher(line);
+            Matcher k = Pattern.compile("ledger key ([0-9a-f]{64})").matcher(line);
+            assertTrue(a.find() && m.find() && k.find(), line + ledger.stderr());
+            // A client the service grants nothing reads its (empty) list of balances: one call, ok.
+            try (RemoteSettlement stranger = RemoteSettlement.builder(NodeKeyPair.generate(), a.group(1),
+                    NodePublicKey.of(Hex.decode(k.group(1)))).connect()) {
+                assertEquals(List.of(), stranger.balances());
+            }
+            // Plaintext where TLS is expected: refused at the handshake.
+            int port = Integer.parseInt(a.group(1).substring(a.group(1).lastIndexOf(':') + 1));
+            try (Socket raw = new Socket("127.0.0.1", port)) {
+                raw.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                raw.setSoTimeout(30_000);
+                try {
+                    while (raw.getInputStream().read() >= 0) {
+                        // until the service closes it
+                    }
+                } catch (IOException reset) {
+                    // closed with a reset: refused as well
+                }
+            }
+            PromText p = PromText.parse(get(m.group(1)));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (p.samples.stream().noneMatch(s -> s.name().equals("depin_ledger_transport_refusals_total")
+                    && "not_tls".equals(s.labels().get("error"))) && System.nanoTime() < until) {
+                Thread.sleep(20);
+                p = PromText.parse(get(m.group(1)));
+            }
+            assertEquals(1, p.value("depin_ledger_transport_refusals_total", "kind", "handshake", "error", "not_tls"));
+            assertEquals(0, p.value("depin_ledger_transport_refusals_total", "kind", "stream_reset",
+                    "error", "refused_stream"));
+            assertEquals(1, p.value("depin_ledger_calls_total", "method", "ListBalances", "status", "ok"));
+            assertEquals(0, p.value("depin_ledger_calls_open"));
+            assertEquals(0, p.value("depin_ledger_operations_in_flight"));
         }
     }
 

@@ -149,6 +149,15 @@ class NodeCommandTest {
         assertRefused("--recheck-window: re-check window PT0.5S is out of range", "1 second to 30 days", "ledger",
                 "serve", "--key", plain.toString(), "--file", dir.resolve("never.db").toString(), "--recheck-window",
                 "500ms");
+        assertRefused("--max-calls-per-peer 8 and --max-calls-per-address 4", "give 1 <= per peer <= per address",
+                "ledger", "serve", "--key", plain.toString(), "--file", dir.resolve("never.db").toString(),
+                "--max-calls-per-peer", "8", "--max-calls-per-address", "4");
+        assertRefused("--max-streams-per-connection must be 1 to 65536", "got 0", "ledger", "serve", "--key",
+                plain.toString(), "--file", dir.resolve("never.db").toString(), "--max-streams-per-connection", "0");
+        assertRefused("--receive-timeout must be 1ms to 10m", "got 11m", "ledger", "serve", "--key", plain.toString(),
+                "--file", dir.resolve("never.db").toString(), "--receive-timeout", "11m");
+        assertRefused("--metrics-port must be 0 to 65535", "got 70000", "ledger", "serve", "--key", plain.toString(),
+                "--file", dir.resolve("never.db").toString(), "--metrics-port", "70000");
         assertTrue(!Files.exists(dir.resolve("never.db")), "a refused service creates no ledger");
         assertRefused("--ledger-service needs --ledger-key", "certified by the ledger it trusts", "node", "--key",
                 plain.toString(), "--ledger-service", "127.0.0.1:7100");
