@@ -188,6 +188,15 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
+     * @param client a client's key
+     * @return the calls it has open now, over all its connections (within {@link Builder#maxCalls})
+     * @throws InvalidArgumentException on null
+     */
+    public int openCalls(NodePublicKey client) {
+        return callLimits.open(InvalidArgumentException.requireNonNull(client, "client key"));
+    }
+
+    /**
      * @return connections, streams and requests the transport refused before the service's code
      *         ran, since start (handshakes that did not finish, streams past
      *         {@link Builder#maxStreamsPerConnection}, requests past {@value #MAX_REQUEST_BYTES}

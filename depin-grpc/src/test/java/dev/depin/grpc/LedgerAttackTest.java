@@ -275,13 +275,12 @@ class LedgerAttackTest {
                 }
                 held.add(s);
             }
-            await(() -> server.openCalls() == 8, "open calls " + server.openCalls());
-            assertEquals("grpc-status 8: key " + first.nodeId().shortId() + " has 8 calls open, the most this service "
-                    + "allows per key: wait for answers (and read them) before opening more", a.awaitEnd(a.open(APPLY), 30));
+            await(() -> server.openCalls(first.publicKey()) == 8, "open calls " + server.openCalls(first.publicKey()));
+            assertEquals(keyFull(first, 8), a.awaitEnd(a.open(APPLY), 30));
             for (int i = 0; i < 4; i++) {
                 held.add(b.open(APPLY));
             }
-            await(() -> server.openCalls() == 12, "open calls " + server.openCalls());
+            await(() -> server.openCalls(second.publicKey()) == 4, "open calls " + server.openCalls(second.publicKey()));
             assertEquals("grpc-status 8: address 127.0.0.3 has 12 calls open over all its keys, the most this service "
                     + "allows per address: wait for answers (and read them) before opening more",
                     b.awaitEnd(b.open(APPLY), 30));
@@ -291,16 +290,14 @@ class LedgerAttackTest {
             }
             assertEquals(2, calls("Apply", "resource_exhausted"));
         }
-        await(() -> server.openCalls() == 0, "open calls after the strangers left: " + server.openCalls());
-        honest.progresses(2);
-        assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/0")));
+        released(first, second);
     }
 
     @Test
     void slowloris_requestNotWholeWithinTheReceiveTimeout_endedDeadlineExceeded() throws Exception {
         start(b -> b.receiveTimeout(Duration.ofMillis(300)));
-        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), NodeKeyPair.generate(), null,
-                true)) {
+        NodeKeyPair stranger = NodeKeyPair.generate();
+        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), stranger, null, true)) {
             byte[] request = apply(theft(0));
             int none = raw.open(APPLY);
             int half = raw.open(APPLY);
@@ -318,9 +315,7 @@ class LedgerAttackTest {
             assertTrue(raw.awaitEnd(whole, 60).startsWith("grpc-status 7: key "), raw.awaitEnd(whole, 0));
         }
         assertEquals(3, calls("Apply", "deadline_exceeded"));
-        await(() -> server.openCalls() == 0, "open calls " + server.openCalls());
-        honest.progresses(2);
-        assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/0")));
+        released(stranger);
     }
 
     @Test
@@ -338,30 +333,30 @@ class LedgerAttackTest {
                 held.add(s);
             }
             await(() -> calls("Health", "ok") == 6, "health calls answered: " + calls("Health", "ok"));
-            assertEquals(6, server.openCalls(), "answered calls whose answers are unread still count");
+            assertEquals(6, server.openCalls(reader.publicKey()), "answered calls whose answers are unread still count");
             // A refusal is trailers only, which flow control lets through.
             int more = raw.open(HEALTH);
             raw.send(more, new byte[0], true);
-            assertEquals("grpc-status 8: key " + reader.nodeId().shortId() + " has 6 calls open, the most this service "
-                    + "allows per key: wait for answers (and read them) before opening more", raw.awaitEnd(more, 30));
+            assertEquals(keyFull(reader, 6), raw.awaitEnd(more, 30));
             honest.progresses(3);
             for (int s : held) {
                 assertFalse(raw.ended(s), "a stalled stream ended");
             }
         }
-        await(() -> server.openCalls() == 0, "open calls after the reader left: " + server.openCalls());
+        released(reader);
     }
 
     @Test
     void manyStreams_pastMaxConcurrentStreams_resetAndCounted() throws Exception {
         start(b -> b.maxStreamsPerConnection(4).maxCalls(16, 64).receiveTimeout(Duration.ofMinutes(10)));
-        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), NodeKeyPair.generate(), null, true)) {
+        NodeKeyPair stranger = NodeKeyPair.generate();
+        try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), stranger, null, true)) {
             assertEquals(4L, raw.serverMaxConcurrentStreams());
             List<Integer> held = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 held.add(raw.open(APPLY));
             }
-            await(() -> server.openCalls() == 4, "open calls " + server.openCalls());
+            await(() -> server.openCalls(stranger.publicKey()) == 4, "open calls " + server.openCalls(stranger.publicKey()));
             for (int i = 0; i < 3; i++) {
                 assertEquals("RST_STREAM REFUSED_STREAM", raw.awaitEnd(raw.open(APPLY), 30));
             }
@@ -372,6 +367,25 @@ class LedgerAttackTest {
                 assertFalse(raw.ended(s), "a held stream ended");
             }
         }
-        await(() -> server.openCalls() == 0, "open calls " + server.openCalls());
+        released(stranger);
+    }
+
+    /**
+     * After the strangers left: every call they held is let go (bounded wait), the honest buyer
+     * goes on, and nothing of theirs was stored.
+     */
+    private void released(NodeKeyPair... strangers) throws InterruptedException {
+        for (NodeKeyPair k : strangers) {
+            await(() -> server.openCalls(k.publicKey()) == 0, "open calls after the stranger left: "
+                    + server.openCalls(k.publicKey()));
+        }
+        honest.progresses(2);
+        assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("stranger/0")));
+    }
+
+    /** What a call past a key's share is told. */
+    private static String keyFull(NodeKeyPair key, int calls) {
+        return "grpc-status 8: key " + key.nodeId().shortId() + " has " + calls + " calls open, the most this service "
+                + "allows per key: wait for answers (and read them) before opening more";
     }
 }

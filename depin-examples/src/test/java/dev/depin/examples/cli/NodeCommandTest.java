@@ -154,7 +154,7 @@ class NodeCommandTest {
                 "--max-calls-per-peer", "8", "--max-calls-per-address", "4");
         assertRefused("--max-streams-per-connection must be 1 to 65536", "got 0", "ledger", "serve", "--key",
                 plain.toString(), "--file", dir.resolve("never.db").toString(), "--max-streams-per-connection", "0");
-        assertRefused("--receive-timeout must be 1ms to 10m", "got 11m", "ledger", "serve", "--key", plain.toString(),
+        assertRefused("--receive-timeout must be 1ms to 10m", "got 660 s", "ledger", "serve", "--key", plain.toString(),
                 "--file", dir.resolve("never.db").toString(), "--receive-timeout", "11m");
         assertRefused("--metrics-port must be 0 to 65535", "got 70000", "ledger", "serve", "--key", plain.toString(),
                 "--file", dir.resolve("never.db").toString(), "--metrics-port", "70000");

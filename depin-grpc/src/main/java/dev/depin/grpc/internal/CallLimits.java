@@ -60,8 +60,8 @@ public final class CallLimits implements ServerInterceptor {
         return total.get();
     }
 
-    /** @return the calls open now of the key or address group (text) {@code who} */
-    int open(Object who) {
+    /** @return the calls open now of a key, or of an address group ({@link AddressGroup#of}'s text) */
+    public int open(Object who) {
         AtomicInteger n = open.get(who);
         return n == null ? 0 : n.get();
     }
