@@ -225,7 +225,6 @@ class LedgerAttackTest {
                 .sslContext(NodeTls.client(NodeTls.identity(BUYER_KEY), LEDGER_KEY.publicKey())).build();
         try {
             LedgerGrpc.LedgerBlockingStub stub = LedgerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
-            long before = jdbc.balance(BUYER).posted() + jdbc.balance(BUYER).held();
             ApplyBatchRequest.Builder many = ApplyBatchRequest.newBuilder();
             for (int i = 0; i <= LedgerServer.MAX_BATCH_OPERATIONS; i++) {
                 many.addOperationJson(ByteString.copyFromUtf8("{}"));
@@ -249,9 +248,11 @@ class LedgerAttackTest {
             assertEquals(3, refusals("message_too_large", "resource_exhausted"));
             assertEquals(2, calls("ApplyBatch", "invalid_argument"));
             honest.progresses(3);
-            honest.close();
-            assertEquals(before - honest.posted.get(), jdbc.balance(BUYER).posted() + jdbc.balance(BUYER).held());
-            assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("buyer:acme/big-0/" + "x".repeat(100))));
+            // None of the refused batches' holds exists (the books after: the buyer paid exactly
+            // for the honest buyer's own holds, checked after each test).
+            for (int i = 0; i < 400; i += 57) {
+                assertEquals(Optional.empty(), jdbc.hold(OperationKey.of("buyer:acme/big-" + i + "/" + "x".repeat(100))));
+            }
         } finally {
             ch.shutdownNow();
         }
@@ -295,7 +296,7 @@ class LedgerAttackTest {
 
     @Test
     void slowloris_requestNotWholeWithinTheReceiveTimeout_endedDeadlineExceeded() throws Exception {
-        start(b -> b.receiveTimeout(Duration.ofMillis(300)));
+        start(b -> b.receiveTimeout(Duration.ofSeconds(1)));
         NodeKeyPair stranger = NodeKeyPair.generate();
         try (RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), stranger, null, true)) {
             byte[] request = apply(theft(0));
@@ -304,7 +305,7 @@ class LedgerAttackTest {
             raw.sendPart(half, request, request.length / 2);
             int unended = raw.open(APPLY); // the whole message, but never the half-close
             raw.send(unended, request);
-            String late = "grpc-status 4: the request did not arrive whole within 300 ms of the call's start: send it "
+            String late = "grpc-status 4: the request did not arrive whole within 1000 ms of the call's start: send it "
                     + "at once";
             for (int s : List.of(none, half, unended)) {
                 assertEquals(late, raw.awaitEnd(s, 60));
