@@ -198,6 +198,23 @@ class WaitingThreadTest {
     }
 
     @Test
+    void localNetwork_waitedJobsWithTheirWipeToFollowAllVerified() {
+        System.out.println("WaitingThreadTest.localNetwork_waitedJobsWithTheirWipeToFollow… seed = " + SEED);
+        SplittableRandom rnd = new SplittableRandom(SEED + 5);
+        try (LocalNetwork net = LocalNetwork.of(List.of(node(17)));
+             DepinClient client = DepinClient.builder(net).build()) {
+            for (int j = 0; j < 4; j++) {
+                // x, y and the output: at least ProviderNode.RECEIPT_FIRST_BYTES in all, so the
+                // receipt comes before the wipe, whether a worker or the waiting thread runs it.
+                int n = (int) (ProviderNode.RECEIPT_FIRST_BYTES / 4) + rnd.nextInt(5000);
+                JobResult r = client.submit(SmallRequests.saxpy(rnd, n, 2)).result();
+                assertTrue(r.report().allPassed(), "job " + j + ": " + r.report().summary());
+                assertTrue(r.receipt() != null && r.wipe() != null, "job " + j + ": both envelopes, signed apart");
+            }
+        }
+    }
+
+    @Test
     void runHere_falseWhileTheNodesOnlySlotIsBusyOrAWorkerHasTheAttempt() throws Exception {
         System.out.println("WaitingThreadTest.runHere… seed = " + SEED);
         SplittableRandom rnd = new SplittableRandom(SEED + 4);

@@ -688,10 +688,17 @@ public final class JobRun implements JobHandle {
             List<Attempt> done = round;
             // Counted while it waits for a thread: the next requests tell providers the buyer is behind.
             ctx.load().resultQueued();
-            handOver(() -> {
+            Runnable verify = () -> {
                 ctx.load().resultTaken();
                 verifyStage(done);
-            }, ctx.load()::resultTaken);
+            };
+            if (response != null && response.wipeFollows() && result.helper.get() == Thread.currentThread()) {
+                // This thread runs the attempt itself and is still to wipe: the outputs are checked
+                // on the scheduler meanwhile, as the early receipt is for.
+                hop(verify, ctx.load()::resultTaken);
+            } else {
+                handOver(verify, ctx.load()::resultTaken);
+            }
         }
     }
 
