@@ -49,6 +49,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Thread-safe. Closing the client cancels the jobs still running.
  */
 public final class DepinClient implements AutoCloseable {
+    /**
+     * The default {@link Builder#wipeAttestationGrace}: an honest provider's attestation follows
+     * its receipt within milliseconds, so seconds leave room for a loaded host and a slow link.
+     */
+    public static final Duration DEFAULT_WIPE_ATTESTATION_GRACE = Duration.ofSeconds(5);
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DepinClient.class);
     private final ComputeNetwork network;
     private final int maxAttempts;
@@ -112,7 +117,7 @@ public final class DepinClient implements AutoCloseable {
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
                 b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
                         : new dev.depin.client.internal.ClientMeters(b.registry), b.sla,
-                new dev.depin.client.internal.HeldRoom());
+                new dev.depin.client.internal.HeldRoom(), b.wipeAttestationGrace);
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
@@ -285,9 +290,18 @@ public final class DepinClient implements AutoCloseable {
         private io.micrometer.core.instrument.MeterRegistry registry;
         private dev.depin.sla.SlaRecorder sla;
         private Duration hedgeAfter;
+        private Duration wipeAttestationGrace = DEFAULT_WIPE_ATTESTATION_GRACE;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
+        }
+
+        private static Duration positive(Duration d, String what) {
+            InvalidArgumentException.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new InvalidArgumentException(what + " " + d + " must be positive");
+            }
+            return d;
         }
 
         /**
@@ -310,11 +324,7 @@ public final class DepinClient implements AutoCloseable {
          * @return this builder
          */
         public Builder attemptTimeout(Duration timeout) {
-            InvalidArgumentException.requireNonNull(timeout, "attempt timeout");
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new InvalidArgumentException("attempt timeout " + timeout + " must be positive");
-            }
-            this.attemptTimeout = timeout;
+            this.attemptTimeout = positive(timeout, "attempt timeout");
             return this;
         }
 
@@ -402,6 +412,23 @@ public final class DepinClient implements AutoCloseable {
         }
 
         /**
+         * How long a provider that sent a large job's receipt before its wipe attestation
+         * (docs/decisions.md, "A large job's receipt before its wipe attestation") may take to
+         * send the attestation, beyond the time its wipe of the job's declared bytes takes at a
+         * conservative 64 MiB/s; counted from the end of the buyer's checks of the outputs, and
+         * never past the job's deadline. No thread waits meanwhile. An attestation that has not
+         * come by then fails the attempt (nothing is paid for it, its hold is voided) and the
+         * job goes on to its next round. Default {@link DepinClient#DEFAULT_WIPE_ATTESTATION_GRACE}.
+         *
+         * @param grace the grace, positive
+         * @return this builder
+         */
+        public Builder wipeAttestationGrace(Duration grace) {
+            this.wipeAttestationGrace = positive(grace, "wipe attestation grace");
+            return this;
+        }
+
+        /**
          * Hedges slow jobs: when a job's lone attempt has not answered after {@code delay}, a
          * second provider (the next in the ranking) runs it too; the first answer that is
          * verified wins, the other attempt is cancelled at its provider (and, with an escrow,
@@ -412,11 +439,7 @@ public final class DepinClient implements AutoCloseable {
          * @return this builder
          */
         public Builder hedgeAfter(Duration delay) {
-            InvalidArgumentException.requireNonNull(delay, "hedge delay");
-            if (delay.isNegative() || delay.isZero()) {
-                throw new InvalidArgumentException("hedge delay " + delay + " must be positive");
-            }
-            this.hedgeAfter = delay;
+            this.hedgeAfter = positive(delay, "hedge delay");
             return this;
         }
 

@@ -119,4 +119,24 @@ class ReceiptBeforeWipeTest {
             net.close();
         }
     }
+
+    @Test
+    void wipeAttestationGrace_mustBePositive() {
+        LocalNetwork net = LocalNetwork.of(List.of(ProviderNode.builder(NodeKeyPair.generate(), new CpuExecutor(1))
+                .build()));
+        try {
+            DepinClient.Builder b = DepinClient.builder(net);
+            dev.depin.InvalidArgumentException zero = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.depin.InvalidArgumentException.class, () -> b.wipeAttestationGrace(Duration.ZERO));
+            assertEquals("wipe attestation grace PT0S must be positive", zero.getMessage());
+            dev.depin.InvalidArgumentException negative = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.depin.InvalidArgumentException.class, () -> b.wipeAttestationGrace(Duration.ofMillis(-1)));
+            assertEquals("wipe attestation grace PT-0.001S must be positive", negative.getMessage());
+            org.junit.jupiter.api.Assertions.assertThrows(dev.depin.InvalidArgumentException.class,
+                    () -> b.wipeAttestationGrace(null));
+            assertEquals(Duration.ofSeconds(5), DepinClient.DEFAULT_WIPE_ATTESTATION_GRACE);
+        } finally {
+            net.close();
+        }
+    }
 }

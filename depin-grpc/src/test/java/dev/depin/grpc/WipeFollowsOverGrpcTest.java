@@ -22,6 +22,7 @@ import dev.depin.job.JobFailedException;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
+import dev.depin.job.Requirements;
 import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.ledger.JdbcLedger;
@@ -35,6 +36,7 @@ import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.InputCache;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
+import dev.depin.provider.Region;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Balance;
@@ -51,6 +53,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -76,10 +79,14 @@ class WipeFollowsOverGrpcTest {
     }
 
     private Job sgemm(boolean leave) {
+        return sgemm(leave, Requirements.ANY, Duration.ofSeconds(60));
+    }
+
+    private Job sgemm(boolean leave, Requirements where, Duration timeout) {
         Job.Builder b = Job.builder(BuiltinKernel.SGEMM).param("m", N).param("k", N).param("n", N)
                 .input("a", floats(random, N * N)).input("b", floats(random, N * N))
                 .verification(VerificationPolicy.spotCheck(0.05)).maxPrice(MicroUsd.ofMicros(200_000))
-                .timeout(Duration.ofSeconds(60));
+                .requirements(where).timeout(timeout);
         return (leave ? b.leaveOutputsOnNode(Duration.ofMinutes(5)) : b).build();
     }
 
@@ -265,6 +272,85 @@ class WipeFollowsOverGrpcTest {
             Hostile.awaitReleased(server);
             nothingPaid(ledger, buyer);
         });
+    }
+
+    /**
+     * A provider that sends large jobs' receipts and withholds their attestations pins no
+     * verifying thread of the buyer: with one client thread, the buyer's jobs on an honest
+     * provider (another region) are checked and paid while the withheld ones wait, and each
+     * withheld one then fails with why, its hold voided and nothing paid to that provider.
+     */
+    @Test
+    void withheldAttestations_pinNoVerifyingThread_honestJobsSettle_withheldOnesFail(@TempDir Path dir)
+            throws Exception {
+        NodeKeyPair honestKey = NodeKeyPair.generate();
+        NodeKeyPair hostileKey = NodeKeyPair.generate();
+        AccountId buyer = AccountId.of("buyer:withheld");
+        Requirements inDe = Requirements.builder().regions(Region.parse("DE")).build();
+        Requirements inUs = Requirements.builder().regions(Region.parse("US")).build();
+        try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
+             DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
+                     .start();
+             GrpcNetwork grpc = GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
+                     .identity(NodeKeyPair.generate()).offerCache(Duration.ZERO).build()) {
+            ledger.open(buyer, AccountKind.BUYER, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("10"))).join();
+            Rewriting net = new Rewriting(grpc);
+            dev.depin.crypto.NodeId hostile = hostileKey.nodeId();
+            // The hostile provider's attestations never reach the buyer (the node itself sends them).
+            net.rewrite = r -> r.provider().equals(hostile) ? following(r, new CompletableFuture<>()) : r;
+            try (ProviderServer honestServer = serve(ProviderNode.builder(honestKey, new CpuExecutor(1))
+                         .region(Region.parse("DE/fra-1"))
+                         .inputCache(InputCache.Limits.of(64L << 20, 64)).build(), honestKey, directory);
+                 ProviderServer hostileServer = serve(ProviderNode.builder(hostileKey, new CpuExecutor(1))
+                         .region(Region.parse("US/iad-1"))
+                         .inputCache(InputCache.Limits.of(64L << 20, 64)).build(), hostileKey, directory);
+                 // One verifying thread: before, the first withheld attestation held it to the job's deadline.
+                 DepinClient client = DepinClient.builder(net).threads(1).maxAttempts(1)
+                         .wipeAttestationGrace(Duration.ofSeconds(4))
+                         .escrow(Escrow.builder(ledger, buyer).build()).build()) {
+                List<JobHandle> withheld = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    withheld.add(client.submit(sgemm(true, inUs, Duration.ofMinutes(5))));
+                }
+                // Every withheld receipt is in before the honest jobs start.
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                while (net.seen.stream().filter(r -> r.provider().equals(hostile)).count() < withheld.size()
+                        && withheld.stream().noneMatch(h -> h.resultAsync().isDone()) && System.nanoTime() < until) {
+                    Thread.sleep(5);
+                }
+                assertEquals(withheld.size(), net.seen.stream().filter(r -> r.provider().equals(hostile)).count(),
+                        () -> "the hostile provider's receipts came: " + withheld.stream().map(h -> h.state() + " "
+                                + h.resultAsync().handle((r, t) -> String.valueOf(t)).getNow("running")).toList());
+                for (int i = 0; i < 4; i++) {
+                    // A timed wait lends the engine no thread: the job is verified on the client's one.
+                    JobResult r = client.submit(sgemm(i % 2 == 0, inDe, Duration.ofMinutes(5))).resultAsync()
+                            .get(120, TimeUnit.SECONDS);
+                    assertEquals(JobState.SETTLED, settled(r), r.history().toString());
+                    assertEquals(honestKey.nodeId(), r.provider());
+                }
+                for (JobHandle h : withheld) {
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> h.resultAsync().get(120, TimeUnit.SECONDS));
+                    JobFailedException f = assertInstanceOf(JobFailedException.class, e.getCause());
+                    assertEquals(JobState.FAILED, f.finalState());
+                    assertTrue(f.getMessage().contains("provider " + hostile.shortId() + " signed its receipt but "
+                            + "withheld its wipe attestation (none came within "), f.getMessage());
+                    assertTrue(f.getMessage().contains("of its checked receipt): the attempt does not count and "
+                            + "nothing is paid for it; a provider whose wipes are that slow needs a longer "
+                            + "DepinClient.Builder.wipeAttestationGrace"), f.getMessage());
+                }
+                for (Balance b : ledger.balances()) {
+                    assertEquals(0, b.held(), b.toString());
+                    if (b.account().equals(Escrow.providerAccount(hostile))) {
+                        assertEquals(0, b.posted(), "nothing paid to the withholding provider: " + b);
+                    }
+                }
+                assertTrue(ledger.balances().stream().anyMatch(b -> b.account().equals(
+                        Escrow.providerAccount(honestKey.nodeId())) && b.posted() > 0), "the honest one was paid");
+            }
+            LedgerBooks.assertClosed(ledger);
+        }
     }
 
     /**

@@ -106,7 +106,7 @@ public final class JobRun implements JobHandle {
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
                           int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters,
-                          dev.depin.sla.SlaRecorder sla, HeldRoom heldRoom) {
+                          dev.depin.sla.SlaRecorder sla, HeldRoom heldRoom, Duration wipeGrace) {
     }
 
     private final Job job;
@@ -128,6 +128,8 @@ public final class JobRun implements JobHandle {
      */
     private final Set<NodeId> unanswered = new HashSet<>();
     private final List<DisputeRecord> disputes = new ArrayList<>();
+    /** How long the last wait for a wipe attestation was bounded, for its failure message (guarded by this). */
+    private String wipeWaitBound = "in time";
     /** The offer each attempt number was dispatched under (for the SLA record; caller holds the lock). */
     private final Map<Integer, ProviderOffer> offerOf = new HashMap<>();
     /**
@@ -799,7 +801,21 @@ public final class JobRun implements JobHandle {
                 return;
             }
         }
-        Attempt.Outcome o = judge(a);
+        Checked c = check(a);
+        if (!afterWipes(List.of(c), () -> raceJudged(c, round))) {
+            raceJudged(c, round);
+        }
+    }
+
+    /** The rest of {@link #raceStage}, once the attempt's wipe attestation came or was given up on. */
+    private void raceJudged(Checked c, List<Attempt> round) {
+        Attempt a = c.attempt();
+        synchronized (this) {
+            if (finished || inFlight != round || a.judged) {
+                return;
+            }
+        }
+        Attempt.Outcome o = judge(c);
         boolean conclude = false;
         Attempt.Outcome winner = null;
         synchronized (this) {
@@ -847,10 +863,26 @@ public final class JobRun implements JobHandle {
                 return;
             }
         }
+        List<Checked> checked = new ArrayList<>();
+        for (Attempt a : round) {
+            checked.add(check(a));
+        }
+        if (!afterWipes(checked, () -> verifyRound(round, checked))) {
+            verifyRound(round, checked);
+        }
+    }
+
+    /** The rest of {@link #verifyStage}, once the round's wipe attestations came or were given up on. */
+    private void verifyRound(List<Attempt> round, List<Checked> checked) {
+        synchronized (this) {
+            if (finished || inFlight != round) {
+                return;
+            }
+        }
         List<Attempt.Outcome> outcomes = new ArrayList<>();
         List<Attempt.Outcome> valid = new ArrayList<>();
-        for (Attempt a : round) {
-            Attempt.Outcome o = judge(a);
+        for (Checked c : checked) {
+            Attempt.Outcome o = judge(c);
             (o.state() == AttemptState.ACCEPTED ? valid : outcomes).add(o);
         }
         synchronized (this) {
@@ -878,68 +910,173 @@ public final class JobRun implements JobHandle {
         conclude(round, outcomes, winner);
     }
 
-    /** Checks one settled attempt; never throws. */
-    private Attempt.Outcome judge(Attempt a) {
+    /**
+     * The checks of one settled attempt that need not wait for its wipe attestation.
+     *
+     * @param attempt the attempt
+     * @param done    its outcome when it is known already (no attestation to wait for), else null
+     * @param report  the outputs' checks passed, the attestation still to come; else null
+     * @param failed  the outputs' checks failed (a dispute once the attestation came), the
+     *                attestation still to come; else null
+     */
+    private record Checked(Attempt attempt, Attempt.Outcome done, VerificationReport report,
+                           VerificationException failed) {
+        static Checked known(Attempt attempt, Attempt.Outcome outcome) {
+            return new Checked(attempt, outcome, null, null);
+        }
+
+        boolean waitsForWipe() {
+            return done == null;
+        }
+    }
+
+    /** Checks one settled attempt as far as it can without its wipe attestation; never throws. */
+    private Checked check(Attempt a) {
         if (a.response == null) {
-            return Attempt.Outcome.failed(a, a.failure);
+            return Checked.known(a, Attempt.Outcome.failed(a, a.failure));
         }
         ExecutionResponse r = a.response;
         if (!jobId.equals(r.jobId()) || r.attempt() != a.number()) {
-            return Attempt.Outcome.failed(a, "response is for " + r.jobId() + "#" + r.attempt()
-                    + ", not this attempt");
+            return Checked.known(a, Attempt.Outcome.failed(a, "response is for " + r.jobId() + "#" + r.attempt()
+                    + ", not this attempt"));
         }
         if (!a.provider().equals(r.provider())) {
-            return Attempt.Outcome.failed(a, "response names provider " + r.provider().shortId()
-                    + ", not the one dispatched to");
+            return Checked.known(a, Attempt.Outcome.failed(a, "response names provider " + r.provider().shortId()
+                    + ", not the one dispatched to"));
         }
         Set<String> expected = delivery.leavesOutputs() ? Set.of() : a.request.expectedOutputs().keySet();
         if (!r.outputs().keySet().equals(expected)) {
             // An assembler built from the request never yields other names: the transport is at fault.
-            return Attempt.Outcome.failed(a, "malformed response: it carries outputs " + quoted(r.outputs().keySet())
-                    + " but the job " + (delivery.leavesOutputs() ? "left every output on the provider"
-                    : "declares " + quoted(expected)));
+            return Checked.known(a, Attempt.Outcome.failed(a, "malformed response: it carries outputs "
+                    + quoted(r.outputs().keySet()) + " but the job " + (delivery.leavesOutputs()
+                    ? "left every output on the provider" : "declares " + quoted(expected))));
         }
         try {
-            VerificationReport report;
-            try {
-                // With the attestation to follow, the outputs are checked while the provider wipes.
-                report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r, ctx.network());
-            } catch (VerificationException e) {
-                // A dispute records both envelopes: it waits for the attestation too.
-                String missing = r.wipeFollows() ? awaitWipe(a) : null;
+            // With the attestation to follow, the outputs are checked while the provider wipes.
+            VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r,
+                    ctx.network());
+            return r.wipeFollows() ? new Checked(a, null, report, null)
+                    : Checked.known(a, Attempt.Outcome.accepted(a, report));
+        } catch (VerificationException e) {
+            // A dispute records both envelopes: it waits for the attestation too.
+            return r.wipeFollows() ? new Checked(a, null, null, e)
+                    : Checked.known(a, Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e)));
+        } catch (RuntimeException e) {
+            // A malformed response that the checks could not even read: the provider's fault, not a proof.
+            return Checked.known(a, Attempt.Outcome.failed(a, "malformed response: " + e));
+        }
+    }
+
+    /**
+     * The outcome of a checked attempt, its wipe attestation (if one was to follow) taken now:
+     * come, or given up on by {@link #afterWipes}. Never throws, never waits.
+     */
+    private Attempt.Outcome judge(Checked c) {
+        if (!c.waitsForWipe()) {
+            return c.done();
+        }
+        Attempt a = c.attempt();
+        String missing = takeWipe(a);
+        try {
+            if (c.failed() != null) {
+                VerificationException e = c.failed();
                 return missing != null ? Attempt.Outcome.failed(a, e.getMessage() + "; and " + missing)
                         : Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
             }
-            if (r.wipeFollows()) {
-                // No attempt counts (nor is paid) on its receipt alone.
-                String missing = awaitWipe(a);
-                if (missing != null) {
-                    return Attempt.Outcome.failed(a, missing);
-                }
-                report = report.and(ctx.verifier().verifyWipe(a.offer, a.response));
+            // No attempt counts (nor is paid) on its receipt alone.
+            if (missing != null) {
+                return Attempt.Outcome.failed(a, missing);
             }
-            return Attempt.Outcome.accepted(a, report);
+            return Attempt.Outcome.accepted(a, c.report().and(ctx.verifier().verifyWipe(a.offer, a.response)));
         } catch (VerificationException e) {
             return Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
         } catch (RuntimeException e) {
-            // A malformed response that the checks could not even read: the provider's fault, not a proof.
             return Attempt.Outcome.failed(a, "malformed response: " + e);
         }
     }
 
     /**
-     * Waits, on this verifying thread, for the wipe attestation that follows an attempt's
-     * receipt (bounded by the job's deadline; a gRPC stream ends sooner, at its own deadline),
-     * and puts the response carrying it in the attempt.
+     * Bytes a provider wipes per second, at the least, when the buyer bounds its wait for a
+     * wipe attestation: far below a host's memory bandwidth (20.5 MiB took 3 ms here), so that
+     * only a provider that withholds its attestation, not a slow one, runs out of time.
+     */
+    static final long WIPE_BYTES_PER_SECOND = 64L << 20;
+
+    /**
+     * How long after its receipt a provider's wipe attestation may come: the client's grace
+     * plus the time to wipe the job's declared inputs and outputs at
+     * {@link #WIPE_BYTES_PER_SECOND}.
+     */
+    private long wipeWaitNanos() {
+        long bytes = spec.inputs().stream().mapToLong(dev.depin.job.InputRef::bytes).sum()
+                + spec.outputs().stream().mapToLong(dev.depin.kernel.BufferDecl::bytes).sum();
+        long wipe = (long) Math.ceil(bytes * 1e9 / WIPE_BYTES_PER_SECOND);
+        long grace = ctx.wipeGrace().toNanos();
+        return grace > Long.MAX_VALUE - wipe ? Long.MAX_VALUE : grace + wipe;
+    }
+
+    /**
+     * Runs {@code then} once every wipe attestation that {@code checked} still waits for has
+     * come, or once {@link #wipeWaitNanos()} after the checks (at most the job's deadline),
+     * whichever is first, on a scheduler thread (or the thread waiting in the job's result):
+     * no thread is held meanwhile, so a provider that sends receipts and withholds their
+     * attestations cannot pin the client's verifying threads.
+     *
+     * @return false when no attestation is still to come: the caller goes on at once
+     */
+    private boolean afterWipes(List<Checked> checked, Runnable then) {
+        List<CompletableFuture<dev.depin.crypto.Envelope>> pending = new ArrayList<>();
+        for (Checked c : checked) {
+            if (c.waitsForWipe() && !c.attempt().response.wipeToFollow().isDone()) {
+                pending.add(c.attempt().response.wipeToFollow());
+            }
+        }
+        if (pending.isEmpty()) {
+            return false;
+        }
+        long untilDeadline = Math.max(0, Duration.between(ctx.clock().instant(), spec.deadline()).toNanos());
+        long wait = Math.min(untilDeadline, wipeWaitNanos());
+        synchronized (this) {
+            wipeWaitBound = wait == untilDeadline ? "by the job's deadline"
+                    : "within " + Duration.ofNanos(wait).toMillis() + " ms of its checked receipt";
+        }
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        ScheduledFuture<?> timer;
+        try {
+            timer = ctx.scheduler().schedule(() -> gate.complete(null), wait, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            cancelled(CLIENT_CLOSED);
+            return true;
+        }
+        CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> gate.complete(null));
+        gate.thenRun(() -> {
+            timer.cancel(false);
+            handOver(then, () -> { });
+        });
+        return true;
+    }
+
+    /**
+     * Takes the wipe attestation that follows an attempt's receipt, if it has come, and puts
+     * the response carrying it in the attempt; never waits.
      *
      * @return null once the attestation came, else why the attempt cannot count
      */
-    private String awaitWipe(Attempt a) {
+    private String takeWipe(Attempt a) {
         ExecutionResponse r = a.response;
+        CompletableFuture<dev.depin.crypto.Envelope> toFollow = r.wipeToFollow();
         String who = "provider " + a.provider().shortId() + " signed its receipt but ";
-        long waitNanos = Math.max(0, Duration.between(ctx.clock().instant(), spec.deadline()).toNanos());
+        if (!toFollow.isDone()) {
+            String bound;
+            synchronized (this) {
+                bound = wipeWaitBound;
+            }
+            return who + "withheld its wipe attestation (none came " + bound + "): the attempt does not count "
+                    + "and nothing is paid for it; a provider whose wipes are that slow needs a longer "
+                    + "DepinClient.Builder.wipeAttestationGrace, one that keeps doing this is best excluded";
+        }
         try {
-            dev.depin.crypto.Envelope wipe = r.wipeToFollow().get(waitNanos, TimeUnit.NANOSECONDS);
+            dev.depin.crypto.Envelope wipe = toFollow.join();
             if (wipe == null) {
                 return who + "sent no wipe attestation after it: the attempt does not count";
             }
@@ -948,14 +1085,9 @@ public final class JobRun implements JobHandle {
                 a.response = both;
             }
             return null;
-        } catch (java.util.concurrent.TimeoutException e) {
-            return who + "sent no wipe attestation by the job's deadline: the attempt does not count";
-        } catch (java.util.concurrent.ExecutionException | CancellationException e) {
+        } catch (java.util.concurrent.CompletionException | CancellationException e) {
             return who + "its wipe attestation did not come (" + describe(rootCause(e)) + "): the attempt does "
                     + "not count";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return who + "the wait for its wipe attestation was interrupted: the attempt does not count";
         }
     }
 
