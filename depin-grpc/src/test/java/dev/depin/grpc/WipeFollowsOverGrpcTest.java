@@ -142,17 +142,42 @@ class WipeFollowsOverGrpcTest {
                  AccountId buyer) throws Exception;
     }
 
+    /** A ledger with a funded buyer, a directory, and the buyer's network of that directory. */
+    private record Market(JdbcLedger ledger, DirectoryServer directory, GrpcNetwork grpc) implements AutoCloseable {
+        static Market open(Path dir, AccountId buyer, String usd) {
+            JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
+            DirectoryServer directory = null;
+            try {
+                ledger.open(buyer, AccountKind.BUYER, false).join();
+                ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd(usd))).join();
+                directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0).start();
+                return new Market(ledger, directory, GrpcNetwork.builder().directory(directory.address(),
+                        directory.publicKey()).identity(NodeKeyPair.generate()).offerCache(Duration.ZERO).build());
+            } catch (RuntimeException e) {
+                if (directory != null) {
+                    directory.close();
+                }
+                ledger.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            grpc.close();
+            directory.close();
+            ledger.close();
+        }
+    }
+
     /** One node, a directory, a buyer paying through a ledger with $1; the books closed after. */
     private static void withNode(Path dir, Body body) throws Exception {
         NodeKeyPair key = NodeKeyPair.generate();
         AccountId buyer = AccountId.of("buyer:wipe");
-        try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
-             DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
-                     .start();
-             GrpcNetwork grpc = GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
-                     .identity(NodeKeyPair.generate()).offerCache(Duration.ZERO).build()) {
-            ledger.open(buyer, AccountKind.BUYER, false).join();
-            ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("1"))).join();
+        try (Market m = Market.open(dir, buyer, "1")) {
+            JdbcLedger ledger = m.ledger();
+            DirectoryServer directory = m.directory();
+            GrpcNetwork grpc = m.grpc();
             ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1))
                     .inputCache(InputCache.Limits.of(64L << 20, 64)).build();
             Rewriting net = new Rewriting(grpc);
@@ -288,13 +313,10 @@ class WipeFollowsOverGrpcTest {
         AccountId buyer = AccountId.of("buyer:withheld");
         Requirements inDe = Requirements.builder().regions(Region.parse("DE")).build();
         Requirements inUs = Requirements.builder().regions(Region.parse("US")).build();
-        try (JdbcLedger ledger = JdbcLedger.sqlite(dir.resolve("ledger.db"));
-             DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0)
-                     .start();
-             GrpcNetwork grpc = GrpcNetwork.builder().directory(directory.address(), directory.publicKey())
-                     .identity(NodeKeyPair.generate()).offerCache(Duration.ZERO).build()) {
-            ledger.open(buyer, AccountKind.BUYER, false).join();
-            ledger.apply(new Operation.Mint(OperationKey.of("fund"), buyer, MicroUsd.ofUsd("10"))).join();
+        try (Market m = Market.open(dir, buyer, "10")) {
+            JdbcLedger ledger = m.ledger();
+            DirectoryServer directory = m.directory();
+            GrpcNetwork grpc = m.grpc();
             Rewriting net = new Rewriting(grpc);
             dev.depin.crypto.NodeId hostile = hostileKey.nodeId();
             // The hostile provider's attestations never reach the buyer (the node itself sends them).
