@@ -597,9 +597,15 @@ public final class GrpcNetwork implements ComputeNetwork {
         attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
         long timeoutMs = attemptTimeout.toMillis();
         long untilDeadline = request.spec().deadline().toEpochMilli() - Instant.now().toEpochMilli();
-        ProviderGrpc.newStub(channel)
-                .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS)
-                .execute(attempt);
+        ProviderGrpc.ProviderStub stub = ProviderGrpc.newStub(channel)
+                .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS);
+        if (attempt.inlineCall()) {
+            // The whole job is inside Start and its outputs fit one chunk: its callbacks run on
+            // the event loop, on both sides, instead of a thread wake-up each (InlineCalls).
+            stub = stub.withExecutor(com.google.common.util.concurrent.MoreExecutors.directExecutor())
+                    .withInterceptors(dev.depin.grpc.internal.InlineCalls.mark());
+        }
+        stub.execute(attempt);
         if (closed.get()) {
             attempt.abort("this gRPC network is closed");
         }

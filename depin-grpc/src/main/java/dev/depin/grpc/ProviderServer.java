@@ -104,6 +104,8 @@ public final class ProviderServer implements AutoCloseable {
                 .maxConnectionAge(b.maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
                 .maxConnectionAgeGrace(b.maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
                 .maxRstFramesPerWindow(b.maxRstFramesPer10s, ServerTransport.RST_WINDOW_SECONDS)
+                // A small job whose buyer marked it runs its callbacks on the event loop (InlineCalls).
+                .callExecutor(dev.depin.grpc.internal.InlineCalls.executors())
                 .addService(b.registry == null ? ServerTransport.authenticated(service.definition())
                         : ServerTransport.authenticated(service.definition(),
                                 new CallMeters(b.registry, "depin.node")))

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.BlockingExecutor;
 import dev.depin.executor.CpuExecutor;
+import dev.depin.grpc.internal.InlineCalls;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.wire.Cancel;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
@@ -162,6 +163,21 @@ class BadPeerTest {
         for (String w : words) {
             assertTrue(String.valueOf(s.getDescription()).contains(w), s.toString());
         }
+    }
+
+    /**
+     * A call marked {@value InlineCalls#HEADER} runs its callbacks on the node's event loop, so
+     * it may carry its job inside Start only: a chunk after Start is refused, and the node keeps
+     * nothing of the stream (checked after each test).
+     */
+    @Test
+    void execute_inputChunkOnACallMarkedInline() throws Exception {
+        Answer a = new Answer();
+        StreamObserver<ExecuteRequest> out = ProviderGrpc.newStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .withInterceptors(InlineCalls.mark()).execute(a);
+        out.onNext(start(reduce(4), JOB_ID));
+        out.onNext(input("x", 16));
+        assertStatus(Status.Code.INVALID_ARGUMENT, a.await(), "input chunk on a call marked depin-inline");
     }
 
     @Test

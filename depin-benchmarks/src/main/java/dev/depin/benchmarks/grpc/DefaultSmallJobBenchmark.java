@@ -26,7 +26,8 @@ import org.HdrHistogram.Histogram;
  * Goals (2 cores): ≥ 10,000 jobs/s in process at 64 in flight; one in flight p50 ≤ 1.3 × the
  * floor; over mTLS ≥ 0.5 × the in-process rate. The last lines give the process's CPU time
  * per job in the one-in-flight phase in process and in each 64-in-flight phase (every thread:
- * client, nodes, transport, JIT and GC).
+ * client, nodes, transport, JIT and GC), and how much of each 64-in-flight phase's the JIT compilers
+ * took (their accumulated compile time over the phase).
  *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
  * dev.depin.benchmarks.grpc.DefaultSmallJobBenchmark [seconds-per-phase]}
@@ -55,6 +56,7 @@ public final class DefaultSmallJobBenchmark {
         double localRate;
         double localCpu;
         double localOneCpu;
+        double localJit;
         try (LocalNetwork net = LocalNetwork.of(List.of(node(), node()));
              DepinClient client = DepinClient.builder(net).build()) {
             SplittableRandom rnd = new SplittableRandom(20261205L);
@@ -64,14 +66,18 @@ public final class DefaultSmallJobBenchmark {
             localOneCpu = (cpuNanos() - oneCpu) / 1e3 / local.getTotalCount();
             SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(3, seconds));
             long cpu = cpuNanos();
+            long jit = jitMillis();
             long wall = System.nanoTime();
             localRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
-            localCpu = (cpuNanos() - cpu) / 1e3 / (localRate * (System.nanoTime() - wall) / 1e9);
+            double jobs = localRate * (System.nanoTime() - wall) / 1e9;
+            localCpu = (cpuNanos() - cpu) / 1e3 / jobs;
+            localJit = (jitMillis() - jit) * 1e3 / jobs;
         }
         SmallJobs.row(40, "one in flight, in process", local);
         Histogram remote;
         double remoteRate;
         double remoteCpu;
+        double remoteJit;
         try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start()) {
             List<ProviderServer> servers = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
@@ -89,9 +95,12 @@ public final class DefaultSmallJobBenchmark {
                 remote = SmallJobs.oneInFlight(client, rnd, N, seconds);
                 SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(5, seconds));
                 long cpu = cpuNanos();
+                long jit = jitMillis();
                 long wall = System.nanoTime();
                 remoteRate = SmallJobs.throughput(client, rnd, N, WINDOW, seconds);
-                remoteCpu = (cpuNanos() - cpu) / 1e3 / (remoteRate * (System.nanoTime() - wall) / 1e9);
+                double jobs = remoteRate * (System.nanoTime() - wall) / 1e9;
+                remoteCpu = (cpuNanos() - cpu) / 1e3 / jobs;
+                remoteJit = (jitMillis() - jit) * 1e3 / jobs;
             } finally {
                 servers.forEach(ProviderServer::close);
             }
@@ -111,6 +120,15 @@ public final class DefaultSmallJobBenchmark {
         // The process's CPU time over each phase per job: steadier than a rate on a shared machine.
         System.out.printf(Locale.ROOT, "%-40s %10.0f us in process, %.0f us over mTLS (%.2f x)%n",
                 "CPU per job, " + WINDOW + " in flight", localCpu, remoteCpu, remoteCpu / localCpu);
+        // What of it was still the JIT's (compiler threads' time): a short warm-up on 2 cores leaves a lot.
+        System.out.printf(Locale.ROOT, "%-40s %10.0f us in process, %.0f us over mTLS%n",
+                "  of which JIT compiling (per job)", localJit, remoteJit);
+    }
+
+    /** @return the JIT compilers' accumulated time so far, in milliseconds (0 where not reported) */
+    private static long jitMillis() {
+        java.lang.management.CompilationMXBean c = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return c != null && c.isCompilationTimeMonitoringSupported() ? c.getTotalCompilationTime() : 0;
     }
 
     /** @return this process's CPU time so far, all threads, in nanoseconds */

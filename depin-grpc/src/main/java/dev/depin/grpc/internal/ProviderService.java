@@ -190,7 +190,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(d.build())
                 .addMethod(owned, ServerCalls.asyncBidiStreamingCall(this::openExecute));
         others.forEach(b::addMethod);
-        return b.build();
+        return io.grpc.ServerInterceptors.intercept(b.build(), InlineCalls.context());
     }
 
     private StreamObserver<Frame> openExecute(StreamObserver<ExecuteResponse> responses) {
@@ -207,7 +207,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
             return new Discard();
         }
-        ExecuteCall call = new ExecuteCall(out, peer, address);
+        ExecuteCall call = new ExecuteCall(out, peer, address, InlineCalls.refusesChunks());
         out.setOnCancelHandler(call::onCallCancelled);
         out.setOnReadyHandler(call::onReady);
         call.armDeadline();
@@ -321,6 +321,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
         private final Received received;
+        /** Marked {@link InlineCalls#HEADER}: its callbacks run on the event loop, so it may stream no input. */
+        private final boolean inline;
         private final long openedNanos = System.nanoTime();
         private volatile long lastFrameNanos = openedNanos;
         // Touched only by gRPC's serialized inbound callbacks.
@@ -353,7 +355,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
         private Drain drain;
 
-        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address) {
+        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address,
+                    boolean inline) {
+            this.inline = inline;
             this.out = out;
             this.peer = peer;
             this.address = address;
@@ -424,6 +428,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 switch (req.getKindCase()) {
                     case START -> frameDone = start(req.getStart(), frame);
                     case INPUT -> {
+                        if (inline) {
+                            throw refuse("an input chunk on a call marked " + InlineCalls.HEADER + " (whose job "
+                                    + "travels inside its Start): refused; send the header only with every input "
+                                    + "inside Start");
+                        }
                         if (input(req.getInput())) {
                             // The chunk is copied out: zero its frame before the job is queued,
                             // so the node's wipe (which may run at once) counts it.

@@ -149,6 +149,15 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 <= Wire.INLINE_BYTES;
     }
 
+    /**
+     * @return whether this attempt's call is marked {@link InlineCalls#HEADER}: every input inside
+     *         Start, none by root, outputs of at most one chunk
+     */
+    public boolean inlineCall() {
+        return InlineCalls.qualifies(closeWithStart,
+                total(request.expectedOutputs().values().stream().mapToLong(Long::longValue).toArray()));
+    }
+
     private static long total(long[] sizes) {
         long t = 0;
         for (long n : sizes) {

@@ -110,6 +110,7 @@ class RemoteAttemptTest {
         assertEquals(2, r.sent.get(0).getStart().getInputsCount(), "both inputs inside Start");
         assertTrue(r.sent.get(0).getStart().getCompact());
         assertTrue(r.halfClosed, "half-closed with Start");
+        assertTrue(attempt.inlineCall(), "the whole job is inside Start: its callbacks may run on the event loop");
         attempt.dispatch().cancel("the buyer gave up");
         assertEquals("cancelled: the buyer gave up", r.cancelled);
         assertEquals(1, r.sent.size(), "no Cancel message after the half-close");
@@ -129,6 +130,7 @@ class RemoteAttemptTest {
         assertEquals(1, r.sent.size(), "one message: " + r.sent);
         assertEquals(List.of(x.name()), r.sent.get(0).getStart().getByRootList());
         assertFalse(r.halfClosed, "the node may still answer Need");
+        assertFalse(attempt.inlineCall(), "a Need would make the buyer stream chunks: not marked inline");
         attempt.dispatch().cancel("the buyer gave up");
         assertNull(r.cancelled, "not reset");
         assertEquals(2, r.sent.size());
@@ -146,6 +148,34 @@ class RemoteAttemptTest {
         assertTrue(r.sent.size() > 1, "chunks follow Start");
         assertTrue(r.sent.stream().skip(1).allMatch(ExecuteRequest::hasInput));
         assertFalse(r.halfClosed);
+        assertFalse(attempt.inlineCall(), "streamed inputs are hashed off the event loop");
+    }
+
+    @Test
+    void inlineInputs_butOutputsAboveOneChunk_areNotMarkedInline() {
+        // SGEMM 300 x 1 x 300: 2,400 input bytes inside Start, 360,000 output bytes (> 256 KiB).
+        NodeId provider = NodeKeyPair.generate().nodeId();
+        SplittableRandom rnd = new SplittableRandom(SEED + 3);
+        float[] a = new float[300];
+        float[] b = new float[300];
+        for (int i = 0; i < 300; i++) {
+            a[i] = (float) rnd.nextDouble(-1, 1);
+            b[i] = (float) rnd.nextDouble(-1, 1);
+        }
+        Job job = Job.builder(dev.depin.kernel.BuiltinKernel.SGEMM).param("m", 300).param("n", 300).param("k", 1)
+                .input("a", a).input("b", b).build();
+        RemoteAttempt attempt = new RemoteAttempt(provider, request(job), p -> { });
+        Recorder r = open(attempt);
+        assertTrue(r.halfClosed, "every input inside Start");
+        assertFalse(attempt.inlineCall(), "360,000 output bytes are hashed off the event loop");
+    }
+
+    @Test
+    void inlineQualifies_atExactlyOneChunkOfOutputs() {
+        assertTrue(InlineCalls.qualifies(true, Wire.INLINE_BYTES));
+        assertFalse(InlineCalls.qualifies(true, Wire.INLINE_BYTES + 1L));
+        assertFalse(InlineCalls.qualifies(false, 4));
+        assertTrue(InlineCalls.qualifies(true, 0));
     }
 
     /** A signed receipt and wipe attestation for the attempt {@link #request} makes of {@code job}. */
