@@ -56,12 +56,20 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
     public static final String FORMAT = "depin.job/v1";
 
     /*
-     * The buyer hashes a spec when it submits the job and the provider again for its receipt
-     * (in one JVM, the same object): encoded and hashed once, remembered by identity (every
-     * component is immutable).
+     * The buyer hashes a spec when it submits the job, encodes it again to send it over a network,
+     * and the provider hashes it for its receipt (in one JVM, the same object): encoded and hashed
+     * once, remembered by identity (every component is immutable). The bytes are never handed out:
+     * canonicalJson() copies them.
      */
-    private static final dev.depin.crypto.IdentityMemo<JobSpec, String> HASH =
-            new dev.depin.crypto.IdentityMemo<>(256, s -> Sha256.hex(s.canonicalJson()));
+    private static final dev.depin.crypto.IdentityMemo<JobSpec, Encoded> ENCODED =
+            new dev.depin.crypto.IdentityMemo<>(256, s -> {
+                byte[] json = SpecJson.write(s);
+                return new Encoded(json, Sha256.hex(json));
+            });
+
+    /** A spec's canonical JSON and its hash; the array is never written or handed out. */
+    private record Encoded(byte[] json, String hash) {
+    }
 
     /**
      * Creates a spec and validates it; the deadline is truncated to the millisecond and
@@ -144,12 +152,12 @@ public record JobSpec(Kernel kernel, LaunchParams params, List<InputRef> inputs,
 
     /** @return the canonical JSON encoding as UTF-8 bytes (a fresh copy) */
     public byte[] canonicalJson() {
-        return SpecJson.write(this);
+        return ENCODED.get(this).json.clone();
     }
 
     /** @return lower-case hex SHA-256 of {@link #canonicalJson()} */
     public String hash() {
-        return HASH.get(this);
+        return ENCODED.get(this).hash;
     }
 
     /**

@@ -112,6 +112,9 @@ class JobSpecTest {
         byte[] expected = first.clone();
         first[0] = 'X';
         assertArrayEquals(expected, s.canonicalJson());
+        // The encoding is remembered with the hash: a caller writing its copy changes neither.
+        assertEquals(dev.depin.crypto.Sha256.hex(expected), s.hash());
+        assertArrayEquals(expected, s.canonicalJson());
     }
 
     @Test

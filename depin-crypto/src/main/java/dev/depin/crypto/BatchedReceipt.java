@@ -115,13 +115,27 @@ public record BatchedReceipt(Envelope batch, byte[] receipt, InclusionProof rece
     public byte[] toJsonBytes() {
         ObjectNode o = CanonicalJson.object();
         o.put("format", FORMAT);
-        o.set("batch", CanonicalJson.readTree(batch.toJsonBytes()));
         o.put("receipt", Base64.getEncoder().encodeToString(receipt));
         o.set("receiptProof", proofJson(receiptProof));
         o.put("wipe", Base64.getEncoder().encodeToString(wipe));
         o.set("wipeProof", proofJson(wipeProof));
-        return CanonicalJson.write(o);
+        // The batch envelope, shared by every job of the batch, is encoded once (its DSSE JSON is
+        // already canonical) and spliced in first: "batch" sorts before every other key, so the
+        // bytes are exactly what writing the whole tree canonically gives.
+        byte[] rest = CanonicalJson.write(o);
+        byte[] env = BATCH_JSON.get(batch);
+        byte[] json = new byte[BATCH_KEY.length + env.length + rest.length];
+        System.arraycopy(BATCH_KEY, 0, json, 0, BATCH_KEY.length);
+        System.arraycopy(env, 0, json, BATCH_KEY.length, env.length);
+        json[BATCH_KEY.length + env.length] = ',';
+        System.arraycopy(rest, 1, json, BATCH_KEY.length + env.length + 1, rest.length - 1);
+        return json;
     }
+
+    /** {@code {"batch":} as the canonical writer writes it, before the envelope's own JSON. */
+    private static final byte[] BATCH_KEY = "{\"batch\":".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    /** Each batch envelope's JSON, by identity (envelopes are immutable): once per batch, not per job. */
+    private static final IdentityMemo<Envelope, byte[]> BATCH_JSON = new IdentityMemo<>(64, Envelope::toJsonBytes);
 
     private static ObjectNode proofJson(InclusionProof p) {
         ObjectNode o = CanonicalJson.object();

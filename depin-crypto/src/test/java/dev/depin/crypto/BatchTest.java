@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -448,6 +449,26 @@ class BatchTest {
         assertThrows(InvalidArgumentException.class, () -> new BatchSigner(provider, BatchSigner.MAX_JOBS + 1));
         assertThrows(InvalidArgumentException.class, () -> new BatchSigner(null, 1));
         assertThrows(InvalidArgumentException.class, () -> new BatchVerifier(-1));
+    }
+
+    /**
+     * The batch envelope's JSON is encoded once per batch and spliced in: every job's bytes are
+     * still the canonical form of its whole tree (the one form a tree has, which is what writing
+     * the tree gave before) and parse back to the same job, on the first call and the remembered ones.
+     */
+    @Test
+    void toJsonBytes_envelopeSplicedOnce_isTheCanonicalFormOfEveryJob() {
+        for (int n : new int[] {1, 2, 3, 7, 16}) {
+            List<BatchedReceipt> batched = batch(provider, jobs(n));
+            for (BatchedReceipt b : batched) {
+                byte[] json = b.toJsonBytes();
+                assertArrayEquals(CanonicalJson.write(CanonicalJson.readTree(json)), json, "batch of " + n);
+                assertEquals(b, BatchedReceipt.parse(json));
+                assertArrayEquals(json, b.toJsonBytes(), "the remembered envelope gives the same bytes");
+                json[json.length / 2] ^= 1; // a caller writing its array changes nothing kept
+                assertEquals(b, BatchedReceipt.parse(b.toJsonBytes()));
+            }
+        }
     }
 
     @Test
