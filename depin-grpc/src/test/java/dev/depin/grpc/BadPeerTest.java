@@ -5,6 +5,7 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.BlockingExecutor;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.grpc.internal.InlineCalls;
+import dev.depin.grpc.internal.Wire;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.wire.Cancel;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
@@ -178,6 +179,26 @@ class BadPeerTest {
         out.onNext(start(reduce(4), JOB_ID));
         out.onNext(input("x", 16));
         assertStatus(Status.Code.INVALID_ARGUMENT, a.await(), "input chunk on a call marked depin-inline");
+    }
+
+    /** The mark buys no more event-loop time than a small job: larger jobs marked are refused before their inputs. */
+    @Test
+    void execute_jobLargerThanInlineOnACallMarkedInline() throws Exception {
+        int n = Wire.INLINE_BYTES / Float.BYTES + 1; // one float past what a buyer marks
+        Answer a = new Answer();
+        ProviderGrpc.newStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS).withInterceptors(InlineCalls.mark())
+                .execute(a).onNext(start(reduce(n), JOB_ID));
+        assertStatus(Status.Code.INVALID_ARGUMENT, a.await(), "a job that declares more than " + Wire.INLINE_BYTES
+                + " input bytes on a call marked depin-inline: refused");
+
+        // Inputs of 2.4 KB, an output of 360,000 bytes.
+        Job wide = Job.builder(BuiltinKernel.SGEMM).param("m", 300).param("n", 300).param("k", 1)
+                .input("a", new float[300]).input("b", new float[300]).build();
+        Answer b = new Answer();
+        ProviderGrpc.newStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS).withInterceptors(InlineCalls.mark())
+                .execute(b).onNext(start(wide, JOB_ID));
+        assertStatus(Status.Code.INVALID_ARGUMENT, b.await(), "a job that declares more than " + Wire.INLINE_BYTES
+                + " output bytes on a call marked depin-inline: refused");
     }
 
     @Test

@@ -496,8 +496,39 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          * the spec, the hold certificate where one is required, the declared input bytes, and
          * the node's kernel, deadline, output and memory limits. Sets {@link #header}.
          */
+        /**
+         * A call marked {@value InlineCalls#HEADER} runs its callbacks on the event loop, which
+         * every other call on that connection's loop waits behind: it may carry only what an
+         * honest buyer marks ({@link InlineCalls#qualifies}), inputs and outputs of at most
+         * {@link Wire#INLINE_BYTES} each in all, so the mark buys a peer no more loop time than
+         * a small job. Checked before the job's certificate, admission or inputs are read.
+         */
+        private void refuseUnlessInline(JobSpec spec) {
+            long in = 0;
+            for (InputRef i : spec.inputs()) {
+                in += i.bytes();
+                if (in > Wire.INLINE_BYTES) {
+                    throw new RefusedException(Status.INVALID_ARGUMENT.withDescription("a job that declares more than "
+                            + Wire.INLINE_BYTES + " input bytes on a call marked "
+                            + InlineCalls.HEADER + ": refused; send a job this large without the header"));
+                }
+            }
+            long out = 0;
+            for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
+                out += d.bytes();
+                if (out > Wire.INLINE_BYTES) {
+                    throw new RefusedException(Status.INVALID_ARGUMENT.withDescription("a job that declares more than "
+                            + Wire.INLINE_BYTES + " output bytes on a call marked "
+                            + InlineCalls.HEADER + ": refused; send a job this large without the header"));
+                }
+            }
+        }
+
         private JobSpec checkStart(Start s) {
             JobSpec spec = JobSpec.fromJson(s.getSpecJson().toByteArray());
+            if (inline) {
+                refuseUnlessInline(spec);
+            }
             java.util.Optional<dev.depin.settlement.HoldCertificate> certificate = java.util.Optional.empty();
             if (!s.getHoldCertificate().isEmpty()) {
                 try {
