@@ -279,7 +279,8 @@ public final class EndToEnd {
                             100 * settled.lastJitShare()), 100 * jitShare);
         }
         System.out.println("settling: rounds of one cold, one cached and one left job, not counted, until the JIT "
-                + "compiled for less than " + (int) (100 * SETTLED_JIT_SHARE) + " % of a round's wall (or --settle-seconds "
+                + "compiled for less than " + (int) (100 * SETTLED_JIT_SHARE) + " % of a round's wall in " + SETTLED_ROUNDS
+                + " rounds in a row (or --settle-seconds "
                 + "passed): the figures are a warm node's, not a JVM's still compiling beside the jobs. "
                 + "JIT: compilation time (all compiler threads) over wall time.");
         System.out.println("build: Job.build (hashes the inputs), not in wall. kernel: the receipt's device time. "
@@ -292,6 +293,13 @@ public final class EndToEnd {
 
     /** Below this share of a round's wall spent compiling, the JIT counts as settled. */
     private static final double SETTLED_JIT_SHARE = 0.05;
+    /**
+     * Rounds in a row that must each stay below {@link #SETTLED_JIT_SHARE}: the JVM counts a
+     * compilation's time when it ends, so one round can read 0 % while a long C2 compilation
+     * runs beside it (one quiet round was followed by 46-129 % of the measured wall compiling,
+     * 2026-12-07).
+     */
+    private static final int SETTLED_ROUNDS = 3;
 
     /** How many settling rounds ran, and the JIT's share of the last one's wall (NaN where not measured). */
     private record Settled(int rounds, double lastJitShare) {
@@ -299,8 +307,8 @@ public final class EndToEnd {
 
     /**
      * Runs the three measured shapes (cold, cached, left) round after round, not counted, until
-     * the JIT compiled for less than {@link #SETTLED_JIT_SHARE} of a round's wall time, at least
-     * two rounds, or until {@code seconds} have passed (at least one round; none for 0). The warm-up of
+     * the JIT compiled for less than {@link #SETTLED_JIT_SHARE} of a round's wall time in
+     * {@link #SETTLED_ROUNDS} rounds in a row, or until {@code seconds} have passed (at least one round; none for 0). The warm-up of
      * small jobs does not compile the paths of large ones (the held output's tree and fetch,
      * the spot check, n-sized copies): measured without this, the jobs at n = 1024 shared two
      * cores with 40-140 C2 compilations a second, which slowed the kernel and every other phase.
@@ -312,6 +320,7 @@ public final class EndToEnd {
         }
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         int rounds = 0;
+        int quiet = 0;
         double share = Double.NaN;
         do {
             Jit jit = Jit.start();
@@ -320,7 +329,8 @@ public final class EndToEnd {
             run(cached, left(sgemm(a, b, n)).build());
             rounds++;
             share = jit.share();
-            if (rounds >= 2 && share < SETTLED_JIT_SHARE) {
+            quiet = share < SETTLED_JIT_SHARE ? quiet + 1 : 0;
+            if (quiet >= SETTLED_ROUNDS) {
                 break;
             }
         } while (System.nanoTime() < until);
