@@ -260,12 +260,24 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                 Instant now = clock.instant();
                 // A renewal before the listing lapsed keeps its age; a new or lapsed one goes last.
                 long age = old != null && now.isBefore(old.until()) ? old.age() : nextAge++;
-                if (old != null) {
-                    drop(old);
-                }
                 Entry e = new Entry(offer, listing, bytes, host, until, old == null ? 1 : old.heartbeats() + 1, age);
+                // Replaced in place, never removed and put back: queries walk byAge without the
+                // lock, so one passing a renewing provider between a removal and its put would
+                // answer without it (the first suspect for an honest buyer's provider missing from
+                // one answer in 23k under attack; too narrow to reproduce in a test). A renewal
+                // that kept its age replaces its mapping; a lapsed one's old entry (expired, so
+                // skipped by queries) is removed after the new one is in.
                 entries.put(offer.nodeId(), e);
                 byAge.put(age, e);
+                if (old != null) {
+                    if (old.age() != age) {
+                        byAge.remove(old.age(), old);
+                    }
+                    storedBytes -= old.bytes();
+                    if (old.host() != null) {
+                        perHost.merge(old.host(), -1, (a, b) -> a + b == 0 ? null : a + b);
+                    }
+                }
                 presence.renewed(offer.nodeId(), now, until);
                 storedBytes += bytes;
                 if (host != null) {
