@@ -168,8 +168,19 @@ public final class BatchVerifier {
                 StatementReader.wipe(Dsse.IN_TOTO_PAYLOAD_TYPE, wipe),
                 Hex.encode(receiptDigest),
                 expectedBuffers != null ? expectedBuffers : WipeAttestation.buffersOf(verified.receipt()),
-                wipeChecks, "wipeAttestation(" + policy + ")", assurance);
+                inCache(verified.receipt(), expectations), wipeChecks, "wipeAttestation(" + policy + ")", assurance);
         return new VerifiedBatchedReceipt(verified, wipeReport, batchDigest, batch.statements);
+    }
+
+    /** The buffers that may be the node's cache entries: the inputs, and the outputs the buyer left there. */
+    private static Map<String, String> inCache(ExecutionReceipt receipt, ReceiptExpectations expectations) {
+        Map<String, String> m = WipeAttestation.inputRootsOf(receipt);
+        for (BufferDigest b : receipt.outputs()) {
+            if (expectations.heldOutputs().containsKey(b.name())) {
+                m.put(b.name(), b.merkleRoot());
+            }
+        }
+        return m;
     }
 
     /**

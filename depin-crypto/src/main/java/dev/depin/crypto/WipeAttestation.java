@@ -166,6 +166,32 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      */
     public static VerificationReport verify(Envelope wipeEnvelope, Envelope receiptEnvelope,
                                             NodePublicKey expectedSigner, Map<String, Long> expectedBuffers) {
+        return verify(wipeEnvelope, receiptEnvelope, expectedSigner, expectedBuffers, Map.of());
+    }
+
+    /**
+     * As {@link #verify(Envelope, Envelope, NodePublicKey, Map)}, where a buffer named in
+     * {@code inCache} may instead be covered by a {@link WipeRecord#CACHE_IN_PLACE} record: it
+     * is the node's input cache entry of that root (an input the job read where the cache holds
+     * it, or an output left on the node that the cache took over), so the job had no copy of it to
+     * wipe; the entry's own wipe is attested when it is evicted. Such a record must name the
+     * buffer's size and, as its check digest, its root.
+     *
+     * @param wipeEnvelope    the attestation as received
+     * @param receiptEnvelope the receipt envelope it must refer to
+     * @param expectedSigner  the key named in the provider's offer
+     * @param expectedBuffers label → bytes of every buffer that must have been wiped
+     * @param inCache         buffer name → Merkle root (hex) of the buffers that may be the node's
+     *                        cache entries: the inputs ({@link #inputRootsOf(ExecutionReceipt)}),
+     *                        and the outputs where the buyer left them on the node
+     *                        ({@link #buffersInCacheOf(ExecutionReceipt)}); empty for none
+     * @return what was checked
+     * @throws VerificationException on the first failed check
+     */
+    public static VerificationReport verify(Envelope wipeEnvelope, Envelope receiptEnvelope,
+                                            NodePublicKey expectedSigner, Map<String, Long> expectedBuffers,
+                                            Map<String, String> inCache) {
+        InvalidArgumentException.requireNonNull(inCache, "inCache");
         InvalidArgumentException.requireNonNull(wipeEnvelope, "wipeEnvelope");
         InvalidArgumentException.requireNonNull(receiptEnvelope, "receiptEnvelope");
         InvalidArgumentException.requireNonNull(expectedBuffers, "expectedBuffers");
@@ -174,7 +200,37 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         checks.add(VerificationReport.Check.passed("signature", "Ed25519 over DSSE PAE by " + expectedSigner.nodeId().hex()));
         return verifyBindings(StatementReader.wipe(wipeEnvelope.payloadType(), wipeEnvelope.payload()),
                 receiptEnvelope.digestHex(),
-                expectedBuffers, checks, "wipeAttestation", Assurance.signature());
+                expectedBuffers, inCache, checks, "wipeAttestation", Assurance.signature());
+    }
+
+    /**
+     * The inputs a job may have read in place from its node's input cache: every input of the
+     * receipt, by name, with the root the receipt says the kernel read.
+     *
+     * @param receipt the verified receipt
+     * @return input name → Merkle root (hex)
+     */
+    public static Map<String, String> inputRootsOf(ExecutionReceipt receipt) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (BufferDigest b : receipt.inputs()) {
+            m.put(b.name(), b.merkleRoot());
+        }
+        return m;
+    }
+
+    /**
+     * The inputs and outputs of a job whose outputs the buyer left on the node: every buffer of
+     * the receipt, by name, with its root (a left output may be the cache's entry itself).
+     *
+     * @param receipt the verified receipt
+     * @return buffer name → Merkle root (hex)
+     */
+    public static Map<String, String> buffersInCacheOf(ExecutionReceipt receipt) {
+        Map<String, String> m = inputRootsOf(receipt);
+        for (BufferDigest b : receipt.outputs()) {
+            m.put(b.name(), b.merkleRoot());
+        }
+        return m;
     }
 
     /**
@@ -183,8 +239,9 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
      * buffers covered.
      */
     static VerificationReport verifyBindings(WipeAttestation w, String receiptDigest,
-                                             Map<String, Long> expectedBuffers, List<VerificationReport.Check> checks,
-                                             String policy, Assurance assurance) {
+                                             Map<String, Long> expectedBuffers, Map<String, String> inCache,
+                                             List<VerificationReport.Check> checks, String policy,
+                                             Assurance assurance) {
         checks.add(VerificationReport.Check.passed("predicateType", PREDICATE_TYPE));
         if (!receiptDigest.equals(w.receiptDigest)) {
             throw new VerificationException(Reason.SUBJECT_MISMATCH, "the wipe attestation refers to receipt "
@@ -193,7 +250,25 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         }
         checks.add(VerificationReport.Check.passed("subject", () -> "receipt sha256(PAE) " + receiptDigest));
         int deviceRecords = 0;
+        List<String> inPlace = new ArrayList<>();
         for (WipeRecord r : w.buffers) {
+            if (WipeRecord.CACHE_IN_PLACE.equals(r.method())) {
+                String root = inCache.get(r.label());
+                if (root == null || !WipeRecord.HOST.equals(r.location()) || !root.equals(r.checkDigest())
+                        || r.bytesOverwritten() != 0 || r.pattern() != 0 || !expectedBuffers.containsKey(r.label())
+                        || expectedBuffers.get(r.label()) != r.bytes()) {
+                    throw new VerificationException(Reason.WIPE_INCOMPLETE, "buffer '" + r.label() + "' ("
+                            + r.location() + ", " + r.bytes() + " bytes) is stated as the node's cache entry "
+                            + "(root " + r.checkDigest() + "), which is "
+                            + (root == null ? "allowed only for an input of the job, or an output the buyer left on "
+                            + "the node"
+                            : "not this input's root " + root + " and size " + expectedBuffers.get(r.label()))
+                            + ": its bytes were not wiped; treat the data as retained by the provider",
+                            new Evidence("wipe", r.label(), root == null ? "" : root, r.checkDigest(), ""));
+                }
+                inPlace.add(r.label());
+                continue;
+            }
             if (r.bytesOverwritten() != r.bytes()) {
                 throw new VerificationException(Reason.WIPE_INCOMPLETE, "buffer '" + r.label() + "' (" + r.location()
                         + "): only " + r.bytesOverwritten() + " of " + r.bytes() + " bytes overwritten: the wipe is "
@@ -224,10 +299,14 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
         int records = w.buffers.size();
         int expected = expectedBuffers.size();
         int onDevice = deviceRecords;
-        checks.add(VerificationReport.Check.passed("buffers", () -> records + " record(s) fully overwritten; "
+        checks.add(VerificationReport.Check.passed("buffers", () -> (records - inPlace.size())
+                + " record(s) fully overwritten; "
                 + "all " + expected + " expected buffer(s) covered; host read-back check digests recomputed"
                 + (onDevice > 0 ? "; " + onDevice + " device read-back digest(s) recorded, not recomputable "
-                + "on the host" : "")));
+                + "on the host" : "")
+                + (inPlace.isEmpty() ? "" : "; " + inPlace + " are the node's input cache entries of their roots "
+                + "(kept there by the buyer's consent, no copy of the job's: their wipe is attested when the "
+                + "cache evicts them)")));
         checks.add(VerificationReport.Check.passed("scope", w.teeEvidence.length > 0 ? SCOPE + TEE_CARRIED : SCOPE));
         return new VerificationReport(policy, checks, assurance);
     }

@@ -33,6 +33,20 @@ public record WipeRecord(String location, String label, long bytes, long bytesOv
      * that kernel's result, defined by the executor (not recomputable on the host).
      */
     public static final String DEVICE_READBACK_REDUCTION = "device-readback-reduction";
+    /**
+     * Not a wipe: the buffer is the node's input cache entry of this root, kept there with the
+     * buyer's consent, so the job made no copy of it to wipe. Either an input the buyer sent by
+     * root that the kernel read where the cache holds it, or an output the buyer left on the node
+     * that the cache took over from the job instead of copying it. {@code bytesOverwritten} and
+     * {@code pattern} are 0 and {@code checkDigest} is the buffer's Merkle root, the entry's key;
+     * the entry is wiped when it is evicted or expires, and that wipe's record
+     * ({@code cache:evicted:<root>} or {@code cache:expired:<root>}) comes in the attestation of
+     * the buyer's next attempt on the node. Verifiers accept it only for a buffer they allow, with
+     * that root and size ({@link WipeAttestation#verify(Envelope, Envelope, NodePublicKey,
+     * java.util.Map, java.util.Map)}); a node sends it only to a buyer that asked for it. Added
+     * 2026-12-07 (issue 15).
+     */
+    public static final String CACHE_IN_PLACE = "cache-in-place";
 
     /**
      * Validates.

@@ -137,6 +137,48 @@ class WipeAttestationTest {
         assertReason(Reason.WRONG_PREDICATE_TYPE, () -> WipeAttestation.verify(receipt, receipt, provider.publicKey(), expected));
     }
 
+    @Test
+    void verify_bufferInTheNodesCache_coversOnlyThatRootAndSize_andOnlyWhereAllowed() {
+        Envelope receipt = receipt("job-1");
+        ExecutionReceipt r = ExecutionReceipt.readUnverified(receipt);
+        String root = r.inputs().get(0).merkleRoot();
+        WipeRecord out = HostWipe.wipe("out", new byte[100], (byte) 0);
+        Map<String, Long> expected = WipeAttestation.buffersOf(r);
+        Map<String, String> inPlace = WipeAttestation.inputRootsOf(r);
+        assertEquals(Map.of("in", root), inPlace);
+
+        WipeRecord read = new WipeRecord("host", "in", 300, 0, 0, WipeRecord.CACHE_IN_PLACE, root);
+        Envelope ok = attestation(receipt, List.of(read, out));
+        VerificationReport rep = WipeAttestation.verify(ok, receipt, provider.publicKey(), expected, inPlace);
+        assertTrue(rep.allPassed());
+        assertTrue(rep.checks().stream().anyMatch(c -> c.detail().contains("[in] are the node's input cache entries")), rep.toString());
+        // A verifier that does not allow it (an older buyer's rule) sees a buffer not overwritten.
+        assertReason(Reason.WIPE_INCOMPLETE, () -> WipeAttestation.verify(ok, receipt, provider.publicKey(), expected));
+
+        String otherRoot = "ab".repeat(32);
+        for (WipeRecord bad : List.of(
+                new WipeRecord("host", "in", 300, 0, 0, WipeRecord.CACHE_IN_PLACE, otherRoot), // another entry
+                new WipeRecord("host", "in", 299, 0, 0, WipeRecord.CACHE_IN_PLACE, root),      // another size
+                new WipeRecord("device", "in", 300, 0, 0, WipeRecord.CACHE_IN_PLACE, root),    // not the host cache
+                new WipeRecord("host", "in", 300, 0, 7, WipeRecord.CACHE_IN_PLACE, root),      // claims a pattern
+                new WipeRecord("host", "in", 300, 300, 0, WipeRecord.CACHE_IN_PLACE, root))) { // claims a wipe
+            Envelope e = attestation(receipt, List.of(bad, out));
+            assertReason(Reason.WIPE_INCOMPLETE, () -> WipeAttestation.verify(e, receipt, provider.publicKey(), expected,
+                    inPlace));
+        }
+        // An output is never "read in place": its copy is the job's and must be wiped.
+        WipeRecord outInPlace = new WipeRecord("host", "out", 100, 0, 0, WipeRecord.CACHE_IN_PLACE,
+                r.outputs().get(0).merkleRoot());
+        Envelope e5 = attestation(receipt, List.of(read, outInPlace));
+        VerificationException ex = assertThrows(VerificationException.class, () -> WipeAttestation.verify(e5, receipt,
+                provider.publicKey(), expected, inPlace));
+        assertEquals(Reason.WIPE_INCOMPLETE, ex.reason());
+        assertTrue(ex.getMessage().contains("'out'") && ex.getMessage().contains("retained"), ex.getMessage());
+        // ...unless the buyer left it on the node, where the cache may have taken the job's buffer over.
+        assertTrue(WipeAttestation.verify(e5, receipt, provider.publicKey(), expected,
+                WipeAttestation.buffersInCacheOf(r)).allPassed());
+    }
+
     private Envelope attestation(Envelope receipt, List<WipeRecord> records) {
         WipeAttestation.Builder b = WipeAttestation.builder().receipt(receipt).startedAt(t0).endedAt(t0);
         records.forEach(b::buffer);
