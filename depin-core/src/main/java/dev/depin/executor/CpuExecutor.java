@@ -116,23 +116,47 @@ public final class CpuExecutor implements DeviceExecutor {
     private final class CpuContext extends AbstractExecutionContext {
         private final BuiltinKernel builtin;
         private final HostArena arena = new HostArena();
-        private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
+        /** Inputs read in place (a node's cache entries), read-only: never written, wiped or listed here. */
+        private final Map<String, ByteBuffer> inPlace = new LinkedHashMap<>();
 
         CpuContext(BuiltinKernel kernel, LaunchParams params) {
             super("the CPU", kernel, params);
             this.builtin = kernel;
+            // Allocated when first filled, so that an input read in place is never allocated.
             for (BufferDecl d : kernel.inputs(params)) {
-                ByteBuffer b = arena.buffer(d.name(), d.bytes(), false);
-                inputs.put(d.name(), b);
-                addInput(d.name(), b);
+                addLazyInput(d.name(), () -> arena.buffer(d.name(), d.bytes(), false));
             }
+        }
+
+        @Override
+        public boolean readInPlace(String name, ByteBuffer source) {
+            InvalidArgumentException.requireNonNull(source, "source of input '" + name + "'");
+            BufferDecl decl = builtin.inputs(params()).stream().filter(d -> d.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new InvalidArgumentException("kernel " + builtin.id() + " has no input '" + name
+                            + "'"));
+            if (source.remaining() != decl.bytes()) {
+                throw new InvalidArgumentException("input '" + name + "' read in place has " + source.remaining()
+                        + " bytes but the kernel declares " + decl.bytes());
+            }
+            if (!takeInPlace(name)) {
+                return false; // already filled: the kernel reads that copy
+            }
+            // Read-only whatever the caller gave: the kernel cannot write the cache's bytes.
+            inPlace.put(name, source.slice().asReadOnlyBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            return true;
         }
 
         @Override
         protected long launch() {
             long t0 = System.nanoTime();
             Map<String, ByteBuffer> in = new LinkedHashMap<>();
-            inputs.forEach((k, v) -> in.put(k, v.asReadOnlyBuffer().clear().order(v.order())));
+            for (BufferDecl d : builtin.inputs(params())) {
+                ByteBuffer v = inPlace.get(d.name());
+                if (v == null) {
+                    v = inputBuffer(d.name());
+                }
+                in.put(d.name(), v.asReadOnlyBuffer().clear().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            }
             Map<String, ByteBuffer> out = new LinkedHashMap<>();
             for (BufferDecl d : builtin.outputs(params())) {
                 ByteBuffer b = arena.buffer(d.name(), d.bytes(), false);
@@ -147,6 +171,20 @@ public final class CpuExecutor implements DeviceExecutor {
                         + ": retry on another executor", e);
             }
             return System.nanoTime() - t0;
+        }
+
+        @Override
+        public java.util.Optional<byte[]> keepOutput(String name) {
+            requireRan();
+            if (builtin.outputs(params()).stream().noneMatch(d -> d.name().equals(name))) {
+                throw new InvalidArgumentException("kernel " + builtin.id() + " has no output '" + name + "'");
+            }
+            byte[] bytes = arena.release(name);
+            if (bytes == null) {
+                return java.util.Optional.empty();
+            }
+            dropOutput(name);
+            return java.util.Optional.of(bytes);
         }
 
         @Override
@@ -167,6 +205,7 @@ public final class CpuExecutor implements DeviceExecutor {
         @Override
         public void close() {
             arena.close();
+            inPlace.clear();
         }
     }
 

@@ -391,7 +391,7 @@ public final class InputCache implements AutoCloseable {
      * @throws InvalidArgumentException on null, or if {@code data} does not have the size
      */
     public Optional<Lease> insertComputed(String peer, InputRef out, ByteBuffer data) {
-        return insert(peer, out, data, false, 0, null);
+        return insert(peer, out, data, false, 0, null, null, null);
     }
 
     /**
@@ -438,7 +438,53 @@ public final class InputCache implements AutoCloseable {
             throw new InvalidArgumentException("the tree given for output '" + (out == null ? null : out.name())
                     + "' is not the tree of its root and size: build it over the output's bytes");
         }
-        return insert(peer, out, data, false, holdFor.toMillis(), tree);
+        return insert(peer, out, data, false, holdFor.toMillis(), tree, null, null);
+    }
+
+    /**
+     * A held output's entry, and whether the cache took the caller's array as the entry.
+     *
+     * @param lease   a lease on the entry
+     * @param adopted the caller's array is now the entry (the cache's: wiped when the entry is
+     *                evicted or expires); false: the entry already held these bytes, and the
+     *                array is still the caller's to wipe
+     */
+    public record Held(Lease lease, boolean adopted) {
+    }
+
+    /**
+     * As {@link #insertHeld(String, InputRef, ByteBuffer, Duration, dev.depin.crypto.MerkleTree)},
+     * taking {@code owned} itself as the new entry instead of a copy of it: the caller gives up
+     * the array (a job's output buffer its executor handed over) and must not write it again.
+     * When no new entry is made (the entry already held these bytes, or there is no room) the
+     * array stays the caller's.
+     *
+     * @param peer    the buyer the output belongs to
+     * @param out     the output as a reference
+     * @param owned   the output's bytes, exactly {@code out.bytes()} of them
+     * @param holdFor how long it is held: at least 1 ms and at most {@link Limits#idleTtl()}
+     * @param tree    the tree of exactly these bytes, or null to build it on the first read
+     * @return the entry and whether the array became it, or empty when there is no room (the
+     *         array is then still the caller's)
+     * @throws InvalidArgumentException as {@link #insertHeld(String, InputRef, ByteBuffer, Duration,
+     *                                  dev.depin.crypto.MerkleTree)}
+     */
+    public Optional<Held> insertHeldOwned(String peer, InputRef out, byte[] owned, Duration holdFor,
+                                          dev.depin.crypto.MerkleTree tree) {
+        InvalidArgumentException.requireNonNull(owned, "output bytes");
+        InvalidArgumentException.requireNonNull(holdFor, "hold time");
+        if (holdFor.toMillis() < 1 || holdFor.compareTo(limits.idleTtl()) > 0) {
+            throw new InvalidArgumentException("this node holds outputs for 1 ms to " + limits.idleTtl() + ", not "
+                    + holdFor);
+        }
+        if (tree != null && (out == null || tree.totalBytes() != out.bytes()
+                || tree.chunkSize() != JobSpec.MERKLE_CHUNK_BYTES || !Hex.encode(tree.root()).equals(out.merkleRoot()))) {
+            throw new InvalidArgumentException("the tree given for output '" + (out == null ? null : out.name())
+                    + "' is not the tree of its root and size: build it over the output's bytes");
+        }
+        boolean[] adopted = new boolean[1];
+        return insert(peer, out, ByteBuffer.wrap(owned), false, holdFor.toMillis(), tree, owned, adopted)
+                .map(l -> new Held(l, adopted[0]));
     }
 
     /**
@@ -505,11 +551,16 @@ public final class InputCache implements AutoCloseable {
     }
 
     private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify) {
-        return insert(peer, in, data, verify, 0, null);
+        return insert(peer, in, data, verify, 0, null, null, null);
     }
 
+    /**
+     * Inserts, copying {@code data}; or, with {@code owned} (the array behind {@code data},
+     * already checked or computed here), taking that array as the new entry, which
+     * {@code adopted[0]} then says.
+     */
     private Optional<Lease> insert(String peer, InputRef in, ByteBuffer data, boolean verify, long holdMillis,
-                                   dev.depin.crypto.MerkleTree tree) {
+                                   dev.depin.crypto.MerkleTree tree, byte[] owned, boolean[] adopted) {
         InvalidArgumentException.requireNonNull(peer, "peer");
         InvalidArgumentException.requireNonNull(in, "input");
         InvalidArgumentException.requireNonNull(data, "data");
@@ -589,27 +640,38 @@ public final class InputCache implements AutoCloseable {
             }
         }
         byte[] copy;
-        try {
-            copy = new byte[(int) n];
-            data.duplicate().get(copy);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            drop(entry);
-            throw e;
+        if (owned != null && !verify && owned.length == n) {
+            copy = owned; // the caller's array becomes the entry: no second copy
+        } else {
+            try {
+                copy = new byte[(int) n];
+                data.duplicate().get(copy);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                drop(entry);
+                throw e;
+            }
         }
         String root = verify ? Hex.encode(Merkle.root(ByteBuffer.wrap(copy), JobSpec.MERKLE_CHUNK_BYTES, hashing))
                 : in.merkleRoot();
         if (!root.equals(in.merkleRoot())) {
-            java.util.Arrays.fill(copy, (byte) 0);
+            if (copy != owned) {
+                java.util.Arrays.fill(copy, (byte) 0);
+            }
             drop(entry);
             throw new ProviderRejectedException("input '" + in.name() + "' hashes to Merkle root " + root
                     + " but the spec commits to " + in.merkleRoot() + ": the bytes were altered in transit");
         }
         synchronized (this) {
             if (entry.gone) { // the cache closed meanwhile
-                java.util.Arrays.fill(copy, (byte) 0);
+                if (copy != owned) {
+                    java.util.Arrays.fill(copy, (byte) 0);
+                }
                 return Optional.empty();
             }
             entry.data = copy;
+            if (copy == owned && adopted != null) {
+                adopted[0] = true;
+            }
             entry.tree = tree;
             entry.lastUsedMillis = clock.millis();
             return Optional.of(new Lease(entry));

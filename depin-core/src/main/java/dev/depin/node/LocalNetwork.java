@@ -148,7 +148,9 @@ public final class LocalNetwork implements ComputeNetwork {
             firstByteSeen.run();
             outputBytes.addAndGet(chunk.remaining());
             assembler.write(name, chunk);
-        }, dev.depin.network.spi.TransportBuffers.NONE, BUYER, new InputCaching(false, leases, false));
+        }, dev.depin.network.spi.TransportBuffers.NONE, BUYER,
+                // In process the buyer is this library's: it takes inputs read in place from the cache.
+                new InputCaching(false, leases, false, true));
         java.util.function.Supplier<dev.depin.network.spi.InputTransfer> transfer = () -> {
             long declared = request.spec().inputs().stream().mapToLong(dev.depin.job.InputRef::bytes).sum();
             long sent = request.inputs().values().stream().mapToLong(java.nio.ByteBuffer::remaining).sum();

@@ -14,6 +14,7 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.ReceiptDevice;
 import dev.depin.crypto.ReceiptEnergy;
 import dev.depin.crypto.WipeAttestation;
+import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.DeviceExecutor;
 import dev.depin.executor.spi.ExecutionCancelledException;
@@ -947,15 +948,35 @@ public final class ProviderNode implements AutoCloseable {
                         + "again once held outputs have expired");
             }
         }
+        // Outputs handed over by the context that the cache did not take: wiped with the job, or
+        // in the finally below if the attempt fails before its wipe.
+        Map<String, byte[]> handedOver = new java.util.LinkedHashMap<>();
         try (ExecutionContext ctx = executor.open(spec.kernel(), spec.params())) {
             task.context = ctx;
             if (task.cancelRequested) {
                 ctx.cancel();
             }
+            // Buffers that are the cache's entries (inputs read in place, outputs it took over).
+            List<WipeRecord> inCache = new ArrayList<>();
             for (InputRef in : spec.inputs()) {
-                stageInput(task, in, inputs.get(in.name()), cached.get(in.name()), ctx.input(in.name()));
+                InputCache.Lease lease = cached.get(in.name());
+                if (lease != null && task.caching.inPlace() && ctx.readInPlace(in.name(), lease.view())) {
+                    // The kernel reads the cache entry where it lies (read-only): no copy to make or
+                    // wipe. Its lease is held until the attempt ends (the finally below), so the entry
+                    // is not evicted, nor wiped, while the context can still read it.
+                    task.kept.add(in.name());
+                    inCache.add(new WipeRecord(WipeRecord.HOST, in.name(), in.bytes(), 0, 0,
+                            WipeRecord.CACHE_IN_PLACE, in.merkleRoot()));
+                    continue;
+                }
+                stageInput(task, in, inputs.get(in.name()), lease, ctx.input(in.name()));
+                if (lease != null) {
+                    lease.close(); // staged: the executor has its own copy
+                }
             }
-            task.caching.release(); // staged: the executor has its own copies
+            if (inCache.isEmpty()) {
+                task.caching.release(); // staged: the executor has its own copies
+            }
             task.accepted();
             safe(task.progress, Progress.RUNNING);
             // The energy is measured around the kernel: begun just before, ended (always) just after.
@@ -1003,11 +1024,36 @@ public final class ProviderNode implements AutoCloseable {
                 if (leave != null) {
                     // Left here instead of sent: held by the root the receipt commits to, for its time to live.
                     InputRef ref = new InputRef(d.name(), d.bytes(), Hex.encode(root));
-                    InputCache.Lease l = inputCache.insertHeld(task.peer, ref, out, leave, tree).orElseThrow(() ->
+                    java.util.function.Supplier<ProviderRejectedException> noRoom = () ->
                             new ProviderRejectedException("provider " + nodeId().shortId() + " has no room to hold "
                                     + "output '" + d.name() + "' (" + d.bytes() + " bytes) for " + leave + ": its "
-                                    + "cache is full of data held or in use; return the outputs or try later"));
-                    l.close();
+                                    + "cache is full of data held or in use; return the outputs or try later");
+                    // For a buyer that takes it, the cache takes the job's buffer itself over as the
+                    // held entry (no copy, and no copy of the job's left to wipe); stated so in the
+                    // attestation. Else the output is copied into the cache and the job's buffer wiped.
+                    byte[] own = task.caching.inPlace() ? ctx.keepOutput(d.name()).orElse(null) : null;
+                    if (own != null) {
+                        Optional<InputCache.Held> held;
+                        try {
+                            held = inputCache.insertHeldOwned(task.peer, ref, own, leave, tree);
+                        } catch (RuntimeException | Error e) {
+                            HostWipe.wipe(d.name(), own, (byte) 0); // no longer the context's to wipe
+                            throw e;
+                        }
+                        if (held.isEmpty()) {
+                            HostWipe.wipe(d.name(), own, (byte) 0);
+                            throw noRoom.get();
+                        }
+                        held.get().lease().close();
+                        if (held.get().adopted()) {
+                            inCache.add(new WipeRecord(WipeRecord.HOST, d.name(), d.bytes(), 0, 0,
+                                    WipeRecord.CACHE_IN_PLACE, ref.merkleRoot()));
+                        } else {
+                            handedOver.put(d.name(), own); // the entry held these bytes already
+                        }
+                    } else {
+                        inputCache.insertHeld(task.peer, ref, out, leave, tree).orElseThrow(noRoom).close();
+                    }
                     task.keptOutputs.add(d.name());
                 } else if (task.caching.keepOutputs() && inputCache != null) {
                     // Kept by the root the receipt commits to, for a following job of this buyer (a chain).
@@ -1035,6 +1081,11 @@ public final class ProviderNode implements AutoCloseable {
             byte pattern = wipePattern();
             // On the hashing pool too: the kernel is done, and the buyer waits for this attestation.
             List<WipeRecord> records = new ArrayList<>(ctx.wipe(pattern, hashing));
+            handedOver.forEach((name, bytes) -> records.add(HostWipe.wipe(name, bytes, pattern)));
+            handedOver.clear();
+            // The cache's entries (inputs read in place, left outputs taken over): not the job's to
+            // wipe (wiped when evicted, and attested to this buyer then); stated so, with their roots.
+            records.addAll(inCache);
             // The transport's own copies of this job's bytes (e.g. the frames its inputs came in).
             records.addAll(task.transport.wipe(pattern));
             if (inputCache != null) {
@@ -1051,6 +1102,10 @@ public final class ProviderNode implements AutoCloseable {
                 records.addAll(drain.wipe(pattern));
                 return attest(task, statement, receipt, timing, device, wipeStart, records);
             });
+        } finally {
+            for (byte[] bytes : handedOver.values()) {
+                java.util.Arrays.fill(bytes, (byte) 0); // failed before its wipe: overwritten, unrecorded
+            }
         }
     }
 

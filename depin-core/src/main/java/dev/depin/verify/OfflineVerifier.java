@@ -111,8 +111,9 @@ public final class OfflineVerifier {
         InvalidArgumentException.requireNonNull(receipt, "receipt envelope");
         InvalidArgumentException.requireNonNull(providerKey, "provider key");
         receipt.verify(dev.depin.crypto.Dsse.IN_TOTO_PAYLOAD_TYPE, providerKey);
-        return WipeAttestation.verify(wipe, receipt, providerKey,
-                WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(receipt)));
+        ExecutionReceipt claimed = ExecutionReceipt.readUnverified(receipt);
+        return WipeAttestation.verify(wipe, receipt, providerKey, WipeAttestation.buffersOf(claimed),
+                WipeAttestation.buffersInCacheOf(claimed));
     }
 
     /**

@@ -293,7 +293,8 @@ public final class ReceiptCheck {
                 checks.add(new Check("wipe " + wc.name(), wc.passed(), wc.detail()));
             }
         } else if (wipe != null) {
-            VerificationReport w = WipeAttestation.verify(wipe, receipt, key, WipeAttestation.buffersOf(claimed));
+            VerificationReport w = WipeAttestation.verify(wipe, receipt, key, WipeAttestation.buffersOf(claimed),
+                    WipeAttestation.buffersInCacheOf(claimed));
             for (Check wc : w.checks()) {
                 checks.add(new Check("wipe " + wc.name(), wc.passed(), wc.detail()));
             }

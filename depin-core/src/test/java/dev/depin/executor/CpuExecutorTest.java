@@ -154,6 +154,113 @@ class CpuExecutorTest extends ExecutorContractTest {
     }
 
     @Test
+    void sgemmJob_readsACachedInputInPlace_sameBits_neverWritesListsOrWipesIt() {
+        long seed = SEED + 43;
+        System.out.println("sgemmJob_readsACachedInputInPlace seed=0x" + Long.toHexString(seed));
+        SplittableRandom rnd = new SplittableRandom(seed);
+        try (dev.depin.kernel.CpuReference ref = new dev.depin.kernel.CpuReference(1)) {
+            for (int[] s : new int[][] {{1, 1, 1}, {13, 251, 263}, {130, 600, 33}, {101, 521, 1061}}) {
+                int m = s[0];
+                int k = s[1];
+                int n = s[2];
+                float[] a = random(rnd, m * k);
+                float[] b = random(rnd, k * n);
+                float[] want = new float[m * n];
+                ref.sgemm(m, k, n, a, b, want);
+                String what = m + "x" + k + "x" + n;
+                // The cache's entries: heap arrays behind a position, handed over read-only.
+                byte[] aHeld = new byte[a.length * Float.BYTES + 3];
+                bytes(a).get(aHeld, 3, a.length * Float.BYTES);
+                byte[] aBefore = aHeld.clone();
+                byte[] bHeld = new byte[b.length * Float.BYTES];
+                bytes(b).get(bHeld);
+                byte[] bBefore = bHeld.clone();
+                for (boolean both : new boolean[] {true, false}) {
+                    try (ExecutionContext ctx = executor().open(BuiltinKernel.SGEMM,
+                            LaunchParams.builder().put("m", m).put("k", k).put("n", n).build())) {
+                        assertTrue(ctx.readInPlace("a", ByteBuffer.wrap(aHeld).position(3).slice().asReadOnlyBuffer()));
+                        assertThrows(InvalidArgumentException.class, () -> ctx.input("a"), "no buffer to fill");
+                        if (both) {
+                            assertTrue(ctx.readInPlace("b", ByteBuffer.wrap(bHeld).asReadOnlyBuffer()));
+                        } else {
+                            ctx.input("b").put(bytes(b));
+                            // Filled already: the kernel reads that copy, and says so.
+                            assertEquals(false, ctx.readInPlace("b", ByteBuffer.wrap(bHeld).asReadOnlyBuffer()));
+                        }
+                        ctx.run();
+                        assertThrows(ExecutionFailedException.class, () -> ctx.readInPlace("b",
+                                ByteBuffer.wrap(bHeld).asReadOnlyBuffer()), "after the kernel started");
+                        ByteBuffer c = ctx.output("c").duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                        for (int e = 0; e < want.length; e++) {
+                            assertEquals(Float.floatToRawIntBits(want[e]), c.getInt(e * Float.BYTES),
+                                    what + ": element " + e);
+                        }
+                        java.util.List<String> labels = ctx.wipe((byte) 0x5a).stream()
+                                .map(dev.depin.crypto.WipeRecord::label).toList();
+                        assertEquals(both ? "c" : "b", labels.get(0), what + ": " + labels);
+                        assertTrue(!labels.contains("a") && labels.contains("b") != both, what + ": " + labels);
+                        assertEquals(labels, ctx.allocations().stream().map(ExecutionContext.Allocation::label).toList());
+                    }
+                    // Neither the kernel nor the wipe (nor close) touched the held bytes.
+                    assertTrue(java.util.Arrays.equals(aBefore, aHeld), what);
+                    assertTrue(java.util.Arrays.equals(bBefore, bHeld), what);
+                }
+            }
+        }
+        try (ExecutionContext ctx = executor().open(BuiltinKernel.SGEMM,
+                LaunchParams.builder().put("m", 2).put("k", 3).put("n", 4).build())) {
+            assertThrows(InvalidArgumentException.class, () -> ctx.readInPlace("a", ByteBuffer.allocate(23)),
+                    "a size other than the declared one");
+            assertThrows(InvalidArgumentException.class, () -> ctx.readInPlace("z", ByteBuffer.allocate(24)),
+                    "an input the kernel does not read");
+            ByteBuffer writable = ByteBuffer.allocate(24);
+            assertTrue(ctx.readInPlace("a", writable));
+            ctx.input("b").put(ByteBuffer.allocate(48));
+            ctx.run();
+            assertEquals(24, writable.remaining());
+            assertTrue(java.util.Arrays.equals(new byte[24], writable.array()), "read, never written");
+        }
+    }
+
+    @Test
+    void keepOutput_handsTheOutputsArrayOver_noLongerWipedListedOrReadable() {
+        long seed = SEED + 47;
+        System.out.println("keepOutput seed=0x" + Long.toHexString(seed));
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int m = 37;
+        int k = 129;
+        int n = 70;
+        float[] a = random(rnd, m * k);
+        float[] b = random(rnd, k * n);
+        float[] want = new float[m * n];
+        try (dev.depin.kernel.CpuReference ref = new dev.depin.kernel.CpuReference(1)) {
+            ref.sgemm(m, k, n, a, b, want);
+        }
+        byte[] kept;
+        try (ExecutionContext ctx = executor().open(BuiltinKernel.SGEMM,
+                LaunchParams.builder().put("m", m).put("k", k).put("n", n).build())) {
+            ctx.input("a").put(bytes(a));
+            ctx.input("b").put(bytes(b));
+            assertThrows(ExecutionFailedException.class, () -> ctx.keepOutput("c"), "before the kernel ran");
+            ctx.run();
+            assertThrows(InvalidArgumentException.class, () -> ctx.keepOutput("z"));
+            kept = ctx.keepOutput("c").orElseThrow();
+            assertEquals(m * n * Float.BYTES, kept.length);
+            assertThrows(InvalidArgumentException.class, () -> ctx.output("c"), "handed over");
+            assertEquals(java.util.Optional.empty(), ctx.keepOutput("c"), "handed over once");
+            java.util.List<String> labels = ctx.wipe((byte) 0x5a).stream().map(dev.depin.crypto.WipeRecord::label)
+                    .toList();
+            assertEquals(java.util.List.of("a", "b"), labels.subList(0, 2));
+            assertTrue(!labels.contains("c"), labels.toString());
+        }
+        // Closed (and wiped): the array handed over still holds C, bit for bit.
+        ByteBuffer c = ByteBuffer.wrap(kept).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int e = 0; e < want.length; e++) {
+            assertEquals(Float.floatToRawIntBits(want[e]), c.getInt(e * Float.BYTES), "element " + e);
+        }
+    }
+
+    @Test
     void device_isCpu() {
         assertEquals(DeviceKind.CPU, executor().device().kind());
         assertEquals("cpu", executor().kind());

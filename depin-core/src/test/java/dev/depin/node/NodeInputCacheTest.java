@@ -110,6 +110,127 @@ class NodeInputCacheTest {
     }
 
     @Test
+    void cachedInputsReadInPlace_sameOutput_entriesUnchanged_statedInTheAttestation_wipedAndListedOnEviction()
+            throws Exception {
+        int n = 3000; // 12,000-byte inputs
+        NodeKeyPair key = NodeKeyPair.fromSeed(new byte[32]);
+        try (ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0)
+                .inputCache(new InputCache.Limits(24_000, 8, 24_000, 8, Duration.ofMinutes(5))).build()) {
+            InputCache cache = node.inputCache().orElseThrow();
+            Job job = saxpy(floats(n), floats(n));
+            InputRef x = job.spec().inputs().get(0);
+            InputRef y = job.spec().inputs().get(1);
+            run(node, job, 1, job.inputs(), new InputCaching(true, Map.of()));
+            Ran reference = run(node, job, 2, job.inputs(), InputCaching.NONE);
+
+            Ran inPlace = run(node, job, 3, Map.of(), new InputCaching(false, Map.of("x",
+                    cache.acquire(BUYER, x).orElseThrow(), "y", cache.acquire(BUYER, y).orElseThrow()), false, true));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(reference.outputs().get("out").merkleRoot(),
+                    inPlace.outputs().get("out").merkleRoot());
+            assertEquals(Set.of("x", "y"), inPlace.kept());
+            List<WipeRecord> records = wipe(inPlace.result()).buffers();
+            assertEquals(List.of(new WipeRecord(WipeRecord.HOST, "x", 12_000, 0, 0, WipeRecord.CACHE_IN_PLACE,
+                    x.merkleRoot()), new WipeRecord(WipeRecord.HOST, "y", 12_000, 0, 0, WipeRecord.CACHE_IN_PLACE,
+                    y.merkleRoot())), records.stream().filter(r -> r.bytesOverwritten() != r.bytes()).toList());
+            assertTrue(records.stream().anyMatch(r -> r.label().equals("out") && r.bytesOverwritten() == r.bytes()), records.toString());
+            dev.depin.crypto.ExecutionReceipt receipt = dev.depin.crypto.ExecutionReceipt.readUnverified(
+                    inPlace.result().receipt());
+            assertTrue(WipeAttestation.verify(inPlace.result().wipe(), inPlace.result().receipt(), key.publicKey(),
+                    WipeAttestation.buffersOf(receipt), WipeAttestation.inputRootsOf(receipt)).allPassed());
+            // An older buyer's rule (every buffer overwritten) rejects it: the node reads in place only
+            // for a buyer that asked (InputCaching.readInPlace, the wire's Start.buffers_in_place).
+            assertEquals(dev.depin.crypto.VerificationException.Reason.WIPE_INCOMPLETE, assertThrows(
+                    dev.depin.crypto.VerificationException.class, () -> WipeAttestation.verify(inPlace.result().wipe(),
+                            inPlace.result().receipt(), key.publicKey(), WipeAttestation.buffersOf(receipt))).reason());
+            // The kernel read the entries; it did not change them (their bytes still hash to their roots).
+            for (InputRef in : List.of(x, y)) {
+                try (InputCache.Lease l = cache.acquire(BUYER, in).orElseThrow()) {
+                    assertEquals(in.merkleRoot(), dev.depin.crypto.Hex.encode(dev.depin.crypto.Merkle.root(l.view(),
+                            dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES)));
+                }
+            }
+
+            // A buyer that did not ask: the cached inputs are copied into the job and wiped with it.
+            Ran copied = run(node, job, 4, Map.of(), new InputCaching(false, Map.of("x",
+                    cache.acquire(BUYER, x).orElseThrow(), "y", cache.acquire(BUYER, y).orElseThrow())));
+            assertTrue(wipe(copied.result()).buffers().stream().allMatch(r -> r.bytesOverwritten() == r.bytes()));
+            assertTrue(WipeAttestation.verify(copied.result().wipe(), copied.result().receipt(), key.publicKey(),
+                    WipeAttestation.buffersOf(receipt)).allPassed());
+
+            // The leases were let go when the attempts ended: new inputs evict both entries, each
+            // wiped and listed for this buyer in the attestation of its next attempt.
+            Job other = saxpy(floats(n), floats(n));
+            Ran evicting = run(node, other, 5, other.inputs(), new InputCaching(true, Map.of()));
+            assertEquals(Set.of("cache:evicted:" + x.merkleRoot(), "cache:evicted:" + y.merkleRoot()),
+                    wipe(evicting.result()).buffers().stream().map(WipeRecord::label).filter(l -> l.startsWith("cache:"))
+                            .collect(java.util.stream.Collectors.toSet()));
+            assertTrue(!cache.holds(BUYER, x) && !cache.holds(BUYER, y));
+        }
+    }
+
+    @Test
+    void aLeftOutputIsTheJobsOwnBufferTakenOver_statedInTheAttestation_wipedAndListedWhenItExpires()
+            throws Exception {
+        int n = 3000;
+        NodeKeyPair key = NodeKeyPair.fromSeed(new byte[32]);
+        try (ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0)
+                .inputCache(new InputCache.Limits(1 << 20, 8, 1 << 20, 8, Duration.ofMinutes(5))).build()) {
+            InputCache cache = node.inputCache().orElseThrow();
+            Job job = saxpy(floats(n), floats(n));
+            Ran returned = run(node, job, 1, job.inputs(), InputCaching.NONE);
+            byte[] outRoot = returned.outputs().get("out").merkleRoot();
+            InputRef out = new InputRef("out", 12_000, dev.depin.crypto.Hex.encode(outRoot));
+            dev.depin.network.spi.Delivery leave = new dev.depin.network.spi.Delivery(Set.of(), Duration.ofMillis(300));
+
+            NodeResult left = leave(node, job, 2, leave, new InputCaching(false, Map.of(), false, true));
+            List<WipeRecord> records = WipeAttestation.readUnverified(left.wipe()).buffers();
+            assertTrue(records.contains(new WipeRecord(WipeRecord.HOST, "out", 12_000, 0, 0, WipeRecord.CACHE_IN_PLACE,
+                    out.merkleRoot())), records.toString());
+            assertTrue(records.stream().filter(r -> r.label().equals("out")).count() == 1, records.toString());
+            dev.depin.crypto.ExecutionReceipt receipt = dev.depin.crypto.ExecutionReceipt.readUnverified(left.receipt());
+            assertTrue(WipeAttestation.verify(left.wipe(), left.receipt(), key.publicKey(),
+                    WipeAttestation.buffersOf(receipt), WipeAttestation.buffersInCacheOf(receipt)).allPassed());
+            // A buyer that did not leave its outputs does not accept an output kept in place.
+            assertThrows(dev.depin.crypto.VerificationException.class, () -> WipeAttestation.verify(left.wipe(),
+                    left.receipt(), key.publicKey(), WipeAttestation.buffersOf(receipt),
+                    WipeAttestation.inputRootsOf(receipt)));
+            try (InputCache.Lease l = cache.acquire(BUYER, out).orElseThrow()) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(outRoot, dev.depin.crypto.Merkle.root(l.view(),
+                        dev.depin.job.JobSpec.MERKLE_CHUNK_BYTES), "the held entry is the job's output, unchanged");
+            }
+
+            // The same output left again: the cache holds these bytes already, so the job's buffer
+            // stays the job's and is wiped with it.
+            NodeResult again = leave(node, job, 3, leave, new InputCaching(false, Map.of(), false, true));
+            List<WipeRecord> againRecords = WipeAttestation.readUnverified(again.wipe()).buffers();
+            assertTrue(againRecords.stream().anyMatch(r -> r.label().equals("out") && r.bytes() == 12_000
+                    && r.bytesOverwritten() == 12_000), againRecords.toString());
+            assertTrue(againRecords.stream().noneMatch(r -> r.method().equals(WipeRecord.CACHE_IN_PLACE)));
+
+            // A buyer that did not ask: copied into the cache, the job's buffer wiped.
+            NodeResult copied = leave(node, saxpy(floats(n), floats(n)), 4, leave, InputCaching.NONE);
+            assertTrue(WipeAttestation.readUnverified(copied.wipe()).buffers().stream()
+                    .allMatch(r -> r.bytesOverwritten() == r.bytes()));
+
+            // Held for 300 ms, then expired: wiped and listed for the buyer in its next attempt.
+            Thread.sleep(400);
+            assertEquals(2, cache.expireIdle(), "this output and the copied one (the node does this periodically)");
+            Ran next = run(node, job, 5, job.inputs(), InputCaching.NONE);
+            assertTrue(wipe(next.result()).buffers().stream().anyMatch(r -> r.label().equals("cache:expired:"
+                    + out.merkleRoot()) && r.bytesOverwritten() == 12_000), wipe(next.result()).buffers().toString());
+            assertTrue(!cache.holds(BUYER, out));
+        }
+    }
+
+    private static NodeResult leave(ProviderNode node, Job job, int attempt, dev.depin.network.spi.Delivery delivery,
+                                    InputCaching caching) throws Exception {
+        ExecutionRequest r = new ExecutionRequest("0123456789abcdef0123456789abcdef", attempt, job.spec(), job.inputs(),
+                NONCE, java.util.Optional.empty(), delivery);
+        NodeAttempt a = node.submit(r, p -> { }, r.newAssembler(), TransportBuffers.NONE, BUYER, caching);
+        return a.result().get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
     void aLeaseOfAnotherBuyerOrInputIsRefused() throws Exception {
         try (ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(new byte[32]), new CpuExecutor(1))
                 .receiptBatching(0).inputCache(InputCache.Limits.of(1 << 20, 8)).build()) {

@@ -225,8 +225,10 @@ class WipeFollowsOverGrpcTest {
                 if (seen.wipeFollows()) {
                     // The result carries the attestation that followed: its subject is the receipt.
                     assertNotNull(r.wipe());
-                    WipeAttestation.verify(r.wipe(), r.receipt(), key.publicKey(),
-                            WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(r.receipt())));
+                    // Left here, C is the node's cache entry itself (taken over, not copied and wiped).
+                    ExecutionReceipt claimed = ExecutionReceipt.readUnverified(r.receipt());
+                    WipeAttestation.verify(r.wipe(), r.receipt(), key.publicKey(), WipeAttestation.buffersOf(claimed),
+                            leave ? WipeAttestation.buffersInCacheOf(claimed) : WipeAttestation.inputRootsOf(claimed));
                 }
                 assertTrue(r.report().checks().stream().anyMatch(c -> c.name().equals("buffers")),
                         r.report().summary());

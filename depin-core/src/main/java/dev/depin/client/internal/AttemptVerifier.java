@@ -126,7 +126,7 @@ public final class AttemptVerifier {
             }
             // An attestation still to follow is the caller's to check, with verifyWipe, once it came.
             wipe = response.wipeFollows() ? null : WipeAttestation.verify(response.wipe(), response.receipt(),
-                    offer.publicKey(), WipeAttestation.buffersOf(receipt.receipt()));
+                    offer.publicKey(), WipeAttestation.buffersOf(receipt.receipt()), inCache(leaves, receipt.receipt()));
         }
         VerificationReport report = wipe == null ? receipt.report() : receipt.report().and(wipe);
         Map<String, byte[]> roots = new LinkedHashMap<>();
@@ -150,13 +150,23 @@ public final class AttemptVerifier {
      * overwritten and read back.
      *
      * @param offer    the offer the attempt went to
+     * @param request  what was sent
      * @param response the response with the attestation that followed ({@link ExecutionResponse#withWipe})
      * @return what was checked
      * @throws VerificationException with the first failed check
      */
-    public VerificationReport verifyWipe(ProviderOffer offer, ExecutionResponse response) {
+    public VerificationReport verifyWipe(ProviderOffer offer, ExecutionRequest request, ExecutionResponse response) {
+        ExecutionReceipt receipt = ExecutionReceipt.readUnverified(response.receipt());
         return WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
-                WipeAttestation.buffersOf(ExecutionReceipt.readUnverified(response.receipt())));
+                WipeAttestation.buffersOf(receipt), inCache(request.delivery().leavesOutputs(), receipt));
+    }
+
+    /**
+     * The buffers whose wipe record may say they are the provider's cache entries: the inputs
+     * (read where the cache holds them), and the outputs only where this buyer left them there.
+     */
+    private static Map<String, String> inCache(boolean leaves, ExecutionReceipt receipt) {
+        return leaves ? WipeAttestation.buffersInCacheOf(receipt) : WipeAttestation.inputRootsOf(receipt);
     }
 
     /** The signed outputs must be exactly the spec's names and sizes. */

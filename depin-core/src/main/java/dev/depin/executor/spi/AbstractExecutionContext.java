@@ -27,6 +27,9 @@ public abstract class AbstractExecutionContext implements ExecutionContext {
     private final LaunchParams params;
     private final Map<String, ByteBuffer> inputs = new LinkedHashMap<>();
     private final Map<String, ByteBuffer> outputs = new LinkedHashMap<>();
+    private final Map<String, java.util.function.Supplier<ByteBuffer>> lazyInputs = new LinkedHashMap<>();
+    private final java.util.Set<String> inPlace = new java.util.HashSet<>();
+    private final java.util.Set<String> keptOutputs = new java.util.HashSet<>();
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private boolean started;
     private volatile ExecutionTiming timing;
@@ -72,12 +75,68 @@ public abstract class AbstractExecutionContext implements ExecutionContext {
         outputs.put(name, buffer);
     }
 
+    /**
+     * Declares input {@code name} whose buffer is made by {@code allocate} on the first
+     * {@link #input} call (or by {@link #inputBuffer} at launch), so that an input read in place
+     * ({@link #takeInPlace}) is never allocated.
+     *
+     * @param name     an input the kernel declares
+     * @param allocate makes its buffer, exactly the declared size
+     */
+    protected final void addLazyInput(String name, java.util.function.Supplier<ByteBuffer> allocate) {
+        lazyInputs.put(name, allocate);
+    }
+
+    /**
+     * Marks a lazily declared input as read in place: it will never be allocated, and
+     * {@link #input} refuses it from now on.
+     *
+     * @param name an input the kernel declares
+     * @return false when the input's buffer already exists (filled by the caller), or it is not lazy
+     * @throws ExecutionFailedException once the kernel has started
+     */
+    protected final boolean takeInPlace(String name) {
+        if (started) {
+            throw new ExecutionFailedException("input '" + name + "' offered in place after the kernel started");
+        }
+        if (lazyInputs.remove(name) == null) {
+            return false;
+        }
+        inPlace.add(name);
+        return true;
+    }
+
+    /**
+     * The buffer of input {@code name} as {@link #input} hands it out (allocated now if it was
+     * lazy and never asked for: the kernel then reads zeros), or null for an input read in place.
+     *
+     * @param name an input the kernel declares
+     * @return the buffer, position 0, or null
+     */
+    protected final ByteBuffer inputBuffer(String name) {
+        return inPlace.contains(name) ? null : input(name);
+    }
+
     @Override
     public final ByteBuffer input(String name) {
         ByteBuffer b = inputs.get(name);
+        if (b == null && inPlace.contains(name)) {
+            throw new InvalidArgumentException("input '" + name + "' of kernel " + kernel.id() + " is read in place: "
+                    + "it has no buffer to fill");
+        }
         if (b == null) {
+            java.util.function.Supplier<ByteBuffer> make = lazyInputs.remove(name);
+            if (make != null) {
+                b = make.get();
+                inputs.put(name, b);
+            }
+        }
+        if (b == null) {
+            java.util.Set<String> all = new java.util.LinkedHashSet<>(inputs.keySet());
+            all.addAll(lazyInputs.keySet());
+            all.addAll(inPlace);
             throw new InvalidArgumentException("kernel " + kernel.id() + " has no input '" + name + "': it reads "
-                    + inputs.keySet());
+                    + all);
         }
         return b.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -112,10 +171,26 @@ public abstract class AbstractExecutionContext implements ExecutionContext {
         return started;
     }
 
+    /**
+     * Forgets output {@code name}'s buffer (handed to the caller, {@link #keepOutput}):
+     * {@link #output} refuses it from now on.
+     *
+     * @param name an output the kernel declares
+     */
+    protected final void dropOutput(String name) {
+        if (outputs.remove(name) != null) {
+            keptOutputs.add(name);
+        }
+    }
+
     @Override
     public final ByteBuffer output(String name) {
         requireRan();
         ByteBuffer b = outputs.get(name);
+        if (b == null && keptOutputs.contains(name)) {
+            throw new InvalidArgumentException("output '" + name + "' of kernel " + kernel.id() + " was handed over "
+                    + "(keepOutput): this context no longer holds it");
+        }
         if (b == null) {
             throw new InvalidArgumentException("kernel " + kernel.id() + " has no output '" + name + "': it writes "
                     + kernel.outputs(params).stream().map(dev.depin.kernel.BufferDecl::name).toList());

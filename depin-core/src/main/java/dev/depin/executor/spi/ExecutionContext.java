@@ -32,6 +32,26 @@ public interface ExecutionContext extends AutoCloseable {
     ByteBuffer input(String name);
 
     /**
+     * Lets the kernel read input {@code name} where {@code source} lies instead of from a copy
+     * in this context (a node's input cache entry, which outlives the job): when this returns
+     * true the context makes no buffer for that input, does not write, wipe or list
+     * {@code source}, and {@link #input} refuses that name. The caller keeps {@code source}'s bytes
+     * unchanged and reachable until {@link #close()}. Call before {@link #run()}, at most once
+     * per input, instead of filling {@link #input}.
+     *
+     * <p>By default (an executor that must copy, e.g. to a device) nothing happens and this
+     * returns false: the caller fills {@link #input} as usual.
+     *
+     * @param name   an input the kernel declares
+     * @param source its bytes, read-only, exactly the declared size from position 0
+     * @return whether the kernel will read {@code source} in place
+     * @throws dev.depin.InvalidArgumentException if the kernel has no such input, or the size differs
+     */
+    default boolean readInPlace(String name, ByteBuffer source) {
+        return false;
+    }
+
+    /**
      * Runs the kernel on the inputs. Called once.
      *
      * @throws ExecutionFailedException    if the device fails
@@ -51,6 +71,23 @@ public interface ExecutionContext extends AutoCloseable {
      * @throws ExecutionFailedException if {@link #run()} has not completed
      */
     ByteBuffer output(String name);
+
+    /**
+     * Hands output {@code name}'s host memory to the caller, who keeps it beyond the job (a node
+     * holding an output its buyer left there): from then on this context neither wipes nor lists
+     * it, and {@link #output} refuses that name. Empty when this executor cannot (the output is
+     * not one heap array of its own, e.g. it lives on a device): the caller copies
+     * {@link #output} as usual. Call after {@link #run()}, before {@link #wipe}.
+     *
+     * <p>By default empty.
+     *
+     * @param name an output the kernel declares
+     * @return its bytes, exactly the declared size, now the caller's; or empty
+     * @throws ExecutionFailedException if {@link #run()} has not completed
+     */
+    default Optional<byte[]> keepOutput(String name) {
+        return Optional.empty();
+    }
 
     /**
      * The RFC 6962 Merkle root ({@link dev.depin.job.JobSpec#MERKLE_CHUNK_BYTES}-byte leaves) of an output, when the executor computed it

@@ -176,6 +176,31 @@ public final class HostArena implements KernelReference.Scratch, AutoCloseable {
                 HostWipe.checkDigest(WipeRecord.HOST, label, bytes, p, 0));
     }
 
+    /**
+     * Gives up a heap buffer this arena allocated ({@link #buffer} with {@code direct} false):
+     * the caller owns its array from now on, and this arena neither wipes nor lists it.
+     *
+     * @param label the buffer's label (the only allocation with it)
+     * @return its array (the whole buffer), or null when there is no single heap buffer of that label
+     */
+    public synchronized byte[] release(String label) {
+        Entry found = null;
+        for (Entry e : entries) {
+            if (e.label().equals(label)) {
+                if (found != null) {
+                    return null;
+                }
+                found = e;
+            }
+        }
+        if (found == null || closed || !(found.memory() instanceof ByteBuffer b) || b.isDirect() || !b.hasArray()
+                || b.arrayOffset() != 0 || b.array().length != found.bytes()) {
+            return null;
+        }
+        entries.remove(found);
+        return b.array();
+    }
+
     /** Overwrites whatever was not wiped yet and drops every reference. Idempotent. */
     @Override
     public synchronized void close() {

@@ -334,6 +334,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private boolean keepOutputs;
         /** The buyer takes a large job's receipt before its wipe attestation (Start.wipe_may_follow). */
         private boolean wipeMayFollow;
+        /** The buyer takes cached inputs read in place (Start.buffers_in_place). */
+        private boolean buffersInPlace;
         private java.util.Set<String> byRoot = java.util.Set.of();
         private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
@@ -596,6 +598,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             keepInputs = s.getKeepInputs();
             keepOutputs = s.getKeepOutputs();
             wipeMayFollow = s.getWipeMayFollow();
+            buffersInPlace = s.getBuffersInPlace();
             byRoot = byRoot(spec, s.getByRootList());
             List<String> need = new ArrayList<>();
             if (!byRoot.isEmpty()) {
@@ -775,7 +778,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             // Not under sendLock: the node reports progress, which sends under that lock, from
             // its worker while holding the attempt's own monitor. The node owns the leases now.
             NodeAttempt a = node.submit(request, this::progress, this, received, peer.nodeId().hex(),
-                    new InputCaching(keepInputs, leases, keepOutputs));
+                    new InputCaching(keepInputs, leases, keepOutputs, buffersInPlace));
             attempt = a;
             // A large job's receipt, released before the wipe, goes out at once to a buyer that
             // takes it so; the attestation follows with the result. Whether it went is known before

@@ -222,7 +222,8 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 .setNonce(ByteString.copyFrom(request.nonce())).setCompact(compact)
                 .setResultsQueued(request.resultsQueued());
         request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
-        start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs).setWipeMayFollow(true);
+        start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs).setWipeMayFollow(true)
+                .setBuffersInPlace(true);
         request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
         if (inline) {
             // The request's buffers are immutable views: serialized as they are, no copy.
