@@ -428,6 +428,12 @@ public final class InputCache implements AutoCloseable {
      */
     public Optional<Lease> insertHeld(String peer, InputRef out, ByteBuffer data, Duration holdFor,
                                       dev.depin.crypto.MerkleTree tree) {
+        checkHold(out, holdFor, tree);
+        return insert(peer, out, data, false, holdFor.toMillis(), tree, null, null);
+    }
+
+    /** Checks a hold's time and the tree given for an output to hold. */
+    private void checkHold(InputRef out, Duration holdFor, dev.depin.crypto.MerkleTree tree) {
         InvalidArgumentException.requireNonNull(holdFor, "hold time");
         if (holdFor.toMillis() < 1 || holdFor.compareTo(limits.idleTtl()) > 0) {
             throw new InvalidArgumentException("this node holds outputs for 1 ms to " + limits.idleTtl() + ", not "
@@ -438,7 +444,6 @@ public final class InputCache implements AutoCloseable {
             throw new InvalidArgumentException("the tree given for output '" + (out == null ? null : out.name())
                     + "' is not the tree of its root and size: build it over the output's bytes");
         }
-        return insert(peer, out, data, false, holdFor.toMillis(), tree, null, null);
     }
 
     /**
@@ -472,16 +477,7 @@ public final class InputCache implements AutoCloseable {
     public Optional<Held> insertHeldOwned(String peer, InputRef out, byte[] owned, Duration holdFor,
                                           dev.depin.crypto.MerkleTree tree) {
         InvalidArgumentException.requireNonNull(owned, "output bytes");
-        InvalidArgumentException.requireNonNull(holdFor, "hold time");
-        if (holdFor.toMillis() < 1 || holdFor.compareTo(limits.idleTtl()) > 0) {
-            throw new InvalidArgumentException("this node holds outputs for 1 ms to " + limits.idleTtl() + ", not "
-                    + holdFor);
-        }
-        if (tree != null && (out == null || tree.totalBytes() != out.bytes()
-                || tree.chunkSize() != JobSpec.MERKLE_CHUNK_BYTES || !Hex.encode(tree.root()).equals(out.merkleRoot()))) {
-            throw new InvalidArgumentException("the tree given for output '" + (out == null ? null : out.name())
-                    + "' is not the tree of its root and size: build it over the output's bytes");
-        }
+        checkHold(out, holdFor, tree);
         boolean[] adopted = new boolean[1];
         return insert(peer, out, ByteBuffer.wrap(owned), false, holdFor.toMillis(), tree, owned, adopted)
                 .map(l -> new Held(l, adopted[0]));
