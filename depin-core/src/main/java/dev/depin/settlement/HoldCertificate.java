@@ -104,6 +104,9 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
     private static final String FIRST_V2 = "depin-hold-certificate v2";
     private static final String BATCH_FIRST = "depin-hold-certificate-batch v2";
     private static final byte[] V2_PREFIX = (FIRST_V2 + "\n").getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ROOT_LINE = "\nroot ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SIGNATURE_LINE = "\nsignature ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     /**
      * Checks the fields.
@@ -320,7 +323,18 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
             throw malformed("line 1 is not '" + FIRST_V2 + "'");
         }
         HoldCertificate c = fields(leaf, priced, env, Optional.of(new InclusionProof(i, n, proofPath)));
-        if (!Arrays.equals(bytes, c.toBytes())) {
+        // One encoding: the leaf as re-encoded from the fields, and a trailer that is already in
+        // its one form once each number is written without sign or leading zeros (the hashes and
+        // the signature were checked as lower-case hex of their exact lengths, the path as hashes
+        // joined by single spaces, the root is the statement's): so comparing these is comparing
+        // the whole of toBytes(), without encoding the trailer's hex again.
+        int leafBytes = 0;
+        for (int j = 0; j < t; j++) {
+            leafBytes += lines[j].length() + 1;
+        }
+        byte[] encoded = c.leafOrPayload();
+        if (encoded.length != leafBytes || !Arrays.equals(bytes, 0, leafBytes, encoded, 0, leafBytes)
+                || !index.equals(Integer.toString(i)) || !size.equals(Integer.toString(n))) {
             throw malformed("its fields are not in their one canonical form");
         }
         return c;
@@ -374,15 +388,48 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         if (batch.isEmpty()) {
             return envelope.toJsonBytes();
         }
+        // Written straight into the bytes (a settlement service encodes one per hold it answers):
+        // the leaf, then "leaf <i>\nsize <n>\npath[ <hex>]...\nroot <hex>\nsignature <hex>\n".
         InclusionProof p = batch.get();
-        StringBuilder sb = new StringBuilder(new String(leafOrPayload(), StandardCharsets.US_ASCII));
-        sb.append("leaf ").append(p.leafIndex()).append("\nsize ").append(p.leafCount()).append("\npath");
-        for (byte[] h : p.path()) {
-            sb.append(' ').append(Hex.encode(h));
+        byte[] leaf = leafOrPayload();
+        List<byte[]> path = p.path();
+        byte[] statement = envelope.payload();
+        byte[] sig = envelope.signatures().get(0).sig();
+        String counts = "leaf " + p.leafIndex() + "\nsize " + p.leafCount() + "\npath";
+        int length = leaf.length + counts.length() + ROOT_LINE.length + 2 * Sha256.LENGTH + SIGNATURE_LINE.length
+                + 2 * sig.length + 1;
+        for (byte[] h : path) {
+            length += 1 + 2 * h.length;
         }
-        sb.append("\nroot ").append(rootOf(envelope, ledger, p.leafCount())).append("\nsignature ")
-                .append(Hex.encode(envelope.signatures().get(0).sig())).append('\n');
-        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+        byte[] out = new byte[length];
+        System.arraycopy(leaf, 0, out, 0, leaf.length);
+        int at = leaf.length;
+        for (int j = 0; j < counts.length(); j++) {
+            out[at++] = (byte) counts.charAt(j);
+        }
+        for (byte[] h : path) {
+            out[at++] = ' ';
+            at = hex(h, out, at);
+        }
+        System.arraycopy(ROOT_LINE, 0, out, at, ROOT_LINE.length);
+        at += ROOT_LINE.length;
+        // the statement ends "root <64 hex>\n" (checked when this certificate was made: rootOf)
+        System.arraycopy(statement, statement.length - 1 - 2 * Sha256.LENGTH, out, at, 2 * Sha256.LENGTH);
+        at += 2 * Sha256.LENGTH;
+        System.arraycopy(SIGNATURE_LINE, 0, out, at, SIGNATURE_LINE.length);
+        at += SIGNATURE_LINE.length;
+        at = hex(sig, out, at);
+        out[at] = '\n';
+        return out;
+    }
+
+    /** Writes {@code b} as lower-case hex into {@code out} from {@code at}; returns where it ended. */
+    private static int hex(byte[] b, byte[] out, int at) {
+        for (byte x : b) {
+            out[at++] = HEX_DIGITS[(x >> 4) & 0xf];
+            out[at++] = HEX_DIGITS[x & 0xf];
+        }
+        return at;
     }
 
     /**

@@ -305,6 +305,11 @@ class HoldCertificateBatchTest {
             {t + "extra 1\nextra 2\n", "a v2 certificate is 13 lines (or 14 with a price) starting 'depin-hold-certificate v2'"},
             {t.replace("\nleaf ", "\nindex "), "line 9 is not 'leaf <value>'"},
             {t.replace("\namount ", "\namount 0"), "its fields are not in their one canonical form"},
+            {t.replace("\nleaf 1\n", "\nleaf +1\n"), "its fields are not in their one canonical form"},
+            {t.replace("\nsize 3\n", "\nsize +3\n"), "its fields are not in their one canonical form"},
+            {t.replace("\nsize 3\n", "\nsize 03\n"), "its fields are not in their one canonical form"},
+            {t.replace(path, path.replace(" ", "  ")), "audit path hash '' is not 64 lower-case hex characters"},
+            {t.replace("\nexpires ", "\nexpires +"), "its fields are not in their one canonical form"},
         };
         for (String[] k : cases) {
             VerificationException e = assertThrows(VerificationException.class, () -> parse(k[0]), k[1]);
@@ -313,6 +318,38 @@ class HoldCertificateBatchTest {
         }
         assertEquals(Reason.MALFORMED_ENVELOPE, assertThrows(VerificationException.class,
                 () -> parse(t + "x".repeat(HoldCertificate.MAX_BYTES))).reason());
+    }
+
+    /**
+     * The encoding written byte by byte is the one the format describes (each part written the
+     * plain way here), and parsing it gives the same certificate, for batches of awkward sizes
+     * (1: no path; 2; 3; 7; 64; 65; 1024), priced and not.
+     */
+    @Test
+    void toBytes_isTheDescribedEncodingAndParsesBack() {
+        Random r = random("toBytes_isTheDescribedEncodingAndParsesBack");
+        for (int n : new int[] {1, 2, 3, 7, 64, 65, 1024}) {
+            List<HoldCertificate> batch = HoldCertificate.issueBatch(holds(r, "e" + n, n), LEDGER);
+            for (int i : new int[] {0, n / 2, n - 1}) {
+                HoldCertificate c = batch.get(i);
+                StringBuilder sb = new StringBuilder("depin-hold-certificate v2\nledger ").append(LEDGER.nodeId().hex())
+                        .append("\nhold ").append(c.hold().value()).append("\nbuyer ").append(c.buyer().value())
+                        .append("\npayee ").append(c.payee().value()).append("\namount ").append(c.amount().micros())
+                        .append("\nspec ").append(c.specHash()).append("\nexpires ").append(c.expiresAt().toEpochMilli())
+                        .append('\n');
+                c.price().ifPresent(p -> sb.append("price ").append(p.perDeviceSecond().micros()).append('/')
+                        .append(p.perGigabyte().micros()).append('\n'));
+                sb.append("leaf ").append(i).append("\nsize ").append(n).append("\npath");
+                for (byte[] hash : c.batch().get().path()) {
+                    sb.append(' ').append(Hex.encode(hash));
+                }
+                String statement = new String(c.envelope().payload(), StandardCharsets.US_ASCII);
+                sb.append("\nroot ").append(statement, statement.indexOf("\nroot ") + 6, statement.length() - 1)
+                        .append("\nsignature ").append(Hex.encode(c.envelope().signatures().get(0).sig())).append('\n');
+                assertEquals(sb.toString(), text(c), "batch of " + n + ", leaf " + i);
+                assertEquals(c, parse(sb.toString()), "batch of " + n + ", leaf " + i);
+            }
+        }
     }
 
     @Test
