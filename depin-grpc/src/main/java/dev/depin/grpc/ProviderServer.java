@@ -106,11 +106,22 @@ public final class ProviderServer implements AutoCloseable {
                 .maxRstFramesPerWindow(b.maxRstFramesPer10s, ServerTransport.RST_WINDOW_SECONDS)
                 // A small job whose buyer marked it runs its callbacks on the event loop (InlineCalls).
                 .callExecutor(dev.depin.grpc.internal.InlineCalls.executors())
+                // Lets the node reset a stalled reader's stream, so Netty drops what it queued.
+                .intercept(dev.depin.grpc.internal.StreamResets.capture())
                 .addService(b.registry == null ? ServerTransport.authenticated(service.definition())
                         : ServerTransport.authenticated(service.definition(),
                                 new CallMeters(b.registry, "depin.node")))
                 .build()
                 .start();
+        if (b.registry != null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("depin.node.streams.reset", service,
+                    ProviderService::stalledStreamsReset).description("Execute streams reset because their reader "
+                    + "took nothing for the stall limit").register(b.registry);
+            io.micrometer.core.instrument.Gauge.builder("depin.node.direct.bytes",
+                    dev.depin.grpc.internal.DirectMemory::used)
+                    .description("Direct buffer bytes in use in this JVM (Netty's transport buffers)")
+                    .baseUnit("bytes").register(b.registry);
+        }
         this.address = b.host + ":" + server.getPort();
         this.listedAt = b.advertised != null ? b.advertised : address;
         // The offer states where buyers reach the node, which only the server knows (port 0).
@@ -243,6 +254,32 @@ public final class ProviderServer implements AutoCloseable {
      */
     public long unreadOutputBytes() {
         return service.drainingOutputBytes();
+    }
+
+    /**
+     * @return Execute streams this node reset at the transport (HTTP/2 {@code RST_STREAM}) since
+     *         start because their reader took nothing for {@link Builder#stallTimeout}: during an
+     *         attempt's outputs, or after the node ended the stream (its last outputs, result or
+     *         status untaken); the reset makes gRPC and Netty drop what they had queued for the
+     *         stream at once, instead of holding it until the reader cancels or its connection
+     *         ends. Also {@code depin.node.streams.reset} in the meter registry.
+     */
+    public long stalledStreamsReset() {
+        return service.stalledStreamsReset();
+    }
+
+    /**
+     * @return direct (off-heap) buffer bytes in use in this JVM right now, as the JDK counts them
+     *         against {@code -XX:MaxDirectMemorySize}: Netty's transport buffers (TLS records,
+     *         HTTP/2 frames queued for a reader, inbound reads) for every server and client in the
+     *         process, plus Netty's own counter where it allocates without the JDK's (it does
+     *         only when started with reflective access to {@code java.nio}); also
+     *         {@code depin.node.direct.bytes} in the meter registry. The node's resident set is
+     *         bounded by its heap, this and the JVM's own memory (README, "What a peer can make a
+     *         node hold")
+     */
+    public long directBytes() {
+        return dev.depin.grpc.internal.DirectMemory.used();
     }
 
     /** @return authenticated peers holding anything here right now (a stream, a job, bytes) */

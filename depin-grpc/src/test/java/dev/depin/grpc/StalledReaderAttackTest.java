@@ -9,6 +9,7 @@ import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
 import io.grpc.Status;
+import io.netty.handler.codec.http2.Http2Settings;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -87,6 +88,96 @@ class StalledReaderAttackTest {
                 Status st = s.status.getNow(null);
                 assertTrue(st == null || !st.isOk(), String.valueOf(st));
             }
+        }
+    }
+
+    /**
+     * A reader that grants no flow-control credit at all (HTTP/2 initial window 0, written frame
+     * by frame) and never cancels: the rest of its 9 MiB of outputs is held counted against the
+     * node's unread-output budget; when the stall limit passes the node stops the attempt,
+     * releases that budget and resets the stream (RST_STREAM CANCEL), so gRPC and Netty drop
+     * what they had queued for it too, instead of holding it until the reader cancels or the
+     * connection ends. Honest jobs run afterwards.
+     */
+    @Test
+    void readerThatNeverReadsNorCancels_outputsCountedThenStreamReset() throws Exception {
+        System.out.println("StalledReaderAttackTest seed " + SEED);
+        NodeKeyPair providerKey = NodeKeyPair.generate();
+        ProviderNode node = ProviderNode.builder(providerKey, new CpuExecutor(1)).build();
+        long perPeer = 32L << 20;
+        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             ProviderServer server = ProviderServer.builder(node, providerKey).directory(directory.address())
+                     .stallTimeout(Duration.ofSeconds(2)).maxUnreadOutputBytes(64L << 20, perPeer).start();
+             GrpcNetwork net = GrpcNetwork.connect(directory.address());
+             RawHttp2 raw = new RawHttp2(server.address(), providerKey.publicKey(), NodeKeyPair.generate(), null,
+                     true, new Http2Settings().initialWindowSize(0))) {
+            server.renewNow();
+            int m = 1536;
+            Job wide = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("n", m).param("k", 1)
+                    .input("a", new float[m]).input("b", new float[m]).build(); // 12 KiB in, 9 MiB out
+            int s = raw.openExecute();
+            raw.send(s, Hostile.start(wide, Hostile.jobId(1)));
+            raw.send(s, Hostile.input("a", new byte[m * 4], 0, m * 4));
+            raw.send(s, Hostile.input("b", new byte[m * 4], 0, m * 4));
+            long held = 0;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (held == 0 && !raw.ended(s) && System.nanoTime() < until) {
+                held = server.unreadOutputBytes();
+                Thread.sleep(1);
+            }
+            assertTrue(held > 0 && held <= perPeer && held < (long) m * m * 4,
+                    "the unsent rest of the outputs is counted within the peer's budget: " + held);
+            assertEquals("RST_STREAM CANCEL", raw.awaitEnd(s, 60), "the node resets the stalled stream");
+            assertTrue(raw.messages(s).isEmpty(), "the reader granted no credit, so it got no message");
+            assertTrue(server.stalledStreamsReset() >= 1);
+            Hostile.awaitReleased(server);
+            assertEquals(0, server.unreadOutputBytes(), "the held outputs were released");
+            assertEquals(0, server.outputDrains());
+            assertEquals(1, node.failedCount() + node.cancelledCount(), "the stalled attempt was stopped");
+            honestJobsRun(net);
+        }
+    }
+
+    /**
+     * A reader whose job's outputs and result fit gRPC's queue (a reduction, 4 bytes out) but
+     * that takes nothing and never half-closes or cancels: the node finishes the job and ends
+     * the stream, and when the reader has taken no part of that end within the half-close grace
+     * and the stall limit, resets it, so the queued result and status do not stay in Netty.
+     */
+    @Test
+    void endNeverTaken_streamResetAfterGraceAndStall() throws Exception {
+        System.out.println("StalledReaderAttackTest seed " + SEED);
+        NodeKeyPair providerKey = NodeKeyPair.generate();
+        ProviderNode node = ProviderNode.builder(providerKey, new CpuExecutor(1)).build();
+        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             ProviderServer server = ProviderServer.builder(node, providerKey).directory(directory.address())
+                     .stallTimeout(Duration.ofMillis(500)).start();
+             GrpcNetwork net = GrpcNetwork.connect(directory.address());
+             RawHttp2 raw = new RawHttp2(server.address(), providerKey.publicKey(), NodeKeyPair.generate(), null,
+                     true, new Http2Settings().initialWindowSize(0))) {
+            server.renewNow();
+            int bytes = 4097 * 4; // an awkward size
+            Job small = Hostile.declaring(bytes);
+            int s = raw.openExecute();
+            raw.send(s, Hostile.start(small, Hostile.jobId(2)));
+            raw.send(s, Hostile.input("x", new byte[bytes], 0, bytes));
+            assertEquals("RST_STREAM CANCEL", raw.awaitEnd(s, 60), "the node resets the stream whose end waits");
+            assertEquals(1, node.completedCount(), "the job itself ran and completed");
+            assertEquals(1, server.stalledStreamsReset());
+            Hostile.awaitReleased(server);
+            assertEquals(0, server.unreadOutputBytes());
+            honestJobsRun(net);
+            assertEquals(1, server.stalledStreamsReset(), "honest streams, taken in full, are never reset");
+        }
+    }
+
+    private static void honestJobsRun(GrpcNetwork net) throws Exception {
+        ProviderOffer offer = net.offers(new OfferQuery("saxpy", Requirements.ANY, 10))
+                .get(10, TimeUnit.SECONDS).get(0);
+        try (HonestLoad honest = new HonestLoad(net, offer, 2, SEED, 1000)) {
+            honest.awaitOk(5);
+            honest.close();
+            assertEquals(List.of(), honest.failures, "honest jobs failed after the attack");
         }
     }
 }

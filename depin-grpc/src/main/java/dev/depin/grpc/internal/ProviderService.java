@@ -100,6 +100,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final CancelledDrains cancelledDrains = new CancelledDrains();
     private final RefusedStarts refusedStarts;
     private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
+    /** Streams this node reset at the transport because their reader stalled ({@link StreamResets}). */
+    private final java.util.concurrent.atomic.AtomicLong resets = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Streams the node has ended whose end gRPC has not yet reported taken (everything sent, the
+     * buyer's half closed), with when they ended; swept by {@link #resetUntaken}.
+     */
+    private final Map<ExecuteCall, Long> ending = new java.util.concurrent.ConcurrentHashMap<>();
     /** Fetch calls in progress per peer. */
     private final Map<NodePublicKey, Integer> fetching =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -123,6 +130,25 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             return t;
         });
         deadlines.setRemoveOnCancelPolicy(true);
+        long sweep = Math.max(TimeUnit.MILLISECONDS.toNanos(50), stallNanos / 2);
+        deadlines.scheduleWithFixedDelay(this::resetUntaken, sweep, sweep, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Resets the streams whose reader has not taken their end (the last outputs, the result,
+     * the status) within the half-close grace and the stall limit after the node ended them:
+     * until then gRPC and Netty hold what was queued for them ({@link StreamResets}). One sweep
+     * for all streams instead of a timer per stream.
+     */
+    private void resetUntaken() {
+        long now = System.nanoTime();
+        long after = TimeUnit.MILLISECONDS.toNanos(HALF_CLOSE_GRACE_MS) + stallNanos;
+        for (Map.Entry<ExecuteCall, Long> e : ending.entrySet()) {
+            if (now - e.getValue() > after && ending.remove(e.getKey(), e.getValue())) {
+                e.getKey().resetStalled("the buyer took no part of the stream's end for "
+                        + TimeUnit.NANOSECONDS.toMillis(after) + " ms after the node ended it");
+            }
+        }
     }
 
     /** @return input bytes held right now by streams that are receiving or whose job is queued or running */
@@ -133,6 +159,15 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     /** @return output bytes of finished jobs held right now for readers that have not read them */
     public long drainingOutputBytes() {
         return ledger.drainBytes();
+    }
+
+    /**
+     * @return Execute streams this node has reset at the transport (HTTP/2 {@code RST_STREAM})
+     *         because their reader took nothing for the stall limit, so that gRPC and Netty let go
+     *         of what they had queued for it
+     */
+    public long stalledStreamsReset() {
+        return resets.get();
     }
 
     /** @return output drains in progress right now: finished jobs whose worker moved on before the reader took everything */
@@ -207,9 +242,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused).asRuntimeException());
             return new Discard();
         }
-        ExecuteCall call = new ExecuteCall(out, peer, address, InlineCalls.refusesChunks());
+        ExecuteCall call = new ExecuteCall(out, peer, address, InlineCalls.refusesChunks(), StreamResets.starting());
         out.setOnCancelHandler(call::onCallCancelled);
         out.setOnReadyHandler(call::onReady);
+        out.setOnCloseHandler(call::onTransportClosed);
         call.armDeadline();
         return call;
     }
@@ -356,10 +392,15 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
         private Drain drain;
+        /** The call's context, to reset its stream ({@link StreamResets}); null when the server cannot. */
+        private final io.grpc.Context.CancellableContext transport;
+        /** gRPC reported the stream closed (everything sent and the buyer's half closed). */
+        private volatile boolean transportClosed;
 
         ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address,
-                    boolean inline) {
+                    boolean inline, io.grpc.Context.CancellableContext transport) {
             this.inline = inline;
+            this.transport = transport;
             this.out = out;
             this.peer = peer;
             this.address = address;
@@ -842,9 +883,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
         }
 
-        /** The buyer cancelled, its deadline passed, or the connection broke. */
+        /** The buyer cancelled, its deadline passed, the connection broke, or the node reset the stream. */
         void onCallCancelled() {
             cancelled = true;
+            ending.remove(this);
             synchronized (readyLock) {
                 readyLock.notifyAll();
             }
@@ -994,8 +1036,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     }
                     long left = until - System.nanoTime();
                     if (left <= 0) {
-                        throw new NetworkException("the buyer read no output for "
-                                + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: attempt stopped");
+                        String why = "the buyer read no output for " + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                                + " ms: attempt stopped";
+                        resetStalled(why);
+                        throw new NetworkException(why);
                     }
                     try {
                         readyLock.wait(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
@@ -1064,6 +1108,22 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         /** Ends a successful stream with its trailers; under sendLock. */
+        /** gRPC reports the stream closed: the buyer took everything and half-closed. */
+        void onTransportClosed() {
+            transportClosed = true;
+            ending.remove(this);
+        }
+
+        /**
+         * The buyer took nothing for the stall limit: resets its stream, so the transport drops
+         * what it queued for it (the status included: the buyer reads nothing anyway).
+         */
+        void resetStalled(String why) {
+            if (!transportClosed && !cancelled && StreamResets.reset(transport, why)) {
+                resets.incrementAndGet();
+            }
+        }
+
         private void closeOk() {
             if (cancelled) {
                 return;
@@ -1129,6 +1189,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     jobCounted = false;
                 }
                 ledger.closeStream(peer, address);
+                if (!cancelled && !transportClosed && transport != null) {
+                    ending.put(this, System.nanoTime()); // until gRPC reports the end taken
+                }
             }
             synchronized (readyLock) {
                 readyLock.notifyAll();
@@ -1188,8 +1251,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     left = progressNanos + stallNanos - System.nanoTime();
                 }
                 if (left <= 0) {
-                    fail(new NetworkException("the buyer read no output for " + TimeUnit.NANOSECONDS.toMillis(stallNanos)
-                            + " ms: attempt stopped"));
+                    String why = "the buyer read no output for " + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                            + " ms: attempt stopped";
+                    fail(new NetworkException(why));
+                    resetStalled(why);
                 } else {
                     armStall(left);
                 }
