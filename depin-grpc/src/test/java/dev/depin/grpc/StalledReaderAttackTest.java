@@ -101,17 +101,11 @@ class StalledReaderAttackTest {
      */
     @Test
     void readerThatNeverReadsNorCancels_outputsCountedThenStreamReset() throws Exception {
-        System.out.println("StalledReaderAttackTest seed " + SEED);
-        NodeKeyPair providerKey = NodeKeyPair.generate();
-        ProviderNode node = ProviderNode.builder(providerKey, new CpuExecutor(1)).build();
         long perPeer = 32L << 20;
-        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
-             ProviderServer server = ProviderServer.builder(node, providerKey).directory(directory.address())
-                     .stallTimeout(Duration.ofSeconds(2)).maxUnreadOutputBytes(64L << 20, perPeer).start();
-             GrpcNetwork net = GrpcNetwork.connect(directory.address());
-             RawHttp2 raw = new RawHttp2(server.address(), providerKey.publicKey(), NodeKeyPair.generate(), null,
-                     true, new Http2Settings().initialWindowSize(0))) {
-            server.renewNow();
+        try (Shut t = new Shut(b -> b.stallTimeout(Duration.ofSeconds(2)).maxUnreadOutputBytes(64L << 20, perPeer))) {
+            ProviderServer server = t.server;
+            ProviderNode node = t.node;
+            RawHttp2 raw = t.raw;
             int m = 1536;
             Job wide = Job.builder(BuiltinKernel.SGEMM).param("m", m).param("n", m).param("k", 1)
                     .input("a", new float[m]).input("b", new float[m]).build(); // 12 KiB in, 9 MiB out
@@ -134,7 +128,7 @@ class StalledReaderAttackTest {
             assertEquals(0, server.unreadOutputBytes(), "the held outputs were released");
             assertEquals(0, server.outputDrains());
             assertEquals(1, node.failedCount() + node.cancelledCount(), "the stalled attempt was stopped");
-            honestJobsRun(net);
+            honestJobsRun(t.net);
         }
     }
 
@@ -146,28 +140,53 @@ class StalledReaderAttackTest {
      */
     @Test
     void endNeverTaken_streamResetAfterGraceAndStall() throws Exception {
-        System.out.println("StalledReaderAttackTest seed " + SEED);
-        NodeKeyPair providerKey = NodeKeyPair.generate();
-        ProviderNode node = ProviderNode.builder(providerKey, new CpuExecutor(1)).build();
-        try (DirectoryServer directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
-             ProviderServer server = ProviderServer.builder(node, providerKey).directory(directory.address())
-                     .stallTimeout(Duration.ofMillis(500)).start();
-             GrpcNetwork net = GrpcNetwork.connect(directory.address());
-             RawHttp2 raw = new RawHttp2(server.address(), providerKey.publicKey(), NodeKeyPair.generate(), null,
-                     true, new Http2Settings().initialWindowSize(0))) {
-            server.renewNow();
+        try (Shut t = new Shut(b -> b.stallTimeout(Duration.ofMillis(500)))) {
+            ProviderServer server = t.server;
+            RawHttp2 raw = t.raw;
             int bytes = 4097 * 4; // an awkward size
             Job small = Hostile.declaring(bytes);
             int s = raw.openExecute();
             raw.send(s, Hostile.start(small, Hostile.jobId(2)));
             raw.send(s, Hostile.input("x", new byte[bytes], 0, bytes));
             assertEquals("RST_STREAM CANCEL", raw.awaitEnd(s, 60), "the node resets the stream whose end waits");
-            assertEquals(1, node.completedCount(), "the job itself ran and completed");
+            assertEquals(1, t.node.completedCount(), "the job itself ran and completed");
             assertEquals(1, server.stalledStreamsReset());
             Hostile.awaitReleased(server);
             assertEquals(0, server.unreadOutputBytes());
-            honestJobsRun(net);
+            honestJobsRun(t.net);
             assertEquals(1, server.stalledStreamsReset(), "honest streams, taken in full, are never reset");
+        }
+    }
+
+    /**
+     * A node of one worker listed in a directory, a buyer's network, and a raw HTTP/2 stranger
+     * that grants no flow-control credit (initial window 0) on any stream.
+     */
+    private static final class Shut implements AutoCloseable {
+        final ProviderNode node;
+        final DirectoryServer directory;
+        final ProviderServer server;
+        final GrpcNetwork net;
+        final RawHttp2 raw;
+
+        Shut(java.util.function.UnaryOperator<ProviderServer.Builder> limits) throws Exception {
+            System.out.println("StalledReaderAttackTest seed " + SEED);
+            NodeKeyPair providerKey = NodeKeyPair.generate();
+            node = ProviderNode.builder(providerKey, new CpuExecutor(1)).build();
+            directory = DirectoryServer.builder(NodeKeyPair.generate()).start();
+            server = limits.apply(ProviderServer.builder(node, providerKey).directory(directory.address())).start();
+            net = GrpcNetwork.connect(directory.address());
+            raw = new RawHttp2(server.address(), providerKey.publicKey(), NodeKeyPair.generate(), null, true,
+                    new Http2Settings().initialWindowSize(0));
+            server.renewNow();
+        }
+
+        @Override
+        public void close() {
+            raw.close();
+            net.close();
+            server.close();
+            directory.close();
         }
     }
 
