@@ -396,6 +396,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final io.grpc.Context.CancellableContext transport;
         /** gRPC reported the stream closed (everything sent and the buyer's half closed). */
         private volatile boolean transportClosed;
+        /** The node reset the stream (once). */
+        private final java.util.concurrent.atomic.AtomicBoolean resetAsked = new java.util.concurrent.atomic.AtomicBoolean();
 
         ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address,
                     boolean inline, io.grpc.Context.CancellableContext transport) {
@@ -1119,9 +1121,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          * what it queued for it (the status included: the buyer reads nothing anyway).
          */
         void resetStalled(String why) {
-            if (!transportClosed && !cancelled && StreamResets.reset(transport, why)) {
-                resets.incrementAndGet();
+            if (transport == null || transportClosed || cancelled || transport.isCancelled()
+                    || !resetAsked.compareAndSet(false, true)) {
+                return;
             }
+            resets.incrementAndGet(); // first: the buyer may see the reset before cancel returns
+            StreamResets.reset(transport, why);
         }
 
         private void closeOk() {
