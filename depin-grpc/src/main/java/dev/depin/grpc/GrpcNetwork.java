@@ -9,6 +9,7 @@ import dev.depin.grpc.internal.LruTable;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.Reconnect;
 import dev.depin.grpc.internal.RemoteAttempt;
+import dev.depin.grpc.internal.SessionClient;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.grpc.internal.wire.DirectoryAnswer;
 import dev.depin.grpc.internal.wire.DirectoryQuery;
@@ -104,6 +105,14 @@ public final class GrpcNetwork implements ComputeNetwork {
     /** The most other listed addresses remembered per provider. */
     private static final int MAX_OTHER_ADDRESSES = 3;
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
+    /** The Session stream of each route that has one (opening, open, or retiring). */
+    private final Map<Route, SessionClient> sessions = new ConcurrentHashMap<>();
+    /** Providers that answered a Session with UNIMPLEMENTED (nodes from before it): one stream per job. */
+    private final Set<NodeId> withoutSessions = ConcurrentHashMap.newKeySet();
+    /** Checks every session's job deadlines and idle time (one timer for all, not one per job); started with the first session. */
+    private volatile java.util.concurrent.ScheduledExecutorService sweeper;
+    /** How often the sessions' job deadlines are checked. */
+    private static final long SWEEP_MILLIS = 25;
     private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** What providers hold of this buyer's inputs, or null when the buyer lets them keep nothing. */
@@ -572,6 +581,10 @@ public final class GrpcNetwork implements ComputeNetwork {
      * address): calls on it finish, new ones go to a fresh channel if the provider is listed again.
      */
     private void forget(Route route) {
+        SessionClient session = sessions.remove(route);
+        if (session != null) {
+            session.close("the provider's route changed");
+        }
         ManagedChannel c = channels.remove(route);
         if (c != null) {
             c.shutdown();
@@ -597,8 +610,18 @@ public final class GrpcNetwork implements ComputeNetwork {
         attempt.released().whenComplete((v, e) -> inFlight.remove(attempt));
         long timeoutMs = attemptTimeout.toMillis();
         long untilDeadline = request.spec().deadline().toEpochMilli() - Instant.now().toEpochMilli();
+        long deadlineMs = Math.max(1, Math.min(timeoutMs, untilDeadline));
+        SessionClient.Job onSession = attempt.inlineCall() ? sessionJob(offer, route) : null;
+        if (onSession != null) {
+            // A small job on the provider's Session stream: no stream of its own (docs/decisions.md).
+            onSession.start(attempt, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs));
+            if (closed.get()) {
+                attempt.abort("this gRPC network is closed");
+            }
+            return attempt;
+        }
         ProviderGrpc.ProviderStub stub = ProviderGrpc.newStub(channel)
-                .withDeadlineAfter(Math.max(1, Math.min(timeoutMs, untilDeadline)), TimeUnit.MILLISECONDS);
+                .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
         if (attempt.inlineCall()) {
             // The whole job is inside Start and its outputs fit one chunk: its callbacks run on
             // the event loop, on both sides, instead of a thread wake-up each (InlineCalls).
@@ -610,6 +633,88 @@ public final class GrpcNetwork implements ComputeNetwork {
             attempt.abort("this gRPC network is closed");
         }
         return attempt;
+    }
+
+    /**
+     * A slot on the route's Session stream for a small job, or null: the provider does not serve
+     * sessions (remembered once it answered UNIMPLEMENTED), the session is still opening (its
+     * first jobs go on streams of their own until the node's opening message comes, so no job
+     * waits on a probe or is lost to an old node's refusal), or it has
+     * {@link Wire#SESSION_JOBS} jobs in flight. A session that ended or retired is replaced.
+     */
+    private SessionClient.Job sessionJob(ProviderOffer offer, Route route) {
+        if (withoutSessions.contains(offer.nodeId()) || closed.get()) {
+            return null;
+        }
+        SessionClient s = sessions.get(route);
+        if (s == null || s.ended() || s.retired()) {
+            SessionClient fresh = new SessionClient(offer.nodeId().shortId(), this::later);
+            if (s == null ? sessions.putIfAbsent(route, fresh) != null : !sessions.replace(route, s, fresh)) {
+                return null; // another dispatch opened one meanwhile
+            }
+            fresh.opened().whenComplete((served, e) -> {
+                if (Boolean.FALSE.equals(served)) {
+                    LOG.debug("provider {} serves no Session: one stream per job", offer.nodeId().shortId());
+                    withoutSessions.add(offer.nodeId());
+                }
+                if (!Boolean.TRUE.equals(served)) {
+                    sessions.remove(route, fresh);
+                }
+            });
+            startSweeper();
+            try {
+                ProviderGrpc.newStub(channel(route))
+                        .withExecutor(com.google.common.util.concurrent.MoreExecutors.directExecutor())
+                        .session(fresh);
+            } catch (RuntimeException e) {
+                sessions.remove(route, fresh);
+            }
+            return null;
+        }
+        return s.reserve();
+    }
+
+    private void startSweeper() {
+        if (sweeper != null) {
+            return;
+        }
+        synchronized (sessions) {
+            if (sweeper == null && !closed.get()) {
+                java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                        r -> {
+                            Thread th = new Thread(r, "depin-grpc-sessions");
+                            th.setDaemon(true);
+                            return th;
+                        });
+                t.scheduleWithFixedDelay(() -> {
+                    for (Map.Entry<Route, SessionClient> e : sessions.entrySet()) {
+                        try {
+                            e.getValue().sweep();
+                        } catch (RuntimeException x) {
+                            LOG.debug("session sweep: {}", x.toString());
+                        }
+                        if (e.getValue().ended()) {
+                            sessions.remove(e.getKey(), e.getValue());
+                        }
+                    }
+                }, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+                sweeper = t;
+            }
+        }
+    }
+
+    /** Runs a session's callback off the caller's locks: on the sweeper, or here once it has stopped. */
+    private void later(Runnable r) {
+        java.util.concurrent.ScheduledExecutorService t = sweeper;
+        try {
+            if (t != null) {
+                t.execute(r);
+                return;
+            }
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: run it here
+        }
+        r.run();
     }
 
     /**
@@ -793,6 +898,14 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         for (RemoteAttempt a : open) {
             a.abort("this gRPC network is closed");
+        }
+        sessions.values().forEach(x -> x.close("this gRPC network is closed"));
+        java.util.concurrent.ScheduledExecutorService t;
+        synchronized (sessions) {
+            t = sweeper;
+        }
+        if (t != null) {
+            t.shutdownNow();
         }
         directories.forEach(DirectoryClient::close);
         channels.values().forEach(ManagedChannel::shutdownNow);

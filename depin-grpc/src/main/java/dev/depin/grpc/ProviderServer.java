@@ -91,7 +91,10 @@ public final class ProviderServer implements AutoCloseable {
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
                 b.maxDrainBytes, drainPerPeer);
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
-        this.service = new ProviderService(b.node, limits, addressLimits);
+        this.service = new ProviderService(b.node, limits, addressLimits, b.sessions);
+        CallMeters meters = b.registry == null ? null : new CallMeters(b.registry, "depin.node");
+        // Jobs on a Session are counted as calls of method SessionJob, with the status each was told.
+        service.meterSessionJobs(meters);
         this.transportRefusals = new dev.depin.grpc.internal.TransportRefusals(b.registry, "depin.node");
         this.server = ServerTransport.mutualTls(b.host, b.port, identity, transportRefusals)
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
@@ -109,8 +112,7 @@ public final class ProviderServer implements AutoCloseable {
                 // Lets the node reset a stalled reader's stream, so Netty drops what it queued.
                 .intercept(dev.depin.grpc.internal.StreamResets.capture())
                 .addService(b.registry == null ? ServerTransport.authenticated(service.definition())
-                        : ServerTransport.authenticated(service.definition(),
-                                new CallMeters(b.registry, "depin.node")))
+                        : ServerTransport.authenticated(service.definition(), meters))
                 .build()
                 .start();
         if (b.registry != null) {
@@ -292,6 +294,16 @@ public final class ProviderServer implements AutoCloseable {
         return service.drains();
     }
 
+    /** @return Session streams open right now (each of their jobs also counts as an Execute stream) */
+    public int openSessions() {
+        return service.openSessions();
+    }
+
+    /** @return jobs whose Start came on a Session stream since the server started (taken or refused) */
+    public long sessionJobs() {
+        return service.sessionJobs();
+    }
+
     /** @return Execute streams open right now (never more than {@link Builder#maxStreamsPerPeer} per peer) */
     public int openStreams() {
         return service.openStreams();
@@ -416,6 +428,7 @@ public final class ProviderServer implements AutoCloseable {
         private long maxInputBytesPerPeer;
         private int maxStreamsPerPeer = 256;
         private int maxJobsPerPeer = 256;
+        private boolean sessions = true;
         // Per remote address, over all its keys: four peers' worth of streams and refused Starts,
         // three quarters of the node's input bytes (docs/decisions.md: a NAT'd group of buyers
         // shares one address; one address never takes the whole node).
@@ -572,6 +585,20 @@ public final class ProviderServer implements AutoCloseable {
                 throw new InvalidArgumentException("maximum streams per peer " + streams + " must be 1 to 65536");
             }
             this.maxStreamsPerPeer = streams;
+            return this;
+        }
+
+        /**
+         * Whether the node serves the Session method: many small jobs of one buyer on one
+         * long-lived stream, each counted as one Execute stream against every per-peer limit
+         * (default true). Without it the method answers UNIMPLEMENTED, as a node from before
+         * it did, and buyers send each job on its own stream.
+         *
+         * @param serve whether to serve it
+         * @return this builder
+         */
+        public Builder sessions(boolean serve) {
+            this.sessions = serve;
             return this;
         }
 

@@ -52,7 +52,14 @@ public final class CallMeters implements ServerInterceptor {
         }, headers);
     }
 
-    private void record(String method, Status.Code code, long nanos) {
+    /**
+     * Counts and times one served unit that is not a call of its own (a job on a Session stream).
+     *
+     * @param method the method tag, e.g. {@code SessionJob}
+     * @param code   the status the peer was told
+     * @param nanos  how long it took
+     */
+    public void record(String method, Status.Code code, long nanos) {
         String status = code.name().toLowerCase(Locale.ROOT);
         calls.computeIfAbsent(method + '|' + status, k -> Counter.builder(prefix + ".calls").tag("method", method)
                 .tag("status", status).description("Calls served, by method and the status the peer was told")

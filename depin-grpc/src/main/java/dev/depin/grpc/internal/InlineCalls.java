@@ -39,6 +39,7 @@ public final class InlineCalls {
     private static final Metadata.Key<String> KEY = Metadata.Key.of(HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final Context.Key<Boolean> MARKED = Context.key("depin-inline-call");
     private static final String EXECUTE = ProviderGrpc.getExecuteMethod().getFullMethodName();
+    private static final String SESSION = ProviderGrpc.getSessionMethod().getFullMethodName();
     private static final ClientInterceptor MARK;
 
     static {
@@ -68,14 +69,16 @@ public final class InlineCalls {
     }
 
     /**
-     * @return the node's executor choice: the event loop for a marked Execute call, gRPC's
-     *         pool (null) for every other call
+     * @return the node's executor choice: the event loop for a marked Execute call and for a
+     *         Session (whose jobs are all small), gRPC's pool (null) for every other call
      */
     public static ServerCallExecutorSupplier executors() {
         return new ServerCallExecutorSupplier() {
             @Override
             public <Q, A> Executor getExecutor(ServerCall<Q, A> call, Metadata headers) {
-                return marked(call, headers) ? MoreExecutors.directExecutor() : null;
+                // A Session carries only small jobs, each checked as a marked call's (ProviderService).
+                return marked(call, headers) || SESSION.equals(call.getMethodDescriptor().getFullMethodName())
+                        ? MoreExecutors.directExecutor() : null;
             }
         };
     }

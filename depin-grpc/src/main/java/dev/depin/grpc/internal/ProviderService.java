@@ -10,6 +10,7 @@ import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.grpc.internal.wire.ExecuteRequest;
 import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.JobEnded;
 import dev.depin.grpc.internal.wire.HealthReply;
 import dev.depin.grpc.internal.wire.HealthRequest;
 import dev.depin.grpc.internal.wire.InputChunk;
@@ -91,6 +92,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private static final int FIRST_ALLOCATION = 64 << 10;
 
     private final ProviderNode node;
+    /** Whether the Session method is served. */
+    private final boolean sessions;
     private final StreamLimits limits;
     private final long stallNanos;
     private final long idleNanos;
@@ -107,6 +110,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
      * buyer's half closed), with when they ended; swept by {@link #resetUntaken}.
      */
     private final Map<ExecuteCall, Long> ending = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong sessionJobs = new java.util.concurrent.atomic.AtomicLong();
+    /** Session streams open per peer (at most {@link Wire#SESSIONS_PER_PEER}). */
+    private final Map<NodePublicKey, Integer> sessionsOpen = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile CallMeters sessionMeters;
     /** Fetch calls in progress per peer. */
     private final Map<NodePublicKey, Integer> fetching =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -117,6 +125,19 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
      * @param addressLimits  what the streams of one remote address may hold, over all its keys
      */
     public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits) {
+        this(node, limits, addressLimits, true);
+    }
+
+    /**
+     * @param node          the node that runs the jobs
+     * @param limits        what streams may hold, in all and per peer, and for how long
+     * @param addressLimits what the streams of one remote address may hold, over all its keys
+     * @param sessions      whether the node serves the Session method (many small jobs on one
+     *                      stream); without it the method answers UNIMPLEMENTED, as a node
+     *                      from before it did
+     */
+    public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits, boolean sessions) {
+        this.sessions = sessions;
         this.node = node;
         this.limits = limits;
         this.stallNanos = TimeUnit.MILLISECONDS.toNanos(limits.stallMillis());
@@ -175,6 +196,21 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         return drains.get();
     }
 
+    /** @param meters where each Session job's end is counted (method SessionJob), or null */
+    public void meterSessionJobs(CallMeters meters) {
+        this.sessionMeters = meters;
+    }
+
+    /** @return Session streams open right now, over all peers */
+    public int openSessions() {
+        return openSessions.get();
+    }
+
+    /** @return jobs whose Start came on a Session stream (taken or refused) since the service began */
+    public long sessionJobs() {
+        return sessionJobs.get();
+    }
+
     /** @return Execute streams open right now, over all peers */
     public int openStreams() {
         return ledger.streams();
@@ -212,18 +248,28 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         MethodDescriptor<ExecuteRequest, ExecuteResponse> execute = ProviderGrpc.getExecuteMethod();
         MethodDescriptor<Frame, ExecuteResponse> owned = execute.toBuilder(Frame.MARSHALLER,
                 execute.getResponseMarshaller()).build();
+        MethodDescriptor<ExecuteRequest, ExecuteResponse> session = ProviderGrpc.getSessionMethod();
+        MethodDescriptor<Frame, ExecuteResponse> ownedSession = session.toBuilder(Frame.MARSHALLER,
+                session.getResponseMarshaller()).build();
         ServiceDescriptor old = generated.getServiceDescriptor();
         ServiceDescriptor.Builder d = ServiceDescriptor.newBuilder(old.getName())
                 .setSchemaDescriptor(old.getSchemaDescriptor()).addMethod(owned);
+        if (sessions) {
+            d.addMethod(ownedSession);
+        }
         List<ServerMethodDefinition<?, ?>> others = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
-            if (!m.getMethodDescriptor().getFullMethodName().equals(execute.getFullMethodName())) {
+            String name = m.getMethodDescriptor().getFullMethodName();
+            if (!name.equals(execute.getFullMethodName()) && !name.equals(session.getFullMethodName())) {
                 others.add(m);
                 d.addMethod(m.getMethodDescriptor());
             }
         }
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(d.build())
                 .addMethod(owned, ServerCalls.asyncBidiStreamingCall(this::openExecute));
+        if (sessions) {
+            b.addMethod(ownedSession, ServerCalls.asyncBidiStreamingCall(this::openSession));
+        }
         others.forEach(b::addMethod);
         return io.grpc.ServerInterceptors.intercept(b.build(), InlineCalls.context());
     }
@@ -316,6 +362,365 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         fetching.computeIfPresent(peer, (p, n) -> n <= 1 ? null : n - 1);
     }
 
+    private StreamObserver<Frame> openSession(StreamObserver<ExecuteResponse> responses) {
+        ServerCallStreamObserver<ExecuteResponse> out = (ServerCallStreamObserver<ExecuteResponse>) responses;
+        NodePublicKey peer = PeerKeys.PEER.get();
+        if (sessionsOpen.merge(peer, 1, Integer::sum) > Wire.SESSIONS_PER_PEER) {
+            sessionsOpen.computeIfPresent(peer, (k, n) -> n <= 1 ? null : n - 1);
+            out.onError(Status.RESOURCE_EXHAUSTED.withDescription("this peer has " + Wire.SESSIONS_PER_PEER
+                    + " sessions open already, the most one peer may have: send its jobs on them").asRuntimeException());
+            return new Discard();
+        }
+        Session s = new Session(out, peer, AddressGroup.of(PeerKeys.REMOTE.get()));
+        out.disableAutoRequest(); // read one message at a time, and only while the buyer reads
+        out.setOnCancelHandler(() -> s.broken(null));
+        out.setOnReadyHandler(s::onReady);
+        openSessions.incrementAndGet();
+        s.open();
+        return s;
+    }
+
+    /**
+     * Many small jobs of one peer on one stream (the Session method, docs/decisions.md). Each
+     * job is an {@link ExecuteCall} on a {@link SessionJob}, a stream of its own as far as the
+     * call can tell: it is counted as one Execute stream and one job against every per-peer and
+     * per-address limit, refused, admitted, run, wiped and ended exactly as on its own stream,
+     * and its end becomes a JobEnded message. The session adds what one stream per job got
+     * from HTTP/2: the job numbers (each Start takes the next), at most {@link Wire#SESSION_JOBS}
+     * jobs in flight, inbound flow control (one message is read at a time, and none while the
+     * buyer does not read), a stalled reader's cancellation and an idle limit, checked by one
+     * timer per session.
+     */
+    private final class Session implements StreamObserver<Frame> {
+        private final ServerCallStreamObserver<ExecuteResponse> out;
+        private final NodePublicKey peer;
+        private final String address;
+        /** Serializes writes to {@link #out} and guards the fields below it. */
+        private final Object lock = new Object();
+        /** Jobs started and not yet ended, by number. */
+        private final Map<Long, SessionJob> jobs = new java.util.concurrent.ConcurrentHashMap<>();
+        private boolean ended;
+        private boolean requested;
+        private boolean buyerDone;
+        /** Whether the session's end was counted in {@link #openSessions}. */
+        private boolean counted;
+        private ScheduledFuture<?> sweep;
+        /** The highest job number started; touched by the serialized inbound callbacks only. */
+        private long last;
+        private volatile long lastInboundNanos = System.nanoTime();
+        private volatile long lastReadyNanos = System.nanoTime();
+
+        Session(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address) {
+            this.out = out;
+            this.peer = peer;
+            this.address = address;
+        }
+
+        /** Says the session is served (so the buyer stops falling back) and reads the first message. */
+        void open() {
+            synchronized (lock) {
+                out.onNext(ExecuteResponse.getDefaultInstance());
+                long every = Math.max(TimeUnit.MILLISECONDS.toNanos(50), Math.min(stallNanos / 4,
+                        TimeUnit.SECONDS.toNanos(1)));
+                try {
+                    sweep = deadlines.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    sweep = null; // the service is closing: the server closes the stream
+                }
+            }
+            more();
+        }
+
+        @Override
+        public void onNext(Frame frame) {
+            lastInboundNanos = System.nanoTime();
+            boolean over;
+            synchronized (lock) {
+                requested = false;
+                over = ended;
+            }
+            boolean handed = false;
+            try {
+                if (over) {
+                    return; // zeroed below
+                }
+                ExecuteRequest req = frame.message();
+                if (req == null) {
+                    refuse("a message that is not a valid protobuf request: session closed");
+                    return;
+                }
+                long n = req.getSessionJob();
+                switch (req.getKindCase()) {
+                    case START -> handed = start(n, frame, req.getStart());
+                    case CANCEL -> {
+                        if (n < 1 || n > last) {
+                            refuse("a Cancel for job number " + Long.toUnsignedString(n) + ", which this session "
+                                    + "has not started (its last is " + last + "): session closed");
+                            return;
+                        }
+                        SessionJob j = jobs.get(n);
+                        if (j != null) { // else ended meanwhile: nothing to cancel
+                            handed = true;
+                            j.call.onNext(frame);
+                        }
+                    }
+                    case INPUT -> refuse("an input chunk on a session (each job travels whole inside its Start): "
+                            + "session closed; send a job whose inputs are streamed on its own Execute stream");
+                    default -> refuse("a message of unknown kind on a session: session closed");
+                }
+            } finally {
+                if (!handed) {
+                    Arrays.fill(frame.bytes(), (byte) 0);
+                }
+                more();
+            }
+        }
+
+        /** @return whether the frame went to a job's call (which owns it from then on) */
+        private boolean start(long n, Frame frame, Start s) {
+            if (n != last + 1) {
+                refuse("a Start with job number " + Long.toUnsignedString(n) + " after job " + last
+                        + ": each Start on a session takes the next number, from 1; session closed");
+                return false;
+            }
+            last = n;
+            sessionJobs.incrementAndGet();
+            String refused = null;
+            if (jobs.size() >= Wire.SESSION_JOBS) {
+                refusedStarts.refused(peer, address, System.nanoTime());
+                refused = "this session has " + Wire.SESSION_JOBS + " jobs in flight, the most one session may have: "
+                        + "wait for a JobEnded before the next Start";
+            } else if (s.getByRootCount() > 0) {
+                refusedStarts.refused(peer, address, System.nanoTime());
+                jobEnded(n, Status.INVALID_ARGUMENT.withDescription("a Start that sends inputs by root on a "
+                        + "session: send it on its own Execute stream"));
+                return false;
+            }
+            if (refused == null) {
+                // As openExecute: a peer that keeps sending jobs this node never takes is refused
+                // before its Start is parsed; each job counts as one Execute stream.
+                refused = refusedStarts.check(peer, address, System.nanoTime());
+            }
+            if (refused == null) {
+                refused = ledger.openStream(peer, address);
+            }
+            if (refused != null) {
+                jobEnded(n, Status.RESOURCE_EXHAUSTED.withDescription(refused));
+                return false;
+            }
+            SessionJob j = new SessionJob(this, n);
+            j.call = new ExecuteCall(j, peer, address, true, null, true);
+            jobs.put(n, j);
+            j.call.onNext(frame);
+            j.call.onCompleted(); // the whole job came in its Start: as a buyer that half-closes with it
+            boolean broken;
+            synchronized (lock) {
+                broken = ended;
+            }
+            if (broken) {
+                j.call.onCallCancelled(); // the session broke while the job was taken: as a cut stream
+            }
+            return true;
+        }
+
+        /** Requests the next message, unless one is requested, the buyer does not read, or the session ended. */
+        private void more() {
+            synchronized (lock) {
+                if (ended || requested || buyerDone || !out.isReady()) {
+                    return;
+                }
+                requested = true;
+                out.request(1);
+            }
+        }
+
+        void onReady() {
+            lastReadyNanos = System.nanoTime();
+            for (SessionJob j : jobs.values()) {
+                j.call.onReady();
+            }
+            more();
+        }
+
+        /** One job's message, tagged with its number. */
+        void send(long n, ExecuteResponse m) {
+            synchronized (lock) {
+                if (ended) {
+                    throw new NetworkException("the buyer's session has ended");
+                }
+                out.onNext(m.toBuilder().setSessionJob(n).build());
+            }
+        }
+
+        /** A job's stream ended: its JobEnded goes out and its number is free of the in-flight count. */
+        void jobEnded(long n, Status status) {
+            boolean close;
+            SessionJob j = jobs.remove(n);
+            CallMeters m = sessionMeters;
+            if (m != null) {
+                m.record("SessionJob", status.getCode(), j == null ? 0 : System.nanoTime() - j.startedNanos);
+            }
+            synchronized (lock) {
+                if (ended) {
+                    return;
+                }
+                out.onNext(ExecuteResponse.newBuilder().setSessionJob(n).setEnded(JobEnded.newBuilder()
+                        .setCode(status.getCode().value()).setDescription(
+                                status.getDescription() == null ? "" : status.getDescription())).build());
+                close = buyerDone && jobs.isEmpty();
+            }
+            if (close) {
+                close(Status.OK);
+            }
+        }
+
+        /** Ends the session with the status (once); jobs still in flight are stopped as if their streams were cut. */
+        private void close(Status status) {
+            synchronized (lock) {
+                if (ended) {
+                    return;
+                }
+                try {
+                    if (status.isOk()) {
+                        out.onCompleted();
+                    } else {
+                        out.onError(status.asRuntimeException());
+                    }
+                } catch (RuntimeException e) {
+                    LOG.debug("closing a session failed: {}", e.toString());
+                }
+            }
+            broken(status);
+        }
+
+        /** The buyer cancelled the session, the connection broke, or the node closed it: every job is cut. */
+        void broken(Status why) {
+            synchronized (lock) {
+                if (!counted) {
+                    counted = true;
+                    openSessions.decrementAndGet();
+                    sessionsOpen.computeIfPresent(peer, (k, c) -> c <= 1 ? null : c - 1);
+                }
+                ended = true;
+                if (sweep != null) {
+                    sweep.cancel(false);
+                    sweep = null;
+                }
+            }
+            if (why != null && !why.isOk()) {
+                LOG.debug("session of peer {} closed: {}", peer.nodeId().shortId(), why);
+            }
+            for (SessionJob j : new ArrayList<>(jobs.values())) {
+                j.call.onCallCancelled();
+            }
+            jobs.clear();
+        }
+
+        /** A message that breaks the session's rules: the whole session ends with INVALID_ARGUMENT. */
+        private void refuse(String why) {
+            refusedStarts.refused(peer, address, System.nanoTime());
+            close(Status.INVALID_ARGUMENT.withDescription(why));
+        }
+
+        /** The session's one timer: a buyer that reads nothing for the stall limit, a session idle too long. */
+        private void sweep() {
+            long now = System.nanoTime();
+            if (out.isReady()) {
+                lastReadyNanos = now;
+            } else if (now - lastReadyNanos > stallNanos) {
+                close(Status.CANCELLED.withDescription("the buyer read nothing on this session for "
+                        + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: session closed, its jobs stopped"));
+                return;
+            }
+            if (jobs.isEmpty() && now - lastInboundNanos > TimeUnit.MILLISECONDS.toNanos(Wire.SESSION_IDLE_MILLIS)) {
+                close(Status.OK);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            broken(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            boolean close;
+            synchronized (lock) {
+                buyerDone = true;
+                close = jobs.isEmpty();
+            }
+            if (close) {
+                close(Status.OK);
+            }
+        }
+    }
+
+    /** One job of a {@link Session}, as its {@link ExecuteCall} sees its stream. */
+    private static final class SessionJob extends ServerCallStreamObserver<ExecuteResponse> {
+        private final Session session;
+        private final long n;
+        private final long startedNanos = System.nanoTime();
+        ExecuteCall call;
+
+        SessionJob(Session session, long n) {
+            this.session = session;
+            this.n = n;
+        }
+
+        @Override
+        public void onNext(ExecuteResponse m) {
+            session.send(n, m);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            session.jobEnded(n, Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            session.jobEnded(n, Status.OK);
+        }
+
+        @Override
+        public boolean isReady() {
+            return session.out.isReady();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            synchronized (session.lock) {
+                return session.ended;
+            }
+        }
+
+        @Override
+        public void setOnCancelHandler(Runnable r) {
+            throw new UnsupportedOperationException("a session job is cut by its session");
+        }
+
+        @Override
+        public void setOnReadyHandler(Runnable r) {
+            throw new UnsupportedOperationException("a session job is told by its session");
+        }
+
+        @Override
+        public void setCompression(String compression) {
+        }
+
+        @Override
+        public void disableAutoInboundFlowControl() {
+        }
+
+        @Override
+        public void request(int count) {
+        }
+
+        @Override
+        public void setMessageCompression(boolean enable) {
+        }
+    }
+
     /** A refused stream: whatever still arrives is zeroed and dropped. */
     private static final class Discard implements StreamObserver<Frame> {
         @Override
@@ -359,6 +764,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final Received received;
         /** Marked {@link InlineCalls#HEADER}: its callbacks run on the event loop, so it may stream no input. */
         private final boolean inline;
+        /** Where an inline job came ("on a call marked depin-inline", "on a session") and what to do instead. */
+        private final String marked;
+        private final String instead;
         private final long openedNanos = System.nanoTime();
         private volatile long lastFrameNanos = openedNanos;
         // Touched only by gRPC's serialized inbound callbacks.
@@ -401,6 +809,19 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address,
                     boolean inline, io.grpc.Context.CancellableContext transport) {
+            this(out, peer, address, inline, transport, false);
+        }
+
+        /**
+         * @param transport the call's context, to reset its stream; null for a job of a Session
+         *                  (whose stall the session's own timer handles: resetting would cut every job on it)
+         * @param session   one job of a Session (its refusals name the session, not the header)
+         */
+        ExecuteCall(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address,
+                    boolean inline, io.grpc.Context.CancellableContext transport, boolean session) {
+            this.marked = session ? "on a session" : "on a call marked " + InlineCalls.HEADER;
+            this.instead = session ? "send a job this large on its own Execute stream"
+                    : "send a job this large without the header";
             this.inline = inline;
             this.transport = transport;
             this.out = out;
@@ -474,7 +895,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     case START -> frameDone = start(req.getStart(), frame);
                     case INPUT -> {
                         if (inline) {
-                            throw refuse("an input chunk on a call marked " + InlineCalls.HEADER + " (whose job "
+                            throw refuse("an input chunk " + marked + " (whose job "
                                     + "travels inside its Start): refused; send the header only with every input "
                                     + "inside Start");
                         }
@@ -554,8 +975,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 in += i.bytes();
                 if (in > Wire.INLINE_BYTES) {
                     throw new RefusedException(Status.INVALID_ARGUMENT.withDescription("a job that declares more than "
-                            + Wire.INLINE_BYTES + " input bytes on a call marked "
-                            + InlineCalls.HEADER + ": refused; send a job this large without the header"));
+                            + Wire.INLINE_BYTES + " input bytes " + marked + ": refused; " + instead));
                 }
             }
             long out = 0;
@@ -563,8 +983,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 out += d.bytes();
                 if (out > Wire.INLINE_BYTES) {
                     throw new RefusedException(Status.INVALID_ARGUMENT.withDescription("a job that declares more than "
-                            + Wire.INLINE_BYTES + " output bytes on a call marked "
-                            + InlineCalls.HEADER + ": refused; send a job this large without the header"));
+                            + Wire.INLINE_BYTES + " output bytes " + marked + ": refused; " + instead));
                 }
             }
         }

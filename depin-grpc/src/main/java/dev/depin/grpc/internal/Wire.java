@@ -24,6 +24,17 @@ public final class Wire {
      */
     public static final int INLINE_BYTES = CHUNK_BYTES;
     /**
+     * Jobs one Session stream may have in flight (Start sent, JobEnded not yet): the buyer
+     * sends no more on it, the node ends each Start past it with RESOURCE_EXHAUSTED.
+     */
+    public static final int SESSION_JOBS = 64;
+    /** Session streams one peer may have open on a node at once (more: RESOURCE_EXHAUSTED). */
+    public static final int SESSIONS_PER_PEER = 8;
+    /** A node closes a Session (OK) that has had no job in flight and received nothing this long. */
+    public static final long SESSION_IDLE_MILLIS = 60_000;
+    /** A buyer half-closes a Session of its own that has had no job this long (before the node's limit). */
+    public static final long SESSION_BUYER_IDLE_MILLIS = 20_000;
+    /**
      * HTTP/2 flow-control window per stream (and connection) on both sides: what one
      * stream may have in flight unacknowledged. 4 MiB keeps a bulk stream moving on a
      * link with some latency while bounding what a slow reader can make a sender buffer.

@@ -1,0 +1,484 @@
+package dev.depin.grpc;
+
+import com.google.protobuf.ByteString;
+import dev.depin.crypto.NodeKeyPair;
+import dev.depin.executor.BlockingExecutor;
+import dev.depin.executor.CpuExecutor;
+import dev.depin.executor.spi.ExecutionCancelledException;
+import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.Wire;
+import dev.depin.grpc.internal.wire.Cancel;
+import dev.depin.grpc.internal.wire.ExecuteRequest;
+import dev.depin.grpc.internal.wire.ExecuteResponse;
+import dev.depin.grpc.internal.wire.InputChunk;
+import dev.depin.grpc.internal.wire.ProviderGrpc;
+import dev.depin.grpc.internal.wire.Start;
+import dev.depin.job.Job;
+import dev.depin.job.Requirements;
+import dev.depin.network.NetworkException;
+import dev.depin.network.spi.Dispatch;
+import dev.depin.network.spi.ExecutionRequest;
+import dev.depin.network.spi.ExecutionResponse;
+import dev.depin.network.spi.OfferQuery;
+import dev.depin.node.ProviderNode;
+import dev.depin.provider.ProviderOffer;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Many small jobs on one Session stream (docs/decisions.md, "Many small jobs per stream"):
+ * each job keeps what its own stream gave it (its result, its cancellation, its deadline), a
+ * node without the method gets one stream per job, and a hostile session gets a clean status
+ * and leaves nothing held.
+ */
+class SessionTest {
+    private static final long SEED = 0x5E5510L;
+    private final NodeKeyPair providerKey = NodeKeyPair.generate();
+    private DirectoryServer directory;
+    private ProviderServer server;
+    private GrpcNetwork net;
+    private ManagedChannel channel;
+
+    private void start(ProviderNode node, boolean sessions, Duration stall) {
+        directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0).start();
+        server = ProviderServer.builder(node, providerKey).listen("127.0.0.1", 0).sessions(sessions)
+                .stallTimeout(stall).directory(directory.address(), directory.publicKey()).start();
+        server.renewNow();
+        net = GrpcNetwork.builder().directory(directory.address(), directory.publicKey()).build();
+    }
+
+    @AfterEach
+    void stop() {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        if (net != null) {
+            net.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        if (directory != null) {
+            directory.close();
+        }
+    }
+
+    private ProviderOffer offer() throws Exception {
+        return net.offers(new OfferQuery("saxpy", Requirements.ANY, 10)).get(30, TimeUnit.SECONDS).get(0);
+    }
+
+    private static ExecutionRequest request(int i, Job job) {
+        return new ExecutionRequest(Hostile.jobId(i), 1, job.spec(), job.inputs(), new byte[ExecutionRequest.NONCE_BYTES]);
+    }
+
+    /** Sends small jobs (each waited for) until the node has taken one on a session: the session is open. */
+    private int openSession(ProviderOffer offer, SplittableRandom rnd, BlockingExecutor slow) throws Exception {
+        int i = 1_000_000;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (server.sessionJobs() == 0) {
+            assertTrue(System.nanoTime() < until, "no job ever went on a session");
+            if (slow != null) {
+                slow.release(1);
+            }
+            Saxpy s = new Saxpy(rnd, 16, Duration.ofSeconds(60));
+            s.check(net.dispatch(offer, request(i++, s.job), p -> { }).response().get(20, TimeUnit.SECONDS)
+                    .outputBytes().get("out"));
+        }
+        return i;
+    }
+
+    @Test
+    void manyJobsOnOneSession_eachResultRight_andNothingHeldAfter() throws Exception {
+        System.out.println("SessionTest seed " + SEED);
+        SplittableRandom rnd = new SplittableRandom(SEED);
+        NodeKeyPair k = providerKey;
+        start(ProviderNode.builder(k, new CpuExecutor(2)).build(), true, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        openSession(offer, rnd, null);
+        long before = server.sessionJobs();
+        List<Saxpy> jobs = new ArrayList<>();
+        List<Dispatch> sent = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            // Awkward sizes: 1 to 4,099 floats, a few at the inline limit's edge (2 x 128 KiB in, 128 KiB out).
+            int n = i % 50 == 7 ? 32 << 10 : 1 + rnd.nextInt(4099);
+            Saxpy s = new Saxpy(rnd, n, Duration.ofSeconds(60));
+            jobs.add(s);
+            sent.add(net.dispatch(offer, request(i, s.job), p -> { }));
+            if (sent.size() - countDone(sent) > 48) {
+                sent.get(sent.size() - 48).response().get(30, TimeUnit.SECONDS);
+            }
+        }
+        for (int i = 0; i < jobs.size(); i++) {
+            ExecutionResponse r = sent.get(i).response().get(30, TimeUnit.SECONDS);
+            jobs.get(i).check(r.outputBytes().get("out"));
+            assertEquals(Hostile.jobId(i), r.jobId());
+        }
+        long onSessions = server.sessionJobs() - before;
+        System.out.println("SessionTest: " + onSessions + " of 300 jobs on sessions, " + server.openSessions()
+                + " session(s) open");
+        assertTrue(onSessions >= 250, onSessions + " of 300 jobs went on a session");
+        assertEquals(1, server.openSessions(), "one session for one buyer");
+        Hostile.awaitReleased(server);
+    }
+
+    private static int countDone(List<Dispatch> sent) {
+        int n = 0;
+        for (Dispatch d : sent) {
+            n += d.response().isDone() ? 1 : 0;
+        }
+        return n;
+    }
+
+    @Test
+    void oneJobCancelledMidSession_othersFinish_andTheSessionGoesOn() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 1);
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        ProviderNode node = ProviderNode.builder(providerKey, slow).build();
+        start(node, true, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        int i = openSession(offer, rnd, slow);
+        long before = server.sessionJobs();
+        Saxpy a = new Saxpy(rnd, 100, Duration.ofSeconds(60));
+        Saxpy b = new Saxpy(rnd, 101, Duration.ofSeconds(60));
+        Saxpy c = new Saxpy(rnd, 102, Duration.ofSeconds(60));
+        Dispatch da = net.dispatch(offer, request(i++, a.job), p -> { });
+        Dispatch db = net.dispatch(offer, request(i++, b.job), p -> { });
+        Dispatch dc = net.dispatch(offer, request(i++, c.job), p -> { });
+        awaitTrue(() -> server.sessionJobs() - before == 3 && node.busy() == 3, "three jobs taken on the session");
+        long cancelledBefore = node.cancelledCount();
+        db.cancel("the buyer changed its mind");
+        ExecutionException e = assertThrowsExecution(db.response());
+        assertInstanceOf(ExecutionCancelledException.class, e.getCause(), e.toString());
+        db.released().get(10, TimeUnit.SECONDS);
+        awaitTrue(() -> node.cancelledCount() == cancelledBefore + 1, "the node stopped the cancelled job");
+        slow.release(10);
+        a.check(da.response().get(20, TimeUnit.SECONDS).outputBytes().get("out"));
+        c.check(dc.response().get(20, TimeUnit.SECONDS).outputBytes().get("out"));
+        Saxpy d = new Saxpy(rnd, 103, Duration.ofSeconds(60));
+        d.check(net.dispatch(offer, request(i, d.job), p -> { }).response().get(20, TimeUnit.SECONDS)
+                .outputBytes().get("out"));
+        assertEquals(4, server.sessionJobs() - before, "every job on the session, the one after the cancel too");
+        assertEquals(1, server.openSessions());
+        Hostile.awaitReleased(server);
+    }
+
+    @Test
+    void oneJobsDeadlinePasses_itFails_theOtherOnTheSessionFinishes() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        ProviderNode node = ProviderNode.builder(providerKey, slow).build();
+        start(node, true, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        int i = openSession(offer, rnd, slow);
+        long before = server.sessionJobs();
+        Saxpy a = new Saxpy(rnd, 100, Duration.ofSeconds(60));
+        Saxpy late = new Saxpy(rnd, 101, Duration.ofMillis(700));
+        Dispatch da = net.dispatch(offer, request(i++, a.job), p -> { });
+        Dispatch dl = net.dispatch(offer, request(i++, late.job), p -> { });
+        ExecutionException e = assertThrowsExecution(dl.response());
+        assertInstanceOf(NetworkException.class, e.getCause(), e.toString());
+        assertTrue(e.getCause().getMessage().contains("DEADLINE_EXCEEDED: the job's deadline passed on its session"),
+                e.getCause().getMessage());
+        assertFalse(da.response().isDone(), "the other job is still held by the executor");
+        slow.release(10);
+        a.check(da.response().get(20, TimeUnit.SECONDS).outputBytes().get("out"));
+        assertEquals(2, server.sessionJobs() - before);
+        assertEquals(1, server.openSessions());
+        Hostile.awaitReleased(server);
+    }
+
+    @Test
+    void nodeWithoutSessions_everyJobOnItsOwnStream() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 3);
+        start(ProviderNode.builder(providerKey, new CpuExecutor(1)).build(), false, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        List<Saxpy> jobs = new ArrayList<>();
+        List<Dispatch> sent = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            Saxpy s = new Saxpy(rnd, 1 + rnd.nextInt(2000), Duration.ofSeconds(60));
+            jobs.add(s);
+            sent.add(net.dispatch(offer, request(i, s.job), p -> { }));
+            if (i % 10 == 9) {
+                sent.get(i).response().get(20, TimeUnit.SECONDS); // the UNIMPLEMENTED answer comes meanwhile
+            }
+        }
+        for (int i = 0; i < jobs.size(); i++) {
+            jobs.get(i).check(sent.get(i).response().get(20, TimeUnit.SECONDS).outputBytes().get("out"));
+        }
+        assertEquals(0, server.sessionJobs());
+        assertEquals(0, server.openSessions());
+        Hostile.awaitReleased(server);
+    }
+
+    // ---- hostile sessions -------------------------------------------------------------------------
+
+    /** A raw Session stream: what the node answered, by job number, and the status it ended with. */
+    private static final class Peer implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+        final CompletableFuture<Status> status = new CompletableFuture<>();
+        final CompletableFuture<Void> hello = new CompletableFuture<>();
+        final Map<Long, CompletableFuture<ExecuteResponse>> ended = new ConcurrentHashMap<>();
+        final Map<Long, ExecuteResponse> results = new ConcurrentHashMap<>();
+        final boolean read;
+        ClientCallStreamObserver<ExecuteRequest> out;
+
+        Peer(boolean read) {
+            this.read = read;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ExecuteRequest> s) {
+            out = s;
+            if (!read) {
+                s.disableAutoRequestWithInitial(1); // the node's opening message, then nothing
+            }
+        }
+
+        CompletableFuture<ExecuteResponse> ended(long n) {
+            return ended.computeIfAbsent(n, k -> new CompletableFuture<>());
+        }
+
+        @Override
+        public void onNext(ExecuteResponse m) {
+            if (m.getSessionJob() == 0) {
+                hello.complete(null);
+            } else if (m.hasEnded()) {
+                ended(m.getSessionJob()).complete(m);
+            } else if (m.hasResult()) {
+                results.put(m.getSessionJob(), m);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            status.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            status.complete(Status.OK);
+        }
+
+        Status await() throws Exception {
+            return status.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    private Peer open(boolean read) throws Exception {
+        if (channel == null) {
+            channel = NettyChannelBuilder.forTarget(server.address())
+                    .sslContext(NodeTls.client(NodeTls.identity(NodeKeyPair.generate()), providerKey.publicKey()))
+                    .maxInboundMessageSize(8 << 20).build();
+        }
+        Peer p = new Peer(read);
+        ProviderGrpc.newStub(channel).session(p);
+        p.hello.get(20, TimeUnit.SECONDS);
+        return p;
+    }
+
+    /** A Start carrying its whole job (as GrpcNetwork sends one), with a job number. */
+    private static ExecuteRequest start(long n, Job job, String jobId) {
+        Start.Builder s = Start.newBuilder().setJobId(jobId).setAttempt(1)
+                .setSpecJson(ByteString.copyFrom(job.spec().canonicalJson()))
+                .setNonce(ByteString.copyFrom(new byte[32])).setCompact(true);
+        for (Map.Entry<String, ByteBuffer> in : job.inputs().entrySet()) {
+            s.addInputs(InputChunk.newBuilder().setName(in.getKey()).setData(ByteString.copyFrom(in.getValue().duplicate())));
+        }
+        return ExecuteRequest.newBuilder().setSessionJob(n).setStart(s).build();
+    }
+
+    private static void assertStatus(Status.Code code, Status s, String... words) {
+        assertEquals(code, s.getCode(), s.toString());
+        for (String w : words) {
+            assertTrue(String.valueOf(s.getDescription()).contains(w), s.toString());
+        }
+    }
+
+    private static void assertEnded(Status.Code code, ExecuteResponse m, String... words) {
+        assertStatus(code, Status.fromCodeValue(m.getEnded().getCode()).withDescription(m.getEnded().getDescription()),
+                words);
+    }
+
+    private BlockingExecutor hostileNode() {
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        start(ProviderNode.builder(providerKey, slow).build(), true, Duration.ofMillis(500));
+        return slow;
+    }
+
+    @Test
+    void hostile_repeatedOrSkippedJobNumber_endsTheSession() throws Exception {
+        BlockingExecutor slow = hostileNode();
+        slow.release(1_000);
+        SplittableRandom rnd = new SplittableRandom(SEED + 4);
+        Peer p = open(true);
+        p.out.onNext(start(1, new Saxpy(rnd, 8, Duration.ofSeconds(60)).job, Hostile.jobId(1)));
+        assertEquals(0, p.ended(1).get(20, TimeUnit.SECONDS).getEnded().getCode());
+        assertTrue(p.results.containsKey(1L), "job 1 ran");
+        p.out.onNext(start(1, new Saxpy(rnd, 8, Duration.ofSeconds(60)).job, Hostile.jobId(2)));
+        assertStatus(Status.Code.INVALID_ARGUMENT, p.await(), "a Start with job number 1 after job 1",
+                "each Start on a session takes the next number, from 1");
+
+        Peer q = open(true);
+        q.out.onNext(start(3, new Saxpy(rnd, 8, Duration.ofSeconds(60)).job, Hostile.jobId(3)));
+        assertStatus(Status.Code.INVALID_ARGUMENT, q.await(), "a Start with job number 3 after job 0");
+
+        Peer z = open(true);
+        z.out.onNext(start(0, new Saxpy(rnd, 8, Duration.ofSeconds(60)).job, Hostile.jobId(4)));
+        assertStatus(Status.Code.INVALID_ARGUMENT, z.await(), "a Start with job number 0 after job 0");
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.openSessions());
+    }
+
+    @Test
+    void hostile_inputChunkOrCancelOfAnUnstartedJob_endsTheSession() throws Exception {
+        hostileNode();
+        Peer p = open(true);
+        p.out.onNext(ExecuteRequest.newBuilder().setSessionJob(1).setInput(InputChunk.newBuilder().setName("x")
+                .setData(ByteString.copyFrom(new byte[64]))).build());
+        assertStatus(Status.Code.INVALID_ARGUMENT, p.await(), "an input chunk on a session");
+        Peer q = open(true);
+        q.out.onNext(ExecuteRequest.newBuilder().setSessionJob(5).setCancel(Cancel.newBuilder().setReason("x")).build());
+        assertStatus(Status.Code.INVALID_ARGUMENT, q.await(), "a Cancel for job number 5, which this session has not "
+                + "started (its last is 0)");
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.openSessions());
+    }
+
+    @Test
+    void hostile_jobLargerThanInline_refusedAlone_theSessionGoesOn() throws Exception {
+        BlockingExecutor slow = hostileNode();
+        slow.release(1_000);
+        SplittableRandom rnd = new SplittableRandom(SEED + 5);
+        Peer p = open(true);
+        p.out.onNext(start(1, Hostile.declaring(Wire.INLINE_BYTES + 4), Hostile.jobId(1)));
+        assertEnded(Status.Code.INVALID_ARGUMENT, p.ended(1).get(20, TimeUnit.SECONDS), "a job that declares more than "
+                + Wire.INLINE_BYTES + " input bytes on a session: refused; send a job this large on its own Execute stream");
+        p.out.onNext(start(2, new Saxpy(rnd, 64, Duration.ofSeconds(60)).job, Hostile.jobId(2)));
+        assertEquals(0, p.ended(2).get(20, TimeUnit.SECONDS).getEnded().getCode());
+        assertTrue(p.results.containsKey(2L), "job 2 ran");
+        assertEquals(1, server.node().completedCount());
+        p.out.onCompleted();
+        assertStatus(Status.Code.OK, p.await());
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.openSessions());
+    }
+
+    @Test
+    void hostile_tooManyJobsInFlight_theExtraRefused_andACutSessionReleasesEveryJob() throws Exception {
+        hostileNode(); // the executor never runs: every job stays in flight
+        SplittableRandom rnd = new SplittableRandom(SEED + 6);
+        Peer p = open(true);
+        for (int n = 1; n <= Wire.SESSION_JOBS + 1; n++) {
+            p.out.onNext(start(n, new Saxpy(rnd, 8, Duration.ofSeconds(60)).job, Hostile.jobId(n)));
+        }
+        assertEnded(Status.Code.RESOURCE_EXHAUSTED, p.ended(Wire.SESSION_JOBS + 1).get(20, TimeUnit.SECONDS),
+                "this session has " + Wire.SESSION_JOBS + " jobs in flight, the most one session may have");
+        awaitTrue(() -> server.node().busy() == Wire.SESSION_JOBS, "the node took " + Wire.SESSION_JOBS + " jobs");
+        assertEquals(Wire.SESSION_JOBS, server.openStreams(), "each job of a session counts as one stream");
+        p.out.cancel("gone", null);
+        Hostile.awaitReleased(server);
+        awaitTrue(() -> server.openSessions() == 0, "the session closed");
+        assertEquals(0, server.node().completedCount());
+    }
+
+    @Test
+    void hostile_sessionThatNeverReads_isClosedAfterTheStallLimit_andReleasesEverything() throws Exception {
+        BlockingExecutor slow = hostileNode(); // stall limit 500 ms
+        slow.release(1_000);
+        SplittableRandom rnd = new SplittableRandom(SEED + 7);
+        Peer p = open(false);
+        // 128 KiB of outputs each: the reader's window fills after a few, and the node stops reading.
+        for (int n = 1; n <= 40; n++) {
+            p.out.onNext(start(n, new Saxpy(rnd, 32 << 10, Duration.ofSeconds(60)).job, Hostile.jobId(n)));
+        }
+        awaitTrue(() -> server.openSessions() == 0, "the stalled session was closed");
+        assertTrue(server.sessionJobs() < 40, "the node read every Start of a session that read nothing: "
+                + server.sessionJobs());
+        Hostile.awaitReleased(server);
+        p.out.request(10_000);
+        assertStatus(Status.Code.CANCELLED, p.await(), "the buyer read nothing on this session for 500 ms");
+    }
+
+    @Test
+    void hostile_morePeerSessionsThanTheLimit_refused() throws Exception {
+        hostileNode();
+        List<Peer> open = new ArrayList<>();
+        for (int i = 0; i < Wire.SESSIONS_PER_PEER; i++) {
+            open.add(open(true));
+        }
+        assertEquals(Wire.SESSIONS_PER_PEER, server.openSessions());
+        Peer extra = new Peer(true);
+        ProviderGrpc.newStub(channel).session(extra);
+        assertStatus(Status.Code.RESOURCE_EXHAUSTED, extra.await(), "this peer has " + Wire.SESSIONS_PER_PEER
+                + " sessions open already");
+        open.get(0).out.onCompleted();
+        assertStatus(Status.Code.OK, open.get(0).await());
+        awaitTrue(() -> server.openSessions() == Wire.SESSIONS_PER_PEER - 1, "the closed session was counted off");
+        open(true); // a place is free again
+        for (Peer p : open) {
+            p.out.cancel("done", null);
+        }
+    }
+
+    @Test
+    void sessionBroken_everyJobInFlightFails_noneHangs() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 8);
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        start(ProviderNode.builder(providerKey, slow).build(), true, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        int i = openSession(offer, rnd, slow);
+        long before = server.sessionJobs();
+        Dispatch a = net.dispatch(offer, request(i++, new Saxpy(rnd, 10, Duration.ofSeconds(60)).job), p -> { });
+        Dispatch b = net.dispatch(offer, request(i, new Saxpy(rnd, 11, Duration.ofSeconds(60)).job), p -> { });
+        awaitTrue(() -> server.sessionJobs() - before == 2, "both jobs on the session");
+        long completed = server.node().completedCount();
+        server.close(); // the connection goes, and the session with it
+        for (Dispatch d : List.of(a, b)) {
+            ExecutionException e = assertThrowsExecution(d.response());
+            assertInstanceOf(dev.depin.DepinException.class, e.getCause(), e.toString());
+            d.released().get(20, TimeUnit.SECONDS);
+        }
+        assertEquals(completed, server.node().completedCount(), "a job of the broken session completed");
+    }
+
+    private static ExecutionException assertThrowsExecution(CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(20, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e;
+        }
+        throw new AssertionError("completed, expected to fail");
+    }
+
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void awaitTrue(Condition c, String what) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!c.holds()) {
+            assertTrue(System.nanoTime() < until, "timed out: " + what);
+            Thread.sleep(2);
+        }
+    }
+}
