@@ -107,6 +107,8 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final Map<Route, ManagedChannel> channels = new ConcurrentHashMap<>();
     /** The Session stream of each route that has one (opening, open, or retiring). */
     private final Map<Route, SessionClient> sessions = new ConcurrentHashMap<>();
+    /** Every session not yet ended, those retired and replaced in {@link #sessions} included (swept for deadlines). */
+    private final Set<SessionClient> liveSessions = ConcurrentHashMap.newKeySet();
     /** Providers that answered a Session with UNIMPLEMENTED (nodes from before it): one stream per job. */
     private final Set<NodeId> withoutSessions = ConcurrentHashMap.newKeySet();
     /** Checks every session's job deadlines and idle time (one timer for all, not one per job); started with the first session. */
@@ -581,7 +583,7 @@ public final class GrpcNetwork implements ComputeNetwork {
      * address): calls on it finish, new ones go to a fresh channel if the provider is listed again.
      */
     private void forget(Route route) {
-        SessionClient session = sessions.remove(route);
+        SessionClient session = sessions.remove(route); // still swept until it ends
         if (session != null) {
             session.close("the provider's route changed");
         }
@@ -661,6 +663,7 @@ public final class GrpcNetwork implements ComputeNetwork {
                     sessions.remove(route, fresh);
                 }
             });
+            liveSessions.add(fresh);
             startSweeper();
             try {
                 ProviderGrpc.newStub(channel(route))
@@ -668,6 +671,7 @@ public final class GrpcNetwork implements ComputeNetwork {
                         .session(fresh);
             } catch (RuntimeException e) {
                 sessions.remove(route, fresh);
+                liveSessions.remove(fresh);
             }
             return null;
         }
@@ -687,16 +691,17 @@ public final class GrpcNetwork implements ComputeNetwork {
                             return th;
                         });
                 t.scheduleWithFixedDelay(() -> {
-                    for (Map.Entry<Route, SessionClient> e : sessions.entrySet()) {
+                    for (SessionClient c : liveSessions) {
                         try {
-                            e.getValue().sweep();
+                            c.sweep();
                         } catch (RuntimeException x) {
                             LOG.debug("session sweep: {}", x.toString());
                         }
-                        if (e.getValue().ended()) {
-                            sessions.remove(e.getKey(), e.getValue());
+                        if (c.ended()) {
+                            liveSessions.remove(c);
                         }
                     }
+                    sessions.values().removeIf(SessionClient::ended);
                 }, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
                 sweeper = t;
             }
@@ -899,7 +904,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         for (RemoteAttempt a : open) {
             a.abort("this gRPC network is closed");
         }
-        sessions.values().forEach(x -> x.close("this gRPC network is closed"));
+        liveSessions.forEach(x -> x.close("this gRPC network is closed"));
         java.util.concurrent.ScheduledExecutorService t;
         synchronized (sessions) {
             t = sweeper;

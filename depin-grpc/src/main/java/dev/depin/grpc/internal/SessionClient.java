@@ -37,6 +37,8 @@ import java.util.concurrent.TimeUnit;
 public final class SessionClient implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
     /** A session takes new jobs for this long, then retires (well inside a node's 10-minute connection age grace). */
     static final long MAX_AGE_NANOS = TimeUnit.MINUTES.toNanos(5);
+    /** How long the node's opening message may take before the session is given up (and opened again later). */
+    static final long OPEN_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final String provider;
     /** Where attempts hear of their failures that do not come from the transport's thread. */
@@ -128,6 +130,12 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
      */
     public void sweep() {
         long now = System.nanoTime();
+        if (!opened.isDone() && now - openedNanos > OPEN_NANOS) {
+            // A node that neither serves nor refuses the session: its jobs keep their own streams.
+            close("provider " + provider + " sent no opening message on its session in "
+                    + TimeUnit.NANOSECONDS.toSeconds(OPEN_NANOS) + " s");
+            return;
+        }
         for (Job j : jobs.values()) {
             if (now - j.deadlineNanos > 0) {
                 j.expire();
