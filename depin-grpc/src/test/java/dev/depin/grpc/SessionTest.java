@@ -93,7 +93,7 @@ class SessionTest {
     }
 
     /** Sends small jobs (each waited for) until the node has taken one on a session: the session is open. */
-    private int openSession(ProviderOffer offer, SplittableRandom rnd, BlockingExecutor slow) throws Exception {
+    private void openSession(ProviderOffer offer, SplittableRandom rnd, BlockingExecutor slow) throws Exception {
         int i = 1_000_000;
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (server.sessionJobs() == 0) {
@@ -105,7 +105,15 @@ class SessionTest {
             s.check(net.dispatch(offer, request(i++, s.job), p -> { }).response().get(20, TimeUnit.SECONDS)
                     .outputBytes().get("out"));
         }
-        return i;
+    }
+
+    /** Starts a node whose executor runs only when released, and opens the buyer's session to it. */
+    private ProviderOffer startWithSession(ProviderNode node, SplittableRandom rnd, BlockingExecutor slow)
+            throws Exception {
+        start(node, true, Duration.ofSeconds(2));
+        ProviderOffer offer = offer();
+        openSession(offer, rnd, slow);
+        return offer;
     }
 
     @Test
@@ -155,9 +163,8 @@ class SessionTest {
         SplittableRandom rnd = new SplittableRandom(SEED + 1);
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
         ProviderNode node = ProviderNode.builder(providerKey, slow).build();
-        start(node, true, Duration.ofSeconds(2));
-        ProviderOffer offer = offer();
-        int i = openSession(offer, rnd, slow);
+        ProviderOffer offer = startWithSession(node, rnd, slow);
+        int i = 1;
         long before = server.sessionJobs();
         Saxpy a = new Saxpy(rnd, 100, Duration.ofSeconds(60));
         Saxpy b = new Saxpy(rnd, 101, Duration.ofSeconds(60));
@@ -188,9 +195,8 @@ class SessionTest {
         SplittableRandom rnd = new SplittableRandom(SEED + 2);
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
         ProviderNode node = ProviderNode.builder(providerKey, slow).build();
-        start(node, true, Duration.ofSeconds(2));
-        ProviderOffer offer = offer();
-        int i = openSession(offer, rnd, slow);
+        ProviderOffer offer = startWithSession(node, rnd, slow);
+        int i = 1;
         long before = server.sessionJobs();
         Saxpy a = new Saxpy(rnd, 100, Duration.ofSeconds(60));
         Saxpy late = new Saxpy(rnd, 101, Duration.ofMillis(700));
@@ -444,9 +450,9 @@ class SessionTest {
     void sessionBroken_everyJobInFlightFails_noneHangs() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 8);
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
-        start(ProviderNode.builder(providerKey, slow).build(), true, Duration.ofSeconds(2));
-        ProviderOffer offer = offer();
-        int i = openSession(offer, rnd, slow);
+        ProviderNode node = ProviderNode.builder(providerKey, slow).build();
+        ProviderOffer offer = startWithSession(node, rnd, slow);
+        int i = 1;
         long before = server.sessionJobs();
         Dispatch a = net.dispatch(offer, request(i++, new Saxpy(rnd, 10, Duration.ofSeconds(60)).job), p -> { });
         Dispatch b = net.dispatch(offer, request(i, new Saxpy(rnd, 11, Duration.ofSeconds(60)).job), p -> { });
