@@ -5,8 +5,10 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.CallLimits;
 import dev.depin.grpc.internal.CallMeters;
+import dev.depin.grpc.internal.LedgerRefusals;
 import dev.depin.grpc.internal.LedgerService;
 import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.OperationAdmission;
 import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.grpc.internal.TransportRefusals;
 import dev.depin.network.NetworkException;
@@ -41,8 +43,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * client key and per remote address over all their connections ({@link Builder#maxCalls}: a call counts until its answer is read, so a request sent
  * slowly or an answer left unread holds only its sender's share; past them RESOURCE_EXHAUSTED), a
  * request sent whole within {@link Builder#receiveTimeout} of the call's start or
- * DEADLINE_EXCEEDED, {@link Builder#maxInFlightPerKey} unanswered operations per client key over
- * all its connections (each operation of a batch counts as one), an operation answered within
+ * DEADLINE_EXCEEDED, unanswered operations per client key, per remote address and in total
+ * ({@link Builder#maxInFlight}; each operation of a batch counts as one; the last quarter of the
+ * total kept for light peers), listings answered under flow control (at most 32 KiB and a page
+ * queued per call) and their reader's connection closed when it takes nothing for
+ * {@link Builder#stallTimeout}, an operation answered within
  * {@link Builder#callTimeout} or UNAVAILABLE (safe to retry with its key), a TLS handshake within
  * 10 s, idle connections closed after 5 minutes, keepalive pings no more often than every 20 s,
  * and every connection recycled after 2 hours. With {@link Builder#meterRegistry} each refusal is
@@ -79,6 +84,7 @@ public final class LedgerServer implements AutoCloseable {
     private final LedgerService service;
     private final CallLimits callLimits;
     private final TransportRefusals transportRefusals;
+    private final LedgerRefusals refusals = new LedgerRefusals();
     private final NodePublicKey key;
     private final String address;
     private final ExecutorService executor;
@@ -94,11 +100,13 @@ public final class LedgerServer implements AutoCloseable {
         this.responses = Executors.newFixedThreadPool(b.threads, r -> daemon(r, "depin-ledger-answer-" + n.incrementAndGet()));
         this.rechecks = Executors.newFixedThreadPool(b.maxDisputes, r -> daemon(r, "depin-ledger-recheck-" + n.incrementAndGet()));
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "depin-ledger-dispute-deadline"));
+        this.transportRefusals = new TransportRefusals(b.registry, "depin.ledger");
         this.service = new LedgerService(b.ledger, b.access, b.key.nodeId(), responses, b.maxInFlightPerKey,
                 b.callTimeout.toMillis()).claims(b.slashing, rechecks, timer, b.maxDisputeBytes, b.maxDisputes,
-                b.disputeUploadDeadline.toMillis());
+                b.disputeUploadDeadline.toMillis()).limits(new OperationAdmission.Limits(b.maxInFlightPerKey,
+                b.maxInFlightPerAddress, b.maxInFlightTotal), refusals, b.stallTimeout.toMillis(), timer,
+                transportRefusals::closeConnection);
         this.callLimits = new CallLimits(b.maxCallsPerKey, b.maxCallsPerAddress, b.receiveTimeout.toMillis(), timer);
-        this.transportRefusals = new TransportRefusals(b.registry, "depin.ledger");
         ServerServiceDefinition limited = ServerInterceptors.intercept(service.bindService(), callLimits);
         try {
             this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
@@ -127,6 +135,7 @@ public final class LedgerServer implements AutoCloseable {
         }
         this.address = b.host + ":" + server.getPort();
         if (b.registry != null) {
+            refusals.register(b.registry, "depin.ledger");
             io.micrometer.core.instrument.Gauge.builder("depin.ledger.operations.in_flight", service,
                     LedgerService::inFlight).description("Operations taken and not yet answered, over all keys")
                     .register(b.registry);
@@ -177,6 +186,32 @@ public final class LedgerServer implements AutoCloseable {
     /** @return operations being answered now (each of a batch counts) */
     public int inFlight() {
         return service.inFlight();
+    }
+
+    /**
+     * @param client a client's key
+     * @return its operations being answered now, over all its connections (within
+     *         {@link Builder#maxInFlight}'s per-key bound)
+     * @throws InvalidArgumentException on null
+     */
+    public int inFlight(NodePublicKey client) {
+        return service.inFlight(InvalidArgumentException.requireNonNull(client, "client key"));
+    }
+
+    /**
+     * @param reason a reason's meter tag ({@code operations_per_key}, {@code operations_per_address},
+     *               {@code operations_total}, {@code operations_fair_share}, {@code reply_stalled})
+     * @return operations refused (or answer streams cancelled) for it since start; in the meter
+     *         registry as {@code depin.ledger.refusals} by {@code reason}
+     * @throws InvalidArgumentException on an unknown reason
+     */
+    public long refusals(String reason) {
+        for (LedgerRefusals.Reason r : LedgerRefusals.Reason.values()) {
+            if (r.tag().equals(reason)) {
+                return refusals.count(r);
+            }
+        }
+        throw new InvalidArgumentException("no refusal reason " + reason);
     }
 
     /**
@@ -250,6 +285,9 @@ public final class LedgerServer implements AutoCloseable {
         private String host = "127.0.0.1";
         private int port;
         private int maxInFlightPerKey = 4_096;
+        private int maxInFlightPerAddress = 16_384;
+        private int maxInFlightTotal = 65_536;
+        private Duration stallTimeout = Duration.ofSeconds(10);
         private Duration callTimeout = Duration.ofSeconds(30);
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private dev.depin.settlement.SlashPolicy slashing = dev.depin.settlement.SlashPolicy.DEFAULT;
@@ -282,8 +320,10 @@ public final class LedgerServer implements AutoCloseable {
         }
 
         /**
-         * @param max unanswered calls one client key may have at once, over all its connections
-         *            (default 4,096); more are refused with RESOURCE_EXHAUSTED
+         * @param max unanswered operations one client key may have at once, over all its
+         *            connections (default 4,096; each operation of a batch counts); more are
+         *            refused with RESOURCE_EXHAUSTED. The per-address and total bounds
+         *            ({@link #maxInFlight}) are raised to at least this.
          * @return this builder
          * @throws InvalidArgumentException unless 1 to 1,000,000
          */
@@ -292,6 +332,54 @@ public final class LedgerServer implements AutoCloseable {
                 throw new InvalidArgumentException("calls in flight per key " + max + " must be 1 to 1,000,000");
             }
             this.maxInFlightPerKey = max;
+            this.maxInFlightPerAddress = Math.max(maxInFlightPerAddress, max);
+            this.maxInFlightTotal = Math.max(maxInFlightTotal, maxInFlightPerAddress);
+            return this;
+        }
+
+        /**
+         * Operations the service holds unanswered at once (each of a batch counts; a read counts
+         * one while it is answered), so that what peers within their call limits can make the
+         * ledger's writer hold, and queue ahead of everyone, is bounded. A call asking for more
+         * than is free gets what is free and the rest refused RESOURCE_EXHAUSTED, naming the
+         * bound ({@link RemoteSettlement} retries them). Fair between peers: the last quarter of
+         * the total is kept for addresses holding fewer than {@code perKey}, so peers sending
+         * big batches fill at most three quarters and one sending single operations still gets
+         * in. Refusals are counted by reason ({@code depin.ledger.refusals}).
+         *
+         * @param perKey     per client key over all its connections (default 4,096: a
+         *                   {@link RemoteSettlement}'s {@value RemoteSettlement#BATCHES_IN_FLIGHT}
+         *                   calls of up to 512)
+         * @param perAddress per remote address over all its keys (default 16,384)
+         * @param total      over all peers (default 65,536)
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 &le; perKey &le; perAddress &le; total &le; 10,000,000
+         */
+        public Builder maxInFlight(int perKey, int perAddress, int total) {
+            new OperationAdmission.Limits(perKey, perAddress, total);
+            this.maxInFlightPerKey = perKey;
+            this.maxInFlightPerAddress = perAddress;
+            this.maxInFlightTotal = total;
+            return this;
+        }
+
+        /**
+         * @param timeout how long a listing's answer stream (ListBalances, GetStatement,
+         *                ListOpenHolds) may go without its reader taking anything before the call
+         *                cut off (default 10 s): gRPC gives a server no way to reset one call's
+         *                stream, so the reader's connection is closed, ending its calls CANCELLED
+         *                and letting go of what they held.
+         *                The answer is sent under flow control: at most 32 KiB and one page
+         *                wait for the reader at once.
+         * @return this builder
+         * @throws InvalidArgumentException unless 1 ms to 10 minutes
+         */
+        public Builder stallTimeout(Duration timeout) {
+            InvalidArgumentException.requireNonNull(timeout, "stall timeout");
+            if (timeout.toMillis() < 1 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new InvalidArgumentException("stall timeout " + timeout + " must be 1 ms to 10 minutes");
+            }
+            this.stallTimeout = timeout;
             return this;
         }
 
@@ -430,7 +518,9 @@ public final class LedgerServer implements AutoCloseable {
          * caller was told ({@code depin.ledger.calls}; a refusal for a limit is
          * resource_exhausted, for access permission_denied, a request too slow
          * deadline_exceeded), call latency ({@code depin.ledger.call.duration}), operations in
-         * flight and calls open now, and what the transport refused before any call existed
+         * flight and calls open now, operations refused for a bound on operations in flight and
+         * answer streams cancelled for a stalled reader ({@code depin.ledger.refusals} by
+         * {@code reason}), and what the transport refused before any call existed
          * ({@code depin.ledger.transport.refusals} by {@code kind} and {@code error}).
          *
          * @param registry where the meters go

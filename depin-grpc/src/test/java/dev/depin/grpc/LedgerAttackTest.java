@@ -348,6 +348,43 @@ class LedgerAttackTest {
     }
 
     @Test
+    void stalledListingReaders_cutOffAfterTheStallTimeout_theirCallsLetGoAndCounted() throws Exception {
+        start(b -> b.stallTimeout(Duration.ofMillis(200)));
+        honest.progresses(3); // the buyer's statement has lines to send
+        String statement = LedgerGrpc.getGetStatementMethod().getFullMethodName();
+        byte[] request = dev.depin.grpc.internal.wire.AccountRequest.newBuilder().setAccount(BUYER.value()).build()
+                .toByteArray();
+        // Three connections that grant no credit (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE
+        // ever), each asking for the buyer's statement: no byte of an answer reaches them.
+        Http2Settings shut = new Http2Settings().initialWindowSize(0);
+        List<RawHttp2> readers = new ArrayList<>();
+        try {
+            List<Integer> streams = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                RawHttp2 raw = new RawHttp2(server.address(), LEDGER_KEY.publicKey(), OPERATOR, null, true, shut);
+                readers.add(raw);
+                int s = raw.open(statement);
+                raw.send(s, request, true);
+                streams.add(s);
+            }
+            for (int i = 0; i < 3; i++) {
+                // gRPC resets no single stream for a server: the stalled reader's connection is closed.
+                assertEquals("connection closed", readers.get(i).awaitEnd(streams.get(i), 60));
+            }
+        } finally {
+            readers.forEach(RawHttp2::close);
+        }
+        await(() -> server.inFlight(OPERATOR.publicKey()) == 0 && server.openCalls(OPERATOR.publicKey()) == 0,
+                "the stalled calls let go: " + server.inFlight(OPERATOR.publicKey()) + " in flight, "
+                        + server.openCalls(OPERATOR.publicKey()) + " open");
+        assertEquals(3, server.refusals("reply_stalled"));
+        assertEquals(3, meters.find("depin.ledger.refusals").tag("reason", "reply_stalled").functionCounter().count());
+        honest.progresses(3);
+        // A reader that reads is answered in full.
+        assertTrue(client(OPERATOR).statement(BUYER).size() >= 4);
+    }
+
+    @Test
     void manyStreams_pastMaxConcurrentStreams_resetAndCounted() throws Exception {
         start(b -> b.maxStreamsPerConnection(4).maxCalls(16, 64).receiveTimeout(Duration.ofMinutes(10)));
         NodeKeyPair stranger = NodeKeyPair.generate();

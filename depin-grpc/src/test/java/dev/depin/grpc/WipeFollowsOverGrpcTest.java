@@ -321,6 +321,8 @@ class WipeFollowsOverGrpcTest {
             GrpcNetwork grpc = m.grpc();
             Rewriting net = new Rewriting(grpc);
             dev.depin.crypto.NodeId hostile = hostileKey.nodeId();
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
             // The hostile provider's attestations never reach the buyer (the node itself sends them).
             net.rewrite = r -> r.provider().equals(hostile) ? following(r, new CompletableFuture<>()) : r;
             try (ProviderServer honestServer = serve(ProviderNode.builder(honestKey, new CpuExecutor(1))
@@ -331,7 +333,7 @@ class WipeFollowsOverGrpcTest {
                          .inputCache(InputCache.Limits.of(64L << 20, 64)).build(), hostileKey, directory);
                  // One verifying thread: before, the first withheld attestation held it to the job's deadline.
                  DepinClient client = DepinClient.builder(net).threads(1).maxAttempts(1)
-                         .wipeAttestationGrace(Duration.ofSeconds(4))
+                         .wipeAttestationGrace(Duration.ofSeconds(4)).meterRegistry(meters)
                          .escrow(Escrow.builder(ledger, buyer).build()).build()) {
                 List<JobHandle> withheld = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
@@ -364,6 +366,11 @@ class WipeFollowsOverGrpcTest {
                             + "nothing is paid for it; a provider whose wipes are that slow needs a longer "
                             + "DepinClient.Builder.wipeAttestationGrace"), f.getMessage());
                 }
+                // The buyer's meters show who withheld: the hostile provider, once per withheld job, and no one else.
+                assertEquals(withheld.size(), meters.get("depin.client.wipe_attestations.withheld")
+                        .tag("provider", hostile.shortId()).counter().count());
+                assertEquals(1, meters.find("depin.client.wipe_attestations.withheld").counters().size(),
+                        "only the withholding provider is counted");
                 for (Balance b : ledger.balances()) {
                     assertEquals(0, b.held(), b.toString());
                     if (b.account().equals(Escrow.providerAccount(hostile))) {

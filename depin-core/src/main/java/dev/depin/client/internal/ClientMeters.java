@@ -107,6 +107,24 @@ public class ClientMeters {
     }
 
     /**
+     * A provider signed an attempt's receipt and then withheld its wipe attestation (none came
+     * within the client's wait, or the stream ended without it): counted by provider, so that
+     * one that keeps doing it shows ({@code depin.client.wipe_attestations.withheld}).
+     *
+     * @param provider the provider's node id
+     */
+    void wipeWithheld(dev.depin.crypto.NodeId provider) {
+        if (registry == null) {
+            return;
+        }
+        String id = provider.shortId();
+        counters.computeIfAbsent("depin.client.wipe_attestations.withheld|" + id, k -> Counter.builder(
+                "depin.client.wipe_attestations.withheld").tag("provider", id).description("Attempts whose provider "
+                + "signed the receipt and withheld the wipe attestation (the attempt did not count), by provider")
+                .register(registry)).increment();
+    }
+
+    /**
      * A job ended: its final state, and what its escrow did.
      *
      * @param result  its result, or null

@@ -1067,6 +1067,7 @@ public final class JobRun implements JobHandle {
         CompletableFuture<dev.depin.crypto.Envelope> toFollow = r.wipeToFollow();
         String who = "provider " + a.provider().shortId() + " signed its receipt but ";
         if (!toFollow.isDone()) {
+            ctx.meters().wipeWithheld(a.provider());
             String bound;
             synchronized (this) {
                 bound = wipeWaitBound;
@@ -1078,6 +1079,7 @@ public final class JobRun implements JobHandle {
         try {
             dev.depin.crypto.Envelope wipe = toFollow.join();
             if (wipe == null) {
+                ctx.meters().wipeWithheld(a.provider());
                 return who + "sent no wipe attestation after it: the attempt does not count";
             }
             ExecutionResponse both = r.withWipe(wipe);

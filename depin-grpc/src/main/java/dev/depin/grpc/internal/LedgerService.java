@@ -44,7 +44,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,9 +52,11 @@ import java.util.function.Function;
 
 /**
  * The settlement service: every request checked (malformed → INVALID_ARGUMENT), authorised by
- * the caller's TLS key against {@link LedgerAccess} (→ PERMISSION_DENIED), bounded (calls in
- * flight per key → RESOURCE_EXHAUSTED; an operation the ledger does not answer in time →
- * UNAVAILABLE, safe to retry with its key), and only then handed to the {@link Settlement}.
+ * the caller's TLS key against {@link LedgerAccess} (→ PERMISSION_DENIED), bounded (operations
+ * in flight per key, per address and in total, {@link OperationAdmission} → RESOURCE_EXHAUSTED;
+ * an operation the ledger does not answer in time → UNAVAILABLE, safe to retry with its key),
+ * and only then handed to the {@link Settlement}. Listings are answered under the reader's flow
+ * control and cancelled when it stalls ({@link AnswerStream}).
  * Nothing refused changes anything. Answers are sent from {@code responses}, never from the
  * ledger's writer thread.
  *
@@ -76,10 +77,12 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private final LedgerAccess access;
     private final NodeId id;
     private final Executor responses;
-    private final int maxInFlightPerKey;
     private final long callTimeoutMs;
-    private final ConcurrentHashMap<NodePublicKey, AtomicInteger> inFlight = new ConcurrentHashMap<>();
-    private final AtomicInteger total = new AtomicInteger();
+    private OperationAdmission admission;
+    private LedgerRefusals refusals;
+    private long stallMillis = 10_000;
+    private java.util.concurrent.ScheduledExecutorService timer;
+    private java.util.function.Predicate<java.net.SocketAddress> cut = remote -> false;
     private LedgerClaims claims;
     /** How many of a call's operations are handed to the ledger as one unit. */
     public static final int CHUNK = 64;
@@ -112,8 +115,34 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         this.access = access;
         this.id = id;
         this.responses = responses;
-        this.maxInFlightPerKey = maxInFlightPerKey;
         this.callTimeoutMs = callTimeoutMs;
+        this.refusals = new LedgerRefusals();
+        this.admission = new OperationAdmission(new OperationAdmission.Limits(maxInFlightPerKey,
+                Math.max(maxInFlightPerKey, 16_384), Math.max(maxInFlightPerKey, 65_536)), refusals);
+    }
+
+    /**
+     * Sets the bounds on operations in flight and on answer streams (else: {@code maxInFlightPerKey}
+     * per key, 16,384 per address, 65,536 in total, and streams answered without a stall deadline
+     * until this is called).
+     *
+     * @param operations  operations in flight per key, per address and in total
+     * @param refusals    where refusals are counted
+     * @param stallMillis how long an answer stream may go without its reader taking anything
+     *                    before it is cancelled
+     * @param timer       where the stall deadlines run
+     * @param cut         closes a peer's connection by its socket address (false if none is open)
+     * @return this service
+     */
+    public LedgerService limits(OperationAdmission.Limits operations, LedgerRefusals refusals, long stallMillis,
+                                java.util.concurrent.ScheduledExecutorService timer,
+                                java.util.function.Predicate<java.net.SocketAddress> cut) {
+        this.admission = new OperationAdmission(operations, refusals);
+        this.refusals = refusals;
+        this.stallMillis = stallMillis;
+        this.timer = timer;
+        this.cut = cut;
+        return this;
     }
 
     /**
@@ -135,9 +164,17 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         return this;
     }
 
-    /** @return calls being answered now, over all keys */
+    /** @return operations being answered now, over all keys */
     public int inFlight() {
-        return total.get();
+        return admission.total();
+    }
+
+    /**
+     * @param who a client key, or an address group's text ({@link AddressGroup#of})
+     * @return its operations being answered now
+     */
+    public int inFlight(Object who) {
+        return admission.held(who);
     }
 
     // ---- writes ---------------------------------------------------------------------
@@ -212,20 +249,22 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             return;
         }
         boolean operator = access.isOperator(peer);
-        Batch batch = new Batch(peer, n, !operator, !request.getOmitEcho(), out);
-        int admitted = admit(peer, n);
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        OperationAdmission.Grant grant = admission.take(peer, address, n);
+        int admitted = grant.taken();
+        Batch batch = new Batch(peer, address, admitted, n, !operator, !request.getOmitEcho(), out);
         List<Operation> chunk = new ArrayList<>(Math.min(n, CHUNK));
         int[] slots = new int[Math.min(n, CHUNK)];
         for (int i = 0; i < n; i++) {
             if (i >= admitted) {
-                batch.refuse(i, busy(peer), false);
+                batch.refuse(i, grant.refusal());
                 continue;
             }
             Operation op;
             try {
                 op = Operation.fromJson(request.getOperationJson(i).toByteArray());
             } catch (InvalidArgumentException e) {
-                batch.refuse(i, Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException(), true);
+                batch.refuse(i, Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
                 continue;
             }
             try {
@@ -233,7 +272,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                     authorize(peer, op);
                 }
             } catch (RuntimeException e) {
-                batch.refuse(i, status(e, !operator), true);
+                batch.refuse(i, status(e, !operator));
                 continue;
             }
             chunk.add(op);
@@ -262,7 +301,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             futures = ledger.applyAll(List.copyOf(chunk));
         } catch (RuntimeException e) {
             for (int j = 0; j < chunk.size(); j++) {
-                batch.refuse(slots[j], status(e, batch.sanitise), true);
+                batch.refuse(slots[j], status(e, batch.sanitise));
             }
             chunk.clear();
             return;
@@ -274,7 +313,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                 f.thenAccept(this::remember);
             }
             int slot = slots[j];
-            f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure, true));
+            f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure));
         }
         chunk.clear();
     }
@@ -282,10 +321,13 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     /**
      * One ApplyBatch in progress: each operation's outcome (an {@link Applied}, a failure, or a
      * refusal before the ledger), settled once; the call answered once, when all are settled
-     * or the call timeout passed (those not settled then are answered UNAVAILABLE).
+     * or the call timeout passed (those not settled then are answered UNAVAILABLE); its slots in
+     * flight let go together when it is answered.
      */
     private final class Batch {
         private final NodePublicKey peer;
+        private final String address;
+        private final int admitted;
         private final AtomicReferenceArray<Object> outcomes;
         private final AtomicInteger left;
         private final boolean sanitise;
@@ -293,8 +335,11 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         private final StreamObserver<ApplyBatchReply> out;
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
-        Batch(NodePublicKey peer, int n, boolean sanitise, boolean echo, StreamObserver<ApplyBatchReply> out) {
+        Batch(NodePublicKey peer, String address, int admitted, int n, boolean sanitise, boolean echo,
+              StreamObserver<ApplyBatchReply> out) {
             this.peer = peer;
+            this.address = address;
+            this.admitted = admitted;
             this.outcomes = new AtomicReferenceArray<>(n);
             this.left = new AtomicInteger(n);
             this.sanitise = sanitise;
@@ -302,17 +347,14 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             this.out = out;
         }
 
-        void refuse(int i, StatusRuntimeException refusal, boolean admitted) {
-            settle(i, refusal, admitted);
+        void refuse(int i, StatusRuntimeException refusal) {
+            settle(i, refusal);
         }
 
-        /** Records operation {@code i}'s outcome unless it was already answered; lets go of its slot in flight. */
-        void settle(int i, Object outcome, boolean admitted) {
+        /** Records operation {@code i}'s outcome unless it was already answered. */
+        void settle(int i, Object outcome) {
             if (!outcomes.compareAndSet(i, null, outcome)) {
                 return;
-            }
-            if (admitted) {
-                release(peer);
             }
             if (left.decrementAndGet() == 0) {
                 done.complete(null);
@@ -323,9 +365,9 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         void answer() {
             ApplyBatchReply.Builder reply = ApplyBatchReply.newBuilder();
             for (int i = 0; i < outcomes.length(); i++) {
-                // Not answered in time: answered UNAVAILABLE now (and its slot let go); the
-                // operation may still apply, and a retry with its key returns its result.
-                settle(i, new java.util.concurrent.TimeoutException(), true);
+                // Not answered in time: answered UNAVAILABLE now; the operation may still
+                // apply, and a retry with its key returns its result.
+                settle(i, new java.util.concurrent.TimeoutException());
                 Object o = outcomes.get(i);
                 if (o instanceof Applied a) {
                     reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a, echo)));
@@ -334,6 +376,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                             : status((Throwable) o, sanitise))));
                 }
             }
+            admission.release(peer, address, admitted);
             try {
                 out.onNext(reply.build());
                 out.onCompleted();
@@ -452,7 +495,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     @Override
     public void listBalances(ListRequest request, StreamObserver<BalancePage> out) {
         NodePublicKey peer = PeerKeys.PEER.get();
-        sync(peer, out, () -> {
+        stream(peer, out, () -> {
             List<Balance> all;
             if (access.isOperator(peer)) {
                 all = ledger.balances();
@@ -471,33 +514,27 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                     }
                 }
             }
-            pages(all, out, items -> BalancePage.newBuilder().addAllBalances(items.stream().map(LedgerWire::balance)
-                    .toList()).build());
-        });
+            return all;
+        }, items -> BalancePage.newBuilder().addAllBalances(items.stream().map(LedgerWire::balance).toList()).build());
     }
 
     @Override
     public void getStatement(AccountRequest request, StreamObserver<StatementPage> out) {
         NodePublicKey peer = PeerKeys.PEER.get();
-        sync(peer, out, () -> {
-            AccountId account = readable(peer, request.getAccount());
-            List<StatementLine> lines = ledger.statement(account);
-            pages(lines, out, items -> StatementPage.newBuilder().addAllLines(items.stream().map(LedgerWire::line)
-                    .toList()).build());
-        });
+        stream(peer, out, () -> ledger.statement(readable(peer, request.getAccount())),
+                items -> StatementPage.newBuilder().addAllLines(items.stream().map(LedgerWire::line).toList()).build());
     }
 
     @Override
     public void listOpenHolds(ListRequest request, StreamObserver<HoldPage> out) {
         NodePublicKey peer = PeerKeys.PEER.get();
-        sync(peer, out, () -> {
+        stream(peer, out, () -> {
             List<OpenHold> holds = ledger.openHolds();
             if (!access.isOperator(peer)) {
                 holds = holds.stream().filter(h -> access.reads(peer, h.payer()) || access.reads(peer, h.payee())).toList();
             }
-            pages(holds, out, items -> HoldPage.newBuilder().addAllHolds(items.stream().map(LedgerWire::hold)
-                    .toList()).build());
-        });
+            return holds;
+        }, items -> HoldPage.newBuilder().addAllHolds(items.stream().map(LedgerWire::hold).toList()).build());
     }
 
     @Override
@@ -520,7 +557,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     @Override
     public void health(HealthRequest request, StreamObserver<HealthReply> out) {
         out.onNext(HealthReply.newBuilder().setStatus(HealthReply.Status.SERVING).setNodeId(id.hex())
-                .setBusy(total.get()).build());
+                .setBusy(admission.total()).build());
         out.onCompleted();
     }
 
@@ -532,48 +569,16 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         return account;
     }
 
-    private static <T, M> void pages(List<T> items, StreamObserver<M> out, Function<List<T>, M> page) {
-        for (int i = 0; i < items.size(); i += LedgerWire.PAGE) {
-            out.onNext(page.apply(items.subList(i, Math.min(items.size(), i + LedgerWire.PAGE))));
-        }
-    }
-
     // ---- plumbing -------------------------------------------------------------------
 
-    private boolean admit(NodePublicKey peer, StreamObserver<?> out) {
-        if (admit(peer, 1) == 0) {
-            out.onError(busy(peer));
+    /** Takes one slot in flight for a call of one operation or a read; refuses the call when none is free. */
+    private boolean admit(NodePublicKey peer, String address, StreamObserver<?> out) {
+        OperationAdmission.Grant g = admission.take(peer, address, 1);
+        if (g.taken() == 0) {
+            out.onError(g.refusal());
             return false;
         }
         return true;
-    }
-
-    /** Takes up to {@code wanted} of the key's slots in flight, as many as are free; returns how many. */
-    private int admit(NodePublicKey peer, int wanted) {
-        int[] got = new int[1];
-        inFlight.compute(peer, (k, n) -> {
-            int free = maxInFlightPerKey - (n == null ? 0 : n.get());
-            got[0] = Math.max(0, Math.min(wanted, free));
-            if (got[0] == 0) {
-                return n;
-            }
-            AtomicInteger count = n == null ? new AtomicInteger() : n;
-            count.addAndGet(got[0]);
-            return count;
-        });
-        total.addAndGet(got[0]);
-        return got[0];
-    }
-
-    private StatusRuntimeException busy(NodePublicKey peer) {
-        return Status.RESOURCE_EXHAUSTED.withDescription("key " + peer.nodeId().shortId() + " has "
-                + maxInFlightPerKey + " calls in flight, the most this service allows per key: wait for answers "
-                + "before sending more").asRuntimeException();
-    }
-
-    private void release(NodePublicKey peer) {
-        total.decrementAndGet();
-        inFlight.computeIfPresent(peer, (k, n) -> n.decrementAndGet() == 0 ? null : n);
     }
 
     private interface Body {
@@ -582,7 +587,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
 
     /** A read, answered on this thread. */
     private <M> void sync(NodePublicKey peer, StreamObserver<M> out, Body body) {
-        if (!admit(peer, out)) {
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        if (!admit(peer, address, out)) {
             return;
         }
         try {
@@ -591,27 +597,52 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         } catch (RuntimeException e) {
             out.onError(LedgerWire.toStatus(e));
         } finally {
-            release(peer);
+            admission.release(peer, address, 1);
         }
+    }
+
+    /**
+     * A read answered as a stream of pages ({@link LedgerWire#PAGE} items each), under flow
+     * control: read on this thread, then sent page by page while the reader takes them
+     * ({@link AnswerStream}).
+     */
+    private <T, M> void stream(NodePublicKey peer, StreamObserver<M> out, java.util.function.Supplier<List<T>> read,
+                               Function<List<T>, M> page) {
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        if (!admit(peer, address, out)) {
+            return;
+        }
+        List<T> items;
+        try {
+            items = read.get();
+        } catch (RuntimeException e) {
+            admission.release(peer, address, 1);
+            out.onError(LedgerWire.toStatus(e));
+            return;
+        }
+        java.net.SocketAddress remote = PeerKeys.CONNECTION.get();
+        new AnswerStream<>((io.grpc.stub.ServerCallStreamObserver<M>) out, items, page, () -> cut.test(remote),
+                stallMillis, timer, refusals, () -> admission.release(peer, address, 1)).start();
     }
 
     /** An operation: checked and queued on this thread, answered from {@code responses}. */
     private <T, M> void async(NodePublicKey peer, StreamObserver<M> out,
                               java.util.function.Supplier<CompletableFuture<T>> start, Function<T, M> reply,
                               boolean sanitise) {
-        if (!admit(peer, out)) {
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        if (!admit(peer, address, out)) {
             return;
         }
         CompletableFuture<T> f;
         try {
             f = start.get();
         } catch (RuntimeException e) {
-            release(peer);
+            admission.release(peer, address, 1);
             out.onError(status(e, sanitise));
             return;
         }
         f.orTimeout(callTimeoutMs, TimeUnit.MILLISECONDS).whenCompleteAsync((value, failure) -> {
-            release(peer);
+            admission.release(peer, address, 1);
             if (failure != null) {
                 out.onError(status(failure, sanitise));
                 return;

@@ -41,8 +41,12 @@ public final class LedgerWire {
     public static final String REASON_HEADER = "depin-settlement-reason";
     /** Its key. */
     public static final Metadata.Key<String> REASON = Metadata.Key.of(REASON_HEADER, Metadata.ASCII_STRING_MARSHALLER);
-    /** Items per page of a listing (balances, statement lines, holds): far below 4 MiB. */
-    public static final int PAGE = 1_000;
+    /**
+     * Items per page of a listing (balances, statement lines, holds): a page is what the service
+     * may queue for a reader beyond {@link AnswerStream#QUEUED_BYTES}, so it is kept to tens of
+     * KiB (a client takes pages of any size: the page size is the service's alone).
+     */
+    public static final int PAGE = 100;
 
     private LedgerWire() {
     }

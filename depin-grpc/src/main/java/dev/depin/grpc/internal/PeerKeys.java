@@ -27,6 +27,8 @@ public final class PeerKeys implements ServerInterceptor {
     public static final Context.Key<NodePublicKey> PEER = Context.key("depin-peer-key");
     /** The calling peer's IP address, as the connection shows it (null when not an IP connection). */
     public static final Context.Key<InetAddress> REMOTE = Context.key("depin-peer-address");
+    /** The calling peer's socket address (its connection's far end), as the call's attributes show it. */
+    public static final Context.Key<SocketAddress> CONNECTION = Context.key("depin-peer-connection");
     /** The session value under which {@link #keyOf(SSLSession)} keeps the peer's node key. */
     private static final String SESSION_VALUE = "dev.depin.peer-node-key";
 
@@ -42,7 +44,8 @@ public final class PeerKeys implements ServerInterceptor {
         }
         SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
         InetAddress ip = remote instanceof InetSocketAddress a ? a.getAddress() : null;
-        return Contexts.interceptCall(Context.current().withValues(PEER, key, REMOTE, ip), call, headers, next);
+        return Contexts.interceptCall(Context.current().withValues(PEER, key, REMOTE, ip, CONNECTION, remote), call,
+                headers, next);
     }
 
     /**

@@ -60,6 +60,8 @@ public final class TransportRefusals {
         "connect_error", "enhance_your_calm", "inadequate_security", "http_1_1_required"};
 
     private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
+    /** The open connections by their peer's socket address, for {@link #closeConnection}. */
+    private final Map<java.net.SocketAddress, io.netty.channel.Channel> connections = new ConcurrentHashMap<>();
     private final io.micrometer.core.instrument.MeterRegistry registry;
     private final String prefix;
 
@@ -119,6 +121,32 @@ public final class TransportRefusals {
         }
         add(type == RST_STREAM ? "stream_reset" : "goaway",
                 code < ERRORS.length ? ERRORS[(int) code] : "0x" + Long.toHexString(code));
+    }
+
+    /**
+     * Closes the connection a call came on (gRPC gives a server no way to reset one call's stream,
+     * and closing a call only queues its trailers behind the data its reader does not take): its
+     * calls end CANCELLED on the server, their resources let go, and the peer sees the
+     * connection close at once (no TLS close_notify or GOAWAY: both would wait behind what it
+     * does not read). For a peer that stopped reading.
+     *
+     * @param remote the peer's socket address, as the call's {@code TRANSPORT_ATTR_REMOTE_ADDR}
+     * @return false if no such connection is open (closed already, or not made through {@link #negotiator})
+     */
+    public boolean closeConnection(java.net.SocketAddress remote) {
+        io.netty.channel.Channel c = remote == null ? null : connections.get(remote);
+        if (c == null) {
+            return false;
+        }
+        // From the first handler on, past TLS and HTTP/2: the HTTP/2 handler's own close would wait
+        // for the connection's streams to end (a graceful GOAWAY), the stalled one among them.
+        ChannelHandlerContext first = c.pipeline().firstContext();
+        if (first == null) {
+            c.close();
+        } else {
+            first.close();
+        }
+        return true;
     }
 
     /** @return a tracer factory counting messages refused for their size; add it to the server's builder */
@@ -199,9 +227,24 @@ public final class TransportRefusals {
         }
 
         @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            if (ctx.channel().isActive()) {
+                register(ctx.channel());
+            }
+        }
+
+        @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            register(ctx.channel());
             super.channelActive(ctx);
             watch(ctx);
+        }
+
+        private void register(io.netty.channel.Channel c) {
+            java.net.SocketAddress remote = c.remoteAddress();
+            if (remote != null && connections.putIfAbsent(remote, c) == null) {
+                c.closeFuture().addListener(f -> connections.remove(remote, c));
+            }
         }
 
         @Override
