@@ -35,7 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * post; each phase reports their successes, failures and the latency of a hold-and-post pair
  * (p50, p99) beside the quiet phase of the same run. Attacks: {@code hammer}, 8 threads of a
  * stranger's {@link RemoteSettlement} (a self-made key the service grants nothing) applying holds
- * from an honest buyer's account, 64 in flight per thread, as fast as they are refused. The
+ * from an honest buyer's account, 64 in flight per thread, as fast as they are refused;
+ * {@code batches}, {@value #HEAVY} granted keys of one address (loopback), each a
+ * {@link RemoteSettlement} fed by 4 threads keeping 1,024 of its own valid holds in flight, so
+ * that big batches of real work fill the writer and the service's bounds on operations in
+ * flight (per key, per address, the fair share) decide who gets in. The
  * attacker runs in this JVM (the service's process), so the figures include its CPU on the same
  * two cores. (Slowloris, stalled readers and streams past the limit need a client that is not
  * gRPC's: they are in depin-grpc's {@code LedgerAttackTest}, with a raw HTTP/2 client.)
@@ -45,6 +49,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LedgerAttackRun {
     private static final int HONEST = 4;
+    private static final int HEAVY = 4;
     private static final NodeKeyPair LEDGER_KEY = NodeKeyPair.generate();
     private static final NodeKeyPair PROVIDER_KEY = NodeKeyPair.generate();
     private static final AccountId PROVIDER = AccountId.of("provider:" + PROVIDER_KEY.nodeId().hex());
@@ -63,6 +68,12 @@ public final class LedgerAttackRun {
             buyers.add(k);
             rules.grant(Hex.encode(k.publicKey().raw()) + "=buyer:h" + i);
         }
+        List<NodeKeyPair> heavy = new ArrayList<>();
+        for (int i = 0; i < HEAVY; i++) {
+            NodeKeyPair k = NodeKeyPair.generate();
+            heavy.add(k);
+            rules.grant(Hex.encode(k.publicKey().raw()) + "=buyer:heavy" + i);
+        }
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (JdbcLedger jdbc = JdbcLedger.builder().sqlite(dir.resolve("ledger.db")).open();
              LedgerServer server = LedgerServer.builder(jdbc, LEDGER_KEY, rules.build()).meterRegistry(meters).start()) {
@@ -71,6 +82,11 @@ public final class LedgerAttackRun {
                 for (int i = 0; i < HONEST; i++) {
                     op.open(AccountId.of("buyer:h" + i), AccountKind.BUYER, false).join();
                     op.apply(new Operation.Mint(OperationKey.of("fund-h" + i), AccountId.of("buyer:h" + i),
+                            MicroUsd.ofMicros(1_000_000_000_000L))).join();
+                }
+                for (int i = 0; i < HEAVY; i++) {
+                    op.open(AccountId.of("buyer:heavy" + i), AccountKind.BUYER, false).join();
+                    op.apply(new Operation.Mint(OperationKey.of("fund-heavy" + i), AccountId.of("buyer:heavy" + i),
                             MicroUsd.ofMicros(1_000_000_000_000L))).join();
                 }
             }
@@ -84,6 +100,8 @@ public final class LedgerAttackRun {
                 Phase quiet = phase("warm-up", seconds, honest, server, meters, null);
                 quiet = phase("quiet", seconds, honest, server, meters, null);
                 phase("hammer", seconds, honest, server, meters, quiet);
+                HEAVY_KEYS.addAll(heavy);
+                phase("batches", seconds, honest, server, meters, quiet);
                 phase("quiet again", seconds, honest, server, meters, quiet);
             } finally {
                 honest.forEach(RemoteSettlement::close);
@@ -109,6 +127,9 @@ public final class LedgerAttackRun {
 
     private record Phase(long ok, long failed, long p50, long p99) {
     }
+
+    /** The granted keys of the {@code batches} phase. */
+    private static final List<NodeKeyPair> HEAVY_KEYS = new ArrayList<>();
 
     private static Phase phase(String name, int seconds, List<RemoteSettlement> honest, LedgerServer server,
                                SimpleMeterRegistry meters, Phase quiet) throws Exception {
@@ -136,6 +157,30 @@ public final class LedgerAttackRun {
                         }
                     }
                 }));
+            }
+        }
+        if (name.equals("batches")) {
+            for (int h = 0; h < HEAVY_KEYS.size(); h++) {
+                RemoteSettlement big = client(HEAVY_KEYS.get(h), server);
+                closing.add(big);
+                AccountId account = AccountId.of("buyer:heavy" + h);
+                for (int t = 0; t < 4; t++) {
+                    String prefix = "heavy/" + h + "/" + t + "/";
+                    attackers.add(new Thread(() -> {
+                        for (long i = 0; !stop.get(); i++) {
+                            List<CompletableFuture<?>> window = new ArrayList<>();
+                            for (int j = 0; j < 1024; j++) {
+                                window.add(big.apply(new Operation.Hold(OperationKey.of(prefix + i + "/" + j), account,
+                                        PROVIDER, MicroUsd.ofMicros(1), Instant.now().plus(Duration.ofMinutes(5)),
+                                        Optional.empty())));
+                            }
+                            for (CompletableFuture<?> f : window) {
+                                f.handle((v, e) -> null).join();
+                                hostile.incrementAndGet();
+                            }
+                        }
+                    }));
+                }
             }
         }
         attackers.forEach(t -> {
@@ -199,10 +244,13 @@ public final class LedgerAttackRun {
         Phase p = new Phase(ok.get(), failed.get(), latency.getValueAtPercentile(50), latency.getValueAtPercentile(99));
         double success = p.ok + p.failed == 0 ? 0 : 100.0 * p.ok / (p.ok + p.failed);
         System.out.printf(Locale.ROOT, "%-12s honest %6d ok %4d failed (%.2f %%), %6.1f pairs/s, p50 %6.2f ms, p99 %7.2f ms"
-                        + "%s; hostile requests %d; calls open peak %d; refusals: transport %d, calls %s; load %s%n",
+                        + "%s; hostile requests %d; calls open peak %d; refusals: transport %d, calls %s, operations "
+                        + "(since start) key/address/fair share/total %d/%d/%d/%d; load %s%n",
                 name, p.ok, p.failed, success, p.ok / (double) seconds, p.p50 / 1e6, p.p99 / 1e6,
                 quiet == null ? "" : String.format(Locale.ROOT, " (p99 %.2fx quiet)", p.p99 / (double) quiet.p99),
-                hostile.get(), peakOpen.get(), server.transportRefusals(), refusedCalls(meters), load());
+                hostile.get(), peakOpen.get(), server.transportRefusals(), refusedCalls(meters),
+                server.refusals("operations_per_key"), server.refusals("operations_per_address"),
+                server.refusals("operations_fair_share"), server.refusals("operations_total"), load());
         return p;
     }
 

@@ -84,8 +84,26 @@ public final class LedgerServeCommand implements Callable<Integer> {
     Path clientsFile;
 
     @Option(names = "--max-in-flight", defaultValue = "4096", paramLabel = "N",
-            description = "Most unanswered calls one client key may have at once (default ${DEFAULT-VALUE}).")
+            description = "Most unanswered operations one client key may have at once, each of a batch counting "
+                    + "(default ${DEFAULT-VALUE}); more are refused RESOURCE_EXHAUSTED and retried by clients.")
     int maxInFlight;
+
+    @Option(names = "--max-in-flight-per-address", defaultValue = "16384", paramLabel = "N",
+            description = "Most unanswered operations from one remote address over all its keys (default "
+                    + "${DEFAULT-VALUE}); clients behind one NAT share it.")
+    int maxInFlightPerAddress;
+
+    @Option(names = "--max-in-flight-total", defaultValue = "65536", paramLabel = "N",
+            description = "Most unanswered operations over all clients (default ${DEFAULT-VALUE}); its last quarter "
+                    + "is kept for addresses holding fewer than --max-in-flight, so big batches cannot shut out "
+                    + "single operations.")
+    int maxInFlightTotal;
+
+    @Option(names = "--stall-timeout", defaultValue = "10s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long a client may take nothing of a listing's answer (balances, statement, open "
+                    + "holds) before its connection is closed (1ms to 10m, default ${DEFAULT-VALUE}).")
+    Duration stallTimeout;
 
     @Option(names = "--call-timeout", defaultValue = "30s", paramLabel = "DURATION",
             converter = ServeOptions.DurationConverter.class,
@@ -129,7 +147,8 @@ public final class LedgerServeCommand implements Callable<Integer> {
 
     @Option(names = "--metrics-port", paramLabel = "PORT",
             description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; 0 for any free "
-                    + "port): calls by method and status, call latency, operations in flight, calls open, and what "
+                    + "port): calls by method and status, call latency, operations in flight, calls open, refusals "
+                    + "by reason (operations past a bound, stalled readers), and what "
                     + "the transport refused (handshakes, streams past the limit, requests past 64 KiB).")
     Integer metricsPort;
 
@@ -199,7 +218,8 @@ public final class LedgerServeCommand implements Callable<Integer> {
             }
             ledger = b.open();
             LedgerServer.Builder sb = LedgerServer.builder(ledger, id.keys(), access).listen(serve.host, port)
-                    .maxInFlightPerKey(maxInFlight).callTimeout(callTimeout)
+                    .maxInFlight(maxInFlight, maxInFlightPerAddress, maxInFlightTotal).stallTimeout(stallTimeout)
+                    .callTimeout(callTimeout)
                     .maxCalls(maxCallsPerPeer, maxCallsPerAddress).maxStreamsPerConnection(maxStreamsPerConnection)
                     .receiveTimeout(receiveTimeout);
             if (metricsPort != null) {
@@ -259,6 +279,16 @@ public final class LedgerServeCommand implements Callable<Integer> {
         if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
             throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "
                     + maxStreamsPerConnection);
+        }
+        if (maxInFlight < 1 || maxInFlightPerAddress < maxInFlight || maxInFlightTotal < maxInFlightPerAddress
+                || maxInFlightTotal > 10_000_000) {
+            throw new ServeOptions.UsageException("--max-in-flight " + maxInFlight + ", --max-in-flight-per-address "
+                    + maxInFlightPerAddress + " and --max-in-flight-total " + maxInFlightTotal + ": give 1 <= per key "
+                    + "<= per address <= total <= 10000000");
+        }
+        if (stallTimeout.toMillis() < 1 || stallTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new ServeOptions.UsageException("--stall-timeout must be 1ms to 10m, got "
+                    + ServeOptions.shortDuration(stallTimeout));
         }
         if (receiveTimeout.toMillis() < 1 || receiveTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
             throw new ServeOptions.UsageException("--receive-timeout must be 1ms to 10m, got "

@@ -156,6 +156,11 @@ class NodeCommandTest {
                 plain.toString(), "--file", dir.resolve("never.db").toString(), "--max-streams-per-connection", "0");
         assertRefused("--receive-timeout must be 1ms to 10m", "got 660 s", "ledger", "serve", "--key", plain.toString(),
                 "--file", dir.resolve("never.db").toString(), "--receive-timeout", "11m");
+        assertRefused("--max-in-flight 4096, --max-in-flight-per-address 1000 and --max-in-flight-total 65536",
+                "give 1 <= per key <= per address <= total <= 10000000", "ledger", "serve", "--key", plain.toString(),
+                "--file", dir.resolve("never.db").toString(), "--max-in-flight-per-address", "1000");
+        assertRefused("--stall-timeout must be 1ms to 10m", "got 660 s", "ledger", "serve", "--key", plain.toString(),
+                "--file", dir.resolve("never.db").toString(), "--stall-timeout", "11m");
         assertRefused("--metrics-port must be 0 to 65535", "got 70000", "ledger", "serve", "--key", plain.toString(),
                 "--file", dir.resolve("never.db").toString(), "--metrics-port", "70000");
         assertTrue(!Files.exists(dir.resolve("never.db")), "a refused service creates no ledger");
