@@ -475,6 +475,73 @@ class CpuReferenceTest {
     }
 
     /**
+     * A few rows of a product with B read in place (what a spot check recomputes: sampled rows,
+     * or a window of one row) against the definition written out here, not against another
+     * SGEMM: one fma chain per element from +0.0f, NaN as 0x7fffffff. Row counts around the
+     * micro-tiles (1..9, 52 as a spot check of n = 1024 samples, 256, 257), depths across the
+     * 256-row panels (1, odd, 4097: 17 panels of a one-column window), widths around the
+     * vector widths (1, 7, 15, 16, 17, 33, 1031), windows at both edges, both implementations
+     * and every thread count, with inf, NaN with a payload, -0.0 and an element overflowing to inf.
+     */
+    @Test
+    void sgemmFromBuffer_fewRowsFollowTheDefinition() {
+        long seed = SEED + 16;
+        System.out.println("sgemmFromBuffer_fewRowsFollowTheDefinition seed=" + seed);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[][] shapes = {{1, 1, 1}, {1, 4097, 3}, {2, 3, 7}, {3, 17, 15}, {4, 33, 16}, {5, 255, 17}, {6, 1, 33},
+            {7, 64, 1031}, {8, 19, 100}, {9, 40, 65}, {52, 129, 97}, {256, 13, 37}, {257, 13, 37}};
+        for (int[] s : shapes) {
+            int m = s[0];
+            int k = s[1];
+            int n = s[2];
+            float[][] operands = edgeOperands(rnd, m, k, n);
+            float[] a = operands[0];
+            float[] b = operands[1];
+            if (k > 4 && n > 2) {
+                a[k + 4 < m * k ? k + 4 : 4] = 3e38f; // row 1 (or 0) × column 2 overflows to inf
+                b[4 * n + 2] = 3e38f;
+                b[(k - 1) * n + n - 1] = -0.0f;
+            }
+            float[] want = new float[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    float acc = 0.0f;
+                    for (int p = 0; p < k; p++) {
+                        acc = Math.fma(a[i * k + p], b[p * n + j], acc);
+                    }
+                    want[i * n + j] = acc != acc ? Float.intBitsToFloat(0x7fffffff) : acc;
+                }
+            }
+            java.nio.FloatBuffer bb = java.nio.ByteBuffer.allocateDirect(4 * k * n)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(b).flip();
+            int[][] windows = {{0, n}, {n - 1, n}, {0, 1}, {n / 2, n}, {1 % n, Math.max(1 % n + 1, n - 1)}};
+            for (CpuReference kk : kernels) {
+                for (int[] w : windows) {
+                    if (w[1] > n) {
+                        continue;
+                    }
+                    int width = w[1] - w[0];
+                    float[] c = new float[m * width];
+                    java.util.Arrays.fill(c, 42f);
+                    kk.sgemm(m, k, n, a, bb, w[0], w[1], c);
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < width; j++) {
+                            int got = Float.floatToRawIntBits(c[i * width + j]);
+                            int expected = Float.floatToRawIntBits(want[i * n + w[0] + j]);
+                            if (got != expected) {
+                                fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x"
+                                        + n + " columns [" + w[0] + ", " + w[1] + "): element (" + i + ", "
+                                        + (w[0] + j) + ") is 0x" + Integer.toHexString(got)
+                                        + ", the definition gives 0x" + Integer.toHexString(expected));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * A and B read in place from byte buffers (what the CPU executor's SGEMM does with the bytes
      * it staged) give exactly the bits of the array SGEMM: shapes with edges in every block of
      * both implementations (MC 96/128, KC 256, NC 1024 and 256), the column-split path (one row),
