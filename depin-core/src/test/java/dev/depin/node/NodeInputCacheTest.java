@@ -137,6 +137,28 @@ class NodeInputCacheTest {
                     inPlace.result().receipt());
             assertTrue(WipeAttestation.verify(inPlace.result().wipe(), inPlace.result().receipt(), key.publicKey(),
                     WipeAttestation.buffersOf(receipt), WipeAttestation.inputRootsOf(receipt)).allPassed());
+            // The live buyer's rule: an input's cache-in-place record only where it sent that input
+            // by root, or its network lets providers keep the inputs it sends.
+            ExecutionRequest bothByRoot = new ExecutionRequest("0123456789abcdef0123456789abcdef", 3, job.spec(),
+                    Map.of(), NONCE, java.util.Optional.empty(), new dev.depin.network.spi.Delivery(Set.of("x", "y"),
+                    null));
+            assertTrue(WipeAttestation.verify(inPlace.result().wipe(), inPlace.result().receipt(), key.publicKey(),
+                    WipeAttestation.buffersOf(receipt), dev.depin.client.internal.AttemptVerifier.inCache(bothByRoot,
+                            receipt, false)).allPassed());
+            ExecutionRequest ySent = new ExecutionRequest("0123456789abcdef0123456789abcdef", 3, job.spec(),
+                    Map.of("y", job.inputs().get("y")), NONCE, java.util.Optional.empty(),
+                    new dev.depin.network.spi.Delivery(Set.of("x"), null));
+            dev.depin.crypto.VerificationException refused = assertThrows(dev.depin.crypto.VerificationException.class,
+                    () -> WipeAttestation.verify(inPlace.result().wipe(), inPlace.result().receipt(), key.publicKey(),
+                            WipeAttestation.buffersOf(receipt), dev.depin.client.internal.AttemptVerifier.inCache(ySent,
+                                    receipt, false)));
+            assertEquals(dev.depin.crypto.VerificationException.Reason.WIPE_INCOMPLETE, refused.reason());
+            assertTrue(refused.getMessage().contains("buffer 'y' (host, 12000 bytes) is stated as the node's cache "
+                    + "entry (root " + y.merkleRoot() + "), which is allowed only for an input the buyer sent by "
+                    + "root or let the node keep"), refused.getMessage());
+            assertTrue(WipeAttestation.verify(inPlace.result().wipe(), inPlace.result().receipt(), key.publicKey(),
+                    WipeAttestation.buffersOf(receipt), dev.depin.client.internal.AttemptVerifier.inCache(ySent,
+                            receipt, true)).allPassed(), "y may have been kept from an earlier job and sent by root");
             // An older buyer's rule (every buffer overwritten) rejects it: the node reads in place only
             // for a buyer that asked (InputCaching.readInPlace, the wire's Start.buffers_in_place).
             assertEquals(dev.depin.crypto.VerificationException.Reason.WIPE_INCOMPLETE, assertThrows(

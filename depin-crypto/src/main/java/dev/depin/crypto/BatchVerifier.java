@@ -172,9 +172,13 @@ public final class BatchVerifier {
         return new VerifiedBatchedReceipt(verified, wipeReport, batchDigest, batch.statements);
     }
 
-    /** The buffers that may be the node's cache entries: the inputs, and the outputs the buyer left there. */
+    /**
+     * The buffers that may be the node's cache entries: the inputs the expectations allow
+     * ({@link ReceiptExpectations.Builder#inputsInCache}), and the outputs the buyer left there.
+     */
     private static Map<String, String> inCache(ExecutionReceipt receipt, ReceiptExpectations expectations) {
         Map<String, String> m = WipeAttestation.inputRootsOf(receipt);
+        m.keySet().removeIf(name -> !expectations.inputMayBeInCache(name));
         for (BufferDigest b : receipt.outputs()) {
             if (expectations.heldOutputs().containsKey(b.name())) {
                 m.put(b.name(), b.merkleRoot());

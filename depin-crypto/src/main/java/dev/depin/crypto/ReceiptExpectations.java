@@ -36,8 +36,11 @@ public final class ReceiptExpectations {
     private final Map<String, BufferDigest> outputDigests;
     /** Outputs left on the provider (none of their bytes received): name to the size the job implies. */
     private final Map<String, Long> heldOutputs;
+    /** Inputs the job may have read from the provider's cache, or null for any input. */
+    private final java.util.Set<String> inputsInCache;
 
     private ReceiptExpectations(Builder b) {
+        this.inputsInCache = b.inputsInCache == null ? null : java.util.Set.copyOf(b.inputsInCache);
         this.signer = InvalidArgumentException.requireNonNull(b.signer, "signer (the key named in the provider's offer)");
         ExecutionReceipt.requireText(b.jobId, "jobId");
         this.jobId = b.jobId;
@@ -182,9 +185,15 @@ public final class ReceiptExpectations {
         return heldOutputs;
     }
 
+    /** @return whether the input may be the provider's cache entry, read in place by the job */
+    boolean inputMayBeInCache(String name) {
+        return inputsInCache == null || inputsInCache.contains(name);
+    }
+
     /** Builds {@link ReceiptExpectations}. */
     public static final class Builder {
         private final Map<String, Long> heldOutputs = new LinkedHashMap<>();
+        private java.util.Set<String> inputsInCache;
         private NodePublicKey signer;
         private String jobId;
         private int attempt = 1;
@@ -351,6 +360,22 @@ public final class ReceiptExpectations {
             if (heldOutputs.put(name, bytes) != null) {
                 throw new InvalidArgumentException("output '" + name + "' given twice");
             }
+            return this;
+        }
+
+        /**
+         * The only inputs whose wipe record may state that the job read them where the
+         * provider's cache holds them ({@link WipeRecord#CACHE_IN_PLACE}): those the buyer sent
+         * by root, or let the provider keep. Not called: any input (a verifier that does not know
+         * how the inputs were sent).
+         *
+         * @param names the input names; empty for none
+         * @return this
+         * @throws InvalidArgumentException on null
+         */
+        public Builder inputsInCache(java.util.Set<String> names) {
+            InvalidArgumentException.requireNonNull(names, "names");
+            inputsInCache = java.util.Set.copyOf(names);
             return this;
         }
 

@@ -260,8 +260,8 @@ public record WipeAttestation(String receiptDigest, List<WipeRecord> buffers, In
                     throw new VerificationException(Reason.WIPE_INCOMPLETE, "buffer '" + r.label() + "' ("
                             + r.location() + ", " + r.bytes() + " bytes) is stated as the node's cache entry "
                             + "(root " + r.checkDigest() + "), which is "
-                            + (root == null ? "allowed only for an input of the job, or an output the buyer left on "
-                            + "the node"
+                            + (root == null ? "allowed only for an input the buyer sent by root or let the node keep, "
+                            + "or an output the buyer left on the node"
                             : "not this input's root " + root + " and size " + expectedBuffers.get(r.label()))
                             + ": its bytes were not wiped; treat the data as retained by the provider",
                             new Evidence("wipe", r.label(), root == null ? "" : root, r.checkDigest(), ""));

@@ -384,6 +384,12 @@ public final class GrpcNetwork implements ComputeNetwork {
         return held == null || inputs == null ? Map.of() : held.bytesHeld(inputs);
     }
 
+    /** @return whether it lets providers keep inputs (and so sends those they hold by root) */
+    @Override
+    public boolean providersMayKeepInputs() {
+        return held != null;
+    }
+
     /**
      * Opens an Execute stream to the provider behind {@code offer}, at the address its
      * directory listing gave, pinning the offer's key. When the provider cannot be reached there

@@ -98,6 +98,9 @@ public final class AttemptVerifier {
         for (InputRef in : spec.inputs()) {
             ex.input(new BufferDigest(in.name(), in.merkleRoot(), in.bytes()));
         }
+        if (network == null || !network.providersMayKeepInputs()) {
+            ex.inputsInCache(request.delivery().heldInputs());
+        }
         for (Map.Entry<String, ReceivedOutput> out : response.outputs().entrySet()) {
             // Roots were computed as the bytes arrived: nothing is hashed twice.
             ex.receivedOutputDigest(new BufferDigest(out.getKey(), out.getValue().merkleRootHex(),
@@ -126,7 +129,8 @@ public final class AttemptVerifier {
             }
             // An attestation still to follow is the caller's to check, with verifyWipe, once it came.
             wipe = response.wipeFollows() ? null : WipeAttestation.verify(response.wipe(), response.receipt(),
-                    offer.publicKey(), WipeAttestation.buffersOf(receipt.receipt()), inCache(leaves, receipt.receipt()));
+                    offer.publicKey(), WipeAttestation.buffersOf(receipt.receipt()),
+                    inCache(request, receipt.receipt(), network != null && network.providersMayKeepInputs()));
         }
         VerificationReport report = wipe == null ? receipt.report() : receipt.report().and(wipe);
         Map<String, byte[]> roots = new LinkedHashMap<>();
@@ -156,17 +160,54 @@ public final class AttemptVerifier {
      * @throws VerificationException with the first failed check
      */
     public VerificationReport verifyWipe(ProviderOffer offer, ExecutionRequest request, ExecutionResponse response) {
+        return verifyWipe(offer, request, response, null);
+    }
+
+    /**
+     * As {@link #verifyWipe(ProviderOffer, ExecutionRequest, ExecutionResponse)}, for an attempt
+     * sent through {@code network} (which says whether its providers may keep the inputs sent).
+     *
+     * @param offer    the offer the attempt went to
+     * @param request  what was sent
+     * @param response the response with the attestation that followed
+     * @param network  the network the attempt went through, or null for none that keeps inputs
+     * @return what was checked
+     * @throws VerificationException with the first failed check
+     */
+    public VerificationReport verifyWipe(ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
+                                         dev.depin.network.spi.ComputeNetwork network) {
         ExecutionReceipt receipt = ExecutionReceipt.readUnverified(response.receipt());
         return WipeAttestation.verify(response.wipe(), response.receipt(), offer.publicKey(),
-                WipeAttestation.buffersOf(receipt), inCache(request.delivery().leavesOutputs(), receipt));
+                WipeAttestation.buffersOf(receipt), inCache(request, receipt,
+                network != null && network.providersMayKeepInputs()));
     }
 
     /**
      * The buffers whose wipe record may say they are the provider's cache entries: the inputs
-     * (read where the cache holds them), and the outputs only where this buyer left them there.
+     * the provider could hold for this buyer (those the request sends by root, or any input where
+     * the network lets providers keep what it sends), and the outputs only where this buyer left
+     * them there. Any other buffer was the job's own copy, and its wipe must be attested.
+     *
+     * @param request  what was sent
+     * @param receipt  the attempt's receipt
+     * @param anyInput whether the network lets providers keep inputs
+     *                 ({@link dev.depin.network.spi.ComputeNetwork#providersMayKeepInputs()})
+     * @return buffer name → root, for {@link WipeAttestation#verify(dev.depin.crypto.Envelope,
+     *     dev.depin.crypto.Envelope, dev.depin.crypto.NodePublicKey, Map, Map)}
      */
-    private static Map<String, String> inCache(boolean leaves, ExecutionReceipt receipt) {
-        return leaves ? WipeAttestation.buffersInCacheOf(receipt) : WipeAttestation.inputRootsOf(receipt);
+    public static Map<String, String> inCache(ExecutionRequest request, ExecutionReceipt receipt, boolean anyInput) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (BufferDigest b : receipt.inputs()) {
+            if (anyInput || request.delivery().heldInputs().contains(b.name())) {
+                m.put(b.name(), b.merkleRoot());
+            }
+        }
+        if (request.delivery().leavesOutputs()) {
+            for (BufferDigest b : receipt.outputs()) {
+                m.put(b.name(), b.merkleRoot());
+            }
+        }
+        return m;
     }
 
     /** The signed outputs must be exactly the spec's names and sizes. */

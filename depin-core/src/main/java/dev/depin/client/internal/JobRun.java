@@ -987,7 +987,8 @@ public final class JobRun implements JobHandle {
             if (missing != null) {
                 return Attempt.Outcome.failed(a, missing);
             }
-            return Attempt.Outcome.accepted(a, c.report().and(ctx.verifier().verifyWipe(a.offer, a.request, a.response)));
+            return Attempt.Outcome.accepted(a, c.report().and(ctx.verifier().verifyWipe(a.offer, a.request, a.response,
+                    ctx.network())));
         } catch (VerificationException e) {
             return Attempt.Outcome.disputed(a, e.getMessage(), dispute(a, e));
         } catch (RuntimeException e) {

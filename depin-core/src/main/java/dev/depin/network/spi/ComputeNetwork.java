@@ -80,6 +80,22 @@ public interface ComputeNetwork extends AutoCloseable {
     }
 
     /**
+     * Whether this network lets providers keep the inputs it sends them, so that a later job
+     * may send such an input by its root alone ({@link #inputBytesHeld}). The client then
+     * accepts a wipe record stating that a job read any of its inputs where the provider's cache
+     * holds it ({@link dev.depin.crypto.WipeRecord#CACHE_IN_PLACE}); otherwise only for the
+     * inputs the request itself sends by root ({@link Delivery#heldInputs()}), since the
+     * provider was given no other input to keep and must attest wiping its copy.
+     *
+     * <p>The default keeps nothing.
+     *
+     * @return whether providers may keep inputs sent to them; must not throw
+     */
+    default boolean providersMayKeepInputs() {
+        return false;
+    }
+
+    /**
      * Reads chunks of data a provider holds for this buyer: an output a job left there
      * ({@link Delivery#leaveOutputsFor()}). The client uses it to spot-check such an output
      * without its bytes and to fetch it later; it checks every chunk's audit path against the
