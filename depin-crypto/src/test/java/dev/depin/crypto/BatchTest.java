@@ -273,6 +273,31 @@ class BatchTest {
         assertEquals(0, verifier.cachedBatches());
     }
 
+    /**
+     * A batched job's input stated as the provider's cache entry (read in place): accepted where
+     * the expectations allow that input (or say nothing, as an offline verifier), refused with
+     * WIPE_INCOMPLETE where the buyer sent it with its bytes and did not let the provider keep it.
+     */
+    @Test
+    void verify_inputStatedAsCacheEntry_onlyWhereTheBuyerAllowsIt() {
+        Job j = new Job(7);
+        WipeAttestation inPlace = WipeAttestation.builder().receiptDigest(j.receipt.statementDigestHex())
+                .buffer(new WipeRecord(WipeRecord.HOST, "in", j.input.capacity(), 0, 0, WipeRecord.CACHE_IN_PLACE,
+                        BufferDigest.of("in", j.input.duplicate(), CHUNK).merkleRoot()))
+                .buffer(HostWipe.wipe("out", new byte[j.output.capacity()], (byte) 0))
+                .startedAt(T0).endedAt(T0.plusMillis(1)).build();
+        BatchedReceipt b;
+        try (BatchSigner signer = new BatchSigner(provider, 1, CLOCK)) {
+            b = signer.add(j.receipt, inPlace).join();
+        }
+        BatchVerifier verifier = new BatchVerifier();
+        assertTrue(verifier.verify(b, j.expect().build()).wipeReport().allPassed());
+        assertTrue(verifier.verify(b, j.expect().inputsInCache(java.util.Set.of("in")).build()).wipeReport()
+                .allPassed());
+        assertReason(Reason.WIPE_INCOMPLETE, () -> verifier.verify(b, j.expect().inputsInCache(java.util.Set.of())
+                .build()));
+    }
+
     @Test
     void verify_receiptReplayedIntoAnotherJob_jobIdOrNonceMismatch() {
         List<Job> jobs = jobs(3);
