@@ -117,16 +117,7 @@ class CpuReferenceTest {
             b[p * n + 1] = p == 3 ? 3e38f : b[p * n + 1]; // row 3 x column 1 overflows to +inf
         }
         b[100 * n + 2] = 0f; // inf * 0 = NaN at row 1, column 2
-        float[] want = new float[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                float acc = 0.0f;
-                for (int p = 0; p < k; p++) {
-                    acc = Math.fma(a[i * k + p], b[p * n + j], acc);
-                }
-                want[i * n + j] = acc != acc ? Float.intBitsToFloat(0x7fffffff) : acc;
-            }
-        }
+        float[] want = definition(m, k, n, a, b);
         assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(want[0]), "the test's own -0.0 case");
         assertTrue(Float.isNaN(want[n + 2]) && Float.isNaN(want[2 * n]) && want[3 * n + 1] == Float.POSITIVE_INFINITY,
                 "the test's own NaN and infinity cases");
@@ -457,18 +448,7 @@ class CpuReferenceTest {
                     java.util.Arrays.fill(c, 42f); // overwritten, whatever it held
                     kk.sgemm(m, k, n, a, bb, w[0], w[1], c);
                     assertEquals(3, bb.position());
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < width; j++) {
-                            int got = Float.floatToRawIntBits(c[i * width + j]);
-                            int expected = Float.floatToRawIntBits(want[i * n + w[0] + j]);
-                            if (got != expected) {
-                                fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x" + n
-                                        + " columns [" + w[0] + ", " + w[1] + "): element (" + i + ", " + (w[0] + j)
-                                        + ") is 0x" + Integer.toHexString(got) + ", sgemm gives 0x"
-                                        + Integer.toHexString(expected));
-                            }
-                        }
-                    }
+                    assertWindowBits(kk, m, k, n, w, c, want, "sgemm");
                 }
             }
         }
@@ -502,16 +482,7 @@ class CpuReferenceTest {
                 b[4 * n + 2] = 3e38f;
                 b[(k - 1) * n + n - 1] = -0.0f;
             }
-            float[] want = new float[m * n];
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    float acc = 0.0f;
-                    for (int p = 0; p < k; p++) {
-                        acc = Math.fma(a[i * k + p], b[p * n + j], acc);
-                    }
-                    want[i * n + j] = acc != acc ? Float.intBitsToFloat(0x7fffffff) : acc;
-                }
-            }
+            float[] want = definition(m, k, n, a, b);
             java.nio.FloatBuffer bb = java.nio.ByteBuffer.allocateDirect(4 * k * n)
                     .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(b).flip();
             int[][] windows = {{0, n}, {n - 1, n}, {0, 1}, {n / 2, n}, {1 % n, Math.max(1 % n + 1, n - 1)}};
@@ -524,18 +495,7 @@ class CpuReferenceTest {
                     float[] c = new float[m * width];
                     java.util.Arrays.fill(c, 42f);
                     kk.sgemm(m, k, n, a, bb, w[0], w[1], c);
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < width; j++) {
-                            int got = Float.floatToRawIntBits(c[i * width + j]);
-                            int expected = Float.floatToRawIntBits(want[i * n + w[0] + j]);
-                            if (got != expected) {
-                                fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x"
-                                        + n + " columns [" + w[0] + ", " + w[1] + "): element (" + i + ", "
-                                        + (w[0] + j) + ") is 0x" + Integer.toHexString(got)
-                                        + ", the definition gives 0x" + Integer.toHexString(expected));
-                            }
-                        }
-                    }
+                    assertWindowBits(kk, m, k, n, w, c, want, "the definition");
                 }
             }
         }
@@ -760,6 +720,38 @@ class CpuReferenceTest {
      * (k > 10, n > 3): an infinity in row 0 that meets a zero (NaN), a NaN with a payload in
      * column 1, and a last row of A that underflows to -0.0 in column 0.
      */
+    /** Columns {@code [w[0], w[1])} of C computed into {@code c} have exactly the bits of the whole {@code want}. */
+    private static void assertWindowBits(CpuReference kk, int m, int k, int n, int[] w, float[] c, float[] want,
+                                         String wantName) {
+        int width = w[1] - w[0];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < width; j++) {
+                int got = Float.floatToRawIntBits(c[i * width + j]);
+                int expected = Float.floatToRawIntBits(want[i * n + w[0] + j]);
+                if (got != expected) {
+                    fail(kk.sgemmImplementation() + " threads=" + kk.threads() + " " + m + "x" + k + "x" + n
+                            + " columns [" + w[0] + ", " + w[1] + "): element (" + i + ", " + (w[0] + j) + ") is 0x"
+                            + Integer.toHexString(got) + ", " + wantName + " gives 0x" + Integer.toHexString(expected));
+                }
+            }
+        }
+    }
+
+    /** The SGEMM definition written out: one fma chain per element from +0.0f, NaN as 0x7fffffff. */
+    private static float[] definition(int m, int k, int n, float[] a, float[] b) {
+        float[] want = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float acc = 0.0f;
+                for (int p = 0; p < k; p++) {
+                    acc = Math.fma(a[i * k + p], b[p * n + j], acc);
+                }
+                want[i * n + j] = acc != acc ? Float.intBitsToFloat(0x7fffffff) : acc;
+            }
+        }
+        return want;
+    }
+
     private static float[][] edgeOperands(SplittableRandom rnd, int m, int k, int n) {
         float[] a = randomFloats(rnd, m * k);
         float[] b = randomFloats(rnd, k * n);
