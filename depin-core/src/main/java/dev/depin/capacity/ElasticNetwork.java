@@ -237,6 +237,12 @@ public final class ElasticNetwork implements ComputeNetwork {
         return "elastic(" + delegate.name() + ", " + market.name() + ")";
     }
 
+    /** @return the delegate's: its attempts are the delegate's, sending inputs by root as it does */
+    @Override
+    public boolean providersMayKeepInputs() {
+        return delegate.providersMayKeepInputs();
+    }
+
     /** @return how many ended nodes the fleet remembers now (tests: the set is bounded) */
     synchronized int goneRemembered() {
         return gone.size();
