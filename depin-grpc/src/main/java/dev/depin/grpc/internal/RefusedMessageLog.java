@@ -17,7 +17,15 @@ import java.util.logging.LogRecord;
  * gets the same status as before ({@code RESOURCE_EXHAUSTED: gRPC message exceeds maximum
  * size ...}); only the log record is dropped and counted, and logged once per 10,000 at debug.
  *
- * <p>The filter is set on that one logger and drops only that one message; other records of the
+ * <p>Likewise {@code NettyServerHandler.onStreamError} logs "Stream Error" at WARNING with the
+ * whole exception when a stream ends while its writes wait in HTTP/2 flow control ("Stream closed
+ * before write could take place"): exactly what happens when the node resets a reader that
+ * granted no window ({@link StreamResets}), so a peer that opens stalled streams would make the
+ * node print a stack trace (about 60 lines) per stream. That record is dropped and counted too
+ * ({@link #droppedStreamErrors()}); the node counts the resets themselves
+ * ({@code depin.node.streams.reset}).
+ *
+ * <p>Each filter is set on its one logger and drops only its one message; other records of the
  * logger, and any filter set before, are left as they were.
  */
 public final class RefusedMessageLog {
@@ -28,22 +36,35 @@ public final class RefusedMessageLog {
     private static final java.util.logging.Logger STREAM_LOG =
             java.util.logging.Logger.getLogger("io.grpc.netty.NettyServerStream");
     private static final AtomicLong DROPPED = new AtomicLong();
+    /** The record gRPC writes per stream error (grpc-netty 1.83), and the one error of those dropped. */
+    static final String STREAM_ERROR = "Stream Error";
+    static final String CLOSED_BEFORE_WRITE = "Stream closed before write could take place";
+    private static final java.util.logging.Logger HANDLER_LOG =
+            java.util.logging.Logger.getLogger("io.grpc.netty.NettyServerHandler");
+    private static final AtomicLong DROPPED_STREAM_ERRORS = new AtomicLong();
 
     static {
-        Filter before = STREAM_LOG.getFilter();
-        STREAM_LOG.setFilter(new Filter() {
-            @Override
-            public boolean isLoggable(LogRecord r) {
-                if (MESSAGE.equals(r.getMessage()) && r.getThrown() != null) {
-                    long n = DROPPED.incrementAndGet();
-                    if (n % 10_000 == 1) {
-                        LOG.debug("inbound message refused by the transport (not logged by gRPC; {} so far): {}", n,
-                                r.getThrown().getMessage());
-                    }
-                    return false;
+        drop(STREAM_LOG, r -> MESSAGE.equals(r.getMessage()) && r.getThrown() != null, DROPPED,
+                "inbound message refused by the transport");
+        drop(HANDLER_LOG, r -> STREAM_ERROR.equals(r.getMessage()) && r.getThrown() != null
+                        && CLOSED_BEFORE_WRITE.equals(r.getThrown().getMessage())
+                        && r.getThrown().getClass().getName().endsWith("Http2Exception$StreamException"),
+                DROPPED_STREAM_ERRORS, "stream ended with writes waiting for the reader's window");
+    }
+
+    /** Sets on {@code log} a filter that drops and counts the records {@code which} picks. */
+    private static void drop(java.util.logging.Logger log, java.util.function.Predicate<LogRecord> which,
+                             AtomicLong count, String what) {
+        Filter before = log.getFilter();
+        log.setFilter(r -> {
+            if (which.test(r)) {
+                long n = count.incrementAndGet();
+                if (n % 10_000 == 1) {
+                    LOG.debug("{} (not logged by gRPC; {} so far): {}", what, n, r.getThrown().getMessage());
                 }
-                return before == null || before.isLoggable(r);
+                return false;
             }
+            return before == null || before.isLoggable(r);
         });
     }
 
@@ -58,5 +79,13 @@ public final class RefusedMessageLog {
     /** @return inbound messages refused by the transport whose gRPC log record was dropped, in this JVM */
     public static long dropped() {
         return DROPPED.get();
+    }
+
+    /**
+     * @return gRPC's "Stream Error" records for a stream ended while its writes waited for the
+     *         reader's window (a stalled reader reset), dropped in this JVM
+     */
+    public static long droppedStreamErrors() {
+        return DROPPED_STREAM_ERRORS.get();
     }
 }
