@@ -195,7 +195,11 @@ class NodeInputCacheTest {
             throws Exception {
         int n = 3000;
         NodeKeyPair key = NodeKeyPair.fromSeed(new byte[32]);
-        try (ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0)
+        // The node's clock moves by hand, so the hold expires when the test says, not when a
+        // loaded machine lets 300 ms pass between two jobs.
+        dev.depin.settlement.SettlementContract.ManualClock clock =
+                new dev.depin.settlement.SettlementContract.ManualClock(java.time.Instant.now());
+        try (ProviderNode node = ProviderNode.builder(key, new CpuExecutor(1)).receiptBatching(0).clock(clock)
                 .inputCache(new InputCache.Limits(1 << 20, 8, 1 << 20, 8, Duration.ofMinutes(5))).build()) {
             InputCache cache = node.inputCache().orElseThrow();
             Job job = saxpy(floats(n), floats(n));
@@ -235,7 +239,7 @@ class NodeInputCacheTest {
                     .allMatch(r -> r.bytesOverwritten() == r.bytes()));
 
             // Held for 300 ms, then expired: wiped and listed for the buyer in its next attempt.
-            Thread.sleep(400);
+            clock.advance(Duration.ofMillis(400));
             assertEquals(2, cache.expireIdle(), "this output and the copied one (the node does this periodically)");
             Ran next = run(node, job, 5, job.inputs(), InputCaching.NONE);
             assertTrue(wipe(next.result()).buffers().stream().anyMatch(r -> r.label().equals("cache:expired:"
