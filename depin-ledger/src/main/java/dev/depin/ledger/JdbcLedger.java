@@ -27,10 +27,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * balance, every open hold, the most recent {@link Builder#recentKeys(int)} results), loaded
  * from the database when the ledger opens. It takes every queued operation (up to
  * {@link Builder#maxBatch(int)}; the operations of one {@link #applyAll} call count as one unit,
- * never split between batches), checks each in memory in order, writes the batch's rows with
+ * never split between batches; units queued by different sources, {@link #applyAll(List, String)},
+ * are taken in turns, one unit per source and round, each source in its own order), checks each
+ * in memory in order, writes the batch's rows with
  * JDBC batch statements in one transaction, commits once, and only then completes the callers'
  * futures: this is group commit, so many operations share one fsync (and, on PostgreSQL, a
  * handful of round trips), and a future that completed normally is durable. An operation that
@@ -116,12 +116,18 @@ public final class JdbcLedger implements Settlement {
     private static final int SWEEP_BATCH = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
     private static final Object STOP = new Object();
+    /**
+     * The source of what this process's own callers apply ({@link #apply}, {@link #open},
+     * {@link #applyAll(List)}) and of the ledger's own expiries and posts of claims: one FIFO, so
+     * that their order is as they were called.
+     */
+    private static final Object LOCAL = new Object();
 
     private final Store writeStore;
     private final Store readStore;
     private final Writer writer;
     private final int maxBatch;
-    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final WriterQueue queue = new WriterQueue();
     private final Thread writerThread;
     private final Clock clock;
     private final long sweepMillis;
@@ -259,6 +265,28 @@ public final class JdbcLedger implements Settlement {
      */
     @Override
     public List<CompletableFuture<Applied>> applyAll(List<Operation> operations) {
+        return applyAll(operations, LOCAL);
+    }
+
+    /**
+     * As {@link #applyAll(List)}, queued in {@code source}'s turn: the writer takes the units
+     * of different sources in turns (one unit of each source that has one queued, then the
+     * next round), so a source with a long backlog (a peer sending big batches) delays another
+     * source's operations by at most one of its units per commit, not by its whole backlog.
+     * The units of one source keep their order, as do this process's own calls (one source).
+     *
+     * @param operations the operations, at most a few thousand (they join one group commit)
+     * @param source     who they come from, such as a peer's address; compared with {@code equals}
+     * @return one future per operation, in the same order
+     * @throws InvalidArgumentException if an argument is null
+     */
+    @Override
+    public List<CompletableFuture<Applied>> applyAll(List<Operation> operations, String source) {
+        InvalidArgumentException.requireNonNull(source, "source");
+        return applyAll(operations, (Object) source);
+    }
+
+    private List<CompletableFuture<Applied>> applyAll(List<Operation> operations, Object source) {
         InvalidArgumentException.requireNonNull(operations, "operations");
         List<CompletableFuture<Applied>> out = new ArrayList<>(operations.size());
         List<Writer.OpRequest> group = new ArrayList<>(operations.size());
@@ -275,7 +303,7 @@ public final class JdbcLedger implements Settlement {
             out.add(certified(r));
         }
         if (!group.isEmpty()) {
-            submit(new Group(group));
+            submit(source, new Group(group));
         }
         return out;
     }
@@ -468,7 +496,7 @@ public final class JdbcLedger implements Settlement {
                 return;
             }
             closed = true;
-            queue.add(STOP);
+            queue.add(LOCAL, STOP);
         }
         boolean interrupted = false;
         if (sweeperThread != null) {
@@ -488,7 +516,9 @@ public final class JdbcLedger implements Settlement {
                 interrupted = true;
             }
         }
-        for (Object o; (o = queue.poll()) != null; ) {
+        List<Object> left = new ArrayList<>();
+        queue.drain(left);
+        for (Object o : left) {
             fail(o, new LedgerFailureException("the ledger is closed: open it again to apply operations"));
         }
         if (signer != null) {
@@ -510,16 +540,21 @@ public final class JdbcLedger implements Settlement {
             if (closed) {
                 throw new LedgerFailureException("the ledger is closed");
             }
-            queue.add(probe);
+            queue.add(LOCAL, probe);
         }
         return probe.future.join();
     }
 
-    /** Queues a request, a {@link Group} of them or a probe; a closed ledger fails it at once. */
+    /** Queues a request of this process's own callers; a closed ledger fails it at once. */
     private <R> R submit(R request) {
+        return submit(LOCAL, request);
+    }
+
+    /** Queues a request, a {@link Group} of them or a probe in its source's turn; a closed ledger fails it at once. */
+    private <R> R submit(Object source, R request) {
         synchronized (this) {
             if (!closed) {
-                queue.add(request);
+                queue.add(source, request);
                 return request;
             }
         }
@@ -549,21 +584,15 @@ public final class JdbcLedger implements Settlement {
     private void writeLoop() {
         List<Object> batch = new ArrayList<>();
         boolean stop = false;
-        while (!stop) {
+        // after close() queued STOP nothing more is queued: what others queued before it is written
+        while (!stop || queue.size() > 0) {
             batch.clear();
             try {
-                batch.add(queue.take());
+                // up to maxBatch operations in the sources' turns, a group counted as its size
+                // (a group is never split)
+                queue.take(maxBatch, JdbcLedger::size, batch);
             } catch (InterruptedException e) {
                 continue; // only close() ends the writer
-            }
-            // up to maxBatch operations, a group counted as its size (a group is never split)
-            for (int n = size(batch.get(0)); n < maxBatch; ) {
-                Object o = queue.poll();
-                if (o == null) {
-                    break;
-                }
-                batch.add(o);
-                n += size(o);
             }
             if (batch.remove(STOP)) {
                 stop = true;

@@ -136,6 +136,95 @@ abstract class WriterTest {
         }
     }
 
+    /** Holds the writer in its next commit, once armed, until released. */
+    static final class GatedCommits implements UnaryOperator<Connection> {
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final AtomicInteger commits = new AtomicInteger();
+        volatile boolean armed;
+
+        @Override
+        public Connection apply(Connection real) {
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("commit")) {
+                            commits.incrementAndGet();
+                            if (armed) {
+                                armed = false;
+                                entered.countDown();
+                                release.await();
+                            }
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        }
+    }
+
+    /**
+     * A heavy source's backlog queued while the writer is busy does not delay a light source:
+     * the writer takes the sources' units in turns, so the light source's hold is written right
+     * after the heavy source's first unit, in the first commit after the busy one, not after the
+     * whole backlog (one FIFO would put it behind all 3,000). Each source keeps its own order:
+     * the heavy groups are written in the order sent, and the light source's post, queued
+     * behind its hold, finds the hold. No timing: the order is read from the sequence numbers.
+     */
+    @Test
+    void sources_takeTurns_aLightSourceIsNotQueuedBehindAHeavyOnesBacklog() throws Exception {
+        GatedCommits gate = new GatedCommits();
+        JdbcLedger.Builder builder = freshDatabase().builder().maxBatch(1_000).expirySweep(Duration.ZERO);
+        builder.writeConnection = gate;
+        try (JdbcLedger ledger = funded(builder)) {
+            gate.armed = true;
+            CompletableFuture<Applied> busy = ledger.apply(hold("busy", 1));
+            assertTrue(gate.entered.await(60, java.util.concurrent.TimeUnit.SECONDS), "the writer reached its commit");
+            int commitsBefore = gate.commits.get();
+            List<List<CompletableFuture<Applied>>> heavy = new ArrayList<>();
+            for (int g = 0; g < 6; g++) {
+                List<Operation> group = new ArrayList<>();
+                for (int i = 0; i < 500; i++) {
+                    group.add(new Operation.Hold(OperationKey.of("heavy/" + g + "/" + i), BUYER, PROVIDER,
+                            MicroUsd.ofMicros(1), LATER));
+                }
+                heavy.add(ledger.applyAll(group, "192.0.2.1"));
+            }
+            CompletableFuture<Applied> light = ledger.applyAll(List.of(hold("light", 1)), "198.51.100.7").get(0);
+            CompletableFuture<Applied> lightPost = ledger.applyAll(List.of(new Operation.Post(OperationKey.of("light/post"),
+                    OperationKey.of("light"), usd(1))), "198.51.100.7").get(0);
+            gate.release.countDown();
+            busy.join();
+            long[] first = new long[6];
+            long[] last = new long[6];
+            for (int g = 0; g < 6; g++) {
+                long previous = -1;
+                for (CompletableFuture<Applied> f : heavy.get(g)) {
+                    long seq = f.join().sequence();
+                    assertTrue(seq > previous, "group " + g + " is written in the order sent");
+                    previous = seq;
+                }
+                first[g] = heavy.get(g).get(0).join().sequence();
+                last[g] = previous;
+                if (g > 0) {
+                    assertTrue(first[g] > last[g - 1], "the heavy source's groups keep their order");
+                }
+            }
+            long l = light.join().sequence();
+            assertTrue(l > last[0] && l < first[1], "the light hold (seq " + l + ") is written after the heavy source's "
+                    + "first group (" + first[0] + ".." + last[0] + ") and before its second (" + first[1] + "..): its turn");
+            long p = lightPost.join().sequence();
+            assertTrue(p > last[1] && p < first[2], "the light post (seq " + p + ") takes the light source's next turn, "
+                    + "in the next commit, after the hold it resolves");
+            // busy; then [heavy 0, light hold, heavy 1]; [light post, heavy 2, heavy 3]; [heavy 4, heavy 5]
+            assertEquals(commitsBefore + 3, gate.commits.get(), "3 commits after the busy one, each of ~1,000");
+            assertThrows(InvalidArgumentException.class, () -> ledger.applyAll(List.of(hold("x", 1)), null));
+            assertEquals(List.of(), ledger.memoryDifferences());
+            assertTrue(ledger.audit().sound(), ledger.audit().violations()::toString);
+        }
+    }
+
     @Test
     void commit_failingTwiceFailsTheBatchAndLeavesMemoryAsCommitted() {
         FailingCommits commits = new FailingCommits();

@@ -84,6 +84,23 @@ public interface Settlement extends AutoCloseable {
     }
 
     /**
+     * As {@link #applyAll(List)}, for operations that come from {@code source} (a peer's
+     * address, say): an implementation that queues operations may take the queued operations of
+     * different sources in turns, so that one source's backlog does not hold back another's
+     * operations, while the operations of one source keep their order. The default ignores the
+     * source.
+     *
+     * @param operations the operations; none null
+     * @param source     who they come from; compared with {@code equals}
+     * @return one future per operation, in the same order
+     * @throws dev.depin.InvalidArgumentException if {@code operations} or {@code source} is null
+     */
+    default List<CompletableFuture<Applied>> applyAll(List<Operation> operations, String source) {
+        dev.depin.InvalidArgumentException.requireNonNull(source, "source");
+        return applyAll(operations);
+    }
+
+    /**
      * An account's balance as of the last durable operation.
      *
      * @param account the account

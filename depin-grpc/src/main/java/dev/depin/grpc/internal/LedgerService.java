@@ -217,15 +217,19 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         }
         boolean operator = access.isOperator(peer);
         boolean echo = !request.getOmitEcho();
-        async(peer, out, () -> start(peer, operator, op), a -> LedgerWire.applied(a, echo), !operator);
+        String address = AddressGroup.of(PeerKeys.REMOTE.get());
+        async(peer, out, () -> start(peer, address, operator, op), a -> LedgerWire.applied(a, echo), !operator);
     }
 
-    /** Authorises an operation (unless the caller is an operator) and hands it to the ledger. */
-    private CompletableFuture<Applied> start(NodePublicKey peer, boolean operator, Operation op) {
+    /**
+     * Authorises an operation (unless the caller is an operator) and hands it to the ledger in
+     * its address's turn.
+     */
+    private CompletableFuture<Applied> start(NodePublicKey peer, String address, boolean operator, Operation op) {
         if (!operator) {
             authorize(peer, op);
         }
-        CompletableFuture<Applied> f = ledger.apply(op);
+        CompletableFuture<Applied> f = ledger.applyAll(List.of(op), source(address)).get(0);
         if (op instanceof Operation.Hold) {
             f.thenAccept(this::remember);
         }
@@ -298,7 +302,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
     private void hand(List<Operation> chunk, int[] slots, Batch batch) {
         List<CompletableFuture<Applied>> futures;
         try {
-            futures = ledger.applyAll(List.copyOf(chunk));
+            futures = ledger.applyAll(List.copyOf(chunk), source(batch.address));
         } catch (RuntimeException e) {
             for (int j = 0; j < chunk.size(); j++) {
                 batch.refuse(slots[j], status(e, batch.sanitise));
@@ -467,6 +471,11 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         synchronized (parties) {
             parties.put(holdKey, p);
         }
+    }
+
+    /** Whose turn in the ledger's queue a peer's operations take: its address group's ("" when it has none). */
+    private static String source(String address) {
+        return address == null ? "" : address;
     }
 
     /** A provider's earnings account, named by its node id: what a buyer's hold pays. */
