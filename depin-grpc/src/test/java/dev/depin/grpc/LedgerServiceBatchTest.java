@@ -234,6 +234,43 @@ class LedgerServiceBatchTest {
                 .operation());
     }
 
+    /**
+     * The service hands what a peer sends to the ledger in its address's turn
+     * ({@code applyAll(operations, source)}, which {@link JdbcLedger} takes in turns between
+     * sources), by {@code ApplyBatch} and by {@code Apply} alike.
+     */
+    @Test
+    void operations_areHandedToTheLedgerInTheirAddresssTurn() {
+        List<String> handed = java.util.Collections.synchronizedList(new ArrayList<>());
+        dev.depin.settlement.spi.Settlement recording = new ForwardingLedger(jdbc) {
+            @Override
+            public List<java.util.concurrent.CompletableFuture<dev.depin.settlement.Applied>> applyAll(List<Operation> ops,
+                                                                                                   String source) {
+                handed.add(source + " x" + ops.size());
+                return jdbc.applyAll(ops, source);
+            }
+        };
+        server = LedgerServer.builder(recording, LEDGER_KEY, LedgerAccess.builder().grant(BUYER_KEY.publicKey(), BUYER)
+                .build()).start();
+        LedgerGrpc.LedgerBlockingStub stub = raw(server.address());
+        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder();
+        for (int i = 0; i < 3; i++) {
+            req.addOperationJson(json(hold("buyer:acme/turn/" + i, BUYER, 100)));
+        }
+        ApplyBatchReply reply = stub.applyBatch(req.build());
+        for (int i = 0; i < 3; i++) {
+            assertTrue(reply.getResults(i).hasApplied(), reply.getResults(i).toString());
+        }
+        Operation.Post post = new Operation.Post(OperationKey.of("buyer:acme/turn/0/post"), OperationKey.of("buyer:acme/turn/0"),
+                MicroUsd.ofMicros(50));
+        assertEquals(post, LedgerWire.applied(stub.apply(ApplyRequest.newBuilder().setOperationJson(json(post)).build()))
+                .operation());
+        assertEquals(2, handed.size(), handed::toString);
+        String source = handed.get(0).substring(0, handed.get(0).indexOf(' '));
+        assertTrue(source.equals("127.0.0.1") || source.equals("0:0:0:0::/64"), "the loopback address group: " + source);
+        assertEquals(List.of(source + " x3", source + " x1"), handed);
+    }
+
     @Test
     void applyBatch_handsEachChunkToOneGroupCommit_soItsHoldsShareOneRoot() {
         LedgerGrpc.LedgerBlockingStub stub = raw(serve(4_096).address());

@@ -112,6 +112,8 @@ public final class JdbcLedger implements Settlement {
     public static final Duration DEFAULT_DISPUTE_WINDOW = Duration.ofMinutes(10);
     /** How long after a disputed claim's window end its re-check may decide it unless the builder says otherwise: 10 minutes. */
     public static final Duration DEFAULT_RECHECK_WINDOW = Duration.ofMinutes(10);
+    /** How long the writer waits for more before a commit of operations from peers unless the builder says otherwise: 1 ms. */
+    public static final Duration DEFAULT_GATHER = Duration.ofMillis(1);
     /** The most expired holds one sweep applies before it looks again. */
     private static final int SWEEP_BATCH = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
@@ -127,7 +129,8 @@ public final class JdbcLedger implements Settlement {
     private final Store readStore;
     private final Writer writer;
     private final int maxBatch;
-    private final WriterQueue queue = new WriterQueue();
+    private final WriterQueue queue = new WriterQueue(LOCAL);
+    private final long gatherNanos;
     private final Thread writerThread;
     private final Clock clock;
     private final long sweepMillis;
@@ -139,6 +142,7 @@ public final class JdbcLedger implements Settlement {
 
     private JdbcLedger(Builder b) {
         this.maxBatch = b.maxBatch;
+        this.gatherNanos = b.gather.toNanos();
         Connection w = null;
         Connection r = null;
         try {
@@ -590,7 +594,12 @@ public final class JdbcLedger implements Settlement {
             try {
                 // up to maxBatch operations in the sources' turns, a group counted as its size
                 // (a group is never split)
-                queue.take(maxBatch, JdbcLedger::size, batch);
+                int n = queue.take(maxBatch, JdbcLedger::size, batch);
+                if (n < maxBatch && gatherNanos > 0 && queue.fromPeers()) {
+                    // operations from the network: while more keep coming (none for a quarter of
+                    // the window ends it), let them share this commit
+                    queue.gather(n, maxBatch, System.nanoTime() + gatherNanos, gatherNanos / 4, JdbcLedger::size, batch);
+                }
             } catch (InterruptedException e) {
                 continue; // only close() ends the writer
             }
@@ -665,6 +674,7 @@ public final class JdbcLedger implements Settlement {
         private String password;
         private String description;
         private int maxBatch = 4096;
+        private Duration gather = DEFAULT_GATHER;
         private int recentKeys = 65_536;
         private Clock clock = Clock.systemUTC();
         private Duration expirySweep = Duration.ofMillis(250);
@@ -731,6 +741,31 @@ public final class JdbcLedger implements Settlement {
                 throw new InvalidArgumentException("maxBatch is " + maxBatch + ": use 1 to 65536");
             }
             this.maxBatch = maxBatch;
+            return this;
+        }
+
+        /**
+         * How long the writer, having taken queued operations of which some came from peers
+         * ({@link JdbcLedger#applyAll(List, String)}, as the settlement service hands them), waits
+         * for more before it commits, while the batch is below {@link #maxBatch(int)}: a commit
+         * costs the writer a fixed share of CPU besides its fsync (about as much as a hundred
+         * operations on SQLite), and operations from the network arrive spread out, so without
+         * waiting it commits them in small groups. It waits while they keep coming, until the
+         * batch is full or this window has passed, and stops when none came for a quarter of the
+         * window: the price is up to this much latency for operations from peers (a quarter of it
+         * for a lone one); what the process's own callers apply alone is never held back.
+         * {@link Duration#ZERO} commits at once.
+         *
+         * @param window zero to 100 ms (default 1 ms)
+         * @return this builder
+         * @throws InvalidArgumentException if null or out of range
+         */
+        public Builder gather(Duration window) {
+            InvalidArgumentException.requireNonNull(window, "gather window");
+            if (window.isNegative() || window.compareTo(Duration.ofMillis(100)) > 0) {
+                throw new InvalidArgumentException("gather window " + window + " is out of range: give zero to 100 ms");
+            }
+            this.gather = window;
             return this;
         }
 

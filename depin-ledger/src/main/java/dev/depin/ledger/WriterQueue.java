@@ -27,6 +27,15 @@ final class WriterQueue {
     /** The sources with something queued, in the order of their turns. */
     private final ArrayDeque<Source> turns = new ArrayDeque<>();
     private int units;
+    /** The source of the process's own callers, the one source whose batches are never gathered. */
+    private final Object local;
+    /** Whether the last {@link #take} took a unit of another source than {@link #local}; the writer's own. */
+    private boolean fromPeers;
+
+    /** @param local the source of the process's own callers */
+    WriterQueue(Object local) {
+        this.local = local;
+    }
 
     private static final class Source {
         final Object key;
@@ -64,42 +73,60 @@ final class WriterQueue {
      * @param out  where the units go
      * @throws InterruptedException if interrupted while nothing is queued
      */
-    void take(int max, ToIntFunction<Object> size, List<Object> out) throws InterruptedException {
+    int take(int max, ToIntFunction<Object> size, List<Object> out) throws InterruptedException {
         lock.lock();
         try {
             while (units == 0) {
                 queued.await();
             }
+            fromPeers = false;
             int n = 0;
-            while (n < max && !turns.isEmpty()) {
-                Source s = turns.pollFirst();
-                Object unit = s.units.pollFirst();
-                units--;
-                out.add(unit);
-                n += size.applyAsInt(unit);
-                if (s.units.isEmpty()) {
-                    sources.remove(s.key);
-                } else {
-                    turns.addLast(s);
-                }
+            while (n < max && units > 0) {
+                n += next(size, out);
             }
+            return n;
         } finally {
             lock.unlock();
         }
     }
 
+    /** @return whether the last {@link #take} took a unit of a source other than the process's own callers */
+    boolean fromPeers() {
+        return fromPeers;
+    }
+
+    /** Takes the unit whose turn it is; under the lock, with something queued. */
+    private int next(ToIntFunction<Object> size, List<Object> out) {
+        Source s = turns.pollFirst();
+        Object unit = s.units.pollFirst();
+        units--;
+        out.add(unit);
+        if (s.units.isEmpty()) {
+            sources.remove(s.key);
+        } else {
+            turns.addLast(s);
+        }
+        if (s.key != local) {
+            fromPeers = true;
+        }
+        return size.applyAsInt(unit);
+    }
+
     /**
-     * Waits until {@code deadline} (a {@link System#nanoTime()}) for more units, taking them in
-     * turns as they come, until the batch's size {@code n} reaches {@code max}.
+     * Waits for more units while they keep coming, taking them in turns as they come, until the
+     * batch's size {@code n} reaches {@code max}, {@code deadline} (a {@link System#nanoTime()})
+     * passes, or none came for {@code gap} nanoseconds: a lone operation waits {@code gap} at
+     * most, a stream of them up to the deadline.
      *
      * @return the batch's size now
      */
-    int gather(int n, int max, long deadline, ToIntFunction<Object> size, List<Object> out) {
+    int gather(int n, int max, long deadline, long gap, ToIntFunction<Object> size, List<Object> out) {
         lock.lock();
         try {
+            long quiet = Math.min(deadline, System.nanoTime() + gap);
             while (n < max) {
                 if (units == 0) {
-                    long left = deadline - System.nanoTime();
+                    long left = quiet - System.nanoTime();
                     if (left <= 0) {
                         break;
                     }
@@ -111,16 +138,8 @@ final class WriterQueue {
                     }
                     continue;
                 }
-                Source s = turns.pollFirst();
-                Object unit = s.units.pollFirst();
-                units--;
-                out.add(unit);
-                n += size.applyAsInt(unit);
-                if (s.units.isEmpty()) {
-                    sources.remove(s.key);
-                } else {
-                    turns.addLast(s);
-                }
+                n += next(size, out);
+                quiet = Math.min(deadline, System.nanoTime() + gap);
             }
             return n;
         } finally {

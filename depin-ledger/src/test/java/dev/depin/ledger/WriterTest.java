@@ -311,6 +311,17 @@ abstract class WriterTest {
     }
 
     @Test
+    void gather_outOfRangeIsRefused() {
+        JdbcLedger.Builder builder = freshDatabase().builder();
+        for (Duration bad : new Duration[] {Duration.ofNanos(-1), Duration.ofMillis(100).plusNanos(1), Duration.ofDays(1)}) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> builder.gather(bad));
+            assertEquals("gather window " + bad + " is out of range: give zero to 100 ms", e.getMessage());
+        }
+        assertThrows(InvalidArgumentException.class, () -> builder.gather(null));
+        builder.gather(Duration.ZERO).gather(Duration.ofMillis(100));
+    }
+
+    @Test
     void recentKeys_outOfRangeIsRefused() {
         JdbcLedger.Builder builder = freshDatabase().builder();
         for (int bad : new int[] {-1, Integer.MIN_VALUE, 10_000_001}) {
