@@ -54,6 +54,10 @@ abstract class WriterTest {
         final AtomicInteger failures = new AtomicInteger();
         /** Commits asked of the connection, failed ones included. */
         final AtomicInteger commits = new AtomicInteger();
+        /** Once armed, the next commit waits for {@link #release} (after counting down {@link #entered}). */
+        volatile boolean armed;
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
 
         @Override
         public Connection apply(Connection real) {
@@ -61,6 +65,11 @@ abstract class WriterTest {
                     (proxy, method, args) -> {
                         if (method.getName().equals("commit")) {
                             commits.incrementAndGet();
+                            if (armed) {
+                                armed = false;
+                                entered.countDown();
+                                release.await();
+                            }
                         }
                         if (method.getName().equals("commit") && failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                             throw new SQLException("injected: the disk is full");
@@ -136,34 +145,6 @@ abstract class WriterTest {
         }
     }
 
-    /** Holds the writer in its next commit, once armed, until released. */
-    static final class GatedCommits implements UnaryOperator<Connection> {
-        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        final AtomicInteger commits = new AtomicInteger();
-        volatile boolean armed;
-
-        @Override
-        public Connection apply(Connection real) {
-            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
-                    (proxy, method, args) -> {
-                        if (method.getName().equals("commit")) {
-                            commits.incrementAndGet();
-                            if (armed) {
-                                armed = false;
-                                entered.countDown();
-                                release.await();
-                            }
-                        }
-                        try {
-                            return method.invoke(real, args);
-                        } catch (InvocationTargetException e) {
-                            throw e.getCause();
-                        }
-                    });
-        }
-    }
-
     /**
      * A heavy source's backlog queued while the writer is busy does not delay a light source:
      * the writer takes the sources' units in turns, so the light source's hold is written right
@@ -174,7 +155,7 @@ abstract class WriterTest {
      */
     @Test
     void sources_takeTurns_aLightSourceIsNotQueuedBehindAHeavyOnesBacklog() throws Exception {
-        GatedCommits gate = new GatedCommits();
+        FailingCommits gate = new FailingCommits();
         JdbcLedger.Builder builder = freshDatabase().builder().maxBatch(1_000).expirySweep(Duration.ZERO);
         builder.writeConnection = gate;
         try (JdbcLedger ledger = funded(builder)) {
