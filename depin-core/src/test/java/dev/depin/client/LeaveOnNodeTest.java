@@ -96,6 +96,12 @@ class LeaveOnNodeTest {
                 .inputCache(InputCache.Limits.of(16L << 20, 64)).build();
     }
 
+    private static ProviderNode priced(NodeKeyPair key, DeviceExecutor executor, long microsPerHour) {
+        return ProviderNode.builder(key, executor).receiptBatching(0)
+                .price(new dev.depin.money.Price(MicroUsd.ofMicros(microsPerHour), MicroUsd.ofMicros(1_000)))
+                .inputCache(InputCache.Limits.of(16L << 20, 64)).build();
+    }
+
     private static Job.Builder step(float[] b) {
         return Job.builder(BuiltinKernel.SGEMM).param("m", M).param("k", K).param("n", K).input("b", b)
                 .maxPrice(MicroUsd.ofMicros(50_000)).timeout(Duration.ofSeconds(60))
@@ -370,6 +376,117 @@ class LeaveOnNodeTest {
         }
     }
 
+    /**
+     * The sample of a left output's spot check is drawn at dispatch and recomputed while the node
+     * computes, but the node learns it only after it committed: every read of the sampled chunks
+     * comes after the attempt's response (its receipt) arrived, reads exactly the chunks the
+     * report's seed samples, and each job (each attempt) draws its own seed.
+     */
+    @Test
+    void spotCheck_drawnAtDispatch_isReadOnlyAfterTheReceipt_andEachAttemptDrawsItsOwn() {
+        NodeKeyPair key = NodeKeyPair.generate();
+        try (LocalNetwork local = LocalNetwork.of(List.of(node(key, new CpuExecutor(1), Clock.systemUTC())));
+             Watching net = new Watching(local);
+             DepinClient client = DepinClient.builder(net).maxAttempts(1).build()) {
+            float[] b = floats(K * K);
+            java.util.Set<String> seeds = new java.util.HashSet<>();
+            for (int i = 0; i < 6; i++) {
+                JobResult r = client.submit(step(b).input("a", floats(M * K))
+                        .verification(VerificationPolicy.spotCheck(0.25)).build()).result();
+                String held = r.report().checks().stream().filter(c -> c.name().equals("held-outputs")).findFirst()
+                        .orElseThrow().detail();
+                assertTrue(held.endsWith("; the sample was drawn at dispatch and recomputed while the provider "
+                        + "computed, revealed to it only by these reads, after its receipt was checked"), held);
+                String seed = spotCheckSeed(r);
+                assertTrue(seeds.add(seed), "seed drawn twice: " + seed);
+                int[] sample = dev.depin.crypto.verify.SpotCheck.sampledChunks(M * K * 4L,
+                        dev.depin.job.JobSpec.PROOF_CHUNK_BYTES, 0.25, dev.depin.crypto.Hex.decode(seed));
+                assertEquals(1, net.reads.size(), "job " + i + ": " + net.reads);
+                Watching.Read read = net.reads.remove(0);
+                assertTrue(read.afterResponse(), "job " + i + ": the sampled chunks were read before the receipt came");
+                assertArrayEquals(sample, read.chunks(), "job " + i);
+            }
+        }
+    }
+
+    /**
+     * A retry draws a new sample: a lying node's attempt is disputed with the evidence of its
+     * corrupt chunk and the seed drawn at its dispatch; the honest node that takes the job next
+     * is checked with another seed, drawn at its own dispatch; each read comes after the
+     * attempt's receipt.
+     */
+    @Test
+    void spotCheck_drawnAtDispatch_aRetryDrawsAnotherSeed() {
+        NodeKeyPair liarKey = NodeKeyPair.generate();
+        NodeKeyPair key = NodeKeyPair.generate();
+        DeviceExecutor liar = new CorruptingExecutor(new CpuExecutor(1), CorruptingExecutor.addOneToMiddleElement());
+        // The liar is the cheaper: the first attempt goes there.
+        try (LocalNetwork local = LocalNetwork.of(List.of(priced(liarKey, liar, 1_000),
+                priced(key, new CpuExecutor(1), 100_000)));
+             Watching net = new Watching(local);
+             DepinClient client = DepinClient.builder(net).maxAttempts(2).build()) {
+            float[] b = floats(K * K);
+            for (int i = 0; i < 8; i++) {
+                net.reads.clear();
+                JobResult r = client.submit(step(b).input("a", floats(M * K))
+                        .verification(VerificationPolicy.spotCheck(1.0)).build()).result();
+                assertEquals(key.nodeId(), r.provider(), "job " + i);
+                assertTrue(net.reads.stream().allMatch(Watching.Read::afterResponse), "job " + i + ": " + net.reads);
+                if (r.disputes().isEmpty()) {
+                    continue;
+                }
+                dev.depin.job.DisputeRecord d = r.disputes().get(0);
+                assertEquals(liarKey.nodeId(), d.provider());
+                assertEquals(dev.depin.crypto.VerificationException.Reason.RESULT_MISMATCH, d.reason());
+                String lied = d.evidence().seed();
+                assertEquals(64, lied.length(), lied);
+                assertTrue(!lied.equals(spotCheckSeed(r)), "the retry reused the disputed attempt's seed " + lied);
+                assertEquals(2, net.reads.size(), net.reads.toString());
+                return;
+            }
+            throw new AssertionError("no job met the lying node first in 8 jobs");
+        }
+    }
+
+    /** The in-process network, recording each read of held chunks and whether every response had come by then. */
+    private static final class Watching extends ComputeNetworkTampering {
+        record Read(int[] chunks, boolean afterResponse) {
+        }
+
+        private final List<java.util.concurrent.CompletableFuture<?>> responses =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<Read> reads = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        Watching(LocalNetwork inner) {
+            super(inner, Tamper.NONE);
+        }
+
+        @Override
+        public dev.depin.network.spi.Dispatch dispatch(dev.depin.provider.ProviderOffer offer,
+                                                       dev.depin.network.spi.ExecutionRequest request,
+                                                       java.util.function.Consumer<Progress> progress) {
+            dev.depin.network.spi.Dispatch d = super.dispatch(offer, request, progress);
+            responses.add(d.response());
+            return d;
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<List<dev.depin.network.spi.HeldChunk>> fetchHeld(
+                dev.depin.crypto.NodeId provider, String root, long bytes, int chunkBytes, int[] chunks) {
+            reads.add(new Read(chunks.clone(), responses.stream().allMatch(java.util.concurrent.CompletableFuture::isDone)));
+            return super.fetchHeld(provider, root, bytes, chunkBytes, chunks);
+        }
+    }
+
+    /** The seed of a verified result's spot check, as its report states it (hex). */
+    private static String spotCheckSeed(JobResult r) {
+        String spot = r.report().checks().stream().filter(c -> c.name().equals("spot-check")).findFirst()
+                .orElseThrow().detail();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("seed ([0-9a-f]+)\\)").matcher(spot);
+        assertTrue(m.find(), spot);
+        return m.group(1);
+    }
+
     private static JobEvent disputed(JobHandle h) {
         return h.events().stream().filter(ev -> ev.attemptState() == AttemptState.DISPUTED).findFirst()
                 .orElseThrow(() -> new AssertionError(h.events().toString()));
@@ -388,7 +505,7 @@ class LeaveOnNodeTest {
     }
 
     /** The in-process network, with the held chunks it reads tampered with ({@link Tamper}). */
-    private static final class ComputeNetworkTampering implements dev.depin.network.spi.ComputeNetwork {
+    private static class ComputeNetworkTampering implements dev.depin.network.spi.ComputeNetwork {
         private final LocalNetwork inner;
         private volatile Tamper how;
         private volatile String otherRoot;

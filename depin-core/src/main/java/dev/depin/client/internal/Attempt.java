@@ -38,6 +38,8 @@ final class Attempt {
     boolean hedge;
     /** Set once the attempt's answer has been judged (accepted, failed, disputed) or it lost a race. */
     boolean judged;
+    /** Its spot check drawn at dispatch ({@link AttemptVerifier#prepare}), or null; set before the dispatch. */
+    volatile HeldSpotCheck.Prepared prepared;
     Attempt(ProviderOffer offer, ExecutionRequest request, int round) {
         this.offer = offer;
         this.request = request;

@@ -44,12 +44,63 @@ public final class AttemptVerifier {
     private final dev.depin.crypto.Parallelism parallelism;
 
     /**
+     * Bytes of sampled chunks that the spot checks drawn at dispatch ({@link #prepare}) of all of
+     * the client's attempts hold at once at most: beyond it an attempt's check draws its sample
+     * after the receipt, as before.
+     */
+    static final long AHEAD_BYTES = 64L << 20;
+    private final java.util.concurrent.atomic.AtomicLong ahead = new java.util.concurrent.atomic.AtomicLong();
+    private final long aheadLimit;
+
+    /**
      * @param reference   the CPU reference used to recompute spot-checked chunks
      * @param parallelism threads checks may use for large results (owned by the client)
      */
     public AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism) {
+        this(reference, parallelism, AHEAD_BYTES);
+    }
+
+    /**
+     * @param reference  the CPU reference used to recompute spot-checked chunks
+     * @param parallelism threads checks may use for large results (owned by the client)
+     * @param aheadBytes bytes of sampled chunks recomputed at dispatch that the client's attempts
+     *                   hold at once at most ({@link #prepare}); 0 draws every sample after its receipt
+     */
+    AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism, long aheadBytes) {
         this.reference = reference;
         this.parallelism = parallelism;
+        this.aheadLimit = aheadBytes;
+    }
+
+    /**
+     * Draws the spot check of an attempt that leaves its outputs on the provider now, at
+     * dispatch, and recomputes its sampled chunks on {@code executor} while the provider
+     * computes: for a job whose policy is a spot check and whose inputs are all the buyer's own.
+     * The seed is the attempt's alone (a retry or a hedge draws its own) and stays with the
+     * buyer until {@link #verify} has checked the receipt that commits to the outputs' roots;
+     * only then do the reads of the sampled chunks reveal it. Pass the result to {@link #verify}
+     * and release it ({@link HeldSpotCheck.Prepared#release}) once the attempt is over.
+     *
+     * @param spec     the job spec
+     * @param inputs   the buyer's own input bytes
+     * @param request  the attempt's request
+     * @param executor where the sampled chunks are recomputed
+     * @return the prepared check, or null where none applies or the client's bound
+     *     ({@link #AHEAD_BYTES}) has no room
+     */
+    public HeldSpotCheck.Prepared prepare(JobSpec spec, Map<String, ByteBuffer> inputs, ExecutionRequest request,
+                                          java.util.concurrent.Executor executor) {
+        if (!request.delivery().leavesOutputs() || !request.delivery().heldInputs().isEmpty()
+                || !(spec.verification() instanceof VerificationPolicy.SpotCheck sc)) {
+            return null;
+        }
+        return HeldSpotCheck.prepare(reference, spec, inputs, sc.fraction(), Freivalds.newSeed(RANDOM), executor, ahead,
+                aheadLimit);
+    }
+
+    /** @return bytes of sampled chunks the client's prepared checks hold now (tests) */
+    long aheadBytesHeld() {
+        return ahead.get();
     }
 
     /**
@@ -89,6 +140,19 @@ public final class AttemptVerifier {
     public VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
                                      ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
                                      dev.depin.network.spi.ComputeNetwork network) {
+        return verify(spec, specHash, inputs, offer, request, response, network, null);
+    }
+
+    /**
+     * As {@link #verify(JobSpec, String, Map, ProviderOffer, ExecutionRequest, ExecutionResponse,
+     * dev.depin.network.spi.ComputeNetwork)}, with the spot check drawn at dispatch.
+     *
+     * @param prepared the attempt's check from {@link #prepare}, or null: taken here once (its
+     *                 seed is used by this call only, after the receipt was checked), not released
+     */
+    public VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
+                                     ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
+                                     dev.depin.network.spi.ComputeNetwork network, HeldSpotCheck.Prepared prepared) {
         boolean leaves = request.delivery().leavesOutputs();
         ReceiptExpectations.Builder ex = ReceiptExpectations.builder()
                 .signer(offer.publicKey()).jobId(request.jobId()).attempt(request.attempt())
@@ -141,8 +205,11 @@ public final class AttemptVerifier {
         if ((leaves || !request.delivery().heldInputs().isEmpty()) && policy instanceof VerificationPolicy.SpotCheck sc) {
             HeldSpotCheck held = new HeldSpotCheck(reference, network, request.delivery().heldInputs(),
                     offer.nodeId());
+            // The receipt is checked: the sample drawn at dispatch may be revealed now, and only now.
+            byte[] early = prepared == null ? null : prepared.take();
             return report.and(held.check(spec, inputs, receipt.receipt().outputs(), leaves ? null
-                    : response.outputBytes(), sc.fraction(), Freivalds.newSeed(RANDOM)));
+                    : response.outputBytes(), sc.fraction(), early != null ? early : Freivalds.newSeed(RANDOM),
+                    early != null ? prepared : null));
         }
         return policy.check(new VerificationPolicy.ResultCheck(spec, inputs, response.outputBytes(), roots, reference,
                 Freivalds.newSeed(RANDOM), parallelism)).map(report::and).orElse(report);

@@ -36,7 +36,11 @@ import java.util.concurrent.CompletionException;
  * their sampled 64 KiB chunks, and of inputs held there only the ranges the kernel says the
  * sampled chunks need ({@link KernelReference#inputsRead}), each chunk with its audit path to
  * the root the receipt (outputs) or the spec (inputs) commits to, checked here before use.
- * The sample is drawn from a seed made after the receipt arrived, as for a returned output.
+ * The sample is drawn from a seed made after the receipt arrived, as for a returned output, or,
+ * for an output left on the provider that needs none of its inputs, from a seed drawn at dispatch
+ * ({@link #prepare}): its chunks are then recomputed while the provider computes, and the sample
+ * is revealed to the provider (by the reads) only after its receipt, which commits to the
+ * output's root, was checked.
  */
 public final class HeldSpotCheck {
     /** Bytes of sampled chunks recomputed ahead of their arrival at most (the rest when compared). */
@@ -67,6 +71,24 @@ public final class HeldSpotCheck {
      */
     VerificationReport check(JobSpec spec, Map<String, ByteBuffer> own, List<BufferDigest> outputs,
                              Map<String, ByteBuffer> returned, double fraction, byte[] seed) {
+        return check(spec, own, outputs, returned, fraction, seed, null);
+    }
+
+    /**
+     * As {@link #check(JobSpec, Map, List, Map, double, byte[])}, with the sample drawn and
+     * recomputed at dispatch where {@code ahead} has it.
+     *
+     * @param ahead the check prepared at dispatch ({@link #prepare}), taken by this check, whose
+     *              seed is {@code seed}; or null
+     */
+    VerificationReport check(JobSpec spec, Map<String, ByteBuffer> own, List<BufferDigest> outputs,
+                             Map<String, ByteBuffer> returned, double fraction, byte[] seed, Prepared ahead) {
+        if (ahead != null && (ahead.seed != seed || ahead.fraction != fraction || returned != null
+                || !heldInputs.isEmpty())) {
+            throw new IllegalStateException("a spot check prepared at dispatch used with another seed, fraction, "
+                    + "returned outputs or held inputs: engine bug, report it");
+        }
+        int aheadUsed = 0;
         if (network == null) {
             throw new IllegalStateException("a held spot check needs the network: engine bug, report it");
         }
@@ -75,14 +97,25 @@ public final class HeldSpotCheck {
         int chunk = JobSpec.PROOF_CHUNK_BYTES;
         VerificationReport report = null;
         for (BufferDigest out : outputs) {
-            int[] sample = SpotCheck.sampledChunks(out.bytes(), chunk, fraction, seed);
-            Map<String, ByteBuffer> inputs = new LinkedHashMap<>(own);
-            for (InputRef in : spec.inputs()) {
-                if (heldInputs.contains(in.name())) {
-                    inputs.put(in.name(), partial(ref, spec, in, out, sample, chunk));
-                }
+            // The receipt's sizes were checked against the spec's, from which the sample was drawn.
+            Ahead early = ahead == null ? null : ahead.outputs.get(out.name());
+            if (early != null && early.bytes() != out.bytes()) {
+                throw new IllegalStateException("output '" + out.name() + "' of " + out.bytes() + " bytes, prepared "
+                        + "for " + early.bytes() + ": engine bug, report it");
             }
-            Recompute rc = ref.recompute(cpu, spec.params(), inputs);
+            int[] sample = early != null ? early.sample() : SpotCheck.sampledChunks(out.bytes(), chunk, fraction, seed);
+            Recompute rc;
+            if (early != null) {
+                rc = early.recompute();
+            } else {
+                Map<String, ByteBuffer> inputs = new LinkedHashMap<>(own);
+                for (InputRef in : spec.inputs()) {
+                    if (heldInputs.contains(in.name())) {
+                        inputs.put(in.name(), partial(ref, spec, in, out, sample, chunk));
+                    }
+                }
+                rc = ref.recompute(cpu, spec.params(), inputs);
+            }
             byte[] root = Hex.decode(out.merkleRoot());
             VerificationReport one;
             if (returned != null) {
@@ -94,7 +127,11 @@ public final class HeldSpotCheck {
                 Reads reads = begin(network, provider, out.merkleRoot(), out.bytes(), chunk, sample.clone());
                 Map<Integer, ByteBuffer> expected;
                 try {
-                    expected = precompute(rc.recomputer(), sample, chunk, out.bytes());
+                    Map<Integer, ByteBuffer> computed = early == null ? null : early.await();
+                    if (computed != null) {
+                        aheadUsed++;
+                    }
+                    expected = computed != null ? computed : precompute(rc.recomputer(), sample, chunk, out.bytes());
                 } catch (RuntimeException | Error e) {
                     reads.cancel();
                     throw e;
@@ -127,7 +164,7 @@ public final class HeldSpotCheck {
         if (returned == null) {
             checks.add(VerificationReport.Check.passed("held-outputs", "outputs left on provider " + provider.shortId()
                     + ": only the sampled chunks read (" + outputBytesRead + " bytes), each proven against the "
-                    + "receipt's root"));
+                    + "receipt's root" + (aheadUsed == 0 ? "" : "; " + SAMPLED_AT_DISPATCH)));
         }
         if (!heldInputs.isEmpty()) {
             checks.add(VerificationReport.Check.passed("held-inputs", "inputs " + new TreeSet<>(heldInputs)
@@ -138,6 +175,206 @@ public final class HeldSpotCheck {
         List<VerificationReport.Check> all = new ArrayList<>(report.checks());
         all.addAll(checks);
         return new VerificationReport(report.policy(), all, report.assurance());
+    }
+
+    /** What a check's report says when its sample was drawn at dispatch ({@link #prepare}). */
+    static final String SAMPLED_AT_DISPATCH = "the sample was drawn at dispatch and recomputed while the provider "
+            + "computed, revealed to it only by these reads, after its receipt was checked";
+
+    /**
+     * A spot check drawn at dispatch: its seed, and for each output its sample and the sampled
+     * chunks being recomputed from the buyer's own inputs meanwhile. The seed stays here until
+     * the check reads the sampled chunks, after the receipt that commits to the outputs' roots
+     * was checked. Taken by one check at most ({@link #take}); {@link #release} gives its bytes
+     * back to the client's bound, and stops a recompute that has not started.
+     */
+    public static final class Prepared {
+        private final byte[] seed;
+        private final double fraction;
+        private final Map<String, Ahead> outputs;
+        private final java.util.concurrent.atomic.AtomicLong bound;
+        private final long reserved;
+        private final java.util.concurrent.atomic.AtomicBoolean taken = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicBoolean released =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Prepared(byte[] seed, double fraction, Map<String, Ahead> outputs,
+                         java.util.concurrent.atomic.AtomicLong bound, long reserved) {
+            this.seed = seed;
+            this.fraction = fraction;
+            this.outputs = outputs;
+            this.bound = bound;
+            this.reserved = reserved;
+        }
+
+        /** @return the seed, for the one check that takes it first; null once taken (a second check draws its own) */
+        byte[] take() {
+            return taken.compareAndSet(false, true) ? seed : null;
+        }
+
+        /**
+         * @param output an output's name
+         * @return its sampled chunks (tests)
+         */
+        int[] sample(String output) {
+            return outputs.get(output).sample().clone();
+        }
+
+        /**
+         * Waits for an output's sampled chunks recomputed ahead.
+         *
+         * @param output an output's name
+         * @return chunk index → expected bytes; null when the recompute was stopped (tests)
+         */
+        Map<Integer, ByteBuffer> recomputed(String output) {
+            return outputs.get(output).await();
+        }
+
+        /** Gives the reserved bytes back (once) and stops recomputes that have not started. */
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                bound.addAndGet(-reserved);
+                if (!taken.get()) {
+                    outputs.values().forEach(Ahead::stop);
+                }
+            }
+        }
+    }
+
+    /**
+     * One output's part of a {@link Prepared} check: its sample, and their recompute, run once by
+     * the executor or by the check that needs it first (a check waiting on the client's
+     * scheduler never waits for a task queued behind it on the same threads).
+     */
+    private static final class Ahead {
+        private static final int QUEUED = 0;
+        private static final int CLAIMED = 1;
+        private static final int STOPPED = 2;
+        private final long bytes;
+        private final int[] sample;
+        private final Recompute recompute;
+        private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
+        private final CompletableFuture<Map<Integer, ByteBuffer>> expected = new CompletableFuture<>();
+
+        Ahead(long bytes, int[] sample, Recompute recompute) {
+            this.bytes = bytes;
+            this.sample = sample;
+            this.recompute = recompute;
+        }
+
+        long bytes() {
+            return bytes;
+        }
+
+        int[] sample() {
+            return sample;
+        }
+
+        Recompute recompute() {
+            return recompute;
+        }
+
+        /** Recomputes the sampled chunks, unless another thread does or it was stopped. */
+        void run() {
+            if (state.compareAndSet(QUEUED, CLAIMED)) {
+                try {
+                    expected.complete(precompute(recompute.recomputer(), sample, JobSpec.PROOF_CHUNK_BYTES, bytes));
+                } catch (RuntimeException | Error e) {
+                    expected.completeExceptionally(e);
+                }
+            }
+        }
+
+        /** Stops the recompute if it has not started. */
+        void stop() {
+            if (state.compareAndSet(QUEUED, STOPPED)) {
+                expected.cancel(false);
+            }
+        }
+
+        /** @return the recomputed chunks (a copy the check may take from); null when the recompute was stopped */
+        Map<Integer, ByteBuffer> await() {
+            run(); // not started yet: this thread does it
+            try {
+                return new java.util.HashMap<>(expected.join());
+            } catch (java.util.concurrent.CancellationException e) {
+                return null;
+            } catch (CompletionException e) {
+                Throwable c = e.getCause() == null ? e : e.getCause();
+                if (c instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (c instanceof Error r) {
+                    throw r;
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Draws a spot check's sample now, before the job runs, and starts recomputing the sampled
+     * chunks of every output on {@code executor}: for a job that leaves its outputs on the
+     * provider and whose inputs are all the buyer's own (a held input's chunks would have to be
+     * read for the sample, which would reveal it). The seed is revealed only by the reads of the
+     * check that takes it, after the receipt was checked (docs/decisions.md, "The spot check's
+     * sample drawn at dispatch").
+     *
+     * @param cpu      the reference
+     * @param spec     the job's spec
+     * @param own      the buyer's inputs (every input of the spec)
+     * @param fraction the share of chunks to recompute
+     * @param seed     the check's secret seed, drawn now
+     * @param executor where the recompute runs
+     * @param bound    bytes of recomputed chunks the client's prepared checks hold together
+     * @param limit    the most {@code bound} may reach
+     * @return the prepared check, or null when the kernel has no reference, an input is not the
+     *     buyer's, the bound has no room or the executor refused (the check then draws its
+     *     sample after the receipt, as before)
+     */
+    static Prepared prepare(CpuReference cpu, JobSpec spec, Map<String, ByteBuffer> own, double fraction, byte[] seed,
+                            java.util.concurrent.Executor executor, java.util.concurrent.atomic.AtomicLong bound,
+                            long limit) {
+        Optional<KernelReference> ref = spec.kernel().reference();
+        if (ref.isEmpty() || spec.inputs().stream().anyMatch(in -> !own.containsKey(in.name()))) {
+            return null;
+        }
+        int chunk = JobSpec.PROOF_CHUNK_BYTES;
+        Map<String, int[]> samples = new LinkedHashMap<>();
+        long reserve = 0;
+        for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
+            int[] sample = SpotCheck.sampledChunks(d.bytes(), chunk, fraction, seed);
+            samples.put(d.name(), sample);
+            reserve += Math.min(PRECOMPUTE_BYTES, sampledBytes(sample, chunk, d.bytes()));
+        }
+        if (bound.addAndGet(reserve) > limit) {
+            bound.addAndGet(-reserve);
+            return null;
+        }
+        Map<String, Ahead> outputs = new LinkedHashMap<>();
+        Prepared p = new Prepared(seed, fraction, outputs, bound, reserve);
+        try {
+            for (dev.depin.kernel.BufferDecl d : spec.outputs()) {
+                Ahead a = new Ahead(d.bytes(), samples.get(d.name()), ref.get().recompute(cpu, spec.params(), own));
+                outputs.put(d.name(), a);
+                executor.execute(a::run);
+            }
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            p.release();
+            return null;
+        } catch (RuntimeException | Error e) {
+            p.release();
+            throw e;
+        }
+        return p;
+    }
+
+    private static long sampledBytes(int[] sample, int chunk, long total) {
+        long sum = 0;
+        for (int idx : sample) {
+            sum += Math.min(chunk, total - (long) idx * chunk);
+        }
+        return sum;
     }
 
     /**

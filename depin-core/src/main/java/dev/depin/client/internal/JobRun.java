@@ -121,6 +121,8 @@ public final class JobRun implements JobHandle {
     /** What {@link #recordSla} returns without a recorder. */
     private static final CompletableFuture<Void> RECORDED = CompletableFuture.completedFuture(null);
     private final Set<NodeId> tried = new HashSet<>();
+    /** The attempts' spot checks drawn at dispatch, released once the job is over (caller holds the lock). */
+    private final List<HeldSpotCheck.Prepared> prepared = new ArrayList<>();
     /**
      * Tried providers whose replica verified but found no quorum because other replicas never
      * answered: honest as far as anyone knows, so a later round may ask them again when too
@@ -552,6 +554,7 @@ public final class JobRun implements JobHandle {
             atDeadline = watchdog != null && ctx.attemptTimeout().toNanos() >= untilDeadline;
         }
         for (Attempt a : round) {
+            prepare(a);
             ctx.load().begin(a.provider());
             Dispatch d;
             try {
@@ -611,6 +614,50 @@ public final class JobRun implements JobHandle {
             dispatch.response().whenComplete((response, error) ->
                     guard(() -> settle(a, response, error == null ? null : describe(rootCause(error)))).run());
         }
+    }
+
+    /**
+     * Draws the attempt's spot check now, before it is sent, where its outputs stay on the
+     * provider: the sampled chunks are recomputed while the provider computes, and the sample
+     * is revealed only after the receipt was checked ({@link AttemptVerifier#prepare}).
+     */
+    private void prepare(Attempt a) {
+        HeldSpotCheck.Prepared p;
+        try {
+            p = ctx.verifier().prepare(spec, job.inputs(), a.request, ctx.scheduler());
+        } catch (RuntimeException e) {
+            // Only an optimisation: the check draws its sample after the receipt instead.
+            LOG.warn("job {} attempt {}: its spot check could not be prepared at dispatch ({}); it is drawn after "
+                    + "the receipt", jobId, a.number(), e.toString());
+            return;
+        }
+        if (p == null) {
+            return;
+        }
+        boolean over;
+        synchronized (this) {
+            over = finished;
+            if (!over) {
+                prepared.add(p);
+                a.prepared = p;
+            }
+        }
+        if (over) {
+            p.release();
+        }
+    }
+
+    /** Releases the job's spot checks prepared at dispatch, once it is over (called without the lock). */
+    private void releasePrepared() {
+        List<HeldSpotCheck.Prepared> all;
+        synchronized (this) {
+            if (!finished || prepared.isEmpty()) {
+                return;
+            }
+            all = new ArrayList<>(prepared);
+            prepared.clear();
+        }
+        all.forEach(HeldSpotCheck.Prepared::release);
     }
 
     private void onProgress(Attempt a, ComputeNetwork.Progress p) {
@@ -954,7 +1001,7 @@ public final class JobRun implements JobHandle {
         try {
             // With the attestation to follow, the outputs are checked while the provider wipes.
             VerificationReport report = ctx.verifier().verify(spec, specHash, job.inputs(), a.offer, a.request, r,
-                    ctx.network());
+                    ctx.network(), a.prepared);
             return r.wipeFollows() ? new Checked(a, null, report, null)
                     : Checked.known(a, Attempt.Outcome.accepted(a, report));
         } catch (VerificationException e) {
@@ -964,6 +1011,11 @@ public final class JobRun implements JobHandle {
         } catch (RuntimeException e) {
             // A malformed response that the checks could not even read: the provider's fault, not a proof.
             return Checked.known(a, Attempt.Outcome.failed(a, "malformed response: " + e));
+        } finally {
+            HeldSpotCheck.Prepared p = a.prepared;
+            if (p != null) {
+                p.release(); // used or not: its sample is drawn once
+            }
         }
     }
 
@@ -1429,6 +1481,7 @@ public final class JobRun implements JobHandle {
         for (Dispatch d : cancel) {
             d.cancel(why); // never blocks, swallows adapter failures
         }
+        releasePrepared();
         bus.flush();
     }
 
