@@ -89,7 +89,7 @@ public final class ProviderServer implements AutoCloseable {
                 : Math.min(DEFAULT_UNREAD_OUTPUT_BYTES_PER_PEER, Math.max(1, b.maxDrainBytes / 4));
         this.limits = new StreamLimits(b.maxInputBytes, perPeer, b.maxStreamsPerPeer, b.maxJobsPerPeer,
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
-                b.maxDrainBytes, drainPerPeer);
+                b.maxDrainBytes, drainPerPeer, b.sessionIdleTimeout.toMillis());
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
         this.service = new ProviderService(b.node, limits, addressLimits, b.sessions);
         CallMeters meters = b.registry == null ? null : new CallMeters(b.registry, "depin.node");
@@ -304,6 +304,16 @@ public final class ProviderServer implements AutoCloseable {
         return service.sessionJobs();
     }
 
+    /** Replaces the sessions' clock (tests move it by hand, then call {@link #sweepSessions}). */
+    void sessionTicker(java.util.function.LongSupplier ticker) {
+        service.sessionTicker(ticker);
+    }
+
+    /** Runs every open session's timer check now (idle limit, stalled reader, its jobs' deadlines). */
+    void sweepSessions() {
+        service.sweepSessions();
+    }
+
     /** @return Execute streams open right now (never more than {@link Builder#maxStreamsPerPeer} per peer) */
     public int openStreams() {
         return service.openStreams();
@@ -438,6 +448,7 @@ public final class ProviderServer implements AutoCloseable {
         private Duration receiveIdleTimeout = Duration.ofSeconds(10);
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
+        private Duration sessionIdleTimeout = Duration.ofMillis(Wire.SESSION_IDLE_MILLIS);
         private long maxDrainBytes = heapShare(256L << 20, 8);
         /** 0: {@link #DEFAULT_UNREAD_OUTPUT_BYTES_PER_PEER}, or a quarter of the total if less. */
         private long maxDrainBytesPerPeer;
@@ -599,6 +610,18 @@ public final class ProviderServer implements AutoCloseable {
          */
         public Builder sessions(boolean serve) {
             this.sessions = serve;
+            return this;
+        }
+
+        /**
+         * @param timeout how long a Session stream with no job in flight and no message from its
+         *                buyer stays open before the node closes it (OK; default 60 s). Its jobs'
+         *                and its reader's limits are unchanged.
+         * @return this builder
+         * @throws InvalidArgumentException unless positive
+         */
+        public Builder sessionIdleTimeout(Duration timeout) {
+            this.sessionIdleTimeout = positive(timeout, "session idle timeout");
             return this;
         }
 

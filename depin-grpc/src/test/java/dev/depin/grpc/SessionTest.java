@@ -61,9 +61,14 @@ class SessionTest {
     private ManagedChannel channel;
 
     private void start(ProviderNode node, boolean sessions, Duration stall) {
+        start(node, sessions, stall, Duration.ofSeconds(60));
+    }
+
+    private void start(ProviderNode node, boolean sessions, Duration stall, Duration idle) {
         directory = DirectoryServer.builder(NodeKeyPair.generate()).listen("127.0.0.1", 0).start();
         server = ProviderServer.builder(node, providerKey).listen("127.0.0.1", 0).sessions(sessions)
-                .stallTimeout(stall).directory(directory.address(), directory.publicKey()).start();
+                .stallTimeout(stall).sessionIdleTimeout(idle).directory(directory.address(), directory.publicKey())
+                .start();
         server.renewNow();
         net = GrpcNetwork.builder().directory(directory.address(), directory.publicKey()).build();
     }
@@ -313,6 +318,11 @@ class SessionTest {
         return ExecuteRequest.newBuilder().setSessionJob(n).setStart(s).build();
     }
 
+    /** The Start of {@link #start(long, Job, String)} with the buyer's time limit for the job. */
+    private static ExecuteRequest start(long n, Job job, String jobId, long timeoutMillis) {
+        return start(n, job, jobId).toBuilder().setTimeoutMillis(timeoutMillis).build();
+    }
+
     private static void assertStatus(Status.Code code, Status s, String... words) {
         assertEquals(code, s.getCode(), s.toString());
         for (String w : words) {
@@ -423,6 +433,99 @@ class SessionTest {
         Hostile.awaitReleased(server);
         p.out.request(10_000);
         assertStatus(Status.Code.CANCELLED, p.await(), "the buyer read nothing on this session for 500 ms");
+    }
+
+    /**
+     * A buyer that never cancels: the node stops each job of its session when the job's own
+     * deadline passes (the buyer's time limit for it, else its spec's), queued or running, ends
+     * it with DEADLINE_EXCEEDED and holds nothing of it; the session goes on. The sessions'
+     * clock is moved by hand and their timer run at once: nothing waits for time to pass.
+     */
+    @Test
+    void hostile_buyerThatNeverCancels_eachJobStoppedAtItsOwnDeadline_theSessionGoesOn() throws Exception {
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1)); // never released: jobs stay in flight
+        start(ProviderNode.builder(providerKey, slow).build(), true, Duration.ofSeconds(2), Duration.ofDays(1));
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+        server.sessionTicker(clock::get);
+        SplittableRandom rnd = new SplittableRandom(SEED + 9);
+        System.out.println("seed " + (SEED + 9));
+        Peer p = open(true);
+        // Job 1 runs (one worker), jobs 2 and 3 wait in the queue; job 3 has the shortest limit.
+        p.out.onNext(start(1, new Saxpy(rnd, 24, Duration.ofMinutes(10)).job, Hostile.jobId(1)));
+        p.out.onNext(start(2, new Saxpy(rnd, 7, Duration.ofMinutes(10)).job, Hostile.jobId(2), 120_000));
+        p.out.onNext(start(3, new Saxpy(rnd, 33, Duration.ofMinutes(10)).job, Hostile.jobId(3), 5_001));
+        awaitTrue(() -> server.node().busy() == 3, "the node took the three jobs");
+
+        clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(5_002));
+        server.sweepSessions();
+        assertEnded(Status.Code.DEADLINE_EXCEEDED, p.ended(3).get(20, TimeUnit.SECONDS), "job " + Hostile.jobId(3)
+                + " passed its time limit of 5001 ms on this session on the node: stopped");
+        assertFalse(p.ended(1).isDone() || p.ended(2).isDone(), "a job stopped before its deadline");
+
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(120));
+        server.sweepSessions();
+        assertEnded(Status.Code.DEADLINE_EXCEEDED, p.ended(2).get(20, TimeUnit.SECONDS), "job " + Hostile.jobId(2)
+                + " passed its time limit of 120000 ms on this session");
+        assertFalse(p.ended(1).isDone(), "job 1 (spec deadline in 10 min) stopped early");
+
+        clock.addAndGet(TimeUnit.MINUTES.toNanos(10));
+        server.sweepSessions();
+        assertEnded(Status.Code.DEADLINE_EXCEEDED, p.ended(1).get(20, TimeUnit.SECONDS), "job " + Hostile.jobId(1)
+                + " passed its deadline", "on the node: stopped");
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.node().completedCount());
+        assertFalse(p.results.containsKey(1L) || p.results.containsKey(2L) || p.results.containsKey(3L),
+                "a result was sent for a stopped job");
+
+        slow.release(1);
+        Saxpy last = new Saxpy(rnd, 16, Duration.ofMinutes(10));
+        p.out.onNext(start(4, last.job, Hostile.jobId(4), 60_000));
+        assertEquals(0, p.ended(4).get(20, TimeUnit.SECONDS).getEnded().getCode(), "the session went on");
+        assertTrue(p.results.containsKey(4L), "job 4 ran");
+        p.out.onCompleted();
+        assertStatus(Status.Code.OK, p.await());
+    }
+
+    /**
+     * The node closes a session idle for its idle limit (OK), counted from its last message or
+     * job end, and never while a job is in flight. Its clock is moved by hand.
+     */
+    @Test
+    void idleSession_closedAfterItsIdleLimit_neverWithAJobInFlight() throws Exception {
+        BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
+        start(ProviderNode.builder(providerKey, slow).build(), true, Duration.ofSeconds(2), Duration.ofSeconds(30));
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+        server.sessionTicker(clock::get);
+        SplittableRandom rnd = new SplittableRandom(SEED + 10);
+        Peer p = open(true);
+        p.out.onNext(start(1, new Saxpy(rnd, 12, Duration.ofHours(1)).job, Hostile.jobId(1)));
+        awaitTrue(() -> server.node().busy() == 1, "the node took the job");
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(31));
+        server.sweepSessions();
+        assertEquals(1, server.openSessions(), "a session with a job in flight was closed as idle");
+        assertFalse(p.status.isDone(), "the session ended: " + p.status.getNow(null));
+
+        slow.release(1);
+        assertEquals(0, p.ended(1).get(20, TimeUnit.SECONDS).getEnded().getCode());
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(30)); // exactly the limit since the job ended: not past it
+        server.sweepSessions();
+        assertEquals(1, server.openSessions(), "closed before its idle limit passed");
+        clock.addAndGet(1);
+        server.sweepSessions();
+        assertStatus(Status.Code.OK, p.await());
+        awaitTrue(() -> server.openSessions() == 0, "the idle session was counted off");
+        Hostile.awaitReleased(server);
+    }
+
+    @Test
+    void sessionIdleTimeout_notPositive_refused() {
+        ProviderServer.Builder b = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).build(),
+                providerKey);
+        for (Duration d : List.of(Duration.ZERO, Duration.ofSeconds(-1))) {
+            dev.depin.InvalidArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.depin.InvalidArgumentException.class, () -> b.sessionIdleTimeout(d));
+            assertTrue(e.getMessage().contains("session idle timeout"), e.getMessage());
+        }
     }
 
     @Test

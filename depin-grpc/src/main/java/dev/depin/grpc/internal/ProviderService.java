@@ -114,6 +114,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final java.util.concurrent.atomic.AtomicLong sessionJobs = new java.util.concurrent.atomic.AtomicLong();
     /** Session streams open per peer (at most {@link Wire#SESSIONS_PER_PEER}). */
     private final Map<NodePublicKey, Integer> sessionsOpen = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Sessions open, for {@link #sweepSessions}. */
+    private final java.util.Set<Session> liveSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** How long a session with no job in flight and no message from its buyer stays open. */
+    private final long sessionIdleNanos;
+    /** The sessions' clock (their idle limit, their jobs' deadlines, the stall limit): System.nanoTime but in tests. */
+    private volatile java.util.function.LongSupplier sessionTicker = System::nanoTime;
     private volatile CallMeters sessionMeters;
     /** Fetch calls in progress per peer. */
     private final Map<NodePublicKey, Integer> fetching =
@@ -143,6 +149,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         this.stallNanos = TimeUnit.MILLISECONDS.toNanos(limits.stallMillis());
         this.idleNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveIdleMillis());
         this.receiveNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveMillis());
+        this.sessionIdleNanos = TimeUnit.MILLISECONDS.toNanos(limits.sessionIdleMillis());
         this.ledger = new PeerLedger(limits, addressLimits);
         this.refusedStarts = new RefusedStarts(addressLimits.maxRefusedStarts());
         this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
@@ -204,6 +211,23 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     /** @return Session streams open right now, over all peers */
     public int openSessions() {
         return openSessions.get();
+    }
+
+    /**
+     * Replaces the sessions' clock, read by their idle limit, their jobs' deadlines and their
+     * stall limit (tests move it by hand and then call {@link #sweepSessions}).
+     *
+     * @param ticker nanoseconds, as {@link System#nanoTime}
+     */
+    public void sessionTicker(java.util.function.LongSupplier ticker) {
+        this.sessionTicker = java.util.Objects.requireNonNull(ticker, "ticker");
+    }
+
+    /** Runs every open session's timer check now (as its own timer does, on the caller's thread). */
+    public void sweepSessions() {
+        for (Session s : liveSessions) {
+            s.sweep();
+        }
     }
 
     /** @return jobs whose Start came on a Session stream (taken or refused) since the service began */
@@ -376,6 +400,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         out.setOnCancelHandler(() -> s.broken(null));
         out.setOnReadyHandler(s::onReady);
         openSessions.incrementAndGet();
+        liveSessions.add(s);
         s.open();
         return s;
     }
@@ -407,8 +432,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private ScheduledFuture<?> sweep;
         /** The highest job number started; touched by the serialized inbound callbacks only. */
         private long last;
-        private volatile long lastInboundNanos = System.nanoTime();
-        private volatile long lastReadyNanos = System.nanoTime();
+        /** The last message from the buyer or job end: the idle limit counts from it. */
+        private volatile long lastActiveNanos = sessionTicker.getAsLong();
+        private volatile long lastReadyNanos = lastActiveNanos;
 
         Session(ServerCallStreamObserver<ExecuteResponse> out, NodePublicKey peer, String address) {
             this.out = out;
@@ -433,7 +459,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         @Override
         public void onNext(Frame frame) {
-            lastInboundNanos = System.nanoTime();
+            lastActiveNanos = sessionTicker.getAsLong();
             boolean over;
             synchronized (lock) {
                 requested = false;
@@ -451,7 +477,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
                 long n = req.getSessionJob();
                 switch (req.getKindCase()) {
-                    case START -> handed = start(n, frame, req.getStart());
+                    case START -> handed = start(n, frame, req.getStart(), req.getTimeoutMillis());
                     case CANCEL -> {
                         if (n < 1 || n > last) {
                             refuse("a Cancel for job number " + Long.toUnsignedString(n) + ", which this session "
@@ -477,7 +503,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         /** @return whether the frame went to a job's call (which owns it from then on) */
-        private boolean start(long n, Frame frame, Start s) {
+        private boolean start(long n, Frame frame, Start s, long timeoutMillis) {
             if (n != last + 1) {
                 refuse("a Start with job number " + Long.toUnsignedString(n) + " after job " + last
                         + ": each Start on a session takes the next number, from 1; session closed");
@@ -512,6 +538,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             j.call = new ExecuteCall(j, peer, address, true, null, true);
             jobs.put(n, j);
             j.call.onNext(frame);
+            j.deadline(sessionTicker.getAsLong(), timeoutMillis);
             j.call.onCompleted(); // the whole job came in its Start: as a buyer that half-closes with it
             boolean broken;
             synchronized (lock) {
@@ -556,6 +583,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         void jobEnded(long n, Status status) {
             boolean close;
             SessionJob j = jobs.remove(n);
+            lastActiveNanos = sessionTicker.getAsLong();
             CallMeters m = sessionMeters;
             if (m != null) {
                 m.record("SessionJob", status.getCode(), j == null ? 0 : System.nanoTime() - j.startedNanos);
@@ -607,6 +635,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     sweep = null;
                 }
             }
+            liveSessions.remove(this);
             if (why != null && !why.isOk()) {
                 LOG.debug("session of peer {} closed: {}", peer.nodeId().shortId(), why);
             }
@@ -622,9 +651,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             close(Status.INVALID_ARGUMENT.withDescription(why));
         }
 
-        /** The session's one timer: a buyer that reads nothing for the stall limit, a session idle too long. */
+        /**
+         * The session's one timer: a buyer that reads nothing for the stall limit, jobs past their
+         * deadline, a session idle too long.
+         */
         private void sweep() {
-            long now = System.nanoTime();
+            long now = sessionTicker.getAsLong();
             if (out.isReady()) {
                 lastReadyNanos = now;
             } else if (now - lastReadyNanos > stallNanos) {
@@ -632,7 +664,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                         + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: session closed, its jobs stopped"));
                 return;
             }
-            if (jobs.isEmpty() && now - lastInboundNanos > TimeUnit.MILLISECONDS.toNanos(Wire.SESSION_IDLE_MILLIS)) {
+            for (SessionJob j : jobs.values()) {
+                if (now - j.deadlineNanos >= 0) {
+                    j.call.expireJob(j.deadlineWhy);
+                }
+            }
+            if (jobs.isEmpty() && now - lastActiveNanos > sessionIdleNanos) {
                 close(Status.OK);
             }
         }
@@ -661,10 +698,42 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final long n;
         private final long startedNanos = System.nanoTime();
         ExecuteCall call;
+        /** When the node stops the job (the session's clock), and what its end then says. */
+        private volatile long deadlineNanos = Long.MAX_VALUE;
+        private volatile String deadlineWhy;
 
         SessionJob(Session session, long n) {
             this.session = session;
             this.n = n;
+        }
+
+        /**
+         * Sets the job's deadline once its Start is read: its spec's deadline, or the buyer's time
+         * limit for it (ExecuteRequest.timeout_millis, as grpc-timeout for an Execute stream) if
+         * sooner. A job refused at its Start has ended already and gets none.
+         *
+         * @param readNanos     when the Start was read (the session's clock)
+         * @param timeoutMillis the buyer's limit, 0 for none
+         */
+        void deadline(long readNanos, long timeoutMillis) {
+            ExecutionRequest header = call.header();
+            if (header == null) {
+                return;
+            }
+            JobSpec spec = header.spec();
+            long untilSpec;
+            try {
+                untilSpec = spec.deadline().toEpochMilli() - System.currentTimeMillis();
+            } catch (ArithmeticException e) {
+                untilSpec = Long.MAX_VALUE;
+            }
+            // A uint64 above Long.MAX_VALUE reads negative: no limit besides the spec's.
+            boolean limited = timeoutMillis > 0 && timeoutMillis < untilSpec;
+            long millis = Math.max(0, limited ? timeoutMillis : untilSpec);
+            deadlineWhy = "job " + header.jobId() + (limited ? " passed its time limit of " + timeoutMillis
+                    + " ms on this session" : " passed its deadline " + spec.deadline())
+                    + " on the node: stopped, nothing of it is held";
+            deadlineNanos = readNanos + Math.min(TimeUnit.MILLISECONDS.toNanos(millis), Long.MAX_VALUE / 4);
         }
 
         @Override
@@ -797,6 +866,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         /** Guarded by sendLock: a successful stream's close, held until the buyer half-closes. */
         private java.util.concurrent.ScheduledFuture<?> closeLater;
         private volatile Status violation;
+        /** The job's deadline passed ({@link #expireJob}): the status its end says, once the node let go. */
+        private volatile Status expired;
 
         /** The rest of the outputs, sent as the reader grants credit; guarded by sendLock. */
         private Drain drain;
@@ -835,6 +906,37 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          * arrives for the receive idle limit, or when its inputs are not complete within the
          * receive limit, and whatever it held is released.
          */
+        /** @return the job as its Start declared it, or null before a Start was accepted */
+        ExecutionRequest header() {
+            return header;
+        }
+
+        /**
+         * The job's deadline passed (a Session's job: its session checks it, as gRPC checks an
+         * Execute stream's): the job is stopped, queued or running, as a stream whose deadline
+         * passed is, and ends with DEADLINE_EXCEEDED once the node has let go of it.
+         *
+         * @param why what passed, for the buyer
+         */
+        void expireJob(String why) {
+            Status status = Status.DEADLINE_EXCEEDED.withDescription(why);
+            NodeAttempt a;
+            synchronized (sendLock) {
+                if (ended || expired != null) {
+                    return;
+                }
+                if (!submitted) {
+                    end(status);
+                    return;
+                }
+                expired = status;
+                a = attempt;
+            }
+            if (a != null) { // else submit() cancels it once it has it
+                a.cancel(why);
+            }
+        }
+
         void armDeadline() {
             schedule(Math.min(idleNanos, receiveNanos));
         }
@@ -1268,10 +1370,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     cancelledDrains.add(peer, received.untake());
                 }
                 a.released().whenComplete((v, e2) -> end(violation != null ? violation
-                        : e == null ? Status.OK : Wire.statusOf(e)));
+                        : e == null ? Status.OK : expired != null ? expired : Wire.statusOf(e)));
             }));
             if (cancelled) {
                 a.cancel("the buyer's stream ended");
+            } else if (expired != null) {
+                a.cancel(expired.getDescription());
             }
         }
 

@@ -303,11 +303,16 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                     throw Status.UNAVAILABLE.withDescription("the session to provider " + provider
                             + " has ended").asRuntimeException();
                 }
+                ExecuteRequest.Builder b = m.toBuilder();
                 if (number == 0) {
                     number = ++next;
                     jobs.put(number, this);
+                    // The node stops the job at this limit too, as gRPC would end its own stream.
+                    long left = deadlineNanos == Long.MAX_VALUE ? 0
+                            : Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+                    b.setTimeoutMillis(left);
                 }
-                requests.onNext(m.toBuilder().setSessionJob(number).build());
+                requests.onNext(b.setSessionJob(number).build());
             }
         }
 

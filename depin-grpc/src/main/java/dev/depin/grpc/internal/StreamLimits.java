@@ -19,10 +19,12 @@ import dev.depin.InvalidArgumentException;
  * @param maxDrainBytes        output bytes all streams may hold, copied from finished jobs, while
  *                             their readers have not taken them (the worker has moved on)
  * @param maxDrainBytesPerPeer such output bytes one peer's streams may hold
+ * @param sessionIdleMillis    how long a Session stream with no job in flight and no message
+ *                             from its buyer stays open before the node closes it (OK)
  */
 public record StreamLimits(long maxInputBytes, long maxInputBytesPerPeer, int maxStreamsPerPeer, int maxJobsPerPeer,
                            long receiveIdleMillis, long receiveMillis, long stallMillis, long maxDrainBytes,
-                           long maxDrainBytesPerPeer) {
+                           long maxDrainBytesPerPeer, long sessionIdleMillis) {
     /**
      * @throws InvalidArgumentException unless every bound is positive and a peer's share is at
      *                                  most the whole
@@ -40,9 +42,10 @@ public record StreamLimits(long maxInputBytes, long maxInputBytesPerPeer, int ma
             throw new InvalidArgumentException("per-peer limits of " + maxStreamsPerPeer + " streams and "
                     + maxJobsPerPeer + " jobs must be positive");
         }
-        if (receiveIdleMillis < 1 || receiveMillis < 1 || stallMillis < 1) {
+        if (receiveIdleMillis < 1 || receiveMillis < 1 || stallMillis < 1 || sessionIdleMillis < 1) {
             throw new InvalidArgumentException("receive idle " + receiveIdleMillis + " ms, receive "
-                    + receiveMillis + " ms and stall " + stallMillis + " ms limits must be positive");
+                    + receiveMillis + " ms, stall " + stallMillis + " ms and session idle " + sessionIdleMillis
+                    + " ms limits must be positive");
         }
     }
 }

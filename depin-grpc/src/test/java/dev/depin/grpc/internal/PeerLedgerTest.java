@@ -17,7 +17,7 @@ class PeerLedgerTest {
     private static final long PER_PEER = 6_000;
 
     private static PeerLedger ledger() {
-        return new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER),
+        return new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER, 60_000),
                 new AddressLimits(64, 1 << 20, 128));
     }
 
@@ -80,7 +80,7 @@ class PeerLedgerTest {
 
     @Test
     void openStream_manyKeysFromOneAddress_refusedPastTheAddressLimit() {
-        PeerLedger l = new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER),
+        PeerLedger l = new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER, 60_000),
                 new AddressLimits(3, 1 << 20, 128));
         for (int i = 0; i < 3; i++) {
             assertNull(l.openStream(NodeKeyPair.generate().publicKey(), "192.0.2.7"));
@@ -97,7 +97,7 @@ class PeerLedgerTest {
 
     @Test
     void reserve_manyKeysFromOneAddress_refusedPastTheAddressBytes() {
-        PeerLedger l = new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER),
+        PeerLedger l = new PeerLedger(new StreamLimits(1 << 20, 1 << 19, 8, 8, 1000, 1000, 1000, TOTAL, PER_PEER, 60_000),
                 new AddressLimits(64, 5_000, 128));
         NodePublicKey a = NodeKeyPair.generate().publicKey();
         NodePublicKey b = NodeKeyPair.generate().publicKey();
