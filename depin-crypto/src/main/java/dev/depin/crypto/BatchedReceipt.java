@@ -190,7 +190,7 @@ public record BatchedReceipt(Envelope batch, byte[] receipt, InclusionProof rece
             throw malformed("field 'batch' is missing or not an envelope object", null);
         }
         try {
-            Envelope batch = Envelope.parse(CanonicalJson.write(batchNode), maxBytes);
+            Envelope batch = Envelope.fromTree(batchNode); // within maxBytes: part of json
             return new BatchedReceipt(batch, base64(root, "receipt"), proof(root, "receiptProof"),
                     base64(root, "wipe"), proof(root, "wipeProof"));
         } catch (InvalidArgumentException e) {

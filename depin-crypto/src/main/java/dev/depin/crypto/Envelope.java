@@ -354,6 +354,19 @@ public record Envelope(String payloadType, byte[] payload, List<Signature> signa
             throw new MalformedEnvelopeException(VerificationException.Reason.MALFORMED_ENVELOPE,
                     "envelope is not valid JSON (" + firstLine(e.getMessage()) + "): reject it", e);
         }
+        return fromTree(root);
+    }
+
+    /**
+     * The envelope of a tree already read by {@link CanonicalJson}'s strict reader (a batched
+     * receipt's {@code batch} field), checked as {@link #parse(byte[], int)} checks one: reading
+     * it again from bytes would cost a write and a second parse per receipt.
+     *
+     * @param root the envelope object
+     * @return the envelope (signatures not yet verified)
+     * @throws MalformedEnvelopeException if it misses or mistypes a field, or has no signature
+     */
+    static Envelope fromTree(JsonNode root) {
         if (!root.isObject()) {
             throw new MalformedEnvelopeException("envelope JSON must be an object with payload, payloadType and "
                     + "signatures: reject it");
