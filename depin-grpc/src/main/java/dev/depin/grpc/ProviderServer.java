@@ -616,7 +616,9 @@ public final class ProviderServer implements AutoCloseable {
         /**
          * @param timeout how long a Session stream with no job in flight and no message from its
          *                buyer stays open before the node closes it (OK; default 60 s). Its jobs'
-         *                and its reader's limits are unchanged.
+         *                and its reader's limits are unchanged. Buyers of this SDK stop using a
+         *                session after 20 s idle; below that, a Start may cross the node's close
+         *                (that attempt fails UNAVAILABLE, nothing ran, and the engine sends it again).
          * @return this builder
          * @throws InvalidArgumentException unless positive
          */

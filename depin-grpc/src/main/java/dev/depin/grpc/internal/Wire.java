@@ -30,7 +30,7 @@ public final class Wire {
     public static final int SESSION_JOBS = 64;
     /** Session streams one peer may have open on a node at once (more: RESOURCE_EXHAUSTED). */
     public static final int SESSIONS_PER_PEER = 8;
-    /** A node closes a Session (OK) that has had no job in flight and received nothing this long. */
+    /** By default a node closes a Session (OK) that has had no job in flight and received nothing this long ({@code ProviderServer.Builder.sessionIdleTimeout}). */
     public static final long SESSION_IDLE_MILLIS = 60_000;
     /** A buyer half-closes a Session of its own that has had no job this long (before the node's limit). */
     public static final long SESSION_BUYER_IDLE_MILLIS = 20_000;
