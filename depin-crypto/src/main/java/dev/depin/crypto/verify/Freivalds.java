@@ -9,6 +9,8 @@ import dev.depin.crypto.Parallelism;
 import dev.depin.crypto.VerificationReport;
 import dev.depin.crypto.internal.SeededRandom;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.security.SecureRandom;
 import java.util.List;
@@ -278,6 +280,335 @@ public final class Freivalds {
                         col, round, expected, got, tau, seed));
     }
 
+    /**
+     * Starts a check of {@code C = A·B} whose work is done as the data becomes available:
+     * the side that needs only A, B and the secret vectors ((yᵀA)·B and the tolerance's
+     * magnitudes, {@link Prepared#computeProduct}) before C exists, for example while the
+     * provider computes; yᵀC ({@link Prepared#acceptC}) chunk by chunk as C's bytes arrive,
+     * while they are in cache for hashing; so that once the last byte has come only the
+     * comparison is left ({@link Prepared#finish}, O(r·n)). The report, the tolerance and
+     * the failures are exactly those of the one-shot {@code verify} with the same seed
+     * (the same sums in the same order): this only moves work earlier.
+     *
+     * <p>Soundness needs what the one-shot check needs: the provider must not learn the
+     * vectors before C is fixed. They are expanded from {@code seed}, which stays in the
+     * returned object (never in its {@code toString}) and is wiped with it by
+     * {@link Prepared#close()}; the work on row i of C, the only work whose timing depends on
+     * y<sub>i</sub>, starts once all of row i has been received. One prepared check serves
+     * one C: never reuse a seed for another attempt.
+     *
+     * <pre>{@code
+     * try (Freivalds.Prepared p = Freivalds.prepare(m, k, n, Options.rigorous(20),
+     *         Freivalds.newSeed(new SecureRandom()))) {
+     *     pool.execute(() -> p.computeProduct(a, b, parallelism));   // while the provider computes
+     *     p.acceptC(chunk);                                          // as each chunk of C arrives
+     *     VerificationReport r = p.finish(a, b, c);                  // after the last byte
+     * }
+     * }</pre>
+     *
+     * @param m       rows of A and C
+     * @param k       columns of A, rows of B
+     * @param n       columns of B and C
+     * @param options rounds and tolerance model
+     * @param seed    secret seed, &ge; 16 bytes (copied)
+     * @return the check, waiting for A and B ({@link Prepared#computeProduct}) and C's bytes
+     * @throws InvalidArgumentException on bad dimensions, options or seed
+     */
+    public static Prepared prepare(int m, int k, int n, Options options, byte[] seed) {
+        checkArguments(options, seed, m, k, n);
+        if ((long) m * k > Integer.MAX_VALUE || (long) k * n > Integer.MAX_VALUE || (long) m * n > Integer.MAX_VALUE) {
+            throw new InvalidArgumentException("matrices of " + m + "x" + k + " by " + k + "x" + n
+                    + " exceed 2^31-1 elements: split the product");
+        }
+        return new Prepared(m, k, n, options, seed.clone());
+    }
+
+    /**
+     * A check of one C prepared ahead of its arrival (see {@link #prepare}). {@link #computeProduct}
+     * may run on any thread, once; {@link #acceptC} on one thread at a time, in order;
+     * {@link #finish} once, after the last byte of C (it computes the product side itself if no
+     * one has started it). {@link #close()} wipes the secret state; it is per job and never
+     * reused.
+     */
+    public static final class Prepared implements AutoCloseable {
+        private static final int NOT_STARTED = 0;
+        private static final int RUNNING = 1;
+        private static final int DONE = 2;
+        private final int m;
+        private final int k;
+        private final int n;
+        private final Options options;
+        private final byte[] seed;
+        private final float[][] y;
+        private final java.util.concurrent.atomic.AtomicInteger productState =
+                new java.util.concurrent.atomic.AtomicInteger(NOT_STARTED);
+        private final java.util.concurrent.CountDownLatch productDone = new java.util.concurrent.CountDownLatch(1);
+        private volatile ProductSide product;
+        private volatile RuntimeException productFailure;
+        // y^T C as it arrives: the same float blocks, double chunk partials and chunk order as columnPass.
+        private final Object cLock = new Object();
+        private final float[][] f;
+        private final float[] fm;
+        private final double[][] p;
+        private final double[] pm;
+        private final double[][] z;
+        private final double[] cAbs;
+        private final float[] row;
+        private final byte[] rowBytes;
+        private int rowFill;
+        private int rowsDone;
+        private boolean finished;
+        private boolean closed;
+
+        private Prepared(int m, int k, int n, Options options, byte[] seed) {
+            this.m = m;
+            this.k = k;
+            this.n = n;
+            this.options = options;
+            this.seed = seed;
+            int r = options.rounds();
+            this.y = vectors(seed, r, m);
+            this.f = new float[r][n];
+            this.fm = new float[n];
+            this.p = new double[r][n];
+            this.pm = new double[n];
+            this.z = new double[r][n];
+            this.cAbs = new double[n];
+            this.row = new float[n];
+            this.rowBytes = new byte[4 * n];
+        }
+
+        /**
+         * Computes the side of the check that needs only A and B: (yᵀA)·B and the tolerance's
+         * magnitudes (the bulk of the check's reads). Returns at once if another thread has
+         * started it; the first caller does the work.
+         *
+         * @param a           A, m×k row-major, from its position (not changed)
+         * @param b           B, k×n row-major, from its position (not changed)
+         * @param parallelism threads the row passes may use besides the calling one
+         * @throws InvalidArgumentException on a buffer too small (then {@link #finish} throws it too)
+         */
+        public void computeProduct(FloatBuffer a, FloatBuffer b, Parallelism parallelism) {
+            InvalidArgumentException.requireNonNull(parallelism, "parallelism");
+            if (!productState.compareAndSet(NOT_STARTED, RUNNING)) {
+                return;
+            }
+            try {
+                InvalidArgumentException.requireNonNull(a, "A");
+                InvalidArgumentException.requireNonNull(b, "B");
+                checkSize(a, (long) m * k, "A", m + "x" + k);
+                checkSize(b, (long) k * n, "B", k + "x" + n);
+                product = productSide(parallelism, rows(a), rows(b), y, m, k, n,
+                        options.model() == Model.RIGOROUS);
+            } catch (RuntimeException e) {
+                productFailure = e;
+                throw e;
+            } finally {
+                productState.set(DONE);
+                productDone.countDown();
+            }
+        }
+
+        /**
+         * Adds the next bytes of C (little-endian float32, row-major, in order) to yᵀC. Chunks
+         * may end anywhere, even inside a float; rows are summed once all their bytes are here.
+         *
+         * @param bytes the next bytes, from position to limit (not changed)
+         * @throws InvalidArgumentException past C's m·n·4 bytes, or after finish/close
+         */
+        public void acceptC(ByteBuffer bytes) {
+            InvalidArgumentException.requireNonNull(bytes, "bytes of C");
+            synchronized (cLock) {
+                if (finished || closed) {
+                    throw new InvalidArgumentException("bytes of C after the check was finished or closed");
+                }
+                ByteBuffer src = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                int rowLen = 4 * n;
+                if ((long) (m - rowsDone) * rowLen - rowFill < src.remaining()) {
+                    throw new InvalidArgumentException(src.remaining() + " more bytes of C, but only "
+                            + ((long) (m - rowsDone) * rowLen - rowFill) + " of its " + (long) m * rowLen
+                            + " are missing");
+                }
+                while (src.hasRemaining()) {
+                    if (rowFill == 0 && src.remaining() >= rowLen) {
+                        // A whole row in place: read it without staging its bytes.
+                        src.asFloatBuffer().get(row, 0, n);
+                        src.position(src.position() + rowLen);
+                    } else {
+                        int take = Math.min(rowLen - rowFill, src.remaining());
+                        src.get(rowBytes, rowFill, take);
+                        rowFill += take;
+                        if (rowFill < rowLen) {
+                            break;
+                        }
+                        ByteBuffer.wrap(rowBytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(row, 0, n);
+                        rowFill = 0;
+                    }
+                    addRowOfC();
+                }
+            }
+        }
+
+        /** Row {@code rowsDone} of C is in {@link #row}: the per-column arithmetic of {@link #columnPass}. */
+        private void addRowOfC() {
+            int i = rowsDone;
+            int r = y.length;
+            for (int t = 0; t < r; t++) {
+                if (y[t][i] != 0f) {
+                    add1(row, n, f[t]);
+                }
+            }
+            addAbs(row, n, fm);
+            rowsDone = i + 1;
+            boolean chunkEnd = rowsDone % CHUNK_ROWS == 0 || rowsDone == m;
+            if (rowsDone % BLOCK_ROWS == 0 || chunkEnd) {
+                for (int t = 0; t < r; t++) {
+                    flush(f[t], p[t], 0, n);
+                }
+                flush(fm, pm, 0, n);
+            }
+            if (chunkEnd) {
+                for (int t = 0; t < r; t++) {
+                    double[] pt = p[t];
+                    double[] zt = z[t];
+                    for (int j = 0; j < n; j++) {
+                        zt[j] += pt[j];
+                        pt[j] = 0;
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    cAbs[j] += pm[j];
+                    pm[j] = 0;
+                }
+            }
+            java.util.Arrays.fill(row, 0f);
+        }
+
+        /** @return bytes of C accepted so far */
+        public long acceptedBytes() {
+            synchronized (cLock) {
+                return (long) rowsDone * 4 * n + rowFill;
+            }
+        }
+
+        /**
+         * Compares (yᵀA)·B with yᵀC column by column, with the tolerance of the one-shot check.
+         * Needs every byte of C; computes the product side here if no one has started it, and
+         * waits for it if another thread is computing it.
+         *
+         * @param a A, as given to {@link #computeProduct} (read again only to build the evidence of a failure)
+         * @param b B, likewise
+         * @param c C as received, the bytes given to {@link #acceptC} (read only for the evidence)
+         * @return what was checked, as the one-shot check reports it
+         * @throws VerificationException {@code RESULT_MISMATCH} with evidence naming the row and column
+         * @throws InvalidArgumentException if C is incomplete, the check was finished or closed, or
+         *         the product side failed on its arguments
+         */
+        public VerificationReport finish(FloatBuffer a, FloatBuffer b, FloatBuffer c) {
+            InvalidArgumentException.requireNonNull(c, "C");
+            synchronized (cLock) {
+                if (finished || closed) {
+                    throw new InvalidArgumentException("this prepared check was already finished or closed: "
+                            + "prepare one per result");
+                }
+                if (rowsDone != m) {
+                    throw new InvalidArgumentException("C is incomplete: " + acceptedBytes() + " of its "
+                            + (long) m * n * 4 + " bytes were accepted");
+                }
+                finished = true;
+            }
+            computeProduct(a, b, Parallelism.callerThread());
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    productDone.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;    // the product side writes into this object: wait for it
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (productFailure != null) {
+                throw productFailure;
+            }
+            checkSize(c, (long) m * n, "C", m + "x" + n);
+            FloatBuffer fa = a.slice();
+            FloatBuffer fb = b.slice();
+            FloatBuffer fc = c.slice();
+            return judge(m, k, n, options, seed, product, z, cAbs,
+                    (col, round, expected, got, tau) -> failure(array(fa), 0, array(fb), 0, array(fc), 0, m, k, n,
+                            col, round, expected, got, tau, seed));
+        }
+
+        /**
+         * Wipes the secret state (the seed, the vectors, every partial sum). Idempotent; waits
+         * for a product side in progress on another thread before wiping what it writes.
+         */
+        @Override
+        public void close() {
+            synchronized (cLock) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                java.util.Arrays.fill(seed, (byte) 0);
+                for (float[] v : y) {
+                    java.util.Arrays.fill(v, 0f);
+                }
+                for (int t = 0; t < f.length; t++) {
+                    java.util.Arrays.fill(f[t], 0f);
+                    java.util.Arrays.fill(p[t], 0);
+                    java.util.Arrays.fill(z[t], 0);
+                }
+                java.util.Arrays.fill(fm, 0f);
+                java.util.Arrays.fill(pm, 0);
+                java.util.Arrays.fill(cAbs, 0);
+                java.util.Arrays.fill(row, 0f);
+                java.util.Arrays.fill(rowBytes, (byte) 0);
+            }
+            // A product side nobody started never will; one running is waited for, then wiped.
+            if (productState.compareAndSet(NOT_STARTED, DONE)) {
+                productDone.countDown();
+            }
+            try {
+                productDone.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            ProductSide ps = product;
+            if (ps != null) {
+                ps.wipe();
+            }
+        }
+
+        /** @return whether {@link #close()} ran (the state is wiped) */
+        public boolean isClosed() {
+            synchronized (cLock) {
+                return closed;
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Freivalds.Prepared[" + m + "x" + k + " by " + k + "x" + n + ", " + options.rounds() + " rounds, "
+                    + acceptedBytes() + " bytes of C" + (closed ? ", closed" : "") + "]";
+        }
+    }
+
+    /** Reads a float buffer's elements from its current position, in place. */
+    private static Rows rows(FloatBuffer f) {
+        if (f.hasArray()) {
+            float[] arr = f.array();
+            int off = f.arrayOffset() + f.position();
+            return (i, dst, len) -> System.arraycopy(arr, off + i, dst, 0, len);
+        }
+        FloatBuffer s = f.slice();
+        return (i, dst, len) -> s.get(i, dst, 0, len);
+    }
+
     /** Where {@link #columnPass} reads a matrix from: copies {@code len} floats from element {@code index}. */
     @FunctionalInterface
     private interface Rows {
@@ -376,10 +707,21 @@ public final class Freivalds {
     private static VerificationReport verifyRows(Rows a, Rows b, Rows c, int m, int k, int n, Options options,
                                                  byte[] seed, Parallelism par, Failure failure) {
         final int r = options.rounds();
-        final boolean rigorous = options.model() == Model.RIGOROUS;
-        final int magKind = rigorous ? MAG_ABS : MAG_SQUARE;
+        float[][] y = vectors(seed, r, m);
+        ProductSide ab = productSide(par, a, b, y, m, k, n, options.model() == Model.RIGOROUS);
+        double[][] z = new double[r][n];    // y^T C
+        double[] cAbs = new double[n];      // 1^T|C|
+        for (int g = 0; g < r; g += 2) {
+            final boolean first = g == 0;
+            final boolean pair = g + 1 < r;
+            columnPass(par, c, m, n, y[g], pair ? y[g + 1] : null, true, z[g], pair ? z[g + 1] : null,
+                    null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
+        }
+        return judge(m, k, n, options, seed, ab, z, cAbs, failure);
+    }
 
-        // Random {0,1} row-selection vectors y[t][i].
+    /** The random {0,1} row-selection vectors y[t][i], t &lt; r, i &lt; m, from the seed. */
+    private static float[][] vectors(byte[] seed, int r, int m) {
         SeededRandom rnd = new SeededRandom(DOMAIN, seed);
         float[][] y = new float[r][m];
         for (int t = 0; t < r; t++) {
@@ -390,29 +732,63 @@ public final class Freivalds {
                 }
             }
         }
+        return y;
+    }
 
+    /**
+     * What the check needs from A and B alone: v<sub>t</sub> = (y<sub>t</sub>ᵀA)·B and the
+     * magnitudes of the tolerance. It does not depend on C, so it can be computed before C exists.
+     */
+    private static final class ProductSide {
+        final double[][] v;     // (y^T A) B
+        final double[] aMag;    // rigorous: 1^T|A| (column abs sums); probabilistic: column sums of A^2
+        final double[] w;       // rigorous: (1^T|A|)|B|; probabilistic: column sums of B^2
+
+        ProductSide(int r, int k, int n) {
+            v = new double[r][n];
+            aMag = new double[k];
+            w = new double[n];
+        }
+
+        void wipe() {
+            for (double[] row : v) {
+                java.util.Arrays.fill(row, 0);
+            }
+            java.util.Arrays.fill(aMag, 0);
+            java.util.Arrays.fill(w, 0);
+        }
+    }
+
+    private static ProductSide productSide(Parallelism par, Rows a, Rows b, float[][] y, int m, int k, int n,
+                                           boolean rigorous) {
+        final int r = y.length;
+        final int magKind = rigorous ? MAG_ABS : MAG_SQUARE;
+        ProductSide ps = new ProductSide(r, k, n);
         double[][] u = new double[r][k];    // y^T A
-        double[][] v = new double[r][n];    // (y^T A) B
-        double[][] z = new double[r][n];    // y^T C
-        double[] aMag = new double[k];      // rigorous: 1^T|A| (column abs sums); probabilistic: column sums of A^2
-        double[] w = new double[n];         // rigorous: (1^T|A|)|B|; probabilistic: column sums of B^2
-        double[] cAbs = new double[n];      // 1^T|C|
         float[] aMagF = null;
-
         for (int g = 0; g < r; g += 2) {
             final boolean first = g == 0;
             final boolean pair = g + 1 < r;
             final int t0 = g;
             columnPass(par, a, m, k, y[t0], pair ? y[t0 + 1] : null, true, u[t0], pair ? u[t0 + 1] : null,
-                    null, first ? magKind : MAG_NONE, first ? aMag : null);
+                    null, first ? magKind : MAG_NONE, first ? ps.aMag : null);
             if (first) {
-                aMagF = rigorous ? toFloat(aMag) : null;
+                aMagF = rigorous ? toFloat(ps.aMag) : null;
             }
-            columnPass(par, b, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, v[t0],
-                    pair ? v[t0 + 1] : null, first ? aMagF : null, first ? magKind : MAG_NONE, first ? w : null);
-            columnPass(par, c, m, n, y[t0], pair ? y[t0 + 1] : null, true, z[t0], pair ? z[t0 + 1] : null,
-                    null, first ? MAG_ABS : MAG_NONE, first ? cAbs : null);
+            columnPass(par, b, k, n, toFloat(u[t0]), pair ? toFloat(u[t0 + 1]) : null, false, ps.v[t0],
+                    pair ? ps.v[t0 + 1] : null, first ? aMagF : null, first ? magKind : MAG_NONE, first ? ps.w : null);
         }
+        return ps;
+    }
+
+    /** Tolerances, then the comparison of (y^T A) B with y^T C column by column. */
+    private static VerificationReport judge(int m, int k, int n, Options options, byte[] seed, ProductSide ab,
+                                            double[][] z, double[] cAbs, Failure failure) {
+        final int r = options.rounds();
+        final boolean rigorous = options.model() == Model.RIGOROUS;
+        final double[][] v = ab.v;
+        final double[] aMag = ab.aMag;
+        final double[] w = ab.w;
 
         // Tolerances (see the class documentation and the derivation in comments below).
         double uC = options.unitRoundoff();
