@@ -113,7 +113,7 @@ public final class DepinClient implements AutoCloseable {
         this.recovered = resolved;
         this.context = new JobRun.Context(network, clock, scheduler, listeners, reputation,
                 new ProviderLoad(b.maxInFlightPerProvider), new OfferBook(100_000),
-                new AttemptVerifier(reference, verifying),
+                new AttemptVerifier(reference, verifying, scheduler),
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
                 b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
                         : new dev.depin.client.internal.ClientMeters(b.registry), b.sla,

@@ -25,6 +25,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * calling thread only (the default without a pool). Scores are ms per operation; the ratio recompute / freivalds is the
  * saving (goal: &ge; 100× at n = 2048).
  *
+ * <p>The prepared check ({@link Freivalds#prepare}) splits the same work by when it can run:
+ * {@code freivalds2PreparedProduct} (A and B, before C exists), {@code arrivalHashAndSumC2}/{@code 20}
+ * against {@code arrivalHashC} (C summed as it arrives, beside the hashing the buyer does
+ * anyway) and {@code freivalds2PreparedAfterLastByte} (what is left on the critical path).
+ *
  * <p>Run: {@code depin-benchmarks/scripts/crypto-baselines.sh}, or
  * <pre>
  * java -jar depin-benchmarks/target/benchmarks.jar 'crypto.FreivaldsBenchmark'
@@ -49,6 +54,10 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     private float[] scratch;
     private byte[] seed;
     private CpuReference kernels;
+    /** C as little-endian bytes, as it arrives at the buyer. */
+    private java.nio.ByteBuffer cBytes;
+    /** A prepared check with its product side done and all of C accepted: what is left after C's last byte. */
+    private Freivalds.Prepared ready;
     private Parallelism pool;
 
     /** Random operands from a fixed seed, and their product. */
@@ -70,6 +79,27 @@ public class FreivaldsBenchmark extends BenchmarkBase {
         for (int i = 0; i < seed.length; i++) {
             seed[i] = (byte) r.nextInt();
         }
+        cBytes = java.nio.ByteBuffer.allocate(4 * n * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        cBytes.asFloatBuffer().put(c);
+    }
+
+    /** A fresh prepared check, product side computed and C accepted, for {@link #freivalds2PreparedAfterLastByte}. */
+    @Setup(Level.Invocation)
+    public void prepareForFinish(org.openjdk.jmh.infra.BenchmarkParams params) {
+        if (params.getBenchmark().endsWith("AfterLastByte")) {
+            ready = Freivalds.prepare(n, n, n, Freivalds.Options.rigorous(2), seed);
+            ready.computeProduct(java.nio.FloatBuffer.wrap(a), java.nio.FloatBuffer.wrap(b), Parallelism.callerThread());
+            ready.acceptC(cBytes.duplicate());
+        }
+    }
+
+    /** Wipes the prepared check. */
+    @TearDown(Level.Invocation)
+    public void closePrepared() {
+        if (ready != null) {
+            ready.close();
+            ready = null;
+        }
     }
 
     /** Stops the kernels' and the pool's threads. */
@@ -82,11 +112,14 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
     private long calls;
     private long cpuStart;
+    /** CPU time in {@code finish} alone (the per-invocation setup is not counted). */
+    private long finishCpu;
 
     /** Starts counting this iteration's calls and the benchmark thread's CPU time. */
     @Setup(Level.Iteration)
     public void startIteration() {
         calls = 0;
+        finishCpu = 0;
         cpuStart = MX.getCurrentThreadCpuTime();
     }
 
@@ -99,7 +132,8 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     public void endIteration(org.openjdk.jmh.infra.BenchmarkParams params) {
         if (calls > 0) {
             System.out.printf("%nCPU-PER-CALL %s n=%d threads=%d calls=%d cpu_ms=%.3f (sgemm: %s)%n",
-                    params.getBenchmark(), n, threads, calls, (MX.getCurrentThreadCpuTime() - cpuStart) / 1e6 / calls,
+                    params.getBenchmark(), n, threads, calls, (params.getBenchmark().endsWith("AfterLastByte")
+                            ? finishCpu : MX.getCurrentThreadCpuTime() - cpuStart) / 1e6 / calls,
                     kernels.sgemmImplementation());
         }
     }
@@ -115,6 +149,90 @@ public class FreivaldsBenchmark extends BenchmarkBase {
     public VerificationReport freivalds2CallerThread() {
         calls++;
         return Freivalds.verify(a, b, c, n, n, n, 2, seed);
+    }
+
+    /**
+     * The critical path of a prepared check: what is left once C's last byte arrived, when the
+     * product side ran while the provider computed and C was summed as it arrived (the O(r·n)
+     * comparison and tolerance, one thread).
+     *
+     * @return the report
+     */
+    @Benchmark
+    public VerificationReport freivalds2PreparedAfterLastByte() {
+        long t0 = MX.getCurrentThreadCpuTime();
+        VerificationReport r = ready.finish(java.nio.FloatBuffer.wrap(a), java.nio.FloatBuffer.wrap(b),
+                java.nio.FloatBuffer.wrap(c));
+        finishCpu += MX.getCurrentThreadCpuTime() - t0;
+        calls++;
+        return r;
+    }
+
+    /**
+     * The prepared check's work before C exists, on the calling thread: the passes over A and B
+     * (done while the provider computes, off the buyer's critical path).
+     *
+     * @return the wiped check (so that the work is not dead code)
+     */
+    @Benchmark
+    public Freivalds.Prepared freivalds2PreparedProduct() {
+        calls++;
+        Freivalds.Prepared p = Freivalds.prepare(n, n, n, Freivalds.Options.rigorous(2), seed);
+        p.computeProduct(java.nio.FloatBuffer.wrap(a), java.nio.FloatBuffer.wrap(b), Parallelism.callerThread());
+        p.close();
+        return p;
+    }
+
+    /** Chunk of C handed over per call on arrival (the gRPC stream's chunk size). */
+    private static final int ARRIVAL_CHUNK = 1 << 16;
+
+    /**
+     * Baseline of the arrival: C's Merkle root (4 KiB leaves) computed chunk by chunk, as the
+     * buyer's output assembler does, one thread.
+     *
+     * @return the root
+     */
+    @Benchmark
+    public byte[] arrivalHashC() {
+        calls++;
+        dev.depin.crypto.Merkle.Builder m = dev.depin.crypto.Merkle.builder(4096);
+        java.nio.ByteBuffer src = cBytes.duplicate();
+        for (int at = 0; at < src.capacity(); at += ARRIVAL_CHUNK) {
+            m.update(src.duplicate().position(at).limit(Math.min(src.capacity(), at + ARRIVAL_CHUNK)));
+        }
+        return m.root();
+    }
+
+    /**
+     * The arrival with a prepared 2-round check: each chunk hashed, then summed into y^T C while
+     * it is in cache, one thread. Minus {@link #arrivalHashC}: the check's marginal arrival cost.
+     *
+     * @return the root
+     */
+    @Benchmark
+    public byte[] arrivalHashAndSumC2() {
+        return arrival(2);
+    }
+
+    /** As {@link #arrivalHashAndSumC2} with 20 rounds (the default policy's). @return the root */
+    @Benchmark
+    public byte[] arrivalHashAndSumC20() {
+        return arrival(20);
+    }
+
+    private byte[] arrival(int rounds) {
+        calls++;
+        dev.depin.crypto.Merkle.Builder m = dev.depin.crypto.Merkle.builder(4096);
+        java.nio.ByteBuffer src = cBytes.duplicate();
+        try (Freivalds.Prepared p = Freivalds.prepare(n, n, n, Freivalds.Options.rigorous(rounds), seed)) {
+            for (int at = 0; at < src.capacity(); at += ARRIVAL_CHUNK) {
+                java.nio.ByteBuffer chunk = src.duplicate().position(at).limit(Math.min(src.capacity(),
+                        at + ARRIVAL_CHUNK));
+                m.update(chunk.duplicate());
+                p.acceptC(chunk);
+            }
+        }
+        return m.root();
     }
 
     /** @return C recomputed by the reference SGEMM (the baseline a verifier would otherwise pay) */

@@ -14,6 +14,7 @@ import dev.depin.job.JobSpec;
 import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.BufferDecl;
 import dev.depin.kernel.CpuReference;
+import dev.depin.network.spi.ArrivalTaps;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.ReceivedOutput;
@@ -33,10 +34,15 @@ import java.util.Map;
  * Every failure throws {@link VerificationException} with its reason.
  *
  * <p>Random choices (Freivalds vectors, sampled chunks) come from a seed drawn here,
- * after the provider has committed, and the seed is in the report and in any evidence.
+ * after the provider has committed, and the seed is in the report and in any evidence; a
+ * Freivalds check {@link #prepareFreivalds prepared} for an attempt draws its seed before the
+ * attempt is dispatched and keeps it secret until C is fixed (see docs/decisions.md, "Freivalds
+ * prepared before C arrives").
  */
 public final class AttemptVerifier {
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Name of the report's check that says a Freivalds check ran prepared ({@link #prepareFreivalds}). */
+    public static final String PREPARED_CHECK = "freivalds prepared";
     private final CpuReference reference;
     /** Verifies each batch signature once for all of its jobs (bounded cache), shared by the client's jobs. */
     private final dev.depin.crypto.BatchVerifier batches = new dev.depin.crypto.BatchVerifier();
@@ -51,6 +57,15 @@ public final class AttemptVerifier {
     static final long AHEAD_BYTES = 64L << 20;
     private final java.util.concurrent.atomic.AtomicLong ahead = new java.util.concurrent.atomic.AtomicLong();
     private final long aheadLimit;
+    /** Where prepared Freivalds checks compute their product side while the provider computes; null: at the check. */
+    private final java.util.concurrent.Executor background;
+    /** Prepared Freivalds checks of attempts in flight, by challenge nonce (see {@link #prepareFreivalds}). */
+    private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** One attempt's prepared check: its secret state, the tap that feeds it C, and where A, B and C are. */
+    private record Pending(Freivalds.Prepared check, java.util.function.Consumer<ByteBuffer> tap,
+                           dev.depin.kernel.MatrixProduct product) {
+    }
 
     /**
      * @param reference   the CPU reference used to recompute spot-checked chunks
@@ -67,9 +82,27 @@ public final class AttemptVerifier {
      *                   hold at once at most ({@link #prepare}); 0 draws every sample after its receipt
      */
     AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism, long aheadBytes) {
+        this(reference, parallelism, aheadBytes, null);
+    }
+
+    /**
+     * @param reference   the CPU reference used to recompute spot-checked chunks
+     * @param parallelism threads checks may use for large results (owned by the client)
+     * @param background  where a prepared Freivalds check computes the side that needs only A and
+     *                    B while the provider computes ({@link #prepareFreivalds}); null to compute
+     *                    it at the check
+     */
+    public AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism,
+                           java.util.concurrent.Executor background) {
+        this(reference, parallelism, AHEAD_BYTES, background);
+    }
+
+    private AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism, long aheadBytes,
+                            java.util.concurrent.Executor background) {
         this.reference = reference;
         this.parallelism = parallelism;
         this.aheadLimit = aheadBytes;
+        this.background = background;
     }
 
     /**
@@ -101,6 +134,93 @@ public final class AttemptVerifier {
     /** @return bytes of sampled chunks the client's prepared checks hold now (tests) */
     long aheadBytesHeld() {
         return ahead.get();
+    }
+
+    private static String key(ExecutionRequest request) {
+        return Hex.encode(request.nonce());
+    }
+
+    /**
+     * Prepares the Freivalds check of an attempt about to be dispatched, when its job has one and
+     * C comes back: draws the attempt's own secret seed now, starts the side of the check that
+     * needs only A and B in the background (while the provider computes), and taps C's arrival
+     * ({@link ArrivalTaps}) so that yᵀC is summed chunk by chunk right after each chunk is hashed.
+     * {@link #verify} then only compares (the same report as the one-shot check, which it falls
+     * back to if C did not pass through the tap). The seed never leaves this object; every
+     * attempt has its own, and the state is wiped when the attempt is verified or
+     * {@link #discard discarded}. Does nothing for other jobs.
+     *
+     * @param spec    the job spec
+     * @param inputs  the buyer's own input bytes
+     * @param request the attempt, before it is dispatched
+     * @return whether a check was prepared (then {@link #verify} or {@link #discard} wipes it)
+     */
+    public boolean prepareFreivalds(JobSpec spec, Map<String, ByteBuffer> inputs, ExecutionRequest request) {
+        if (!(spec.verification() instanceof VerificationPolicy.Freivalds f) || request.delivery().leavesOutputs()) {
+            return false;
+        }
+        java.util.Optional<dev.depin.kernel.MatrixProduct> mp = spec.kernel().reference()
+                .flatMap(r -> r.matrixProduct(spec.params()));
+        if (mp.isEmpty() || !inputs.containsKey(mp.get().a()) || !inputs.containsKey(mp.get().b())) {
+            return false;
+        }
+        dev.depin.kernel.MatrixProduct p = mp.get();
+        Freivalds.Prepared check = Freivalds.prepare(p.m(), p.k(), p.n(), Freivalds.Options.rigorous(f.rounds()),
+                Freivalds.newSeed(RANDOM));
+        java.util.function.Consumer<ByteBuffer> tap = check::acceptC;
+        Pending old = pending.put(key(request), new Pending(check, tap, p));
+        if (old != null) {
+            old.check().close();
+        }
+        ArrivalTaps.attach(request, p.c(), tap);
+        if (background != null) {
+            java.nio.FloatBuffer a = dev.depin.kernel.Buffers.floatView(inputs.get(p.a()));
+            java.nio.FloatBuffer b = dev.depin.kernel.Buffers.floatView(inputs.get(p.b()));
+            try {
+                background.execute(() -> {
+                    try {
+                        // One thread: it has the provider's whole compute time to finish, and the
+                        // buyer's other cores stay free for sending the inputs and receiving C.
+                        check.computeProduct(a, b, dev.depin.crypto.Parallelism.callerThread());
+                    } catch (RuntimeException e) {
+                        // Kept by the check: finish() throws it, as the one-shot check would.
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // The client is closing: the check computes it at the end, if it ever runs.
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Wipes the prepared check of an attempt that will not be verified (it failed, timed out or
+     * was cancelled). Idempotent.
+     *
+     * @param request the attempt
+     */
+    public void discard(ExecutionRequest request) {
+        Pending p = pending.remove(key(request));
+        if (p != null) {
+            p.check().close();
+        }
+        ArrivalTaps.detach(request);
+    }
+
+    /**
+     * Wipes the prepared checks of a job that ended, whatever became of its attempts.
+     *
+     * @param requests the job's prepared attempts
+     */
+    public void discardAll(java.util.Collection<ExecutionRequest> requests) {
+        for (ExecutionRequest r : requests) {
+            discard(r);
+        }
+    }
+
+    /** @return prepared checks not yet verified or discarded (for tests: none once the jobs ended) */
+    public int preparedChecks() {
+        return pending.size();
     }
 
     /**
@@ -153,6 +273,22 @@ public final class AttemptVerifier {
     public VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
                                      ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
                                      dev.depin.network.spi.ComputeNetwork network, HeldSpotCheck.Prepared prepared) {
+        // The attempt's prepared Freivalds check, if any, is used (or not) by this call and wiped after it.
+        Pending freivalds = pending.remove(key(request));
+        try {
+            return verify(spec, specHash, inputs, offer, request, response, network, prepared, freivalds);
+        } finally {
+            if (freivalds != null) {
+                freivalds.check().close();
+                ArrivalTaps.detach(request);
+            }
+        }
+    }
+
+    private VerificationReport verify(JobSpec spec, String specHash, Map<String, ByteBuffer> inputs,
+                                      ProviderOffer offer, ExecutionRequest request, ExecutionResponse response,
+                                      dev.depin.network.spi.ComputeNetwork network, HeldSpotCheck.Prepared prepared,
+                                      Pending freivalds) {
         boolean leaves = request.delivery().leavesOutputs();
         ReceiptExpectations.Builder ex = ReceiptExpectations.builder()
                 .signer(offer.publicKey()).jobId(request.jobId()).attempt(request.attempt())
@@ -210,6 +346,21 @@ public final class AttemptVerifier {
             return report.and(held.check(spec, inputs, receipt.receipt().outputs(), leaves ? null
                     : response.outputBytes(), sc.fraction(), early != null ? early : Freivalds.newSeed(RANDOM),
                     early != null ? prepared : null));
+        }
+        if (freivalds != null && policy instanceof VerificationPolicy.Freivalds && !leaves) {
+            ReceivedOutput c = response.outputs().get(freivalds.product().c());
+            // Only if the tap saw exactly these bytes, all of them, as they arrived.
+            if (c != null && c.observedBy(freivalds.tap())) {
+                dev.depin.kernel.MatrixProduct p = freivalds.product();
+                VerificationReport f = freivalds.check().finish(dev.depin.kernel.Buffers.floatView(inputs.get(p.a())),
+                        dev.depin.kernel.Buffers.floatView(inputs.get(p.b())),
+                        dev.depin.kernel.Buffers.floatView(response.outputBytes().get(p.c())));
+                List<VerificationReport.Check> checks = new java.util.ArrayList<>(f.checks());
+                checks.add(VerificationReport.Check.passed(PREPARED_CHECK, "(y^T A) B computed while the provider "
+                        + "computed, y^T C summed as C arrived, compared after its last byte: the one-shot check's "
+                        + "sums and tolerance"));
+                return report.and(new VerificationReport(f.policy(), checks, f.assurance()));
+            }
         }
         return policy.check(new VerificationPolicy.ResultCheck(spec, inputs, response.outputBytes(), roots, reference,
                 Freivalds.newSeed(RANDOM), parallelism)).map(report::and).orElse(report);

@@ -139,6 +139,8 @@ public final class JobRun implements JobHandle {
      * read as the transport reported it (for an SLA's time to first byte; any thread).
      */
     private final Map<Integer, Instant> firstByteOf = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Attempts whose Freivalds check was prepared before dispatch: wiped when the job ends (see stopTimers). */
+    private final java.util.Queue<ExecutionRequest> preparedFreivalds = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private JobState state = JobState.SUBMITTED;
     private boolean finished;
     private int round;
@@ -555,6 +557,7 @@ public final class JobRun implements JobHandle {
         }
         for (Attempt a : round) {
             prepare(a);
+            prepareFreivalds(a);
             ctx.load().begin(a.provider());
             Dispatch d;
             try {
@@ -580,6 +583,7 @@ public final class JobRun implements JobHandle {
             }
             if (stop) {
                 dispatch.cancel("job " + jobId + " ended before the attempt was sent");
+                ctx.verifier().discard(a.request);
                 continue;
             }
             if (atDeadline) {
@@ -660,6 +664,32 @@ public final class JobRun implements JobHandle {
         all.forEach(HeldSpotCheck.Prepared::release);
     }
 
+    /**
+     * Prepares the attempt's Freivalds check before it is sent (its product side computed while
+     * the provider computes, C summed as it arrives); a failure here only means the check is done
+     * in one shot at the end.
+     */
+    private void prepareFreivalds(Attempt a) {
+        try {
+            if (!ctx.verifier().prepareFreivalds(spec, job.inputs(), a.request)) {
+                return;   // nothing prepared for this job's policy
+            }
+            preparedFreivalds.add(a.request);
+        } catch (RuntimeException e) {
+            ctx.verifier().discard(a.request);
+            LOG.debug("job {}: attempt {}'s check not prepared, it will run in one shot: {}", jobId, a.number(),
+                    e.toString());
+            return;
+        }
+        boolean ended;
+        synchronized (this) {
+            ended = finished;
+        }
+        if (ended) {
+            ctx.verifier().discard(a.request);   // the job's end may have wiped before this was added
+        }
+    }
+
     private void onProgress(Attempt a, ComputeNetwork.Progress p) {
         if (p == ComputeNetwork.Progress.FIRST_BYTE) {
             // Timed here, on the transport's thread, as it arrives; no state but this map is touched.
@@ -700,6 +730,9 @@ public final class JobRun implements JobHandle {
             }
             a.settled = true;
             cancelTimer(a);
+            if (response == null) {
+                ctx.verifier().discard(a.request);   // nothing to check: wipe its prepared check now
+            }
             a.response = response;
             a.failure = response == null ? (a.timedOut != null ? a.timedOut : failure == null ? "no response" : failure)
                     : null;
@@ -1493,6 +1526,8 @@ public final class JobRun implements JobHandle {
     }
 
     private void stopTimers() {
+        // The job ended: whatever became of its attempts, their prepared Freivalds checks are wiped.
+        ctx.verifier().discardAll(preparedFreivalds);
         if (watchdog != null) {
             watchdog.cancel(false);
         }

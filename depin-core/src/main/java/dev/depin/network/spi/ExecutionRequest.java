@@ -182,10 +182,12 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
 
     /**
      * @return an assembler for this attempt's outputs (4 KiB Merkle leaves); one that expects
-     *         none when the outputs stay on the provider
+     *         none when the outputs stay on the provider. It feeds the attempt's
+     *         {@link ArrivalTaps} (the buyer's own observers), which it takes.
      */
     public OutputAssembler newAssembler() {
-        return OutputAssembler.of(delivery.leavesOutputs() ? Map.of() : expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES);
+        return OutputAssembler.of(delivery.leavesOutputs() ? Map.of() : expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES,
+                this);
     }
 
     /** @return the inputs as fresh read-only views (position 0) */

@@ -34,6 +34,10 @@ public final class OutputAssembler implements OutputSink {
         final long size;
         final Merkle.Builder merkle;
         ByteBuffer buffer;
+        /** The buyer's observer of this output's chunks (see {@link ArrivalTaps}), null once it threw. */
+        java.util.function.Consumer<ByteBuffer> tap;
+        /** Whether the tap saw every byte (it never threw). */
+        boolean tapIntact = true;
 
         Slot(long size, int chunkSize) {
             this.size = size;
@@ -41,7 +45,8 @@ public final class OutputAssembler implements OutputSink {
         }
     }
 
-    private OutputAssembler(Map<String, Long> expected, int chunkSize) {
+    private OutputAssembler(Map<String, Long> expected, int chunkSize,
+                            Map<String, java.util.function.Consumer<ByteBuffer>> taps) {
         this.chunkSize = chunkSize;
         expected.forEach((name, size) -> {
             InvalidArgumentException.requireNonNull(name, "output name");
@@ -49,7 +54,9 @@ public final class OutputAssembler implements OutputSink {
                 throw new InvalidArgumentException("output '" + name + "' size " + size
                         + " must be 0 to " + (Integer.MAX_VALUE - 8) + " bytes");
             }
-            slots.put(name, new Slot(size, chunkSize));
+            Slot slot = new Slot(size, chunkSize);
+            slot.tap = taps.get(name);
+            slots.put(name, slot);
         });
     }
 
@@ -61,7 +68,13 @@ public final class OutputAssembler implements OutputSink {
      */
     public static OutputAssembler of(Map<String, Long> expected, int chunkSize) {
         InvalidArgumentException.requireNonNull(expected, "expected outputs");
-        return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize));
+        return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize), Map.of());
+    }
+
+    /** An assembler for {@code request} that feeds the request's {@link ArrivalTaps}. */
+    static OutputAssembler of(Map<String, Long> expected, int chunkSize, ExecutionRequest request) {
+        InvalidArgumentException.requireNonNull(expected, "expected outputs");
+        return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize), ArrivalTaps.take(request));
     }
 
     @Override
@@ -88,6 +101,16 @@ public final class OutputAssembler implements OutputSink {
         int at = s.buffer.position();
         s.buffer.put(src);
         s.merkle.update(s.buffer.duplicate().position(at).limit(at + n));
+        if (s.tap != null) {
+            try {
+                // Right after hashing: the chunk is still in cache.
+                s.tap.accept(s.buffer.asReadOnlyBuffer().position(at).limit(at + n));
+            } catch (RuntimeException e) {
+                // The buyer's own observer failed: it sees nothing more, and the output says so.
+                s.tap = null;
+                s.tapIntact = false;
+            }
+        }
     }
 
     /**
@@ -109,7 +132,7 @@ public final class OutputAssembler implements OutputSink {
                         + " bytes: the provider's response is incomplete");
             }
             ByteBuffer data = s.buffer == null ? ByteBuffer.allocate(0) : s.buffer.flip();
-            out.put(e.getKey(), new ReceivedOutput(data, s.merkle.root()));
+            out.put(e.getKey(), new ReceivedOutput(data, s.merkle.root(), s.tapIntact ? s.tap : null));
         }
         finished = true;
         return Collections.unmodifiableMap(out);

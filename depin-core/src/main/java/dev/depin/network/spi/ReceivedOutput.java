@@ -13,10 +13,24 @@ import java.nio.ByteOrder;
 public final class ReceivedOutput {
     private final ByteBuffer data;
     private final byte[] root;
+    /** The {@link ArrivalTaps} tap that saw every byte of this output as it arrived, or null. */
+    private final Object observer;
 
-    ReceivedOutput(ByteBuffer data, byte[] root) {
+    ReceivedOutput(ByteBuffer data, byte[] root, Object observer) {
         this.data = data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
         this.root = root.clone();
+        this.observer = observer;
+    }
+
+    /**
+     * Whether {@code tap} (attached with {@link ArrivalTaps#attach}) was handed every byte of
+     * this output, in order, as it arrived: then what it computed describes exactly these bytes.
+     *
+     * @param tap the tap, compared by identity
+     * @return true only for that tap, when it saw every byte and never threw
+     */
+    public boolean observedBy(Object tap) {
+        return tap != null && observer == tap;
     }
 
     /** @return the bytes, as a fresh read-only little-endian view at position 0 */
