@@ -554,6 +554,15 @@ public final class JobRun implements JobHandle {
         boolean atDeadline;
         synchronized (this) {
             atDeadline = watchdog != null && ctx.attemptTimeout().toNanos() >= untilDeadline;
+            if (atDeadline) {
+                // Set before the attempts are sent, under the lock the watchdog takes: a deadline
+                // that passes while one is being sent (the network's dispatch call, before the
+                // block below records it) times it out as well, instead of ending the job without
+                // it and cancelling it at its provider as never sent.
+                for (Attempt a : round) {
+                    a.timeoutAtDeadline = timeoutNanos;
+                }
+            }
         }
         for (Attempt a : round) {
             prepare(a);
@@ -573,16 +582,15 @@ public final class JobRun implements JobHandle {
             Dispatch dispatch = d;
             // The provider counts as busy until it lets go of the attempt, not until we stop waiting.
             dispatch.released().whenComplete((v, t) -> ctx.load().end(a.provider()));
-            boolean stop;
+            String stop;
             synchronized (this) {
                 a.dispatch = dispatch;
-                stop = finished || a.settled;
-                if (atDeadline) {
-                    a.timeoutAtDeadline = timeoutNanos;
-                }
+                // Timed out at the deadline while being sent: deadlinePassed left its cancel to us.
+                stop = a.timedOut != null && a.settled ? a.timedOut
+                        : finished || a.settled ? "job " + jobId + " ended before the attempt was sent" : null;
             }
-            if (stop) {
-                dispatch.cancel("job " + jobId + " ended before the attempt was sent");
+            if (stop != null) {
+                dispatch.cancel(stop);
                 ctx.verifier().discard(a.request);
                 continue;
             }
@@ -1366,13 +1374,15 @@ public final class JobRun implements JobHandle {
             String passed = "deadline " + spec.deadline() + " passed in state " + state + " after " + round
                     + " round(s)";
             for (Attempt a : inFlight) {
-                if (!a.settled && a.timeoutAtDeadline > 0 && a.dispatch != null) {
+                if (!a.settled && a.timeoutAtDeadline > 0) {
                     a.settled = true;
                     a.judged = true;
                     a.timedOut = "no answer within " + Duration.ofNanos(a.timeoutAtDeadline);
                     a.failure = a.timedOut;
                     recordOutcome(Attempt.Outcome.failed(a, a.timedOut));
-                    timedOut.add(a);
+                    if (a.dispatch != null) {
+                        timedOut.add(a); // else still being sent: dispatchStage cancels it as it returns
+                    }
                 }
             }
             fail(JobState.FAILED, lastFailureFirst(passed), false);
