@@ -77,7 +77,7 @@ public final class DepinClient implements AutoCloseable {
         this.attemptTimeout = b.attemptTimeout;
         this.clock = b.clock;
         AtomicInteger n = new AtomicInteger();
-        this.scheduler = new ScheduledThreadPoolExecutor(b.threads, r -> {
+        this.scheduler = b.schedulers.apply(b.threads, r -> {
             Thread t = new Thread(r, "depin-client-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -291,6 +291,8 @@ public final class DepinClient implements AutoCloseable {
         private dev.depin.sla.SlaRecorder sla;
         private Duration hedgeAfter;
         private Duration wipeAttestationGrace = DEFAULT_WIPE_ATTESTATION_GRACE;
+        private java.util.function.BiFunction<Integer, java.util.concurrent.ThreadFactory,
+                ScheduledThreadPoolExecutor> schedulers = ScheduledThreadPoolExecutor::new;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -492,6 +494,22 @@ public final class DepinClient implements AutoCloseable {
          */
         public Builder escrow(Escrow escrow) {
             this.escrow = InvalidArgumentException.requireNonNull(escrow, "escrow");
+            return this;
+        }
+
+        /**
+         * The test seam for the client's timers (package-private, not API): makes the scheduler
+         * that runs the client's stages, deadline watchdogs, attempt timeouts and hedges, from
+         * the thread count and factory. A test holds the timers there until its steps say, so a
+         * deadline passes at a step instead of after a wall-clock delay that a loaded machine
+         * overruns.
+         *
+         * @param schedulers makes the scheduler; the client configures and shuts it down
+         * @return this builder
+         */
+        Builder schedulers(java.util.function.BiFunction<Integer, java.util.concurrent.ThreadFactory,
+                ScheduledThreadPoolExecutor> schedulers) {
+            this.schedulers = InvalidArgumentException.requireNonNull(schedulers, "schedulers");
             return this;
         }
 

@@ -579,8 +579,16 @@ class DepinClientTest {
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
         ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(seed), slow).build();
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(List.of(node)));
-        DepinClient client = client(net, 1, Duration.ofMillis(300));
+        // The 300 ms timeout fires once the attempt runs at the provider, not after 300 ms of a
+        // machine that may not have started it yet (a queued attempt is cancelled before it runs).
+        List<HeldTimers> timers = new ArrayList<>();
+        DepinClient client = DepinClient.builder(net).maxAttempts(1).attemptTimeout(Duration.ofMillis(300))
+                .schedulers(HeldTimers.into(timers)).build();
+        open.add(net);
+        open.add(client);
         JobHandle h = client.submit(sgemm(new SplittableRandom(SEED), 2, 2, 2));
+        assertTrue(slow.awaitRuns(1, 30), "the attempt never ran: " + h.events());
+        assertEquals(1, timers.get(0).fire(Duration.ofMillis(300)), "the attempt's timer");
         JobFailedException e = assertThrows(JobFailedException.class, () -> h.result(Duration.ofSeconds(30)));
         assertEquals(JobState.FAILED, e.finalState());
         assertTrue(e.getMessage().contains("attempt 1 at " + node.nodeId().shortId() + ": no answer within PT0.3S"),
@@ -900,26 +908,36 @@ class DepinClientTest {
     void submit_deadlineBeforeAttemptTimeoutEndsWithTheAttemptTimedOut() throws Exception {
         byte[] seed = new byte[32];
         seed[0] = 46;
+        // The deadline passes at a step of the test, not after 200 ms of a machine that may be too
+        // loaded to send the attempt by then: the clocks of the client and the node move by hand,
+        // and the client's timers wait for the test to fire them.
+        dev.depin.settlement.SettlementContract.ManualClock clock = new dev.depin.settlement.SettlementContract
+                .ManualClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
-        ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(seed), slow).build();
+        ProviderNode node = ProviderNode.builder(NodeKeyPair.fromSeed(seed), slow).clock(clock).build();
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(List.of(node)));
-        DepinClient client = DepinClient.builder(net).maxAttempts(3).build();
+        List<HeldTimers> timers = new ArrayList<>();
+        DepinClient client = DepinClient.builder(net).maxAttempts(3).clock(clock).schedulers(HeldTimers.into(timers)).build();
         open.add(net);
         open.add(client);
         SplittableRandom rnd = new SplittableRandom(SEED);
         for (int i = 1; i <= 3; i++) {
             Job job = Job.builder(BuiltinKernel.SGEMM).param("m", 2).param("k", 2).param("n", 2)
-                    .input("a", random(rnd, 4)).input("b", random(rnd, 4))
+                    .input("a", random(rnd, 4)).input("b", random(rnd, 4)).clock(clock)
                     .maxPrice(MicroUsd.ofUsd("0.01")).timeout(Duration.ofMillis(200)).build();
             JobHandle h = client.submit(job);
+            assertTrue(slow.awaitRuns(i, 30), "attempt " + i + " never reached the provider: " + h.events());
+            clock.advance(Duration.ofMillis(200));
+            // One timer per job: the deadline's watchdog, which times the attempt out too.
+            assertEquals(1, timers.get(0).fire(), "timers held for job " + i);
             JobFailedException e = assertThrows(JobFailedException.class, () -> h.result(Duration.ofSeconds(30)));
             assertEquals(JobState.FAILED, e.finalState());
             String expected = "job " + h.jobId() + " failed: attempt 1 at " + node.nodeId().shortId()
-                    + ": no answer within PT0\\.\\d+S \\(deadline " + java.util.regex.Pattern.quote(
+                    + ": no answer within PT0\\.2S \\(deadline " + java.util.regex.Pattern.quote(
                     job.spec().deadline().toString()) + " passed in state (DISPATCHED|RUNNING) after 1 round\\(s\\)\\)";
             assertTrue(e.getMessage().matches(expected), e.getMessage());
             JobEvent failed = attempt(e.history(), AttemptState.FAILED);
-            assertTrue(failed.detail().startsWith("no answer within PT0."), failed.detail());
+            assertEquals("no answer within PT0.2S", failed.detail());
             assertEquals(List.of(), e.history().stream().filter(ev -> ev.attemptState() == AttemptState.CANCELLED)
                     .toList());
             assertEquals(i, client.history(node.nodeId()).failed());
@@ -930,6 +948,7 @@ class DepinClientTest {
             assertEquals(i, node.cancelledCount(), "the timed-out attempt was not cancelled at the provider");
         }
         assertEquals(0, node.completedCount());
+        assertEquals(0, timers.get(0).pending());
     }
 
     @Test
@@ -946,10 +965,16 @@ class DepinClientTest {
                 .price(new Price(MicroUsd.ofMicros(1_000_000), MicroUsd.ofMicros(10_000))).build();
         ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(List.of(a, b)));
         open.add(net);
+        // The attempts' timers fire when the test says: the first once its attempt runs at the
+        // stuck provider (a queued one would be cancelled before it ran, and leave it idle), the
+        // others never (on a loaded machine, provider b could take more than 300 ms to answer).
+        List<HeldTimers> timers = new ArrayList<>();
         DepinClient client = DepinClient.builder(net).maxAttempts(1).attemptTimeout(Duration.ofMillis(300))
-                .maxInFlightPerProvider(1).build();
+                .maxInFlightPerProvider(1).schedulers(HeldTimers.into(timers)).build();
         open.add(client);
         JobHandle first = client.submit(sgemm(new SplittableRandom(SEED), 2, 2, 2));
+        assertTrue(stuck.awaitRuns(1, 30), "the first attempt never ran: " + first.events());
+        assertEquals(1, timers.get(0).fire(Duration.ofMillis(300)), "the first attempt's timer");
         JobFailedException e = assertThrows(JobFailedException.class, () -> first.result(Duration.ofSeconds(30)));
         assertTrue(e.getMessage().contains("no answer within PT0.3S"), e.getMessage());
         assertEquals(1, a.busy(), "the stuck provider still runs the abandoned attempt");

@@ -65,9 +65,18 @@ class HedgingTest {
     }
 
     private DepinClient client(List<ProviderNode> nodes, Duration hedgeAfter) {
+        return client(nodes, hedgeAfter, null);
+    }
+
+    /** With {@code timers} not null, the client's timers are held there until the test fires them. */
+    private DepinClient client(List<ProviderNode> nodes, Duration hedgeAfter, List<HeldTimers> timers) {
         LocalNetwork net = LocalNetwork.of(nodes);
-        DepinClient c = DepinClient.builder(net).maxAttempts(3).attemptTimeout(Duration.ofSeconds(60))
-                .hedgeAfter(hedgeAfter).build();
+        DepinClient.Builder b = DepinClient.builder(net).maxAttempts(3).attemptTimeout(Duration.ofSeconds(60))
+                .hedgeAfter(hedgeAfter);
+        if (timers != null) {
+            b.schedulers(HeldTimers.into(timers));
+        }
+        DepinClient c = b.build();
         open.add(net);
         open.add(c);
         return c;
@@ -93,11 +102,21 @@ class HedgingTest {
     void slowPrimary_isOvertakenByTheHedgeAndCancelledWhereItRuns() throws Exception {
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
         List<ProviderNode> nodes = nodes(2, i -> i == 0 ? slow : new CpuExecutor(1));
-        DepinClient client = client(nodes, Duration.ofMillis(50));
+        // The hedge is armed for 50 ms but fires when the test says: once the primary runs at its
+        // provider, so that it is cancelled where it runs. Left to the wall clock, a loaded
+        // machine could start the primary (queued behind the last one's cancel at the node's
+        // only worker) after the hedge had won, and cancel it before it ran.
+        List<HeldTimers> timers = new ArrayList<>();
+        DepinClient client = client(nodes, Duration.ofMillis(50), timers);
         SplittableRandom rnd = new SplittableRandom(SEED);
+        int job = 0;
         for (int n : new int[] {1, 3, 1000}) {
             float[] expected = new float[n];
-            JobResult r = client.submit(saxpy(rnd, n, VerificationPolicy.spotCheck(1.0), expected)).result();
+            var h = client.submit(saxpy(rnd, n, VerificationPolicy.spotCheck(1.0), expected));
+            job++;
+            assertTrue(slow.awaitRuns(job, 30), "primary " + job + " never ran: " + h.events());
+            assertEquals(1, timers.get(0).fire(Duration.ofMillis(50)), "the hedge's timer");
+            JobResult r = h.result();
             assertEquals(nodes.get(1).nodeId(), r.provider(), "the hedge answered; the primary is blocked");
             assertArrayEquals(expected, r.floats("out"));
             List<JobEvent> dispatched = attemptEvents(r, AttemptState.DISPATCHED);

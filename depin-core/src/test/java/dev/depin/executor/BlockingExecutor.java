@@ -24,6 +24,7 @@ public final class BlockingExecutor extends ForwardingExecutor {
     private final boolean honoursCancel;
     private final Semaphore permits = new Semaphore(0);
     private final CountDownLatch started = new CountDownLatch(1);
+    private int runsStarted; // guarded by this
     /** What happened, in order. */
     public final List<String> log = new CopyOnWriteArrayList<>();
 
@@ -55,6 +56,27 @@ public final class BlockingExecutor extends ForwardingExecutor {
         return started.await(seconds, TimeUnit.SECONDS);
     }
 
+    /**
+     * @param runs    how many runs, counted since this executor was made
+     * @param seconds how long to wait
+     * @return whether that many runs have started
+     */
+    public synchronized boolean awaitRuns(int runs, long seconds) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        for (long left; runsStarted < runs; ) {
+            if ((left = end - System.nanoTime()) <= 0) {
+                return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
+    }
+
+    private synchronized void runStarted() {
+        runsStarted++;
+        notifyAll();
+    }
+
     @Override
     public ExecutionContext open(Kernel kernel, LaunchParams params) {
         return new Context(delegate().open(kernel, params));
@@ -77,6 +99,7 @@ public final class BlockingExecutor extends ForwardingExecutor {
         public void run() {
             log.add("run");
             started.countDown();
+            runStarted();
             try {
                 while (!permits.tryAcquire(1, TimeUnit.MILLISECONDS)) {
                     if (honoursCancel && cancelled.await(1, TimeUnit.MILLISECONDS)) {
