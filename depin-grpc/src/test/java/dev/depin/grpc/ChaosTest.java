@@ -15,7 +15,10 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -61,7 +64,15 @@ class ChaosTest {
         AtomicInteger ranAtC = new AtomicInteger();
         Process c = null;
         Thread readC = null;
-        try (DirectoryServer dir = DirectoryServer.builder(dirKey).listingTtl(Duration.ofSeconds(2)).start();
+        // The directory's clock stands still: no listing lapses during the test. With a 2 s time to
+        // live on the wall clock, a loaded machine (load 20-30) could hold back the renewals of all
+        // three in-process nodes for longer than that, and a job whose attempt stalled at node B
+        // then found no offer at all for its next round and failed. Node C stays listed after its
+        // SIGKILL, as a dead node does until its listing lapses: the buyer's attempts there fail
+        // and go elsewhere.
+        Clock dirClock = Clock.fixed(Instant.now(), ZoneOffset.UTC);
+        try (DirectoryServer dir = DirectoryServer.builder(dirKey).listingTtl(Duration.ofSeconds(2)).clock(dirClock)
+                .start();
              FaultyProxy toA = new FaultyProxy(SEED + 1);
              FaultyProxy toDir = new FaultyProxy(SEED + 2).forwardTo(dir.port())) {
             byte[] seedC = new byte[32];
@@ -110,8 +121,12 @@ class ChaosTest {
             AtomicInteger done = new AtomicInteger();
             Semaphore window = new Semaphore(IN_FLIGHT);
             long started = System.nanoTime();
+            // The attempt timeout is how the buyer gets over node B's stalls, and it runs on the wall
+            // clock: 20 s, not 3. With 64 jobs in flight, an honest attempt waits behind a node's
+            // queue, and on a loaded machine (load ~30 on 2 cores) that took more than 3 s: a job
+            // whose attempts all timed out so ran out of providers to try and failed.
             try (GrpcNetwork net = GrpcNetwork.builder().directory(toDir.address(), dir.publicKey()).build();
-                 DepinClient client = DepinClient.builder(net).maxAttempts(8).attemptTimeout(Duration.ofSeconds(3))
+                 DepinClient client = DepinClient.builder(net).maxAttempts(8).attemptTimeout(Duration.ofSeconds(20))
                          .build()) {
                 for (int i = 0; i < JOBS; i++) {
                     int n = switch (i % 10) {
