@@ -218,7 +218,10 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         boolean operator = access.isOperator(peer);
         boolean echo = !request.getOmitEcho();
         String address = AddressGroup.of(PeerKeys.REMOTE.get());
-        async(peer, out, () -> start(peer, address, operator, op), a -> LedgerWire.applied(a, echo), !operator);
+        async(peer, out, () -> start(peer, address, operator, op), a -> {
+            remember(a); // on the answer's thread, before the caller can post the hold
+            return LedgerWire.applied(a, echo);
+        }, !operator);
     }
 
     /**
@@ -229,11 +232,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         if (!operator) {
             authorize(peer, op);
         }
-        CompletableFuture<Applied> f = ledger.applyAll(List.of(op), source(address)).get(0);
-        if (op instanceof Operation.Hold) {
-            f.thenAccept(this::remember);
-        }
-        return f;
+        return ledger.applyAll(List.of(op), source(address)).get(0);
     }
 
     /** Remembers an applied hold's payer and payee (durable now) for authorising its end. */
@@ -311,11 +310,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             return;
         }
         for (int j = 0; j < futures.size(); j++) {
-            Operation op = chunk.get(j);
             CompletableFuture<Applied> f = futures.get(j);
-            if (op instanceof Operation.Hold) {
-                f.thenAccept(this::remember);
-            }
             int slot = slots[j];
             f.whenComplete((applied, failure) -> batch.settle(slot, failure == null ? applied : failure));
         }
@@ -374,6 +369,9 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                 settle(i, new java.util.concurrent.TimeoutException());
                 Object o = outcomes.get(i);
                 if (o instanceof Applied a) {
+                    // a hold's parties are remembered here, before its caller can post it, rather
+                    // than where its future completes: the certifier's one thread
+                    remember(a);
                     reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a, echo)));
                 } else {
                     reply.addResults(ApplyResult.newBuilder().setRefused(refusal(o instanceof StatusRuntimeException s ? s

@@ -174,7 +174,8 @@ public final class LedgerWire {
             b.addPostings(Leg.newBuilder().setDebit(p.debit().value()).setCredit(p.credit().value())
                     .setAmount(p.amount().micros()).setPending(p.pending()));
         }
-        a.certificate().ifPresent(c -> b.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
+        // toBytes() is a new array no one else holds: wrapped, not copied again
+        a.certificate().ifPresent(c -> b.setHoldCertificate(com.google.protobuf.UnsafeByteOperations.unsafeWrap(c.toBytes())));
         return b.build();
     }
 
