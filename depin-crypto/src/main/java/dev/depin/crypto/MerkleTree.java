@@ -86,6 +86,213 @@ public final class MerkleTree {
     }
 
     /**
+     * A tree of {@code data}'s remaining bytes built while they are being written: the writer
+     * says which byte ranges are final ({@link Incremental#ready}), each leaf is hashed once all
+     * its bytes are final, and {@link Incremental#finish} gives the same tree as
+     * {@link #of(ByteBuffer, int)} would of the finished buffer. For an executor whose kernel
+     * finishes an output in blocks (the CPU SGEMM's row blocks), so that the output's commitment
+     * is ready soon after its last block instead of a whole-output hash later.
+     *
+     * <pre>{@code
+     * MerkleTree.Incremental t = MerkleTree.incremental(out, Merkle.DEFAULT_CHUNK_SIZE);
+     * // writer threads, each after finishing bytes [from, to) for good:
+     * t.ready(from, to);
+     * // a thread with nothing else to do:
+     * while (t.hashOne()) { }
+     * MerkleTree tree = t.finish(pool);   // every byte ready: hashes the rest on the pool
+     * }</pre>
+     *
+     * @param data      the buffer being written (position unchanged, no copy); its bytes must
+     *                  not change once declared ready
+     * @param chunkSize bytes per leaf, at least 1
+     * @return a new incremental tree with no byte ready
+     */
+    public static Incremental incremental(ByteBuffer data, int chunkSize) {
+        InvalidArgumentException.requireNonNull(data, "data");
+        Merkle.checkChunkSize(chunkSize);
+        return new Incremental(data.duplicate(), data.position(), data.remaining(), chunkSize);
+    }
+
+    /**
+     * The tree of a buffer whose bytes become final piece by piece, made by
+     * {@link MerkleTree#incremental}. Thread-safe: any number of threads may declare ranges
+     * ready and hash ready leaves at once; a leaf is hashed exactly once, by whichever thread
+     * claims it first, and only after every one of its bytes was declared ready.
+     */
+    public static final class Incremental {
+        private static final ThreadLocal<java.security.MessageDigest> DIGEST =
+                ThreadLocal.withInitial(Sha256::newDigest);
+        private final ByteBuffer data;
+        private final int pos;
+        private final int length;
+        private final int chunkSize;
+        private final int leafCount;
+        private final byte[] leaves;
+        /** Bytes of each leaf declared ready so far. */
+        private final java.util.concurrent.atomic.AtomicIntegerArray filled;
+        /** Runs of leaves whose bytes are all ready and which are not all claimed yet. */
+        private final java.util.concurrent.ConcurrentLinkedQueue<Run> ready =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        /** The ranges declared ready, {@code from -> to}: refuses a byte declared twice. */
+        private final java.util.TreeMap<Long, Long> declared = new java.util.TreeMap<>();
+        private final java.util.concurrent.atomic.AtomicLong readyBytes = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicInteger hashed = new java.util.concurrent.atomic.AtomicInteger();
+        private volatile MerkleTree tree;
+
+        Incremental(ByteBuffer data, int pos, int length, int chunkSize) {
+            this.data = data;
+            this.pos = pos;
+            this.length = length;
+            this.chunkSize = chunkSize;
+            this.leafCount = (int) MerkleHashing.leafCount(length, chunkSize);
+            this.leaves = new byte[leafCount * Sha256.LENGTH];
+            this.filled = new java.util.concurrent.atomic.AtomicIntegerArray(leafCount);
+        }
+
+        /** Leaves {@code [from, to)}, claimed one at a time through {@code next}. */
+        private record Run(int from, int to, java.util.concurrent.atomic.AtomicInteger next) {
+        }
+
+        /**
+         * Declares bytes {@code [from, to)} (relative to the buffer's position when this tree was
+         * made) final: they will not change again. Every leaf that this makes complete becomes
+         * ready to hash. Each byte is declared once.
+         *
+         * @param from first byte, {@code 0 <= from <= to}
+         * @param to   end (exclusive), at most the length
+         * @throws InvalidArgumentException if the range lies outside the buffer
+         * @throws IllegalStateException    if a byte of the range was already declared (a
+         *                                  writer's bug: the tree would commit to a block twice)
+         */
+        public void ready(long from, long to) {
+            if (from < 0 || to < from || to > length) {
+                throw new InvalidArgumentException("bytes [" + from + ", " + to + ") are outside the " + length
+                        + "-byte buffer of this tree");
+            }
+            if (from == to) {
+                return;
+            }
+            synchronized (declared) {
+                // Exact: a byte declared twice is refused before any count moves, so a leaf's count
+                // reaches its length only when every one of its bytes was declared.
+                java.util.Map.Entry<Long, Long> below = declared.floorEntry(from);
+                java.util.Map.Entry<Long, Long> above = declared.ceilingEntry(from);
+                if ((below != null && below.getValue() > from) || (above != null && above.getKey() < to)) {
+                    throw new IllegalStateException("bytes within [" + from + ", " + to + ") were already declared "
+                            + "ready: the writer reported a block more than once");
+                }
+                declared.put(from, to);
+            }
+            int first = (int) (from / chunkSize);
+            int last = (int) ((to - 1) / chunkSize);
+            int runFrom = -1;
+            for (int leaf = first; leaf <= last; leaf++) {
+                long start = (long) leaf * chunkSize;
+                int leafLen = (int) Math.min(chunkSize, length - start);
+                int overlap = (int) (Math.min(to, start + leafLen) - Math.max(from, start));
+                int now = filled.addAndGet(leaf, overlap);
+                if (now == leafLen) {
+                    if (runFrom < 0) {
+                        runFrom = leaf;
+                    }
+                } else if (runFrom >= 0) {
+                    offer(runFrom, leaf);
+                    runFrom = -1;
+                }
+            }
+            if (runFrom >= 0) {
+                offer(runFrom, last + 1);
+            }
+            readyBytes.addAndGet(to - from);
+        }
+
+        private void offer(int from, int to) {
+            ready.offer(new Run(from, to, new java.util.concurrent.atomic.AtomicInteger(from)));
+        }
+
+        /**
+         * Hashes one ready leaf that no other thread has claimed, on the calling thread.
+         *
+         * @return whether a leaf was hashed (false: none is ready and unclaimed now)
+         */
+        public boolean hashOne() {
+            for (Run r = ready.peek(); r != null; r = ready.peek()) {
+                int leaf = r.next.getAndIncrement();
+                if (leaf >= r.to) {
+                    ready.remove(r);
+                    continue;
+                }
+                long start = (long) leaf * chunkSize;
+                int leafLen = (int) Math.min(chunkSize, length - start);
+                MerkleHashing.leafHash(DIGEST.get(), data, pos + (int) start, leafLen, leaves, leaf * Sha256.LENGTH);
+                hashed.incrementAndGet();
+                return true;
+            }
+            return false;
+        }
+
+        /** @return the buffer's length: the bytes this tree commits to */
+        public long length() {
+            return length;
+        }
+
+        /** @return bytes declared ready so far */
+        public long readyBytes() {
+            return readyBytes.get();
+        }
+
+        /** @return leaves hashed so far */
+        public int hashedLeaves() {
+            return hashed.get();
+        }
+
+        /**
+         * Hashes every leaf not hashed yet, on {@code parallelism}'s threads and the calling one,
+         * waits for leaves other threads are hashing, and returns the tree: the same as
+         * {@link MerkleTree#of(ByteBuffer, int)} of the buffer. A second call returns the same tree.
+         *
+         * @param parallelism where the remaining leaves may be hashed; not {@code null}
+         * @return the tree
+         * @throws IllegalStateException if some byte was never declared ready (the tree would
+         *                               commit to bytes that may still change)
+         */
+        public MerkleTree finish(Parallelism parallelism) {
+            InvalidArgumentException.requireNonNull(parallelism, "parallelism");
+            MerkleTree t = tree;
+            if (t != null) {
+                return t;
+            }
+            synchronized (this) {
+                if (tree != null) {
+                    return tree;
+                }
+                if (readyBytes.get() != length) {
+                    throw new IllegalStateException("only " + readyBytes.get() + " of " + length + " bytes were "
+                            + "declared ready: the tree cannot be finished before every byte is final");
+                }
+                int left = leafCount - hashed.get();
+                // Each task claims leaves as hashOne does, so no leaf is hashed twice; a task per
+                // 256 KiB left at least (about 0.2 ms of hashing, well above a thread's hand-over).
+                int tasks = (int) Math.max(1, Math.min(parallelism.threads(), (long) left * chunkSize / (256 << 10)));
+                parallelism.forRange(tasks, 1, (a, b) -> {
+                    for (int i = a; i < b; i++) {
+                        while (hashOne()) {
+                            // claims the next ready leaf
+                        }
+                    }
+                });
+                // A leaf another thread claimed just before is still being hashed: wait for it.
+                while (hashed.get() < leafCount) {
+                    Thread.onSpinWait();
+                    Thread.yield();
+                }
+                tree = new MerkleTree(leaves, leafCount, chunkSize, length);
+                return tree;
+            }
+        }
+    }
+
+    /**
      * The root.
      *
      * @return the 32-byte root (SHA-256 of the empty string for an empty tree)
