@@ -1,6 +1,7 @@
 package dev.depin.executor;
 
 import dev.depin.InvalidArgumentException;
+import dev.depin.crypto.MerkleTree;
 import dev.depin.crypto.WipeRecord;
 import dev.depin.executor.spi.AbstractExecutionContext;
 import dev.depin.executor.spi.DeviceExecutor;
@@ -16,6 +17,7 @@ import dev.depin.kernel.KernelReference;
 import dev.depin.kernel.LaunchParams;
 import dev.depin.kernel.ReferenceClosedException;
 import dev.depin.kernel.UnsupportedKernelException;
+import dev.depin.job.JobSpec;
 import dev.depin.provider.DeviceInfo;
 import dev.depin.provider.DeviceKind;
 import java.io.IOException;
@@ -118,6 +120,10 @@ public final class CpuExecutor implements DeviceExecutor {
         private final HostArena arena = new HostArena();
         /** Inputs read in place (a node's cache entries), read-only: never written, wiped or listed here. */
         private final Map<String, ByteBuffer> inPlace = new LinkedHashMap<>();
+        /** Each output's tree, its leaves hashed as the kernel finishes their bytes (see {@link #launch}). */
+        private final Map<String, MerkleTree.Incremental> trees = new LinkedHashMap<>();
+        /** Set by the first wipe: the outputs no longer hold the kernel's bytes, so no tree is finished. */
+        private volatile boolean wiped;
 
         CpuContext(BuiltinKernel kernel, LaunchParams params) {
             super("the CPU", kernel, params);
@@ -146,6 +152,15 @@ public final class CpuExecutor implements DeviceExecutor {
             return true;
         }
 
+        /**
+         * Runs the kernel; its device time runs from here to the moment its last output byte was
+         * final. The kernel tells which output bytes are final as it finishes them (the SGEMM: per
+         * block of rows), and a kernel thread that runs out of blocks while another still computes
+         * hashes the leaves already final, so that little of the outputs' trees is left to hash
+         * after the kernel ({@link #outputTree}). That hashing never holds back a block of the
+         * kernel (a thread takes it up only when no block is left to claim) and is not in the device
+         * time: the time stops at the last block's end, before the threads are handed back.
+         */
         @Override
         protected long launch() {
             long t0 = System.nanoTime();
@@ -162,15 +177,64 @@ public final class CpuExecutor implements DeviceExecutor {
                 ByteBuffer b = arena.buffer(d.name(), d.bytes(), false);
                 addOutput(d.name(), b);
                 out.put(d.name(), b.duplicate().clear().order(b.order()));
+                trees.put(d.name(), MerkleTree.incremental(b.duplicate().clear(), JobSpec.MERKLE_CHUNK_BYTES));
             }
             KernelReference ref = builtin.reference().orElseThrow();
+            java.util.concurrent.atomic.AtomicLong lastFinal = new java.util.concurrent.atomic.AtomicLong(t0);
+            KernelReference.Progress progress = new KernelReference.Progress() {
+                @Override
+                public void ready(String output, long from, long to) {
+                    long now = System.nanoTime(); // the bytes are final already
+                    MerkleTree.Incremental t = trees.get(output);
+                    if (t == null) {
+                        throw new ExecutionFailedException("kernel " + builtin.id() + " reported bytes of '" + output
+                                + "', which is not one of its outputs: executor bug, report it");
+                    }
+                    t.ready(from, to);
+                    lastFinal.accumulateAndGet(now, Math::max);
+                }
+
+                @Override
+                public void idle(java.util.function.BooleanSupplier computing) {
+                    for (MerkleTree.Incremental t : trees.values()) {
+                        while (computing.getAsBoolean() && t.hashOne()) {
+                            // one leaf at a time, so the kernel's end is not held back by more than one
+                        }
+                    }
+                }
+            };
             try {
-                ref.run(reference, params(), in, out, arena);
+                ref.run(reference, params(), in, out, arena, progress);
             } catch (ReferenceClosedException e) {
                 throw new ExecutionFailedException("the CPU executor was closed during " + builtin.id()
                         + ": retry on another executor", e);
             }
-            return System.nanoTime() - t0;
+            long end = System.nanoTime();
+            // A kernel that tells no blocks (SAXPY, reduce-sum) gets no tree here: the caller hashes
+            // its outputs as before (outputTree is empty), so small jobs do the same work as before.
+            trees.values().removeIf(t -> t.readyBytes() == 0 && t.length() > 0);
+            // A kernel that told its blocks ended with its last block (a lent thread may have been
+            // hashing a leaf when it did); else when it returned.
+            return (trees.isEmpty() ? end : lastFinal.get()) - t0;
+        }
+
+        @Override
+        public java.util.Optional<MerkleTree> outputTree(String name, dev.depin.crypto.Parallelism parallelism) {
+            InvalidArgumentException.requireNonNull(parallelism, "parallelism");
+            output(name); // ran, declared, not handed over
+            if (wiped) {
+                throw new ExecutionFailedException("output '" + name + "' was wiped: ask for its tree before the wipe");
+            }
+            MerkleTree.Incremental t = trees.get(name);
+            if (t == null) {
+                return java.util.Optional.empty(); // the kernel told no blocks of it: the caller hashes it
+            }
+            try {
+                return java.util.Optional.of(t.finish(parallelism));
+            } catch (IllegalStateException e) {
+                throw new ExecutionFailedException("kernel " + builtin.id() + " left output '" + name + "' partly "
+                        + "unfinished: " + e.getMessage() + "; executor bug, report it", e);
+            }
         }
 
         @Override
@@ -194,18 +258,22 @@ public final class CpuExecutor implements DeviceExecutor {
 
         @Override
         public List<WipeRecord> wipe(byte pattern) {
+            wiped = true;
             return arena.wipe(pattern);
         }
 
         @Override
         public List<WipeRecord> wipe(byte pattern, dev.depin.crypto.Parallelism parallelism) {
+            wiped = true;
             return arena.wipe(pattern, parallelism);
         }
 
         @Override
         public void close() {
+            wiped = true;
             arena.close();
             inPlace.clear();
+            trees.clear();
         }
     }
 

@@ -186,7 +186,7 @@ public final class CpuReference implements AutoCloseable {
                     + ": C is overwritten while A and B are still being read");
         }
         ensureOpen();
-        gemmAll(m, k, n, a, null, b, null, c, null, false, null);
+        gemmAll(m, k, n, a, null, b, null, c, null, false, null, null);
     }
 
     /**
@@ -241,7 +241,7 @@ public final class CpuReference implements AutoCloseable {
         checkArray("c", c, s.mn, "m*n");
         ensureOpen();
         gemmAll(m, k, n, null, a.slice(), null, b.slice(), c, null, false,
-                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
+                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch), null);
     }
 
     /**
@@ -269,6 +269,30 @@ public final class CpuReference implements AutoCloseable {
      */
     public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, java.nio.ByteBuffer c,
                       KernelReference.Scratch scratch) {
+        sgemm(m, k, n, a, b, c, scratch, null);
+    }
+
+    /**
+     * As {@link #sgemm(int, int, int, FloatBuffer, FloatBuffer, java.nio.ByteBuffer,
+     * KernelReference.Scratch)}, bit for bit, telling {@code rows} which rows of C are final as
+     * the call's tasks finish them (a task's block of rows once all its depths are done and its
+     * NaNs made canonical; every row once when the product is split by columns or runs on one
+     * thread) and lending it the threads that run out of blocks before the others.
+     *
+     * @param m       rows of A and C, {@code >= 1}
+     * @param k       columns of A and rows of B, {@code >= 1}
+     * @param n       columns of B and C, {@code >= 1}
+     * @param a       A, row-major: the m·k floats from its position (position unchanged)
+     * @param b       B, row-major: the k·n floats from its position (position unchanged)
+     * @param c       C, row-major little-endian float32, overwritten (position and byte order unchanged)
+     * @param scratch where the call's working arrays are allocated; thread-safe
+     * @param rows    told of finished rows and lent idle kernel threads, or null
+     * @throws InvalidArgumentException as the overload without {@code rows}
+     * @throws ReferenceClosedException if this instance is closed
+     * @see #sgemm(int, int, int, FloatBuffer, FloatBuffer, java.nio.ByteBuffer, KernelReference.Scratch)
+     */
+    public void sgemm(int m, int k, int n, FloatBuffer a, FloatBuffer b, java.nio.ByteBuffer c,
+                      KernelReference.Scratch scratch, RowBlocks rows) {
         InvalidArgumentException.requireNonNull(scratch, "scratch");
         Shape s = Shape.of(m, k, n);
         checkBuffer("a", a, s.mk, "m*k");
@@ -285,7 +309,36 @@ public final class CpuReference implements AutoCloseable {
         }
         ensureOpen();
         gemmAll(m, k, n, null, a.slice(), null, b.slice(), null, c.slice(), false,
-                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch));
+                scratch == KernelReference.Scratch.UNTRACKED ? null : new CallPool(scratch), rows);
+    }
+
+    /**
+     * Told which rows of C a running {@link #sgemm(int, int, int, FloatBuffer, FloatBuffer,
+     * java.nio.ByteBuffer, KernelReference.Scratch, RowBlocks)} has finished for good, and lent
+     * the kernel's threads that have nothing left to compute: for an executor that commits to
+     * C (hashes it) block by block instead of after the whole product.
+     */
+    public interface RowBlocks {
+        /**
+         * Rows {@code [i0, i1)} of C are final: every element holds its result (NaNs made
+         * canonical) and the call writes them no more. Called once per row, on the thread that
+         * computed the rows (several threads at once), before the call returns.
+         *
+         * @param i0 first row
+         * @param i1 end row (exclusive)
+         */
+        void rowsDone(int i0, int i1);
+
+        /**
+         * Lends a kernel thread that found no block left to compute while other threads still
+         * compute theirs: do short pieces of work and return once {@code computing} is false
+         * (checked between pieces; the call waits for this method to return before it does). The
+         * kernel's own blocks never wait for it. By default returns at once.
+         *
+         * @param computing whether some block of the product is still being computed
+         */
+        default void idle(java.util.function.BooleanSupplier computing) {
+        }
     }
 
     /**
@@ -346,7 +399,7 @@ public final class CpuReference implements AutoCloseable {
             for (int i = 0; i < m; i++) {
                 System.arraycopy(a, i * k + pc, aPanel, i * kc, kc);
             }
-            gemmAll(m, kc, w, aPanel, null, panel, null, c, null, pc > 0, null);
+            gemmAll(m, kc, w, aPanel, null, panel, null, c, null, pc > 0, null, null);
         }
     }
 
@@ -366,13 +419,16 @@ public final class CpuReference implements AutoCloseable {
      * The tasks take their workspaces from {@code own}, or from the shared pool when it is null.
      */
     private void gemmAll(int m, int k, int n, float[] a, FloatBuffer aIn, float[] b, FloatBuffer bIn, float[] c,
-                         java.nio.ByteBuffer cOut, boolean accumulate, CallPool own) {
+                         java.nio.ByteBuffer cOut, boolean accumulate, CallPool own, RowBlocks done) {
         long work = (long) m * k * n;
         if (threads == 1 || work < SMALL_GEMM) {
             if (own != null) {
                 own.reserve(1, m, n, k, aIn != null, bIn != null);
             }
             gemmTask(0, m, 0, n, k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
+            if (done != null) {
+                done.rowsDone(0, m);
+            }
             return;
         }
         if (m >= MIN_CHUNK_ROWS * threads || n < MIN_CHUNK_COLS * threads) {
@@ -384,8 +440,12 @@ public final class CpuReference implements AutoCloseable {
             }
             runChunks(ceilDiv(m, rows), q -> {
                 int i0 = q * rows;
-                gemmTask(i0, i0 + Math.min(rows, m - i0), 0, n, k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
-            });
+                int i1 = i0 + Math.min(rows, m - i0);
+                gemmTask(i0, i1, 0, n, k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
+                if (done != null) {
+                    done.rowsDone(i0, i1); // all depths done and NaNs canonical: these rows are final
+                }
+            }, done);
         } else {
             // Few rows: chunks of whole cache lines of columns instead.
             int cols = roundUp(Math.max(MIN_CHUNK_COLS, ceilDiv(n, CHUNKS_PER_THREAD * threads)), ALIGN);
@@ -396,6 +456,9 @@ public final class CpuReference implements AutoCloseable {
                 int j0 = q * cols;
                 gemmTask(0, m, j0, j0 + Math.min(cols, n - j0), k, n, a, aIn, b, bIn, c, cOut, accumulate, own);
             });
+            if (done != null) {
+                done.rowsDone(0, m); // every row has columns in every chunk: final only now
+            }
         }
     }
 
@@ -591,6 +654,15 @@ public final class CpuReference implements AutoCloseable {
      * arrays; the interrupt status is restored afterwards.
      */
     private void runChunks(int chunks, IntConsumer chunk) {
+        runChunks(chunks, chunk, null);
+    }
+
+    /**
+     * As {@link #runChunks(int, IntConsumer)}, where a thread that finds no chunk left while
+     * others still run theirs is lent to {@code idle} (if not null) until the last chunk is done;
+     * the call returns only once every such thread has left {@code idle}.
+     */
+    private void runChunks(int chunks, IntConsumer chunk, RowBlocks idle) {
         int helpers = Math.min(threads, chunks) - 1;
         if (helpers <= 0) {
             for (int c = 0; c < chunks; c++) {
@@ -601,6 +673,7 @@ public final class CpuReference implements AutoCloseable {
         AtomicInteger next = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(chunks);
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger idlers = new AtomicInteger();
         Runnable claimLoop = () -> {
             for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                 try {
@@ -609,6 +682,20 @@ public final class CpuReference implements AutoCloseable {
                     failure.compareAndSet(null, t);
                 } finally {
                     done.countDown();
+                }
+            }
+            if (idle != null && done.getCount() > 0) {
+                // Counted before the second look, so the caller, once every chunk is done, waits
+                // for a thread that saw one still running; one that looks after that leaves at once.
+                idlers.incrementAndGet();
+                try {
+                    if (done.getCount() > 0) {
+                        idle.idle(() -> done.getCount() > 0);
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    idlers.decrementAndGet();
                 }
             }
         };
@@ -628,6 +715,9 @@ public final class CpuReference implements AutoCloseable {
             } catch (InterruptedException e) {
                 interrupted = true;
             }
+        }
+        while (idlers.get() > 0) {
+            Thread.yield(); // a lent thread finishing its last short piece (one leaf's hash)
         }
         if (interrupted) {
             Thread.currentThread().interrupt();

@@ -34,6 +34,51 @@ public interface KernelReference {
              Scratch scratch);
 
     /**
+     * As {@link #run(CpuReference, LaunchParams, Map, Map, Scratch)}, bit for bit, telling
+     * {@code progress} which bytes of each output are final as soon as they are, and lending it
+     * the kernel's threads that run out of work before the others (the CPU SGEMM does both,
+     * per block of rows). By default the kernel runs without telling: the caller then takes
+     * each output as final when this returns.
+     *
+     * @param cpu      the reference kernels
+     * @param params   launch parameters, validated
+     * @param inputs   input buffers by name, read-only
+     * @param outputs  output buffers by name, writable
+     * @param scratch  where the computation allocates its working arrays
+     * @param progress told of final output bytes; thread-safe
+     */
+    default void run(CpuReference cpu, LaunchParams params, Map<String, ByteBuffer> inputs,
+                     Map<String, ByteBuffer> outputs, Scratch scratch, Progress progress) {
+        run(cpu, params, inputs, outputs, scratch);
+    }
+
+    /**
+     * What a running kernel tells its executor about its outputs: which bytes are final, so
+     * that the executor can commit to (hash) them while the rest is computed. Thread-safe.
+     */
+    interface Progress {
+        /**
+         * Bytes {@code [from, to)} of output {@code output} hold their result and are not written
+         * again by this run. Each byte is told at most once, on the thread that wrote it.
+         *
+         * @param output the output's name
+         * @param from   first byte
+         * @param to     end byte (exclusive)
+         */
+        void ready(String output, long from, long to);
+
+        /**
+         * Lends a kernel thread that has no work left while others still compute: do short
+         * pieces of work, returning once {@code computing} is false (checked between pieces).
+         * The kernel's own work never waits for it. By default returns at once.
+         *
+         * @param computing whether the kernel is still computing
+         */
+        default void idle(java.util.function.BooleanSupplier computing) {
+        }
+    }
+
+    /**
      * The matrix product this kernel computes, for Freivalds' check.
      *
      * @param params launch parameters

@@ -1013,11 +1013,16 @@ public final class ProviderNode implements AutoCloseable {
                     throw new ExecutionFailedException("executor " + executor.kind() + " produced " + out.remaining()
                             + " bytes for output '" + d.name() + "', not " + d.bytes() + ": executor bug, report it");
                 }
-                Optional<byte[]> computed = ctx.outputRoot(d.name());
+                // The executor's tree of the output, built as the kernel finished its blocks (the
+                // CPU SGEMM's rows), its last leaves hashed now on the pool; else its root computed
+                // where the output lives (a device); else the node hashes the bytes here.
+                Optional<MerkleTree> built = ctx.outputTree(d.name(), hashing);
+                Optional<byte[]> computed = built.isPresent() ? built.map(MerkleTree::root)
+                        : ctx.outputRoot(d.name());
                 // An output left here is read later in chunks with their proofs: its tree, built
-                // once on the pool, gives the root and those proofs, so no byte is hashed twice.
-                MerkleTree tree = computed.isEmpty() && leave != null
-                        ? MerkleTree.of(out, JobSpec.MERKLE_CHUNK_BYTES, hashing) : null;
+                // once, gives the root and those proofs, so no byte is hashed twice.
+                MerkleTree tree = built.orElseGet(() -> computed.isEmpty() && leave != null
+                        ? MerkleTree.of(out, JobSpec.MERKLE_CHUNK_BYTES, hashing) : null);
                 byte[] root = computed.orElseGet(() -> tree != null ? tree.root()
                         : Merkle.root(out, JobSpec.MERKLE_CHUNK_BYTES, hashing));
                 rb.output(new BufferDigest(d.name(), Hex.encode(root), d.bytes()));

@@ -102,6 +102,27 @@ public interface ExecutionContext extends AutoCloseable {
     }
 
     /**
+     * The RFC 6962 Merkle tree ({@link dev.depin.job.JobSpec#MERKLE_CHUNK_BYTES}-byte leaves) of
+     * an output, when the executor built it (or began to) as the kernel finished the output's
+     * blocks: its root is the commitment to exactly the bytes {@link #output} returns, and the
+     * tree gives the inclusion proofs of an output held for later reads. Leaves not hashed yet
+     * are hashed here, on {@code parallelism}'s threads and the calling one. Empty means the
+     * caller hashes the output itself ({@link #outputRoot} first). Call after {@link #run()},
+     * before {@link #keepOutput} and {@link #wipe}.
+     *
+     * <p>By default empty.
+     *
+     * @param name        an output the kernel declares
+     * @param parallelism threads that may hash the leaves left
+     * @return the tree, or empty
+     * @throws dev.depin.InvalidArgumentException if the kernel has no such output
+     * @throws ExecutionFailedException if {@link #run()} has not completed
+     */
+    default Optional<dev.depin.crypto.MerkleTree> outputTree(String name, dev.depin.crypto.Parallelism parallelism) {
+        return Optional.empty();
+    }
+
+    /**
      * @return when the kernel ran and how long the device worked
      * @throws ExecutionFailedException if {@link #run()} has not completed
      */

@@ -14,7 +14,9 @@ import java.util.Optional;
  * return empty, so that the node hashes the bytes it is handed) and must allocate its own
  * copies where they are wiped and listed (a {@link HostArena}, added to {@link #allocations}
  * and {@link #wipe}); forwarding those two unchanged would commit to bytes the wrapper does
- * not return, or leave a copy of job data unwiped.
+ * not return, or leave a copy of job data unwiped. {@link #outputTree} is not forwarded (it is
+ * empty here, and the node hashes what {@link #output} returns): a wrapper that returns the
+ * delegate's outputs unchanged may forward it.
  */
 public abstract class ForwardingExecutionContext implements ExecutionContext {
     private final ExecutionContext delegate;
@@ -50,6 +52,16 @@ public abstract class ForwardingExecutionContext implements ExecutionContext {
     @Override
     public Optional<byte[]> outputRoot(String name) {
         return delegate.outputRoot(name);
+    }
+
+    /**
+     * Empty: not forwarded, so that a wrapper that changes an output never passes off the
+     * delegate's tree of the bytes before the change. Override to forward where the outputs
+     * are the delegate's.
+     */
+    @Override
+    public Optional<dev.depin.crypto.MerkleTree> outputTree(String name, dev.depin.crypto.Parallelism parallelism) {
+        return Optional.empty();
     }
 
     @Override

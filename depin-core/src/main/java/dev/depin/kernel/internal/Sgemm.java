@@ -79,6 +79,31 @@ public final class Sgemm extends BuiltinDefinition {
                 scratch);
     }
 
+    /**
+     * As {@link #run(CpuReference, LaunchParams, Map, Map, Scratch)}, telling {@code progress}
+     * each block of C's rows (bytes {@code [4·i0·n, 4·i1·n)}) once it is final.
+     */
+    @Override
+    public void run(CpuReference cpu, LaunchParams p, Map<String, ByteBuffer> inputs, Map<String, ByteBuffer> outputs,
+                    Scratch scratch, Progress progress) {
+        int m = (int) dim(p, "m");
+        int k = (int) dim(p, "k");
+        int n = (int) dim(p, "n");
+        long rowBytes = (long) n * Float.BYTES;
+        cpu.sgemm(m, k, n, Buffers.floatView(inputs.get("a")), Buffers.floatView(inputs.get("b")), outputs.get("c"),
+                scratch, new CpuReference.RowBlocks() {
+                    @Override
+                    public void rowsDone(int i0, int i1) {
+                        progress.ready("c", i0 * rowBytes, i1 * rowBytes);
+                    }
+
+                    @Override
+                    public void idle(java.util.function.BooleanSupplier computing) {
+                        progress.idle(computing);
+                    }
+                });
+    }
+
     /** Rows of C need the same rows of A and B (of a chunk within one row, only its columns of B). */
     @Override
     public Optional<Map<String, long[]>> inputsRead(LaunchParams p, String output, long offset, int length) {
