@@ -1,5 +1,7 @@
 package dev.depin.executor;
 
+import static dev.depin.executor.ExecutorContractTest.bytes;
+import static dev.depin.executor.ExecutorContractTest.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +17,6 @@ import dev.depin.job.JobSpec;
 import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.LaunchParams;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -31,20 +32,6 @@ class CpuExecutorOutputTreeTest {
     /** m x k x n: rows of 1332 bytes (leaves span rows and blocks), rows of one leaf, a column split, tiny. */
     private static final int[][] SHAPES = {{301, 17, 333}, {100, 64, 1024}, {40, 300, 1024}, {7, 1, 5},
         {1000, 20, 1000}, {145, 300, 129}};
-
-    private static ByteBuffer bytes(float[] f) {
-        ByteBuffer bb = ByteBuffer.allocate(f.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        bb.asFloatBuffer().put(f);
-        return bb;
-    }
-
-    private static float[] random(SplittableRandom rnd, int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) {
-            f[i] = (float) (rnd.nextDouble() * 2 - 1);
-        }
-        return f;
-    }
 
     @Test
     void outputTree_sgemmRowBlocks_equalsTreeOfTheFinishedOutput() {
