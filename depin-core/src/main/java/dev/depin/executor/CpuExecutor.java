@@ -58,9 +58,20 @@ public final class CpuExecutor implements DeviceExecutor {
             new java.util.concurrent.ConcurrentHashMap<>();
     private static final Set<String> KERNELS = BuiltinKernel.ids();
 
+    /**
+     * System property {@value}: whether a kernel thread that has no block of an SGEMM left while
+     * another still computes hashes the output's leaves already final ({@code true} or
+     * {@code false}). By default it does only when the executor's threads leave a core free: on a
+     * host whose cores the kernel's threads fill, the "idle" thread would take a core that another
+     * thread wants (a buyer's check in the same process, another process) and slow the last
+     * block (docs/decisions.md, "The CPU SGEMM's output tree built from its row blocks").
+     */
+    public static final String HASH_WHILE_IDLE_PROPERTY = "depin.cpu.hashWhileIdle";
+
     private final CpuReference reference;
     private final DeviceInfo device;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final boolean hashWhileIdle;
 
     /**
      * Starts a CPU executor with {@code threads} worker threads and measures its
@@ -70,6 +81,12 @@ public final class CpuExecutor implements DeviceExecutor {
      * @throws InvalidArgumentException if {@code threads} is out of range
      */
     public CpuExecutor(int threads) {
+        this(threads, hashWhileIdle(threads));
+    }
+
+    /** As {@link #CpuExecutor(int)}, saying whether idle kernel threads hash final output leaves (tests). */
+    CpuExecutor(int threads, boolean hashWhileIdle) {
+        this.hashWhileIdle = hashWhileIdle;
         if (threads < 1 || threads > 1024) {
             throw new InvalidArgumentException("CPU executor threads is " + threads + ": give 1 to 1024");
         }
@@ -78,6 +95,11 @@ public final class CpuExecutor implements DeviceExecutor {
         this.device = new DeviceInfo(DeviceKind.CPU, model, Runtime.getRuntime().maxMemory(), "-", threads,
                 calibrate(reference), Sha256.hex((hostName() + "|" + model).getBytes(StandardCharsets.UTF_8)),
                 "-", "Java " + Runtime.version());
+    }
+
+    private static boolean hashWhileIdle(int threads) {
+        String v = System.getProperty(HASH_WHILE_IDLE_PROPERTY);
+        return v != null ? Boolean.parseBoolean(v.trim()) : threads < Runtime.getRuntime().availableProcessors();
     }
 
     @Override
@@ -155,9 +177,9 @@ public final class CpuExecutor implements DeviceExecutor {
         /**
          * Runs the kernel; its device time runs from here to the moment its last output byte was
          * final. The kernel tells which output bytes are final as it finishes them (the SGEMM: per
-         * block of rows), and a kernel thread that runs out of blocks while another still computes
-         * hashes the leaves already final, so that little of the outputs' trees is left to hash
-         * after the kernel ({@link #outputTree}). That hashing never holds back a block of the
+         * block of rows), and (see {@link #HASH_WHILE_IDLE_PROPERTY}) a kernel thread that runs out
+         * of blocks while another still computes hashes the leaves already final, so that little of
+         * the outputs' trees is left to hash after the kernel ({@link #outputTree}). That hashing never holds back a block of the
          * kernel (a thread takes it up only when no block is left to claim) and is not in the device
          * time: the time stops at the last block's end, before the threads are handed back.
          */
@@ -196,6 +218,9 @@ public final class CpuExecutor implements DeviceExecutor {
 
                 @Override
                 public void idle(java.util.function.BooleanSupplier computing) {
+                    if (!hashWhileIdle) {
+                        return; // the thread waits for the last block as before; its leaves are hashed after
+                    }
                     for (MerkleTree.Incremental t : trees.values()) {
                         while (computing.getAsBoolean() && t.hashOne()) {
                             // one leaf at a time, so the kernel's end is not held back by more than one

@@ -38,13 +38,17 @@ class CpuExecutorOutputTreeTest {
         System.out.println("outputTree_sgemmRowBlocks seed=0x" + Long.toHexString(SEED));
         SplittableRandom rnd = new SplittableRandom(SEED);
         try (Parallelism pool = Parallelism.newPool(2)) {
-            for (int threads = 1; threads <= 3; threads++) {
-                try (CpuExecutor cpu = new CpuExecutor(threads)) {
+            for (int run = 0; run < 5; run++) {
+                // Idle kernel threads hashing final leaves, or not: the same tree.
+                int threads = 1 + (run + 1) / 2;
+                boolean hashWhileIdle = run % 2 == 0;
+                try (CpuExecutor cpu = new CpuExecutor(threads, hashWhileIdle)) {
                     for (int[] s : SHAPES) {
                         int m = s[0];
                         int k = s[1];
                         int n = s[2];
-                        String what = "threads=" + threads + " " + m + "x" + k + "x" + n;
+                        String what = "threads=" + threads + (hashWhileIdle ? " hashing while idle " : " ") + m + "x" + k
+                                + "x" + n;
                         for (Parallelism p : new Parallelism[] {Parallelism.callerThread(), pool}) {
                             try (ExecutionContext ctx = cpu.open(BuiltinKernel.SGEMM,
                                     LaunchParams.builder().put("m", m).put("k", k).put("n", n).build())) {
