@@ -179,9 +179,10 @@ public final class CpuExecutor implements DeviceExecutor {
          * final. The kernel tells which output bytes are final as it finishes them (the SGEMM: per
          * block of rows), and (see {@link #HASH_WHILE_IDLE_PROPERTY}) a kernel thread that runs out
          * of blocks while another still computes hashes the leaves already final, so that little of
-         * the outputs' trees is left to hash after the kernel ({@link #outputTree}). That hashing never holds back a block of the
-         * kernel (a thread takes it up only when no block is left to claim) and is not in the device
-         * time: the time stops at the last block's end, before the threads are handed back.
+         * the outputs' trees is left to hash after the kernel ({@link #outputTree}). That hashing
+         * never holds back a block of the kernel (a thread takes it up only when no block is left to
+         * claim) and is not in the device time: the time stops at the last block's end, before the
+         * threads are handed back.
          */
         @Override
         protected long launch() {
