@@ -47,8 +47,8 @@ class CpuExecutorOutputTreeTest {
                         int m = s[0];
                         int k = s[1];
                         int n = s[2];
-                        String what = "threads=" + threads + (hashWhileIdle ? " hashing while idle " : " ") + m + "x" + k
-                                + "x" + n;
+                        String what = "threads=" + threads + (hashWhileIdle ? " hashing while idle " : " ")
+                                + m + "x" + k + "x" + n;
                         for (Parallelism p : new Parallelism[] {Parallelism.callerThread(), pool}) {
                             try (ExecutionContext ctx = cpu.open(BuiltinKernel.SGEMM,
                                     LaunchParams.builder().put("m", m).put("k", k).put("n", n).build())) {

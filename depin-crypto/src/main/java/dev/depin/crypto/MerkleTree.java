@@ -136,7 +136,8 @@ public final class MerkleTree {
         /** The ranges declared ready, {@code from -> to}: refuses a byte declared twice. */
         private final java.util.TreeMap<Long, Long> declared = new java.util.TreeMap<>();
         private final java.util.concurrent.atomic.AtomicLong readyBytes = new java.util.concurrent.atomic.AtomicLong();
-        private final java.util.concurrent.atomic.AtomicInteger hashed = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger hashed =
+                new java.util.concurrent.atomic.AtomicInteger();
         private volatile MerkleTree tree;
 
         Incremental(ByteBuffer data, int pos, int length, int chunkSize) {
