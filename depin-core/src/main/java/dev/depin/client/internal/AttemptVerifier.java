@@ -62,8 +62,11 @@ public final class AttemptVerifier {
     /** Prepared Freivalds checks of attempts in flight, by challenge nonce (see {@link #prepareFreivalds}). */
     private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** One attempt's prepared check: its secret state, the tap that feeds it C, and where A, B and C are. */
-    private record Pending(Freivalds.Prepared check, java.util.function.Consumer<ByteBuffer> tap,
+    /**
+     * One attempt's prepared check: its secret state, the tap that feeds it C, the taps its request
+     * carries (detached when the check is wiped), and where A, B and C are.
+     */
+    private record Pending(Freivalds.Prepared check, java.util.function.Consumer<ByteBuffer> tap, ArrivalTaps taps,
                            dev.depin.kernel.MatrixProduct product) {
     }
 
@@ -143,36 +146,40 @@ public final class AttemptVerifier {
     /**
      * Prepares the Freivalds check of an attempt about to be dispatched, when its job has one and
      * C comes back: draws the attempt's own secret seed now, starts the side of the check that
-     * needs only A and B in the background (while the provider computes), and taps C's arrival
-     * ({@link ArrivalTaps}) so that yᵀC is summed chunk by chunk right after each chunk is hashed.
-     * {@link #verify} then only compares (the same report as the one-shot check, which it falls
-     * back to if C did not pass through the tap). The seed never leaves this object; every
-     * attempt has its own, and the state is wiped when the attempt is verified or
-     * {@link #discard discarded}. Does nothing for other jobs.
+     * needs only A and B in the background (while the provider computes), and returns the taps
+     * that sum yᵀC chunk by chunk right after each chunk of C is hashed, which the request must
+     * carry when it is dispatched ({@link ExecutionRequest#withTaps}). {@link #verify} then only
+     * compares (the same report as the one-shot check, which it falls back to if C did not pass
+     * through the tap: a network that does not feed taps). The seed never leaves this object;
+     * every attempt has its own, and the state is wiped, and the taps detached, when the attempt
+     * is verified or {@link #discard discarded}. Does nothing for other jobs.
      *
      * @param spec    the job spec
      * @param inputs  the buyer's own input bytes
      * @param request the attempt, before it is dispatched
-     * @return whether a check was prepared (then {@link #verify} or {@link #discard} wipes it)
+     * @return the taps to dispatch the attempt with, when a check was prepared (then
+     *     {@link #verify} or {@link #discard} wipes it); empty for other jobs
      */
-    public boolean prepareFreivalds(JobSpec spec, Map<String, ByteBuffer> inputs, ExecutionRequest request) {
+    public java.util.Optional<ArrivalTaps> prepareFreivalds(JobSpec spec, Map<String, ByteBuffer> inputs,
+                                                            ExecutionRequest request) {
         if (!(spec.verification() instanceof VerificationPolicy.Freivalds f) || request.delivery().leavesOutputs()) {
-            return false;
+            return java.util.Optional.empty();
         }
         java.util.Optional<dev.depin.kernel.MatrixProduct> mp = spec.kernel().reference()
                 .flatMap(r -> r.matrixProduct(spec.params()));
         if (mp.isEmpty() || !inputs.containsKey(mp.get().a()) || !inputs.containsKey(mp.get().b())) {
-            return false;
+            return java.util.Optional.empty();
         }
         dev.depin.kernel.MatrixProduct p = mp.get();
         Freivalds.Prepared check = Freivalds.prepare(p.m(), p.k(), p.n(), Freivalds.Options.rigorous(f.rounds()),
                 Freivalds.newSeed(RANDOM));
         java.util.function.Consumer<ByteBuffer> tap = check::acceptC;
-        Pending old = pending.put(key(request), new Pending(check, tap, p));
+        ArrivalTaps taps = ArrivalTaps.of(Map.of(p.c(), tap));
+        Pending old = pending.put(key(request), new Pending(check, tap, taps, p));
         if (old != null) {
             old.check().close();
+            old.taps().detach();
         }
-        ArrivalTaps.attach(request, p.c(), tap);
         if (background != null) {
             java.nio.FloatBuffer a = dev.depin.kernel.Buffers.floatView(inputs.get(p.a()));
             java.nio.FloatBuffer b = dev.depin.kernel.Buffers.floatView(inputs.get(p.b()));
@@ -190,12 +197,12 @@ public final class AttemptVerifier {
                 // The client is closing: the check computes it at the end, if it ever runs.
             }
         }
-        return true;
+        return java.util.Optional.of(taps);
     }
 
     /**
      * Wipes the prepared check of an attempt that will not be verified (it failed, timed out or
-     * was cancelled). Idempotent.
+     * was cancelled), and detaches its taps if no assembler took them. Idempotent.
      *
      * @param request the attempt
      */
@@ -203,8 +210,8 @@ public final class AttemptVerifier {
         Pending p = pending.remove(key(request));
         if (p != null) {
             p.check().close();
+            p.taps().detach();
         }
-        ArrivalTaps.detach(request);
     }
 
     /**
@@ -280,7 +287,7 @@ public final class AttemptVerifier {
         } finally {
             if (freivalds != null) {
                 freivalds.check().close();
-                ArrivalTaps.detach(request);
+                freivalds.taps().detach();
             }
         }
     }

@@ -20,6 +20,7 @@ import dev.depin.job.VerificationPolicy;
 import dev.depin.kernel.CpuReference;
 import dev.depin.kernel.Recompute;
 import dev.depin.money.MicroUsd;
+import dev.depin.network.spi.ArrivalTaps;
 import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
@@ -566,11 +567,13 @@ public final class JobRun implements JobHandle {
         }
         for (Attempt a : round) {
             prepare(a);
-            prepareFreivalds(a);
+            ArrivalTaps taps = prepareFreivalds(a);
             ctx.load().begin(a.provider());
             Dispatch d;
             try {
-                d = ctx.network().dispatch(a.offer, money == null ? a.request : money.request(a),
+                // The taps travel with the request the network is given (the escrow's copy keeps
+                // them): its assembler feeds them, and nothing else in the process can reach them.
+                d = ctx.network().dispatch(a.offer, (money == null ? a.request : money.request(a)).withTaps(taps),
                         p -> onProgress(a, p));
                 if (d == null) {
                     throw new IllegalStateException("network " + ctx.network().name() + " returned no dispatch");
@@ -676,18 +679,23 @@ public final class JobRun implements JobHandle {
      * Prepares the attempt's Freivalds check before it is sent (its product side computed while
      * the provider computes, C summed as it arrives); a failure here only means the check is done
      * in one shot at the end.
+     *
+     * @return the taps the attempt's request carries to the network's assembler, or none
      */
-    private void prepareFreivalds(Attempt a) {
+    private ArrivalTaps prepareFreivalds(Attempt a) {
+        ArrivalTaps taps;
         try {
-            if (!ctx.verifier().prepareFreivalds(spec, job.inputs(), a.request)) {
-                return;   // nothing prepared for this job's policy
+            java.util.Optional<ArrivalTaps> prepared = ctx.verifier().prepareFreivalds(spec, job.inputs(), a.request);
+            if (prepared.isEmpty()) {
+                return ArrivalTaps.none();   // nothing prepared for this job's policy
             }
+            taps = prepared.get();
             preparedFreivalds.add(a.request);
         } catch (RuntimeException e) {
             ctx.verifier().discard(a.request);
             LOG.debug("job {}: attempt {}'s check not prepared, it will run in one shot: {}", jobId, a.number(),
                     e.toString());
-            return;
+            return ArrivalTaps.none();
         }
         boolean ended;
         synchronized (this) {
@@ -696,6 +704,7 @@ public final class JobRun implements JobHandle {
         if (ended) {
             ctx.verifier().discard(a.request);   // the job's end may have wiped before this was added
         }
+        return taps;   // detached if discarded: an assembler then takes none
     }
 
     private void onProgress(Attempt a, ComputeNetwork.Progress p) {

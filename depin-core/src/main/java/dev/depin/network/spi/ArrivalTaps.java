@@ -1,70 +1,106 @@
 package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
-import dev.depin.crypto.Hex;
 import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
- * The buyer's own observers of an attempt's outputs as they arrive: the
- * {@link OutputAssembler} that {@link ExecutionRequest#newAssembler()} builds for the attempt
- * hands each received chunk of a tapped output to its tap, after hashing it, while the bytes
- * are still in cache (a prepared Freivalds check sums C this way). Networks need do nothing:
- * the assembler finds the taps by the attempt's challenge nonce, which every copy of the
- * request keeps. A tap never changes what is received, hashed or verified; one that throws is
- * dropped for the rest of the attempt, and the {@link ReceivedOutput} then says it was not
- * observed completely ({@link ReceivedOutput#observedBy}), so the caller falls back to
- * checking the bytes themselves.
+ * The buyer's own observers of one attempt's outputs as they arrive, carried by the attempt's
+ * {@link ExecutionRequest} ({@link ExecutionRequest#taps()}): the {@link OutputAssembler} that
+ * {@link ExecutionRequest#newAssembler()} builds for the attempt hands each received chunk of a
+ * tapped output to its tap, after hashing it, while the bytes are still in cache (a prepared
+ * Freivalds check sums C this way).
  *
- * <p>Buyer-side only: nothing here is sent anywhere. Taps are per attempt and removed when the
- * assembler takes them or by {@link #detach}.
+ * <p>Networks need do nothing but build the attempt's assembler with
+ * {@link ExecutionRequest#newAssembler()} from the request they were given (or a copy of it made
+ * with its {@code with...} methods, which keep the taps). A network that assembles outputs some
+ * other way, or rebuilds the request, simply leaves the taps untaken: the outputs then say they
+ * were not observed ({@link ReceivedOutput#observedBy}) and the buyer checks the bytes
+ * themselves, with a fresh seed. A tap never changes what is received, hashed or verified; one
+ * that throws is dropped for the rest of the attempt, and its output says it was not observed
+ * completely.
+ *
+ * <p>Buyer-side only: nothing here is sent anywhere, and nothing is shared between attempts or
+ * clients. The taps belong to the one request object that carries them (and its copies): the
+ * first assembler built from it takes them, so a second assembler for the same attempt (a
+ * transport that resends) feeds nothing twice; the buyer {@link #detach detaches} them when the
+ * attempt is over, so an assembler built later takes none. Thread-safe.
+ *
+ * <pre>{@code
+ * ArrivalTaps taps = ArrivalTaps.of(Map.of("c", chunk -> sum(chunk)));
+ * Dispatch d = network.dispatch(offer, request.withTaps(taps), progress -> { });
+ * // ... once the attempt is over, whatever became of it:
+ * taps.detach();
+ * }</pre>
  */
 public final class ArrivalTaps {
-    private static final Map<String, Map<String, Consumer<ByteBuffer>>> TAPS = new ConcurrentHashMap<>();
+    private static final ArrivalTaps NONE = new ArrivalTaps(null);
 
-    private ArrivalTaps() {
+    /**
+     * Output name → tap until an assembler takes them or the buyer detaches them, then null;
+     * null in {@link #none}.
+     */
+    private final AtomicReference<Map<String, Consumer<ByteBuffer>>> taps;
+
+    private ArrivalTaps(Map<String, Consumer<ByteBuffer>> taps) {
+        this.taps = taps == null ? null : new AtomicReference<>(taps);
     }
 
-    private static String key(ExecutionRequest request) {
-        return request.jobId() + "#" + request.attempt() + "/" + Hex.encode(request.nonce());
+    /** @return no taps: what a request carries unless the buyer taps it (immutable, shared) */
+    public static ArrivalTaps none() {
+        return NONE;
     }
 
     /**
-     * Taps one output of the attempt: its next assembler hands {@code tap} each received chunk of
-     * {@code output} (a read-only view, in order), after hashing it.
+     * Taps for one attempt: its first assembler hands each tap every received chunk of its output
+     * (a read-only view, in order, on the transport's thread), after hashing it.
      *
-     * @param request the attempt; not null
-     * @param output  the output's name; not null
-     * @param tap     called on the transport's thread, one chunk at a time; not null
+     * @param taps output name → tap; not null, no null names or taps (copied)
+     * @return taps to carry with the attempt's request ({@link ExecutionRequest#withTaps}); fresh
+     *         ones each call, even for equal maps
      * @throws InvalidArgumentException on nulls
      */
-    public static void attach(ExecutionRequest request, String output, Consumer<ByteBuffer> tap) {
-        InvalidArgumentException.requireNonNull(request, "request");
-        InvalidArgumentException.requireNonNull(output, "output name");
-        InvalidArgumentException.requireNonNull(tap, "tap");
-        TAPS.computeIfAbsent(key(request), k -> new ConcurrentHashMap<>()).put(output, tap);
+    public static ArrivalTaps of(Map<String, Consumer<ByteBuffer>> taps) {
+        InvalidArgumentException.requireNonNull(taps, "taps");
+        Map<String, Consumer<ByteBuffer>> copy = new LinkedHashMap<>();
+        taps.forEach((output, tap) -> {
+            InvalidArgumentException.requireNonNull(output, "output name");
+            InvalidArgumentException.requireNonNull(tap, "tap of output '" + output + "'");
+            copy.put(output, tap);
+        });
+        return new ArrivalTaps(java.util.Collections.unmodifiableMap(copy));
     }
 
-    /**
-     * Removes the attempt's taps that no assembler took (an attempt that never reached one).
-     *
-     * @param request the attempt; not null
-     */
-    public static void detach(ExecutionRequest request) {
-        InvalidArgumentException.requireNonNull(request, "request");
-        TAPS.remove(key(request));
-    }
-
-    /** @return the attempt's taps, removed from here (the assembler owns them now), or an empty map */
-    static Map<String, Consumer<ByteBuffer>> take(ExecutionRequest request) {
-        Map<String, Consumer<ByteBuffer>> t = TAPS.remove(key(request));
+    /** @return the taps, for the one assembler that takes them; an empty map once taken or detached */
+    Map<String, Consumer<ByteBuffer>> take() {
+        Map<String, Consumer<ByteBuffer>> t = taps == null ? null : taps.getAndSet(null);
         return t == null ? Map.of() : t;
     }
 
-    /** @return attempts with taps not yet taken (for tests: every attempt's taps are taken or detached) */
-    static int pending() {
-        return TAPS.size();
+    /**
+     * Lets go of the taps that no assembler took (an attempt that never reached one, or is over):
+     * an assembler built from the request afterwards takes none. Idempotent; taps an assembler
+     * already took stay with it until it finishes.
+     */
+    public void detach() {
+        if (taps != null) {
+            taps.set(null);
+        }
+    }
+
+    /** @return whether taps wait for an assembler: not {@link #none}, not yet taken, not detached */
+    public boolean pending() {
+        return taps != null && taps.get() != null;
+    }
+
+    /** Output names and state only: a tap may hold secrets (a prepared check's seed). */
+    @Override
+    public String toString() {
+        Map<String, Consumer<ByteBuffer>> t = taps == null ? null : taps.get();
+        return taps == null ? "ArrivalTaps[none]" : t == null ? "ArrivalTaps[taken or detached]"
+                : "ArrivalTaps" + t.keySet();
     }
 }

@@ -29,9 +29,17 @@ import java.util.regex.Pattern;
  *                buyer's next jobs (one batch signature for the provider to make and the buyer
  *                to check, instead of one each); 0, the default and what a network that does not
  *                carry the hint delivers, asks for the signature as soon as the job is done
+ * @param taps    the buyer's own observers of this attempt's outputs as they arrive, which the
+ *                attempt's {@link #newAssembler() assembler} feeds: never sent, and no part of
+ *                what the provider is asked to do ({@link ArrivalTaps#none()} for none, what every
+ *                constructor without them gives). A network that builds its assembler with
+ *                {@link #newAssembler()} from the request it was given (or a {@code with...} copy)
+ *                feeds them with nothing else to do; one that does not leaves them untaken, and
+ *                the buyer then checks the bytes themselves
  */
 public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
-                               Optional<HoldCertificate> holdCertificate, Delivery delivery, int resultsQueued) {
+                               Optional<HoldCertificate> holdCertificate, Delivery delivery, int resultsQueued,
+                               ArrivalTaps taps) {
     /** Length of a challenge nonce in bytes. */
     public static final int NONCE_BYTES = 32;
     /**
@@ -56,6 +64,8 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @param holdCertificate the hold's certificate, or empty
      * @param delivery held inputs and where the outputs go; not null
      * @param resultsQueued results of this buyer waiting for its verifier, 0 or more
+     * @param taps    the buyer's observers of the outputs as they arrive; not null
+     *                ({@link ArrivalTaps#none()} for none)
      * @throws InvalidArgumentException on a malformed id, attempt, nonce or missing field, or a
      *         held input the spec does not declare or that also came with bytes, or a negative
      *         count of queued results
@@ -90,6 +100,25 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
             throw new InvalidArgumentException("results queued is " + resultsQueued + ": give 0 when none are "
                     + "waiting for the buyer's verifier");
         }
+        InvalidArgumentException.requireNonNull(taps, "arrival taps (ArrivalTaps.none() for none)");
+    }
+
+    /**
+     * A request without taps: what a provider, or a network that rebuilds requests, makes.
+     *
+     * @param jobId   the buyer's job id: exactly 32 lower-case hex characters
+     * @param attempt attempt number, from 1
+     * @param spec    the job spec; not null
+     * @param inputs  input bytes by name
+     * @param nonce   the buyer's challenge: exactly {@link #NONCE_BYTES} random bytes
+     * @param holdCertificate the hold's certificate, or empty
+     * @param delivery held inputs and where the outputs go; not null
+     * @param resultsQueued results of this buyer waiting for its verifier, 0 or more
+     * @throws InvalidArgumentException as the canonical constructor
+     */
+    public ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<String, ByteBuffer> inputs, byte[] nonce,
+                            Optional<HoldCertificate> holdCertificate, Delivery delivery, int resultsQueued) {
+        this(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, resultsQueued, ArrivalTaps.none());
     }
 
     /**
@@ -132,7 +161,8 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * @throws InvalidArgumentException if null or inconsistent with the inputs
      */
     public ExecutionRequest withDelivery(Delivery delivery) {
-        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, resultsQueued);
+        return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, resultsQueued,
+                taps);
     }
 
     /**
@@ -157,7 +187,22 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
     public ExecutionRequest withHoldCertificate(HoldCertificate certificate) {
         InvalidArgumentException.requireNonNull(certificate, "hold certificate");
         return new ExecutionRequest(jobId, attempt, spec, inputs, nonce, Optional.of(certificate), delivery,
-                resultsQueued);
+                resultsQueued, taps);
+    }
+
+    /**
+     * The same attempt, carrying the buyer's observers of its outputs as they arrive: the first
+     * assembler built from it ({@link #newAssembler()}) takes them. Nothing of them is sent.
+     *
+     * @param taps the attempt's taps ({@link ArrivalTaps#of}); not null
+     * @return this request if it already carries exactly these, else a copy that carries them
+     * @throws InvalidArgumentException if null
+     */
+    public ExecutionRequest withTaps(ArrivalTaps taps) {
+        InvalidArgumentException.requireNonNull(taps, "arrival taps (ArrivalTaps.none() for none)");
+        return taps == this.taps ? this
+                : new ExecutionRequest(jobId, attempt, spec, inputs, nonce, holdCertificate, delivery, resultsQueued,
+                        taps);
     }
 
     /** @return a copy of the nonce */
@@ -182,12 +227,13 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
 
     /**
      * @return an assembler for this attempt's outputs (4 KiB Merkle leaves); one that expects
-     *         none when the outputs stay on the provider. It feeds the attempt's
-     *         {@link ArrivalTaps} (the buyer's own observers), which it takes.
+     *         none when the outputs stay on the provider. It feeds this request's {@link #taps()}
+     *         (the buyer's own observers), which it takes: an assembler built later from this
+     *         request, or a copy of it, feeds none.
      */
     public OutputAssembler newAssembler() {
         return OutputAssembler.of(delivery.leavesOutputs() ? Map.of() : expectedOutputs(), JobSpec.MERKLE_CHUNK_BYTES,
-                this);
+                taps);
     }
 
     /** @return the inputs as fresh read-only views (position 0) */

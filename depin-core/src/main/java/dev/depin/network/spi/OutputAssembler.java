@@ -34,7 +34,7 @@ public final class OutputAssembler implements OutputSink {
         final long size;
         final Merkle.Builder merkle;
         ByteBuffer buffer;
-        /** The buyer's observer of this output's chunks (see {@link ArrivalTaps}), null once it threw. */
+        /** The buyer's observer of this output's chunks ({@link ArrivalTaps}), null without one or once it threw. */
         java.util.function.Consumer<ByteBuffer> tap;
         /** Whether the tap saw every byte (it never threw). */
         boolean tapIntact = true;
@@ -71,10 +71,10 @@ public final class OutputAssembler implements OutputSink {
         return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize), Map.of());
     }
 
-    /** An assembler for {@code request} that feeds the request's {@link ArrivalTaps}. */
-    static OutputAssembler of(Map<String, Long> expected, int chunkSize, ExecutionRequest request) {
+    /** An assembler that feeds {@code taps}, which it takes (none if another assembler took them first). */
+    static OutputAssembler of(Map<String, Long> expected, int chunkSize, ArrivalTaps taps) {
         InvalidArgumentException.requireNonNull(expected, "expected outputs");
-        return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize), ArrivalTaps.take(request));
+        return new OutputAssembler(expected, Merkle.checkChunkSize(chunkSize), taps.take());
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class ReceivedOutput {
     }
 
     /**
-     * Whether {@code tap} (attached with {@link ArrivalTaps#attach}) was handed every byte of
+     * Whether {@code tap} (one of the {@link ArrivalTaps#of taps} its request carried) was handed every byte of
      * this output, in order, as it arrived: then what it computed describes exactly these bytes.
      *
      * @param tap the tap, compared by identity
