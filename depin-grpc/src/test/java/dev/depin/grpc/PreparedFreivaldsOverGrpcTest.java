@@ -1,5 +1,7 @@
 package dev.depin.grpc;
 
+import static dev.depin.network.spi.FreivaldsJobs.passed;
+import static dev.depin.network.spi.FreivaldsJobs.sgemm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,8 +16,6 @@ import dev.depin.job.Job;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.Requirements;
-import dev.depin.job.VerificationPolicy;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.CpuReference;
 import dev.depin.network.spi.ArrivalTaps;
 import dev.depin.network.spi.ExecutionRequest;
@@ -46,25 +46,6 @@ class PreparedFreivaldsOverGrpcTest {
     /** m, k, n: C of 4 bytes, one row, one column, and 600 KiB (150 chunks of 4 KiB). */
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 9, 1023}, {1023, 2, 1}, {300, 7, 513}};
 
-    private static Job sgemm(int m, int k, int n) {
-        SplittableRandom rnd = new SplittableRandom(SEED + m * 31L + k * 7L + n);
-        return Job.builder(BuiltinKernel.SGEMM).param("m", m).param("k", k).param("n", n)
-                .input("a", random(rnd, m * k)).input("b", random(rnd, k * n))
-                .verification(VerificationPolicy.freivalds(20)).timeout(Duration.ofSeconds(60)).build();
-    }
-
-    private static float[] random(SplittableRandom rnd, int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) {
-            f[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return f;
-    }
-
-    private static boolean has(VerificationReport r, String check) {
-        return r.checks().stream().anyMatch(c -> c.name().equals(check) && c.passed());
-    }
-
     private static Loopback loopback() {
         List<NodeKeyPair> keys = List.of(NodeKeyPair.generate(), NodeKeyPair.generate());
         List<ProviderNode> nodes = List.of(ProviderNode.builder(keys.get(0), new CpuExecutor(1)).build(),
@@ -81,14 +62,14 @@ class PreparedFreivaldsOverGrpcTest {
             List<JobHandle> handles = new ArrayList<>();
             for (int rep = 0; rep < 2; rep++) {
                 for (int[] s : SHAPES) {
-                    handles.add(one.submit(sgemm(s[0], s[1], s[2])));
-                    handles.add(two.submit(sgemm(s[0], s[1], s[2])));
+                    handles.add(one.submit(sgemm(SEED, s[0], s[1], s[2])));
+                    handles.add(two.submit(sgemm(SEED, s[0], s[1], s[2])));
                 }
             }
             for (JobHandle h : handles) {
                 JobResult r = h.result(Duration.ofSeconds(60));
-                assertTrue(has(r.report(), "freivalds"), r.report().toString());
-                assertTrue(has(r.report(), AttemptVerifier.PREPARED_CHECK), r.report().toString());
+                assertTrue(passed(r.report(), "freivalds"), r.report().toString());
+                assertTrue(passed(r.report(), AttemptVerifier.PREPARED_CHECK), r.report().toString());
             }
         }
     }
@@ -107,7 +88,8 @@ class PreparedFreivaldsOverGrpcTest {
     @Test
     void twoClients_sameJobIdsAndNonces_concurrently_eachCheckedPrepared() throws Exception {
         ExecutorService threads = Executors.newFixedThreadPool(2);
-        try (Loopback net = loopback(); CpuReference ref0 = new CpuReference(1); CpuReference ref1 = new CpuReference(1)) {
+        try (Loopback net = loopback(); CpuReference ref0 = new CpuReference(1);
+             CpuReference ref1 = new CpuReference(1)) {
             List<ProviderOffer> offers = net.offers(new OfferQuery("sgemm", Requirements.ANY, 10))
                     .get(10, TimeUnit.SECONDS);
             assertEquals(2, offers.size());
@@ -125,7 +107,7 @@ class PreparedFreivaldsOverGrpcTest {
                         for (int rep = 0; rep < 3; rep++) {
                             for (int j = 0; j < SHAPES.length; j++) {
                                 int[] s = SHAPES[j];
-                                Job job = sgemm(s[0], s[1], s[2]);
+                                Job job = sgemm(SEED, s[0], s[1], s[2]);
                                 ExecutionRequest req = request(job, j + 1);
                                 ArrivalTaps taps = client.prepareFreivalds(job.spec(), job.inputs(), req).orElseThrow();
                                 ExecutionResponse response = net.dispatch(offer, req.withTaps(taps), p -> { })
@@ -133,7 +115,7 @@ class PreparedFreivaldsOverGrpcTest {
                                 assertFalse(taps.pending(), who + ": the network's assembler took the taps");
                                 VerificationReport report = client.verify(job.spec(), job.spec().hash(), job.inputs(),
                                         offer, req, response);
-                                assertTrue(has(report, AttemptVerifier.PREPARED_CHECK), who + " rep " + rep
+                                assertTrue(passed(report, AttemptVerifier.PREPARED_CHECK), who + " rep " + rep
                                         + " job " + j + ": " + report);
                             }
                         }

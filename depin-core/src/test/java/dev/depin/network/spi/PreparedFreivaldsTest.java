@@ -1,6 +1,8 @@
 package dev.depin.network.spi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.depin.network.spi.FreivaldsJobs.passed;
+import static dev.depin.network.spi.FreivaldsJobs.sgemm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -21,8 +23,6 @@ import dev.depin.job.DisputeRecord;
 import dev.depin.job.Job;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobSpec;
-import dev.depin.job.VerificationPolicy;
-import dev.depin.kernel.BuiltinKernel;
 import dev.depin.kernel.CpuReference;
 import dev.depin.money.MicroUsd;
 import dev.depin.money.Price;
@@ -32,7 +32,6 @@ import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
 import dev.depin.verify.OfflineVerifier;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -156,25 +155,6 @@ class PreparedFreivaldsTest {
         return c;
     }
 
-    private static Job sgemm(int m, int k, int n) {
-        SplittableRandom rnd = new SplittableRandom(SEED + m * 31L + k * 7L + n);
-        return Job.builder(BuiltinKernel.SGEMM).param("m", m).param("k", k).param("n", n)
-                .input("a", random(rnd, m * k)).input("b", random(rnd, k * n))
-                .verification(VerificationPolicy.freivalds(20)).timeout(Duration.ofSeconds(60)).build();
-    }
-
-    private static float[] random(SplittableRandom rnd, int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) {
-            f[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return f;
-    }
-
-    private static boolean has(VerificationReport r, String check) {
-        return r.checks().stream().anyMatch(c -> c.name().equals(check) && c.passed());
-    }
-
     private static final int[][] SHAPES = {{1, 1, 1}, {7, 5, 7}, {3, 9, 1023}, {1023, 2, 3}, {257, 3, 65}};
 
     private static String shape(int[] s) {
@@ -186,9 +166,9 @@ class PreparedFreivaldsTest {
         Recording net = network(nodes(null), r -> r);
         DepinClient client = client(net);
         for (int[] s : SHAPES) {
-            JobResult r = client.submit(sgemm(s[0], s[1], s[2])).result();
-            assertTrue(has(r.report(), "freivalds"), shape(s) + ": " + r.report());
-            assertTrue(has(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
+            JobResult r = client.submit(sgemm(SEED, s[0], s[1], s[2])).result();
+            assertTrue(passed(r.report(), "freivalds"), shape(s) + ": " + r.report());
+            assertTrue(passed(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
             assertEquals(1, r.attempt(), shape(s));
         }
         assertEquals(SHAPES.length, net.given.size());
@@ -202,7 +182,7 @@ class PreparedFreivaldsTest {
             List<ProviderNode> nodes = nodes(CorruptingExecutor.addOneToMiddleElement());
             Recording net = network(nodes, r -> r);
             DepinClient client = client(net);
-            Job job = sgemm(s[0], s[1], s[2]);
+            Job job = sgemm(SEED, s[0], s[1], s[2]);
             JobResult r = client.submit(job).result();
             assertEquals(nodes.get(1).nodeId(), r.provider(), shape(s) + ": rescued by the honest provider");
             assertEquals(1, r.disputes().size(), shape(s) + ": " + r.disputes());
@@ -213,8 +193,8 @@ class PreparedFreivaldsTest {
             assertTrue(d.message().contains("row " + middle / s[2] + ": C[" + middle / s[2] + "][" + middle % s[2]
                     + "]"), shape(s) + ": the evidence names the wrong element: " + d.message());
             VerificationReport upheld = OfflineVerifier.recheck(d, job.inputs(), d.outputs());
-            assertTrue(has(upheld, "dispute upheld"), shape(s) + ": " + upheld);
-            assertTrue(has(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
+            assertTrue(passed(upheld, "dispute upheld"), shape(s) + ": " + upheld);
+            assertTrue(passed(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
             assertEquals(2, net.given.size(), shape(s));
             net.assertTapsTakenOrDetached();
         }
@@ -232,15 +212,15 @@ class PreparedFreivaldsTest {
         Recording net = network(nodes(null), rebuild);
         DepinClient client = client(net);
         for (int[] s : SHAPES) {
-            JobResult r = client.submit(sgemm(s[0], s[1], s[2])).result();
-            assertTrue(has(r.report(), "freivalds"), shape(s) + ": " + r.report());
-            assertFalse(has(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
+            JobResult r = client.submit(sgemm(SEED, s[0], s[1], s[2])).result();
+            assertTrue(passed(r.report(), "freivalds"), shape(s) + ": " + r.report());
+            assertFalse(passed(r.report(), AttemptVerifier.PREPARED_CHECK), shape(s) + ": " + r.report());
         }
         net.assertTapsTakenOrDetached();
 
         List<ProviderNode> lying = nodes(CorruptingExecutor.addOneToMiddleElement());
         Recording liarNet = network(lying, rebuild);
-        JobResult r = client(liarNet).submit(sgemm(257, 3, 65)).result();
+        JobResult r = client(liarNet).submit(sgemm(SEED, 257, 3, 65)).result();
         assertEquals(lying.get(1).nodeId(), r.provider());
         assertEquals(1, r.disputes().size(), r.disputes().toString());
         assertEquals("freivalds", r.disputes().get(0).evidence().check());
@@ -252,9 +232,9 @@ class PreparedFreivaldsTest {
     void submit_attemptThatNeverReachesAnAssembler_itsTapsDetached() {
         AtomicInteger dispatches = new AtomicInteger();
         Recording net = network(nodes(null), r -> dispatches.getAndIncrement() == 0 ? null : r);
-        JobResult r = client(net).submit(sgemm(257, 3, 65)).result();
+        JobResult r = client(net).submit(sgemm(SEED, 257, 3, 65)).result();
         assertEquals(2, r.attempt());
-        assertTrue(has(r.report(), AttemptVerifier.PREPARED_CHECK), r.report().toString());
+        assertTrue(passed(r.report(), AttemptVerifier.PREPARED_CHECK), r.report().toString());
         assertEquals(2, net.given.size());
         net.assertTapsTakenOrDetached();
     }
@@ -267,7 +247,7 @@ class PreparedFreivaldsTest {
 
     @Test
     void assembler_tapSeesEveryByteInOrder_orIsDroppedAndSaysSo() {
-        Job job = sgemm(9, 2, 1023);
+        Job job = sgemm(SEED, 9, 2, 1023);
         long size = 4L * 9 * 1023;
         byte[] bytes = new byte[(int) size];
         new SplittableRandom(SEED).nextBytes(bytes);
@@ -347,7 +327,7 @@ class PreparedFreivaldsTest {
                 new AttemptVerifier(refs.get(1), Parallelism.callerThread()));
         List<Job> jobs = new ArrayList<>();
         for (int[] s : SHAPES) {
-            jobs.add(sgemm(s[0], s[1], s[2]));
+            jobs.add(sgemm(SEED, s[0], s[1], s[2]));
         }
         // Both prepared, and both tapped requests made, before either is dispatched.
         for (int j = 0; j < jobs.size(); j++) {
@@ -411,7 +391,7 @@ class PreparedFreivaldsTest {
         }
         VerificationReport report = client.verify(job.spec(), job.spec().hash(), job.inputs(), node.offer(), req,
                 response);
-        assertTrue(has(report, "freivalds"), what + ": " + report);
-        assertTrue(has(report, AttemptVerifier.PREPARED_CHECK), what + ": " + report);
+        assertTrue(passed(report, "freivalds"), what + ": " + report);
+        assertTrue(passed(report, AttemptVerifier.PREPARED_CHECK), what + ": " + report);
     }
 }
