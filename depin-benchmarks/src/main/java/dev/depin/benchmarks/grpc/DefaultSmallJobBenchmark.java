@@ -29,8 +29,21 @@ import org.HdrHistogram.Histogram;
  * client, nodes, transport, JIT and GC), and how much of each 64-in-flight phase's the JIT's
  * compiler threads took (their CPU time over the phase, read on Linux).
  *
+ * <p><b>Settling, so that a phase measures the code and not the JIT.</b> Each measured phase
+ * (one in flight and 64 in flight, in process and over mTLS) is preceded by its minimum warm-up
+ * (3 s in process, 10 s and 5 s over mTLS, or the phase's length if longer) and then by more of
+ * the same work in 1 s steps until the JIT's compiler threads used at most
+ * {@code --settle-jit-ms} of CPU over the last step (default 20 ms, i.e. 2 % of one core), or
+ * until {@code --settle-max} seconds of warm-up in all (default 60). The lines under the table
+ * say, per phase, how long its warm-up took, whether it settled or hit the cap, and the JIT's
+ * share of the measured phase's CPU. The JIT's CPU is read from {@code /proc/self/task} (Linux,
+ * 10 ms ticks); where it cannot be read, only the minimum warm-up runs and the lines say so.
+ *
  * <p>Run: {@code java -cp depin-benchmarks/target/benchmarks.jar
- * dev.depin.benchmarks.grpc.DefaultSmallJobBenchmark [seconds-per-phase]}
+ * dev.depin.benchmarks.grpc.DefaultSmallJobBenchmark [seconds-per-phase] [--seconds N]
+ * [--settle-max S] [--settle-jit-ms MS] [--no-settle]}: {@code seconds-per-phase} (or
+ * {@code --seconds}) is the length of each measured phase (default 5; 30 for a longer run);
+ * {@code --no-settle} keeps only the minimum warm-ups (the behaviour before settling).
  */
 public final class DefaultSmallJobBenchmark {
     private static final int N = 256;
@@ -42,11 +55,31 @@ public final class DefaultSmallJobBenchmark {
     /**
      * Runs every phase and prints one table.
      *
-     * @param args optional: seconds per measured phase (default 5)
+     * @param args optional: seconds per measured phase (default 5), and the options in the
+     *             class comment
      * @throws Exception if a job fails
      */
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int seconds = 5;
+        Settle settle = new Settle(60, 20, true);
+        for (int a = 0; a < args.length; a++) {
+            switch (args[a]) {
+                case "--seconds" -> seconds = Integer.parseInt(args[++a]);
+                case "--settle-max" -> settle = new Settle(Integer.parseInt(args[++a]), settle.jitMs, settle.on);
+                case "--settle-jit-ms" -> settle = new Settle(settle.maxSeconds, Integer.parseInt(args[++a]), settle.on);
+                case "--no-settle" -> settle = new Settle(settle.maxSeconds, settle.jitMs, false);
+                default -> {
+                    if (args[a].startsWith("--")) {
+                        throw new IllegalArgumentException("unknown option " + args[a] + ": use [seconds-per-phase] "
+                                + "[--seconds N] [--settle-max S] [--settle-jit-ms MS] [--no-settle]");
+                    }
+                    seconds = Integer.parseInt(args[a]);
+                }
+            }
+        }
+        if (seconds < 1) {
+            throw new IllegalArgumentException("seconds per phase must be at least 1, got " + seconds);
+        }
         System.out.printf(Locale.ROOT, "default small jobs: SAXPY n=%d, 2 default providers, default client, %d s per "
                 + "phase, %d cores, %s%n", N, seconds, Runtime.getRuntime().availableProcessors(), Runtime.version());
         Histogram floor = SmallJobs.floor(seconds);
@@ -60,11 +93,15 @@ public final class DefaultSmallJobBenchmark {
         try (LocalNetwork net = LocalNetwork.of(List.of(node(), node()));
              DepinClient client = DepinClient.builder(net).build()) {
             SplittableRandom rnd = new SplittableRandom(20261205L);
-            SmallJobs.oneInFlight(client, rnd, N, Math.max(3, seconds));
+            settle.warm("one in flight, in process", Math.max(3, seconds),
+                    s -> SmallJobs.oneInFlight(client, rnd, N, s));
             long oneCpu = cpuNanos();
+            long oneJit = jitMillis();
             local = SmallJobs.oneInFlight(client, rnd, N, seconds);
             localOneCpu = (cpuNanos() - oneCpu) / 1e3 / local.getTotalCount();
-            SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(3, seconds));
+            settle.measured(cpuNanos() - oneCpu, jitMillis() - oneJit);
+            settle.warm(WINDOW + " in flight, in process", Math.max(3, seconds),
+                    s -> SmallJobs.throughput(client, rnd, N, WINDOW, s));
             long cpu = cpuNanos();
             long jit = jitMillis();
             long wall = System.nanoTime();
@@ -72,6 +109,7 @@ public final class DefaultSmallJobBenchmark {
             double jobs = localRate * (System.nanoTime() - wall) / 1e9;
             localCpu = (cpuNanos() - cpu) / 1e3 / jobs;
             localJit = (jitMillis() - jit) * 1e3 / jobs;
+            settle.measured(cpuNanos() - cpu, jitMillis() - jit);
         }
         SmallJobs.row(40, "one in flight, in process", local);
         Histogram remote;
@@ -91,9 +129,14 @@ public final class DefaultSmallJobBenchmark {
                  DepinClient client = DepinClient.builder(net).build()) {
                 SplittableRandom rnd = new SplittableRandom(20261205L);
                 // gRPC and TLS paths need a long JIT warm-up
-                SmallJobs.oneInFlight(client, rnd, N, Math.max(10, seconds));
+                settle.warm("one in flight, loopback mTLS", Math.max(10, seconds),
+                        s -> SmallJobs.oneInFlight(client, rnd, N, s));
+                long oneCpu = cpuNanos();
+                long oneJit = jitMillis();
                 remote = SmallJobs.oneInFlight(client, rnd, N, seconds);
-                SmallJobs.throughput(client, rnd, N, WINDOW, Math.max(5, seconds));
+                settle.measured(cpuNanos() - oneCpu, jitMillis() - oneJit);
+                settle.warm(WINDOW + " in flight, loopback mTLS", Math.max(5, seconds),
+                        s -> SmallJobs.throughput(client, rnd, N, WINDOW, s));
                 long cpu = cpuNanos();
                 long jit = jitMillis();
                 long wall = System.nanoTime();
@@ -101,6 +144,7 @@ public final class DefaultSmallJobBenchmark {
                 double jobs = remoteRate * (System.nanoTime() - wall) / 1e9;
                 remoteCpu = (cpuNanos() - cpu) / 1e3 / jobs;
                 remoteJit = (jitMillis() - jit) * 1e3 / jobs;
+                settle.measured(cpuNanos() - cpu, jitMillis() - jit);
             } finally {
                 servers.forEach(ProviderServer::close);
             }
@@ -123,6 +167,76 @@ public final class DefaultSmallJobBenchmark {
         // What of it was still the JIT's (its compiler threads' CPU): a short warm-up on 2 cores leaves a lot.
         System.out.printf(Locale.ROOT, "%-40s %10.0f us in process, %.0f us over mTLS%n",
                 "  of which JIT compiling (per job)", localJit, remoteJit);
+        settle.print();
+    }
+
+    /** One phase's work for {@code seconds}; its result is not used. */
+    private interface Work {
+        Object run(int seconds) throws Exception;
+    }
+
+    /**
+     * The settling rule (class comment): warm-up steps until the JIT is quiet or the cap is
+     * reached, and one line per phase on how that went.
+     */
+    private static final class Settle {
+        final int maxSeconds;
+        final int jitMs;
+        final boolean on;
+        private final List<String> lines = new ArrayList<>();
+        private String pending;
+
+        Settle(int maxSeconds, int jitMs, boolean on) {
+            if (maxSeconds < 1 || jitMs < 0) {
+                throw new IllegalArgumentException("--settle-max must be >= 1 s and --settle-jit-ms >= 0, got "
+                        + maxSeconds + " and " + jitMs);
+            }
+            this.maxSeconds = maxSeconds;
+            this.jitMs = jitMs;
+            this.on = on;
+        }
+
+        /** Runs the minimum warm-up, then 1 s steps until the JIT took at most jitMs in the last one. */
+        void warm(String phase, int minSeconds, Work work) throws Exception {
+            long t0 = System.nanoTime();
+            work.run(minSeconds);
+            boolean readable = java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/task"));
+            String how;
+            if (!on) {
+                how = "minimum warm-up only (--no-settle)";
+            } else if (!readable) {
+                how = "minimum warm-up only (JIT CPU not readable here)";
+            } else {
+                long last;
+                while (true) {
+                    long before = jitMillis();
+                    work.run(1);
+                    last = jitMillis() - before;
+                    if (last <= jitMs) {
+                        how = "settled (JIT " + last + " ms in the last 1 s step)";
+                        break;
+                    }
+                    if (System.nanoTime() - t0 >= maxSeconds * 1_000_000_000L) {
+                        how = "NOT settled: cap of " + maxSeconds + " s reached (JIT " + last + " ms in the last 1 s step)";
+                        break;
+                    }
+                }
+            }
+            pending = String.format(Locale.ROOT, "  %-38s warm-up %5.1f s, %s", phase,
+                    (System.nanoTime() - t0) / 1e9, how);
+        }
+
+        /** Records the JIT's share of the measured phase that followed the last warm-up. */
+        void measured(long cpuNanos, long jitMillis) {
+            lines.add(pending + String.format(Locale.ROOT, "; JIT %.1f %% of the measured phase's CPU",
+                    cpuNanos > 0 ? 100.0 * jitMillis * 1e6 / cpuNanos : 0.0));
+        }
+
+        void print() {
+            System.out.printf(Locale.ROOT, "warm-ups (settle: JIT <= %d ms per 1 s step, at most %d s; %s):%n", jitMs,
+                    maxSeconds, on ? "on" : "off");
+            lines.forEach(System.out::println);
+        }
     }
 
     /**
