@@ -2,7 +2,6 @@ package dev.depin.job;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.kernel.BufferDecl;
-import java.util.regex.Pattern;
 
 /**
  * A named input buffer as the spec commits to it: its size and the RFC 6962 Merkle root
@@ -13,7 +12,6 @@ import java.util.regex.Pattern;
  * @param merkleRoot 64 lower-case hex characters
  */
 public record InputRef(String name, long bytes, String merkleRoot) {
-    private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
 
     /**
      * Creates a reference after checking its fields.
@@ -26,8 +24,11 @@ public record InputRef(String name, long bytes, String merkleRoot) {
      */
     public InputRef {
         new BufferDecl(name, bytes);
-        InvalidArgumentException.requireNonNull(merkleRoot, "merkle root of input '" + name + "'");
-        if (!HEX64.matcher(merkleRoot).matches()) {
+        if (merkleRoot == null) {
+            // The message is built only when needed: every spec a node receives makes InputRefs.
+            InvalidArgumentException.requireNonNull(merkleRoot, "merkle root of input '" + name + "'");
+        }
+        if (!dev.depin.crypto.Hex.isLowerHex(merkleRoot, 64)) {
             throw new InvalidArgumentException("merkle root of input '" + name
                     + "' must be 64 lower-case hex characters (a SHA-256)");
         }

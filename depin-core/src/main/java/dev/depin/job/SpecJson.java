@@ -321,8 +321,12 @@ final class SpecJson {
         return d;
     }
 
+    /** Compiled once: {@code String.matches} compiled it for every number of every spec received. */
+    private static final java.util.regex.Pattern HEX_LITERAL =
+            java.util.regex.Pattern.compile("-?0x[01]\\.[0-9a-f]+p-?[0-9]+|-?0x0\\.0p0");
+
     private static void checkHexSyntax(String text, String name) {
-        if (!text.matches("-?0x[01]\\.[0-9a-f]+p-?[0-9]+|-?0x0\\.0p0")) {
+        if (!HEX_LITERAL.matcher(text).matches()) {
             throw new InvalidJobException("number '" + name + "' = '" + text
                     + "' must be a hexadecimal floating-point literal such as 0x1.8p1");
         }

@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * A kernel's scalar launch parameters: integer dimensions (such as {@code m}, {@code k},
@@ -20,7 +19,6 @@ import java.util.regex.Pattern;
  * @param floats float parameters by name; every value finite
  */
 public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Float> floats) {
-    private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_.]{0,31}");
 
     /** No parameters. */
     public static final LaunchParams EMPTY = new LaunchParams(new TreeMap<>(), new TreeMap<>());
@@ -39,11 +37,15 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
         floats = Collections.unmodifiableSortedMap(new TreeMap<>(floats));
         for (Map.Entry<String, Long> e : longs.entrySet()) {
             checkName(e.getKey());
-            InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+            if (e.getValue() == null) { // the message only when needed: every spec received builds these
+                InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+            }
         }
         for (Map.Entry<String, Float> e : floats.entrySet()) {
             checkName(e.getKey());
-            InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+            if (e.getValue() == null) { // the message only when needed: every spec received builds these
+                InvalidArgumentException.requireNonNull(e.getValue(), "launch parameter '" + e.getKey() + "'");
+            }
             if (!Float.isFinite(e.getValue())) {
                 throw new InvalidArgumentException("launch parameter '" + e.getKey() + "' is " + e.getValue()
                         + ": float parameters must be finite");
@@ -56,10 +58,25 @@ public record LaunchParams(SortedMap<String, Long> longs, SortedMap<String, Floa
     }
 
     private static void checkName(String name) {
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (!validName(name)) {
             throw new InvalidArgumentException("launch parameter name '" + name
                     + "' must start with a letter and have at most 32 letters, digits, '_' or '.'");
         }
+    }
+
+    /** {@code [A-Za-z][A-Za-z0-9_.]{0,31}}, checked by hand (every spec a node receives has its parameters named). */
+    private static boolean validName(String name) {
+        if (name == null || name.isEmpty() || name.length() > 32) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            if (!(letter || (i > 0 && ((c >= '0' && c <= '9') || c == '_' || c == '.')))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return a new builder */

@@ -7,7 +7,6 @@ import dev.depin.settlement.HoldCertificate;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * What a buyer sends a provider for one attempt of a job: the spec, the input bytes,
@@ -48,7 +47,6 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      * default) instead of signing them at once.
      */
     public static final int BEHIND = 2;
-    private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
 
     /**
      * Creates a request after checking it; the nonce is copied and the inputs are kept as
@@ -72,7 +70,7 @@ public record ExecutionRequest(String jobId, int attempt, JobSpec spec, Map<Stri
      */
     public ExecutionRequest {
         InvalidArgumentException.requireNonNull(jobId, "job id");
-        if (!JOB_ID.matcher(jobId).matches()) {
+        if (!dev.depin.crypto.Hex.isLowerHex(jobId, 32)) {
             throw new InvalidArgumentException("job id '" + jobId + "' must be 32 lower-case hex characters");
         }
         if (attempt < 1) {
