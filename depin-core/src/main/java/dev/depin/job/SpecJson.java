@@ -301,7 +301,21 @@ final class SpecJson {
         return v.longValue();
     }
 
+    /**
+     * A float parameter: a text is accepted exactly when it is {@link Float#toHexString} of a
+     * finite float. First a cheap candidate ({@link #hexCandidate}) is checked against that
+     * rule; only a text it does not settle goes through {@code Float.parseFloat}, whose hex
+     * path (a regular expression and substrings) was the largest allocation of a small job's
+     * spec parse, and that path gives the error messages.
+     */
     private static float hexFloat(String text, String name) {
+        double candidate = hexCandidate(text);
+        if (!Double.isNaN(candidate)) {
+            float f = (float) candidate;
+            if (Float.toHexString(f).equals(text)) {
+                return f; // canonical by the definition below; parseFloat(text) would give f
+            }
+        }
         checkHexSyntax(text, name);
         float f = Float.parseFloat(text);
         if (!Float.toHexString(f).equals(text)) {
@@ -311,7 +325,12 @@ final class SpecJson {
         return f;
     }
 
+    /** As {@link #hexFloat}, for a double. */
     private static double hexDouble(String text, String name) {
+        double candidate = hexCandidate(text);
+        if (!Double.isNaN(candidate) && Double.toHexString(candidate).equals(text)) {
+            return candidate;
+        }
         checkHexSyntax(text, name);
         double d = Double.parseDouble(text);
         if (!Double.toHexString(d).equals(text)) {
@@ -319,6 +338,55 @@ final class SpecJson {
                     + Double.toHexString(d) + ")");
         }
         return d;
+    }
+
+    /**
+     * The value a text of the form {@code -?0x[01].<1-13 hex digits>p-?<1-5 digits>} stands for,
+     * computed exactly in a double ({@code Math.scalb} of a significand of at most 53 bits), or
+     * NaN for any other text. Only a candidate: the callers accept it only when the float's or
+     * double's own hex string is the text, so a wrong candidate can only send a text down the
+     * slow path, never let one through.
+     */
+    private static double hexCandidate(String t) {
+        int n = t.length();
+        int i = n > 0 && t.charAt(0) == '-' ? 1 : 0;
+        if (n < i + 7 || t.charAt(i) != '0' || t.charAt(i + 1) != 'x' || t.charAt(i + 3) != '.') {
+            return Double.NaN;
+        }
+        char lead = t.charAt(i + 2);
+        if (lead != '0' && lead != '1') {
+            return Double.NaN;
+        }
+        long m = 0;
+        int j = i + 4;
+        for (; j < n && t.charAt(j) != 'p'; j++) {
+            char c = t.charAt(j);
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0 || j - (i + 4) >= 13) {
+                return Double.NaN;
+            }
+            m = m << 4 | d;
+        }
+        int digits = j - (i + 4);
+        if (digits == 0 || j >= n) {
+            return Double.NaN;
+        }
+        int k = j + 1;
+        boolean negExp = k < n && t.charAt(k) == '-';
+        k += negExp ? 1 : 0;
+        if (k >= n || n - k > 5) {
+            return Double.NaN;
+        }
+        int exp = 0;
+        for (; k < n; k++) {
+            char c = t.charAt(k);
+            if (c < '0' || c > '9') {
+                return Double.NaN;
+            }
+            exp = exp * 10 + (c - '0');
+        }
+        double v = Math.scalb((lead - '0') + Math.scalb((double) m, -4 * digits), negExp ? -exp : exp);
+        return i == 1 ? -v : v;
     }
 
     /** Compiled once: {@code String.matches} compiled it for every number of every spec received. */
