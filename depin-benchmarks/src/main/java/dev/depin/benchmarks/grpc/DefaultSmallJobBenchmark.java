@@ -33,7 +33,8 @@ import org.HdrHistogram.Histogram;
  * (one in flight and 64 in flight, in process and over mTLS) is preceded by its minimum warm-up
  * (3 s in process, 10 s and 5 s over mTLS, or the phase's length if longer) and then by more of
  * the same work in 1 s steps until the JIT's compiler threads used at most
- * {@code --settle-jit-ms} of CPU over the last step (default 20 ms, i.e. 2 % of one core), or
+ * {@code --settle-jit-ms} of CPU in each of the last two steps (default 20 ms, i.e. 2 % of one
+ * core; two, because on a loaded machine one step can starve the compiler threads too), or
  * until {@code --settle-max} seconds of warm-up in all (default 60). The lines under the table
  * say, per phase, how long its warm-up took, whether it settled or hit the cap, and the JIT's
  * share of the measured phase's CPU. The JIT's CPU is read from {@code /proc/self/task} (Linux,
@@ -208,12 +209,16 @@ public final class DefaultSmallJobBenchmark {
                 how = "minimum warm-up only (JIT CPU not readable here)";
             } else {
                 long last;
+                int quiet = 0;
                 while (true) {
                     long before = jitMillis();
                     work.run(1);
                     last = jitMillis() - before;
-                    if (last <= jitMs) {
-                        how = "settled (JIT " + last + " ms in the last 1 s step)";
+                    // Two quiet steps in a row: on a loaded machine one step can starve the compiler threads too.
+                    quiet = last <= jitMs ? quiet + 1 : 0;
+                    if (quiet == 2) {
+                        how = "settled (JIT at most " + jitMs + " ms in each of the last two 1 s steps, " + last
+                                + " ms in the last)";
                         break;
                     }
                     if (System.nanoTime() - t0 >= maxSeconds * 1_000_000_000L) {
