@@ -98,8 +98,26 @@ public final class CpuExecutor implements DeviceExecutor {
     }
 
     private static boolean hashWhileIdle(int threads) {
-        String v = System.getProperty(HASH_WHILE_IDLE_PROPERTY);
-        return v != null ? Boolean.parseBoolean(v.trim()) : threads < Runtime.getRuntime().availableProcessors();
+        return hashWhileIdle(System.getProperty(HASH_WHILE_IDLE_PROPERTY), threads,
+                Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * @param v the property's value, or null when unset
+     * @return whether idle kernel threads hash: {@code v} if given, else whether {@code threads}
+     *         leave one of {@code cores} free
+     * @throws InvalidArgumentException if {@code v} is neither {@code true} nor {@code false}
+     */
+    static boolean hashWhileIdle(String v, int threads, int cores) {
+        if (v == null) {
+            return threads < cores;
+        }
+        return switch (v.trim()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new InvalidArgumentException("system property " + HASH_WHILE_IDLE_PROPERTY + " is '" + v
+                    + "': give true or false, or leave it unset for the default");
+        };
     }
 
     @Override

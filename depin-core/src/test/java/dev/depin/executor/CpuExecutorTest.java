@@ -34,6 +34,18 @@ class CpuExecutorTest extends ExecutorContractTest {
     }
 
     @Test
+    void hashWhileIdle_propertyOrCoresLeftFree() {
+        assertTrue(CpuExecutor.hashWhileIdle(null, 1, 2));
+        assertEquals(false, CpuExecutor.hashWhileIdle(null, 2, 2));
+        assertTrue(CpuExecutor.hashWhileIdle(" true", 2, 2));
+        assertEquals(false, CpuExecutor.hashWhileIdle("false", 1, 16));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> CpuExecutor.hashWhileIdle("yes", 1, 2));
+        assertEquals("system property depin.cpu.hashWhileIdle is 'yes': give true or false, or leave it unset for "
+                + "the default", e.getMessage());
+    }
+
+    @Test
     void open_afterClose() {
         CpuExecutor cpu = new CpuExecutor(1);
         cpu.close();
