@@ -73,11 +73,24 @@ import org.slf4j.LoggerFactory;
  * exactly-once rules) lives in its {@link JobMoney}, guarded by this same lock: this class
  * calls it where money is decided (a round's holds, its conclusion, the job's end) and
  * moves what was decided once the lock is released ({@link #afterUnlock}).
+ *
+ * <p>A job's completion (its SLA record, its result future and the caller's continuations on
+ * it) runs only on a client thread: one of the client's scheduler, the thread waiting in the
+ * job's result, or the caller's own thread inside {@link #start()} or a cancel. Never on a
+ * thread that delivered a provider's answer (a transport's callback, an in-process node's
+ * worker, a ledger's thread): those leave it to a client thread ({@link #afterUnlock}).
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String CLIENT_CLOSED = "the client was closed";
+    /**
+     * What the current thread runs for the client, when it runs something: the client's
+     * scheduler (a task of it), or one job (its caller's thread inside {@link #start()} or a
+     * cancel, or the thread waiting in its result). Any other thread is foreign to a job
+     * ({@link #clientSide()}).
+     */
+    private static final ThreadLocal<Object> SIDE = new ThreadLocal<>();
 
     /**
      * What a run needs from its client.
@@ -153,6 +166,11 @@ public final class JobRun implements JobHandle {
     private String cancelReason = "job ended";
     /** Completes the result future; set with the final event under the lock, run by {@link #afterUnlock()}. */
     private Runnable completion;
+    /**
+     * A client thread has been asked to run {@link #completion}: a foreign thread found it set
+     * (guarded by this).
+     */
+    private boolean completionHanded;
     /** Why the job failed, as an exception to chain (a settlement refusal); null otherwise. */
     private Throwable failCause;
     /** Verified, and its money is being settled: too late to cancel. */
@@ -192,7 +210,7 @@ public final class JobRun implements JobHandle {
         // Whoever completes the future with a CancellationException without cancel() still cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
-                cancelled("cancelled through its result future");
+                cancelHere("cancelled through its result future"); // on the thread that completed it
             }
         });
         ctx.meters().submitted();
@@ -200,8 +218,17 @@ public final class JobRun implements JobHandle {
                 && t.getCause() != null ? t.getCause() : t));
     }
 
-    /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round. */
+    /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round (on the caller's thread). */
     public void start() {
+        Object outer = enter(this);
+        try {
+            startHere();
+        } finally {
+            leave(outer);
+        }
+    }
+
+    private void startHere() {
         synchronized (this) {
             if (finished) {
                 return; // the client closed while submitting it, and cancelled it
@@ -211,7 +238,7 @@ public final class JobRun implements JobHandle {
             long untilDeadline = Duration.between(ctx.clock().instant(), spec.deadline()).toNanos();
             if (untilDeadline > 0) {
                 try {
-                    watchdog = ctx.scheduler().schedule(guard(this::deadlinePassed), untilDeadline,
+                    watchdog = ctx.scheduler().schedule(scheduled(this::deadlinePassed), untilDeadline,
                             TimeUnit.NANOSECONDS);
                 } catch (RejectedExecutionException e) {
                     cancelLocked(CLIENT_CLOSED);
@@ -236,7 +263,7 @@ public final class JobRun implements JobHandle {
     /** {@link #hop(Runnable)}, running {@code refused} first if the scheduler refuses the stage. */
     private void hop(Runnable stage, Runnable refused) {
         try {
-            ctx.scheduler().execute(guard(stage));
+            ctx.scheduler().execute(scheduled(stage));
         } catch (RejectedExecutionException e) {
             refused.run();
             cancelled(CLIENT_CLOSED);
@@ -604,7 +631,7 @@ public final class JobRun implements JobHandle {
             }
             ScheduledFuture<?> timer;
             try {
-                timer = ctx.scheduler().schedule(guard(() -> {
+                timer = ctx.scheduler().schedule(scheduled(() -> {
                     String why = "no answer within " + Duration.ofNanos(timeoutNanos);
                     synchronized (this) {
                         if (a.settled) {
@@ -810,7 +837,7 @@ public final class JobRun implements JobHandle {
             return;
         }
         try {
-            ScheduledFuture<?> t = ctx.scheduler().schedule(guard(() -> hedge(round.get(0))),
+            ScheduledFuture<?> t = ctx.scheduler().schedule(scheduled(() -> hedge(round.get(0))),
                     ctx.hedgeAfter().toNanos(), TimeUnit.NANOSECONDS);
             synchronized (this) {
                 if (finished || hedgeTimer != null || !inFlight.contains(round.get(0)) || round.get(0).settled) {
@@ -1335,7 +1362,7 @@ public final class JobRun implements JobHandle {
     /** Runs {@code stage} on the scheduler, or here if the client is closing: money already moved must be recorded. */
     private void hopOrRun(Runnable stage) {
         try {
-            ctx.scheduler().execute(guard(stage));
+            ctx.scheduler().execute(scheduled(stage));
         } catch (RejectedExecutionException e) {
             guard(stage).run();
         }
@@ -1503,6 +1530,14 @@ public final class JobRun implements JobHandle {
      * hand queued events to the listener executor. A call made while the lock is held (a
      * callback that ran synchronously inside a locked section) leaves it all to the caller
      * that holds the lock, which calls this after releasing it.
+     *
+     * <p>Only a client thread ({@link #clientSide()}) completes the job. A foreign thread that
+     * finds the completion set (it ended the job itself, through a bug or a closing client, or
+     * it passes by while the thread that ended the job has not got here yet: a transport's
+     * callback after it handed the verification to the scheduler) leaves it, and once per
+     * job hands the scheduler a task that runs this method there; whichever client thread comes
+     * first runs it. No extra hop otherwise: the thread that decides a job's end is a client
+     * thread on every path but those two, and runs its completion itself, as before.
      */
     private void afterUnlock() {
         if (Thread.holdsLock(this)) {
@@ -1512,10 +1547,24 @@ public final class JobRun implements JobHandle {
         String why;
         Runnable complete;
         JobMoney.Moves moves;
+        boolean left = false;
+        boolean handOff = false;
         synchronized (this) {
-            complete = completion;
-            completion = null;
-            moves = money == null ? null : money.drain();
+            if (completion != null && !clientSide()) {
+                // A foreign thread (a transport's callback passing by, the node's worker) leaves
+                // the completion, the money that moves before it and the events that follow it
+                // to a client thread: the one that set it takes them when it gets here, or the
+                // scheduler's task handed them now, whichever comes first.
+                complete = null;
+                moves = null;
+                left = true;
+                handOff = !completionHanded;
+                completionHanded = true;
+            } else {
+                complete = completion;
+                completion = null;
+                moves = money == null ? null : money.drain();
+            }
             if (toCancel.isEmpty()) {
                 cancel = List.of();
             } else {
@@ -1534,7 +1583,60 @@ public final class JobRun implements JobHandle {
             d.cancel(why); // never blocks, swallows adapter failures
         }
         releasePrepared();
-        bus.flush();
+        if (!left) {
+            bus.flush();
+        }
+        if (handOff) {
+            try {
+                ctx.scheduler().execute(scheduled(() -> { })); // its guard runs afterUnlock there
+            } catch (RejectedExecutionException e) {
+                // The client is closing and runs no more tasks: nothing else would complete the job.
+                Object outer = enter(this);
+                try {
+                    afterUnlock();
+                } finally {
+                    leave(outer);
+                }
+            }
+        }
+    }
+
+    /**
+     * @return whether this thread may run this job's completion: a task of the client's
+     *         scheduler, or this job's caller or waiting thread ({@link #SIDE})
+     */
+    private boolean clientSide() {
+        Object side = SIDE.get();
+        return side == this || side == ctx.scheduler();
+    }
+
+    /** Marks this thread as running for {@code side} until {@link #leave}; returns what it ran for before. */
+    private static Object enter(Object side) {
+        Object outer = SIDE.get();
+        SIDE.set(side);
+        return outer;
+    }
+
+    private static void leave(Object outer) {
+        if (outer == null) {
+            SIDE.remove();
+        } else {
+            SIDE.set(outer);
+        }
+    }
+
+    /** {@code stage} as a task of the client's scheduler ({@link #guard}ed, run as the scheduler's). */
+    private Runnable scheduled(Runnable stage) {
+        Runnable guarded = guard(stage);
+        Object scheduler = ctx.scheduler();
+        return () -> {
+            Object outer = enter(scheduler);
+            try {
+                guarded.run();
+            } finally {
+                leave(outer);
+            }
+        };
     }
 
     /** Cancels an attempt's timeout (a timer left behind would keep the client's threads alive after close). */
@@ -1716,13 +1818,27 @@ public final class JobRun implements JobHandle {
 
     @Override
     public CompletableFuture<Boolean> cancelAsync() {
-        boolean done;
-        synchronized (this) {
-            done = cancelLocked("cancelled by the buyer");
-        }
-        afterUnlock(); // cancels the future, outside the lock
+        return CompletableFuture.completedFuture(cancelHere("cancelled by the buyer"));
+    }
 
-        return CompletableFuture.completedFuture(done);
+    /**
+     * Cancels the job on the caller's thread, which completes its future (cancelled) before
+     * this returns if the cancel wins.
+     *
+     * @return whether the cancel won (the job had not ended)
+     */
+    private boolean cancelHere(String how) {
+        Object outer = enter(this);
+        try {
+            boolean won;
+            synchronized (this) {
+                won = cancelLocked(how);
+            }
+            afterUnlock(); // cancels the future, outside the lock
+            return won;
+        } finally {
+            leave(outer);
+        }
     }
 
     @Override
@@ -1795,6 +1911,7 @@ public final class JobRun implements JobHandle {
                 return;
             }
             Dispatch offered = null;
+            Object outer = enter(JobRun.this); // it runs the job's completion too: it waits for it
             try {
                 while (!isDone()) {
                     if (Thread.interrupted()) {
@@ -1815,6 +1932,7 @@ public final class JobRun implements JobHandle {
                     java.util.concurrent.locks.LockSupport.park(this);
                 }
             } finally {
+                leave(outer);
                 helper.set(null);
                 Handed h = handed.getAndSet(null);
                 if (h != null) {
@@ -1841,12 +1959,7 @@ public final class JobRun implements JobHandle {
 
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
-            boolean won;
-            synchronized (JobRun.this) {
-                won = cancelLocked("cancelled through its result future");
-            }
-            afterUnlock();
-            return won || isCancelled();
+            return cancelHere("cancelled through its result future") || isCancelled();
         }
 
         void cancelNow() {
