@@ -3,6 +3,7 @@ package dev.depin.kernel;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * What a kernel knows about its own results: how the CPU reference computes it, and how a
@@ -74,7 +75,7 @@ public interface KernelReference {
          *
          * @param computing whether the kernel is still computing
          */
-        default void idle(java.util.function.BooleanSupplier computing) {
+        default void idle(BooleanSupplier computing) {
         }
     }
 

@@ -24,6 +24,7 @@ import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -45,6 +46,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -296,7 +298,7 @@ class CompletionThreadTest {
         }
     }
 
-    private static void awaitTrue(java.util.function.BooleanSupplier condition, String otherwise) {
+    private static void awaitTrue(BooleanSupplier condition, String otherwise) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - until > 0) {
@@ -349,7 +351,7 @@ class CompletionThreadTest {
     void attemptFailed_completesOnTheSchedulerNotTheTransport() throws Exception {
         System.out.println("CompletionThreadTest.attemptFailed… seed = " + SEED);
         try (Rig rig = new Rig(23, new SplittableRandom(SEED + 2))) {
-            rig.deliverAndDecideHere(null, new java.io.IOException("connection reset by the provider"));
+            rig.deliverAndDecideHere(null, new IOException("connection reset by the provider"));
             rig.completedOnTheScheduler();
             JobFailedException e = failure(rig.job);
             assertEquals(JobState.FAILED, e.finalState());

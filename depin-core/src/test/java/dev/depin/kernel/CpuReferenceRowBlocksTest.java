@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -79,7 +81,7 @@ class CpuReferenceRowBlocksTest {
         float[] a = randomFloats(rnd, m * k);
         float[] b = randomFloats(rnd, k * n);
         try (CpuReference cpu = new CpuReference(2)) {
-            java.util.concurrent.atomic.AtomicInteger inIdle = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicInteger inIdle = new AtomicInteger();
             List<String> bad = Collections.synchronizedList(new ArrayList<>());
             for (int round = 0; round < 20; round++) {
                 cpu.sgemm(m, k, n, inBytes(a), inBytes(b), ByteBuffer.allocate(m * n * Float.BYTES), new HostArena(),
@@ -89,7 +91,7 @@ class CpuReferenceRowBlocksTest {
                             }
 
                             @Override
-                            public void idle(java.util.function.BooleanSupplier computing) {
+                            public void idle(BooleanSupplier computing) {
                                 inIdle.incrementAndGet();
                                 try {
                                     while (computing.getAsBoolean()) {

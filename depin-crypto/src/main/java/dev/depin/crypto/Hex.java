@@ -1,6 +1,7 @@
 package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
+import java.util.Arrays;
 
 /**
  * Lower-case hexadecimal encoding, the textual form of every digest and key id in depin.
@@ -63,7 +64,7 @@ public final class Hex {
     private static final byte[] VALUES = new byte[128];
 
     static {
-        java.util.Arrays.fill(VALUES, (byte) -1);
+        Arrays.fill(VALUES, (byte) -1);
         for (int c = 0; c < 128; c++) {
             VALUES[c] = (byte) Character.digit(c, 16);
         }

@@ -2,10 +2,17 @@ package dev.depin.crypto;
 
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.internal.MerkleHashing;
-
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An RFC 6962 Merkle tree whose leaf and interior hashes are kept (about 64 bytes per
@@ -120,7 +127,7 @@ public final class MerkleTree {
      * claims it first, and only after every one of its bytes was declared ready.
      */
     public static final class Incremental {
-        private static final ThreadLocal<java.security.MessageDigest> DIGEST =
+        private static final ThreadLocal<MessageDigest> DIGEST =
                 ThreadLocal.withInitial(Sha256::newDigest);
         private final ByteBuffer data;
         private final int pos;
@@ -129,15 +136,15 @@ public final class MerkleTree {
         private final int leafCount;
         private final byte[] leaves;
         /** Bytes of each leaf declared ready so far. */
-        private final java.util.concurrent.atomic.AtomicIntegerArray filled;
+        private final AtomicIntegerArray filled;
         /** Runs of leaves whose bytes are all ready and which are not all claimed yet. */
-        private final java.util.concurrent.ConcurrentLinkedQueue<Run> ready =
-                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<Run> ready =
+                new ConcurrentLinkedQueue<>();
         /** The ranges declared ready, {@code from -> to}: refuses a byte declared twice. */
-        private final java.util.TreeMap<Long, Long> declared = new java.util.TreeMap<>();
-        private final java.util.concurrent.atomic.AtomicLong readyBytes = new java.util.concurrent.atomic.AtomicLong();
-        private final java.util.concurrent.atomic.AtomicInteger hashed =
-                new java.util.concurrent.atomic.AtomicInteger();
+        private final TreeMap<Long, Long> declared = new TreeMap<>();
+        private final AtomicLong readyBytes = new AtomicLong();
+        private final AtomicInteger hashed =
+                new AtomicInteger();
         private volatile MerkleTree tree;
 
         Incremental(ByteBuffer data, int pos, int length, int chunkSize) {
@@ -147,11 +154,11 @@ public final class MerkleTree {
             this.chunkSize = chunkSize;
             this.leafCount = (int) MerkleHashing.leafCount(length, chunkSize);
             this.leaves = new byte[leafCount * Sha256.LENGTH];
-            this.filled = new java.util.concurrent.atomic.AtomicIntegerArray(leafCount);
+            this.filled = new AtomicIntegerArray(leafCount);
         }
 
         /** Leaves {@code [from, to)}, claimed one at a time through {@code next}. */
-        private record Run(int from, int to, java.util.concurrent.atomic.AtomicInteger next) {
+        private record Run(int from, int to, AtomicInteger next) {
         }
 
         /**
@@ -176,8 +183,8 @@ public final class MerkleTree {
             synchronized (declared) {
                 // Exact: a byte declared twice is refused before any count moves, so a leaf's count
                 // reaches its length only when every one of its bytes was declared.
-                java.util.Map.Entry<Long, Long> below = declared.floorEntry(from);
-                java.util.Map.Entry<Long, Long> above = declared.ceilingEntry(from);
+                Map.Entry<Long, Long> below = declared.floorEntry(from);
+                Map.Entry<Long, Long> above = declared.ceilingEntry(from);
                 if ((below != null && below.getValue() > from) || (above != null && above.getKey() < to)) {
                     throw new IllegalStateException("bytes within [" + from + ", " + to + ") were already declared "
                             + "ready: the writer reported a block more than once");
@@ -208,7 +215,7 @@ public final class MerkleTree {
         }
 
         private void offer(int from, int to) {
-            ready.offer(new Run(from, to, new java.util.concurrent.atomic.AtomicInteger(from)));
+            ready.offer(new Run(from, to, new AtomicInteger(from)));
         }
 
         /**
@@ -303,7 +310,7 @@ public final class MerkleTree {
             return Merkle.emptyRoot();
         }
         byte[] top = levels[levels.length - 1];
-        return java.util.Arrays.copyOf(top, Sha256.LENGTH);
+        return Arrays.copyOf(top, Sha256.LENGTH);
     }
 
     /**
@@ -375,7 +382,7 @@ public final class MerkleTree {
     public byte[] leafHash(int leafIndex) {
         checkLeafIndex(leafIndex);
         int off = leafIndex * Sha256.LENGTH;
-        return java.util.Arrays.copyOfRange(levels[0], off, off + Sha256.LENGTH);
+        return Arrays.copyOfRange(levels[0], off, off + Sha256.LENGTH);
     }
 
     /**
@@ -443,7 +450,7 @@ public final class MerkleTree {
             int sibling = i ^ 1;
             if (sibling < m) {
                 int off = sibling * Sha256.LENGTH;
-                path.add(java.util.Arrays.copyOfRange(levels[d], off, off + Sha256.LENGTH));
+                path.add(Arrays.copyOfRange(levels[d], off, off + Sha256.LENGTH));
             }
             // else: an odd last node is carried up unchanged; no path element at this level
             i >>= 1;

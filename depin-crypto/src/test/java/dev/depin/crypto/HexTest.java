@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.depin.InvalidArgumentException;
+import java.util.Locale;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +19,7 @@ class HexTest {
             random.nextBytes(b);
             String hex = Hex.encode(b);
             assertArrayEquals(b, Hex.decode(hex));
-            assertArrayEquals(b, Hex.decode(hex.toUpperCase(java.util.Locale.ROOT)));
+            assertArrayEquals(b, Hex.decode(hex.toUpperCase(Locale.ROOT)));
         }
     }
 

@@ -9,6 +9,11 @@ import dev.depin.grpc.GrpcNetwork;
 import dev.depin.grpc.ProviderServer;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -201,7 +206,7 @@ public final class DefaultSmallJobBenchmark {
         void warm(String phase, int minSeconds, Work work) throws Exception {
             long t0 = System.nanoTime();
             work.run(minSeconds);
-            boolean readable = java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/task"));
+            boolean readable = Files.isReadable(Path.of("/proc/self/task"));
             String how;
             if (!on) {
                 how = "minimum warm-up only (--no-settle)";
@@ -250,13 +255,13 @@ public final class DefaultSmallJobBenchmark {
      */
     private static long jitMillis() {
         long ticks = 0;
-        try (java.nio.file.DirectoryStream<java.nio.file.Path> tasks =
-                     java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc/self/task"))) {
-            for (java.nio.file.Path t : tasks) {
+        try (DirectoryStream<Path> tasks =
+                     Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
                 String stat;
                 try {
-                    stat = java.nio.file.Files.readString(t.resolve("stat"));
-                } catch (java.io.IOException e) {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (IOException e) {
                     continue; // the thread ended
                 }
                 int open = stat.indexOf('(');
@@ -267,7 +272,7 @@ public final class DefaultSmallJobBenchmark {
                 String[] f = stat.substring(close + 2).split(" ");
                 ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
             }
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return 0;
         }
         return ticks * 10;
@@ -275,7 +280,7 @@ public final class DefaultSmallJobBenchmark {
 
     /** @return this process's CPU time so far, all threads, in nanoseconds */
     private static long cpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory
                 .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 

@@ -20,10 +20,19 @@ import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.ReceivedOutput;
 import dev.depin.provider.ProviderOffer;
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The buyer's checks on one attempt, in order: the receipt (signature by the offer's key,
@@ -55,18 +64,18 @@ public final class AttemptVerifier {
      * after the receipt, as before.
      */
     static final long AHEAD_BYTES = 64L << 20;
-    private final java.util.concurrent.atomic.AtomicLong ahead = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong ahead = new AtomicLong();
     private final long aheadLimit;
     /** Where prepared Freivalds checks compute their product side while the provider computes; null: at the check. */
-    private final java.util.concurrent.Executor background;
+    private final Executor background;
     /** Prepared Freivalds checks of attempts in flight, by challenge nonce (see {@link #prepareFreivalds}). */
-    private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
 
     /**
      * One attempt's prepared check: its secret state, the tap that feeds it C, the taps its request
      * carries (detached when the check is wiped), and where A, B and C are.
      */
-    private record Pending(Freivalds.Prepared check, java.util.function.Consumer<ByteBuffer> tap, ArrivalTaps taps,
+    private record Pending(Freivalds.Prepared check, Consumer<ByteBuffer> tap, ArrivalTaps taps,
                            dev.depin.kernel.MatrixProduct product) {
     }
 
@@ -96,12 +105,12 @@ public final class AttemptVerifier {
      *                    it at the check
      */
     public AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism,
-                           java.util.concurrent.Executor background) {
+                           Executor background) {
         this(reference, parallelism, AHEAD_BYTES, background);
     }
 
     private AttemptVerifier(CpuReference reference, dev.depin.crypto.Parallelism parallelism, long aheadBytes,
-                            java.util.concurrent.Executor background) {
+                            Executor background) {
         this.reference = reference;
         this.parallelism = parallelism;
         this.aheadLimit = aheadBytes;
@@ -125,7 +134,7 @@ public final class AttemptVerifier {
      *     ({@link #AHEAD_BYTES}) has no room
      */
     public HeldSpotCheck.Prepared prepare(JobSpec spec, Map<String, ByteBuffer> inputs, ExecutionRequest request,
-                                          java.util.concurrent.Executor executor) {
+                                          Executor executor) {
         if (!request.delivery().leavesOutputs() || !request.delivery().heldInputs().isEmpty()
                 || !(spec.verification() instanceof VerificationPolicy.SpotCheck sc)) {
             return null;
@@ -160,20 +169,20 @@ public final class AttemptVerifier {
      * @return the taps to dispatch the attempt with, when a check was prepared (then
      *     {@link #verify} or {@link #discard} wipes it); empty for other jobs
      */
-    public java.util.Optional<ArrivalTaps> prepareFreivalds(JobSpec spec, Map<String, ByteBuffer> inputs,
+    public Optional<ArrivalTaps> prepareFreivalds(JobSpec spec, Map<String, ByteBuffer> inputs,
                                                             ExecutionRequest request) {
         if (!(spec.verification() instanceof VerificationPolicy.Freivalds f) || request.delivery().leavesOutputs()) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        java.util.Optional<dev.depin.kernel.MatrixProduct> mp = spec.kernel().reference()
+        Optional<dev.depin.kernel.MatrixProduct> mp = spec.kernel().reference()
                 .flatMap(r -> r.matrixProduct(spec.params()));
         if (mp.isEmpty() || !inputs.containsKey(mp.get().a()) || !inputs.containsKey(mp.get().b())) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         dev.depin.kernel.MatrixProduct p = mp.get();
         Freivalds.Prepared check = Freivalds.prepare(p.m(), p.k(), p.n(), Freivalds.Options.rigorous(f.rounds()),
                 Freivalds.newSeed(RANDOM));
-        java.util.function.Consumer<ByteBuffer> tap = check::acceptC;
+        Consumer<ByteBuffer> tap = check::acceptC;
         ArrivalTaps taps = ArrivalTaps.of(Map.of(p.c(), tap));
         Pending old = pending.put(key(request), new Pending(check, tap, taps, p));
         if (old != null) {
@@ -181,8 +190,8 @@ public final class AttemptVerifier {
             old.taps().detach();
         }
         if (background != null) {
-            java.nio.FloatBuffer a = dev.depin.kernel.Buffers.floatView(inputs.get(p.a()));
-            java.nio.FloatBuffer b = dev.depin.kernel.Buffers.floatView(inputs.get(p.b()));
+            FloatBuffer a = dev.depin.kernel.Buffers.floatView(inputs.get(p.a()));
+            FloatBuffer b = dev.depin.kernel.Buffers.floatView(inputs.get(p.b()));
             try {
                 background.execute(() -> {
                     try {
@@ -193,11 +202,11 @@ public final class AttemptVerifier {
                         // Kept by the check: finish() throws it, as the one-shot check would.
                     }
                 });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 // The client is closing: the check computes it at the end, if it ever runs.
             }
         }
-        return java.util.Optional.of(taps);
+        return Optional.of(taps);
     }
 
     /**
@@ -219,7 +228,7 @@ public final class AttemptVerifier {
      *
      * @param requests the job's prepared attempts
      */
-    public void discardAll(java.util.Collection<ExecutionRequest> requests) {
+    public void discardAll(Collection<ExecutionRequest> requests) {
         for (ExecutionRequest r : requests) {
             discard(r);
         }
@@ -362,7 +371,7 @@ public final class AttemptVerifier {
                 VerificationReport f = freivalds.check().finish(dev.depin.kernel.Buffers.floatView(inputs.get(p.a())),
                         dev.depin.kernel.Buffers.floatView(inputs.get(p.b())),
                         dev.depin.kernel.Buffers.floatView(response.outputBytes().get(p.c())));
-                List<VerificationReport.Check> checks = new java.util.ArrayList<>(f.checks());
+                List<VerificationReport.Check> checks = new ArrayList<>(f.checks());
                 checks.add(VerificationReport.Check.passed(PREPARED_CHECK, "(y^T A) B computed while the provider "
                         + "computed, y^T C summed as C arrived, compared after its last byte: the one-shot check's "
                         + "sums and tolerance"));

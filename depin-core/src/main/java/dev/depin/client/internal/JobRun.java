@@ -35,17 +35,26 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,9 +161,9 @@ public final class JobRun implements JobHandle {
      * When the first byte of each attempt's result reached the buyer, on the client's clock
      * read as the transport reported it (for an SLA's time to first byte; any thread).
      */
-    private final Map<Integer, Instant> firstByteOf = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, Instant> firstByteOf = new ConcurrentHashMap<>();
     /** Attempts whose Freivalds check was prepared before dispatch: wiped when the job ends (see stopTimers). */
-    private final java.util.Queue<ExecutionRequest> preparedFreivalds = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Queue<ExecutionRequest> preparedFreivalds = new ConcurrentLinkedQueue<>();
     private JobState state = JobState.SUBMITTED;
     private boolean finished;
     private int round;
@@ -214,18 +223,13 @@ public final class JobRun implements JobHandle {
             }
         });
         ctx.meters().submitted();
-        result.whenComplete((r, t) -> ctx.meters().ended(r, t instanceof java.util.concurrent.CompletionException
+        result.whenComplete((r, t) -> ctx.meters().ended(r, t instanceof CompletionException
                 && t.getCause() != null ? t.getCause() : t));
     }
 
     /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round (on the caller's thread). */
     public void start() {
-        Object outer = enter(this);
-        try {
-            startHere();
-        } finally {
-            leave(outer);
-        }
+        runAs(this, this::startHere);
     }
 
     private void startHere() {
@@ -309,7 +313,7 @@ public final class JobRun implements JobHandle {
         } catch (RuntimeException e) {
             offers = CompletableFuture.failedFuture(e);
         }
-        java.util.function.BiConsumer<List<ProviderOffer>, Throwable> next = (list, error) -> guard(() -> {
+        BiConsumer<List<ProviderOffer>, Throwable> next = (list, error) -> guard(() -> {
             if (error != null || list == null) {
                 roundFailed("could not fetch offers from " + ctx.network().name() + ": "
                         + (error == null ? "the network returned null" : rootCause(error)));
@@ -353,7 +357,7 @@ public final class JobRun implements JobHandle {
      */
     private List<ProviderOffer> placeable(List<ProviderOffer> usable, List<String> passedOver) {
         holdRefused = null;
-        java.util.Optional<NodeId> pinned = job.pinnedProvider();
+        Optional<NodeId> pinned = job.pinnedProvider();
         if (pinned.isEmpty() && !holdPlacement.applies()) {
             return usable;
         }
@@ -405,7 +409,7 @@ public final class JobRun implements JobHandle {
         dev.depin.crypto.ExecutionReceipt receipt = r.receipt() != null
                 ? dev.depin.crypto.ExecutionReceipt.readUnverified(r.receipt()) : r.batched().readReceiptUnverified();
         Instant until = receipt.endedAt().plus(delivery.leaveOutputsFor());
-        Map<String, dev.depin.job.HeldOutput> held = new java.util.LinkedHashMap<>();
+        Map<String, dev.depin.job.HeldOutput> held = new LinkedHashMap<>();
         for (dev.depin.crypto.BufferDigest d : receipt.outputs()) {
             held.put(d.name(), new dev.depin.job.HeldOutput(d.name(), d.merkleRoot(), d.bytes(), a.provider(), until));
         }
@@ -483,7 +487,7 @@ public final class JobRun implements JobHandle {
                 // How far behind this buyer's verifier is goes with the request: a provider holds
                 // the signature of a behind buyer's job for a batch, and signs at once otherwise.
                 batch.add(new Attempt(offer, new ExecutionRequest(jobId, attempts, spec, job.inputs(), nonce,
-                        java.util.Optional.empty(), delivery, ctx.load().resultsQueued()), this.round));
+                        Optional.empty(), delivery, ctx.load().resultsQueued()), this.round));
                 offerOf.put(attempts, offer);
             }
             inFlight = List.copyOf(batch);
@@ -712,7 +716,7 @@ public final class JobRun implements JobHandle {
     private ArrivalTaps prepareFreivalds(Attempt a) {
         ArrivalTaps taps;
         try {
-            java.util.Optional<ArrivalTaps> prepared = ctx.verifier().prepareFreivalds(spec, job.inputs(), a.request);
+            Optional<ArrivalTaps> prepared = ctx.verifier().prepareFreivalds(spec, job.inputs(), a.request);
             if (prepared.isEmpty()) {
                 return ArrivalTaps.none();   // nothing prepared for this job's policy
             }
@@ -1217,7 +1221,7 @@ public final class JobRun implements JobHandle {
                 a.response = both;
             }
             return null;
-        } catch (java.util.concurrent.CompletionException | CancellationException e) {
+        } catch (CompletionException | CancellationException e) {
             return who + "its wipe attestation did not come (" + describe(rootCause(e)) + "): the attempt does "
                     + "not count";
         }
@@ -1591,12 +1595,7 @@ public final class JobRun implements JobHandle {
                 ctx.scheduler().execute(scheduled(() -> { })); // its guard runs afterUnlock there
             } catch (RejectedExecutionException e) {
                 // The client is closing and runs no more tasks: nothing else would complete the job.
-                Object outer = enter(this);
-                try {
-                    afterUnlock();
-                } finally {
-                    leave(outer);
-                }
+                runAs(this, this::afterUnlock);
             }
         }
     }
@@ -1625,18 +1624,21 @@ public final class JobRun implements JobHandle {
         }
     }
 
+    /** Runs {@code body} on this thread marked as running for {@code side} ({@link #enter}). */
+    private static void runAs(Object side, Runnable body) {
+        Object outer = enter(side);
+        try {
+            body.run();
+        } finally {
+            leave(outer);
+        }
+    }
+
     /** {@code stage} as a task of the client's scheduler ({@link #guard}ed, run as the scheduler's). */
     private Runnable scheduled(Runnable stage) {
         Runnable guarded = guard(stage);
         Object scheduler = ctx.scheduler();
-        return () -> {
-            Object outer = enter(scheduler);
-            try {
-                guarded.run();
-            } finally {
-                leave(outer);
-            }
-        };
+        return () -> runAs(scheduler, guarded);
     }
 
     /** Cancels an attempt's timeout (a timer left behind would keep the client's threads alive after close). */
@@ -1765,7 +1767,7 @@ public final class JobRun implements JobHandle {
 
     /** @return {@code t} without the CompletionException and ExecutionException wrappers futures add */
     static Throwable rootCause(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        while ((t instanceof CompletionException || t instanceof ExecutionException)
                 && t.getCause() != null) {
             t = t.getCause();
         }
@@ -1856,18 +1858,18 @@ public final class JobRun implements JobHandle {
          * The thread blocked in {@link #get()}, {@link #get(long, TimeUnit)} or {@link #join()}
          * while it may run the job's stages (one at a time; a second waiter waits as before).
          */
-        private final java.util.concurrent.atomic.AtomicReference<Thread> helper =
-                new java.util.concurrent.atomic.AtomicReference<>();
+        private final AtomicReference<Thread> helper =
+                new AtomicReference<>();
         /** A stage handed to the helper and not yet taken by it. */
-        private final java.util.concurrent.atomic.AtomicReference<Handed> handed =
-                new java.util.concurrent.atomic.AtomicReference<>();
+        private final AtomicReference<Handed> handed =
+                new AtomicReference<>();
 
         ResultFuture() {
             // The helper parks until a stage is handed to it or the job ends.
             whenComplete((r, t) -> {
                 Thread w = helper.get();
                 if (w != null && w != Thread.currentThread()) {
-                    java.util.concurrent.locks.LockSupport.unpark(w);
+                    LockSupport.unpark(w);
                 }
             });
         }
@@ -1888,7 +1890,7 @@ public final class JobRun implements JobHandle {
                 return false;
             }
             if (w != Thread.currentThread()) {
-                java.util.concurrent.locks.LockSupport.unpark(w);
+                LockSupport.unpark(w);
             }
             // A helper that left after our read above hands what it finds on to the scheduler;
             // if it left before taking this one, exactly one of us takes it back.
@@ -1929,7 +1931,7 @@ public final class JobRun implements JobHandle {
                             continue;
                         }
                     }
-                    java.util.concurrent.locks.LockSupport.park(this);
+                    LockSupport.park(this);
                 }
             } finally {
                 leave(outer);
@@ -1942,7 +1944,7 @@ public final class JobRun implements JobHandle {
         }
 
         @Override
-        public JobResult get() throws InterruptedException, java.util.concurrent.ExecutionException {
+        public JobResult get() throws InterruptedException, ExecutionException {
             help();
             return super.get();
         }

@@ -11,16 +11,19 @@ import dev.depin.kernel.Recompute;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
 
 /** {@code C = A·B}, row-major float32. */
 public final class Sgemm extends BuiltinDefinition {
-    private static final java.util.SortedSet<String> PARAMS =
-            java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(List.of("k", "m", "n")));
+    private static final SortedSet<String> PARAMS =
+            Collections.unmodifiableSortedSet(new TreeSet<>(List.of("k", "m", "n")));
 
     @Override
     public String contract() {
@@ -34,7 +37,7 @@ public final class Sgemm extends BuiltinDefinition {
     }
 
     @Override
-    public java.util.SortedSet<String> paramNames() {
+    public SortedSet<String> paramNames() {
         return PARAMS;
     }
 
@@ -98,7 +101,7 @@ public final class Sgemm extends BuiltinDefinition {
                     }
 
                     @Override
-                    public void idle(java.util.function.BooleanSupplier computing) {
+                    public void idle(BooleanSupplier computing) {
                         progress.idle(computing);
                     }
                 });

@@ -2,6 +2,7 @@ package dev.depin.network.spi;
 
 import dev.depin.InvalidArgumentException;
 import java.nio.ByteBuffer;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -71,7 +72,7 @@ public final class ArrivalTaps {
             InvalidArgumentException.requireNonNull(tap, "tap of output '" + output + "'");
             copy.put(output, tap);
         });
-        return new ArrivalTaps(java.util.Collections.unmodifiableMap(copy));
+        return new ArrivalTaps(Collections.unmodifiableMap(copy));
     }
 
     /** @return the taps, for the one assembler that takes them; an empty map once taken or detached */

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Assembles a provider's outputs on the buyer's side as chunks arrive: each output goes
@@ -35,7 +36,7 @@ public final class OutputAssembler implements OutputSink {
         final Merkle.Builder merkle;
         ByteBuffer buffer;
         /** The buyer's observer of this output's chunks ({@link ArrivalTaps}), null without one or once it threw. */
-        java.util.function.Consumer<ByteBuffer> tap;
+        Consumer<ByteBuffer> tap;
         /** Whether the tap saw every byte (it never threw). */
         boolean tapIntact = true;
 
@@ -46,7 +47,7 @@ public final class OutputAssembler implements OutputSink {
     }
 
     private OutputAssembler(Map<String, Long> expected, int chunkSize,
-                            Map<String, java.util.function.Consumer<ByteBuffer>> taps) {
+                            Map<String, Consumer<ByteBuffer>> taps) {
         this.chunkSize = chunkSize;
         expected.forEach((name, size) -> {
             InvalidArgumentException.requireNonNull(name, "output name");

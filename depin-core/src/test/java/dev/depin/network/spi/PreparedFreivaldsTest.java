@@ -39,6 +39,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -349,7 +351,7 @@ class PreparedFreivaldsTest {
         }
         // Then both at once, the same ids over and over, each on its own thread.
         CountDownLatch go = new CountDownLatch(1);
-        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
         open.add(threads::shutdownNow);
         List<CompletableFuture<Void>> runs = new ArrayList<>();
         for (int c = 0; c < 2; c++) {
