@@ -15,11 +15,9 @@ import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.network.ScriptedNetwork;
-import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.network.spi.OfferQuery;
 import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
@@ -71,32 +69,17 @@ class CompletionThreadTest {
      * Passes each attempt to a local network; the provider's answer reaches the client only when
      * the test has a "transport" thread deliver it.
      */
-    private static final class TransportNetwork implements ComputeNetwork {
-        private final LocalNetwork local;
-        final List<CompletableFuture<ExecutionResponse>> inner = new CopyOnWriteArrayList<>();
-        final List<CompletableFuture<ExecutionResponse>> outer = new CopyOnWriteArrayList<>();
+    private static final class TransportNetwork extends HeldResponsesNetwork {
         final CountDownLatch dispatched = new CountDownLatch(1);
 
         TransportNetwork(LocalNetwork local) {
-            this.local = local;
-        }
-
-        @Override
-        public String name() {
-            return "transport";
-        }
-
-        @Override
-        public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
-            return local.offers(query);
+            super("transport", local);
         }
 
         @Override
         public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
             Dispatch d = local.dispatch(offer, request, p -> { });
-            CompletableFuture<ExecutionResponse> mine = new CompletableFuture<>();
-            inner.add(d.response());
-            outer.add(mine);
+            CompletableFuture<ExecutionResponse> mine = hold(d);
             dispatched.countDown();
             return Dispatch.of(mine, d.released(), d::cancel);
         }
@@ -119,11 +102,6 @@ class CompletionThreadTest {
                     mine.complete(tamper.apply(answer));
                 }
             }, "transport-1");
-        }
-
-        @Override
-        public void close() {
-            local.close();
         }
     }
 

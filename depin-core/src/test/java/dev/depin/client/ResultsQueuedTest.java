@@ -7,11 +7,9 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
-import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.network.spi.OfferQuery;
 import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
@@ -38,24 +36,11 @@ class ResultsQueuedTest {
     private static final long SEED = 0x5E_A1ED_2026_1207L;
 
     /** Passes every request to a local network and hands each response over when the test says. */
-    private static final class HeldNetwork implements ComputeNetwork {
-        private final LocalNetwork local;
+    private static final class HeldNetwork extends HeldResponsesNetwork {
         final List<ExecutionRequest> requests = new ArrayList<>();
-        final List<CompletableFuture<ExecutionResponse>> inner = new ArrayList<>();
-        final List<CompletableFuture<ExecutionResponse>> outer = new ArrayList<>();
 
         HeldNetwork(LocalNetwork local) {
-            this.local = local;
-        }
-
-        @Override
-        public String name() {
-            return "held";
-        }
-
-        @Override
-        public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
-            return local.offers(query);
+            super("held", local);
         }
 
         @Override
@@ -63,10 +48,7 @@ class ResultsQueuedTest {
                                               Consumer<Progress> progress) {
             Dispatch d = local.dispatch(offer, request, p -> { });
             requests.add(request);
-            inner.add(d.response());
-            CompletableFuture<ExecutionResponse> mine = new CompletableFuture<>();
-            outer.add(mine);
-            return Dispatch.of(mine, d.released(), d::cancel);
+            return Dispatch.of(hold(d), d.released(), d::cancel);
         }
 
         /** Hands the {@code i}-th response to the client on this thread (settling it here). */
@@ -82,11 +64,6 @@ class ResultsQueuedTest {
 
         synchronized int queuedAt(int i) {
             return requests.get(i).resultsQueued();
-        }
-
-        @Override
-        public void close() {
-            local.close();
         }
     }
 

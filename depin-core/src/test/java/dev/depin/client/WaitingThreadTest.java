@@ -15,7 +15,6 @@ import dev.depin.network.spi.ComputeNetwork;
 import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
-import dev.depin.network.spi.OfferQuery;
 import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.NodeAttempt;
@@ -49,32 +48,17 @@ class WaitingThreadTest {
      * Passes each attempt to a local network; its response reaches the client only through
      * {@code runHere} (on the calling thread) or {@link #deliver} (on the test's thread).
      */
-    private static final class HereNetwork implements ComputeNetwork {
-        private final LocalNetwork local;
+    private static final class HereNetwork extends HeldResponsesNetwork {
         final List<Thread> ranHereOn = new CopyOnWriteArrayList<>();
-        final List<CompletableFuture<ExecutionResponse>> inner = new CopyOnWriteArrayList<>();
-        final List<CompletableFuture<ExecutionResponse>> outer = new CopyOnWriteArrayList<>();
 
         HereNetwork(LocalNetwork local) {
-            this.local = local;
-        }
-
-        @Override
-        public String name() {
-            return "here";
-        }
-
-        @Override
-        public CompletableFuture<List<ProviderOffer>> offers(OfferQuery query) {
-            return local.offers(query);
+            super("here", local);
         }
 
         @Override
         public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
             Dispatch d = local.dispatch(offer, request, p -> { });
-            CompletableFuture<ExecutionResponse> mine = new CompletableFuture<>();
-            inner.add(d.response());
-            outer.add(mine);
+            CompletableFuture<ExecutionResponse> mine = hold(d);
             return Dispatch.of(mine, d.released(), d::cancel).runnableHere(() -> {
                 ranHereOn.add(Thread.currentThread());
                 mine.complete(d.response().join());
@@ -85,11 +69,6 @@ class WaitingThreadTest {
         /** Hands the {@code i}-th response to the client on this thread. */
         void deliver(int i) throws Exception {
             outer.get(i).complete(inner.get(i).get(30, TimeUnit.SECONDS));
-        }
-
-        @Override
-        public void close() {
-            local.close();
         }
     }
 
