@@ -117,7 +117,7 @@ public final class DepinClient implements AutoCloseable {
                 reference, maxAttempts, attemptTimeout, b.banAfterDisputes, b.offerLimit, escrowing, b.hedgeAfter,
                 b.registry == null ? dev.depin.client.internal.ClientMeters.NONE
                         : new dev.depin.client.internal.ClientMeters(b.registry), b.sla,
-                new dev.depin.client.internal.HeldRoom(), b.wipeAttestationGrace);
+                new dev.depin.client.internal.HeldRoom(), b.wipeAttestationGrace, b.seams);
         LOG.info("depin client started on network '{}': {} thread(s), max {} round(s) per job, attempt timeout {}, {}",
                 network.name(), b.threads, maxAttempts, attemptTimeout,
                 escrowing == null ? "no escrow (jobs end VERIFIED)" : b.escrow + (resolved.isEmpty() ? ""
@@ -293,6 +293,7 @@ public final class DepinClient implements AutoCloseable {
         private Duration wipeAttestationGrace = DEFAULT_WIPE_ATTESTATION_GRACE;
         private java.util.function.BiFunction<Integer, java.util.concurrent.ThreadFactory,
                 ScheduledThreadPoolExecutor> schedulers = ScheduledThreadPoolExecutor::new;
+        private JobRun.Seams seams = JobRun.Seams.NONE;
 
         private Builder(ComputeNetwork network) {
             this.network = InvalidArgumentException.requireNonNull(network, "network");
@@ -510,6 +511,18 @@ public final class DepinClient implements AutoCloseable {
         Builder schedulers(java.util.function.BiFunction<Integer, java.util.concurrent.ThreadFactory,
                 ScheduledThreadPoolExecutor> schedulers) {
             this.schedulers = InvalidArgumentException.requireNonNull(schedulers, "schedulers");
+            return this;
+        }
+
+        /**
+         * The test seam into each job (package-private, not API): its lock and the instants where
+         * a test holds one of its threads to force an interleaving ({@link JobRun.Seams}).
+         *
+         * @param seams called by every job this client runs
+         * @return this builder
+         */
+        Builder seams(JobRun.Seams seams) {
+            this.seams = InvalidArgumentException.requireNonNull(seams, "seams");
             return this;
         }
 

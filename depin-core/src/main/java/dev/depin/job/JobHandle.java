@@ -59,10 +59,15 @@ public interface JobHandle {
     void onEvent(Consumer<JobEvent> listener);
 
     /**
-     * Asks to cancel the job: its attempts are stopped where they run.
+     * Asks to cancel the job: its attempts are stopped where they run, and their holds (with an
+     * escrow) voided. A job whose result is already verified can no longer be cancelled: its
+     * money is being settled. The returned future is complete when this returns; when it is
+     * {@code true}, {@link #resultAsync()} already reads as cancelled and {@link #state()} is
+     * {@code CANCELLED} (the same holds when {@code resultAsync().cancel(..)} returns
+     * {@code true}). The job's SLA record and the voids then follow on the client's threads.
      *
      * @return completes with {@code true} if the job was cancelled, {@code false} if it had
-     *         already ended
+     *         already ended or been verified
      */
     CompletableFuture<Boolean> cancelAsync();
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.depin.client.internal.JobRun;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
 import dev.depin.job.JobFailedException;
@@ -56,10 +57,12 @@ import org.junit.jupiter.api.Test;
  * "transport-…". Every way a job ends is driven to the moment where, before the fix, that thread
  * ran the completion: the job is decided while the thread that decided it has not yet run its
  * completion (the test holds the job's lock across the deciding stage, which is what a thread
- * preempted between the two looks like), and the transport thread then passes through the job
- * with the completion waiting. The interleaving is forced with latches and by waiting until the
- * transport thread is blocked on the job's lock (read from {@code ThreadMXBean}), never by
- * sleeping.
+ * preempted between the two looks like; a cancel stops in the seam after it won), and the
+ * transport thread then passes through the job with the completion waiting. The interleaving is
+ * forced with latches and by waiting until the transport thread is blocked on the job's lock
+ * (read from {@code ThreadMXBean}), never by sleeping. The test takes the job's lock through the
+ * seam the engine gives ({@link JobRun.Seams#made}), not by locking on the handle: whatever
+ * object the engine locks on, the test holds the same lock.
  */
 class CompletionThreadTest {
     private static final long SEED = 0x0_2026_1207_1700L;
@@ -189,6 +192,10 @@ class CompletionThreadTest {
         final List<Interposed> schedulers = new ArrayList<>();
         final Recorded recorded = new Recorded();
         final TrippingClock clock = new TrippingClock();
+        /** Runs what it is given holding the job's lock (from the engine's seam). */
+        volatile Consumer<Runnable> lock;
+        /** Runs on the canceller's thread right after its cancel won, before it completes the job. */
+        volatile Runnable onCancelWon = () -> { };
         final DepinClient client;
         final JobHandle job;
         /** The thread each continuation the caller put on the result future ran on. */
@@ -204,6 +211,16 @@ class CompletionThreadTest {
                         Interposed s = new Interposed(threads, factory);
                         schedulers.add(s);
                         return s;
+                    }).seams(new JobRun.Seams() {
+                        @Override
+                        public void made(JobHandle h, Consumer<Runnable> underLock) {
+                            lock = underLock;
+                        }
+
+                        @Override
+                        public void cancelWon(JobHandle h) {
+                            onCancelWon.run();
+                        }
                     }).build();
             job = client.submit(SmallRequests.saxpy(rnd, 1 + rnd.nextInt(700), 1.25f));
             // A non-async continuation: it runs on whichever thread completes the future.
@@ -225,12 +242,12 @@ class CompletionThreadTest {
             transport.start();
             Runnable stage = scheduler().handed.poll(WAIT_SECONDS, TimeUnit.SECONDS);
             assertNotNull(stage, "the transport thread handed no stage to the scheduler");
-            synchronized (job) {
+            lock.accept(() -> {
                 stage.run(); // the job ends here; its completion waits until the lock is released
                 assertFalse(job.resultAsync().isDone(), "the completion ran under the job's lock");
                 scheduler().letGo.countDown();
                 awaitBlockedOnJob(transport);
-            }
+            });
             transport.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
             assertFalse(transport.isAlive(), "the transport thread is stuck");
         }
@@ -238,12 +255,12 @@ class CompletionThreadTest {
         /** Ends the job here under its lock with {@code end}, while the transport thread delivers the answer. */
         void endHereWhileDelivering(Runnable end) throws Exception {
             Thread transport = net.transport(UnaryOperator.identity(), null);
-            synchronized (job) {
+            lock.accept(() -> {
                 end.run();
                 assertFalse(job.resultAsync().isDone(), "the completion ran under the job's lock");
                 transport.start();
                 awaitBlockedOnJob(transport);
-            }
+            });
             transport.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
             assertFalse(transport.isAlive(), "the transport thread is stuck");
         }
@@ -356,9 +373,27 @@ class CompletionThreadTest {
     void cancelled_completesOnTheSchedulerNotTheTransport() throws Exception {
         System.out.println("CompletionThreadTest.cancelled… seed = " + SEED);
         try (Rig rig = new Rig(25, new SplittableRandom(SEED + 4))) {
-            rig.endHereWhileDelivering(() -> assertTrue(rig.job.cancelAsync().join()));
-            rig.completedOnTheScheduler();
+            // The cancel won and stops before it completes the job; meanwhile the transport thread
+            // delivers the answer and passes through the job: it leaves the completion to the
+            // scheduler, which runs it while the canceller still waits.
+            Thread transport = rig.net.transport(UnaryOperator.identity(), null);
+            Thread canceller = Thread.currentThread();
+            rig.onCancelWon = () -> {
+                if (Thread.currentThread() != canceller) {
+                    return;
+                }
+                transport.start();
+                try {
+                    transport.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                assertFalse(transport.isAlive(), "the transport thread is stuck");
+                rig.completedOnTheScheduler();
+            };
+            assertTrue(rig.job.cancelAsync().join());
             assertTrue(rig.job.resultAsync().isCancelled());
+            assertEquals(1, rig.continuations.size(), "the continuation ran again");
             assertEquals(JobState.CANCELLED, rig.job.state());
         }
     }

@@ -124,12 +124,46 @@ public final class JobRun implements JobHandle {
      * @param meters         the client's meters ({@link ClientMeters#NONE} records nothing)
      * @param sla            where each finished job's SLA record goes, or null
      * @param heldRoom       what the client has left on each provider, for placing jobs that leave outputs
+     * @param wipeGrace      how long a verified attempt's wipe attestation is waited for
+     * @param seams          where tests reach into a job ({@link Seams#NONE} outside tests)
      */
     public record Context(ComputeNetwork network, Clock clock, ScheduledExecutorService scheduler, Executor listeners,
                           Reputation reputation, ProviderLoad load, OfferBook offers, AttemptVerifier verifier,
                           CpuReference reference, int maxAttempts, Duration attemptTimeout, int banAfter,
                           int offerLimit, Escrowing escrowing, Duration hedgeAfter, ClientMeters meters,
-                          dev.depin.sla.SlaRecorder sla, HeldRoom heldRoom, Duration wipeGrace) {
+                          dev.depin.sla.SlaRecorder sla, HeldRoom heldRoom, Duration wipeGrace, Seams seams) {
+    }
+
+    /**
+     * Where a test reaches into a job (set through the client builder's package-private seam, not
+     * API): the lock that decides a job's end, and the instants between a decision and its effects
+     * where another thread may come by. A test holds a job there with latches to force an
+     * interleaving that a loaded machine would produce only by chance. {@link #NONE} does nothing.
+     */
+    public interface Seams {
+        /** No test: every seam does nothing. */
+        Seams NONE = new Seams() {
+        };
+
+        /**
+         * A job was made (before it starts).
+         *
+         * @param job  the job
+         * @param lock runs what it is given holding the lock that decides the job's end (whatever
+         *             object that lock is), as the engine's own locked sections do
+         */
+        default void made(JobHandle job, Consumer<Runnable> lock) {
+        }
+
+        /**
+         * This thread's cancel has just won (the job is CANCELLED) and released the job's lock, and
+         * has not yet completed the job: another client thread that comes by now may run the job's
+         * completion before this one does.
+         *
+         * @param job the job
+         */
+        default void cancelWon(JobHandle job) {
+        }
     }
 
     private final Job job;
@@ -216,6 +250,7 @@ public final class JobRun implements JobHandle {
         this.bus = new EventBus(ctx.listeners());
         this.money = ctx.escrowing() == null ? null
                 : new JobMoney(this, jobId, spec, specHash, ctx.escrowing(), this::hopOrRun);
+        ctx.seams().made(this, this::underLock);
         // Whoever completes the future with a CancellationException without cancel() still cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
@@ -225,6 +260,13 @@ public final class JobRun implements JobHandle {
         ctx.meters().submitted();
         result.whenComplete((r, t) -> ctx.meters().ended(r, t instanceof CompletionException
                 && t.getCause() != null ? t.getCause() : t));
+    }
+
+    /** Runs {@code body} holding this job's lock (for {@link Seams#made}). */
+    private void underLock(Runnable body) {
+        synchronized (this) {
+            body.run();
+        }
     }
 
     /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round (on the caller's thread). */
@@ -1824,8 +1866,13 @@ public final class JobRun implements JobHandle {
     }
 
     /**
-     * Cancels the job on the caller's thread, which completes its future (cancelled) before
-     * this returns if the cancel wins.
+     * Cancels the job on the caller's thread. If the cancel wins, the result future reads as
+     * cancelled when this returns: this thread runs the job's completion, or, when another client
+     * thread took it first (a scheduler task or the waiting thread passing through {@link
+     * #afterUnlock} between this thread's two locked sections) and may not have run it yet,
+     * cancels the future itself; the other thread's cancel then finds it done and changes
+     * nothing. Its SLA record and the release of its holds follow on whichever thread took them,
+     * as for any cancel.
      *
      * @return whether the cancel won (the job had not ended)
      */
@@ -1836,7 +1883,13 @@ public final class JobRun implements JobHandle {
             synchronized (this) {
                 won = cancelLocked(how);
             }
-            afterUnlock(); // cancels the future, outside the lock
+            if (won) {
+                ctx.seams().cancelWon(this);
+            }
+            afterUnlock(); // cancels the future, outside the lock, unless another client thread took that
+            if (won) {
+                result.cancelNow();
+            }
             return won;
         } finally {
             leave(outer);
