@@ -193,7 +193,7 @@ class CompletionThreadTest {
         final Recorded recorded = new Recorded();
         final TrippingClock clock = new TrippingClock();
         /** Runs what it is given holding the job's lock (from the engine's seam). */
-        volatile Consumer<Runnable> lock;
+        volatile JobRun.JobLock lock;
         /** Runs on the canceller's thread right after its cancel won, before it completes the job. */
         volatile Runnable onCancelWon = () -> { };
         final DepinClient client;
@@ -213,8 +213,8 @@ class CompletionThreadTest {
                         return s;
                     }).seams(new JobRun.Seams() {
                         @Override
-                        public void made(JobHandle h, Consumer<Runnable> underLock) {
-                            lock = underLock;
+                        public void made(JobHandle h, JobRun.JobLock jobLock) {
+                            lock = jobLock;
                         }
 
                         @Override
@@ -242,7 +242,7 @@ class CompletionThreadTest {
             transport.start();
             Runnable stage = scheduler().handed.poll(WAIT_SECONDS, TimeUnit.SECONDS);
             assertNotNull(stage, "the transport thread handed no stage to the scheduler");
-            lock.accept(() -> {
+            lock.run(() -> {
                 stage.run(); // the job ends here; its completion waits until the lock is released
                 assertFalse(job.resultAsync().isDone(), "the completion ran under the job's lock");
                 scheduler().letGo.countDown();
@@ -255,7 +255,7 @@ class CompletionThreadTest {
         /** Ends the job here under its lock with {@code end}, while the transport thread delivers the answer. */
         void endHereWhileDelivering(Runnable end) throws Exception {
             Thread transport = net.transport(UnaryOperator.identity(), null);
-            lock.accept(() -> {
+            lock.run(() -> {
                 end.run();
                 assertFalse(job.resultAsync().isDone(), "the completion ran under the job's lock");
                 transport.start();

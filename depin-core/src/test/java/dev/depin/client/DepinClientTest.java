@@ -775,13 +775,17 @@ class DepinClientTest {
         if (!honest) {
             net.fault(node.nodeId(), ScriptedNetwork.Fault.TAMPER_RESPONSE).tamperResponses(r -> null);
         }
-        DepinClient client = client(net, 1, Duration.ofSeconds(30));
+        JobLocks locks = new JobLocks();
+        DepinClient client = DepinClient.builder(net).maxAttempts(1).attemptTimeout(Duration.ofSeconds(30))
+                .seams(locks).build();
+        open.add(net);
+        open.add(client);
         JobHandle h = client.submit(sgemm(new SplittableRandom(SEED), 2, 2, 2));
         java.util.concurrent.atomic.AtomicBoolean underLock = new java.util.concurrent.atomic.AtomicBoolean(true);
         java.util.concurrent.atomic.AtomicReference<List<JobEvent>> seen =
                 new java.util.concurrent.atomic.AtomicReference<>();
         CompletableFuture<Void> dependent = h.resultAsync().handle((r, t) -> {
-            underLock.set(Thread.holdsLock(h));
+            underLock.set(locks.heldHere(h));
             seen.set(h.events());
             return null;
         });
@@ -846,12 +850,13 @@ class DepinClientTest {
                 new Thread(r, "my-listeners"));
         try {
             ScriptedNetwork net = new ScriptedNetwork(LocalNetwork.of(nodes(1)));
-            DepinClient client = DepinClient.builder(net).listenerExecutor(mine).build();
+            JobLocks locks = new JobLocks();
+            DepinClient client = DepinClient.builder(net).listenerExecutor(mine).seams(locks).build();
             open.add(net);
             open.add(client);
             JobHandle h = client.submit(sgemm(new SplittableRandom(SEED), 2, 2, 2));
             List<String> where = new java.util.concurrent.CopyOnWriteArrayList<>();
-            h.onEvent(e -> where.add(Thread.currentThread().getName() + (Thread.holdsLock(h) ? " locked" : "")));
+            h.onEvent(e -> where.add(Thread.currentThread().getName() + (locks.heldHere(h) ? " locked" : "")));
             h.result(Duration.ofSeconds(30));
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (where.size() < h.events().size() && System.nanoTime() < until) {

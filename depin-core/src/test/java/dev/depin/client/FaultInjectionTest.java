@@ -154,8 +154,9 @@ public class FaultInjectionTest {
         LocalNetwork local = LocalNetwork.of(nodes);
         FaultyNetwork net = new FaultyNetwork(local, rnd.split(), timer, faults);
         // Faults injected in transit get the provider disputed: no bans, or a sub-run would soon run out of providers.
+        JobLocks locks = new JobLocks();
         DepinClient.Builder builder = DepinClient.builder(net).maxAttempts(3).attemptTimeout(Duration.ofMillis(150))
-                .threads(2).banAfterDisputes(0);
+                .threads(2).banAfterDisputes(0).seams(locks);
         if (run % 2 == 1) {
             // Odd sub-runs hedge: slow and silent providers get raced by a second one.
             builder.hedgeAfter(Duration.ofMillis(20));
@@ -189,7 +190,7 @@ public class FaultInjectionTest {
                 }
                 Submitted s;
                 try {
-                    s = submit(client, rnd, timer);
+                    s = submit(client, locks, rnd, timer);
                 } catch (DepinException e) {
                     window.release();
                     assertTrue(e.getMessage().contains("client is closed"), e.getMessage());
@@ -223,7 +224,7 @@ public class FaultInjectionTest {
         afterSubRun(run, results);
     }
 
-    private Submitted submit(DepinClient client, SplittableRandom rnd, ScheduledExecutorService timer) {
+    private Submitted submit(DepinClient client, JobLocks locks, SplittableRandom rnd, ScheduledExecutorService timer) {
         int n = 1 + rnd.nextInt(64);
         float[] x = new float[n];
         float[] y = new float[n];
@@ -261,7 +262,7 @@ public class FaultInjectionTest {
         boolean listen = rnd.nextInt(10) == 0;
         JobHandle h = client.submit(job);
         h.resultAsync().whenComplete((r, t) -> {
-            if (Thread.holdsLock(h)) {
+            if (locks.heldHere(h)) {
                 UNDER_LOCK.incrementAndGet();
             }
         });

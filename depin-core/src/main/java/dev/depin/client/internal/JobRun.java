@@ -149,10 +149,9 @@ public final class JobRun implements JobHandle {
          * A job was made (before it starts).
          *
          * @param job  the job
-         * @param lock runs what it is given holding the lock that decides the job's end (whatever
-         *             object that lock is), as the engine's own locked sections do
+         * @param lock the lock that decides the job's end (whatever object that lock is)
          */
-        default void made(JobHandle job, Consumer<Runnable> lock) {
+        default void made(JobHandle job, JobLock lock) {
         }
 
         /**
@@ -164,6 +163,19 @@ public final class JobRun implements JobHandle {
          */
         default void cancelWon(JobHandle job) {
         }
+    }
+
+    /** The lock that decides a job's end, as a test sees it ({@link Seams#made}). */
+    public interface JobLock {
+        /**
+         * Runs {@code body} holding the lock, as the engine's own locked sections do.
+         *
+         * @param body what to run
+         */
+        void run(Runnable body);
+
+        /** @return whether the current thread holds the lock (user code never should) */
+        boolean heldByCurrentThread();
     }
 
     private final Job job;
@@ -250,7 +262,19 @@ public final class JobRun implements JobHandle {
         this.bus = new EventBus(ctx.listeners());
         this.money = ctx.escrowing() == null ? null
                 : new JobMoney(this, jobId, spec, specHash, ctx.escrowing(), this::hopOrRun);
-        ctx.seams().made(this, this::underLock);
+        ctx.seams().made(this, new JobLock() {
+            @Override
+            public void run(Runnable body) {
+                synchronized (JobRun.this) {
+                    body.run();
+                }
+            }
+
+            @Override
+            public boolean heldByCurrentThread() {
+                return Thread.holdsLock(JobRun.this);
+            }
+        });
         // Whoever completes the future with a CancellationException without cancel() still cancels the job.
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
@@ -260,13 +284,6 @@ public final class JobRun implements JobHandle {
         ctx.meters().submitted();
         result.whenComplete((r, t) -> ctx.meters().ended(r, t instanceof CompletionException
                 && t.getCause() != null ? t.getCause() : t));
-    }
-
-    /** Runs {@code body} holding this job's lock (for {@link Seams#made}). */
-    private void underLock(Runnable body) {
-        synchronized (this) {
-            body.run();
-        }
     }
 
     /** Publishes SUBMITTED, arms the deadline watchdog and starts the first round (on the caller's thread). */
