@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.depin.client.internal.JobRun;
 import dev.depin.crypto.NodeKeyPair;
@@ -14,13 +13,10 @@ import dev.depin.job.Job;
 import dev.depin.job.JobEvent;
 import dev.depin.job.JobHandle;
 import dev.depin.job.JobState;
-import dev.depin.network.spi.Dispatch;
-import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
-import dev.depin.provider.ProviderOffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -29,8 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -51,23 +45,6 @@ import org.junit.jupiter.api.Test;
 class CancelVisibleTest {
     private static final long SEED = 0x0_2026_1207_1930L;
     static final long WAIT_SECONDS = 30;
-
-    /** Each attempt goes to a local network; its answer reaches the client when the test delivers it. */
-    static final class Held extends HeldResponsesNetwork {
-        final CountDownLatch dispatched = new CountDownLatch(1);
-
-        Held(LocalNetwork local) {
-            super("held", local);
-        }
-
-        @Override
-        public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
-            Dispatch d = local.dispatch(offer, request, p -> { });
-            CompletableFuture<ExecutionResponse> mine = hold(d);
-            dispatched.countDown();
-            return Dispatch.of(mine, d.released(), d::cancel);
-        }
-    }
 
     /** An SLA recorder that holds the thread recording a job until the test lets it go. */
     static final class HoldingRecorder implements dev.depin.sla.SlaRecorder {
@@ -101,7 +78,7 @@ class CancelVisibleTest {
      * the job's completion and by the provider's answer.
      */
     static final class Race implements AutoCloseable {
-        final Held net;
+        final HeldResponsesNetwork net;
         final HoldingRecorder recorder = new HoldingRecorder();
         final List<HeldTimers> timers = new ArrayList<>();
         final DepinClient client;
@@ -116,7 +93,7 @@ class CancelVisibleTest {
          * @param job      the job
          */
         Race(ProviderNode node, UnaryOperator<DepinClient.Builder> builder, Job job) {
-            net = new Held(LocalNetwork.of(List.of(node)));
+            net = new HeldResponsesNetwork("held", LocalNetwork.of(List.of(node)));
             client = builder.apply(DepinClient.builder(net).maxAttempts(1).sla(recorder)
                     .schedulers(HeldTimers.into(timers)) // no deadline or timeout fires on its own
                     .seams(new JobRun.Seams() {
@@ -140,7 +117,7 @@ class CancelVisibleTest {
         Cancelled cancelRacedByTheScheduler(Function<JobHandle, Boolean> cancel) throws Exception {
             assertTrue(net.dispatched.await(WAIT_SECONDS, TimeUnit.SECONDS), "the attempt was never dispatched");
             CompletableFuture<ExecutionResponse> mine = net.outer.get(0);
-            awaitTrue(() -> mine.getNumberOfDependents() > 0, "the client never listened on the response");
+            CompletionThreadTest.awaitTrue(() -> mine.getNumberOfDependents() > 0, "the client never listened on the response");
             ExecutionResponse answer = net.inner.get(0).get(WAIT_SECONDS, TimeUnit.SECONDS);
             Thread canceller = Thread.currentThread();
             Thread transport = new Thread(() -> mine.complete(answer), "transport-1");
@@ -162,7 +139,7 @@ class CancelVisibleTest {
             Cancelled seen = new Cancelled(won, job.resultAsync().isCancelled(), job.resultAsync().isDone(),
                     job.state(), continuations.isEmpty() ? null : continuations.get(0));
             recorder.letGo.countDown();
-            awaitTrue(() -> recorder.records.size() == 1, "the cancelled job's SLA record was never made");
+            CompletionThreadTest.awaitTrue(() -> recorder.records.size() == 1, "the cancelled job's SLA record was never made");
             return seen;
         }
 
@@ -195,17 +172,6 @@ class CancelVisibleTest {
             recorder.letGo.countDown();
             client.close();
             net.close();
-        }
-    }
-
-    static void awaitTrue(BooleanSupplier condition, String otherwise) {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - until > 0) {
-                fail(otherwise);
-            }
-            Thread.onSpinWait();
-            Thread.yield();
         }
     }
 

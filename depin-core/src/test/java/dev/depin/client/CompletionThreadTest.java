@@ -16,13 +16,10 @@ import dev.depin.job.JobHandle;
 import dev.depin.job.JobResult;
 import dev.depin.job.JobState;
 import dev.depin.network.ScriptedNetwork;
-import dev.depin.network.spi.Dispatch;
-import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.SmallRequests;
 import dev.depin.node.LocalNetwork;
 import dev.depin.node.ProviderNode;
-import dev.depin.provider.ProviderOffer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -35,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -46,7 +42,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
@@ -73,18 +68,8 @@ class CompletionThreadTest {
      * the test has a "transport" thread deliver it.
      */
     private static final class TransportNetwork extends HeldResponsesNetwork {
-        final CountDownLatch dispatched = new CountDownLatch(1);
-
         TransportNetwork(LocalNetwork local) {
             super("transport", local);
-        }
-
-        @Override
-        public Dispatch dispatch(ProviderOffer offer, ExecutionRequest request, Consumer<Progress> progress) {
-            Dispatch d = local.dispatch(offer, request, p -> { });
-            CompletableFuture<ExecutionResponse> mine = hold(d);
-            dispatched.countDown();
-            return Dispatch.of(mine, d.released(), d::cancel);
         }
 
         /**
@@ -293,7 +278,8 @@ class CompletionThreadTest {
         }
     }
 
-    private static void awaitTrue(BooleanSupplier condition, String otherwise) {
+    /** Waits (spinning, bounded by {@link #WAIT_SECONDS}) until {@code condition} holds, else fails with {@code otherwise}. */
+    static void awaitTrue(BooleanSupplier condition, String otherwise) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - until > 0) {

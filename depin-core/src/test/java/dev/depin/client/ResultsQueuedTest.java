@@ -46,9 +46,8 @@ class ResultsQueuedTest {
         @Override
         public synchronized Dispatch dispatch(ProviderOffer offer, ExecutionRequest request,
                                               Consumer<Progress> progress) {
-            Dispatch d = local.dispatch(offer, request, p -> { });
             requests.add(request);
-            return Dispatch.of(hold(d), d.released(), d::cancel);
+            return super.dispatch(offer, request, progress);
         }
 
         /** Hands the {@code i}-th response to the client on this thread (settling it here). */
