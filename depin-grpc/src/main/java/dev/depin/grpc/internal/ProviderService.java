@@ -869,6 +869,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private boolean wipeMayFollow;
         /** The buyer takes cached inputs read in place (Start.buffers_in_place). */
         private boolean buffersInPlace;
+        /** The buyer takes a batched receipt in parts (Start.batched_parts). */
+        private boolean batchedParts;
         private java.util.Set<String> byRoot = java.util.Set.of();
         private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
@@ -1185,6 +1187,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             keepOutputs = s.getKeepOutputs();
             wipeMayFollow = s.getWipeMayFollow();
             buffersInPlace = s.getBuffersInPlace();
+            batchedParts = s.getBatchedParts();
             byRoot = byRoot(spec, s.getByRootList());
             List<String> need = new ArrayList<>();
             if (!byRoot.isEmpty()) {
@@ -1604,7 +1607,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
                     .setDeviceNanos(r.deviceNanos());
             // Each JSON array is fresh and never written again: wrapped, not copied.
-            if (r.batched() != null) {
+            if (r.batched() != null && batchedParts) {
+                b.setBatchedParts(BatchedWire.parts(r.batched()));
+            } else if (r.batched() != null) {
                 b.setBatchedReceipt(UnsafeByteOperations.unsafeWrap(r.batched().toJsonBytes()));
             } else {
                 b.setReceiptEnvelope(UnsafeByteOperations.unsafeWrap(r.receipt().toJsonBytes()))

@@ -223,7 +223,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                 .setResultsQueued(request.resultsQueued());
         request.holdCertificate().ifPresent(c -> start.setHoldCertificate(ByteString.copyFrom(c.toBytes())));
         start.setKeepInputs(keep).addAllByRoot(byRoot).setKeepOutputs(keepOutputs).setWipeMayFollow(true)
-                .setBuffersInPlace(true);
+                .setBuffersInPlace(true).setBatchedParts(true);
         request.delivery().leave().ifPresent(d -> start.setLeaveOutputsMillis(d.toMillis()));
         if (inline) {
             // The request's buffers are immutable views: serialized as they are, no copy.
@@ -372,12 +372,21 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         Envelope wipe = null;
         BatchedReceipt batched = null;
         CompletableFuture<Envelope> toFollow = null;
+        boolean parts = r.hasBatchedParts();
+        if (parts && (!r.getBatchedReceipt().isEmpty() || !r.getReceiptEnvelope().isEmpty()
+                || !r.getWipeEnvelope().isEmpty())) {
+            throw new NetworkException("a result with a batched receipt in parts also carries a batched receipt or an "
+                    + "envelope");
+        }
         if (r.getWipeFollows()) {
-            if (!r.getBatchedReceipt().isEmpty() || !r.getWipeEnvelope().isEmpty()) {
+            if (parts || !r.getBatchedReceipt().isEmpty() || !r.getWipeEnvelope().isEmpty()) {
                 throw new NetworkException("a result whose wipe attestation follows carries a batch or an attestation");
             }
             receipt = Envelope.parse(r.getReceiptEnvelope().toByteArray(), Wire.MAX_PROOF_BYTES);
             toFollow = new CompletableFuture<>();
+        } else if (parts) {
+            // Only a node that read this buyer's Start.batched_parts sends it; an older node sends the JSON form below.
+            batched = BatchedWire.receipt(r.getBatchedParts(), Wire.MAX_PROOF_BYTES);
         } else if (!r.getBatchedReceipt().isEmpty()) {
             batched = BatchedReceipt.parse(r.getBatchedReceipt().toByteArray(), Wire.MAX_PROOF_BYTES);
         } else {

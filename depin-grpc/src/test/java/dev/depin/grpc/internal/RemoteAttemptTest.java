@@ -260,4 +260,77 @@ class RemoteAttemptTest {
         c.onNext(wipe(env[1]));
         assertTrue(rc.cancelled.contains("a wipe attestation that no result announced"), rc.cancelled);
     }
+
+    private static ExecuteResponse batchedResult(NodeKeyPair key, dev.depin.crypto.BatchedReceipt r, boolean parts,
+                                                 boolean json) {
+        Result.Builder b = Result.newBuilder().setJobId("00112233445566778899aabbccddeeff").setAttempt(1)
+                .setProvider(key.nodeId().hex()).setExecutorKind("cpu");
+        if (parts) {
+            b.setBatchedParts(BatchedWire.parts(r));
+        }
+        if (json) {
+            b.setBatchedReceipt(com.google.protobuf.ByteString.copyFrom(r.toJsonBytes()));
+        }
+        return ExecuteResponse.newBuilder().setResult(b).build();
+    }
+
+    /**
+     * A buyer asks for the batched receipt in parts (Start.batched_parts) and takes either form:
+     * the parts from a node that read the field, the JSON form from an older node that did not;
+     * a Result with both forms, or with parts and an envelope or a receipt whose attestation
+     * follows, breaks the protocol.
+     */
+    @Test
+    void batchedReceipt_inPartsOrJson_bothTaken_mixedRefused() {
+        NodeKeyPair key = NodeKeyPair.generate();
+        SplittableRandom rnd = new SplittableRandom(SEED + 4);
+        Job job = SmallRequests.saxpy(rnd, 300, 2);
+        List<dev.depin.crypto.BatchedReceipt> sealed = BatchedWireTest.batch(key, rnd, 3);
+        for (boolean parts : new boolean[] {true, false}) {
+            RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+            Recorder r = open(a);
+            assertTrue(r.sent.get(0).getStart().getBatchedParts(), "a buyer that takes the parts says so");
+            a.onNext(output(job));
+            a.onNext(batchedResult(key, sealed.get(2), parts, !parts));
+            ExecutionResponse resp = a.dispatch().response().join();
+            assertEquals(sealed.get(2), resp.batched(), parts ? "in parts" : "JSON, from an older node");
+            assertNull(resp.receipt());
+            assertNull(r.cancelled);
+        }
+        Envelope[] env = signed(job, key);
+        java.util.Map<String, ExecuteResponse> mixed = new java.util.LinkedHashMap<>();
+        mixed.put("both forms", batchedResult(key, sealed.get(0), true, true));
+        mixed.put("parts and an envelope", batchedResult(key, sealed.get(0), true, false).toBuilder()
+                .setResult(batchedResult(key, sealed.get(0), true, false).getResult().toBuilder()
+                        .setWipeEnvelope(com.google.protobuf.ByteString.copyFrom(env[1].toJsonBytes()))).build());
+        mixed.put("parts and a receipt", batchedResult(key, sealed.get(0), true, false).toBuilder()
+                .setResult(batchedResult(key, sealed.get(0), true, false).getResult().toBuilder()
+                        .setReceiptEnvelope(com.google.protobuf.ByteString.copyFrom(env[0].toJsonBytes()))).build());
+        for (java.util.Map.Entry<String, ExecuteResponse> m : mixed.entrySet()) {
+            RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+            Recorder r = open(a);
+            a.onNext(output(job));
+            a.onNext(m.getValue());
+            assertEquals("provider " + key.nodeId().shortId() + " broke the protocol: a result with a batched receipt in parts "
+                    + "also carries a batched receipt or an envelope", r.cancelled, m.getKey());
+            assertTrue(a.dispatch().response().isCompletedExceptionally(), m.getKey());
+        }
+        RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder r = open(a);
+        a.onNext(output(job));
+        a.onNext(ExecuteResponse.newBuilder().setResult(batchedResult(key, sealed.get(0), true, false).getResult()
+                .toBuilder().setWipeFollows(true)).build());
+        assertEquals("provider " + key.nodeId().shortId() + " broke the protocol: a result whose wipe attestation follows "
+                + "carries a batch or an attestation", r.cancelled);
+        // Hostile parts fail the attempt with the reader's message.
+        RemoteAttempt h = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder rh = open(h);
+        h.onNext(output(job));
+        ExecuteResponse bad = batchedResult(key, sealed.get(0), true, false);
+        h.onNext(bad.toBuilder().setResult(bad.getResult().toBuilder().setBatchedParts(
+                bad.getResult().getBatchedParts().toBuilder().clearWipeProof())).build());
+        assertEquals("provider " + key.nodeId().shortId() + " broke the protocol: MALFORMED_ENVELOPE: malformed "
+                + "batched receipt: field 'wipeProof' is missing: reject it", rh.cancelled);
+        assertTrue(h.dispatch().response().isCompletedExceptionally());
+    }
 }
