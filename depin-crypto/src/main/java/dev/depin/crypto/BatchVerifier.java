@@ -58,6 +58,12 @@ public final class BatchVerifier {
     /** Report policy name of a batched receipt's checks. */
     public static final String POLICY = "batchSignature";
 
+    /**
+     * Each batch envelope's digest, by identity (envelopes are immutable): a buyer that reads a
+     * batch's envelope once for all its jobs (over gRPC, {@code Result.batched_parts}) hashes it
+     * once, not once per job.
+     */
+    private static final IdentityMemo<Envelope, String> BATCH_DIGESTS = new IdentityMemo<>(64, Envelope::digestHex);
     private final int cacheSize;
     private final Map<String, SignedBatch> cache;
     /**
@@ -133,7 +139,7 @@ public final class BatchVerifier {
         InvalidArgumentException.requireNonNull(expectations, "expectations");
         NodePublicKey key = expectations.signer();
         Envelope batchEnv = job.batch();
-        String batchDigest = batchEnv.digestHex();
+        String batchDigest = BATCH_DIGESTS.get(batchEnv);
         String cacheKey = cacheKey(batchEnv, batchDigest, key);
         SignedBatch batch = cached(cacheKey);
         boolean fromCache = batch != null;
@@ -224,7 +230,7 @@ public final class BatchVerifier {
     private SignedBatch signedBatch(BatchedReceipt job, NodePublicKey key) {
         InvalidArgumentException.requireNonNull(job, "job");
         InvalidArgumentException.requireNonNull(key, "key");
-        String digest = job.batch().digestHex();
+        String digest = BATCH_DIGESTS.get(job.batch());
         String cacheKey = cacheKey(job.batch(), digest, key);
         SignedBatch batch = cached(cacheKey);
         if (batch == null) {
