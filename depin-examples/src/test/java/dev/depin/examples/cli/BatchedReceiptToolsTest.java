@@ -7,26 +7,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.depin.crypto.BatchSigner;
-import dev.depin.crypto.BatchedReceipt;
-import dev.depin.crypto.BufferDigest;
-import dev.depin.crypto.ExecutionReceipt;
 import dev.depin.crypto.Hex;
-import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.KeyPem;
 import dev.depin.crypto.NodeKeyPair;
-import dev.depin.crypto.WipeAttestation;
+import dev.depin.network.spi.SealedBatches;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -183,31 +177,14 @@ class BatchedReceiptToolsTest {
             throws Exception {
         Path keyFile = dir.resolve(provider.nodeId().hex() + ".pub.pem");
         Files.writeString(keyFile, KeyPem.publicKeyToPem(provider.publicKey()));
-        List<CompletableFuture<BatchedReceipt>> futures = new ArrayList<>();
         List<Written> written = new ArrayList<>();
-        try (BatchSigner signer = new BatchSigner(provider, jobs)) {
-            for (int i = 0; i < jobs; i++) {
-                String id = String.format("%s-%016x", tag, rnd.nextLong());
-                byte[] in = bytes(rnd, 1 + rnd.nextInt(3 * CHUNK));
-                byte[] out = bytes(rnd, 1 + rnd.nextInt(5 * CHUNK));
-                byte[] nonce = bytes(rnd, 32);
-                ExecutionReceipt r = ExecutionReceipt.builder().jobId(id).attempt(1)
-                        .specHash(Hex.encode(bytes(rnd, 32))).kernelId("saxpy").kernelHash(Hex.encode(bytes(rnd, 32)))
-                        .nonce(Hex.encode(nonce)).input(BufferDigest.of("in", ByteBuffer.wrap(in), CHUNK))
-                        .output(BufferDigest.of("out", ByteBuffer.wrap(out), CHUNK)).merkleChunkBytes(CHUNK)
-                        .executorKind("cpu").startedAt(T0).endedAt(T0.plusMillis(i)).deviceTimeNanos(i).build();
-                WipeAttestation w = WipeAttestation.builder().receiptDigest(r.statementDigestHex())
-                        .buffer(HostWipe.wipe("in", new byte[in.length], (byte) 0))
-                        .buffer(HostWipe.wipe("out", new byte[out.length], (byte) 0))
-                        .startedAt(T0).endedAt(T0.plusMillis(1)).build();
-                futures.add(signer.add(r, w));
-                Path output = dir.resolve(id + ".out.bin");
-                Files.write(output, out);
-                written.add(new Written(dir.resolve(id + ".batched-receipt.json"), output, keyFile, id));
-            }
-        }
-        for (int i = 0; i < jobs; i++) {
-            Files.write(written.get(i).receipt, futures.get(i).get(30, TimeUnit.SECONDS).toJsonBytes());
+        for (SealedBatches.Sealed s : SealedBatches.seal(provider, rnd, jobs, tag, 3 * CHUNK, 5 * CHUNK, T0,
+                Clock.systemUTC())) {
+            Path output = dir.resolve(s.jobId() + ".out.bin");
+            Files.write(output, s.output());
+            Path receipt = dir.resolve(s.jobId() + ".batched-receipt.json");
+            Files.write(receipt, s.receipt().toJsonBytes());
+            written.add(new Written(receipt, output, keyFile, s.jobId()));
         }
         return written;
     }
@@ -219,15 +196,7 @@ class BatchedReceiptToolsTest {
     }
 
     private static NodeKeyPair key(SplittableRandom rnd) {
-        return NodeKeyPair.fromSeed(bytes(rnd, 32));
-    }
-
-    private static byte[] bytes(SplittableRandom rnd, int n) {
-        byte[] b = new byte[n];
-        for (int i = 0; i < n; i++) {
-            b[i] = (byte) rnd.nextInt(256);
-        }
-        return b;
+        return NodeKeyPair.fromSeed(SealedBatches.bytes(rnd, 32));
     }
 
     // ------------------------------------------------------------------ running the tools

@@ -7,27 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.depin.crypto.BatchSigner;
 import dev.depin.crypto.BatchVerifier;
 import dev.depin.crypto.BatchedReceipt;
-import dev.depin.crypto.BufferDigest;
-import dev.depin.crypto.ExecutionReceipt;
-import dev.depin.crypto.Hex;
-import dev.depin.crypto.HostWipe;
 import dev.depin.crypto.MalformedEnvelopeException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.VerificationException;
-import dev.depin.crypto.WipeAttestation;
 import dev.depin.grpc.internal.wire.BatchedParts;
 import dev.depin.grpc.internal.wire.ProofParts;
-import java.nio.ByteBuffer;
+import dev.depin.network.spi.SealedBatches;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
@@ -40,33 +33,16 @@ import org.junit.jupiter.api.Test;
 class BatchedWireTest {
     private static final long SEED = 0xBA7C4ED5L;
     private static final Instant T0 = Instant.parse("2026-12-07T19:00:00Z");
-    private static final int CHUNK = 4096;
 
     /** Seals {@code jobs} jobs (awkward sizes, from the seed) into one batch signed by {@code key}. */
     static List<BatchedReceipt> batch(NodeKeyPair key, SplittableRandom rnd, int jobs) {
-        List<CompletableFuture<BatchedReceipt>> futures = new ArrayList<>();
-        try (BatchSigner signer = new BatchSigner(key, jobs, Clock.fixed(T0, ZoneOffset.UTC))) {
-            for (int i = 0; i < jobs; i++) {
-                byte[] in = new byte[1 + rnd.nextInt(5000)];
-                byte[] out = new byte[1 + rnd.nextInt(300)];
-                byte[] nonce = new byte[32];
-                rnd.nextBytes(in);
-                rnd.nextBytes(out);
-                rnd.nextBytes(nonce);
-                ExecutionReceipt r = ExecutionReceipt.builder().jobId(String.format("%032x", i)).attempt(1)
-                        .specHash(Hex.encode(new byte[32])).kernelId("k").kernelHash(Hex.encode(new byte[32]))
-                        .nonce(Hex.encode(nonce)).input(BufferDigest.of("in", ByteBuffer.wrap(in), CHUNK))
-                        .output(BufferDigest.of("out", ByteBuffer.wrap(out), CHUNK)).merkleChunkBytes(CHUNK)
-                        .executorKind("cpu").startedAt(T0).endedAt(T0.plusMillis(i)).deviceTimeNanos(i).build();
-                WipeAttestation w = WipeAttestation.builder().receiptDigest(r.statementDigestHex())
-                        .buffer(HostWipe.wipe("in", new byte[in.length], (byte) 0))
-                        .buffer(HostWipe.wipe("out", new byte[out.length], (byte) 0))
-                        .startedAt(T0).endedAt(T0.plusMillis(1)).build();
-                futures.add(signer.add(r, w));
-            }
-        }
         List<BatchedReceipt> out = new ArrayList<>();
-        futures.forEach(f -> out.add(f.join()));
+        try {
+            SealedBatches.seal(key, rnd, jobs, "job", 5000, 300, T0, Clock.fixed(T0, ZoneOffset.UTC))
+                    .forEach(s -> out.add(s.receipt()));
+        } catch (Exception e) {
+            throw new AssertionError("the batch of " + jobs + " did not seal", e);
+        }
         return out;
     }
 
