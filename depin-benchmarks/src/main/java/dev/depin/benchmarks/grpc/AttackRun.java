@@ -82,6 +82,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * what the attacked JVM committed by category (heap, direct buffers, threads...), from
  * {@code jcmd VM.native_memory}, so a resident set above the heap is explained, not guessed.
  *
+ * <p>The same baseline for every phase: the warm-up runs on until the JIT compilers of the
+ * attacked JVM and of this process used less than 5 % of a core in two seconds in a row (at most
+ * {@code depin.attack.settle} seconds more, default 30), and every measured window, quiet or
+ * attacked, starts only once the compilers of the attacked JVM, this process and the attacker
+ * process are that quiet (same cap): an attacker process is a fresh JVM in each phase, and it
+ * compiled its client stack for 20-27 s of a 200-renewals/s flood, inside the window the first
+ * runs measured. Each attack phase is preceded by a quiet phase of its own and the run ends with
+ * one ({@code depin.attack.quietEach}, default true), and its p99 is printed against both the
+ * first quiet phase and the one just before it. Each phase prints the honest latency's two parts
+ * (the directory query, the job), and the attacked JVM's CPU in the window by thread group (jit,
+ * event loops, gRPC's executor, node workers, gc, other), with the attacker JVM's jit.
+ * {@code depin.attack.honestThreads} (default 4) sets the honest buyers; 0 measures the attacked
+ * JVM's CPU per hostile request alone.
+ *
  * <p>Where the attackers run: {@code depin.attack.attackers} is {@code both} (default),
  * {@code inproc} or {@code apart}. {@code inproc} runs them as threads of this measuring process,
  * on the same cores as the honest buyers and the attacked JVM (the method of the first runs);
@@ -119,7 +133,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * most it held.
  */
 public final class AttackRun {
-    private static final int HONEST_THREADS = 4;
+    /**
+     * Honest buyer threads ({@code depin.attack.honestThreads}, default 4); 0 measures what the
+     * attacked JVM spends on the attack alone (its CPU per hostile request, with no honest job's
+     * share to take off).
+     */
+    private static final int HONEST_THREADS = Integer.getInteger("depin.attack.honestThreads", 4);
     private static final int N = 1024;
     private static final List<String> CHILD_JVM = List.of(System.getProperty("depin.attack.jvm", "-Xmx768m").trim()
             .split("\\s+"));
@@ -133,6 +152,13 @@ public final class AttackRun {
      * when unpaced, 0 (normal priority) when paced.
      */
     private static final String NICE = System.getProperty("depin.attack.nice", RATE.isEmpty() ? "19" : "0");
+    /**
+     * Whether each attack phase is preceded by a quiet phase of its own and the run ends with one
+     * ({@code depin.attack.quietEach}, default true), so each attack's p99 is also compared with
+     * the baseline next to it and the first quiet phase's drift shows.
+     */
+    private static final boolean QUIET_EACH = Boolean.parseBoolean(System.getProperty("depin.attack.quietEach",
+            "true"));
     /** The local address attackers connect from ({@code any}: the system's choice). */
     private static final String FROM = System.getProperty("depin.attack.from", "127.0.0.2");
     /** The attacked JVM's class path (default this one's). */
@@ -330,6 +356,82 @@ public final class AttackRun {
         }
     }
 
+    /**
+     * How long a phase may wait, before its measured window, for the JIT compilers of the attacked
+     * JVM, this process and the attacker process to go quiet ({@code depin.attack.settle}, seconds).
+     */
+    private static final int SETTLE_SECONDS = Integer.getInteger("depin.attack.settle", 30);
+    /** Compiler CPU (clock ticks of 10 ms) per second below which the JIT counts as settled: 5 % of a core. */
+    private static final long SETTLED_TICKS = 5;
+    /** The thread groups a phase's CPU of the attacked JVM is reported in, by thread name prefix. */
+    private static final String[][] THREAD_GROUPS = {{"jit", "C1 CompilerThre", "C2 CompilerThre"},
+            {"event-loops", "grpc-nio-"}, {"grpc-executor", "grpc-default-ex"},
+            {"node-workers", "depin-provider", "depin-cpu-"}, {"gc", "GC Thread", "G1 ", "VM Thread"}};
+
+    /**
+     * CPU clock ticks (10 ms) a process's threads have used, by {@link #THREAD_GROUPS} (the last
+     * entry, {@code other}, is the rest), from {@code /proc/<pid>/task/<tid>/stat}. Threads that
+     * ended since an earlier reading are missing from both readings' difference.
+     */
+    static long[] threadTicks(long pid) {
+        long[] t = new long[THREAD_GROUPS.length + 1];
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String comm = Files.readString(task.resolve("comm")).trim();
+                    String stat = Files.readString(task.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                    int g = THREAD_GROUPS.length;
+                    for (int i = 0; i < THREAD_GROUPS.length && g == THREAD_GROUPS.length; i++) {
+                        for (int j = 1; j < THREAD_GROUPS[i].length; j++) {
+                            if (comm.startsWith(THREAD_GROUPS[i][j])) {
+                                g = i;
+                                break;
+                            }
+                        }
+                    }
+                    t[g] += ticks;
+                } catch (java.io.IOException | RuntimeException e) {
+                    // the thread ended while read
+                }
+            }
+        } catch (java.io.IOException e) {
+            // the process ended
+        }
+        return t;
+    }
+
+    /** @return the JIT's clock ticks so far, summed over the processes given */
+    private static long jitTicks(long... pids) {
+        long sum = 0;
+        for (long pid : pids) {
+            sum += threadTicks(pid)[0];
+        }
+        return sum;
+    }
+
+    /**
+     * Waits until the JIT compilers of the given processes used less than {@link #SETTLED_TICKS}
+     * in each of two seconds in a row, or {@link #SETTLE_SECONDS} passed.
+     *
+     * @return seconds waited, negative when the cap was reached first
+     */
+    private static int settle(long... pids) throws InterruptedException {
+        long before = jitTicks(pids);
+        int quiet = 0;
+        for (int s = 1; s <= SETTLE_SECONDS; s++) {
+            Thread.sleep(1000);
+            long now = jitTicks(pids);
+            quiet = now - before < SETTLED_TICKS ? quiet + 1 : 0;
+            before = now;
+            if (quiet == 2) {
+                return s;
+            }
+        }
+        return -SETTLE_SECONDS;
+    }
+
     /** An attacker process of its own, in its own session and autogroup at nice 19. */
     private static final class Apart implements AutoCloseable {
         final Process process;
@@ -461,12 +563,18 @@ public final class AttackRun {
                     if (!PHASES.contains(a[0])) {
                         continue;
                     }
+                    // The same baseline next to each attack: a first quiet phase alone compares
+                    // later phases with a JVM that was still compiling.
+                    double before = QUIET_EACH ? phase("quiet (before " + a[0] + ")", net, null, null) : quiet;
                     if (!ATTACKERS.equals("apart")) {
-                        phaseRatio(a[1] + " (in-proc)", net, attackOf(a[0]), null, quiet);
+                        phaseRatio(a[1] + " (in-proc)", net, attackOf(a[0]), null, quiet, before);
                     }
                     if (!ATTACKERS.equals("inproc")) {
-                        phaseRatio(a[1] + " (apart)", net, null, a[0], quiet);
+                        phaseRatio(a[1] + " (apart)", net, null, a[0], quiet, before);
                     }
+                }
+                if (QUIET_EACH) {
+                    phaseRatio("quiet (end)", net, null, null, quiet, quiet);
                 }
                 if (!ATTACKERS.equals("inproc")) {
                     System.out.println("attacker processes: setsid, " + lastGroup);
@@ -525,10 +633,12 @@ public final class AttackRun {
             };
         }
 
-        private void phaseRatio(String name, GrpcNetwork net, Attack attack, String apart, double quietP99)
-                throws Exception {
+        private void phaseRatio(String name, GrpcNetwork net, Attack attack, String apart, double quietP99,
+                                double beforeP99) throws Exception {
             double p99 = phase(name, net, attack, apart);
-            System.out.printf(Locale.ROOT, "%56s%.2f%n", "p99 / quiet p99 = ", p99 / quietP99);
+            System.out.printf(Locale.ROOT, "%56s%.2f%s%n", "p99 / quiet p99 = ", p99 / quietP99,
+                    QUIET_EACH ? String.format(Locale.ROOT, "   (/ the quiet phase just before: %.2f)", p99 / beforeP99)
+                            : "");
         }
 
         /**
@@ -568,7 +678,14 @@ public final class AttackRun {
                 }
                 Thread.sleep(3000);
             }
+            // Every measured window, quiet or attacked, starts once the JIT is quiet in the three
+            // processes (the attack's own code paths compiled, in the attacked JVM and the attacker).
+            int settled = name.equals("warm-up") ? 0 : settle(other != null
+                    ? new long[] {child.pid(), ProcessHandle.current().pid(), other.process.pid()}
+                    : new long[] {child.pid(), ProcessHandle.current().pid()});
+            long[] ticks0 = threadTicks(child.pid());
             long pidAttacker = other != null ? other.process.pid() : ProcessHandle.current().pid();
+            long attackerJit0 = other != null ? threadTicks(pidAttacker)[0] : 0;
             Instant from = Instant.now();
             double cpu0 = cpuSeconds(child.pid());
             double att0 = cpuSeconds(pidAttacker);
@@ -578,6 +695,8 @@ public final class AttackRun {
                 java.util.Arrays.fill(peakStats, 0);
             }
             Histogram h = new Histogram(TimeUnit.MINUTES.toNanos(2), 3);
+            Histogram hq = new Histogram(TimeUnit.MINUTES.toNanos(2), 3);
+            Histogram hj = new Histogram(TimeUnit.MINUTES.toNanos(2), 3);
             AtomicLong ok = new AtomicLong();
             AtomicLong all = new AtomicLong();
             List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -590,10 +709,12 @@ public final class AttackRun {
                         long t0 = System.nanoTime();
                         all.incrementAndGet();
                         try {
-                            honestJob(net, rnd);
+                            long q = honestJob(net, rnd);
                             long d = System.nanoTime() - t0;
                             synchronized (h) {
                                 h.recordValue(Math.min(d, h.getHighestTrackableValue()));
+                                hq.recordValue(Math.min(q, h.getHighestTrackableValue()));
+                                hj.recordValue(Math.min(Math.max(0, d - q), h.getHighestTrackableValue()));
                             }
                             ok.incrementAndGet();
                         } catch (Throwable e) {
@@ -607,6 +728,12 @@ public final class AttackRun {
                 honest.add(th);
             }
             Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+            if (name.equals("warm-up")) {
+                // The honest path compiled under its own load: the warm-up goes on until the JIT is quiet.
+                settled = settle(child.pid(), ProcessHandle.current().pid());
+            }
+            long[] ticks = threadTicks(child.pid());
+            long attackerJit = other != null ? threadTicks(pidAttacker)[0] - attackerJit0 : 0;
             double cpu = cpuSeconds(child.pid()) - cpu0;
             double att = cpuSeconds(pidAttacker) - att0;
             long hostile = (other != null ? other.count.get() : HOSTILE.get()) - hostile0;
@@ -627,7 +754,7 @@ public final class AttackRun {
             if (other != null) {
                 other.close();
             }
-            if (attack == null && apart == null && name.equals("quiet")) {
+            if (attack == null && apart == null && name.startsWith("quiet")) { // the baseline next to the next attack
                 quietCpuPerJob = cpu / Math.max(1, ok.get());
             }
             String attacker = attack == null && apart == null ? "" : String.format(Locale.ROOT, "%.2f%s", att,
@@ -642,6 +769,21 @@ public final class AttackRun {
                     h.getValueAtPercentile(50) / 1e6, p99, rss >> 20, s[0], s[1], s[2], s[3], s[4], s[5], load, cpu,
                     attacker, hostile == 0 ? "" : Long.toString(hostile), perHostile);
             failures.forEach(f -> System.out.println("   honest failure: " + f));
+            StringBuilder byThread = new StringBuilder(String.format(Locale.ROOT,
+                    "   JIT settled %s; attacked JVM CPU s in the window by thread:",
+                    settled == 0 ? "(not waited for)" : settled < 0 ? "NOT within " + -settled + " s" : (name.equals("warm-up")
+                            ? "after " + settled + " s more" : "after " + settled + " s, before the window")));
+            for (int i = 0; i < ticks.length; i++) {
+                byThread.append(' ').append(i < THREAD_GROUPS.length ? THREAD_GROUPS[i][0] : "other").append(' ')
+                        .append(String.format(Locale.ROOT, "%.2f", (ticks[i] - ticks0[i]) / 100.0));
+            }
+            if (other != null) {
+                byThread.append(String.format(Locale.ROOT, "; attacker JVM's jit %.2f", attackerJit / 100.0));
+            }
+            System.out.println(byThread);
+            System.out.printf(Locale.ROOT, "   honest directory query p50/p99 %.2f/%.2f ms, job p50/p99 %.2f/%.2f ms%n",
+                    hq.getValueAtPercentile(50) / 1e6, hq.getValueAtPercentile(99) / 1e6,
+                    hj.getValueAtPercentile(50) / 1e6, hj.getValueAtPercentile(99) / 1e6);
             String kind = attack != null || apart != null ? kindOf(name) : null;
             if (kind != null && rateOf(kind) > 0) {
                 System.out.printf(Locale.ROOT, "   paced at %.0f hostile requests/s: %.0f/s answered in the window%n",
@@ -682,7 +824,8 @@ public final class AttackRun {
             System.out.println(b);
         }
 
-        private void honestJob(GrpcNetwork net, SplittableRandom rnd) throws Exception {
+        /** @return the nanoseconds its directory query took (the rest is the job's dispatch) */
+        private long honestJob(GrpcNetwork net, SplittableRandom rnd) throws Exception {
             float[] x = new float[N];
             float[] y = new float[N];
             for (int i = 0; i < N; i++) {
@@ -692,12 +835,14 @@ public final class AttackRun {
             Job job = Job.builder(BuiltinKernel.SAXPY).param("n", N).param("alpha", 3f).input("x", x).input("y", y)
                     .timeout(Duration.ofSeconds(60)).build();
             ProviderOffer offer = null;
+            long q0 = System.nanoTime();
             for (ProviderOffer o : net.offers(new OfferQuery("saxpy", Requirements.ANY, 1000)).get(60,
                     TimeUnit.SECONDS)) {
                 if (o.publicKey().equals(nodeKey)) {
                     offer = o;
                 }
             }
+            long query = System.nanoTime() - q0;
             if (offer == null) {
                 throw new IllegalStateException("the honest node is missing from the directory's answer");
             }
@@ -710,6 +855,7 @@ public final class AttackRun {
                     throw new IllegalStateException("wrong element " + i);
                 }
             }
+            return query;
         }
 
         interface Attack {
