@@ -237,6 +237,15 @@ class PerAddressAttackTest {
                 assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
                 assertEquals("directory holds 3 listings renewed from " + STRANGERS + ", its maximum per address: "
                         + "renew an existing listing, or list from another address", e.getStatus().getDescription());
+                // Refused before its offer is parsed: a listing whose offer is not even JSON gets the
+                // address's refusal, not "malformed listing".
+                RenewRequest junk = RenewRequest.newBuilder().setListing(expired.getListing().toBuilder()
+                        .setOfferJson(com.google.protobuf.ByteString.copyFromUtf8("{not json"))).build();
+                e = assertThrows(StatusRuntimeException.class, () -> DirectoryGrpc.newBlockingStub(channels.get(3))
+                        .withDeadlineAfter(10, TimeUnit.SECONDS).renew(junk));
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+                assertEquals("directory holds 3 listings renewed from " + STRANGERS + ", its maximum per address: "
+                        + "renew an existing listing, or list from another address", e.getStatus().getDescription());
                 // A listed key from the full address still renews; an honest provider from 127.0.0.1 still lists.
                 DirectoryGrpc.newBlockingStub(channels.get(0)).withDeadlineAfter(10, TimeUnit.SECONDS)
                         .renew(renewal(offer(keys.get(0), device, Instant.now().plus(Duration.ofMinutes(5)))));

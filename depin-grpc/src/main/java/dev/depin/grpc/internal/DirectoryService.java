@@ -175,10 +175,19 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                     + "directory takes at most " + limits.maxListingBytes() + " per listing").asRuntimeException());
             return;
         }
+        // A stranger from an address that holds its maximum is refused before its offer is
+        // parsed: only the listing of the peer's own key may be stored, so the peer's key decides
+        // the address check as the offer's would. In a flood from one address these are most
+        // renewals, and the parse was most of what each cost the directory.
+        String full = peer == null ? null : addressFull(peer.nodeId(), group);
+        if (full != null) {
+            responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(full).asRuntimeException());
+            return;
+        }
         ProviderOffer offer;
         Instant now = clock.instant();
-        // Cheapest first: the size (above), then the parse, whether the peer is the offer's own
-        // key and the address (comparisons), and only then the signature.
+        // Cheapest first: the size and the address's share (above), then the parse, whether the
+        // peer is the offer's own key and the address (comparisons), and only then the signature.
         try {
             offer = ProviderOffer.fromJson(l.getOfferJson().toByteArray());
             if (peer == null || !peer.equals(offer.publicKey())) {
@@ -187,11 +196,6 @@ public final class DirectoryService extends DirectoryGrpc.DirectoryImplBase {
                 return;
             }
             ListingAddresses.check(l.getAddress(), limits.addressPolicy(), from);
-            String full = addressFull(offer.nodeId(), group);
-            if (full != null) {
-                responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(full).asRuntimeException());
-                return;
-            }
             offer.verify(now);
         } catch (DepinException e) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("listing refused: " + e.getMessage())
