@@ -1,5 +1,7 @@
 package dev.depin.grpc;
 
+import com.google.protobuf.ByteString;
+
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
@@ -88,6 +90,19 @@ public final class GrpcNetwork implements ComputeNetwork {
     private final Duration dispatchBackoff;
     /** Recent answers by query, so that a scheduling round per job does not cost a directory round trip. */
     private final Map<OfferQuery, Cached> recent = new ConcurrentHashMap<>();
+    /**
+     * Offers parsed from directory answers, by their JSON bytes ({@link #PARSED_OFFERS} at most,
+     * least recently seen dropped first; only offers of at most {@link #PARSED_OFFER_BYTES}). A
+     * directory under a flood answers with up to 8 strangers' listings beside the honest ones, the
+     * same ones query after query: each is parsed once, not once per query on the buyer's path.
+     * An offer is signed and its bytes are its whole content, so equal bytes parse to an equal offer.
+     */
+    private final dev.depin.grpc.internal.LruTable<ByteString, ProviderOffer> parsedOffers =
+            new dev.depin.grpc.internal.LruTable<>(PARSED_OFFERS, (json, offer) -> { });
+    /** Parsed offers kept at most. */
+    static final int PARSED_OFFERS = 1024;
+    /** The largest offer JSON kept parsed (a real offer has about 1 KiB): 4 MiB at most in all. */
+    static final int PARSED_OFFER_BYTES = 4 << 10;
     /**
      * Where each provider serves, as last listed, with the key its channel pins: at most
      * {@link Builder#maxProviders} of them, the least recently used forgotten (and its channel
@@ -224,6 +239,26 @@ public final class GrpcNetwork implements ComputeNetwork {
                 });
     }
 
+    /** @return the offer of a listing, parsed once per distinct JSON while it stays in {@link #parsedOffers} */
+    private ProviderOffer parsedOffer(ByteString json) {
+        if (json.size() > PARSED_OFFER_BYTES) {
+            return ProviderOffer.fromJson(json.toByteArray());
+        }
+        ProviderOffer o = parsedOffers.get(json);
+        if (o == null) {
+            byte[] bytes = json.toByteArray();
+            o = ProviderOffer.fromJson(bytes); // a malformed one throws and is not kept
+            // Kept by a copy of its own bytes, never by a slice that could hold the whole answer.
+            parsedOffers.put(ByteString.copyFrom(bytes), o);
+        }
+        return o;
+    }
+
+    /** @return offers parsed from directory answers and kept now */
+    int parsedOffers() {
+        return parsedOffers.size();
+    }
+
     private List<ProviderOffer> merge(List<CompletableFuture<DirectoryAnswer>> answers, int limit,
                                       List<Route> listed, List<List<String>> others) {
         Map<NodeId, ProviderOffer> best = new LinkedHashMap<>();
@@ -251,7 +286,7 @@ public final class GrpcNetwork implements ComputeNetwork {
             for (Listing l : a.getListingsList()) {
                 ProviderOffer o;
                 try {
-                    o = ProviderOffer.fromJson(l.getOfferJson().toByteArray());
+                    o = parsedOffer(l.getOfferJson());
                     Wire.parseAddress(l.getAddress());
                 } catch (RuntimeException e) {
                     LOG.debug("ignoring a malformed listing: {}", e.getMessage());

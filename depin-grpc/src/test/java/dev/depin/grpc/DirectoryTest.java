@@ -116,6 +116,47 @@ class DirectoryTest {
         }
     }
 
+    @Test
+    void offers_eachDistinctOfferParsedOnceAndARenewedOfferSeenNew() throws Exception {
+        NodeKeyPair key = NodeKeyPair.generate();
+        dev.depin.provider.DeviceInfo device;
+        try (CpuExecutor cpu = new CpuExecutor(1)) {
+            device = cpu.device();
+        }
+        java.time.Instant now = java.time.Instant.now();
+        ProviderOffer first = signed(key, device, now.plus(Duration.ofMinutes(10)));
+        ProviderOffer second = signed(key, device, now.plus(Duration.ofMinutes(20)));
+        try (DirectoryServer dir = DirectoryServer.builder(NodeKeyPair.generate()).start();
+             GrpcNetwork net = GrpcNetwork.builder().directory(dir.address(), dir.publicKey())
+                     .offerCache(Duration.ZERO).build()) {
+            ManagedChannel asProvider = NettyChannelBuilder.forTarget(dir.address())
+                    .sslContext(NodeTls.client(NodeTls.identity(key), dir.publicKey())).build();
+            try {
+                DirectoryGrpc.newBlockingStub(asProvider).renew(listing(first.toJson()));
+                ProviderOffer a = net.offers(SAXPY).get(10, TimeUnit.SECONDS).get(0);
+                ProviderOffer b = net.offers(SAXPY).get(10, TimeUnit.SECONDS).get(0);
+                assertEquals(first.terms().validUntil(), a.terms().validUntil());
+                // Two answers with the same listing: parsed once, the second answer's offer is the first's.
+                assertTrue(a == b, "the same offer JSON was parsed again");
+                assertEquals(1, net.parsedOffers());
+                // A renewal with another signed offer (a later expiry): the buyer sees the new one.
+                DirectoryGrpc.newBlockingStub(asProvider).renew(listing(second.toJson()));
+                ProviderOffer c = net.offers(SAXPY).get(10, TimeUnit.SECONDS).get(0);
+                assertEquals(second.terms().validUntil(), c.terms().validUntil());
+                assertEquals(2, net.parsedOffers());
+            } finally {
+                asProvider.shutdownNow();
+            }
+        }
+    }
+
+    private static ProviderOffer signed(NodeKeyPair key, dev.depin.provider.DeviceInfo device, java.time.Instant until) {
+        return ProviderOffer.sign(key, new dev.depin.provider.OfferTerms("depin://127.0.0.1:1", List.of(device),
+                Region.parse("DE/fra-1"), Set.of("saxpy"), new dev.depin.money.Price(
+                dev.depin.money.MicroUsd.ofUsd("0.000001"), dev.depin.money.MicroUsd.ofUsd("0.0001")),
+                dev.depin.money.MicroUsd.ofUsd("100"), until));
+    }
+
     private static RenewRequest listing(byte[] offerJson) {
         return RenewRequest.newBuilder().setListing(Listing.newBuilder().setOfferJson(ByteString.copyFrom(offerJson))
                 .setAddress("127.0.0.1:1")).build();
