@@ -208,6 +208,77 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         return out;
     }
 
+    /**
+     * A v2 certificate rebuilt from the hold it certifies and its place in a signed batch: what a
+     * settlement service's binary answer carries instead of the certificate's text (the caller
+     * knows the hold it sent). The result is the certificate {@link #issueBatch} made, field for
+     * field, and {@link #toBytes()} gives its text byte for byte; nothing is checked against the
+     * signature here: {@link #verifyIssuer} and {@link #verify} do, as for a parsed certificate.
+     *
+     * @param hold      the hold as sent, naming a job spec
+     * @param ledger    the id of the ledger's key
+     * @param leaf      the hold's index in its batch
+     * @param size      the batch's size, 1 to {@value #MAX_BATCH}
+     * @param path      the audit path, leaf to root: at most {@value #MAX_PATH} hashes of 32 bytes
+     * @param root      the batch's root, 32 bytes
+     * @param signature the ledger's Ed25519 signature over the batch statement, 64 bytes
+     * @return the certificate
+     * @throws InvalidArgumentException if an argument is null or the hold names no spec
+     * @throws VerificationException    ({@code MALFORMED_STATEMENT}) if a number or a length is
+     *                                  out of its range
+     */
+    public static HoldCertificate fromProof(Operation.Hold hold, NodeId ledger, int leaf, int size, List<byte[]> path,
+                                            byte[] root, byte[] signature) {
+        InvalidArgumentException.requireNonNull(hold, "hold");
+        InvalidArgumentException.requireNonNull(ledger, "ledger key id");
+        InvalidArgumentException.requireNonNull(path, "audit path");
+        InvalidArgumentException.requireNonNull(root, "root");
+        InvalidArgumentException.requireNonNull(signature, "signature");
+        String spec = specOf(hold);
+        if (size < 1 || size > MAX_BATCH) {
+            throw malformed("a batch of " + Integer.toUnsignedString(size) + " holds is outside 1.." + MAX_BATCH);
+        }
+        if (leaf < 0 || leaf >= size) {
+            throw malformed("leaf index " + Integer.toUnsignedString(leaf) + " is not within the batch of " + size
+                    + " holds");
+        }
+        if (path.size() > MAX_PATH) {
+            throw malformed("an audit path of " + path.size() + " hashes is longer than the " + MAX_PATH
+                    + " a batch of at most " + MAX_BATCH + " holds has");
+        }
+        for (byte[] h : path) {
+            if (h == null || h.length != Sha256.LENGTH) {
+                throw malformed("an audit path hash is not " + Sha256.LENGTH + " bytes");
+            }
+        }
+        if (root.length != Sha256.LENGTH) {
+            throw malformed("the root is " + root.length + " bytes, not " + Sha256.LENGTH);
+        }
+        if (signature.length != 64) {
+            throw malformed("the signature is " + signature.length + " bytes, not 64");
+        }
+        Envelope env = new Envelope(BATCH_PAYLOAD_TYPE, batchStatement(ledger, size, Hex.encode(root)),
+                List.of(new Envelope.Signature(ledger.hex(), signature)));
+        return new HoldCertificate(ledger, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
+                hold.price(), env, Optional.of(new InclusionProof(leaf, size, path)));
+    }
+
+    /**
+     * The root of a v2 certificate's batch, as its signed statement names it.
+     *
+     * @return 32 bytes, a new array
+     * @throws IllegalStateException for a v1 certificate, which has no batch
+     */
+    public byte[] batchRoot() {
+        if (batch.isEmpty()) {
+            throw new IllegalStateException("a v1 hold certificate is signed alone: it has no batch root");
+        }
+        // the statement ends "root <64 hex>\n" (checked when this certificate was made: rootOf)
+        byte[] statement = envelope.payload();
+        return Hex.decode(new String(statement, statement.length - 1 - 2 * Sha256.LENGTH, 2 * Sha256.LENGTH,
+                StandardCharsets.US_ASCII));
+    }
+
     private static String specOf(Operation.Hold hold) {
         return hold.specHash().orElseThrow(() -> new InvalidArgumentException("hold " + hold.key()
                 + " names no job spec: a certificate binds one spec, give the hold its spec hash"));

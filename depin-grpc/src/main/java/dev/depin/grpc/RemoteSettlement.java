@@ -21,8 +21,10 @@ import dev.depin.grpc.internal.wire.HoldRequest;
 import dev.depin.grpc.internal.wire.LedgerGrpc;
 import dev.depin.grpc.internal.wire.ListRequest;
 import dev.depin.grpc.internal.wire.OpenAccount;
+import dev.depin.grpc.internal.wire.OperationBatch;
 import dev.depin.grpc.internal.wire.Refusal;
 import dev.depin.grpc.internal.wire.StatementPage;
+import dev.depin.grpc.internal.wire.WireOperation;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
@@ -78,7 +80,10 @@ import java.util.function.Function;
  * at most {@value #BATCH_BYTES} bytes of operations. A lone operation goes at once, in a call of
  * its own; under load many share one call, as the ledger's group commit shares one commit. Each
  * operation is answered, refused and retried on its own, exactly as if it had been sent alone
- * (a service without batches is sent one operation per call).
+ * (a service without batches is sent one operation per call). Batches go in the operations'
+ * binary form ({@code ApplyOperations}: holds, posts, voids and expiries in typed fields, a v2
+ * hold certificate answered as its proof and rebuilt here from the hold sent), or, to a service
+ * without it or when {@link Builder#binaryOperations} is off, as JSON ({@code ApplyBatch}).
  *
  * <pre>{@code
  * try (RemoteSettlement ledger = RemoteSettlement.builder(buyerKey, "ledger.example:7100", ledgerKey).connect()) {
@@ -117,6 +122,8 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             new dev.depin.settlement.VerifiedRoots(dev.depin.settlement.VerifiedRoots.DEFAULT_CAPACITY);
     /** Set when the service has no ApplyBatch (an older one): then one Apply per operation. */
     private volatile boolean unbatched;
+    /** Cleared when the service has no ApplyOperations (an older one), or by the builder: then ApplyBatch. */
+    private volatile boolean binary;
 
     private RemoteSettlement(Builder b) {
         this.address = b.address;
@@ -124,6 +131,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         this.retry = b.retry;
         this.callTimeoutMs = b.callTimeout.toMillis();
         this.perCall = b.perCall;
+        this.binary = b.binary;
         this.channel = NettyChannelBuilder.forTarget(b.address)
                 .sslContext(NodeTls.client(NodeTls.identity(b.self), b.ledgerKey))
                 .maxInboundMessageSize(4 << 20)
@@ -189,7 +197,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
-        Pending p = new Pending(operation, operation.toJson());
+        Pending p = new Pending(operation);
         if (perCall == 1 || unbatched) {
             alone(p);
         } else {
@@ -200,7 +208,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
 
     /** One operation in one Apply call, with that call's own retries. */
     private void alone(Pending p) {
-        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(p.json)).setOmitEcho(true)
+        ApplyRequest req = ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(p.json())).setOmitEcho(true)
                 .build();
         unary((stub, obs) -> stub.apply(req, obs),
                 (AppliedReply m) -> checked(p.operation, LedgerWire.applied(m, p.operation)))
@@ -482,16 +490,41 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
 
     // ---- batches --------------------------------------------------------------------
 
-    /** An operation on its way: its JSON, its caller's future, and its tries so far. */
-    private static final class Pending {
+    /** An operation on its way: its wire forms, its caller's future, and its tries so far. */
+    private final class Pending {
         final Operation operation;
-        final byte[] json;
+        /** Its binary form; null once the service is known to have none (then its JSON is sent). */
+        private WireOperation wire;
+        private byte[] json;
         final CompletableFuture<Applied> future = new CompletableFuture<>();
         int attempt = 1;
 
-        Pending(Operation operation, byte[] json) {
+        Pending(Operation operation) {
             this.operation = operation;
-            this.json = json;
+            if (binary) {
+                wire = LedgerWire.wire(operation);
+            } else {
+                json = operation.toJson();
+            }
+        }
+
+        WireOperation wire() {
+            if (wire == null) {
+                wire = LedgerWire.wire(operation);
+            }
+            return wire;
+        }
+
+        byte[] json() {
+            if (json == null) {
+                json = operation.toJson();
+            }
+            return json;
+        }
+
+        /** Bytes it adds to a call in the form the next call will carry, with the field's tag and length. */
+        int size() {
+            return (binary ? wire().getSerializedSize() : json().length) + 4;
         }
     }
 
@@ -519,7 +552,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                 }
                 int bytes = 0;
                 for (Pending p; batch.size() < perCall && (p = queued.peek()) != null; ) {
-                    bytes += p.json.length + 4; // and the field's tag and length
+                    bytes += p.size();
                     if (!batch.isEmpty() && bytes > BATCH_BYTES) {
                         break;
                     }
@@ -537,11 +570,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             batch.forEach(this::alone);
             return;
         }
-        ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder().setOmitEcho(true);
-        for (Pending p : batch) {
-            req.addOperationJson(ByteString.copyFrom(p.json));
-        }
-        ApplyBatchRequest request = req.build();
+        boolean inBinary = binary;
         StreamObserver<ApplyBatchReply> observer = new StreamObserver<>() {
             private ApplyBatchReply reply;
             private int replies;
@@ -554,8 +583,27 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
 
             @Override
             public void onError(Throwable t) {
-                batchDone();
                 Status s = Status.fromThrowable(t);
+                if (s.getCode() == Status.Code.UNIMPLEMENTED && inBinary) {
+                    // a service without ApplyOperations: JSON batches from now on; these go again
+                    // first, repacked (their JSON is larger than their binary form)
+                    binary = false;
+                    boolean requeued = false;
+                    synchronized (lock) {
+                        if (!closed) {
+                            for (int i = batch.size() - 1; i >= 0; i--) {
+                                queued.addFirst(batch.get(i));
+                            }
+                            requeued = true;
+                        }
+                    }
+                    if (!requeued) {
+                        batch.forEach(p -> p.future.completeExceptionally(closedFailure()));
+                    }
+                    batchDone();
+                    return;
+                }
+                batchDone();
                 if (s.getCode() == Status.Code.UNIMPLEMENTED && !isClosed()) {
                     unbatched = true; // a service without ApplyBatch: each operation alone from now on
                     batch.forEach(RemoteSettlement.this::alone);
@@ -582,7 +630,19 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             }
         };
         try {
-            async.withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS).applyBatch(request, observer);
+            if (inBinary) {
+                OperationBatch.Builder req = OperationBatch.newBuilder();
+                for (Pending p : batch) {
+                    req.addOperations(p.wire());
+                }
+                async.withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS).applyOperations(req.build(), observer);
+            } else {
+                ApplyBatchRequest.Builder req = ApplyBatchRequest.newBuilder().setOmitEcho(true);
+                for (Pending p : batch) {
+                    req.addOperationJson(ByteString.copyFrom(p.json()));
+                }
+                async.withDeadlineAfter(callTimeoutMs, TimeUnit.MILLISECONDS).applyBatch(req.build(), observer);
+            }
         } catch (RuntimeException e) {
             batchDone();
             LedgerFailureException f = new LedgerFailureException("cannot call settlement service " + address + ": "
@@ -605,7 +665,8 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             return;
         }
         try {
-            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation)));
+            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation,
+                    ledgerKey.nodeId())));
         } catch (LedgerFailureException e) {
             p.future.completeExceptionally(e);
         } catch (RuntimeException e) {
@@ -776,6 +837,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         private RetryPolicy retry = DEFAULT_RETRY;
         private Duration callTimeout = Duration.ofSeconds(10);
         private int perCall = DEFAULT_OPERATIONS_PER_CALL;
+        private boolean binary = true;
 
         private Builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
             this.self = self;
@@ -824,6 +886,17 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                         + LedgerServer.MAX_BATCH_OPERATIONS);
             }
             this.perCall = max;
+            return this;
+        }
+
+        /**
+         * @param on whether batches go in the operations' binary form ({@code ApplyOperations}, the
+         *           default; a service without it is sent JSON from its first refusal on) or always
+         *           as JSON ({@code ApplyBatch}, as clients did before the binary form)
+         * @return this builder
+         */
+        public Builder binaryOperations(boolean on) {
+            this.binary = on;
             return this;
         }
 

@@ -369,9 +369,8 @@ class LedgerServiceBatchTest {
         assertEquals((n + 1) / 2, jdbc.balance(PROVIDER).posted(), "each even hold posted 1 micro-USD, once");
     }
 
-    @Test
-    void remoteSettlement_onAServiceWithoutApplyBatch_sendsOneOperationPerCall() throws Exception {
-        // A service as it was before batches: the same service, without the ApplyBatch method.
+    /** Serves the same service without the named methods, as an older service would be. */
+    private String serveWithout(String... methods) throws java.io.IOException {
         bareThreads = Executors.newFixedThreadPool(2);
         ServerServiceDefinition full = Malformed.refuseWithInvalidArgument(new LedgerService(jdbc,
                 LedgerAccess.builder().grant(BUYER_KEY.publicKey(), BUYER).build(), LEDGER_KEY.nodeId(), bareThreads, 4_096,
@@ -379,30 +378,69 @@ class LedgerServiceBatchTest {
         ServiceDescriptor.Builder d = ServiceDescriptor.newBuilder(full.getServiceDescriptor().getName());
         List<ServerMethodDefinition<?, ?>> kept = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : full.getMethods()) {
-            if (!m.getMethodDescriptor().getFullMethodName().endsWith("/ApplyBatch")) {
+            String name = m.getMethodDescriptor().getFullMethodName();
+            if (java.util.Arrays.stream(methods).noneMatch(x -> name.endsWith("/" + x))) {
                 kept.add(m);
                 d.addMethod(m.getMethodDescriptor());
             }
+        }
+        for (String x : methods) {
+            assertFalse(full.getServiceDescriptor().getMethods().stream().map(MethodDescriptor::getFullMethodName)
+                    .noneMatch(m -> m.endsWith("/" + x)), "the full service has " + x);
         }
         ServerServiceDefinition.Builder old = ServerServiceDefinition.builder(d.build());
         kept.forEach(old::addMethod);
         bare = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .sslContext(NodeTls.server(NodeTls.identity(LEDGER_KEY))).executor(bareThreads)
                 .addService(ServerInterceptors.intercept(old.build(), new PeerKeys())).build().start();
-        assertFalse(full.getServiceDescriptor().getMethods().stream().map(MethodDescriptor::getFullMethodName)
-                .noneMatch(m -> m.endsWith("/ApplyBatch")), "the full service has ApplyBatch");
-        try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, "127.0.0.1:" + bare.getPort(),
-                LEDGER_KEY.publicKey()).connect()) {
-            List<CompletableFuture<Applied>> jobs = new ArrayList<>();
-            for (int i = 0; i < 40; i++) {
-                Operation.Hold h = hold("buyer:acme/old/" + i, BUYER, 100);
-                jobs.add(client.apply(h).thenCompose(a -> client.apply(new Operation.Post(
-                        OperationKey.of(h.key().value() + "/post"), h.key(), MicroUsd.ofMicros(60)))));
-            }
-            CompletableFuture.allOf(jobs.toArray(CompletableFuture[]::new)).join();
-            for (CompletableFuture<Applied> j : jobs) {
-                assertTrue(j.join().operation() instanceof Operation.Post);
-            }
+        return "127.0.0.1:" + bare.getPort();
+    }
+
+    /** 40 jobs (a hold, then its post) through {@code client}, all posted. */
+    private void holdAndPost(RemoteSettlement client, String prefix) {
+        List<CompletableFuture<Applied>> jobs = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            Operation.Hold h = hold("buyer:acme/" + prefix + "/" + i, BUYER, 100);
+            jobs.add(client.apply(h).thenCompose(a -> {
+                assertEquals(h.key(), a.certificate().orElseThrow().hold());
+                return client.apply(new Operation.Post(OperationKey.of(h.key().value() + "/post"), h.key(),
+                        MicroUsd.ofMicros(60)));
+            }));
+        }
+        CompletableFuture.allOf(jobs.toArray(CompletableFuture[]::new)).join();
+        for (CompletableFuture<Applied> j : jobs) {
+            assertTrue(j.join().operation() instanceof Operation.Post);
+        }
+    }
+
+    @Test
+    void remoteSettlement_onAServiceWithoutApplyBatch_sendsOneOperationPerCall() throws Exception {
+        // A service as it was before batches: the same service, without ApplyBatch and ApplyOperations.
+        String address = serveWithout("ApplyBatch", "ApplyOperations");
+        try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, address, LEDGER_KEY.publicKey()).connect()) {
+            holdAndPost(client, "old");
+        }
+        assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
+        assertEquals(List.of(), jdbc.openHolds());
+    }
+
+    @Test
+    void remoteSettlement_onAServiceWithoutApplyOperations_sendsJsonBatches() throws Exception {
+        // A service as it was before the binary form: ApplyBatch, no ApplyOperations.
+        String address = serveWithout("ApplyOperations");
+        try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, address, LEDGER_KEY.publicKey()).connect()) {
+            holdAndPost(client, "json");
+        }
+        assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
+        assertEquals(List.of(), jdbc.openHolds());
+    }
+
+    @Test
+    void remoteSettlement_withBinaryOperationsOff_isAnOldClient_andStillServed() {
+        // An old client sends JSON batches (ApplyBatch) to a service that also has ApplyOperations.
+        try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, serve(4_096).address(), LEDGER_KEY.publicKey())
+                .binaryOperations(false).connect()) {
+            holdAndPost(client, "json-client");
         }
         assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
         assertEquals(List.of(), jdbc.openHolds());

@@ -9,6 +9,7 @@ import dev.depin.grpc.internal.wire.AccountRequest;
 import dev.depin.grpc.internal.wire.AppliedReply;
 import dev.depin.grpc.internal.wire.ApplyBatchReply;
 import dev.depin.grpc.internal.wire.ApplyBatchRequest;
+import dev.depin.grpc.internal.wire.OperationBatch;
 import dev.depin.grpc.internal.wire.ApplyRequest;
 import dev.depin.grpc.internal.wire.ApplyResult;
 import dev.depin.grpc.internal.wire.BalancePage;
@@ -49,6 +50,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * The settlement service: every request checked (malformed → INVALID_ARGUMENT), authorised by
@@ -244,18 +246,44 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
 
     @Override
     public void applyBatch(ApplyBatchRequest request, StreamObserver<ApplyBatchReply> out) {
+        applyMany("ApplyBatch", request.getOperationJsonCount(), i -> Operation.fromJson(request.getOperationJson(i)
+                .toByteArray()), request.getOmitEcho() ? Answer.NO_ECHO : Answer.ECHO, out);
+    }
+
+    /**
+     * ApplyBatch with the operations in their binary form ({@link LedgerWire#operation}): the same
+     * limits, checks and results, answered without echoes and with hold proofs.
+     */
+    @Override
+    public void applyOperations(OperationBatch request, StreamObserver<ApplyBatchReply> out) {
+        applyMany("ApplyOperations", request.getOperationsCount(), i -> LedgerWire.operation(request.getOperations(i)),
+                Answer.BINARY, out);
+    }
+
+    /** How a batch's applied operations are answered. */
+    private enum Answer {
+        /** With the operation's JSON and the certificate's text. */
+        ECHO,
+        /** With the certificate's text. */
+        NO_ECHO,
+        /** With a v2 certificate's proof ({@link LedgerWire#appliedBinary}). */
+        BINARY
+    }
+
+    /** One batch call: {@code n} operations, operation {@code i} read by {@code read}. */
+    private void applyMany(String method, int n, IntFunction<Operation> read, Answer form,
+                           StreamObserver<ApplyBatchReply> out) {
         NodePublicKey peer = PeerKeys.PEER.get();
-        int n = request.getOperationJsonCount();
         if (n == 0 || n > MAX_BATCH) {
             out.onError(Status.INVALID_ARGUMENT.withDescription("a batch of " + n + " operations: send 1 to " + MAX_BATCH
-                    + " in one ApplyBatch").asRuntimeException());
+                    + " in one " + method).asRuntimeException());
             return;
         }
         boolean operator = access.isOperator(peer);
         String address = AddressGroup.of(PeerKeys.REMOTE.get());
         OperationAdmission.Grant grant = admission.take(peer, address, n);
         int admitted = grant.taken();
-        Batch batch = new Batch(peer, address, admitted, n, !operator, !request.getOmitEcho(), out);
+        Batch batch = new Batch(peer, address, admitted, n, !operator, form, out);
         List<Operation> chunk = new ArrayList<>(Math.min(n, CHUNK));
         int[] slots = new int[Math.min(n, CHUNK)];
         for (int i = 0; i < n; i++) {
@@ -265,7 +293,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             }
             Operation op;
             try {
-                op = Operation.fromJson(request.getOperationJson(i).toByteArray());
+                op = read.apply(i);
             } catch (InvalidArgumentException e) {
                 batch.refuse(i, Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
                 continue;
@@ -330,11 +358,11 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         private final AtomicReferenceArray<Object> outcomes;
         private final AtomicInteger left;
         private final boolean sanitise;
-        private final boolean echo;
+        private final Answer form;
         private final StreamObserver<ApplyBatchReply> out;
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
-        Batch(NodePublicKey peer, String address, int admitted, int n, boolean sanitise, boolean echo,
+        Batch(NodePublicKey peer, String address, int admitted, int n, boolean sanitise, Answer form,
               StreamObserver<ApplyBatchReply> out) {
             this.peer = peer;
             this.address = address;
@@ -342,7 +370,7 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
             this.outcomes = new AtomicReferenceArray<>(n);
             this.left = new AtomicInteger(n);
             this.sanitise = sanitise;
-            this.echo = echo;
+            this.form = form;
             this.out = out;
         }
 
@@ -372,7 +400,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
                     // a hold's parties are remembered here, before its caller can post it, rather
                     // than where its future completes: the certifier's one thread
                     remember(a);
-                    reply.addResults(ApplyResult.newBuilder().setApplied(LedgerWire.applied(a, echo)));
+                    reply.addResults(ApplyResult.newBuilder().setApplied(form == Answer.BINARY ? LedgerWire.appliedBinary(a)
+                            : LedgerWire.applied(a, form == Answer.ECHO)));
                 } else {
                     reply.addResults(ApplyResult.newBuilder().setRefused(refusal(o instanceof StatusRuntimeException s ? s
                             : status((Throwable) o, sanitise))));

@@ -1,13 +1,23 @@
 package dev.depin.grpc.internal;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.depin.crypto.Hex;
+import dev.depin.crypto.InclusionProof;
+import dev.depin.crypto.NodeId;
+import dev.depin.crypto.Sha256;
 import dev.depin.InvalidArgumentException;
 import dev.depin.grpc.internal.wire.AccountBalance;
 import dev.depin.grpc.internal.wire.AppliedReply;
 import dev.depin.grpc.internal.wire.HoldClaim;
 import dev.depin.grpc.internal.wire.HoldEntry;
+import dev.depin.grpc.internal.wire.HoldOperation;
+import dev.depin.grpc.internal.wire.HoldProof;
 import dev.depin.grpc.internal.wire.Leg;
+import dev.depin.grpc.internal.wire.PostOperation;
+import dev.depin.grpc.internal.wire.ResolveOperation;
 import dev.depin.grpc.internal.wire.StatementEntry;
+import dev.depin.grpc.internal.wire.WireOperation;
 import dev.depin.money.MicroUsd;
 import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
@@ -175,8 +185,132 @@ public final class LedgerWire {
                     .setAmount(p.amount().micros()).setPending(p.pending()));
         }
         // toBytes() is a new array no one else holds: wrapped, not copied again
-        a.certificate().ifPresent(c -> b.setHoldCertificate(com.google.protobuf.UnsafeByteOperations.unsafeWrap(c.toBytes())));
+        a.certificate().ifPresent(c -> b.setHoldCertificate(UnsafeByteOperations.unsafeWrap(c.toBytes())));
         return b.build();
+    }
+
+    /**
+     * An answer to ApplyOperations: no echo (the caller keeps what it sent), and a v2 certificate
+     * as its {@link HoldProof} (the caller has the hold's fields) rather than its text, so that
+     * neither end writes or reads the certificate's hex; a v1 certificate as its text.
+     */
+    static AppliedReply appliedBinary(Applied a) {
+        AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence()).setAtEpochMillis(a.at().toEpochMilli());
+        for (Posting p : a.postings()) {
+            b.addPostings(Leg.newBuilder().setDebit(p.debit().value()).setCredit(p.credit().value())
+                    .setAmount(p.amount().micros()).setPending(p.pending()));
+        }
+        a.certificate().ifPresent(c -> {
+            if (c.batch().isEmpty()) {
+                b.setHoldCertificate(UnsafeByteOperations.unsafeWrap(c.toBytes()));
+                return;
+            }
+            InclusionProof p = c.batch().get();
+            List<byte[]> path = p.path();
+            byte[] joined = new byte[path.size() * Sha256.LENGTH];
+            for (int i = 0; i < path.size(); i++) {
+                System.arraycopy(path.get(i), 0, joined, i * Sha256.LENGTH, Sha256.LENGTH);
+            }
+            b.setHoldProof(HoldProof.newBuilder().setLeaf(p.leafIndex()).setSize(p.leafCount())
+                    .setPath(UnsafeByteOperations.unsafeWrap(joined))
+                    .setRoot(UnsafeByteOperations.unsafeWrap(c.batchRoot()))
+                    .setSignature(UnsafeByteOperations.unsafeWrap(c.envelope().signatures().get(0).sig())));
+        });
+        return b.build();
+    }
+
+    /**
+     * An operation in its binary form, as ApplyOperations carries it: a hold, post, void or expiry
+     * in typed fields, any other kind as its JSON.
+     *
+     * @param op the operation
+     * @return its wire form
+     */
+    public static WireOperation wire(Operation op) {
+        WireOperation.Builder b = WireOperation.newBuilder();
+        if (op instanceof Operation.Hold h) {
+            HoldOperation.Builder hb = HoldOperation.newBuilder().setPayer(h.payer().value()).setPayee(h.payee().value())
+                    .setAmount(h.amount().micros()).setExpiresEpochMillis(h.expiresAt().toEpochMilli());
+            h.specHash().ifPresent(spec -> hb.setSpecHash(UnsafeByteOperations.unsafeWrap(
+                    Hex.decode(spec))));
+            h.price().ifPresent(p -> hb.setPrice(dev.depin.grpc.internal.wire.HoldPrice.newBuilder()
+                    .setPerDeviceSecond(p.perDeviceSecond().micros()).setPerGigabyte(p.perGigabyte().micros())));
+            return b.setKey(h.key().value()).setHold(hb).build();
+        }
+        if (op instanceof Operation.Post p) {
+            return b.setKey(p.key().value()).setPost(PostOperation.newBuilder().setHold(p.hold().value())
+                    .setAmount(p.amount().micros())).build();
+        }
+        if (op instanceof Operation.VoidHold v) {
+            return b.setKey(v.key().value()).setVoidHold(ResolveOperation.newBuilder().setHold(v.hold().value())).build();
+        }
+        if (op instanceof Operation.Expire e) {
+            return b.setKey(e.key().value()).setExpire(ResolveOperation.newBuilder().setHold(e.hold().value())).build();
+        }
+        return b.setJson(UnsafeByteOperations.unsafeWrap(op.toJson())).build();
+    }
+
+    /**
+     * Reads an operation's binary form strictly, without a JSON reader for the typed kinds: at
+     * most {@link Operation#MAX_JSON_BYTES} encoded, every field then checked as the operation's
+     * own constructor checks it.
+     *
+     * @param m the operation as received
+     * @return the operation
+     * @throws InvalidArgumentException if it is too large, names no kind, or a field is malformed
+     */
+    public static Operation operation(WireOperation m) {
+        int size = m.getSerializedSize();
+        if (size > Operation.MAX_JSON_BYTES) {
+            throw new InvalidArgumentException("an operation of " + size + " bytes: at most " + Operation.MAX_JSON_BYTES
+                    + " bytes each");
+        }
+        WireOperation.KindCase kind = m.getKindCase();
+        if (kind == WireOperation.KindCase.JSON) {
+            if (!m.getKey().isEmpty()) {
+                throw new InvalidArgumentException("an operation in JSON carries its key in the JSON: leave the key "
+                        + "field empty");
+            }
+            return Operation.fromJson(m.getJson().toByteArray());
+        }
+        if (kind == WireOperation.KindCase.KIND_NOT_SET) {
+            throw new InvalidArgumentException("operation '" + abbreviate(m.getKey()) + "' names no kind: send a hold, "
+                    + "post, void_hold, expire or json");
+        }
+        OperationKey key = OperationKey.of(m.getKey());
+        return switch (kind) {
+            case HOLD -> {
+                HoldOperation h = m.getHold();
+                Optional<String> spec = Optional.empty();
+                if (!h.getSpecHash().isEmpty()) {
+                    if (h.getSpecHash().size() != Sha256.LENGTH) {
+                        throw new InvalidArgumentException("hold " + key + ": a spec hash of " + h.getSpecHash().size()
+                                + " bytes; send the job spec's SHA-256 (32 bytes) or none");
+                    }
+                    spec = Optional.of(Hex.encode(h.getSpecHash().toByteArray()));
+                }
+                yield new Operation.Hold(key, AccountId.of(h.getPayer()), AccountId.of(h.getPayee()),
+                        micros(h.getAmount(), "hold amount"), Instant.ofEpochMilli(h.getExpiresEpochMillis()), spec,
+                        h.hasPrice() ? Optional.of(price(h.getPrice())) : Optional.empty());
+            }
+            case POST -> new Operation.Post(key, OperationKey.of(m.getPost().getHold()),
+                    micros(m.getPost().getAmount(), "post amount"));
+            case VOID_HOLD -> new Operation.VoidHold(key, OperationKey.of(m.getVoidHold().getHold()));
+            case EXPIRE -> new Operation.Expire(key, OperationKey.of(m.getExpire().getHold()));
+            default -> throw new InvalidArgumentException("operation " + key + " is of an unknown kind " + kind);
+        };
+    }
+
+    private static MicroUsd micros(long amount, String what) {
+        if (amount < 0) {
+            throw new InvalidArgumentException(what + " " + Long.toUnsignedString(amount)
+                    + " is beyond the range of micro-USD (at most " + Long.MAX_VALUE + ")");
+        }
+        return MicroUsd.ofMicros(amount);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 
     /**
@@ -198,6 +332,21 @@ public final class LedgerWire {
      *                                  parse included), or the echo is missing where it is required
      */
     public static Applied applied(AppliedReply m, Operation sent) {
+        return applied(m, sent, null);
+    }
+
+    /**
+     * @param m      an applied operation as received
+     * @param sent   the operation the request carried, taken when the reply omits its echo; null
+     *               to require the echo
+     * @param ledger the ledger key's id, which a {@link HoldProof} is rebuilt under into the
+     *               certificate it stands for; null where the answer may carry none
+     * @return the value
+     * @throws InvalidArgumentException if a field is malformed (a certificate that does not parse
+     *                                  included), the echo is missing where it is required, or a
+     *                                  hold proof answers anything but the hold sent
+     */
+    public static Applied applied(AppliedReply m, Operation sent, NodeId ledger) {
         Operation op = m.getOperationJson().isEmpty() && sent != null ? sent
                 : Operation.fromJson(m.getOperationJson().toByteArray());
         List<Posting> legs = new ArrayList<>(m.getPostingsCount());
@@ -211,12 +360,39 @@ public final class LedgerWire {
         }
         Optional<HoldCertificate> cert;
         try {
-            cert = m.getHoldCertificate().isEmpty() ? Optional.empty()
-                    : Optional.of(HoldCertificate.parse(m.getHoldCertificate().toByteArray()));
+            if (m.hasHoldProof()) {
+                cert = Optional.of(proven(m, op, ledger));
+            } else {
+                cert = m.getHoldCertificate().isEmpty() ? Optional.empty()
+                        : Optional.of(HoldCertificate.parse(m.getHoldCertificate().toByteArray()));
+            }
         } catch (dev.depin.crypto.VerificationException e) {
             throw new InvalidArgumentException("the hold certificate is malformed: " + e.getMessage());
         }
         return new Applied(m.getSequence(), op, legs, Instant.ofEpochMilli(m.getAtEpochMillis()), cert);
+    }
+
+    /** The certificate a hold proof stands for, rebuilt from the hold sent: checked against the signature later. */
+    private static HoldCertificate proven(AppliedReply m, Operation op, NodeId ledger) {
+        if (!m.getHoldCertificate().isEmpty()) {
+            throw new InvalidArgumentException("an answer carries both a hold certificate and a hold proof: one of them");
+        }
+        if (!(op instanceof Operation.Hold h) || h.specHash().isEmpty() || ledger == null) {
+            throw new InvalidArgumentException("a hold proof answers operation " + op.key()
+                    + ", which is not a hold for a job spec sent with its binary form");
+        }
+        HoldProof p = m.getHoldProof();
+        int n = p.getPath().size();
+        if (n % Sha256.LENGTH != 0 || n / Sha256.LENGTH > HoldCertificate.MAX_PATH) {
+            throw new InvalidArgumentException("a hold proof's audit path of " + n + " bytes is not 0 to "
+                    + HoldCertificate.MAX_PATH + " hashes of " + Sha256.LENGTH + " bytes");
+        }
+        List<byte[]> path = new ArrayList<>(n / Sha256.LENGTH);
+        for (int at = 0; at < n; at += Sha256.LENGTH) {
+            path.add(p.getPath().substring(at, at + Sha256.LENGTH).toByteArray());
+        }
+        return HoldCertificate.fromProof(h, ledger, p.getLeaf(), p.getSize(), path, p.getRoot().toByteArray(),
+                p.getSignature().toByteArray());
     }
 
     static StatementEntry line(StatementLine l) {
