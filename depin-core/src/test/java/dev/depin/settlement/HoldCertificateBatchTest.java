@@ -402,4 +402,49 @@ class HoldCertificateBatchTest {
                 assertThrows(InvalidArgumentException.class, () -> new VerifiedRoots(0)).getMessage());
         assertThrows(InvalidArgumentException.class, () -> new VerifiedRoots(1_000_001));
     }
+
+    @Test
+    void fromProof_rebuildsEachCertificateOfABatchByteForByte_andChecksItsLengths() {
+        Random r = random("fromProof");
+        for (int n : new int[] {1, 2, 3, 255, 1024}) {
+            List<Operation.Hold> holds = holds(r, "proof" + n, n);
+            List<HoldCertificate> certs = HoldCertificate.issueBatch(holds, LEDGER);
+            VerifiedRoots roots = new VerifiedRoots(4);
+            for (int i = 0; i < n; i++) {
+                HoldCertificate c = certs.get(i);
+                InclusionProof p = c.batch().orElseThrow();
+                HoldCertificate rebuilt = HoldCertificate.fromProof(holds.get(i), LEDGER.nodeId(), p.leafIndex(),
+                        p.leafCount(), p.path(), c.batchRoot(), c.envelope().signatures().get(0).sig());
+                assertEquals(c, rebuilt, "hold " + i + " of " + n);
+                assertEquals(text(c), text(rebuilt), "hold " + i + " of " + n);
+                verify(rebuilt, roots);
+            }
+        }
+        List<Operation.Hold> holds = holds(r, "proofbad", 3);
+        HoldCertificate c = HoldCertificate.issueBatch(holds, LEDGER).get(1);
+        InclusionProof p = c.batch().orElseThrow();
+        byte[] root = c.batchRoot();
+        byte[] sig = c.envelope().signatures().get(0).sig();
+        assertEquals("MALFORMED_STATEMENT: malformed hold certificate: a batch of 1025 holds is outside 1..1024; reject it",
+                assertThrows(VerificationException.class, () -> HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(),
+                        0, 1025, p.path(), root, sig)).getMessage());
+        assertEquals("MALFORMED_STATEMENT: malformed hold certificate: leaf index 3 is not within the batch of 3 holds; reject it",
+                assertThrows(VerificationException.class, () -> HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(),
+                        3, 3, p.path(), root, sig)).getMessage());
+        assertEquals("MALFORMED_STATEMENT: malformed hold certificate: an audit path hash is not 32 bytes; reject it",
+                assertThrows(VerificationException.class, () -> HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(),
+                        1, 3, List.of(new byte[32], new byte[33]), root, sig)).getMessage());
+        assertEquals("MALFORMED_STATEMENT: malformed hold certificate: an audit path of 11 hashes is longer than the 10 a batch of at most "
+                        + "1024 holds has; reject it",
+                assertThrows(VerificationException.class, () -> HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(),
+                        1, 3, java.util.Collections.nCopies(11, new byte[32]), root, sig)).getMessage());
+        // a proof moved to another hold, or under another ledger's id, does not pass the checks
+        HoldCertificate moved = HoldCertificate.fromProof(holds.get(0), LEDGER.nodeId(), p.leafIndex(), p.leafCount(),
+                p.path(), root, sig);
+        assertThrows(VerificationException.class, () -> verify(moved, null));
+        HoldCertificate other = HoldCertificate.fromProof(holds.get(1), OTHER_LEDGER.nodeId(), p.leafIndex(),
+                p.leafCount(), p.path(), root, sig);
+        assertThrows(dev.depin.DepinException.class, () -> other.verify(LEDGER.publicKey(), NODE.nodeId(),
+                other.specHash(), PRICE, NOW));
+    }
 }

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * with an operator's key, over loopback mutual TLS, to a {@link LedgerServer} in front of a
  * real {@link JdbcLedger} on SQLite. Reopening restarts the service and the ledger on the same
  * file, so the contract's durability checks go through a restart. After each test the ledger
- * behind the service is audited.
+ * behind the service is audited. The client sends its batches in the operations' binary form
+ * ({@code ApplyOperations}); {@link RemoteSettlementJsonContractTest} runs the same contract with the JSON form an older
+ * client sends ({@code ApplyBatch}).
  */
 class RemoteSettlementContractTest extends SettlementContract {
     private static final NodeKeyPair LEDGER_KEY = NodeKeyPair.generate();
@@ -52,7 +54,13 @@ class RemoteSettlementContractTest extends SettlementContract {
                 .certifyHolds(LEDGER_KEY).open();
         server = LedgerServer.builder(jdbc, LEDGER_KEY, LedgerAccess.builder().operator(OPERATOR.publicKey()).build())
                 .listen("127.0.0.1", 0).start();
-        return RemoteSettlement.builder(OPERATOR, server.address(), LEDGER_KEY.publicKey()).connect();
+        return RemoteSettlement.builder(OPERATOR, server.address(), LEDGER_KEY.publicKey()).binaryOperations(binary())
+                .connect();
+    }
+
+    /** @return whether the client sends the operations' binary form */
+    boolean binary() {
+        return true;
     }
 
     @Override

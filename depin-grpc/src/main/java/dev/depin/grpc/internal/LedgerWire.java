@@ -175,7 +175,7 @@ public final class LedgerWire {
     }
 
     /** @param echo whether the reply carries the operation's JSON (a request with omit_echo does not want it) */
-    static AppliedReply applied(Applied a, boolean echo) {
+    public static AppliedReply applied(Applied a, boolean echo) {
         AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence()).setAtEpochMillis(a.at().toEpochMilli());
         if (echo) {
             b.setOperationJson(ByteString.copyFrom(a.operation().toJson()));
@@ -194,7 +194,7 @@ public final class LedgerWire {
      * as its {@link HoldProof} (the caller has the hold's fields) rather than its text, so that
      * neither end writes or reads the certificate's hex; a v1 certificate as its text.
      */
-    static AppliedReply appliedBinary(Applied a) {
+    public static AppliedReply appliedBinary(Applied a) {
         AppliedReply.Builder b = AppliedReply.newBuilder().setSequence(a.sequence()).setAtEpochMillis(a.at().toEpochMilli());
         for (Posting p : a.postings()) {
             b.addPostings(Leg.newBuilder().setDebit(p.debit().value()).setCredit(p.credit().value())
