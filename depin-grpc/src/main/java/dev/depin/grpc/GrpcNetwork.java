@@ -97,8 +97,8 @@ public final class GrpcNetwork implements ComputeNetwork {
      * same ones query after query: each is parsed once, not once per query on the buyer's path.
      * An offer is signed and its bytes are its whole content, so equal bytes parse to an equal offer.
      */
-    private final dev.depin.grpc.internal.LruTable<ByteString, ProviderOffer> parsedOffers =
-            new dev.depin.grpc.internal.LruTable<>(PARSED_OFFERS, (json, offer) -> { });
+    private final LruTable<ByteString, ProviderOffer> parsedOffers =
+            new LruTable<>(PARSED_OFFERS, (json, offer) -> { });
     /** Parsed offers kept at most. */
     static final int PARSED_OFFERS = 1024;
     /** The largest offer JSON kept parsed (a real offer has about 1 KiB): 4 MiB at most in all. */
