@@ -1,6 +1,7 @@
 package dev.depin.grpc;
 
 import dev.depin.settlement.Applied;
+import dev.depin.settlement.ForwardingLedger;
 import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.spi.ClaimDisputes;
 import java.nio.ByteBuffer;

@@ -1,6 +1,7 @@
 package dev.depin.grpc;
 
 import dev.depin.settlement.Applied;
+import dev.depin.settlement.ForwardingLedger;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.spi.Settlement;
 import java.util.concurrent.CompletableFuture;

@@ -18,6 +18,7 @@ import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.money.MicroUsd;
+import dev.depin.settlement.ForwardingLedger;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
 import dev.depin.settlement.spi.Settlement;

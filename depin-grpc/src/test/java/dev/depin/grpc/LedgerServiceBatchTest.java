@@ -23,6 +23,7 @@ import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
+import dev.depin.settlement.ForwardingLedger;
 import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;

@@ -19,16 +19,14 @@ import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
 import dev.depin.settlement.Escrow;
+import dev.depin.settlement.ForwardingLedger;
 import dev.depin.settlement.HoldRecord;
-import dev.depin.settlement.OpenHold;
 import dev.depin.settlement.Operation;
 import dev.depin.settlement.OperationKey;
-import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -53,20 +51,14 @@ class CancelMoneyTest {
     private JdbcLedger ledger;
 
     /** The ledger the client pays through, counting every operation asked of it; holds posts while told to. */
-    private static final class Counting implements Settlement {
-        final Settlement ledger;
+    private static final class Counting extends ForwardingLedger {
         final List<Operation> asked = new CopyOnWriteArrayList<>();
         /** While set, a post waits here (the job is VERIFIED, its money not yet settled) until the test lets it go. */
         volatile CountDownLatch holdPosts;
         final CountDownLatch postArrived = new CountDownLatch(1);
 
         Counting(Settlement ledger) {
-            this.ledger = ledger;
-        }
-
-        @Override
-        public CompletableFuture<Balance> open(AccountId account, AccountKind kind, boolean allowCredit) {
-            return ledger.open(account, kind, allowCredit);
+            super(ledger);
         }
 
         @Override
@@ -83,32 +75,7 @@ class CancelMoneyTest {
                     Thread.currentThread().interrupt();
                 }
             }
-            return ledger.apply(operation);
-        }
-
-        @Override
-        public Balance balance(AccountId account) {
-            return ledger.balance(account);
-        }
-
-        @Override
-        public List<Balance> balances() {
-            return ledger.balances();
-        }
-
-        @Override
-        public List<StatementLine> statement(AccountId account) {
-            return ledger.statement(account);
-        }
-
-        @Override
-        public List<OpenHold> openHolds() {
-            return ledger.openHolds();
-        }
-
-        @Override
-        public Optional<HoldRecord> hold(OperationKey key) {
-            return ledger.hold(key);
+            return super.apply(operation);
         }
 
         @Override

@@ -1,24 +1,19 @@
-package dev.depin.grpc;
+package dev.depin.settlement;
 
-import dev.depin.settlement.AccountId;
-import dev.depin.settlement.AccountKind;
-import dev.depin.settlement.Applied;
-import dev.depin.settlement.Balance;
-import dev.depin.settlement.HoldRecord;
-import dev.depin.settlement.OpenHold;
-import dev.depin.settlement.Operation;
-import dev.depin.settlement.OperationKey;
-import dev.depin.settlement.StatementLine;
 import dev.depin.settlement.spi.Settlement;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** A settlement that forwards everything to another; tests override what they change. */
-class ForwardingLedger implements Settlement {
+/**
+ * A settlement that forwards everything to another; tests override what they change (in core's
+ * test jar, so that every module's tests wrap a ledger the same way).
+ */
+public class ForwardingLedger implements Settlement {
     private final Settlement delegate;
 
-    ForwardingLedger(Settlement delegate) {
+    /** @param delegate the settlement everything goes to */
+    public ForwardingLedger(Settlement delegate) {
         this.delegate = delegate;
     }
 
