@@ -130,6 +130,8 @@ public final class GrpcNetwork implements ComputeNetwork {
     private volatile java.util.concurrent.ScheduledExecutorService sweeper;
     /** How often the sessions' job deadlines are checked. */
     private static final long SWEEP_MILLIS = 25;
+    /** The sessions' clock for their jobs' deadlines, age and idle time (tests move it by hand: {@link #sessionTicker}). */
+    private volatile java.util.function.LongSupplier sessionTicker = System::nanoTime;
     private final Set<RemoteAttempt> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** What providers hold of this buyer's inputs, or null when the buyer lets them keep nothing. */
@@ -657,7 +659,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         SessionClient.Job onSession = attempt.inlineCall() ? sessionJob(offer, route) : null;
         if (onSession != null) {
             // A small job on the provider's Session stream: no stream of its own (docs/decisions.md).
-            onSession.start(attempt, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs));
+            onSession.start(attempt, sessionTicker.getAsLong() + TimeUnit.MILLISECONDS.toNanos(deadlineMs));
             if (closed.get()) {
                 attempt.abort("this gRPC network is closed");
             }
@@ -691,7 +693,7 @@ public final class GrpcNetwork implements ComputeNetwork {
         }
         SessionClient s = sessions.get(route);
         if (s == null || s.ended() || s.retired()) {
-            SessionClient fresh = new SessionClient(offer.nodeId().shortId(), this::later);
+            SessionClient fresh = new SessionClient(offer.nodeId().shortId(), this::later, sessionTicker);
             if (s == null ? sessions.putIfAbsent(route, fresh) != null : !sessions.replace(route, s, fresh)) {
                 return null; // another dispatch opened one meanwhile
             }
@@ -747,6 +749,18 @@ public final class GrpcNetwork implements ComputeNetwork {
                 sweeper = t;
             }
         }
+    }
+
+    /**
+     * Replaces the clock that the sessions opened from now on read for their jobs' deadlines,
+     * their age and their idle time (tests move it by hand, so that a job's deadline passes on
+     * the buyer exactly when the test says, never before its Start reached the node). The
+     * sweeper still runs every {@value #SWEEP_MILLIS} ms and reads this clock.
+     *
+     * @param ticker nanoseconds, as {@link System#nanoTime}
+     */
+    void sessionTicker(java.util.function.LongSupplier ticker) {
+        this.sessionTicker = java.util.Objects.requireNonNull(ticker, "ticker");
     }
 
     /** Runs a session's callback off the caller's locks: on the sweeper, or here once it has stopped. */

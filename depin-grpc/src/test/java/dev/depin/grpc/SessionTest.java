@@ -40,6 +40,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -195,22 +196,44 @@ class SessionTest {
         Hostile.awaitReleased(server);
     }
 
+    /**
+     * The buyer's own deadline for a job on a session, driven by the sessions' clocks instead of
+     * the wall: the late job's Start is known to have reached the node (it holds it, queued behind
+     * the other) before the test moves the buyer's session clock past the job's deadline, and the
+     * node's session clock stands still, so that only the buyer's sweep can end it. With a 700 ms
+     * wall-clock deadline, the node's own sweep at the same instant (it enforces the time limit
+     * the Start carries) won the race now and then under load, and the job ended with the node's
+     * cancel instead of the buyer's DEADLINE_EXCEEDED (once at load 17).
+     */
     @Test
     void oneJobsDeadlinePasses_itFails_theOtherOnTheSessionFinishes() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 2);
         BlockingExecutor slow = new BlockingExecutor(new CpuExecutor(1));
         ProviderNode node = ProviderNode.builder(providerKey, slow).build();
-        ProviderOffer offer = startWithSession(node, rnd, slow);
+        start(node, true, Duration.ofSeconds(2));
+        long origin = System.nanoTime();
+        AtomicLong buyerClock = new AtomicLong(origin);
+        net.sessionTicker(buyerClock::get);
+        server.sessionTicker(() -> origin); // the node never ends a session job at its deadline here
+        ProviderOffer offer = offer();
+        openSession(offer, rnd, slow);
         int i = 1;
         long before = server.sessionJobs();
+        long cancelledBefore = node.cancelledCount();
         Saxpy a = new Saxpy(rnd, 100, Duration.ofSeconds(60));
-        Saxpy late = new Saxpy(rnd, 101, Duration.ofMillis(700));
+        // 15 s: past it, the session is idle for less than the buyer's 20 s idle limit and stays open.
+        Saxpy late = new Saxpy(rnd, 101, Duration.ofSeconds(15));
         Dispatch da = net.dispatch(offer, request(i++, a.job), p -> { });
         Dispatch dl = net.dispatch(offer, request(i++, late.job), p -> { });
+        awaitTrue(() -> server.sessionJobs() - before == 2 && node.busy() == 2,
+                "both Starts reached the node on the session, the late job queued behind the other");
+        assertFalse(dl.response().isDone(), "the late job's deadline has not passed on the buyer's clock");
+        buyerClock.addAndGet(TimeUnit.SECONDS.toNanos(15) + 1);
         ExecutionException e = assertThrowsExecution(dl.response());
         assertInstanceOf(NetworkException.class, e.getCause(), e.toString());
         assertTrue(e.getCause().getMessage().contains("DEADLINE_EXCEEDED: the job's deadline passed on its session"),
                 e.getCause().getMessage());
+        awaitTrue(() -> node.cancelledCount() == cancelledBefore + 1, "the buyer's Cancel stopped the late job on the node");
         assertFalse(da.response().isDone(), "the other job is still held by the executor");
         slow.release(10);
         a.check(da.response().get(20, TimeUnit.SECONDS).outputBytes().get("out"));

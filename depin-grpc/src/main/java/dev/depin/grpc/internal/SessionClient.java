@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The buyer's side of one Session stream to a provider: many small jobs, each a
@@ -44,7 +45,9 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
     /** Where attempts hear of their failures that do not come from the transport's thread. */
     private final Executor callbacks;
     private final CompletableFuture<Boolean> opened = new CompletableFuture<>();
-    private final long openedNanos = System.nanoTime();
+    /** The session's clock, nanoseconds as {@link System#nanoTime} (tests move it by hand). */
+    private final LongSupplier ticker;
+    private final long openedNanos;
     /** Jobs numbered and not yet ended by the node (or the session), by number. */
     private final Map<Long, Job> jobs = new ConcurrentHashMap<>();
     /** Serializes writes to {@link #requests} and guards the fields below it. */
@@ -57,15 +60,20 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
     private boolean retired;
     private boolean halfClosed;
     private boolean ended;
-    private long lastUseNanos = System.nanoTime();
+    private long lastUseNanos;
 
     /**
      * @param provider  the provider's short id, for messages
      * @param callbacks runs attempt failures that must not run under a caller's lock
+     * @param ticker    the session's clock for its age, idle time and job deadlines, as
+     *                  {@link System#nanoTime} ({@code System::nanoTime} outside tests)
      */
-    public SessionClient(String provider, Executor callbacks) {
+    public SessionClient(String provider, Executor callbacks, LongSupplier ticker) {
         this.provider = provider;
         this.callbacks = callbacks;
+        this.ticker = ticker;
+        this.openedNanos = ticker.getAsLong();
+        this.lastUseNanos = openedNanos;
     }
 
     /** @return completes true once the node's opening message came, false when it does not serve sessions */
@@ -97,7 +105,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
             if (retired || !Boolean.TRUE.equals(opened.getNow(null))) {
                 return null;
             }
-            if (System.nanoTime() - openedNanos > MAX_AGE_NANOS) {
+            if (ticker.getAsLong() - openedNanos > MAX_AGE_NANOS) {
                 retire();
                 return null;
             }
@@ -105,7 +113,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                 return null;
             }
             inFlight++;
-            lastUseNanos = System.nanoTime();
+            lastUseNanos = ticker.getAsLong();
             return new Job();
         }
     }
@@ -129,7 +137,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
      * one sweep timer.
      */
     public void sweep() {
-        long now = System.nanoTime();
+        long now = ticker.getAsLong();
         if (!opened.isDone() && now - openedNanos > OPEN_NANOS) {
             // A node that neither serves nor refuses the session: its jobs keep their own streams.
             close("provider " + provider + " sent no opening message on its session in "
@@ -271,7 +279,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
          * Sends the attempt's Start on the session.
          *
          * @param a             the attempt, whose call qualifies ({@link RemoteAttempt#inlineCall})
-         * @param deadlineNanos when the attempt fails with DEADLINE_EXCEEDED (System.nanoTime)
+         * @param deadlineNanos when the attempt fails with DEADLINE_EXCEEDED (the session's clock)
          */
         public void start(RemoteAttempt a, long deadlineNanos) {
             this.attempt = a;
@@ -309,7 +317,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                     jobs.put(number, this);
                     // The node stops the job at this limit too, as gRPC would end its own stream.
                     long left = deadlineNanos == Long.MAX_VALUE ? 0
-                            : Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+                            : Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - ticker.getAsLong()));
                     b.setTimeoutMillis(left);
                 }
                 requests.onNext(b.setSessionJob(number).build());
