@@ -101,6 +101,10 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     public static final int DEFAULT_OPERATIONS_PER_CALL = 512;
     /** The most bytes of operations' JSON in one call: room for framing below the service's 64 KiB. */
     public static final int BATCH_BYTES = 60 << 10;
+    /** The default most operations applied and not yet answered (waiting, paused for a retry, or in a call). */
+    public static final int DEFAULT_MAX_WAITING_OPERATIONS = 65_536;
+    /** The default most bytes of those operations' encoded forms that the client holds meanwhile. */
+    public static final long DEFAULT_MAX_WAITING_BYTES = 32L << 20;
 
     private final String address;
     private final NodePublicKey ledgerKey;
@@ -110,11 +114,16 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     private final long callTimeoutMs;
     private final ScheduledExecutorService timer;
     private final int perCall;
+    private final int maxWaitingOperations;
+    private final long maxWaitingBytes;
     private final Object lock = new Object();
-    /** Operations waiting for a call; guarded by {@link #lock}, as are the two below. */
+    /** Operations waiting for a call; guarded by {@link #lock}, as are the fields below. */
     private final ArrayDeque<Pending> queued = new ArrayDeque<>();
     private int batchesInFlight;
     private boolean closed;
+    /** Operations applied and not yet answered, on any path, and the bytes of their encoded forms ({@link Pending#bytes}). */
+    private int waitingOperations;
+    private long waitingBytes;
     /** Operations waiting out a retry's pause: failed by {@link #close()} if it comes first. */
     private final Set<Pending> pausing = ConcurrentHashMap.newKeySet();
     /** Batch roots of v2 hold certificates already checked: one signature check per batch. */
@@ -131,6 +140,8 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         this.retry = b.retry;
         this.callTimeoutMs = b.callTimeout.toMillis();
         this.perCall = b.perCall;
+        this.maxWaitingOperations = b.maxWaitingOperations;
+        this.maxWaitingBytes = b.maxWaitingBytes;
         this.binary = b.binary;
         this.channel = NettyChannelBuilder.forTarget(b.address)
                 .sslContext(NodeTls.client(NodeTls.identity(b.self), b.ledgerKey))
@@ -194,16 +205,85 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         return unary((stub, obs) -> stub.open(req, obs), LedgerWire::balance);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The client keeps each operation until it is answered (a hold's certificate is rebuilt
+     * from the hold sent): at most {@link Builder#maxWaiting} operations and bytes of their
+     * encoded forms at once, released when the operation's future completes, whatever ends it
+     * (an answer, a refusal, the last try's failure or deadline, {@link #close()}). An operation
+     * beyond either limit fails at once with {@link LedgerFailureException}: the service is
+     * not keeping up or cannot be reached; apply it again later with the same key.
+     */
     @Override
     public CompletableFuture<Applied> apply(Operation operation) {
         InvalidArgumentException.requireNonNull(operation, "operation");
         Pending p = new Pending(operation);
+        String full = admit(p);
+        if (full != null) {
+            p.future.completeExceptionally(new LedgerFailureException("the settlement client for " + address
+                    + " holds " + full + ": the service is not keeping up or cannot be reached; apply this operation ("
+                    + operation.key() + ") again later with the same key"));
+            return p.future;
+        }
         if (perCall == 1 || unbatched) {
             alone(p);
         } else {
             enqueue(p);
         }
         return p.future;
+    }
+
+    /** Counts {@code p} as waiting; null if it fits within the limits, else what is full. */
+    private String admit(Pending p) {
+        synchronized (lock) {
+            if (waitingOperations >= maxWaitingOperations) {
+                return waitingOperations + " operations not yet answered, the most it holds (maxWaiting)";
+            }
+            if (waitingOperations > 0 && waitingBytes + p.bytes > maxWaitingBytes) {
+                return waitingBytes + " bytes of operations not yet answered, and this one's " + p.bytes
+                        + " would pass the most it holds, " + maxWaitingBytes + " (maxWaiting)";
+            }
+            waitingOperations++;
+            waitingBytes += p.bytes;
+            p.counted = true;
+            return null;
+        }
+    }
+
+    /** {@code p} is answered or failed: the client lets go of it (once), then tells its caller. */
+    private void release(Pending p) {
+        synchronized (lock) {
+            if (p.counted) {
+                p.counted = false;
+                waitingOperations--;
+                waitingBytes -= p.bytes;
+            }
+        }
+    }
+
+    private void done(Pending p, Applied a) {
+        release(p);
+        p.future.complete(a);
+    }
+
+    private void fail(Pending p, Throwable t) {
+        release(p);
+        p.future.completeExceptionally(t);
+    }
+
+    /** @return operations applied and not yet answered (waiting, paused for a retry, or in a call) */
+    int waitingOperations() {
+        synchronized (lock) {
+            return waitingOperations;
+        }
+    }
+
+    /** @return bytes of the encoded forms of the operations {@link #waitingOperations()} counts */
+    long waitingBytes() {
+        synchronized (lock) {
+            return waitingBytes;
+        }
     }
 
     /** One operation in one Apply call, with that call's own retries. */
@@ -214,9 +294,9 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                 (AppliedReply m) -> checked(p.operation, LedgerWire.applied(m, p.operation)))
                 .whenComplete((a, t) -> {
                     if (t == null) {
-                        p.future.complete(a);
+                        done(p, a);
                     } else {
-                        p.future.completeExceptionally(t);
+                        fail(p, t);
                     }
                 });
     }
@@ -469,7 +549,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         dropped.addAll(pausing);
         for (Pending p : dropped) {
             pausing.remove(p);
-            p.future.completeExceptionally(closedFailure());
+            fail(p, closedFailure());
         }
         channel.shutdownNow();
         try {
@@ -498,13 +578,24 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         private byte[] json;
         final CompletableFuture<Applied> future = new CompletableFuture<>();
         int attempt = 1;
+        /**
+         * The bytes it is counted for while waiting: three times its binary form's (room for its
+         * JSON, about twice that, should the service turn out to have no ApplyOperations), or
+         * its JSON's where that is what it carries.
+         */
+        final int bytes;
+        /** Counted in the client's waiting operations and bytes; guarded by {@link #lock}. */
+        boolean counted;
 
         Pending(Operation operation) {
             this.operation = operation;
             if (binary) {
                 wire = LedgerWire.wire(operation);
+                // Its JSON is about twice its binary size; Operation bounds both (4 KiB each).
+                bytes = Math.max(wire.getSerializedSize(), 1) * 3;
             } else {
                 json = operation.toJson();
+                bytes = json.length;
             }
         }
 
@@ -518,6 +609,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         byte[] json() {
             if (json == null) {
                 json = operation.toJson();
+                wire = null; // sent as JSON from now on (a service without ApplyOperations)
             }
             return json;
         }
@@ -536,7 +628,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             }
         }
         if (p != null) {
-            p.future.completeExceptionally(closedFailure());
+            fail(p, closedFailure());
             return;
         }
         pump();
@@ -598,7 +690,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                         }
                     }
                     if (!requeued) {
-                        batch.forEach(p -> p.future.completeExceptionally(closedFailure()));
+                        batch.forEach(p -> fail(p, closedFailure()));
                     }
                     batchDone();
                     return;
@@ -621,7 +713,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                     LedgerFailureException e = new LedgerFailureException("settlement service " + address + " answered "
                             + batch.size() + " operations with " + (replies != 1 ? replies + " messages"
                             : reply.getResultsCount() + " results") + ": it is not a sound depin ledger service");
-                    batch.forEach(p -> p.future.completeExceptionally(e));
+                    batch.forEach(p -> fail(p, e));
                     return;
                 }
                 for (int i = 0; i < batch.size(); i++) {
@@ -647,7 +739,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             batchDone();
             LedgerFailureException f = new LedgerFailureException("cannot call settlement service " + address + ": "
                     + e.getMessage(), e);
-            batch.forEach(p -> p.future.completeExceptionally(f));
+            batch.forEach(p -> fail(p, f));
         }
     }
 
@@ -664,16 +756,19 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             failed(p, refusal(result.getRefused()));
             return;
         }
+        Applied a;
         try {
-            p.future.complete(checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation,
-                    ledgerKey.nodeId())));
+            a = checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation, ledgerKey.nodeId()));
         } catch (LedgerFailureException e) {
-            p.future.completeExceptionally(e);
+            fail(p, e);
+            return;
         } catch (RuntimeException e) {
-            p.future.completeExceptionally(new LedgerFailureException("settlement service " + address
+            fail(p, new LedgerFailureException("settlement service " + address
                     + " sent an answer that does not parse (" + e.getMessage() + "): it is not a sound depin ledger "
                     + "service", e));
+            return;
         }
+        done(p, a);
     }
 
     /** A refusal in a batch as the status the same operation sent alone would have failed with. */
@@ -717,7 +812,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         if (e instanceof LedgerFailureException && p.attempt > 1) {
             e = new LedgerFailureException(e.getMessage() + " (" + p.attempt + " tries)", e.getCause());
         }
-        p.future.completeExceptionally(e);
+        fail(p, e);
     }
 
     // ---- calls with retries ---------------------------------------------------------
@@ -838,6 +933,8 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         private Duration callTimeout = Duration.ofSeconds(10);
         private int perCall = DEFAULT_OPERATIONS_PER_CALL;
         private boolean binary = true;
+        private int maxWaitingOperations = DEFAULT_MAX_WAITING_OPERATIONS;
+        private long maxWaitingBytes = DEFAULT_MAX_WAITING_BYTES;
 
         private Builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
             this.self = self;
@@ -897,6 +994,32 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
          */
         public Builder binaryOperations(boolean on) {
             this.binary = on;
+            return this;
+        }
+
+        /**
+         * Bounds what the client holds of operations applied and not yet answered (each is kept
+         * until its answer: a hold's certificate is rebuilt from the hold sent), whether they wait
+         * for a call, wait out a retry's pause or are in a call. An operation beyond either bound
+         * fails at once with {@link LedgerFailureException}; one operation is always admitted
+         * when none waits.
+         *
+         * @param operations the most operations (default {@value RemoteSettlement#DEFAULT_MAX_WAITING_OPERATIONS})
+         * @param bytes      the most bytes of their encoded forms (default 32 MiB): a binary
+         *                   operation counts three times its binary size, as it may fall back to
+         *                   its JSON, a JSON one its JSON's size
+         * @return this builder
+         * @throws InvalidArgumentException unless operations is 1 to 2^24 and bytes 1 KiB to 1 GiB
+         */
+        public Builder maxWaiting(int operations, long bytes) {
+            if (operations < 1 || operations > 1 << 24) {
+                throw new InvalidArgumentException("waiting operations " + operations + " must be 1 to " + (1 << 24));
+            }
+            if (bytes < 1 << 10 || bytes > 1L << 30) {
+                throw new InvalidArgumentException("waiting bytes " + bytes + " must be 1 KiB to 1 GiB");
+            }
+            this.maxWaitingOperations = operations;
+            this.maxWaitingBytes = bytes;
             return this;
         }
 

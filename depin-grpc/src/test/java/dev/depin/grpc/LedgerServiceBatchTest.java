@@ -420,6 +420,8 @@ class LedgerServiceBatchTest {
         String address = serveWithout("ApplyBatch", "ApplyOperations");
         try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, address, LEDGER_KEY.publicKey()).connect()) {
             holdAndPost(client, "old");
+            assertEquals(0, client.waitingOperations(), "the client let go of every operation");
+            assertEquals(0, client.waitingBytes());
         }
         assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
         assertEquals(List.of(), jdbc.openHolds());
@@ -431,6 +433,8 @@ class LedgerServiceBatchTest {
         String address = serveWithout("ApplyOperations");
         try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, address, LEDGER_KEY.publicKey()).connect()) {
             holdAndPost(client, "json");
+            assertEquals(0, client.waitingOperations(), "the client let go of every operation");
+            assertEquals(0, client.waitingBytes());
         }
         assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
         assertEquals(List.of(), jdbc.openHolds());
@@ -442,6 +446,8 @@ class LedgerServiceBatchTest {
         try (RemoteSettlement client = RemoteSettlement.builder(BUYER_KEY, serve(4_096).address(), LEDGER_KEY.publicKey())
                 .binaryOperations(false).connect()) {
             holdAndPost(client, "json-client");
+            assertEquals(0, client.waitingOperations(), "the client let go of every operation");
+            assertEquals(0, client.waitingBytes());
         }
         assertEquals(40 * 60, jdbc.balance(PROVIDER).posted());
         assertEquals(List.of(), jdbc.openHolds());
