@@ -37,6 +37,18 @@ public interface JobHandle {
      * {@link JobFailedException} when the job is rejected or fails, or with a
      * {@link CancellationException} when it is cancelled.
      *
+     * <p><b>Threads.</b> The future is completed on one of the client's threads: a thread of its
+     * scheduler, or the thread waiting in {@link #result()} (or in this future's {@code get} or
+     * {@code join}), which runs the job's stages meanwhile; a job rejected at once is completed
+     * inside {@code submit}. Never on a transport's or a ledger's thread, never under a lock of
+     * the engine, and never inside {@link #cancelAsync()} or this future's {@code cancel}: a
+     * cancel that wins makes the future read as cancelled at once, and its dependents then run
+     * on the client's scheduler. Dependents registered with the non-async methods
+     * ({@code thenApply}, {@code whenComplete}, ...) run on that completing thread, or on the
+     * registering thread when the future is already complete, as for any
+     * {@code CompletableFuture}; a dependent that blocks holds that client thread, so register
+     * blocking work with the {@code ...Async(fn, executor)} methods and an executor of your own.
+     *
      * @return a future of the verified result (see above for how it completes)
      */
     CompletableFuture<JobResult> resultAsync();
@@ -62,9 +74,13 @@ public interface JobHandle {
      * Asks to cancel the job: its attempts are stopped where they run, and their holds (with an
      * escrow) voided. A job whose result is already verified can no longer be cancelled: its
      * money is being settled. The returned future is complete when this returns; when it is
-     * {@code true}, {@link #resultAsync()} already reads as cancelled and {@link #state()} is
-     * {@code CANCELLED} (the same holds when {@code resultAsync().cancel(..)} returns
-     * {@code true}). The job's SLA record and the voids then follow on the client's threads.
+     * {@code true}, {@link #resultAsync()} already reads as cancelled (done, cancelled, its
+     * getters throw {@link CancellationException}) and {@link #state()} is {@code CANCELLED} (the
+     * same holds when {@code resultAsync().cancel(..)} returns {@code true}). This call never
+     * runs the caller's code: the result future's dependents, the job's SLA record and the voids
+     * follow on the client's scheduler, so a dependent that blocks does not hold up the cancel
+     * (only while the client is closing, and its scheduler takes no more work, may they run
+     * here).
      *
      * @return completes with {@code true} if the job was cancelled, {@code false} if it had
      *         already ended or been verified

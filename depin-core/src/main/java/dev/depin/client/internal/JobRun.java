@@ -85,9 +85,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A job's completion (its SLA record, its result future and the caller's continuations on
  * it) runs only on a client thread: one of the client's scheduler, the thread waiting in the
- * job's result, or the caller's own thread inside {@link #start()} or a cancel. Never on a
- * thread that delivered a provider's answer (a transport's callback, an in-process node's
- * worker, a ledger's thread): those leave it to a client thread ({@link #afterUnlock}).
+ * job's result, or the caller's own thread inside {@link #start()}. Never on a thread that
+ * delivered a provider's answer (a transport's callback, an in-process node's worker, a
+ * ledger's thread), nor on a thread inside a cancel (the future reads as cancelled when the
+ * cancel returns, its dependents run later): those leave it to a client thread
+ * ({@link #afterUnlock}).
  */
 public final class JobRun implements JobHandle {
     private static final Logger LOG = LoggerFactory.getLogger(JobRun.class);
@@ -100,6 +102,12 @@ public final class JobRun implements JobHandle {
      * ({@link #clientSide()}).
      */
     private static final ThreadLocal<Object> SIDE = new ThreadLocal<>();
+    /**
+     * What a thread inside a cancel ({@link #cancelHere}) runs for: neither a job nor the
+     * scheduler, so a completion it finds goes to the scheduler (the caller's code never runs
+     * inside {@code cancelAsync()} or {@code resultAsync().cancel(..)}), whichever thread it is.
+     */
+    private static final Object CANCELLER = new Object();
 
     /**
      * What a run needs from its client.
@@ -1553,11 +1561,13 @@ public final class JobRun implements JobHandle {
         }
         finished = true;
         record(JobState.CANCELLED, attempts, null, how);
+        // The future reads as cancelled from here on, for every thread (the canceller returns
+        // with it so); its dependents run when a client thread cancels it ({@link #completion}).
+        result.cancelDecided = true;
         stopAttempts("job cancelled");
         stopTimers();
         completion = () -> {
-            // A cancel shows at once (a cancelled future must read as cancelled when cancel()
-            // returns); the record follows, and a failure to keep it is only logged.
+            // The record follows the cancel, and a failure to keep it is only logged.
             recordSla(null).whenComplete((v, x) -> {
                 if (x != null) {
                     LOG.warn("job {} (cancelled): its SLA record was not kept: {}", jobId, x.toString());
@@ -1883,18 +1893,21 @@ public final class JobRun implements JobHandle {
     }
 
     /**
-     * Cancels the job on the caller's thread. If the cancel wins, the result future reads as
-     * cancelled when this returns: this thread runs the job's completion, or, when another client
-     * thread took it first (a scheduler task or the waiting thread passing through {@link
-     * #afterUnlock} between this thread's two locked sections) and may not have run it yet,
-     * cancels the future itself; the other thread's cancel then finds it done and changes
-     * nothing. Its SLA record and the release of its holds follow on whichever thread took them,
-     * as for any cancel.
+     * Decides the cancel on the caller's thread and leaves the job's completion to the client's
+     * scheduler. If the cancel wins, the result future reads as cancelled when this returns
+     * ({@link ResultFuture#cancelDecided}, set in the locked section that decides it), but this
+     * thread runs none of the caller's code: the future is cancelled, and so its non-async
+     * dependents run, on a scheduler thread (or on the thread waiting in the job's result),
+     * together with the job's SLA record and the release of its holds. The caller's thread is
+     * marked as {@link #CANCELLER}, which {@link #afterUnlock} treats as foreign to the job, so
+     * it hands the completion over as a transport's thread would; it still cancels the
+     * attempts at their providers (never blocks) here. Only when the scheduler refuses the
+     * hand-off (the client is closing) does this thread complete the job itself.
      *
      * @return whether the cancel won (the job had not ended)
      */
     private boolean cancelHere(String how) {
-        Object outer = enter(this);
+        Object outer = enter(CANCELLER);
         try {
             boolean won;
             synchronized (this) {
@@ -1903,10 +1916,7 @@ public final class JobRun implements JobHandle {
             if (won) {
                 ctx.seams().cancelWon(this);
             }
-            afterUnlock(); // cancels the future, outside the lock, unless another client thread took that
-            if (won) {
-                result.cancelNow();
-            }
+            afterUnlock(); // hands the completion to the scheduler
             return won;
         } finally {
             leave(outer);
@@ -1933,6 +1943,13 @@ public final class JobRun implements JobHandle {
         /** A stage handed to the helper and not yet taken by it. */
         private final AtomicReference<Handed> handed =
                 new AtomicReference<>();
+        /**
+         * Set in the locked section that decides the job CANCELLED ({@link #cancelLocked}): from
+         * then on the future reads as cancelled (done, cancelled, completed exceptionally; its
+         * getters throw {@link CancellationException}) and takes no other outcome, although its
+         * own cancellation, which runs its dependents, happens later, on a client thread.
+         */
+        volatile boolean cancelDecided;
 
         ResultFuture() {
             // The helper parks until a stage is handed to it or the job ends.
@@ -2016,7 +2033,15 @@ public final class JobRun implements JobHandle {
         @Override
         public JobResult get() throws InterruptedException, ExecutionException {
             help();
+            throwIfDecided();
             return super.get();
+        }
+
+        @Override
+        public JobResult get(long timeout, TimeUnit unit)
+                throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+            throwIfDecided();
+            return super.get(timeout, unit);
         }
 
         @Override
@@ -2026,12 +2051,57 @@ public final class JobRun implements JobHandle {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt(); // join ignores interrupts: wait as it does
             }
+            throwIfDecided();
             return super.join();
         }
 
         @Override
+        public JobResult getNow(JobResult valueIfAbsent) {
+            throwIfDecided();
+            return super.getNow(valueIfAbsent);
+        }
+
+        @Override
+        public boolean isDone() {
+            return cancelDecided || super.isDone();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelDecided || super.isCancelled();
+        }
+
+        @Override
+        public boolean isCompletedExceptionally() {
+            return cancelDecided || super.isCompletedExceptionally();
+        }
+
+        /** A cancelled job's future takes no other outcome, even before a client thread cancelled it. */
+        @Override
+        public boolean complete(JobResult value) {
+            return !cancelDecided && super.complete(value);
+        }
+
+        @Override
+        public boolean completeExceptionally(Throwable ex) {
+            return !cancelDecided && super.completeExceptionally(ex);
+        }
+
+        /**
+         * Cancels the job as {@link #cancelAsync()} does: when it wins, this future reads as
+         * cancelled on return, and its dependents run on a client thread, not on this caller's
+         * (unlike a plain {@code CompletableFuture}'s cancel).
+         */
+        @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
             return cancelHere("cancelled through its result future") || isCancelled();
+        }
+
+        /** The job is decided CANCELLED and the future not yet cancelled by the client thread that completes it. */
+        private void throwIfDecided() {
+            if (cancelDecided && !super.isDone()) {
+                throw new CancellationException("job " + jobId + " was cancelled");
+            }
         }
 
         void cancelNow() {
