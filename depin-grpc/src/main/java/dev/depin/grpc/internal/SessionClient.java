@@ -344,11 +344,18 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                     + "provider " + provider));
         }
 
+        /**
+         * Ends the job with {@code status} on this side, as a gRPC client's reset of its own
+         * stream does: the attempt hears this status, whatever the node answers the Cancel with
+         * (its answer may come back before the callback below runs: before, a loaded buyer then
+         * reported the node's "cancelled before it started" for its own deadline).
+         */
         private void cancelWith(Status status) {
             synchronized (this) {
                 if (told) {
                     return;
                 }
+                told = true;
             }
             synchronized (lock) {
                 if (number > 0 && !ended && jobs.containsKey(number)) {
@@ -363,7 +370,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
             }
             release();
             // Not under the caller's locks (RemoteAttempt cancels under its own): as gRPC tells a reset stream.
-            callbacks.execute(() -> deliverError(status.asRuntimeException()));
+            callbacks.execute(() -> attempt.onError(status.asRuntimeException()));
         }
 
         void deliver(ExecuteResponse m) {
