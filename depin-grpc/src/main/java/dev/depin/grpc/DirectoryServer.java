@@ -4,9 +4,11 @@ import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.AddressRefusals;
 import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.DirectoryService;
 import dev.depin.grpc.internal.NodeTls;
+import dev.depin.grpc.internal.RefusedAddresses;
 import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.grpc.internal.Wire;
 import dev.depin.network.NetworkException;
@@ -47,6 +49,11 @@ public final class DirectoryServer implements AutoCloseable {
     private final Server server;
     private final DirectoryService service;
     private final dev.depin.grpc.internal.TransportRefusals transportRefusals;
+    private final AddressRefusals refusedAddresses;
+    /** The window refused renewals are counted in per address. */
+    static final Duration REFUSED_RENEWALS_WINDOW = Duration.ofSeconds(10);
+    /** Addresses whose refused renewals are remembered at most, least recently seen forgotten first. */
+    static final int MAX_REFUSED_ADDRESSES = 4096;
     private final NodePublicKey key;
     private final String address;
     private final ScheduledExecutorService purger;
@@ -58,7 +65,16 @@ public final class DirectoryServer implements AutoCloseable {
                 b.maxListings, b.maxListingBytes, b.maxTotalBytes, b.maxListingsPerHost, b.addressPolicy,
                 b.maxAnswerListings, b.maxAnswerListingsPerHost));
         this.transportRefusals = new dev.depin.grpc.internal.TransportRefusals(b.registry, "depin.directory");
+        // Time from the directory's clock, so that a test can move it; a renewal's refusal is
+        // counted against its address, and an address past its maximum is refused whole.
+        Clock clock = b.clock;
+        this.refusedAddresses = new AddressRefusals(b.maxRefusedRenewalsPerAddress, REFUSED_RENEWALS_WINDOW.toNanos(),
+                b.refusedAddressFor.toNanos(), MAX_REFUSED_ADDRESSES, () -> clock.millis() * 1_000_000L);
+        RefusedAddresses gate = new RefusedAddresses(refusedAddresses, transportRefusals,
+                dev.depin.grpc.internal.wire.DirectoryGrpc.getRenewMethod().getFullMethodName(),
+                "renewals this directory refused (over all its keys)");
         this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
+                .addStreamTracerFactory(gate.tracer())
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.
                 .maxInboundMessageSize(b.maxListingBytes + (4 << 10))
                 // What a peer may send before the directory reads it: two of the largest messages it
@@ -70,8 +86,8 @@ public final class DirectoryServer implements AutoCloseable {
                 .maxConnectionAge(2, TimeUnit.HOURS)
                 .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
                 .addService(b.registry == null
-                        ? ServerTransport.authenticated(service.bindService())
-                        : ServerTransport.authenticated(service.bindService(),
+                        ? ServerTransport.authenticated(service.bindService(), gate.interceptor())
+                        : ServerTransport.authenticated(service.bindService(), gate.interceptor(),
                                 new CallMeters(b.registry, "depin.directory")))
                 .build()
                 .start();
@@ -141,6 +157,15 @@ public final class DirectoryServer implements AutoCloseable {
         return transportRefusals.total();
     }
 
+    /**
+     * @param address an IP address
+     * @return how long its calls and new connections stay refused for the renewals this directory
+     *         refused from it ({@link Builder#refusedRenewalsPerAddress}); zero when they are not
+     */
+    public Duration refusedFor(java.net.InetAddress address) {
+        return Duration.ofNanos(refusedAddresses.refusedFor(dev.depin.grpc.internal.AddressGroup.of(address)));
+    }
+
     /** @return bytes of the listings held now (within {@link Builder#maxTotalBytes}) */
     public long storedBytes() {
         return service.storedBytes();
@@ -193,6 +218,8 @@ public final class DirectoryServer implements AutoCloseable {
         private int maxAnswerListings = 256;
         private int maxAnswerListingsPerHost = 8;
         private ListingAddressPolicy addressPolicy = ListingAddressPolicy.SYNTAX;
+        private int maxRefusedRenewalsPerAddress = 256;
+        private Duration refusedAddressFor = Duration.ofSeconds(30);
         private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(NodeKeyPair key) {
@@ -315,6 +342,40 @@ public final class DirectoryServer implements AutoCloseable {
                         + "an answer");
             }
             this.maxAnswerListingsPerHost = max;
+            return this;
+        }
+
+        /**
+         * How many refused renewals one address may send before the directory refuses the address
+         * whole. Keys are free: a stranger renews listings for fresh keys from one machine, and
+         * each refused renewal still costs the directory a stream, a message and an answer. So the
+         * renewals it refuses (RESOURCE_EXHAUSTED, INVALID_ARGUMENT, PERMISSION_DENIED: too large,
+         * the address's listings full, malformed, badly signed, another node's offer) are counted
+         * per address (an IPv4 address, an IPv6 /64, over all its keys) in windows of 10 s; the
+         * one that reaches {@code max} has the address refused for {@code refusedFor}: each of its
+         * calls (renewals and queries) is answered RESOURCE_EXHAUSTED before its message is read,
+         * its connections are ended with GOAWAY, and a new connection from it is closed as it is
+         * accepted, before its TLS handshake. Defaults: 256 in 10 s, refused for 30 s. An honest
+         * provider is refused a renewal only when the directory or its address is full, once
+         * per renewal; 256 in 10 s is more than a hundred such providers behind one NAT make, and
+         * a 200-per-second flood reaches it in under 2 s. Raise it for a directory many of whose
+         * providers share one address and are turned away; buyers behind an address that is
+         * refused cannot query for {@code refusedFor}.
+         *
+         * @param max        refused renewals one address may send in 10 s (1 to 1,000,000)
+         * @param refusedFor how long the address is refused once it has (1 s to 1 h)
+         * @return this builder
+         * @throws InvalidArgumentException outside those ranges
+         */
+        public Builder refusedRenewalsPerAddress(int max, Duration refusedFor) {
+            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
+            if (max < 1 || max > 1_000_000 || refusedFor.compareTo(Duration.ofSeconds(1)) < 0
+                    || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
+                throw new InvalidArgumentException("refused renewals per address " + max + " must be 1 to 1000000 and "
+                        + "the time an address stays refused " + refusedFor + " 1 s to 1 h");
+            }
+            this.maxRefusedRenewalsPerAddress = max;
+            this.refusedAddressFor = refusedFor;
             return this;
         }
 

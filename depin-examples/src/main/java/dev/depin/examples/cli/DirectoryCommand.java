@@ -60,6 +60,17 @@ public final class DirectoryCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE}).")
     int maxAnswerListingsPerAddress;
 
+    @Option(names = "--max-refused-renewals-per-address", defaultValue = "256", paramLabel = "N",
+            description = "Renewals the directory may refuse from one IP address (an IPv6 /64) in 10 s before it "
+                    + "refuses the address whole for --refused-address-for: its calls, its connections and new ones "
+                    + "before TLS; raise it for many providers behind one NAT (default ${DEFAULT-VALUE}).")
+    int maxRefusedRenewalsPerAddress;
+
+    @Option(names = "--refused-address-for", defaultValue = "30s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long such an address is refused, 1s to 1h (default ${DEFAULT-VALUE}).")
+    Duration refusedAddressFor;
+
     @Option(names = "--listing-address", defaultValue = "syntax", paramLabel = "POLICY",
             description = "Which listed addresses are accepted: 'syntax' (any well-formed host:port that is not "
                     + "unspecified, broadcast or multicast) or 'peer' (only the IP the renewal comes from) "
@@ -101,7 +112,8 @@ public final class DirectoryCommand implements Callable<Integer> {
             id = serve.loadKey(keyFile);
             DirectoryServer.Builder b = DirectoryServer.builder(id.keys()).listen(serve.host, port).listingTtl(ttl)
                     .maxListings(maxListings).maxListingsPerHost(maxListingsPerAddress).addressPolicy(policy)
-                    .maxAnswerListings(maxAnswerListings).maxAnswerListingsPerHost(maxAnswerListingsPerAddress);
+                    .maxAnswerListings(maxAnswerListings).maxAnswerListingsPerHost(maxAnswerListingsPerAddress)
+                    .refusedRenewalsPerAddress(maxRefusedRenewalsPerAddress, refusedAddressFor);
             if (metricsPort != null) {
                 registry = MetricsHttp.registry();
                 b.meterRegistry(registry);

@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@code goaway}, {@code message_too_large}, {@code handshake}) and {@code error} (the HTTP/2
  * error code, {@code resource_exhausted}, or the handshake's reason: {@code no_certificate},
  * {@code bad_certificate}, {@code bad_signature}, {@code protocol_version}, {@code not_tls},
- * {@code timeout}, {@code closed}, {@code refused_by_client}, {@code other}), beside
+ * {@code timeout}, {@code closed}, {@code refused_by_client}, {@code other}), and a connection
+ * closed as it was accepted because its address is refused ({@link #refuseConnectionsFrom}: kind
+ * {@code connection}, error {@code refused_address}), beside
  * {@code <prefix>.calls}.
  *
  * <p>The HTTP/2 frames are counted as the server writes them: a handler between TLS and gRPC's
@@ -64,6 +66,8 @@ public final class TransportRefusals {
     private final Map<java.net.SocketAddress, io.netty.channel.Channel> connections = new ConcurrentHashMap<>();
     private final io.micrometer.core.instrument.MeterRegistry registry;
     private final String prefix;
+    /** Addresses whose new connections are closed before TLS, or null for none. */
+    private volatile java.util.function.Predicate<java.net.SocketAddress> refusedAddresses;
 
     /**
      * @param registry where the counts are published, or null for none (they are still kept)
@@ -149,6 +153,34 @@ public final class TransportRefusals {
         return true;
     }
 
+    /**
+     * Has new connections from the addresses {@code refuse} picks closed as they are accepted,
+     * before their TLS handshake (counted as kind {@code connection}, error {@code refused_address}).
+     * Set it before the server starts.
+     *
+     * @param refuse true for a peer's socket address whose connections are refused now
+     */
+    public void refuseConnectionsFrom(java.util.function.Predicate<java.net.SocketAddress> refuse) {
+        this.refusedAddresses = refuse;
+    }
+
+    /**
+     * Ends the connection a call came on gracefully: HTTP/2 GOAWAY, then the close once its open
+     * streams have ended (the answers already written to them still reach the peer). For a peer
+     * whose address is refused from now on.
+     *
+     * @param remote the peer's socket address, as the call's {@code TRANSPORT_ATTR_REMOTE_ADDR}
+     * @return false if no such connection is open
+     */
+    public boolean goAway(java.net.SocketAddress remote) {
+        io.netty.channel.Channel c = remote == null ? null : connections.get(remote);
+        if (c == null) {
+            return false;
+        }
+        c.close(); // from the pipeline's tail: the HTTP/2 handler turns it into GOAWAY, then the close
+        return true;
+    }
+
     /** @return a tracer factory counting messages refused for their size; add it to the server's builder */
     public ServerStreamTracer.Factory streamTracer() {
         return new ServerStreamTracer.Factory() {
@@ -185,6 +217,13 @@ public final class TransportRefusals {
                 return new ChannelDuplexHandler() {
                     @Override
                     public void handlerAdded(ChannelHandlerContext ctx) {
+                        java.util.function.Predicate<java.net.SocketAddress> refuse = refusedAddresses;
+                        if (refuse != null && refuse.test(ctx.channel().remoteAddress())) {
+                            // Before TLS reads a byte: the connection costs an accept and a close.
+                            add("connection", "refused_address");
+                            ctx.channel().close();
+                            return;
+                        }
                         // As a plain handler: only its place in the pipeline is looked at.
                         ctx.pipeline().addFirst(new Installer((ChannelHandler) (Object) grpcHandler));
                         ctx.pipeline().replace(this, null, negotiation);
