@@ -70,7 +70,7 @@ final class SpecJson {
             g.writeFieldName("deviceKinds");
             strings(g, sortedStrings(r.deviceKinds()));
             g.writeNumberField("minDeviceMemoryBytes", r.minDeviceMemoryBytes());
-            g.writeStringField("minReputation", Double.toHexString(r.minReputation()));
+            g.writeStringField("minReputation", HexFloats.of(r.minReputation()));
             g.writeFieldName("models");
             strings(g, new TreeSet<>(r.models()));
             g.writeFieldName("regions");
@@ -78,7 +78,7 @@ final class SpecJson {
             g.writeEndObject();
             VerificationPolicy v = spec.verification();
             g.writeObjectFieldStart("verification");
-            g.writeStringField("fraction", Double.toHexString(v.fraction()));
+            g.writeStringField("fraction", HexFloats.of(v.fraction()));
             g.writeStringField("kind", v.kind());
             g.writeNumberField("replicas", v.replicas());
             g.writeNumberField("rounds", v.rounds());
@@ -102,7 +102,7 @@ final class SpecJson {
                 g.writeNumberField(l.getKey(), l.getValue());
                 l = li.hasNext() ? li.next() : null;
             } else {
-                g.writeStringField(f.getKey(), Float.toHexString(f.getValue()));
+                g.writeStringField(f.getKey(), HexFloats.of(f.getValue()));
                 f = fi.hasNext() ? fi.next() : null;
             }
         }
@@ -144,6 +144,17 @@ final class SpecJson {
         return new ArrayList<>(s);
     }
 
+    // The fields each object of the format may have (built once, not per spec read).
+    private static final Set<String> ROOT_FIELDS = Set.of("format", "kernel", "params", "inputs", "requirements",
+            "verification", "deadlineEpochMillis", "maxPriceMicroUsd");
+    private static final Set<String> PTX_KERNEL_FIELDS = Set.of("id", "hash", "entry", "ptx", "params");
+    private static final Set<String> PTX_PARAM_FIELDS = Set.of("kind", "name");
+    private static final Set<String> BUILTIN_KERNEL_FIELDS = Set.of("id", "hash");
+    private static final Set<String> INPUT_FIELDS = Set.of("name", "bytes", "merkleRoot");
+    private static final Set<String> REQUIREMENT_FIELDS = Set.of("minDeviceMemoryBytes", "models", "regions",
+            "deviceKinds", "minReputation");
+    private static final Set<String> VERIFICATION_FIELDS = Set.of("kind", "rounds", "fraction", "replicas");
+
     /** Reads and validates a spec. */
     static JobSpec read(byte[] json) {
         if (json == null) {
@@ -158,22 +169,21 @@ final class SpecJson {
                 throw new InvalidJobException("job spec format is '" + root.path("format").asText()
                         + "', expected '" + JobSpec.FORMAT + "': upgrade the client that wrote it");
             }
-            only(root, "", "format", "kernel", "params", "inputs", "requirements", "verification",
-                    "deadlineEpochMillis", "maxPriceMicroUsd");
+            only(root, "", ROOT_FIELDS);
             JsonNode k = object(root, "kernel");
             Kernel kernel;
             String id = text(k, "id");
             if (id.startsWith("ptx:")) {
-                only(k, "kernel.", "id", "hash", "entry", "ptx", "params");
+                only(k, "kernel.", PTX_KERNEL_FIELDS);
                 List<PtxKernel.Param> ps = new ArrayList<>();
                 for (JsonNode p : array(k, "params")) {
                     requireObject(p, "kernel.params[]");
-                    only(p, "kernel.params[].", "kind", "name");
+                    only(p, "kernel.params[].", PTX_PARAM_FIELDS);
                     ps.add(new PtxKernel.Param(PtxKernel.ParamKind.valueOf(text(p, "kind")), text(p, "name")));
                 }
                 kernel = new PtxKernel(text(k, "entry"), text(k, "ptx"), ps);
             } else {
-                only(k, "kernel.", "id", "hash");
+                only(k, "kernel.", BUILTIN_KERNEL_FIELDS);
                 kernel = BuiltinKernel.byId(id);
             }
             if (!kernel.codeHash().equals(text(k, "hash"))) {
@@ -194,11 +204,11 @@ final class SpecJson {
             List<InputRef> inputs = new ArrayList<>();
             for (JsonNode in : array(root, "inputs")) {
                 requireObject(in, "inputs[]");
-                only(in, "inputs[].", "name", "bytes", "merkleRoot");
+                only(in, "inputs[].", INPUT_FIELDS);
                 inputs.add(new InputRef(text(in, "name"), longField(in, "bytes"), text(in, "merkleRoot")));
             }
             JsonNode r = object(root, "requirements");
-            only(r, "requirements.", "minDeviceMemoryBytes", "models", "regions", "deviceKinds", "minReputation");
+            only(r, "requirements.", REQUIREMENT_FIELDS);
             Set<String> models = new HashSet<>();
             strings(r, "models").forEach(models::add);
             Set<Region> regions = new HashSet<>();
@@ -208,7 +218,7 @@ final class SpecJson {
             Requirements req = new Requirements(longField(r, "minDeviceMemoryBytes"), models, regions, kinds,
                     hexDouble(text(r, "minReputation"), "minReputation"));
             JsonNode v = object(root, "verification");
-            only(v, "verification.", "kind", "rounds", "fraction", "replicas");
+            only(v, "verification.", VERIFICATION_FIELDS);
             VerificationPolicy policy = VerificationPolicy.of(text(v, "kind"),
                     intField(v, "rounds"), hexDouble(text(v, "fraction"), "fraction"), intField(v, "replicas"));
             return new JobSpec(kernel, params.build(), inputs, req, policy,
@@ -223,8 +233,7 @@ final class SpecJson {
     }
 
     /** Strict parsing: a field the format does not define is an error, never ignored. */
-    private static void only(JsonNode node, String where, String... names) {
-        Set<String> known = Set.of(names);
+    private static void only(JsonNode node, String where, Set<String> known) {
         for (java.util.Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!known.contains(f)) {
@@ -312,15 +321,15 @@ final class SpecJson {
         double candidate = hexCandidate(text);
         if (!Double.isNaN(candidate)) {
             float f = (float) candidate;
-            if (Float.toHexString(f).equals(text)) {
+            if (HexFloats.of(f).equals(text)) {
                 return f; // canonical by the definition below; parseFloat(text) would give f
             }
         }
         checkHexSyntax(text, name);
         float f = Float.parseFloat(text);
-        if (!Float.toHexString(f).equals(text)) {
+        if (!HexFloats.of(f).equals(text)) {
             throw new InvalidJobException("float '" + name + "' = '" + text + "' is not the canonical hex form of a "
-                    + "float (" + Float.toHexString(f) + ")");
+                    + "float (" + HexFloats.of(f) + ")");
         }
         return f;
     }
@@ -328,14 +337,14 @@ final class SpecJson {
     /** As {@link #hexFloat}, for a double. */
     private static double hexDouble(String text, String name) {
         double candidate = hexCandidate(text);
-        if (!Double.isNaN(candidate) && Double.toHexString(candidate).equals(text)) {
+        if (!Double.isNaN(candidate) && HexFloats.of(candidate).equals(text)) {
             return candidate;
         }
         checkHexSyntax(text, name);
         double d = Double.parseDouble(text);
-        if (!Double.toHexString(d).equals(text)) {
+        if (!HexFloats.of(d).equals(text)) {
             throw new InvalidJobException("number '" + name + "' = '" + text + "' is not in canonical hex form ("
-                    + Double.toHexString(d) + ")");
+                    + HexFloats.of(d) + ")");
         }
         return d;
     }

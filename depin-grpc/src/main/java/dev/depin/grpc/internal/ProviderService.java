@@ -667,7 +667,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
             for (SessionJob j : jobs.values()) {
                 if (now - j.deadlineNanos >= 0) {
-                    j.call.expireJob(j.deadlineWhy);
+                    j.call.expireJob(j.deadlineWhy());
                 }
             }
             if (jobs.isEmpty() && now - lastActiveNanos > sessionIdleNanos) {
@@ -718,9 +718,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final long n;
         private final long startedNanos = System.nanoTime();
         ExecuteCall call;
-        /** When the node stops the job (the session's clock), and what its end then says. */
+        /** When the node stops the job (the session's clock); written last, after the two fields below. */
         private volatile long deadlineNanos = Long.MAX_VALUE;
-        private volatile String deadlineWhy;
+        /** The job's spec, id and deadline, for the message when the deadline passes; null until set. */
+        private ExecutionRequest deadlineOf;
+        /** The buyer's time limit in ms when it is the sooner of the two, else 0 (the spec's deadline). */
+        private long deadlineLimitMillis;
 
         SessionJob(Session session, long n) {
             this.session = session;
@@ -750,10 +753,19 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             // A uint64 above Long.MAX_VALUE reads negative: no limit besides the spec's.
             boolean limited = timeoutMillis > 0 && timeoutMillis < untilSpec;
             long millis = Math.max(0, limited ? timeoutMillis : untilSpec);
-            deadlineWhy = "job " + header.jobId() + (limited ? " passed its time limit of " + timeoutMillis
-                    + " ms on this session" : " passed its deadline " + spec.deadline())
-                    + " on the node: stopped, nothing of it is held";
+            // The message is built only if the deadline passes (once per expired job, not per job).
+            deadlineOf = header;
+            deadlineLimitMillis = limited ? timeoutMillis : 0;
             deadlineNanos = readNanos + Math.min(TimeUnit.MILLISECONDS.toNanos(millis), Long.MAX_VALUE / 4);
+        }
+
+        /** @return what the job's end says when its deadline passed (after {@link #deadlineNanos} was read) */
+        String deadlineWhy() {
+            ExecutionRequest header = deadlineOf;
+            long limit = deadlineLimitMillis;
+            return "job " + header.jobId() + (limit > 0 ? " passed its time limit of " + limit
+                    + " ms on this session" : " passed its deadline " + header.spec().deadline())
+                    + " on the node: stopped, nothing of it is held";
         }
 
         @Override
