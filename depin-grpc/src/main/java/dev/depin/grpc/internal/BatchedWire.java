@@ -92,7 +92,7 @@ final class BatchedWire {
         if (json.size() > MEMO_MAX_BYTES) {
             return parseBatch(json, maxBytes);
         }
-        int slot = json.hashCode() & (PARSED.length() - 1);
+        int slot = slot(json);
         Parsed seen = PARSED.get(slot);
         if (seen != null && seen.json.equals(json)) {
             return seen.envelope; // the same bytes parse to the same (immutable) envelope
@@ -101,6 +101,21 @@ final class BatchedWire {
         PARSED.set(slot, new Parsed(json, e));
         return e;
     }
+
+    /**
+     * The memo's slot for a batch envelope's JSON: a hash of its size and its last
+     * {@link #SLOT_TAIL_BYTES} bytes (the envelope's signature, which differs between batches),
+     * not of every byte, which cost a hash over the whole envelope per job. Only the slot is
+     * chosen by it; a hit still needs the whole bytes equal.
+     */
+    static int slot(ByteString json) {
+        int n = json.size();
+        int h = json.substring(Math.max(0, n - SLOT_TAIL_BYTES)).hashCode() * 31 + n;
+        return (h ^ (h >>> 16)) & (PARSED.length() - 1);
+    }
+
+    /** How many of a batch envelope's last bytes choose its memo slot. */
+    private static final int SLOT_TAIL_BYTES = 48;
 
     /** As the JSON form's reader does, the envelope's own message says what is wrong with it. */
     private static Envelope parseBatch(ByteString json, int maxBytes) {

@@ -2,6 +2,7 @@ package dev.depin.grpc.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,6 +71,31 @@ class BatchedWireTest {
                 }
             }
         }
+    }
+
+    @Test
+    void batchesOfOneSizeAndTail_shareAMemoSlot_butNeverAParse() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 3);
+        NodeKeyPair key = NodeKeyPair.generate();
+        BatchedReceipt r = batch(key, rnd, 3).get(0);
+        BatchedParts p = BatchedWire.parts(r);
+        dev.depin.crypto.Envelope original = BatchedWire.receipt(p, Wire.MAX_PROOF_BYTES).batch();
+        // One character of the payload's base64 changed: same size and same tail (the signature), so the same slot.
+        byte[] json = p.getBatch().toByteArray();
+        String text = new String(json, java.nio.charset.StandardCharsets.UTF_8);
+        int at = text.indexOf("\"payload\":\"") + "\"payload\":\"".length() + 8;
+        json[at] = (byte) (json[at] == 'A' ? 'B' : 'A');
+        ByteString changed = ByteString.copyFrom(json);
+        assertEquals(BatchedWire.slot(p.getBatch()), BatchedWire.slot(changed));
+        BatchedReceipt read = BatchedWire.receipt(p.toBuilder().setBatch(changed).build(), Wire.MAX_PROOF_BYTES);
+        assertNotSame(original, read.batch(), "other bytes in the same slot are parsed, not taken from the memo");
+        assertArrayEquals(json, read.batch().toJsonBytes());
+        assertThrows(VerificationException.class, () -> new BatchVerifier(0).authenticateReceipt(read,
+                key.publicKey()));
+        // And the original bytes again: parsed anew (their slot now holds the changed ones), still authentic.
+        BatchedReceipt again = BatchedWire.receipt(p, Wire.MAX_PROOF_BYTES);
+        assertArrayEquals(p.getBatch().toByteArray(), again.batch().toJsonBytes());
+        new BatchVerifier(0).authenticateReceipt(again, key.publicKey());
     }
 
     /** Parts of one sealed receipt changed by {@code change}, then read with a 1 MiB limit. */
