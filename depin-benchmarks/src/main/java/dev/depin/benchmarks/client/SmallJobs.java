@@ -56,7 +56,7 @@ public final class SmallJobs {
      * @return the latency of each job, in nanoseconds
      */
     public static Histogram oneInFlight(DepinClient client, SplittableRandom rnd, int n, int seconds) {
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        Histogram h = new Histogram(3);
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < until) {
             Job job = job(rnd, n);
@@ -126,7 +126,7 @@ public final class SmallJobs {
         byte[] wipe = new byte[1100];
         random.nextBytes(receipt);
         random.nextBytes(wipe);
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(1), 3);
+        Histogram h = new Histogram(3);
         for (int phase = 0; phase < 2; phase++) {
             h.reset();
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(phase == 0 ? Math.max(2, seconds / 2) : seconds);

@@ -121,7 +121,7 @@ public final class RemoteSmallJobBenchmark {
                 .sslContext(NodeTls.client(NodeTls.identity(NodeKeyPair.generate()), key.publicKey())).build();
         try {
             ProviderGrpc.ProviderBlockingStub stub = ProviderGrpc.newBlockingStub(channel);
-            Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+            Histogram h = new Histogram(3);
             for (int phase = 0; phase < 2; phase++) {
                 h.reset();
                 long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(phase == 0 ? Math.max(10, seconds)
