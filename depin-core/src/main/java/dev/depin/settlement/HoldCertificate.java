@@ -229,6 +229,35 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
      */
     public static HoldCertificate fromProof(Operation.Hold hold, NodeId ledger, int leaf, int size, List<byte[]> path,
                                             byte[] root, byte[] signature) {
+        return fromProof(hold, ledger, leaf, size, path, root, signature, null);
+    }
+
+    /**
+     * {@link #fromProof(Operation.Hold, NodeId, int, int, List, byte[], byte[])}, sharing the
+     * signed batch statement of {@code sameBatch} when that certificate names the same ledger,
+     * batch size, root and signature (a service's answer carries the holds of one batch side by
+     * side): the new certificate then takes that statement object (compared in full first)
+     * instead of a new equal one, and a {@link VerifiedRoots} that checked it for
+     * {@code sameBatch} finds it without hashing it again. Anything else, or null, gets a
+     * statement of its own as that method makes it. The certificate is the same, field for field and byte for
+     * byte, either way.
+     *
+     * @param hold      the hold as sent, naming a job spec
+     * @param ledger    the id of the ledger's key
+     * @param leaf      the hold's index in its batch
+     * @param size      the batch's size, 1 to {@value #MAX_BATCH}
+     * @param path      the audit path, leaf to root: at most {@value #MAX_PATH} hashes of 32 bytes
+     * @param root      the batch's root, 32 bytes
+     * @param signature the ledger's Ed25519 signature over the batch statement, 64 bytes
+     * @param sameBatch a certificate rebuilt before, or null
+     * @return the certificate
+     * @throws InvalidArgumentException if an argument but {@code sameBatch} is null or the hold
+     *                                  names no spec
+     * @throws VerificationException    ({@code MALFORMED_STATEMENT}) if a number or a length is
+     *                                  out of its range
+     */
+    public static HoldCertificate fromProof(Operation.Hold hold, NodeId ledger, int leaf, int size, List<byte[]> path,
+                                            byte[] root, byte[] signature, HoldCertificate sameBatch) {
         InvalidArgumentException.requireNonNull(hold, "hold");
         InvalidArgumentException.requireNonNull(ledger, "ledger key id");
         InvalidArgumentException.requireNonNull(path, "audit path");
@@ -257,10 +286,28 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         if (signature.length != 64) {
             throw malformed("the signature is " + signature.length + " bytes, not 64");
         }
-        Envelope env = new Envelope(BATCH_PAYLOAD_TYPE, batchStatement(ledger, size, Hex.encode(root)),
-                List.of(new Envelope.Signature(ledger.hex(), signature)));
+        Envelope env = sameStatement(sameBatch, ledger, size, root, signature)
+                ? sameBatch.envelope
+                : new Envelope(BATCH_PAYLOAD_TYPE, batchStatement(ledger, size, Hex.encode(root)),
+                        List.of(new Envelope.Signature(ledger.hex(), signature)));
         return new HoldCertificate(ledger, hold.key(), hold.payer(), hold.payee(), hold.amount(), spec, hold.expiresAt(),
                 hold.price(), env, Optional.of(new InclusionProof(leaf, size, path)));
+    }
+
+    /**
+     * Whether {@code c}'s batch statement is exactly the one {@code ledger}, {@code size} and
+     * {@code root} make, signed once with {@code signature} under {@code ledger}'s key id: the
+     * envelope {@link #fromProof} would build.
+     */
+    private static boolean sameStatement(HoldCertificate c, NodeId ledger, int size, byte[] root, byte[] signature) {
+        if (c == null || c.batch.isEmpty() || !c.ledger.equals(ledger) || c.batch.get().leafCount() != size
+                || c.envelope.signatures().size() != 1) {
+            return false;
+        }
+        Envelope.Signature s = c.envelope.signatures().get(0);
+        return c.envelope.payloadType().equals(BATCH_PAYLOAD_TYPE) && s.keyid().equals(ledger.hex())
+                && Arrays.equals(s.sig(), signature) && Arrays.equals(c.envelope.payload(),
+                batchStatement(ledger, size, Hex.encode(root)));
     }
 
     /**
@@ -613,8 +660,8 @@ public record HoldCertificate(NodeId ledger, OperationKey hold, AccountId buyer,
         };
         if (roots == null) {
             check.run();
-        } else {
-            roots.verifyOnce(Hex.encode(ledgerKey.raw()) + ":" + envelope.digestHex(), check);
+        } else if (!roots.verifiedLast(envelope, ledgerKey)) {
+            roots.verifyOnce(Hex.encode(ledgerKey.raw()) + ":" + envelope.digestHex(), check, envelope, ledgerKey);
         }
     }
 

@@ -35,6 +35,17 @@ public final class VerifiedRoots {
     /** Statements whose signature a thread is checking now: true once it verified, false if it did not. */
     private final Map<String, CompletableFuture<Boolean>> checking = new HashMap<>();
     private final AtomicLong signatureChecks = new AtomicLong();
+    /**
+     * The statement object found verified last and the key it was verified under: certificates
+     * that share one statement object (the holds of one batch in one answer, {@link
+     * HoldCertificate#fromProof(Operation.Hold, dev.depin.crypto.NodeId, int, int, java.util.List,
+     * byte[], byte[], HoldCertificate)}) are found here without hashing the statement again. The
+     * statement is immutable, so the same object is the same signed content.
+     */
+    private volatile Last last;
+
+    private record Last(Object statement, Object key) {
+    }
 
     /**
      * A cache of at most {@code capacity} roots.
@@ -69,6 +80,24 @@ public final class VerifiedRoots {
     /** @return how many root signatures were checked through this cache (each one a miss) */
     public long signatureChecks() {
         return signatureChecks.get();
+    }
+
+    /**
+     * @return whether {@code statement} (by identity) is the statement found verified last under
+     *         {@code key} (by equality)
+     */
+    boolean verifiedLast(Object statement, Object key) {
+        Last l = last;
+        return l != null && l.statement == statement && l.key.equals(key);
+    }
+
+    /**
+     * {@link #verifyOnce(String, Runnable)}, then remembers {@code statement} as the one found
+     * verified last under {@code signer} ({@link #verifiedLast}).
+     */
+    void verifyOnce(String key, Runnable check, Object statement, Object signer) {
+        verifyOnce(key, check);
+        last = new Last(statement, signer);
     }
 
     /**

@@ -2,7 +2,10 @@ package dev.depin.settlement;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -446,5 +449,81 @@ class HoldCertificateBatchTest {
                 p.leafCount(), p.path(), root, sig);
         assertThrows(dev.depin.DepinException.class, () -> other.verify(LEDGER.publicKey(), NODE.nodeId(),
                 other.specHash(), PRICE, NOW));
+    }
+
+    @Test
+    void fromProof_sharesTheStatementOnlyOfTheSameBatch_andItsRootIsCheckedOnce() {
+        Random r = random("fromProofShared");
+        for (int n : new int[] {1, 2, 7, 255}) {
+            List<Operation.Hold> holds = holds(r, "shared" + n, n);
+            List<HoldCertificate> certs = HoldCertificate.issueBatch(holds, LEDGER);
+            VerifiedRoots roots = new VerifiedRoots(4);
+            HoldCertificate first = null;
+            HoldCertificate previous = null;
+            for (int i = 0; i < n; i++) {
+                HoldCertificate c = certs.get(i);
+                InclusionProof p = c.batch().orElseThrow();
+                HoldCertificate rebuilt = HoldCertificate.fromProof(holds.get(i), LEDGER.nodeId(), p.leafIndex(),
+                        p.leafCount(), p.path(), c.batchRoot(), c.envelope().signatures().get(0).sig(), previous);
+                assertEquals(c, rebuilt, "hold " + i + " of " + n);
+                assertEquals(text(c), text(rebuilt), "hold " + i + " of " + n);
+                if (first == null) {
+                    first = rebuilt;
+                }
+                assertSame(first.envelope(), rebuilt.envelope(), "hold " + i + " of " + n);
+                verify(rebuilt, roots);
+                previous = rebuilt;
+            }
+            assertEquals(1, roots.signatureChecks(), "one signature check for the " + n + " holds of one batch");
+        }
+        // a statement of another batch (another root, size, signature or ledger) is never shared
+        List<Operation.Hold> holds = holds(r, "sharedother", 4);
+        List<HoldCertificate> certs = HoldCertificate.issueBatch(holds, LEDGER);
+        HoldCertificate c = certs.get(1);
+        InclusionProof p = c.batch().orElseThrow();
+        byte[] root = c.batchRoot();
+        byte[] sig = c.envelope().signatures().get(0).sig();
+        HoldCertificate before = HoldCertificate.fromProof(holds.get(0), LEDGER.nodeId(), 0, 4,
+                certs.get(0).batch().orElseThrow().path(), root, sig, null);
+        HoldCertificate otherBatch = HoldCertificate.issueBatch(holds(r, "sharedthird", 4), LEDGER).get(0);
+        byte[] badSig = sig.clone();
+        badSig[5] ^= 1;
+        byte[] badRoot = root.clone();
+        badRoot[31] ^= (byte) 0x80;
+        HoldCertificate forged = HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 4, p.path(), root,
+                badSig, before);
+        assertNotSame(before.envelope(), forged.envelope());
+        assertEquals(VerificationException.Reason.BAD_SIGNATURE, refused(forged, new VerifiedRoots(4)).reason());
+        HoldCertificate moved = HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 4, p.path(),
+                badRoot, sig, before);
+        assertNotSame(before.envelope(), moved.envelope());
+        assertEquals(VerificationException.Reason.MERKLE_PROOF_INVALID, refused(moved, new VerifiedRoots(4)).reason());
+        HoldCertificate resized = HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 5, p.path(),
+                root, sig, before);
+        assertNotSame(before.envelope(), resized.envelope());
+        assertThrows(VerificationException.class, () -> verify(resized, new VerifiedRoots(4)));
+        assertNotSame(before.envelope(), HoldCertificate.fromProof(holds.get(1), OTHER_LEDGER.nodeId(), p.leafIndex(), 4,
+                p.path(), root, sig, before).envelope());
+        assertNotSame(otherBatch.envelope(), HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 4,
+                p.path(), root, sig, otherBatch).envelope());
+        // a v1 certificate has no batch statement to share
+        HoldCertificate v1 = HoldCertificate.issue(holds.get(2), LEDGER);
+        HoldCertificate fromV1 = HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 4, p.path(), root,
+                sig, v1);
+        assertNotSame(v1.envelope(), fromV1.envelope());
+        verify(fromV1, new VerifiedRoots(4));
+        // the same statement object under another key is checked under that key, and refused
+        VerifiedRoots roots = new VerifiedRoots(4);
+        HoldCertificate shared = HoldCertificate.fromProof(holds.get(1), LEDGER.nodeId(), p.leafIndex(), 4, p.path(), root,
+                sig, before);
+        assertSame(before.envelope(), shared.envelope());
+        verify(before, roots);
+        assertEquals(VerificationException.Reason.KEY_MISMATCH, assertThrows(VerificationException.class,
+                () -> shared.verifyIssuer(OTHER_LEDGER.publicKey(), roots)).reason());
+        verify(shared, roots);
+        assertEquals(1, roots.signatureChecks());
+        assertTrue(roots.verifiedLast(shared.envelope(), LEDGER.publicKey()));
+        assertFalse(roots.verifiedLast(shared.envelope(), OTHER_LEDGER.publicKey()));
+        assertFalse(roots.verifiedLast(c.envelope(), LEDGER.publicKey()), "an equal statement in another object");
     }
 }

@@ -29,6 +29,7 @@ import dev.depin.settlement.AccountId;
 import dev.depin.settlement.AccountKind;
 import dev.depin.settlement.Applied;
 import dev.depin.settlement.Balance;
+import dev.depin.settlement.HoldCertificate;
 import dev.depin.settlement.HoldRecord;
 import dev.depin.settlement.LedgerFailureException;
 import dev.depin.settlement.OpenHold;
@@ -716,8 +717,14 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
                     batch.forEach(p -> fail(p, e));
                     return;
                 }
+                // the holds of one certified batch come side by side: each shares the statement
+                // object rebuilt for the one before it, so that the statement is not hashed again
+                HoldCertificate sameBatch = null;
                 for (int i = 0; i < batch.size(); i++) {
-                    settle(batch.get(i), reply.getResults(i));
+                    HoldCertificate c = settle(batch.get(i), reply.getResults(i), sameBatch);
+                    if (c != null) {
+                        sameBatch = c;
+                    }
                 }
             }
         };
@@ -751,24 +758,26 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         pump();
     }
 
-    private void settle(Pending p, ApplyResult result) {
+    /** @return the checked answer's hold certificate, or null (none, or refused) */
+    private HoldCertificate settle(Pending p, ApplyResult result, HoldCertificate sameBatch) {
         if (result.hasRefused()) {
             failed(p, refusal(result.getRefused()));
-            return;
+            return null;
         }
         Applied a;
         try {
-            a = checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation, ledgerKey.nodeId()));
+            a = checked(p.operation, LedgerWire.applied(result.getApplied(), p.operation, ledgerKey.nodeId(), sameBatch));
         } catch (LedgerFailureException e) {
             fail(p, e);
-            return;
+            return null;
         } catch (RuntimeException e) {
             fail(p, new LedgerFailureException("settlement service " + address
                     + " sent an answer that does not parse (" + e.getMessage() + "): it is not a sound depin ledger "
                     + "service", e));
-            return;
+            return null;
         }
         done(p, a);
+        return a.certificate().orElse(null);
     }
 
     /** A refusal in a batch as the status the same operation sent alone would have failed with. */

@@ -347,6 +347,24 @@ public final class LedgerWire {
      *                                  hold proof answers anything but the hold sent
      */
     public static Applied applied(AppliedReply m, Operation sent, NodeId ledger) {
+        return applied(m, sent, ledger, null);
+    }
+
+    /**
+     * {@link #applied(AppliedReply, Operation, NodeId)}, a hold proof rebuilt sharing the signed
+     * batch statement of {@code sameBatch} where it names the same batch ({@link
+     * HoldCertificate#fromProof(Operation.Hold, NodeId, int, int, List, byte[], byte[], HoldCertificate)}).
+     *
+     * @param m         an applied operation as received
+     * @param sent      the operation the request carried, taken when the reply omits its echo;
+     *                  null to require the echo
+     * @param ledger    the ledger key's id, which a {@link HoldProof} is rebuilt under; null
+     *                  where the answer may carry none
+     * @param sameBatch the certificate rebuilt from the answer before, or null
+     * @return the value
+     * @throws InvalidArgumentException as {@link #applied(AppliedReply, Operation, NodeId)}
+     */
+    public static Applied applied(AppliedReply m, Operation sent, NodeId ledger, HoldCertificate sameBatch) {
         Operation op = m.getOperationJson().isEmpty() && sent != null ? sent
                 : Operation.fromJson(m.getOperationJson().toByteArray());
         List<Posting> legs = new ArrayList<>(m.getPostingsCount());
@@ -361,7 +379,7 @@ public final class LedgerWire {
         Optional<HoldCertificate> cert;
         try {
             if (m.hasHoldProof()) {
-                cert = Optional.of(proven(m, op, ledger));
+                cert = Optional.of(proven(m, op, ledger, sameBatch));
             } else {
                 cert = m.getHoldCertificate().isEmpty() ? Optional.empty()
                         : Optional.of(HoldCertificate.parse(m.getHoldCertificate().toByteArray()));
@@ -373,7 +391,7 @@ public final class LedgerWire {
     }
 
     /** The certificate a hold proof stands for, rebuilt from the hold sent: checked against the signature later. */
-    private static HoldCertificate proven(AppliedReply m, Operation op, NodeId ledger) {
+    private static HoldCertificate proven(AppliedReply m, Operation op, NodeId ledger, HoldCertificate sameBatch) {
         if (!m.getHoldCertificate().isEmpty()) {
             throw new InvalidArgumentException("an answer carries both a hold certificate and a hold proof: one of them");
         }
@@ -392,7 +410,7 @@ public final class LedgerWire {
             path.add(p.getPath().substring(at, at + Sha256.LENGTH).toByteArray());
         }
         return HoldCertificate.fromProof(h, ledger, p.getLeaf(), p.getSize(), path, p.getRoot().toByteArray(),
-                p.getSignature().toByteArray());
+                p.getSignature().toByteArray(), sameBatch);
     }
 
     static StatementEntry line(StatementLine l) {
