@@ -73,6 +73,9 @@ public final class DirectoryServer implements AutoCloseable {
         RefusedAddresses gate = new RefusedAddresses(refusedAddresses, transportRefusals,
                 dev.depin.grpc.internal.wire.DirectoryGrpc.getRenewMethod().getFullMethodName(),
                 "renewals this directory refused (over all its keys)");
+        if (b.registry != null) {
+            gate.register(b.registry, "depin.directory");
+        }
         this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
                 .addStreamTracerFactory(gate.tracer())
                 // A renewal is one listing, a query a few fields: far below a node's 4 MiB.

@@ -3,12 +3,14 @@ package dev.depin.grpc;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodePublicKey;
+import dev.depin.grpc.internal.AddressRefusals;
 import dev.depin.grpc.internal.CallLimits;
 import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.LedgerRefusals;
 import dev.depin.grpc.internal.LedgerService;
 import dev.depin.grpc.internal.NodeTls;
 import dev.depin.grpc.internal.OperationAdmission;
+import dev.depin.grpc.internal.RefusedAddresses;
 import dev.depin.grpc.internal.ServerTransport;
 import dev.depin.grpc.internal.TransportRefusals;
 import dev.depin.network.NetworkException;
@@ -84,6 +86,11 @@ public final class LedgerServer implements AutoCloseable {
     private final LedgerService service;
     private final CallLimits callLimits;
     private final TransportRefusals transportRefusals;
+    private final AddressRefusals refusedAddresses;
+    /** The window refused calls are counted in per address. */
+    static final Duration REFUSED_CALLS_WINDOW = Duration.ofSeconds(10);
+    /** Addresses whose refused calls are remembered at most, least recently seen forgotten first. */
+    static final int MAX_REFUSED_ADDRESSES = 4096;
     private final LedgerRefusals refusals = new LedgerRefusals();
     private final NodePublicKey key;
     private final String address;
@@ -107,9 +114,24 @@ public final class LedgerServer implements AutoCloseable {
                 b.maxInFlightPerAddress, b.maxInFlightTotal), refusals, b.stallTimeout.toMillis(), timer,
                 transportRefusals::closeConnection);
         this.callLimits = new CallLimits(b.maxCallsPerKey, b.maxCallsPerAddress, b.receiveTimeout.toMillis(), timer);
+        // Calls refused as hostile count against their address: a request that is not protobuf or
+        // not a valid operation (INVALID_ARGUMENT), one its key may not make (PERMISSION_DENIED),
+        // one past 64 KiB, a batch with such an operation, a TLS certificate the service refuses;
+        // the one that reaches refusedCallsPerAddress in 10 s has the address refused whole.
+        this.refusedAddresses = new AddressRefusals(b.maxRefusedCallsPerAddress, REFUSED_CALLS_WINDOW.toNanos(),
+                b.refusedAddressFor.toNanos(), MAX_REFUSED_ADDRESSES, b.addressClock);
+        RefusedAddresses gate = new RefusedAddresses(refusedAddresses, transportRefusals, m -> true,
+                st -> st.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT
+                        || st.getCode() == io.grpc.Status.Code.PERMISSION_DENIED || TransportRefusals.tooLarge(st),
+                "requests this settlement service refused as hostile (malformed, not permitted, too large)");
+        service.hostile(refusedAddresses::refused);
+        if (b.registry != null) {
+            gate.register(b.registry, "depin.ledger");
+        }
         ServerServiceDefinition limited = ServerInterceptors.intercept(service.bindService(), callLimits);
         try {
             this.server = ServerTransport.mutualTls(b.host, b.port, NodeTls.identity(b.key), transportRefusals)
+                    .addStreamTracerFactory(gate.tracer())
                     .executor(executor)
                     .maxInboundMessageSize(MAX_REQUEST_BYTES)
                     .flowControlWindow(FLOW_CONTROL_WINDOW)
@@ -122,8 +144,9 @@ public final class LedgerServer implements AutoCloseable {
                     .maxConnectionIdle(5, TimeUnit.MINUTES)
                     .maxConnectionAge(2, TimeUnit.HOURS)
                     .maxConnectionAgeGrace(1, TimeUnit.MINUTES)
-                    .addService(b.registry == null ? ServerTransport.authenticated(limited)
-                            : ServerTransport.authenticated(limited, new CallMeters(b.registry, "depin.ledger")))
+                    .addService(b.registry == null ? ServerTransport.authenticated(limited, gate.interceptor())
+                            : ServerTransport.authenticated(limited, gate.interceptor(),
+                                    new CallMeters(b.registry, "depin.ledger")))
                     .build()
                     .start();
         } catch (IOException | RuntimeException e) {
@@ -243,6 +266,17 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
+     * @param address an IP address
+     * @return how long its calls and new connections stay refused for the calls this service
+     *         refused from it as hostile ({@link Builder#refusedCallsPerAddress}); zero when they are not
+     * @throws InvalidArgumentException on null
+     */
+    public Duration refusedFor(java.net.InetAddress address) {
+        return Duration.ofNanos(refusedAddresses.refusedFor(dev.depin.grpc.internal.AddressGroup.of(
+                InvalidArgumentException.requireNonNull(address, "address"))));
+    }
+
+    /**
      * Blocks until the server has stopped.
      *
      * @throws InterruptedException if interrupted while waiting
@@ -298,6 +332,9 @@ public final class LedgerServer implements AutoCloseable {
         private int maxCallsPerKey = 256;
         private int maxCallsPerAddress = 1024;
         private Duration receiveTimeout = Duration.ofSeconds(10);
+        private int maxRefusedCallsPerAddress = 128;
+        private Duration refusedAddressFor = Duration.ofSeconds(30);
+        private java.util.function.LongSupplier addressClock = System::nanoTime;
         private io.micrometer.core.instrument.MeterRegistry registry;
 
         private Builder(Settlement ledger, NodeKeyPair key, LedgerAccess access) {
@@ -316,6 +353,46 @@ public final class LedgerServer implements AutoCloseable {
             ListenAddress.check(host, port);
             this.host = host;
             this.port = port;
+            return this;
+        }
+
+        /**
+         * How many calls the service may refuse as hostile from one address before it refuses the
+         * address whole. Keys are free: a stranger sends calls the service refuses from fresh keys
+         * on one machine, and each costs a stream, a parse and an answer. So the calls refused for
+         * what an honest client of this SDK never sends are counted per remote address (an IPv4
+         * address, an IPv6 /64, over all its keys) in windows of 10 s: a request that is not
+         * protobuf or not a valid operation (INVALID_ARGUMENT), one its key may not make
+         * (PERMISSION_DENIED: a stranger's key, or another's account), a request past
+         * {@value #MAX_REQUEST_BYTES} bytes, a batch with a malformed or forbidden operation (once
+         * per batch), a TLS certificate the service refuses. The one that reaches {@code max} has
+         * the address refused for {@code refusedFor}: each of its calls is answered
+         * RESOURCE_EXHAUSTED before its message is read, its connections are ended with GOAWAY,
+         * and a new connection from it is closed as accepted, before its TLS handshake. Refusals
+         * for capacity (operations or calls in flight), the ledger's own answers (insufficient
+         * funds, an expired hold), deadlines and cancels never count: honest clients behind one
+         * NAT meet those under load. Defaults 128 in 10 s, refused for 30 s.
+         *
+         * @param max        refused calls one address may send in 10 s (1 to 1,000,000)
+         * @param refusedFor how long the address is refused once it has (1 s to 1 h)
+         * @return this builder
+         * @throws InvalidArgumentException outside those ranges
+         */
+        public Builder refusedCallsPerAddress(int max, Duration refusedFor) {
+            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
+            if (max < 1 || max > 1_000_000 || refusedFor.compareTo(Duration.ofSeconds(1)) < 0
+                    || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
+                throw new InvalidArgumentException("refused calls per address " + max + " must be 1 to 1000000 and "
+                        + "the time an address stays refused " + refusedFor + " 1 s to 1 h");
+            }
+            this.maxRefusedCallsPerAddress = max;
+            this.refusedAddressFor = refusedFor;
+            return this;
+        }
+
+        /** Tests: the clock addresses are refused by ({@link System#nanoTime} by default), moved by hand. */
+        Builder addressClock(java.util.function.LongSupplier nanos) {
+            this.addressClock = nanos;
             return this;
         }
 

@@ -5,6 +5,8 @@ import dev.depin.crypto.NodeKeyPair;
 import dev.depin.crypto.NodeId;
 import dev.depin.crypto.NodePublicKey;
 import dev.depin.grpc.internal.AddressLimits;
+import dev.depin.grpc.internal.AddressRefusals;
+import dev.depin.grpc.internal.RefusedAddresses;
 import dev.depin.grpc.internal.CallMeters;
 import dev.depin.grpc.internal.DirectoryClient;
 import dev.depin.grpc.internal.NodeTls;
@@ -38,7 +40,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * jobs are bounded ({@link Builder#maxStreamsPerPeer}, {@link Builder#maxJobsPerPeer}); since a
  * stranger makes keys for free, what one remote address (an IPv4 address, an IPv6 /64) holds
  * over all its keys is bounded too ({@link Builder#maxStreamsPerAddress},
- * {@link Builder#maxInputBytesPerAddress}, {@link Builder#maxRefusedStartsPerAddress}); a
+ * {@link Builder#maxInputBytesPerAddress}), and an address that keeps sending what the node
+ * refuses is refused whole for a while ({@link Builder#refusedStartsPerAddress}); a
  * stream that stops sending before its inputs are complete is closed
  * ({@link Builder#receiveIdleTimeout}, {@link Builder#receiveTimeout}); outputs are sent under
  * gRPC flow control and a reader that grants no credit for {@link Builder#stallTimeout} has
@@ -63,6 +66,7 @@ public final class ProviderServer implements AutoCloseable {
     private final StreamLimits limits;
     private final AddressLimits addressLimits;
     private final dev.depin.grpc.internal.TransportRefusals transportRefusals;
+    private final AddressRefusals refusedAddresses;
     /** RST_STREAM frames a connection may send per 10 s before it is closed (rapid reset, CVE-2023-44487). */
     private static final int MAX_RST_FRAMES_PER_10S = 10_000;
     /**
@@ -91,12 +95,27 @@ public final class ProviderServer implements AutoCloseable {
                 b.receiveIdleTimeout.toMillis(), b.receiveTimeout.toMillis(), b.stallTimeout.toMillis(),
                 b.maxDrainBytes, drainPerPeer, b.sessionIdleTimeout.toMillis());
         this.addressLimits = new AddressLimits(b.maxStreamsPerAddress, perAddress, b.maxRefusedStartsPerAddress);
-        this.service = new ProviderService(b.node, limits, addressLimits, b.sessions);
+        // A Start refused for the job itself (or a malformed stream) counts against its address;
+        // the one that reaches maxRefusedStartsPerAddress in 10 s has the address refused whole.
+        this.refusedAddresses = new AddressRefusals(b.maxRefusedStartsPerAddress,
+                dev.depin.grpc.internal.RefusedStarts.WINDOW_NANOS, b.refusedAddressFor.toNanos(),
+                dev.depin.grpc.internal.RefusedStarts.MAX_PEERS, b.addressClock);
+        this.service = new ProviderService(b.node, limits, addressLimits, refusedAddresses, b.sessions);
         CallMeters meters = b.registry == null ? null : new CallMeters(b.registry, "depin.node");
         // Jobs on a Session are counted as calls of method SessionJob, with the status each was told.
         service.meterSessionJobs(meters);
         this.transportRefusals = new dev.depin.grpc.internal.TransportRefusals(b.registry, "depin.node");
+        // Beside the service's own count: what gRPC refuses before the service sees a byte (a
+        // message past 4 MiB, a request that is not protobuf), which no buyer of this SDK sends.
+        RefusedAddresses gate = new RefusedAddresses(refusedAddresses, transportRefusals, m -> true,
+                st -> dev.depin.grpc.internal.TransportRefusals.tooLarge(st)
+                        || dev.depin.grpc.internal.Malformed.refused(st),
+                dev.depin.grpc.internal.RefusedStarts.WHAT);
+        if (b.registry != null) {
+            gate.register(b.registry, "depin.node");
+        }
         this.server = ServerTransport.mutualTls(b.host, b.port, identity, transportRefusals)
+                .addStreamTracerFactory(gate.tracer())
                 .flowControlWindow(Wire.FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(Wire.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -111,8 +130,9 @@ public final class ProviderServer implements AutoCloseable {
                 .callExecutor(dev.depin.grpc.internal.InlineCalls.executors())
                 // Lets the node reset a stalled reader's stream, so Netty drops what it queued.
                 .intercept(dev.depin.grpc.internal.StreamResets.capture())
-                .addService(b.registry == null ? ServerTransport.authenticated(service.definition())
-                        : ServerTransport.authenticated(service.definition(), meters))
+                .addService(b.registry == null ? ServerTransport.authenticated(service.definition(),
+                        gate.interceptor()) : ServerTransport.authenticated(service.definition(), gate.interceptor(),
+                        meters))
                 .build()
                 .start();
         if (b.registry != null) {
@@ -360,6 +380,17 @@ public final class ProviderServer implements AutoCloseable {
     }
 
     /**
+     * @param address an IP address
+     * @return how long its calls and new connections stay refused for the Starts this node
+     *         refused from it ({@link Builder#refusedStartsPerAddress}); zero when they are not
+     * @throws InvalidArgumentException on null
+     */
+    public Duration refusedFor(java.net.InetAddress address) {
+        return Duration.ofNanos(refusedAddresses.refusedFor(dev.depin.grpc.internal.AddressGroup.of(
+                InvalidArgumentException.requireNonNull(address, "address"))));
+    }
+
+    /**
      * Sends a renewal to every directory now instead of waiting for the next heartbeat.
      *
      * @throws NetworkException if a directory could not be reached or refused the listing
@@ -445,6 +476,8 @@ public final class ProviderServer implements AutoCloseable {
         private int maxStreamsPerAddress = 1024;
         private long maxInputBytesPerAddress;
         private int maxRefusedStartsPerAddress = 128;
+        private Duration refusedAddressFor = Duration.ofSeconds(30);
+        private java.util.function.LongSupplier addressClock = System::nanoTime;
         private Duration receiveIdleTimeout = Duration.ofSeconds(10);
         private Duration receiveTimeout = Duration.ofMinutes(5);
         private Duration stallTimeout = Duration.ofSeconds(2);
@@ -678,22 +711,59 @@ public final class ProviderServer implements AutoCloseable {
         }
 
         /**
-         * A peer whose Start messages the node refuses (jobs it never takes, or malformed) 32
-         * times within 10 s has its Execute streams refused when they open until the 10 s end;
-         * since a stranger can send each Start with a fresh key, the same holds for all keys of
-         * one remote address past this many refusals.
+         * As {@link #refusedStartsPerAddress(int, Duration)}, keeping the time an address stays
+         * refused (default 30 s).
          *
-         * @param starts refused Starts one address may send per 10 s, over all its keys, before
-         *               its streams are refused at opening (default 128, four peers' worth)
+         * @param starts refused Starts one address may send per 10 s, over all its keys (default 128)
          * @return this builder
          * @throws InvalidArgumentException unless 1 to 1048576
          */
         public Builder maxRefusedStartsPerAddress(int starts) {
-            if (starts < 1 || starts > 1 << 20) {
-                throw new InvalidArgumentException("maximum refused Starts per address " + starts
+            return refusedStartsPerAddress(starts, refusedAddressFor);
+        }
+
+        /**
+         * How many Starts the node may refuse from one address before it refuses the address
+         * whole. A peer whose Start messages the node refuses 32 times within 10 s has its
+         * Execute streams refused when they open until the 10 s end; keys are free, so the
+         * refusals are also counted per remote address (an IPv4 address, an IPv6 /64) over all
+         * its keys, and the one that reaches {@code max} in 10 s has the address refused for
+         * {@code refusedFor}: each of its calls is answered RESOURCE_EXHAUSTED before its message
+         * is read, its connections are ended with GOAWAY, and a new connection from it is closed
+         * as it is accepted, before its TLS handshake.
+         *
+         * <p>Only what an honest buyer of this SDK cannot cause counts: a Start refused for the job
+         * itself, whenever it is sent (a malformed spec, no valid hold certificate where one is
+         * required, inputs past one peer's budget, a kernel, output or memory past the offer's), a
+         * malformed stream (a frame that is not protobuf, a second Start, an undeclared input, a
+         * stream ended before its inputs), a message past 4 MiB, a TLS certificate the node
+         * refuses. A job refused because the node, the peer's or the address's share is busy
+         * (RESOURCE_EXHAUSTED for capacity), a deadline or a cancel never counts: buyers behind one
+         * NAT meet those under load. Defaults 128 (four peers' worth) and 30 s.
+         *
+         * @param max        refused Starts one address may send per 10 s (1 to 1048576)
+         * @param refusedFor how long the address is refused once it has (1 s to 1 h)
+         * @return this builder
+         * @throws InvalidArgumentException outside those ranges
+         */
+        public Builder refusedStartsPerAddress(int max, Duration refusedFor) {
+            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
+            if (max < 1 || max > 1 << 20) {
+                throw new InvalidArgumentException("maximum refused Starts per address " + max
                         + " must be 1 to 1048576");
             }
-            this.maxRefusedStartsPerAddress = starts;
+            if (refusedFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
+                throw new InvalidArgumentException("the time an address stays refused " + refusedFor
+                        + " must be 1 s to 1 h");
+            }
+            this.maxRefusedStartsPerAddress = max;
+            this.refusedAddressFor = refusedFor;
+            return this;
+        }
+
+        /** Tests: the clock addresses are refused by ({@link System#nanoTime} by default), moved by hand. */
+        Builder addressClock(java.util.function.LongSupplier nanos) {
+            this.addressClock = nanos;
             return this;
         }
 

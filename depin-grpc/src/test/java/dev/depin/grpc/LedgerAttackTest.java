@@ -39,6 +39,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
@@ -191,7 +192,11 @@ class LedgerAttackTest {
 
     @Test
     void stranger_hammeringHoldsFromAnotherAccount_everyOneRefusedAndNoMoneyMoves() throws Exception {
-        start(b -> b);
+        // The stranger shares 127.0.0.1 with the honest buyer (as behind one NAT): each refusal is
+        // what this test is about, so the address is not refused whole here (at the default, the
+        // honest buyer would be refused with it after 128 refused calls or batches: see
+        // hostileCallsFromOneAddress_refusedWholePastTheMaximumHonestServedUntilItsTimeEnds).
+        start(b -> b.refusedCallsPerAddress(1_000_000, Duration.ofSeconds(30)));
         NodeKeyPair strangerKey = NodeKeyPair.generate();
         RemoteSettlement stranger = client(strangerKey);
         honest.progresses(3);
@@ -406,6 +411,123 @@ class LedgerAttackTest {
             }
         }
         released(stranger);
+    }
+
+    /** A stranger's own channel from {@code from} (another loopback address than the honest buyer's). */
+    private ManagedChannel strangerChannel(String from, NodeTls.Identity identity) {
+        ManagedChannel ch = Hostile.from(NettyChannelBuilder.forTarget(server.address()), from)
+                .sslContext(NodeTls.client(identity, LEDGER_KEY.publicKey())).build();
+        closing.add(ch::shutdownNow);
+        return ch;
+    }
+
+    /** Waits (at most 10 s) until {@code from} is refused: a call is counted as its stream closes on the service. */
+    private java.time.Duration awaitRefused(String from) throws Exception {
+        java.net.InetAddress a = java.net.InetAddress.getByName(from);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.refusedFor(a).isZero() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        return server.refusedFor(a);
+    }
+
+    @Test
+    void hostileCallsFromOneAddress_refusedWholePastTheMaximumHonestServedUntilItsTimeEnds() throws Exception {
+        AtomicLong now = new AtomicLong(-3_000_000_000L); // nanoTime may be negative
+        start(b -> b.refusedCallsPerAddress(4, Duration.ofSeconds(30)).addressClock(now::get));
+        honest.progresses(3);
+        java.net.InetAddress strangers = java.net.InetAddress.getByName("127.0.0.2");
+        ManagedChannel one = strangerChannel("127.0.0.2", NodeTls.identity(NodeKeyPair.generate()));
+        ManagedChannel other = strangerChannel("127.0.0.2", NodeTls.identity(NodeKeyPair.generate()));
+        LedgerGrpc.LedgerBlockingStub a = LedgerGrpc.newBlockingStub(one).withDeadlineAfter(60, TimeUnit.SECONDS);
+        LedgerGrpc.LedgerBlockingStub b = LedgerGrpc.newBlockingStub(other).withDeadlineAfter(60, TimeUnit.SECONDS);
+        // Four calls no client of this SDK makes, over two keys: a malformed operation, a hold from
+        // an account the key does not act for, a batch with a malformed operation (answered OK,
+        // counted once), a request past 64 KiB.
+        LedgerServiceAccessTest.assertStatus(Status.Code.INVALID_ARGUMENT, "", () -> a.apply(ApplyRequest.newBuilder()
+                .setOperationJson(ByteString.copyFromUtf8("{\"not\":\"an operation\"}")).build()));
+        LedgerServiceAccessTest.assertStatus(Status.Code.PERMISSION_DENIED, "key ", () -> b.apply(
+                ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(theft(0).toJson())).build()));
+        var reply = a.applyBatch(ApplyBatchRequest.newBuilder().addOperationJson(ByteString.copyFromUtf8("{}"))
+                .addOperationJson(ByteString.copyFromUtf8("[]")).build());
+        assertEquals(2, reply.getResultsCount());
+        assertEquals(java.time.Duration.ZERO, server.refusedFor(strangers), "three of four");
+        LedgerServiceAccessTest.assertStatus(Status.Code.RESOURCE_EXHAUSTED, "gRPC message exceeds maximum size",
+                () -> b.apply(ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(
+                        new byte[LedgerServer.MAX_REQUEST_BYTES + 1])).build()));
+        assertEquals(Duration.ofSeconds(30), awaitRefused("127.0.0.2"));
+        assertEquals(Duration.ZERO, server.refusedFor(java.net.InetAddress.getByName("127.0.0.1")));
+        assertEquals(1.0, meters.get("depin.ledger.addresses.refused").gauge().value());
+
+        // Its next call, of any method, on a connection it has: refused before its message is read.
+        LedgerServiceAccessTest.assertStatus(Status.Code.RESOURCE_EXHAUSTED, "address 127.0.0.2 sent 4 requests this "
+                + "settlement service refused as hostile (malformed, not permitted, too large) within 10000 ms: its "
+                + "calls and connections are refused for 30000 ms more; fix what was refused before sending again",
+                () -> a.health(dev.depin.grpc.internal.wire.HealthRequest.getDefaultInstance()));
+        // A new key from it: its connection is closed as accepted, before TLS.
+        ManagedChannel late = strangerChannel("127.0.0.2", NodeTls.identity(NodeKeyPair.generate()));
+        LedgerServiceAccessTest.assertStatus(Status.Code.UNAVAILABLE, "", () -> LedgerGrpc.newBlockingStub(late)
+                .withDeadlineAfter(60, TimeUnit.SECONDS).health(dev.depin.grpc.internal.wire.HealthRequest
+                        .getDefaultInstance()));
+        assertTrue(refusals("connection", "refused_address") >= 1, "the refused connection is counted");
+        // The honest buyer from 127.0.0.1 goes on.
+        honest.progresses(3);
+
+        // Its time ends: the address is heard again, and gets the service's own answer.
+        now.addAndGet(Duration.ofSeconds(30).toNanos());
+        assertEquals(Duration.ZERO, server.refusedFor(strangers));
+        ManagedChannel again = strangerChannel("127.0.0.2", NodeTls.identity(NodeKeyPair.generate()));
+        LedgerServiceAccessTest.assertStatus(Status.Code.PERMISSION_DENIED, "key ", () -> LedgerGrpc
+                .newBlockingStub(again).withDeadlineAfter(60, TimeUnit.SECONDS).apply(ApplyRequest.newBuilder()
+                        .setOperationJson(ByteString.copyFrom(theft(1).toJson())).build()));
+        assertEquals(0.0, meters.get("depin.ledger.addresses.refused").gauge().value());
+    }
+
+    @Test
+    void honestRefusals_neverCountAgainstTheAddress() throws Exception {
+        start(b -> b.refusedCallsPerAddress(2, Duration.ofSeconds(30)));
+        // The buyer's own key from 127.0.0.3: holds past its funds (FAILED_PRECONDITION), a post of a
+        // hold that does not exist (NOT_FOUND): the ledger's answers to an honest client's mistakes.
+        ManagedChannel ch = strangerChannel("127.0.0.3", NodeTls.identity(BUYER_KEY));
+        LedgerGrpc.LedgerBlockingStub stub = LedgerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+        for (int i = 0; i < 6; i++) {
+            Operation.Hold tooMuch = new Operation.Hold(OperationKey.of("buyer:acme/too-much-" + i), BUYER, PROVIDER,
+                    MicroUsd.ofMicros(1_000_000_000_000L), Instant.now().plus(Duration.ofMinutes(10)), Optional.empty());
+            LedgerServiceAccessTest.assertStatus(Status.Code.FAILED_PRECONDITION, "", () -> stub.apply(
+                    ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(tooMuch.toJson())).build()));
+            Operation.Post none = new Operation.Post(OperationKey.of("buyer:acme/post-" + i),
+                    OperationKey.of("buyer:acme/no-such-hold-" + i), MicroUsd.ofMicros(1));
+            LedgerServiceAccessTest.assertStatus(Status.Code.NOT_FOUND, "", () -> stub.apply(
+                    ApplyRequest.newBuilder().setOperationJson(ByteString.copyFrom(none.toJson())).build()));
+        }
+        assertEquals(Duration.ZERO, server.refusedFor(java.net.InetAddress.getByName("127.0.0.3")));
+        assertTrue(stub.health(dev.depin.grpc.internal.wire.HealthRequest.getDefaultInstance()).getNodeId().length() > 0);
+        honest.progresses(2);
+    }
+
+    @Test
+    void certificatesTheServiceRefuses_countAgainstTheAddress() throws Exception {
+        start(b -> b.refusedCallsPerAddress(3, Duration.ofSeconds(30)));
+        // A certificate outside its validity (the service's trust manager refuses it: bad_certificate),
+        // each on a fresh channel, as a stranger reconnecting would.
+        Instant past = Instant.now().minus(Duration.ofDays(2));
+        for (int i = 0; i < 3; i++) {
+            ManagedChannel ch = strangerChannel("127.0.0.4", NodeTls.identity(NodeKeyPair.generate(), past,
+                    past.plus(Duration.ofDays(1))));
+            LedgerServiceAccessTest.assertStatus(Status.Code.UNAVAILABLE, "", () -> LedgerGrpc.newBlockingStub(ch)
+                    .withDeadlineAfter(60, TimeUnit.SECONDS).health(dev.depin.grpc.internal.wire.HealthRequest
+                            .getDefaultInstance()));
+        }
+        assertEquals(Duration.ofSeconds(30).toSeconds(), (awaitRefused("127.0.0.4").toMillis() + 999) / 1000,
+                "refused for (about) 30 s after the third bad certificate");
+        assertEquals(3, refusals("handshake", "bad_certificate"));
+        // A good certificate from that address is now closed before TLS; the honest buyer goes on.
+        ManagedChannel good = strangerChannel("127.0.0.4", NodeTls.identity(NodeKeyPair.generate()));
+        LedgerServiceAccessTest.assertStatus(Status.Code.UNAVAILABLE, "", () -> LedgerGrpc.newBlockingStub(good)
+                .withDeadlineAfter(60, TimeUnit.SECONDS).health(dev.depin.grpc.internal.wire.HealthRequest
+                        .getDefaultInstance()));
+        assertTrue(refusals("connection", "refused_address") >= 1);
+        honest.progresses(2);
     }
 
     /**

@@ -178,23 +178,28 @@ class PerAddressAttackTest {
             String refusal = "job " + Hostile.jobId(0) + " declares " + (512L << 20) + " input bytes; this node takes "
                     + "at most " + PER_PEER + " per peer (" + (16L << 20) + " in all)";
             // Each Start from a fresh key: no key comes near its own 32, the address reaches its 8.
+            Hostile last = null;
             for (int i = 0; i < REFUSED_STARTS_PER_ADDRESS; i++) {
-                Hostile.Stream s = stranger().open(true);
+                last = stranger();
+                Hostile.Stream s = last.open(true);
                 s.send(Hostile.start(huge, Hostile.jobId(0)));
                 Status st = s.await(10);
                 assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
                 assertEquals(refusal, st.getDescription(), "Start " + i);
             }
-            // The next fresh key's stream is refused when it opens, even for a job the node takes.
-            Hostile.Stream s = stranger().open(true);
+            // The address is refused whole: the last key's next stream, even for a job the node
+            // takes, is refused when it opens (NodeRefusedAddressTest: new connections before TLS).
+            Hostile.Stream s = last.open(true);
             s.send(Hostile.start(Hostile.declaring(4096), Hostile.jobId(1)));
             Status st = s.await(10);
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
             String prefix = "address " + STRANGERS + " sent " + REFUSED_STARTS_PER_ADDRESS + " Start messages this node "
-                    + "refused in the last 10 s over all its keys (jobs it never takes, or malformed): Execute streams "
-                    + "from it are refused for ";
+                    + "refused over all its keys (jobs it never takes, or malformed) within 10000 ms: its calls and "
+                    + "connections are refused for ";
             assertTrue(st.getDescription().startsWith(prefix) && st.getDescription().endsWith(
-                    " ms more; fix the job before sending it again"), st.getDescription());
+                    " ms more; fix what was refused before sending again"), st.getDescription());
+            Duration left = server.refusedFor(java.net.InetAddress.getByName(STRANGERS));
+            assertTrue(!left.isZero() && left.compareTo(Duration.ofSeconds(30)) <= 0, left.toString());
             // A stranger from another address gets the ordinary refusal; honest jobs keep succeeding.
             try (Hostile other = new Hostile(server.address(), providerKey.publicKey(), NodeKeyPair.generate(),
                     "127.0.0.3")) {

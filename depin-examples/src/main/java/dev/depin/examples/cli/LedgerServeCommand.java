@@ -134,6 +134,19 @@ public final class LedgerServeCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE}); clients behind one NAT share it.")
     int maxCallsPerAddress;
 
+    @Option(names = "--max-refused-calls-per-address", defaultValue = "128", paramLabel = "N",
+            description = "Calls the service may refuse as hostile (malformed, not permitted for the key, past 64 KiB, "
+                    + "refused TLS certificates) from one remote address (an IPv6 /64) in 10 s over all its keys "
+                    + "before it refuses the address whole for --refused-address-for: its calls, its connections and "
+                    + "new ones before TLS; refusals for capacity and the ledger's own answers (insufficient funds...) "
+                    + "never count (default ${DEFAULT-VALUE}).")
+    int maxRefusedCallsPerAddress;
+
+    @Option(names = "--refused-address-for", defaultValue = "30s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long such an address is refused, 1s to 1h (default ${DEFAULT-VALUE}).")
+    Duration refusedAddressFor;
+
     @Option(names = "--max-streams-per-connection", defaultValue = "128", paramLabel = "N",
             description = "HTTP/2 streams one connection may have open at once (MAX_CONCURRENT_STREAMS; default "
                     + "${DEFAULT-VALUE}); a client queues the rest.")
@@ -221,7 +234,8 @@ public final class LedgerServeCommand implements Callable<Integer> {
                     .maxInFlight(maxInFlight, maxInFlightPerAddress, maxInFlightTotal).stallTimeout(stallTimeout)
                     .callTimeout(callTimeout)
                     .maxCalls(maxCallsPerPeer, maxCallsPerAddress).maxStreamsPerConnection(maxStreamsPerConnection)
-                    .receiveTimeout(receiveTimeout);
+                    .receiveTimeout(receiveTimeout)
+                    .refusedCallsPerAddress(maxRefusedCallsPerAddress, refusedAddressFor);
             if (metricsPort != null) {
                 registry = MetricsHttp.registry();
                 sb.meterRegistry(registry);
@@ -279,6 +293,13 @@ public final class LedgerServeCommand implements Callable<Integer> {
         if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
             throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "
                     + maxStreamsPerConnection);
+        }
+        if (maxRefusedCallsPerAddress < 1 || maxRefusedCallsPerAddress > 1_000_000) {
+            throw new ServeOptions.UsageException("--max-refused-calls-per-address must be 1 to 1000000, got "
+                    + maxRefusedCallsPerAddress);
+        }
+        if (refusedAddressFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedAddressFor.compareTo(Duration.ofHours(1)) > 0) {
+            throw new ServeOptions.UsageException("--refused-address-for must be 1s to 1h, got " + refusedAddressFor);
         }
         if (maxInFlight < 1 || maxInFlightPerAddress < maxInFlight || maxInFlightTotal < maxInFlightPerAddress
                 || maxInFlightTotal > 10_000_000) {

@@ -152,10 +152,17 @@ public final class NodeCommand implements Callable<Integer> {
     int maxStreamsPerAddress;
 
     @Option(names = "--max-refused-starts-per-address", defaultValue = "128", paramLabel = "N",
-            description = "Start messages the node refused (jobs it never takes, or malformed) one remote address may "
-                    + "send per 10 s over all its keys before its streams are refused at opening (default "
+            description = "Start messages the node refused (jobs it never takes, malformed streams, messages past 4 "
+                    + "MiB, refused TLS certificates) one remote address (an IPv6 /64) may send per 10 s over all its "
+                    + "keys before the node refuses the address whole for --refused-address-for: its calls, its "
+                    + "connections and new ones before TLS; refusals for capacity (node busy) never count (default "
                     + "${DEFAULT-VALUE}).")
     int maxRefusedStartsPerAddress;
+
+    @Option(names = "--refused-address-for", defaultValue = "30s", paramLabel = "DURATION",
+            converter = ServeOptions.DurationConverter.class,
+            description = "How long such an address is refused, 1s to 1h (default ${DEFAULT-VALUE}).")
+    Duration refusedAddressFor;
 
     @Option(names = "--max-unread-output-bytes", paramLabel = "SIZE",
             converter = ServeOptions.SizeConverter.class,
@@ -408,7 +415,7 @@ public final class NodeCommand implements Callable<Integer> {
         try {
             ProviderServer.Builder sb = ProviderServer.builder(node, id.keys()).listen(serve.host, port).renewEvery(renew)
                     .maxStreamsPerPeer(maxStreamsPerPeer).maxJobsPerPeer(maxJobsPerPeer)
-                    .maxStreamsPerAddress(maxStreamsPerAddress).maxRefusedStartsPerAddress(maxRefusedStartsPerAddress)
+                    .maxStreamsPerAddress(maxStreamsPerAddress).refusedStartsPerAddress(maxRefusedStartsPerAddress, refusedAddressFor)
                     .maxStreamsPerConnection(maxStreamsPerConnection)
                     .connectionLimits(connectionIdle, connectionAge, connectionGrace)
                     .receiveIdleTimeout(receiveIdle).receiveTimeout(receiveTimeout).stallTimeout(stallTimeout);
@@ -525,6 +532,9 @@ public final class NodeCommand implements Callable<Integer> {
         if (maxRefusedStartsPerAddress < 1 || maxRefusedStartsPerAddress > 1 << 20) {
             throw new ServeOptions.UsageException("--max-refused-starts-per-address must be 1 to 1048576, got "
                     + maxRefusedStartsPerAddress);
+        }
+        if (refusedAddressFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedAddressFor.compareTo(Duration.ofHours(1)) > 0) {
+            throw new ServeOptions.UsageException("--refused-address-for must be 1s to 1h, got " + refusedAddressFor);
         }
         if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
             throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "

@@ -167,6 +167,7 @@ class MetricsScrapeTest {
             assertEquals(1, p.value("depin_ledger_calls_total", "method", "ListBalances", "status", "ok"));
             assertEquals(0, p.value("depin_ledger_calls_open"));
             assertEquals(0, p.value("depin_ledger_operations_in_flight"));
+            assertEquals(0, p.value("depin_ledger_addresses_refused"));
         }
     }
 

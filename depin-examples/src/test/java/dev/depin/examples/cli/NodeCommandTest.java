@@ -154,6 +154,10 @@ class NodeCommandTest {
                 "--max-calls-per-peer", "8", "--max-calls-per-address", "4");
         assertRefused("--max-streams-per-connection must be 1 to 65536", "got 0", "ledger", "serve", "--key",
                 plain.toString(), "--file", dir.resolve("never.db").toString(), "--max-streams-per-connection", "0");
+        assertRefused("--max-refused-calls-per-address must be 1 to 1000000", "got 0", "ledger", "serve", "--key",
+                plain.toString(), "--file", dir.resolve("never.db").toString(), "--max-refused-calls-per-address", "0");
+        assertRefused("--refused-address-for must be 1s to 1h", "got PT2H", "ledger", "serve", "--key",
+                plain.toString(), "--file", dir.resolve("never.db").toString(), "--refused-address-for", "2h");
         assertRefused("--receive-timeout must be 1ms to 10m", "got 660 s", "ledger", "serve", "--key", plain.toString(),
                 "--file", dir.resolve("never.db").toString(), "--receive-timeout", "11m");
         assertRefused("--max-in-flight 4096, --max-in-flight-per-address 1000 and --max-in-flight-total 65536",

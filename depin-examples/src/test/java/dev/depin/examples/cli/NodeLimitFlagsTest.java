@@ -60,6 +60,7 @@ class NodeLimitFlagsTest {
                 "--max-streams-per-address", "0");
         refused(dir, "--max-refused-starts-per-address must be 1 to 1048576, got 1048577",
                 "--max-refused-starts-per-address", "1048577");
+        refused(dir, "--refused-address-for must be 1s to 1h, got PT0.5S", "--refused-address-for", "500ms");
         refused(dir, "--max-streams-per-connection must be 1 to 65536, got 0", "--max-streams-per-connection", "0");
         refused(dir, "--max-streams-per-peer and --max-jobs-per-peer must be 1 to 65536, got 256 and 0",
                 "--max-jobs-per-peer", "0");
@@ -112,7 +113,8 @@ class NodeLimitFlagsTest {
                     "--key", dir.resolve("node.key").toString(), "--directory", dirAddress, "--threads", "1",
                     "--max-input-bytes", "64m", "--max-input-bytes-per-peer", "16m",
                     "--max-input-bytes-per-address", "24m", "--max-streams-per-address", "64",
-                    "--max-refused-starts-per-address", "16", "--max-unread-output-bytes", "32m",
+                    "--max-refused-starts-per-address", "16", "--refused-address-for", "1m",
+                    "--max-unread-output-bytes", "32m",
                     "--max-unread-output-bytes-per-peer", "8m", "--max-streams-per-connection", "32",
                     "--connection-idle", "1m", "--connection-age", "1h", "--connection-grace", "1m")) {
                 String line = node.nextLine();

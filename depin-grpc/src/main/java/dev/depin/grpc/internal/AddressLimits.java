@@ -11,7 +11,7 @@ import dev.depin.InvalidArgumentException;
  * @param maxInputBytes    input bytes its streams may hold at once
  * @param maxRefusedStarts Start messages the node refused (jobs it never takes, or malformed)
  *                         the address may send per {@link RefusedStarts#WINDOW_NANOS} before
- *                         its streams are refused when they open
+ *                         it is refused whole ({@link AddressRefusals}, {@link RefusedAddresses})
  */
 public record AddressLimits(int maxStreams, long maxInputBytes, int maxRefusedStarts) {
     /**

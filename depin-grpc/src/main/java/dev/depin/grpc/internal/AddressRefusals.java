@@ -121,6 +121,20 @@ public final class AddressRefusals {
                 + "refused before sending again";
     }
 
+    /** @return addresses refused now (a walk over those remembered, at most {@code maxAddresses}) */
+    public int refusedNow() {
+        long now = nanoClock.getAsLong();
+        int n = 0;
+        synchronized (addresses) {
+            for (long[] w : addresses.values()) {
+                if (w[2] != 0 && w[2] - now > 0) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
     /** @return addresses remembered now */
     public int size() {
         synchronized (addresses) {

@@ -99,6 +99,10 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         }
     };
 
+    /** Told the address of a batch with a hostile operation ({@link #hostile}). */
+    private volatile java.util.function.Consumer<String> hostile = a -> {
+    };
+
     /** Who a hold is from and to: all that authorising its post, void or expiry needs; fixed once it exists. */
     private record Parties(AccountId payer, AccountId payee) {
     }
@@ -144,6 +148,17 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         this.stallMillis = stallMillis;
         this.timer = timer;
         this.cut = cut;
+        return this;
+    }
+
+    /**
+     * @param countAddress told the {@link AddressGroup} (or null) of a batch one of whose
+     *                     operations was refused as malformed or not permitted, once per batch
+     *                     (the call itself is answered OK, so the server's gate does not see it)
+     * @return this service
+     */
+    public LedgerService hostile(java.util.function.Consumer<String> countAddress) {
+        this.hostile = countAddress;
         return this;
     }
 
@@ -360,6 +375,8 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         private final boolean sanitise;
         private final Answer form;
         private final StreamObserver<ApplyBatchReply> out;
+        /** Whether this batch was counted against its address already (on the call's thread). */
+        private boolean hostileCounted;
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
         Batch(NodePublicKey peer, String address, int admitted, int n, boolean sanitise, Answer form,
@@ -375,6 +392,13 @@ public final class LedgerService extends LedgerGrpc.LedgerImplBase {
         }
 
         void refuse(int i, StatusRuntimeException refusal) {
+            Status.Code c = refusal.getStatus().getCode();
+            if ((c == Status.Code.INVALID_ARGUMENT || c == Status.Code.PERMISSION_DENIED) && !hostileCounted) {
+                // A malformed or forbidden operation inside a batch that is itself answered OK:
+                // counted against the address once per batch, as a refused call is.
+                hostileCounted = true;
+                hostile.accept(address);
+            }
             settle(i, refusal);
         }
 

@@ -26,8 +26,19 @@ import java.util.List;
  */
 public final class Malformed {
     private static final int MARK = (1 << 29) - 1;
+    /** How the description of such a refusal ends. */
+    private static final String NOT_PROTOBUF = " that is not a valid protobuf message: refused";
 
     private Malformed() {
+    }
+
+    /**
+     * @param status how a call ended
+     * @return whether it was refused here: a request that is not a valid protobuf message
+     */
+    public static boolean refused(Status status) {
+        return status.getCode() == Status.Code.INVALID_ARGUMENT && status.getDescription() != null
+                && status.getDescription().endsWith(NOT_PROTOBUF);
     }
 
     /**
@@ -87,7 +98,7 @@ public final class Malformed {
                     if (message == sentinel) {
                         refused = true;
                         call.close(Status.INVALID_ARGUMENT.withDescription("a request to "
-                                + method.getFullMethodName() + " that is not a valid protobuf message: refused"), new Metadata());
+                                + method.getFullMethodName() + NOT_PROTOBUF), new Metadata());
                         super.onCancel();
                         return;
                     }

@@ -126,23 +126,17 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * @param node   the node that runs the jobs
-     * @param limits         what streams may hold, in all and per peer, and for how long
-     * @param addressLimits  what the streams of one remote address may hold, over all its keys
-     */
-    public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits) {
-        this(node, limits, addressLimits, true);
-    }
-
-    /**
      * @param node          the node that runs the jobs
      * @param limits        what streams may hold, in all and per peer, and for how long
      * @param addressLimits what the streams of one remote address may hold, over all its keys
+     * @param refusedAddresses the server's per-address refusals: each refused Start counts
+     *                      there (its threshold is {@link AddressLimits#maxRefusedStarts()})
      * @param sessions      whether the node serves the Session method (many small jobs on one
      *                      stream); without it the method answers UNIMPLEMENTED, as a node
      *                      from before it did
      */
-    public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits, boolean sessions) {
+    public ProviderService(ProviderNode node, StreamLimits limits, AddressLimits addressLimits,
+                           AddressRefusals refusedAddresses, boolean sessions) {
         this.sessions = sessions;
         this.node = node;
         this.limits = limits;
@@ -151,7 +145,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         this.receiveNanos = TimeUnit.MILLISECONDS.toNanos(limits.receiveMillis());
         this.sessionIdleNanos = TimeUnit.MILLISECONDS.toNanos(limits.sessionIdleMillis());
         this.ledger = new PeerLedger(limits, addressLimits);
-        this.refusedStarts = new RefusedStarts(addressLimits.maxRefusedStarts());
+        this.refusedStarts = new RefusedStarts(refusedAddresses);
         this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "depin-provider-" + node.nodeId().shortId() + "-stream-deadlines");
             t.setDaemon(true);
@@ -860,6 +854,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private final NodePublicKey peer;
         /** The peer's {@link AddressGroup}, or null (not an IP connection). */
         private final String address;
+        /** Whether this stream was counted as a refused Start already (once per stream). */
+        private volatile boolean refusalCounted;
         private final Object sendLock = new Object();
         private final Object readyLock = new Object();
         private final Received received;
@@ -1026,8 +1022,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     return;
                 }
                 if (req == null) {
-                    throw refuse("a request to " + ProviderGrpc.getExecuteMethod().getFullMethodName()
-                            + " that is not a valid protobuf message: refused");
+                    // Counted here as a malformed stream (not in the server's gate, which counts Malformed's).
+                    throw refuse("a message on " + ProviderGrpc.getExecuteMethod().getFullMethodName()
+                            + " that is not a valid protobuf message: malformed stream");
                 }
                 switch (req.getKindCase()) {
                     case START -> frameDone = start(req.getStart(), frame);
@@ -1071,6 +1068,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          * buffers are in use until then).
          */
         private void violation(Status status) {
+            malformed(status);
             NodeAttempt a = attempt;
             if (a == null) {
                 end(status);
@@ -1089,6 +1087,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             try {
                 spec = checkStart(s);
             } catch (RuntimeException e) {
+                refusalCounted = true;
                 refusedStarts.refused(peer, address, System.nanoTime()); // refused whenever sent: counted
                 throw e;
             }
@@ -1440,8 +1439,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
             }
             if (attempt == null && !ended) {
-                end(Status.INVALID_ARGUMENT.withDescription(header == null ? "stream ended before Start"
-                        : "stream ended with " + missing + " input bytes missing"));
+                Status malformed = Status.INVALID_ARGUMENT.withDescription(header == null ? "stream ended before Start"
+                        : "stream ended with " + missing + " input bytes missing");
+                malformed(malformed);
+                end(malformed);
             }
         }
 
@@ -1767,6 +1768,18 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         private RefusedException refuse(String why) {
             return new RefusedException(Status.INVALID_ARGUMENT.withDescription(why));
+        }
+
+        /**
+         * Counts a malformed stream (INVALID_ARGUMENT: a frame that is not protobuf, a second
+         * Start, an input not declared, a stream ended before its inputs) as a refused Start of
+         * its peer and address, once per stream: no buyer of this SDK sends one.
+         */
+        private void malformed(Status status) {
+            if (status.getCode() == Status.Code.INVALID_ARGUMENT && !refusalCounted) {
+                refusalCounted = true;
+                refusedStarts.refused(peer, address, System.nanoTime());
+            }
         }
 
         /**

@@ -12,11 +12,9 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * A server's gate for the addresses whose requests of one method it keeps refusing
- * ({@link AddressRefusals}): the refusals of that method are counted per address as its calls
- * end, whoever refused them (the service, or gRPC's transport for a message past the inbound
- * limit), and an address that reached its maximum is refused whole for a while, at the cheapest
- * point there is:
+ * A server's gate for the addresses whose requests it keeps refusing as hostile
+ * ({@link AddressRefusals}): the refusals are counted per address, and an address that reached
+ * its maximum is refused whole for a while, at the cheapest point there is:
  * <ul>
  *   <li>a new connection from it is closed as it is accepted, before its TLS handshake
  *       ({@link TransportRefusals#refuseConnectionsFrom});</li>
@@ -24,33 +22,81 @@ import java.net.SocketAddress;
  *       is read (no exception built, no stack trace), and that connection is ended with GOAWAY,
  *       so the peer's next call needs a new connection, which the first point refuses.</li>
  * </ul>
- * Only the refusals that say the request itself was wrong or not allowed are counted
- * (RESOURCE_EXHAUSTED, INVALID_ARGUMENT, PERMISSION_DENIED); calls this gate refused are not.
+ * What counts is each server's own rule, about what an honest peer cannot cause: the calls of
+ * the methods it names that end with a status it calls hostile (counted as they end, whoever
+ * refused them: the service, {@link Malformed}, or gRPC's transport for a message past the
+ * inbound limit); a TLS handshake refused for its certificate ({@code bad_certificate},
+ * {@code bad_signature}: an honest peer's certificate is made by this SDK from its own key);
+ * and what the server counts itself ({@link AddressRefusals#refused}). Calls this gate refused
+ * are not counted again.
  */
 public final class RefusedAddresses {
     private final AddressRefusals refusals;
     private final TransportRefusals transport;
-    private final String method;
+    private final java.util.function.Predicate<String> methods;
+    private final java.util.function.Predicate<Status> hostile;
     private final String what;
+    /** Handshake refusals an honest peer cannot cause ({@link TransportRefusals}'s {@code error} tags). */
+    static final java.util.Set<String> HOSTILE_HANDSHAKES = java.util.Set.of("bad_certificate", "bad_signature");
     private static final ServerStreamTracer NONE = new ServerStreamTracer() {
     };
 
     /**
+     * The directory's gate: the refusals of one method that say the request itself was wrong or
+     * not allowed (RESOURCE_EXHAUSTED, INVALID_ARGUMENT, PERMISSION_DENIED) count.
+     *
      * @param refusals  the per-address counts
      * @param transport the server's transport refusals (connections are closed through it)
      * @param method    the full name of the method whose refusals count ({@code depin.v1.Directory/Renew})
      * @param what      what the refusals are, for the message ("renewals this directory refused")
      */
     public RefusedAddresses(AddressRefusals refusals, TransportRefusals transport, String method, String what) {
+        this(refusals, transport, method::equals, s -> s.getCode() == Status.Code.RESOURCE_EXHAUSTED
+                || s.getCode() == Status.Code.INVALID_ARGUMENT || s.getCode() == Status.Code.PERMISSION_DENIED, what);
+    }
+
+    /**
+     * @param refusals  the per-address counts
+     * @param transport the server's transport refusals (connections are closed through it)
+     * @param methods   the full names of the methods whose calls are looked at as they end
+     * @param hostile   which ends of those calls count: refusals an honest peer cannot cause
+     * @param what      what the refusals are, for the message ("requests this service refused as hostile")
+     */
+    public RefusedAddresses(AddressRefusals refusals, TransportRefusals transport,
+                            java.util.function.Predicate<String> methods, java.util.function.Predicate<Status> hostile,
+                            String what) {
         this.refusals = refusals;
         this.transport = transport;
-        this.method = method;
+        this.methods = methods;
+        this.hostile = hostile;
         this.what = what;
         transport.refuseConnectionsFrom(a -> refusals.refusedFor(group(a)) > 0);
+        transport.onHandshakeRefused((a, reason) -> {
+            if (HOSTILE_HANDSHAKES.contains(reason)) {
+                refusals.refused(group(a));
+            }
+        });
+    }
+
+    /**
+     * Publishes {@code <prefix>.addresses.refused}: the addresses refused whole now. The calls
+     * this gate refuses are among {@code <prefix>.calls} (RESOURCE_EXHAUSTED), the connections
+     * among {@code <prefix>.transport.refusals} (kind {@code connection}, error
+     * {@code refused_address}).
+     *
+     * @param registry where the gauge goes
+     * @param prefix   the meters' name prefix, e.g. {@code depin.node}
+     * @return this
+     */
+    public RefusedAddresses register(io.micrometer.core.instrument.MeterRegistry registry, String prefix) {
+        io.micrometer.core.instrument.Gauge.builder(prefix + ".addresses.refused", refusals,
+                AddressRefusals::refusedNow).description("Remote addresses (IPv4, IPv6 /64) refused whole now for the "
+                + what).register(registry);
+        return this;
     }
 
     /** @return the address group of a socket address, null when not an IP socket */
-    static String group(SocketAddress a) {
+    public static String group(SocketAddress a) {
         return a instanceof InetSocketAddress i ? AddressGroup.of(i.getAddress()) : null;
     }
 
@@ -78,7 +124,7 @@ public final class RefusedAddresses {
         return new ServerStreamTracer.Factory() {
             @Override
             public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
-                if (!method.equals(fullMethodName)) {
+                if (!methods.test(fullMethodName)) {
                     return NONE;
                 }
                 return new ServerStreamTracer() {
@@ -93,9 +139,7 @@ public final class RefusedAddresses {
 
                     @Override
                     public void streamClosed(Status status) {
-                        Status.Code c = status.getCode();
-                        if (!refusedHere && (c == Status.Code.RESOURCE_EXHAUSTED || c == Status.Code.INVALID_ARGUMENT
-                                || c == Status.Code.PERMISSION_DENIED)) {
+                        if (!refusedHere && hostile.test(status)) {
                             refusals.refused(group);
                         }
                     }

@@ -15,38 +15,36 @@ import java.util.Map;
  * share in use, the node busy) are not counted: an honest buyer meets those under load.
  *
  * <p>Keys are free, so the refusals are also counted per remote address ({@link AddressGroup}),
- * over all its keys: an address that sends {@link AddressLimits#maxRefusedStarts()} of them in
- * one window has the Execute streams of every key it connects with refused at opening until
- * the window ends.
+ * over all its keys, in the server's {@link AddressRefusals}: an address that sends
+ * {@link AddressLimits#maxRefusedStarts()} of them in one window is refused whole for a while
+ * ({@link RefusedAddresses}: its calls before their message is read, its connections and new
+ * ones before TLS); a stream that opened just before is refused here.
  *
- * <p>At most {@link #MAX_PEERS} peers and as many addresses are remembered, least recently
- * refused forgotten first, so fresh keys leave at most that much behind (a fresh key costs its
- * sender a TLS handshake).
+ * <p>At most {@link #MAX_PEERS} peers are remembered, least recently refused forgotten first,
+ * so fresh keys leave at most that much behind (a fresh key costs its sender a TLS handshake).
  */
-final class RefusedStarts {
+public final class RefusedStarts {
     /** Refused Starts one peer may send per window before its streams are refused at opening. */
     static final int MAX_REFUSED = 32;
     /** The window, 10 s. */
-    static final long WINDOW_NANOS = 10_000_000_000L;
-    /** Peers remembered at most. */
-    static final int MAX_PEERS = 4096;
+    public static final long WINDOW_NANOS = 10_000_000_000L;
+    /** Peers (and addresses) remembered at most. */
+    public static final int MAX_PEERS = 4096;
 
-    private final Map<NodePublicKey, long[]> peers = windows();
-    private final Map<String, long[]> addresses = windows();
-    private final int maxPerAddress;
+    /** What the address refusals say was refused. */
+    public static final String WHAT = "Start messages this node refused over all its keys (jobs it never takes, or malformed)";
 
-    /** @param maxPerAddress refused Starts one address may send per window over all its keys */
-    RefusedStarts(int maxPerAddress) {
-        this.maxPerAddress = maxPerAddress;
-    }
+    private final Map<NodePublicKey, long[]> peers = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<NodePublicKey, long[]> eldest) {
+            return size() > MAX_PEERS;
+        }
+    };
+    private final AddressRefusals addresses;
 
-    private static <K> Map<K, long[]> windows() {
-        return new LinkedHashMap<>(64, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<K, long[]> eldest) {
-                return size() > MAX_PEERS;
-            }
-        };
+    /** @param addresses the server's per-address refusals, which refused Starts count in */
+    RefusedStarts(AddressRefusals addresses) {
+        this.addresses = addresses;
     }
 
     /**
@@ -54,20 +52,16 @@ final class RefusedStarts {
      *
      * @param address the peer's {@link AddressGroup}, or null (not counted per address)
      */
-    synchronized void refused(NodePublicKey peer, String address, long nowNanos) {
-        count(peers, peer, nowNanos);
-        if (address != null) {
-            count(addresses, address, nowNanos);
+    void refused(NodePublicKey peer, String address, long nowNanos) {
+        synchronized (this) {
+            long[] w = peers.get(peer); // {window start, refusals in it}
+            if (w == null || nowNanos - w[0] >= WINDOW_NANOS) {
+                peers.put(peer, new long[] {nowNanos, 1});
+            } else {
+                w[1]++;
+            }
         }
-    }
-
-    private static <K> void count(Map<K, long[]> windows, K key, long nowNanos) {
-        long[] w = windows.get(key); // {window start, refusals in it}
-        if (w == null || nowNanos - w[0] >= WINDOW_NANOS) {
-            windows.put(key, new long[] {nowNanos, 1});
-        } else {
-            w[1]++;
-        }
+        addresses.refused(address);
     }
 
     /**
@@ -75,20 +69,21 @@ final class RefusedStarts {
      * @return null when the peer may open a stream, else why not (the refused Starts in the
      *         current window, of the peer or of its address, and when it ends)
      */
-    synchronized String check(NodePublicKey peer, String address, long nowNanos) {
+    String check(NodePublicKey peer, String address, long nowNanos) {
+        String refused = checkPeer(peer, nowNanos);
+        if (refused == null && addresses.refusedFor(address) > 0) {
+            refused = addresses.message(address, WHAT);
+        }
+        return refused;
+    }
+
+    private synchronized String checkPeer(NodePublicKey peer, long nowNanos) {
         long left = left(peers, peer, MAX_REFUSED, nowNanos);
         if (left > 0) {
             return "peer " + peer.nodeId().shortId() + " sent " + peers.get(peer)[1] + " Start messages this node "
                     + "refused in the last " + WINDOW_NANOS / 1_000_000_000L + " s (jobs it never takes, or malformed): "
                     + "its Execute streams are refused for " + (left + 999_999) / 1_000_000 + " ms more; fix the job "
                     + "before sending it again";
-        }
-        left = address == null ? 0 : left(addresses, address, maxPerAddress, nowNanos);
-        if (left > 0) {
-            return "address " + address + " sent " + addresses.get(address)[1] + " Start messages this node refused "
-                    + "in the last " + WINDOW_NANOS / 1_000_000_000L + " s over all its keys (jobs it never takes, or "
-                    + "malformed): Execute streams from it are refused for " + (left + 999_999) / 1_000_000
-                    + " ms more; fix the job before sending it again";
         }
         return null;
     }

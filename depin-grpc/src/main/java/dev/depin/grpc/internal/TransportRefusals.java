@@ -52,6 +52,15 @@ public final class TransportRefusals {
     private static final Logger LOG = LoggerFactory.getLogger(TransportRefusals.class);
     /** The description gRPC gives a message past the inbound limit (MessageDeframer). */
     static final String TOO_LARGE = "gRPC message exceeds maximum size";
+
+    /**
+     * @param status how a call ended
+     * @return whether gRPC's transport refused its message for its size (past the inbound limit)
+     */
+    public static boolean tooLarge(Status status) {
+        return status.getCode() == Status.Code.RESOURCE_EXHAUSTED && status.getDescription() != null
+                && status.getDescription().startsWith(TOO_LARGE);
+    }
     /** The TLS handler's class, looked up as a value (its codec superclasses are not on this module's path). */
     private static final Class<?> TLS = SslHandler.class;
     private static final int RST_STREAM = 0x3;
@@ -68,6 +77,8 @@ public final class TransportRefusals {
     private final String prefix;
     /** Addresses whose new connections are closed before TLS, or null for none. */
     private volatile java.util.function.Predicate<java.net.SocketAddress> refusedAddresses;
+    /** Told each connection whose handshakes failed, with its reason, or null for none. */
+    private volatile java.util.function.BiConsumer<java.net.SocketAddress, String> handshakeListener;
 
     /**
      * @param registry where the counts are published, or null for none (they are still kept)
@@ -165,6 +176,17 @@ public final class TransportRefusals {
     }
 
     /**
+     * Tells {@code listener} of each connection whose handshakes failed (the peer's socket
+     * address, and the {@code error} tag it is counted with: {@code bad_certificate},
+     * {@code timeout}...), on the connection's event loop. Set it before the server starts.
+     *
+     * @param listener what is told; it must not block
+     */
+    public void onHandshakeRefused(java.util.function.BiConsumer<java.net.SocketAddress, String> listener) {
+        this.handshakeListener = listener;
+    }
+
+    /**
      * Ends the connection a call came on gracefully: HTTP/2 GOAWAY, then the close once its open
      * streams have ended (the answers already written to them still reach the peer). For a peer
      * whose address is refused from now on.
@@ -189,8 +211,7 @@ public final class TransportRefusals {
                 return new ServerStreamTracer() {
                     @Override
                     public void streamClosed(Status status) {
-                        if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && status.getDescription() != null
-                                && status.getDescription().startsWith(TOO_LARGE)) {
+                        if (tooLarge(status)) {
                             add("message_too_large", "resource_exhausted");
                         }
                     }
@@ -397,10 +418,14 @@ public final class TransportRefusals {
         /** Set by {@link Frames} (on the same event loop) when the server ended the connection with an error. */
         boolean goAway;
 
-        private void refused(String error) {
+        private void refused(ChannelHandlerContext ctx, String error) {
             if (!done) {
                 done = true;
                 add("handshake", error);
+                java.util.function.BiConsumer<java.net.SocketAddress, String> l = handshakeListener;
+                if (l != null) {
+                    l.accept(ctx.channel().remoteAddress(), error);
+                }
             }
         }
 
@@ -410,7 +435,7 @@ public final class TransportRefusals {
                 if (e.isSuccess()) {
                     tls = true;
                 } else {
-                    refused(tlsRefusal(e.cause(), serverClose));
+                    refused(ctx, tlsRefusal(e.cause(), serverClose));
                 }
             }
             super.userEventTriggered(ctx, evt);
@@ -441,7 +466,7 @@ public final class TransportRefusals {
             // TLS's own failure was told before this (the TLS handler tells it as the connection
             // goes); what is left is a connection gone after TLS, before the client spoke HTTP/2.
             if (tls && !done && !goAway) {
-                refused(serverClose ? "timeout" : "closed");
+                refused(ctx, serverClose ? "timeout" : "closed");
             }
             done = true;
             super.channelInactive(ctx);
