@@ -371,12 +371,7 @@ public final class DirectoryServer implements AutoCloseable {
          * @throws InvalidArgumentException outside those ranges
          */
         public Builder refusedRenewalsPerAddress(int max, Duration refusedFor) {
-            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
-            if (max < 1 || max > 1_000_000 || refusedFor.compareTo(Duration.ofSeconds(1)) < 0
-                    || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
-                throw new InvalidArgumentException("refused renewals per address " + max + " must be 1 to 1000000 and "
-                        + "the time an address stays refused " + refusedFor + " 1 s to 1 h");
-            }
+            AddressRefusals.checkSettings("refused renewals", max, 1_000_000, refusedFor);
             this.maxRefusedRenewalsPerAddress = max;
             this.refusedAddressFor = refusedFor;
             return this;

@@ -379,12 +379,7 @@ public final class LedgerServer implements AutoCloseable {
          * @throws InvalidArgumentException outside those ranges
          */
         public Builder refusedCallsPerAddress(int max, Duration refusedFor) {
-            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
-            if (max < 1 || max > 1_000_000 || refusedFor.compareTo(Duration.ofSeconds(1)) < 0
-                    || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
-                throw new InvalidArgumentException("refused calls per address " + max + " must be 1 to 1000000 and "
-                        + "the time an address stays refused " + refusedFor + " 1 s to 1 h");
-            }
+            AddressRefusals.checkSettings("refused calls", max, 1_000_000, refusedFor);
             this.maxRefusedCallsPerAddress = max;
             this.refusedAddressFor = refusedFor;
             return this;

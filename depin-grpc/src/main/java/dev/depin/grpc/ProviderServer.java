@@ -747,15 +747,7 @@ public final class ProviderServer implements AutoCloseable {
          * @throws InvalidArgumentException outside those ranges
          */
         public Builder refusedStartsPerAddress(int max, Duration refusedFor) {
-            InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
-            if (max < 1 || max > 1 << 20) {
-                throw new InvalidArgumentException("maximum refused Starts per address " + max
-                        + " must be 1 to 1048576");
-            }
-            if (refusedFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedFor.compareTo(Duration.ofHours(1)) > 0) {
-                throw new InvalidArgumentException("the time an address stays refused " + refusedFor
-                        + " must be 1 s to 1 h");
-            }
+            AddressRefusals.checkSettings("refused Starts", max, 1 << 20, refusedFor);
             this.maxRefusedStartsPerAddress = max;
             this.refusedAddressFor = refusedFor;
             return this;

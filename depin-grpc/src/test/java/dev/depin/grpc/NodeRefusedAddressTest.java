@@ -228,11 +228,12 @@ class NodeRefusedAddressTest {
     @Test
     void refusedStartsPerAddress_outOfRange_refused() {
         ProviderServer.Builder b = ProviderServer.builder(server.node(), providerKey);
-        assertEquals("maximum refused Starts per address 0 must be 1 to 1048576", assertThrows(
-                InvalidArgumentException.class, () -> b.refusedStartsPerAddress(0, REFUSED_FOR)).getMessage());
-        assertEquals("the time an address stays refused PT0.999S must be 1 s to 1 h", assertThrows(
-                InvalidArgumentException.class, () -> b.refusedStartsPerAddress(1, Duration.ofMillis(999)))
-                .getMessage());
+        assertEquals("refused Starts per address 0 must be 1 to 1048576 and the time an address stays refused PT30S "
+                + "1 s to 1 h", assertThrows(InvalidArgumentException.class,
+                        () -> b.refusedStartsPerAddress(0, REFUSED_FOR)).getMessage());
+        assertEquals("refused Starts per address 1 must be 1 to 1048576 and the time an address stays refused PT0.999S "
+                + "1 s to 1 h", assertThrows(InvalidArgumentException.class,
+                        () -> b.refusedStartsPerAddress(1, Duration.ofMillis(999))).getMessage());
         assertThrows(InvalidArgumentException.class, () -> b.refusedStartsPerAddress(1, Duration.ofMinutes(61)));
         assertThrows(InvalidArgumentException.class, () -> b.refusedStartsPerAddress(1, null));
         b.refusedStartsPerAddress(1 << 20, Duration.ofHours(1));

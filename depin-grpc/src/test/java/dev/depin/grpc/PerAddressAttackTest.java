@@ -277,7 +277,8 @@ class PerAddressAttackTest {
                 assertThrows(InvalidArgumentException.class, () -> b.maxStreamsPerAddress(0)).getMessage());
         assertEquals("maximum input bytes per address -1 must be positive",
                 assertThrows(InvalidArgumentException.class, () -> b.maxInputBytesPerAddress(-1)).getMessage());
-        assertEquals("maximum refused Starts per address 2097152 must be 1 to 1048576",
+        assertEquals("refused Starts per address 2097152 must be 1 to 1048576 and the time an address stays refused "
+                + "PT30S 1 s to 1 h",
                 assertThrows(InvalidArgumentException.class, () -> b.maxRefusedStartsPerAddress(1 << 21)).getMessage());
         assertEquals("maximum listings per address 0 must be positive; raise it for providers behind one NAT, lower it "
                         + "to bound one machine's listings",

@@ -298,9 +298,7 @@ public final class LedgerServeCommand implements Callable<Integer> {
             throw new ServeOptions.UsageException("--max-refused-calls-per-address must be 1 to 1000000, got "
                     + maxRefusedCallsPerAddress);
         }
-        if (refusedAddressFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedAddressFor.compareTo(Duration.ofHours(1)) > 0) {
-            throw new ServeOptions.UsageException("--refused-address-for must be 1s to 1h, got " + refusedAddressFor);
-        }
+        ServeOptions.checkRefusedAddressFor(refusedAddressFor);
         if (maxInFlight < 1 || maxInFlightPerAddress < maxInFlight || maxInFlightTotal < maxInFlightPerAddress
                 || maxInFlightTotal > 10_000_000) {
             throw new ServeOptions.UsageException("--max-in-flight " + maxInFlight + ", --max-in-flight-per-address "

@@ -533,9 +533,7 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ServeOptions.UsageException("--max-refused-starts-per-address must be 1 to 1048576, got "
                     + maxRefusedStartsPerAddress);
         }
-        if (refusedAddressFor.compareTo(Duration.ofSeconds(1)) < 0 || refusedAddressFor.compareTo(Duration.ofHours(1)) > 0) {
-            throw new ServeOptions.UsageException("--refused-address-for must be 1s to 1h, got " + refusedAddressFor);
-        }
+        ServeOptions.checkRefusedAddressFor(refusedAddressFor);
         if (maxStreamsPerConnection < 1 || maxStreamsPerConnection > 65_536) {
             throw new ServeOptions.UsageException("--max-streams-per-connection must be 1 to 65536, got "
                     + maxStreamsPerConnection);

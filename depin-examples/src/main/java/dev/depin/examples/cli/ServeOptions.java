@@ -182,6 +182,17 @@ final class ServeOptions {
     }
 
     /** Converts {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or a plain number of seconds. */
+    /**
+     * @param refusedAddressFor {@code --refused-address-for}
+     * @throws UsageException unless 1 s to 1 h (what the servers' builders accept)
+     */
+    static void checkRefusedAddressFor(java.time.Duration refusedAddressFor) throws UsageException {
+        if (refusedAddressFor.compareTo(java.time.Duration.ofSeconds(1)) < 0
+                || refusedAddressFor.compareTo(java.time.Duration.ofHours(1)) > 0) {
+            throw new UsageException("--refused-address-for must be 1s to 1h, got " + refusedAddressFor);
+        }
+    }
+
     static final class DurationConverter implements ITypeConverter<java.time.Duration> {
         private static final Pattern FORMAT = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
 

@@ -28,6 +28,10 @@ public final class AddressRefusals {
     private final long windowNanos;
     private final long blockNanos;
     private final LongSupplier nanoClock;
+    /** Whether any address was ever refused: until then a check reads no clock and takes no lock. */
+    private volatile boolean any;
+    /** The latest time any address is refused until: past it, a check takes no lock. */
+    private volatile long latestEnd;
     /** Per address: {window start, refusals in it, refused until (0: not refused)}. */
     private final LinkedHashMap<String, long[]> addresses;
 
@@ -58,6 +62,25 @@ public final class AddressRefusals {
     }
 
     /**
+     * Checks a server builder's per-address settings: {@code max} refusals 1 to {@code most}, and
+     * the time an address stays refused 1 s to 1 h.
+     *
+     * @param what       what is counted, for the message ("refused renewals")
+     * @param max        refusals one address may send in a window
+     * @param most       the largest {@code max} allowed
+     * @param refusedFor how long an address stays refused
+     * @throws InvalidArgumentException outside those ranges, or on a null time
+     */
+    public static void checkSettings(String what, int max, int most, java.time.Duration refusedFor) {
+        InvalidArgumentException.requireNonNull(refusedFor, "time an address stays refused");
+        if (max < 1 || max > most || refusedFor.compareTo(java.time.Duration.ofSeconds(1)) < 0
+                || refusedFor.compareTo(java.time.Duration.ofHours(1)) > 0) {
+            throw new InvalidArgumentException(what + " per address " + max + " must be 1 to " + most + " and the time "
+                    + "an address stays refused " + refusedFor + " 1 s to 1 h");
+        }
+    }
+
+    /**
      * Counts one refusal of a request from {@code address}.
      *
      * @param address an {@link AddressGroup}, or null (not counted: not an IP connection)
@@ -76,12 +99,16 @@ public final class AddressRefusals {
                 w = null; // its time ended: a fresh window
             }
             if (w == null || now - w[0] >= windowNanos) {
-                addresses.put(address, new long[] {now, 1, maxRefused == 1 ? now + blockNanos : 0});
-            } else if (++w[1] >= maxRefused) {
-                w[2] = now + blockNanos;
-                if (w[2] == 0) {
-                    w[2] = 1; // 0 means "not refused"
+                w = new long[] {now, 0, 0};
+                addresses.put(address, w);
+            }
+            if (++w[1] >= maxRefused) {
+                long until = now + blockNanos;
+                w[2] = until == 0 ? 1 : until; // 0 means "not refused"
+                if (!any || w[2] - latestEnd > 0) {
+                    latestEnd = w[2];
                 }
+                any = true;
             }
         }
     }
@@ -91,10 +118,13 @@ public final class AddressRefusals {
      * @return nanoseconds the address stays refused, 0 when it is not
      */
     public long refusedFor(String address) {
-        if (address == null) {
-            return 0;
+        if (address == null || !any) {
+            return 0; // the path of every call while no address is refused
         }
         long now = nanoClock.getAsLong();
+        if (now - latestEnd >= 0) {
+            return 0;
+        }
         synchronized (addresses) {
             long[] w = addresses.get(address);
             if (w == null || w[2] == 0) {

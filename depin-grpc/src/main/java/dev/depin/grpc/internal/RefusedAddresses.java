@@ -96,7 +96,7 @@ public final class RefusedAddresses {
     }
 
     /** @return the address group of a socket address, null when not an IP socket */
-    public static String group(SocketAddress a) {
+    static String group(SocketAddress a) {
         return a instanceof InetSocketAddress i ? AddressGroup.of(i.getAddress()) : null;
     }
 
@@ -128,19 +128,19 @@ public final class RefusedAddresses {
                     return NONE;
                 }
                 return new ServerStreamTracer() {
-                    private volatile String group;
-                    private volatile boolean refusedHere;
+                    private volatile SocketAddress remote;
 
                     @Override
                     public void serverCallStarted(ServerCallInfo<?, ?> info) {
-                        group = group(info.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
-                        refusedHere = refusals.refusedFor(group) > 0;
+                        remote = info.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
                     }
 
                     @Override
                     public void streamClosed(Status status) {
-                        if (!refusedHere && hostile.test(status)) {
-                            refusals.refused(group);
+                        // A call this gate refused ends while its address is refused, when a
+                        // refusal is not counted (AddressRefusals.refused): no need to tell it apart.
+                        if (hostile.test(status)) {
+                            refusals.refused(group(remote));
                         }
                     }
                 };

@@ -58,6 +58,30 @@ class AddressRefusalsTest {
     }
 
     @Test
+    void refusedFor_overlappingAndEndedRefusals_eachAddressItsOwnTime() {
+        AtomicLong now = new AtomicLong(Long.MAX_VALUE - 20 * S); // the clock wraps within the test
+        AddressRefusals r = new AddressRefusals(1, 10 * S, 30 * S, 16, now::get);
+        assertEquals(0, r.refusedFor("192.0.2.1"), "none refused yet");
+        assertEquals(0, r.refusedNow());
+        r.refused("192.0.2.1");
+        now.addAndGet(10 * S);
+        r.refused("192.0.2.2");
+        assertEquals(20 * S, r.refusedFor("192.0.2.1"));
+        assertEquals(30 * S, r.refusedFor("192.0.2.2"));
+        assertEquals(2, r.refusedNow());
+        now.addAndGet(25 * S);
+        assertEquals(0, r.refusedFor("192.0.2.1"), "its time ended");
+        assertEquals(5 * S, r.refusedFor("192.0.2.2"), "the later one's has not");
+        assertEquals(1, r.refusedNow());
+        now.addAndGet(5 * S);
+        assertEquals(0, r.refusedFor("192.0.2.2"));
+        assertEquals(0, r.refusedNow());
+        r.refused("192.0.2.1"); // a fresh window, refused again at its first (maximum 1)
+        assertEquals(30 * S, r.refusedFor("192.0.2.1"));
+        assertEquals(0, r.refusedFor("192.0.2.2"));
+    }
+
+    @Test
     void refused_nullAddress_neverCountedNorRefused() {
         AddressRefusals r = new AddressRefusals(1, 10 * S, 5 * S, 16, () -> 0);
         r.refused(null);
