@@ -20,11 +20,7 @@ import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.OfferQuery;
 import dev.depin.node.ProviderNode;
 import dev.depin.provider.ProviderOffer;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -304,23 +300,7 @@ class BadPeerTest {
 
     @Test
     void execute_bytesThatAreNoProtobufMessage() throws Exception {
-        MethodDescriptor.Marshaller<byte[]> raw = Hostile.RAW_BYTES;
-        MethodDescriptor<byte[], byte[]> execute = MethodDescriptor.<byte[], byte[]>newBuilder()
-                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                .setFullMethodName(ProviderGrpc.getExecuteMethod().getFullMethodName())
-                .setRequestMarshaller(raw).setResponseMarshaller(raw).build();
-        ClientCall<byte[], byte[]> call = channel.newCall(execute, CallOptions.DEFAULT.withDeadlineAfter(10,
-                TimeUnit.SECONDS));
-        CompletableFuture<Status> status = new CompletableFuture<>();
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onClose(Status s, Metadata trailers) {
-                status.complete(s);
-            }
-        }, new Metadata());
-        call.request(1);
-        call.sendMessage("\u00ff\u00ff\u00ff\u00ff garbage".getBytes(StandardCharsets.ISO_8859_1));
-        Status s = status.get(10, TimeUnit.SECONDS);
+        Status s = Hostile.rawExecute(channel, "\u00ff\u00ff\u00ff\u00ff garbage".getBytes(StandardCharsets.ISO_8859_1));
         assertTrue(List.of(Status.Code.INTERNAL, Status.Code.INVALID_ARGUMENT).contains(s.getCode()), s.toString());
     }
 }

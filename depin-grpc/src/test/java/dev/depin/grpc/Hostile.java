@@ -141,6 +141,29 @@ public final class Hostile implements AutoCloseable {
     }
 
     /**
+     * Sends {@code bytes} as the one message of an Execute stream, unparsed (not a protobuf
+     * message, or one past the node's size limit), and waits (at most 10 s) for how it ended.
+     */
+    public static Status rawExecute(ManagedChannel channel, byte[] bytes) throws Exception {
+        MethodDescriptor<byte[], byte[]> execute = MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(ProviderGrpc.getExecuteMethod().getFullMethodName())
+                .setRequestMarshaller(RAW_BYTES).setResponseMarshaller(RAW_BYTES).build();
+        io.grpc.ClientCall<byte[], byte[]> call = channel.newCall(execute,
+                io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+        CompletableFuture<Status> status = new CompletableFuture<>();
+        call.start(new io.grpc.ClientCall.Listener<>() {
+            @Override
+            public void onClose(Status s, io.grpc.Metadata trailers) {
+                status.complete(s);
+            }
+        }, new io.grpc.Metadata());
+        call.request(1);
+        call.sendMessage(bytes);
+        return status.get(10, TimeUnit.SECONDS);
+    }
+
+    /**
      * Opens an Execute stream. With {@code read} false the stream never asks for a message:
      * it grants the provider no flow-control credit beyond the initial window (a stalled reader).
      */

@@ -3,14 +3,9 @@ package dev.depin.grpc;
 import dev.depin.InvalidArgumentException;
 import dev.depin.crypto.NodeKeyPair;
 import dev.depin.executor.CpuExecutor;
-import dev.depin.grpc.internal.wire.ProviderGrpc;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.node.ProviderNode;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
@@ -23,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -99,26 +93,6 @@ class NodeRefusedAddressTest {
         s.check(resp.outputBytes().get("out"));
     }
 
-    /** Sends bytes that are not a protobuf message on an Execute stream; returns how it ended. */
-    private static Status notProtobuf(Hostile h, byte[] bytes) throws Exception {
-        MethodDescriptor<byte[], byte[]> execute = MethodDescriptor.<byte[], byte[]>newBuilder()
-                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                .setFullMethodName(ProviderGrpc.getExecuteMethod().getFullMethodName())
-                .setRequestMarshaller(Hostile.RAW_BYTES).setResponseMarshaller(Hostile.RAW_BYTES).build();
-        ClientCall<byte[], byte[]> call = h.channel.newCall(execute, CallOptions.DEFAULT.withDeadlineAfter(10,
-                TimeUnit.SECONDS));
-        CompletableFuture<Status> status = new CompletableFuture<>();
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onClose(Status s, Metadata trailers) {
-                status.complete(s);
-            }
-        }, new Metadata());
-        call.request(1);
-        call.sendMessage(bytes);
-        return status.get(10, TimeUnit.SECONDS);
-    }
-
     /** Waits until the node counted the refusal the stranger was just told (its stream may close after). */
     private void awaitRefused(InetAddress a) throws InterruptedException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -134,7 +108,7 @@ class NodeRefusedAddressTest {
         honestJob(rnd, 0);
         // Four refusals over four fresh keys, each of a kind no honest buyer sends.
         Hostile a = stranger(STRANGERS);
-        Status st = notProtobuf(a, "\u00ff\u00ff\u00ff\u00ff not protobuf".getBytes(StandardCharsets.ISO_8859_1));
+        Status st = Hostile.rawExecute(a.channel, "\u00ff\u00ff\u00ff\u00ff not protobuf".getBytes(StandardCharsets.ISO_8859_1));
         assertEquals(Status.Code.INVALID_ARGUMENT, st.getCode(), st.toString());
         Hostile b = stranger(STRANGERS);
         Hostile.Stream s = b.open(true);
@@ -153,7 +127,7 @@ class NodeRefusedAddressTest {
         assertEquals(Duration.ZERO, server.refusedFor(strangersAt), "three of four");
         // The fourth: a message past 4 MiB, refused by gRPC from its length prefix.
         Hostile d = stranger(STRANGERS);
-        st = notProtobuf(d, new byte[(4 << 20) + 1]);
+        st = Hostile.rawExecute(d.channel, new byte[(4 << 20) + 1]);
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, st.getCode(), st.toString());
         awaitRefused(strangersAt);
         assertEquals(REFUSED_FOR, server.refusedFor(strangersAt));
