@@ -54,6 +54,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -79,7 +80,9 @@ import java.util.function.Function;
  * meanwhile wait (in order) for the next call, which takes up to
  * {@link Builder#maxOperationsPerCall} of them (default {@value #DEFAULT_OPERATIONS_PER_CALL}) and
  * at most {@value #BATCH_BYTES} bytes of operations. A lone operation goes at once, in a call of
- * its own; under load many share one call, as the ledger's group commit shares one commit. Each
+ * its own; under load many share one call, as the ledger's group commit shares one commit. A
+ * call's place is freed once its answer is settled (its callers' callbacks have run, 5 ms at
+ * most), so that what those callbacks apply (a hold's post) goes together in the next call. Each
  * operation is answered, refused and retried on its own, exactly as if it had been sent alone
  * (a service without batches is sent one operation per call). Batches go in the operations'
  * binary form ({@code ApplyOperations}: holds, posts, voids and expiries in typed fields, a v2
@@ -102,6 +105,11 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     public static final int DEFAULT_OPERATIONS_PER_CALL = 512;
     /** The most bytes of operations' JSON in one call: room for framing below the service's 64 KiB. */
     public static final int BATCH_BYTES = 60 << 10;
+    /**
+     * The longest a call's place among the calls in flight stays taken while its answer is
+     * settled (its callers' callbacks run) unless a test says otherwise.
+     */
+    static final Duration SETTLE_HOLD = Duration.ofMillis(5);
     /** The default most operations applied and not yet answered (waiting, paused for a retry, or in a call). */
     public static final int DEFAULT_MAX_WAITING_OPERATIONS = 65_536;
     /** The default most bytes of those operations' encoded forms that the client holds meanwhile. */
@@ -113,6 +121,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
     private final LedgerGrpc.LedgerStub async;
     private final RetryPolicy retry;
     private final long callTimeoutMs;
+    private final long settleHoldNanos;
     private final ScheduledExecutorService timer;
     private final int perCall;
     private final int maxWaitingOperations;
@@ -140,6 +149,7 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         this.ledgerKey = b.ledgerKey;
         this.retry = b.retry;
         this.callTimeoutMs = b.callTimeout.toMillis();
+        this.settleHoldNanos = b.settleHold.toNanos();
         this.perCall = b.perCall;
         this.maxWaitingOperations = b.maxWaitingOperations;
         this.maxWaitingBytes = b.maxWaitingBytes;
@@ -709,22 +719,41 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
 
             @Override
             public void onCompleted() {
-                batchDone();
                 if (replies != 1 || reply.getResultsCount() != batch.size()) {
+                    batchDone();
                     LedgerFailureException e = new LedgerFailureException("settlement service " + address + " answered "
                             + batch.size() + " operations with " + (replies != 1 ? replies + " messages"
                             : reply.getResultsCount() + " results") + ": it is not a sound depin ledger service");
                     batch.forEach(p -> fail(p, e));
                     return;
                 }
-                // the holds of one certified batch come side by side: each shares the statement
-                // object rebuilt for the one before it, so that the statement is not hashed again
-                HoldCertificate sameBatch = null;
-                for (int i = 0; i < batch.size(); i++) {
-                    HoldCertificate c = settle(batch.get(i), reply.getResults(i), sameBatch);
-                    if (c != null) {
-                        sameBatch = c;
+                // The call's place among the calls in flight stays taken while its answer is
+                // settled: what the callers apply from their callbacks (a hold's post) then waits
+                // for the next call together, instead of each operation taking a place freed by
+                // this answer in a call of its own. A callback that blocks (on another operation
+                // of this client, say) holds the place SETTLE_HOLD (5 ms) at most: the timer frees it.
+                SlotRelease slot = new SlotRelease();
+                ScheduledFuture<?> guard = null;
+                try {
+                    guard = timer.schedule(slot, settleHoldNanos, TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    slot.run(); // closing: nothing is worth holding the place for
+                }
+                try {
+                    // the holds of one certified batch come side by side: each shares the statement
+                    // object rebuilt for the one before it, so that the statement is not hashed again
+                    HoldCertificate sameBatch = null;
+                    for (int i = 0; i < batch.size(); i++) {
+                        HoldCertificate c = settle(batch.get(i), reply.getResults(i), sameBatch);
+                        if (c != null) {
+                            sameBatch = c;
+                        }
                     }
+                } finally {
+                    if (guard != null) {
+                        guard.cancel(false);
+                    }
+                    slot.run();
                 }
             }
         };
@@ -747,6 +776,18 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
             LedgerFailureException f = new LedgerFailureException("cannot call settlement service " + address + ": "
                     + e.getMessage(), e);
             batch.forEach(p -> fail(p, f));
+        }
+    }
+
+    /** Frees a call's place among the calls in flight once, whoever comes first (its settling's end, or the timer). */
+    private final class SlotRelease extends java.util.concurrent.atomic.AtomicBoolean implements Runnable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void run() {
+            if (compareAndSet(false, true)) {
+                batchDone();
+            }
         }
     }
 
@@ -944,11 +985,18 @@ public final class RemoteSettlement implements Settlement, dev.depin.settlement.
         private boolean binary = true;
         private int maxWaitingOperations = DEFAULT_MAX_WAITING_OPERATIONS;
         private long maxWaitingBytes = DEFAULT_MAX_WAITING_BYTES;
+        private Duration settleHold = SETTLE_HOLD;
 
         private Builder(NodeKeyPair self, String address, NodePublicKey ledgerKey) {
             this.self = self;
             this.address = address;
             this.ledgerKey = ledgerKey;
+        }
+
+        /** For the tests: the longest a call's place stays taken while its answer is settled. */
+        Builder settleHold(Duration hold) {
+            this.settleHold = hold;
+            return this;
         }
 
         /**

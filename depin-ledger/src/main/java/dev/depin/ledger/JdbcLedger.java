@@ -112,8 +112,8 @@ public final class JdbcLedger implements Settlement {
     public static final Duration DEFAULT_DISPUTE_WINDOW = Duration.ofMinutes(10);
     /** How long after a disputed claim's window end its re-check may decide it unless the builder says otherwise: 10 minutes. */
     public static final Duration DEFAULT_RECHECK_WINDOW = Duration.ofMinutes(10);
-    /** How long the writer waits for more before a commit of operations from peers unless the builder says otherwise: 1 ms. */
-    public static final Duration DEFAULT_GATHER = Duration.ofMillis(1);
+    /** The most the writer waits for more before a commit of operations from peers unless the builder says otherwise: 4 ms. */
+    public static final Duration DEFAULT_GATHER = Duration.ofMillis(4);
     /** The most expired holds one sweep applies before it looks again. */
     private static final int SWEEP_BATCH = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLedger.class);
@@ -131,6 +131,9 @@ public final class JdbcLedger implements Settlement {
     private final int maxBatch;
     private final WriterQueue queue = new WriterQueue(LOCAL);
     private final long gatherNanos;
+    /** Operations in the writer's last batch, and how long it took to write and commit it; the writer's own. */
+    private int lastBatchOps;
+    private long lastCommitNanos;
     private final Thread writerThread;
     private final Clock clock;
     private final long sweepMillis;
@@ -595,11 +598,14 @@ public final class JdbcLedger implements Settlement {
                 // up to maxBatch operations in the sources' turns, a group counted as its size
                 // (a group is never split)
                 int n = queue.take(maxBatch, JdbcLedger::size, batch);
-                if (n < maxBatch && gatherNanos > 0 && queue.fromPeers()) {
-                    // operations from the network: while more keep coming (none for a quarter of
-                    // the window ends it), let them share this commit
-                    queue.gather(n, maxBatch, System.nanoTime() + gatherNanos, gatherNanos / 4, JdbcLedger::size, batch);
+                long window = n < maxBatch && queue.fromPeers()
+                        ? gatherWindow(n, lastBatchOps, lastCommitNanos, gatherNanos) : 0;
+                if (window > 0) {
+                    // operations from the network while the ledger is busy: while more keep coming
+                    // (none for a quarter of the window ends it), let them share this commit
+                    n = queue.gather(n, maxBatch, System.nanoTime() + window, window / 4, JdbcLedger::size, batch);
                 }
+                lastBatchOps = n;
             } catch (InterruptedException e) {
                 continue; // only close() ends the writer
             }
@@ -622,9 +628,11 @@ public final class JdbcLedger implements Settlement {
                 if (signer != null) {
                     signer.gather();
                 }
+                long started = System.nanoTime();
                 try {
                     writer.write(requests);
                 } finally {
+                    lastCommitNanos = System.nanoTime() - started;
                     if (signer != null) {
                         signer.release();
                     }
@@ -638,6 +646,29 @@ public final class JdbcLedger implements Settlement {
                 }
             }
         }
+    }
+
+    /**
+     * How long the writer waits for more operations from peers before it commits what it took
+     * ({@code taken} operations): nothing for a lone operation while the ledger is idle (the
+     * batch before held one operation at most), so a lone operation is never delayed; otherwise
+     * as long as the last commit took, at most {@code maxNanos}. Operations that came while the
+     * last commit was written say the ledger is loaded, and then a commit that waits about as long
+     * as one commit takes lets the calls answered meanwhile come back with their next operations
+     * and share it: fewer, larger commits, each of which writes about the same pages whatever its
+     * size (the hot leaves of the indexes by key and by account).
+     *
+     * @param taken           operations taken into this batch without waiting
+     * @param lastBatch       operations in the batch before
+     * @param lastCommitNanos how long the writer took to write and commit the batch before
+     * @param maxNanos        the most it waits ({@link Builder#gather}); zero never waits
+     * @return the nanoseconds to wait, zero to commit at once
+     */
+    static long gatherWindow(int taken, int lastBatch, long lastCommitNanos, long maxNanos) {
+        if (maxNanos <= 0 || (taken <= 1 && lastBatch <= 1)) {
+            return 0;
+        }
+        return Math.min(maxNanos, Math.max(0, lastCommitNanos));
     }
 
     private static int size(Object queued) {
@@ -745,18 +776,19 @@ public final class JdbcLedger implements Settlement {
         }
 
         /**
-         * How long the writer, having taken queued operations of which some came from peers
+         * The most the writer, having taken queued operations of which some came from peers
          * ({@link JdbcLedger#applyAll(List, String)}, as the settlement service hands them), waits
          * for more before it commits, while the batch is below {@link #maxBatch(int)}: a commit
-         * costs the writer a fixed share of CPU besides its fsync (about as much as a hundred
-         * operations on SQLite), and operations from the network arrive spread out, so without
-         * waiting it commits them in small groups. It waits while they keep coming, until the
-         * batch is full or this window has passed, and stops when none came for a quarter of the
-         * window: the price is up to this much latency for operations from peers (a quarter of it
-         * for a lone one); what the process's own callers apply alone is never held back.
-         * {@link Duration#ZERO} commits at once.
+         * costs the writer a fixed share of CPU and disk writes besides its fsync (about as much as
+         * a hundred operations on SQLite), and operations from the network arrive spread out, so
+         * without waiting it commits them in small groups. The wait adapts to the load: a lone
+         * operation while the ledger is idle (the batch before held one operation at most) is
+         * committed at once; otherwise the writer waits about as long as its last commit took, at
+         * most this window, while more keep coming, and stops when none came for a quarter of that
+         * wait. The price is up to this much latency for operations from peers under load; what
+         * the process's own callers apply is never held back. {@link Duration#ZERO} commits at once.
          *
-         * @param window zero to 100 ms (default 1 ms)
+         * @param window zero to 100 ms (default 4 ms)
          * @return this builder
          * @throws InvalidArgumentException if null or out of range
          */

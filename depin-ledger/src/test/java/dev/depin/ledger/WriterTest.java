@@ -292,6 +292,24 @@ abstract class WriterTest {
     }
 
     @Test
+    void gatherWindow_aLoneOperationOnAnIdleLedgerIsNeverDelayed_aLoadedOneWaitsAboutOneCommit() {
+        long max = Duration.ofMillis(4).toNanos();
+        // idle: one operation taken, the batch before held one at most
+        assertEquals(0, JdbcLedger.gatherWindow(1, 0, 3_000_000, max));
+        assertEquals(0, JdbcLedger.gatherWindow(1, 1, 3_000_000, max));
+        assertEquals(0, JdbcLedger.gatherWindow(0, 1, 3_000_000, max));
+        // loaded (more came while the last commit was written, or the last batch held several):
+        // as long as the last commit took, at most the window
+        assertEquals(3_000_000, JdbcLedger.gatherWindow(2, 0, 3_000_000, max));
+        assertEquals(3_000_000, JdbcLedger.gatherWindow(1, 2, 3_000_000, max));
+        assertEquals(max, JdbcLedger.gatherWindow(300, 250, 9_000_000, max));
+        assertEquals(1, JdbcLedger.gatherWindow(300, 250, 1, max));
+        assertEquals(0, JdbcLedger.gatherWindow(300, 250, -5, max)); // a clock that went back: no wait
+        // a window of zero never waits
+        assertEquals(0, JdbcLedger.gatherWindow(300, 250, 9_000_000, 0));
+    }
+
+    @Test
     void gather_outOfRangeIsRefused() {
         JdbcLedger.Builder builder = freshDatabase().builder();
         for (Duration bad : new Duration[] {Duration.ofNanos(-1), Duration.ofMillis(100).plusNanos(1), Duration.ofDays(1)}) {
