@@ -324,6 +324,16 @@ public final class ProviderServer implements AutoCloseable {
         return service.sessionJobs();
     }
 
+    /**
+     * Answers session jobs that take it folded with separate messages instead, as a node from
+     * before Start.folded did (tests of old nodes against new buyers).
+     *
+     * @param fold whether to fold (the default)
+     */
+    void foldSessionEnds(boolean fold) {
+        service.foldSessionEnds(fold);
+    }
+
     /** Replaces the sessions' clock (tests move it by hand, then call {@link #sweepSessions}). */
     void sessionTicker(java.util.function.LongSupplier ticker) {
         service.sessionTicker(ticker);

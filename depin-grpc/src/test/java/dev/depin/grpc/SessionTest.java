@@ -129,7 +129,13 @@ class SessionTest {
         NodeKeyPair k = providerKey;
         start(ProviderNode.builder(k, new CpuExecutor(2)).build(), true, Duration.ofSeconds(2));
         ProviderOffer offer = offer();
-        openSession(offer, rnd, null);
+        long raw = server.sessionJobs(); // the raw peer's job above
+        for (int i = 500; server.sessionJobs() == raw; i++) { // until the buyer's session is open
+            Saxpy s = new Saxpy(rnd, 16, Duration.ofSeconds(60));
+            s.check(net.dispatch(offer, request(i, s.job), q -> { }).response().get(20, TimeUnit.SECONDS)
+                    .outputBytes().get("out"));
+            assertTrue(i < 5_000, "no job ever went on a session");
+        }
         long before = server.sessionJobs();
         List<Saxpy> jobs = new ArrayList<>();
         List<Dispatch> sent = new ArrayList<>();
@@ -273,6 +279,8 @@ class SessionTest {
         final CompletableFuture<Void> hello = new CompletableFuture<>();
         final Map<Long, CompletableFuture<ExecuteResponse>> ended = new ConcurrentHashMap<>();
         final Map<Long, ExecuteResponse> results = new ConcurrentHashMap<>();
+        /** Every message of each job, in the order it came. */
+        final Map<Long, List<ExecuteResponse>> all = new ConcurrentHashMap<>();
         final boolean read;
         ClientCallStreamObserver<ExecuteRequest> out;
 
@@ -294,9 +302,13 @@ class SessionTest {
 
         @Override
         public void onNext(ExecuteResponse m) {
+            if (m.getSessionJob() != 0) {
+                all.computeIfAbsent(m.getSessionJob(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
+                        .add(m);
+            }
             if (m.getSessionJob() == 0) {
                 hello.complete(null);
-            } else if (m.hasEnded()) {
+            } else if (m.hasEnded() || m.hasFolded()) {
                 ended(m.getSessionJob()).complete(m);
             } else if (m.hasResult()) {
                 results.put(m.getSessionJob(), m);
@@ -604,6 +616,128 @@ class SessionTest {
 
     private interface Condition {
         boolean holds() throws Exception;
+    }
+
+    // ---- the folded answer (Start.folded) ------------------------------------------------------------
+
+    private static ExecuteRequest folded(ExecuteRequest start) {
+        ExecuteRequest.Builder b = start.toBuilder();
+        b.getStartBuilder().setFolded(true);
+        return b.build();
+    }
+
+    /** The wipe records of a Result signed on its own (receiptBatching(0)), after verifying it. */
+    private List<dev.depin.crypto.WipeRecord> attested(dev.depin.grpc.internal.wire.Result r) {
+        dev.depin.crypto.Envelope receipt = dev.depin.crypto.Envelope.parse(r.getReceiptEnvelope().toByteArray(), 1 << 20);
+        dev.depin.crypto.Envelope wipe = dev.depin.crypto.Envelope.parse(r.getWipeEnvelope().toByteArray(), 1 << 20);
+        dev.depin.crypto.WipeAttestation.verify(wipe, receipt, providerKey.publicKey(),
+                dev.depin.crypto.WipeAttestation.buffersOf(dev.depin.crypto.ExecutionReceipt.readUnverified(receipt)));
+        return dev.depin.crypto.WipeAttestation.readUnverified(wipe).buffers();
+    }
+
+    private static java.util.Optional<dev.depin.crypto.WipeRecord> record(List<dev.depin.crypto.WipeRecord> records,
+                                                                          String label) {
+        return records.stream().filter(w -> w.label().equals(label)).findFirst();
+    }
+
+    @Test
+    void folded_buyerThatTakesIt_getsOneMessagePerJob_oldBuyerThree_andTheCopyIsAttestedNext() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 11);
+        start(ProviderNode.builder(providerKey, new CpuExecutor(1)).receiptBatching(0).build(), true,
+                Duration.ofSeconds(2));
+        Peer p = open(true);
+        int[] sizes = {256, 1, 32_768, 333}; // the last is at the session's 256 KiB of inputs
+        boolean[] fold = {true, true, false, true};
+        List<dev.depin.crypto.WipeRecord> owedBefore = null;
+        for (int i = 0; i < sizes.length; i++) {
+            long n = i + 1;
+            // The previous job's copy is zeroed (and owed) before its budget is released: once
+            // released, this job's attestation is the one that lists it.
+            awaitTrue(() -> server.unreadOutputBytes() == 0, "the held copies released");
+            Saxpy job = new Saxpy(rnd, sizes[i], Duration.ofSeconds(60));
+            ExecuteRequest start = start(n, job.job, Hostile.jobId(i + 1));
+            p.out.onNext(fold[i] ? folded(start) : start);
+            ExecuteResponse end = p.ended(n).get(20, TimeUnit.SECONDS);
+            List<ExecuteResponse> got = p.all.get(n);
+            dev.depin.grpc.internal.wire.Result result;
+            if (fold[i]) {
+                assertEquals(1, got.size(), "one message for job " + n + ": " + got.size());
+                assertTrue(end.hasFolded());
+                dev.depin.grpc.internal.wire.Folded f = end.getFolded();
+                assertEquals(1, f.getOutputsCount());
+                assertEquals("out", f.getOutputs(0).getName());
+                assertEquals(sizes[i] * 4L, f.getOutputs(0).getData().size());
+                assertEquals(0, f.getEnded().getCode(), "ended OK");
+                job.check(f.getOutputs(0).getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+                result = f.getResult();
+            } else {
+                // An old buyer: the outputs, the Result and the JobEnded, as before.
+                assertEquals(3, got.size(), "three messages for job " + n);
+                assertTrue(got.get(0).hasOutput());
+                assertTrue(got.get(1).hasResult());
+                assertEnded(Status.Code.OK, got.get(2));
+                job.check(got.get(0).getOutput().getData().asReadOnlyByteBuffer()
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN));
+                result = got.get(1).getResult();
+            }
+            List<dev.depin.crypto.WipeRecord> records = attested(result);
+            java.util.Optional<dev.depin.crypto.WipeRecord> owed = record(records, "transport:folded-outputs");
+            if (i > 0 && fold[i - 1]) {
+                // The previous job's copy, zeroed once its message went to gRPC, is in this attestation.
+                dev.depin.crypto.WipeRecord w = owed.orElseThrow(() -> new AssertionError("no folded-outputs record in "
+                        + records));
+                assertEquals(sizes[i - 1] * 4L, w.bytes());
+                assertEquals(w.bytes(), w.bytesOverwritten());
+                assertEquals(0, w.pattern());
+                assertEquals(dev.depin.crypto.WipeRecord.HOST, w.location());
+            } else {
+                assertFalse(owed.isPresent(), "nothing owed to job " + n + ": " + records);
+            }
+            owedBefore = records;
+        }
+        assertTrue(owedBefore != null);
+        p.out.onCompleted();
+        assertStatus(Status.Code.OK, p.await());
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.unreadOutputBytes(), "every held copy's budget released");
+        assertEquals(sizes.length, server.node().completedCount());
+    }
+
+    @Test
+    void folded_nodeThatDoesNotFold_answersAsBefore_andANewBuyerTakesBoth() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 12);
+        start(ProviderNode.builder(providerKey, new CpuExecutor(2)).build(), true, Duration.ofSeconds(2));
+        server.foldSessionEnds(false); // as a node from before Start.folded
+        Peer p = open(true);
+        Saxpy old = new Saxpy(rnd, 100, Duration.ofSeconds(60));
+        p.out.onNext(folded(start(1, old.job, Hostile.jobId(1))));
+        assertEnded(Status.Code.OK, p.ended(1).get(20, TimeUnit.SECONDS));
+        List<ExecuteResponse> got = p.all.get(1L);
+        assertEquals(3, got.size(), "the output, the Result, the JobEnded");
+        assertTrue(got.get(0).hasOutput() && got.get(1).hasResult() && got.get(2).hasEnded());
+        p.out.onCompleted();
+        assertStatus(Status.Code.OK, p.await());
+
+        // This SDK's buyer on a session, against the old form, then the folded one: every result right.
+        ProviderOffer offer = offer();
+        openSession(offer, rnd, null);
+        for (boolean fold : new boolean[] {false, true}) {
+            server.foldSessionEnds(fold);
+            long before = server.sessionJobs();
+            List<Saxpy> jobs = new ArrayList<>();
+            List<Dispatch> sent = new ArrayList<>();
+            for (int i = 0; i < 48; i++) {
+                Saxpy s = new Saxpy(rnd, 1 + rnd.nextInt(4000), Duration.ofSeconds(60));
+                jobs.add(s);
+                sent.add(net.dispatch(offer, request((fold ? 100 : 0) + i, s.job), q -> { }));
+            }
+            for (int i = 0; i < jobs.size(); i++) {
+                jobs.get(i).check(sent.get(i).response().get(30, TimeUnit.SECONDS).outputBytes().get("out"));
+            }
+            assertTrue(server.sessionJobs() > before, "jobs went on a session (fold " + fold + ")");
+        }
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.unreadOutputBytes());
     }
 
     private static void awaitTrue(Condition c, String what) throws Exception {

@@ -100,7 +100,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final long receiveNanos;
     private final PeerLedger ledger;
     private final ScheduledThreadPoolExecutor deadlines;
-    private final CancelledDrains cancelledDrains = new CancelledDrains();
+    private final CancelledDrains cancelledDrains = new CancelledDrains(CancelledDrains.LABEL);
+    /**
+     * Output bytes of folded session answers (Start.folded), copied out of the executor's
+     * buffers before its wipe, zeroed and read back once the message carrying them was handed to
+     * gRPC (or the job ended without it), owed to the peer's next attestation as one record.
+     */
+    private final CancelledDrains foldedOutputs = new CancelledDrains(CancelledDrains.FOLDED_LABEL);
     private final RefusedStarts refusedStarts;
     private final java.util.concurrent.atomic.AtomicInteger drains = new java.util.concurrent.atomic.AtomicInteger();
     /** Streams this node reset at the transport because their reader stalled ({@link StreamResets}). */
@@ -116,6 +122,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     private final Map<NodePublicKey, Integer> sessionsOpen = new java.util.concurrent.ConcurrentHashMap<>();
     /** Sessions open, for {@link #sweepSessions}. */
     private final java.util.Set<Session> liveSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Whether a session job whose buyer sets Start.folded is answered folded (false: as a node before it). */
+    private volatile boolean foldSessionEnds = true;
     /** How long a session with no job in flight and no message from its buyer stays open. */
     private final long sessionIdleNanos;
     /** The sessions' clock (their idle limit, their jobs' deadlines, the stall limit): System.nanoTime but in tests. */
@@ -195,6 +203,17 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
     /** @return output drains in progress right now: finished jobs whose worker moved on before the reader took everything */
     public int drains() {
         return drains.get();
+    }
+
+    /**
+     * Whether a session job whose buyer takes the folded answer (Start.folded) gets it: its
+     * outputs, Result and end in one message (default true). False answers it with separate
+     * messages, as a node from before the field did (tests of old nodes).
+     *
+     * @param fold whether to fold
+     */
+    public void foldSessionEnds(boolean fold) {
+        this.foldSessionEnds = fold;
     }
 
     /** @param meters where each Session job's end is counted (method SessionJob), or null */
@@ -513,7 +532,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             } else if (s.getByRootCount() > 0) {
                 refusedStarts.refused(peer, address, System.nanoTime());
                 jobEnded(n, Status.INVALID_ARGUMENT.withDescription("a Start that sends inputs by root on a "
-                        + "session: send it on its own Execute stream"));
+                        + "session: send it on its own Execute stream"), null);
                 return false;
             }
             if (refused == null) {
@@ -525,7 +544,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 refused = ledger.openStream(peer, address);
             }
             if (refused != null) {
-                jobEnded(n, Status.RESOURCE_EXHAUSTED.withDescription(refused));
+                jobEnded(n, Status.RESOURCE_EXHAUSTED.withDescription(refused), null);
                 return false;
             }
             SessionJob j = new SessionJob(this, n);
@@ -574,8 +593,13 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
         }
 
-        /** A job's stream ended: its JobEnded goes out and its number is free of the in-flight count. */
-        void jobEnded(long n, Status status) {
+        /**
+         * A job's stream ended: its JobEnded (or, for a job that ended OK, its folded answer) goes
+         * out and its number is free of the in-flight count.
+         *
+         * @return whether the message was handed to gRPC (false: the session has ended)
+         */
+        boolean jobEnded(long n, Status status, dev.depin.grpc.internal.wire.Folded.Builder fold) {
             boolean close;
             SessionJob j = jobs.remove(n);
             lastActiveNanos = sessionTicker.getAsLong();
@@ -585,9 +609,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             }
             synchronized (lock) {
                 if (ended) {
-                    return;
+                    return false;
                 }
-                out.onNext(ExecuteResponse.newBuilder().setSessionJob(n).setEnded(JobEnded.newBuilder()
+                out.onNext(fold != null && status.isOk()
+                        ? ExecuteResponse.newBuilder().setSessionJob(n).setFolded(fold).build()
+                        : ExecuteResponse.newBuilder().setSessionJob(n).setEnded(JobEnded.newBuilder()
                         .setCode(status.getCode().value()).setDescription(
                                 status.getDescription() == null ? "" : status.getDescription())).build());
                 close = buyerDone && jobs.isEmpty();
@@ -595,6 +621,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             if (close) {
                 close(Status.OK);
             }
+            return true;
         }
 
         /** Ends the session with the status (once); jobs still in flight are stopped as if their streams were cut. */
@@ -718,6 +745,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private ExecutionRequest deadlineOf;
         /** The buyer's time limit in ms when it is the sooner of the two, else 0 (the spec's deadline). */
         private long deadlineLimitMillis;
+        /** The folded answer that stands for this job's end if it ends OK (set before the end, on its call's thread). */
+        volatile dev.depin.grpc.internal.wire.Folded.Builder fold;
+        /** Whether the folded answer was handed to gRPC. */
+        volatile boolean foldSent;
 
         SessionJob(Session session, long n) {
             this.session = session;
@@ -769,12 +800,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
 
         @Override
         public void onError(Throwable t) {
-            session.jobEnded(n, Status.fromThrowable(t));
+            session.jobEnded(n, Status.fromThrowable(t), null);
         }
 
         @Override
         public void onCompleted() {
-            session.jobEnded(n, Status.OK);
+            foldSent = session.jobEnded(n, Status.OK, fold);
         }
 
         @Override
@@ -879,6 +910,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private boolean buffersInPlace;
         /** The buyer takes a batched receipt in parts (Start.batched_parts). */
         private boolean batchedParts;
+        /** One job of a Session. */
+        private final boolean session;
+        /** A Session job whose buyer takes its outputs, Result and end in one message (Start.folded). */
+        private boolean folding;
+        /** The outputs held for the folded answer, copied before the executor's wipe; guarded by sendLock. */
+        private Held held;
         private java.util.Set<String> byRoot = java.util.Set.of();
         private Map<String, ByteBuffer> insideStart = Map.of();
         // Guarded by sendLock.
@@ -930,7 +967,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             this.out = out;
             this.peer = peer;
             this.address = address;
-            this.received = new Received(() -> cancelledDrains.take(peer));
+            this.session = session;
+            // A session job's whole request is its Start (as a buyer that half-closes with it):
+            // its end is never held for a half-close, so a folded answer goes out inside end(),
+            // before end() zeroes the copies it carries, however soon the job finishes.
+            this.buyerHalfClosed = session;
+            this.received = new Received(cancelledDrains, foldedOutputs, peer);
         }
 
         /**
@@ -1199,6 +1241,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
             wipeMayFollow = s.getWipeMayFollow();
             buffersInPlace = s.getBuffersInPlace();
             batchedParts = s.getBatchedParts();
+            folding = session && foldSessionEnds && s.getFolded();
             byRoot = byRoot(spec, s.getByRootList());
             List<String> need = new ArrayList<>();
             if (!byRoot.isEmpty()) {
@@ -1387,6 +1430,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     ? a.receiptBeforeWipe().thenApply(receipt -> receipt != null && sendReceiptFirst(a, receipt))
                     : CompletableFuture.completedFuture(false);
             a.result().whenComplete((r, e) -> receiptSent.whenComplete((sent, x) -> {
+                if (r != null && folding && !Boolean.TRUE.equals(sent)) {
+                    // One message for the outputs, the Result and the end, once the node let go.
+                    a.released().whenComplete((v, e2) -> endFolded(a, r));
+                    return;
+                }
                 boolean delivered = false;
                 if (r != null) {
                     try {
@@ -1403,7 +1451,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
                 if (!delivered) {
                     // The cancelled drains its attestation listed are owed to the peer's next one.
-                    cancelledDrains.add(peer, received.untake());
+                    received.giveBack();
                 }
                 a.released().whenComplete((v, e2) -> end(violation != null ? violation
                         : e == null ? Status.OK : expired != null ? expired : Wire.statusOf(e)));
@@ -1501,6 +1549,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          */
         @Override
         public java.util.Optional<OutputDrain> sendAll(Map<String, ByteBuffer> outputs) {
+            if (folding && hold(outputs)) {
+                return java.util.Optional.empty(); // sent with the Result and the end, in one message
+            }
             List<String> names = new ArrayList<>(outputs.keySet());
             List<ByteBuffer> rests = new ArrayList<>();
             outputs.values().forEach(b -> rests.add(b.duplicate()));
@@ -1528,6 +1579,124 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 }
             }
             return java.util.Optional.empty();
+        }
+
+        /**
+         * Copies the outputs out of the executor's buffers (which the node wipes next) for the
+         * folded answer, reserved against the peer's and the node's budgets for unread outputs
+         * as a drain's copies are. A session job's outputs are at most {@link Wire#INLINE_BYTES}
+         * in all, so the folded message stays one chunk of outputs plus the Result.
+         *
+         * @return whether they are held; false (no room in the budgets, or more than one chunk):
+         *         the caller sends them now, unfolded
+         */
+        private boolean hold(Map<String, ByteBuffer> outputs) {
+            long total = 0;
+            for (ByteBuffer b : outputs.values()) {
+                total += b.remaining();
+            }
+            if (total > Wire.INLINE_BYTES) {
+                return false;
+            }
+            synchronized (sendLock) {
+                if (ended || cancelled) {
+                    throw new NetworkException("the buyer's stream has ended");
+                }
+                if (total > 0 && ledger.reserveDrain(peer, total) != null) {
+                    return false;
+                }
+                List<String> names = new ArrayList<>(outputs.size());
+                List<byte[]> copies = new ArrayList<>(outputs.size());
+                for (Map.Entry<String, ByteBuffer> o : outputs.entrySet()) {
+                    byte[] copy = new byte[o.getValue().remaining()];
+                    o.getValue().duplicate().get(copy);
+                    names.add(o.getKey());
+                    copies.add(copy);
+                }
+                held = new Held(names, copies, total);
+            }
+            return true;
+        }
+
+        /**
+         * The job's end for a buyer that takes it folded: once the node let go (work stopped,
+         * buffers wiped, attestation signed), its held outputs, its Result and its end go as one
+         * message, in place of its JobEnded; a job whose buyer broke the protocol meanwhile is
+         * told as before (outputs, Result, then the end with that status).
+         */
+        private void endFolded(NodeAttempt a, NodeResult r) {
+            Status broke = violation;
+            boolean delivered = false;
+            if (broke == null) {
+                try {
+                    SessionJob job = (SessionJob) out;
+                    dev.depin.grpc.internal.wire.Folded.Builder f = dev.depin.grpc.internal.wire.Folded.newBuilder();
+                    synchronized (sendLock) {
+                        if (held != null) {
+                            for (int i = 0; i < held.names.size(); i++) {
+                                // Not copied again: gRPC serializes the message inside onNext, and
+                                // end() zeroes the copies after.
+                                f.addOutputs(OutputChunk.newBuilder().setName(held.names.get(i))
+                                        .setData(UnsafeByteOperations.unsafeWrap(held.copies.get(i))));
+                            }
+                        }
+                    }
+                    f.setResult(result(a, r));
+                    job.fold = f;
+                    end(Status.OK); // the session sends the folded message as this job's end
+                    delivered = job.foldSent;
+                } catch (RuntimeException e) {
+                    LOG.debug("folded answer of job {} not sent: {}", r.jobId(), e.toString());
+                    end(Status.INTERNAL.withDescription("the node could not send the job's answer: " + e));
+                }
+            } else {
+                try {
+                    sendHeld();
+                    sendResult(a, r);
+                    delivered = true;
+                } catch (RuntimeException e) {
+                    LOG.debug("result of job {} not sent: {}", r.jobId(), e.toString());
+                }
+                end(broke);
+            }
+            if (!delivered) {
+                received.giveBack();
+            }
+        }
+
+        /** Sends the held outputs unfolded (their copies are zeroed by end()). */
+        private void sendHeld() {
+            synchronized (sendLock) {
+                if (held != null) {
+                    for (int i = 0; i < held.names.size(); i++) {
+                        byte[] b = held.copies.get(i);
+                        for (int at = 0; at < b.length; at += Wire.CHUNK_BYTES) {
+                            send(ExecuteResponse.newBuilder().setOutput(OutputChunk.newBuilder().setName(held.names
+                                    .get(i)).setData(UnsafeByteOperations.unsafeWrap(b, at,
+                                    Math.min(Wire.CHUNK_BYTES, b.length - at)))).build());
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Zeroes the held copies (checked), owes them to the peer's next attestation, releases their budget; under sendLock. */
+        private void dropHeld() {
+            if (held == null) {
+                return;
+            }
+            long bytes = 0;
+            for (byte[] b : held.copies) {
+                if (b.length > 0) {
+                    HostWipe.wipe(CancelledDrains.FOLDED_LABEL, b, (byte) 0);
+                    bytes += b.length;
+                }
+            }
+            foldedOutputs.add(peer, bytes);
+            if (held.reserved > 0) {
+                ledger.releaseDrain(peer, held.reserved);
+            }
+            held = null;
         }
 
         /**
@@ -1615,6 +1784,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         }
 
         private void sendResult(NodeAttempt a, NodeResult r) {
+            send(ExecuteResponse.newBuilder().setResult(result(a, r)).build());
+        }
+
+        /** @return the Result message of a finished attempt */
+        private Result.Builder result(NodeAttempt a, NodeResult r) {
             Result.Builder b = Result.newBuilder().setJobId(r.jobId()).setAttempt(r.attempt())
                     .setProvider(r.provider().hex()).setExecutorKind(r.executorKind())
                     .setStartedAtEpochNanos(nanos(r.startedAt())).setEndedAtEpochNanos(nanos(r.endedAt()))
@@ -1628,7 +1802,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 b.setReceiptEnvelope(UnsafeByteOperations.unsafeWrap(r.receipt().toJsonBytes()))
                         .setWipeEnvelope(UnsafeByteOperations.unsafeWrap(r.wipe().toJsonBytes()));
             }
-            send(ExecuteResponse.newBuilder().setResult(kept(a, b)).build());
+            return kept(a, b);
         }
 
         /**
@@ -1639,6 +1813,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          */
         private boolean sendReceiptFirst(NodeAttempt a, Envelope receipt) {
             try {
+                sendHeld(); // outputs always precede the Result
                 ExecutionReceipt stated = ExecutionReceipt.readUnverified(receipt);
                 Result.Builder b = Result.newBuilder().setJobId(stated.jobId()).setAttempt(stated.attempt())
                         .setProvider(node.nodeId().hex()).setExecutorKind(stated.executorKind())
@@ -1744,6 +1919,7 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     LOG.debug("closing an Execute stream failed: {}", e.toString());
                 }
                 received.release();
+                dropHeld(); // after the folded message (if any) was handed to gRPC above
                 if (drain != null) {
                     drain.fail(new NetworkException("the stream ended while outputs were being sent"));
                 }
@@ -1790,6 +1966,9 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          * attestation that lists them), or zeroed at once when it stops; those zeroed bytes are
          * listed in the peer's next attestation ({@link CancelledDrains}).
          */
+        private record Held(List<String> names, List<byte[]> copies, long reserved) {
+        }
+
         private final class Drain implements OutputDrain {
             private static final String LABEL = "transport:drain:";
             private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -1968,20 +2147,26 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private long zeroedFrameBytes;
         private long zeroedOutgrownBytes;
         private boolean released;
-        /** Takes the bytes of the peer's cancelled drains owed to its next attestation. */
-        private final java.util.function.LongSupplier owed;
+        /** The bytes of the peer's cancelled drains and sent folded outputs owed to its next attestation. */
+        private final CancelledDrains drains;
+        private final CancelledDrains folds;
+        private final NodePublicKey peer;
         /** What this attempt's attestation took of them: owed again if it is never delivered. */
-        private long owedTaken;
+        private long drainsTaken;
+        private long foldsTaken;
 
-        Received(java.util.function.LongSupplier owed) {
-            this.owed = owed;
+        Received(CancelledDrains drains, CancelledDrains folds, NodePublicKey peer) {
+            this.drains = drains;
+            this.folds = folds;
+            this.peer = peer;
         }
 
-        /** @return the owed bytes this attempt's attestation listed, now owed again (it was not delivered) */
-        synchronized long untake() {
-            long n = owedTaken;
-            owedTaken = 0;
-            return n;
+        /** The owed bytes this attempt's attestation listed are owed again (it was not delivered). */
+        synchronized void giveBack() {
+            drains.add(peer, drainsTaken);
+            folds.add(peer, foldsTaken);
+            drainsTaken = 0;
+            foldsTaken = 0;
         }
 
         synchronized void keep(Frame frame) {
@@ -2033,9 +2218,12 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                     pattern)));
             zeroed(records, FRAMES, zeroedFrameBytes);
             zeroed(records, OUTGROWN, zeroedOutgrownBytes);
-            long bytes = owed.getAsLong();
-            owedTaken += bytes;
-            zeroed(records, CancelledDrains.LABEL, bytes);
+            long bytes = drains.take(peer);
+            drainsTaken += bytes;
+            zeroed(records, drains.label, bytes);
+            bytes = folds.take(peer);
+            foldsTaken += bytes;
+            zeroed(records, folds.label, bytes);
             return records;
         }
 
@@ -2065,6 +2253,8 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
      */
     private static final class CancelledDrains {
         static final String LABEL = "transport:cancelled-drains";
+        static final String FOLDED_LABEL = "transport:folded-outputs";
+        final String label;
         private static final int MAX_PEERS = 4096;
         private final Map<NodePublicKey, Long> owed = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -2072,6 +2262,10 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
                 return size() > MAX_PEERS;
             }
         };
+
+        CancelledDrains(String label) {
+            this.label = label;
+        }
 
         synchronized void add(NodePublicKey peer, long bytes) {
             if (bytes > 0) {

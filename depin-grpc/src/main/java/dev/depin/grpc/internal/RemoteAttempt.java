@@ -18,6 +18,7 @@ import dev.depin.network.spi.Dispatch;
 import dev.depin.network.spi.ExecutionRequest;
 import dev.depin.network.spi.ExecutionResponse;
 import dev.depin.network.spi.OutputAssembler;
+import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 
@@ -303,6 +304,7 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     firstByte();
                     result(m.getResult());
                 }
+                case FOLDED -> folded(m.getFolded());
                 case NEED -> need(m.getNeed().getNamesList());
                 case WIPE -> wipeFollowing(m.getWipe().getWipeEnvelope());
                 default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
@@ -310,6 +312,54 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
         } catch (RuntimeException e) {
             abort("provider " + provider + " broke the protocol: " + e.getMessage());
         }
+    }
+
+    /**
+     * A session job's outputs, Result and end in one message (Start.folded): each declared output
+     * exactly once and whole, in declaration order (nothing came before it), then the Result as
+     * if it came alone, and an end that says OK. Any other shape is a broken protocol: the attempt
+     * fails (and the engine sends the job elsewhere) before anything of it is delivered.
+     */
+    private void folded(dev.depin.grpc.internal.wire.Folded f) {
+        if (firstByteSeen) {
+            throw new NetworkException("a folded answer after other output or a result");
+        }
+        if (!f.hasResult()) {
+            throw new NetworkException("a folded answer without a result");
+        }
+        if (f.getEnded().getCode() != 0) {
+            throw new NetworkException("a folded answer whose end (" + Status.fromCodeValue(f.getEnded().getCode())
+                    .getCode() + ": " + Wire.shorten(f.getEnded().getDescription()) + ") contradicts its result");
+        }
+        List<dev.depin.kernel.BufferDecl> declared = request.delivery().leavesOutputs() ? List.of()
+                : request.spec().outputs();
+        if (f.getOutputsCount() != declared.size()) {
+            throw new NetworkException("a folded answer with " + f.getOutputsCount() + " outputs; job " + request.jobId()
+                    + " declares " + declared.size() + (declared.isEmpty() ? " to receive" : " (" + names(declared) + ")"));
+        }
+        for (int i = 0; i < declared.size(); i++) {
+            OutputChunk c = f.getOutputs(i);
+            dev.depin.kernel.BufferDecl d = declared.get(i);
+            if (!c.getName().equals(d.name())) {
+                throw new NetworkException("a folded answer whose output " + (i + 1) + " is '" + Wire.shorten(c.getName())
+                        + "'; job " + request.jobId() + " declares '" + d.name() + "' there (each output once, in "
+                        + "declaration order: " + names(declared) + ")");
+            }
+            if (c.getData().size() != d.bytes()) {
+                throw new NetworkException("a folded answer with " + c.getData().size() + " bytes of output '" + d.name()
+                        + "', which is declared with " + d.bytes() + " (a folded output comes whole)");
+            }
+        }
+        ranIfCompact();
+        firstByte();
+        for (OutputChunk c : f.getOutputsList()) {
+            assembler.write(c.getName(), c.getData().asReadOnlyByteBuffer());
+        }
+        result(f.getResult());
+    }
+
+    private static String names(List<dev.depin.kernel.BufferDecl> declared) {
+        return declared.stream().map(dev.depin.kernel.BufferDecl::name).collect(java.util.stream.Collectors.joining(", "));
     }
 
     /**

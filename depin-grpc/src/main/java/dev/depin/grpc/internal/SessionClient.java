@@ -198,13 +198,21 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
             }
             return; // a job that ended (and was told) already
         }
-        if (m.getKindCase() == ExecuteResponse.KindCase.ENDED) {
+        ExecuteResponse.KindCase kind = m.getKindCase();
+        if (kind == ExecuteResponse.KindCase.ENDED || kind == ExecuteResponse.KindCase.FOLDED) {
             jobs.remove(n);
             synchronized (lock) {
                 inFlight--;
                 if (retired) {
                     retire();
                 }
+            }
+            if (kind == ExecuteResponse.KindCase.FOLDED) {
+                // The outputs, the Result and the end in one message (Start.folded): the attempt
+                // checks every part (a broken one fails it as a broken protocol), then hears its end.
+                j.deliver(m);
+                j.deliverCompleted();
+                return;
             }
             JobEnded e = m.getEnded();
             if (e.getCode() == 0) {
@@ -319,6 +327,10 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                     long left = deadlineNanos == Long.MAX_VALUE ? 0
                             : Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - ticker.getAsLong()));
                     b.setTimeoutMillis(left);
+                    if (b.hasStart()) {
+                        // This buyer takes a job's outputs, Result and end folded into one message.
+                        b.getStartBuilder().setFolded(true);
+                    }
                 }
                 requests.onNext(b.setSessionJob(number).build());
             }

@@ -333,4 +333,87 @@ class RemoteAttemptTest {
                 + "batched receipt: field 'wipeProof' is missing: reject it", rh.cancelled);
         assertTrue(h.dispatch().response().isCompletedExceptionally());
     }
+
+    private static ExecuteResponse folded(Result result, int code, Object... outputs) {
+        dev.depin.grpc.internal.wire.Folded.Builder f = dev.depin.grpc.internal.wire.Folded.newBuilder();
+        for (int k = 0; k < outputs.length; k += 2) {
+            f.addOutputs(dev.depin.grpc.internal.wire.OutputChunk.newBuilder().setName((String) outputs[k])
+                    .setData(com.google.protobuf.ByteString.copyFrom((byte[]) outputs[k + 1])));
+        }
+        if (result != null) {
+            f.setResult(result);
+        }
+        if (code != 0) {
+            f.setEnded(dev.depin.grpc.internal.wire.JobEnded.newBuilder().setCode(code).setDescription("node said so"));
+        }
+        return ExecuteResponse.newBuilder().setSessionJob(1).setFolded(f).build();
+    }
+
+    /**
+     * A session job's folded answer (Start.folded): the outputs, the Result and the end in one
+     * message. Taken whole, its outputs hashed as they arrived (so an altered output has another
+     * root, which the verifier compares with the receipt's, as for unfolded outputs); a folded
+     * answer without a Result, with an output missing, repeated, misnamed, cut short or too long,
+     * with an end that is not OK, or after other output fails the attempt with the exact words,
+     * before anything of it is delivered.
+     */
+    @Test
+    void folded_wholeAnswerTaken_brokenShapesFailTheAttemptWithTheExactError() {
+        NodeKeyPair key = NodeKeyPair.generate();
+        Job job = SmallRequests.saxpy(new SplittableRandom(SEED + 5), 301, 2);
+        Envelope[] env = signed(job, key);
+        Result res = result(key, env[0], env[1]).getResult();
+        String out = job.spec().outputs().get(0).name();
+        int bytes = (int) job.spec().outputs().get(0).bytes();
+        byte[] honest = new byte[bytes];
+        new SplittableRandom(SEED + 6).nextBytes(honest);
+        byte[] altered = honest.clone();
+        altered[bytes / 2] ^= 1;
+        List<String> roots = new ArrayList<>();
+        for (byte[] data : List.of(honest, altered)) {
+            RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+            Recorder r = open(a);
+            a.onNext(folded(res, 0, out, data));
+            ExecutionResponse resp = a.dispatch().response().join();
+            assertNull(r.cancelled);
+            assertEquals(java.nio.ByteBuffer.wrap(data), resp.outputBytes().get(out));
+            roots.add(resp.outputs().get(out).merkleRootHex());
+            assertNull(resp.wipeToFollow());
+        }
+        assertFalse(roots.get(0).equals(roots.get(1)), "an altered output arrives with its own root: " + roots);
+
+        String broke = "provider " + key.nodeId().shortId() + " broke the protocol: ";
+        java.util.Map<String, ExecuteResponse> bad = new java.util.LinkedHashMap<>();
+        bad.put("a folded answer without a result", folded(null, 0, out, honest));
+        bad.put("a folded answer whose end (FAILED_PRECONDITION: node said so) contradicts its result",
+                folded(res, 9, out, honest));
+        bad.put("a folded answer with 0 outputs; job 00112233445566778899aabbccddeeff declares 1 (" + out + ")",
+                folded(res, 0));
+        bad.put("a folded answer with 2 outputs; job 00112233445566778899aabbccddeeff declares 1 (" + out + ")",
+                folded(res, 0, out, java.util.Arrays.copyOf(honest, 600), out,
+                        java.util.Arrays.copyOfRange(honest, 600, bytes)));
+        bad.put("a folded answer with " + (bytes - 1) + " bytes of output '" + out + "', which is declared with "
+                + bytes + " (a folded output comes whole)", folded(res, 0, out, java.util.Arrays.copyOf(honest, bytes - 1)));
+        bad.put("a folded answer with " + (bytes + 4) + " bytes of output '" + out + "', which is declared with "
+                + bytes + " (a folded output comes whole)", folded(res, 0, out, java.util.Arrays.copyOf(honest, bytes + 4)));
+        bad.put("a folded answer whose output 1 is 'x'; job 00112233445566778899aabbccddeeff declares '" + out
+                + "' there (each output once, in declaration order: " + out + ")", folded(res, 0, "x", honest));
+        for (java.util.Map.Entry<String, ExecuteResponse> m : bad.entrySet()) {
+            RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+            Recorder r = open(a);
+            a.onNext(m.getValue());
+            assertEquals(broke + m.getKey(), r.cancelled);
+            java.util.concurrent.CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.CompletionException.class, () -> a.dispatch().response().join());
+            assertEquals(dev.depin.network.NetworkException.class, e.getCause().getClass());
+            assertEquals(broke + m.getKey(), e.getCause().getMessage());
+        }
+        // After an output chunk (a node mixing both forms): refused too.
+        RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder r = open(a);
+        a.onNext(output(job));
+        a.onNext(folded(res, 0, out, honest));
+        assertEquals(broke + "a folded answer after other output or a result", r.cancelled);
+        assertTrue(a.dispatch().response().isCompletedExceptionally());
+    }
 }
