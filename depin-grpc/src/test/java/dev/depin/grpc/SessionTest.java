@@ -704,6 +704,32 @@ class SessionTest {
     }
 
     @Test
+    void folded_noRoomToHoldTheOutputs_sentAtOnce_andTheJobAnsweredAsBefore() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(SEED + 13);
+        // One peer may hold 1,000 unread output bytes: a 1,024-byte output cannot be held for the fold.
+        server = ProviderServer.builder(ProviderNode.builder(providerKey, new CpuExecutor(1)).build(), providerKey)
+                .listen("127.0.0.1", 0).maxUnreadOutputBytes(1 << 20, 1_000).start();
+        Peer p = open(true);
+        Saxpy big = new Saxpy(rnd, 256, Duration.ofSeconds(60));
+        p.out.onNext(folded(start(1, big.job, Hostile.jobId(1))));
+        assertEnded(Status.Code.OK, p.ended(1).get(20, TimeUnit.SECONDS));
+        List<ExecuteResponse> got = p.all.get(1L);
+        assertEquals(3, got.size(), "the output at once, then the Result and the JobEnded");
+        assertTrue(got.get(0).hasOutput() && got.get(1).hasResult() && got.get(2).hasEnded());
+        big.check(got.get(0).getOutput().getData().asReadOnlyByteBuffer());
+        // A smaller one fits: folded.
+        Saxpy small = new Saxpy(rnd, 200, Duration.ofSeconds(60));
+        p.out.onNext(folded(start(2, small.job, Hostile.jobId(2))));
+        ExecuteResponse end = p.ended(2).get(20, TimeUnit.SECONDS);
+        assertTrue(end.hasFolded(), "800 output bytes fit the peer's 1,000");
+        small.check(end.getFolded().getOutputs(0).getData().asReadOnlyByteBuffer());
+        p.out.onCompleted();
+        assertStatus(Status.Code.OK, p.await());
+        Hostile.awaitReleased(server);
+        assertEquals(0, server.unreadOutputBytes());
+    }
+
+    @Test
     void folded_nodeThatDoesNotFold_answersAsBefore_andANewBuyerTakesBoth() throws Exception {
         SplittableRandom rnd = new SplittableRandom(SEED + 12);
         start(ProviderNode.builder(providerKey, new CpuExecutor(2)).build(), true, Duration.ofSeconds(2));

@@ -80,7 +80,10 @@ import java.util.concurrent.TimeUnit;
  * Progress is sent. Every frame is read into an array this service owns ({@link Frame}):
  * frames are zeroed once used, and the frame or buffers that held a job's inputs until it
  * ran are wiped with the job's pattern and listed in its wipe attestation. Outputs are sent
- * from the executor's buffers without a copy of ours (the executor's wipe covers them).
+ * from the executor's buffers without a copy of ours (the executor's wipe covers them), except
+ * for a session job whose buyer takes its answer folded (Start.folded): its outputs are copied
+ * before the wipe, sent with its Result and end in one message, then zeroed and owed to the
+ * peer's next attestation (docs/decisions.md, "A session job's outputs, Result and end folded").
  * gRPC's and Netty's own buffers (framing, TLS records) are out of reach: see docs.
  *
  * <p>Every handler here returns without blocking (the server could run them on its transport
@@ -912,8 +915,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
         private boolean batchedParts;
         /** One job of a Session. */
         private final boolean session;
-        /** A Session job whose buyer takes its outputs, Result and end in one message (Start.folded). */
-        private boolean folding;
+        /**
+         * A Session job whose buyer takes its outputs, Result and end in one message
+         * (Start.folded); cleared when its outputs could not be held and went out unfolded.
+         */
+        private volatile boolean folding;
         /** The outputs held for the folded answer, copied before the executor's wipe; guarded by sendLock. */
         private Held held;
         private java.util.Set<String> byRoot = java.util.Set.of();
@@ -1549,8 +1555,11 @@ public final class ProviderService extends ProviderGrpc.ProviderImplBase impleme
          */
         @Override
         public java.util.Optional<OutputDrain> sendAll(Map<String, ByteBuffer> outputs) {
-            if (folding && hold(outputs)) {
-                return java.util.Optional.empty(); // sent with the Result and the end, in one message
+            if (folding) {
+                if (hold(outputs)) {
+                    return java.util.Optional.empty(); // sent with the Result and the end, in one message
+                }
+                folding = false; // sent now: the Result and the end follow as separate messages
             }
             List<String> names = new ArrayList<>(outputs.keySet());
             List<ByteBuffer> rests = new ArrayList<>();
