@@ -129,13 +129,7 @@ class SessionTest {
         NodeKeyPair k = providerKey;
         start(ProviderNode.builder(k, new CpuExecutor(2)).build(), true, Duration.ofSeconds(2));
         ProviderOffer offer = offer();
-        long raw = server.sessionJobs(); // the raw peer's job above
-        for (int i = 500; server.sessionJobs() == raw; i++) { // until the buyer's session is open
-            Saxpy s = new Saxpy(rnd, 16, Duration.ofSeconds(60));
-            s.check(net.dispatch(offer, request(i, s.job), q -> { }).response().get(20, TimeUnit.SECONDS)
-                    .outputBytes().get("out"));
-            assertTrue(i < 5_000, "no job ever went on a session");
-        }
+        openSession(offer, rnd, null);
         long before = server.sessionJobs();
         List<Saxpy> jobs = new ArrayList<>();
         List<Dispatch> sent = new ArrayList<>();
@@ -746,7 +740,13 @@ class SessionTest {
 
         // This SDK's buyer on a session, against the old form, then the folded one: every result right.
         ProviderOffer offer = offer();
-        openSession(offer, rnd, null);
+        long raw = server.sessionJobs(); // the raw peer's job above
+        for (int i = 500; server.sessionJobs() == raw; i++) { // until the buyer's session is open
+            Saxpy s = new Saxpy(rnd, 16, Duration.ofSeconds(60));
+            s.check(net.dispatch(offer, request(i, s.job), q -> { }).response().get(20, TimeUnit.SECONDS)
+                    .outputBytes().get("out"));
+            assertTrue(i < 5_000, "no job ever went on a session");
+        }
         for (boolean fold : new boolean[] {false, true}) {
             server.foldSessionEnds(fold);
             long before = server.sessionJobs();
