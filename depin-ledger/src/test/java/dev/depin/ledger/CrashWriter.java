@@ -13,7 +13,9 @@ import java.util.concurrent.Semaphore;
 /**
  * The child process of {@link LedgerCrashTest}: writes hold and post pairs into an SQLite
  * ledger as fast as it can, and prints {@code ACK key .} for each operation whose future
- * completed (that is, after its commit) until it is killed with SIGKILL.
+ * completed (that is, after its commit) until it is killed with SIGKILL. Given
+ * {@code --wait}, it first loads its classes, prints {@code WAITING} and waits for {@code GO} on
+ * its standard input before it opens the ledger.
  */
 final class CrashWriter {
     static final int ACCOUNTS = 4;
@@ -48,12 +50,22 @@ final class CrashWriter {
         Path file = Path.of(args[0]);
         String prefix = args[1];
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, "UTF-8");
-        JdbcLedger ledger = JdbcLedger.sqlite(file);
-        for (int i = 0; i < ACCOUNTS; i++) {
-            ledger.open(buyer(i), AccountKind.BUYER, false).join();
-            ledger.open(provider(i), AccountKind.PROVIDER, false).join();
-            ledger.apply(new Operation.Mint(OperationKey.of("mint-" + i), buyer(i), MicroUsd.ofMicros(FUNDS))).join();
+        if (args.length > 2 && args[2].equals("--wait")) {
+            // Started ahead, while the parent still checks the previous trial: load the classes
+            // and SQLite's native library (what every child does first anyway), then wait for the
+            // parent's GO before touching the ledger.
+            Class.forName(JdbcLedger.class.getName());
+            java.sql.DriverManager.getConnection("jdbc:sqlite::memory:").close();
+            out.println("WAITING");
+            out.flush();
+            java.io.BufferedReader go = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                    java.nio.charset.StandardCharsets.UTF_8));
+            if (!"GO".equals(go.readLine())) {
+                return; // the parent is done with it
+            }
         }
+        JdbcLedger ledger = JdbcLedger.sqlite(file);
+        fund(ledger);
         out.println("READY");
         out.flush();
         Semaphore inFlight = new Semaphore(512);
@@ -69,6 +81,14 @@ final class CrashWriter {
                 }
                 inFlight.release();
             });
+        }
+    }
+
+    private static void fund(JdbcLedger ledger) {
+        for (int i = 0; i < ACCOUNTS; i++) {
+            ledger.open(buyer(i), AccountKind.BUYER, false).join();
+            ledger.open(provider(i), AccountKind.PROVIDER, false).join();
+            ledger.apply(new Operation.Mint(OperationKey.of("mint-" + i), buyer(i), MicroUsd.ofMicros(FUNDS))).join();
         }
     }
 
