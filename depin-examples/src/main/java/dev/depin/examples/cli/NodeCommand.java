@@ -594,8 +594,10 @@ public final class NodeCommand implements Callable<Integer> {
 
     /**
      * Lists the offer before saying so: a few tries, since a cold JVM on a loaded machine may
-     * miss the first handshake's deadline. The scheduled renewals keep trying after that, so a
-     * directory that starts later still lists this node.
+     * miss the first handshake's deadline. A directory that refused the connection (nothing
+     * listens there yet) gets no more tries than the renewal's own: trying again at once would
+     * only delay the node's line. The scheduled renewals keep trying after that, so a directory
+     * that starts later still lists this node.
      */
     private static void listNow(ProviderServer server, PrintStream err) {
         for (int attempt = 1; ; attempt++) {
@@ -603,12 +605,22 @@ public final class NodeCommand implements Callable<Integer> {
                 server.renewNow();
                 return;
             } catch (DepinException e) {
-                if (attempt == 3) {
+                if (attempt == 3 || refused(e)) {
                     err.println("warning: not listed yet (renewals keep trying): " + e.getMessage());
                     return;
                 }
             }
         }
+    }
+
+    /** @return whether a connection was refused: the directory is not running (yet) */
+    private static boolean refused(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static MicroUsd usd(String option, String value) throws ServeOptions.UsageException {
