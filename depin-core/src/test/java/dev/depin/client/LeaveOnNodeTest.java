@@ -96,9 +96,9 @@ class LeaveOnNodeTest {
                 .inputCache(InputCache.Limits.of(16L << 20, 64)).build();
     }
 
-    private static ProviderNode priced(NodeKeyPair key, DeviceExecutor executor, long microsPerHour) {
+    private static ProviderNode priced(NodeKeyPair key, DeviceExecutor executor, long microsPerDeviceSecond) {
         return ProviderNode.builder(key, executor).receiptBatching(0)
-                .price(new dev.depin.money.Price(MicroUsd.ofMicros(microsPerHour), MicroUsd.ofMicros(1_000)))
+                .price(new dev.depin.money.Price(MicroUsd.ofMicros(microsPerDeviceSecond), MicroUsd.ofMicros(1_000)))
                 .inputCache(InputCache.Limits.of(16L << 20, 64)).build();
     }
 
@@ -428,7 +428,12 @@ class LeaveOnNodeTest {
             float[] b = floats(K * K);
             for (int i = 0; i < 8; i++) {
                 net.reads.clear();
-                JobResult r = client.submit(step(b).input("a", floats(M * K))
+                // The estimate prices the FLOPs at the rate CpuExecutor measured on its first start in
+                // this JVM (wall-clock, at most 1.5 s of 192^3 products): on a loaded machine that rate
+                // can be a thousandth of the real one, which put the honest node's estimate above
+                // step()'s $0.05 and left the job nowhere to go after the liar. The order of the two
+                // prices does not depend on the rate (both share it); the cap must not either.
+                JobResult r = client.submit(step(b).input("a", floats(M * K)).maxPrice(MicroUsd.ofUsd("100"))
                         .verification(VerificationPolicy.spotCheck(1.0)).build()).result();
                 assertEquals(key.nodeId(), r.provider(), "job " + i);
                 assertTrue(net.reads.stream().allMatch(Watching.Read::afterResponse), "job " + i + ": " + net.reads);
