@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (or the {@code # exit N} its line states). No output may hold a stack trace. Commands with
  * placeholders ({@code FILE}, {@code HOST:PORT}, {@code [--option]}) are synopses: each option
  * they name must exist in the command's {@code --help}, as must a command named bare in prose. Then every {@code --help} is read and
- * each of its examples run the same way.
+ * each of its examples run the same way. A command shown more than once outside the walkthrough,
+ * and each distinct {@code --help}, runs once.
  */
 class ReadmeCommandsTest {
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
@@ -77,14 +78,20 @@ class ReadmeCommandsTest {
             for (String script : scripts) {
                 runScript(script, work);
             }
-            // The single commands run where the walkthrough left its files (keys, ledger.db).
+            // The single commands run where the walkthrough left its files (keys, ledger.db); a
+            // command shown twice (in the README and as a --help example, say) runs once.
+            Set<String> ran = new java.util.HashSet<>();
             for (String command : singles) {
-                runSingle(command, work);
-                stopServers(true);
+                if (ran.add(command.strip())) {
+                    runSingle(command, work);
+                    stopServers(true);
+                }
             }
             for (String example : helpExamples(work)) {
-                runSingle(example, work);
-                stopServers(true);
+                if (ran.add(example.strip())) {
+                    runSingle(example, work);
+                    stopServers(true);
+                }
             }
         } finally {
             stopServers(false);
