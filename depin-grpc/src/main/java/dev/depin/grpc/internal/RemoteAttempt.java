@@ -304,11 +304,24 @@ public final class RemoteAttempt implements ClientResponseObserver<ExecuteReques
                     firstByte();
                     result(m.getResult());
                 }
-                case FOLDED -> folded(m.getFolded());
+                case FOLDED -> throw new NetworkException("a folded answer on an Execute stream (only a session's job, "
+                        + "whose Start asked for it, is answered folded)");
                 case NEED -> need(m.getNeed().getNamesList());
                 case WIPE -> wipeFollowing(m.getWipe().getWipeEnvelope());
                 default -> throw new NetworkException("provider " + provider + " sent a message of unknown kind");
             }
+        } catch (RuntimeException e) {
+            abort("provider " + provider + " broke the protocol: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A session job's folded answer, from its session ({@link SessionClient}): the one kind of
+     * message only a session carries, so {@link #onNext} refuses it on an Execute stream.
+     */
+    void onFolded(ExecuteResponse m) {
+        try {
+            folded(m.getFolded());
         } catch (RuntimeException e) {
             abort("provider " + provider + " broke the protocol: " + e.getMessage());
         }

@@ -210,7 +210,7 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
             if (kind == ExecuteResponse.KindCase.FOLDED) {
                 // The outputs, the Result and the end in one message (Start.folded): the attempt
                 // checks every part (a broken one fails it as a broken protocol), then hears its end.
-                j.deliver(m);
+                j.deliverFolded(m);
                 j.deliverCompleted();
                 return;
             }
@@ -392,6 +392,15 @@ public final class SessionClient implements ClientResponseObserver<ExecuteReques
                 }
             }
             attempt.onNext(m);
+        }
+
+        void deliverFolded(ExecuteResponse m) {
+            synchronized (this) {
+                if (told) {
+                    return;
+                }
+            }
+            attempt.onFolded(m);
         }
 
         void deliverCompleted() {

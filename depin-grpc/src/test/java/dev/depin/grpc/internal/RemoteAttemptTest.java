@@ -373,7 +373,7 @@ class RemoteAttemptTest {
         for (byte[] data : List.of(honest, altered)) {
             RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
             Recorder r = open(a);
-            a.onNext(folded(res, 0, out, data));
+            a.onFolded(folded(res, 0, out, data));
             ExecutionResponse resp = a.dispatch().response().join();
             assertNull(r.cancelled);
             assertEquals(java.nio.ByteBuffer.wrap(data), resp.outputBytes().get(out));
@@ -401,7 +401,7 @@ class RemoteAttemptTest {
         for (java.util.Map.Entry<String, ExecuteResponse> m : bad.entrySet()) {
             RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
             Recorder r = open(a);
-            a.onNext(m.getValue());
+            a.onFolded(m.getValue());
             assertEquals(broke + m.getKey(), r.cancelled);
             java.util.concurrent.CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(
                     java.util.concurrent.CompletionException.class, () -> a.dispatch().response().join());
@@ -412,8 +412,16 @@ class RemoteAttemptTest {
         RemoteAttempt a = new RemoteAttempt(key.nodeId(), request(job), p -> { });
         Recorder r = open(a);
         a.onNext(output(job));
-        a.onNext(folded(res, 0, out, honest));
+        a.onFolded(folded(res, 0, out, honest));
         assertEquals(broke + "a folded answer after other output or a result", r.cancelled);
         assertTrue(a.dispatch().response().isCompletedExceptionally());
+        // On an Execute stream (no session, no Start.folded asked): refused whatever its shape.
+        RemoteAttempt e = new RemoteAttempt(key.nodeId(), request(job), p -> { });
+        Recorder re = open(e);
+        assertFalse(re.sent.get(0).getStart().getFolded(), "an Execute stream's Start does not ask for a fold");
+        e.onNext(folded(res, 0, out, honest));
+        assertEquals(broke + "a folded answer on an Execute stream (only a session's job, whose Start asked for it, "
+                + "is answered folded)", re.cancelled);
+        assertTrue(e.dispatch().response().isCompletedExceptionally());
     }
 }
